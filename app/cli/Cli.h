@@ -1,0 +1,24 @@
+#pragma once
+
+#include <QJsonDocument>
+#include <QString>
+#include <QStringList>
+#include <QTextStream>
+
+/// Shared plumbing of the quantscope-cli subcommands. Each subcommand is a function taking its
+/// own arguments (argv[0] = "quantscope-cli <command>") and returning the process exit code.
+namespace cli {
+
+QTextStream& out();
+QTextStream& err();
+void printJson(const QJsonDocument& doc);
+
+/// Exit codes: 0 ok, 1 bad input or failure (message printed), 2 usage error.
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+int runInspect(const QStringList& args);
+int runBench(const QStringList& args);
+
+} // namespace cli

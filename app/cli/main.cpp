@@ -1,0 +1,91 @@
+#include "Cli.h"
+
+#include "util/Error.h"
+
+#include <QCoreApplication>
+
+#include <functional>
+
+namespace cli {
+
+QTextStream& out()
+{
+    static QTextStream s(stdout);
+    return s;
+}
+
+QTextStream& err()
+{
+    static QTextStream s(stderr);
+    return s;
+}
+
+void printJson(const QJsonDocument& doc)
+{
+    out() << QString::fromUtf8(doc.toJson(QJsonDocument::Indented));
+    out().flush();
+}
+
+namespace {
+
+struct Command
+{
+    const char* name;
+    const char* summary;
+    std::function<int(const QStringList&)> run;
+};
+
+const std::vector<Command>& commands()
+{
+    static const std::vector<Command> table{
+        {"inspect", "architecture summary, per-tensor table and totals of a model", runInspect},
+        {"bench", "benchmarks printing JSON (convert, inspect, …)", runBench},
+    };
+    return table;
+}
+
+void usage()
+{
+    err() << "usage: quantscope-cli <command> [options]   (quantscope-cli <command> --help)\n\ncommands:\n";
+    for (const Command& c : commands())
+        err() << "  " << QString::fromLatin1(c.name).leftJustified(10) << QString::fromUtf8(c.summary) << '\n';
+    err().flush();
+}
+
+} // namespace
+} // namespace cli
+
+int main(int argc, char** argv)
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("quantscope-cli"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(QUANTSCOPE_VERSION));
+    QStringList args = QCoreApplication::arguments();
+    if (args.size() < 2 || args[1] == u"--help" || args[1] == u"-h") {
+        cli::usage();
+        return args.size() < 2 ? cli::kExitUsage : cli::kExitOk;
+    }
+    if (args[1] == u"--version") {
+        cli::out() << "quantscope-cli " << QCoreApplication::applicationVersion() << '\n';
+        return cli::kExitOk;
+    }
+    const QString name = args[1];
+    for (const cli::Command& c : cli::commands()) {
+        if (name == QLatin1String(c.name)) {
+            args.removeAt(1);
+            args[0] = u"quantscope-cli " + name;
+            try {
+                return c.run(args);
+            } catch (const qs::Error& e) {
+                cli::err() << "error: " << e.message() << '\n';
+                return cli::kExitFailure;
+            } catch (const std::bad_alloc&) {
+                cli::err() << "error: out of memory\n";
+                return cli::kExitFailure;
+            }
+        }
+    }
+    cli::err() << "unknown command '" << name << "'\n";
+    cli::usage();
+    return cli::kExitUsage;
+}

@@ -1,0 +1,76 @@
+#pragma once
+
+#include <QFutureWatcher>
+#include <QMainWindow>
+
+#include <memory>
+
+class QLabel;
+class QMenu;
+class QProgressBar;
+class QSortFilterProxyModel;
+class QStackedWidget;
+class QTableView;
+class QTabWidget;
+class QTextBrowser;
+
+namespace qs {
+class Model;
+class TensorTableModel;
+
+/// The workbench window. It only starts jobs and shows their results; all work happens in core
+/// on worker threads (model loading via QtConcurrent), so the UI thread never blocks.
+class MainWindow : public QMainWindow
+{
+    Q_OBJECT
+public:
+    explicit MainWindow(QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    std::shared_ptr<const Model> model() const { return m_model; }
+    bool isLoading() const;
+
+public Q_SLOTS:
+    /// Starts loading a model folder in the background; errors end in a dialog, never a crash.
+    void openModel(const QString& path);
+    void openModelDialog();
+
+Q_SIGNALS:
+    void modelLoaded();
+    void modelLoadFailed(const QString& message);
+
+protected:
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
+
+private:
+    struct LoadResult
+    {
+        std::shared_ptr<const Model> model;
+        QString error;
+    };
+    void createActions();
+    void onLoadFinished();
+    void setModel(std::shared_ptr<const Model> model);
+    void addRecent(const QString& path);
+    void rebuildRecentMenu();
+    void showError(const QString& title, const QString& message);
+    static QString modelFolderFor(const QString& droppedPath);
+
+    std::shared_ptr<const Model> m_model;
+    QFutureWatcher<LoadResult> m_loadWatcher;
+    QString m_loadingPath;
+
+    QStackedWidget* m_stack = nullptr;
+    QLabel* m_welcome = nullptr;
+    QTabWidget* m_tabs = nullptr;
+    QTextBrowser* m_overview = nullptr;
+    QTableView* m_tensorView = nullptr;
+    TensorTableModel* m_tensorModel = nullptr;
+    QSortFilterProxyModel* m_tensorProxy = nullptr;
+    QMenu* m_recentMenu = nullptr;
+    QProgressBar* m_progress = nullptr;
+    QLabel* m_statusLabel = nullptr;
+};
+
+} // namespace qs

@@ -1,0 +1,46 @@
+#include "MainWindow.h"
+
+#include "util/Paths.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QDir>
+#include <QFileInfo>
+#include <QTimer>
+
+int main(int argc, char** argv)
+{
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName(QStringLiteral("QuantScope"));
+    QApplication::setApplicationName(QStringLiteral("QuantScope"));
+    QApplication::setApplicationVersion(QStringLiteral(QUANTSCOPE_VERSION));
+    QApplication::setWindowIcon(QIcon(QStringLiteral(":/icons/quantscope.svg")));
+
+    QCommandLineParser p;
+    p.setApplicationDescription(QStringLiteral("QuantScope: an LLM quantization workbench"));
+    p.addHelpOption();
+    p.addVersionOption();
+    p.addPositionalArgument(QStringLiteral("MODEL"), QStringLiteral("model folder to open"), QStringLiteral("[MODEL]"));
+    p.addOption({QStringLiteral("demo"), QStringLiteral("Open the demo model (stories260K from the shared data).")});
+    p.addOption({QStringLiteral("quit-after"),
+                 QStringLiteral("Quit after MS milliseconds (smoke tests, screenshots)."), QStringLiteral("MS")});
+    p.process(app);
+
+    qs::MainWindow w;
+    w.show();
+    QString path = p.positionalArguments().value(0);
+    if (path.isEmpty() && p.isSet(QStringLiteral("demo"))) {
+        const QString data = qs::findDataDirectory(QStringLiteral(QS_REPO_ROOT));
+        const QString demo = data.isEmpty() ? QString() : QDir(data).filePath(QStringLiteral("stories260K"));
+        if (demo.isEmpty() || !QFileInfo(demo).isDir())
+            qWarning("QuantScope: demo model not found (set QUANTSCOPE_DATA or place ../shared/data next to the "
+                     "repository); starting with an empty workbench.");
+        else
+            path = demo;
+    }
+    if (!path.isEmpty())
+        w.openModel(path);
+    if (p.isSet(QStringLiteral("quit-after")))
+        QTimer::singleShot(p.value(QStringLiteral("quit-after")).toInt(), &app, &QApplication::quit);
+    return app.exec();
+}

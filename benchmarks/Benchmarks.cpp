@@ -1,0 +1,62 @@
+#include "Benchmarks.h"
+
+#include <QFile>
+#include <QSysInfo>
+#include <QThread>
+
+#include <chrono>
+
+namespace qs::bench {
+
+const std::vector<Benchmark>& all()
+{
+    static const std::vector<Benchmark> table{
+        {"convert", "bf16/f16 → f32 row conversion throughput (GB/s) at 1 and 2 threads vs memcpy", convertThroughput},
+        {"inspect", "model open + summary time on sparse synthetic checkpoints of growing size", inspectScaling},
+    };
+    return table;
+}
+
+const Benchmark* find(const QString& name)
+{
+    for (const Benchmark& b : all()) {
+        if (name == QLatin1String(b.name))
+            return &b;
+    }
+    return nullptr;
+}
+
+QString listText()
+{
+    QString s;
+    for (const Benchmark& b : all())
+        s += QStringLiteral("  %1 %2\n").arg(QString::fromLatin1(b.name).leftJustified(10), QString::fromUtf8(b.summary));
+    return s;
+}
+
+double nowSeconds()
+{
+    using namespace std::chrono;
+    return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+double peakRssBytes()
+{
+    QFile f(QStringLiteral("/proc/self/status"));
+    if (!f.open(QIODevice::ReadOnly))
+        return 0;
+    for (const QByteArray& line : f.readAll().split('\n')) {
+        if (line.startsWith("VmHWM:"))
+            return line.mid(6).trimmed().split(' ').front().toDouble() * 1024.0;
+    }
+    return 0;
+}
+
+QJsonObject machineInfo()
+{
+    return QJsonObject{{QStringLiteral("cpu_threads"), QThread::idealThreadCount()},
+                       {QStringLiteral("kernel"), QSysInfo::kernelVersion()},
+                       {QStringLiteral("arch"), QSysInfo::currentCpuArchitecture()}};
+}
+
+} // namespace qs::bench

@@ -1,0 +1,49 @@
+#include "io/MappedFile.h"
+
+#include "util/Error.h"
+
+#include <QFile>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace qs {
+
+std::shared_ptr<const MappedFile> MappedFile::open(const QString& path)
+{
+    const QByteArray native = QFile::encodeName(path);
+    const int fd = ::open(native.constData(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        throw Error::inFile(path, u"cannot open: " + QString::fromLocal8Bit(std::strerror(errno)));
+    struct stat st{};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        throw Error::inFile(path, QStringLiteral("not a regular file"));
+    }
+    std::shared_ptr<MappedFile> f(new MappedFile);
+    f->m_path = path;
+    f->m_size = static_cast<std::uint64_t>(st.st_size);
+    if (f->m_size > 0) {
+        void* p = ::mmap(nullptr, f->m_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            const int err = errno;
+            ::close(fd);
+            throw Error::inFile(path, u"cannot map: " + QString::fromLocal8Bit(std::strerror(err)));
+        }
+        f->m_data = static_cast<const unsigned char*>(p);
+    }
+    ::close(fd);
+    return f;
+}
+
+MappedFile::~MappedFile()
+{
+    if (m_data)
+        ::munmap(const_cast<unsigned char*>(m_data), m_size);
+}
+
+} // namespace qs

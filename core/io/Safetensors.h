@@ -1,0 +1,58 @@
+#pragma once
+
+#include "io/MappedFile.h"
+#include "tensor/DType.h"
+
+#include <QMap>
+#include <QString>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace qs {
+
+/// One tensor entry of a safetensors header. Offsets are relative to the data section.
+struct TensorInfo
+{
+    QString name;
+    DType dtype = DType::F32;
+    std::vector<std::int64_t> shape;
+    std::uint64_t begin = 0;
+    std::uint64_t end = 0;
+
+    std::int64_t numel() const;
+    /// Matrix view: rows = shape[0] (1 for scalars), cols = product of the other dims.
+    std::int64_t rows() const { return shape.empty() ? 1 : shape[0]; }
+    std::int64_t cols() const { return rows() == 0 ? 0 : numel() / rows(); }
+    std::uint64_t bytes() const { return end - begin; }
+};
+
+/// A validated, memory-mapped safetensors file. Opening reads only the header; every rule of the
+/// format is checked (8-byte little-endian header length, JSON object header, known dtypes,
+/// shape × dtype = byte range, offsets inside the data section, contiguous and non-overlapping),
+/// and each violation is a qs::Error naming the file and tensor.
+class SafetensorsFile
+{
+public:
+    static std::shared_ptr<const SafetensorsFile> open(const QString& path);
+
+    const QString& path() const { return m_file->path(); }
+    const std::vector<TensorInfo>& tensors() const { return m_tensors; } ///< in data-offset order
+    const TensorInfo* find(const QString& name) const;
+    const QMap<QString, QString>& metadata() const { return m_metadata; }
+    std::uint64_t headerBytes() const { return m_headerBytes; }
+    std::uint64_t fileSize() const { return m_file->size(); }
+    /// Pointer to the first byte of a tensor's data (valid while this object lives).
+    const unsigned char* data(const TensorInfo& t) const { return m_file->data() + m_dataStart + t.begin; }
+
+private:
+    std::shared_ptr<const MappedFile> m_file;
+    std::vector<TensorInfo> m_tensors;
+    QMap<QString, qsizetype> m_index;
+    QMap<QString, QString> m_metadata;
+    std::uint64_t m_headerBytes = 0;
+    std::uint64_t m_dataStart = 0;
+};
+
+} // namespace qs

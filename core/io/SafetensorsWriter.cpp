@@ -1,0 +1,100 @@
+#include "io/SafetensorsWriter.h"
+
+#include "kernels/Convert.h"
+#include "util/Error.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSaveFile>
+
+#include <cstring>
+#include <memory>
+
+namespace qs {
+
+void SafetensorsWriter::addTensor(const QString& name, DType dtype, std::vector<std::int64_t> shape, Fill fill)
+{
+    std::uint64_t n = 1;
+    for (std::int64_t d : shape)
+        n *= std::uint64_t(d);
+    m_tensors.push_back({name, dtype, std::move(shape), n * std::uint64_t(dtypeInfo(dtype).bytes), std::move(fill)});
+}
+
+void SafetensorsWriter::addTensorF32(const QString& name, DType dtype, std::vector<std::int64_t> shape,
+                                     std::vector<float> data)
+{
+    auto shared = std::make_shared<std::vector<float>>(std::move(data));
+    addTensor(name, dtype, std::move(shape), [shared, dtype](unsigned char* dst, std::uint64_t) {
+        const std::vector<float>& v = *shared;
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            if (dtype == DType::F32) {
+                std::memcpy(dst + 4 * i, &v[i], 4);
+            } else {
+                const std::uint16_t h = dtype == DType::F16 ? ref::f32ToF16(v[i]) : ref::f32ToBf16(v[i]);
+                std::memcpy(dst + 2 * i, &h, 2);
+            }
+        }
+    });
+}
+
+QByteArray SafetensorsWriter::headerJson() const
+{
+    QJsonObject root;
+    std::uint64_t offset = 0;
+    for (const Pending& t : m_tensors) {
+        QJsonArray shape;
+        for (std::int64_t d : t.shape)
+            shape.append(qint64(d));
+        root.insert(t.name, QJsonObject{{QStringLiteral("dtype"), QLatin1String(dtypeInfo(t.dtype).safetensorsName)},
+                                        {QStringLiteral("shape"), shape},
+                                        {QStringLiteral("data_offsets"), QJsonArray{qint64(offset), qint64(offset + t.bytes)}}});
+        offset += t.bytes;
+    }
+    if (!m_metadata.isEmpty()) {
+        QJsonObject meta;
+        for (auto it = m_metadata.begin(); it != m_metadata.end(); ++it)
+            meta.insert(it.key(), it.value());
+        root.insert(QStringLiteral("__metadata__"), meta);
+    }
+    QByteArray json = QJsonDocument(root).toJson(QJsonDocument::Compact);
+    while (json.size() % 8 != 0) // pad with spaces so the data section is 8-byte aligned
+        json.append(' ');
+    return json;
+}
+
+void SafetensorsWriter::write(const QString& path) const
+{
+    QSaveFile f(path);
+    if (!f.open(QIODevice::WriteOnly))
+        throw Error::inFile(path, u"cannot write: " + f.errorString());
+    const QByteArray json = headerJson();
+    unsigned char len[8];
+    std::uint64_t n = std::uint64_t(json.size());
+    for (int i = 0; i < 8; ++i)
+        len[i] = static_cast<unsigned char>((n >> (8 * i)) & 0xffu);
+    auto put = [&](const void* data, qint64 bytes) {
+        if (f.write(static_cast<const char*>(data), bytes) != bytes)
+            throw Error::inFile(path, u"write failed: " + f.errorString());
+    };
+    put(len, 8);
+    put(json.constData(), json.size());
+    std::uint64_t pos = 8 + n;
+    std::vector<unsigned char> buf;
+    for (const Pending& t : m_tensors) {
+        if (t.fill) {
+            buf.assign(t.bytes, 0);
+            t.fill(buf.data(), t.bytes);
+            put(buf.data(), qint64(t.bytes));
+        } else if (!f.seek(qint64(pos + t.bytes))) { // hole: sparse zeros
+            throw Error::inFile(path, u"seek failed: " + f.errorString());
+        }
+        pos += t.bytes;
+    }
+    if (!f.resize(qint64(pos)))
+        throw Error::inFile(path, u"resize failed: " + f.errorString());
+    if (!f.commit())
+        throw Error::inFile(path, u"could not save: " + f.errorString());
+}
+
+} // namespace qs

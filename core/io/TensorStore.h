@@ -1,0 +1,57 @@
+#pragma once
+
+#include "io/Safetensors.h"
+
+#include <QHash>
+#include <QString>
+#include <QStringList>
+
+#include <memory>
+#include <vector>
+
+namespace qs {
+
+/// Whether reads check converted values for NaN/Inf (an error naming the tensor and index).
+enum class FiniteCheck { Off, Throw };
+
+/// All tensors of a checkpoint, across one file or the shards of a `model.safetensors.index.json`.
+/// Data stays memory-mapped; rows are converted to f32 on demand, never the whole file at once.
+class TensorStore
+{
+public:
+    TensorStore() = default;
+    /// A model folder (model.safetensors or model.safetensors.index.json) or one .safetensors file.
+    static TensorStore open(const QString& path);
+
+    bool contains(const QString& name) const { return m_entries.contains(name); }
+    /// Throws qs::Error when the tensor is absent.
+    const TensorInfo& info(const QString& name) const;
+    QString fileOf(const QString& name) const;
+    QStringList names() const { return m_order; } ///< in file order, shards in index order
+    const QStringList& files() const { return m_files; }
+    std::uint64_t totalBytes() const;
+
+    /// Converts rows [row0, row0 + nRows) of a tensor (matrix view) to f32 into dst.
+    void readRowsF32(const QString& name, std::int64_t row0, std::int64_t nRows, float* dst,
+                     FiniteCheck check = FiniteCheck::Off) const;
+    std::vector<float> readF32(const QString& name, FiniteCheck check = FiniteCheck::Off) const;
+    /// Raw bytes of a tensor (memory-mapped).
+    const unsigned char* rawData(const QString& name) const;
+
+private:
+    struct Entry
+    {
+        int shard = 0;
+        const TensorInfo* info = nullptr;
+    };
+    const Entry& entry(const QString& name) const;
+    void addShard(std::shared_ptr<const SafetensorsFile> file);
+
+    QString m_path;
+    std::vector<std::shared_ptr<const SafetensorsFile>> m_shards;
+    QStringList m_files;
+    QHash<QString, Entry> m_entries;
+    QStringList m_order;
+};
+
+} // namespace qs

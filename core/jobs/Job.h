@@ -1,0 +1,55 @@
+#pragma once
+
+#include "util/Error.h"
+
+#include <QString>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+
+namespace qs {
+
+/// A cancel flag shared between a job and whoever started it. Jobs call check() between units
+/// of work (a layer, a chunk), so cancellation takes effect within one unit.
+class CancelToken
+{
+public:
+    void cancel() { m_cancelled.store(true, std::memory_order_relaxed); }
+    bool isCancelled() const { return m_cancelled.load(std::memory_order_relaxed); }
+    void check() const
+    {
+        if (isCancelled())
+            throw Cancelled();
+    }
+
+private:
+    std::atomic<bool> m_cancelled{false};
+};
+
+/// What a job reports: overall fraction in [0, 1] (negative = indeterminate), a stage and detail.
+struct JobProgress
+{
+    double fraction = -1.0;
+    QString stage;  ///< "calibrating", "quantizing", "evaluating", …
+    QString detail; ///< current layer or chunk
+    double etaSeconds = -1.0;
+};
+
+using ProgressFn = std::function<void(const JobProgress&)>;
+
+/// Context handed to every job function: report progress, honour cancel. No job touches the GUI.
+struct JobContext
+{
+    std::shared_ptr<CancelToken> cancel = std::make_shared<CancelToken>();
+    ProgressFn progress;
+
+    void report(double fraction, const QString& stage, const QString& detail = {}, double eta = -1.0) const
+    {
+        if (progress)
+            progress(JobProgress{fraction, stage, detail, eta});
+    }
+    void checkCancelled() const { cancel->check(); }
+};
+
+} // namespace qs

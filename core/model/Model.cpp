@@ -1,0 +1,167 @@
+#include "model/Model.h"
+
+#include "util/Error.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QSet>
+
+namespace qs {
+
+QString shapeString(const std::vector<std::int64_t>& shape)
+{
+    QStringList parts;
+    for (std::int64_t d : shape)
+        parts << QString::number(d);
+    return u'[' + parts.join(u", ") + u']';
+}
+
+std::shared_ptr<const Model> Model::open(const QString& path)
+{
+    const QFileInfo fi(path);
+    if (!fi.exists())
+        throw Error::inFile(path, QStringLiteral("no such file or folder"));
+    if (!fi.isDir())
+        throw Error::inFile(path, QStringLiteral("not a model folder: expected a Hugging Face folder with "
+                                                 "config.json and safetensors weights"));
+    std::shared_ptr<Model> m(new Model);
+    m->m_path = fi.absoluteFilePath();
+    m->m_dir = m->m_path;
+    m->m_config = ModelConfig::fromFile(QDir(m->m_dir).filePath(QStringLiteral("config.json")));
+    m->m_tensors = TensorStore::open(m->m_dir);
+    m->build();
+    return m;
+}
+
+void Model::build()
+{
+    const ModelConfig& c = m_config;
+    QSet<QString> used;
+    auto require = [&](const QString& name, std::vector<std::int64_t> shape) {
+        if (!m_tensors.contains(name))
+            throw Error::inFile(m_path, u"tensor '" + name + u"' is missing");
+        const TensorInfo& t = m_tensors.info(name);
+        if (t.shape != shape)
+            throw Error::inFile(m_tensors.fileOf(name), u"tensor '" + name + u"' has shape " + shapeString(t.shape) +
+                                                            u", expected " + shapeString(shape) + u" from config.json");
+        if (!dtypeInfo(t.dtype).isFloat)
+            throw Error::inFile(m_tensors.fileOf(name), u"tensor '" + name + u"' has integer dtype " +
+                                                            dtypeName(t.dtype) + u"; weights must be f32/f16/bf16");
+        used.insert(name);
+        m_totals.params += t.numel();
+        m_totals.bytes += t.bytes();
+        return t.dtype;
+    };
+    const std::int64_t H = c.hiddenSize, F = c.intermediateSize, V = c.vocabSize;
+    const std::int64_t qDim = std::int64_t(c.numHeads) * c.headDim, kvDim = std::int64_t(c.numKvHeads) * c.headDim;
+
+    m_embedding = QStringLiteral("model.embed_tokens.weight");
+    m_totals.embeddingParams = std::int64_t(V) * H;
+    require(m_embedding, {V, H});
+
+    for (int b = 0; b < c.numLayers; ++b) {
+        DecoderBlockInfo blk;
+        blk.index = b;
+        const QString p = QStringLiteral("model.layers.%1.").arg(b);
+        blk.inputNorm = p + u"input_layernorm.weight";
+        blk.postAttentionNorm = p + u"post_attention_layernorm.weight";
+        require(blk.inputNorm, {H});
+        require(blk.postAttentionNorm, {H});
+        m_totals.normParams += 2 * H;
+        if (c.qkNorm) {
+            blk.qNorm = p + u"self_attn.q_norm.weight";
+            blk.kNorm = p + u"self_attn.k_norm.weight";
+            require(blk.qNorm, {c.headDim});
+            require(blk.kNorm, {c.headDim});
+            m_totals.normParams += 2 * c.headDim;
+        }
+        const std::array<std::pair<std::int64_t, std::int64_t>, kLinearsPerBlock> dims{
+            {{qDim, H}, {kvDim, H}, {kvDim, H}, {H, qDim}, {F, H}, {F, H}, {H, F}}};
+        for (int k = 0; k < kLinearsPerBlock; ++k) {
+            const LinearKindInfo& ki = kLinearKinds[std::size_t(k)];
+            LinearLayerInfo l;
+            l.block = b;
+            l.kind = ki.kind;
+            l.name = p + QLatin1String(ki.module) + u'.' + QLatin1String(ki.name);
+            l.weight = l.name + u".weight";
+            l.outFeatures = dims[std::size_t(k)].first;
+            l.inFeatures = dims[std::size_t(k)].second;
+            l.dtype = require(l.weight, {l.outFeatures, l.inFeatures});
+            const bool hasBias = (k <= 2 && c.attentionBias) || (k == 3 && c.oProjBias) || (k >= 4 && c.mlpBias);
+            if (hasBias) {
+                l.bias = l.name + u".bias";
+                require(l.bias, {l.outFeatures});
+                m_totals.biasParams += l.outFeatures;
+            }
+            (k < 4 ? m_totals.attentionParams : m_totals.mlpParams) += l.params();
+            blk.linears[std::size_t(k)] = int(m_linears.size());
+            m_linears.push_back(l);
+        }
+        m_blocks.push_back(blk);
+    }
+    m_finalNorm = QStringLiteral("model.norm.weight");
+    require(m_finalNorm, {H});
+    m_totals.normParams += H;
+
+    const QString lmHead = QStringLiteral("lm_head.weight");
+    if (m_tensors.contains(lmHead) && !c.tieWordEmbeddings) {
+        LinearLayerInfo head;
+        head.name = QStringLiteral("lm_head");
+        head.weight = lmHead;
+        head.kind = LinearKind::Head;
+        head.outFeatures = V;
+        head.inFeatures = H;
+        head.dtype = require(lmHead, {V, H});
+        m_totals.headParams = head.params();
+        m_linears.push_back(head);
+        m_head = lmHead;
+    } else if (!c.tieWordEmbeddings) {
+        throw Error::inFile(m_path, QStringLiteral("tensor 'lm_head.weight' is missing and config.json does not set "
+                                                   "tie_word_embeddings"));
+    } else {
+        m_head = m_embedding;
+    }
+    m_totals.linearLayers = int(m_linears.size());
+
+    for (const QString& name : m_tensors.names()) {
+        if (!used.contains(name))
+            m_unused << name;
+    }
+}
+
+QString Model::displayName() const { return QFileInfo(m_path).fileName(); }
+
+const LinearLayerInfo* Model::findLinear(const QString& name) const
+{
+    for (const LinearLayerInfo& l : m_linears) {
+        if (l.name == name || l.weight == name)
+            return &l;
+    }
+    return nullptr;
+}
+
+QString Model::weightDtypeName() const
+{
+    if (m_linears.empty())
+        return {};
+    const DType first = m_linears.front().dtype;
+    for (const LinearLayerInfo& l : m_linears) {
+        if (l.dtype != first)
+            return QStringLiteral("mixed");
+    }
+    return dtypeName(first);
+}
+
+QString Model::tokenizerJsonPath() const
+{
+    const QString p = QDir(m_dir).filePath(QStringLiteral("tokenizer.json"));
+    return QFileInfo::exists(p) ? p : QString();
+}
+
+QString Model::sentencePiecePath() const
+{
+    const QString p = QDir(m_dir).filePath(QStringLiteral("tokenizer.model"));
+    return QFileInfo::exists(p) ? p : QString();
+}
+
+} // namespace qs

@@ -1,0 +1,54 @@
+#include "TestSupport.h"
+
+#include "util/Paths.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QProcess>
+
+namespace qs::test {
+
+QString dataDir() { return findDataDirectory(QStringLiteral(QS_SOURCE_DIR)); }
+
+QString dataPath(const QString& relative)
+{
+    const QString d = dataDir();
+    if (d.isEmpty())
+        return {};
+    const QString p = QDir(d).filePath(relative);
+    return QFileInfo::exists(p) ? p : QString();
+}
+
+QString skipMessage(const QString& relative)
+{
+    return QStringLiteral("shared test data '%1' not found: set QUANTSCOPE_DATA or put ../shared/data next to the "
+                          "repository")
+        .arg(relative);
+}
+
+CliResult runCli(const QStringList& args, int timeoutMs)
+{
+    QProcess p;
+    p.start(QStringLiteral(QS_CLI_PATH), args);
+    CliResult r;
+    if (!p.waitForFinished(timeoutMs)) {
+        p.kill();
+        p.waitForFinished();
+        r.err = "timeout";
+        return r;
+    }
+    r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+    r.out = p.readAllStandardOutput();
+    r.err = p.readAllStandardError();
+    return r;
+}
+
+bool writeFile(const QString& path, const QByteArray& bytes)
+{
+    QDir().mkpath(QFileInfo(path).absolutePath());
+    QFile f(path);
+    return f.open(QIODevice::WriteOnly) && f.write(bytes) == bytes.size();
+}
+
+} // namespace qs::test
