@@ -106,7 +106,7 @@ void TestModel::cliInspect()
     QCOMPARE(o.value(u"linear_layers").toInt(), 35);
     QCOMPARE(o.value(u"totals").toObject().value(u"params").toInteger(), 260032);
     QCOMPARE(o.value(u"totals").toObject().value(u"bits_per_weight").toDouble(), 32.0);
-    QCOMPARE(o.value(u"tensors").toArray().size(), 48);
+    QCOMPARE(o.value(u"tensors").toArray().size(), 47); // embedding + 5 × 9 per block + final norm
     const test::CliResult text = test::runCli({QStringLiteral("inspect"), path});
     QCOMPARE(text.exitCode, 0);
     QVERIFY(text.out.contains("260,032"));
