@@ -1,0 +1,257 @@
+#include "model/Transformer.h"
+
+#include "util/Error.h"
+
+#include <Eigen/Core>
+
+#include <cmath>
+#include <numbers>
+
+namespace qs {
+
+using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using StridedMap = Eigen::Map<const RowMajor, 0, Eigen::OuterStride<>>;
+
+KvCache::KvCache(int layers, int capacity, int kvDim) : m_capacity(capacity)
+{
+    m_k.assign(std::size_t(layers), std::vector<float>(std::size_t(capacity) * std::size_t(kvDim)));
+    m_v.assign(std::size_t(layers), std::vector<float>(std::size_t(capacity) * std::size_t(kvDim)));
+}
+
+Transformer::Transformer(std::shared_ptr<const Model> model) : m_model(std::move(model))
+{
+    const Model& m = *m_model;
+    const TensorStore& ts = m.tensors();
+    for (const LinearLayerInfo& l : m.linears()) {
+        std::vector<float> w = ts.readF32(l.weight, FiniteCheck::Throw);
+        std::vector<float> b = l.bias.isEmpty() ? std::vector<float>() : ts.readF32(l.bias, FiniteCheck::Throw);
+        m_linears.push_back(std::make_shared<DenseLinear>(l.inFeatures, l.outFeatures, std::move(w), std::move(b),
+                                                          l.bytes(), dtypeName(l.dtype)));
+        if (l.kind == LinearKind::Head)
+            m_headIndex = int(m_linears.size()) - 1;
+    }
+    if (m_headIndex < 0) {
+        const TensorInfo& e = ts.info(m.embeddingTensor());
+        m_tiedHead = std::make_shared<DenseLinear>(e.cols(), e.rows(), ts.readF32(m.embeddingTensor(), FiniteCheck::Throw),
+                                                   std::vector<float>(), e.bytes(), dtypeName(e.dtype));
+    }
+    for (const DecoderBlockInfo& b : m.blocks()) {
+        BlockNorms n;
+        n.input = ts.readF32(b.inputNorm, FiniteCheck::Throw);
+        n.post = ts.readF32(b.postAttentionNorm, FiniteCheck::Throw);
+        if (!b.qNorm.isEmpty()) {
+            n.q = ts.readF32(b.qNorm, FiniteCheck::Throw);
+            n.k = ts.readF32(b.kNorm, FiniteCheck::Throw);
+        }
+        m_norms.push_back(std::move(n));
+    }
+    m_finalNorm = ts.readF32(m.finalNormTensor(), FiniteCheck::Throw);
+
+    // Rotary frequencies (HF rotate-half convention), with llama3 frequency scaling when configured.
+    const ModelConfig& c = config();
+    const int half = c.headDim / 2;
+    m_invFreq.resize(std::size_t(half));
+    for (int i = 0; i < half; ++i) {
+        double f = 1.0 / std::pow(c.ropeTheta, double(2 * i) / double(c.headDim));
+        if (c.ropeScaling.type == u"llama3") {
+            const RopeScaling& r = c.ropeScaling;
+            const double oldCtx = double(r.originalMaxPositionEmbeddings);
+            const double lowWavelen = oldCtx / r.lowFreqFactor, highWavelen = oldCtx / r.highFreqFactor;
+            const double wavelen = 2.0 * std::numbers::pi / f;
+            if (wavelen > lowWavelen) {
+                f /= r.factor;
+            } else if (wavelen >= highWavelen) {
+                const double smooth = (oldCtx / wavelen - r.lowFreqFactor) / (r.highFreqFactor - r.lowFreqFactor);
+                f = (1.0 - smooth) * f / r.factor + smooth * f;
+            }
+        }
+        m_invFreq[std::size_t(i)] = float(f);
+    }
+}
+
+void Transformer::setLinear(int index, std::shared_ptr<const LinearLayer> layer)
+{
+    const LinearLayerInfo& info = m_model->linears().at(std::size_t(index));
+    if (!layer || layer->inFeatures() != info.inFeatures || layer->outFeatures() != info.outFeatures)
+        throw Error(QStringLiteral("layer %1: replacement has the wrong shape").arg(info.name));
+    m_linears[std::size_t(index)] = std::move(layer);
+}
+
+KvCache Transformer::makeCache(int capacity) const
+{
+    return KvCache(config().numLayers, capacity, config().numKvHeads * config().headDim);
+}
+
+void Transformer::embed(const int* tokens, int n, float* hidden) const
+{
+    const int H = config().hiddenSize;
+    const TensorStore& ts = m_model->tensors();
+    for (int i = 0; i < n; ++i) {
+        if (tokens[i] < 0 || tokens[i] >= vocabSize())
+            throw Error(QStringLiteral("token id %1 at position %2 is outside the model's vocabulary (%3)")
+                            .arg(tokens[i])
+                            .arg(i)
+                            .arg(vocabSize()));
+        ts.readRowsF32(m_model->embeddingTensor(), tokens[i], 1, hidden + std::size_t(i) * std::size_t(H));
+    }
+}
+
+void Transformer::rmsNorm(const float* x, const std::vector<float>& w, int n, int dim, float* y) const
+{
+    const double eps = config().rmsNormEps;
+#pragma omp parallel for schedule(static) if (n >= 64)
+    for (int i = 0; i < n; ++i) {
+        const float* xi = x + std::size_t(i) * std::size_t(dim);
+        float* yi = y + std::size_t(i) * std::size_t(dim);
+        double ss = 0;
+        for (int j = 0; j < dim; ++j)
+            ss += double(xi[j]) * double(xi[j]);
+        const float r = float(1.0 / std::sqrt(ss / dim + eps));
+        for (int j = 0; j < dim; ++j)
+            yi[j] = xi[j] * r * w[std::size_t(j)];
+    }
+}
+
+void Transformer::ropeInPlace(float* x, int n, int heads, int startPos) const
+{
+    const int hd = config().headDim, half = hd / 2;
+#pragma omp parallel for schedule(static) if (n >= 64)
+    for (int i = 0; i < n; ++i) {
+        const double pos = double(startPos + i);
+        for (int j = 0; j < half; ++j) {
+            const double a = pos * double(m_invFreq[std::size_t(j)]);
+            const float c = float(std::cos(a)), s = float(std::sin(a));
+            for (int h = 0; h < heads; ++h) {
+                float* v = x + (std::size_t(i) * std::size_t(heads) + std::size_t(h)) * std::size_t(hd);
+                const float a0 = v[j], a1 = v[j + half];
+                v[j] = a0 * c - a1 * s;
+                v[j + half] = a1 * c + a0 * s;
+            }
+        }
+    }
+}
+
+void Transformer::attention(const float* q, const float* kCache, const float* vCache, int n, int startPos,
+                            float* out) const
+{
+    const ModelConfig& c = config();
+    const int H = c.numHeads, KV = c.numKvHeads, hd = c.headDim, group = H / KV;
+    const int T = startPos + n; // keys visible to the last query
+    const float scale = float(1.0 / std::sqrt(double(hd)));
+    const int window = c.slidingWindow;
+#pragma omp parallel for schedule(dynamic)
+    for (int h = 0; h < H; ++h) {
+        const int kvh = h / group;
+        const StridedMap Q(q + std::size_t(h) * std::size_t(hd), n, hd, Eigen::OuterStride<>(H * hd));
+        const StridedMap K(kCache + std::size_t(kvh) * std::size_t(hd), T, hd, Eigen::OuterStride<>(KV * hd));
+        const StridedMap V(vCache + std::size_t(kvh) * std::size_t(hd), T, hd, Eigen::OuterStride<>(KV * hd));
+        RowMajor S = (Q * K.transpose()) * scale; // [n, T]
+        for (int i = 0; i < n; ++i) {
+            const int last = startPos + i; // causal: keys 0..last
+            const int first = window > 0 ? std::max(0, last - window + 1) : 0;
+            float* row = S.row(i).data();
+            float mx = -INFINITY;
+            for (int j = first; j <= last; ++j)
+                mx = std::max(mx, row[j]);
+            double sum = 0;
+            for (int j = 0; j < T; ++j) {
+                const float e = (j >= first && j <= last) ? std::exp(row[j] - mx) : 0.0f;
+                row[j] = e;
+                sum += e;
+            }
+            const float inv = float(1.0 / sum);
+            for (int j = first; j <= last; ++j)
+                row[j] *= inv;
+        }
+        Eigen::Map<RowMajor, 0, Eigen::OuterStride<>> O(out + std::size_t(h) * std::size_t(hd), n, hd,
+                                                        Eigen::OuterStride<>(H * hd));
+        O.noalias() = S * V;
+    }
+}
+
+void Transformer::applyLinear(int index, const float* x, int n, float* y, ForwardHooks* hooks) const
+{
+    const LinearLayer& l = *m_linears[std::size_t(index)];
+    if (hooks)
+        hooks->linearInput(index, x, n, l.inFeatures());
+    l.forward(x, n, y);
+    if (hooks)
+        hooks->linearOutput(index, y, n, l.outFeatures());
+}
+
+void Transformer::runBlock(int b, KvCache& cache, float* hidden, int n, ForwardHooks* hooks) const
+{
+    const ModelConfig& c = config();
+    const DecoderBlockInfo& blk = m_model->blocks()[std::size_t(b)];
+    const BlockNorms& norms = m_norms[std::size_t(b)];
+    const int Hd = c.hiddenSize, hd = c.headDim;
+    const int qDim = c.numHeads * hd, kvDim = c.numKvHeads * hd, F = c.intermediateSize;
+    const int start = cache.length();
+    if (start + n > cache.capacity())
+        throw Error(QStringLiteral("sequence of %1 tokens exceeds the KV cache (%2)").arg(start + n).arg(cache.capacity()));
+    const std::size_t N = std::size_t(n);
+
+    std::vector<float> x(N * std::size_t(Hd)), q(N * std::size_t(qDim)), att(N * std::size_t(qDim));
+    rmsNorm(hidden, norms.input, n, Hd, x.data());
+    float* kDst = cache.keys(b) + std::size_t(start) * std::size_t(kvDim);
+    float* vDst = cache.values(b) + std::size_t(start) * std::size_t(kvDim);
+    applyLinear(blk.linears[0], x.data(), n, q.data(), hooks);
+    applyLinear(blk.linears[1], x.data(), n, kDst, hooks);
+    applyLinear(blk.linears[2], x.data(), n, vDst, hooks);
+    if (!norms.q.empty()) { // qwen3: RMSNorm over each head's vector
+        rmsNorm(q.data(), norms.q, n * c.numHeads, hd, q.data());
+        rmsNorm(kDst, norms.k, n * c.numKvHeads, hd, kDst);
+    }
+    ropeInPlace(q.data(), n, c.numHeads, start);
+    ropeInPlace(kDst, n, c.numKvHeads, start);
+    attention(q.data(), cache.keys(b), cache.values(b), n, start, att.data());
+    applyLinear(blk.linears[3], att.data(), n, x.data(), hooks);
+    for (std::size_t i = 0; i < N * std::size_t(Hd); ++i)
+        hidden[i] += x[i];
+
+    std::vector<float> gate(N * std::size_t(F)), up(N * std::size_t(F));
+    rmsNorm(hidden, norms.post, n, Hd, x.data());
+    applyLinear(blk.linears[4], x.data(), n, gate.data(), hooks);
+    applyLinear(blk.linears[5], x.data(), n, up.data(), hooks);
+#pragma omp parallel for schedule(static) if (N * std::size_t(F) >= 65536)
+    for (std::size_t i = 0; i < N * std::size_t(F); ++i) {
+        const float g = gate[i];
+        gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+    }
+    applyLinear(blk.linears[6], gate.data(), n, x.data(), hooks);
+    for (std::size_t i = 0; i < N * std::size_t(Hd); ++i)
+        hidden[i] += x[i];
+}
+
+void Transformer::head(const float* hidden, int n, float* logits) const
+{
+    const int Hd = config().hiddenSize;
+    std::vector<float> x(std::size_t(n) * std::size_t(Hd));
+    rmsNorm(hidden, m_finalNorm, n, Hd, x.data());
+    headLayer().forward(x.data(), n, logits);
+}
+
+void Transformer::forward(KvCache& cache, const int* tokens, int n, float* logits, int firstLogitRow,
+                          ForwardHooks* hooks) const
+{
+    if (n <= 0)
+        return;
+    const int Hd = config().hiddenSize;
+    std::vector<float> hidden(std::size_t(n) * std::size_t(Hd));
+    embed(tokens, n, hidden.data());
+    for (int b = 0; b < config().numLayers; ++b)
+        runBlock(b, cache, hidden.data(), n, hooks);
+    cache.setLength(cache.length() + n);
+    if (firstLogitRow < n) {
+        const float* h = hidden.data() + std::size_t(firstLogitRow) * std::size_t(Hd);
+        if (m_headIndex >= 0) {
+            std::vector<float> x(std::size_t(n - firstLogitRow) * std::size_t(Hd));
+            rmsNorm(h, m_finalNorm, n - firstLogitRow, Hd, x.data());
+            applyLinear(m_headIndex, x.data(), n - firstLogitRow, logits, hooks);
+        } else {
+            head(h, n - firstLogitRow, logits);
+        }
+    }
+}
+
+} // namespace qs

@@ -1,0 +1,109 @@
+#pragma once
+
+#include "model/LinearLayer.h"
+#include "model/Model.h"
+
+#include <memory>
+#include <vector>
+
+namespace qs {
+
+/// Observers of a forward pass. Calibration capture, per-layer error measurement and activation
+/// plots use these; the model code never knows who listens.
+class ForwardHooks
+{
+public:
+    virtual ~ForwardHooks() = default;
+    /// Called before linear `index` (index into Model::linears()) runs, with its input rows.
+    virtual void linearInput(int index, const float* x, std::int64_t nTokens, std::int64_t inFeatures)
+    {
+        Q_UNUSED(index);
+        Q_UNUSED(x);
+        Q_UNUSED(nTokens);
+        Q_UNUSED(inFeatures);
+    }
+    /// Called after linear `index` ran, with its output rows.
+    virtual void linearOutput(int index, const float* y, std::int64_t nTokens, std::int64_t outFeatures)
+    {
+        Q_UNUSED(index);
+        Q_UNUSED(y);
+        Q_UNUSED(nTokens);
+        Q_UNUSED(outFeatures);
+    }
+};
+
+/// Keys and values of every block for one sequence, filled position by position.
+class KvCache
+{
+public:
+    KvCache() = default;
+    KvCache(int layers, int capacity, int kvDim);
+    int capacity() const { return m_capacity; }
+    int length() const { return m_length; }
+    void clear() { m_length = 0; }
+    float* keys(int layer) { return m_k[std::size_t(layer)].data(); }
+    float* values(int layer) { return m_v[std::size_t(layer)].data(); }
+    void setLength(int n) { m_length = n; }
+
+private:
+    std::vector<std::vector<float>> m_k, m_v;
+    int m_capacity = 0;
+    int m_length = 0;
+};
+
+/// A runnable Llama-family decoder (RMSNorm, rotate-half RoPE with llama3 scaling, grouped-query
+/// causal attention with optional sliding window, SwiGLU MLP, q/k/v bias, q/k norm, tied or
+/// separate head). Every projection goes through LinearLayer, so quantized layers replace float
+/// ones with setLinear() without touching this code. Compute is f32 with f64 norm statistics.
+class Transformer
+{
+public:
+    /// Loads all linear layers as f32 DenseLinear (NaN/Inf in weights is an error naming the tensor).
+    explicit Transformer(std::shared_ptr<const Model> model);
+
+    const Model& model() const { return *m_model; }
+    std::shared_ptr<const Model> modelPtr() const { return m_model; }
+    const ModelConfig& config() const { return m_model->config(); }
+    int vocabSize() const { return config().vocabSize; }
+
+    const LinearLayer& linear(int index) const { return *m_linears[std::size_t(index)]; }
+    const LinearLayer& headLayer() const { return m_headIndex >= 0 ? *m_linears[std::size_t(m_headIndex)] : *m_tiedHead; }
+    void setLinear(int index, std::shared_ptr<const LinearLayer> layer);
+
+    KvCache makeCache(int capacity) const;
+
+    /// Runs `n` tokens at positions cache.length() … cache.length()+n-1, appending to the cache.
+    /// Writes logits for rows [firstLogitRow, n) to `logits` ([(n - firstLogitRow), vocab]); pass
+    /// firstLogitRow = n to skip the head. Batched prefill and one-token decode are the same call.
+    void forward(KvCache& cache, const int* tokens, int n, float* logits, int firstLogitRow = 0,
+                 ForwardHooks* hooks = nullptr) const;
+
+    // The pieces of forward(), for layer-by-layer pipelines (calibration, sequential quantization).
+    /// hidden [n, hiddenSize] = embeddings of tokens (ids checked against the vocabulary).
+    void embed(const int* tokens, int n, float* hidden) const;
+    /// Applies block `b` in place to hidden [n, hiddenSize] at positions cache.length()….
+    /// (The caller advances cache length after the last block: see forward().)
+    void runBlock(int b, KvCache& cache, float* hidden, int n, ForwardHooks* hooks = nullptr) const;
+    /// logits [n, vocab] from hidden [n, hiddenSize] (final norm + head).
+    void head(const float* hidden, int n, float* logits) const;
+
+private:
+    void rmsNorm(const float* x, const std::vector<float>& w, int n, int dim, float* y) const;
+    void ropeInPlace(float* x, int n, int heads, int startPos) const;
+    void attention(const float* q, const float* kCache, const float* vCache, int n, int startPos, float* out) const;
+    void applyLinear(int index, const float* x, int n, float* y, ForwardHooks* hooks) const;
+
+    std::shared_ptr<const Model> m_model;
+    std::vector<std::shared_ptr<const LinearLayer>> m_linears;
+    struct BlockNorms
+    {
+        std::vector<float> input, post, q, k;
+    };
+    std::vector<BlockNorms> m_norms;
+    std::vector<float> m_finalNorm;
+    std::shared_ptr<const LinearLayer> m_tiedHead; ///< the embeddings as a layer, when tied
+    int m_headIndex = -1;                          ///< index in m_linears when untied
+    std::vector<float> m_invFreq; ///< [headDim/2], llama3 scaling applied
+};
+
+} // namespace qs
