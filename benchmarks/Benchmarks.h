@@ -30,6 +30,7 @@ QString listText();
 // Individual benchmarks (one file each).
 QJsonObject convertThroughput(const Options& opt);
 QJsonObject inspectScaling(const Options& opt);
+QJsonObject evalThroughput(const Options& opt);
 
 // Helpers shared by benchmarks.
 double nowSeconds();

@@ -171,6 +171,10 @@ void TestConvert::f16ToF32Known_data()
     QTest::newRow("0.5") << 0x3800 << 0.5f;
     QTest::newRow("+inf") << 0x7c00 << std::numeric_limits<float>::infinity();
     QTest::newRow("-inf") << 0xfc00 << -std::numeric_limits<float>::infinity();
+    // NaNs keep sign and payload and come out quiet, exactly as F16C's vcvtph2ps converts them.
+    QTest::newRow("quiet NaN") << 0x7e00 << floatOf(0x7fc00000u);
+    QTest::newRow("signalling NaN is quietened") << 0x7c01 << floatOf(0x7fc02000u);
+    QTest::newRow("negative signalling NaN") << 0xfd55 << floatOf(0xffeaa000u);
 }
 
 void TestConvert::f16ToF32Known()
@@ -346,8 +350,9 @@ void TestConvert::integerValues()
     std::mt19937 rng(std::uint32_t(n + 100 * misalign));
     for (unsigned char& c : buf)
         c = static_cast<unsigned char>(rng());
-    if (n > 0 && dt != DType::Bool) { // the extremes of the type
-        std::memset(src, 0x80, eb);   // most negative (or 128 for u8)
+    if (n > 0 && dt != DType::Bool) { // the extreme of the type: most negative (most positive for u8)
+        std::memset(src, 0, eb);
+        src[eb - 1] = 0x80; // little-endian: the sign bit is in the last byte
         if (dt == DType::U8) src[0] = 0xff;
     }
     std::vector<float> fast(std::size_t(n) + 1), slow(std::size_t(n) + 1);

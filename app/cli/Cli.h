@@ -20,5 +20,7 @@ constexpr int kExitUsage = 2;
 
 int runInspect(const QStringList& args);
 int runBench(const QStringList& args);
+int runEval(const QStringList& args);
+int runGenerate(const QStringList& args);
 
 } // namespace cli

@@ -39,7 +39,9 @@ const std::vector<Command>& commands()
 {
     static const std::vector<Command> table{
         {"inspect", "architecture summary, per-tensor table and totals of a model", runInspect},
-        {"bench", "benchmarks printing JSON (convert, inspect, …)", runBench},
+        {"eval", "perplexity (llama.cpp protocol or windows), KLD and top-1 agreement vs a base", runEval},
+        {"generate", "text generation from a prompt (KV-cache decoding)", runGenerate},
+        {"bench", "benchmarks printing JSON (convert, inspect, eval, …)", runBench},
     };
     return table;
 }

@@ -24,6 +24,15 @@ void SafetensorsWriter::addTensor(const QString& name, DType dtype, std::vector<
 void SafetensorsWriter::addTensorF32(const QString& name, DType dtype, std::vector<std::int64_t> shape,
                                      std::vector<float> data)
 {
+    std::uint64_t n = 1;
+    for (std::int64_t d : shape)
+        n *= std::uint64_t(d);
+    if ((dtype != DType::F32 && dtype != DType::F16 && dtype != DType::BF16) || n != data.size())
+        throw Error(QStringLiteral("tensor '%1': addTensorF32 needs f32/f16/bf16 and one value per element "
+                                   "(got %2, %3 values for %4 elements)")
+                        .arg(name, dtypeName(dtype))
+                        .arg(data.size())
+                        .arg(n));
     auto shared = std::make_shared<std::vector<float>>(std::move(data));
     addTensor(name, dtype, std::move(shape), [shared, dtype](unsigned char* dst, std::uint64_t) {
         const std::vector<float>& v = *shared;

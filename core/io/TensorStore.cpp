@@ -153,7 +153,7 @@ void TensorStore::readRowsF32(const QString& name, std::int64_t row0, std::int64
 std::vector<float> TensorStore::readF32(const QString& name, FiniteCheck check) const
 {
     const TensorInfo& t = info(name);
-    std::vector<float> out(std::size_t(t.numel()));
+    std::vector<float> out(static_cast<std::size_t>(t.numel()));
     readRowsF32(name, 0, t.rows(), out.data(), check);
     return out;
 }

@@ -17,8 +17,8 @@ float f16ToF32(std::uint16_t h)
     std::uint32_t exp = (h >> 10) & 0x1fu;
     std::uint32_t mant = h & 0x3ffu;
     std::uint32_t bits;
-    if (exp == 0x1f) { // inf / NaN
-        bits = sign | 0x7f800000u | (mant << 13);
+    if (exp == 0x1f) { // inf / NaN (NaNs come out quiet, as F16C's vcvtph2ps makes them)
+        bits = sign | 0x7f800000u | (mant << 13) | (mant ? 0x00400000u : 0u);
     } else if (exp != 0) { // normal
         bits = sign | ((exp + 112) << 23) | (mant << 13);
     } else if (mant == 0) { // zero

@@ -2,7 +2,9 @@
 
 #include "util/Error.h"
 
+#include <QCryptographicHash>
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QSet>
 
@@ -162,6 +164,33 @@ QString Model::sentencePiecePath() const
 {
     const QString p = QDir(m_dir).filePath(QStringLiteral("tokenizer.model"));
     return QFileInfo::exists(p) ? p : QString();
+}
+
+} // namespace qs
+
+namespace qs {
+
+QString Model::architectureFingerprint() const
+{
+    const ModelConfig& c = m_config;
+    QCryptographicHash h(QCryptographicHash::Sha256);
+    h.addData(QStringLiteral("%1|%2|%3|%4|%5|%6|%7|%8|%9")
+                  .arg(c.modelType)
+                  .arg(c.hiddenSize)
+                  .arg(c.intermediateSize)
+                  .arg(c.numLayers)
+                  .arg(c.numHeads)
+                  .arg(c.numKvHeads)
+                  .arg(c.headDim)
+                  .arg(c.vocabSize)
+                  .arg(c.tieWordEmbeddings)
+                  .toUtf8());
+    for (const QString& p : {tokenizerJsonPath(), sentencePiecePath()}) {
+        QFile f(p);
+        if (!p.isEmpty() && f.open(QIODevice::ReadOnly))
+            h.addData(f.readAll());
+    }
+    return QString::fromLatin1(h.result().toHex());
 }
 
 } // namespace qs

@@ -104,6 +104,9 @@ public:
     /// tokenizer.json / tokenizer.model next to the weights (empty when absent).
     QString tokenizerJsonPath() const;
     QString sentencePiecePath() const;
+    /// sha256 over the architecture and tokenizer files — not the weights, so a quantized copy of
+    /// the model shares it (KLD bases are keyed by it).
+    QString architectureFingerprint() const;
     /// Tensors in the files that the model does not use (reported, not fatal).
     const QStringList& unusedTensors() const { return m_unused; }
 

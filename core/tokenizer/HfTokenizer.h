@@ -15,7 +15,7 @@ namespace qs {
 /// Supported: model BPE (merge ranks from "a b" strings or [a, b] pairs, byte_fallback, unk with
 /// fuse_unk, ignore_merges, continuing_subword_prefix, end_of_word_suffix); added_tokens (matched
 /// literally, leftmost-longest, before normalisation; lstrip/rstrip/single_word/normalized);
-/// normalizers Sequence, Prepend, Append, Replace, NFC/NFD/NFKC/NFKD, Lowercase, Strip,
+/// normalizers Sequence, Prepend, Replace, NFC/NFD/NFKC/NFKD, Lowercase, Strip,
 /// StripAccents, ByteLevel; pre-tokenizers Sequence, Split, ByteLevel, Metaspace, Digits,
 /// Whitespace, WhitespaceSplit, Punctuation, CharDelimiterSplit, BertPreTokenizer; post-processors
 /// TemplateProcessing, Roberta/BertProcessing, ByteLevel, Sequence (only the special tokens in

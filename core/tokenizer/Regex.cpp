@@ -28,8 +28,7 @@ struct MatchState
 
     MatchState()
     {
-        if (context && stack)
-            pcre2_jit_stack_assign(context, nullptr, stack);
+        if (context && stack) pcre2_jit_stack_assign(context, nullptr, stack);
     }
     ~MatchState()
     {
@@ -47,8 +46,8 @@ Regex::Regex(std::string_view pattern) : m_pattern(pattern)
 {
     int err = 0;
     PCRE2_SIZE offset = 0;
-    m_code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), PCRE2_UTF | PCRE2_UCP,
-                           &err, &offset, nullptr);
+    m_code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                           PCRE2_UTF | PCRE2_UCP, &err, &offset, nullptr);
     if (!m_code)
         throw Error(QStringLiteral("cannot compile regex /%1/: %2 at offset %3")
                         .arg(QString::fromUtf8(pattern.data(), qsizetype(pattern.size())), pcre2Message(err))
@@ -68,9 +67,9 @@ void Regex::findAll(std::string_view s, std::vector<Span>& out) const
     const auto* subject = reinterpret_cast<PCRE2_SPTR>(s.data());
     std::size_t start = 0;
     while (start <= s.size()) {
-        const int rc = pcre2_match(m_code, subject, s.size(), start, PCRE2_NO_UTF_CHECK, state.data, state.context);
-        if (rc == PCRE2_ERROR_NOMATCH)
-            break;
+        const int rc =
+            pcre2_match(m_code, subject, s.size(), start, PCRE2_NO_UTF_CHECK, state.data, state.context);
+        if (rc == PCRE2_ERROR_NOMATCH) break;
         if (rc < 0)
             throw Error(QStringLiteral("regex /%1/ failed at byte %2: %3")
                             .arg(QString::fromStdString(m_pattern))

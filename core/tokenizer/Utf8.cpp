@@ -13,8 +13,7 @@ int wellFormedLength(std::string_view s, std::size_t i, int& subpart)
     const auto at = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
     const unsigned char b0 = at(i);
     subpart = 1;
-    if (b0 < 0x80)
-        return 1;
+    if (b0 < 0x80) return 1;
     int n = 0;
     unsigned char lo = 0x80, hi = 0xBF; // allowed range of the second byte
     if (b0 >= 0xC2 && b0 <= 0xDF)
@@ -34,12 +33,10 @@ int wellFormedLength(std::string_view s, std::size_t i, int& subpart)
     } else
         return 0;
     for (int k = 1; k < n; ++k) {
-        if (i + std::size_t(k) >= s.size())
-            return 0;
+        if (i + std::size_t(k) >= s.size()) return 0;
         const unsigned char b = at(i + std::size_t(k));
         const bool ok = k == 1 ? (b >= lo && b <= hi) : (b >= 0x80 && b <= 0xBF);
-        if (!ok)
-            return 0;
+        if (!ok) return 0;
         subpart = k + 1;
     }
     return n;
@@ -57,16 +54,13 @@ std::size_t firstInvalid(std::string_view s)
             bool ascii = true;
             for (std::size_t k = 0; k < 8; ++k)
                 ascii = ascii && static_cast<unsigned char>(s[i + k]) < 0x80;
-            if (!ascii)
-                break;
+            if (!ascii) break;
             i += 8;
         }
-        if (i >= n)
-            break;
+        if (i >= n) break;
         int subpart = 0;
         const int len = wellFormedLength(s, i, subpart);
-        if (len == 0)
-            return i;
+        if (len == 0) return i;
         i += std::size_t(len);
     }
     return std::string_view::npos;
@@ -78,7 +72,7 @@ void require(std::string_view s, const char* what)
     if (bad != std::string_view::npos)
         throw Error(QStringLiteral("%1 is not valid UTF-8: ill-formed byte 0x%2 at byte offset %3")
                         .arg(QString::fromUtf8(what))
-                        .arg(static_cast<unsigned char>(s[bad]), 2, 16, QLatin1Char('0'))
+                        .arg(int(static_cast<unsigned char>(s[bad])), 2, 16, QLatin1Char('0'))
                         .arg(qulonglong(bad)));
 }
 
@@ -118,8 +112,7 @@ void append(std::string& out, char32_t cp)
 
 std::string lossy(std::string_view bytes)
 {
-    if (firstInvalid(bytes) == std::string_view::npos)
-        return std::string(bytes);
+    if (firstInvalid(bytes) == std::string_view::npos) return std::string(bytes);
     std::string out;
     out.reserve(bytes.size() + 8);
     std::size_t i = 0;

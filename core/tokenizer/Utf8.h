@@ -17,14 +17,10 @@ void require(std::string_view s, const char* what = "input text");
 /// Length in bytes of the sequence starting with lead byte b (1 for ASCII and for stray bytes).
 inline int seqLength(unsigned char b)
 {
-    if (b < 0x80)
-        return 1;
-    if ((b & 0xE0) == 0xC0)
-        return 2;
-    if ((b & 0xF0) == 0xE0)
-        return 3;
-    if ((b & 0xF8) == 0xF0)
-        return 4;
+    if (b < 0x80) return 1;
+    if ((b & 0xE0) == 0xC0) return 2;
+    if ((b & 0xF0) == 0xE0) return 3;
+    if ((b & 0xF8) == 0xF0) return 4;
     return 1;
 }
 

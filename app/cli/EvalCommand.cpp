@@ -1,0 +1,157 @@
+#include "Cli.h"
+
+#include "eval/Evaluation.h"
+#include "model/Generate.h"
+#include "model/Transformer.h"
+#include "tokenizer/Tokenizer.h"
+#include "util/Error.h"
+#include "util/Threads.h"
+
+#include <QCommandLineParser>
+#include <QJsonArray>
+#include <QJsonObject>
+
+namespace cli {
+
+namespace {
+
+QCommandLineOption threadsOption()
+{
+    return {QStringLiteral("threads"), QStringLiteral("Compute threads (default: all cores)."), QStringLiteral("N"),
+            QStringLiteral("0")};
+}
+
+int positiveInt(const QCommandLineParser& p, const QString& name, int minimum)
+{
+    bool ok = false;
+    const int v = p.value(name).toInt(&ok);
+    if (!ok || v < minimum)
+        throw qs::Error(QStringLiteral("--%1 must be an integer >= %2, got '%3'").arg(name).arg(minimum).arg(p.value(name)));
+    return v;
+}
+
+} // namespace
+
+int runEval(const QStringList& args)
+{
+    QCommandLineParser p;
+    p.setApplicationDescription(QStringLiteral(
+        "Perplexity of a model on a text (llama.cpp's protocol by default), and KLD / top-token agreement "
+        "against a stored base run."));
+    p.addHelpOption();
+    p.addPositionalArgument(QStringLiteral("MODEL"), QStringLiteral("model folder"));
+    p.addOptions({
+        {QStringLiteral("text"), QStringLiteral("UTF-8 text file to evaluate on."), QStringLiteral("FILE")},
+        {QStringLiteral("ctx"), QStringLiteral("Tokens per chunk (default 512)."), QStringLiteral("N"), QStringLiteral("512")},
+        {QStringLiteral("chunks"), QStringLiteral("Evaluate at most N chunks (default: all)."), QStringLiteral("N"),
+         QStringLiteral("-1")},
+        {QStringLiteral("protocol"), QStringLiteral("llamacpp (score second half of each chunk) or windows."),
+         QStringLiteral("NAME"), QStringLiteral("llamacpp")},
+        {QStringLiteral("save-base"), QStringLiteral("Store this run's logits as a KLD base."), QStringLiteral("FILE")},
+        {QStringLiteral("kld-base"), QStringLiteral("Compare against a stored KLD base."), QStringLiteral("FILE")},
+        {QStringLiteral("json"), QStringLiteral("Print JSON.")},
+        threadsOption(),
+    });
+    p.process(args);
+    if (p.positionalArguments().size() != 1 || !p.isSet(QStringLiteral("text"))) {
+        err() << p.helpText();
+        return kExitUsage;
+    }
+    if (p.isSet(QStringLiteral("save-base")) && p.isSet(QStringLiteral("kld-base")))
+        throw qs::Error(QStringLiteral("--save-base and --kld-base are exclusive: store a base from the original "
+                                       "model, then compare a quantized one against it"));
+    qs::setComputeThreads(p.value(QStringLiteral("threads")).toInt());
+    qs::EvaluationParams params;
+    params.textPath = p.value(QStringLiteral("text"));
+    params.perplexity.protocol = qs::protocolFromName(p.value(QStringLiteral("protocol")));
+    params.perplexity.ctx = positiveInt(p, QStringLiteral("ctx"), 4);
+    params.perplexity.maxChunks = p.value(QStringLiteral("chunks")).toInt();
+    params.saveBasePath = p.value(QStringLiteral("save-base"));
+    params.kldBasePath = p.value(QStringLiteral("kld-base"));
+
+    const auto model = qs::Model::open(p.positionalArguments().front());
+    const auto tokenizer = qs::Tokenizer::load(model->path());
+    const qs::Transformer transformer(model);
+    qs::JobContext job;
+    const bool json = p.isSet(QStringLiteral("json"));
+    job.progress = [json](const qs::JobProgress& pr) {
+        if (!json && !pr.detail.isEmpty()) {
+            err() << '\r' << pr.stage << ": " << pr.detail << "   ";
+            err().flush();
+        }
+    };
+    const qs::EvaluationResult r = qs::runEvaluation(transformer, *tokenizer, params, job);
+    if (!json)
+        err() << '\n';
+    if (json)
+        printJson(QJsonDocument(r.toJson()));
+    else
+        out() << r.toText();
+    out().flush();
+    return kExitOk;
+}
+
+int runGenerate(const QStringList& args)
+{
+    QCommandLineParser p;
+    p.setApplicationDescription(QStringLiteral("Generates text from a prompt (KV-cache decoding)."));
+    p.addHelpOption();
+    p.addPositionalArgument(QStringLiteral("MODEL"), QStringLiteral("model folder"));
+    p.addOptions({
+        {QStringLiteral("prompt"), QStringLiteral("Prompt text."), QStringLiteral("TEXT")},
+        {{QStringLiteral("n"), QStringLiteral("tokens")}, QStringLiteral("Tokens to generate (default 64)."),
+         QStringLiteral("N"), QStringLiteral("64")},
+        {QStringLiteral("temp"), QStringLiteral("Temperature; 0 = greedy (default 0.8)."), QStringLiteral("T"),
+         QStringLiteral("0.8")},
+        {QStringLiteral("top-p"), QStringLiteral("Nucleus sampling mass (default 0.95)."), QStringLiteral("P"),
+         QStringLiteral("0.95")},
+        {QStringLiteral("seed"), QStringLiteral("Random seed (default 42)."), QStringLiteral("S"), QStringLiteral("42")},
+        {QStringLiteral("json"), QStringLiteral("Print JSON.")},
+        threadsOption(),
+    });
+    p.process(args);
+    if (p.positionalArguments().size() != 1 || !p.isSet(QStringLiteral("prompt"))) {
+        err() << p.helpText();
+        return kExitUsage;
+    }
+    qs::setComputeThreads(p.value(QStringLiteral("threads")).toInt());
+    qs::GenerateOptions opt;
+    opt.maxTokens = positiveInt(p, QStringLiteral("n"), 1);
+    opt.temperature = p.value(QStringLiteral("temp")).toFloat();
+    opt.topP = p.value(QStringLiteral("top-p")).toFloat();
+    opt.seed = p.value(QStringLiteral("seed")).toULongLong();
+    if (opt.temperature < 0 || !(opt.topP > 0 && opt.topP <= 1))
+        throw qs::Error(QStringLiteral("--temp must be >= 0 and --top-p in (0, 1]"));
+    const auto model = qs::Model::open(p.positionalArguments().front());
+    const auto tokenizer = qs::Tokenizer::load(model->path());
+    const qs::Transformer transformer(model);
+    const bool json = p.isSet(QStringLiteral("json"));
+    const std::string prompt = p.value(QStringLiteral("prompt")).toStdString();
+    if (!json) {
+        out() << QString::fromStdString(prompt);
+        out().flush();
+    }
+    const qs::GenerateResult r = qs::generate(transformer, *tokenizer, prompt, opt, [json](const std::string& piece) {
+        if (!json) {
+            out() << QString::fromStdString(piece);
+            out().flush();
+        }
+    });
+    if (json) {
+        QJsonArray ids;
+        for (int t : r.tokens)
+            ids.append(t);
+        printJson(QJsonDocument(QJsonObject{{QStringLiteral("prompt"), QString::fromStdString(prompt)},
+                                            {QStringLiteral("prompt_tokens"), int(r.promptTokens.size())},
+                                            {QStringLiteral("text"), QString::fromStdString(r.text)},
+                                            {QStringLiteral("token_ids"), ids},
+                                            {QStringLiteral("seconds"), r.seconds},
+                                            {QStringLiteral("tokens_per_second"), r.tokensPerSecond}}));
+    } else {
+        out() << "\n";
+        err() << QStringLiteral("[%1 tokens, %2 tokens/s]\n").arg(r.tokens.size()).arg(r.tokensPerSecond, 0, 'f', 1);
+    }
+    return kExitOk;
+}
+
+} // namespace cli

@@ -1,0 +1,108 @@
+#include "eval/Calibration.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace qs {
+
+std::vector<double> LinearInputStats::meanAbs() const
+{
+    std::vector<double> m(sumAbs.size());
+    for (std::size_t j = 0; j < m.size(); ++j)
+        m[j] = tokens ? sumAbs[j] / double(tokens) : 0.0;
+    return m;
+}
+
+Eigen::MatrixXd LinearInputStats::hessian() const
+{
+    return tokens ? Eigen::MatrixXd(xtx * (2.0 / double(tokens))) : Eigen::MatrixXd(xtx);
+}
+
+CalibrationCollector::CalibrationCollector(const Model& model, std::set<int> layers, CalibrationOptions opt)
+    : m_opt(opt), m_rng(opt.seed)
+{
+    for (int i : layers) {
+        const LinearLayerInfo& l = model.linears().at(std::size_t(i));
+        LinearInputStats s;
+        s.inFeatures = l.inFeatures;
+        s.outFeatures = l.outFeatures;
+        if (opt.hessian)
+            s.xtx = Eigen::MatrixXd::Zero(l.inFeatures, l.inFeatures);
+        s.sumAbs.assign(std::size_t(l.inFeatures), 0.0);
+        s.maxAbs.assign(std::size_t(l.inFeatures), 0.0);
+        s.sumSquares.assign(std::size_t(l.inFeatures), 0.0);
+        m_stats.emplace(i, std::move(s));
+    }
+}
+
+void CalibrationCollector::linearInput(int index, const float* x, std::int64_t n, std::int64_t in)
+{
+    const auto it = m_stats.find(index);
+    if (it == m_stats.end())
+        return;
+    LinearInputStats& s = it->second;
+    for (std::int64_t t = 0; t < n; ++t) {
+        const float* row = x + t * in;
+        for (std::int64_t j = 0; j < in; ++j) {
+            const double v = row[j], a = std::fabs(v);
+            s.sumAbs[std::size_t(j)] += a;
+            s.sumSquares[std::size_t(j)] += v * v;
+            s.maxAbs[std::size_t(j)] = std::max(s.maxAbs[std::size_t(j)], a);
+        }
+    }
+    if (m_opt.hessian) {
+        // Accumulate in f64: XᵀX over many tokens loses precision in f32.
+        const Eigen::MatrixXd X =
+            Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(x, n, in)
+                .cast<double>();
+        s.xtx.selfadjointView<Eigen::Lower>().rankUpdate(X.transpose());
+        s.xtx.triangularView<Eigen::StrictlyUpper>() = s.xtx.transpose(); // keep it full & symmetric
+    }
+    // Reservoir sampling of rows (Algorithm R), deterministic for a seed.
+    std::vector<std::int64_t>& slots = m_pendingSlots[index];
+    slots.assign(std::size_t(n), -1);
+    if (m_opt.sampleRows > 0) {
+        const std::int64_t k = m_opt.sampleRows;
+        s.sampleInputs.resize(std::size_t(k * in));
+        for (std::int64_t t = 0; t < n; ++t) {
+            const std::int64_t seen = s.tokens + t;
+            std::int64_t slot = -1;
+            if (seen < k) {
+                slot = seen;
+            } else {
+                const std::int64_t r = std::int64_t(m_rng() % std::uint64_t(seen + 1));
+                if (r < k)
+                    slot = r;
+            }
+            if (slot >= 0) {
+                std::copy(x + t * in, x + (t + 1) * in, s.sampleInputs.begin() + slot * in);
+                slots[std::size_t(t)] = slot;
+            }
+        }
+        s.sampleRows = std::min(k, s.tokens + n);
+    }
+    s.tokens += n;
+}
+
+void CalibrationCollector::linearOutput(int index, const float* y, std::int64_t n, std::int64_t out)
+{
+    const auto it = m_stats.find(index);
+    if (it == m_stats.end() || m_opt.sampleRows <= 0)
+        return;
+    LinearInputStats& s = it->second;
+    s.sampleOutputs.resize(std::size_t(m_opt.sampleRows * out));
+    const std::vector<std::int64_t>& slots = m_pendingSlots[index];
+    for (std::int64_t t = 0; t < n && t < std::int64_t(slots.size()); ++t) {
+        if (slots[std::size_t(t)] >= 0)
+            std::copy(y + t * out, y + (t + 1) * out, s.sampleOutputs.begin() + slots[std::size_t(t)] * out);
+    }
+}
+
+LinearInputStats CalibrationCollector::take(int index)
+{
+    LinearInputStats s = std::move(m_stats.at(index));
+    m_stats.erase(index);
+    return s;
+}
+
+} // namespace qs

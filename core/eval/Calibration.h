@@ -1,0 +1,62 @@
+#pragma once
+
+#include "model/Transformer.h"
+
+#include <Eigen/Core>
+
+#include <map>
+#include <random>
+#include <set>
+#include <vector>
+
+namespace qs {
+
+/// Streaming statistics of one linear layer's inputs over calibration tokens: what GPTQ (XᵀX),
+/// AWQ / SmoothQuant / LLM.int8 (per-channel mean and max |x|) and importance matrices
+/// (Σ x²) need. Memory is O(in²) for the Hessian and O(in) otherwise; activations are not kept
+/// except for an optional bounded reservoir sample of input/output rows.
+struct LinearInputStats
+{
+    std::int64_t inFeatures = 0;
+    std::int64_t outFeatures = 0;
+    std::int64_t tokens = 0;
+    Eigen::MatrixXd xtx;            ///< Σ xᵀx (in × in), only when requested
+    std::vector<double> sumAbs;     ///< Σ |x_j|
+    std::vector<double> maxAbs;     ///< max |x_j|
+    std::vector<double> sumSquares; ///< Σ x_j² (llama.cpp imatrix numerator)
+    std::vector<float> sampleInputs;  ///< reservoir rows [k, in]
+    std::vector<float> sampleOutputs; ///< matching output rows [k, out]
+    std::int64_t sampleRows = 0;
+
+    std::vector<double> meanAbs() const;
+    /// GPTQ's Hessian 2·XᵀX / tokens.
+    Eigen::MatrixXd hessian() const;
+};
+
+struct CalibrationOptions
+{
+    bool hessian = true;
+    int sampleRows = 0; ///< reservoir size per layer (0 = none)
+    std::uint64_t seed = 1;
+};
+
+/// ForwardHooks that fill LinearInputStats for a chosen set of linear layers (one block at a
+/// time in the quantization pipeline, so memory stays bounded).
+class CalibrationCollector : public ForwardHooks
+{
+public:
+    CalibrationCollector(const Model& model, std::set<int> layers, CalibrationOptions opt = {});
+    void linearInput(int index, const float* x, std::int64_t nTokens, std::int64_t inFeatures) override;
+    void linearOutput(int index, const float* y, std::int64_t nTokens, std::int64_t outFeatures) override;
+    const LinearInputStats& stats(int index) const { return m_stats.at(index); }
+    LinearInputStats take(int index);
+    bool has(int index) const { return m_stats.count(index) != 0; }
+
+private:
+    CalibrationOptions m_opt;
+    std::map<int, LinearInputStats> m_stats;
+    std::map<int, std::vector<std::int64_t>> m_pendingSlots; ///< reservoir slots chosen for the last input
+    std::mt19937_64 m_rng;
+};
+
+} // namespace qs

@@ -1,0 +1,166 @@
+#include "eval/Evaluation.h"
+
+#include "model/Transformer.h"
+#include "tokenizer/Tokenizer.h"
+#include "util/Error.h"
+
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+
+#include <chrono>
+
+namespace qs {
+
+QByteArray readTextFile(const QString& path)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly))
+        throw Error::inFile(path, u"cannot open text: " + f.errorString());
+    const QByteArray text = f.readAll();
+    if (text.trimmed().isEmpty())
+        throw Error::inFile(path, QStringLiteral("the text is empty"));
+    return text;
+}
+
+QStringList checkTokenizerAgainstModel(const Tokenizer& tokenizer, const Transformer& model)
+{
+    QStringList warnings;
+    if (tokenizer.vocabSize() > model.vocabSize())
+        throw Error::inFile(tokenizer.path(), QStringLiteral("tokenizer has %1 tokens but the model's vocabulary has "
+                                                             "%2: ids would fall outside the embedding table")
+                                                  .arg(tokenizer.vocabSize())
+                                                  .arg(model.vocabSize()));
+    if (tokenizer.vocabSize() < model.vocabSize())
+        warnings << QStringLiteral("vocab-size-mismatch: tokenizer has %1 tokens, model %2 (extra rows unused)")
+                        .arg(tokenizer.vocabSize())
+                        .arg(model.vocabSize());
+    return warnings;
+}
+
+EvaluationResult runEvaluation(const Transformer& model, const Tokenizer& tokenizer, const EvaluationParams& params,
+                               const JobContext& job)
+{
+    EvaluationResult r;
+    r.model = model.model().path();
+    r.textPath = params.textPath;
+    r.tokenizer = tokenizer.description();
+    r.warnings = checkTokenizerAgainstModel(tokenizer, model);
+
+    const QByteArray text = readTextFile(params.textPath);
+    job.report(-1, QStringLiteral("tokenizing"), QFileInfo(params.textPath).fileName());
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<int> tokens;
+    try {
+        tokens = tokenizer.encode(std::string_view(text.constData(), std::size_t(text.size())), true);
+    } catch (const Error& e) {
+        throw Error::inFile(params.textPath, e.message());
+    }
+    r.tokenizeSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+    PerplexityOptions opt = params.perplexity;
+    if (tokenizer.bosId() >= 0)
+        opt.bosId = tokenizer.bosId();
+    const int chunks = int(makeChunks(tokens, opt).size()); // validates length early, with a clear error
+
+    KldBaseKey key;
+    key.modelFingerprint = model.model().architectureFingerprint();
+    key.modelName = model.model().displayName();
+    key.textSha256 = sha256Hex(text);
+    key.protocol = protocolName(opt.protocol);
+    key.ctx = opt.ctx;
+    key.chunks = chunks;
+    key.vocab = model.vocabSize();
+
+    std::unique_ptr<KldBaseWriter> writer;
+    std::unique_ptr<KldBaseReader> reader;
+    KldAccumulator kld;
+    std::vector<KldBaseRow> baseRows;
+    if (!params.saveBasePath.isEmpty())
+        writer = std::make_unique<KldBaseWriter>(params.saveBasePath, key);
+    if (!params.kldBasePath.isEmpty()) {
+        reader = std::make_unique<KldBaseReader>(params.kldBasePath);
+        const QString why = reader->key().mismatch(key);
+        if (!why.isEmpty())
+            throw Error::inFile(params.kldBasePath, u"cannot compare against this KLD base: " + why);
+    }
+    LogitsSink sink;
+    if (writer || reader) {
+        sink = [&](int chunk, const float* logits, int rows, int vocab, const int* targets) {
+            if (writer)
+                writer->addChunk(logits, rows, vocab, targets);
+            if (reader) {
+                reader->readChunk(chunk, baseRows);
+                kld.addChunk(logits, rows, vocab, targets, baseRows);
+            }
+        };
+    }
+    r.perplexity = evaluatePerplexity(model, tokens, opt, job, sink);
+    if (writer)
+        writer->commit(r.perplexity.ppl, r.perplexity.pplError);
+    if (reader) {
+        KldStats s = kld.finish();
+        s.basePpl = reader->basePpl();
+        s.basePplError = reader->basePplError();
+        r.kld = s;
+    }
+    return r;
+}
+
+QJsonObject EvaluationResult::toJson() const
+{
+    QJsonObject o{{QStringLiteral("model"), model},
+                  {QStringLiteral("text"), textPath},
+                  {QStringLiteral("tokenizer"), tokenizer},
+                  {QStringLiteral("tokenize_seconds"), tokenizeSeconds},
+                  {QStringLiteral("perplexity"), perplexity.toJson()},
+                  {QStringLiteral("warnings"), QJsonArray::fromStringList(warnings)}};
+    if (kld)
+        o.insert(QStringLiteral("kld"), kld->toJson());
+    return o;
+}
+
+QString EvaluationResult::toText() const
+{
+    const PerplexityResult& p = perplexity;
+    QString s;
+    for (const QString& w : warnings)
+        s += u"warning: " + w + u'\n';
+    s += QStringLiteral("model      %1\ntext       %2 (%3 tokens incl. BOS, tokenized in %4 s with %5)\n")
+             .arg(model, textPath)
+             .arg(p.textTokens)
+             .arg(tokenizeSeconds, 0, 'f', 3)
+             .arg(tokenizer);
+    s += QStringLiteral("protocol   %1, n_ctx %2, %3 chunks, %4 tokens scored\n")
+             .arg(p.protocol)
+             .arg(p.ctx)
+             .arg(p.chunks)
+             .arg(p.scored);
+    QStringList cum;
+    for (std::size_t i = 0; i < p.cumulativePpl.size(); ++i)
+        cum << QStringLiteral("[%1]%2").arg(i + 1).arg(p.cumulativePpl[i], 0, 'f', 4);
+    s += u"chunks     " + cum.join(u',') + u'\n';
+    s += QStringLiteral("PPL        %1 +/- %2\n").arg(p.ppl, 0, 'f', 4).arg(p.pplError, 0, 'f', 5);
+    s += QStringLiteral("time       %1 s, %2 tokens/s\n").arg(p.seconds, 0, 'f', 3).arg(p.tokensPerSecond, 0, 'f', 1);
+    if (kld) {
+        const KldStats& k = *kld;
+        s += QStringLiteral("base PPL   %1 +/- %2\n").arg(k.basePpl, 0, 'f', 4).arg(k.basePplError, 0, 'f', 5);
+        s += QStringLiteral("Mean KLD   %1 ± %2\n").arg(k.meanKld, 0, 'f', 6).arg(k.meanKldError, 0, 'f', 6);
+        s += QStringLiteral("KLD pct    median %1, 90% %2, 95% %3, 99% %4, 99.9% %5, max %6\n")
+                 .arg(k.medianKld, 0, 'f', 6)
+                 .arg(k.p90Kld, 0, 'f', 6)
+                 .arg(k.p95Kld, 0, 'f', 6)
+                 .arg(k.p99Kld, 0, 'f', 6)
+                 .arg(k.p999Kld, 0, 'f', 6)
+                 .arg(k.maxKld, 0, 'f', 6);
+        s += QStringLiteral("Same top   %1 ± %2 %\n").arg(k.sameTopPercent, 0, 'f', 3).arg(k.sameTopError, 0, 'f', 3);
+        s += QStringLiteral("RMS Δp     %1 ± %2 %\n").arg(100 * k.rmsDeltaP, 0, 'f', 3).arg(100 * k.rmsDeltaPError, 0, 'f', 3);
+        QStringList dp;
+        for (const auto& [q, v] : k.deltaPPercentiles)
+            dp << QStringLiteral("%1%: %2%").arg(q).arg(100 * v, 0, 'f', 3);
+        s += u"Δp pct     " + dp.join(u", ") + u'\n';
+    }
+    return s;
+}
+
+} // namespace qs

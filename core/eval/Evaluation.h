@@ -1,0 +1,51 @@
+#pragma once
+
+#include "eval/Kld.h"
+#include "eval/Perplexity.h"
+#include "jobs/Job.h"
+
+#include <QJsonObject>
+#include <QStringList>
+
+#include <optional>
+
+namespace qs {
+
+class Tokenizer;
+class Transformer;
+
+/// Parameters of one evaluation run over a text file.
+struct EvaluationParams
+{
+    QString textPath;
+    PerplexityOptions perplexity;
+    QString saveBasePath; ///< store this run's logits as a KLD base (atomic write)
+    QString kldBasePath;  ///< compare against a stored base
+};
+
+struct EvaluationResult
+{
+    QString model;
+    QString textPath;
+    QString tokenizer;
+    double tokenizeSeconds = 0;
+    PerplexityResult perplexity;
+    std::optional<KldStats> kld;
+    QStringList warnings;
+    QJsonObject toJson() const;
+    QString toText() const;
+};
+
+/// Reads the text (UTF-8 checked), tokenizes it once with BOS, runs perplexity and, when asked,
+/// stores or compares against a KLD base while streaming — memory bounded by one window.
+EvaluationResult runEvaluation(const Transformer& model, const Tokenizer& tokenizer, const EvaluationParams& params,
+                               const JobContext& job = {});
+
+/// Errors when the tokenizer cannot drive the model (ids beyond the embedding table); a named
+/// warning when the model's table is larger (padding rows are common and harmless).
+QStringList checkTokenizerAgainstModel(const Tokenizer& tokenizer, const Transformer& model);
+
+/// Reads a whole text file as UTF-8; throws qs::Error naming the file when missing or empty.
+QByteArray readTextFile(const QString& path);
+
+} // namespace qs

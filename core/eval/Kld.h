@@ -1,0 +1,110 @@
+#pragma once
+
+#include <QFile>
+#include <QJsonObject>
+#include <QSaveFile>
+#include <QString>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace qs {
+
+/// What a stored base run is valid for. A quantized run may compare against it only when the
+/// architecture/tokenizer fingerprint, the text, the protocol and the chunking all agree.
+struct KldBaseKey
+{
+    QString modelFingerprint; ///< architecture + tokenizer, not weights (quantized models share it)
+    QString modelName;
+    QString textSha256;
+    QString protocol;
+    int ctx = 0;
+    int chunks = 0;
+    int vocab = 0;
+    QJsonObject toJson() const;
+    static KldBaseKey fromJson(const QJsonObject& o);
+    /// Empty when compatible, else which field differs and how.
+    QString mismatch(const KldBaseKey& other) const;
+};
+
+/// Base logits are stored per scored position as the full log-softmax row quantized to 16 bits
+/// (as llama.cpp's --kl-divergence-base does): log-probs clamped to [-kLogProbRange, 0] with a
+/// per-row minimum and scale, plus the exact f32 log-prob of the target and the argmax id.
+/// 2 bytes per vocabulary entry keeps every token's probability (top-k would lose the tail that
+/// KLD integrates over) with at most 2.3e-4 nats of rounding per entry, and streams chunk by chunk.
+constexpr float kLogProbRange = 30.0f;
+
+struct KldBaseRow
+{
+    float minLogProb = 0;
+    float scale = 0;
+    float targetLogProb = 0;
+    std::int32_t argmax = 0;
+    std::vector<std::uint16_t> q;
+    /// Dequantized, renormalized log-probs (f64) into out[vocab].
+    void logProbs(std::vector<double>& out) const;
+};
+
+/// Writes a base file atomically: header, then chunks as evaluation produces them.
+class KldBaseWriter
+{
+public:
+    KldBaseWriter(const QString& path, const KldBaseKey& key);
+    void addChunk(const float* logits, int rows, int vocab, const int* targets);
+    /// Records the base perplexity in the trailer and commits (rename). Nothing exists before.
+    void commit(double basePpl, double basePplError);
+
+private:
+    QSaveFile m_file;
+    QString m_path;
+    int m_vocab;
+};
+
+/// Streams a base file chunk by chunk.
+class KldBaseReader
+{
+public:
+    explicit KldBaseReader(const QString& path);
+    const KldBaseKey& key() const { return m_key; }
+    double basePpl() const { return m_basePpl; }
+    double basePplError() const { return m_basePplError; }
+    /// Reads the next chunk's rows (in order); throws qs::Error naming the file on truncation.
+    void readChunk(int expectedChunk, std::vector<KldBaseRow>& rows);
+
+private:
+    QFile m_file;
+    KldBaseKey m_key;
+    double m_basePpl = 0, m_basePplError = 0;
+    int m_nextChunk = 0;
+};
+
+/// KLD, top-token agreement and Δp statistics of a run against a base, as llama.cpp reports them.
+struct KldStats
+{
+    std::int64_t tokens = 0;
+    double meanKld = 0, meanKldError = 0;
+    double medianKld = 0, p90Kld = 0, p95Kld = 0, p99Kld = 0, p999Kld = 0, maxKld = 0, minKld = 0;
+    double sameTopPercent = 0, sameTopError = 0;
+    double rmsDeltaP = 0, rmsDeltaPError = 0;
+    double meanDeltaP = 0;
+    std::vector<std::pair<double, double>> deltaPPercentiles; ///< (percentile, Δp)
+    double basePpl = 0, basePplError = 0;
+    QJsonObject toJson() const;
+};
+
+class KldAccumulator
+{
+public:
+    void addChunk(const float* logits, int rows, int vocab, const int* targets, const std::vector<KldBaseRow>& base);
+    KldStats finish() const;
+
+private:
+    std::vector<double> m_kld, m_deltaP;
+    std::int64_t m_sameTop = 0;
+};
+
+/// sha256 of a file's bytes, hex (for the text key).
+QString sha256Hex(const QByteArray& data);
+
+} // namespace qs

@@ -1,0 +1,181 @@
+// GPTQ (Frantar et al. 2022): quantize columns one at a time and push each column's rounding
+// error onto the columns not yet quantized, weighted by the inverse Hessian of the layer's
+// reconstruction loss. H = 2·XᵀX/n from calibration inputs, dampened; the upper Cholesky factor
+// of H⁻¹ drives the updates; lazy batches of `blockSize` columns turn most of the work into GEMMs.
+#include "eval/Calibration.h"
+#include "quant/Quantizer.h"
+#include "util/Error.h"
+
+#include <Eigen/Cholesky>
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <numeric>
+
+namespace qs {
+
+namespace {
+
+using MatrixF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+/// Upper-triangular U with H⁻¹ = UᵀU, from one Cholesky of the reversed H (Eigen LLT) and one
+/// triangular inverse: with J the exchange matrix, JHJ = L̃L̃ᵀ gives H = RRᵀ for R = JL̃J (upper),
+/// so H⁻¹ = R⁻ᵀR⁻¹ and U = R⁻¹ = J L̃⁻¹ J. This avoids forming H⁻¹ and factoring it again.
+bool inverseCholeskyUpper(const Eigen::MatrixXd& H, Eigen::MatrixXd& U)
+{
+    const Eigen::Index n = H.rows();
+    const Eigen::MatrixXd Hr = H.reverse(); // J H J
+    Eigen::LLT<Eigen::MatrixXd> llt(Hr);
+    if (llt.info() != Eigen::Success)
+        return false;
+    Eigen::MatrixXd Linv = Eigen::MatrixXd::Identity(n, n);
+    llt.matrixL().solveInPlace(Linv); // L̃⁻¹ (lower)
+    U = Linv.reverse();               // J L̃⁻¹ J (upper)
+    return U.allFinite();
+}
+
+class GptqQuantizer final : public Quantizer
+{
+public:
+    QuantizedTensor quantize(const QuantizeRequest& r, const JobContext& job) const override
+    {
+        const QuantSpec& spec = r.spec;
+        const std::int64_t rows = r.rows, cols = r.cols;
+        Eigen::MatrixXd H = r.stats->hessian();
+        if (H.rows() != cols)
+            throw Error(r.layerName + QStringLiteral(": GPTQ needs the input Hessian (calibration with hessian on)"));
+        MatrixF W = Eigen::Map<const MatrixF>(r.weight, rows, cols);
+
+        // Dead inputs (never active in calibration): H_ii = 1 and the column is zeroed, as GPTQ does.
+        for (std::int64_t i = 0; i < cols; ++i) {
+            if (H(i, i) == 0) {
+                H(i, i) = 1;
+                W.col(i).setZero();
+            }
+        }
+        // Act-order: columns by descending H_ii (stable, so ties keep a deterministic order).
+        std::vector<std::int64_t> perm(static_cast<std::size_t>(cols));
+        std::iota(perm.begin(), perm.end(), 0);
+        if (spec.actOrder)
+            std::stable_sort(perm.begin(), perm.end(), [&](std::int64_t a, std::int64_t b) { return H(a, a) > H(b, b); });
+        Eigen::MatrixXd Hp(cols, cols);
+        MatrixF Wp(rows, cols);
+        for (std::int64_t i = 0; i < cols; ++i) {
+            Wp.col(i) = W.col(perm[std::size_t(i)]);
+            for (std::int64_t j = 0; j < cols; ++j)
+                Hp(i, j) = H(perm[std::size_t(i)], perm[std::size_t(j)]);
+        }
+        job.checkCancelled();
+
+        // Dampening λ = damp · mean(diag H); raised ×10 (at most 4 times) if H stays indefinite.
+        const double meanDiag = Hp.diagonal().mean();
+        Eigen::MatrixXd U;
+        double damp = spec.dampPercent;
+        bool ok = false;
+        for (int attempt = 0; attempt < 5 && !ok; ++attempt, damp *= 10) {
+            Eigen::MatrixXd Hd = Hp;
+            Hd.diagonal().array() += damp * meanDiag;
+            ok = inverseCholeskyUpper(Hd, U);
+        }
+        if (!ok)
+            throw Error(r.layerName + QStringLiteral(": the Hessian is singular even with dampening %1; "
+                                                     "calibrate with more tokens")
+                                          .arg(damp / 10));
+        const MatrixF Uf = U.cast<float>();
+        job.checkCancelled();
+
+        QuantizedTensor t;
+        t.spec = spec;
+        t.rows = rows;
+        t.cols = cols;
+        t.codes.assign(std::size_t(rows * cols), 0);
+        const std::int64_t gLen = spec.groupLength(cols), groups = spec.groupsPerRow(cols);
+        const bool perTensor = spec.granularity == Granularity::PerTensor;
+        t.scales.assign(std::size_t(perTensor ? 1 : rows * groups), 1.0f);
+        t.zeros.assign(t.scales.size(), 0.0f);
+        // Groups follow the original column order (static groups, or no act-order); with dynamic
+        // act-order groups they follow quantization order, recorded per column in g_idx.
+        const bool dynamicGroups = spec.actOrder && !spec.staticGroups && !perTensor;
+        if (spec.actOrder && !perTensor) {
+            t.groupIndex.resize(std::size_t(cols));
+            for (std::int64_t i = 0; i < cols; ++i)
+                t.groupIndex[std::size_t(perm[std::size_t(i)])] =
+                    std::int32_t(dynamicGroups ? i / gLen : perm[std::size_t(i)] / gLen);
+        }
+        if (perTensor) {
+            const GroupParams p = groupParams(Wp.data(), rows * cols, 1, spec);
+            t.scales[0] = p.scale;
+            t.zeros[0] = p.zero;
+        } else if (!dynamicGroups) {
+            // Parameters from the (dead-column-zeroed) original weights, per original group.
+            for (std::int64_t row = 0; row < rows; ++row)
+                for (std::int64_t gi = 0; gi < groups; ++gi) {
+                    const GroupParams p = groupParams(W.data() + row * cols + gi * gLen, std::min(gLen, cols - gi * gLen), 1, spec);
+                    t.scales[std::size_t(row * groups + gi)] = p.scale;
+                    t.zeros[std::size_t(row * groups + gi)] = p.zero;
+                }
+        }
+
+        // Rows are independent given U: tiles of rows run in parallel, each through all columns.
+        const std::int64_t B = spec.blockSize, qmax = spec.qmax();
+        constexpr std::int64_t kRowTile = 64;
+        const std::int64_t tiles = (rows + kRowTile - 1) / kRowTile;
+#pragma omp parallel for schedule(dynamic)
+        for (std::int64_t tile = 0; tile < tiles; ++tile) {
+            if (job.cancel->isCancelled())
+                continue;
+            const std::int64_t r0 = tile * kRowTile, nr = std::min(kRowTile, rows - r0);
+            MatrixF Wt = Wp.middleRows(r0, nr);
+            MatrixF Err(nr, B);
+            std::vector<GroupParams> current(static_cast<std::size_t>(nr));
+            for (std::int64_t i1 = 0; i1 < cols; i1 += B) {
+                const std::int64_t i2 = std::min(cols, i1 + B), bw = i2 - i1;
+                for (std::int64_t i = i1; i < i2; ++i) {
+                    const std::int64_t orig = perm[std::size_t(i)];
+                    const float d = Uf(i, i);
+                    for (std::int64_t rr = 0; rr < nr; ++rr) {
+                        const std::int64_t row = r0 + rr;
+                        GroupParams p;
+                        if (perTensor) {
+                            p = {t.scales[0], t.zeros[0]};
+                        } else if (dynamicGroups) {
+                            if (i % gLen == 0) { // a new group starts: parameters from the updated weights
+                                const GroupParams np = groupParams(Wt.data() + rr * cols + i, std::min(gLen, cols - i), 1, spec);
+                                current[std::size_t(rr)] = np;
+                                t.scales[std::size_t(row * groups + i / gLen)] = np.scale;
+                                t.zeros[std::size_t(row * groups + i / gLen)] = np.zero;
+                            }
+                            p = current[std::size_t(rr)];
+                        } else {
+                            const std::size_t si = std::size_t(row * groups + orig / gLen);
+                            p = {t.scales[si], t.zeros[si]};
+                        }
+                        const float w = Wt(rr, i);
+                        const std::uint8_t q = quantizeValue(w, p, int(qmax));
+                        t.codes[std::size_t(row * cols + orig)] = q;
+                        const float e = (w - dequantizeValue(q, p)) / d;
+                        Err(rr, i - i1) = e;
+                        // Within the block: rank-1 update of the columns still to come.
+                        for (std::int64_t j = i + 1; j < i2; ++j)
+                            Wt(rr, j) -= e * Uf(i, j);
+                    }
+                }
+                if (i2 < cols) // lazy batch: one GEMM pushes the block's error onto the rest
+                    Wt.rightCols(cols - i2).noalias() -= Err.leftCols(bw) * Uf.block(i1, i2, bw, cols - i2);
+            }
+        }
+        job.checkCancelled();
+        return t;
+    }
+};
+
+} // namespace
+
+const Quantizer& gptqQuantizer();
+const Quantizer& gptqQuantizer()
+{
+    static const GptqQuantizer q;
+    return q;
+}
+
+} // namespace qs

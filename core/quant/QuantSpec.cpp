@@ -1,0 +1,268 @@
+#include "quant/QuantSpec.h"
+
+#include "util/Error.h"
+
+#include <QJsonValue>
+
+#include <cmath>
+
+namespace qs {
+
+QString quantMethodName(QuantMethod m) { return QLatin1String(quantMethodInfo(m).name); }
+
+bool quantMethodFromName(const QString& name, QuantMethod& out)
+{
+    for (const QuantMethodInfo& i : kQuantMethods) {
+        if (name.compare(QLatin1String(i.name), Qt::CaseInsensitive) == 0) {
+            out = i.method;
+            return true;
+        }
+    }
+    return false;
+}
+
+QString granularityName(Granularity g)
+{
+    switch (g) {
+    case Granularity::PerTensor:
+        return QStringLiteral("tensor");
+    case Granularity::PerChannel:
+        return QStringLiteral("channel");
+    case Granularity::PerGroup:
+        return QStringLiteral("group");
+    }
+    return {};
+}
+
+std::int64_t QuantSpec::groupLength(std::int64_t cols) const
+{
+    return granularity == Granularity::PerGroup ? std::min<std::int64_t>(groupSize, cols) : cols;
+}
+
+std::int64_t QuantSpec::groupsPerRow(std::int64_t cols) const
+{
+    const std::int64_t g = groupLength(cols);
+    return g > 0 ? (cols + g - 1) / g : 0;
+}
+
+QuantSpec::Cost QuantSpec::cost(std::int64_t rows, std::int64_t cols, std::int64_t outlierColumns) const
+{
+    Cost c;
+    const std::uint64_t params = std::uint64_t(rows) * std::uint64_t(cols);
+    if (method == QuantMethod::Float) {
+        c.codeBytes = params * std::uint64_t(dtypeInfo(floatType).bytes);
+        return c;
+    }
+    const std::uint64_t quantCols = std::uint64_t(cols - outlierColumns);
+    c.codeBytes = (std::uint64_t(rows) * quantCols * std::uint64_t(bits) + 7) / 8; // packed bit stream
+    const std::uint64_t nScales =
+        granularity == Granularity::PerTensor ? 1 : std::uint64_t(rows) * std::uint64_t(groupsPerRow(cols));
+    const std::uint64_t scaleBytes = std::uint64_t(dtypeInfo(scaleType).bytes);
+    c.scaleBytes = nScales * scaleBytes;
+    if (!symmetric)
+        c.zeroBytes = floatZeros ? nScales * scaleBytes : (nScales * std::uint64_t(bits) + 7) / 8;
+    if (outlierColumns > 0) // LLM.int8: outlier columns in f16 plus their int32 indices
+        c.extraBytes += std::uint64_t(outlierColumns) * (std::uint64_t(rows) * 2 + 4);
+    if (method == QuantMethod::Awq || method == QuantMethod::SmoothQuant) // per-input scales (f16), folded at export
+        c.extraBytes += std::uint64_t(cols) * 2;
+    if (method == QuantMethod::Gptq && actOrder) // g_idx, int32 per input column
+        c.extraBytes += std::uint64_t(cols) * 4;
+    return c;
+}
+
+QString QuantSpec::validate() const
+{
+    const QuantMethodInfo& info = quantMethodInfo(method);
+    if (method == QuantMethod::Float) {
+        if (floatType != DType::F32 && floatType != DType::F16 && floatType != DType::BF16)
+            return QStringLiteral("float layers are stored as f32, f16 or bf16");
+        return {};
+    }
+    if (bits < info.minBits || bits > info.maxBits)
+        return QStringLiteral("bits %1 is outside %2's range %3–%4")
+            .arg(bits)
+            .arg(QLatin1String(info.name))
+            .arg(info.minBits)
+            .arg(info.maxBits);
+    if (granularity == Granularity::PerGroup && groupSize <= 0)
+        return QStringLiteral("group size must be positive, got %1").arg(groupSize);
+    if (scaleType != DType::F16 && scaleType != DType::F32)
+        return QStringLiteral("scales are stored as f16 or f32");
+    if (method == QuantMethod::Gptq && (dampPercent <= 0 || dampPercent >= 1 || blockSize <= 0))
+        return QStringLiteral("GPTQ needs 0 < damp < 1 and a positive block size");
+    if (method == QuantMethod::Awq && awqGrid < 1)
+        return QStringLiteral("AWQ needs at least one grid point");
+    if (method == QuantMethod::SmoothQuant && (smoothAlpha < 0 || smoothAlpha > 1))
+        return QStringLiteral("SmoothQuant alpha must lie in [0, 1]");
+    if (method == QuantMethod::LlmInt8 && outlierThreshold <= 0)
+        return QStringLiteral("LLM.int8 outlier threshold must be positive");
+    if (info.quantizesActivations && (activationBits < 4 || activationBits > 8))
+        return QStringLiteral("activation bits must lie in 4–8");
+    return {};
+}
+
+QString QuantSpec::label() const
+{
+    if (method == QuantMethod::Float)
+        return dtypeName(floatType);
+    QString s = quantMethodName(method);
+    if (quantMethodInfo(method).quantizesActivations)
+        s += QStringLiteral(" w%1a%2").arg(bits).arg(activationBits);
+    else
+        s += QStringLiteral(" int%1").arg(bits);
+    if (granularity == Granularity::PerGroup)
+        s += QStringLiteral(" g%1").arg(groupSize);
+    else
+        s += u' ' + granularityName(granularity);
+    s += symmetric ? QStringLiteral(" sym") : QStringLiteral(" asym");
+    if (method == QuantMethod::Gptq && actOrder)
+        s += QStringLiteral(" act-order");
+    if (clipSearch && (method == QuantMethod::Rtn || method == QuantMethod::Awq))
+        s += QStringLiteral(" clip");
+    return s;
+}
+
+QJsonObject QuantSpec::toJson() const
+{
+    QJsonObject o{{QStringLiteral("method"), quantMethodName(method)}};
+    if (method == QuantMethod::Float) {
+        o.insert(QStringLiteral("dtype"), dtypeName(floatType));
+        return o;
+    }
+    o.insert(QStringLiteral("bits"), bits);
+    o.insert(QStringLiteral("symmetric"), symmetric);
+    o.insert(QStringLiteral("granularity"), granularityName(granularity));
+    if (granularity == Granularity::PerGroup)
+        o.insert(QStringLiteral("group_size"), groupSize);
+    o.insert(QStringLiteral("scale_dtype"), dtypeName(scaleType));
+    if (!symmetric)
+        o.insert(QStringLiteral("float_zeros"), floatZeros);
+    switch (method) {
+    case QuantMethod::Rtn:
+        o.insert(QStringLiteral("clip_search"), clipSearch);
+        break;
+    case QuantMethod::Gptq:
+        o.insert(QStringLiteral("damp_percent"), dampPercent);
+        o.insert(QStringLiteral("act_order"), actOrder);
+        o.insert(QStringLiteral("static_groups"), staticGroups);
+        o.insert(QStringLiteral("block_size"), blockSize);
+        break;
+    case QuantMethod::Awq:
+        o.insert(QStringLiteral("grid"), awqGrid);
+        o.insert(QStringLiteral("clip_search"), clipSearch);
+        break;
+    case QuantMethod::SmoothQuant:
+        o.insert(QStringLiteral("alpha"), smoothAlpha);
+        o.insert(QStringLiteral("activation_bits"), activationBits);
+        break;
+    case QuantMethod::LlmInt8:
+        o.insert(QStringLiteral("threshold"), outlierThreshold);
+        o.insert(QStringLiteral("activation_bits"), activationBits);
+        break;
+    case QuantMethod::Dynamic:
+        o.insert(QStringLiteral("activation_bits"), activationBits);
+        break;
+    case QuantMethod::Float:
+        break;
+    }
+    return o;
+}
+
+QuantSpec QuantSpec::fromJson(const QJsonObject& o, const QString& path) { return fromJson(o, path, QuantSpec()); }
+
+QuantSpec QuantSpec::fromJson(const QJsonObject& o, const QString& path, const QuantSpec& base)
+{
+    QuantSpec s = base;
+    auto fail = [&](const QString& key, const QString& problem) {
+        return Error(QStringLiteral("%1.%2: %3").arg(path, key, problem));
+    };
+    auto integer = [&](const char* key, int& dst) {
+        const QJsonValue v = o.value(QLatin1String(key));
+        if (v.isUndefined())
+            return;
+        if (!v.isDouble() || v.toDouble() != std::floor(v.toDouble()))
+            throw fail(QLatin1String(key), QStringLiteral("must be an integer"));
+        dst = v.toInt();
+    };
+    auto number = [&](const char* key, double& dst) {
+        const QJsonValue v = o.value(QLatin1String(key));
+        if (v.isUndefined())
+            return;
+        if (!v.isDouble())
+            throw fail(QLatin1String(key), QStringLiteral("must be a number"));
+        dst = v.toDouble();
+    };
+    auto boolean = [&](const char* key, bool& dst) {
+        const QJsonValue v = o.value(QLatin1String(key));
+        if (v.isUndefined())
+            return;
+        if (!v.isBool())
+            throw fail(QLatin1String(key), QStringLiteral("must be true or false"));
+        dst = v.toBool();
+    };
+    auto dtype = [&](const char* key, DType& dst) {
+        const QJsonValue v = o.value(QLatin1String(key));
+        if (v.isUndefined())
+            return;
+        for (const DTypeInfo& d : kDTypes) {
+            if (d.isFloat && v.toString() == QLatin1String(d.name)) {
+                dst = d.type;
+                return;
+            }
+        }
+        throw fail(QLatin1String(key), u"unknown type '" + v.toString() + u"' (f32, f16, bf16)");
+    };
+    if (o.contains(u"method")) {
+        const QString name = o.value(u"method").toString();
+        if (!quantMethodFromName(name, s.method)) {
+            QStringList names;
+            for (const QuantMethodInfo& i : kQuantMethods)
+                names << QLatin1String(i.name);
+            throw fail(QStringLiteral("method"), u"unknown method '" + name + u"' (known: " + names.join(u", ") + u')');
+        }
+    }
+    integer("bits", s.bits);
+    boolean("symmetric", s.symmetric);
+    if (o.contains(u"granularity")) {
+        const QString g = o.value(u"granularity").toString();
+        if (g == u"tensor" || g == u"per-tensor")
+            s.granularity = Granularity::PerTensor;
+        else if (g == u"channel" || g == u"per-channel")
+            s.granularity = Granularity::PerChannel;
+        else if (g == u"group" || g == u"per-group")
+            s.granularity = Granularity::PerGroup;
+        else
+            throw fail(QStringLiteral("granularity"), u"unknown granularity '" + g + u"' (tensor, channel, group)");
+    }
+    if (o.contains(u"group_size")) {
+        integer("group_size", s.groupSize);
+        if (!o.contains(u"granularity"))
+            s.granularity = Granularity::PerGroup;
+    }
+    dtype("scale_dtype", s.scaleType);
+    boolean("float_zeros", s.floatZeros);
+    dtype("dtype", s.floatType);
+    boolean("clip_search", s.clipSearch);
+    number("damp_percent", s.dampPercent);
+    boolean("act_order", s.actOrder);
+    boolean("static_groups", s.staticGroups);
+    integer("block_size", s.blockSize);
+    integer("grid", s.awqGrid);
+    number("alpha", s.smoothAlpha);
+    number("threshold", s.outlierThreshold);
+    integer("activation_bits", s.activationBits);
+    if (s.method == QuantMethod::SmoothQuant || s.method == QuantMethod::LlmInt8) {
+        if (!o.contains(u"bits"))
+            s.bits = 8;
+        if (!o.contains(u"granularity") && !o.contains(u"group_size"))
+            s.granularity = Granularity::PerChannel; // vector-wise weights, as both papers do
+        if (!o.contains(u"symmetric"))
+            s.symmetric = true;
+    }
+    const QString problem = s.validate();
+    if (!problem.isEmpty())
+        throw Error(path + u": " + problem);
+    return s;
+}
+
+} // namespace qs

@@ -1,0 +1,101 @@
+#pragma once
+
+#include "tensor/DType.h"
+
+#include <QJsonObject>
+#include <QString>
+#include <QStringList>
+
+#include <array>
+#include <cstdint>
+
+namespace qs {
+
+/// Quantization methods. One row each in kQuantMethods; the CLI help, GUI choices, recipe
+/// validation and exporters all read that table.
+enum class QuantMethod : std::uint8_t { Float, Rtn, Gptq, Awq, SmoothQuant, LlmInt8, Dynamic };
+
+struct QuantMethodInfo
+{
+    QuantMethod method;
+    const char* name;        ///< recipe / CLI spelling
+    const char* displayName; ///< GUI label
+    bool needsCalibration;   ///< needs input statistics from calibration text
+    bool quantizesActivations;
+    int minBits, maxBits;
+    const char* reference; ///< the paper it follows
+};
+
+inline constexpr std::array<QuantMethodInfo, 7> kQuantMethods{{
+    {QuantMethod::Float, "float", "Float (keep)", false, false, 16, 32, ""},
+    {QuantMethod::Rtn, "rtn", "RTN", false, false, 2, 8, "round-to-nearest; optional MSE clipping search"},
+    {QuantMethod::Gptq, "gptq", "GPTQ", true, false, 2, 8,
+     "Frantar et al. 2022, GPTQ: Accurate Post-Training Quantization for Generative Pre-trained Transformers"},
+    {QuantMethod::Awq, "awq", "AWQ", true, false, 2, 8,
+     "Lin et al. 2023, AWQ: Activation-aware Weight Quantization for LLM Compression and Acceleration"},
+    {QuantMethod::SmoothQuant, "smoothquant", "SmoothQuant W8A8", true, true, 8, 8,
+     "Xiao et al. 2022, SmoothQuant: Accurate and Efficient Post-Training Quantization for LLMs"},
+    {QuantMethod::LlmInt8, "llm.int8", "LLM.int8()", true, true, 8, 8,
+     "Dettmers et al. 2022, LLM.int8(): 8-bit Matrix Multiplication for Transformers at Scale"},
+    {QuantMethod::Dynamic, "dynamic", "Dynamic (per-token activations)", false, true, 4, 8,
+     "dynamic quantization: static per-channel weights, activations quantized per token at run time"},
+}};
+inline constexpr const QuantMethodInfo& quantMethodInfo(QuantMethod m) { return kQuantMethods[std::size_t(m)]; }
+QString quantMethodName(QuantMethod m);
+/// Parses a method name; nullopt-like: returns false when unknown.
+bool quantMethodFromName(const QString& name, QuantMethod& out);
+
+enum class Granularity : std::uint8_t { PerTensor, PerChannel, PerGroup };
+QString granularityName(Granularity g);
+
+/// One way to quantize one linear layer: method + bits + symmetry + granularity + storage of the
+/// scales/zeros + the method's parameters. Groups run along the input dimension; when the row
+/// length is not a multiple of the group size, the last group of each row is shorter.
+struct QuantSpec
+{
+    QuantMethod method = QuantMethod::Rtn;
+    int bits = 4;
+    bool symmetric = false;
+    Granularity granularity = Granularity::PerGroup;
+    int groupSize = 128;
+    DType scaleType = DType::F16; ///< f16 or f32 scales
+    bool floatZeros = false;      ///< asymmetric zero stored as a float (else an integer of `bits`)
+    DType floatType = DType::F16; ///< storage when method == Float (f32/f16/bf16)
+
+    // Method parameters (each used by the methods that name it).
+    bool clipSearch = false;     ///< RTN/AWQ: per-group MSE search over shrink factors
+    double dampPercent = 0.01;   ///< GPTQ: λ = dampPercent · mean(diag H)
+    bool actOrder = false;       ///< GPTQ: quantize columns by descending diag H
+    bool staticGroups = false;   ///< GPTQ act-order: group params from the original order
+    int blockSize = 128;         ///< GPTQ: lazy batch width
+    int awqGrid = 20;            ///< AWQ: α grid points over [0, 1]
+    double smoothAlpha = 0.5;    ///< SmoothQuant migration strength
+    double outlierThreshold = 6; ///< LLM.int8: |x| above which an input feature stays 16-bit
+    int activationBits = 8;      ///< W8A8 / dynamic: per-token activation bits
+
+    /// Effective group length for a row of `cols` inputs (cols for per-channel / per-tensor).
+    std::int64_t groupLength(std::int64_t cols) const;
+    std::int64_t groupsPerRow(std::int64_t cols) const;
+    int qmax() const { return (1 << bits) - 1; }
+
+    /// Exact storage of a [rows, cols] weight: codes + scales + zeros + extra (outliers, indices).
+    struct Cost
+    {
+        std::uint64_t codeBytes = 0, scaleBytes = 0, zeroBytes = 0, extraBytes = 0;
+        std::uint64_t total() const { return codeBytes + scaleBytes + zeroBytes + extraBytes; }
+        double bitsPerWeight(std::int64_t params) const { return params ? 8.0 * double(total()) / double(params) : 0; }
+    };
+    Cost cost(std::int64_t rows, std::int64_t cols, std::int64_t outlierColumns = 0) const;
+
+    /// Empty when valid, else what is wrong (bits outside the method's range, group <= 0, …).
+    QString validate() const;
+    /// Short label for tables: "gptq int4 g128 asym", "f16", "smoothquant w8a8".
+    QString label() const;
+    QJsonObject toJson() const;
+    /// Reads fields present in `o` over `base` (recipes override defaults); errors name `path`.
+    static QuantSpec fromJson(const QJsonObject& o, const QString& path, const QuantSpec& base);
+    static QuantSpec fromJson(const QJsonObject& o, const QString& path);
+    bool operator==(const QuantSpec&) const = default;
+};
+
+} // namespace qs

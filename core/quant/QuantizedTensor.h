@@ -1,0 +1,63 @@
+#pragma once
+
+#include "quant/QuantSpec.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace qs {
+
+/// A quantized weight [rows = out features, cols = in features] in integer codes plus the
+/// parameters to reconstruct it. Codes are kept one per byte here (packing is a storage concern:
+/// see packCodes); scales hold the value as stored (already rounded to f16 when the spec says so).
+struct QuantizedTensor
+{
+    QuantSpec spec;
+    std::int64_t rows = 0, cols = 0;
+    std::vector<std::uint8_t> codes;    ///< [rows, cols], original column order
+    std::vector<float> scales;          ///< [rows, groupsPerRow] (one value for per-tensor)
+    std::vector<float> zeros;           ///< same shape; integer-valued unless floatZeros
+    std::vector<std::int32_t> groupIndex; ///< [cols] group of each column (act-order); empty: col / groupLength
+    std::vector<float> inputScales;     ///< [cols] AWQ/SmoothQuant: the layer computes (x / s)·Qᵀ
+    std::vector<std::int32_t> outlierColumns; ///< LLM.int8: input columns kept in 16-bit
+    std::vector<float> outlierWeights;  ///< [rows, outlierColumns.size()] f16-rounded
+    std::vector<float> floatWeights;    ///< method == Float: the weight rounded to floatType
+
+    int groupOf(std::int64_t col) const;
+    std::int64_t scaleIndex(std::int64_t row, std::int64_t col) const;
+    /// The reconstructed weight in the scaled input space (Q(W·s)); outlier columns filled in.
+    std::vector<float> dequantize() const;
+    /// The weight this layer effectively applies to unscaled inputs: dequantize() / s per column.
+    std::vector<float> effectiveWeight() const;
+    std::uint64_t storageBytes() const { return spec.cost(rows, cols, std::int64_t(outlierColumns.size())).total(); }
+    double bitsPerWeight() const { return 8.0 * double(storageBytes()) / double(rows * cols); }
+};
+
+/// Packs codes of `bits` bits little-endian into a bit stream (the saved form); and back.
+std::vector<std::uint8_t> packCodes(const std::vector<std::uint8_t>& codes, int bits);
+std::vector<std::uint8_t> unpackCodes(const std::vector<std::uint8_t>& packed, int bits, std::size_t count);
+
+/// Rounds a value to what the spec's scale storage keeps (f16 or f32).
+float roundToStorage(float v, DType type);
+
+/// Scale and zero of one group from its values; symmetric uses the GPTQ convention
+/// (zero = 2^(bits-1), scale = 2·max|w| / qmax) so the codes export unchanged.
+struct GroupParams
+{
+    float scale = 1;
+    float zero = 0;
+};
+GroupParams groupParams(const float* w, std::int64_t n, std::int64_t stride, const QuantSpec& spec, float shrink = 1.0f);
+inline std::uint8_t quantizeValue(float w, const GroupParams& p, int qmax)
+{
+    const float q = std::nearbyint(w / p.scale) + p.zero;
+    return std::uint8_t(q < 0 ? 0 : (q > float(qmax) ? qmax : q));
+}
+inline float dequantizeValue(std::uint8_t q, const GroupParams& p) { return (float(q) - p.zero) * p.scale; }
+
+/// RTN of one group (values at w[i·stride]) with optional MSE search over shrink factors
+/// (1.0 down to 0.5 in 20 steps); returns the chosen parameters.
+GroupParams searchGroupParams(const float* w, std::int64_t n, std::int64_t stride, const QuantSpec& spec,
+                              const float* importance = nullptr);
+
+} // namespace qs

@@ -1,0 +1,43 @@
+#pragma once
+
+#include "jobs/Job.h"
+#include "quant/QuantizedTensor.h"
+
+#include <QString>
+
+namespace qs {
+
+struct LinearInputStats;
+
+/// Everything a quantizer may use for one layer.
+struct QuantizeRequest
+{
+    QString layerName;
+    const float* weight = nullptr; ///< [rows = out, cols = in] row-major f32
+    std::int64_t rows = 0, cols = 0;
+    const LinearInputStats* stats = nullptr; ///< calibration statistics (required by some methods)
+    QuantSpec spec;
+};
+
+/// The one quantizer interface: a method turns a float weight (plus calibration statistics)
+/// into a QuantizedTensor. Stateless, thread-free at the call level (OpenMP inside), cancellable.
+class Quantizer
+{
+public:
+    virtual ~Quantizer() = default;
+    virtual QuantizedTensor quantize(const QuantizeRequest& request, const JobContext& job) const = 0;
+};
+
+/// The quantizer registered for a method (one per row of kQuantMethods).
+const Quantizer& quantizerFor(QuantMethod method);
+
+/// Convenience: validates the spec and the presence of statistics, then quantizes.
+QuantizedTensor quantizeWeight(const QuantizeRequest& request, const JobContext& job = {});
+
+/// Round-to-nearest of a whole matrix by the spec's granularity (with the optional clipping
+/// search, weighted per input column by `columnImportance` when given). Shared by RTN, AWQ,
+/// SmoothQuant, LLM.int8 and dynamic quantization.
+QuantizedTensor rtnQuantize(const float* w, std::int64_t rows, std::int64_t cols, const QuantSpec& spec,
+                            const float* columnImportance = nullptr);
+
+} // namespace qs

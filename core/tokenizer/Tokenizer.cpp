@@ -1,0 +1,47 @@
+#include "tokenizer/Tokenizer.h"
+
+#include "tokenizer/HfTokenizer.h"
+#include "tokenizer/SentencePieceTokenizer.h"
+#include "util/Error.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QtGlobal>
+
+namespace qs {
+
+std::unique_ptr<Tokenizer> Tokenizer::fromTokenizerJson(const QString& path)
+{
+    return HfTokenizer::fromFile(path);
+}
+
+std::unique_ptr<Tokenizer> Tokenizer::fromSentencePiece(const QString& path)
+{
+    return SentencePieceTokenizer::fromFile(path);
+}
+
+std::unique_ptr<Tokenizer> Tokenizer::load(const QString& modelDir)
+{
+    const QDir dir(modelDir);
+    const QString json = dir.filePath(QStringLiteral("tokenizer.json"));
+    const QString model = dir.filePath(QStringLiteral("tokenizer.model"));
+    const bool haveJson = QFileInfo::exists(json), haveModel = QFileInfo::exists(model);
+    if (!haveJson && !haveModel)
+        throw Error::inFile(modelDir, QStringLiteral("no tokenizer.json or tokenizer.model in this folder"));
+    if (!haveJson) return fromSentencePiece(model);
+    try {
+        return fromTokenizerJson(json);
+    } catch (const Error& jsonError) {
+        if (!haveModel) throw;
+        // tokenizer.model tokenises differently (e.g. it squeezes spaces), so say that it is used.
+        try {
+            auto t = fromSentencePiece(model);
+            qWarning("%s; using tokenizer.model instead", jsonError.what());
+            return t;
+        } catch (const Error& modelError) {
+            throw Error(jsonError.message() + u"; and " + modelError.message());
+        }
+    }
+}
+
+} // namespace qs

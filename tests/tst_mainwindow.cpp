@@ -1,0 +1,96 @@
+// The real main window, offscreen: load models, errors as dialogs, the tensor table's model.
+#include "TestSupport.h"
+
+#include "MainWindow.h"
+#include "TensorTableModel.h"
+#include "model/Model.h"
+
+#include <QAbstractItemModelTester>
+#include <QApplication>
+#include <QLabel>
+#include <QMessageBox>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTextBrowser>
+
+using namespace qs;
+
+class TestMainWindow : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void startsEmpty();
+    void loadsDemoModel();
+    void badFolderShowsDialog();
+    void tensorModelIsSound();
+};
+
+void TestMainWindow::initTestCase()
+{
+    QCoreApplication::setOrganizationName(QStringLiteral("QuantScopeTest"));
+    QSettings().clear();
+}
+
+void TestMainWindow::startsEmpty()
+{
+    MainWindow w;
+    w.show();
+    QVERIFY(w.findChild<QLabel*>(QStringLiteral("welcomeLabel"))->isVisible());
+    QVERIFY(!w.model());
+}
+
+void TestMainWindow::loadsDemoModel()
+{
+    QS_REQUIRE_DATA(path, "stories260K");
+    MainWindow w;
+    w.show();
+    QSignalSpy loaded(&w, &MainWindow::modelLoaded);
+    w.openModel(path);
+    QVERIFY(w.isLoading() || loaded.count() == 1);
+    QVERIFY(loaded.count() == 1 || loaded.wait(20000));
+    QVERIFY(w.model());
+    auto* table = w.findChild<QTableView*>(QStringLiteral("tensorTable"));
+    QVERIFY(table);
+    QCOMPARE(table->model()->rowCount(), 47);
+    const QString overview = w.findChild<QTextBrowser*>(QStringLiteral("overviewText"))->toPlainText();
+    QVERIFY2(overview.contains(u"260,032") || overview.contains(u"260032"), qPrintable(overview));
+    QVERIFY(w.windowTitle().contains(u"stories260K"));
+    QVERIFY(QSettings().value(QStringLiteral("recentModels")).toStringList().contains(w.model()->path()));
+}
+
+void TestMainWindow::badFolderShowsDialog()
+{
+    QTemporaryDir tmp; // a folder without config.json: not a model
+    MainWindow w;
+    w.show();
+    QSignalSpy failed(&w, &MainWindow::modelLoadFailed);
+    w.openModel(tmp.path());
+    QVERIFY(failed.count() == 1 || failed.wait(20000));
+    QVERIFY(failed.front().front().toString().contains(u"config.json"));
+    auto* box = w.findChild<QMessageBox*>(QStringLiteral("errorDialog"));
+    QVERIFY(box);
+    QVERIFY(box->text().contains(u"config.json"));
+    QVERIFY(!w.model());
+    QVERIFY(w.isEnabled());
+    box->accept();
+}
+
+void TestMainWindow::tensorModelIsSound()
+{
+    QS_REQUIRE_DATA(path, "stories260K-sharded");
+    TensorTableModel m;
+    QAbstractItemModelTester tester(&m, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    m.setModel(Model::open(path));
+    QCOMPARE(m.rowCount(), 47);
+    QCOMPARE(m.columnCount(), int(TensorTableModel::ColumnCount));
+    QCOMPARE(m.data(m.index(0, TensorTableModel::Name)).toString(), QStringLiteral("model.embed_tokens.weight"));
+    m.setModel(nullptr);
+    QCOMPARE(m.rowCount(), 0);
+}
+
+QTEST_MAIN(TestMainWindow)
+#include "tst_mainwindow.moc"
