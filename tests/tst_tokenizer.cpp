@@ -102,6 +102,7 @@ private Q_SLOTS:
     void roundTrip_data();
     void roundTrip();
     void syntheticComponents();
+    void syntheticByteLevel();
     void invalidUtf8_data();
     void invalidUtf8();
     void corruptFiles_data();
@@ -416,6 +417,30 @@ void TestTokenizer::syntheticComponents()
                                                                      "\xE2\x96\x81"
                                                                      "b",
                                                                      "1", "2"}));
+    }
+}
+
+void TestTokenizer::syntheticByteLevel()
+{
+    // ByteLevel with add_prefix_space and the GPT-2 regex, and ignore_merges (Llama-3): a word that
+    // is itself in the vocabulary is one token even without merges. Expected ids worked out by hand.
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString path = dir.filePath(QStringLiteral("tokenizer.json"));
+    const QByteArray json = R"({
+      "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": true, "use_regex": true},
+      "decoder": {"type": "ByteLevel"},
+      "model": {"type": "BPE", "ignore_merges": IGNORE,
+        "vocab": {"a": 0, "b": 1, "\u0120": 2, "ab": 3, "\u0120ab": 4, "!": 5}, "merges": []}
+    })";
+    for (bool ignore : {true, false}) {
+        QVERIFY(test::writeFile(path, QByteArray(json).replace("IGNORE", ignore ? "true" : "false")));
+        const auto tok = Tokenizer::fromTokenizerJson(path);
+        const std::vector<int> ids = tok->encode("ab ab!", false); // " ab" " ab" "!"
+        const QString diff =
+            idDiff(ids, ignore ? std::vector<int>{4, 4, 5} : std::vector<int>{2, 0, 1, 2, 0, 1, 5});
+        QVERIFY2(diff.isEmpty(), qPrintable(diff));
+        QCOMPARE(tok->decode(ids), std::string(" ab ab!")); // the prefix space stays, as in HF
     }
 }
 

@@ -142,14 +142,11 @@ std::shared_ptr<const SafetensorsFile> SafetensorsFile::open(const QString& path
     const TensorInfo* prev = nullptr;
     for (const TensorInfo& t : st->m_tensors) {
         if (t.begin < cursor)
-            throw fail(QStringLiteral("tensors '%1' and '%2' overlap (byte %3 < %4)")
-                           .arg(prev->name, t.name)
-                           .arg(t.begin)
-                           .arg(cursor));
+            throw fail(u"tensors '" + prev->name + u"' and '" + t.name + u"' overlap" +
+                       QStringLiteral(" (byte %1 < %2)").arg(t.begin).arg(cursor));
         if (t.begin > cursor)
-            throw fail(QStringLiteral("gap in the data section before tensor '%1' (bytes %2..%3 unused); "
-                                      "the format requires contiguous tensors")
-                           .arg(t.name)
+            throw fail(u"gap in the data section before tensor '" + t.name + u"'" +
+                       QStringLiteral(" (bytes %1..%2 unused); the format requires contiguous tensors")
                            .arg(cursor)
                            .arg(t.begin));
         cursor = t.end;

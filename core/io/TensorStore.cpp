@@ -127,9 +127,9 @@ void TensorStore::readRowsF32(const QString& name, std::int64_t row0, std::int64
     const Entry& e = entry(name);
     const TensorInfo& t = *e.info;
     if (row0 < 0 || nRows < 0 || row0 + nRows > t.rows())
-        throw Error::inFile(m_files[e.shard], QStringLiteral("tensor '%1': rows %2..%3 out of range (%4 rows)")
-                                                  .arg(name)
-                                                  .arg(row0)
+        throw Error::inFile(m_files[e.shard], u"tensor '" + name + u"': " +
+                                                  QStringLiteral("rows %1..%2 out of range (%3 rows)")
+                                                      .arg(row0)
                                                   .arg(row0 + nRows)
                                                   .arg(t.rows()));
     const std::size_t cols = std::size_t(t.cols());
@@ -141,10 +141,9 @@ void TensorStore::readRowsF32(const QString& name, std::int64_t row0, std::int64
         const std::size_t bad = countNonFinite(dst, n, &first);
         if (bad)
             throw Error::inFile(m_files[e.shard],
-                                QStringLiteral("tensor '%1' has %2 non-finite value(s) (NaN/Inf), first at row %3, "
-                                               "column %4")
-                                    .arg(name)
-                                    .arg(bad)
+                                u"tensor '" + name + u"' " +
+                                    QStringLiteral("has %1 non-finite value(s) (NaN/Inf), first at row %2, column %3")
+                                        .arg(bad)
                                     .arg(row0 + std::int64_t(first / std::max<std::size_t>(cols, 1)))
                                     .arg(first % std::max<std::size_t>(cols, 1)));
     }
