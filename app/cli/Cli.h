@@ -22,5 +22,8 @@ int runInspect(const QStringList& args);
 int runBench(const QStringList& args);
 int runEval(const QStringList& args);
 int runGenerate(const QStringList& args);
+int runRecipe(const QStringList& args);
+int runQuantize(const QStringList& args);
+int runCompare(const QStringList& args);
 
 } // namespace cli

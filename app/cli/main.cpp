@@ -41,7 +41,10 @@ const std::vector<Command>& commands()
         {"inspect", "architecture summary, per-tensor table and totals of a model", runInspect},
         {"eval", "perplexity (llama.cpp protocol or windows), KLD and top-1 agreement vs a base", runEval},
         {"generate", "text generation from a prompt (KV-cache decoding)", runGenerate},
+        {"quantize", "layer-by-layer quantization with a recipe; saves packed storage; optional eval", runQuantize},
+        {"compare", "table of runs: bpw, size, ppl ± err, KLD, top-1 %, time (text, CSV or JSON)", runCompare},
         {"bench", "benchmarks printing JSON (convert, inspect, eval, …)", runBench},
+        {"recipe", "check a quantization recipe against a model, export it (llama.cpp, GPTQModel)", runRecipe},
     };
     return table;
 }

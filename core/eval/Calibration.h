@@ -51,6 +51,12 @@ public:
     const LinearInputStats& stats(int index) const { return m_stats.at(index); }
     LinearInputStats take(int index);
     bool has(int index) const { return m_stats.count(index) != 0; }
+    /// The statistics of a layer, or nullptr when it is not captured.
+    const LinearInputStats* find(int index) const
+    {
+        const auto it = m_stats.find(index);
+        return it == m_stats.end() ? nullptr : &it->second;
+    }
 
 private:
     CalibrationOptions m_opt;

@@ -45,6 +45,8 @@ EvaluationResult runEvaluation(const Transformer& model, const Tokenizer& tokeni
     r.model = model.model().path();
     r.textPath = params.textPath;
     r.tokenizer = tokenizer.description();
+    r.modelBytes = model.storageBytes();
+    r.bitsPerWeight = model.bitsPerWeight();
     r.warnings = checkTokenizerAgainstModel(tokenizer, model);
 
     const QByteArray text = readTextFile(params.textPath);
@@ -112,6 +114,8 @@ QJsonObject EvaluationResult::toJson() const
     QJsonObject o{{QStringLiteral("model"), model},
                   {QStringLiteral("text"), textPath},
                   {QStringLiteral("tokenizer"), tokenizer},
+                  {QStringLiteral("model_bytes"), qint64(modelBytes)},
+                  {QStringLiteral("bpw"), bitsPerWeight},
                   {QStringLiteral("tokenize_seconds"), tokenizeSeconds},
                   {QStringLiteral("perplexity"), perplexity.toJson()},
                   {QStringLiteral("warnings"), QJsonArray::fromStringList(warnings)}};

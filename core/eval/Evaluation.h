@@ -28,6 +28,8 @@ struct EvaluationResult
     QString model;
     QString textPath;
     QString tokenizer;
+    std::uint64_t modelBytes = 0;  ///< as stored (quantized sizes for quantized checkpoints)
+    double bitsPerWeight = 0;
     double tokenizeSeconds = 0;
     PerplexityResult perplexity;
     std::optional<KldStats> kld;

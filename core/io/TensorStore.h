@@ -29,6 +29,8 @@ public:
     QString fileOf(const QString& name) const;
     QStringList names() const { return m_order; } ///< in file order, shards in index order
     const QStringList& files() const { return m_files; }
+    /// __metadata__ of the first file (where writers put model-level metadata).
+    QMap<QString, QString> metadata() const { return m_shards.empty() ? QMap<QString, QString>() : m_shards.front()->metadata(); }
     std::uint64_t totalBytes() const;
 
     /// Converts rows [row0, row0 + nRows) of a tensor (matrix view) to f32 into dst.

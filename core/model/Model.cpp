@@ -6,6 +6,7 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QJsonDocument>
 #include <QSet>
 
 namespace qs {
@@ -16,6 +17,13 @@ QString shapeString(const std::vector<std::int64_t>& shape)
     for (std::int64_t d : shape)
         parts << QString::number(d);
     return u'[' + parts.join(u", ") + u']';
+}
+
+QStringList quantizedTensorSuffixes()
+{
+    return {QStringLiteral(".weight"),       QStringLiteral(".qweight"),       QStringLiteral(".scales"),
+            QStringLiteral(".qzeros"),       QStringLiteral(".zeros"),         QStringLiteral(".g_idx"),
+            QStringLiteral(".input_scales"), QStringLiteral(".outlier_cols"), QStringLiteral(".outlier_weight")};
 }
 
 std::shared_ptr<const Model> Model::open(const QString& path)
@@ -55,6 +63,36 @@ void Model::build()
         return t.dtype;
     };
     const std::int64_t H = c.hiddenSize, F = c.intermediateSize, V = c.vocabSize;
+
+    // A QuantScope quantized checkpoint names its quantized layers (and their specs) in metadata.
+    const QMap<QString, QString> meta = m_tensors.metadata();
+    QJsonObject quantLayers;
+    if (meta.value(QStringLiteral("format")) == u"quantscope-quantized") {
+        m_quantized = true;
+        quantLayers = QJsonDocument::fromJson(meta.value(QStringLiteral("quantscope.layers")).toUtf8()).object();
+        m_quantInfo = QJsonDocument::fromJson(meta.value(QStringLiteral("quantscope.info")).toUtf8()).object();
+    }
+    auto requireLinear = [&](LinearLayerInfo& l) {
+        if (!quantLayers.contains(l.name)) {
+            l.dtype = require(l.weight, {l.outFeatures, l.inFeatures});
+            return;
+        }
+        l.quant = QuantSpec::fromJson(quantLayers.value(l.name).toObject(), m_tensors.fileOf(m_tensors.names().front()) +
+                                                                                 u": quantscope.layers." + l.name);
+        l.dtype = DType::F16;
+        l.storedBytes = 0;
+        for (const QString& suffix : quantizedTensorSuffixes()) {
+            const QString name = l.name + suffix;
+            if (!m_tensors.contains(name))
+                continue;
+            used.insert(name);
+            l.storedBytes += m_tensors.info(name).bytes();
+        }
+        if (l.storedBytes == 0)
+            throw Error::inFile(m_path, u"quantized layer '" + l.name + u"' has no stored tensors");
+        m_totals.params += l.params();
+        m_totals.bytes += l.storedBytes;
+    };
     const std::int64_t qDim = std::int64_t(c.numHeads) * c.headDim, kvDim = std::int64_t(c.numKvHeads) * c.headDim;
 
     m_embedding = QStringLiteral("model.embed_tokens.weight");
@@ -88,7 +126,7 @@ void Model::build()
             l.weight = l.name + u".weight";
             l.outFeatures = dims[std::size_t(k)].first;
             l.inFeatures = dims[std::size_t(k)].second;
-            l.dtype = require(l.weight, {l.outFeatures, l.inFeatures});
+            requireLinear(l);
             const bool hasBias = (k <= 2 && c.attentionBias) || (k == 3 && c.oProjBias) || (k >= 4 && c.mlpBias);
             if (hasBias) {
                 l.bias = l.name + u".bias";
@@ -106,14 +144,14 @@ void Model::build()
     m_totals.normParams += H;
 
     const QString lmHead = QStringLiteral("lm_head.weight");
-    if (m_tensors.contains(lmHead) && !c.tieWordEmbeddings) {
+    if ((m_tensors.contains(lmHead) || quantLayers.contains(QStringLiteral("lm_head"))) && !c.tieWordEmbeddings) {
         LinearLayerInfo head;
         head.name = QStringLiteral("lm_head");
         head.weight = lmHead;
         head.kind = LinearKind::Head;
         head.outFeatures = V;
         head.inFeatures = H;
-        head.dtype = require(lmHead, {V, H});
+        requireLinear(head);
         m_totals.headParams = head.params();
         m_linears.push_back(head);
         m_head = lmHead;
@@ -146,6 +184,8 @@ QString Model::weightDtypeName() const
 {
     if (m_linears.empty())
         return {};
+    if (m_quantized)
+        return QStringLiteral("quantized");
     const DType first = m_linears.front().dtype;
     for (const LinearLayerInfo& l : m_linears) {
         if (l.dtype != first)

@@ -2,7 +2,9 @@
 
 #include "io/ModelConfig.h"
 #include "io/TensorStore.h"
+#include "quant/QuantSpec.h"
 
+#include <QJsonObject>
 #include <QString>
 #include <QStringList>
 
@@ -48,8 +50,15 @@ struct LinearLayerInfo
     std::int64_t inFeatures = 0;
     std::int64_t outFeatures = 0;
     DType dtype = DType::F32;
+    /// Set when the checkpoint stores this layer quantized (a QuantScope quantized model):
+    /// the spec it was quantized with; the weight then lives in `<name>.qweight` & co.
+    std::optional<QuantSpec> quant;
+    std::uint64_t storedBytes = 0; ///< bytes of all its weight tensors as stored (quantized or not)
     std::int64_t params() const { return inFeatures * outFeatures; }
-    std::uint64_t bytes() const { return std::uint64_t(params()) * std::uint64_t(dtypeInfo(dtype).bytes); }
+    std::uint64_t bytes() const
+    {
+        return quant ? storedBytes : std::uint64_t(params()) * std::uint64_t(dtypeInfo(dtype).bytes);
+    }
 };
 
 struct DecoderBlockInfo
@@ -99,6 +108,10 @@ public:
     const QString& headTensor() const { return m_head; }
     bool headTied() const { return m_head == m_embedding; }
     const ModelTotals& totals() const { return m_totals; }
+    /// True for a QuantScope quantized checkpoint (some linears stored quantized).
+    bool isQuantized() const { return m_quantized; }
+    /// The recipe and measurements stored with a quantized checkpoint (empty otherwise).
+    const QJsonObject& quantizationInfo() const { return m_quantInfo; }
     /// Dominant storage dtype of the linear weights ("f32", "bf16", or "mixed").
     QString weightDtypeName() const;
     /// tokenizer.json / tokenizer.model next to the weights (empty when absent).
@@ -121,7 +134,12 @@ private:
     QString m_embedding, m_finalNorm, m_head;
     ModelTotals m_totals;
     QStringList m_unused;
+    bool m_quantized = false;
+    QJsonObject m_quantInfo;
 };
+
+/// Tensor name suffixes of a quantized layer in a QuantScope checkpoint (see QuantizedModelIO).
+QStringList quantizedTensorSuffixes();
 
 /// Formats a shape as "[64, 172]".
 QString shapeString(const std::vector<std::int64_t>& shape);

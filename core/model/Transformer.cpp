@@ -1,5 +1,7 @@
 #include "model/Transformer.h"
 
+#include "quant/QuantizedLinear.h"
+#include "quant/QuantizedModelIO.h"
 #include "util/Error.h"
 
 #include <Eigen/Core>
@@ -23,10 +25,15 @@ Transformer::Transformer(std::shared_ptr<const Model> model) : m_model(std::move
     const Model& m = *m_model;
     const TensorStore& ts = m.tensors();
     for (const LinearLayerInfo& l : m.linears()) {
-        std::vector<float> w = ts.readF32(l.weight, FiniteCheck::Throw);
         std::vector<float> b = l.bias.isEmpty() ? std::vector<float>() : ts.readF32(l.bias, FiniteCheck::Throw);
-        m_linears.push_back(std::make_shared<DenseLinear>(l.inFeatures, l.outFeatures, std::move(w), std::move(b),
-                                                          l.bytes(), dtypeName(l.dtype)));
+        if (l.quant) { // a QuantScope quantized checkpoint: rebuild the layer from its stored codes
+            auto q = std::make_shared<QuantizedTensor>(readQuantizedTensor(ts, l.name, *l.quant, l.outFeatures, l.inFeatures));
+            m_linears.push_back(std::make_shared<QuantizedLinear>(std::move(q), std::move(b)));
+        } else {
+            std::vector<float> w = ts.readF32(l.weight, FiniteCheck::Throw);
+            m_linears.push_back(std::make_shared<DenseLinear>(l.inFeatures, l.outFeatures, std::move(w), std::move(b),
+                                                              l.bytes(), dtypeName(l.dtype)));
+        }
         if (l.kind == LinearKind::Head)
             m_headIndex = int(m_linears.size()) - 1;
     }
@@ -75,6 +82,23 @@ void Transformer::setLinear(int index, std::shared_ptr<const LinearLayer> layer)
     if (!layer || layer->inFeatures() != info.inFeatures || layer->outFeatures() != info.outFeatures)
         throw Error(QStringLiteral("layer %1: replacement has the wrong shape").arg(info.name));
     m_linears[std::size_t(index)] = std::move(layer);
+}
+
+std::uint64_t Transformer::storageBytes() const
+{
+    std::uint64_t linearStored = 0;
+    for (const LinearLayerInfo& l : m_model->linears())
+        linearStored += l.bytes();
+    std::uint64_t total = m_model->totals().bytes - linearStored;
+    for (const auto& l : m_linears)
+        total += l->storageBytes();
+    return total;
+}
+
+double Transformer::bitsPerWeight() const
+{
+    const std::int64_t params = m_model->totals().params;
+    return params ? 8.0 * double(storageBytes()) / double(params) : 0.0;
 }
 
 KvCache Transformer::makeCache(int capacity) const
@@ -221,6 +245,11 @@ void Transformer::runBlock(int b, KvCache& cache, float* hidden, int n, ForwardH
     applyLinear(blk.linears[6], gate.data(), n, x.data(), hooks);
     for (std::size_t i = 0; i < N * std::size_t(Hd); ++i)
         hidden[i] += x[i];
+}
+
+void Transformer::finalNorm(const float* hidden, int n, float* out) const
+{
+    rmsNorm(hidden, m_finalNorm, n, config().hiddenSize, out);
 }
 
 void Transformer::head(const float* hidden, int n, float* logits) const

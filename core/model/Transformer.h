@@ -72,6 +72,11 @@ public:
 
     KvCache makeCache(int capacity) const;
 
+    /// Storage of the model as its layers are now (quantized layers at their packed size; the
+    /// embeddings, norms and a tied head as stored in the checkpoint), and bits per parameter.
+    std::uint64_t storageBytes() const;
+    double bitsPerWeight() const;
+
     /// Runs `n` tokens at positions cache.length() … cache.length()+n-1, appending to the cache.
     /// Writes logits for rows [firstLogitRow, n) to `logits` ([(n - firstLogitRow), vocab]); pass
     /// firstLogitRow = n to skip the head. Batched prefill and one-token decode are the same call.
@@ -86,6 +91,10 @@ public:
     void runBlock(int b, KvCache& cache, float* hidden, int n, ForwardHooks* hooks = nullptr) const;
     /// logits [n, vocab] from hidden [n, hiddenSize] (final norm + head).
     void head(const float* hidden, int n, float* logits) const;
+    /// The head's input: final RMSNorm of hidden [n, hiddenSize] into out.
+    void finalNorm(const float* hidden, int n, float* out) const;
+    /// Index of the head in Model::linears() when it is a separate (quantizable) layer, else -1.
+    int headLinearIndex() const { return m_headIndex; }
 
 private:
     void rmsNorm(const float* x, const std::vector<float>& w, int n, int dim, float* y) const;

@@ -50,7 +50,10 @@ struct GroupParams
 GroupParams groupParams(const float* w, std::int64_t n, std::int64_t stride, const QuantSpec& spec, float shrink = 1.0f);
 inline std::uint8_t quantizeValue(float w, const GroupParams& p, int qmax)
 {
-    const float q = std::nearbyint(w / p.scale) + p.zero;
+    // Integer zeros: round(w/s) + z, as GPTQ does. A float zero (floatZeros) is not on the integer
+    // grid, so it goes inside the rounding: round(w/s + z); else the code is off by frac(z).
+    const float q = p.zero == std::nearbyint(p.zero) ? std::nearbyint(w / p.scale) + p.zero
+                                                     : std::nearbyint(w / p.scale + p.zero);
     return std::uint8_t(q < 0 ? 0 : (q > float(qmax) ? qmax : q));
 }
 inline float dequantizeValue(std::uint8_t q, const GroupParams& p) { return (float(q) - p.zero) * p.scale; }

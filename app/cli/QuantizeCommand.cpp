@@ -1,0 +1,263 @@
+#include "Cli.h"
+
+#include "eval/Evaluation.h"
+#include "model/Transformer.h"
+#include "quant/QuantizeJob.h"
+#include "quant/QuantizedModelIO.h"
+#include "recipe/Recipe.h"
+#include "tokenizer/Tokenizer.h"
+#include "util/Error.h"
+#include "util/Paths.h"
+#include "util/Threads.h"
+
+#include <QCommandLineParser>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonObject>
+#include <QSaveFile>
+
+#include <cmath>
+
+namespace cli {
+
+namespace {
+
+/// A recipe from --recipe, or a one-spec recipe from --method/--bits/… flags.
+qs::Recipe recipeFromArgs(const QCommandLineParser& p)
+{
+    if (p.isSet(QStringLiteral("recipe")))
+        return qs::Recipe::fromFile(p.value(QStringLiteral("recipe")));
+    QJsonObject spec{{QStringLiteral("method"), p.value(QStringLiteral("method"))}};
+    if (p.isSet(QStringLiteral("bits")))
+        spec.insert(QStringLiteral("bits"), p.value(QStringLiteral("bits")).toInt());
+    const QString g = p.value(QStringLiteral("group"));
+    if (g == u"channel" || g == u"tensor")
+        spec.insert(QStringLiteral("granularity"), g);
+    else if (!g.isEmpty())
+        spec.insert(QStringLiteral("group_size"), g.toInt());
+    spec.insert(QStringLiteral("symmetric"), p.isSet(QStringLiteral("sym")));
+    if (p.isSet(QStringLiteral("act-order")))
+        spec.insert(QStringLiteral("act_order"), true);
+    if (p.isSet(QStringLiteral("clip")))
+        spec.insert(QStringLiteral("clip_search"), true);
+    if (spec.value(u"method").toString() == u"float")
+        spec = QJsonObject{{QStringLiteral("method"), QStringLiteral("float")},
+                           {QStringLiteral("dtype"), p.value(QStringLiteral("bits")) == u"32" ? QStringLiteral("f32") : QStringLiteral("f16")}};
+    const QJsonObject recipe{{QStringLiteral("version"), 1},
+                             {QStringLiteral("name"), qs::QuantSpec::fromJson(spec, QStringLiteral("<flags>")).label()},
+                             {QStringLiteral("defaults"), spec}};
+    return qs::Recipe::fromJson(QJsonDocument(recipe).toJson(), QStringLiteral("<command-line flags>"));
+}
+
+bool sameFile(const QString& a, const QString& b)
+{
+    if (a.isEmpty() || b.isEmpty())
+        return false;
+    if (QFileInfo(a).canonicalFilePath() == QFileInfo(b).canonicalFilePath())
+        return true;
+    QFile fa(a), fb(b);
+    return fa.open(QIODevice::ReadOnly) && fb.open(QIODevice::ReadOnly) && fa.size() == fb.size() && fa.readAll() == fb.readAll();
+}
+
+} // namespace
+
+int runQuantize(const QStringList& args)
+{
+    QCommandLineParser p;
+    p.setApplicationDescription(QStringLiteral(
+        "Quantizes a model layer by layer with a recipe (or one spec given by flags), saves it with packed "
+        "storage, and optionally evaluates it right away."));
+    p.addHelpOption();
+    p.addPositionalArgument(QStringLiteral("MODEL"), QStringLiteral("model folder"));
+    p.addOptions({
+        {QStringLiteral("recipe"), QStringLiteral("Recipe JSON."), QStringLiteral("R.json")},
+        {QStringLiteral("method"), QStringLiteral("Without a recipe: rtn, gptq, awq, smoothquant, llm.int8, dynamic, float."),
+         QStringLiteral("M"), QStringLiteral("rtn")},
+        {QStringLiteral("bits"), QStringLiteral("Without a recipe: bits (2–8)."), QStringLiteral("B")},
+        {QStringLiteral("group"), QStringLiteral("Without a recipe: group size, or 'channel' / 'tensor'."), QStringLiteral("G")},
+        {QStringLiteral("sym"), QStringLiteral("Without a recipe: symmetric.")},
+        {QStringLiteral("act-order"), QStringLiteral("Without a recipe: GPTQ act-order.")},
+        {QStringLiteral("clip"), QStringLiteral("Without a recipe: MSE clipping search.")},
+        {QStringLiteral("calib"), QStringLiteral("Calibration text (overrides the recipe's)."), QStringLiteral("FILE")},
+        {QStringLiteral("samples"), QStringLiteral("Calibration samples (overrides)."), QStringLiteral("N")},
+        {QStringLiteral("seq-len"), QStringLiteral("Calibration sequence length (overrides)."), QStringLiteral("N")},
+        {QStringLiteral("seed"), QStringLiteral("Calibration seed (overrides)."), QStringLiteral("S")},
+        {QStringLiteral("out"), QStringLiteral("Output folder (written atomically)."), QStringLiteral("DIR")},
+        {QStringLiteral("name"), QStringLiteral("Run name for compare tables."), QStringLiteral("NAME")},
+        {QStringLiteral("eval"), QStringLiteral("Evaluate the result on this text."), QStringLiteral("FILE")},
+        {QStringLiteral("ctx"), QStringLiteral("Evaluation n_ctx (default 512)."), QStringLiteral("N"), QStringLiteral("512")},
+        {QStringLiteral("chunks"), QStringLiteral("Evaluation chunks (default all)."), QStringLiteral("N"), QStringLiteral("-1")},
+        {QStringLiteral("protocol"), QStringLiteral("llamacpp or windows."), QStringLiteral("P"), QStringLiteral("llamacpp")},
+        {QStringLiteral("kld-base"), QStringLiteral("KLD base from the original model (eval --save-base)."), QStringLiteral("FILE")},
+        {QStringLiteral("json"), QStringLiteral("Print JSON.")},
+        {QStringLiteral("threads"), QStringLiteral("Compute threads (default all)."), QStringLiteral("N"), QStringLiteral("0")},
+    });
+    p.process(args);
+    if (p.positionalArguments().size() != 1 || !p.isSet(QStringLiteral("out"))) {
+        err() << p.helpText();
+        return kExitUsage;
+    }
+    qs::setComputeThreads(p.value(QStringLiteral("threads")).toInt());
+    const qs::Recipe recipe = recipeFromArgs(p);
+    const auto model = qs::Model::open(p.positionalArguments().front());
+    QStringList warnings;
+    const qs::LayerPlan plan = recipe.resolve(*model, &warnings);
+    qs::CalibrationSettings cal = recipe.calibration;
+    cal.text = p.isSet(QStringLiteral("calib")) ? p.value(QStringLiteral("calib")) : recipe.resolvedCalibrationText();
+    if (p.isSet(QStringLiteral("samples")))
+        cal.samples = p.value(QStringLiteral("samples")).toInt();
+    if (p.isSet(QStringLiteral("seq-len")))
+        cal.seqLen = p.value(QStringLiteral("seq-len")).toInt();
+    if (p.isSet(QStringLiteral("seed")))
+        cal.seed = p.value(QStringLiteral("seed")).toUInt();
+    const QString evalText = p.value(QStringLiteral("eval"));
+    if (sameFile(cal.text, evalText))
+        warnings << QStringLiteral("calibration-is-evaluation: the calibration text is the evaluation text; "
+                                   "perplexity will look better than on unseen text");
+    const bool json = p.isSet(QStringLiteral("json"));
+    for (const QString& w : warnings)
+        err() << "warning: " << w << '\n';
+
+    const auto tokenizer = qs::Tokenizer::load(model->path());
+    qs::JobContext job;
+    job.progress = [json](const qs::JobProgress& pr) {
+        if (!json) {
+            err() << QStringLiteral("\r[%1%] %2 %3").arg(pr.fraction >= 0 ? int(pr.fraction * 100) : 0, 3).arg(pr.stage, pr.detail).leftJustified(100);
+            err().flush();
+        }
+    };
+    qs::QuantizeResult result = qs::runQuantization(model, plan, cal, tokenizer.get(), job);
+    result.warnings << warnings;
+    if (!json)
+        err() << '\n';
+
+    QJsonObject run{{QStringLiteral("name"), p.isSet(QStringLiteral("name")) ? p.value(QStringLiteral("name")) : recipe.name},
+                    {QStringLiteral("model"), model->path()},
+                    {QStringLiteral("recipe_summary"), recipe.name},
+                    {QStringLiteral("model_bytes"), qint64(result.modelBytes)},
+                    {QStringLiteral("bpw"), 8.0 * double(result.modelBytes) / double(model->totals().params)},
+                    {QStringLiteral("linear_bpw"), result.linearBitsPerWeight},
+                    {QStringLiteral("quantize_seconds"), result.seconds},
+                    {QStringLiteral("peak_rss_bytes"), result.peakRssBytes}};
+    if (!evalText.isEmpty()) {
+        qs::EvaluationParams ep;
+        ep.textPath = evalText;
+        ep.perplexity.protocol = qs::protocolFromName(p.value(QStringLiteral("protocol")));
+        ep.perplexity.ctx = p.value(QStringLiteral("ctx")).toInt();
+        ep.perplexity.maxChunks = p.value(QStringLiteral("chunks")).toInt();
+        ep.kldBasePath = p.value(QStringLiteral("kld-base"));
+        const qs::EvaluationResult er = qs::runEvaluation(*result.model, *tokenizer, ep, job);
+        run.insert(QStringLiteral("eval"), er.toJson());
+        if (!json)
+            err() << '\n';
+    }
+    const QString outDir = p.value(QStringLiteral("out"));
+    qs::saveQuantizedModel(outDir, *model, result, recipe.toJson(), QJsonObject{{QStringLiteral("run"), run}});
+    QSaveFile rf(QDir(outDir).filePath(QStringLiteral("run.json")));
+    if (!rf.open(QIODevice::WriteOnly) || rf.write(QJsonDocument(run).toJson()) < 0 || !rf.commit())
+        throw qs::Error::inFile(rf.fileName(), u"cannot write: " + rf.errorString());
+
+    if (json) {
+        QJsonObject full = run;
+        full.insert(QStringLiteral("result"), result.toJson());
+        printJson(QJsonDocument(full));
+        return kExitOk;
+    }
+    out() << QStringLiteral("%1: %2 layers quantized in %3 s (calibration %4 s), %5, %6 bpw (linears %7), peak RSS %8\n")
+                 .arg(model->displayName())
+                 .arg(result.layers.size())
+                 .arg(result.seconds, 0, 'f', 2)
+                 .arg(result.calibrationSeconds, 0, 'f', 2)
+                 .arg(qs::formatBytes(double(result.modelBytes)))
+                 .arg(run.value(u"bpw").toDouble(), 0, 'f', 3)
+                 .arg(result.linearBitsPerWeight, 0, 'f', 3)
+                 .arg(qs::formatBytes(result.peakRssBytes));
+    for (const qs::LayerReport& l : result.layers)
+        out() << QStringLiteral("  %1 %2 %3 bpw  weight relMSE %4  output relMSE %5  %6\n")
+                     .arg(l.name.leftJustified(36), l.spec.label().leftJustified(26))
+                     .arg(l.bitsPerWeight, 6, 'f', 3)
+                     .arg(l.weightRelMse, 0, 'e', 3)
+                     .arg(l.outputRelMse, 0, 'e', 3)
+                     .arg(l.note);
+    if (run.contains(u"eval")) {
+        const QJsonObject e = run.value(u"eval").toObject();
+        const QJsonObject pp = e.value(u"perplexity").toObject();
+        out() << QStringLiteral("PPL %1 +/- %2").arg(pp.value(u"ppl").toDouble(), 0, 'f', 4).arg(pp.value(u"ppl_error").toDouble(), 0, 'f', 5);
+        if (e.contains(u"kld"))
+            out() << QStringLiteral(", mean KLD %1, same top %2 %").arg(e.value(u"kld").toObject().value(u"mean_kld").toDouble(), 0, 'f', 6)
+                         .arg(e.value(u"kld").toObject().value(u"same_top_percent").toDouble(), 0, 'f', 2);
+        out() << '\n';
+    }
+    out() << "saved to " << outDir << '\n';
+    return kExitOk;
+}
+
+int runCompare(const QStringList& args)
+{
+    QCommandLineParser p;
+    p.setApplicationDescription(QStringLiteral(
+        "Compares runs: quantize output folders (their run.json) and/or eval JSON files (eval --json > f.json)."));
+    p.addHelpOption();
+    p.addPositionalArgument(QStringLiteral("RUN"), QStringLiteral("run folder or eval JSON file"), QStringLiteral("RUN..."));
+    p.addOption({QStringLiteral("csv"), QStringLiteral("Print CSV.")});
+    p.addOption({QStringLiteral("json"), QStringLiteral("Print JSON.")});
+    p.process(args);
+    if (p.positionalArguments().isEmpty()) {
+        err() << p.helpText();
+        return kExitUsage;
+    }
+    QJsonArray rows;
+    for (const QString& path : p.positionalArguments()) {
+        const QString file = QFileInfo(path).isDir() ? QDir(path).filePath(QStringLiteral("run.json")) : path;
+        QFile f(file);
+        if (!f.open(QIODevice::ReadOnly))
+            throw qs::Error::inFile(file, QStringLiteral("cannot open (a quantize output folder has run.json)"));
+        QJsonParseError perr{};
+        const QJsonObject o = QJsonDocument::fromJson(f.readAll(), &perr).object();
+        if (perr.error != QJsonParseError::NoError || o.isEmpty())
+            throw qs::Error::inFile(file, QStringLiteral("not a run or eval JSON file"));
+        const QJsonObject e = o.contains(u"eval") ? o.value(u"eval").toObject() : o; // eval JSON itself
+        const QJsonObject pp = e.value(u"perplexity").toObject();
+        const QJsonObject kld = e.value(u"kld").toObject();
+        QJsonObject row{{QStringLiteral("run"), o.value(u"name").toString(QFileInfo(path).completeBaseName())},
+                        {QStringLiteral("bpw"), o.contains(u"bpw") ? o.value(u"bpw") : e.value(u"bpw")},
+                        {QStringLiteral("MB"), (o.contains(u"model_bytes") ? o.value(u"model_bytes") : e.value(u"model_bytes")).toDouble() / 1e6},
+                        {QStringLiteral("ppl"), pp.value(u"ppl")},
+                        {QStringLiteral("ppl_error"), pp.value(u"ppl_error")},
+                        {QStringLiteral("kld"), kld.value(u"mean_kld")},
+                        {QStringLiteral("top1_percent"), kld.value(u"same_top_percent")},
+                        {QStringLiteral("quantize_seconds"), o.value(u"quantize_seconds")}};
+        rows.append(row);
+    }
+    if (p.isSet(QStringLiteral("json"))) {
+        printJson(QJsonDocument(rows));
+        return kExitOk;
+    }
+    auto num = [](const QJsonValue& v, int prec) { return v.isDouble() ? QString::number(v.toDouble(), 'f', prec) : QString(); };
+    const bool csv = p.isSet(QStringLiteral("csv"));
+    const QStringList header{QStringLiteral("run"), QStringLiteral("bpw"), QStringLiteral("MB"), QStringLiteral("ppl"),
+                             QStringLiteral("±"), QStringLiteral("KLD"), QStringLiteral("top-1 %"), QStringLiteral("time s")};
+    if (csv)
+        out() << "run,bpw,MB,ppl,ppl_error,kld,top1_percent,quantize_seconds\n";
+    else
+        out() << QStringLiteral("%1 %2 %3 %4 %5 %6 %7 %8\n").arg(header[0].leftJustified(28), header[1].rightJustified(7), header[2].rightJustified(8),
+                                                                     header[3].rightJustified(10), header[4].rightJustified(9), header[5].rightJustified(9),
+                                                                     header[6].rightJustified(8), header[7].rightJustified(8));
+    for (const QJsonValue& v : rows) {
+        const QJsonObject r = v.toObject();
+        const QStringList cells{r.value(u"run").toString(), num(r.value(u"bpw"), 3),          num(r.value(u"MB"), 4),
+                                num(r.value(u"ppl"), 4),   num(r.value(u"ppl_error"), 4),    num(r.value(u"kld"), 6),
+                                num(r.value(u"top1_percent"), 2), num(r.value(u"quantize_seconds"), 2)};
+        if (csv)
+            out() << cells.join(u',') << '\n';
+        else
+            out() << QStringLiteral("%1 %2 %3 %4 %5 %6 %7 %8\n").arg(cells[0].leftJustified(28), cells[1].rightJustified(7), cells[2].rightJustified(8),
+                                                                         cells[3].rightJustified(10), cells[4].rightJustified(9), cells[5].rightJustified(9),
+                                                                         cells[6].rightJustified(8), cells[7].rightJustified(8));
+    }
+    return kExitOk;
+}
+
+} // namespace cli

@@ -1,0 +1,80 @@
+#pragma once
+
+#include "jobs/Job.h"
+#include "quant/QuantizedTensor.h"
+#include "recipe/LayerPlan.h"
+#include "recipe/Recipe.h"
+
+#include <QJsonObject>
+#include <QStringList>
+
+#include <memory>
+#include <vector>
+
+namespace qs {
+
+class Model;
+class Tokenizer;
+class Transformer;
+
+/// What was measured for one quantized layer.
+struct LayerReport
+{
+    int linearIndex = 0;
+    QString name;
+    int block = -1;
+    QString kind;
+    QuantSpec spec;
+    std::uint64_t bytes = 0;
+    double bitsPerWeight = 0;
+    double weightRelMse = 0; ///< ‖W − Ŵ‖² / ‖W‖²
+    double outputRelMse = 0; ///< ‖XWᵀ − layer(X)‖² / ‖XWᵀ‖² on sampled calibration inputs (NaN if none)
+    double maxAbsError = 0;  ///< max |W − Ŵ|
+    double histogramMin = 0, histogramMax = 0;
+    std::vector<double> errorHistogram; ///< counts of W − Ŵ over [min, max] in equal bins
+    double seconds = 0;
+    QString note; ///< e.g. AWQ's chosen α
+    QJsonObject toJson() const;
+};
+
+struct QuantizeResult
+{
+    std::shared_ptr<Transformer> model; ///< the base model with its linears replaced
+    std::vector<std::shared_ptr<const QuantizedTensor>> tensors; ///< per linear (Model::linears order)
+    std::vector<LayerReport> layers;
+    LayerPlan plan;
+    CalibrationSettings calibration;
+    double seconds = 0;
+    double calibrationSeconds = 0;
+    std::uint64_t modelBytes = 0;
+    std::uint64_t linearBytes = 0;
+    double linearBitsPerWeight = 0;
+    double peakRssBytes = 0;
+    QStringList warnings;
+    QJsonObject toJson() const;
+};
+
+/// A memory estimate made before a run starts (bytes).
+struct MemoryEstimate
+{
+    double modelCopy = 0;
+    double calibrationStates = 0;
+    double blockWorkingSet = 0;
+    double total() const { return modelCopy + calibrationStates + blockWorkingSet; }
+};
+MemoryEstimate estimateQuantizationMemory(const Model& model, const LayerPlan& plan, const CalibrationSettings& cal);
+/// Bytes the system can still give (MemAvailable), or 0 when unknown.
+double availableMemoryBytes();
+
+/// The layer-by-layer pipeline (calibration: `samples` random windows of `seqLen` tokens, BOS +
+/// text tokens, drawn with the seed from `text`, an absolute path here): calibration windows flow through blocks already quantized;
+/// inside each block the linears are quantized in true-sequential order (q/k/v, then o, then
+/// gate/up, then down), each group's input statistics captured with the earlier groups already
+/// quantized; each layer's float copy is released when its quantized form replaces it.
+/// Deterministic for a given plan and seed whatever the thread count; cancellable between layers.
+/// Throws qs::Error (bad plan, text too short, not enough memory) or qs::Cancelled.
+QuantizeResult runQuantization(std::shared_ptr<const Model> model, const LayerPlan& plan,
+                               const CalibrationSettings& calibration, const Tokenizer* tokenizer,
+                               const JobContext& job = {});
+
+} // namespace qs

@@ -1,0 +1,208 @@
+#include "quant/QuantizedModelIO.h"
+
+#include "io/SafetensorsWriter.h"
+#include "io/TensorStore.h"
+#include "kernels/Convert.h"
+#include "model/Model.h"
+#include "quant/QuantizeJob.h"
+#include "util/Error.h"
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonDocument>
+#include <QSet>
+
+#include <cstring>
+
+namespace qs {
+
+namespace {
+
+void addBytes(SafetensorsWriter& w, const QString& name, DType dtype, std::vector<std::int64_t> shape,
+              std::vector<unsigned char> bytes)
+{
+    auto shared = std::make_shared<std::vector<unsigned char>>(std::move(bytes));
+    w.addTensor(name, dtype, std::move(shape), [shared](unsigned char* dst, std::uint64_t n) {
+        std::memcpy(dst, shared->data(), std::min<std::uint64_t>(n, shared->size()));
+    });
+}
+
+void addInts(SafetensorsWriter& w, const QString& name, const std::vector<std::int32_t>& v)
+{
+    std::vector<unsigned char> b(v.size() * 4);
+    std::memcpy(b.data(), v.data(), b.size());
+    addBytes(w, name, DType::I32, {std::int64_t(v.size())}, std::move(b));
+}
+
+void addFloats(SafetensorsWriter& w, const QString& name, DType dtype, std::vector<std::int64_t> shape,
+               const std::vector<float>& v)
+{
+    w.addTensorF32(name, dtype, std::move(shape), v);
+}
+
+void copyFileInto(const QString& from, const QString& dir)
+{
+    if (from.isEmpty() || !QFileInfo::exists(from))
+        return;
+    const QString to = QDir(dir).filePath(QFileInfo(from).fileName());
+    if (!QFile::copy(from, to))
+        throw Error::inFile(to, QStringLiteral("cannot copy %1 (disk full?)").arg(from));
+}
+
+} // namespace
+
+void saveQuantizedModel(const QString& outDir, const Model& base, const QuantizeResult& result,
+                        const QJsonObject& recipe, const QJsonObject& extraInfo)
+{
+    const QFileInfo out(outDir);
+    const QString parent = out.absolutePath();
+    if (!QDir().mkpath(parent))
+        throw Error::inFile(parent, QStringLiteral("cannot create folder"));
+    const QString tmp = QDir(parent).filePath(QStringLiteral(".%1.partial-%2").arg(out.fileName()).arg(QCoreApplication::applicationPid()));
+    QDir(tmp).removeRecursively();
+    if (!QDir().mkpath(tmp))
+        throw Error::inFile(tmp, QStringLiteral("cannot create folder"));
+    try {
+        SafetensorsWriter w;
+        const TensorStore& ts = base.tensors();
+        QSet<QString> linearWeights;
+        for (const LinearLayerInfo& l : base.linears())
+            linearWeights.insert(l.weight);
+        // Non-linear tensors (embeddings, norms, biases) exactly as stored.
+        for (const QString& name : ts.names()) {
+            if (linearWeights.contains(name))
+                continue;
+            const TensorInfo& info = ts.info(name);
+            const unsigned char* src = ts.rawData(name);
+            addBytes(w, name, info.dtype, info.shape, std::vector<unsigned char>(src, src + info.bytes()));
+        }
+        QJsonObject layers;
+        for (std::size_t i = 0; i < base.linears().size(); ++i) {
+            const LinearLayerInfo& l = base.linears()[i];
+            const QuantizedTensor& q = *result.tensors.at(i);
+            QJsonObject spec = q.spec.toJson();
+            layers.insert(l.name, spec);
+            if (q.spec.method == QuantMethod::Float) {
+                addFloats(w, l.name + u".weight", q.spec.floatType, {q.rows, q.cols}, q.floatWeights);
+                continue;
+            }
+            const std::vector<std::uint8_t> packed = packCodes(q.codes, q.spec.bits);
+            addBytes(w, l.name + u".qweight", DType::U8, {std::int64_t(packed.size())}, packed);
+            const std::int64_t nScales = std::int64_t(q.scales.size());
+            const std::vector<std::int64_t> scaleShape =
+                q.spec.granularity == Granularity::PerTensor ? std::vector<std::int64_t>{1}
+                                                             : std::vector<std::int64_t>{q.rows, nScales / q.rows};
+            addFloats(w, l.name + u".scales", q.spec.scaleType, scaleShape, q.scales);
+            if (!q.spec.symmetric) {
+                if (q.spec.floatZeros) {
+                    addFloats(w, l.name + u".zeros", q.spec.scaleType, scaleShape, q.zeros);
+                } else {
+                    std::vector<std::uint8_t> z(q.zeros.size());
+                    for (std::size_t k = 0; k < z.size(); ++k)
+                        z[k] = std::uint8_t(q.zeros[k]);
+                    const std::vector<std::uint8_t> zp = packCodes(z, q.spec.bits);
+                    addBytes(w, l.name + u".qzeros", DType::U8, {std::int64_t(zp.size())}, zp);
+                }
+            }
+            if (!q.groupIndex.empty())
+                addInts(w, l.name + u".g_idx", q.groupIndex);
+            if (!q.inputScales.empty())
+                addFloats(w, l.name + u".input_scales", DType::F16, {q.cols}, q.inputScales);
+            if (!q.outlierColumns.empty()) {
+                addInts(w, l.name + u".outlier_cols", q.outlierColumns);
+                addFloats(w, l.name + u".outlier_weight", DType::F16,
+                          {q.rows, std::int64_t(q.outlierColumns.size())}, q.outlierWeights);
+            }
+        }
+        QJsonObject info = extraInfo;
+        info.insert(QStringLiteral("base_model"), base.path());
+        info.insert(QStringLiteral("recipe"), recipe);
+        info.insert(QStringLiteral("result"), result.toJson());
+        w.setMetadata(QStringLiteral("format"), QStringLiteral("quantscope-quantized"));
+        w.setMetadata(QStringLiteral("quantscope.version"), QStringLiteral(QUANTSCOPE_VERSION));
+        w.setMetadata(QStringLiteral("quantscope.layers"), QString::fromUtf8(QJsonDocument(layers).toJson(QJsonDocument::Compact)));
+        w.setMetadata(QStringLiteral("quantscope.info"), QString::fromUtf8(QJsonDocument(info).toJson(QJsonDocument::Compact)));
+        w.write(QDir(tmp).filePath(QStringLiteral("model.safetensors")));
+
+        QFile cfgIn(QDir(base.path()).filePath(QStringLiteral("config.json")));
+        copyFileInto(cfgIn.fileName(), tmp);
+        for (const char* f : {"tokenizer.json", "tokenizer.model", "tokenizer_config.json", "generation_config.json",
+                              "special_tokens_map.json"})
+            copyFileInto(QDir(base.path()).filePath(QLatin1String(f)), tmp);
+
+        if (out.exists() && !QDir(outDir).removeRecursively())
+            throw Error::inFile(outDir, QStringLiteral("cannot replace the existing output folder"));
+        if (!QDir().rename(tmp, outDir))
+            throw Error::inFile(outDir, QStringLiteral("cannot move the finished model into place"));
+    } catch (...) {
+        QDir(tmp).removeRecursively();
+        throw;
+    }
+}
+
+QuantizedTensor readQuantizedTensor(const TensorStore& ts, const QString& module, const QuantSpec& spec,
+                                    std::int64_t rows, std::int64_t cols)
+{
+    QuantizedTensor q;
+    q.spec = spec;
+    q.rows = rows;
+    q.cols = cols;
+    auto fail = [&](const QString& what) { return Error::inFile(ts.fileOf(module + u".qweight"), u"layer '" + module + u"': " + what); };
+    if (spec.method == QuantMethod::Float) {
+        q.floatWeights = ts.readF32(module + u".weight", FiniteCheck::Throw);
+        return q;
+    }
+    const QString qw = module + u".qweight";
+    if (!ts.contains(qw))
+        throw Error(u"quantized layer '" + module + u"' has no .qweight tensor");
+    const TensorInfo& qi = ts.info(qw);
+    const std::size_t count = std::size_t(rows * cols);
+    if (qi.dtype != DType::U8 || qi.bytes() != (count * std::size_t(spec.bits) + 7) / 8)
+        throw fail(QStringLiteral(".qweight has %1 bytes, expected %2 for %3×%4 %5-bit codes")
+                       .arg(qi.bytes())
+                       .arg((count * std::size_t(spec.bits) + 7) / 8)
+                       .arg(rows)
+                       .arg(cols)
+                       .arg(spec.bits));
+    const unsigned char* raw = ts.rawData(qw);
+    q.codes = unpackCodes(std::vector<std::uint8_t>(raw, raw + qi.bytes()), spec.bits, count);
+    const std::int64_t nScales = spec.granularity == Granularity::PerTensor ? 1 : rows * spec.groupsPerRow(cols);
+    q.scales = ts.readF32(module + u".scales", FiniteCheck::Throw);
+    if (std::int64_t(q.scales.size()) != nScales)
+        throw fail(QStringLiteral(".scales has %1 values, expected %2").arg(q.scales.size()).arg(nScales));
+    if (spec.symmetric) {
+        q.zeros.assign(q.scales.size(), float((spec.qmax() + 1) / 2));
+    } else if (spec.floatZeros) {
+        q.zeros = ts.readF32(module + u".zeros", FiniteCheck::Throw);
+    } else {
+        const QString zn = module + u".qzeros";
+        const unsigned char* zr = ts.rawData(zn);
+        const std::vector<std::uint8_t> z =
+            unpackCodes(std::vector<std::uint8_t>(zr, zr + ts.info(zn).bytes()), spec.bits, std::size_t(nScales));
+        q.zeros.assign(z.begin(), z.end());
+    }
+    auto ints = [&](const QString& name) {
+        std::vector<std::int32_t> v(std::size_t(ts.info(name).numel()));
+        std::memcpy(v.data(), ts.rawData(name), v.size() * 4);
+        return v;
+    };
+    if (ts.contains(module + u".g_idx"))
+        q.groupIndex = ints(module + u".g_idx");
+    if (ts.contains(module + u".input_scales"))
+        q.inputScales = ts.readF32(module + u".input_scales", FiniteCheck::Throw);
+    if (ts.contains(module + u".outlier_cols")) {
+        q.outlierColumns = ints(module + u".outlier_cols");
+        q.outlierWeights = ts.readF32(module + u".outlier_weight", FiniteCheck::Throw);
+    }
+    for (std::int32_t g : q.groupIndex)
+        if (g < 0 || g >= spec.groupsPerRow(cols))
+            throw fail(QStringLiteral(".g_idx holds group %1 outside 0..%2").arg(g).arg(spec.groupsPerRow(cols) - 1));
+    for (std::int32_t c : q.outlierColumns)
+        if (c < 0 || c >= cols)
+            throw fail(QStringLiteral(".outlier_cols holds column %1 outside 0..%2").arg(c).arg(cols - 1));
+    return q;
+}
+
+} // namespace qs

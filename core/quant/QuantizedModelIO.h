@@ -1,0 +1,30 @@
+#pragma once
+
+#include "quant/QuantizedTensor.h"
+
+#include <QJsonObject>
+#include <QString>
+
+namespace qs {
+
+class Model;
+class TensorStore;
+struct QuantizeResult;
+
+/// Saves a quantized model as a Hugging Face-style folder that QuantScope reloads:
+/// config.json and tokenizer files copied from the base, and model.safetensors holding
+/// embeddings/norms as stored, float-kept linears as `<name>.weight` in their dtype, and each
+/// quantized linear as real packed storage: `<name>.qweight` (U8 bit stream of `bits`-bit codes,
+/// row-major), `.scales` (F16/F32 [rows, groups]), `.qzeros` (U8 packed integer zeros) or `.zeros`
+/// (F16 float zeros), `.g_idx` (I32, act-order), `.input_scales` (F16, AWQ/SmoothQuant),
+/// `.outlier_cols` (I32) + `.outlier_weight` (F16, LLM.int8). Metadata: format
+/// "quantscope-quantized", the per-layer specs, the recipe and the run's measurements.
+/// The folder appears atomically (built beside it, then renamed); nothing is left on failure.
+void saveQuantizedModel(const QString& outDir, const Model& base, const QuantizeResult& result,
+                        const QJsonObject& recipe, const QJsonObject& extraInfo = {});
+
+/// Reads one quantized layer back from a checkpoint written by saveQuantizedModel.
+QuantizedTensor readQuantizedTensor(const TensorStore& store, const QString& module, const QuantSpec& spec,
+                                    std::int64_t rows, std::int64_t cols);
+
+} // namespace qs

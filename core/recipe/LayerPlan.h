@@ -1,0 +1,39 @@
+#pragma once
+
+#include "quant/QuantSpec.h"
+
+#include <QJsonObject>
+#include <QString>
+
+#include <vector>
+
+namespace qs {
+
+class Model;
+
+/// One QuantSpec per linear layer of a model: what Recipe::resolve produces and QuantizeJob
+/// consumes. Entries follow Model::linears() order.
+struct LayerPlanEntry
+{
+    int linearIndex = 0;
+    QString name;      ///< module name, e.g. "model.layers.0.self_attn.q_proj"
+    QuantSpec spec;
+    int matchedRule = -1; ///< index of the recipe rule that set the spec (-1: defaults)
+};
+
+struct LayerPlan
+{
+    std::vector<LayerPlanEntry> entries;
+
+    /// A plan applying one spec to every linear layer.
+    static LayerPlan uniform(const Model& model, const QuantSpec& spec);
+    /// Storage of the linear layers under this plan (bytes), and of the whole model with the
+    /// non-linear tensors (embeddings, norms, tied head) at their stored size.
+    std::uint64_t linearBytes(const Model& model) const;
+    std::uint64_t modelBytes(const Model& model) const;
+    double linearBitsPerWeight(const Model& model) const;
+    bool needsCalibration() const;
+    QJsonObject toJson() const;
+};
+
+} // namespace qs

@@ -1,0 +1,447 @@
+#include "recipe/RecipeExport.h"
+
+#include "model/Model.h"
+
+#include <QJsonArray>
+#include <QRegularExpression>
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+
+namespace qs {
+
+namespace {
+
+/// A tensor or module name split around its block index: head + N + "." + mid + end
+/// ("blk." 3 "." "ffn_down" ".weight"); block -1 for names outside the blocks (whole name in head).
+struct Site
+{
+    QString head;
+    int block = -1;
+    QString mid;
+    QString end;
+};
+
+/// Anchored, non-overlapping regexes covering exactly the given (site, value) pairs.
+class PatternGrouper
+{
+public:
+    /// `all`: every site of the plan (mappable or not), so that "\d+" is used only when a value
+    /// covers every block that has this kind of layer.
+    explicit PatternGrouper(const std::vector<Site>& all)
+    {
+        for (const Site& s : all) {
+            if (s.block >= 0) m_allBlocks[{s.head, s.mid, s.end}].insert(s.block);
+        }
+    }
+
+    void add(const Site& s, const QString& value)
+    {
+        if (s.block < 0) {
+            m_singles.push_back({s.head, value});
+            return;
+        }
+        const auto key = std::make_tuple(s.head, s.mid, s.end, value);
+        auto it = m_kinds.find(key);
+        if (it == m_kinds.end()) {
+            it = m_kinds.emplace(key, std::set<int>()).first;
+            m_kindOrder.push_back(key);
+        }
+        it->second.insert(s.block);
+    }
+
+    /// (pattern, value) in first-seen order.
+    std::vector<std::pair<QString, QString>> patterns() const
+    {
+        // Kinds sharing head, end, value and the same block set become one alternation.
+        struct Group
+        {
+            QString head, end, value, blocks;
+            QStringList mids;
+        };
+        std::vector<Group> groups;
+        for (const auto& key : m_kindOrder) {
+            const auto& [head, mid, end, value] = key;
+            const std::set<int>& blocks = m_kinds.at(key);
+            const bool everyBlock = blocks == m_allBlocks.at({head, mid, end});
+            QString blockPattern;
+            if (everyBlock) {
+                blockPattern = QStringLiteral("\\d+");
+            } else {
+                QStringList numbers;
+                for (int b : blocks)
+                    numbers << QString::number(b);
+                blockPattern = numbers.size() == 1 ? numbers.front() : u'(' + numbers.join(u'|') + u')';
+            }
+            auto g = std::find_if(groups.begin(), groups.end(), [&](const Group& x) {
+                return x.head == head && x.end == end && x.value == value && x.blocks == blockPattern;
+            });
+            if (g == groups.end())
+                groups.push_back({head, end, value, blockPattern, {QRegularExpression::escape(mid)}});
+            else
+                g->mids << QRegularExpression::escape(mid);
+        }
+        std::vector<std::pair<QString, QString>> out;
+        for (const Group& g : groups) {
+            const QString mids = g.mids.size() == 1 ? g.mids.front() : u'(' + g.mids.join(u'|') + u')';
+            out.emplace_back(u'^' + QRegularExpression::escape(g.head) + g.blocks + u"\\." + mids +
+                                 QRegularExpression::escape(g.end) + u'$',
+                             g.value);
+        }
+        for (const auto& [name, value] : m_singles)
+            out.emplace_back(u'^' + QRegularExpression::escape(name) + u'$', value);
+        return out;
+    }
+
+private:
+    std::map<std::tuple<QString, QString, QString>, std::set<int>> m_allBlocks;
+    std::map<std::tuple<QString, QString, QString, QString>, std::set<int>> m_kinds;
+    std::vector<std::tuple<QString, QString, QString, QString>> m_kindOrder;
+    std::vector<std::pair<QString, QString>> m_singles;
+};
+
+/// Collects per-layer problems, grouped by reason: "reason (3 layers: a, b, c)".
+class Problems
+{
+public:
+    void add(const QString& layer, const QString& reason)
+    {
+        auto it =
+            std::find_if(m_items.begin(), m_items.end(), [&](const auto& x) { return x.first == reason; });
+        if (it == m_items.end())
+            m_items.push_back({reason, {layer}});
+        else
+            it->second << layer;
+    }
+    QStringList lines() const
+    {
+        QStringList out;
+        for (const auto& [reason, layers] : m_items) {
+            QStringList shown = layers.mid(0, 3);
+            if (layers.size() > 3) shown << QStringLiteral("… %1 more").arg(layers.size() - 3);
+            out << QStringLiteral("%1 (%2 layer%3: %4)")
+                       .arg(reason)
+                       .arg(layers.size())
+                       .arg(layers.size() == 1 ? QString() : QStringLiteral("s"))
+                       .arg(shown.join(QStringLiteral(", ")));
+        }
+        return out;
+    }
+
+private:
+    std::vector<std::pair<QString, QStringList>> m_items;
+};
+
+QString ggufKindName(LinearKind k)
+{
+    switch (k) {
+    case LinearKind::Q:
+        return QStringLiteral("attn_q");
+    case LinearKind::K:
+        return QStringLiteral("attn_k");
+    case LinearKind::V:
+        return QStringLiteral("attn_v");
+    case LinearKind::O:
+        return QStringLiteral("attn_output");
+    case LinearKind::Gate:
+        return QStringLiteral("ffn_gate");
+    case LinearKind::Up:
+        return QStringLiteral("ffn_up");
+    case LinearKind::Down:
+        return QStringLiteral("ffn_down");
+    case LinearKind::Head:
+        return QStringLiteral("output");
+    }
+    return {};
+}
+
+Site ggufSite(const LinearLayerInfo& l)
+{
+    if (l.kind == LinearKind::Head || l.block < 0) return {ggufKindName(l.kind) + u".weight", -1, {}, {}};
+    return {QStringLiteral("blk."), l.block, ggufKindName(l.kind), QStringLiteral(".weight")};
+}
+
+Site hfSite(const LinearLayerInfo& l)
+{
+    if (l.block >= 0) {
+        const QString number = u'.' + QString::number(l.block) + u'.';
+        const qsizetype at = l.name.indexOf(number);
+        if (at >= 0) return {l.name.left(at + 1), l.block, l.name.mid(at + number.size()), {}};
+    }
+    return {l.name, -1, {}, {}};
+}
+
+constexpr int kGgufBlock = 32;
+
+/// The GGUF type storing `s` honestly, or empty with `why` set.
+QString ggufType(const QuantSpec& s, const LinearLayerInfo& l, QString& why)
+{
+    if (s.method == QuantMethod::Float) {
+        switch (s.floatType) {
+        case DType::F32:
+            return QStringLiteral("f32");
+        case DType::F16:
+            return QStringLiteral("f16");
+        case DType::BF16:
+            return QStringLiteral("bf16");
+        default:
+            why = QStringLiteral("no GGUF type for float %1").arg(dtypeName(s.floatType));
+            return {};
+        }
+    }
+    const QString label = s.label();
+    if (s.method != QuantMethod::Rtn && s.method != QuantMethod::Gptq && s.method != QuantMethod::Awq) {
+        why =
+            label + QStringLiteral(": GGUF types are weight-only; %1 is not").arg(quantMethodName(s.method));
+        return {};
+    }
+    if (s.method == QuantMethod::Gptq && s.actOrder && !s.staticGroups) {
+        why = label + QStringLiteral(": act-order without static groups scatters group members (g_idx); GGUF "
+                                     "blocks are contiguous");
+        return {};
+    }
+    if (s.granularity != Granularity::PerGroup || s.groupSize != kGgufBlock) {
+        why = label + QStringLiteral(": GGUF q4_0/q4_1/q5_0/q5_1/q8_0 use groups of %1 along the input")
+                          .arg(kGgufBlock);
+        return {};
+    }
+    if (s.scaleType != DType::F16) {
+        why = label + QStringLiteral(": %1 scales; GGUF blocks store f16 scales").arg(dtypeName(s.scaleType));
+        return {};
+    }
+    QString type;
+    if (s.bits == 4)
+        type = s.symmetric ? QStringLiteral("q4_0") : QStringLiteral("q4_1");
+    else if (s.bits == 5)
+        type = s.symmetric ? QStringLiteral("q5_0") : QStringLiteral("q5_1");
+    else if (s.bits == 8 && s.symmetric)
+        type = QStringLiteral("q8_0");
+    if (type.isEmpty()) {
+        why = label + QStringLiteral(": no GGUF block type for int%1 %2 (q4_0/q4_1, q5_0/q5_1, q8_0)")
+                          .arg(s.bits)
+                          .arg(s.symmetric ? QStringLiteral("sym") : QStringLiteral("asym"));
+        return {};
+    }
+    if (l.inFeatures % kGgufBlock != 0) {
+        why = label +
+              QStringLiteral(": %1 input features are not a multiple of %2; llama-quantize would fall back "
+                             "to another type")
+                  .arg(l.inFeatures)
+                  .arg(kGgufBlock);
+        return {};
+    }
+    return type;
+}
+
+QString mostCommon(const std::vector<QString>& values)
+{
+    std::vector<std::pair<QString, int>> counts; // first-seen order breaks ties
+    for (const QString& v : values) {
+        auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == v; });
+        if (it == counts.end())
+            counts.push_back({v, 1});
+        else
+            ++it->second;
+    }
+    QString best;
+    int n = 0;
+    for (const auto& [v, c] : counts) {
+        if (c > n) {
+            best = v;
+            n = c;
+        }
+    }
+    return best;
+}
+
+bool isFloatType(const QString& t)
+{
+    return t == u"f32" || t == u"f16" || t == u"bf16";
+}
+
+} // namespace
+
+QString ggufTensorName(const Model& model, int linearIndex)
+{
+    const Site s = ggufSite(model.linears()[std::size_t(linearIndex)]);
+    return s.block < 0 ? s.head : s.head + QString::number(s.block) + u'.' + s.mid + s.end;
+}
+
+LlamaCppExport exportLlamaCpp(const LayerPlan& plan, const Model& model)
+{
+    LlamaCppExport out;
+    std::vector<Site> all;
+    for (const LayerPlanEntry& e : plan.entries)
+        all.push_back(ggufSite(model.linears()[std::size_t(e.linearIndex)]));
+    PatternGrouper grouper(all);
+    Problems problems;
+    std::vector<QString> quantized, types;
+    for (std::size_t i = 0; i < plan.entries.size(); ++i) {
+        const LayerPlanEntry& e = plan.entries[i];
+        QString why;
+        const QString type = ggufType(e.spec, model.linears()[std::size_t(e.linearIndex)], why);
+        if (type.isEmpty()) {
+            problems.add(e.name, u"not mappable to a GGUF type: " + why);
+            continue;
+        }
+        grouper.add(all[i], type);
+        types.push_back(type);
+        if (!isFloatType(type)) quantized.push_back(type);
+    }
+    for (const auto& [pattern, type] : grouper.patterns())
+        out.args << QStringLiteral("--tensor-type") << pattern + u'=' + type;
+    out.baseType = quantized.empty() ? mostCommon(types) : mostCommon(quantized);
+    if (out.baseType.isEmpty()) out.baseType = QStringLiteral("f16");
+    if (quantized.empty() && !types.empty())
+        out.args.clear(); // nothing quantized: the base type alone says it (llama.cpp ignores overrides then)
+    if (quantized.empty() &&
+        std::any_of(types.begin(), types.end(), [&](const QString& t) { return t != out.baseType; }))
+        problems.add(QStringLiteral("(plan)"),
+                     QStringLiteral("float layers of different dtypes but nothing quantized: "
+                                    "llama-quantize only honours --tensor-type when its "
+                                    "base type is quantized"));
+    out.problems = problems.lines();
+    return out;
+}
+
+QStringList toLlamaCppTensorTypeArgs(const LayerPlan& plan, const Model& model, QStringList* problems)
+{
+    LlamaCppExport e = exportLlamaCpp(plan, model);
+    if (problems) *problems << e.problems;
+    return e.args;
+}
+
+namespace {
+
+struct GptqConfig
+{
+    int bits = 4;
+    int groupSize = 128;
+    bool descAct = false;
+    bool sym = true;
+    bool staticGroups = false;
+    double damp = 0.01;
+    bool operator==(const GptqConfig&) const = default;
+};
+
+QJsonObject gptqJson(const GptqConfig& c, const GptqConfig* base)
+{
+    QJsonObject o{{QStringLiteral("bits"), c.bits},
+                  {QStringLiteral("group_size"), c.groupSize},
+                  {QStringLiteral("desc_act"), c.descAct},
+                  {QStringLiteral("sym"), c.sym}};
+    if (!base || base->damp != c.damp) o.insert(QStringLiteral("damp_percent"), c.damp);
+    if (!base || base->staticGroups != c.staticGroups)
+        o.insert(QStringLiteral("static_groups"), c.staticGroups);
+    return o;
+}
+
+bool gptqConfig(const QuantSpec& s, GptqConfig& c, QString& why)
+{
+    const QString label = s.label();
+    if (s.method != QuantMethod::Gptq) {
+        why = label + QStringLiteral(": not a GPTQ layer (GPTQModel would quantize it with GPTQ)");
+        return false;
+    }
+    if (s.bits != 2 && s.bits != 3 && s.bits != 4 && s.bits != 8) {
+        why = label + QStringLiteral(": GPTQModel packs 2, 3, 4 or 8 bits");
+        return false;
+    }
+    if (s.granularity == Granularity::PerTensor) {
+        why = label + QStringLiteral(": per-tensor scales (GPTQModel: per group or per channel)");
+        return false;
+    }
+    if (!s.symmetric && s.floatZeros) {
+        why = label + QStringLiteral(": float zero points (GPTQ checkpoints store integer zeros)");
+        return false;
+    }
+    if (s.scaleType != DType::F16) {
+        why = label +
+              QStringLiteral(": %1 scales (GPTQ checkpoints store f16 scales)").arg(dtypeName(s.scaleType));
+        return false;
+    }
+    c.bits = s.bits;
+    c.groupSize = s.granularity == Granularity::PerGroup ? s.groupSize : -1;
+    c.descAct = s.actOrder;
+    c.sym = s.symmetric;
+    c.staticGroups = s.actOrder && s.staticGroups;
+    c.damp = s.dampPercent;
+    return true;
+}
+
+} // namespace
+
+QJsonObject toGptqModelDynamic(const LayerPlan& plan, const Model& model, QStringList* problems)
+{
+    std::vector<Site> all;
+    for (const LayerPlanEntry& e : plan.entries)
+        all.push_back(hfSite(model.linears()[std::size_t(e.linearIndex)]));
+    Problems found;
+    std::vector<GptqConfig> configs(plan.entries.size());
+    std::vector<int> kind(plan.entries.size(), 0); // 0 problem, 1 gptq, 2 skip (float)
+    std::vector<std::pair<GptqConfig, int>> counts;
+    bool headQuantized = false;
+    for (std::size_t i = 0; i < plan.entries.size(); ++i) {
+        const LayerPlanEntry& e = plan.entries[i];
+        if (e.spec.method == QuantMethod::Float) {
+            kind[i] = 2;
+            continue;
+        }
+        QString why;
+        if (!gptqConfig(e.spec, configs[i], why)) {
+            found.add(e.name, u"not expressible in GPTQModel: " + why);
+            continue;
+        }
+        kind[i] = 1;
+        if (model.linears()[std::size_t(e.linearIndex)].kind == LinearKind::Head) headQuantized = true;
+        auto it =
+            std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == configs[i]; });
+        if (it == counts.end())
+            counts.push_back({configs[i], 1});
+        else
+            ++it->second;
+    }
+    QJsonObject base;
+    GptqConfig baseConfig;
+    if (counts.empty()) {
+        found.add(QStringLiteral("(plan)"), QStringLiteral("no GPTQ layers, so no GPTQModel base config"));
+    } else {
+        int n = 0;
+        for (const auto& [c, count] : counts) {
+            if (count > n) {
+                baseConfig = c;
+                n = count;
+            }
+        }
+        base = gptqJson(baseConfig, nullptr);
+        if (headQuantized) base.insert(QStringLiteral("lm_head"), true);
+    }
+
+    std::vector<QJsonObject> overrides;
+    PatternGrouper grouper(all);
+    for (std::size_t i = 0; i < plan.entries.size(); ++i) {
+        if (kind[i] == 2) {
+            grouper.add(all[i], QStringLiteral("-"));
+        } else if (kind[i] == 1 && !(configs[i] == baseConfig)) {
+            const QJsonObject o = gptqJson(configs[i], &baseConfig);
+            auto it = std::find(overrides.begin(), overrides.end(), o);
+            if (it == overrides.end()) {
+                overrides.push_back(o);
+                it = overrides.end() - 1;
+            }
+            grouper.add(all[i], QString::number(it - overrides.begin()));
+        }
+    }
+    QJsonObject dynamic;
+    for (const auto& [pattern, value] : grouper.patterns()) {
+        if (value == u"-")
+            dynamic.insert(u"-:" + pattern, QJsonObject());
+        else
+            dynamic.insert(u"+:" + pattern, overrides[std::size_t(value.toInt())]);
+    }
+    if (problems) *problems << found.lines();
+    return QJsonObject{{QStringLiteral("base"), base}, {QStringLiteral("dynamic"), dynamic}};
+}
+
+} // namespace qs

@@ -1,0 +1,51 @@
+#pragma once
+
+#include "recipe/LayerPlan.h"
+
+#include <QJsonObject>
+#include <QString>
+#include <QStringList>
+
+namespace qs {
+
+class Model;
+
+/// A plan as llama.cpp's `llama-quantize` options. Only honest mappings are made (the GGUF block
+/// type stores the same scheme: 32-wide groups along the input, f16 scales):
+///   int4 g32 sym → q4_0, int4 g32 asym → q4_1, int5 g32 sym → q5_0, int5 g32 asym → q5_1,
+///   int8 g32 sym → q8_0 (weight-only methods RTN, GPTQ without unordered act-order groups, AWQ),
+///   float f32/f16/bf16 → f32/f16/bf16.
+/// Everything else (other bits or group sizes, per-channel, f32 scales, float zeros, activation
+/// quantization, rows not a multiple of 32) is listed in `problems` and left out of `args`.
+/// Note that llama-quantize quantizes the float weights itself: the export chooses types, it does
+/// not carry GPTQ/AWQ-refined weights over.
+struct LlamaCppExport
+{
+    /// "--tensor-type", "PATTERN=TYPE", … (argv items). Patterns are anchored regexes on GGUF
+    /// tensor names ("^blk\\.\\d+\\.(attn_q|attn_k)\\.weight$"); they never overlap, so it does
+    /// not matter whether a llama.cpp version lets the first or the last matching pattern win.
+    QStringList args;
+    /// The positional type for llama-quantize: the most common quantized type of the plan (or its
+    /// most common type when nothing is quantized). It also applies to tensors that are not
+    /// linear layers of the plan (token_embd), and llama.cpp only honours --tensor-type when it
+    /// is a quantized type.
+    QString baseType;
+    QStringList problems;
+};
+LlamaCppExport exportLlamaCpp(const LayerPlan& plan, const Model& model);
+/// exportLlamaCpp(plan, model).args; problems appended to `problems` when given.
+QStringList toLlamaCppTensorTypeArgs(const LayerPlan& plan, const Model& model,
+                                     QStringList* problems = nullptr);
+/// The GGUF tensor name of a linear layer ("blk.3.ffn_down.weight", "output.weight").
+QString ggufTensorName(const Model& model, int linearIndex);
+
+/// A plan as GPTQModel's QuantizeConfig: {"base": {bits, group_size, desc_act, sym, damp_percent,
+/// static_groups[, lm_head]}, "dynamic": {"+:<regex>": {bits, group_size, desc_act, sym, …}, "-:<regex>":
+/// {}}}. The base is the most common GPTQ spec of the plan; "+:" entries cover GPTQ layers that differ from
+/// it, "-:" entries the float layers (skipped). Patterns are anchored regexes on the HF module names
+/// ("^model\\.layers\\.(0|3)\\.mlp\\.down_proj$") and never overlap (GPTQModel takes the first match with
+/// re.match). Layers with other methods, per-tensor scales, float zeros, f32 scales or bits other than
+/// 2/3/4/8 are listed in `problems`.
+QJsonObject toGptqModelDynamic(const LayerPlan& plan, const Model& model, QStringList* problems);
+
+} // namespace qs
