@@ -9,6 +9,8 @@
 #include <QApplication>
 #include <QLabel>
 #include <QMessageBox>
+#include <QMimeData>
+#include <QUrl>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QTableView>
@@ -27,6 +29,7 @@ private Q_SLOTS:
     void loadsDemoModel();
     void badFolderShowsDialog();
     void tensorModelIsSound();
+    void dropOpensFolderOfFile();
 };
 
 void TestMainWindow::initTestCase()
@@ -90,6 +93,23 @@ void TestMainWindow::tensorModelIsSound()
     QCOMPARE(m.data(m.index(0, TensorTableModel::Name)).toString(), QStringLiteral("model.embed_tokens.weight"));
     m.setModel(nullptr);
     QCOMPARE(m.rowCount(), 0);
+}
+
+void TestMainWindow::dropOpensFolderOfFile()
+{
+    QS_REQUIRE_DATA(path, "stories260K-bf16");
+    MainWindow w;
+    w.show();
+    QSignalSpy loaded(&w, &MainWindow::modelLoaded);
+    QMimeData mime; // dropping a file inside a model folder opens the folder
+    mime.setUrls({QUrl::fromLocalFile(path + u"/config.json")});
+    QDragEnterEvent enter(QPoint(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(&w, &enter);
+    QVERIFY(enter.isAccepted());
+    QDropEvent drop(QPointF(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(&w, &drop);
+    QVERIFY(loaded.count() == 1 || loaded.wait(20000));
+    QCOMPARE(w.model()->weightDtypeName(), QStringLiteral("bf16"));
 }
 
 QTEST_MAIN(TestMainWindow)

@@ -8,11 +8,9 @@
 #include "util/Error.h"
 #include "util/Threads.h"
 
-#include <QTest>
-
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
-
+#include <QTest>
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -89,8 +87,8 @@ LinearInputStats statsFor(const MatrixF& X, std::int64_t outFeatures, const std:
 }
 
 /// ‖X Wᵀ − X Ŵᵀ‖² / ‖X Wᵀ‖² in double; `colsOnly` restricts both to those input columns.
-double relOutputError(const MatrixF& X, const std::vector<float>& w, const std::vector<float>& wq, std::int64_t rows,
-                      const std::vector<int>& colsOnly = {})
+double relOutputError(const MatrixF& X, const std::vector<float>& w, const std::vector<float>& wq,
+                      std::int64_t rows, const std::vector<int>& colsOnly = {})
 {
     const std::int64_t cols = X.cols();
     Eigen::MatrixXd W = Eigen::Map<const MatrixF>(w.data(), rows, cols).cast<double>();
@@ -128,8 +126,8 @@ QuantSpec makeSpec(QuantMethod m, int bits, bool sym, Granularity g, int group =
     return s;
 }
 
-QuantizedTensor runQuant(const std::vector<float>& w, std::int64_t rows, std::int64_t cols, const QuantSpec& spec,
-                         const LinearInputStats* stats, const JobContext& job = {})
+QuantizedTensor runQuant(const std::vector<float>& w, std::int64_t rows, std::int64_t cols,
+                         const QuantSpec& spec, const LinearInputStats* stats, const JobContext& job = {})
 {
     QuantizeRequest r;
     r.layerName = QStringLiteral("model.layers.0.mlp.down_proj");
@@ -200,7 +198,10 @@ private Q_SLOTS:
     void cancellation();
 };
 
-void TestQuant::cleanup() { setComputeThreads(0); }
+void TestQuant::cleanup()
+{
+    setComputeThreads(0);
+}
 
 // ---- storage cost ----------------------------------------------------------------------------
 
@@ -218,11 +219,12 @@ void TestQuant::specCost_data()
 
     const QuantSpec g128 = makeSpec(QuantMethod::Rtn, 4, false, Granularity::PerGroup, 128);
     // 4096² int4 g128 asym: codes 4096·4096·4/8; 32 groups/row → 131072 f16 scales and 4-bit zeros.
-    QTest::newRow("rtn int4 g128 asym f16") << g128 << 4096LL << 4096LL << 0LL << 8388608LL << 262144LL << 65536LL << 0LL
-                                            << 8.0 * 8716288 / 16777216;
+    QTest::newRow("rtn int4 g128 asym f16") << g128 << 4096LL << 4096LL << 0LL << 8388608LL << 262144LL
+                                            << 65536LL << 0LL << 8.0 * 8716288 / 16777216;
     QuantSpec s = g128;
     s.symmetric = true;
-    QTest::newRow("rtn int4 g128 sym f16") << s << 4096LL << 4096LL << 0LL << 8388608LL << 262144LL << 0LL << 0LL << 4.125;
+    QTest::newRow("rtn int4 g128 sym f16")
+        << s << 4096LL << 4096LL << 0LL << 8388608LL << 262144LL << 0LL << 0LL << 4.125;
     s = g128;
     s.scaleType = DType::F32;
     s.floatZeros = true;
@@ -232,47 +234,50 @@ void TestQuant::specCost_data()
     s.floatZeros = true;
     QTest::newRow("rtn int4 g128 asym f16 float zeros")
         << s << 4096LL << 4096LL << 0LL << 8388608LL << 262144LL << 262144LL << 0LL << 4.25;
-    QTest::newRow("rtn int8 channel sym f16") << makeSpec(QuantMethod::Rtn, 8, true, Granularity::PerChannel) << 4096LL
-                                              << 4096LL << 0LL << 16777216LL << 8192LL << 0LL << 0LL
-                                              << 8.0 * 16785408 / 16777216;
+    QTest::newRow("rtn int8 channel sym f16")
+        << makeSpec(QuantMethod::Rtn, 8, true, Granularity::PerChannel) << 4096LL << 4096LL << 0LL
+        << 16777216LL << 8192LL << 0LL << 0LL << 8.0 * 16785408 / 16777216;
     s = makeSpec(QuantMethod::Rtn, 8, false, Granularity::PerTensor);
     s.scaleType = DType::F32;
     // One f32 scale (4 bytes) and one 8-bit zero (1 byte).
-    QTest::newRow("rtn int8 tensor asym f32") << s << 4096LL << 4096LL << 0LL << 16777216LL << 4LL << 1LL << 0LL
-                                              << 8.0 * 16777221 / 16777216;
+    QTest::newRow("rtn int8 tensor asym f32")
+        << s << 4096LL << 4096LL << 0LL << 16777216LL << 4LL << 1LL << 0LL << 8.0 * 16777221 / 16777216;
     // 172 columns, g128: groups of 128 and 44 → 2 per row; 10 rows: codes (10·172·4+7)/8 = 860,
     // 20 f16 scales = 40 bytes, 20 4-bit zeros = 10 bytes.
-    QTest::newRow("rtn int4 g128 cols172") << g128 << 10LL << 172LL << 0LL << 860LL << 40LL << 10LL << 0LL
-                                           << 8.0 * 910 / 1720;
+    QTest::newRow("rtn int4 g128 cols172")
+        << g128 << 10LL << 172LL << 0LL << 860LL << 40LL << 10LL << 0LL << 8.0 * 910 / 1720;
     // 3-bit per channel asym 3×5: codes ceil(45/8) = 6, 3 f16 scales, 3 3-bit zeros in 2 bytes.
-    QTest::newRow("rtn int3 channel 3x5") << makeSpec(QuantMethod::Rtn, 3, false, Granularity::PerChannel) << 3LL << 5LL
-                                          << 0LL << 6LL << 6LL << 2LL << 0LL << 8.0 * 14 / 15;
-    // 2-bit g32 on 7×100: 4 groups/row (32,32,32,4) → 28 scales; codes ceil(1400/8) = 175, zeros ceil(56/8) = 7.
-    QTest::newRow("rtn int2 g32 7x100") << makeSpec(QuantMethod::Rtn, 2, false, Granularity::PerGroup, 32) << 7LL
-                                        << 100LL << 0LL << 175LL << 56LL << 7LL << 0LL << 8.0 * 238 / 700;
+    QTest::newRow("rtn int3 channel 3x5") << makeSpec(QuantMethod::Rtn, 3, false, Granularity::PerChannel)
+                                          << 3LL << 5LL << 0LL << 6LL << 6LL << 2LL << 0LL << 8.0 * 14 / 15;
+    // 2-bit g32 on 7×100: 4 groups/row (32,32,32,4) → 28 scales; codes ceil(1400/8) = 175, zeros ceil(56/8)
+    // = 7.
+    QTest::newRow("rtn int2 g32 7x100")
+        << makeSpec(QuantMethod::Rtn, 2, false, Granularity::PerGroup, 32) << 7LL << 100LL << 0LL << 175LL
+        << 56LL << 7LL << 0LL << 8.0 * 238 / 700;
     // Group longer than the row: one group per row.
-    QTest::newRow("rtn int4 g128 cols64") << g128 << 2LL << 64LL << 0LL << 64LL << 4LL << 1LL << 0LL << 8.0 * 69 / 128;
+    QTest::newRow("rtn int4 g128 cols64")
+        << g128 << 2LL << 64LL << 0LL << 64LL << 4LL << 1LL << 0LL << 8.0 * 69 / 128;
     // GPTQ down_proj 4096×11008 g128 (86 groups/row); act-order adds an int32 g_idx per input column.
     s = makeSpec(QuantMethod::Gptq, 4, true, Granularity::PerGroup, 128);
-    QTest::newRow("gptq int4 g128 sym") << s << 4096LL << 11008LL << 0LL << 22544384LL << 704512LL << 0LL << 0LL
-                                        << 8.0 * 23248896 / 45088768;
+    QTest::newRow("gptq int4 g128 sym")
+        << s << 4096LL << 11008LL << 0LL << 22544384LL << 704512LL << 0LL << 0LL << 8.0 * 23248896 / 45088768;
     s.actOrder = true;
-    QTest::newRow("gptq int4 g128 sym act-order") << s << 4096LL << 11008LL << 0LL << 22544384LL << 704512LL << 0LL
-                                                  << 44032LL << 8.0 * 23292928 / 45088768;
+    QTest::newRow("gptq int4 g128 sym act-order") << s << 4096LL << 11008LL << 0LL << 22544384LL << 704512LL
+                                                  << 0LL << 44032LL << 8.0 * 23292928 / 45088768;
     s.symmetric = false;
     QTest::newRow("gptq int4 g128 asym act-order") << s << 4096LL << 11008LL << 0LL << 22544384LL << 704512LL
                                                    << 176128LL << 44032LL << 8.0 * 23469056 / 45088768;
     // AWQ / SmoothQuant keep an f16 input scale per column.
-    QTest::newRow("awq int4 g128 asym") << makeSpec(QuantMethod::Awq, 4, false, Granularity::PerGroup) << 4096LL
-                                        << 4096LL << 0LL << 8388608LL << 262144LL << 65536LL << 8192LL
-                                        << 8.0 * 8724480 / 16777216;
-    QTest::newRow("smoothquant w8 channel sym") << makeSpec(QuantMethod::SmoothQuant, 8, true, Granularity::PerChannel)
-                                                << 4096LL << 4096LL << 0LL << 16777216LL << 8192LL << 0LL << 8192LL
-                                                << 8.0 * 16793600 / 16777216;
+    QTest::newRow("awq int4 g128 asym")
+        << makeSpec(QuantMethod::Awq, 4, false, Granularity::PerGroup) << 4096LL << 4096LL << 0LL << 8388608LL
+        << 262144LL << 65536LL << 8192LL << 8.0 * 8724480 / 16777216;
+    QTest::newRow("smoothquant w8 channel sym")
+        << makeSpec(QuantMethod::SmoothQuant, 8, true, Granularity::PerChannel) << 4096LL << 4096LL << 0LL
+        << 16777216LL << 8192LL << 0LL << 8192LL << 8.0 * 16793600 / 16777216;
     // LLM.int8 with 20 outlier columns: 4076 int8 columns, outliers in f16 (4096·2 bytes) + int32 index each.
-    QTest::newRow("llm.int8 20 outliers") << makeSpec(QuantMethod::LlmInt8, 8, true, Granularity::PerChannel) << 4096LL
-                                          << 4096LL << 20LL << 16695296LL << 8192LL << 0LL << 163920LL
-                                          << 8.0 * 16867408 / 16777216;
+    QTest::newRow("llm.int8 20 outliers")
+        << makeSpec(QuantMethod::LlmInt8, 8, true, Granularity::PerChannel) << 4096LL << 4096LL << 20LL
+        << 16695296LL << 8192LL << 0LL << 163920LL << 8.0 * 16867408 / 16777216;
     s = QuantSpec();
     s.method = QuantMethod::Float;
     s.floatType = DType::F16;
@@ -301,8 +306,9 @@ void TestQuant::specCost()
     QCOMPARE(qint64(c.zeroBytes), zeroBytes);
     QCOMPARE(qint64(c.extraBytes), extraBytes);
     QCOMPARE(qint64(c.total()), codeBytes + scaleBytes + zeroBytes + extraBytes);
-    QVERIFY2(std::fabs(c.bitsPerWeight(rows * cols) - bpw) < 1e-12,
-             qPrintable(QStringLiteral("%1 bits/weight, expected %2").arg(c.bitsPerWeight(rows * cols)).arg(bpw)));
+    QVERIFY2(
+        std::fabs(c.bitsPerWeight(rows * cols) - bpw) < 1e-12,
+        qPrintable(QStringLiteral("%1 bits/weight, expected %2").arg(c.bitsPerWeight(rows * cols)).arg(bpw)));
 }
 
 void TestQuant::tensorBitsMatchCost()
@@ -364,7 +370,8 @@ void TestQuant::rtnRoundTrip()
     for (std::int64_t c = 0; c < cols; ++c)
         w[std::size_t(3 * cols + c)] = std::fabs(w[std::size_t(3 * cols + c)]) + 0.01f;
     const QuantizedTensor t = runQuant(w, rows, cols, spec, nullptr);
-    const std::int64_t groups = spec.granularity == Granularity::PerTensor ? 1 : rows * spec.groupsPerRow(cols);
+    const std::int64_t groups =
+        spec.granularity == Granularity::PerTensor ? 1 : rows * spec.groupsPerRow(cols);
     QCOMPARE(std::int64_t(t.scales.size()), groups);
     QCOMPARE(t.zeros.size(), t.scales.size());
     QCOMPARE(std::int64_t(t.codes.size()), rows * cols);
@@ -389,16 +396,17 @@ void TestQuant::rtnRoundTrip()
             const double bound = double(scale) * (0.5 + spec.qmax() * rel) + 1e-7;
             worst = std::max(worst, err / double(scale));
             if (err > bound)
-                QFAIL(qPrintable(QStringLiteral("row %1 col %2: w %3 → %4 (code %5, scale %6, zero %7): error %8 > %9")
-                                     .arg(r)
-                                     .arg(c)
-                                     .arg(double(w[i]))
-                                     .arg(double(deq[i]))
-                                     .arg(t.codes[i])
-                                     .arg(double(scale))
-                                     .arg(double(zero))
-                                     .arg(err)
-                                     .arg(bound)));
+                QFAIL(qPrintable(
+                    QStringLiteral("row %1 col %2: w %3 → %4 (code %5, scale %6, zero %7): error %8 > %9")
+                        .arg(r)
+                        .arg(c)
+                        .arg(double(w[i]))
+                        .arg(double(deq[i]))
+                        .arg(t.codes[i])
+                        .arg(double(scale))
+                        .arg(double(zero))
+                        .arg(err)
+                        .arg(bound)));
         }
     }
     QVERIFY(worst > 0.2); // the bound is tight: some value sits near half a step
@@ -444,13 +452,16 @@ void TestQuant::clipSearchNeverWorse()
                 ea += (double(w[i]) - a[i]) * (double(w[i]) - a[i]);
                 eb += (double(w[i]) - b[i]) * (double(w[i]) - b[i]);
             }
-            QVERIFY2(eb <= ea * (1 + 1e-9), qPrintable(QStringLiteral("row %1 group at %2: %3 > %4").arg(r).arg(c0).arg(eb).arg(ea)));
+            QVERIFY2(
+                eb <= ea * (1 + 1e-9),
+                qPrintable(QStringLiteral("row %1 group at %2: %3 > %4").arg(r).arg(c0).arg(eb).arg(ea)));
             totalPlain += ea;
             totalClip += eb;
         }
     }
     if (spec.bits <= 4) // at low bits the search finds a better range for the heavy tails
-        QVERIFY2(totalClip < (spec.bits <= 3 ? 0.95 : 1.0) * totalPlain, qPrintable(QStringLiteral("clip %1 vs plain %2").arg(totalClip).arg(totalPlain)));
+        QVERIFY2(totalClip < (spec.bits <= 3 ? 0.95 : 1.0) * totalPlain,
+                 qPrintable(QStringLiteral("clip %1 vs plain %2").arg(totalClip).arg(totalPlain)));
 }
 
 void TestQuant::packRoundTrip_data()
@@ -493,7 +504,8 @@ void TestQuant::gptqBeatsRtn_data()
     QTest::addColumn<double>("maxRatio"); // GPTQ error / RTN error must stay below this
     for (int bits : {2, 3, 4}) {
         for (int group : {32, 128}) {
-            for (int order = 0; order < 3; ++order) { // plain, act-order static groups, act-order dynamic groups
+            for (int order = 0; order < 3;
+                 ++order) { // plain, act-order static groups, act-order dynamic groups
                 QuantSpec s = makeSpec(QuantMethod::Gptq, bits, false, Granularity::PerGroup, group);
                 s.actOrder = order > 0;
                 s.staticGroups = order == 1;
@@ -510,7 +522,7 @@ void TestQuant::gptqBeatsRtn_data()
     s.actOrder = true;
     QTest::newRow("int4 channel sym act-order") << s << 0.9;
     s = makeSpec(QuantMethod::Gptq, 3, false, Granularity::PerGroup, 100); // short last group
-    s.blockSize = 48;                                                     // blocks cut across groups
+    s.blockSize = 48;                                                      // blocks cut across groups
     QTest::newRow("int3 g100 block48") << s << 0.9;
     s.actOrder = true;
     QTest::newRow("int3 g100 block48 act-order dynamic") << s << 0.9;
@@ -541,14 +553,17 @@ void TestQuant::gptqBeatsRtn()
             ++members[std::size_t(gi)];
         }
         for (std::size_t gi = 0; gi < members.size(); ++gi) // every group as long as in column order
-            QCOMPARE(std::int64_t(members[gi]), std::min(spec.groupLength(l.cols), l.cols - std::int64_t(gi) * spec.groupLength(l.cols)));
+            QCOMPARE(
+                std::int64_t(members[gi]),
+                std::min(spec.groupLength(l.cols), l.cols - std::int64_t(gi) * spec.groupLength(l.cols)));
     } else {
         QVERIFY(g.groupIndex.empty());
     }
     if (!spec.actOrder || spec.staticGroups) // parameters from the original weights: RTN's
         QVERIFY(g.scales == r.scales && g.zeros == r.zeros);
     const double eg = relOutputError(l.X, l.w, gw, l.rows), er = relOutputError(l.X, l.w, rw, l.rows);
-    qInfo("%s: relative output error GPTQ %.3e, RTN %.3e (ratio %.3f)", QTest::currentDataTag(), eg, er, eg / er);
+    qInfo("%s: relative output error GPTQ %.3e, RTN %.3e (ratio %.3f)", QTest::currentDataTag(), eg, er,
+          eg / er);
     QVERIFY2(eg < maxRatio * er, qPrintable(QStringLiteral("GPTQ %1 vs RTN %2").arg(eg).arg(er)));
 }
 
@@ -582,9 +597,10 @@ void TestQuant::gptqMatchesReference()
     for (std::size_t k = 0; k < codes.size(); ++k)
         same += codes[k] == g.codes[k];
     const double agree = double(same) / double(codes.size());
-    const double eg = relOutputError(l.X, l.w, g.dequantize(), l.rows), er = relOutputError(l.X, l.w, ref, l.rows);
-    qInfo("lazy-batch f32 GPTQ vs per-column f64 reference: %.2f%% codes equal, errors %.4e vs %.4e", 100 * agree, eg,
-          er);
+    const double eg = relOutputError(l.X, l.w, g.dequantize(), l.rows),
+                 er = relOutputError(l.X, l.w, ref, l.rows);
+    qInfo("lazy-batch f32 GPTQ vs per-column f64 reference: %.2f%% codes equal, errors %.4e vs %.4e",
+          100 * agree, eg, er);
     QVERIFY(agree > 0.97);
     QVERIFY(std::fabs(eg - er) < 0.03 * er);
 }
@@ -609,7 +625,8 @@ void TestQuant::gptqDeadInput()
         QuantSpec rtnSpec = spec;
         rtnSpec.method = QuantMethod::Rtn;
         const double eg = relOutputError(X, l.w, gw, l.rows);
-        const double er = relOutputError(X, l.w, runQuant(l.w, l.rows, l.cols, rtnSpec, nullptr).dequantize(), l.rows);
+        const double er =
+            relOutputError(X, l.w, runQuant(l.w, l.rows, l.cols, rtnSpec, nullptr).dequantize(), l.rows);
         qInfo("dead inputs, act-order %d: GPTQ %.3e, RTN %.3e", int(actOrder), eg, er);
         QVERIFY(eg < er);
     }
@@ -662,8 +679,9 @@ void TestQuant::gptqDegenerateHessian()
     // No activity at all: every column is dead; the result is the zero weight, not a failure.
     LinearInputStats zero = stats;
     zero.xtx.setZero();
-    const std::vector<float> gw = runQuant(w, rows, cols, makeSpec(QuantMethod::Gptq, 4, false, Granularity::PerGroup), &zero)
-                                      .dequantize();
+    const std::vector<float> gw =
+        runQuant(w, rows, cols, makeSpec(QuantMethod::Gptq, 4, false, Granularity::PerGroup), &zero)
+            .dequantize();
     QVERIFY(std::all_of(gw.begin(), gw.end(), [](float v) { return v == 0; }));
 }
 
@@ -683,11 +701,13 @@ void TestQuant::gptqIndefiniteHessian()
         runQuant(w, 2, 2, makeSpec(QuantMethod::Gptq, 4, false, Granularity::PerChannel), &s);
         QFAIL("expected an error");
     } catch (const Error& e) {
-        QVERIFY2(e.message().contains(u"down_proj") && e.message().contains(u"singular"), qPrintable(e.message()));
+        QVERIFY2(e.message().contains(u"down_proj") && e.message().contains(u"singular"),
+                 qPrintable(e.message()));
     }
     // A Hessian of the wrong size (statistics from another layer).
     s.xtx = Eigen::MatrixXd::Identity(3, 3);
-    QVERIFY_THROWS_EXCEPTION(Error, runQuant(w, 2, 2, makeSpec(QuantMethod::Gptq, 4, false, Granularity::PerChannel), &s));
+    QVERIFY_THROWS_EXCEPTION(
+        Error, runQuant(w, 2, 2, makeSpec(QuantMethod::Gptq, 4, false, Granularity::PerChannel), &s));
 }
 
 // ---- AWQ -------------------------------------------------------------------------------------
@@ -738,7 +758,8 @@ void TestQuant::awqProtectsSalient()
     QVERIFY2(minSalient > maxOther, qPrintable(QStringLiteral("%1 vs %2").arg(minSalient).arg(maxOther)));
 
     const double ea = relOutputError(sample, w, aw, rows), er = relOutputError(sample, w, rw, rows);
-    const double eaS = relOutputError(sample, w, aw, rows, salient), erS = relOutputError(sample, w, rw, rows, salient);
+    const double eaS = relOutputError(sample, w, aw, rows, salient),
+                 erS = relOutputError(sample, w, rw, rows, salient);
     const double eaAll = relOutputError(X, w, aw, rows), erAll = relOutputError(X, w, rw, rows);
     qInfo("%s: output error AWQ %.3e vs RTN %.3e (ratio %.3f); salient channels AWQ %.3e vs RTN %.3e; "
           "all tokens AWQ %.3e vs RTN %.3e",
@@ -770,9 +791,11 @@ void TestQuant::smoothQuantOutliers()
         const QuantizedLinear layer(std::make_shared<QuantizedTensor>(runQuant(w, rows, cols, s, &stats)));
         return relForwardError(layer, X, w);
     };
-    const double smooth = errorWith(QuantMethod::SmoothQuant, 0.5), alpha0 = errorWith(QuantMethod::SmoothQuant, 0.0);
+    const double smooth = errorWith(QuantMethod::SmoothQuant, 0.5),
+                 alpha0 = errorWith(QuantMethod::SmoothQuant, 0.0);
     const double plain = errorWith(QuantMethod::Dynamic, 0.5); // W8A8 per token, no smoothing
-    qInfo("W8A8 relative output error: SmoothQuant α=0.5 %.3e, α=0 %.3e, no smoothing %.3e", smooth, alpha0, plain);
+    qInfo("W8A8 relative output error: SmoothQuant α=0.5 %.3e, α=0 %.3e, no smoothing %.3e", smooth, alpha0,
+          plain);
     QVERIFY(smooth < 0.5 * alpha0);
     QVERIFY(smooth < 0.5 * plain);
 }
@@ -800,8 +823,8 @@ void TestQuant::llmInt8Outliers()
     }
     QCOMPARE(t->storageBytes(), spec.cost(rows, cols, 4).total());
     const double int8 = relForwardError(QuantizedLinear(t), X, w);
-    const QuantizedLinear plain(
-        std::make_shared<QuantizedTensor>(runQuant(w, rows, cols, makeSpec(QuantMethod::Dynamic, 8, true, Granularity::PerChannel), nullptr)));
+    const QuantizedLinear plain(std::make_shared<QuantizedTensor>(
+        runQuant(w, rows, cols, makeSpec(QuantMethod::Dynamic, 8, true, Granularity::PerChannel), nullptr)));
     const double w8a8 = relForwardError(plain, X, w);
     qInfo("relative output error: LLM.int8 %.3e, plain W8A8 %.3e", int8, w8a8);
     QVERIFY(int8 < 0.1 * w8a8);
@@ -821,18 +844,20 @@ void TestQuant::quantizeErrors_data()
                             << QStringLiteral("bits 1");
     QTest::newRow("group 0") << makeSpec(QuantMethod::Rtn, 4, false, Granularity::PerGroup, 0) << 0 << false
                              << QStringLiteral("group size");
-    QTest::newRow("smoothquant 4 bits") << makeSpec(QuantMethod::SmoothQuant, 4, true, Granularity::PerChannel) << 2
-                                        << false << QStringLiteral("bits 4");
-    QTest::newRow("gptq without stats") << makeSpec(QuantMethod::Gptq, 4, false, Granularity::PerGroup) << 0 << false
-                                        << QStringLiteral("calibration");
-    QTest::newRow("awq with empty stats") << makeSpec(QuantMethod::Awq, 4, false, Granularity::PerGroup) << 1 << false
-                                          << QStringLiteral("calibration");
-    QTest::newRow("llm.int8 without stats") << makeSpec(QuantMethod::LlmInt8, 8, true, Granularity::PerChannel) << 0
-                                            << false << QStringLiteral("calibration");
-    QTest::newRow("NaN weight rtn") << makeSpec(QuantMethod::Rtn, 4, false, Granularity::PerGroup) << 0 << true
-                                    << QStringLiteral("row 1, column 2");
-    QTest::newRow("NaN weight gptq") << makeSpec(QuantMethod::Gptq, 4, false, Granularity::PerGroup) << 2 << true
-                                     << QStringLiteral("non-finite");
+    QTest::newRow("smoothquant 4 bits")
+        << makeSpec(QuantMethod::SmoothQuant, 4, true, Granularity::PerChannel) << 2 << false
+        << QStringLiteral("bits 4");
+    QTest::newRow("gptq without stats") << makeSpec(QuantMethod::Gptq, 4, false, Granularity::PerGroup) << 0
+                                        << false << QStringLiteral("calibration");
+    QTest::newRow("awq with empty stats") << makeSpec(QuantMethod::Awq, 4, false, Granularity::PerGroup) << 1
+                                          << false << QStringLiteral("calibration");
+    QTest::newRow("llm.int8 without stats")
+        << makeSpec(QuantMethod::LlmInt8, 8, true, Granularity::PerChannel) << 0 << false
+        << QStringLiteral("calibration");
+    QTest::newRow("NaN weight rtn") << makeSpec(QuantMethod::Rtn, 4, false, Granularity::PerGroup) << 0
+                                    << true << QStringLiteral("row 1, column 2");
+    QTest::newRow("NaN weight gptq") << makeSpec(QuantMethod::Gptq, 4, false, Granularity::PerGroup) << 2
+                                     << true << QStringLiteral("non-finite");
 }
 
 void TestQuant::quantizeErrors()

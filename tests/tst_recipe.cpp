@@ -528,6 +528,14 @@ void TestRecipe::llamaCppProblems()
         e.args,
         (QStringList{QStringLiteral("--tensor-type"),
                      QStringLiteral("^blk\\.\\d+\\.(attn_v|attn_output|ffn_gate|ffn_up)\\.weight$=q4_0")}));
+
+    // Nothing maps: no options and no base type.
+    const LlamaCppExport none = exportLlamaCpp(
+        Recipe::fromJson(json(R"({"version": 1})"), QStringLiteral("R.json")).resolve(*model), *model);
+    QVERIFY(none.args.isEmpty());
+    QVERIFY(none.baseType.isEmpty());
+    QCOMPARE(none.problems.size(), 1);
+    QVERIFY(none.problems[0].contains(u"(35 layers: "));
 }
 
 void TestRecipe::gptqModelExport()
@@ -595,6 +603,12 @@ void TestRecipe::gptqModelExport()
     QCOMPARE(problems.size(), 2);
     QVERIFY2(problems[0].contains(u"rtn int4 g128 asym: not a GPTQ layer"), qPrintable(problems[0]));
     QVERIFY2(problems[1].contains(u"GPTQModel packs 2, 3, 4 or 8 bits"), qPrintable(problems[1]));
+
+    problems.clear();
+    const QJsonObject none = toGptqModelDynamic(LayerPlan::uniform(*model, QuantSpec()), *model, &problems);
+    QCOMPARE(problems.size(), 2);
+    QCOMPARE(problems[1], QStringLiteral("no GPTQ layers, so no GPTQModel base config"));
+    QVERIFY(none.value(u"base").toObject().isEmpty());
 }
 
 void TestRecipe::cliCheck()

@@ -224,6 +224,8 @@ int runExport(const QStringList& args)
                 {QStringLiteral("base_type"), e.baseType},
                 {QStringLiteral("problems"), QJsonArray::fromStringList(e.problems)},
             }));
+        } else if (e.baseType.isEmpty()) {
+            out() << "# no layer of this plan maps to a GGUF type\n";
         } else {
             out() << "# " << l.model->displayName() << " with " << l.recipe.origin
                   << ": the base type also applies to token_embd and every tensor not listed\n";

@@ -10,6 +10,7 @@
 
 int main(int argc, char** argv)
 {
+    Q_INIT_RESOURCE(quantscope); // the .qrc lives in the static quantscope_app library
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("QuantScope"));
     QApplication::setApplicationName(QStringLiteral("QuantScope"));
@@ -22,6 +23,8 @@ int main(int argc, char** argv)
     p.addVersionOption();
     p.addPositionalArgument(QStringLiteral("MODEL"), QStringLiteral("model folder to open"), QStringLiteral("[MODEL]"));
     p.addOption({QStringLiteral("demo"), QStringLiteral("Open the demo model (stories260K from the shared data).")});
+    p.addOption({QStringLiteral("screenshot"),
+                 QStringLiteral("Save a PNG of the window once the model has loaded, then quit."), QStringLiteral("FILE")});
     p.addOption({QStringLiteral("quit-after"),
                  QStringLiteral("Quit after MS milliseconds (smoke tests, screenshots)."), QStringLiteral("MS")});
     p.process(app);
@@ -37,6 +40,20 @@ int main(int argc, char** argv)
                      "repository); starting with an empty workbench.");
         else
             path = demo;
+    }
+    if (p.isSet(QStringLiteral("screenshot"))) {
+        const QString file = p.value(QStringLiteral("screenshot"));
+        auto shoot = [&w, &app, file] {
+            QTimer::singleShot(300, &app, [&w, &app, file] {
+                if (!w.grab().save(file))
+                    qWarning("QuantScope: cannot write %s", qPrintable(file));
+                app.quit();
+            });
+        };
+        QObject::connect(&w, &qs::MainWindow::modelLoaded, &app, shoot);
+        QObject::connect(&w, &qs::MainWindow::modelLoadFailed, &app, shoot);
+        if (path.isEmpty())
+            shoot();
     }
     if (!path.isEmpty())
         w.openModel(path);

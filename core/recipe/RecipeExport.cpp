@@ -105,6 +105,8 @@ private:
 class Problems
 {
 public:
+    /// A problem of the whole plan, not of particular layers.
+    void add(const QString& reason) { m_items.push_back({reason, {}}); }
     void add(const QString& layer, const QString& reason)
     {
         auto it =
@@ -118,6 +120,10 @@ public:
     {
         QStringList out;
         for (const auto& [reason, layers] : m_items) {
+            if (layers.isEmpty()) {
+                out << reason;
+                continue;
+            }
             QStringList shown = layers.mid(0, 3);
             if (layers.size() > 3) shown << QStringLiteral("… %1 more").arg(layers.size() - 3);
             out << QStringLiteral("%1 (%2 layer%3: %4)")
@@ -291,14 +297,12 @@ LlamaCppExport exportLlamaCpp(const LayerPlan& plan, const Model& model)
     }
     for (const auto& [pattern, type] : grouper.patterns())
         out.args << QStringLiteral("--tensor-type") << pattern + u'=' + type;
-    out.baseType = quantized.empty() ? mostCommon(types) : mostCommon(quantized);
-    if (out.baseType.isEmpty()) out.baseType = QStringLiteral("f16");
+    out.baseType = quantized.empty() ? mostCommon(types) : mostCommon(quantized); // empty: nothing maps
     if (quantized.empty() && !types.empty())
         out.args.clear(); // nothing quantized: the base type alone says it (llama.cpp ignores overrides then)
     if (quantized.empty() &&
         std::any_of(types.begin(), types.end(), [&](const QString& t) { return t != out.baseType; }))
-        problems.add(QStringLiteral("(plan)"),
-                     QStringLiteral("float layers of different dtypes but nothing quantized: "
+        problems.add(QStringLiteral("float layers of different dtypes but nothing quantized: "
                                     "llama-quantize only honours --tensor-type when its "
                                     "base type is quantized"));
     out.problems = problems.lines();
@@ -405,7 +409,7 @@ QJsonObject toGptqModelDynamic(const LayerPlan& plan, const Model& model, QStrin
     QJsonObject base;
     GptqConfig baseConfig;
     if (counts.empty()) {
-        found.add(QStringLiteral("(plan)"), QStringLiteral("no GPTQ layers, so no GPTQModel base config"));
+        found.add(QStringLiteral("no GPTQ layers, so no GPTQModel base config"));
     } else {
         int n = 0;
         for (const auto& [c, count] : counts) {

@@ -28,7 +28,7 @@ struct LlamaCppExport
     /// The positional type for llama-quantize: the most common quantized type of the plan (or its
     /// most common type when nothing is quantized). It also applies to tensors that are not
     /// linear layers of the plan (token_embd), and llama.cpp only honours --tensor-type when it
-    /// is a quantized type.
+    /// is a quantized type. Empty when no layer maps.
     QString baseType;
     QStringList problems;
 };

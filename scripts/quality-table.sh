@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Measures the quality table of docs/quality.md: every method on a model, evaluated with
+# llama.cpp's perplexity protocol plus KLD / top-1 against the float model.
+#   scripts/quality-table.sh [MODEL] [EVAL_TEXT] [CALIB_TEXT] [OUT_DIR] [CTX] [CHUNKS]
+# Defaults: stories260K, WikiText-2 test (all chunks at ctx 128), calibration on KJV train
+# (disjoint from the evaluation text), results under /tmp/qs-quality.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+data="${QUANTSCOPE_DATA:-$root/../shared/data}"
+model="${1:-$data/stories260K}"
+text="${2:-$data/wikitext-2-raw/wiki.test.raw}"
+calib="${3:-$data/kjv/train.txt}"
+out="${4:-/tmp/qs-quality}"
+ctx="${5:-128}"
+chunks="${6:--1}"
+cli="${QUANTSCOPE_BUILD_DIR:-$root/build}/app/quantscope-cli"
+mkdir -p "$out"
+"$cli" eval "$model" --text "$text" --ctx "$ctx" --chunks "$chunks" --save-base "$out/base.qskld" --json > "$out/f32.json"
+runs=("$out/f32.json")
+q() { # name, then quantize flags
+  local name="$1"; shift
+  "$cli" quantize "$model" "$@" --calib "$calib" --samples 128 --seq-len 128 --out "$out/$name" --name "$name" \
+    --eval "$text" --ctx "$ctx" --chunks "$chunks" --kld-base "$out/base.qskld" > "$out/$name.log" 2>&1
+  runs+=("$out/$name")
+  echo "done $name"
+}
+q rtn8-ch   --method rtn --bits 8 --group channel
+q rtn4-ch   --method rtn --bits 4 --group channel
+q rtn4-g64  --method rtn --bits 4 --group 64
+q rtn4-g32  --method rtn --bits 4 --group 32
+q rtn3-ch   --method rtn --bits 3 --group channel
+q rtn3-g32  --method rtn --bits 3 --group 32
+q rtn2-g32  --method rtn --bits 2 --group 32
+q gptq4-ch  --method gptq --bits 4 --group channel
+q gptq4-g32 --method gptq --bits 4 --group 32
+q gptq3-ch  --method gptq --bits 3 --group channel
+q gptq3-g32 --method gptq --bits 3 --group 32
+q gptq2-g32 --method gptq --bits 2 --group 32
+q awq4-ch   --method awq --bits 4 --group channel
+q awq4-g32  --method awq --bits 4 --group 32
+q awq3-g32  --method awq --bits 3 --group 32
+q smoothquant-w8a8 --method smoothquant --bits 8 --sym
+q llm.int8  --method llm.int8 --bits 8 --sym
+q dynamic-int8 --method dynamic --bits 8 --group channel --sym
+"$cli" compare "${runs[@]}" | tee "$out/table.txt"
+"$cli" compare "${runs[@]}" --csv > "$out/table.csv"
