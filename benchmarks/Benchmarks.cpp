@@ -13,6 +13,8 @@ const std::vector<Benchmark>& all()
     static const std::vector<Benchmark> table{
         {"convert", "bf16/f16 → f32 row conversion throughput (GB/s) at 1 and 2 threads vs memcpy", convertThroughput},
         {"inspect", "model open + summary time on sparse synthetic checkpoints of growing size", inspectScaling},
+        {"gptq-model", "whole-model GPTQ int4 g32 on stories260K, 128 x 512 calibration tokens: seconds, peak RSS",
+         quantizeModel},
         {"eval", "prefill tokens/s (1 and 2 threads) on stories260K and a synthetic 2048-hidden Llama", evalThroughput},
         {"gptq", "GPTQ int4 g128 on a 4096×11008 down_proj (1 and 2 threads) vs a per-column implementation", gptqThroughput},
     };

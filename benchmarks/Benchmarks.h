@@ -31,6 +31,7 @@ QString listText();
 QJsonObject convertThroughput(const Options& opt);
 QJsonObject inspectScaling(const Options& opt);
 QJsonObject evalThroughput(const Options& opt);
+QJsonObject quantizeModel(const Options& opt);
 QJsonObject gptqThroughput(const Options& opt);
 
 // Helpers shared by benchmarks.

@@ -14,15 +14,19 @@ out="${4:-/tmp/qs-quality}"
 ctx="${5:-128}"
 chunks="${6:--1}"
 cli="${QUANTSCOPE_BUILD_DIR:-$root/build}/app/quantscope-cli"
+jobs="${QUALITY_JOBS:-$(nproc)}"
+# Results do not depend on the thread count, so runs go side by side, one thread each.
+export OMP_NUM_THREADS=1
 mkdir -p "$out"
 "$cli" eval "$model" --text "$text" --ctx "$ctx" --chunks "$chunks" --save-base "$out/base.qskld" --json > "$out/f32.json"
 runs=("$out/f32.json")
 q() { # name, then quantize flags
   local name="$1"; shift
-  "$cli" quantize "$model" "$@" --calib "$calib" --samples 128 --seq-len 128 --out "$out/$name" --name "$name" \
-    --eval "$text" --ctx "$ctx" --chunks "$chunks" --kld-base "$out/base.qskld" > "$out/$name.log" 2>&1
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+  ( "$cli" quantize "$model" "$@" --calib "$calib" --samples 128 --seq-len 128 --out "$out/$name" --name "$name" \
+      --eval "$text" --ctx "$ctx" --chunks "$chunks" --kld-base "$out/base.qskld" > "$out/$name.log" 2>&1 \
+    && echo "done $name" || echo "FAILED $name (see $out/$name.log)" ) &
   runs+=("$out/$name")
-  echo "done $name"
 }
 q rtn8-ch   --method rtn --bits 8 --group channel
 q rtn4-ch   --method rtn --bits 4 --group channel
@@ -42,5 +46,6 @@ q awq3-g32  --method awq --bits 3 --group 32
 q smoothquant-w8a8 --method smoothquant --bits 8 --sym
 q llm.int8  --method llm.int8 --bits 8 --sym
 q dynamic-int8 --method dynamic --bits 8 --group channel --sym
+wait
 "$cli" compare "${runs[@]}" | tee "$out/table.txt"
 "$cli" compare "${runs[@]}" --csv > "$out/table.csv"

@@ -19,7 +19,7 @@ void gemmXWt(const float* x, std::int64_t n, std::int64_t in, const float* w, st
     constexpr std::int64_t kTile = 128;
     const std::int64_t tiles = (out + kTile - 1) / kTile;
     Eigen::Map<const RowMajor> X(x, n, in);
-#pragma omp parallel for schedule(dynamic) if (tiles > 1 && n * in * out >= (1 << 18))
+#pragma omp parallel for schedule(dynamic) if (tiles > 1 && n * in * out >= (1 << 20))
     for (std::int64_t t = 0; t < tiles; ++t) {
         const std::int64_t o0 = t * kTile, cols = std::min(kTile, out - o0);
         Eigen::Map<const RowMajor> W(w + o0 * in, cols, in);

@@ -123,7 +123,7 @@ void Transformer::embed(const int* tokens, int n, float* hidden) const
 void Transformer::rmsNorm(const float* x, const std::vector<float>& w, int n, int dim, float* y) const
 {
     const double eps = config().rmsNormEps;
-#pragma omp parallel for schedule(static) if (n >= 64)
+#pragma omp parallel for schedule(static) if (std::int64_t(n) * dim >= (1 << 16))
     for (int i = 0; i < n; ++i) {
         const float* xi = x + std::size_t(i) * std::size_t(dim);
         float* yi = y + std::size_t(i) * std::size_t(dim);
@@ -139,7 +139,7 @@ void Transformer::rmsNorm(const float* x, const std::vector<float>& w, int n, in
 void Transformer::ropeInPlace(float* x, int n, int heads, int startPos) const
 {
     const int hd = config().headDim, half = hd / 2;
-#pragma omp parallel for schedule(static) if (n >= 64)
+#pragma omp parallel for schedule(static) if (std::int64_t(n) * heads * config().headDim >= (1 << 16))
     for (int i = 0; i < n; ++i) {
         const double pos = double(startPos + i);
         for (int j = 0; j < half; ++j) {
@@ -163,7 +163,10 @@ void Transformer::attention(const float* q, const float* kCache, const float* vC
     const int T = startPos + n; // keys visible to the last query
     const float scale = float(1.0 / std::sqrt(double(hd)));
     const int window = c.slidingWindow;
-#pragma omp parallel for schedule(dynamic)
+    // Small attention (tiny models, decode steps) stays on one thread: a parallel region costs
+    // more than it saves there, and much more when the cores are oversubscribed.
+    const bool parallel = std::int64_t(n) * T * hd * H >= (1 << 18);
+#pragma omp parallel for schedule(dynamic) if (parallel)
     for (int h = 0; h < H; ++h) {
         const int kvh = h / group;
         const StridedMap Q(q + std::size_t(h) * std::size_t(hd), n, hd, Eigen::OuterStride<>(H * hd));
@@ -237,7 +240,7 @@ void Transformer::runBlock(int b, KvCache& cache, float* hidden, int n, ForwardH
     rmsNorm(hidden, norms.post, n, Hd, x.data());
     applyLinear(blk.linears[4], x.data(), n, gate.data(), hooks);
     applyLinear(blk.linears[5], x.data(), n, up.data(), hooks);
-#pragma omp parallel for schedule(static) if (N * std::size_t(F) >= 65536)
+#pragma omp parallel for schedule(static) if (N * std::size_t(F) >= (1 << 17))
     for (std::size_t i = 0; i < N * std::size_t(F); ++i) {
         const float g = gate[i];
         gate[i] = g / (1.0f + std::exp(-g)) * up[i];
