@@ -44,18 +44,6 @@ double nowSeconds()
     return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 
-double peakRssBytes()
-{
-    QFile f(QStringLiteral("/proc/self/status"));
-    if (!f.open(QIODevice::ReadOnly))
-        return 0;
-    for (const QByteArray& line : f.readAll().split('\n')) {
-        if (line.startsWith("VmHWM:"))
-            return line.mid(6).trimmed().split(' ').front().toDouble() * 1024.0;
-    }
-    return 0;
-}
-
 QJsonObject machineInfo()
 {
     return QJsonObject{{QStringLiteral("cpu_threads"), QThread::idealThreadCount()},

@@ -3,6 +3,8 @@
 #include <QJsonObject>
 #include <QString>
 
+#include "util/SystemInfo.h"
+
 #include <functional>
 #include <vector>
 
@@ -36,8 +38,6 @@ QJsonObject gptqThroughput(const Options& opt);
 
 // Helpers shared by benchmarks.
 double nowSeconds();
-/// Peak resident set size of this process so far, in bytes (VmHWM).
-double peakRssBytes();
 QJsonObject machineInfo();
 
 } // namespace qs::bench

@@ -1,5 +1,6 @@
 #include "TestSupport.h"
 
+#include "util/Error.h"
 #include "util/Paths.h"
 
 #include <QDir>
@@ -49,6 +50,27 @@ bool writeFile(const QString& path, const QByteArray& bytes)
     QDir().mkpath(QFileInfo(path).absolutePath());
     QFile f(path);
     return f.open(QIODevice::WriteOnly) && f.write(bytes) == bytes.size();
+}
+
+QString errorOf(const std::function<void()>& f)
+{
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.message();
+    }
+    return {};
+}
+
+QString checkMessage(const QString& msg, const QStringList& parts)
+{
+    if (msg.isEmpty())
+        return QStringLiteral("no qs::Error was thrown");
+    for (const QString& p : parts) {
+        if (!msg.contains(p))
+            return u"message lacks \"" + p + u"\": " + msg;
+    }
+    return {};
 }
 
 } // namespace qs::test

@@ -4,6 +4,8 @@
 #include <QString>
 #include <QStringList>
 
+#include <functional>
+
 namespace qs::test {
 
 /// The shared data folder ($QUANTSCOPE_DATA or ../shared/data from the repository), or empty.
@@ -24,6 +26,11 @@ CliResult runCli(const QStringList& args, int timeoutMs = 600000);
 /// Writes bytes to a file (creating folders); returns false on failure.
 bool writeFile(const QString& path, const QByteArray& bytes);
 
+/// Runs f and returns the qs::Error message it throws (empty when it does not throw).
+QString errorOf(const std::function<void()>& f);
+/// "" when msg is an error message containing every part, else what is wrong.
+QString checkMessage(const QString& msg, const QStringList& parts);
+
 } // namespace qs::test
 
 /// Skips the current test with a clear message when a shared data item is absent.
@@ -31,3 +38,10 @@ bool writeFile(const QString& path, const QByteArray& bytes);
     const QString var = qs::test::dataPath(QStringLiteral(relative));                                             \
     if (var.isEmpty())                                                                                            \
         QSKIP(qPrintable(qs::test::skipMessage(QStringLiteral(relative))));
+
+/// Verifies that `msg` (from errorOf) is an error naming every given part.
+#define QS_VERIFY_ERROR(msg, ...)                                                                                 \
+    do {                                                                                                          \
+        const QString problem_ = qs::test::checkMessage(msg, __VA_ARGS__);                                        \
+        QVERIFY2(problem_.isEmpty(), qPrintable(problem_));                                                       \
+    } while (false)

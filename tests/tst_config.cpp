@@ -19,31 +19,9 @@ using namespace qs;
 
 namespace {
 
-QString errorOf(const std::function<void()>& f)
-{
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.message();
-    }
-    return {};
-}
+using qs::test::checkMessage;
+using qs::test::errorOf;
 
-/// "" when msg is an error containing every part, else what is wrong.
-QString checkMessage(const QString& msg, const QStringList& parts)
-{
-    if (msg.isEmpty()) return QStringLiteral("no qs::Error was thrown");
-    for (const QString& p : parts) {
-        if (!msg.contains(p)) return u"message lacks \"" + p + u"\": " + msg;
-    }
-    return {};
-}
-
-#define QS_VERIFY_ERROR(msg, ...)                                                                            \
-    do {                                                                                                     \
-        const QString problem_ = checkMessage(msg, __VA_ARGS__);                                             \
-        QVERIFY2(problem_.isEmpty(), qPrintable(problem_));                                                  \
-    } while (false)
 
 /// `base` with the keys of `changes` replaced; a null value in `changes` removes the key.
 QJsonObject patched(QJsonObject base, const QVariantMap& changes)

@@ -48,6 +48,7 @@ private Q_SLOTS:
     void calibrationStats();
     void generateDeterministic();
     void cliEvalAndKld();
+    void tokenizerModelMismatch();
 };
 
 void TestEval::perplexityGolden_data()
@@ -325,6 +326,25 @@ void TestEval::cliEvalAndKld()
                       QStringLiteral("-n"), QStringLiteral("20"), QStringLiteral("--seed"), QStringLiteral("3")});
     QVERIFY2(r.exitCode == 0, r.err.constData());
     QVERIFY(r.out.startsWith("Once upon a time"));
+}
+
+void TestEval::tokenizerModelMismatch()
+{
+    QS_REQUIRE_DATA(storiesPath, "stories260K");
+    QS_REQUIRE_DATA(kjvPath, "kjv7M");
+    const Transformer stories(Model::open(storiesPath));
+    const auto kjvTok = Tokenizer::load(kjvPath); // 4096 tokens for a 512-row embedding table
+    try {
+        checkTokenizerAgainstModel(*kjvTok, stories);
+        QFAIL("expected an error");
+    } catch (const Error& e) {
+        QVERIFY2(e.message().contains(u"4096") && e.message().contains(u"512"), qPrintable(e.message()));
+    }
+    const Transformer kjv(Model::open(kjvPath));
+    const auto storiesTok = Tokenizer::load(storiesPath); // fewer tokens than rows: a named warning
+    const QStringList w = checkTokenizerAgainstModel(*storiesTok, kjv);
+    QCOMPARE(w.size(), 1);
+    QVERIFY(w.front().startsWith(u"vocab-size-mismatch"));
 }
 
 QTEST_GUILESS_MAIN(TestEval)

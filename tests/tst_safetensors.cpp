@@ -26,6 +26,9 @@ using namespace qs;
 
 namespace {
 
+using qs::test::checkMessage;
+using qs::test::errorOf;
+
 QByteArray le64(std::uint64_t n)
 {
     QByteArray b(8, '\0');
@@ -78,32 +81,6 @@ QByteArray indexJson(const QList<std::pair<QString, QString>>& map)
         .toJson();
 }
 
-/// Runs f and returns the qs::Error message it throws (empty when it does not throw).
-QString errorOf(const std::function<void()>& f)
-{
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.message();
-    }
-    return {};
-}
-
-/// "" when msg is an error containing every part, else what is wrong.
-QString checkMessage(const QString& msg, const QStringList& parts)
-{
-    if (msg.isEmpty()) return QStringLiteral("no qs::Error was thrown");
-    for (const QString& p : parts) {
-        if (!msg.contains(p)) return u"message lacks \"" + p + u"\": " + msg;
-    }
-    return {};
-}
-
-#define QS_VERIFY_ERROR(msg, ...)                                                                            \
-    do {                                                                                                     \
-        const QString problem_ = checkMessage(msg, __VA_ARGS__);                                             \
-        QVERIFY2(problem_.isEmpty(), qPrintable(problem_));                                                  \
-    } while (false)
 
 std::uint32_t bitsOf(float f)
 {

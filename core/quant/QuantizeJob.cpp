@@ -9,6 +9,7 @@
 #include "tokenizer/Tokenizer.h"
 #include "util/Error.h"
 #include "util/Paths.h"
+#include "util/SystemInfo.h"
 
 #include <QFile>
 #include <QJsonArray>
@@ -26,17 +27,6 @@ double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock:
 
 constexpr int kSampleRows = 512;   ///< reservoir rows per layer (AWQ search, output error)
 constexpr int kHistogramBins = 41;
-
-double processPeakRss()
-{
-    QFile f(QStringLiteral("/proc/self/status"));
-    if (!f.open(QIODevice::ReadOnly))
-        return 0;
-    for (const QByteArray& line : f.readAll().split('\n'))
-        if (line.startsWith("VmHWM:"))
-            return line.mid(6).trimmed().split(' ').front().toDouble() * 1024.0;
-    return 0;
-}
 
 /// The true-sequential groups of a block, as indices into DecoderBlockInfo::linears.
 const std::vector<std::vector<int>>& sequentialGroups()
@@ -152,17 +142,6 @@ QJsonObject QuantizeResult::toJson() const
                                     {QStringLiteral("seq_len"), calibration.seqLen},
                                     {QStringLiteral("seed"), qint64(calibration.seed)}}},
                        {QStringLiteral("warnings"), QJsonArray::fromStringList(warnings)}};
-}
-
-double availableMemoryBytes()
-{
-    QFile f(QStringLiteral("/proc/meminfo"));
-    if (!f.open(QIODevice::ReadOnly))
-        return 0;
-    for (const QByteArray& line : f.readAll().split('\n'))
-        if (line.startsWith("MemAvailable:"))
-            return line.mid(13).trimmed().split(' ').front().toDouble() * 1024.0;
-    return 0;
 }
 
 MemoryEstimate estimateQuantizationMemory(const Model& model, const LayerPlan& plan, const CalibrationSettings& cal)
@@ -385,7 +364,7 @@ QuantizeResult runQuantization(std::shared_ptr<const Model> modelPtr, const Laye
     result.modelBytes = plan.modelBytes(model);
     result.linearBitsPerWeight = plan.linearBitsPerWeight(model);
     result.seconds = since(t0);
-    result.peakRssBytes = processPeakRss();
+    result.peakRssBytes = peakRssBytes();
     job.report(1.0, QStringLiteral("done"), model.displayName());
     return result;
 }

@@ -63,8 +63,6 @@ struct MemoryEstimate
     double total() const { return modelCopy + calibrationStates + blockWorkingSet; }
 };
 MemoryEstimate estimateQuantizationMemory(const Model& model, const LayerPlan& plan, const CalibrationSettings& cal);
-/// Bytes the system can still give (MemAvailable), or 0 when unknown.
-double availableMemoryBytes();
 
 /// The layer-by-layer pipeline (calibration: `samples` random windows of `seqLen` tokens, BOS +
 /// text tokens, drawn with the seed from `text`, an absolute path here): calibration windows flow through blocks already quantized;
