@@ -182,6 +182,14 @@ void TestPipeline::saveAndReload()
         QVERIFY2(ql->tensor().effectiveWeight() == a, qPrintable(model->linears()[i].name));
     }
     QCOMPARE(perplexity(t, *m_tok, m_eval), perplexity(*r.model, *m_tok, m_eval));
+
+    // A destination that cannot be written: a clear error naming it, and nothing left behind.
+    QVERIFY(test::writeFile(tmp.filePath(QStringLiteral("file")), "x"));
+    const QString bad = tmp.filePath(QStringLiteral("file/out"));
+    const QString msg = test::errorOf([&] { saveQuantizedModel(bad, *model, r, QJsonObject()); });
+    QVERIFY2(msg.contains(tmp.filePath(QStringLiteral("file"))), qPrintable(msg));
+    QCOMPARE(QDir(tmp.path()).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot),
+             (QStringList{QStringLiteral("file"), QStringLiteral("q")}));
 }
 
 void TestPipeline::badInput()
