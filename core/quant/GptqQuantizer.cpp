@@ -18,19 +18,45 @@ namespace {
 
 using MatrixF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-/// Upper-triangular U with H⁻¹ = UᵀU, from one Cholesky of the reversed H (Eigen LLT) and one
-/// triangular inverse: with J the exchange matrix, JHJ = L̃L̃ᵀ gives H = RRᵀ for R = JL̃J (upper),
-/// so H⁻¹ = R⁻ᵀR⁻¹ and U = R⁻¹ = J L̃⁻¹ J. This avoids forming H⁻¹ and factoring it again.
-bool inverseCholeskyUpper(const Eigen::MatrixXd& H, Eigen::MatrixXd& U)
+using MatrixC = Eigen::MatrixXf; // column-major for the factorisation
+
+/// Upper-triangular U with H⁻¹ = UᵀU, where H = 2·XᵀX/n permuted by `perm`, dead diagonal
+/// entries set to 1, plus `damp` on the diagonal. In f32, as the reference implementation works.
+/// With J the exchange matrix, JHJ = L̃L̃ᵀ (one in-place Eigen LLT) gives H = RRᵀ for R = JL̃J
+/// (upper), so H⁻¹ = R⁻ᵀR⁻¹ and U = R⁻¹ = J L̃⁻¹ J: no explicit H⁻¹ and no second factorisation.
+/// L̃⁻¹ is solved in column blocks of fixed width (each block only below its diagonal), spread
+/// over the OpenMP threads — results do not depend on the thread count. Peak memory: two n×n f32.
+bool inverseCholeskyUpper(const Eigen::MatrixXd& xtx, double scale, const std::vector<std::int64_t>& perm, double damp,
+                          MatrixC& U, const JobContext& job)
 {
-    const Eigen::Index n = H.rows();
-    const Eigen::MatrixXd Hr = H.reverse(); // J H J
-    Eigen::LLT<Eigen::MatrixXd> llt(Hr);
+    const Eigen::Index n = xtx.rows();
+    MatrixC A(n, n);
+    for (Eigen::Index j = 0; j < n; ++j) {
+        const std::int64_t pj = perm[std::size_t(n - 1 - j)];
+        for (Eigen::Index i = j; i < n; ++i) { // the lower triangle is all LLT reads
+            const std::int64_t pi = perm[std::size_t(n - 1 - i)];
+            double v = xtx(pi, pj) * scale;
+            if (i == j)
+                v = (v == 0 ? 1.0 : v) + damp;
+            A(i, j) = float(v);
+        }
+    }
+    Eigen::LLT<Eigen::Ref<MatrixC>> llt(A); // factorises A in place
     if (llt.info() != Eigen::Success)
         return false;
-    Eigen::MatrixXd Linv = Eigen::MatrixXd::Identity(n, n);
-    llt.matrixL().solveInPlace(Linv); // L̃⁻¹ (lower)
-    U = Linv.reverse();               // J L̃⁻¹ J (upper)
+    job.checkCancelled();
+    MatrixC X = MatrixC::Zero(n, n);
+    constexpr Eigen::Index kBlock = 128;
+    const Eigen::Index blocks = (n + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(dynamic)
+    for (Eigen::Index b = 0; b < blocks; ++b) {
+        const Eigen::Index j0 = b * kBlock, m = std::min(kBlock, n - j0);
+        auto Xb = X.block(j0, j0, n - j0, m);
+        Xb.topRows(m).setIdentity();
+        A.block(j0, j0, n - j0, n - j0).triangularView<Eigen::Lower>().solveInPlace(Xb);
+    }
+    X.reverseInPlace(); // J L̃⁻¹ J
+    U = std::move(X);
     return U.allFinite();
 }
 
@@ -41,15 +67,18 @@ public:
     {
         const QuantSpec& spec = r.spec;
         const std::int64_t rows = r.rows, cols = r.cols;
-        Eigen::MatrixXd H = r.stats->hessian();
-        if (H.rows() != cols)
+        const Eigen::MatrixXd& xtx = r.stats->xtx;
+        if (xtx.rows() != cols || r.stats->tokens <= 0)
             throw Error(r.layerName + QStringLiteral(": GPTQ needs the input Hessian (calibration with hessian on)"));
+        const double hScale = 2.0 / double(r.stats->tokens); // H = 2·XᵀX / n
         MatrixF W = Eigen::Map<const MatrixF>(r.weight, rows, cols);
 
         // Dead inputs (never active in calibration): H_ii = 1 and the column is zeroed, as GPTQ does.
+        std::vector<double> diag(static_cast<std::size_t>(cols));
         for (std::int64_t i = 0; i < cols; ++i) {
-            if (H(i, i) == 0) {
-                H(i, i) = 1;
+            diag[std::size_t(i)] = xtx(i, i) * hScale;
+            if (diag[std::size_t(i)] == 0) {
+                diag[std::size_t(i)] = 1;
                 W.col(i).setZero();
             }
         }
@@ -57,31 +86,26 @@ public:
         std::vector<std::int64_t> perm(static_cast<std::size_t>(cols));
         std::iota(perm.begin(), perm.end(), 0);
         if (spec.actOrder)
-            std::stable_sort(perm.begin(), perm.end(), [&](std::int64_t a, std::int64_t b) { return H(a, a) > H(b, b); });
-        Eigen::MatrixXd Hp(cols, cols);
+            std::stable_sort(perm.begin(), perm.end(),
+                             [&](std::int64_t a, std::int64_t b) { return diag[std::size_t(a)] > diag[std::size_t(b)]; });
         MatrixF Wp(rows, cols);
-        for (std::int64_t i = 0; i < cols; ++i) {
+        for (std::int64_t i = 0; i < cols; ++i)
             Wp.col(i) = W.col(perm[std::size_t(i)]);
-            for (std::int64_t j = 0; j < cols; ++j)
-                Hp(i, j) = H(perm[std::size_t(i)], perm[std::size_t(j)]);
-        }
         job.checkCancelled();
 
         // Dampening λ = damp · mean(diag H); raised ×10 (at most 4 times) if H stays indefinite.
-        const double meanDiag = Hp.diagonal().mean();
-        Eigen::MatrixXd U;
+        double meanDiag = 0;
+        for (double d : diag)
+            meanDiag += d / double(cols);
+        MatrixC Uf;
         double damp = spec.dampPercent;
         bool ok = false;
-        for (int attempt = 0; attempt < 5 && !ok; ++attempt, damp *= 10) {
-            Eigen::MatrixXd Hd = Hp;
-            Hd.diagonal().array() += damp * meanDiag;
-            ok = inverseCholeskyUpper(Hd, U);
-        }
+        for (int attempt = 0; attempt < 5 && !ok; ++attempt, damp *= 10)
+            ok = inverseCholeskyUpper(xtx, hScale, perm, damp * meanDiag, Uf, job);
         if (!ok)
             throw Error(r.layerName + QStringLiteral(": the Hessian is singular even with dampening %1; "
                                                      "calibrate with more tokens")
                                           .arg(damp / 10));
-        const MatrixF Uf = U.cast<float>();
         job.checkCancelled();
 
         QuantizedTensor t;
