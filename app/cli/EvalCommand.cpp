@@ -9,6 +9,8 @@
 
 #include <QCommandLineParser>
 #include <QJsonArray>
+
+#include <chrono>
 #include <QJsonObject>
 
 namespace cli {
@@ -74,8 +76,10 @@ int runEval(const QStringList& args)
     const qs::Transformer transformer(model);
     qs::JobContext job;
     const bool json = p.isSet(QStringLiteral("json"));
-    job.progress = [json](const qs::JobProgress& pr) {
-        if (!json && !pr.detail.isEmpty()) {
+    job.progress = [json, last = std::chrono::steady_clock::time_point()](const qs::JobProgress& pr) mutable {
+        const auto now = std::chrono::steady_clock::now(); // a terminal line, refreshed at most 4 times a second
+        if (!json && !pr.detail.isEmpty() && (now - last > std::chrono::milliseconds(250) || pr.fraction >= 1.0)) {
+            last = now;
             err() << '\r' << pr.stage << ": " << pr.detail << "   ";
             err().flush();
         }

@@ -18,6 +18,7 @@
 #include <QJsonObject>
 #include <QSaveFile>
 
+#include <chrono>
 #include <cmath>
 
 namespace cli {
@@ -122,8 +123,10 @@ int runQuantize(const QStringList& args)
 
     const auto tokenizer = qs::Tokenizer::load(model->path());
     qs::JobContext job;
-    job.progress = [json](const qs::JobProgress& pr) {
-        if (!json) {
+    job.progress = [json, last = std::chrono::steady_clock::time_point()](const qs::JobProgress& pr) mutable {
+        const auto now = std::chrono::steady_clock::now();
+        if (!json && (now - last > std::chrono::milliseconds(250) || pr.fraction >= 1.0)) {
+            last = now;
             err() << QStringLiteral("\r[%1%] %2 %3").arg(pr.fraction >= 0 ? int(pr.fraction * 100) : 0, 3).arg(pr.stage, pr.detail).leftJustified(100);
             err().flush();
         }
@@ -223,6 +226,7 @@ int runCompare(const QStringList& args)
         const QJsonObject kld = e.value(u"kld").toObject();
         QJsonObject row{{QStringLiteral("run"), o.value(u"name").toString(QFileInfo(path).completeBaseName())},
                         {QStringLiteral("bpw"), o.contains(u"bpw") ? o.value(u"bpw") : e.value(u"bpw")},
+                        {QStringLiteral("linear_bpw"), o.contains(u"linear_bpw") ? o.value(u"linear_bpw") : e.value(u"linear_bpw")},
                         {QStringLiteral("MB"), (o.contains(u"model_bytes") ? o.value(u"model_bytes") : e.value(u"model_bytes")).toDouble() / 1e6},
                         {QStringLiteral("ppl"), pp.value(u"ppl")},
                         {QStringLiteral("ppl_error"), pp.value(u"ppl_error")},
@@ -237,25 +241,25 @@ int runCompare(const QStringList& args)
     }
     auto num = [](const QJsonValue& v, int prec) { return v.isDouble() ? QString::number(v.toDouble(), 'f', prec) : QString(); };
     const bool csv = p.isSet(QStringLiteral("csv"));
-    const QStringList header{QStringLiteral("run"), QStringLiteral("bpw"), QStringLiteral("MB"), QStringLiteral("ppl"),
-                             QStringLiteral("±"), QStringLiteral("KLD"), QStringLiteral("top-1 %"), QStringLiteral("time s")};
-    if (csv)
-        out() << "run,bpw,MB,ppl,ppl_error,kld,top1_percent,quantize_seconds\n";
-    else
-        out() << QStringLiteral("%1 %2 %3 %4 %5 %6 %7 %8\n").arg(header[0].leftJustified(28), header[1].rightJustified(7), header[2].rightJustified(8),
-                                                                     header[3].rightJustified(10), header[4].rightJustified(9), header[5].rightJustified(9),
-                                                                     header[6].rightJustified(8), header[7].rightJustified(8));
+    const QStringList header{QStringLiteral("run"), QStringLiteral("bpw"), QStringLiteral("lin.bpw"), QStringLiteral("MB"),
+                             QStringLiteral("ppl"), QStringLiteral("±"), QStringLiteral("KLD"), QStringLiteral("top-1 %"),
+                             QStringLiteral("time s")};
+    const std::vector<int> widths{-24, 7, 8, 8, 10, 8, 9, 8, 8}; // negative: left-aligned
+    auto line = [&](const QStringList& cells) -> QString {
+        if (csv)
+            return cells.join(u',') + u'\n';
+        QString s;
+        for (int i = 0; i < int(cells.size()); ++i)
+            s += (i ? QStringLiteral(" ") : QString()) +
+                 (widths[std::size_t(i)] < 0 ? cells[i].leftJustified(-widths[std::size_t(i)]) : cells[i].rightJustified(widths[std::size_t(i)]));
+        return s + u'\n';
+    };
+    out() << (csv ? QStringLiteral("run,bpw,linear_bpw,MB,ppl,ppl_error,kld,top1_percent,quantize_seconds\n") : line(header));
     for (const QJsonValue& v : rows) {
         const QJsonObject r = v.toObject();
-        const QStringList cells{r.value(u"run").toString(), num(r.value(u"bpw"), 3),          num(r.value(u"MB"), 4),
-                                num(r.value(u"ppl"), 4),   num(r.value(u"ppl_error"), 4),    num(r.value(u"kld"), 6),
-                                num(r.value(u"top1_percent"), 2), num(r.value(u"quantize_seconds"), 2)};
-        if (csv)
-            out() << cells.join(u',') << '\n';
-        else
-            out() << QStringLiteral("%1 %2 %3 %4 %5 %6 %7 %8\n").arg(cells[0].leftJustified(28), cells[1].rightJustified(7), cells[2].rightJustified(8),
-                                                                         cells[3].rightJustified(10), cells[4].rightJustified(9), cells[5].rightJustified(9),
-                                                                         cells[6].rightJustified(8), cells[7].rightJustified(8));
+        out() << line({r.value(u"run").toString(), num(r.value(u"bpw"), 3), num(r.value(u"linear_bpw"), 3), num(r.value(u"MB"), 4),
+                       num(r.value(u"ppl"), 4), num(r.value(u"ppl_error"), 4), num(r.value(u"kld"), 6),
+                       num(r.value(u"top1_percent"), 2), num(r.value(u"quantize_seconds"), 2)});
     }
     return kExitOk;
 }

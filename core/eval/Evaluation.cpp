@@ -47,6 +47,7 @@ EvaluationResult runEvaluation(const Transformer& model, const Tokenizer& tokeni
     r.tokenizer = tokenizer.description();
     r.modelBytes = model.storageBytes();
     r.bitsPerWeight = model.bitsPerWeight();
+    r.linearBitsPerWeight = model.linearBitsPerWeight();
     r.warnings = checkTokenizerAgainstModel(tokenizer, model);
 
     const QByteArray text = readTextFile(params.textPath);
@@ -116,6 +117,7 @@ QJsonObject EvaluationResult::toJson() const
                   {QStringLiteral("tokenizer"), tokenizer},
                   {QStringLiteral("model_bytes"), qint64(modelBytes)},
                   {QStringLiteral("bpw"), bitsPerWeight},
+                  {QStringLiteral("linear_bpw"), linearBitsPerWeight},
                   {QStringLiteral("tokenize_seconds"), tokenizeSeconds},
                   {QStringLiteral("perplexity"), perplexity.toJson()},
                   {QStringLiteral("warnings"), QJsonArray::fromStringList(warnings)}};

@@ -30,6 +30,7 @@ struct EvaluationResult
     QString tokenizer;
     std::uint64_t modelBytes = 0;  ///< as stored (quantized sizes for quantized checkpoints)
     double bitsPerWeight = 0;
+    double linearBitsPerWeight = 0;
     double tokenizeSeconds = 0;
     PerplexityResult perplexity;
     std::optional<KldStats> kld;

@@ -101,6 +101,17 @@ double Transformer::bitsPerWeight() const
     return params ? 8.0 * double(storageBytes()) / double(params) : 0.0;
 }
 
+double Transformer::linearBitsPerWeight() const
+{
+    std::uint64_t bytes = 0;
+    std::int64_t params = 0;
+    for (const auto& l : m_linears) {
+        bytes += l->storageBytes();
+        params += l->inFeatures() * l->outFeatures();
+    }
+    return params ? 8.0 * double(bytes) / double(params) : 0.0;
+}
+
 KvCache Transformer::makeCache(int capacity) const
 {
     return KvCache(config().numLayers, capacity, config().numKvHeads * config().headDim);

@@ -76,6 +76,8 @@ public:
     /// embeddings, norms and a tied head as stored in the checkpoint), and bits per parameter.
     std::uint64_t storageBytes() const;
     double bitsPerWeight() const;
+    /// Bits per weight of the linear layers alone (what quantization changes).
+    double linearBitsPerWeight() const;
 
     /// Runs `n` tokens at positions cache.length() … cache.length()+n-1, appending to the cache.
     /// Writes logits for rows [firstLogitRow, n) to `logits` ([(n - firstLogitRow), vocab]); pass
