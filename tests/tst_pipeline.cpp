@@ -210,6 +210,12 @@ void TestPipeline::badInput()
     } catch (const Error& e) {
         QVERIFY2(e.message().contains(shortText) && e.message().contains(u"too short"), qPrintable(e.message()));
     }
+    // A run that does not fit is refused before it starts, with the estimate in the message.
+    qputenv("QUANTSCOPE_MEMORY_LIMIT", "100000");
+    const QString mem = test::errorOf([&] { runQuantization(model, gptq, m_cal, m_tok.get()); });
+    qunsetenv("QUANTSCOPE_MEMORY_LIMIT");
+    QVERIFY2(mem.contains(u"not enough memory"), qPrintable(mem));
+    QVERIFY(estimateQuantizationMemory(*model, gptq, m_cal).total() > 100000);
     LayerPlan bad = LayerPlan::uniform(*model, spec(QuantMethod::Rtn, 4, 32));
     bad.entries[0].spec.bits = 9;
     QVERIFY_THROWS_EXCEPTION(Error, runQuantization(model, bad, m_cal, m_tok.get()));

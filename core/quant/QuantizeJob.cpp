@@ -192,7 +192,12 @@ QuantizeResult runQuantization(std::shared_ptr<const Model> modelPtr, const Laye
         throw Error(QStringLiteral("calibration needs the model's tokenizer"));
 
     const MemoryEstimate mem = estimateQuantizationMemory(model, plan, cal);
-    const double avail = availableMemoryBytes();
+    // QUANTSCOPE_MEMORY_LIMIT (bytes) caps what a run may use below what the system has free.
+    double avail = availableMemoryBytes();
+    bool limitOk = false;
+    const double limit = qEnvironmentVariable("QUANTSCOPE_MEMORY_LIMIT").toDouble(&limitOk);
+    if (limitOk && limit > 0)
+        avail = avail > 0 ? std::min(avail, limit) : limit;
     if (avail > 0 && mem.total() > avail)
         throw Error(QStringLiteral("not enough memory: this run needs about %1 (model copy %2, calibration states %3, "
                                    "one block %4) but %5 is available; use fewer calibration samples or a shorter seq_len")
