@@ -28,19 +28,23 @@ std::vector<float> scalesFor(const std::vector<double>& meanAbs, double alpha)
     return out;
 }
 
-/// ‖X Wᵀ − X Ŵᵀ‖² / (n·rows) on the sampled inputs, Ŵ = Q(W·s)/s.
-double outputError(const float* w, std::int64_t rows, std::int64_t cols, const QuantizedTensor& q,
+/// X·Wᵀ on the sampled calibration inputs.
+std::vector<float> sampleOutputs(const float* w, std::int64_t rows, std::int64_t cols, const LinearInputStats& stats)
+{
+    std::vector<float> y(std::size_t(stats.sampleRows * rows));
+    gemmXWt(stats.sampleInputs.data(), stats.sampleRows, cols, w, rows, y.data());
+    return y;
+}
+
+/// ‖X Wᵀ − X Ŵᵀ‖² / (n·rows) on the sampled inputs, Ŵ = Q(W·s)/s; `reference` is X Wᵀ.
+double outputError(const std::vector<float>& reference, std::int64_t cols, const QuantizedTensor& q,
                    const LinearInputStats& stats)
 {
-    const std::vector<float> wq = q.effectiveWeight();
-    const std::int64_t n = stats.sampleRows;
-    std::vector<float> y(std::size_t(n * rows)), yq(std::size_t(n * rows));
-    gemmXWt(stats.sampleInputs.data(), n, cols, w, rows, y.data());
-    gemmXWt(stats.sampleInputs.data(), n, cols, wq.data(), rows, yq.data());
+    const std::vector<float> yq = sampleOutputs(q.effectiveWeight().data(), q.rows, cols, stats);
     double e = 0;
-    for (std::size_t i = 0; i < y.size(); ++i)
-        e += double(y[i] - yq[i]) * double(y[i] - yq[i]);
-    return e / double(y.size());
+    for (std::size_t i = 0; i < reference.size(); ++i)
+        e += double(reference[i] - yq[i]) * double(reference[i] - yq[i]);
+    return e / double(reference.size());
 }
 
 QuantizedTensor scaledRtn(const float* w, std::int64_t rows, std::int64_t cols, const QuantSpec& spec,
@@ -65,14 +69,19 @@ AwqSearchResult awqSearchScales(const std::vector<AwqLayer>& layers, std::int64_
     QuantSpec plain = spec;
     plain.clipSearch = false; // the scale search compares plain rounding; clipping comes after
     const std::vector<double> meanAbs = stats.meanAbs();
+    // The float outputs do not depend on α: computed once, compared at every grid point.
+    std::vector<std::vector<float>> reference;
+    for (const AwqLayer& l : layers)
+        reference.push_back(sampleOutputs(l.weight, l.rows, cols, stats));
     AwqSearchResult best;
     best.loss = INFINITY;
     for (int k = 0; k <= spec.awqGrid; ++k) {
         const double alpha = double(k) / double(spec.awqGrid);
         const std::vector<float> s = scalesFor(meanAbs, alpha);
         double loss = 0;
-        for (const AwqLayer& l : layers)
-            loss += outputError(l.weight, l.rows, cols, scaledRtn(l.weight, l.rows, cols, plain, s, nullptr), stats);
+        for (std::size_t i = 0; i < layers.size(); ++i)
+            loss += outputError(reference[i], cols, scaledRtn(layers[i].weight, layers[i].rows, cols, plain, s, nullptr),
+                                stats);
         if (k == 0)
             best.lossNoScale = loss;
         if (loss < best.loss) {
