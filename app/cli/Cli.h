@@ -25,5 +25,7 @@ int runGenerate(const QStringList& args);
 int runRecipe(const QStringList& args);
 int runQuantize(const QStringList& args);
 int runCompare(const QStringList& args);
+int runSensitivity(const QStringList& args);
+int runAllocate(const QStringList& args);
 
 } // namespace cli

@@ -1,4 +1,5 @@
 #include "Cli.h"
+#include "CliOptions.h"
 
 #include "eval/Evaluation.h"
 #include "model/Generate.h"
@@ -15,24 +16,6 @@
 
 namespace cli {
 
-namespace {
-
-QCommandLineOption threadsOption()
-{
-    return {QStringLiteral("threads"), QStringLiteral("Compute threads (default: all cores)."), QStringLiteral("N"),
-            QStringLiteral("0")};
-}
-
-int positiveInt(const QCommandLineParser& p, const QString& name, int minimum)
-{
-    bool ok = false;
-    const int v = p.value(name).toInt(&ok);
-    if (!ok || v < minimum)
-        throw qs::Error(QStringLiteral("--%1 must be an integer >= %2, got '%3'").arg(name).arg(minimum).arg(p.value(name)));
-    return v;
-}
-
-} // namespace
 
 int runEval(const QStringList& args)
 {
@@ -44,16 +27,12 @@ int runEval(const QStringList& args)
     p.addPositionalArgument(QStringLiteral("MODEL"), QStringLiteral("model folder"));
     p.addOptions({
         {QStringLiteral("text"), QStringLiteral("UTF-8 text file to evaluate on."), QStringLiteral("FILE")},
-        {QStringLiteral("ctx"), QStringLiteral("Tokens per chunk (default 512)."), QStringLiteral("N"), QStringLiteral("512")},
-        {QStringLiteral("chunks"), QStringLiteral("Evaluate at most N chunks (default: all)."), QStringLiteral("N"),
-         QStringLiteral("-1")},
-        {QStringLiteral("protocol"), QStringLiteral("llamacpp (score second half of each chunk) or windows."),
-         QStringLiteral("NAME"), QStringLiteral("llamacpp")},
         {QStringLiteral("save-base"), QStringLiteral("Store this run's logits as a KLD base."), QStringLiteral("FILE")},
         {QStringLiteral("kld-base"), QStringLiteral("Compare against a stored KLD base."), QStringLiteral("FILE")},
         {QStringLiteral("json"), QStringLiteral("Print JSON.")},
         threadsOption(),
     });
+    p.addOptions(perplexityOptions());
     p.process(args);
     if (p.positionalArguments().size() != 1 || !p.isSet(QStringLiteral("text"))) {
         err() << p.helpText();
@@ -65,9 +44,7 @@ int runEval(const QStringList& args)
     qs::setComputeThreads(p.value(QStringLiteral("threads")).toInt());
     qs::EvaluationParams params;
     params.textPath = p.value(QStringLiteral("text"));
-    params.perplexity.protocol = qs::protocolFromName(p.value(QStringLiteral("protocol")));
-    params.perplexity.ctx = positiveInt(p, QStringLiteral("ctx"), 4);
-    params.perplexity.maxChunks = p.value(QStringLiteral("chunks")).toInt();
+    params.perplexity = perplexityOptionsFrom(p);
     params.saveBasePath = p.value(QStringLiteral("save-base"));
     params.kldBasePath = p.value(QStringLiteral("kld-base"));
 

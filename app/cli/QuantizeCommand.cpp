@@ -1,4 +1,5 @@
 #include "Cli.h"
+#include "CliOptions.h"
 
 #include "eval/Evaluation.h"
 #include "model/Transformer.h"
@@ -88,13 +89,11 @@ int runQuantize(const QStringList& args)
         {QStringLiteral("out"), QStringLiteral("Output folder (written atomically)."), QStringLiteral("DIR")},
         {QStringLiteral("name"), QStringLiteral("Run name for compare tables."), QStringLiteral("NAME")},
         {QStringLiteral("eval"), QStringLiteral("Evaluate the result on this text."), QStringLiteral("FILE")},
-        {QStringLiteral("ctx"), QStringLiteral("Evaluation n_ctx (default 512)."), QStringLiteral("N"), QStringLiteral("512")},
-        {QStringLiteral("chunks"), QStringLiteral("Evaluation chunks (default all)."), QStringLiteral("N"), QStringLiteral("-1")},
-        {QStringLiteral("protocol"), QStringLiteral("llamacpp or windows."), QStringLiteral("P"), QStringLiteral("llamacpp")},
         {QStringLiteral("kld-base"), QStringLiteral("KLD base from the original model (eval --save-base)."), QStringLiteral("FILE")},
         {QStringLiteral("json"), QStringLiteral("Print JSON.")},
         {QStringLiteral("threads"), QStringLiteral("Compute threads (default all)."), QStringLiteral("N"), QStringLiteral("0")},
     });
+    p.addOptions(perplexityOptions());
     p.process(args);
     if (p.positionalArguments().size() != 1 || !p.isSet(QStringLiteral("out"))) {
         err() << p.helpText();
@@ -123,14 +122,7 @@ int runQuantize(const QStringList& args)
 
     const auto tokenizer = qs::Tokenizer::load(model->path());
     qs::JobContext job;
-    job.progress = [json, last = std::chrono::steady_clock::time_point()](const qs::JobProgress& pr) mutable {
-        const auto now = std::chrono::steady_clock::now();
-        if (!json && (now - last > std::chrono::milliseconds(250) || pr.fraction >= 1.0)) {
-            last = now;
-            err() << QStringLiteral("\r[%1%] %2 %3").arg(pr.fraction >= 0 ? int(pr.fraction * 100) : 0, 3).arg(pr.stage, pr.detail).leftJustified(100);
-            err().flush();
-        }
-    };
+    job.progress = terminalProgress(json);
     qs::QuantizeResult result = qs::runQuantization(model, plan, cal, tokenizer.get(), job);
     result.warnings << warnings;
     if (!json)
@@ -147,9 +139,7 @@ int runQuantize(const QStringList& args)
     if (!evalText.isEmpty()) {
         qs::EvaluationParams ep;
         ep.textPath = evalText;
-        ep.perplexity.protocol = qs::protocolFromName(p.value(QStringLiteral("protocol")));
-        ep.perplexity.ctx = p.value(QStringLiteral("ctx")).toInt();
-        ep.perplexity.maxChunks = p.value(QStringLiteral("chunks")).toInt();
+        ep.perplexity = perplexityOptionsFrom(p);
         ep.kldBasePath = p.value(QStringLiteral("kld-base"));
         const qs::EvaluationResult er = qs::runEvaluation(*result.model, *tokenizer, ep, job);
         run.insert(QStringLiteral("eval"), er.toJson());

@@ -45,6 +45,8 @@ const std::vector<Command>& commands()
         {"compare", "table of runs: bpw, size, ppl ± err, KLD, top-1 %, time (text, CSV or JSON)", runCompare},
         {"bench", "benchmarks printing JSON (convert, inspect, eval, …)", runBench},
         {"recipe", "check a quantization recipe against a model, export it (llama.cpp, GPTQModel)", runRecipe},
+        {"sensitivity", "per-layer sensitivity sweep over candidate schemes (Δppl, KLD, proxies), resumable", runSensitivity},
+        {"allocate", "mixed precision under a budget from a sweep: recipe, Pareto front, measured check", runAllocate},
     };
     return table;
 }
@@ -53,7 +55,7 @@ void usage()
 {
     err() << "usage: quantscope-cli <command> [options]   (quantscope-cli <command> --help)\n\ncommands:\n";
     for (const Command& c : commands())
-        err() << "  " << QString::fromLatin1(c.name).leftJustified(10) << QString::fromUtf8(c.summary) << '\n';
+        err() << "  " << QString::fromLatin1(c.name).leftJustified(12) << QString::fromUtf8(c.summary) << '\n';
     err().flush();
 }
 

@@ -73,6 +73,7 @@ EvaluationResult runEvaluation(const Transformer& model, const Tokenizer& tokeni
     key.protocol = protocolName(opt.protocol);
     key.ctx = opt.ctx;
     key.chunks = chunks;
+    key.firstChunk = opt.firstChunk;
     key.vocab = model.vocabSize();
 
     std::unique_ptr<KldBaseWriter> writer;

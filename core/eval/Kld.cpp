@@ -40,6 +40,7 @@ QJsonObject KldBaseKey::toJson() const
                        {QStringLiteral("protocol"), protocol},
                        {QStringLiteral("n_ctx"), ctx},
                        {QStringLiteral("chunks"), chunks},
+                       {QStringLiteral("first_chunk"), firstChunk},
                        {QStringLiteral("vocab"), vocab}};
 }
 
@@ -52,6 +53,7 @@ KldBaseKey KldBaseKey::fromJson(const QJsonObject& o)
     k.protocol = o.value(u"protocol").toString();
     k.ctx = o.value(u"n_ctx").toInt();
     k.chunks = o.value(u"chunks").toInt();
+    k.firstChunk = o.value(u"first_chunk").toInt();
     k.vocab = o.value(u"vocab").toInt();
     return k;
 }
@@ -69,6 +71,8 @@ QString KldBaseKey::mismatch(const KldBaseKey& o) const
         return QStringLiteral("it used n_ctx %1, not %2").arg(ctx).arg(o.ctx);
     if (chunks != o.chunks)
         return QStringLiteral("it has %1 chunks, not %2").arg(chunks).arg(o.chunks);
+    if (firstChunk != o.firstChunk)
+        return QStringLiteral("it starts at chunk %1, not %2").arg(firstChunk).arg(o.firstChunk);
     if (vocab != o.vocab)
         return QStringLiteral("its vocabulary has %1 entries, not %2").arg(vocab).arg(o.vocab);
     return {};
@@ -90,6 +94,28 @@ void KldBaseRow::logProbs(std::vector<double>& out) const
         v -= lse;
 }
 
+KldBaseRow KldBaseRow::fromLogits(const float* row, int vocab, int target)
+{
+    KldBaseRow b;
+    const double lse = logSumExp(row, vocab);
+    float mn = 0;
+    for (int v = 0; v < vocab; ++v) {
+        mn = std::min(mn, float(double(row[v]) - lse));
+        if (row[v] > row[b.argmax])
+            b.argmax = v;
+    }
+    mn = std::max(mn, -kLogProbRange);
+    b.minLogProb = mn;
+    b.scale = mn < 0 ? -mn / 65535.0f : 1.0f;
+    b.q.resize(static_cast<std::size_t>(vocab));
+    for (int v = 0; v < vocab; ++v) {
+        const double lp = std::max(double(row[v]) - lse, double(mn));
+        b.q[std::size_t(v)] = std::uint16_t(std::lround((lp - double(mn)) / double(b.scale)));
+    }
+    b.targetLogProb = float(double(row[target]) - lse);
+    return b;
+}
+
 KldBaseWriter::KldBaseWriter(const QString& path, const KldBaseKey& key) : m_file(path), m_path(path), m_vocab(key.vocab)
 {
     if (!m_file.open(QIODevice::WriteOnly))
@@ -107,29 +133,13 @@ void KldBaseWriter::addChunk(const float* logits, int rows, int vocab, const int
         throw Error::inFile(m_path, QStringLiteral("vocabulary size changed while writing"));
     const std::uint32_t r = std::uint32_t(rows);
     m_file.write(reinterpret_cast<const char*>(&r), 4);
-    std::vector<std::uint16_t> q(static_cast<std::size_t>(vocab));
     for (int i = 0; i < rows; ++i) {
-        const float* row = logits + std::size_t(i) * std::size_t(vocab);
-        const double lse = logSumExp(row, vocab);
-        float mn = 0;
-        std::int32_t argmax = 0;
-        for (int v = 0; v < vocab; ++v) {
-            mn = std::min(mn, float(double(row[v]) - lse));
-            if (row[v] > row[argmax])
-                argmax = v;
-        }
-        mn = std::max(mn, -kLogProbRange);
-        const float scale = mn < 0 ? -mn / 65535.0f : 1.0f;
-        for (int v = 0; v < vocab; ++v) {
-            const double lp = std::max(double(row[v]) - lse, double(mn));
-            q[std::size_t(v)] = std::uint16_t(std::lround((lp - double(mn)) / double(scale)));
-        }
-        const float target = float(double(row[targets[i]]) - lse);
-        m_file.write(reinterpret_cast<const char*>(&mn), 4);
-        m_file.write(reinterpret_cast<const char*>(&scale), 4);
-        m_file.write(reinterpret_cast<const char*>(&target), 4);
-        m_file.write(reinterpret_cast<const char*>(&argmax), 4);
-        m_file.write(reinterpret_cast<const char*>(q.data()), qint64(q.size() * 2));
+        const KldBaseRow row = KldBaseRow::fromLogits(logits + std::size_t(i) * std::size_t(vocab), vocab, targets[i]);
+        m_file.write(reinterpret_cast<const char*>(&row.minLogProb), 4);
+        m_file.write(reinterpret_cast<const char*>(&row.scale), 4);
+        m_file.write(reinterpret_cast<const char*>(&row.targetLogProb), 4);
+        m_file.write(reinterpret_cast<const char*>(&row.argmax), 4);
+        m_file.write(reinterpret_cast<const char*>(row.q.data()), qint64(row.q.size() * 2));
     }
 }
 

@@ -21,6 +21,7 @@ struct KldBaseKey
     QString protocol;
     int ctx = 0;
     int chunks = 0;
+    int firstChunk = 0;
     int vocab = 0;
     QJsonObject toJson() const;
     static KldBaseKey fromJson(const QJsonObject& o);
@@ -42,6 +43,8 @@ struct KldBaseRow
     float targetLogProb = 0;
     std::int32_t argmax = 0;
     std::vector<std::uint16_t> q;
+    /// Quantizes one row of logits (vocab values) with the next token `target`.
+    static KldBaseRow fromLogits(const float* logits, int vocab, int target);
     /// Dequantized, renormalized log-probs (f64) into out[vocab].
     void logProbs(std::vector<double>& out) const;
 };

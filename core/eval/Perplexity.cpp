@@ -39,6 +39,18 @@ std::vector<EvalChunk> makeChunks(const std::vector<int>& tokens, const Perplexi
 {
     if (opt.ctx < 4)
         throw Error(QStringLiteral("context %1 is too small (at least 4 tokens)").arg(opt.ctx));
+    if (opt.firstChunk < 0)
+        throw Error(QStringLiteral("first chunk %1 is negative").arg(opt.firstChunk));
+    const std::size_t first = std::size_t(opt.firstChunk);
+    auto range = [&](std::size_t available) {
+        if (first >= available)
+            throw Error(QStringLiteral("the text has %1 chunks of %2 tokens; skipping %3 leaves none")
+                            .arg(available)
+                            .arg(opt.ctx)
+                            .arg(first));
+        const std::size_t left = available - first;
+        return first + (opt.maxChunks > 0 ? std::min(left, std::size_t(opt.maxChunks)) : left);
+    };
     std::vector<EvalChunk> chunks;
     const std::size_t ctx = std::size_t(opt.ctx);
     if (opt.protocol == PerplexityProtocol::LlamaCpp) {
@@ -48,8 +60,8 @@ std::vector<EvalChunk> makeChunks(const std::vector<int>& tokens, const Perplexi
                                        "needs at least n_ctx tokens)")
                             .arg(tokens.size())
                             .arg(ctx));
-        const std::size_t n = opt.maxChunks > 0 ? std::min(available, std::size_t(opt.maxChunks)) : available;
-        for (std::size_t c = 0; c < n; ++c) {
+        const std::size_t end = range(available);
+        for (std::size_t c = first; c < end; ++c) {
             EvalChunk ch;
             ch.tokens.assign(tokens.begin() + std::ptrdiff_t(c * ctx), tokens.begin() + std::ptrdiff_t((c + 1) * ctx));
             ch.tokens[0] = opt.bosId;
@@ -62,8 +74,8 @@ std::vector<EvalChunk> makeChunks(const std::vector<int>& tokens, const Perplexi
         const std::size_t available = (tokens.size() - textStart) / piece;
         if (available == 0)
             throw Error(QStringLiteral("the text has %1 tokens, fewer than one window of %2").arg(tokens.size()).arg(ctx));
-        const std::size_t n = opt.maxChunks > 0 ? std::min(available, std::size_t(opt.maxChunks)) : available;
-        for (std::size_t c = 0; c < n; ++c) {
+        const std::size_t end = range(available);
+        for (std::size_t c = first; c < end; ++c) {
             EvalChunk ch;
             ch.tokens.push_back(opt.bosId);
             const auto b = tokens.begin() + std::ptrdiff_t(textStart + c * piece);

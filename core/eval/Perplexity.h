@@ -33,6 +33,7 @@ struct PerplexityOptions
     PerplexityProtocol protocol = PerplexityProtocol::LlamaCpp;
     int ctx = 512;
     int maxChunks = -1; ///< -1: all chunks the text allows
+    int firstChunk = 0; ///< skip this many chunks (held-out splits: sensitivity on the first K, measurement after)
     int bosId = 1;
 };
 

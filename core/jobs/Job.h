@@ -4,6 +4,7 @@
 
 #include <QString>
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -50,6 +51,23 @@ struct JobContext
             progress(JobProgress{fraction, stage, detail, eta});
     }
     void checkCancelled() const { cancel->check(); }
+    /// A context for one step of a multi-step job: same cancel token, its fractions mapped into
+    /// [from, to] of this job and its detail prefixed with `step` ("plan 3/12: …").
+    JobContext part(double from, double to, const QString& step) const
+    {
+        JobContext c;
+        c.cancel = cancel;
+        if (progress) {
+            c.progress = [parent = progress, from, to, step](const JobProgress& p) {
+                JobProgress q = p;
+                q.fraction = p.fraction < 0 ? -1.0 : from + (to - from) * std::clamp(p.fraction, 0.0, 1.0);
+                q.detail = step + QStringLiteral(": ") + p.detail;
+                q.etaSeconds = -1.0;
+                parent(q);
+            };
+        }
+        return c;
+    }
 };
 
 } // namespace qs

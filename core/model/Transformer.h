@@ -69,6 +69,8 @@ public:
     const LinearLayer& linear(int index) const { return *m_linears[std::size_t(index)]; }
     const LinearLayer& headLayer() const { return m_headIndex >= 0 ? *m_linears[std::size_t(m_headIndex)] : *m_tiedHead; }
     void setLinear(int index, std::shared_ptr<const LinearLayer> layer);
+    /// The layer object itself (to restore it after trying a replacement).
+    std::shared_ptr<const LinearLayer> linearPtr(int index) const { return m_linears[std::size_t(index)]; }
 
     KvCache makeCache(int capacity) const;
 

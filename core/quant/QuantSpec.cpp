@@ -122,6 +122,76 @@ QString QuantSpec::label() const
     return s;
 }
 
+QString QuantSpec::shortName() const
+{
+    if (method == QuantMethod::Float)
+        return dtypeName(floatType);
+    QString s = quantMethodName(method) + QStringLiteral("-w%1").arg(bits);
+    if (granularity == Granularity::PerGroup)
+        s += QStringLiteral("-g%1").arg(groupSize);
+    else
+        s += granularity == Granularity::PerChannel ? QStringLiteral("-ch") : QStringLiteral("-tensor");
+    if (symmetric)
+        s += QStringLiteral("-sym");
+    if (clipSearch && (method == QuantMethod::Rtn || method == QuantMethod::Awq))
+        s += QStringLiteral("-clip");
+    if (actOrder && method == QuantMethod::Gptq)
+        s += QStringLiteral("-act");
+    return s;
+}
+
+QuantSpec QuantSpec::fromShortName(const QString& name)
+{
+    QuantSpec spec;
+    const QStringList parts = name.trimmed().toLower().split(u'-');
+    for (const DTypeInfo& d : kDTypes) {
+        if (d.isFloat && d.type != DType::F64 && parts.size() == 1 && parts.front() == QLatin1String(d.name)) {
+            spec.method = QuantMethod::Float;
+            spec.floatType = d.type;
+            return spec;
+        }
+    }
+    if (!quantMethodFromName(parts.front(), spec.method) || spec.method == QuantMethod::Float)
+        throw Error(QStringLiteral("scheme '%1': unknown method '%2' (methods: rtn, gptq, awq, smoothquant, llm.int8, "
+                                   "dynamic; float layers: f16, bf16, f32)")
+                        .arg(name, parts.front()));
+    spec.bits = quantMethodInfo(spec.method).minBits == quantMethodInfo(spec.method).maxBits
+                    ? quantMethodInfo(spec.method).minBits
+                    : spec.bits;
+    for (qsizetype i = 1; i < parts.size(); ++i) {
+        const QString& t = parts[i];
+        bool ok = true;
+        if (t.size() > 1 && t.front() == u'w') {
+            spec.bits = t.mid(1).toInt(&ok);
+        } else if (t.size() > 1 && t.front() == u'g') {
+            spec.granularity = Granularity::PerGroup;
+            spec.groupSize = t.mid(1).toInt(&ok);
+        } else if (t == u"ch") {
+            spec.granularity = Granularity::PerChannel;
+        } else if (t == u"tensor") {
+            spec.granularity = Granularity::PerTensor;
+        } else if (t == u"sym") {
+            spec.symmetric = true;
+        } else if (t == u"asym") {
+            spec.symmetric = false;
+        } else if (t == u"clip") {
+            spec.clipSearch = true;
+        } else if (t == u"act") {
+            spec.actOrder = true;
+        } else {
+            ok = false;
+        }
+        if (!ok)
+            throw Error(QStringLiteral("scheme '%1': cannot read '%2' (expected wB, gN, ch, tensor, sym, asym, clip "
+                                       "or act, e.g. gptq-w4-g128)")
+                            .arg(name, t));
+    }
+    const QString problem = spec.validate();
+    if (!problem.isEmpty())
+        throw Error(QStringLiteral("scheme '%1': %2").arg(name, problem));
+    return spec;
+}
+
 QJsonObject QuantSpec::toJson() const
 {
     QJsonObject o{{QStringLiteral("method"), quantMethodName(method)}};

@@ -92,6 +92,13 @@ struct QuantSpec
     /// Short label for tables: "gptq int4 g128 asym", "f16", "smoothquant w8a8".
     QString label() const;
     QJsonObject toJson() const;
+    /// Compact scheme name for command lines and sweep tables: method, then dash-separated tokens
+    /// wB (bits), gN / ch / tensor (granularity), sym, clip (RTN/AWQ), act (GPTQ act-order):
+    /// "gptq-w4-g128", "rtn-w8-ch-sym", "awq-w4-g64-clip"; float layers are "f16", "bf16", "f32".
+    QString shortName() const;
+    /// Parses shortName() spellings (fields not named keep QuantSpec's defaults); throws qs::Error
+    /// naming the bad token, and validates the result.
+    static QuantSpec fromShortName(const QString& name);
     /// Reads fields present in `o` over `base` (recipes override defaults); errors name `path`.
     static QuantSpec fromJson(const QJsonObject& o, const QString& path, const QuantSpec& base);
     static QuantSpec fromJson(const QJsonObject& o, const QString& path);

@@ -35,7 +35,9 @@ const std::vector<std::vector<int>>& sequentialGroups()
     return groups;
 }
 
-void measure(LayerReport& rep, const float* w, const QuantizedTensor& q, const LinearLayer& layer,
+} // namespace
+
+void measureQuantizedLayer(LayerReport& rep, const float* w, const QuantizedTensor& q, const LinearLayer& layer,
              const LinearInputStats* stats)
 {
     const std::vector<float> wq = q.effectiveWeight();
@@ -47,6 +49,7 @@ void measure(LayerReport& rep, const float* w, const QuantizedTensor& q, const L
         mx = std::max(mx, std::fabs(e));
     }
     rep.weightRelMse = den > 0 ? num / den : 0;
+    rep.weightSquaredNorm = den;
     rep.maxAbsError = mx;
     rep.histogramMin = -mx;
     rep.histogramMax = mx;
@@ -68,10 +71,11 @@ void measure(LayerReport& rep, const float* w, const QuantizedTensor& q, const L
             ed += double(y[i]) * double(y[i]);
         }
         rep.outputRelMse = ed > 0 ? en / ed : 0;
+        rep.outputSquaredNorm = ed;
     }
 }
 
-std::vector<std::vector<int>> sampleWindows(const Tokenizer& tok, const CalibrationSettings& cal, int bos)
+std::vector<std::vector<int>> calibrationWindows(const Tokenizer& tok, const CalibrationSettings& cal, int bos)
 {
     const QByteArray text = readTextFile(cal.text);
     std::vector<int> ids;
@@ -96,8 +100,6 @@ std::vector<std::vector<int>> sampleWindows(const Tokenizer& tok, const Calibrat
     }
     return windows;
 }
-
-} // namespace
 
 QJsonObject LayerReport::toJson() const
 {
@@ -220,7 +222,7 @@ QuantizeResult runQuantization(std::shared_ptr<const Model> modelPtr, const Laye
     if (calibrate) {
         job.report(0, QStringLiteral("calibrating"), QStringLiteral("tokenizing %1").arg(cal.text));
         const auto tc = Clock::now();
-        windows = sampleWindows(*tokenizer, cal, tokenizer->bosId() >= 0 ? tokenizer->bosId() : std::max(0, c.bosTokenId));
+        windows = calibrationWindows(*tokenizer, cal, tokenizer->bosId() >= 0 ? tokenizer->bosId() : std::max(0, c.bosTokenId));
         hidden.resize(windows.size());
         for (std::size_t s = 0; s < windows.size(); ++s) {
             hidden[s].resize(windows[s].size() * std::size_t(H));
@@ -261,7 +263,7 @@ QuantizeResult runQuantization(std::shared_ptr<const Model> modelPtr, const Laye
         rep.spec = entry.spec;
         rep.bytes = q->storageBytes();
         rep.bitsPerWeight = q->bitsPerWeight();
-        measure(rep, req.weight, *q, *layer, stats);
+        measureQuantizedLayer(rep, req.weight, *q, *layer, stats);
         if (awqScales)
             rep.note = QStringLiteral("awq alpha %1 (shared scales)").arg(awqAlpha);
         rep.seconds = since(tl);

@@ -16,6 +16,8 @@ namespace qs {
 class Model;
 class Tokenizer;
 class Transformer;
+class LinearLayer;
+struct LinearInputStats;
 
 /// What was measured for one quantized layer.
 struct LayerReport
@@ -29,6 +31,8 @@ struct LayerReport
     double bitsPerWeight = 0;
     double weightRelMse = 0; ///< ‖W − Ŵ‖² / ‖W‖²
     double outputRelMse = 0; ///< ‖XWᵀ − layer(X)‖² / ‖XWᵀ‖² on sampled calibration inputs (NaN if none)
+    double weightSquaredNorm = 0; ///< ‖W‖² (denominator of weightRelMse)
+    double outputSquaredNorm = 0; ///< ‖XWᵀ‖² on the sample (denominator of outputRelMse)
     double maxAbsError = 0;  ///< max |W − Ŵ|
     double histogramMin = 0, histogramMax = 0;
     std::vector<double> errorHistogram; ///< counts of W − Ŵ over [min, max] in equal bins
@@ -53,6 +57,15 @@ struct QuantizeResult
     QStringList warnings;
     QJsonObject toJson() const;
 };
+
+/// Fills the measured fields of `rep` (weight error, its histogram, output error on the reservoir
+/// sample of `stats` when given) for float weight `w` against its quantized form `q` run as `layer`.
+void measureQuantizedLayer(LayerReport& rep, const float* w, const QuantizedTensor& q, const LinearLayer& layer,
+                           const LinearInputStats* stats);
+
+/// `cal.samples` windows of `cal.seqLen` tokens (BOS + text tokens) drawn from `cal.text` with
+/// `cal.seed`; throws qs::Error naming the file when the text is missing or too short.
+std::vector<std::vector<int>> calibrationWindows(const Tokenizer& tokenizer, const CalibrationSettings& cal, int bos);
 
 /// A memory estimate made before a run starts (bytes).
 struct MemoryEstimate

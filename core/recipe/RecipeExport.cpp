@@ -274,6 +274,18 @@ QString ggufTensorName(const Model& model, int linearIndex)
     return s.block < 0 ? s.head : s.head + QString::number(s.block) + u'.' + s.mid + s.end;
 }
 
+std::vector<std::pair<QString, QString>> layerPatterns(const Model& model,
+                                                       const std::vector<std::pair<int, QString>>& layerValues)
+{
+    std::vector<Site> all;
+    for (const LinearLayerInfo& l : model.linears())
+        all.push_back(hfSite(l));
+    PatternGrouper grouper(all);
+    for (const auto& [linear, value] : layerValues)
+        grouper.add(all.at(std::size_t(linear)), value);
+    return grouper.patterns();
+}
+
 LlamaCppExport exportLlamaCpp(const LayerPlan& plan, const Model& model)
 {
     LlamaCppExport out;

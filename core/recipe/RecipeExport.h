@@ -6,6 +6,9 @@
 #include <QString>
 #include <QStringList>
 
+#include <utility>
+#include <vector>
+
 namespace qs {
 
 class Model;
@@ -36,6 +39,11 @@ LlamaCppExport exportLlamaCpp(const LayerPlan& plan, const Model& model);
 /// exportLlamaCpp(plan, model).args; problems appended to `problems` when given.
 QStringList toLlamaCppTensorTypeArgs(const LayerPlan& plan, const Model& model,
                                      QStringList* problems = nullptr);
+/// Anchored, non-overlapping regexes on HF module names covering exactly the given (linear
+/// index, value) pairs, blocks merged where a value covers them ("^model\\.layers\\.\\d+\\.mlp\\.down_proj$"
+/// when every block's down_proj has it), in first-seen order.
+std::vector<std::pair<QString, QString>> layerPatterns(const Model& model,
+                                                       const std::vector<std::pair<int, QString>>& layerValues);
 /// The GGUF tensor name of a linear layer ("blk.3.ffn_down.weight", "output.weight").
 QString ggufTensorName(const Model& model, int linearIndex);
 

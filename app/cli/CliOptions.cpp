@@ -1,0 +1,69 @@
+#include "CliOptions.h"
+
+#include "Cli.h"
+
+#include "util/Error.h"
+
+#include <chrono>
+
+namespace cli {
+
+QCommandLineOption threadsOption()
+{
+    return {QStringLiteral("threads"), QStringLiteral("Compute threads (default: all cores)."), QStringLiteral("N"),
+            QStringLiteral("0")};
+}
+
+int positiveInt(const QCommandLineParser& p, const QString& name, int minimum)
+{
+    bool ok = false;
+    const int v = p.value(name).toInt(&ok);
+    if (!ok || v < minimum)
+        throw qs::Error(QStringLiteral("--%1 must be an integer >= %2, got '%3'").arg(name).arg(minimum).arg(p.value(name)));
+    return v;
+}
+
+QList<QCommandLineOption> perplexityOptions()
+{
+    return {
+        {QStringLiteral("ctx"), QStringLiteral("Tokens per chunk (default 512)."), QStringLiteral("N"), QStringLiteral("512")},
+        {QStringLiteral("chunks"), QStringLiteral("Evaluate at most N chunks (default: all)."), QStringLiteral("N"),
+         QStringLiteral("-1")},
+        {QStringLiteral("skip-chunks"),
+         QStringLiteral("Skip the first K chunks (hold out what a sensitivity sweep used)."), QStringLiteral("K"),
+         QStringLiteral("0")},
+        {QStringLiteral("protocol"), QStringLiteral("llamacpp (score second half of each chunk) or windows."),
+         QStringLiteral("NAME"), QStringLiteral("llamacpp")},
+    };
+}
+
+qs::PerplexityOptions perplexityOptionsFrom(const QCommandLineParser& p)
+{
+    qs::PerplexityOptions o;
+    o.protocol = qs::protocolFromName(p.value(QStringLiteral("protocol")));
+    o.ctx = positiveInt(p, QStringLiteral("ctx"), 4);
+    bool ok = false;
+    o.maxChunks = p.value(QStringLiteral("chunks")).toInt(&ok);
+    if (!ok || o.maxChunks == 0 || o.maxChunks < -1)
+        throw qs::Error(QStringLiteral("--chunks must be a positive integer or -1 (all), got '%1'")
+                            .arg(p.value(QStringLiteral("chunks"))));
+    o.firstChunk = positiveInt(p, QStringLiteral("skip-chunks"), 0);
+    return o;
+}
+
+qs::ProgressFn terminalProgress(bool quiet)
+{
+    return [quiet, last = std::chrono::steady_clock::time_point()](const qs::JobProgress& pr) mutable {
+        const auto now = std::chrono::steady_clock::now();
+        if (!quiet && (now - last > std::chrono::milliseconds(250) || pr.fraction >= 1.0)) {
+            last = now;
+            QString line = QStringLiteral("\r[%1%] %2 %3").arg(pr.fraction >= 0 ? int(pr.fraction * 100) : 0, 3).arg(pr.stage, pr.detail);
+            if (pr.etaSeconds >= 0)
+                line += QStringLiteral(" (ETA %1 s)").arg(pr.etaSeconds, 0, 'f', 0);
+            err() << line.leftJustified(110);
+            err().flush();
+        }
+    };
+}
+
+} // namespace cli
