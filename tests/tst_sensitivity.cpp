@@ -2,7 +2,6 @@
 // study: exactness of the DP against brute force, the cached-hidden-state evaluation against a
 // full evaluation, cancel/resume, recipes that realise the plan, and bad input.
 #include "TestSupport.h"
-
 #include "analysis/Allocation.h"
 #include "analysis/AllocationStudy.h"
 #include "analysis/Sensitivity.h"
@@ -18,7 +17,6 @@
 #include <QJsonDocument>
 #include <QTemporaryDir>
 #include <QTest>
-
 #include <cmath>
 #include <random>
 
@@ -86,7 +84,10 @@ double bruteForce(const SensitivityResult& r, double budget)
     return best;
 }
 
-QString wikitext() { return qs::test::dataPath(QStringLiteral("wikitext-2-raw/wiki.test.raw")); }
+QString wikitext()
+{
+    return qs::test::dataPath(QStringLiteral("wikitext-2-raw/wiki.test.raw"));
+}
 
 SensitivitySettings smallSweep(const QString& layers)
 {
@@ -108,18 +109,20 @@ class TestSensitivity : public QObject
 private Q_SLOTS:
     void schemeNames()
     {
-        const char* names[] = {"gptq-w4-g128", "rtn-w8-ch-sym", "awq-w4-g64-clip", "gptq-w3-g32-act", "f16", "bf16",
-                               "rtn-w2-tensor"};
+        const char* names[] = {"gptq-w4-g128", "rtn-w8-ch-sym", "awq-w4-g64-clip", "gptq-w3-g32-act",
+                               "f16",          "bf16",          "rtn-w2-tensor"};
         for (const char* n : names)
             QCOMPARE(QuantSpec::fromShortName(QString::fromLatin1(n)).shortName(), QString::fromLatin1(n));
-        QCOMPARE(QuantSpec::fromShortName(QStringLiteral("GPTQ-W4-G128")).shortName(), QStringLiteral("gptq-w4-g128"));
+        QCOMPARE(QuantSpec::fromShortName(QStringLiteral("GPTQ-W4-G128")).shortName(),
+                 QStringLiteral("gptq-w4-g128"));
         QS_VERIFY_ERROR(qs::test::errorOf([] { QuantSpec::fromShortName(QStringLiteral("gptq-w9-ch")); }),
                         {QStringLiteral("gptq-w9-ch"), QStringLiteral("9")});
         QS_VERIFY_ERROR(qs::test::errorOf([] { QuantSpec::fromShortName(QStringLiteral("foo-w4")); }),
                         {QStringLiteral("unknown method"), QStringLiteral("foo")});
         QS_VERIFY_ERROR(qs::test::errorOf([] { QuantSpec::fromShortName(QStringLiteral("rtn-w4-x7")); }),
                         {QStringLiteral("x7")});
-        QS_VERIFY_ERROR(qs::test::errorOf([] { parseSchemes(QStringLiteral(" , ")); }), {QStringLiteral("empty")});
+        QS_VERIFY_ERROR(qs::test::errorOf([] { parseSchemes(QStringLiteral(" , ")); }),
+                        {QStringLiteral("empty")});
         QS_VERIFY_ERROR(qs::test::errorOf([] { parseSchemes(QStringLiteral("rtn-w4-ch,RTN-w4-ch")); }),
                         {QStringLiteral("twice"), QStringLiteral("rtn-w4-ch")});
     }
@@ -138,7 +141,11 @@ private Q_SLOTS:
                 const double exact = bruteForce(r, budget);
                 const double slack = bruteForce(r, budget - 6 * std::max(1.0, double(a.maxBytes()) / 1e5));
                 QVERIFY2(p.predictedLoss <= slack + 1e-12,
-                         qPrintable(QStringLiteral("seed %1 bpw %2: dp %3 brute %4").arg(seed).arg(bpw).arg(p.predictedLoss).arg(exact)));
+                         qPrintable(QStringLiteral("seed %1 bpw %2: dp %3 brute %4")
+                                        .arg(seed)
+                                        .arg(bpw)
+                                        .arg(p.predictedLoss)
+                                        .arg(exact)));
                 QVERIFY(p.predictedLoss >= exact - 1e-12);
             }
         }
@@ -156,7 +163,8 @@ private Q_SLOTS:
             QVERIFY(front[i].predictedLoss < front[i - 1].predictedLoss);
         }
         for (const AllocationPlan& p : front)
-            QVERIFY(std::abs(p.predictedLoss - bruteForce(r, double(p.bytes))) <= 1e-12 + 1e-9 * p.predictedLoss);
+            QVERIFY(std::abs(p.predictedLoss - bruteForce(r, double(p.bytes))) <=
+                    1e-12 + 1e-9 * p.predictedLoss);
         // The uniform plans are never better than the front at their size.
         for (int k = 0; k < 4; ++k) {
             const AllocationPlan u = a.uniform(k);
@@ -174,15 +182,18 @@ private Q_SLOTS:
         const Allocator a(r, LossMetric::Kld);
         QS_VERIFY_ERROR(qs::test::errorOf([&] { a.forBitsPerWeight(1.0); }),
                         {QStringLiteral("below the smallest plan"), QStringLiteral("1.000 bpw")});
-        QS_VERIFY_ERROR(qs::test::errorOf([&] { a.forBitsPerWeight(40); }), {QStringLiteral("above the float model")});
+        QS_VERIFY_ERROR(qs::test::errorOf([&] { a.forBitsPerWeight(40); }),
+                        {QStringLiteral("above the float model")});
         QS_VERIFY_ERROR(qs::test::errorOf([&] { a.forLoss(-1); }), {QStringLiteral("no plan")});
-        QS_VERIFY_ERROR(qs::test::errorOf([&] { Allocator(r, LossMetric::Kld, {QStringLiteral("rtn-w3-ch")}); }),
-                        {QStringLiteral("rtn-w3-ch"), QStringLiteral("not measured")});
+        QS_VERIFY_ERROR(
+            qs::test::errorOf([&] { Allocator(r, LossMetric::Kld, {QStringLiteral("rtn-w3-ch")}); }),
+            {QStringLiteral("rtn-w3-ch"), QStringLiteral("not measured")});
         SensitivityResult incomplete = r;
         incomplete.entries.pop_back();
         QS_VERIFY_ERROR(qs::test::errorOf([&] { Allocator(incomplete, LossMetric::Kld); }),
                         {QStringLiteral("incomplete"), QStringLiteral("layer3")});
-        QS_VERIFY_ERROR(qs::test::errorOf([] { lossMetricFromName(QStringLiteral("mse")); }), {QStringLiteral("mse")});
+        QS_VERIFY_ERROR(qs::test::errorOf([] { lossMetricFromName(QStringLiteral("mse")); }),
+                        {QStringLiteral("mse")});
     }
 
     void spearman()
@@ -199,7 +210,8 @@ private Q_SLOTS:
         QS_REQUIRE_DATA(text, "wikitext-2-raw/wiki.test.raw");
         const auto model = Model::open(dir);
         const auto tok = Tokenizer::load(dir);
-        SensitivitySettings s = smallSweep(QStringLiteral("layers\\.(1|4)\\.(self_attn\\.v_proj|mlp\\.down_proj)$"));
+        SensitivitySettings s =
+            smallSweep(QStringLiteral("layers\\.(1|4)\\.(self_attn\\.v_proj|mlp\\.down_proj)$"));
         s.groupPatterns << QStringLiteral("layers\\.4\\.");
         const SensitivityCost cost = estimateSensitivityCost(*model, *tok, s);
         QCOMPARE(cost.units, 3);
@@ -227,14 +239,17 @@ private Q_SLOTS:
         req.rows = dense.outFeatures();
         req.cols = dense.inFeatures();
         req.spec = QuantSpec::fromShortName(QStringLiteral("rtn-w3-ch"));
-        t.setLinear(li, std::make_shared<QuantizedLinear>(std::make_shared<QuantizedTensor>(quantizeWeight(req)), dense.bias()));
+        t.setLinear(li, std::make_shared<QuantizedLinear>(
+                            std::make_shared<QuantizedTensor>(quantizeWeight(req)), dense.bias()));
         EvaluationParams ep;
         ep.textPath = text;
         ep.perplexity = s.eval;
         const EvaluationResult full = runEvaluation(t, *tok, ep);
         const SensitivityEntry* e = r.find(unit.name, QStringLiteral("rtn-w3-ch"));
-        QVERIFY2(std::abs(full.perplexity.ppl - e->ppl) <= 1e-9 * e->ppl,
-                 qPrintable(QStringLiteral("%1 vs %2").arg(full.perplexity.ppl, 0, 'g', 12).arg(e->ppl, 0, 'g', 12)));
+        QVERIFY2(
+            std::abs(full.perplexity.ppl - e->ppl) <= 1e-9 * e->ppl,
+            qPrintable(
+                QStringLiteral("%1 vs %2").arg(full.perplexity.ppl, 0, 'g', 12).arg(e->ppl, 0, 'g', 12)));
         QCOMPARE(r.evalTokens, full.perplexity.scored);
         QVERIFY(std::abs(std::exp(r.baseNll) - r.basePpl) < 1e-9 * r.basePpl);
     }
@@ -257,7 +272,8 @@ private Q_SLOTS:
         std::optional<SensitivityResult> saved;
         bool cancelled = false;
         try {
-            runSensitivity(model, *tok, s, nullptr, job, [&](const SensitivityResult& partial) { saved = partial; });
+            runSensitivity(model, *tok, s, nullptr, job,
+                           [&](const SensitivityResult& partial) { saved = partial; });
         } catch (const Cancelled&) {
             cancelled = true;
         }
@@ -286,7 +302,8 @@ private Q_SLOTS:
                         {QStringLiteral("cannot resume"), QStringLiteral("evaluation settings")});
         // A corrupt file is named.
         QVERIFY(qs::test::writeFile(path, "{\"format\": \"something\"}"));
-        QS_VERIFY_ERROR(qs::test::errorOf([&] { SensitivityResult::load(path); }), {path, QStringLiteral("not a QuantScope sensitivity")});
+        QS_VERIFY_ERROR(qs::test::errorOf([&] { SensitivityResult::load(path); }),
+                        {path, QStringLiteral("not a QuantScope sensitivity")});
     }
 
     void recipeRealisesThePlan()
@@ -320,8 +337,9 @@ private Q_SLOTS:
         // Another model is refused.
         const auto bf16 = qs::test::dataPath(QStringLiteral("kjv7M"));
         if (!bf16.isEmpty())
-            QS_VERIFY_ERROR(qs::test::errorOf([&] { a.toRecipe(plan, *Model::open(bf16), QStringLiteral("x")); }),
-                            {QStringLiteral("another model")});
+            QS_VERIFY_ERROR(
+                qs::test::errorOf([&] { a.toRecipe(plan, *Model::open(bf16), QStringLiteral("x")); }),
+                {QStringLiteral("another model")});
     }
 
     void studyMeasuresPlans()
@@ -338,7 +356,8 @@ private Q_SLOTS:
         ep.perplexity = s.eval;
         ep.perplexity.firstChunk = s.eval.maxChunks; // held out from the sweep's chunks
         const AllocationStudy st = measureAllocation(model, *tok, a, {3.6}, 3, ep);
-        QVERIFY(st.plans.size() >= 3); // the budget plan + 2 uniform (+ front points not already there)
+        QVERIFY(st.plans.size() >=
+                4); // the budget plan, 2 uniform, 1 same-size mixed (+ front points not already there)
         QCOMPARE(st.plans.front().kind, QStringLiteral("budget"));
         for (const MeasuredPlan& m : st.plans) {
             QVERIFY(m.ppl > 0 && std::isfinite(m.ppl));
@@ -355,8 +374,18 @@ private Q_SLOTS:
         QVERIFY(u3 && u4);
         QVERIFY(u4->kld < u3->kld);
         QVERIFY(u3->ppl > st.basePpl);
-        const QJsonObject json = st.toJson(r);
-        QCOMPARE(json.value(u"comparisons").toArray().size(), 1);
+        // The allocator's plan at the 4-bit plan's exact size predicts no more loss than the uniform plan.
+        const MeasuredPlan* iso = nullptr;
+        for (const MeasuredPlan& m : st.plans)
+            if (m.kind == u"iso" && m.name == u"mixed@rtn-w4-ch")
+                iso = &m;
+        QVERIFY(iso);
+        QVERIFY(iso->plan.bytes <= u4->plan.bytes);
+        QVERIFY(iso->plan.predictedLoss <= u4->plan.predictedLoss + 1e-12);
+        const QJsonArray comparisons = st.toJson(r).value(u"comparisons").toArray();
+        QCOMPARE(comparisons.size(), 2); // the budget, and the same-size pair for rtn-w4-ch
+        QCOMPARE(comparisons[1].toObject().value(u"same_size_as").toString(),
+                 QStringLiteral("uniform rtn-w4-ch"));
     }
 
     void cliSweepAndAllocate()
@@ -364,24 +393,29 @@ private Q_SLOTS:
         QS_REQUIRE_DATA(dir, "stories260K");
         QS_REQUIRE_DATA(text, "wikitext-2-raw/wiki.test.raw");
         QTemporaryDir tmp;
-        const QString sPath = tmp.filePath(QStringLiteral("s.json")), rPath = tmp.filePath(QStringLiteral("r.json"));
-        auto res = qs::test::runCli({QStringLiteral("sensitivity"), dir, QStringLiteral("--schemes"), QStringLiteral("rtn-w2-ch,rtn-w4-ch"),
-                                     QStringLiteral("--eval"), text, QStringLiteral("--ctx"), QStringLiteral("64"),
-                                     QStringLiteral("--chunks"), QStringLiteral("4"), QStringLiteral("--layers"),
-                                     QStringLiteral("layers\\.0\\."), QStringLiteral("--out"), sPath});
+        const QString sPath = tmp.filePath(QStringLiteral("s.json")),
+                      rPath = tmp.filePath(QStringLiteral("r.json"));
+        auto res = qs::test::runCli(
+            {QStringLiteral("sensitivity"), dir, QStringLiteral("--schemes"),
+             QStringLiteral("rtn-w2-ch,rtn-w4-ch"), QStringLiteral("--eval"), text, QStringLiteral("--ctx"),
+             QStringLiteral("64"), QStringLiteral("--chunks"), QStringLiteral("4"),
+             QStringLiteral("--layers"), QStringLiteral("layers\\.0\\."), QStringLiteral("--out"), sPath});
         QVERIFY2(res.exitCode == 0, res.err.constData());
         QVERIFY(res.err.contains("7 units × 2 schemes = 14 evaluations"));
-        res = qs::test::runCli({QStringLiteral("allocate"), sPath, QStringLiteral("--bpw"), QStringLiteral("3"),
-                                QStringLiteral("--out"), rPath, QStringLiteral("--front")});
+        res =
+            qs::test::runCli({QStringLiteral("allocate"), sPath, QStringLiteral("--bpw"), QStringLiteral("3"),
+                              QStringLiteral("--out"), rPath, QStringLiteral("--front")});
         QVERIFY2(res.exitCode == 0, res.err.constData());
         QVERIFY(res.out.contains("predicted Pareto front"));
         res = qs::test::runCli({QStringLiteral("recipe"), QStringLiteral("check"), rPath, dir});
         QVERIFY2(res.exitCode == 0, QByteArray(res.err + res.out).constData());
-        res = qs::test::runCli({QStringLiteral("allocate"), sPath, QStringLiteral("--bpw"), QStringLiteral("1.5")});
+        res = qs::test::runCli(
+            {QStringLiteral("allocate"), sPath, QStringLiteral("--bpw"), QStringLiteral("1.5")});
         QCOMPARE(res.exitCode, 1);
         QVERIFY(res.err.contains("below the smallest plan"));
-        res = qs::test::runCli({QStringLiteral("sensitivity"), dir, QStringLiteral("--schemes"), QStringLiteral("gptq-w4-ch"),
-                                QStringLiteral("--eval"), text, QStringLiteral("--out"), sPath});
+        res = qs::test::runCli({QStringLiteral("sensitivity"), dir, QStringLiteral("--schemes"),
+                                QStringLiteral("gptq-w4-ch"), QStringLiteral("--eval"), text,
+                                QStringLiteral("--out"), sPath});
         QCOMPARE(res.exitCode, 1);
         QVERIFY(res.err.contains("no calibration text"));
     }

@@ -1,7 +1,6 @@
 #include "CliOptions.h"
 
 #include "Cli.h"
-
 #include "util/Error.h"
 
 #include <chrono>
@@ -10,8 +9,8 @@ namespace cli {
 
 QCommandLineOption threadsOption()
 {
-    return {QStringLiteral("threads"), QStringLiteral("Compute threads (default: all cores)."), QStringLiteral("N"),
-            QStringLiteral("0")};
+    return {QStringLiteral("threads"), QStringLiteral("Compute threads (default: all cores)."),
+            QStringLiteral("N"), QStringLiteral("0")};
 }
 
 int positiveInt(const QCommandLineParser& p, const QString& name, int minimum)
@@ -19,19 +18,23 @@ int positiveInt(const QCommandLineParser& p, const QString& name, int minimum)
     bool ok = false;
     const int v = p.value(name).toInt(&ok);
     if (!ok || v < minimum)
-        throw qs::Error(QStringLiteral("--%1 must be an integer >= %2, got '%3'").arg(name).arg(minimum).arg(p.value(name)));
+        throw qs::Error(QStringLiteral("--%1 must be an integer >= %2, got '%3'")
+                            .arg(name)
+                            .arg(minimum)
+                            .arg(p.value(name)));
     return v;
 }
 
 QList<QCommandLineOption> perplexityOptions()
 {
     return {
-        {QStringLiteral("ctx"), QStringLiteral("Tokens per chunk (default 512)."), QStringLiteral("N"), QStringLiteral("512")},
-        {QStringLiteral("chunks"), QStringLiteral("Evaluate at most N chunks (default: all)."), QStringLiteral("N"),
-         QStringLiteral("-1")},
+        {QStringLiteral("ctx"), QStringLiteral("Tokens per chunk (default 512)."), QStringLiteral("N"),
+         QStringLiteral("512")},
+        {QStringLiteral("chunks"), QStringLiteral("Evaluate at most N chunks (default: all)."),
+         QStringLiteral("N"), QStringLiteral("-1")},
         {QStringLiteral("skip-chunks"),
-         QStringLiteral("Skip the first K chunks (hold out what a sensitivity sweep used)."), QStringLiteral("K"),
-         QStringLiteral("0")},
+         QStringLiteral("Skip the first K chunks (hold out what a sensitivity sweep used)."),
+         QStringLiteral("K"), QStringLiteral("0")},
         {QStringLiteral("protocol"), QStringLiteral("llamacpp (score second half of each chunk) or windows."),
          QStringLiteral("NAME"), QStringLiteral("llamacpp")},
     };
@@ -57,7 +60,9 @@ qs::ProgressFn terminalProgress(bool quiet)
         const auto now = std::chrono::steady_clock::now();
         if (!quiet && (now - last > std::chrono::milliseconds(250) || pr.fraction >= 1.0)) {
             last = now;
-            QString line = QStringLiteral("\r[%1%] %2 %3").arg(pr.fraction >= 0 ? int(pr.fraction * 100) : 0, 3).arg(pr.stage, pr.detail);
+            QString line = QStringLiteral("\r[%1%] %2 %3")
+                               .arg(pr.fraction >= 0 ? int(pr.fraction * 100) : 0, 3)
+                               .arg(pr.stage, pr.detail);
             if (pr.etaSeconds >= 0)
                 line += QStringLiteral(" (ETA %1 s)").arg(pr.etaSeconds, 0, 'f', 0);
             err() << line.leftJustified(110);

@@ -1,6 +1,5 @@
 #include "Cli.h"
 #include "CliOptions.h"
-
 #include "analysis/Allocation.h"
 #include "analysis/AllocationStudy.h"
 #include "analysis/Sensitivity.h"
@@ -13,7 +12,6 @@
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QSaveFile>
-
 #include <csignal>
 
 namespace cli {
@@ -37,7 +35,10 @@ qs::JobContext interruptibleJob(bool quiet)
     return job;
 }
 
-QString absolute(const QString& path) { return path.isEmpty() ? path : QFileInfo(path).absoluteFilePath(); }
+QString absolute(const QString& path)
+{
+    return path.isEmpty() ? path : QFileInfo(path).absoluteFilePath();
+}
 
 void writeJsonFile(const QString& path, const QJsonObject& o)
 {
@@ -74,10 +75,12 @@ QString entriesTable(const qs::SensitivityResult& r)
 int runSensitivity(const QStringList& args)
 {
     QCommandLineParser p;
-    p.setApplicationDescription(QStringLiteral(
-        "Layer sensitivity sweep: for every linear layer (or group) and every candidate scheme, quantize only that "
-        "unit, evaluate the sample, record Δ perplexity, KLD and cheap proxies. The result file is written after "
-        "each unit, so Ctrl-C or a crash keeps what was finished; --resume continues it."));
+    p.setApplicationDescription(
+        QStringLiteral("Layer sensitivity sweep: for every linear layer (or group) and every candidate "
+                       "scheme, quantize only that "
+                       "unit, evaluate the sample, record Δ perplexity, KLD and cheap proxies. The result "
+                       "file is written after "
+                       "each unit, so Ctrl-C or a crash keeps what was finished; --resume continues it."));
     p.addHelpOption();
     p.addPositionalArgument(QStringLiteral("MODEL"), QStringLiteral("float model folder"));
     p.addOptions({
@@ -85,25 +88,34 @@ int runSensitivity(const QStringList& args)
          QStringLiteral("Comma-separated candidate schemes, e.g. gptq-w2-ch,gptq-w3-ch,gptq-w4-ch,gptq-w8-ch "
                         "(method-wB-gN|ch|tensor[-sym][-clip][-act]; f16 keeps a layer float)."),
          QStringLiteral("LIST")},
-        {QStringLiteral("eval"), QStringLiteral("Evaluation text (the sample: see --ctx/--chunks)."), QStringLiteral("FILE")},
-        {QStringLiteral("calib"), QStringLiteral("Calibration text (needed by GPTQ/AWQ schemes and the proxies)."),
+        {QStringLiteral("eval"), QStringLiteral("Evaluation text (the sample: see --ctx/--chunks)."),
          QStringLiteral("FILE")},
-        {QStringLiteral("samples"), QStringLiteral("Calibration samples (default 128)."), QStringLiteral("N"), QStringLiteral("128")},
-        {QStringLiteral("seq-len"), QStringLiteral("Calibration sequence length (default 128)."), QStringLiteral("N"),
+        {QStringLiteral("calib"),
+         QStringLiteral("Calibration text (needed by GPTQ/AWQ schemes and the proxies)."),
+         QStringLiteral("FILE")},
+        {QStringLiteral("samples"), QStringLiteral("Calibration samples (default 128)."), QStringLiteral("N"),
          QStringLiteral("128")},
-        {QStringLiteral("seed"), QStringLiteral("Calibration seed."), QStringLiteral("S"), QStringLiteral("1234")},
-        {QStringLiteral("layers"), QStringLiteral("Only layers whose name matches this regex."), QStringLiteral("REGEX")},
-        {QStringLiteral("group"), QStringLiteral("Quantize the layers matching REGEX together as one unit (repeatable)."),
+        {QStringLiteral("seq-len"), QStringLiteral("Calibration sequence length (default 128)."),
+         QStringLiteral("N"), QStringLiteral("128")},
+        {QStringLiteral("seed"), QStringLiteral("Calibration seed."), QStringLiteral("S"),
+         QStringLiteral("1234")},
+        {QStringLiteral("layers"), QStringLiteral("Only layers whose name matches this regex."),
          QStringLiteral("REGEX")},
-        {QStringLiteral("out"), QStringLiteral("Result JSON (written atomically after every unit)."), QStringLiteral("S.json")},
-        {QStringLiteral("resume"), QStringLiteral("Continue the sweep in --out, computing only what is missing.")},
+        {QStringLiteral("group"),
+         QStringLiteral("Quantize the layers matching REGEX together as one unit (repeatable)."),
+         QStringLiteral("REGEX")},
+        {QStringLiteral("out"), QStringLiteral("Result JSON (written atomically after every unit)."),
+         QStringLiteral("S.json")},
+        {QStringLiteral("resume"),
+         QStringLiteral("Continue the sweep in --out, computing only what is missing.")},
         {QStringLiteral("dry-run"), QStringLiteral("Print the cost of the sweep and stop.")},
         {QStringLiteral("json"), QStringLiteral("Print JSON.")},
         threadsOption(),
     });
     p.addOptions(perplexityOptions());
     p.process(args);
-    if (p.positionalArguments().size() != 1 || !p.isSet(QStringLiteral("schemes")) || !p.isSet(QStringLiteral("eval")) ||
+    if (p.positionalArguments().size() != 1 || !p.isSet(QStringLiteral("schemes")) ||
+        !p.isSet(QStringLiteral("eval")) ||
         (!p.isSet(QStringLiteral("out")) && !p.isSet(QStringLiteral("dry-run")))) {
         err() << p.helpText();
         return kExitUsage;
@@ -122,7 +134,8 @@ int runSensitivity(const QStringList& args)
         settings.eval.maxChunks = 32;
     settings.calibration.text = absolute(p.value(QStringLiteral("calib")));
     settings.calibration.samples = positiveInt(p, QStringLiteral("samples"), 1);
-    settings.calibration.seqLen = positiveInt(p, QStringLiteral("seq-len"), qs::CalibrationSettings::kMinSeqLen);
+    settings.calibration.seqLen =
+        positiveInt(p, QStringLiteral("seq-len"), qs::CalibrationSettings::kMinSeqLen);
     settings.calibration.seed = std::uint32_t(positiveInt(p, QStringLiteral("seed"), 0));
     const QString outPath = p.value(QStringLiteral("out"));
     const bool json = p.isSet(QStringLiteral("json"));
@@ -152,7 +165,8 @@ int runSensitivity(const QStringList& args)
         result = qs::runSensitivity(model, *tokenizer, settings, previous ? &*previous : nullptr, job,
                                     [&](const qs::SensitivityResult& partial) { partial.save(outPath); });
     } catch (const qs::Cancelled&) {
-        err() << "\ncancelled: " << outPath << " keeps the finished units; run again with --resume to continue\n";
+        err() << "\ncancelled: " << outPath
+              << " keeps the finished units; run again with --resume to continue\n";
         return kExitFailure;
     }
     result.save(outPath);
@@ -177,27 +191,38 @@ int runAllocate(const QStringList& args)
     QCommandLineParser p;
     p.setApplicationDescription(QStringLiteral(
         "Mixed precision under a budget from a sensitivity sweep: one scheme per unit minimising the summed "
-        "per-unit loss (exact multiple-choice knapsack by dynamic programming; assumes losses add up). Writes a "
-        "normal recipe; --front prints the predicted Pareto front; --measure quantizes and evaluates the plans "
+        "per-unit loss (exact multiple-choice knapsack by dynamic programming; assumes losses add up). "
+        "Writes a "
+        "normal recipe; --front prints the predicted Pareto front; --measure quantizes and evaluates the "
+        "plans "
         "at the budgets, the uniform plans and points along the front, and reports predicted vs measured."));
     p.addHelpOption();
     p.addPositionalArgument(QStringLiteral("S.json"), QStringLiteral("sensitivity results"));
     p.addOptions({
-        {QStringLiteral("bpw"), QStringLiteral("Budget: average bits per weight over the swept layers (comma list with --measure)."),
+        {QStringLiteral("bpw"),
+         QStringLiteral("Budget: average bits per weight over the swept layers (comma list with --measure)."),
          QStringLiteral("B")},
-        {QStringLiteral("bytes"), QStringLiteral("Budget: total bytes of the swept layers."), QStringLiteral("N")},
-        {QStringLiteral("max-loss"), QStringLiteral("Target: the smallest plan with predicted loss at most X."), QStringLiteral("X")},
-        {QStringLiteral("metric"), QStringLiteral("Loss added up: kld (default) or nll (log ppl ratio)."), QStringLiteral("M"),
-         QStringLiteral("kld")},
-        {QStringLiteral("schemes"), QStringLiteral("Use only these measured schemes (comma list)."), QStringLiteral("LIST")},
-        {QStringLiteral("model"), QStringLiteral("Model folder (default: the one the sweep was run on)."), QStringLiteral("DIR")},
-        {QStringLiteral("out"), QStringLiteral("Recipe JSON to write (the first budget's plan)."), QStringLiteral("R.json")},
+        {QStringLiteral("bytes"), QStringLiteral("Budget: total bytes of the swept layers."),
+         QStringLiteral("N")},
+        {QStringLiteral("max-loss"),
+         QStringLiteral("Target: the smallest plan with predicted loss at most X."), QStringLiteral("X")},
+        {QStringLiteral("metric"), QStringLiteral("Loss added up: kld (default) or nll (log ppl ratio)."),
+         QStringLiteral("M"), QStringLiteral("kld")},
+        {QStringLiteral("schemes"), QStringLiteral("Use only these measured schemes (comma list)."),
+         QStringLiteral("LIST")},
+        {QStringLiteral("model"), QStringLiteral("Model folder (default: the one the sweep was run on)."),
+         QStringLiteral("DIR")},
+        {QStringLiteral("out"), QStringLiteral("Recipe JSON to write (the first budget's plan)."),
+         QStringLiteral("R.json")},
         {QStringLiteral("front"), QStringLiteral("Print the predicted Pareto front.")},
         {QStringLiteral("measure"), QStringLiteral("Quantize + evaluate plans; needs --eval.")},
-        {QStringLiteral("front-points"), QStringLiteral("With --measure: plans sampled along the front (default 8)."),
-         QStringLiteral("N"), QStringLiteral("8")},
-        {QStringLiteral("eval"), QStringLiteral("With --measure: held-out evaluation text."), QStringLiteral("FILE")},
-        {QStringLiteral("report"), QStringLiteral("With --measure: write the study JSON here."), QStringLiteral("FILE")},
+        {QStringLiteral("front-points"),
+         QStringLiteral("With --measure: plans sampled along the front (default 8)."), QStringLiteral("N"),
+         QStringLiteral("8")},
+        {QStringLiteral("eval"), QStringLiteral("With --measure: held-out evaluation text."),
+         QStringLiteral("FILE")},
+        {QStringLiteral("report"), QStringLiteral("With --measure: write the study JSON here."),
+         QStringLiteral("FILE")},
         {QStringLiteral("json"), QStringLiteral("Print JSON.")},
         threadsOption(),
     });
@@ -233,15 +258,18 @@ int runAllocate(const QStringList& args)
     if (p.isSet(QStringLiteral("bytes")))
         plans.push_back(alloc.forBytes(number(p.value(QStringLiteral("bytes")), QStringLiteral("bytes"))));
     if (p.isSet(QStringLiteral("max-loss")))
-        plans.push_back(alloc.forLoss(number(p.value(QStringLiteral("max-loss")), QStringLiteral("max-loss"))));
+        plans.push_back(
+            alloc.forLoss(number(p.value(QStringLiteral("max-loss")), QStringLiteral("max-loss"))));
 
     std::shared_ptr<const qs::Model> model;
     auto openModel = [&] {
         if (!model) {
-            const QString dir = p.isSet(QStringLiteral("model")) ? p.value(QStringLiteral("model")) : sens.modelPath;
+            const QString dir =
+                p.isSet(QStringLiteral("model")) ? p.value(QStringLiteral("model")) : sens.modelPath;
             model = qs::Model::open(dir);
             if (model->architectureFingerprint() != sens.modelFingerprint)
-                throw qs::Error::inFile(dir, QStringLiteral("%1 was measured on another model (%2)").arg(sPath, sens.modelName));
+                throw qs::Error::inFile(
+                    dir, QStringLiteral("%1 was measured on another model (%2)").arg(sPath, sens.modelName));
         }
         return model;
     };
@@ -254,8 +282,9 @@ int runAllocate(const QStringList& args)
         planJson.append(pl.toJson(sens));
     report.insert(QStringLiteral("plans"), planJson);
     if (!plans.empty() && p.isSet(QStringLiteral("out"))) {
-        const qs::Recipe recipe = alloc.toRecipe(plans.front(), *openModel(),
-                                                 QStringLiteral("mixed %1 bpw").arg(plans.front().bitsPerWeight, 0, 'f', 3));
+        const qs::Recipe recipe =
+            alloc.toRecipe(plans.front(), *openModel(),
+                           QStringLiteral("mixed %1 bpw").arg(plans.front().bitsPerWeight, 0, 'f', 3));
         recipe.saveFile(p.value(QStringLiteral("out")));
         report.insert(QStringLiteral("recipe"), p.value(QStringLiteral("out")));
     }
@@ -282,7 +311,9 @@ int runAllocate(const QStringList& args)
                                          {QStringLiteral("bytes"), qint64(pl.bytes)},
                                          {QStringLiteral("predicted_loss"), pl.predictedLoss}});
             if (!json)
-                out() << QStringLiteral("  %1 bpw  %2\n").arg(pl.bitsPerWeight, 8, 'f', 4).arg(pl.predictedLoss, 12, 'g', 5);
+                out() << QStringLiteral("  %1 bpw  %2\n")
+                             .arg(pl.bitsPerWeight, 8, 'f', 4)
+                             .arg(pl.predictedLoss, 12, 'g', 5);
         }
         report.insert(QStringLiteral("front"), frontJson);
     }
@@ -294,12 +325,14 @@ int runAllocate(const QStringList& args)
         ep.perplexity = perplexityOptionsFrom(p);
         if (!p.isSet(QStringLiteral("ctx")))
             ep.perplexity.ctx = sens.eval.ctx;
-        if (!p.isSet(QStringLiteral("skip-chunks")) && QFileInfo(ep.textPath).absoluteFilePath() == sens.calibration.text)
+        if (!p.isSet(QStringLiteral("skip-chunks")) &&
+            QFileInfo(ep.textPath).absoluteFilePath() == sens.calibration.text)
             err() << "warning: the evaluation text is the calibration text\n";
         const auto tokenizer = qs::Tokenizer::load(openModel()->path());
         const qs::JobContext job = interruptibleJob(json);
-        const qs::AllocationStudy study = qs::measureAllocation(openModel(), *tokenizer, alloc, budgets,
-                                                                positiveInt(p, QStringLiteral("front-points"), 0), ep, job);
+        const qs::AllocationStudy study =
+            qs::measureAllocation(openModel(), *tokenizer, alloc, budgets,
+                                  positiveInt(p, QStringLiteral("front-points"), 0), ep, job);
         if (!json)
             out() << '\n' << study.toText();
         report.insert(QStringLiteral("study"), study.toJson(sens));

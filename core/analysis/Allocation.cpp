@@ -5,7 +5,6 @@
 #include "util/Error.h"
 
 #include <QJsonArray>
-
 #include <cmath>
 #include <limits>
 #include <map>
@@ -16,7 +15,10 @@ namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 }
 
-QString lossMetricName(LossMetric m) { return m == LossMetric::Kld ? QStringLiteral("kld") : QStringLiteral("nll"); }
+QString lossMetricName(LossMetric m)
+{
+    return m == LossMetric::Kld ? QStringLiteral("kld") : QStringLiteral("nll");
+}
 
 LossMetric lossMetricFromName(const QString& name)
 {
@@ -24,9 +26,10 @@ LossMetric lossMetricFromName(const QString& name)
         return LossMetric::Kld;
     if (name == u"nll")
         return LossMetric::DeltaNll;
-    throw Error(QStringLiteral("unknown loss metric '%1' (kld: KL divergence to the float model; nll: increase of "
-                               "the mean negative log-likelihood, log of the perplexity ratio)")
-                    .arg(name));
+    throw Error(
+        QStringLiteral("unknown loss metric '%1' (kld: KL divergence to the float model; nll: increase of "
+                       "the mean negative log-likelihood, log of the perplexity ratio)")
+            .arg(name));
 }
 
 QJsonObject AllocationPlan::toJson(const SensitivityResult& s) const
@@ -41,7 +44,8 @@ QJsonObject AllocationPlan::toJson(const SensitivityResult& s) const
                        {QStringLiteral("choice"), layers}};
 }
 
-Allocator::Allocator(const SensitivityResult& results, LossMetric metric, const QStringList& schemes, int resolution)
+Allocator::Allocator(const SensitivityResult& results, LossMetric metric, const QStringList& schemes,
+                     int resolution)
     : m_results(results), m_metric(metric), m_resolution(std::max(100, resolution))
 {
     if (results.units.empty())
@@ -92,8 +96,9 @@ Allocator::Allocator(const SensitivityResult& results, LossMetric metric, const 
         }
     }
     if (!missing.isEmpty())
-        throw Error(QStringLiteral("the sensitivity sweep is incomplete (missing %1); resume it before allocating")
-                        .arg(missing.join(QStringLiteral(", "))));
+        throw Error(
+            QStringLiteral("the sensitivity sweep is incomplete (missing %1); resume it before allocating")
+                .arg(missing.join(QStringLiteral(", "))));
     const DType floatType = [&] {
         for (const DTypeInfo& d : kDTypes)
             if (results.modelDtype == QLatin1String(d.name))
@@ -172,14 +177,16 @@ AllocationPlan Allocator::backtrack(int cell) const
 AllocationPlan Allocator::forBytes(double budget) const
 {
     if (budget < double(m_minBytes))
-        throw Error(QStringLiteral("a budget of %1 bpw (%2 bytes) is below the smallest plan these schemes give, %3 bpw "
-                                   "(%4 bytes, every unit at its smallest scheme)")
+        throw Error(QStringLiteral(
+                        "a budget of %1 bpw (%2 bytes) is below the smallest plan these schemes give, %3 bpw "
+                        "(%4 bytes, every unit at its smallest scheme)")
                         .arg(bpw(budget), 0, 'f', 3)
                         .arg(qint64(budget))
                         .arg(minBitsPerWeight(), 0, 'f', 3)
                         .arg(qint64(m_minBytes)));
     if (budget > double(m_floatBytes))
-        throw Error(QStringLiteral("a budget of %1 bpw is above the float model (%2 bpw as stored, %3): keep it float")
+        throw Error(QStringLiteral(
+                        "a budget of %1 bpw is above the float model (%2 bpw as stored, %3): keep it float")
                         .arg(bpw(budget), 0, 'f', 3)
                         .arg(bpw(double(m_floatBytes)), 0, 'f', 1)
                         .arg(m_results.modelDtype));
@@ -193,7 +200,10 @@ AllocationPlan Allocator::forBytes(double budget) const
     return backtrack(int(cell));
 }
 
-AllocationPlan Allocator::forBitsPerWeight(double b) const { return forBytes(b * double(m_params) / 8.0); }
+AllocationPlan Allocator::forBitsPerWeight(double b) const
+{
+    return forBytes(b * double(m_params) / 8.0);
+}
 
 AllocationPlan Allocator::forLoss(double maxLoss) const
 {
@@ -231,8 +241,9 @@ AllocationPlan Allocator::uniform(int k) const
 Recipe Allocator::toRecipe(const AllocationPlan& plan, const Model& model, const QString& name) const
 {
     if (model.architectureFingerprint() != m_results.modelFingerprint)
-        throw Error::inFile(model.path(), QStringLiteral("the sensitivity results were measured on another model (%1)")
-                                              .arg(m_results.modelName));
+        throw Error::inFile(model.path(),
+                            QStringLiteral("the sensitivity results were measured on another model (%1)")
+                                .arg(m_results.modelName));
     const int nLinears = int(model.linears().size());
     std::vector<int> schemeOf(std::size_t(nLinears), -1);
     std::map<int, std::int64_t> weight; // params per scheme, to choose the defaults
@@ -281,14 +292,15 @@ Recipe Allocator::toRecipe(const AllocationPlan& plan, const Model& model, const
                 k.dtype = d.type;
         r.keepFloat.push_back(k);
     }
-    r.description = QStringLiteral("Mixed precision allocated by QuantScope from a sensitivity sweep (%1 units × %2 "
-                                   "schemes, %3 loss): %4 bpw over the swept layers, predicted %3 %5. Assumes the "
-                                   "per-layer losses add up.")
-                        .arg(m_results.units.size())
-                        .arg(m_schemes.size())
-                        .arg(lossMetricName(m_metric))
-                        .arg(plan.bitsPerWeight, 0, 'f', 3)
-                        .arg(plan.predictedLoss, 0, 'g', 4);
+    r.description =
+        QStringLiteral("Mixed precision allocated by QuantScope from a sensitivity sweep (%1 units × %2 "
+                       "schemes, %3 loss): %4 bpw over the swept layers, predicted %3 %5. Assumes the "
+                       "per-layer losses add up.")
+            .arg(m_results.units.size())
+            .arg(m_schemes.size())
+            .arg(lossMetricName(m_metric))
+            .arg(plan.bitsPerWeight, 0, 'f', 3)
+            .arg(plan.predictedLoss, 0, 'g', 4);
     r.validate();
     return r;
 }

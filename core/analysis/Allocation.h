@@ -5,7 +5,6 @@
 
 #include <QJsonObject>
 #include <QString>
-
 #include <vector>
 
 namespace qs {
@@ -24,11 +23,11 @@ LossMetric lossMetricFromName(const QString& name);
 /// One scheme per unit, with its size and the loss the additive model predicts.
 struct AllocationPlan
 {
-    std::vector<int> choice;   ///< scheme index per unit (SensitivityResult::units order)
-    std::uint64_t bytes = 0;   ///< exact storage of the allocated units
-    double bitsPerWeight = 0;  ///< over the allocated units' parameters
-    double predictedLoss = 0;  ///< Σ unit losses (the additive assumption)
-    bool uniform = false;      ///< every unit has the same scheme
+    std::vector<int> choice;  ///< scheme index per unit (SensitivityResult::units order)
+    std::uint64_t bytes = 0;  ///< exact storage of the allocated units
+    double bitsPerWeight = 0; ///< over the allocated units' parameters
+    double predictedLoss = 0; ///< Σ unit losses (the additive assumption)
+    bool uniform = false;     ///< every unit has the same scheme
     QJsonObject toJson(const SensitivityResult& s) const;
 };
 

@@ -8,7 +8,6 @@
 
 #include <QJsonArray>
 #include <QTemporaryDir>
-
 #include <chrono>
 #include <cmath>
 #include <numeric>
@@ -42,7 +41,8 @@ double spearmanCorrelation(const std::vector<double>& a, const std::vector<doubl
         return 0;
     const std::vector<double> ra = ranks(a), rb = ranks(b);
     const double n = double(a.size());
-    const double ma = std::accumulate(ra.begin(), ra.end(), 0.0) / n, mb = std::accumulate(rb.begin(), rb.end(), 0.0) / n;
+    const double ma = std::accumulate(ra.begin(), ra.end(), 0.0) / n,
+                 mb = std::accumulate(rb.begin(), rb.end(), 0.0) / n;
     double sab = 0, saa = 0, sbb = 0;
     for (std::size_t i = 0; i < ra.size(); ++i) {
         sab += (ra[i] - ma) * (rb[i] - mb);
@@ -106,6 +106,21 @@ QJsonArray budgetComparisons(const AllocationStudy& st)
         }
         out.append(c);
     }
+    for (const MeasuredPlan& m : st.plans) {
+        if (m.kind != u"iso")
+            continue;
+        for (const MeasuredPlan& u : st.plans) {
+            if (u.kind == u"uniform" && u.name.mid(8) == m.name.mid(6))
+                out.append(QJsonObject{{QStringLiteral("same_size_as"), u.name},
+                                       {QStringLiteral("uniform_bpw"), u.plan.bitsPerWeight},
+                                       {QStringLiteral("uniform_ppl"), u.ppl},
+                                       {QStringLiteral("mixed"), m.name},
+                                       {QStringLiteral("mixed_bpw"), m.plan.bitsPerWeight},
+                                       {QStringLiteral("mixed_ppl"), m.ppl},
+                                       {QStringLiteral("mixed_is_uniform"), m.plan.uniform},
+                                       {QStringLiteral("mixed_wins"), m.ppl < u.ppl}});
+        }
+    }
     return out;
 }
 
@@ -116,19 +131,19 @@ QJsonObject AllocationStudy::toJson(const SensitivityResult& s) const
     QJsonArray ps;
     for (const MeasuredPlan& p : plans)
         ps.append(p.toJson(s));
-    return QJsonObject{{QStringLiteral("metric"), lossMetricName(metric)},
-                       {QStringLiteral("eval_text"), evalText},
-                       {QStringLiteral("eval"),
-                        QJsonObject{{QStringLiteral("protocol"), protocolName(eval.protocol)},
-                                    {QStringLiteral("n_ctx"), eval.ctx},
-                                    {QStringLiteral("chunks"), eval.maxChunks},
-                                    {QStringLiteral("first_chunk"), eval.firstChunk}}},
-                       {QStringLiteral("base_ppl"), basePpl},
-                       {QStringLiteral("base_ppl_error"), basePplError},
-                       {QStringLiteral("base_nll"), baseNll},
-                       {QStringLiteral("spearman"), spearman},
-                       {QStringLiteral("plans"), ps},
-                       {QStringLiteral("comparisons"), budgetComparisons(*this)}};
+    return QJsonObject{
+        {QStringLiteral("metric"), lossMetricName(metric)},
+        {QStringLiteral("eval_text"), evalText},
+        {QStringLiteral("eval"), QJsonObject{{QStringLiteral("protocol"), protocolName(eval.protocol)},
+                                             {QStringLiteral("n_ctx"), eval.ctx},
+                                             {QStringLiteral("chunks"), eval.maxChunks},
+                                             {QStringLiteral("first_chunk"), eval.firstChunk}}},
+        {QStringLiteral("base_ppl"), basePpl},
+        {QStringLiteral("base_ppl_error"), basePplError},
+        {QStringLiteral("base_nll"), baseNll},
+        {QStringLiteral("spearman"), spearman},
+        {QStringLiteral("plans"), ps},
+        {QStringLiteral("comparisons"), budgetComparisons(*this)}};
 }
 
 QString AllocationStudy::toText() const
@@ -141,7 +156,11 @@ QString AllocationStudy::toText() const
                     .arg(QStringLiteral("KLD"), 9)
                     .arg(QStringLiteral("predicted"), 10)
                     .arg(QStringLiteral("measured"), 10);
-    s += QStringLiteral("%1 %2 %3 %4\n").arg(QStringLiteral("float"), -28).arg(QString(), 7).arg(basePpl, 10, 'f', 4).arg(basePplError, 8, 'f', 4);
+    s += QStringLiteral("%1 %2 %3 %4\n")
+             .arg(QStringLiteral("float"), -28)
+             .arg(QString(), 7)
+             .arg(basePpl, 10, 'f', 4)
+             .arg(basePplError, 8, 'f', 4);
     for (const MeasuredPlan& p : plans)
         s += QStringLiteral("%1 %2 %3 %4 %5 %6 %7\n")
                  .arg(p.name, -28)
@@ -158,13 +177,14 @@ QString AllocationStudy::toText() const
 }
 
 AllocationStudy measureAllocation(std::shared_ptr<const Model> modelPtr, const Tokenizer& tokenizer,
-                                  const Allocator& allocator, const std::vector<double>& budgetsBpw, int frontPoints,
-                                  const EvaluationParams& evalIn, const JobContext& job)
+                                  const Allocator& allocator, const std::vector<double>& budgetsBpw,
+                                  int frontPoints, const EvaluationParams& evalIn, const JobContext& job)
 {
     const SensitivityResult& s = allocator.results();
     if (modelPtr->architectureFingerprint() != s.modelFingerprint)
-        throw Error::inFile(modelPtr->path(), QStringLiteral("the sensitivity results were measured on another model (%1)")
-                                                  .arg(s.modelName));
+        throw Error::inFile(
+            modelPtr->path(),
+            QStringLiteral("the sensitivity results were measured on another model (%1)").arg(s.modelName));
     AllocationStudy st;
     st.metric = allocator.metric();
     st.evalText = evalIn.textPath;
@@ -184,7 +204,20 @@ AllocationStudy measureAllocation(std::shared_ptr<const Model> modelPtr, const T
         MeasuredPlan m;
         m.kind = QStringLiteral("uniform");
         m.plan = allocator.uniform(k);
-        m.name = QStringLiteral("uniform ") + s.schemes[std::size_t(allocator.schemeIndices()[std::size_t(k)])].name;
+        m.name = QStringLiteral("uniform ") +
+                 s.schemes[std::size_t(allocator.schemeIndices()[std::size_t(k)])].name;
+        todo.push_back(m);
+    }
+    // The same-size comparison: the allocator's plan at exactly each uniform plan's size.
+    const std::size_t uniformCount = todo.size();
+    for (std::size_t i = budgetsBpw.size(); i < uniformCount; ++i) {
+        if (todo[i].plan.bytes <= allocator.minBytes())
+            continue;
+        MeasuredPlan m;
+        m.kind = QStringLiteral("iso");
+        m.plan = allocator.forBytes(double(todo[i].plan.bytes));
+        m.budgetBpw = todo[i].plan.bitsPerWeight;
+        m.name = QStringLiteral("mixed@") + todo[i].name.mid(8); // "uniform X" → "mixed@X"
         todo.push_back(m);
     }
     const std::vector<AllocationPlan> front = allocator.paretoFront();
@@ -211,14 +244,16 @@ AllocationStudy measureAllocation(std::shared_ptr<const Model> modelPtr, const T
 
     QTemporaryDir tmp;
     if (!tmp.isValid())
-        throw Error(QStringLiteral("cannot create a temporary folder for the KLD base: %1").arg(tmp.errorString()));
+        throw Error(
+            QStringLiteral("cannot create a temporary folder for the KLD base: %1").arg(tmp.errorString()));
     const double steps = double(todo.size() + 1);
     EvaluationParams baseParams = evalIn;
     baseParams.saveBasePath = tmp.filePath(QStringLiteral("base.qskld"));
     baseParams.kldBasePath.clear();
     {
         const Transformer base(modelPtr);
-        const EvaluationResult r = runEvaluation(base, tokenizer, baseParams, job.part(0, 1 / steps, QStringLiteral("float model")));
+        const EvaluationResult r =
+            runEvaluation(base, tokenizer, baseParams, job.part(0, 1 / steps, QStringLiteral("float model")));
         st.basePpl = r.perplexity.ppl;
         st.basePplError = r.perplexity.pplError;
         st.baseNll = r.perplexity.meanNll;
@@ -229,11 +264,13 @@ AllocationStudy measureAllocation(std::shared_ptr<const Model> modelPtr, const T
     for (std::size_t i = 0; i < todo.size(); ++i) {
         MeasuredPlan& m = todo[i];
         const auto t0 = std::chrono::steady_clock::now();
-        const JobContext step = job.part(double(i + 1) / steps, double(i + 2) / steps,
-                                         QStringLiteral("plan %1/%2 (%3)").arg(i + 1).arg(todo.size()).arg(m.name));
+        const JobContext step =
+            job.part(double(i + 1) / steps, double(i + 2) / steps,
+                     QStringLiteral("plan %1/%2 (%3)").arg(i + 1).arg(todo.size()).arg(m.name));
         const Recipe recipe = allocator.toRecipe(m.plan, *modelPtr, m.name);
         const LayerPlan plan = recipe.resolve(*modelPtr);
-        const QuantizeResult q = runQuantization(modelPtr, plan, recipe.calibration, &tokenizer, step.part(0, 0.7, {}));
+        const QuantizeResult q =
+            runQuantization(modelPtr, plan, recipe.calibration, &tokenizer, step.part(0, 0.7, {}));
         const EvaluationResult r = runEvaluation(*q.model, tokenizer, evalParams, step.part(0.7, 1, {}));
         m.ppl = r.perplexity.ppl;
         m.pplError = r.perplexity.pplError;

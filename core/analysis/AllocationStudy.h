@@ -5,7 +5,6 @@
 
 #include <QJsonObject>
 #include <QString>
-
 #include <memory>
 #include <vector>
 
@@ -18,12 +17,12 @@ class Tokenizer;
 /// and evaluated on held-out text, next to what the allocator predicted for it.
 struct MeasuredPlan
 {
-    QString name;           ///< "mixed@3.5", "uniform gptq-w3-ch", "front 4/10"
-    QString kind;           ///< "budget", "uniform" or "front"
-    double budgetBpw = 0;   ///< the budget asked for (budget plans)
+    QString name;         ///< "mixed@3.5", "uniform gptq-w3-ch", "front 4/10"
+    QString kind;         ///< "budget", "uniform", "iso" (mixed at a uniform plan's size) or "front"
+    double budgetBpw = 0; ///< the budget asked for (budget plans)
     AllocationPlan plan;
     double ppl = 0, pplError = 0;
-    double nll = 0;         ///< mean NLL on the held-out text
+    double nll = 0; ///< mean NLL on the held-out text
     double kld = 0, top1 = 0;
     double measuredLoss = 0; ///< in the allocator's metric: KLD, or nll − base nll
     double seconds = 0;
@@ -47,11 +46,12 @@ struct AllocationStudy
 /// Spearman rank correlation (average ranks for ties); 0 when fewer than 3 points.
 double spearmanCorrelation(const std::vector<double>& a, const std::vector<double>& b);
 
-/// Measures the allocator's plans at `budgetsBpw`, every uniform candidate plan, and
+/// Measures the allocator's plans at `budgetsBpw`, every uniform candidate plan, the allocator's
+/// plan at each uniform plan's exact size (same-size comparison), and
 /// `frontPoints` plans spread along the predicted Pareto front. The evaluation text/options
 /// should be held out from the sweep's sample (e.g. firstChunk past the chunks it used).
 AllocationStudy measureAllocation(std::shared_ptr<const Model> model, const Tokenizer& tokenizer,
-                                  const Allocator& allocator, const std::vector<double>& budgetsBpw, int frontPoints,
-                                  const EvaluationParams& eval, const JobContext& job = {});
+                                  const Allocator& allocator, const std::vector<double>& budgetsBpw,
+                                  int frontPoints, const EvaluationParams& eval, const JobContext& job = {});
 
 } // namespace qs

@@ -18,7 +18,6 @@
 #include <QJsonDocument>
 #include <QRegularExpression>
 #include <QSaveFile>
-
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -29,7 +28,10 @@ namespace qs {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double since(Clock::time_point t0)
+{
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 constexpr int kSampleRows = 512; ///< calibration rows kept per layer (AWQ search, output error proxy)
 
@@ -37,7 +39,8 @@ QRegularExpression compiled(const QString& pattern, const QString& what)
 {
     QRegularExpression re(pattern);
     if (!re.isValid())
-        throw Error(QStringLiteral("%1 '%2' is not a valid regular expression: %3").arg(what, pattern, re.errorString()));
+        throw Error(QStringLiteral("%1 '%2' is not a valid regular expression: %3")
+                        .arg(what, pattern, re.errorString()));
     return re;
 }
 
@@ -178,7 +181,8 @@ public:
             for (int b = start; b < L; ++b)
                 m_t.runBlock(b, cache, h.data(), n);
             const int rows = headRows(ch, h, logits);
-            targets.assign(ch.tokens.begin() + ch.firstScored + 1, ch.tokens.begin() + ch.firstScored + 1 + rows);
+            targets.assign(ch.tokens.begin() + ch.firstScored + 1,
+                           ch.tokens.begin() + ch.firstScored + 1 + rows);
             for (int r = 0; r < rows; ++r) {
                 const float* row = logits.data() + std::size_t(r) * std::size_t(m_t.vocabSize());
                 nll += logSumExp(row, m_t.vocabSize()) - double(row[targets[std::size_t(r)]]);
@@ -228,14 +232,15 @@ struct QuantizedMember
     double seconds = 0;
 };
 
-QuantizedMember quantizeMember(const Transformer& t, int li, const QuantSpec& spec, const LinearInputStats* stats,
-                               const JobContext& job)
+QuantizedMember quantizeMember(const Transformer& t, int li, const QuantSpec& spec,
+                               const LinearInputStats* stats, const JobContext& job)
 {
     const auto t0 = Clock::now();
     const LinearLayerInfo& info = t.model().linears()[std::size_t(li)];
     const auto* dense = dynamic_cast<const DenseLinear*>(&t.linear(li));
     if (!dense)
-        throw Error(info.name + QStringLiteral(": the model is already quantized; sensitivity needs a float model"));
+        throw Error(info.name +
+                    QStringLiteral(": the model is already quantized; sensitivity needs a float model"));
     QuantizeRequest req;
     req.layerName = info.name;
     req.weight = dense->weight().data();
@@ -273,7 +278,10 @@ QuantizedMember quantizeMember(const Transformer& t, int li, const QuantSpec& sp
     return m;
 }
 
-double ratio(double num, double den) { return den > 0 ? num / den : 0; }
+double ratio(double num, double den)
+{
+    return den > 0 ? num / den : 0;
+}
 
 } // namespace
 
@@ -338,47 +346,51 @@ QJsonObject SensitivityResult::toJson() const
 {
     QJsonArray schemesJson, unitsJson, entriesJson;
     for (const SensitivityScheme& s : schemes)
-        schemesJson.append(QJsonObject{{QStringLiteral("name"), s.name}, {QStringLiteral("spec"), s.spec.toJson()}});
+        schemesJson.append(
+            QJsonObject{{QStringLiteral("name"), s.name}, {QStringLiteral("spec"), s.spec.toJson()}});
     for (const SensitivityUnit& u : units) {
         QJsonArray ls;
         for (int li : u.linears)
             ls.append(li);
-        unitsJson.append(QJsonObject{
-            {QStringLiteral("name"), u.name}, {QStringLiteral("linears"), ls}, {QStringLiteral("params"), qint64(u.params)}});
+        unitsJson.append(QJsonObject{{QStringLiteral("name"), u.name},
+                                     {QStringLiteral("linears"), ls},
+                                     {QStringLiteral("params"), qint64(u.params)}});
     }
     for (const SensitivityEntry& e : entries)
         entriesJson.append(e.toJson());
-    return QJsonObject{{QStringLiteral("format"), QStringLiteral("quantscope-sensitivity")},
-                       {QStringLiteral("version"), kVersion},
-                       {QStringLiteral("model"),
-                        QJsonObject{{QStringLiteral("path"), modelPath},
-                                    {QStringLiteral("name"), modelName},
-                                    {QStringLiteral("fingerprint"), modelFingerprint},
-                                    {QStringLiteral("dtype"), modelDtype},
-                                    {QStringLiteral("linear_params"), qint64(linearParams)}}},
-                       {QStringLiteral("eval"),
-                        QJsonObject{{QStringLiteral("text_sha256"), evalTextSha256},
-                                    {QStringLiteral("options"), evalOptionsJson(eval)},
-                                    {QStringLiteral("scored_tokens"), qint64(evalTokens)},
-                                    {QStringLiteral("base_ppl"), basePpl},
-                                    {QStringLiteral("base_nll"), baseNll}}},
-                       {QStringLiteral("calibration"), calibrationJson(calibration)},
-                       {QStringLiteral("schemes"), schemesJson},
-                       {QStringLiteral("units"), unitsJson},
-                       {QStringLiteral("entries"), entriesJson},
-                       {QStringLiteral("complete"), complete},
-                       {QStringLiteral("seconds"), seconds}};
+    return QJsonObject{
+        {QStringLiteral("format"), QStringLiteral("quantscope-sensitivity")},
+        {QStringLiteral("version"), kVersion},
+        {QStringLiteral("model"), QJsonObject{{QStringLiteral("path"), modelPath},
+                                              {QStringLiteral("name"), modelName},
+                                              {QStringLiteral("fingerprint"), modelFingerprint},
+                                              {QStringLiteral("dtype"), modelDtype},
+                                              {QStringLiteral("linear_params"), qint64(linearParams)}}},
+        {QStringLiteral("eval"), QJsonObject{{QStringLiteral("text_sha256"), evalTextSha256},
+                                             {QStringLiteral("options"), evalOptionsJson(eval)},
+                                             {QStringLiteral("scored_tokens"), qint64(evalTokens)},
+                                             {QStringLiteral("base_ppl"), basePpl},
+                                             {QStringLiteral("base_nll"), baseNll}}},
+        {QStringLiteral("calibration"), calibrationJson(calibration)},
+        {QStringLiteral("schemes"), schemesJson},
+        {QStringLiteral("units"), unitsJson},
+        {QStringLiteral("entries"), entriesJson},
+        {QStringLiteral("complete"), complete},
+        {QStringLiteral("seconds"), seconds}};
 }
 
 SensitivityResult SensitivityResult::fromJson(const QJsonObject& o, const QString& path)
 {
     if (o.value(u"format").toString() != u"quantscope-sensitivity")
-        throw Error::inFile(path, QStringLiteral("not a QuantScope sensitivity file (no \"format\": \"quantscope-sensitivity\")"));
+        throw Error::inFile(
+            path,
+            QStringLiteral("not a QuantScope sensitivity file (no \"format\": \"quantscope-sensitivity\")"));
     const int version = o.value(u"version").toInt();
     if (version < 1 || version > kVersion)
-        throw Error::inFile(path, QStringLiteral("sensitivity format version %1 is not supported (this build reads 1–%2)")
-                                      .arg(version)
-                                      .arg(kVersion));
+        throw Error::inFile(
+            path, QStringLiteral("sensitivity format version %1 is not supported (this build reads 1–%2)")
+                      .arg(version)
+                      .arg(kVersion));
     SensitivityResult r;
     const QJsonObject m = o.value(u"model").toObject();
     r.modelPath = m.value(u"path").toString();
@@ -409,7 +421,8 @@ SensitivityResult SensitivityResult::fromJson(const QJsonObject& o, const QStrin
     for (qsizetype i = 0; i < schemes.size(); ++i) {
         const QJsonObject s = schemes[i].toObject();
         r.schemes.push_back({s.value(u"name").toString(),
-                             QuantSpec::fromJson(s.value(u"spec").toObject(), path + QStringLiteral(": schemes[%1]").arg(i))});
+                             QuantSpec::fromJson(s.value(u"spec").toObject(),
+                                                 path + QStringLiteral(": schemes[%1]").arg(i))});
     }
     for (const QJsonValue& v : o.value(u"units").toArray()) {
         const QJsonObject u = v.toObject();
@@ -437,7 +450,8 @@ SensitivityResult SensitivityResult::load(const QString& path)
     QJsonParseError pe;
     const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &pe);
     if (pe.error != QJsonParseError::NoError || !doc.isObject())
-        throw Error::inFile(path, QStringLiteral("not valid JSON: %1 at offset %2").arg(pe.errorString()).arg(pe.offset));
+        throw Error::inFile(
+            path, QStringLiteral("not valid JSON: %1 at offset %2").arg(pe.errorString()).arg(pe.offset));
     return fromJson(doc.object(), path);
 }
 
@@ -453,8 +467,9 @@ void SensitivityResult::save(const QString& path) const
 
 QString SensitivityCost::toText() const
 {
-    return QStringLiteral("%1 units × %2 schemes = %3 evaluations still to run, %4 tokens each, %5% of the blocks "
-                          "re-run on average: %6 M token-blocks")
+    return QStringLiteral(
+               "%1 units × %2 schemes = %3 evaluations still to run, %4 tokens each, %5% of the blocks "
+               "re-run on average: %6 M token-blocks")
         .arg(units)
         .arg(schemes)
         .arg(evaluations)
@@ -488,7 +503,8 @@ std::vector<SensitivityScheme> parseSchemes(const QString& list)
         out.push_back({name, spec});
     }
     if (out.empty())
-        throw Error(QStringLiteral("the candidate scheme list is empty (give e.g. gptq-w2-g128,gptq-w3-g128,gptq-w4-g128)"));
+        throw Error(QStringLiteral(
+            "the candidate scheme list is empty (give e.g. gptq-w2-g128,gptq-w3-g128,gptq-w4-g128)"));
     return out;
 }
 
@@ -519,14 +535,17 @@ std::vector<SensitivityUnit> sensitivityUnits(const Model& model, const Sensitiv
     }
     for (std::size_t g = 0; g < groups.size(); ++g)
         if (units[g].linears.empty())
-            throw Error(QStringLiteral("group '%1' matches no linear layer of %2").arg(units[g].name, model.displayName()));
+            throw Error(QStringLiteral("group '%1' matches no linear layer of %2")
+                            .arg(units[g].name, model.displayName()));
     if (units.empty())
-        throw Error(QStringLiteral("layer filter '%1' matches no linear layer of %2").arg(settings.layerFilter, model.displayName()));
+        throw Error(QStringLiteral("layer filter '%1' matches no linear layer of %2")
+                        .arg(settings.layerFilter, model.displayName()));
     return units;
 }
 
 SensitivityCost estimateSensitivityCost(const Model& model, const Tokenizer& tokenizer,
-                                        const SensitivitySettings& settings, const SensitivityResult* previous)
+                                        const SensitivitySettings& settings,
+                                        const SensitivityResult* previous)
 {
     SensitivityCost cost;
     const std::vector<SensitivityUnit> units = sensitivityUnits(model, settings);
@@ -553,7 +572,8 @@ SensitivityCost estimateSensitivityCost(const Model& model, const Tokenizer& tok
 
 SensitivityResult runSensitivity(std::shared_ptr<const Model> modelPtr, const Tokenizer& tokenizer,
                                  const SensitivitySettings& settings, const SensitivityResult* previous,
-                                 const JobContext& job, const std::function<void(const SensitivityResult&)>& checkpoint)
+                                 const JobContext& job,
+                                 const std::function<void(const SensitivityResult&)>& checkpoint)
 {
     const auto t0 = Clock::now();
     const Model& model = *modelPtr;
@@ -569,11 +589,13 @@ SensitivityResult runSensitivity(std::shared_ptr<const Model> modelPtr, const To
     }
     for (const LinearLayerInfo& l : model.linears())
         if (l.quant)
-            throw Error::inFile(model.path(), QStringLiteral("the model is already quantized (%1); sensitivity starts "
-                                                             "from the float model")
-                                                  .arg(l.name));
+            throw Error::inFile(model.path(),
+                                QStringLiteral("the model is already quantized (%1); sensitivity starts "
+                                               "from the float model")
+                                    .arg(l.name));
     if (needStats && settings.calibration.text.isEmpty())
-        throw Error(QStringLiteral("schemes that need calibration (GPTQ, AWQ, …) are listed but no calibration text was given"));
+        throw Error(QStringLiteral(
+            "schemes that need calibration (GPTQ, AWQ, …) are listed but no calibration text was given"));
     const bool calibrate = !settings.calibration.text.isEmpty();
 
     SensitivityResult r;
@@ -634,7 +656,8 @@ SensitivityResult runSensitivity(std::shared_ptr<const Model> modelPtr, const To
     std::vector<std::vector<int>> windows;
     std::vector<std::vector<float>> calHidden;
     if (calibrate && total > 0) {
-        job.report(0, QStringLiteral("calibrating"), QStringLiteral("tokenizing %1").arg(settings.calibration.text));
+        job.report(0, QStringLiteral("calibrating"),
+                   QStringLiteral("tokenizing %1").arg(settings.calibration.text));
         windows = calibrationWindows(tokenizer, settings.calibration,
                                      tokenizer.bosId() >= 0 ? tokenizer.bosId() : std::max(0, c.bosTokenId));
         calHidden.resize(windows.size());
@@ -662,7 +685,8 @@ SensitivityResult runSensitivity(std::shared_ptr<const Model> modelPtr, const To
                 if (reusable(r.units[ui], settings.schemes[si]))
                     continue;
                 job.checkCancelled();
-                pending[ui][si].push_back(quantizeMember(t, li, settings.schemes[si].spec, col ? col->find(li) : nullptr, job));
+                pending[ui][si].push_back(
+                    quantizeMember(t, li, settings.schemes[si].spec, col ? col->find(li) : nullptr, job));
             }
         }
     };
@@ -709,7 +733,8 @@ SensitivityResult runSensitivity(std::shared_ptr<const Model> modelPtr, const To
                 r.entries.push_back(e);
                 ++done;
                 const double elapsed = since(tSweep), frac = double(done) / std::max(1, total);
-                job.report(frac, QStringLiteral("measuring"), e.unit + u' ' + e.scheme, elapsed / frac - elapsed);
+                job.report(frac, QStringLiteral("measuring"), e.unit + u' ' + e.scheme,
+                           elapsed / frac - elapsed);
             }
             pending.erase(ui);
             r.seconds = since(t0);

@@ -8,7 +8,6 @@
 #include <QJsonObject>
 #include <QString>
 #include <QStringList>
-
 #include <functional>
 #include <memory>
 #include <optional>
@@ -47,9 +46,10 @@ struct SensitivityEntry
     double kld = 0;      ///< mean KL(base ‖ this) over the scored positions
     double top1 = 0;     ///< % of positions with the same argmax as the base
     // Proxies, no evaluation needed (summed over the unit's members):
-    double weightRelMse = 0;   ///< Σ‖W − Ŵ‖² / Σ‖W‖²
-    double hessianError = 0;   ///< Σ_j diag(H)_j Σ_i (W − Ŵ)²_ij / Σ_j diag(H)_j Σ_i W²_ij (H = E[xxᵀ] on calibration)
-    double outputRelMse = 0;   ///< Σ‖XWᵀ − XŴᵀ‖² / Σ‖XWᵀ‖² on sampled calibration inputs
+    double weightRelMse = 0; ///< Σ‖W − Ŵ‖² / Σ‖W‖²
+    double hessianError =
+        0; ///< Σ_j diag(H)_j Σ_i (W − Ŵ)²_ij / Σ_j diag(H)_j Σ_i W²_ij (H = E[xxᵀ] on calibration)
+    double outputRelMse = 0; ///< Σ‖XWᵀ − XŴᵀ‖² / Σ‖XWᵀ‖² on sampled calibration inputs
     double seconds = 0;
     QJsonObject toJson() const;
     static SensitivityEntry fromJson(const QJsonObject& o);
@@ -58,11 +58,12 @@ struct SensitivityEntry
 struct SensitivitySettings
 {
     std::vector<SensitivityScheme> schemes;
-    QString layerFilter;          ///< regex: only layers whose name it matches (empty: all linear layers)
-    QStringList groupPatterns;    ///< each regex makes the layers it matches one unit
-    QString evalText;             ///< evaluation sample (llama.cpp protocol options below)
-    PerplexityOptions eval;       ///< default ctx 128, 32 chunks (set by the caller)
-    CalibrationSettings calibration; ///< used when a scheme needs statistics (GPTQ, AWQ, …) and for the proxies
+    QString layerFilter;       ///< regex: only layers whose name it matches (empty: all linear layers)
+    QStringList groupPatterns; ///< each regex makes the layers it matches one unit
+    QString evalText;          ///< evaluation sample (llama.cpp protocol options below)
+    PerplexityOptions eval;    ///< default ctx 128, 32 chunks (set by the caller)
+    CalibrationSettings
+        calibration; ///< used when a scheme needs statistics (GPTQ, AWQ, …) and for the proxies
 };
 
 /// The whole sweep, saved as JSON and reloadable: a later run with the same key resumes from it
@@ -74,7 +75,7 @@ struct SensitivityResult
     QString modelPath;
     QString modelName;
     QString modelFingerprint;
-    QString modelDtype;       ///< the float storage of the original linears ("f32", "bf16")
+    QString modelDtype;            ///< the float storage of the original linears ("f32", "bf16")
     std::int64_t linearParams = 0; ///< all linear layers of the model
     QString evalTextSha256;
     PerplexityOptions eval;
@@ -103,10 +104,10 @@ struct SensitivityCost
 {
     int units = 0;
     int schemes = 0;
-    int evaluations = 0;        ///< unit × scheme pairs still to measure
+    int evaluations = 0;         ///< unit × scheme pairs still to measure
     std::int64_t evalTokens = 0; ///< tokens fed per evaluation (whole chunks)
-    double blockFraction = 0;   ///< average share of the blocks re-run per evaluation
-    double tokenBlocks = 0;     ///< evaluations × tokens × block fraction: the work that dominates
+    double blockFraction = 0;    ///< average share of the blocks re-run per evaluation
+    double tokenBlocks = 0;      ///< evaluations × tokens × block fraction: the work that dominates
     QString toText() const;
     QJsonObject toJson() const;
 };
@@ -126,12 +127,13 @@ std::vector<SensitivityUnit> sensitivityUnits(const Model& model, const Sensitiv
 /// unit with the result so far (the CLI saves it, so a cancelled or crashed sweep keeps what it
 /// finished). Throws qs::Error (bad settings, text too short) or qs::Cancelled.
 SensitivityResult runSensitivity(std::shared_ptr<const Model> model, const Tokenizer& tokenizer,
-                                 const SensitivitySettings& settings, const SensitivityResult* previous = nullptr,
-                                 const JobContext& job = {},
+                                 const SensitivitySettings& settings,
+                                 const SensitivityResult* previous = nullptr, const JobContext& job = {},
                                  const std::function<void(const SensitivityResult&)>& checkpoint = {});
 
 /// The cost of the sweep (no model forward passes; tokenizes the evaluation text).
 SensitivityCost estimateSensitivityCost(const Model& model, const Tokenizer& tokenizer,
-                                        const SensitivitySettings& settings, const SensitivityResult* previous = nullptr);
+                                        const SensitivitySettings& settings,
+                                        const SensitivityResult* previous = nullptr);
 
 } // namespace qs

@@ -3,7 +3,6 @@
 #include "util/Error.h"
 
 #include <QString>
-
 #include <algorithm>
 #include <atomic>
 #include <functional>
@@ -61,7 +60,9 @@ struct JobContext
             c.progress = [parent = progress, from, to, step](const JobProgress& p) {
                 JobProgress q = p;
                 q.fraction = p.fraction < 0 ? -1.0 : from + (to - from) * std::clamp(p.fraction, 0.0, 1.0);
-                q.detail = step + QStringLiteral(": ") + p.detail;
+                q.detail = step.isEmpty()       ? p.detail
+                           : p.detail.isEmpty() ? step
+                                                : step + QStringLiteral(": ") + p.detail;
                 q.etaSeconds = -1.0;
                 parent(q);
             };
