@@ -1,6 +1,7 @@
 #include "kernels/Convert.h"
 
 #include <cmath>
+#include <cpuid.h>
 #include <cstring>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -93,7 +94,8 @@ void convertRow(DType src, const void* in, float* out, std::size_t n)
     const auto* p = static_cast<const unsigned char*>(in);
     switch (src) {
     case DType::F32:
-        std::memcpy(out, in, n * 4);
+        if (n > 0) // empty tensors may come with null pointers
+            std::memcpy(out, in, n * 4);
         return;
     case DType::F64:
         for (std::size_t i = 0; i < n; ++i) {
@@ -167,7 +169,22 @@ __attribute__((target("avx2"))) static void bf16RowAvx2(const void* in, float* o
 
 static bool haveAvx2F16c()
 {
-    static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+    // cpuid rather than __builtin_cpu_supports("f16c"), which clang does not accept.
+    static const bool yes = [] {
+        unsigned a = 0, b = 0, c = 0, d = 0;
+        if (!__get_cpuid(1, &a, &b, &c, &d))
+            return false;
+        const bool f16c = (c >> 29) & 1u, osxsave = (c >> 27) & 1u, avx = (c >> 28) & 1u;
+        if (!f16c || !osxsave || !avx)
+            return false;
+        unsigned xlo = 0, xhi = 0;
+        __asm__("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
+        if ((xlo & 6u) != 6u) // the OS saves the YMM registers
+            return false;
+        if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+            return false;
+        return bool((b >> 5) & 1u); // AVX2
+    }();
     return yes;
 }
 #endif
