@@ -17,6 +17,8 @@ const std::vector<Benchmark>& all()
          quantizeModel},
         {"eval", "prefill tokens/s (1 and 2 threads) on stories260K and a synthetic 2048-hidden Llama", evalThroughput},
         {"gptq", "GPTQ int4 g128 on a 4096×11008 down_proj (1 and 2 threads) vs a per-column implementation", gptqThroughput},
+        {"ggml-quant", "ggml block quantization (Q4_0 … Q6_K, IQ4) of 1024×4096 f32 rows: MB/s in, 1 and 2 threads, ± imatrix",
+         ggmlQuantThroughput},
     };
     return table;
 }

@@ -35,6 +35,7 @@ QJsonObject inspectScaling(const Options& opt);
 QJsonObject evalThroughput(const Options& opt);
 QJsonObject quantizeModel(const Options& opt);
 QJsonObject gptqThroughput(const Options& opt);
+QJsonObject ggmlQuantThroughput(const Options& opt);
 
 // Helpers shared by benchmarks.
 double nowSeconds();
