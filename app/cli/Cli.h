@@ -5,6 +5,10 @@
 #include <QStringList>
 #include <QTextStream>
 
+#include <memory>
+
+class QCoreApplication;
+
 /// Shared plumbing of the quantscope-cli subcommands. Each subcommand is a function taking its
 /// own arguments (argv[0] = "quantscope-cli <command>") and returning the process exit code.
 namespace cli {
@@ -27,5 +31,8 @@ int runQuantize(const QStringList& args);
 int runCompare(const QStringList& args);
 int runSensitivity(const QStringList& args);
 int runAllocate(const QStringList& args);
+int runPlot(const QStringList& args);
+/// The application `plot` needs (QApplication; offscreen when there is no display).
+std::unique_ptr<QCoreApplication> makePlotApplication(int& argc, char** argv);
 
 } // namespace cli

@@ -47,6 +47,7 @@ const std::vector<Command>& commands()
         {"recipe", "check a quantization recipe against a model, export it (llama.cpp, GPTQModel)", runRecipe},
         {"sensitivity", "per-layer sensitivity sweep over candidate schemes (Δppl, KLD, proxies), resumable", runSensitivity},
         {"allocate", "mixed precision under a budget from a sweep: recipe, Pareto front, measured check", runAllocate},
+        {"plot", "comparison plots of runs as PNG/PDF + CSV (pareto, memory, histogram, layers, weights)", runPlot},
     };
     return table;
 }
@@ -64,7 +65,9 @@ void usage()
 
 int main(int argc, char** argv)
 {
-    QCoreApplication app(argc, argv);
+    // Only `plot` needs Qt Widgets (rendering); every other command stays a QCoreApplication.
+    const auto app = argc > 1 && qstrcmp(argv[1], "plot") == 0 ? cli::makePlotApplication(argc, argv)
+                                                               : std::make_unique<QCoreApplication>(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("quantscope-cli"));
     QCoreApplication::setApplicationVersion(QStringLiteral(QUANTSCOPE_VERSION));
     QStringList args = QCoreApplication::arguments();

@@ -1,32 +1,48 @@
 #include "MainWindow.h"
 
+#include "MixedPrecisionPanel.h"
+#include "PlanDocument.h"
+#include "PlanItemDelegate.h"
+#include "PlanTableModel.h"
 #include "TensorTableModel.h"
 #include "model/Model.h"
 #include "model/ModelSummary.h"
+#include "quant/QuantizeJob.h"
 #include "util/Error.h"
 #include "util/Paths.h"
 
 #include <QAction>
 #include <QApplication>
+#include <QBoxLayout>
+#include <QComboBox>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QFormLayout>
+#include <QGroupBox>
 #include <QHeaderView>
+#include <QItemSelectionModel>
+#include <QJsonDocument>
 #include <QLabel>
+#include <QLineEdit>
 #include <QLocale>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
 #include <QProgressBar>
+#include <QPushButton>
 #include <QRegularExpression>
 #include <QSettings>
 #include <QSortFilterProxyModel>
+#include <QSplitter>
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTableView>
+#include <QTableWidget>
 #include <QTextBrowser>
+#include <QUndoStack>
 #include <QtConcurrent/QtConcurrentRun>
 
 namespace qs {
@@ -44,9 +60,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     setAcceptDrops(true);
     resize(1200, 780);
 
-    m_welcome = new QLabel(tr("<h2>QuantScope</h2><p>Open a Hugging Face model folder with <b>File › Open "
-                              "Model…</b> (Ctrl+O), pick one from <b>File › Open Recent</b>, or drop a folder "
-                              "here.</p>"));
+    m_welcome =
+        new QLabel(tr("<h2>QuantScope</h2><p>Open a Hugging Face model folder with <b>File › Open "
+                      "Model…</b> (Ctrl+O), pick one from <b>File › Open Recent</b>, or drop a folder "
+                      "here.</p>"));
     m_welcome->setObjectName(QStringLiteral("welcomeLabel"));
     m_welcome->setAlignment(Qt::AlignCenter);
     m_welcome->setWordWrap(true);
@@ -71,6 +88,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     m_tabs = new QTabWidget;
     m_tabs->setObjectName(QStringLiteral("workbenchTabs"));
     m_tabs->addTab(m_overview, tr("Overview"));
+    m_tabs->addTab(createPlanTab(), tr("Plan"));
+    m_mixed = new MixedPrecisionPanel(m_plan);
+    connect(m_mixed, &MixedPrecisionPanel::errorOccurred, this, &MainWindow::showError);
+    m_tabs->addTab(m_mixed, tr("Mixed precision"));
     m_tabs->addTab(m_tensorView, tr("Tensors"));
 
     m_stack = new QStackedWidget;
@@ -92,7 +113,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     connect(&m_loadWatcher, &QFutureWatcher<LoadResult>::finished, this, &MainWindow::onLoadFinished);
 }
 
-MainWindow::~MainWindow() { m_loadWatcher.waitForFinished(); }
+MainWindow::~MainWindow()
+{
+    m_loadWatcher.waitForFinished();
+}
 
 void MainWindow::createActions()
 {
@@ -107,22 +131,52 @@ void MainWindow::createActions()
     QAction* quit = file->addAction(tr("&Quit"), qApp, &QApplication::closeAllWindows);
     quit->setShortcut(QKeySequence::Quit);
 
+    QMenu* edit = menuBar()->addMenu(tr("&Edit"));
+    QAction* undo = m_plan->undoStack()->createUndoAction(this, tr("&Undo"));
+    undo->setObjectName(QStringLiteral("actionUndo"));
+    undo->setShortcut(QKeySequence::Undo);
+    QAction* redo = m_plan->undoStack()->createRedoAction(this, tr("&Redo"));
+    redo->setObjectName(QStringLiteral("actionRedo"));
+    redo->setShortcut(QKeySequence::Redo);
+    edit->addAction(undo);
+    edit->addAction(redo);
+
+    QMenu* planMenu = menuBar()->addMenu(tr("&Plan"));
+    QAction* load = planMenu->addAction(tr("&Load Recipe…"), this, &MainWindow::loadRecipeDialog);
+    load->setObjectName(QStringLiteral("actionLoadRecipe"));
+    QAction* save = planMenu->addAction(tr("&Save Recipe…"), this, &MainWindow::saveRecipeDialog);
+    save->setObjectName(QStringLiteral("actionSaveRecipe"));
+    save->setShortcut(QKeySequence::Save);
+
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About QuantScope"), this, [this] {
-        QMessageBox::about(this, tr("About QuantScope"),
-                           tr("<b>QuantScope %1</b><p>A workbench for deciding how to quantize large language "
-                              "models: methods, bit-widths and group sizes per layer, and what they cost in "
-                              "quality, memory and speed.</p>")
-                               .arg(QStringLiteral(QUANTSCOPE_VERSION)));
+        QMessageBox::about(
+            this, tr("About QuantScope"),
+            tr("<b>QuantScope %1</b><p>A workbench for deciding how to quantize large language "
+               "models: methods, bit-widths and group sizes per layer, and what they cost in "
+               "quality, memory and speed.</p>")
+                .arg(QStringLiteral(QUANTSCOPE_VERSION)));
     });
 }
 
-bool MainWindow::isLoading() const { return m_loadWatcher.isRunning(); }
+void MainWindow::showPage(const QString& name)
+{
+    const QStringList pages{QStringLiteral("overview"), QStringLiteral("plan"), QStringLiteral("mixed"),
+                            QStringLiteral("tensors")};
+    const qsizetype i = pages.indexOf(name.toLower());
+    if (i >= 0 && i < m_tabs->count())
+        m_tabs->setCurrentIndex(int(i));
+}
+
+bool MainWindow::isLoading() const
+{
+    return m_loadWatcher.isRunning();
+}
 
 void MainWindow::openModelDialog()
 {
-    const QString dir = QFileDialog::getExistingDirectory(this, tr("Open Model Folder"),
-                                                          m_model ? QFileInfo(m_model->path()).path() : QString());
+    const QString dir = QFileDialog::getExistingDirectory(
+        this, tr("Open Model Folder"), m_model ? QFileInfo(m_model->path()).path() : QString());
     if (!dir.isEmpty())
         openModel(dir);
 }
@@ -160,14 +214,281 @@ void MainWindow::onLoadFinished()
     Q_EMIT modelLoaded();
 }
 
+QWidget* MainWindow::createPlanTab()
+{
+    m_plan = new PlanDocument(this);
+    m_planModel = new PlanTableModel(m_plan, this);
+    m_planProxy = new QSortFilterProxyModel(this);
+    m_planProxy->setSourceModel(m_planModel);
+    m_planProxy->setSortRole(PlanTableModel::SortRole);
+    m_planView = new QTableView;
+    m_planView->setObjectName(QStringLiteral("planTable"));
+    m_planView->setModel(m_planProxy);
+    m_planView->setItemDelegate(new PlanItemDelegate(m_planView));
+    m_planView->setSortingEnabled(true);
+    m_planView->sortByColumn(-1, Qt::AscendingOrder);
+    m_planView->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_planView->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    m_planView->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::SelectedClicked |
+                                QAbstractItemView::EditKeyPressed);
+    m_planView->setAlternatingRowColors(true);
+    m_planView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_planView->verticalHeader()->hide();
+    connect(m_planView->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
+        std::vector<int> rows;
+        for (const QModelIndex& i : m_planView->selectionModel()->selectedRows())
+            rows.push_back(m_planProxy->mapToSource(i).row());
+        m_planModel->setEditRows(rows);
+    });
+    connect(m_planModel, &PlanTableModel::editFailed, this,
+            [this](const QString& message) { showError(tr("Cannot change the plan"), message); });
+
+    m_planTotals = new QLabel;
+    m_planTotals->setObjectName(QStringLiteral("planTotals"));
+    m_planTotals->setTextFormat(Qt::RichText);
+    m_planWarnings = new QLabel;
+    m_planWarnings->setObjectName(QStringLiteral("planWarnings"));
+    m_planWarnings->setWordWrap(true);
+    m_planWarnings->setStyleSheet(QStringLiteral("color: #a05000"));
+
+    m_presets = new QComboBox;
+    m_presets->setObjectName(QStringLiteral("presetCombo"));
+    auto* applyPreset = new QPushButton(tr("Apply preset"));
+    applyPreset->setObjectName(QStringLiteral("applyPreset"));
+    connect(applyPreset, &QPushButton::clicked, this, [this] {
+        if (!m_model || m_presets->currentIndex() < 0)
+            return;
+        const std::vector<RecipePreset> presets = recipePresets(*m_model);
+        const RecipePreset& p = presets[std::size_t(m_presets->currentIndex())];
+        Recipe r = p.recipe;
+        r.calibration = m_plan->recipe().calibration; // keep the chosen calibration text
+        try {
+            m_plan->replaceRecipe(r, tr("Preset: %1").arg(QCoreApplication::translate("Presets", p.name)));
+        } catch (const Error& e) {
+            showError(tr("Cannot apply the preset"), e.message());
+        }
+    });
+    auto* loadRecipe = new QPushButton(tr("Load recipe…"));
+    connect(loadRecipe, &QPushButton::clicked, this, &MainWindow::loadRecipeDialog);
+    auto* saveRecipe = new QPushButton(tr("Save recipe…"));
+    connect(saveRecipe, &QPushButton::clicked, this, &MainWindow::saveRecipeDialog);
+    auto* top = new QHBoxLayout;
+    top->addWidget(new QLabel(tr("Preset:")));
+    top->addWidget(m_presets, 1);
+    top->addWidget(applyPreset);
+    top->addSpacing(20);
+    top->addWidget(loadRecipe);
+    top->addWidget(saveRecipe);
+
+    // Rule editor: a regex (live highlight of the layers it matches) and the fields it sets.
+    m_ruleMatch = new QLineEdit;
+    m_ruleMatch->setObjectName(QStringLiteral("ruleMatch"));
+    m_ruleMatch->setPlaceholderText(tr("regex on layer names, e.g. mlp\\.down_proj$ or layers\\.(0|1)\\."));
+    m_ruleMatchCount = new QLabel;
+    m_ruleMatchCount->setObjectName(QStringLiteral("ruleMatchCount"));
+    connect(m_ruleMatch, &QLineEdit::textChanged, this, [this](const QString& text) {
+        const QRegularExpression re(text);
+        m_planModel->setHighlight(re.isValid() ? text : QString());
+        m_ruleMatchCount->setText(text.isEmpty() ? QString()
+                                  : !re.isValid()
+                                      ? tr("invalid: %1").arg(re.errorString())
+                                      : tr("%n layer(s) match", nullptr, m_planModel->highlightedCount()));
+    });
+    m_ruleMethod = new QComboBox;
+    m_ruleMethod->setObjectName(QStringLiteral("ruleMethod"));
+    m_ruleMethod->addItem(tr("(keep)"));
+    for (const QuantMethodInfo& m : kQuantMethods)
+        if (m.method != QuantMethod::Float)
+            m_ruleMethod->addItem(QLatin1String(m.name));
+    m_ruleBits = new QComboBox;
+    m_ruleBits->setObjectName(QStringLiteral("ruleBits"));
+    m_ruleBits->addItem(tr("(keep)"));
+    for (int b = 2; b <= 8; ++b)
+        m_ruleBits->addItem(QString::number(b));
+    m_ruleGroup = new QComboBox;
+    m_ruleGroup->setObjectName(QStringLiteral("ruleGroup"));
+    m_ruleGroup->addItems({tr("(keep)"), QStringLiteral("channel"), QStringLiteral("tensor"),
+                           QStringLiteral("32"), QStringLiteral("64"), QStringLiteral("128"),
+                           QStringLiteral("256")});
+    m_ruleSym = new QComboBox;
+    m_ruleSym->setObjectName(QStringLiteral("ruleSym"));
+    m_ruleSym->addItems({tr("(keep)"), tr("symmetric"), tr("asymmetric")});
+    auto* addRule = new QPushButton(tr("Add rule"));
+    addRule->setObjectName(QStringLiteral("addRule"));
+    connect(addRule, &QPushButton::clicked, this, &MainWindow::addRuleFromEditor);
+    connect(m_ruleMatch, &QLineEdit::returnPressed, this, &MainWindow::addRuleFromEditor);
+    auto* ruleRow = new QHBoxLayout;
+    ruleRow->addWidget(m_ruleMatch, 2);
+    ruleRow->addWidget(m_ruleMatchCount);
+    ruleRow->addWidget(m_ruleMethod);
+    ruleRow->addWidget(m_ruleBits);
+    ruleRow->addWidget(m_ruleGroup);
+    ruleRow->addWidget(m_ruleSym);
+    ruleRow->addWidget(addRule);
+
+    m_rules = new QTableWidget(0, 2);
+    m_rules->setObjectName(QStringLiteral("rulesTable"));
+    m_rules->setHorizontalHeaderLabels({tr("Match (last match wins)"), tr("Sets")});
+    m_rules->horizontalHeader()->setStretchLastSection(true);
+    m_rules->horizontalHeader()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
+    m_rules->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_rules->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_rules->verticalHeader()->hide();
+    connect(m_rules, &QTableWidget::currentCellChanged, this, [this](int row) {
+        if (row >= 0 && row < int(m_plan->recipe().rules.size()))
+            m_planModel->setHighlight(m_plan->recipe().rules[std::size_t(row)].match);
+    });
+    auto* removeRule = new QPushButton(tr("Remove rule"));
+    removeRule->setObjectName(QStringLiteral("removeRule"));
+    connect(removeRule, &QPushButton::clicked, this, [this] {
+        try {
+            m_plan->removeRule(m_rules->currentRow());
+        } catch (const Error& e) {
+            showError(tr("Cannot remove the rule"), e.message());
+        }
+    });
+    auto* rulesBox = new QGroupBox(tr("Rules"));
+    auto* rulesLayout = new QVBoxLayout(rulesBox);
+    rulesLayout->addLayout(ruleRow);
+    rulesLayout->addWidget(m_rules);
+    rulesLayout->addWidget(removeRule, 0, Qt::AlignLeft);
+
+    auto* split = new QSplitter(Qt::Vertical);
+    split->addWidget(m_planView);
+    split->addWidget(rulesBox);
+    split->setStretchFactor(0, 3);
+    split->setStretchFactor(1, 1);
+
+    auto* page = new QWidget;
+    page->setObjectName(QStringLiteral("planPage"));
+    auto* layout = new QVBoxLayout(page);
+    layout->addWidget(m_planTotals);
+    layout->addLayout(top);
+    layout->addWidget(m_planWarnings);
+    layout->addWidget(split, 1);
+    connect(m_plan, &PlanDocument::planChanged, this, [this] {
+        refreshPlanHeader();
+        refreshRules();
+    });
+    return page;
+}
+
+void MainWindow::addRuleFromEditor()
+{
+    const QString match = m_ruleMatch->text();
+    if (match.isEmpty() || !m_model)
+        return;
+    QJsonObject o;
+    if (m_ruleMethod->currentIndex() > 0)
+        o.insert(QStringLiteral("method"), m_ruleMethod->currentText());
+    if (m_ruleBits->currentIndex() > 0)
+        o.insert(QStringLiteral("bits"), m_ruleBits->currentText().toInt());
+    if (m_ruleGroup->currentIndex() > 0) {
+        const QString g = m_ruleGroup->currentText();
+        if (g == u"channel" || g == u"tensor") {
+            o.insert(QStringLiteral("granularity"), g);
+        } else {
+            o.insert(QStringLiteral("granularity"), QStringLiteral("group"));
+            o.insert(QStringLiteral("group_size"), g.toInt());
+        }
+    }
+    if (m_ruleSym->currentIndex() > 0)
+        o.insert(QStringLiteral("symmetric"), m_ruleSym->currentIndex() == 1);
+    if (o.isEmpty()) {
+        showError(tr("Cannot add the rule"),
+                  tr("Choose at least one field the rule sets (method, bits, group or symmetry)."));
+        return;
+    }
+    try {
+        m_plan->addRule({match, o});
+    } catch (const Error& e) {
+        showError(tr("Cannot add the rule"), e.message());
+    }
+}
+
+void MainWindow::refreshRules()
+{
+    const Recipe& r = m_plan->recipe();
+    m_rules->setRowCount(int(r.rules.size()));
+    for (int i = 0; i < int(r.rules.size()); ++i) {
+        const RecipeRule& rule = r.rules[std::size_t(i)];
+        m_rules->setItem(i, 0, new QTableWidgetItem(rule.match));
+        m_rules->setItem(i, 1,
+                         new QTableWidgetItem(QString::fromUtf8(
+                             QJsonDocument(rule.overrides).toJson(QJsonDocument::Compact))));
+    }
+}
+
+void MainWindow::refreshPlanHeader()
+{
+    if (!m_model) {
+        m_planTotals->clear();
+        return;
+    }
+    const double before = double(m_plan->floatBytes()), after = double(m_plan->plannedBytes());
+    const MemoryEstimate mem =
+        estimateQuantizationMemory(*m_model, m_plan->plan(), m_plan->recipe().calibration);
+    m_planTotals->setText(
+        tr("<b>%1</b> → <b>%2</b> (%3 % of the original) · linear layers at <b>%4</b> bits per weight · "
+           "whole model %5 bpw · estimated memory to quantize: %6")
+            .arg(formatBytes(before), formatBytes(after))
+            .arg(before > 0 ? 100.0 * after / before : 0, 0, 'f', 1)
+            .arg(m_plan->linearBitsPerWeight(), 0, 'f', 3)
+            .arg(before > 0 ? 8.0 * after / double(m_model->totals().params) : 0, 0, 'f', 3)
+            .arg(formatBytes(mem.total())));
+    m_planWarnings->setText(m_plan->warnings().isEmpty()
+                                ? QString()
+                                : tr("Rules that match no layer of this model: %1")
+                                      .arg(m_plan->warnings().join(QStringLiteral("; "))));
+    m_planWarnings->setVisible(!m_plan->warnings().isEmpty());
+}
+
+void MainWindow::loadRecipeDialog()
+{
+    if (!m_model)
+        return;
+    const QString path =
+        QFileDialog::getOpenFileName(this, tr("Load Recipe"), QString(), tr("Recipes (*.json)"));
+    if (path.isEmpty())
+        return;
+    try {
+        m_plan->loadRecipe(path);
+    } catch (const Error& e) {
+        showError(tr("Cannot load the recipe"), e.message());
+    }
+}
+
+void MainWindow::saveRecipeDialog()
+{
+    if (!m_model)
+        return;
+    const QString path =
+        QFileDialog::getSaveFileName(this, tr("Save Recipe"), QString(), tr("Recipes (*.json)"));
+    if (path.isEmpty())
+        return;
+    try {
+        m_plan->saveRecipe(path);
+        statusBar()->showMessage(tr("Recipe saved to %1").arg(path), 5000);
+    } catch (const Error& e) {
+        showError(tr("Cannot save the recipe"), e.message());
+    }
+}
+
 void MainWindow::setModel(std::shared_ptr<const Model> model)
 {
     m_model = std::move(model);
     m_tensorModel->setModel(m_model);
+    m_presets->clear();
+    for (const RecipePreset& p : recipePresets(*m_model))
+        m_presets->addItem(QCoreApplication::translate("Presets", p.name));
+    Recipe start;
+    start.name = QStringLiteral("plan");
+    m_plan->setModel(m_model, start);
+    m_mixed->setModel(m_model);
     const ModelTotals& t = m_model->totals();
     const QLocale loc;
-    QString html = QStringLiteral("<h2>%1</h2><p>%2</p>").arg(m_model->displayName().toHtmlEscaped(),
-                                                               m_model->path().toHtmlEscaped());
+    QString html = QStringLiteral("<h2>%1</h2><p>%2</p>")
+                       .arg(m_model->displayName().toHtmlEscaped(), m_model->path().toHtmlEscaped());
     html += QStringLiteral("<p><b>%1</b></p>").arg(architectureLine(*m_model).toHtmlEscaped());
     html += QStringLiteral("<table cellspacing=6>");
     auto row = [&](const QString& k, const QString& v) {
@@ -176,26 +497,29 @@ void MainWindow::setModel(std::shared_ptr<const Model> model)
     row(tr("Blocks"), QString::number(m_model->blocks().size()));
     row(tr("Linear layers"), QString::number(t.linearLayers));
     row(tr("Parameters"), loc.toString(t.params));
-    row(tr("Embedding / attention / MLP"), QStringLiteral("%1 / %2 / %3")
-                                               .arg(loc.toString(t.embeddingParams), loc.toString(t.attentionParams),
-                                                    loc.toString(t.mlpParams)));
+    row(tr("Embedding / attention / MLP"),
+        QStringLiteral("%1 / %2 / %3")
+            .arg(loc.toString(t.embeddingParams), loc.toString(t.attentionParams),
+                 loc.toString(t.mlpParams)));
     row(tr("Head"), m_model->headTied() ? tr("tied to the embeddings") : loc.toString(t.headParams));
     row(tr("Size"), formatBytes(double(t.bytes)));
     row(tr("Bits per weight"), QString::number(t.bitsPerWeight(), 'f', 2));
     row(tr("Weight type"), m_model->weightDtypeName());
     row(tr("Files"), QString::number(m_model->tensors().files().size()));
-    row(tr("Tokenizer"), QStringList{m_model->tokenizerJsonPath().isEmpty() ? QString() : QStringLiteral("tokenizer.json"),
-                                     m_model->sentencePiecePath().isEmpty() ? QString() : QStringLiteral("tokenizer.model")}
-                             .filter(QRegularExpression(QStringLiteral(".+")))
-                             .join(u", "));
+    row(tr("Tokenizer"),
+        QStringList{m_model->tokenizerJsonPath().isEmpty() ? QString() : QStringLiteral("tokenizer.json"),
+                    m_model->sentencePiecePath().isEmpty() ? QString() : QStringLiteral("tokenizer.model")}
+            .filter(QRegularExpression(QStringLiteral(".+")))
+            .join(u", "));
     if (!m_model->unusedTensors().isEmpty())
         row(tr("Unused tensors"), m_model->unusedTensors().join(u", "));
     html += QStringLiteral("</table>");
     m_overview->setHtml(html);
     m_stack->setCurrentWidget(m_tabs);
     setWindowTitle(tr("%1 — QuantScope").arg(m_model->displayName()));
-    m_statusLabel->setText(tr("Model: %1 · %2 parameters · %3")
-                               .arg(m_model->displayName(), loc.toString(t.params), formatBytes(double(t.bytes))));
+    m_statusLabel->setText(
+        tr("Model: %1 · %2 parameters · %3")
+            .arg(m_model->displayName(), loc.toString(t.params), formatBytes(double(t.bytes))));
 }
 
 void MainWindow::showError(const QString& title, const QString& message)

@@ -2,7 +2,6 @@
 
 #include <QFutureWatcher>
 #include <QMainWindow>
-
 #include <memory>
 
 class QLabel;
@@ -13,10 +12,17 @@ class QStackedWidget;
 class QTableView;
 class QTabWidget;
 class QTextBrowser;
+class QComboBox;
+class QLineEdit;
+class QTableWidget;
+class QUndoStack;
 
 namespace qs {
 class Model;
 class TensorTableModel;
+class PlanDocument;
+class PlanTableModel;
+class MixedPrecisionPanel;
 
 /// The workbench window. It only starts jobs and shows their results; all work happens in core
 /// on worker threads (model loading via QtConcurrent), so the UI thread never blocks.
@@ -29,11 +35,16 @@ public:
 
     std::shared_ptr<const Model> model() const { return m_model; }
     bool isLoading() const;
+    PlanDocument* planDocument() const { return m_plan; }
+    PlanTableModel* planTableModel() const { return m_planModel; }
+    MixedPrecisionPanel* mixedPrecisionPanel() const { return m_mixed; }
 
 public Q_SLOTS:
     /// Starts loading a model folder in the background; errors end in a dialog, never a crash.
     void openModel(const QString& path);
     void openModelDialog();
+    /// Shows a page by name: "overview", "plan", "mixed" or "tensors".
+    void showPage(const QString& name);
 
 Q_SIGNALS:
     void modelLoaded();
@@ -55,6 +66,12 @@ private:
     void addRecent(const QString& path);
     void rebuildRecentMenu();
     void showError(const QString& title, const QString& message);
+    QWidget* createPlanTab();
+    void refreshPlanHeader();
+    void refreshRules();
+    void addRuleFromEditor();
+    void loadRecipeDialog();
+    void saveRecipeDialog();
     static QString modelFolderFor(const QString& droppedPath);
 
     std::shared_ptr<const Model> m_model;
@@ -69,6 +86,21 @@ private:
     TensorTableModel* m_tensorModel = nullptr;
     QSortFilterProxyModel* m_tensorProxy = nullptr;
     QMenu* m_recentMenu = nullptr;
+    PlanDocument* m_plan = nullptr;
+    PlanTableModel* m_planModel = nullptr;
+    QSortFilterProxyModel* m_planProxy = nullptr;
+    QTableView* m_planView = nullptr;
+    QLabel* m_planTotals = nullptr;
+    QLabel* m_planWarnings = nullptr;
+    QComboBox* m_presets = nullptr;
+    QLineEdit* m_ruleMatch = nullptr;
+    QLabel* m_ruleMatchCount = nullptr;
+    QComboBox* m_ruleMethod = nullptr;
+    QComboBox* m_ruleBits = nullptr;
+    QComboBox* m_ruleGroup = nullptr;
+    QComboBox* m_ruleSym = nullptr;
+    QTableWidget* m_rules = nullptr;
+    MixedPrecisionPanel* m_mixed = nullptr;
     QProgressBar* m_progress = nullptr;
     QLabel* m_statusLabel = nullptr;
 };

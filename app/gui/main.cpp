@@ -1,5 +1,7 @@
 #include "MainWindow.h"
-
+#include "MixedPrecisionPanel.h"
+#include "analysis/Sensitivity.h"
+#include "util/Error.h"
 #include "util/Paths.h"
 
 #include <QApplication>
@@ -21,12 +23,24 @@ int main(int argc, char** argv)
     p.setApplicationDescription(QStringLiteral("QuantScope: an LLM quantization workbench"));
     p.addHelpOption();
     p.addVersionOption();
-    p.addPositionalArgument(QStringLiteral("MODEL"), QStringLiteral("model folder to open"), QStringLiteral("[MODEL]"));
-    p.addOption({QStringLiteral("demo"), QStringLiteral("Open the demo model (stories260K from the shared data).")});
+    p.addPositionalArgument(QStringLiteral("MODEL"), QStringLiteral("model folder to open"),
+                            QStringLiteral("[MODEL]"));
+    p.addOption(
+        {QStringLiteral("demo"), QStringLiteral("Open the demo model (stories260K from the shared data).")});
     p.addOption({QStringLiteral("screenshot"),
-                 QStringLiteral("Save a PNG of the window once the model has loaded, then quit."), QStringLiteral("FILE")});
+                 QStringLiteral("Save a PNG of the window once the model has loaded, then quit."),
+                 QStringLiteral("FILE")});
     p.addOption({QStringLiteral("quit-after"),
-                 QStringLiteral("Quit after MS milliseconds (smoke tests, screenshots)."), QStringLiteral("MS")});
+                 QStringLiteral("Quit after MS milliseconds (smoke tests, screenshots)."),
+                 QStringLiteral("MS")});
+    p.addOption({QStringLiteral("tab"), QStringLiteral("Page to show: overview, plan, mixed or tensors."),
+                 QStringLiteral("NAME")});
+    p.addOption({QStringLiteral("sensitivity"),
+                 QStringLiteral(
+                     "Load sensitivity results (quantscope-cli sensitivity) into the Mixed precision page."),
+                 QStringLiteral("S.json")});
+    p.addOption({QStringLiteral("budget"), QStringLiteral("With --sensitivity: budget in bits per weight."),
+                 QStringLiteral("BPW")});
     p.process(app);
 
     qs::MainWindow w;
@@ -36,11 +50,26 @@ int main(int argc, char** argv)
         const QString data = qs::findDataDirectory(QStringLiteral(QS_REPO_ROOT));
         const QString demo = data.isEmpty() ? QString() : QDir(data).filePath(QStringLiteral("stories260K"));
         if (demo.isEmpty() || !QFileInfo(demo).isDir())
-            qWarning("QuantScope: demo model not found (set QUANTSCOPE_DATA or place ../shared/data next to the "
-                     "repository); starting with an empty workbench.");
+            qWarning(
+                "QuantScope: demo model not found (set QUANTSCOPE_DATA or place ../shared/data next to the "
+                "repository); starting with an empty workbench.");
         else
             path = demo;
     }
+    QObject::connect(&w, &qs::MainWindow::modelLoaded, &app, [&w, &p] {
+        if (p.isSet(QStringLiteral("sensitivity"))) {
+            try {
+                w.mixedPrecisionPanel()->setResults(
+                    qs::SensitivityResult::load(p.value(QStringLiteral("sensitivity"))));
+                if (p.isSet(QStringLiteral("budget")))
+                    w.mixedPrecisionPanel()->setBudget(p.value(QStringLiteral("budget")).toDouble());
+            } catch (const qs::Error& e) {
+                qWarning("QuantScope: %s", qPrintable(e.message()));
+            }
+        }
+        if (p.isSet(QStringLiteral("tab")))
+            w.showPage(p.value(QStringLiteral("tab")));
+    });
     if (p.isSet(QStringLiteral("screenshot"))) {
         const QString file = p.value(QStringLiteral("screenshot"));
         auto shoot = [&w, &app, file] {

@@ -1,0 +1,271 @@
+#include "Cli.h"
+#include "CliOptions.h"
+#include "DistributionPlot.h"
+#include "ErrorHistogramPlot.h"
+#include "LayerErrorBars.h"
+#include "LayerErrorHeatmap.h"
+#include "LossSizePlot.h"
+#include "MemoryPlot.h"
+#include "eval/PlotData.h"
+#include "eval/RunResults.h"
+#include "model/Model.h"
+#include "util/Error.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QDir>
+#include <QFileInfo>
+#include <optional>
+
+namespace cli {
+
+namespace {
+
+const char* const kPlotKinds =
+    "  pareto RUN... [--baseline EVAL.json] [--y ppl|kld] [--x bpw|mb] [--no-front]\n"
+    "        perplexity (or KLD) vs bits per weight (or MB), one series per method,\n"
+    "        error bars, Pareto front, float baseline line\n"
+    "  memory RUN... [--baseline EVAL.json|MODEL]\n"
+    "        stacked bytes by role per run next to the float model (default: the\n"
+    "        runs' base model when it is still there)\n"
+    "  histogram RUN... [--layer NAME] [--log]\n"
+    "        weight-error histograms of one layer, overlaid across runs\n"
+    "  layers RUN... [--metric weight|output] [--bars [--sorted] [--top N] [--linear]]\n"
+    "        per-layer error across runs: heatmap (or grouped bars)\n"
+    "  weights MODEL --layer NAME [--row R] [--group G] [--spec SCHEME] [--log]\n"
+    "        a weight row's distribution with the quantization grid of SCHEME\n"
+    "        (e.g. rtn-w4-g32) for group G drawn over it\n"
+    "RUN is a quantize --out folder (or its run.json) or an eval --json file.\n"
+    "Every kind takes --out FILE.png|.pdf and/or --csv FILE.csv, --width, --height, --title.\n";
+
+std::vector<qs::RunSummary> loadRuns(const QStringList& paths)
+{
+    std::vector<qs::RunSummary> runs;
+    for (const QString& p : paths)
+        runs.push_back(qs::RunSummary::load(p));
+    return runs;
+}
+
+bool isModelFolder(const QString& path)
+{
+    return QFileInfo(path).isDir() && QFileInfo::exists(QDir(path).filePath(QStringLiteral("config.json"))) &&
+           !QFileInfo::exists(QDir(path).filePath(QStringLiteral("run.json")));
+}
+
+/// --baseline: an eval JSON, a run, or a model folder (sizes and memory only).
+std::optional<qs::RunSummary> loadBaseline(const QString& path)
+{
+    if (path.isEmpty())
+        return std::nullopt;
+    if (isModelFolder(path))
+        return qs::RunSummary::fromModel(*qs::Model::open(path));
+    return qs::RunSummary::load(path);
+}
+
+void warnAll(const QStringList& warnings)
+{
+    for (const QString& w : warnings)
+        err() << "warning: " << w << '\n';
+    err().flush();
+}
+
+} // namespace
+
+std::unique_ptr<QCoreApplication> makePlotApplication(int& argc, char** argv)
+{
+    // Plots render with Qt Widgets; without a display they render offscreen.
+    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM") && qEnvironmentVariableIsEmpty("DISPLAY") &&
+        qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY"))
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+    return std::make_unique<QApplication>(argc, argv);
+}
+
+int runPlot(const QStringList& args)
+{
+    QCommandLineParser p;
+    p.setApplicationDescription(
+        QStringLiteral(
+            "Renders comparison plots of runs headless (PNG or PDF) and exports their data (CSV).\n\n") +
+        QString::fromUtf8(kPlotKinds));
+    p.addHelpOption();
+    p.addPositionalArgument(QStringLiteral("KIND"),
+                            QStringLiteral("pareto, memory, histogram, layers or weights"));
+    p.addPositionalArgument(QStringLiteral("RUN"),
+                            QStringLiteral("run folders / eval JSON files (weights: a model)"),
+                            QStringLiteral("RUN..."));
+    p.addOptions({
+        {QStringLiteral("out"), QStringLiteral("Picture to write: .png or .pdf."), QStringLiteral("FILE")},
+        {QStringLiteral("csv"), QStringLiteral("Write the plotted numbers as CSV."), QStringLiteral("FILE")},
+        {QStringLiteral("width"), QStringLiteral("Picture width in pixels (default 900)."),
+         QStringLiteral("W"), QStringLiteral("900")},
+        {QStringLiteral("height"), QStringLiteral("Picture height in pixels (default 560)."),
+         QStringLiteral("H"), QStringLiteral("560")},
+        {QStringLiteral("title"), QStringLiteral("Title above the plot."), QStringLiteral("TEXT")},
+        {QStringLiteral("baseline"),
+         QStringLiteral("pareto/memory: the float model's eval JSON (or model folder)."),
+         QStringLiteral("FILE")},
+        {QStringLiteral("y"), QStringLiteral("pareto: ppl or kld (default ppl)."), QStringLiteral("LOSS"),
+         QStringLiteral("ppl")},
+        {QStringLiteral("x"), QStringLiteral("pareto: bpw or mb (default bpw)."), QStringLiteral("SIZE"),
+         QStringLiteral("bpw")},
+        {QStringLiteral("no-front"), QStringLiteral("pareto: do not draw the Pareto front.")},
+        {QStringLiteral("layer"), QStringLiteral("histogram/weights: the layer (module name)."),
+         QStringLiteral("NAME")},
+        {QStringLiteral("log"), QStringLiteral("histogram/weights: logarithmic y axis.")},
+        {QStringLiteral("metric"), QStringLiteral("layers: weight or output relative MSE (default weight)."),
+         QStringLiteral("M"), QStringLiteral("weight")},
+        {QStringLiteral("bars"), QStringLiteral("layers: grouped bars instead of a heatmap.")},
+        {QStringLiteral("sorted"), QStringLiteral("layers --bars: worst layers first.")},
+        {QStringLiteral("top"), QStringLiteral("layers --bars: show only the first N layers."),
+         QStringLiteral("N"), QStringLiteral("0")},
+        {QStringLiteral("linear"), QStringLiteral("layers --bars: linear y axis (default log).")},
+        {QStringLiteral("row"), QStringLiteral("weights: the row (output feature), default 0."),
+         QStringLiteral("R"), QStringLiteral("0")},
+        {QStringLiteral("group"), QStringLiteral("weights: the group whose grid is drawn, default 0."),
+         QStringLiteral("G"), QStringLiteral("0")},
+        {QStringLiteral("spec"),
+         QStringLiteral("weights: the scheme of the grid, e.g. rtn-w4-g32 (default: the layer's own "
+                        "spec in a quantized checkpoint, else none)."),
+         QStringLiteral("SCHEME")},
+        {QStringLiteral("bins"), QStringLiteral("weights: histogram bins (default 120)."),
+         QStringLiteral("N"), QStringLiteral("120")},
+    });
+    p.process(args);
+    const QStringList pos = p.positionalArguments();
+    const QString outFile = p.value(QStringLiteral("out")), csv = p.value(QStringLiteral("csv"));
+    if (pos.size() < 2 || (outFile.isEmpty() && csv.isEmpty())) {
+        err() << p.helpText();
+        return kExitUsage;
+    }
+    if (!outFile.isEmpty() && !QStringList{QStringLiteral("png"), QStringLiteral("pdf")}.contains(
+                                  QFileInfo(outFile).suffix().toLower())) {
+        err() << "--out must end in .png or .pdf (SVG is not built in): " << outFile << '\n';
+        return kExitUsage;
+    }
+    const int width = positiveInt(p, QStringLiteral("width"), 64),
+              height = positiveInt(p, QStringLiteral("height"), 64);
+    const QString kind = pos.front();
+    const QStringList inputs = pos.mid(1);
+
+    std::unique_ptr<qs::PlotWidget> plot;
+    if (kind == u"pareto") {
+        const QString y = p.value(QStringLiteral("y")), x = p.value(QStringLiteral("x"));
+        if ((y != u"ppl" && y != u"kld") || (x != u"bpw" && x != u"mb")) {
+            err() << "--y takes ppl or kld, --x bpw or mb\n";
+            return kExitUsage;
+        }
+        std::vector<qs::RunSummary> runs = loadRuns(inputs);
+        const std::optional<qs::RunSummary> baseline = loadBaseline(p.value(QStringLiteral("baseline")));
+        warnAll(qs::checkComparable(runs, baseline ? &*baseline : nullptr));
+        auto w = std::make_unique<qs::LossSizePlot>();
+        w->setLoss(y == u"kld" ? qs::LossSizePlot::Loss::Kld : qs::LossSizePlot::Loss::Perplexity);
+        w->setSize(x == u"mb" ? qs::LossSizePlot::Size::Megabytes : qs::LossSizePlot::Size::BitsPerWeight);
+        w->setParetoVisible(!p.isSet(QStringLiteral("no-front")));
+        w->setRuns(std::move(runs), baseline);
+        plot = std::move(w);
+    } else if (kind == u"memory") {
+        std::vector<qs::RunSummary> runs = loadRuns(inputs);
+        QString basePath = p.value(QStringLiteral("baseline"));
+        if (basePath.isEmpty() && !runs.empty() && isModelFolder(runs.front().modelPath))
+            basePath = runs.front().modelPath;
+        const std::optional<qs::RunSummary> baseline = loadBaseline(basePath);
+        warnAll(qs::checkComparable(runs, baseline ? &*baseline : nullptr));
+        auto w = std::make_unique<qs::MemoryPlot>();
+        w->setRuns(std::move(runs), baseline);
+        plot = std::move(w);
+    } else if (kind == u"histogram") {
+        std::vector<qs::RunSummary> runs = loadRuns(inputs);
+        warnAll(qs::checkComparable(runs));
+        const QString layer = p.value(QStringLiteral("layer"));
+        bool found = layer.isEmpty();
+        for (const qs::RunSummary& r : runs)
+            found = found || r.findLayer(layer);
+        if (!found)
+            throw qs::Error(u"no run has a layer named '" + layer + u"'");
+        auto w = std::make_unique<qs::ErrorHistogramPlot>();
+        w->setRuns(std::move(runs));
+        w->setLayer(layer);
+        w->setLogScale(p.isSet(QStringLiteral("log")));
+        plot = std::move(w);
+    } else if (kind == u"layers") {
+        const QString m = p.value(QStringLiteral("metric"));
+        if (m != u"weight" && m != u"output") {
+            err() << "--metric takes weight or output\n";
+            return kExitUsage;
+        }
+        const auto metric =
+            m == u"output" ? qs::LayerErrorMetric::OutputRelMse : qs::LayerErrorMetric::WeightRelMse;
+        std::vector<qs::RunSummary> runs = loadRuns(inputs);
+        warnAll(qs::checkComparable(runs));
+        if (p.isSet(QStringLiteral("bars"))) {
+            auto w = std::make_unique<qs::LayerErrorBars>();
+            w->setMetric(metric);
+            w->setSorted(p.isSet(QStringLiteral("sorted")));
+            w->setLogScale(!p.isSet(QStringLiteral("linear")));
+            w->setMaxLayers(positiveInt(p, QStringLiteral("top"), 0));
+            w->setRuns(std::move(runs));
+            plot = std::move(w);
+        } else {
+            auto w = std::make_unique<qs::LayerErrorHeatmap>();
+            w->setMetric(metric);
+            w->setRuns(std::move(runs));
+            plot = std::move(w);
+        }
+    } else if (kind == u"weights") {
+        if (inputs.size() != 1 || !p.isSet(QStringLiteral("layer"))) {
+            err() << "plot weights takes one MODEL and --layer NAME\n";
+            return kExitUsage;
+        }
+        const auto model = qs::Model::open(inputs.front());
+        const QString layer = p.value(QStringLiteral("layer"));
+        std::int64_t rows = 0, cols = 0;
+        const std::vector<float> w = qs::readLinearWeight(*model, layer, &rows, &cols);
+        const int row = positiveInt(p, QStringLiteral("row"), 0);
+        if (row >= rows)
+            throw qs::Error::inFile(
+                inputs.front(),
+                QStringLiteral("layer '%1' has %2 rows; --row %3 is outside").arg(layer).arg(rows).arg(row));
+        const float* values = w.data() + std::int64_t(row) * cols;
+        qs::QuantGrid grid;
+        std::optional<qs::QuantSpec> spec;
+        if (p.isSet(QStringLiteral("spec")))
+            spec = qs::QuantSpec::fromShortName(p.value(QStringLiteral("spec")));
+        else if (const qs::LinearLayerInfo* l = model->findLinear(layer); l && l->quant)
+            spec = *l->quant;
+        if (spec)
+            grid = qs::quantizationGrid(*spec, values, cols, positiveInt(p, QStringLiteral("group"), 0));
+        auto plotW = std::make_unique<qs::DistributionPlot>();
+        plotW->setLogScale(p.isSet(QStringLiteral("log")));
+        const QString what = spec ? QStringLiteral("%1, row %2, grid of %3 for columns %4–%5")
+                                        .arg(layer)
+                                        .arg(row)
+                                        .arg(spec->label())
+                                        .arg(grid.begin)
+                                        .arg(grid.end - 1)
+                                  : QStringLiteral("%1, row %2").arg(layer).arg(row);
+        plotW->setValues(what, std::vector<float>(values, values + cols), grid,
+                         positiveInt(p, QStringLiteral("bins"), 1));
+        plot = std::move(plotW);
+    } else {
+        err() << "unknown plot kind '" << kind << "'\n\n" << kPlotKinds;
+        return kExitUsage;
+    }
+
+    if (p.isSet(QStringLiteral("title")))
+        plot->setTitle(p.value(QStringLiteral("title")));
+    if (!plot->hasData())
+        warnAll({QStringLiteral(
+            "no-data: nothing to plot for these inputs (runs without evaluation, layers or memory?)")});
+    plot->resize(width, height);
+    if (!outFile.isEmpty()) {
+        plot->exportFile(outFile, width, height);
+        out() << "wrote " << outFile << '\n';
+    }
+    if (!csv.isEmpty()) {
+        plot->exportCsv(csv);
+        out() << "wrote " << csv << '\n';
+    }
+    return kExitOk;
+}
+
+} // namespace cli

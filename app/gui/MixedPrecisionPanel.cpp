@@ -1,0 +1,468 @@
+#include "MixedPrecisionPanel.h"
+
+#include "LayerErrorBars.h"
+#include "LayerErrorHeatmap.h"
+#include "ParetoFrontPlot.h"
+#include "PlanDocument.h"
+#include "model/Model.h"
+#include "tokenizer/Tokenizer.h"
+#include "util/Error.h"
+#include "util/Paths.h"
+
+#include <QBoxLayout>
+#include <QComboBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSlider>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QTableWidget>
+#include <QtConcurrent/QtConcurrentRun>
+#include <mutex>
+
+namespace qs {
+
+namespace {
+constexpr int kSliderSteps = 1000;
+}
+
+MixedPrecisionPanel::MixedPrecisionPanel(PlanDocument* doc, QWidget* parent) : QWidget(parent), m_doc(doc)
+{
+    setObjectName(QStringLiteral("mixedPrecisionPanel"));
+    m_schemes = new QLineEdit(QStringLiteral("gptq-w2-ch,gptq-w3-ch,gptq-w4-ch,gptq-w8-ch"));
+    m_schemes->setObjectName(QStringLiteral("sweepSchemes"));
+    m_schemes->setToolTip(
+        tr("Candidate schemes, comma-separated: method-wBITS-gGROUP|ch|tensor[-sym][-clip][-act], "
+           "or f16 to keep a layer float."));
+    const QString data = findDataDirectory();
+    m_evalText =
+        new QLineEdit(data.isEmpty() ? QString() : data + QStringLiteral("/wikitext-2-raw/wiki.test.raw"));
+    m_evalText->setObjectName(QStringLiteral("sweepEvalText"));
+    m_calibText = new QLineEdit(data.isEmpty() ? QString() : data + QStringLiteral("/kjv/train.txt"));
+    m_calibText->setObjectName(QStringLiteral("sweepCalibText"));
+    m_chunks = new QSpinBox;
+    m_chunks->setObjectName(QStringLiteral("sweepChunks"));
+    m_chunks->setRange(1, 4096);
+    m_chunks->setValue(32);
+    m_chunks->setSuffix(tr(" chunks of 128 tokens"));
+    m_run = new QPushButton(tr("Run sweep"));
+    m_run->setObjectName(QStringLiteral("runSweep"));
+    m_cancelButton = new QPushButton(tr("Cancel"));
+    m_cancelButton->setObjectName(QStringLiteral("cancelSweep"));
+    m_cancelButton->setEnabled(false);
+    auto* load = new QPushButton(tr("Load results…"));
+    load->setObjectName(QStringLiteral("loadSensitivity"));
+    auto* save = new QPushButton(tr("Save results…"));
+    save->setObjectName(QStringLiteral("saveSensitivity"));
+    m_progress = new QProgressBar;
+    m_progress->setObjectName(QStringLiteral("sweepProgress"));
+    m_progress->setRange(0, 1000);
+    m_status = new QLabel(tr("Measure how much each layer suffers from each scheme, one layer at a time."));
+    m_status->setObjectName(QStringLiteral("sweepStatus"));
+    m_status->setWordWrap(true);
+    connect(m_run, &QPushButton::clicked, this, &MixedPrecisionPanel::startSweep);
+    connect(m_cancelButton, &QPushButton::clicked, this, &MixedPrecisionPanel::cancelSweep);
+    connect(load, &QPushButton::clicked, this, &MixedPrecisionPanel::loadDialog);
+    connect(save, &QPushButton::clicked, this, &MixedPrecisionPanel::saveDialog);
+
+    auto* form = new QFormLayout;
+    form->addRow(tr("Schemes"), m_schemes);
+    form->addRow(tr("Evaluation text"), m_evalText);
+    form->addRow(tr("Calibration text"), m_calibText);
+    form->addRow(tr("Sample"), m_chunks);
+    auto* buttons = new QHBoxLayout;
+    buttons->addWidget(m_run);
+    buttons->addWidget(m_cancelButton);
+    buttons->addWidget(m_progress, 1);
+    buttons->addWidget(load);
+    buttons->addWidget(save);
+    auto* sweepBox = new QGroupBox(tr("Sensitivity sweep"));
+    auto* sweepLayout = new QVBoxLayout(sweepBox);
+    sweepLayout->addLayout(form);
+    sweepLayout->addLayout(buttons);
+    sweepLayout->addWidget(m_status);
+
+    m_heatmap = new LayerErrorHeatmap;
+    m_heatmap->setObjectName(QStringLiteral("sensitivityHeatmap"));
+    m_heatmap->setTitle(tr("KLD when only this layer is quantized"));
+    m_bars = new LayerErrorBars;
+    m_bars->setObjectName(QStringLiteral("sensitivityBars"));
+    m_bars->setTitle(tr("Layers by sensitivity"));
+    m_bars->setSorted(true);
+    m_bars->setLogScale(true);
+    m_barScheme = new QComboBox;
+    m_barScheme->setObjectName(QStringLiteral("barScheme"));
+    connect(m_barScheme, &QComboBox::currentIndexChanged, this, &MixedPrecisionPanel::updateBars);
+    m_pareto = new ParetoFrontPlot;
+    for (PlotWidget* p : std::initializer_list<PlotWidget*>{m_heatmap, m_bars, m_pareto})
+        p->setMinimumHeight(220);
+
+    m_budget = new QSlider(Qt::Horizontal);
+    m_budget->setObjectName(QStringLiteral("budgetSlider"));
+    m_budget->setRange(0, kSliderSteps);
+    m_budget->setEnabled(false);
+    m_budgetLabel = new QLabel;
+    m_budgetLabel->setObjectName(QStringLiteral("budgetLabel"));
+    m_apply = new QPushButton(tr("Apply plan"));
+    m_apply->setObjectName(QStringLiteral("applyPlan"));
+    m_apply->setEnabled(false);
+    connect(m_budget, &QSlider::valueChanged, this, &MixedPrecisionPanel::updateProposal);
+    connect(m_apply, &QPushButton::clicked, this, &MixedPrecisionPanel::applyProposal);
+    m_proposalTable = new QTableWidget(0, 4);
+    m_proposalTable->setObjectName(QStringLiteral("proposalTable"));
+    m_proposalTable->setHorizontalHeaderLabels({tr("Layer"), tr("Scheme"), tr("bpw"), tr("KLD alone")});
+    m_proposalTable->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_proposalTable->horizontalHeader()->setStretchLastSection(true);
+    m_proposalTable->verticalHeader()->hide();
+    m_proposalTable->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    auto* budgetRow = new QHBoxLayout;
+    budgetRow->addWidget(new QLabel(tr("Budget:")));
+    budgetRow->addWidget(m_budget, 1);
+    budgetRow->addWidget(m_budgetLabel);
+    budgetRow->addWidget(m_apply);
+    auto* proposalBox = new QWidget;
+    auto* proposalLayout = new QVBoxLayout(proposalBox);
+    proposalLayout->setContentsMargins(0, 0, 0, 0);
+    proposalLayout->addLayout(budgetRow);
+    auto* lower = new QSplitter(Qt::Horizontal);
+    lower->addWidget(m_pareto);
+    lower->addWidget(m_proposalTable);
+    proposalLayout->addWidget(lower, 1);
+
+    auto* barsBox = new QWidget;
+    auto* barsLayout = new QVBoxLayout(barsBox);
+    barsLayout->setContentsMargins(0, 0, 0, 0);
+    auto* barsRow = new QHBoxLayout;
+    barsRow->addWidget(new QLabel(tr("Scheme:")));
+    barsRow->addWidget(m_barScheme, 1);
+    barsLayout->addLayout(barsRow);
+    barsLayout->addWidget(m_bars, 1);
+    auto* plots = new QSplitter(Qt::Horizontal);
+    plots->addWidget(m_heatmap);
+    plots->addWidget(barsBox);
+    plots->setStretchFactor(0, 3);
+    plots->setStretchFactor(1, 2);
+    auto* split = new QSplitter(Qt::Vertical);
+    split->addWidget(plots);
+    split->addWidget(proposalBox);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(sweepBox);
+    layout->addWidget(split, 1);
+    connect(&m_watcher, &QFutureWatcher<SweepOutcome>::finished, this, &MixedPrecisionPanel::onSweepFinished);
+}
+
+MixedPrecisionPanel::~MixedPrecisionPanel()
+{
+    if (m_cancel)
+        m_cancel->cancel();
+    m_watcher.waitForFinished();
+}
+
+bool MixedPrecisionPanel::isRunning() const
+{
+    return m_watcher.isRunning();
+}
+
+void MixedPrecisionPanel::setModel(std::shared_ptr<const Model> model)
+{
+    m_model = std::move(model);
+    m_results.reset();
+    m_partial.reset();
+    m_allocator.reset();
+    m_proposal.reset();
+    m_heatmap->setMatrix({}, QString());
+    m_matrix = {};
+    m_barScheme->clear();
+    m_bars->setMatrix({}, QString());
+    m_pareto->clear();
+    m_proposalTable->setRowCount(0);
+    m_budget->setEnabled(false);
+    m_apply->setEnabled(false);
+    m_budgetLabel->clear();
+}
+
+void MixedPrecisionPanel::startSweep()
+{
+    if (!m_model || isRunning())
+        return;
+    SensitivitySettings s;
+    try {
+        s.schemes = parseSchemes(m_schemes->text());
+    } catch (const Error& e) {
+        Q_EMIT errorOccurred(tr("Cannot start the sweep"), e.message());
+        return;
+    }
+    s.evalText = m_evalText->text();
+    s.eval.ctx = 128;
+    s.eval.maxChunks = m_chunks->value();
+    s.calibration.text = m_calibText->text();
+    s.calibration.samples = 64;
+    s.calibration.seqLen = 128;
+    m_cancel = std::make_shared<CancelToken>();
+    JobContext job;
+    job.cancel = m_cancel;
+    QPointer<MixedPrecisionPanel> self(this);
+    job.progress = [self](const JobProgress& p) {
+        QMetaObject::invokeMethod(
+            self,
+            [self, p] {
+                if (!self)
+                    return;
+                if (p.fraction >= 0)
+                    self->m_progress->setValue(int(p.fraction * 1000));
+                QString text = p.stage + u' ' + p.detail;
+                if (p.etaSeconds >= 0)
+                    text += tr(" — about %1 s left").arg(p.etaSeconds, 0, 'f', 0);
+                self->m_status->setText(text);
+            },
+            Qt::QueuedConnection);
+    };
+    const auto previous = m_partial;
+    const auto model = m_model;
+    m_run->setEnabled(false);
+    m_cancelButton->setEnabled(true);
+    m_progress->setValue(0);
+    m_status->setText(tr("Starting…"));
+    m_watcher.setFuture(QtConcurrent::run([model, s, previous, job]() -> SweepOutcome {
+        auto partial = std::make_shared<std::optional<SensitivityResult>>(previous);
+        auto mutex = std::make_shared<std::mutex>();
+        try {
+            const auto tokenizer = Tokenizer::load(model->path());
+            const SensitivityResult* resume = nullptr;
+            SensitivityResult prev;
+            if (previous) {
+                prev = *previous;
+                resume = &prev;
+            }
+            SensitivityResult r;
+            try {
+                r = runSensitivity(model, *tokenizer, s, resume, job,
+                                   [partial, mutex](const SensitivityResult& p) {
+                                       std::lock_guard<std::mutex> lock(*mutex);
+                                       *partial = p;
+                                   });
+            } catch (const Error& e) {
+                if (resume &&
+                    e.message().contains(QStringLiteral("cannot resume"))) // other settings: start over
+                    r = runSensitivity(model, *tokenizer, s, nullptr, job,
+                                       [partial, mutex](const SensitivityResult& p) {
+                                           std::lock_guard<std::mutex> lock(*mutex);
+                                           *partial = p;
+                                       });
+                else
+                    throw;
+            }
+            return {r, {}, false};
+        } catch (const Cancelled&) {
+            std::lock_guard<std::mutex> lock(*mutex);
+            return {*partial, {}, true};
+        } catch (const Error& e) {
+            return {std::nullopt, e.message(), false};
+        } catch (const std::exception& e) {
+            return {std::nullopt, QString::fromLocal8Bit(e.what()), false};
+        }
+    }));
+}
+
+void MixedPrecisionPanel::cancelSweep()
+{
+    if (m_cancel)
+        m_cancel->cancel();
+    m_status->setText(tr("Cancelling after the current layer…"));
+}
+
+void MixedPrecisionPanel::onSweepFinished()
+{
+    m_run->setEnabled(true);
+    m_cancelButton->setEnabled(false);
+    const SweepOutcome out = m_watcher.result();
+    if (!out.error.isEmpty()) {
+        m_status->setText(tr("Sweep failed: %1").arg(out.error));
+        Q_EMIT errorOccurred(tr("Sensitivity sweep failed"), out.error);
+        Q_EMIT sweepFinished(false, out.error);
+        return;
+    }
+    if (out.cancelled) {
+        m_partial = out.result;
+        const int kept = out.result ? int(out.result->entries.size()) : 0;
+        m_status->setText(
+            tr("Cancelled: %n measurement(s) kept; Run sweep continues from there.", nullptr, kept));
+        if (out.result)
+            setResults(*out.result);
+        Q_EMIT sweepFinished(false, tr("cancelled"));
+        return;
+    }
+    m_partial.reset();
+    m_progress->setValue(1000);
+    m_status->setText(tr("Sweep done: %1 measurements in %2 s, base perplexity %3 on %4 tokens.")
+                          .arg(out.result->entries.size())
+                          .arg(out.result->seconds, 0, 'f', 1)
+                          .arg(out.result->basePpl, 0, 'f', 3)
+                          .arg(out.result->evalTokens));
+    setResults(*out.result);
+    Q_EMIT sweepFinished(true, {});
+}
+
+void MixedPrecisionPanel::setResults(const SensitivityResult& results)
+{
+    if (m_model && results.modelFingerprint != m_model->architectureFingerprint())
+        throw Error(
+            tr("These sensitivity results were measured on another model (%1).").arg(results.modelName));
+    m_results = results;
+    LayerErrorMatrix m;
+    for (const SensitivityUnit& u : results.units)
+        m.layers << u.name;
+    for (const SensitivityScheme& s : results.schemes)
+        m.runs << s.name;
+    m.values.assign(std::size_t(m.layers.size() * m.runs.size()), std::nan(""));
+    for (int l = 0; l < int(m.layers.size()); ++l)
+        for (int k = 0; k < int(m.runs.size()); ++k)
+            if (const SensitivityEntry* e = results.find(m.layers[l], m.runs[k]))
+                m.values[std::size_t(l) * std::size_t(m.runs.size()) + std::size_t(k)] =
+                    std::max(e->kld, 1e-9);
+    m_heatmap->setMatrix(m, tr("KLD"));
+    m_matrix = m;
+    {
+        const QSignalBlocker block(m_barScheme);
+        m_barScheme->clear();
+        m_barScheme->addItems(m.runs);
+        m_barScheme->setCurrentIndex(std::min(1, int(m.runs.size()) - 1)); // the second scheme: usually 3-bit
+    }
+    updateBars();
+    m_allocator.reset();
+    m_proposal.reset();
+    try {
+        if (results.complete)
+            m_allocator = std::make_unique<Allocator>(*m_results, LossMetric::Kld);
+    } catch (const Error& e) {
+        m_status->setText(e.message());
+    }
+    m_budget->setEnabled(bool(m_allocator));
+    m_apply->setEnabled(bool(m_allocator));
+    if (!m_allocator) {
+        m_pareto->clear();
+        m_proposalTable->setRowCount(0);
+        m_budgetLabel->setText(tr("(complete the sweep to allocate)"));
+        return;
+    }
+    std::vector<ParetoFrontPlot::Point> front, uniform;
+    for (const AllocationPlan& p : m_allocator->paretoFront())
+        front.push_back({QString(), p.bitsPerWeight, p.predictedLoss});
+    for (int k = 0; k < int(m_allocator->schemeIndices().size()); ++k) {
+        const AllocationPlan u = m_allocator->uniform(k);
+        uniform.push_back({results.schemes[std::size_t(m_allocator->schemeIndices()[std::size_t(k)])].name,
+                           u.bitsPerWeight, u.predictedLoss});
+    }
+    m_pareto->setData(front, uniform, tr("KLD"));
+    const QSignalBlocker block(m_budget);
+    m_budget->setValue(kSliderSteps / 3);
+    updateProposal();
+}
+
+void MixedPrecisionPanel::updateBars()
+{
+    const int k = m_barScheme->currentIndex();
+    if (k < 0 || m_matrix.runs.isEmpty()) {
+        m_bars->setMatrix({}, QString());
+        return;
+    }
+    LayerErrorMatrix one;
+    one.layers = m_matrix.layers;
+    one.runs = QStringList{m_matrix.runs[k]};
+    for (int l = 0; l < int(m_matrix.layers.size()); ++l)
+        one.values.push_back(m_matrix.at(l, k));
+    m_bars->setMatrix(one, tr("KLD"));
+}
+
+void MixedPrecisionPanel::setBudget(double bpw)
+{
+    if (!m_allocator)
+        return;
+    const double lo = m_allocator->minBitsPerWeight(), hi = m_allocator->maxBitsPerWeight();
+    m_budget->setValue(int(std::lround((bpw - lo) / std::max(1e-9, hi - lo) * kSliderSteps)));
+    updateProposal();
+}
+
+void MixedPrecisionPanel::updateProposal()
+{
+    if (!m_allocator)
+        return;
+    const double lo = m_allocator->minBitsPerWeight(), hi = m_allocator->maxBitsPerWeight();
+    const double bpw = lo + (hi - lo) * m_budget->value() / double(kSliderSteps);
+    try {
+        m_proposal = m_allocator->forBitsPerWeight(std::max(lo, bpw));
+    } catch (const Error& e) {
+        m_budgetLabel->setText(e.message());
+        return;
+    }
+    const AllocationPlan& p = *m_proposal;
+    m_budgetLabel->setText(tr("%1 bpw → plan %2 bpw, predicted KLD %3")
+                               .arg(bpw, 0, 'f', 3)
+                               .arg(p.bitsPerWeight, 0, 'f', 3)
+                               .arg(p.predictedLoss, 0, 'g', 4));
+    m_pareto->setProposal(bpw, {tr("proposal"), p.bitsPerWeight, p.predictedLoss});
+    const SensitivityResult& r = *m_results;
+    m_proposalTable->setRowCount(int(r.units.size()));
+    for (int u = 0; u < int(r.units.size()); ++u) {
+        const QString& scheme = r.schemes[std::size_t(p.choice[std::size_t(u)])].name;
+        const SensitivityEntry* e = r.find(r.units[std::size_t(u)].name, scheme);
+        m_proposalTable->setItem(u, 0, new QTableWidgetItem(r.units[std::size_t(u)].name));
+        m_proposalTable->setItem(u, 1, new QTableWidgetItem(scheme));
+        m_proposalTable->setItem(u, 2,
+                                 new QTableWidgetItem(QString::number(e ? e->bitsPerWeight : 0, 'f', 3)));
+        m_proposalTable->setItem(u, 3, new QTableWidgetItem(QString::number(e ? e->kld : 0, 'g', 4)));
+    }
+}
+
+void MixedPrecisionPanel::applyProposal()
+{
+    if (!m_allocator || !m_proposal || !m_model)
+        return;
+    try {
+        const Recipe r = m_allocator->toRecipe(*m_proposal, *m_model,
+                                               tr("mixed %1 bpw").arg(m_proposal->bitsPerWeight, 0, 'f', 3));
+        m_doc->replaceRecipe(
+            r, tr("Apply mixed-precision plan (%1 bpw)").arg(m_proposal->bitsPerWeight, 0, 'f', 3));
+    } catch (const Error& e) {
+        Q_EMIT errorOccurred(tr("Cannot apply the plan"), e.message());
+    }
+}
+
+void MixedPrecisionPanel::loadDialog()
+{
+    const QString path =
+        QFileDialog::getOpenFileName(this, tr("Load Sensitivity Results"), QString(), tr("JSON (*.json)"));
+    if (path.isEmpty())
+        return;
+    try {
+        setResults(SensitivityResult::load(path));
+        m_status->setText(tr("Loaded %1").arg(path));
+    } catch (const Error& e) {
+        Q_EMIT errorOccurred(tr("Cannot load the sensitivity results"), e.message());
+    }
+}
+
+void MixedPrecisionPanel::saveDialog()
+{
+    if (!m_results)
+        return;
+    const QString path =
+        QFileDialog::getSaveFileName(this, tr("Save Sensitivity Results"), QString(), tr("JSON (*.json)"));
+    if (path.isEmpty())
+        return;
+    try {
+        m_results->save(path);
+    } catch (const Error& e) {
+        Q_EMIT errorOccurred(tr("Cannot save the sensitivity results"), e.message());
+    }
+}
+
+} // namespace qs

@@ -1,0 +1,294 @@
+// The plan editor and the mixed-precision panel in the real main window, offscreen: table
+// edits (single and multi-select) as undoable recipe rules, the rule editor's live highlight,
+// presets, recipe save/reload, the sensitivity sweep as a cancellable job that never blocks the
+// event loop, the budget slider and "apply plan" with undo.
+#include "LayerErrorBars.h"
+#include "LayerErrorHeatmap.h"
+#include "MainWindow.h"
+#include "MixedPrecisionPanel.h"
+#include "ParetoFrontPlot.h"
+#include "PlanDocument.h"
+#include "PlanTableModel.h"
+#include "TestSupport.h"
+#include "analysis/Sensitivity.h"
+#include "model/Model.h"
+#include "tokenizer/Tokenizer.h"
+
+#include <QAbstractItemModelTester>
+#include <QComboBox>
+#include <QElapsedTimer>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTimer>
+#include <QUndoStack>
+
+using namespace qs;
+
+namespace {
+
+bool loadInto(MainWindow& w, const QString& path)
+{
+    QSignalSpy loaded(&w, &MainWindow::modelLoaded);
+    w.openModel(path);
+    return loaded.count() == 1 || loaded.wait(20000);
+}
+
+int rowOf(const Model& m, const QString& name)
+{
+    for (int i = 0; i < int(m.linears().size()); ++i)
+        if (m.linears()[std::size_t(i)].name == name)
+            return i;
+    return -1;
+}
+
+} // namespace
+
+class TestPlanEditor : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase()
+    {
+        Q_INIT_RESOURCE(quantscope);
+        QCoreApplication::setOrganizationName(QStringLiteral("QuantScopeTest"));
+        QSettings().clear();
+    }
+
+    void tableEditsAreUndoableRules()
+    {
+        QS_REQUIRE_DATA(path, "stories260K");
+        MainWindow w;
+        w.show();
+        QVERIFY(loadInto(w, path));
+        PlanTableModel* model = w.planTableModel();
+        QAbstractItemModelTester tester(model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        PlanDocument* doc = w.planDocument();
+        QCOMPARE(model->rowCount(), 35);
+        const int q0 = rowOf(*w.model(), QStringLiteral("model.layers.0.self_attn.q_proj"));
+        QCOMPARE(doc->plan().entries[std::size_t(q0)].spec.bits, 4);
+        const std::uint64_t before = doc->plannedBytes();
+
+        // Block 0's q_proj to 3 bits through the table model.
+        QVERIFY(model->setData(model->index(q0, PlanTableModel::Bits), 3));
+        QCOMPARE(doc->plan().entries[std::size_t(q0)].spec.bits, 3);
+        QCOMPARE(doc->plan().entries[std::size_t(q0 + 1)].spec.bits, 4);
+        QVERIFY(doc->plannedBytes() < before);
+        QCOMPARE(model->data(model->index(q0, PlanTableModel::Source)).toString(),
+                 QStringLiteral("rules[0]"));
+        QVERIFY(w.findChild<QLabel*>(QStringLiteral("planTotals"))->text().contains(u"bits per weight"));
+        // Editing the same layer again updates that rule instead of piling up rules.
+        QVERIFY(model->setData(model->index(q0, PlanTableModel::Group), QStringLiteral("channel")));
+        QCOMPARE(doc->recipe().rules.size(), std::size_t(1));
+        QCOMPARE(doc->plan().entries[std::size_t(q0)].spec.granularity, Granularity::PerChannel);
+
+        // Undo / redo round trip.
+        QUndoStack* undo = doc->undoStack();
+        QCOMPARE(undo->count(), 2);
+        undo->undo();
+        undo->undo();
+        QCOMPARE(doc->plan().entries[std::size_t(q0)].spec.bits, 4);
+        QVERIFY(doc->recipe().rules.empty());
+        QCOMPARE(doc->plannedBytes(), before);
+        undo->redo();
+        QCOMPARE(doc->plan().entries[std::size_t(q0)].spec.bits, 3);
+        undo->undo();
+
+        // Multi-select bulk edit: one step for every selected layer.
+        model->setEditRows({0, 1, 2, 3});
+        QVERIFY(model->setData(model->index(1, PlanTableModel::Method), QStringLiteral("gptq")));
+        for (int r = 0; r < 4; ++r)
+            QCOMPARE(doc->plan().entries[std::size_t(r)].spec.method, QuantMethod::Gptq);
+        QCOMPARE(doc->plan().entries[4].spec.method, QuantMethod::Rtn);
+        QVERIFY(model->setData(model->index(0, PlanTableModel::Symmetric), Qt::Checked, Qt::CheckStateRole));
+        for (int r = 0; r < 4; ++r)
+            QVERIFY(doc->plan().entries[std::size_t(r)].spec.symmetric);
+        undo->undo();
+        undo->undo();
+        for (int r = 0; r < 4; ++r)
+            QCOMPARE(doc->plan().entries[std::size_t(r)].spec.method, QuantMethod::Rtn);
+        model->setEditRows({});
+        // Keep a layer float, then bring it back.
+        QVERIFY(model->setData(model->index(5, PlanTableModel::Method), QStringLiteral("bf16")));
+        QCOMPARE(doc->plan().entries[5].spec.method, QuantMethod::Float);
+        QCOMPARE(doc->plan().entries[5].spec.floatType, DType::BF16);
+        QVERIFY(!(model->flags(model->index(5, PlanTableModel::Bits)) & Qt::ItemIsEditable));
+        QVERIFY(model->setData(model->index(5, PlanTableModel::Method), QStringLiteral("smoothquant")));
+        QCOMPARE(doc->plan().entries[5].spec.method, QuantMethod::SmoothQuant);
+        QCOMPARE(doc->plan().entries[5].spec.bits, 8); // moved into the method's range
+        // Choices come from the methods table.
+        const QStringList bitsChoices =
+            model->data(model->index(5, PlanTableModel::Bits), PlanTableModel::ChoicesRole).toStringList();
+        QCOMPARE(bitsChoices, QStringList{QStringLiteral("8")});
+    }
+
+    void ruleEditorHighlightsAndAdds()
+    {
+        QS_REQUIRE_DATA(path, "stories260K");
+        MainWindow w;
+        w.show();
+        QVERIFY(loadInto(w, path));
+        auto* match = w.findChild<QLineEdit*>(QStringLiteral("ruleMatch"));
+        match->setText(QStringLiteral("mlp\\.down_proj$"));
+        QCOMPARE(w.planTableModel()->highlightedCount(), 5);
+        QVERIFY(w.findChild<QLabel*>(QStringLiteral("ruleMatchCount"))->text().contains(u'5'));
+        match->setText(QStringLiteral("("));
+        QCOMPARE(w.planTableModel()->highlightedCount(), 0);
+        QVERIFY(w.findChild<QLabel*>(QStringLiteral("ruleMatchCount"))->text().contains(u"invalid"));
+        // An invalid rule is refused with a dialog and leaves no undo step.
+        w.findChild<QComboBox*>(QStringLiteral("ruleBits"))->setCurrentText(QStringLiteral("8"));
+        w.findChild<QPushButton*>(QStringLiteral("addRule"))->click();
+        QCOMPARE(w.planDocument()->undoStack()->count(), 0);
+        QVERIFY(w.findChild<QWidget*>(QStringLiteral("errorDialog")));
+        match->setText(QStringLiteral("mlp\\.down_proj$"));
+        w.findChild<QPushButton*>(QStringLiteral("addRule"))->click();
+        QCOMPARE(w.planDocument()->undoStack()->count(), 1);
+        for (const LayerPlanEntry& e : w.planDocument()->plan().entries)
+            QCOMPARE(e.spec.bits, e.name.endsWith(u"down_proj") ? 8 : 4);
+        // Presets replace the recipe in one step.
+        auto* presets = w.findChild<QComboBox*>(QStringLiteral("presetCombo"));
+        presets->setCurrentIndex(1); // attention 8-bit, MLP 4-bit
+        w.findChild<QPushButton*>(QStringLiteral("applyPreset"))->click();
+        QCOMPARE(w.planDocument()->undoStack()->count(), 2);
+        for (const LayerPlanEntry& e : w.planDocument()->plan().entries) {
+            QCOMPARE(e.spec.method, QuantMethod::Gptq);
+            QCOMPARE(e.spec.bits, e.name.contains(u"self_attn") ? 8 : 4);
+        }
+    }
+
+    void recipeSaveReload()
+    {
+        QS_REQUIRE_DATA(path, "stories260K");
+        MainWindow w;
+        w.show();
+        QVERIFY(loadInto(w, path));
+        PlanTableModel* model = w.planTableModel();
+        QVERIFY(model->setData(model->index(2, PlanTableModel::Bits), 2));
+        model->setEditRows({10, 11});
+        QVERIFY(model->setData(model->index(10, PlanTableModel::Group), QStringLiteral("32")));
+        QTemporaryDir tmp;
+        const QString file = tmp.filePath(QStringLiteral("plan.json"));
+        w.planDocument()->saveRecipe(file);
+        PlanDocument other;
+        other.setModel(w.model(), Recipe{});
+        other.loadRecipe(file);
+        QCOMPARE(other.plan().entries.size(), w.planDocument()->plan().entries.size());
+        for (std::size_t i = 0; i < other.plan().entries.size(); ++i)
+            QCOMPARE(other.plan().entries[i].spec, w.planDocument()->plan().entries[i].spec);
+        // A recipe for another model: its rules match nothing here, and the window says which.
+        QVERIFY(qs::test::writeFile(file, R"({"version": 1, "defaults": {"method": "rtn", "bits": 4},
+            "rules": [{"match": "transformer\\.h\\.\\d+\\.attn", "bits": 8}]})"));
+        w.planDocument()->loadRecipe(file);
+        QVERIFY(!w.planDocument()->warnings().isEmpty());
+        auto* warn = w.findChild<QLabel*>(QStringLiteral("planWarnings"));
+        QVERIFY(warn->text().contains(u"transformer"));
+        // A broken recipe file: error naming it, the plan is untouched.
+        const int steps = w.planDocument()->undoStack()->count();
+        QVERIFY(qs::test::writeFile(file, "{ not json"));
+        QS_VERIFY_ERROR(qs::test::errorOf([&] { w.planDocument()->loadRecipe(file); }), {file});
+        QCOMPARE(w.planDocument()->undoStack()->count(), steps);
+    }
+
+    void mixedPrecisionApplyWithUndo()
+    {
+        QS_REQUIRE_DATA(path, "stories260K");
+        QS_REQUIRE_DATA(text, "wikitext-2-raw/wiki.test.raw");
+        MainWindow w;
+        w.show();
+        QVERIFY(loadInto(w, path));
+        MixedPrecisionPanel* panel = w.mixedPrecisionPanel();
+        SensitivitySettings s;
+        s.schemes = parseSchemes(QStringLiteral("rtn-w2-ch,rtn-w4-ch,rtn-w8-ch"));
+        s.evalText = text;
+        s.eval.ctx = 64;
+        s.eval.maxChunks = 4;
+        const auto tok = Tokenizer::load(path);
+        const SensitivityResult r = runSensitivity(w.model(), *tok, s);
+        panel->setResults(r);
+        QVERIFY(panel->findChild<LayerErrorHeatmap*>(QStringLiteral("sensitivityHeatmap"))->hasData());
+        QVERIFY(panel->findChild<LayerErrorBars*>(QStringLiteral("sensitivityBars"))->hasData());
+        QVERIFY(panel->findChild<ParetoFrontPlot*>(QStringLiteral("paretoPlot"))->hasData());
+        for (auto* plot : panel->findChildren<PlotWidget*>()) {
+            const QPixmap pix = plot->toPixmap(400, 300);
+            QVERIFY(!pix.isNull());
+        }
+        panel->setBudget(4.5);
+        QVERIFY(panel->proposal().has_value());
+        QVERIFY(panel->proposal()->bitsPerWeight <= 4.5 + 1e-9);
+        QVERIFY(!panel->proposal()->uniform); // a real mix at 4.5 bpw of 2/4/8-bit
+        QVERIFY(w.findChild<QLabel*>(QStringLiteral("budgetLabel"))->text().contains(u"predicted KLD"));
+        const int steps = w.planDocument()->undoStack()->count();
+        panel->findChild<QPushButton*>(QStringLiteral("applyPlan"))->click();
+        QCOMPARE(w.planDocument()->undoStack()->count(), steps + 1);
+        for (std::size_t u = 0; u < r.units.size(); ++u)
+            QCOMPARE(
+                w.planDocument()->plan().entries[std::size_t(r.units[u].linears.front())].spec.shortName(),
+                r.schemes[std::size_t(panel->proposal()->choice[u])].name);
+        QVERIFY(std::abs(w.planDocument()->linearBitsPerWeight() - panel->proposal()->bitsPerWeight) < 1e-9);
+        w.planDocument()->undoStack()->undo();
+        QCOMPARE(w.planDocument()->plan().entries[0].spec.shortName(), QStringLiteral("rtn-w4-g128"));
+        // Results of another model are refused.
+        SensitivityResult other = r;
+        other.modelFingerprint = QStringLiteral("something else");
+        QS_VERIFY_ERROR(qs::test::errorOf([&] { panel->setResults(other); }),
+                        {QStringLiteral("another model")});
+    }
+
+    void sweepJobKeepsUiResponsiveAndCancels()
+    {
+        QS_REQUIRE_DATA(path, "stories260K");
+        QS_REQUIRE_DATA(text, "wikitext-2-raw/wiki.test.raw");
+        MainWindow w;
+        w.show();
+        QVERIFY(loadInto(w, path));
+        MixedPrecisionPanel* panel = w.mixedPrecisionPanel();
+        panel->findChild<QLineEdit*>(QStringLiteral("sweepSchemes"))
+            ->setText(QStringLiteral("rtn-w3-ch,rtn-w4-ch"));
+        panel->findChild<QLineEdit*>(QStringLiteral("sweepEvalText"))->setText(text);
+        panel->findChild<QSpinBox*>(QStringLiteral("sweepChunks"))->setValue(8);
+        QSignalSpy finished(panel, &MixedPrecisionPanel::sweepFinished);
+        // Event-loop latency while the job runs: a 10 ms timer must never wait 100 ms.
+        QElapsedTimer clock;
+        qint64 last = 0, worst = 0;
+        QTimer tick;
+        tick.setInterval(10);
+        connect(&tick, &QTimer::timeout, [&] {
+            const qint64 now = clock.elapsed();
+            worst = std::max(worst, now - last);
+            last = now;
+        });
+        clock.start();
+        tick.start();
+        panel->findChild<QPushButton*>(QStringLiteral("runSweep"))->click();
+        QVERIFY(panel->isRunning());
+        QVERIFY(finished.wait(120000));
+        tick.stop();
+        QCOMPARE(finished.front().front().toBool(), true);
+        QVERIFY2(worst < 100, qPrintable(QStringLiteral("event loop blocked for %1 ms").arg(worst)));
+        QVERIFY(panel->results().has_value());
+        QCOMPARE(int(panel->results()->entries.size()), 70);
+
+        // Cancel mid-sweep: the panel keeps what finished and says so.
+        panel->findChild<QLineEdit*>(QStringLiteral("sweepSchemes"))
+            ->setText(QStringLiteral("rtn-w2-ch,rtn-w5-ch"));
+        finished.clear();
+        panel->findChild<QPushButton*>(QStringLiteral("runSweep"))->click();
+        QTRY_VERIFY_WITH_TIMEOUT(
+            panel->findChild<QLabel*>(QStringLiteral("sweepStatus"))->text().contains(u"measuring"), 60000);
+        panel->findChild<QPushButton*>(QStringLiteral("cancelSweep"))->click();
+        QVERIFY(finished.wait(60000));
+        QCOMPARE(finished.front().front().toBool(), false);
+        QVERIFY(panel->findChild<QLabel*>(QStringLiteral("sweepStatus"))->text().contains(u"Cancelled"));
+        QVERIFY(panel->results().has_value());
+        QVERIFY(!panel->results()->complete);
+        QVERIFY(!panel->findChild<QPushButton*>(QStringLiteral("applyPlan"))->isEnabled());
+    }
+};
+
+QTEST_MAIN(TestPlanEditor)
+#include "tst_planeditor.moc"

@@ -1,0 +1,153 @@
+#include "LayerErrorHeatmap.h"
+
+#include <QRegularExpression>
+#include <cmath>
+#include <limits>
+
+namespace qs {
+
+LayerErrorHeatmap::LayerErrorHeatmap(QWidget* parent) : PlotWidget(parent)
+{
+    setObjectName(QStringLiteral("layerErrorHeatmap"));
+    setInteractions({});
+    m_scale = new QCPColorScale(this);
+    plotLayout()->addElement(0, 1, m_scale);
+    m_scale->setType(QCPAxis::atRight);
+    auto* margins = new QCPMarginGroup(this);
+    axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, margins);
+    m_scale->setMarginGroup(QCP::msBottom | QCP::msTop, margins);
+    rebuild();
+}
+
+void LayerErrorHeatmap::setMatrix(LayerErrorMatrix matrix, const QString& valueName)
+{
+    m_matrix = std::move(matrix);
+    m_fixedMatrix = true;
+    m_valueName = valueName;
+    rebuild();
+}
+
+QString LayerErrorHeatmap::valueName() const
+{
+    return m_fixedMatrix ? m_valueName : LayerErrorHeatmap::metricName(m_metric);
+}
+
+void LayerErrorHeatmap::setRuns(std::vector<RunSummary> runs)
+{
+    m_fixedMatrix = false;
+    m_runs = std::move(runs);
+    rebuild();
+}
+
+void LayerErrorHeatmap::setMetric(LayerErrorMetric metric)
+{
+    m_metric = metric;
+    rebuild();
+}
+
+QString LayerErrorHeatmap::shortLayerName(const QString& name)
+{
+    static const QRegularExpression re(
+        QStringLiteral("^(?:model\\.)?layers\\.(\\d+)\\.(?:self_attn|mlp)\\.(.+)$"));
+    const QRegularExpressionMatch m = re.match(name);
+    return m.hasMatch() ? m.captured(1) + u'.' + m.captured(2) : name;
+}
+
+QString LayerErrorHeatmap::metricName(LayerErrorMetric metric)
+{
+    return metric == LayerErrorMetric::WeightRelMse ? tr("weight relative MSE") : tr("output relative MSE");
+}
+
+bool LayerErrorHeatmap::hasData() const
+{
+    return m_matrix.hasValues();
+}
+
+PlotTable LayerErrorHeatmap::table() const
+{
+    PlotTable t;
+    t.header << QStringLiteral("layer") << m_matrix.runs;
+    for (int l = 0; l < int(m_matrix.layers.size()); ++l) {
+        QStringList row{m_matrix.layers[l]};
+        for (int r = 0; r < int(m_matrix.runs.size()); ++r)
+            row << number(m_matrix.at(l, r));
+        t.rows.push_back(row);
+    }
+    return t;
+}
+
+QString LayerErrorHeatmap::hoverText(const QPoint& pos) const
+{
+    if (!hasData() || !axisRect()->rect().contains(pos))
+        return QString();
+    const int l = int(std::lround(xAxis->pixelToCoord(pos.x())));
+    const int r = int(std::lround(yAxis->pixelToCoord(pos.y())));
+    if (l < 0 || r < 0 || l >= int(m_matrix.layers.size()) || r >= int(m_matrix.runs.size()))
+        return QString();
+    const double v = m_matrix.at(l, r);
+    return tr("%1\n%2\n%3: %4")
+        .arg(m_matrix.layers[l], m_matrix.runs[r], valueName(),
+             std::isfinite(v) ? number(v) : tr("n/a"));
+}
+
+void LayerErrorHeatmap::rebuild()
+{
+    clearPlot();
+    m_map = nullptr;
+    if (!m_fixedMatrix)
+        m_matrix = layerErrorMatrix(m_runs, m_metric);
+    m_scale->axis()->setLabel(tr("log10 %1").arg(valueName()));
+    xAxis->setLabel(tr("layer"));
+    yAxis->setLabel(QString());
+    if (!hasData()) {
+        showEmptyMessage(tr("No per-layer measurements to show"));
+        m_scale->setVisible(false);
+        replot(QCustomPlot::rpQueuedReplot);
+        return;
+    }
+    m_scale->setVisible(true);
+    const int nl = int(m_matrix.layers.size()), nr = int(m_matrix.runs.size());
+    m_map = new QCPColorMap(xAxis, yAxis);
+    // Cells are centred on the range ends; a dimension of one cell is drawn as two half cells.
+    const int kx = std::max(2, nl), ky = std::max(2, nr);
+    m_map->data()->setSize(kx, ky);
+    m_map->data()->setRange(nl == 1 ? QCPRange(-0.25, 0.25) : QCPRange(0, nl - 1),
+                            nr == 1 ? QCPRange(-0.25, 0.25) : QCPRange(0, nr - 1));
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (int x = 0; x < kx; ++x) {
+        for (int y = 0; y < ky; ++y) {
+            const double v = m_matrix.at(std::min(x, nl - 1), std::min(y, nr - 1));
+            const double z =
+                std::isfinite(v) && v > 0 ? std::log10(v) : std::numeric_limits<double>::quiet_NaN();
+            m_map->data()->setCell(x, y, z);
+            if (std::isfinite(z)) {
+                lo = std::min(lo, z);
+                hi = std::max(hi, z);
+            }
+        }
+    }
+    QCPColorGradient gradient(QCPColorGradient::gpThermal);
+    gradient.setNanHandling(QCPColorGradient::nhTransparent);
+    m_map->setGradient(gradient);
+    m_map->setInterpolate(false);
+    m_map->setColorScale(m_scale);
+    m_map->setDataRange(QCPRange(lo, hi > lo ? hi : lo + 1));
+
+    auto xt = QSharedPointer<QCPAxisTickerText>::create();
+    const int step = std::max(1, nl / 40); // keep labels readable on large models
+    for (int l = 0; l < nl; l += step)
+        xt->addTick(l, shortLayerName(m_matrix.layers[l]));
+    xAxis->setTicker(xt);
+    xAxis->setTickLabelRotation(nl > 8 ? 60 : 0);
+    xAxis->setSubTicks(false);
+    auto yt = QSharedPointer<QCPAxisTickerText>::create();
+    for (int r = 0; r < nr; ++r)
+        yt->addTick(r, m_matrix.runs[r]);
+    yAxis->setTicker(yt);
+    yAxis->setSubTicks(false);
+    xAxis->setRange(-0.5, nl - 0.5);
+    yAxis->setRange(-0.5, nr - 0.5);
+    replot(QCustomPlot::rpQueuedReplot);
+}
+
+} // namespace qs

@@ -1,0 +1,85 @@
+#pragma once
+
+#include <QString>
+#include <QStringList>
+// qcustomplot.h spells Qt's keywords (signals, slots, emit, foreach), which the build policy
+// turns off (QT_NO_KEYWORDS): lend them to that one header.
+#define signals Q_SIGNALS
+#define slots Q_SLOTS
+#define emit Q_EMIT
+#define foreach Q_FOREACH
+#include <qcustomplot.h>
+#undef signals
+#undef slots
+#undef emit
+#undef foreach
+#include <vector>
+
+namespace qs {
+
+/// The numbers a plot shows, as a table (its CSV export): a header and rows of cells.
+struct PlotTable
+{
+    QStringList header;
+    std::vector<QStringList> rows;
+    QString toCsv() const;
+};
+
+/// What every plot adapter shares: a title, hover tooltips (mouse move → nearest point),
+/// export as PNG, PDF and CSV (each written atomically: temp file, then rename), and the
+/// question whether there is anything to show. Subclasses rebuild their plottables from core
+/// data and call addHoverPoint for what a tooltip should name. SVG export is not offered
+/// (the widgets library does not link Qt SVG).
+class PlotWidget : public QCustomPlot
+{
+    Q_OBJECT
+public:
+    explicit PlotWidget(QWidget* parent = nullptr);
+
+    virtual bool hasData() const = 0;
+    /// The plotted numbers (one row per point, bar or bin), exported by exportCsv.
+    virtual PlotTable table() const = 0;
+
+    void setTitle(const QString& title);
+    QString title() const;
+
+    /// Saves a picture (width/height 0: the widget's size, or 800×500 when it has none).
+    /// Each throws qs::Error naming the file when it cannot be written.
+    void exportPng(const QString& path, int width = 0, int height = 0, double scale = 1.0);
+    void exportPdf(const QString& path, int width = 0, int height = 0);
+    void exportCsv(const QString& path) const;
+    /// By the file's suffix: .png, .pdf or .csv (else qs::Error).
+    void exportFile(const QString& path, int width = 0, int height = 0);
+
+    /// The tooltip text at a widget position (empty when nothing is within reach).
+    virtual QString hoverText(const QPoint& pos) const;
+
+    /// A number as CSV and tooltips write it: the shortest text that reads back to the same double.
+    static QString number(double v);
+    /// The i-th colour of the series palette (qualitative, distinguishable on white).
+    static QColor seriesColor(int i);
+
+protected:
+    void mouseMoveEvent(QMouseEvent* event) override;
+    void clearHoverPoints() { m_hover.clear(); }
+    void addHoverPoint(double key, double value, const QString& text, QCPAxis* keyAxis = nullptr,
+                       QCPAxis* valueAxis = nullptr);
+    /// Removes every plottable and item, keeps the axes, legend and title.
+    void clearPlot();
+    /// Placeholder text shown when there is no data.
+    void showEmptyMessage(const QString& text);
+    QSize exportSize(int width, int height) const;
+
+private:
+    struct HoverPoint
+    {
+        double key, value;
+        QString text;
+        QCPAxis* keyAxis;
+        QCPAxis* valueAxis;
+    };
+    std::vector<HoverPoint> m_hover;
+    QCPTextElement* m_title = nullptr;
+};
+
+} // namespace qs
