@@ -9,6 +9,7 @@
 #include "ParetoFrontPlot.h"
 #include "PlanDocument.h"
 #include "PlanTableModel.h"
+#include "RunsPanel.h"
 #include "TestSupport.h"
 #include "analysis/Sensitivity.h"
 #include "model/Model.h"
@@ -23,10 +24,12 @@
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
 #include <QUndoStack>
+#include <numeric>
 
 using namespace qs;
 
@@ -287,6 +290,76 @@ private Q_SLOTS:
         QVERIFY(panel->results().has_value());
         QVERIFY(!panel->results()->complete);
         QVERIFY(!panel->findChild<QPushButton*>(QStringLiteral("applyPlan"))->isEnabled());
+    }
+
+    void runFromPlanAndCompare()
+    {
+        QS_REQUIRE_DATA(path, "stories260K");
+        QS_REQUIRE_DATA(text, "wikitext-2-raw/wiki.test.raw");
+        MainWindow w;
+        w.show();
+        QVERIFY(loadInto(w, path));
+        RunsPanel* runs = w.runsPanel();
+        runs->findChild<QLineEdit*>(QStringLiteral("runEvalText"))->setText(text);
+        runs->findChild<QSpinBox*>(QStringLiteral("runChunks"))->setValue(16);
+        PlanTableModel* model = w.planTableModel();
+        const int q0 = rowOf(*w.model(), QStringLiteral("model.layers.0.self_attn.q_proj"));
+        // Everything float (f16) except block 0's q_proj at 3 bits.
+        std::vector<int> all(std::size_t(model->rowCount()));
+        std::iota(all.begin(), all.end(), 0);
+        model->setEditRows(all);
+        QVERIFY(model->setData(model->index(0, PlanTableModel::Method), QStringLiteral("f16")));
+        model->setEditRows({});
+        QVERIFY(model->setData(model->index(q0, PlanTableModel::Method), QStringLiteral("rtn")));
+        QVERIFY(model->setData(model->index(q0, PlanTableModel::Bits), 3));
+        QCOMPARE(w.planDocument()->plan().entries[std::size_t(q0)].spec.bits, 3);
+        QCOMPARE(w.planDocument()->plan().entries[std::size_t(q0 + 1)].spec.method, QuantMethod::Float);
+        QSignalSpy finished(runs, &RunsPanel::runFinished);
+        QElapsedTimer clock;
+        qint64 last = 0, worst = 0;
+        QTimer tick;
+        tick.setInterval(10);
+        connect(&tick, &QTimer::timeout, [&] {
+            worst = std::max(worst, clock.elapsed() - last);
+            last = clock.elapsed();
+        });
+        clock.start();
+        tick.start();
+        w.findChild<QPushButton*>(QStringLiteral("runPlan"))->click();
+        QCOMPARE(runs->pendingJobs(), 1);
+        QVERIFY(finished.wait(120000));
+        tick.stop();
+        QVERIFY2(finished.front().front().toBool(), qPrintable(finished.front().at(1).toString()));
+        QVERIFY2(worst < 100, qPrintable(QStringLiteral("event loop blocked for %1 ms").arg(worst)));
+        QVERIFY(runs->baseline().has_value());
+        QCOMPARE(int(runs->runs().size()), 1);
+        const RunSummary& r = runs->runs().front();
+        QVERIFY(r.hasPerplexity() && r.hasKld());
+        QVERIFY2(r.ppl > runs->baseline()->ppl,
+                 qPrintable(QStringLiteral("%1 vs %2").arg(r.ppl).arg(runs->baseline()->ppl)));
+        auto* table = runs->findChild<QTableWidget*>(QStringLiteral("runsTable"));
+        QCOMPARE(table->rowCount(), 2); // float baseline + the run
+        QVERIFY(table->item(1, 5)->text().contains(u'±'));
+        for (PlotWidget* plot : runs->findChildren<PlotWidget*>()) {
+            QVERIFY2(plot->hasData(), qPrintable(plot->objectName()));
+            const QImage img = plot->toPixmap(500, 300).toImage();
+            QVERIFY(!img.isNull());
+        }
+        // The layer table shows the measured errors of the run.
+        QVERIFY(!model->data(model->index(q0, PlanTableModel::WeightError)).toString().isEmpty());
+
+        // Cancel mid-run: no run is added, and the session folder gets no new file.
+        finished.clear();
+        const int id = w.runCurrentPlan();
+        QVERIFY(id > 0);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            runs->findChild<QTableWidget*>(QStringLiteral("jobsTable"))->item(0, 2)->text() != u"queued",
+            30000);
+        runs->cancelRun(id);
+        QVERIFY(finished.wait(60000));
+        QCOMPARE(finished.front().front().toBool(), false);
+        QCOMPARE(int(runs->runs().size()), 1);
+        QCOMPARE(runs->pendingJobs(), 0);
     }
 };
 

@@ -4,6 +4,7 @@
 #include "PlanDocument.h"
 #include "PlanItemDelegate.h"
 #include "PlanTableModel.h"
+#include "RunsPanel.h"
 #include "TensorTableModel.h"
 #include "model/Model.h"
 #include "model/ModelSummary.h"
@@ -92,6 +93,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     m_mixed = new MixedPrecisionPanel(m_plan);
     connect(m_mixed, &MixedPrecisionPanel::errorOccurred, this, &MainWindow::showError);
     m_tabs->addTab(m_mixed, tr("Mixed precision"));
+    m_runs = new RunsPanel;
+    connect(m_runs, &RunsPanel::errorOccurred, this, &MainWindow::showError);
+    connect(m_runs, &RunsPanel::runFinished, this, [this](bool ok, const QString& message) {
+        if (ok)
+            m_planModel->setMeasurements(m_runs->lastLayers());
+        statusBar()->showMessage(ok ? tr("Run finished") : message, 5000);
+    });
+    m_tabs->addTab(m_runs, tr("Runs"));
     m_tabs->addTab(m_tensorView, tr("Tensors"));
 
     m_stack = new QStackedWidget;
@@ -279,6 +288,17 @@ QWidget* MainWindow::createPlanTab()
     top->addSpacing(20);
     top->addWidget(loadRecipe);
     top->addWidget(saveRecipe);
+    top->addSpacing(20);
+    m_runName = new QLineEdit;
+    m_runName->setObjectName(QStringLiteral("runName"));
+    m_runName->setPlaceholderText(tr("run name"));
+    m_runName->setMaximumWidth(160);
+    auto* run = new QPushButton(tr("Run"));
+    run->setObjectName(QStringLiteral("runPlan"));
+    run->setToolTip(tr("Quantize the model with this plan and evaluate it (a job: see the Runs page)"));
+    connect(run, &QPushButton::clicked, this, [this] { runCurrentPlan(); });
+    top->addWidget(m_runName);
+    top->addWidget(run);
 
     // Rule editor: a regex (live highlight of the layers it matches) and the fields it sets.
     m_ruleMatch = new QLineEdit;
@@ -371,6 +391,18 @@ QWidget* MainWindow::createPlanTab()
         refreshRules();
     });
     return page;
+}
+
+int MainWindow::runCurrentPlan()
+{
+    if (!m_model)
+        return -1;
+    static int counter = 0;
+    const QString name = m_runName->text().isEmpty() ? tr("run %1").arg(++counter) : m_runName->text();
+    const int id = m_runs->startRun(name, m_plan->recipe(), m_plan->plan());
+    if (id >= 0)
+        statusBar()->showMessage(tr("%1 queued (Runs page)").arg(name), 3000);
+    return id;
 }
 
 void MainWindow::addRuleFromEditor()
@@ -485,6 +517,7 @@ void MainWindow::setModel(std::shared_ptr<const Model> model)
     start.name = QStringLiteral("plan");
     m_plan->setModel(m_model, start);
     m_mixed->setModel(m_model);
+    m_runs->setModel(m_model);
     const ModelTotals& t = m_model->totals();
     const QLocale loc;
     QString html = QStringLiteral("<h2>%1</h2><p>%2</p>")

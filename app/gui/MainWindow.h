@@ -23,6 +23,7 @@ class TensorTableModel;
 class PlanDocument;
 class PlanTableModel;
 class MixedPrecisionPanel;
+class RunsPanel;
 
 /// The workbench window. It only starts jobs and shows their results; all work happens in core
 /// on worker threads (model loading via QtConcurrent), so the UI thread never blocks.
@@ -38,6 +39,9 @@ public:
     PlanDocument* planDocument() const { return m_plan; }
     PlanTableModel* planTableModel() const { return m_planModel; }
     MixedPrecisionPanel* mixedPrecisionPanel() const { return m_mixed; }
+    RunsPanel* runsPanel() const { return m_runs; }
+    /// Queues a quantize + evaluate run of the current plan (the Run button); returns the job id or -1.
+    int runCurrentPlan();
 
 public Q_SLOTS:
     /// Starts loading a model folder in the background; errors end in a dialog, never a crash.
@@ -101,6 +105,8 @@ private:
     QComboBox* m_ruleSym = nullptr;
     QTableWidget* m_rules = nullptr;
     MixedPrecisionPanel* m_mixed = nullptr;
+    RunsPanel* m_runs = nullptr;
+    QLineEdit* m_runName = nullptr;
     QProgressBar* m_progress = nullptr;
     QLabel* m_statusLabel = nullptr;
 };

@@ -1,0 +1,407 @@
+#include "RunsPanel.h"
+
+#include "DistributionPlot.h"
+#include "ErrorHistogramPlot.h"
+#include "LayerErrorHeatmap.h"
+#include "LossSizePlot.h"
+#include "MemoryPlot.h"
+#include "eval/Evaluation.h"
+#include "eval/PlotData.h"
+#include "model/Model.h"
+#include "model/Transformer.h"
+#include "quant/QuantizeJob.h"
+#include "tokenizer/Tokenizer.h"
+#include "util/Error.h"
+#include "util/Paths.h"
+
+#include <QBoxLayout>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QCryptographicHash>
+#include <QFile>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPointer>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QTabWidget>
+#include <QTableWidget>
+#include <QtConcurrent/QtConcurrentRun>
+
+namespace qs {
+
+namespace {
+enum JobColumn { JobColName, JobColProgress, JobColStage, JobColLayer, JobColEta, JobColCancel, JobColumns };
+enum RunColumn { RunShow, RunName, RunRecipe, RunBpw, RunMb, RunPpl, RunKld, RunTop1, RunTime, RunColumns };
+
+QString number(double v, int decimals)
+{
+    return std::isfinite(v) ? QString::number(v, 'f', decimals) : QStringLiteral("–");
+}
+} // namespace
+
+RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
+{
+    setObjectName(QStringLiteral("runsPanel"));
+    m_pool.setMaxThreadCount(1); // runs queue: one quantization at a time uses every core already
+    const QString data = findDataDirectory();
+    m_evalText =
+        new QLineEdit(data.isEmpty() ? QString() : data + QStringLiteral("/wikitext-2-raw/wiki.test.raw"));
+    m_evalText->setObjectName(QStringLiteral("runEvalText"));
+    m_chunks = new QSpinBox;
+    m_chunks->setObjectName(QStringLiteral("runChunks"));
+    m_chunks->setRange(1, 100000);
+    m_chunks->setValue(64);
+    m_chunks->setSuffix(tr(" chunks of 128 tokens"));
+    m_calibText = new QLineEdit(data.isEmpty() ? QString() : data + QStringLiteral("/kjv/train.txt"));
+    m_calibText->setObjectName(QStringLiteral("runCalibText"));
+    auto* form = new QFormLayout;
+    form->addRow(tr("Evaluation text"), m_evalText);
+    form->addRow(tr("Evaluation sample"), m_chunks);
+    form->addRow(tr("Calibration text"), m_calibText);
+    auto* settings = new QGroupBox(tr("Run settings (quantize, then evaluate against the float model)"));
+    settings->setLayout(form);
+
+    m_jobsTable = new QTableWidget(0, JobColumns);
+    m_jobsTable->setObjectName(QStringLiteral("jobsTable"));
+    m_jobsTable->setHorizontalHeaderLabels(
+        {tr("Job"), tr("Progress"), tr("Stage"), tr("Layer"), tr("ETA"), QString()});
+    m_jobsTable->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_jobsTable->horizontalHeader()->setSectionResizeMode(JobColLayer, QHeaderView::Stretch);
+    m_jobsTable->verticalHeader()->hide();
+    m_jobsTable->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_jobsTable->setMaximumHeight(130);
+
+    m_runsTable = new QTableWidget(0, RunColumns);
+    m_runsTable->setObjectName(QStringLiteral("runsTable"));
+    m_runsTable->setHorizontalHeaderLabels({tr("Show"), tr("Run"), tr("Recipe"), tr("bpw"), tr("MB"),
+                                            tr("ppl ± err"), tr("KLD"), tr("top-1 %"), tr("Quantize s")});
+    m_runsTable->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_runsTable->horizontalHeader()->setStretchLastSection(true);
+    m_runsTable->verticalHeader()->hide();
+    m_runsTable->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    connect(m_runsTable, &QTableWidget::itemChanged, this, [this](QTableWidgetItem* item) {
+        if (item->column() != RunShow)
+            return;
+        const int r = item->row() - (m_baseline ? 1 : 0);
+        if (r >= 0 && r < int(m_checked.size()) &&
+            m_checked[std::size_t(r)] != (item->checkState() == Qt::Checked)) {
+            m_checked[std::size_t(r)] = item->checkState() == Qt::Checked;
+            refreshPlots();
+        }
+    });
+
+    m_lossPlot = new LossSizePlot;
+    m_memoryPlot = new MemoryPlot;
+    m_histogram = new ErrorHistogramPlot;
+    m_layerHeatmap = new LayerErrorHeatmap;
+    m_distribution = new DistributionPlot;
+    m_layer = new QComboBox;
+    m_layer->setObjectName(QStringLiteral("plotLayer"));
+    connect(m_layer, &QComboBox::currentTextChanged, this, [this](const QString& layer) {
+        m_histogram->setLayer(layer);
+        refreshDistribution();
+    });
+    auto* plots = new QTabWidget;
+    plots->setObjectName(QStringLiteral("comparePlots"));
+    plots->addTab(m_lossPlot, tr("Perplexity vs size"));
+    plots->addTab(m_memoryPlot, tr("Memory"));
+    plots->addTab(m_histogram, tr("Error histogram"));
+    plots->addTab(m_layerHeatmap, tr("Per-layer error"));
+    plots->addTab(m_distribution, tr("Weights and grid"));
+    auto* layerRow = new QHBoxLayout;
+    layerRow->addWidget(new QLabel(tr("Layer for histogram and distribution:")));
+    layerRow->addWidget(m_layer, 1);
+    auto* plotsBox = new QWidget;
+    auto* plotsLayout = new QVBoxLayout(plotsBox);
+    plotsLayout->setContentsMargins(0, 0, 0, 0);
+    plotsLayout->addLayout(layerRow);
+    plotsLayout->addWidget(plots, 1);
+
+    auto* split = new QSplitter(Qt::Vertical);
+    split->addWidget(m_runsTable);
+    split->addWidget(plotsBox);
+    split->setStretchFactor(1, 3);
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(settings);
+    layout->addWidget(new QLabel(tr("Jobs")));
+    layout->addWidget(m_jobsTable);
+    layout->addWidget(split, 1);
+    refreshPlots();
+}
+
+RunsPanel::~RunsPanel()
+{
+    for (auto& j : m_jobs)
+        j->cancel->cancel();
+    m_pool.waitForDone();
+}
+
+void RunsPanel::setModel(std::shared_ptr<const Model> model)
+{
+    m_model = std::move(model);
+    m_runs.clear();
+    m_checked.clear();
+    m_plans.clear();
+    m_baseline.reset();
+    m_baselineKey.clear();
+    m_lastLayers.clear();
+    m_layer->clear();
+    if (m_model)
+        for (const LinearLayerInfo& l : m_model->linears())
+            m_layer->addItem(l.name);
+    refreshRunsTable();
+    refreshPlots();
+}
+
+int RunsPanel::startRun(const QString& name, const Recipe& recipe, const LayerPlan& plan)
+{
+    if (!m_model)
+        return -1;
+    CalibrationSettings cal = recipe.calibration;
+    if (cal.text.isEmpty())
+        cal.text = m_calibText->text();
+    cal.samples = std::clamp(cal.samples, CalibrationSettings::kMinSamples, 64);
+    cal.seqLen = std::min(cal.seqLen, 128);
+    if (plan.needsCalibration() && cal.text.isEmpty()) {
+        Q_EMIT errorOccurred(
+            tr("Cannot start the run"),
+            tr("The plan uses methods that need calibration (GPTQ, AWQ, SmoothQuant, LLM.int8): "
+               "choose a calibration text."));
+        return -1;
+    }
+    EvaluationParams ep;
+    ep.textPath = m_evalText->text();
+    ep.perplexity.ctx = 128;
+    ep.perplexity.maxChunks = m_chunks->value();
+    const QString key = m_model->architectureFingerprint() + u'|' + ep.textPath + u'|' +
+                        QString::number(ep.perplexity.maxChunks);
+    const QString basePath = m_session.filePath(
+        QString::fromLatin1(
+            QCryptographicHash::hash(key.toUtf8(), QCryptographicHash::Sha1).toHex().left(16)) +
+        QStringLiteral(".qskld"));
+
+    auto job = std::make_unique<Job>();
+    job->id = m_nextId++;
+    job->name = name;
+    job->cancel = std::make_shared<CancelToken>();
+    job->row = m_jobsTable->rowCount();
+    m_jobsTable->insertRow(job->row);
+    m_jobsTable->setItem(job->row, JobColName, new QTableWidgetItem(name));
+    auto* bar = new QProgressBar;
+    bar->setRange(0, 1000);
+    bar->setObjectName(QStringLiteral("jobProgress"));
+    m_jobsTable->setCellWidget(job->row, JobColProgress, bar);
+    m_jobsTable->setItem(job->row, JobColStage, new QTableWidgetItem(tr("queued")));
+    m_jobsTable->setItem(job->row, JobColLayer, new QTableWidgetItem);
+    m_jobsTable->setItem(job->row, JobColEta, new QTableWidgetItem);
+    auto* cancel = new QPushButton(tr("Cancel"));
+    cancel->setObjectName(QStringLiteral("cancelJob"));
+    const int id = job->id;
+    connect(cancel, &QPushButton::clicked, this, [this, id] { cancelRun(id); });
+    m_jobsTable->setCellWidget(job->row, JobColCancel, cancel);
+
+    JobContext ctx;
+    ctx.cancel = job->cancel;
+    QPointer<RunsPanel> self(this);
+    ctx.progress = [self, id](const JobProgress& p) {
+        QMetaObject::invokeMethod(
+            self,
+            [self, id, p] {
+                if (!self)
+                    return;
+                for (const auto& j : self->m_jobs) {
+                    if (j->id != id)
+                        continue;
+                    if (auto* b = qobject_cast<QProgressBar*>(
+                            self->m_jobsTable->cellWidget(j->row, JobColProgress));
+                        b && p.fraction >= 0)
+                        b->setValue(int(p.fraction * 1000));
+                    self->m_jobsTable->item(j->row, JobColStage)->setText(p.stage);
+                    self->m_jobsTable->item(j->row, JobColLayer)->setText(p.detail);
+                    self->m_jobsTable->item(j->row, JobColEta)
+                        ->setText(p.etaSeconds >= 0 ? tr("%1 s").arg(p.etaSeconds, 0, 'f', 0) : QString());
+                }
+            },
+            Qt::QueuedConnection);
+    };
+    const auto model = m_model;
+    const QString recipeSummary = recipe.name.isEmpty() ? tr("custom plan") : recipe.name;
+    job->watcher = std::make_unique<QFutureWatcher<Outcome>>();
+    connect(job->watcher.get(), &QFutureWatcher<Outcome>::finished, this, [this, id] { onJobFinished(id); });
+    job->watcher->setFuture(
+        QtConcurrent::run(&m_pool, [model, plan, cal, ep, basePath, name, recipeSummary, ctx]() -> Outcome {
+            Outcome out;
+            try {
+                const auto tokenizer = Tokenizer::load(model->path());
+                if (!QFile::exists(basePath)) { // the float baseline, once per evaluation setting
+                    EvaluationParams bp = ep;
+                    bp.saveBasePath = basePath;
+                    const Transformer base(model);
+                    const EvaluationResult er =
+                        runEvaluation(base, *tokenizer, bp, ctx.part(0, 0.15, tr("float baseline")));
+                    RunSummary b = RunSummary::fromModel(*model);
+                    b.name = tr("float");
+                    b.readEvaluation(er.toJson());
+                    out.baseline = b;
+                }
+                const QuantizeResult q =
+                    runQuantization(model, plan, cal, tokenizer.get(), ctx.part(0.15, 0.8, {}));
+                EvaluationParams qp = ep;
+                qp.kldBasePath = basePath;
+                const EvaluationResult er =
+                    runEvaluation(*q.model, *tokenizer, qp, ctx.part(0.8, 1, tr("evaluating")));
+                out.run = RunSummary::fromResult(name, recipeSummary, *model, q.layers, q.seconds, &er);
+                out.layers = q.layers;
+                out.plan = plan;
+            } catch (const Cancelled&) {
+                out.cancelled = true;
+            } catch (const Error& e) {
+                out.error = e.message();
+            } catch (const std::bad_alloc&) {
+                out.error = tr("out of memory");
+            } catch (const std::exception& e) {
+                out.error = QString::fromLocal8Bit(e.what());
+            }
+            return out;
+        }));
+    m_jobs.push_back(std::move(job));
+    return id;
+}
+
+void RunsPanel::cancelRun(int id)
+{
+    for (const auto& j : m_jobs)
+        if (j->id == id) {
+            j->cancel->cancel();
+            m_jobsTable->item(j->row, JobColStage)->setText(tr("cancelling…"));
+        }
+}
+
+void RunsPanel::onJobFinished(int id)
+{
+    auto it = std::find_if(m_jobs.begin(), m_jobs.end(), [id](const auto& j) { return j->id == id; });
+    if (it == m_jobs.end())
+        return;
+    const Outcome out = (*it)->watcher->result();
+    const int row = (*it)->row;
+    const QString name = (*it)->name;
+    m_jobsTable->removeRow(row);
+    for (auto& j : m_jobs)
+        if (j->row > row)
+            --j->row;
+    m_jobs.erase(it);
+    if (out.baseline)
+        m_baseline = out.baseline;
+    if (out.cancelled) {
+        Q_EMIT runFinished(false, tr("%1 was cancelled").arg(name));
+        return;
+    }
+    if (!out.error.isEmpty()) {
+        Q_EMIT errorOccurred(tr("Run %1 failed").arg(name), out.error);
+        Q_EMIT runFinished(false, out.error);
+        return;
+    }
+    m_runs.push_back(*out.run);
+    m_checked.push_back(true);
+    m_plans.push_back(out.plan);
+    m_lastLayers = out.layers;
+    refreshRunsTable();
+    refreshPlots();
+    Q_EMIT runFinished(true, {});
+}
+
+void RunsPanel::refreshRunsTable()
+{
+    const QSignalBlocker block(m_runsTable);
+    std::vector<const RunSummary*> rows;
+    if (m_baseline)
+        rows.push_back(&*m_baseline);
+    for (const RunSummary& r : m_runs)
+        rows.push_back(&r);
+    m_runsTable->setRowCount(int(rows.size()));
+    for (int i = 0; i < int(rows.size()); ++i) {
+        const RunSummary& r = *rows[std::size_t(i)];
+        auto* show = new QTableWidgetItem;
+        if (r.isBaseline || (m_baseline && i == 0)) {
+            show->setFlags(Qt::ItemIsEnabled);
+        } else {
+            show->setFlags(Qt::ItemIsEnabled | Qt::ItemIsUserCheckable);
+            show->setCheckState(m_checked[std::size_t(i - (m_baseline ? 1 : 0))] ? Qt::Checked
+                                                                                 : Qt::Unchecked);
+        }
+        m_runsTable->setItem(i, RunShow, show);
+        m_runsTable->setItem(i, RunName, new QTableWidgetItem(r.name));
+        m_runsTable->setItem(i, RunRecipe, new QTableWidgetItem(r.recipeSummary));
+        m_runsTable->setItem(i, RunBpw, new QTableWidgetItem(number(r.bitsPerWeight, 3)));
+        m_runsTable->setItem(i, RunMb, new QTableWidgetItem(number(r.megabytes(), 4)));
+        m_runsTable->setItem(
+            i, RunPpl,
+            new QTableWidgetItem(r.hasPerplexity()
+                                     ? QStringLiteral("%1 ± %2").arg(number(r.ppl, 4), number(r.pplError, 4))
+                                     : QStringLiteral("–")));
+        m_runsTable->setItem(i, RunKld, new QTableWidgetItem(number(r.kldMean, 5)));
+        m_runsTable->setItem(i, RunTop1, new QTableWidgetItem(number(r.top1Percent, 2)));
+        m_runsTable->setItem(i, RunTime, new QTableWidgetItem(number(r.quantizeSeconds, 2)));
+    }
+}
+
+std::vector<RunSummary> RunsPanel::checkedRuns() const
+{
+    std::vector<RunSummary> out;
+    for (std::size_t i = 0; i < m_runs.size(); ++i)
+        if (m_checked[i])
+            out.push_back(m_runs[i]);
+    return out;
+}
+
+void RunsPanel::refreshPlots()
+{
+    const std::vector<RunSummary> runs = checkedRuns();
+    m_lossPlot->setRuns(runs, m_baseline);
+    m_memoryPlot->setRuns(
+        runs, m_baseline
+                  ? m_baseline
+                  : (m_model ? std::optional<RunSummary>(RunSummary::fromModel(*m_model)) : std::nullopt));
+    m_histogram->setRuns(runs);
+    m_histogram->setLayer(m_layer->currentText());
+    m_layerHeatmap->setRuns(runs);
+    refreshDistribution();
+}
+
+void RunsPanel::refreshDistribution()
+{
+    if (!m_model || m_layer->currentText().isEmpty()) {
+        m_distribution->setValues(QString(), {});
+        return;
+    }
+    try {
+        std::int64_t rows = 0, cols = 0;
+        const std::vector<float> w = readLinearWeight(*m_model, m_layer->currentText(), &rows, &cols);
+        QuantGrid grid;
+        // The grid of the last shown run's spec for this layer, on the layer's first row.
+        int li = -1;
+        for (int k = 0; k < int(m_model->linears().size()); ++k)
+            if (m_model->linears()[std::size_t(k)].name == m_layer->currentText())
+                li = k;
+        for (std::size_t i = m_runs.size(); i-- > 0 && li >= 0;) {
+            if (!m_checked[i] || std::size_t(li) >= m_plans[i].entries.size())
+                continue;
+            const QuantSpec& spec = m_plans[i].entries[std::size_t(li)].spec;
+            if (spec.method != QuantMethod::Float)
+                grid = quantizationGrid(spec, w.data(),
+                                        spec.granularity == Granularity::PerTensor ? rows * cols : cols, 0);
+            break;
+        }
+        m_distribution->setValues(tr("weights of %1").arg(m_layer->currentText()), w, grid);
+    } catch (const Error& e) {
+        m_distribution->setValues(e.message(), {});
+    }
+}
+
+} // namespace qs

@@ -1,0 +1,107 @@
+#pragma once
+
+#include "eval/RunResults.h"
+#include "jobs/Job.h"
+#include "recipe/LayerPlan.h"
+#include "recipe/Recipe.h"
+
+#include <QFutureWatcher>
+#include <QTemporaryDir>
+#include <QThreadPool>
+#include <QWidget>
+#include <deque>
+#include <memory>
+#include <optional>
+
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QSpinBox;
+class QTableWidget;
+
+namespace qs {
+
+class Model;
+class LossSizePlot;
+class MemoryPlot;
+class ErrorHistogramPlot;
+class LayerErrorHeatmap;
+class DistributionPlot;
+struct LayerReport;
+
+/// Runs and comparison: each "Run" quantizes the current plan and evaluates it as a job on a
+/// one-thread pool (runs queue), shown in the jobs table with progress, stage, layer, ETA and a
+/// Cancel button. Finished runs stay for the session in the runs table (checkboxes choose what
+/// the plots show); the plots compare them with the float baseline (evaluated once per model and
+/// evaluation setting, its logits kept as the KLD base in a session folder).
+class RunsPanel : public QWidget
+{
+    Q_OBJECT
+public:
+    explicit RunsPanel(QWidget* parent = nullptr);
+    ~RunsPanel() override;
+
+    void setModel(std::shared_ptr<const Model> model);
+    /// Queues a quantize + evaluate job for the plan; returns its id (-1 when refused, with a message).
+    int startRun(const QString& name, const Recipe& recipe, const LayerPlan& plan);
+    void cancelRun(int id);
+    int pendingJobs() const { return int(m_jobs.size()); }
+    const std::vector<RunSummary>& runs() const { return m_runs; }
+    const std::optional<RunSummary>& baseline() const { return m_baseline; }
+    /// Per-layer reports of the last finished run (the layer table shows them).
+    const std::vector<LayerReport>& lastLayers() const { return m_lastLayers; }
+
+Q_SIGNALS:
+    void runFinished(bool ok, const QString& message);
+    void errorOccurred(const QString& title, const QString& message);
+
+private:
+    struct Outcome
+    {
+        std::optional<RunSummary> baseline;
+        std::optional<RunSummary> run;
+        std::vector<LayerReport> layers;
+        LayerPlan plan;
+        QString error;
+        bool cancelled = false;
+    };
+    struct Job
+    {
+        int id = 0;
+        QString name;
+        std::shared_ptr<CancelToken> cancel;
+        std::unique_ptr<QFutureWatcher<Outcome>> watcher;
+        int row = -1; ///< in the jobs table
+    };
+    void onJobFinished(int id);
+    void refreshRunsTable();
+    void refreshPlots();
+    void refreshDistribution();
+    std::vector<RunSummary> checkedRuns() const;
+
+    std::shared_ptr<const Model> m_model;
+    QThreadPool m_pool;
+    QTemporaryDir m_session; ///< KLD bases of this session
+    std::deque<std::unique_ptr<Job>> m_jobs;
+    int m_nextId = 1;
+    std::vector<RunSummary> m_runs;
+    std::vector<bool> m_checked;
+    std::vector<LayerPlan> m_plans; ///< the plan of each run (the distribution plot draws its grid)
+    std::optional<RunSummary> m_baseline;
+    QString m_baselineKey; ///< evaluation settings the baseline and its KLD base belong to
+    std::vector<LayerReport> m_lastLayers;
+
+    QLineEdit* m_evalText = nullptr;
+    QSpinBox* m_chunks = nullptr;
+    QLineEdit* m_calibText = nullptr;
+    QTableWidget* m_jobsTable = nullptr;
+    QTableWidget* m_runsTable = nullptr;
+    LossSizePlot* m_lossPlot = nullptr;
+    MemoryPlot* m_memoryPlot = nullptr;
+    ErrorHistogramPlot* m_histogram = nullptr;
+    LayerErrorHeatmap* m_layerHeatmap = nullptr;
+    DistributionPlot* m_distribution = nullptr;
+    QComboBox* m_layer = nullptr;
+};
+
+} // namespace qs
