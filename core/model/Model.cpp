@@ -1,5 +1,6 @@
 #include "model/Model.h"
 
+#include "quant/HfQuantExport.h"
 #include "util/Error.h"
 
 #include <QCryptographicHash>
@@ -71,6 +72,10 @@ void Model::build()
         m_quantized = true;
         quantLayers = QJsonDocument::fromJson(meta.value(QStringLiteral("quantscope.layers")).toUtf8()).object();
         m_quantInfo = QJsonDocument::fromJson(meta.value(QStringLiteral("quantscope.info")).toUtf8()).object();
+    } else if (const auto hf = readHfQuantConfig(m_dir)) { // a GPTQ/AWQ checkpoint (quant/HfQuantExport)
+        m_quantized = true;
+        quantLayers = hfQuantizedLayers(*hf, m_tensors);
+        m_quantInfo = hf->raw;
     }
     auto requireLinear = [&](LinearLayerInfo& l) {
         if (!quantLayers.contains(l.name)) {

@@ -4,6 +4,7 @@
 #include "io/TensorStore.h"
 #include "kernels/Convert.h"
 #include "model/Model.h"
+#include "quant/HfQuantExport.h"
 #include "quant/QuantizeJob.h"
 #include "util/Error.h"
 
@@ -145,6 +146,8 @@ void saveQuantizedModel(const QString& outDir, const Model& base, const Quantize
 QuantizedTensor readQuantizedTensor(const TensorStore& ts, const QString& module, const QuantSpec& spec,
                                     std::int64_t rows, std::int64_t cols)
 {
+    if (isHfQuantLayer(ts, module)) // GPTQ/AWQ int32 packing (quant/HfQuantExport)
+        return readHfQuantLayer(ts, module, rows, cols);
     QuantizedTensor q;
     q.spec = spec;
     q.rows = rows;
