@@ -4,7 +4,6 @@
 #include <QString>
 #include <QStringList>
 #include <QTextStream>
-
 #include <memory>
 
 class QCoreApplication;
@@ -31,6 +30,9 @@ int runQuantize(const QStringList& args);
 int runCompare(const QStringList& args);
 int runSensitivity(const QStringList& args);
 int runAllocate(const QStringList& args);
+int runImatrix(const QStringList& args);
+int runExportHf(const QStringList& args);
+int runExportGguf(const QStringList& args);
 int runPlot(const QStringList& args);
 /// The application `plot` needs (QApplication; offscreen when there is no display).
 std::unique_ptr<QCoreApplication> makePlotApplication(int& argc, char** argv);

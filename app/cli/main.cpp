@@ -1,9 +1,7 @@
 #include "Cli.h"
-
 #include "util/Error.h"
 
 #include <QCoreApplication>
-
 #include <functional>
 
 namespace cli {
@@ -41,13 +39,25 @@ const std::vector<Command>& commands()
         {"inspect", "architecture summary, per-tensor table and totals of a model", runInspect},
         {"eval", "perplexity (llama.cpp protocol or windows), KLD and top-1 agreement vs a base", runEval},
         {"generate", "text generation from a prompt (KV-cache decoding)", runGenerate},
-        {"quantize", "layer-by-layer quantization with a recipe; saves packed storage; optional eval", runQuantize},
-        {"compare", "table of runs: bpw, size, ppl ± err, KLD, top-1 %, time (text, CSV or JSON)", runCompare},
+        {"quantize", "layer-by-layer quantization with a recipe; saves packed storage; optional eval",
+         runQuantize},
+        {"compare", "table of runs: bpw, size, ppl ± err, KLD, top-1 %, time (text, CSV or JSON)",
+         runCompare},
         {"bench", "benchmarks printing JSON (convert, inspect, eval, …)", runBench},
-        {"recipe", "check a quantization recipe against a model, export it (llama.cpp, GPTQModel)", runRecipe},
-        {"sensitivity", "per-layer sensitivity sweep over candidate schemes (Δppl, KLD, proxies), resumable", runSensitivity},
-        {"allocate", "mixed precision under a budget from a sweep: recipe, Pareto front, measured check", runAllocate},
-        {"plot", "comparison plots of runs as PNG/PDF + CSV (pareto, memory, histogram, layers, weights)", runPlot},
+        {"recipe", "check a quantization recipe against a model, export it (llama.cpp, GPTQModel)",
+         runRecipe},
+        {"sensitivity", "per-layer sensitivity sweep over candidate schemes (Δppl, KLD, proxies), resumable",
+         runSensitivity},
+        {"imatrix", "importance matrix (as llama-imatrix): compute from text to .dat/.gguf, or --show a file",
+         runImatrix},
+        {"allocate", "mixed precision under a budget from a sweep: recipe, Pareto front, measured check",
+         runAllocate},
+        {"export-gguf", "export a HF Llama model to GGUF with llama-quantize's per-tensor preset mixes",
+         runExportGguf},
+        {"export-hf", "export a quantized run as a Hugging Face GPTQ or AWQ checkpoint (quantization_config)",
+         runExportHf},
+        {"plot", "comparison plots of runs as PNG/PDF + CSV (pareto, memory, histogram, layers, weights)",
+         runPlot},
     };
     return table;
 }
@@ -56,7 +66,8 @@ void usage()
 {
     err() << "usage: quantscope-cli <command> [options]   (quantscope-cli <command> --help)\n\ncommands:\n";
     for (const Command& c : commands())
-        err() << "  " << QString::fromLatin1(c.name).leftJustified(12) << QString::fromUtf8(c.summary) << '\n';
+        err() << "  " << QString::fromLatin1(c.name).leftJustified(12) << QString::fromUtf8(c.summary)
+              << '\n';
     err().flush();
 }
 
@@ -66,8 +77,9 @@ void usage()
 int main(int argc, char** argv)
 {
     // Only `plot` needs Qt Widgets (rendering); every other command stays a QCoreApplication.
-    const auto app = argc > 1 && qstrcmp(argv[1], "plot") == 0 ? cli::makePlotApplication(argc, argv)
-                                                               : std::make_unique<QCoreApplication>(argc, argv);
+    const auto app = argc > 1 && qstrcmp(argv[1], "plot") == 0
+                         ? cli::makePlotApplication(argc, argv)
+                         : std::make_unique<QCoreApplication>(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("quantscope-cli"));
     QCoreApplication::setApplicationVersion(QStringLiteral(QUANTSCOPE_VERSION));
     QStringList args = QCoreApplication::arguments();
