@@ -288,7 +288,9 @@ private Q_SLOTS:
         QCOMPARE(finished.front().front().toBool(), false);
         QVERIFY(panel->findChild<QLabel*>(QStringLiteral("sweepStatus"))->text().contains(u"Cancelled"));
         QVERIFY(panel->results().has_value());
-        QVERIFY(!panel->results()->complete);
+        QVERIFY(!panel->results()->complete); // at least the measurement reported as "measuring" is kept
+        QVERIFY(!panel->results()->entries.empty());
+        QCOMPARE(panel->results()->schemes.front().name, QStringLiteral("rtn-w2-ch"));
         QVERIFY(!panel->findChild<QPushButton*>(QStringLiteral("applyPlan"))->isEnabled());
     }
 

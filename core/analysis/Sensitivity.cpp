@@ -732,14 +732,15 @@ SensitivityResult runSensitivity(std::shared_ptr<const Model> modelPtr, const To
                 e.seconds = quantSeconds + since(te);
                 r.entries.push_back(e);
                 ++done;
+                r.seconds = since(t0);
+                if (checkpoint) // before the progress report: whoever sees "measuring X" can rely on X being
+                                // kept
+                    checkpoint(r);
                 const double elapsed = since(tSweep), frac = double(done) / std::max(1, total);
                 job.report(frac, QStringLiteral("measuring"), e.unit + u' ' + e.scheme,
                            elapsed / frac - elapsed);
             }
             pending.erase(ui);
-            r.seconds = since(t0);
-            if (checkpoint)
-                checkpoint(r);
         }
     };
 

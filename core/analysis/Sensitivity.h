@@ -124,7 +124,7 @@ std::vector<SensitivityUnit> sensitivityUnits(const Model& model, const Sensitiv
 /// float model at each block input are cached), record loss and proxies, restore the float layer.
 /// Layers are processed block by block, so calibration memory is one block's statistics.
 /// `previous` (same key) supplies entries already measured. `checkpoint` is called after each
-/// unit with the result so far (the CLI saves it, so a cancelled or crashed sweep keeps what it
+/// measurement with the result so far (the CLI saves it, so a cancelled or crashed sweep keeps what it
 /// finished). Throws qs::Error (bad settings, text too short) or qs::Cancelled.
 SensitivityResult runSensitivity(std::shared_ptr<const Model> model, const Tokenizer& tokenizer,
                                  const SensitivitySettings& settings,
