@@ -13,6 +13,7 @@
 #include "tokenizer/Tokenizer.h"
 #include "util/Error.h"
 
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QTemporaryDir>
@@ -409,6 +410,21 @@ private Q_SLOTS:
         QVERIFY(res.out.contains("predicted Pareto front"));
         res = qs::test::runCli({QStringLiteral("recipe"), QStringLiteral("check"), rPath, dir});
         QVERIFY2(res.exitCode == 0, QByteArray(res.err + res.out).constData());
+        // Measure the plan on held-out chunks and plot predicted vs measured.
+        const QString study = tmp.filePath(QStringLiteral("study.json")),
+                      png = tmp.filePath(QStringLiteral("study.png"));
+        res = qs::test::runCli(
+            {QStringLiteral("allocate"), sPath, QStringLiteral("--bpw"), QStringLiteral("3"),
+             QStringLiteral("--measure"), QStringLiteral("--eval"), text, QStringLiteral("--ctx"),
+             QStringLiteral("64"), QStringLiteral("--skip-chunks"), QStringLiteral("4"),
+             QStringLiteral("--chunks"), QStringLiteral("4"), QStringLiteral("--front-points"),
+             QStringLiteral("0"), QStringLiteral("--report"), study});
+        QVERIFY2(res.exitCode == 0, res.err.constData());
+        QVERIFY(res.out.contains("Spearman"));
+        res = qs::test::runCli(
+            {QStringLiteral("plot"), QStringLiteral("allocation"), study, QStringLiteral("--out"), png});
+        QVERIFY2(res.exitCode == 0, res.err.constData());
+        QVERIFY(QFileInfo(png).size() > 1000);
         res = qs::test::runCli(
             {QStringLiteral("allocate"), sPath, QStringLiteral("--bpw"), QStringLiteral("1.5")});
         QCOMPARE(res.exitCode, 1);

@@ -28,9 +28,16 @@ void ParetoFrontPlot::setProposal(double budgetBpw, const Point& proposal)
     rebuild();
 }
 
+void ParetoFrontPlot::setMeasured(std::vector<Point> measured)
+{
+    m_measured = std::move(measured);
+    rebuild();
+}
+
 void ParetoFrontPlot::clear()
 {
     m_front.clear();
+    m_measured.clear();
     m_uniform.clear();
     m_budget = -1;
     rebuild();
@@ -91,7 +98,24 @@ void ParetoFrontPlot::rebuild()
     uniform->setLineStyle(QCPGraph::lsNone);
     uniform->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssSquare, seriesColor(1), seriesColor(1), 8));
     uniform->setData(ux, uy);
+    QVector<double> mx, my;
+    for (const Point& p : m_measured) {
+        mx << p.bpw;
+        my << positive(p.loss);
+        addHoverPoint(p.bpw, positive(p.loss),
+                      tr("measured %1\n%2 bpw\n%3").arg(p.name).arg(p.bpw, 0, 'f', 3).arg(p.loss, 0, 'g', 4));
+    }
+    if (!m_measured.empty()) {
+        QCPGraph* measured = addGraph();
+        measured->setName(tr("measured (quantized and evaluated)"));
+        measured->setLineStyle(QCPGraph::lsNone);
+        measured->setScatterStyle(
+            QCPScatterStyle(QCPScatterStyle::ssTriangle, seriesColor(2), seriesColor(2), 9));
+        measured->setData(mx, my);
+    }
     double lo = *std::min_element(fy.begin(), fy.end()), hi = *std::max_element(fy.begin(), fy.end());
+    for (double v : my)
+        lo = std::min(lo, v), hi = std::max(hi, v);
     for (double v : uy)
         lo = std::min(lo, v), hi = std::max(hi, v);
     double xlo = fx.front(), xhi = fx.back();

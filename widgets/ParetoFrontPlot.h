@@ -21,6 +21,8 @@ public:
 
     void setData(std::vector<Point> front, std::vector<Point> uniform, const QString& lossName);
     void setProposal(double budgetBpw, const Point& proposal);
+    /// Plans that were really quantized and evaluated: their measured loss next to the prediction.
+    void setMeasured(std::vector<Point> measured);
     void clear();
 
     bool hasData() const override { return !m_front.empty(); }
@@ -28,7 +30,7 @@ public:
 
 private:
     void rebuild();
-    std::vector<Point> m_front, m_uniform;
+    std::vector<Point> m_front, m_uniform, m_measured;
     QString m_lossName;
     double m_budget = -1;
     Point m_proposal;

@@ -6,6 +6,7 @@
 #include "LayerErrorHeatmap.h"
 #include "LossSizePlot.h"
 #include "MemoryPlot.h"
+#include "ParetoFrontPlot.h"
 #include "eval/PlotData.h"
 #include "eval/RunResults.h"
 #include "model/Model.h"
@@ -14,7 +15,11 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <optional>
 
 namespace cli {
@@ -25,6 +30,8 @@ const char* const kPlotKinds =
     "  pareto RUN... [--baseline EVAL.json] [--y ppl|kld] [--x bpw|mb] [--no-front]\n"
     "        perplexity (or KLD) vs bits per weight (or MB), one series per method,\n"
     "        error bars, Pareto front, float baseline line\n"
+    "  allocation STUDY.json\n"
+    "        predicted vs measured loss of an allocation study (allocate --measure --report)\n"
     "  memory RUN... [--baseline EVAL.json|MODEL]\n"
     "        stacked bytes by role per run next to the float model (default: the\n"
     "        runs' base model when it is still there)\n"
@@ -211,6 +218,38 @@ int runPlot(const QStringList& args)
             w->setRuns(std::move(runs));
             plot = std::move(w);
         }
+    } else if (kind == u"allocation") {
+        // A study written by `allocate --measure --report F`: predicted front points and every
+        // measured plan (predicted vs measured loss, with the rank correlation in the title).
+        if (inputs.size() != 1) {
+            err() << "plot allocation takes one STUDY.json (allocate --measure --report)\n";
+            return kExitUsage;
+        }
+        QFile f(inputs.front());
+        if (!f.open(QIODevice::ReadOnly))
+            throw qs::Error::inFile(inputs.front(), QStringLiteral("cannot open: %1").arg(f.errorString()));
+        const QJsonObject study = QJsonDocument::fromJson(f.readAll()).object();
+        if (!study.contains(QStringLiteral("plans")) || !study.contains(QStringLiteral("spearman")))
+            throw qs::Error::inFile(inputs.front(),
+                                    QStringLiteral("not an allocation study (no plans / spearman)"));
+        std::vector<qs::ParetoFrontPlot::Point> predicted, uniform, measured;
+        for (const QJsonValue& v : study.value(QStringLiteral("plans")).toArray()) {
+            const QJsonObject o = v.toObject();
+            const QString name = o.value(QStringLiteral("name")).toString();
+            const double bpw = o.value(QStringLiteral("bpw")).toDouble();
+            (o.value(QStringLiteral("kind")).toString() == u"uniform" ? uniform : predicted)
+                .push_back({name, bpw, o.value(QStringLiteral("predicted_loss")).toDouble()});
+            measured.push_back({name, bpw, o.value(QStringLiteral("measured_loss")).toDouble()});
+        }
+        std::sort(predicted.begin(), predicted.end(),
+                  [](const auto& a, const auto& b) { return a.bpw < b.bpw; });
+        auto w = std::make_unique<qs::ParetoFrontPlot>();
+        w->setData(predicted, uniform, study.value(QStringLiteral("metric")).toString());
+        w->setMeasured(measured);
+        w->setTitle(QStringLiteral("Predicted vs measured %1 (Spearman %2)")
+                        .arg(study.value(QStringLiteral("metric")).toString())
+                        .arg(study.value(QStringLiteral("spearman")).toDouble(), 0, 'f', 3));
+        plot = std::move(w);
     } else if (kind == u"weights") {
         if (inputs.size() != 1 || !p.isSet(QStringLiteral("layer"))) {
             err() << "plot weights takes one MODEL and --layer NAME\n";
