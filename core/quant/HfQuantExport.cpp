@@ -177,15 +177,6 @@ void addInts(SafetensorsWriter& w, const QString& name, std::vector<std::int64_t
     addBytes(w, name, DType::I32, std::move(shape), std::move(b));
 }
 
-void copyFileInto(const QString& from, const QString& dir)
-{
-    if (from.isEmpty() || !QFileInfo::exists(from))
-        return;
-    const QString to = QDir(dir).filePath(QFileInfo(from).fileName());
-    if (!QFile::copy(from, to))
-        throw Error::inFile(to, QStringLiteral("cannot copy %1 (disk full?)").arg(from));
-}
-
 QString formatName(HfQuantFormat f)
 {
     return f == HfQuantFormat::Gptq ? QStringLiteral("GPTQ") : QStringLiteral("AWQ");
@@ -521,16 +512,7 @@ HfExportReport exportHfQuantized(const QString& outDir, const Model& model,
     qc.insert(QStringLiteral("quantscope_version"), QStringLiteral(QUANTSCOPE_VERSION));
     report.quantizationConfig = qc;
 
-    const QFileInfo out(outDir);
-    const QString parent = out.absolutePath();
-    if (!QDir().mkpath(parent))
-        throw Error::inFile(parent, QStringLiteral("cannot create folder"));
-    const QString tmp = QDir(parent).filePath(
-        QStringLiteral(".%1.partial-%2").arg(out.fileName()).arg(QCoreApplication::applicationPid()));
-    QDir(tmp).removeRecursively();
-    if (!QDir().mkpath(tmp))
-        throw Error::inFile(tmp, QStringLiteral("cannot create folder"));
-    try {
+    writeModelFolderAtomically(outDir, model.path(), [&](const QString& tmp) {
         SafetensorsWriter w;
         const TensorStore& ts = model.tensors();
         QSet<QString> linearTensors;
@@ -581,18 +563,7 @@ HfExportReport exportHfQuantized(const QString& outDir, const Model& model,
         if (!co.open(QIODevice::WriteOnly) ||
             co.write(QJsonDocument(cfg).toJson(QJsonDocument::Indented)) < 0 || !co.commit())
             throw Error::inFile(co.fileName(), QStringLiteral("cannot write"));
-        for (const char* f : {"tokenizer.json", "tokenizer.model", "tokenizer_config.json",
-                              "generation_config.json", "special_tokens_map.json"})
-            copyFileInto(QDir(model.path()).filePath(QLatin1String(f)), tmp);
-
-        if (out.exists() && !QDir(outDir).removeRecursively())
-            throw Error::inFile(outDir, QStringLiteral("cannot replace the existing output folder"));
-        if (!QDir().rename(tmp, outDir))
-            throw Error::inFile(outDir, QStringLiteral("cannot move the finished model into place"));
-    } catch (...) {
-        QDir(tmp).removeRecursively();
-        throw;
-    }
+    });
     return report;
 }
 

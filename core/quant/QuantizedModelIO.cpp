@@ -14,7 +14,6 @@
 #include <QFileInfo>
 #include <QJsonDocument>
 #include <QSet>
-
 #include <cstring>
 
 namespace qs {
@@ -54,18 +53,37 @@ void copyFileInto(const QString& from, const QString& dir)
 
 } // namespace
 
-void saveQuantizedModel(const QString& outDir, const Model& base, const QuantizeResult& result,
-                        const QJsonObject& recipe, const QJsonObject& extraInfo)
+void writeModelFolderAtomically(const QString& outDir, const QString& modelDir,
+                                const std::function<void(const QString& tmp)>& fill)
 {
     const QFileInfo out(outDir);
     const QString parent = out.absolutePath();
     if (!QDir().mkpath(parent))
         throw Error::inFile(parent, QStringLiteral("cannot create folder"));
-    const QString tmp = QDir(parent).filePath(QStringLiteral(".%1.partial-%2").arg(out.fileName()).arg(QCoreApplication::applicationPid()));
+    const QString tmp = QDir(parent).filePath(
+        QStringLiteral(".%1.partial-%2").arg(out.fileName()).arg(QCoreApplication::applicationPid()));
     QDir(tmp).removeRecursively();
     if (!QDir().mkpath(tmp))
         throw Error::inFile(tmp, QStringLiteral("cannot create folder"));
     try {
+        fill(tmp);
+        for (const char* f : {"tokenizer.json", "tokenizer.model", "tokenizer_config.json",
+                              "generation_config.json", "special_tokens_map.json"})
+            copyFileInto(QDir(modelDir).filePath(QLatin1String(f)), tmp);
+        if (out.exists() && !QDir(outDir).removeRecursively())
+            throw Error::inFile(outDir, QStringLiteral("cannot replace the existing output folder"));
+        if (!QDir().rename(tmp, outDir))
+            throw Error::inFile(outDir, QStringLiteral("cannot move the finished model into place"));
+    } catch (...) {
+        QDir(tmp).removeRecursively();
+        throw;
+    }
+}
+
+void saveQuantizedModel(const QString& outDir, const Model& base, const QuantizeResult& result,
+                        const QJsonObject& recipe, const QJsonObject& extraInfo)
+{
+    writeModelFolderAtomically(outDir, base.path(), [&](const QString& tmp) {
         SafetensorsWriter w;
         const TensorStore& ts = base.tensors();
         QSet<QString> linearWeights;
@@ -93,8 +111,9 @@ void saveQuantizedModel(const QString& outDir, const Model& base, const Quantize
             addBytes(w, l.name + u".qweight", DType::U8, {std::int64_t(packed.size())}, packed);
             const std::int64_t nScales = std::int64_t(q.scales.size());
             const std::vector<std::int64_t> scaleShape =
-                q.spec.granularity == Granularity::PerTensor ? std::vector<std::int64_t>{1}
-                                                             : std::vector<std::int64_t>{q.rows, nScales / q.rows};
+                q.spec.granularity == Granularity::PerTensor
+                    ? std::vector<std::int64_t>{1}
+                    : std::vector<std::int64_t>{q.rows, nScales / q.rows};
             addFloats(w, l.name + u".scales", q.spec.scaleType, scaleShape, q.scales);
             if (!q.spec.symmetric) {
                 if (q.spec.floatZeros) {
@@ -123,24 +142,14 @@ void saveQuantizedModel(const QString& outDir, const Model& base, const Quantize
         info.insert(QStringLiteral("result"), result.toJson());
         w.setMetadata(QStringLiteral("format"), QStringLiteral("quantscope-quantized"));
         w.setMetadata(QStringLiteral("quantscope.version"), QStringLiteral(QUANTSCOPE_VERSION));
-        w.setMetadata(QStringLiteral("quantscope.layers"), QString::fromUtf8(QJsonDocument(layers).toJson(QJsonDocument::Compact)));
-        w.setMetadata(QStringLiteral("quantscope.info"), QString::fromUtf8(QJsonDocument(info).toJson(QJsonDocument::Compact)));
+        w.setMetadata(QStringLiteral("quantscope.layers"),
+                      QString::fromUtf8(QJsonDocument(layers).toJson(QJsonDocument::Compact)));
+        w.setMetadata(QStringLiteral("quantscope.info"),
+                      QString::fromUtf8(QJsonDocument(info).toJson(QJsonDocument::Compact)));
         w.write(QDir(tmp).filePath(QStringLiteral("model.safetensors")));
 
-        QFile cfgIn(QDir(base.path()).filePath(QStringLiteral("config.json")));
-        copyFileInto(cfgIn.fileName(), tmp);
-        for (const char* f : {"tokenizer.json", "tokenizer.model", "tokenizer_config.json", "generation_config.json",
-                              "special_tokens_map.json"})
-            copyFileInto(QDir(base.path()).filePath(QLatin1String(f)), tmp);
-
-        if (out.exists() && !QDir(outDir).removeRecursively())
-            throw Error::inFile(outDir, QStringLiteral("cannot replace the existing output folder"));
-        if (!QDir().rename(tmp, outDir))
-            throw Error::inFile(outDir, QStringLiteral("cannot move the finished model into place"));
-    } catch (...) {
-        QDir(tmp).removeRecursively();
-        throw;
-    }
+        copyFileInto(QDir(base.path()).filePath(QStringLiteral("config.json")), tmp);
+    });
 }
 
 QuantizedTensor readQuantizedTensor(const TensorStore& ts, const QString& module, const QuantSpec& spec,
@@ -152,7 +161,9 @@ QuantizedTensor readQuantizedTensor(const TensorStore& ts, const QString& module
     q.spec = spec;
     q.rows = rows;
     q.cols = cols;
-    auto fail = [&](const QString& what) { return Error::inFile(ts.fileOf(module + u".qweight"), u"layer '" + module + u"': " + what); };
+    auto fail = [&](const QString& what) {
+        return Error::inFile(ts.fileOf(module + u".qweight"), u"layer '" + module + u"': " + what);
+    };
     if (spec.method == QuantMethod::Float) {
         q.floatWeights = ts.readF32(module + u".weight", FiniteCheck::Throw);
         return q;
@@ -171,7 +182,8 @@ QuantizedTensor readQuantizedTensor(const TensorStore& ts, const QString& module
                        .arg(spec.bits));
     const unsigned char* raw = ts.rawData(qw);
     q.codes = unpackCodes(std::vector<std::uint8_t>(raw, raw + qi.bytes()), spec.bits, count);
-    const std::int64_t nScales = spec.granularity == Granularity::PerTensor ? 1 : rows * spec.groupsPerRow(cols);
+    const std::int64_t nScales =
+        spec.granularity == Granularity::PerTensor ? 1 : rows * spec.groupsPerRow(cols);
     q.scales = ts.readF32(module + u".scales", FiniteCheck::Throw);
     if (std::int64_t(q.scales.size()) != nScales)
         throw fail(QStringLiteral(".scales has %1 values, expected %2").arg(q.scales.size()).arg(nScales));
@@ -182,8 +194,8 @@ QuantizedTensor readQuantizedTensor(const TensorStore& ts, const QString& module
     } else {
         const QString zn = module + u".qzeros";
         const unsigned char* zr = ts.rawData(zn);
-        const std::vector<std::uint8_t> z =
-            unpackCodes(std::vector<std::uint8_t>(zr, zr + ts.info(zn).bytes()), spec.bits, std::size_t(nScales));
+        const std::vector<std::uint8_t> z = unpackCodes(
+            std::vector<std::uint8_t>(zr, zr + ts.info(zn).bytes()), spec.bits, std::size_t(nScales));
         q.zeros.assign(z.begin(), z.end());
     }
     auto ints = [&](const QString& name) {
@@ -201,7 +213,9 @@ QuantizedTensor readQuantizedTensor(const TensorStore& ts, const QString& module
     }
     for (std::int32_t g : q.groupIndex)
         if (g < 0 || g >= spec.groupsPerRow(cols))
-            throw fail(QStringLiteral(".g_idx holds group %1 outside 0..%2").arg(g).arg(spec.groupsPerRow(cols) - 1));
+            throw fail(QStringLiteral(".g_idx holds group %1 outside 0..%2")
+                           .arg(g)
+                           .arg(spec.groupsPerRow(cols) - 1));
     for (std::int32_t c : q.outlierColumns)
         if (c < 0 || c >= cols)
             throw fail(QStringLiteral(".outlier_cols holds column %1 outside 0..%2").arg(c).arg(cols - 1));

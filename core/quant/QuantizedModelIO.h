@@ -4,6 +4,7 @@
 
 #include <QJsonObject>
 #include <QString>
+#include <functional>
 
 namespace qs {
 
@@ -22,6 +23,13 @@ struct QuantizeResult;
 /// The folder appears atomically (built beside it, then renamed); nothing is left on failure.
 void saveQuantizedModel(const QString& outDir, const Model& base, const QuantizeResult& result,
                         const QJsonObject& recipe, const QJsonObject& extraInfo = {});
+
+/// Writes a model folder atomically: `fill(tmp)` writes the weights and config into a fresh
+/// partial folder beside `outDir`; the tokenizer and generation files of `modelDir` are copied
+/// next to them; then the partial folder replaces `outDir`. On any failure the partial folder is
+/// removed and nothing appears at `outDir`. Shared by every checkpoint exporter.
+void writeModelFolderAtomically(const QString& outDir, const QString& modelDir,
+                                const std::function<void(const QString& tmp)>& fill);
 
 /// Reads one quantized layer back from a checkpoint written by saveQuantizedModel.
 QuantizedTensor readQuantizedTensor(const TensorStore& store, const QString& module, const QuantSpec& spec,
