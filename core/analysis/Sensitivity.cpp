@@ -779,17 +779,7 @@ SensitivityResult runSensitivity(std::shared_ptr<const Model> modelPtr, const To
             opt.sampleRows = kSampleRows;
             opt.seed = settings.calibration.seed + 7919;
             CalibrationCollector col(model, {headIndex}, opt);
-            std::vector<float> x, y;
-            for (std::size_t s = 0; s < windows.size(); ++s) {
-                job.checkCancelled();
-                const int n = int(windows[s].size());
-                x.resize(std::size_t(n) * std::size_t(c.hiddenSize));
-                t.finalNorm(calHidden[s].data(), n, x.data());
-                col.linearInput(headIndex, x.data(), n, c.hiddenSize);
-                y.resize(std::size_t(n) * std::size_t(c.vocabSize));
-                t.linear(headIndex).forward(x.data(), n, y.data());
-                col.linearOutput(headIndex, y.data(), n, c.vocabSize);
-            }
+            collectHeadStatistics(t, headIndex, calHidden, col, job);
             quantizeLayers({headIndex}, &col);
         } else {
             quantizeLayers({headIndex}, nullptr);

@@ -105,4 +105,21 @@ LinearInputStats CalibrationCollector::take(int index)
     return s;
 }
 
+void collectHeadStatistics(const Transformer& t, int headIndex, const std::vector<std::vector<float>>& hidden,
+                           CalibrationCollector& col, const JobContext& job)
+{
+    const int H = t.config().hiddenSize, V = t.config().vocabSize;
+    std::vector<float> x, y;
+    for (const std::vector<float>& h : hidden) {
+        job.checkCancelled();
+        const int n = int(h.size() / std::size_t(H));
+        x.resize(std::size_t(n) * std::size_t(H));
+        t.finalNorm(h.data(), n, x.data());
+        col.linearInput(headIndex, x.data(), n, H);
+        y.resize(std::size_t(n) * std::size_t(V));
+        t.linear(headIndex).forward(x.data(), n, y.data());
+        col.linearOutput(headIndex, y.data(), n, V);
+    }
+}
+
 } // namespace qs

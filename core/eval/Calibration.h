@@ -1,9 +1,9 @@
 #pragma once
 
+#include "jobs/Job.h"
 #include "model/Transformer.h"
 
 #include <Eigen/Core>
-
 #include <map>
 #include <random>
 #include <set>
@@ -20,10 +20,10 @@ struct LinearInputStats
     std::int64_t inFeatures = 0;
     std::int64_t outFeatures = 0;
     std::int64_t tokens = 0;
-    Eigen::MatrixXd xtx;            ///< Σ xᵀx (in × in), only when requested
-    std::vector<double> sumAbs;     ///< Σ |x_j|
-    std::vector<double> maxAbs;     ///< max |x_j|
-    std::vector<double> sumSquares; ///< Σ x_j² (llama.cpp imatrix numerator)
+    Eigen::MatrixXd xtx;              ///< Σ xᵀx (in × in), only when requested
+    std::vector<double> sumAbs;       ///< Σ |x_j|
+    std::vector<double> maxAbs;       ///< max |x_j|
+    std::vector<double> sumSquares;   ///< Σ x_j² (llama.cpp imatrix numerator)
     std::vector<float> sampleInputs;  ///< reservoir rows [k, in]
     std::vector<float> sampleOutputs; ///< matching output rows [k, out]
     std::int64_t sampleRows = 0;
@@ -64,5 +64,10 @@ private:
     std::map<int, std::vector<std::int64_t>> m_pendingSlots; ///< reservoir slots chosen for the last input
     std::mt19937_64 m_rng;
 };
+
+/// Feeds the separate head `headIndex` its calibration inputs: the final RMSNorm of each
+/// sequence's last hidden states `hidden[s]` ([tokens, hiddenSize]), and the head's outputs.
+void collectHeadStatistics(const Transformer& t, int headIndex, const std::vector<std::vector<float>>& hidden,
+                           CalibrationCollector& col, const JobContext& job = {});
 
 } // namespace qs

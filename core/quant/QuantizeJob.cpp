@@ -13,7 +13,6 @@
 
 #include <QFile>
 #include <QJsonArray>
-
 #include <chrono>
 #include <cmath>
 #include <random>
@@ -23,9 +22,12 @@ namespace qs {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double since(Clock::time_point t0)
+{
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
-constexpr int kSampleRows = 512;   ///< reservoir rows per layer (AWQ search, output error)
+constexpr int kSampleRows = 512; ///< reservoir rows per layer (AWQ search, output error)
 constexpr int kHistogramBins = 41;
 
 /// The true-sequential groups of a block, as indices into DecoderBlockInfo::linears.
@@ -37,8 +39,8 @@ const std::vector<std::vector<int>>& sequentialGroups()
 
 } // namespace
 
-void measureQuantizedLayer(LayerReport& rep, const float* w, const QuantizedTensor& q, const LinearLayer& layer,
-             const LinearInputStats* stats)
+void measureQuantizedLayer(LayerReport& rep, const float* w, const QuantizedTensor& q,
+                           const LinearLayer& layer, const LinearInputStats* stats)
 {
     const std::vector<float> wq = q.effectiveWeight();
     double num = 0, den = 0, mx = 0;
@@ -56,7 +58,8 @@ void measureQuantizedLayer(LayerReport& rep, const float* w, const QuantizedTens
     rep.errorHistogram.assign(kHistogramBins, 0.0);
     for (std::size_t i = 0; i < wq.size(); ++i) {
         const double e = double(w[i]) - double(wq[i]);
-        const int bin = mx > 0 ? std::clamp(int((e + mx) / (2 * mx) * kHistogramBins), 0, kHistogramBins - 1) : kHistogramBins / 2;
+        const int bin = mx > 0 ? std::clamp(int((e + mx) / (2 * mx) * kHistogramBins), 0, kHistogramBins - 1)
+                               : kHistogramBins / 2;
         rep.errorHistogram[std::size_t(bin)] += 1;
     }
     rep.outputRelMse = std::nan("");
@@ -75,7 +78,8 @@ void measureQuantizedLayer(LayerReport& rep, const float* w, const QuantizedTens
     }
 }
 
-std::vector<std::vector<int>> calibrationWindows(const Tokenizer& tok, const CalibrationSettings& cal, int bos)
+std::vector<std::vector<int>> calibrationWindows(const Tokenizer& tok, const CalibrationSettings& cal,
+                                                 int bos)
 {
     const QByteArray text = readTextFile(cal.text);
     std::vector<int> ids;
@@ -86,9 +90,10 @@ std::vector<std::vector<int>> calibrationWindows(const Tokenizer& tok, const Cal
     }
     const std::size_t need = std::size_t(cal.seqLen - 1);
     if (ids.size() < need + 1)
-        throw Error::inFile(cal.text, QStringLiteral("calibration text too short: %1 tokens, one window needs %2")
-                                               .arg(ids.size())
-                                               .arg(cal.seqLen));
+        throw Error::inFile(cal.text,
+                            QStringLiteral("calibration text too short: %1 tokens, one window needs %2")
+                                .arg(ids.size())
+                                .arg(cal.seqLen));
     std::mt19937_64 rng(cal.seed);
     std::uniform_int_distribution<std::size_t> start(0, ids.size() - need);
     std::vector<std::vector<int>> windows;
@@ -131,22 +136,23 @@ QJsonObject QuantizeResult::toJson() const
     QJsonArray ls;
     for (const LayerReport& l : layers)
         ls.append(l.toJson());
-    return QJsonObject{{QStringLiteral("layers"), ls},
-                       {QStringLiteral("seconds"), seconds},
-                       {QStringLiteral("calibration_seconds"), calibrationSeconds},
-                       {QStringLiteral("model_bytes"), qint64(modelBytes)},
-                       {QStringLiteral("linear_bytes"), qint64(linearBytes)},
-                       {QStringLiteral("linear_bpw"), linearBitsPerWeight},
-                       {QStringLiteral("peak_rss_bytes"), peakRssBytes},
-                       {QStringLiteral("calibration"),
-                        QJsonObject{{QStringLiteral("text"), calibration.text},
-                                    {QStringLiteral("samples"), calibration.samples},
-                                    {QStringLiteral("seq_len"), calibration.seqLen},
-                                    {QStringLiteral("seed"), qint64(calibration.seed)}}},
-                       {QStringLiteral("warnings"), QJsonArray::fromStringList(warnings)}};
+    return QJsonObject{
+        {QStringLiteral("layers"), ls},
+        {QStringLiteral("seconds"), seconds},
+        {QStringLiteral("calibration_seconds"), calibrationSeconds},
+        {QStringLiteral("model_bytes"), qint64(modelBytes)},
+        {QStringLiteral("linear_bytes"), qint64(linearBytes)},
+        {QStringLiteral("linear_bpw"), linearBitsPerWeight},
+        {QStringLiteral("peak_rss_bytes"), peakRssBytes},
+        {QStringLiteral("calibration"), QJsonObject{{QStringLiteral("text"), calibration.text},
+                                                    {QStringLiteral("samples"), calibration.samples},
+                                                    {QStringLiteral("seq_len"), calibration.seqLen},
+                                                    {QStringLiteral("seed"), qint64(calibration.seed)}}},
+        {QStringLiteral("warnings"), QJsonArray::fromStringList(warnings)}};
 }
 
-MemoryEstimate estimateQuantizationMemory(const Model& model, const LayerPlan& plan, const CalibrationSettings& cal)
+MemoryEstimate estimateQuantizationMemory(const Model& model, const LayerPlan& plan,
+                                          const CalibrationSettings& cal)
 {
     const ModelConfig& c = model.config();
     MemoryEstimate e;
@@ -162,23 +168,29 @@ MemoryEstimate estimateQuantizationMemory(const Model& model, const LayerPlan& p
     for (const auto& group : sequentialGroups()) {
         double g = 0;
         for (int k : group) {
-            const LinearLayerInfo& l = model.linears()[std::size_t(model.blocks().front().linears[std::size_t(k)])];
-            g += double(l.inFeatures) * double(l.inFeatures) * 8.0 * 2 + kSampleRows * double(l.inFeatures + l.outFeatures) * 4.0;
+            const LinearLayerInfo& l =
+                model.linears()[std::size_t(model.blocks().front().linears[std::size_t(k)])];
+            g += double(l.inFeatures) * double(l.inFeatures) * 8.0 * 2 +
+                 kSampleRows * double(l.inFeatures + l.outFeatures) * 4.0;
         }
         hessians = std::max(hessians, g);
     }
-    e.blockWorkingSet = hessians + double(cal.seqLen) * (3.0 * c.intermediateSize + 4.0 * c.hiddenSize) * 4.0 +
+    e.blockWorkingSet = hessians +
+                        double(cal.seqLen) * (3.0 * c.intermediateSize + 4.0 * c.hiddenSize) * 4.0 +
                         double(cal.seqLen) * cal.seqLen * c.numHeads * 4.0;
     return e;
 }
 
 QuantizeResult runQuantization(std::shared_ptr<const Model> modelPtr, const LayerPlan& plan,
-                               const CalibrationSettings& cal, const Tokenizer* tokenizer, const JobContext& job)
+                               const CalibrationSettings& cal, const Tokenizer* tokenizer,
+                               const JobContext& job)
 {
     const auto t0 = Clock::now();
     const Model& model = *modelPtr;
     if (plan.entries.size() != model.linears().size())
-        throw Error(QStringLiteral("the plan has %1 layers but the model %2").arg(plan.entries.size()).arg(model.linears().size()));
+        throw Error(QStringLiteral("the plan has %1 layers but the model %2")
+                        .arg(plan.entries.size())
+                        .arg(model.linears().size()));
     for (const LayerPlanEntry& e : plan.entries) {
         const QString problem = e.spec.validate();
         if (!problem.isEmpty())
@@ -186,10 +198,13 @@ QuantizeResult runQuantization(std::shared_ptr<const Model> modelPtr, const Laye
     }
     const bool calibrate = plan.needsCalibration() || !cal.text.isEmpty();
     if (plan.needsCalibration() && cal.text.isEmpty())
-        throw Error(QStringLiteral("the plan uses methods that need calibration (GPTQ, AWQ, SmoothQuant, LLM.int8) "
-                                   "but no calibration text was given"));
-    if (calibrate && (cal.samples < 1 || cal.seqLen < 16 || cal.seqLen > model.config().maxPositionEmbeddings))
-        throw Error(QStringLiteral("calibration needs samples >= 1 and 16 <= seq_len <= %1").arg(model.config().maxPositionEmbeddings));
+        throw Error(
+            QStringLiteral("the plan uses methods that need calibration (GPTQ, AWQ, SmoothQuant, LLM.int8) "
+                           "but no calibration text was given"));
+    if (calibrate &&
+        (cal.samples < 1 || cal.seqLen < 16 || cal.seqLen > model.config().maxPositionEmbeddings))
+        throw Error(QStringLiteral("calibration needs samples >= 1 and 16 <= seq_len <= %1")
+                        .arg(model.config().maxPositionEmbeddings));
     if (calibrate && !tokenizer)
         throw Error(QStringLiteral("calibration needs the model's tokenizer"));
 
@@ -201,10 +216,12 @@ QuantizeResult runQuantization(std::shared_ptr<const Model> modelPtr, const Laye
     if (limitOk && limit > 0)
         avail = avail > 0 ? std::min(avail, limit) : limit;
     if (avail > 0 && mem.total() > avail)
-        throw Error(QStringLiteral("not enough memory: this run needs about %1 (model copy %2, calibration states %3, "
-                                   "one block %4) but %5 is available; use fewer calibration samples or a shorter seq_len")
-                        .arg(formatBytes(mem.total()), formatBytes(mem.modelCopy), formatBytes(mem.calibrationStates),
-                             formatBytes(mem.blockWorkingSet), formatBytes(avail)));
+        throw Error(
+            QStringLiteral(
+                "not enough memory: this run needs about %1 (model copy %2, calibration states %3, "
+                "one block %4) but %5 is available; use fewer calibration samples or a shorter seq_len")
+                .arg(formatBytes(mem.total()), formatBytes(mem.modelCopy), formatBytes(mem.calibrationStates),
+                     formatBytes(mem.blockWorkingSet), formatBytes(avail)));
 
     QuantizeResult result;
     result.plan = plan;
@@ -222,7 +239,8 @@ QuantizeResult runQuantization(std::shared_ptr<const Model> modelPtr, const Laye
     if (calibrate) {
         job.report(0, QStringLiteral("calibrating"), QStringLiteral("tokenizing %1").arg(cal.text));
         const auto tc = Clock::now();
-        windows = calibrationWindows(*tokenizer, cal, tokenizer->bosId() >= 0 ? tokenizer->bosId() : std::max(0, c.bosTokenId));
+        windows = calibrationWindows(
+            *tokenizer, cal, tokenizer->bosId() >= 0 ? tokenizer->bosId() : std::max(0, c.bosTokenId));
         hidden.resize(windows.size());
         for (std::size_t s = 0; s < windows.size(); ++s) {
             hidden[s].resize(windows[s].size() * std::size_t(H));
@@ -234,7 +252,8 @@ QuantizeResult runQuantization(std::shared_ptr<const Model> modelPtr, const Laye
     const int totalLayers = int(model.linears().size());
     int done = 0;
 
-    auto quantizeLayer = [&](int li, const LinearInputStats* stats, const std::vector<float>* awqScales, double awqAlpha) {
+    auto quantizeLayer = [&](int li, const LinearInputStats* stats, const std::vector<float>* awqScales,
+                             double awqAlpha) {
         job.checkCancelled();
         const auto tl = Clock::now();
         const LinearLayerInfo& info = model.linears()[std::size_t(li)];
@@ -251,7 +270,8 @@ QuantizeResult runQuantization(std::shared_ptr<const Model> modelPtr, const Laye
         req.spec = entry.spec;
         std::shared_ptr<QuantizedTensor> q;
         if (awqScales)
-            q = std::make_shared<QuantizedTensor>(awqQuantizeWithScales(req.weight, req.rows, req.cols, req.spec, *awqScales, *stats));
+            q = std::make_shared<QuantizedTensor>(
+                awqQuantizeWithScales(req.weight, req.rows, req.cols, req.spec, *awqScales, *stats));
         else
             q = std::make_shared<QuantizedTensor>(quantizeWeight(req, job));
         auto layer = std::make_shared<QuantizedLinear>(q, dense->bias());
@@ -283,7 +303,8 @@ QuantizeResult runQuantization(std::shared_ptr<const Model> modelPtr, const Laye
         const LinearInputStats* firstStats = (col && !awq.empty()) ? col->find(awq.front()) : nullptr;
         bool shared = awq.size() > 1 && firstStats;
         for (int li : awq)
-            shared = shared && plan.entries[std::size_t(li)].spec == plan.entries[std::size_t(awq.front())].spec;
+            shared =
+                shared && plan.entries[std::size_t(li)].spec == plan.entries[std::size_t(awq.front())].spec;
         AwqSearchResult search;
         if (shared) {
             std::vector<AwqLayer> layers;
@@ -296,7 +317,8 @@ QuantizeResult runQuantization(std::shared_ptr<const Model> modelPtr, const Laye
         }
         for (int li : group) {
             const bool inShared = shared && std::find(awq.begin(), awq.end(), li) != awq.end();
-            quantizeLayer(li, col ? col->find(li) : nullptr, inShared ? &search.scales : nullptr, search.alpha);
+            quantizeLayer(li, col ? col->find(li) : nullptr, inShared ? &search.scales : nullptr,
+                          search.alpha);
         }
     };
 
@@ -333,7 +355,8 @@ QuantizeResult runQuantization(std::shared_ptr<const Model> modelPtr, const Laye
             opt.sampleRows = kSampleRows;
             opt.seed = cal.seed + std::uint64_t(b) * 16 + std::uint64_t(g.front());
             CalibrationCollector col(model, std::set<int>(group.begin(), group.end()), opt);
-            job.report(double(done) / totalLayers, QStringLiteral("calibrating"), QStringLiteral("block %1").arg(b));
+            job.report(double(done) / totalLayers, QStringLiteral("calibrating"),
+                       QStringLiteral("block %1").arg(b));
             runBlockOnAll(b, &col, false);
             result.calibrationSeconds += since(tc);
             quantizeGroup(group, &col);
@@ -352,16 +375,7 @@ QuantizeResult runQuantization(std::shared_ptr<const Model> modelPtr, const Laye
             opt.sampleRows = kSampleRows;
             opt.seed = cal.seed + 7919;
             CalibrationCollector col(model, {headIndex}, opt);
-            std::vector<float> x;
-            for (std::size_t s = 0; s < windows.size(); ++s) {
-                const int n = int(windows[s].size());
-                x.resize(std::size_t(n) * std::size_t(H));
-                t.finalNorm(hidden[s].data(), n, x.data());
-                col.linearInput(headIndex, x.data(), n, H);
-                std::vector<float> y(std::size_t(n) * std::size_t(c.vocabSize));
-                t.linear(headIndex).forward(x.data(), n, y.data());
-                col.linearOutput(headIndex, y.data(), n, c.vocabSize);
-            }
+            collectHeadStatistics(t, headIndex, hidden, col, job);
             quantizeGroup({headIndex}, &col);
         } else {
             quantizeGroup({headIndex}, nullptr);
