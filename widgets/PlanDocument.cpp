@@ -69,6 +69,15 @@ void PlanDocument::setField(const std::vector<int>& layers, const QJsonObject& f
     const auto patterns = layerPatterns(*m_model, marked);
     Recipe after = m_recipe;
     auto merge = [&](QJsonObject& overrides) {
+        // A gguf layer takes bits, groups and symmetry from its type; other methods have no type.
+        const QString method = fields.value(QStringLiteral("method")).toString();
+        if (method == u"gguf") {
+            for (const char* key : {"bits", "group_size", "granularity", "symmetric"})
+                overrides.remove(QLatin1String(key));
+        } else if (!method.isEmpty()) {
+            overrides.remove(QStringLiteral("type"));
+            overrides.remove(QStringLiteral("imatrix"));
+        }
         for (auto it = fields.begin(); it != fields.end(); ++it)
             overrides.insert(it.key(), it.value());
     };

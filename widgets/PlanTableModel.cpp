@@ -18,6 +18,8 @@ QString groupText(const QuantSpec& s)
 {
     if (s.method == QuantMethod::Float)
         return {};
+    if (s.method == QuantMethod::Ggml) // the type's block (fixed by the type)
+        return QString::number(ggmlTypeInfo(s.ggmlType).blockSize);
     if (s.granularity == Granularity::PerGroup)
         return QString::number(s.groupSize);
     return granularityName(s.granularity);
@@ -90,12 +92,14 @@ QStringList PlanTableModel::choices(int row, int column) const
         out << QStringLiteral("f16") << QStringLiteral("bf16") << QStringLiteral("f32"); // kept float
         break;
     case Bits:
-        if (s.method != QuantMethod::Float)
+        if (s.method == QuantMethod::Ggml)
+            out = QuantSpec::ggmlTypeChoices(); // a gguf layer's "bits" are its type
+        else if (s.method != QuantMethod::Float)
             for (int b = quantMethodInfo(s.method).minBits; b <= quantMethodInfo(s.method).maxBits; ++b)
                 out << QString::number(b);
         break;
     case Group:
-        if (s.method != QuantMethod::Float)
+        if (s.method != QuantMethod::Float && s.method != QuantMethod::Ggml)
             out << QStringLiteral("channel") << QStringLiteral("tensor") << QStringLiteral("32")
                 << QStringLiteral("64") << QStringLiteral("128") << QStringLiteral("256");
         break;
@@ -126,13 +130,16 @@ QVariant PlanTableModel::data(const QModelIndex& index, int role) const
         return highlighted ? QVariant(QBrush(QColor(255, 230, 140))) : QVariant();
     if (role == ChoicesRole)
         return choices(r, index.column());
-    if (role == Qt::CheckStateRole && index.column() == Symmetric && s.method != QuantMethod::Float)
+    if (role == Qt::CheckStateRole && index.column() == Symmetric && s.method != QuantMethod::Float &&
+        s.method != QuantMethod::Ggml)
         return s.symmetric ? Qt::Checked : Qt::Unchecked;
     if (role == Qt::TextAlignmentRole && index.column() != Name && index.column() != Source &&
         index.column() != Kind && index.column() != Method)
         return int(Qt::AlignRight | Qt::AlignVCenter);
     if (role == Qt::ToolTipRole && index.column() == Method)
-        return s.label();
+        return e.note.isEmpty() ? s.label() : s.label() + u'\n' + e.note;
+    if (role == Qt::ToolTipRole && index.column() == Bits && !e.note.isEmpty())
+        return e.note;
     const bool sort = role == SortRole;
     if (role != Qt::DisplayRole && role != Qt::EditRole && !sort)
         return {};
@@ -152,6 +159,8 @@ QVariant PlanTableModel::data(const QModelIndex& index, int role) const
     case Method:
         return s.method == QuantMethod::Float ? dtypeName(s.floatType) : quantMethodName(s.method);
     case Bits:
+        if (s.method == QuantMethod::Ggml && !sort)
+            return ggmlTypeName(s.ggmlType);
         return s.method == QuantMethod::Float ? QVariant(8 * dtypeInfo(s.floatType).bytes) : QVariant(s.bits);
     case Group:
         return groupText(s);
@@ -223,15 +232,18 @@ Qt::ItemFlags PlanTableModel::flags(const QModelIndex& index) const
     Qt::ItemFlags f = QAbstractTableModel::flags(index);
     if (!index.isValid())
         return f;
-    const bool isFloat = m_doc->plan().entries[std::size_t(index.row())].spec.method == QuantMethod::Float;
+    const QuantMethod method = m_doc->plan().entries[std::size_t(index.row())].spec.method;
+    const bool isFloat = method == QuantMethod::Float, isGgml = method == QuantMethod::Ggml;
     switch (index.column()) {
     case Method:
         return f | Qt::ItemIsEditable;
     case Bits:
-    case Group:
         return isFloat ? f : f | Qt::ItemIsEditable;
-    case Symmetric:
-        return isFloat ? f : f | Qt::ItemIsUserCheckable;
+    case Group:
+    case Symmetric: // a gguf type fixes its groups and symmetry
+        return isFloat || isGgml
+                   ? f
+                   : f | (index.column() == Group ? Qt::ItemIsEditable : Qt::ItemIsUserCheckable);
     default:
         return f;
     }
@@ -261,7 +273,10 @@ bool PlanTableModel::setData(const QModelIndex& index, const QVariant& value, in
         if (!isDtype) {
             fields.insert(QStringLiteral("method"), m);
             QuantMethod method;
-            if (quantMethodFromName(m, method) && method != QuantMethod::Float) {
+            if (quantMethodFromName(m, method) && method == QuantMethod::Ggml) {
+                const int bits = m_doc->plan().entries[std::size_t(index.row())].spec.bits;
+                fields.insert(QStringLiteral("type"), ggmlTypeName(QuantSpec::ggmlTypeForBits(bits)));
+            } else if (quantMethodFromName(m, method) && method != QuantMethod::Float) {
                 // Keep the bits inside the method's range (W8A8 methods are 8-bit only).
                 const int bits = m_doc->plan().entries[std::size_t(index.row())].spec.bits;
                 const QuantMethodInfo& info = quantMethodInfo(method);
@@ -275,8 +290,17 @@ bool PlanTableModel::setData(const QModelIndex& index, const QVariant& value, in
         break;
     }
     case Bits:
-        fields.insert(QStringLiteral("bits"), value.toInt());
-        what = tr("%1-bit").arg(value.toInt());
+        if (const auto type = ggmlTypeFromName(value.toString())) { // a gguf layer: its type
+            fields.insert(QStringLiteral("method"), QStringLiteral("gguf"));
+            fields.insert(QStringLiteral("type"), ggmlTypeName(*type));
+            what = ggmlTypeName(*type);
+        } else if (m_doc->plan().entries[std::size_t(index.row())].spec.method == QuantMethod::Ggml) {
+            fields.insert(QStringLiteral("type"), ggmlTypeName(QuantSpec::ggmlTypeForBits(value.toInt())));
+            what = ggmlTypeName(QuantSpec::ggmlTypeForBits(value.toInt()));
+        } else {
+            fields.insert(QStringLiteral("bits"), value.toInt());
+            what = tr("%1-bit").arg(value.toInt());
+        }
         break;
     case Group: {
         const QString g = value.toString();

@@ -44,7 +44,7 @@ QVariant TensorTableModel::data(const QModelIndex& index, int role) const
     case Role:
         return m_roles[index.row()];
     case DTypeCol:
-        return dtypeName(t.dtype);
+        return t.typeName();
     case Shape:
         return shapeString(t.shape);
     case Params:

@@ -1,6 +1,5 @@
 #include "Cli.h"
 #include "CliOptions.h"
-
 #include "eval/Evaluation.h"
 #include "model/Generate.h"
 #include "model/Transformer.h"
@@ -10,12 +9,10 @@
 
 #include <QCommandLineParser>
 #include <QJsonArray>
-
-#include <chrono>
 #include <QJsonObject>
+#include <chrono>
 
 namespace cli {
-
 
 int runEval(const QStringList& args)
 {
@@ -24,11 +21,17 @@ int runEval(const QStringList& args)
         "Perplexity of a model on a text (llama.cpp's protocol by default), and KLD / top-token agreement "
         "against a stored base run."));
     p.addHelpOption();
-    p.addPositionalArgument(QStringLiteral("MODEL"), QStringLiteral("model folder"));
+    p.addPositionalArgument(QStringLiteral("MODEL"), QStringLiteral("model folder or GGUF file"));
     p.addOptions({
         {QStringLiteral("text"), QStringLiteral("UTF-8 text file to evaluate on."), QStringLiteral("FILE")},
-        {QStringLiteral("save-base"), QStringLiteral("Store this run's logits as a KLD base."), QStringLiteral("FILE")},
-        {QStringLiteral("kld-base"), QStringLiteral("Compare against a stored KLD base."), QStringLiteral("FILE")},
+        {QStringLiteral("llamacpp-numerics"),
+         QStringLiteral(
+             "Compute as llama.cpp's CPU backend does (inputs rounded to each weight type's dot-product "
+             "type, f16 KV cache), to predict llama-perplexity's numbers for a GGUF.")},
+        {QStringLiteral("save-base"), QStringLiteral("Store this run's logits as a KLD base."),
+         QStringLiteral("FILE")},
+        {QStringLiteral("kld-base"), QStringLiteral("Compare against a stored KLD base."),
+         QStringLiteral("FILE")},
         {QStringLiteral("json"), QStringLiteral("Print JSON.")},
         threadsOption(),
     });
@@ -39,8 +42,9 @@ int runEval(const QStringList& args)
         return kExitUsage;
     }
     if (p.isSet(QStringLiteral("save-base")) && p.isSet(QStringLiteral("kld-base")))
-        throw qs::Error(QStringLiteral("--save-base and --kld-base are exclusive: store a base from the original "
-                                       "model, then compare a quantized one against it"));
+        throw qs::Error(
+            QStringLiteral("--save-base and --kld-base are exclusive: store a base from the original "
+                           "model, then compare a quantized one against it"));
     qs::setComputeThreads(p.value(QStringLiteral("threads")).toInt());
     qs::EvaluationParams params;
     params.textPath = p.value(QStringLiteral("text"));
@@ -50,12 +54,16 @@ int runEval(const QStringList& args)
 
     const auto model = qs::Model::open(p.positionalArguments().front());
     const auto tokenizer = qs::Tokenizer::load(model->path());
-    const qs::Transformer transformer(model);
+    qs::Transformer transformer(model);
+    if (p.isSet(QStringLiteral("llamacpp-numerics")))
+        transformer.setLlamaCppNumerics();
     qs::JobContext job;
     const bool json = p.isSet(QStringLiteral("json"));
     job.progress = [json, last = std::chrono::steady_clock::time_point()](const qs::JobProgress& pr) mutable {
-        const auto now = std::chrono::steady_clock::now(); // a terminal line, refreshed at most 4 times a second
-        if (!json && !pr.detail.isEmpty() && (now - last > std::chrono::milliseconds(250) || pr.fraction >= 1.0)) {
+        const auto now =
+            std::chrono::steady_clock::now(); // a terminal line, refreshed at most 4 times a second
+        if (!json && !pr.detail.isEmpty() &&
+            (now - last > std::chrono::milliseconds(250) || pr.fraction >= 1.0)) {
             last = now;
             err() << '\r' << pr.stage << ": " << pr.detail << "   ";
             err().flush();
@@ -80,13 +88,16 @@ int runGenerate(const QStringList& args)
     p.addPositionalArgument(QStringLiteral("MODEL"), QStringLiteral("model folder"));
     p.addOptions({
         {QStringLiteral("prompt"), QStringLiteral("Prompt text."), QStringLiteral("TEXT")},
-        {{QStringLiteral("n"), QStringLiteral("tokens")}, QStringLiteral("Tokens to generate (default 64)."),
-         QStringLiteral("N"), QStringLiteral("64")},
-        {QStringLiteral("temp"), QStringLiteral("Temperature; 0 = greedy (default 0.8)."), QStringLiteral("T"),
-         QStringLiteral("0.8")},
-        {QStringLiteral("top-p"), QStringLiteral("Nucleus sampling mass (default 0.95)."), QStringLiteral("P"),
-         QStringLiteral("0.95")},
-        {QStringLiteral("seed"), QStringLiteral("Random seed (default 42)."), QStringLiteral("S"), QStringLiteral("42")},
+        {{QStringLiteral("n"), QStringLiteral("tokens")},
+         QStringLiteral("Tokens to generate (default 64)."),
+         QStringLiteral("N"),
+         QStringLiteral("64")},
+        {QStringLiteral("temp"), QStringLiteral("Temperature; 0 = greedy (default 0.8)."),
+         QStringLiteral("T"), QStringLiteral("0.8")},
+        {QStringLiteral("top-p"), QStringLiteral("Nucleus sampling mass (default 0.95)."),
+         QStringLiteral("P"), QStringLiteral("0.95")},
+        {QStringLiteral("seed"), QStringLiteral("Random seed (default 42)."), QStringLiteral("S"),
+         QStringLiteral("42")},
         {QStringLiteral("json"), QStringLiteral("Print JSON.")},
         threadsOption(),
     });
@@ -112,12 +123,13 @@ int runGenerate(const QStringList& args)
         out() << QString::fromStdString(prompt);
         out().flush();
     }
-    const qs::GenerateResult r = qs::generate(transformer, *tokenizer, prompt, opt, [json](const std::string& piece) {
-        if (!json) {
-            out() << QString::fromStdString(piece);
-            out().flush();
-        }
-    });
+    const qs::GenerateResult r =
+        qs::generate(transformer, *tokenizer, prompt, opt, [json](const std::string& piece) {
+            if (!json) {
+                out() << QString::fromStdString(piece);
+                out().flush();
+            }
+        });
     if (json) {
         QJsonArray ids;
         for (int t : r.tokens)
@@ -130,7 +142,9 @@ int runGenerate(const QStringList& args)
                                             {QStringLiteral("tokens_per_second"), r.tokensPerSecond}}));
     } else {
         out() << "\n";
-        err() << QStringLiteral("[%1 tokens, %2 tokens/s]\n").arg(r.tokens.size()).arg(r.tokensPerSecond, 0, 'f', 1);
+        err() << QStringLiteral("[%1 tokens, %2 tokens/s]\n")
+                     .arg(r.tokens.size())
+                     .arg(r.tokensPerSecond, 0, 'f', 1);
     }
     return kExitOk;
 }

@@ -2,6 +2,8 @@
 #include "CliOptions.h"
 #include "io/GgufExport.h"
 #include "model/Model.h"
+#include "quant/Imatrix.h"
+#include "recipe/Recipe.h"
 #include "util/Error.h"
 
 #include <QCommandLineParser>
@@ -12,16 +14,31 @@ int runExportGguf(const QStringList& args)
 {
     QCommandLineParser p;
     p.setApplicationDescription(QStringLiteral(
-        "Exports a Hugging Face Llama-family model to a GGUF file that llama.cpp runs, with llama-quantize's "
-        "per-tensor type mix for the preset (its choices for attn_v/ffn_down/output and its fallback for "
-        "rows "
-        "that are not a multiple of 256)."));
+        "Exports a Llama-family model to a GGUF file that llama.cpp runs. MODEL is a Hugging Face folder, a "
+        "QuantScope run with gguf layers, or a GGUF file. Types come from, in order: the preset "
+        "(llama-quantize's "
+        "per-tensor mix, with its choices for attn_v/ffn_down/output and its fallback for rows that are not "
+        "a "
+        "multiple of 256); the types the model already stores (a gguf run's layers, a GGUF file's tensors: "
+        "their "
+        "blocks are copied byte for byte) unless --preset is given; --recipe (a layer plan of gguf/float "
+        "layers); "
+        "--type-override."));
     p.addHelpOption();
     p.addPositionalArgument(QStringLiteral("MODEL"), QStringLiteral("Hugging Face model folder"));
     p.addOptions({
         {QStringLiteral("preset"),
          QStringLiteral("Type mix: %1 (default Q4_K_M).").arg(qs::ggufPresetNames().join(u", ")),
          QStringLiteral("NAME"), QStringLiteral("Q4_K_M")},
+        {QStringLiteral("recipe"),
+         QStringLiteral(
+             "Recipe whose layer plan sets each linear's type (method gguf with a type, or float)."),
+         QStringLiteral("FILE")},
+        {QStringLiteral("imatrix"),
+         QStringLiteral(
+             "Importance matrix (llama-imatrix .dat or GGUF, or `quantscope-cli imatrix`) weighting the "
+             "rounding, as llama-quantize --imatrix."),
+         QStringLiteral("FILE")},
         {QStringLiteral("out"), QStringLiteral("Output .gguf file (written atomically)."),
          QStringLiteral("FILE")},
         {QStringLiteral("type-override"),
@@ -37,7 +54,27 @@ int runExportGguf(const QStringList& args)
         return kExitUsage;
     }
     const auto model = qs::Model::open(p.positionalArguments().front());
-    qs::GgufExportPlan plan = qs::ggufPreset(*model, p.value(QStringLiteral("preset")));
+    std::optional<qs::ImportanceMatrix> imatrix;
+    if (p.isSet(QStringLiteral("imatrix")))
+        imatrix = qs::readImatrix(p.value(QStringLiteral("imatrix")), *model);
+    qs::GgufExportPlan plan = qs::ggufPreset(*model, p.value(QStringLiteral("preset")), imatrix.has_value());
+    if (!p.isSet(QStringLiteral("preset"))) {
+        const int kept = qs::ggufKeepStoredTypes(*model, plan);
+        if (kept > 0)
+            err() << "keeping the stored types of " << kept << " tensors (--preset requantizes them)\n";
+    }
+    if (p.isSet(QStringLiteral("recipe"))) {
+        const qs::Recipe recipe = qs::Recipe::fromFile(p.value(QStringLiteral("recipe")));
+        QStringList warnings;
+        const qs::LayerPlan layers = recipe.resolve(*model, &warnings);
+        for (const QString& w : warnings)
+            err() << "warning: " << w << '\n';
+        for (const qs::LayerPlanEntry& e : layers.entries) {
+            if (!e.note.isEmpty())
+                err() << e.name << ": " << e.note << '\n';
+        }
+        qs::ggufApplyLayerPlan(*model, plan, layers);
+    }
     for (const QString& o : p.values(QStringLiteral("type-override"))) {
         const qsizetype eq = o.lastIndexOf(u'=');
         if (eq <= 0 || eq == o.size() - 1)
@@ -60,10 +97,30 @@ int runExportGguf(const QStringList& args)
     }
     qs::JobContext job;
     job.progress = terminalProgress(p.isSet(QStringLiteral("quiet")));
-    qs::exportGguf(*model, plan, outPath, nullptr, job);
+    qs::GgufImportance importance;
+    if (imatrix) {
+        for (const auto& [name, entry] : imatrix->entries)
+            importance.insert(name, imatrix->values(name));
+        // Provenance keys as llama-quantize writes them (strings cut at 127 bytes, as it does).
+        plan.extraMetadata.push_back(
+            {QStringLiteral("quantize.imatrix.file"),
+             qs::GgufValue::fromBytes(p.value(QStringLiteral("imatrix")).toUtf8().left(127))});
+        if (!imatrix->datasets.isEmpty() && !imatrix->datasets.front().isEmpty())
+            plan.extraMetadata.push_back(
+                {QStringLiteral("quantize.imatrix.dataset"),
+                 qs::GgufValue::fromBytes(imatrix->datasets.front().toUtf8().left(127))});
+        plan.extraMetadata.push_back({QStringLiteral("quantize.imatrix.entries_count"),
+                                      qs::GgufValue(std::int32_t(imatrix->entries.size()))});
+        if (imatrix->chunks > 0)
+            plan.extraMetadata.push_back({QStringLiteral("quantize.imatrix.chunks_count"),
+                                          qs::GgufValue(std::int32_t(imatrix->chunks))});
+    }
+    qs::exportGguf(*model, plan, outPath, imatrix ? &importance : nullptr, job);
     if (!p.isSet(QStringLiteral("quiet")))
         err() << '\n';
-    out() << "wrote " << outPath << " (" << plan.preset << ", general.file_type " << plan.fileType << ")\n";
+    out() << "wrote " << outPath << " ("
+          << (plan.preset.isEmpty() ? QStringLiteral("per-layer types") : plan.preset)
+          << ", general.file_type " << plan.fileType << (imatrix ? ", with importance matrix" : "") << ")\n";
     out().flush();
     return kExitOk;
 }

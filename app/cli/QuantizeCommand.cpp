@@ -1,6 +1,5 @@
 #include "Cli.h"
 #include "CliOptions.h"
-
 #include "eval/Evaluation.h"
 #include "model/Transformer.h"
 #include "quant/QuantizeJob.h"
@@ -18,7 +17,6 @@
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QSaveFile>
-
 #include <chrono>
 #include <cmath>
 
@@ -44,12 +42,26 @@ qs::Recipe recipeFromArgs(const QCommandLineParser& p)
         spec.insert(QStringLiteral("act_order"), true);
     if (p.isSet(QStringLiteral("clip")))
         spec.insert(QStringLiteral("clip_search"), true);
+    if (spec.value(u"method").toString() == u"gguf") { // the type decides bits, groups and symmetry
+        spec = QJsonObject{
+            {QStringLiteral("method"), QStringLiteral("gguf")},
+            {QStringLiteral("type"),
+             p.isSet(QStringLiteral("type"))
+                 ? p.value(QStringLiteral("type"))
+                 : qs::ggmlTypeName(qs::QuantSpec::ggmlTypeForBits(
+                       p.isSet(QStringLiteral("bits")) ? p.value(QStringLiteral("bits")).toInt() : 4))}};
+    } else if (p.isSet(QStringLiteral("type"))) {
+        throw qs::Error(QStringLiteral("--type is for --method gguf"));
+    }
     if (spec.value(u"method").toString() == u"float")
         spec = QJsonObject{{QStringLiteral("method"), QStringLiteral("float")},
-                           {QStringLiteral("dtype"), p.value(QStringLiteral("bits")) == u"32" ? QStringLiteral("f32") : QStringLiteral("f16")}};
-    const QJsonObject recipe{{QStringLiteral("version"), 1},
-                             {QStringLiteral("name"), qs::QuantSpec::fromJson(spec, QStringLiteral("<flags>")).label()},
-                             {QStringLiteral("defaults"), spec}};
+                           {QStringLiteral("dtype"), p.value(QStringLiteral("bits")) == u"32"
+                                                         ? QStringLiteral("f32")
+                                                         : QStringLiteral("f16")}};
+    const QJsonObject recipe{
+        {QStringLiteral("version"), 1},
+        {QStringLiteral("name"), qs::QuantSpec::fromJson(spec, QStringLiteral("<flags>")).label()},
+        {QStringLiteral("defaults"), spec}};
     return qs::Recipe::fromJson(QJsonDocument(recipe).toJson(), QStringLiteral("<command-line flags>"));
 }
 
@@ -60,7 +72,8 @@ bool sameFile(const QString& a, const QString& b)
     if (QFileInfo(a).canonicalFilePath() == QFileInfo(b).canonicalFilePath())
         return true;
     QFile fa(a), fb(b);
-    return fa.open(QIODevice::ReadOnly) && fb.open(QIODevice::ReadOnly) && fa.size() == fb.size() && fa.readAll() == fb.readAll();
+    return fa.open(QIODevice::ReadOnly) && fb.open(QIODevice::ReadOnly) && fa.size() == fb.size() &&
+           fa.readAll() == fb.readAll();
 }
 
 } // namespace
@@ -75,23 +88,33 @@ int runQuantize(const QStringList& args)
     p.addPositionalArgument(QStringLiteral("MODEL"), QStringLiteral("model folder"));
     p.addOptions({
         {QStringLiteral("recipe"), QStringLiteral("Recipe JSON."), QStringLiteral("R.json")},
-        {QStringLiteral("method"), QStringLiteral("Without a recipe: rtn, gptq, awq, smoothquant, llm.int8, dynamic, float."),
+        {QStringLiteral("method"),
+         QStringLiteral("Without a recipe: rtn, gptq, awq, smoothquant, llm.int8, dynamic, gguf, float."),
          QStringLiteral("M"), QStringLiteral("rtn")},
+        {QStringLiteral("type"),
+         QStringLiteral("Without a recipe, --method gguf: the ggml type (%1; default from --bits: 4 → Q4_K).")
+             .arg(qs::QuantSpec::ggmlTypeChoices().join(u", ")),
+         QStringLiteral("T")},
         {QStringLiteral("bits"), QStringLiteral("Without a recipe: bits (2–8)."), QStringLiteral("B")},
-        {QStringLiteral("group"), QStringLiteral("Without a recipe: group size, or 'channel' / 'tensor'."), QStringLiteral("G")},
+        {QStringLiteral("group"), QStringLiteral("Without a recipe: group size, or 'channel' / 'tensor'."),
+         QStringLiteral("G")},
         {QStringLiteral("sym"), QStringLiteral("Without a recipe: symmetric.")},
         {QStringLiteral("act-order"), QStringLiteral("Without a recipe: GPTQ act-order.")},
         {QStringLiteral("clip"), QStringLiteral("Without a recipe: MSE clipping search.")},
-        {QStringLiteral("calib"), QStringLiteral("Calibration text (overrides the recipe's)."), QStringLiteral("FILE")},
+        {QStringLiteral("calib"), QStringLiteral("Calibration text (overrides the recipe's)."),
+         QStringLiteral("FILE")},
         {QStringLiteral("samples"), QStringLiteral("Calibration samples (overrides)."), QStringLiteral("N")},
-        {QStringLiteral("seq-len"), QStringLiteral("Calibration sequence length (overrides)."), QStringLiteral("N")},
+        {QStringLiteral("seq-len"), QStringLiteral("Calibration sequence length (overrides)."),
+         QStringLiteral("N")},
         {QStringLiteral("seed"), QStringLiteral("Calibration seed (overrides)."), QStringLiteral("S")},
         {QStringLiteral("out"), QStringLiteral("Output folder (written atomically)."), QStringLiteral("DIR")},
         {QStringLiteral("name"), QStringLiteral("Run name for compare tables."), QStringLiteral("NAME")},
         {QStringLiteral("eval"), QStringLiteral("Evaluate the result on this text."), QStringLiteral("FILE")},
-        {QStringLiteral("kld-base"), QStringLiteral("KLD base from the original model (eval --save-base)."), QStringLiteral("FILE")},
+        {QStringLiteral("kld-base"), QStringLiteral("KLD base from the original model (eval --save-base)."),
+         QStringLiteral("FILE")},
         {QStringLiteral("json"), QStringLiteral("Print JSON.")},
-        {QStringLiteral("threads"), QStringLiteral("Compute threads (default all)."), QStringLiteral("N"), QStringLiteral("0")},
+        {QStringLiteral("threads"), QStringLiteral("Compute threads (default all)."), QStringLiteral("N"),
+         QStringLiteral("0")},
     });
     p.addOptions(perplexityOptions());
     p.process(args);
@@ -105,7 +128,8 @@ int runQuantize(const QStringList& args)
     QStringList warnings;
     const qs::LayerPlan plan = recipe.resolve(*model, &warnings);
     qs::CalibrationSettings cal = recipe.calibration;
-    cal.text = p.isSet(QStringLiteral("calib")) ? p.value(QStringLiteral("calib")) : recipe.resolvedCalibrationText();
+    cal.text = p.isSet(QStringLiteral("calib")) ? p.value(QStringLiteral("calib"))
+                                                : recipe.resolvedCalibrationText();
     if (p.isSet(QStringLiteral("samples")))
         cal.samples = p.value(QStringLiteral("samples")).toInt();
     if (p.isSet(QStringLiteral("seq-len")))
@@ -128,7 +152,8 @@ int runQuantize(const QStringList& args)
     if (!json)
         err() << '\n';
 
-    QJsonObject run{{QStringLiteral("name"), p.isSet(QStringLiteral("name")) ? p.value(QStringLiteral("name")) : recipe.name},
+    QJsonObject run{{QStringLiteral("name"),
+                     p.isSet(QStringLiteral("name")) ? p.value(QStringLiteral("name")) : recipe.name},
                     {QStringLiteral("model"), model->path()},
                     {QStringLiteral("recipe_summary"), recipe.name},
                     {QStringLiteral("model_bytes"), qint64(result.modelBytes)},
@@ -147,7 +172,8 @@ int runQuantize(const QStringList& args)
             err() << '\n';
     }
     const QString outDir = p.value(QStringLiteral("out"));
-    qs::saveQuantizedModel(outDir, *model, result, recipe.toJson(), QJsonObject{{QStringLiteral("run"), run}});
+    qs::saveQuantizedModel(outDir, *model, result, recipe.toJson(),
+                           QJsonObject{{QStringLiteral("run"), run}});
     QSaveFile rf(QDir(outDir).filePath(QStringLiteral("run.json")));
     if (!rf.open(QIODevice::WriteOnly) || rf.write(QJsonDocument(run).toJson()) < 0 || !rf.commit())
         throw qs::Error::inFile(rf.fileName(), u"cannot write: " + rf.errorString());
@@ -158,7 +184,8 @@ int runQuantize(const QStringList& args)
         printJson(QJsonDocument(full));
         return kExitOk;
     }
-    out() << QStringLiteral("%1: %2 layers quantized in %3 s (calibration %4 s), %5, %6 bpw (linears %7), peak RSS %8\n")
+    out() << QStringLiteral(
+                 "%1: %2 layers quantized in %3 s (calibration %4 s), %5, %6 bpw (linears %7), peak RSS %8\n")
                  .arg(model->displayName())
                  .arg(result.layers.size())
                  .arg(result.seconds, 0, 'f', 2)
@@ -177,9 +204,12 @@ int runQuantize(const QStringList& args)
     if (run.contains(u"eval")) {
         const QJsonObject e = run.value(u"eval").toObject();
         const QJsonObject pp = e.value(u"perplexity").toObject();
-        out() << QStringLiteral("PPL %1 +/- %2").arg(pp.value(u"ppl").toDouble(), 0, 'f', 4).arg(pp.value(u"ppl_error").toDouble(), 0, 'f', 5);
+        out() << QStringLiteral("PPL %1 +/- %2")
+                     .arg(pp.value(u"ppl").toDouble(), 0, 'f', 4)
+                     .arg(pp.value(u"ppl_error").toDouble(), 0, 'f', 5);
         if (e.contains(u"kld"))
-            out() << QStringLiteral(", mean KLD %1, same top %2 %").arg(e.value(u"kld").toObject().value(u"mean_kld").toDouble(), 0, 'f', 6)
+            out() << QStringLiteral(", mean KLD %1, same top %2 %")
+                         .arg(e.value(u"kld").toObject().value(u"mean_kld").toDouble(), 0, 'f', 6)
                          .arg(e.value(u"kld").toObject().value(u"same_top_percent").toDouble(), 0, 'f', 2);
         out() << '\n';
     }
@@ -190,10 +220,11 @@ int runQuantize(const QStringList& args)
 int runCompare(const QStringList& args)
 {
     QCommandLineParser p;
-    p.setApplicationDescription(QStringLiteral(
-        "Compares runs: quantize output folders (their run.json) and/or eval JSON files (eval --json > f.json)."));
+    p.setApplicationDescription(QStringLiteral("Compares runs: quantize output folders (their run.json) "
+                                               "and/or eval JSON files (eval --json > f.json)."));
     p.addHelpOption();
-    p.addPositionalArgument(QStringLiteral("RUN"), QStringLiteral("run folder or eval JSON file"), QStringLiteral("RUN..."));
+    p.addPositionalArgument(QStringLiteral("RUN"), QStringLiteral("run folder or eval JSON file"),
+                            QStringLiteral("RUN..."));
     p.addOption({QStringLiteral("csv"), QStringLiteral("Print CSV.")});
     p.addOption({QStringLiteral("json"), QStringLiteral("Print JSON.")});
     p.process(args);
@@ -206,7 +237,8 @@ int runCompare(const QStringList& args)
         const QString file = QFileInfo(path).isDir() ? QDir(path).filePath(QStringLiteral("run.json")) : path;
         QFile f(file);
         if (!f.open(QIODevice::ReadOnly))
-            throw qs::Error::inFile(file, QStringLiteral("cannot open (a quantize output folder has run.json)"));
+            throw qs::Error::inFile(file,
+                                    QStringLiteral("cannot open (a quantize output folder has run.json)"));
         QJsonParseError perr{};
         const QJsonObject o = QJsonDocument::fromJson(f.readAll(), &perr).object();
         if (perr.error != QJsonParseError::NoError || o.isEmpty())
@@ -214,26 +246,32 @@ int runCompare(const QStringList& args)
         const QJsonObject e = o.contains(u"eval") ? o.value(u"eval").toObject() : o; // eval JSON itself
         const QJsonObject pp = e.value(u"perplexity").toObject();
         const QJsonObject kld = e.value(u"kld").toObject();
-        QJsonObject row{{QStringLiteral("run"), o.value(u"name").toString(QFileInfo(path).completeBaseName())},
-                        {QStringLiteral("bpw"), o.contains(u"bpw") ? o.value(u"bpw") : e.value(u"bpw")},
-                        {QStringLiteral("linear_bpw"), o.contains(u"linear_bpw") ? o.value(u"linear_bpw") : e.value(u"linear_bpw")},
-                        {QStringLiteral("MB"), (o.contains(u"model_bytes") ? o.value(u"model_bytes") : e.value(u"model_bytes")).toDouble() / 1e6},
-                        {QStringLiteral("ppl"), pp.value(u"ppl")},
-                        {QStringLiteral("ppl_error"), pp.value(u"ppl_error")},
-                        {QStringLiteral("kld"), kld.value(u"mean_kld")},
-                        {QStringLiteral("top1_percent"), kld.value(u"same_top_percent")},
-                        {QStringLiteral("quantize_seconds"), o.value(u"quantize_seconds")}};
+        QJsonObject row{
+            {QStringLiteral("run"), o.value(u"name").toString(QFileInfo(path).completeBaseName())},
+            {QStringLiteral("bpw"), o.contains(u"bpw") ? o.value(u"bpw") : e.value(u"bpw")},
+            {QStringLiteral("linear_bpw"),
+             o.contains(u"linear_bpw") ? o.value(u"linear_bpw") : e.value(u"linear_bpw")},
+            {QStringLiteral("MB"),
+             (o.contains(u"model_bytes") ? o.value(u"model_bytes") : e.value(u"model_bytes")).toDouble() /
+                 1e6},
+            {QStringLiteral("ppl"), pp.value(u"ppl")},
+            {QStringLiteral("ppl_error"), pp.value(u"ppl_error")},
+            {QStringLiteral("kld"), kld.value(u"mean_kld")},
+            {QStringLiteral("top1_percent"), kld.value(u"same_top_percent")},
+            {QStringLiteral("quantize_seconds"), o.value(u"quantize_seconds")}};
         rows.append(row);
     }
     if (p.isSet(QStringLiteral("json"))) {
         printJson(QJsonDocument(rows));
         return kExitOk;
     }
-    auto num = [](const QJsonValue& v, int prec) { return v.isDouble() ? QString::number(v.toDouble(), 'f', prec) : QString(); };
+    auto num = [](const QJsonValue& v, int prec) {
+        return v.isDouble() ? QString::number(v.toDouble(), 'f', prec) : QString();
+    };
     const bool csv = p.isSet(QStringLiteral("csv"));
-    const QStringList header{QStringLiteral("run"), QStringLiteral("bpw"), QStringLiteral("lin.bpw"), QStringLiteral("MB"),
-                             QStringLiteral("ppl"), QStringLiteral("±"), QStringLiteral("KLD"), QStringLiteral("top-1 %"),
-                             QStringLiteral("time s")};
+    const QStringList header{QStringLiteral("run"), QStringLiteral("bpw"),     QStringLiteral("lin.bpw"),
+                             QStringLiteral("MB"),  QStringLiteral("ppl"),     QStringLiteral("±"),
+                             QStringLiteral("KLD"), QStringLiteral("top-1 %"), QStringLiteral("time s")};
     const std::vector<int> widths{-24, 7, 8, 8, 10, 8, 9, 8, 8}; // negative: left-aligned
     auto line = [&](const QStringList& cells) -> QString {
         if (csv)
@@ -241,15 +279,18 @@ int runCompare(const QStringList& args)
         QString s;
         for (int i = 0; i < int(cells.size()); ++i)
             s += (i ? QStringLiteral(" ") : QString()) +
-                 (widths[std::size_t(i)] < 0 ? cells[i].leftJustified(-widths[std::size_t(i)]) : cells[i].rightJustified(widths[std::size_t(i)]));
+                 (widths[std::size_t(i)] < 0 ? cells[i].leftJustified(-widths[std::size_t(i)])
+                                             : cells[i].rightJustified(widths[std::size_t(i)]));
         return s + u'\n';
     };
-    out() << (csv ? QStringLiteral("run,bpw,linear_bpw,MB,ppl,ppl_error,kld,top1_percent,quantize_seconds\n") : line(header));
+    out() << (csv ? QStringLiteral("run,bpw,linear_bpw,MB,ppl,ppl_error,kld,top1_percent,quantize_seconds\n")
+                  : line(header));
     for (const QJsonValue& v : rows) {
         const QJsonObject r = v.toObject();
-        out() << line({r.value(u"run").toString(), num(r.value(u"bpw"), 3), num(r.value(u"linear_bpw"), 3), num(r.value(u"MB"), 4),
-                       num(r.value(u"ppl"), 4), num(r.value(u"ppl_error"), 4), num(r.value(u"kld"), 6),
-                       num(r.value(u"top1_percent"), 2), num(r.value(u"quantize_seconds"), 2)});
+        out() << line({r.value(u"run").toString(), num(r.value(u"bpw"), 3), num(r.value(u"linear_bpw"), 3),
+                       num(r.value(u"MB"), 4), num(r.value(u"ppl"), 4), num(r.value(u"ppl_error"), 4),
+                       num(r.value(u"kld"), 6), num(r.value(u"top1_percent"), 2),
+                       num(r.value(u"quantize_seconds"), 2)});
     }
     return kExitOk;
 }

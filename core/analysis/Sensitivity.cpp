@@ -247,7 +247,11 @@ QuantizedMember quantizeMember(const Transformer& t, int li, const QuantSpec& sp
     req.rows = info.outFeatures;
     req.cols = info.inFeatures;
     req.stats = stats;
-    req.spec = spec;
+    try {
+        req.spec = spec.fittedTo(info.inFeatures); // gguf: llama.cpp's fallback for rows the block does not divide
+    } catch (const Error& e) {
+        throw Error(info.name + u": " + e.message());
+    }
     auto q = std::make_shared<const QuantizedTensor>(quantizeWeight(req, job));
     auto layer = std::make_shared<const QuantizedLinear>(q, dense->bias());
     QuantizedMember m;
@@ -584,7 +588,7 @@ SensitivityResult runSensitivity(std::shared_ptr<const Model> modelPtr, const To
         const QString problem = s.spec.validate();
         if (!problem.isEmpty())
             throw Error(s.name + u": " + problem);
-        needStats = needStats || quantMethodInfo(s.spec.method).needsCalibration;
+        needStats = needStats || s.spec.needsCalibration();
         needHessian = needHessian || s.spec.method == QuantMethod::Gptq;
     }
     for (const LinearLayerInfo& l : model.linears())

@@ -192,7 +192,9 @@ public:
     const std::vector<GgufTensor>& tensors() const { return m_tensors; } ///< in file order
     const GgufTensor* findTensor(const QString& name) const;
     /// First byte of a tensor's data (valid while this object lives).
-    const unsigned char* data(const GgufTensor& t) const { return m_file->data() + m_dataOffset + t.offset; }
+    const unsigned char* data(const GgufTensor& t) const { return dataAt(t.offset); }
+    /// The byte at `offset` from the start of the data section.
+    const unsigned char* dataAt(std::uint64_t offset) const { return m_file->data() + m_dataOffset + offset; }
     /// The tensor as f32 (F32, F16 and BF16; other types throw qs::Error naming file, tensor and type).
     std::vector<float> readF32(const GgufTensor& t) const;
     std::vector<float> readF32(const QString& name) const;

@@ -1,8 +1,11 @@
 #include "io/GgufExport.h"
 
 #include "io/Gguf.h"
+#include "io/GgufModel.h"
 #include "model/Model.h"
 #include "quant/GgmlQuants.h"
+#include "quant/QuantizedModelIO.h"
+#include "recipe/LayerPlan.h"
 #include "recipe/RecipeExport.h"
 #include "util/Error.h"
 
@@ -157,32 +160,14 @@ GgmlType chooseType(const Model& model, const PresetInfo& p, const GgufExportTen
     }
 
     // Row lengths the chosen block does not divide fall back to a type with 32-wide blocks.
-    if (nx % blockOf(type) != 0) {
-        switch (type) {
-        case GgmlType::Q2_K:
-        case GgmlType::Q3_K:
-        case GgmlType::IQ4_XS:
-            type = GgmlType::IQ4_NL;
-            break;
-        case GgmlType::Q4_K:
-            type = GgmlType::Q5_0;
-            break;
-        case GgmlType::Q5_K:
-            type = GgmlType::Q5_1;
-            break;
-        case GgmlType::Q6_K:
-            type = GgmlType::Q8_0;
-            break;
-        default:
-            throw Error(QStringLiteral("preset %1: tensor %2 has rows of %3 values, which %4 cannot store "
-                                       "(llama-quantize refuses it too: unsupported tensor size)")
-                            .arg(QLatin1String(p.name), t.name)
-                            .arg(nx)
-                            .arg(ggmlTypeName(type)));
-        }
-        if (nx % blockOf(type) != 0)
-            type = GgmlType::F16;
-    }
+    const std::optional<GgmlType> fitted = ggmlRowFallback(type, nx);
+    if (!fitted)
+        throw Error(QStringLiteral("preset %1: tensor %2 has rows of %3 values, which %4 cannot store "
+                                   "(llama-quantize refuses it too: unsupported tensor size)")
+                        .arg(QLatin1String(p.name), t.name)
+                        .arg(nx)
+                        .arg(ggmlTypeName(type)));
+    type = *fitted;
     return type;
 }
 
@@ -343,6 +328,13 @@ Vocab bpeVocab(const QString& path, int vocabSize)
 
 void setTokenizer(GgufWriter& w, const Model& model)
 {
+    if (const GgufFile* src = model.ggufFile()) { // a GGUF model: its tokenizer metadata as it is
+        for (const GgufKeyValue& kv : src->metadata()) {
+            if (kv.key.startsWith(u"tokenizer."))
+                w.set(kv.key, kv.value);
+        }
+        return;
+    }
     const QString dir =
         QFileInfo(model.path()).isDir() ? model.path() : QFileInfo(model.path()).absolutePath();
     const QJsonObject tokConfig = readJsonObject(QDir(dir).filePath(QStringLiteral("tokenizer_config.json")));
@@ -435,6 +427,11 @@ int ropeDims(const ModelConfig& c)
 
 } // namespace
 
+void ggufWriteTokenizer(GgufWriter& writer, const Model& model)
+{
+    setTokenizer(writer, model);
+}
+
 // ---- tensors ----------------------------------------------------------------------------------
 
 std::vector<GgufExportTensor> ggufExportTensors(const Model& model)
@@ -447,9 +444,14 @@ std::vector<GgufExportTensor> ggufExportTensors(const Model& model)
     if (c.qkNorm || c.mlpBias)
         throw Error::inFile(model.path(),
                             QStringLiteral("GGUF export: qk-norm and MLP biases are not supported"));
-    if (model.isQuantized())
-        throw Error::inFile(model.path(),
-                            QStringLiteral("GGUF export needs a float model, not a quantized checkpoint"));
+    for (const LinearLayerInfo& l : model.linears()) {
+        if (l.quant && l.quant->method != QuantMethod::Ggml && l.quant->method != QuantMethod::Float)
+            throw Error::inFile(
+                model.path(),
+                QStringLiteral("GGUF export: layer %1 is stored as %2; GGUF holds float and gguf "
+                               "layers only (export GPTQ/AWQ layers with export-hf)")
+                    .arg(l.name, l.quant->label()));
+    }
 
     const TensorStore& ts = model.tensors();
     auto shapeOf = [&](const QString& name) {
@@ -457,7 +459,7 @@ std::vector<GgufExportTensor> ggufExportTensors(const Model& model)
         return std::vector<std::int64_t>(s.rbegin(), s.rend());
     };
     std::vector<GgufExportTensor> out;
-    if (c.ropeScaling.type == u"llama3") {
+    if (c.ropeScaling.type == u"llama3" || !c.ropeFreqFactors.empty()) {
         GgufExportTensor t;
         t.name = QStringLiteral("rope_freqs.weight");
         t.dims = {ropeDims(c) / 2};
@@ -654,6 +656,85 @@ int ggufOverrideTypes(const Model& model, GgufExportPlan& plan, const QString& r
     return matched;
 }
 
+namespace {
+
+/// general.file_type of a hand-made plan: the ftype of the type holding most linear weights.
+void setDominantFileType(const Model& model, GgufExportPlan& plan)
+{
+    std::map<std::uint32_t, std::int64_t> values;
+    for (const GgufExportTensor& t : ggufExportTensors(model)) {
+        if (t.linearIndex >= 0)
+            values[std::uint32_t(plan.typeOf(t.name))] +=
+                model.linears()[std::size_t(t.linearIndex)].params();
+    }
+    const auto best = std::max_element(values.begin(), values.end(),
+                                       [](const auto& a, const auto& b) { return a.second < b.second; });
+    if (best != values.end())
+        plan.fileType = ggufFileTypeFor(GgmlType(best->first));
+}
+
+} // namespace
+
+void ggufApplyLayerPlan(const Model& model, GgufExportPlan& plan, const LayerPlan& layers)
+{
+    for (const LayerPlanEntry& e : layers.entries) {
+        GgmlType type;
+        if (e.spec.method == QuantMethod::Ggml) {
+            type = e.spec.ggmlType;
+        } else if (e.spec.method == QuantMethod::Float) {
+            type = e.spec.floatType == DType::F32    ? GgmlType::F32
+                   : e.spec.floatType == DType::BF16 ? GgmlType::BF16
+                                                     : GgmlType::F16;
+        } else {
+            throw Error(
+                QStringLiteral(
+                    "layer %1 is planned as %2, which GGUF cannot hold; use gguf types (or float) for "
+                    "a GGUF export, or export GPTQ/AWQ with export-hf")
+                    .arg(e.name, e.spec.label()));
+        }
+        const LinearLayerInfo& l = model.linears()[std::size_t(e.linearIndex)];
+        if (l.inFeatures % blockOf(type) != 0)
+            throw Error(QStringLiteral("layer %1: rows of %2 values are not a multiple of the %3 block (%4)")
+                            .arg(e.name)
+                            .arg(l.inFeatures)
+                            .arg(ggmlTypeName(type))
+                            .arg(blockOf(type)));
+        plan.setLinear(model, e.linearIndex, type);
+    }
+    plan.preset.clear();
+    setDominantFileType(model, plan);
+}
+
+int ggufKeepStoredTypes(const Model& model, GgufExportPlan& plan)
+{
+    int kept = 0;
+    const TensorStore& store = model.tensors();
+    for (const GgufExportTensor& t : ggufExportTensors(model)) {
+        if (t.role != GgufExportTensor::Role::Weight)
+            continue;
+        const LinearLayerInfo* l =
+            t.linearIndex >= 0 ? &model.linears()[std::size_t(t.linearIndex)] : nullptr;
+        std::optional<GgmlType> stored;
+        if (l && l->quant && l->quant->method == QuantMethod::Ggml)
+            stored = l->quant->ggmlType;
+        else if (l && l->quant && l->quant->method == QuantMethod::Float)
+            stored = l->quant->floatType == DType::F32    ? GgmlType::F32
+                     : l->quant->floatType == DType::BF16 ? GgmlType::BF16
+                                                          : GgmlType::F16;
+        else if (store.isGguf() && store.contains(t.source))
+            stored = store.info(t.source).ggmlType;
+        if (stored && ggmlTypeInfo(*stored).canQuantize) {
+            plan.types.insert(t.name, *stored);
+            ++kept;
+        }
+    }
+    if (kept > 0) {
+        plan.preset.clear();
+        setDominantFileType(model, plan);
+    }
+    return kept;
+}
+
 // ---- export -----------------------------------------------------------------------------------
 
 void exportGguf(const Model& model, const GgufExportPlan& plan, const QString& outPath,
@@ -722,6 +803,8 @@ void exportGguf(const Model& model, const GgufExportPlan& plan, const QString& o
         w.set(QStringLiteral("llama.attention.sliding_window"), GgufValue(std::uint32_t(c.slidingWindow)));
     w.set(QStringLiteral("general.quantization_version"), GgufValue(std::uint32_t(2)));
     setTokenizer(w, model);
+    for (const GgufKeyValue& kv : plan.extraMetadata)
+        w.set(kv.key, kv.value);
 
     const TensorStore& store = model.tensors();
     auto done = std::make_shared<std::int64_t>(0);
@@ -743,7 +826,8 @@ void exportGguf(const Model& model, const GgufExportPlan& plan, const QString& o
                 ctx.checkCancelled();
                 const float* impPtr = impCopy.empty() ? nullptr : impCopy.data();
                 if (t.role == GgufExportTensor::Role::RopeFreqs) {
-                    const std::vector<float> f = llama3RopeFactors(c, ropeDims(c));
+                    const std::vector<float> f =
+                        c.ropeFreqFactors.empty() ? llama3RopeFactors(c, ropeDims(c)) : c.ropeFreqFactors;
                     sink(f.data(), f.size() * sizeof(float));
                     return;
                 }
@@ -755,6 +839,39 @@ void exportGguf(const Model& model, const GgufExportPlan& plan, const QString& o
                         v.swap(p);
                     }
                     sink(v.data(), v.size() * sizeof(float));
+                    return;
+                }
+                // A layer stored in this very type (a GGUF model, or a gguf run of ours): its blocks as
+                // they are, rows permuted like the floats would be. Another type: dequantize, requantize.
+                const LinearLayerInfo* stored =
+                    t.linearIndex >= 0 ? &model.linears()[std::size_t(t.linearIndex)] : nullptr;
+                if (stored && (!stored->quant || stored->quant->method != QuantMethod::Ggml))
+                    stored = nullptr; // float layers read through the store
+                std::vector<float> dequantized;
+                if (stored) {
+                    const QuantizedTensor qt =
+                        readQuantizedTensor(store, stored->name, *stored->quant, rows, cols);
+                    if (qt.spec.ggmlType == type) {
+                        const std::size_t rb = ggmlRowBytes(type, cols);
+                        std::vector<std::uint8_t> out(qt.ggmlData.size());
+                        for (std::int64_t r = 0; r < rows; ++r) {
+                            const std::int64_t g =
+                                t.permuteHeads > 0 ? ggufRowOfHfRow(r, rows, t.permuteHeads) : r;
+                            std::copy_n(qt.ggmlData.begin() + std::ptrdiff_t(std::size_t(r) * rb), rb,
+                                        out.begin() + std::ptrdiff_t(std::size_t(g) * rb));
+                        }
+                        sink(out.data(), out.size());
+                        *done += rows * cols;
+                        ctx.report(double(*done) / double(std::max<std::int64_t>(1, totalValues)),
+                                   QStringLiteral("exporting GGUF"),
+                                   t.name + u" (stored " + ggmlTypeName(type) + u')');
+                        return;
+                    }
+                    dequantized = qt.dequantize();
+                } else if (store.isGguf() && store.info(t.source).ggmlType == type) {
+                    const std::vector<std::uint8_t> raw = store.readRawRows(t.source); // not a q/k tensor
+                    sink(raw.data(), raw.size());
+                    *done += rows * cols;
                     return;
                 }
                 // Weights: whole heads (permuted) or ~1M values at a time, so memory stays small.
@@ -770,7 +887,10 @@ void exportGguf(const Model& model, const GgufExportPlan& plan, const QString& o
                     ctx.checkCancelled();
                     const std::int64_t n = std::min(chunk, rows - r0);
                     buf.resize(std::size_t(n * cols));
-                    store.readRowsF32(t.source, r0, n, buf.data(), FiniteCheck::Throw);
+                    if (stored)
+                        std::copy_n(dequantized.begin() + std::ptrdiff_t(r0 * cols), n * cols, buf.begin());
+                    else
+                        store.readRowsF32(t.source, r0, n, buf.data(), FiniteCheck::Throw);
                     const float* src = buf.data();
                     if (t.permuteHeads > 0) {
                         perm.resize(buf.size());

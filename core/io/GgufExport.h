@@ -1,5 +1,6 @@
 #pragma once
 
+#include "io/Gguf.h"
 #include "jobs/Job.h"
 #include "quant/GgmlTypes.h"
 
@@ -11,7 +12,9 @@
 
 namespace qs {
 
+class GgufWriter;
 class Model;
+struct LayerPlan;
 
 // Export of a Hugging Face Llama-family model (model_type llama or mistral) to a GGUF file that
 // llama.cpp loads: llama.cpp's tensor names, q/k rows permuted back to llama.cpp's interleaved
@@ -48,6 +51,8 @@ struct GgufExportPlan
     std::uint32_t fileType = 1; ///< general.file_type (llama_ftype)
     GgmlType defaultType = GgmlType::F16;
     QHash<QString, GgmlType> types; ///< by GGUF tensor name ("blk.0.attn_v.weight")
+    /// Written after the model's keys (e.g. llama-quantize's quantize.imatrix.* provenance).
+    std::vector<GgufKeyValue> extraMetadata;
 
     GgmlType typeOf(const QString& tensorName) const { return types.value(tensorName, defaultType); }
     /// Sets the type of a linear layer (by its index in Model::linears()).
@@ -83,6 +88,15 @@ GgufExportPlan ggufPreset(const Model& model, const QString& name, bool withImpo
 /// (naming the tensor).
 int ggufOverrideTypes(const Model& model, GgufExportPlan& plan, const QString& regex, GgmlType type);
 
+/// Sets each linear's type from a layer plan (a resolved recipe): gguf layers their ggml type,
+/// float layers F32/F16/BF16. Throws qs::Error naming the layer for other methods (GPTQ, AWQ, …:
+/// GGUF has no such types) and for a type whose block does not divide the layer's rows.
+void ggufApplyLayerPlan(const Model& model, GgufExportPlan& plan, const LayerPlan& layers);
+/// Sets every weight the model already stores in a ggml type (the tensors of a GGUF model, the
+/// layers of a gguf run) to that type, so exportGguf copies its blocks byte for byte. Returns
+/// how many tensors it set.
+int ggufKeepStoredTypes(const Model& model, GgufExportPlan& plan);
+
 /// Importance vectors by GGUF tensor name (llama.cpp imatrix entries), one weight per input column.
 using GgufImportance = QHash<QString, std::vector<float>>;
 
@@ -93,6 +107,12 @@ using GgufImportance = QHash<QString, std::vector<float>>;
 /// tokenizer it cannot describe; qs::Cancelled when cancelled.
 void exportGguf(const Model& model, const GgufExportPlan& plan, const QString& outPath,
                 const GgufImportance* importance, const JobContext& ctx);
+
+/// Sets the tokenizer.ggml.* metadata exportGguf writes for `model` (as convert_hf_to_gguf.py
+/// does: tokenizer.model as "llama" with scores, a byte-level BPE tokenizer.json as "gpt2" with
+/// merges, special ids and add_bos/eos flags). Throws qs::Error naming the tokenizer file when it
+/// cannot be described.
+void ggufWriteTokenizer(GgufWriter& writer, const Model& model);
 
 /// llama.cpp's q/k row order from HF's: rows of each of `heads` heads go from [first half,
 /// second half] to interleaved pairs (convert_hf_to_gguf.py LlamaModel.permute). `rows` × `cols`

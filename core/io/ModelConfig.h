@@ -4,6 +4,7 @@
 #include <QStringList>
 
 #include <cstdint>
+#include <vector>
 
 namespace qs {
 
@@ -34,6 +35,7 @@ struct ModelConfig
     double rmsNormEps = 1e-6;
     double ropeTheta = 10000.0;
     RopeScaling ropeScaling;
+    std::vector<float> ropeFreqFactors; ///< GGUF rope_freqs.weight: per-pair divisors of the frequency (empty: none)
     bool tieWordEmbeddings = false;
     bool attentionBias = false; ///< q/k/v bias (qwen2 always; llama when attention_bias)
     bool oProjBias = false;     ///< llama attention_bias also biases o_proj

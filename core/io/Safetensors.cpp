@@ -31,6 +31,8 @@ bool toUnsigned(const QJsonValue& v, std::uint64_t& out)
 
 } // namespace
 
+QString TensorInfo::typeName() const { return blockQuantized() ? ggmlTypeName(*ggmlType) : dtypeName(dtype); }
+
 std::int64_t TensorInfo::numel() const
 {
     std::int64_t n = 1;

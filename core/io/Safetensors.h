@@ -1,13 +1,14 @@
 #pragma once
 
 #include "io/MappedFile.h"
+#include "quant/GgmlTypes.h"
 #include "tensor/DType.h"
 
 #include <QMap>
 #include <QString>
-
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace qs {
@@ -20,12 +21,21 @@ struct TensorInfo
     std::vector<std::int64_t> shape;
     std::uint64_t begin = 0;
     std::uint64_t end = 0;
+    /// Tensors of a GGUF file: the ggml type as stored. For block formats (Q4_K …) dtype is U8,
+    /// shape the logical [rows, cols] and bytes() the stored size.
+    std::optional<GgmlType> ggmlType;
 
     std::int64_t numel() const;
     /// Matrix view: rows = shape[0] (1 for scalars), cols = product of the other dims.
     std::int64_t rows() const { return shape.empty() ? 1 : shape[0]; }
     std::int64_t cols() const { return rows() == 0 ? 0 : numel() / rows(); }
     std::uint64_t bytes() const { return end - begin; }
+    /// Stored in a ggml block format (read as f32 by dequantizing).
+    bool blockQuantized() const { return ggmlType && ggmlTypeInfo(*ggmlType).quantized; }
+    /// Holds real numbers (f32/f16/bf16 or a ggml block format), as every model weight must.
+    bool holdsReals() const { return dtypeInfo(dtype).isFloat || blockQuantized(); }
+    /// "f32", "bf16", … or the ggml name for block formats ("Q4_K").
+    QString typeName() const;
 };
 
 /// A validated, memory-mapped safetensors file. Opening reads only the header; every rule of the

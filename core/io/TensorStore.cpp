@@ -1,6 +1,9 @@
 #include "io/TensorStore.h"
 
+#include "io/Gguf.h"
+#include "io/GgufModel.h"
 #include "kernels/Convert.h"
+#include "quant/GgmlQuants.h"
 #include "util/Error.h"
 
 #include <QDir>
@@ -21,7 +24,8 @@ QJsonObject readIndex(const QString& path)
     QJsonParseError perr{};
     const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &perr);
     if (perr.error != QJsonParseError::NoError)
-        throw Error::inFile(path, QStringLiteral("invalid JSON: %1 at byte %2").arg(perr.errorString()).arg(perr.offset));
+        throw Error::inFile(
+            path, QStringLiteral("invalid JSON: %1 at byte %2").arg(perr.errorString()).arg(perr.offset));
     if (!doc.isObject() || !doc.object().value(u"weight_map").isObject())
         throw Error::inFile(path, QStringLiteral("no \"weight_map\" object"));
     return doc.object().value(u"weight_map").toObject();
@@ -64,7 +68,8 @@ TensorStore TensorStore::open(const QString& path)
             const QString shard = it.value().toString();
             if (e == store.m_entries.cend() || QFileInfo(store.m_files[e->shard]).fileName() != shard)
                 throw Error::inFile(dir.filePath(shard),
-                                    u"tensor '" + it.key() + u"' is listed in the index but absent from this shard");
+                                    u"tensor '" + it.key() +
+                                        u"' is listed in the index but absent from this shard");
         }
         return store;
     }
@@ -77,9 +82,66 @@ TensorStore TensorStore::open(const QString& path)
         store.addShard(SafetensorsFile::open(dir.filePath(any.front())));
         return store;
     }
-    throw Error::inFile(dir.path(), any.isEmpty()
-                                        ? QStringLiteral("no model.safetensors or model.safetensors.index.json")
-                                        : QStringLiteral("several .safetensors files but no index"));
+    throw Error::inFile(dir.path(),
+                        any.isEmpty() ? QStringLiteral("no model.safetensors or model.safetensors.index.json")
+                                      : QStringLiteral("several .safetensors files but no index"));
+}
+
+TensorStore TensorStore::openGguf(std::shared_ptr<const GgufFile> file,
+                                  const std::vector<GgufTensorMapping>& mapping)
+{
+    TensorStore store;
+    store.m_path = file->path();
+    store.m_files << file->path();
+    auto infos = std::make_shared<std::vector<TensorInfo>>();
+    infos->reserve(mapping.size());
+    for (const GgufTensorMapping& m : mapping) {
+        const GgufTensor& g = *m.tensor;
+        TensorInfo t;
+        t.name = m.hfName;
+        t.ggmlType = g.type;
+        t.shape = g.shape();
+        t.begin = g.offset;
+        t.end = g.offset + g.bytes;
+        switch (g.type) {
+        case GgmlType::F32:
+            t.dtype = DType::F32;
+            break;
+        case GgmlType::F16:
+            t.dtype = DType::F16;
+            break;
+        case GgmlType::BF16:
+            t.dtype = DType::BF16;
+            break;
+        default:
+            t.dtype = DType::U8;
+            break;
+        }
+        if (m.permuteHeads > 0 && (t.shape.size() != 2 || t.rows() % (2 * m.permuteHeads) != 0))
+            throw Error::inFile(file->path(), QStringLiteral("tensor '%1': %2 rows cannot hold %3 heads")
+                                                  .arg(g.name)
+                                                  .arg(t.rows())
+                                                  .arg(m.permuteHeads));
+        infos->push_back(std::move(t));
+    }
+    for (std::size_t i = 0; i < mapping.size(); ++i) {
+        const TensorInfo& t = (*infos)[i];
+        if (store.m_entries.contains(t.name))
+            throw Error::inFile(file->path(), u"tensors '" + mapping[i].tensor->name +
+                                                  u"' and another both map to '" + t.name + u'\'');
+        store.m_entries.insert(t.name, Entry{0, &t, mapping[i].permuteHeads});
+        store.m_order << t.name;
+    }
+    store.m_ggufInfos = std::move(infos);
+    store.m_gguf = std::move(file);
+    return store;
+}
+
+std::size_t TensorStore::rowBytes(const TensorInfo& t) const
+{
+    if (t.blockQuantized())
+        return ggmlRowBytes(*t.ggmlType, t.cols());
+    return std::size_t(t.cols()) * std::size_t(dtypeInfo(t.dtype).bytes);
 }
 
 void TensorStore::addShard(std::shared_ptr<const SafetensorsFile> file)
@@ -103,9 +165,15 @@ const TensorStore::Entry& TensorStore::entry(const QString& name) const
     return *it;
 }
 
-const TensorInfo& TensorStore::info(const QString& name) const { return *entry(name).info; }
+const TensorInfo& TensorStore::info(const QString& name) const
+{
+    return *entry(name).info;
+}
 
-QString TensorStore::fileOf(const QString& name) const { return m_files[entry(name).shard]; }
+QString TensorStore::fileOf(const QString& name) const
+{
+    return m_files[entry(name).shard];
+}
 
 std::uint64_t TensorStore::totalBytes() const
 {
@@ -118,7 +186,32 @@ std::uint64_t TensorStore::totalBytes() const
 const unsigned char* TensorStore::rawData(const QString& name) const
 {
     const Entry& e = entry(name);
-    return m_shards[std::size_t(e.shard)]->data(*e.info);
+    if (!m_gguf)
+        return m_shards[std::size_t(e.shard)]->data(*e.info);
+    if (e.permuteHeads > 0)
+        throw Error::inFile(m_path,
+                            u"tensor '" + name + u"' is stored with permuted rows; read it row by row");
+    return m_gguf->dataAt(e.info->begin);
+}
+
+std::vector<std::uint8_t> TensorStore::readRawRows(const QString& name) const
+{
+    const Entry& e = entry(name);
+    const TensorInfo& t = *e.info;
+    std::vector<std::uint8_t> out(std::size_t(t.bytes()));
+    if (e.permuteHeads == 0) {
+        const unsigned char* src = rawData(name);
+        std::copy(src, src + out.size(), out.begin());
+        return out;
+    }
+    const std::size_t rb = rowBytes(t);
+    const unsigned char* base = m_gguf->dataAt(t.begin);
+    for (std::int64_t r = 0; r < t.rows(); ++r) {
+        const std::int64_t src = ggufRowOfHfRow(r, t.rows(), e.permuteHeads);
+        std::copy(base + std::size_t(src) * rb, base + std::size_t(src + 1) * rb,
+                  out.begin() + std::ptrdiff_t(std::size_t(r) * rb));
+    }
+    return out;
 }
 
 void TensorStore::readRowsF32(const QString& name, std::int64_t row0, std::int64_t nRows, float* dst,
@@ -130,22 +223,40 @@ void TensorStore::readRowsF32(const QString& name, std::int64_t row0, std::int64
         throw Error::inFile(m_files[e.shard], u"tensor '" + name + u"': " +
                                                   QStringLiteral("rows %1..%2 out of range (%3 rows)")
                                                       .arg(row0)
-                                                  .arg(row0 + nRows)
-                                                  .arg(t.rows()));
+                                                      .arg(row0 + nRows)
+                                                      .arg(t.rows()));
     const std::size_t cols = std::size_t(t.cols());
     const std::size_t n = cols * std::size_t(nRows);
-    const unsigned char* src = rawData(name) + std::size_t(row0) * cols * std::size_t(dtypeInfo(t.dtype).bytes);
-    convertToF32(t.dtype, src, dst, n);
+    if (t.ggmlType && !ggmlTypeInfo(*t.ggmlType).canDequantize)
+        throw Error::inFile(m_files[e.shard], u"tensor '" + name + u"' is stored as " + t.typeName() +
+                                                  u", which QuantScope cannot read yet");
+    const std::size_t rb = rowBytes(t);
+    if (e.permuteHeads > 0) { // GGUF q/k: each HF row lives elsewhere in the file
+        const unsigned char* base = m_gguf->dataAt(t.begin);
+        for (std::int64_t r = 0; r < nRows; ++r) {
+            const std::int64_t src = ggufRowOfHfRow(row0 + r, t.rows(), e.permuteHeads);
+            float* out = dst + std::size_t(r) * cols;
+            if (t.blockQuantized())
+                ggmlDequantizeRow(*t.ggmlType, base + std::size_t(src) * rb, out, std::int64_t(cols));
+            else
+                convertToF32(t.dtype, base + std::size_t(src) * rb, out, cols);
+        }
+    } else if (t.blockQuantized()) {
+        ggmlDequantizeRow(*t.ggmlType, rawData(name) + std::size_t(row0) * rb, dst, std::int64_t(n));
+    } else {
+        convertToF32(t.dtype, rawData(name) + std::size_t(row0) * rb, dst, n);
+    }
     if (check == FiniteCheck::Throw) {
         std::size_t first = 0;
         const std::size_t bad = countNonFinite(dst, n, &first);
         if (bad)
-            throw Error::inFile(m_files[e.shard],
-                                u"tensor '" + name + u"' " +
-                                    QStringLiteral("has %1 non-finite value(s) (NaN/Inf), first at row %2, column %3")
-                                        .arg(bad)
-                                    .arg(row0 + std::int64_t(first / std::max<std::size_t>(cols, 1)))
-                                    .arg(first % std::max<std::size_t>(cols, 1)));
+            throw Error::inFile(
+                m_files[e.shard],
+                u"tensor '" + name + u"' " +
+                    QStringLiteral("has %1 non-finite value(s) (NaN/Inf), first at row %2, column %3")
+                        .arg(bad)
+                        .arg(row0 + std::int64_t(first / std::max<std::size_t>(cols, 1)))
+                        .arg(first % std::max<std::size_t>(cols, 1)));
     }
 }
 

@@ -1,5 +1,7 @@
 #include "model/Model.h"
 
+#include "io/Gguf.h"
+#include "io/GgufModel.h"
 #include "quant/HfQuantExport.h"
 #include "util/Error.h"
 
@@ -22,9 +24,10 @@ QString shapeString(const std::vector<std::int64_t>& shape)
 
 QStringList quantizedTensorSuffixes()
 {
-    return {QStringLiteral(".weight"),       QStringLiteral(".qweight"),       QStringLiteral(".scales"),
-            QStringLiteral(".qzeros"),       QStringLiteral(".zeros"),         QStringLiteral(".g_idx"),
-            QStringLiteral(".input_scales"), QStringLiteral(".outlier_cols"), QStringLiteral(".outlier_weight")};
+    return {
+        QStringLiteral(".weight"),       QStringLiteral(".qweight"),      QStringLiteral(".scales"),
+        QStringLiteral(".qzeros"),       QStringLiteral(".zeros"),        QStringLiteral(".g_idx"),
+        QStringLiteral(".input_scales"), QStringLiteral(".outlier_cols"), QStringLiteral(".outlier_weight")};
 }
 
 std::shared_ptr<const Model> Model::open(const QString& path)
@@ -32,10 +35,22 @@ std::shared_ptr<const Model> Model::open(const QString& path)
     const QFileInfo fi(path);
     if (!fi.exists())
         throw Error::inFile(path, QStringLiteral("no such file or folder"));
-    if (!fi.isDir())
-        throw Error::inFile(path, QStringLiteral("not a model folder: expected a Hugging Face folder with "
-                                                 "config.json and safetensors weights"));
     std::shared_ptr<Model> m(new Model);
+    if (fi.isFile()) {
+        QFile f(fi.absoluteFilePath());
+        if (!f.open(QIODevice::ReadOnly) || f.read(4) != "GGUF")
+            throw Error::inFile(
+                path, QStringLiteral("not a model folder or GGUF file: expected a Hugging Face folder with config.json and "
+                                     "safetensors weights, or a GGUF file"));
+        m->m_path = fi.absoluteFilePath();
+        m->m_dir = fi.absolutePath();
+        m->m_gguf = GgufFile::open(m->m_path);
+        m->m_config = ggufModelConfig(*m->m_gguf);
+        m->m_config.ropeFreqFactors = ggufRopeFreqFactors(*m->m_gguf, m->m_config);
+        m->m_tensors = TensorStore::openGguf(m->m_gguf, ggufHfTensors(*m->m_gguf, m->m_config));
+        m->build();
+        return m;
+    }
     m->m_path = fi.absoluteFilePath();
     m->m_dir = m->m_path;
     m->m_config = ModelConfig::fromFile(QDir(m->m_dir).filePath(QStringLiteral("config.json")));
@@ -53,11 +68,16 @@ void Model::build()
             throw Error::inFile(m_path, u"tensor '" + name + u"' is missing");
         const TensorInfo& t = m_tensors.info(name);
         if (t.shape != shape)
-            throw Error::inFile(m_tensors.fileOf(name), u"tensor '" + name + u"' has shape " + shapeString(t.shape) +
-                                                            u", expected " + shapeString(shape) + u" from config.json");
-        if (!dtypeInfo(t.dtype).isFloat)
+            throw Error::inFile(m_tensors.fileOf(name), u"tensor '" + name + u"' has shape " +
+                                                            shapeString(t.shape) + u", expected " +
+                                                            shapeString(shape) + u" from config.json");
+        if (!t.holdsReals())
             throw Error::inFile(m_tensors.fileOf(name), u"tensor '" + name + u"' has integer dtype " +
-                                                            dtypeName(t.dtype) + u"; weights must be f32/f16/bf16");
+                                                            t.typeName() + u"; weights must be f32/f16/bf16");
+        if (t.ggmlType && !ggmlTypeInfo(*t.ggmlType).canDequantize)
+            throw Error::inFile(m_tensors.fileOf(name), u"tensor '" + name + u"' is stored as " +
+                                                            t.typeName() +
+                                                            u", which QuantScope cannot read yet");
         used.insert(name);
         m_totals.params += t.numel();
         m_totals.bytes += t.bytes();
@@ -70,20 +90,48 @@ void Model::build()
     QJsonObject quantLayers;
     if (meta.value(QStringLiteral("format")) == u"quantscope-quantized") {
         m_quantized = true;
-        quantLayers = QJsonDocument::fromJson(meta.value(QStringLiteral("quantscope.layers")).toUtf8()).object();
-        m_quantInfo = QJsonDocument::fromJson(meta.value(QStringLiteral("quantscope.info")).toUtf8()).object();
+        quantLayers =
+            QJsonDocument::fromJson(meta.value(QStringLiteral("quantscope.layers")).toUtf8()).object();
+        m_quantInfo =
+            QJsonDocument::fromJson(meta.value(QStringLiteral("quantscope.info")).toUtf8()).object();
     } else if (const auto hf = readHfQuantConfig(m_dir)) { // a GPTQ/AWQ checkpoint (quant/HfQuantExport)
         m_quantized = true;
         quantLayers = hfQuantizedLayers(*hf, m_tensors);
         m_quantInfo = hf->raw;
     }
+    // A GGUF's linears in block formats are gguf-quantized layers (their weight tensor is the data).
+    auto ggufQuantized = [&](const QString& weight) -> std::optional<QuantSpec> {
+        if (!m_gguf || !m_tensors.contains(weight) || !m_tensors.info(weight).blockQuantized())
+            return std::nullopt;
+        const GgmlType type = *m_tensors.info(weight).ggmlType;
+        if (!ggmlTypeInfo(type).canDequantize)
+            throw Error::inFile(m_path, u"tensor '" + weight + u"' is stored as " + ggmlTypeName(type) +
+                                            u", which QuantScope cannot read yet");
+        QuantSpec spec;
+        try {
+            spec = QuantSpec::ggml(type);
+        } catch (const Error&) { // a type we read but do not produce: shown by name all the same
+            spec.method = QuantMethod::Ggml;
+            spec.ggmlType = type;
+        }
+        return spec;
+    };
     auto requireLinear = [&](LinearLayerInfo& l) {
+        if (const std::optional<QuantSpec> g = ggufQuantized(l.weight)) {
+            require(l.weight, {l.outFeatures, l.inFeatures});
+            m_quantized = true;
+            l.quant = g;
+            l.dtype = DType::F16;
+            l.storedBytes = m_tensors.info(l.weight).bytes();
+            return;
+        }
         if (!quantLayers.contains(l.name)) {
             l.dtype = require(l.weight, {l.outFeatures, l.inFeatures});
             return;
         }
-        l.quant = QuantSpec::fromJson(quantLayers.value(l.name).toObject(), m_tensors.fileOf(m_tensors.names().front()) +
-                                                                                 u": quantscope.layers." + l.name);
+        l.quant = QuantSpec::fromJson(quantLayers.value(l.name).toObject(),
+                                      m_tensors.fileOf(m_tensors.names().front()) + u": quantscope.layers." +
+                                          l.name);
         l.dtype = DType::F16;
         l.storedBytes = 0;
         for (const QString& suffix : quantizedTensorSuffixes()) {
@@ -98,7 +146,8 @@ void Model::build()
         m_totals.params += l.params();
         m_totals.bytes += l.storedBytes;
     };
-    const std::int64_t qDim = std::int64_t(c.numHeads) * c.headDim, kvDim = std::int64_t(c.numKvHeads) * c.headDim;
+    const std::int64_t qDim = std::int64_t(c.numHeads) * c.headDim,
+                       kvDim = std::int64_t(c.numKvHeads) * c.headDim;
 
     m_embedding = QStringLiteral("model.embed_tokens.weight");
     m_totals.embeddingParams = std::int64_t(V) * H;
@@ -132,7 +181,8 @@ void Model::build()
             l.outFeatures = dims[std::size_t(k)].first;
             l.inFeatures = dims[std::size_t(k)].second;
             requireLinear(l);
-            const bool hasBias = (k <= 2 && c.attentionBias) || (k == 3 && c.oProjBias) || (k >= 4 && c.mlpBias);
+            const bool hasBias =
+                (k <= 2 && c.attentionBias) || (k == 3 && c.oProjBias) || (k >= 4 && c.mlpBias);
             if (hasBias) {
                 l.bias = l.name + u".bias";
                 require(l.bias, {l.outFeatures});
@@ -149,7 +199,8 @@ void Model::build()
     m_totals.normParams += H;
 
     const QString lmHead = QStringLiteral("lm_head.weight");
-    if ((m_tensors.contains(lmHead) || quantLayers.contains(QStringLiteral("lm_head"))) && !c.tieWordEmbeddings) {
+    if ((m_tensors.contains(lmHead) || quantLayers.contains(QStringLiteral("lm_head"))) &&
+        !c.tieWordEmbeddings) {
         LinearLayerInfo head;
         head.name = QStringLiteral("lm_head");
         head.weight = lmHead;
@@ -161,8 +212,9 @@ void Model::build()
         m_linears.push_back(head);
         m_head = lmHead;
     } else if (!c.tieWordEmbeddings) {
-        throw Error::inFile(m_path, QStringLiteral("tensor 'lm_head.weight' is missing and config.json does not set "
-                                                   "tie_word_embeddings"));
+        throw Error::inFile(m_path,
+                            QStringLiteral("tensor 'lm_head.weight' is missing and config.json does not set "
+                                           "tie_word_embeddings"));
     } else {
         m_head = m_embedding;
     }
@@ -174,7 +226,10 @@ void Model::build()
     }
 }
 
-QString Model::displayName() const { return QFileInfo(m_path).fileName(); }
+QString Model::displayName() const
+{
+    return QFileInfo(m_path).fileName();
+}
 
 const LinearLayerInfo* Model::findLinear(const QString& name) const
 {
@@ -201,12 +256,16 @@ QString Model::weightDtypeName() const
 
 QString Model::tokenizerJsonPath() const
 {
+    if (m_gguf)
+        return {};
     const QString p = QDir(m_dir).filePath(QStringLiteral("tokenizer.json"));
     return QFileInfo::exists(p) ? p : QString();
 }
 
 QString Model::sentencePiecePath() const
 {
+    if (m_gguf)
+        return {};
     const QString p = QDir(m_dir).filePath(QStringLiteral("tokenizer.model"));
     return QFileInfo::exists(p) ? p : QString();
 }
@@ -230,6 +289,15 @@ QString Model::architectureFingerprint() const
                   .arg(c.vocabSize)
                   .arg(c.tieWordEmbeddings)
                   .toUtf8());
+    if (m_gguf) { // the tokenizer is in the metadata
+        for (const GgufKeyValue& kv : m_gguf->metadata()) {
+            if (kv.key.startsWith(u"tokenizer.")) {
+                h.addData(kv.key.toUtf8());
+                h.addData(kv.value.toStringList().value_or(QStringList()).join(u'\n').toUtf8());
+                h.addData(QByteArray::number(kv.value.toInt().value_or(0)));
+            }
+        }
+    }
     for (const QString& p : {tokenizerJsonPath(), sentencePiecePath()}) {
         QFile f(p);
         if (!p.isEmpty() && f.open(QIODevice::ReadOnly))

@@ -7,13 +7,14 @@
 #include <QJsonObject>
 #include <QString>
 #include <QStringList>
-
 #include <array>
 #include <memory>
 #include <optional>
 #include <vector>
 
 namespace qs {
+
+class GgufFile;
 
 /// The kinds of linear layer in a Llama-family model, in the order they run inside a block.
 enum class LinearKind { Q, K, V, O, Gate, Up, Down, Head };
@@ -35,8 +36,14 @@ inline constexpr std::array<LinearKindInfo, 8> kLinearKinds{{
     {LinearKind::Down, "down_proj", "mlp"},
     {LinearKind::Head, "lm_head", ""},
 }};
-inline constexpr const LinearKindInfo& linearKindInfo(LinearKind k) { return kLinearKinds[std::size_t(k)]; }
-inline QString linearKindName(LinearKind k) { return QLatin1String(linearKindInfo(k).name); }
+inline constexpr const LinearKindInfo& linearKindInfo(LinearKind k)
+{
+    return kLinearKinds[std::size_t(k)];
+}
+inline QString linearKindName(LinearKind k)
+{
+    return QLatin1String(linearKindInfo(k).name);
+}
 constexpr int kLinearsPerBlock = 7;
 
 /// One quantizable linear layer: y = x Wᵀ (+ b), W stored [outFeatures, inFeatures].
@@ -66,8 +73,8 @@ struct DecoderBlockInfo
     int index = 0;
     QString inputNorm;
     QString postAttentionNorm;
-    QString qNorm; ///< qwen3 only
-    QString kNorm; ///< qwen3 only
+    QString qNorm;                               ///< qwen3 only
+    QString kNorm;                               ///< qwen3 only
     std::array<int, kLinearsPerBlock> linears{}; ///< indices into Model::linears(), in LinearKind order
 };
 
@@ -92,7 +99,8 @@ struct ModelTotals
 class Model
 {
 public:
-    /// A Hugging Face folder (config.json + safetensors, sharded or not).
+    /// A Hugging Face folder (config.json + safetensors, sharded or not), or a llama.cpp GGUF
+    /// file (its layers stored in ggml types show as gguf-quantized layers; see io/GgufModel.h).
     static std::shared_ptr<const Model> open(const QString& path);
 
     const QString& path() const { return m_path; }
@@ -108,13 +116,16 @@ public:
     const QString& headTensor() const { return m_head; }
     bool headTied() const { return m_head == m_embedding; }
     const ModelTotals& totals() const { return m_totals; }
-    /// True for a QuantScope quantized checkpoint (some linears stored quantized).
+    /// True for a quantized checkpoint (some linears stored quantized: QuantScope, GPTQ/AWQ, GGUF).
     bool isQuantized() const { return m_quantized; }
+    /// The GGUF file a model was opened from (nullptr for Hugging Face folders).
+    const GgufFile* ggufFile() const { return m_gguf.get(); }
     /// The recipe and measurements stored with a quantized checkpoint (empty otherwise).
     const QJsonObject& quantizationInfo() const { return m_quantInfo; }
     /// Dominant storage dtype of the linear weights ("f32", "bf16", or "mixed").
     QString weightDtypeName() const;
-    /// tokenizer.json / tokenizer.model next to the weights (empty when absent).
+    /// tokenizer.json / tokenizer.model next to the weights (empty when absent, and for a GGUF
+    /// model, whose tokenizer is in its metadata).
     QString tokenizerJsonPath() const;
     QString sentencePiecePath() const;
     /// sha256 over the architecture and tokenizer files — not the weights, so a quantized copy of
@@ -136,6 +147,7 @@ private:
     QStringList m_unused;
     bool m_quantized = false;
     QJsonObject m_quantInfo;
+    std::shared_ptr<const GgufFile> m_gguf;
 };
 
 /// Tensor name suffixes of a quantized layer in a QuantScope checkpoint (see QuantizedModelIO).

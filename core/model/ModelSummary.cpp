@@ -74,7 +74,7 @@ QJsonObject modelSummaryJson(const Model& m)
             shape.append(qint64(d));
         tensors.append(QJsonObject{{u"name"_s, name},
                                    {u"role"_s, tensorRole(m, name)},
-                                   {u"dtype"_s, dtypeName(ti.dtype)},
+                                   {u"dtype"_s, ti.typeName()},
                                    {u"shape"_s, shape},
                                    {u"params"_s, qint64(ti.numel())},
                                    {u"bytes"_s, qint64(ti.bytes())}});
@@ -155,7 +155,7 @@ QString modelSummaryText(const Model& m)
         const TensorInfo& ti = m.tensors().info(name);
         s += QStringLiteral("%1  %2  %3  %4  %5\n")
                  .arg(name.leftJustified(width), tensorRole(m, name).leftJustified(14),
-                      dtypeName(ti.dtype).leftJustified(5), shapeString(ti.shape).leftJustified(14),
+                      ti.typeName().leftJustified(5), shapeString(ti.shape).leftJustified(14),
                       c.toString(qulonglong(ti.bytes())).rightJustified(14));
     }
     return s;

@@ -1,11 +1,11 @@
 #include "model/Transformer.h"
 
+#include "kernels/Convert.h"
 #include "quant/QuantizedLinear.h"
 #include "quant/QuantizedModelIO.h"
 #include "util/Error.h"
 
 #include <Eigen/Core>
-
 #include <cmath>
 #include <numbers>
 
@@ -25,21 +25,24 @@ Transformer::Transformer(std::shared_ptr<const Model> model) : m_model(std::move
     const Model& m = *m_model;
     const TensorStore& ts = m.tensors();
     for (const LinearLayerInfo& l : m.linears()) {
-        std::vector<float> b = l.bias.isEmpty() ? std::vector<float>() : ts.readF32(l.bias, FiniteCheck::Throw);
+        std::vector<float> b =
+            l.bias.isEmpty() ? std::vector<float>() : ts.readF32(l.bias, FiniteCheck::Throw);
         if (l.quant) { // a QuantScope quantized checkpoint: rebuild the layer from its stored codes
-            auto q = std::make_shared<QuantizedTensor>(readQuantizedTensor(ts, l.name, *l.quant, l.outFeatures, l.inFeatures));
+            auto q = std::make_shared<QuantizedTensor>(
+                readQuantizedTensor(ts, l.name, *l.quant, l.outFeatures, l.inFeatures));
             m_linears.push_back(std::make_shared<QuantizedLinear>(std::move(q), std::move(b)));
         } else {
             std::vector<float> w = ts.readF32(l.weight, FiniteCheck::Throw);
-            m_linears.push_back(std::make_shared<DenseLinear>(l.inFeatures, l.outFeatures, std::move(w), std::move(b),
-                                                              l.bytes(), dtypeName(l.dtype)));
+            m_linears.push_back(std::make_shared<DenseLinear>(l.inFeatures, l.outFeatures, std::move(w),
+                                                              std::move(b), l.bytes(), dtypeName(l.dtype)));
         }
         if (l.kind == LinearKind::Head)
             m_headIndex = int(m_linears.size()) - 1;
     }
     if (m_headIndex < 0) {
         const TensorInfo& e = ts.info(m.embeddingTensor());
-        m_tiedHead = std::make_shared<DenseLinear>(e.cols(), e.rows(), ts.readF32(m.embeddingTensor(), FiniteCheck::Throw),
+        m_tiedHead = std::make_shared<DenseLinear>(e.cols(), e.rows(),
+                                                   ts.readF32(m.embeddingTensor(), FiniteCheck::Throw),
                                                    std::vector<float>(), e.bytes(), dtypeName(e.dtype));
     }
     for (const DecoderBlockInfo& b : m.blocks()) {
@@ -68,12 +71,57 @@ Transformer::Transformer(std::shared_ptr<const Model> model) : m_model(std::move
             if (wavelen > lowWavelen) {
                 f /= r.factor;
             } else if (wavelen >= highWavelen) {
-                const double smooth = (oldCtx / wavelen - r.lowFreqFactor) / (r.highFreqFactor - r.lowFreqFactor);
+                const double smooth =
+                    (oldCtx / wavelen - r.lowFreqFactor) / (r.highFreqFactor - r.lowFreqFactor);
                 f = (1.0 - smooth) * f / r.factor + smooth * f;
             }
         }
+        if (!c.ropeFreqFactors.empty()) // a GGUF's rope_freqs.weight (llama.cpp divides θ by it)
+            f /= double(c.ropeFreqFactors[std::size_t(i)]);
         m_invFreq[std::size_t(i)] = float(f);
     }
+}
+
+namespace {
+
+/// The storage type of a model tensor as llama.cpp would hold it.
+GgmlType storedGgmlType(const Model& m, const QString& tensor, const LinearLayerInfo* l)
+{
+    if (l && l->quant && l->quant->method == QuantMethod::Ggml)
+        return l->quant->ggmlType;
+    if (l && l->quant && l->quant->method == QuantMethod::Float)
+        return l->quant->floatType == DType::F16    ? GgmlType::F16
+               : l->quant->floatType == DType::BF16 ? GgmlType::BF16
+                                                    : GgmlType::F32;
+    const TensorInfo& t = m.tensors().info(tensor);
+    if (t.ggmlType)
+        return *t.ggmlType;
+    return t.dtype == DType::F16 ? GgmlType::F16 : t.dtype == DType::BF16 ? GgmlType::BF16 : GgmlType::F32;
+}
+
+void roundToF16(float* x, std::size_t n)
+{
+    for (std::size_t i = 0; i < n; ++i)
+        x[i] = ref::f16ToF32(ref::f32ToF16(x[i]));
+}
+
+} // namespace
+
+void Transformer::setLlamaCppNumerics()
+{
+    if (m_f16Kv)
+        return;
+    m_f16Kv = true;
+    for (std::size_t i = 0; i < m_linears.size(); ++i) {
+        const LinearLayerInfo& l = m_model->linears()[i];
+        const GgmlType type = storedGgmlType(*m_model, l.weight, &l);
+        if (l.quant && l.quant->method != QuantMethod::Ggml && l.quant->method != QuantMethod::Float)
+            continue; // not a llama.cpp type: nothing to imitate
+        m_linears[i] = std::make_shared<GgmlVecDotLinear>(m_linears[i], type);
+    }
+    if (m_tiedHead)
+        m_tiedHead = std::make_shared<GgmlVecDotLinear>(
+            m_tiedHead, storedGgmlType(*m_model, m_model->embeddingTensor(), nullptr));
 }
 
 void Transformer::setLinear(int index, std::shared_ptr<const LinearLayer> layer)
@@ -199,7 +247,7 @@ void Transformer::attention(const float* q, const float* kCache, const float* vC
             }
             const float inv = float(1.0 / sum);
             for (int j = first; j <= last; ++j)
-                row[j] *= inv;
+                row[j] = m_f16Kv ? ref::f16ToF32(ref::f32ToF16(row[j] * inv)) : row[j] * inv;
         }
         Eigen::Map<RowMajor, 0, Eigen::OuterStride<>> O(out + std::size_t(h) * std::size_t(hd), n, hd,
                                                         Eigen::OuterStride<>(H * hd));
@@ -226,7 +274,9 @@ void Transformer::runBlock(int b, KvCache& cache, float* hidden, int n, ForwardH
     const int qDim = c.numHeads * hd, kvDim = c.numKvHeads * hd, F = c.intermediateSize;
     const int start = cache.length();
     if (start + n > cache.capacity())
-        throw Error(QStringLiteral("sequence of %1 tokens exceeds the KV cache (%2)").arg(start + n).arg(cache.capacity()));
+        throw Error(QStringLiteral("sequence of %1 tokens exceeds the KV cache (%2)")
+                        .arg(start + n)
+                        .arg(cache.capacity()));
     const std::size_t N = std::size_t(n);
 
     std::vector<float> x(N * std::size_t(Hd)), q(N * std::size_t(qDim)), att(N * std::size_t(qDim));
@@ -242,6 +292,11 @@ void Transformer::runBlock(int b, KvCache& cache, float* hidden, int n, ForwardH
     }
     ropeInPlace(q.data(), n, c.numHeads, start);
     ropeInPlace(kDst, n, c.numKvHeads, start);
+    if (m_f16Kv) { // llama.cpp: k/v cached as f16, q converted to f16 for the k·q product
+        roundToF16(q.data(), q.size());
+        roundToF16(kDst, N * std::size_t(kvDim));
+        roundToF16(vDst, N * std::size_t(kvDim));
+    }
     attention(q.data(), cache.keys(b), cache.values(b), n, start, att.data());
     applyLinear(blk.linears[3], att.data(), n, x.data(), hooks);
     for (std::size_t i = 0; i < N * std::size_t(Hd); ++i)

@@ -67,7 +67,10 @@ public:
     int vocabSize() const { return config().vocabSize; }
 
     const LinearLayer& linear(int index) const { return *m_linears[std::size_t(index)]; }
-    const LinearLayer& headLayer() const { return m_headIndex >= 0 ? *m_linears[std::size_t(m_headIndex)] : *m_tiedHead; }
+    const LinearLayer& headLayer() const
+    {
+        return m_headIndex >= 0 ? *m_linears[std::size_t(m_headIndex)] : *m_tiedHead;
+    }
     void setLinear(int index, std::shared_ptr<const LinearLayer> layer);
     /// The layer object itself (to restore it after trying a replacement).
     std::shared_ptr<const LinearLayer> linearPtr(int index) const { return m_linears[std::size_t(index)]; }
@@ -100,13 +103,24 @@ public:
     /// Index of the head in Model::linears() when it is a separate (quantizable) layer, else -1.
     int headLinearIndex() const { return m_headIndex; }
 
+    /// Computes as llama.cpp's CPU backend does (c392e50, flash attention off), to predict its
+    /// numbers for GGUF models: each linear's input rounded to the type its weight's dot product
+    /// uses (Q8_K for k-quants and IQ4_XS, Q8_0 for the 32-wide types, f16/bf16 for f16/bf16
+    /// weights: GgmlVecDotLinear), and an f16 KV cache (k and v stored as f16, q and the attention
+    /// probabilities rounded to f16 before their products). Wraps the current linears; call it
+    /// after setLinear() replacements.
+    void setLlamaCppNumerics();
+    bool llamaCppNumerics() const { return m_f16Kv; }
+
 private:
     void rmsNorm(const float* x, const std::vector<float>& w, int n, int dim, float* y) const;
     void ropeInPlace(float* x, int n, int heads, int startPos) const;
-    void attention(const float* q, const float* kCache, const float* vCache, int n, int startPos, float* out) const;
+    void attention(const float* q, const float* kCache, const float* vCache, int n, int startPos,
+                   float* out) const;
     void applyLinear(int index, const float* x, int n, float* y, ForwardHooks* hooks) const;
 
     std::shared_ptr<const Model> m_model;
+    bool m_f16Kv = false;
     std::vector<std::shared_ptr<const LinearLayer>> m_linears;
     struct BlockNorms
     {
@@ -116,7 +130,7 @@ private:
     std::vector<float> m_finalNorm;
     std::shared_ptr<const LinearLayer> m_tiedHead; ///< the embeddings as a layer, when tied
     int m_headIndex = -1;                          ///< index in m_linears when untied
-    std::vector<float> m_invFreq; ///< [headDim/2], llama3 scaling applied
+    std::vector<float> m_invFreq;                  ///< [headDim/2], llama3 scaling applied
 };
 
 } // namespace qs

@@ -109,6 +109,12 @@ inline QString ggmlTypeName(GgmlType t)
 {
     return QLatin1String(ggmlTypeInfo(t).name);
 }
+/// The type llama-quantize stores a tensor of `type` in when its row length may not fit the
+/// block (llama_tensor_get_type's fallback, llama.cpp c392e50): `type` itself when the block
+/// divides the row; for k-quants Q2_K/Q3_K/IQ4_XS → IQ4_NL, Q4_K → Q5_0, Q5_K → Q5_1,
+/// Q6_K → Q8_0, and F16 when even that block does not divide it; nullopt for the other types
+/// (llama-quantize refuses those: "unsupported tensor size").
+std::optional<GgmlType> ggmlRowFallback(GgmlType type, std::int64_t rowLength);
 /// Parses a name such as "q4_k" or "Q4_K" (case-insensitive).
 std::optional<GgmlType> ggmlTypeFromName(QStringView name);
 

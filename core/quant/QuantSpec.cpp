@@ -1,14 +1,18 @@
 #include "quant/QuantSpec.h"
 
+#include "quant/GgmlQuants.h"
 #include "util/Error.h"
 
 #include <QJsonValue>
-
+#include <algorithm>
 #include <cmath>
 
 namespace qs {
 
-QString quantMethodName(QuantMethod m) { return QLatin1String(quantMethodInfo(m).name); }
+QString quantMethodName(QuantMethod m)
+{
+    return QLatin1String(quantMethodInfo(m).name);
+}
 
 bool quantMethodFromName(const QString& name, QuantMethod& out)
 {
@@ -34,6 +38,134 @@ QString granularityName(Granularity g)
     return {};
 }
 
+namespace {
+
+/// Nominal bits of a ggml block type (the digit in its name) and whether it stores a minimum.
+struct GgmlNominal
+{
+    int bits = 0;
+    bool withMin = false;
+};
+
+GgmlNominal ggmlNominal(GgmlType t)
+{
+    switch (t) {
+    case GgmlType::Q2_K:
+        return {2, true};
+    case GgmlType::Q3_K:
+        return {3, false};
+    case GgmlType::Q4_0:
+    case GgmlType::IQ4_NL:
+    case GgmlType::IQ4_XS:
+        return {4, false};
+    case GgmlType::Q4_1:
+    case GgmlType::Q4_K:
+        return {4, true};
+    case GgmlType::Q5_0:
+        return {5, false};
+    case GgmlType::Q5_1:
+    case GgmlType::Q5_K:
+        return {5, true};
+    case GgmlType::Q6_K:
+        return {6, false};
+    case GgmlType::Q8_0:
+        return {8, false};
+    default:
+        return {};
+    }
+}
+
+/// The ggml types a gguf layer can take: the block formats we quantize, less Q8_K (an
+/// intermediate for dot products that llama.cpp never stores as a weight).
+bool ggmlWeightType(GgmlType t)
+{
+    return ggmlNominal(t).bits > 0 && ggmlTypeInfo(t).canQuantize;
+}
+
+QString ggmlWeightTypeNames()
+{
+    return QuantSpec::ggmlTypeChoices().join(u", ");
+}
+
+} // namespace
+
+QStringList QuantSpec::ggmlTypeChoices()
+{
+    QStringList names;
+    for (const GgmlTypeInfo& i : kGgmlTypes) {
+        if (ggmlWeightType(i.type))
+            names << QLatin1String(i.name);
+    }
+    return names;
+}
+
+GgmlType QuantSpec::ggmlTypeForBits(int bits)
+{
+    switch (std::clamp(bits, 2, 8)) {
+    case 2:
+        return GgmlType::Q2_K;
+    case 3:
+        return GgmlType::Q3_K;
+    case 4:
+        return GgmlType::Q4_K;
+    case 5:
+        return GgmlType::Q5_K;
+    case 6:
+        return GgmlType::Q6_K;
+    default:
+        return GgmlType::Q8_0;
+    }
+}
+
+QuantSpec QuantSpec::ggml(GgmlType type, bool importance)
+{
+    if (!ggmlWeightType(type))
+        throw Error(QStringLiteral("GGUF type %1 cannot be produced (types: %2)")
+                        .arg(ggmlTypeName(type), ggmlWeightTypeNames()));
+    QuantSpec s;
+    s.method = QuantMethod::Ggml;
+    s.ggmlType = type;
+    s.importance = importance;
+    s.bits = ggmlNominal(type).bits;
+    s.symmetric = !ggmlNominal(type).withMin;
+    s.granularity = Granularity::PerGroup;
+    s.groupSize = ggmlTypeInfo(type).blockSize;
+    return s;
+}
+
+QuantSpec QuantSpec::fittedTo(std::int64_t cols, QString* note) const
+{
+    if (method != QuantMethod::Ggml || cols % ggmlTypeInfo(ggmlType).blockSize == 0)
+        return *this;
+    const std::optional<GgmlType> fitted = ggmlRowFallback(ggmlType, cols);
+    if (!fitted)
+        throw Error(
+            QStringLiteral(
+                "GGUF %1 stores rows in blocks of %2 values; rows of %3 values do not fit and llama.cpp "
+                "has no fallback for %1 (choose a type whose block divides %3)")
+                .arg(ggmlTypeName(ggmlType))
+                .arg(ggmlTypeInfo(ggmlType).blockSize)
+                .arg(cols));
+    QuantSpec s;
+    if (*fitted == GgmlType::F16) {
+        s.method = QuantMethod::Float;
+        s.floatType = DType::F16;
+    } else {
+        s = QuantSpec::ggml(*fitted, importance);
+    }
+    if (note)
+        *note = QStringLiteral("rows of %1 values: %2 stored as %3 (llama.cpp's fallback)")
+                    .arg(cols)
+                    .arg(ggmlTypeName(ggmlType),
+                         *fitted == GgmlType::F16 ? QStringLiteral("F16") : ggmlTypeName(*fitted));
+    return s;
+}
+
+bool QuantSpec::needsCalibration() const
+{
+    return quantMethodInfo(method).needsCalibration || (method == QuantMethod::Ggml && importance);
+}
+
 std::int64_t QuantSpec::groupLength(std::int64_t cols) const
 {
     return granularity == Granularity::PerGroup ? std::min<std::int64_t>(groupSize, cols) : cols;
@@ -53,6 +185,13 @@ QuantSpec::Cost QuantSpec::cost(std::int64_t rows, std::int64_t cols, std::int64
         c.codeBytes = params * std::uint64_t(dtypeInfo(floatType).bytes);
         return c;
     }
+    if (method == QuantMethod::Ggml) { // whole blocks (scales inside); a partial block counts whole
+        const GgmlTypeInfo& t = ggmlTypeInfo(ggmlType);
+        const std::uint64_t blocks =
+            (std::uint64_t(cols) + std::uint64_t(t.blockSize) - 1) / std::uint64_t(t.blockSize);
+        c.codeBytes = std::uint64_t(rows) * blocks * std::uint64_t(t.typeSize);
+        return c;
+    }
     const std::uint64_t quantCols = std::uint64_t(cols - outlierColumns);
     c.codeBytes = (std::uint64_t(rows) * quantCols * std::uint64_t(bits) + 7) / 8; // packed bit stream
     const std::uint64_t nScales =
@@ -63,7 +202,8 @@ QuantSpec::Cost QuantSpec::cost(std::int64_t rows, std::int64_t cols, std::int64
         c.zeroBytes = floatZeros ? nScales * scaleBytes : (nScales * std::uint64_t(bits) + 7) / 8;
     if (outlierColumns > 0) // LLM.int8: outlier columns in f16 plus their int32 indices
         c.extraBytes += std::uint64_t(outlierColumns) * (std::uint64_t(rows) * 2 + 4);
-    if (method == QuantMethod::Awq || method == QuantMethod::SmoothQuant) // per-input scales (f16), folded at export
+    if (method == QuantMethod::Awq ||
+        method == QuantMethod::SmoothQuant) // per-input scales (f16), folded at export
         c.extraBytes += std::uint64_t(cols) * 2;
     if (method == QuantMethod::Gptq && actOrder) // g_idx, int32 per input column
         c.extraBytes += std::uint64_t(cols) * 4;
@@ -76,6 +216,19 @@ QString QuantSpec::validate() const
     if (method == QuantMethod::Float) {
         if (floatType != DType::F32 && floatType != DType::F16 && floatType != DType::BF16)
             return QStringLiteral("float layers are stored as f32, f16 or bf16");
+        return {};
+    }
+    if (method == QuantMethod::Ggml) {
+        if (!ggmlWeightType(ggmlType))
+            return QStringLiteral("GGUF type %1 cannot be produced (types: %2)")
+                .arg(ggmlTypeName(ggmlType), ggmlWeightTypeNames());
+        if (QuantSpec::ggml(ggmlType, importance) != *this)
+            return QStringLiteral("a GGUF %1 layer has %2 bits, per-group %3%4")
+                .arg(ggmlTypeName(ggmlType))
+                .arg(ggmlNominal(ggmlType).bits)
+                .arg(ggmlTypeInfo(ggmlType).blockSize)
+                .arg(ggmlNominal(ggmlType).withMin ? QStringLiteral(", asymmetric")
+                                                   : QStringLiteral(", symmetric"));
         return {};
     }
     if (bits < info.minBits || bits > info.maxBits)
@@ -105,6 +258,8 @@ QString QuantSpec::label() const
 {
     if (method == QuantMethod::Float)
         return dtypeName(floatType);
+    if (method == QuantMethod::Ggml)
+        return u"gguf " + ggmlTypeName(ggmlType) + (importance ? QStringLiteral(" imatrix") : QString());
     QString s = quantMethodName(method);
     if (quantMethodInfo(method).quantizesActivations)
         s += QStringLiteral(" w%1a%2").arg(bits).arg(activationBits);
@@ -126,6 +281,9 @@ QString QuantSpec::shortName() const
 {
     if (method == QuantMethod::Float)
         return dtypeName(floatType);
+    if (method == QuantMethod::Ggml)
+        return u"gguf-" + ggmlTypeName(ggmlType).toLower() +
+               (importance ? QStringLiteral("-imat") : QString());
     QString s = quantMethodName(method) + QStringLiteral("-w%1").arg(bits);
     if (granularity == Granularity::PerGroup)
         s += QStringLiteral("-g%1").arg(groupSize);
@@ -145,16 +303,29 @@ QuantSpec QuantSpec::fromShortName(const QString& name)
     QuantSpec spec;
     const QStringList parts = name.trimmed().toLower().split(u'-');
     for (const DTypeInfo& d : kDTypes) {
-        if (d.isFloat && d.type != DType::F64 && parts.size() == 1 && parts.front() == QLatin1String(d.name)) {
+        if (d.isFloat && d.type != DType::F64 && parts.size() == 1 &&
+            parts.front() == QLatin1String(d.name)) {
             spec.method = QuantMethod::Float;
             spec.floatType = d.type;
             return spec;
         }
     }
     if (!quantMethodFromName(parts.front(), spec.method) || spec.method == QuantMethod::Float)
-        throw Error(QStringLiteral("scheme '%1': unknown method '%2' (methods: rtn, gptq, awq, smoothquant, llm.int8, "
-                                   "dynamic; float layers: f16, bf16, f32)")
+        throw Error(QStringLiteral(
+                        "scheme '%1': unknown method '%2' (methods: rtn, gptq, awq, smoothquant, llm.int8, "
+                        "dynamic, gguf; float layers: f16, bf16, f32)")
                         .arg(name, parts.front()));
+    if (spec.method == QuantMethod::Ggml) { // gguf-TYPE[-imat]
+        const auto type = parts.size() >= 2 ? ggmlTypeFromName(parts[1]) : std::nullopt;
+        if (!type || parts.size() > 3 || (parts.size() == 3 && parts[2] != u"imat"))
+            throw Error(
+                QStringLiteral("scheme '%1': expected gguf-TYPE or gguf-TYPE-imat with TYPE one of %2")
+                    .arg(name, ggmlWeightTypeNames()));
+        if (!ggmlWeightType(*type))
+            throw Error(QStringLiteral("scheme '%1': GGUF type %2 cannot be produced (types: %3)")
+                            .arg(name, ggmlTypeName(*type), ggmlWeightTypeNames()));
+        return QuantSpec::ggml(*type, parts.size() == 3);
+    }
     spec.bits = quantMethodInfo(spec.method).minBits == quantMethodInfo(spec.method).maxBits
                     ? quantMethodInfo(spec.method).minBits
                     : spec.bits;
@@ -182,9 +353,10 @@ QuantSpec QuantSpec::fromShortName(const QString& name)
             ok = false;
         }
         if (!ok)
-            throw Error(QStringLiteral("scheme '%1': cannot read '%2' (expected wB, gN, ch, tensor, sym, asym, clip "
-                                       "or act, e.g. gptq-w4-g128)")
-                            .arg(name, t));
+            throw Error(
+                QStringLiteral("scheme '%1': cannot read '%2' (expected wB, gN, ch, tensor, sym, asym, clip "
+                               "or act, e.g. gptq-w4-g128)")
+                    .arg(name, t));
     }
     const QString problem = spec.validate();
     if (!problem.isEmpty())
@@ -197,6 +369,11 @@ QJsonObject QuantSpec::toJson() const
     QJsonObject o{{QStringLiteral("method"), quantMethodName(method)}};
     if (method == QuantMethod::Float) {
         o.insert(QStringLiteral("dtype"), dtypeName(floatType));
+        return o;
+    }
+    if (method == QuantMethod::Ggml) {
+        o.insert(QStringLiteral("type"), ggmlTypeName(ggmlType));
+        o.insert(QStringLiteral("imatrix"), importance);
         return o;
     }
     o.insert(QStringLiteral("bits"), bits);
@@ -233,12 +410,16 @@ QJsonObject QuantSpec::toJson() const
         o.insert(QStringLiteral("activation_bits"), activationBits);
         break;
     case QuantMethod::Float:
+    case QuantMethod::Ggml:
         break;
     }
     return o;
 }
 
-QuantSpec QuantSpec::fromJson(const QJsonObject& o, const QString& path) { return fromJson(o, path, QuantSpec()); }
+QuantSpec QuantSpec::fromJson(const QJsonObject& o, const QString& path)
+{
+    return fromJson(o, path, QuantSpec());
+}
 
 QuantSpec QuantSpec::fromJson(const QJsonObject& o, const QString& path, const QuantSpec& base)
 {
@@ -288,7 +469,8 @@ QuantSpec QuantSpec::fromJson(const QJsonObject& o, const QString& path, const Q
             QStringList names;
             for (const QuantMethodInfo& i : kQuantMethods)
                 names << QLatin1String(i.name);
-            throw fail(QStringLiteral("method"), u"unknown method '" + name + u"' (known: " + names.join(u", ") + u')');
+            throw fail(QStringLiteral("method"),
+                       u"unknown method '" + name + u"' (known: " + names.join(u", ") + u')');
         }
     }
     integer("bits", s.bits);
@@ -302,7 +484,8 @@ QuantSpec QuantSpec::fromJson(const QJsonObject& o, const QString& path, const Q
         else if (g == u"group" || g == u"per-group")
             s.granularity = Granularity::PerGroup;
         else
-            throw fail(QStringLiteral("granularity"), u"unknown granularity '" + g + u"' (tensor, channel, group)");
+            throw fail(QStringLiteral("granularity"),
+                       u"unknown granularity '" + g + u"' (tensor, channel, group)");
     }
     if (o.contains(u"group_size")) {
         integer("group_size", s.groupSize);
@@ -321,6 +504,23 @@ QuantSpec QuantSpec::fromJson(const QJsonObject& o, const QString& path, const Q
     number("alpha", s.smoothAlpha);
     number("threshold", s.outlierThreshold);
     integer("activation_bits", s.activationBits);
+    if (s.method == QuantMethod::Ggml) { // the type decides everything else
+        if (o.contains(u"type")) {
+            const auto t = ggmlTypeFromName(o.value(u"type").toString());
+            if (!t || !ggmlWeightType(*t))
+                throw fail(QStringLiteral("type"), u"unknown GGUF type '" + o.value(u"type").toString() +
+                                                       u"' (" + ggmlWeightTypeNames() + u')');
+            s.ggmlType = *t;
+        }
+        boolean("imatrix", s.importance);
+        for (const char* key : {"bits", "group_size", "granularity", "symmetric"}) {
+            if (o.contains(QLatin1String(key)))
+                throw fail(QLatin1String(key),
+                           QStringLiteral("a gguf layer takes its bits and groups from its type; "
+                                          "set \"type\" (e.g. \"Q4_K\") instead"));
+        }
+        s = QuantSpec::ggml(s.ggmlType, s.importance);
+    }
     if (s.method == QuantMethod::SmoothQuant || s.method == QuantMethod::LlmInt8) {
         if (!o.contains(u"bits"))
             s.bits = 8;

@@ -1,11 +1,11 @@
 #pragma once
 
+#include "quant/GgmlTypes.h"
 #include "tensor/DType.h"
 
 #include <QJsonObject>
 #include <QString>
 #include <QStringList>
-
 #include <array>
 #include <cstdint>
 
@@ -13,7 +13,7 @@ namespace qs {
 
 /// Quantization methods. One row each in kQuantMethods; the CLI help, GUI choices, recipe
 /// validation and exporters all read that table.
-enum class QuantMethod : std::uint8_t { Float, Rtn, Gptq, Awq, SmoothQuant, LlmInt8, Dynamic };
+enum class QuantMethod : std::uint8_t { Float, Rtn, Gptq, Awq, SmoothQuant, LlmInt8, Dynamic, Ggml };
 
 struct QuantMethodInfo
 {
@@ -26,11 +26,12 @@ struct QuantMethodInfo
     const char* reference; ///< the paper it follows
 };
 
-inline constexpr std::array<QuantMethodInfo, 7> kQuantMethods{{
+inline constexpr std::array<QuantMethodInfo, 8> kQuantMethods{{
     {QuantMethod::Float, "float", "Float (keep)", false, false, 16, 32, ""},
     {QuantMethod::Rtn, "rtn", "RTN", false, false, 2, 8, "round-to-nearest; optional MSE clipping search"},
     {QuantMethod::Gptq, "gptq", "GPTQ", true, false, 2, 8,
-     "Frantar et al. 2022, GPTQ: Accurate Post-Training Quantization for Generative Pre-trained Transformers"},
+     "Frantar et al. 2022, GPTQ: Accurate Post-Training Quantization for Generative Pre-trained "
+     "Transformers"},
     {QuantMethod::Awq, "awq", "AWQ", true, false, 2, 8,
      "Lin et al. 2023, AWQ: Activation-aware Weight Quantization for LLM Compression and Acceleration"},
     {QuantMethod::SmoothQuant, "smoothquant", "SmoothQuant W8A8", true, true, 8, 8,
@@ -39,8 +40,13 @@ inline constexpr std::array<QuantMethodInfo, 7> kQuantMethods{{
      "Dettmers et al. 2022, LLM.int8(): 8-bit Matrix Multiplication for Transformers at Scale"},
     {QuantMethod::Dynamic, "dynamic", "Dynamic (per-token activations)", false, true, 4, 8,
      "dynamic quantization: static per-channel weights, activations quantized per token at run time"},
+    {QuantMethod::Ggml, "gguf", "GGUF (llama.cpp types)", false, false, 2, 8,
+     "llama.cpp's ggml block formats (Q4_0…Q8_0, k-quants Q2_K…Q6_K, IQ4), byte-identical to llama-quantize"},
 }};
-inline constexpr const QuantMethodInfo& quantMethodInfo(QuantMethod m) { return kQuantMethods[std::size_t(m)]; }
+inline constexpr const QuantMethodInfo& quantMethodInfo(QuantMethod m)
+{
+    return kQuantMethods[std::size_t(m)];
+}
 QString quantMethodName(QuantMethod m);
 /// Parses a method name; nullopt-like: returns false when unknown.
 bool quantMethodFromName(const QString& name, QuantMethod& out);
@@ -72,6 +78,26 @@ struct QuantSpec
     double smoothAlpha = 0.5;    ///< SmoothQuant migration strength
     double outlierThreshold = 6; ///< LLM.int8: |x| above which an input feature stays 16-bit
     int activationBits = 8;      ///< W8A8 / dynamic: per-token activation bits
+    /// gguf: the ggml block type (see GgmlTypes.h). bits, granularity and groupSize mirror it
+    /// (nominal bits, per-group of the block size) so tables and sorting treat it like the others.
+    GgmlType ggmlType = GgmlType::Q4_K;
+    bool importance = false; ///< gguf: weight the rounding by calibration Σx² (llama.cpp's imatrix)
+
+    /// The ggml types a gguf layer can take, in table order ("Q4_0", …, "Q6_K", "IQ4_NL", "IQ4_XS").
+    static QStringList ggmlTypeChoices();
+    /// The k-quant (or Q8_0) a gguf layer of `bits` bits takes by default: 2 → Q2_K … 6 → Q6_K,
+    /// 7 and 8 → Q8_0.
+    static GgmlType ggmlTypeForBits(int bits);
+    /// A gguf spec for `type` with its nominal bits and block as group; throws qs::Error for a
+    /// type QuantScope cannot produce.
+    static QuantSpec ggml(GgmlType type, bool importance = false);
+    /// The spec a layer with rows of `cols` values really gets: for gguf, llama-quantize's fallback
+    /// when the type's block does not divide the row (ggmlRowFallback: Q4_K → Q5_0, …, or an f16
+    /// float layer); other methods unchanged. Throws qs::Error when the type cannot store such
+    /// rows and has no fallback. `note` (nullable) is set to what changed, else left alone.
+    QuantSpec fittedTo(std::int64_t cols, QString* note = nullptr) const;
+    /// Whether quantizing with this spec needs calibration statistics.
+    bool needsCalibration() const;
 
     /// Effective group length for a row of `cols` inputs (cols for per-channel / per-tensor).
     std::int64_t groupLength(std::int64_t cols) const;
@@ -83,7 +109,10 @@ struct QuantSpec
     {
         std::uint64_t codeBytes = 0, scaleBytes = 0, zeroBytes = 0, extraBytes = 0;
         std::uint64_t total() const { return codeBytes + scaleBytes + zeroBytes + extraBytes; }
-        double bitsPerWeight(std::int64_t params) const { return params ? 8.0 * double(total()) / double(params) : 0; }
+        double bitsPerWeight(std::int64_t params) const
+        {
+            return params ? 8.0 * double(total()) / double(params) : 0;
+        }
     };
     Cost cost(std::int64_t rows, std::int64_t cols, std::int64_t outlierColumns = 0) const;
 

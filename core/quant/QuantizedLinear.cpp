@@ -1,9 +1,12 @@
 #include "quant/QuantizedLinear.h"
 
+#include "kernels/Convert.h"
+#include "quant/GgmlQuants.h"
 #include "util/Error.h"
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 namespace qs {
 
@@ -32,7 +35,9 @@ QuantizedLinear::QuantizedLinear(std::shared_ptr<const QuantizedTensor> tensor, 
     : m_tensor(std::move(tensor)), m_bias(std::move(bias))
 {
     if (!m_bias.empty() && std::int64_t(m_bias.size()) != m_tensor->rows)
-        throw Error(QStringLiteral("QuantizedLinear: bias has %1 entries, expected %2").arg(m_bias.size()).arg(m_tensor->rows));
+        throw Error(QStringLiteral("QuantizedLinear: bias has %1 entries, expected %2")
+                        .arg(m_bias.size())
+                        .arg(m_tensor->rows));
     m_weight = m_tensor->dequantize();
     for (float s : m_tensor->inputScales)
         m_invScales.push_back(1.0f / s);
@@ -58,10 +63,62 @@ void QuantizedLinear::forward(const float* x, std::int64_t n, float* y) const
                     tmp[std::size_t(t * cols + c)] *= m_invScales[std::size_t(c)];
         }
         if (m_activationBits > 0)
-            fakeQuantizeActivations(tmp.data(), n, cols, m_activationBits, m_isOutlier.empty() ? nullptr : m_isOutlier.data());
+            fakeQuantizeActivations(tmp.data(), n, cols, m_activationBits,
+                                    m_isOutlier.empty() ? nullptr : m_isOutlier.data());
         input = tmp.data();
     }
     gemmXWt(input, n, cols, m_weight.data(), m_tensor->rows, y, m_bias.empty() ? nullptr : m_bias.data());
+}
+
+GgmlVecDotLinear::GgmlVecDotLinear(std::shared_ptr<const LinearLayer> inner, GgmlType weightType)
+    : m_inner(std::move(inner)), m_weightType(weightType)
+{}
+
+void GgmlVecDotLinear::forward(const float* x, std::int64_t n, float* y) const
+{
+    const std::int64_t cols = inFeatures();
+    std::optional<GgmlType> rowType; // the type ggml quantizes the input rows to
+    switch (m_weightType) {
+    case GgmlType::Q2_K:
+    case GgmlType::Q3_K:
+    case GgmlType::Q4_K:
+    case GgmlType::Q5_K:
+    case GgmlType::Q6_K:
+    case GgmlType::IQ4_XS:
+        rowType = GgmlType::Q8_K;
+        break;
+    case GgmlType::Q4_0:
+    case GgmlType::Q4_1:
+    case GgmlType::Q5_0:
+    case GgmlType::Q5_1:
+    case GgmlType::Q8_0:
+    case GgmlType::IQ4_NL:
+        rowType = GgmlType::Q8_0;
+        break;
+    case GgmlType::F16:
+        rowType = GgmlType::F16;
+        break;
+    case GgmlType::BF16:
+        rowType = GgmlType::BF16;
+        break;
+    default:
+        break;
+    }
+    if (!rowType || cols % ggmlTypeInfo(*rowType).blockSize != 0) {
+        m_inner->forward(x, n, y);
+        return;
+    }
+    std::vector<float> rounded(x, x + n * cols);
+    if (*rowType == GgmlType::F16 || *rowType == GgmlType::BF16) {
+        for (float& v : rounded)
+            v = *rowType == GgmlType::F16 ? ref::f16ToF32(ref::f32ToF16(v))
+                                          : ref::bf16ToF32(ref::f32ToBf16(v));
+    } else {
+        std::vector<std::uint8_t> blocks(std::size_t(n) * ggmlRowBytes(*rowType, cols));
+        ggmlQuantizeRows(*rowType, x, blocks.data(), n, cols);
+        ggmlDequantizeRow(*rowType, blocks.data(), rounded.data(), n * cols);
+    }
+    m_inner->forward(rounded.data(), n, y);
 }
 
 } // namespace qs

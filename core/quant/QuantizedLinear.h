@@ -35,6 +35,26 @@ private:
 
 /// Per-token symmetric fake quantization of activations in place (columns flagged in `skip` are
 /// left alone, as LLM.int8 keeps outlier features in 16-bit).
-void fakeQuantizeActivations(float* x, std::int64_t nTokens, std::int64_t cols, int bits, const char* skip = nullptr);
+void fakeQuantizeActivations(float* x, std::int64_t nTokens, std::int64_t cols, int bits,
+                             const char* skip = nullptr);
+
+/// A linear whose input rows are first rounded as llama.cpp's CPU matrix product rounds them for a
+/// weight of `weightType` (ggml's vec_dot_type: Q8_K for Q2_K…Q6_K and IQ4_XS, Q8_0 for
+/// Q4_0/Q5_0/Q8_0/IQ4_NL and Q8_1 — the same values — for Q4_1/Q5_1, f16 for F16, bf16 for BF16,
+/// nothing for F32), then passed to `inner`. See Transformer::setLlamaCppNumerics.
+class GgmlVecDotLinear final : public LinearLayer
+{
+public:
+    GgmlVecDotLinear(std::shared_ptr<const LinearLayer> inner, GgmlType weightType);
+    std::int64_t inFeatures() const override { return m_inner->inFeatures(); }
+    std::int64_t outFeatures() const override { return m_inner->outFeatures(); }
+    void forward(const float* x, std::int64_t n, float* y) const override;
+    std::uint64_t storageBytes() const override { return m_inner->storageBytes(); }
+    QString describe() const override { return m_inner->describe(); }
+
+private:
+    std::shared_ptr<const LinearLayer> m_inner;
+    GgmlType m_weightType;
+};
 
 } // namespace qs

@@ -4,6 +4,7 @@
 #include "io/TensorStore.h"
 #include "kernels/Convert.h"
 #include "model/Model.h"
+#include "quant/GgmlQuants.h"
 #include "quant/HfQuantExport.h"
 #include "quant/QuantizeJob.h"
 #include "util/Error.h"
@@ -83,6 +84,10 @@ void writeModelFolderAtomically(const QString& outDir, const QString& modelDir,
 void saveQuantizedModel(const QString& outDir, const Model& base, const QuantizeResult& result,
                         const QJsonObject& recipe, const QJsonObject& extraInfo)
 {
+    if (base.ggufFile())
+        throw Error::inFile(
+            base.path(), QStringLiteral("a quantized copy of a GGUF model cannot be saved as a Hugging Face "
+                                        "folder; quantize the original model, or export GGUF"));
     writeModelFolderAtomically(outDir, base.path(), [&](const QString& tmp) {
         SafetensorsWriter w;
         const TensorStore& ts = base.tensors();
@@ -105,6 +110,11 @@ void saveQuantizedModel(const QString& outDir, const Model& base, const Quantize
             layers.insert(l.name, spec);
             if (q.spec.method == QuantMethod::Float) {
                 addFloats(w, l.name + u".weight", q.spec.floatType, {q.rows, q.cols}, q.floatWeights);
+                continue;
+            }
+            if (q.spec.method == QuantMethod::Ggml) { // ggml blocks as GGUF stores them, one row per row
+                addBytes(w, l.name + u".qweight", DType::U8,
+                         {q.rows, std::int64_t(ggmlRowBytes(q.spec.ggmlType, q.cols))}, q.ggmlData);
                 continue;
             }
             const std::vector<std::uint8_t> packed = packCodes(q.codes, q.spec.bits);
@@ -166,6 +176,21 @@ QuantizedTensor readQuantizedTensor(const TensorStore& ts, const QString& module
     };
     if (spec.method == QuantMethod::Float) {
         q.floatWeights = ts.readF32(module + u".weight", FiniteCheck::Throw);
+        return q;
+    }
+    if (spec.method == QuantMethod::Ggml) { // our .qweight, or a GGUF file's weight itself
+        const QString name = module + (ts.contains(module + u".qweight") ? u".qweight" : u".weight");
+        const std::size_t expected = std::size_t(rows) * ggmlRowBytes(spec.ggmlType, cols);
+        if (ts.info(name).bytes() != expected)
+            throw Error::inFile(ts.fileOf(name),
+                                QStringLiteral("layer '%1': %2 has %3 bytes, expected %4 for %5×%6 %7")
+                                    .arg(module, name)
+                                    .arg(ts.info(name).bytes())
+                                    .arg(expected)
+                                    .arg(rows)
+                                    .arg(cols)
+                                    .arg(ggmlTypeName(spec.ggmlType)));
+        q.ggmlData = ts.readRawRows(name);
         return q;
     }
     const QString qw = module + u".qweight";

@@ -1,6 +1,7 @@
 #include "quant/QuantizedTensor.h"
 
 #include "kernels/Convert.h"
+#include "quant/GgmlQuants.h"
 
 #include <algorithm>
 #include <cmath>
@@ -19,7 +20,8 @@ float roundToStorage(float v, DType type)
     }
 }
 
-GroupParams groupParams(const float* w, std::int64_t n, std::int64_t stride, const QuantSpec& spec, float shrink)
+GroupParams groupParams(const float* w, std::int64_t n, std::int64_t stride, const QuantSpec& spec,
+                        float shrink)
 {
     float lo = 0, hi = 0; // the grid always contains 0 (as GPTQ's quantizer does)
     for (std::int64_t i = 0; i < n; ++i) {
@@ -96,6 +98,14 @@ std::vector<float> QuantizedTensor::dequantize() const
     if (spec.method == QuantMethod::Float)
         return floatWeights;
     std::vector<float> w(std::size_t(rows * cols));
+    if (spec.method == QuantMethod::Ggml) {
+        const std::size_t rowBytes = ggmlRowBytes(spec.ggmlType, cols);
+#pragma omp parallel for schedule(static) if (rows * cols >= 65536)
+        for (std::int64_t r = 0; r < rows; ++r)
+            ggmlDequantizeRow(spec.ggmlType, ggmlData.data() + std::size_t(r) * rowBytes, w.data() + r * cols,
+                              cols);
+        return w;
+    }
     for (std::int64_t r = 0; r < rows; ++r) {
         for (std::int64_t c = 0; c < cols; ++c) {
             const std::int64_t si = scaleIndex(r, c);

@@ -14,14 +14,17 @@ struct QuantizedTensor
 {
     QuantSpec spec;
     std::int64_t rows = 0, cols = 0;
-    std::vector<std::uint8_t> codes;    ///< [rows, cols], original column order
-    std::vector<float> scales;          ///< [rows, groupsPerRow] (one value for per-tensor)
-    std::vector<float> zeros;           ///< same shape; integer-valued unless floatZeros
-    std::vector<std::int32_t> groupIndex; ///< [cols] group of each column (act-order); empty: col / groupLength
-    std::vector<float> inputScales;     ///< [cols] AWQ/SmoothQuant: the layer computes (x / s)·Qᵀ
+    std::vector<std::uint8_t> codes; ///< [rows, cols], original column order
+    std::vector<float> scales;       ///< [rows, groupsPerRow] (one value for per-tensor)
+    std::vector<float> zeros;        ///< same shape; integer-valued unless floatZeros
+    std::vector<std::int32_t>
+        groupIndex;                 ///< [cols] group of each column (act-order); empty: col / groupLength
+    std::vector<float> inputScales; ///< [cols] AWQ/SmoothQuant: the layer computes (x / s)·Qᵀ
     std::vector<std::int32_t> outlierColumns; ///< LLM.int8: input columns kept in 16-bit
-    std::vector<float> outlierWeights;  ///< [rows, outlierColumns.size()] f16-rounded
-    std::vector<float> floatWeights;    ///< method == Float: the weight rounded to floatType
+    std::vector<float> outlierWeights;        ///< [rows, outlierColumns.size()] f16-rounded
+    std::vector<float> floatWeights;          ///< method == Float: the weight rounded to floatType
+    std::vector<std::uint8_t>
+        ggmlData; ///< method == Ggml: rows × ggmlRowBytes(type, cols), as GGUF stores it
 
     int groupOf(std::int64_t col) const;
     std::int64_t scaleIndex(std::int64_t row, std::int64_t col) const;
@@ -29,7 +32,10 @@ struct QuantizedTensor
     std::vector<float> dequantize() const;
     /// The weight this layer effectively applies to unscaled inputs: dequantize() / s per column.
     std::vector<float> effectiveWeight() const;
-    std::uint64_t storageBytes() const { return spec.cost(rows, cols, std::int64_t(outlierColumns.size())).total(); }
+    std::uint64_t storageBytes() const
+    {
+        return spec.cost(rows, cols, std::int64_t(outlierColumns.size())).total();
+    }
     double bitsPerWeight() const { return 8.0 * double(storageBytes()) / double(rows * cols); }
 };
 
@@ -47,7 +53,8 @@ struct GroupParams
     float scale = 1;
     float zero = 0;
 };
-GroupParams groupParams(const float* w, std::int64_t n, std::int64_t stride, const QuantSpec& spec, float shrink = 1.0f);
+GroupParams groupParams(const float* w, std::int64_t n, std::int64_t stride, const QuantSpec& spec,
+                        float shrink = 1.0f);
 inline std::uint8_t quantizeValue(float w, const GroupParams& p, int qmax)
 {
     // Integer zeros: round(w/s) + z, as GPTQ does. A float zero (floatZeros) is not on the integer
@@ -56,7 +63,10 @@ inline std::uint8_t quantizeValue(float w, const GroupParams& p, int qmax)
                                                      : std::nearbyint(w / p.scale + p.zero);
     return std::uint8_t(q < 0 ? 0 : (q > float(qmax) ? qmax : q));
 }
-inline float dequantizeValue(std::uint8_t q, const GroupParams& p) { return (float(q) - p.zero) * p.scale; }
+inline float dequantizeValue(std::uint8_t q, const GroupParams& p)
+{
+    return (float(q) - p.zero) * p.scale;
+}
 
 /// RTN of one group (values at w[i·stride]) with optional MSE search over shrink factors
 /// (1.0 down to 0.5 in 20 steps); returns the chosen parameters.

@@ -133,6 +133,7 @@ public:
 
 const Quantizer& gptqQuantizer();
 const Quantizer& awqQuantizer();
+const Quantizer& ggmlQuantizer();
 
 const Quantizer& quantizerFor(QuantMethod method)
 {
@@ -154,6 +155,8 @@ const Quantizer& quantizerFor(QuantMethod method)
         return smooth;
     case QuantMethod::LlmInt8:
         return int8;
+    case QuantMethod::Ggml:
+        return ggmlQuantizer();
     }
     return rtn;
 }
@@ -163,7 +166,7 @@ QuantizedTensor quantizeWeight(const QuantizeRequest& r, const JobContext& job)
     const QString problem = r.spec.validate();
     if (!problem.isEmpty())
         throw Error(r.layerName + u": " + problem);
-    if (quantMethodInfo(r.spec.method).needsCalibration && (!r.stats || r.stats->tokens == 0))
+    if (r.spec.needsCalibration() && (!r.stats || r.stats->tokens == 0))
         throw Error(QStringLiteral("%1: %2 needs calibration statistics, and none were collected")
                         .arg(r.layerName, quantMethodName(r.spec.method)));
     for (std::int64_t i = 0; i < r.rows * r.cols; ++i) {

@@ -1,6 +1,7 @@
 #include "recipe/LayerPlan.h"
 
 #include "model/Model.h"
+#include "util/Error.h"
 
 #include <QJsonArray>
 
@@ -9,8 +10,17 @@ namespace qs {
 LayerPlan LayerPlan::uniform(const Model& model, const QuantSpec& spec)
 {
     LayerPlan p;
-    for (std::size_t i = 0; i < model.linears().size(); ++i)
-        p.entries.push_back({int(i), model.linears()[i].name, spec, -1});
+    for (std::size_t i = 0; i < model.linears().size(); ++i) {
+        const LinearLayerInfo& l = model.linears()[i];
+        QString note;
+        QuantSpec fitted;
+        try {
+            fitted = spec.fittedTo(l.inFeatures, &note);
+        } catch (const Error& e) {
+            throw Error(l.name + u": " + e.message());
+        }
+        p.entries.push_back({int(i), l.name, fitted, -1, note});
+    }
     return p;
 }
 
@@ -43,7 +53,8 @@ double LayerPlan::linearBitsPerWeight(const Model& model) const
 bool LayerPlan::needsCalibration() const
 {
     for (const LayerPlanEntry& e : entries) {
-        if (quantMethodInfo(e.spec.method).needsCalibration) return true;
+        if (e.spec.needsCalibration())
+            return true;
     }
     return false;
 }
@@ -55,6 +66,8 @@ QJsonObject LayerPlan::toJson() const
         QJsonObject o = e.spec.toJson();
         o.insert(QStringLiteral("name"), e.name);
         o.insert(QStringLiteral("rule"), e.matchedRule);
+        if (!e.note.isEmpty())
+            o.insert(QStringLiteral("note"), e.note);
         layers.append(o);
     }
     return QJsonObject{{QStringLiteral("layers"), layers}};

@@ -4,7 +4,6 @@
 
 #include <QJsonObject>
 #include <QString>
-
 #include <vector>
 
 namespace qs {
@@ -16,16 +15,18 @@ class Model;
 struct LayerPlanEntry
 {
     int linearIndex = 0;
-    QString name;      ///< module name, e.g. "model.layers.0.self_attn.q_proj"
+    QString name; ///< module name, e.g. "model.layers.0.self_attn.q_proj"
     QuantSpec spec;
     int matchedRule = -1; ///< index of the recipe rule that set the spec (-1: defaults)
+    QString note;         ///< why the spec differs from what the rule asked (gguf row fallback)
 };
 
 struct LayerPlan
 {
     std::vector<LayerPlanEntry> entries;
 
-    /// A plan applying one spec to every linear layer.
+    /// A plan applying one spec to every linear layer (fitted to each layer's rows, see
+    /// QuantSpec::fittedTo).
     static LayerPlan uniform(const Model& model, const QuantSpec& spec);
     /// Storage of the linear layers under this plan (bytes), and of the whole model with the
     /// non-linear tensors (embeddings, norms, tied head) at their stored size.

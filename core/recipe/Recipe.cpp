@@ -450,7 +450,13 @@ LayerPlan Recipe::resolve(const Model& model, QStringList* warnings) const
             matched = int(rules.size() + k);
             ++keepHits[k];
         }
-        plan.entries.push_back({int(li), name, spec, matched});
+        QString note;
+        try {
+            spec = spec.fittedTo(linears[li].inFeatures, &note);
+        } catch (const Error& e) {
+            throw Error(QStringLiteral("%1: layer %2 (%3): %4").arg(origin, name, sourceName(matched), e.message()));
+        }
+        plan.entries.push_back({int(li), name, spec, matched, note});
     }
 
     if (warnings) {
@@ -513,12 +519,13 @@ QStringList calibrationProblems(const Recipe& r, const QString& users)
 QStringList Recipe::problemsForRun() const
 {
     QStringList users;
-    if (quantMethodInfo(defaults.method).needsCalibration)
+    if (defaults.needsCalibration())
         users << QStringLiteral("defaults (%1)").arg(quantMethodName(defaults.method));
     for (std::size_t i = 0; i < rules.size(); ++i) {
         QuantMethod m{};
         const QString name = ruleMethodName(rules[i], m);
-        if (!name.isEmpty() && quantMethodInfo(m).needsCalibration)
+        const bool gguf = !name.isEmpty() && m == QuantMethod::Ggml;
+        if (!name.isEmpty() && (quantMethodInfo(m).needsCalibration || (gguf && rules[i].overrides.value(u"imatrix").toBool())))
             users << QStringLiteral("rules[%1] (%2)").arg(i).arg(quantMethodName(m));
     }
     return calibrationProblems(*this, users.join(QStringLiteral(", ")));
@@ -530,7 +537,7 @@ QStringList Recipe::problemsForRun(const LayerPlan& plan) const
     QString first;
     int n = 0;
     for (const LayerPlanEntry& e : plan.entries) {
-        if (!quantMethodInfo(e.spec.method).needsCalibration) continue;
+        if (!e.spec.needsCalibration()) continue;
         ++perMethod[quantMethodName(e.spec.method)];
         if (first.isEmpty()) first = e.name;
         ++n;

@@ -197,6 +197,8 @@ QString ggufType(const QuantSpec& s, const LinearLayerInfo& l, QString& why)
         }
     }
     const QString label = s.label();
+    if (s.method == QuantMethod::Ggml) // already a llama.cpp type (fitted to the rows by the plan)
+        return ggmlTypeName(s.ggmlType).toLower();
     if (s.method != QuantMethod::Rtn && s.method != QuantMethod::Gptq && s.method != QuantMethod::Awq) {
         why =
             label + QStringLiteral(": GGUF types are weight-only; %1 is not").arg(quantMethodName(s.method));

@@ -1362,6 +1362,14 @@ HfTokenizer::~HfTokenizer() = default;
 std::unique_ptr<HfTokenizer> HfTokenizer::fromFile(const QString& path)
 {
     const QJsonObject root = readJsonObject(path);
+    const QString cfgPath = QFileInfo(path).dir().filePath(QStringLiteral("tokenizer_config.json"));
+    const QJsonObject cfg = QFileInfo::exists(cfgPath) ? readJsonObject(cfgPath) : QJsonObject();
+    return fromJson(root, path, cfg);
+}
+
+std::unique_ptr<HfTokenizer> HfTokenizer::fromJson(const QJsonObject& root, const QString& path,
+                                                   const QJsonObject& cfg)
+{
     const Loader L(path);
     auto d = std::make_unique<Impl>();
     d->path = path;
@@ -1417,8 +1425,6 @@ std::unique_ptr<HfTokenizer> HfTokenizer::fromFile(const QString& path)
     }
 
     // BOS: the post-processor's leading special tokens; without one, tokenizer_config.json's bos_token.
-    const QString cfgPath = QFileInfo(path).dir().filePath(QStringLiteral("tokenizer_config.json"));
-    const QJsonObject cfg = QFileInfo::exists(cfgPath) ? readJsonObject(cfgPath) : QJsonObject();
     const QJsonValue pp = root.value(u"post_processor");
     if (!pp.isNull() && !pp.isUndefined())
         d->bosPrefix = postProcessorPrefix(L, pp, QStringLiteral("post_processor"));

@@ -2,6 +2,7 @@
 
 #include "tokenizer/Tokenizer.h"
 
+#include <QJsonObject>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,6 +28,10 @@ class HfTokenizer final : public Tokenizer
 public:
     /// Parses the file (and tokenizer_config.json beside it for bos/eos when present).
     static std::unique_ptr<HfTokenizer> fromFile(const QString& path);
+    /// Builds from an already parsed tokenizer.json object and tokenizer_config.json object (empty
+    /// when there is none); `path` is what errors name and path() returns.
+    static std::unique_ptr<HfTokenizer> fromJson(const QJsonObject& root, const QString& path,
+                                                 const QJsonObject& config = {});
     ~HfTokenizer() override;
 
     std::vector<int> encode(std::string_view utf8, bool addBos) const override;

@@ -1,5 +1,7 @@
 #include "tokenizer/Tokenizer.h"
 
+#include "io/Gguf.h"
+#include "tokenizer/GgufTokenizer.h"
 #include "tokenizer/HfTokenizer.h"
 #include "tokenizer/SentencePieceTokenizer.h"
 #include "util/Error.h"
@@ -20,19 +22,29 @@ std::unique_ptr<Tokenizer> Tokenizer::fromSentencePiece(const QString& path)
     return SentencePieceTokenizer::fromFile(path);
 }
 
+std::unique_ptr<Tokenizer> Tokenizer::fromGguf(const GgufFile& file)
+{
+    return GgufTokenizer::fromFile(file);
+}
+
 std::unique_ptr<Tokenizer> Tokenizer::load(const QString& modelDir)
 {
+    const QFileInfo info(modelDir);
+    if (info.isFile() && modelDir.endsWith(QStringLiteral(".gguf"), Qt::CaseInsensitive))
+        return fromGguf(*GgufFile::open(modelDir));
     const QDir dir(modelDir);
     const QString json = dir.filePath(QStringLiteral("tokenizer.json"));
     const QString model = dir.filePath(QStringLiteral("tokenizer.model"));
     const bool haveJson = QFileInfo::exists(json), haveModel = QFileInfo::exists(model);
     if (!haveJson && !haveModel)
         throw Error::inFile(modelDir, QStringLiteral("no tokenizer.json or tokenizer.model in this folder"));
-    if (!haveJson) return fromSentencePiece(model);
+    if (!haveJson)
+        return fromSentencePiece(model);
     try {
         return fromTokenizerJson(json);
     } catch (const Error& jsonError) {
-        if (!haveModel) throw;
+        if (!haveModel)
+            throw;
         // tokenizer.model tokenises differently (e.g. it squeezes spaces), so say that it is used.
         try {
             auto t = fromSentencePiece(model);

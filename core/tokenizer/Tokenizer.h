@@ -8,19 +8,26 @@
 
 namespace qs {
 
-/// Text ↔ token ids. Two implementations: SentencePiece `tokenizer.model` (through Debian's
-/// libsentencepiece) and Hugging Face `tokenizer.json` (BPE, byte-level or SentencePiece-style,
-/// implemented in core). Each follows its own file's semantics faithfully.
+class GgufFile;
+
+/// Text ↔ token ids. Three implementations: SentencePiece `tokenizer.model` (through Debian's
+/// libsentencepiece), Hugging Face `tokenizer.json` (BPE, byte-level or SentencePiece-style,
+/// implemented in core) and a GGUF file's tokenizer metadata (llama.cpp's semantics). Each follows
+/// its own file's semantics faithfully.
 class Tokenizer
 {
 public:
     virtual ~Tokenizer() = default;
 
     /// Loads from a model folder: tokenizer.json when present (the semantics llama.cpp and HF use),
-    /// else tokenizer.model. Throws qs::Error naming the file when neither loads.
+    /// else tokenizer.model. A path that is a file ending in .gguf loads from that file's
+    /// tokenizer.ggml.* metadata (fromGguf). Throws qs::Error naming the file when neither loads.
     static std::unique_ptr<Tokenizer> load(const QString& modelDir);
     static std::unique_ptr<Tokenizer> fromTokenizerJson(const QString& path);
     static std::unique_ptr<Tokenizer> fromSentencePiece(const QString& path);
+    /// The tokenizer a GGUF file's metadata describes, giving llama.cpp's ids for plain text
+    /// (see GgufTokenizer). Throws qs::Error naming the file and the key.
+    static std::unique_ptr<Tokenizer> fromGguf(const GgufFile& file);
 
     /// Encodes UTF-8 text. With addBos the BOS id is prepended (for tokenizer.json: as its
     /// TemplateProcessing post-processor says; for SentencePiece: its bos id). Invalid UTF-8 is a
