@@ -82,60 +82,138 @@ inline float fromHalf(std::uint16_t h)
 
 constexpr float kTinyGroup = 1e-15f; // groups whose largest magnitude is below this are all-zero
 
+/// The element of largest magnitude (the first of equal ones) and that magnitude; both 0 for an
+/// all-zero group. Every symmetric format starts from it.
+struct SignedPeak
+{
+    float value = 0, magnitude = 0;
+};
+SignedPeak signedPeak(const float* __restrict x, int n)
+{
+    SignedPeak p;
+    for (int i = 0; i < n; ++i) {
+        const float a = std::fabs(x[i]);
+        if (a > p.magnitude) {
+            p.magnitude = a;
+            p.value = x[i];
+        }
+    }
+    return p;
+}
+
+/// Smallest and largest element (the legacy affine formats' range).
+void valueRange(const float* __restrict x, int n, float* lo, float* hi)
+{
+    float l = FLT_MAX, h = -FLT_MAX;
+    for (int i = 0; i < n; ++i) {
+        if (x[i] < l)
+            l = x[i];
+        if (x[i] > h)
+            h = x[i];
+    }
+    *lo = l;
+    *hi = h;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Scale searches shared by the k-quants (and the legacy formats under an importance matrix).
 // Pointers are __restrict, as in ggml: the code arrays are bytes, which could otherwise alias the
 // floats and force the compiler to reload them after every store.
 
+// Several candidates of a scale search side by side, one per vector lane (GCC/Clang vector
+// extensions: eight in an AVX register, four in an SSE/NEON one, where 32-byte vectors would
+// change the ABI). Each lane runs the scalar loop's operations in the scalar loop's order, so the
+// rounding is unchanged: only independent candidates are vectorized, never the terms of one sum.
+#if defined(__AVX__)
+constexpr int kLanes = 8;
+#else
+constexpr int kLanes = 4;
+#endif
+using Lanes = float __attribute__((vector_size(4 * kLanes)));
+using LaneBits = std::int32_t __attribute__((vector_size(4 * kLanes)));
+
+/// v in every lane (v − (+0) is v exactly, −0 included).
+inline Lanes splat(float v)
+{
+    return v - Lanes{};
+}
+
+/// roundClampedMinMax per lane, as a float: the clamp keeps maxss/minss's NaN behaviour (a NaN
+/// becomes lo), and adding then subtracting 1.5·2^23 rounds to nearest even exactly.
+inline Lanes roundClampedLanes(Lanes v, float lo, float hi)
+{
+    const Lanes vlo = splat(lo), vhi = splat(hi), magic = splat(12582912.f);
+    v = v > vlo ? v : vlo;
+    v = v < vhi ? v : vhi;
+    return (v + magic) - magic;
+}
+
+/// roundClamped per lane, as a float, with its NaN behaviour too (a NaN becomes 0): the integer
+/// is read from the bits of v + 1.5·2^23, as roundNearest does.
+inline Lanes roundClampedLanesBits(Lanes v, float lo, float hi)
+{
+    const Lanes vlo = splat(lo), vhi = splat(hi);
+    v = v < vlo ? vlo : v;
+    v = v > vhi ? vhi : v;
+    const LaneBits bits = reinterpret_cast<LaneBits>(v + splat(12582912.f));
+    return __builtin_convertvector((bits & 0x007fffff) - 0x00400000, Lanes);
+}
+
+inline Lanes absLanes(Lanes v)
+{
+    return reinterpret_cast<Lanes>(reinterpret_cast<LaneBits>(v) & 0x7fffffff);
+}
+
 /// Signed codes in [-nmax, nmax-1] for x with one scale, chosen by weighted least squares over 19
 /// candidate inverse scales around -nmax/max. Weights are `w` or, when null, x². Codes are
-/// returned offset by nmax (0 … 2·nmax-1). Returns the scale (0 for an all-zero group).
+/// returned offset by nmax (0 … 2·nmax-1). Returns the scale (0 for an all-zero group). n ≤ 32.
 float fitSignedScale(int n, int nmax, const float* __restrict x, std::int8_t* __restrict codes,
                      const float* __restrict w)
 {
-    float peak = 0, peakAbs = 0;
-    for (int i = 0; i < n; ++i) {
-        const float a = std::fabs(x[i]);
-        if (a > peakAbs) {
-            peakAbs = a;
-            peak = x[i];
-        }
-    }
+    constexpr int kMaxN = 32;
+    const auto [peak, peakAbs] = signedPeak(x, n);
     if (peakAbs < kTinyGroup) {
         std::fill(codes, codes + n, std::int8_t(0));
         return 0.f;
     }
-    auto weightOf = [&](int i) { return w ? w[i] : x[i] * x[i]; };
-    auto code = [&](float inv, int i) { return roundClamped(inv * x[i], -nmax, nmax - 1); };
-
+    float wx[kMaxN], wt[kMaxN]; // the weight, and weight·x, of each element
+    for (int i = 0; i < n; ++i) {
+        wt[i] = w ? w[i] : x[i] * x[i];
+        wx[i] = wt[i] * x[i];
+    }
     float inv = f(-nmax) / peak;
     float sumXL = 0, sumLL = 0;
     for (int i = 0; i < n; ++i) {
-        const int l = code(inv, i);
+        const int l = roundClamped(inv * x[i], -nmax, nmax - 1);
         codes[i] = std::int8_t(l + nmax);
-        const float wi = weightOf(i);
-        sumXL += wi * x[i] * f(l);
-        sumLL += wi * f(l) * f(l);
+        sumXL += wx[i] * f(l);
+        sumLL += wt[i] * f(l) * f(l);
     }
     float scale = sumLL != 0.f ? sumXL / sumLL : 0.0f;
     float best = scale * sumXL;
-    for (int step = -9; step <= 9; ++step) {
-        if (step == 0)
-            continue;
-        inv = -(f(nmax) + 0.1f * f(step)) / peak;
-        sumXL = sumLL = 0;
+    // The other 18 candidates, steps -9 … 9 without 0, kLanes at a time (they are independent).
+    constexpr int kSteps = 18;
+    for (int k0 = 0; k0 < kSteps; k0 += kLanes) {
+        Lanes invK;
+        for (int k = 0; k < kLanes; ++k) {
+            const int step = std::min(k0 + k, kSteps - 1) - 9;
+            invK[k] = -(f(nmax) + 0.1f * f(step < 0 ? step : step + 1)) / peak;
+        }
+        Lanes q[kMaxN];
+        Lanes lxl = splat(0), lll = splat(0);
         for (int i = 0; i < n; ++i) {
-            const int l = code(inv, i);
-            const float wi = weightOf(i);
-            sumXL += wi * x[i] * f(l);
-            sumLL += wi * f(l) * f(l);
+            q[i] = roundClampedLanesBits(invK * splat(x[i]), f(-nmax), f(nmax - 1));
+            lxl += splat(wx[i]) * q[i];
+            lll += splat(wt[i]) * q[i] * q[i];
         }
         // Better when sumXL²/sumLL (the explained energy) grows.
-        if (sumLL > 0 && sumXL * sumXL > best * sumLL) {
-            for (int i = 0; i < n; ++i)
-                codes[i] = std::int8_t(nmax + code(inv, i));
-            scale = sumXL / sumLL;
-            best = scale * sumXL;
+        for (int k = 0; k < kLanes && k0 + k < kSteps; ++k) {
+            if (lll[k] > 0 && lxl[k] * lxl[k] > best * lll[k]) {
+                for (int i = 0; i < n; ++i)
+                    codes[i] = std::int8_t(nmax + int(q[i][k]));
+                scale = lxl[k] / lll[k];
+                best = scale * lxl[k];
+            }
         }
     }
     return scale;
@@ -145,39 +223,36 @@ float fitSignedScale(int n, int nmax, const float* __restrict x, std::int8_t* __
 /// their best value given the others (weights x²). Codes come back offset by nmax.
 float fitSignedScaleIterative(int n, int nmax, const float* __restrict x, std::int8_t* __restrict codes)
 {
-    float peak = 0, peakAbs = 0;
-    for (int i = 0; i < n; ++i) {
-        const float a = std::fabs(x[i]);
-        if (a > peakAbs) {
-            peakAbs = a;
-            peak = x[i];
-        }
-    }
+    const auto [peak, peakAbs] = signedPeak(x, n);
     if (peakAbs < kTinyGroup) {
         std::fill(codes, codes + n, std::int8_t(0));
         return 0.f;
+    }
+    constexpr int kMaxN = 32;
+    float wt[kMaxN], wx[kMaxN]; // the weight x² and x³ (as (x·x)·x) of each element
+    for (int i = 0; i < n; ++i) {
+        wt[i] = x[i] * x[i];
+        wx[i] = wt[i] * x[i];
     }
     const float inv = f(-nmax) / peak;
     float sumXL = 0, sumLL = 0;
     for (int i = 0; i < n; ++i) {
         const int l = roundClamped(inv * x[i], -nmax, nmax - 1);
         codes[i] = std::int8_t(l);
-        const float wi = x[i] * x[i];
-        sumXL += wi * x[i] * f(l);
-        sumLL += wi * f(l) * f(l);
+        sumXL += wx[i] * f(l);
+        sumLL += wt[i] * f(l) * f(l);
     }
     for (int pass = 0; pass < 5; ++pass) {
         int changed = 0;
         for (int i = 0; i < n; ++i) {
-            const float wi = x[i] * x[i];
-            float xlWithout = sumXL - wi * x[i] * f(codes[i]);
+            float xlWithout = sumXL - wx[i] * f(codes[i]);
             if (xlWithout > 0) {
-                float llWithout = sumLL - wi * f(codes[i]) * f(codes[i]);
+                float llWithout = sumLL - wt[i] * f(codes[i]) * f(codes[i]);
                 int l = roundNearest(x[i] * llWithout / xlWithout);
                 l = std::max(-nmax, std::min(nmax - 1, l));
                 if (l != codes[i]) {
-                    xlWithout += wi * x[i] * f(l);
-                    llWithout += wi * f(l) * f(l);
+                    xlWithout += wx[i] * f(l);
+                    llWithout += wt[i] * f(l) * f(l);
                     if (llWithout > 0 && xlWithout * xlWithout * sumLL > sumXL * sumXL * llWithout) {
                         codes[i] = std::int8_t(l);
                         sumXL = xlWithout;
@@ -198,12 +273,13 @@ float fitSignedScaleIterative(int n, int nmax, const float* __restrict x, std::i
 /// Affine fit x ≈ scale·q − offset with q in [0, nmax] and offset ≥ 0: start from the min/max
 /// grid, then try nstep+1 inverse scales (nmax + rmin + rdelta·k)/(max − min), each refined by a
 /// weighted least-squares solve for scale and min, keeping the one with the smallest weighted
-/// error (absolute when useAbs, squared otherwise). `scratch` holds n codes. Returns the scale;
-/// *offset receives the (non-negative) amount to subtract.
+/// error (absolute when UseAbs, squared otherwise); ties keep the earlier candidate. n ≤ 32.
+/// Returns the scale; *offset receives the (non-negative) amount to subtract.
+template <bool UseAbs>
 float fitAffine(int n, int nmax, const float* __restrict x, const float* __restrict w,
-                std::uint8_t* __restrict codes, float* __restrict offset, std::uint8_t* __restrict scratch,
-                float rmin, float rdelta, int nstep, bool useAbs)
+                std::uint8_t* __restrict codes, float* __restrict offset, float rmin, float rdelta, int nstep)
 {
+    constexpr int kMaxN = 32;
     float lo = x[0], hi = x[0];
     float sumW = w[0];
     float sumX = sumW * x[0];
@@ -222,49 +298,70 @@ float fitAffine(int n, int nmax, const float* __restrict x, const float* __restr
         *offset = -lo;
         return 0.f;
     }
-    auto err = [useAbs](float d) { return useAbs ? std::fabs(d) : d * d; };
-    float inv = f(nmax) / (hi - lo);
-    float scale = 1 / inv;
+    auto err = [](auto d) {
+        if constexpr (UseAbs)
+            return absLanes(d);
+        else
+            return d * d;
+    };
+    const float inv0 = f(nmax) / (hi - lo);
+    float scale = 1 / inv0;
     float bestErr = 0;
+    float shifted[kMaxN]; // x − lo, the quantity every candidate scales
+    for (int i = 0; i < n; ++i)
+        shifted[i] = x[i] - lo;
     for (int i = 0; i < n; ++i) {
-        codes[i] = std::uint8_t(roundClampedMinMax(inv * (x[i] - lo), 0, nmax));
+        codes[i] = std::uint8_t(roundClampedMinMax(inv0 * shifted[i], 0, nmax));
         const float d = scale * f(codes[i]) + lo - x[i];
-        bestErr += w[i] * err(d);
+        bestErr += w[i] * (UseAbs ? std::fabs(d) : d * d);
     }
     if (nstep < 1) {
         *offset = -lo;
         return scale;
     }
-    for (int k = 0; k <= nstep; ++k) {
-        inv = (rmin + rdelta * f(k) + f(nmax)) / (hi - lo);
-        float sumL = 0, sumLL = 0, sumXL = 0;
+    Lanes q[kMaxN]; // the codes of the candidates in flight
+    for (int k0 = 0; k0 <= nstep;) {
+        // Candidates scale x − lo over max − lo with the offset of the best fit so far (ggml's
+        // make_qkx2_quants updates its min as it goes), so a win invalidates the lanes after it:
+        // they are evaluated speculatively and rerun from the winner's successor.
+        const float range = hi - lo;
+        for (int i = 0; i < n; ++i)
+            shifted[i] = x[i] - lo;
+        Lanes inv;
+        for (int k = 0; k < kLanes; ++k)
+            inv[k] = (rmin + rdelta * f(k0 + k) + f(nmax)) / range;
+        Lanes sumL = splat(0), sumLL = splat(0), sumXL = splat(0);
         for (int i = 0; i < n; ++i) {
-            const int l = roundClampedMinMax(inv * (x[i] - lo), 0, nmax);
-            scratch[i] = std::uint8_t(l);
-            sumL += w[i] * f(l);
-            sumLL += w[i] * f(l) * f(l);
-            sumXL += w[i] * f(l) * x[i];
+            q[i] = roundClampedLanes(inv * splat(shifted[i]), 0, f(nmax));
+            const Lanes wl = splat(w[i]) * q[i];
+            sumL += wl;
+            sumLL += wl * q[i];
+            sumXL += wl * splat(x[i]);
         }
-        const float det = sumW * sumLL - sumL * sumL;
-        if (det > 0) {
-            float s = (sumW * sumXL - sumX * sumL) / det;
-            float m = (sumLL * sumX - sumL * sumXL) / det;
-            if (m > 0) { // the offset must not be negative: refit the scale alone
-                m = 0;
-                s = sumXL / sumLL;
-            }
-            float e = 0;
-            for (int i = 0; i < n; ++i) {
-                const float d = s * f(scratch[i]) + m - x[i];
-                e += w[i] * err(d);
-            }
-            if (e < bestErr) {
-                std::copy(scratch, scratch + n, codes);
-                bestErr = e;
-                scale = s;
-                lo = m;
+        const Lanes vW = splat(sumW), vX = splat(sumX);
+        const Lanes det = vW * sumLL - sumL * sumL;
+        Lanes s = (vW * sumXL - vX * sumL) / det;
+        Lanes m = (sumLL * vX - sumL * sumXL) / det;
+        // The offset must not be negative: where the solve says so, refit the scale alone.
+        const auto negOffset = m > splat(0);
+        s = negOffset ? sumXL / sumLL : s;
+        m = negOffset ? splat(0) : m;
+        Lanes e = splat(0);
+        for (int i = 0; i < n; ++i)
+            e += splat(w[i]) * err(s * q[i] + m - splat(x[i]));
+        int next = k0 + kLanes;
+        for (int k = 0; k < kLanes && k0 + k <= nstep; ++k) {
+            if (det[k] > 0 && e[k] < bestErr) {
+                for (int i = 0; i < n; ++i)
+                    codes[i] = std::uint8_t(q[i][k]);
+                bestErr = e[k];
+                scale = s[k];
+                lo = m[k];
+                next = k0 + k + 1;
+                break;
             }
         }
+        k0 = next;
     }
     *offset = -lo;
     return scale;
@@ -347,6 +444,15 @@ void importanceWeights(int n, const float* __restrict imp, const float* __restri
         w[i] = imp[i] * std::sqrt(sigma2 + x[i] * x[i]);
 }
 
+/// Sum in index order (a group's total importance).
+float sumOf(const float* x, int n)
+{
+    float s = 0;
+    for (int i = 0; i < n; ++i)
+        s += x[i];
+    return s;
+}
+
 float sumOfSquares(const float* x, std::int64_t n)
 {
     float s = 0;
@@ -416,13 +522,7 @@ void quantizeQ4_0(const float* x, void* out, std::int64_t n, const float* imp)
     const std::int64_t nb = n / kLegacyBlock;
     if (!imp) {
         for (std::int64_t b = 0; b < nb; ++b, x += kLegacyBlock) {
-            float peakAbs = 0, peak = 0;
-            for (int j = 0; j < kLegacyBlock; ++j)
-                if (peakAbs < std::fabs(x[j])) {
-                    peakAbs = std::fabs(x[j]);
-                    peak = x[j];
-                }
-            const float d = peak / -8;
+            const float d = signedPeak(x, kLegacyBlock).value / -8;
             const float id = d != 0.f ? 1.0f / d : 0.0f;
             y[b].d = toHalf(d);
             for (int j = 0; j < 16; ++j) {
@@ -451,13 +551,8 @@ void quantizeQ4_1(const float* x, void* out, std::int64_t n, const float* imp)
     const std::int64_t nb = n / kLegacyBlock;
     if (!imp) {
         for (std::int64_t b = 0; b < nb; ++b, x += kLegacyBlock) {
-            float lo = FLT_MAX, hi = -FLT_MAX;
-            for (int j = 0; j < kLegacyBlock; ++j) {
-                if (x[j] < lo)
-                    lo = x[j];
-                if (x[j] > hi)
-                    hi = x[j];
-            }
+            float lo, hi;
+            valueRange(x, kLegacyBlock, &lo, &hi);
             const float d = (hi - lo) / 15;
             const float id = d != 0.f ? 1.0f / d : 0.0f;
             y[b].d = toHalf(d);
@@ -472,12 +567,12 @@ void quantizeQ4_1(const float* x, void* out, std::int64_t n, const float* imp)
     }
     const float sigma2 = sumOfSquares(x, n) / float(n);
     float w[kLegacyBlock];
-    std::uint8_t L[kLegacyBlock], scratch[kLegacyBlock];
+    std::uint8_t L[kLegacyBlock];
     for (std::int64_t b = 0; b < nb; ++b) {
         const float* xb = x + b * kLegacyBlock;
         importanceWeights(kLegacyBlock, imp + b * kLegacyBlock, xb, sigma2, w);
         float offset;
-        const float d = fitAffine(kLegacyBlock, 15, xb, w, L, &offset, scratch, -0.9f, 0.05f, 36, false);
+        const float d = fitAffine<false>(kLegacyBlock, 15, xb, w, L, &offset, -0.9f, 0.05f, 36);
         y[b].d = toHalf(d);
         y[b].m = toHalf(-offset);
         for (int j = 0; j < 16; ++j)
@@ -506,13 +601,7 @@ void quantizeQ5_0(const float* x, void* out, std::int64_t n, const float* imp)
     std::uint8_t codes[kLegacyBlock];
     if (!imp) {
         for (std::int64_t b = 0; b < nb; ++b, x += kLegacyBlock) {
-            float peakAbs = 0, peak = 0;
-            for (int j = 0; j < kLegacyBlock; ++j)
-                if (peakAbs < std::fabs(x[j])) {
-                    peakAbs = std::fabs(x[j]);
-                    peak = x[j];
-                }
-            const float d = peak / -16;
+            const float d = signedPeak(x, kLegacyBlock).value / -16;
             const float id = d != 0.f ? 1.0f / d : 0.0f;
             y[b].d = toHalf(d);
             for (int j = 0; j < kLegacyBlock; ++j)
@@ -541,13 +630,8 @@ void quantizeQ5_1(const float* x, void* out, std::int64_t n, const float* imp)
     std::uint8_t codes[kLegacyBlock];
     if (!imp) {
         for (std::int64_t b = 0; b < nb; ++b, x += kLegacyBlock) {
-            float lo = FLT_MAX, hi = -FLT_MAX;
-            for (int j = 0; j < kLegacyBlock; ++j) {
-                if (x[j] < lo)
-                    lo = x[j];
-                if (x[j] > hi)
-                    hi = x[j];
-            }
+            float lo, hi;
+            valueRange(x, kLegacyBlock, &lo, &hi);
             const float d = (hi - lo) / 31;
             const float id = d != 0.f ? 1.0f / d : 0.0f;
             y[b].d = toHalf(d);
@@ -560,12 +644,11 @@ void quantizeQ5_1(const float* x, void* out, std::int64_t n, const float* imp)
     }
     const float sigma2 = sumOfSquares(x, n) / float(n);
     float w[kLegacyBlock];
-    std::uint8_t scratch[kLegacyBlock];
     for (std::int64_t b = 0; b < nb; ++b) {
         const float* xb = x + b * kLegacyBlock;
         importanceWeights(kLegacyBlock, imp + b * kLegacyBlock, xb, sigma2, w);
         float offset;
-        const float d = fitAffine(kLegacyBlock, 31, xb, w, codes, &offset, scratch, -0.9f, 0.05f, 36, false);
+        const float d = fitAffine<false>(kLegacyBlock, 31, xb, w, codes, &offset, -0.9f, 0.05f, 36);
         y[b].d = toHalf(d);
         y[b].m = toHalf(-offset);
         packQ5(y[b], codes);
@@ -593,7 +676,7 @@ void quantizeQ8_0(const float* x, void* out, std::int64_t n, const float*)
 void quantizeQ2_K(const float* x, void* out, std::int64_t n, const float* imp)
 {
     auto* y = static_cast<BlockQ2_K*>(out);
-    std::uint8_t L[kSuperBlock], scratch[16];
+    std::uint8_t L[kSuperBlock];
     float w[16], mins[16], scales[16];
     for (std::int64_t b = 0; b < n / kSuperBlock; ++b, x += kSuperBlock) {
         BlockQ2_K& blk = y[b];
@@ -603,8 +686,7 @@ void quantizeQ2_K(const float* x, void* out, std::int64_t n, const float* imp)
             for (int j = 0; j < 16; ++j) {
                 for (int l = 0; l < 16; ++l)
                     w[l] = std::fabs(x[16 * j + l]);
-                scales[j] =
-                    fitAffine(16, 3, x + 16 * j, w, L + 16 * j, &mins[j], scratch, -0.5f, 0.1f, 15, true);
+                scales[j] = fitAffine<true>(16, 3, x + 16 * j, w, L + 16 * j, &mins[j], -0.5f, 0.1f, 15);
                 if (scales[j] > maxScale)
                     maxScale = scales[j];
                 if (mins[j] > maxMin)
@@ -631,14 +713,11 @@ void quantizeQ2_K(const float* x, void* out, std::int64_t n, const float* imp)
             mm = fromHalf(blk.dmin);
         } else {
             float groupWeight[16];
-            std::fill(groupWeight, groupWeight + 16, 0.f);
             const float sigma2 = sumOfSquares(x, kSuperBlock) / kSuperBlock;
             for (int j = 0; j < 16; ++j) {
                 importanceWeights(16, imp + b * kSuperBlock + 16 * j, x + 16 * j, sigma2, w);
-                for (int l = 0; l < 16; ++l)
-                    groupWeight[j] += w[l];
-                scales[j] =
-                    fitAffine(16, 3, x + 16 * j, w, L + 16 * j, &mins[j], scratch, -0.9f, 0.05f, 36, false);
+                groupWeight[j] = sumOf(w, 16);
+                scales[j] = fitAffine<false>(16, 3, x + 16 * j, w, L + 16 * j, &mins[j], -0.9f, 0.05f, 36);
             }
             std::uint8_t ls[16], lm[16];
             const float d = fitPositiveScale(16, 15, scales, ls, groupWeight);
@@ -697,10 +776,7 @@ void quantizeQ3_K(const float* x, void* out, std::int64_t n, const float* imp)
             float w[16], groupWeight[16];
             for (int j = 0; j < 16; ++j) {
                 importanceWeights(16, imp + b * kSuperBlock + 16 * j, x + 16 * j, sigma2, w);
-                float sw = 0;
-                for (int l = 0; l < 16; ++l)
-                    sw += w[l];
-                groupWeight[j] = sw;
+                groupWeight[j] = sumOf(w, 16);
                 scales[j] = fitSignedScale(16, 4, x + 16 * j, L + 16 * j, w);
             }
             std::int8_t ls[16];
@@ -717,16 +793,16 @@ void quantizeQ3_K(const float* x, void* out, std::int64_t n, const float* imp)
             for (int l = 0; l < 16; ++l)
                 L[16 * j + l] = std::int8_t(roundClamped(x[16 * j + l] / d, -4, 3) + 4);
         }
-        // High bit of element j goes to bit j/32 of hmask[j%32]; the low two bits pack like Q2_K.
-        std::fill(blk.hmask, blk.hmask + 32, std::uint8_t(0));
+        // High bit (codes are 0 … 7) of element j goes to bit j/32 of hmask[j%32]; the low two
+        // bits pack like Q2_K. Written without branches: the high bits are data, not control.
         std::uint8_t low[kSuperBlock];
-        for (int j = 0; j < kSuperBlock; ++j) {
-            int l = L[j];
-            if (l > 3) {
-                blk.hmask[j % 32] |= std::uint8_t(1u << (j / 32));
-                l -= 4;
-            }
-            low[j] = std::uint8_t(l);
+        for (int j = 0; j < kSuperBlock; ++j)
+            low[j] = std::uint8_t(L[j] & 3);
+        for (int l = 0; l < 32; ++l) {
+            unsigned h = 0;
+            for (int k = 0; k < 8; ++k)
+                h |= unsigned((L[32 * k + l] >> 2) & 1) << k;
+            blk.hmask[l] = std::uint8_t(h);
         }
         pack2Bit(low, blk.qs);
     }
@@ -739,7 +815,6 @@ void fitQ45Block(const float* x, const float* imp, std::uint8_t* L, std::uint16_
 {
     constexpr int nmax = (1 << Bits) - 1;
     float w[32], mins[8], scales[8];
-    std::uint8_t scratch[32];
     std::fill(packed, packed + kPackedScaleBytes, std::uint8_t(0));
     if (!imp) {
         float maxScale = 0, maxMin = 0;
@@ -751,9 +826,8 @@ void fitQ45Block(const float* x, const float* imp, std::uint8_t* L, std::uint16_
             const float avg = std::sqrt(s2 / 32);
             for (int l = 0; l < 32; ++l)
                 w[l] = avg + std::fabs(xg[l]);
-            scales[j] =
-                Bits == 4 ? fitAffine(32, nmax, xg, w, L + 32 * j, &mins[j], scratch, -1.f, 0.1f, 20, false)
-                          : fitAffine(32, nmax, xg, w, L + 32 * j, &mins[j], scratch, -0.5f, 0.1f, 15, false);
+            scales[j] = Bits == 4 ? fitAffine<false>(32, nmax, xg, w, L + 32 * j, &mins[j], -1.f, 0.1f, 20)
+                                  : fitAffine<false>(32, nmax, xg, w, L + 32 * j, &mins[j], -0.5f, 0.1f, 15);
             if (scales[j] > maxScale)
                 maxScale = scales[j];
             if (mins[j] > maxMin)
@@ -776,11 +850,8 @@ void fitQ45Block(const float* x, const float* imp, std::uint8_t* L, std::uint16_
         for (int j = 0; j < 8; ++j) {
             const float* xg = x + 32 * j;
             importanceWeights(32, imp + 32 * j, xg, sigma2, w);
-            float sw = 0;
-            for (int l = 0; l < 32; ++l)
-                sw += w[l];
-            groupWeight[j] = sw;
-            scales[j] = fitAffine(32, nmax, xg, w, L + 32 * j, &mins[j], scratch, -0.9f, 0.05f, 36, false);
+            groupWeight[j] = sumOf(w, 32);
+            scales[j] = fitAffine<false>(32, nmax, xg, w, L + 32 * j, &mins[j], -0.9f, 0.05f, 36);
         }
         std::uint8_t ls[8], lm[8];
         const float d = fitPositiveScale(8, 63, scales, ls, groupWeight);
@@ -897,14 +968,7 @@ void quantizeQ8_K(const float* x, void* out, std::int64_t n, const float*)
     auto* y = static_cast<BlockQ8_K*>(out);
     for (std::int64_t b = 0; b < n / kSuperBlock; ++b, x += kSuperBlock) {
         BlockQ8_K& blk = y[b];
-        float peak = 0, peakAbs = 0;
-        for (int j = 0; j < kSuperBlock; ++j) {
-            const float a = std::fabs(x[j]);
-            if (a > peakAbs) {
-                peakAbs = a;
-                peak = x[j];
-            }
-        }
+        const auto [peak, peakAbs] = signedPeak(x, kSuperBlock);
         if (peakAbs == 0.f) {
             blk.d = 0;
             std::memset(blk.qs, 0, sizeof(blk.qs));
@@ -949,6 +1013,20 @@ int nearestIq4(float v)
     return v - f(kIq4Values[hi - 1]) < f(kIq4Values[hi]) - v ? hi - 1 : hi;
 }
 
+/// kIq4Values[nearestIq4(v)] per lane, without the bisection's branches: the largest table value
+/// ≤ v and the smallest one above it, the lower one unless the upper is strictly nearer (a NaN
+/// gets the top value, as the bisection gives it).
+inline Lanes nearestIq4Value(Lanes v)
+{
+    Lanes below = splat(f(kIq4Values[0])), above = splat(f(kIq4Values[15]));
+    for (int j = 0; j < 16; ++j) {
+        const Lanes t = splat(f(kIq4Values[j]));
+        below = t <= v ? t : below;
+        above = t > v && t < above ? t : above;
+    }
+    return v - below < above - v ? below : above;
+}
+
 /// One IQ4 super-block of `len` elements (32 for IQ4_NL, 256 for IQ4_XS) in groups of 32. Each
 /// group's scale is searched over 15 inverse scales; IQ4_XS then stores the group scales as 6-bit
 /// multiples of one f16 scale and re-derives the codes.
@@ -974,14 +1052,7 @@ void quantizeIq4Superblock(int len, const float* x, const float* imp, std::uint1
         else
             for (int j = 0; j < 32; ++j)
                 w[j] = xg[j] * xg[j];
-        float peakAbs = 0, peak = 0;
-        for (int j = 0; j < 32; ++j) {
-            const float a = std::fabs(xg[j]);
-            if (a > peakAbs) {
-                peakAbs = a;
-                peak = xg[j];
-            }
-        }
+        const auto [peak, peakAbs] = signedPeak(xg, 32);
         if (peakAbs < kTinyGroup) {
             scales[g] = 0;
             continue;
@@ -998,17 +1069,23 @@ void quantizeIq4Superblock(int len, const float* x, const float* imp, std::uint1
         }
         d = sumQX / sumQQ;
         float best = d * sumQX;
-        for (int t = -ntry; t <= ntry; ++t) {
-            id = f(t + kIq4Values[0]) / peak;
-            sumQX = sumQQ = 0;
+        // The 2·ntry+1 candidates are independent: kLanes at a time, one per lane.
+        for (int t0 = -ntry; t0 <= ntry; t0 += kLanes) {
+            Lanes idK;
+            for (int k = 0; k < kLanes; ++k)
+                idK[k] = f(std::min(t0 + k, ntry) + kIq4Values[0]) / peak;
+            Lanes lqx = splat(0), lqq = splat(0);
             for (int j = 0; j < 32; ++j) {
-                const float q = f(kIq4Values[nearestIq4(id * xg[j])]);
-                sumQX += w[j] * q * xg[j];
-                sumQQ += w[j] * q * q;
+                const Lanes q = nearestIq4Value(idK * splat(xg[j]));
+                const Lanes wq = splat(w[j]) * q;
+                lqx += wq * splat(xg[j]);
+                lqq += wq * q;
             }
-            if (sumQQ > 0 && sumQX * sumQX > best * sumQQ) {
-                d = sumQX / sumQQ;
-                best = d * sumQX;
+            for (int k = 0; k < kLanes && t0 + k <= ntry; ++k) {
+                if (lqq[k] > 0 && lqx[k] * lqx[k] > best * lqq[k]) {
+                    d = lqx[k] / lqq[k];
+                    best = d * lqx[k];
+                }
             }
         }
         scales[g] = d;
@@ -1394,7 +1471,7 @@ void ggmlQuantizeRows(GgmlType type, const float* src, void* dst, std::int64_t n
     auto* out = static_cast<std::uint8_t*>(dst);
     // Rows are independent (each keeps its own statistics), so any split gives the same bytes.
     const bool parallel = nrows > 1 && nrows * rowLength >= (std::int64_t(1) << 16);
-#pragma omp parallel for schedule(dynamic, 4) if (parallel)
+#pragma omp parallel for schedule(static) if (parallel)
     for (std::int64_t r = 0; r < nrows; ++r)
         k.quantize(src + r * rowLength, out + std::size_t(r) * rowBytes, rowLength, imp);
 }
