@@ -1,10 +1,17 @@
 #include "MainWindow.h"
 
+#include "AboutDialog.h"
+#include "GenerationPanel.h"
+#include "MemoryStatus.h"
 #include "MixedPrecisionPanel.h"
 #include "PlanDocument.h"
 #include "PlanItemDelegate.h"
 #include "PlanTableModel.h"
+#include "PlaygroundPanel.h"
 #include "RunsPanel.h"
+#include "SessionController.h"
+#include "SettingsDialog.h"
+#include "ShortcutsDialog.h"
 #include "TensorTableModel.h"
 #include "model/Model.h"
 #include "model/ModelSummary.h"
@@ -22,6 +29,7 @@
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
+#include <QHash>
 #include <QHeaderView>
 #include <QItemSelectionModel>
 #include <QJsonDocument>
@@ -102,6 +110,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     });
     m_tabs->addTab(m_runs, tr("Runs"));
     m_tabs->addTab(m_tensorView, tr("Tensors"));
+    m_playground = new PlaygroundPanel;
+    m_tabs->addTab(m_playground, tr("Playground"));
+    m_generation = new GenerationPanel(m_runs);
+    m_tabs->addTab(m_generation, tr("Generate"));
 
     m_stack = new QStackedWidget;
     m_stack->addWidget(m_welcome);
@@ -115,10 +127,18 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     m_progress->setRange(0, 0); // busy indicator: opening reads headers only
     m_progress->setMaximumWidth(160);
     m_progress->hide();
+    m_planStatus = new QLabel;
+    m_planStatus->setObjectName(QStringLiteral("planStatusLabel"));
+    m_memory = new MemoryStatus;
     statusBar()->addWidget(m_statusLabel, 1);
+    statusBar()->addPermanentWidget(m_planStatus);
+    statusBar()->addPermanentWidget(m_memory);
     statusBar()->addPermanentWidget(m_progress);
+    connect(m_plan, &PlanDocument::planChanged, this, &MainWindow::refreshPlanStatus);
 
     createActions();
+    m_session = new SessionController(this);
+    refreshPageActions(); // after every page exists
     connect(&m_loadWatcher, &QFutureWatcher<LoadResult>::finished, this, &MainWindow::onLoadFinished);
 }
 
@@ -133,6 +153,14 @@ void MainWindow::createActions()
     QAction* open = file->addAction(tr("&Open Model…"), this, &MainWindow::openModelDialog);
     open->setObjectName(QStringLiteral("actionOpen"));
     open->setShortcut(QKeySequence::Open);
+    QAction* openGguf = file->addAction(tr("Open &GGUF File…"), this, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Open GGUF File"),
+                                                          m_model ? QFileInfo(m_model->path()).path() : QString(),
+                                                          tr("GGUF models (*.gguf);;All files (*)"));
+        if (!path.isEmpty())
+            openModel(path);
+    });
+    openGguf->setObjectName(QStringLiteral("actionOpenGguf"));
     m_recentMenu = file->addMenu(tr("Open &Recent"));
     m_recentMenu->setObjectName(QStringLiteral("recentMenu"));
     rebuildRecentMenu();
@@ -149,6 +177,37 @@ void MainWindow::createActions()
     redo->setShortcut(QKeySequence::Redo);
     edit->addAction(undo);
     edit->addAction(redo);
+    edit->addSeparator();
+    QAction* prefs = edit->addAction(tr("&Preferences…"), this, &MainWindow::showSettings);
+    prefs->setObjectName(QStringLiteral("actionPreferences"));
+    prefs->setMenuRole(QAction::PreferencesRole);
+    QList<QKeySequence> prefKeys{QKeySequence(tr("Ctrl+,"))};
+    if (const QKeySequence platform(QKeySequence::Preferences);
+        !platform.isEmpty() && platform != prefKeys.front())
+        prefKeys.prepend(platform); // the platform's own key first, where it has one
+    prefs->setShortcuts(prefKeys);
+
+    // Ctrl+1 … Ctrl+9 show the pages in tab order (names follow the tabs, whatever pages exist).
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    view->setObjectName(QStringLiteral("viewMenu"));
+    for (int i = 0; i < 9; ++i) {
+        QAction* page = view->addAction(QString());
+        page->setObjectName(QStringLiteral("actionPage%1").arg(i + 1));
+        page->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)));
+        connect(page, &QAction::triggered, this, [this, i] {
+            if (i < m_tabs->count() && m_stack->currentWidget() == m_tabs)
+                m_tabs->setCurrentIndex(i);
+        });
+        m_pageActions << page;
+    }
+    connect(view, &QMenu::aboutToShow, this, &MainWindow::refreshPageActions);
+    refreshPageActions();
+    view->addSeparator();
+    view->addAction(m_playground->presentationAction()); // F5: large fonts on the Playground page
+    connect(m_playground->presentationAction(), &QAction::toggled, this, [this](bool on) {
+        if (on)
+            showPage(QStringLiteral("playground"));
+    });
 
     QMenu* planMenu = menuBar()->addMenu(tr("&Plan"));
     QAction* load = planMenu->addAction(tr("&Load Recipe…"), this, &MainWindow::loadRecipeDialog);
@@ -156,25 +215,112 @@ void MainWindow::createActions()
     QAction* save = planMenu->addAction(tr("&Save Recipe…"), this, &MainWindow::saveRecipeDialog);
     save->setObjectName(QStringLiteral("actionSaveRecipe"));
     save->setShortcut(QKeySequence::Save);
+    planMenu->addSeparator();
+    QAction* runAction = planMenu->addAction(tr("&Run Plan"), this, [this] { runCurrentPlan(); });
+    runAction->setObjectName(QStringLiteral("actionRun"));
+    runAction->setShortcut(QKeySequence(tr("Ctrl+R")));
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
-    help->addAction(tr("&About QuantScope"), this, [this] {
-        QMessageBox::about(
-            this, tr("About QuantScope"),
-            tr("<b>QuantScope %1</b><p>A workbench for deciding how to quantize large language "
-               "models: methods, bit-widths and group sizes per layer, and what they cost in "
-               "quality, memory and speed.</p>")
-                .arg(QStringLiteral(QUANTSCOPE_VERSION)));
+    QAction* keys = help->addAction(tr("&Keyboard Shortcuts"), this, &MainWindow::showShortcuts);
+    keys->setObjectName(QStringLiteral("actionShortcuts"));
+    keys->setShortcut(QKeySequence::HelpContents);
+    help->addSeparator();
+    QAction* about = help->addAction(tr("&About QuantScope"), this, &MainWindow::showAbout);
+    about->setObjectName(QStringLiteral("actionAbout"));
+    about->setMenuRole(QAction::AboutRole);
+    QAction* aboutQt = help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
+    aboutQt->setObjectName(QStringLiteral("actionAboutQt"));
+    aboutQt->setMenuRole(QAction::AboutQtRole);
+}
+
+void MainWindow::refreshPageActions()
+{
+    for (int i = 0; i < int(m_pageActions.size()); ++i) {
+        QAction* a = m_pageActions[i];
+        const bool exists = i < m_tabs->count();
+        a->setText(exists ? m_tabs->tabText(i) : QString());
+        a->setVisible(exists); // a hidden action's shortcut does nothing
+    }
+}
+
+void MainWindow::refreshPlanStatus()
+{
+    m_planStatus->setText(m_model && !m_plan->plan().entries.empty()
+                              ? tr("Plan: %1 bpw").arg(m_plan->linearBitsPerWeight(), 0, 'f', 2)
+                              : QString());
+}
+
+void MainWindow::applySettings(const AppSettings& settings)
+{
+    m_settings = settings;
+    settings.apply();
+    m_runs->setCacheDirectory(settings.effectiveCacheDirectory());
+}
+
+void MainWindow::showSettings()
+{
+    if (auto* open = findChild<SettingsDialog*>(); open && open->isVisible()) {
+        open->raise();
+        open->activateWindow();
+        return;
+    }
+    auto* dialog = new SettingsDialog(AppSettings::load(), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this, dialog] {
+        const AppSettings s = dialog->settings();
+        const AppSettings before = AppSettings::load();
+        s.save();
+        applySettings(s);
+        if (s.language != before.language || s.dataDirectory != before.dataDirectory) {
+            auto* box = new QMessageBox(QMessageBox::Information, tr("Preferences"),
+                                        tr("The language and the data folder change when QuantScope "
+                                           "starts again."),
+                                        QMessageBox::Ok, this);
+            box->setObjectName(QStringLiteral("restartMessage"));
+            box->setAttribute(Qt::WA_DeleteOnClose);
+            box->open();
+        }
+        statusBar()->showMessage(tr("Preferences saved"), 3000);
     });
+    dialog->open();
+}
+
+void MainWindow::showAbout()
+{
+    const QList<QPair<QString, QString>> paths{
+        {tr("Data folder"), m_settings.effectiveDataDirectory()},
+        {tr("Cache folder"), m_settings.effectiveCacheDirectory()},
+        {tr("Session file"), m_session->file()},
+        {tr("Settings"), QSettings().fileName()},
+    };
+    auto* dialog = new AboutDialog(paths, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->open();
+}
+
+void MainWindow::showShortcuts()
+{
+    refreshPageActions();
+    auto* dialog = new ShortcutsDialog(this, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->open();
 }
 
 void MainWindow::showPage(const QString& name)
 {
-    const QStringList pages{QStringLiteral("overview"), QStringLiteral("plan"), QStringLiteral("mixed"),
-                            QStringLiteral("tensors")};
-    const qsizetype i = pages.indexOf(name.toLower());
-    if (i >= 0 && i < m_tabs->count())
-        m_tabs->setCurrentIndex(int(i));
+    // By the page widget's object name, so the names stay right whatever the tab order.
+    static const QHash<QString, QString> pages{
+        {QStringLiteral("overview"), QStringLiteral("overviewText")},
+        {QStringLiteral("plan"), QStringLiteral("planPage")},
+        {QStringLiteral("mixed"), QStringLiteral("mixedPrecisionPanel")},
+        {QStringLiteral("runs"), QStringLiteral("runsPanel")},
+        {QStringLiteral("tensors"), QStringLiteral("tensorTable")},
+        {QStringLiteral("playground"), QStringLiteral("playgroundPanel")},
+        {QStringLiteral("generate"), QStringLiteral("generationPanel")}};
+    const QString objectName = pages.value(name.toLower());
+    for (int i = 0; i < m_tabs->count() && !objectName.isEmpty(); ++i)
+        if (m_tabs->widget(i)->objectName() == objectName)
+            m_tabs->setCurrentIndex(i);
 }
 
 bool MainWindow::isLoading() const
@@ -518,6 +664,8 @@ void MainWindow::setModel(std::shared_ptr<const Model> model)
     m_plan->setModel(m_model, start);
     m_mixed->setModel(m_model);
     m_runs->setModel(m_model);
+    m_playground->setModel(m_model);
+    m_generation->setModel(m_model);
     const ModelTotals& t = m_model->totals();
     const QLocale loc;
     QString html = QStringLiteral("<h2>%1</h2><p>%2</p>")
@@ -550,6 +698,7 @@ void MainWindow::setModel(std::shared_ptr<const Model> model)
     m_overview->setHtml(html);
     m_stack->setCurrentWidget(m_tabs);
     setWindowTitle(tr("%1 — QuantScope").arg(m_model->displayName()));
+    refreshPlanStatus();
     m_statusLabel->setText(
         tr("Model: %1 · %2 parameters · %3")
             .arg(m_model->displayName(), loc.toString(t.params), formatBytes(double(t.bytes))));
@@ -590,6 +739,8 @@ void MainWindow::rebuildRecentMenu()
 QString MainWindow::modelFolderFor(const QString& droppedPath)
 {
     const QFileInfo fi(droppedPath);
+    if (fi.isFile() && fi.suffix().compare(u"gguf", Qt::CaseInsensitive) == 0)
+        return fi.absoluteFilePath(); // a GGUF file is a model by itself
     return fi.isFile() ? fi.absolutePath() : fi.absoluteFilePath(); // a dropped config.json / safetensors
 }
 

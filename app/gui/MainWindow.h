@@ -1,5 +1,7 @@
 #pragma once
 
+#include "AppSettings.h"
+
 #include <QFutureWatcher>
 #include <QMainWindow>
 #include <memory>
@@ -24,6 +26,10 @@ class PlanDocument;
 class PlanTableModel;
 class MixedPrecisionPanel;
 class RunsPanel;
+class PlaygroundPanel;
+class GenerationPanel;
+class SessionController;
+class MemoryStatus;
 
 /// The workbench window. It only starts jobs and shows their results; all work happens in core
 /// on worker threads (model loading via QtConcurrent), so the UI thread never blocks.
@@ -40,6 +46,13 @@ public:
     PlanTableModel* planTableModel() const { return m_planModel; }
     MixedPrecisionPanel* mixedPrecisionPanel() const { return m_mixed; }
     RunsPanel* runsPanel() const { return m_runs; }
+    PlaygroundPanel* playgroundPanel() const { return m_playground; }
+    GenerationPanel* generationPanel() const { return m_generation; }
+    QTabWidget* tabs() const { return m_tabs; }
+    /// Autosave and restore (off until a session file is set).
+    SessionController* session() const { return m_session; }
+    /// The preferences this window applied last (applySettings).
+    const AppSettings& settings() const { return m_settings; }
     /// Queues a quantize + evaluate run of the current plan (the Run button); returns the job id or -1.
     int runCurrentPlan();
 
@@ -47,8 +60,16 @@ public Q_SLOTS:
     /// Starts loading a model folder in the background; errors end in a dialog, never a crash.
     void openModel(const QString& path);
     void openModelDialog();
-    /// Shows a page by name: "overview", "plan", "mixed" or "tensors".
+    /// Shows a page by name: "overview", "plan", "mixed", "runs", "tensors", "playground" or "generate".
     void showPage(const QString& name);
+    /// Applies preferences: compute threads, theme, the cache folder of runs (main() applies the
+    /// stored ones; the settings dialog applies and stores its result).
+    void applySettings(const AppSettings& settings);
+    /// Edit › Preferences (non-modal dialog; OK stores and applies).
+    void showSettings();
+    void showAbout();
+    /// Help › Keyboard Shortcuts (F1): the list is read from the window's actions.
+    void showShortcuts();
 
 Q_SIGNALS:
     void modelLoaded();
@@ -65,6 +86,8 @@ private:
         QString error;
     };
     void createActions();
+    void refreshPageActions();
+    void refreshPlanStatus();
     void onLoadFinished();
     void setModel(std::shared_ptr<const Model> model);
     void addRecent(const QString& path);
@@ -106,9 +129,16 @@ private:
     QTableWidget* m_rules = nullptr;
     MixedPrecisionPanel* m_mixed = nullptr;
     RunsPanel* m_runs = nullptr;
+    PlaygroundPanel* m_playground = nullptr;
+    GenerationPanel* m_generation = nullptr;
     QLineEdit* m_runName = nullptr;
     QProgressBar* m_progress = nullptr;
     QLabel* m_statusLabel = nullptr;
+    QLabel* m_planStatus = nullptr;
+    MemoryStatus* m_memory = nullptr;
+    QList<QAction*> m_pageActions;
+    SessionController* m_session = nullptr;
+    AppSettings m_settings;
 };
 
 } // namespace qs

@@ -10,6 +10,7 @@
 #include "model/Model.h"
 #include "model/Transformer.h"
 #include "quant/QuantizeJob.h"
+#include "quant/QuantizedModelIO.h"
 #include "tokenizer/Tokenizer.h"
 #include "util/Error.h"
 #include "util/Paths.h"
@@ -18,15 +19,19 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QCryptographicHash>
+#include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHeaderView>
+#include <QJsonDocument>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPointer>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSaveFile>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QTabWidget>
@@ -42,6 +47,28 @@ enum RunColumn { RunShow, RunName, RunRecipe, RunBpw, RunMb, RunPpl, RunKld, Run
 QString number(double v, int decimals)
 {
     return std::isfinite(v) ? QString::number(v, 'f', decimals) : QStringLiteral("–");
+}
+
+/// The float baseline's summary kept beside its KLD base (absent or unreadable: nullopt).
+std::optional<RunSummary> readBaseline(const QString& path)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly))
+        return std::nullopt;
+    const QJsonDocument doc = QJsonDocument::fromJson(f.readAll());
+    try {
+        return doc.isObject() ? std::optional<RunSummary>(runSummaryFromJson(doc.object(), path))
+                              : std::nullopt;
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+}
+
+void writeBaseline(const QString& path, const RunSummary& baseline)
+{
+    QSaveFile f(path); // best effort: without it the next session evaluates the baseline again
+    if (f.open(QIODevice::WriteOnly) && f.write(QJsonDocument(runSummaryToJson(baseline)).toJson()) > 0)
+        f.commit();
 }
 } // namespace
 
@@ -93,6 +120,7 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
             m_checked[std::size_t(r)] != (item->checkState() == Qt::Checked)) {
             m_checked[std::size_t(r)] = item->checkState() == Qt::Checked;
             refreshPlots();
+            Q_EMIT runsChanged();
         }
     });
 
@@ -148,6 +176,7 @@ void RunsPanel::setModel(std::shared_ptr<const Model> model)
     m_runs.clear();
     m_checked.clear();
     m_plans.clear();
+    m_recipes.clear();
     m_baseline.reset();
     m_baselineKey.clear();
     m_lastLayers.clear();
@@ -155,6 +184,50 @@ void RunsPanel::setModel(std::shared_ptr<const Model> model)
     if (m_model)
         for (const LinearLayerInfo& l : m_model->linears())
             m_layer->addItem(l.name);
+    refreshRunsTable();
+    refreshPlots();
+}
+
+void RunsPanel::setCacheDirectory(const QString& path)
+{
+    m_cacheDir = path;
+}
+
+QString RunsPanel::cacheDirectory() const
+{
+    return m_cacheDir.isEmpty() ? m_tempCache.path() : QDir(m_cacheDir).filePath(QStringLiteral("kld-bases"));
+}
+
+std::vector<SessionRun> RunsPanel::sessionRuns() const
+{
+    std::vector<SessionRun> out;
+    for (std::size_t i = 0; i < m_runs.size(); ++i)
+        out.push_back({m_runs[i], i < m_recipes.size() ? m_recipes[i] : Recipe{}, m_checked[i]});
+    return out;
+}
+
+void RunsPanel::restoreRuns(const std::vector<SessionRun>& runs, const std::optional<RunSummary>& baseline)
+{
+    for (const SessionRun& r : runs) {
+        LayerPlan plan;
+        if (m_model) {
+            try {
+                plan = r.recipe.resolve(*m_model);
+            } catch (const Error&) {
+                // The distribution plot then shows no grid for this run; its numbers stay.
+            }
+        }
+        RunSummary summary = r.summary;
+        // A checkpoint that did not outlive its session: the numbers stay, the model is gone.
+        if (QDir::isAbsolutePath(summary.source) && !QFileInfo(summary.source).isDir())
+            summary.source.clear();
+        m_runs.push_back(std::move(summary));
+        m_checked.push_back(r.shown);
+        m_plans.push_back(std::move(plan));
+        m_recipes.push_back(r.recipe);
+    }
+    if (baseline)
+        m_baseline = baseline;
     refreshRunsTable();
     refreshPlots();
 }
@@ -179,12 +252,22 @@ int RunsPanel::startRun(const QString& name, const Recipe& recipe, const LayerPl
     ep.textPath = m_evalText->text();
     ep.perplexity.ctx = 128;
     ep.perplexity.maxChunks = m_chunks->value();
-    const QString key = m_model->architectureFingerprint() + u'|' + ep.textPath + u'|' +
-                        QString::number(ep.perplexity.maxChunks);
-    const QString basePath = m_session.filePath(
+    // The base is kept between sessions, so its key names the model folder too (two fine-tunes
+    // share an architecture fingerprint, not their logits).
+    const QString key = m_model->architectureFingerprint() + u'|' + m_model->path() + u'|' + ep.textPath +
+                        u'|' + QString::number(ep.perplexity.maxChunks);
+    const QString cache = cacheDirectory();
+    if (!QDir().mkpath(cache)) {
+        Q_EMIT errorOccurred(tr("Cannot start the run"),
+                             tr("Cannot create the cache folder %1 (Edit › Preferences).").arg(cache));
+        return -1;
+    }
+    const QString basePath = QDir(cache).filePath(
         QString::fromLatin1(
             QCryptographicHash::hash(key.toUtf8(), QCryptographicHash::Sha1).toHex().left(16)) +
         QStringLiteral(".qskld"));
+    const QString baselinePath = basePath + QStringLiteral(".baseline.json");
+    const QString modelFolder = m_modelsDir.filePath(QStringLiteral("run-%1").arg(m_nextId));
 
     auto job = std::make_unique<Job>();
     job->id = m_nextId++;
@@ -234,12 +317,16 @@ int RunsPanel::startRun(const QString& name, const Recipe& recipe, const LayerPl
     const QString recipeSummary = recipe.name.isEmpty() ? tr("custom plan") : recipe.name;
     job->watcher = std::make_unique<QFutureWatcher<Outcome>>();
     connect(job->watcher.get(), &QFutureWatcher<Outcome>::finished, this, [this, id] { onJobFinished(id); });
-    job->watcher->setFuture(
-        QtConcurrent::run(&m_pool, [model, plan, cal, ep, basePath, name, recipeSummary, ctx]() -> Outcome {
+    job->watcher->setFuture(QtConcurrent::run(
+        &m_pool,
+        [model, plan, recipe, cal, ep, basePath, baselinePath, name, recipeSummary, modelFolder,
+         ctx]() -> Outcome {
             Outcome out;
             try {
                 const auto tokenizer = Tokenizer::load(model->path());
-                if (!QFile::exists(basePath)) { // the float baseline, once per evaluation setting
+                if (QFile::exists(basePath))
+                    out.baseline = readBaseline(baselinePath);
+                if (!out.baseline) { // the float baseline, once per evaluation setting
                     EvaluationParams bp = ep;
                     bp.saveBasePath = basePath;
                     const Transformer base(model);
@@ -249,6 +336,7 @@ int RunsPanel::startRun(const QString& name, const Recipe& recipe, const LayerPl
                     b.name = tr("float");
                     b.readEvaluation(er.toJson());
                     out.baseline = b;
+                    writeBaseline(baselinePath, b);
                 }
                 const QuantizeResult q =
                     runQuantization(model, plan, cal, tokenizer.get(), ctx.part(0.15, 0.8, {}));
@@ -259,6 +347,12 @@ int RunsPanel::startRun(const QString& name, const Recipe& recipe, const LayerPl
                 out.run = RunSummary::fromResult(name, recipeSummary, *model, q.layers, q.seconds, &er);
                 out.layers = q.layers;
                 out.plan = plan;
+                out.recipe = recipe;
+                try { // the checkpoint, for the Generate page; without it the run still counts
+                    saveQuantizedModel(modelFolder, *model, q, recipe.toJson());
+                    out.run->source = modelFolder;
+                } catch (const Error&) {
+                }
             } catch (const Cancelled&) {
                 out.cancelled = true;
             } catch (const Error& e) {
@@ -310,10 +404,12 @@ void RunsPanel::onJobFinished(int id)
     m_runs.push_back(*out.run);
     m_checked.push_back(true);
     m_plans.push_back(out.plan);
+    m_recipes.push_back(out.recipe);
     m_lastLayers = out.layers;
     refreshRunsTable();
     refreshPlots();
     Q_EMIT runFinished(true, {});
+    Q_EMIT runsChanged();
 }
 
 void RunsPanel::refreshRunsTable()

@@ -4,6 +4,7 @@
 #include "jobs/Job.h"
 #include "recipe/LayerPlan.h"
 #include "recipe/Recipe.h"
+#include "session/Session.h"
 
 #include <QFutureWatcher>
 #include <QTemporaryDir>
@@ -33,7 +34,10 @@ struct LayerReport;
 /// one-thread pool (runs queue), shown in the jobs table with progress, stage, layer, ETA and a
 /// Cancel button. Finished runs stay for the session in the runs table (checkboxes choose what
 /// the plots show); the plots compare them with the float baseline (evaluated once per model and
-/// evaluation setting, its logits kept as the KLD base in a session folder).
+/// evaluation setting, its logits kept as the KLD base and its summary beside it in the cache
+/// folder, so later sessions reuse it). Finished runs are part of the session (sessionRuns,
+/// restoreRuns): their summaries and recipes. Their checkpoints live in this session's temporary
+/// folder; a restored run whose checkpoint is gone keeps its numbers with an empty source.
 class RunsPanel : public QWidget
 {
     Q_OBJECT
@@ -42,6 +46,14 @@ public:
     ~RunsPanel() override;
 
     void setModel(std::shared_ptr<const Model> model);
+    /// Folder for KLD bases and float baselines (kept between sessions); empty: a temporary
+    /// folder removed with the panel.
+    void setCacheDirectory(const QString& path);
+    QString cacheDirectory() const;
+    /// The finished runs with their recipes and shown state, for the session.
+    std::vector<SessionRun> sessionRuns() const;
+    /// Shows runs restored from a session (after setModel); plans are resolved from the recipes.
+    void restoreRuns(const std::vector<SessionRun>& runs, const std::optional<RunSummary>& baseline);
     /// Queues a quantize + evaluate job for the plan; returns its id (-1 when refused, with a message).
     int startRun(const QString& name, const Recipe& recipe, const LayerPlan& plan);
     void cancelRun(int id);
@@ -53,6 +65,8 @@ public:
 
 Q_SIGNALS:
     void runFinished(bool ok, const QString& message);
+    /// The finished runs or what is shown of them changed (the session saves them).
+    void runsChanged();
     void errorOccurred(const QString& title, const QString& message);
 
 private:
@@ -62,6 +76,7 @@ private:
         std::optional<RunSummary> run;
         std::vector<LayerReport> layers;
         LayerPlan plan;
+        Recipe recipe;
         QString error;
         bool cancelled = false;
     };
@@ -81,12 +96,15 @@ private:
 
     std::shared_ptr<const Model> m_model;
     QThreadPool m_pool;
-    QTemporaryDir m_session; ///< KLD bases of this session
+    QTemporaryDir m_tempCache; ///< KLD bases when no cache folder is set
+    QTemporaryDir m_modelsDir; ///< this session's quantized checkpoints (RunSummary::source; Generate page)
+    QString m_cacheDir;
     std::deque<std::unique_ptr<Job>> m_jobs;
     int m_nextId = 1;
     std::vector<RunSummary> m_runs;
     std::vector<bool> m_checked;
     std::vector<LayerPlan> m_plans; ///< the plan of each run (the distribution plot draws its grid)
+    std::vector<Recipe> m_recipes;  ///< the recipe of each run (saved in the session)
     std::optional<RunSummary> m_baseline;
     QString m_baselineKey; ///< evaluation settings the baseline and its KLD base belong to
     std::vector<LayerReport> m_lastLayers;

@@ -1,5 +1,9 @@
+#include "AppSettings.h"
 #include "MainWindow.h"
 #include "MixedPrecisionPanel.h"
+#include "PlanDocument.h"
+#include "RunsPanel.h"
+#include "SessionController.h"
 #include "analysis/Sensitivity.h"
 #include "util/Error.h"
 #include "util/Paths.h"
@@ -18,6 +22,7 @@ int main(int argc, char** argv)
     QApplication::setApplicationName(QStringLiteral("QuantScope"));
     QApplication::setApplicationVersion(QStringLiteral(QUANTSCOPE_VERSION));
     QApplication::setWindowIcon(QIcon(QStringLiteral(":/icons/quantscope.svg")));
+    QGuiApplication::setDesktopFileName(QStringLiteral("quantscope")); // icon and grouping on Wayland
 
     QCommandLineParser p;
     p.setApplicationDescription(QStringLiteral("QuantScope: an LLM quantization workbench"));
@@ -33,21 +38,61 @@ int main(int argc, char** argv)
     p.addOption({QStringLiteral("quit-after"),
                  QStringLiteral("Quit after MS milliseconds (smoke tests, screenshots)."),
                  QStringLiteral("MS")});
-    p.addOption({QStringLiteral("tab"), QStringLiteral("Page to show: overview, plan, mixed or tensors."),
-                 QStringLiteral("NAME")});
+    p.addOption(
+        {QStringLiteral("tab"),
+         QStringLiteral("Page to show: overview, plan, mixed, runs, tensors, playground or generate."),
+         QStringLiteral("NAME")});
     p.addOption({QStringLiteral("sensitivity"),
                  QStringLiteral(
                      "Load sensitivity results (quantscope-cli sensitivity) into the Mixed precision page."),
                  QStringLiteral("S.json")});
     p.addOption({QStringLiteral("budget"), QStringLiteral("With --sensitivity: budget in bits per weight."),
                  QStringLiteral("BPW")});
+    // Not "--session": QGuiApplication takes -session/--session (X11 session management) from argv.
+    p.addOption({QStringLiteral("session-file"),
+                 QStringLiteral("Session file to restore and autosave (default: %1).")
+                     .arg(qs::AppSettings::defaultSessionFile()),
+                 QStringLiteral("FILE")});
+    p.addOption(
+        {QStringLiteral("run-presets"),
+         QStringLiteral("Once the model has loaded, run these plan presets (comma-separated indices into "
+                        "Plan › Presets, or 'current'); with --screenshot the picture waits for them."),
+         QStringLiteral("LIST")});
+    p.addOption({QStringLiteral("no-restore"),
+                 QStringLiteral("Start with a clean workbench (the session is still saved as you work).")});
     p.process(app);
 
+    // Preferences: the data folder reaches every default text path through QUANTSCOPE_DATA (the
+    // environment, when set, wins); language before any window exists; threads and theme now.
+    const qs::AppSettings settings = qs::AppSettings::load();
+    if (!settings.dataDirectory.isEmpty() && qEnvironmentVariableIsEmpty("QUANTSCOPE_DATA"))
+        qputenv("QUANTSCOPE_DATA", settings.dataDirectory.toLocal8Bit());
+    if (!qs::AppSettings::installTranslator(settings.language))
+        qWarning("QuantScope: no translation for language '%s'; using English.",
+                 qPrintable(settings.language));
+
     qs::MainWindow w;
+    w.applySettings(settings);
     w.show();
     QString path = p.positionalArguments().value(0);
+    if (QFileInfo(path).isFile() && QFileInfo(path).suffix().compare(u"gguf", Qt::CaseInsensitive) != 0)
+        path = QFileInfo(path)
+                   .absolutePath(); // a config.json or safetensors file (e.g. from the .desktop entry)
+
+    // The session: restored unless told otherwise or a model is given on the command line;
+    // screenshots and timed smoke runs leave the user's session alone.
+    const bool scripted = p.isSet(QStringLiteral("screenshot")) || p.isSet(QStringLiteral("quit-after"));
+    if (p.isSet(QStringLiteral("session-file")) || !scripted)
+        w.session()->setFile(p.isSet(QStringLiteral("session-file")) ? p.value(QStringLiteral("session-file"))
+                                                                     : qs::AppSettings::defaultSessionFile());
+    const bool restore = !p.isSet(QStringLiteral("no-restore")) && path.isEmpty() &&
+                         !p.isSet(QStringLiteral("demo")) &&
+                         (!scripted || p.isSet(QStringLiteral("session-file")));
+    if (restore)
+        w.session()->restore();
+
     if (path.isEmpty() && p.isSet(QStringLiteral("demo"))) {
-        const QString data = qs::findDataDirectory(QStringLiteral(QS_REPO_ROOT));
+        const QString data = settings.effectiveDataDirectory();
         const QString demo = data.isEmpty() ? QString() : QDir(data).filePath(QStringLiteral("stories260K"));
         if (demo.isEmpty() || !QFileInfo(demo).isDir())
             qWarning(
@@ -69,6 +114,20 @@ int main(int argc, char** argv)
         }
         if (p.isSet(QStringLiteral("tab")))
             w.showPage(p.value(QStringLiteral("tab")));
+        if (p.isSet(QStringLiteral("run-presets"))) {
+            const std::vector<qs::RecipePreset> presets = qs::recipePresets(*w.planDocument()->model());
+            for (const QString& item :
+                 p.value(QStringLiteral("run-presets")).split(u',', Qt::SkipEmptyParts)) {
+                bool ok = false;
+                const int i = item.toInt(&ok);
+                if (ok && i >= 0 && std::size_t(i) < presets.size())
+                    w.planDocument()->replaceRecipe(presets[std::size_t(i)].recipe,
+                                                    QString::fromUtf8(presets[std::size_t(i)].name));
+                else if (item != u"current")
+                    qWarning("QuantScope: --run-presets: no preset '%s'", qPrintable(item));
+                w.runCurrentPlan();
+            }
+        }
     });
     if (p.isSet(QStringLiteral("screenshot"))) {
         const QString file = p.value(QStringLiteral("screenshot"));
@@ -79,7 +138,13 @@ int main(int argc, char** argv)
                 app.quit();
             });
         };
-        QObject::connect(&w, &qs::MainWindow::modelLoaded, &app, shoot);
+        if (p.isSet(QStringLiteral("run-presets"))) // the picture once every queued run has finished
+            QObject::connect(w.runsPanel(), &qs::RunsPanel::runFinished, &app, [&w, shoot] {
+                if (w.runsPanel()->pendingJobs() == 0)
+                    shoot();
+            });
+        else
+            QObject::connect(&w, &qs::MainWindow::modelLoaded, &app, shoot);
         QObject::connect(&w, &qs::MainWindow::modelLoadFailed, &app, shoot);
         if (path.isEmpty())
             shoot();

@@ -1,0 +1,216 @@
+#include "analysis/Playground.h"
+
+#include "model/Model.h"
+#include "quant/Quantizer.h"
+#include "util/Error.h"
+
+#include <QtGlobal>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numbers>
+
+namespace qs {
+
+namespace {
+
+/// splitmix64: a tiny generator whose stream is the same on every platform.
+class RowRng
+{
+public:
+    explicit RowRng(std::uint64_t seed) : m_state(seed) {}
+    std::uint64_t next()
+    {
+        std::uint64_t z = (m_state += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        return z ^ (z >> 31);
+    }
+    /// Uniform in (0, 1): never 0, so logarithms stay finite.
+    double open01() { return (double(next() >> 11) + 0.5) * 0x1.0p-53; }
+    std::uint64_t below(std::uint64_t n) { return next() % n; }
+
+private:
+    std::uint64_t m_state;
+};
+
+double drawValue(SyntheticDistribution d, RowRng& rng)
+{
+    switch (d) {
+    case SyntheticDistribution::Gaussian: { // Box–Muller, one value per pair
+        const double u1 = rng.open01(), u2 = rng.open01();
+        return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+    }
+    case SyntheticDistribution::Laplace: { // scale b = 1/√2 gives unit variance
+        const double u = rng.open01() - 0.5;
+        return -(1.0 / std::numbers::sqrt2) * (u < 0 ? -1.0 : 1.0) * std::log(1.0 - 2.0 * std::fabs(u));
+    }
+    case SyntheticDistribution::Uniform: // [-√3, √3] has unit variance
+        return (2.0 * rng.open01() - 1.0) * std::numbers::sqrt3;
+    }
+    return 0;
+}
+
+} // namespace
+
+std::vector<float> syntheticRow(const SyntheticRowSpec& spec)
+{
+    if (spec.count < 1 || spec.count > kMaxPlaygroundValues)
+        throw Error(QStringLiteral("a synthetic row has 1 to %1 values, not %2")
+                        .arg(kMaxPlaygroundValues)
+                        .arg(spec.count));
+    if (!(spec.sigma > 0) || !std::isfinite(spec.sigma))
+        throw Error(QStringLiteral("the standard deviation must be positive, not %1").arg(spec.sigma));
+    if (spec.outliers < 0 || spec.outliers > spec.count)
+        throw Error(QStringLiteral("%1 outliers do not fit in %2 values").arg(spec.outliers).arg(spec.count));
+    if (!std::isfinite(spec.outlierMagnitude))
+        throw Error(QStringLiteral("the outlier magnitude must be finite"));
+    RowRng rng(spec.seed);
+    std::vector<float> v(std::size_t(spec.count));
+    for (float& x : v)
+        x = float(spec.sigma * drawValue(spec.distribution, rng));
+    // Outliers at distinct positions: a partial Fisher–Yates shuffle of the indices.
+    std::vector<std::int64_t> idx(v.size());
+    for (std::size_t i = 0; i < idx.size(); ++i)
+        idx[i] = std::int64_t(i);
+    for (std::int64_t k = 0; k < spec.outliers; ++k) {
+        const std::int64_t j = k + std::int64_t(rng.below(std::uint64_t(spec.count - k)));
+        std::swap(idx[std::size_t(k)], idx[std::size_t(j)]);
+        const double sign = (rng.next() & 1) ? 1.0 : -1.0;
+        v[std::size_t(idx[std::size_t(k)])] = float(sign * spec.outlierMagnitude * spec.sigma);
+    }
+    return v;
+}
+
+std::vector<float> modelRow(const Model& model, const QString& layer, std::int64_t row)
+{
+    const LinearLayerInfo* l = model.findLinear(layer);
+    if (!l)
+        throw Error::inFile(model.path(), QStringLiteral("no linear layer named '%1'").arg(layer));
+    if (row < 0 || row >= l->outFeatures)
+        throw Error(QStringLiteral("%1: row %2 is out of range (the weight has rows 0 to %3)")
+                        .arg(layer)
+                        .arg(row)
+                        .arg(l->outFeatures - 1));
+    if (l->quant)
+        throw Error(
+            QStringLiteral("%1: the checkpoint stores this layer quantized (%2); open the float model")
+                .arg(layer, l->quant->label()));
+    std::vector<float> v(std::size_t(l->inFeatures));
+    model.tensors().readRowsF32(l->weight, row, 1, v.data(), FiniteCheck::Throw);
+    return v;
+}
+
+namespace {
+
+/// Whether the playground's controls (bits, group size, symmetry) describe a valid spec of the
+/// method: a method whose format fixes those itself (a block type) needs controls of its own.
+bool describedByBitsAndGroups(const QuantMethodInfo& m)
+{
+    QuantSpec probe;
+    probe.method = m.method;
+    probe.bits = std::clamp(4, m.minBits, m.maxBits);
+    probe.granularity = Granularity::PerGroup;
+    probe.groupSize = 32;
+    return probe.validate().isEmpty();
+}
+
+} // namespace
+
+std::vector<PlaygroundMethod> playgroundMethods()
+{
+    std::vector<PlaygroundMethod> out;
+    for (const QuantMethodInfo& m : kQuantMethods) {
+        if (m.method == QuantMethod::Float || m.needsCalibration || m.quantizesActivations ||
+            !describedByBitsAndGroups(m))
+            continue;
+        const QString name = QLatin1String(m.name), display = QLatin1String(m.displayName);
+        out.push_back({m.method, false, name, display});
+        if (m.method == QuantMethod::Rtn) // the methods whose quantizer honours QuantSpec::clipSearch
+            out.push_back({m.method, true, name + QStringLiteral("+clip"), display});
+    }
+    return out;
+}
+
+std::vector<UnavailableMethod> unavailablePlaygroundMethods()
+{
+    std::vector<UnavailableMethod> out;
+    for (const QuantMethodInfo& m : kQuantMethods) {
+        if (m.method == QuantMethod::Float)
+            continue;
+        if (m.needsCalibration)
+            out.push_back(
+                {QLatin1String(m.displayName),
+                 QT_TRANSLATE_NOOP("Playground", "needs calibration activations (input statistics "
+                                                 "of the layer), which a single row does not have")});
+        else if (m.quantizesActivations)
+            out.push_back(
+                {QLatin1String(m.displayName),
+                 QT_TRANSLATE_NOOP("Playground", "its weights are plain RTN (shown as RTN); what it "
+                                                 "adds quantizes activations at run time")});
+        else if (!describedByBitsAndGroups(m))
+            out.push_back({QLatin1String(m.displayName),
+                           QT_TRANSLATE_NOOP("Playground", "its format fixes bits and block size itself; "
+                                                           "the playground has no control for it yet")});
+    }
+    return out;
+}
+
+PlaygroundResult quantizeRow(const std::vector<float>& values, const QuantSpec& spec, std::int64_t shownGroup,
+                             int errorBins)
+{
+    if (values.empty())
+        throw Error(QStringLiteral("the row is empty"));
+    const auto n = std::int64_t(values.size());
+    QuantizeRequest request;
+    request.layerName = QStringLiteral("playground row");
+    request.weight = values.data();
+    request.rows = 1;
+    request.cols = n;
+    request.spec = spec;
+    const QuantizedTensor q = quantizeWeight(request);
+
+    PlaygroundResult r;
+    r.spec = spec;
+    r.original = values;
+    r.reconstructed = q.dequantize();
+    r.codes = q.codes;
+    r.scales = q.scales;
+    r.zeros = q.zeros;
+    r.groupLength = spec.groupLength(n);
+    r.errors.resize(values.size());
+    double signal = 0, noise = 0;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        r.errors[i] = values[i] - r.reconstructed[i];
+        const double e = r.errors[i];
+        signal += double(values[i]) * double(values[i]);
+        noise += e * e;
+        r.maxAbsError = std::max(r.maxAbsError, std::fabs(e));
+    }
+    r.mse = noise / double(n);
+    r.snrDb = noise > 0 ? 10.0 * std::log10(signal / noise)
+                        : std::numeric_limits<double>::infinity(); // exact (or an all-zero row)
+    if (signal == 0 && noise == 0)
+        r.snrDb = std::numeric_limits<double>::infinity();
+    const QuantSpec::Cost cost = spec.cost(1, n);
+    r.bytes = cost.total();
+    r.bitsPerWeight = cost.bitsPerWeight(n);
+
+    // The grid of the shown group from the scale and zero the quantizer chose (with the clipping
+    // search when asked), so the levels drawn are exactly the values codes reconstruct to.
+    if (!r.scales.empty()) {
+        r.shownGroup = std::clamp<std::int64_t>(shownGroup, 0, r.groups() - 1);
+        const GroupParams p{r.scales[std::size_t(r.shownGroup)], r.zeros[std::size_t(r.shownGroup)]};
+        r.grid.scale = p.scale;
+        r.grid.zero = p.zero;
+        r.grid.begin = r.shownGroup * r.groupLength;
+        r.grid.end = std::min(n, r.grid.begin + r.groupLength);
+        for (int c = 0; c <= spec.qmax(); ++c)
+            r.grid.levels.push_back(double(dequantizeValue(std::uint8_t(c), p)));
+        std::sort(r.grid.levels.begin(), r.grid.levels.end());
+    }
+    r.errorHistogram = histogram(r.errors, std::max(1, errorBins));
+    return r;
+}
+
+} // namespace qs

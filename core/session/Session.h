@@ -1,0 +1,59 @@
+#pragma once
+
+#include "analysis/Sensitivity.h"
+#include "eval/RunResults.h"
+#include "recipe/Recipe.h"
+
+#include <QByteArray>
+#include <QDateTime>
+#include <QJsonObject>
+#include <QString>
+#include <optional>
+#include <vector>
+
+namespace qs {
+
+/// One finished run as the session keeps it: what it measured and the recipe that produced it
+/// (the plan is resolved again on restore). The quantized model itself lived only in memory
+/// during the run and is not part of the session.
+struct SessionRun
+{
+    RunSummary summary;
+    Recipe recipe;
+    bool shown = true; ///< checked in the runs table (drawn in the plots)
+};
+
+/// What the workbench restores on start: the open model, the plan being edited (a recipe), the
+/// page shown, the finished runs with their float baseline, and the sensitivity sweep. Versioned
+/// JSON ("format": "quantscope-session"); written atomically, so the file at the path is always a
+/// whole session. Reading throws qs::Error naming the file and what is wrong (bad JSON, another
+/// format, a newer version, a field of the wrong type).
+struct Session
+{
+    static constexpr int kVersion = 1;
+
+    QString modelPath;            ///< empty: no model was open
+    std::optional<Recipe> recipe; ///< the plan (absent without a model)
+    QString page;                 ///< the objectName of the page shown
+    std::vector<SessionRun> runs;
+    std::optional<RunSummary> baseline;
+    std::optional<SensitivityResult> sensitivity;
+
+    QJsonObject toJson() const;
+    static Session fromJson(const QByteArray& json, const QString& pathForErrors);
+    static Session load(const QString& path);
+    /// Writes atomically (QSaveFile: a temporary beside the file, renamed over it); throws Error.
+    void save(const QString& path) const;
+
+    /// Moves a session file that cannot be restored aside to `<name>.corrupt-<timestamp>.json` in
+    /// the same folder (never overwriting an earlier backup) and returns the backup's path.
+    /// Throws Error when it cannot be moved.
+    static QString moveAside(const QString& path, const QDateTime& when = QDateTime::currentDateTime());
+};
+
+/// Lossless JSON of a RunSummary (non-finite numbers as null), for the session.
+QJsonObject runSummaryToJson(const RunSummary& run);
+/// Reads runSummaryToJson's object; throws Error naming `where` when it is not one.
+RunSummary runSummaryFromJson(const QJsonObject& o, const QString& where);
+
+} // namespace qs

@@ -1,0 +1,744 @@
+// The teaching playground and side-by-side generation: the core (rows, quantizing one row, the
+// numbers it reports) as data-driven tests, then the real main window offscreen — live updates
+// from the controls, synthetic outliers, presentation mode, every plot rendering and exporting,
+// bad input, and generation streaming on worker threads with the float side equal to core's
+// generate() while the event loop stays responsive.
+#include "GenerationPanel.h"
+#include "MainWindow.h"
+#include "PlaygroundPanel.h"
+#include "PlaygroundPlots.h"
+#include "RunsPanel.h"
+#include "TestSupport.h"
+#include "analysis/Playground.h"
+#include "eval/RunResults.h"
+#include "model/Generate.h"
+#include "model/Model.h"
+#include "model/Transformer.h"
+#include "quant/QuantizeJob.h"
+#include "quant/QuantizedModelIO.h"
+#include "quant/Quantizer.h"
+#include "recipe/LayerPlan.h"
+#include "tokenizer/Tokenizer.h"
+
+#include <QAction>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QSlider>
+#include <QSpinBox>
+#include <QTabWidget>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTimer>
+#include <cmath>
+#include <set>
+#include <string_view>
+
+using namespace qs;
+
+namespace {
+
+QuantSpec rtn(int bits, int group, bool symmetric = false, bool clip = false)
+{
+    QuantSpec s;
+    s.method = QuantMethod::Rtn;
+    s.bits = bits;
+    s.symmetric = symmetric;
+    s.clipSearch = clip;
+    if (group > 0) {
+        s.granularity = Granularity::PerGroup;
+        s.groupSize = group;
+    } else {
+        s.granularity = Granularity::PerChannel;
+    }
+    return s;
+}
+
+std::vector<float> gaussian(std::int64_t n, std::uint64_t seed, std::int64_t outliers = 0,
+                            double magnitude = 10)
+{
+    SyntheticRowSpec s;
+    s.count = n;
+    s.seed = seed;
+    s.outliers = outliers;
+    s.outlierMagnitude = magnitude;
+    return syntheticRow(s);
+}
+
+/// Σ error² of each group.
+std::vector<double> groupSquaredErrors(const PlaygroundResult& r)
+{
+    std::vector<double> e(std::size_t(r.groups()), 0.0);
+    for (std::size_t i = 0; i < r.errors.size(); ++i)
+        e[std::size_t(r.groupOf(std::int64_t(i)))] += double(r.errors[i]) * double(r.errors[i]);
+    return e;
+}
+
+int distinctColours(const QImage& image)
+{
+    std::set<QRgb> colours;
+    for (int y = 0; y < image.height(); y += 3)
+        for (int x = 0; x < image.width(); x += 3)
+            colours.insert(image.pixel(x, y));
+    return int(colours.size());
+}
+
+bool loadInto(MainWindow& w, const QString& path)
+{
+    QSignalSpy loaded(&w, &MainWindow::modelLoaded);
+    w.openModel(path);
+    return loaded.count() == 1 || loaded.wait(20000);
+}
+
+/// Event-loop latency: the longest gap between ticks of a 10 ms timer while it runs.
+class LatencyProbe
+{
+public:
+    LatencyProbe()
+    {
+        QObject::connect(&m_tick, &QTimer::timeout, [this] {
+            const qint64 now = m_clock.elapsed();
+            m_worst = std::max(m_worst, now - m_last);
+            m_last = now;
+        });
+        m_tick.setInterval(10);
+        m_clock.start();
+        m_tick.start();
+    }
+    qint64 worst() const { return m_worst; }
+    void stop() { m_tick.stop(); }
+
+private:
+    QTimer m_tick;
+    QElapsedTimer m_clock;
+    qint64 m_last = 0, m_worst = 0;
+};
+
+} // namespace
+
+class TestPlayground : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase()
+    {
+        Q_INIT_RESOURCE(quantscope);
+        QCoreApplication::setOrganizationName(QStringLiteral("QuantScopeTest"));
+        QSettings().clear();
+    }
+
+    // ---- core ----------------------------------------------------------------------------
+
+    void syntheticRows_data()
+    {
+        QTest::addColumn<int>("distribution");
+        QTest::newRow("gaussian") << int(SyntheticDistribution::Gaussian);
+        QTest::newRow("laplace") << int(SyntheticDistribution::Laplace);
+        QTest::newRow("uniform") << int(SyntheticDistribution::Uniform);
+    }
+    void syntheticRows()
+    {
+        QFETCH(int, distribution);
+        SyntheticRowSpec s;
+        s.distribution = SyntheticDistribution(distribution);
+        s.count = 20000;
+        s.sigma = 0.5;
+        s.seed = 7;
+        const std::vector<float> v = syntheticRow(s);
+        QCOMPARE(v.size(), std::size_t(20000));
+        QCOMPARE(syntheticRow(s), v); // deterministic for a seed
+        s.seed = 8;
+        QVERIFY(syntheticRow(s) != v);
+        double sum = 0, sq = 0;
+        for (float x : v) {
+            sum += x;
+            sq += double(x) * x;
+        }
+        const double mean = sum / double(v.size()), sd = std::sqrt(sq / double(v.size()) - mean * mean);
+        QVERIFY2(std::fabs(mean) < 0.02 && std::fabs(sd - 0.5) < 0.02,
+                 qPrintable(QStringLiteral("mean %1 sd %2").arg(mean).arg(sd)));
+
+        // Outliers: exactly that many values at ±magnitude·sigma, at distinct places.
+        s.count = 500;
+        s.outliers = 7;
+        s.outlierMagnitude = 12;
+        const std::vector<float> o = syntheticRow(s);
+        int found = 0;
+        for (float x : o)
+            found += std::fabs(std::fabs(double(x)) - 6.0) < 1e-5 ? 1 : 0;
+        QCOMPARE(found, 7);
+    }
+
+    void badInput()
+    {
+        SyntheticRowSpec s;
+        s.count = 0;
+        QS_VERIFY_ERROR(test::errorOf([&] { syntheticRow(s); }), {QStringLiteral("1 to")});
+        s.count = 10;
+        s.outliers = 11;
+        QS_VERIFY_ERROR(test::errorOf([&] { syntheticRow(s); }), {QStringLiteral("11 outliers")});
+        s.outliers = 0;
+        s.sigma = 0;
+        QS_VERIFY_ERROR(test::errorOf([&] { syntheticRow(s); }), {QStringLiteral("standard deviation")});
+        QS_VERIFY_ERROR(test::errorOf([&] { quantizeRow({}, rtn(4, 32)); }), {QStringLiteral("empty")});
+        QS_VERIFY_ERROR(test::errorOf([&] {
+                            quantizeRow({1.0f, NAN}, rtn(4, 32));
+                        }),
+                        {QStringLiteral("non-finite")});
+        QuantSpec bad = rtn(9, 32);
+        QVERIFY(!test::errorOf([&] { quantizeRow(gaussian(64, 1), bad); }).isEmpty());
+    }
+
+    void methodsThatApplyToOneRow()
+    {
+        const std::vector<PlaygroundMethod> methods = playgroundMethods();
+        QStringList names;
+        for (const PlaygroundMethod& m : methods)
+            names << m.name;
+        QVERIFY(names.contains(QStringLiteral("rtn")));
+        QVERIFY(names.contains(QStringLiteral("rtn+clip")));
+        // Every offered method really quantizes a row; every absent one says why.
+        for (const PlaygroundMethod& m : methods) {
+            QuantSpec s = rtn(4, 32);
+            s.method = m.method;
+            s.clipSearch = m.clipSearch;
+            QVERIFY(quantizeRow(gaussian(256, 3), s).mse > 0);
+        }
+        QStringList absent;
+        for (const UnavailableMethod& u : unavailablePlaygroundMethods()) {
+            absent << u.displayName;
+            QVERIFY(std::string_view(u.reason).size() > 10);
+        }
+        QVERIFY(absent.contains(QStringLiteral("GPTQ")));
+        QVERIFY(absent.contains(QStringLiteral("AWQ")));
+        QuantSpec gptq = rtn(4, 32);
+        gptq.method = QuantMethod::Gptq;
+        QS_VERIFY_ERROR(test::errorOf([&] { quantizeRow(gaussian(64, 1), gptq); }),
+                        {QStringLiteral("calibration")});
+    }
+
+    void snrRisesWithBits_data()
+    {
+        QTest::addColumn<int>("group");
+        QTest::addColumn<bool>("symmetric");
+        QTest::newRow("g32 asym") << 32 << false;
+        QTest::newRow("g128 sym") << 128 << true;
+        QTest::newRow("channel asym") << 0 << false;
+    }
+    void snrRisesWithBits()
+    {
+        QFETCH(int, group);
+        QFETCH(bool, symmetric);
+        const std::vector<float> v = gaussian(1024, 11);
+        double last = -1e9;
+        for (int bits = 2; bits <= 8; ++bits) {
+            const PlaygroundResult r = quantizeRow(v, rtn(bits, group, symmetric));
+            QVERIFY2(
+                r.snrDb > last + 3,
+                qPrintable(QStringLiteral("%1 bits: %2 dB after %3 dB").arg(bits).arg(r.snrDb).arg(last)));
+            last = r.snrDb;
+            // The reported numbers agree with the errors.
+            double sq = 0, mx = 0;
+            for (std::size_t i = 0; i < v.size(); ++i) {
+                QCOMPARE(r.errors[i], v[i] - r.reconstructed[i]);
+                sq += double(r.errors[i]) * r.errors[i];
+                mx = std::max(mx, std::fabs(double(r.errors[i])));
+            }
+            QVERIFY(std::fabs(r.mse - sq / 1024) <= 1e-12 * std::max(1.0, r.mse));
+            QCOMPARE(r.maxAbsError, mx);
+            QCOMPARE(r.errorHistogram.total(), 1024.0);
+        }
+    }
+
+    void clipSearchNeverWorseThanRtn_data()
+    {
+        QTest::addColumn<int>("distribution");
+        QTest::addColumn<int>("bits");
+        QTest::addColumn<bool>("symmetric");
+        QTest::addColumn<int>("outliers");
+        for (int d : {0, 1, 2})
+            for (int bits : {2, 3, 4, 8})
+                for (bool sym : {false, true})
+                    QTest::addRow("d%d w%d %s%s", d, bits, sym ? "sym" : "asym", d == 1 ? " outliers" : "")
+                        << d << bits << sym << (d == 1 ? 5 : 0);
+    }
+    void clipSearchNeverWorseThanRtn()
+    {
+        QFETCH(int, distribution);
+        QFETCH(int, bits);
+        QFETCH(bool, symmetric);
+        QFETCH(int, outliers);
+        for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+            SyntheticRowSpec s;
+            s.distribution = SyntheticDistribution(distribution);
+            s.count = 1000; // the last group of 64 is shorter
+            s.seed = seed;
+            s.outliers = outliers;
+            const std::vector<float> v = syntheticRow(s);
+            const std::vector<double> plain = groupSquaredErrors(quantizeRow(v, rtn(bits, 64, symmetric)));
+            const std::vector<double> clip =
+                groupSquaredErrors(quantizeRow(v, rtn(bits, 64, symmetric, true)));
+            QCOMPARE(plain.size(), clip.size());
+            for (std::size_t g = 0; g < plain.size(); ++g)
+                QVERIFY2(clip[g] <= plain[g] * (1 + 1e-12),
+                         qPrintable(QStringLiteral("group %1: %2 > %3").arg(g).arg(clip[g]).arg(plain[g])));
+        }
+    }
+
+    void perGroupBeatsPerTensorWithOutliers()
+    {
+        const std::vector<float> v = gaussian(2048, 5, 4, 25);
+        QuantSpec tensor = rtn(4, 0);
+        tensor.granularity = Granularity::PerTensor;
+        const PlaygroundResult whole = quantizeRow(v, tensor);
+        const PlaygroundResult channel = quantizeRow(v, rtn(4, 0));
+        const PlaygroundResult grouped = quantizeRow(v, rtn(4, 32));
+        QCOMPARE(int(whole.groups()), 1);
+        QCOMPARE(int(channel.groups()), 1);
+        QCOMPARE(int(grouped.groups()), 64);
+        QVERIFY2(grouped.mse < 0.5 * whole.mse,
+                 qPrintable(QStringLiteral("g32 %1 vs tensor %2").arg(grouped.mse).arg(whole.mse)));
+        QVERIFY(grouped.mse < channel.mse);
+        // …and pays for it in bytes.
+        QVERIFY(grouped.bytes > whole.bytes);
+    }
+
+    void symmetricGridIsSymmetric_data()
+    {
+        QTest::addColumn<int>("bits");
+        for (int b = 2; b <= 8; ++b)
+            QTest::addRow("w%d", b) << b;
+    }
+    void symmetricGridIsSymmetric()
+    {
+        QFETCH(int, bits);
+        const std::vector<float> v = gaussian(256, 9, 2, 6);
+        const PlaygroundResult r = quantizeRow(v, rtn(bits, 64, true), 2);
+        const std::vector<double>& l = r.grid.levels;
+        const int qmax = (1 << bits) - 1;
+        QCOMPARE(int(l.size()), qmax + 1);
+        QCOMPARE(r.grid.zero, double(1 << (bits - 1))); // the middle code, fixed
+        QCOMPARE(int(r.grid.begin), 128);
+        QCOMPARE(int(r.grid.end), 192);
+        // Zero is a level, and the levels mirror about it: level i and level qmax+1-i. With an
+        // even number of codes the GPTQ convention keeps one extra negative level (code 0).
+        QVERIFY(std::find(l.begin(), l.end(), 0.0) != l.end());
+        for (int i = 1; i <= qmax; ++i)
+            QCOMPARE(l[std::size_t(i)], -l[std::size_t(qmax + 1 - i)]);
+        QVERIFY(l.front() < -l.back());
+        // Asymmetric grids are not mirrored in general, but include zero as well.
+        const PlaygroundResult a = quantizeRow(v, rtn(bits, 64, false), 2);
+        QVERIFY(std::find(a.grid.levels.begin(), a.grid.levels.end(), 0.0) != a.grid.levels.end());
+    }
+
+    void reconstructionIsOnTheGrid()
+    {
+        const std::vector<float> v = gaussian(300, 4);
+        for (bool clip : {false, true}) {
+            const PlaygroundResult r = quantizeRow(v, rtn(3, 128, false, clip), 1);
+            QCOMPARE(int(r.shownGroup), 1);
+            QCOMPARE(int(r.grid.levels.size()), 8);
+            for (std::int64_t i = r.grid.begin; i < r.grid.end; ++i) {
+                const double x = r.reconstructed[std::size_t(i)];
+                const bool onGrid = std::any_of(r.grid.levels.begin(), r.grid.levels.end(),
+                                                [&](double level) { return std::fabs(level - x) < 1e-6; });
+                QVERIFY2(onGrid, qPrintable(QString::number(x)));
+            }
+            QCOMPARE(int(quantizeRow(v, rtn(3, 128), 99).shownGroup), 2); // clamped into range (3 groups)
+        }
+    }
+
+    void bytesEqualCost_data()
+    {
+        QTest::addColumn<QString>("scheme");
+        QTest::addColumn<int>("count");
+        for (const char* s :
+             {"rtn-w4-g128", "rtn-w3-g32-sym", "rtn-w2-g64-clip", "rtn-w8-ch", "rtn-w5-tensor"})
+            for (int n : {64, 300, 4096}) {
+                const QByteArray tag = QByteArray(s) + QByteArray(" n") + QByteArray::number(n);
+                QTest::newRow(tag.constData()) << QString::fromLatin1(s) << n;
+            }
+    }
+    void bytesEqualCost()
+    {
+        QFETCH(QString, scheme);
+        QFETCH(int, count);
+        const QuantSpec spec = QuantSpec::fromShortName(scheme);
+        const std::vector<float> v = gaussian(count, 2);
+        const PlaygroundResult r = quantizeRow(v, spec);
+        QCOMPARE(r.bytes, spec.cost(1, count).total());
+        QCOMPARE(r.bitsPerWeight, spec.cost(1, count).bitsPerWeight(count));
+        QuantizeRequest request;
+        request.weight = v.data();
+        request.rows = 1;
+        request.cols = count;
+        request.spec = spec;
+        const QuantizedTensor q = quantizeWeight(request);
+        QCOMPARE(r.bytes, q.storageBytes());
+        QCOMPARE(r.reconstructed, q.dequantize()); // the same call every method goes through
+    }
+
+    void realRowMatchesModel()
+    {
+        QS_REQUIRE_DATA(path, "stories260K");
+        const auto model = Model::open(path);
+        for (const QString& layer : {QStringLiteral("model.layers.0.self_attn.q_proj"),
+                                     QStringLiteral("model.layers.4.mlp.down_proj")}) {
+            std::int64_t rows = 0, cols = 0;
+            const std::vector<float> w = readLinearWeight(*model, layer, &rows, &cols);
+            for (std::int64_t row : {std::int64_t(0), std::int64_t(3), rows - 1}) {
+                const std::vector<float> got = modelRow(*model, layer, row);
+                QCOMPARE(std::int64_t(got.size()), cols);
+                QVERIFY(std::equal(got.begin(), got.end(), w.begin() + row * cols));
+            }
+            QS_VERIFY_ERROR(test::errorOf([&] { modelRow(*model, layer, rows); }),
+                            {layer, QStringLiteral("out of range"), QString::number(rows - 1)});
+            QS_VERIFY_ERROR(test::errorOf([&] { modelRow(*model, layer, -1); }), {layer});
+        }
+        QS_VERIFY_ERROR(test::errorOf([&] { modelRow(*model, QStringLiteral("nope"), 0); }),
+                        {QStringLiteral("nope")});
+        // A real row quantizes like any other.
+        const PlaygroundResult r =
+            quantizeRow(modelRow(*model, QStringLiteral("model.layers.0.mlp.up_proj"), 5), rtn(4, 32));
+        QVERIFY(r.snrDb > 10 && std::isfinite(r.snrDb));
+    }
+
+    // ---- GUI -----------------------------------------------------------------------------
+
+    void playgroundLiveUpdates()
+    {
+        QS_REQUIRE_DATA(path, "stories260K");
+        MainWindow w;
+        w.show();
+        QVERIFY(loadInto(w, path));
+        w.showPage(QStringLiteral("playground"));
+        auto* panel = w.findChild<PlaygroundPanel*>(QStringLiteral("playgroundPanel"));
+        QVERIFY(panel);
+        QCOMPARE(w.findChild<QTabWidget*>(QStringLiteral("workbenchTabs"))->currentWidget(), panel);
+        auto* source = panel->findChild<QComboBox*>(QStringLiteral("playgroundSource"));
+        QCOMPARE(source->currentIndex(), 0); // a loaded model starts on its real rows
+        auto* layer = panel->findChild<QComboBox*>(QStringLiteral("playgroundLayer"));
+        QCOMPARE(layer->count(), int(w.model()->linears().size()));
+        layer->setCurrentText(QStringLiteral("model.layers.1.mlp.down_proj"));
+        panel->findChild<QSpinBox*>(QStringLiteral("playgroundRow"))->setValue(7);
+        QVERIFY2(panel->result(), qPrintable(panel->problem()));
+        QCOMPARE(panel->result()->original,
+                 modelRow(*w.model(), QStringLiteral("model.layers.1.mlp.down_proj"), 7));
+
+        auto* mse = panel->findChild<QLabel*>(QStringLiteral("playgroundMse"));
+        auto* snr = panel->findChild<QLabel*>(QStringLiteral("playgroundSnr"));
+        auto* bytes = panel->findChild<QLabel*>(QStringLiteral("playgroundBytes"));
+        auto* values = panel->findChild<PlaygroundValuesPlot*>();
+        auto* errors = panel->findChild<PlaygroundErrorPlot*>();
+        auto* bits = panel->findChild<QSlider*>(QStringLiteral("playgroundBits"));
+        QCOMPARE(bits->minimum(), 2);
+        QCOMPARE(bits->maximum(), 8);
+        bits->setValue(8);
+        const QString mse8 = mse->text(), snr8 = snr->text(), bytes8 = bytes->text();
+        const double snrDb8 = panel->result()->snrDb;
+        const PlotTable values8 = values->table(), errors8 = errors->table();
+        QCOMPARE(int(values->table().rows.size()), 172 + 256); // the row's values, then 2^8 levels
+        // One slider step: everything follows at once (no timer, no worker).
+        QSignalSpy changed(panel, &PlaygroundPanel::resultChanged);
+        bits->setValue(2);
+        QCOMPARE(changed.count(), 1);
+        QVERIFY(mse->text() != mse8);
+        QVERIFY(snr->text() != snr8);
+        QVERIFY(bytes->text() != bytes8);
+        QVERIFY(panel->result()->snrDb < snrDb8);
+        QVERIFY(values->table().rows != values8.rows);
+        QVERIFY(errors->table().rows != errors8.rows);
+        QCOMPARE(int(values->table().rows.size()), 172 + 4);
+        QCOMPARE(panel->result()->spec.bits, 2);
+        QVERIFY2(panel->lastComputeMilliseconds() < 20,
+                 qPrintable(QString::number(panel->lastComputeMilliseconds())));
+
+        // Group size, symmetry, method and the shown group reach the spec.
+        auto* group = panel->findChild<QComboBox*>(QStringLiteral("playgroundGroupSize"));
+        group->setCurrentIndex(group->findData(64));
+        QCOMPARE(int(panel->result()->groups()), 3); // 172 = 64 + 64 + 44
+        panel->findChild<QSpinBox*>(QStringLiteral("playgroundShownGroup"))->setValue(2);
+        QCOMPARE(int(panel->result()->grid.begin), 128);
+        QCOMPARE(int(panel->result()->grid.end), 172);
+        panel->findChild<QCheckBox*>(QStringLiteral("playgroundSymmetric"))->setChecked(true);
+        QVERIFY(panel->result()->spec.symmetric);
+        auto* method = panel->findChild<QComboBox*>(QStringLiteral("playgroundMethod"));
+        QCOMPARE(method->count(), int(playgroundMethods().size()));
+        const double plainMse = panel->result()->mse;
+        method->setCurrentIndex(1);
+        QVERIFY(panel->result()->spec.clipSearch);
+        QVERIFY(panel->result()->mse <= plainMse);
+        QVERIFY(panel->findChild<QLabel*>(QStringLiteral("playgroundMethodNote"))->text().contains(u"GPTQ"));
+        panel->findChild<QCheckBox*>(QStringLiteral("playgroundSorted"))->setChecked(true);
+        QVERIFY(values->sorted());
+        const PlotTable sorted = values->table();
+        for (std::size_t i = 1; i < 172; ++i)
+            QVERIFY(sorted.rows[i - 1][2].toDouble() <= sorted.rows[i][2].toDouble());
+
+        // A row out of range: the controls say so, the numbers and plots empty, nothing breaks.
+        auto* row = panel->findChild<QSpinBox*>(QStringLiteral("playgroundRow"));
+        row->setValue(100000);
+        QVERIFY(!panel->result());
+        auto* message = panel->findChild<QLabel*>(QStringLiteral("playgroundMessage"));
+        QVERIFY(message->isVisible());
+        QVERIFY2(message->text().contains(u"out of range"), qPrintable(message->text()));
+        QCOMPARE(mse->text(), QStringLiteral("–"));
+        QVERIFY(!values->hasData());
+        QVERIFY(!values->toPixmap(300, 200).isNull());
+        row->setValue(0);
+        QVERIFY(panel->result());
+        QVERIFY(!message->isVisible());
+    }
+
+    void syntheticOutliersAndNoModel()
+    {
+        MainWindow w; // no model at all
+        w.show();
+        auto* panel = w.findChild<PlaygroundPanel*>(QStringLiteral("playgroundPanel"));
+        QVERIFY(panel);
+        auto* source = panel->findChild<QComboBox*>(QStringLiteral("playgroundSource"));
+        QCOMPARE(source->currentIndex(), 1); // synthetic works without a model
+        QVERIFY(panel->result());
+        source->setCurrentIndex(0);
+        QVERIFY(!panel->result());
+        QVERIFY(panel->problem().contains(u"No model"));
+        QVERIFY(panel->findChild<QLabel*>(QStringLiteral("playgroundRowInfo"))->text().contains(u"No model"));
+        source->setCurrentIndex(1);
+        QVERIFY(panel->result());
+
+        panel->findChild<QSpinBox*>(QStringLiteral("playgroundCount"))->setValue(1024);
+        panel->findChild<QDoubleSpinBox*>(QStringLiteral("playgroundOutlierMagnitude"))->setValue(30);
+        panel->findChild<QSpinBox*>(QStringLiteral("playgroundOutliers"))->setValue(3);
+        QCOMPARE(panel->result()->original.size(), std::size_t(1024));
+        int big = 0;
+        for (float x : panel->result()->original)
+            big += std::fabs(x) > 29.9f ? 1 : 0;
+        QCOMPARE(big, 3);
+        auto* group = panel->findChild<QComboBox*>(QStringLiteral("playgroundGroupSize"));
+        group->setCurrentIndex(group->findData(32));
+        const double grouped = panel->result()->mse;
+        group->setCurrentIndex(group->count() - 1); // per channel: one scale for the whole row
+        QCOMPARE(int(panel->result()->groups()), 1);
+        QVERIFY(panel->result()->mse > grouped);
+        auto* distribution = panel->findChild<QComboBox*>(QStringLiteral("playgroundDistribution"));
+        distribution->setCurrentIndex(1);
+        QVERIFY(panel->result());
+        // More outliers than values: said, not crashed.
+        panel->findChild<QSpinBox*>(QStringLiteral("playgroundCount"))->setValue(2);
+        QVERIFY(!panel->result());
+        QVERIFY(panel->problem().contains(u"outliers"));
+        panel->findChild<QSpinBox*>(QStringLiteral("playgroundOutliers"))->setValue(0);
+        QVERIFY(panel->result());
+    }
+
+    void presentationModeAndPlots()
+    {
+        QS_REQUIRE_DATA(path, "stories260K");
+        MainWindow w;
+        w.show();
+        QVERIFY(loadInto(w, path));
+        w.showPage(QStringLiteral("overview"));
+        auto* panel = w.playgroundPanel();
+        auto* mse = panel->findChild<QLabel*>(QStringLiteral("playgroundMse"));
+        auto* values = panel->findChild<PlaygroundValuesPlot*>();
+        const double labelSize = QFontInfo(mse->font()).pointSizeF();
+        const double axisSize = values->xAxis->labelFont().pointSizeF();
+        const double lineWidth = values->graph(values->graphCount() - 1)->pen().widthF();
+        // The View menu's action (F5) shows the page and enlarges it.
+        QAction* action = w.findChild<QAction*>(QStringLiteral("actionPresentationMode"));
+        QVERIFY(action);
+        QVERIFY(action->shortcuts().contains(QKeySequence(Qt::Key_F5)));
+        action->trigger();
+        QVERIFY(panel->presentationMode());
+        QCOMPARE(w.findChild<QTabWidget*>(QStringLiteral("workbenchTabs"))->currentWidget(), panel);
+        QVERIFY(panel->findChild<QPushButton*>(QStringLiteral("playgroundPresentation"))->isChecked());
+        QVERIFY2(
+            QFontInfo(mse->font()).pointSizeF() > 1.4 * labelSize,
+            qPrintable(QStringLiteral("%1 → %2").arg(labelSize).arg(QFontInfo(mse->font()).pointSizeF())));
+        QVERIFY(values->xAxis->labelFont().pointSizeF() > 1.4 * axisSize);
+        QVERIFY(values->graph(values->graphCount() - 1)->pen().widthF() > 1.4 * lineWidth);
+        QCOMPARE(values->presentationScale(), panel->findChild<PlaygroundErrorPlot*>()->presentationScale());
+
+        // Every plot renders (also in presentation mode) and exports PNG, PDF and CSV.
+        QTemporaryDir tmp;
+        const QList<PlaygroundPlot*> plots = panel->findChildren<PlaygroundPlot*>();
+        QCOMPARE(plots.size(), qsizetype(2));
+        for (PlaygroundPlot* plot : plots) {
+            QVERIFY(plot->hasData());
+            const QImage image = plot->toPixmap(640, 420).toImage();
+            QCOMPARE(image.size(), QSize(640, 420));
+            QVERIFY2(distinctColours(image) >= 3, qPrintable(plot->objectName()));
+            const QString base = tmp.filePath(plot->objectName());
+            plot->exportPng(base + u".png", 640, 420);
+            plot->exportPdf(base + u".pdf", 640, 420);
+            plot->exportCsv(base + u".csv");
+            QFile png(base + u".png"), pdf(base + u".pdf"), csv(base + u".csv");
+            QVERIFY(png.open(QIODevice::ReadOnly) && png.read(4).startsWith("\x89PNG"));
+            QVERIFY(pdf.open(QIODevice::ReadOnly) && pdf.read(4).startsWith("%PDF"));
+            QVERIFY(csv.open(QIODevice::ReadOnly));
+            QCOMPARE(int(csv.readAll().count('\n')), int(plot->table().rows.size()) + 1);
+        }
+        panel->findChild<QPushButton*>(QStringLiteral("playgroundPresentation"))->click();
+        QVERIFY(!panel->presentationMode());
+        QVERIFY(!action->isChecked());
+        QCOMPARE(QFontInfo(mse->font()).pointSizeF(), labelSize);
+        QCOMPARE(values->xAxis->labelFont().pointSizeF(), axisSize);
+    }
+
+    void generationSideBySide()
+    {
+        QS_REQUIRE_DATA(path, "stories260K");
+        MainWindow w;
+        w.show();
+        QVERIFY(loadInto(w, path));
+        w.showPage(QStringLiteral("generate"));
+        auto* panel = w.generationPanel();
+        QCOMPARE(w.findChild<QTabWidget*>(QStringLiteral("workbenchTabs"))->currentWidget(), panel);
+
+        // A 2-bit RTN checkpoint (no calibration needed), as a run would leave it.
+        QTemporaryDir tmp;
+        const auto model = w.model();
+        const auto tokenizer = Tokenizer::load(model->path());
+        const QuantizeResult q = runQuantization(model, LayerPlan::uniform(*model, rtn(2, 32)),
+                                                 CalibrationSettings{}, tokenizer.get());
+        const QString folder = tmp.filePath(QStringLiteral("rtn-w2"));
+        saveQuantizedModel(folder, *model, q, QJsonObject());
+        panel->addQuantizedModel(QStringLiteral("rtn w2"), folder);
+        QCOMPARE(panel->quantizedModelCount(), 1);
+
+        const QString prompt = QStringLiteral("Once upon a time, there was a little");
+        panel->findChild<QLineEdit*>(QStringLiteral("generatePrompt"))->setText(prompt);
+        panel->findChild<QSpinBox*>(QStringLiteral("generateMaxTokens"))->setValue(24);
+        QVERIFY(panel->findChild<QCheckBox*>(QStringLiteral("generateGreedy"))->isChecked());
+        QSignalSpy finished(panel, &GenerationPanel::generationFinished);
+        LatencyProbe probe;
+        panel->findChild<QPushButton*>(QStringLiteral("generateStart"))->click();
+        QVERIFY(panel->isRunning());
+        QVERIFY(finished.wait(60000));
+        probe.stop();
+        QVERIFY2(finished.front().front().toBool(),
+                 qPrintable(panel->findChild<QLabel*>(QStringLiteral("generateQuantStatus"))->text()));
+        QVERIFY2(probe.worst() < 100,
+                 qPrintable(QStringLiteral("event loop blocked for %1 ms").arg(probe.worst())));
+
+        // The float side is exactly core's greedy generate().
+        GenerateOptions opt;
+        opt.maxTokens = 24;
+        opt.temperature = 0;
+        const GenerateResult want = generate(Transformer(model), *tokenizer, prompt.toStdString(), opt);
+        QVERIFY(panel->floatResult().has_value());
+        QCOMPARE(panel->floatResult()->tokens, want.tokens);
+        QCOMPARE(panel->findChild<QPlainTextEdit*>(QStringLiteral("generateFloatText"))->toPlainText(),
+                 prompt + QString::fromStdString(want.text));
+        // The quantized side is the checkpoint's own generate(), and the first difference is marked.
+        const GenerateResult wantQ =
+            generate(Transformer(Model::open(folder)), *tokenizer, prompt.toStdString(), opt);
+        QVERIFY(panel->quantizedResult().has_value());
+        QCOMPARE(panel->quantizedResult()->tokens, wantQ.tokens);
+        std::size_t k = 0;
+        while (k < want.tokens.size() && k < wantQ.tokens.size() && want.tokens[k] == wantQ.tokens[k])
+            ++k;
+        auto* divergence = panel->findChild<QLabel*>(QStringLiteral("generateDivergence"));
+        QVERIFY(want.tokens != wantQ.tokens); // 2 bits change what a 260K-parameter model says
+        QCOMPARE(panel->divergence(), int(k));
+        QVERIFY(divergence->text().contains(QString::number(k + 1)));
+        for (const char* name : {"generateFloatText", "generateQuantText"}) {
+            auto* text = panel->findChild<QPlainTextEdit*>(QLatin1String(name));
+            QCOMPARE(text->extraSelections().size(), qsizetype(1));
+            const QTextCursor marked = text->extraSelections().front().cursor;
+            QVERIFY(marked.hasSelection());
+            QVERIFY(marked.selectionStart() >= int(prompt.size()));
+        }
+        // The marked span is the diverging token's text.
+        const QString quantText = panel->findChild<QPlainTextEdit*>(QStringLiteral("generateQuantText"))
+                                      ->extraSelections()
+                                      .front()
+                                      .cursor.selectedText()
+                                      .replace(QChar::ParagraphSeparator, u'\n');
+        const std::vector<int> upTo(wantQ.tokens.begin(), wantQ.tokens.begin() + std::ptrdiff_t(k));
+        std::vector<int> through = upTo;
+        through.push_back(wantQ.tokens[k]);
+        QCOMPARE(quantText, QString::fromStdString(tokenizer->decode(through))
+                                .mid(QString::fromStdString(tokenizer->decode(upTo)).size()));
+
+        // Stop cancels both sides mid-generation; the panel is ready again afterwards.
+        panel->findChild<QSpinBox*>(QStringLiteral("generateMaxTokens"))->setValue(4000);
+        panel->findChild<QCheckBox*>(QStringLiteral("generateGreedy"))->setChecked(false);
+        finished.clear();
+        panel->findChild<QPushButton*>(QStringLiteral("generateStart"))->click();
+        QTRY_VERIFY_WITH_TIMEOUT(
+            panel->findChild<QPlainTextEdit*>(QStringLiteral("generateFloatText"))->toPlainText().size() >
+                prompt.size() + 5,
+            20000);
+        panel->findChild<QPushButton*>(QStringLiteral("generateStop"))->click();
+        QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 20000); // stopped (or done just before)
+        QVERIFY(!panel->isRunning());
+        QVERIFY(panel->findChild<QPushButton*>(QStringLiteral("generateStart"))->isEnabled());
+    }
+
+    void runsAppearOnTheGeneratePage()
+    {
+        QS_REQUIRE_DATA(path, "stories260K");
+        QS_REQUIRE_DATA(text, "wikitext-2-raw/wiki.test.raw");
+        MainWindow w;
+        w.show();
+        QVERIFY(loadInto(w, path));
+        RunsPanel* runs = w.runsPanel();
+        runs->findChild<QLineEdit*>(QStringLiteral("runEvalText"))->setText(text);
+        runs->findChild<QSpinBox*>(QStringLiteral("runChunks"))->setValue(4);
+        QSignalSpy finished(runs, &RunsPanel::runFinished);
+        QVERIFY(w.runCurrentPlan() >= 0);
+        QVERIFY(finished.wait(120000));
+        QVERIFY2(finished.front().front().toBool(), qPrintable(finished.front().at(1).toString()));
+        // The run's checkpoint is offered on the Generate page and opens as a quantized model.
+        GenerationPanel* panel = w.generationPanel();
+        QCOMPARE(panel->quantizedModelCount(), 1);
+        const QString folder =
+            panel->findChild<QComboBox*>(QStringLiteral("generateQuantModel"))->currentData().toString();
+        QCOMPARE(folder, runs->runs().front().source);
+        QVERIFY(Model::open(folder)->isQuantized());
+        panel->findChild<QSpinBox*>(QStringLiteral("generateMaxTokens"))->setValue(8);
+        QSignalSpy generated(panel, &GenerationPanel::generationFinished);
+        panel->start();
+        QVERIFY(generated.wait(30000));
+        QVERIFY(generated.front().front().toBool());
+        QVERIFY(panel->quantizedResult().has_value());
+    }
+
+    void generationWithoutModelOrQuantizedModel()
+    {
+        MainWindow w;
+        w.show();
+        auto* panel = w.generationPanel();
+        QVERIFY(!panel->findChild<QPushButton*>(QStringLiteral("generateStart"))->isEnabled());
+        QVERIFY(
+            panel->findChild<QLabel*>(QStringLiteral("generateMessage"))->text().contains(u"Open a model"));
+        panel->start(); // no model: nothing happens
+        QVERIFY(!panel->isRunning());
+        QS_REQUIRE_DATA(path, "stories260K");
+        QVERIFY(loadInto(w, path));
+        QVERIFY(panel->findChild<QLabel*>(QStringLiteral("generateMessage"))->text().contains(u"quantized"));
+        panel->findChild<QSpinBox*>(QStringLiteral("generateMaxTokens"))->setValue(8);
+        // A folder that is no model: the right side says so, the left side still generates.
+        QTemporaryDir tmp;
+        panel->addQuantizedModel(QStringLiteral("broken"), tmp.path());
+        QSignalSpy finished(panel, &GenerationPanel::generationFinished);
+        panel->start();
+        QVERIFY(finished.wait(30000));
+        QCOMPARE(finished.front().front().toBool(), false);
+        QVERIFY(panel->floatResult().has_value());
+        QVERIFY(
+            panel->findChild<QLabel*>(QStringLiteral("generateQuantStatus"))->text().startsWith(u"Failed"));
+    }
+};
+
+QTEST_MAIN(TestPlayground)
+#include "tst_playground.moc"
