@@ -418,7 +418,14 @@ void TestPlots::plotsRenderAndExport()
         }
     }
     QVERIFY(numbers > 0);
-    QS_VERIFY_ERROR(qs::test::errorOf([&] { plot->exportFile(base + u".svg"); }), {QStringLiteral("svg")});
+    // SVG: a vector picture with the plot's title text and paths in it.
+    plot->exportFile(base + u".svg", 640, 420);
+    const QByteArray svg = readAll(base + u".svg");
+    QVERIFY(svg.startsWith("<?xml"));
+    QVERIFY(svg.contains("<svg"));
+    QVERIFY(svg.count("<path") + svg.count("<polyline") + svg.count("<rect") + svg.count("<image") > 4);
+    QVERIFY(svg.contains("viewBox=\"0 0 640 420\""));
+    QS_VERIFY_ERROR(qs::test::errorOf([&] { plot->exportFile(base + u".tiff"); }), {QStringLiteral("tiff")});
 }
 
 void TestPlots::lossPlotNumbersAndFront()
@@ -563,9 +570,14 @@ void TestPlots::cliPlotWritesPng()
                  .exitCode,
              2);
     QCOMPARE(qs::test::runCli({QStringLiteral("plot"), QStringLiteral("pareto"), m_runDirs[0],
-                               QStringLiteral("--out"), m_tmp.filePath(QStringLiteral("x.svg"))})
+                               QStringLiteral("--out"), m_tmp.filePath(QStringLiteral("x.tiff"))})
                  .exitCode,
              2);
+    QCOMPARE(qs::test::runCli({QStringLiteral("plot"), QStringLiteral("pareto"), m_runDirs[0],
+                               QStringLiteral("--out"), m_tmp.filePath(QStringLiteral("x.svg"))})
+                 .exitCode,
+             0);
+    QVERIFY(readAll(m_tmp.filePath(QStringLiteral("x.svg"))).contains("<svg"));
     r = qs::test::runCli({QStringLiteral("plot"), QStringLiteral("histogram"), m_runDirs[0],
                           QStringLiteral("--layer"), QStringLiteral("no.such.layer"), QStringLiteral("--out"),
                           png});

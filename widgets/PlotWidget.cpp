@@ -2,11 +2,16 @@
 
 #include "util/Error.h"
 
+#include <QBuffer>
 #include <QDir>
+#include <QFileDialog>
 #include <QFileInfo>
 #include <QLocale>
+#include <QMenu>
+#include <QMessageBox>
 #include <QMouseEvent>
 #include <QSaveFile>
+#include <QSvgGenerator>
 #include <QTemporaryFile>
 #include <QToolTip>
 #include <array>
@@ -52,6 +57,29 @@ PlotWidget::PlotWidget(QWidget* parent) : QCustomPlot(parent)
     QFont f = legend->font();
     f.setPointSizeF(f.pointSizeF() * 0.9);
     legend->setFont(f);
+    // Right-click: export the picture or the numbers (every plot, wherever it is shown).
+    setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(this, &QWidget::customContextMenuRequested, this, [this](const QPoint& pos) {
+        QMenu menu;
+        QAction* exportAction = menu.addAction(tr("Export Plot…"));
+        exportAction->setObjectName(QStringLiteral("plotExportAction"));
+        if (menu.exec(mapToGlobal(pos)) == exportAction)
+            exportWithDialog();
+    });
+}
+
+void PlotWidget::exportWithDialog()
+{
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Export Plot"), QString(),
+        tr("PNG image (*.png);;PDF (*.pdf);;SVG image (*.svg);;CSV data (*.csv)"));
+    if (path.isEmpty())
+        return;
+    try {
+        exportFile(path);
+    } catch (const Error& e) {
+        QMessageBox::warning(this, tr("Cannot export the plot"), e.message());
+    }
 }
 
 void PlotWidget::setTitle(const QString& title)
@@ -173,6 +201,25 @@ void PlotWidget::exportPdf(const QString& path, int width, int height)
     tmp.setAutoRemove(false); // renamed away
 }
 
+void PlotWidget::exportSvg(const QString& path, int width, int height)
+{
+    const QSize size = exportSize(width, height);
+    QBuffer buffer;
+    QSvgGenerator svg;
+    svg.setOutputDevice(&buffer);
+    svg.setSize(size);
+    svg.setViewBox(QRect(QPoint(0, 0), size));
+    svg.setTitle(m_title ? m_title->text() : QString());
+    QCPPainter painter;
+    if (!painter.begin(&svg))
+        throw Error::inFile(path, tr("cannot write the SVG"));
+    toPainter(&painter, size.width(), size.height());
+    painter.end();
+    QSaveFile f(path);
+    if (!f.open(QIODevice::WriteOnly) || f.write(buffer.data()) != buffer.data().size() || !f.commit())
+        throw Error::inFile(path, tr("cannot write the SVG: %1").arg(f.errorString()));
+}
+
 void PlotWidget::exportCsv(const QString& path) const
 {
     QSaveFile f(path);
@@ -187,11 +234,12 @@ void PlotWidget::exportFile(const QString& path, int width, int height)
         exportPng(path, width, height);
     else if (suffix == u"pdf")
         exportPdf(path, width, height);
+    else if (suffix == u"svg")
+        exportSvg(path, width, height);
     else if (suffix == u"csv")
         exportCsv(path);
     else
-        throw Error::inFile(
-            path, tr("unknown export format '%1' (png, pdf or csv; SVG is not built in)").arg(suffix));
+        throw Error::inFile(path, tr("unknown export format '%1' (png, pdf, svg or csv)").arg(suffix));
 }
 
 } // namespace qs

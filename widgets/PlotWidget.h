@@ -26,10 +26,9 @@ struct PlotTable
 };
 
 /// What every plot adapter shares: a title, hover tooltips (mouse move → nearest point),
-/// export as PNG, PDF and CSV (each written atomically: temp file, then rename), and the
-/// question whether there is anything to show. Subclasses rebuild their plottables from core
-/// data and call addHoverPoint for what a tooltip should name. SVG export is not offered
-/// (the widgets library does not link Qt SVG).
+/// export as PNG, PDF, SVG and CSV (each written atomically: temp file, then rename; offered on
+/// right-click), and the question whether there is anything to show. Subclasses rebuild their
+/// plottables from core data and call addHoverPoint for what a tooltip should name.
 class PlotWidget : public QCustomPlot
 {
     Q_OBJECT
@@ -47,7 +46,10 @@ public:
     /// Each throws qs::Error naming the file when it cannot be written.
     void exportPng(const QString& path, int width = 0, int height = 0, double scale = 1.0);
     void exportPdf(const QString& path, int width = 0, int height = 0);
+    void exportSvg(const QString& path, int width = 0, int height = 0);
     void exportCsv(const QString& path) const;
+    /// Asks for a file (PNG, PDF, SVG or CSV by its suffix) and exports; errors in a message box.
+    void exportWithDialog();
     /// By the file's suffix: .png, .pdf or .csv (else qs::Error).
     void exportFile(const QString& path, int width = 0, int height = 0);
 

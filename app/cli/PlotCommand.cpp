@@ -43,7 +43,7 @@ const char* const kPlotKinds =
     "        a weight row's distribution with the quantization grid of SCHEME\n"
     "        (e.g. rtn-w4-g32) for group G drawn over it\n"
     "RUN is a quantize --out folder (or its run.json) or an eval --json file.\n"
-    "Every kind takes --out FILE.png|.pdf and/or --csv FILE.csv, --width, --height, --title.\n";
+    "Every kind takes --out FILE.png|.pdf|.svg and/or --csv FILE.csv, --width, --height, --title.\n";
 
 std::vector<qs::RunSummary> loadRuns(const QStringList& paths)
 {
@@ -101,7 +101,7 @@ int runPlot(const QStringList& args)
                             QStringLiteral("run folders / eval JSON files (weights: a model)"),
                             QStringLiteral("RUN..."));
     p.addOptions({
-        {QStringLiteral("out"), QStringLiteral("Picture to write: .png or .pdf."), QStringLiteral("FILE")},
+        {QStringLiteral("out"), QStringLiteral("Picture to write: .png, .pdf or .svg."), QStringLiteral("FILE")},
         {QStringLiteral("csv"), QStringLiteral("Write the plotted numbers as CSV."), QStringLiteral("FILE")},
         {QStringLiteral("width"), QStringLiteral("Picture width in pixels (default 900)."),
          QStringLiteral("W"), QStringLiteral("900")},
@@ -144,9 +144,9 @@ int runPlot(const QStringList& args)
         err() << p.helpText();
         return kExitUsage;
     }
-    if (!outFile.isEmpty() && !QStringList{QStringLiteral("png"), QStringLiteral("pdf")}.contains(
+    if (!outFile.isEmpty() && !QStringList{QStringLiteral("png"), QStringLiteral("pdf"), QStringLiteral("svg")}.contains(
                                   QFileInfo(outFile).suffix().toLower())) {
-        err() << "--out must end in .png or .pdf (SVG is not built in): " << outFile << '\n';
+        err() << "--out must end in .png, .pdf or .svg: " << outFile << '\n';
         return kExitUsage;
     }
     const int width = positiveInt(p, QStringLiteral("width"), 64),
