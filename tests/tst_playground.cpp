@@ -14,6 +14,7 @@
 #include "model/Generate.h"
 #include "model/Model.h"
 #include "model/Transformer.h"
+#include "quant/GgmlQuants.h"
 #include "quant/QuantizeJob.h"
 #include "quant/QuantizedModelIO.h"
 #include "quant/Quantizer.h"
@@ -206,10 +207,13 @@ private Q_SLOTS:
         QVERIFY(names.contains(QStringLiteral("rtn")));
         QVERIFY(names.contains(QStringLiteral("rtn+clip")));
         // Every offered method really quantizes a row; every absent one says why.
+        QVERIFY(names.contains(QStringLiteral("gguf")));
         for (const PlaygroundMethod& m : methods) {
             QuantSpec s = rtn(4, 32);
             s.method = m.method;
             s.clipSearch = m.clipSearch;
+            if (m.method == QuantMethod::Ggml)
+                s = QuantSpec::ggml(QuantSpec::ggmlTypeForBits(4));
             QVERIFY(quantizeRow(gaussian(256, 3), s).mse > 0);
         }
         QStringList absent;
@@ -223,6 +227,30 @@ private Q_SLOTS:
         gptq.method = QuantMethod::Gptq;
         QS_VERIFY_ERROR(test::errorOf([&] { quantizeRow(gaussian(64, 1), gptq); }),
                         {QStringLiteral("calibration")});
+    }
+
+    void ggufRow()
+    {
+        // A llama.cpp type on one row: ggml's own bytes and values, sub-blocks as groups, the
+        // levels a sub-block reconstructs to, and llama.cpp's fallback for a row it does not fit.
+        const std::vector<float> v = gaussian(512, 5);
+        const PlaygroundResult r = quantizeRow(v, QuantSpec::ggml(GgmlType::Q4_K), 3);
+        std::vector<std::uint8_t> blocks(ggmlRowBytes(GgmlType::Q4_K, 512));
+        ggmlQuantizeRows(GgmlType::Q4_K, v.data(), blocks.data(), 1, 512);
+        std::vector<float> expected(v.size());
+        ggmlDequantizeRow(GgmlType::Q4_K, blocks.data(), expected.data(), 512);
+        QVERIFY(r.reconstructed == expected);
+        QCOMPARE(r.bytes, std::uint64_t(2 * 144));
+        QCOMPARE(int(r.groups()), 16); // 32-value sub-blocks
+        QCOMPARE(r.grid.begin, std::int64_t(96));
+        QVERIFY(!r.grid.levels.empty() && r.grid.levels.size() <= 16);
+        for (std::int64_t i = r.grid.begin; i < r.grid.end; ++i)
+            QVERIFY(std::binary_search(r.grid.levels.begin(), r.grid.levels.end(),
+                                       double(r.reconstructed[std::size_t(i)])));
+        QVERIFY(quantizeRow(v, QuantSpec::ggml(GgmlType::Q2_K)).snrDb < r.snrDb);
+        const PlaygroundResult small = quantizeRow(gaussian(64, 5), QuantSpec::ggml(GgmlType::Q4_K));
+        QCOMPARE(small.spec, QuantSpec::ggml(GgmlType::Q5_0));
+        QVERIFY(small.note.contains(QStringLiteral("fallback")));
     }
 
     void snrRisesWithBits_data()

@@ -206,26 +206,6 @@ PlaygroundPanel::PlaygroundPanel(QWidget* parent) : QWidget(parent)
     plots->addWidget(m_errorPlot);
     plots->setStretchFactor(0, 3);
     plots->setStretchFactor(1, 2);
-    for (PlaygroundPlot* plot :
-         {static_cast<PlaygroundPlot*>(m_valuesPlot), static_cast<PlaygroundPlot*>(m_errorPlot)}) {
-        plot->setContextMenuPolicy(Qt::CustomContextMenu);
-        connect(plot, &QWidget::customContextMenuRequested, this, [this, plot](const QPoint& pos) {
-            QMenu menu;
-            QAction* exportAction = menu.addAction(tr("Export as PNG, PDF or CSV…"));
-            if (menu.exec(plot->mapToGlobal(pos)) != exportAction)
-                return;
-            const QString path = QFileDialog::getSaveFileName(
-                this, tr("Export Plot"), QString(), tr("PNG image (*.png);;PDF (*.pdf);;CSV (*.csv)"));
-            if (path.isEmpty())
-                return;
-            try {
-                plot->exportFile(path);
-            } catch (const Error& e) {
-                QMessageBox::warning(this, tr("Cannot export the plot"), e.message());
-            }
-        });
-    }
-
     auto* split = new QSplitter(Qt::Horizontal);
     split->addWidget(scroll);
     split->addWidget(plots);
@@ -353,6 +333,8 @@ QuantSpec PlaygroundPanel::currentSpec() const
         spec.method = m_methods[std::size_t(mi)].method;
         spec.clipSearch = m_methods[std::size_t(mi)].clipSearch;
     }
+    if (spec.method == QuantMethod::Ggml) // a llama.cpp type: the bits pick it, it fixes the rest
+        return QuantSpec::ggml(QuantSpec::ggmlTypeForBits(m_bits->value()));
     spec.bits = m_bits->value();
     spec.symmetric = m_symmetric->isChecked();
     const int g = m_groupSize->currentData().toInt();
@@ -365,7 +347,11 @@ void PlaygroundPanel::recompute()
 {
     if (m_updating)
         return;
-    m_bitsLabel->setText(tr("%n bit(s)", nullptr, m_bits->value()));
+    const QuantSpec spec = currentSpec();
+    const bool gguf = spec.method == QuantMethod::Ggml;
+    m_bitsLabel->setText(gguf ? ggmlTypeName(spec.ggmlType) : tr("%n bit(s)", nullptr, m_bits->value()));
+    m_groupSize->setEnabled(!gguf);
+    m_symmetric->setEnabled(!gguf);
     if (!m_rowProblem.isEmpty()) {
         showProblem(m_rowProblem);
         return;
@@ -373,8 +359,7 @@ void PlaygroundPanel::recompute()
     QElapsedTimer clock;
     clock.start();
     try {
-        auto r =
-            std::make_shared<PlaygroundResult>(quantizeRow(m_values, currentSpec(), m_shownGroup->value()));
+        auto r = std::make_shared<PlaygroundResult>(quantizeRow(m_values, spec, m_shownGroup->value()));
         m_result = std::move(r);
         m_problem.clear();
     } catch (const Error& e) {
@@ -389,7 +374,10 @@ void PlaygroundPanel::recompute()
         m_shownGroup->setSuffix(tr(" (of %n group(s))", nullptr, int(m_result->groups())));
     }
     m_message->hide();
-    m_valuesPlot->setCaption(tr("%1 — %2").arg(m_rowLabel, m_result->spec.label()));
+    m_valuesPlot->setCaption(
+        m_result->note.isEmpty()
+            ? tr("%1 — %2").arg(m_rowLabel, m_result->spec.label())
+            : tr("%1 — %2 (%3)").arg(m_rowLabel, m_result->spec.label(), m_result->note));
     m_valuesPlot->setResult(m_result);
     m_errorPlot->setResult(m_result);
     refreshStats();

@@ -121,6 +121,10 @@ std::vector<PlaygroundMethod> playgroundMethods()
 {
     std::vector<PlaygroundMethod> out;
     for (const QuantMethodInfo& m : kQuantMethods) {
+        if (m.method == QuantMethod::Ggml) { // the type follows from the bits (ggmlTypeForBits)
+            out.push_back({m.method, false, QLatin1String(m.name), QLatin1String(m.displayName)});
+            continue;
+        }
         if (m.method == QuantMethod::Float || m.needsCalibration || m.quantizesActivations ||
             !describedByBitsAndGroups(m))
             continue;
@@ -136,7 +140,7 @@ std::vector<UnavailableMethod> unavailablePlaygroundMethods()
 {
     std::vector<UnavailableMethod> out;
     for (const QuantMethodInfo& m : kQuantMethods) {
-        if (m.method == QuantMethod::Float)
+        if (m.method == QuantMethod::Float || m.method == QuantMethod::Ggml)
             continue;
         if (m.needsCalibration)
             out.push_back(
@@ -162,22 +166,28 @@ PlaygroundResult quantizeRow(const std::vector<float>& values, const QuantSpec& 
     if (values.empty())
         throw Error(QStringLiteral("the row is empty"));
     const auto n = std::int64_t(values.size());
+    PlaygroundResult r;
     QuantizeRequest request;
     request.layerName = QStringLiteral("playground row");
     request.weight = values.data();
     request.rows = 1;
     request.cols = n;
-    request.spec = spec;
+    request.spec = spec.fittedTo(n, &r.note); // gguf: llama.cpp's fallback for rows the block does not fit
     const QuantizedTensor q = quantizeWeight(request);
 
-    PlaygroundResult r;
-    r.spec = spec;
+    r.spec = request.spec;
     r.original = values;
     r.reconstructed = q.dequantize();
     r.codes = q.codes;
     r.scales = q.scales;
     r.zeros = q.zeros;
-    r.groupLength = spec.groupLength(n);
+    r.groupLength = r.spec.groupLength(n);
+    r.groupCount = std::int64_t(r.scales.size());
+    if (r.spec.method == QuantMethod::Ggml) { // k-quant sub-blocks of 16 or 32 carry their own scales
+        const GgmlType t = r.spec.ggmlType;
+        r.groupLength = t == GgmlType::Q2_K || t == GgmlType::Q3_K || t == GgmlType::Q6_K ? 16 : 32;
+        r.groupCount = n / r.groupLength;
+    }
     r.errors.resize(values.size());
     double signal = 0, noise = 0;
     for (std::size_t i = 0; i < values.size(); ++i) {
@@ -192,7 +202,7 @@ PlaygroundResult quantizeRow(const std::vector<float>& values, const QuantSpec& 
                         : std::numeric_limits<double>::infinity(); // exact (or an all-zero row)
     if (signal == 0 && noise == 0)
         r.snrDb = std::numeric_limits<double>::infinity();
-    const QuantSpec::Cost cost = spec.cost(1, n);
+    const QuantSpec::Cost cost = r.spec.cost(1, n);
     r.bytes = cost.total();
     r.bitsPerWeight = cost.bitsPerWeight(n);
 
@@ -205,9 +215,17 @@ PlaygroundResult quantizeRow(const std::vector<float>& values, const QuantSpec& 
         r.grid.zero = p.zero;
         r.grid.begin = r.shownGroup * r.groupLength;
         r.grid.end = std::min(n, r.grid.begin + r.groupLength);
-        for (int c = 0; c <= spec.qmax(); ++c)
+        for (int c = 0; c <= r.spec.qmax(); ++c)
             r.grid.levels.push_back(double(dequantizeValue(std::uint8_t(c), p)));
         std::sort(r.grid.levels.begin(), r.grid.levels.end());
+    } else if (r.spec.method == QuantMethod::Ggml && r.groupCount > 0) {
+        r.shownGroup = std::clamp<std::int64_t>(shownGroup, 0, r.groupCount - 1);
+        r.grid.begin = r.shownGroup * r.groupLength;
+        r.grid.end = std::min(n, r.grid.begin + r.groupLength);
+        for (std::int64_t i = r.grid.begin; i < r.grid.end; ++i)
+            r.grid.levels.push_back(double(r.reconstructed[std::size_t(i)]));
+        std::sort(r.grid.levels.begin(), r.grid.levels.end());
+        r.grid.levels.erase(std::unique(r.grid.levels.begin(), r.grid.levels.end()), r.grid.levels.end());
     }
     r.errorHistogram = histogram(r.errors, std::max(1, errorBins));
     return r;

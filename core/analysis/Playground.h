@@ -71,7 +71,9 @@ struct PlaygroundResult
     std::vector<float> scales; ///< one per group
     std::vector<float> zeros;  ///< one per group
     std::int64_t groupLength = 0;
-    QuantGrid grid; ///< the levels of group `shownGroup`, from the quantizer's own scale/zero
+    /// The levels of group `shownGroup`, from the quantizer's own scale/zero; for gguf (whose
+    /// sub-blocks carry quantized scales and minimums) the distinct values the group reconstructs to.
+    QuantGrid grid;
     std::int64_t shownGroup = 0;
     Histogram errorHistogram;
     double mse = 0;
@@ -80,7 +82,9 @@ struct PlaygroundResult
     std::uint64_t bytes = 0; ///< QuantSpec::cost(1, n).total()
     double bitsPerWeight = 0;
 
-    std::int64_t groups() const { return std::int64_t(scales.size()); }
+    std::int64_t groupCount = 0;
+    QString note; ///< gguf: llama.cpp's fallback when the type's block does not fit the row
+    std::int64_t groups() const { return groupCount; }
     /// The group a value belongs to.
     std::int64_t groupOf(std::int64_t index) const { return groupLength ? index / groupLength : 0; }
 };
