@@ -302,26 +302,20 @@ void GenerationPanel::startSide(int index, const QString& folder, std::shared_pt
         [folder, model, transformer = side.transformer, tokenizer = side.tokenizer, prompt, opt, ctx,
          onToken]() mutable -> Outcome {
             Outcome out;
-            try {
-                if (!transformer) {
-                    const std::shared_ptr<const Model> m = model ? model : Model::open(folder);
-                    transformer = std::make_shared<const Transformer>(m);
-                }
-                ctx.checkCancelled();
-                if (!tokenizer)
-                    tokenizer = std::shared_ptr<const Tokenizer>(Tokenizer::load(folder));
-                out.transformer = transformer;
-                out.tokenizer = tokenizer;
-                out.result = generate(*transformer, *tokenizer, prompt, opt, onToken, ctx);
-            } catch (const Cancelled&) {
-                out.cancelled = true;
-            } catch (const Error& e) {
-                out.error = e.message();
-            } catch (const std::bad_alloc&) {
-                out.error = tr("out of memory");
-            } catch (const std::exception& e) {
-                out.error = QString::fromLocal8Bit(e.what());
-            }
+            runCapturingOutcome(
+                [&] {
+                    if (!transformer) {
+                        const std::shared_ptr<const Model> m = model ? model : Model::open(folder);
+                        transformer = std::make_shared<const Transformer>(m);
+                    }
+                    ctx.checkCancelled();
+                    if (!tokenizer)
+                        tokenizer = std::shared_ptr<const Tokenizer>(Tokenizer::load(folder));
+                    out.transformer = transformer;
+                    out.tokenizer = tokenizer;
+                    out.result = generate(*transformer, *tokenizer, prompt, opt, onToken, ctx);
+                },
+                out.cancelled, out.error);
             return out;
         }));
 }

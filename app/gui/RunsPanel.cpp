@@ -322,46 +322,40 @@ int RunsPanel::startRun(const QString& name, const Recipe& recipe, const LayerPl
         [model, plan, recipe, cal, ep, basePath, baselinePath, name, recipeSummary, modelFolder,
          ctx]() -> Outcome {
             Outcome out;
-            try {
-                const auto tokenizer = Tokenizer::load(model->path());
-                if (QFile::exists(basePath))
-                    out.baseline = readBaseline(baselinePath);
-                if (!out.baseline) { // the float baseline, once per evaluation setting
-                    EvaluationParams bp = ep;
-                    bp.saveBasePath = basePath;
-                    const Transformer base(model);
+            runCapturingOutcome(
+                [&] {
+                    const auto tokenizer = Tokenizer::load(model->path());
+                    if (QFile::exists(basePath))
+                        out.baseline = readBaseline(baselinePath);
+                    if (!out.baseline) { // the float baseline, once per evaluation setting
+                        EvaluationParams bp = ep;
+                        bp.saveBasePath = basePath;
+                        const Transformer base(model);
+                        const EvaluationResult er =
+                            runEvaluation(base, *tokenizer, bp, ctx.part(0, 0.15, tr("float baseline")));
+                        RunSummary b = RunSummary::fromModel(*model);
+                        b.name = tr("float");
+                        b.readEvaluation(er.toJson());
+                        out.baseline = b;
+                        writeBaseline(baselinePath, b);
+                    }
+                    const QuantizeResult q =
+                        runQuantization(model, plan, cal, tokenizer.get(), ctx.part(0.15, 0.8, {}));
+                    EvaluationParams qp = ep;
+                    qp.kldBasePath = basePath;
                     const EvaluationResult er =
-                        runEvaluation(base, *tokenizer, bp, ctx.part(0, 0.15, tr("float baseline")));
-                    RunSummary b = RunSummary::fromModel(*model);
-                    b.name = tr("float");
-                    b.readEvaluation(er.toJson());
-                    out.baseline = b;
-                    writeBaseline(baselinePath, b);
-                }
-                const QuantizeResult q =
-                    runQuantization(model, plan, cal, tokenizer.get(), ctx.part(0.15, 0.8, {}));
-                EvaluationParams qp = ep;
-                qp.kldBasePath = basePath;
-                const EvaluationResult er =
-                    runEvaluation(*q.model, *tokenizer, qp, ctx.part(0.8, 1, tr("evaluating")));
-                out.run = RunSummary::fromResult(name, recipeSummary, *model, q.layers, q.seconds, &er);
-                out.layers = q.layers;
-                out.plan = plan;
-                out.recipe = recipe;
-                try { // the checkpoint, for the Generate page; without it the run still counts
-                    saveQuantizedModel(modelFolder, *model, q, recipe.toJson());
-                    out.run->source = modelFolder;
-                } catch (const Error&) {
-                }
-            } catch (const Cancelled&) {
-                out.cancelled = true;
-            } catch (const Error& e) {
-                out.error = e.message();
-            } catch (const std::bad_alloc&) {
-                out.error = tr("out of memory");
-            } catch (const std::exception& e) {
-                out.error = QString::fromLocal8Bit(e.what());
-            }
+                        runEvaluation(*q.model, *tokenizer, qp, ctx.part(0.8, 1, tr("evaluating")));
+                    out.run = RunSummary::fromResult(name, recipeSummary, *model, q.layers, q.seconds, &er);
+                    out.layers = q.layers;
+                    out.plan = plan;
+                    out.recipe = recipe;
+                    try { // the checkpoint, for the Generate page; without it the run still counts
+                        saveQuantizedModel(modelFolder, *model, q, recipe.toJson());
+                        out.run->source = modelFolder;
+                    } catch (const Error&) {
+                    }
+                },
+                out.cancelled, out.error);
             return out;
         }));
     m_jobs.push_back(std::move(job));

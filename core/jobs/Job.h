@@ -7,6 +7,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <new>
 
 namespace qs {
 
@@ -70,5 +71,24 @@ struct JobContext
         return c;
     }
 };
+
+/// Runs a job body on a worker thread and turns how it ended into data for the thread that
+/// started it: qs::Cancelled sets `cancelled`; qs::Error, running out of memory and any other
+/// exception set `error` to their message. Nothing escapes (a worker must not throw).
+template <typename Body>
+void runCapturingOutcome(Body&& body, bool& cancelled, QString& error)
+{
+    try {
+        body();
+    } catch (const Cancelled&) {
+        cancelled = true;
+    } catch (const Error& e) {
+        error = e.message();
+    } catch (const std::bad_alloc&) {
+        error = QStringLiteral("out of memory");
+    } catch (const std::exception& e) {
+        error = QString::fromLocal8Bit(e.what());
+    }
+}
 
 } // namespace qs
