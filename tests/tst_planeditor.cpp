@@ -362,6 +362,21 @@ private Q_SLOTS:
         QCOMPARE(finished.front().front().toBool(), false);
         QCOMPARE(int(runs->runs().size()), 1);
         QCOMPARE(runs->pendingJobs(), 0);
+
+        // A run that would not fit in memory ends with a message saying so; no run is added and
+        // the window keeps working.
+        qputenv("QUANTSCOPE_MEMORY_LIMIT", "100000");
+        finished.clear();
+        QVERIFY(w.runCurrentPlan() > 0);
+        QVERIFY(finished.wait(60000));
+        qunsetenv("QUANTSCOPE_MEMORY_LIMIT");
+        QCOMPARE(finished.front().front().toBool(), false);
+        QVERIFY2(finished.front().at(1).toString().contains(QStringLiteral("not enough memory")),
+                 qPrintable(finished.front().at(1).toString()));
+        QCOMPARE(int(runs->runs().size()), 1);
+        QCOMPARE(runs->pendingJobs(), 0);
+        QVERIFY(model->setData(model->index(q0, PlanTableModel::Bits), 4));
+        QCOMPARE(w.planDocument()->plan().entries[std::size_t(q0)].spec.bits, 4);
     }
 };
 
