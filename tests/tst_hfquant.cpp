@@ -75,6 +75,7 @@ private Q_SLOTS:
     void packRoundTrip();
     void gptqRoundTrip_data();
     void gptqRoundTrip();
+    void gptqMixedPrecision();
     void awqRoundTrip();
     void awqFoldIntoValueProjection();
     void badInput();
@@ -265,6 +266,80 @@ void TestHfQuant::gptqRoundTrip()
              qPrintable(QStringLiteral("ppl %1 vs %2").arg(pOurs).arg(pBack)));
 }
 
+void TestHfQuant::gptqMixedPrecision()
+{
+    // A mixed-precision GPTQ plan: most layers w4 g128 sym, every down_proj w8 per channel, block
+    // 0's q_proj w3 g64 asym, lm_head float. quantization_config holds the w4 settings and
+    // GPTQModel's `dynamic` the others; reading it back gives every layer its own spec and codes.
+    QS_REQUIRE_DATA(kjv, "kjv7M");
+    QS_REQUIRE_DATA(calib, "kjv/valid.txt");
+    const auto model = Model::open(kjv);
+    LayerPlan plan = LayerPlan::uniform(*model, makeSpec(QuantMethod::Gptq, 4, 128, true));
+    for (LayerPlanEntry& e : plan.entries) {
+        if (e.name.endsWith(u"mlp.down_proj"))
+            e.spec = makeSpec(QuantMethod::Gptq, 8, 0, true);
+        else if (e.name == u"model.layers.0.self_attn.q_proj")
+            e.spec = makeSpec(QuantMethod::Gptq, 3, 64, false);
+    }
+    plan.entries.back().spec = floatSpec();
+    const QuantizeResult r = runQuantization(model, plan, m_cal, m_tok.get());
+    QTemporaryDir tmp;
+    const QString out = tmp.filePath(QStringLiteral("mixed"));
+    HfExportOptions o;
+    o.format = HfQuantFormat::Gptq;
+    o.checkpointFormat = GptqCheckpointFormat::GptqV2;
+    const HfExportReport rep = exportHfQuantized(out, *model, r, o);
+    QCOMPARE(rep.quantizedLayers, 42);
+
+    QFile cf(QDir(out).filePath(QStringLiteral("config.json")));
+    QVERIFY(cf.open(QIODevice::ReadOnly));
+    const QJsonObject qc = QJsonDocument::fromJson(cf.readAll())
+                               .object()
+                               .value(QStringLiteral("quantization_config"))
+                               .toObject();
+    QCOMPARE(qc.value(QStringLiteral("bits")).toInt(), 4);
+    QCOMPARE(qc.value(QStringLiteral("group_size")).toInt(), 128);
+    const QJsonObject dyn = qc.value(QStringLiteral("dynamic")).toObject();
+    int positive = 0, negative = 0;
+    for (auto it = dyn.begin(); it != dyn.end(); ++it) {
+        if (it.key().startsWith(u"+:")) {
+            ++positive;
+            const int bits = it.value().toObject().value(QStringLiteral("bits")).toInt();
+            QVERIFY2(bits == 8 || bits == 3, qPrintable(it.key()));
+        } else {
+            QVERIFY(it.key().startsWith(u"-:"));
+            ++negative;
+        }
+    }
+    QVERIFY(positive >= 2 && positive <= 7); // the six down_proj share one grouped pattern or a few
+    QCOMPARE(negative, 0);                   // lm_head is not a dynamic module (config "lm_head": false)
+
+    const auto imported = Model::open(out);
+    for (std::size_t i = 0; i + 1 < model->linears().size(); ++i) {
+        const LinearLayerInfo& l = imported->linears()[i];
+        const QuantizedTensor& ours = *r.tensors[i];
+        QVERIFY2(l.quant, qPrintable(l.name));
+        QCOMPARE(l.quant->bits, ours.spec.bits);
+        QCOMPARE(l.quant->symmetric, ours.spec.symmetric);
+        QCOMPARE(l.quant->granularity, ours.spec.granularity);
+        if (ours.spec.granularity == Granularity::PerGroup)
+            QCOMPARE(l.quant->groupSize, ours.spec.groupSize);
+        const QuantizedTensor back =
+            readQuantizedTensor(imported->tensors(), l.name, *l.quant, l.outFeatures, l.inFeatures);
+        QVERIFY2(back.codes == ours.codes, qPrintable(l.name));
+        QVERIFY2(sameBits(back.dequantize(), ours.dequantize()), qPrintable(l.name));
+    }
+    // A bad override is an error naming config.json.
+    HfQuantConfig c = *readHfQuantConfig(out);
+    QJsonObject bad = c.raw;
+    bad.insert(QStringLiteral("dynamic"), QJsonObject{{QStringLiteral("+:model\\.layers\\.0\\."),
+                                                       QJsonObject{{QStringLiteral("bits"), 5}}}});
+    c.raw = bad;
+    QS_VERIFY_ERROR(test::errorOf([&] { hfLayerConfig(c, QStringLiteral("model.layers.0.mlp.up_proj")); }),
+                    {QStringLiteral("config.json"), QStringLiteral("bits 5")});
+    QCOMPARE(hfLayerConfig(c, QStringLiteral("model.layers.1.mlp.up_proj")).bits, 4);
+}
+
 void TestHfQuant::awqRoundTrip()
 {
     QS_REQUIRE_DATA(kjv, "kjv7M");
@@ -442,11 +517,12 @@ void TestHfQuant::badInput()
         model, LayerPlan::uniform(*model, makeSpec(QuantMethod::Rtn, 4, 32, true)), none, tok.get());
     QS_VERIFY_ERROR(test::errorOf([&] { exportHfQuantized(out, *model, r4, gptq); }),
                     {QStringLiteral("model.layers.0.mlp.gate_proj"), QStringLiteral("172")});
-    // Mixed bits under one quantization_config.
+    // Mixed bits: GPTQ writes GPTQModel `dynamic` overrides (gptqMixedPrecision), so here the
+    // first layer it cannot pack is what fails.
     std::vector<std::shared_ptr<const QuantizedTensor>> mixed = r4.tensors;
     mixed[1] = r8.tensors[1];
     QS_VERIFY_ERROR(test::errorOf([&] { exportHfQuantized(out, *model, mixed, gptq); }),
-                    {QStringLiteral("model.layers.0.self_attn.k_proj"), QStringLiteral("differs")});
+                    {QStringLiteral("model.layers.0.mlp.gate_proj"), QStringLiteral("172")});
     // Activation quantization has no weight-only form.
     QuantSpec dyn = makeSpec(QuantMethod::Dynamic, 8, 0, true);
     const QuantizeResult rd = runQuantization(model, LayerPlan::uniform(*model, dyn), none, tok.get());

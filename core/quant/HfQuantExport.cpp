@@ -5,6 +5,7 @@
 #include "model/Model.h"
 #include "quant/QuantizeJob.h"
 #include "quant/QuantizedModelIO.h"
+#include "recipe/RecipeExport.h"
 #include "util/Error.h"
 
 #include <QCoreApplication>
@@ -340,6 +341,34 @@ std::vector<std::shared_ptr<const QuantizedTensor>> readModelQuantizedTensors(co
     return out;
 }
 
+namespace {
+
+/// The settings GPTQModel can set per module through `dynamic`: bits, group_size (-1 per
+/// channel), sym, desc_act.
+struct GptqLayerKey
+{
+    int bits = 4;
+    int groupSize = 128;
+    bool sym = true;
+    bool descAct = false;
+    auto operator<=>(const GptqLayerKey&) const = default;
+    QJsonObject toJson() const
+    {
+        return {{QStringLiteral("bits"), bits},
+                {QStringLiteral("group_size"), groupSize},
+                {QStringLiteral("sym"), sym},
+                {QStringLiteral("desc_act"), descAct}};
+    }
+};
+
+GptqLayerKey gptqKey(const QuantizedTensor& q)
+{
+    return {q.spec.bits, q.spec.granularity == Granularity::PerChannel ? -1 : q.spec.groupSize,
+            q.spec.symmetric, !q.groupIndex.empty()};
+}
+
+} // namespace
+
 HfExportReport exportHfQuantized(const QString& outDir, const Model& base, const QuantizeResult& result,
                                  const HfExportOptions& options)
 {
@@ -394,21 +423,53 @@ HfExportReport exportHfQuantized(const QString& outDir, const Model& model,
         if (!ref) {
             ref = &q;
             refName = l.name;
-        } else if (q.spec.bits != ref->spec.bits ||
-                   (q.spec.granularity == Granularity::PerGroup && q.spec.groupSize != ref->spec.groupSize) ||
-                   (q.spec.granularity == Granularity::PerChannel) !=
-                       (ref->spec.granularity == Granularity::PerChannel) ||
-                   (fmt == HfQuantFormat::Gptq && q.spec.symmetric != ref->spec.symmetric)) {
-            throw fail(l.name,
-                       QStringLiteral("spec '%1' differs from '%2' of '%3'; one quantization_config covers "
-                                      "every quantized layer (bits, group size%4 must agree)")
-                           .arg(q.spec.label(), ref->spec.label(), refName,
-                                fmt == HfQuantFormat::Gptq ? QStringLiteral(", symmetry") : QString()));
+        } else if (fmt == HfQuantFormat::Awq && (q.spec.bits != ref->spec.bits ||
+                                                 (q.spec.granularity == Granularity::PerGroup &&
+                                                  q.spec.groupSize != ref->spec.groupSize) ||
+                                                 (q.spec.granularity == Granularity::PerChannel) !=
+                                                     (ref->spec.granularity == Granularity::PerChannel))) {
+            throw fail(l.name, QStringLiteral(
+                                   "spec '%1' differs from '%2' of '%3'; an AWQ quantization_config covers "
+                                   "every quantized layer (bits and group size must agree)")
+                                   .arg(q.spec.label(), ref->spec.label(), refName));
         }
         descAct = descAct || !q.groupIndex.empty();
     }
     if (!ref)
         throw Error(formatName(fmt) + u" export: no layer of the model is quantized");
+    // GPTQ with layers of different bits / groups / symmetry / act-order (a mixed-precision plan):
+    // the settings most weights share go in quantization_config, the others in GPTQModel's
+    // `dynamic` as "+:<module pattern>" overrides (grouped into as few anchored patterns as the
+    // layer names allow).
+    QJsonObject dynamicOverrides;
+    if (fmt == HfQuantFormat::Gptq) {
+        std::map<GptqLayerKey, std::int64_t> weightsPerKey;
+        for (std::size_t i = 0; i < layers.size(); ++i) {
+            if (layers[i].spec.method != QuantMethod::Float)
+                weightsPerKey[gptqKey(layers[i])] += linears[i].params();
+        }
+        const GptqLayerKey baseKey =
+            std::max_element(weightsPerKey.begin(), weightsPerKey.end(), [](const auto& a, const auto& b) {
+                return a.second < b.second;
+            })->first;
+        std::map<GptqLayerKey, std::vector<std::pair<int, QString>>> others;
+        for (std::size_t i = 0; i < layers.size(); ++i) {
+            if (layers[i].spec.method == QuantMethod::Float)
+                continue;
+            const GptqLayerKey k = gptqKey(layers[i]);
+            if (k == baseKey && gptqKey(*ref) != baseKey) {
+                ref = tensors[i].get();
+                refName = linears[i].name;
+            }
+            if (!(k == baseKey))
+                others[k].push_back({int(i), QStringLiteral("x")});
+        }
+        for (const auto& [key, members] : others) {
+            for (const auto& [pattern, unused] : layerPatterns(model, members))
+                dynamicOverrides.insert(u"+:" + pattern, key.toJson());
+        }
+        descAct = baseKey.descAct;
+    }
 
     // AWQ: fold input scales into the op producing each layer's input.
     HfExportReport report;
@@ -494,8 +555,9 @@ HfExportReport exportHfQuantized(const QString& outDir, const Model& model,
         qc.insert(QStringLiteral("checkpoint_format"), options.checkpointFormat == GptqCheckpointFormat::Gptq
                                                            ? QStringLiteral("gptq")
                                                            : QStringLiteral("gptq_v2"));
-        if (!floatModules.isEmpty()) { // GPTQModel: negative dynamic rules skip these modules
-            QJsonObject dyn;
+        if (!floatModules.isEmpty() || !dynamicOverrides.isEmpty()) {
+            // GPTQModel: negative rules skip these modules, positive ones override per module.
+            QJsonObject dyn = dynamicOverrides;
             for (const QString& m : floatModules)
                 dyn.insert(u"-:^" + QRegularExpression::escape(m) + u'$', QJsonObject());
             qc.insert(QStringLiteral("dynamic"), dyn);
@@ -636,16 +698,54 @@ bool isHfQuantLayer(const TensorStore& store, const QString& module)
     return store.contains(qw) && store.info(qw).dtype == DType::I32;
 }
 
+HfQuantConfig hfLayerConfig(const HfQuantConfig& config, const QString& module)
+{
+    const QJsonObject dyn = config.raw.value(QStringLiteral("dynamic")).toObject();
+    for (auto it = dyn.begin(); it != dyn.end(); ++it) {
+        QString pattern = it.key();
+        if (pattern.startsWith(u"-:"))
+            continue; // a skipped module has no qweight; nothing to override
+        if (pattern.startsWith(u"+:"))
+            pattern = pattern.mid(2);
+        const QRegularExpression re(pattern);
+        if (!re.isValid())
+            throw Error::inFile(config.path, u"quantization_config.dynamic: invalid pattern '" + it.key() +
+                                                 u"': " + re.errorString());
+        // Python's re.match: anchored at the start of the module name.
+        if (!re.match(module, 0, QRegularExpression::NormalMatch,
+                      QRegularExpression::AnchorAtOffsetMatchOption)
+                 .hasMatch())
+            continue;
+        const QJsonObject o = it.value().toObject();
+        HfQuantConfig c = config;
+        c.bits = o.value(QStringLiteral("bits")).toInt(c.bits);
+        c.groupSize = o.value(QStringLiteral("group_size")).toInt(c.groupSize);
+        c.sym = o.value(QStringLiteral("sym")).toBool(c.sym);
+        c.descAct = o.value(QStringLiteral("desc_act")).toBool(c.descAct);
+        if (c.bits != 2 && c.bits != 3 && c.bits != 4 && c.bits != 8)
+            throw Error::inFile(
+                config.path, QStringLiteral("quantization_config.dynamic '%1': bits %2 is not 2, 3, 4 or 8")
+                                 .arg(it.key())
+                                 .arg(c.bits));
+        if (c.groupSize == 0 || c.groupSize < -1)
+            throw Error::inFile(config.path,
+                                QStringLiteral("quantization_config.dynamic '%1': bad group_size %2")
+                                    .arg(it.key())
+                                    .arg(c.groupSize));
+        return c; // the first matching rule wins, as in GPTQModel
+    }
+    return config;
+}
+
 QJsonObject hfQuantizedLayers(const HfQuantConfig& config, const TensorStore& store)
 {
     QJsonObject layers;
-    const QJsonObject spec = hfLayerSpec(config).toJson();
     for (const QString& name : store.names()) {
         if (!name.endsWith(u".qweight"))
             continue;
         const QString module = name.chopped(8);
         if (isHfQuantLayer(store, module))
-            layers.insert(module, spec);
+            layers.insert(module, hfLayerSpec(hfLayerConfig(config, module)).toJson());
     }
     return layers;
 }
@@ -771,8 +871,9 @@ QuantizedTensor readHfQuantLayer(const TensorStore& ts, const QString& module, s
                             u"layer '" + module +
                                 u"' is stored as GPTQ/AWQ int32 words but config.json has no "
                                 u"gptq/awq quantization_config");
-    return c->format == HfQuantFormat::Gptq ? readGptqLayer(ts, module, *c, rows, cols)
-                                            : readAwqLayer(ts, module, *c, rows, cols);
+    const HfQuantConfig layer = hfLayerConfig(*c, module);
+    return c->format == HfQuantFormat::Gptq ? readGptqLayer(ts, module, layer, rows, cols)
+                                            : readAwqLayer(ts, module, layer, rows, cols);
 }
 
 } // namespace qs

@@ -103,6 +103,11 @@ struct HfQuantConfig
 std::optional<HfQuantConfig> readHfQuantConfig(const QString& modelDir);
 /// The QuantSpec our layers get for a checkpoint with that configuration.
 QuantSpec hfLayerSpec(const HfQuantConfig& config);
+/// The settings of one module: GPTQModel's `dynamic` overrides applied ("+:" or bare patterns,
+/// matched at the start of the name as Python's re.match; the first match wins; "-:" rules skip
+/// modules, which are then stored unquantized). Throws qs::Error naming config.json for an
+/// invalid pattern or value.
+HfQuantConfig hfLayerConfig(const HfQuantConfig& config, const QString& module);
 /// module name → spec JSON for every `<module>.qweight` stored as I32 (Model's hook).
 QJsonObject hfQuantizedLayers(const HfQuantConfig& config, const TensorStore& store);
 /// True when `<module>.qweight` is an I32 tensor (a GPTQ/AWQ layer, not our U8 bit stream).
