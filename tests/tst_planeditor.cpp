@@ -8,18 +8,22 @@
 #include "MixedPrecisionPanel.h"
 #include "ParetoFrontPlot.h"
 #include "PlanDocument.h"
+#include "PlanExport.h"
 #include "PlanTableModel.h"
 #include "RunsPanel.h"
 #include "TestSupport.h"
 #include "analysis/Sensitivity.h"
+#include "io/Gguf.h"
 #include "model/Model.h"
 #include "tokenizer/Tokenizer.h"
 
 #include <QAbstractItemModelTester>
+#include <QApplication>
 #include <QComboBox>
 #include <QElapsedTimer>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMessageBox>
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
@@ -292,6 +296,52 @@ private Q_SLOTS:
         QVERIFY(!panel->results()->entries.empty());
         QCOMPARE(panel->results()->schemes.front().name, QStringLiteral("rtn-w2-ch"));
         QVERIFY(!panel->findChild<QPushButton*>(QStringLiteral("applyPlan"))->isEnabled());
+    }
+
+    void exportPlanAsGguf()
+    {
+        QS_REQUIRE_DATA(path, "stories260K");
+        MainWindow w;
+        w.show();
+        QVERIFY(loadInto(w, path));
+        // A gguf plan: Q4_K everywhere (stories260K's rows of 64 fall back to Q5_0, the 172-wide
+        // down_proj to F16, as llama-quantize does), block 1's MLP kept f32.
+        w.planDocument()->replaceRecipe(
+            Recipe::fromJson(R"({"version": 1, "defaults": {"method": "gguf", "type": "Q4_K"},
+                "keep_float": [{"match": "layers\\.1\\.mlp\\.", "dtype": "f32"}]})",
+                             QStringLiteral("t.json")),
+            QStringLiteral("gguf plan"));
+        QTemporaryDir tmp;
+        const QString out = tmp.filePath(QStringLiteral("plan.gguf"));
+        PlanExporter* exporter = w.planExporter();
+        QSignalSpy done(exporter, &PlanExporter::finished);
+        exporter->exportGguf(out);
+        QVERIFY(done.count() == 1 || done.wait(60000));
+        QVERIFY2(done.front().front().toBool(), qPrintable(done.front().at(1).toString()));
+        const auto f = GgufFile::open(out);
+        QCOMPARE(f->findTensor(QStringLiteral("blk.0.attn_q.weight"))->type, GgmlType::Q5_0);
+        QCOMPARE(f->findTensor(QStringLiteral("blk.0.ffn_down.weight"))->type, GgmlType::F16);
+        QCOMPARE(f->findTensor(QStringLiteral("blk.1.ffn_up.weight"))->type, GgmlType::F32);
+        const auto back = Model::open(out);
+        QCOMPARE(back->linears()[0].quant->ggmlType, GgmlType::Q5_0);
+        // The same plan as llama-quantize rules.
+        QStringList problems;
+        const QString rules = exporter->llamaCppRules(&problems);
+        QVERIFY(problems.isEmpty());
+        QVERIFY2(rules.startsWith(QStringLiteral("q5_0")), qPrintable(rules));
+        QVERIFY(rules.contains(QStringLiteral("--tensor-type")) && rules.contains(QStringLiteral("=f16")));
+        // A plan with GPTQ layers cannot become GGUF: a message, no file.
+        w.planDocument()->replaceRecipe(
+            Recipe::fromJson(R"({"version": 1, "defaults": {"method": "rtn", "bits": 4, "group_size": 32}})",
+                             QStringLiteral("r.json")),
+            QStringLiteral("rtn plan"));
+        done.clear();
+        exporter->exportGguf(tmp.filePath(QStringLiteral("bad.gguf")));
+        QCOMPARE(done.count(), 1);
+        QCOMPARE(done.front().front().toBool(), false);
+        QVERIFY(done.front().at(1).toString().contains(QStringLiteral("rtn")));
+        QVERIFY(!QFile::exists(tmp.filePath(QStringLiteral("bad.gguf"))));
+        QTRY_VERIFY(w.findChild<QMessageBox*>(QStringLiteral("errorDialog"))); // non-modal
     }
 
     void runFromPlanAndCompare()

@@ -5,6 +5,7 @@
 #include "MemoryStatus.h"
 #include "MixedPrecisionPanel.h"
 #include "PlanDocument.h"
+#include "PlanExport.h"
 #include "PlanItemDelegate.h"
 #include "PlanTableModel.h"
 #include "PlaygroundPanel.h"
@@ -135,6 +136,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     statusBar()->addPermanentWidget(m_memory);
     statusBar()->addPermanentWidget(m_progress);
     connect(m_plan, &PlanDocument::planChanged, this, &MainWindow::refreshPlanStatus);
+    m_exporter = new PlanExporter(m_plan, this);
+    connect(m_exporter, &PlanExporter::finished, this, [this](bool ok, const QString& message) {
+        m_statusLabel->setText(message);
+        if (!ok && !message.contains(tr("cancelled")))
+            showError(tr("Cannot export"), message);
+    });
 
     createActions();
     m_session = new SessionController(this);
@@ -154,9 +161,9 @@ void MainWindow::createActions()
     open->setObjectName(QStringLiteral("actionOpen"));
     open->setShortcut(QKeySequence::Open);
     QAction* openGguf = file->addAction(tr("Open &GGUF File…"), this, [this] {
-        const QString path = QFileDialog::getOpenFileName(this, tr("Open GGUF File"),
-                                                          m_model ? QFileInfo(m_model->path()).path() : QString(),
-                                                          tr("GGUF models (*.gguf);;All files (*)"));
+        const QString path = QFileDialog::getOpenFileName(
+            this, tr("Open GGUF File"), m_model ? QFileInfo(m_model->path()).path() : QString(),
+            tr("GGUF models (*.gguf);;All files (*)"));
         if (!path.isEmpty())
             openModel(path);
     });
@@ -219,6 +226,13 @@ void MainWindow::createActions()
     QAction* runAction = planMenu->addAction(tr("&Run Plan"), this, [this] { runCurrentPlan(); });
     runAction->setObjectName(QStringLiteral("actionRun"));
     runAction->setShortcut(QKeySequence(tr("Ctrl+R")));
+    planMenu->addSeparator();
+    QAction* exportGguf =
+        planMenu->addAction(tr("Export &GGUF…"), m_exporter, &PlanExporter::exportGgufDialog);
+    exportGguf->setObjectName(QStringLiteral("actionExportGguf"));
+    QAction* exportRules =
+        planMenu->addAction(tr("Show llama-quantize R&ules…"), m_exporter, &PlanExporter::showLlamaCppRules);
+    exportRules->setObjectName(QStringLiteral("actionLlamaCppRules"));
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     QAction* keys = help->addAction(tr("&Keyboard Shortcuts"), this, &MainWindow::showShortcuts);
@@ -740,7 +754,7 @@ QString MainWindow::modelFolderFor(const QString& droppedPath)
 {
     const QFileInfo fi(droppedPath);
     if (fi.isFile() && fi.suffix().compare(u"gguf", Qt::CaseInsensitive) == 0)
-        return fi.absoluteFilePath(); // a GGUF file is a model by itself
+        return fi.absoluteFilePath();                               // a GGUF file is a model by itself
     return fi.isFile() ? fi.absolutePath() : fi.absoluteFilePath(); // a dropped config.json / safetensors
 }
 

@@ -30,6 +30,7 @@ class PlaygroundPanel;
 class GenerationPanel;
 class SessionController;
 class MemoryStatus;
+class PlanExporter;
 
 /// The workbench window. It only starts jobs and shows their results; all work happens in core
 /// on worker threads (model loading via QtConcurrent), so the UI thread never blocks.
@@ -49,6 +50,8 @@ public:
     PlaygroundPanel* playgroundPanel() const { return m_playground; }
     GenerationPanel* generationPanel() const { return m_generation; }
     QTabWidget* tabs() const { return m_tabs; }
+    /// Plan › Export GGUF / llama-quantize rules.
+    PlanExporter* planExporter() const { return m_exporter; }
     /// Autosave and restore (off until a session file is set).
     SessionController* session() const { return m_session; }
     /// The preferences this window applied last (applySettings).
@@ -138,6 +141,7 @@ private:
     MemoryStatus* m_memory = nullptr;
     QList<QAction*> m_pageActions;
     SessionController* m_session = nullptr;
+    PlanExporter* m_exporter = nullptr;
     AppSettings m_settings;
 };
 

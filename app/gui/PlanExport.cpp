@@ -1,0 +1,169 @@
+#include "PlanExport.h"
+
+#include "PlanDocument.h"
+#include "io/GgufExport.h"
+#include "jobs/Job.h"
+#include "model/Model.h"
+#include "recipe/RecipeExport.h"
+
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QFileDialog>
+#include <QFutureWatcher>
+#include <QLabel>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QPointer>
+#include <QProgressDialog>
+#include <QPushButton>
+#include <QSaveFile>
+#include <QVBoxLayout>
+#include <QtConcurrent>
+
+namespace qs {
+
+PlanExporter::PlanExporter(PlanDocument* doc, QWidget* window) : QObject(window), m_doc(doc), m_window(window)
+{}
+
+PlanExporter::~PlanExporter()
+{
+    if (m_cancel)
+        m_cancel->cancel();
+}
+
+QString PlanExporter::llamaCppRules(QStringList* problems) const
+{
+    if (!m_doc->model())
+        return {};
+    const LlamaCppExport e = exportLlamaCpp(m_doc->plan(), *m_doc->model());
+    if (problems)
+        *problems = e.problems;
+    QStringList lines{e.baseType};
+    for (qsizetype i = 0; i + 1 < e.args.size(); i += 2)
+        lines << e.args[i] + u' ' + e.args[i + 1];
+    return lines.join(u'\n');
+}
+
+void PlanExporter::showLlamaCppRules()
+{
+    if (!m_doc->model())
+        return;
+    QStringList problems;
+    const QString rules = llamaCppRules(&problems);
+    auto* dialog = new QDialog(m_window);
+    dialog->setObjectName(QStringLiteral("llamaCppRulesDialog"));
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setWindowTitle(tr("llama-quantize Rules"));
+    auto* layout = new QVBoxLayout(dialog);
+    layout->addWidget(
+        new QLabel(tr("The base type (llama-quantize's positional TYPE) and one --tensor-type rule per "
+                      "line; together they give every layer the type of this plan.")));
+    auto* text = new QPlainTextEdit(rules);
+    text->setReadOnly(true);
+    text->setObjectName(QStringLiteral("llamaCppRules"));
+    layout->addWidget(text);
+    if (!problems.isEmpty()) {
+        auto* warn = new QLabel(tr("Not expressible as GGUF types:\n%1").arg(problems.join(u'\n')));
+        warn->setWordWrap(true);
+        layout->addWidget(warn);
+    }
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Save | QDialogButtonBox::Close);
+    connect(buttons, &QDialogButtonBox::rejected, dialog, &QDialog::close);
+    connect(buttons->button(QDialogButtonBox::Save), &QPushButton::clicked, dialog, [dialog, rules] {
+        const QString path =
+            QFileDialog::getSaveFileName(dialog, tr("Save Rules"), QString(), tr("Text (*.txt)"));
+        if (path.isEmpty())
+            return;
+        QSaveFile f(path);
+        const QByteArray bytes = rules.toUtf8() + '\n';
+        if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size() || !f.commit())
+            QMessageBox::warning(dialog, tr("Cannot save"), tr("%1: %2").arg(path, f.errorString()));
+    });
+    layout->addWidget(buttons);
+    dialog->resize(720, 420);
+    dialog->show();
+}
+
+void PlanExporter::exportGgufDialog()
+{
+    if (!m_doc->model())
+        return;
+    const QString path =
+        QFileDialog::getSaveFileName(m_window, tr("Export GGUF"), QString(), tr("GGUF models (*.gguf)"));
+    if (!path.isEmpty())
+        exportGguf(path);
+}
+
+void PlanExporter::exportGguf(const QString& path)
+{
+    const std::shared_ptr<const Model> model = m_doc->model();
+    if (!model || m_busy) {
+        Q_EMIT finished(false, m_busy ? tr("an export is already running") : tr("no model is open"));
+        return;
+    }
+    GgufExportPlan plan;
+    try { // every problem of the plan is known before a byte is written
+        plan = ggufPreset(*model, QStringLiteral("F16"));
+        if (model->config().hiddenSize % 32 == 0) // token embeddings Q8_0 (rows of hidden size)
+            ggufOverrideTypes(*model, plan, QStringLiteral("^token_embd\\.weight$"), GgmlType::Q8_0);
+        ggufApplyLayerPlan(*model, plan, m_doc->plan());
+    } catch (const Error& e) {
+        Q_EMIT finished(false, e.message());
+        return;
+    }
+    m_busy = true;
+    m_cancel = std::make_shared<CancelToken>();
+    m_progress = new QProgressDialog(tr("Writing %1…").arg(path), tr("Cancel"), 0, 1000, m_window);
+    m_progress->setObjectName(QStringLiteral("ggufExportProgress"));
+    m_progress->setWindowModality(Qt::NonModal);
+    m_progress->setMinimumDuration(0);
+    m_progress->setAttribute(Qt::WA_DeleteOnClose);
+    connect(m_progress, &QProgressDialog::canceled, this, [cancel = m_cancel] { cancel->cancel(); });
+
+    JobContext ctx;
+    ctx.cancel = m_cancel;
+    QPointer<QProgressDialog> dialog(m_progress);
+    ctx.progress = [dialog](const JobProgress& p) {
+        QMetaObject::invokeMethod(
+            dialog,
+            [dialog, p] {
+                if (dialog && p.fraction >= 0) {
+                    dialog->setValue(int(p.fraction * 1000));
+                    dialog->setLabelText(p.detail);
+                }
+            },
+            Qt::QueuedConnection);
+    };
+    struct Outcome
+    {
+        bool cancelled = false;
+        QString error;
+    };
+    auto* watcher = new QFutureWatcher<Outcome>(this);
+    connect(watcher, &QFutureWatcher<Outcome>::finished, this, [this, watcher, path] {
+        const Outcome out = watcher->result();
+        watcher->deleteLater();
+        m_busy = false;
+        m_cancel.reset();
+        if (m_progress) {
+            m_progress->reset();
+            m_progress->close();
+            m_progress = nullptr;
+        }
+        if (out.cancelled) {
+            Q_EMIT finished(false, tr("GGUF export cancelled"));
+        } else if (!out.error.isEmpty()) {
+            Q_EMIT finished(false, out.error);
+        } else {
+            Q_EMIT finished(true, tr("Wrote %1").arg(path));
+        }
+    });
+    watcher->setFuture(QtConcurrent::run([model, plan, path, ctx]() -> Outcome {
+        Outcome out;
+        runCapturingOutcome([&] { qs::exportGguf(*model, plan, path, nullptr, ctx); }, out.cancelled,
+                            out.error);
+        return out;
+    }));
+}
+
+} // namespace qs
