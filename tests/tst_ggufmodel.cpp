@@ -269,6 +269,14 @@ private Q_SLOTS:
         QVERIFY(num > 0);
         QVERIFY2(num / den < 1e-2, qPrintable(QString::number(num / den)));
 
+        // The plan the workbench starts from for this file resolves to exactly the stored types.
+        const Recipe stored = recipeForStoredModel(*g, QStringLiteral("stored"));
+        QVERIFY(!stored.rules.empty()); // Q4_K_M mixes Q4_K with Q6_K
+        const LayerPlan storedPlan = stored.resolve(*g);
+        for (std::size_t i = 0; i < g->linears().size(); ++i)
+            QCOMPARE(storedPlan.entries[i].spec, *g->linears()[i].quant);
+        QVERIFY(recipeForStoredModel(*m_kjv, QStringLiteral("x")).rules.empty());
+
         // Re-exporting without a preset keeps every stored type and copies the blocks.
         GgufExportPlan keep = ggufPreset(*g, QStringLiteral("F16"));
         QCOMPARE(ggufKeepStoredTypes(*g, keep), 1 + int(g->linears().size()));

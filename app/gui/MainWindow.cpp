@@ -17,6 +17,7 @@
 #include "model/Model.h"
 #include "model/ModelSummary.h"
 #include "quant/QuantizeJob.h"
+#include "recipe/RecipeExport.h"
 #include "util/Error.h"
 #include "util/Paths.h"
 
@@ -673,8 +674,9 @@ void MainWindow::setModel(std::shared_ptr<const Model> model)
     m_presets->clear();
     for (const RecipePreset& p : recipePresets(*m_model))
         m_presets->addItem(QCoreApplication::translate("Presets", p.name));
-    Recipe start;
-    start.name = QStringLiteral("plan");
+    // A quantized checkpoint (a GGUF file, a run, a GPTQ/AWQ folder) starts from what it stores,
+    // so the layer table shows each layer's type; a float model from the default plan.
+    Recipe start = recipeForStoredModel(*m_model, QStringLiteral("plan"));
     m_plan->setModel(m_model, start);
     m_mixed->setModel(m_model);
     m_runs->setModel(m_model);

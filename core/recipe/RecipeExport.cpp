@@ -1,8 +1,10 @@
 #include "recipe/RecipeExport.h"
 
 #include "model/Model.h"
+#include "recipe/Recipe.h"
 
 #include <QJsonArray>
+#include <QJsonDocument>
 #include <QRegularExpression>
 #include <algorithm>
 #include <map>
@@ -32,7 +34,8 @@ public:
     explicit PatternGrouper(const std::vector<Site>& all)
     {
         for (const Site& s : all) {
-            if (s.block >= 0) m_allBlocks[{s.head, s.mid, s.end}].insert(s.block);
+            if (s.block >= 0)
+                m_allBlocks[{s.head, s.mid, s.end}].insert(s.block);
         }
     }
 
@@ -125,7 +128,8 @@ public:
                 continue;
             }
             QStringList shown = layers.mid(0, 3);
-            if (layers.size() > 3) shown << QStringLiteral("… %1 more").arg(layers.size() - 3);
+            if (layers.size() > 3)
+                shown << QStringLiteral("… %1 more").arg(layers.size() - 3);
             out << QStringLiteral("%1 (%2 layer%3: %4)")
                        .arg(reason)
                        .arg(layers.size())
@@ -164,7 +168,8 @@ QString ggufKindName(LinearKind k)
 
 Site ggufSite(const LinearLayerInfo& l)
 {
-    if (l.kind == LinearKind::Head || l.block < 0) return {ggufKindName(l.kind) + u".weight", -1, {}, {}};
+    if (l.kind == LinearKind::Head || l.block < 0)
+        return {ggufKindName(l.kind) + u".weight", -1, {}, {}};
     return {QStringLiteral("blk."), l.block, ggufKindName(l.kind), QStringLiteral(".weight")};
 }
 
@@ -173,7 +178,8 @@ Site hfSite(const LinearLayerInfo& l)
     if (l.block >= 0) {
         const QString number = u'.' + QString::number(l.block) + u'.';
         const qsizetype at = l.name.indexOf(number);
-        if (at >= 0) return {l.name.left(at + 1), l.block, l.name.mid(at + number.size()), {}};
+        if (at >= 0)
+            return {l.name.left(at + 1), l.block, l.name.mid(at + number.size()), {}};
     }
     return {l.name, -1, {}, {}};
 }
@@ -270,14 +276,67 @@ bool isFloatType(const QString& t)
 
 } // namespace
 
+Recipe recipeForStoredModel(const Model& model, const QString& name)
+{
+    Recipe r;
+    r.name = name;
+    if (!model.isQuantized())
+        return r;
+    // Group layers by their stored spec (its JSON is the key), float layers by dtype.
+    std::map<QString, std::int64_t> weights;
+    std::vector<std::pair<int, QString>> quantized, floats;
+    std::map<QString, QJsonObject> specOf;
+    for (std::size_t i = 0; i < model.linears().size(); ++i) {
+        const LinearLayerInfo& l = model.linears()[i];
+        const bool isFloat = !l.quant || l.quant->method == QuantMethod::Float;
+        if (isFloat) {
+            floats.emplace_back(int(i), dtypeName(l.quant ? l.quant->floatType : l.dtype));
+            continue;
+        }
+        const QJsonObject o = l.quant->toJson();
+        const QString key = QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Compact));
+        specOf[key] = o;
+        weights[key] += l.params();
+        quantized.emplace_back(int(i), key);
+    }
+    QString defaults;
+    std::int64_t most = -1;
+    for (const auto& [key, w] : weights) {
+        if (w > most) {
+            most = w;
+            defaults = key;
+        }
+    }
+    if (!defaults.isEmpty())
+        r.defaults = QuantSpec::fromJson(specOf[defaults], model.path());
+    std::vector<std::pair<int, QString>> differing;
+    for (const auto& [li, key] : quantized) {
+        if (key != defaults)
+            differing.emplace_back(li, key);
+    }
+    for (const auto& [pattern, key] : layerPatterns(model, differing))
+        r.rules.push_back({pattern, specOf[key]});
+    for (const auto& [pattern, dtype] : layerPatterns(model, floats)) {
+        KeepFloatRule k;
+        k.match = pattern;
+        for (const DTypeInfo& d : kDTypes) {
+            if (dtype == QLatin1String(d.name))
+                k.dtype = d.type;
+        }
+        r.keepFloat.push_back(k);
+    }
+    r.description = QStringLiteral("The types %1 stores").arg(model.displayName());
+    return r;
+}
+
 QString ggufTensorName(const Model& model, int linearIndex)
 {
     const Site s = ggufSite(model.linears()[std::size_t(linearIndex)]);
     return s.block < 0 ? s.head : s.head + QString::number(s.block) + u'.' + s.mid + s.end;
 }
 
-std::vector<std::pair<QString, QString>> layerPatterns(const Model& model,
-                                                       const std::vector<std::pair<int, QString>>& layerValues)
+std::vector<std::pair<QString, QString>>
+layerPatterns(const Model& model, const std::vector<std::pair<int, QString>>& layerValues)
 {
     std::vector<Site> all;
     for (const LinearLayerInfo& l : model.linears())
@@ -307,7 +366,8 @@ LlamaCppExport exportLlamaCpp(const LayerPlan& plan, const Model& model)
         }
         grouper.add(all[i], type);
         types.push_back(type);
-        if (!isFloatType(type)) quantized.push_back(type);
+        if (!isFloatType(type))
+            quantized.push_back(type);
     }
     for (const auto& [pattern, type] : grouper.patterns())
         out.args << QStringLiteral("--tensor-type") << pattern + u'=' + type;
@@ -326,7 +386,8 @@ LlamaCppExport exportLlamaCpp(const LayerPlan& plan, const Model& model)
 QStringList toLlamaCppTensorTypeArgs(const LayerPlan& plan, const Model& model, QStringList* problems)
 {
     LlamaCppExport e = exportLlamaCpp(plan, model);
-    if (problems) *problems << e.problems;
+    if (problems)
+        *problems << e.problems;
     return e.args;
 }
 
@@ -349,7 +410,8 @@ QJsonObject gptqJson(const GptqConfig& c, const GptqConfig* base)
                   {QStringLiteral("group_size"), c.groupSize},
                   {QStringLiteral("desc_act"), c.descAct},
                   {QStringLiteral("sym"), c.sym}};
-    if (!base || base->damp != c.damp) o.insert(QStringLiteral("damp_percent"), c.damp);
+    if (!base || base->damp != c.damp)
+        o.insert(QStringLiteral("damp_percent"), c.damp);
     if (!base || base->staticGroups != c.staticGroups)
         o.insert(QStringLiteral("static_groups"), c.staticGroups);
     return o;
@@ -412,7 +474,8 @@ QJsonObject toGptqModelDynamic(const LayerPlan& plan, const Model& model, QStrin
             continue;
         }
         kind[i] = 1;
-        if (model.linears()[std::size_t(e.linearIndex)].kind == LinearKind::Head) headQuantized = true;
+        if (model.linears()[std::size_t(e.linearIndex)].kind == LinearKind::Head)
+            headQuantized = true;
         auto it =
             std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == configs[i]; });
         if (it == counts.end())
@@ -433,7 +496,8 @@ QJsonObject toGptqModelDynamic(const LayerPlan& plan, const Model& model, QStrin
             }
         }
         base = gptqJson(baseConfig, nullptr);
-        if (headQuantized) base.insert(QStringLiteral("lm_head"), true);
+        if (headQuantized)
+            base.insert(QStringLiteral("lm_head"), true);
     }
 
     std::vector<QJsonObject> overrides;
@@ -458,7 +522,8 @@ QJsonObject toGptqModelDynamic(const LayerPlan& plan, const Model& model, QStrin
         else
             dynamic.insert(u"+:" + pattern, overrides[std::size_t(value.toInt())]);
     }
-    if (problems) *problems << found.lines();
+    if (problems)
+        *problems << found.lines();
     return QJsonObject{{QStringLiteral("base"), base}, {QStringLiteral("dynamic"), dynamic}};
 }
 

@@ -11,6 +11,8 @@
 
 namespace qs {
 
+struct Recipe;
+
 class Model;
 
 /// A plan as llama.cpp's `llama-quantize` options. Only honest mappings are made (the GGUF block
@@ -44,6 +46,11 @@ QStringList toLlamaCppTensorTypeArgs(const LayerPlan& plan, const Model& model,
 /// when every block's down_proj has it), in first-seen order.
 std::vector<std::pair<QString, QString>> layerPatterns(const Model& model,
                                                        const std::vector<std::pair<int, QString>>& layerValues);
+/// The recipe that resolves to what a quantized checkpoint stores (a GGUF file's types, a run's
+/// specs, a GPTQ/AWQ checkpoint's settings): the defaults are the spec holding the most weights,
+/// rules (grouped anchored patterns) cover the layers that differ, keep_float the float layers.
+/// For a float model: an empty recipe named `name`.
+Recipe recipeForStoredModel(const Model& model, const QString& name);
 /// The GGUF tensor name of a linear layer ("blk.3.ffn_down.weight", "output.weight").
 QString ggufTensorName(const Model& model, int linearIndex);
 
