@@ -1,0 +1,1932 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="de_DE">
+<context>
+    <name>AboutDialog</name>
+    <message>
+        <source>widgets, JSON, concurrency</source>
+        <translation>Widgets, JSON, Nebenläufigkeit</translation>
+    </message>
+    <message>
+        <source>plots</source>
+        <translation>Diagramme</translation>
+    </message>
+    <message>
+        <source>linear algebra (GPTQ, GEMM)</source>
+        <translation>lineare Algebra (GPTQ, GEMM)</translation>
+    </message>
+    <message>
+        <source>tokenizer.model tokenizers</source>
+        <translation>Tokenizer aus tokenizer.model</translation>
+    </message>
+    <message>
+        <source>tokenizer pre-tokenization regexes</source>
+        <translation>reguläre Ausdrücke der Prä-Tokenisierung</translation>
+    </message>
+    <message>
+        <source>parallel kernels</source>
+        <translation>parallele Kernel</translation>
+    </message>
+</context>
+<context>
+    <name>Playground</name>
+    <message>
+        <source>needs calibration activations (input statistics of the layer), which a single row does not have</source>
+        <translation>braucht Kalibrierungsaktivierungen (Eingangsstatistiken der Schicht), die eine einzelne Zeile nicht hat</translation>
+    </message>
+    <message>
+        <source>its weights are plain RTN (shown as RTN); what it adds quantizes activations at run time</source>
+        <translation>die Gewichte sind einfaches RTN (als RTN dargestellt); der Zusatz quantisiert Aktivierungen zur Laufzeit</translation>
+    </message>
+    <message>
+        <source>its format fixes bits and block size itself; the playground has no control for it yet</source>
+        <translation>das Format legt Bits und Blockgröße selbst fest; der Playground bietet dafür noch keine Einstellung</translation>
+    </message>
+</context>
+<context>
+    <name>Presets</name>
+    <message>
+        <source>Uniform GPTQ int4 g128</source>
+        <translation>Einheitlich GPTQ int4 g128</translation>
+    </message>
+    <message>
+        <source>Attention 8-bit + MLP 4-bit (GPTQ g128)</source>
+        <translation>Attention 8 Bit + MLP 4 Bit (GPTQ g128)</translation>
+    </message>
+    <message>
+        <source>First and last block 8-bit, the rest 4-bit (GPTQ g128)</source>
+        <translation>Erster und letzter Block 8 Bit, der Rest 4 Bit (GPTQ g128)</translation>
+    </message>
+    <message>
+        <source>RTN int8 per channel (no calibration)</source>
+        <translation>RTN int8 pro Kanal (ohne Kalibrierung)</translation>
+    </message>
+    <message>
+        <source>RTN int4 g32 (no calibration)</source>
+        <translation>RTN int4 g32 (ohne Kalibrierung)</translation>
+    </message>
+    <message>
+        <source>SmoothQuant W8A8</source>
+        <translation>SmoothQuant W8A8</translation>
+    </message>
+</context>
+<context>
+    <name>qs::AboutDialog</name>
+    <message>
+        <source>About QuantScope</source>
+        <translation>Über QuantScope</translation>
+    </message>
+    <message>
+        <source>&lt;p&gt;A workbench for deciding how to quantize large language models: methods, bit-widths and group sizes per layer, and what they cost in quality, memory and speed.&lt;/p&gt;</source>
+        <translation>&lt;p&gt;Eine Werkbank für die Entscheidung, wie große Sprachmodelle quantisiert werden: Methoden, Bitbreiten und Gruppengrößen pro Schicht, und was sie an Qualität, Speicher und Geschwindigkeit kosten.&lt;/p&gt;</translation>
+    </message>
+    <message>
+        <source>Build</source>
+        <translation>Build</translation>
+    </message>
+    <message>
+        <source>Folders</source>
+        <translation>Ordner</translation>
+    </message>
+    <message>
+        <source>(none)</source>
+        <translation>(keiner)</translation>
+    </message>
+    <message>
+        <source>Licenses</source>
+        <translation>Lizenzen</translation>
+    </message>
+</context>
+<context>
+    <name>qs::DistributionPlot</name>
+    <message>
+        <source>Value distribution</source>
+        <translation>Werteverteilung</translation>
+    </message>
+    <message>
+        <source>value</source>
+        <translation>Wert</translation>
+    </message>
+    <message>
+        <source>count (log)</source>
+        <translation>Anzahl (log)</translation>
+    </message>
+    <message>
+        <source>count</source>
+        <translation>Anzahl</translation>
+    </message>
+    <message>
+        <source>No values to show</source>
+        <translation>Keine Werte zum Anzeigen</translation>
+    </message>
+    <message>
+        <source>values</source>
+        <translation>Werte</translation>
+    </message>
+    <message>
+        <source>[%1, %2): %3</source>
+        <translation>[%1, %2): %3</translation>
+    </message>
+    <message>
+        <source>quantization levels (%1)</source>
+        <translation>Quantisierungsstufen (%1)</translation>
+    </message>
+    <message>
+        <source>level %1</source>
+        <translation>Stufe %1</translation>
+    </message>
+</context>
+<context>
+    <name>qs::ErrorHistogramPlot</name>
+    <message>
+        <source>weight error W − Ŵ</source>
+        <translation>Gewichtsfehler W − Ŵ</translation>
+    </message>
+    <message>
+        <source>density (log)</source>
+        <translation>Dichte (log)</translation>
+    </message>
+    <message>
+        <source>density</source>
+        <translation>Dichte</translation>
+    </message>
+    <message>
+        <source>Error histogram</source>
+        <translation>Fehlerhistogramm</translation>
+    </message>
+    <message>
+        <source>Error histogram: %1</source>
+        <translation>Fehlerhistogramm: %1</translation>
+    </message>
+    <message>
+        <source>No error histogram for this layer</source>
+        <translation>Kein Fehlerhistogramm für diese Schicht</translation>
+    </message>
+    <message>
+        <source>%1
+[%2, %3): %4 weights</source>
+        <translation>%1
+[%2, %3): %4 Gewichte</translation>
+    </message>
+</context>
+<context>
+    <name>qs::GenerationPanel</name>
+    <message>
+        <source>Once upon a time</source>
+        <translation>Once upon a time</translation>
+    </message>
+    <message>
+        <source>prompt</source>
+        <translation>Prompt</translation>
+    </message>
+    <message>
+        <source>Greedy (temperature 0)</source>
+        <translation>Greedy (Temperatur 0)</translation>
+    </message>
+    <message>
+        <source>Both sides sample with the same seed, so they differ only where the models do.</source>
+        <translation>Beide Seiten verwenden beim Sampling denselben Seed und unterscheiden sich daher nur dort, wo sich die Modelle unterscheiden.</translation>
+    </message>
+    <message>
+        <source>Folder…</source>
+        <translation>Ordner…</translation>
+    </message>
+    <message>
+        <source>A quantized model folder written by QuantScope (quantscope-cli quantize --out)</source>
+        <translation>Ein von QuantScope geschriebener Ordner mit quantisiertem Modell (quantscope-cli quantize --out)</translation>
+    </message>
+    <message>
+        <source>Quantized Model Folder</source>
+        <translation>Ordner mit quantisiertem Modell</translation>
+    </message>
+    <message>
+        <source>Generate</source>
+        <translation>Generieren</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>Anhalten</translation>
+    </message>
+    <message>
+        <source>Max tokens</source>
+        <translation>Max. Token</translation>
+    </message>
+    <message>
+        <source>Temperature</source>
+        <translation>Temperatur</translation>
+    </message>
+    <message>
+        <source>Top-p</source>
+        <translation>Top-p</translation>
+    </message>
+    <message>
+        <source>Seed</source>
+        <translation>Seed</translation>
+    </message>
+    <message>
+        <source>Quantized model</source>
+        <translation>Quantisiertes Modell</translation>
+    </message>
+    <message>
+        <source>Prompt</source>
+        <translation>Prompt</translation>
+    </message>
+    <message>
+        <source>Generate with the float and a quantized model side by side</source>
+        <translation>Mit dem Float-Modell und einem quantisierten Modell nebeneinander generieren</translation>
+    </message>
+    <message>
+        <source>Float model</source>
+        <translation>Float-Modell</translation>
+    </message>
+    <message>
+        <source>%1 (%2, %3 bpw)</source>
+        <translation>%1 (%2, %3 bpw)</translation>
+    </message>
+    <message>
+        <source>Open a model to generate text.</source>
+        <translation>Öffnen Sie ein Modell, um Text zu generieren.</translation>
+    </message>
+    <message>
+        <source>No quantized model yet: run a plan (Plan › Run; it appears here when it finishes) or choose a quantized model folder. The float side generates on its own meanwhile.</source>
+        <translation>Noch kein quantisiertes Modell: Führen Sie einen Plan aus (Plan › Ausführen; es erscheint hier, sobald er fertig ist) oder wählen Sie einen Ordner mit quantisiertem Modell. Bis dahin generiert die Float-Seite allein.</translation>
+    </message>
+    <message>
+        <source>No quantized model chosen.</source>
+        <translation>Kein quantisiertes Modell gewählt.</translation>
+    </message>
+    <message>
+        <source>Generating…</source>
+        <translation>Generierung läuft…</translation>
+    </message>
+    <message>
+        <source>generating…</source>
+        <translation>wird generiert…</translation>
+    </message>
+    <message>
+        <source>loading the model…</source>
+        <translation>Modell wird geladen…</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n token(s) · %1 tokens/s</source>
+        <translation>
+            <numerusform>%n Token · %1 Token/s</numerusform>
+            <numerusform>%n Token · %1 Token/s</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Stopped.</source>
+        <translation>Angehalten.</translation>
+    </message>
+    <message>
+        <source>Failed: %1</source>
+        <translation>Fehlgeschlagen: %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>Both models generated the same %n token(s).</source>
+        <translation>
+            <numerusform>Beide Modelle haben dasselbe %n Token erzeugt.</numerusform>
+            <numerusform>Beide Modelle haben dieselben %n Token erzeugt.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>(end)</source>
+        <translation>(Ende)</translation>
+    </message>
+    <message>
+        <source>First divergence at generated token %1: float &lt;b&gt;%2&lt;/b&gt; vs quantized &lt;b&gt;%3&lt;/b&gt;</source>
+        <translation>Erste Abweichung bei generiertem Token %1: Float &lt;b&gt;%2&lt;/b&gt; gegenüber quantisiert &lt;b&gt;%3&lt;/b&gt;</translation>
+    </message>
+</context>
+<context>
+    <name>qs::LayerErrorBars</name>
+    <message>
+        <source>No per-layer measurements to show</source>
+        <translation>Keine Messungen pro Schicht zum Anzeigen</translation>
+    </message>
+    <message>
+        <source>%1
+%2
+%3: %4</source>
+        <translation>%1
+%2
+%3: %4</translation>
+    </message>
+</context>
+<context>
+    <name>qs::LayerErrorHeatmap</name>
+    <message>
+        <source>weight relative MSE</source>
+        <translation>relativer MSE der Gewichte</translation>
+    </message>
+    <message>
+        <source>output relative MSE</source>
+        <translation>relativer MSE der Ausgabe</translation>
+    </message>
+    <message>
+        <source>%1
+%2
+%3: %4</source>
+        <translation>%1
+%2
+%3: %4</translation>
+    </message>
+    <message>
+        <source>n/a</source>
+        <translation>k. A.</translation>
+    </message>
+    <message>
+        <source>log10 %1</source>
+        <translation>log10 %1</translation>
+    </message>
+    <message>
+        <source>layer</source>
+        <translation>Schicht</translation>
+    </message>
+    <message>
+        <source>No per-layer measurements to show</source>
+        <translation>Keine Messungen pro Schicht zum Anzeigen</translation>
+    </message>
+</context>
+<context>
+    <name>qs::LossSizePlot</name>
+    <message>
+        <source>bits per weight</source>
+        <translation>Bits pro Gewicht</translation>
+    </message>
+    <message>
+        <source>model size (MB)</source>
+        <translation>Modellgröße (MB)</translation>
+    </message>
+    <message>
+        <source>perplexity</source>
+        <translation>Perplexität</translation>
+    </message>
+    <message>
+        <source>mean KLD to the float model</source>
+        <translation>mittlere KLD zum Float-Modell</translation>
+    </message>
+    <message>
+        <source>No evaluated runs to show</source>
+        <translation>Keine evaluierten Läufe zum Anzeigen</translation>
+    </message>
+    <message>
+        <source>Pareto front</source>
+        <translation>Pareto-Front</translation>
+    </message>
+    <message>
+        <source>%1 (float): %2</source>
+        <translation>%1 (Float): %2</translation>
+    </message>
+</context>
+<context>
+    <name>qs::MainWindow</name>
+    <message>
+        <source>QuantScope</source>
+        <translation>QuantScope</translation>
+    </message>
+    <message>
+        <source>&lt;h2&gt;QuantScope&lt;/h2&gt;&lt;p&gt;Open a Hugging Face model folder with &lt;b&gt;File › Open Model…&lt;/b&gt; (Ctrl+O), pick one from &lt;b&gt;File › Open Recent&lt;/b&gt;, or drop a folder here.&lt;/p&gt;</source>
+        <translation>&lt;h2&gt;QuantScope&lt;/h2&gt;&lt;p&gt;Öffnen Sie einen Hugging-Face-Modellordner mit &lt;b&gt;Datei › Modell öffnen…&lt;/b&gt; (Strg+O), wählen Sie einen unter &lt;b&gt;Datei › Zuletzt geöffnet&lt;/b&gt; oder ziehen Sie einen Ordner hierher.&lt;/p&gt;</translation>
+    </message>
+    <message>
+        <source>Overview</source>
+        <translation>Übersicht</translation>
+    </message>
+    <message>
+        <source>Plan</source>
+        <translation>Plan</translation>
+    </message>
+    <message>
+        <source>Mixed precision</source>
+        <translation>Gemischte Präzision</translation>
+    </message>
+    <message>
+        <source>Run finished</source>
+        <translation>Lauf abgeschlossen</translation>
+    </message>
+    <message>
+        <source>Runs</source>
+        <translation>Läufe</translation>
+    </message>
+    <message>
+        <source>Tensors</source>
+        <translation>Tensoren</translation>
+    </message>
+    <message>
+        <source>Playground</source>
+        <translation>Playground</translation>
+    </message>
+    <message>
+        <source>Generate</source>
+        <translation>Generieren</translation>
+    </message>
+    <message>
+        <source>No model</source>
+        <translation>Kein Modell</translation>
+    </message>
+    <message>
+        <source>&amp;File</source>
+        <translation>&amp;Datei</translation>
+    </message>
+    <message>
+        <source>&amp;Open Model…</source>
+        <translation>Modell ö&amp;ffnen…</translation>
+    </message>
+    <message>
+        <source>Open &amp;GGUF File…</source>
+        <translation>&amp;GGUF-Datei öffnen…</translation>
+    </message>
+    <message>
+        <source>Open GGUF File</source>
+        <translation>GGUF-Datei öffnen</translation>
+    </message>
+    <message>
+        <source>GGUF models (*.gguf);;All files (*)</source>
+        <translation>GGUF-Modelle (*.gguf);;Alle Dateien (*)</translation>
+    </message>
+    <message>
+        <source>Open &amp;Recent</source>
+        <translation>&amp;Zuletzt geöffnet</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>&amp;Beenden</translation>
+    </message>
+    <message>
+        <source>&amp;Edit</source>
+        <translation>&amp;Bearbeiten</translation>
+    </message>
+    <message>
+        <source>&amp;Undo</source>
+        <translation>&amp;Rückgängig</translation>
+    </message>
+    <message>
+        <source>&amp;Redo</source>
+        <translation>&amp;Wiederholen</translation>
+    </message>
+    <message>
+        <source>&amp;Preferences…</source>
+        <translation>&amp;Einstellungen…</translation>
+    </message>
+    <message>
+        <source>Ctrl+,</source>
+        <translation>Ctrl+,</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>&amp;Ansicht</translation>
+    </message>
+    <message>
+        <source>&amp;Plan</source>
+        <translation>&amp;Plan</translation>
+    </message>
+    <message>
+        <source>&amp;Load Recipe…</source>
+        <translation>Rezept &amp;laden…</translation>
+    </message>
+    <message>
+        <source>&amp;Save Recipe…</source>
+        <translation>Rezept &amp;speichern…</translation>
+    </message>
+    <message>
+        <source>&amp;Run Plan</source>
+        <translation>Plan &amp;ausführen</translation>
+    </message>
+    <message>
+        <source>Ctrl+R</source>
+        <translation>Ctrl+R</translation>
+    </message>
+    <message>
+        <source>&amp;Help</source>
+        <translation>&amp;Hilfe</translation>
+    </message>
+    <message>
+        <source>&amp;Keyboard Shortcuts</source>
+        <translation>&amp;Tastenkürzel</translation>
+    </message>
+    <message>
+        <source>&amp;About QuantScope</source>
+        <translation>Ü&amp;ber QuantScope</translation>
+    </message>
+    <message>
+        <source>About &amp;Qt</source>
+        <translation>Über &amp;Qt</translation>
+    </message>
+    <message>
+        <source>Plan: %1 bpw</source>
+        <translation>Plan: %1 bpw</translation>
+    </message>
+    <message>
+        <source>Preferences</source>
+        <translation>Einstellungen</translation>
+    </message>
+    <message>
+        <source>The language and the data folder change when QuantScope starts again.</source>
+        <translation>Sprache und Datenordner ändern sich beim nächsten Start von QuantScope.</translation>
+    </message>
+    <message>
+        <source>Preferences saved</source>
+        <translation>Einstellungen gespeichert</translation>
+    </message>
+    <message>
+        <source>Data folder</source>
+        <translation>Datenordner</translation>
+    </message>
+    <message>
+        <source>Cache folder</source>
+        <translation>Cache-Ordner</translation>
+    </message>
+    <message>
+        <source>Session file</source>
+        <translation>Sitzungsdatei</translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation>Einstellungsdatei</translation>
+    </message>
+    <message>
+        <source>Open Model Folder</source>
+        <translation>Modellordner öffnen</translation>
+    </message>
+    <message>
+        <source>Loading %1…</source>
+        <translation>%1 wird geladen…</translation>
+    </message>
+    <message>
+        <source>Model: %1</source>
+        <translation>Modell: %1</translation>
+    </message>
+    <message>
+        <source>Cannot open model</source>
+        <translation>Modell kann nicht geöffnet werden</translation>
+    </message>
+    <message>
+        <source>Cannot change the plan</source>
+        <translation>Der Plan kann nicht geändert werden</translation>
+    </message>
+    <message>
+        <source>Apply preset</source>
+        <translation>Vorlage anwenden</translation>
+    </message>
+    <message>
+        <source>Preset: %1</source>
+        <translation>Vorlage: %1</translation>
+    </message>
+    <message>
+        <source>Cannot apply the preset</source>
+        <translation>Die Vorlage kann nicht angewendet werden</translation>
+    </message>
+    <message>
+        <source>Load recipe…</source>
+        <translation>Rezept laden…</translation>
+    </message>
+    <message>
+        <source>Save recipe…</source>
+        <translation>Rezept speichern…</translation>
+    </message>
+    <message>
+        <source>Preset:</source>
+        <translation>Vorlage:</translation>
+    </message>
+    <message>
+        <source>run name</source>
+        <translation>Name des Laufs</translation>
+    </message>
+    <message>
+        <source>Run</source>
+        <translation>Ausführen</translation>
+    </message>
+    <message>
+        <source>Quantize the model with this plan and evaluate it (a job: see the Runs page)</source>
+        <translation>Das Modell mit diesem Plan quantisieren und evaluieren (ein Job: siehe Seite „Läufe“)</translation>
+    </message>
+    <message>
+        <source>regex on layer names, e.g. mlp\.down_proj$ or layers\.(0|1)\.</source>
+        <translation>regulärer Ausdruck auf Schichtnamen, z. B. mlp\.down_proj$ oder layers\.(0|1)\.</translation>
+    </message>
+    <message>
+        <source>invalid: %1</source>
+        <translation>ungültig: %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n layer(s) match</source>
+        <translation>
+            <numerusform>%n Schicht passt</numerusform>
+            <numerusform>%n Schichten passen</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>(keep)</source>
+        <translation>(beibehalten)</translation>
+    </message>
+    <message>
+        <source>symmetric</source>
+        <translation>symmetrisch</translation>
+    </message>
+    <message>
+        <source>asymmetric</source>
+        <translation>asymmetrisch</translation>
+    </message>
+    <message>
+        <source>Add rule</source>
+        <translation>Regel hinzufügen</translation>
+    </message>
+    <message>
+        <source>Match (last match wins)</source>
+        <translation>Muster (letzter Treffer gilt)</translation>
+    </message>
+    <message>
+        <source>Sets</source>
+        <translation>Setzt</translation>
+    </message>
+    <message>
+        <source>Remove rule</source>
+        <translation>Regel entfernen</translation>
+    </message>
+    <message>
+        <source>Cannot remove the rule</source>
+        <translation>Die Regel kann nicht entfernt werden</translation>
+    </message>
+    <message>
+        <source>Rules</source>
+        <translation>Regeln</translation>
+    </message>
+    <message>
+        <source>run %1</source>
+        <translation>Lauf %1</translation>
+    </message>
+    <message>
+        <source>%1 queued (Runs page)</source>
+        <translation>%1 eingereiht (Seite „Läufe“)</translation>
+    </message>
+    <message>
+        <source>Cannot add the rule</source>
+        <translation>Die Regel kann nicht hinzugefügt werden</translation>
+    </message>
+    <message>
+        <source>Choose at least one field the rule sets (method, bits, group or symmetry).</source>
+        <translation>Wählen Sie mindestens ein Feld, das die Regel setzt (Methode, Bits, Gruppe oder Symmetrie).</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;%1&lt;/b&gt; → &lt;b&gt;%2&lt;/b&gt; (%3 % of the original) · linear layers at &lt;b&gt;%4&lt;/b&gt; bits per weight · whole model %5 bpw · estimated memory to quantize: %6</source>
+        <translation>&lt;b&gt;%1&lt;/b&gt; → &lt;b&gt;%2&lt;/b&gt; (%3 % des Originals) · lineare Schichten mit &lt;b&gt;%4&lt;/b&gt; Bits pro Gewicht · ganzes Modell %5 bpw · geschätzter Speicherbedarf beim Quantisieren: %6</translation>
+    </message>
+    <message>
+        <source>Rules that match no layer of this model: %1</source>
+        <translation>Regeln, die auf keine Schicht dieses Modells passen: %1</translation>
+    </message>
+    <message>
+        <source>Load Recipe</source>
+        <translation>Rezept laden</translation>
+    </message>
+    <message>
+        <source>Recipes (*.json)</source>
+        <translation>Rezepte (*.json)</translation>
+    </message>
+    <message>
+        <source>Cannot load the recipe</source>
+        <translation>Das Rezept kann nicht geladen werden</translation>
+    </message>
+    <message>
+        <source>Save Recipe</source>
+        <translation>Rezept speichern</translation>
+    </message>
+    <message>
+        <source>Recipe saved to %1</source>
+        <translation>Rezept gespeichert unter %1</translation>
+    </message>
+    <message>
+        <source>Cannot save the recipe</source>
+        <translation>Das Rezept kann nicht gespeichert werden</translation>
+    </message>
+    <message>
+        <source>Blocks</source>
+        <translation>Blöcke</translation>
+    </message>
+    <message>
+        <source>Linear layers</source>
+        <translation>Lineare Schichten</translation>
+    </message>
+    <message>
+        <source>Parameters</source>
+        <translation>Parameter</translation>
+    </message>
+    <message>
+        <source>Embedding / attention / MLP</source>
+        <translation>Embedding / Attention / MLP</translation>
+    </message>
+    <message>
+        <source>Head</source>
+        <translation>Ausgabekopf</translation>
+    </message>
+    <message>
+        <source>tied to the embeddings</source>
+        <translation>an die Embeddings gekoppelt</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>Größe</translation>
+    </message>
+    <message>
+        <source>Bits per weight</source>
+        <translation>Bits pro Gewicht</translation>
+    </message>
+    <message>
+        <source>Weight type</source>
+        <translation>Gewichtstyp</translation>
+    </message>
+    <message>
+        <source>Files</source>
+        <translation>Dateien</translation>
+    </message>
+    <message>
+        <source>Tokenizer</source>
+        <translation>Tokenizer</translation>
+    </message>
+    <message>
+        <source>Unused tensors</source>
+        <translation>Unbenutzte Tensoren</translation>
+    </message>
+    <message>
+        <source>%1 — QuantScope</source>
+        <translation>%1 — QuantScope</translation>
+    </message>
+    <message>
+        <source>Model: %1 · %2 parameters · %3</source>
+        <translation>Modell: %1 · %2 Parameter · %3</translation>
+    </message>
+    <message>
+        <source>Cannot export</source>
+        <translation>Export nicht möglich</translation>
+    </message>
+    <message>
+        <source>Export &amp;GGUF…</source>
+        <translation>&amp;GGUF exportieren…</translation>
+    </message>
+    <message>
+        <source>Show llama-quantize R&amp;ules…</source>
+        <translation>llama-quantize-&amp;Regeln anzeigen…</translation>
+    </message>
+</context>
+<context>
+    <name>qs::MemoryPlot</name>
+    <message>
+        <source>embeddings</source>
+        <translation>Embeddings</translation>
+    </message>
+    <message>
+        <source>attention</source>
+        <translation>Attention</translation>
+    </message>
+    <message>
+        <source>MLP</source>
+        <translation>MLP</translation>
+    </message>
+    <message>
+        <source>output head</source>
+        <translation>Ausgabekopf</translation>
+    </message>
+    <message>
+        <source>norms &amp; other</source>
+        <translation>Normen &amp; Sonstiges</translation>
+    </message>
+    <message>
+        <source>scales/zeros/outliers</source>
+        <translation>Skalen/Nullpunkte/Ausreißer</translation>
+    </message>
+    <message>
+        <source>memory (MB)</source>
+        <translation>Speicher (MB)</translation>
+    </message>
+    <message>
+        <source>No runs with a memory breakdown</source>
+        <translation>Keine Läufe mit Speicheraufschlüsselung</translation>
+    </message>
+    <message>
+        <source>%1
+(float)</source>
+        <translation>%1
+(Float)</translation>
+    </message>
+    <message>
+        <source>%1
+%2: %3 MB (%4 %)</source>
+        <translation>%1
+%2: %3 MB (%4 %)</translation>
+    </message>
+</context>
+<context>
+    <name>qs::MemoryStatus</name>
+    <message>
+        <source>Memory this process uses (resident set) and memory the system can still give</source>
+        <translation>Speicher, den dieser Prozess belegt (Resident Set), und Speicher, den das System noch bereitstellen kann</translation>
+    </message>
+    <message>
+        <source>Memory: unknown</source>
+        <translation>Speicher: unbekannt</translation>
+    </message>
+    <message>
+        <source>Memory: %1 used · %2 free</source>
+        <translation>Speicher: %1 belegt · %2 frei</translation>
+    </message>
+    <message>
+        <source>?</source>
+        <translation>?</translation>
+    </message>
+</context>
+<context>
+    <name>qs::MixedPrecisionPanel</name>
+    <message>
+        <source>Candidate schemes, comma-separated: method-wBITS-gGROUP|ch|tensor[-sym][-clip][-act], or f16 to keep a layer float.</source>
+        <translation>Kandidatenschemata, durch Kommas getrennt: method-wBITS-gGROUP|ch|tensor[-sym][-clip][-act], oder f16, um eine Schicht in Float zu belassen.</translation>
+    </message>
+    <message>
+        <source> chunks of 128 tokens</source>
+        <translation> Abschnitte à 128 Token</translation>
+    </message>
+    <message>
+        <source>Run sweep</source>
+        <translation>Analyse starten</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+    <message>
+        <source>Load results…</source>
+        <translation>Ergebnisse laden…</translation>
+    </message>
+    <message>
+        <source>Save results…</source>
+        <translation>Ergebnisse speichern…</translation>
+    </message>
+    <message>
+        <source>Measure how much each layer suffers from each scheme, one layer at a time.</source>
+        <translation>Messen, wie stark jede Schicht unter jedem Schema leidet, eine Schicht nach der anderen.</translation>
+    </message>
+    <message>
+        <source>Schemes</source>
+        <translation>Schemata</translation>
+    </message>
+    <message>
+        <source>Evaluation text</source>
+        <translation>Evaluierungstext</translation>
+    </message>
+    <message>
+        <source>Calibration text</source>
+        <translation>Kalibrierungstext</translation>
+    </message>
+    <message>
+        <source>Sample</source>
+        <translation>Stichprobe</translation>
+    </message>
+    <message>
+        <source>Sensitivity sweep</source>
+        <translation>Sensitivitätsanalyse</translation>
+    </message>
+    <message>
+        <source>KLD when only this layer is quantized</source>
+        <translation>KLD, wenn nur diese Schicht quantisiert ist</translation>
+    </message>
+    <message>
+        <source>Layers by sensitivity</source>
+        <translation>Schichten nach Sensitivität</translation>
+    </message>
+    <message>
+        <source>Apply plan</source>
+        <translation>Plan übernehmen</translation>
+    </message>
+    <message>
+        <source>Layer</source>
+        <translation>Schicht</translation>
+    </message>
+    <message>
+        <source>Scheme</source>
+        <translation>Schema</translation>
+    </message>
+    <message>
+        <source>bpw</source>
+        <translation>bpw</translation>
+    </message>
+    <message>
+        <source>KLD alone</source>
+        <translation>KLD allein</translation>
+    </message>
+    <message>
+        <source>Budget:</source>
+        <translation>Budget:</translation>
+    </message>
+    <message>
+        <source>Scheme:</source>
+        <translation>Schema:</translation>
+    </message>
+    <message>
+        <source>Cannot start the sweep</source>
+        <translation>Die Analyse kann nicht gestartet werden</translation>
+    </message>
+    <message>
+        <source> — about %1 s left</source>
+        <translation> — noch etwa %1 s</translation>
+    </message>
+    <message>
+        <source>Starting…</source>
+        <translation>Wird gestartet…</translation>
+    </message>
+    <message>
+        <source>Cancelling after the current layer…</source>
+        <translation>Abbruch nach der aktuellen Schicht…</translation>
+    </message>
+    <message>
+        <source>Sweep failed: %1</source>
+        <translation>Analyse fehlgeschlagen: %1</translation>
+    </message>
+    <message>
+        <source>Sensitivity sweep failed</source>
+        <translation>Sensitivitätsanalyse fehlgeschlagen</translation>
+    </message>
+    <message numerus="yes">
+        <source>Cancelled: %n measurement(s) kept; Run sweep continues from there.</source>
+        <translation>
+            <numerusform>Abgebrochen: %n Messung behalten; „Analyse starten“ macht dort weiter.</numerusform>
+            <numerusform>Abgebrochen: %n Messungen behalten; „Analyse starten“ macht dort weiter.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>cancelled</source>
+        <translation>abgebrochen</translation>
+    </message>
+    <message>
+        <source>Sweep done: %1 measurements in %2 s, base perplexity %3 on %4 tokens.</source>
+        <translation>Analyse fertig: %1 Messungen in %2 s, Basis-Perplexität %3 auf %4 Token.</translation>
+    </message>
+    <message>
+        <source>These sensitivity results were measured on another model (%1).</source>
+        <translation>Diese Sensitivitätsergebnisse wurden an einem anderen Modell gemessen (%1).</translation>
+    </message>
+    <message>
+        <source>KLD</source>
+        <translation>KLD</translation>
+    </message>
+    <message>
+        <source>(complete the sweep to allocate)</source>
+        <translation>(für die Zuteilung die Analyse abschließen)</translation>
+    </message>
+    <message>
+        <source>%1 bpw → plan %2 bpw, predicted KLD %3</source>
+        <translation>%1 bpw → Plan %2 bpw, vorhergesagte KLD %3</translation>
+    </message>
+    <message>
+        <source>proposal</source>
+        <translation>Vorschlag</translation>
+    </message>
+    <message>
+        <source>mixed %1 bpw</source>
+        <translation>gemischt %1 bpw</translation>
+    </message>
+    <message>
+        <source>Apply mixed-precision plan (%1 bpw)</source>
+        <translation>Plan mit gemischter Präzision übernehmen (%1 bpw)</translation>
+    </message>
+    <message>
+        <source>Cannot apply the plan</source>
+        <translation>Der Plan kann nicht übernommen werden</translation>
+    </message>
+    <message>
+        <source>Load Sensitivity Results</source>
+        <translation>Sensitivitätsergebnisse laden</translation>
+    </message>
+    <message>
+        <source>JSON (*.json)</source>
+        <translation>JSON (*.json)</translation>
+    </message>
+    <message>
+        <source>Loaded %1</source>
+        <translation>%1 geladen</translation>
+    </message>
+    <message>
+        <source>Cannot load the sensitivity results</source>
+        <translation>Die Sensitivitätsergebnisse können nicht geladen werden</translation>
+    </message>
+    <message>
+        <source>Save Sensitivity Results</source>
+        <translation>Sensitivitätsergebnisse speichern</translation>
+    </message>
+    <message>
+        <source>Cannot save the sensitivity results</source>
+        <translation>Die Sensitivitätsergebnisse können nicht gespeichert werden</translation>
+    </message>
+</context>
+<context>
+    <name>qs::ParetoFrontPlot</name>
+    <message>
+        <source>Predicted trade-off</source>
+        <translation>Vorhergesagter Kompromiss</translation>
+    </message>
+    <message>
+        <source>bits per weight (swept layers)</source>
+        <translation>Bits pro Gewicht (analysierte Schichten)</translation>
+    </message>
+    <message>
+        <source>predicted %1 (sum over layers)</source>
+        <translation>vorhergesagte %1 (Summe über die Schichten)</translation>
+    </message>
+    <message>
+        <source>loss</source>
+        <translation>Verlust</translation>
+    </message>
+    <message>
+        <source>Run or load a sensitivity sweep to see the trade-off</source>
+        <translation>Führen Sie eine Sensitivitätsanalyse aus oder laden Sie eine, um den Kompromiss zu sehen</translation>
+    </message>
+    <message>
+        <source>mixed plan
+%1 bpw
+predicted %2</source>
+        <translation>gemischter Plan
+%1 bpw
+vorhergesagt %2</translation>
+    </message>
+    <message>
+        <source>mixed plans (Pareto front)</source>
+        <translation>gemischte Pläne (Pareto-Front)</translation>
+    </message>
+    <message>
+        <source>uniform %1
+%2 bpw
+predicted %3</source>
+        <translation>einheitlich %1
+%2 bpw
+vorhergesagt %3</translation>
+    </message>
+    <message>
+        <source>uniform plans</source>
+        <translation>einheitliche Pläne</translation>
+    </message>
+    <message>
+        <source>measured %1
+%2 bpw
+%3</source>
+        <translation>gemessen %1
+%2 bpw
+%3</translation>
+    </message>
+    <message>
+        <source>measured (quantized and evaluated)</source>
+        <translation>gemessen (quantisiert und evaluiert)</translation>
+    </message>
+    <message>
+        <source>proposed at %1 bpw</source>
+        <translation>vorgeschlagen bei %1 bpw</translation>
+    </message>
+</context>
+<context>
+    <name>qs::PlanDocument</name>
+    <message>
+        <source>Open a model before editing its plan.</source>
+        <translation>Öffnen Sie ein Modell, bevor Sie seinen Plan bearbeiten.</translation>
+    </message>
+    <message>
+        <source>Add rule %1</source>
+        <translation>Regel %1 hinzufügen</translation>
+    </message>
+    <message>
+        <source>Remove rule %1</source>
+        <translation>Regel %1 entfernen</translation>
+    </message>
+    <message>
+        <source>Move rule %1</source>
+        <translation>Regel %1 verschieben</translation>
+    </message>
+    <message>
+        <source>Load recipe %1</source>
+        <translation>Rezept %1 laden</translation>
+    </message>
+</context>
+<context>
+    <name>qs::PlanExporter</name>
+    <message>
+        <source>llama-quantize Rules</source>
+        <translation>llama-quantize-Regeln</translation>
+    </message>
+    <message>
+        <source>The base type (llama-quantize&apos;s positional TYPE) and one --tensor-type rule per line; together they give every layer the type of this plan.</source>
+        <translation>Der Basistyp (das Positionsargument TYPE von llama-quantize) und eine --tensor-type-Regel pro Zeile; zusammen geben sie jeder Schicht den Typ dieses Plans.</translation>
+    </message>
+    <message>
+        <source>Not expressible as GGUF types:
+%1</source>
+        <translation>Nicht als GGUF-Typen darstellbar:
+%1</translation>
+    </message>
+    <message>
+        <source>Save Rules</source>
+        <translation>Regeln speichern</translation>
+    </message>
+    <message>
+        <source>Text (*.txt)</source>
+        <translation>Text (*.txt)</translation>
+    </message>
+    <message>
+        <source>Cannot save</source>
+        <translation>Speichern nicht möglich</translation>
+    </message>
+    <message>
+        <source>%1: %2</source>
+        <translation>%1: %2</translation>
+    </message>
+    <message>
+        <source>Export GGUF</source>
+        <translation>GGUF exportieren</translation>
+    </message>
+    <message>
+        <source>GGUF models (*.gguf)</source>
+        <translation>GGUF-Modelle (*.gguf)</translation>
+    </message>
+    <message>
+        <source>an export is already running</source>
+        <translation>es läuft bereits ein Export</translation>
+    </message>
+    <message>
+        <source>no model is open</source>
+        <translation>kein Modell geöffnet</translation>
+    </message>
+    <message>
+        <source>Writing %1…</source>
+        <translation>%1 wird geschrieben…</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+    <message>
+        <source>GGUF export cancelled</source>
+        <translation>GGUF-Export abgebrochen</translation>
+    </message>
+    <message>
+        <source>Wrote %1</source>
+        <translation>%1 geschrieben</translation>
+    </message>
+</context>
+<context>
+    <name>qs::PlanTableModel</name>
+    <message>
+        <source>head</source>
+        <translation>Kopf</translation>
+    </message>
+    <message>
+        <source>Layer</source>
+        <translation>Schicht</translation>
+    </message>
+    <message>
+        <source>Block</source>
+        <translation>Block</translation>
+    </message>
+    <message>
+        <source>Kind</source>
+        <translation>Art</translation>
+    </message>
+    <message>
+        <source>Shape</source>
+        <translation>Form</translation>
+    </message>
+    <message>
+        <source>Parameters</source>
+        <translation>Parameter</translation>
+    </message>
+    <message>
+        <source>Method</source>
+        <translation>Methode</translation>
+    </message>
+    <message>
+        <source>Bits</source>
+        <translation>Bits</translation>
+    </message>
+    <message>
+        <source>Group</source>
+        <translation>Gruppe</translation>
+    </message>
+    <message>
+        <source>Sym</source>
+        <translation>Sym.</translation>
+    </message>
+    <message>
+        <source>Est. size</source>
+        <translation>Gesch. Größe</translation>
+    </message>
+    <message>
+        <source>bpw</source>
+        <translation>bpw</translation>
+    </message>
+    <message>
+        <source>Set by</source>
+        <translation>Gesetzt durch</translation>
+    </message>
+    <message>
+        <source>Weight rel. MSE</source>
+        <translation>Rel. MSE Gewichte</translation>
+    </message>
+    <message>
+        <source>Output rel. MSE</source>
+        <translation>Rel. MSE Ausgabe</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n layers</source>
+        <translation>
+            <numerusform>%n Schicht</numerusform>
+            <numerusform>%n Schichten</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>method %1</source>
+        <translation>Methode %1</translation>
+    </message>
+    <message>
+        <source>%1-bit</source>
+        <translation>%1 Bit</translation>
+    </message>
+    <message>
+        <source>group %1</source>
+        <translation>Gruppe %1</translation>
+    </message>
+    <message>
+        <source>symmetric</source>
+        <translation>symmetrisch</translation>
+    </message>
+    <message>
+        <source>asymmetric</source>
+        <translation>asymmetrisch</translation>
+    </message>
+    <message>
+        <source>Set %1 to %2</source>
+        <translation>%1 auf %2 setzen</translation>
+    </message>
+</context>
+<context>
+    <name>qs::PlaygroundErrorPlot</name>
+    <message>
+        <source>Error original − reconstructed (MSE %1)</source>
+        <translation>Fehler Original − Rekonstruktion (MSE %1)</translation>
+    </message>
+    <message>
+        <source>Quantization error</source>
+        <translation>Quantisierungsfehler</translation>
+    </message>
+    <message>
+        <source>error</source>
+        <translation>Fehler</translation>
+    </message>
+    <message>
+        <source>count</source>
+        <translation>Anzahl</translation>
+    </message>
+    <message>
+        <source>No errors to show</source>
+        <translation>Keine Fehler zum Anzeigen</translation>
+    </message>
+    <message>
+        <source>[%1, %2): %3 values</source>
+        <translation>[%1, %2): %3 Werte</translation>
+    </message>
+</context>
+<context>
+    <name>qs::PlaygroundPanel</name>
+    <message>
+        <source>Real weight row</source>
+        <translation>Echte Gewichtszeile</translation>
+    </message>
+    <message>
+        <source>Synthetic distribution</source>
+        <translation>Synthetische Verteilung</translation>
+    </message>
+    <message>
+        <source>Layer</source>
+        <translation>Schicht</translation>
+    </message>
+    <message>
+        <source>Row</source>
+        <translation>Zeile</translation>
+    </message>
+    <message>
+        <source>Gaussian</source>
+        <translation>Gauß</translation>
+    </message>
+    <message>
+        <source>Laplace</source>
+        <translation>Laplace</translation>
+    </message>
+    <message>
+        <source>Uniform</source>
+        <translation>Gleichverteilt</translation>
+    </message>
+    <message>
+        <source> σ</source>
+        <translation> σ</translation>
+    </message>
+    <message>
+        <source>Distribution</source>
+        <translation>Verteilung</translation>
+    </message>
+    <message>
+        <source>Values</source>
+        <translation>Werte</translation>
+    </message>
+    <message>
+        <source>Seed</source>
+        <translation>Seed</translation>
+    </message>
+    <message>
+        <source>Outliers</source>
+        <translation>Ausreißer</translation>
+    </message>
+    <message>
+        <source>Outlier size</source>
+        <translation>Ausreißergröße</translation>
+    </message>
+    <message>
+        <source>per channel (whole row)</source>
+        <translation>pro Kanal (ganze Zeile)</translation>
+    </message>
+    <message>
+        <source>Symmetric</source>
+        <translation>Symmetrisch</translation>
+    </message>
+    <message>
+        <source>Symmetric: the zero point is fixed at the middle code (GPTQ convention); asymmetric: it is chosen per group from the group&apos;s minimum.</source>
+        <translation>Symmetrisch: Der Nullpunkt liegt fest auf dem mittleren Code (GPTQ-Konvention); asymmetrisch: Er wird pro Gruppe aus dem Minimum der Gruppe gewählt.</translation>
+    </message>
+    <message>
+        <source>%1 + clipping search (MSE)</source>
+        <translation>%1 + Clipping-Suche (MSE)</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;%1&lt;/b&gt;: %2</source>
+        <translation>&lt;b&gt;%1&lt;/b&gt;: %2</translation>
+    </message>
+    <message>
+        <source>Not offered here — %1.</source>
+        <translation>Hier nicht angeboten — %1.</translation>
+    </message>
+    <message>
+        <source>The group whose quantization levels the plot draws</source>
+        <translation>Die Gruppe, deren Quantisierungsstufen das Diagramm zeigt</translation>
+    </message>
+    <message>
+        <source>Sort values</source>
+        <translation>Werte sortieren</translation>
+    </message>
+    <message>
+        <source>Bits</source>
+        <translation>Bits</translation>
+    </message>
+    <message>
+        <source>Group size</source>
+        <translation>Gruppengröße</translation>
+    </message>
+    <message>
+        <source>Method</source>
+        <translation>Methode</translation>
+    </message>
+    <message>
+        <source>Levels of group</source>
+        <translation>Stufen der Gruppe</translation>
+    </message>
+    <message>
+        <source>Quantization</source>
+        <translation>Quantisierung</translation>
+    </message>
+    <message>
+        <source>MSE</source>
+        <translation>MSE</translation>
+    </message>
+    <message>
+        <source>SNR</source>
+        <translation>SNR</translation>
+    </message>
+    <message>
+        <source>Max |error|</source>
+        <translation>Max. |Fehler|</translation>
+    </message>
+    <message>
+        <source>Storage</source>
+        <translation>Speicherbedarf</translation>
+    </message>
+    <message>
+        <source>Bits per weight</source>
+        <translation>Bits pro Gewicht</translation>
+    </message>
+    <message>
+        <source>Result</source>
+        <translation>Ergebnis</translation>
+    </message>
+    <message>
+        <source>&amp;Presentation Mode</source>
+        <translation>&amp;Präsentationsmodus</translation>
+    </message>
+    <message>
+        <source>Ctrl+Shift+P</source>
+        <translation>Ctrl+Shift+P</translation>
+    </message>
+    <message>
+        <source>Large fonts and lines for a projector (F5)</source>
+        <translation>Große Schrift und dicke Linien für den Beamer (F5)</translation>
+    </message>
+    <message>
+        <source>Presentation mode</source>
+        <translation>Präsentationsmodus</translation>
+    </message>
+    <message>
+        <source>No model is loaded: open one to pick a real row (synthetic rows work without one).</source>
+        <translation>Kein Modell geladen: Öffnen Sie eines, um eine echte Zeile zu wählen (synthetische Zeilen gehen auch ohne).</translation>
+    </message>
+    <message>
+        <source>Choose a layer.</source>
+        <translation>Wählen Sie eine Schicht.</translation>
+    </message>
+    <message>
+        <source>%1 rows of %2 values (%3)</source>
+        <translation>%1 Zeilen mit je %2 Werten (%3)</translation>
+    </message>
+    <message>
+        <source>No model is loaded: open a model for real rows, or choose a synthetic distribution.</source>
+        <translation>Kein Modell geladen: Öffnen Sie ein Modell für echte Zeilen oder wählen Sie eine synthetische Verteilung.</translation>
+    </message>
+    <message>
+        <source>%1, row %2</source>
+        <translation>%1, Zeile %2</translation>
+    </message>
+    <message>
+        <source>%1, %2 values</source>
+        <translation>%1, %2 Werte</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n bit(s)</source>
+        <translation>
+            <numerusform>%n Bit</numerusform>
+            <numerusform>%n Bit</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source> (of %n group(s))</source>
+        <translation>
+            <numerusform> (von %n Gruppe)</numerusform>
+            <numerusform> (von %n Gruppen)</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>%1 — %2</source>
+        <translation>%1 — %2</translation>
+    </message>
+    <message>
+        <source>%1 dB</source>
+        <translation>%1 dB</translation>
+    </message>
+    <message>
+        <source>∞ (exact)</source>
+        <translation>∞ (exakt)</translation>
+    </message>
+    <message>
+        <source>%1 (%2 % of f16)</source>
+        <translation>%1 (%2 % von f16)</translation>
+    </message>
+    <message>
+        <source>%1 — %2 (%3)</source>
+        <translation>%1 — %2 (%3)</translation>
+    </message>
+</context>
+<context>
+    <name>qs::PlaygroundValuesPlot</name>
+    <message>
+        <source>Values (sorted) and quantization levels</source>
+        <translation>Werte (sortiert) und Quantisierungsstufen</translation>
+    </message>
+    <message>
+        <source>Values and quantization levels</source>
+        <translation>Werte und Quantisierungsstufen</translation>
+    </message>
+    <message>
+        <source>rank (sorted by value)</source>
+        <translation>Rang (nach Wert sortiert)</translation>
+    </message>
+    <message>
+        <source>index in the row</source>
+        <translation>Index in der Zeile</translation>
+    </message>
+    <message>
+        <source>value</source>
+        <translation>Wert</translation>
+    </message>
+    <message>
+        <source>No row to show</source>
+        <translation>Keine Zeile zum Anzeigen</translation>
+    </message>
+    <message>
+        <source>#%1 (group %2)
+value %3 → %4
+error %5</source>
+        <translation>#%1 (Gruppe %2)
+Wert %3 → %4
+Fehler %5</translation>
+    </message>
+    <message>
+        <source>levels of group %1 (%2)</source>
+        <translation>Stufen der Gruppe %1 (%2)</translation>
+    </message>
+    <message>
+        <source>original</source>
+        <translation>Original</translation>
+    </message>
+    <message>
+        <source>reconstructed</source>
+        <translation>rekonstruiert</translation>
+    </message>
+</context>
+<context>
+    <name>qs::PlotWidget</name>
+    <message>
+        <source>cannot write the PNG: %1</source>
+        <translation>PNG kann nicht geschrieben werden: %1</translation>
+    </message>
+    <message>
+        <source>cannot write the PDF: %1</source>
+        <translation>PDF kann nicht geschrieben werden: %1</translation>
+    </message>
+    <message>
+        <source>cannot write the PDF</source>
+        <translation>PDF kann nicht geschrieben werden</translation>
+    </message>
+    <message>
+        <source>cannot write the PDF: rename failed</source>
+        <translation>PDF kann nicht geschrieben werden: Umbenennen fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>cannot write the CSV: %1</source>
+        <translation>CSV kann nicht geschrieben werden: %1</translation>
+    </message>
+    <message>
+        <source>Export Plot…</source>
+        <translation>Diagramm exportieren…</translation>
+    </message>
+    <message>
+        <source>Export Plot</source>
+        <translation>Diagramm exportieren</translation>
+    </message>
+    <message>
+        <source>PNG image (*.png);;PDF (*.pdf);;SVG image (*.svg);;CSV data (*.csv)</source>
+        <translation>PNG-Bild (*.png);;PDF (*.pdf);;SVG-Bild (*.svg);;CSV-Daten (*.csv)</translation>
+    </message>
+    <message>
+        <source>Cannot export the plot</source>
+        <translation>Das Diagramm kann nicht exportiert werden</translation>
+    </message>
+    <message>
+        <source>cannot write the SVG</source>
+        <translation>SVG kann nicht geschrieben werden</translation>
+    </message>
+    <message>
+        <source>cannot write the SVG: %1</source>
+        <translation>SVG kann nicht geschrieben werden: %1</translation>
+    </message>
+    <message>
+        <source>unknown export format &apos;%1&apos; (png, pdf, svg or csv)</source>
+        <translation>unbekanntes Exportformat „%1“ (png, pdf, svg oder csv)</translation>
+    </message>
+</context>
+<context>
+    <name>qs::RunsPanel</name>
+    <message>
+        <source> chunks of 128 tokens</source>
+        <translation> Abschnitte à 128 Token</translation>
+    </message>
+    <message>
+        <source>Evaluation text</source>
+        <translation>Evaluierungstext</translation>
+    </message>
+    <message>
+        <source>Evaluation sample</source>
+        <translation>Evaluierungsstichprobe</translation>
+    </message>
+    <message>
+        <source>Calibration text</source>
+        <translation>Kalibrierungstext</translation>
+    </message>
+    <message>
+        <source>Run settings (quantize, then evaluate against the float model)</source>
+        <translation>Laufeinstellungen (quantisieren, dann gegen das Float-Modell evaluieren)</translation>
+    </message>
+    <message>
+        <source>Job</source>
+        <translation>Job</translation>
+    </message>
+    <message>
+        <source>Progress</source>
+        <translation>Fortschritt</translation>
+    </message>
+    <message>
+        <source>Stage</source>
+        <translation>Phase</translation>
+    </message>
+    <message>
+        <source>Layer</source>
+        <translation>Schicht</translation>
+    </message>
+    <message>
+        <source>ETA</source>
+        <translation>Restzeit</translation>
+    </message>
+    <message>
+        <source>Show</source>
+        <translation>Anzeigen</translation>
+    </message>
+    <message>
+        <source>Run</source>
+        <translation>Lauf</translation>
+    </message>
+    <message>
+        <source>Recipe</source>
+        <translation>Rezept</translation>
+    </message>
+    <message>
+        <source>bpw</source>
+        <translation>bpw</translation>
+    </message>
+    <message>
+        <source>MB</source>
+        <translation>MB</translation>
+    </message>
+    <message>
+        <source>ppl ± err</source>
+        <translation>PPL ± Fehler</translation>
+    </message>
+    <message>
+        <source>KLD</source>
+        <translation>KLD</translation>
+    </message>
+    <message>
+        <source>top-1 %</source>
+        <translation>Top-1 %</translation>
+    </message>
+    <message>
+        <source>Quantize s</source>
+        <translation>Quantisierung (s)</translation>
+    </message>
+    <message>
+        <source>Perplexity vs size</source>
+        <translation>Perplexität vs. Größe</translation>
+    </message>
+    <message>
+        <source>Memory</source>
+        <translation>Speicher</translation>
+    </message>
+    <message>
+        <source>Error histogram</source>
+        <translation>Fehlerhistogramm</translation>
+    </message>
+    <message>
+        <source>Per-layer error</source>
+        <translation>Fehler pro Schicht</translation>
+    </message>
+    <message>
+        <source>Weights and grid</source>
+        <translation>Gewichte und Quantisierungsraster</translation>
+    </message>
+    <message>
+        <source>Layer for histogram and distribution:</source>
+        <translation>Schicht für Histogramm und Verteilung:</translation>
+    </message>
+    <message>
+        <source>Jobs</source>
+        <translation>Jobs</translation>
+    </message>
+    <message>
+        <source>Cannot start the run</source>
+        <translation>Der Lauf kann nicht gestartet werden</translation>
+    </message>
+    <message>
+        <source>The plan uses methods that need calibration (GPTQ, AWQ, SmoothQuant, LLM.int8): choose a calibration text.</source>
+        <translation>Der Plan verwendet Methoden, die eine Kalibrierung brauchen (GPTQ, AWQ, SmoothQuant, LLM.int8): Wählen Sie einen Kalibrierungstext.</translation>
+    </message>
+    <message>
+        <source>Cannot create the cache folder %1 (Edit › Preferences).</source>
+        <translation>Der Cache-Ordner %1 kann nicht angelegt werden (Bearbeiten › Einstellungen).</translation>
+    </message>
+    <message>
+        <source>queued</source>
+        <translation>wartet</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+    <message>
+        <source>%1 s</source>
+        <translation>%1 s</translation>
+    </message>
+    <message>
+        <source>custom plan</source>
+        <translation>eigener Plan</translation>
+    </message>
+    <message>
+        <source>float baseline</source>
+        <translation>Float-Referenz</translation>
+    </message>
+    <message>
+        <source>float</source>
+        <translation>Float</translation>
+    </message>
+    <message>
+        <source>evaluating</source>
+        <translation>Evaluierung</translation>
+    </message>
+    <message>
+        <source>cancelling…</source>
+        <translation>wird abgebrochen…</translation>
+    </message>
+    <message>
+        <source>%1 was cancelled</source>
+        <translation>%1 wurde abgebrochen</translation>
+    </message>
+    <message>
+        <source>Run %1 failed</source>
+        <translation>Lauf %1 fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>weights of %1</source>
+        <translation>Gewichte von %1</translation>
+    </message>
+</context>
+<context>
+    <name>qs::SessionController</name>
+    <message>
+        <source>Cannot save the session: %1</source>
+        <translation>Die Sitzung kann nicht gespeichert werden: %1</translation>
+    </message>
+    <message>
+        <source>the model folder %1 no longer exists</source>
+        <translation>der Modellordner %1 existiert nicht mehr</translation>
+    </message>
+    <message>
+        <source>the saved plan does not apply to this model: %1</source>
+        <translation>der gespeicherte Plan passt nicht zu diesem Modell: %1</translation>
+    </message>
+    <message>
+        <source>the model %1 could not be opened: %2</source>
+        <translation>das Modell %1 konnte nicht geöffnet werden: %2</translation>
+    </message>
+    <message>
+        <source>The session %1 could not be restored:
+%2
+
+It was kept as %3. QuantScope starts with a clean workbench.</source>
+        <translation>Die Sitzung %1 konnte nicht wiederhergestellt werden:
+%2
+
+Sie wurde als %3 aufbewahrt. QuantScope startet mit einer leeren Werkbank.</translation>
+    </message>
+    <message>
+        <source>The session %1 could not be restored completely:
+%2
+
+It was kept as %3; the rest of it was restored.</source>
+        <translation>Die Sitzung %1 konnte nicht vollständig wiederhergestellt werden:
+%2
+
+Sie wurde als %3 aufbewahrt; der Rest wurde wiederhergestellt.</translation>
+    </message>
+    <message>
+        <source>The session %1 could not be restored:
+%2
+
+It could not be moved aside (%3), so this session will not be saved over it.</source>
+        <translation>Die Sitzung %1 konnte nicht wiederhergestellt werden:
+%2
+
+Sie konnte nicht beiseitegelegt werden (%3), daher wird diese Sitzung sie nicht überschreiben.</translation>
+    </message>
+    <message>
+        <source>Session not restored</source>
+        <translation>Sitzung nicht wiederhergestellt</translation>
+    </message>
+</context>
+<context>
+    <name>qs::SettingsDialog</name>
+    <message>
+        <source>Preferences</source>
+        <translation>Einstellungen</translation>
+    </message>
+    <message>
+        <source>All cores (%1)</source>
+        <translation>Alle Kerne (%1)</translation>
+    </message>
+    <message>
+        <source>Threads the quantization and evaluation kernels use. Results do not depend on this number.</source>
+        <translation>Threads für die Quantisierungs- und Evaluierungskernel. Die Ergebnisse hängen nicht von dieser Zahl ab.</translation>
+    </message>
+    <message>
+        <source>Where the demo model and the default evaluation and calibration texts are found. Empty: QUANTSCOPE_DATA or ../shared/data.</source>
+        <translation>Wo das Demomodell und die Standardtexte für Evaluierung und Kalibrierung liegen. Leer: QUANTSCOPE_DATA oder ../shared/data.</translation>
+    </message>
+    <message>
+        <source>Where KLD bases and float baselines are kept between sessions.</source>
+        <translation>Wo KLD-Basen und Float-Referenzen zwischen Sitzungen aufbewahrt werden.</translation>
+    </message>
+    <message>
+        <source>%1 (not available)</source>
+        <translation>%1 (nicht verfügbar)</translation>
+    </message>
+    <message>
+        <source>System</source>
+        <translation>System</translation>
+    </message>
+    <message>
+        <source>Light</source>
+        <translation>Hell</translation>
+    </message>
+    <message>
+        <source>Dark</source>
+        <translation>Dunkel</translation>
+    </message>
+    <message>
+        <source>Worker threads</source>
+        <translation>Arbeitsthreads</translation>
+    </message>
+    <message>
+        <source>Data folder</source>
+        <translation>Datenordner</translation>
+    </message>
+    <message>
+        <source>Cache folder</source>
+        <translation>Cache-Ordner</translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>Sprache</translation>
+    </message>
+    <message>
+        <source>A new language applies when QuantScope starts again.</source>
+        <translation>Eine neue Sprache gilt ab dem nächsten Start von QuantScope.</translation>
+    </message>
+    <message>
+        <source>Theme</source>
+        <translation>Farbschema</translation>
+    </message>
+    <message>
+        <source>(none found)</source>
+        <translation>(keiner gefunden)</translation>
+    </message>
+    <message>
+        <source>default: %1</source>
+        <translation>Standard: %1</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>Durchsuchen…</translation>
+    </message>
+    <message>
+        <source>Choose Folder</source>
+        <translation>Ordner wählen</translation>
+    </message>
+</context>
+<context>
+    <name>qs::ShortcutsDialog</name>
+    <message>
+        <source>Keyboard Shortcuts</source>
+        <translation>Tastenkürzel</translation>
+    </message>
+    <message>
+        <source>Action</source>
+        <translation>Aktion</translation>
+    </message>
+    <message>
+        <source>Shortcut</source>
+        <translation>Tastenkürzel</translation>
+    </message>
+</context>
+<context>
+    <name>qs::TensorTableModel</name>
+    <message>
+        <source>Tensor</source>
+        <translation>Tensor</translation>
+    </message>
+    <message>
+        <source>Role</source>
+        <translation>Rolle</translation>
+    </message>
+    <message>
+        <source>Type</source>
+        <translation>Typ</translation>
+    </message>
+    <message>
+        <source>Shape</source>
+        <translation>Form</translation>
+    </message>
+    <message>
+        <source>Parameters</source>
+        <translation>Parameter</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>Größe</translation>
+    </message>
+</context>
+</TS>
