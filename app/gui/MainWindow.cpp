@@ -140,7 +140,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     m_exporter = new PlanExporter(m_plan, this);
     connect(m_exporter, &PlanExporter::finished, this, [this](bool ok, const QString& message) {
         m_statusLabel->setText(message);
-        if (!ok && !message.contains(tr("cancelled")))
+        if (!ok && !m_exporter->lastCancelled())
             showError(tr("Cannot export"), message);
     });
 

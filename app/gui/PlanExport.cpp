@@ -97,6 +97,7 @@ void PlanExporter::exportGgufDialog()
 void PlanExporter::exportGguf(const QString& path)
 {
     const std::shared_ptr<const Model> model = m_doc->model();
+    m_lastCancelled = false;
     if (!model || m_busy) {
         Q_EMIT finished(false, m_busy ? tr("an export is already running") : tr("no model is open"));
         return;
@@ -144,6 +145,7 @@ void PlanExporter::exportGguf(const QString& path)
         const Outcome out = watcher->result();
         watcher->deleteLater();
         m_busy = false;
+        m_lastCancelled = out.cancelled;
         m_cancel.reset();
         if (m_progress) {
             m_progress->reset();

@@ -31,6 +31,8 @@ public:
     /// layer). Refused (finished(false, …)) while one is running.
     void exportGguf(const QString& path);
     bool isBusy() const { return m_busy; }
+    /// Whether the last finished export was cancelled (not failed).
+    bool lastCancelled() const { return m_lastCancelled; }
 
 public Q_SLOTS:
     void exportGgufDialog();
@@ -43,6 +45,7 @@ private:
     PlanDocument* m_doc;
     QWidget* m_window;
     bool m_busy = false;
+    bool m_lastCancelled = false;
     std::shared_ptr<CancelToken> m_cancel;
     QProgressDialog* m_progress = nullptr;
 };
