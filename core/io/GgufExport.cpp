@@ -678,20 +678,14 @@ void setDominantFileType(const Model& model, GgufExportPlan& plan)
 void ggufApplyLayerPlan(const Model& model, GgufExportPlan& plan, const LayerPlan& layers)
 {
     for (const LayerPlanEntry& e : layers.entries) {
-        GgmlType type;
-        if (e.spec.method == QuantMethod::Ggml) {
-            type = e.spec.ggmlType;
-        } else if (e.spec.method == QuantMethod::Float) {
-            type = e.spec.floatType == DType::F32    ? GgmlType::F32
-                   : e.spec.floatType == DType::BF16 ? GgmlType::BF16
-                                                     : GgmlType::F16;
-        } else {
+        const std::optional<GgmlType> ggufType = e.spec.ggufType();
+        if (!ggufType)
             throw Error(
                 QStringLiteral(
                     "layer %1 is planned as %2, which GGUF cannot hold; use gguf types (or float) for "
                     "a GGUF export, or export GPTQ/AWQ with export-hf")
                     .arg(e.name, e.spec.label()));
-        }
+        const GgmlType type = *ggufType;
         const LinearLayerInfo& l = model.linears()[std::size_t(e.linearIndex)];
         if (l.inFeatures % blockOf(type) != 0)
             throw Error(QStringLiteral("layer %1: rows of %2 values are not a multiple of the %3 block (%4)")
@@ -715,12 +709,8 @@ int ggufKeepStoredTypes(const Model& model, GgufExportPlan& plan)
         const LinearLayerInfo* l =
             t.linearIndex >= 0 ? &model.linears()[std::size_t(t.linearIndex)] : nullptr;
         std::optional<GgmlType> stored;
-        if (l && l->quant && l->quant->method == QuantMethod::Ggml)
-            stored = l->quant->ggmlType;
-        else if (l && l->quant && l->quant->method == QuantMethod::Float)
-            stored = l->quant->floatType == DType::F32    ? GgmlType::F32
-                     : l->quant->floatType == DType::BF16 ? GgmlType::BF16
-                                                          : GgmlType::F16;
+        if (l && l->quant)
+            stored = l->quant->ggufType();
         else if (store.isGguf() && store.contains(t.source))
             stored = store.info(t.source).ggmlType;
         if (stored && ggmlTypeInfo(*stored).canQuantize) {

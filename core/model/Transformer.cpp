@@ -87,16 +87,10 @@ namespace {
 /// The storage type of a model tensor as llama.cpp would hold it.
 GgmlType storedGgmlType(const Model& m, const QString& tensor, const LinearLayerInfo* l)
 {
-    if (l && l->quant && l->quant->method == QuantMethod::Ggml)
-        return l->quant->ggmlType;
-    if (l && l->quant && l->quant->method == QuantMethod::Float)
-        return l->quant->floatType == DType::F16    ? GgmlType::F16
-               : l->quant->floatType == DType::BF16 ? GgmlType::BF16
-                                                    : GgmlType::F32;
+    if (l && l->quant && l->quant->ggufType())
+        return *l->quant->ggufType();
     const TensorInfo& t = m.tensors().info(tensor);
-    if (t.ggmlType)
-        return *t.ggmlType;
-    return t.dtype == DType::F16 ? GgmlType::F16 : t.dtype == DType::BF16 ? GgmlType::BF16 : GgmlType::F32;
+    return t.ggmlType ? *t.ggmlType : ggmlPlainType(t.dtype);
 }
 
 void roundToF16(float* x, std::size_t n)

@@ -161,6 +161,20 @@ QuantSpec QuantSpec::fittedTo(std::int64_t cols, QString* note) const
     return s;
 }
 
+GgmlType ggmlPlainType(DType t)
+{
+    return t == DType::F16 ? GgmlType::F16 : t == DType::BF16 ? GgmlType::BF16 : GgmlType::F32;
+}
+
+std::optional<GgmlType> QuantSpec::ggufType() const
+{
+    if (method == QuantMethod::Ggml)
+        return ggmlType;
+    if (method == QuantMethod::Float)
+        return ggmlPlainType(floatType);
+    return std::nullopt;
+}
+
 bool QuantSpec::needsCalibration() const
 {
     return quantMethodInfo(method).needsCalibration || (method == QuantMethod::Ggml && importance);

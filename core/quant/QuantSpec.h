@@ -8,8 +8,12 @@
 #include <QStringList>
 #include <array>
 #include <cstdint>
+#include <optional>
 
 namespace qs {
+
+/// The plain ggml type of a float dtype: F16 and BF16 themselves, anything else F32.
+GgmlType ggmlPlainType(DType t);
 
 /// Quantization methods. One row each in kQuantMethods; the CLI help, GUI choices, recipe
 /// validation and exporters all read that table.
@@ -96,6 +100,9 @@ struct QuantSpec
     /// float layer); other methods unchanged. Throws qs::Error when the type cannot store such
     /// rows and has no fallback. `note` (nullable) is set to what changed, else left alone.
     QuantSpec fittedTo(std::int64_t cols, QString* note = nullptr) const;
+    /// The ggml type a GGUF file stores a layer of this spec in: gguf layers their type, float
+    /// layers F32/F16/BF16 (ggmlPlainType); nullopt for the methods GGUF has no type for.
+    std::optional<GgmlType> ggufType() const;
     /// Whether quantizing with this spec needs calibration statistics.
     bool needsCalibration() const;
 
