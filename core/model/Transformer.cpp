@@ -108,10 +108,10 @@ void Transformer::setLlamaCppNumerics()
     m_f16Kv = true;
     for (std::size_t i = 0; i < m_linears.size(); ++i) {
         const LinearLayerInfo& l = m_model->linears()[i];
-        const GgmlType type = storedGgmlType(*m_model, l.weight, &l);
-        if (l.quant && l.quant->method != QuantMethod::Ggml && l.quant->method != QuantMethod::Float)
-            continue; // not a llama.cpp type: nothing to imitate
-        m_linears[i] = std::make_shared<GgmlVecDotLinear>(m_linears[i], type);
+        if (l.quant && !l.quant->ggufType())
+            continue; // not a llama.cpp type (GPTQ, AWQ, …): nothing to imitate
+        m_linears[i] =
+            std::make_shared<GgmlVecDotLinear>(m_linears[i], storedGgmlType(*m_model, l.weight, &l));
     }
     if (m_tiedHead)
         m_tiedHead = std::make_shared<GgmlVecDotLinear>(
