@@ -1,5 +1,5 @@
 #include "Benchmarks.h"
-#include "quant/GgmlQuants.h"
+#include "kernels/GgmlQuants.h"
 
 #include <QJsonArray>
 #include <algorithm>

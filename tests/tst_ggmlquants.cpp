@@ -3,8 +3,8 @@
 // importance vector (SHA-256 digests below); plus round-trip error bounds, thread-count
 // independence and error cases.
 #include "TestSupport.h"
-#include "quant/GgmlBlocks.h"
-#include "quant/GgmlQuants.h"
+#include "tensor/GgmlBlocks.h"
+#include "kernels/GgmlQuants.h"
 #include "util/Error.h"
 
 #include <QCryptographicHash>

@@ -10,9 +10,9 @@
 // Q4_0 because 172 is not a multiple of 32).
 #include "TestSupport.h"
 #include "io/Gguf.h"
-#include "io/GgufExport.h"
+#include "checkpoint/GgufExport.h"
 #include "model/Model.h"
-#include "quant/GgmlQuants.h"
+#include "kernels/GgmlQuants.h"
 #include "util/Error.h"
 
 #include <QDir>

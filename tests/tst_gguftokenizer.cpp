@@ -5,7 +5,7 @@
 // and each malformed-metadata error names the file and the key.
 #include "TestSupport.h"
 #include "io/Gguf.h"
-#include "io/GgufExport.h"
+#include "checkpoint/GgufExport.h"
 #include "model/Model.h"
 #include "tokenizer/GgufTokenizer.h"
 #include "tokenizer/Tokenizer.h"

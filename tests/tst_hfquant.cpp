@@ -5,9 +5,10 @@
 #include "model/Model.h"
 #include "model/SyntheticModel.h"
 #include "model/Transformer.h"
-#include "quant/HfQuantExport.h"
+#include "checkpoint/HfQuantExport.h"
+#include "kernels/BitPacking.h"
 #include "quant/QuantizeJob.h"
-#include "quant/QuantizedModelIO.h"
+#include "checkpoint/QuantizedModelIO.h"
 #include "tokenizer/Tokenizer.h"
 #include "util/Error.h"
 

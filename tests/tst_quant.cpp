@@ -2,8 +2,9 @@
 // SmoothQuant / LLM.int8 against plain rounding on the output error, argument errors, cancellation.
 // All data is generated here from fixed seeds; statistics are filled directly (no model needed).
 #include "eval/Calibration.h"
+#include "kernels/BitPacking.h"
 #include "quant/AwqQuantizer.h"
-#include "quant/QuantizedLinear.h"
+#include "model/QuantizedLinear.h"
 #include "quant/Quantizer.h"
 #include "util/Error.h"
 #include "util/Threads.h"

@@ -8,7 +8,7 @@
 #include "eval/Evaluation.h"
 #include "model/Model.h"
 #include "model/Transformer.h"
-#include "quant/QuantizedLinear.h"
+#include "model/QuantizedLinear.h"
 #include "quant/Quantizer.h"
 #include "tokenizer/Tokenizer.h"
 #include "util/Error.h"

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "PlotWidget.h"
-#include "eval/PlotData.h"
+#include "results/PlotData.h"
 
 namespace qs {
 

@@ -1,8 +1,8 @@
 #pragma once
 
 #include "PlotWidget.h"
-#include "eval/PlotData.h"
-#include "eval/RunResults.h"
+#include "results/PlotData.h"
+#include "results/RunResults.h"
 
 namespace qs {
 

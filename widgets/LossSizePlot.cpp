@@ -1,6 +1,6 @@
 #include "LossSizePlot.h"
 
-#include "eval/PlotData.h"
+#include "results/PlotData.h"
 
 #include <cmath>
 #include <limits>

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "PlotWidget.h"
-#include "eval/RunResults.h"
+#include "results/RunResults.h"
 
 #include <optional>
 

@@ -1,6 +1,6 @@
 #include "Cli.h"
 #include "CliOptions.h"
-#include "io/GgufExport.h"
+#include "checkpoint/GgufExport.h"
 #include "model/Model.h"
 #include "quant/Imatrix.h"
 #include "recipe/Recipe.h"

@@ -1,6 +1,6 @@
 #include "Cli.h"
 #include "model/Model.h"
-#include "quant/HfQuantExport.h"
+#include "checkpoint/HfQuantExport.h"
 
 #include <QCommandLineParser>
 #include <QJsonArray>

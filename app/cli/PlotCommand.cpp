@@ -7,8 +7,8 @@
 #include "LossSizePlot.h"
 #include "MemoryPlot.h"
 #include "ParetoFrontPlot.h"
-#include "eval/PlotData.h"
-#include "eval/RunResults.h"
+#include "results/PlotData.h"
+#include "results/RunResults.h"
 #include "model/Model.h"
 #include "util/Error.h"
 

@@ -3,7 +3,7 @@
 #include "eval/Evaluation.h"
 #include "model/Transformer.h"
 #include "quant/QuantizeJob.h"
-#include "quant/QuantizedModelIO.h"
+#include "checkpoint/QuantizedModelIO.h"
 #include "recipe/Recipe.h"
 #include "tokenizer/Tokenizer.h"
 #include "util/Error.h"

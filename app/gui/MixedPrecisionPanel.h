@@ -2,7 +2,7 @@
 
 #include "analysis/Allocation.h"
 #include "analysis/Sensitivity.h"
-#include "eval/RunResults.h"
+#include "results/RunResults.h"
 
 #include <QFutureWatcher>
 #include <QWidget>

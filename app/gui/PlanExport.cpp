@@ -1,7 +1,7 @@
 #include "PlanExport.h"
 
 #include "PlanDocument.h"
-#include "io/GgufExport.h"
+#include "checkpoint/GgufExport.h"
 #include "jobs/Job.h"
 #include "model/Model.h"
 #include "recipe/RecipeExport.h"

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "eval/RunResults.h"
+#include "results/RunResults.h"
 #include "jobs/Job.h"
 #include "recipe/LayerPlan.h"
 #include "recipe/Recipe.h"

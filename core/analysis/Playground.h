@@ -1,7 +1,7 @@
 #pragma once
 
-#include "eval/PlotData.h"
-#include "quant/QuantSpec.h"
+#include "results/PlotData.h"
+#include "spec/QuantSpec.h"
 
 #include <QString>
 #include <cstdint>

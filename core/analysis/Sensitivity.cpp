@@ -6,7 +6,7 @@
 #include "model/Model.h"
 #include "model/Transformer.h"
 #include "quant/QuantizeJob.h"
-#include "quant/QuantizedLinear.h"
+#include "model/QuantizedLinear.h"
 #include "quant/Quantizer.h"
 #include "tokenizer/Tokenizer.h"
 #include "util/Error.h"

@@ -2,7 +2,7 @@
 
 #include "eval/Perplexity.h"
 #include "jobs/Job.h"
-#include "quant/QuantSpec.h"
+#include "spec/QuantSpec.h"
 #include "recipe/Recipe.h"
 
 #include <QJsonObject>

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "io/MappedFile.h"
-#include "quant/GgmlTypes.h"
+#include "tensor/GgmlTypes.h"
 #include "tensor/DType.h"
 
 #include <QMap>

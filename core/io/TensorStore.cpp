@@ -1,9 +1,11 @@
 #include "io/TensorStore.h"
 
+#include <QStringList>
+
 #include "io/Gguf.h"
 #include "io/GgufModel.h"
 #include "kernels/Convert.h"
-#include "quant/GgmlQuants.h"
+#include "kernels/GgmlQuants.h"
 #include "util/Error.h"
 
 #include <QDir>
@@ -266,6 +268,14 @@ std::vector<float> TensorStore::readF32(const QString& name, FiniteCheck check) 
     std::vector<float> out(static_cast<std::size_t>(t.numel()));
     readRowsF32(name, 0, t.rows(), out.data(), check);
     return out;
+}
+
+QString shapeString(const std::vector<std::int64_t>& shape)
+{
+    QStringList parts;
+    for (std::int64_t d : shape)
+        parts << QString::number(d);
+    return u'[' + parts.join(u", ") + u']';
 }
 
 } // namespace qs

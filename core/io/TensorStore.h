@@ -74,4 +74,7 @@ private:
     std::shared_ptr<const std::vector<TensorInfo>> m_ggufInfos; ///< HF-named infos the entries point to
 };
 
+/// Formats a shape as "[64, 172]".
+QString shapeString(const std::vector<std::int64_t>& shape);
+
 } // namespace qs

@@ -2,7 +2,7 @@
 
 #include "io/Gguf.h"
 #include "io/GgufModel.h"
-#include "quant/HfQuantExport.h"
+#include "io/HfQuantReader.h"
 #include "util/Error.h"
 
 #include <QCryptographicHash>
@@ -13,14 +13,6 @@
 #include <QSet>
 
 namespace qs {
-
-QString shapeString(const std::vector<std::int64_t>& shape)
-{
-    QStringList parts;
-    for (std::int64_t d : shape)
-        parts << QString::number(d);
-    return u'[' + parts.join(u", ") + u']';
-}
 
 QStringList quantizedTensorSuffixes()
 {

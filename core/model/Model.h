@@ -2,7 +2,7 @@
 
 #include "io/ModelConfig.h"
 #include "io/TensorStore.h"
-#include "quant/QuantSpec.h"
+#include "spec/QuantSpec.h"
 
 #include <QJsonObject>
 #include <QString>
@@ -153,7 +153,5 @@ private:
 /// Tensor name suffixes of a quantized layer in a QuantScope checkpoint (see QuantizedModelIO).
 QStringList quantizedTensorSuffixes();
 
-/// Formats a shape as "[64, 172]".
-QString shapeString(const std::vector<std::int64_t>& shape);
 
 } // namespace qs

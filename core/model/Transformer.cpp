@@ -1,8 +1,7 @@
 #include "model/Transformer.h"
 
 #include "kernels/Convert.h"
-#include "quant/QuantizedLinear.h"
-#include "quant/QuantizedModelIO.h"
+#include "model/LinearLoader.h"
 #include "util/Error.h"
 
 #include <Eigen/Core>
@@ -25,17 +24,7 @@ Transformer::Transformer(std::shared_ptr<const Model> model) : m_model(std::move
     const Model& m = *m_model;
     const TensorStore& ts = m.tensors();
     for (const LinearLayerInfo& l : m.linears()) {
-        std::vector<float> b =
-            l.bias.isEmpty() ? std::vector<float>() : ts.readF32(l.bias, FiniteCheck::Throw);
-        if (l.quant) { // a QuantScope quantized checkpoint: rebuild the layer from its stored codes
-            auto q = std::make_shared<QuantizedTensor>(
-                readQuantizedTensor(ts, l.name, *l.quant, l.outFeatures, l.inFeatures));
-            m_linears.push_back(std::make_shared<QuantizedLinear>(std::move(q), std::move(b)));
-        } else {
-            std::vector<float> w = ts.readF32(l.weight, FiniteCheck::Throw);
-            m_linears.push_back(std::make_shared<DenseLinear>(l.inFeatures, l.outFeatures, std::move(w),
-                                                              std::move(b), l.bytes(), dtypeName(l.dtype)));
-        }
+        m_linears.push_back(loadLinearLayer(ts, l));
         if (l.kind == LinearKind::Head)
             m_headIndex = int(m_linears.size()) - 1;
     }
@@ -111,11 +100,11 @@ void Transformer::setLlamaCppNumerics()
         if (l.quant && !l.quant->ggufType())
             continue; // not a llama.cpp type (GPTQ, AWQ, …): nothing to imitate
         m_linears[i] =
-            std::make_shared<GgmlVecDotLinear>(m_linears[i], storedGgmlType(*m_model, l.weight, &l));
+            withLlamaCppNumerics(m_linears[i], storedGgmlType(*m_model, l.weight, &l));
     }
     if (m_tiedHead)
-        m_tiedHead = std::make_shared<GgmlVecDotLinear>(
-            m_tiedHead, storedGgmlType(*m_model, m_model->embeddingTensor(), nullptr));
+        m_tiedHead =
+            withLlamaCppNumerics(m_tiedHead, storedGgmlType(*m_model, m_model->embeddingTensor(), nullptr));
 }
 
 void Transformer::setLinear(int index, std::shared_ptr<const LinearLayer> layer)

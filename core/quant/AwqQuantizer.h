@@ -1,6 +1,6 @@
 #pragma once
 
-#include "quant/QuantizedTensor.h"
+#include "spec/QuantizedTensor.h"
 
 #include <vector>
 

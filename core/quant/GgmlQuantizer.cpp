@@ -1,7 +1,7 @@
 // The gguf method: llama.cpp's ggml block formats as a quantizer, so a layer plan can hold GGUF
 // types next to the other methods and be measured, swept and exported the same way.
 #include "eval/Calibration.h"
-#include "quant/GgmlQuants.h"
+#include "kernels/GgmlQuants.h"
 #include "quant/Quantizer.h"
 #include "util/Error.h"
 

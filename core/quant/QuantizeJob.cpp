@@ -4,7 +4,7 @@
 #include "eval/Evaluation.h"
 #include "model/Transformer.h"
 #include "quant/AwqQuantizer.h"
-#include "quant/QuantizedLinear.h"
+#include "model/QuantizedLinear.h"
 #include "quant/Quantizer.h"
 #include "tokenizer/Tokenizer.h"
 #include "util/Error.h"

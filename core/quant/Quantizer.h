@@ -1,7 +1,7 @@
 #pragma once
 
 #include "jobs/Job.h"
-#include "quant/QuantizedTensor.h"
+#include "spec/QuantizedTensor.h"
 
 #include <QString>
 

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "analysis/Sensitivity.h"
-#include "eval/RunResults.h"
+#include "results/RunResults.h"
 #include "recipe/Recipe.h"
 
 #include <QByteArray>

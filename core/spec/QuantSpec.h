@@ -1,6 +1,6 @@
 #pragma once
 
-#include "quant/GgmlTypes.h"
+#include "tensor/GgmlTypes.h"
 #include "tensor/DType.h"
 
 #include <QJsonObject>

@@ -1,19 +1,14 @@
 #pragma once
 
-#include "quant/QuantizedTensor.h"
+#include "spec/QuantizedTensor.h"
 
 #include <QJsonObject>
 #include <QString>
-#include <QStringList>
-#include <memory>
 #include <optional>
-#include <vector>
 
 namespace qs {
 
-class Model;
 class TensorStore;
-struct QuantizeResult;
 
 /// Hugging Face GPTQ / AWQ checkpoints (the formats AutoGPTQ, GPTQModel, AutoAWQ, transformers,
 /// vLLM and TGI load), written from our quantized layers and read back as QuantizedTensor.
@@ -34,57 +29,6 @@ struct QuantizeResult;
 /// (their f16 scales, or float weights, divided by s and re-rounded).
 enum class HfQuantFormat { Gptq, Awq };
 enum class GptqCheckpointFormat { Gptq, GptqV2 };
-
-inline constexpr int kAwqOrder[8] = {0, 2, 4, 6, 1, 3, 5, 7};
-
-struct HfExportOptions
-{
-    HfQuantFormat format = HfQuantFormat::Gptq;
-    GptqCheckpointFormat checkpointFormat = GptqCheckpointFormat::Gptq; ///< GPTQ only
-};
-
-struct HfExportReport
-{
-    QJsonObject quantizationConfig; ///< as written into config.json
-    int quantizedLayers = 0;
-    int floatLayers = 0;
-    QStringList foldedTensors; ///< tensors rewritten by AWQ folding (norms, v_proj, up_proj)
-};
-
-/// Writes `outDir` (atomically: built beside it, then renamed): config.json with
-/// `quantization_config`, tokenizer files, model.safetensors with every tensor of `model` that is
-/// not a linear's weight copied as stored (AWQ-folded norms rewritten in F16), quantized linears in
-/// the format's packing and float-kept linears as `<name>.weight` in their float type.
-/// `tensors` follows model.linears(). Throws qs::Error naming the layer and why when a layer
-/// cannot be expressed in the format (bits, granularity, float zeros, f32 scales, activation
-/// quantization, act-order for AWQ, specs that differ between layers, unfoldable AWQ scales).
-HfExportReport exportHfQuantized(const QString& outDir, const Model& model,
-                                 const std::vector<std::shared_ptr<const QuantizedTensor>>& tensors,
-                                 const HfExportOptions& options);
-HfExportReport exportHfQuantized(const QString& outDir, const Model& base, const QuantizeResult& result,
-                                 const HfExportOptions& options);
-/// Reads the quantized layers of a QuantScope quantized folder (Model::open of `quantize --out`)
-/// in model.linears() order (float layers as method Float).
-std::vector<std::shared_ptr<const QuantizedTensor>> readModelQuantizedTensors(const Model& model);
-
-// ---- Packing (exposed for tests) ---------------------------------------------------------------
-
-/// values [n, m] row-major (each < 2^bits) packed along n: [n·bits/32, m] words, value (i, j) at
-/// bit i·bits of column j's stream. n·bits must be a multiple of 32.
-std::vector<std::int32_t> gptqPackRows(const std::vector<std::uint32_t>& values, std::int64_t n,
-                                       std::int64_t m, int bits);
-std::vector<std::uint32_t> gptqUnpackRows(const std::int32_t* words, std::int64_t n, std::int64_t m,
-                                          int bits);
-/// values [n, m] packed along m: [n, m·bits/32].
-std::vector<std::int32_t> gptqPackCols(const std::vector<std::uint32_t>& values, std::int64_t n,
-                                       std::int64_t m, int bits);
-std::vector<std::uint32_t> gptqUnpackCols(const std::int32_t* words, std::int64_t n, std::int64_t m,
-                                          int bits);
-/// 4-bit values [n, m] packed along m in AWQ order: [n, m/8].
-std::vector<std::int32_t> awqPack(const std::vector<std::uint32_t>& values, std::int64_t n, std::int64_t m);
-std::vector<std::uint32_t> awqUnpack(const std::int32_t* words, std::int64_t n, std::int64_t m);
-
-// ---- Import --------------------------------------------------------------------------------------
 
 struct HfQuantConfig
 {

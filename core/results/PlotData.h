@@ -1,6 +1,6 @@
 #pragma once
 
-#include "quant/QuantSpec.h"
+#include "spec/QuantSpec.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,7 +1,7 @@
-#include "quant/QuantizedTensor.h"
+#include "spec/QuantizedTensor.h"
 
 #include "kernels/Convert.h"
-#include "quant/GgmlQuants.h"
+#include "kernels/GgmlQuants.h"
 
 #include <algorithm>
 #include <cmath>
@@ -131,34 +131,6 @@ std::vector<float> QuantizedTensor::effectiveWeight() const
         }
     }
     return w;
-}
-
-std::vector<std::uint8_t> packCodes(const std::vector<std::uint8_t>& codes, int bits)
-{
-    std::vector<std::uint8_t> out((codes.size() * std::size_t(bits) + 7) / 8, 0);
-    std::size_t bit = 0;
-    for (std::uint8_t c : codes) {
-        for (int b = 0; b < bits; ++b, ++bit) {
-            if ((c >> b) & 1u)
-                out[bit / 8] |= std::uint8_t(1u << (bit % 8));
-        }
-    }
-    return out;
-}
-
-std::vector<std::uint8_t> unpackCodes(const std::vector<std::uint8_t>& packed, int bits, std::size_t count)
-{
-    std::vector<std::uint8_t> out(count, 0);
-    std::size_t bit = 0;
-    for (std::size_t i = 0; i < count; ++i) {
-        std::uint8_t v = 0;
-        for (int b = 0; b < bits; ++b, ++bit) {
-            if ((packed[bit / 8] >> (bit % 8)) & 1u)
-                v |= std::uint8_t(1u << b);
-        }
-        out[i] = v;
-    }
-    return out;
 }
 
 } // namespace qs

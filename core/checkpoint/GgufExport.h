@@ -2,7 +2,7 @@
 
 #include "io/Gguf.h"
 #include "jobs/Job.h"
-#include "quant/GgmlTypes.h"
+#include "tensor/GgmlTypes.h"
 
 #include <QHash>
 #include <QString>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "quant/QuantSpec.h"
+#include "spec/QuantSpec.h"
 
 #include <cstdint>
 #include <vector>
@@ -39,9 +39,6 @@ struct QuantizedTensor
     double bitsPerWeight() const { return 8.0 * double(storageBytes()) / double(rows * cols); }
 };
 
-/// Packs codes of `bits` bits little-endian into a bit stream (the saved form); and back.
-std::vector<std::uint8_t> packCodes(const std::vector<std::uint8_t>& codes, int bits);
-std::vector<std::uint8_t> unpackCodes(const std::vector<std::uint8_t>& packed, int bits, std::size_t count);
 
 /// Rounds a value to what the spec's scale storage keeps (f16 or f32).
 float roundToStorage(float v, DType type);

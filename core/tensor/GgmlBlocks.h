@@ -5,7 +5,7 @@
 // (uint16_t); kernels/Convert.h converts them. Every struct is asserted against the type table's
 // bytes-per-block, so a layout and the table cannot drift apart.
 
-#include "quant/GgmlTypes.h"
+#include "tensor/GgmlTypes.h"
 
 #include <cstdint>
 

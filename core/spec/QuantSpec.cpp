@@ -1,6 +1,6 @@
-#include "quant/QuantSpec.h"
+#include "spec/QuantSpec.h"
 
-#include "quant/GgmlQuants.h"
+#include "kernels/GgmlQuants.h"
 #include "util/Error.h"
 
 #include <QJsonValue>

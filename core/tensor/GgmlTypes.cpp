@@ -1,4 +1,4 @@
-#include "quant/GgmlTypes.h"
+#include "tensor/GgmlTypes.h"
 
 namespace qs {
 

@@ -1,10 +1,10 @@
-#include "io/GgufExport.h"
+#include "checkpoint/GgufExport.h"
 
 #include "io/Gguf.h"
 #include "io/GgufModel.h"
 #include "model/Model.h"
-#include "quant/GgmlQuants.h"
-#include "quant/QuantizedModelIO.h"
+#include "kernels/GgmlQuants.h"
+#include "checkpoint/QuantizedModelIO.h"
 #include "recipe/LayerPlan.h"
 #include "recipe/RecipeExport.h"
 #include "util/Error.h"

@@ -1,7 +1,7 @@
-#include "quant/QuantizedLinear.h"
+#include "model/QuantizedLinear.h"
 
 #include "kernels/Convert.h"
-#include "quant/GgmlQuants.h"
+#include "kernels/GgmlQuants.h"
 #include "util/Error.h"
 
 #include <algorithm>

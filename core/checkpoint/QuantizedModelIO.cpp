@@ -1,11 +1,12 @@
-#include "quant/QuantizedModelIO.h"
+#include "checkpoint/QuantizedModelIO.h"
 
 #include "io/SafetensorsWriter.h"
 #include "io/TensorStore.h"
+#include "kernels/BitPacking.h"
 #include "kernels/Convert.h"
 #include "model/Model.h"
-#include "quant/GgmlQuants.h"
-#include "quant/HfQuantExport.h"
+#include "kernels/GgmlQuants.h"
+#include "checkpoint/HfQuantExport.h"
 #include "quant/QuantizeJob.h"
 #include "util/Error.h"
 
@@ -160,91 +161,6 @@ void saveQuantizedModel(const QString& outDir, const Model& base, const Quantize
 
         copyFileInto(QDir(base.path()).filePath(QStringLiteral("config.json")), tmp);
     });
-}
-
-QuantizedTensor readQuantizedTensor(const TensorStore& ts, const QString& module, const QuantSpec& spec,
-                                    std::int64_t rows, std::int64_t cols)
-{
-    if (isHfQuantLayer(ts, module)) // GPTQ/AWQ int32 packing (quant/HfQuantExport)
-        return readHfQuantLayer(ts, module, rows, cols);
-    QuantizedTensor q;
-    q.spec = spec;
-    q.rows = rows;
-    q.cols = cols;
-    auto fail = [&](const QString& what) {
-        return Error::inFile(ts.fileOf(module + u".qweight"), u"layer '" + module + u"': " + what);
-    };
-    if (spec.method == QuantMethod::Float) {
-        q.floatWeights = ts.readF32(module + u".weight", FiniteCheck::Throw);
-        return q;
-    }
-    if (spec.method == QuantMethod::Ggml) { // our .qweight, or a GGUF file's weight itself
-        const QString name = module + (ts.contains(module + u".qweight") ? u".qweight" : u".weight");
-        const std::size_t expected = std::size_t(rows) * ggmlRowBytes(spec.ggmlType, cols);
-        if (ts.info(name).bytes() != expected)
-            throw Error::inFile(ts.fileOf(name),
-                                QStringLiteral("layer '%1': %2 has %3 bytes, expected %4 for %5×%6 %7")
-                                    .arg(module, name)
-                                    .arg(ts.info(name).bytes())
-                                    .arg(expected)
-                                    .arg(rows)
-                                    .arg(cols)
-                                    .arg(ggmlTypeName(spec.ggmlType)));
-        q.ggmlData = ts.readRawRows(name);
-        return q;
-    }
-    const QString qw = module + u".qweight";
-    if (!ts.contains(qw))
-        throw Error(u"quantized layer '" + module + u"' has no .qweight tensor");
-    const TensorInfo& qi = ts.info(qw);
-    const std::size_t count = std::size_t(rows * cols);
-    if (qi.dtype != DType::U8 || qi.bytes() != (count * std::size_t(spec.bits) + 7) / 8)
-        throw fail(QStringLiteral(".qweight has %1 bytes, expected %2 for %3×%4 %5-bit codes")
-                       .arg(qi.bytes())
-                       .arg((count * std::size_t(spec.bits) + 7) / 8)
-                       .arg(rows)
-                       .arg(cols)
-                       .arg(spec.bits));
-    const unsigned char* raw = ts.rawData(qw);
-    q.codes = unpackCodes(std::vector<std::uint8_t>(raw, raw + qi.bytes()), spec.bits, count);
-    const std::int64_t nScales =
-        spec.granularity == Granularity::PerTensor ? 1 : rows * spec.groupsPerRow(cols);
-    q.scales = ts.readF32(module + u".scales", FiniteCheck::Throw);
-    if (std::int64_t(q.scales.size()) != nScales)
-        throw fail(QStringLiteral(".scales has %1 values, expected %2").arg(q.scales.size()).arg(nScales));
-    if (spec.symmetric) {
-        q.zeros.assign(q.scales.size(), float((spec.qmax() + 1) / 2));
-    } else if (spec.floatZeros) {
-        q.zeros = ts.readF32(module + u".zeros", FiniteCheck::Throw);
-    } else {
-        const QString zn = module + u".qzeros";
-        const unsigned char* zr = ts.rawData(zn);
-        const std::vector<std::uint8_t> z = unpackCodes(
-            std::vector<std::uint8_t>(zr, zr + ts.info(zn).bytes()), spec.bits, std::size_t(nScales));
-        q.zeros.assign(z.begin(), z.end());
-    }
-    auto ints = [&](const QString& name) {
-        std::vector<std::int32_t> v(std::size_t(ts.info(name).numel()));
-        std::memcpy(v.data(), ts.rawData(name), v.size() * 4);
-        return v;
-    };
-    if (ts.contains(module + u".g_idx"))
-        q.groupIndex = ints(module + u".g_idx");
-    if (ts.contains(module + u".input_scales"))
-        q.inputScales = ts.readF32(module + u".input_scales", FiniteCheck::Throw);
-    if (ts.contains(module + u".outlier_cols")) {
-        q.outlierColumns = ints(module + u".outlier_cols");
-        q.outlierWeights = ts.readF32(module + u".outlier_weight", FiniteCheck::Throw);
-    }
-    for (std::int32_t g : q.groupIndex)
-        if (g < 0 || g >= spec.groupsPerRow(cols))
-            throw fail(QStringLiteral(".g_idx holds group %1 outside 0..%2")
-                           .arg(g)
-                           .arg(spec.groupsPerRow(cols) - 1));
-    for (std::int32_t c : q.outlierColumns)
-        if (c < 0 || c >= cols)
-            throw fail(QStringLiteral(".outlier_cols holds column %1 outside 0..%2").arg(c).arg(cols - 1));
-    return q;
 }
 
 } // namespace qs

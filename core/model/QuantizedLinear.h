@@ -1,7 +1,7 @@
 #pragma once
 
 #include "model/LinearLayer.h"
-#include "quant/QuantizedTensor.h"
+#include "spec/QuantizedTensor.h"
 
 #include <memory>
 

@@ -1,6 +1,6 @@
-#include "eval/PlotData.h"
+#include "results/PlotData.h"
 
-#include "quant/QuantizedTensor.h"
+#include "spec/QuantizedTensor.h"
 #include "util/Error.h"
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "quant/QuantizedTensor.h"
+#include "io/QuantizedLayerReader.h"
 
 #include <QJsonObject>
 #include <QString>
@@ -31,8 +31,5 @@ void saveQuantizedModel(const QString& outDir, const Model& base, const Quantize
 void writeModelFolderAtomically(const QString& outDir, const QString& modelDir,
                                 const std::function<void(const QString& tmp)>& fill);
 
-/// Reads one quantized layer back from a checkpoint written by saveQuantizedModel.
-QuantizedTensor readQuantizedTensor(const TensorStore& store, const QString& module, const QuantSpec& spec,
-                                    std::int64_t rows, std::int64_t cols);
 
 } // namespace qs

@@ -1,9 +1,9 @@
-#include "eval/RunResults.h"
+#include "results/RunResults.h"
 
 #include "eval/Evaluation.h"
 #include "model/Model.h"
 #include "quant/QuantizeJob.h"
-#include "quant/QuantizedModelIO.h"
+#include "checkpoint/QuantizedModelIO.h"
 #include "util/Error.h"
 
 #include <QDir>

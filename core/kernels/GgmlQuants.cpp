@@ -1,7 +1,7 @@
-#include "quant/GgmlQuants.h"
+#include "kernels/GgmlQuants.h"
 
 #include "kernels/Convert.h"
-#include "quant/GgmlBlocks.h"
+#include "tensor/GgmlBlocks.h"
 #include "util/Error.h"
 
 #include <algorithm>
