@@ -1,8 +1,9 @@
 #pragma once
 
 #include "analysis/Sensitivity.h"
-#include "results/RunResults.h"
 #include "recipe/Recipe.h"
+#include "results/RunResults.h"
+#include "results/RunSummaryJson.h"
 
 #include <QByteArray>
 #include <QDateTime>
@@ -50,10 +51,5 @@ struct Session
     /// Throws Error when it cannot be moved.
     static QString moveAside(const QString& path, const QDateTime& when = QDateTime::currentDateTime());
 };
-
-/// Lossless JSON of a RunSummary (non-finite numbers as null), for the session.
-QJsonObject runSummaryToJson(const RunSummary& run);
-/// Reads runSummaryToJson's object; throws Error naming `where` when it is not one.
-RunSummary runSummaryFromJson(const QJsonObject& o, const QString& where);
 
 } // namespace qs

@@ -1,0 +1,16 @@
+#pragma once
+
+#include "results/RunResults.h"
+
+#include <QJsonObject>
+#include <QString>
+
+namespace qs {
+
+/// Lossless JSON of a RunSummary (non-finite numbers as null): the session's runs and the float
+/// baselines kept beside their KLD bases.
+QJsonObject runSummaryToJson(const RunSummary& run);
+/// Reads runSummaryToJson's object; throws Error naming `where` when it is not one.
+RunSummary runSummaryFromJson(const QJsonObject& o, const QString& where);
+
+} // namespace qs
