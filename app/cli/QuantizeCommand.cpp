@@ -1,11 +1,8 @@
 #include "Cli.h"
 #include "CliOptions.h"
-#include "eval/Evaluation.h"
-#include "model/Transformer.h"
-#include "quant/QuantizeJob.h"
-#include "checkpoint/QuantizedModelIO.h"
+#include "model/Model.h"
 #include "recipe/Recipe.h"
-#include "tokenizer/Tokenizer.h"
+#include "results/ExperimentJob.h"
 #include "util/Error.h"
 #include "util/Paths.h"
 #include "util/Threads.h"
@@ -16,7 +13,6 @@
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonObject>
-#include <QSaveFile>
 #include <chrono>
 #include <cmath>
 
@@ -63,17 +59,6 @@ qs::Recipe recipeFromArgs(const QCommandLineParser& p)
         {QStringLiteral("name"), qs::QuantSpec::fromJson(spec, QStringLiteral("<flags>")).label()},
         {QStringLiteral("defaults"), spec}};
     return qs::Recipe::fromJson(QJsonDocument(recipe).toJson(), QStringLiteral("<command-line flags>"));
-}
-
-bool sameFile(const QString& a, const QString& b)
-{
-    if (a.isEmpty() || b.isEmpty())
-        return false;
-    if (QFileInfo(a).canonicalFilePath() == QFileInfo(b).canonicalFilePath())
-        return true;
-    QFile fa(a), fb(b);
-    return fa.open(QIODevice::ReadOnly) && fb.open(QIODevice::ReadOnly) && fa.size() == fb.size() &&
-           fa.readAll() == fb.readAll();
 }
 
 } // namespace
@@ -123,60 +108,42 @@ int runQuantize(const QStringList& args)
         return kExitUsage;
     }
     qs::setComputeThreads(p.value(QStringLiteral("threads")).toInt());
-    const qs::Recipe recipe = recipeFromArgs(p);
-    const auto model = qs::Model::open(p.positionalArguments().front());
-    QStringList warnings;
-    const qs::LayerPlan plan = recipe.resolve(*model, &warnings);
-    qs::CalibrationSettings cal = recipe.calibration;
+    qs::ExperimentParams params;
+    params.recipe = recipeFromArgs(p);
+    params.model = qs::Model::open(p.positionalArguments().front());
+    params.plan = params.recipe.resolve(*params.model, &params.planWarnings);
+    qs::CalibrationSettings& cal = params.calibration;
+    cal = params.recipe.calibration;
     cal.text = p.isSet(QStringLiteral("calib")) ? p.value(QStringLiteral("calib"))
-                                                : recipe.resolvedCalibrationText();
+                                                : params.recipe.resolvedCalibrationText();
     if (p.isSet(QStringLiteral("samples")))
         cal.samples = p.value(QStringLiteral("samples")).toInt();
     if (p.isSet(QStringLiteral("seq-len")))
         cal.seqLen = p.value(QStringLiteral("seq-len")).toInt();
     if (p.isSet(QStringLiteral("seed")))
         cal.seed = p.value(QStringLiteral("seed")).toUInt();
-    const QString evalText = p.value(QStringLiteral("eval"));
-    if (sameFile(cal.text, evalText))
-        warnings << QStringLiteral("calibration-is-evaluation: the calibration text is the evaluation text; "
-                                   "perplexity will look better than on unseen text");
+    params.name = p.isSet(QStringLiteral("name")) ? p.value(QStringLiteral("name")) : params.recipe.name;
+    params.evaluation.textPath = p.value(QStringLiteral("eval"));
+    if (!params.evaluation.textPath.isEmpty()) {
+        params.evaluation.perplexity = perplexityOptionsFrom(p);
+        params.evaluation.kldBasePath = p.value(QStringLiteral("kld-base"));
+    }
+    params.outDir = p.value(QStringLiteral("out"));
     const bool json = p.isSet(QStringLiteral("json"));
-    for (const QString& w : warnings)
+    for (const QString& w : qs::experimentPreflightWarnings(params))
         err() << "warning: " << w << '\n';
 
-    const auto tokenizer = qs::Tokenizer::load(model->path());
     qs::JobContext job;
     job.progress = terminalProgress(json);
-    qs::QuantizeResult result = qs::runQuantization(model, plan, cal, tokenizer.get(), job);
-    result.warnings << warnings;
+    const qs::ExperimentResult experiment = qs::runExperiment(params, job);
     if (!json)
         err() << '\n';
-
-    QJsonObject run{{QStringLiteral("name"),
-                     p.isSet(QStringLiteral("name")) ? p.value(QStringLiteral("name")) : recipe.name},
-                    {QStringLiteral("model"), model->path()},
-                    {QStringLiteral("recipe_summary"), recipe.name},
-                    {QStringLiteral("model_bytes"), qint64(result.modelBytes)},
-                    {QStringLiteral("bpw"), 8.0 * double(result.modelBytes) / double(model->totals().params)},
-                    {QStringLiteral("linear_bpw"), result.linearBitsPerWeight},
-                    {QStringLiteral("quantize_seconds"), result.seconds},
-                    {QStringLiteral("peak_rss_bytes"), result.peakRssBytes}};
-    if (!evalText.isEmpty()) {
-        qs::EvaluationParams ep;
-        ep.textPath = evalText;
-        ep.perplexity = perplexityOptionsFrom(p);
-        ep.kldBasePath = p.value(QStringLiteral("kld-base"));
-        const qs::EvaluationResult er = qs::runEvaluation(*result.model, *tokenizer, ep, job);
-        run.insert(QStringLiteral("eval"), er.toJson());
-        if (!json)
-            err() << '\n';
-    }
-    const QString outDir = p.value(QStringLiteral("out"));
-    qs::saveQuantizedModel(outDir, *model, result, recipe.toJson(),
-                           QJsonObject{{QStringLiteral("run"), run}});
-    QSaveFile rf(QDir(outDir).filePath(QStringLiteral("run.json")));
-    if (!rf.open(QIODevice::WriteOnly) || rf.write(QJsonDocument(run).toJson()) < 0 || !rf.commit())
-        throw qs::Error::inFile(rf.fileName(), u"cannot write: " + rf.errorString());
+    if (!experiment.checkpointError.isEmpty()) // the folder is what this command is for
+        throw qs::Error(experiment.checkpointError);
+    const qs::QuantizeResult& result = experiment.quantize;
+    const QJsonObject& run = experiment.run;
+    const auto& model = params.model;
+    const QString& outDir = params.outDir;
 
     if (json) {
         QJsonObject full = run;
