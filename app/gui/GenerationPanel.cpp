@@ -18,12 +18,10 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
-#include <QPointer>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QTextBlock>
-#include <QtConcurrent/QtConcurrentRun>
 #include <algorithm>
 
 namespace qs {
@@ -165,7 +163,7 @@ void GenerationPanel::setModel(std::shared_ptr<const Model> model)
     m_pool.waitForDone(); // the workers hold the old model; none may outlive the switch
     m_model = std::move(model);
     for (Side& side : m_sides) {
-        side.watcher.reset(); // its finished signal belongs to the old model
+        side.job.discard(); // its outcome belongs to the old model
         side.running = false;
         side.transformer.reset();
         side.tokenizer.reset();
@@ -279,45 +277,32 @@ void GenerationPanel::startSide(int index, const QString& folder, std::shared_pt
     opt.temperature = m_greedy->isChecked() ? 0.0f : float(m_temperature->value());
     opt.topP = float(m_topP->value());
     opt.seed = std::uint64_t(m_seed->value());
-    JobContext ctx;
-    ctx.cancel = m_cancel;
     const std::string prompt = m_prompt->text().toStdString();
     const int generation = m_generation;
-    QPointer<GenerationPanel> self(this);
-    auto onToken = [self, index, generation](const std::string& piece) {
-        const QString text = QString::fromStdString(piece);
-        QMetaObject::invokeMethod(
-            self,
-            [self, index, generation, text] {
-                if (self)
-                    self->appendPiece(index, generation, text);
-            },
-            Qt::QueuedConnection);
-    };
-    side.watcher = std::make_unique<QFutureWatcher<Outcome>>();
-    connect(side.watcher.get(), &QFutureWatcher<Outcome>::finished, this,
-            [this, index] { onSideFinished(index); });
-    side.watcher->setFuture(QtConcurrent::run(
-        &m_pool,
-        [folder, model, transformer = side.transformer, tokenizer = side.tokenizer, prompt, opt, ctx,
-         onToken]() mutable -> Outcome {
-            Outcome out;
-            runCapturingOutcome(
-                [&] {
-                    if (!transformer) {
-                        const std::shared_ptr<const Model> m = model ? model : Model::open(folder);
-                        transformer = std::make_shared<const Transformer>(m);
-                    }
-                    ctx.checkCancelled();
-                    if (!tokenizer)
-                        tokenizer = std::shared_ptr<const Tokenizer>(Tokenizer::load(folder));
-                    out.transformer = transformer;
-                    out.tokenizer = tokenizer;
-                    out.result = generate(*transformer, *tokenizer, prompt, opt, onToken, ctx);
-                },
-                out.cancelled, out.error);
-            return out;
-        }));
+    const auto onToken =
+        queuedWhileAlive<std::string>(this, [this, index, generation](const std::string& piece) {
+            appendPiece(index, generation, QString::fromStdString(piece));
+        });
+    JobOptions options;
+    options.pool = &m_pool;
+    options.cancel = m_cancel; // Stop ends both sides
+    side.job = runJob<Outcome>(
+        this,
+        [folder, model, transformer = side.transformer, tokenizer = side.tokenizer, prompt, opt,
+         onToken](Outcome& out, const JobContext& ctx) {
+            // What was loaded is kept even when generation is stopped: the next start reuses it.
+            out.transformer = transformer;
+            out.tokenizer = tokenizer;
+            if (!out.transformer) {
+                const std::shared_ptr<const Model> m = model ? model : Model::open(folder);
+                out.transformer = std::make_shared<const Transformer>(m);
+            }
+            ctx.checkCancelled();
+            if (!out.tokenizer)
+                out.tokenizer = std::shared_ptr<const Tokenizer>(Tokenizer::load(folder));
+            out.result = generate(*out.transformer, *out.tokenizer, prompt, opt, onToken, ctx);
+        },
+        [this, index](const JobOutcome<Outcome>& out) { onSideFinished(index, out); }, options);
 }
 
 void GenerationPanel::appendPiece(int index, int generation, const QString& piece)
@@ -331,12 +316,10 @@ void GenerationPanel::appendPiece(int index, int generation, const QString& piec
     side.status->setText(tr("generating…"));
 }
 
-void GenerationPanel::onSideFinished(int index)
+void GenerationPanel::onSideFinished(int index, const JobOutcome<Outcome>& outcome)
 {
     Side& side = m_sides[std::size_t(index)];
-    if (!side.watcher)
-        return;
-    const Outcome out = side.watcher->result();
+    const Outcome& out = outcome.value;
     side.running = false;
     if (out.transformer) {
         side.transformer = out.transformer;
@@ -348,11 +331,11 @@ void GenerationPanel::onSideFinished(int index)
         side.text->setPlainText(m_prompt->text() + QString::fromStdString(out.result->text));
         side.status->setText(tr("%n token(s) · %1 tokens/s", nullptr, int(out.result->tokens.size()))
                                  .arg(out.result->tokensPerSecond, 0, 'f', 1));
-    } else if (out.cancelled) {
+    } else if (outcome.cancelled) {
         side.status->setText(tr("Stopped."));
     } else {
         side.failed = true;
-        side.status->setText(tr("Failed: %1").arg(out.error));
+        side.status->setText(tr("Failed: %1").arg(outcome.error));
     }
     if (isRunning())
         return;

@@ -1,9 +1,9 @@
 #pragma once
 
+#include "JobRunner.h"
 #include "jobs/Job.h"
 #include "model/Generate.h"
 
-#include <QFutureWatcher>
 #include <QThreadPool>
 #include <QWidget>
 #include <array>
@@ -62,14 +62,12 @@ private:
         std::optional<GenerateResult> result;
         std::shared_ptr<const Transformer> transformer;
         std::shared_ptr<const Tokenizer> tokenizer;
-        QString error;
-        bool cancelled = false;
     };
     struct Side
     {
         QPlainTextEdit* text = nullptr;
         QLabel* status = nullptr;
-        std::unique_ptr<QFutureWatcher<Outcome>> watcher;
+        JobHandle job;
         std::optional<GenerateResult> result;
         std::shared_ptr<const Transformer> transformer; ///< cached for `source`
         std::shared_ptr<const Tokenizer> tokenizer;
@@ -78,7 +76,7 @@ private:
         bool failed = false;
     };
     void startSide(int side, const QString& folder, std::shared_ptr<const Model> model);
-    void onSideFinished(int side);
+    void onSideFinished(int side, const JobOutcome<Outcome>& outcome);
     void appendPiece(int side, int generation, const QString& piece);
     void showDivergence();
     void refreshRuns();

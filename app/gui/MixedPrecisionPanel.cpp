@@ -24,8 +24,6 @@
 #include <QSpinBox>
 #include <QSplitter>
 #include <QTableWidget>
-#include <QtConcurrent/QtConcurrentRun>
-#include <mutex>
 
 namespace qs {
 
@@ -156,19 +154,17 @@ MixedPrecisionPanel::MixedPrecisionPanel(PlanDocument* doc, QWidget* parent) : Q
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(sweepBox);
     layout->addWidget(split, 1);
-    connect(&m_watcher, &QFutureWatcher<SweepOutcome>::finished, this, &MixedPrecisionPanel::onSweepFinished);
 }
 
 MixedPrecisionPanel::~MixedPrecisionPanel()
 {
-    if (m_cancel)
-        m_cancel->cancel();
-    m_watcher.waitForFinished();
+    m_sweep.cancel();
+    m_sweep.waitForFinished();
 }
 
 bool MixedPrecisionPanel::isRunning() const
 {
-    return m_watcher.isRunning();
+    return m_sweep.isRunning();
 }
 
 void MixedPrecisionPanel::setModel(std::shared_ptr<const Model> model)
@@ -206,24 +202,14 @@ void MixedPrecisionPanel::startSweep()
     s.calibration.text = m_calibText->text();
     s.calibration.samples = 64;
     s.calibration.seqLen = 128;
-    m_cancel = std::make_shared<CancelToken>();
-    JobContext job;
-    job.cancel = m_cancel;
-    QPointer<MixedPrecisionPanel> self(this);
-    job.progress = [self](const JobProgress& p) {
-        QMetaObject::invokeMethod(
-            self,
-            [self, p] {
-                if (!self)
-                    return;
-                if (p.fraction >= 0)
-                    self->m_progress->setValue(int(p.fraction * 1000));
-                QString text = p.stage + u' ' + p.detail;
-                if (p.etaSeconds >= 0)
-                    text += tr(" — about %1 s left").arg(p.etaSeconds, 0, 'f', 0);
-                self->m_status->setText(text);
-            },
-            Qt::QueuedConnection);
+    JobOptions options;
+    options.progress = [this](const JobProgress& p) {
+        if (p.fraction >= 0)
+            m_progress->setValue(int(p.fraction * 1000));
+        QString text = p.stage + u' ' + p.detail;
+        if (p.etaSeconds >= 0)
+            text += tr(" — about %1 s left").arg(p.etaSeconds, 0, 'f', 0);
+        m_status->setText(text);
     };
     const auto previous = m_partial;
     const auto model = m_model;
@@ -231,59 +217,35 @@ void MixedPrecisionPanel::startSweep()
     m_cancelButton->setEnabled(true);
     m_progress->setValue(0);
     m_status->setText(tr("Starting…"));
-    m_watcher.setFuture(QtConcurrent::run([model, s, previous, job]() -> SweepOutcome {
-        auto partial = std::make_shared<std::optional<SensitivityResult>>(previous);
-        auto mutex = std::make_shared<std::mutex>();
-        try {
+    // The value is what the sweep has measured so far: all of it, or what a Cancel keeps.
+    m_sweep = runJob<std::optional<SensitivityResult>>(
+        this,
+        [model, s, previous](std::optional<SensitivityResult>& out, const JobContext& job) {
+            out = previous;
             const auto tokenizer = Tokenizer::load(model->path());
-            const SensitivityResult* resume = nullptr;
-            SensitivityResult prev;
-            if (previous) {
-                prev = *previous;
-                resume = &prev;
-            }
-            SensitivityResult r;
+            // Called on this thread after each measurement, before its progress report.
+            const auto keep = [&out](const SensitivityResult& p) { out = p; };
             try {
-                r = runSensitivity(model, *tokenizer, s, resume, job,
-                                   [partial, mutex](const SensitivityResult& p) {
-                                       std::lock_guard<std::mutex> lock(*mutex);
-                                       *partial = p;
-                                   });
+                out = runSensitivity(model, *tokenizer, s, previous ? &*previous : nullptr, job, keep);
             } catch (const Error& e) {
-                if (resume &&
-                    e.message().contains(QStringLiteral("cannot resume"))) // other settings: start over
-                    r = runSensitivity(model, *tokenizer, s, nullptr, job,
-                                       [partial, mutex](const SensitivityResult& p) {
-                                           std::lock_guard<std::mutex> lock(*mutex);
-                                           *partial = p;
-                                       });
-                else
+                if (!previous || !e.message().contains(QStringLiteral("cannot resume")))
                     throw;
+                out = runSensitivity(model, *tokenizer, s, nullptr, job, keep); // other settings: start over
             }
-            return {r, {}, false};
-        } catch (const Cancelled&) {
-            std::lock_guard<std::mutex> lock(*mutex);
-            return {*partial, {}, true};
-        } catch (const Error& e) {
-            return {std::nullopt, e.message(), false};
-        } catch (const std::exception& e) {
-            return {std::nullopt, QString::fromLocal8Bit(e.what()), false};
-        }
-    }));
+        },
+        [this](const JobOutcome<std::optional<SensitivityResult>>& out) { onSweepFinished(out); }, options);
 }
 
 void MixedPrecisionPanel::cancelSweep()
 {
-    if (m_cancel)
-        m_cancel->cancel();
+    m_sweep.cancel();
     m_status->setText(tr("Cancelling after the current layer…"));
 }
 
-void MixedPrecisionPanel::onSweepFinished()
+void MixedPrecisionPanel::onSweepFinished(const JobOutcome<std::optional<SensitivityResult>>& out)
 {
     m_run->setEnabled(true);
     m_cancelButton->setEnabled(false);
-    const SweepOutcome out = m_watcher.result();
     if (!out.error.isEmpty()) {
         m_status->setText(tr("Sweep failed: %1").arg(out.error));
         Q_EMIT errorOccurred(tr("Sensitivity sweep failed"), out.error);
@@ -291,23 +253,23 @@ void MixedPrecisionPanel::onSweepFinished()
         return;
     }
     if (out.cancelled) {
-        m_partial = out.result;
-        const int kept = out.result ? int(out.result->entries.size()) : 0;
+        m_partial = out.value;
+        const int kept = out.value ? int(out.value->entries.size()) : 0;
         m_status->setText(
             tr("Cancelled: %n measurement(s) kept; Run sweep continues from there.", nullptr, kept));
-        if (out.result)
-            setResults(*out.result);
+        if (out.value)
+            setResults(*out.value);
         Q_EMIT sweepFinished(false, tr("cancelled"));
         return;
     }
     m_partial.reset();
     m_progress->setValue(1000);
     m_status->setText(tr("Sweep done: %1 measurements in %2 s, base perplexity %3 on %4 tokens.")
-                          .arg(out.result->entries.size())
-                          .arg(out.result->seconds, 0, 'f', 1)
-                          .arg(out.result->basePpl, 0, 'f', 3)
-                          .arg(out.result->evalTokens));
-    setResults(*out.result);
+                          .arg(out.value->entries.size())
+                          .arg(out.value->seconds, 0, 'f', 1)
+                          .arg(out.value->basePpl, 0, 'f', 3)
+                          .arg(out.value->evalTokens));
+    setResults(*out.value);
     Q_EMIT sweepFinished(true, {});
 }
 

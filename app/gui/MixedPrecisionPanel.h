@@ -1,10 +1,10 @@
 #pragma once
 
+#include "JobRunner.h"
 #include "analysis/Allocation.h"
 #include "analysis/Sensitivity.h"
 #include "results/RunResults.h"
 
-#include <QFutureWatcher>
 #include <QWidget>
 #include <memory>
 #include <optional>
@@ -56,13 +56,7 @@ Q_SIGNALS:
     void errorOccurred(const QString& title, const QString& message);
 
 private:
-    struct SweepOutcome
-    {
-        std::optional<SensitivityResult> result;
-        QString error;
-        bool cancelled = false;
-    };
-    void onSweepFinished();
+    void onSweepFinished(const JobOutcome<std::optional<SensitivityResult>>& out);
     void updateProposal();
     void updateBars();
     void loadDialog();
@@ -74,8 +68,7 @@ private:
     std::optional<SensitivityResult> m_partial; ///< what a cancelled sweep finished (resumed next time)
     std::unique_ptr<Allocator> m_allocator;
     std::optional<AllocationPlan> m_proposal;
-    std::shared_ptr<CancelToken> m_cancel;
-    QFutureWatcher<SweepOutcome> m_watcher;
+    JobHandle m_sweep;
 
     QLineEdit* m_schemes = nullptr;
     QLineEdit* m_evalText = nullptr;

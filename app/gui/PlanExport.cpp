@@ -1,5 +1,6 @@
 #include "PlanExport.h"
 
+#include "JobRunner.h"
 #include "PlanDocument.h"
 #include "checkpoint/GgufExport.h"
 #include "jobs/Job.h"
@@ -9,16 +10,13 @@
 #include <QDialog>
 #include <QDialogButtonBox>
 #include <QFileDialog>
-#include <QFutureWatcher>
 #include <QLabel>
 #include <QMessageBox>
 #include <QPlainTextEdit>
-#include <QPointer>
 #include <QProgressDialog>
 #include <QPushButton>
 #include <QSaveFile>
 #include <QVBoxLayout>
-#include <QtConcurrent>
 
 namespace qs {
 
@@ -121,51 +119,39 @@ void PlanExporter::exportGguf(const QString& path)
     m_progress->setAttribute(Qt::WA_DeleteOnClose);
     connect(m_progress, &QProgressDialog::canceled, this, [cancel = m_cancel] { cancel->cancel(); });
 
-    JobContext ctx;
-    ctx.cancel = m_cancel;
-    QPointer<QProgressDialog> dialog(m_progress);
-    ctx.progress = [dialog](const JobProgress& p) {
-        QMetaObject::invokeMethod(
-            dialog,
-            [dialog, p] {
-                if (dialog && p.fraction >= 0) {
-                    dialog->setValue(int(p.fraction * 1000));
-                    dialog->setLabelText(p.detail);
-                }
-            },
-            Qt::QueuedConnection);
-    };
-    struct Outcome
-    {
-        bool cancelled = false;
-        QString error;
-    };
-    auto* watcher = new QFutureWatcher<Outcome>(this);
-    connect(watcher, &QFutureWatcher<Outcome>::finished, this, [this, watcher, path] {
-        const Outcome out = watcher->result();
-        watcher->deleteLater();
-        m_busy = false;
-        m_lastCancelled = out.cancelled;
-        m_cancel.reset();
-        if (m_progress) {
-            m_progress->reset();
-            m_progress->close();
-            m_progress = nullptr;
+    JobOptions options;
+    options.cancel = m_cancel;
+    options.progress = [this](const JobProgress& p) {
+        if (m_progress && p.fraction >= 0) {
+            m_progress->setValue(int(p.fraction * 1000));
+            m_progress->setLabelText(p.detail);
         }
-        if (out.cancelled) {
-            Q_EMIT finished(false, tr("GGUF export cancelled"));
-        } else if (!out.error.isEmpty()) {
-            Q_EMIT finished(false, out.error);
-        } else {
-            Q_EMIT finished(true, tr("Wrote %1").arg(path));
-        }
-    });
-    watcher->setFuture(QtConcurrent::run([model, plan, path, ctx]() -> Outcome {
-        Outcome out;
-        runCapturingOutcome([&] { qs::exportGguf(*model, plan, path, nullptr, ctx); }, out.cancelled,
-                            out.error);
-        return out;
-    }));
+    };
+    runJob<NoResult>(
+        this,
+        [model, plan, path](NoResult&, const JobContext& ctx) {
+            qs::exportGguf(*model, plan, path, nullptr, ctx);
+        },
+        [this, path](const JobOutcome<NoResult>& out) { onExportFinished(path, out.cancelled, out.error); },
+        options);
+}
+
+void PlanExporter::onExportFinished(const QString& path, bool cancelled, const QString& error)
+{
+    m_busy = false;
+    m_lastCancelled = cancelled;
+    m_cancel.reset();
+    if (m_progress) {
+        m_progress->reset();
+        m_progress->close();
+        m_progress = nullptr;
+    }
+    if (cancelled)
+        Q_EMIT finished(false, tr("GGUF export cancelled"));
+    else if (!error.isEmpty())
+        Q_EMIT finished(false, error);
+    else
+        Q_EMIT finished(true, tr("Wrote %1").arg(path));
 }
 
 } // namespace qs

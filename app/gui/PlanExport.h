@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QObject>
+#include <QPointer>
 #include <QString>
 #include <QStringList>
 #include <memory>
@@ -42,12 +43,14 @@ Q_SIGNALS:
     void finished(bool ok, const QString& message);
 
 private:
+    void onExportFinished(const QString& path, bool cancelled, const QString& error);
+
     PlanDocument* m_doc;
     QWidget* m_window;
     bool m_busy = false;
     bool m_lastCancelled = false;
     std::shared_ptr<CancelToken> m_cancel;
-    QProgressDialog* m_progress = nullptr;
+    QPointer<QProgressDialog> m_progress; ///< closed by the user, it deletes itself
 };
 
 } // namespace qs

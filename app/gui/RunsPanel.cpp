@@ -5,38 +5,28 @@
 #include "LayerErrorHeatmap.h"
 #include "LossSizePlot.h"
 #include "MemoryPlot.h"
-#include "eval/Evaluation.h"
-#include "results/PlotData.h"
 #include "model/Model.h"
-#include "model/Transformer.h"
 #include "quant/QuantizeJob.h"
-#include "checkpoint/QuantizedModelIO.h"
-#include "tokenizer/Tokenizer.h"
+#include "results/PlotData.h"
 #include "util/Error.h"
 #include "util/Paths.h"
 
 #include <QBoxLayout>
 #include <QCheckBox>
 #include <QComboBox>
-#include <QCryptographicHash>
 #include <QDir>
-#include <QFile>
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHeaderView>
-#include <QJsonDocument>
 #include <QLabel>
 #include <QLineEdit>
-#include <QPointer>
 #include <QProgressBar>
 #include <QPushButton>
-#include <QSaveFile>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QTabWidget>
 #include <QTableWidget>
-#include <QtConcurrent/QtConcurrentRun>
 
 namespace qs {
 
@@ -47,28 +37,6 @@ enum RunColumn { RunShow, RunName, RunRecipe, RunBpw, RunMb, RunPpl, RunKld, Run
 QString number(double v, int decimals)
 {
     return std::isfinite(v) ? QString::number(v, 'f', decimals) : QStringLiteral("–");
-}
-
-/// The float baseline's summary kept beside its KLD base (absent or unreadable: nullopt).
-std::optional<RunSummary> readBaseline(const QString& path)
-{
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly))
-        return std::nullopt;
-    const QJsonDocument doc = QJsonDocument::fromJson(f.readAll());
-    try {
-        return doc.isObject() ? std::optional<RunSummary>(runSummaryFromJson(doc.object(), path))
-                              : std::nullopt;
-    } catch (const Error&) {
-        return std::nullopt;
-    }
-}
-
-void writeBaseline(const QString& path, const RunSummary& baseline)
-{
-    QSaveFile f(path); // best effort: without it the next session evaluates the baseline again
-    if (f.open(QIODevice::WriteOnly) && f.write(QJsonDocument(runSummaryToJson(baseline)).toJson()) > 0)
-        f.commit();
 }
 } // namespace
 
@@ -166,8 +134,8 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
 RunsPanel::~RunsPanel()
 {
     for (auto& j : m_jobs)
-        j->cancel->cancel();
-    m_pool.waitForDone();
+        j->handle.cancel();
+    m_pool.waitForDone(); // the workers use the model and the checkpoint folder
 }
 
 void RunsPanel::setModel(std::shared_ptr<const Model> model)
@@ -236,43 +204,43 @@ int RunsPanel::startRun(const QString& name, const Recipe& recipe, const LayerPl
 {
     if (!m_model)
         return -1;
-    CalibrationSettings cal = recipe.calibration;
-    if (cal.text.isEmpty())
-        cal.text = m_calibText->text();
-    cal.samples = std::clamp(cal.samples, CalibrationSettings::kMinSamples, 64);
-    cal.seqLen = std::min(cal.seqLen, 128);
-    if (plan.needsCalibration() && cal.text.isEmpty()) {
+    ExperimentParams params;
+    params.model = m_model;
+    params.recipe = recipe;
+    params.plan = plan;
+    params.name = name;
+    params.recipeSummary = recipe.name.isEmpty() ? tr("custom plan") : recipe.name;
+    params.calibration = recipe.calibration;
+    if (params.calibration.text.isEmpty())
+        params.calibration.text = m_calibText->text();
+    // Small enough for a teaching run on a laptop; the CLI takes the recipe's settings as they are.
+    params.calibration.samples = std::clamp(params.calibration.samples, CalibrationSettings::kMinSamples, 64);
+    params.calibration.seqLen = std::min(params.calibration.seqLen, 128);
+    if (plan.needsCalibration() && params.calibration.text.isEmpty()) {
         Q_EMIT errorOccurred(
             tr("Cannot start the run"),
             tr("The plan uses methods that need calibration (GPTQ, AWQ, SmoothQuant, LLM.int8): "
                "choose a calibration text."));
         return -1;
     }
-    EvaluationParams ep;
-    ep.textPath = m_evalText->text();
-    ep.perplexity.ctx = 128;
-    ep.perplexity.maxChunks = m_chunks->value();
-    // The base is kept between sessions, so its key names the model folder too (two fine-tunes
-    // share an architecture fingerprint, not their logits).
-    const QString key = m_model->architectureFingerprint() + u'|' + m_model->path() + u'|' + ep.textPath +
-                        u'|' + QString::number(ep.perplexity.maxChunks);
-    const QString cache = cacheDirectory();
-    if (!QDir().mkpath(cache)) {
-        Q_EMIT errorOccurred(tr("Cannot start the run"),
-                             tr("Cannot create the cache folder %1 (Edit › Preferences).").arg(cache));
+    params.evaluation.textPath = m_evalText->text();
+    params.evaluation.perplexity.ctx = 128;
+    params.evaluation.perplexity.maxChunks = m_chunks->value();
+    params.baselineCacheDir = cacheDirectory();
+    if (!QDir().mkpath(params.baselineCacheDir)) {
+        Q_EMIT errorOccurred(
+            tr("Cannot start the run"),
+            tr("Cannot create the cache folder %1 (Edit › Preferences).").arg(params.baselineCacheDir));
         return -1;
     }
-    const QString basePath = QDir(cache).filePath(
-        QString::fromLatin1(
-            QCryptographicHash::hash(key.toUtf8(), QCryptographicHash::Sha1).toHex().left(16)) +
-        QStringLiteral(".qskld"));
-    const QString baselinePath = basePath + QStringLiteral(".baseline.json");
-    const QString modelFolder = m_modelsDir.filePath(QStringLiteral("run-%1").arg(m_nextId));
+    // The checkpoint, for the Generate page; without it the run still counts.
+    params.outDir = m_modelsDir.filePath(QStringLiteral("run-%1").arg(m_nextId));
 
     auto job = std::make_unique<Job>();
     job->id = m_nextId++;
     job->name = name;
-    job->cancel = std::make_shared<CancelToken>();
+    job->recipe = recipe;
+    job->plan = plan;
     job->row = m_jobsTable->rowCount();
     m_jobsTable->insertRow(job->row);
     m_jobsTable->setItem(job->row, JobColName, new QTableWidgetItem(name));
@@ -289,103 +257,56 @@ int RunsPanel::startRun(const QString& name, const Recipe& recipe, const LayerPl
     connect(cancel, &QPushButton::clicked, this, [this, id] { cancelRun(id); });
     m_jobsTable->setCellWidget(job->row, JobColCancel, cancel);
 
-    JobContext ctx;
-    ctx.cancel = job->cancel;
-    QPointer<RunsPanel> self(this);
-    ctx.progress = [self, id](const JobProgress& p) {
-        QMetaObject::invokeMethod(
-            self,
-            [self, id, p] {
-                if (!self)
-                    return;
-                for (const auto& j : self->m_jobs) {
-                    if (j->id != id)
-                        continue;
-                    if (auto* b = qobject_cast<QProgressBar*>(
-                            self->m_jobsTable->cellWidget(j->row, JobColProgress));
-                        b && p.fraction >= 0)
-                        b->setValue(int(p.fraction * 1000));
-                    self->m_jobsTable->item(j->row, JobColStage)->setText(p.stage);
-                    self->m_jobsTable->item(j->row, JobColLayer)->setText(p.detail);
-                    self->m_jobsTable->item(j->row, JobColEta)
-                        ->setText(p.etaSeconds >= 0 ? tr("%1 s").arg(p.etaSeconds, 0, 'f', 0) : QString());
-                }
-            },
-            Qt::QueuedConnection);
-    };
-    const auto model = m_model;
-    const QString recipeSummary = recipe.name.isEmpty() ? tr("custom plan") : recipe.name;
-    job->watcher = std::make_unique<QFutureWatcher<Outcome>>();
-    connect(job->watcher.get(), &QFutureWatcher<Outcome>::finished, this, [this, id] { onJobFinished(id); });
-    job->watcher->setFuture(QtConcurrent::run(
-        &m_pool,
-        [model, plan, recipe, cal, ep, basePath, baselinePath, name, recipeSummary, modelFolder,
-         ctx]() -> Outcome {
-            Outcome out;
-            runCapturingOutcome(
-                [&] {
-                    const auto tokenizer = Tokenizer::load(model->path());
-                    if (QFile::exists(basePath))
-                        out.baseline = readBaseline(baselinePath);
-                    if (!out.baseline) { // the float baseline, once per evaluation setting
-                        EvaluationParams bp = ep;
-                        bp.saveBasePath = basePath;
-                        const Transformer base(model);
-                        const EvaluationResult er =
-                            runEvaluation(base, *tokenizer, bp, ctx.part(0, 0.15, tr("float baseline")));
-                        RunSummary b = RunSummary::fromModel(*model);
-                        b.name = tr("float");
-                        b.readEvaluation(er.toJson());
-                        out.baseline = b;
-                        writeBaseline(baselinePath, b);
-                    }
-                    const QuantizeResult q =
-                        runQuantization(model, plan, cal, tokenizer.get(), ctx.part(0.15, 0.8, {}));
-                    EvaluationParams qp = ep;
-                    qp.kldBasePath = basePath;
-                    const EvaluationResult er =
-                        runEvaluation(*q.model, *tokenizer, qp, ctx.part(0.8, 1, tr("evaluating")));
-                    out.run = RunSummary::fromResult(name, recipeSummary, *model, q.layers, q.seconds, &er);
-                    out.layers = q.layers;
-                    out.plan = plan;
-                    out.recipe = recipe;
-                    try { // the checkpoint, for the Generate page; without it the run still counts
-                        saveQuantizedModel(modelFolder, *model, q, recipe.toJson());
-                        out.run->source = modelFolder;
-                    } catch (const Error&) {
-                    }
-                },
-                out.cancelled, out.error);
-            return out;
-        }));
+    JobOptions options;
+    options.pool = &m_pool;
+    options.progress = [this, id](const JobProgress& p) { showProgress(id, p); };
+    job->handle = runJob<ExperimentResult>(
+        this, [params](ExperimentResult& out, const JobContext& ctx) { runExperiment(params, out, ctx); },
+        [this, id](const JobOutcome<ExperimentResult>& out) { onJobFinished(id, out); }, options);
     m_jobs.push_back(std::move(job));
     return id;
+}
+
+void RunsPanel::showProgress(int id, const JobProgress& p)
+{
+    for (const auto& j : m_jobs) {
+        if (j->id != id)
+            continue;
+        if (auto* b = qobject_cast<QProgressBar*>(m_jobsTable->cellWidget(j->row, JobColProgress));
+            b && p.fraction >= 0)
+            b->setValue(int(p.fraction * 1000));
+        m_jobsTable->item(j->row, JobColStage)->setText(p.stage);
+        m_jobsTable->item(j->row, JobColLayer)->setText(p.detail);
+        m_jobsTable->item(j->row, JobColEta)
+            ->setText(p.etaSeconds >= 0 ? tr("%1 s").arg(p.etaSeconds, 0, 'f', 0) : QString());
+    }
 }
 
 void RunsPanel::cancelRun(int id)
 {
     for (const auto& j : m_jobs)
         if (j->id == id) {
-            j->cancel->cancel();
+            j->handle.cancel();
             m_jobsTable->item(j->row, JobColStage)->setText(tr("cancelling…"));
         }
 }
 
-void RunsPanel::onJobFinished(int id)
+void RunsPanel::onJobFinished(int id, const JobOutcome<ExperimentResult>& out)
 {
     auto it = std::find_if(m_jobs.begin(), m_jobs.end(), [id](const auto& j) { return j->id == id; });
     if (it == m_jobs.end())
         return;
-    const Outcome out = (*it)->watcher->result();
-    const int row = (*it)->row;
-    const QString name = (*it)->name;
+    const std::unique_ptr<Job> job = std::move(*it);
+    m_jobs.erase(it);
+    const int row = job->row;
+    const QString name = job->name;
     m_jobsTable->removeRow(row);
     for (auto& j : m_jobs)
         if (j->row > row)
             --j->row;
-    m_jobs.erase(it);
-    if (out.baseline)
-        m_baseline = out.baseline;
+    const ExperimentResult& r = out.value;
+    if (r.baseline) // measured before a later step failed: it stays valid
+        m_baseline = r.baseline;
     if (out.cancelled) {
         Q_EMIT runFinished(false, tr("%1 was cancelled").arg(name));
         return;
@@ -395,14 +316,15 @@ void RunsPanel::onJobFinished(int id)
         Q_EMIT runFinished(false, out.error);
         return;
     }
-    m_runs.push_back(*out.run);
+    m_runs.push_back(r.summary);
     m_checked.push_back(true);
-    m_plans.push_back(out.plan);
-    m_recipes.push_back(out.recipe);
-    m_lastLayers = out.layers;
+    m_plans.push_back(job->plan);
+    m_recipes.push_back(job->recipe);
+    m_lastLayers = r.quantize.layers;
+    m_lastWarnings = r.warnings;
     refreshRunsTable();
     refreshPlots();
-    Q_EMIT runFinished(true, {});
+    Q_EMIT runFinished(true, r.warnings.join(QStringLiteral("; ")));
     Q_EMIT runsChanged();
 }
 

@@ -1,12 +1,13 @@
 #pragma once
 
-#include "results/RunResults.h"
+#include "JobRunner.h"
 #include "jobs/Job.h"
 #include "recipe/LayerPlan.h"
 #include "recipe/Recipe.h"
+#include "results/ExperimentJob.h"
+#include "results/RunResults.h"
 #include "session/Session.h"
 
-#include <QFutureWatcher>
 #include <QTemporaryDir>
 #include <QThreadPool>
 #include <QWidget>
@@ -62,33 +63,28 @@ public:
     const std::optional<RunSummary>& baseline() const { return m_baseline; }
     /// Per-layer reports of the last finished run (the layer table shows them).
     const std::vector<LayerReport>& lastLayers() const { return m_lastLayers; }
+    /// Warnings of the last finished run (calibration text = evaluation text, checkpoint not saved, …).
+    const QStringList& lastWarnings() const { return m_lastWarnings; }
 
 Q_SIGNALS:
+    /// ok: the message lists the run's warnings ("; "-separated; empty when none); else why it ended.
     void runFinished(bool ok, const QString& message);
     /// The finished runs or what is shown of them changed (the session saves them).
     void runsChanged();
     void errorOccurred(const QString& title, const QString& message);
 
 private:
-    struct Outcome
-    {
-        std::optional<RunSummary> baseline;
-        std::optional<RunSummary> run;
-        std::vector<LayerReport> layers;
-        LayerPlan plan;
-        Recipe recipe;
-        QString error;
-        bool cancelled = false;
-    };
     struct Job
     {
         int id = 0;
         QString name;
-        std::shared_ptr<CancelToken> cancel;
-        std::unique_ptr<QFutureWatcher<Outcome>> watcher;
+        Recipe recipe;
+        LayerPlan plan;
+        JobHandle handle;
         int row = -1; ///< in the jobs table
     };
-    void onJobFinished(int id);
+    void showProgress(int id, const JobProgress& p);
+    void onJobFinished(int id, const JobOutcome<ExperimentResult>& out);
     void refreshRunsTable();
     void refreshPlots();
     void refreshDistribution();
@@ -108,6 +104,7 @@ private:
     std::optional<RunSummary> m_baseline;
     QString m_baselineKey; ///< evaluation settings the baseline and its KLD base belong to
     std::vector<LayerReport> m_lastLayers;
+    QStringList m_lastWarnings;
 
     QLineEdit* m_evalText = nullptr;
     QSpinBox* m_chunks = nullptr;
