@@ -6,7 +6,7 @@
 #include "MixedPrecisionPanel.h"
 #include "PlanDocument.h"
 #include "PlanExport.h"
-#include "PlanItemDelegate.h"
+#include "PlanPage.h"
 #include "PlanTableModel.h"
 #include "PlaygroundPanel.h"
 #include "RunsPanel.h"
@@ -16,45 +16,33 @@
 #include "TensorTableModel.h"
 #include "model/Model.h"
 #include "model/ModelSummary.h"
-#include "quant/QuantizeJob.h"
-#include "recipe/RecipeExport.h"
 #include "util/Error.h"
 #include "util/Paths.h"
 
 #include <QAction>
 #include <QApplication>
 #include <QBoxLayout>
-#include <QComboBox>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFileDialog>
 #include <QFileInfo>
-#include <QFormLayout>
-#include <QGroupBox>
 #include <QHash>
 #include <QHeaderView>
-#include <QItemSelectionModel>
-#include <QJsonDocument>
 #include <QLabel>
-#include <QLineEdit>
 #include <QLocale>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
 #include <QProgressBar>
-#include <QPushButton>
 #include <QRegularExpression>
 #include <QSettings>
 #include <QSortFilterProxyModel>
-#include <QSplitter>
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTableView>
-#include <QTableWidget>
 #include <QTextBrowser>
 #include <QUndoStack>
-#include <QtConcurrent/QtConcurrentRun>
 
 namespace qs {
 
@@ -99,7 +87,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     m_tabs = new QTabWidget;
     m_tabs->setObjectName(QStringLiteral("workbenchTabs"));
     m_tabs->addTab(m_overview, tr("Overview"));
-    m_tabs->addTab(createPlanTab(), tr("Plan"));
+    m_planPage = new PlanPage;
+    m_plan = m_planPage->document();
+    m_planModel = m_planPage->tableModel();
+    connect(m_planPage, &PlanPage::errorOccurred, this, &MainWindow::showError);
+    connect(m_planPage, &PlanPage::statusMessage, statusBar(), &QStatusBar::showMessage);
+    connect(m_planPage, &PlanPage::runRequested, this, [this] { runCurrentPlan(); });
+    m_tabs->addTab(m_planPage, tr("Plan"));
     m_mixed = new MixedPrecisionPanel(m_plan);
     connect(m_mixed, &MixedPrecisionPanel::errorOccurred, this, &MainWindow::showError);
     m_tabs->addTab(m_mixed, tr("Mixed precision"));
@@ -108,7 +102,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     connect(m_runs, &RunsPanel::runFinished, this, [this](bool ok, const QString& message) {
         if (ok)
             m_planModel->setMeasurements(m_runs->lastLayers());
-        statusBar()->showMessage(ok ? tr("Run finished") : message, 5000);
+        statusBar()->showMessage(!ok                 ? message
+                                 : message.isEmpty() ? tr("Run finished")
+                                                     : tr("Run finished with warnings: %1").arg(message),
+                                 5000);
     });
     m_tabs->addTab(m_runs, tr("Runs"));
     m_tabs->addTab(m_tensorView, tr("Tensors"));
@@ -147,12 +144,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     createActions();
     m_session = new SessionController(this);
     refreshPageActions(); // after every page exists
-    connect(&m_loadWatcher, &QFutureWatcher<LoadResult>::finished, this, &MainWindow::onLoadFinished);
 }
 
 MainWindow::~MainWindow()
 {
-    m_loadWatcher.waitForFinished();
+    m_load.waitForFinished();
 }
 
 void MainWindow::createActions()
@@ -218,9 +214,9 @@ void MainWindow::createActions()
     });
 
     QMenu* planMenu = menuBar()->addMenu(tr("&Plan"));
-    QAction* load = planMenu->addAction(tr("&Load Recipe…"), this, &MainWindow::loadRecipeDialog);
+    QAction* load = planMenu->addAction(tr("&Load Recipe…"), m_planPage, &PlanPage::loadRecipeDialog);
     load->setObjectName(QStringLiteral("actionLoadRecipe"));
-    QAction* save = planMenu->addAction(tr("&Save Recipe…"), this, &MainWindow::saveRecipeDialog);
+    QAction* save = planMenu->addAction(tr("&Save Recipe…"), m_planPage, &PlanPage::saveRecipeDialog);
     save->setObjectName(QStringLiteral("actionSaveRecipe"));
     save->setShortcut(QKeySequence::Save);
     planMenu->addSeparator();
@@ -340,7 +336,7 @@ void MainWindow::showPage(const QString& name)
 
 bool MainWindow::isLoading() const
 {
-    return m_loadWatcher.isRunning();
+    return m_load.isRunning();
 }
 
 void MainWindow::openModelDialog()
@@ -358,200 +354,23 @@ void MainWindow::openModel(const QString& path)
     m_loadingPath = path;
     m_progress->show();
     m_statusLabel->setText(tr("Loading %1…").arg(path));
-    m_loadWatcher.setFuture(QtConcurrent::run([path]() -> LoadResult {
-        try {
-            return {Model::open(path), {}};
-        } catch (const Error& e) {
-            return {nullptr, e.message()};
-        } catch (const std::exception& e) {
-            return {nullptr, QString::fromLocal8Bit(e.what())};
-        }
-    }));
+    m_load = runJob<std::shared_ptr<const Model>>(
+        this, [path](std::shared_ptr<const Model>& model, const JobContext&) { model = Model::open(path); },
+        [this](const JobOutcome<std::shared_ptr<const Model>>& out) { onLoadFinished(out); });
 }
 
-void MainWindow::onLoadFinished()
+void MainWindow::onLoadFinished(const JobOutcome<std::shared_ptr<const Model>>& out)
 {
     m_progress->hide();
-    const LoadResult r = m_loadWatcher.result();
-    if (!r.model) {
+    if (!out.value) {
         m_statusLabel->setText(m_model ? tr("Model: %1").arg(m_model->displayName()) : tr("No model"));
-        showError(tr("Cannot open model"), r.error);
-        Q_EMIT modelLoadFailed(r.error);
+        showError(tr("Cannot open model"), out.error);
+        Q_EMIT modelLoadFailed(out.error);
         return;
     }
-    addRecent(r.model->path());
-    setModel(r.model);
+    addRecent(out.value->path());
+    setModel(out.value);
     Q_EMIT modelLoaded();
-}
-
-QWidget* MainWindow::createPlanTab()
-{
-    m_plan = new PlanDocument(this);
-    m_planModel = new PlanTableModel(m_plan, this);
-    m_planProxy = new QSortFilterProxyModel(this);
-    m_planProxy->setSourceModel(m_planModel);
-    m_planProxy->setSortRole(PlanTableModel::SortRole);
-    m_planView = new QTableView;
-    m_planView->setObjectName(QStringLiteral("planTable"));
-    m_planView->setModel(m_planProxy);
-    m_planView->setItemDelegate(new PlanItemDelegate(m_planView));
-    m_planView->setSortingEnabled(true);
-    m_planView->sortByColumn(-1, Qt::AscendingOrder);
-    m_planView->setSelectionBehavior(QAbstractItemView::SelectRows);
-    m_planView->setSelectionMode(QAbstractItemView::ExtendedSelection);
-    m_planView->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::SelectedClicked |
-                                QAbstractItemView::EditKeyPressed);
-    m_planView->setAlternatingRowColors(true);
-    m_planView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    m_planView->verticalHeader()->hide();
-    connect(m_planView->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
-        std::vector<int> rows;
-        for (const QModelIndex& i : m_planView->selectionModel()->selectedRows())
-            rows.push_back(m_planProxy->mapToSource(i).row());
-        m_planModel->setEditRows(rows);
-    });
-    connect(m_planModel, &PlanTableModel::editFailed, this,
-            [this](const QString& message) { showError(tr("Cannot change the plan"), message); });
-
-    m_planTotals = new QLabel;
-    m_planTotals->setObjectName(QStringLiteral("planTotals"));
-    m_planTotals->setTextFormat(Qt::RichText);
-    m_planWarnings = new QLabel;
-    m_planWarnings->setObjectName(QStringLiteral("planWarnings"));
-    m_planWarnings->setWordWrap(true);
-    m_planWarnings->setStyleSheet(QStringLiteral("color: #a05000"));
-
-    m_presets = new QComboBox;
-    m_presets->setObjectName(QStringLiteral("presetCombo"));
-    auto* applyPreset = new QPushButton(tr("Apply preset"));
-    applyPreset->setObjectName(QStringLiteral("applyPreset"));
-    connect(applyPreset, &QPushButton::clicked, this, [this] {
-        if (!m_model || m_presets->currentIndex() < 0)
-            return;
-        const std::vector<RecipePreset> presets = recipePresets(*m_model);
-        const RecipePreset& p = presets[std::size_t(m_presets->currentIndex())];
-        Recipe r = p.recipe;
-        r.calibration = m_plan->recipe().calibration; // keep the chosen calibration text
-        try {
-            m_plan->replaceRecipe(r, tr("Preset: %1").arg(QCoreApplication::translate("Presets", p.name)));
-        } catch (const Error& e) {
-            showError(tr("Cannot apply the preset"), e.message());
-        }
-    });
-    auto* loadRecipe = new QPushButton(tr("Load recipe…"));
-    connect(loadRecipe, &QPushButton::clicked, this, &MainWindow::loadRecipeDialog);
-    auto* saveRecipe = new QPushButton(tr("Save recipe…"));
-    connect(saveRecipe, &QPushButton::clicked, this, &MainWindow::saveRecipeDialog);
-    auto* top = new QHBoxLayout;
-    top->addWidget(new QLabel(tr("Preset:")));
-    top->addWidget(m_presets, 1);
-    top->addWidget(applyPreset);
-    top->addSpacing(20);
-    top->addWidget(loadRecipe);
-    top->addWidget(saveRecipe);
-    top->addSpacing(20);
-    m_runName = new QLineEdit;
-    m_runName->setObjectName(QStringLiteral("runName"));
-    m_runName->setPlaceholderText(tr("run name"));
-    m_runName->setMaximumWidth(160);
-    auto* run = new QPushButton(tr("Run"));
-    run->setObjectName(QStringLiteral("runPlan"));
-    run->setToolTip(tr("Quantize the model with this plan and evaluate it (a job: see the Runs page)"));
-    connect(run, &QPushButton::clicked, this, [this] { runCurrentPlan(); });
-    top->addWidget(m_runName);
-    top->addWidget(run);
-
-    // Rule editor: a regex (live highlight of the layers it matches) and the fields it sets.
-    m_ruleMatch = new QLineEdit;
-    m_ruleMatch->setObjectName(QStringLiteral("ruleMatch"));
-    m_ruleMatch->setPlaceholderText(tr("regex on layer names, e.g. mlp\\.down_proj$ or layers\\.(0|1)\\."));
-    m_ruleMatchCount = new QLabel;
-    m_ruleMatchCount->setObjectName(QStringLiteral("ruleMatchCount"));
-    connect(m_ruleMatch, &QLineEdit::textChanged, this, [this](const QString& text) {
-        const QRegularExpression re(text);
-        m_planModel->setHighlight(re.isValid() ? text : QString());
-        m_ruleMatchCount->setText(text.isEmpty() ? QString()
-                                  : !re.isValid()
-                                      ? tr("invalid: %1").arg(re.errorString())
-                                      : tr("%n layer(s) match", nullptr, m_planModel->highlightedCount()));
-    });
-    m_ruleMethod = new QComboBox;
-    m_ruleMethod->setObjectName(QStringLiteral("ruleMethod"));
-    m_ruleMethod->addItem(tr("(keep)"));
-    for (const QuantMethodInfo& m : kQuantMethods)
-        if (m.method != QuantMethod::Float)
-            m_ruleMethod->addItem(QLatin1String(m.name));
-    m_ruleBits = new QComboBox;
-    m_ruleBits->setObjectName(QStringLiteral("ruleBits"));
-    m_ruleBits->addItem(tr("(keep)"));
-    for (int b = 2; b <= 8; ++b)
-        m_ruleBits->addItem(QString::number(b));
-    m_ruleGroup = new QComboBox;
-    m_ruleGroup->setObjectName(QStringLiteral("ruleGroup"));
-    m_ruleGroup->addItems({tr("(keep)"), QStringLiteral("channel"), QStringLiteral("tensor"),
-                           QStringLiteral("32"), QStringLiteral("64"), QStringLiteral("128"),
-                           QStringLiteral("256")});
-    m_ruleSym = new QComboBox;
-    m_ruleSym->setObjectName(QStringLiteral("ruleSym"));
-    m_ruleSym->addItems({tr("(keep)"), tr("symmetric"), tr("asymmetric")});
-    auto* addRule = new QPushButton(tr("Add rule"));
-    addRule->setObjectName(QStringLiteral("addRule"));
-    connect(addRule, &QPushButton::clicked, this, &MainWindow::addRuleFromEditor);
-    connect(m_ruleMatch, &QLineEdit::returnPressed, this, &MainWindow::addRuleFromEditor);
-    auto* ruleRow = new QHBoxLayout;
-    ruleRow->addWidget(m_ruleMatch, 2);
-    ruleRow->addWidget(m_ruleMatchCount);
-    ruleRow->addWidget(m_ruleMethod);
-    ruleRow->addWidget(m_ruleBits);
-    ruleRow->addWidget(m_ruleGroup);
-    ruleRow->addWidget(m_ruleSym);
-    ruleRow->addWidget(addRule);
-
-    m_rules = new QTableWidget(0, 2);
-    m_rules->setObjectName(QStringLiteral("rulesTable"));
-    m_rules->setHorizontalHeaderLabels({tr("Match (last match wins)"), tr("Sets")});
-    m_rules->horizontalHeader()->setStretchLastSection(true);
-    m_rules->horizontalHeader()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
-    m_rules->setSelectionBehavior(QAbstractItemView::SelectRows);
-    m_rules->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    m_rules->verticalHeader()->hide();
-    connect(m_rules, &QTableWidget::currentCellChanged, this, [this](int row) {
-        if (row >= 0 && row < int(m_plan->recipe().rules.size()))
-            m_planModel->setHighlight(m_plan->recipe().rules[std::size_t(row)].match);
-    });
-    auto* removeRule = new QPushButton(tr("Remove rule"));
-    removeRule->setObjectName(QStringLiteral("removeRule"));
-    connect(removeRule, &QPushButton::clicked, this, [this] {
-        try {
-            m_plan->removeRule(m_rules->currentRow());
-        } catch (const Error& e) {
-            showError(tr("Cannot remove the rule"), e.message());
-        }
-    });
-    auto* rulesBox = new QGroupBox(tr("Rules"));
-    auto* rulesLayout = new QVBoxLayout(rulesBox);
-    rulesLayout->addLayout(ruleRow);
-    rulesLayout->addWidget(m_rules);
-    rulesLayout->addWidget(removeRule, 0, Qt::AlignLeft);
-
-    auto* split = new QSplitter(Qt::Vertical);
-    split->addWidget(m_planView);
-    split->addWidget(rulesBox);
-    split->setStretchFactor(0, 3);
-    split->setStretchFactor(1, 1);
-
-    auto* page = new QWidget;
-    page->setObjectName(QStringLiteral("planPage"));
-    auto* layout = new QVBoxLayout(page);
-    layout->addWidget(m_planTotals);
-    layout->addLayout(top);
-    layout->addWidget(m_planWarnings);
-    layout->addWidget(split, 1);
-    connect(m_plan, &PlanDocument::planChanged, this, [this] {
-        refreshPlanHeader();
-        refreshRules();
-    });
-    return page;
 }
 
 int MainWindow::runCurrentPlan()
@@ -559,125 +378,19 @@ int MainWindow::runCurrentPlan()
     if (!m_model)
         return -1;
     static int counter = 0;
-    const QString name = m_runName->text().isEmpty() ? tr("run %1").arg(++counter) : m_runName->text();
+    const QString name =
+        m_planPage->runName().isEmpty() ? tr("run %1").arg(++counter) : m_planPage->runName();
     const int id = m_runs->startRun(name, m_plan->recipe(), m_plan->plan());
     if (id >= 0)
         statusBar()->showMessage(tr("%1 queued (Runs page)").arg(name), 3000);
     return id;
 }
 
-void MainWindow::addRuleFromEditor()
-{
-    const QString match = m_ruleMatch->text();
-    if (match.isEmpty() || !m_model)
-        return;
-    QJsonObject o;
-    if (m_ruleMethod->currentIndex() > 0)
-        o.insert(QStringLiteral("method"), m_ruleMethod->currentText());
-    if (m_ruleBits->currentIndex() > 0)
-        o.insert(QStringLiteral("bits"), m_ruleBits->currentText().toInt());
-    if (m_ruleGroup->currentIndex() > 0) {
-        const QString g = m_ruleGroup->currentText();
-        if (g == u"channel" || g == u"tensor") {
-            o.insert(QStringLiteral("granularity"), g);
-        } else {
-            o.insert(QStringLiteral("granularity"), QStringLiteral("group"));
-            o.insert(QStringLiteral("group_size"), g.toInt());
-        }
-    }
-    if (m_ruleSym->currentIndex() > 0)
-        o.insert(QStringLiteral("symmetric"), m_ruleSym->currentIndex() == 1);
-    if (o.isEmpty()) {
-        showError(tr("Cannot add the rule"),
-                  tr("Choose at least one field the rule sets (method, bits, group or symmetry)."));
-        return;
-    }
-    try {
-        m_plan->addRule({match, o});
-    } catch (const Error& e) {
-        showError(tr("Cannot add the rule"), e.message());
-    }
-}
-
-void MainWindow::refreshRules()
-{
-    const Recipe& r = m_plan->recipe();
-    m_rules->setRowCount(int(r.rules.size()));
-    for (int i = 0; i < int(r.rules.size()); ++i) {
-        const RecipeRule& rule = r.rules[std::size_t(i)];
-        m_rules->setItem(i, 0, new QTableWidgetItem(rule.match));
-        m_rules->setItem(i, 1,
-                         new QTableWidgetItem(QString::fromUtf8(
-                             QJsonDocument(rule.overrides).toJson(QJsonDocument::Compact))));
-    }
-}
-
-void MainWindow::refreshPlanHeader()
-{
-    if (!m_model) {
-        m_planTotals->clear();
-        return;
-    }
-    const double before = double(m_plan->floatBytes()), after = double(m_plan->plannedBytes());
-    const MemoryEstimate mem =
-        estimateQuantizationMemory(*m_model, m_plan->plan(), m_plan->recipe().calibration);
-    m_planTotals->setText(
-        tr("<b>%1</b> → <b>%2</b> (%3 % of the original) · linear layers at <b>%4</b> bits per weight · "
-           "whole model %5 bpw · estimated memory to quantize: %6")
-            .arg(formatBytes(before), formatBytes(after))
-            .arg(before > 0 ? 100.0 * after / before : 0, 0, 'f', 1)
-            .arg(m_plan->linearBitsPerWeight(), 0, 'f', 3)
-            .arg(before > 0 ? 8.0 * after / double(m_model->totals().params) : 0, 0, 'f', 3)
-            .arg(formatBytes(mem.total())));
-    m_planWarnings->setText(m_plan->warnings().isEmpty()
-                                ? QString()
-                                : tr("Rules that match no layer of this model: %1")
-                                      .arg(m_plan->warnings().join(QStringLiteral("; "))));
-    m_planWarnings->setVisible(!m_plan->warnings().isEmpty());
-}
-
-void MainWindow::loadRecipeDialog()
-{
-    if (!m_model)
-        return;
-    const QString path =
-        QFileDialog::getOpenFileName(this, tr("Load Recipe"), QString(), tr("Recipes (*.json)"));
-    if (path.isEmpty())
-        return;
-    try {
-        m_plan->loadRecipe(path);
-    } catch (const Error& e) {
-        showError(tr("Cannot load the recipe"), e.message());
-    }
-}
-
-void MainWindow::saveRecipeDialog()
-{
-    if (!m_model)
-        return;
-    const QString path =
-        QFileDialog::getSaveFileName(this, tr("Save Recipe"), QString(), tr("Recipes (*.json)"));
-    if (path.isEmpty())
-        return;
-    try {
-        m_plan->saveRecipe(path);
-        statusBar()->showMessage(tr("Recipe saved to %1").arg(path), 5000);
-    } catch (const Error& e) {
-        showError(tr("Cannot save the recipe"), e.message());
-    }
-}
-
 void MainWindow::setModel(std::shared_ptr<const Model> model)
 {
     m_model = std::move(model);
     m_tensorModel->setModel(m_model);
-    m_presets->clear();
-    for (const RecipePreset& p : recipePresets(*m_model))
-        m_presets->addItem(QCoreApplication::translate("Presets", p.name));
-    // A quantized checkpoint (a GGUF file, a run, a GPTQ/AWQ folder) starts from what it stores,
-    // so the layer table shows each layer's type; a float model from the default plan.
-    Recipe start = recipeForStoredModel(*m_model, QStringLiteral("plan"));
-    m_plan->setModel(m_model, start);
+    m_planPage->setModel(m_model);
     m_mixed->setModel(m_model);
     m_runs->setModel(m_model);
     m_playground->setModel(m_model);

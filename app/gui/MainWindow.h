@@ -1,8 +1,8 @@
 #pragma once
 
 #include "AppSettings.h"
+#include "JobRunner.h"
 
-#include <QFutureWatcher>
 #include <QMainWindow>
 #include <memory>
 
@@ -14,9 +14,6 @@ class QStackedWidget;
 class QTableView;
 class QTabWidget;
 class QTextBrowser;
-class QComboBox;
-class QLineEdit;
-class QTableWidget;
 class QUndoStack;
 
 namespace qs {
@@ -24,6 +21,7 @@ class Model;
 class TensorTableModel;
 class PlanDocument;
 class PlanTableModel;
+class PlanPage;
 class MixedPrecisionPanel;
 class RunsPanel;
 class PlaygroundPanel;
@@ -32,8 +30,9 @@ class SessionController;
 class MemoryStatus;
 class PlanExporter;
 
-/// The workbench window. It only starts jobs and shows their results; all work happens in core
-/// on worker threads (model loading via QtConcurrent), so the UI thread never blocks.
+/// The workbench window: the pages (Plan, Mixed precision, Runs, …), menus, status bar and model
+/// loading. It only starts jobs and shows their results; all work happens in core on worker
+/// threads (runJob), so the UI thread never blocks.
 class MainWindow : public QMainWindow
 {
     Q_OBJECT
@@ -56,6 +55,7 @@ public:
     SessionController* session() const { return m_session; }
     /// The preferences this window applied last (applySettings).
     const AppSettings& settings() const { return m_settings; }
+    PlanPage* planPage() const { return m_planPage; }
     /// Queues a quantize + evaluate run of the current plan (the Run button); returns the job id or -1.
     int runCurrentPlan();
 
@@ -83,29 +83,18 @@ protected:
     void dropEvent(QDropEvent* event) override;
 
 private:
-    struct LoadResult
-    {
-        std::shared_ptr<const Model> model;
-        QString error;
-    };
     void createActions();
     void refreshPageActions();
     void refreshPlanStatus();
-    void onLoadFinished();
+    void onLoadFinished(const JobOutcome<std::shared_ptr<const Model>>& out);
     void setModel(std::shared_ptr<const Model> model);
     void addRecent(const QString& path);
     void rebuildRecentMenu();
     void showError(const QString& title, const QString& message);
-    QWidget* createPlanTab();
-    void refreshPlanHeader();
-    void refreshRules();
-    void addRuleFromEditor();
-    void loadRecipeDialog();
-    void saveRecipeDialog();
     static QString modelFolderFor(const QString& droppedPath);
 
     std::shared_ptr<const Model> m_model;
-    QFutureWatcher<LoadResult> m_loadWatcher;
+    JobHandle m_load;
     QString m_loadingPath;
 
     QStackedWidget* m_stack = nullptr;
@@ -116,25 +105,13 @@ private:
     TensorTableModel* m_tensorModel = nullptr;
     QSortFilterProxyModel* m_tensorProxy = nullptr;
     QMenu* m_recentMenu = nullptr;
-    PlanDocument* m_plan = nullptr;
-    PlanTableModel* m_planModel = nullptr;
-    QSortFilterProxyModel* m_planProxy = nullptr;
-    QTableView* m_planView = nullptr;
-    QLabel* m_planTotals = nullptr;
-    QLabel* m_planWarnings = nullptr;
-    QComboBox* m_presets = nullptr;
-    QLineEdit* m_ruleMatch = nullptr;
-    QLabel* m_ruleMatchCount = nullptr;
-    QComboBox* m_ruleMethod = nullptr;
-    QComboBox* m_ruleBits = nullptr;
-    QComboBox* m_ruleGroup = nullptr;
-    QComboBox* m_ruleSym = nullptr;
-    QTableWidget* m_rules = nullptr;
+    PlanPage* m_planPage = nullptr;
+    PlanDocument* m_plan = nullptr;        ///< the page's document
+    PlanTableModel* m_planModel = nullptr; ///< the page's layer table
     MixedPrecisionPanel* m_mixed = nullptr;
     RunsPanel* m_runs = nullptr;
     PlaygroundPanel* m_playground = nullptr;
     GenerationPanel* m_generation = nullptr;
-    QLineEdit* m_runName = nullptr;
     QProgressBar* m_progress = nullptr;
     QLabel* m_statusLabel = nullptr;
     QLabel* m_planStatus = nullptr;
