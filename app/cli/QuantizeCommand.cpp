@@ -61,6 +61,18 @@ qs::Recipe recipeFromArgs(const QCommandLineParser& p)
     return qs::Recipe::fromJson(QJsonDocument(recipe).toJson(), QStringLiteral("<command-line flags>"));
 }
 
+/// terminalProgress with one line per step of the experiment: a report below 100 % after one at
+/// 100 % starts the next step (quantization, then evaluation) on a new line.
+qs::ProgressFn linePerStep(bool quiet)
+{
+    return [quiet, line = terminalProgress(quiet), finished = false](const qs::JobProgress& p) mutable {
+        if (finished && p.fraction < 1.0 && !quiet)
+            err() << '\n';
+        finished = p.fraction >= 1.0;
+        line(p);
+    };
+}
+
 } // namespace
 
 int runQuantize(const QStringList& args)
@@ -129,12 +141,13 @@ int runQuantize(const QStringList& args)
         params.evaluation.kldBasePath = p.value(QStringLiteral("kld-base"));
     }
     params.outDir = p.value(QStringLiteral("out"));
+    params.progressPerStep = true;
     const bool json = p.isSet(QStringLiteral("json"));
     for (const QString& w : qs::experimentPreflightWarnings(params))
         err() << "warning: " << w << '\n';
 
     qs::JobContext job;
-    job.progress = terminalProgress(json);
+    job.progress = linePerStep(json);
     const qs::ExperimentResult experiment = qs::runExperiment(params, job);
     if (!json)
         err() << '\n';

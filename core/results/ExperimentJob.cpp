@@ -36,11 +36,14 @@ bool sameFile(const QString& a, const QString& b)
            fa.readAll() == fb.readAll();
 }
 
-/// One step of the experiment: its share [from, to] of the progress. The whole range without a
-/// label is the job's own context, so a lone step keeps its ETA.
-JobContext step(const JobContext& job, double from, double to, const QString& label)
+/// One step of the experiment: its share [from, to] of the progress, or the job's own context when
+/// each step reports on its own scale (a lone step keeps its ETA either way).
+JobContext step(const ExperimentParams& params, const JobContext& job, double from, double to,
+                const QString& label)
 {
-    return from == 0.0 && to == 1.0 && label.isEmpty() ? job : job.part(from, to, label);
+    return params.progressPerStep || (from == 0.0 && to == 1.0 && label.isEmpty())
+               ? job
+               : job.part(from, to, label);
 }
 
 /// The float baseline's summary kept beside its KLD base (absent or unreadable: nullopt).
@@ -167,16 +170,16 @@ void runExperiment(const ExperimentParams& params, ExperimentResult& r, const Jo
         ep.kldBasePath = experimentBaselinePath(params);
         r.baseline = floatBaseline(
             params, *tokenizer, ep.kldBasePath,
-            step(job, 0, 0.15, translated(QT_TRANSLATE_NOOP("ExperimentJob", "float baseline"))));
+            step(params, job, 0, 0.15, translated(QT_TRANSLATE_NOOP("ExperimentJob", "float baseline"))));
     }
     r.quantize = runQuantization(params.model, params.plan, params.calibration, tokenizer.get(),
-                                 step(job, quantizeFrom, quantizeTo, {}));
+                                 step(params, job, quantizeFrom, quantizeTo, {}));
     r.quantize.warnings << preflight;
     r.warnings = r.quantize.warnings;
     if (evaluate) {
         r.evaluation = runEvaluation(
             *r.quantize.model, *tokenizer, ep,
-            step(job, quantizeTo, 1, translated(QT_TRANSLATE_NOOP("ExperimentJob", "evaluating"))));
+            step(params, job, quantizeTo, 1, translated(QT_TRANSLATE_NOOP("ExperimentJob", "evaluating"))));
         r.warnings << r.evaluation->warnings;
     }
     r.summary = RunSummary::fromResult(params.name, recipeSummary, *params.model, r.quantize.layers,

@@ -38,6 +38,9 @@ struct ExperimentParams
     QString baselineCacheDir;
     /// The checkpoint folder (packed weights + run.json, written atomically); empty: not saved.
     QString outDir;
+    /// Progress per step (each step's own 0–1, stage, detail and ETA) instead of one scale over
+    /// all steps with the step named in the detail: a terminal prints one line per step.
+    bool progressPerStep = false;
 };
 
 /// What one experiment produced. Failures of the experiment itself are exceptions (qs::Error,
