@@ -29,6 +29,21 @@
     </message>
 </context>
 <context>
+    <name>ExperimentJob</name>
+    <message>
+        <source>float</source>
+        <translation>Float</translation>
+    </message>
+    <message>
+        <source>float baseline</source>
+        <translation>Float-Referenz</translation>
+    </message>
+    <message>
+        <source>evaluating</source>
+        <translation>Evaluierung</translation>
+    </message>
+</context>
+<context>
     <name>Playground</name>
     <message>
         <source>needs calibration activations (input statistics of the layer), which a single row does not have</source>
@@ -562,143 +577,12 @@
         <translation>Modell kann nicht geöffnet werden</translation>
     </message>
     <message>
-        <source>Cannot change the plan</source>
-        <translation>Der Plan kann nicht geändert werden</translation>
-    </message>
-    <message>
-        <source>Apply preset</source>
-        <translation>Vorlage anwenden</translation>
-    </message>
-    <message>
-        <source>Preset: %1</source>
-        <translation>Vorlage: %1</translation>
-    </message>
-    <message>
-        <source>Cannot apply the preset</source>
-        <translation>Die Vorlage kann nicht angewendet werden</translation>
-    </message>
-    <message>
-        <source>Load recipe…</source>
-        <translation>Rezept laden…</translation>
-    </message>
-    <message>
-        <source>Save recipe…</source>
-        <translation>Rezept speichern…</translation>
-    </message>
-    <message>
-        <source>Preset:</source>
-        <translation>Vorlage:</translation>
-    </message>
-    <message>
-        <source>run name</source>
-        <translation>Name des Laufs</translation>
-    </message>
-    <message>
-        <source>Run</source>
-        <translation>Ausführen</translation>
-    </message>
-    <message>
-        <source>Quantize the model with this plan and evaluate it (a job: see the Runs page)</source>
-        <translation>Das Modell mit diesem Plan quantisieren und evaluieren (ein Job: siehe Seite „Läufe“)</translation>
-    </message>
-    <message>
-        <source>regex on layer names, e.g. mlp\.down_proj$ or layers\.(0|1)\.</source>
-        <translation>regulärer Ausdruck auf Schichtnamen, z. B. mlp\.down_proj$ oder layers\.(0|1)\.</translation>
-    </message>
-    <message>
-        <source>invalid: %1</source>
-        <translation>ungültig: %1</translation>
-    </message>
-    <message numerus="yes">
-        <source>%n layer(s) match</source>
-        <translation>
-            <numerusform>%n Schicht passt</numerusform>
-            <numerusform>%n Schichten passen</numerusform>
-        </translation>
-    </message>
-    <message>
-        <source>(keep)</source>
-        <translation>(beibehalten)</translation>
-    </message>
-    <message>
-        <source>symmetric</source>
-        <translation>symmetrisch</translation>
-    </message>
-    <message>
-        <source>asymmetric</source>
-        <translation>asymmetrisch</translation>
-    </message>
-    <message>
-        <source>Add rule</source>
-        <translation>Regel hinzufügen</translation>
-    </message>
-    <message>
-        <source>Match (last match wins)</source>
-        <translation>Muster (letzter Treffer gilt)</translation>
-    </message>
-    <message>
-        <source>Sets</source>
-        <translation>Setzt</translation>
-    </message>
-    <message>
-        <source>Remove rule</source>
-        <translation>Regel entfernen</translation>
-    </message>
-    <message>
-        <source>Cannot remove the rule</source>
-        <translation>Die Regel kann nicht entfernt werden</translation>
-    </message>
-    <message>
-        <source>Rules</source>
-        <translation>Regeln</translation>
-    </message>
-    <message>
         <source>run %1</source>
         <translation>Lauf %1</translation>
     </message>
     <message>
         <source>%1 queued (Runs page)</source>
         <translation>%1 eingereiht (Seite „Läufe“)</translation>
-    </message>
-    <message>
-        <source>Cannot add the rule</source>
-        <translation>Die Regel kann nicht hinzugefügt werden</translation>
-    </message>
-    <message>
-        <source>Choose at least one field the rule sets (method, bits, group or symmetry).</source>
-        <translation>Wählen Sie mindestens ein Feld, das die Regel setzt (Methode, Bits, Gruppe oder Symmetrie).</translation>
-    </message>
-    <message>
-        <source>&lt;b&gt;%1&lt;/b&gt; → &lt;b&gt;%2&lt;/b&gt; (%3 % of the original) · linear layers at &lt;b&gt;%4&lt;/b&gt; bits per weight · whole model %5 bpw · estimated memory to quantize: %6</source>
-        <translation>&lt;b&gt;%1&lt;/b&gt; → &lt;b&gt;%2&lt;/b&gt; (%3 % des Originals) · lineare Schichten mit &lt;b&gt;%4&lt;/b&gt; Bits pro Gewicht · ganzes Modell %5 bpw · geschätzter Speicherbedarf beim Quantisieren: %6</translation>
-    </message>
-    <message>
-        <source>Rules that match no layer of this model: %1</source>
-        <translation>Regeln, die auf keine Schicht dieses Modells passen: %1</translation>
-    </message>
-    <message>
-        <source>Load Recipe</source>
-        <translation>Rezept laden</translation>
-    </message>
-    <message>
-        <source>Recipes (*.json)</source>
-        <translation>Rezepte (*.json)</translation>
-    </message>
-    <message>
-        <source>Cannot load the recipe</source>
-        <translation>Das Rezept kann nicht geladen werden</translation>
-    </message>
-    <message>
-        <source>Save Recipe</source>
-        <translation>Rezept speichern</translation>
-    </message>
-    <message>
-        <source>Recipe saved to %1</source>
-        <translation>Rezept gespeichert unter %1</translation>
-    </message>
-    <message>
-        <source>Cannot save the recipe</source>
-        <translation>Das Rezept kann nicht gespeichert werden</translation>
     </message>
     <message>
         <source>Blocks</source>
@@ -767,6 +651,10 @@
     <message>
         <source>Show llama-quantize R&amp;ules…</source>
         <translation>llama-quantize-&amp;Regeln anzeigen…</translation>
+    </message>
+    <message>
+        <source>Run finished with warnings: %1</source>
+        <translation>Lauf abgeschlossen, mit Warnungen: %1</translation>
     </message>
 </context>
 <context>
@@ -1166,6 +1054,140 @@ vorhergesagt %3</translation>
     <message>
         <source>Wrote %1</source>
         <translation>%1 geschrieben</translation>
+    </message>
+</context>
+<context>
+    <name>qs::PlanPage</name>
+    <message>
+        <source>Cannot change the plan</source>
+        <translation>Der Plan kann nicht geändert werden</translation>
+    </message>
+    <message>
+        <source>Apply preset</source>
+        <translation>Vorlage anwenden</translation>
+    </message>
+    <message>
+        <source>Preset: %1</source>
+        <translation>Vorlage: %1</translation>
+    </message>
+    <message>
+        <source>Cannot apply the preset</source>
+        <translation>Die Vorlage kann nicht angewendet werden</translation>
+    </message>
+    <message>
+        <source>Load recipe…</source>
+        <translation>Rezept laden…</translation>
+    </message>
+    <message>
+        <source>Save recipe…</source>
+        <translation>Rezept speichern…</translation>
+    </message>
+    <message>
+        <source>Preset:</source>
+        <translation>Vorlage:</translation>
+    </message>
+    <message>
+        <source>run name</source>
+        <translation>Name des Laufs</translation>
+    </message>
+    <message>
+        <source>Run</source>
+        <translation>Ausführen</translation>
+    </message>
+    <message>
+        <source>Quantize the model with this plan and evaluate it (a job: see the Runs page)</source>
+        <translation>Das Modell mit diesem Plan quantisieren und evaluieren (ein Job: siehe Seite „Läufe“)</translation>
+    </message>
+    <message>
+        <source>regex on layer names, e.g. mlp\.down_proj$ or layers\.(0|1)\.</source>
+        <translation>regulärer Ausdruck auf Schichtnamen, z. B. mlp\.down_proj$ oder layers\.(0|1)\.</translation>
+    </message>
+    <message>
+        <source>invalid: %1</source>
+        <translation>ungültig: %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n layer(s) match</source>
+        <translation>
+            <numerusform>%n Schicht passt</numerusform>
+            <numerusform>%n Schichten passen</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>(keep)</source>
+        <translation>(beibehalten)</translation>
+    </message>
+    <message>
+        <source>symmetric</source>
+        <translation>symmetrisch</translation>
+    </message>
+    <message>
+        <source>asymmetric</source>
+        <translation>asymmetrisch</translation>
+    </message>
+    <message>
+        <source>Add rule</source>
+        <translation>Regel hinzufügen</translation>
+    </message>
+    <message>
+        <source>Match (last match wins)</source>
+        <translation>Muster (letzter Treffer gilt)</translation>
+    </message>
+    <message>
+        <source>Sets</source>
+        <translation>Setzt</translation>
+    </message>
+    <message>
+        <source>Remove rule</source>
+        <translation>Regel entfernen</translation>
+    </message>
+    <message>
+        <source>Cannot remove the rule</source>
+        <translation>Die Regel kann nicht entfernt werden</translation>
+    </message>
+    <message>
+        <source>Rules</source>
+        <translation>Regeln</translation>
+    </message>
+    <message>
+        <source>Cannot add the rule</source>
+        <translation>Die Regel kann nicht hinzugefügt werden</translation>
+    </message>
+    <message>
+        <source>Choose at least one field the rule sets (method, bits, group or symmetry).</source>
+        <translation>Wählen Sie mindestens ein Feld, das die Regel setzt (Methode, Bits, Gruppe oder Symmetrie).</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;%1&lt;/b&gt; → &lt;b&gt;%2&lt;/b&gt; (%3 % of the original) · linear layers at &lt;b&gt;%4&lt;/b&gt; bits per weight · whole model %5 bpw · estimated memory to quantize: %6</source>
+        <translation>&lt;b&gt;%1&lt;/b&gt; → &lt;b&gt;%2&lt;/b&gt; (%3 % des Originals) · lineare Schichten mit &lt;b&gt;%4&lt;/b&gt; Bits pro Gewicht · ganzes Modell %5 bpw · geschätzter Speicherbedarf beim Quantisieren: %6</translation>
+    </message>
+    <message>
+        <source>Rules that match no layer of this model: %1</source>
+        <translation>Regeln, die auf keine Schicht dieses Modells passen: %1</translation>
+    </message>
+    <message>
+        <source>Load Recipe</source>
+        <translation>Rezept laden</translation>
+    </message>
+    <message>
+        <source>Recipes (*.json)</source>
+        <translation>Rezepte (*.json)</translation>
+    </message>
+    <message>
+        <source>Cannot load the recipe</source>
+        <translation>Das Rezept kann nicht geladen werden</translation>
+    </message>
+    <message>
+        <source>Save Recipe</source>
+        <translation>Rezept speichern</translation>
+    </message>
+    <message>
+        <source>Recipe saved to %1</source>
+        <translation>Rezept gespeichert unter %1</translation>
+    </message>
+    <message>
+        <source>Cannot save the recipe</source>
+        <translation>Das Rezept kann nicht gespeichert werden</translation>
     </message>
 </context>
 <context>
@@ -1725,18 +1747,6 @@ Fehler %5</translation>
     <message>
         <source>custom plan</source>
         <translation>eigener Plan</translation>
-    </message>
-    <message>
-        <source>float baseline</source>
-        <translation>Float-Referenz</translation>
-    </message>
-    <message>
-        <source>float</source>
-        <translation>Float</translation>
-    </message>
-    <message>
-        <source>evaluating</source>
-        <translation>Evaluierung</translation>
     </message>
     <message>
         <source>cancelling…</source>
