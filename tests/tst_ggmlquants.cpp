@@ -3,8 +3,8 @@
 // importance vector (SHA-256 digests below); plus round-trip error bounds, thread-count
 // independence and error cases.
 #include "TestSupport.h"
-#include "tensor/GgmlBlocks.h"
 #include "kernels/GgmlQuants.h"
+#include "tensor/GgmlBlocks.h"
 #include "util/Error.h"
 
 #include <QCryptographicHash>
@@ -269,6 +269,8 @@ private Q_SLOTS:
     void roundTripError_data();
     void roundTripError();
     void importanceHelps();
+    void typeTableColumns_data();
+    void typeTableColumns();
     void independentOfChunking();
     void errors();
 };
@@ -396,6 +398,47 @@ void TestGgmlQuants::importanceHelps()
         }
         QVERIFY2(errors[1] < errors[0], ggmlTypeInfo(type).name);
     }
+}
+
+void TestGgmlQuants::typeTableColumns_data()
+{
+    QTest::addColumn<GgmlType>("type");
+    for (const GgmlTypeInfo& info : kGgmlTypes)
+        QTest::newRow(info.name) << info.type;
+}
+
+void TestGgmlQuants::typeTableColumns()
+{
+    // The columns of one row agree with each other and with the kernels.
+    QFETCH(GgmlType, type);
+    const GgmlTypeInfo& info = ggmlTypeInfo(type);
+    // DType round trip: a plain type is its dtype's ggml type, one element per block.
+    QCOMPARE(info.dtype.has_value(), !info.quantized);
+    if (info.dtype) {
+        QCOMPARE(ggmlTypeOfDType(*info.dtype), std::optional<GgmlType>(type));
+        QCOMPARE(info.typeSize, dtypeInfo(*info.dtype).bytes);
+        QCOMPARE(info.blockSize, 1);
+    }
+    QCOMPARE(ggmlFloatDType(type).has_value(), info.dtype && info.canDequantize);
+    // File types: each llama_ftype belongs to one ggml type.
+    if (info.fileType != LlamaFType::None) {
+        for (const GgmlTypeInfo& other : kGgmlTypes)
+            QVERIFY2(other.type == type || other.fileType != info.fileType, other.name);
+    }
+    // usesImportance is what the quantizer does: with an importance vector the bytes change
+    // exactly for the types whose column says so.
+    if (!info.canQuantize) {
+        QVERIFY(!ggmlUsesImportance(type));
+        return;
+    }
+    const int rows = 4, cols = 512;
+    const std::vector<float> x = makeRows(rows, cols);
+    const std::vector<float> w = makeImportance(cols);
+    std::vector<std::uint8_t> plain(ggmlRowBytes(type, cols) * rows), weighted(plain.size());
+    ggmlQuantizeRows(type, x.data(), plain.data(), rows, cols, nullptr);
+    ggmlQuantizeRows(type, x.data(), weighted.data(), rows, cols, w.data());
+    QCOMPARE(plain != weighted, info.usesImportance);
+    QCOMPARE(ggmlUsesImportance(type), info.usesImportance);
 }
 
 void TestGgmlQuants::independentOfChunking()

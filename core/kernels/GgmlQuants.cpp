@@ -1389,26 +1389,25 @@ struct Kernels
     GgmlType type;
     QuantizeFn quantize; ///< one row (its importance slice already aligned with it)
     DequantizeFn dequantize;
-    bool usesImportance;
 };
 
 constexpr Kernels kKernels[] = {
-    {GgmlType::F32, quantizeF32, dequantizeF32, false},
-    {GgmlType::F16, quantizeF16, dequantizeF16, false},
-    {GgmlType::BF16, quantizeBF16, dequantizeBF16, false},
-    {GgmlType::Q4_0, quantizeQ4_0, dequantizeQ4_0, true},
-    {GgmlType::Q4_1, quantizeQ4_1, dequantizeQ4_1, true},
-    {GgmlType::Q5_0, quantizeQ5_0, dequantizeQ5_0, true},
-    {GgmlType::Q5_1, quantizeQ5_1, dequantizeQ5_1, true},
-    {GgmlType::Q8_0, quantizeQ8_0, dequantizeQ8_0, false},
-    {GgmlType::Q2_K, quantizeQ2_K, dequantizeQ2_K, true},
-    {GgmlType::Q3_K, quantizeQ3_K, dequantizeQ3_K, true},
-    {GgmlType::Q4_K, quantizeQ4_K, dequantizeQ4_K, true},
-    {GgmlType::Q5_K, quantizeQ5_K, dequantizeQ5_K, true},
-    {GgmlType::Q6_K, quantizeQ6_K, dequantizeQ6_K, true},
-    {GgmlType::Q8_K, quantizeQ8_K, dequantizeQ8_K, false},
-    {GgmlType::IQ4_NL, quantizeIQ4_NL, dequantizeIQ4_NL, true},
-    {GgmlType::IQ4_XS, quantizeIQ4_XS, dequantizeIQ4_XS, true},
+    {GgmlType::F32, quantizeF32, dequantizeF32},
+    {GgmlType::F16, quantizeF16, dequantizeF16},
+    {GgmlType::BF16, quantizeBF16, dequantizeBF16},
+    {GgmlType::Q4_0, quantizeQ4_0, dequantizeQ4_0},
+    {GgmlType::Q4_1, quantizeQ4_1, dequantizeQ4_1},
+    {GgmlType::Q5_0, quantizeQ5_0, dequantizeQ5_0},
+    {GgmlType::Q5_1, quantizeQ5_1, dequantizeQ5_1},
+    {GgmlType::Q8_0, quantizeQ8_0, dequantizeQ8_0},
+    {GgmlType::Q2_K, quantizeQ2_K, dequantizeQ2_K},
+    {GgmlType::Q3_K, quantizeQ3_K, dequantizeQ3_K},
+    {GgmlType::Q4_K, quantizeQ4_K, dequantizeQ4_K},
+    {GgmlType::Q5_K, quantizeQ5_K, dequantizeQ5_K},
+    {GgmlType::Q6_K, quantizeQ6_K, dequantizeQ6_K},
+    {GgmlType::Q8_K, quantizeQ8_K, dequantizeQ8_K},
+    {GgmlType::IQ4_NL, quantizeIQ4_NL, dequantizeIQ4_NL},
+    {GgmlType::IQ4_XS, quantizeIQ4_XS, dequantizeIQ4_XS},
 };
 
 // The type table's flags and this kernel table must agree.
@@ -1454,10 +1453,8 @@ std::size_t ggmlRowBytes(GgmlType type, std::int64_t n)
 
 bool ggmlUsesImportance(GgmlType type)
 {
-    for (const Kernels& k : kKernels)
-        if (k.type == type)
-            return k.usesImportance;
-    return false;
+    const GgmlTypeInfo& info = ggmlTypeInfo(type);
+    return info.canQuantize && info.usesImportance; // the other types have no quantizer here
 }
 
 void ggmlQuantizeRows(GgmlType type, const float* src, void* dst, std::int64_t nrows, std::int64_t rowLength,
@@ -1467,13 +1464,14 @@ void ggmlQuantizeRows(GgmlType type, const float* src, void* dst, std::int64_t n
     const std::size_t rowBytes = ggmlRowBytes(type, rowLength);
     if (nrows < 0)
         throw Error(QStringLiteral("ggml %1: negative row count %2").arg(ggmlTypeName(type)).arg(nrows));
-    const float* imp = k.usesImportance ? importance : nullptr;
+    // Kernels that take no importance ignore it; the type table's usesImportance column says which
+    // (tst_ggmlquants checks the column against what the kernels do).
     auto* out = static_cast<std::uint8_t*>(dst);
     // Rows are independent (each keeps its own statistics), so any split gives the same bytes.
     const bool parallel = nrows > 1 && nrows * rowLength >= (std::int64_t(1) << 16);
 #pragma omp parallel for schedule(static) if (parallel)
     for (std::int64_t r = 0; r < nrows; ++r)
-        k.quantize(src + r * rowLength, out + std::size_t(r) * rowBytes, rowLength, imp);
+        k.quantize(src + r * rowLength, out + std::size_t(r) * rowBytes, rowLength, importance);
 }
 
 void ggmlDequantizeRow(GgmlType type, const void* src, float* dst, std::int64_t n)

@@ -20,7 +20,8 @@ namespace qs {
 std::size_t ggmlRowBytes(GgmlType type, std::int64_t n);
 
 /// Whether an importance vector changes what `type` produces (Q8_0, Q8_K and the plain types
-/// ignore it, as llama.cpp does).
+/// ignore it, as llama.cpp does): the type table's usesImportance column, which
+/// tests/tst_ggmlquants.cpp checks against what the kernels do.
 bool ggmlUsesImportance(GgmlType type);
 
 /// Quantizes `nrows` rows of `rowLength` floats into consecutive rows of ggmlRowBytes bytes.
