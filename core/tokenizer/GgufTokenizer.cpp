@@ -20,14 +20,14 @@ namespace qs {
 
 namespace {
 
-const QString kModelKey = QStringLiteral("tokenizer.ggml.model");
-const QString kPreKey = QStringLiteral("tokenizer.ggml.pre");
-const QString kTokensKey = QStringLiteral("tokenizer.ggml.tokens");
-const QString kScoresKey = QStringLiteral("tokenizer.ggml.scores");
-const QString kTypesKey = QStringLiteral("tokenizer.ggml.token_type");
-const QString kMergesKey = QStringLiteral("tokenizer.ggml.merges");
-const QString kAddBosKey = QStringLiteral("tokenizer.ggml.add_bos_token");
-const QString kSpacePrefixKey = QStringLiteral("tokenizer.ggml.add_space_prefix");
+const QString kModelKey = ggufKey(gguf_key::kTokenizerModel);
+const QString kPreKey = ggufKey(gguf_key::kTokenizerPre);
+const QString kTokensKey = ggufKey(gguf_key::kTokens);
+const QString kScoresKey = ggufKey(gguf_key::kScores);
+const QString kTypesKey = ggufKey(gguf_key::kTokenType);
+const QString kMergesKey = ggufKey(gguf_key::kMerges);
+const QString kAddBosKey = ggufKey(gguf_key::kAddBosToken);
+const QString kSpacePrefixKey = ggufKey(gguf_key::kAddSpacePrefix);
 
 const char* const kEscapedSpace = "\xE2\x96\x81"; // U+2581, SentencePiece's visible space
 
@@ -325,7 +325,10 @@ std::unique_ptr<GgufTokenizer> GgufTokenizer::fromFile(const GgufFile& file)
         if (types.size() != n)
             throw fail(kTypesKey, QStringLiteral("%1 token types for %2 tokens").arg(types.size()).arg(n));
         for (std::size_t i = 0; i < n; ++i)
-            d->types[i] = types[i] >= 1 && types[i] <= 6 ? GgufTokenType(types[i]) : GgufTokenType::Undefined;
+            d->types[i] = types[i] >= std::int64_t(GgufTokenType::Normal) &&
+                                  types[i] <= std::int64_t(GgufTokenType::Byte)
+                              ? GgufTokenType(types[i])
+                              : GgufTokenType::Undefined;
     }
     d->tokenToId.reserve(n);
     for (std::size_t i = 0; i < n; ++i)
@@ -344,8 +347,8 @@ std::unique_ptr<GgufTokenizer> GgufTokenizer::fromFile(const GgufFile& file)
         int* id;
         int llamaDefault, gpt2Default;
     } specials[] = {
-        {"tokenizer.ggml.bos_token_id", &d->bos, 1, 11},
-        {"tokenizer.ggml.eos_token_id", &d->eos, 2, 11},
+        {gguf_key::kBosTokenId, &d->bos, 1, 11},
+        {gguf_key::kEosTokenId, &d->eos, 2, 11},
     };
     for (const auto& s : specials) {
         const int def = d->spm ? s.llamaDefault : s.gpt2Default;

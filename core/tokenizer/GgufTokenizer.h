@@ -1,5 +1,6 @@
 #pragma once
 
+#include "io/GgufNames.h" // GgufTokenType
 #include "tokenizer/Tokenizer.h"
 
 #include <QStringList>
@@ -9,17 +10,6 @@
 namespace qs {
 
 class GgufFile;
-
-/// llama.cpp's token types (tokenizer.ggml.token_type; llama_token_type).
-enum class GgufTokenType : std::int32_t {
-    Undefined = 0,
-    Normal = 1,
-    Unknown = 2,
-    Control = 3,
-    UserDefined = 4,
-    Unused = 5,
-    Byte = 6,
-};
 
 /// The tokenizer a GGUF file describes in its tokenizer.ggml.* metadata, with the ids llama.cpp
 /// (c392e50) gives for plain text, i.e. llama_tokenize with parse_special = false:
