@@ -24,7 +24,8 @@ bool simdVariantSupported(SimdVariant v);         ///< on this CPU
 std::vector<SimdVariant> supportedSimdVariants(); ///< on this CPU, narrowest first
 
 /// The variant to run: `forced` (a name, as QUANTSCOPE_KERNELS holds it) or, when empty, the
-/// widest `cpu` supports. Throws qs::Error for an unknown name or one `cpu` cannot run.
+/// fastest `cpu` supports (avx2, else vec128: avx512 does not pay yet, see SimdVariant.cpp). Throws qs::Error
+/// for an unknown name or one `cpu` cannot run.
 SimdVariant chooseSimdVariant(const QByteArray& forced, const CpuFeatures& cpu);
 
 /// chooseSimdVariant(QUANTSCOPE_KERNELS, this CPU), decided on the first call and kept; throws
