@@ -8,6 +8,7 @@
 #include "recipe/LayerPlan.h"
 #include "recipe/RecipeExport.h"
 #include "util/Error.h"
+#include "util/Threads.h"
 
 #include <QDir>
 #include <QFile>
@@ -888,7 +889,9 @@ void exportGguf(const Model& model, const GgufExportPlan& plan, const QString& o
                         src = perm.data();
                     }
                     q.resize(rowBytes * std::size_t(n));
-                    ggmlQuantizeRows(type, src, q.data(), n, cols, impPtr);
+                    forEachRowRange(n, cols, [&](std::int64_t first, std::int64_t count) {
+                        ggmlQuantizeChunk(type, src, q.data(), first, count, cols, impPtr);
+                    });
                     sink(q.data(), q.size());
                 }
                 *done += rows * cols;
