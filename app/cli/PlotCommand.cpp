@@ -160,7 +160,7 @@ std::unique_ptr<qs::PlotWidget> layersPlot(const QCommandLineParser& p, const QS
 }
 
 /// Predicted vs measured loss of an allocation study.
-std::unique_ptr<qs::PlotWidget> allocationPlot(const QCommandLineParser& p, const QStringList& inputs)
+std::unique_ptr<qs::PlotWidget> allocationPlot(const QCommandLineParser&, const QStringList& inputs)
 {
     // A study written by `allocate --measure --report F`: predicted front points and every
     // measured plan (predicted vs measured loss, with the rank correlation in the title).

@@ -7,6 +7,7 @@
 #include "kernels/GgmlQuants.h"
 #include "model/Model.h"
 #include "util/Error.h"
+#include "util/Threads.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -218,7 +219,9 @@ private:
                 src = perm.data();
             }
             q.resize(rowBytes * std::size_t(n));
-            ggmlQuantizeRows(type, src, q.data(), n, cols, imp);
+            forEachRowRange(n, cols, [&](std::int64_t first, std::int64_t count) {
+                ggmlQuantizeChunk(type, src, q.data(), first, count, cols, imp);
+            });
             sink(q.data(), q.size());
         }
         m_done += rowCount * cols;

@@ -20,8 +20,8 @@ class GgufFile;
 ///    tokenizer.ggml.add_space_prefix (default true); adjacent symbols are merged greedily,
 ///    always the pair whose merged text is a token with the highest score (ties: leftmost);
 ///    symbols that are not tokens become their <0xXX> byte tokens;
-///  - "gpt2": byte-level BPE (our HfTokenizer on a tokenizer.json synthesized from the vocabulary
-///    and tokenizer.ggml.merges) with the split regexes llama.cpp uses for tokenizer.ggml.pre
+///  - "gpt2": byte-level BPE (the BPE model and pre-tokenizers of our HfTokenizer, built from the
+///    vocabulary and tokenizer.ggml.merges) with the split regexes llama.cpp uses for tokenizer.ggml.pre
 ///    (preTokenizerNames() lists the names we know; ignore_merges for the Llama 3 ones).
 /// encode(addBos) prepends the BOS id when tokenizer.ggml.add_bos_token says so (llama.cpp's
 /// defaults: true for "llama" and Llama 3 pre-tokenizers, else false); EOS is never appended.
