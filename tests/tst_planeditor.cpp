@@ -93,10 +93,16 @@ private Q_SLOTS:
 
         const PlanTableModel* model = w.planTableModel();
         const QuantSpec& spec = w.planDocument()->plan().entries.front().spec;
-        QCOMPARE(model->choices(0, PlanTableModel::Method).mid(0, qsizetype(kQuantMethods.size()) - 1),
+        QCOMPARE(model->data(model->index(0, PlanTableModel::Method), PlanTableModel::ChoicesRole)
+                     .toStringList()
+                     .mid(0, qsizetype(kQuantMethods.size()) - 1),
                  quantMethodNames(false));
-        QCOMPARE(model->choices(0, PlanTableModel::Bits), quantBitChoices(spec.method));
-        QCOMPARE(model->choices(0, PlanTableModel::Group), quantGroupChoices(spec.method));
+        QCOMPARE(
+            model->data(model->index(0, PlanTableModel::Bits), PlanTableModel::ChoicesRole).toStringList(),
+            quantBitChoices(spec.method));
+        QCOMPARE(
+            model->data(model->index(0, PlanTableModel::Group), PlanTableModel::ChoicesRole).toStringList(),
+            quantGroupChoices(spec.method));
     }
 
     void tableEditsAreUndoableRules()
