@@ -1,5 +1,7 @@
 #include "Benchmarks.h"
 #include "kernels/GgmlQuants.h"
+#include "kernels/SimdVariant.h"
+#include "util/Threads.h"
 
 #include <QJsonArray>
 #include <algorithm>
@@ -74,6 +76,16 @@ QJsonObject ggmlQuantThroughput(const Options& opt)
     const std::vector<float> x = weightRows(rows, cols);
     const std::vector<float> imp = importance(cols);
     const double mb = double(x.size()) * 4 / 1e6;
+    // The scalar reference on one thread, then the variant the CPU dispatches to on 1 and 2.
+    const SimdVariant dispatched = activeSimdVariant();
+    struct Run
+    {
+        SimdVariant variant;
+        int threads;
+    };
+    std::vector<Run> runs = {{SimdVariant::Scalar, 1}, {dispatched, 1}, {dispatched, 2}};
+    if (dispatched == SimdVariant::Scalar)
+        runs.erase(runs.begin());
     QJsonArray results;
     for (const GgmlTypeInfo& info : kGgmlTypes) {
         if (!info.canQuantize || !info.quantized)
@@ -83,37 +95,39 @@ QJsonObject ggmlQuantThroughput(const Options& opt)
         for (bool withImp : {false, true}) {
             if (withImp && !ggmlUsesImportance(info.type))
                 continue;
-            for (int threads : {1, 2}) {
+            for (const Run& run : runs) {
+                setComputeThreads(run.threads);
                 double best = 1e30;
                 for (int r = 0; r < reps; ++r) {
                     const double t0 = nowSeconds();
-                    // Chunks of 8 rows (below the kernel's own parallel threshold) over our threads.
-                    constexpr int chunk = 8;
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-                    for (int c = 0; c < rows / chunk; ++c)
-                        ggmlQuantizeRows(info.type, x.data() + std::size_t(c) * chunk * cols,
-                                         out.data() + std::size_t(c) * chunk * rowBytes, chunk, cols,
-                                         withImp ? imp.data() : nullptr);
+                    forEachRowRange(rows, cols, [&](std::int64_t first, std::int64_t count) {
+                        ggmlQuantizeChunk(run.variant, info.type, x.data(), out.data(), first, count, cols,
+                                          withImp ? imp.data() : nullptr);
+                    });
                     best = std::min(best, nowSeconds() - t0);
                 }
+                const QString variant = QLatin1String(simdVariantName(run.variant));
                 results.append(QJsonObject{{QStringLiteral("type"), QLatin1String(info.name)},
                                            {QStringLiteral("imatrix"), withImp},
-                                           {QStringLiteral("threads"), threads},
+                                           {QStringLiteral("threads"), run.threads},
+                                           {QStringLiteral("variant"), variant},
                                            {QStringLiteral("seconds"), best},
                                            {QStringLiteral("input_MBps"), mb / best}});
                 if (opt.log)
-                    opt.log(
-                        QStringLiteral("ggml-quant %1%2 threads=%3: %4 MB/s")
-                            .arg(QLatin1String(info.name), withImp ? QStringLiteral(" imatrix") : QString())
-                            .arg(threads)
-                            .arg(mb / best, 0, 'f', 1));
+                    opt.log(QStringLiteral("ggml-quant %1%2 %3 threads=%4: %5 MB/s")
+                                .arg(QLatin1String(info.name),
+                                     withImp ? QStringLiteral(" imatrix") : QString(), variant)
+                                .arg(run.threads)
+                                .arg(mb / best, 0, 'f', 1));
             }
         }
     }
+    setComputeThreads(0);
     return QJsonObject{{QStringLiteral("benchmark"), QStringLiteral("ggml-quant")},
                        {QStringLiteral("rows"), rows},
                        {QStringLiteral("cols"), cols},
                        {QStringLiteral("input_MB"), mb},
+                       {QStringLiteral("variant"), QLatin1String(simdVariantName(dispatched))},
                        {QStringLiteral("machine"), machineInfo()},
                        {QStringLiteral("results"), results}};
 }

@@ -15,10 +15,26 @@ target_compile_definitions(quantscope_build_policy INTERFACE
   QT_NO_CAST_FROM_ASCII QT_NO_CAST_TO_ASCII QT_NO_URL_CAST_FROM_STRING QT_USE_QSTRINGBUILDER
   QT_NO_KEYWORDS QCUSTOMPLOT_USE_LIBRARY)
 
-# Numeric code is built for the machine it runs on (as llama.cpp's GGML_NATIVE does): the README
-# builds from source, so -march=native gives Eigen's GEMM AVX2/FMA. Turn off for portable packages;
-# runtime-dispatched kernels (kernels/) still pick SIMD variants by CPU feature.
-option(QUANTSCOPE_NATIVE "Optimise for the build machine's CPU (-march=native)" ON)
+# Instruction set: a fixed baseline, not the build machine's. x86-64-v3 (AVX2, FMA, F16C) where the
+# build machine runs it — Eigen's GEMM gets 256-bit lanes — else plain x86-64 (or the compiler's
+# default elsewhere). Wider or newer instructions (AVX-512, VNNI) are chosen at run time by the
+# kernels in core/kernels, which keep a scalar twin, so one build behaves the same on every CPU of
+# its baseline and no -march=native decides what a binary does (or which warnings GCC emits).
+# QUANTSCOPE_NATIVE=ON still builds for the build machine only, for local experiments.
+option(QUANTSCOPE_NATIVE "Optimise for the build machine's CPU (-march=native) instead of the baseline" OFF)
+set(QUANTSCOPE_ARCH_FLAGS "")
 if(QUANTSCOPE_NATIVE)
-  target_compile_options(quantscope_build_policy INTERFACE $<$<COMPILE_LANGUAGE:CXX>:-march=native>)
+  set(QUANTSCOPE_ARCH_FLAGS -march=native)
+elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+  include(CheckCXXSourceRuns)
+  set(CMAKE_REQUIRED_FLAGS -march=x86-64-v3)
+  check_cxx_source_runs("int main() { __builtin_cpu_init(); return __builtin_cpu_supports(\"avx2\") && __builtin_cpu_supports(\"fma\") && __builtin_cpu_supports(\"f16c\") ? 0 : 1; }" QUANTSCOPE_CPU_X86_64_V3)
+  unset(CMAKE_REQUIRED_FLAGS)
+  if(QUANTSCOPE_CPU_X86_64_V3)
+    set(QUANTSCOPE_ARCH_FLAGS -march=x86-64-v3)
+  endif()
+endif()
+message(STATUS "QuantScope: baseline instruction set ${QUANTSCOPE_ARCH_FLAGS}")
+if(QUANTSCOPE_ARCH_FLAGS)
+  target_compile_options(quantscope_build_policy INTERFACE $<$<COMPILE_LANGUAGE:CXX>:${QUANTSCOPE_ARCH_FLAGS}>)
 endif()

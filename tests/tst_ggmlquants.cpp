@@ -1,14 +1,17 @@
 // ggml block formats against llama.cpp: the bytes our quantizers write and the floats our
 // dequantizers read back must equal llama.cpp's for the same synthetic rows, with and without an
-// importance vector (SHA-256 digests below); plus round-trip error bounds, thread-count
-// independence and error cases.
+// importance vector (SHA-256 digests below), under every SIMD variant this CPU runs; every variant
+// writes the scalar reference's bytes on ordinary and adversarial rows; plus round-trip error
+// bounds, thread-count independence, row ranges and error cases.
 #include "TestSupport.h"
-#include "tensor/GgmlBlocks.h"
 #include "kernels/GgmlQuants.h"
+#include "tensor/GgmlBlocks.h"
 #include "util/Error.h"
+#include "util/Threads.h"
 
 #include <QCryptographicHash>
 #include <QTest>
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -256,6 +259,7 @@ double relativeRmse(const std::vector<float>& a, const std::vector<float>& b)
 } // namespace
 
 Q_DECLARE_METATYPE(qs::GgmlType)
+Q_DECLARE_METATYPE(qs::SimdVariant)
 
 class TestGgmlQuants : public QObject
 {
@@ -269,7 +273,12 @@ private Q_SLOTS:
     void roundTripError_data();
     void roundTripError();
     void importanceHelps();
+    void typeTableColumns_data();
+    void typeTableColumns();
+    void variantsAgree_data();
+    void variantsAgree();
     void independentOfChunking();
+    void rowRangeWritesOnlyItsRows();
     void errors();
 };
 
@@ -300,22 +309,28 @@ void TestGgmlQuants::matchesLlamaCpp_data()
 {
     QTest::addColumn<GgmlType>("type");
     QTest::addColumn<bool>("withImportance");
-    for (const Expected& e : kExpected) {
-        const QByteArray name = ggmlTypeInfo(e.type).name;
-        QTest::newRow(name.constData()) << e.type << false;
-        QTest::newRow(QByteArray(name + " imatrix").constData()) << e.type << true;
-    }
+    QTest::addColumn<SimdVariant>("variant");
+    for (SimdVariant v : kSimdVariants)
+        for (const Expected& e : kExpected) {
+            const QByteArray name = QByteArray(ggmlTypeInfo(e.type).name) + ' ' + simdVariantName(v);
+            QTest::newRow(name.constData()) << e.type << false << v;
+            QTest::newRow(QByteArray(name + " imatrix").constData()) << e.type << true << v;
+        }
 }
 
 void TestGgmlQuants::matchesLlamaCpp()
 {
     QFETCH(GgmlType, type);
     QFETCH(bool, withImportance);
+    QFETCH(SimdVariant, variant);
+    if (!simdVariantSupported(variant))
+        QSKIP("this CPU cannot run the variant");
     const Expected& e = *expectedFor(type);
     const std::vector<float> x = makeRows(kRows, kCols);
     const std::vector<float> w = makeImportance(kCols);
     std::vector<std::uint8_t> q(ggmlRowBytes(type, kCols) * kRows, 0xAB);
-    ggmlQuantizeRows(type, x.data(), q.data(), kRows, kCols, withImportance ? w.data() : nullptr);
+    ggmlQuantizeChunk(variant, type, x.data(), q.data(), 0, kRows, kCols,
+                      withImportance ? w.data() : nullptr);
     QCOMPARE(sha256(q.data(), q.size()), QByteArray(withImportance ? e.quantizedWithImp : e.quantized));
     std::vector<float> back(x.size());
     for (int r = 0; r < kRows; ++r)
@@ -398,9 +413,133 @@ void TestGgmlQuants::importanceHelps()
     }
 }
 
+void TestGgmlQuants::typeTableColumns_data()
+{
+    QTest::addColumn<GgmlType>("type");
+    for (const GgmlTypeInfo& info : kGgmlTypes)
+        QTest::newRow(info.name) << info.type;
+}
+
+void TestGgmlQuants::typeTableColumns()
+{
+    // The columns of one row agree with each other and with the kernels.
+    QFETCH(GgmlType, type);
+    const GgmlTypeInfo& info = ggmlTypeInfo(type);
+    // DType round trip: a plain type is its dtype's ggml type, one element per block.
+    QCOMPARE(info.dtype.has_value(), !info.quantized);
+    if (info.dtype) {
+        QCOMPARE(ggmlTypeOfDType(*info.dtype), std::optional<GgmlType>(type));
+        QCOMPARE(info.typeSize, dtypeInfo(*info.dtype).bytes);
+        QCOMPARE(info.blockSize, 1);
+    }
+    QCOMPARE(ggmlFloatDType(type).has_value(), info.dtype && info.canDequantize);
+    // File types: each llama_ftype belongs to one ggml type.
+    if (info.fileType != LlamaFType::None) {
+        for (const GgmlTypeInfo& other : kGgmlTypes)
+            QVERIFY2(other.type == type || other.fileType != info.fileType, other.name);
+    }
+    // usesImportance is what the quantizer does: with an importance vector the bytes change
+    // exactly for the types whose column says so.
+    if (!info.canQuantize) {
+        QVERIFY(!ggmlUsesImportance(type));
+        return;
+    }
+    const int rows = 4, cols = 512;
+    const std::vector<float> x = makeRows(rows, cols);
+    const std::vector<float> w = makeImportance(cols);
+    std::vector<std::uint8_t> plain(ggmlRowBytes(type, cols) * rows), weighted(plain.size());
+    ggmlQuantizeRows(type, x.data(), plain.data(), rows, cols, nullptr);
+    ggmlQuantizeRows(type, x.data(), weighted.data(), rows, cols, w.data());
+    QCOMPARE(plain != weighted, info.usesImportance);
+    QCOMPARE(ggmlUsesImportance(type), info.usesImportance);
+}
+
+void TestGgmlQuants::variantsAgree_data()
+{
+    // Every quantizable type, ± importance, on four sets of rows: llama.cpp's twelve kinds above
+    // (zeros, a constant, outliers, tiny values, ties …), rows of exactly one block, wide rows of
+    // mixed magnitudes, and adversarial rows (subnormals, huge values, one outlier per block).
+    QTest::addColumn<GgmlType>("type");
+    QTest::addColumn<bool>("withImportance");
+    QTest::addColumn<int>("set");
+    const char* sets[] = {"llama rows", "one block", "wide", "adversarial"};
+    for (const GgmlTypeInfo& info : kGgmlTypes) {
+        if (!info.canQuantize)
+            continue;
+        for (int set = 0; set < 4; ++set)
+            for (bool imp : {false, true})
+                QTest::newRow(
+                    QByteArray(QByteArray(info.name) + ' ' + sets[set] + (imp ? " imatrix" : "")).constData())
+                    << info.type << imp << set;
+    }
+}
+
+namespace {
+
+/// Rows for variantsAgree: `set` as named in variantsAgree_data, `cols` a multiple of `block`.
+std::vector<float> agreementRows(int set, int rows, int cols)
+{
+    if (set < 2)
+        return makeRows(rows, cols);
+    std::vector<float> x(std::size_t(rows) * cols);
+    for (int r = 0; r < rows; ++r) {
+        SplitMix g{0xABCDu + std::uint64_t(r)};
+        const float magnitude = std::ldexp(1.f, int(g.next() % 40) - 20);
+        for (int i = 0; i < cols; ++i) {
+            float v = fl(gaussInt(g)) * 2.6e-5f * magnitude;
+            if (set == 3) {
+                switch (r % 6) {
+                case 0:
+                    v = fl(gaussInt(g)) * 1e-44f; // subnormal
+                    break;
+                case 1:
+                    v = fl(gaussInt(g)) * 1e25f;
+                    break;
+                case 2:
+                    v = i % 32 == 5 ? 1e6f : v * 1e-3f;
+                    break;
+                case 3:
+                    v = i % 2 ? -65504.f : 65504.f;
+                    break;
+                case 4:
+                    v = fl(i % 7 - 3) * 0.125f; // exact ties
+                    break;
+                default:
+                    v = i == 0 ? -1e-3f : 0.f;
+                    break;
+                }
+            }
+            x[std::size_t(r) * cols + i] = v;
+        }
+    }
+    return x;
+}
+
+} // namespace
+
+void TestGgmlQuants::variantsAgree()
+{
+    QFETCH(GgmlType, type);
+    QFETCH(bool, withImportance);
+    QFETCH(int, set);
+    const int block = ggmlTypeInfo(type).blockSize;
+    const int rows = 24, cols = set == 1 ? block : set == 2 ? 8 * std::max(block, 256) : kCols;
+    const std::vector<float> x = agreementRows(set, rows, cols);
+    const std::vector<float> w = makeImportance(cols);
+    const std::size_t bytes = ggmlRowBytes(type, cols) * rows;
+    std::vector<std::uint8_t> reference(bytes, 0xAB);
+    ggmlQuantizeChunk(SimdVariant::Scalar, type, x.data(), reference.data(), 0, rows, cols,
+                      withImportance ? w.data() : nullptr);
+    for (SimdVariant v : supportedSimdVariants()) {
+        std::vector<std::uint8_t> q(bytes, 0xCD);
+        ggmlQuantizeChunk(v, type, x.data(), q.data(), 0, rows, cols, withImportance ? w.data() : nullptr);
+        QVERIFY2(q == reference, simdVariantName(v));
+    }
+}
+
 void TestGgmlQuants::independentOfChunking()
 {
-    // A call large enough to run in parallel gives the bytes of row-by-row calls.
+    // Rows split among 1, 2 or 3 threads give the bytes of row-by-row calls.
     const int rows = 192, cols = 1024;
     const std::vector<float> base = makeRows(12, cols);
     std::vector<float> x(std::size_t(rows) * cols);
@@ -409,12 +548,48 @@ void TestGgmlQuants::independentOfChunking()
     const std::vector<float> w = makeImportance(cols);
     for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::IQ4_XS}) {
         const std::size_t rowBytes = ggmlRowBytes(type, cols);
-        std::vector<std::uint8_t> whole(rowBytes * rows), single(rowBytes * rows);
-        ggmlQuantizeRows(type, x.data(), whole.data(), rows, cols, w.data());
+        std::vector<std::uint8_t> single(rowBytes * rows);
         for (int r = 0; r < rows; ++r)
             ggmlQuantizeRows(type, x.data() + std::size_t(r) * cols, single.data() + r * rowBytes, 1, cols,
                              w.data());
-        QVERIFY2(whole == single, ggmlTypeInfo(type).name);
+        for (int threads : {1, 2, 3}) {
+            setComputeThreads(threads);
+            std::vector<std::uint8_t> whole(rowBytes * rows);
+            forEachRowRange(rows, cols, [&](std::int64_t first, std::int64_t count) {
+                ggmlQuantizeChunk(type, x.data(), whole.data(), first, count, cols, w.data());
+            });
+            QVERIFY2(whole == single, ggmlTypeInfo(type).name);
+        }
+        setComputeThreads(0);
+    }
+}
+
+void TestGgmlQuants::rowRangeWritesOnlyItsRows()
+{
+    // A call over rows [a, b) writes exactly those rows, with the bytes of a whole-tensor call.
+    const int rows = 24, cols = 512;
+    const std::vector<float> x = makeRows(rows, cols);
+    const std::vector<float> w = makeImportance(cols);
+    for (GgmlType type : {GgmlType::F16, GgmlType::Q5_1, GgmlType::Q2_K, GgmlType::Q6_K, GgmlType::IQ4_NL}) {
+        const std::size_t rowBytes = ggmlRowBytes(type, cols);
+        std::vector<std::uint8_t> whole(rowBytes * rows);
+        ggmlQuantizeRows(type, x.data(), whole.data(), rows, cols, w.data());
+        for (auto [a, b] : {std::pair{0, 1}, std::pair{5, 11}, std::pair{23, 24}, std::pair{7, 7}}) {
+            std::vector<std::uint8_t> part(rowBytes * rows, 0xAB);
+            ggmlQuantizeChunk(type, x.data(), part.data(), a, b - a, cols, w.data());
+            for (int r = 0; r < rows; ++r) {
+                const std::uint8_t* got = part.data() + r * rowBytes;
+                const bool inside = r >= a && r < b;
+                const bool ok =
+                    inside ? std::memcmp(got, whole.data() + r * rowBytes, rowBytes) == 0
+                           : std::all_of(got, got + rowBytes, [](std::uint8_t c) { return c == 0xAB; });
+                QVERIFY2(ok, qPrintable(QStringLiteral("%1 rows [%2, %3): row %4")
+                                            .arg(QLatin1String(ggmlTypeInfo(type).name))
+                                            .arg(a)
+                                            .arg(b)
+                                            .arg(r)));
+            }
+        }
     }
 }
 
@@ -437,6 +612,8 @@ void TestGgmlQuants::errors()
     msg = test::errorOf([&] { (void)ggmlRowBytes(GgmlType::Q5_1, 0); });
     QVERIFY(!msg.isEmpty());
     QVERIFY(test::errorOf([&] { ggmlQuantizeRows(GgmlType::Q5_1, x.data(), q.data(), 0, 32); }).isEmpty());
+    msg = test::errorOf([&] { ggmlQuantizeChunk(GgmlType::Q5_1, x.data(), q.data(), -1, 1, 32); });
+    QCOMPARE(test::checkMessage(msg, {QStringLiteral("Q5_1"), QStringLiteral("-1")}), QString());
     QVERIFY(ggmlUsesImportance(GgmlType::Q4_K));
     QVERIFY(!ggmlUsesImportance(GgmlType::Q8_0));
 }

@@ -67,6 +67,44 @@ private Q_SLOTS:
         QSettings().clear();
     }
 
+    void choicesFollowMethodsTable()
+    {
+        // The rule editor and the plan table offer what the methods table in spec/QuantSpec.h says.
+        QS_REQUIRE_DATA(path, "stories260K");
+        MainWindow w;
+        QVERIFY(loadInto(w, path));
+        auto items = [&](const char* name) {
+            const auto* box = w.findChild<QComboBox*>(QLatin1String(name));
+            QStringList out;
+            for (int i = 1; i < box->count(); ++i) // item 0 is "(keep)"
+                out << box->itemText(i);
+            return out;
+        };
+        QCOMPARE(items("ruleMethod"), quantMethodNames(false));
+        QStringList bits;
+        for (int b = quantBitRange().first; b <= quantBitRange().second; ++b)
+            bits << QString::number(b);
+        QCOMPARE(bits, QStringList({QStringLiteral("2"), QStringLiteral("3"), QStringLiteral("4"),
+                                    QStringLiteral("5"), QStringLiteral("6"), QStringLiteral("7"),
+                                    QStringLiteral("8")}));
+        QCOMPARE(items("ruleBits"), bits);
+        QCOMPARE(items("ruleGroup"), quantGroupChoices(QuantMethod::Rtn));
+        QVERIFY(quantGroupChoices(QuantMethod::Rtn).contains(QStringLiteral("128")));
+
+        const PlanTableModel* model = w.planTableModel();
+        const QuantSpec& spec = w.planDocument()->plan().entries.front().spec;
+        QCOMPARE(model->data(model->index(0, PlanTableModel::Method), PlanTableModel::ChoicesRole)
+                     .toStringList()
+                     .mid(0, qsizetype(kQuantMethods.size()) - 1),
+                 quantMethodNames(false));
+        QCOMPARE(
+            model->data(model->index(0, PlanTableModel::Bits), PlanTableModel::ChoicesRole).toStringList(),
+            quantBitChoices(spec.method));
+        QCOMPARE(
+            model->data(model->index(0, PlanTableModel::Group), PlanTableModel::ChoicesRole).toStringList(),
+            quantGroupChoices(spec.method));
+    }
+
     void tableEditsAreUndoableRules()
     {
         QS_REQUIRE_DATA(path, "stories260K");

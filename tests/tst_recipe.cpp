@@ -82,6 +82,7 @@ private Q_SLOTS:
     void llamaCppProblems();
     void gptqModelExport();
     void cliCheck();
+    void cliHelpFollowsMethodsTable();
     void cliExportAndTemplate();
 };
 
@@ -609,6 +610,19 @@ void TestRecipe::gptqModelExport()
     QCOMPARE(problems.size(), 2);
     QCOMPARE(problems[1], QStringLiteral("no GPTQ layers, so no GPTQModel base config"));
     QVERIFY(none.value(u"base").toObject().isEmpty());
+}
+
+void TestRecipe::cliHelpFollowsMethodsTable()
+{
+    // quantize --help lists the methods and the bit range of the methods table.
+    const test::CliResult r = test::runCli({QStringLiteral("quantize"), QStringLiteral("--help")});
+    QCOMPARE(r.exitCode, 0);
+    const QString help = QString::fromUtf8(r.out).simplified();
+    QVERIFY2(help.contains(u"Without a recipe: " + quantMethodNames().join(u", ") + u'.'), r.out.constData());
+    QVERIFY2(
+        help.contains(QStringLiteral("bits (%1–%2)").arg(quantBitRange().first).arg(quantBitRange().second)),
+        r.out.constData());
+    QCOMPARE(quantMethodNames().size(), qsizetype(kQuantMethods.size()));
 }
 
 void TestRecipe::cliCheck()

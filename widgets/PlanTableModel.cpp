@@ -86,22 +86,17 @@ QStringList PlanTableModel::choices(int row, int column) const
     QStringList out;
     switch (column) {
     case Method:
-        for (const QuantMethodInfo& m : kQuantMethods)
-            if (m.method != QuantMethod::Float)
-                out << QLatin1String(m.name);
+        out = quantMethodNames(false);
         out << QStringLiteral("f16") << QStringLiteral("bf16") << QStringLiteral("f32"); // kept float
         break;
     case Bits:
         if (s.method == QuantMethod::Ggml)
             out = QuantSpec::ggmlTypeChoices(); // a gguf layer's "bits" are its type
-        else if (s.method != QuantMethod::Float)
-            for (int b = quantMethodInfo(s.method).minBits; b <= quantMethodInfo(s.method).maxBits; ++b)
-                out << QString::number(b);
+        else
+            out = quantBitChoices(s.method);
         break;
     case Group:
-        if (s.method != QuantMethod::Float && s.method != QuantMethod::Ggml)
-            out << QStringLiteral("channel") << QStringLiteral("tensor") << QStringLiteral("32")
-                << QStringLiteral("64") << QStringLiteral("128") << QStringLiteral("256");
+        out = quantGroupChoices(s.method);
         break;
     default:
         break;

@@ -7,9 +7,9 @@
 #include "LossSizePlot.h"
 #include "MemoryPlot.h"
 #include "ParetoFrontPlot.h"
+#include "model/Model.h"
 #include "results/PlotData.h"
 #include "results/RunResults.h"
-#include "model/Model.h"
 #include "util/Error.h"
 
 #include <QApplication>
@@ -76,32 +76,179 @@ void warnAll(const QStringList& warnings)
     err().flush();
 }
 
-} // namespace
-
-std::unique_ptr<QCoreApplication> makePlotApplication(int& argc, char** argv)
+/// A command line that asks for something the kind cannot do: printed, exit code kExitUsage.
+struct UsageError
 {
-    // Plots render with Qt Widgets; without a display they render offscreen.
-    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM") && qEnvironmentVariableIsEmpty("DISPLAY") &&
-        qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY"))
-        qputenv("QT_QPA_PLATFORM", "offscreen");
-    return std::make_unique<QApplication>(argc, argv);
+    const char* message;
+};
+
+/// Perplexity (or KLD) vs size, one series per method, Pareto front, float baseline.
+std::unique_ptr<qs::PlotWidget> paretoPlot(const QCommandLineParser& p, const QStringList& inputs)
+{
+    const QString y = p.value(QStringLiteral("y")), x = p.value(QStringLiteral("x"));
+    if ((y != u"ppl" && y != u"kld") || (x != u"bpw" && x != u"mb")) {
+        throw UsageError{"--y takes ppl or kld, --x bpw or mb\n"};
+    }
+    std::vector<qs::RunSummary> runs = loadRuns(inputs);
+    const std::optional<qs::RunSummary> baseline = loadBaseline(p.value(QStringLiteral("baseline")));
+    warnAll(qs::checkComparable(runs, baseline ? &*baseline : nullptr));
+    auto w = std::make_unique<qs::LossSizePlot>();
+    w->setLoss(y == u"kld" ? qs::LossSizePlot::Loss::Kld : qs::LossSizePlot::Loss::Perplexity);
+    w->setSize(x == u"mb" ? qs::LossSizePlot::Size::Megabytes : qs::LossSizePlot::Size::BitsPerWeight);
+    w->setParetoVisible(!p.isSet(QStringLiteral("no-front")));
+    w->setRuns(std::move(runs), baseline);
+    return w;
 }
 
-int runPlot(const QStringList& args)
+/// Stacked bytes by role per run next to the float model.
+std::unique_ptr<qs::PlotWidget> memoryPlot(const QCommandLineParser& p, const QStringList& inputs)
 {
-    QCommandLineParser p;
-    p.setApplicationDescription(
-        QStringLiteral(
-            "Renders comparison plots of runs headless (PNG or PDF) and exports their data (CSV).\n\n") +
-        QString::fromUtf8(kPlotKinds));
-    p.addHelpOption();
-    p.addPositionalArgument(QStringLiteral("KIND"),
-                            QStringLiteral("pareto, memory, histogram, layers or weights"));
-    p.addPositionalArgument(QStringLiteral("RUN"),
-                            QStringLiteral("run folders / eval JSON files (weights: a model)"),
-                            QStringLiteral("RUN..."));
+    std::vector<qs::RunSummary> runs = loadRuns(inputs);
+    QString basePath = p.value(QStringLiteral("baseline"));
+    if (basePath.isEmpty() && !runs.empty() && isModelFolder(runs.front().modelPath))
+        basePath = runs.front().modelPath;
+    const std::optional<qs::RunSummary> baseline = loadBaseline(basePath);
+    warnAll(qs::checkComparable(runs, baseline ? &*baseline : nullptr));
+    auto w = std::make_unique<qs::MemoryPlot>();
+    w->setRuns(std::move(runs), baseline);
+    return w;
+}
+
+/// Weight-error histograms of one layer, overlaid across runs.
+std::unique_ptr<qs::PlotWidget> histogramPlot(const QCommandLineParser& p, const QStringList& inputs)
+{
+    std::vector<qs::RunSummary> runs = loadRuns(inputs);
+    warnAll(qs::checkComparable(runs));
+    const QString layer = p.value(QStringLiteral("layer"));
+    bool found = layer.isEmpty();
+    for (const qs::RunSummary& r : runs)
+        found = found || r.findLayer(layer);
+    if (!found)
+        throw qs::Error(u"no run has a layer named '" + layer + u"'");
+    auto w = std::make_unique<qs::ErrorHistogramPlot>();
+    w->setRuns(std::move(runs));
+    w->setLayer(layer);
+    w->setLogScale(p.isSet(QStringLiteral("log")));
+    return w;
+}
+
+/// Per-layer error across runs: heatmap or grouped bars.
+std::unique_ptr<qs::PlotWidget> layersPlot(const QCommandLineParser& p, const QStringList& inputs)
+{
+    const QString m = p.value(QStringLiteral("metric"));
+    if (m != u"weight" && m != u"output") {
+        throw UsageError{"--metric takes weight or output\n"};
+    }
+    const auto metric =
+        m == u"output" ? qs::LayerErrorMetric::OutputRelMse : qs::LayerErrorMetric::WeightRelMse;
+    std::vector<qs::RunSummary> runs = loadRuns(inputs);
+    warnAll(qs::checkComparable(runs));
+    if (p.isSet(QStringLiteral("bars"))) {
+        auto w = std::make_unique<qs::LayerErrorBars>();
+        w->setMetric(metric);
+        w->setSorted(p.isSet(QStringLiteral("sorted")));
+        w->setLogScale(!p.isSet(QStringLiteral("linear")));
+        w->setMaxLayers(positiveInt(p, QStringLiteral("top"), 0));
+        w->setRuns(std::move(runs));
+        return w;
+    } else {
+        auto w = std::make_unique<qs::LayerErrorHeatmap>();
+        w->setMetric(metric);
+        w->setRuns(std::move(runs));
+        return w;
+    }
+}
+
+/// Predicted vs measured loss of an allocation study.
+std::unique_ptr<qs::PlotWidget> allocationPlot(const QCommandLineParser&, const QStringList& inputs)
+{
+    // A study written by `allocate --measure --report F`: predicted front points and every
+    // measured plan (predicted vs measured loss, with the rank correlation in the title).
+    if (inputs.size() != 1) {
+        throw UsageError{"plot allocation takes one STUDY.json (allocate --measure --report)\n"};
+    }
+    QFile f(inputs.front());
+    if (!f.open(QIODevice::ReadOnly))
+        throw qs::Error::inFile(inputs.front(), QStringLiteral("cannot open: %1").arg(f.errorString()));
+    const QJsonObject study = QJsonDocument::fromJson(f.readAll()).object();
+    if (!study.contains(QStringLiteral("plans")) || !study.contains(QStringLiteral("spearman")))
+        throw qs::Error::inFile(inputs.front(),
+                                QStringLiteral("not an allocation study (no plans / spearman)"));
+    std::vector<qs::ParetoFrontPlot::Point> predicted, uniform, measured;
+    for (const QJsonValue& v : study.value(QStringLiteral("plans")).toArray()) {
+        const QJsonObject o = v.toObject();
+        const QString name = o.value(QStringLiteral("name")).toString();
+        const double bpw = o.value(QStringLiteral("bpw")).toDouble();
+        (o.value(QStringLiteral("kind")).toString() == u"uniform" ? uniform : predicted)
+            .push_back({name, bpw, o.value(QStringLiteral("predicted_loss")).toDouble()});
+        measured.push_back({name, bpw, o.value(QStringLiteral("measured_loss")).toDouble()});
+    }
+    std::sort(predicted.begin(), predicted.end(), [](const auto& a, const auto& b) { return a.bpw < b.bpw; });
+    auto w = std::make_unique<qs::ParetoFrontPlot>();
+    w->setData(predicted, uniform, study.value(QStringLiteral("metric")).toString());
+    w->setMeasured(measured);
+    w->setTitle(QStringLiteral("Predicted vs measured %1 (Spearman %2)")
+                    .arg(study.value(QStringLiteral("metric")).toString())
+                    .arg(study.value(QStringLiteral("spearman")).toDouble(), 0, 'f', 3));
+    return w;
+}
+
+/// A weight row's distribution with a quantization grid drawn over it.
+std::unique_ptr<qs::PlotWidget> weightsPlot(const QCommandLineParser& p, const QStringList& inputs)
+{
+    if (inputs.size() != 1 || !p.isSet(QStringLiteral("layer"))) {
+        throw UsageError{"plot weights takes one MODEL and --layer NAME\n"};
+    }
+    const auto model = qs::Model::open(inputs.front());
+    const QString layer = p.value(QStringLiteral("layer"));
+    std::int64_t rows = 0, cols = 0;
+    const std::vector<float> w = qs::readLinearWeight(*model, layer, &rows, &cols);
+    const int row = positiveInt(p, QStringLiteral("row"), 0);
+    if (row >= rows)
+        throw qs::Error::inFile(
+            inputs.front(),
+            QStringLiteral("layer '%1' has %2 rows; --row %3 is outside").arg(layer).arg(rows).arg(row));
+    const float* values = w.data() + std::int64_t(row) * cols;
+    qs::QuantGrid grid;
+    std::optional<qs::QuantSpec> spec;
+    if (p.isSet(QStringLiteral("spec")))
+        spec = qs::QuantSpec::fromShortName(p.value(QStringLiteral("spec")));
+    else if (const qs::LinearLayerInfo* l = model->findLinear(layer); l && l->quant)
+        spec = *l->quant;
+    if (spec)
+        grid = qs::quantizationGrid(*spec, values, cols, positiveInt(p, QStringLiteral("group"), 0));
+    auto plotW = std::make_unique<qs::DistributionPlot>();
+    plotW->setLogScale(p.isSet(QStringLiteral("log")));
+    const QString what = spec ? QStringLiteral("%1, row %2, grid of %3 for columns %4–%5")
+                                    .arg(layer)
+                                    .arg(row)
+                                    .arg(spec->label())
+                                    .arg(grid.begin)
+                                    .arg(grid.end - 1)
+                              : QStringLiteral("%1, row %2").arg(layer).arg(row);
+    plotW->setValues(what, std::vector<float>(values, values + cols), grid,
+                     positiveInt(p, QStringLiteral("bins"), 1));
+    return plotW;
+}
+
+using PlotBuilder = std::unique_ptr<qs::PlotWidget> (*)(const QCommandLineParser&, const QStringList&);
+
+struct PlotKind
+{
+    const char* name;
+    PlotBuilder build;
+};
+
+constexpr PlotKind kPlotBuilders[] = {
+    {"pareto", paretoPlot}, {"memory", memoryPlot},         {"histogram", histogramPlot},
+    {"layers", layersPlot}, {"allocation", allocationPlot}, {"weights", weightsPlot},
+};
+
+void addPlotOptions(QCommandLineParser& p)
+{
     p.addOptions({
-        {QStringLiteral("out"), QStringLiteral("Picture to write: .png, .pdf or .svg."), QStringLiteral("FILE")},
+        {QStringLiteral("out"), QStringLiteral("Picture to write: .png, .pdf or .svg."),
+         QStringLiteral("FILE")},
         {QStringLiteral("csv"), QStringLiteral("Write the plotted numbers as CSV."), QStringLiteral("FILE")},
         {QStringLiteral("width"), QStringLiteral("Picture width in pixels (default 900)."),
          QStringLiteral("W"), QStringLiteral("900")},
@@ -137,6 +284,53 @@ int runPlot(const QStringList& args)
         {QStringLiteral("bins"), QStringLiteral("weights: histogram bins (default 120)."),
          QStringLiteral("N"), QStringLiteral("120")},
     });
+}
+
+/// Writes the picture and/or the CSV of a built plot.
+void writePlot(qs::PlotWidget& plot, const QCommandLineParser& p, const QString& outFile, const QString& csv,
+               int width, int height)
+{
+    if (p.isSet(QStringLiteral("title")))
+        plot.setTitle(p.value(QStringLiteral("title")));
+    if (!plot.hasData())
+        warnAll({QStringLiteral(
+            "no-data: nothing to plot for these inputs (runs without evaluation, layers or memory?)")});
+    plot.resize(width, height);
+    if (!outFile.isEmpty()) {
+        plot.exportFile(outFile, width, height);
+        out() << "wrote " << outFile << '\n';
+    }
+    if (!csv.isEmpty()) {
+        plot.exportCsv(csv);
+        out() << "wrote " << csv << '\n';
+    }
+}
+
+} // namespace
+
+std::unique_ptr<QCoreApplication> makePlotApplication(int& argc, char** argv)
+{
+    // Plots render with Qt Widgets; without a display they render offscreen.
+    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM") && qEnvironmentVariableIsEmpty("DISPLAY") &&
+        qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY"))
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+    return std::make_unique<QApplication>(argc, argv);
+}
+
+int runPlot(const QStringList& args)
+{
+    QCommandLineParser p;
+    p.setApplicationDescription(
+        QStringLiteral(
+            "Renders comparison plots of runs headless (PNG or PDF) and exports their data (CSV).\n\n") +
+        QString::fromUtf8(kPlotKinds));
+    p.addHelpOption();
+    p.addPositionalArgument(QStringLiteral("KIND"),
+                            QStringLiteral("pareto, memory, histogram, layers or weights"));
+    p.addPositionalArgument(QStringLiteral("RUN"),
+                            QStringLiteral("run folders / eval JSON files (weights: a model)"),
+                            QStringLiteral("RUN..."));
+    addPlotOptions(p);
     p.process(args);
     const QStringList pos = p.positionalArguments();
     const QString outFile = p.value(QStringLiteral("out")), csv = p.value(QStringLiteral("csv"));
@@ -144,8 +338,9 @@ int runPlot(const QStringList& args)
         err() << p.helpText();
         return kExitUsage;
     }
-    if (!outFile.isEmpty() && !QStringList{QStringLiteral("png"), QStringLiteral("pdf"), QStringLiteral("svg")}.contains(
-                                  QFileInfo(outFile).suffix().toLower())) {
+    if (!outFile.isEmpty() &&
+        !QStringList{QStringLiteral("png"), QStringLiteral("pdf"), QStringLiteral("svg")}.contains(
+            QFileInfo(outFile).suffix().toLower())) {
         err() << "--out must end in .png, .pdf or .svg: " << outFile << '\n';
         return kExitUsage;
     }
@@ -154,157 +349,21 @@ int runPlot(const QStringList& args)
     const QString kind = pos.front();
     const QStringList inputs = pos.mid(1);
 
-    std::unique_ptr<qs::PlotWidget> plot;
-    if (kind == u"pareto") {
-        const QString y = p.value(QStringLiteral("y")), x = p.value(QStringLiteral("x"));
-        if ((y != u"ppl" && y != u"kld") || (x != u"bpw" && x != u"mb")) {
-            err() << "--y takes ppl or kld, --x bpw or mb\n";
+    for (const PlotKind& pk : kPlotBuilders) {
+        if (kind != QLatin1String(pk.name))
+            continue;
+        std::unique_ptr<qs::PlotWidget> plot;
+        try {
+            plot = pk.build(p, inputs);
+        } catch (const UsageError& e) {
+            err() << e.message;
             return kExitUsage;
         }
-        std::vector<qs::RunSummary> runs = loadRuns(inputs);
-        const std::optional<qs::RunSummary> baseline = loadBaseline(p.value(QStringLiteral("baseline")));
-        warnAll(qs::checkComparable(runs, baseline ? &*baseline : nullptr));
-        auto w = std::make_unique<qs::LossSizePlot>();
-        w->setLoss(y == u"kld" ? qs::LossSizePlot::Loss::Kld : qs::LossSizePlot::Loss::Perplexity);
-        w->setSize(x == u"mb" ? qs::LossSizePlot::Size::Megabytes : qs::LossSizePlot::Size::BitsPerWeight);
-        w->setParetoVisible(!p.isSet(QStringLiteral("no-front")));
-        w->setRuns(std::move(runs), baseline);
-        plot = std::move(w);
-    } else if (kind == u"memory") {
-        std::vector<qs::RunSummary> runs = loadRuns(inputs);
-        QString basePath = p.value(QStringLiteral("baseline"));
-        if (basePath.isEmpty() && !runs.empty() && isModelFolder(runs.front().modelPath))
-            basePath = runs.front().modelPath;
-        const std::optional<qs::RunSummary> baseline = loadBaseline(basePath);
-        warnAll(qs::checkComparable(runs, baseline ? &*baseline : nullptr));
-        auto w = std::make_unique<qs::MemoryPlot>();
-        w->setRuns(std::move(runs), baseline);
-        plot = std::move(w);
-    } else if (kind == u"histogram") {
-        std::vector<qs::RunSummary> runs = loadRuns(inputs);
-        warnAll(qs::checkComparable(runs));
-        const QString layer = p.value(QStringLiteral("layer"));
-        bool found = layer.isEmpty();
-        for (const qs::RunSummary& r : runs)
-            found = found || r.findLayer(layer);
-        if (!found)
-            throw qs::Error(u"no run has a layer named '" + layer + u"'");
-        auto w = std::make_unique<qs::ErrorHistogramPlot>();
-        w->setRuns(std::move(runs));
-        w->setLayer(layer);
-        w->setLogScale(p.isSet(QStringLiteral("log")));
-        plot = std::move(w);
-    } else if (kind == u"layers") {
-        const QString m = p.value(QStringLiteral("metric"));
-        if (m != u"weight" && m != u"output") {
-            err() << "--metric takes weight or output\n";
-            return kExitUsage;
-        }
-        const auto metric =
-            m == u"output" ? qs::LayerErrorMetric::OutputRelMse : qs::LayerErrorMetric::WeightRelMse;
-        std::vector<qs::RunSummary> runs = loadRuns(inputs);
-        warnAll(qs::checkComparable(runs));
-        if (p.isSet(QStringLiteral("bars"))) {
-            auto w = std::make_unique<qs::LayerErrorBars>();
-            w->setMetric(metric);
-            w->setSorted(p.isSet(QStringLiteral("sorted")));
-            w->setLogScale(!p.isSet(QStringLiteral("linear")));
-            w->setMaxLayers(positiveInt(p, QStringLiteral("top"), 0));
-            w->setRuns(std::move(runs));
-            plot = std::move(w);
-        } else {
-            auto w = std::make_unique<qs::LayerErrorHeatmap>();
-            w->setMetric(metric);
-            w->setRuns(std::move(runs));
-            plot = std::move(w);
-        }
-    } else if (kind == u"allocation") {
-        // A study written by `allocate --measure --report F`: predicted front points and every
-        // measured plan (predicted vs measured loss, with the rank correlation in the title).
-        if (inputs.size() != 1) {
-            err() << "plot allocation takes one STUDY.json (allocate --measure --report)\n";
-            return kExitUsage;
-        }
-        QFile f(inputs.front());
-        if (!f.open(QIODevice::ReadOnly))
-            throw qs::Error::inFile(inputs.front(), QStringLiteral("cannot open: %1").arg(f.errorString()));
-        const QJsonObject study = QJsonDocument::fromJson(f.readAll()).object();
-        if (!study.contains(QStringLiteral("plans")) || !study.contains(QStringLiteral("spearman")))
-            throw qs::Error::inFile(inputs.front(),
-                                    QStringLiteral("not an allocation study (no plans / spearman)"));
-        std::vector<qs::ParetoFrontPlot::Point> predicted, uniform, measured;
-        for (const QJsonValue& v : study.value(QStringLiteral("plans")).toArray()) {
-            const QJsonObject o = v.toObject();
-            const QString name = o.value(QStringLiteral("name")).toString();
-            const double bpw = o.value(QStringLiteral("bpw")).toDouble();
-            (o.value(QStringLiteral("kind")).toString() == u"uniform" ? uniform : predicted)
-                .push_back({name, bpw, o.value(QStringLiteral("predicted_loss")).toDouble()});
-            measured.push_back({name, bpw, o.value(QStringLiteral("measured_loss")).toDouble()});
-        }
-        std::sort(predicted.begin(), predicted.end(),
-                  [](const auto& a, const auto& b) { return a.bpw < b.bpw; });
-        auto w = std::make_unique<qs::ParetoFrontPlot>();
-        w->setData(predicted, uniform, study.value(QStringLiteral("metric")).toString());
-        w->setMeasured(measured);
-        w->setTitle(QStringLiteral("Predicted vs measured %1 (Spearman %2)")
-                        .arg(study.value(QStringLiteral("metric")).toString())
-                        .arg(study.value(QStringLiteral("spearman")).toDouble(), 0, 'f', 3));
-        plot = std::move(w);
-    } else if (kind == u"weights") {
-        if (inputs.size() != 1 || !p.isSet(QStringLiteral("layer"))) {
-            err() << "plot weights takes one MODEL and --layer NAME\n";
-            return kExitUsage;
-        }
-        const auto model = qs::Model::open(inputs.front());
-        const QString layer = p.value(QStringLiteral("layer"));
-        std::int64_t rows = 0, cols = 0;
-        const std::vector<float> w = qs::readLinearWeight(*model, layer, &rows, &cols);
-        const int row = positiveInt(p, QStringLiteral("row"), 0);
-        if (row >= rows)
-            throw qs::Error::inFile(
-                inputs.front(),
-                QStringLiteral("layer '%1' has %2 rows; --row %3 is outside").arg(layer).arg(rows).arg(row));
-        const float* values = w.data() + std::int64_t(row) * cols;
-        qs::QuantGrid grid;
-        std::optional<qs::QuantSpec> spec;
-        if (p.isSet(QStringLiteral("spec")))
-            spec = qs::QuantSpec::fromShortName(p.value(QStringLiteral("spec")));
-        else if (const qs::LinearLayerInfo* l = model->findLinear(layer); l && l->quant)
-            spec = *l->quant;
-        if (spec)
-            grid = qs::quantizationGrid(*spec, values, cols, positiveInt(p, QStringLiteral("group"), 0));
-        auto plotW = std::make_unique<qs::DistributionPlot>();
-        plotW->setLogScale(p.isSet(QStringLiteral("log")));
-        const QString what = spec ? QStringLiteral("%1, row %2, grid of %3 for columns %4–%5")
-                                        .arg(layer)
-                                        .arg(row)
-                                        .arg(spec->label())
-                                        .arg(grid.begin)
-                                        .arg(grid.end - 1)
-                                  : QStringLiteral("%1, row %2").arg(layer).arg(row);
-        plotW->setValues(what, std::vector<float>(values, values + cols), grid,
-                         positiveInt(p, QStringLiteral("bins"), 1));
-        plot = std::move(plotW);
-    } else {
-        err() << "unknown plot kind '" << kind << "'\n\n" << kPlotKinds;
-        return kExitUsage;
+        writePlot(*plot, p, outFile, csv, width, height);
+        return kExitOk;
     }
-
-    if (p.isSet(QStringLiteral("title")))
-        plot->setTitle(p.value(QStringLiteral("title")));
-    if (!plot->hasData())
-        warnAll({QStringLiteral(
-            "no-data: nothing to plot for these inputs (runs without evaluation, layers or memory?)")});
-    plot->resize(width, height);
-    if (!outFile.isEmpty()) {
-        plot->exportFile(outFile, width, height);
-        out() << "wrote " << outFile << '\n';
-    }
-    if (!csv.isEmpty()) {
-        plot->exportCsv(csv);
-        out() << "wrote " << csv << '\n';
-    }
-    return kExitOk;
+    err() << "unknown plot kind '" << kind << "'\n\n" << kPlotKinds;
+    return kExitUsage;
 }
 
 } // namespace cli

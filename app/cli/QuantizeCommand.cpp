@@ -86,13 +86,17 @@ int runQuantize(const QStringList& args)
     p.addOptions({
         {QStringLiteral("recipe"), QStringLiteral("Recipe JSON."), QStringLiteral("R.json")},
         {QStringLiteral("method"),
-         QStringLiteral("Without a recipe: rtn, gptq, awq, smoothquant, llm.int8, dynamic, gguf, float."),
-         QStringLiteral("M"), QStringLiteral("rtn")},
+         QStringLiteral("Without a recipe: %1.").arg(qs::quantMethodNames().join(u", ")), QStringLiteral("M"),
+         QStringLiteral("rtn")},
         {QStringLiteral("type"),
          QStringLiteral("Without a recipe, --method gguf: the ggml type (%1; default from --bits: 4 → Q4_K).")
              .arg(qs::QuantSpec::ggmlTypeChoices().join(u", ")),
          QStringLiteral("T")},
-        {QStringLiteral("bits"), QStringLiteral("Without a recipe: bits (2–8)."), QStringLiteral("B")},
+        {QStringLiteral("bits"),
+         QStringLiteral("Without a recipe: bits (%1–%2).")
+             .arg(qs::quantBitRange().first)
+             .arg(qs::quantBitRange().second),
+         QStringLiteral("B")},
         {QStringLiteral("group"), QStringLiteral("Without a recipe: group size, or 'channel' / 'tensor'."),
          QStringLiteral("G")},
         {QStringLiteral("sym"), QStringLiteral("Without a recipe: symmetric.")},

@@ -13,6 +13,7 @@
 #include <QJsonArray>
 #include <QSaveFile>
 #include <csignal>
+#include <functional>
 
 namespace cli {
 
@@ -186,19 +187,11 @@ int runSensitivity(const QStringList& args)
     return kExitOk;
 }
 
-int runAllocate(const QStringList& args)
+namespace {
+
+QList<QCommandLineOption> allocateOptions()
 {
-    QCommandLineParser p;
-    p.setApplicationDescription(QStringLiteral(
-        "Mixed precision under a budget from a sensitivity sweep: one scheme per unit minimising the summed "
-        "per-unit loss (exact multiple-choice knapsack by dynamic programming; assumes losses add up). "
-        "Writes a "
-        "normal recipe; --front prints the predicted Pareto front; --measure quantizes and evaluates the "
-        "plans "
-        "at the budgets, the uniform plans and points along the front, and reports predicted vs measured."));
-    p.addHelpOption();
-    p.addPositionalArgument(QStringLiteral("S.json"), QStringLiteral("sensitivity results"));
-    p.addOptions({
+    return {
         {QStringLiteral("bpw"),
          QStringLiteral("Budget: average bits per weight over the swept layers (comma list with --measure)."),
          QStringLiteral("B")},
@@ -225,7 +218,73 @@ int runAllocate(const QStringList& args)
          QStringLiteral("FILE")},
         {QStringLiteral("json"), QStringLiteral("Print JSON.")},
         threadsOption(),
-    });
+    };
+}
+
+/// allocate --front: the predicted Pareto front, printed and as JSON.
+QJsonArray printFront(const qs::Allocator& alloc, bool json)
+{
+    QJsonArray frontJson;
+    const std::vector<qs::AllocationPlan> front = alloc.paretoFront();
+    if (!json)
+        out() << QStringLiteral("predicted Pareto front (%1 plans, %2 to %3 bpw):\n")
+                     .arg(front.size())
+                     .arg(alloc.minBitsPerWeight(), 0, 'f', 3)
+                     .arg(alloc.maxBitsPerWeight(), 0, 'f', 3);
+    for (const qs::AllocationPlan& pl : front) {
+        frontJson.append(QJsonObject{{QStringLiteral("bpw"), pl.bitsPerWeight},
+                                     {QStringLiteral("bytes"), qint64(pl.bytes)},
+                                     {QStringLiteral("predicted_loss"), pl.predictedLoss}});
+        if (!json)
+            out() << QStringLiteral("  %1 bpw  %2\n")
+                         .arg(pl.bitsPerWeight, 8, 'f', 4)
+                         .arg(pl.predictedLoss, 12, 'g', 5);
+    }
+    return frontJson;
+}
+
+/// allocate --measure: quantizes and evaluates the plans at the budgets, the uniform plans and
+/// points along the front; the study's JSON.
+QJsonObject measurePlans(const QCommandLineParser& p, const qs::SensitivityResult& sens,
+                         const qs::Allocator& alloc, const std::vector<double>& budgets,
+                         const std::function<std::shared_ptr<const qs::Model>()>& openModel, bool json)
+{
+    if (!p.isSet(QStringLiteral("eval")))
+        throw qs::Error(QStringLiteral("--measure needs --eval (held-out text)"));
+    qs::EvaluationParams ep;
+    ep.textPath = p.value(QStringLiteral("eval"));
+    ep.perplexity = perplexityOptionsFrom(p);
+    if (!p.isSet(QStringLiteral("ctx")))
+        ep.perplexity.ctx = sens.eval.ctx;
+    if (!p.isSet(QStringLiteral("skip-chunks")) &&
+        QFileInfo(ep.textPath).absoluteFilePath() == sens.calibration.text)
+        err() << "warning: the evaluation text is the calibration text\n";
+    const auto tokenizer = qs::Tokenizer::load(openModel()->path());
+    const qs::JobContext job = interruptibleJob(json);
+    const qs::AllocationStudy study = qs::measureAllocation(
+        openModel(), *tokenizer, alloc, budgets, positiveInt(p, QStringLiteral("front-points"), 0), ep, job);
+    if (!json)
+        out() << '\n' << study.toText();
+    if (p.isSet(QStringLiteral("report")))
+        writeJsonFile(p.value(QStringLiteral("report")), study.toJson(sens));
+    return study.toJson(sens);
+}
+
+} // namespace
+
+int runAllocate(const QStringList& args)
+{
+    QCommandLineParser p;
+    p.setApplicationDescription(QStringLiteral(
+        "Mixed precision under a budget from a sensitivity sweep: one scheme per unit minimising the summed "
+        "per-unit loss (exact multiple-choice knapsack by dynamic programming; assumes losses add up). "
+        "Writes a "
+        "normal recipe; --front prints the predicted Pareto front; --measure quantizes and evaluates the "
+        "plans "
+        "at the budgets, the uniform plans and points along the front, and reports predicted vs measured."));
+    p.addHelpOption();
+    p.addPositionalArgument(QStringLiteral("S.json"), QStringLiteral("sensitivity results"));
+    p.addOptions(allocateOptions());
     p.addOptions(perplexityOptions());
     p.process(args);
     const int targets = int(p.isSet(QStringLiteral("bpw"))) + int(p.isSet(QStringLiteral("bytes"))) +
@@ -298,47 +357,10 @@ int runAllocate(const QStringList& args)
         if (p.isSet(QStringLiteral("out")) && !plans.empty())
             out() << "recipe written to " << p.value(QStringLiteral("out")) << '\n';
     }
-    if (p.isSet(QStringLiteral("front"))) {
-        QJsonArray frontJson;
-        const std::vector<qs::AllocationPlan> front = alloc.paretoFront();
-        if (!json)
-            out() << QStringLiteral("predicted Pareto front (%1 plans, %2 to %3 bpw):\n")
-                         .arg(front.size())
-                         .arg(alloc.minBitsPerWeight(), 0, 'f', 3)
-                         .arg(alloc.maxBitsPerWeight(), 0, 'f', 3);
-        for (const qs::AllocationPlan& pl : front) {
-            frontJson.append(QJsonObject{{QStringLiteral("bpw"), pl.bitsPerWeight},
-                                         {QStringLiteral("bytes"), qint64(pl.bytes)},
-                                         {QStringLiteral("predicted_loss"), pl.predictedLoss}});
-            if (!json)
-                out() << QStringLiteral("  %1 bpw  %2\n")
-                             .arg(pl.bitsPerWeight, 8, 'f', 4)
-                             .arg(pl.predictedLoss, 12, 'g', 5);
-        }
-        report.insert(QStringLiteral("front"), frontJson);
-    }
-    if (p.isSet(QStringLiteral("measure"))) {
-        if (!p.isSet(QStringLiteral("eval")))
-            throw qs::Error(QStringLiteral("--measure needs --eval (held-out text)"));
-        qs::EvaluationParams ep;
-        ep.textPath = p.value(QStringLiteral("eval"));
-        ep.perplexity = perplexityOptionsFrom(p);
-        if (!p.isSet(QStringLiteral("ctx")))
-            ep.perplexity.ctx = sens.eval.ctx;
-        if (!p.isSet(QStringLiteral("skip-chunks")) &&
-            QFileInfo(ep.textPath).absoluteFilePath() == sens.calibration.text)
-            err() << "warning: the evaluation text is the calibration text\n";
-        const auto tokenizer = qs::Tokenizer::load(openModel()->path());
-        const qs::JobContext job = interruptibleJob(json);
-        const qs::AllocationStudy study =
-            qs::measureAllocation(openModel(), *tokenizer, alloc, budgets,
-                                  positiveInt(p, QStringLiteral("front-points"), 0), ep, job);
-        if (!json)
-            out() << '\n' << study.toText();
-        report.insert(QStringLiteral("study"), study.toJson(sens));
-        if (p.isSet(QStringLiteral("report")))
-            writeJsonFile(p.value(QStringLiteral("report")), study.toJson(sens));
-    }
+    if (p.isSet(QStringLiteral("front")))
+        report.insert(QStringLiteral("front"), printFront(alloc, json));
+    if (p.isSet(QStringLiteral("measure")))
+        report.insert(QStringLiteral("study"), measurePlans(p, sens, alloc, budgets, openModel, json));
     if (json)
         printJson(QJsonDocument(report));
     return kExitOk;

@@ -153,19 +153,16 @@ QGroupBox* PlanPage::createRulesBox()
     m_ruleMethod = new QComboBox;
     m_ruleMethod->setObjectName(QStringLiteral("ruleMethod"));
     m_ruleMethod->addItem(tr("(keep)"));
-    for (const QuantMethodInfo& m : kQuantMethods)
-        if (m.method != QuantMethod::Float)
-            m_ruleMethod->addItem(QLatin1String(m.name));
+    m_ruleMethod->addItems(quantMethodNames(false));
     m_ruleBits = new QComboBox;
     m_ruleBits->setObjectName(QStringLiteral("ruleBits"));
     m_ruleBits->addItem(tr("(keep)"));
-    for (int b = 2; b <= 8; ++b)
+    for (int b = quantBitRange().first; b <= quantBitRange().second; ++b)
         m_ruleBits->addItem(QString::number(b));
     m_ruleGroup = new QComboBox;
     m_ruleGroup->setObjectName(QStringLiteral("ruleGroup"));
-    m_ruleGroup->addItems({tr("(keep)"), QStringLiteral("channel"), QStringLiteral("tensor"),
-                           QStringLiteral("32"), QStringLiteral("64"), QStringLiteral("128"),
-                           QStringLiteral("256")});
+    m_ruleGroup->addItem(tr("(keep)"));
+    m_ruleGroup->addItems(quantGroupChoices(QuantMethod::Rtn));
     m_ruleSym = new QComboBox;
     m_ruleSym->setObjectName(QStringLiteral("ruleSym"));
     m_ruleSym->addItems({tr("(keep)"), tr("symmetric"), tr("asymmetric")});

@@ -2,6 +2,7 @@
 
 #include "PlaygroundPlots.h"
 #include "model/Model.h"
+#include "spec/QuantSpec.h"
 #include "util/Error.h"
 #include "util/Paths.h"
 
@@ -32,7 +33,6 @@ namespace qs {
 
 namespace {
 constexpr double kPresentationScale = 1.7;
-const int kGroupSizes[] = {32, 64, 128, 256};
 constexpr int kPerChannel = 0; ///< group-size combo data for "per channel"
 } // namespace
 
@@ -94,7 +94,7 @@ PlaygroundPanel::PlaygroundPanel(QWidget* parent) : QWidget(parent)
     // Quantization controls.
     m_bits = new QSlider(Qt::Horizontal);
     m_bits->setObjectName(QStringLiteral("playgroundBits"));
-    m_bits->setRange(2, 8);
+    m_bits->setRange(quantBitRange().first, quantBitRange().second);
     m_bits->setValue(4);
     m_bits->setTickPosition(QSlider::TicksBelow);
     m_bits->setPageStep(1);
@@ -106,7 +106,7 @@ PlaygroundPanel::PlaygroundPanel(QWidget* parent) : QWidget(parent)
     bitsRow->addWidget(m_bitsLabel);
     m_groupSize = new QComboBox;
     m_groupSize->setObjectName(QStringLiteral("playgroundGroupSize"));
-    for (int g : kGroupSizes)
+    for (int g : kOfferedGroupSizes)
         m_groupSize->addItem(QString::number(g), g);
     m_groupSize->addItem(tr("per channel (whole row)"), kPerChannel);
     m_groupSize->setCurrentIndex(0);

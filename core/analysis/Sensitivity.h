@@ -1,9 +1,7 @@
 #pragma once
 
-#include "eval/Perplexity.h"
+#include "analysis/SensitivityResult.h"
 #include "jobs/Job.h"
-#include "spec/QuantSpec.h"
-#include "recipe/Recipe.h"
 
 #include <QJsonObject>
 #include <QString>
@@ -17,100 +15,6 @@ namespace qs {
 
 class Model;
 class Tokenizer;
-
-/// A candidate way to quantize a unit, named by QuantSpec::shortName() ("gptq-w3-g128").
-struct SensitivityScheme
-{
-    QString name;
-    QuantSpec spec;
-};
-
-/// What is quantized together: one linear layer, or every layer matched by a group regex
-/// ("down_proj$" → all down projections), always with one scheme for all its members.
-struct SensitivityUnit
-{
-    QString name;             ///< the layer name, or the group's regex
-    std::vector<int> linears; ///< indices into Model::linears()
-    std::int64_t params = 0;
-};
-
-/// The measured cost of quantizing one unit with one scheme while every other layer stays float.
-struct SensitivityEntry
-{
-    QString unit;
-    QString scheme;
-    std::uint64_t bytes = 0; ///< storage of the unit under this scheme (codes, scales, zeros, extras)
-    double bitsPerWeight = 0;
-    double ppl = 0;
-    double deltaNll = 0; ///< mean NLL − base mean NLL (nats) = log(ppl / base ppl)
-    double kld = 0;      ///< mean KL(base ‖ this) over the scored positions
-    double top1 = 0;     ///< % of positions with the same argmax as the base
-    // Proxies, no evaluation needed (summed over the unit's members):
-    double weightRelMse = 0; ///< Σ‖W − Ŵ‖² / Σ‖W‖²
-    double hessianError =
-        0; ///< Σ_j diag(H)_j Σ_i (W − Ŵ)²_ij / Σ_j diag(H)_j Σ_i W²_ij (H = E[xxᵀ] on calibration)
-    double outputRelMse = 0; ///< Σ‖XWᵀ − XŴᵀ‖² / Σ‖XWᵀ‖² on sampled calibration inputs
-    double seconds = 0;
-    QJsonObject toJson() const;
-    static SensitivityEntry fromJson(const QJsonObject& o);
-};
-
-struct SensitivitySettings
-{
-    std::vector<SensitivityScheme> schemes;
-    QString layerFilter;       ///< regex: only layers whose name it matches (empty: all linear layers)
-    QStringList groupPatterns; ///< each regex makes the layers it matches one unit
-    QString evalText;          ///< evaluation sample (llama.cpp protocol options below)
-    PerplexityOptions eval;    ///< default ctx 128, 32 chunks (set by the caller)
-    CalibrationSettings
-        calibration; ///< used when a scheme needs statistics (GPTQ, AWQ, …) and for the proxies
-};
-
-/// The whole sweep, saved as JSON and reloadable: a later run with the same key resumes from it
-/// (only missing unit × scheme pairs are computed), allocation reads it.
-struct SensitivityResult
-{
-    static constexpr int kVersion = 1;
-    // Key: what the numbers are valid for.
-    QString modelPath;
-    QString modelName;
-    QString modelFingerprint;
-    QString modelDtype;            ///< the float storage of the original linears ("f32", "bf16")
-    std::int64_t linearParams = 0; ///< all linear layers of the model
-    QString evalTextSha256;
-    PerplexityOptions eval;
-    std::int64_t evalTokens = 0; ///< scored positions per evaluation
-    CalibrationSettings calibration;
-    // Base (float) model on the sample.
-    double basePpl = 0, baseNll = 0;
-    std::vector<SensitivityScheme> schemes;
-    std::vector<SensitivityUnit> units;
-    std::vector<SensitivityEntry> entries;
-    bool complete = false;
-    double seconds = 0;
-
-    const SensitivityEntry* find(const QString& unit, const QString& scheme) const;
-    /// Keys that must agree for a resume or for reuse by allocation; empty when they do.
-    QString mismatch(const SensitivityResult& other) const;
-    QJsonObject toJson() const;
-    static SensitivityResult fromJson(const QJsonObject& o, const QString& pathForErrors);
-    static SensitivityResult load(const QString& path);
-    /// Atomic write (temp file + rename).
-    void save(const QString& path) const;
-};
-
-/// The size of a sweep, reported before it starts.
-struct SensitivityCost
-{
-    int units = 0;
-    int schemes = 0;
-    int evaluations = 0;         ///< unit × scheme pairs still to measure
-    std::int64_t evalTokens = 0; ///< tokens fed per evaluation (whole chunks)
-    double blockFraction = 0;    ///< average share of the blocks re-run per evaluation
-    double tokenBlocks = 0;      ///< evaluations × tokens × block fraction: the work that dominates
-    QString toText() const;
-    QJsonObject toJson() const;
-};
 
 /// Parses "gptq-w2-g128,gptq-w3-g128,…" (QuantSpec::fromShortName); throws on an empty list,
 /// duplicates or a bad scheme.

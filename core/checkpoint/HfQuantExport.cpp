@@ -1,11 +1,11 @@
 #include "checkpoint/HfQuantExport.h"
 
+#include "checkpoint/QuantizedModelIO.h"
 #include "io/SafetensorsWriter.h"
 #include "io/TensorStore.h"
 #include "kernels/BitPacking.h"
 #include "model/Model.h"
 #include "quant/QuantizeJob.h"
-#include "checkpoint/QuantizedModelIO.h"
 #include "recipe/RecipeExport.h"
 #include "util/Error.h"
 
@@ -24,23 +24,6 @@
 namespace qs {
 
 namespace {
-
-void addBytes(SafetensorsWriter& w, const QString& name, DType dtype, std::vector<std::int64_t> shape,
-              std::vector<unsigned char> bytes)
-{
-    auto shared = std::make_shared<std::vector<unsigned char>>(std::move(bytes));
-    w.addTensor(name, dtype, std::move(shape), [shared](unsigned char* dst, std::uint64_t n) {
-        std::memcpy(dst, shared->data(), std::min<std::uint64_t>(n, shared->size()));
-    });
-}
-
-void addInts(SafetensorsWriter& w, const QString& name, std::vector<std::int64_t> shape,
-             const std::vector<std::int32_t>& v)
-{
-    std::vector<unsigned char> b(v.size() * 4);
-    std::memcpy(b.data(), v.data(), b.size());
-    addBytes(w, name, DType::I32, std::move(shape), std::move(b));
-}
 
 QString formatName(HfQuantFormat f)
 {
@@ -102,7 +85,7 @@ void writeGptqLayer(SafetensorsWriter& w, const QString& name, const QuantizedTe
     for (std::int64_t r = 0; r < rows; ++r)
         for (std::int64_t c = 0; c < cols; ++c)
             t[std::size_t(c * rows + r)] = q.codes[std::size_t(r * cols + c)];
-    addInts(w, name + u".qweight", {cols * bits / 32, rows}, gptqPackRows(t, cols, rows, bits));
+    w.addTensorI32(name + u".qweight", {cols * bits / 32, rows}, gptqPackRows(t, cols, rows, bits));
     std::vector<std::uint32_t> z(std::size_t(groups * rows));
     std::vector<float> sc(std::size_t(groups * rows));
     for (std::int64_t r = 0; r < rows; ++r) {
@@ -124,12 +107,12 @@ void writeGptqLayer(SafetensorsWriter& w, const QString& name, const QuantizedTe
             sc[std::size_t(g * rows + r)] = q.scales[std::size_t(r * groups + g)];
         }
     }
-    addInts(w, name + u".qzeros", {groups, rows * bits / 32}, gptqPackCols(z, groups, rows, bits));
+    w.addTensorI32(name + u".qzeros", {groups, rows * bits / 32}, gptqPackCols(z, groups, rows, bits));
     w.addTensorF32(name + u".scales", DType::F16, {groups, rows}, std::move(sc));
     std::vector<std::int32_t> gidx(static_cast<std::size_t>(cols));
     for (std::int64_t c = 0; c < cols; ++c)
         gidx[std::size_t(c)] = q.groupOf(c);
-    addInts(w, name + u".g_idx", {cols}, gidx);
+    w.addTensorI32(name + u".g_idx", {cols}, gidx);
 }
 
 void writeAwqLayer(SafetensorsWriter& w, const QString& name, const QuantizedTensor& q)
@@ -139,7 +122,7 @@ void writeAwqLayer(SafetensorsWriter& w, const QString& name, const QuantizedTen
     for (std::int64_t r = 0; r < rows; ++r)
         for (std::int64_t c = 0; c < cols; ++c)
             t[std::size_t(c * rows + r)] = q.codes[std::size_t(r * cols + c)];
-    addInts(w, name + u".qweight", {cols, rows / 8}, awqPack(t, cols, rows));
+    w.addTensorI32(name + u".qweight", {cols, rows / 8}, awqPack(t, cols, rows));
     std::vector<std::uint32_t> z(std::size_t(groups * rows));
     std::vector<float> sc(std::size_t(groups * rows));
     for (std::int64_t r = 0; r < rows; ++r) {
@@ -152,7 +135,7 @@ void writeAwqLayer(SafetensorsWriter& w, const QString& name, const QuantizedTen
             sc[std::size_t(g * rows + r)] = q.scales[std::size_t(r * groups + g)];
         }
     }
-    addInts(w, name + u".qzeros", {groups, rows / 8}, awqPack(z, groups, rows));
+    w.addTensorI32(name + u".qzeros", {groups, rows / 8}, awqPack(z, groups, rows));
     w.addTensorF32(name + u".scales", DType::F16, {groups, rows}, std::move(sc));
 }
 
@@ -239,211 +222,247 @@ HfExportReport exportHfQuantized(const QString& outDir, const Model& base, const
     return exportHfQuantized(outDir, base, result.tensors, options);
 }
 
-HfExportReport exportHfQuantized(const QString& outDir, const Model& model,
-                                 const std::vector<std::shared_ptr<const QuantizedTensor>>& tensors,
-                                 const HfExportOptions& options)
-{
-    const HfQuantFormat fmt = options.format;
-    const auto& linears = model.linears();
-    if (tensors.size() != linears.size())
-        throw Error(QStringLiteral("export: %1 quantized layers given for a model with %2 linears")
-                        .arg(tensors.size())
-                        .arg(linears.size()));
-    auto fail = [&](const QString& layer, const QString& why) {
-        return Error(formatName(fmt) + u" export: layer '" + layer + u"': " + why);
-    };
+namespace {
 
-    // Check every layer and the settings the format's single quantization_config implies.
-    std::vector<QuantizedTensor> layers;
-    layers.reserve(tensors.size());
-    const QuantizedTensor* ref = nullptr;
-    QString refName;
-    bool descAct = false;
-    QStringList floatModules;
-    bool headQuantized = false;
-    for (std::size_t i = 0; i < tensors.size(); ++i) {
-        const QuantizedTensor& q = *tensors[i];
-        const LinearLayerInfo& l = linears[i];
-        if (q.rows != l.outFeatures || q.cols != l.inFeatures)
-            throw fail(l.name, QStringLiteral("quantized shape [%1, %2] does not match the model's [%3, %4]")
-                                   .arg(q.rows)
-                                   .arg(q.cols)
-                                   .arg(l.outFeatures)
-                                   .arg(l.inFeatures));
-        layers.push_back(q);
-        if (q.spec.method == QuantMethod::Float) {
-            if (l.kind != LinearKind::Head)
-                floatModules << l.name;
-            continue;
-        }
-        if (const QString why = layerProblem(q, fmt); !why.isEmpty())
-            throw fail(l.name, why);
-        if (l.kind == LinearKind::Head) {
-            if (fmt == HfQuantFormat::Awq)
-                throw fail(l.name,
-                           QStringLiteral("AWQ checkpoints keep lm_head in 16-bit; quantize it as float"));
-            headQuantized = true;
-        }
-        if (!ref) {
-            ref = &q;
-            refName = l.name;
-        } else if (fmt == HfQuantFormat::Awq && (q.spec.bits != ref->spec.bits ||
-                                                 (q.spec.granularity == Granularity::PerGroup &&
-                                                  q.spec.groupSize != ref->spec.groupSize) ||
-                                                 (q.spec.granularity == Granularity::PerChannel) !=
-                                                     (ref->spec.granularity == Granularity::PerChannel))) {
-            throw fail(l.name, QStringLiteral(
-                                   "spec '%1' differs from '%2' of '%3'; an AWQ quantization_config covers "
-                                   "every quantized layer (bits and group size must agree)")
-                                   .arg(q.spec.label(), ref->spec.label(), refName));
-        }
-        descAct = descAct || !q.groupIndex.empty();
+/// One export, as named steps: check every layer against the format, choose the settings of the
+/// single quantization_config (GPTQ: plus GPTQModel `dynamic` overrides for the other layers), fold
+/// AWQ input scales into the ops producing each input, then write the folder atomically.
+class HfCheckpointExport
+{
+public:
+    HfCheckpointExport(const Model& model, const std::vector<std::shared_ptr<const QuantizedTensor>>& tensors,
+                       const HfExportOptions& options)
+        : m_model(model), m_linears(model.linears()), m_tensors(tensors), m_options(options),
+          m_fmt(options.format)
+    {}
+
+    HfExportReport run(const QString& outDir)
+    {
+        checkLayers();
+        if (m_fmt == HfQuantFormat::Gptq)
+            planGptqDynamic();
+        else
+            foldAwqScales();
+        m_report.quantizationConfig = quantizationConfig();
+        writeModelFolderAtomically(outDir, m_model.path(), [&](const QString& tmp) { writeFolder(tmp); });
+        return m_report;
     }
-    if (!ref)
-        throw Error(formatName(fmt) + u" export: no layer of the model is quantized");
-    // GPTQ with layers of different bits / groups / symmetry / act-order (a mixed-precision plan):
-    // the settings most weights share go in quantization_config, the others in GPTQModel's
-    // `dynamic` as "+:<module pattern>" overrides (grouped into as few anchored patterns as the
-    // layer names allow).
-    QJsonObject dynamicOverrides;
-    if (fmt == HfQuantFormat::Gptq) {
+
+private:
+    Error fail(const QString& layer, const QString& why) const
+    {
+        return Error(formatName(m_fmt) + u" export: layer '" + layer + u"': " + why);
+    }
+
+    /// Every layer has the model's shape and fits the format; the first quantized layer is the
+    /// reference whose settings an AWQ config states for all.
+    void checkLayers()
+    {
+        if (m_tensors.size() != m_linears.size())
+            throw Error(QStringLiteral("export: %1 quantized layers given for a model with %2 linears")
+                            .arg(m_tensors.size())
+                            .arg(m_linears.size()));
+        m_layers.reserve(m_tensors.size());
+        for (std::size_t i = 0; i < m_tensors.size(); ++i) {
+            const QuantizedTensor& q = *m_tensors[i];
+            const LinearLayerInfo& l = m_linears[i];
+            if (q.rows != l.outFeatures || q.cols != l.inFeatures)
+                throw fail(l.name,
+                           QStringLiteral("quantized shape [%1, %2] does not match the model's [%3, %4]")
+                               .arg(q.rows)
+                               .arg(q.cols)
+                               .arg(l.outFeatures)
+                               .arg(l.inFeatures));
+            m_layers.push_back(q);
+            if (q.spec.method == QuantMethod::Float) {
+                if (l.kind != LinearKind::Head)
+                    m_floatModules << l.name;
+                continue;
+            }
+            if (const QString why = layerProblem(q, m_fmt); !why.isEmpty())
+                throw fail(l.name, why);
+            if (l.kind == LinearKind::Head) {
+                if (m_fmt == HfQuantFormat::Awq)
+                    throw fail(l.name, QStringLiteral(
+                                           "AWQ checkpoints keep lm_head in 16-bit; quantize it as float"));
+                m_headQuantized = true;
+            }
+            if (!m_ref) {
+                m_ref = &q;
+                m_refName = l.name;
+            } else if (m_fmt == HfQuantFormat::Awq && !sameAwqSettings(q, *m_ref)) {
+                throw fail(
+                    l.name,
+                    QStringLiteral("spec '%1' differs from '%2' of '%3'; an AWQ quantization_config covers "
+                                   "every quantized layer (bits and group size must agree)")
+                        .arg(q.spec.label(), m_ref->spec.label(), m_refName));
+            }
+            m_descAct = m_descAct || !q.groupIndex.empty();
+        }
+        if (!m_ref)
+            throw Error(formatName(m_fmt) + u" export: no layer of the model is quantized");
+    }
+
+    static bool sameAwqSettings(const QuantizedTensor& q, const QuantizedTensor& ref)
+    {
+        const bool perChannel = q.spec.granularity == Granularity::PerChannel;
+        return q.spec.bits == ref.spec.bits &&
+               !(q.spec.granularity == Granularity::PerGroup && q.spec.groupSize != ref.spec.groupSize) &&
+               perChannel == (ref.spec.granularity == Granularity::PerChannel);
+    }
+
+    /// GPTQ with layers of different bits / groups / symmetry / act-order (a mixed-precision plan):
+    /// the settings most weights share go in quantization_config, the others in GPTQModel's
+    /// `dynamic` as "+:<module pattern>" overrides (grouped into as few anchored patterns as the
+    /// layer names allow).
+    void planGptqDynamic()
+    {
         std::map<GptqLayerKey, std::int64_t> weightsPerKey;
-        for (std::size_t i = 0; i < layers.size(); ++i) {
-            if (layers[i].spec.method != QuantMethod::Float)
-                weightsPerKey[gptqKey(layers[i])] += linears[i].params();
+        for (std::size_t i = 0; i < m_layers.size(); ++i) {
+            if (m_layers[i].spec.method != QuantMethod::Float)
+                weightsPerKey[gptqKey(m_layers[i])] += m_linears[i].params();
         }
         const GptqLayerKey baseKey =
             std::max_element(weightsPerKey.begin(), weightsPerKey.end(), [](const auto& a, const auto& b) {
                 return a.second < b.second;
             })->first;
         std::map<GptqLayerKey, std::vector<std::pair<int, QString>>> others;
-        for (std::size_t i = 0; i < layers.size(); ++i) {
-            if (layers[i].spec.method == QuantMethod::Float)
+        for (std::size_t i = 0; i < m_layers.size(); ++i) {
+            if (m_layers[i].spec.method == QuantMethod::Float)
                 continue;
-            const GptqLayerKey k = gptqKey(layers[i]);
-            if (k == baseKey && gptqKey(*ref) != baseKey) {
-                ref = tensors[i].get();
-                refName = linears[i].name;
+            const GptqLayerKey k = gptqKey(m_layers[i]);
+            if (k == baseKey && gptqKey(*m_ref) != baseKey) {
+                m_ref = m_tensors[i].get();
+                m_refName = m_linears[i].name;
             }
             if (!(k == baseKey))
                 others[k].push_back({int(i), QStringLiteral("x")});
         }
         for (const auto& [key, members] : others) {
-            for (const auto& [pattern, unused] : layerPatterns(model, members))
-                dynamicOverrides.insert(u"+:" + pattern, key.toJson());
+            for (const auto& [pattern, unused] : layerPatterns(m_model, members))
+                m_dynamicOverrides.insert(u"+:" + pattern, key.toJson());
         }
-        descAct = baseKey.descAct;
+        m_descAct = baseKey.descAct;
     }
 
-    // AWQ: fold input scales into the op producing each layer's input.
-    HfExportReport report;
-    std::map<QString, std::vector<float>> foldedNorms; // norm tensor → new weight
-    if (fmt == HfQuantFormat::Awq) {
-        const TensorStore& ts = model.tensors();
-        for (const DecoderBlockInfo& b : model.blocks()) {
-            auto idx = [&](LinearKind k) { return std::size_t(b.linears[std::size_t(k)]); };
-            auto foldIntoNorm = [&](const QString& norm, std::initializer_list<LinearKind> kinds) {
-                const std::size_t first = idx(*kinds.begin());
-                const std::vector<float> s = layers[first].inputScales;
-                for (LinearKind k : kinds) {
-                    const QuantizedTensor& q = layers[idx(k)];
-                    const bool same = (allOnes(q.inputScales) && allOnes(s)) || q.inputScales == s;
-                    if (!same)
-                        throw fail(
-                            linears[idx(k)].name,
-                            QStringLiteral(
-                                "AWQ input scales differ from those of '%1'; layers reading the output "
-                                "of %2 must share one scale vector to fold it into the norm (give "
-                                "them one AWQ spec)")
-                                .arg(linears[first].name, norm));
-                }
-                if (allOnes(s))
-                    return;
-                std::vector<float> g = ts.readF32(norm, FiniteCheck::Throw);
-                for (std::size_t j = 0; j < g.size(); ++j)
-                    g[j] = roundToStorage(g[j] / s[j], DType::F16);
-                foldedNorms[norm] = std::move(g);
-                report.foldedTensors << norm;
-                for (LinearKind k : kinds)
-                    layers[idx(k)].inputScales.clear();
-            };
-            auto foldIntoRows = [&](LinearKind consumer, LinearKind producer) {
-                QuantizedTensor& c = layers[idx(consumer)];
-                if (allOnes(c.inputScales)) {
-                    c.inputScales.clear();
-                    return;
-                }
-                QuantizedTensor& p = layers[idx(producer)];
-                const LinearLayerInfo& pl = linears[idx(producer)];
-                if (p.rows != c.cols)
-                    throw fail(linears[idx(consumer)].name,
-                               QStringLiteral(
-                                   "AWQ input scales cannot be folded: '%1' has %2 outputs but this layer "
-                                   "reads %3 (grouped-query attention); quantize it without AWQ scaling "
-                                   "(e.g. rtn), as AutoAWQ does")
-                                   .arg(pl.name)
-                                   .arg(p.rows)
-                                   .arg(c.cols));
-                if (!pl.bias.isEmpty())
-                    throw fail(linears[idx(consumer)].name,
-                               QStringLiteral("AWQ input scales cannot be folded into '%1', which has a bias")
-                                   .arg(pl.name));
-                divideRows(p, c.inputScales);
-                c.inputScales.clear();
-                report.foldedTensors << pl.name;
-            };
-            foldIntoNorm(b.inputNorm, {LinearKind::Q, LinearKind::K, LinearKind::V});
-            foldIntoNorm(b.postAttentionNorm, {LinearKind::Gate, LinearKind::Up});
-            foldIntoRows(LinearKind::O, LinearKind::V);
-            foldIntoRows(LinearKind::Down, LinearKind::Up);
+    /// AWQ: folds input scales into the op producing each layer's input, block by block.
+    void foldAwqScales()
+    {
+        for (const DecoderBlockInfo& b : m_model.blocks()) {
+            foldIntoNorm(b, b.inputNorm, {LinearKind::Q, LinearKind::K, LinearKind::V});
+            foldIntoNorm(b, b.postAttentionNorm, {LinearKind::Gate, LinearKind::Up});
+            foldIntoRows(b, LinearKind::O, LinearKind::V);
+            foldIntoRows(b, LinearKind::Down, LinearKind::Up);
         }
-        for (std::size_t i = 0; i < layers.size(); ++i)
-            if (!allOnes(layers[i].inputScales))
-                throw fail(linears[i].name,
+        for (std::size_t i = 0; i < m_layers.size(); ++i)
+            if (!allOnes(m_layers[i].inputScales))
+                throw fail(m_linears[i].name,
                            QStringLiteral("AWQ input scales cannot be folded into a preceding op"));
     }
 
-    // quantization_config
-    QJsonObject qc;
-    const bool perChannel = ref->spec.granularity == Granularity::PerChannel;
-    if (fmt == HfQuantFormat::Gptq) {
-        qc.insert(QStringLiteral("quant_method"), QStringLiteral("gptq"));
-        qc.insert(QStringLiteral("bits"), ref->spec.bits);
-        qc.insert(QStringLiteral("group_size"), perChannel ? -1 : ref->spec.groupSize);
-        qc.insert(QStringLiteral("desc_act"), descAct);
-        qc.insert(QStringLiteral("sym"), ref->spec.symmetric);
-        qc.insert(QStringLiteral("static_groups"), ref->spec.staticGroups);
-        qc.insert(QStringLiteral("damp_percent"), ref->spec.dampPercent);
-        qc.insert(QStringLiteral("true_sequential"), true);
-        qc.insert(QStringLiteral("lm_head"), headQuantized);
-        qc.insert(QStringLiteral("checkpoint_format"), options.checkpointFormat == GptqCheckpointFormat::Gptq
-                                                           ? QStringLiteral("gptq")
-                                                           : QStringLiteral("gptq_v2"));
-        if (!floatModules.isEmpty() || !dynamicOverrides.isEmpty()) {
-            // GPTQModel: negative rules skip these modules, positive ones override per module.
-            QJsonObject dyn = dynamicOverrides;
-            for (const QString& m : floatModules)
-                dyn.insert(u"-:^" + QRegularExpression::escape(m) + u'$', QJsonObject());
-            qc.insert(QStringLiteral("dynamic"), dyn);
+    /// The layers reading a norm's output share one scale vector s; the norm weight becomes g / s.
+    void foldIntoNorm(const DecoderBlockInfo& b, const QString& norm, std::initializer_list<LinearKind> kinds)
+    {
+        auto idx = [&](LinearKind k) { return std::size_t(b.linears[std::size_t(k)]); };
+        const std::size_t first = idx(*kinds.begin());
+        const std::vector<float> s = m_layers[first].inputScales;
+        for (LinearKind k : kinds) {
+            const QuantizedTensor& q = m_layers[idx(k)];
+            const bool same = (allOnes(q.inputScales) && allOnes(s)) || q.inputScales == s;
+            if (!same)
+                throw fail(
+                    m_linears[idx(k)].name,
+                    QStringLiteral("AWQ input scales differ from those of '%1'; layers reading the output "
+                                   "of %2 must share one scale vector to fold it into the norm (give "
+                                   "them one AWQ spec)")
+                        .arg(m_linears[first].name, norm));
         }
-    } else {
-        qc.insert(QStringLiteral("quant_method"), QStringLiteral("awq"));
-        qc.insert(QStringLiteral("bits"), 4);
-        qc.insert(QStringLiteral("group_size"), ref->spec.groupSize);
-        qc.insert(QStringLiteral("zero_point"), true);
-        qc.insert(QStringLiteral("version"), QStringLiteral("gemm"));
-        if (!floatModules.isEmpty())
-            qc.insert(QStringLiteral("modules_to_not_convert"), QJsonArray::fromStringList(floatModules));
+        if (allOnes(s))
+            return;
+        std::vector<float> g = m_model.tensors().readF32(norm, FiniteCheck::Throw);
+        for (std::size_t j = 0; j < g.size(); ++j)
+            g[j] = roundToStorage(g[j] / s[j], DType::F16);
+        m_foldedNorms[norm] = std::move(g);
+        m_report.foldedTensors << norm;
+        for (LinearKind k : kinds)
+            m_layers[idx(k)].inputScales.clear();
     }
-    qc.insert(QStringLiteral("quantscope_version"), QStringLiteral(QUANTSCOPE_VERSION));
-    report.quantizationConfig = qc;
 
-    writeModelFolderAtomically(outDir, model.path(), [&](const QString& tmp) {
+    /// A consumer's scales divide the producer's output rows (v_proj for o_proj, up_proj for down_proj).
+    void foldIntoRows(const DecoderBlockInfo& b, LinearKind consumer, LinearKind producer)
+    {
+        auto idx = [&](LinearKind k) { return std::size_t(b.linears[std::size_t(k)]); };
+        QuantizedTensor& c = m_layers[idx(consumer)];
+        if (allOnes(c.inputScales)) {
+            c.inputScales.clear();
+            return;
+        }
+        QuantizedTensor& p = m_layers[idx(producer)];
+        const LinearLayerInfo& pl = m_linears[idx(producer)];
+        if (p.rows != c.cols)
+            throw fail(m_linears[idx(consumer)].name,
+                       QStringLiteral("AWQ input scales cannot be folded: '%1' has %2 outputs but this layer "
+                                      "reads %3 (grouped-query attention); quantize it without AWQ scaling "
+                                      "(e.g. rtn), as AutoAWQ does")
+                           .arg(pl.name)
+                           .arg(p.rows)
+                           .arg(c.cols));
+        if (!pl.bias.isEmpty())
+            throw fail(
+                m_linears[idx(consumer)].name,
+                QStringLiteral("AWQ input scales cannot be folded into '%1', which has a bias").arg(pl.name));
+        divideRows(p, c.inputScales);
+        c.inputScales.clear();
+        m_report.foldedTensors << pl.name;
+    }
+
+    QJsonObject quantizationConfig() const
+    {
+        QJsonObject qc;
+        const bool perChannel = m_ref->spec.granularity == Granularity::PerChannel;
+        if (m_fmt == HfQuantFormat::Gptq) {
+            qc.insert(QStringLiteral("quant_method"), QStringLiteral("gptq"));
+            qc.insert(QStringLiteral("bits"), m_ref->spec.bits);
+            qc.insert(QStringLiteral("group_size"), perChannel ? -1 : m_ref->spec.groupSize);
+            qc.insert(QStringLiteral("desc_act"), m_descAct);
+            qc.insert(QStringLiteral("sym"), m_ref->spec.symmetric);
+            qc.insert(QStringLiteral("static_groups"), m_ref->spec.staticGroups);
+            qc.insert(QStringLiteral("damp_percent"), m_ref->spec.dampPercent);
+            qc.insert(QStringLiteral("true_sequential"), true);
+            qc.insert(QStringLiteral("lm_head"), m_headQuantized);
+            qc.insert(QStringLiteral("checkpoint_format"),
+                      m_options.checkpointFormat == GptqCheckpointFormat::Gptq ? QStringLiteral("gptq")
+                                                                               : QStringLiteral("gptq_v2"));
+            if (!m_floatModules.isEmpty() || !m_dynamicOverrides.isEmpty()) {
+                // GPTQModel: negative rules skip these modules, positive ones override per module.
+                QJsonObject dyn = m_dynamicOverrides;
+                for (const QString& m : m_floatModules)
+                    dyn.insert(u"-:^" + QRegularExpression::escape(m) + u'$', QJsonObject());
+                qc.insert(QStringLiteral("dynamic"), dyn);
+            }
+        } else {
+            qc.insert(QStringLiteral("quant_method"), QStringLiteral("awq"));
+            qc.insert(QStringLiteral("bits"), 4);
+            qc.insert(QStringLiteral("group_size"), m_ref->spec.groupSize);
+            qc.insert(QStringLiteral("zero_point"), true);
+            qc.insert(QStringLiteral("version"), QStringLiteral("gemm"));
+            if (!m_floatModules.isEmpty())
+                qc.insert(QStringLiteral("modules_to_not_convert"),
+                          QJsonArray::fromStringList(m_floatModules));
+        }
+        qc.insert(QStringLiteral("quantscope_version"), QStringLiteral(QUANTSCOPE_VERSION));
+        return qc;
+    }
+
+    /// model.safetensors (non-linear tensors as stored, folded norms in F16, the layers in the
+    /// format's packing) and config.json with quantization_config, into the partial folder.
+    void writeFolder(const QString& tmp)
+    {
         SafetensorsWriter w;
-        const TensorStore& ts = model.tensors();
+        const TensorStore& ts = m_model.tensors();
         QSet<QString> linearTensors;
         const QStringList suffixes = quantizedTensorSuffixes();
-        for (const LinearLayerInfo& l : linears) {
+        for (const LinearLayerInfo& l : m_linears) {
             linearTensors.insert(l.weight);
             for (const QString& s : suffixes)
                 linearTensors.insert(l.name + s);
@@ -451,46 +470,74 @@ HfExportReport exportHfQuantized(const QString& outDir, const Model& model,
         for (const QString& name : ts.names()) {
             if (linearTensors.contains(name))
                 continue;
-            if (auto it = foldedNorms.find(name); it != foldedNorms.end()) {
+            if (auto it = m_foldedNorms.find(name); it != m_foldedNorms.end()) {
                 w.addTensorF32(name, DType::F16, ts.info(name).shape, it->second);
                 continue;
             }
             const TensorInfo& info = ts.info(name);
             const unsigned char* src = ts.rawData(name);
-            addBytes(w, name, info.dtype, info.shape, std::vector<unsigned char>(src, src + info.bytes()));
+            w.addTensorBytes(name, info.dtype, info.shape,
+                             std::vector<unsigned char>(src, src + info.bytes()));
         }
-        for (std::size_t i = 0; i < layers.size(); ++i) {
-            const QuantizedTensor& q = layers[i];
-            const QString& name = linears[i].name;
+        for (std::size_t i = 0; i < m_layers.size(); ++i) {
+            const QuantizedTensor& q = m_layers[i];
+            const QString& name = m_linears[i].name;
             if (q.spec.method == QuantMethod::Float) {
                 w.addTensorF32(name + u".weight", q.spec.floatType, {q.rows, q.cols}, q.floatWeights);
-                ++report.floatLayers;
+                ++m_report.floatLayers;
                 continue;
             }
-            if (fmt == HfQuantFormat::Gptq)
-                writeGptqLayer(w, name, q, options.checkpointFormat == GptqCheckpointFormat::Gptq);
+            if (m_fmt == HfQuantFormat::Gptq)
+                writeGptqLayer(w, name, q, m_options.checkpointFormat == GptqCheckpointFormat::Gptq);
             else
                 writeAwqLayer(w, name, q);
-            ++report.quantizedLayers;
+            ++m_report.quantizedLayers;
         }
         w.setMetadata(QStringLiteral("format"), QStringLiteral("pt"));
         w.write(QDir(tmp).filePath(QStringLiteral("model.safetensors")));
+        writeConfig(tmp);
+    }
 
-        // config.json with quantization_config
-        const QString cfgPath = QDir(model.path()).filePath(QStringLiteral("config.json"));
+    void writeConfig(const QString& tmp) const
+    {
+        const QString cfgPath = QDir(m_model.path()).filePath(QStringLiteral("config.json"));
         QFile cf(cfgPath);
         if (!cf.open(QIODevice::ReadOnly))
             throw Error::inFile(cfgPath, QStringLiteral("cannot read"));
         QJsonObject cfg = QJsonDocument::fromJson(cf.readAll()).object();
-        cfg.insert(QStringLiteral("quantization_config"), qc);
-        if (fmt == HfQuantFormat::Awq)
+        cfg.insert(QStringLiteral("quantization_config"), m_report.quantizationConfig);
+        if (m_fmt == HfQuantFormat::Awq)
             cfg.insert(QStringLiteral("torch_dtype"), QStringLiteral("float16"));
         QSaveFile co(QDir(tmp).filePath(QStringLiteral("config.json")));
         if (!co.open(QIODevice::WriteOnly) ||
             co.write(QJsonDocument(cfg).toJson(QJsonDocument::Indented)) < 0 || !co.commit())
             throw Error::inFile(co.fileName(), QStringLiteral("cannot write"));
-    });
-    return report;
+    }
+
+    const Model& m_model;
+    const std::vector<LinearLayerInfo>& m_linears;
+    const std::vector<std::shared_ptr<const QuantizedTensor>>& m_tensors;
+    const HfExportOptions& m_options;
+    const HfQuantFormat m_fmt;
+
+    std::vector<QuantizedTensor> m_layers; ///< copies: AWQ folding rewrites scales and rows
+    const QuantizedTensor* m_ref = nullptr;
+    QString m_refName;
+    bool m_descAct = false;
+    bool m_headQuantized = false;
+    QStringList m_floatModules;
+    QJsonObject m_dynamicOverrides;
+    std::map<QString, std::vector<float>> m_foldedNorms; ///< norm tensor → new weight
+    HfExportReport m_report;
+};
+
+} // namespace
+
+HfExportReport exportHfQuantized(const QString& outDir, const Model& model,
+                                 const std::vector<std::shared_ptr<const QuantizedTensor>>& tensors,
+                                 const HfExportOptions& options)
+{
+    return HfCheckpointExport(model, tensors, options).run(outDir);
 }
 
 } // namespace qs

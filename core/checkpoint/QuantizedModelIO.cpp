@@ -1,12 +1,12 @@
 #include "checkpoint/QuantizedModelIO.h"
 
+#include "checkpoint/HfQuantExport.h"
 #include "io/SafetensorsWriter.h"
 #include "io/TensorStore.h"
 #include "kernels/BitPacking.h"
 #include "kernels/Convert.h"
-#include "model/Model.h"
 #include "kernels/GgmlQuants.h"
-#include "checkpoint/HfQuantExport.h"
+#include "model/Model.h"
 #include "quant/QuantizeJob.h"
 #include "util/Error.h"
 
@@ -22,20 +22,9 @@ namespace qs {
 
 namespace {
 
-void addBytes(SafetensorsWriter& w, const QString& name, DType dtype, std::vector<std::int64_t> shape,
-              std::vector<unsigned char> bytes)
-{
-    auto shared = std::make_shared<std::vector<unsigned char>>(std::move(bytes));
-    w.addTensor(name, dtype, std::move(shape), [shared](unsigned char* dst, std::uint64_t n) {
-        std::memcpy(dst, shared->data(), std::min<std::uint64_t>(n, shared->size()));
-    });
-}
-
 void addInts(SafetensorsWriter& w, const QString& name, const std::vector<std::int32_t>& v)
 {
-    std::vector<unsigned char> b(v.size() * 4);
-    std::memcpy(b.data(), v.data(), b.size());
-    addBytes(w, name, DType::I32, {std::int64_t(v.size())}, std::move(b));
+    w.addTensorI32(name, {std::int64_t(v.size())}, v);
 }
 
 void addFloats(SafetensorsWriter& w, const QString& name, DType dtype, std::vector<std::int64_t> shape,
@@ -101,7 +90,8 @@ void saveQuantizedModel(const QString& outDir, const Model& base, const Quantize
                 continue;
             const TensorInfo& info = ts.info(name);
             const unsigned char* src = ts.rawData(name);
-            addBytes(w, name, info.dtype, info.shape, std::vector<unsigned char>(src, src + info.bytes()));
+            w.addTensorBytes(name, info.dtype, info.shape,
+                             std::vector<unsigned char>(src, src + info.bytes()));
         }
         QJsonObject layers;
         for (std::size_t i = 0; i < base.linears().size(); ++i) {
@@ -114,12 +104,12 @@ void saveQuantizedModel(const QString& outDir, const Model& base, const Quantize
                 continue;
             }
             if (q.spec.method == QuantMethod::Ggml) { // ggml blocks as GGUF stores them, one row per row
-                addBytes(w, l.name + u".qweight", DType::U8,
-                         {q.rows, std::int64_t(ggmlRowBytes(q.spec.ggmlType, q.cols))}, q.ggmlData);
+                w.addTensorBytes(l.name + u".qweight", DType::U8,
+                                 {q.rows, std::int64_t(ggmlRowBytes(q.spec.ggmlType, q.cols))}, q.ggmlData);
                 continue;
             }
             const std::vector<std::uint8_t> packed = packCodes(q.codes, q.spec.bits);
-            addBytes(w, l.name + u".qweight", DType::U8, {std::int64_t(packed.size())}, packed);
+            w.addTensorBytes(l.name + u".qweight", DType::U8, {std::int64_t(packed.size())}, packed);
             const std::int64_t nScales = std::int64_t(q.scales.size());
             const std::vector<std::int64_t> scaleShape =
                 q.spec.granularity == Granularity::PerTensor
@@ -134,7 +124,7 @@ void saveQuantizedModel(const QString& outDir, const Model& base, const Quantize
                     for (std::size_t k = 0; k < z.size(); ++k)
                         z[k] = std::uint8_t(q.zeros[k]);
                     const std::vector<std::uint8_t> zp = packCodes(z, q.spec.bits);
-                    addBytes(w, l.name + u".qzeros", DType::U8, {std::int64_t(zp.size())}, zp);
+                    w.addTensorBytes(l.name + u".qzeros", DType::U8, {std::int64_t(zp.size())}, zp);
                 }
             }
             if (!q.groupIndex.empty())

@@ -234,20 +234,6 @@ void appendPayload(QByteArray& out, const GgufValue& v)
         v.storage());
 }
 
-std::optional<DType> plainDType(GgmlType t)
-{
-    switch (t) {
-    case GgmlType::F32:
-        return DType::F32;
-    case GgmlType::F16:
-        return DType::F16;
-    case GgmlType::BF16:
-        return DType::BF16;
-    default:
-        return std::nullopt;
-    }
-}
-
 } // namespace
 
 // --- values ---------------------------------------------------------------------------------
@@ -434,12 +420,12 @@ std::optional<std::uint64_t> ggufTensorBytes(GgmlType type, const std::vector<st
 
 bool ggufIsPlainFloat(GgmlType type)
 {
-    return plainDType(type).has_value();
+    return ggmlFloatDType(type).has_value();
 }
 
 void ggufPlainToF32(GgmlType type, const void* src, float* dst, std::size_t n)
 {
-    const auto dt = plainDType(type);
+    const auto dt = ggmlFloatDType(type);
     if (!dt)
         throw Error(
             QStringLiteral("cannot read %1 data as f32 here: only F32, F16 and BF16 are plain float types")
@@ -796,7 +782,7 @@ void GgufWriter::addTensorF32(const QString& name, GgmlType type, std::vector<st
                               std::vector<float> values)
 {
     const std::uint64_t n = checkTensor(name, type, dims);
-    const auto dt = plainDType(type);
+    const auto dt = ggmlFloatDType(type);
     const std::uint64_t numel = dt ? n / std::uint64_t(dtypeInfo(*dt).bytes) : 0;
     if (!dt || numel != values.size())
         throw Error(

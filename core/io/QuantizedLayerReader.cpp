@@ -3,6 +3,7 @@
 #include "io/HfQuantReader.h"
 #include "io/TensorStore.h"
 #include "kernels/BitPacking.h"
+#include "kernels/GgmlQuants.h"
 #include "tensor/GgmlTypes.h"
 #include "util/Error.h"
 

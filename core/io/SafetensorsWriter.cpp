@@ -7,18 +7,20 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QSaveFile>
-
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
 namespace qs {
 
-void SafetensorsWriter::addTensor(const QString& name, DType dtype, std::vector<std::int64_t> shape, Fill fill)
+void SafetensorsWriter::addTensor(const QString& name, DType dtype, std::vector<std::int64_t> shape,
+                                  Fill fill)
 {
     std::uint64_t n = 1;
     for (std::int64_t d : shape)
         n *= std::uint64_t(d);
-    m_tensors.push_back({name, dtype, std::move(shape), n * std::uint64_t(dtypeInfo(dtype).bytes), std::move(fill)});
+    m_tensors.push_back(
+        {name, dtype, std::move(shape), n * std::uint64_t(dtypeInfo(dtype).bytes), std::move(fill)});
 }
 
 void SafetensorsWriter::addTensorF32(const QString& name, DType dtype, std::vector<std::int64_t> shape,
@@ -55,9 +57,11 @@ QByteArray SafetensorsWriter::headerJson() const
         QJsonArray shape;
         for (std::int64_t d : t.shape)
             shape.append(qint64(d));
-        root.insert(t.name, QJsonObject{{QStringLiteral("dtype"), QLatin1String(dtypeInfo(t.dtype).safetensorsName)},
-                                        {QStringLiteral("shape"), shape},
-                                        {QStringLiteral("data_offsets"), QJsonArray{qint64(offset), qint64(offset + t.bytes)}}});
+        root.insert(t.name,
+                    QJsonObject{{QStringLiteral("dtype"), QLatin1String(dtypeInfo(t.dtype).safetensorsName)},
+                                {QStringLiteral("shape"), shape},
+                                {QStringLiteral("data_offsets"),
+                                 QJsonArray{qint64(offset), qint64(offset + t.bytes)}}});
         offset += t.bytes;
     }
     if (!m_metadata.isEmpty()) {
@@ -104,6 +108,23 @@ void SafetensorsWriter::write(const QString& path) const
         throw Error::inFile(path, u"resize failed: " + f.errorString());
     if (!f.commit())
         throw Error::inFile(path, u"could not save: " + f.errorString());
+}
+
+void SafetensorsWriter::addTensorBytes(const QString& name, DType dtype, std::vector<std::int64_t> shape,
+                                       std::vector<unsigned char> bytes)
+{
+    auto shared = std::make_shared<std::vector<unsigned char>>(std::move(bytes));
+    addTensor(name, dtype, std::move(shape), [shared](unsigned char* dst, std::uint64_t n) {
+        std::memcpy(dst, shared->data(), std::min<std::uint64_t>(n, shared->size()));
+    });
+}
+
+void SafetensorsWriter::addTensorI32(const QString& name, std::vector<std::int64_t> shape,
+                                     const std::vector<std::int32_t>& values)
+{
+    std::vector<unsigned char> b(values.size() * 4);
+    std::memcpy(b.data(), values.data(), b.size());
+    addTensorBytes(name, DType::I32, std::move(shape), std::move(b));
 }
 
 } // namespace qs

@@ -4,7 +4,6 @@
 
 #include <QMap>
 #include <QString>
-
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -23,7 +22,14 @@ public:
     void setMetadata(const QString& key, const QString& value) { m_metadata.insert(key, value); }
     void addTensor(const QString& name, DType dtype, std::vector<std::int64_t> shape, Fill fill = {});
     /// Convenience: f32 data converted to dtype (f32/f16/bf16).
-    void addTensorF32(const QString& name, DType dtype, std::vector<std::int64_t> shape, std::vector<float> data);
+    void addTensorF32(const QString& name, DType dtype, std::vector<std::int64_t> shape,
+                      std::vector<float> data);
+    /// Convenience: bytes already in the tensor's dtype (packed codes, a copied tensor).
+    void addTensorBytes(const QString& name, DType dtype, std::vector<std::int64_t> shape,
+                        std::vector<unsigned char> bytes);
+    /// Convenience: int32 values as an I32 tensor.
+    void addTensorI32(const QString& name, std::vector<std::int64_t> shape,
+                      const std::vector<std::int32_t>& values);
 
     /// Throws qs::Error naming the file on any failure (disk full included).
     void write(const QString& path) const;

@@ -1,7 +1,5 @@
 #include "io/TensorStore.h"
 
-#include <QStringList>
-
 #include "io/Gguf.h"
 #include "io/GgufModel.h"
 #include "kernels/Convert.h"
@@ -13,6 +11,7 @@
 #include <QFileInfo>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QStringList>
 
 namespace qs {
 
@@ -105,20 +104,7 @@ TensorStore TensorStore::openGguf(std::shared_ptr<const GgufFile> file,
         t.shape = g.shape();
         t.begin = g.offset;
         t.end = g.offset + g.bytes;
-        switch (g.type) {
-        case GgmlType::F32:
-            t.dtype = DType::F32;
-            break;
-        case GgmlType::F16:
-            t.dtype = DType::F16;
-            break;
-        case GgmlType::BF16:
-            t.dtype = DType::BF16;
-            break;
-        default:
-            t.dtype = DType::U8;
-            break;
-        }
+        t.dtype = ggmlFloatDType(g.type).value_or(DType::U8); // block formats are raw bytes
         if (m.permuteHeads > 0 && (t.shape.size() != 2 || t.rows() % (2 * m.permuteHeads) != 0))
             throw Error::inFile(file->path(), QStringLiteral("tensor '%1': %2 rows cannot hold %3 heads")
                                                   .arg(g.name)

@@ -1,7 +1,8 @@
 #include "kernels/Convert.h"
 
+#include "kernels/CpuFeatures.h"
+
 #include <cmath>
-#include <cpuid.h>
 #include <cstring>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -169,23 +170,8 @@ __attribute__((target("avx2"))) static void bf16RowAvx2(const void* in, float* o
 
 static bool haveAvx2F16c()
 {
-    // cpuid rather than __builtin_cpu_supports("f16c"), which clang does not accept.
-    static const bool yes = [] {
-        unsigned a = 0, b = 0, c = 0, d = 0;
-        if (!__get_cpuid(1, &a, &b, &c, &d))
-            return false;
-        const bool f16c = (c >> 29) & 1u, osxsave = (c >> 27) & 1u, avx = (c >> 28) & 1u;
-        if (!f16c || !osxsave || !avx)
-            return false;
-        unsigned xlo = 0, xhi = 0;
-        __asm__("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
-        if ((xlo & 6u) != 6u) // the OS saves the YMM registers
-            return false;
-        if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
-            return false;
-        return bool((b >> 5) & 1u); // AVX2
-    }();
-    return yes;
+    const CpuFeatures& cpu = cpuFeatures();
+    return cpu.avx2 && cpu.f16c;
 }
 #endif
 

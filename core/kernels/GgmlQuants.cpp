@@ -1,6 +1,8 @@
 #include "kernels/GgmlQuants.h"
 
 #include "kernels/Convert.h"
+#include "kernels/GgmlSearch.h"
+#include "kernels/SimdVariant.h"
 #include "tensor/GgmlBlocks.h"
 #include "util/Error.h"
 
@@ -9,67 +11,20 @@
 #include <cmath>
 #include <cstring>
 
-#if defined(__SSE__)
-#include <immintrin.h>
-#endif
-
 // Byte identity with llama.cpp rests on doing the same float operations in the same order: every
 // product and sum below is written in the association ggml's C code evaluates, in single
-// precision, and this file is compiled with -ffp-contract=off (core/CMakeLists.txt) so that the
+// precision, and kernels/ is compiled with -ffp-contract=off (core/CMakeLists.txt) so that the
 // compiler never fuses a*b+c into one FMA rounding. Summations stay sequential; the compiler
-// may not reorder them without -ffast-math, which the build never uses.
-
-#if defined(__FAST_MATH__)
-#error "GgmlQuants.cpp must not be built with -ffast-math: it reorders the sums byte identity depends on"
-#endif
+// may not reorder them without -ffast-math, which GgmlSearch.h refuses. The scale searches
+// (GgmlSearch.h) come as a scalar reference and lane variants; each format below is written once
+// against a search policy S and built per variant (see rowsOf).
 
 namespace qs {
 
 namespace {
 
 using namespace ggml;
-
-// The scalar types ggml mixes in its expressions; spelled out so that every int→float conversion
-// happens where C's usual arithmetic conversions put it.
-inline float f(int v)
-{
-    return static_cast<float>(v);
-}
-
-/// Round to nearest, ties to even, by adding 1.5·2^23: the float adder does the rounding and the
-/// integer sits in the low mantissa bits. Valid for |v| < 2^22, as everywhere it is used; for
-/// NaN it yields 0, which is what the reference gets too.
-inline int roundNearest(float v)
-{
-    const float shifted = v + 12582912.f;
-    std::int32_t bits;
-    std::memcpy(&bits, &shifted, 4);
-    return (bits & 0x007fffff) - 0x00400000;
-}
-
-/// roundNearest(v) clamped to [lo, hi]. Clamping the float first gives the same integer (rounding
-/// is monotonic and the bounds are integers) and lets the compiler use min/max instead of
-/// branches that mispredict on the many codes sitting at a bound.
-inline int roundClamped(float v, int lo, int hi)
-{
-    const float flo = static_cast<float>(lo), fhi = static_cast<float>(hi);
-    v = v < flo ? flo : v;
-    v = v > fhi ? fhi : v;
-    return roundNearest(v);
-}
-
-/// The same, spelled as maxss/minss for fitAffine's loops, where gcc turns the comparisons back
-/// into branches (measured: Q2_K 1.5–2× slower that way).
-inline int roundClampedMinMax(float v, int lo, int hi)
-{
-#if defined(__SSE__)
-    const __m128 c = _mm_min_ss(_mm_max_ss(_mm_set_ss(v), _mm_set_ss(static_cast<float>(lo))),
-                                _mm_set_ss(static_cast<float>(hi)));
-    return roundNearest(_mm_cvtss_f32(c));
-#else
-    return roundClamped(v, lo, hi);
-#endif
-}
+using namespace ggmlq;
 
 inline std::uint16_t toHalf(float v)
 {
@@ -78,27 +33,6 @@ inline std::uint16_t toHalf(float v)
 inline float fromHalf(std::uint16_t h)
 {
     return ref::f16ToF32(h);
-}
-
-constexpr float kTinyGroup = 1e-15f; // groups whose largest magnitude is below this are all-zero
-
-/// The element of largest magnitude (the first of equal ones) and that magnitude; both 0 for an
-/// all-zero group. Every symmetric format starts from it.
-struct SignedPeak
-{
-    float value = 0, magnitude = 0;
-};
-SignedPeak signedPeak(const float* __restrict x, int n)
-{
-    SignedPeak p;
-    for (int i = 0; i < n; ++i) {
-        const float a = std::fabs(x[i]);
-        if (a > p.magnitude) {
-            p.magnitude = a;
-            p.value = x[i];
-        }
-    }
-    return p;
 }
 
 /// Smallest and largest element (the legacy affine formats' range).
@@ -119,105 +53,6 @@ void valueRange(const float* __restrict x, int n, float* lo, float* hi)
 // Scale searches shared by the k-quants (and the legacy formats under an importance matrix).
 // Pointers are __restrict, as in ggml: the code arrays are bytes, which could otherwise alias the
 // floats and force the compiler to reload them after every store.
-
-// Several candidates of a scale search side by side, one per vector lane (GCC/Clang vector
-// extensions: eight in an AVX register, four in an SSE/NEON one, where 32-byte vectors would
-// change the ABI). Each lane runs the scalar loop's operations in the scalar loop's order, so the
-// rounding is unchanged: only independent candidates are vectorized, never the terms of one sum.
-#if defined(__AVX__)
-constexpr int kLanes = 8;
-#else
-constexpr int kLanes = 4;
-#endif
-using Lanes = float __attribute__((vector_size(4 * kLanes)));
-using LaneBits = std::int32_t __attribute__((vector_size(4 * kLanes)));
-
-/// v in every lane (v − (+0) is v exactly, −0 included).
-inline Lanes splat(float v)
-{
-    return v - Lanes{};
-}
-
-/// roundClampedMinMax per lane, as a float: the clamp keeps maxss/minss's NaN behaviour (a NaN
-/// becomes lo), and adding then subtracting 1.5·2^23 rounds to nearest even exactly.
-inline Lanes roundClampedLanes(Lanes v, float lo, float hi)
-{
-    const Lanes vlo = splat(lo), vhi = splat(hi), magic = splat(12582912.f);
-    v = v > vlo ? v : vlo;
-    v = v < vhi ? v : vhi;
-    return (v + magic) - magic;
-}
-
-/// roundClamped per lane, as a float, with its NaN behaviour too (a NaN becomes 0): the integer
-/// is read from the bits of v + 1.5·2^23, as roundNearest does.
-inline Lanes roundClampedLanesBits(Lanes v, float lo, float hi)
-{
-    const Lanes vlo = splat(lo), vhi = splat(hi);
-    v = v < vlo ? vlo : v;
-    v = v > vhi ? vhi : v;
-    const LaneBits bits = reinterpret_cast<LaneBits>(v + splat(12582912.f));
-    return __builtin_convertvector((bits & 0x007fffff) - 0x00400000, Lanes);
-}
-
-inline Lanes absLanes(Lanes v)
-{
-    return reinterpret_cast<Lanes>(reinterpret_cast<LaneBits>(v) & 0x7fffffff);
-}
-
-/// Signed codes in [-nmax, nmax-1] for x with one scale, chosen by weighted least squares over 19
-/// candidate inverse scales around -nmax/max. Weights are `w` or, when null, x². Codes are
-/// returned offset by nmax (0 … 2·nmax-1). Returns the scale (0 for an all-zero group). n ≤ 32.
-float fitSignedScale(int n, int nmax, const float* __restrict x, std::int8_t* __restrict codes,
-                     const float* __restrict w)
-{
-    constexpr int kMaxN = 32;
-    const auto [peak, peakAbs] = signedPeak(x, n);
-    if (peakAbs < kTinyGroup) {
-        std::fill(codes, codes + n, std::int8_t(0));
-        return 0.f;
-    }
-    float wx[kMaxN], wt[kMaxN]; // the weight, and weight·x, of each element
-    for (int i = 0; i < n; ++i) {
-        wt[i] = w ? w[i] : x[i] * x[i];
-        wx[i] = wt[i] * x[i];
-    }
-    float inv = f(-nmax) / peak;
-    float sumXL = 0, sumLL = 0;
-    for (int i = 0; i < n; ++i) {
-        const int l = roundClamped(inv * x[i], -nmax, nmax - 1);
-        codes[i] = std::int8_t(l + nmax);
-        sumXL += wx[i] * f(l);
-        sumLL += wt[i] * f(l) * f(l);
-    }
-    float scale = sumLL != 0.f ? sumXL / sumLL : 0.0f;
-    float best = scale * sumXL;
-    // The other 18 candidates, steps -9 … 9 without 0, kLanes at a time (they are independent).
-    constexpr int kSteps = 18;
-    for (int k0 = 0; k0 < kSteps; k0 += kLanes) {
-        Lanes invK;
-        for (int k = 0; k < kLanes; ++k) {
-            const int step = std::min(k0 + k, kSteps - 1) - 9;
-            invK[k] = -(f(nmax) + 0.1f * f(step < 0 ? step : step + 1)) / peak;
-        }
-        Lanes q[kMaxN];
-        Lanes lxl = splat(0), lll = splat(0);
-        for (int i = 0; i < n; ++i) {
-            q[i] = roundClampedLanesBits(invK * splat(x[i]), f(-nmax), f(nmax - 1));
-            lxl += splat(wx[i]) * q[i];
-            lll += splat(wt[i]) * q[i] * q[i];
-        }
-        // Better when sumXL²/sumLL (the explained energy) grows.
-        for (int k = 0; k < kLanes && k0 + k < kSteps; ++k) {
-            if (lll[k] > 0 && lxl[k] * lxl[k] > best * lll[k]) {
-                for (int i = 0; i < n; ++i)
-                    codes[i] = std::int8_t(nmax + int(q[i][k]));
-                scale = lxl[k] / lll[k];
-                best = scale * lxl[k];
-            }
-        }
-    }
-    return scale;
-}
 
 /// Q3_K's reference fit: codes from -nmax/max, then up to five passes moving single codes to
 /// their best value given the others (weights x²). Codes come back offset by nmax.
@@ -268,103 +103,6 @@ float fitSignedScaleIterative(int n, int nmax, const float* __restrict x, std::i
     for (int i = 0; i < n; ++i)
         codes[i] = std::int8_t(codes[i] + nmax);
     return sumXL / sumLL;
-}
-
-/// Affine fit x ≈ scale·q − offset with q in [0, nmax] and offset ≥ 0: start from the min/max
-/// grid, then try nstep+1 inverse scales (nmax + rmin + rdelta·k)/(max − min), each refined by a
-/// weighted least-squares solve for scale and min, keeping the one with the smallest weighted
-/// error (absolute when UseAbs, squared otherwise); ties keep the earlier candidate. n ≤ 32.
-/// Returns the scale; *offset receives the (non-negative) amount to subtract.
-template <bool UseAbs>
-float fitAffine(int n, int nmax, const float* __restrict x, const float* __restrict w,
-                std::uint8_t* __restrict codes, float* __restrict offset, float rmin, float rdelta, int nstep)
-{
-    constexpr int kMaxN = 32;
-    float lo = x[0], hi = x[0];
-    float sumW = w[0];
-    float sumX = sumW * x[0];
-    for (int i = 1; i < n; ++i) {
-        if (x[i] < lo)
-            lo = x[i];
-        if (x[i] > hi)
-            hi = x[i];
-        sumW += w[i];
-        sumX += w[i] * x[i];
-    }
-    if (lo > 0)
-        lo = 0;
-    if (hi == lo) {
-        std::fill(codes, codes + n, std::uint8_t(0));
-        *offset = -lo;
-        return 0.f;
-    }
-    auto err = [](auto d) {
-        if constexpr (UseAbs)
-            return absLanes(d);
-        else
-            return d * d;
-    };
-    const float inv0 = f(nmax) / (hi - lo);
-    float scale = 1 / inv0;
-    float bestErr = 0;
-    float shifted[kMaxN]; // x − lo, the quantity every candidate scales
-    for (int i = 0; i < n; ++i)
-        shifted[i] = x[i] - lo;
-    for (int i = 0; i < n; ++i) {
-        codes[i] = std::uint8_t(roundClampedMinMax(inv0 * shifted[i], 0, nmax));
-        const float d = scale * f(codes[i]) + lo - x[i];
-        bestErr += w[i] * (UseAbs ? std::fabs(d) : d * d);
-    }
-    if (nstep < 1) {
-        *offset = -lo;
-        return scale;
-    }
-    Lanes q[kMaxN]; // the codes of the candidates in flight
-    for (int k0 = 0; k0 <= nstep;) {
-        // Candidates scale x − lo over max − lo with the offset of the best fit so far (ggml's
-        // make_qkx2_quants updates its min as it goes), so a win invalidates the lanes after it:
-        // they are evaluated speculatively and rerun from the winner's successor.
-        const float range = hi - lo;
-        for (int i = 0; i < n; ++i)
-            shifted[i] = x[i] - lo;
-        Lanes inv;
-        for (int k = 0; k < kLanes; ++k)
-            inv[k] = (rmin + rdelta * f(k0 + k) + f(nmax)) / range;
-        Lanes sumL = splat(0), sumLL = splat(0), sumXL = splat(0);
-        for (int i = 0; i < n; ++i) {
-            q[i] = roundClampedLanes(inv * splat(shifted[i]), 0, f(nmax));
-            const Lanes wl = splat(w[i]) * q[i];
-            sumL += wl;
-            sumLL += wl * q[i];
-            sumXL += wl * splat(x[i]);
-        }
-        const Lanes vW = splat(sumW), vX = splat(sumX);
-        const Lanes det = vW * sumLL - sumL * sumL;
-        Lanes s = (vW * sumXL - vX * sumL) / det;
-        Lanes m = (sumLL * vX - sumL * sumXL) / det;
-        // The offset must not be negative: where the solve says so, refit the scale alone.
-        const auto negOffset = m > splat(0);
-        s = negOffset ? sumXL / sumLL : s;
-        m = negOffset ? splat(0) : m;
-        Lanes e = splat(0);
-        for (int i = 0; i < n; ++i)
-            e += splat(w[i]) * err(s * q[i] + m - splat(x[i]));
-        int next = k0 + kLanes;
-        for (int k = 0; k < kLanes && k0 + k <= nstep; ++k) {
-            if (det[k] > 0 && e[k] < bestErr) {
-                for (int i = 0; i < n; ++i)
-                    codes[i] = std::uint8_t(q[i][k]);
-                bestErr = e[k];
-                scale = s[k];
-                lo = m[k];
-                next = k0 + k + 1;
-                break;
-            }
-        }
-        k0 = next;
-    }
-    *offset = -lo;
-    return scale;
 }
 
 /// Codes in [0, nmax] for non-negative values (the sub-block scales and mins of the k-quants under
@@ -516,69 +254,78 @@ void pack2Bit(const std::uint8_t* codes, std::uint8_t* qs)
 // ---------------------------------------------------------------------------------------------
 // Legacy 32-element formats.
 
-void quantizeQ4_0(const float* x, void* out, std::int64_t n, const float* imp)
+struct QuantizeQ4_0
 {
-    auto* y = static_cast<BlockQ4_0*>(out);
-    const std::int64_t nb = n / kLegacyBlock;
-    if (!imp) {
-        for (std::int64_t b = 0; b < nb; ++b, x += kLegacyBlock) {
-            const float d = signedPeak(x, kLegacyBlock).value / -8;
-            const float id = d != 0.f ? 1.0f / d : 0.0f;
-            y[b].d = toHalf(d);
-            for (int j = 0; j < 16; ++j) {
-                const int q0 = std::min(15, int(static_cast<std::int8_t>(x[j] * id + 8.5f)));
-                const int q1 = std::min(15, int(static_cast<std::int8_t>(x[j + 16] * id + 8.5f)));
-                y[b].qs[j] = std::uint8_t(q0 | (q1 << 4));
+    template <class S>
+    static void row(const float* x, void* out, std::int64_t n, const float* imp)
+    {
+        auto* y = static_cast<BlockQ4_0*>(out);
+        const std::int64_t nb = n / kLegacyBlock;
+        if (!imp) {
+            for (std::int64_t b = 0; b < nb; ++b, x += kLegacyBlock) {
+                const float d = signedPeak(x, kLegacyBlock).value / -8;
+                const float id = d != 0.f ? 1.0f / d : 0.0f;
+                y[b].d = toHalf(d);
+                for (int j = 0; j < 16; ++j) {
+                    const int q0 = std::min(15, int(static_cast<std::int8_t>(x[j] * id + 8.5f)));
+                    const int q1 = std::min(15, int(static_cast<std::int8_t>(x[j + 16] * id + 8.5f)));
+                    y[b].qs[j] = std::uint8_t(q0 | (q1 << 4));
+                }
             }
+            return;
         }
-        return;
+        const float sigma2 = sumOfSquares(x, n) / float(n);
+        float w[kLegacyBlock];
+        std::int8_t L[kLegacyBlock];
+        for (std::int64_t b = 0; b < nb; ++b) {
+            const float* xb = x + b * kLegacyBlock;
+            importanceWeights(kLegacyBlock, imp + b * kLegacyBlock, xb, sigma2, w);
+            y[b].d = toHalf(S::fitSigned(kLegacyBlock, 8, xb, L, w));
+            for (int j = 0; j < 16; ++j)
+                y[b].qs[j] = std::uint8_t(L[j] | (L[j + 16] << 4));
+        }
     }
-    const float sigma2 = sumOfSquares(x, n) / float(n);
-    float w[kLegacyBlock];
-    std::int8_t L[kLegacyBlock];
-    for (std::int64_t b = 0; b < nb; ++b) {
-        const float* xb = x + b * kLegacyBlock;
-        importanceWeights(kLegacyBlock, imp + b * kLegacyBlock, xb, sigma2, w);
-        y[b].d = toHalf(fitSignedScale(kLegacyBlock, 8, xb, L, w));
-        for (int j = 0; j < 16; ++j)
-            y[b].qs[j] = std::uint8_t(L[j] | (L[j + 16] << 4));
-    }
-}
+};
 
-void quantizeQ4_1(const float* x, void* out, std::int64_t n, const float* imp)
+struct QuantizeQ4_1
 {
-    auto* y = static_cast<BlockQ4_1*>(out);
-    const std::int64_t nb = n / kLegacyBlock;
-    if (!imp) {
-        for (std::int64_t b = 0; b < nb; ++b, x += kLegacyBlock) {
-            float lo, hi;
-            valueRange(x, kLegacyBlock, &lo, &hi);
-            const float d = (hi - lo) / 15;
-            const float id = d != 0.f ? 1.0f / d : 0.0f;
-            y[b].d = toHalf(d);
-            y[b].m = toHalf(lo);
-            for (int j = 0; j < 16; ++j) {
-                const int q0 = std::min(15, int(static_cast<std::int8_t>((x[j] - lo) * id + 0.5f)));
-                const int q1 = std::min(15, int(static_cast<std::int8_t>((x[j + 16] - lo) * id + 0.5f)));
-                y[b].qs[j] = std::uint8_t(q0 | (q1 << 4));
+    template <class S>
+    static void row(const float* x, void* out, std::int64_t n, const float* imp)
+    {
+        auto* y = static_cast<BlockQ4_1*>(out);
+        const std::int64_t nb = n / kLegacyBlock;
+        if (!imp) {
+            for (std::int64_t b = 0; b < nb; ++b, x += kLegacyBlock) {
+                float lo, hi;
+                valueRange(x, kLegacyBlock, &lo, &hi);
+                const float d = (hi - lo) / 15;
+                const float id = d != 0.f ? 1.0f / d : 0.0f;
+                y[b].d = toHalf(d);
+                y[b].m = toHalf(lo);
+                for (int j = 0; j < 16; ++j) {
+                    const int q0 = std::min(15, int(static_cast<std::int8_t>((x[j] - lo) * id + 0.5f)));
+                    const int q1 = std::min(15, int(static_cast<std::int8_t>((x[j + 16] - lo) * id + 0.5f)));
+                    y[b].qs[j] = std::uint8_t(q0 | (q1 << 4));
+                }
             }
+            return;
         }
-        return;
+        const float sigma2 = sumOfSquares(x, n) / float(n);
+        float w[kLegacyBlock];
+        std::uint8_t L[kLegacyBlock];
+        for (std::int64_t b = 0; b < nb; ++b) {
+            const float* xb = x + b * kLegacyBlock;
+            importanceWeights(kLegacyBlock, imp + b * kLegacyBlock, xb, sigma2, w);
+            float offset;
+            const float d =
+                S::template fitAffine<false>(kLegacyBlock, 15, xb, w, L, &offset, -0.9f, 0.05f, 36);
+            y[b].d = toHalf(d);
+            y[b].m = toHalf(-offset);
+            for (int j = 0; j < 16; ++j)
+                y[b].qs[j] = std::uint8_t(L[j] | (L[j + 16] << 4));
+        }
     }
-    const float sigma2 = sumOfSquares(x, n) / float(n);
-    float w[kLegacyBlock];
-    std::uint8_t L[kLegacyBlock];
-    for (std::int64_t b = 0; b < nb; ++b) {
-        const float* xb = x + b * kLegacyBlock;
-        importanceWeights(kLegacyBlock, imp + b * kLegacyBlock, xb, sigma2, w);
-        float offset;
-        const float d = fitAffine<false>(kLegacyBlock, 15, xb, w, L, &offset, -0.9f, 0.05f, 36);
-        y[b].d = toHalf(d);
-        y[b].m = toHalf(-offset);
-        for (int j = 0; j < 16; ++j)
-            y[b].qs[j] = std::uint8_t(L[j] | (L[j + 16] << 4));
-    }
-}
+};
 
 // Q5 blocks: low nibbles as in Q4, bit 4 of element j into bit j of qh.
 template <typename Block>
@@ -594,222 +341,245 @@ void packQ5(Block& blk, const std::uint8_t* codes)
     std::memcpy(blk.qh, &qh, 4);
 }
 
-void quantizeQ5_0(const float* x, void* out, std::int64_t n, const float* imp)
+struct QuantizeQ5_0
 {
-    auto* y = static_cast<BlockQ5_0*>(out);
-    const std::int64_t nb = n / kLegacyBlock;
-    std::uint8_t codes[kLegacyBlock];
-    if (!imp) {
-        for (std::int64_t b = 0; b < nb; ++b, x += kLegacyBlock) {
-            const float d = signedPeak(x, kLegacyBlock).value / -16;
+    template <class S>
+    static void row(const float* x, void* out, std::int64_t n, const float* imp)
+    {
+        auto* y = static_cast<BlockQ5_0*>(out);
+        const std::int64_t nb = n / kLegacyBlock;
+        std::uint8_t codes[kLegacyBlock];
+        if (!imp) {
+            for (std::int64_t b = 0; b < nb; ++b, x += kLegacyBlock) {
+                const float d = signedPeak(x, kLegacyBlock).value / -16;
+                const float id = d != 0.f ? 1.0f / d : 0.0f;
+                y[b].d = toHalf(d);
+                for (int j = 0; j < kLegacyBlock; ++j)
+                    codes[j] = std::uint8_t(std::min(31, int(static_cast<std::int8_t>(x[j] * id + 16.5f))));
+                packQ5(y[b], codes);
+            }
+            return;
+        }
+        const float sigma2 = sumOfSquares(x, n) / float(n);
+        float w[kLegacyBlock];
+        std::int8_t L[kLegacyBlock];
+        for (std::int64_t b = 0; b < nb; ++b) {
+            const float* xb = x + b * kLegacyBlock;
+            importanceWeights(kLegacyBlock, imp + b * kLegacyBlock, xb, sigma2, w);
+            y[b].d = toHalf(S::fitSigned(kLegacyBlock, 16, xb, L, w));
+            for (int j = 0; j < kLegacyBlock; ++j)
+                codes[j] = std::uint8_t(L[j]);
+            packQ5(y[b], codes);
+        }
+    }
+};
+
+struct QuantizeQ5_1
+{
+    template <class S>
+    static void row(const float* x, void* out, std::int64_t n, const float* imp)
+    {
+        auto* y = static_cast<BlockQ5_1*>(out);
+        const std::int64_t nb = n / kLegacyBlock;
+        std::uint8_t codes[kLegacyBlock];
+        if (!imp) {
+            for (std::int64_t b = 0; b < nb; ++b, x += kLegacyBlock) {
+                float lo, hi;
+                valueRange(x, kLegacyBlock, &lo, &hi);
+                const float d = (hi - lo) / 31;
+                const float id = d != 0.f ? 1.0f / d : 0.0f;
+                y[b].d = toHalf(d);
+                y[b].m = toHalf(lo);
+                for (int j = 0; j < kLegacyBlock; ++j)
+                    codes[j] = static_cast<std::uint8_t>((x[j] - lo) * id + 0.5f);
+                packQ5(y[b], codes);
+            }
+            return;
+        }
+        const float sigma2 = sumOfSquares(x, n) / float(n);
+        float w[kLegacyBlock];
+        for (std::int64_t b = 0; b < nb; ++b) {
+            const float* xb = x + b * kLegacyBlock;
+            importanceWeights(kLegacyBlock, imp + b * kLegacyBlock, xb, sigma2, w);
+            float offset;
+            const float d =
+                S::template fitAffine<false>(kLegacyBlock, 31, xb, w, codes, &offset, -0.9f, 0.05f, 36);
+            y[b].d = toHalf(d);
+            y[b].m = toHalf(-offset);
+            packQ5(y[b], codes);
+        }
+    }
+};
+
+struct QuantizeQ8_0
+{
+    template <class S>
+    static void row(const float* x, void* out, std::int64_t n, const float*)
+    {
+        auto* y = static_cast<BlockQ8_0*>(out);
+        for (std::int64_t b = 0; b < n / kLegacyBlock; ++b, x += kLegacyBlock) {
+            float peakAbs = 0;
+            for (int j = 0; j < kLegacyBlock; ++j)
+                peakAbs = peakAbs > std::fabs(x[j]) ? peakAbs : std::fabs(x[j]);
+            const float d = peakAbs / 127;
             const float id = d != 0.f ? 1.0f / d : 0.0f;
             y[b].d = toHalf(d);
             for (int j = 0; j < kLegacyBlock; ++j)
-                codes[j] = std::uint8_t(std::min(31, int(static_cast<std::int8_t>(x[j] * id + 16.5f))));
-            packQ5(y[b], codes);
+                y[b].qs[j] = static_cast<std::int8_t>(std::round(x[j] * id));
         }
-        return;
     }
-    const float sigma2 = sumOfSquares(x, n) / float(n);
-    float w[kLegacyBlock];
-    std::int8_t L[kLegacyBlock];
-    for (std::int64_t b = 0; b < nb; ++b) {
-        const float* xb = x + b * kLegacyBlock;
-        importanceWeights(kLegacyBlock, imp + b * kLegacyBlock, xb, sigma2, w);
-        y[b].d = toHalf(fitSignedScale(kLegacyBlock, 16, xb, L, w));
-        for (int j = 0; j < kLegacyBlock; ++j)
-            codes[j] = std::uint8_t(L[j]);
-        packQ5(y[b], codes);
-    }
-}
-
-void quantizeQ5_1(const float* x, void* out, std::int64_t n, const float* imp)
-{
-    auto* y = static_cast<BlockQ5_1*>(out);
-    const std::int64_t nb = n / kLegacyBlock;
-    std::uint8_t codes[kLegacyBlock];
-    if (!imp) {
-        for (std::int64_t b = 0; b < nb; ++b, x += kLegacyBlock) {
-            float lo, hi;
-            valueRange(x, kLegacyBlock, &lo, &hi);
-            const float d = (hi - lo) / 31;
-            const float id = d != 0.f ? 1.0f / d : 0.0f;
-            y[b].d = toHalf(d);
-            y[b].m = toHalf(lo);
-            for (int j = 0; j < kLegacyBlock; ++j)
-                codes[j] = static_cast<std::uint8_t>((x[j] - lo) * id + 0.5f);
-            packQ5(y[b], codes);
-        }
-        return;
-    }
-    const float sigma2 = sumOfSquares(x, n) / float(n);
-    float w[kLegacyBlock];
-    for (std::int64_t b = 0; b < nb; ++b) {
-        const float* xb = x + b * kLegacyBlock;
-        importanceWeights(kLegacyBlock, imp + b * kLegacyBlock, xb, sigma2, w);
-        float offset;
-        const float d = fitAffine<false>(kLegacyBlock, 31, xb, w, codes, &offset, -0.9f, 0.05f, 36);
-        y[b].d = toHalf(d);
-        y[b].m = toHalf(-offset);
-        packQ5(y[b], codes);
-    }
-}
-
-void quantizeQ8_0(const float* x, void* out, std::int64_t n, const float*)
-{
-    auto* y = static_cast<BlockQ8_0*>(out);
-    for (std::int64_t b = 0; b < n / kLegacyBlock; ++b, x += kLegacyBlock) {
-        float peakAbs = 0;
-        for (int j = 0; j < kLegacyBlock; ++j)
-            peakAbs = peakAbs > std::fabs(x[j]) ? peakAbs : std::fabs(x[j]);
-        const float d = peakAbs / 127;
-        const float id = d != 0.f ? 1.0f / d : 0.0f;
-        y[b].d = toHalf(d);
-        for (int j = 0; j < kLegacyBlock; ++j)
-            y[b].qs[j] = static_cast<std::int8_t>(std::round(x[j] * id));
-    }
-}
+};
 
 // ---------------------------------------------------------------------------------------------
 // k-quants (256-element super-blocks).
 
-void quantizeQ2_K(const float* x, void* out, std::int64_t n, const float* imp)
+struct QuantizeQ2_K
 {
-    auto* y = static_cast<BlockQ2_K*>(out);
-    std::uint8_t L[kSuperBlock];
-    float w[16], mins[16], scales[16];
-    for (std::int64_t b = 0; b < n / kSuperBlock; ++b, x += kSuperBlock) {
-        BlockQ2_K& blk = y[b];
-        float dm, mm; // the super-block scale and min multipliers, as stored (f16-rounded)
-        if (!imp) {
-            float maxScale = 0, maxMin = 0;
-            for (int j = 0; j < 16; ++j) {
-                for (int l = 0; l < 16; ++l)
-                    w[l] = std::fabs(x[16 * j + l]);
-                scales[j] = fitAffine<true>(16, 3, x + 16 * j, w, L + 16 * j, &mins[j], -0.5f, 0.1f, 15);
-                if (scales[j] > maxScale)
-                    maxScale = scales[j];
-                if (mins[j] > maxMin)
-                    maxMin = mins[j];
-            }
-            if (maxScale > 0) {
-                const float inv = 15.f / maxScale;
-                for (int j = 0; j < 16; ++j)
-                    blk.scales[j] = std::uint8_t(roundNearest(inv * scales[j]));
-                blk.d = toHalf(maxScale / 15.f);
-            } else {
-                std::fill(blk.scales, blk.scales + 16, std::uint8_t(0));
-                blk.d = toHalf(0.f);
-            }
-            if (maxMin > 0) {
-                const float inv = 15.f / maxMin;
-                for (int j = 0; j < 16; ++j)
-                    blk.scales[j] |= std::uint8_t(roundNearest(inv * mins[j]) << 4);
-                blk.dmin = toHalf(maxMin / 15.f);
-            } else {
-                blk.dmin = toHalf(0.f);
-            }
-            dm = fromHalf(blk.d);
-            mm = fromHalf(blk.dmin);
-        } else {
-            float groupWeight[16];
-            const float sigma2 = sumOfSquares(x, kSuperBlock) / kSuperBlock;
-            for (int j = 0; j < 16; ++j) {
-                importanceWeights(16, imp + b * kSuperBlock + 16 * j, x + 16 * j, sigma2, w);
-                groupWeight[j] = sumOf(w, 16);
-                scales[j] = fitAffine<false>(16, 3, x + 16 * j, w, L + 16 * j, &mins[j], -0.9f, 0.05f, 36);
-            }
-            std::uint8_t ls[16], lm[16];
-            const float d = fitPositiveScale(16, 15, scales, ls, groupWeight);
-            const float m = fitPositiveScale(16, 15, mins, lm, groupWeight);
-            blk.d = toHalf(d);
-            blk.dmin = toHalf(m);
-            dm = fromHalf(blk.d);
-            mm = fromHalf(blk.dmin);
-            for (int j = 0; j < 16; ++j)
-                blk.scales[j] = std::uint8_t(ls[j] | (lm[j] << 4));
-        }
-        // Re-derive the codes against the scales as stored.
-        for (int j = 0; j < 16; ++j) {
-            const float d = dm * f(blk.scales[j] & 0xF);
-            if (d == 0.f)
-                continue;
-            const float m = mm * f(blk.scales[j] >> 4);
-            for (int l = 0; l < 16; ++l)
-                L[16 * j + l] = std::uint8_t(roundClamped((x[16 * j + l] + m) / d, 0, 3));
-        }
-        pack2Bit(L, blk.qs);
-    }
-}
-
-void quantizeQ3_K(const float* x, void* out, std::int64_t n, const float* imp)
-{
-    auto* y = static_cast<BlockQ3_K*>(out);
-    std::int8_t L[kSuperBlock];
-    float scales[16];
-    for (std::int64_t b = 0; b < n / kSuperBlock; ++b, x += kSuperBlock) {
-        BlockQ3_K& blk = y[b];
-        std::fill(blk.scales, blk.scales + 12, std::uint8_t(0));
-        if (!imp) {
-            float maxScale = 0, maxAbs = 0;
-            for (int j = 0; j < 16; ++j) {
-                scales[j] = fitSignedScaleIterative(16, 4, x + 16 * j, L + 16 * j);
-                const float a = std::fabs(scales[j]);
-                if (a > maxAbs) {
-                    maxAbs = a;
-                    maxScale = scales[j];
-                }
-            }
-            if (maxScale != 0.f) {
-                const float inv = -32.f / maxScale;
+    template <class S>
+    static void row(const float* x, void* out, std::int64_t n, const float* imp)
+    {
+        auto* y = static_cast<BlockQ2_K*>(out);
+        std::uint8_t L[kSuperBlock];
+        float w[16], mins[16], scales[16];
+        for (std::int64_t b = 0; b < n / kSuperBlock; ++b, x += kSuperBlock) {
+            BlockQ2_K& blk = y[b];
+            float dm, mm; // the super-block scale and min multipliers, as stored (f16-rounded)
+            if (!imp) {
+                float maxScale = 0, maxMin = 0;
                 for (int j = 0; j < 16; ++j) {
-                    int l = static_cast<std::int8_t>(roundNearest(inv * scales[j]));
-                    l = std::max(-32, std::min(31, l)) + 32;
-                    packQ3Scale(blk.scales, j, l);
+                    for (int l = 0; l < 16; ++l)
+                        w[l] = std::fabs(x[16 * j + l]);
+                    scales[j] = S::template fitAffine<true>(16, 3, x + 16 * j, w, L + 16 * j, &mins[j], -0.5f,
+                                                            0.1f, 15);
+                    if (scales[j] > maxScale)
+                        maxScale = scales[j];
+                    if (mins[j] > maxMin)
+                        maxMin = mins[j];
                 }
-                blk.d = toHalf(1 / inv);
+                if (maxScale > 0) {
+                    const float inv = 15.f / maxScale;
+                    for (int j = 0; j < 16; ++j)
+                        blk.scales[j] = std::uint8_t(roundNearest(inv * scales[j]));
+                    blk.d = toHalf(maxScale / 15.f);
+                } else {
+                    std::fill(blk.scales, blk.scales + 16, std::uint8_t(0));
+                    blk.d = toHalf(0.f);
+                }
+                if (maxMin > 0) {
+                    const float inv = 15.f / maxMin;
+                    for (int j = 0; j < 16; ++j)
+                        blk.scales[j] |= std::uint8_t(roundNearest(inv * mins[j]) << 4);
+                    blk.dmin = toHalf(maxMin / 15.f);
+                } else {
+                    blk.dmin = toHalf(0.f);
+                }
+                dm = fromHalf(blk.d);
+                mm = fromHalf(blk.dmin);
             } else {
-                blk.d = toHalf(0.f);
+                float groupWeight[16];
+                const float sigma2 = sumOfSquares(x, kSuperBlock) / kSuperBlock;
+                for (int j = 0; j < 16; ++j) {
+                    importanceWeights(16, imp + b * kSuperBlock + 16 * j, x + 16 * j, sigma2, w);
+                    groupWeight[j] = sumOf(w, 16);
+                    scales[j] = S::template fitAffine<false>(16, 3, x + 16 * j, w, L + 16 * j, &mins[j],
+                                                             -0.9f, 0.05f, 36);
+                }
+                std::uint8_t ls[16], lm[16];
+                const float d = fitPositiveScale(16, 15, scales, ls, groupWeight);
+                const float m = fitPositiveScale(16, 15, mins, lm, groupWeight);
+                blk.d = toHalf(d);
+                blk.dmin = toHalf(m);
+                dm = fromHalf(blk.d);
+                mm = fromHalf(blk.dmin);
+                for (int j = 0; j < 16; ++j)
+                    blk.scales[j] = std::uint8_t(ls[j] | (lm[j] << 4));
             }
-        } else {
-            const float sigma2 = 2 * sumOfSquares(x, kSuperBlock) / kSuperBlock;
-            float w[16], groupWeight[16];
+            // Re-derive the codes against the scales as stored.
             for (int j = 0; j < 16; ++j) {
-                importanceWeights(16, imp + b * kSuperBlock + 16 * j, x + 16 * j, sigma2, w);
-                groupWeight[j] = sumOf(w, 16);
-                scales[j] = fitSignedScale(16, 4, x + 16 * j, L + 16 * j, w);
+                const float d = dm * f(blk.scales[j] & 0xF);
+                if (d == 0.f)
+                    continue;
+                const float m = mm * f(blk.scales[j] >> 4);
+                for (int l = 0; l < 16; ++l)
+                    L[16 * j + l] = std::uint8_t(roundClamped((x[16 * j + l] + m) / d, 0, 3));
             }
-            std::int8_t ls[16];
-            const float d = fitSignedScale(16, 32, scales, ls, groupWeight);
-            for (int j = 0; j < 16; ++j)
-                packQ3Scale(blk.scales, j, ls[j]);
-            blk.d = toHalf(d);
+            pack2Bit(L, blk.qs);
         }
-        const float dAll = fromHalf(blk.d);
-        for (int j = 0; j < 16; ++j) {
-            const float d = dAll * f(static_cast<std::int8_t>(unpackQ3Scale(blk.scales, j)));
-            if (d == 0.f)
-                continue;
-            for (int l = 0; l < 16; ++l)
-                L[16 * j + l] = std::int8_t(roundClamped(x[16 * j + l] / d, -4, 3) + 4);
-        }
-        // High bit (codes are 0 … 7) of element j goes to bit j/32 of hmask[j%32]; the low two
-        // bits pack like Q2_K. Written without branches: the high bits are data, not control.
-        std::uint8_t low[kSuperBlock];
-        for (int j = 0; j < kSuperBlock; ++j)
-            low[j] = std::uint8_t(L[j] & 3);
-        for (int l = 0; l < 32; ++l) {
-            unsigned h = 0;
-            for (int k = 0; k < 8; ++k)
-                h |= unsigned((L[32 * k + l] >> 2) & 1) << k;
-            blk.hmask[l] = std::uint8_t(h);
-        }
-        pack2Bit(low, blk.qs);
     }
-}
+};
+
+struct QuantizeQ3_K
+{
+    template <class S>
+    static void row(const float* x, void* out, std::int64_t n, const float* imp)
+    {
+        auto* y = static_cast<BlockQ3_K*>(out);
+        std::int8_t L[kSuperBlock];
+        float scales[16];
+        for (std::int64_t b = 0; b < n / kSuperBlock; ++b, x += kSuperBlock) {
+            BlockQ3_K& blk = y[b];
+            std::fill(blk.scales, blk.scales + 12, std::uint8_t(0));
+            if (!imp) {
+                float maxScale = 0, maxAbs = 0;
+                for (int j = 0; j < 16; ++j) {
+                    scales[j] = fitSignedScaleIterative(16, 4, x + 16 * j, L + 16 * j);
+                    const float a = std::fabs(scales[j]);
+                    if (a > maxAbs) {
+                        maxAbs = a;
+                        maxScale = scales[j];
+                    }
+                }
+                if (maxScale != 0.f) {
+                    const float inv = -32.f / maxScale;
+                    for (int j = 0; j < 16; ++j) {
+                        int l = static_cast<std::int8_t>(roundNearest(inv * scales[j]));
+                        l = std::max(-32, std::min(31, l)) + 32;
+                        packQ3Scale(blk.scales, j, l);
+                    }
+                    blk.d = toHalf(1 / inv);
+                } else {
+                    blk.d = toHalf(0.f);
+                }
+            } else {
+                const float sigma2 = 2 * sumOfSquares(x, kSuperBlock) / kSuperBlock;
+                float w[16], groupWeight[16];
+                for (int j = 0; j < 16; ++j) {
+                    importanceWeights(16, imp + b * kSuperBlock + 16 * j, x + 16 * j, sigma2, w);
+                    groupWeight[j] = sumOf(w, 16);
+                    scales[j] = S::fitSigned(16, 4, x + 16 * j, L + 16 * j, w);
+                }
+                std::int8_t ls[16];
+                const float d = S::fitSigned(16, 32, scales, ls, groupWeight);
+                for (int j = 0; j < 16; ++j)
+                    packQ3Scale(blk.scales, j, ls[j]);
+                blk.d = toHalf(d);
+            }
+            const float dAll = fromHalf(blk.d);
+            for (int j = 0; j < 16; ++j) {
+                const float d = dAll * f(static_cast<std::int8_t>(unpackQ3Scale(blk.scales, j)));
+                if (d == 0.f)
+                    continue;
+                for (int l = 0; l < 16; ++l)
+                    L[16 * j + l] = std::int8_t(roundClamped(x[16 * j + l] / d, -4, 3) + 4);
+            }
+            // High bit (codes are 0 … 7) of element j goes to bit j/32 of hmask[j%32]; the low two
+            // bits pack like Q2_K. Written without branches: the high bits are data, not control.
+            std::uint8_t low[kSuperBlock];
+            for (int j = 0; j < kSuperBlock; ++j)
+                low[j] = std::uint8_t(L[j] & 3);
+            for (int l = 0; l < 32; ++l) {
+                unsigned h = 0;
+                for (int k = 0; k < 8; ++k)
+                    h |= unsigned((L[32 * k + l] >> 2) & 1) << k;
+                blk.hmask[l] = std::uint8_t(h);
+            }
+            pack2Bit(low, blk.qs);
+        }
+    }
+};
 
 // Q4_K and Q5_K share everything but the code width and packing.
-template <int Bits>
+template <int Bits, class S>
 void fitQ45Block(const float* x, const float* imp, std::uint8_t* L, std::uint16_t* dOut,
                  std::uint16_t* dminOut, std::uint8_t* packed)
 {
@@ -826,8 +596,10 @@ void fitQ45Block(const float* x, const float* imp, std::uint8_t* L, std::uint16_
             const float avg = std::sqrt(s2 / 32);
             for (int l = 0; l < 32; ++l)
                 w[l] = avg + std::fabs(xg[l]);
-            scales[j] = Bits == 4 ? fitAffine<false>(32, nmax, xg, w, L + 32 * j, &mins[j], -1.f, 0.1f, 20)
-                                  : fitAffine<false>(32, nmax, xg, w, L + 32 * j, &mins[j], -0.5f, 0.1f, 15);
+            scales[j] =
+                Bits == 4
+                    ? S::template fitAffine<false>(32, nmax, xg, w, L + 32 * j, &mins[j], -1.f, 0.1f, 20)
+                    : S::template fitAffine<false>(32, nmax, xg, w, L + 32 * j, &mins[j], -0.5f, 0.1f, 15);
             if (scales[j] > maxScale)
                 maxScale = scales[j];
             if (mins[j] > maxMin)
@@ -851,7 +623,7 @@ void fitQ45Block(const float* x, const float* imp, std::uint8_t* L, std::uint16_
             const float* xg = x + 32 * j;
             importanceWeights(32, imp + 32 * j, xg, sigma2, w);
             groupWeight[j] = sumOf(w, 32);
-            scales[j] = fitAffine<false>(32, nmax, xg, w, L + 32 * j, &mins[j], -0.9f, 0.05f, 36);
+            scales[j] = S::template fitAffine<false>(32, nmax, xg, w, L + 32 * j, &mins[j], -0.9f, 0.05f, 36);
         }
         std::uint8_t ls[8], lm[8];
         const float d = fitPositiveScale(8, 63, scales, ls, groupWeight);
@@ -876,164 +648,145 @@ void fitQ45Block(const float* x, const float* imp, std::uint8_t* L, std::uint16_
     }
 }
 
-void quantizeQ4_K(const float* x, void* out, std::int64_t n, const float* imp)
+struct QuantizeQ4_K
 {
-    auto* y = static_cast<BlockQ4_K*>(out);
-    std::uint8_t L[kSuperBlock];
-    for (std::int64_t b = 0; b < n / kSuperBlock; ++b, x += kSuperBlock) {
-        fitQ45Block<4>(x, imp ? imp + b * kSuperBlock : nullptr, L, &y[b].d, &y[b].dmin, y[b].scales);
-        // Each 64-element chunk: 32 bytes, element l in the low nibble, l+32 in the high one.
-        for (int c = 0; c < 4; ++c)
-            for (int l = 0; l < 32; ++l)
-                y[b].qs[32 * c + l] = std::uint8_t(L[64 * c + l] | (L[64 * c + l + 32] << 4));
-    }
-}
-
-void quantizeQ5_K(const float* x, void* out, std::int64_t n, const float* imp)
-{
-    auto* y = static_cast<BlockQ5_K*>(out);
-    std::uint8_t L[kSuperBlock];
-    for (std::int64_t b = 0; b < n / kSuperBlock; ++b, x += kSuperBlock) {
-        fitQ45Block<5>(x, imp ? imp + b * kSuperBlock : nullptr, L, &y[b].d, &y[b].dmin, y[b].scales);
-        // As Q4_K, plus bit 4 of chunk c's low/high halves in bits 2c / 2c+1 of qh[l].
-        std::fill(y[b].qh, y[b].qh + 32, std::uint8_t(0));
-        for (int c = 0; c < 4; ++c)
-            for (int l = 0; l < 32; ++l) {
-                int lo = L[64 * c + l], hi = L[64 * c + l + 32];
-                if (lo > 15) {
-                    lo -= 16;
-                    y[b].qh[l] |= std::uint8_t(1u << (2 * c));
-                }
-                if (hi > 15) {
-                    hi -= 16;
-                    y[b].qh[l] |= std::uint8_t(2u << (2 * c));
-                }
-                y[b].qs[32 * c + l] = std::uint8_t(lo | (hi << 4));
-            }
-    }
-}
-
-void quantizeQ6_K(const float* x, void* out, std::int64_t n, const float* imp)
-{
-    auto* y = static_cast<BlockQ6_K*>(out);
-    std::int8_t L[kSuperBlock];
-    float scales[16];
-    for (std::int64_t b = 0; b < n / kSuperBlock; ++b, x += kSuperBlock) {
-        BlockQ6_K& blk = y[b];
-        float maxScale = 0, maxAbs = 0;
-        for (int j = 0; j < 16; ++j) {
-            const float* w = imp ? imp + b * kSuperBlock + 16 * j : nullptr;
-            scales[j] = fitSignedScale(16, 32, x + 16 * j, L + 16 * j, w);
-            const float a = std::fabs(scales[j]);
-            if (a > maxAbs) {
-                maxAbs = a;
-                maxScale = scales[j];
-            }
+    template <class S>
+    static void row(const float* x, void* out, std::int64_t n, const float* imp)
+    {
+        auto* y = static_cast<BlockQ4_K*>(out);
+        std::uint8_t L[kSuperBlock];
+        for (std::int64_t b = 0; b < n / kSuperBlock; ++b, x += kSuperBlock) {
+            fitQ45Block<4, S>(x, imp ? imp + b * kSuperBlock : nullptr, L, &y[b].d, &y[b].dmin, y[b].scales);
+            // Each 64-element chunk: 32 bytes, element l in the low nibble, l+32 in the high one.
+            for (int c = 0; c < 4; ++c)
+                for (int l = 0; l < 32; ++l)
+                    y[b].qs[32 * c + l] = std::uint8_t(L[64 * c + l] | (L[64 * c + l + 32] << 4));
         }
-        if (maxAbs < kTinyGroup) {
-            std::memset(&blk, 0, sizeof(blk));
-            blk.d = toHalf(0.f);
-            continue;
+    }
+};
+
+struct QuantizeQ5_K
+{
+    template <class S>
+    static void row(const float* x, void* out, std::int64_t n, const float* imp)
+    {
+        auto* y = static_cast<BlockQ5_K*>(out);
+        std::uint8_t L[kSuperBlock];
+        for (std::int64_t b = 0; b < n / kSuperBlock; ++b, x += kSuperBlock) {
+            fitQ45Block<5, S>(x, imp ? imp + b * kSuperBlock : nullptr, L, &y[b].d, &y[b].dmin, y[b].scales);
+            // As Q4_K, plus bit 4 of chunk c's low/high halves in bits 2c / 2c+1 of qh[l].
+            std::fill(y[b].qh, y[b].qh + 32, std::uint8_t(0));
+            for (int c = 0; c < 4; ++c)
+                for (int l = 0; l < 32; ++l) {
+                    int lo = L[64 * c + l], hi = L[64 * c + l + 32];
+                    if (lo > 15) {
+                        lo -= 16;
+                        y[b].qh[l] |= std::uint8_t(1u << (2 * c));
+                    }
+                    if (hi > 15) {
+                        hi -= 16;
+                        y[b].qh[l] |= std::uint8_t(2u << (2 * c));
+                    }
+                    y[b].qs[32 * c + l] = std::uint8_t(lo | (hi << 4));
+                }
         }
-        const float inv = -128.f / maxScale;
-        blk.d = toHalf(1 / inv);
-        for (int j = 0; j < 16; ++j)
-            blk.scales[j] = std::int8_t(std::min(127, roundNearest(inv * scales[j])));
-        const float dAll = fromHalf(blk.d);
-        for (int j = 0; j < 16; ++j) {
-            const float d = dAll * f(blk.scales[j]);
-            if (d == 0.f)
+    }
+};
+
+struct QuantizeQ6_K
+{
+    template <class S>
+    static void row(const float* x, void* out, std::int64_t n, const float* imp)
+    {
+        auto* y = static_cast<BlockQ6_K*>(out);
+        std::int8_t L[kSuperBlock];
+        float scales[16];
+        for (std::int64_t b = 0; b < n / kSuperBlock; ++b, x += kSuperBlock) {
+            BlockQ6_K& blk = y[b];
+            float maxScale = 0, maxAbs = 0;
+            for (int j = 0; j < 16; ++j) {
+                const float* w = imp ? imp + b * kSuperBlock + 16 * j : nullptr;
+                scales[j] = S::fitSigned(16, 32, x + 16 * j, L + 16 * j, w);
+                const float a = std::fabs(scales[j]);
+                if (a > maxAbs) {
+                    maxAbs = a;
+                    maxScale = scales[j];
+                }
+            }
+            if (maxAbs < kTinyGroup) {
+                std::memset(&blk, 0, sizeof(blk));
+                blk.d = toHalf(0.f);
                 continue;
-            for (int l = 0; l < 16; ++l)
-                L[16 * j + l] = std::int8_t(roundClamped(x[16 * j + l] / d, -32, 31) + 32);
-        }
-        // Per 128-element half: low nibbles of elements l / l+64 share ql[l], of l+32 / l+96 share
-        // ql[l+32]; the four high 2-bit pairs share qh[l].
-        for (int h = 0; h < 2; ++h) {
-            const std::int8_t* c = L + 128 * h;
-            std::uint8_t* ql = blk.ql + 64 * h;
-            std::uint8_t* qh = blk.qh + 32 * h;
-            for (int l = 0; l < 32; ++l) {
-                ql[l] = std::uint8_t((c[l] & 0xF) | ((c[l + 64] & 0xF) << 4));
-                ql[l + 32] = std::uint8_t((c[l + 32] & 0xF) | ((c[l + 96] & 0xF) << 4));
-                qh[l] = std::uint8_t((c[l] >> 4) | ((c[l + 32] >> 4) << 2) | ((c[l + 64] >> 4) << 4) |
-                                     ((c[l + 96] >> 4) << 6));
+            }
+            const float inv = -128.f / maxScale;
+            blk.d = toHalf(1 / inv);
+            for (int j = 0; j < 16; ++j)
+                blk.scales[j] = std::int8_t(std::min(127, roundNearest(inv * scales[j])));
+            const float dAll = fromHalf(blk.d);
+            for (int j = 0; j < 16; ++j) {
+                const float d = dAll * f(blk.scales[j]);
+                if (d == 0.f)
+                    continue;
+                for (int l = 0; l < 16; ++l)
+                    L[16 * j + l] = std::int8_t(roundClamped(x[16 * j + l] / d, -32, 31) + 32);
+            }
+            // Per 128-element half: low nibbles of elements l / l+64 share ql[l], of l+32 / l+96 share
+            // ql[l+32]; the four high 2-bit pairs share qh[l].
+            for (int h = 0; h < 2; ++h) {
+                const std::int8_t* c = L + 128 * h;
+                std::uint8_t* ql = blk.ql + 64 * h;
+                std::uint8_t* qh = blk.qh + 32 * h;
+                for (int l = 0; l < 32; ++l) {
+                    ql[l] = std::uint8_t((c[l] & 0xF) | ((c[l + 64] & 0xF) << 4));
+                    ql[l + 32] = std::uint8_t((c[l + 32] & 0xF) | ((c[l + 96] & 0xF) << 4));
+                    qh[l] = std::uint8_t((c[l] >> 4) | ((c[l + 32] >> 4) << 2) | ((c[l + 64] >> 4) << 4) |
+                                         ((c[l + 96] >> 4) << 6));
+                }
             }
         }
     }
-}
+};
 
-void quantizeQ8_K(const float* x, void* out, std::int64_t n, const float*)
+struct QuantizeQ8_K
 {
-    auto* y = static_cast<BlockQ8_K*>(out);
-    for (std::int64_t b = 0; b < n / kSuperBlock; ++b, x += kSuperBlock) {
-        BlockQ8_K& blk = y[b];
-        const auto [peak, peakAbs] = signedPeak(x, kSuperBlock);
-        if (peakAbs == 0.f) {
-            blk.d = 0;
-            std::memset(blk.qs, 0, sizeof(blk.qs));
-            // ggml leaves bsums as they were here; zero them so the output is defined.
-            std::memset(blk.bsums, 0, sizeof(blk.bsums));
-            continue;
+    template <class S>
+    static void row(const float* x, void* out, std::int64_t n, const float*)
+    {
+        auto* y = static_cast<BlockQ8_K*>(out);
+        for (std::int64_t b = 0; b < n / kSuperBlock; ++b, x += kSuperBlock) {
+            BlockQ8_K& blk = y[b];
+            const auto [peak, peakAbs] = signedPeak(x, kSuperBlock);
+            if (peakAbs == 0.f) {
+                blk.d = 0;
+                std::memset(blk.qs, 0, sizeof(blk.qs));
+                // ggml leaves bsums as they were here; zero them so the output is defined.
+                std::memset(blk.bsums, 0, sizeof(blk.bsums));
+                continue;
+            }
+            const float inv = -127.f / peak;
+            for (int j = 0; j < kSuperBlock; ++j)
+                blk.qs[j] = std::int8_t(std::min(127, roundNearest(inv * x[j])));
+            for (int g = 0; g < 16; ++g) {
+                int s = 0;
+                for (int l = 0; l < 16; ++l)
+                    s += blk.qs[16 * g + l];
+                blk.bsums[g] = std::int16_t(s);
+            }
+            blk.d = 1 / inv;
         }
-        const float inv = -127.f / peak;
-        for (int j = 0; j < kSuperBlock; ++j)
-            blk.qs[j] = std::int8_t(std::min(127, roundNearest(inv * x[j])));
-        for (int g = 0; g < 16; ++g) {
-            int s = 0;
-            for (int l = 0; l < 16; ++l)
-                s += blk.qs[16 * g + l];
-            blk.bsums[g] = std::int16_t(s);
-        }
-        blk.d = 1 / inv;
     }
-}
+};
 
 // ---------------------------------------------------------------------------------------------
 // Non-linear 4-bit (IQ4_NL, IQ4_XS).
 
-constexpr std::int8_t kIq4Values[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
-                                        1,    13,   25,  38,  53,  69,  89,  113};
-
-/// Index of the table value nearest to v (ties to the lower one), by bisection.
-int nearestIq4(float v)
-{
-    if (v <= f(kIq4Values[0]))
-        return 0;
-    if (v >= f(kIq4Values[15]))
-        return 15;
-    int lo = 0, hi = 15;
-    while (hi - lo > 1) {
-        const int mid = (lo + hi) / 2;
-        if (v < f(kIq4Values[mid]))
-            hi = mid;
-        else
-            lo = mid;
-    }
-    return v - f(kIq4Values[hi - 1]) < f(kIq4Values[hi]) - v ? hi - 1 : hi;
-}
-
-/// kIq4Values[nearestIq4(v)] per lane, without the bisection's branches: the largest table value
-/// ≤ v and the smallest one above it, the lower one unless the upper is strictly nearer (a NaN
-/// gets the top value, as the bisection gives it).
-inline Lanes nearestIq4Value(Lanes v)
-{
-    Lanes below = splat(f(kIq4Values[0])), above = splat(f(kIq4Values[15]));
-    for (int j = 0; j < 16; ++j) {
-        const Lanes t = splat(f(kIq4Values[j]));
-        below = t <= v ? t : below;
-        above = t > v && t < above ? t : above;
-    }
-    return v - below < above - v ? below : above;
-}
-
 /// One IQ4 super-block of `len` elements (32 for IQ4_NL, 256 for IQ4_XS) in groups of 32. Each
 /// group's scale is searched over 15 inverse scales; IQ4_XS then stores the group scales as 6-bit
 /// multiples of one f16 scale and re-derives the codes.
+template <class S>
 void quantizeIq4Superblock(int len, const float* x, const float* imp, std::uint16_t* dOut, std::uint8_t* qs,
                            std::uint16_t* scalesH, std::uint8_t* scalesL)
 {
-    constexpr int ntry = 7;
     const int groups = len / 32;
     float s2 = 0;
     for (int j = 0; j < len; ++j)
@@ -1068,26 +821,7 @@ void quantizeIq4Superblock(int len, const float* x, const float* imp, std::uint1
             sumQQ += w[j] * q * q;
         }
         d = sumQX / sumQQ;
-        float best = d * sumQX;
-        // The 2·ntry+1 candidates are independent: kLanes at a time, one per lane.
-        for (int t0 = -ntry; t0 <= ntry; t0 += kLanes) {
-            Lanes idK;
-            for (int k = 0; k < kLanes; ++k)
-                idK[k] = f(std::min(t0 + k, ntry) + kIq4Values[0]) / peak;
-            Lanes lqx = splat(0), lqq = splat(0);
-            for (int j = 0; j < 32; ++j) {
-                const Lanes q = nearestIq4Value(idK * splat(xg[j]));
-                const Lanes wq = splat(w[j]) * q;
-                lqx += wq * splat(xg[j]);
-                lqq += wq * q;
-            }
-            for (int k = 0; k < kLanes && t0 + k <= ntry; ++k) {
-                if (lqq[k] > 0 && lqx[k] * lqx[k] > best * lqq[k]) {
-                    d = lqx[k] / lqq[k];
-                    best = d * lqx[k];
-                }
-            }
-        }
+        d = S::refineIq4(xg, w, peak, d, d * sumQX);
         scales[g] = d;
         if (std::fabs(d) > maxAbsScale) {
             maxAbsScale = std::fabs(d);
@@ -1124,48 +858,69 @@ void quantizeIq4Superblock(int len, const float* x, const float* imp, std::uint1
             qs[16 * g + j] = std::uint8_t(L[32 * g + j] | (L[32 * g + 16 + j] << 4));
 }
 
-void quantizeIQ4_NL(const float* x, void* out, std::int64_t n, const float* imp)
+struct QuantizeIQ4_NL
 {
-    auto* y = static_cast<BlockIQ4_NL*>(out);
-    for (std::int64_t b = 0; b < n / kLegacyBlock; ++b) {
-        std::uint16_t unusedH = 0;
-        quantizeIq4Superblock(kLegacyBlock, x + b * kLegacyBlock, imp ? imp + b * kLegacyBlock : nullptr,
-                              &y[b].d, y[b].qs, &unusedH, nullptr);
+    template <class S>
+    static void row(const float* x, void* out, std::int64_t n, const float* imp)
+    {
+        auto* y = static_cast<BlockIQ4_NL*>(out);
+        for (std::int64_t b = 0; b < n / kLegacyBlock; ++b) {
+            std::uint16_t unusedH = 0;
+            quantizeIq4Superblock<S>(kLegacyBlock, x + b * kLegacyBlock,
+                                     imp ? imp + b * kLegacyBlock : nullptr, &y[b].d, y[b].qs, &unusedH,
+                                     nullptr);
+        }
     }
-}
+};
 
-void quantizeIQ4_XS(const float* x, void* out, std::int64_t n, const float* imp)
+struct QuantizeIQ4_XS
 {
-    auto* y = static_cast<BlockIQ4_XS*>(out);
-    for (std::int64_t b = 0; b < n / kSuperBlock; ++b) {
-        std::uint16_t scalesH = 0;
-        quantizeIq4Superblock(kSuperBlock, x + b * kSuperBlock, imp ? imp + b * kSuperBlock : nullptr,
-                              &y[b].d, y[b].qs, &scalesH, y[b].scalesL);
-        y[b].scalesH = scalesH;
+    template <class S>
+    static void row(const float* x, void* out, std::int64_t n, const float* imp)
+    {
+        auto* y = static_cast<BlockIQ4_XS*>(out);
+        for (std::int64_t b = 0; b < n / kSuperBlock; ++b) {
+            std::uint16_t scalesH = 0;
+            quantizeIq4Superblock<S>(kSuperBlock, x + b * kSuperBlock, imp ? imp + b * kSuperBlock : nullptr,
+                                     &y[b].d, y[b].qs, &scalesH, y[b].scalesL);
+            y[b].scalesH = scalesH;
+        }
     }
-}
+};
 
 // ---------------------------------------------------------------------------------------------
 // Plain types.
 
-void quantizeF32(const float* x, void* out, std::int64_t n, const float*)
+struct QuantizeF32
 {
-    std::memcpy(out, x, std::size_t(n) * 4);
-}
+    template <class S>
+    static void row(const float* x, void* out, std::int64_t n, const float*)
+    {
+        std::memcpy(out, x, std::size_t(n) * 4);
+    }
+};
 
-void quantizeF16(const float* x, void* out, std::int64_t n, const float*)
+struct QuantizeF16
 {
-    auto* y = static_cast<std::uint16_t*>(out);
-    for (std::int64_t i = 0; i < n; ++i)
-        y[i] = toHalf(x[i]);
-}
+    template <class S>
+    static void row(const float* x, void* out, std::int64_t n, const float*)
+    {
+        auto* y = static_cast<std::uint16_t*>(out);
+        for (std::int64_t i = 0; i < n; ++i)
+            y[i] = toHalf(x[i]);
+    }
+};
 
-void quantizeBF16(const float* x, void* out, std::int64_t n, const float*)
+struct QuantizeBF16
 {
-    auto* y = static_cast<std::uint16_t*>(out);
-    for (std::int64_t i = 0; i < n; ++i)
-        y[i] = ref::f32ToBf16(x[i]);
-}
+    template <class S>
+    static void row(const float* x, void* out, std::int64_t n, const float*)
+    {
+        auto* y = static_cast<std::uint16_t*>(out);
+        for (std::int64_t i = 0; i < n; ++i)
+            y[i] = ref::f32ToBf16(x[i]);
+    }
+};
 
 // ---------------------------------------------------------------------------------------------
 // Dequantization (ggml's to_float, operation for operation).
@@ -1381,34 +1136,55 @@ void dequantizeBF16(const void* in, float* y, std::int64_t n)
 
 // ---------------------------------------------------------------------------------------------
 
-using QuantizeFn = void (*)(const float*, void*, std::int64_t, const float*);
+/// Quantizes nrows consecutive rows of n floats into rows of rowBytes bytes, with the search
+/// variant's lanes; built once per variant by PerVariant (GgmlSearch.h).
+using RowsFn = void (*)(SimdVariant, const float*, std::uint8_t*, std::int64_t, std::int64_t, std::size_t,
+                        const float*);
 using DequantizeFn = void (*)(const void*, float*, std::int64_t);
+
+template <class Q>
+struct EachRow
+{
+    template <class S>
+    static void run(const float* src, std::uint8_t* dst, std::int64_t nrows, std::int64_t n,
+                    std::size_t rowBytes, const float* imp)
+    {
+        for (std::int64_t r = 0; r < nrows; ++r)
+            Q::template row<S>(src + r * n, dst + std::size_t(r) * rowBytes, n, imp);
+    }
+};
+
+template <class Q>
+constexpr RowsFn rowsOf()
+{
+    return &PerVariant<EachRow<Q>>::template call<const float*, std::uint8_t*, std::int64_t, std::int64_t,
+                                                  std::size_t, const float*>;
+}
 
 struct Kernels
 {
     GgmlType type;
-    QuantizeFn quantize; ///< one row (its importance slice already aligned with it)
+    RowsFn quantize; ///< the importance slice handed on is aligned with each row
     DequantizeFn dequantize;
-    bool usesImportance;
 };
 
 constexpr Kernels kKernels[] = {
-    {GgmlType::F32, quantizeF32, dequantizeF32, false},
-    {GgmlType::F16, quantizeF16, dequantizeF16, false},
-    {GgmlType::BF16, quantizeBF16, dequantizeBF16, false},
-    {GgmlType::Q4_0, quantizeQ4_0, dequantizeQ4_0, true},
-    {GgmlType::Q4_1, quantizeQ4_1, dequantizeQ4_1, true},
-    {GgmlType::Q5_0, quantizeQ5_0, dequantizeQ5_0, true},
-    {GgmlType::Q5_1, quantizeQ5_1, dequantizeQ5_1, true},
-    {GgmlType::Q8_0, quantizeQ8_0, dequantizeQ8_0, false},
-    {GgmlType::Q2_K, quantizeQ2_K, dequantizeQ2_K, true},
-    {GgmlType::Q3_K, quantizeQ3_K, dequantizeQ3_K, true},
-    {GgmlType::Q4_K, quantizeQ4_K, dequantizeQ4_K, true},
-    {GgmlType::Q5_K, quantizeQ5_K, dequantizeQ5_K, true},
-    {GgmlType::Q6_K, quantizeQ6_K, dequantizeQ6_K, true},
-    {GgmlType::Q8_K, quantizeQ8_K, dequantizeQ8_K, false},
-    {GgmlType::IQ4_NL, quantizeIQ4_NL, dequantizeIQ4_NL, true},
-    {GgmlType::IQ4_XS, quantizeIQ4_XS, dequantizeIQ4_XS, true},
+    {GgmlType::F32, rowsOf<QuantizeF32>(), dequantizeF32},
+    {GgmlType::F16, rowsOf<QuantizeF16>(), dequantizeF16},
+    {GgmlType::BF16, rowsOf<QuantizeBF16>(), dequantizeBF16},
+    {GgmlType::Q4_0, rowsOf<QuantizeQ4_0>(), dequantizeQ4_0},
+    {GgmlType::Q4_1, rowsOf<QuantizeQ4_1>(), dequantizeQ4_1},
+    {GgmlType::Q5_0, rowsOf<QuantizeQ5_0>(), dequantizeQ5_0},
+    {GgmlType::Q5_1, rowsOf<QuantizeQ5_1>(), dequantizeQ5_1},
+    {GgmlType::Q8_0, rowsOf<QuantizeQ8_0>(), dequantizeQ8_0},
+    {GgmlType::Q2_K, rowsOf<QuantizeQ2_K>(), dequantizeQ2_K},
+    {GgmlType::Q3_K, rowsOf<QuantizeQ3_K>(), dequantizeQ3_K},
+    {GgmlType::Q4_K, rowsOf<QuantizeQ4_K>(), dequantizeQ4_K},
+    {GgmlType::Q5_K, rowsOf<QuantizeQ5_K>(), dequantizeQ5_K},
+    {GgmlType::Q6_K, rowsOf<QuantizeQ6_K>(), dequantizeQ6_K},
+    {GgmlType::Q8_K, rowsOf<QuantizeQ8_K>(), dequantizeQ8_K},
+    {GgmlType::IQ4_NL, rowsOf<QuantizeIQ4_NL>(), dequantizeIQ4_NL},
+    {GgmlType::IQ4_XS, rowsOf<QuantizeIQ4_XS>(), dequantizeIQ4_XS},
 };
 
 // The type table's flags and this kernel table must agree.
@@ -1454,26 +1230,32 @@ std::size_t ggmlRowBytes(GgmlType type, std::int64_t n)
 
 bool ggmlUsesImportance(GgmlType type)
 {
-    for (const Kernels& k : kKernels)
-        if (k.type == type)
-            return k.usesImportance;
-    return false;
+    const GgmlTypeInfo& info = ggmlTypeInfo(type);
+    return info.canQuantize && info.usesImportance; // the other types have no quantizer here
 }
 
-void ggmlQuantizeRows(GgmlType type, const float* src, void* dst, std::int64_t nrows, std::int64_t rowLength,
-                      const float* importance)
+void ggmlQuantizeChunk(SimdVariant variant, GgmlType type, const float* src, void* dst, std::int64_t firstRow,
+                       std::int64_t nrows, std::int64_t rowLength, const float* importance)
 {
     const Kernels& k = kernelsFor(type, "quantize to");
     const std::size_t rowBytes = ggmlRowBytes(type, rowLength);
-    if (nrows < 0)
-        throw Error(QStringLiteral("ggml %1: negative row count %2").arg(ggmlTypeName(type)).arg(nrows));
-    const float* imp = k.usesImportance ? importance : nullptr;
-    auto* out = static_cast<std::uint8_t*>(dst);
-    // Rows are independent (each keeps its own statistics), so any split gives the same bytes.
-    const bool parallel = nrows > 1 && nrows * rowLength >= (std::int64_t(1) << 16);
-#pragma omp parallel for schedule(static) if (parallel)
-    for (std::int64_t r = 0; r < nrows; ++r)
-        k.quantize(src + r * rowLength, out + std::size_t(r) * rowBytes, rowLength, imp);
+    if (firstRow < 0 || nrows < 0)
+        throw Error(QStringLiteral("ggml %1: negative row range %2 + %3")
+                        .arg(ggmlTypeName(type))
+                        .arg(firstRow)
+                        .arg(nrows));
+    if (!simdVariantSupported(variant))
+        throw Error(QStringLiteral("ggml %1: this CPU cannot run the %2 kernels")
+                        .arg(ggmlTypeName(type), QLatin1String(simdVariantName(variant))));
+    k.quantize(variant, src + firstRow * rowLength,
+               static_cast<std::uint8_t*>(dst) + std::size_t(firstRow) * rowBytes, nrows, rowLength, rowBytes,
+               importance); // kernels that take none ignore it (the type table's usesImportance column)
+}
+
+void ggmlQuantizeChunk(GgmlType type, const float* src, void* dst, std::int64_t firstRow, std::int64_t nrows,
+                       std::int64_t rowLength, const float* importance)
+{
+    ggmlQuantizeChunk(activeSimdVariant(), type, src, dst, firstRow, nrows, rowLength, importance);
 }
 
 void ggmlDequantizeRow(GgmlType type, const void* src, float* dst, std::int64_t n)

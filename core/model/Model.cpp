@@ -32,8 +32,10 @@ std::shared_ptr<const Model> Model::open(const QString& path)
         QFile f(fi.absoluteFilePath());
         if (!f.open(QIODevice::ReadOnly) || f.read(4) != "GGUF")
             throw Error::inFile(
-                path, QStringLiteral("not a model folder or GGUF file: expected a Hugging Face folder with config.json and "
-                                     "safetensors weights, or a GGUF file"));
+                path,
+                QStringLiteral(
+                    "not a model folder or GGUF file: expected a Hugging Face folder with config.json and "
+                    "safetensors weights, or a GGUF file"));
         m->m_path = fi.absoluteFilePath();
         m->m_dir = fi.absolutePath();
         m->m_gguf = GgufFile::open(m->m_path);
@@ -51,11 +53,38 @@ std::shared_ptr<const Model> Model::open(const QString& path)
     return m;
 }
 
-void Model::build()
+namespace {
+
+/// Model::build's steps: every tensor the config implies is checked (presence, shape, a readable
+/// type) and counted once; linears stored quantized get their spec from the checkpoint's
+/// metadata (ours, GPTQ/AWQ) or from their GGUF block type.
+class StructureBuilder
 {
-    const ModelConfig& c = m_config;
-    QSet<QString> used;
-    auto require = [&](const QString& name, std::vector<std::int64_t> shape) {
+public:
+    StructureBuilder(const QString& path, const QString& dir, const ModelConfig& config,
+                     const TensorStore& tensors, const GgufFile* gguf, ModelTotals& totals)
+        : m_path(path), m_dir(dir), c(config), m_tensors(tensors), m_gguf(gguf), m_totals(totals)
+    {}
+
+    /// A QuantScope quantized checkpoint names its quantized layers (and their specs) in metadata;
+    /// a GPTQ/AWQ checkpoint in config.json's quantization_config.
+    void readQuantizationMetadata(bool& quantized, QJsonObject& info)
+    {
+        const QMap<QString, QString> meta = m_tensors.metadata();
+        if (meta.value(QStringLiteral("format")) == u"quantscope-quantized") {
+            quantized = true;
+            m_quantLayers =
+                QJsonDocument::fromJson(meta.value(QStringLiteral("quantscope.layers")).toUtf8()).object();
+            info = QJsonDocument::fromJson(meta.value(QStringLiteral("quantscope.info")).toUtf8()).object();
+        } else if (const auto hf = readHfQuantConfig(m_dir)) {
+            quantized = true;
+            m_quantLayers = hfQuantizedLayers(*hf, m_tensors);
+            info = hf->raw;
+        }
+    }
+
+    DType require(const QString& name, const std::vector<std::int64_t>& shape)
+    {
         if (!m_tensors.contains(name))
             throw Error::inFile(m_path, u"tensor '" + name + u"' is missing");
         const TensorInfo& t = m_tensors.info(name);
@@ -70,58 +99,28 @@ void Model::build()
             throw Error::inFile(m_tensors.fileOf(name), u"tensor '" + name + u"' is stored as " +
                                                             t.typeName() +
                                                             u", which QuantScope cannot read yet");
-        used.insert(name);
+        m_used.insert(name);
         m_totals.params += t.numel();
         m_totals.bytes += t.bytes();
         return t.dtype;
-    };
-    const std::int64_t H = c.hiddenSize, F = c.intermediateSize, V = c.vocabSize;
-
-    // A QuantScope quantized checkpoint names its quantized layers (and their specs) in metadata.
-    const QMap<QString, QString> meta = m_tensors.metadata();
-    QJsonObject quantLayers;
-    if (meta.value(QStringLiteral("format")) == u"quantscope-quantized") {
-        m_quantized = true;
-        quantLayers =
-            QJsonDocument::fromJson(meta.value(QStringLiteral("quantscope.layers")).toUtf8()).object();
-        m_quantInfo =
-            QJsonDocument::fromJson(meta.value(QStringLiteral("quantscope.info")).toUtf8()).object();
-    } else if (const auto hf = readHfQuantConfig(m_dir)) { // a GPTQ/AWQ checkpoint (quant/HfQuantExport)
-        m_quantized = true;
-        quantLayers = hfQuantizedLayers(*hf, m_tensors);
-        m_quantInfo = hf->raw;
     }
-    // A GGUF's linears in block formats are gguf-quantized layers (their weight tensor is the data).
-    auto ggufQuantized = [&](const QString& weight) -> std::optional<QuantSpec> {
-        if (!m_gguf || !m_tensors.contains(weight) || !m_tensors.info(weight).blockQuantized())
-            return std::nullopt;
-        const GgmlType type = *m_tensors.info(weight).ggmlType;
-        if (!ggmlTypeInfo(type).canDequantize)
-            throw Error::inFile(m_path, u"tensor '" + weight + u"' is stored as " + ggmlTypeName(type) +
-                                            u", which QuantScope cannot read yet");
-        QuantSpec spec;
-        try {
-            spec = QuantSpec::ggml(type);
-        } catch (const Error&) { // a type we read but do not produce: shown by name all the same
-            spec.method = QuantMethod::Ggml;
-            spec.ggmlType = type;
-        }
-        return spec;
-    };
-    auto requireLinear = [&](LinearLayerInfo& l) {
+
+    /// The linear's weight in float, a GGUF block type, or our / GPTQ / AWQ packed tensors.
+    void requireLinear(LinearLayerInfo& l, bool& quantized)
+    {
         if (const std::optional<QuantSpec> g = ggufQuantized(l.weight)) {
             require(l.weight, {l.outFeatures, l.inFeatures});
-            m_quantized = true;
+            quantized = true;
             l.quant = g;
             l.dtype = DType::F16;
             l.storedBytes = m_tensors.info(l.weight).bytes();
             return;
         }
-        if (!quantLayers.contains(l.name)) {
+        if (!m_quantLayers.contains(l.name)) {
             l.dtype = require(l.weight, {l.outFeatures, l.inFeatures});
             return;
         }
-        l.quant = QuantSpec::fromJson(quantLayers.value(l.name).toObject(),
+        l.quant = QuantSpec::fromJson(m_quantLayers.value(l.name).toObject(),
                                       m_tensors.fileOf(m_tensors.names().front()) + u": quantscope.layers." +
                                           l.name);
         l.dtype = DType::F16;
@@ -130,22 +129,21 @@ void Model::build()
             const QString name = l.name + suffix;
             if (!m_tensors.contains(name))
                 continue;
-            used.insert(name);
+            m_used.insert(name);
             l.storedBytes += m_tensors.info(name).bytes();
         }
         if (l.storedBytes == 0)
             throw Error::inFile(m_path, u"quantized layer '" + l.name + u"' has no stored tensors");
         m_totals.params += l.params();
         m_totals.bytes += l.storedBytes;
-    };
-    const std::int64_t qDim = std::int64_t(c.numHeads) * c.headDim,
-                       kvDim = std::int64_t(c.numKvHeads) * c.headDim;
+    }
 
-    m_embedding = QStringLiteral("model.embed_tokens.weight");
-    m_totals.embeddingParams = std::int64_t(V) * H;
-    require(m_embedding, {V, H});
-
-    for (int b = 0; b < c.numLayers; ++b) {
+    /// Block b's norms and its seven linears (appended to `linears`).
+    DecoderBlockInfo block(int b, std::vector<LinearLayerInfo>& linears, bool& quantized)
+    {
+        const std::int64_t H = c.hiddenSize, F = c.intermediateSize;
+        const std::int64_t qDim = std::int64_t(c.numHeads) * c.headDim,
+                           kvDim = std::int64_t(c.numKvHeads) * c.headDim;
         DecoderBlockInfo blk;
         blk.index = b;
         const QString p = QStringLiteral("model.layers.%1.").arg(b);
@@ -172,7 +170,7 @@ void Model::build()
             l.weight = l.name + u".weight";
             l.outFeatures = dims[std::size_t(k)].first;
             l.inFeatures = dims[std::size_t(k)].second;
-            requireLinear(l);
+            requireLinear(l, quantized);
             const bool hasBias =
                 (k <= 2 && c.attentionBias) || (k == 3 && c.oProjBias) || (k >= 4 && c.mlpBias);
             if (hasBias) {
@@ -181,41 +179,92 @@ void Model::build()
                 m_totals.biasParams += l.outFeatures;
             }
             (k < 4 ? m_totals.attentionParams : m_totals.mlpParams) += l.params();
-            blk.linears[std::size_t(k)] = int(m_linears.size());
-            m_linears.push_back(l);
+            blk.linears[std::size_t(k)] = int(linears.size());
+            linears.push_back(l);
         }
-        m_blocks.push_back(blk);
+        return blk;
     }
-    m_finalNorm = QStringLiteral("model.norm.weight");
-    require(m_finalNorm, {H});
-    m_totals.normParams += H;
 
-    const QString lmHead = QStringLiteral("lm_head.weight");
-    if ((m_tensors.contains(lmHead) || quantLayers.contains(QStringLiteral("lm_head"))) &&
-        !c.tieWordEmbeddings) {
+    /// lm_head as a separate linear (appended), or the embeddings when tied; the head's tensor name.
+    QString head(const QString& embedding, std::vector<LinearLayerInfo>& linears, bool& quantized)
+    {
+        const QString lmHead = QStringLiteral("lm_head.weight");
+        const bool stored = m_tensors.contains(lmHead) || m_quantLayers.contains(QStringLiteral("lm_head"));
+        if (c.tieWordEmbeddings)
+            return embedding;
+        if (!stored)
+            throw Error::inFile(
+                m_path, QStringLiteral("tensor 'lm_head.weight' is missing and config.json does not set "
+                                       "tie_word_embeddings"));
         LinearLayerInfo head;
         head.name = QStringLiteral("lm_head");
         head.weight = lmHead;
         head.kind = LinearKind::Head;
-        head.outFeatures = V;
-        head.inFeatures = H;
-        requireLinear(head);
+        head.outFeatures = c.vocabSize;
+        head.inFeatures = c.hiddenSize;
+        requireLinear(head, quantized);
         m_totals.headParams = head.params();
-        m_linears.push_back(head);
-        m_head = lmHead;
-    } else if (!c.tieWordEmbeddings) {
-        throw Error::inFile(m_path,
-                            QStringLiteral("tensor 'lm_head.weight' is missing and config.json does not set "
-                                           "tie_word_embeddings"));
-    } else {
-        m_head = m_embedding;
+        linears.push_back(head);
+        return lmHead;
     }
-    m_totals.linearLayers = int(m_linears.size());
 
-    for (const QString& name : m_tensors.names()) {
-        if (!used.contains(name))
-            m_unused << name;
+    QStringList unused() const
+    {
+        QStringList out;
+        for (const QString& name : m_tensors.names()) {
+            if (!m_used.contains(name))
+                out << name;
+        }
+        return out;
     }
+
+private:
+    /// A GGUF's linears in block formats are gguf-quantized layers (their weight tensor is the data).
+    std::optional<QuantSpec> ggufQuantized(const QString& weight) const
+    {
+        if (!m_gguf || !m_tensors.contains(weight) || !m_tensors.info(weight).blockQuantized())
+            return std::nullopt;
+        const GgmlType type = *m_tensors.info(weight).ggmlType;
+        if (!ggmlTypeInfo(type).canDequantize)
+            throw Error::inFile(m_path, u"tensor '" + weight + u"' is stored as " + ggmlTypeName(type) +
+                                            u", which QuantScope cannot read yet");
+        QuantSpec spec;
+        try {
+            spec = QuantSpec::ggml(type);
+        } catch (const Error&) { // a type we read but do not produce: shown by name all the same
+            spec.method = QuantMethod::Ggml;
+            spec.ggmlType = type;
+        }
+        return spec;
+    }
+
+    const QString& m_path;
+    const QString& m_dir;
+    const ModelConfig& c;
+    const TensorStore& m_tensors;
+    const GgufFile* m_gguf;
+    ModelTotals& m_totals;
+    QJsonObject m_quantLayers;
+    QSet<QString> m_used;
+};
+
+} // namespace
+
+void Model::build()
+{
+    StructureBuilder s(m_path, m_dir, m_config, m_tensors, m_gguf.get(), m_totals);
+    s.readQuantizationMetadata(m_quantized, m_quantInfo);
+    m_embedding = QStringLiteral("model.embed_tokens.weight");
+    m_totals.embeddingParams = std::int64_t(m_config.vocabSize) * m_config.hiddenSize;
+    s.require(m_embedding, {m_config.vocabSize, m_config.hiddenSize});
+    for (int b = 0; b < m_config.numLayers; ++b)
+        m_blocks.push_back(s.block(b, m_linears, m_quantized));
+    m_finalNorm = QStringLiteral("model.norm.weight");
+    s.require(m_finalNorm, {m_config.hiddenSize});
+    m_totals.normParams += m_config.hiddenSize;
+    m_head = s.head(m_embedding, m_linears, m_quantized);
+    m_totals.linearLayers = int(m_linears.size());
+    m_unused = s.unused();
 }
 
 QString Model::displayName() const

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "io/GgufNames.h"
 #include "io/ModelConfig.h"
 #include "io/TensorStore.h"
 #include "spec/QuantSpec.h"
@@ -16,35 +17,7 @@ namespace qs {
 
 class GgufFile;
 
-/// The kinds of linear layer in a Llama-family model, in the order they run inside a block.
-enum class LinearKind { Q, K, V, O, Gate, Up, Down, Head };
-
-struct LinearKindInfo
-{
-    LinearKind kind;
-    const char* name;   ///< HF module name: "q_proj", …, "lm_head"
-    const char* module; ///< parent module in HF names: "self_attn", "mlp", "" for the head
-};
-
-inline constexpr std::array<LinearKindInfo, 8> kLinearKinds{{
-    {LinearKind::Q, "q_proj", "self_attn"},
-    {LinearKind::K, "k_proj", "self_attn"},
-    {LinearKind::V, "v_proj", "self_attn"},
-    {LinearKind::O, "o_proj", "self_attn"},
-    {LinearKind::Gate, "gate_proj", "mlp"},
-    {LinearKind::Up, "up_proj", "mlp"},
-    {LinearKind::Down, "down_proj", "mlp"},
-    {LinearKind::Head, "lm_head", ""},
-}};
-inline constexpr const LinearKindInfo& linearKindInfo(LinearKind k)
-{
-    return kLinearKinds[std::size_t(k)];
-}
-inline QString linearKindName(LinearKind k)
-{
-    return QLatin1String(linearKindInfo(k).name);
-}
-constexpr int kLinearsPerBlock = 7;
+// LinearKind, kLinearKinds and kLinearsPerBlock live with the GGUF names in io/GgufNames.h.
 
 /// One quantizable linear layer: y = x Wᵀ (+ b), W stored [outFeatures, inFeatures].
 struct LinearLayerInfo
@@ -152,6 +125,5 @@ private:
 
 /// Tensor name suffixes of a quantized layer in a QuantScope checkpoint (see QuantizedModelIO).
 QStringList quantizedTensorSuffixes();
-
 
 } // namespace qs

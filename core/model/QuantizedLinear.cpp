@@ -3,6 +3,7 @@
 #include "kernels/Convert.h"
 #include "kernels/GgmlQuants.h"
 #include "util/Error.h"
+#include "util/Threads.h"
 
 #include <algorithm>
 #include <cmath>
@@ -115,7 +116,9 @@ void GgmlVecDotLinear::forward(const float* x, std::int64_t n, float* y) const
                                           : ref::bf16ToF32(ref::f32ToBf16(v));
     } else {
         std::vector<std::uint8_t> blocks(std::size_t(n) * ggmlRowBytes(*rowType, cols));
-        ggmlQuantizeRows(*rowType, x, blocks.data(), n, cols);
+        forEachRowRange(n, cols, [&](std::int64_t first, std::int64_t count) {
+            ggmlQuantizeChunk(*rowType, x, blocks.data(), first, count, cols);
+        });
         ggmlDequantizeRow(*rowType, blocks.data(), rounded.data(), n * cols);
     }
     m_inner->forward(rounded.data(), n, y);

@@ -4,6 +4,7 @@
 #include "kernels/GgmlQuants.h"
 #include "quant/Quantizer.h"
 #include "util/Error.h"
+#include "util/Threads.h"
 
 namespace qs {
 
@@ -36,8 +37,10 @@ public:
         t.rows = r.rows;
         t.cols = r.cols;
         t.ggmlData.resize(std::size_t(r.rows) * ggmlRowBytes(r.spec.ggmlType, r.cols));
-        ggmlQuantizeRows(r.spec.ggmlType, r.weight, t.ggmlData.data(), r.rows, r.cols,
-                         importance.empty() ? nullptr : importance.data());
+        const float* imp = importance.empty() ? nullptr : importance.data();
+        forEachRowRange(r.rows, r.cols, [&](std::int64_t first, std::int64_t count) {
+            ggmlQuantizeChunk(r.spec.ggmlType, r.weight, t.ggmlData.data(), first, count, r.cols, imp);
+        });
         return t;
     }
 };

@@ -2,9 +2,9 @@
 
 #include "eval/Calibration.h"
 #include "eval/Evaluation.h"
+#include "model/QuantizedLinear.h"
 #include "model/Transformer.h"
 #include "quant/AwqQuantizer.h"
-#include "model/QuantizedLinear.h"
 #include "quant/Quantizer.h"
 #include "tokenizer/Tokenizer.h"
 #include "util/Error.h"
@@ -181,101 +181,221 @@ MemoryEstimate estimateQuantizationMemory(const Model& model, const LayerPlan& p
     return e;
 }
 
-QuantizeResult runQuantization(std::shared_ptr<const Model> modelPtr, const LayerPlan& plan,
-                               const CalibrationSettings& cal, const Tokenizer* tokenizer,
-                               const JobContext& job)
+namespace {
+
+/// The pipeline, as named steps: check the plan and settings, check memory, embed the calibration
+/// windows, then block by block and group by group (true-sequential: q/k/v, o, gate/up, down)
+/// capture the group's statistics with the earlier groups already quantized, quantize it, and move
+/// the hidden states on through the quantized block; the head last.
+class QuantizationPipeline
 {
-    const auto t0 = Clock::now();
-    const Model& model = *modelPtr;
-    if (plan.entries.size() != model.linears().size())
-        throw Error(QStringLiteral("the plan has %1 layers but the model %2")
-                        .arg(plan.entries.size())
-                        .arg(model.linears().size()));
-    for (const LayerPlanEntry& e : plan.entries) {
-        const QString problem = e.spec.validate();
-        if (!problem.isEmpty())
-            throw Error(e.name + u": " + problem);
+public:
+    QuantizationPipeline(std::shared_ptr<const Model> model, const LayerPlan& plan,
+                         const CalibrationSettings& cal, const Tokenizer* tokenizer, const JobContext& job)
+        : m_modelPtr(std::move(model)), m_model(*m_modelPtr), m_plan(plan), m_cal(cal),
+          m_tokenizer(tokenizer), m_job(job)
+    {}
+
+    QuantizeResult run()
+    {
+        m_t0 = Clock::now();
+        checkInputs();
+        checkMemory();
+        m_result.plan = m_plan;
+        m_result.calibration = m_cal;
+        m_job.report(0, QStringLiteral("loading"), m_model.displayName());
+        m_result.model = std::make_shared<Transformer>(m_modelPtr);
+        m_result.tensors.resize(m_model.linears().size());
+        m_result.layers.resize(m_model.linears().size());
+        embedCalibrationWindows();
+        m_cache = m_result.model->makeCache(m_cal.seqLen);
+        for (int b = 0; b < m_model.config().numLayers; ++b)
+            quantizeBlock(b);
+        quantizeHead();
+        return finish();
     }
-    const bool calibrate = plan.needsCalibration() || !cal.text.isEmpty();
-    if (plan.needsCalibration() && cal.text.isEmpty())
-        throw Error(
-            QStringLiteral("the plan uses methods that need calibration (GPTQ, AWQ, SmoothQuant, LLM.int8) "
-                           "but no calibration text was given"));
-    if (calibrate &&
-        (cal.samples < 1 || cal.seqLen < 16 || cal.seqLen > model.config().maxPositionEmbeddings))
-        throw Error(QStringLiteral("calibration needs samples >= 1 and 16 <= seq_len <= %1")
-                        .arg(model.config().maxPositionEmbeddings));
-    if (calibrate && !tokenizer)
-        throw Error(QStringLiteral("calibration needs the model's tokenizer"));
 
-    const MemoryEstimate mem = estimateQuantizationMemory(model, plan, cal);
-    // QUANTSCOPE_MEMORY_LIMIT (bytes) caps what a run may use below what the system has free.
-    double avail = availableMemoryBytes();
-    bool limitOk = false;
-    const double limit = qEnvironmentVariable("QUANTSCOPE_MEMORY_LIMIT").toDouble(&limitOk);
-    if (limitOk && limit > 0)
-        avail = avail > 0 ? std::min(avail, limit) : limit;
-    if (avail > 0 && mem.total() > avail)
-        throw Error(
-            QStringLiteral(
-                "not enough memory: this run needs about %1 (model copy %2, calibration states %3, "
-                "one block %4) but %5 is available; use fewer calibration samples or a shorter seq_len")
-                .arg(formatBytes(mem.total()), formatBytes(mem.modelCopy), formatBytes(mem.calibrationStates),
-                     formatBytes(mem.blockWorkingSet), formatBytes(avail)));
-
-    QuantizeResult result;
-    result.plan = plan;
-    result.calibration = cal;
-    job.report(0, QStringLiteral("loading"), model.displayName());
-    result.model = std::make_shared<Transformer>(modelPtr);
-    Transformer& t = *result.model;
-    result.tensors.resize(model.linears().size());
-    result.layers.resize(model.linears().size());
-
-    const ModelConfig& c = model.config();
-    const int H = c.hiddenSize;
-    std::vector<std::vector<int>> windows;
-    std::vector<std::vector<float>> hidden;
-    if (calibrate) {
-        job.report(0, QStringLiteral("calibrating"), QStringLiteral("tokenizing %1").arg(cal.text));
-        const auto tc = Clock::now();
-        windows = calibrationWindows(
-            *tokenizer, cal, tokenizer->bosId() >= 0 ? tokenizer->bosId() : std::max(0, c.bosTokenId));
-        hidden.resize(windows.size());
-        for (std::size_t s = 0; s < windows.size(); ++s) {
-            hidden[s].resize(windows[s].size() * std::size_t(H));
-            t.embed(windows[s].data(), int(windows[s].size()), hidden[s].data());
+private:
+    void checkInputs()
+    {
+        if (m_plan.entries.size() != m_model.linears().size())
+            throw Error(QStringLiteral("the plan has %1 layers but the model %2")
+                            .arg(m_plan.entries.size())
+                            .arg(m_model.linears().size()));
+        for (const LayerPlanEntry& e : m_plan.entries) {
+            const QString problem = e.spec.validate();
+            if (!problem.isEmpty())
+                throw Error(e.name + u": " + problem);
         }
-        result.calibrationSeconds += since(tc);
+        m_calibrate = m_plan.needsCalibration() || !m_cal.text.isEmpty();
+        if (m_plan.needsCalibration() && m_cal.text.isEmpty())
+            throw Error(QStringLiteral(
+                "the plan uses methods that need calibration (GPTQ, AWQ, SmoothQuant, LLM.int8) "
+                "but no calibration text was given"));
+        if (m_calibrate &&
+            (m_cal.samples < 1 || m_cal.seqLen < 16 || m_cal.seqLen > m_model.config().maxPositionEmbeddings))
+            throw Error(QStringLiteral("calibration needs samples >= 1 and 16 <= seq_len <= %1")
+                            .arg(m_model.config().maxPositionEmbeddings));
+        if (m_calibrate && !m_tokenizer)
+            throw Error(QStringLiteral("calibration needs the model's tokenizer"));
     }
-    KvCache cache = t.makeCache(cal.seqLen);
-    const int totalLayers = int(model.linears().size());
-    int done = 0;
 
-    auto quantizeLayer = [&](int li, const LinearInputStats* stats, const std::vector<float>* awqScales,
-                             double awqAlpha) {
-        job.checkCancelled();
+    /// QUANTSCOPE_MEMORY_LIMIT (bytes) caps what a run may use below what the system has free.
+    void checkMemory() const
+    {
+        const MemoryEstimate mem = estimateQuantizationMemory(m_model, m_plan, m_cal);
+        double avail = availableMemoryBytes();
+        bool limitOk = false;
+        const double limit = qEnvironmentVariable("QUANTSCOPE_MEMORY_LIMIT").toDouble(&limitOk);
+        if (limitOk && limit > 0)
+            avail = avail > 0 ? std::min(avail, limit) : limit;
+        if (avail > 0 && mem.total() > avail)
+            throw Error(
+                QStringLiteral(
+                    "not enough memory: this run needs about %1 (model copy %2, calibration states %3, "
+                    "one block %4) but %5 is available; use fewer calibration samples or a shorter seq_len")
+                    .arg(formatBytes(mem.total()), formatBytes(mem.modelCopy),
+                         formatBytes(mem.calibrationStates), formatBytes(mem.blockWorkingSet),
+                         formatBytes(avail)));
+    }
+
+    void embedCalibrationWindows()
+    {
+        if (!m_calibrate)
+            return;
+        const ModelConfig& c = m_model.config();
+        m_job.report(0, QStringLiteral("calibrating"), QStringLiteral("tokenizing %1").arg(m_cal.text));
+        const auto tc = Clock::now();
+        m_windows =
+            calibrationWindows(*m_tokenizer, m_cal,
+                               m_tokenizer->bosId() >= 0 ? m_tokenizer->bosId() : std::max(0, c.bosTokenId));
+        m_hidden.resize(m_windows.size());
+        for (std::size_t s = 0; s < m_windows.size(); ++s) {
+            m_hidden[s].resize(m_windows[s].size() * std::size_t(c.hiddenSize));
+            m_result.model->embed(m_windows[s].data(), int(m_windows[s].size()), m_hidden[s].data());
+        }
+        m_result.calibrationSeconds += since(tc);
+    }
+
+    void quantizeBlock(int b)
+    {
+        const DecoderBlockInfo& blk = m_model.blocks()[std::size_t(b)];
+        for (const std::vector<int>& g : sequentialGroups()) {
+            std::vector<int> group;
+            for (int k : g)
+                group.push_back(blk.linears[std::size_t(k)]);
+            if (!m_calibrate) {
+                quantizeGroup(group, nullptr);
+                continue;
+            }
+            const auto tc = Clock::now();
+            CalibrationCollector col(
+                m_model, std::set<int>(group.begin(), group.end()),
+                calibrationOptions(group, std::uint64_t(b) * 16 + std::uint64_t(g.front())));
+            m_job.report(double(m_done) / totalLayers(), QStringLiteral("calibrating"),
+                         QStringLiteral("block %1").arg(b));
+            runBlockOnAll(b, &col, false);
+            m_result.calibrationSeconds += since(tc);
+            quantizeGroup(group, &col);
+        }
+        if (m_calibrate) { // hidden states move on through the quantized block
+            const auto tc = Clock::now();
+            runBlockOnAll(b, nullptr, true);
+            m_result.calibrationSeconds += since(tc);
+        }
+    }
+
+    /// A separate head, from the final hidden states of the calibration windows.
+    void quantizeHead()
+    {
+        const int headIndex = m_result.model->headLinearIndex();
+        if (headIndex < 0)
+            return;
+        if (!m_calibrate) {
+            quantizeGroup({headIndex}, nullptr);
+            return;
+        }
+        CalibrationCollector col(m_model, {headIndex}, calibrationOptions({headIndex}, 7919));
+        collectHeadStatistics(*m_result.model, headIndex, m_hidden, col, m_job);
+        quantizeGroup({headIndex}, &col);
+    }
+
+    CalibrationOptions calibrationOptions(const std::vector<int>& group, std::uint64_t seedOffset) const
+    {
+        CalibrationOptions opt;
+        for (int li : group)
+            opt.hessian = opt.hessian || m_plan.entries[std::size_t(li)].spec.method == QuantMethod::Gptq;
+        opt.sampleRows = kSampleRows;
+        opt.seed = m_cal.seed + seedOffset;
+        return opt;
+    }
+
+    /// Runs block b over every calibration window; `update` moves the hidden states on, otherwise
+    /// the block runs on a copy (statistics capture only).
+    void runBlockOnAll(int b, ForwardHooks* hooks, bool update)
+    {
+        std::vector<float> tmp;
+        for (std::size_t s = 0; s < m_windows.size(); ++s) {
+            m_job.checkCancelled();
+            m_cache.clear();
+            float* h = m_hidden[s].data();
+            if (!update) {
+                tmp = m_hidden[s];
+                h = tmp.data();
+            }
+            m_result.model->runBlock(b, m_cache, h, int(m_windows[s].size()), hooks);
+        }
+    }
+
+    /// Quantizes a group of layers that read the same input; AWQ layers with one spec share scales.
+    void quantizeGroup(const std::vector<int>& group, CalibrationCollector* col)
+    {
+        const Transformer& t = *m_result.model;
+        std::vector<int> awq;
+        for (int li : group)
+            if (m_plan.entries[std::size_t(li)].spec.method == QuantMethod::Awq)
+                awq.push_back(li);
+        const LinearInputStats* firstStats = (col && !awq.empty()) ? col->find(awq.front()) : nullptr;
+        bool shared = awq.size() > 1 && firstStats;
+        for (int li : awq)
+            shared = shared &&
+                     m_plan.entries[std::size_t(li)].spec == m_plan.entries[std::size_t(awq.front())].spec;
+        AwqSearchResult search;
+        if (shared) {
+            std::vector<AwqLayer> layers;
+            for (int li : awq)
+                layers.push_back({dynamic_cast<const DenseLinear&>(t.linear(li)).weight().data(),
+                                  m_model.linears()[std::size_t(li)].outFeatures});
+            // The layers share one input, so the statistics of the first describe all of them.
+            search = awqSearchScales(layers, m_model.linears()[std::size_t(awq.front())].inFeatures,
+                                     *firstStats, m_plan.entries[std::size_t(awq.front())].spec);
+        }
+        for (int li : group) {
+            const bool inShared = shared && std::find(awq.begin(), awq.end(), li) != awq.end();
+            quantizeLayer(li, col ? col->find(li) : nullptr, inShared ? &search.scales : nullptr,
+                          search.alpha);
+        }
+    }
+
+    void quantizeLayer(int li, const LinearInputStats* stats, const std::vector<float>* awqScales,
+                       double awqAlpha)
+    {
+        m_job.checkCancelled();
+        Transformer& t = *m_result.model;
         const auto tl = Clock::now();
-        const LinearLayerInfo& info = model.linears()[std::size_t(li)];
-        const LayerPlanEntry& entry = plan.entries[std::size_t(li)];
-        const auto* dense = dynamic_cast<const DenseLinear*>(&t.linear(li));
-        if (!dense)
-            throw Error(info.name + QStringLiteral(": already quantized"));
-        QuantizeRequest req;
-        req.layerName = info.name;
-        req.weight = dense->weight().data();
-        req.rows = info.outFeatures;
-        req.cols = info.inFeatures;
-        req.stats = stats;
-        req.spec = entry.spec;
+        const LinearLayerInfo& info = m_model.linears()[std::size_t(li)];
+        const LayerPlanEntry& entry = m_plan.entries[std::size_t(li)];
+        const QuantizeRequest req =
+            floatLayerRequest(t, li, entry.spec, stats, QStringLiteral("already quantized"));
+        const auto& dense = static_cast<const DenseLinear&>(t.linear(li));
         std::shared_ptr<QuantizedTensor> q;
         if (awqScales)
             q = std::make_shared<QuantizedTensor>(
                 awqQuantizeWithScales(req.weight, req.rows, req.cols, req.spec, *awqScales, *stats));
         else
-            q = std::make_shared<QuantizedTensor>(quantizeWeight(req, job));
-        auto layer = std::make_shared<QuantizedLinear>(q, dense->bias());
-        LayerReport& rep = result.layers[std::size_t(li)];
+            q = std::make_shared<QuantizedTensor>(quantizeWeight(req, m_job));
+        auto layer = std::make_shared<QuantizedLinear>(q, dense.bias());
+        LayerReport& rep = m_result.layers[std::size_t(li)];
         rep.linearIndex = li;
         rep.name = info.name;
         rep.block = info.block;
@@ -287,107 +407,66 @@ QuantizeResult runQuantization(std::shared_ptr<const Model> modelPtr, const Laye
         if (awqScales)
             rep.note = QStringLiteral("awq alpha %1 (shared scales)").arg(awqAlpha);
         rep.seconds = since(tl);
-        result.tensors[std::size_t(li)] = q;
+        m_result.tensors[std::size_t(li)] = q;
         t.setLinear(li, layer); // the float copy of this layer is released here
-        ++done;
-        const double elapsed = since(t0), frac = double(done) / totalLayers;
-        job.report(frac, QStringLiteral("quantizing"), info.name, elapsed / frac - elapsed);
-    };
-
-    /// Quantizes a group of layers that read the same input; AWQ layers with one spec share scales.
-    auto quantizeGroup = [&](const std::vector<int>& group, CalibrationCollector* col) {
-        std::vector<int> awq;
-        for (int li : group)
-            if (plan.entries[std::size_t(li)].spec.method == QuantMethod::Awq)
-                awq.push_back(li);
-        const LinearInputStats* firstStats = (col && !awq.empty()) ? col->find(awq.front()) : nullptr;
-        bool shared = awq.size() > 1 && firstStats;
-        for (int li : awq)
-            shared =
-                shared && plan.entries[std::size_t(li)].spec == plan.entries[std::size_t(awq.front())].spec;
-        AwqSearchResult search;
-        if (shared) {
-            std::vector<AwqLayer> layers;
-            for (int li : awq)
-                layers.push_back({dynamic_cast<const DenseLinear&>(t.linear(li)).weight().data(),
-                                  model.linears()[std::size_t(li)].outFeatures});
-            // The layers share one input, so the statistics of the first describe all of them.
-            search = awqSearchScales(layers, model.linears()[std::size_t(awq.front())].inFeatures,
-                                     *firstStats, plan.entries[std::size_t(awq.front())].spec);
-        }
-        for (int li : group) {
-            const bool inShared = shared && std::find(awq.begin(), awq.end(), li) != awq.end();
-            quantizeLayer(li, col ? col->find(li) : nullptr, inShared ? &search.scales : nullptr,
-                          search.alpha);
-        }
-    };
-
-    auto runBlockOnAll = [&](int b, ForwardHooks* hooks, bool update) {
-        std::vector<float> tmp;
-        for (std::size_t s = 0; s < windows.size(); ++s) {
-            job.checkCancelled();
-            cache.clear();
-            float* h = hidden[s].data();
-            if (!update) {
-                tmp = hidden[s];
-                h = tmp.data();
-            }
-            t.runBlock(b, cache, h, int(windows[s].size()), hooks);
-        }
-    };
-
-    for (int b = 0; b < c.numLayers; ++b) {
-        const DecoderBlockInfo& blk = model.blocks()[std::size_t(b)];
-        for (const std::vector<int>& g : sequentialGroups()) {
-            std::vector<int> group;
-            for (int k : g)
-                group.push_back(blk.linears[std::size_t(k)]);
-            if (!calibrate) {
-                quantizeGroup(group, nullptr);
-                continue;
-            }
-            const auto tc = Clock::now();
-            bool wantHessian = false;
-            for (int li : group)
-                wantHessian = wantHessian || plan.entries[std::size_t(li)].spec.method == QuantMethod::Gptq;
-            CalibrationOptions opt;
-            opt.hessian = wantHessian;
-            opt.sampleRows = kSampleRows;
-            opt.seed = cal.seed + std::uint64_t(b) * 16 + std::uint64_t(g.front());
-            CalibrationCollector col(model, std::set<int>(group.begin(), group.end()), opt);
-            job.report(double(done) / totalLayers, QStringLiteral("calibrating"),
-                       QStringLiteral("block %1").arg(b));
-            runBlockOnAll(b, &col, false);
-            result.calibrationSeconds += since(tc);
-            quantizeGroup(group, &col);
-        }
-        if (calibrate) { // hidden states move on through the quantized block
-            const auto tc = Clock::now();
-            runBlockOnAll(b, nullptr, true);
-            result.calibrationSeconds += since(tc);
-        }
+        ++m_done;
+        const double elapsed = since(m_t0), frac = double(m_done) / totalLayers();
+        m_job.report(frac, QStringLiteral("quantizing"), info.name, elapsed / frac - elapsed);
     }
-    const int headIndex = t.headLinearIndex();
-    if (headIndex >= 0) {
-        if (calibrate) {
-            CalibrationOptions opt;
-            opt.hessian = plan.entries[std::size_t(headIndex)].spec.method == QuantMethod::Gptq;
-            opt.sampleRows = kSampleRows;
-            opt.seed = cal.seed + 7919;
-            CalibrationCollector col(model, {headIndex}, opt);
-            collectHeadStatistics(t, headIndex, hidden, col, job);
-            quantizeGroup({headIndex}, &col);
-        } else {
-            quantizeGroup({headIndex}, nullptr);
-        }
+
+    int totalLayers() const { return int(m_model.linears().size()); }
+
+    QuantizeResult finish()
+    {
+        m_result.linearBytes = m_plan.linearBytes(m_model);
+        m_result.modelBytes = m_plan.modelBytes(m_model);
+        m_result.linearBitsPerWeight = m_plan.linearBitsPerWeight(m_model);
+        m_result.seconds = since(m_t0);
+        m_result.peakRssBytes = peakRssBytes();
+        m_job.report(1.0, QStringLiteral("done"), m_model.displayName());
+        return std::move(m_result);
     }
-    result.linearBytes = plan.linearBytes(model);
-    result.modelBytes = plan.modelBytes(model);
-    result.linearBitsPerWeight = plan.linearBitsPerWeight(model);
-    result.seconds = since(t0);
-    result.peakRssBytes = peakRssBytes();
-    job.report(1.0, QStringLiteral("done"), model.displayName());
-    return result;
+
+    std::shared_ptr<const Model> m_modelPtr;
+    const Model& m_model;
+    const LayerPlan& m_plan;
+    const CalibrationSettings& m_cal;
+    const Tokenizer* m_tokenizer;
+    const JobContext& m_job;
+
+    QuantizeResult m_result;
+    Clock::time_point m_t0;
+    bool m_calibrate = false;
+    std::vector<std::vector<int>> m_windows;
+    std::vector<std::vector<float>> m_hidden; ///< calibration hidden states at the current block's input
+    KvCache m_cache;
+    int m_done = 0;
+};
+
+} // namespace
+
+QuantizeRequest floatLayerRequest(const Transformer& t, int li, const QuantSpec& spec,
+                                  const LinearInputStats* stats, const QString& whenQuantized)
+{
+    const LinearLayerInfo& info = t.model().linears()[std::size_t(li)];
+    const auto* dense = dynamic_cast<const DenseLinear*>(&t.linear(li));
+    if (!dense)
+        throw Error(info.name + u": " + whenQuantized);
+    QuantizeRequest req;
+    req.layerName = info.name;
+    req.weight = dense->weight().data();
+    req.rows = info.outFeatures;
+    req.cols = info.inFeatures;
+    req.stats = stats;
+    req.spec = spec;
+    return req;
+}
+
+QuantizeResult runQuantization(std::shared_ptr<const Model> model, const LayerPlan& plan,
+                               const CalibrationSettings& cal, const Tokenizer* tokenizer,
+                               const JobContext& job)
+{
+    return QuantizationPipeline(std::move(model), plan, cal, tokenizer, job).run();
 }
 
 } // namespace qs

@@ -1,13 +1,13 @@
 #pragma once
 
 #include "jobs/Job.h"
-#include "spec/QuantizedTensor.h"
+#include "quant/Quantizer.h"
 #include "recipe/LayerPlan.h"
 #include "recipe/Recipe.h"
+#include "spec/QuantizedTensor.h"
 
 #include <QJsonObject>
 #include <QStringList>
-
 #include <memory>
 #include <vector>
 
@@ -33,7 +33,7 @@ struct LayerReport
     double outputRelMse = 0; ///< ‖XWᵀ − layer(X)‖² / ‖XWᵀ‖² on sampled calibration inputs (NaN if none)
     double weightSquaredNorm = 0; ///< ‖W‖² (denominator of weightRelMse)
     double outputSquaredNorm = 0; ///< ‖XWᵀ‖² on the sample (denominator of outputRelMse)
-    double maxAbsError = 0;  ///< max |W − Ŵ|
+    double maxAbsError = 0;       ///< max |W − Ŵ|
     double histogramMin = 0, histogramMax = 0;
     std::vector<double> errorHistogram; ///< counts of W − Ŵ over [min, max] in equal bins
     double seconds = 0;
@@ -43,7 +43,7 @@ struct LayerReport
 
 struct QuantizeResult
 {
-    std::shared_ptr<Transformer> model; ///< the base model with its linears replaced
+    std::shared_ptr<Transformer> model;                          ///< the base model with its linears replaced
     std::vector<std::shared_ptr<const QuantizedTensor>> tensors; ///< per linear (Model::linears order)
     std::vector<LayerReport> layers;
     LayerPlan plan;
@@ -60,12 +60,13 @@ struct QuantizeResult
 
 /// Fills the measured fields of `rep` (weight error, its histogram, output error on the reservoir
 /// sample of `stats` when given) for float weight `w` against its quantized form `q` run as `layer`.
-void measureQuantizedLayer(LayerReport& rep, const float* w, const QuantizedTensor& q, const LinearLayer& layer,
-                           const LinearInputStats* stats);
+void measureQuantizedLayer(LayerReport& rep, const float* w, const QuantizedTensor& q,
+                           const LinearLayer& layer, const LinearInputStats* stats);
 
 /// `cal.samples` windows of `cal.seqLen` tokens (BOS + text tokens) drawn from `cal.text` with
 /// `cal.seed`; throws qs::Error naming the file when the text is missing or too short.
-std::vector<std::vector<int>> calibrationWindows(const Tokenizer& tokenizer, const CalibrationSettings& cal, int bos);
+std::vector<std::vector<int>> calibrationWindows(const Tokenizer& tokenizer, const CalibrationSettings& cal,
+                                                 int bos);
 
 /// A memory estimate made before a run starts (bytes).
 struct MemoryEstimate
@@ -75,12 +76,18 @@ struct MemoryEstimate
     double blockWorkingSet = 0;
     double total() const { return modelCopy + calibrationStates + blockWorkingSet; }
 };
-MemoryEstimate estimateQuantizationMemory(const Model& model, const LayerPlan& plan, const CalibrationSettings& cal);
+MemoryEstimate estimateQuantizationMemory(const Model& model, const LayerPlan& plan,
+                                          const CalibrationSettings& cal);
+
+/// The request to quantize linear `li` of `t` while it is still float (its weight is read from the
+/// layer in place); throws "<layer>: <whenQuantized>" when the layer is no longer a DenseLinear.
+QuantizeRequest floatLayerRequest(const Transformer& t, int li, const QuantSpec& spec,
+                                  const LinearInputStats* stats, const QString& whenQuantized);
 
 /// The layer-by-layer pipeline (calibration: `samples` random windows of `seqLen` tokens, BOS +
-/// text tokens, drawn with the seed from `text`, an absolute path here): calibration windows flow through blocks already quantized;
-/// inside each block the linears are quantized in true-sequential order (q/k/v, then o, then
-/// gate/up, then down), each group's input statistics captured with the earlier groups already
+/// text tokens, drawn with the seed from `text`, an absolute path here): calibration windows flow through
+/// blocks already quantized; inside each block the linears are quantized in true-sequential order (q/k/v,
+/// then o, then gate/up, then down), each group's input statistics captured with the earlier groups already
 /// quantized; each layer's float copy is released when its quantized form replaces it.
 /// Deterministic for a given plan and seed whatever the thread count; cancellable between layers.
 /// Throws qs::Error (bad plan, text too short, not enough memory) or qs::Cancelled.

@@ -143,34 +143,16 @@ private:
     std::vector<std::pair<QString, QStringList>> m_items;
 };
 
-QString ggufKindName(LinearKind k)
-{
-    switch (k) {
-    case LinearKind::Q:
-        return QStringLiteral("attn_q");
-    case LinearKind::K:
-        return QStringLiteral("attn_k");
-    case LinearKind::V:
-        return QStringLiteral("attn_v");
-    case LinearKind::O:
-        return QStringLiteral("attn_output");
-    case LinearKind::Gate:
-        return QStringLiteral("ffn_gate");
-    case LinearKind::Up:
-        return QStringLiteral("ffn_up");
-    case LinearKind::Down:
-        return QStringLiteral("ffn_down");
-    case LinearKind::Head:
-        return QStringLiteral("output");
-    }
-    return {};
-}
-
 Site ggufSite(const LinearLayerInfo& l)
 {
+    // Split the table's name around the block number: "blk." 3 "." "ffn_down" ".weight".
+    const QString name = ggufLinearTensorName(l.kind, l.block);
     if (l.kind == LinearKind::Head || l.block < 0)
-        return {ggufKindName(l.kind) + u".weight", -1, {}, {}};
-    return {QStringLiteral("blk."), l.block, ggufKindName(l.kind), QStringLiteral(".weight")};
+        return {name, -1, {}, {}};
+    const QString kind = QLatin1String(linearKindInfo(l.kind).gguf);
+    const QString number = u'.' + QString::number(l.block) + u'.';
+    const qsizetype at = name.indexOf(number);
+    return {name.left(at + 1), l.block, kind, name.mid(at + number.size() + kind.size())};
 }
 
 Site hfSite(const LinearLayerInfo& l)
@@ -184,27 +166,16 @@ Site hfSite(const LinearLayerInfo& l)
     return {l.name, -1, {}, {}};
 }
 
-constexpr int kGgufBlock = 32;
+/// The block of llama.cpp's legacy types (Q4_0 … Q8_0), which store what RTN/GPTQ/AWQ groups of 32 do.
+constexpr int kGgufBlock = ggmlTypeInfo(GgmlType::Q4_0).blockSize;
 
 /// The GGUF type storing `s` honestly, or empty with `why` set.
 QString ggufType(const QuantSpec& s, const LinearLayerInfo& l, QString& why)
 {
-    if (s.method == QuantMethod::Float) {
-        switch (s.floatType) {
-        case DType::F32:
-            return QStringLiteral("f32");
-        case DType::F16:
-            return QStringLiteral("f16");
-        case DType::BF16:
-            return QStringLiteral("bf16");
-        default:
-            why = QStringLiteral("no GGUF type for float %1").arg(dtypeName(s.floatType));
-            return {};
-        }
-    }
+    // Float and gguf layers already have a llama.cpp type (gguf ones fitted to the rows by the plan).
+    if (const std::optional<GgmlType> stored = s.ggufType())
+        return ggmlTypeName(*stored).toLower();
     const QString label = s.label();
-    if (s.method == QuantMethod::Ggml) // already a llama.cpp type (fitted to the rows by the plan)
-        return ggmlTypeName(s.ggmlType).toLower();
     if (s.method != QuantMethod::Rtn && s.method != QuantMethod::Gptq && s.method != QuantMethod::Awq) {
         why =
             label + QStringLiteral(": GGUF types are weight-only; %1 is not").arg(quantMethodName(s.method));
@@ -224,14 +195,14 @@ QString ggufType(const QuantSpec& s, const LinearLayerInfo& l, QString& why)
         why = label + QStringLiteral(": %1 scales; GGUF blocks store f16 scales").arg(dtypeName(s.scaleType));
         return {};
     }
-    QString type;
+    std::optional<GgmlType> legacy;
     if (s.bits == 4)
-        type = s.symmetric ? QStringLiteral("q4_0") : QStringLiteral("q4_1");
+        legacy = s.symmetric ? GgmlType::Q4_0 : GgmlType::Q4_1;
     else if (s.bits == 5)
-        type = s.symmetric ? QStringLiteral("q5_0") : QStringLiteral("q5_1");
+        legacy = s.symmetric ? GgmlType::Q5_0 : GgmlType::Q5_1;
     else if (s.bits == 8 && s.symmetric)
-        type = QStringLiteral("q8_0");
-    if (type.isEmpty()) {
+        legacy = GgmlType::Q8_0;
+    if (!legacy) {
         why = label + QStringLiteral(": no GGUF block type for int%1 %2 (q4_0/q4_1, q5_0/q5_1, q8_0)")
                           .arg(s.bits)
                           .arg(s.symmetric ? QStringLiteral("sym") : QStringLiteral("asym"));
@@ -245,7 +216,7 @@ QString ggufType(const QuantSpec& s, const LinearLayerInfo& l, QString& why)
                   .arg(kGgufBlock);
         return {};
     }
-    return type;
+    return ggmlTypeName(*legacy).toLower();
 }
 
 QString mostCommon(const std::vector<QString>& values)
@@ -331,8 +302,8 @@ Recipe recipeForStoredModel(const Model& model, const QString& name)
 
 QString ggufTensorName(const Model& model, int linearIndex)
 {
-    const Site s = ggufSite(model.linears()[std::size_t(linearIndex)]);
-    return s.block < 0 ? s.head : s.head + QString::number(s.block) + u'.' + s.mid + s.end;
+    const LinearLayerInfo& l = model.linears()[std::size_t(linearIndex)];
+    return ggufLinearTensorName(l.kind, l.block);
 }
 
 std::vector<std::pair<QString, QString>>

@@ -25,6 +25,49 @@ bool quantMethodFromName(const QString& name, QuantMethod& out)
     return false;
 }
 
+QStringList quantMethodNames(bool withFloat)
+{
+    QStringList names;
+    for (const QuantMethodInfo& i : kQuantMethods) {
+        if (withFloat || i.method != QuantMethod::Float)
+            names << QLatin1String(i.name);
+    }
+    return names;
+}
+
+std::pair<int, int> quantBitRange()
+{
+    std::pair<int, int> range{64, 0};
+    for (const QuantMethodInfo& i : kQuantMethods) {
+        if (i.method == QuantMethod::Float)
+            continue;
+        range.first = std::min(range.first, i.minBits);
+        range.second = std::max(range.second, i.maxBits);
+    }
+    return range;
+}
+
+QStringList quantBitChoices(QuantMethod m)
+{
+    QStringList out;
+    if (quantMethodInfo(m).grouped) {
+        for (int b = quantMethodInfo(m).minBits; b <= quantMethodInfo(m).maxBits; ++b)
+            out << QString::number(b);
+    }
+    return out;
+}
+
+QStringList quantGroupChoices(QuantMethod m)
+{
+    QStringList out;
+    if (!quantMethodInfo(m).grouped)
+        return out;
+    out << granularityName(Granularity::PerChannel) << granularityName(Granularity::PerTensor);
+    for (int g : kOfferedGroupSizes)
+        out << QString::number(g);
+    return out;
+}
+
 QString granularityName(Granularity g)
 {
     switch (g) {
@@ -163,7 +206,8 @@ QuantSpec QuantSpec::fittedTo(std::int64_t cols, QString* note) const
 
 GgmlType ggmlPlainType(DType t)
 {
-    return t == DType::F16 ? GgmlType::F16 : t == DType::BF16 ? GgmlType::BF16 : GgmlType::F32;
+    const std::optional<GgmlType> g = ggmlTypeOfDType(t);
+    return g && ggmlFloatDType(*g) ? *g : GgmlType::F32;
 }
 
 std::optional<GgmlType> QuantSpec::ggufType() const
@@ -325,10 +369,9 @@ QuantSpec QuantSpec::fromShortName(const QString& name)
         }
     }
     if (!quantMethodFromName(parts.front(), spec.method) || spec.method == QuantMethod::Float)
-        throw Error(QStringLiteral(
-                        "scheme '%1': unknown method '%2' (methods: rtn, gptq, awq, smoothquant, llm.int8, "
-                        "dynamic, gguf; float layers: f16, bf16, f32)")
-                        .arg(name, parts.front()));
+        throw Error(
+            QStringLiteral("scheme '%1': unknown method '%2' (methods: %3; float layers: f16, bf16, f32)")
+                .arg(name, parts.front(), quantMethodNames(false).join(u", ")));
     if (spec.method == QuantMethod::Ggml) { // gguf-TYPE[-imat]
         const auto type = parts.size() >= 2 ? ggmlTypeFromName(parts[1]) : std::nullopt;
         if (!type || parts.size() > 3 || (parts.size() == 3 && parts[2] != u"imat"))
@@ -479,13 +522,9 @@ QuantSpec QuantSpec::fromJson(const QJsonObject& o, const QString& path, const Q
     };
     if (o.contains(u"method")) {
         const QString name = o.value(u"method").toString();
-        if (!quantMethodFromName(name, s.method)) {
-            QStringList names;
-            for (const QuantMethodInfo& i : kQuantMethods)
-                names << QLatin1String(i.name);
+        if (!quantMethodFromName(name, s.method))
             throw fail(QStringLiteral("method"),
-                       u"unknown method '" + name + u"' (known: " + names.join(u", ") + u')');
-        }
+                       u"unknown method '" + name + u"' (known: " + quantMethodNames().join(u", ") + u')');
     }
     integer("bits", s.bits);
     boolean("symmetric", s.symmetric);

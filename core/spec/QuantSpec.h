@@ -1,7 +1,7 @@
 #pragma once
 
-#include "tensor/GgmlTypes.h"
 #include "tensor/DType.h"
+#include "tensor/GgmlTypes.h"
 
 #include <QJsonObject>
 #include <QString>
@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <utility>
 
 namespace qs {
 
@@ -26,25 +27,27 @@ struct QuantMethodInfo
     const char* displayName; ///< GUI label
     bool needsCalibration;   ///< needs input statistics from calibration text
     bool quantizesActivations;
-    int minBits, maxBits;
+    int minBits, maxBits;  ///< the bits it takes (the GUI and CLI offer this range)
+    bool grouped;          ///< bits, groups and symmetry are chosen (not fixed by a float or ggml type)
     const char* reference; ///< the paper it follows
 };
 
 inline constexpr std::array<QuantMethodInfo, 8> kQuantMethods{{
-    {QuantMethod::Float, "float", "Float (keep)", false, false, 16, 32, ""},
-    {QuantMethod::Rtn, "rtn", "RTN", false, false, 2, 8, "round-to-nearest; optional MSE clipping search"},
-    {QuantMethod::Gptq, "gptq", "GPTQ", true, false, 2, 8,
+    {QuantMethod::Float, "float", "Float (keep)", false, false, 16, 32, false, ""},
+    {QuantMethod::Rtn, "rtn", "RTN", false, false, 2, 8, true,
+     "round-to-nearest; optional MSE clipping search"},
+    {QuantMethod::Gptq, "gptq", "GPTQ", true, false, 2, 8, true,
      "Frantar et al. 2022, GPTQ: Accurate Post-Training Quantization for Generative Pre-trained "
      "Transformers"},
-    {QuantMethod::Awq, "awq", "AWQ", true, false, 2, 8,
+    {QuantMethod::Awq, "awq", "AWQ", true, false, 2, 8, true,
      "Lin et al. 2023, AWQ: Activation-aware Weight Quantization for LLM Compression and Acceleration"},
-    {QuantMethod::SmoothQuant, "smoothquant", "SmoothQuant W8A8", true, true, 8, 8,
+    {QuantMethod::SmoothQuant, "smoothquant", "SmoothQuant W8A8", true, true, 8, 8, true,
      "Xiao et al. 2022, SmoothQuant: Accurate and Efficient Post-Training Quantization for LLMs"},
-    {QuantMethod::LlmInt8, "llm.int8", "LLM.int8()", true, true, 8, 8,
+    {QuantMethod::LlmInt8, "llm.int8", "LLM.int8()", true, true, 8, 8, true,
      "Dettmers et al. 2022, LLM.int8(): 8-bit Matrix Multiplication for Transformers at Scale"},
-    {QuantMethod::Dynamic, "dynamic", "Dynamic (per-token activations)", false, true, 4, 8,
+    {QuantMethod::Dynamic, "dynamic", "Dynamic (per-token activations)", false, true, 4, 8, true,
      "dynamic quantization: static per-channel weights, activations quantized per token at run time"},
-    {QuantMethod::Ggml, "gguf", "GGUF (llama.cpp types)", false, false, 2, 8,
+    {QuantMethod::Ggml, "gguf", "GGUF (llama.cpp types)", false, false, 2, 8, false,
      "llama.cpp's ggml block formats (Q4_0…Q8_0, k-quants Q2_K…Q6_K, IQ4), byte-identical to llama-quantize"},
 }};
 inline constexpr const QuantMethodInfo& quantMethodInfo(QuantMethod m)
@@ -54,6 +57,19 @@ inline constexpr const QuantMethodInfo& quantMethodInfo(QuantMethod m)
 QString quantMethodName(QuantMethod m);
 /// Parses a method name; nullopt-like: returns false when unknown.
 bool quantMethodFromName(const QString& name, QuantMethod& out);
+/// The method names in table order ("float", "rtn", …, "gguf"); without "float" when !withFloat.
+QStringList quantMethodNames(bool withFloat = true);
+/// The smallest minBits and largest maxBits of the quantizing methods (2 and 8): the range the
+/// CLI help and the GUI's bit choices offer.
+std::pair<int, int> quantBitRange();
+/// The bit choices of `m` ("2" … "8"); empty for float and gguf (a gguf layer's type decides).
+QStringList quantBitChoices(QuantMethod m);
+
+/// The group sizes the GUI offers for grouped methods (any positive size is valid in a recipe).
+inline constexpr std::array<int, 4> kOfferedGroupSizes{32, 64, 128, 256};
+/// The granularity choices of a grouped method: "channel", "tensor", then kOfferedGroupSizes;
+/// empty for float and gguf layers.
+QStringList quantGroupChoices(QuantMethod m);
 
 enum class Granularity : std::uint8_t { PerTensor, PerChannel, PerGroup };
 QString granularityName(Granularity g);

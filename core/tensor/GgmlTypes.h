@@ -1,5 +1,7 @@
 #pragma once
 
+#include "tensor/DType.h"
+
 #include <QString>
 #include <array>
 #include <cstdint>
@@ -43,52 +45,91 @@ enum class GgmlType : std::uint32_t {
     TQ2_0 = 35,
 };
 
+/// llama.cpp's model file types (llama.h `enum llama_ftype`), written as general.file_type. The
+/// _S/_M/_L mixes of a k-quant share its block type and differ in llama-quantize's per-tensor rules.
+enum class LlamaFType : std::int32_t {
+    None = -1, ///< the ggml type has no file type of its own
+    AllF32 = 0,
+    MostlyF16 = 1,
+    MostlyQ4_0 = 2,
+    MostlyQ4_1 = 3,
+    MostlyQ8_0 = 7,
+    MostlyQ5_0 = 8,
+    MostlyQ5_1 = 9,
+    MostlyQ2_K = 10,
+    MostlyQ3_K_S = 11,
+    MostlyQ3_K_M = 12,
+    MostlyQ3_K_L = 13,
+    MostlyQ4_K_S = 14,
+    MostlyQ4_K_M = 15,
+    MostlyQ5_K_S = 16,
+    MostlyQ5_K_M = 17,
+    MostlyQ6_K = 18,
+    MostlyIQ2_XXS = 19,
+    MostlyIQ2_XS = 20,
+    MostlyIQ3_XXS = 23,
+    MostlyIQ1_S = 24,
+    MostlyIQ4_NL = 25,
+    MostlyIQ3_S = 26,
+    MostlyIQ2_S = 28,
+    MostlyIQ4_XS = 30,
+    MostlyIQ1_M = 31,
+    MostlyBF16 = 32,
+    MostlyTQ1_0 = 36,
+    MostlyTQ2_0 = 37,
+};
+
 /// One row per ggml type: the single place names, block geometry and our support live. The
 /// GGUF reader uses blockSize/typeSize to bounds-check every tensor; quantizers, exporters, the
 /// layer table and the CLI read the rest.
 struct GgmlTypeInfo
 {
     GgmlType type;
-    const char* name;   ///< llama.cpp spelling ("Q4_K")
-    int blockSize;      ///< elements per block (1 for plain types)
-    int typeSize;       ///< bytes per block
-    bool quantized;     ///< a block format (not a plain element type)
-    bool canQuantize;   ///< QuantScope can produce it
-    bool canDequantize; ///< QuantScope can read it back to f32
+    const char* name;           ///< llama.cpp spelling ("Q4_K")
+    int blockSize;              ///< elements per block (1 for plain types)
+    int typeSize;               ///< bytes per block
+    bool quantized;             ///< a block format (not a plain element type)
+    bool canQuantize;           ///< QuantScope can produce it
+    bool canDequantize;         ///< QuantScope can read it back to f32
+    std::optional<DType> dtype; ///< the element type of a plain type; nullopt for block formats
+    LlamaFType fileType;        ///< general.file_type of a file mostly in this type (k-quants: the _M mix)
+    bool usesImportance;        ///< an importance vector changes the quantizer's output (llama.cpp's imatrix)
 };
 
 inline constexpr std::array<GgmlTypeInfo, 31> kGgmlTypes{{
-    {GgmlType::F32, "F32", 1, 4, false, true, true},
-    {GgmlType::F16, "F16", 1, 2, false, true, true},
-    {GgmlType::Q4_0, "Q4_0", 32, 18, true, true, true},
-    {GgmlType::Q4_1, "Q4_1", 32, 20, true, true, true},
-    {GgmlType::Q5_0, "Q5_0", 32, 22, true, true, true},
-    {GgmlType::Q5_1, "Q5_1", 32, 24, true, true, true},
-    {GgmlType::Q8_0, "Q8_0", 32, 34, true, true, true},
-    {GgmlType::Q8_1, "Q8_1", 32, 36, true, false, false},
-    {GgmlType::Q2_K, "Q2_K", 256, 84, true, true, true},
-    {GgmlType::Q3_K, "Q3_K", 256, 110, true, true, true},
-    {GgmlType::Q4_K, "Q4_K", 256, 144, true, true, true},
-    {GgmlType::Q5_K, "Q5_K", 256, 176, true, true, true},
-    {GgmlType::Q6_K, "Q6_K", 256, 210, true, true, true},
-    {GgmlType::Q8_K, "Q8_K", 256, 292, true, true, true},
-    {GgmlType::IQ2_XXS, "IQ2_XXS", 256, 66, true, false, false},
-    {GgmlType::IQ2_XS, "IQ2_XS", 256, 74, true, false, false},
-    {GgmlType::IQ3_XXS, "IQ3_XXS", 256, 98, true, false, false},
-    {GgmlType::IQ1_S, "IQ1_S", 256, 50, true, false, false},
-    {GgmlType::IQ4_NL, "IQ4_NL", 32, 18, true, true, true},
-    {GgmlType::IQ3_S, "IQ3_S", 256, 110, true, false, false},
-    {GgmlType::IQ2_S, "IQ2_S", 256, 82, true, false, false},
-    {GgmlType::IQ4_XS, "IQ4_XS", 256, 136, true, true, true},
-    {GgmlType::I8, "I8", 1, 1, false, false, false},
-    {GgmlType::I16, "I16", 1, 2, false, false, false},
-    {GgmlType::I32, "I32", 1, 4, false, false, false},
-    {GgmlType::I64, "I64", 1, 8, false, false, false},
-    {GgmlType::F64, "F64", 1, 8, false, false, false},
-    {GgmlType::IQ1_M, "IQ1_M", 256, 56, true, false, false},
-    {GgmlType::BF16, "BF16", 1, 2, false, true, true},
-    {GgmlType::TQ1_0, "TQ1_0", 256, 54, true, false, false},
-    {GgmlType::TQ2_0, "TQ2_0", 256, 66, true, false, false},
+    {GgmlType::F32, "F32", 1, 4, false, true, true, DType::F32, LlamaFType::AllF32, false},
+    {GgmlType::F16, "F16", 1, 2, false, true, true, DType::F16, LlamaFType::MostlyF16, false},
+    {GgmlType::Q4_0, "Q4_0", 32, 18, true, true, true, std::nullopt, LlamaFType::MostlyQ4_0, true},
+    {GgmlType::Q4_1, "Q4_1", 32, 20, true, true, true, std::nullopt, LlamaFType::MostlyQ4_1, true},
+    {GgmlType::Q5_0, "Q5_0", 32, 22, true, true, true, std::nullopt, LlamaFType::MostlyQ5_0, true},
+    {GgmlType::Q5_1, "Q5_1", 32, 24, true, true, true, std::nullopt, LlamaFType::MostlyQ5_1, true},
+    {GgmlType::Q8_0, "Q8_0", 32, 34, true, true, true, std::nullopt, LlamaFType::MostlyQ8_0, false},
+    {GgmlType::Q8_1, "Q8_1", 32, 36, true, false, false, std::nullopt, LlamaFType::None, false},
+    {GgmlType::Q2_K, "Q2_K", 256, 84, true, true, true, std::nullopt, LlamaFType::MostlyQ2_K, true},
+    {GgmlType::Q3_K, "Q3_K", 256, 110, true, true, true, std::nullopt, LlamaFType::MostlyQ3_K_M, true},
+    {GgmlType::Q4_K, "Q4_K", 256, 144, true, true, true, std::nullopt, LlamaFType::MostlyQ4_K_M, true},
+    {GgmlType::Q5_K, "Q5_K", 256, 176, true, true, true, std::nullopt, LlamaFType::MostlyQ5_K_M, true},
+    {GgmlType::Q6_K, "Q6_K", 256, 210, true, true, true, std::nullopt, LlamaFType::MostlyQ6_K, true},
+    {GgmlType::Q8_K, "Q8_K", 256, 292, true, true, true, std::nullopt, LlamaFType::None, false},
+    {GgmlType::IQ2_XXS, "IQ2_XXS", 256, 66, true, false, false, std::nullopt, LlamaFType::MostlyIQ2_XXS,
+     true},
+    {GgmlType::IQ2_XS, "IQ2_XS", 256, 74, true, false, false, std::nullopt, LlamaFType::MostlyIQ2_XS, true},
+    {GgmlType::IQ3_XXS, "IQ3_XXS", 256, 98, true, false, false, std::nullopt, LlamaFType::MostlyIQ3_XXS,
+     true},
+    {GgmlType::IQ1_S, "IQ1_S", 256, 50, true, false, false, std::nullopt, LlamaFType::MostlyIQ1_S, true},
+    {GgmlType::IQ4_NL, "IQ4_NL", 32, 18, true, true, true, std::nullopt, LlamaFType::MostlyIQ4_NL, true},
+    {GgmlType::IQ3_S, "IQ3_S", 256, 110, true, false, false, std::nullopt, LlamaFType::MostlyIQ3_S, true},
+    {GgmlType::IQ2_S, "IQ2_S", 256, 82, true, false, false, std::nullopt, LlamaFType::MostlyIQ2_S, true},
+    {GgmlType::IQ4_XS, "IQ4_XS", 256, 136, true, true, true, std::nullopt, LlamaFType::MostlyIQ4_XS, true},
+    {GgmlType::I8, "I8", 1, 1, false, false, false, DType::I8, LlamaFType::None, false},
+    {GgmlType::I16, "I16", 1, 2, false, false, false, DType::I16, LlamaFType::None, false},
+    {GgmlType::I32, "I32", 1, 4, false, false, false, DType::I32, LlamaFType::None, false},
+    {GgmlType::I64, "I64", 1, 8, false, false, false, DType::I64, LlamaFType::None, false},
+    {GgmlType::F64, "F64", 1, 8, false, false, false, DType::F64, LlamaFType::None, false},
+    {GgmlType::IQ1_M, "IQ1_M", 256, 56, true, false, false, std::nullopt, LlamaFType::MostlyIQ1_M, true},
+    {GgmlType::BF16, "BF16", 1, 2, false, true, true, DType::BF16, LlamaFType::MostlyBF16, false},
+    {GgmlType::TQ1_0, "TQ1_0", 256, 54, true, false, false, std::nullopt, LlamaFType::MostlyTQ1_0, false},
+    {GgmlType::TQ2_0, "TQ2_0", 256, 66, true, false, false, std::nullopt, LlamaFType::MostlyTQ2_0, false},
 }};
 
 /// The row for a type id read from a file; nullptr when the id is unknown or retired.
@@ -105,6 +146,45 @@ constexpr const GgmlTypeInfo& ggmlTypeInfo(GgmlType t)
 {
     return *ggmlTypeInfo(static_cast<std::uint32_t>(t));
 }
+/// The element type of a plain float ggml type QuantScope converts (F32, F16, BF16); nullopt for
+/// block formats and for the integer and F64 types it does not read as floats.
+constexpr std::optional<DType> ggmlFloatDType(GgmlType t)
+{
+    const GgmlTypeInfo& info = ggmlTypeInfo(t);
+    return !info.quantized && info.canDequantize ? info.dtype : std::nullopt;
+}
+/// The plain ggml type holding elements of `d`; nullopt for dtypes GGUF has no type for (U8, Bool).
+constexpr std::optional<GgmlType> ggmlTypeOfDType(DType d)
+{
+    for (const GgmlTypeInfo& info : kGgmlTypes) {
+        if (info.dtype == d)
+            return info.type;
+    }
+    return std::nullopt;
+}
+
+namespace detail {
+// The columns must agree with each other: a plain type is one element per block of its dtype's
+// size, and no two types claim the same llama_ftype.
+constexpr bool ggmlTypeColumnsAgree()
+{
+    for (const GgmlTypeInfo& a : kGgmlTypes) {
+        if (a.quantized == a.dtype.has_value())
+            return false;
+        if (a.dtype && (a.blockSize != 1 || a.typeSize != dtypeInfo(*a.dtype).bytes))
+            return false;
+        if (a.dtype && a.usesImportance)
+            return false;
+        for (const GgmlTypeInfo& b : kGgmlTypes) {
+            if (&a != &b && a.fileType != LlamaFType::None && a.fileType == b.fileType)
+                return false;
+        }
+    }
+    return true;
+}
+static_assert(ggmlTypeColumnsAgree(), "kGgmlTypes: dtype, block geometry and file types disagree");
+} // namespace detail
+
 inline QString ggmlTypeName(GgmlType t)
 {
     return QLatin1String(ggmlTypeInfo(t).name);

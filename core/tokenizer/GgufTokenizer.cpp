@@ -1,33 +1,30 @@
 #include "tokenizer/GgufTokenizer.h"
 
 #include "io/Gguf.h"
-#include "tokenizer/HfTokenizer.h"
+#include "tokenizer/HfBpeModel.h"
+#include "tokenizer/HfPreTokenizers.h"
+#include "tokenizer/HfText.h"
 #include "tokenizer/Utf8.h"
 #include "util/Error.h"
 
-#include <QJsonArray>
-#include <QJsonObject>
 #include <algorithm>
 #include <array>
-#include <cstdio>
-#include <functional>
 #include <limits>
 #include <queue>
 #include <string>
-#include <unordered_map>
 
 namespace qs {
 
 namespace {
 
-const QString kModelKey = QStringLiteral("tokenizer.ggml.model");
-const QString kPreKey = QStringLiteral("tokenizer.ggml.pre");
-const QString kTokensKey = QStringLiteral("tokenizer.ggml.tokens");
-const QString kScoresKey = QStringLiteral("tokenizer.ggml.scores");
-const QString kTypesKey = QStringLiteral("tokenizer.ggml.token_type");
-const QString kMergesKey = QStringLiteral("tokenizer.ggml.merges");
-const QString kAddBosKey = QStringLiteral("tokenizer.ggml.add_bos_token");
-const QString kSpacePrefixKey = QStringLiteral("tokenizer.ggml.add_space_prefix");
+const QString kModelKey = ggufKey(gguf_key::kTokenizerModel);
+const QString kPreKey = ggufKey(gguf_key::kTokenizerPre);
+const QString kTokensKey = ggufKey(gguf_key::kTokens);
+const QString kScoresKey = ggufKey(gguf_key::kScores);
+const QString kTypesKey = ggufKey(gguf_key::kTokenType);
+const QString kMergesKey = ggufKey(gguf_key::kMerges);
+const QString kAddBosKey = ggufKey(gguf_key::kAddBosToken);
+const QString kSpacePrefixKey = ggufKey(gguf_key::kAddSpacePrefix);
 
 const char* const kEscapedSpace = "\xE2\x96\x81"; // U+2581, SentencePiece's visible space
 
@@ -64,13 +61,6 @@ const PreTokenizerInfo* findPreTokenizer(const QString& name)
     return nullptr;
 }
 
-struct StringHash
-{
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-using TokenMap = std::unordered_map<std::string, int, StringHash, std::equal_to<>>;
-
 /// A string array's elements as raw bytes; the GgufFile getter reports a missing key or wrong type.
 std::vector<std::string> rawStrings(const GgufFile& file, const QString& key)
 {
@@ -89,13 +79,6 @@ std::vector<std::string> rawStrings(const GgufFile& file, const QString& key)
     return out;
 }
 
-std::string hexByteToken(unsigned char b)
-{
-    char name[8];
-    std::snprintf(name, sizeof name, "<0x%02X>", unsigned(b));
-    return name;
-}
-
 } // namespace
 
 struct GgufTokenizer::Impl
@@ -106,13 +89,16 @@ struct GgufTokenizer::Impl
     std::vector<std::string> tokens;
     std::vector<float> scores;
     std::vector<GgufTokenType> types;
-    TokenMap tokenToId;                ///< for duplicates the last id wins, as in llama.cpp
+    hf::StringMap<int> tokenToId;      ///< for duplicates the last id wins, as in llama.cpp
     std::vector<int> userDefined;      ///< longest text first
     std::array<int, 256> byteTokens{}; ///< "llama": the token of each byte, -1 when none
     int bos = -1, eos = -1;
     bool addBos = false;
     bool addSpacePrefix = false;
-    std::unique_ptr<HfTokenizer> bpe; ///< "gpt2": tokenizes the text between user-defined tokens
+    // "gpt2": the text between user-defined tokens is split by bpeSplit, then each word tokenized
+    // by bpe (the pieces of our tokenizer.json implementation, as that would be configured).
+    std::unique_ptr<hf::PreTokenizer> bpeSplit;
+    std::unique_ptr<hf::BpeModel> bpe;
 
     int find(std::string_view text) const
     {
@@ -227,13 +213,26 @@ struct GgufTokenizer::Impl
                 const int id = byteTokens[static_cast<unsigned char>(c)];
                 if (id < 0)
                     throw Error::inFile(
-                        path, QStringLiteral("cannot encode byte 0x%1: the vocabulary has "
-                                             "neither a %2 token nor the byte itself")
-                                  .arg(unsigned(static_cast<unsigned char>(c)), 2, 16, QChar(u'0'))
-                                  .arg(QString::fromStdString(hexByteToken(static_cast<unsigned char>(c)))));
+                        path,
+                        QStringLiteral("cannot encode byte 0x%1: the vocabulary has "
+                                       "neither a %2 token nor the byte itself")
+                            .arg(unsigned(static_cast<unsigned char>(c)), 2, 16, QChar(u'0'))
+                            .arg(QString::fromStdString(hf::byteTokenName(static_cast<unsigned char>(c)))));
                 out.push_back(id);
             }
         }
+    }
+
+    /// "gpt2": the ids HfTokenizer::encode(raw, false) gives for bpeSplit and bpe.
+    void bpeTokenize(std::string_view raw, std::vector<int>& out) const
+    {
+        utf8::require(raw); // a user-defined token may have cut a character in two
+        if (raw.empty())
+            return;
+        hf::Pieces words;
+        bpeSplit->split(hf::Piece{std::string(raw), -1, true}, words);
+        for (const hf::Piece& w : words)
+            bpe->tokenize(w.text, out);
     }
 
     /// The text one token contributes to decode() (llama.cpp's token_to_piece, special = false).
@@ -259,9 +258,9 @@ struct GgufTokenizer::Impl
                 const std::string_view sv(text);
                 for (std::size_t at = 0; at < sv.size();) {
                     const std::size_t start = at;
-                    const char32_t c = utf8::next(sv, at);
-                    if (c < map.charToByte.size() && map.charToByte[c] >= 0)
-                        out += char(map.charToByte[c]);
+                    const int b = map.byteOf(utf8::next(sv, at));
+                    if (b >= 0)
+                        out += char(b);
                     else
                         out.append(sv.substr(start, at - start)); // not a byte-level character: as is
                 }
@@ -325,7 +324,10 @@ std::unique_ptr<GgufTokenizer> GgufTokenizer::fromFile(const GgufFile& file)
         if (types.size() != n)
             throw fail(kTypesKey, QStringLiteral("%1 token types for %2 tokens").arg(types.size()).arg(n));
         for (std::size_t i = 0; i < n; ++i)
-            d->types[i] = types[i] >= 1 && types[i] <= 6 ? GgufTokenType(types[i]) : GgufTokenType::Undefined;
+            d->types[i] = types[i] >= std::int64_t(GgufTokenType::Normal) &&
+                                  types[i] <= std::int64_t(GgufTokenType::Byte)
+                              ? GgufTokenType(types[i])
+                              : GgufTokenType::Undefined;
     }
     d->tokenToId.reserve(n);
     for (std::size_t i = 0; i < n; ++i)
@@ -344,8 +346,8 @@ std::unique_ptr<GgufTokenizer> GgufTokenizer::fromFile(const GgufFile& file)
         int* id;
         int llamaDefault, gpt2Default;
     } specials[] = {
-        {"tokenizer.ggml.bos_token_id", &d->bos, 1, 11},
-        {"tokenizer.ggml.eos_token_id", &d->eos, 2, 11},
+        {gguf_key::kBosTokenId, &d->bos, 1, 11},
+        {gguf_key::kEosTokenId, &d->eos, 2, 11},
     };
     for (const auto& s : specials) {
         const int def = d->spm ? s.llamaDefault : s.gpt2Default;
@@ -369,7 +371,7 @@ std::unique_ptr<GgufTokenizer> GgufTokenizer::fromFile(const GgufFile& file)
         d->addBos = file.getBool(kAddBosKey, true);
         d->addSpacePrefix = file.getBool(kSpacePrefixKey, true);
         for (int b = 0; b < 256; ++b) {
-            int id = d->find(hexByteToken(static_cast<unsigned char>(b)));
+            int id = d->find(hf::byteTokenName(static_cast<unsigned char>(b)));
             if (id < 0)
                 id = d->find(std::string(1, char(b)));
             d->byteTokens[std::size_t(b)] = id;
@@ -386,11 +388,11 @@ std::unique_ptr<GgufTokenizer> GgufTokenizer::fromFile(const GgufFile& file)
             throw fail(kMergesKey, QStringLiteral("missing (a gpt2 tokenizer needs merges)"));
         const std::vector<std::string> merges = rawStrings(file, kMergesKey);
 
-        // The equivalent tokenizer.json: BPE over byte-level text split by llama.cpp's regexes.
-        QJsonObject vocab;
-        for (std::size_t i = 0; i < n; ++i)
-            vocab.insert(QString::fromStdString(d->tokens[i]), int(i));
-        QJsonArray mergeList;
+        // BPE over byte-level text split by llama.cpp's regexes.
+        d->bpe = std::make_unique<hf::BpeModel>();
+        d->bpe->vocab = d->tokenToId;
+        d->bpe->ignoreMerges = pre->ignoreMerges;
+        d->bpe->reserveMerges(merges.size() * 2);
         for (std::size_t r = 0; r < merges.size(); ++r) {
             const std::string& m = merges[r];
             const std::size_t sp = m.find(' ', 1); // as llama.cpp splits them
@@ -401,32 +403,16 @@ std::unique_ptr<GgufTokenizer> GgufTokenizer::fromFile(const GgufFile& file)
             for (const std::string& t : {a, b, a + b})
                 if (d->find(t) < 0)
                     throw fail(kMergesKey, where + u": '" + QString::fromStdString(t) + u"' is not a token");
-            mergeList.append(QJsonArray{QString::fromStdString(a), QString::fromStdString(b)});
+            d->bpe->addMerge(d->find(a), d->find(b), d->find(a + b), int(r));
         }
-        QJsonArray splits;
+        std::vector<std::unique_ptr<hf::PreTokenizer>> splits;
         for (const char* regex : pre->regexes) {
             if (!regex)
                 break;
-            splits.append(QJsonObject{
-                {QStringLiteral("type"), QStringLiteral("Split")},
-                {QStringLiteral("pattern"), QJsonObject{{QStringLiteral("Regex"), QString::fromUtf8(regex)}}},
-                {QStringLiteral("behavior"), QStringLiteral("Isolated")},
-                {QStringLiteral("invert"), false}});
+            splits.push_back(hf::makeRegexSplit(regex));
         }
-        splits.append(QJsonObject{{QStringLiteral("type"), QStringLiteral("ByteLevel")},
-                                  {QStringLiteral("add_prefix_space"), false},
-                                  {QStringLiteral("use_regex"), false}});
-        const QJsonObject root{
-            {QStringLiteral("model"), QJsonObject{{QStringLiteral("type"), QStringLiteral("BPE")},
-                                                  {QStringLiteral("vocab"), vocab},
-                                                  {QStringLiteral("merges"), mergeList},
-                                                  {QStringLiteral("ignore_merges"), pre->ignoreMerges}}},
-            {QStringLiteral("pre_tokenizer"),
-             QJsonObject{{QStringLiteral("type"), QStringLiteral("Sequence")},
-                         {QStringLiteral("pretokenizers"), splits}}},
-            {QStringLiteral("decoder"), QJsonObject{{QStringLiteral("type"), QStringLiteral("ByteLevel")}}},
-        };
-        d->bpe = HfTokenizer::fromJson(root, file.path());
+        splits.push_back(hf::makeByteLevel(/*addPrefixSpace=*/false, /*useRegex=*/false));
+        d->bpeSplit = hf::makeSequence(std::move(splits));
     }
     return std::unique_ptr<GgufTokenizer>(new GgufTokenizer(std::move(d)));
 }
@@ -447,8 +433,7 @@ std::vector<int> GgufTokenizer::encode(std::string_view utf8, bool addBos) const
         }
         const std::string_view raw = utf8.substr(f.begin, f.end - f.begin);
         if (!d->spm) {
-            const std::vector<int> part = d->bpe->encode(raw, false);
-            ids.insert(ids.end(), part.begin(), part.end());
+            d->bpeTokenize(raw, ids);
             continue;
         }
         text.clear();

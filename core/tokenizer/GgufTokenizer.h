@@ -1,5 +1,6 @@
 #pragma once
 
+#include "io/GgufNames.h" // GgufTokenType
 #include "tokenizer/Tokenizer.h"
 
 #include <QStringList>
@@ -10,17 +11,6 @@ namespace qs {
 
 class GgufFile;
 
-/// llama.cpp's token types (tokenizer.ggml.token_type; llama_token_type).
-enum class GgufTokenType : std::int32_t {
-    Undefined = 0,
-    Normal = 1,
-    Unknown = 2,
-    Control = 3,
-    UserDefined = 4,
-    Unused = 5,
-    Byte = 6,
-};
-
 /// The tokenizer a GGUF file describes in its tokenizer.ggml.* metadata, with the ids llama.cpp
 /// (c392e50) gives for plain text, i.e. llama_tokenize with parse_special = false:
 ///  - user-defined tokens (type 4) are split out of the text first, longest first, wherever they
@@ -30,8 +20,8 @@ enum class GgufTokenType : std::int32_t {
 ///    tokenizer.ggml.add_space_prefix (default true); adjacent symbols are merged greedily,
 ///    always the pair whose merged text is a token with the highest score (ties: leftmost);
 ///    symbols that are not tokens become their <0xXX> byte tokens;
-///  - "gpt2": byte-level BPE (our HfTokenizer on a tokenizer.json synthesized from the vocabulary
-///    and tokenizer.ggml.merges) with the split regexes llama.cpp uses for tokenizer.ggml.pre
+///  - "gpt2": byte-level BPE (the BPE model and pre-tokenizers of our HfTokenizer, built from the
+///    vocabulary and tokenizer.ggml.merges) with the split regexes llama.cpp uses for tokenizer.ggml.pre
 ///    (preTokenizerNames() lists the names we know; ignore_merges for the Llama 3 ones).
 /// encode(addBos) prepends the BOS id when tokenizer.ggml.add_bos_token says so (llama.cpp's
 /// defaults: true for "llama" and Llama 3 pre-tokenizers, else false); EOS is never appended.

@@ -13,7 +13,8 @@ int wellFormedLength(std::string_view s, std::size_t i, int& subpart)
     const auto at = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
     const unsigned char b0 = at(i);
     subpart = 1;
-    if (b0 < 0x80) return 1;
+    if (b0 < 0x80)
+        return 1;
     int n = 0;
     unsigned char lo = 0x80, hi = 0xBF; // allowed range of the second byte
     if (b0 >= 0xC2 && b0 <= 0xDF)
@@ -33,10 +34,12 @@ int wellFormedLength(std::string_view s, std::size_t i, int& subpart)
     } else
         return 0;
     for (int k = 1; k < n; ++k) {
-        if (i + std::size_t(k) >= s.size()) return 0;
+        if (i + std::size_t(k) >= s.size())
+            return 0;
         const unsigned char b = at(i + std::size_t(k));
         const bool ok = k == 1 ? (b >= lo && b <= hi) : (b >= 0x80 && b <= 0xBF);
-        if (!ok) return 0;
+        if (!ok)
+            return 0;
         subpart = k + 1;
     }
     return n;
@@ -54,13 +57,16 @@ std::size_t firstInvalid(std::string_view s)
             bool ascii = true;
             for (std::size_t k = 0; k < 8; ++k)
                 ascii = ascii && static_cast<unsigned char>(s[i + k]) < 0x80;
-            if (!ascii) break;
+            if (!ascii)
+                break;
             i += 8;
         }
-        if (i >= n) break;
+        if (i >= n)
+            break;
         int subpart = 0;
         const int len = wellFormedLength(s, i, subpart);
-        if (len == 0) return i;
+        if (len == 0)
+            return i;
         i += std::size_t(len);
     }
     return std::string_view::npos;
@@ -112,7 +118,8 @@ void append(std::string& out, char32_t cp)
 
 std::string lossy(std::string_view bytes)
 {
-    if (firstInvalid(bytes) == std::string_view::npos) return std::string(bytes);
+    if (firstInvalid(bytes) == std::string_view::npos)
+        return std::string(bytes);
     std::string out;
     out.reserve(bytes.size() + 8);
     std::size_t i = 0;
@@ -140,6 +147,15 @@ ByteLevelMap::ByteLevelMap()
         append(byteToUtf8[std::size_t(b)], cp);
         charToByte[cp] = b;
     }
+}
+
+std::string ByteLevelMap::encode(std::string_view bytes) const
+{
+    std::string out;
+    out.reserve(bytes.size() + bytes.size() / 4);
+    for (char c : bytes)
+        out += byteToUtf8[static_cast<unsigned char>(c)];
+    return out;
 }
 
 const ByteLevelMap& ByteLevelMap::instance()

@@ -17,10 +17,14 @@ void require(std::string_view s, const char* what = "input text");
 /// Length in bytes of the sequence starting with lead byte b (1 for ASCII and for stray bytes).
 inline int seqLength(unsigned char b)
 {
-    if (b < 0x80) return 1;
-    if ((b & 0xE0) == 0xC0) return 2;
-    if ((b & 0xF0) == 0xE0) return 3;
-    if ((b & 0xF8) == 0xF0) return 4;
+    if (b < 0x80)
+        return 1;
+    if ((b & 0xE0) == 0xC0)
+        return 2;
+    if ((b & 0xF0) == 0xE0)
+        return 3;
+    if ((b & 0xF8) == 0xF0)
+        return 4;
     return 1;
 }
 
@@ -41,6 +45,11 @@ struct ByteLevelMap
     std::array<std::string, 256> byteToUtf8; ///< each byte's character, UTF-8 encoded
     std::array<int, 324> charToByte;         ///< code point (< 324) → byte, -1 when not in the map
     static const ByteLevelMap& instance();
+
+    /// The byte that character c stands for, -1 when c is not in the map.
+    int byteOf(char32_t c) const { return c < charToByte.size() ? charToByte[c] : -1; }
+    /// Each byte of `bytes` as its character: the text byte-level BPE sees.
+    std::string encode(std::string_view bytes) const;
 
 private:
     ByteLevelMap();

@@ -1,5 +1,8 @@
 #include "util/Threads.h"
 
+#include <algorithm>
+#include <atomic>
+#include <exception>
 #include <omp.h>
 
 namespace qs {
@@ -11,6 +14,42 @@ void setComputeThreads(int n)
     omp_set_num_threads(n);
 }
 
-int computeThreads() { return omp_get_max_threads(); }
+int computeThreads()
+{
+    return omp_get_max_threads();
+}
+
+void forEachRowRange(std::int64_t rows, std::int64_t valuesPerRow,
+                     const std::function<void(std::int64_t, std::int64_t)>& fn)
+{
+    if (rows <= 0)
+        return;
+    constexpr std::int64_t kValuesPerRange = std::int64_t(1) << 16;
+    const std::int64_t perRange =
+        std::max<std::int64_t>(1, kValuesPerRange / std::max<std::int64_t>(1, valuesPerRow));
+    const std::int64_t ranges = (rows + perRange - 1) / perRange;
+    if (ranges == 1) {
+        fn(0, rows);
+        return;
+    }
+    // An exception may not leave an OpenMP region: keep the first, skip the ranges not yet begun.
+    std::exception_ptr failure;
+    std::atomic<bool> failed{false};
+#pragma omp parallel for schedule(dynamic, 1)
+    for (std::int64_t r = 0; r < ranges; ++r) {
+        if (failed.load(std::memory_order_relaxed))
+            continue;
+        try {
+            const std::int64_t first = r * perRange;
+            fn(first, std::min(perRange, rows - first));
+        } catch (...) {
+#pragma omp critical(qs_for_each_row_range)
+            if (!failed.exchange(true))
+                failure = std::current_exception();
+        }
+    }
+    if (failure)
+        std::rethrow_exception(failure);
+}
 
 } // namespace qs

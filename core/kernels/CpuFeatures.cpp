@@ -1,0 +1,50 @@
+#include "kernels/CpuFeatures.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#define QS_X86 1
+#endif
+
+namespace qs {
+
+namespace {
+
+CpuFeatures detect()
+{
+    CpuFeatures f;
+#ifdef QS_X86
+    // cpuid rather than __builtin_cpu_supports, whose feature names differ between compilers.
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d))
+        return f;
+    const bool osxsave = (c >> 27) & 1u, avx = (c >> 28) & 1u;
+    if (!osxsave || !avx)
+        return f;
+    unsigned xlo = 0, xhi = 0;
+    __asm__("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
+    if ((xlo & 0x6u) != 0x6u) // the OS saves XMM and YMM state
+        return f;
+    f.fma = (c >> 12) & 1u;
+    f.f16c = (c >> 29) & 1u;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+        return f;
+    f.avx2 = (b >> 5) & 1u;
+    if ((xlo & 0xe0u) == 0xe0u) { // and the opmask and ZMM state
+        f.avx512f = (b >> 16) & 1u;
+        f.avx512dq = (b >> 17) & 1u;
+        f.avx512bw = (b >> 30) & 1u;
+        f.avx512vl = (b >> 31) & 1u;
+    }
+#endif
+    return f;
+}
+
+} // namespace
+
+const CpuFeatures& cpuFeatures()
+{
+    static const CpuFeatures features = detect();
+    return features;
+}
+
+} // namespace qs

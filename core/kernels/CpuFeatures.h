@@ -1,0 +1,23 @@
+#pragma once
+
+namespace qs {
+
+/// What this CPU (and the OS, which must save the wider registers) can run, read once from cpuid.
+/// The one place kernels ask before taking a SIMD path; all false on non-x86 machines.
+struct CpuFeatures
+{
+    bool avx2 = false;
+    bool fma = false;
+    bool f16c = false;
+    bool avx512f = false;
+    bool avx512bw = false;
+    bool avx512vl = false;
+    bool avx512dq = false;
+
+    bool hasAvx2() const { return avx2 && fma; }
+    bool hasAvx512() const { return hasAvx2() && avx512f && avx512bw && avx512vl && avx512dq; }
+};
+
+const CpuFeatures& cpuFeatures();
+
+} // namespace qs
