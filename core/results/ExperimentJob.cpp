@@ -172,11 +172,13 @@ void runExperiment(const ExperimentParams& params, ExperimentResult& r, const Jo
             params, *tokenizer, ep.kldBasePath,
             step(params, job, 0, 0.15, translated(QT_TRANSLATE_NOOP("ExperimentJob", "float baseline"))));
     }
+    job.checkCancelled();
     r.quantize = runQuantization(params.model, params.plan, params.calibration, tokenizer.get(),
                                  step(params, job, quantizeFrom, quantizeTo, {}));
     r.quantize.warnings << preflight;
     r.warnings = r.quantize.warnings;
     if (evaluate) {
+        job.checkCancelled();
         r.evaluation = runEvaluation(
             *r.quantize.model, *tokenizer, ep,
             step(params, job, quantizeTo, 1, translated(QT_TRANSLATE_NOOP("ExperimentJob", "evaluating"))));
@@ -185,6 +187,7 @@ void runExperiment(const ExperimentParams& params, ExperimentResult& r, const Jo
     r.summary = RunSummary::fromResult(params.name, recipeSummary, *params.model, r.quantize.layers,
                                        r.quantize.seconds, r.evaluation ? &*r.evaluation : nullptr);
     r.run = runJson(params, r, recipeSummary);
+    job.checkCancelled(); // a cancelled run leaves no checkpoint behind
     if (!params.outDir.isEmpty())
         saveCheckpoint(params, r);
 }
