@@ -109,6 +109,28 @@ double relativeError(const float* w, const std::vector<float>& wq, std::int64_t 
     return num / den;
 }
 
+/// Calibration statistics of a layer whose inputs are correlated (seed 5).
+LinearInputStats syntheticStats(std::int64_t rows, std::int64_t cols, std::int64_t tokens)
+{
+    LinearInputStats stats;
+    stats.inFeatures = cols;
+    stats.outFeatures = rows;
+    stats.tokens = tokens;
+    stats.xtx = correlatedXtx(cols, tokens, 5);
+    return stats;
+}
+
+/// A Gaussian weight (σ 0.02, seed 6), as a trained layer's bulk looks.
+std::vector<float> syntheticWeight(std::int64_t rows, std::int64_t cols)
+{
+    std::vector<float> w(static_cast<std::size_t>(rows * cols));
+    std::mt19937 rng(6);
+    std::normal_distribution<float> n(0.f, 0.02f);
+    for (float& v : w)
+        v = n(rng);
+    return w;
+}
+
 } // namespace
 
 QJsonObject gptqThroughput(const Options& opt)
@@ -123,18 +145,8 @@ QJsonObject gptqThroughput(const Options& opt)
 
     setComputeThreads(0);
     double t0 = nowSeconds();
-    LinearInputStats stats;
-    stats.inFeatures = cols;
-    stats.outFeatures = rows;
-    stats.tokens = tokens;
-    stats.xtx = correlatedXtx(cols, tokens, 5);
-    std::vector<float> w(static_cast<std::size_t>(rows * cols));
-    {
-        std::mt19937 rng(6);
-        std::normal_distribution<float> n(0.f, 0.02f);
-        for (float& v : w)
-            v = n(rng);
-    }
+    const LinearInputStats stats = syntheticStats(rows, cols, tokens);
+    const std::vector<float> w = syntheticWeight(rows, cols);
     const double setupData = nowSeconds() - t0;
     log(QStringLiteral("gptq: %1×%2 weight, Hessian from %3 tokens built in %4 s")
             .arg(rows)

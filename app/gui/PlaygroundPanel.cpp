@@ -40,8 +40,49 @@ PlaygroundPanel::PlaygroundPanel(QWidget* parent) : QWidget(parent)
 {
     setObjectName(QStringLiteral("playgroundPanel"));
     m_basePointSize = font().pointSizeF() > 0 ? font().pointSizeF() : 9.0;
+    QWidget* sourceBox = createSourceBox();
+    QWidget* quantBox = createQuantizationBox();
+    QWidget* statsBox = createStatsBox();
+    createPresentationControls();
 
-    // Source: a real row of the loaded model or a synthetic distribution.
+    auto* controls = new QWidget;
+    auto* controlsLayout = new QVBoxLayout(controls);
+    controlsLayout->addWidget(sourceBox);
+    controlsLayout->addWidget(quantBox);
+    controlsLayout->addWidget(statsBox);
+    controlsLayout->addWidget(m_message);
+    controlsLayout->addWidget(m_presentationButton);
+    controlsLayout->addStretch(1);
+    auto* scroll = m_controls = new QScrollArea;
+    scroll->setWidget(controls);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+
+    m_valuesPlot = new PlaygroundValuesPlot;
+    m_errorPlot = new PlaygroundErrorPlot;
+    auto* plots = new QSplitter(Qt::Vertical);
+    plots->addWidget(m_valuesPlot);
+    plots->addWidget(m_errorPlot);
+    plots->setStretchFactor(0, 3);
+    plots->setStretchFactor(1, 2);
+    auto* split = new QSplitter(Qt::Horizontal);
+    split->addWidget(scroll);
+    split->addWidget(plots);
+    split->setStretchFactor(1, 1);
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(split);
+
+    connectControls();
+    fitControlsWidth();
+    // Without a model the synthetic source is the only one that works: start there.
+    populateLayers();
+    m_source->setCurrentIndex(1);
+    reloadRow();
+}
+
+/// The row to quantize: a real weight row of the loaded model or a synthetic distribution.
+QWidget* PlaygroundPanel::createSourceBox()
+{
     m_source = new QComboBox;
     m_source->setObjectName(QStringLiteral("playgroundSource"));
     m_source->addItem(tr("Real weight row"));
@@ -91,7 +132,12 @@ PlaygroundPanel::PlaygroundPanel(QWidget* parent) : QWidget(parent)
     sourceLayout->addWidget(m_source);
     sourceLayout->addWidget(m_sourcePages);
 
-    // Quantization controls.
+    return sourceBox;
+}
+
+/// Bits, group size, symmetry, method, and which group's levels are drawn.
+QWidget* PlaygroundPanel::createQuantizationBox()
+{
     m_bits = new QSlider(Qt::Horizontal);
     m_bits->setObjectName(QStringLiteral("playgroundBits"));
     m_bits->setRange(quantBitRange().first, quantBitRange().second);
@@ -147,7 +193,12 @@ PlaygroundPanel::PlaygroundPanel(QWidget* parent) : QWidget(parent)
     auto* quantBox = new QGroupBox(tr("Quantization"));
     quantBox->setLayout(quantForm);
 
-    // The numbers.
+    return quantBox;
+}
+
+/// The numbers of the current setting (MSE, SNR, max error, bytes, bpw) and the problem line.
+QWidget* PlaygroundPanel::createStatsBox()
+{
     auto stat = [](const char* name) {
         auto* l = new QLabel;
         l->setObjectName(QLatin1String(name));
@@ -174,6 +225,12 @@ PlaygroundPanel::PlaygroundPanel(QWidget* parent) : QWidget(parent)
     m_message->setStyleSheet(QStringLiteral("color: #b00000"));
     m_message->hide();
 
+    return statsBox;
+}
+
+/// Presentation mode: an action (F5) and a button, kept in step.
+void PlaygroundPanel::createPresentationControls()
+{
     m_presentationAction = new QAction(tr("&Presentation Mode"), this);
     m_presentationAction->setObjectName(QStringLiteral("actionPresentationMode"));
     m_presentationAction->setCheckable(true);
@@ -185,34 +242,10 @@ PlaygroundPanel::PlaygroundPanel(QWidget* parent) : QWidget(parent)
     m_presentationButton->setToolTip(m_presentationAction->toolTip());
     connect(m_presentationButton, &QPushButton::toggled, this, &PlaygroundPanel::setPresentationMode);
     connect(m_presentationAction, &QAction::toggled, this, &PlaygroundPanel::setPresentationMode);
+}
 
-    auto* controls = new QWidget;
-    auto* controlsLayout = new QVBoxLayout(controls);
-    controlsLayout->addWidget(sourceBox);
-    controlsLayout->addWidget(quantBox);
-    controlsLayout->addWidget(statsBox);
-    controlsLayout->addWidget(m_message);
-    controlsLayout->addWidget(m_presentationButton);
-    controlsLayout->addStretch(1);
-    auto* scroll = m_controls = new QScrollArea;
-    scroll->setWidget(controls);
-    scroll->setWidgetResizable(true);
-    scroll->setFrameShape(QFrame::NoFrame);
-
-    m_valuesPlot = new PlaygroundValuesPlot;
-    m_errorPlot = new PlaygroundErrorPlot;
-    auto* plots = new QSplitter(Qt::Vertical);
-    plots->addWidget(m_valuesPlot);
-    plots->addWidget(m_errorPlot);
-    plots->setStretchFactor(0, 3);
-    plots->setStretchFactor(1, 2);
-    auto* split = new QSplitter(Qt::Horizontal);
-    split->addWidget(scroll);
-    split->addWidget(plots);
-    split->setStretchFactor(1, 1);
-    auto* layout = new QVBoxLayout(this);
-    layout->addWidget(split);
-
+void PlaygroundPanel::connectControls()
+{
     connect(m_source, &QComboBox::currentIndexChanged, this, [this](int i) {
         m_sourcePages->setCurrentIndex(i);
         reloadRow();
@@ -228,12 +261,6 @@ PlaygroundPanel::PlaygroundPanel(QWidget* parent) : QWidget(parent)
     connect(m_method, &QComboBox::currentIndexChanged, this, &PlaygroundPanel::recompute);
     connect(m_shownGroup, &QSpinBox::valueChanged, this, &PlaygroundPanel::recompute);
     connect(m_sorted, &QCheckBox::toggled, m_valuesPlot, &PlaygroundValuesPlot::setSorted);
-
-    fitControlsWidth();
-    // Without a model the synthetic source is the only one that works: start there.
-    populateLayers();
-    m_source->setCurrentIndex(1);
-    reloadRow();
 }
 
 PlaygroundPanel::~PlaygroundPanel() = default;

@@ -53,6 +53,11 @@ Q_SIGNALS:
     void resultChanged();
 
 private:
+    QWidget* createSourceBox();
+    QWidget* createQuantizationBox();
+    QWidget* createStatsBox();
+    void createPresentationControls();
+    void connectControls();
     QSpinBox* makeSpin(const char* name, int lo, int hi, int value);
     void populateLayers();
     void onLayerChanged();

@@ -28,6 +28,16 @@ QString ggufBlockNormName(BlockNorm norm, int block)
     return ggufBlockTensorName(block, blockNormInfo(norm).gguf);
 }
 
+QString hfBlockPrefix(int block)
+{
+    return QLatin1String(kHfBlockPrefix) + QString::number(block) + u'.';
+}
+
+QString hfBlockNormName(BlockNorm norm, int block)
+{
+    return hfBlockPrefix(block) + QLatin1String(blockNormInfo(norm).hf) + u".weight";
+}
+
 std::optional<HfTensorName> hfTensorOfGguf(const QString& ggufName)
 {
     for (const ModelTensorInfo& t : kModelTensors) {

@@ -96,6 +96,10 @@ QString ggufBlockTensorName(int block, const char* part, const char* suffix = "w
 /// for the head (or any layer outside the blocks, block < 0).
 QString ggufLinearTensorName(LinearKind kind, int block, const char* suffix = "weight");
 QString ggufBlockNormName(BlockNorm norm, int block);
+/// "model.layers.3.": the Hugging Face prefix of block `block`'s tensors.
+QString hfBlockPrefix(int block);
+/// "model.layers.3.input_layernorm.weight".
+QString hfBlockNormName(BlockNorm norm, int block);
 
 /// What a GGUF tensor name stands for in Hugging Face's layout.
 struct HfTensorName

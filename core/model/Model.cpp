@@ -2,6 +2,7 @@
 
 #include "io/Gguf.h"
 #include "io/GgufModel.h"
+#include "io/GgufNames.h"
 #include "io/HfQuantReader.h"
 #include "util/Error.h"
 
@@ -146,15 +147,15 @@ public:
                            kvDim = std::int64_t(c.numKvHeads) * c.headDim;
         DecoderBlockInfo blk;
         blk.index = b;
-        const QString p = QStringLiteral("model.layers.%1.").arg(b);
-        blk.inputNorm = p + u"input_layernorm.weight";
-        blk.postAttentionNorm = p + u"post_attention_layernorm.weight";
+        const QString p = hfBlockPrefix(b);
+        blk.inputNorm = hfBlockNormName(BlockNorm::Attn, b);
+        blk.postAttentionNorm = hfBlockNormName(BlockNorm::Ffn, b);
         require(blk.inputNorm, {H});
         require(blk.postAttentionNorm, {H});
         m_totals.normParams += 2 * H;
         if (c.qkNorm) {
-            blk.qNorm = p + u"self_attn.q_norm.weight";
-            blk.kNorm = p + u"self_attn.k_norm.weight";
+            blk.qNorm = hfBlockNormName(BlockNorm::QNorm, b);
+            blk.kNorm = hfBlockNormName(BlockNorm::KNorm, b);
             require(blk.qNorm, {c.headDim});
             require(blk.kNorm, {c.headDim});
             m_totals.normParams += 2 * c.headDim;
@@ -188,8 +189,9 @@ public:
     /// lm_head as a separate linear (appended), or the embeddings when tied; the head's tensor name.
     QString head(const QString& embedding, std::vector<LinearLayerInfo>& linears, bool& quantized)
     {
-        const QString lmHead = QStringLiteral("lm_head.weight");
-        const bool stored = m_tensors.contains(lmHead) || m_quantLayers.contains(QStringLiteral("lm_head"));
+        const QString headModule = linearKindName(LinearKind::Head);
+        const QString lmHead = headModule + u".weight";
+        const bool stored = m_tensors.contains(lmHead) || m_quantLayers.contains(headModule);
         if (c.tieWordEmbeddings)
             return embedding;
         if (!stored)
@@ -197,7 +199,7 @@ public:
                 m_path, QStringLiteral("tensor 'lm_head.weight' is missing and config.json does not set "
                                        "tie_word_embeddings"));
         LinearLayerInfo head;
-        head.name = QStringLiteral("lm_head");
+        head.name = headModule;
         head.weight = lmHead;
         head.kind = LinearKind::Head;
         head.outFeatures = c.vocabSize;
@@ -254,12 +256,12 @@ void Model::build()
 {
     StructureBuilder s(m_path, m_dir, m_config, m_tensors, m_gguf.get(), m_totals);
     s.readQuantizationMetadata(m_quantized, m_quantInfo);
-    m_embedding = QStringLiteral("model.embed_tokens.weight");
+    m_embedding = hfTensorName(ModelTensor::TokenEmbd);
     m_totals.embeddingParams = std::int64_t(m_config.vocabSize) * m_config.hiddenSize;
     s.require(m_embedding, {m_config.vocabSize, m_config.hiddenSize});
     for (int b = 0; b < m_config.numLayers; ++b)
         m_blocks.push_back(s.block(b, m_linears, m_quantized));
-    m_finalNorm = QStringLiteral("model.norm.weight");
+    m_finalNorm = hfTensorName(ModelTensor::OutputNorm);
     s.require(m_finalNorm, {m_config.hiddenSize});
     m_totals.normParams += m_config.hiddenSize;
     m_head = s.head(m_embedding, m_linears, m_quantized);
