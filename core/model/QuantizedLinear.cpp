@@ -78,33 +78,13 @@ GgmlVecDotLinear::GgmlVecDotLinear(std::shared_ptr<const LinearLayer> inner, Ggm
 void GgmlVecDotLinear::forward(const float* x, std::int64_t n, float* y) const
 {
     const std::int64_t cols = inFeatures();
-    std::optional<GgmlType> rowType; // the type ggml quantizes the input rows to
-    switch (m_weightType) {
-    case GgmlType::Q2_K:
-    case GgmlType::Q3_K:
-    case GgmlType::Q4_K:
-    case GgmlType::Q5_K:
-    case GgmlType::Q6_K:
-    case GgmlType::IQ4_XS:
-        rowType = GgmlType::Q8_K;
-        break;
-    case GgmlType::Q4_0:
-    case GgmlType::Q4_1:
-    case GgmlType::Q5_0:
-    case GgmlType::Q5_1:
-    case GgmlType::Q8_0:
-    case GgmlType::IQ4_NL:
+    // The type ggml quantizes the input rows to. Q8_1 (for Q4_1/Q5_1) holds the same values as
+    // Q8_0 plus a sum we do not need; f32 rows are used as they are.
+    std::optional<GgmlType> rowType = ggmlTypeInfo(m_weightType).vecDotType;
+    if (rowType == GgmlType::Q8_1)
         rowType = GgmlType::Q8_0;
-        break;
-    case GgmlType::F16:
-        rowType = GgmlType::F16;
-        break;
-    case GgmlType::BF16:
-        rowType = GgmlType::BF16;
-        break;
-    default:
-        break;
-    }
+    if (rowType == GgmlType::F32)
+        rowType = std::nullopt;
     if (!rowType || cols % ggmlTypeInfo(*rowType).blockSize != 0) {
         m_inner->forward(x, n, y);
         return;

@@ -92,30 +92,8 @@ struct GgmlNominal
 
 GgmlNominal ggmlNominal(GgmlType t)
 {
-    switch (t) {
-    case GgmlType::Q2_K:
-        return {2, true};
-    case GgmlType::Q3_K:
-        return {3, false};
-    case GgmlType::Q4_0:
-    case GgmlType::IQ4_NL:
-    case GgmlType::IQ4_XS:
-        return {4, false};
-    case GgmlType::Q4_1:
-    case GgmlType::Q4_K:
-        return {4, true};
-    case GgmlType::Q5_0:
-        return {5, false};
-    case GgmlType::Q5_1:
-    case GgmlType::Q5_K:
-        return {5, true};
-    case GgmlType::Q6_K:
-        return {6, false};
-    case GgmlType::Q8_0:
-        return {8, false};
-    default:
-        return {};
-    }
+    const GgmlTypeInfo& info = ggmlTypeInfo(t);
+    return {info.nominalBits, info.storesMin};
 }
 
 /// The ggml types a gguf layer can take: the block formats we quantize, less Q8_K (an

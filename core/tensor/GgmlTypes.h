@@ -94,42 +94,79 @@ struct GgmlTypeInfo
     std::optional<DType> dtype; ///< the element type of a plain type; nullopt for block formats
     LlamaFType fileType;        ///< general.file_type of a file mostly in this type (k-quants: the _M mix)
     bool usesImportance;        ///< an importance vector changes the quantizer's output (llama.cpp's imatrix)
+    /// ggml's vec_dot_type: the type a matrix product rounds the activation rows to for a weight of
+    /// this type (llama.cpp c392e50); nullopt where ggml has no dot product for it.
+    std::optional<GgmlType> vecDotType;
+    /// llama-quantize's type for a row its block does not divide (llama_tensor_get_type); nullopt:
+    /// no fallback (the type is refused for such rows), see ggmlRowFallback.
+    std::optional<GgmlType> rowFallback;
+    int nominalBits; ///< the bits per code a weight type is known by (Q4_K: 4); 0 for the others
+    bool storesMin;  ///< the block stores a minimum (asymmetric: Q4_1, Q4_K, …)
 };
 
 inline constexpr std::array<GgmlTypeInfo, 31> kGgmlTypes{{
-    {GgmlType::F32, "F32", 1, 4, false, true, true, DType::F32, LlamaFType::AllF32, false},
-    {GgmlType::F16, "F16", 1, 2, false, true, true, DType::F16, LlamaFType::MostlyF16, false},
-    {GgmlType::Q4_0, "Q4_0", 32, 18, true, true, true, std::nullopt, LlamaFType::MostlyQ4_0, true},
-    {GgmlType::Q4_1, "Q4_1", 32, 20, true, true, true, std::nullopt, LlamaFType::MostlyQ4_1, true},
-    {GgmlType::Q5_0, "Q5_0", 32, 22, true, true, true, std::nullopt, LlamaFType::MostlyQ5_0, true},
-    {GgmlType::Q5_1, "Q5_1", 32, 24, true, true, true, std::nullopt, LlamaFType::MostlyQ5_1, true},
-    {GgmlType::Q8_0, "Q8_0", 32, 34, true, true, true, std::nullopt, LlamaFType::MostlyQ8_0, false},
-    {GgmlType::Q8_1, "Q8_1", 32, 36, true, false, false, std::nullopt, LlamaFType::None, false},
-    {GgmlType::Q2_K, "Q2_K", 256, 84, true, true, true, std::nullopt, LlamaFType::MostlyQ2_K, true},
-    {GgmlType::Q3_K, "Q3_K", 256, 110, true, true, true, std::nullopt, LlamaFType::MostlyQ3_K_M, true},
-    {GgmlType::Q4_K, "Q4_K", 256, 144, true, true, true, std::nullopt, LlamaFType::MostlyQ4_K_M, true},
-    {GgmlType::Q5_K, "Q5_K", 256, 176, true, true, true, std::nullopt, LlamaFType::MostlyQ5_K_M, true},
-    {GgmlType::Q6_K, "Q6_K", 256, 210, true, true, true, std::nullopt, LlamaFType::MostlyQ6_K, true},
-    {GgmlType::Q8_K, "Q8_K", 256, 292, true, true, true, std::nullopt, LlamaFType::None, false},
-    {GgmlType::IQ2_XXS, "IQ2_XXS", 256, 66, true, false, false, std::nullopt, LlamaFType::MostlyIQ2_XXS,
-     true},
-    {GgmlType::IQ2_XS, "IQ2_XS", 256, 74, true, false, false, std::nullopt, LlamaFType::MostlyIQ2_XS, true},
-    {GgmlType::IQ3_XXS, "IQ3_XXS", 256, 98, true, false, false, std::nullopt, LlamaFType::MostlyIQ3_XXS,
-     true},
-    {GgmlType::IQ1_S, "IQ1_S", 256, 50, true, false, false, std::nullopt, LlamaFType::MostlyIQ1_S, true},
-    {GgmlType::IQ4_NL, "IQ4_NL", 32, 18, true, true, true, std::nullopt, LlamaFType::MostlyIQ4_NL, true},
-    {GgmlType::IQ3_S, "IQ3_S", 256, 110, true, false, false, std::nullopt, LlamaFType::MostlyIQ3_S, true},
-    {GgmlType::IQ2_S, "IQ2_S", 256, 82, true, false, false, std::nullopt, LlamaFType::MostlyIQ2_S, true},
-    {GgmlType::IQ4_XS, "IQ4_XS", 256, 136, true, true, true, std::nullopt, LlamaFType::MostlyIQ4_XS, true},
-    {GgmlType::I8, "I8", 1, 1, false, false, false, DType::I8, LlamaFType::None, false},
-    {GgmlType::I16, "I16", 1, 2, false, false, false, DType::I16, LlamaFType::None, false},
-    {GgmlType::I32, "I32", 1, 4, false, false, false, DType::I32, LlamaFType::None, false},
-    {GgmlType::I64, "I64", 1, 8, false, false, false, DType::I64, LlamaFType::None, false},
-    {GgmlType::F64, "F64", 1, 8, false, false, false, DType::F64, LlamaFType::None, false},
-    {GgmlType::IQ1_M, "IQ1_M", 256, 56, true, false, false, std::nullopt, LlamaFType::MostlyIQ1_M, true},
-    {GgmlType::BF16, "BF16", 1, 2, false, true, true, DType::BF16, LlamaFType::MostlyBF16, false},
-    {GgmlType::TQ1_0, "TQ1_0", 256, 54, true, false, false, std::nullopt, LlamaFType::MostlyTQ1_0, false},
-    {GgmlType::TQ2_0, "TQ2_0", 256, 66, true, false, false, std::nullopt, LlamaFType::MostlyTQ2_0, false},
+    {GgmlType::F32, "F32", 1, 4, false, true, true, DType::F32, LlamaFType::AllF32, false, GgmlType::F32,
+     std::nullopt, 0, false},
+    {GgmlType::F16, "F16", 1, 2, false, true, true, DType::F16, LlamaFType::MostlyF16, false, GgmlType::F16,
+     std::nullopt, 0, false},
+    {GgmlType::Q4_0, "Q4_0", 32, 18, true, true, true, std::nullopt, LlamaFType::MostlyQ4_0, true,
+     GgmlType::Q8_0, std::nullopt, 4, false},
+    {GgmlType::Q4_1, "Q4_1", 32, 20, true, true, true, std::nullopt, LlamaFType::MostlyQ4_1, true,
+     GgmlType::Q8_1, std::nullopt, 4, true},
+    {GgmlType::Q5_0, "Q5_0", 32, 22, true, true, true, std::nullopt, LlamaFType::MostlyQ5_0, true,
+     GgmlType::Q8_0, std::nullopt, 5, false},
+    {GgmlType::Q5_1, "Q5_1", 32, 24, true, true, true, std::nullopt, LlamaFType::MostlyQ5_1, true,
+     GgmlType::Q8_1, std::nullopt, 5, true},
+    {GgmlType::Q8_0, "Q8_0", 32, 34, true, true, true, std::nullopt, LlamaFType::MostlyQ8_0, false,
+     GgmlType::Q8_0, std::nullopt, 8, false},
+    {GgmlType::Q8_1, "Q8_1", 32, 36, true, false, false, std::nullopt, LlamaFType::None, false,
+     GgmlType::Q8_1, std::nullopt, 0, false},
+    {GgmlType::Q2_K, "Q2_K", 256, 84, true, true, true, std::nullopt, LlamaFType::MostlyQ2_K, true,
+     GgmlType::Q8_K, GgmlType::IQ4_NL, 2, true},
+    {GgmlType::Q3_K, "Q3_K", 256, 110, true, true, true, std::nullopt, LlamaFType::MostlyQ3_K_M, true,
+     GgmlType::Q8_K, GgmlType::IQ4_NL, 3, false},
+    {GgmlType::Q4_K, "Q4_K", 256, 144, true, true, true, std::nullopt, LlamaFType::MostlyQ4_K_M, true,
+     GgmlType::Q8_K, GgmlType::Q5_0, 4, true},
+    {GgmlType::Q5_K, "Q5_K", 256, 176, true, true, true, std::nullopt, LlamaFType::MostlyQ5_K_M, true,
+     GgmlType::Q8_K, GgmlType::Q5_1, 5, true},
+    {GgmlType::Q6_K, "Q6_K", 256, 210, true, true, true, std::nullopt, LlamaFType::MostlyQ6_K, true,
+     GgmlType::Q8_K, GgmlType::Q8_0, 6, false},
+    {GgmlType::Q8_K, "Q8_K", 256, 292, true, true, true, std::nullopt, LlamaFType::None, false, std::nullopt,
+     std::nullopt, 0, false},
+    {GgmlType::IQ2_XXS, "IQ2_XXS", 256, 66, true, false, false, std::nullopt, LlamaFType::MostlyIQ2_XXS, true,
+     GgmlType::Q8_K, std::nullopt, 0, false},
+    {GgmlType::IQ2_XS, "IQ2_XS", 256, 74, true, false, false, std::nullopt, LlamaFType::MostlyIQ2_XS, true,
+     GgmlType::Q8_K, std::nullopt, 0, false},
+    {GgmlType::IQ3_XXS, "IQ3_XXS", 256, 98, true, false, false, std::nullopt, LlamaFType::MostlyIQ3_XXS, true,
+     GgmlType::Q8_K, std::nullopt, 0, false},
+    {GgmlType::IQ1_S, "IQ1_S", 256, 50, true, false, false, std::nullopt, LlamaFType::MostlyIQ1_S, true,
+     GgmlType::Q8_K, std::nullopt, 0, false},
+    {GgmlType::IQ4_NL, "IQ4_NL", 32, 18, true, true, true, std::nullopt, LlamaFType::MostlyIQ4_NL, true,
+     GgmlType::Q8_0, std::nullopt, 4, false},
+    {GgmlType::IQ3_S, "IQ3_S", 256, 110, true, false, false, std::nullopt, LlamaFType::MostlyIQ3_S, true,
+     GgmlType::Q8_K, std::nullopt, 0, false},
+    {GgmlType::IQ2_S, "IQ2_S", 256, 82, true, false, false, std::nullopt, LlamaFType::MostlyIQ2_S, true,
+     GgmlType::Q8_K, std::nullopt, 0, false},
+    {GgmlType::IQ4_XS, "IQ4_XS", 256, 136, true, true, true, std::nullopt, LlamaFType::MostlyIQ4_XS, true,
+     GgmlType::Q8_K, GgmlType::IQ4_NL, 4, false},
+    {GgmlType::I8, "I8", 1, 1, false, false, false, DType::I8, LlamaFType::None, false, std::nullopt,
+     std::nullopt, 0, false},
+    {GgmlType::I16, "I16", 1, 2, false, false, false, DType::I16, LlamaFType::None, false, std::nullopt,
+     std::nullopt, 0, false},
+    {GgmlType::I32, "I32", 1, 4, false, false, false, DType::I32, LlamaFType::None, false, std::nullopt,
+     std::nullopt, 0, false},
+    {GgmlType::I64, "I64", 1, 8, false, false, false, DType::I64, LlamaFType::None, false, std::nullopt,
+     std::nullopt, 0, false},
+    {GgmlType::F64, "F64", 1, 8, false, false, false, DType::F64, LlamaFType::None, false, std::nullopt,
+     std::nullopt, 0, false},
+    {GgmlType::IQ1_M, "IQ1_M", 256, 56, true, false, false, std::nullopt, LlamaFType::MostlyIQ1_M, true,
+     GgmlType::Q8_K, std::nullopt, 0, false},
+    {GgmlType::BF16, "BF16", 1, 2, false, true, true, DType::BF16, LlamaFType::MostlyBF16, false,
+     GgmlType::BF16, std::nullopt, 0, false},
+    {GgmlType::TQ1_0, "TQ1_0", 256, 54, true, false, false, std::nullopt, LlamaFType::MostlyTQ1_0, false,
+     GgmlType::Q8_K, std::nullopt, 0, false},
+    {GgmlType::TQ2_0, "TQ2_0", 256, 66, true, false, false, std::nullopt, LlamaFType::MostlyTQ2_0, false,
+     GgmlType::Q8_K, std::nullopt, 0, false},
 }};
 
 /// The row for a type id read from a file; nullptr when the id is unknown or retired.
@@ -165,7 +202,7 @@ constexpr std::optional<GgmlType> ggmlTypeOfDType(DType d)
 
 namespace detail {
 // The columns must agree with each other: a plain type is one element per block of its dtype's
-// size, and no two types claim the same llama_ftype.
+// size, no two types claim the same llama_ftype, dot types and fallbacks fit the block geometry.
 constexpr bool ggmlTypeColumnsAgree()
 {
     for (const GgmlTypeInfo& a : kGgmlTypes) {
@@ -178,11 +215,22 @@ constexpr bool ggmlTypeColumnsAgree()
         for (const GgmlTypeInfo& b : kGgmlTypes) {
             if (&a != &b && a.fileType != LlamaFType::None && a.fileType == b.fileType)
                 return false;
+            // The activation rows of a dot product are blocked like the weight's row (or finer), and a
+            // row fallback has a smaller block than the type it replaces.
+            if (a.vecDotType == b.type && b.quantized && a.blockSize % b.blockSize != 0)
+                return false;
+            if (a.rowFallback == b.type && (b.blockSize >= a.blockSize || !b.canQuantize))
+                return false;
         }
+        if (a.nominalBits != 0 && (!a.quantized || a.nominalBits < 2 || a.nominalBits > 8))
+            return false;
+        if (a.storesMin && a.nominalBits == 0)
+            return false;
     }
     return true;
 }
-static_assert(ggmlTypeColumnsAgree(), "kGgmlTypes: dtype, block geometry and file types disagree");
+static_assert(ggmlTypeColumnsAgree(),
+              "kGgmlTypes: dtype, block geometry, file types, dot types, fallbacks or nominal bits disagree");
 } // namespace detail
 
 inline QString ggmlTypeName(GgmlType t)
