@@ -106,8 +106,9 @@ void TestFloatMatMul::matchesReference_data()
     QTest::addColumn<int>("rows");
     QTest::addColumn<int>("cols");
     QTest::addColumn<int>("n");
-    const int shapes[][3] = {{7, 172, 1}, {7, 172, 3}, {7, 172, 65}, {7, 64, 1},  {7, 64, 3},    {7, 64, 65},
-                             {9, 1, 4},   {5, 3, 2},   {70, 600, 9}, {3, 513, 1}, {130, 300, 50}};
+    const int shapes[][3] = {{7, 172, 1},  {7, 172, 3}, {7, 172, 65},   {7, 64, 1},
+                             {7, 64, 3},   {7, 64, 65}, {9, 1, 4},      {5, 3, 2},
+                             {70, 600, 9}, {3, 513, 1}, {130, 300, 50}, {66, 40, 250}};
     for (const auto& s : shapes)
         QTest::addRow("rows %d cols %d n %d", s[0], s[1], s[2]) << s[0] << s[1] << s[2];
 }
@@ -181,8 +182,10 @@ void TestFloatMatMul::independentOfSplit()
 void TestFloatMatMul::independentOfTokens_data()
 {
     QTest::addColumn<int>("cols");
+    QTest::addColumn<int>("n");
     for (int cols : {64, 172, 600})
-        QTest::addRow("cols %d", cols) << cols;
+        QTest::addRow("cols %d n 65", cols) << cols << 65;
+    QTest::addRow("cols 40 n 250 (two token blocks)") << 40 << 250;
 }
 
 // A token's outputs are the same bytes whether it goes alone (n = 1, the GEMV), in a small batch or in a
@@ -190,13 +193,14 @@ void TestFloatMatMul::independentOfTokens_data()
 void TestFloatMatMul::independentOfTokens()
 {
     QFETCH(int, cols);
-    const std::int64_t rows = 70, n = 65;
+    QFETCH(int, n);
+    const std::int64_t rows = 70;
     const std::vector<float> x = makeInput(n, cols, 9);
     for (DType d : kWeightTypes) {
         const Weight w = makeWeight(d, rows, cols, 13);
         for (SimdVariant v : supportedSimdVariants()) {
             const std::vector<float> all = multiply(v, w, x, n);
-            for (std::int64_t first : {0, 1, 31, 60}) {
+            for (std::int64_t first : {0, 1, 31, 60, 238}) {
                 for (std::int64_t count : {1, 2, 3, 5, 7}) {
                     if (first + count > n)
                         continue;

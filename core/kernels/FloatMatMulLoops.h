@@ -92,16 +92,32 @@ QS_FMM_INLINE void micro(const char* w, std::size_t wStride, const float* x, std
             Ops::store(acc + r * accStride + t * L, a[r][t]);
 }
 
-/// micro<…, R, k> for a run-time k in [1, K].
-template <class Ops, DType D, int R, int K>
-QS_FMM_INLINE void microTokens(int k, const char* w, std::size_t wStride, const float* x,
-                               std::int64_t xStride, std::int64_t len, float* acc, std::int64_t accStride)
+/// All `rows` rows of a W block (f32, rows wStride bytes apart) against T tokens: the tokens' slices stay in
+/// L1 while the block goes by.
+template <class Ops, int T>
+QS_FMM_INLINE void tokenPanel(const char* w, std::size_t wStride, std::int64_t rows, const float* x,
+                              std::int64_t xStride, std::int64_t len, float* acc, std::int64_t accStride)
+{
+    constexpr int R = Ops::R;
+    std::int64_t r = 0;
+    for (; r + R <= rows; r += R)
+        micro<Ops, DType::F32, R, T>(w + r * wStride, wStride, x, xStride, len, acc + r * accStride,
+                                     accStride);
+    for (; r < rows; ++r)
+        micro<Ops, DType::F32, 1, T>(w + r * wStride, wStride, x, xStride, len, acc + r * accStride,
+                                     accStride);
+}
+
+/// tokenPanel<…, k> for a run-time k in [1, K].
+template <class Ops, int K>
+QS_FMM_INLINE void tokenPanelOf(int k, const char* w, std::size_t wStride, std::int64_t rows, const float* x,
+                                std::int64_t xStride, std::int64_t len, float* acc, std::int64_t accStride)
 {
     if constexpr (K > 1) {
         if (k < K)
-            return microTokens<Ops, D, R, K - 1>(k, w, wStride, x, xStride, len, acc, accStride);
+            return tokenPanelOf<Ops, K - 1>(k, w, wStride, rows, x, xStride, len, acc, accStride);
     }
-    micro<Ops, D, R, K>(w, wStride, x, xStride, len, acc, accStride);
+    tokenPanel<Ops, K>(w, wStride, rows, x, xStride, len, acc, accStride);
 }
 
 /// Small n (T ≤ Ops::T tokens, GEMV included): W converted on the fly, each group of R rows streamed once
@@ -149,8 +165,9 @@ QS_FMM_TARGET void packBlock(const char* w, std::size_t rowBytes, std::int64_t r
     }
 }
 
-/// Large n: per tile of kFloatMatMulRowTile rows and block of NB tokens, lane sums in the scratch while the
-/// columns go by in blocks of kKc; f16/bf16 blocks are converted to f32 once per token block.
+/// Large n: per tile of kFloatMatMulRowTile rows and block of NB tokens, the columns go by in blocks of kKc:
+/// the W block is converted to f32 once (f32 rows too: contiguous rows stream better than rows a whole W row
+/// apart) and every token panel (T tokens, copied together) runs over it, with its lane sums in the scratch.
 template <class Ops, DType D>
 QS_FMM_TARGET void blocked(const char* w, std::int64_t cols, std::int64_t r0, std::int64_t r1, const float* x,
                            std::int64_t n, float* y, std::int64_t ldy, float* scratch)
@@ -158,51 +175,61 @@ QS_FMM_TARGET void blocked(const char* w, std::int64_t cols, std::int64_t r0, st
     constexpr int L = Ops::L, R = Ops::R, T = Ops::T;
     constexpr std::int64_t NB = Ops::NB, kTile = kFloatMatMulRowTile;
     static_assert(NB % T == 0 && kKc % L == 0 && kTile % R == 0, "blocks hold whole micro-tiles");
-    static_assert(kTile * kKc + kTile * NB * L <= kScratchFloats,
-                  "the scratch holds a W block and the lane sums");
-    float* pack = scratch;
-    float* acc = scratch + kTile * kKc;
-    constexpr std::int64_t accRow = NB * L;
+    static_assert(kTile * kKc + kTile * NB * L <= kScratchFloats, "the scratch holds the blocks");
+    constexpr std::int64_t panelFloats = kTile * T * L; // lane sums of one token panel: [row][token][lane]
+    float* wpack = scratch;
+    float* acc = wpack + kTile * kKc;
     const std::size_t rowBytes = std::size_t(cols) * kBytes<D>;
     for (std::int64_t rt = r0; rt < r1; rt += kTile) {
         const std::int64_t rows = std::min(kTile, r1 - rt);
         for (std::int64_t tb = 0; tb < n; tb += NB) {
             const std::int64_t nt = std::min(NB, n - tb);
-            for (std::int64_t i = 0; i < rows * accRow; i += L)
+            const std::int64_t panels = (nt + T - 1) / T;
+            for (std::int64_t i = 0; i < panels * panelFloats; i += L)
                 Ops::store(acc + i, Ops::zero());
             for (std::int64_t k0 = 0; k0 < cols; k0 += kKc) {
                 const std::int64_t len = std::min(kKc, cols - k0);
-                const char* wb = w + std::size_t(rt) * rowBytes + std::size_t(k0) * kBytes<D>;
-                std::size_t ws = rowBytes;
-                if constexpr (D != DType::F32) {
-                    packBlock<Ops, D>(wb, rowBytes, rows, len, pack);
-                    wb = reinterpret_cast<const char*>(pack);
-                    ws = kKc * sizeof(float);
-                }
-                const float* xb = x + tb * cols + k0;
-                std::int64_t r = 0;
-                for (; r + R <= rows; r += R) {
-                    std::int64_t t = 0;
-                    for (; t + T <= nt; t += T)
-                        micro<Ops, DType::F32, R, T>(wb + r * ws, ws, xb + t * cols, cols, len,
-                                                     acc + r * accRow + t * L, accRow);
-                    if (t < nt)
-                        microTokens<Ops, DType::F32, R, T>(int(nt - t), wb + r * ws, ws, xb + t * cols, cols,
-                                                           len, acc + r * accRow + t * L, accRow);
-                }
-                for (; r < rows; ++r) {
-                    std::int64_t t = 0;
-                    for (; t + T <= nt; t += T)
-                        micro<Ops, DType::F32, 1, T>(wb + r * ws, ws, xb + t * cols, cols, len,
-                                                     acc + r * accRow + t * L, accRow);
-                    if (t < nt)
-                        microTokens<Ops, DType::F32, 1, T>(int(nt - t), wb + r * ws, ws, xb + t * cols, cols,
-                                                           len, acc + r * accRow + t * L, accRow);
+                packBlock<Ops, D>(w + std::size_t(rt) * rowBytes + std::size_t(k0) * kBytes<D>, rowBytes,
+                                  rows, len, wpack);
+                const char* wb = reinterpret_cast<const char*>(wpack);
+                // The next W block (this tile's next columns, else the next tile's first ones), fetched a
+                // slice per panel: its rows are a whole W row apart, too many streams for the hardware
+                // prefetcher.
+                const bool lastBlock = k0 + kKc >= cols;
+                const std::int64_t nextRows = lastBlock ? std::min(kTile, r1 - rt - kTile) : rows;
+                const char* nextW = w + std::size_t(lastBlock ? rt + kTile : rt) * rowBytes +
+                                    std::size_t(lastBlock ? 0 : k0 + kKc) * kBytes<D>;
+                const std::int64_t lineBytes =
+                    (std::min(kKc, lastBlock ? cols : cols - k0 - kKc) * kBytes<D> + 63) / 64 * 64;
+                const std::int64_t lines = nextRows > 0 ? nextRows * (lineBytes / 64) : 0;
+                const std::int64_t linesPerPanel = (lines + panels - 1) / panels;
+                for (std::int64_t p = 0; p < panels; ++p) {
+                    const std::int64_t t0 = tb + p * T, k = std::min<std::int64_t>(T, tb + nt - t0);
+                    for (std::int64_t i = p * linesPerPanel; i < std::min(lines, (p + 1) * linesPerPanel);
+                         ++i)
+                        __builtin_prefetch(nextW + std::size_t(i / (lineBytes / 64)) * rowBytes +
+                                           (i % (lineBytes / 64)) * 64);
+                    if (p + 1 < panels) // the next panel's tokens
+                        for (std::int64_t t = 0; t < std::min<std::int64_t>(T, tb + nt - t0 - T); ++t)
+                            for (std::int64_t b = 0; b < len * 4; b += 64)
+                                __builtin_prefetch(
+                                    reinterpret_cast<const char*>(x + (t0 + T + t) * cols + k0) + b);
+                    float* pacc = acc + p * panelFloats;
+                    if (k == T)
+                        tokenPanel<Ops, T>(wb, kKc * sizeof(float), rows, x + t0 * cols + k0, cols, len, pacc,
+                                           T * L);
+                    else
+                        tokenPanelOf<Ops, T>(int(k), wb, kKc * sizeof(float), rows, x + t0 * cols + k0, cols,
+                                             len, pacc, T * L);
                 }
             }
-            for (std::int64_t r = 0; r < rows; ++r)
-                for (std::int64_t t = 0; t < nt; ++t)
-                    y[(tb + t) * ldy + rt + r] = Ops::reduce(Ops::load(acc + r * accRow + t * L));
+            for (std::int64_t p = 0; p < panels; ++p) {
+                const std::int64_t t0 = tb + p * T, k = std::min<std::int64_t>(T, tb + nt - t0);
+                for (std::int64_t r = 0; r < rows; ++r)
+                    for (std::int64_t t = 0; t < k; ++t)
+                        y[(t0 + t) * ldy + rt + r] =
+                            Ops::reduce(Ops::load(acc + p * panelFloats + (r * T + t) * L));
+            }
         }
     }
 }

@@ -17,7 +17,7 @@ inline constexpr std::int64_t kKc = 256;
 
 /// Floats of scratch (64-byte aligned) the dispatcher hands every variant when n > 1: the converted W block
 /// and the lane sums of a token block (each variant static_asserts that its blocks fit).
-inline constexpr std::int64_t kScratchFloats = kFloatMatMulRowTile * kKc + kFloatMatMulRowTile * 48 * 16;
+inline constexpr std::int64_t kScratchFloats = kFloatMatMulRowTile * kKc + kFloatMatMulRowTile * 240 * 16;
 
 /// Arguments are checked by the caller: dtype is F32, F16 or BF16, 0 ≤ r0 ≤ r1, cols ≥ 1, n ≥ 1.
 using Entry = void (*)(DType dtype, const char* w, std::int64_t cols, std::int64_t r0, std::int64_t r1,
