@@ -120,25 +120,28 @@ QS_FMM_INLINE void tokenPanelOf(int k, const char* w, std::size_t wStride, std::
     tokenPanel<Ops, K>(w, wStride, rows, x, xStride, len, acc, accStride);
 }
 
-/// Small n (T ≤ Ops::T tokens, GEMV included): W converted on the fly, each group of R rows streamed once
-/// over all columns with its lane sums in registers.
+/// Small n (T ≤ Ops::T tokens, GEMV included): W converted on the fly, R rows at a time streamed once over
+/// all columns with their lane sums in registers. The R rows of a group are (r1 − r0)/R rows apart, so each
+/// of the R streams runs through one contiguous stretch of W from start to end: the hardware prefetcher
+/// follows R long streams instead of restarting on every group.
 template <class Ops, DType D, int R, int T>
 QS_FMM_TARGET void streamRows(const char* w, std::int64_t cols, std::int64_t r0, std::int64_t r1,
                               const float* x, float* y, std::int64_t ldy)
 {
     constexpr int L = Ops::L;
     const std::size_t rowBytes = std::size_t(cols) * kBytes<D>;
+    const std::int64_t q = (r1 - r0) / R; // groups; rows r0 + g + i·q, i < R
     alignas(64) float acc[R * T * L];
-    std::int64_t r = r0;
-    for (; r + R <= r1; r += R) {
+    for (std::int64_t g = 0; g < q; ++g) {
         for (int i = 0; i < R * T; ++i)
             Ops::store(acc + i * L, Ops::zero());
-        micro<Ops, D, R, T>(w + std::size_t(r) * rowBytes, rowBytes, x, cols, cols, acc, T * L);
+        micro<Ops, D, R, T>(w + std::size_t(r0 + g) * rowBytes, std::size_t(q) * rowBytes, x, cols, cols, acc,
+                            T * L);
         for (int i = 0; i < R; ++i)
             for (int t = 0; t < T; ++t)
-                y[t * ldy + r + i] = Ops::reduce(Ops::load(acc + (i * T + t) * L));
+                y[t * ldy + r0 + g + i * q] = Ops::reduce(Ops::load(acc + (i * T + t) * L));
     }
-    for (; r < r1; ++r) {
+    for (std::int64_t r = r0 + R * q; r < r1; ++r) {
         for (int t = 0; t < T; ++t)
             Ops::store(acc + t * L, Ops::zero());
         micro<Ops, D, 1, T>(w + std::size_t(r) * rowBytes, rowBytes, x, cols, cols, acc, T * L);
