@@ -18,15 +18,19 @@ inline constexpr std::int64_t kFloatMatMulRowTile = 64;
 /// sizes (negative, r0 > r1, ldy < r1 when n > 1, null pointers with work to do). Stateless, owns no threads.
 ///
 /// What the numbers depend on, for one variant: each y[t, r] is one dot product whose order of operations is
-/// fixed by the variant alone (its lane width L: lane j sums, with FMA, the products of columns ≡ j mod L in
-/// column order, a zero-padded last vector takes the tail, then a fixed tree adds the lanes). So a result
-/// does not depend on r0/r1, on n (n = 1 gives the same bytes as any n > 1) nor on the other tokens. Variants
-/// differ from each other and from the scalar twin within kFloatMatMulBudget. For n > 1 a thread keeps a
-/// scratch of ~260 KB (a function-local thread_local, reused by later calls on that thread) for f32 copies of
-/// a tile of kFloatMatMulRowTile rows × 256 columns and the lane sums.
+/// fixed by the variant alone (its lane width L: lane j sums the products of columns ≡ j mod L in column
+/// order — fused multiply-adds in avx2/avx512, multiply then add in vec128 — a zero-padded last vector takes
+/// the tail, then a fixed tree adds the lanes). So a result depends neither on r0/r1 (any cut, not only at
+/// kFloatMatMulRowTile), nor on n (n = 1 gives the same bytes as any n > 1), nor on the other tokens.
+/// Variants differ from each other and from the scalar twin within kFloatMatMulBudget.
+///
+/// Scratch: for n > 1 each thread keeps 1.1 MB (a function-local thread_local, allocated on its first such
+/// call and reused by later ones) for an f32 copy of a kFloatMatMulRowTile × 256 (avx2: 512) block of W and
+/// the lane sums of up to 240 (avx2: 480) tokens. The caller's row range may be a tile or a whole share of
+/// the rows; a longer range lets the kernel prefetch the next tile.
 void floatMatMul(DType dtype, const void* w, std::int64_t cols, std::int64_t r0, std::int64_t r1,
                  const float* x, std::int64_t n, float* y, std::int64_t ldy);
-/// The same with variant `v` (the caller checks simdVariantSupported(v)). SimdVariant::Scalar is the
+/// The same with variant `v` (qs::Error when this CPU cannot run it). SimdVariant::Scalar is the
 /// reference twin: one float accumulator per output, w·x rounded then added (no FMA), columns in order.
 void floatMatMul(SimdVariant v, DType dtype, const void* w, std::int64_t cols, std::int64_t r0,
                  std::int64_t r1, const float* x, std::int64_t n, float* y, std::int64_t ldy);

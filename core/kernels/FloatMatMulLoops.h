@@ -8,14 +8,14 @@
 // The arithmetic of one output (r, t), the same in every loop below: L lane sums start at zero; for each
 // whole vector of columns c = 0, L, 2L, … in order, lanes += W[r, c..c+L) · x[t, c..c+L) (Ops::fma); a last
 // partial vector is loaded zero-padded and added the same way; Ops::reduce adds the lanes in a fixed tree.
-// Tiles (R rows × T tokens), column blocks (kKc, a multiple of L: lane sums are stored and reloaded between
+// Tiles (R rows × T tokens), column blocks (KC, a multiple of L: lane sums are stored and reloaded between
 // blocks, which rounds nothing) and converting W to f32 first (exact for f16 and bf16) only group outputs and
 // move data, so a result depends on neither the row range, nor n, nor the tile it falls in.
 //
 // Ops provides: V (vector type), L (lanes), R × T (GEMM micro-tile), NB (tokens per block, a multiple of T),
-// RV (rows of the n = 1 GEMV), zero(), loadX(const float*), loadXPart(const float*, k), loadF32/F16/Bf16 and
-// their …Part(const char*, k) (k < L elements, rest zero), fma(w, x, acc), load/store(float*) (the scratch),
-// reduce(V) → float.
+// KC (columns per block, a multiple of L), RV (rows of the n = 1 GEMV), zero(), loadX(const float*),
+// loadXPart(const float*, k), loadF32/F16/Bf16 and their …Part(const char*, k) (k < L elements, rest zero),
+// fma(w, x, acc), load/store(float*) (the scratch), reduce(V) → float.
 
 #include "kernels/FloatMatMulVariants.h"
 
@@ -150,8 +150,8 @@ QS_FMM_TARGET void streamRows(const char* w, std::int64_t cols, std::int64_t r0,
     }
 }
 
-/// Converts `rows` rows of `len` elements (rows rowBytes apart) to f32 rows kKc floats apart, zero-padded to
-/// whole vectors.
+/// Converts `rows` rows of `len` elements (rows rowBytes apart) to f32 rows Ops::KC floats apart, zero-padded
+/// to whole vectors.
 template <class Ops, DType D>
 QS_FMM_TARGET void packBlock(const char* w, std::size_t rowBytes, std::int64_t rows, std::int64_t len,
                              float* out)
@@ -159,7 +159,7 @@ QS_FMM_TARGET void packBlock(const char* w, std::size_t rowBytes, std::int64_t r
     constexpr int L = Ops::L;
     for (std::int64_t r = 0; r < rows; ++r) {
         const char* src = w + std::size_t(r) * rowBytes;
-        float* dst = out + r * kKc;
+        float* dst = out + r * Ops::KC;
         std::int64_t c = 0;
         for (; c + L <= len; c += L)
             Ops::store(dst + c, loadW<Ops, D>(src + std::size_t(c) * kBytes<D>));
@@ -168,62 +168,69 @@ QS_FMM_TARGET void packBlock(const char* w, std::size_t rowBytes, std::int64_t r
     }
 }
 
-/// Large n: per tile of kFloatMatMulRowTile rows and block of NB tokens, the columns go by in blocks of kKc:
+/// Software prefetch of a W block, a slice at a time: its rows lie a whole W row apart, too many streams for
+/// the hardware prefetcher to pick up in the few lines each row has in a block.
+struct BlockPrefetch
+{
+    const char* base = nullptr;
+    std::size_t rowBytes = 0;
+    std::int64_t linesPerRow = 0, lines = 0;
+
+    QS_FMM_INLINE void fetch(std::int64_t from, std::int64_t to) const
+    {
+        for (std::int64_t i = from; i < std::min(lines, to); ++i)
+            __builtin_prefetch(base + std::size_t(i / linesPerRow) * rowBytes +
+                               std::size_t(i % linesPerRow) * 64);
+    }
+};
+
+/// Large n: per tile of kFloatMatMulRowTile rows and block of NB tokens, the columns go by in blocks of KC:
 /// the W block is converted to f32 once (f32 rows too: contiguous rows stream better than rows a whole W row
-/// apart) and every token panel (T tokens, copied together) runs over it, with its lane sums in the scratch.
+/// apart) and every token panel (T tokens, read in place) runs over it, its lane sums in the scratch, while
+/// the next W block and the next panel's tokens are prefetched.
 template <class Ops, DType D>
 QS_FMM_TARGET void blocked(const char* w, std::int64_t cols, std::int64_t r0, std::int64_t r1, const float* x,
                            std::int64_t n, float* y, std::int64_t ldy, float* scratch)
 {
     constexpr int L = Ops::L, R = Ops::R, T = Ops::T;
-    constexpr std::int64_t NB = Ops::NB, kTile = kFloatMatMulRowTile;
-    static_assert(NB % T == 0 && kKc % L == 0 && kTile % R == 0, "blocks hold whole micro-tiles");
-    static_assert(kTile * kKc + kTile * NB * L <= kScratchFloats, "the scratch holds the blocks");
+    constexpr std::int64_t NB = Ops::NB, KC = Ops::KC, kTile = kFloatMatMulRowTile;
+    static_assert(NB % T == 0 && KC % L == 0 && kTile % R == 0, "blocks hold whole micro-tiles");
+    static_assert(kTile * KC + kTile * NB * L <= kScratchFloats, "the scratch holds the blocks");
     constexpr std::int64_t panelFloats = kTile * T * L; // lane sums of one token panel: [row][token][lane]
     float* wpack = scratch;
-    float* acc = wpack + kTile * kKc;
+    float* acc = wpack + kTile * KC;
+    const char* wb = reinterpret_cast<const char*>(wpack);
+    constexpr std::size_t wbStride = KC * sizeof(float);
     const std::size_t rowBytes = std::size_t(cols) * kBytes<D>;
     for (std::int64_t rt = r0; rt < r1; rt += kTile) {
         const std::int64_t rows = std::min(kTile, r1 - rt);
         for (std::int64_t tb = 0; tb < n; tb += NB) {
-            const std::int64_t nt = std::min(NB, n - tb);
-            const std::int64_t panels = (nt + T - 1) / T;
+            const std::int64_t nt = std::min(NB, n - tb), panels = (nt + T - 1) / T;
             for (std::int64_t i = 0; i < panels * panelFloats; i += L)
                 Ops::store(acc + i, Ops::zero());
-            for (std::int64_t k0 = 0; k0 < cols; k0 += kKc) {
-                const std::int64_t len = std::min(kKc, cols - k0);
+            for (std::int64_t k0 = 0; k0 < cols; k0 += KC) {
+                const std::int64_t len = std::min(KC, cols - k0);
                 packBlock<Ops, D>(w + std::size_t(rt) * rowBytes + std::size_t(k0) * kBytes<D>, rowBytes,
                                   rows, len, wpack);
-                const char* wb = reinterpret_cast<const char*>(wpack);
-                // The next W block (this tile's next columns, else the next tile's first ones), fetched a
-                // slice per panel: its rows are a whole W row apart, too many streams for the hardware
-                // prefetcher.
-                const bool lastBlock = k0 + kKc >= cols;
-                const std::int64_t nextRows = lastBlock ? std::min(kTile, r1 - rt - kTile) : rows;
-                const char* nextW = w + std::size_t(lastBlock ? rt + kTile : rt) * rowBytes +
-                                    std::size_t(lastBlock ? 0 : k0 + kKc) * kBytes<D>;
-                const std::int64_t lineBytes =
-                    (std::min(kKc, lastBlock ? cols : cols - k0 - kKc) * kBytes<D> + 63) / 64 * 64;
-                const std::int64_t lines = nextRows > 0 ? nextRows * (lineBytes / 64) : 0;
-                const std::int64_t linesPerPanel = (lines + panels - 1) / panels;
+                // Next: this tile's next columns, else the next tile's first ones.
+                const bool last = k0 + KC >= cols;
+                const std::int64_t nextRow = last ? rt + kTile : rt, nextCol = last ? 0 : k0 + KC;
+                BlockPrefetch next{w + std::size_t(nextRow) * rowBytes + std::size_t(nextCol) * kBytes<D>,
+                                   rowBytes, (std::min(KC, cols - nextCol) * kBytes<D> + 63) / 64, 0};
+                next.lines = std::max<std::int64_t>(0, std::min(kTile, r1 - nextRow)) * next.linesPerRow;
+                const std::int64_t slice = (next.lines + panels - 1) / panels;
                 for (std::int64_t p = 0; p < panels; ++p) {
                     const std::int64_t t0 = tb + p * T, k = std::min<std::int64_t>(T, tb + nt - t0);
-                    for (std::int64_t i = p * linesPerPanel; i < std::min(lines, (p + 1) * linesPerPanel);
-                         ++i)
-                        __builtin_prefetch(nextW + std::size_t(i / (lineBytes / 64)) * rowBytes +
-                                           (i % (lineBytes / 64)) * 64);
-                    if (p + 1 < panels) // the next panel's tokens
-                        for (std::int64_t t = 0; t < std::min<std::int64_t>(T, tb + nt - t0 - T); ++t)
-                            for (std::int64_t b = 0; b < len * 4; b += 64)
-                                __builtin_prefetch(
-                                    reinterpret_cast<const char*>(x + (t0 + T + t) * cols + k0) + b);
+                    next.fetch(p * slice, (p + 1) * slice);
+                    for (std::int64_t t = t0 + T; t < std::min(t0 + 2 * T, tb + nt); ++t)
+                        for (std::int64_t b = 0; b < len; b += 64 / std::int64_t(sizeof(float)))
+                            __builtin_prefetch(x + t * cols + k0 + b);
+                    const float* xp = x + t0 * cols + k0;
                     float* pacc = acc + p * panelFloats;
                     if (k == T)
-                        tokenPanel<Ops, T>(wb, kKc * sizeof(float), rows, x + t0 * cols + k0, cols, len, pacc,
-                                           T * L);
+                        tokenPanel<Ops, T>(wb, wbStride, rows, xp, cols, len, pacc, T * L);
                     else
-                        tokenPanelOf<Ops, T>(int(k), wb, kKc * sizeof(float), rows, x + t0 * cols + k0, cols,
-                                             len, pacc, T * L);
+                        tokenPanelOf<Ops, T>(int(k), wb, wbStride, rows, xp, cols, len, pacc, T * L);
                 }
             }
             for (std::int64_t p = 0; p < panels; ++p) {
