@@ -1,0 +1,8 @@
+#include "kernels/GgmlMatMulKernels.h"
+
+namespace qs::ggmlmm {
+MatMulFn avx512MatMul(GgmlType)
+{
+    return nullptr;
+}
+} // namespace qs::ggmlmm
