@@ -28,6 +28,8 @@
 #pragma GCC target("avx2,fma,f16c")
 #endif
 
+#include "kernels/GgmlMatMulX86.h" // inside the target region: compiled for this variant
+
 namespace qs::ggmlmm {
 
 namespace {
@@ -260,15 +262,21 @@ inline __m256i spreadWords(__m256i v)
     return _mm256_shuffle_epi8(v, idx);
 }
 
-/// Per-32 scales: 8 int16 in both halves; unit U takes scale U throughout.
+/// Per-32 scales: unit U multiplies all its pair sums by scale U. Each scale is kept twice in a
+/// dword, so that vpbroadcastd from memory (a plain load) spreads it over the register.
 struct Scales32
 {
-    __m256i all;
-    void set(const std::int16_t s[8]) { all = _mm256_broadcastsi128_si256(load128(s)); }
+    alignas(32) std::int32_t pairs[8];
+    void set(__m256i s) // 8 int32 scales in [−2¹⁵, 2¹⁵)
+    {
+        _mm256_store_si256(
+            reinterpret_cast<__m256i*>(pairs),
+            _mm256_or_si256(_mm256_and_si256(s, _mm256_set1_epi32(0xFFFF)), _mm256_slli_epi32(s, 16)));
+    }
     template <int U>
     __m256i of() const
     {
-        return spreadWords<U, U>(all);
+        return _mm256_set1_epi32(pairs[U]);
     }
 };
 
@@ -334,9 +342,7 @@ struct KQ3_K
     };
     static void prep(const Block& b, Row& r)
     {
-        std::int8_t s8[16];
-        unpackQ3Scales(b.scales, s8);
-        r.sc.set(_mm256_cvtepi8_epi16(load128(s8)));
+        r.sc.set(_mm256_cvtepi8_epi16(q3Scales(b.scales)));
         r.d = halfToFloat(b.d);
     }
     template <int U>
@@ -368,16 +374,11 @@ struct KQ45_K
     };
     static void prep(const Block& b, Row& r)
     {
-        std::uint8_t sc[8], mn[8];
-        unpackKScalesMins(b.scales, sc, mn);
-        alignas(16) std::int16_t s[8];
-        alignas(32) float m[8];
-        for (int g = 0; g < 8; ++g) {
-            s[g] = sc[g];
-            m[g] = float(mn[g]);
-        }
-        r.sc.set(s);
-        r.mins[0] = _mm256_mul_ps(_mm256_set1_ps(halfToFloat(b.dmin)), _mm256_load_ps(m));
+        __m128i sc, mn;
+        kScalesMins(b.scales, &sc, &mn);
+        r.sc.set(_mm256_cvtepu8_epi32(sc));
+        r.mins[0] =
+            _mm256_mul_ps(_mm256_set1_ps(halfToFloat(b.dmin)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(mn)));
         r.d = halfToFloat(b.d);
     }
     template <int U>
@@ -448,10 +449,7 @@ struct KIQ4_XS
     };
     static void prep(const Block& b, Row& r)
     {
-        alignas(16) std::int16_t s[8];
-        for (int g = 0; g < 8; ++g)
-            s[g] = std::int16_t(iq4xsScale(b, g));
-        r.sc.set(s);
+        r.sc.set(iq4xsScales(b));
         r.d = halfToFloat(b.d);
     }
     template <int U>
