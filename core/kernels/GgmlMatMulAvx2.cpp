@@ -15,6 +15,7 @@
 #include "kernels/GgmlMatMulKernels.h"
 #include "kernels/GgmlMatMulTiles.h"
 
+#include <cstddef>
 #include <cstring>
 #include <type_traits>
 
@@ -189,29 +190,21 @@ struct LegacyTile
             wb[i] = reinterpret_cast<const Block*>(w[i]);
         for (int j = 0; j < T; ++j)
             xb[j] = reinterpret_cast<const Act*>(x[j]);
-        __m256 acc[R][T];
-        float mins[R][T];
+        __m256 acc[R][T], mins[R][T]; // mins: Σ m·s of the Q8_1 formats, block k of each group in lane k
         for (int i = 0; i < R; ++i)
             for (int j = 0; j < T; ++j) {
                 acc[i][j] = _mm256_setzero_ps();
-                mins[i][j] = 0.f;
+                mins[i][j] = _mm256_setzero_ps();
             }
-        alignas(16) std::uint16_t hw[R][kGroup] = {}, hx[T][kGroup] = {};
         alignas(32) float dd[R][T][kGroup];
         const __m256i ones = _mm256_set1_epi16(1);
         for (std::int64_t g = 0; g < blocks; g += kGroup) {
             const int m = blocks - g < kGroup ? int(blocks - g) : kGroup;
-            for (int k = 0; k < m; ++k) {
-                for (int i = 0; i < R; ++i)
-                    hw[i][k] = wb[i][g + k].d;
-                for (int j = 0; j < T; ++j)
-                    hx[j][k] = xb[j][g + k].d;
-            }
             __m256 fx[T];
             for (int j = 0; j < T; ++j)
-                fx[j] = _mm256_cvtph_ps(load128(hx[j]));
+                fx[j] = halves8<sizeof(Act), offsetof(Act, d)>(xb[j] + g, m);
             for (int i = 0; i < R; ++i) {
-                const __m256 fw = _mm256_cvtph_ps(load128(hw[i]));
+                const __m256 fw = halves8<sizeof(Block), offsetof(Block, d)>(wb[i] + g, m);
                 for (int j = 0; j < T; ++j)
                     _mm256_store_ps(dd[i][j], _mm256_mul_ps(fw, fx[j]));
             }
@@ -229,15 +222,18 @@ struct LegacyTile
                                                     acc[i][j]);
                     }
                 }
-                if constexpr (F::kMin)
-                    for (int i = 0; i < R; ++i)
-                        for (int j = 0; j < T; ++j)
-                            mins[i][j] += halfToFloat(wb[i][g + k].m) * halfToFloat(xb[j][g + k].s);
             }
+            if constexpr (F::kMin)
+                for (int i = 0; i < R; ++i) {
+                    const __m256 fm = halves8<sizeof(Block), offsetof(Block, m)>(wb[i] + g, m);
+                    for (int j = 0; j < T; ++j)
+                        mins[i][j] = _mm256_fmadd_ps(fm, halves8<sizeof(Act), offsetof(Act, s)>(xb[j] + g, m),
+                                                     mins[i][j]);
+                }
         }
         for (int i = 0; i < R; ++i)
             for (int j = 0; j < T; ++j)
-                out[i * T + j] = sumLanes(acc[i][j]) + mins[i][j];
+                out[i * T + j] = F::kMin ? sumLanes(acc[i][j]) + sumLanes(mins[i][j]) : sumLanes(acc[i][j]);
     }
 };
 
@@ -374,8 +370,8 @@ struct KQ45_K
     };
     static void prep(const Block& b, Row& r)
     {
-        __m128i sc, mn;
-        kScalesMins(b.scales, &sc, &mn);
+        const __m128i both = kScalesMins(b.scales);
+        const __m128i sc = both, mn = _mm_unpackhi_epi64(both, both);
         r.sc.set(_mm256_cvtepu8_epi32(sc));
         r.mins[0] =
             _mm256_mul_ps(_mm256_set1_ps(halfToFloat(b.dmin)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(mn)));

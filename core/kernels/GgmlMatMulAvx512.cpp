@@ -15,6 +15,7 @@
 #include "kernels/GgmlMatMulKernels.h"
 #include "kernels/GgmlMatMulTiles.h"
 
+#include <cstddef>
 #include <cstring>
 #include <type_traits>
 
@@ -237,36 +238,24 @@ struct LegacyTile
                 acc[i][j] = _mm512_setzero_ps();
                 mins[i][j] = _mm256_setzero_ps();
             }
-        alignas(16) std::uint16_t hw[R][kGroup] = {}, hx[T][kGroup] = {}, hm[R][kGroup] = {},
-                                  hs[T][kGroup] = {};
         const __m512i pairIdx[4] = {_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0),
                                     _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2),
                                     _mm512_set_epi32(5, 5, 5, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 4, 4, 4),
                                     _mm512_set_epi32(7, 7, 7, 7, 7, 7, 7, 7, 6, 6, 6, 6, 6, 6, 6, 6)};
         for (std::int64_t g = 0; g < blocks; g += kGroup) {
+            // Scales past the row's end are 0, so the zero codes of a lone last block add 0.
             const int m = blocks - g < kGroup ? int(blocks - g) : kGroup;
-            for (int k = 0; k < kGroup; ++k) { // past the row's end: scale 0, so the zero codes add 0
-                for (int i = 0; i < R; ++i) {
-                    hw[i][k] = k < m ? wb[i][g + k].d : std::uint16_t(0);
-                    if constexpr (F::kMin)
-                        hm[i][k] = k < m ? wb[i][g + k].m : std::uint16_t(0);
-                }
-                for (int j = 0; j < T; ++j) {
-                    hx[j][k] = k < m ? xb[j][g + k].d : std::uint16_t(0);
-                    if constexpr (F::kMin)
-                        hs[j][k] = k < m ? xb[j][g + k].s : std::uint16_t(0);
-                }
-            }
             __m512 fw[R], fx[T];
             for (int i = 0; i < R; ++i)
-                fw[i] = _mm512_castps256_ps512(_mm256_cvtph_ps(load128(hw[i])));
+                fw[i] = _mm512_castps256_ps512(halves8<sizeof(Block), offsetof(Block, d)>(wb[i] + g, m));
             for (int j = 0; j < T; ++j)
-                fx[j] = _mm512_castps256_ps512(_mm256_cvtph_ps(load128(hx[j])));
+                fx[j] = _mm512_castps256_ps512(halves8<sizeof(Act), offsetof(Act, d)>(xb[j] + g, m));
             if constexpr (F::kMin)
                 for (int i = 0; i < R; ++i) {
-                    const __m256 fm = _mm256_cvtph_ps(load128(hm[i]));
+                    const __m256 fm = halves8<sizeof(Block), offsetof(Block, m)>(wb[i] + g, m);
                     for (int j = 0; j < T; ++j)
-                        mins[i][j] = _mm256_fmadd_ps(fm, _mm256_cvtph_ps(load128(hs[j])), mins[i][j]);
+                        mins[i][j] = _mm256_fmadd_ps(fm, halves8<sizeof(Act), offsetof(Act, s)>(xb[j] + g, m),
+                                                     mins[i][j]);
                 }
             for (int q = 0; q < (m + 1) / 2; ++q) {
                 const int count = 2 * q + 1 < m ? 2 : 1;
@@ -306,14 +295,16 @@ struct LegacyTile
 // scale<P>(row) → the int16 multipliers of their 32 pair sums, picked by vpermw from the row's
 // scales; the mins always per group of 16 (16 floats), against the 16 bsums.
 
-/// vpermw indices: pair P of per-32 scales (words 0–15 ← 2P, 16–31 ← 2P+1) or of per-16 scales
-/// (words 8k … 8k+7 ← 4P + k).
+/// Per-16 scales (16 words, low half): vpermw indices for pair P (words 8k … 8k+7 ← 4P + k). Per-32
+/// scales (8 words in every 128-bit lane): vpshufb indices (words 0–15 ← 2P, 16–31 ← 2P+1).
 template <int P, bool Per16>
 inline __m512i scaleIndex()
 {
     alignas(64) std::int16_t idx[32];
-    for (int wd = 0; wd < 32; ++wd)
-        idx[wd] = std::int16_t(Per16 ? 4 * P + wd / 8 : 2 * P + wd / 16);
+    for (int wd = 0; wd < 32; ++wd) {
+        const int src = Per16 ? 4 * P + wd / 8 : 2 * P + wd / 16;
+        idx[wd] = std::int16_t(Per16 ? src : (2 * src) | (2 * src + 1) << 8);
+    }
     return _mm512_load_si512(idx);
 }
 
@@ -390,9 +381,9 @@ struct KQ45_K
     };
     static void prep(const Block& b, Row& r)
     {
-        __m128i sc, mn;
-        kScalesMins(b.scales, &sc, &mn);
-        r.sc = _mm512_castsi128_si512(_mm_cvtepu8_epi16(sc));
+        const __m128i both = kScalesMins(b.scales);
+        const __m128i sc = both, mn = _mm_unpackhi_epi64(both, both);
+        r.sc = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(sc));
         r.mins = _mm512_mul_ps(_mm512_set1_ps(halfToFloat(b.dmin)),
                                _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_unpacklo_epi8(mn, mn))));
         r.d = halfToFloat(b.d);
@@ -460,7 +451,7 @@ struct KIQ4_XS
     };
     static void prep(const Block& b, Row& r)
     {
-        r.sc = _mm512_castsi128_si512(_mm256_cvtepi32_epi16(iq4xsScales(b)));
+        r.sc = _mm512_broadcast_i32x4(_mm256_cvtepi32_epi16(iq4xsScales(b)));
         r.d = halfToFloat(b.d);
     }
     template <int P>
@@ -508,7 +499,8 @@ struct SuperTile
                 const __m512i idx = scaleIndex<P, F::kPer16>();
                 for (int i = 0; i < R; ++i) {
                     const __m512i wv = F::template pair<P>(*wb[i]);
-                    const __m512i sc = _mm512_permutexvar_epi16(idx, row[i].sc);
+                    const __m512i sc = F::kPer16 ? _mm512_permutexvar_epi16(idx, row[i].sc)
+                                                 : _mm512_shuffle_epi8(row[i].sc, idx);
                     if constexpr (F::kSigned) {
                         const __m512i aw = _mm512_abs_epi8(wv);
                         const __mmask64 neg = _mm512_movepi8_mask(wv);
@@ -562,17 +554,17 @@ MatMulFn avx512MatMul(GgmlType type)
 {
     switch (type) {
     case GgmlType::Q4_0:
-        return matMul<LegacyTile<LegacyQ4_0>, kLegacyBlock, 4, 4, 3>;
+        return matMul<LegacyTile<LegacyQ4_0>, kLegacyBlock, 4, 4, 4>;
     case GgmlType::Q4_1:
-        return matMul<LegacyTile<LegacyQ4_1>, kLegacyBlock, 4, 4, 3>;
+        return matMul<LegacyTile<LegacyQ4_1>, kLegacyBlock, 4, 4, 4>;
     case GgmlType::Q5_0:
-        return matMul<LegacyTile<LegacyQ5_0>, kLegacyBlock, 4, 4, 3>;
+        return matMul<LegacyTile<LegacyQ5_0>, kLegacyBlock, 4, 4, 4>;
     case GgmlType::Q5_1:
-        return matMul<LegacyTile<LegacyQ5_1>, kLegacyBlock, 4, 4, 3>;
+        return matMul<LegacyTile<LegacyQ5_1>, kLegacyBlock, 4, 4, 4>;
     case GgmlType::Q8_0:
-        return matMul<LegacyTile<LegacyQ8_0>, kLegacyBlock, 4, 4, 3>;
+        return matMul<LegacyTile<LegacyQ8_0>, kLegacyBlock, 4, 4, 4>;
     case GgmlType::IQ4_NL:
-        return matMul<LegacyTile<LegacyIQ4_NL>, kLegacyBlock, 4, 4, 3>;
+        return matMul<LegacyTile<LegacyIQ4_NL>, kLegacyBlock, 4, 4, 4>;
     case GgmlType::Q2_K:
         return matMul<SuperTile<KQ2_K>, kSuperBlock, 4, 4, 4>;
     case GgmlType::Q3_K:
