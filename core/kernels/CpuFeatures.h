@@ -13,6 +13,8 @@ struct CpuFeatures
     bool avx512bw = false;
     bool avx512vl = false;
     bool avx512dq = false;
+    bool avx512vnni = false; ///< vpdpbusd on 512-bit (and, with VL, 256-bit) registers
+    bool avxvnni = false;    ///< the VEX-encoded vpdpbusd (AVX-VNNI) on 256-bit registers
 
     bool hasAvx2() const { return avx2 && fma; }
     bool hasAvx512() const { return hasAvx2() && avx512f && avx512bw && avx512vl && avx512dq; }
