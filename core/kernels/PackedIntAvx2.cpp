@@ -18,6 +18,7 @@ namespace qs::packedint {
 namespace avx2 {
 #define QS_PI_TARGET __attribute__((target("avx2,fma")))
 constexpr int L = 8;
+constexpr int kDecodeSubTiles = 4;
 constexpr int kMaxTokens = 8;
 typedef float VF __attribute__((vector_size(32)));
 typedef std::int32_t VI __attribute__((vector_size(32)));
@@ -55,6 +56,7 @@ QS_PI_TARGET inline VU dot4(VU acc, VU codes, VU x4)
 namespace avxvnni {
 #define QS_PI_TARGET __attribute__((target("avx2,fma,avxvnni")))
 constexpr int L = 8;
+constexpr int kDecodeSubTiles = 4;
 constexpr int kMaxTokens = 8;
 typedef float VF __attribute__((vector_size(32)));
 typedef std::int32_t VI __attribute__((vector_size(32)));

@@ -23,6 +23,7 @@ namespace qs::packedint {
 namespace avx512 {
 #define QS_PI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 constexpr int L = 16;
+constexpr int kDecodeSubTiles = 4;
 constexpr int kMaxTokens = 16;
 typedef float VF __attribute__((vector_size(64)));
 typedef std::int32_t VI __attribute__((vector_size(64)));
@@ -62,6 +63,7 @@ QS_PI_TARGET inline VU dot4(VU acc, VU codes, VU x4)
 namespace avx512vnni {
 #define QS_PI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma")))
 constexpr int L = 16;
+constexpr int kDecodeSubTiles = 4;
 constexpr int kMaxTokens = 16;
 typedef float VF __attribute__((vector_size(64)));
 typedef std::int32_t VI __attribute__((vector_size(64)));
