@@ -295,6 +295,17 @@ void TestPackedInt::layerCases()
                 }
             QVERIFY2(sameBits(ys, y), where(v, "split f32").constData());
             QVERIFY2(sameBits(y8s, y8), where(v, "split int8").constData());
+            // Inputs prepared once, then one call per range of rows (as threads would share them).
+            const PackedIntInput in = preparePackedIntInput(v, m, x.data(), n),
+                                 in8 = preparePackedIntInput(v, m, xa);
+            std::fill(ys.begin(), ys.end(), -4.0f);
+            std::fill(y8s.begin(), y8s.end(), -4.0f);
+            for (int i = 0; i + 1 < 4; ++i) {
+                packedIntMatMul(m, cuts[i], cuts[i + 1], in, ys.data(), rows);
+                packedIntMatMul(m, cuts[i], cuts[i + 1], in8, y8s.data(), rows);
+            }
+            QVERIFY2(sameBits(ys, y), where(v, "prepared f32").constData());
+            QVERIFY2(sameBits(y8s, y8), where(v, "prepared int8").constData());
         }
     }
 }
@@ -442,6 +453,15 @@ void TestPackedInt::badInput()
     QVERIFY(!test::errorOf([&] {
                  packedIntMatMulInt8(SimdVariant::Vec128, Int8Dot::Vnni, m, 0, 5, a, y.data(), 5);
              }).isEmpty());
+    // Inputs prepared for another shape or column order.
+    const PackedIntInput in = preparePackedIntInput(SimdVariant::Scalar, m, x.data(), 3);
+    const Layer other = makeLayer(4, false, 64, false, false, false, 5, 64, 32);
+    QCOMPARE(test::checkMessage(test::errorOf([&] { packedIntMatMul(other.pack(), 0, 5, in, y.data(), 5); }),
+                                {QStringLiteral("prepared for another")}),
+             QString());
+    const Layer act = makeLayer(4, false, 32, true, false, false, 5, 64, 33);
+    QVERIFY(!test::errorOf([&] { packedIntMatMul(act.pack(), 0, 5, in, y.data(), 5); }).isEmpty());
+    QVERIFY(test::errorOf([&] { packedIntMatMul(m, 0, 5, in, y.data(), 5); }).isEmpty());
     // Nothing to do is fine.
     QVERIFY(test::errorOf([&] { packedIntMatMul(m, 2, 2, x.data(), 3, y.data(), 5); }).isEmpty());
     QVERIFY(test::errorOf([&] { packedIntMatMul(m, 0, 5, x.data(), 0, y.data(), 5); }).isEmpty());

@@ -83,8 +83,8 @@ std::vector<std::int64_t> packedPositions(const PackedIntMatrix& m)
     return pos;
 }
 
-/// What every kernel entry checks of a matrix it did not pack itself.
-void checkMatrix(const char* where, const PackedIntMatrix& m)
+/// The shape and array sizes of a matrix it did not pack itself: O(1).
+void checkShape(const char* where, const PackedIntMatrix& m)
 {
     if (m.bits < 2 || m.bits > 8)
         fail(where, QStringLiteral("%1 bits per code (2 … 8 are packed)").arg(m.bits));
@@ -100,26 +100,87 @@ void checkMatrix(const char* where, const PackedIntMatrix& m)
         (!m.columnOrder.empty() && std::int64_t(m.columnOrder.size()) != m.cols))
         fail(where,
              QStringLiteral("the packed arrays do not match the shape [%1, %2]").arg(m.rows).arg(m.cols));
-    for (std::int32_t c : m.columnOrder)
-        if (c < 0 || c >= m.cols)
-            fail(where, QStringLiteral("column order holds %1, outside 0 … %2").arg(c).arg(m.cols - 1));
 }
 
-void checkRange(const char* where, const PackedIntMatrix& m, std::int64_t r0, std::int64_t r1, std::int64_t n,
-                const void* x, const float* y, std::int64_t ldy)
+/// And its column order: O(cols), where inputs are gathered.
+void checkMatrix(const char* where, const PackedIntMatrix& m)
+{
+    checkShape(where, m);
+    std::vector<char> seen(std::size_t(m.cols), 0);
+    for (std::int32_t c : m.columnOrder) {
+        if (c < 0 || c >= m.cols || seen[std::size_t(c)])
+            fail(where, QStringLiteral("the column order is not a permutation of 0 … %1").arg(m.cols - 1));
+        seen[std::size_t(c)] = 1;
+    }
+}
+
+void checkVariant(const char* where, SimdVariant v)
+{
+    if (!simdVariantSupported(v))
+        fail(where,
+             QStringLiteral("this CPU cannot run the %1 kernels").arg(QLatin1String(simdVariantName(v))));
+}
+
+int maxTokensOf(SimdVariant v)
+{
+    switch (v) {
+    case SimdVariant::Scalar:
+        return kMaxTokensScalar;
+    case SimdVariant::Vec128:
+        return kMaxTokensVec128;
+    case SimdVariant::Avx2:
+        return kMaxTokensAvx2;
+    case SimdVariant::Avx512:
+        return kMaxTokensAvx512;
+    }
+    return kMaxTokensScalar;
+}
+
+PackedIntInput inputFor(const char* where, SimdVariant v, const PackedIntMatrix& m, std::int64_t n, bool int8)
 {
     checkMatrix(where, m);
-    if (r0 < 0 || r1 < r0 || r1 > m.rows)
-        fail(where, QStringLiteral("rows %1 … %2 outside 0 … %3").arg(r0).arg(r1).arg(m.rows));
+    checkVariant(where, v);
     if (n < 0)
         fail(where, QStringLiteral("%1 tokens").arg(n));
-    if (n > 0 && r1 > r0 && (!x || !y))
-        fail(where, QStringLiteral("null input or output"));
-    if (n > 1 && ldy < r1)
-        fail(where, QStringLiteral("output stride %1 is below the rows written (%2)").arg(ldy).arg(r1));
+    PackedIntInput in;
+    in.variant = v;
+    in.int8 = int8;
+    in.n = n;
+    in.cols = m.cols;
+    in.groupLength = m.groupLength;
+    in.paddedCols = m.paddedCols();
+    in.actOrder = !m.columnOrder.empty();
+    return in;
 }
 
-KernelArgs kernelArgs(const PackedIntMatrix& m, std::int64_t r0, std::int64_t r1, float* y, std::int64_t ldy)
+/// Packed columns [first, end) of group g.
+std::pair<std::int64_t, std::int64_t> groupColumns(std::int64_t g, std::int64_t chunksPerGroup,
+                                                   std::int64_t chunksPerRow)
+{
+    const std::int64_t k0 = g * chunksPerGroup, k1 = std::min(k0 + chunksPerGroup, chunksPerRow);
+    return {k0 * kPackedChunkCols, k1 * kPackedChunkCols};
+}
+
+/// Each token's inputs in the packed column order (zero padded), handed to put(t0, t, ti, row)
+/// with the piece (t0, t) it belongs to.
+template <class T, class Put>
+void gather(const PackedIntMatrix& m, const PackedIntInput& in, const T* x, Put&& put)
+{
+    const std::vector<std::int64_t> pos = packedPositions(m);
+    std::vector<T> row(std::size_t(in.paddedCols));
+    forEachPiece(in.n, maxTokensOf(in.variant), [&](std::int64_t t0, int t) {
+        for (int ti = 0; ti < t; ++ti) {
+            std::fill(row.begin(), row.end(), T(0));
+            const T* src = x + (t0 + ti) * m.cols;
+            for (std::int64_t c = 0; c < m.cols; ++c)
+                row[std::size_t(pos[std::size_t(c)])] = src[c];
+            put(t0, t, ti, row);
+        }
+    });
+}
+
+KernelArgs kernelArgs(const PackedIntMatrix& m, const PackedIntInput& in, std::int64_t r0, std::int64_t r1,
+                      float* y, std::int64_t ldy)
 {
     KernelArgs a;
     a.bits = m.bits;
@@ -129,7 +190,14 @@ KernelArgs kernelArgs(const PackedIntMatrix& m, std::int64_t r0, std::int64_t r1
     a.codes = m.codes.data();
     a.scales = m.scales.data();
     a.zeros = m.zeros.data();
-    a.ldx = a.chunksPerRow * kPackedChunkCols;
+    a.n = in.n;
+    a.ldx = in.paddedCols;
+    a.maxTokens = maxTokensOf(in.variant);
+    a.x = in.x.data();
+    a.xSums = in.sums.data();
+    a.xq = in.xq.data();
+    a.xqSums = in.qsums.data();
+    a.xScales = in.scales.data();
     a.y = y;
     a.ldy = ldy;
     a.r0 = r0;
@@ -137,115 +205,61 @@ KernelArgs kernelArgs(const PackedIntMatrix& m, std::int64_t r0, std::int64_t r1
     return a;
 }
 
-/// Packed columns [first, end) of group g.
-std::pair<std::int64_t, std::int64_t> groupColumns(const KernelArgs& a, std::int64_t g)
-{
-    const std::int64_t k0 = g * a.chunksPerGroup, k1 = std::min(k0 + a.chunksPerGroup, a.chunksPerRow);
-    return {k0 * kPackedChunkCols, k1 * kPackedChunkCols};
-}
-
 // ---- Scalar twins: the order of operations every variant follows ----------------------------------
+
+std::size_t paramIndex(const KernelArgs& a, std::int64_t r, std::int64_t g)
+{
+    return std::size_t(((r / kPackedTileRows) * a.groups + g) * kPackedTileRows + r % kPackedTileRows);
+}
 
 void floatRowsScalar(const KernelArgs& a)
 {
-    for (std::int64_t t = 0; t < a.n; ++t) {
-        const float* x = a.x + t * a.ldx;
-        for (std::int64_t r = a.r0; r < a.r1; ++r) {
-            float tot = 0;
-            for (std::int64_t g = 0; g < a.groups; ++g) {
-                const auto [c0, c1] = groupColumns(a, g);
-                float acc = 0;
-                for (std::int64_t c = c0; c < c1; ++c)
-                    acc = std::fma(float(codeAt(a.codes, a.bits, a.chunksPerRow, r, c)), x[c], acc);
-                const std::size_t pi = std::size_t(((r / kPackedTileRows) * a.groups + g) * kPackedTileRows +
-                                                   r % kPackedTileRows);
-                const float s = a.scales[pi], z = a.zeros[pi];
-                tot = std::fma(s, acc, tot);
-                tot = std::fma(-(s * z), a.xSums[t * a.groups + g], tot);
+    forEachPiece(a.n, a.maxTokens, [&](std::int64_t t0, int t) {
+        const float* piece = a.x + t0 * a.ldx;
+        for (int ti = 0; ti < t; ++ti)
+            for (std::int64_t r = a.r0; r < a.r1; ++r) {
+                float tot = 0;
+                for (std::int64_t g = 0; g < a.groups; ++g) {
+                    const auto [c0, c1] = groupColumns(g, a.chunksPerGroup, a.chunksPerRow);
+                    float acc = 0;
+                    for (std::int64_t c = c0; c < c1; ++c)
+                        acc = std::fma(float(codeAt(a.codes, a.bits, a.chunksPerRow, r, c)),
+                                       piece[c * t + ti], acc);
+                    const float s = a.scales[paramIndex(a, r, g)], z = a.zeros[paramIndex(a, r, g)];
+                    tot = std::fma(s, acc, tot);
+                    tot = std::fma(-(s * z), a.xSums[(t0 + ti) * a.groups + g], tot);
+                }
+                a.y[(t0 + ti) * a.ldy + r] = tot;
             }
-            a.y[t * a.ldy + r] = tot;
-        }
-    }
+    });
 }
 
 void int8RowsScalar(const KernelArgs& a)
 {
     const float qmax = float((1 << a.bits) - 1);
-    for (std::int64_t t = 0; t < a.n; ++t) {
-        const std::int8_t* x = a.xq + t * a.ldx;
-        for (std::int64_t r = a.r0; r < a.r1; ++r) {
-            float tot = 0;
-            for (std::int64_t g = 0; g < a.groups; ++g) {
-                const auto [c0, c1] = groupColumns(a, g);
-                std::int64_t dot = 0;
-                for (std::int64_t c = c0; c < c1; ++c)
-                    dot += std::int64_t(x[c]) * codeAt(a.codes, a.bits, a.chunksPerRow, r, c);
-                const std::size_t pi = std::size_t(((r / kPackedTileRows) * a.groups + g) * kPackedTileRows +
-                                                   r % kPackedTileRows);
-                const float s = a.scales[pi], z = a.zeros[pi];
-                const float zr = std::nearbyint(std::clamp(z, 0.0f, qmax));
-                const std::int32_t sumX = a.xqSums[t * a.groups + g];
-                const auto d = std::int32_t(dot - std::int64_t(zr) * sumX);
-                tot = std::fma(s, std::fma(-(z - zr), float(sumX), float(d)), tot);
+    forEachPiece(a.n, a.maxTokens, [&](std::int64_t t0, int t) {
+        const std::uint32_t* piece = a.xq + t0 * (a.ldx / 4);
+        for (int ti = 0; ti < t; ++ti)
+            for (std::int64_t r = a.r0; r < a.r1; ++r) {
+                float tot = 0;
+                for (std::int64_t g = 0; g < a.groups; ++g) {
+                    const auto [c0, c1] = groupColumns(g, a.chunksPerGroup, a.chunksPerRow);
+                    std::int64_t dot = 0;
+                    for (std::int64_t c = c0; c < c1; ++c) {
+                        std::int8_t xc;
+                        std::memcpy(
+                            &xc, reinterpret_cast<const std::uint8_t*>(piece + (c / 4) * t + ti) + c % 4, 1);
+                        dot += std::int64_t(xc) * codeAt(a.codes, a.bits, a.chunksPerRow, r, c);
+                    }
+                    const float s = a.scales[paramIndex(a, r, g)], z = a.zeros[paramIndex(a, r, g)];
+                    const float zr = std::nearbyint(std::clamp(z, 0.0f, qmax));
+                    const std::int32_t sumX = a.xqSums[(t0 + ti) * a.groups + g];
+                    const auto d = std::int32_t(dot - std::int64_t(zr) * sumX);
+                    tot = std::fma(s, std::fma(-(z - zr), float(sumX), float(d)), tot);
+                }
+                a.y[(t0 + ti) * a.ldy + r] = tot * a.xScales[t0 + ti];
             }
-            a.y[t * a.ldy + r] = tot * a.xScales[t];
-        }
-    }
-}
-
-// ---- Inputs in the packed column order --------------------------------------------------------------
-
-void gatherFloat(const PackedIntMatrix& m, const std::vector<std::int64_t>& pos, const float* x,
-                 std::int64_t n, std::vector<float>& xp, std::vector<float>& sums, KernelArgs& a)
-{
-    xp.assign(std::size_t(n * a.ldx), 0.0f);
-    sums.assign(std::size_t(n * a.groups), 0.0f);
-    for (std::int64_t t = 0; t < n; ++t) {
-        float* dst = xp.data() + t * a.ldx;
-        const float* src = x + t * m.cols;
-        for (std::int64_t c = 0; c < m.cols; ++c)
-            dst[pos[std::size_t(c)]] = src[c];
-        for (std::int64_t g = 0; g < a.groups; ++g) {
-            const auto [c0, c1] = groupColumns(a, g);
-            double s = 0;
-            for (std::int64_t c = c0; c < c1; ++c)
-                s += double(dst[c]);
-            sums[std::size_t(t * a.groups + g)] = float(s);
-        }
-    }
-    a.n = n;
-    a.x = xp.data();
-    a.xSums = sums.data();
-}
-
-void gatherInt8(const PackedIntMatrix& m, const std::vector<std::int64_t>& pos, const std::int8_t* q,
-                std::int64_t n, std::vector<std::int8_t>& xq, std::vector<std::int32_t>& sums, KernelArgs& a)
-{
-    xq.assign(std::size_t(n * a.ldx), 0);
-    sums.assign(std::size_t(n * a.groups), 0);
-    for (std::int64_t t = 0; t < n; ++t) {
-        std::int8_t* dst = xq.data() + t * a.ldx;
-        const std::int8_t* src = q + t * m.cols;
-        for (std::int64_t c = 0; c < m.cols; ++c)
-            dst[pos[std::size_t(c)]] = src[c];
-        for (std::int64_t g = 0; g < a.groups; ++g) {
-            const auto [c0, c1] = groupColumns(a, g);
-            std::int32_t s = 0;
-            for (std::int64_t c = c0; c < c1; ++c)
-                s += dst[c];
-            sums[std::size_t(t * a.groups + g)] = s;
-        }
-    }
-    a.n = n;
-    a.xq = xq.data();
-    a.xqSums = sums.data();
-}
-
-void checkVariant(const char* where, SimdVariant v)
-{
-    if (!simdVariantSupported(v))
-        fail(where,
-             QStringLiteral("this CPU cannot run the %1 kernels").arg(QLatin1String(simdVariantName(v))));
+    });
 }
 
 using RowsFn = void (*)(const KernelArgs&);
@@ -450,22 +464,106 @@ SimdVariant packedIntVariant()
     return v;
 }
 
+PackedIntInput preparePackedIntInput(SimdVariant v, const PackedIntMatrix& m, const float* x, std::int64_t n)
+{
+    constexpr const char* where = "preparePackedIntInput";
+    PackedIntInput in = inputFor(where, v, m, n, false);
+    if (n > 0 && !x)
+        fail(where, QStringLiteral("null input"));
+    const std::int64_t groups = m.groups(), cpg = m.chunksPerGroup(), cpr = m.chunksPerRow();
+    in.x.resize(std::size_t(n * in.paddedCols));
+    in.sums.resize(std::size_t(n * groups));
+    gather(m, in, x, [&](std::int64_t t0, int t, int ti, const std::vector<float>& row) {
+        float* piece = in.x.data() + t0 * in.paddedCols;
+        for (std::int64_t c = 0; c < in.paddedCols; ++c)
+            piece[c * t + ti] = row[std::size_t(c)];
+        for (std::int64_t g = 0; g < groups; ++g) {
+            const auto [c0, c1] = groupColumns(g, cpg, cpr);
+            double sum = 0;
+            for (std::int64_t c = c0; c < c1; ++c)
+                sum += double(row[std::size_t(c)]);
+            in.sums[std::size_t((t0 + ti) * groups + g)] = float(sum);
+        }
+    });
+    return in;
+}
+
+PackedIntInput preparePackedIntInput(SimdVariant v, const PackedIntMatrix& m, const Int8Activations& x)
+{
+    constexpr const char* where = "preparePackedIntInput";
+    PackedIntInput in = inputFor(where, v, m, x.n, true);
+    if (x.cols != m.cols || std::int64_t(x.q.size()) != x.n * x.cols || std::int64_t(x.scale.size()) != x.n)
+        fail(where, QStringLiteral("activations [%1, %2] do not fit a matrix of %3 columns")
+                        .arg(x.n)
+                        .arg(x.cols)
+                        .arg(m.cols));
+    const std::int64_t groups = m.groups(), cpg = m.chunksPerGroup(), cpr = m.chunksPerRow();
+    const std::int64_t words = in.paddedCols / 4;
+    in.xq.resize(std::size_t(x.n * words));
+    in.qsums.resize(std::size_t(x.n * groups));
+    in.scales = x.scale;
+    gather(m, in, x.q.data(), [&](std::int64_t t0, int t, int ti, const std::vector<std::int8_t>& row) {
+        std::uint32_t* piece = in.xq.data() + t0 * words;
+        for (std::int64_t c = 0; c < words; ++c)
+            std::memcpy(piece + c * t + ti, row.data() + c * 4, 4);
+        for (std::int64_t g = 0; g < groups; ++g) {
+            const auto [c0, c1] = groupColumns(g, cpg, cpr);
+            std::int32_t sum = 0;
+            for (std::int64_t c = c0; c < c1; ++c)
+                sum += row[std::size_t(c)];
+            in.qsums[std::size_t((t0 + ti) * groups + g)] = sum;
+        }
+    });
+    return in;
+}
+
+namespace {
+bool preparedFor(const PackedIntInput& x, const PackedIntMatrix& m)
+{
+    const auto n = std::size_t(x.n), groups = std::size_t(m.groups()), padded = std::size_t(x.paddedCols);
+    if (x.cols != m.cols || x.groupLength != m.groupLength || x.paddedCols != m.paddedCols() ||
+        x.actOrder == m.columnOrder.empty())
+        return false;
+    if (x.int8)
+        return x.xq.size() * 4 == n * padded && x.qsums.size() == n * groups && x.scales.size() == n;
+    return x.x.size() == n * padded && x.sums.size() == n * groups;
+}
+} // namespace
+
+void packedIntMatMul(const PackedIntMatrix& m, std::int64_t r0, std::int64_t r1, const PackedIntInput& x,
+                     float* y, std::int64_t ldy, Int8Dot dot)
+{
+    constexpr const char* where = "packedIntMatMul";
+    checkShape(where, m);
+    checkVariant(where, x.variant);
+    if (!preparedFor(x, m))
+        fail(where, QStringLiteral("the inputs were prepared for another matrix shape"));
+    if (r0 < 0 || r1 < r0 || r1 > m.rows)
+        fail(where, QStringLiteral("rows %1 … %2 outside 0 … %3").arg(r0).arg(r1).arg(m.rows));
+    if (x.n > 0 && r1 > r0 && !y)
+        fail(where, QStringLiteral("null output"));
+    if (x.n > 1 && ldy < r1)
+        fail(where, QStringLiteral("output stride %1 is below the rows written (%2)").arg(ldy).arg(r1));
+    if (x.int8 && !int8DotSupported(x.variant, dot))
+        fail(where, QStringLiteral("the %1 kernels have no VNNI dot product on this CPU")
+                        .arg(QLatin1String(simdVariantName(x.variant))));
+    if (x.int8 && m.groupLength > kMaxInt8Group)
+        fail(where, QStringLiteral("groups of %1 columns (at most %2 for int32 sums)")
+                        .arg(m.groupLength)
+                        .arg(kMaxInt8Group));
+    if (r0 == r1 || x.n == 0)
+        return;
+    const KernelArgs a = kernelArgs(m, x, r0, r1, y, ldy);
+    (x.int8 ? int8Rows(x.variant, dot) : floatRows(x.variant))(a);
+}
+
 void packedIntMatMul(SimdVariant v, const PackedIntMatrix& m, std::int64_t r0, std::int64_t r1,
                      const float* x, std::int64_t n, float* y, std::int64_t ldy)
 {
-    constexpr const char* where = "packedIntMatMul";
-    checkRange(where, m, r0, r1, n, x, y, ldy);
-    checkVariant(where, v);
-    if (r0 == r1 || n == 0)
-        return;
-    const RowsFn rows = floatRows(v);
-    const std::vector<std::int64_t> pos = packedPositions(m);
-    std::vector<float> xp, sums;
-    for (std::int64_t t0 = 0; t0 < n; t0 += kTokenBlock) {
-        KernelArgs a = kernelArgs(m, r0, r1, y + t0 * ldy, ldy);
-        gatherFloat(m, pos, x + t0 * m.cols, std::min(kTokenBlock, n - t0), xp, sums, a);
-        rows(a);
-    }
+    if (r0 < 0 || r1 < r0 || r1 > m.rows || (n > 1 && ldy < r1)) // before gathering
+        fail("packedIntMatMul",
+             QStringLiteral("rows %1 … %2 of %3 with output stride %4").arg(r0).arg(r1).arg(m.rows).arg(ldy));
+    packedIntMatMul(m, r0, r1, preparePackedIntInput(v, m, x, n), y, ldy);
 }
 
 void packedIntMatMul(const PackedIntMatrix& m, std::int64_t r0, std::int64_t r1, const float* x,
@@ -520,33 +618,10 @@ bool int8DotSupported(SimdVariant v, Int8Dot dot)
 void packedIntMatMulInt8(SimdVariant v, Int8Dot dot, const PackedIntMatrix& m, std::int64_t r0,
                          std::int64_t r1, const Int8Activations& x, float* y, std::int64_t ldy)
 {
-    constexpr const char* where = "packedIntMatMulInt8";
-    checkRange(where, m, r0, r1, x.n, x.q.data(), y, ldy);
-    checkVariant(where, v);
-    if (!int8DotSupported(v, dot))
-        fail(where, QStringLiteral("the %1 kernels have no VNNI dot product on this CPU")
-                        .arg(QLatin1String(simdVariantName(v))));
-    if (x.cols != m.cols || std::int64_t(x.q.size()) != x.n * x.cols || std::int64_t(x.scale.size()) != x.n)
-        fail(where, QStringLiteral("activations [%1, %2] do not fit a matrix of %3 columns")
-                        .arg(x.n)
-                        .arg(x.cols)
-                        .arg(m.cols));
-    if (m.groupLength > kMaxInt8Group)
-        fail(where, QStringLiteral("groups of %1 columns (at most %2 for int32 sums)")
-                        .arg(m.groupLength)
-                        .arg(kMaxInt8Group));
-    if (r0 == r1 || x.n == 0)
-        return;
-    const RowsFn rows = int8Rows(v, dot);
-    const std::vector<std::int64_t> pos = packedPositions(m);
-    std::vector<std::int8_t> xq;
-    std::vector<std::int32_t> sums;
-    for (std::int64_t t0 = 0; t0 < x.n; t0 += kTokenBlock) {
-        KernelArgs a = kernelArgs(m, r0, r1, y + t0 * ldy, ldy);
-        gatherInt8(m, pos, x.q.data() + t0 * m.cols, std::min(kTokenBlock, x.n - t0), xq, sums, a);
-        a.xScales = x.scale.data() + t0;
-        rows(a);
-    }
+    if (!int8DotSupported(v, dot)) // before gathering
+        fail("packedIntMatMulInt8", QStringLiteral("the %1 kernels have no VNNI dot product on this CPU")
+                                        .arg(QLatin1String(simdVariantName(v))));
+    packedIntMatMul(m, r0, r1, preparePackedIntInput(v, m, x), y, ldy, dot);
 }
 
 void packedIntMatMulInt8(SimdVariant v, const PackedIntMatrix& m, std::int64_t r0, std::int64_t r1,

@@ -11,7 +11,8 @@ namespace qs {
 /// layers of RTN, GPTQ (act-order included), AWQ, SmoothQuant, W8A8 and LLM.int8 run from these
 /// bytes instead of from a dequantized f32 copy. Stateless row-range kernels, no threads: the
 /// caller splits output rows over its threads (results do not depend on the split, nor on how
-/// many tokens one call holds).
+/// many tokens one call holds). Split at multiples of kPackedTileRows: a range that cuts a tile
+/// computes the whole tile and keeps its rows.
 ///
 /// Layout (kernel-internal; unpackIntCodes gives the plain codes back):
 /// - Columns are taken in group order (columnOrder, for act-order) and each group is padded with
@@ -108,8 +109,33 @@ void packedIntMatMulInt8(SimdVariant v, const PackedIntMatrix& m, std::int64_t r
 /// (measured faster). Tests and benchmarks force each.
 enum class Int8Dot { Auto, Maddubs, Vnni };
 bool int8DotSupported(SimdVariant v, Int8Dot dot);
-void packedIntMatMulInt8(SimdVariant v, Int8Dot dot, const PackedIntMatrix& m, std::int64_t r0,
-                         std::int64_t r1, const Int8Activations& x, float* y, std::int64_t ldy);
+void packedIntMatMulInt8(SimdVariant v, Int8Dot dot, const PackedIntMatrix& m, std::int64_t r0, std::int64_t r1,
+                         const Int8Activations& x, float* y, std::int64_t ldy);
+
+/// Inputs prepared for one product: gathered into the matrix's column order (act-order) and
+/// padding, cut into the token pieces one variant's kernels read, with the per-group input sums
+/// the zero points need. The calls above prepare per call, which costs O(n · cols): a caller that
+/// splits rows into many ranges prepares once and passes this to each range instead. It fits
+/// every matrix of the same cols, groupLength and columnOrder (q/k/v of one GPTQ block share
+/// theirs); only the shape is checked, not the order itself. The layout is the kernels' own.
+struct PackedIntInput
+{
+    SimdVariant variant = SimdVariant::Scalar;
+    bool int8 = false;
+    std::int64_t n = 0, cols = 0, groupLength = 0, paddedCols = 0;
+    bool actOrder = false;           ///< prepared for a matrix with a columnOrder
+    std::vector<float> x;            ///< f32 inputs [n, paddedCols] in pieces
+    std::vector<float> sums;         ///< f32: Σx per [token, group]
+    std::vector<std::uint32_t> xq;   ///< int8 inputs [n, paddedCols / 4] words of four, in pieces
+    std::vector<std::int32_t> qsums; ///< int8: Σq per [token, group]
+    std::vector<float> scales;       ///< int8: per token
+};
+PackedIntInput preparePackedIntInput(SimdVariant v, const PackedIntMatrix& m, const float* x, std::int64_t n);
+PackedIntInput preparePackedIntInput(SimdVariant v, const PackedIntMatrix& m, const Int8Activations& x);
+/// The product of rows [r0, r1) with prepared inputs, in the variant they were prepared for (int8
+/// inputs with `dot`). Same results as the calls above; checks in O(1).
+void packedIntMatMul(const PackedIntMatrix& m, std::int64_t r0, std::int64_t r1, const PackedIntInput& x, float* y,
+                     std::int64_t ldy, Int8Dot dot = Int8Dot::Auto);
 
 /// The variant the variant-free calls run: QUANTSCOPE_KERNELS when set, else the widest this CPU
 /// supports (avx512 pays here: rows are lanes, no lane is wasted).

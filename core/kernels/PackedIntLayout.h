@@ -39,8 +39,39 @@ constexpr FieldPos fieldPos(int bits, int plane, int col)
     return {planeBase(bits, plane) + e / perWord, 8 * i + p * (e % perWord)};
 }
 
-/// What a lane kernel needs of a matrix and of one block of prepared inputs (tokens gathered in
-/// the packed column order, zero padded; per-group input sums).
+/// Inputs are gathered once per product into the packed column order (zero padded) and cut into
+/// pieces of tokens: blocks of kTokenBlock tokens (a block's inputs stay in L2 while every row of
+/// the call streams past), each block cut into pieces of the variant's maxTokens, then halves. A
+/// piece of t tokens from t0 on holds its inputs transposed, [column][t], at t0 · (row length)
+/// (f32 inputs: one float a column; int8: one word of four columns), so a kernel finds every input
+/// it broadcasts at a constant offset from one pointer.
+constexpr std::int64_t kTokenBlock = 64;
+constexpr int kMaxTokensScalar = 16, kMaxTokensVec128 = 4, kMaxTokensAvx2 = 8, kMaxTokensAvx512 = 16;
+
+/// Tokens in the piece that starts `remaining` tokens before its block ends.
+inline int pieceTokens(std::int64_t remaining, int maxTokens)
+{
+    int t = maxTokens;
+    while (t > remaining)
+        t /= 2;
+    return t;
+}
+
+/// fn(t0, t) for every piece of n tokens, in order.
+template <class F>
+void forEachPiece(std::int64_t n, int maxTokens, F&& fn)
+{
+    for (std::int64_t b0 = 0; b0 < n; b0 += kTokenBlock) {
+        const std::int64_t b1 = b0 + kTokenBlock < n ? b0 + kTokenBlock : n;
+        for (std::int64_t t0 = b0; t0 < b1;) {
+            const int t = pieceTokens(b1 - t0, maxTokens);
+            fn(t0, t);
+            t0 += t;
+        }
+    }
+}
+
+/// What a lane kernel needs of a matrix and of the prepared inputs.
 struct KernelArgs
 {
     int bits = 0;
@@ -48,19 +79,20 @@ struct KernelArgs
     const std::uint8_t* codes = nullptr;
     const float* scales = nullptr;
     const float* zeros = nullptr;
-    std::int64_t n = 0;                   ///< tokens in this block
-    std::int64_t ldx = 0;                 ///< = chunksPerRow · 32: stride of the gathered tokens
-    const float* x = nullptr;             ///< float path: [n, ldx]
-    const float* xSums = nullptr;         ///< float path: [n, groups]
-    const std::int8_t* xq = nullptr;      ///< int8 path: [n, ldx]
-    const std::int32_t* xqSums = nullptr; ///< int8 path: [n, groups]
-    const float* xScales = nullptr;       ///< int8 path: [n]
+    std::int64_t n = 0;                   ///< tokens
+    std::int64_t ldx = 0;                 ///< padded columns (chunksPerRow · 32)
+    int maxTokens = 0;                    ///< the pieces' size
+    const float* x = nullptr;             ///< f32 path: pieces of floats
+    const float* xSums = nullptr;         ///< f32 path: Σx per [token, group]
+    const std::uint32_t* xq = nullptr;    ///< int8 path: pieces of words
+    const std::int32_t* xqSums = nullptr; ///< int8 path: Σq per [token, group]
+    const float* xScales = nullptr;       ///< int8 path: [token]
     float* y = nullptr;
     std::int64_t ldy = 0;
     std::int64_t r0 = 0, r1 = 0; ///< rows written
 };
 
-/// Rows [r0, r1) of one token block: float inputs, or int8 inputs (vnni: vpdpbusd, else maddubs).
+/// Rows [r0, r1): float inputs, or int8 inputs (vnni: vpdpbusd, else maddubs).
 void floatRowsVec128(const KernelArgs& a);
 void int8RowsVec128(const KernelArgs& a);
 #if defined(__x86_64__) || defined(__i386__)
