@@ -109,8 +109,8 @@ void packedIntMatMulInt8(SimdVariant v, const PackedIntMatrix& m, std::int64_t r
 /// (measured faster). Tests and benchmarks force each.
 enum class Int8Dot { Auto, Maddubs, Vnni };
 bool int8DotSupported(SimdVariant v, Int8Dot dot);
-void packedIntMatMulInt8(SimdVariant v, Int8Dot dot, const PackedIntMatrix& m, std::int64_t r0, std::int64_t r1,
-                         const Int8Activations& x, float* y, std::int64_t ldy);
+void packedIntMatMulInt8(SimdVariant v, Int8Dot dot, const PackedIntMatrix& m, std::int64_t r0,
+                         std::int64_t r1, const Int8Activations& x, float* y, std::int64_t ldy);
 
 /// Inputs prepared for one product: gathered into the matrix's column order (act-order) and
 /// padding, cut into the token pieces one variant's kernels read, with the per-group input sums
@@ -134,8 +134,8 @@ PackedIntInput preparePackedIntInput(SimdVariant v, const PackedIntMatrix& m, co
 PackedIntInput preparePackedIntInput(SimdVariant v, const PackedIntMatrix& m, const Int8Activations& x);
 /// The product of rows [r0, r1) with prepared inputs, in the variant they were prepared for (int8
 /// inputs with `dot`). Same results as the calls above; checks in O(1).
-void packedIntMatMul(const PackedIntMatrix& m, std::int64_t r0, std::int64_t r1, const PackedIntInput& x, float* y,
-                     std::int64_t ldy, Int8Dot dot = Int8Dot::Auto);
+void packedIntMatMul(const PackedIntMatrix& m, std::int64_t r0, std::int64_t r1, const PackedIntInput& x,
+                     float* y, std::int64_t ldy, Int8Dot dot = Int8Dot::Auto);
 
 /// The variant the variant-free calls run: QUANTSCOPE_KERNELS when set, else the widest this CPU
 /// supports (avx512 pays here: rows are lanes, no lane is wasted).

@@ -19,6 +19,7 @@ namespace avx2 {
 #define QS_PI_TARGET __attribute__((target("avx2,fma")))
 constexpr int L = 8;
 constexpr int kDecodeSubTiles = 4;
+constexpr int kPrefillSubTiles = 2;
 constexpr int kMaxTokens = kMaxTokensAvx2;
 typedef float VF __attribute__((vector_size(32)));
 typedef std::int32_t VI __attribute__((vector_size(32)));
@@ -57,6 +58,7 @@ namespace avxvnni {
 #define QS_PI_TARGET __attribute__((target("avx2,fma,avxvnni")))
 constexpr int L = 8;
 constexpr int kDecodeSubTiles = 4;
+constexpr int kPrefillSubTiles = 2;
 constexpr int kMaxTokens = kMaxTokensAvx2;
 typedef float VF __attribute__((vector_size(32)));
 typedef std::int32_t VI __attribute__((vector_size(32)));

@@ -24,6 +24,7 @@ namespace avx512 {
 #define QS_PI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 constexpr int L = 16;
 constexpr int kDecodeSubTiles = 4;
+constexpr int kPrefillSubTiles = 1;
 constexpr int kMaxTokens = kMaxTokensAvx512;
 typedef float VF __attribute__((vector_size(64)));
 typedef std::int32_t VI __attribute__((vector_size(64)));
@@ -64,6 +65,7 @@ namespace avx512vnni {
 #define QS_PI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma")))
 constexpr int L = 16;
 constexpr int kDecodeSubTiles = 4;
+constexpr int kPrefillSubTiles = 1;
 constexpr int kMaxTokens = kMaxTokensAvx512;
 typedef float VF __attribute__((vector_size(64)));
 typedef std::int32_t VI __attribute__((vector_size(64)));
