@@ -20,11 +20,14 @@
 
 namespace qs::packedint {
 
+// 4 sub-tiles × 4 tokens (16 accumulators, 4 broadcasts and 4 unpacks a column) measured twice as
+// fast for prefill as 1 × 16 (16 FMAs with broadcast memory operands): f32 130–150 vs 65 GFLOP/s,
+// int8 VNNI 470–530 vs 250 GOP/s on one AMD EPYC (Zen 5) core.
 namespace avx512 {
 #define QS_PI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 constexpr int L = 16;
 constexpr int kDecodeSubTiles = 4;
-constexpr int kPrefillSubTiles = 1;
+constexpr int kPrefillSubTiles = 4;
 constexpr int kMaxTokens = kMaxTokensAvx512;
 typedef float VF __attribute__((vector_size(64)));
 typedef std::int32_t VI __attribute__((vector_size(64)));
@@ -65,7 +68,7 @@ namespace avx512vnni {
 #define QS_PI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma")))
 constexpr int L = 16;
 constexpr int kDecodeSubTiles = 4;
-constexpr int kPrefillSubTiles = 1;
+constexpr int kPrefillSubTiles = 4;
 constexpr int kMaxTokens = kMaxTokensAvx512;
 typedef float VF __attribute__((vector_size(64)));
 typedef std::int32_t VI __attribute__((vector_size(64)));

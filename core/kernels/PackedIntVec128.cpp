@@ -25,7 +25,7 @@ namespace vec128 {
 #define QS_PI_TARGET
 constexpr int L = 4;
 constexpr int kDecodeSubTiles = 4;
-constexpr int kPrefillSubTiles = 1;
+constexpr int kPrefillSubTiles = 4;
 constexpr int kMaxTokens = kMaxTokensVec128;
 typedef float VF __attribute__((vector_size(16)));
 typedef std::int32_t VI __attribute__((vector_size(16)));
