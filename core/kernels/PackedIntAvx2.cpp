@@ -52,6 +52,16 @@ QS_PI_TARGET inline VU dot4(VU acc, VU codes, VU x4)
     return acc + reinterpret_cast<VU>(p);
 }
 
+/// vpshufb: see PackedIntAvx512.cpp.
+template <int I>
+QS_PI_TARGET inline VU middleByte(VU v)
+{
+    constexpr std::uint32_t z = 0x80808000u, a = z | I, b = z | (4 + I), c = z | (8 + I), d = z | (12 + I);
+    const VU control = VU{a, b, c, d, a, b, c, d};
+    return reinterpret_cast<VU>(
+        _mm256_shuffle_epi8(reinterpret_cast<__m256i>(v), reinterpret_cast<__m256i>(control)));
+}
+
 #include "kernels/PackedIntLanes.inc"
 #undef QS_PI_TARGET
 } // namespace avx2
@@ -81,6 +91,16 @@ QS_PI_TARGET inline VU dot4(VU acc, VU codes, VU x4)
 {
     return reinterpret_cast<VU>(_mm256_dpbusd_avx_epi32(
         reinterpret_cast<__m256i>(acc), reinterpret_cast<__m256i>(codes), reinterpret_cast<__m256i>(x4)));
+}
+
+/// vpshufb: see PackedIntAvx512.cpp.
+template <int I>
+QS_PI_TARGET inline VU middleByte(VU v)
+{
+    constexpr std::uint32_t z = 0x80808000u, a = z | I, b = z | (4 + I), c = z | (8 + I), d = z | (12 + I);
+    const VU control = VU{a, b, c, d, a, b, c, d};
+    return reinterpret_cast<VU>(
+        _mm256_shuffle_epi8(reinterpret_cast<__m256i>(v), reinterpret_cast<__m256i>(control)));
 }
 
 #include "kernels/PackedIntLanes.inc"

@@ -60,6 +60,17 @@ QS_PI_TARGET inline VU dot4(VU acc, VU codes, VU x4)
     return acc + reinterpret_cast<VU>(p);
 }
 
+/// vpshufb: byte I of each lane moved to its low byte, zeros above (index bytes with the top bit
+/// set give zero); the shuffle stays within 128-bit lanes, so the control repeats every 4 lanes.
+template <int I>
+QS_PI_TARGET inline VU middleByte(VU v)
+{
+    constexpr std::uint32_t z = 0x80808000u, a = z | I, b = z | (4 + I), c = z | (8 + I), d = z | (12 + I);
+    const VU control = VU{a, b, c, d, a, b, c, d, a, b, c, d, a, b, c, d};
+    return reinterpret_cast<VU>(
+        _mm512_shuffle_epi8(reinterpret_cast<__m512i>(v), reinterpret_cast<__m512i>(control)));
+}
+
 #include "kernels/PackedIntLanes.inc"
 #undef QS_PI_TARGET
 } // namespace avx512
@@ -89,6 +100,15 @@ QS_PI_TARGET inline VU dot4(VU acc, VU codes, VU x4)
 {
     return reinterpret_cast<VU>(_mm512_dpbusd_epi32(
         reinterpret_cast<__m512i>(acc), reinterpret_cast<__m512i>(codes), reinterpret_cast<__m512i>(x4)));
+}
+
+template <int I>
+QS_PI_TARGET inline VU middleByte(VU v)
+{
+    constexpr std::uint32_t z = 0x80808000u, a = z | I, b = z | (4 + I), c = z | (8 + I), d = z | (12 + I);
+    const VU control = VU{a, b, c, d, a, b, c, d, a, b, c, d, a, b, c, d};
+    return reinterpret_cast<VU>(
+        _mm512_shuffle_epi8(reinterpret_cast<__m512i>(v), reinterpret_cast<__m512i>(control)));
 }
 
 #include "kernels/PackedIntLanes.inc"

@@ -86,6 +86,19 @@ inline VU dot4(VU acc, VU codes, VU x4)
 }
 #endif
 
+template <int I>
+inline VU middleByte(VU v)
+{
+#if defined(__SSSE3__)
+    constexpr std::uint32_t z = 0x80808000u; // pshufb: see PackedIntAvx512.cpp
+    const VU control = VU{z | I, z | (4 + I), z | (8 + I), z | (12 + I)};
+    return reinterpret_cast<VU>(
+        _mm_shuffle_epi8(reinterpret_cast<__m128i>(v), reinterpret_cast<__m128i>(control)));
+#else
+    return (v >> (8 * I)) & 0xffu;
+#endif
+}
+
 #include "kernels/PackedIntLanes.inc"
 #undef QS_PI_TARGET
 } // namespace vec128
