@@ -200,6 +200,11 @@ struct LegacyTile
         const __m256i ones = _mm256_set1_epi16(1);
         for (std::int64_t g = 0; g < blocks; g += kGroup) {
             const int m = blocks - g < kGroup ? int(blocks - g) : kGroup;
+            if constexpr (T == 1)
+                for (int i = 0; i < R; ++i)
+                    for (std::size_t l = 0; l < kGroup * sizeof(Block); l += 64)
+                        _mm_prefetch(prefetchAddress<R>(wb[i], blocks * sizeof(Block), g * sizeof(Block) + l),
+                                     _MM_HINT_T0);
             __m256 fx[T];
             for (int j = 0; j < T; ++j)
                 fx[j] = halves8<sizeof(Act), offsetof(Act, d)>(xb[j] + g, m);
@@ -481,6 +486,10 @@ struct SuperTile
             for (int i = 0; i < R; ++i) {
                 wb[i] = reinterpret_cast<const Block*>(w[i]) + s;
                 F::prep(*wb[i], row[i]);
+                if constexpr (T == 1)
+                    for (std::size_t l = 0; l < sizeof(Block); l += 64)
+                        _mm_prefetch(prefetchAddress<R>(w[i], blocks * sizeof(Block), s * sizeof(Block) + l),
+                                     _MM_HINT_T0);
             }
             for (int j = 0; j < T; ++j)
                 xb[j] = reinterpret_cast<const BlockQ8_K*>(x[j]) + s;

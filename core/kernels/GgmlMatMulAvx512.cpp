@@ -245,6 +245,11 @@ struct LegacyTile
         for (std::int64_t g = 0; g < blocks; g += kGroup) {
             // Scales past the row's end are 0, so the zero codes of a lone last block add 0.
             const int m = blocks - g < kGroup ? int(blocks - g) : kGroup;
+            if constexpr (T == 1)
+                for (int i = 0; i < R; ++i)
+                    for (std::size_t l = 0; l < kGroup * sizeof(Block); l += 64)
+                        _mm_prefetch(prefetchAddress<R>(wb[i], blocks * sizeof(Block), g * sizeof(Block) + l),
+                                     _MM_HINT_T0);
             __m512 fw[R], fx[T];
             for (int i = 0; i < R; ++i)
                 fw[i] = _mm512_castps256_ps512(halves8<sizeof(Block), offsetof(Block, d)>(wb[i] + g, m));
@@ -487,6 +492,10 @@ struct SuperTile
             for (int i = 0; i < R; ++i) {
                 wb[i] = reinterpret_cast<const Block*>(w[i]) + s;
                 F::prep(*wb[i], row[i]);
+                if constexpr (T == 1)
+                    for (std::size_t l = 0; l < sizeof(Block); l += 64)
+                        _mm_prefetch(prefetchAddress<R>(w[i], blocks * sizeof(Block), s * sizeof(Block) + l),
+                                     _MM_HINT_T0);
             }
             for (int j = 0; j < T; ++j)
                 xb[j] = reinterpret_cast<const BlockQ8_K*>(x[j]) + s;
