@@ -56,7 +56,7 @@ inline const char* prefetchAddress(const void* row, std::size_t rowBytes, std::s
     pos += kPrefetchBytes;
     if (pos >= rowBytes)
         pos += (R - 1) * rowBytes;
-    return static_cast<const char*>(row) + pos;
+    return reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(row) + pos); // may lie past the matrix
 }
 
 /// The 8 six-bit scales and mins of a Q4_K/Q5_K super-block (12 packed bytes).
