@@ -180,6 +180,7 @@ void TestGgmlMatMul::typeTable()
         QCOMPARE(ggmlActivationRowBytes(info.type, 512), ggmlRowBytes(*info.vecDotType, 512));
     }
     QCOMPARE(withKernel, int(std::size(kTypes)));
+    QVERIFY(simdVariantSupported(ggmlMatMulVariant()));
     for (GgmlType t : kTypes)
         QVERIFY(ggmlHasMatMul(t));
 }

@@ -19,7 +19,7 @@
 #include <cstring>
 #include <type_traits>
 
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__) // 64-bit only: the kernels move 64-bit masks and words
 #include <immintrin.h>
 
 #if defined(__clang__)
