@@ -36,6 +36,7 @@ QJsonObject evalThroughput(const Options& opt);
 QJsonObject quantizeModel(const Options& opt);
 QJsonObject gptqThroughput(const Options& opt);
 QJsonObject ggmlQuantThroughput(const Options& opt);
+QJsonObject kernelThroughput(const Options& opt);
 
 // Helpers shared by benchmarks.
 double nowSeconds();
