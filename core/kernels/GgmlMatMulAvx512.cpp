@@ -223,7 +223,7 @@ struct LegacyTile
 
     template <int R, int T>
     static void run(const std::uint8_t* const* w, const std::uint8_t* const* x, std::int64_t blocks,
-                    float* out)
+                    const void* const*, float* out)
     {
         const Block* wb[R];
         const Act* xb[T];
@@ -476,10 +476,18 @@ template <class F>
 struct SuperTile
 {
     using Block = typename F::Block;
+    using Row = typename F::Row;
+    static constexpr std::size_t kPreparedBytes = sizeof(Row);
+
+    static void prepare(const std::uint8_t* w, std::int64_t blocks, void* out)
+    {
+        for (std::int64_t s = 0; s < blocks; ++s)
+            F::prep(reinterpret_cast<const Block*>(w)[s], static_cast<Row*>(out)[s]);
+    }
 
     template <int R, int T>
     static void run(const std::uint8_t* const* w, const std::uint8_t* const* x, std::int64_t blocks,
-                    float* out)
+                    const void* const* prepared, float* out)
     {
         __m512 acc[R][T];
         for (int i = 0; i < R; ++i)
@@ -487,11 +495,20 @@ struct SuperTile
                 acc[i][j] = _mm512_setzero_ps();
         for (std::int64_t s = 0; s < blocks; ++s) {
             const Block* wb[R];
-            typename F::Row row[R];
+            // Decode unpacks each row's scales here (it meets the row once); prefill reads the row
+            // block's prepared ones.
+            Row local[T == 1 ? R : 1];
+            auto row = [&](int i) -> const Row& {
+                if constexpr (T == 1)
+                    return local[i];
+                else
+                    return static_cast<const Row*>(prepared[i])[s];
+            };
             const BlockQ8_K* xb[T];
             for (int i = 0; i < R; ++i) {
                 wb[i] = reinterpret_cast<const Block*>(w[i]) + s;
-                F::prep(*wb[i], row[i]);
+                if constexpr (T == 1)
+                    F::prep(*wb[i], local[i]);
                 if constexpr (T == 1)
                     for (std::size_t l = 0; l < sizeof(Block); l += 64)
                         _mm_prefetch(prefetchAddress<R>(w[i], blocks * sizeof(Block), s * sizeof(Block) + l),
@@ -508,8 +525,8 @@ struct SuperTile
                 const __m512i idx = scaleIndex<P, F::kPer16>();
                 for (int i = 0; i < R; ++i) {
                     const __m512i wv = F::template pair<P>(*wb[i]);
-                    const __m512i sc = F::kPer16 ? _mm512_permutexvar_epi16(idx, row[i].sc)
-                                                 : _mm512_shuffle_epi8(row[i].sc, idx);
+                    const __m512i sc = F::kPer16 ? _mm512_permutexvar_epi16(idx, row(i).sc)
+                                                 : _mm512_shuffle_epi8(row(i).sc, idx);
                     if constexpr (F::kSigned) {
                         const __m512i aw = _mm512_abs_epi8(wv);
                         const __mmask64 neg = _mm512_movepi8_mask(wv);
@@ -535,13 +552,13 @@ struct SuperTile
                     __m512i v = isum[i][j];
                     if constexpr (F::kOffsetShift >= 0) {
                         const __m256i corr = _mm256_slli_epi32(
-                            _mm256_madd_epi16(bs, _mm512_castsi512_si256(row[i].sc)), F::kOffsetShift);
+                            _mm256_madd_epi16(bs, _mm512_castsi512_si256(row(i).sc)), F::kOffsetShift);
                         v = _mm512_sub_epi32(v, _mm512_zextsi256_si512(corr));
                     }
                     acc[i][j] =
-                        _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), _mm512_set1_ps(row[i].d * dx), acc[i][j]);
+                        _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), _mm512_set1_ps(row(i).d * dx), acc[i][j]);
                     if constexpr (F::kMins)
-                        acc[i][j] = _mm512_fnmadd_ps(row[i].mins, bsf, acc[i][j]);
+                        acc[i][j] = _mm512_fnmadd_ps(row(i).mins, bsf, acc[i][j]);
                 }
             }
         }
