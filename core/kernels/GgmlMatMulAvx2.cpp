@@ -216,13 +216,16 @@ struct LegacyTile
                     }
                 }
             }
-            if constexpr (F::kMin)
+            if constexpr (F::kMin) {
+                __m256 fs[T];
+                for (int j = 0; j < T; ++j)
+                    fs[j] = halves8<sizeof(Act), offsetof(Act, s)>(xb[j] + g, m);
                 for (int i = 0; i < R; ++i) {
                     const __m256 fm = halves8<sizeof(Block), offsetof(Block, m)>(wb[i] + g, m);
                     for (int j = 0; j < T; ++j)
-                        mins[i][j] = _mm256_fmadd_ps(fm, halves8<sizeof(Act), offsetof(Act, s)>(xb[j] + g, m),
-                                                     mins[i][j]);
+                        mins[i][j] = _mm256_fmadd_ps(fm, fs[j], mins[i][j]);
                 }
+            }
         }
         for (int i = 0; i < R; ++i)
             for (int j = 0; j < T; ++j)
