@@ -218,6 +218,7 @@ QJsonObject kernelThroughput(const Options& opt)
         {QStringLiteral("float_variant"), QLatin1String(simdVariantName(floatMatMulVariant()))},
         {QStringLiteral("row_tile"), qint64(kRowTile)},
         {QStringLiteral("machine"), machineInfo()},
+        {QStringLiteral("load_average"), loadAverage()},
         {QStringLiteral("memcpy"), memcpyRows},
         {QStringLiteral("results"), rows}};
 }

@@ -215,9 +215,12 @@ QS_FMM_TARGET void blocked(const char* w, std::int64_t cols, std::int64_t r0, st
                 // Next: this tile's next columns, else the next tile's first ones.
                 const bool last = k0 + KC >= cols;
                 const std::int64_t nextRow = last ? rt + kTile : rt, nextCol = last ? 0 : k0 + KC;
-                BlockPrefetch next{w + std::size_t(nextRow) * rowBytes + std::size_t(nextCol) * kBytes<D>,
-                                   rowBytes, (std::min(KC, cols - nextCol) * kBytes<D> + 63) / 64, 0};
-                next.lines = std::max<std::int64_t>(0, std::min(kTile, r1 - nextRow)) * next.linesPerRow;
+                BlockPrefetch next;
+                if (nextRow < r1) {
+                    next = {w + std::size_t(nextRow) * rowBytes + std::size_t(nextCol) * kBytes<D>, rowBytes,
+                            (std::min(KC, cols - nextCol) * kBytes<D> + 63) / 64, 0};
+                    next.lines = std::min(kTile, r1 - nextRow) * next.linesPerRow;
+                }
                 const std::int64_t slice = (next.lines + panels - 1) / panels;
                 for (std::int64_t p = 0; p < panels; ++p) {
                     const std::int64_t t0 = tb + p * T, k = std::min<std::int64_t>(T, tb + nt - t0);
