@@ -60,6 +60,7 @@ QJsonObject evalOneModel(const Options& opt);
 QJsonObject quantizeModel(const Options& opt);
 QJsonObject gptqThroughput(const Options& opt);
 QJsonObject ggmlQuantThroughput(const Options& opt);
+QJsonObject kernelThroughput(const Options& opt);
 
 // Helpers shared by benchmarks.
 double nowSeconds();

@@ -34,7 +34,10 @@ CpuFeatures detect()
         f.avx512dq = (b >> 17) & 1u;
         f.avx512bw = (b >> 30) & 1u;
         f.avx512vl = (b >> 31) & 1u;
+        f.avx512vnni = (c >> 11) & 1u;
     }
+    if (a >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d))
+        f.avxvnni = (a >> 4) & 1u;
 #endif
     return f;
 }

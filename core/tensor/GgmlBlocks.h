@@ -54,6 +54,15 @@ struct BlockQ8_0
     std::int8_t qs[kLegacyBlock];
 };
 
+/// 8-bit symmetric with the block sum, the activation rows of Q4_1/Q5_1 dot products: value = d · q,
+/// s = d · Σq (both binary16).
+struct BlockQ8_1
+{
+    std::uint16_t d;
+    std::uint16_t s;
+    std::int8_t qs[kLegacyBlock];
+};
+
 /// 2-bit k-quant: 16 groups of 16, each with a 4-bit scale (low nibble) and 4-bit min (high).
 struct BlockQ2_K
 {
@@ -135,6 +144,7 @@ static_assert(sizeof(BlockQ4_1) == 20 && matchesTable<BlockQ4_1>(GgmlType::Q4_1,
 static_assert(sizeof(BlockQ5_0) == 22 && matchesTable<BlockQ5_0>(GgmlType::Q5_0, kLegacyBlock));
 static_assert(sizeof(BlockQ5_1) == 24 && matchesTable<BlockQ5_1>(GgmlType::Q5_1, kLegacyBlock));
 static_assert(sizeof(BlockQ8_0) == 34 && matchesTable<BlockQ8_0>(GgmlType::Q8_0, kLegacyBlock));
+static_assert(sizeof(BlockQ8_1) == 36 && matchesTable<BlockQ8_1>(GgmlType::Q8_1, kLegacyBlock));
 static_assert(sizeof(BlockQ2_K) == 84 && matchesTable<BlockQ2_K>(GgmlType::Q2_K, kSuperBlock));
 static_assert(sizeof(BlockQ3_K) == 110 && matchesTable<BlockQ3_K>(GgmlType::Q3_K, kSuperBlock));
 static_assert(sizeof(BlockQ4_K) == 144 && matchesTable<BlockQ4_K>(GgmlType::Q4_K, kSuperBlock));

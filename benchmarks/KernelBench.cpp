@@ -1,0 +1,226 @@
+// `bench kernels`: the matmul kernels per weight format against a memcpy yardstick measured in the same run.
+// GEMV (n = 1, decode) is memory-bound: its weight GB/s and the ratio to memcpy say how close to the memory
+// it runs. GEMM (prefill) is compute-bound: GFLOP/s. Both at 1 and 2 threads, the caller splitting rows in
+// fixed tiles over OpenMP threads, as the model does.
+#include "Benchmarks.h"
+#include "kernels/Convert.h"
+#include "kernels/FloatMatMul.h"
+#include "kernels/SimdVariant.h"
+
+#include <Eigen/Dense>
+#include <QFile>
+#include <QJsonArray>
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <omp.h>
+#include <random>
+#include <vector>
+
+namespace qs::bench {
+
+namespace {
+
+/// y[t*rows + r] for r in [r0, r1), t < n, with x [n, cols]: one format's kernel over a prepared weight
+/// (which the function owns, captured).
+using MatMulFn =
+    std::function<void(std::int64_t r0, std::int64_t r1, const float* x, std::int64_t n, float* y)>;
+
+/// One row per weight format: adding a format to the benchmark is adding a row here.
+struct KernelFormat
+{
+    const char* name;
+    /// Bytes of a [rows, cols] weight in this format (what GEMV has to read).
+    std::size_t (*bytes)(std::int64_t rows, std::int64_t cols);
+    /// Makes the weight from `values` ([rows, cols] f32, the same for every format) and returns its kernel.
+    MatMulFn (*setup)(const std::vector<float>& values, std::int64_t rows, std::int64_t cols);
+};
+
+/// The callers' row split: OpenMP threads take consecutive runs of these tiles.
+constexpr std::int64_t kRowTile = kFloatMatMulRowTile;
+
+template <DType D>
+std::size_t denseBytes(std::int64_t rows, std::int64_t cols)
+{
+    return std::size_t(rows * cols) * std::size_t(dtypeInfo(D).bytes);
+}
+
+/// floatMatMul over the weight stored as D, used where it lies.
+template <DType D>
+MatMulFn floatWeight(const std::vector<float>& values, std::int64_t rows, std::int64_t cols)
+{
+    auto stored = std::make_shared<std::vector<char>>(denseBytes<D>(rows, cols));
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        if constexpr (D == DType::F32) {
+            std::memcpy(stored->data() + i * 4, &values[i], 4);
+        } else {
+            const std::uint16_t h = D == DType::F16 ? ref::f32ToF16(values[i]) : ref::f32ToBf16(values[i]);
+            std::memcpy(stored->data() + i * 2, &h, 2);
+        }
+    }
+    return [stored, rows, cols](std::int64_t r0, std::int64_t r1, const float* x, std::int64_t n, float* y) {
+        floatMatMul(D, stored->data(), cols, r0, r1, x, n, y, rows);
+    };
+}
+
+/// The yardstick of the float rows: Eigen on an f32 copy, as model/LinearLayer.cpp gemmXWt multiplies today.
+MatMulFn eigenF32(const std::vector<float>& values, std::int64_t rows, std::int64_t cols)
+{
+    using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    auto stored = std::make_shared<std::vector<float>>(values);
+    return [stored, rows, cols](std::int64_t r0, std::int64_t r1, const float* x, std::int64_t n, float* y) {
+        Eigen::Map<const RowMajor> X(x, n, cols);
+        Eigen::Map<const RowMajor> W(stored->data() + r0 * cols, r1 - r0, cols);
+        Eigen::Map<RowMajor, 0, Eigen::OuterStride<>> Y(y + r0, n, r1 - r0, Eigen::OuterStride<>(rows));
+        Y.noalias() = X * W.transpose();
+    };
+}
+
+const KernelFormat kFormats[] = {
+    {"f32", denseBytes<DType::F32>, floatWeight<DType::F32>},
+    {"f16", denseBytes<DType::F16>, floatWeight<DType::F16>},
+    {"bf16", denseBytes<DType::BF16>, floatWeight<DType::BF16>},
+    {"eigen-f32", denseBytes<DType::F32>, eigenF32},
+};
+
+std::vector<float> randomValues(std::size_t count, unsigned seed, float sigma)
+{
+    std::mt19937 g(seed);
+    std::normal_distribution<float> normal(0.f, sigma);
+    std::vector<float> v(count);
+    for (float& x : v)
+        x = normal(g);
+    return v;
+}
+
+/// Best of `reps` wall-clock runs of the whole matmul, rows cut into kRowTile tiles and each of `threads`
+/// threads taking a consecutive run of them.
+double bestMatMulSeconds(const MatMulFn& fn, std::int64_t rows, const float* x, std::int64_t n, float* y,
+                         int threads, int reps)
+{
+    const std::int64_t tiles = (rows + kRowTile - 1) / kRowTile;
+    double best = 1e30;
+    for (int rep = 0; rep < reps; ++rep) {
+        const double t0 = nowSeconds();
+#pragma omp parallel for num_threads(threads) schedule(static)
+        for (int part = 0; part < threads; ++part) {
+            const std::int64_t r0 = std::min(rows, tiles * part / threads * kRowTile);
+            const std::int64_t r1 = std::min(rows, tiles * (part + 1) / threads * kRowTile);
+            if (r0 < r1)
+                fn(r0, r1, x, n, y);
+        }
+        best = std::min(best, nowSeconds() - t0);
+    }
+    return best;
+}
+
+/// memcpy of a buffer larger than the caches, split in chunks over `threads` threads: bytes read + written
+/// per second.
+double memcpyTrafficGBps(std::size_t bytes, int threads, int reps)
+{
+    std::vector<char> src(bytes, 1), dst(bytes, 2);
+    constexpr int kChunks = 256;
+    const std::size_t chunk = bytes / kChunks;
+    double best = 1e30;
+    for (int rep = 0; rep < reps; ++rep) {
+        const double t0 = nowSeconds();
+#pragma omp parallel for num_threads(threads) schedule(static)
+        for (int c = 0; c < kChunks; ++c)
+            std::memcpy(dst.data() + std::size_t(c) * chunk, src.data() + std::size_t(c) * chunk, chunk);
+        best = std::min(best, nowSeconds() - t0);
+    }
+    return 2.0 * double(chunk * kChunks) / best / 1e9;
+}
+
+/// The 1-minute load average (Linux), to read timings by: the machines we measure on are shared.
+double loadAverage()
+{
+    QFile f(QStringLiteral("/proc/loadavg"));
+    if (!f.open(QIODevice::ReadOnly))
+        return -1;
+    return f.readLine().split(' ').value(0).toDouble();
+}
+
+struct Shape
+{
+    std::int64_t rows, cols;
+};
+
+} // namespace
+
+QJsonObject kernelThroughput(const Options& opt)
+{
+    const std::vector<Shape> shapes =
+        opt.quick ? std::vector<Shape>{{1024, 1024}} : std::vector<Shape>{{4096, 4096}, {14336, 4096}};
+    const std::int64_t gemmTokens = opt.quick ? 64 : 512;
+    const int gemvReps = opt.quick ? 5 : 15, gemmReps = opt.quick ? 2 : 3;
+    const int threadCounts[] = {1, 2};
+    auto log = [&](const QString& line) {
+        if (opt.log)
+            opt.log(line);
+    };
+
+    const std::size_t memcpyBytes = std::size_t(opt.quick ? 128 : 512) << 20;
+    double memcpyGBps[3] = {};
+    QJsonArray memcpyRows;
+    for (int threads : threadCounts) {
+        memcpyGBps[threads] = memcpyTrafficGBps(memcpyBytes, threads, opt.quick ? 3 : 5);
+        memcpyRows.append(QJsonObject{{QStringLiteral("threads"), threads},
+                                      {QStringLiteral("bytes"), qint64(memcpyBytes)},
+                                      {QStringLiteral("traffic_gbps"), memcpyGBps[threads]}});
+        log(QStringLiteral("kernels memcpy threads=%1: %2 GB/s read+written")
+                .arg(threads)
+                .arg(memcpyGBps[threads], 0, 'f', 1));
+    }
+
+    QJsonArray rows;
+    for (const Shape& shape : shapes) {
+        const std::vector<float> values = randomValues(std::size_t(shape.rows * shape.cols), 1, 0.02f);
+        const std::vector<float> x = randomValues(std::size_t(gemmTokens * shape.cols), 2, 1.f);
+        std::vector<float> y(std::size_t(gemmTokens * shape.rows));
+        for (const KernelFormat& format : kFormats) {
+            const MatMulFn fn = format.setup(values, shape.rows, shape.cols);
+            const double weightBytes = double(format.bytes(shape.rows, shape.cols));
+            for (int threads : threadCounts) {
+                const double gemv =
+                    bestMatMulSeconds(fn, shape.rows, x.data(), 1, y.data(), threads, gemvReps);
+                const double gemm =
+                    bestMatMulSeconds(fn, shape.rows, x.data(), gemmTokens, y.data(), threads, gemmReps);
+                const double gbps = weightBytes / gemv / 1e9;
+                const double gflops = 2.0 * double(shape.rows * shape.cols) * double(gemmTokens) / gemm / 1e9;
+                rows.append(QJsonObject{{QStringLiteral("format"), QLatin1String(format.name)},
+                                        {QStringLiteral("rows"), qint64(shape.rows)},
+                                        {QStringLiteral("cols"), qint64(shape.cols)},
+                                        {QStringLiteral("threads"), threads},
+                                        {QStringLiteral("weight_bytes"), weightBytes},
+                                        {QStringLiteral("gemv_seconds"), gemv},
+                                        {QStringLiteral("gemv_gbps"), gbps},
+                                        {QStringLiteral("gemv_vs_memcpy"), gbps / memcpyGBps[threads]},
+                                        {QStringLiteral("gemm_tokens"), qint64(gemmTokens)},
+                                        {QStringLiteral("gemm_seconds"), gemm},
+                                        {QStringLiteral("gemm_gflops"), gflops}});
+                log(QStringLiteral(
+                        "kernels %1 %2x%3 threads=%4: gemv %5 GB/s (%6 of memcpy), gemm n=%7 %8 GFLOP/s")
+                        .arg(QLatin1String(format.name))
+                        .arg(shape.rows)
+                        .arg(shape.cols)
+                        .arg(threads)
+                        .arg(gbps, 0, 'f', 1)
+                        .arg(gbps / memcpyGBps[threads], 0, 'f', 2)
+                        .arg(gemmTokens)
+                        .arg(gflops, 0, 'f', 1));
+            }
+        }
+    }
+    return QJsonObject{
+        {QStringLiteral("benchmark"), QStringLiteral("kernels")},
+        {QStringLiteral("float_variant"), QLatin1String(simdVariantName(floatMatMulVariant()))},
+        {QStringLiteral("row_tile"), qint64(kRowTile)},
+        {QStringLiteral("machine"), machineInfo()},
+        {QStringLiteral("load_average"), loadAverage()},
+        {QStringLiteral("memcpy"), memcpyRows},
+        {QStringLiteral("results"), rows}};
+}
+
+} // namespace qs::bench

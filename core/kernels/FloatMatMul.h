@@ -1,0 +1,50 @@
+#pragma once
+
+#include "kernels/SimdVariant.h"
+#include "tensor/DType.h"
+
+#include <cstdint>
+
+namespace qs {
+
+/// Row tile of the float GEMM: callers splitting rows among threads cut at multiples of it, so results never
+/// depend on the split. (Every output is in fact computed on its own, so any cut gives the same bytes; the
+/// tile is the unit the kernel converts and caches, and cutting at it keeps the work per thread whole.)
+inline constexpr std::int64_t kFloatMatMulRowTile = 64;
+
+/// y[t*ldy + r] = Σ_c x[t*cols + c] · W[r, c] for r in [r0, r1), t in [0, n). W: rows of `cols` elements of
+/// `dtype` (F32, F16 or BF16, little-endian, any alignment), row r at (const char*)w + r*cols*elementBytes,
+/// used where it lies (a memory map): no f32 copy of W is made. Throws qs::Error for other dtypes and for bad
+/// sizes (negative, r0 > r1, ldy < r1 when n > 1, null pointers with work to do). Stateless, owns no threads.
+///
+/// What the numbers depend on, for one variant: each y[t, r] is one dot product whose order of operations is
+/// fixed by the variant alone (its lane width L: lane j sums the products of columns ≡ j mod L in column
+/// order — fused multiply-adds in avx2/avx512, multiply then add in vec128 — a zero-padded last vector takes
+/// the tail, then a fixed tree adds the lanes). So a result depends neither on r0/r1 (any cut, not only at
+/// kFloatMatMulRowTile), nor on n (n = 1 gives the same bytes as any n > 1), nor on the other tokens.
+/// Variants differ from each other and from the scalar twin within kFloatMatMulBudget.
+///
+/// Scratch: for n > 1 each thread keeps 1.1 MB (a function-local thread_local, allocated on its first such
+/// call and reused by later ones) for an f32 copy of a kFloatMatMulRowTile × 256 (avx2: 512) block of W and
+/// the lane sums of up to 240 (avx2: 480) tokens. The caller's row range may be a tile or a whole share of
+/// the rows; a longer range lets the kernel prefetch the next tile.
+void floatMatMul(DType dtype, const void* w, std::int64_t cols, std::int64_t r0, std::int64_t r1,
+                 const float* x, std::int64_t n, float* y, std::int64_t ldy);
+/// The same with variant `v` (qs::Error when this CPU cannot run it). SimdVariant::Scalar is the
+/// reference twin: one float accumulator per output, w·x rounded then added (no FMA), columns in order.
+void floatMatMul(SimdVariant v, DType dtype, const void* w, std::int64_t cols, std::int64_t r0,
+                 std::int64_t r1, const float* x, std::int64_t n, float* y, std::int64_t ldy);
+
+/// The error budget of a variant against the scalar twin, per output: |y_v − y_scalar| ≤ kFloatMatMulBudget ·
+/// (cols + 1) · Σ_c |x_c · W_c|. Both are dot products evaluated in float in some order; each is within
+/// γ_cols = cols·2⁻²⁴/(1 − cols·2⁻²⁴) · Σ|x·W| of the exact value (Higham, Accuracy and Stability, §3.1), so
+/// two of them are within twice that. Typical differences are far smaller (random rounding errors grow like
+/// √cols, not cols).
+inline constexpr double kFloatMatMulBudget = 2.0 / 16777216.0;
+
+/// The variant floatMatMul(dtype, …) runs: QUANTSCOPE_KERNELS when set (activeSimdVariant()), otherwise the
+/// widest this CPU runs. Unlike the ggml scale searches (SimdVariant.cpp), a dense dot product fills all 16
+/// lanes of AVX-512, which doubles the FMA width over AVX2 for the prefill GEMM.
+SimdVariant floatMatMulVariant();
+
+} // namespace qs

@@ -1,0 +1,31 @@
+#pragma once
+
+// Internal to core/kernels: the per-variant entry points of floatMatMul (kernels/FloatMatMul.h), each built
+// from kernels/FloatMatMulLoops.h with its vector operations, and what the dispatcher hands them.
+
+#include "kernels/FloatMatMul.h"
+#include "tensor/DType.h"
+
+#include <cstdint>
+
+namespace qs::fmm {
+
+/// Floats of scratch (64-byte aligned) the dispatcher hands every variant when n > 1: an f32 copy of a
+/// kFloatMatMulRowTile × KC block of W and the lane sums of a block of NB tokens (each variant's Ops picks KC
+/// and NB; FloatMatMulLoops.h static_asserts that they fit). 1.1 MB.
+inline constexpr std::int64_t kScratchFloats = kFloatMatMulRowTile * (512 + 240 * 16);
+
+/// Arguments are checked by the caller: dtype is F32, F16 or BF16, 0 ≤ r0 ≤ r1, cols ≥ 1, n ≥ 1.
+using Entry = void (*)(DType dtype, const char* w, std::int64_t cols, std::int64_t r0, std::int64_t r1,
+                       const float* x, std::int64_t n, float* y, std::int64_t ldy, float* scratch);
+
+void runVec128(DType dtype, const char* w, std::int64_t cols, std::int64_t r0, std::int64_t r1,
+               const float* x, std::int64_t n, float* y, std::int64_t ldy, float* scratch);
+#if defined(__x86_64__) || defined(__i386__)
+void runAvx2(DType dtype, const char* w, std::int64_t cols, std::int64_t r0, std::int64_t r1, const float* x,
+             std::int64_t n, float* y, std::int64_t ldy, float* scratch);
+void runAvx512(DType dtype, const char* w, std::int64_t cols, std::int64_t r0, std::int64_t r1,
+               const float* x, std::int64_t n, float* y, std::int64_t ldy, float* scratch);
+#endif
+
+} // namespace qs::fmm

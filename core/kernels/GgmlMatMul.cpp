@@ -1,0 +1,172 @@
+#include "kernels/GgmlMatMul.h"
+
+#include "kernels/Convert.h"
+#include "kernels/CpuFeatures.h"
+#include "kernels/GgmlMatMulKernels.h"
+#include "kernels/GgmlQuants.h"
+#include "tensor/GgmlBlocks.h"
+#include "util/Error.h"
+
+#include <cmath>
+#include <type_traits>
+
+namespace qs {
+
+namespace {
+
+using namespace ggml;
+
+const GgmlTypeInfo& withKernel(GgmlType type)
+{
+    if (!ggmlHasMatMul(type))
+        throw Error(QStringLiteral("ggml matmul: no kernel for weight type %1").arg(ggmlTypeName(type)));
+    return ggmlTypeInfo(type);
+}
+
+/// ggml's x86 quantize_row_q8_0/_1 for one block of 32: scale amax/127, codes x·(127/amax) rounded
+/// half to even (vroundps), the block sum (Q8_1) as d·Σq in binary16.
+template <class Block>
+void quantizeQ8Block(const float* x, Block& out)
+{
+    float amax = 0;
+    for (int j = 0; j < kLegacyBlock; ++j)
+        amax = std::fmax(amax, std::fabs(x[j]));
+    const float d = amax / 127.f;
+    const float id = amax != 0.f ? 127.f / amax : 0.f;
+    out.d = ref::f32ToF16(d);
+    int sum = 0;
+    for (int j = 0; j < kLegacyBlock; ++j) {
+        const float v = std::nearbyint(x[j] * id); // the default rounding mode: to nearest, ties to even
+        const int q = v > 127.f ? 127 : v < -128.f ? -128 : int(v); // vpackssdw/vpacksswb saturate
+        out.qs[j] = std::int8_t(q);
+        sum += q;
+    }
+    if constexpr (std::is_same_v<Block, BlockQ8_1>)
+        out.s = ref::f32ToF16(d * float(sum));
+}
+
+/// The variant ggmlMatMul runs when QUANTSCOPE_KERNELS is unset: the widest this CPU has.
+SimdVariant fastestVariant(const CpuFeatures& cpu)
+{
+    if (cpu.hasAvx512Vnni())
+        return SimdVariant::Avx512;
+    if (simdVariantSupported(SimdVariant::Avx2, cpu))
+        return SimdVariant::Avx2;
+    return SimdVariant::Scalar;
+}
+
+ggmlmm::MatMulFn kernelFor(SimdVariant variant, GgmlType type)
+{
+    switch (variant) {
+    case SimdVariant::Scalar:
+    case SimdVariant::Vec128:
+        break;
+    case SimdVariant::Avx2:
+        if (ggmlmm::MatMulFn f = ggmlmm::avx2MatMul(type))
+            return f;
+        break;
+    case SimdVariant::Avx512:
+        if (cpuFeatures().hasAvx512Vnni())
+            if (ggmlmm::MatMulFn f = ggmlmm::avx512MatMul(type))
+                return f;
+        if (ggmlmm::MatMulFn f = ggmlmm::avx2MatMul(type))
+            return f;
+        break;
+    }
+    return ggmlmm::scalarMatMul(type);
+}
+
+} // namespace
+
+GgmlType ggmlActivationType(GgmlType weightType)
+{
+    return *withKernel(weightType).vecDotType;
+}
+
+bool ggmlHasMatMul(GgmlType weightType)
+{
+    return ggmlmm::scalarMatMul(weightType) != nullptr;
+}
+
+std::size_t ggmlActivationRowBytes(GgmlType weightType, std::int64_t cols)
+{
+    withKernel(weightType);
+    ggmlRowBytes(weightType, cols); // the weight's block must divide the row
+    return ggmlRowBytes(ggmlActivationType(weightType), cols);
+}
+
+void ggmlQuantizeActivations(GgmlType weightType, const float* x, std::int64_t t0, std::int64_t t1,
+                             std::int64_t cols, void* xq)
+{
+    const std::size_t rowBytes = ggmlActivationRowBytes(weightType, cols);
+    if (t0 < 0 || t1 < t0)
+        throw Error(QStringLiteral("ggml matmul: bad token range [%1, %2)").arg(t0).arg(t1));
+    if (t1 == t0)
+        return;
+    if (!x || !xq)
+        throw Error(QStringLiteral("ggml matmul: null activation pointer"));
+    const GgmlType act = ggmlActivationType(weightType);
+    if (act == GgmlType::Q8_K) { // ggml's x86 from_float for Q8_K is its reference
+        ggmlQuantizeChunk(SimdVariant::Scalar, GgmlType::Q8_K, x, xq, t0, t1 - t0, cols);
+        return;
+    }
+    for (std::int64_t t = t0; t < t1; ++t) {
+        const float* row = x + t * cols;
+        auto* out = static_cast<std::uint8_t*>(xq) + std::size_t(t) * rowBytes;
+        for (std::int64_t b = 0; b < cols / kLegacyBlock; ++b) {
+            if (act == GgmlType::Q8_1)
+                quantizeQ8Block(row + b * kLegacyBlock, reinterpret_cast<BlockQ8_1*>(out)[b]);
+            else
+                quantizeQ8Block(row + b * kLegacyBlock, reinterpret_cast<BlockQ8_0*>(out)[b]);
+        }
+    }
+}
+
+void ggmlMatMul(SimdVariant variant, GgmlType weightType, const void* w, std::int64_t cols, std::int64_t r0,
+                std::int64_t r1, const void* xq, std::int64_t n, float* y, std::int64_t ldy)
+{
+    const std::size_t rowBytes = ggmlRowBytes(weightType, cols);
+    const std::size_t xRowBytes = ggmlActivationRowBytes(weightType, cols);
+    if (!simdVariantSupported(variant))
+        throw Error(QStringLiteral("ggml matmul %1: this CPU cannot run the %2 kernels")
+                        .arg(ggmlTypeName(weightType), QLatin1String(simdVariantName(variant))));
+    if (r0 < 0 || r1 < r0)
+        throw Error(QStringLiteral("ggml matmul %1: bad row range [%2, %3)")
+                        .arg(ggmlTypeName(weightType))
+                        .arg(r0)
+                        .arg(r1));
+    if (n < 0)
+        throw Error(
+            QStringLiteral("ggml matmul %1: negative token count %2").arg(ggmlTypeName(weightType)).arg(n));
+    if (r1 == r0 || n == 0)
+        return;
+    if (!w || !xq || !y)
+        throw Error(QStringLiteral("ggml matmul %1: null pointer").arg(ggmlTypeName(weightType)));
+    if (n > 1 && ldy < r1)
+        throw Error(QStringLiteral(
+                        "ggml matmul %1: output stride %2 is below the row end %3 (token rows would overlap)")
+                        .arg(ggmlTypeName(weightType))
+                        .arg(ldy)
+                        .arg(r1));
+    const ggmlmm::MatMulArgs args{static_cast<const std::uint8_t*>(w),  rowBytes,  cols, r0, r1,
+                                  static_cast<const std::uint8_t*>(xq), xRowBytes, n,    y,  ldy};
+    kernelFor(variant, weightType)(args);
+}
+
+SimdVariant ggmlMatMulVariant()
+{
+    // A throwing initializer is retried on the next call, so a bad setting fails every time.
+    static const SimdVariant active = [] {
+        const QByteArray forced = qgetenv("QUANTSCOPE_KERNELS");
+        return forced.isEmpty() ? fastestVariant(cpuFeatures()) : chooseSimdVariant(forced, cpuFeatures());
+    }();
+    return active;
+}
+
+void ggmlMatMul(GgmlType weightType, const void* w, std::int64_t cols, std::int64_t r0, std::int64_t r1,
+                const void* xq, std::int64_t n, float* y, std::int64_t ldy)
+{
+    ggmlMatMul(ggmlMatMulVariant(), weightType, w, cols, r0, r1, xq, n, y, ldy);
+}
+
+} // namespace qs

@@ -1,0 +1,59 @@
+#pragma once
+
+#include "kernels/SimdVariant.h"
+#include "tensor/GgmlTypes.h"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace qs {
+
+// Matrix products on ggml block formats in their packed form, as llama.cpp's CPU backend computes
+// them: the activation rows are rounded to the weight type's vec_dot type (Q8_0, Q8_1 or Q8_K)
+// and every weight block meets its activation block as an integer dot product, scaled by the two
+// block scales (and the block minimum where the format stores one). The scalar variant is the
+// truth: the block arithmetic of ggml's generic vec_dot, one row and token at a time. The SIMD
+// variants tile rows × tokens and keep the unpacked weight in registers across the tokens; their
+// integer parts are exact, only the order of the float sums differs (tests/tst_ggmlmatmul.cpp
+// holds each type to a named budget). A result never depends on how rows are split among calls
+// or how many tokens a call holds.
+
+/// The activation row type a weight type's dot product takes (ggml's vec_dot_type: Q8_0 for
+/// Q4_0/Q5_0/Q8_0/IQ4_NL, Q8_1 for Q4_1/Q5_1, Q8_K for Q2_K..Q6_K and IQ4_XS). Throws qs::Error
+/// for a type without a kernel.
+GgmlType ggmlActivationType(GgmlType weightType);
+
+/// Whether ggmlMatMul has a kernel for this weight type (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K,
+/// Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS).
+bool ggmlHasMatMul(GgmlType weightType);
+
+/// Bytes of one activation row of `cols` values for this weight type.
+std::size_t ggmlActivationRowBytes(GgmlType weightType, std::int64_t cols);
+
+/// Quantizes token rows [t0, t1) of x ([*, cols] row-major f32) into xq (rows of
+/// ggmlActivationRowBytes bytes, row t at xq + t·rowBytes) as ggml's CPU from_float for the
+/// activation type does on x86 (AVX2 build): Q8_K as quantize_row_q8_K_ref (byte-identical to
+/// ggmlQuantizeRows(Q8_K)); Q8_0 and Q8_1 as quantize_row_q8_0/_1, which multiply by 127/amax and
+/// round half to even, where the reference (ggmlQuantizeRows(Q8_0)) multiplies by 1/(amax/127)
+/// and rounds half away from zero: the two differ by one step on rare ties.
+void ggmlQuantizeActivations(GgmlType weightType, const float* x, std::int64_t t0, std::int64_t t1,
+                             std::int64_t cols, void* xq);
+
+/// y[t·ldy + r] = dot(weight row r, activation row t) for r in [r0, r1) and t in [0, n). w: all
+/// weight rows, row r at (const uint8_t*)w + r·ggmlRowBytes(type, cols) (any alignment); xq: n rows
+/// from ggmlQuantizeActivations. Stateless and thread-free: the caller splits rows among threads.
+/// Runs the fastest variant this CPU has (avx512 with VNNI, else avx2, else scalar) unless
+/// QUANTSCOPE_KERNELS names one. Throws qs::Error for a type without a kernel, bad sizes or ranges.
+void ggmlMatMul(GgmlType weightType, const void* w, std::int64_t cols, std::int64_t r0, std::int64_t r1,
+                const void* xq, std::int64_t n, float* y, std::int64_t ldy);
+/// The same with a given variant (tests and benchmarks compare them). Vec128 runs the scalar
+/// kernels (a 128-bit integer dot product gains little over what the compiler makes of the scalar
+/// loops, and no CPU we run lacks AVX2); avx512 needs AVX512-VNNI and runs the avx2 kernels on an
+/// AVX-512 CPU without it. Throws qs::Error when this CPU cannot run the variant.
+void ggmlMatMul(SimdVariant variant, GgmlType weightType, const void* w, std::int64_t cols, std::int64_t r0,
+                std::int64_t r1, const void* xq, std::int64_t n, float* y, std::int64_t ldy);
+
+/// The variant ggmlMatMul(type, …) runs on this CPU (for benchmarks and logs).
+SimdVariant ggmlMatMulVariant();
+
+} // namespace qs

@@ -1,0 +1,603 @@
+// AVX-512 kernels of the ggml matrix products (GgmlMatMul.h), for CPUs with AVX512-VNNI: the
+// shape of the AVX2 kernels (GgmlMatMulAvx2.cpp) on 64-byte registers, two units or blocks of 32
+// per register.
+//
+// - Legacy blocks (Q4_0 … Q8_0, IQ4_NL): codes unsigned with an offset (Q4_0: q, offset 8; Q5_0:
+//   offset 16; Q8_0 and IQ4_NL: value + 128, offset 128), vpdpbusd accumulates Σ code·activation
+//   into lanes that start at −offset·Σactivation (formed once per token and block pair), which
+//   leaves the exact Σ value·activation of each four codes; one conversion, scale product and FMA
+//   per pair of blocks.
+// - Super-blocks (Q2_K … Q6_K, IQ4_XS): vpmaddubsw pair sums, multiplied by the group scales and
+//   accumulated by vpdpwssd; the IQ4 code book signed through a byte mask (AVX-512 has no vpsignb).
+//
+// Every (row, token) pair has its own accumulators, so results are the same for any tiling.
+
+#include "kernels/GgmlMatMulKernels.h"
+#include "kernels/GgmlMatMulTiles.h"
+
+#include <cstddef>
+#include <cstring>
+#include <type_traits>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#if defined(__clang__)
+#pragma clang attribute push(                                                                                \
+    __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni"))),                  \
+    apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")
+// GCC 12's avx512fintrin.h fills the pass-through operand of unmasked intrinsics with a
+// self-initialized _mm512_undefined_*() value, which -Wmaybe-uninitialized reports at every call.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+#include "kernels/GgmlMatMulX86.h" // inside the target region: compiled for this variant
+
+namespace qs::ggmlmm {
+
+namespace {
+
+using namespace ggml;
+
+template <int U>
+using Int = std::integral_constant<int, U>;
+
+template <int U, int N, class F>
+inline void staticFor(F&& f)
+{
+    if constexpr (U < N) {
+        f(Int<U>{});
+        staticFor<U + 1, N>(f);
+    }
+}
+
+inline __m512i load512(const void* p)
+{
+    return _mm512_loadu_si512(p);
+}
+inline __m256i load256(const void* p)
+{
+    return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
+inline __m128i load128(const void* p)
+{
+    return _mm_loadu_si128(static_cast<const __m128i*>(p));
+}
+inline __m512i bytes(int v)
+{
+    return _mm512_set1_epi8(static_cast<char>(v));
+}
+inline float halfToFloat(std::uint16_t h)
+{
+    return _cvtsh_ss(h);
+}
+/// 32 bytes in both halves of a register.
+inline __m512i twice(const void* p)
+{
+    return _mm512_broadcast_i64x4(load256(p));
+}
+/// The same 16-bit shift count for the words of the low half, another for the high half.
+inline __m512i halfCounts(int lo, int hi)
+{
+    return _mm512_inserti64x4(_mm512_set1_epi16(static_cast<short>(lo)),
+                              _mm256_set1_epi16(static_cast<short>(hi)), 1);
+}
+inline __m512i halfBytes(int lo, int hi)
+{
+    return _mm512_inserti64x4(bytes(lo), _mm256_set1_epi8(static_cast<char>(hi)), 1);
+}
+
+/// The eight or sixteen lanes summed in one fixed order.
+inline float sumLanes8(__m256 h)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+inline float sumLanes(__m512 v)
+{
+    return sumLanes8(_mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1)));
+}
+
+// ---- Legacy formats: pairs of blocks of 32 ---------------------------------------------------
+//
+// A format gives Block, Act (Q8_0 or Q8_1), kOffset (0: unsigned codes as they are), kMin (Q8_1:
+// add m·s per block) and codes(block, count) → the unsigned codes of blocks b and b+1 (count 1: only
+// block b, the upper half zero).
+
+/// Blocks b and b+1 (or b alone) of 32 bytes at stride S from p.
+template <int S>
+inline __m512i pairOf32(const void* p, int count)
+{
+    const __m256i lo = load256(p);
+    const __m256i hi = count == 2 ? load256(static_cast<const std::uint8_t*>(p) + S) : _mm256_setzero_si256();
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+/// The nibble codes of blocks b and b+1 (16 bytes each at stride S): 128-bit lanes low, high, low, high.
+template <int S>
+inline __m512i pairOfNibbles(const std::uint8_t* p, int count)
+{
+    const __m256i lo = _mm256_broadcastsi128_si256(load128(p));
+    const __m256i hi = count == 2 ? _mm256_broadcastsi128_si256(load128(p + S)) : _mm256_setzero_si256();
+    const __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+    const __m512i counts = _mm512_setr_epi64(0, 0, 0x0004000400040004, 0x0004000400040004, 0, 0,
+                                             0x0004000400040004, 0x0004000400040004);
+    return _mm512_and_si512(_mm512_srlv_epi16(v, counts), bytes(0xF));
+}
+
+/// The high bits of two Q5 blocks as a 64-bit byte mask.
+template <int S>
+inline __mmask64 pairOfHighBits(const std::uint8_t* p, int count)
+{
+    std::uint32_t lo, hi = 0;
+    std::memcpy(&lo, p, 4);
+    if (count == 2)
+        std::memcpy(&hi, p + S, 4);
+    return _cvtu64_mask64(lo | std::uint64_t(hi) << 32);
+}
+
+struct LegacyQ4_0
+{
+    using Block = BlockQ4_0;
+    using Act = BlockQ8_0;
+    static constexpr int kOffset = 8;
+    static constexpr bool kMin = false;
+    static __m512i codes(const Block* b, int count) { return pairOfNibbles<sizeof(Block)>(b->qs, count); }
+};
+struct LegacyQ4_1
+{
+    using Block = BlockQ4_1;
+    using Act = BlockQ8_1;
+    static constexpr int kOffset = 0;
+    static constexpr bool kMin = true;
+    static __m512i codes(const Block* b, int count) { return pairOfNibbles<sizeof(Block)>(b->qs, count); }
+};
+struct LegacyQ5_0
+{
+    using Block = BlockQ5_0;
+    using Act = BlockQ8_0;
+    static constexpr int kOffset = 16;
+    static constexpr bool kMin = false;
+    static __m512i codes(const Block* b, int count)
+    {
+        const __m512i v = pairOfNibbles<sizeof(Block)>(b->qs, count);
+        return _mm512_mask_add_epi8(v, pairOfHighBits<sizeof(Block)>(b->qh, count), v, bytes(0x10));
+    }
+};
+struct LegacyQ5_1
+{
+    using Block = BlockQ5_1;
+    using Act = BlockQ8_1;
+    static constexpr int kOffset = 0;
+    static constexpr bool kMin = true;
+    static __m512i codes(const Block* b, int count)
+    {
+        const __m512i v = pairOfNibbles<sizeof(Block)>(b->qs, count);
+        return _mm512_mask_add_epi8(v, pairOfHighBits<sizeof(Block)>(b->qh, count), v, bytes(0x10));
+    }
+};
+struct LegacyQ8_0
+{
+    using Block = BlockQ8_0;
+    using Act = BlockQ8_0;
+    static constexpr int kOffset = 128;
+    static constexpr bool kMin = false;
+    static __m512i codes(const Block* b, int count)
+    {
+        return _mm512_xor_si512(pairOf32<sizeof(Block)>(b->qs, count), bytes(0x80));
+    }
+};
+struct LegacyIQ4_NL
+{
+    using Block = BlockIQ4_NL;
+    using Act = BlockQ8_0;
+    static constexpr int kOffset = 128;
+    static constexpr bool kMin = false;
+    static __m512i codes(const Block* b, int count)
+    {
+        const __m512i table = _mm512_xor_si512(_mm512_broadcast_i32x4(load128(kIq4Table)), bytes(0x80));
+        return _mm512_shuffle_epi8(table, pairOfNibbles<sizeof(Block)>(b->qs, count));
+    }
+};
+
+/// Q8_0 or Q8_1 activation codes of blocks b and b+1.
+template <class Act>
+inline __m512i activationPair(const Act* x, int count)
+{
+    return pairOf32<sizeof(Act)>(x->qs, count);
+}
+
+template <class F>
+struct LegacyTile
+{
+    using Block = typename F::Block;
+    using Act = typename F::Act;
+    static constexpr int kGroup = 8; // blocks whose scale products are formed together
+
+    template <int R, int T>
+    static void run(const std::uint8_t* const* w, const std::uint8_t* const* x, std::int64_t blocks,
+                    float* out)
+    {
+        const Block* wb[R];
+        const Act* xb[T];
+        for (int i = 0; i < R; ++i)
+            wb[i] = reinterpret_cast<const Block*>(w[i]);
+        for (int j = 0; j < T; ++j)
+            xb[j] = reinterpret_cast<const Act*>(x[j]);
+        __m512 acc[R][T];
+        __m256 mins[R][T];
+        for (int i = 0; i < R; ++i)
+            for (int j = 0; j < T; ++j) {
+                acc[i][j] = _mm512_setzero_ps();
+                mins[i][j] = _mm256_setzero_ps();
+            }
+        const __m512i pairIdx[4] = {_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0),
+                                    _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2),
+                                    _mm512_set_epi32(5, 5, 5, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 4, 4, 4),
+                                    _mm512_set_epi32(7, 7, 7, 7, 7, 7, 7, 7, 6, 6, 6, 6, 6, 6, 6, 6)};
+        for (std::int64_t g = 0; g < blocks; g += kGroup) {
+            // Scales past the row's end are 0, so the zero codes of a lone last block add 0.
+            const int m = blocks - g < kGroup ? int(blocks - g) : kGroup;
+            __m512 fw[R], fx[T];
+            for (int i = 0; i < R; ++i)
+                fw[i] = _mm512_castps256_ps512(halves8<sizeof(Block), offsetof(Block, d)>(wb[i] + g, m));
+            for (int j = 0; j < T; ++j)
+                fx[j] = _mm512_castps256_ps512(halves8<sizeof(Act), offsetof(Act, d)>(xb[j] + g, m));
+            if constexpr (F::kMin)
+                for (int i = 0; i < R; ++i) {
+                    const __m256 fm = halves8<sizeof(Block), offsetof(Block, m)>(wb[i] + g, m);
+                    for (int j = 0; j < T; ++j)
+                        mins[i][j] = _mm256_fmadd_ps(fm, halves8<sizeof(Act), offsetof(Act, s)>(xb[j] + g, m),
+                                                     mins[i][j]);
+                }
+            for (int q = 0; q < (m + 1) / 2; ++q) {
+                const int count = 2 * q + 1 < m ? 2 : 1;
+                __m512i wv[R];
+                __m512 ws[R];
+                for (int i = 0; i < R; ++i) {
+                    wv[i] = F::codes(wb[i] + g + 2 * q, count);
+                    ws[i] = _mm512_permutexvar_ps(pairIdx[q], fw[i]);
+                }
+                for (int j = 0; j < T; ++j) {
+                    const __m512i xv = activationPair(xb[j] + g + 2 * q, count);
+                    __m512i start = _mm512_setzero_si512();
+                    if constexpr (F::kOffset != 0)
+                        start = _mm512_sub_epi32(start, _mm512_dpbusd_epi32(start, bytes(F::kOffset), xv));
+                    const __m512 xs = _mm512_permutexvar_ps(pairIdx[q], fx[j]);
+                    for (int i = 0; i < R; ++i) {
+                        const __m512i s = _mm512_dpbusd_epi32(start, wv[i], xv);
+                        acc[i][j] =
+                            _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(ws[i], xs), acc[i][j]);
+                    }
+                }
+            }
+        }
+        for (int i = 0; i < R; ++i)
+            for (int j = 0; j < T; ++j) {
+                float r = sumLanes(acc[i][j]);
+                if constexpr (F::kMin)
+                    r += sumLanes8(mins[i][j]);
+                out[i * T + j] = r;
+            }
+    }
+};
+
+// ---- Super-block formats: 256 codes in four pairs of units of 32 ------------------------------
+//
+// As in GgmlMatMulAvx2.cpp, with pair<P>(block, row) → the codes of units 2P and 2P+1 and
+// scale<P>(row) → the int16 multipliers of their 32 pair sums, picked by vpermw from the row's
+// scales; the mins always per group of 16 (16 floats), against the 16 bsums.
+
+/// Per-16 scales (16 words, low half): vpermw indices for pair P (words 8k … 8k+7 ← 4P + k). Per-32
+/// scales (8 words in every 128-bit lane): vpshufb indices (words 0–15 ← 2P, 16–31 ← 2P+1).
+template <int P, bool Per16>
+inline __m512i scaleIndex()
+{
+    alignas(64) std::int16_t idx[32];
+    for (int wd = 0; wd < 32; ++wd) {
+        const int src = Per16 ? 4 * P + wd / 8 : 2 * P + wd / 16;
+        idx[wd] = std::int16_t(Per16 ? src : (2 * src) | (2 * src + 1) << 8);
+    }
+    return _mm512_load_si512(idx);
+}
+
+struct KQ2_K
+{
+    using Block = BlockQ2_K;
+    static constexpr bool kSigned = false, kPer16 = true;
+    static constexpr int kOffsetShift = -1;
+    static constexpr bool kMins = true;
+    struct Row
+    {
+        __m512i sc;
+        __m512 mins;
+        float d;
+    };
+    static void prep(const Block& b, Row& r)
+    {
+        const __m128i packed = load128(b.scales);
+        r.sc = _mm512_castsi256_si512(_mm256_cvtepu8_epi16(_mm_and_si128(packed, _mm_set1_epi8(0xF))));
+        const __m128i mins = _mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0xF));
+        r.mins = _mm512_mul_ps(_mm512_set1_ps(halfToFloat(b.dmin)),
+                               _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(mins)));
+        r.d = halfToFloat(b.d);
+    }
+    template <int P>
+    static __m512i pair(const Block& b)
+    {
+        constexpr int k = P / 2, j = 2 * (P % 2); // units 4k + j, 4k + j + 1
+        return _mm512_and_si512(_mm512_srlv_epi16(twice(b.qs + 32 * k), halfCounts(2 * j, 2 * j + 2)),
+                                bytes(3));
+    }
+};
+
+struct KQ3_K
+{
+    using Block = BlockQ3_K;
+    static constexpr bool kSigned = false, kPer16 = true;
+    static constexpr int kOffsetShift = 2;
+    static constexpr bool kMins = false;
+    struct Row
+    {
+        __m512i sc;
+        __m512 mins;
+        float d;
+    };
+    static void prep(const Block& b, Row& r)
+    {
+        r.sc = _mm512_castsi256_si512(_mm256_cvtepi8_epi16(q3Scales(b.scales)));
+        r.d = halfToFloat(b.d);
+    }
+    template <int P>
+    static __m512i pair(const Block& b)
+    {
+        constexpr int h = P / 2, k = 2 * (P % 2), u = 2 * P; // units u = 4h + k and u + 1
+        const __m512i low =
+            _mm512_and_si512(_mm512_srlv_epi16(twice(b.qs + 32 * h), halfCounts(2 * k, 2 * k + 2)), bytes(3));
+        const __mmask64 high = _mm512_test_epi8_mask(twice(b.hmask), halfBytes(1 << u, 1 << (u + 1)));
+        return _mm512_mask_add_epi8(low, high, low, bytes(4));
+    }
+};
+
+template <bool High>
+struct KQ45_K
+{
+    using Block = std::conditional_t<High, BlockQ5_K, BlockQ4_K>;
+    static constexpr bool kSigned = false, kPer16 = false;
+    static constexpr int kOffsetShift = -1;
+    static constexpr bool kMins = true;
+    struct Row
+    {
+        __m512i sc;
+        __m512 mins;
+        float d;
+    };
+    static void prep(const Block& b, Row& r)
+    {
+        const __m128i both = kScalesMins(b.scales);
+        const __m128i sc = both, mn = _mm_unpackhi_epi64(both, both);
+        r.sc = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(sc));
+        r.mins = _mm512_mul_ps(_mm512_set1_ps(halfToFloat(b.dmin)),
+                               _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_unpacklo_epi8(mn, mn))));
+        r.d = halfToFloat(b.d);
+    }
+    template <int P>
+    static __m512i pair(const Block& b)
+    {
+        __m512i v = _mm512_and_si512(_mm512_srlv_epi16(twice(b.qs + 32 * P), halfCounts(0, 4)), bytes(0xF));
+        if constexpr (High) {
+            const __mmask64 high =
+                _mm512_test_epi8_mask(twice(b.qh), halfBytes(1 << (2 * P), 1 << (2 * P + 1)));
+            v = _mm512_mask_add_epi8(v, high, v, bytes(16));
+        }
+        return v;
+    }
+};
+
+struct KQ6_K
+{
+    using Block = BlockQ6_K;
+    static constexpr bool kSigned = false, kPer16 = true;
+    static constexpr int kOffsetShift = 5;
+    static constexpr bool kMins = false;
+    struct Row
+    {
+        __m512i sc;
+        __m512 mins;
+        float d;
+    };
+    static void prep(const Block& b, Row& r)
+    {
+        r.sc = _mm512_castsi256_si512(_mm256_cvtepi8_epi16(load128(b.scales)));
+        r.d = halfToFloat(b.d);
+    }
+    template <int P>
+    static __m512i pair(const Block& b)
+    {
+        constexpr int h = P / 2; // P even: units 4h, 4h+1 (low nibbles); odd: 4h+2, 4h+3 (high nibbles)
+        const __m512i ql = load512(b.ql + 64 * h);
+        const __m512i qh = twice(b.qh + 32 * h);
+        __m512i low, high;
+        if constexpr (P % 2 == 0) {
+            low = ql;
+            high = _mm512_sllv_epi16(qh, halfCounts(4, 2));
+        } else {
+            low = _mm512_srli_epi16(ql, 4);
+            high = _mm512_srlv_epi16(qh, halfCounts(0, 2));
+        }
+        // (low & 0x0F) | (high & 0x30)
+        return _mm512_ternarylogic_epi32(_mm512_and_si512(low, bytes(0xF)), high, bytes(0x30), 0xF8);
+    }
+};
+
+struct KIQ4_XS
+{
+    using Block = BlockIQ4_XS;
+    static constexpr bool kSigned = true, kPer16 = false;
+    static constexpr int kOffsetShift = -1;
+    static constexpr bool kMins = false;
+    struct Row
+    {
+        __m512i sc;
+        __m512 mins;
+        float d;
+    };
+    static void prep(const Block& b, Row& r)
+    {
+        r.sc = _mm512_broadcast_i32x4(_mm256_cvtepi32_epi16(iq4xsScales(b)));
+        r.d = halfToFloat(b.d);
+    }
+    template <int P>
+    static __m512i pair(const Block& b)
+    {
+        // 128-bit lanes: low nibbles of bytes 0–15, their high nibbles, then the same of bytes 16–31.
+        const __m512i v = _mm512_castsi256_si512(load256(b.qs + 32 * P));
+        const __m512i spread = _mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(1, 1, 0, 0));
+        const __m512i counts = _mm512_setr_epi64(0, 0, 0x0004000400040004, 0x0004000400040004, 0, 0,
+                                                 0x0004000400040004, 0x0004000400040004);
+        const __m512i idx = _mm512_and_si512(_mm512_srlv_epi16(spread, counts), bytes(0xF));
+        return _mm512_shuffle_epi8(_mm512_broadcast_i32x4(load128(kIq4Table)), idx);
+    }
+};
+
+template <class F>
+struct SuperTile
+{
+    using Block = typename F::Block;
+
+    template <int R, int T>
+    static void run(const std::uint8_t* const* w, const std::uint8_t* const* x, std::int64_t blocks,
+                    float* out)
+    {
+        __m512 acc[R][T];
+        for (int i = 0; i < R; ++i)
+            for (int j = 0; j < T; ++j)
+                acc[i][j] = _mm512_setzero_ps();
+        for (std::int64_t s = 0; s < blocks; ++s) {
+            const Block* wb[R];
+            typename F::Row row[R];
+            const BlockQ8_K* xb[T];
+            for (int i = 0; i < R; ++i) {
+                wb[i] = reinterpret_cast<const Block*>(w[i]) + s;
+                F::prep(*wb[i], row[i]);
+            }
+            for (int j = 0; j < T; ++j)
+                xb[j] = reinterpret_cast<const BlockQ8_K*>(x[j]) + s;
+            __m512i isum[R][T];
+            for (int i = 0; i < R; ++i)
+                for (int j = 0; j < T; ++j)
+                    isum[i][j] = _mm512_setzero_si512();
+            staticFor<0, 4>([&](auto pc) {
+                constexpr int P = decltype(pc)::value;
+                const __m512i idx = scaleIndex<P, F::kPer16>();
+                for (int i = 0; i < R; ++i) {
+                    const __m512i wv = F::template pair<P>(*wb[i]);
+                    const __m512i sc = F::kPer16 ? _mm512_permutexvar_epi16(idx, row[i].sc)
+                                                 : _mm512_shuffle_epi8(row[i].sc, idx);
+                    if constexpr (F::kSigned) {
+                        const __m512i aw = _mm512_abs_epi8(wv);
+                        const __mmask64 neg = _mm512_movepi8_mask(wv);
+                        for (int j = 0; j < T; ++j) {
+                            const __m512i xv = load512(xb[j]->qs + 64 * P);
+                            const __m512i xs = _mm512_mask_sub_epi8(xv, neg, _mm512_setzero_si512(), xv);
+                            isum[i][j] = _mm512_dpwssd_epi32(isum[i][j], _mm512_maddubs_epi16(aw, xs), sc);
+                        }
+                    } else {
+                        for (int j = 0; j < T; ++j)
+                            isum[i][j] = _mm512_dpwssd_epi32(
+                                isum[i][j], _mm512_maddubs_epi16(wv, load512(xb[j]->qs + 64 * P)), sc);
+                    }
+                }
+            });
+            for (int j = 0; j < T; ++j) {
+                const float dx = xb[j]->d;
+                const __m256i bs = load256(xb[j]->bsums);
+                __m512 bsf = _mm512_setzero_ps();
+                if constexpr (F::kMins)
+                    bsf = _mm512_mul_ps(_mm512_set1_ps(dx), _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(bs)));
+                for (int i = 0; i < R; ++i) {
+                    __m512i v = isum[i][j];
+                    if constexpr (F::kOffsetShift >= 0) {
+                        const __m256i corr = _mm256_slli_epi32(
+                            _mm256_madd_epi16(bs, _mm512_castsi512_si256(row[i].sc)), F::kOffsetShift);
+                        v = _mm512_sub_epi32(v, _mm512_zextsi256_si512(corr));
+                    }
+                    acc[i][j] =
+                        _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), _mm512_set1_ps(row[i].d * dx), acc[i][j]);
+                    if constexpr (F::kMins)
+                        acc[i][j] = _mm512_fnmadd_ps(row[i].mins, bsf, acc[i][j]);
+                }
+            }
+        }
+        for (int i = 0; i < R; ++i)
+            for (int j = 0; j < T; ++j)
+                out[i * T + j] = sumLanes(acc[i][j]);
+    }
+};
+
+template <class Tile, int BlockSize, int RowsGemv, int RowsGemm, int TokensGemm>
+void matMul(const MatMulArgs& a)
+{
+    TiledMatMul<Tile, RowsGemv, RowsGemm, TokensGemm>::run(a, a.cols / BlockSize);
+}
+
+} // namespace
+
+MatMulFn avx512MatMul(GgmlType type)
+{
+    switch (type) {
+    case GgmlType::Q4_0:
+        return matMul<LegacyTile<LegacyQ4_0>, kLegacyBlock, 4, 4, 4>;
+    case GgmlType::Q4_1:
+        return matMul<LegacyTile<LegacyQ4_1>, kLegacyBlock, 4, 4, 4>;
+    case GgmlType::Q5_0:
+        return matMul<LegacyTile<LegacyQ5_0>, kLegacyBlock, 4, 4, 4>;
+    case GgmlType::Q5_1:
+        return matMul<LegacyTile<LegacyQ5_1>, kLegacyBlock, 4, 4, 4>;
+    case GgmlType::Q8_0:
+        return matMul<LegacyTile<LegacyQ8_0>, kLegacyBlock, 4, 4, 4>;
+    case GgmlType::IQ4_NL:
+        return matMul<LegacyTile<LegacyIQ4_NL>, kLegacyBlock, 4, 4, 4>;
+    case GgmlType::Q2_K:
+        return matMul<SuperTile<KQ2_K>, kSuperBlock, 4, 4, 4>;
+    case GgmlType::Q3_K:
+        return matMul<SuperTile<KQ3_K>, kSuperBlock, 4, 4, 4>;
+    case GgmlType::Q4_K:
+        return matMul<SuperTile<KQ45_K<false>>, kSuperBlock, 4, 4, 4>;
+    case GgmlType::Q5_K:
+        return matMul<SuperTile<KQ45_K<true>>, kSuperBlock, 4, 4, 4>;
+    case GgmlType::Q6_K:
+        return matMul<SuperTile<KQ6_K>, kSuperBlock, 4, 4, 4>;
+    case GgmlType::IQ4_XS:
+        return matMul<SuperTile<KIQ4_XS>, kSuperBlock, 4, 4, 4>;
+    default:
+        return nullptr;
+    }
+}
+
+} // namespace qs::ggmlmm
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC diagnostic pop
+#pragma GCC pop_options
+#endif
+
+#else // not x86
+
+namespace qs::ggmlmm {
+MatMulFn avx512MatMul(GgmlType)
+{
+    return nullptr;
+}
+} // namespace qs::ggmlmm
+
+#endif

@@ -1,0 +1,72 @@
+#pragma once
+
+// Internal to core/kernels: the per-variant matrix-product kernels behind GgmlMatMul.h, and the
+// scalar unpacking of block scales they share. Each variant lives in its own file
+// (GgmlMatMulRef.cpp, GgmlMatMulAvx2.cpp, GgmlMatMulAvx512.cpp) and hands out one kernel per
+// weight type; GgmlMatMul.cpp checks the arguments and picks the variant.
+
+#include "tensor/GgmlBlocks.h"
+#include "tensor/GgmlTypes.h"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace qs::ggmlmm {
+
+/// One call's work, checked by GgmlMatMul.cpp: weight rows [r0, r1) of `w` (rows of rowBytes),
+/// activation rows [0, n) of `xq` (rows of xRowBytes), cols values each, into y[t·ldy + r].
+struct MatMulArgs
+{
+    const std::uint8_t* w;
+    std::size_t rowBytes;
+    std::int64_t cols;
+    std::int64_t r0, r1;
+    const std::uint8_t* xq;
+    std::size_t xRowBytes;
+    std::int64_t n;
+    float* y;
+    std::int64_t ldy;
+};
+using MatMulFn = void (*)(const MatMulArgs&);
+
+/// The kernel of a variant for a weight type; nullptr where the variant has none (or this build
+/// or target lacks the instruction set).
+MatMulFn scalarMatMul(GgmlType type);
+MatMulFn avx2MatMul(GgmlType type);
+MatMulFn avx512MatMul(GgmlType type); ///< AVX-512 F/BW/VL/DQ + VNNI
+
+/// Tiling shared by the SIMD variants: weight rows are taken in blocks small enough to stay in L2
+/// while every token tile passes over them, so the activations stream once per block of rows.
+inline constexpr std::int64_t kRowBlock = 64;
+
+/// The 8 six-bit scales and mins of a Q4_K/Q5_K super-block (12 packed bytes).
+inline void unpackKScalesMins(const std::uint8_t* p, std::uint8_t sc[8], std::uint8_t mn[8])
+{
+    for (int j = 0; j < 4; ++j) {
+        sc[j] = p[j] & 63;
+        mn[j] = p[j + 4] & 63;
+        sc[j + 4] = std::uint8_t((p[j + 8] & 0xF) | ((p[j] >> 6) << 4));
+        mn[j + 4] = std::uint8_t((p[j + 8] >> 4) | ((p[j + 4] >> 6) << 4));
+    }
+}
+
+/// The 16 signed group scales of a Q3_K super-block (stored +32 in 6 bits).
+inline void unpackQ3Scales(const std::uint8_t* p, std::int8_t sc[16])
+{
+    for (int j = 0; j < 16; ++j) {
+        const int low = j < 8 ? (p[j] & 0xF) : (p[j - 8] >> 4);
+        sc[j] = std::int8_t((low | (((p[8 + j % 4] >> (2 * (j / 4))) & 3) << 4)) - 32);
+    }
+}
+
+/// The signed scale (ls − 32) of group g of an IQ4_XS super-block.
+inline int iq4xsScale(const ggml::BlockIQ4_XS& b, int g)
+{
+    return (((b.scalesL[g / 2] >> (4 * (g % 2))) & 0xF) | (((b.scalesH >> (2 * g)) & 3) << 4)) - 32;
+}
+
+/// IQ4_NL/IQ4_XS code book (kvalues_iq4nl).
+inline constexpr std::int8_t kIq4Table[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                              1,    13,   25,  38,  53,  69,  89,  113};
+
+} // namespace qs::ggmlmm

@@ -1,0 +1,110 @@
+// The avx512 variant of the packed integer kernels: 16 rows a vector (PackedIntLanes.inc); int8
+// dot products by AVX512-VNNI's vpdpbusd, or by AVX512BW's maddubs where the CPU lacks VNNI.
+#include "kernels/PackedInt.h"
+#include "kernels/PackedIntLayout.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <immintrin.h>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+// Vectors pass by value only between inlined helpers of one variant (see kernels/GgmlSearch.h).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
+namespace qs::packedint {
+
+namespace avx512 {
+#define QS_PI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+constexpr int L = 16;
+constexpr int kDecodeSubTiles = 4;
+constexpr int kPrefillSubTiles = 1;
+constexpr int kMaxTokens = kMaxTokensAvx512;
+typedef float VF __attribute__((vector_size(64)));
+typedef std::int32_t VI __attribute__((vector_size(64)));
+typedef std::uint32_t VU __attribute__((vector_size(64)));
+
+QS_PI_TARGET inline VF fmadd(VF a, VF b, VF c)
+{
+    return reinterpret_cast<VF>(_mm512_fmadd_ps(reinterpret_cast<__m512>(a), reinterpret_cast<__m512>(b),
+                                                reinterpret_cast<__m512>(c)));
+}
+
+/// maddubs multiplies unsigned by signed bytes and adds pairs with int16 saturation: codes below
+/// 128 times |x| ≤ 127 stay below it; 8-bit codes go as q − 128 (|·| ≤ 128) with x's sign flipped
+/// where q − 128 is negative.
+template <int B>
+constexpr int dotOffset()
+{
+    return B == 8 ? 128 : 0;
+}
+template <int B>
+QS_PI_TARGET inline VU dot4(VU acc, VU codes, VU x4)
+{
+    __m512i c = reinterpret_cast<__m512i>(codes), x = reinterpret_cast<__m512i>(x4);
+    if constexpr (B == 8) {
+        const __m512i w = _mm512_xor_si512(c, _mm512_set1_epi8(char(0x80)));
+        x = _mm512_mask_sub_epi8(x, _mm512_movepi8_mask(w), _mm512_setzero_si512(), x);
+        c = _mm512_abs_epi8(w);
+    }
+    const __m512i p = _mm512_madd_epi16(_mm512_maddubs_epi16(c, x), _mm512_set1_epi16(1));
+    return acc + reinterpret_cast<VU>(p);
+}
+
+#include "kernels/PackedIntLanes.inc"
+#undef QS_PI_TARGET
+} // namespace avx512
+
+namespace avx512vnni {
+#define QS_PI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma")))
+constexpr int L = 16;
+constexpr int kDecodeSubTiles = 4;
+constexpr int kPrefillSubTiles = 1;
+constexpr int kMaxTokens = kMaxTokensAvx512;
+typedef float VF __attribute__((vector_size(64)));
+typedef std::int32_t VI __attribute__((vector_size(64)));
+typedef std::uint32_t VU __attribute__((vector_size(64)));
+
+QS_PI_TARGET inline VF fmadd(VF a, VF b, VF c)
+{
+    return reinterpret_cast<VF>(_mm512_fmadd_ps(reinterpret_cast<__m512>(a), reinterpret_cast<__m512>(b),
+                                                reinterpret_cast<__m512>(c)));
+}
+template <int B>
+constexpr int dotOffset()
+{
+    return 0;
+}
+template <int B>
+QS_PI_TARGET inline VU dot4(VU acc, VU codes, VU x4)
+{
+    return reinterpret_cast<VU>(_mm512_dpbusd_epi32(
+        reinterpret_cast<__m512i>(acc), reinterpret_cast<__m512i>(codes), reinterpret_cast<__m512i>(x4)));
+}
+
+#include "kernels/PackedIntLanes.inc"
+#undef QS_PI_TARGET
+} // namespace avx512vnni
+
+void floatRowsAvx512(const KernelArgs& a)
+{
+    avx512::rowsImpl<false>(a);
+}
+void int8RowsAvx512(const KernelArgs& a)
+{
+    avx512::rowsImpl<true>(a);
+}
+void int8RowsAvx512Vnni(const KernelArgs& a)
+{
+    avx512vnni::rowsImpl<true>(a);
+}
+
+} // namespace qs::packedint
+
+#endif

@@ -1,0 +1,299 @@
+// floatMatMul (kernels/FloatMatMul.h): every variant against the scalar twin and a double reference within
+// kFloatMatMulBudget, for f32, f16 and bf16 weights used where they lie (unaligned included); results that do
+// not depend on the row split, on n or on the other tokens (bit for bit); bad dtypes and sizes refused.
+#include "TestSupport.h"
+#include "kernels/Convert.h"
+#include "kernels/FloatMatMul.h"
+#include "kernels/SimdVariant.h"
+
+#include <QTest>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+using namespace qs;
+
+namespace {
+
+constexpr DType kWeightTypes[] = {DType::F32, DType::F16, DType::BF16};
+
+/// A random [rows, cols] weight in `dtype` (stored from byte `offset` of the buffer, to test unaligned
+/// rows), and its values as floats.
+struct Weight
+{
+    DType dtype;
+    std::int64_t rows, cols;
+    std::vector<char> bytes;
+    std::size_t offset = 0;
+    std::vector<float> values;
+
+    const void* data() const { return bytes.data() + offset; }
+};
+
+Weight makeWeight(DType dtype, std::int64_t rows, std::int64_t cols, unsigned seed, std::size_t offset = 0)
+{
+    std::mt19937 g(seed);
+    std::normal_distribution<float> normal(0.f, 0.05f);
+    Weight w{dtype, rows, cols, {}, offset, {}};
+    const std::size_t count = std::size_t(rows * cols), eb = std::size_t(dtypeInfo(dtype).bytes);
+    w.bytes.assign(offset + count * eb, 0);
+    w.values.resize(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        const float v = i % 37 == 5 ? 0.f : normal(g);
+        char* dst = w.bytes.data() + offset + i * eb;
+        if (dtype == DType::F32) {
+            std::memcpy(dst, &v, 4);
+            w.values[i] = v;
+        } else {
+            const std::uint16_t h = dtype == DType::F16 ? ref::f32ToF16(v) : ref::f32ToBf16(v);
+            std::memcpy(dst, &h, 2);
+            w.values[i] = dtype == DType::F16 ? ref::f16ToF32(h) : ref::bf16ToF32(h);
+        }
+    }
+    return w;
+}
+
+std::vector<float> makeInput(std::int64_t n, std::int64_t cols, unsigned seed)
+{
+    std::mt19937 g(seed);
+    std::normal_distribution<float> normal(0.f, 1.f);
+    std::vector<float> x(std::size_t(n * cols));
+    for (float& v : x)
+        v = normal(g);
+    return x;
+}
+
+/// y [n, rows] (ldy = rows) for the whole weight, with variant v.
+std::vector<float> multiply(SimdVariant v, const Weight& w, const std::vector<float>& x, std::int64_t n)
+{
+    std::vector<float> y(std::size_t(n * w.rows), NAN);
+    floatMatMul(v, w.dtype, w.data(), w.cols, 0, w.rows, x.data(), n, y.data(), w.rows);
+    return y;
+}
+
+bool sameBits(const std::vector<float>& a, const std::vector<float>& b)
+{
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * 4) == 0;
+}
+
+QByteArray name(SimdVariant v, DType d)
+{
+    return QByteArray(simdVariantName(v)) + " " + dtypeInfo(d).name;
+}
+
+} // namespace
+
+class TestFloatMatMul : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void matchesReference_data();
+    void matchesReference();
+    void independentOfSplit_data();
+    void independentOfSplit();
+    void independentOfTokens_data();
+    void independentOfTokens();
+    void unalignedWeights();
+    void outputStride();
+    void refusesBadArguments();
+    void defaultVariant();
+};
+
+void TestFloatMatMul::matchesReference_data()
+{
+    QTest::addColumn<int>("rows");
+    QTest::addColumn<int>("cols");
+    QTest::addColumn<int>("n");
+    const int shapes[][3] = {{7, 172, 1},  {7, 172, 3}, {7, 172, 65},   {7, 64, 1},
+                             {7, 64, 3},   {7, 64, 65}, {9, 1, 4},      {5, 3, 2},
+                             {70, 600, 9}, {3, 513, 1}, {130, 300, 50}, {66, 40, 250}};
+    for (const auto& s : shapes)
+        QTest::addRow("rows %d cols %d n %d", s[0], s[1], s[2]) << s[0] << s[1] << s[2];
+}
+
+// Each variant within the named budget of the scalar twin, and both within half of it of a double reference.
+void TestFloatMatMul::matchesReference()
+{
+    QFETCH(int, rows);
+    QFETCH(int, cols);
+    QFETCH(int, n);
+    const std::vector<float> x = makeInput(n, cols, 11u + unsigned(cols));
+    for (DType d : kWeightTypes) {
+        const Weight w = makeWeight(d, rows, cols, 7u + unsigned(rows));
+        const std::vector<float> scalar = multiply(SimdVariant::Scalar, w, x, n);
+        for (SimdVariant v : supportedSimdVariants()) {
+            const std::vector<float> y = multiply(v, w, x, n);
+            for (int t = 0; t < n; ++t) {
+                for (int r = 0; r < rows; ++r) {
+                    double exact = 0, magnitude = 0;
+                    for (int c = 0; c < cols; ++c) {
+                        const double p =
+                            double(w.values[std::size_t(r * cols + c)]) * x[std::size_t(t * cols + c)];
+                        exact += p;
+                        magnitude += std::fabs(p);
+                    }
+                    const double budget = kFloatMatMulBudget * (cols + 1) * magnitude;
+                    const float got = y[std::size_t(t * rows + r)], want = scalar[std::size_t(t * rows + r)];
+                    const QByteArray where = name(v, d) + " token " + QByteArray::number(t) + " row " +
+                                             QByteArray::number(r) + ": " + QByteArray::number(got, 'g', 9) +
+                                             " vs scalar " + QByteArray::number(want, 'g', 9) + " vs exact " +
+                                             QByteArray::number(exact, 'g', 12);
+                    QVERIFY2(std::fabs(double(got) - double(want)) <= budget, where.constData());
+                    QVERIFY2(std::fabs(double(got) - exact) <= budget / 2, where.constData());
+                    QVERIFY2(std::fabs(double(want) - exact) <= budget / 2, where.constData());
+                }
+            }
+        }
+    }
+}
+
+void TestFloatMatMul::independentOfSplit_data()
+{
+    QTest::addColumn<int>("n");
+    for (int n : {1, 2, 5, 65})
+        QTest::addRow("n %d", n) << n;
+}
+
+// Rows computed in pieces (cut at kFloatMatMulRowTile multiples, and anywhere) give the same bytes as in one
+// call.
+void TestFloatMatMul::independentOfSplit()
+{
+    QFETCH(int, n);
+    const std::int64_t rows = 200, cols = 300;
+    const std::vector<float> x = makeInput(n, cols, 3);
+    for (DType d : kWeightTypes) {
+        const Weight w = makeWeight(d, rows, cols, 5);
+        for (SimdVariant v : supportedSimdVariants()) {
+            const std::vector<float> whole = multiply(v, w, x, n);
+            for (const std::vector<std::int64_t>& cuts :
+                 {std::vector<std::int64_t>{0, 64, 128, 192, 200}, std::vector<std::int64_t>{0, 128, 200},
+                  std::vector<std::int64_t>{0, 37, 38, 101, 200}}) {
+                std::vector<float> y(whole.size(), NAN);
+                for (std::size_t i = 0; i + 1 < cuts.size(); ++i)
+                    floatMatMul(v, d, w.data(), cols, cuts[i], cuts[i + 1], x.data(), n, y.data(), rows);
+                QVERIFY2(sameBits(y, whole), name(v, d).constData());
+            }
+        }
+    }
+}
+
+void TestFloatMatMul::independentOfTokens_data()
+{
+    QTest::addColumn<int>("cols");
+    QTest::addColumn<int>("n");
+    for (int cols : {64, 172, 600})
+        QTest::addRow("cols %d n 65", cols) << cols << 65;
+    QTest::addRow("cols 40 n 250 (two token blocks)") << 40 << 250;
+}
+
+// A token's outputs are the same bytes whether it goes alone (n = 1, the GEMV), in a small batch or in a
+// large one, wherever it sits in the batch.
+void TestFloatMatMul::independentOfTokens()
+{
+    QFETCH(int, cols);
+    QFETCH(int, n);
+    const std::int64_t rows = 70;
+    const std::vector<float> x = makeInput(n, cols, 9);
+    for (DType d : kWeightTypes) {
+        const Weight w = makeWeight(d, rows, cols, 13);
+        for (SimdVariant v : supportedSimdVariants()) {
+            const std::vector<float> all = multiply(v, w, x, n);
+            for (std::int64_t first : {0, 1, 31, 60, 238}) {
+                for (std::int64_t count : {1, 2, 3, 5, 7}) {
+                    if (first + count > n)
+                        continue;
+                    const std::vector<float> part(x.begin() + first * cols,
+                                                  x.begin() + (first + count) * cols);
+                    const std::vector<float> y = multiply(v, w, part, count);
+                    const std::vector<float> want(all.begin() + first * rows,
+                                                  all.begin() + (first + count) * rows);
+                    const QByteArray where = name(v, d) + " tokens from " + QByteArray::number(first) +
+                                             " count " + QByteArray::number(count);
+                    QVERIFY2(sameBits(y, want), where.constData());
+                }
+            }
+        }
+    }
+}
+
+// Weights at odd addresses (a memory map gives no alignment) give the same bytes as aligned ones.
+void TestFloatMatMul::unalignedWeights()
+{
+    const std::int64_t rows = 9, cols = 172;
+    for (int n : {1, 3, 20}) {
+        const std::vector<float> x = makeInput(n, cols, 21);
+        for (DType d : kWeightTypes) {
+            const Weight aligned = makeWeight(d, rows, cols, 17);
+            for (std::size_t offset : {1, 2, 3, 6}) {
+                const Weight odd = makeWeight(d, rows, cols, 17, offset);
+                for (SimdVariant v : supportedSimdVariants())
+                    QVERIFY2(sameBits(multiply(v, odd, x, n), multiply(v, aligned, x, n)),
+                             name(v, d).constData());
+            }
+        }
+    }
+}
+
+// y rows ldy apart: only [r0, r1) of each token's row is written.
+void TestFloatMatMul::outputStride()
+{
+    const std::int64_t rows = 20, cols = 40, n = 9, ldy = 33;
+    const std::vector<float> x = makeInput(n, cols, 1);
+    const Weight w = makeWeight(DType::BF16, rows, cols, 2);
+    for (SimdVariant v : supportedSimdVariants()) {
+        const std::vector<float> dense = multiply(v, w, x, n);
+        std::vector<float> y(std::size_t(n * ldy), -7.f);
+        floatMatMul(v, DType::BF16, w.data(), cols, 4, 17, x.data(), n, y.data(), ldy);
+        for (std::int64_t t = 0; t < n; ++t)
+            for (std::int64_t i = 0; i < ldy; ++i) {
+                const float got = y[std::size_t(t * ldy + i)];
+                if (i >= 4 && i < 17)
+                    QCOMPARE(got, dense[std::size_t(t * rows + i)]);
+                else
+                    QCOMPARE(got, -7.f);
+            }
+    }
+}
+
+void TestFloatMatMul::refusesBadArguments()
+{
+    const std::vector<float> w(64, 1.f), x(16, 1.f);
+    std::vector<float> y(64);
+    for (DType d : {DType::F64, DType::I8, DType::I32, DType::Bool})
+        QS_VERIFY_ERROR(test::errorOf([&] { floatMatMul(d, w.data(), 4, 0, 4, x.data(), 1, y.data(), 4); }),
+                        {QStringLiteral("floatMatMul"), dtypeName(d)});
+    QS_VERIFY_ERROR(
+        test::errorOf([&] { floatMatMul(DType::F32, w.data(), -4, 0, 4, x.data(), 1, y.data(), 4); }),
+        {QStringLiteral("bad sizes")});
+    QS_VERIFY_ERROR(
+        test::errorOf([&] { floatMatMul(DType::F32, w.data(), 4, 3, 2, x.data(), 1, y.data(), 4); }),
+        {QStringLiteral("bad sizes")});
+    QS_VERIFY_ERROR(
+        test::errorOf([&] { floatMatMul(DType::F32, w.data(), 4, 0, 4, x.data(), 2, y.data(), 3); }),
+        {QStringLiteral("stride")});
+    QS_VERIFY_ERROR(
+        test::errorOf([&] { floatMatMul(DType::F32, nullptr, 4, 0, 4, x.data(), 1, y.data(), 4); }),
+        {QStringLiteral("null")});
+    // Nothing to do is not an error; empty sums are zero.
+    QVERIFY(
+        test::errorOf([&] { floatMatMul(DType::F32, nullptr, 4, 2, 2, nullptr, 1, nullptr, 0); }).isEmpty());
+    y.assign(8, 5.f);
+    floatMatMul(DType::F16, w.data(), 0, 0, 4, x.data(), 2, y.data(), 4);
+    for (float v : y)
+        QCOMPARE(v, 0.f);
+}
+
+void TestFloatMatMul::defaultVariant()
+{
+    const SimdVariant v = floatMatMulVariant();
+    QVERIFY(simdVariantSupported(v));
+    if (qgetenv("QUANTSCOPE_KERNELS").isEmpty())
+        QCOMPARE(v, supportedSimdVariants().back());
+    else
+        QCOMPARE(v, activeSimdVariant());
+}
+
+QTEST_GUILESS_MAIN(TestFloatMatMul)
+#include "tst_floatmatmul.moc"
