@@ -1,20 +1,41 @@
 #pragma once
 
-#include <QJsonObject>
-#include <QString>
-
 #include "util/SystemInfo.h"
 
+#include <QJsonObject>
+#include <QList>
+#include <QString>
+#include <QStringList>
 #include <functional>
 #include <vector>
 
 namespace qs::bench {
 
+/// Options of `bench eval`: our engine against llama.cpp on GGUF files exported by us.
+struct EvalBenchOptions
+{
+    QString model;       ///< GGUF file or HF folder; empty: a synthetic model
+    QString shape;       ///< synthetic shape (empty: 1b, or tiny with quick)
+    int layers = 0;      ///< blocks of the synthetic model (0: the shape's)
+    QString llamaCppDir; ///< folder holding llama-bench; empty: no peer columns
+    QStringList formats; ///< GGUF presets exported from the model (empty: see evalThroughput)
+    QList<int> threads{1, 2};
+    int prompt = 512;        ///< pp: one forward of this many tokens
+    int gen = 128;           ///< tg: this many one-token forwards with the KV cache
+    int reps = 3;            ///< repetitions per measurement (llama-bench -r)
+    int rounds = 1;          ///< ours/theirs alternations per case (noisy machine)
+    QString workDir;         ///< keeps the synthetic model and exports (reused); empty: temp
+    bool perplexity = false; ///< also time llama-perplexity and ours on a synthetic text
+    QString one;             ///< child mode: measure only this file, in this process
+    QString pplText;         ///< child mode: text for the perplexity timing
+};
+
 struct Options
 {
-    bool quick = false;                     ///< smaller sizes (smoke tests)
-    QString dataDir;                        ///< shared data folder; empty = autodetect
+    bool quick = false;                      ///< smaller sizes (smoke tests)
+    QString dataDir;                         ///< shared data folder; empty = autodetect
     std::function<void(const QString&)> log; ///< progress lines (stderr in the CLI)
+    EvalBenchOptions eval;
 };
 
 struct Benchmark
@@ -33,6 +54,9 @@ QString listText();
 QJsonObject convertThroughput(const Options& opt);
 QJsonObject inspectScaling(const Options& opt);
 QJsonObject evalThroughput(const Options& opt);
+/// `bench eval --one FILE`: pp/tg tokens/s and peak RSS of one model in this process (the parent
+/// runs it in a fresh child per case so that peak RSS is per case).
+QJsonObject evalOneModel(const Options& opt);
 QJsonObject quantizeModel(const Options& opt);
 QJsonObject gptqThroughput(const Options& opt);
 QJsonObject ggmlQuantThroughput(const Options& opt);
@@ -41,5 +65,7 @@ QJsonObject kernelThroughput(const Options& opt);
 // Helpers shared by benchmarks.
 double nowSeconds();
 QJsonObject machineInfo();
+/// The 1-minute load average (-1 when unknown): recorded beside timings on a shared machine.
+double loadAverage();
 
 } // namespace qs::bench

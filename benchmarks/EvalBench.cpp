@@ -1,90 +1,529 @@
+// `bench eval`: prefill (pp) and decode (tg) tokens/s and peak RSS of our engine on GGUF files we
+// export, each case in a fresh child process (`bench eval --one FILE`), alternated with
+// llama-bench on the same file (the machine is shared and noisy), as the issue-14 targets are
+// stated: ours / llama.cpp per format and thread count, peak RSS against file + KV cache + 10 %.
 #include "Benchmarks.h"
-
+#include "checkpoint/GgufExport.h"
 #include "eval/Perplexity.h"
+#include "model/Model.h"
 #include "model/SyntheticModel.h"
 #include "model/Transformer.h"
-#include "util/Paths.h"
+#include "tokenizer/Tokenizer.h"
+#include "util/Error.h"
+#include "util/SystemInfo.h"
 #include "util/Threads.h"
 
+#include <QCoreApplication>
 #include <QDir>
+#include <QDirIterator>
 #include <QFileInfo>
 #include <QJsonArray>
+#include <QJsonDocument>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QSaveFile>
 #include <QTemporaryDir>
-
+#include <cmath>
+#include <memory>
+#include <optional>
 #include <random>
 
 namespace qs::bench {
 
 namespace {
 
-QJsonObject measure(const QString& label, const QString& folder, int ctx, int chunks, const Options& opt)
+// --- shared ------------------------------------------------------------------------------------
+
+QJsonObject meanStd(const std::vector<double>& v)
 {
-    const double rssBefore = peakRssBytes();
-    const auto model = Model::open(folder);
-    const Transformer t(model);
-    std::mt19937 rng(3);
-    std::vector<int> tokens(std::size_t(ctx) * std::size_t(chunks) + 1);
-    for (int& id : tokens)
-        id = int(rng() % std::uint32_t(t.vocabSize()));
-    tokens[0] = 1;
-    QJsonArray runs;
-    for (int threads : {1, 2}) {
-        setComputeThreads(threads);
-        PerplexityOptions po;
-        po.ctx = ctx;
-        po.maxChunks = chunks;
-        evaluatePerplexity(t, std::vector<int>(tokens.begin(), tokens.begin() + ctx + 1), po); // warm-up
-        const PerplexityResult r = evaluatePerplexity(t, tokens, po);
-        runs.append(QJsonObject{{QStringLiteral("threads"), threads},
-                                {QStringLiteral("tokens"), qint64(std::int64_t(ctx) * r.chunks)},
-                                {QStringLiteral("seconds"), r.seconds},
-                                {QStringLiteral("prefill_tokens_per_second"), r.tokensPerSecond}});
-        if (opt.log)
-            opt.log(QStringLiteral("eval %1 threads=%2: %3 tokens/s").arg(label).arg(threads).arg(r.tokensPerSecond, 0, 'f', 1));
+    double mean = 0;
+    for (double x : v)
+        mean += x;
+    mean /= double(std::max<std::size_t>(1, v.size()));
+    double var = 0;
+    for (double x : v)
+        var += (x - mean) * (x - mean);
+    const double sd = v.size() > 1 ? std::sqrt(var / double(v.size() - 1)) : 0.0; // as llama-bench
+    return QJsonObject{{QStringLiteral("mean"), mean}, {QStringLiteral("stddev"), sd}};
+}
+
+std::vector<int> randomTokens(int n, int vocab, unsigned seed)
+{
+    std::mt19937 rng(seed);
+    std::vector<int> t(std::size_t(std::max(0, n)));
+    for (int& id : t)
+        id = int(rng() % std::uint32_t(vocab));
+    return t;
+}
+
+qint64 pathBytes(const QString& path)
+{
+    const QFileInfo info(path);
+    if (!info.isDir())
+        return info.size();
+    qint64 total = 0;
+    QDirIterator it(path, QDir::Files, QDirIterator::Subdirectories);
+    while (it.hasNext()) {
+        it.next();
+        total += it.fileInfo().size();
     }
-    setComputeThreads(0);
-    return QJsonObject{{QStringLiteral("model"), label},
-                       {QStringLiteral("params"), qint64(model->totals().params)},
-                       {QStringLiteral("weights"), model->weightDtypeName()},
-                       {QStringLiteral("n_ctx"), ctx},
-                       {QStringLiteral("chunks"), chunks},
-                       {QStringLiteral("protocol"), QStringLiteral("llamacpp (logits for the second half)")},
-                       {QStringLiteral("runs"), runs},
-                       {QStringLiteral("peak_rss_bytes"), peakRssBytes()},
-                       {QStringLiteral("peak_rss_bytes_before"), rssBefore}};
+    return total;
+}
+
+QString tail(const QByteArray& text, int lines)
+{
+    const QStringList all = QString::fromUtf8(text).split(u'\n', Qt::SkipEmptyParts);
+    return all.mid(std::max<qsizetype>(0, all.size() - lines)).join(u'\n');
+}
+
+/// Runs `exe args`, waits without limit; stdout returned, stderr too when asked (else forwarded).
+struct ProcessResult
+{
+    bool ok = false;
+    QByteArray out, err;
+    QString error;
+};
+
+ProcessResult runProcess(const QString& exe, const QStringList& args, bool captureStderr)
+{
+    QProcess p;
+    if (!captureStderr)
+        p.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    p.start(exe, args);
+    ProcessResult r;
+    if (!p.waitForStarted(-1)) {
+        r.error = QStringLiteral("cannot start %1: %2").arg(exe, p.errorString());
+        return r;
+    }
+    p.waitForFinished(-1);
+    r.out = p.readAllStandardOutput();
+    r.err = p.readAllStandardError();
+    r.ok = p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0;
+    if (!r.ok)
+        r.error = QStringLiteral("%1 failed (exit %2): %3")
+                      .arg(QFileInfo(exe).fileName())
+                      .arg(p.exitCode())
+                      .arg(tail(r.err, 6));
+    return r;
+}
+
+// --- the child: one model in this process -----------------------------------------------------
+
+QJsonObject timePerplexity(const Transformer& t, const QString& modelPath, const QString& textPath, int ctx)
+{
+    QFile f(textPath);
+    if (!f.open(QIODevice::ReadOnly))
+        throw Error::inFile(textPath, QStringLiteral("cannot read"));
+    const auto tokenizer = Tokenizer::load(modelPath);
+    const std::vector<int> tokens = tokenizer->encode(f.readAll().toStdString(), true);
+    PerplexityOptions po;
+    po.ctx = ctx;
+    po.maxChunks = 2;
+    po.bosId = tokenizer->bosId();
+    const PerplexityResult r = evaluatePerplexity(t, tokens, po);
+    return QJsonObject{{QStringLiteral("tokens_per_second"), r.tokensPerSecond},
+                       {QStringLiteral("seconds"), r.seconds},
+                       {QStringLiteral("chunks"), r.chunks},
+                       {QStringLiteral("ppl"), r.ppl}};
 }
 
 } // namespace
 
-QJsonObject evalThroughput(const Options& opt)
+QJsonObject evalOneModel(const Options& opt)
 {
-    QJsonArray results;
-    const QString data = opt.dataDir.isEmpty() ? findDataDirectory() : opt.dataDir;
-    const QString stories = data.isEmpty() ? QString() : QDir(data).filePath(QStringLiteral("stories260K"));
-    if (!stories.isEmpty() && QFileInfo(stories).isDir())
-        results.append(measure(QStringLiteral("stories260K"), stories, 128, opt.quick ? 4 : 40, opt));
-    else if (opt.log)
-        opt.log(QStringLiteral("eval: stories260K not found, skipped"));
+    const EvalBenchOptions& e = opt.eval;
+    const int threads = e.threads.value(0, 1);
+    setComputeThreads(threads);
+    const double t0 = nowSeconds();
+    const auto model = Model::open(e.one);
+    const Transformer t(model);
+    const double loadSeconds = nowSeconds() - t0;
+    const double rssLoaded = currentRssBytes();
+    const int vocab = t.vocabSize();
+    std::vector<float> logits(static_cast<std::size_t>(vocab));
+    KvCache cache = t.makeCache(std::max(e.prompt, e.gen));
 
-    QTemporaryDir tmp;
-    SyntheticModelSpec spec;
-    spec.hidden = opt.quick ? 512 : 2048;
-    spec.intermediate = opt.quick ? 1408 : 5632;
-    spec.layers = 4;
-    spec.heads = opt.quick ? 8 : 16;
-    spec.kvHeads = opt.quick ? 8 : 16;
-    spec.vocab = opt.quick ? 8000 : 32000;
-    spec.dtype = DType::F32;
+    // pp: one forward of `prompt` tokens, logits for the last row only (as llama-bench).
+    const std::vector<int> prompt = randomTokens(e.prompt, vocab, 1);
+    std::vector<double> pp;
+    for (int r = -1; r < e.reps; ++r) { // r = -1: warm-up
+        cache.clear();
+        const double s = nowSeconds();
+        t.forward(cache, prompt.data(), e.prompt, logits.data(), e.prompt - 1);
+        if (r >= 0)
+            pp.push_back(e.prompt / (nowSeconds() - s));
+    }
+    // tg: `gen` one-token forwards from an empty cache, logits each step (as llama-bench).
+    std::mt19937 rng(2);
+    std::vector<double> tg;
+    for (int r = -1; r < e.reps; ++r) { // r = -1: warm-up with one token
+        cache.clear();
+        const int n = r < 0 ? 1 : e.gen;
+        const double s = nowSeconds();
+        for (int i = 0; i < n; ++i) {
+            const int token = int(rng() % std::uint32_t(vocab));
+            t.forward(cache, &token, 1, logits.data());
+        }
+        if (r >= 0)
+            tg.push_back(n / (nowSeconds() - s));
+    }
+    const ModelConfig& c = t.config();
+    const double kvBytes =
+        2.0 * c.numLayers * double(cache.capacity()) * c.numKvHeads * c.headDim * sizeof(float);
+    const double fileBytes = double(pathBytes(e.one));
+    const double budget = 1.1 * (fileBytes + kvBytes);
+    QJsonObject o{{QStringLiteral("threads"), threads},
+                  {QStringLiteral("load_seconds"), loadSeconds},
+                  {QStringLiteral("weights"), model->weightDtypeName()},
+                  {QStringLiteral("params"), qint64(model->totals().params)},
+                  {QStringLiteral("pp"), meanStd(pp)},
+                  {QStringLiteral("tg"), meanStd(tg)},
+                  {QStringLiteral("file_bytes"), fileBytes},
+                  {QStringLiteral("kv_cache_bytes"), kvBytes},
+                  {QStringLiteral("rss_after_load_bytes"), rssLoaded},
+                  {QStringLiteral("rss_budget_bytes"), budget}};
+    if (!e.pplText.isEmpty())
+        o.insert(QStringLiteral("perplexity"), timePerplexity(t, e.one, e.pplText, e.prompt));
+    const double peak = peakRssBytes();
+    o.insert(QStringLiteral("peak_rss_bytes"), peak);
+    o.insert(QStringLiteral("rss_within_budget"), peak <= budget);
+    return o;
+}
+
+namespace {
+
+// --- the parent: files, then ours and llama.cpp alternately -----------------------------------
+
+struct Case
+{
+    QString format; ///< preset name, or "as-is" for a given GGUF file
+    QString file;
+    double exportSeconds = -1;
+    bool reused = false;
+};
+
+QString synthesize(const Options& opt, const QString& work, QJsonObject& source)
+{
+    const EvalBenchOptions& e = opt.eval;
+    const QString shape = !e.shape.isEmpty() ? e.shape
+                          : opt.quick        ? QStringLiteral("tiny")
+                                             : QStringLiteral("1b");
+    SyntheticModelSpec spec = syntheticSpec(shape);
+    if (e.layers > 0)
+        spec.layers = e.layers;
+    const QString folder =
+        QDir(work).filePath(QStringLiteral("synthetic-%1-%2L-bf16").arg(shape).arg(spec.layers));
+    source = QJsonObject{{QStringLiteral("synthetic_shape"), shape},
+                         {QStringLiteral("layers"), spec.layers},
+                         {QStringLiteral("dtype"), QStringLiteral("bf16")},
+                         {QStringLiteral("path"), folder},
+                         {QStringLiteral("safetensors_bytes"), double(syntheticWeightBytes(spec))}};
+    const QString weights = QDir(folder).filePath(QStringLiteral("model.safetensors"));
+    if (QFileInfo(weights).size() > 0 &&
+        QFileInfo::exists(QDir(folder).filePath(QStringLiteral("tokenizer.json")))) {
+        source.insert(QStringLiteral("reused"), true);
+        return folder;
+    }
     if (opt.log)
-        opt.log(QStringLiteral("eval: writing synthetic Llama (hidden %1, 4 blocks, ffn %2, vocab %3)")
-                    .arg(spec.hidden)
-                    .arg(spec.intermediate)
-                    .arg(spec.vocab));
-    writeSyntheticModel(tmp.path(), spec);
-    results.append(measure(QStringLiteral("synthetic-llama-h%1").arg(spec.hidden), tmp.path(), 512, opt.quick ? 1 : 2, opt));
-    return QJsonObject{{QStringLiteral("benchmark"), QStringLiteral("eval")},
-                       {QStringLiteral("machine"), machineInfo()},
-                       {QStringLiteral("results"), results}};
+        opt.log(QStringLiteral("eval: writing synthetic %1 model, %2 blocks (%3 MiB) to %4")
+                    .arg(shape)
+                    .arg(spec.layers)
+                    .arg(syntheticWeightBytes(spec) >> 20)
+                    .arg(folder));
+    JobContext ctx;
+    int lastTenth = -1;
+    ctx.progress = [&](const JobProgress& p) {
+        const int tenth = int(p.fraction * 10);
+        if (opt.log && tenth != lastTenth) {
+            lastTenth = tenth;
+            opt.log(QStringLiteral("eval: synth %1 %").arg(tenth * 10));
+        }
+    };
+    const double t0 = nowSeconds();
+    writeSyntheticModel(folder, spec, ctx);
+    source.insert(QStringLiteral("write_seconds"), nowSeconds() - t0);
+    return folder;
+}
+
+std::vector<Case> prepareFiles(const Options& opt, const QString& work, QJsonObject& source)
+{
+    const EvalBenchOptions& e = opt.eval;
+    QString src = e.model;
+    if (src.isEmpty())
+        src = synthesize(opt, work, source);
+    else
+        source = QJsonObject{{QStringLiteral("path"), src}};
+    const bool isGguf = QFileInfo(src).isFile() && src.endsWith(QStringLiteral(".gguf"), Qt::CaseInsensitive);
+    if (!QFileInfo::exists(src))
+        throw Error::inFile(src, QStringLiteral("no such model"));
+    QStringList formats = e.formats;
+    if (formats.isEmpty() && isGguf)
+        return {Case{QStringLiteral("as-is"), src}};
+    if (formats.isEmpty())
+        formats = opt.quick ? QStringList{QStringLiteral("Q8_0"), QStringLiteral("Q4_0")}
+                            : QStringList{QStringLiteral("F16"),    QStringLiteral("BF16"),
+                                          QStringLiteral("Q8_0"),   QStringLiteral("Q4_0"),
+                                          QStringLiteral("Q4_K_M"), QStringLiteral("IQ4_XS")};
+    std::shared_ptr<const Model> model;
+    std::vector<Case> cases;
+    const QString base = QFileInfo(src).completeBaseName();
+    for (const QString& format : formats) {
+        Case c{format, QDir(work).filePath(QStringLiteral("%1-%2.gguf").arg(base, format))};
+        if (QFileInfo(c.file).size() > 0) {
+            c.reused = true;
+        } else {
+            if (!model)
+                model = Model::open(src);
+            const GgufExportPlan plan = ggufPreset(*model, format, false);
+            if (opt.log)
+                opt.log(QStringLiteral("eval: exporting %1 to %2").arg(format, c.file));
+            const double t0 = nowSeconds();
+            exportGguf(*model, plan, c.file, nullptr, JobContext{});
+            c.exportSeconds = nowSeconds() - t0;
+        }
+        cases.push_back(c);
+    }
+    return cases;
+}
+
+QJsonObject runOurs(const QString& file, int threads, const EvalBenchOptions& e)
+{
+    QStringList args{QStringLiteral("bench"),     QStringLiteral("eval"),
+                     QStringLiteral("--one"),     file,
+                     QStringLiteral("--threads"), QString::number(threads),
+                     QStringLiteral("--prompt"),  QString::number(e.prompt),
+                     QStringLiteral("--gen"),     QString::number(e.gen),
+                     QStringLiteral("--reps"),    QString::number(e.reps)};
+    if (!e.pplText.isEmpty())
+        args << QStringLiteral("--ppl-text") << e.pplText;
+    const ProcessResult r = runProcess(QCoreApplication::applicationFilePath(), args, false);
+    if (!r.ok)
+        return QJsonObject{{QStringLiteral("error"), r.error}};
+    return QJsonDocument::fromJson(r.out).object();
+}
+
+QJsonObject runLlamaBench(const QString& dir, const QString& file, int threads, const EvalBenchOptions& e)
+{
+    const ProcessResult r = runProcess(
+        QDir(dir).filePath(QStringLiteral("llama-bench")),
+        {QStringLiteral("-m"), file, QStringLiteral("-p"), QString::number(e.prompt), QStringLiteral("-n"),
+         QString::number(e.gen), QStringLiteral("-t"), QString::number(threads), QStringLiteral("-r"),
+         QString::number(e.reps), QStringLiteral("-o"), QStringLiteral("json")},
+        true);
+    if (!r.ok)
+        return QJsonObject{{QStringLiteral("error"), r.error}};
+    QJsonObject o;
+    for (const QJsonValue& v : QJsonDocument::fromJson(r.out).array()) {
+        const QJsonObject t = v.toObject();
+        const QString key = t.value(u"n_gen").toInt() > 0 ? QStringLiteral("tg") : QStringLiteral("pp");
+        o.insert(key, QJsonObject{{QStringLiteral("mean"), t.value(u"avg_ts").toDouble()},
+                                  {QStringLiteral("stddev"), t.value(u"stddev_ts").toDouble()}});
+        o.insert(QStringLiteral("build_commit"), t.value(u"build_commit"));
+        o.insert(QStringLiteral("model_size"), t.value(u"model_size"));
+    }
+    if (!o.contains(u"pp") || !o.contains(u"tg"))
+        o.insert(QStringLiteral("error"),
+                 QStringLiteral("llama-bench printed no pp/tg results: %1").arg(tail(r.err, 6)));
+    return o;
+}
+
+/// Seconds of a llama.cpp log timestamp ("M.SS.mmm.uuu") captured as groups 1-4 of `m`.
+double logSeconds(const QRegularExpressionMatch& m)
+{
+    return m.captured(1).toDouble() * 60 + m.captured(2).toDouble() + m.captured(3).toDouble() / 1e3 +
+           m.captured(4).toDouble() / 1e6;
+}
+
+/// llama-perplexity on the synthetic text: tokens/s over its chunk loop (all logits, scoring
+/// included, as ours), from the log timestamps of "calculating perplexity" and "Final estimate".
+QJsonObject runLlamaPerplexity(const QString& dir, const QString& file, int threads,
+                               const EvalBenchOptions& e)
+{
+    const ProcessResult r =
+        runProcess(QDir(dir).filePath(QStringLiteral("llama-perplexity")),
+                   {QStringLiteral("-m"), file, QStringLiteral("-f"), e.pplText, QStringLiteral("-c"),
+                    QString::number(e.prompt), QStringLiteral("-b"), QString::number(e.prompt),
+                    QStringLiteral("--chunks"), QStringLiteral("2"), QStringLiteral("-t"),
+                    QString::number(threads), QStringLiteral("--log-timestamps")},
+                   true);
+    if (!r.ok)
+        return QJsonObject{{QStringLiteral("error"), r.error}};
+    // Log lines may be glued to stdout's progress text ("ETA 0.00.292.128 I Final …"): no anchors.
+    static const QRegularExpression start(QStringLiteral(
+        R"((\d+)\.(\d\d)\.(\d\d\d)\.(\d\d\d) I perplexity: calculating perplexity over (\d+) chunks, n_ctx=(\d+))"));
+    static const QRegularExpression done(
+        QStringLiteral(R"((\d+)\.(\d\d)\.(\d\d\d)\.(\d\d\d) I Final estimate: PPL = ([\d.]+))"));
+    const QString log = QString::fromUtf8(r.err);
+    const auto m0 = start.match(log), m1 = done.match(log);
+    const double t0 = m0.hasMatch() ? logSeconds(m0) : -1.0, t1 = m1.hasMatch() ? logSeconds(m1) : -1.0;
+    const double tokens = m0.captured(5).toDouble() * m0.captured(6).toDouble();
+    const double value = m1.captured(5).toDouble();
+    if (t0 < 0 || t1 <= t0)
+        return QJsonObject{
+            {QStringLiteral("error"), QStringLiteral("no timed chunk loop in llama-perplexity's log")}};
+    return QJsonObject{{QStringLiteral("tokens_per_second"), tokens / (t1 - t0)},
+                       {QStringLiteral("seconds"), t1 - t0},
+                       {QStringLiteral("ppl"), value}};
+}
+
+/// Mean over rounds of `path` ("pp" → mean) in each object; NaN when any round lacks it.
+double roundsMean(const std::vector<QJsonObject>& rounds, const QString& key, const QString& field)
+{
+    double sum = 0;
+    for (const QJsonObject& o : rounds) {
+        const QJsonValue v = o.value(key).toObject().value(field);
+        if (!v.isDouble())
+            return std::nan("");
+        sum += v.toDouble();
+    }
+    return rounds.empty() ? std::nan("") : sum / double(rounds.size());
+}
+
+QJsonValue number(double v)
+{
+    return std::isfinite(v) ? QJsonValue(v) : QJsonValue(QJsonValue::Null);
+}
+
+QByteArray syntheticText()
+{
+    // Lower-case pseudo-words (the synthetic tokenizer's merges cover letter pairs) in sentences.
+    std::mt19937 rng(7);
+    QByteArray text;
+    while (text.size() < 24000) {
+        const int letters = 2 + int(rng() % 7);
+        for (int i = 0; i < letters; ++i)
+            text.append(char('a' + rng() % 26));
+        text.append(rng() % 11 == 0 ? ".\n" : " ");
+    }
+    return text;
+}
+
+QJsonObject measureCase(const Case& c, int threads, const Options& opt)
+{
+    const EvalBenchOptions& e = opt.eval;
+    const bool peer = !e.llamaCppDir.isEmpty();
+    std::vector<QJsonObject> ours, theirs, theirsPpl;
+    QJsonArray loads;
+    for (int round = 0; round < e.rounds; ++round) {
+        loads.append(loadAverage());
+        ours.push_back(runOurs(c.file, threads, e));
+        if (peer) {
+            theirs.push_back(runLlamaBench(e.llamaCppDir, c.file, threads, e));
+            if (!e.pplText.isEmpty())
+                theirsPpl.push_back(runLlamaPerplexity(e.llamaCppDir, c.file, threads, e));
+        }
+    }
+    QJsonObject o{{QStringLiteral("format"), c.format},
+                  {QStringLiteral("file"), c.file},
+                  {QStringLiteral("threads"), threads},
+                  {QStringLiteral("load_average"), loads}};
+    if (c.exportSeconds >= 0)
+        o.insert(QStringLiteral("export_seconds"), c.exportSeconds);
+    QJsonObject oursJson = ours.front();
+    const double ourPp = roundsMean(ours, QStringLiteral("pp"), QStringLiteral("mean"));
+    const double ourTg = roundsMean(ours, QStringLiteral("tg"), QStringLiteral("mean"));
+    oursJson.insert(QStringLiteral("pp_tokens_per_second"), number(ourPp));
+    oursJson.insert(QStringLiteral("tg_tokens_per_second"), number(ourTg));
+    if (e.rounds > 1) {
+        QJsonArray all;
+        for (const QJsonObject& r : ours)
+            all.append(r);
+        oursJson.insert(QStringLiteral("rounds"), all);
+    }
+    o.insert(QStringLiteral("ours"), oursJson);
+    QString line = QStringLiteral("eval %1 t=%2: ours pp %3 tg %4 tok/s, peak RSS %5 MiB")
+                       .arg(c.format)
+                       .arg(threads)
+                       .arg(ourPp, 0, 'f', 2)
+                       .arg(ourTg, 0, 'f', 2)
+                       .arg(qint64(oursJson.value(u"peak_rss_bytes").toDouble()) >> 20);
+    if (peer) {
+        QJsonObject theirsJson = theirs.front();
+        const double pp = roundsMean(theirs, QStringLiteral("pp"), QStringLiteral("mean"));
+        const double tg = roundsMean(theirs, QStringLiteral("tg"), QStringLiteral("mean"));
+        theirsJson.insert(QStringLiteral("pp_tokens_per_second"), number(pp));
+        theirsJson.insert(QStringLiteral("tg_tokens_per_second"), number(tg));
+        if (!theirsPpl.empty())
+            theirsJson.insert(QStringLiteral("perplexity"), theirsPpl.front());
+        o.insert(QStringLiteral("llama_cpp"), theirsJson);
+        o.insert(QStringLiteral("ratio"), QJsonObject{{QStringLiteral("pp"), number(ourPp / pp)},
+                                                      {QStringLiteral("tg"), number(ourTg / tg)}});
+        line += QStringLiteral(" | llama.cpp pp %1 tg %2 | ours/theirs pp %3 tg %4")
+                    .arg(pp, 0, 'f', 2)
+                    .arg(tg, 0, 'f', 2)
+                    .arg(ourPp / pp, 0, 'f', 3)
+                    .arg(ourTg / tg, 0, 'f', 3);
+    }
+    if (opt.log)
+        opt.log(line);
+    return o;
+}
+
+} // namespace
+
+QJsonObject evalThroughput(const Options& options)
+{
+    Options opt = options;
+    EvalBenchOptions& e = opt.eval;
+    if (e.prompt < 1 || e.gen < 1 || e.reps < 1 || e.rounds < 1 || e.threads.isEmpty())
+        throw Error(QStringLiteral("bench eval: prompt, gen, reps, rounds and threads must be positive"));
+    std::optional<QTemporaryDir> tmp;
+    QString work = e.workDir;
+    if (work.isEmpty()) {
+        tmp.emplace();
+        if (!tmp->isValid())
+            throw Error(QStringLiteral("bench eval: cannot create a temporary folder"));
+        work = tmp->path();
+    } else if (!QDir().mkpath(work)) {
+        throw Error::inFile(work, QStringLiteral("cannot create folder"));
+    }
+    QJsonObject peer{{QStringLiteral("available"), !e.llamaCppDir.isEmpty()}};
+    if (e.llamaCppDir.isEmpty()) {
+        peer.insert(QStringLiteral("note"),
+                    QStringLiteral("no --llama-cpp DIR given: llama.cpp columns skipped"));
+    } else {
+        const QString bench = QDir(e.llamaCppDir).filePath(QStringLiteral("llama-bench"));
+        if (!QFileInfo(bench).isExecutable())
+            throw Error::inFile(bench, QStringLiteral("no llama-bench executable here (--llama-cpp)"));
+        peer.insert(QStringLiteral("dir"), e.llamaCppDir);
+    }
+    QJsonObject source;
+    const std::vector<Case> cases = prepareFiles(opt, work, source);
+    if (e.perplexity) {
+        e.pplText = QDir(work).filePath(QStringLiteral("synthetic-text.txt"));
+        QSaveFile f(e.pplText);
+        if (!f.open(QIODevice::WriteOnly) || f.write(syntheticText()) < 0 || !f.commit())
+            throw Error::inFile(e.pplText, u"cannot write: " + f.errorString());
+    }
+    QJsonArray results;
+    for (const Case& c : cases) {
+        for (int threads : e.threads) {
+            QJsonObject r = measureCase(c, threads, opt);
+            r.insert(QStringLiteral("reused_file"), c.reused);
+            r.insert(QStringLiteral("file_bytes"), double(pathBytes(c.file)));
+            if (peer.value(u"build_commit").isUndefined() &&
+                r.value(u"llama_cpp").toObject().contains(u"build_commit"))
+                peer.insert(QStringLiteral("build_commit"),
+                            r.value(u"llama_cpp").toObject().value(u"build_commit"));
+            results.append(r);
+        }
+    }
+    return QJsonObject{
+        {QStringLiteral("benchmark"), QStringLiteral("eval")},
+        {QStringLiteral("machine"), machineInfo()},
+        {QStringLiteral("source"), source},
+        {QStringLiteral("llama_cpp"), peer},
+        {QStringLiteral("settings"),
+         QJsonObject{
+             {QStringLiteral("prompt"), e.prompt},
+             {QStringLiteral("gen"), e.gen},
+             {QStringLiteral("reps"), e.reps},
+             {QStringLiteral("rounds"), e.rounds},
+             {QStringLiteral("protocol"),
+              QStringLiteral("pp: one forward of `prompt` random tokens after a warm-up (last row's logits); "
+                             "tg: `gen` one-token forwards from an empty KV cache; mean ± sd over reps; "
+                             "each case a fresh child process; ours then llama-bench per round")}}},
+        {QStringLiteral("results"), results}};
 }
 
 } // namespace qs::bench

@@ -13,7 +13,6 @@
 #include "spec/QuantizedTensor.h"
 
 #include <Eigen/Dense>
-#include <QFile>
 #include <QJsonArray>
 #include <algorithm>
 #include <cstring>
@@ -200,15 +199,6 @@ double memcpyTrafficGBps(std::size_t bytes, int threads, int reps)
         best = std::min(best, nowSeconds() - t0);
     }
     return 2.0 * double(chunk * kChunks) / best / 1e9;
-}
-
-/// The 1-minute load average (Linux), to read timings by: the machines we measure on are shared.
-double loadAverage()
-{
-    QFile f(QStringLiteral("/proc/loadavg"));
-    if (!f.open(QIODevice::ReadOnly))
-        return -1;
-    return f.readLine().split(' ').value(0).toDouble();
 }
 
 struct Shape

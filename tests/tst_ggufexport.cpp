@@ -9,10 +9,11 @@
 // shows the fallback for rows that are not a multiple of 256 (and llama-quantize refusing Q8_0 and
 // Q4_0 because 172 is not a multiple of 32).
 #include "TestSupport.h"
-#include "io/Gguf.h"
 #include "checkpoint/GgufExport.h"
-#include "model/Model.h"
+#include "io/Gguf.h"
 #include "kernels/GgmlQuants.h"
+#include "model/Model.h"
+#include "model/SyntheticModel.h"
 #include "util/Error.h"
 
 #include <QDir>
@@ -81,6 +82,12 @@ const char* const kKjvTables[][2] = {
              "ffn_up=Q6_K ffn_down=Q6_K"},
     {"Q2_K", "token_embd=Q2_K output=Q6_K attn_q=Q2_K attn_k=Q2_K attn_v=Q3_K attn_output=Q3_K ffn_gate=Q2_K "
              "ffn_up=Q2_K ffn_down=Q3_K"},
+    // llama.cpp 34af94c (same rules as c392e50 for these); 2 query heads per kv head and 6 layers: no
+    // attn_v or ffn_down bump (a 1B shape with 4 per kv head gets Q5_K attn_v, checked by hand).
+    {"IQ4_XS", "token_embd=IQ4_XS output=Q6_K attn_q=IQ4_XS attn_k=IQ4_XS attn_v=IQ4_XS attn_output=IQ4_XS "
+               "ffn_gate=IQ4_XS ffn_up=IQ4_XS ffn_down=IQ4_XS"},
+    {"IQ4_NL", "token_embd=IQ4_NL output=Q6_K attn_q=IQ4_NL attn_k=IQ4_NL attn_v=IQ4_NL attn_output=IQ4_NL "
+               "ffn_gate=IQ4_NL ffn_up=IQ4_NL ffn_down=IQ4_NL"},
 };
 
 std::vector<float> dequantize(const GgufFile& f, const GgufTensor& t)
@@ -115,6 +122,8 @@ private Q_SLOTS:
     void kjvPresetTable_data();
     void kjvPresetTable();
     void legacyPresetRefusedForRows172();
+    void iq4Bumps_data();
+    void iq4Bumps();
     void permutationRoundTrip();
     void permuteRowsInverse();
     void dequantizedCloseToSource();
@@ -209,6 +218,51 @@ void TestGgufExport::kjvPresetTable()
     const auto model = Model::open(dir);
     const GgufExportPlan plan = ggufPreset(*model, preset);
     const QHash<QString, QString> expected = expandTable(table, 6);
+    QCOMPARE(plan.types.size(), expected.size());
+    for (auto it = expected.begin(); it != expected.end(); ++it)
+        QVERIFY2(
+            ggmlTypeName(plan.typeOf(it.key())) == it.value(),
+            qPrintable(it.key() + u": " + ggmlTypeName(plan.typeOf(it.key())) + u" expected " + it.value()));
+}
+
+void TestGgufExport::iq4Bumps_data()
+{
+    QTest::addColumn<QString>("preset");
+    QTest::addColumn<bool>("importance");
+    QTest::addColumn<QString>("table");
+    // 16 blocks, 4 query heads per kv head (llama_tensor_get_type, llama.cpp 34af94c): attn_v gets
+    // Q5_K (n_gqa >= 4), ffn_down of the first n_layer/8 blocks Q5_K unless an imatrix is used.
+    const QString bumped = QStringLiteral("ffn_down=Q5_K,Q5_K,X,X,X,X,X,X,X,X,X,X,X,X,X,X");
+    for (const char* p : {"IQ4_XS", "IQ4_NL"}) {
+        const QString t = QLatin1String(p);
+        const QString common = QStringLiteral("token_embd=%1 output=Q6_K attn_q=%1 attn_k=%1 attn_v=Q5_K "
+                                              "attn_output=%1 ffn_gate=%1 ffn_up=%1 ")
+                                   .arg(t);
+        QTest::newRow(p) << t << false << common + QString(bumped).replace(u'X', t);
+        QTest::newRow(qPrintable(t + u" + imatrix")) << t << true << common + QStringLiteral("ffn_down=") + t;
+    }
+}
+
+void TestGgufExport::iq4Bumps()
+{
+    QFETCH(QString, preset);
+    QFETCH(bool, importance);
+    QFETCH(QString, table);
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    SyntheticModelSpec spec;
+    spec.hidden = 256;
+    spec.intermediate = 512;
+    spec.layers = 16;
+    spec.heads = 8;
+    spec.kvHeads = 2;
+    spec.vocab = 256;
+    spec.sparse = true; // the plan reads shapes only
+    writeSyntheticModel(tmp.path(), spec);
+    const auto model = Model::open(tmp.path());
+    const GgufExportPlan plan = ggufPreset(*model, preset, importance);
+    QCOMPARE(plan.fileType, std::uint32_t(ggufPresetFileType(preset)));
+    const QHash<QString, QString> expected = expandTable(table, 16);
     QCOMPARE(plan.types.size(), expected.size());
     for (auto it = expected.begin(); it != expected.end(); ++it)
         QVERIFY2(

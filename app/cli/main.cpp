@@ -58,6 +58,7 @@ const std::vector<Command>& commands()
          runExportGguf},
         {"export-hf", "export a quantized run as a Hugging Face GPTQ or AWQ checkpoint (quantization_config)",
          runExportHf},
+        {"synth", "write a Llama-shaped HF model with random weights (1b, 3b, 8b, tiny; streaming)", runSynth},
         {"plot", "comparison plots of runs as PNG/PDF + CSV (pareto, memory, histogram, layers, weights)",
          runPlot},
     };

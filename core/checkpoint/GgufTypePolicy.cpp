@@ -40,6 +40,8 @@ constexpr PresetInfo kPresets[] = {
     {"Q5_K_S", LlamaFType::MostlyQ5_K_S, GgmlType::Q5_K, true},
     {"Q5_K_M", LlamaFType::MostlyQ5_K_M, GgmlType::Q5_K, true},
     {"Q6_K", LlamaFType::MostlyQ6_K, GgmlType::Q6_K, true},
+    {"IQ4_NL", LlamaFType::MostlyIQ4_NL, GgmlType::IQ4_NL, true},
+    {"IQ4_XS", LlamaFType::MostlyIQ4_XS, GgmlType::IQ4_XS, true},
 };
 
 // A preset whose base type has the preset's file type is that type's own row in the type table.
@@ -115,6 +117,11 @@ GgmlType attnVType(GgmlType type, const TensorSite& s)
         if (s.layer < 4)
             type = GgmlType::Q5_K;
         break;
+    case LlamaFType::MostlyIQ4_NL:
+    case LlamaFType::MostlyIQ4_XS:
+        if (s.nGqa >= 4)
+            type = GgmlType::Q5_K;
+        break;
     default:
         break;
     }
@@ -137,6 +144,9 @@ GgmlType ffnDownType(GgmlType type, const TensorSite& s)
         return useMoreBits(s) ? GgmlType::Q6_K : type;
     case LlamaFType::MostlyQ4_K_S:
         return s.layer < s.nLayers / 8 ? GgmlType::Q5_K : type;
+    case LlamaFType::MostlyIQ4_NL:
+    case LlamaFType::MostlyIQ4_XS:
+        return !s.withImportance && s.layer < s.nLayers / 8 ? GgmlType::Q5_K : type;
     case LlamaFType::MostlyQ4_0:
     case LlamaFType::MostlyQ5_0:
         // With an importance matrix the first eighth of the layers get the type with a minimum.

@@ -39,7 +39,7 @@ struct GgufExportPlan
 std::uint32_t ggufFileTypeFor(GgmlType t);
 
 /// The presets ggufPreset knows, in display order ("F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1",
-/// "Q5_0", "Q5_1", "Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K").
+/// "Q5_0", "Q5_1", "Q2_K", "Q3_K_S" … "Q6_K", "IQ4_NL", "IQ4_XS").
 QStringList ggufPresetNames();
 /// llama_ftype number of a preset name (case-insensitive); -1 when unknown.
 int ggufPresetFileType(const QString& name);

@@ -20,7 +20,14 @@ void SafetensorsWriter::addTensor(const QString& name, DType dtype, std::vector<
     for (std::int64_t d : shape)
         n *= std::uint64_t(d);
     m_tensors.push_back(
-        {name, dtype, std::move(shape), n * std::uint64_t(dtypeInfo(dtype).bytes), std::move(fill)});
+        {name, dtype, std::move(shape), n * std::uint64_t(dtypeInfo(dtype).bytes), std::move(fill), {}});
+}
+
+void SafetensorsWriter::addTensorRange(const QString& name, DType dtype, std::vector<std::int64_t> shape,
+                                       FillRange fill)
+{
+    addTensor(name, dtype, std::move(shape));
+    m_tensors.back().range = std::move(fill);
 }
 
 void SafetensorsWriter::addTensorF32(const QString& name, DType dtype, std::vector<std::int64_t> shape,
@@ -76,7 +83,7 @@ QByteArray SafetensorsWriter::headerJson() const
     return json;
 }
 
-void SafetensorsWriter::write(const QString& path) const
+void SafetensorsWriter::write(const QString& path, const Progress& progress) const
 {
     QSaveFile f(path);
     if (!f.open(QIODevice::WriteOnly))
@@ -92,10 +99,23 @@ void SafetensorsWriter::write(const QString& path) const
     };
     put(len, 8);
     put(json.constData(), json.size());
-    std::uint64_t pos = 8 + n;
+    const std::uint64_t dataStart = 8 + n;
+    std::uint64_t total = 0;
+    for (const Pending& t : m_tensors)
+        total += t.bytes;
+    std::uint64_t pos = dataStart;
     std::vector<unsigned char> buf;
     for (const Pending& t : m_tensors) {
-        if (t.fill) {
+        if (t.range) {
+            for (std::uint64_t off = 0; off < t.bytes; off += kChunkBytes) {
+                const std::uint64_t piece = std::min(kChunkBytes, t.bytes - off);
+                buf.assign(piece, 0);
+                t.range(buf.data(), off, piece);
+                put(buf.data(), qint64(piece));
+                if (progress)
+                    progress(pos + off + piece - dataStart, total);
+            }
+        } else if (t.fill) {
             buf.assign(t.bytes, 0);
             t.fill(buf.data(), t.bytes);
             put(buf.data(), qint64(t.bytes));
@@ -103,6 +123,8 @@ void SafetensorsWriter::write(const QString& path) const
             throw Error::inFile(path, u"seek failed: " + f.errorString());
         }
         pos += t.bytes;
+        if (progress)
+            progress(pos - dataStart, total);
     }
     if (!f.resize(qint64(pos)))
         throw Error::inFile(path, u"resize failed: " + f.errorString());

@@ -13,14 +13,23 @@ namespace qs {
 /// Writes a safetensors file atomically (temp file + rename; nothing is left on failure).
 /// Tensor data comes from a callback that fills one tensor's bytes, so large synthetic models
 /// are written without holding them twice. A tensor with no callback is left as a hole
-/// (sparse zeros) — used to make multi-gigabyte test files in no time.
+/// (sparse zeros) — used to make multi-gigabyte test files in no time. A tensor added with a
+/// FillRange is produced piece by piece (at most kChunkBytes at a time), so even a tensor larger
+/// than memory can be written.
 class SafetensorsWriter
 {
 public:
     using Fill = std::function<void(unsigned char* dst, std::uint64_t bytes)>;
+    /// Fills bytes [offset, offset + bytes) of one tensor; called in order of offset, each piece at
+    /// most kChunkBytes long and starting at a multiple of kChunkBytes.
+    using FillRange = std::function<void(unsigned char* dst, std::uint64_t offset, std::uint64_t bytes)>;
+    /// Bytes of the file's data section written so far, of the total (for progress lines).
+    using Progress = std::function<void(std::uint64_t doneBytes, std::uint64_t totalBytes)>;
+    static constexpr std::uint64_t kChunkBytes = std::uint64_t(64) << 20;
 
     void setMetadata(const QString& key, const QString& value) { m_metadata.insert(key, value); }
     void addTensor(const QString& name, DType dtype, std::vector<std::int64_t> shape, Fill fill = {});
+    void addTensorRange(const QString& name, DType dtype, std::vector<std::int64_t> shape, FillRange fill);
     /// Convenience: f32 data converted to dtype (f32/f16/bf16).
     void addTensorF32(const QString& name, DType dtype, std::vector<std::int64_t> shape,
                       std::vector<float> data);
@@ -31,8 +40,9 @@ public:
     void addTensorI32(const QString& name, std::vector<std::int64_t> shape,
                       const std::vector<std::int32_t>& values);
 
-    /// Throws qs::Error naming the file on any failure (disk full included).
-    void write(const QString& path) const;
+    /// Throws qs::Error naming the file on any failure (disk full included); whatever `progress`
+    /// or a fill callback throws (qs::Cancelled) leaves nothing at `path` either.
+    void write(const QString& path, const Progress& progress = {}) const;
     /// The exact header JSON that write() emits (used by tests that corrupt files on purpose).
     QByteArray headerJson() const;
 
@@ -44,6 +54,7 @@ private:
         std::vector<std::int64_t> shape;
         std::uint64_t bytes;
         Fill fill;
+        FillRange range;
     };
     std::vector<Pending> m_tensors;
     QMap<QString, QString> m_metadata;
