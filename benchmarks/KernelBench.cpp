@@ -5,7 +5,12 @@
 #include "Benchmarks.h"
 #include "kernels/Convert.h"
 #include "kernels/FloatMatMul.h"
+#include "kernels/GgmlMatMul.h"
+#include "kernels/GgmlQuants.h"
+#include "kernels/PackedInt.h"
 #include "kernels/SimdVariant.h"
+#include "quant/Quantizer.h"
+#include "spec/QuantizedTensor.h"
 
 #include <Eigen/Dense>
 #include <QJsonArray>
@@ -76,11 +81,75 @@ MatMulFn eigenF32(const std::vector<float>& values, std::int64_t rows, std::int6
     };
 }
 
+template <GgmlType T>
+std::size_t ggmlBytes(std::int64_t rows, std::int64_t cols)
+{
+    return std::size_t(rows) * ggmlRowBytes(T, cols);
+}
+
+/// A ggml block weight as GgmlLinear runs it: the inputs rounded to the type's activation blocks
+/// (part of every product, so timed), then integer block dot products.
+template <GgmlType T>
+MatMulFn ggmlWeight(const std::vector<float>& values, std::int64_t rows, std::int64_t cols)
+{
+    auto stored = std::make_shared<std::vector<std::uint8_t>>(ggmlBytes<T>(rows, cols));
+    ggmlQuantizeRows(T, values.data(), stored->data(), rows, cols);
+    return [stored, rows, cols](std::int64_t r0, std::int64_t r1, const float* x, std::int64_t n, float* y) {
+        std::vector<std::uint8_t> xq(std::size_t(n) * ggmlActivationRowBytes(T, cols));
+        ggmlQuantizeActivations(T, x, 0, n, cols, xq.data());
+        ggmlMatMul(T, stored->data(), cols, r0, r1, xq.data(), n, y, rows);
+    };
+}
+
+/// Our integer format `scheme` (an RTN short name) as PackedIntLinear runs it; with `int8Inputs`
+/// the inputs are quantized per token to int8 first (W8A8 / dynamic), inside the timed product.
+template <const char* Scheme, bool Int8Inputs>
+MatMulFn packedIntWeight(const std::vector<float>& values, std::int64_t rows, std::int64_t cols)
+{
+    const QuantizedTensor q =
+        rtnQuantize(values.data(), rows, cols, QuantSpec::fromShortName(QLatin1String(Scheme)));
+    std::shared_ptr<const PackedIntMatrix> packed = q.packedCodes();
+    return [packed, rows, cols](std::int64_t r0, std::int64_t r1, const float* x, std::int64_t n, float* y) {
+        if constexpr (Int8Inputs) {
+            Int8Activations xa;
+            quantizeActivationsInt8(x, n, cols, nullptr, xa);
+            packedIntMatMulInt8(*packed, r0, r1, xa, y, rows);
+        } else {
+            packedIntMatMul(*packed, r0, r1, x, n, y, rows);
+        }
+    };
+}
+
+template <const char* Scheme>
+std::size_t packedIntBytes(std::int64_t rows, std::int64_t cols)
+{
+    return QuantSpec::fromShortName(QLatin1String(Scheme)).cost(rows, cols).total();
+}
+
+constexpr char kInt4G128[] = "rtn-w4-g128";
+constexpr char kInt8Channel[] = "rtn-w8-ch-sym";
+constexpr char kInt3G128[] = "rtn-w3-g128";
+constexpr char kInt2G64[] = "rtn-w2-g64";
+
 const KernelFormat kFormats[] = {
     {"f32", denseBytes<DType::F32>, floatWeight<DType::F32>},
     {"f16", denseBytes<DType::F16>, floatWeight<DType::F16>},
     {"bf16", denseBytes<DType::BF16>, floatWeight<DType::BF16>},
     {"eigen-f32", denseBytes<DType::F32>, eigenF32},
+    {"q8_0", ggmlBytes<GgmlType::Q8_0>, ggmlWeight<GgmlType::Q8_0>},
+    {"q4_0", ggmlBytes<GgmlType::Q4_0>, ggmlWeight<GgmlType::Q4_0>},
+    {"q4_k", ggmlBytes<GgmlType::Q4_K>, ggmlWeight<GgmlType::Q4_K>},
+    {"q5_k", ggmlBytes<GgmlType::Q5_K>, ggmlWeight<GgmlType::Q5_K>},
+    {"q6_k", ggmlBytes<GgmlType::Q6_K>, ggmlWeight<GgmlType::Q6_K>},
+    {"q3_k", ggmlBytes<GgmlType::Q3_K>, ggmlWeight<GgmlType::Q3_K>},
+    {"q2_k", ggmlBytes<GgmlType::Q2_K>, ggmlWeight<GgmlType::Q2_K>},
+    {"iq4_xs", ggmlBytes<GgmlType::IQ4_XS>, ggmlWeight<GgmlType::IQ4_XS>},
+    {"int4-g128", packedIntBytes<kInt4G128>, packedIntWeight<kInt4G128, false>},
+    {"int3-g128", packedIntBytes<kInt3G128>, packedIntWeight<kInt3G128, false>},
+    {"int2-g64", packedIntBytes<kInt2G64>, packedIntWeight<kInt2G64, false>},
+    {"int8-ch", packedIntBytes<kInt8Channel>, packedIntWeight<kInt8Channel, false>},
+    {"int8-ch-a8 (w8a8)", packedIntBytes<kInt8Channel>, packedIntWeight<kInt8Channel, true>},
+    {"int4-g128-a8", packedIntBytes<kInt4G128>, packedIntWeight<kInt4G128, true>},
 };
 
 std::vector<float> randomValues(std::size_t count, unsigned seed, float sigma)
@@ -206,6 +275,8 @@ QJsonObject kernelThroughput(const Options& opt)
     return QJsonObject{
         {QStringLiteral("benchmark"), QStringLiteral("kernels")},
         {QStringLiteral("float_variant"), QLatin1String(simdVariantName(floatMatMulVariant()))},
+        {QStringLiteral("ggml_variant"), QLatin1String(simdVariantName(ggmlMatMulVariant()))},
+        {QStringLiteral("packed_int_variant"), QLatin1String(simdVariantName(packedIntVariant()))},
         {QStringLiteral("row_tile"), qint64(kRowTile)},
         {QStringLiteral("machine"), machineInfo()},
         {QStringLiteral("load_average"), loadAverage()},

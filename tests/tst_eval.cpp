@@ -1,6 +1,5 @@
 // Perplexity protocols against golden values, KLD base store/compare, calibration capture, CLI.
 #include "TestSupport.h"
-
 #include "eval/Calibration.h"
 #include "eval/Evaluation.h"
 #include "model/Generate.h"
@@ -14,7 +13,6 @@
 #include <QJsonObject>
 #include <QTemporaryDir>
 #include <QTest>
-
 #include <cmath>
 #include <random>
 
@@ -26,7 +24,7 @@ namespace {
 std::shared_ptr<DenseLinear> noisy(const Transformer& t, int index, float rel, unsigned seed)
 {
     const auto& d = dynamic_cast<const DenseLinear&>(t.linear(index));
-    std::vector<float> w = d.weight();
+    std::vector<float> w = d.floatWeight();
     std::mt19937 rng(seed);
     std::normal_distribution<float> n(0.f, 1.f);
     for (float& x : w)
@@ -62,18 +60,24 @@ void TestEval::perplexityGolden_data()
     QTest::addColumn<double>("ppl");
     const QString wiki = QStringLiteral("wikitext-2-raw/wiki.test.raw");
     // Values from golden.json (float64 NumPy reference, ../shared/tools/reference_forward.py).
-    QTest::newRow("stories llama.cpp ctx128x20") << QStringLiteral("stories260K") << wiki << QStringLiteral("llamacpp")
-                                                 << 128 << 20 << 1260 << 111.96412129305186;
-    QTest::newRow("stories llama.cpp ctx512x8") << QStringLiteral("stories260K") << wiki << QStringLiteral("llamacpp")
-                                                << 512 << 8 << 2040 << 125.73691590397374;
-    QTest::newRow("stories windows 512x4") << QStringLiteral("stories260K") << wiki << QStringLiteral("windows") << 512
-                                           << 4 << 2044 << 119.83147590481688;
-    QTest::newRow("stories-bf16 ctx128x20") << QStringLiteral("stories260K-sharded") << wiki
-                                            << QStringLiteral("llamacpp") << 128 << 20 << 1260 << 111.96412129305186;
-    QTest::newRow("kjv7M llama.cpp ctx256x40") << QStringLiteral("kjv7M") << QStringLiteral("kjv/test.txt")
-                                               << QStringLiteral("llamacpp") << 256 << 40 << 5080 << 59.57162225313616;
-    QTest::newRow("kjv7M windows 512x8") << QStringLiteral("kjv7M") << QStringLiteral("kjv/test.txt")
-                                         << QStringLiteral("windows") << 512 << 8 << 4088 << 54.50511501525351;
+    QTest::newRow("stories llama.cpp ctx128x20")
+        << QStringLiteral("stories260K") << wiki << QStringLiteral("llamacpp") << 128 << 20 << 1260
+        << 111.96412129305186;
+    QTest::newRow("stories llama.cpp ctx512x8")
+        << QStringLiteral("stories260K") << wiki << QStringLiteral("llamacpp") << 512 << 8 << 2040
+        << 125.73691590397374;
+    QTest::newRow("stories windows 512x4")
+        << QStringLiteral("stories260K") << wiki << QStringLiteral("windows") << 512 << 4 << 2044
+        << 119.83147590481688;
+    QTest::newRow("stories-bf16 ctx128x20")
+        << QStringLiteral("stories260K-sharded") << wiki << QStringLiteral("llamacpp") << 128 << 20 << 1260
+        << 111.96412129305186;
+    QTest::newRow("kjv7M llama.cpp ctx256x40")
+        << QStringLiteral("kjv7M") << QStringLiteral("kjv/test.txt") << QStringLiteral("llamacpp") << 256
+        << 40 << 5080 << 59.57162225313616;
+    QTest::newRow("kjv7M windows 512x8")
+        << QStringLiteral("kjv7M") << QStringLiteral("kjv/test.txt") << QStringLiteral("windows") << 512 << 8
+        << 4088 << 54.50511501525351;
 }
 
 void TestEval::perplexityGolden()
@@ -99,7 +103,10 @@ void TestEval::perplexityGolden()
     QCOMPARE(r.perplexity.chunks, chunks);
     QCOMPARE(r.perplexity.scored, std::int64_t(scored));
     const double rel = std::fabs(r.perplexity.ppl - ppl) / ppl;
-    QVERIFY2(rel < 1e-4, qPrintable(QStringLiteral("ppl %1 vs golden %2 (rel %3)").arg(r.perplexity.ppl, 0, 'f', 6).arg(ppl, 0, 'f', 6).arg(rel)));
+    QVERIFY2(rel < 1e-4, qPrintable(QStringLiteral("ppl %1 vs golden %2 (rel %3)")
+                                        .arg(r.perplexity.ppl, 0, 'f', 6)
+                                        .arg(ppl, 0, 'f', 6)
+                                        .arg(rel)));
     QVERIFY(r.perplexity.pplError > 0);
 }
 
@@ -112,8 +119,8 @@ void TestEval::chunking()
     PerplexityOptions o;
     o.ctx = 128;
     std::vector<EvalChunk> c = makeChunks(tokens, o);
-    QCOMPARE(int(c.size()), 7); // 1000 / 128
-    QCOMPARE(c[1].tokens.front(), 1);  // first token replaced by BOS
+    QCOMPARE(int(c.size()), 7);       // 1000 / 128
+    QCOMPARE(c[1].tokens.front(), 1); // first token replaced by BOS
     QCOMPARE(c[1].tokens[1], tokens[129]);
     QCOMPARE(c[1].firstScored, 64);
     o.protocol = PerplexityProtocol::Windows;
@@ -243,7 +250,8 @@ void TestEval::calibrationStats()
     } both;
     both.a = &c;
     both.b = &capture;
-    const std::vector<int> ids{1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401, 396, 267};
+    const std::vector<int> ids{1,   403, 407, 261, 378, 432, 383, 286, 261, 376,
+                               298, 315, 421, 395, 317, 426, 338, 401, 396, 267};
     KvCache cache = t.makeCache(int(ids.size()));
     std::vector<float> logits(ids.size() * 512);
     t.forward(cache, ids.data(), int(ids.size()), logits.data(), 0, &both);
@@ -256,7 +264,8 @@ void TestEval::calibrationStats()
         for (std::int64_t b : {0, 17, 171}) {
             double ref = 0;
             for (std::size_t tkn = 0; tkn < ids.size(); ++tkn)
-                ref += double(capture.rows[tkn * std::size_t(in) + std::size_t(a)]) * capture.rows[tkn * std::size_t(in) + std::size_t(b)];
+                ref += double(capture.rows[tkn * std::size_t(in) + std::size_t(a)]) *
+                       capture.rows[tkn * std::size_t(in) + std::size_t(b)];
             QVERIFY(std::fabs(s.xtx(a, b) - ref) <= 1e-9 * std::max(1.0, std::fabs(ref)));
         }
         double mx = 0, sa = 0, sq = 0;
@@ -306,24 +315,28 @@ void TestEval::cliEvalAndKld()
     QS_REQUIRE_DATA(textPath, "wikitext-2-raw/wiki.test.raw");
     QTemporaryDir tmp;
     const QString base = tmp.filePath(QStringLiteral("b.qskld"));
-    test::CliResult r = test::runCli({QStringLiteral("eval"), modelPath, QStringLiteral("--text"), textPath,
-                                      QStringLiteral("--ctx"), QStringLiteral("128"), QStringLiteral("--chunks"),
-                                      QStringLiteral("20"), QStringLiteral("--save-base"), base, QStringLiteral("--json")});
+    test::CliResult r =
+        test::runCli({QStringLiteral("eval"), modelPath, QStringLiteral("--text"), textPath,
+                      QStringLiteral("--ctx"), QStringLiteral("128"), QStringLiteral("--chunks"),
+                      QStringLiteral("20"), QStringLiteral("--save-base"), base, QStringLiteral("--json")});
     QVERIFY2(r.exitCode == 0, r.err.constData());
     const QJsonObject o = QJsonDocument::fromJson(r.out).object();
-    QVERIFY(std::fabs(o.value(u"perplexity").toObject().value(u"ppl").toDouble() - 111.96412129305186) < 0.012);
-    r = test::runCli({QStringLiteral("eval"), modelPath, QStringLiteral("--text"), textPath, QStringLiteral("--ctx"),
-                      QStringLiteral("128"), QStringLiteral("--chunks"), QStringLiteral("20"), QStringLiteral("--kld-base"),
-                      base});
+    QVERIFY(std::fabs(o.value(u"perplexity").toObject().value(u"ppl").toDouble() - 111.96412129305186) <
+            0.012);
+    r = test::runCli({QStringLiteral("eval"), modelPath, QStringLiteral("--text"), textPath,
+                      QStringLiteral("--ctx"), QStringLiteral("128"), QStringLiteral("--chunks"),
+                      QStringLiteral("20"), QStringLiteral("--kld-base"), base});
     QVERIFY2(r.exitCode == 0, r.err.constData());
-    QVERIFY2(r.out.contains("Mean KLD") && r.out.contains("Same top") && r.out.contains("PPL"), r.out.constData());
-    r = test::runCli({QStringLiteral("eval"), modelPath, QStringLiteral("--text"), textPath, QStringLiteral("--ctx"),
-                      QStringLiteral("64"), QStringLiteral("--chunks"), QStringLiteral("20"), QStringLiteral("--kld-base"),
-                      base});
+    QVERIFY2(r.out.contains("Mean KLD") && r.out.contains("Same top") && r.out.contains("PPL"),
+             r.out.constData());
+    r = test::runCli({QStringLiteral("eval"), modelPath, QStringLiteral("--text"), textPath,
+                      QStringLiteral("--ctx"), QStringLiteral("64"), QStringLiteral("--chunks"),
+                      QStringLiteral("20"), QStringLiteral("--kld-base"), base});
     QCOMPARE(r.exitCode, 1);
     QVERIFY(r.err.contains("n_ctx"));
-    r = test::runCli({QStringLiteral("generate"), modelPath, QStringLiteral("--prompt"), QStringLiteral("Once upon a time"),
-                      QStringLiteral("-n"), QStringLiteral("20"), QStringLiteral("--seed"), QStringLiteral("3")});
+    r = test::runCli({QStringLiteral("generate"), modelPath, QStringLiteral("--prompt"),
+                      QStringLiteral("Once upon a time"), QStringLiteral("-n"), QStringLiteral("20"),
+                      QStringLiteral("--seed"), QStringLiteral("3")});
     QVERIFY2(r.exitCode == 0, r.err.constData());
     QVERIFY(r.out.startsWith("Once upon a time"));
 }

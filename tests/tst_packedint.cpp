@@ -195,6 +195,8 @@ class TestPackedInt : public QObject
 private Q_SLOTS:
     void layerCases_data();
     void layerCases();
+    void oddGroupsAndZeros_data();
+    void oddGroupsAndZeros();
     void bytesAreBitsPerWeight();
     void int8ActivationsMatchFakeQuantization();
     void outlierColumnsAreSkipped();
@@ -306,6 +308,60 @@ void TestPackedInt::layerCases()
             }
             QVERIFY2(sameBits(ys, y), where(v, "prepared f32").constData());
             QVERIFY2(sameBits(y8s, y8), where(v, "prepared int8").constData());
+        }
+    }
+}
+
+void TestPackedInt::oddGroupsAndZeros_data()
+{
+    QTest::addColumn<int>("bits");
+    QTest::addColumn<int>("rows");
+    QTest::addColumn<int>("cols");
+    QTest::addColumn<int>("groupLength");
+    QTest::addColumn<float>("zeroShift"); // zero points moved off the code range
+    QTest::newRow("int3 g20") << 3 << 19 << 100 << 20 << 0.0f;
+    QTest::newRow("int4 g48 act") << 4 << 17 << 150 << 48 << 0.0f;
+    QTest::newRow("int8 g100") << 8 << 5 << 333 << 100 << 0.0f;
+    QTest::newRow("int2 g1") << 2 << 3 << 9 << 1 << 0.0f;
+    QTest::newRow("int5 1x1") << 5 << 1 << 1 << 0 << 0.0f;
+    QTest::newRow("int4 zeros below 0") << 4 << 20 << 96 << 32 << -21.3f;
+    QTest::newRow("int6 zeros above qmax") << 6 << 20 << 96 << 32 << 77.7f;
+    QTest::newRow("int8 zeros above qmax") << 8 << 20 << 96 << 32 << 300.5f;
+}
+
+void TestPackedInt::oddGroupsAndZeros()
+{
+    QFETCH(int, bits);
+    QFETCH(int, rows);
+    QFETCH(int, cols);
+    QFETCH(int, groupLength);
+    QFETCH(float, zeroShift);
+    const bool act = QByteArray(QTest::currentDataTag()).contains("act");
+    Layer l = makeLayer(bits, false, groupLength == 0 ? -1 : groupLength, act, true, false, rows, cols, 77);
+    for (float& z : l.zeros)
+        z += zeroShift;
+    const PackedIntMatrix m = l.pack();
+    QVERIFY(unpackIntCodes(m) == l.codes);
+    const std::int64_t n = 6;
+    const std::vector<float> x = inputs(n, cols, 78);
+    std::vector<float> y(std::size_t(n * rows)), y8(y.size()), yv(y.size());
+    packedIntMatMul(SimdVariant::Scalar, m, 0, rows, x.data(), n, y.data(), rows);
+    const Deviation df = deviation(l, x, n, y);
+    QVERIFY2(df.worst <= floatPathBudget(m.groupLength, m.groups()), qPrintable(df.where));
+    Int8Activations xa;
+    quantizeActivationsInt8(x.data(), n, cols, nullptr, xa);
+    packedIntMatMulInt8(SimdVariant::Scalar, m, 0, rows, xa, y8.data(), rows);
+    const std::vector<float> xq(xa.q.begin(), xa.q.end());
+    const Deviation d8 = deviation(l, xq, n, y8, &xa.scale);
+    QVERIFY2(d8.worst <= int8PathBudget(m.groups()), qPrintable(d8.where));
+    for (SimdVariant v : vectorVariants()) {
+        packedIntMatMul(v, m, 0, rows, x.data(), n, yv.data(), rows);
+        QVERIFY2(sameBits(yv, y), where(v, "f32 inputs").constData());
+        for (Int8Dot dot : {Int8Dot::Maddubs, Int8Dot::Vnni}) {
+            if (!int8DotSupported(v, dot))
+                continue;
+            packedIntMatMulInt8(v, dot, m, 0, rows, xa, yv.data(), rows);
+            QVERIFY2(sameBits(yv, y8), where(v, "int8").constData());
         }
     }
 }
@@ -453,6 +509,20 @@ void TestPackedInt::badInput()
     QVERIFY(!test::errorOf([&] {
                  packedIntMatMulInt8(SimdVariant::Vec128, Int8Dot::Vnni, m, 0, 5, a, y.data(), 5);
              }).isEmpty());
+    // Per-channel groups beyond the int32 sums of the int8 path.
+    const std::int64_t big = 70000;
+    std::vector<std::uint8_t> bigCodes(big, 1);
+    const float one = 1.0f;
+    const PackedIntMatrix bigM = packIntMatrix(2, 1, big, big, bigCodes.data(), &one, nullptr, nullptr);
+    std::vector<float> bigX(big, 1.0f);
+    Int8Activations bigA;
+    quantizeActivationsInt8(bigX.data(), 1, big, nullptr, bigA);
+    float bigY = 0;
+    QCOMPARE(test::checkMessage(test::errorOf([&] { packedIntMatMulInt8(bigM, 0, 1, bigA, &bigY, 1); }),
+                                {QStringLiteral("70000 columns")}),
+             QString());
+    packedIntMatMul(bigM, 0, 1, bigX.data(), 1, &bigY, 1); // the f32 path has no such limit
+    QCOMPARE(bigY, float(big));
     // Inputs prepared for another shape or column order.
     const PackedIntInput in = preparePackedIntInput(SimdVariant::Scalar, m, x.data(), 3);
     const Layer other = makeLayer(4, false, 64, false, false, false, 5, 64, 32);

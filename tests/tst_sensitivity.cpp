@@ -7,8 +7,8 @@
 #include "analysis/Sensitivity.h"
 #include "eval/Evaluation.h"
 #include "model/Model.h"
-#include "model/Transformer.h"
 #include "model/QuantizedLinear.h"
+#include "model/Transformer.h"
 #include "quant/Quantizer.h"
 #include "tokenizer/Tokenizer.h"
 #include "util/Error.h"
@@ -235,8 +235,9 @@ private Q_SLOTS:
         const SensitivityUnit& unit = r.units.back();
         const int li = unit.linears.front();
         const auto& dense = dynamic_cast<const DenseLinear&>(t.linear(li));
+        const std::vector<float> weight = dense.floatWeight();
         QuantizeRequest req;
-        req.weight = dense.weight().data();
+        req.weight = weight.data();
         req.rows = dense.outFeatures();
         req.cols = dense.inFeatures();
         req.spec = QuantSpec::fromShortName(QStringLiteral("rtn-w3-ch"));

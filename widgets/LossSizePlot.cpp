@@ -39,9 +39,47 @@ void LossSizePlot::setParetoVisible(bool visible)
     rebuild();
 }
 
+namespace {
+
+QString sizeColumnName(LossSizePlot::Size size)
+{
+    switch (size) {
+    case LossSizePlot::Size::BitsPerWeight:
+        return QStringLiteral("bpw");
+    case LossSizePlot::Size::Megabytes:
+        return QStringLiteral("MB");
+    case LossSizePlot::Size::DecodeSpeed:
+        return QStringLiteral("decode_tokens_per_second");
+    case LossSizePlot::Size::PrefillSpeed:
+        return QStringLiteral("prefill_tokens_per_second");
+    case LossSizePlot::Size::ResidentMegabytes:
+        return QStringLiteral("resident_MB");
+    }
+    return QString();
+}
+
+} // namespace
+
 double LossSizePlot::sizeOf(const RunSummary& r) const
 {
-    return m_size == Size::BitsPerWeight ? r.bitsPerWeight : r.megabytes();
+    switch (m_size) {
+    case Size::BitsPerWeight:
+        return r.bitsPerWeight;
+    case Size::Megabytes:
+        return r.megabytes();
+    case Size::DecodeSpeed:
+        return r.decodeTokensPerSecond;
+    case Size::PrefillSpeed:
+        return r.prefillTokensPerSecond;
+    case Size::ResidentMegabytes:
+        return r.residentBytes ? double(r.residentBytes) / 1e6 : std::numeric_limits<double>::quiet_NaN();
+    }
+    return 0;
+}
+
+bool LossSizePlot::higherIsBetter() const
+{
+    return m_size == Size::DecodeSpeed || m_size == Size::PrefillSpeed;
 }
 
 double LossSizePlot::lossOf(const RunSummary& r) const
@@ -56,7 +94,19 @@ double LossSizePlot::errorOf(const RunSummary& r) const
 
 QString LossSizePlot::sizeLabel() const
 {
-    return m_size == Size::BitsPerWeight ? tr("bits per weight") : tr("model size (MB)");
+    switch (m_size) {
+    case Size::BitsPerWeight:
+        return tr("bits per weight");
+    case Size::Megabytes:
+        return tr("model size (MB)");
+    case Size::DecodeSpeed:
+        return tr("decode tokens/s (measured)");
+    case Size::PrefillSpeed:
+        return tr("prefill tokens/s (measured)");
+    case Size::ResidentMegabytes:
+        return tr("weights in memory while running (MB, measured)");
+    }
+    return QString();
 }
 
 QString LossSizePlot::lossLabel() const
@@ -77,7 +127,7 @@ std::vector<std::size_t> LossSizePlot::front() const
 {
     std::vector<SizeLossPoint> points;
     for (const RunSummary& r : m_runs)
-        points.push_back({sizeOf(r), lossOf(r)});
+        points.push_back({higherIsBetter() ? -sizeOf(r) : sizeOf(r), lossOf(r)});
     return paretoFront(points);
 }
 
@@ -86,7 +136,7 @@ PlotTable LossSizePlot::table() const
     PlotTable t;
     t.header = QStringList{QStringLiteral("run"),
                            QStringLiteral("method"),
-                           m_size == Size::BitsPerWeight ? QStringLiteral("bpw") : QStringLiteral("MB"),
+                           sizeColumnName(m_size),
                            m_loss == Loss::Perplexity ? QStringLiteral("ppl") : QStringLiteral("kld"),
                            QStringLiteral("loss_error"),
                            QStringLiteral("pareto")};

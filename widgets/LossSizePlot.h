@@ -7,15 +7,18 @@
 
 namespace qs {
 
-/// Perplexity (or mean KLD) against bits per weight (or megabytes): one scatter series per
-/// method with ± error bars, the Pareto front over all runs as a line, and the float baseline's
+/// Perplexity (or mean KLD) against bits per weight, megabytes, measured speed or memory: one scatter series
+/// per method with ± error bars, the Pareto front over all runs as a line, and the float baseline's
 /// perplexity as a horizontal line.
 class LossSizePlot : public PlotWidget
 {
     Q_OBJECT
 public:
     enum class Loss { Perplexity, Kld };
-    enum class Size { BitsPerWeight, Megabytes };
+    /// The x axis: stored size, or what was measured on the model as it runs (eval/Speed.h) —
+    /// decode or prefill tokens/s (higher is better: the front runs the other way) or the resident
+    /// weight bytes.
+    enum class Size { BitsPerWeight, Megabytes, DecodeSpeed, PrefillSpeed, ResidentMegabytes };
 
     explicit LossSizePlot(QWidget* parent = nullptr);
 
@@ -38,6 +41,7 @@ private:
     double lossOf(const RunSummary& r) const;
     double errorOf(const RunSummary& r) const;
     QString sizeLabel() const;
+    bool higherIsBetter() const;
     QString lossLabel() const;
 
     std::vector<RunSummary> m_runs;

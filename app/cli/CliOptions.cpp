@@ -54,6 +54,31 @@ qs::PerplexityOptions perplexityOptionsFrom(const QCommandLineParser& p)
     return o;
 }
 
+QCommandLineOption speedOption()
+{
+    return {QStringLiteral("speed"),
+            QStringLiteral(
+                "After the perplexity run, measure prefill and decode speed and memory of the model as it "
+                "runs: P prompt tokens, then D one-token steps (default 128,32; 0 skips)."),
+            QStringLiteral("P,D"), QStringLiteral("128,32")};
+}
+
+void applySpeedOption(const QCommandLineParser& p, qs::EvaluationParams& params)
+{
+    const QStringList parts = p.value(QStringLiteral("speed")).split(u',');
+    bool okP = false, okD = parts.size() == 2;
+    const int prefill = parts.value(0).toInt(&okP), decode = okD ? parts.value(1).toInt(&okD) : 0;
+    if (parts == QStringList{QStringLiteral("0")}) {
+        params.speedPrefillTokens = params.speedDecodeTokens = 0;
+        return;
+    }
+    if (!okP || !okD || prefill < 1 || decode < 1)
+        throw qs::Error(QStringLiteral("--speed takes P,D (two positive token counts) or 0, got '%1'")
+                            .arg(p.value(QStringLiteral("speed"))));
+    params.speedPrefillTokens = prefill;
+    params.speedDecodeTokens = decode;
+}
+
 qs::ProgressFn terminalProgress(bool quiet)
 {
     return [quiet, last = std::chrono::steady_clock::time_point()](const qs::JobProgress& pr) mutable {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "eval/Evaluation.h"
 #include "eval/Perplexity.h"
 #include "jobs/Job.h"
 
@@ -16,6 +17,9 @@ int positiveInt(const QCommandLineParser& p, const QString& name, int minimum);
 /// --ctx, --chunks, --skip-chunks, --protocol (the evaluation protocol of eval, quantize, sensitivity).
 QList<QCommandLineOption> perplexityOptions();
 qs::PerplexityOptions perplexityOptionsFrom(const QCommandLineParser& p);
+/// --speed P,D: the speed measurement after an evaluation (eval/Speed.h); 0 skips it.
+QCommandLineOption speedOption();
+void applySpeedOption(const QCommandLineParser& p, qs::EvaluationParams& params);
 /// Progress on stderr, one refreshed line at most 4 times a second (nothing when `quiet`).
 qs::ProgressFn terminalProgress(bool quiet);
 

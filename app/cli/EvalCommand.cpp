@@ -34,6 +34,7 @@ int runEval(const QStringList& args)
          QStringLiteral("FILE")},
         {QStringLiteral("json"), QStringLiteral("Print JSON.")},
         threadsOption(),
+        speedOption(),
     });
     p.addOptions(perplexityOptions());
     p.process(args);
@@ -51,6 +52,7 @@ int runEval(const QStringList& args)
     params.perplexity = perplexityOptionsFrom(p);
     params.saveBasePath = p.value(QStringLiteral("save-base"));
     params.kldBasePath = p.value(QStringLiteral("kld-base"));
+    applySpeedOption(p, params);
 
     const auto model = qs::Model::open(p.positionalArguments().front());
     const auto tokenizer = qs::Tokenizer::load(model->path());

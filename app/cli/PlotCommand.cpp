@@ -20,6 +20,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <map>
 #include <optional>
 
 namespace cli {
@@ -27,9 +28,10 @@ namespace cli {
 namespace {
 
 const char* const kPlotKinds =
-    "  pareto RUN... [--baseline EVAL.json] [--y ppl|kld] [--x bpw|mb] [--no-front]\n"
-    "        perplexity (or KLD) vs bits per weight (or MB), one series per method,\n"
-    "        error bars, Pareto front, float baseline line\n"
+    "  pareto RUN... [--baseline EVAL.json] [--y ppl|kld] [--x bpw|mb|decode|prefill|resident]\n"
+    "        [--no-front]  perplexity (or KLD) vs bits per weight, MB, or as measured on the\n"
+    "        running model: decode or prefill tokens/s, resident weight MB; one series per\n"
+    "        method, error bars, Pareto front, float baseline line\n"
     "  allocation STUDY.json\n"
     "        predicted vs measured loss of an allocation study (allocate --measure --report)\n"
     "  memory RUN... [--baseline EVAL.json|MODEL]\n"
@@ -86,15 +88,21 @@ struct UsageError
 std::unique_ptr<qs::PlotWidget> paretoPlot(const QCommandLineParser& p, const QStringList& inputs)
 {
     const QString y = p.value(QStringLiteral("y")), x = p.value(QStringLiteral("x"));
-    if ((y != u"ppl" && y != u"kld") || (x != u"bpw" && x != u"mb")) {
-        throw UsageError{"--y takes ppl or kld, --x bpw or mb\n"};
+    using Size = qs::LossSizePlot::Size;
+    const std::map<QString, Size> sizes{{QStringLiteral("bpw"), Size::BitsPerWeight},
+                                        {QStringLiteral("mb"), Size::Megabytes},
+                                        {QStringLiteral("decode"), Size::DecodeSpeed},
+                                        {QStringLiteral("prefill"), Size::PrefillSpeed},
+                                        {QStringLiteral("resident"), Size::ResidentMegabytes}};
+    if ((y != u"ppl" && y != u"kld") || !sizes.count(x)) {
+        throw UsageError{"--y takes ppl or kld, --x bpw, mb, decode, prefill or resident\n"};
     }
     std::vector<qs::RunSummary> runs = loadRuns(inputs);
     const std::optional<qs::RunSummary> baseline = loadBaseline(p.value(QStringLiteral("baseline")));
     warnAll(qs::checkComparable(runs, baseline ? &*baseline : nullptr));
     auto w = std::make_unique<qs::LossSizePlot>();
     w->setLoss(y == u"kld" ? qs::LossSizePlot::Loss::Kld : qs::LossSizePlot::Loss::Perplexity);
-    w->setSize(x == u"mb" ? qs::LossSizePlot::Size::Megabytes : qs::LossSizePlot::Size::BitsPerWeight);
+    w->setSize(sizes.at(x));
     w->setParetoVisible(!p.isSet(QStringLiteral("no-front")));
     w->setRuns(std::move(runs), baseline);
     return w;
@@ -260,8 +268,8 @@ void addPlotOptions(QCommandLineParser& p)
          QStringLiteral("FILE")},
         {QStringLiteral("y"), QStringLiteral("pareto: ppl or kld (default ppl)."), QStringLiteral("LOSS"),
          QStringLiteral("ppl")},
-        {QStringLiteral("x"), QStringLiteral("pareto: bpw or mb (default bpw)."), QStringLiteral("SIZE"),
-         QStringLiteral("bpw")},
+        {QStringLiteral("x"), QStringLiteral("pareto: bpw, mb, decode, prefill or resident (default bpw)."),
+         QStringLiteral("SIZE"), QStringLiteral("bpw")},
         {QStringLiteral("no-front"), QStringLiteral("pareto: do not draw the Pareto front.")},
         {QStringLiteral("layer"), QStringLiteral("histogram/weights: the layer (module name)."),
          QStringLiteral("NAME")},

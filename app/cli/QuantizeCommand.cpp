@@ -116,6 +116,7 @@ int runQuantize(const QStringList& args)
         {QStringLiteral("json"), QStringLiteral("Print JSON.")},
         {QStringLiteral("threads"), QStringLiteral("Compute threads (default all)."), QStringLiteral("N"),
          QStringLiteral("0")},
+        speedOption(),
     });
     p.addOptions(perplexityOptions());
     p.process(args);
@@ -143,6 +144,7 @@ int runQuantize(const QStringList& args)
     if (!params.evaluation.textPath.isEmpty()) {
         params.evaluation.perplexity = perplexityOptionsFrom(p);
         params.evaluation.kldBasePath = p.value(QStringLiteral("kld-base"));
+        applySpeedOption(p, params.evaluation);
     }
     params.outDir = p.value(QStringLiteral("out"));
     params.progressPerStep = true;
@@ -230,6 +232,7 @@ int runCompare(const QStringList& args)
         const QJsonObject e = o.contains(u"eval") ? o.value(u"eval").toObject() : o; // eval JSON itself
         const QJsonObject pp = e.value(u"perplexity").toObject();
         const QJsonObject kld = e.value(u"kld").toObject();
+        const QJsonObject speed = e.value(u"speed").toObject(); // measured on the model as it runs
         QJsonObject row{
             {QStringLiteral("run"), o.value(u"name").toString(QFileInfo(path).completeBaseName())},
             {QStringLiteral("bpw"), o.contains(u"bpw") ? o.value(u"bpw") : e.value(u"bpw")},
@@ -242,6 +245,12 @@ int runCompare(const QStringList& args)
             {QStringLiteral("ppl_error"), pp.value(u"ppl_error")},
             {QStringLiteral("kld"), kld.value(u"mean_kld")},
             {QStringLiteral("top1_percent"), kld.value(u"same_top_percent")},
+            {QStringLiteral("prefill_tokens_per_second"), speed.value(u"prefill_tokens_per_second")},
+            {QStringLiteral("decode_tokens_per_second"), speed.value(u"decode_tokens_per_second")},
+            {QStringLiteral("resident_MB"), speed.contains(u"weight_bytes")
+                                                ? QJsonValue(speed.value(u"weight_bytes").toDouble() / 1e6)
+                                                : QJsonValue()},
+            {QStringLiteral("threads"), speed.value(u"threads")},
             {QStringLiteral("quantize_seconds"), o.value(u"quantize_seconds")}};
         rows.append(row);
     }
@@ -253,10 +262,13 @@ int runCompare(const QStringList& args)
         return v.isDouble() ? QString::number(v.toDouble(), 'f', prec) : QString();
     };
     const bool csv = p.isSet(QStringLiteral("csv"));
-    const QStringList header{QStringLiteral("run"), QStringLiteral("bpw"),     QStringLiteral("lin.bpw"),
-                             QStringLiteral("MB"),  QStringLiteral("ppl"),     QStringLiteral("±"),
-                             QStringLiteral("KLD"), QStringLiteral("top-1 %"), QStringLiteral("time s")};
-    const std::vector<int> widths{-24, 7, 8, 8, 10, 8, 9, 8, 8}; // negative: left-aligned
+    const QStringList header{
+        QStringLiteral("run"),      QStringLiteral("bpw"),     QStringLiteral("lin.bpw"),
+        QStringLiteral("MB"),       QStringLiteral("ppl"),     QStringLiteral("±"),
+        QStringLiteral("KLD"),      QStringLiteral("top-1 %"), QStringLiteral("pp tok/s"),
+        QStringLiteral("tg tok/s"), QStringLiteral("res. MB"), QStringLiteral("thr"),
+        QStringLiteral("time s")};
+    const std::vector<int> widths{-24, 7, 8, 8, 10, 8, 9, 8, 9, 9, 8, 4, 8}; // negative: left-aligned
     auto line = [&](const QStringList& cells) -> QString {
         if (csv)
             return cells.join(u',') + u'\n';
@@ -267,14 +279,18 @@ int runCompare(const QStringList& args)
                                              : cells[i].rightJustified(widths[std::size_t(i)]));
         return s + u'\n';
     };
-    out() << (csv ? QStringLiteral("run,bpw,linear_bpw,MB,ppl,ppl_error,kld,top1_percent,quantize_seconds\n")
+    out() << (csv ? QStringLiteral(
+                        "run,bpw,linear_bpw,MB,ppl,ppl_error,kld,top1_percent,prefill_tokens_per_second,"
+                        "decode_tokens_per_second,resident_MB,threads,quantize_seconds\n")
                   : line(header));
     for (const QJsonValue& v : rows) {
         const QJsonObject r = v.toObject();
         out() << line({r.value(u"run").toString(), num(r.value(u"bpw"), 3), num(r.value(u"linear_bpw"), 3),
                        num(r.value(u"MB"), 4), num(r.value(u"ppl"), 4), num(r.value(u"ppl_error"), 4),
                        num(r.value(u"kld"), 6), num(r.value(u"top1_percent"), 2),
-                       num(r.value(u"quantize_seconds"), 2)});
+                       num(r.value(u"prefill_tokens_per_second"), 1),
+                       num(r.value(u"decode_tokens_per_second"), 1), num(r.value(u"resident_MB"), 3),
+                       num(r.value(u"threads"), 0), num(r.value(u"quantize_seconds"), 2)});
     }
     return kExitOk;
 }

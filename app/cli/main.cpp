@@ -1,7 +1,9 @@
 #include "Cli.h"
+#include "kernels/CpuFeatures.h"
 #include "util/Error.h"
 
 #include <QCoreApplication>
+#include <cstdio>
 #include <functional>
 
 namespace cli {
@@ -77,6 +79,10 @@ void usage()
 
 int main(int argc, char** argv)
 {
+    if (const char* missing = qs::missingBaselineCpuFeatures()) { // before any AVX2 code runs
+        std::fputs(missing, stderr);
+        return 1;
+    }
     // Only `plot` needs Qt Widgets (rendering); every other command stays a QCoreApplication.
     const auto app = argc > 1 && qstrcmp(argv[1], "plot") == 0
                          ? cli::makePlotApplication(argc, argv)

@@ -32,7 +32,21 @@ namespace qs {
 
 namespace {
 enum JobColumn { JobColName, JobColProgress, JobColStage, JobColLayer, JobColEta, JobColCancel, JobColumns };
-enum RunColumn { RunShow, RunName, RunRecipe, RunBpw, RunMb, RunPpl, RunKld, RunTop1, RunTime, RunColumns };
+enum RunColumn {
+    RunShow,
+    RunName,
+    RunRecipe,
+    RunBpw,
+    RunMb,
+    RunPpl,
+    RunKld,
+    RunTop1,
+    RunPrefill,
+    RunDecode,
+    RunResident,
+    RunTime,
+    RunColumns
+};
 
 QString number(double v, int decimals)
 {
@@ -75,7 +89,8 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
     m_runsTable = new QTableWidget(0, RunColumns);
     m_runsTable->setObjectName(QStringLiteral("runsTable"));
     m_runsTable->setHorizontalHeaderLabels({tr("Show"), tr("Run"), tr("Recipe"), tr("bpw"), tr("MB"),
-                                            tr("ppl ± err"), tr("KLD"), tr("top-1 %"), tr("Quantize s")});
+                                            tr("ppl ± err"), tr("KLD"), tr("top-1 %"), tr("Prefill tok/s"),
+                                            tr("Decode tok/s"), tr("Resident MB"), tr("Quantize s")});
     m_runsTable->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     m_runsTable->horizontalHeader()->setStretchLastSection(true);
     m_runsTable->verticalHeader()->hide();
@@ -93,6 +108,12 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
     });
 
     m_lossPlot = new LossSizePlot;
+    m_speedPlot = new LossSizePlot;
+    m_speedPlot->setObjectName(QStringLiteral("speedPlot"));
+    m_speedPlot->setSize(LossSizePlot::Size::DecodeSpeed);
+    m_residentPlot = new LossSizePlot;
+    m_residentPlot->setObjectName(QStringLiteral("residentPlot"));
+    m_residentPlot->setSize(LossSizePlot::Size::ResidentMegabytes);
     m_memoryPlot = new MemoryPlot;
     m_histogram = new ErrorHistogramPlot;
     m_layerHeatmap = new LayerErrorHeatmap;
@@ -106,6 +127,8 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
     auto* plots = new QTabWidget;
     plots->setObjectName(QStringLiteral("comparePlots"));
     plots->addTab(m_lossPlot, tr("Perplexity vs size"));
+    plots->addTab(m_speedPlot, tr("Perplexity vs decode speed"));
+    plots->addTab(m_residentPlot, tr("Perplexity vs memory in use"));
     plots->addTab(m_memoryPlot, tr("Memory"));
     plots->addTab(m_histogram, tr("Error histogram"));
     plots->addTab(m_layerHeatmap, tr("Per-layer error"));
@@ -359,6 +382,14 @@ void RunsPanel::refreshRunsTable()
                                      : QStringLiteral("–")));
         m_runsTable->setItem(i, RunKld, new QTableWidgetItem(number(r.kldMean, 5)));
         m_runsTable->setItem(i, RunTop1, new QTableWidgetItem(number(r.top1Percent, 2)));
+        m_runsTable->setItem(i, RunPrefill, new QTableWidgetItem(number(r.prefillTokensPerSecond, 1)));
+        m_runsTable->setItem(i, RunDecode, new QTableWidgetItem(number(r.decodeTokensPerSecond, 1)));
+        m_runsTable->setItem(i, RunResident,
+                             new QTableWidgetItem(r.residentBytes ? number(double(r.residentBytes) / 1e6, 4)
+                                                                  : QStringLiteral("–")));
+        if (r.hasSpeed())
+            m_runsTable->item(i, RunDecode)
+                ->setToolTip(tr("measured at %n thread(s)", nullptr, r.speedThreads));
         m_runsTable->setItem(i, RunTime, new QTableWidgetItem(number(r.quantizeSeconds, 2)));
     }
 }
@@ -376,6 +407,8 @@ void RunsPanel::refreshPlots()
 {
     const std::vector<RunSummary> runs = checkedRuns();
     m_lossPlot->setRuns(runs, m_baseline);
+    m_speedPlot->setRuns(runs, m_baseline);
+    m_residentPlot->setRuns(runs, m_baseline);
     m_memoryPlot->setRuns(
         runs, m_baseline
                   ? m_baseline

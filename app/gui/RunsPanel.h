@@ -112,6 +112,8 @@ private:
     QTableWidget* m_jobsTable = nullptr;
     QTableWidget* m_runsTable = nullptr;
     LossSizePlot* m_lossPlot = nullptr;
+    LossSizePlot* m_speedPlot = nullptr;    ///< quality vs measured decode tokens/s
+    LossSizePlot* m_residentPlot = nullptr; ///< quality vs measured resident weight bytes
     MemoryPlot* m_memoryPlot = nullptr;
     ErrorHistogramPlot* m_histogram = nullptr;
     LayerErrorHeatmap* m_layerHeatmap = nullptr;

@@ -5,6 +5,7 @@
 #include "RunsPanel.h"
 #include "SessionController.h"
 #include "analysis/Sensitivity.h"
+#include "kernels/CpuFeatures.h"
 #include "util/Error.h"
 #include "util/Paths.h"
 
@@ -13,9 +14,14 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QTimer>
+#include <cstdio>
 
 int main(int argc, char** argv)
 {
+    if (const char* missing = qs::missingBaselineCpuFeatures()) { // before any AVX2 code runs
+        std::fputs(missing, stderr);
+        return 1;
+    }
     Q_INIT_RESOURCE(quantscope); // the .qrc lives in the static quantscope_app library
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("QuantScope"));

@@ -178,7 +178,7 @@ PlaygroundResult quantizeRow(const std::vector<float>& values, const QuantSpec& 
     r.spec = request.spec;
     r.original = values;
     r.reconstructed = q.dequantize();
-    r.codes = q.codes;
+    r.codes = q.unpackedCodes();
     r.scales = q.scales;
     r.zeros = q.zeros;
     r.groupLength = r.spec.groupLength(n);

@@ -112,9 +112,8 @@ QuantizedMember quantizeMember(const Transformer& t, int li, const QuantSpec& sp
     const QuantizeRequest req =
         floatLayerRequest(t, li, fitted, stats,
                           QStringLiteral("the model is already quantized; sensitivity needs a float model"));
-    const auto* dense = static_cast<const DenseLinear*>(&t.linear(li));
     auto q = std::make_shared<const QuantizedTensor>(quantizeWeight(req, job));
-    auto layer = std::make_shared<const QuantizedLinear>(q, dense->bias());
+    auto layer = std::make_shared<const QuantizedLinear>(q, t.linear(li).bias());
     QuantizedMember m;
     m.linear = li;
     m.layer = layer;

@@ -76,15 +76,24 @@ QString layerProblem(const QuantizedTensor& q, HfQuantFormat f)
     return {};
 }
 
+/// The codes [in, out] (the formats store the weight transposed).
+std::vector<std::uint32_t> transposedCodes(const QuantizedTensor& q)
+{
+    const std::int64_t rows = q.rows, cols = q.cols;
+    const std::vector<std::uint8_t> codes = q.unpackedCodes();
+    std::vector<std::uint32_t> t(std::size_t(rows * cols));
+    for (std::int64_t r = 0; r < rows; ++r)
+        for (std::int64_t c = 0; c < cols; ++c)
+            t[std::size_t(c * rows + r)] = codes[std::size_t(r * cols + c)];
+    return t;
+}
+
 /// The tensors of one layer as the format stores them.
 void writeGptqLayer(SafetensorsWriter& w, const QString& name, const QuantizedTensor& q, bool zeroMinusOne)
 {
     const std::int64_t rows = q.rows, cols = q.cols, groups = q.spec.groupsPerRow(cols);
     const int bits = q.spec.bits;
-    std::vector<std::uint32_t> t(std::size_t(rows * cols)); // [in, out]
-    for (std::int64_t r = 0; r < rows; ++r)
-        for (std::int64_t c = 0; c < cols; ++c)
-            t[std::size_t(c * rows + r)] = q.codes[std::size_t(r * cols + c)];
+    const std::vector<std::uint32_t> t = transposedCodes(q);
     w.addTensorI32(name + u".qweight", {cols * bits / 32, rows}, gptqPackRows(t, cols, rows, bits));
     std::vector<std::uint32_t> z(std::size_t(groups * rows));
     std::vector<float> sc(std::size_t(groups * rows));
@@ -118,10 +127,7 @@ void writeGptqLayer(SafetensorsWriter& w, const QString& name, const QuantizedTe
 void writeAwqLayer(SafetensorsWriter& w, const QString& name, const QuantizedTensor& q)
 {
     const std::int64_t rows = q.rows, cols = q.cols, groups = q.spec.groupsPerRow(cols);
-    std::vector<std::uint32_t> t(std::size_t(rows * cols)); // [in, out]
-    for (std::int64_t r = 0; r < rows; ++r)
-        for (std::int64_t c = 0; c < cols; ++c)
-            t[std::size_t(c * rows + r)] = q.codes[std::size_t(r * cols + c)];
+    const std::vector<std::uint32_t> t = transposedCodes(q);
     w.addTensorI32(name + u".qweight", {cols, rows / 8}, awqPack(t, cols, rows));
     std::vector<std::uint32_t> z(std::size_t(groups * rows));
     std::vector<float> sc(std::size_t(groups * rows));

@@ -108,7 +108,7 @@ void saveQuantizedModel(const QString& outDir, const Model& base, const Quantize
                                  {q.rows, std::int64_t(ggmlRowBytes(q.spec.ggmlType, q.cols))}, q.ggmlData);
                 continue;
             }
-            const std::vector<std::uint8_t> packed = packCodes(q.codes, q.spec.bits);
+            const std::vector<std::uint8_t> packed = packCodes(q.unpackedCodes(), q.spec.bits);
             w.addTensorBytes(l.name + u".qweight", DType::U8, {std::int64_t(packed.size())}, packed);
             const std::int64_t nScales = std::int64_t(q.scales.size());
             const std::vector<std::int64_t> scaleShape =

@@ -3,11 +3,11 @@
 #include "model/Transformer.h"
 #include "tokenizer/Tokenizer.h"
 #include "util/Error.h"
+#include "util/SystemInfo.h"
 
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
-
 #include <chrono>
 
 namespace qs {
@@ -27,19 +27,21 @@ QStringList checkTokenizerAgainstModel(const Tokenizer& tokenizer, const Transfo
 {
     QStringList warnings;
     if (tokenizer.vocabSize() > model.vocabSize())
-        throw Error::inFile(tokenizer.path(), QStringLiteral("tokenizer has %1 tokens but the model's vocabulary has "
-                                                             "%2: ids would fall outside the embedding table")
-                                                  .arg(tokenizer.vocabSize())
-                                                  .arg(model.vocabSize()));
+        throw Error::inFile(tokenizer.path(),
+                            QStringLiteral("tokenizer has %1 tokens but the model's vocabulary has "
+                                           "%2: ids would fall outside the embedding table")
+                                .arg(tokenizer.vocabSize())
+                                .arg(model.vocabSize()));
     if (tokenizer.vocabSize() < model.vocabSize())
-        warnings << QStringLiteral("vocab-size-mismatch: tokenizer has %1 tokens, model %2 (extra rows unused)")
+        warnings << QStringLiteral(
+                        "vocab-size-mismatch: tokenizer has %1 tokens, model %2 (extra rows unused)")
                         .arg(tokenizer.vocabSize())
                         .arg(model.vocabSize());
     return warnings;
 }
 
-EvaluationResult runEvaluation(const Transformer& model, const Tokenizer& tokenizer, const EvaluationParams& params,
-                               const JobContext& job)
+EvaluationResult runEvaluation(const Transformer& model, const Tokenizer& tokenizer,
+                               const EvaluationParams& params, const JobContext& job)
 {
     EvaluationResult r;
     r.model = model.model().path();
@@ -49,6 +51,10 @@ EvaluationResult runEvaluation(const Transformer& model, const Tokenizer& tokeni
     r.bitsPerWeight = model.bitsPerWeight();
     r.linearBitsPerWeight = model.linearBitsPerWeight();
     r.warnings = checkTokenizerAgainstModel(tokenizer, model);
+    const int ctx = std::max(params.perplexity.ctx, params.speedPrefillTokens + params.speedDecodeTokens);
+    requireMemory(QStringLiteral("evaluating with n_ctx %1").arg(params.perplexity.ctx),
+                  modelRunMemory(model.model(), ctx, ctx, false),
+                  QStringLiteral("use a smaller --ctx or close other programs"));
 
     const QByteArray text = readTextFile(params.textPath);
     job.report(-1, QStringLiteral("tokenizing"), QFileInfo(params.textPath).fileName());
@@ -108,6 +114,8 @@ EvaluationResult runEvaluation(const Transformer& model, const Tokenizer& tokeni
         s.basePplError = reader->basePplError();
         r.kld = s;
     }
+    if (params.speedPrefillTokens > 0 && params.speedDecodeTokens > 0)
+        r.speed = measureSpeed(model, params.speedPrefillTokens, params.speedDecodeTokens, job);
     return r;
 }
 
@@ -124,6 +132,8 @@ QJsonObject EvaluationResult::toJson() const
                   {QStringLiteral("warnings"), QJsonArray::fromStringList(warnings)}};
     if (kld)
         o.insert(QStringLiteral("kld"), kld->toJson());
+    if (speed)
+        o.insert(QStringLiteral("speed"), speed->toJson());
     return o;
 }
 
@@ -148,10 +158,13 @@ QString EvaluationResult::toText() const
         cum << QStringLiteral("[%1]%2").arg(i + 1).arg(p.cumulativePpl[i], 0, 'f', 4);
     s += u"chunks     " + cum.join(u',') + u'\n';
     s += QStringLiteral("PPL        %1 +/- %2\n").arg(p.ppl, 0, 'f', 4).arg(p.pplError, 0, 'f', 5);
-    s += QStringLiteral("time       %1 s, %2 tokens/s\n").arg(p.seconds, 0, 'f', 3).arg(p.tokensPerSecond, 0, 'f', 1);
+    s += QStringLiteral("time       %1 s, %2 tokens/s\n")
+             .arg(p.seconds, 0, 'f', 3)
+             .arg(p.tokensPerSecond, 0, 'f', 1);
     if (kld) {
         const KldStats& k = *kld;
-        s += QStringLiteral("base PPL   %1 +/- %2\n").arg(k.basePpl, 0, 'f', 4).arg(k.basePplError, 0, 'f', 5);
+        s +=
+            QStringLiteral("base PPL   %1 +/- %2\n").arg(k.basePpl, 0, 'f', 4).arg(k.basePplError, 0, 'f', 5);
         s += QStringLiteral("Mean KLD   %1 ± %2\n").arg(k.meanKld, 0, 'f', 6).arg(k.meanKldError, 0, 'f', 6);
         s += QStringLiteral("KLD pct    median %1, 90% %2, 95% %3, 99% %4, 99.9% %5, max %6\n")
                  .arg(k.medianKld, 0, 'f', 6)
@@ -160,13 +173,19 @@ QString EvaluationResult::toText() const
                  .arg(k.p99Kld, 0, 'f', 6)
                  .arg(k.p999Kld, 0, 'f', 6)
                  .arg(k.maxKld, 0, 'f', 6);
-        s += QStringLiteral("Same top   %1 ± %2 %\n").arg(k.sameTopPercent, 0, 'f', 3).arg(k.sameTopError, 0, 'f', 3);
-        s += QStringLiteral("RMS Δp     %1 ± %2 %\n").arg(100 * k.rmsDeltaP, 0, 'f', 3).arg(100 * k.rmsDeltaPError, 0, 'f', 3);
+        s += QStringLiteral("Same top   %1 ± %2 %\n")
+                 .arg(k.sameTopPercent, 0, 'f', 3)
+                 .arg(k.sameTopError, 0, 'f', 3);
+        s += QStringLiteral("RMS Δp     %1 ± %2 %\n")
+                 .arg(100 * k.rmsDeltaP, 0, 'f', 3)
+                 .arg(100 * k.rmsDeltaPError, 0, 'f', 3);
         QStringList dp;
         for (const auto& [q, v] : k.deltaPPercentiles)
             dp << QStringLiteral("%1%: %2%").arg(q).arg(100 * v, 0, 'f', 3);
         s += u"Δp pct     " + dp.join(u", ") + u'\n';
     }
+    if (speed)
+        s += speed->toText();
     return s;
 }
 

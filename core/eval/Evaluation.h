@@ -2,11 +2,11 @@
 
 #include "eval/Kld.h"
 #include "eval/Perplexity.h"
+#include "eval/Speed.h"
 #include "jobs/Job.h"
 
 #include <QJsonObject>
 #include <QStringList>
-
 #include <optional>
 
 namespace qs {
@@ -21,6 +21,10 @@ struct EvaluationParams
     PerplexityOptions perplexity;
     QString saveBasePath; ///< store this run's logits as a KLD base (atomic write)
     QString kldBasePath;  ///< compare against a stored base
+    /// After the perplexity run: measure prefill/decode speed and memory of the model as it runs
+    /// (SpeedMeasurement); 0 tokens skips it.
+    int speedPrefillTokens = 128;
+    int speedDecodeTokens = 32;
 };
 
 struct EvaluationResult
@@ -28,12 +32,13 @@ struct EvaluationResult
     QString model;
     QString textPath;
     QString tokenizer;
-    std::uint64_t modelBytes = 0;  ///< as stored (quantized sizes for quantized checkpoints)
+    std::uint64_t modelBytes = 0; ///< as stored (quantized sizes for quantized checkpoints)
     double bitsPerWeight = 0;
     double linearBitsPerWeight = 0;
     double tokenizeSeconds = 0;
     PerplexityResult perplexity;
     std::optional<KldStats> kld;
+    std::optional<SpeedMeasurement> speed;
     QStringList warnings;
     QJsonObject toJson() const;
     QString toText() const;
@@ -41,8 +46,8 @@ struct EvaluationResult
 
 /// Reads the text (UTF-8 checked), tokenizes it once with BOS, runs perplexity and, when asked,
 /// stores or compares against a KLD base while streaming — memory bounded by one window.
-EvaluationResult runEvaluation(const Transformer& model, const Tokenizer& tokenizer, const EvaluationParams& params,
-                               const JobContext& job = {});
+EvaluationResult runEvaluation(const Transformer& model, const Tokenizer& tokenizer,
+                               const EvaluationParams& params, const JobContext& job = {});
 
 /// Errors when the tokenizer cannot drive the model (ids beyond the embedding table); a named
 /// warning when the model's table is larger (padding rows are common and harmless).

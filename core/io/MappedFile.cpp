@@ -3,7 +3,6 @@
 #include "util/Error.h"
 
 #include <QFile>
-
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -19,7 +18,8 @@ std::shared_ptr<const MappedFile> MappedFile::open(const QString& path)
     const int fd = ::open(native.constData(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         throw Error::inFile(path, u"cannot open: " + QString::fromLocal8Bit(std::strerror(errno)));
-    struct stat st{};
+    struct stat st
+    {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         ::close(fd);
         throw Error::inFile(path, QStringLiteral("not a regular file"));
@@ -44,6 +44,18 @@ MappedFile::~MappedFile()
 {
     if (m_data)
         ::munmap(const_cast<unsigned char*>(m_data), m_size);
+}
+
+void releaseMappedPages(const void* begin, std::uint64_t bytes)
+{
+    const long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0 || bytes == 0)
+        return;
+    const auto b = reinterpret_cast<std::uintptr_t>(begin);
+    const std::uintptr_t first = (b + std::uintptr_t(page) - 1) / std::uintptr_t(page) * std::uintptr_t(page);
+    const std::uintptr_t last = (b + bytes) / std::uintptr_t(page) * std::uintptr_t(page);
+    if (last > first)
+        madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
 } // namespace qs

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <QString>
-
 #include <cstdint>
 #include <memory>
 
@@ -28,5 +27,10 @@ private:
     const unsigned char* m_data = nullptr;
     std::uint64_t m_size = 0;
 };
+
+/// Drops the pages of a mapped range from this process's resident set (madvise DONTNEED on the
+/// whole pages inside [begin, begin + bytes)); the data stays in the file and is read again if
+/// touched. For memory bounds: a quantizer releases a float layer once its packed form replaced it.
+void releaseMappedPages(const void* begin, std::uint64_t bytes);
 
 } // namespace qs

@@ -5,6 +5,7 @@
 #include "kernels/Convert.h"
 #include "kernels/GgmlQuants.h"
 #include "util/Error.h"
+#include "util/Threads.h"
 
 #include <QDir>
 #include <QFile>
@@ -180,6 +181,28 @@ const unsigned char* TensorStore::rawData(const QString& name) const
         throw Error::inFile(m_path,
                             u"tensor '" + name + u"' is stored with permuted rows; read it row by row");
     return m_gguf->dataAt(e.info->begin);
+}
+
+bool TensorStore::rowsInPlace(const QString& name) const
+{
+    return entry(name).permuteHeads == 0;
+}
+
+void TensorStore::checkFinite(const QString& name) const
+{
+    const TensorInfo& t = info(name);
+    forEachRowRange(t.rows(), t.cols(), [&](std::int64_t first, std::int64_t count) {
+        std::vector<float> chunk(std::size_t(count * t.cols()));
+        readRowsF32(name, first, count, chunk.data(), FiniteCheck::Throw);
+    });
+}
+
+void TensorStore::releasePages(const QString& name) const
+{
+    const Entry& e = entry(name);
+    const unsigned char* begin =
+        m_gguf ? m_gguf->dataAt(e.info->begin) : m_shards[std::size_t(e.shard)]->data(*e.info);
+    releaseMappedPages(begin, e.info->bytes());
 }
 
 std::vector<std::uint8_t> TensorStore::readRawRows(const QString& name) const

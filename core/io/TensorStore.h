@@ -53,6 +53,14 @@ public:
     /// The stored bytes of every row of a tensor in HF row order (GGUF q/k rows un-permuted;
     /// for block formats a row is ggmlRowBytes(type, cols) bytes).
     std::vector<std::uint8_t> readRawRows(const QString& name) const;
+    /// Whether rawData() gives the rows in HF order (false for a GGUF q/k tensor stored permuted).
+    bool rowsInPlace(const QString& name) const;
+    /// Reads a float tensor through once, in chunks spread over the compute threads, and throws
+    /// qs::Error naming the file, tensor, row and column when a value is NaN or Inf. Block formats
+    /// are dequantized chunk by chunk for the same check. No copy of the tensor is kept.
+    void checkFinite(const QString& name) const;
+    /// Drops a tensor's mapped pages from the resident set (io/MappedFile.h releaseMappedPages).
+    void releasePages(const QString& name) const;
 
 private:
     struct Entry

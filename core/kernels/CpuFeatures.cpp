@@ -50,4 +50,21 @@ const CpuFeatures& cpuFeatures()
     return features;
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("arch=x86-64"))) const char* missingBaselineCpuFeatures()
+{
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return nullptr;
+    return "QuantScope: this build needs a CPU with AVX2 and FMA (x86-64-v3: Intel Haswell / AMD Excavator "
+           "or "
+           "newer); this CPU lacks them.\n";
+}
+#else
+const char* missingBaselineCpuFeatures()
+{
+    return nullptr;
+}
+#endif
+
 } // namespace qs

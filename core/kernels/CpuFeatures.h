@@ -23,4 +23,11 @@ struct CpuFeatures
 
 const CpuFeatures& cpuFeatures();
 
+/// The programs are built for x86-64-v3 (AVX2, FMA, F16C: cmake/QuantScopeBuildPolicy.cmake), so
+/// compiled code anywhere may use those instructions. Called first thing in main(): on a CPU
+/// without them it returns a message saying so (the caller prints it and exits) instead of letting
+/// the process die on an illegal instruction later. Compiled for plain x86-64 itself. Null when fine
+/// (always on non-x86 builds).
+const char* missingBaselineCpuFeatures();
+
 } // namespace qs

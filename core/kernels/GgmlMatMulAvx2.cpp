@@ -19,7 +19,7 @@
 #include <cstring>
 #include <type_traits>
 
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__) // 64-bit only: the kernels move 64-bit masks and words
 #include <immintrin.h>
 
 #if defined(__clang__)
@@ -36,19 +36,6 @@ namespace qs::ggmlmm {
 namespace {
 
 using namespace ggml;
-
-template <int U>
-using Int = std::integral_constant<int, U>;
-
-/// f(Int<0>{}), …, f(Int<N-1>{}): the unit loops, unrolled so that shifts and masks are immediates.
-template <int U, int N, class F>
-inline void staticFor(F&& f)
-{
-    if constexpr (U < N) {
-        f(Int<U>{});
-        staticFor<U + 1, N>(f);
-    }
-}
 
 inline __m256i load256(const void* p)
 {
@@ -86,16 +73,15 @@ inline __m256i bitsToBytes(const std::uint8_t* p)
     return _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
 }
 
-/// Moves the single bit From of every byte (the others are zero) to bit To, within 16-bit lanes.
-template <int From, int To>
-inline __m256i moveBit(__m256i v)
+/// Moves the single bit `from` of every byte (the others are zero) to bit `to`, within 16-bit lanes.
+/// The unit loops are unrolled, so the counts are constants.
+inline __m256i moveBit(__m256i v, int from, int to)
 {
-    if constexpr (From < To)
-        return _mm256_slli_epi16(v, To - From);
-    else if constexpr (From > To)
-        return _mm256_srli_epi16(v, From - To);
-    else
-        return v;
+    if (from < to)
+        return _mm256_slli_epi16(v, to - from);
+    if (from > to)
+        return _mm256_srli_epi16(v, from - to);
+    return v;
 }
 
 /// The eight lanes summed in one fixed order.
@@ -180,9 +166,11 @@ struct LegacyTile
     using Act = typename F::Act;
     static constexpr int kGroup = 8; // blocks whose scale products are formed together
 
+    // Not inlined into the loops of GgmlMatMulTiles.h (the x86-64-v3 baseline would allow it): the
+    // inlined decode tile measured 20 % slower.
     template <int R, int T>
-    static void run(const std::uint8_t* const* w, const std::uint8_t* const* x, std::int64_t blocks,
-                    float* out)
+    __attribute__((noinline)) static void run(const std::uint8_t* const* w, const std::uint8_t* const* x,
+                                              std::int64_t blocks, const void* const*, float* out)
     {
         const Block* wb[R];
         const Act* xb[T];
@@ -200,6 +188,11 @@ struct LegacyTile
         const __m256i ones = _mm256_set1_epi16(1);
         for (std::int64_t g = 0; g < blocks; g += kGroup) {
             const int m = blocks - g < kGroup ? int(blocks - g) : kGroup;
+            if constexpr (T == 1)
+                for (int i = 0; i < R; ++i)
+                    for (std::size_t l = 0; l < kGroup * sizeof(Block); l += 64)
+                        _mm_prefetch(prefetchAddress<R>(wb[i], blocks * sizeof(Block), g * sizeof(Block) + l),
+                                     _MM_HINT_T0);
             __m256 fx[T];
             for (int j = 0; j < T; ++j)
                 fx[j] = halves8<sizeof(Act), offsetof(Act, d)>(xb[j] + g, m);
@@ -223,13 +216,16 @@ struct LegacyTile
                     }
                 }
             }
-            if constexpr (F::kMin)
+            if constexpr (F::kMin) {
+                __m256 fs[T];
+                for (int j = 0; j < T; ++j)
+                    fs[j] = halves8<sizeof(Act), offsetof(Act, s)>(xb[j] + g, m);
                 for (int i = 0; i < R; ++i) {
                     const __m256 fm = halves8<sizeof(Block), offsetof(Block, m)>(wb[i] + g, m);
                     for (int j = 0; j < T; ++j)
-                        mins[i][j] = _mm256_fmadd_ps(fm, halves8<sizeof(Act), offsetof(Act, s)>(xb[j] + g, m),
-                                                     mins[i][j]);
+                        mins[i][j] = _mm256_fmadd_ps(fm, fs[j], mins[i][j]);
                 }
+            }
         }
         for (int i = 0; i < R; ++i)
             for (int j = 0; j < T; ++j)
@@ -246,15 +242,12 @@ struct LegacyTile
 // the mins as floats); unit<U>(block, row) → the 32 codes of unit U; scale<U>(row) → the int16
 // multipliers of its 16 pair sums (one scale per group of 32, or two per groups of 16).
 
-/// Word W of each 128-bit half of v in all that half's words (v holds 8 int16 in each half).
-template <int Lo, int Hi>
-inline __m256i spreadWords(__m256i v)
+/// Word `lo` of the low 128-bit half of v in all that half's words, word `hi` of the high half in
+/// all of its (v holds 8 int16 in each half).
+inline __m256i spreadWords(__m256i v, int lo, int hi)
 {
-    const __m256i idx =
-        _mm256_setr_epi8(2 * Lo, 2 * Lo + 1, 2 * Lo, 2 * Lo + 1, 2 * Lo, 2 * Lo + 1, 2 * Lo, 2 * Lo + 1,
-                         2 * Lo, 2 * Lo + 1, 2 * Lo, 2 * Lo + 1, 2 * Lo, 2 * Lo + 1, 2 * Lo, 2 * Lo + 1,
-                         2 * Hi, 2 * Hi + 1, 2 * Hi, 2 * Hi + 1, 2 * Hi, 2 * Hi + 1, 2 * Hi, 2 * Hi + 1,
-                         2 * Hi, 2 * Hi + 1, 2 * Hi, 2 * Hi + 1, 2 * Hi, 2 * Hi + 1, 2 * Hi, 2 * Hi + 1);
+    const __m256i idx = _mm256_set_m128i(_mm_set1_epi16(static_cast<short>(2 * hi | (2 * hi + 1) << 8)),
+                                         _mm_set1_epi16(static_cast<short>(2 * lo | (2 * lo + 1) << 8)));
     return _mm256_shuffle_epi8(v, idx);
 }
 
@@ -269,10 +262,13 @@ struct Scales32
             reinterpret_cast<__m256i*>(pairs),
             _mm256_or_si256(_mm256_and_si256(s, _mm256_set1_epi32(0xFFFF)), _mm256_slli_epi32(s, 16)));
     }
-    template <int U>
-    __m256i of() const
+    __m256i of(int u) const
     {
-        return _mm256_set1_epi32(pairs[U]);
+        // Hide where the pointer leads, or GCC forwards the stored vector and spreads the dword
+        // with two shuffles instead of one broadcast load.
+        const std::int32_t* p = pairs;
+        __asm__("" : "+r"(p));
+        return _mm256_set1_epi32(p[u]);
     }
 };
 
@@ -286,11 +282,7 @@ struct Scales16
         lo = _mm256_permute2x128_si256(raw, raw, 0x00);
         hi = _mm256_permute2x128_si256(raw, raw, 0x11);
     }
-    template <int U>
-    __m256i of() const
-    {
-        return spreadWords<2 * (U % 4), 2 * (U % 4) + 1>(U < 4 ? lo : hi);
-    }
+    __m256i of(int u) const { return spreadWords(u < 4 ? lo : hi, 2 * (u % 4), 2 * (u % 4) + 1); }
 };
 
 struct KQ2_K
@@ -314,16 +306,11 @@ struct KQ2_K
         r.mins[1] = _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(mins, 8))));
         r.d = halfToFloat(b.d);
     }
-    template <int U>
-    static __m256i unit(const Block& b, const Row&)
+    static __m256i unit(const Block& b, const Row&, int u)
     {
-        return _mm256_and_si256(_mm256_srli_epi16(load256(b.qs + 32 * (U / 4)), 2 * (U % 4)), bytes(3));
+        return _mm256_and_si256(_mm256_srli_epi16(load256(b.qs + 32 * (u / 4)), 2 * (u % 4)), bytes(3));
     }
-    template <int U>
-    static __m256i scale(const Row& r)
-    {
-        return r.sc.template of<U>();
-    }
+    static __m256i scale(const Row& r, int u) { return r.sc.of(u); }
 };
 
 struct KQ3_K
@@ -341,19 +328,14 @@ struct KQ3_K
         r.sc.set(_mm256_cvtepi8_epi16(q3Scales(b.scales)));
         r.d = halfToFloat(b.d);
     }
-    template <int U>
-    static __m256i unit(const Block& b, const Row&)
+    static __m256i unit(const Block& b, const Row&, int u)
     {
         const __m256i low =
-            _mm256_and_si256(_mm256_srli_epi16(load256(b.qs + 32 * (U / 4)), 2 * (U % 4)), bytes(3));
-        const __m256i high = _mm256_and_si256(load256(b.hmask), bytes(1 << U));
-        return _mm256_or_si256(low, moveBit<U, 2>(high));
+            _mm256_and_si256(_mm256_srli_epi16(load256(b.qs + 32 * (u / 4)), 2 * (u % 4)), bytes(3));
+        const __m256i high = _mm256_and_si256(load256(b.hmask), bytes(1 << u));
+        return _mm256_or_si256(low, moveBit(high, u, 2));
     }
-    template <int U>
-    static __m256i scale(const Row& r)
-    {
-        return r.sc.template of<U>();
-    }
+    static __m256i scale(const Row& r, int u) { return r.sc.of(u); }
 };
 
 template <bool High>
@@ -377,20 +359,15 @@ struct KQ45_K
             _mm256_mul_ps(_mm256_set1_ps(halfToFloat(b.dmin)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(mn)));
         r.d = halfToFloat(b.d);
     }
-    template <int U>
-    static __m256i unit(const Block& b, const Row&)
+    static __m256i unit(const Block& b, const Row&, int u)
     {
-        const __m256i q = load256(b.qs + 32 * (U / 2));
-        __m256i v = _mm256_and_si256(U % 2 ? _mm256_srli_epi16(q, 4) : q, bytes(0xF));
+        const __m256i q = load256(b.qs + 32 * (u / 2));
+        __m256i v = _mm256_and_si256(u % 2 ? _mm256_srli_epi16(q, 4) : q, bytes(0xF));
         if constexpr (High)
-            v = _mm256_or_si256(v, moveBit<U, 4>(_mm256_and_si256(load256(b.qh), bytes(1 << U))));
+            v = _mm256_or_si256(v, moveBit(_mm256_and_si256(load256(b.qh), bytes(1 << u)), u, 4));
         return v;
     }
-    template <int U>
-    static __m256i scale(const Row& r)
-    {
-        return r.sc.template of<U>();
-    }
+    static __m256i scale(const Row& r, int u) { return r.sc.of(u); }
 };
 
 struct KQ6_K
@@ -408,29 +385,24 @@ struct KQ6_K
         r.sc.set(_mm256_cvtepi8_epi16(load128(b.scales)));
         r.d = halfToFloat(b.d);
     }
-    template <int U>
-    static __m256i unit(const Block& b, const Row&)
+    static __m256i unit(const Block& b, const Row&, int u)
     {
-        constexpr int h = U / 4, k = U % 4;
+        const int h = u / 4, k = u % 4;
         const __m256i ql = load256(b.ql + 64 * h + 32 * (k % 2));
         const __m256i qh = load256(b.qh + 32 * h);
         const __m256i low = _mm256_and_si256(k < 2 ? ql : _mm256_srli_epi16(ql, 4), bytes(0xF));
         __m256i high;
-        if constexpr (k == 0)
+        if (k == 0)
             high = _mm256_slli_epi16(qh, 4);
-        else if constexpr (k == 1)
+        else if (k == 1)
             high = _mm256_slli_epi16(qh, 2);
-        else if constexpr (k == 2)
+        else if (k == 2)
             high = qh;
         else
             high = _mm256_srli_epi16(qh, 2);
         return _mm256_or_si256(low, _mm256_and_si256(high, bytes(0x30)));
     }
-    template <int U>
-    static __m256i scale(const Row& r)
-    {
-        return r.sc.template of<U>();
-    }
+    static __m256i scale(const Row& r, int u) { return r.sc.of(u); }
 };
 
 struct KIQ4_XS
@@ -448,27 +420,32 @@ struct KIQ4_XS
         r.sc.set(iq4xsScales(b));
         r.d = halfToFloat(b.d);
     }
-    template <int U>
-    static __m256i unit(const Block& b, const Row&)
+    static __m256i unit(const Block& b, const Row&, int u)
     {
         const __m256i table = _mm256_broadcastsi128_si256(load128(kIq4Table));
-        return _mm256_shuffle_epi8(table, nibbles(b.qs + 16 * U));
+        return _mm256_shuffle_epi8(table, nibbles(b.qs + 16 * u));
     }
-    template <int U>
-    static __m256i scale(const Row& r)
-    {
-        return r.sc.template of<U>();
-    }
+    static __m256i scale(const Row& r, int u) { return r.sc.of(u); }
 };
 
 template <class F>
 struct SuperTile
 {
     using Block = typename F::Block;
+    using Row = typename F::Row;
+    static constexpr std::size_t kPreparedBytes = sizeof(Row);
 
+    static void prepare(const std::uint8_t* w, std::int64_t blocks, void* out)
+    {
+        for (std::int64_t s = 0; s < blocks; ++s)
+            F::prep(reinterpret_cast<const Block*>(w)[s], static_cast<Row*>(out)[s]);
+    }
+
+    // Not inlined into the loops of GgmlMatMulTiles.h (the x86-64-v3 baseline would allow it): the
+    // inlined decode tile measured 20 % slower.
     template <int R, int T>
-    static void run(const std::uint8_t* const* w, const std::uint8_t* const* x, std::int64_t blocks,
-                    float* out)
+    __attribute__((noinline)) static void run(const std::uint8_t* const* w, const std::uint8_t* const* x,
+                                              std::int64_t blocks, const void* const* prepared, float* out)
     {
         __m256 acc[R][T];
         for (int i = 0; i < R; ++i)
@@ -476,53 +453,81 @@ struct SuperTile
                 acc[i][j] = _mm256_setzero_ps();
         for (std::int64_t s = 0; s < blocks; ++s) {
             const Block* wb[R];
-            typename F::Row row[R];
+            // Decode unpacks each row's scales here (it meets the row once); prefill reads the row
+            // block's prepared ones.
+            Row local[T == 1 ? R : 1];
+            auto row = [&](int i) -> const Row& {
+                if constexpr (T == 1)
+                    return local[i];
+                else
+                    return static_cast<const Row*>(prepared[i])[s];
+            };
             const BlockQ8_K* xb[T];
             for (int i = 0; i < R; ++i) {
                 wb[i] = reinterpret_cast<const Block*>(w[i]) + s;
-                F::prep(*wb[i], row[i]);
+                if constexpr (T == 1)
+                    F::prep(*wb[i], local[i]);
+                if constexpr (T == 1)
+                    for (std::size_t l = 0; l < sizeof(Block); l += 64)
+                        _mm_prefetch(prefetchAddress<R>(w[i], blocks * sizeof(Block), s * sizeof(Block) + l),
+                                     _MM_HINT_T0);
             }
-            for (int j = 0; j < T; ++j)
+            __m256 dx[T], bsf[T][2];
+            __m256i bs[T];
+            for (int j = 0; j < T; ++j) {
                 xb[j] = reinterpret_cast<const BlockQ8_K*>(x[j]) + s;
+                dx[j] = _mm256_set1_ps(xb[j]->d);
+                bs[j] = load256(xb[j]->bsums);
+                if constexpr (F::kMins == 1)
+                    bsf[j][0] = _mm256_mul_ps(
+                        dx[j], _mm256_cvtepi32_ps(_mm256_madd_epi16(bs[j], _mm256_set1_epi16(1))));
+                if constexpr (F::kMins == 2) {
+                    bsf[j][0] = _mm256_mul_ps(
+                        dx[j], _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(bs[j]))));
+                    bsf[j][1] = _mm256_mul_ps(
+                        dx[j], _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_extracti128_si256(bs[j], 1))));
+                }
+            }
+            // Σ over the eight units of scale · pair sums, for (row i, token j). Decode goes row by row
+            // (its one accumulator per row stays in a register); prefill unit by unit, each unpacked
+            // unit meeting all T tokens. The sums and their order are the same either way.
             __m256i isum[R][T];
             for (int i = 0; i < R; ++i)
                 for (int j = 0; j < T; ++j)
                     isum[i][j] = _mm256_setzero_si256();
-            staticFor<0, 8>([&](auto u) {
-                constexpr int U = decltype(u)::value;
-                for (int i = 0; i < R; ++i) {
-                    const __m256i wv = F::template unit<U>(*wb[i], row[i]);
-                    const __m256i aw = F::kSigned ? _mm256_sign_epi8(wv, wv) : wv;
-                    const __m256i sc = F::template scale<U>(row[i]);
-                    for (int j = 0; j < T; ++j) {
-                        const __m256i p = pairSums<F::kSigned>(wv, aw, load256(xb[j]->qs + 32 * U));
-                        isum[i][j] = _mm256_add_epi32(isum[i][j], _mm256_madd_epi16(p, sc));
-                    }
+            auto step = [&](int i, int u) {
+                const __m256i wv = F::unit(*wb[i], row(i), u);
+                const __m256i aw = F::kSigned ? _mm256_sign_epi8(wv, wv) : wv;
+                const __m256i sc = F::scale(row(i), u);
+#pragma GCC unroll 4
+                for (int j = 0; j < T; ++j) {
+                    const __m256i p = pairSums<F::kSigned>(wv, aw, load256(xb[j]->qs + 32 * u));
+                    isum[i][j] = _mm256_add_epi32(isum[i][j], _mm256_madd_epi16(p, sc));
                 }
-            });
-            for (int j = 0; j < T; ++j) {
-                const __m256 dx = _mm256_set1_ps(xb[j]->d);
-                const __m256i bs = load256(xb[j]->bsums);
-                __m256 bsf[2] = {};
-                if constexpr (F::kMins == 1)
-                    bsf[0] =
-                        _mm256_mul_ps(dx, _mm256_cvtepi32_ps(_mm256_madd_epi16(bs, _mm256_set1_epi16(1))));
-                if constexpr (F::kMins == 2) {
-                    bsf[0] = _mm256_mul_ps(
-                        dx, _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(bs))));
-                    bsf[1] = _mm256_mul_ps(
-                        dx, _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_extracti128_si256(bs, 1))));
-                }
-                for (int i = 0; i < R; ++i) {
+            };
+            if constexpr (T == 1) {
+                for (int i = 0; i < R; ++i)
+#pragma GCC unroll 8
+                    for (int u = 0; u < 8; ++u)
+                        step(i, u);
+            } else {
+#pragma GCC unroll 8
+                for (int u = 0; u < 8; ++u)
+#pragma GCC unroll 4
+                    for (int i = 0; i < R; ++i)
+                        step(i, u);
+            }
+            for (int i = 0; i < R; ++i) {
+                const __m256 d = _mm256_set1_ps(row(i).d);
+                for (int j = 0; j < T; ++j) {
                     __m256i v = isum[i][j];
                     if constexpr (F::kOffsetShift >= 0)
                         v = _mm256_sub_epi32(
-                            v, _mm256_slli_epi32(_mm256_madd_epi16(bs, row[i].sc.raw), F::kOffsetShift));
-                    acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(v),
-                                                _mm256_mul_ps(_mm256_set1_ps(row[i].d), dx), acc[i][j]);
+                            v, _mm256_slli_epi32(_mm256_madd_epi16(bs[j], row(i).sc.raw), F::kOffsetShift));
+                    acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(v), _mm256_mul_ps(d, dx[j]), acc[i][j]);
                     if constexpr (F::kMins > 0)
                         for (int k = 0; k < F::kMins; ++k)
-                            acc[i][j] = _mm256_fnmadd_ps(row[i].mins[k], bsf[k], acc[i][j]);
+                            acc[i][j] = _mm256_fnmadd_ps(row(i).mins[k], bsf[j][k], acc[i][j]);
                 }
             }
         }

@@ -19,7 +19,7 @@
 #include <cstring>
 #include <type_traits>
 
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__) // 64-bit only: the kernels move 64-bit masks and words
 #include <immintrin.h>
 
 #if defined(__clang__)
@@ -223,7 +223,7 @@ struct LegacyTile
 
     template <int R, int T>
     static void run(const std::uint8_t* const* w, const std::uint8_t* const* x, std::int64_t blocks,
-                    float* out)
+                    const void* const*, float* out)
     {
         const Block* wb[R];
         const Act* xb[T];
@@ -245,18 +245,26 @@ struct LegacyTile
         for (std::int64_t g = 0; g < blocks; g += kGroup) {
             // Scales past the row's end are 0, so the zero codes of a lone last block add 0.
             const int m = blocks - g < kGroup ? int(blocks - g) : kGroup;
+            if constexpr (T == 1)
+                for (int i = 0; i < R; ++i)
+                    for (std::size_t l = 0; l < kGroup * sizeof(Block); l += 64)
+                        _mm_prefetch(prefetchAddress<R>(wb[i], blocks * sizeof(Block), g * sizeof(Block) + l),
+                                     _MM_HINT_T0);
             __m512 fw[R], fx[T];
             for (int i = 0; i < R; ++i)
                 fw[i] = _mm512_castps256_ps512(halves8<sizeof(Block), offsetof(Block, d)>(wb[i] + g, m));
             for (int j = 0; j < T; ++j)
                 fx[j] = _mm512_castps256_ps512(halves8<sizeof(Act), offsetof(Act, d)>(xb[j] + g, m));
-            if constexpr (F::kMin)
+            if constexpr (F::kMin) {
+                __m256 fs[T];
+                for (int j = 0; j < T; ++j)
+                    fs[j] = halves8<sizeof(Act), offsetof(Act, s)>(xb[j] + g, m);
                 for (int i = 0; i < R; ++i) {
                     const __m256 fm = halves8<sizeof(Block), offsetof(Block, m)>(wb[i] + g, m);
                     for (int j = 0; j < T; ++j)
-                        mins[i][j] = _mm256_fmadd_ps(fm, halves8<sizeof(Act), offsetof(Act, s)>(xb[j] + g, m),
-                                                     mins[i][j]);
+                        mins[i][j] = _mm256_fmadd_ps(fm, fs[j], mins[i][j]);
                 }
+            }
             for (int q = 0; q < (m + 1) / 2; ++q) {
                 const int count = 2 * q + 1 < m ? 2 : 1;
                 __m512i wv[R];
@@ -471,10 +479,18 @@ template <class F>
 struct SuperTile
 {
     using Block = typename F::Block;
+    using Row = typename F::Row;
+    static constexpr std::size_t kPreparedBytes = sizeof(Row);
+
+    static void prepare(const std::uint8_t* w, std::int64_t blocks, void* out)
+    {
+        for (std::int64_t s = 0; s < blocks; ++s)
+            F::prep(reinterpret_cast<const Block*>(w)[s], static_cast<Row*>(out)[s]);
+    }
 
     template <int R, int T>
     static void run(const std::uint8_t* const* w, const std::uint8_t* const* x, std::int64_t blocks,
-                    float* out)
+                    const void* const* prepared, float* out)
     {
         __m512 acc[R][T];
         for (int i = 0; i < R; ++i)
@@ -482,11 +498,24 @@ struct SuperTile
                 acc[i][j] = _mm512_setzero_ps();
         for (std::int64_t s = 0; s < blocks; ++s) {
             const Block* wb[R];
-            typename F::Row row[R];
+            // Decode unpacks each row's scales here (it meets the row once); prefill reads the row
+            // block's prepared ones.
+            Row local[T == 1 ? R : 1];
+            auto row = [&](int i) -> const Row& {
+                if constexpr (T == 1)
+                    return local[i];
+                else
+                    return static_cast<const Row*>(prepared[i])[s];
+            };
             const BlockQ8_K* xb[T];
             for (int i = 0; i < R; ++i) {
                 wb[i] = reinterpret_cast<const Block*>(w[i]) + s;
-                F::prep(*wb[i], row[i]);
+                if constexpr (T == 1)
+                    F::prep(*wb[i], local[i]);
+                if constexpr (T == 1)
+                    for (std::size_t l = 0; l < sizeof(Block); l += 64)
+                        _mm_prefetch(prefetchAddress<R>(w[i], blocks * sizeof(Block), s * sizeof(Block) + l),
+                                     _MM_HINT_T0);
             }
             for (int j = 0; j < T; ++j)
                 xb[j] = reinterpret_cast<const BlockQ8_K*>(x[j]) + s;
@@ -499,8 +528,8 @@ struct SuperTile
                 const __m512i idx = scaleIndex<P, F::kPer16>();
                 for (int i = 0; i < R; ++i) {
                     const __m512i wv = F::template pair<P>(*wb[i]);
-                    const __m512i sc = F::kPer16 ? _mm512_permutexvar_epi16(idx, row[i].sc)
-                                                 : _mm512_shuffle_epi8(row[i].sc, idx);
+                    const __m512i sc = F::kPer16 ? _mm512_permutexvar_epi16(idx, row(i).sc)
+                                                 : _mm512_shuffle_epi8(row(i).sc, idx);
                     if constexpr (F::kSigned) {
                         const __m512i aw = _mm512_abs_epi8(wv);
                         const __mmask64 neg = _mm512_movepi8_mask(wv);
@@ -526,13 +555,13 @@ struct SuperTile
                     __m512i v = isum[i][j];
                     if constexpr (F::kOffsetShift >= 0) {
                         const __m256i corr = _mm256_slli_epi32(
-                            _mm256_madd_epi16(bs, _mm512_castsi512_si256(row[i].sc)), F::kOffsetShift);
+                            _mm256_madd_epi16(bs, _mm512_castsi512_si256(row(i).sc)), F::kOffsetShift);
                         v = _mm512_sub_epi32(v, _mm512_zextsi256_si512(corr));
                     }
                     acc[i][j] =
-                        _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), _mm512_set1_ps(row[i].d * dx), acc[i][j]);
+                        _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), _mm512_set1_ps(row(i).d * dx), acc[i][j]);
                     if constexpr (F::kMins)
-                        acc[i][j] = _mm512_fnmadd_ps(row[i].mins, bsf, acc[i][j]);
+                        acc[i][j] = _mm512_fnmadd_ps(row(i).mins, bsf, acc[i][j]);
                 }
             }
         }

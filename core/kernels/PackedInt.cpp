@@ -15,7 +15,6 @@ using namespace packedint;
 
 namespace {
 
-constexpr std::int64_t kTokenBlock = 64; ///< tokens gathered at a time (their inputs stay in L2)
 constexpr std::int64_t kMaxSide = std::int64_t(1) << 31; ///< rows and cols below this
 constexpr std::int64_t kMaxInt8Group = 65536;            ///< 127 · 255 · this stays within int32
 

@@ -20,11 +20,14 @@
 
 namespace qs::packedint {
 
+// 4 sub-tiles × 4 tokens (16 accumulators, 4 broadcasts and 4 unpacks a column) measured twice as
+// fast for prefill as 1 × 16 (16 FMAs with broadcast memory operands): f32 130–150 vs 65 GFLOP/s,
+// int8 VNNI 470–530 vs 250 GOP/s on one AMD EPYC (Zen 5) core.
 namespace avx512 {
 #define QS_PI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 constexpr int L = 16;
 constexpr int kDecodeSubTiles = 4;
-constexpr int kPrefillSubTiles = 1;
+constexpr int kPrefillSubTiles = 4;
 constexpr int kMaxTokens = kMaxTokensAvx512;
 typedef float VF __attribute__((vector_size(64)));
 typedef std::int32_t VI __attribute__((vector_size(64)));
@@ -57,6 +60,17 @@ QS_PI_TARGET inline VU dot4(VU acc, VU codes, VU x4)
     return acc + reinterpret_cast<VU>(p);
 }
 
+/// vpshufb: byte I of each lane moved to its low byte, zeros above (index bytes with the top bit
+/// set give zero); the shuffle stays within 128-bit lanes, so the control repeats every 4 lanes.
+template <int I>
+QS_PI_TARGET inline VU middleByte(VU v)
+{
+    constexpr std::uint32_t z = 0x80808000u, a = z | I, b = z | (4 + I), c = z | (8 + I), d = z | (12 + I);
+    const VU control = VU{a, b, c, d, a, b, c, d, a, b, c, d, a, b, c, d};
+    return reinterpret_cast<VU>(
+        _mm512_shuffle_epi8(reinterpret_cast<__m512i>(v), reinterpret_cast<__m512i>(control)));
+}
+
 #include "kernels/PackedIntLanes.inc"
 #undef QS_PI_TARGET
 } // namespace avx512
@@ -65,7 +79,7 @@ namespace avx512vnni {
 #define QS_PI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma")))
 constexpr int L = 16;
 constexpr int kDecodeSubTiles = 4;
-constexpr int kPrefillSubTiles = 1;
+constexpr int kPrefillSubTiles = 4;
 constexpr int kMaxTokens = kMaxTokensAvx512;
 typedef float VF __attribute__((vector_size(64)));
 typedef std::int32_t VI __attribute__((vector_size(64)));
@@ -86,6 +100,15 @@ QS_PI_TARGET inline VU dot4(VU acc, VU codes, VU x4)
 {
     return reinterpret_cast<VU>(_mm512_dpbusd_epi32(
         reinterpret_cast<__m512i>(acc), reinterpret_cast<__m512i>(codes), reinterpret_cast<__m512i>(x4)));
+}
+
+template <int I>
+QS_PI_TARGET inline VU middleByte(VU v)
+{
+    constexpr std::uint32_t z = 0x80808000u, a = z | I, b = z | (4 + I), c = z | (8 + I), d = z | (12 + I);
+    const VU control = VU{a, b, c, d, a, b, c, d, a, b, c, d, a, b, c, d};
+    return reinterpret_cast<VU>(
+        _mm512_shuffle_epi8(reinterpret_cast<__m512i>(v), reinterpret_cast<__m512i>(control)));
 }
 
 #include "kernels/PackedIntLanes.inc"

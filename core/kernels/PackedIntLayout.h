@@ -46,7 +46,7 @@ constexpr FieldPos fieldPos(int bits, int plane, int col)
 /// (f32 inputs: one float a column; int8: one word of four columns), so a kernel finds every input
 /// it broadcasts at a constant offset from one pointer.
 constexpr std::int64_t kTokenBlock = 64;
-constexpr int kMaxTokensScalar = 16, kMaxTokensVec128 = 4, kMaxTokensAvx2 = 4, kMaxTokensAvx512 = 16;
+constexpr int kMaxTokensScalar = 16, kMaxTokensVec128 = 2, kMaxTokensAvx2 = 2, kMaxTokensAvx512 = 4;
 
 /// Tokens in the piece that starts `remaining` tokens before its block ends.
 inline int pieceTokens(std::int64_t remaining, int maxTokens)

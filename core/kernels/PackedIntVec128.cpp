@@ -25,7 +25,7 @@ namespace vec128 {
 #define QS_PI_TARGET
 constexpr int L = 4;
 constexpr int kDecodeSubTiles = 4;
-constexpr int kPrefillSubTiles = 1;
+constexpr int kPrefillSubTiles = 4;
 constexpr int kMaxTokens = kMaxTokensVec128;
 typedef float VF __attribute__((vector_size(16)));
 typedef std::int32_t VI __attribute__((vector_size(16)));
@@ -85,6 +85,19 @@ inline VU dot4(VU acc, VU codes, VU x4)
     return acc;
 }
 #endif
+
+template <int I>
+inline VU middleByte(VU v)
+{
+#if defined(__SSSE3__)
+    constexpr std::uint32_t z = 0x80808000u; // pshufb: see PackedIntAvx512.cpp
+    const VU control = VU{z | I, z | (4 + I), z | (8 + I), z | (12 + I)};
+    return reinterpret_cast<VU>(
+        _mm_shuffle_epi8(reinterpret_cast<__m128i>(v), reinterpret_cast<__m128i>(control)));
+#else
+    return (v >> (8 * I)) & 0xffu;
+#endif
+}
 
 #include "kernels/PackedIntLanes.inc"
 #undef QS_PI_TARGET

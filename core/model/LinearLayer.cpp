@@ -1,47 +1,111 @@
 #include "model/LinearLayer.h"
 
+#include "kernels/Convert.h"
+#include "kernels/FloatMatMul.h"
 #include "util/Error.h"
-
-#include <Eigen/Core>
+#include "util/Threads.h"
 
 #include <algorithm>
 
 namespace qs {
 
-using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+void runRowTiles(std::int64_t rows, std::int64_t tile, double macs,
+                 const std::function<void(std::int64_t, std::int64_t)>& kernel)
+{
+    // Below ~256K multiply-adds a parallel region costs more than it saves (tiny models, decode
+    // of small layers); tiles are fixed either way, so the numbers do not change.
+    forEachRowTile(rows, tile, macs >= double(1 << 18),
+                   [&](std::int64_t first, std::int64_t count) { kernel(first, first + count); });
+}
+
+void addBias(float* y, std::int64_t n, std::int64_t out, const std::vector<float>& bias)
+{
+    if (bias.empty())
+        return;
+    for (std::int64_t t = 0; t < n; ++t)
+        for (std::int64_t r = 0; r < out; ++r)
+            y[t * out + r] += bias[std::size_t(r)];
+}
 
 void gemmXWt(const float* x, std::int64_t n, std::int64_t in, const float* w, std::int64_t out, float* y,
              const float* bias)
 {
-    // Output features are cut in fixed tiles, one single-threaded Eigen GEMM each, spread over the
-    // OpenMP threads. Tile shapes never depend on the thread count, so neither do the results
-    // (Eigen's own threading picks blocking sizes by thread count and changes the sums' order).
-    constexpr std::int64_t kTile = 128;
-    const std::int64_t tiles = (out + kTile - 1) / kTile;
-    Eigen::Map<const RowMajor> X(x, n, in);
-#pragma omp parallel for schedule(dynamic) if (tiles > 1 && n * in * out >= (1 << 20))
-    for (std::int64_t t = 0; t < tiles; ++t) {
-        const std::int64_t o0 = t * kTile, cols = std::min(kTile, out - o0);
-        Eigen::Map<const RowMajor> W(w + o0 * in, cols, in);
-        Eigen::Map<RowMajor, 0, Eigen::OuterStride<>> Y(y + o0, n, cols, Eigen::OuterStride<>(out));
-        Y.noalias() = X * W.transpose();
-        if (bias)
-            Y.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias + o0, cols);
-    }
+    runRowTiles(
+        out, kFloatMatMulRowTile, double(n) * double(in) * double(out),
+        [&](std::int64_t r0, std::int64_t r1) { floatMatMul(DType::F32, w, in, r0, r1, x, n, y, out); });
+    if (bias)
+        for (std::int64_t t = 0; t < n; ++t)
+            for (std::int64_t r = 0; r < out; ++r)
+                y[t * out + r] += bias[r];
 }
 
-DenseLinear::DenseLinear(std::int64_t in, std::int64_t out, std::vector<float> weight, std::vector<float> bias,
-                         std::uint64_t storageBytes, QString label)
-    : m_in(in), m_out(out), m_weight(std::move(weight)), m_bias(std::move(bias)),
+DenseLinear::DenseLinear(std::int64_t in, std::int64_t out, std::vector<float> weight,
+                         std::vector<float> bias, std::uint64_t storageBytes, QString label)
+    : m_in(in), m_out(out), m_bias(std::move(bias)),
       m_storageBytes(storageBytes ? storageBytes : std::uint64_t(in * out) * 4), m_label(std::move(label))
 {
-    if (std::int64_t(m_weight.size()) != in * out || (!m_bias.empty() && std::int64_t(m_bias.size()) != out))
+    if (std::int64_t(weight.size()) != in * out || (!m_bias.empty() && std::int64_t(m_bias.size()) != out))
         throw Error(QStringLiteral("DenseLinear: weight/bias sizes do not match [%1, %2]").arg(out).arg(in));
+    auto owned = std::make_shared<const std::vector<float>>(std::move(weight));
+    m_data = owned->data();
+    m_keepAlive = std::move(owned);
 }
 
-void DenseLinear::forward(const float* x, std::int64_t nTokens, float* y) const
+DenseLinear::DenseLinear(std::int64_t in, std::int64_t out, DType dtype, const void* data,
+                         std::shared_ptr<const void> keepAlive, std::vector<float> bias,
+                         std::uint64_t storageBytes, QString label, bool mapped)
+    : m_in(in), m_out(out), m_dtype(dtype), m_data(data), m_keepAlive(std::move(keepAlive)),
+      m_bias(std::move(bias)), m_storageBytes(storageBytes), m_label(std::move(label)), m_mapped(mapped)
 {
-    gemmXWt(x, nTokens, m_in, m_weight.data(), m_out, y, m_bias.empty() ? nullptr : m_bias.data());
+    if (dtype != DType::F32 && dtype != DType::F16 && dtype != DType::BF16)
+        throw Error(QStringLiteral("DenseLinear: %1 weights have no float kernel").arg(dtypeName(dtype)));
+    if (!m_bias.empty() && std::int64_t(m_bias.size()) != out)
+        throw Error(
+            QStringLiteral("DenseLinear: bias has %1 entries, expected %2").arg(m_bias.size()).arg(out));
+}
+
+std::uint64_t DenseLinear::residentBytes() const
+{
+    return std::uint64_t(m_in * m_out) * std::uint64_t(dtypeInfo(m_dtype).bytes) + 4 * m_bias.size();
+}
+
+QString DenseLinear::kernelName() const
+{
+    QString k = dtypeName(m_dtype) + (m_mapped ? QStringLiteral(" (mapped)") : QString());
+    if (m_roundInput != DType::F32)
+        k += QStringLiteral(", input as ") + dtypeName(m_roundInput);
+    return k;
+}
+
+std::vector<float> DenseLinear::floatWeight() const
+{
+    std::vector<float> w(std::size_t(m_in * m_out));
+    convertToF32(m_dtype, m_data, w.data(), w.size());
+    return w;
+}
+
+std::shared_ptr<const DenseLinear> DenseLinear::withInputRounding(DType type) const
+{
+    auto copy = std::make_shared<DenseLinear>(*this);
+    copy->m_roundInput = type;
+    return copy;
+}
+
+void DenseLinear::forward(const float* x, std::int64_t n, float* y) const
+{
+    std::vector<float> rounded;
+    if (m_roundInput == DType::F16 || m_roundInput == DType::BF16) {
+        rounded.assign(x, x + n * m_in);
+        for (float& v : rounded)
+            v = m_roundInput == DType::F16 ? ref::f16ToF32(ref::f32ToF16(v))
+                                           : ref::bf16ToF32(ref::f32ToBf16(v));
+        x = rounded.data();
+    }
+    runRowTiles(m_out, kFloatMatMulRowTile, double(n) * double(m_in) * double(m_out),
+                [&](std::int64_t r0, std::int64_t r1) {
+                    floatMatMul(m_dtype, m_data, m_in, r0, r1, x, n, y, m_out);
+                });
+    addBias(y, n, m_out, m_bias);
 }
 
 } // namespace qs

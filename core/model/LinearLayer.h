@@ -1,15 +1,19 @@
 #pragma once
 
-#include <QString>
+#include "tensor/DType.h"
 
+#include <QString>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
 namespace qs {
 
 /// The one linear-layer interface: y = x Wᵀ + b over a batch of token rows. The model code only
-/// calls forward(); float, fake-quantized, packed low-bit and CUDA layers all plug in here.
+/// calls forward(); float, packed low-bit, ggml-block and (later) CUDA layers all plug in here.
+/// Each implementation runs its weight in the form it is stored in (see model/PackedLinear.h):
+/// none holds a dequantized f32 copy.
 class LinearLayer
 {
 public:
@@ -20,34 +24,71 @@ public:
     virtual void forward(const float* x, std::int64_t nTokens, float* y) const = 0;
     /// Bytes this layer's weights take in storage (for size accounting).
     virtual std::uint64_t storageBytes() const = 0;
+    /// Bytes the layer's weights occupy in memory as it runs: its own allocations plus the bytes
+    /// it reads from a memory-mapped file (measured from the objects, not from a formula).
+    virtual std::uint64_t residentBytes() const = 0;
     /// Short description for tables: "f32", "rtn int4 g128", …
     virtual QString describe() const = 0;
+    /// The kernel that runs it, e.g. "bf16 (mapped)", "q4_K·q8_K", "int4 g128".
+    virtual QString kernelName() const = 0;
+    /// The bias b (empty when the layer has none).
+    virtual const std::vector<float>& bias() const = 0;
+    /// A float layer's weight as f32 [out, in] (a working copy made on request, so quantizers hold
+    /// one layer at a time); empty for a quantized layer.
+    virtual std::vector<float> floatWeight() const { return {}; }
 };
 
-/// A float layer: W kept as f32 [out, in] row-major, multiplied with Eigen's GEMM.
+/// A float layer: W as f32, f16 or bf16 rows [out, in], either owned or read in place from a
+/// memory-mapped checkpoint (kept alive by `keepAlive`), multiplied by kernels/FloatMatMul without
+/// an f32 working copy. With `roundInputTo` F16 or BF16 its input rows are first rounded to that
+/// type (llama.cpp's CPU product for f16/bf16 weights does).
 class DenseLinear : public LinearLayer
 {
 public:
+    /// An owned f32 weight (tests, tied heads built in memory, noisy copies).
     DenseLinear(std::int64_t in, std::int64_t out, std::vector<float> weight, std::vector<float> bias = {},
                 std::uint64_t storageBytes = 0, QString label = QStringLiteral("f32"));
+    /// Rows of `dtype` at `data` (any alignment), valid while `keepAlive` lives (a mapped file,
+    /// or an owned buffer).
+    DenseLinear(std::int64_t in, std::int64_t out, DType dtype, const void* data,
+                std::shared_ptr<const void> keepAlive, std::vector<float> bias, std::uint64_t storageBytes,
+                QString label, bool mapped);
     std::int64_t inFeatures() const override { return m_in; }
     std::int64_t outFeatures() const override { return m_out; }
     void forward(const float* x, std::int64_t nTokens, float* y) const override;
     std::uint64_t storageBytes() const override { return m_storageBytes; }
+    std::uint64_t residentBytes() const override;
     QString describe() const override { return m_label; }
-    const std::vector<float>& weight() const { return m_weight; }
-    const std::vector<float>& bias() const { return m_bias; }
+    QString kernelName() const override;
+    const std::vector<float>& bias() const override { return m_bias; }
+    std::vector<float> floatWeight() const override;
+    DType dtype() const { return m_dtype; }
+    /// A copy of this layer whose inputs are rounded to `type` first (F16/BF16; F32 = none).
+    std::shared_ptr<const DenseLinear> withInputRounding(DType type) const;
 
 private:
     std::int64_t m_in, m_out;
-    std::vector<float> m_weight;
+    DType m_dtype = DType::F32;
+    const void* m_data = nullptr;
+    std::shared_ptr<const void> m_keepAlive;
     std::vector<float> m_bias;
     std::uint64_t m_storageBytes;
     QString m_label;
+    bool m_mapped = false;
+    DType m_roundInput = DType::F32;
 };
 
-/// y = x Wᵀ (+ b) for row-major x [n, in], W [out, in]: the GEMM every layer and the head share.
+/// y = x Wᵀ (+ b) for row-major x [n, in], W [out, in] f32: the float product every f32 layer
+/// uses (kernels/FloatMatMul over fixed row tiles, spread over the compute threads).
 void gemmXWt(const float* x, std::int64_t n, std::int64_t in, const float* w, std::int64_t out, float* y,
              const float* bias = nullptr);
+
+/// Rows [0, rows) of a kernel that writes y[t·ldy + r] for its row range, over fixed tiles spread
+/// over the compute threads when the product is large enough to pay for them.
+void runRowTiles(std::int64_t rows, std::int64_t tile, double macs,
+                 const std::function<void(std::int64_t r0, std::int64_t r1)>& kernel);
+
+/// Adds bias[r] to every row of y [n, out].
+void addBias(float* y, std::int64_t n, std::int64_t out, const std::vector<float>& bias);
 
 } // namespace qs

@@ -2,26 +2,65 @@
 
 #include "io/QuantizedLayerReader.h"
 #include "io/TensorStore.h"
+#include "model/PackedLinear.h"
 #include "model/QuantizedLinear.h"
 
 namespace qs {
 
-std::shared_ptr<const LinearLayer> loadLinearLayer(const TensorStore& ts, const LinearLayerInfo& l)
+std::shared_ptr<const LinearLayer> loadStoredMatrix(std::shared_ptr<const Model> model, const QString& tensor,
+                                                    std::vector<float> bias)
 {
+    const TensorStore& ts = model->tensors();
+    const TensorInfo& t = ts.info(tensor);
+    if (!t.blockQuantized()) {
+        // One pass over a float tensor for NaN/Inf; its pages are then dropped again, so a model
+        // becomes resident as it runs (and a quantizer holds one layer at a time).
+        ts.checkFinite(tensor);
+        ts.releasePages(tensor);
+    }
+    const std::int64_t in = t.cols(), out = t.rows();
+    const QString label = t.typeName();
+    // Rows in HF order are read in place from the map; a GGUF q/k tensor, stored with its rows
+    // permuted, is reordered once into an owned buffer of the same type.
+    std::shared_ptr<const void> keepAlive = model;
+    const unsigned char* data = nullptr;
+    const bool mapped = ts.rowsInPlace(tensor);
+    if (mapped) {
+        data = ts.rawData(tensor);
+    } else {
+        auto rows = std::make_shared<const std::vector<std::uint8_t>>(ts.readRawRows(tensor));
+        data = rows->data();
+        keepAlive = rows;
+    }
+    if (t.blockQuantized())
+        return std::make_shared<GgmlLinear>(in, out, *t.ggmlType, data, std::move(keepAlive), std::move(bias),
+                                            t.bytes(), label, mapped);
+    return std::make_shared<DenseLinear>(in, out, t.dtype, data, std::move(keepAlive), std::move(bias),
+                                         t.bytes(), label, mapped);
+}
+
+std::shared_ptr<const LinearLayer> loadLinearLayer(std::shared_ptr<const Model> model,
+                                                   const LinearLayerInfo& l)
+{
+    const TensorStore& ts = model->tensors();
     std::vector<float> b = l.bias.isEmpty() ? std::vector<float>() : ts.readF32(l.bias, FiniteCheck::Throw);
-    if (l.quant) { // a quantized checkpoint: rebuild the layer from its stored codes
+    if (l.quant && !ts.isGguf()) { // our checkpoints, GPTQ, AWQ: integer codes repacked once
         auto q = std::make_shared<QuantizedTensor>(
             readQuantizedTensor(ts, l.name, *l.quant, l.outFeatures, l.inFeatures));
+        q->releaseCodesToPacked(); // the one-per-byte codes go; the layer runs the packed ones
         return std::make_shared<QuantizedLinear>(std::move(q), std::move(b));
     }
-    std::vector<float> w = ts.readF32(l.weight, FiniteCheck::Throw);
-    return std::make_shared<DenseLinear>(l.inFeatures, l.outFeatures, std::move(w), std::move(b), l.bytes(),
-                                         dtypeName(l.dtype));
+    // Float weights and GGUF tensors: the stored tensor runs as it is, in place.
+    return loadStoredMatrix(std::move(model), l.weight, std::move(b));
 }
 
 std::shared_ptr<const LinearLayer> withLlamaCppNumerics(std::shared_ptr<const LinearLayer> layer,
                                                         GgmlType weightType)
 {
+    if (weightType != GgmlType::F16 && weightType != GgmlType::BF16)
+        return layer;
+    if (const auto* dense = dynamic_cast<const DenseLinear*>(layer.get()))
+        return dense->withInputRounding(weightType == GgmlType::F16 ? DType::F16 : DType::BF16);
     return std::make_shared<GgmlVecDotLinear>(std::move(layer), weightType);
 }
 

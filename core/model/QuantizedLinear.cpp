@@ -2,6 +2,7 @@
 
 #include "kernels/Convert.h"
 #include "kernels/GgmlQuants.h"
+#include "model/PackedLinear.h"
 #include "util/Error.h"
 #include "util/Threads.h"
 
@@ -33,42 +34,13 @@ void fakeQuantizeActivations(float* x, std::int64_t n, std::int64_t cols, int bi
 }
 
 QuantizedLinear::QuantizedLinear(std::shared_ptr<const QuantizedTensor> tensor, std::vector<float> bias)
-    : m_tensor(std::move(tensor)), m_bias(std::move(bias))
+    : m_tensor(std::move(tensor))
 {
-    if (!m_bias.empty() && std::int64_t(m_bias.size()) != m_tensor->rows)
+    if (!bias.empty() && std::int64_t(bias.size()) != m_tensor->rows)
         throw Error(QStringLiteral("QuantizedLinear: bias has %1 entries, expected %2")
-                        .arg(m_bias.size())
+                        .arg(bias.size())
                         .arg(m_tensor->rows));
-    m_weight = m_tensor->dequantize();
-    for (float s : m_tensor->inputScales)
-        m_invScales.push_back(1.0f / s);
-    if (quantMethodInfo(m_tensor->spec.method).quantizesActivations)
-        m_activationBits = m_tensor->spec.activationBits;
-    if (!m_tensor->outlierColumns.empty()) {
-        m_isOutlier.assign(std::size_t(m_tensor->cols), 0);
-        for (std::int32_t c : m_tensor->outlierColumns)
-            m_isOutlier[std::size_t(c)] = 1;
-    }
-}
-
-void QuantizedLinear::forward(const float* x, std::int64_t n, float* y) const
-{
-    const std::int64_t cols = m_tensor->cols;
-    const float* input = x;
-    std::vector<float> tmp;
-    if (!m_invScales.empty() || m_activationBits > 0) {
-        tmp.assign(x, x + n * cols);
-        if (!m_invScales.empty()) {
-            for (std::int64_t t = 0; t < n; ++t)
-                for (std::int64_t c = 0; c < cols; ++c)
-                    tmp[std::size_t(t * cols + c)] *= m_invScales[std::size_t(c)];
-        }
-        if (m_activationBits > 0)
-            fakeQuantizeActivations(tmp.data(), n, cols, m_activationBits,
-                                    m_isOutlier.empty() ? nullptr : m_isOutlier.data());
-        input = tmp.data();
-    }
-    gemmXWt(input, n, cols, m_weight.data(), m_tensor->rows, y, m_bias.empty() ? nullptr : m_bias.data());
+    m_inner = makePackedLayer(m_tensor, std::move(bias));
 }
 
 GgmlVecDotLinear::GgmlVecDotLinear(std::shared_ptr<const LinearLayer> inner, GgmlType weightType)

@@ -2,35 +2,37 @@
 
 #include "model/LinearLayer.h"
 #include "spec/QuantizedTensor.h"
+#include "tensor/GgmlTypes.h"
 
 #include <memory>
 
 namespace qs {
 
-/// A quantized layer for evaluation: it applies exactly what the quantized format computes —
-/// input scaling (AWQ/SmoothQuant), per-token activation quantization (W8A8, LLM.int8 with
-/// outlier columns left in 16-bit, dynamic) and the reconstructed weight — through the same
-/// GEMM as float layers ("fake quantization"). Packed low-bit kernels replace it later behind
-/// the same LinearLayer interface.
+/// A quantized layer from a quantization run or a checkpoint: it keeps the QuantizedTensor (what
+/// checkpoints and exports are written from) and runs it in its packed form through the layer
+/// makePackedLayer builds (no dequantized copy).
 class QuantizedLinear : public LinearLayer
 {
 public:
     QuantizedLinear(std::shared_ptr<const QuantizedTensor> tensor, std::vector<float> bias = {});
     std::int64_t inFeatures() const override { return m_tensor->cols; }
     std::int64_t outFeatures() const override { return m_tensor->rows; }
-    void forward(const float* x, std::int64_t nTokens, float* y) const override;
+    void forward(const float* x, std::int64_t nTokens, float* y) const override
+    {
+        m_inner->forward(x, nTokens, y);
+    }
     std::uint64_t storageBytes() const override { return m_tensor->storageBytes(); }
+    std::uint64_t residentBytes() const override { return m_inner->residentBytes(); }
     QString describe() const override { return m_tensor->spec.label(); }
+    QString kernelName() const override { return m_inner->kernelName(); }
+    const std::vector<float>& bias() const override { return m_inner->bias(); }
     const QuantizedTensor& tensor() const { return *m_tensor; }
     std::shared_ptr<const QuantizedTensor> tensorPtr() const { return m_tensor; }
+    const LinearLayer& packed() const { return *m_inner; }
 
 private:
     std::shared_ptr<const QuantizedTensor> m_tensor;
-    std::vector<float> m_weight; ///< dequantized, in the scaled input space
-    std::vector<float> m_bias;
-    std::vector<float> m_invScales;
-    std::vector<char> m_isOutlier;
-    int m_activationBits = 0; ///< 0 = activations stay float
+    std::shared_ptr<const LinearLayer> m_inner;
 };
 
 /// Per-token symmetric fake quantization of activations in place (columns flagged in `skip` are
@@ -50,7 +52,10 @@ public:
     std::int64_t outFeatures() const override { return m_inner->outFeatures(); }
     void forward(const float* x, std::int64_t n, float* y) const override;
     std::uint64_t storageBytes() const override { return m_inner->storageBytes(); }
+    std::uint64_t residentBytes() const override { return m_inner->residentBytes(); }
     QString describe() const override { return m_inner->describe(); }
+    QString kernelName() const override { return m_inner->kernelName() + QStringLiteral(", inputs rounded"); }
+    const std::vector<float>& bias() const override { return m_inner->bias(); }
 
 private:
     std::shared_ptr<const LinearLayer> m_inner;

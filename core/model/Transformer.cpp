@@ -3,6 +3,7 @@
 #include "kernels/Convert.h"
 #include "model/LinearLoader.h"
 #include "util/Error.h"
+#include "util/Threads.h"
 
 #include <Eigen/Core>
 #include <cmath>
@@ -19,21 +20,42 @@ KvCache::KvCache(int layers, int capacity, int kvDim) : m_capacity(capacity)
     m_v.assign(std::size_t(layers), std::vector<float>(std::size_t(capacity) * std::size_t(kvDim)));
 }
 
+MemoryNeed modelRunMemory(const Model& model, int ctx, int tokens, bool weights)
+{
+    const ModelConfig& c = model.config();
+    MemoryNeed need;
+    if (weights)
+        need.add(QStringLiteral("weights"), double(model.totals().bytes));
+    double unpacked = 0; // a checkpoint's integer codes are read one layer at a time, then packed
+    if (weights && !model.tensors().isGguf())
+        for (const LinearLayerInfo& l : model.linears())
+            if (l.quant)
+                unpacked = std::max(unpacked, double(l.params()) * 5.0);
+    if (unpacked > 0)
+        need.add(QStringLiteral("one layer while packing"), unpacked);
+    if (ctx > 0)
+        need.add(QStringLiteral("KV cache"),
+                 2.0 * c.numLayers * double(ctx) * c.numKvHeads * c.headDim * 4.0);
+    if (tokens > 0)
+        need.add(QStringLiteral("activations"),
+                 double(tokens) * (6.0 * c.hiddenSize + 3.0 * c.intermediateSize + c.vocabSize) * 4.0 +
+                     double(tokens) * ctx * 4.0 * std::max(1, computeThreads()));
+    return need;
+}
+
 Transformer::Transformer(std::shared_ptr<const Model> model) : m_model(std::move(model))
 {
     const Model& m = *m_model;
+    requireMemory(QStringLiteral("loading %1").arg(m.displayName()), modelRunMemory(m, 0, 0),
+                  QStringLiteral("try a quantized file of the model or close other programs"));
     const TensorStore& ts = m.tensors();
     for (const LinearLayerInfo& l : m.linears()) {
-        m_linears.push_back(loadLinearLayer(ts, l));
+        m_linears.push_back(loadLinearLayer(m_model, l));
         if (l.kind == LinearKind::Head)
             m_headIndex = int(m_linears.size()) - 1;
     }
-    if (m_headIndex < 0) {
-        const TensorInfo& e = ts.info(m.embeddingTensor());
-        m_tiedHead = std::make_shared<DenseLinear>(e.cols(), e.rows(),
-                                                   ts.readF32(m.embeddingTensor(), FiniteCheck::Throw),
-                                                   std::vector<float>(), e.bytes(), dtypeName(e.dtype));
-    }
+    if (m_headIndex < 0)
+        m_tiedHead = loadStoredMatrix(m_model, m.embeddingTensor());
     for (const DecoderBlockInfo& b : m.blocks()) {
         BlockNorms n;
         n.input = ts.readF32(b.inputNorm, FiniteCheck::Throw);
@@ -99,8 +121,7 @@ void Transformer::setLlamaCppNumerics()
         const LinearLayerInfo& l = m_model->linears()[i];
         if (l.quant && !l.quant->ggufType())
             continue; // not a llama.cpp type (GPTQ, AWQ, …): nothing to imitate
-        m_linears[i] =
-            withLlamaCppNumerics(m_linears[i], storedGgmlType(*m_model, l.weight, &l));
+        m_linears[i] = withLlamaCppNumerics(m_linears[i], storedGgmlType(*m_model, l.weight, &l));
     }
     if (m_tiedHead)
         m_tiedHead =
@@ -124,6 +145,20 @@ std::uint64_t Transformer::storageBytes() const
     for (const auto& l : m_linears)
         total += l->storageBytes();
     return total;
+}
+
+std::uint64_t Transformer::residentBytes() const
+{
+    std::uint64_t total = 0;
+    for (const auto& l : m_linears)
+        total += l->residentBytes();
+    if (m_tiedHead)
+        total += m_tiedHead->residentBytes(); // the embedding table, read in place
+    else
+        total += m_model->tensors().info(m_model->embeddingTensor()).bytes();
+    for (const BlockNorms& n : m_norms)
+        total += 4 * (n.input.size() + n.post.size() + n.q.size() + n.k.size());
+    return total + 4 * m_finalNorm.size();
 }
 
 double Transformer::bitsPerWeight() const

@@ -2,6 +2,7 @@
 
 #include "model/LinearLayer.h"
 #include "model/Model.h"
+#include "util/SystemInfo.h"
 
 #include <memory>
 #include <vector>
@@ -32,6 +33,13 @@ public:
     }
 };
 
+/// What running `model` holds, for the up-front memory check: its weights as the layers hold
+/// them (float and GGUF tensors mapped at their stored size, packed integer layers at their packed
+/// size plus one layer's unpacked codes while loading), the KV cache of `ctx` positions and one
+/// forward's activations for `tokens` rows; without `weights`, only the cache and activations
+/// (for a job on a model already loaded).
+MemoryNeed modelRunMemory(const Model& model, int ctx, int tokens, bool weights = true);
+
 /// Keys and values of every block for one sequence, filled position by position.
 class KvCache
 {
@@ -58,7 +66,9 @@ private:
 class Transformer
 {
 public:
-    /// Loads all linear layers as f32 DenseLinear (NaN/Inf in weights is an error naming the tensor).
+    /// Builds every linear in its stored form (model/LinearLoader.h: float weights read in place
+    /// from the mapped files, quantized ones packed; no f32 copy of the model). NaN/Inf in weights
+    /// is an error naming the tensor.
     explicit Transformer(std::shared_ptr<const Model> model);
 
     const Model& model() const { return *m_model; }
@@ -81,6 +91,10 @@ public:
     /// embeddings, norms and a tied head as stored in the checkpoint), and bits per parameter.
     std::uint64_t storageBytes() const;
     double bitsPerWeight() const;
+    /// Bytes the weights occupy as this model runs them: every layer's residentBytes() (packed
+    /// codes, mapped float rows), the embedding table (mapped; shared with a tied head) and the
+    /// norms. Measured from the layer objects, so it reflects what is really held.
+    std::uint64_t residentBytes() const;
     /// Bits per weight of the linear layers alone (what quantization changes).
     double linearBitsPerWeight() const;
 
@@ -104,10 +118,10 @@ public:
     int headLinearIndex() const { return m_headIndex; }
 
     /// Computes as llama.cpp's CPU backend does (c392e50, flash attention off), to predict its
-    /// numbers for GGUF models: each linear's input rounded to the type its weight's dot product
-    /// uses (Q8_K for k-quants and IQ4_XS, Q8_0 for the 32-wide types, f16/bf16 for f16/bf16
-    /// weights: GgmlVecDotLinear), and an f16 KV cache (k and v stored as f16, q and the attention
-    /// probabilities rounded to f16 before their products). Wraps the current linears; call it
+    /// numbers for GGUF models: block-type layers always run as llama.cpp runs them (inputs
+    /// quantized to Q8_K/Q8_0/Q8_1 and integer dot products: GgmlLinear); this adds f16/bf16
+    /// rounding of the inputs of f16/bf16 weights, and an f16 KV cache (k and v stored as f16, q and the
+    /// attention probabilities rounded to f16 before their products). Wraps the current linears; call it
     /// after setLinear() replacements.
     void setLlamaCppNumerics();
     bool llamaCppNumerics() const { return m_f16Kv; }

@@ -151,15 +151,41 @@ QJsonObject QuantizeResult::toJson() const
         {QStringLiteral("warnings"), QJsonArray::fromStringList(warnings)}};
 }
 
+MemoryNeed MemoryEstimate::need() const
+{
+    MemoryNeed n;
+    n.add(QStringLiteral("quantized layers"), quantizedLayers);
+    n.add(QStringLiteral("one layer's f32 copy"), layerCopy);
+    n.add(QStringLiteral("float parts"), floatParts);
+    if (calibrationStates > 0)
+        n.add(QStringLiteral("calibration states"), calibrationStates);
+    if (blockWorkingSet > 0)
+        n.add(QStringLiteral("one block"), blockWorkingSet);
+    return n;
+}
+
 MemoryEstimate estimateQuantizationMemory(const Model& model, const LayerPlan& plan,
                                           const CalibrationSettings& cal)
 {
     const ModelConfig& c = model.config();
     MemoryEstimate e;
+    double largest = 0;
+    for (std::size_t i = 0; i < model.linears().size(); ++i) {
+        const LinearLayerInfo& l = model.linears()[i];
+        const QuantSpec& spec = plan.entries.at(i).spec;
+        largest = std::max(largest, double(l.params()));
+        if (spec.method == QuantMethod::Float) {
+            e.floatParts += double(l.bytes());
+            continue;
+        }
+        const double packed = double(spec.cost(l.outFeatures, l.inFeatures).total());
+        // The QuantizedTensor behind a packed layer keeps one code per byte (ggml: its blocks).
+        e.quantizedLayers += packed + (spec.method == QuantMethod::Ggml ? 0.0 : double(l.params()));
+    }
+    e.layerCopy = largest * 4.0 * 2.0;
+    e.floatParts += double(model.totals().bytes);
     for (const LinearLayerInfo& l : model.linears())
-        e.modelCopy += double(l.params()) * 4.0;
-    if (model.headTied())
-        e.modelCopy += double(model.totals().embeddingParams) * 4.0;
+        e.floatParts -= double(l.bytes());
     const bool calibrate = plan.needsCalibration() || !cal.text.isEmpty();
     if (calibrate)
         e.calibrationStates = double(cal.samples) * cal.seqLen * c.hiddenSize * 4.0;
@@ -175,9 +201,10 @@ MemoryEstimate estimateQuantizationMemory(const Model& model, const LayerPlan& p
         }
         hessians = std::max(hessians, g);
     }
-    e.blockWorkingSet = hessians +
-                        double(cal.seqLen) * (3.0 * c.intermediateSize + 4.0 * c.hiddenSize) * 4.0 +
-                        double(cal.seqLen) * cal.seqLen * c.numHeads * 4.0;
+    if (calibrate) // without calibration no block runs: layers are quantized straight from the map
+        e.blockWorkingSet = hessians +
+                            double(cal.seqLen) * (3.0 * c.intermediateSize + 4.0 * c.hiddenSize) * 4.0 +
+                            double(cal.seqLen) * cal.seqLen * c.numHeads * 4.0;
     return e;
 }
 
@@ -243,20 +270,9 @@ private:
     /// QUANTSCOPE_MEMORY_LIMIT (bytes) caps what a run may use below what the system has free.
     void checkMemory() const
     {
-        const MemoryEstimate mem = estimateQuantizationMemory(m_model, m_plan, m_cal);
-        double avail = availableMemoryBytes();
-        bool limitOk = false;
-        const double limit = qEnvironmentVariable("QUANTSCOPE_MEMORY_LIMIT").toDouble(&limitOk);
-        if (limitOk && limit > 0)
-            avail = avail > 0 ? std::min(avail, limit) : limit;
-        if (avail > 0 && mem.total() > avail)
-            throw Error(
-                QStringLiteral(
-                    "not enough memory: this run needs about %1 (model copy %2, calibration states %3, "
-                    "one block %4) but %5 is available; use fewer calibration samples or a shorter seq_len")
-                    .arg(formatBytes(mem.total()), formatBytes(mem.modelCopy),
-                         formatBytes(mem.calibrationStates), formatBytes(mem.blockWorkingSet),
-                         formatBytes(avail)));
+        requireMemory(QStringLiteral("this run"), estimateQuantizationMemory(m_model, m_plan, m_cal).need(),
+                      m_calibrate ? QStringLiteral("use fewer calibration samples or a shorter seq_len")
+                                  : QStringLiteral("close other programs"));
     }
 
     void embedCalibrationWindows()
@@ -363,9 +379,12 @@ private:
         AwqSearchResult search;
         if (shared) {
             std::vector<AwqLayer> layers;
-            for (int li : awq)
-                layers.push_back({dynamic_cast<const DenseLinear&>(t.linear(li)).weight().data(),
-                                  m_model.linears()[std::size_t(li)].outFeatures});
+            std::vector<QuantizeRequest> weights; // f32 working copies of the group's layers
+            for (int li : awq) {
+                weights.push_back(floatLayerRequest(t, li, m_plan.entries[std::size_t(li)].spec, nullptr,
+                                                    QStringLiteral("already quantized")));
+                layers.push_back({weights.back().weight, m_model.linears()[std::size_t(li)].outFeatures});
+            }
             // The layers share one input, so the statistics of the first describe all of them.
             search = awqSearchScales(layers, m_model.linears()[std::size_t(awq.front())].inFeatures,
                                      *firstStats, m_plan.entries[std::size_t(awq.front())].spec);
@@ -387,14 +406,14 @@ private:
         const LayerPlanEntry& entry = m_plan.entries[std::size_t(li)];
         const QuantizeRequest req =
             floatLayerRequest(t, li, entry.spec, stats, QStringLiteral("already quantized"));
-        const auto& dense = static_cast<const DenseLinear&>(t.linear(li));
         std::shared_ptr<QuantizedTensor> q;
         if (awqScales)
             q = std::make_shared<QuantizedTensor>(
                 awqQuantizeWithScales(req.weight, req.rows, req.cols, req.spec, *awqScales, *stats));
         else
             q = std::make_shared<QuantizedTensor>(quantizeWeight(req, m_job));
-        auto layer = std::make_shared<QuantizedLinear>(q, dense.bias());
+        q->releaseCodesToPacked(); // the run keeps the layer at its packed size
+        auto layer = std::make_shared<QuantizedLinear>(q, t.linear(li).bias());
         LayerReport& rep = m_result.layers[std::size_t(li)];
         rep.linearIndex = li;
         rep.name = info.name;
@@ -408,7 +427,9 @@ private:
             rep.note = QStringLiteral("awq alpha %1 (shared scales)").arg(awqAlpha);
         rep.seconds = since(tl);
         m_result.tensors[std::size_t(li)] = q;
-        t.setLinear(li, layer); // the float copy of this layer is released here
+        t.setLinear(li, layer);
+        // The float layer was read in place from the map; drop its pages from the resident set.
+        m_model.tensors().releasePages(info.weight);
         ++m_done;
         const double elapsed = since(m_t0), frac = double(m_done) / totalLayers();
         m_job.report(frac, QStringLiteral("quantizing"), info.name, elapsed / frac - elapsed);
@@ -449,12 +470,13 @@ QuantizeRequest floatLayerRequest(const Transformer& t, int li, const QuantSpec&
                                   const LinearInputStats* stats, const QString& whenQuantized)
 {
     const LinearLayerInfo& info = t.model().linears()[std::size_t(li)];
-    const auto* dense = dynamic_cast<const DenseLinear*>(&t.linear(li));
-    if (!dense)
+    auto weight = std::make_shared<const std::vector<float>>(t.linear(li).floatWeight());
+    if (weight->empty())
         throw Error(info.name + u": " + whenQuantized);
     QuantizeRequest req;
     req.layerName = info.name;
-    req.weight = dense->weight().data();
+    req.weight = weight->data();
+    req.weightCopy = std::move(weight);
     req.rows = info.outFeatures;
     req.cols = info.inFeatures;
     req.stats = stats;

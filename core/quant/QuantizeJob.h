@@ -5,6 +5,7 @@
 #include "recipe/LayerPlan.h"
 #include "recipe/Recipe.h"
 #include "spec/QuantizedTensor.h"
+#include "util/SystemInfo.h"
 
 #include <QJsonObject>
 #include <QStringList>
@@ -68,19 +69,28 @@ void measureQuantizedLayer(LayerReport& rep, const float* w, const QuantizedTens
 std::vector<std::vector<int>> calibrationWindows(const Tokenizer& tokenizer, const CalibrationSettings& cal,
                                                  int bos);
 
-/// A memory estimate made before a run starts (bytes).
+/// A memory estimate made before a run starts (bytes). The float model is read in place from its
+/// mapped files, one layer at a time (each layer's pages are released once its quantized form
+/// replaced it), so the run holds its result, one layer's working copy and the calibration.
 struct MemoryEstimate
 {
-    double modelCopy = 0;
+    double quantizedLayers = 0; ///< the result: packed layers plus the codes kept for saving
+    double layerCopy = 0;       ///< the largest layer's f32 working copies
+    double floatParts = 0;      ///< what stays float and mapped: embeddings, norms, float layers
     double calibrationStates = 0;
     double blockWorkingSet = 0;
-    double total() const { return modelCopy + calibrationStates + blockWorkingSet; }
+    double total() const
+    {
+        return quantizedLayers + layerCopy + floatParts + calibrationStates + blockWorkingSet;
+    }
+    MemoryNeed need() const;
 };
 MemoryEstimate estimateQuantizationMemory(const Model& model, const LayerPlan& plan,
                                           const CalibrationSettings& cal);
 
-/// The request to quantize linear `li` of `t` while it is still float (its weight is read from the
-/// layer in place); throws "<layer>: <whenQuantized>" when the layer is no longer a DenseLinear.
+/// The request to quantize linear `li` of `t` while it is still float (an f32 working copy of its
+/// weight, owned by the request: one layer at a time); throws "<layer>: <whenQuantized>" when the
+/// layer is no longer a float layer.
 QuantizeRequest floatLayerRequest(const Transformer& t, int li, const QuantSpec& spec,
                                   const LinearInputStats* stats, const QString& whenQuantized);
 

@@ -4,6 +4,8 @@
 #include "spec/QuantizedTensor.h"
 
 #include <QString>
+#include <memory>
+#include <vector>
 
 namespace qs {
 
@@ -14,6 +16,8 @@ struct QuantizeRequest
 {
     QString layerName;
     const float* weight = nullptr; ///< [rows = out, cols = in] row-major f32
+    /// Owns `weight` when the request made an f32 working copy of a layer (floatLayerRequest).
+    std::shared_ptr<const std::vector<float>> weightCopy;
     std::int64_t rows = 0, cols = 0;
     const LinearInputStats* stats = nullptr; ///< calibration statistics (required by some methods)
     QuantSpec spec;

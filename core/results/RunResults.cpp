@@ -1,9 +1,9 @@
 #include "results/RunResults.h"
 
+#include "checkpoint/QuantizedModelIO.h"
 #include "eval/Evaluation.h"
 #include "model/Model.h"
 #include "quant/QuantizeJob.h"
-#include "checkpoint/QuantizedModelIO.h"
 #include "util/Error.h"
 
 #include <QDir>
@@ -200,6 +200,13 @@ void RunSummary::readEvaluation(const QJsonObject& e)
         linearBitsPerWeight = e.value(u"linear_bpw").toDouble();
     if (modelPath.isEmpty())
         modelPath = e.value(u"model").toString();
+    if (e.contains(u"speed")) {
+        const SpeedMeasurement sp = SpeedMeasurement::fromJson(e.value(u"speed").toObject());
+        prefillTokensPerSecond = sp.prefillTokensPerSecond;
+        decodeTokensPerSecond = sp.decodeTokensPerSecond;
+        speedThreads = sp.threads;
+        residentBytes = sp.weightBytes;
+    }
 }
 
 RunSummary RunSummary::fromModel(const Model& model)

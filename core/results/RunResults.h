@@ -74,14 +74,20 @@ struct RunSummary
     double kldError = std::numeric_limits<double>::quiet_NaN();
     double top1Percent = std::numeric_limits<double>::quiet_NaN();
     double quantizeSeconds = std::numeric_limits<double>::quiet_NaN();
-    QString evalText;     ///< the evaluation text path
-    QString evalProtocol; ///< protocol, n_ctx and chunks, e.g. "llamacpp ctx 128 × 20"
+    /// Measured on the model as it runs (eval/Speed.h); NaN/0 when not measured.
+    double prefillTokensPerSecond = std::numeric_limits<double>::quiet_NaN();
+    double decodeTokensPerSecond = std::numeric_limits<double>::quiet_NaN();
+    int speedThreads = 0;
+    std::uint64_t residentBytes = 0; ///< the weights as the model holds them while it runs
+    QString evalText;                ///< the evaluation text path
+    QString evalProtocol;            ///< protocol, n_ctx and chunks, e.g. "llamacpp ctx 128 × 20"
     MemoryBreakdown memory;
     std::vector<LayerMetrics> layers;
 
     double megabytes() const { return double(modelBytes) / 1e6; }
     bool hasPerplexity() const { return std::isfinite(ppl); }
     bool hasKld() const { return std::isfinite(kldMean); }
+    bool hasSpeed() const { return std::isfinite(decodeTokensPerSecond); }
     const LayerMetrics* findLayer(const QString& name) const;
 
     /// A quantize output folder (run.json + the checkpoint's metadata), a run.json file, or an

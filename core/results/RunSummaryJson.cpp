@@ -84,6 +84,10 @@ QJsonObject runSummaryToJson(const RunSummary& r)
             {QStringLiteral("kld_error"), number(r.kldError)},
             {QStringLiteral("top1_percent"), number(r.top1Percent)},
             {QStringLiteral("quantize_seconds"), number(r.quantizeSeconds)},
+            {QStringLiteral("prefill_tokens_per_second"), number(r.prefillTokensPerSecond)},
+            {QStringLiteral("decode_tokens_per_second"), number(r.decodeTokensPerSecond)},
+            {QStringLiteral("speed_threads"), r.speedThreads},
+            {QStringLiteral("resident_bytes"), qint64(r.residentBytes)},
             {QStringLiteral("eval_text"), r.evalText},
             {QStringLiteral("eval_protocol"), r.evalProtocol},
             {QStringLiteral("memory"), r.memory.toJson()},
@@ -113,6 +117,10 @@ RunSummary runSummaryFromJson(const QJsonObject& o, const QString& where)
     r.kldError = numberOr(o.value(u"kld_error"));
     r.top1Percent = numberOr(o.value(u"top1_percent"));
     r.quantizeSeconds = numberOr(o.value(u"quantize_seconds"));
+    r.prefillTokensPerSecond = numberOr(o.value(u"prefill_tokens_per_second"));
+    r.decodeTokensPerSecond = numberOr(o.value(u"decode_tokens_per_second"));
+    r.speedThreads = o.value(u"speed_threads").toInt();
+    r.residentBytes = std::uint64_t(std::max<qint64>(0, o.value(u"resident_bytes").toInteger()));
     r.evalText = o.value(u"eval_text").toString();
     r.evalProtocol = o.value(u"eval_protocol").toString();
     r.memory = MemoryBreakdown::fromJson(o.value(u"memory").toObject());

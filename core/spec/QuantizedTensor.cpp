@@ -2,6 +2,7 @@
 
 #include "kernels/Convert.h"
 #include "kernels/GgmlQuants.h"
+#include "util/Error.h"
 
 #include <algorithm>
 #include <cmath>
@@ -93,6 +94,36 @@ std::int64_t QuantizedTensor::scaleIndex(std::int64_t row, std::int64_t col) con
     return row * spec.groupsPerRow(cols) + groupOf(col);
 }
 
+std::vector<std::uint8_t> QuantizedTensor::unpackedCodes() const
+{
+    return codes.empty() && packed ? unpackIntCodes(*packed) : codes;
+}
+
+std::shared_ptr<const PackedIntMatrix> QuantizedTensor::packedCodes() const
+{
+    if (packed)
+        return packed;
+    if (spec.method == QuantMethod::Float || spec.method == QuantMethod::Ggml)
+        throw Error(QStringLiteral("a %1 tensor has no integer codes to pack").arg(spec.label()));
+    const bool perTensor = spec.granularity == Granularity::PerTensor;
+    std::vector<float> s = scales, z = zeros;
+    if (perTensor) { // one scale for the tensor: every row gets it
+        s.assign(std::size_t(rows), scales.at(0));
+        z.assign(std::size_t(rows), zeros.at(0));
+    }
+    return std::make_shared<const PackedIntMatrix>(
+        packIntMatrix(spec.bits, rows, cols, perTensor ? cols : spec.groupLength(cols), codes.data(),
+                      s.data(), z.data(), groupIndex.empty() ? nullptr : groupIndex.data()));
+}
+
+void QuantizedTensor::releaseCodesToPacked()
+{
+    if (spec.method == QuantMethod::Float || spec.method == QuantMethod::Ggml || codes.empty())
+        return;
+    packed = packedCodes();
+    codes = {};
+}
+
 std::vector<float> QuantizedTensor::dequantize() const
 {
     if (spec.method == QuantMethod::Float)
@@ -106,11 +137,13 @@ std::vector<float> QuantizedTensor::dequantize() const
                               cols);
         return w;
     }
+    const std::vector<std::uint8_t> unpacked = codes.empty() ? unpackedCodes() : std::vector<std::uint8_t>();
+    const std::vector<std::uint8_t>& q = codes.empty() ? unpacked : codes;
     for (std::int64_t r = 0; r < rows; ++r) {
         for (std::int64_t c = 0; c < cols; ++c) {
             const std::int64_t si = scaleIndex(r, c);
             const GroupParams p{scales[std::size_t(si)], zeros[std::size_t(si)]};
-            w[std::size_t(r * cols + c)] = dequantizeValue(codes[std::size_t(r * cols + c)], p);
+            w[std::size_t(r * cols + c)] = dequantizeValue(q[std::size_t(r * cols + c)], p);
         }
     }
     const std::size_t k = outlierColumns.size();

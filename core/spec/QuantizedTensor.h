@@ -1,22 +1,29 @@
 #pragma once
 
+#include "kernels/PackedInt.h"
 #include "spec/QuantSpec.h"
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace qs {
 
 /// A quantized weight [rows = out features, cols = in features] in integer codes plus the
-/// parameters to reconstruct it. Codes are kept one per byte here (packing is a storage concern:
-/// see packCodes); scales hold the value as stored (already rounded to f16 when the spec says so).
+/// parameters to reconstruct it. Quantizers write the codes one per byte; once the layer runs,
+/// releaseCodesToPacked() moves them into the kernels' packed form (`packed`, at `bits` bits per
+/// code) and frees the byte copy, so a run holds its layers at their packed size. Readers use
+/// unpackedCodes(). Scales hold the value as stored (already rounded to f16 when the spec says so).
 struct QuantizedTensor
 {
     QuantSpec spec;
     std::int64_t rows = 0, cols = 0;
-    std::vector<std::uint8_t> codes; ///< [rows, cols], original column order
-    std::vector<float> scales;       ///< [rows, groupsPerRow] (one value for per-tensor)
-    std::vector<float> zeros;        ///< same shape; integer-valued unless floatZeros
+    std::vector<std::uint8_t> codes; ///< [rows, cols], original column order (empty once packed)
+    /// The integer codes in the kernels' layout (kernels/PackedInt.h) with scales and zeros, set
+    /// by releaseCodesToPacked(); the layer that runs this tensor shares it.
+    std::shared_ptr<const PackedIntMatrix> packed;
+    std::vector<float> scales; ///< [rows, groupsPerRow] (one value for per-tensor)
+    std::vector<float> zeros;  ///< same shape; integer-valued unless floatZeros
     std::vector<std::int32_t>
         groupIndex;                 ///< [cols] group of each column (act-order); empty: col / groupLength
     std::vector<float> inputScales; ///< [cols] AWQ/SmoothQuant: the layer computes (x / s)·Qᵀ
@@ -27,6 +34,13 @@ struct QuantizedTensor
         ggmlData; ///< method == Ggml: rows × ggmlRowBytes(type, cols), as GGUF stores it
 
     int groupOf(std::int64_t col) const;
+    /// The codes one per byte: `codes`, or unpacked from `packed` once they were released.
+    std::vector<std::uint8_t> unpackedCodes() const;
+    /// The packed form of the integer codes (built now unless `packed` is set); throws qs::Error
+    /// for the methods without integer codes (float, gguf).
+    std::shared_ptr<const PackedIntMatrix> packedCodes() const;
+    /// Sets `packed` and frees `codes` (integer methods; a no-op for float and gguf tensors).
+    void releaseCodesToPacked();
     std::int64_t scaleIndex(std::int64_t row, std::int64_t col) const;
     /// The reconstructed weight in the scaled input space (Q(W·s)); outlier columns filled in.
     std::vector<float> dequantize() const;
@@ -38,7 +52,6 @@ struct QuantizedTensor
     }
     double bitsPerWeight() const { return 8.0 * double(storageBytes()) / double(rows * cols); }
 };
-
 
 /// Rounds a value to what the spec's scale storage keeps (f16 or f32).
 float roundToStorage(float v, DType type);

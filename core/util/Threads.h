@@ -19,4 +19,11 @@ int computeThreads();
 void forEachRowRange(std::int64_t rows, std::int64_t valuesPerRow,
                      const std::function<void(std::int64_t firstRow, std::int64_t rowCount)>& fn);
 
+/// Calls fn(firstRow, rowCount) for the fixed tiles [k·tile, (k+1)·tile) ∩ [0, rows), spread over
+/// the compute threads when `parallel` (dynamic schedule), else in order on the calling thread.
+/// Tile boundaries never depend on the thread count, so a kernel whose result for a row depends
+/// only on its tile gives the same numbers on any number of threads. Exceptions as forEachRowRange.
+void forEachRowTile(std::int64_t rows, std::int64_t tile, bool parallel,
+                    const std::function<void(std::int64_t firstRow, std::int64_t rowCount)>& fn);
+
 } // namespace qs

@@ -1,0 +1,201 @@
+#include "model/PackedLinear.h"
+
+#include "kernels/Convert.h"
+#include "kernels/FloatMatMul.h"
+#include "kernels/GgmlMatMul.h"
+#include "kernels/GgmlQuants.h"
+#include "model/QuantizedLinear.h"
+#include "util/Error.h"
+#include "util/Threads.h"
+
+namespace qs {
+
+namespace {
+
+/// Rows per tile when a layer's product is spread over threads: small enough that a 2048-row
+/// decode step still gives every thread work, large enough that a tile streams whole pages.
+constexpr std::int64_t kPackedRowTile = 64;
+
+double macs(std::int64_t n, std::int64_t in, std::int64_t out)
+{
+    return double(n) * double(in) * double(out);
+}
+
+} // namespace
+
+GgmlLinear::GgmlLinear(std::int64_t in, std::int64_t out, GgmlType type, const void* rows,
+                       std::shared_ptr<const void> keepAlive, std::vector<float> bias,
+                       std::uint64_t storageBytes, QString label, bool mapped)
+    : m_in(in), m_out(out), m_type(type), m_rows(static_cast<const std::uint8_t*>(rows)),
+      m_keepAlive(std::move(keepAlive)), m_bias(std::move(bias)), m_storageBytes(storageBytes),
+      m_label(std::move(label)), m_mapped(mapped), m_integerKernel(ggmlHasMatMul(type))
+{
+    if (!ggmlTypeInfo(type).canDequantize)
+        throw Error(QStringLiteral("%1 weights cannot be run").arg(ggmlTypeName(type)));
+    if (!m_bias.empty() && std::int64_t(m_bias.size()) != out)
+        throw Error(
+            QStringLiteral("GgmlLinear: bias has %1 entries, expected %2").arg(m_bias.size()).arg(out));
+    ggmlRowBytes(type, in); // throws when the rows do not hold whole blocks
+}
+
+std::uint64_t GgmlLinear::residentBytes() const
+{
+    return std::uint64_t(m_out) * ggmlRowBytes(m_type, m_in) + 4 * m_bias.size();
+}
+
+QString GgmlLinear::kernelName() const
+{
+    const QString w = ggmlTypeName(m_type);
+    QString k = m_integerKernel ? QString(w + QStringLiteral("·") + ggmlTypeName(ggmlActivationType(m_type)))
+                                : QString(w + QStringLiteral(" dequantized per tile (no integer kernel)"));
+    return m_mapped ? k + QStringLiteral(" (mapped)") : k;
+}
+
+void GgmlLinear::forward(const float* x, std::int64_t n, float* y) const
+{
+    if (!m_integerKernel) {
+        forwardDequantized(x, n, y);
+    } else {
+        const std::size_t actBytes = ggmlActivationRowBytes(m_type, m_in);
+        std::vector<std::uint8_t> xq(std::size_t(n) * actBytes);
+        forEachRowRange(n, m_in, [&](std::int64_t first, std::int64_t count) {
+            ggmlQuantizeActivations(m_type, x, first, first + count, m_in, xq.data());
+        });
+        runRowTiles(m_out, kPackedRowTile, macs(n, m_in, m_out), [&](std::int64_t r0, std::int64_t r1) {
+            ggmlMatMul(m_type, m_rows, m_in, r0, r1, xq.data(), n, y, m_out);
+        });
+    }
+    addBias(y, n, m_out, m_bias);
+}
+
+void GgmlLinear::forwardDequantized(const float* x, std::int64_t n, float* y) const
+{
+    const std::size_t rowBytes = ggmlRowBytes(m_type, m_in);
+    runRowTiles(m_out, kPackedRowTile, macs(n, m_in, m_out), [&](std::int64_t r0, std::int64_t r1) {
+        std::vector<float> tile(std::size_t((r1 - r0) * m_in));
+        for (std::int64_t r = r0; r < r1; ++r)
+            ggmlDequantizeRow(m_type, m_rows + std::size_t(r) * rowBytes, tile.data() + (r - r0) * m_in,
+                              m_in);
+        floatMatMul(DType::F32, tile.data(), m_in, 0, r1 - r0, x, n, y + r0, m_out);
+    });
+}
+
+PackedIntLinear::PackedIntLinear(const QuantizedTensor& q, std::vector<float> bias)
+    : m_bias(std::move(bias)), m_storageBytes(q.storageBytes()), m_label(q.spec.label())
+{
+    if (!m_bias.empty() && std::int64_t(m_bias.size()) != q.rows)
+        throw Error(QStringLiteral("%1 layer: bias has %2 entries, expected %3")
+                        .arg(m_label)
+                        .arg(m_bias.size())
+                        .arg(q.rows));
+    const QuantSpec& s = q.spec;
+    m_packed = q.packedCodes();
+    for (float v : q.inputScales)
+        m_invScales.push_back(1.0f / v);
+    if (quantMethodInfo(s.method).quantizesActivations)
+        m_activationBits = s.activationBits;
+    m_outlierColumns = q.outlierColumns;
+    m_outlierWeights = q.outlierWeights;
+    if (!m_outlierColumns.empty()) {
+        m_isOutlier.assign(std::size_t(q.cols), 0);
+        for (std::int32_t c : m_outlierColumns)
+            m_isOutlier[std::size_t(c)] = 1;
+    }
+}
+
+std::uint64_t PackedIntLinear::residentBytes() const
+{
+    return m_packed->bytes() + 4 * (m_bias.size() + m_invScales.size() + m_outlierWeights.size()) +
+           m_isOutlier.size() + 4 * m_outlierColumns.size();
+}
+
+QString PackedIntLinear::kernelName() const
+{
+    QString k = QStringLiteral("int%1").arg(m_packed->bits);
+    k += m_packed->groupLength < m_packed->cols ? QStringLiteral(" g%1").arg(m_packed->groupLength)
+                                                : QStringLiteral(" per-channel");
+    if (!m_packed->columnOrder.empty())
+        k += QStringLiteral(" act-order");
+    if (m_activationBits == 8)
+        k += QStringLiteral(" × int8 activations");
+    else if (m_activationBits > 0)
+        k += QStringLiteral(" × int%1 activations (rounded, float product)").arg(m_activationBits);
+    if (!m_outlierColumns.empty())
+        k += QStringLiteral(" + %1 f16 outlier columns").arg(m_outlierColumns.size());
+    return k;
+}
+
+void PackedIntLinear::forward(const float* x, std::int64_t n, float* y) const
+{
+    const std::int64_t cols = m_packed->cols, rows = m_packed->rows;
+    const char* skip = m_isOutlier.empty() ? nullptr : m_isOutlier.data();
+    const float* input = x;
+    std::vector<float> tmp;
+    if (!m_invScales.empty() || skip || (m_activationBits > 0 && m_activationBits != 8)) {
+        tmp.assign(x, x + n * cols);
+        if (!m_invScales.empty())
+            for (std::int64_t t = 0; t < n; ++t)
+                for (std::int64_t c = 0; c < cols; ++c)
+                    tmp[std::size_t(t * cols + c)] *= m_invScales[std::size_t(c)];
+        input = tmp.data();
+    }
+    // LLM.int8: the outlier columns of the (scaled) input, multiplied apart in f32.
+    const std::size_t k = m_outlierColumns.size();
+    std::vector<float> outlierIn(std::size_t(n) * k), outlierOut;
+    for (std::int64_t t = 0; t < n; ++t)
+        for (std::size_t j = 0; j < k; ++j)
+            outlierIn[std::size_t(t) * k + j] = input[t * cols + m_outlierColumns[j]];
+
+    if (m_activationBits == 8) {
+        Int8Activations xa;
+        quantizeActivationsInt8(input, n, cols, skip, xa);
+        // Gathered (act-order, padding, group sums) once for all row tiles.
+        const PackedIntInput prepared = preparePackedIntInput(packedIntVariant(), *m_packed, xa);
+        runRowTiles(rows, kPackedRowTile, macs(n, cols, rows), [&](std::int64_t r0, std::int64_t r1) {
+            packedIntMatMul(*m_packed, r0, r1, prepared, y, rows);
+        });
+    } else {
+        if (m_activationBits > 0)
+            fakeQuantizeActivations(tmp.data(), n, cols, m_activationBits, skip);
+        if (skip) // the codes in outlier columns are not used: those inputs go through outlierWeights
+            for (std::int64_t t = 0; t < n; ++t)
+                for (std::int32_t c : m_outlierColumns)
+                    tmp[std::size_t(t * cols + c)] = 0;
+        const PackedIntInput prepared = preparePackedIntInput(packedIntVariant(), *m_packed, input, n);
+        runRowTiles(rows, kPackedRowTile, macs(n, cols, rows), [&](std::int64_t r0, std::int64_t r1) {
+            packedIntMatMul(*m_packed, r0, r1, prepared, y, rows);
+        });
+    }
+    if (k) {
+        outlierOut.resize(std::size_t(n * rows));
+        gemmXWt(outlierIn.data(), n, std::int64_t(k), m_outlierWeights.data(), rows, outlierOut.data());
+        for (std::size_t i = 0; i < outlierOut.size(); ++i)
+            y[i] += outlierOut[i];
+    }
+    addBias(y, n, rows, m_bias);
+}
+
+std::shared_ptr<const LinearLayer> makePackedLayer(std::shared_ptr<const QuantizedTensor> q,
+                                                   std::vector<float> bias)
+{
+    const QuantSpec& s = q->spec;
+    if (s.method == QuantMethod::Ggml)
+        return std::make_shared<GgmlLinear>(q->cols, q->rows, s.ggmlType, q->ggmlData.data(), q,
+                                            std::move(bias), q->storageBytes(), s.label(), false);
+    if (s.method == QuantMethod::Float) {
+        if (s.floatType == DType::F32)
+            return std::make_shared<DenseLinear>(q->cols, q->rows, q->floatWeights, std::move(bias),
+                                                 q->storageBytes(), s.label());
+        // f16/bf16: the values are already rounded to the type; hold them at its width.
+        auto half = std::make_shared<std::vector<std::uint16_t>>(q->floatWeights.size());
+        for (std::size_t i = 0; i < half->size(); ++i)
+            (*half)[i] = s.floatType == DType::F16 ? ref::f32ToF16(q->floatWeights[i])
+                                                   : ref::f32ToBf16(q->floatWeights[i]);
+        const void* data = half->data();
+        return std::make_shared<DenseLinear>(q->cols, q->rows, s.floatType, data, std::move(half),
+                                             std::move(bias), q->storageBytes(), s.label(), false);
+    }
+    return std::make_shared<PackedIntLinear>(*q, std::move(bias));
+}
+
+} // namespace qs

@@ -1,0 +1,85 @@
+#pragma once
+
+#include "kernels/PackedInt.h"
+#include "model/LinearLayer.h"
+#include "spec/QuantizedTensor.h"
+#include "tensor/GgmlTypes.h"
+
+#include <memory>
+
+namespace qs {
+
+/// A ggml block-format weight run as llama.cpp's CPU backend runs it: the input rows quantized to
+/// the type's activation format (Q8_0, Q8_1 or Q8_K) and integer block dot products
+/// (kernels/GgmlMatMul). The rows stay as GGUF stores them, read in place from the mapped file or
+/// from an owned buffer (`keepAlive`). A type without an integer kernel runs on a slower, exact
+/// path that dequantizes one row tile at a time (kernelName() says so).
+class GgmlLinear : public LinearLayer
+{
+public:
+    GgmlLinear(std::int64_t in, std::int64_t out, GgmlType type, const void* rows,
+               std::shared_ptr<const void> keepAlive, std::vector<float> bias, std::uint64_t storageBytes,
+               QString label, bool mapped);
+    std::int64_t inFeatures() const override { return m_in; }
+    std::int64_t outFeatures() const override { return m_out; }
+    void forward(const float* x, std::int64_t nTokens, float* y) const override;
+    std::uint64_t storageBytes() const override { return m_storageBytes; }
+    std::uint64_t residentBytes() const override;
+    QString describe() const override { return m_label; }
+    QString kernelName() const override;
+    const std::vector<float>& bias() const override { return m_bias; }
+    GgmlType type() const { return m_type; }
+
+private:
+    void forwardDequantized(const float* x, std::int64_t n, float* y) const;
+
+    std::int64_t m_in, m_out;
+    GgmlType m_type;
+    const std::uint8_t* m_rows;
+    std::shared_ptr<const void> m_keepAlive;
+    std::vector<float> m_bias;
+    std::uint64_t m_storageBytes;
+    QString m_label;
+    bool m_mapped;
+    bool m_integerKernel;
+};
+
+/// QuantScope's integer formats and GPTQ/AWQ checkpoints (int2–int8, sym/asym, per-tensor,
+/// channel or group, act-order, f16/f32 scales, int/float zeros) run packed (kernels/PackedInt):
+/// float inputs against the codes, or, for W8A8, dynamic int8 and LLM.int8, inputs quantized per
+/// token to int8 and integer dot products. AWQ/SmoothQuant input scales divide the input first;
+/// LLM.int8's outlier columns run as a small f32 product next to the int8 one.
+class PackedIntLinear : public LinearLayer
+{
+public:
+    PackedIntLinear(const QuantizedTensor& q, std::vector<float> bias);
+    std::int64_t inFeatures() const override { return m_packed->cols; }
+    std::int64_t outFeatures() const override { return m_packed->rows; }
+    void forward(const float* x, std::int64_t nTokens, float* y) const override;
+    std::uint64_t storageBytes() const override { return m_storageBytes; }
+    std::uint64_t residentBytes() const override;
+    QString describe() const override { return m_label; }
+    QString kernelName() const override;
+    const std::vector<float>& bias() const override { return m_bias; }
+    const PackedIntMatrix& packed() const { return *m_packed; }
+
+private:
+    std::shared_ptr<const PackedIntMatrix>
+        m_packed; ///< shared with the QuantizedTensor when it released its codes
+    std::vector<float> m_bias;
+    std::vector<float> m_invScales;             ///< AWQ/SmoothQuant: 1 / s per input column
+    std::vector<char> m_isOutlier;              ///< LLM.int8: input columns kept in 16-bit
+    std::vector<std::int32_t> m_outlierColumns; ///< their indices
+    std::vector<float> m_outlierWeights;        ///< [rows, outliers]
+    int m_activationBits = 0;                   ///< 0 = float inputs
+    std::uint64_t m_storageBytes;
+    QString m_label;
+};
+
+/// The layer that runs a quantized tensor in its packed form: gguf → GgmlLinear over its block
+/// bytes, float → DenseLinear at its float type, every integer method → PackedIntLinear. The tensor
+/// (kept alive by the shared pointer where the layer reads it in place) is not dequantized.
+std::shared_ptr<const LinearLayer> makePackedLayer(std::shared_ptr<const QuantizedTensor> q,
+                                                   std::vector<float> bias);
+
+} // namespace qs

@@ -1,0 +1,329 @@
+// The execution engine: every layer runs in the form it is stored in. Float checkpoints are read
+// in place from the map (no f32 copy), quantized layers run packed (PackedIntLinear, GgmlLinear),
+// and each gives what the format computes: the product of the input (scaled, activation-quantized
+// as the method says) with the reconstructed weight, within a named float-rounding budget. Results
+// do not depend on the thread count; a job that would not fit in memory says so before it starts.
+
+#include "TestSupport.h"
+#include "checkpoint/GgufExport.h"
+#include "checkpoint/GgufTypePolicy.h"
+#include "eval/Speed.h"
+#include "kernels/GgmlMatMul.h"
+#include "model/LinearLayer.h"
+#include "model/Model.h"
+#include "model/PackedLinear.h"
+#include "model/QuantizedLinear.h"
+#include "model/Transformer.h"
+#include "quant/QuantizeJob.h"
+#include "recipe/LayerPlan.h"
+#include "tensor/GgmlTypes.h"
+#include "tokenizer/Tokenizer.h"
+#include "util/Error.h"
+#include "util/Threads.h"
+
+#include <QTemporaryDir>
+#include <QTest>
+#include <cmath>
+#include <random>
+
+using namespace qs;
+
+namespace {
+
+/// Budget for a packed product against the f64 product of the same (rounded) inputs with the
+/// reconstructed weight: only the summation order and f32 accumulation differ.
+constexpr double kProductBudget = 2e-5;
+
+std::vector<float> randomRows(std::int64_t n, std::int64_t cols, unsigned seed)
+{
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> d(0.f, 1.f);
+    std::vector<float> x(std::size_t(n * cols));
+    for (float& v : x)
+        v = d(rng);
+    x[0] = 9.5f; // an outlier feature for LLM.int8
+    return x;
+}
+
+/// What the format computes, spelled out in f64: inputs divided by the input scales, quantized
+/// per token as the method says (outlier columns kept), times the reconstructed weight.
+std::vector<double> referenceProduct(const QuantizedTensor& q, const std::vector<float>& xIn, std::int64_t n)
+{
+    const std::int64_t cols = q.cols, rows = q.rows;
+    std::vector<float> x = xIn;
+    for (std::int64_t t = 0; t < n; ++t)
+        for (std::size_t c = 0; c < q.inputScales.size(); ++c)
+            x[std::size_t(t * cols) + c] /= q.inputScales[c];
+    if (quantMethodInfo(q.spec.method).quantizesActivations) {
+        std::vector<char> skip(std::size_t(cols), 0);
+        for (std::int32_t c : q.outlierColumns)
+            skip[std::size_t(c)] = 1;
+        fakeQuantizeActivations(x.data(), n, cols, q.spec.activationBits, skip.data());
+    }
+    const std::vector<float> w = q.dequantize();
+    std::vector<double> y(std::size_t(n * rows));
+    for (std::int64_t t = 0; t < n; ++t)
+        for (std::int64_t r = 0; r < rows; ++r) {
+            double s = 0;
+            for (std::int64_t c = 0; c < cols; ++c)
+                s += double(x[std::size_t(t * cols + c)]) * double(w[std::size_t(r * cols + c)]);
+            y[std::size_t(t * rows + r)] = s;
+        }
+    return y;
+}
+
+double relativeError(const std::vector<float>& y, const std::vector<double>& ref)
+{
+    double num = 0, den = 0;
+    for (std::size_t i = 0; i < y.size(); ++i) {
+        num += (double(y[i]) - ref[i]) * (double(y[i]) - ref[i]);
+        den += ref[i] * ref[i];
+    }
+    return std::sqrt(num / std::max(den, 1e-30));
+}
+
+std::vector<float> logitsOf(const Transformer& t, const std::vector<int>& tokens)
+{
+    KvCache cache = t.makeCache(int(tokens.size()));
+    std::vector<float> logits(tokens.size() * std::size_t(t.vocabSize()));
+    t.forward(cache, tokens.data(), int(tokens.size()), logits.data());
+    return logits;
+}
+
+const std::vector<int> kTokens{1, 403, 29, 87, 310, 12, 55, 400, 3, 17, 250, 99};
+
+} // namespace
+
+class TestEngine : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void floatWeightsStayMapped_data();
+    void floatWeightsStayMapped();
+    void packedLayersComputeTheirFormat_data();
+    void packedLayersComputeTheirFormat();
+    void ggufLayersRunIntegerKernels_data();
+    void ggufLayersRunIntegerKernels();
+    void threadCountDoesNotChangeResults();
+    void memoryCheckRefusesUpFront();
+    void speedIsMeasured();
+
+private:
+    QString m_model, m_calib;
+    std::unique_ptr<Tokenizer> m_tok;
+    QTemporaryDir m_dir;
+};
+
+void TestEngine::initTestCase()
+{
+    QVERIFY(m_dir.isValid());
+    m_model = test::dataPath(QStringLiteral("stories260K"));
+    m_calib = test::dataPath(QStringLiteral("kjv/valid.txt"));
+    if (m_model.isEmpty() || m_calib.isEmpty())
+        QSKIP(qPrintable(test::skipMessage(QStringLiteral("stories260K, kjv"))));
+    m_tok = Tokenizer::load(m_model);
+}
+
+void TestEngine::floatWeightsStayMapped_data()
+{
+    QTest::addColumn<QString>("variant");
+    QTest::newRow("f32") << QStringLiteral("stories260K");
+    QTest::newRow("bf16") << QStringLiteral("stories260K-bf16");
+    QTest::newRow("sharded") << QStringLiteral("stories260K-sharded");
+}
+
+void TestEngine::floatWeightsStayMapped()
+{
+    QFETCH(QString, variant);
+    const QString path = test::dataPath(variant);
+    if (path.isEmpty())
+        QSKIP(qPrintable(test::skipMessage(variant)));
+    const auto model = Model::open(path);
+    const Transformer t(model);
+    std::uint64_t linearBytes = 0;
+    for (std::size_t i = 0; i < model->linears().size(); ++i) {
+        const auto* dense = dynamic_cast<const DenseLinear*>(&t.linear(int(i)));
+        QVERIFY2(dense, qPrintable(model->linears()[i].name));
+        QVERIFY2(dense->kernelName().contains(u"mapped"), qPrintable(dense->kernelName()));
+        QCOMPARE(dense->dtype(), model->linears()[i].dtype);
+        linearBytes += dense->residentBytes();
+    }
+    QCOMPARE(linearBytes, std::uint64_t([&] {
+                 std::uint64_t b = 0;
+                 for (const LinearLayerInfo& l : model->linears())
+                     b += l.bytes();
+                 return b;
+             }()));
+    // The in-place product equals one on an owned f32 copy of the same weights.
+    Transformer copy(model);
+    for (std::size_t i = 0; i < model->linears().size(); ++i) {
+        const LinearLayer& l = t.linear(int(i));
+        copy.setLinear(int(i), std::make_shared<DenseLinear>(l.inFeatures(), l.outFeatures(), l.floatWeight(),
+                                                             l.bias()));
+    }
+    const std::vector<float> a = logitsOf(t, kTokens), b = logitsOf(copy, kTokens);
+    double maxDiff = 0;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        maxDiff = std::max(maxDiff, double(std::fabs(a[i] - b[i])));
+    QVERIFY2(maxDiff < 1e-3, qPrintable(QString::number(maxDiff)));
+}
+
+void TestEngine::packedLayersComputeTheirFormat_data()
+{
+    QTest::addColumn<QString>("scheme");
+    for (const char* s :
+         {"rtn-w4-g32", "rtn-w4-g32-sym", "rtn-w2-g32", "rtn-w3-ch", "rtn-w8-ch-sym", "rtn-w5-tensor",
+          "rtn-w6-g64", "rtn-w7-ch", "gptq-w4-g32-act", "gptq-w3-g32", "awq-w4-g32", "smoothquant-w8-ch",
+          "llm.int8-w8-ch", "dynamic-w8-ch", "dynamic-w4-g32", "gguf-q4_k", "gguf-q6_k", "f16", "bf16"})
+        QTest::newRow(s) << QString::fromLatin1(s);
+}
+
+void TestEngine::packedLayersComputeTheirFormat()
+{
+    QFETCH(QString, scheme);
+    QuantSpec spec;
+    try {
+        spec = QuantSpec::fromShortName(scheme);
+    } catch (const Error& e) {
+        QFAIL(qPrintable(e.message()));
+    }
+    const auto model = Model::open(m_model);
+    const LayerPlan plan = LayerPlan::uniform(*model, spec);
+    CalibrationSettings cal;
+    cal.text = m_calib;
+    cal.samples = 8;
+    cal.seqLen = 64;
+    const QuantizeResult r = runQuantization(model, plan, cal, m_tok.get());
+    for (std::size_t i = 0; i < model->linears().size(); ++i) {
+        const auto* ql = dynamic_cast<const QuantizedLinear*>(&r.model->linear(int(i)));
+        QVERIFY(ql);
+        const QuantizedTensor& q = ql->tensor();
+        if (q.spec.method == QuantMethod::Ggml)
+            QVERIFY(dynamic_cast<const GgmlLinear*>(&ql->packed()));
+        else if (q.spec.method == QuantMethod::Float)
+            QVERIFY(dynamic_cast<const DenseLinear*>(&ql->packed()));
+        else
+            QVERIFY(dynamic_cast<const PackedIntLinear*>(&ql->packed()));
+        QVERIFY(ql->residentBytes() < std::uint64_t(q.rows * q.cols) * 4); // no f32 copy
+        if (q.spec.method == QuantMethod::Ggml)
+            continue; // its inputs are rounded to Q8 blocks: see ggufLayersRunIntegerKernels
+        for (std::int64_t n : {1, 5}) {
+            const std::vector<float> x = randomRows(n, q.cols, unsigned(i * 7 + std::size_t(n)));
+            std::vector<float> y(std::size_t(n * q.rows));
+            ql->forward(x.data(), n, y.data());
+            const double err = relativeError(y, referenceProduct(q, x, n));
+            QVERIFY2(err < kProductBudget, qPrintable(QStringLiteral("%1 n=%2: %3 (%4)")
+                                                          .arg(model->linears()[i].name)
+                                                          .arg(n)
+                                                          .arg(err)
+                                                          .arg(ql->kernelName())));
+        }
+    }
+}
+
+void TestEngine::ggufLayersRunIntegerKernels_data()
+{
+    QTest::addColumn<QString>("preset");
+    QTest::addColumn<QString>("override"); // a ggml type set on every weight, or empty
+    for (const char* p : {"Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_S",
+                          "Q6_K", "F16", "BF16"})
+        QTest::newRow(p) << QString::fromLatin1(p) << QString();
+    QTest::newRow("IQ4_XS") << QStringLiteral("Q8_0") << QStringLiteral("IQ4_XS");
+    QTest::newRow("IQ4_NL") << QStringLiteral("Q8_0") << QStringLiteral("IQ4_NL");
+}
+
+void TestEngine::ggufLayersRunIntegerKernels()
+{
+    QFETCH(QString, preset);
+    QFETCH(QString, override);
+    QS_REQUIRE_DATA(kjv, "kjv7M");
+    const auto model = Model::open(kjv);
+    const QString path =
+        m_dir.filePath(QString::fromLatin1(QTest::currentDataTag()) + QStringLiteral(".gguf"));
+    GgufExportPlan plan = ggufPreset(*model, preset);
+    if (!override.isEmpty())
+        ggufOverrideTypes(*model, plan, QStringLiteral("weight"), *ggmlTypeFromName(override));
+    exportGguf(*model, plan, path, nullptr, JobContext());
+    const auto gguf = Model::open(path);
+    const Transformer t(gguf);
+    int ggml = 0;
+    for (std::size_t i = 0; i < gguf->linears().size(); ++i) {
+        const LinearLayer& l = t.linear(int(i));
+        const auto* g = dynamic_cast<const GgmlLinear*>(&l);
+        if (!g) { // a float layer: read in place, except q/k, whose rows GGUF stores permuted
+            QVERIFY(dynamic_cast<const DenseLinear*>(&l));
+            const LinearKind kind = gguf->linears()[i].kind;
+            QCOMPARE(l.kernelName().contains(u"mapped"), kind != LinearKind::Q && kind != LinearKind::K);
+            continue;
+        }
+        ++ggml;
+        QVERIFY2(g->kernelName().contains(ggmlTypeName(g->type()) + QStringLiteral("·Q8_")),
+                 qPrintable(g->kernelName()));
+        // Against the imitation it replaces: inputs rounded to the activation type, f32 product
+        // with the dequantized weight.
+        const auto dense = std::make_shared<DenseLinear>(l.inFeatures(), l.outFeatures(),
+                                                         gguf->tensors().readF32(gguf->linears()[i].weight));
+        const GgmlVecDotLinear imitation(dense, g->type());
+        for (std::int64_t n : {1, 7}) {
+            const std::vector<float> x = randomRows(n, l.inFeatures(), unsigned(i));
+            std::vector<float> a(std::size_t(n * l.outFeatures())), b(a.size());
+            l.forward(x.data(), n, a.data());
+            imitation.forward(x.data(), n, b.data());
+            const std::vector<double> bd(b.begin(), b.end());
+            // Q8_1 (the activations of Q4_1/Q5_1) stores d·Σq as f16 and ggml's dot uses it for the
+            // weight minimum's term; the imitation takes the exact sum, so those two types differ by
+            // that f16 rounding (about 2^-11 of the min term).
+            const bool q81 = ggmlActivationType(g->type()) == GgmlType::Q8_1;
+            const double err = relativeError(a, bd);
+            QVERIFY2(err < (q81 ? 5e-3 : kProductBudget),
+                     qPrintable(
+                         QStringLiteral("%1 %2: %3").arg(gguf->linears()[i].name, g->kernelName()).arg(err)));
+        }
+    }
+    QVERIFY(ggml > 0 || preset.startsWith(u'F') || preset.startsWith(u'B'));
+}
+
+void TestEngine::threadCountDoesNotChangeResults()
+{
+    const auto model = Model::open(m_model);
+    const QuantizeResult r = runQuantization(
+        model, LayerPlan::uniform(*model, QuantSpec::fromShortName(QStringLiteral("rtn-w4-g32"))), {},
+        nullptr);
+    const int before = computeThreads();
+    setComputeThreads(1);
+    const std::vector<float> one = logitsOf(*r.model, kTokens);
+    setComputeThreads(2);
+    const std::vector<float> two = logitsOf(*r.model, kTokens);
+    setComputeThreads(before);
+    QVERIFY(one == two);
+}
+
+void TestEngine::memoryCheckRefusesUpFront()
+{
+    const auto model = Model::open(m_model);
+    qputenv("QUANTSCOPE_MEMORY_LIMIT", "100000"); // 100 kB: less than the 1 MB of weights
+    const QString msg = test::errorOf([&] { Transformer t(model); });
+    qunsetenv("QUANTSCOPE_MEMORY_LIMIT");
+    QS_VERIFY_ERROR(
+        msg, {QStringLiteral("not enough memory"), QStringLiteral("weights"), QStringLiteral("available")});
+}
+
+void TestEngine::speedIsMeasured()
+{
+    const auto model = Model::open(m_model);
+    const Transformer t(model);
+    const SpeedMeasurement s = measureSpeed(t, 32, 8);
+    QVERIFY(s.valid());
+    QVERIFY(s.prefillTokensPerSecond > 0 && s.decodeTokensPerSecond > 0);
+    QCOMPARE(s.weightBytes, t.residentBytes());
+    QVERIFY(s.weightBytes >= model->tensors().totalBytes() / 2);
+    QVERIFY(!s.kernels.isEmpty());
+    const SpeedMeasurement back = SpeedMeasurement::fromJson(s.toJson());
+    QCOMPARE(back.decodeTokensPerSecond, s.decodeTokensPerSecond);
+    QCOMPARE(back.kernels, s.kernels);
+}
+
+QTEST_GUILESS_MAIN(TestEngine)
+#include "tst_engine.moc"
