@@ -4,7 +4,6 @@
 #include "kernels/Convert.h"
 #include "tokenizer/Utf8.h"
 #include "util/Error.h"
-#include "util/Threads.h"
 
 #include <QDir>
 #include <QJsonArray>
@@ -14,24 +13,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <random>
 
 namespace qs {
 
 namespace {
-
-// Values are drawn in blocks of 2^20 elements, each from its own seeded generator, so a tensor
-// can be produced piece by piece and in parallel with the same values.
-constexpr std::uint64_t kBlockElements = std::uint64_t(1) << 20;
-
-std::uint64_t mixSeed(std::uint64_t x)
-{
-    // splitmix64 finaliser: neighbouring (tensor, block) seeds give unrelated streams.
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
 
 void storeValue(DType dtype, float v, unsigned char* dst)
 {
@@ -43,29 +30,34 @@ void storeValue(DType dtype, float v, unsigned char* dst)
     }
 }
 
-/// Fills elements [first, first + count) of a tensor with seed `seed` into dst.
-void fillElements(std::uint64_t seed, float sigma, DType dtype, std::uint64_t first, std::uint64_t count,
-                  unsigned char* dst)
+/// One tensor's values: a single seeded stream drawn in order, piece after piece, so a tensor
+/// written in pieces holds the values it had when it was drawn whole (tests rely on them).
+struct TensorStream
 {
-    const int eb = dtypeInfo(dtype).bytes;
-    const std::uint64_t firstBlock = first / kBlockElements;
-    const std::uint64_t lastBlock = (first + count - 1) / kBlockElements;
-    forEachRowRange(std::int64_t(lastBlock - firstBlock + 1), std::int64_t(kBlockElements),
-                    [&](std::int64_t r0, std::int64_t rn) {
-                        for (std::int64_t r = r0; r < r0 + rn; ++r) {
-                            const std::uint64_t block = firstBlock + std::uint64_t(r);
-                            std::mt19937_64 rng(mixSeed(seed ^ mixSeed(block)));
-                            std::normal_distribution<float> dist(0.0f, sigma);
-                            const std::uint64_t b0 = block * kBlockElements;
-                            const std::uint64_t from = std::max(b0, first);
-                            const std::uint64_t to = std::min(b0 + kBlockElements, first + count);
-                            for (std::uint64_t i = b0; i < from; ++i) // an unaligned piece: skip ahead
-                                (void)dist(rng);
-                            for (std::uint64_t i = from; i < to; ++i)
-                                storeValue(dtype, dist(rng), dst + (i - first) * std::uint64_t(eb));
-                        }
-                    });
-}
+    std::uint64_t seed;
+    float sigma;
+    std::mt19937_64 rng;
+    std::normal_distribution<float> dist;
+    std::uint64_t next = 0; ///< the element the next piece must start at
+
+    TensorStream(std::uint64_t s, float sd) : seed(s), sigma(sd), rng(s), dist(0.0f, sd) {}
+    void fill(DType dtype, std::uint64_t first, std::uint64_t count, unsigned char* dst)
+    {
+        if (first == 0) { // a new write of the file: start the stream again
+            rng.seed(seed);
+            dist = std::normal_distribution<float>(0.0f, sigma);
+            next = 0;
+        }
+        if (first != next)
+            throw Error(QStringLiteral("synthetic tensor pieces out of order (element %1, expected %2)")
+                            .arg(first)
+                            .arg(next));
+        const std::uint64_t eb = std::uint64_t(dtypeInfo(dtype).bytes);
+        for (std::uint64_t i = 0; i < count; ++i)
+            storeValue(dtype, dist(rng), dst + i * eb);
+        next = first + count;
+    }
+};
 
 QJsonObject syntheticTokenizerConfig()
 {
@@ -262,20 +254,20 @@ void writeSyntheticModel(const QString& folder, const SyntheticModelSpec& s, con
             return;
         }
         const float sigma = float(1.0 / std::sqrt(double(shape.back())));
-        const std::uint64_t seed = mixSeed(tensorSeed++);
         const DType dtype = s.dtype;
         const std::uint64_t eb = std::uint64_t(dtypeInfo(dtype).bytes);
-        w.addTensorRange(name, dtype, std::move(shape),
-                         [seed, sigma, isNorm, dtype, eb, &ctx](unsigned char* dst, std::uint64_t offset,
-                                                                std::uint64_t bytes) {
-                             ctx.checkCancelled();
-                             if (isNorm) {
-                                 for (std::uint64_t i = 0; i < bytes / eb; ++i)
-                                     storeValue(dtype, 1.0f, dst + i * eb);
-                             } else {
-                                 fillElements(seed, sigma, dtype, offset / eb, bytes / eb, dst);
-                             }
-                         });
+        auto stream = std::make_shared<TensorStream>(tensorSeed++, sigma);
+        w.addTensorRange(
+            name, dtype, std::move(shape),
+            [stream, isNorm, dtype, eb, &ctx](unsigned char* dst, std::uint64_t offset, std::uint64_t bytes) {
+                ctx.checkCancelled();
+                if (isNorm) {
+                    for (std::uint64_t i = 0; i < bytes / eb; ++i)
+                        storeValue(dtype, 1.0f, dst + i * eb);
+                } else {
+                    stream->fill(dtype, offset / eb, bytes / eb, dst);
+                }
+            });
     };
     const int hd = s.hidden / s.heads;
     add(QStringLiteral("model.embed_tokens.weight"), {s.vocab, s.hidden}, false);

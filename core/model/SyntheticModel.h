@@ -62,9 +62,10 @@ int syntheticTokenizerSize();
 std::uint64_t syntheticWeightBytes(const SyntheticModelSpec& spec);
 
 /// Writes the folder, streaming: each tensor is generated and written in pieces of at most
-/// SafetensorsWriter::kChunkBytes (the values do not depend on the piece size or the thread
-/// count). Reports progress on `ctx` and stops with qs::Cancelled when cancelled (nothing is left
-/// at model.safetensors then). Throws qs::Error naming the folder or file on failure.
+/// SafetensorsWriter::kChunkBytes (one seeded stream per tensor, drawn in order: the values do
+/// not depend on the piece size or the thread count). Reports progress on `ctx` and stops with qs::Cancelled
+/// when cancelled (nothing is left at model.safetensors then). Throws qs::Error naming the folder or file on
+/// failure.
 void writeSyntheticModel(const QString& folder, const SyntheticModelSpec& spec, const JobContext& ctx = {});
 /// The config.json text that writeSyntheticModel writes (usable on its own by tests).
 QByteArray syntheticConfigJson(const SyntheticModelSpec& spec);
