@@ -47,7 +47,11 @@ std::shared_ptr<const LinearLayer> loadLinearLayer(std::shared_ptr<const Model> 
     if (l.quant && !ts.isGguf()) { // our checkpoints, GPTQ, AWQ: integer codes repacked once
         auto q = std::make_shared<QuantizedTensor>(
             readQuantizedTensor(ts, l.name, *l.quant, l.outFeatures, l.inFeatures));
-        q->releaseCodesToPacked(); // the one-per-byte codes go; the layer runs the packed ones
+        q->releaseCodesToPacked();            // the one-per-byte codes go; the layer runs the packed ones
+        const QString prefix = l.name + u'.'; // the stored tensors were read once: drop their pages
+        for (const QString& name : ts.names())
+            if (name.startsWith(prefix))
+                ts.releasePages(name);
         return std::make_shared<QuantizedLinear>(std::move(q), std::move(b));
     }
     // Float weights and GGUF tensors: the stored tensor runs as it is, in place.
