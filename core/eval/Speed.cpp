@@ -34,9 +34,8 @@ SpeedMeasurement measureSpeed(const Transformer& model, int prefillTokens, int d
     for (std::size_t i = 0; i < ids.size(); ++i) // spread over the vocabulary, deterministic
         ids[i] = int((i * 7919 + 1) % std::size_t(model.vocabSize()));
     KvCache cache = model.makeCache(prefillTokens + decodeTokens);
-    m.kvCacheBytes = std::uint64_t(2) * std::uint64_t(model.config().numLayers) *
-                     std::uint64_t(cache.capacity()) *
-                     std::uint64_t(model.config().numKvHeads * model.config().headDim) * sizeof(float);
+    m.kvCacheBytes = KvCache::bytesFor(model.config().numLayers, cache.capacity(),
+                                       model.config().numKvHeads * model.config().headDim);
     std::vector<float> logits(std::size_t(model.vocabSize()));
 
     // Warm-up: touch every weight once (page-in of mapped files, caches) with a short prefill.

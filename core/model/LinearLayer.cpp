@@ -18,13 +18,13 @@ void runRowTiles(std::int64_t rows, std::int64_t tile, double macs,
                    [&](std::int64_t first, std::int64_t count) { kernel(first, first + count); });
 }
 
-void addBias(float* y, std::int64_t n, std::int64_t out, const std::vector<float>& bias)
+void addBias(float* y, std::int64_t n, std::int64_t out, const float* bias)
 {
-    if (bias.empty())
+    if (!bias)
         return;
     for (std::int64_t t = 0; t < n; ++t)
         for (std::int64_t r = 0; r < out; ++r)
-            y[t * out + r] += bias[std::size_t(r)];
+            y[t * out + r] += bias[r];
 }
 
 void gemmXWt(const float* x, std::int64_t n, std::int64_t in, const float* w, std::int64_t out, float* y,
@@ -33,10 +33,7 @@ void gemmXWt(const float* x, std::int64_t n, std::int64_t in, const float* w, st
     runRowTiles(
         out, kFloatMatMulRowTile, double(n) * double(in) * double(out),
         [&](std::int64_t r0, std::int64_t r1) { floatMatMul(DType::F32, w, in, r0, r1, x, n, y, out); });
-    if (bias)
-        for (std::int64_t t = 0; t < n; ++t)
-            for (std::int64_t r = 0; r < out; ++r)
-                y[t * out + r] += bias[r];
+    addBias(y, n, out, bias);
 }
 
 DenseLinear::DenseLinear(std::int64_t in, std::int64_t out, std::vector<float> weight,
@@ -71,10 +68,7 @@ std::uint64_t DenseLinear::residentBytes() const
 
 QString DenseLinear::kernelName() const
 {
-    QString k = dtypeName(m_dtype) + (m_mapped ? QStringLiteral(" (mapped)") : QString());
-    if (m_roundInput != DType::F32)
-        k += QStringLiteral(", input as ") + dtypeName(m_roundInput);
-    return k;
+    return dtypeName(m_dtype) + (m_mapped ? QStringLiteral(" (mapped)") : QString());
 }
 
 std::vector<float> DenseLinear::floatWeight() const
@@ -84,23 +78,8 @@ std::vector<float> DenseLinear::floatWeight() const
     return w;
 }
 
-std::shared_ptr<const DenseLinear> DenseLinear::withInputRounding(DType type) const
-{
-    auto copy = std::make_shared<DenseLinear>(*this);
-    copy->m_roundInput = type;
-    return copy;
-}
-
 void DenseLinear::forward(const float* x, std::int64_t n, float* y) const
 {
-    std::vector<float> rounded;
-    if (m_roundInput == DType::F16 || m_roundInput == DType::BF16) {
-        rounded.assign(x, x + n * m_in);
-        for (float& v : rounded)
-            v = m_roundInput == DType::F16 ? ref::f16ToF32(ref::f32ToF16(v))
-                                           : ref::bf16ToF32(ref::f32ToBf16(v));
-        x = rounded.data();
-    }
     runRowTiles(m_out, kFloatMatMulRowTile, double(n) * double(m_in) * double(m_out),
                 [&](std::int64_t r0, std::int64_t r1) {
                     floatMatMul(m_dtype, m_data, m_in, r0, r1, x, n, y, m_out);

@@ -40,8 +40,7 @@ public:
 
 /// A float layer: W as f32, f16 or bf16 rows [out, in], either owned or read in place from a
 /// memory-mapped checkpoint (kept alive by `keepAlive`), multiplied by kernels/FloatMatMul without
-/// an f32 working copy. With `roundInputTo` F16 or BF16 its input rows are first rounded to that
-/// type (llama.cpp's CPU product for f16/bf16 weights does).
+/// an f32 working copy.
 class DenseLinear : public LinearLayer
 {
 public:
@@ -63,8 +62,6 @@ public:
     const std::vector<float>& bias() const override { return m_bias; }
     std::vector<float> floatWeight() const override;
     DType dtype() const { return m_dtype; }
-    /// A copy of this layer whose inputs are rounded to `type` first (F16/BF16; F32 = none).
-    std::shared_ptr<const DenseLinear> withInputRounding(DType type) const;
 
 private:
     std::int64_t m_in, m_out;
@@ -75,7 +72,6 @@ private:
     std::uint64_t m_storageBytes;
     QString m_label;
     bool m_mapped = false;
-    DType m_roundInput = DType::F32;
 };
 
 /// y = x Wᵀ (+ b) for row-major x [n, in], W [out, in] f32: the float product every f32 layer
@@ -88,7 +84,11 @@ void gemmXWt(const float* x, std::int64_t n, std::int64_t in, const float* w, st
 void runRowTiles(std::int64_t rows, std::int64_t tile, double macs,
                  const std::function<void(std::int64_t r0, std::int64_t r1)>& kernel);
 
-/// Adds bias[r] to every row of y [n, out].
-void addBias(float* y, std::int64_t n, std::int64_t out, const std::vector<float>& bias);
+/// Adds bias[r] to every row of y [n, out] (nothing when `bias` is null).
+void addBias(float* y, std::int64_t n, std::int64_t out, const float* bias);
+inline void addBias(float* y, std::int64_t n, std::int64_t out, const std::vector<float>& bias)
+{
+    addBias(y, n, out, bias.empty() ? nullptr : bias.data());
+}
 
 } // namespace qs

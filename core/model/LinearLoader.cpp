@@ -63,8 +63,6 @@ std::shared_ptr<const LinearLayer> withLlamaCppNumerics(std::shared_ptr<const Li
 {
     if (weightType != GgmlType::F16 && weightType != GgmlType::BF16)
         return layer;
-    if (const auto* dense = dynamic_cast<const DenseLinear*>(layer.get()))
-        return dense->withInputRounding(weightType == GgmlType::F16 ? DType::F16 : DType::BF16);
     return std::make_shared<GgmlVecDotLinear>(std::move(layer), weightType);
 }
 

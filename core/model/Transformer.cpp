@@ -35,7 +35,7 @@ MemoryNeed modelRunMemory(const Model& model, int ctx, int tokens, bool weights)
         need.add(QStringLiteral("one layer while packing"), unpacked);
     if (ctx > 0)
         need.add(QStringLiteral("KV cache"),
-                 2.0 * c.numLayers * double(ctx) * c.numKvHeads * c.headDim * 4.0);
+                 double(KvCache::bytesFor(c.numLayers, ctx, c.numKvHeads * c.headDim)));
     if (tokens > 0)
         need.add(QStringLiteral("activations"),
                  double(tokens) * (6.0 * c.hiddenSize + 3.0 * c.intermediateSize + c.vocabSize) * 4.0 +

@@ -46,6 +46,11 @@ class KvCache
 public:
     KvCache() = default;
     KvCache(int layers, int capacity, int kvDim);
+    /// Bytes a cache of `capacity` positions holds (keys and values, f32).
+    static std::uint64_t bytesFor(int layers, int capacity, int kvDim)
+    {
+        return 2 * std::uint64_t(layers) * std::uint64_t(capacity) * std::uint64_t(kvDim) * sizeof(float);
+    }
     int capacity() const { return m_capacity; }
     int length() const { return m_length; }
     void clear() { m_length = 0; }

@@ -105,15 +105,11 @@ std::shared_ptr<const PackedIntMatrix> QuantizedTensor::packedCodes() const
         return packed;
     if (spec.method == QuantMethod::Float || spec.method == QuantMethod::Ggml)
         throw Error(QStringLiteral("a %1 tensor has no integer codes to pack").arg(spec.label()));
-    const bool perTensor = spec.granularity == Granularity::PerTensor;
-    std::vector<float> s = scales, z = zeros;
-    if (perTensor) { // one scale for the tensor: every row gets it
-        s.assign(std::size_t(rows), scales.at(0));
-        z.assign(std::size_t(rows), zeros.at(0));
-    }
+    // groupLength 0: per-tensor, one scale and zero (packIntMatrix spreads them over the rows).
+    const std::int64_t groupLength = spec.granularity == Granularity::PerTensor ? 0 : spec.groupLength(cols);
     return std::make_shared<const PackedIntMatrix>(
-        packIntMatrix(spec.bits, rows, cols, perTensor ? cols : spec.groupLength(cols), codes.data(),
-                      s.data(), z.data(), groupIndex.empty() ? nullptr : groupIndex.data()));
+        packIntMatrix(spec.bits, rows, cols, groupLength, codes.data(), scales.data(), zeros.data(),
+                      groupIndex.empty() ? nullptr : groupIndex.data()));
 }
 
 void QuantizedTensor::releaseCodesToPacked()
