@@ -417,13 +417,51 @@ std::vector<std::uint8_t> unpackIntCodes(const PackedIntMatrix& m)
 {
     checkMatrix("unpackIntCodes", m);
     std::vector<std::uint8_t> out(std::size_t(m.rows * m.cols));
+    unpackIntCodeRows(m, 0, m.rows, out.data());
+    return out;
+}
+
+void unpackIntCodeRows(const PackedIntMatrix& m, std::int64_t r0, std::int64_t r1, std::uint8_t* out)
+{
+    constexpr const char* where = "unpackIntCodeRows";
+    checkMatrix(where, m);
+    if (r0 < 0 || r1 < r0 || r1 > m.rows)
+        fail(where, QStringLiteral("rows %1 … %2 outside 0 … %3").arg(r0).arg(r1).arg(m.rows));
     const std::vector<std::int64_t> pos = packedPositions(m);
     const std::int64_t chunks = m.chunksPerRow();
-    for (std::int64_t r = 0; r < m.rows; ++r)
+    // Where each of a chunk's 32 columns keeps its bits, plane by plane (the layout above), so a
+    // row is decoded a chunk at a time into packed order, then gathered into the original order.
+    struct Field
+    {
+        int word, shift;
+        std::uint32_t mask;
+        int base;
+    };
+    const int planes = planeCount(m.bits);
+    std::vector<Field> fields;
+    for (int p = 0; p < planes; ++p)
+        for (int col = 0; col < kPackedChunkCols; ++col) {
+            const FieldPos f = fieldPos(m.bits, p, col);
+            fields.push_back({f.word, f.shift, (1u << planeWidth(m.bits, p)) - 1u, planeBase(m.bits, p)});
+        }
+    std::vector<std::uint8_t> row(std::size_t(chunks * kPackedChunkCols));
+    std::uint32_t words[8];
+    for (std::int64_t r = r0; r < r1; ++r) {
+        for (std::int64_t k = 0; k < chunks; ++k) {
+            for (int w = 0; w < m.bits; ++w)
+                words[w] = readWord(m.codes.data() + wordOffset(m.bits, chunks, r, k, w));
+            std::uint8_t* dst = row.data() + k * kPackedChunkCols;
+            std::fill(dst, dst + kPackedChunkCols, std::uint8_t(0));
+            for (int p = 0; p < planes; ++p)
+                for (int col = 0; col < kPackedChunkCols; ++col) {
+                    const Field& f = fields[std::size_t(p * kPackedChunkCols + col)];
+                    dst[col] = std::uint8_t(dst[col] | (((words[f.word] >> f.shift) & f.mask) << f.base));
+                }
+        }
+        std::uint8_t* o = out + (r - r0) * m.cols;
         for (std::int64_t c = 0; c < m.cols; ++c)
-            out[std::size_t(r * m.cols + c)] =
-                std::uint8_t(codeAt(m.codes.data(), m.bits, chunks, r, pos[std::size_t(c)]));
-    return out;
+            o[c] = row[std::size_t(pos[std::size_t(c)])];
+    }
 }
 
 namespace {

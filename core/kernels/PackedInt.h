@@ -65,6 +65,10 @@ PackedIntMatrix packIntMatrix(int bits, std::int64_t rows, std::int64_t cols, st
 /// The codes back, [rows, cols] one per byte in the original column order (checkpoints are saved
 /// from this).
 std::vector<std::uint8_t> unpackIntCodes(const PackedIntMatrix& m);
+/// Rows [r0, r1) of the codes into out [(r1 - r0), cols], one per byte in the original column
+/// order (a row range at a time, so a reader never needs the whole matrix unpacked). Throws
+/// qs::Error on a bad range.
+void unpackIntCodeRows(const PackedIntMatrix& m, std::int64_t r0, std::int64_t r1, std::uint8_t* out);
 /// scale[r, g] and zero[r, g] as packIntMatrix took them (per-tensor ones expanded), [rows, groups].
 std::vector<float> unpackIntScales(const PackedIntMatrix& m);
 std::vector<float> unpackIntZeros(const PackedIntMatrix& m);

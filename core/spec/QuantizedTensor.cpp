@@ -99,6 +99,19 @@ std::vector<std::uint8_t> QuantizedTensor::unpackedCodes() const
     return codes.empty() && packed ? unpackIntCodes(*packed) : codes;
 }
 
+void QuantizedTensor::codeRows(std::int64_t r0, std::int64_t r1, std::uint8_t* out) const
+{
+    if (r0 < 0 || r1 < r0 || r1 > rows)
+        throw Error(QStringLiteral("codeRows: rows %1 … %2 outside 0 … %3").arg(r0).arg(r1).arg(rows));
+    if (!codes.empty()) {
+        std::copy(codes.begin() + std::ptrdiff_t(r0 * cols), codes.begin() + std::ptrdiff_t(r1 * cols), out);
+        return;
+    }
+    if (!packed)
+        throw Error(QStringLiteral("a %1 tensor has no integer codes").arg(spec.label()));
+    unpackIntCodeRows(*packed, r0, r1, out);
+}
+
 std::shared_ptr<const PackedIntMatrix> QuantizedTensor::packedCodes() const
 {
     if (packed)
@@ -117,7 +130,8 @@ void QuantizedTensor::releaseCodesToPacked()
     if (spec.method == QuantMethod::Float || spec.method == QuantMethod::Ggml || codes.empty())
         return;
     packed = packedCodes();
-    codes = {};
+    // Swap, not `codes = {}`: assigning an empty list keeps the capacity (one byte per code).
+    std::vector<std::uint8_t>().swap(codes);
 }
 
 std::vector<float> QuantizedTensor::dequantize() const
@@ -125,29 +139,57 @@ std::vector<float> QuantizedTensor::dequantize() const
     if (spec.method == QuantMethod::Float)
         return floatWeights;
     std::vector<float> w(std::size_t(rows * cols));
+    dequantizeRows(0, rows, w.data());
+    return w;
+}
+
+void QuantizedTensor::dequantizeRows(std::int64_t r0, std::int64_t r1, float* out) const
+{
+    if (r0 < 0 || r1 < r0 || r1 > rows)
+        throw Error(QStringLiteral("dequantizeRows: rows %1 … %2 outside 0 … %3").arg(r0).arg(r1).arg(rows));
+    const std::int64_t n = r1 - r0;
+    if (spec.method == QuantMethod::Float) {
+        std::copy(floatWeights.begin() + std::ptrdiff_t(r0 * cols),
+                  floatWeights.begin() + std::ptrdiff_t(r1 * cols), out);
+        return;
+    }
     if (spec.method == QuantMethod::Ggml) {
         const std::size_t rowBytes = ggmlRowBytes(spec.ggmlType, cols);
-#pragma omp parallel for schedule(static) if (rows * cols >= 65536)
-        for (std::int64_t r = 0; r < rows; ++r)
-            ggmlDequantizeRow(spec.ggmlType, ggmlData.data() + std::size_t(r) * rowBytes, w.data() + r * cols,
-                              cols);
-        return w;
+#pragma omp parallel for schedule(static) if (n * cols >= 65536)
+        for (std::int64_t r = r0; r < r1; ++r)
+            ggmlDequantizeRow(spec.ggmlType, ggmlData.data() + std::size_t(r) * rowBytes,
+                              out + (r - r0) * cols, cols);
+        return;
     }
-    const std::vector<std::uint8_t> unpacked = codes.empty() ? unpackedCodes() : std::vector<std::uint8_t>();
-    const std::vector<std::uint8_t>& q = codes.empty() ? unpacked : codes;
-    for (std::int64_t r = 0; r < rows; ++r) {
+    std::vector<std::uint8_t> unpacked; // only these rows, when the codes were released
+    const std::uint8_t* q = codes.data() + r0 * cols;
+    if (codes.empty() && packed) {
+        unpacked.resize(std::size_t(n * cols));
+        unpackIntCodeRows(*packed, r0, r1, unpacked.data());
+        q = unpacked.data();
+    }
+    for (std::int64_t r = r0; r < r1; ++r) {
         for (std::int64_t c = 0; c < cols; ++c) {
             const std::int64_t si = scaleIndex(r, c);
             const GroupParams p{scales[std::size_t(si)], zeros[std::size_t(si)]};
-            w[std::size_t(r * cols + c)] = dequantizeValue(q[std::size_t(r * cols + c)], p);
+            out[(r - r0) * cols + c] = dequantizeValue(q[(r - r0) * cols + c], p);
         }
     }
     const std::size_t k = outlierColumns.size();
     for (std::size_t j = 0; j < k; ++j) {
-        for (std::int64_t r = 0; r < rows; ++r)
-            w[std::size_t(r * cols + outlierColumns[j])] = outlierWeights[std::size_t(r) * k + j];
+        for (std::int64_t r = r0; r < r1; ++r)
+            out[(r - r0) * cols + outlierColumns[j]] = outlierWeights[std::size_t(r) * k + j];
     }
-    return w;
+}
+
+void QuantizedTensor::effectiveRows(std::int64_t r0, std::int64_t r1, float* out) const
+{
+    dequantizeRows(r0, r1, out);
+    if (inputScales.empty())
+        return;
+    for (std::int64_t r = 0; r < r1 - r0; ++r)
+        for (std::int64_t c = 0; c < cols; ++c)
+            out[r * cols + c] /= inputScales[std::size_t(c)];
 }
 
 std::vector<float> QuantizedTensor::effectiveWeight() const
@@ -160,6 +202,14 @@ std::vector<float> QuantizedTensor::effectiveWeight() const
         }
     }
     return w;
+}
+
+std::uint64_t QuantizedTensor::ownedBytes() const
+{
+    auto held = [](const auto& v) { return std::uint64_t(v.capacity() * sizeof(v[0])); };
+    return held(codes) + held(scales) + held(zeros) + held(groupIndex) + held(inputScales) +
+           held(outlierColumns) + held(outlierWeights) + held(floatWeights) + held(ggmlData) +
+           (packed ? packed->bytes() : 0);
 }
 
 } // namespace qs

@@ -36,6 +36,9 @@ struct QuantizedTensor
     int groupOf(std::int64_t col) const;
     /// The codes one per byte: `codes`, or unpacked from `packed` once they were released.
     std::vector<std::uint8_t> unpackedCodes() const;
+    /// Rows [r0, r1) of the codes into out [(r1 - r0), cols], from `codes` or from `packed`
+    /// (only those rows unpacked). Throws qs::Error on a bad range or a tensor without codes.
+    void codeRows(std::int64_t r0, std::int64_t r1, std::uint8_t* out) const;
     /// The packed form of the integer codes (built now unless `packed` is set); throws qs::Error
     /// for the methods without integer codes (float, gguf).
     std::shared_ptr<const PackedIntMatrix> packedCodes() const;
@@ -46,6 +49,15 @@ struct QuantizedTensor
     std::vector<float> dequantize() const;
     /// The weight this layer effectively applies to unscaled inputs: dequantize() / s per column.
     std::vector<float> effectiveWeight() const;
+    /// Rows [r0, r1) of dequantize() / effectiveWeight() into out [(r1 - r0), cols], from the codes
+    /// or the packed form without unpacking more than those rows (measurements stream a layer
+    /// this way instead of holding a dequantized copy). Throws qs::Error on a bad range.
+    void dequantizeRows(std::int64_t r0, std::int64_t r1, float* out) const;
+    void effectiveRows(std::int64_t r0, std::int64_t r1, float* out) const;
+    /// Memory the tensor holds now: the capacity of each of its buffers plus its packed form (a
+    /// layer that runs it shares that). After releaseCodesToPacked() an integer tensor holds about
+    /// bits/8 bytes per weight plus its scales.
+    std::uint64_t ownedBytes() const;
     std::uint64_t storageBytes() const
     {
         return spec.cost(rows, cols, std::int64_t(outlierColumns.size())).total();
