@@ -1,6 +1,7 @@
 #include "checkpoint/QuantizedModelIO.h"
 
 #include "checkpoint/HfQuantExport.h"
+#include "io/MappedFile.h"
 #include "io/SafetensorsWriter.h"
 #include "io/TensorStore.h"
 #include "kernels/BitPacking.h"
@@ -8,6 +9,7 @@
 #include "kernels/GgmlQuants.h"
 #include "model/Model.h"
 #include "quant/QuantizeJob.h"
+#include "spec/QuantizedTensor.h"
 #include "util/Error.h"
 
 #include <QCoreApplication>
@@ -16,21 +18,48 @@
 #include <QFileInfo>
 #include <QJsonDocument>
 #include <QSet>
+#include <algorithm>
 #include <cstring>
+#include <memory>
 
 namespace qs {
 
 namespace {
 
-void addInts(SafetensorsWriter& w, const QString& name, const std::vector<std::int32_t>& v)
+void addInts(SafetensorsWriter& w, const QString& name, const std::vector<std::int32_t>& v,
+             const std::shared_ptr<const QuantizedTensor>& keep)
 {
-    w.addTensorI32(name, {std::int64_t(v.size())}, v);
+    w.addTensorBytesView(name, DType::I32, {std::int64_t(v.size())}, v.data(), keep);
 }
 
 void addFloats(SafetensorsWriter& w, const QString& name, DType dtype, std::vector<std::int64_t> shape,
-               const std::vector<float>& v)
+               const std::vector<float>& v, const std::shared_ptr<const QuantizedTensor>& keep)
 {
-    w.addTensorF32(name, dtype, std::move(shape), v);
+    w.addTensorF32View(name, dtype, std::move(shape), v.data(), v.size(), keep);
+}
+
+/// `.qweight` of an integer layer: its codes as one little-endian bit stream, packed a block of
+/// rows at a time from the layer's packed form when it was written (never all codes one per byte).
+void addCodeStream(SafetensorsWriter& w, const QString& name, const std::shared_ptr<const QuantizedTensor>& q)
+{
+    const int bits = q->spec.bits;
+    const std::uint64_t count = std::uint64_t(q->rows * q->cols);
+    w.addTensor(name, DType::U8, {std::int64_t((count * std::uint64_t(bits) + 7) / 8)},
+                [q, bits](unsigned char* dst, std::uint64_t) {
+                    // A multiple of 8 rows starts on a whole byte whatever the bits and columns.
+                    const std::int64_t cols = q->cols;
+                    const std::int64_t block =
+                        std::max<std::int64_t>(8, ((std::int64_t(1) << 20) / cols) / 8 * 8);
+                    std::vector<std::uint8_t> codes;
+                    for (std::int64_t r0 = 0; r0 < q->rows; r0 += block) {
+                        const std::int64_t r1 = std::min(q->rows, r0 + block);
+                        codes.resize(std::size_t((r1 - r0) * cols));
+                        q->codeRows(r0, r1, codes.data());
+                        const std::vector<std::uint8_t> packed = packCodes(codes, bits);
+                        std::memcpy(dst + std::uint64_t(r0 * cols) * std::uint64_t(bits) / 8, packed.data(),
+                                    packed.size());
+                    }
+                });
 }
 
 void copyFileInto(const QString& from, const QString& dir)
@@ -84,41 +113,53 @@ void saveQuantizedModel(const QString& outDir, const Model& base, const Quantize
         QSet<QString> linearWeights;
         for (const LinearLayerInfo& l : base.linears())
             linearWeights.insert(l.weight);
-        // Non-linear tensors (embeddings, norms, biases) exactly as stored.
+        // Non-linear tensors (embeddings, norms, biases) exactly as stored, copied from the map
+        // piece by piece as they are written (their pages dropped again after).
         for (const QString& name : ts.names()) {
             if (linearWeights.contains(name))
                 continue;
             const TensorInfo& info = ts.info(name);
+            const std::uint64_t bytes = info.bytes();
             const unsigned char* src = ts.rawData(name);
-            w.addTensorBytes(name, info.dtype, info.shape,
-                             std::vector<unsigned char>(src, src + info.bytes()));
+            w.addTensorRange(
+                name, info.dtype, info.shape,
+                [&ts, name, src, bytes](unsigned char* dst, std::uint64_t offset, std::uint64_t n) {
+                    std::memcpy(dst, src + offset, n);
+                    releaseMappedPages(src + offset, n);
+                    if (offset + n == bytes) // and the pages the pieces share
+                        ts.releasePages(name);
+                });
         }
+        // The layers are written from the result's tensors as they are (nothing is copied here).
         QJsonObject layers;
         for (std::size_t i = 0; i < base.linears().size(); ++i) {
             const LinearLayerInfo& l = base.linears()[i];
-            const QuantizedTensor& q = *result.tensors.at(i);
+            const std::shared_ptr<const QuantizedTensor>& qp = result.tensors.at(i);
+            if (!qp)
+                throw Error(l.name + QStringLiteral(": the run has no quantized tensor for this layer"));
+            const QuantizedTensor& q = *qp;
             QJsonObject spec = q.spec.toJson();
             layers.insert(l.name, spec);
             if (q.spec.method == QuantMethod::Float) {
-                addFloats(w, l.name + u".weight", q.spec.floatType, {q.rows, q.cols}, q.floatWeights);
+                addFloats(w, l.name + u".weight", q.spec.floatType, {q.rows, q.cols}, q.floatWeights, qp);
                 continue;
             }
             if (q.spec.method == QuantMethod::Ggml) { // ggml blocks as GGUF stores them, one row per row
-                w.addTensorBytes(l.name + u".qweight", DType::U8,
-                                 {q.rows, std::int64_t(ggmlRowBytes(q.spec.ggmlType, q.cols))}, q.ggmlData);
+                w.addTensorBytesView(l.name + u".qweight", DType::U8,
+                                     {q.rows, std::int64_t(ggmlRowBytes(q.spec.ggmlType, q.cols))},
+                                     q.ggmlData.data(), qp);
                 continue;
             }
-            const std::vector<std::uint8_t> packed = packCodes(q.unpackedCodes(), q.spec.bits);
-            w.addTensorBytes(l.name + u".qweight", DType::U8, {std::int64_t(packed.size())}, packed);
+            addCodeStream(w, l.name + u".qweight", qp);
             const std::int64_t nScales = std::int64_t(q.scales.size());
             const std::vector<std::int64_t> scaleShape =
                 q.spec.granularity == Granularity::PerTensor
                     ? std::vector<std::int64_t>{1}
                     : std::vector<std::int64_t>{q.rows, nScales / q.rows};
-            addFloats(w, l.name + u".scales", q.spec.scaleType, scaleShape, q.scales);
+            addFloats(w, l.name + u".scales", q.spec.scaleType, scaleShape, q.scales, qp);
             if (!q.spec.symmetric) {
                 if (q.spec.floatZeros) {
-                    addFloats(w, l.name + u".zeros", q.spec.scaleType, scaleShape, q.zeros);
+                    addFloats(w, l.name + u".zeros", q.spec.scaleType, scaleShape, q.zeros, qp);
                 } else {
                     std::vector<std::uint8_t> z(q.zeros.size());
                     for (std::size_t k = 0; k < z.size(); ++k)
@@ -128,13 +169,13 @@ void saveQuantizedModel(const QString& outDir, const Model& base, const Quantize
                 }
             }
             if (!q.groupIndex.empty())
-                addInts(w, l.name + u".g_idx", q.groupIndex);
+                addInts(w, l.name + u".g_idx", q.groupIndex, qp);
             if (!q.inputScales.empty())
-                addFloats(w, l.name + u".input_scales", DType::F16, {q.cols}, q.inputScales);
+                addFloats(w, l.name + u".input_scales", DType::F16, {q.cols}, q.inputScales, qp);
             if (!q.outlierColumns.empty()) {
-                addInts(w, l.name + u".outlier_cols", q.outlierColumns);
+                addInts(w, l.name + u".outlier_cols", q.outlierColumns, qp);
                 addFloats(w, l.name + u".outlier_weight", DType::F16,
-                          {q.rows, std::int64_t(q.outlierColumns.size())}, q.outlierWeights);
+                          {q.rows, std::int64_t(q.outlierColumns.size())}, q.outlierWeights, qp);
             }
         }
         QJsonObject info = extraInfo;

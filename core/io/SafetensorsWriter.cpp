@@ -33,27 +33,49 @@ void SafetensorsWriter::addTensorRange(const QString& name, DType dtype, std::ve
 void SafetensorsWriter::addTensorF32(const QString& name, DType dtype, std::vector<std::int64_t> shape,
                                      std::vector<float> data)
 {
+    auto shared = std::make_shared<const std::vector<float>>(std::move(data));
+    addTensorF32View(name, dtype, std::move(shape), shared->data(), shared->size(), shared);
+}
+
+void SafetensorsWriter::addTensorF32View(const QString& name, DType dtype, std::vector<std::int64_t> shape,
+                                         const float* data, std::size_t count,
+                                         std::shared_ptr<const void> keepAlive)
+{
     std::uint64_t n = 1;
     for (std::int64_t d : shape)
         n *= std::uint64_t(d);
-    if ((dtype != DType::F32 && dtype != DType::F16 && dtype != DType::BF16) || n != data.size())
+    if ((dtype != DType::F32 && dtype != DType::F16 && dtype != DType::BF16) || n != count)
         throw Error(QStringLiteral("tensor '%1': addTensorF32 needs f32/f16/bf16 and one value per element "
                                    "(got %2, %3 values for %4 elements)")
                         .arg(name, dtypeName(dtype))
-                        .arg(data.size())
+                        .arg(count)
                         .arg(n));
-    auto shared = std::make_shared<std::vector<float>>(std::move(data));
-    addTensor(name, dtype, std::move(shape), [shared, dtype](unsigned char* dst, std::uint64_t) {
-        const std::vector<float>& v = *shared;
-        for (std::size_t i = 0; i < v.size(); ++i) {
-            if (dtype == DType::F32) {
-                std::memcpy(dst + 4 * i, &v[i], 4);
-            } else {
-                const std::uint16_t h = dtype == DType::F16 ? ref::f32ToF16(v[i]) : ref::f32ToBf16(v[i]);
-                std::memcpy(dst + 2 * i, &h, 2);
-            }
-        }
-    });
+    const std::size_t width = dtypeInfo(dtype).bytes;
+    addTensorRange(name, dtype, std::move(shape),
+                   [data, dtype, width, keepAlive = std::move(keepAlive)](
+                       unsigned char* dst, std::uint64_t offset, std::uint64_t bytes) {
+                       const float* v = data + offset / width;
+                       for (std::size_t i = 0; i < bytes / width; ++i) {
+                           if (dtype == DType::F32) {
+                               std::memcpy(dst + 4 * i, &v[i], 4);
+                           } else {
+                               const std::uint16_t h =
+                                   dtype == DType::F16 ? ref::f32ToF16(v[i]) : ref::f32ToBf16(v[i]);
+                               std::memcpy(dst + 2 * i, &h, 2);
+                           }
+                       }
+                   });
+}
+
+void SafetensorsWriter::addTensorBytesView(const QString& name, DType dtype, std::vector<std::int64_t> shape,
+                                           const void* data, std::shared_ptr<const void> keepAlive)
+{
+    const auto* src = static_cast<const unsigned char*>(data);
+    addTensorRange(name, dtype, std::move(shape),
+                   [src, keepAlive = std::move(keepAlive)](unsigned char* dst, std::uint64_t offset,
+                                                           std::uint64_t bytes) {
+                       std::memcpy(dst, src + offset, bytes);
+                   });
 }
 
 QByteArray SafetensorsWriter::headerJson() const

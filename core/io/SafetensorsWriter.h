@@ -6,6 +6,7 @@
 #include <QString>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 namespace qs {
@@ -36,6 +37,14 @@ public:
     /// Convenience: bytes already in the tensor's dtype (packed codes, a copied tensor).
     void addTensorBytes(const QString& name, DType dtype, std::vector<std::int64_t> shape,
                         std::vector<unsigned char> bytes);
+    /// f32 values at `data` (`count` of them, alive while `keepAlive` lives) converted to dtype
+    /// (f32/f16/bf16) as they are written: nothing is copied when the tensor is added.
+    void addTensorF32View(const QString& name, DType dtype, std::vector<std::int64_t> shape,
+                          const float* data, std::size_t count, std::shared_ptr<const void> keepAlive);
+    /// Bytes already in the tensor's dtype at `data` (alive while `keepAlive` lives: a mapped file,
+    /// a tensor of a result), copied piece by piece as they are written.
+    void addTensorBytesView(const QString& name, DType dtype, std::vector<std::int64_t> shape,
+                            const void* data, std::shared_ptr<const void> keepAlive);
     /// Convenience: int32 values as an I32 tensor.
     void addTensorI32(const QString& name, std::vector<std::int64_t> shape,
                       const std::vector<std::int32_t>& values);

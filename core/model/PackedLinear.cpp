@@ -183,9 +183,12 @@ std::shared_ptr<const LinearLayer> makePackedLayer(std::shared_ptr<const Quantiz
         return std::make_shared<GgmlLinear>(q->cols, q->rows, s.ggmlType, q->ggmlData.data(), q,
                                             std::move(bias), q->storageBytes(), s.label(), false);
     if (s.method == QuantMethod::Float) {
-        if (s.floatType == DType::F32)
-            return std::make_shared<DenseLinear>(q->cols, q->rows, q->floatWeights, std::move(bias),
-                                                 q->storageBytes(), s.label());
+        if (s.floatType ==
+            DType::F32) { // read in place from the tensor (kept alive by the layer): no second f32 copy
+            const float* data = q->floatWeights.data();
+            return std::make_shared<DenseLinear>(q->cols, q->rows, DType::F32, data, q, std::move(bias),
+                                                 q->storageBytes(), s.label(), false);
+        }
         // f16/bf16: the values are already rounded to the type; hold them at its width.
         auto half = std::make_shared<std::vector<std::uint16_t>>(q->floatWeights.size());
         for (std::size_t i = 0; i < half->size(); ++i)

@@ -43,6 +43,18 @@ QuantizedLinear::QuantizedLinear(std::shared_ptr<const QuantizedTensor> tensor, 
     m_inner = makePackedLayer(m_tensor, std::move(bias));
 }
 
+std::uint64_t QuantizedLinear::residentBytes() const
+{
+    // The parts the running layer reads in place are counted once, by it.
+    const QuantizedTensor& q = *m_tensor;
+    std::uint64_t shared = q.packed ? q.packed->bytes() : 0;
+    if (q.spec.method == QuantMethod::Ggml)
+        shared += q.ggmlData.capacity();
+    if (q.spec.method == QuantMethod::Float && q.spec.floatType == DType::F32)
+        shared += q.floatWeights.capacity() * sizeof(float);
+    return m_inner->residentBytes() + (q.ownedBytes() - std::min(shared, q.ownedBytes()));
+}
+
 GgmlVecDotLinear::GgmlVecDotLinear(std::shared_ptr<const LinearLayer> inner, GgmlType weightType)
     : m_inner(std::move(inner)), m_weightType(weightType)
 {}

@@ -22,7 +22,9 @@ public:
         m_inner->forward(x, nTokens, y);
     }
     std::uint64_t storageBytes() const override { return m_tensor->storageBytes(); }
-    std::uint64_t residentBytes() const override { return m_inner->residentBytes(); }
+    /// The running layer's bytes plus what the tensor holds beside them (its scales kept for
+    /// saving, f32 values behind an f16 layer, codes not yet released to the packed form).
+    std::uint64_t residentBytes() const override;
     QString describe() const override { return m_tensor->spec.label(); }
     QString kernelName() const override { return m_inner->kernelName(); }
     const std::vector<float>& bias() const override { return m_inner->bias(); }

@@ -43,11 +43,12 @@ MemoryNeed modelRunMemory(const Model& model, int ctx, int tokens, bool weights)
     return need;
 }
 
-Transformer::Transformer(std::shared_ptr<const Model> model) : m_model(std::move(model))
+Transformer::Transformer(std::shared_ptr<const Model> model, MemoryCheck check) : m_model(std::move(model))
 {
     const Model& m = *m_model;
-    requireMemory(QStringLiteral("loading %1").arg(m.displayName()), modelRunMemory(m, 0, 0),
-                  QStringLiteral("try a quantized file of the model or close other programs"));
+    if (check == MemoryCheck::WholeModel)
+        requireMemory(QStringLiteral("loading %1").arg(m.displayName()), modelRunMemory(m, 0, 0),
+                      QStringLiteral("try a quantized file of the model or close other programs"));
     const TensorStore& ts = m.tensors();
     for (const LinearLayerInfo& l : m.linears()) {
         m_linears.push_back(loadLinearLayer(m_model, l));

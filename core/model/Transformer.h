@@ -73,8 +73,11 @@ class Transformer
 public:
     /// Builds every linear in its stored form (model/LinearLoader.h: float weights read in place
     /// from the mapped files, quantized ones packed; no f32 copy of the model). NaN/Inf in weights
-    /// is an error naming the tensor.
-    explicit Transformer(std::shared_ptr<const Model> model);
+    /// is an error naming the tensor. It first checks that running the whole model fits
+    /// (modelRunMemory); a caller with its own estimate skips that (a quantization run reads the
+    /// float model one layer at a time and never holds it all).
+    enum class MemoryCheck { WholeModel, CallerEstimated };
+    explicit Transformer(std::shared_ptr<const Model> model, MemoryCheck check = MemoryCheck::WholeModel);
 
     const Model& model() const { return *m_model; }
     std::shared_ptr<const Model> modelPtr() const { return m_model; }

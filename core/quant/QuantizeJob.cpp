@@ -2,6 +2,8 @@
 
 #include "eval/Calibration.h"
 #include "eval/Evaluation.h"
+#include "io/SafetensorsWriter.h"
+#include "io/TensorStore.h"
 #include "model/QuantizedLinear.h"
 #include "model/Transformer.h"
 #include "quant/AwqQuantizer.h"
@@ -13,6 +15,7 @@
 
 #include <QFile>
 #include <QJsonArray>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <random>
@@ -30,6 +33,12 @@ double since(Clock::time_point t0)
 constexpr int kSampleRows = 512; ///< reservoir rows per layer (AWQ search, output error)
 constexpr int kHistogramBins = 41;
 
+/// Bytes of the f32 working copies made by floatLayerRequest that are alive (liveWorkingCopyBytes).
+std::atomic<std::uint64_t> g_liveWorkingCopyBytes{0};
+/// Bytes of a stored tensor the checkpoint writer copies at a time (SafetensorsWriter::kChunkBytes).
+constexpr std::uint64_t kWritePieceBytes = SafetensorsWriter::kChunkBytes;
+constexpr std::int64_t kMeasureBlockValues = std::int64_t(1) << 20; ///< weights per measured row block
+
 /// The true-sequential groups of a block, as indices into DecoderBlockInfo::linears.
 const std::vector<std::vector<int>>& sequentialGroups()
 {
@@ -42,29 +51,53 @@ const std::vector<std::vector<int>>& sequentialGroups()
 void measureQuantizedLayer(LayerReport& rep, const float* w, const QuantizedTensor& q,
                            const LinearLayer& layer, const LinearInputStats* stats)
 {
-    const std::vector<float> wq = q.effectiveWeight();
+    measureWeightError(rep, w, q);
+    measureOutputError(rep, w, layer, stats);
+}
+
+void measureWeightError(LayerReport& rep, const float* w, const QuantizedTensor& q)
+{
+    // Two passes over the reconstructed weight, a block of rows at a time (never a whole
+    // dequantized copy: the head of a large model is gigabytes in f32): the errors and their
+    // maximum, then their histogram over [-max, max].
+    const std::int64_t cols = q.cols, blockRows = std::max<std::int64_t>(1, kMeasureBlockValues / cols);
+    std::vector<float> wq(std::size_t(std::min(blockRows, q.rows) * cols));
+    auto forEachError = [&](const auto& visit) {
+        for (std::int64_t r0 = 0; r0 < q.rows; r0 += blockRows) {
+            const std::int64_t r1 = std::min(q.rows, r0 + blockRows);
+            q.effectiveRows(r0, r1, wq.data());
+            const float* src = w + r0 * cols;
+            for (std::int64_t i = 0; i < (r1 - r0) * cols; ++i)
+                visit(src[i], wq[std::size_t(i)]);
+        }
+    };
     double num = 0, den = 0, mx = 0;
-    for (std::size_t i = 0; i < wq.size(); ++i) {
-        const double e = double(w[i]) - double(wq[i]);
+    forEachError([&](float x, float y) {
+        const double e = double(x) - double(y);
         num += e * e;
-        den += double(w[i]) * double(w[i]);
+        den += double(x) * double(x);
         mx = std::max(mx, std::fabs(e));
-    }
+    });
     rep.weightRelMse = den > 0 ? num / den : 0;
     rep.weightSquaredNorm = den;
     rep.maxAbsError = mx;
     rep.histogramMin = -mx;
     rep.histogramMax = mx;
     rep.errorHistogram.assign(kHistogramBins, 0.0);
-    for (std::size_t i = 0; i < wq.size(); ++i) {
-        const double e = double(w[i]) - double(wq[i]);
+    forEachError([&](float x, float y) {
+        const double e = double(x) - double(y);
         const int bin = mx > 0 ? std::clamp(int((e + mx) / (2 * mx) * kHistogramBins), 0, kHistogramBins - 1)
                                : kHistogramBins / 2;
         rep.errorHistogram[std::size_t(bin)] += 1;
-    }
+    });
+}
+
+void measureOutputError(LayerReport& rep, const float* w, const LinearLayer& layer,
+                        const LinearInputStats* stats)
+{
     rep.outputRelMse = std::nan("");
     if (stats && stats->sampleRows > 0) {
-        const std::int64_t n = stats->sampleRows, rows = q.rows, cols = q.cols;
+        const std::int64_t n = stats->sampleRows, rows = layer.outFeatures(), cols = layer.inFeatures();
         std::vector<float> y(std::size_t(n * rows)), yq(std::size_t(n * rows));
         gemmXWt(stats->sampleInputs.data(), n, cols, w, rows, y.data());
         layer.forward(stats->sampleInputs.data(), n, yq.data());
@@ -155,7 +188,7 @@ MemoryNeed MemoryEstimate::need() const
 {
     MemoryNeed n;
     n.add(QStringLiteral("quantized layers"), quantizedLayers);
-    n.add(QStringLiteral("one layer's f32 copy"), layerCopy);
+    n.add(QStringLiteral("one layer while it is quantized"), layerCopy);
     n.add(QStringLiteral("float parts"), floatParts);
     if (calibrationStates > 0)
         n.add(QStringLiteral("calibration states"), calibrationStates);
@@ -164,29 +197,98 @@ MemoryNeed MemoryEstimate::need() const
     return n;
 }
 
+namespace {
+
+/// Bytes a finished layer keeps for the rest of the run: an integer layer its packed codes (bits/8 a
+/// weight) with scales and zeros held twice in f32 (the tensor's, for saving, and the kernel's),
+/// a gguf layer its blocks, a float-kept one its f32 values plus the copy at its type that runs.
+double keptBytes(const LinearLayerInfo& l, const QuantSpec& spec)
+{
+    const QuantSpec::Cost cost = spec.cost(l.outFeatures, l.inFeatures);
+    const double params = double(l.params());
+    switch (spec.method) {
+    case QuantMethod::Float:
+        return params * (spec.floatType == DType::F32 ? 4.0 : 4.0 + double(dtypeInfo(spec.floatType).bytes));
+    case QuantMethod::Ggml:
+        return double(cost.total());
+    default: {
+        const double groups =
+            spec.granularity == Granularity::PerTensor ? 1.0 : double(spec.groupsPerRow(l.inFeatures));
+        return double(cost.codeBytes) + double(l.outFeatures) * groups * 16.0 + 2.0 * double(cost.extraBytes);
+    }
+    }
+}
+
+/// Bytes a layer needs while it is quantized, beyond what it keeps: its stored pages while they
+/// are read, the f32 working copy, the codes one per byte until they are packed, and the methods'
+/// own copies (a scaled or masked weight, GPTQ's and AWQ's f32 matrices). The weight error is
+/// measured a block of rows at a time.
+double workingBytes(const LinearLayerInfo& l, const QuantSpec& spec)
+{
+    const double params = double(l.params());
+    double perParam = 4.0; // the working copy
+    switch (spec.method) {
+    case QuantMethod::Float:
+    case QuantMethod::Ggml:
+        break;
+    case QuantMethod::Rtn:
+    case QuantMethod::Dynamic:
+        perParam += 1.0;
+        break;
+    case QuantMethod::Gptq:
+    case QuantMethod::Awq:
+    case QuantMethod::SmoothQuant:
+    case QuantMethod::LlmInt8:
+        perParam += 4.0 + 1.0;
+        break;
+    }
+    return double(l.bytes()) + params * perParam + double(kMeasureBlockValues) * 5.0;
+}
+
+} // namespace
+
 MemoryEstimate estimateQuantizationMemory(const Model& model, const LayerPlan& plan,
                                           const CalibrationSettings& cal)
 {
     const ModelConfig& c = model.config();
     MemoryEstimate e;
-    double largest = 0;
     for (std::size_t i = 0; i < model.linears().size(); ++i) {
         const LinearLayerInfo& l = model.linears()[i];
         const QuantSpec& spec = plan.entries.at(i).spec;
-        largest = std::max(largest, double(l.params()));
-        if (spec.method == QuantMethod::Float) {
-            e.floatParts += double(l.bytes());
-            continue;
-        }
-        const double packed = double(spec.cost(l.outFeatures, l.inFeatures).total());
-        // The QuantizedTensor behind a packed layer keeps one code per byte (ggml: its blocks).
-        e.quantizedLayers += packed + (spec.method == QuantMethod::Ggml ? 0.0 : double(l.params()));
+        e.quantizedLayers += keptBytes(l, spec);
+        e.layerCopy = std::max(e.layerCopy, workingBytes(l, spec));
     }
-    e.layerCopy = largest * 4.0 * 2.0;
-    e.floatParts += double(model.totals().bytes);
-    for (const LinearLayerInfo& l : model.linears())
-        e.floatParts -= double(l.bytes());
+    // AWQ with scales shared in a group holds the group's working copies during the search.
+    double awqGroup = 0;
+    for (const DecoderBlockInfo& b : model.blocks())
+        for (const auto& group : sequentialGroups()) {
+            double copies = 0;
+            for (int k : group) {
+                const int li = b.linears[std::size_t(k)];
+                if (plan.entries.at(std::size_t(li)).spec.method == QuantMethod::Awq)
+                    copies += 4.0 * double(model.linears()[std::size_t(li)].params());
+            }
+            awqGroup = std::max(awqGroup, copies);
+        }
+    e.layerCopy += awqGroup;
+    // Embeddings and norms stay in the mapped file: the norms are read, the embeddings only where
+    // calibration tokens look them up and, a piece at a time, when the checkpoint is written.
     const bool calibrate = plan.needsCalibration() || !cal.text.isEmpty();
+    double embeddings = 0;
+    for (const QString& name : model.tensors().names()) {
+        const TensorInfo& t = model.tensors().info(name);
+        if (name == model.embeddingTensor())
+            embeddings = double(t.bytes());
+        else
+            e.floatParts += double(t.bytes());
+    }
+    for (const LinearLayerInfo& l : model.linears())
+        if (l.weight != model.embeddingTensor())
+            e.floatParts -= double(l.bytes());
+    const double embeddingRow = c.vocabSize > 0 ? embeddings / double(c.vocabSize) : 0.0;
+    e.floatParts +=
+        std::min(embeddings, double(kWritePieceBytes) +
+                                 (calibrate ? double(cal.samples) * cal.seqLen * embeddingRow : 0.0));
     if (calibrate)
         e.calibrationStates = double(cal.samples) * cal.seqLen * c.hiddenSize * 4.0;
     // One block: Hessians of a sequential group (f64), reservoirs, one window's activations.
@@ -201,8 +303,12 @@ MemoryEstimate estimateQuantizationMemory(const Model& model, const LayerPlan& p
         }
         hessians = std::max(hessians, g);
     }
+    // The block's float layers, read from the map as the calibration windows run through it.
+    double blockStored = 0;
+    for (int li : model.blocks().front().linears)
+        blockStored += double(model.linears()[std::size_t(li)].bytes());
     if (calibrate) // without calibration no block runs: layers are quantized straight from the map
-        e.blockWorkingSet = hessians +
+        e.blockWorkingSet = hessians + blockStored +
                             double(cal.seqLen) * (3.0 * c.intermediateSize + 4.0 * c.hiddenSize) * 4.0 +
                             double(cal.seqLen) * cal.seqLen * c.numHeads * 4.0;
     return e;
@@ -231,7 +337,8 @@ public:
         m_result.plan = m_plan;
         m_result.calibration = m_cal;
         m_job.report(0, QStringLiteral("loading"), m_model.displayName());
-        m_result.model = std::make_shared<Transformer>(m_modelPtr);
+        // checkMemory() covered the run: the float model is never resident as a whole.
+        m_result.model = std::make_shared<Transformer>(m_modelPtr, Transformer::MemoryCheck::CallerEstimated);
         m_result.tensors.resize(m_model.linears().size());
         m_result.layers.resize(m_model.linears().size());
         embedCalibrationWindows();
@@ -377,7 +484,7 @@ private:
             shared = shared &&
                      m_plan.entries[std::size_t(li)].spec == m_plan.entries[std::size_t(awq.front())].spec;
         AwqSearchResult search;
-        if (shared) {
+        if (shared) { // the group's working copies live for the search only
             std::vector<AwqLayer> layers;
             std::vector<QuantizeRequest> weights; // f32 working copies of the group's layers
             for (int li : awq) {
@@ -400,39 +507,50 @@ private:
                        double awqAlpha)
     {
         m_job.checkCancelled();
-        Transformer& t = *m_result.model;
         const auto tl = Clock::now();
         const LinearLayerInfo& info = m_model.linears()[std::size_t(li)];
         const LayerPlanEntry& entry = m_plan.entries[std::size_t(li)];
-        const QuantizeRequest req =
-            floatLayerRequest(t, li, entry.spec, stats, QStringLiteral("already quantized"));
-        std::shared_ptr<QuantizedTensor> q;
-        if (awqScales)
-            q = std::make_shared<QuantizedTensor>(
-                awqQuantizeWithScales(req.weight, req.rows, req.cols, req.spec, *awqScales, *stats));
-        else
-            q = std::make_shared<QuantizedTensor>(quantizeWeight(req, m_job));
-        q->releaseCodesToPacked(); // the run keeps the layer at its packed size
-        auto layer = std::make_shared<QuantizedLinear>(q, t.linear(li).bias());
         LayerReport& rep = m_result.layers[std::size_t(li)];
         rep.linearIndex = li;
         rep.name = info.name;
         rep.block = info.block;
         rep.kind = linearKindName(info.kind);
         rep.spec = entry.spec;
-        rep.bytes = q->storageBytes();
-        rep.bitsPerWeight = q->bitsPerWeight();
-        measureQuantizedLayer(rep, req.weight, *q, *layer, stats);
+        m_result.model->setLinear(li, quantizeAndMeasure(li, stats, awqScales, rep));
         if (awqScales)
             rep.note = QStringLiteral("awq alpha %1 (shared scales)").arg(awqAlpha);
-        rep.seconds = since(tl);
-        m_result.tensors[std::size_t(li)] = q;
-        t.setLinear(li, layer);
         // The float layer was read in place from the map; drop its pages from the resident set.
         m_model.tensors().releasePages(info.weight);
+        rep.seconds = since(tl);
         ++m_done;
         const double elapsed = since(m_t0), frac = double(m_done) / totalLayers();
         m_job.report(frac, QStringLiteral("quantizing"), info.name, elapsed / frac - elapsed);
+    }
+
+    /// One layer from its f32 working copy to the packed layer that replaces it. What the layer
+    /// needed on the way (the working copy, the codes one per byte) is gone when this returns: the
+    /// run keeps the packed form (result.tensors shares it with the layer) and the report.
+    std::shared_ptr<const LinearLayer> quantizeAndMeasure(int li, const LinearInputStats* stats,
+                                                          const std::vector<float>* awqScales,
+                                                          LayerReport& rep)
+    {
+        const Transformer& t = *m_result.model;
+        const QuantizeRequest req =
+            floatLayerRequest(t, li, rep.spec, stats, QStringLiteral("already quantized"));
+        std::shared_ptr<QuantizedTensor> q;
+        if (awqScales)
+            q = std::make_shared<QuantizedTensor>(
+                awqQuantizeWithScales(req.weight, req.rows, req.cols, req.spec, *awqScales, *stats));
+        else
+            q = std::make_shared<QuantizedTensor>(quantizeWeight(req, m_job));
+        rep.bytes = q->storageBytes();
+        rep.bitsPerWeight = q->bitsPerWeight();
+        measureWeightError(rep, req.weight, *q); // from the codes, while they are one per byte
+        q->releaseCodesToPacked();               // the run keeps the layer at its packed size
+        auto layer = std::make_shared<QuantizedLinear>(q, t.linear(li).bias());
+        measureOutputError(rep, req.weight, *layer, stats);
+        m_result.tensors[std::size_t(li)] = q;
+        return layer;
     }
 
     int totalLayers() const { return int(m_model.linears().size()); }
@@ -466,11 +584,22 @@ private:
 
 } // namespace
 
+std::uint64_t liveWorkingCopyBytes()
+{
+    return g_liveWorkingCopyBytes.load();
+}
+
 QuantizeRequest floatLayerRequest(const Transformer& t, int li, const QuantSpec& spec,
                                   const LinearInputStats* stats, const QString& whenQuantized)
 {
     const LinearLayerInfo& info = t.model().linears()[std::size_t(li)];
-    auto weight = std::make_shared<const std::vector<float>>(t.linear(li).floatWeight());
+    auto* copy = new std::vector<float>(t.linear(li).floatWeight());
+    const std::uint64_t bytes = copy->capacity() * sizeof(float);
+    g_liveWorkingCopyBytes += bytes;
+    const std::shared_ptr<const std::vector<float>> weight(copy, [bytes](const std::vector<float>* p) {
+        g_liveWorkingCopyBytes -= bytes;
+        delete p;
+    });
     if (weight->empty())
         throw Error(info.name + u": " + whenQuantized);
     QuantizeRequest req;

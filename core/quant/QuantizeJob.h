@@ -63,6 +63,11 @@ struct QuantizeResult
 /// sample of `stats` when given) for float weight `w` against its quantized form `q` run as `layer`.
 void measureQuantizedLayer(LayerReport& rep, const float* w, const QuantizedTensor& q,
                            const LinearLayer& layer, const LinearInputStats* stats);
+/// Its two halves: the weight error and histogram (streamed over blocks of rows, no dequantized
+/// copy of the layer), and the output error of `layer` on the sample (NaN without one).
+void measureWeightError(LayerReport& rep, const float* w, const QuantizedTensor& q);
+void measureOutputError(LayerReport& rep, const float* w, const LinearLayer& layer,
+                        const LinearInputStats* stats);
 
 /// `cal.samples` windows of `cal.seqLen` tokens (BOS + text tokens) drawn from `cal.text` with
 /// `cal.seed`; throws qs::Error naming the file when the text is missing or too short.
@@ -70,13 +75,15 @@ std::vector<std::vector<int>> calibrationWindows(const Tokenizer& tokenizer, con
                                                  int bos);
 
 /// A memory estimate made before a run starts (bytes). The float model is read in place from its
-/// mapped files, one layer at a time (each layer's pages are released once its quantized form
-/// replaced it), so the run holds its result, one layer's working copy and the calibration.
+/// mapped files, one layer at a time: each layer goes from its f32 working copy to its packed form,
+/// and what it needed on the way (the copy, its codes one per byte, its mapped pages) is released
+/// before the next one. So the run holds its result at packed size, one layer's working set and
+/// the calibration; the checkpoint is then written from the result a piece at a time.
 struct MemoryEstimate
 {
-    double quantizedLayers = 0; ///< the result: packed layers plus the codes kept for saving
-    double layerCopy = 0;       ///< the largest layer's f32 working copies
-    double floatParts = 0;      ///< what stays float and mapped: embeddings, norms, float layers
+    double quantizedLayers = 0; ///< the result: packed codes with their scales (gguf: blocks; float: values)
+    double layerCopy = 0;       ///< the largest layer's working set: mapped pages, f32 copy, codes
+    double floatParts = 0;      ///< what stays float and mapped: norms, the embedding rows read
     double calibrationStates = 0;
     double blockWorkingSet = 0;
     double total() const
@@ -93,6 +100,10 @@ MemoryEstimate estimateQuantizationMemory(const Model& model, const LayerPlan& p
 /// layer is no longer a float layer.
 QuantizeRequest floatLayerRequest(const Transformer& t, int li, const QuantSpec& spec,
                                   const LinearInputStats* stats, const QString& whenQuantized);
+/// Bytes of the working copies floatLayerRequest made that are still alive, in this process (the
+/// run holds one layer's, or one shared AWQ group's, while it quantizes them, and none between
+/// layers: tests check that nothing keeps them).
+std::uint64_t liveWorkingCopyBytes();
 
 /// The layer-by-layer pipeline (calibration: `samples` random windows of `seqLen` tokens, BOS +
 /// text tokens, drawn with the seed from `text`, an absolute path here): calibration windows flow through
