@@ -19,6 +19,7 @@
 #include <QJsonDocument>
 #include <QRegularExpression>
 #include <QSaveFile>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -112,14 +113,16 @@ QuantizedMember quantizeMember(const Transformer& t, int li, const QuantSpec& sp
     const QuantizeRequest req =
         floatLayerRequest(t, li, fitted, stats,
                           QStringLiteral("the model is already quantized; sensitivity needs a float model"));
-    auto q = std::make_shared<const QuantizedTensor>(quantizeWeight(req, job));
+    auto q = std::make_shared<QuantizedTensor>(quantizeWeight(req, job));
+    LayerReport rep;
+    measureWeightError(rep, req.weight, *q); // from the codes, before they are packed and freed
+    q->releaseCodesToPacked();
     auto layer = std::make_shared<const QuantizedLinear>(q, t.linear(li).bias());
+    measureOutputError(rep, req.weight, *layer, stats);
     QuantizedMember m;
     m.linear = li;
     m.layer = layer;
     m.bytes = q->storageBytes();
-    LayerReport rep;
-    measureQuantizedLayer(rep, req.weight, *q, *layer, stats);
     m.weightNorm = rep.weightSquaredNorm;
     m.weightErr = rep.weightRelMse * rep.weightSquaredNorm;
     if (std::isfinite(rep.outputRelMse)) {
@@ -127,14 +130,20 @@ QuantizedMember quantizeMember(const Transformer& t, int li, const QuantSpec& sp
         m.outErr = rep.outputRelMse * rep.outputSquaredNorm;
     }
     if (stats && stats->tokens > 0) { // diag(H) ∝ Σ x_j²: each column's error weighted by its input energy
-        const std::vector<float> wq = q->effectiveWeight();
-        for (std::int64_t r = 0; r < req.rows; ++r) {
-            for (std::int64_t j = 0; j < req.cols; ++j) {
-                const double d = stats->sumSquares[std::size_t(j)] / double(stats->tokens);
-                const double w = req.weight[r * req.cols + j];
-                const double e = w - double(wq[std::size_t(r * req.cols + j)]);
-                m.hessErr += d * e * e;
-                m.hessNorm += d * w * w;
+        // A block of rows at a time: no dequantized copy of the whole layer.
+        const std::int64_t block = std::max<std::int64_t>(1, (std::int64_t(1) << 20) / req.cols);
+        std::vector<float> wq(std::size_t(std::min(block, req.rows) * req.cols));
+        for (std::int64_t r0 = 0; r0 < req.rows; r0 += block) {
+            const std::int64_t r1 = std::min(req.rows, r0 + block);
+            q->effectiveRows(r0, r1, wq.data());
+            for (std::int64_t r = r0; r < r1; ++r) {
+                for (std::int64_t j = 0; j < req.cols; ++j) {
+                    const double d = stats->sumSquares[std::size_t(j)] / double(stats->tokens);
+                    const double w = req.weight[r * req.cols + j];
+                    const double e = w - double(wq[std::size_t((r - r0) * req.cols + j)]);
+                    m.hessErr += d * e * e;
+                    m.hessNorm += d * w * w;
+                }
             }
         }
     }
