@@ -3,6 +3,7 @@
 #include "kernels/Convert.h"
 #include "kernels/GgmlQuants.h"
 #include "util/Error.h"
+#include "util/Threads.h"
 
 #include <algorithm>
 #include <cmath>
@@ -155,10 +156,11 @@ void QuantizedTensor::dequantizeRows(std::int64_t r0, std::int64_t r1, float* ou
     }
     if (spec.method == QuantMethod::Ggml) {
         const std::size_t rowBytes = ggmlRowBytes(spec.ggmlType, cols);
-#pragma omp parallel for schedule(static) if (n * cols >= 65536)
-        for (std::int64_t r = r0; r < r1; ++r)
-            ggmlDequantizeRow(spec.ggmlType, ggmlData.data() + std::size_t(r) * rowBytes,
-                              out + (r - r0) * cols, cols);
+        forEachRowRange(n, cols, [&](std::int64_t first, std::int64_t count) {
+            for (std::int64_t r = r0 + first; r < r0 + first + count; ++r)
+                ggmlDequantizeRow(spec.ggmlType, ggmlData.data() + std::size_t(r) * rowBytes,
+                                  out + (r - r0) * cols, cols);
+        });
         return;
     }
     std::vector<std::uint8_t> unpacked; // only these rows, when the codes were released
