@@ -1,5 +1,6 @@
 #include "model/Transformer.h"
 
+#include "io/TensorStore.h"
 #include "kernels/Convert.h"
 #include "model/LinearLoader.h"
 #include "util/Error.h"
@@ -24,13 +25,45 @@ MemoryNeed modelRunMemory(const Model& model, int ctx, int tokens, bool weights)
 {
     const ModelConfig& c = model.config();
     MemoryNeed need;
-    if (weights)
-        need.add(QStringLiteral("weights"), double(model.totals().bytes));
-    double unpacked = 0; // a checkpoint's integer codes are read one layer at a time, then packed
+    // A checkpoint's quantized layers are read one at a time into the form they run in: integer
+    // codes packed at their bits with scales and zeros in f32 (held twice: the tensor's and the
+    // kernel's, 16 bytes a group), float-kept layers as f32 values plus the copy at their type.
+    // While one is read it also holds its stored bytes and its codes one per byte.
+    double asRun = 0, unpacked = 0;
     if (weights && !model.tensors().isGguf())
+        for (const LinearLayerInfo& l : model.linears()) {
+            if (!l.quant)
+                continue;
+            const QuantSpec& s = *l.quant;
+            const QuantSpec::Cost cost = s.cost(l.outFeatures, l.inFeatures);
+            const double params = double(l.params()), stored = double(cost.total());
+            double reading = stored;
+            if (s.method == QuantMethod::Float) {
+                asRun +=
+                    params * (s.floatType == DType::F32 ? 4.0 : 4.0 + double(dtypeInfo(s.floatType).bytes)) -
+                    stored;
+                reading += params * 4.0;
+            } else if (s.method != QuantMethod::Ggml) {
+                const double groups =
+                    s.granularity == Granularity::PerTensor ? 1.0 : double(s.groupsPerRow(l.inFeatures));
+                asRun += double(l.outFeatures) * groups * 16.0 - double(cost.scaleBytes + cost.zeroBytes);
+                reading += params + double(cost.codeBytes);
+            }
+            unpacked = std::max(unpacked, reading);
+        }
+    if (weights) { // norms and biases are read into f32 vectors beside their mapped bytes
+        const TensorStore& ts = model.tensors();
+        auto f32Copy = [&](const QString& name) {
+            return name.isEmpty() ? 0.0 : 4.0 * double(ts.info(name).numel());
+        };
+        for (const DecoderBlockInfo& b : model.blocks())
+            asRun +=
+                f32Copy(b.inputNorm) + f32Copy(b.postAttentionNorm) + f32Copy(b.qNorm) + f32Copy(b.kNorm);
+        asRun += f32Copy(model.finalNormTensor());
         for (const LinearLayerInfo& l : model.linears())
-            if (l.quant)
-                unpacked = std::max(unpacked, double(l.params()) * 5.0);
+            asRun += f32Copy(l.bias);
+        need.add(QStringLiteral("weights"), double(model.totals().bytes) + std::max(0.0, asRun));
+    }
     if (unpacked > 0)
         need.add(QStringLiteral("one layer while packing"), unpacked);
     if (ctx > 0)
