@@ -301,7 +301,8 @@ void Transformer::applyLinear(int index, const float* x, int n, float* y, Forwar
         hooks->linearOutput(index, y, n, l.outFeatures());
 }
 
-void Transformer::runBlock(int b, KvCache& cache, float* hidden, int n, ForwardHooks* hooks) const
+void Transformer::runBlock(int b, KvCache& cache, float* hidden, int n, ForwardHooks* hooks,
+                           BlockBuffers* buffers) const
 {
     const ModelConfig& c = config();
     const DecoderBlockInfo& blk = m_model->blocks()[std::size_t(b)];
@@ -315,7 +316,14 @@ void Transformer::runBlock(int b, KvCache& cache, float* hidden, int n, ForwardH
                         .arg(cache.capacity()));
     const std::size_t N = std::size_t(n);
 
-    std::vector<float> x(N * std::size_t(Hd)), q(N * std::size_t(qDim)), att(N * std::size_t(qDim));
+    BlockBuffers local;
+    BlockBuffers& buf = buffers ? *buffers : local;
+    buf.x.resize(N * std::size_t(Hd));
+    buf.q.resize(N * std::size_t(qDim));
+    buf.att.resize(N * std::size_t(qDim));
+    buf.gate.resize(N * std::size_t(F));
+    buf.up.resize(N * std::size_t(F));
+    std::vector<float>&x = buf.x, &q = buf.q, &att = buf.att, &gate = buf.gate, &up = buf.up;
     rmsNorm(hidden, norms.input, n, Hd, x.data());
     float* kDst = cache.keys(b) + std::size_t(start) * std::size_t(kvDim);
     float* vDst = cache.values(b) + std::size_t(start) * std::size_t(kvDim);
@@ -338,7 +346,6 @@ void Transformer::runBlock(int b, KvCache& cache, float* hidden, int n, ForwardH
     for (std::size_t i = 0; i < N * std::size_t(Hd); ++i)
         hidden[i] += x[i];
 
-    std::vector<float> gate(N * std::size_t(F)), up(N * std::size_t(F));
     rmsNorm(hidden, norms.post, n, Hd, x.data());
     applyLinear(blk.linears[4], x.data(), n, gate.data(), hooks);
     applyLinear(blk.linears[5], x.data(), n, up.data(), hooks);
@@ -374,8 +381,9 @@ void Transformer::forward(KvCache& cache, const int* tokens, int n, float* logit
     const int Hd = config().hiddenSize;
     std::vector<float> hidden(std::size_t(n) * std::size_t(Hd));
     embed(tokens, n, hidden.data());
+    BlockBuffers buffers;
     for (int b = 0; b < config().numLayers; ++b)
-        runBlock(b, cache, hidden.data(), n, hooks);
+        runBlock(b, cache, hidden.data(), n, hooks, &buffers);
     cache.setLength(cache.length() + n);
     if (firstLogitRow < n) {
         const float* h = hidden.data() + std::size_t(firstLogitRow) * std::size_t(Hd);
