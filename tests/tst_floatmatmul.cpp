@@ -106,9 +106,10 @@ void TestFloatMatMul::matchesReference_data()
     QTest::addColumn<int>("rows");
     QTest::addColumn<int>("cols");
     QTest::addColumn<int>("n");
-    const int shapes[][3] = {{7, 172, 1},  {7, 172, 3}, {7, 172, 65},   {7, 64, 1},
-                             {7, 64, 3},   {7, 64, 65}, {9, 1, 4},      {5, 3, 2},
-                             {70, 600, 9}, {3, 513, 1}, {130, 300, 50}, {66, 40, 250}};
+    // The last three go past one column chunk (2048 f16/bf16 columns, 1024 f32) and one token block (96).
+    const int shapes[][3] = {{7, 172, 1},    {7, 172, 3},   {7, 172, 65},   {7, 64, 1},     {7, 64, 3},
+                             {7, 64, 65},    {9, 1, 4},     {5, 3, 2},      {70, 600, 9},   {3, 513, 1},
+                             {130, 300, 50}, {66, 40, 250}, {20, 2100, 13}, {9, 4500, 100}, {17, 1030, 7}};
     for (const auto& s : shapes)
         QTest::addRow("rows %d cols %d n %d", s[0], s[1], s[2]) << s[0] << s[1] << s[2];
 }
@@ -185,7 +186,8 @@ void TestFloatMatMul::independentOfTokens_data()
     QTest::addColumn<int>("n");
     for (int cols : {64, 172, 600})
         QTest::addRow("cols %d n 65", cols) << cols << 65;
-    QTest::addRow("cols 40 n 250 (two token blocks)") << 40 << 250;
+    QTest::addRow("cols 40 n 250 (three token blocks)") << 40 << 250;
+    QTest::addRow("cols 2100 n 100 (two column chunks, two token blocks)") << 2100 << 100;
 }
 
 // A token's outputs are the same bytes whether it goes alone (n = 1, the GEMV), in a small batch or in a

@@ -24,10 +24,9 @@ inline constexpr std::int64_t kFloatMatMulRowTile = 64;
 /// kFloatMatMulRowTile), nor on n (n = 1 gives the same bytes as any n > 1), nor on the other tokens.
 /// Variants differ from each other and from the scalar twin within kFloatMatMulBudget.
 ///
-/// Scratch: for n > 1 each thread keeps 1.1 MB (a function-local thread_local, allocated on its first such
-/// call and reused by later ones) for an f32 copy of a kFloatMatMulRowTile × 256 (avx2: 512) block of W and
-/// the lane sums of up to 240 (avx2: 480) tokens. The caller's row range may be a tile or a whole share of
-/// the rows; a longer range lets the kernel prefetch the next tile.
+/// Scratch: for n > 1 each thread keeps 384 KB (a function-local thread_local, allocated on its first such
+/// call and reused by later ones) for the lane sums of up to 96 tokens × kFloatMatMulRowTile rows. W is read
+/// where it lies, converted in registers. The caller's row range may be a tile or a whole share of the rows.
 void floatMatMul(DType dtype, const void* w, std::int64_t cols, std::int64_t r0, std::int64_t r1,
                  const float* x, std::int64_t n, float* y, std::int64_t ldy);
 /// The same with variant `v` (qs::Error when this CPU cannot run it). SimdVariant::Scalar is the

@@ -8,9 +8,11 @@
 #include <cstdint>
 #include <cstring>
 // GCC 12's AVX-512 intrinsics fill "don't care" operands with _mm512_undefined_*() (a self-initialised
-// variable), which -Wmaybe-uninitialized reports wherever they inline. Nothing here reads such a value.
+// variable), which -Wmaybe-uninitialized and -Wuninitialized report wherever they inline. Nothing here reads
+// such a value.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 #include <immintrin.h>
 
@@ -36,7 +38,7 @@ QS_FMM_AVX2 __attribute__((always_inline)) inline __m256 bf16x8(__m128i h)
 struct Avx2Ops
 {
     using V = __m256;
-    static constexpr int L = 8, R = 4, T = 3, NB = 480, RV = 8, KC = 512;
+    static constexpr int L = 8, R = 4, T = 3, NB = 96, RV = 8, KC = 2048;
 
     QS_FMM_AVX2 static V zero() { return _mm256_setzero_ps(); }
     QS_FMM_AVX2 static V load(const float* p) { return _mm256_load_ps(p); }
@@ -78,7 +80,7 @@ struct Avx2Ops
 struct Avx512Ops
 {
     using V = __m512;
-    static constexpr int L = 16, R = 4, T = 6, NB = 240, RV = 8, KC = 256;
+    static constexpr int L = 16, R = 4, T = 6, NB = 96, RV = 8, KC = 2048;
 
     QS_FMM_AVX512 static __mmask16 mask(int k) { return __mmask16((1u << k) - 1u); }
     QS_FMM_AVX512 static V zero() { return _mm512_setzero_ps(); }
@@ -93,6 +95,33 @@ struct Avx512Ops
         const V s2 = _mm512_add_ps(s1, _mm512_shuffle_f32x4(s1, s1, 0xb1));
         const V s3 = _mm512_add_ps(s2, _mm512_permute_ps(s2, 0x4e));
         return _mm512_cvtss_f32(_mm512_add_ps(s3, _mm512_permute_ps(s3, 0xb1)));
+    }
+    /// reduce() of 16 lane-sum vectors at once, the vectors at acc + i·stride (i < 16), result i to y[i] for
+    /// i < k: each level of the same tree adds the same two lanes, for 16 vectors in 15 adds (GEMM output).
+    QS_FMM_AVX512 static void reduce16(const float* acc, std::int64_t stride, int k, float* y)
+    {
+        V v[16];
+        for (int i = 0; i < 16; ++i)
+            v[i] = _mm512_load_ps(acc + i * stride);
+        // (i, i+8): [a0..7 + a8..15 | b0..7 + b8..15] for pairs (a, b) = (v[2j], v[2j+1]).
+        V c[8];
+        for (int j = 0; j < 8; ++j)
+            c[j] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * j], v[2 * j + 1], 0x44),
+                                 _mm512_shuffle_f32x4(v[2 * j], v[2 * j + 1], 0xee));
+        // (i, i+4): 128-bit quarters of four vectors.
+        V e[4];
+        for (int j = 0; j < 4; ++j)
+            e[j] = _mm512_add_ps(_mm512_shuffle_f32x4(c[2 * j], c[2 * j + 1], 0x88),
+                                 _mm512_shuffle_f32x4(c[2 * j], c[2 * j + 1], 0xdd));
+        // (i, i+2) and (i, i+1) within each quarter.
+        V g[2];
+        for (int j = 0; j < 2; ++j)
+            g[j] = _mm512_add_ps(_mm512_shuffle_ps(e[2 * j], e[2 * j + 1], 0x44),
+                                 _mm512_shuffle_ps(e[2 * j], e[2 * j + 1], 0xee));
+        const V h = _mm512_add_ps(_mm512_shuffle_ps(g[0], g[1], 0x88), _mm512_shuffle_ps(g[0], g[1], 0xdd));
+        // Lane 4q + m of h holds the sum of vector 4m + q: put them back in order.
+        const __m512i back = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+        _mm512_mask_storeu_ps(y, mask(k), _mm512_permutexvar_ps(back, h));
     }
     QS_FMM_AVX512 static V loadX(const float* p) { return _mm512_loadu_ps(p); }
     QS_FMM_AVX512 static V loadXPart(const float* p, int k) { return _mm512_maskz_loadu_ps(mask(k), p); }
