@@ -23,9 +23,9 @@ constexpr int kAccumulators = 24;
 
 #if defined(__x86_64__) || defined(__i386__)
 
-/// acc += a·b on every accumulator, `iters` times; the sum comes back so nothing is dropped. a·b = 2⁻²⁰ keeps
-/// every value small and normal.
-__attribute__((target("avx2,fma"))) float fmaLoop256(std::int64_t iters)
+/// acc += a·b on every accumulator, `iters` times; a sum goes to the volatile *out, so that no call is
+/// dropped or merged with another. a·b = 2⁻²⁰ keeps every value small and normal.
+__attribute__((target("avx2,fma"))) void fmaLoop256(std::int64_t iters, volatile float* out)
 {
     __m256 acc[kAccumulators];
     for (int j = 0; j < kAccumulators; ++j)
@@ -38,12 +38,12 @@ __attribute__((target("avx2,fma"))) float fmaLoop256(std::int64_t iters)
     __m256 s = _mm256_setzero_ps();
     for (int j = 0; j < kAccumulators; ++j)
         s = _mm256_add_ps(s, acc[j]);
-    alignas(32) float out[8];
-    _mm256_store_ps(out, s);
-    return out[0];
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, s);
+    *out = lanes[0];
 }
 
-__attribute__((target("avx2,fma,avx512f"))) float fmaLoop512(std::int64_t iters)
+__attribute__((target("avx2,fma,avx512f"))) void fmaLoop512(std::int64_t iters, volatile float* out)
 {
     __m512 acc[kAccumulators];
     for (int j = 0; j < kAccumulators; ++j)
@@ -56,13 +56,14 @@ __attribute__((target("avx2,fma,avx512f"))) float fmaLoop512(std::int64_t iters)
     __m512 s = _mm512_setzero_ps();
     for (int j = 0; j < kAccumulators; ++j)
         s = _mm512_add_ps(s, acc[j]);
-    alignas(64) float out[16];
-    _mm512_store_ps(out, s);
-    return out[0] + out[15];
+    alignas(64) float lanes[16];
+    _mm512_store_ps(lanes, s);
+    *out = lanes[0] + lanes[15];
 }
 
 /// acc += Σ pairs a·b (bf16 pairs of 1/1024: each step adds 2⁻¹⁹ to every lane).
-__attribute__((target("avx2,fma,avx512f,avx512bw,avx512bf16"))) float bf16DotLoop512(std::int64_t iters)
+__attribute__((target("avx2,fma,avx512f,avx512bw,avx512bf16"))) void bf16DotLoop512(std::int64_t iters,
+                                                                                    volatile float* out)
 {
     __m512 acc[kAccumulators];
     for (int j = 0; j < kAccumulators; ++j)
@@ -75,9 +76,9 @@ __attribute__((target("avx2,fma,avx512f,avx512bw,avx512bf16"))) float bf16DotLoo
     __m512 s = _mm512_setzero_ps();
     for (int j = 0; j < kAccumulators; ++j)
         s = _mm512_add_ps(s, acc[j]);
-    alignas(64) float out[16];
-    _mm512_store_ps(out, s);
-    return out[0] + out[15];
+    alignas(64) float lanes[16];
+    _mm512_store_ps(lanes, s);
+    *out = lanes[0] + lanes[15];
 }
 
 #endif
@@ -93,7 +94,7 @@ double bestGflops(Loop loop, double flopsPerIter, double seconds)
     double t = 0;
     while (true) { // calibrate the length of one run
         const double t0 = nowSeconds();
-        sink = sink + loop(iters);
+        loop(iters, &sink);
         t = nowSeconds() - t0;
         if (t >= kRunSeconds || iters > (std::int64_t(1) << 40))
             break;
@@ -103,7 +104,7 @@ double bestGflops(Loop loop, double flopsPerIter, double seconds)
     const double end = nowSeconds() + seconds;
     while (nowSeconds() < end) {
         const double t0 = nowSeconds();
-        sink = sink + loop(iters);
+        loop(iters, &sink);
         best = std::min(best, nowSeconds() - t0);
     }
     return flopsPerIter * double(iters) / best / 1e9;
