@@ -41,6 +41,24 @@ void floatMatMul(SimdVariant v, DType dtype, const void* w, std::int64_t cols, s
 /// √cols, not cols).
 inline constexpr double kFloatMatMulBudget = 2.0 / 16777216.0;
 
+/// y[t*ldy + r] = Σ_c x[t*cols + c] · W[r, c] for BF16 weights W (as floatMatMul) and inputs that are bf16
+/// values (llama.cpp's BF16 vec_dot rounds them so; other inputs are rounded to bf16, nearest even, first):
+/// each product is exact in f32, so only the order of the additions is to choose, and it is vdpbf16ps's
+/// (AVX512-BF16), twice the products per instruction of an f32 FMA. Per output: 16 lane sums; for each step
+/// of 32 columns c0 = 0, 32, … lane j adds the product of column c0+2j+1, then that of c0+2j (a zero-padded
+/// last step takes the tail); subnormal inputs and sums are flushed to zero (the instruction's DAZ/FTZ); then
+/// the lane tree of floatMatMul. The same bytes for every row cut and every n. SimdVariant::Scalar is the
+/// twin that does exactly this one lane at a time; Avx512 needs avx512bf16. Sizes and errors as floatMatMul.
+void floatMatMulBf16Inputs(SimdVariant v, const void* w, std::int64_t cols, std::int64_t r0, std::int64_t r1,
+                           const float* x, std::int64_t n, float* y, std::int64_t ldy);
+/// The same with the avx512 variant where floatMatMulBf16InputsFast(), else the scalar twin.
+void floatMatMulBf16Inputs(const void* w, std::int64_t cols, std::int64_t r0, std::int64_t r1, const float* x,
+                           std::int64_t n, float* y, std::int64_t ldy);
+bool floatMatMulBf16InputsVariantSupported(SimdVariant v);
+/// The CPU has avx512bf16 and floatMatMulVariant() is avx512 (QUANTSCOPE_KERNELS may force narrower ones):
+/// callers use floatMatMulBf16Inputs only then (the scalar twin is a reference, not a fast path).
+bool floatMatMulBf16InputsFast();
+
 /// The variant floatMatMul(dtype, …) runs: QUANTSCOPE_KERNELS when set (activeSimdVariant()), otherwise the
 /// widest this CPU runs. Unlike the ggml scale searches (SimdVariant.cpp), a dense dot product fills all 16
 /// lanes of AVX-512, which doubles the FMA width over AVX2 for the prefill GEMM.

@@ -14,6 +14,8 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
+#include "kernels/FloatMatMulReduceX86.h"
+
 #include <immintrin.h>
 
 namespace qs::fmm {
@@ -87,41 +89,11 @@ struct Avx512Ops
     QS_FMM_AVX512 static V load(const float* p) { return _mm512_load_ps(p); }
     QS_FMM_AVX512 static void store(float* p, V v) { _mm512_store_ps(p, v); }
     QS_FMM_AVX512 static V fma(V w, V x, V acc) { return _mm512_fmadd_ps(w, x, acc); }
-    /// Lanes (i, i+8), (i, i+4), (i, i+2), (0, 1): the AVX2 tree one level up. Kept in zmm registers (GCC
-    /// 12's 512 → 256 casts trip -Wmaybe-uninitialized on their undefined upper halves).
-    QS_FMM_AVX512 static float reduce(V v)
-    {
-        const V s1 = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, 0x4e));
-        const V s2 = _mm512_add_ps(s1, _mm512_shuffle_f32x4(s1, s1, 0xb1));
-        const V s3 = _mm512_add_ps(s2, _mm512_permute_ps(s2, 0x4e));
-        return _mm512_cvtss_f32(_mm512_add_ps(s3, _mm512_permute_ps(s3, 0xb1)));
-    }
-    /// reduce() of 16 lane-sum vectors at once, the vectors at acc + i·stride (i < 16), result i to y[i] for
-    /// i < k: each level of the same tree adds the same two lanes, for 16 vectors in 15 adds (GEMM output).
+    /// Lanes (i, i+8), (i, i+4), (i, i+2), (0, 1): the AVX2 tree one level up (FloatMatMulReduceX86.h).
+    QS_FMM_AVX512 static float reduce(V v) { return reduceLanes16(v); }
     QS_FMM_AVX512 static void reduce16(const float* acc, std::int64_t stride, int k, float* y)
     {
-        V v[16];
-        for (int i = 0; i < 16; ++i)
-            v[i] = _mm512_load_ps(acc + i * stride);
-        // (i, i+8): [a0..7 + a8..15 | b0..7 + b8..15] for pairs (a, b) = (v[2j], v[2j+1]).
-        V c[8];
-        for (int j = 0; j < 8; ++j)
-            c[j] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * j], v[2 * j + 1], 0x44),
-                                 _mm512_shuffle_f32x4(v[2 * j], v[2 * j + 1], 0xee));
-        // (i, i+4): 128-bit quarters of four vectors.
-        V e[4];
-        for (int j = 0; j < 4; ++j)
-            e[j] = _mm512_add_ps(_mm512_shuffle_f32x4(c[2 * j], c[2 * j + 1], 0x88),
-                                 _mm512_shuffle_f32x4(c[2 * j], c[2 * j + 1], 0xdd));
-        // (i, i+2) and (i, i+1) within each quarter.
-        V g[2];
-        for (int j = 0; j < 2; ++j)
-            g[j] = _mm512_add_ps(_mm512_shuffle_ps(e[2 * j], e[2 * j + 1], 0x44),
-                                 _mm512_shuffle_ps(e[2 * j], e[2 * j + 1], 0xee));
-        const V h = _mm512_add_ps(_mm512_shuffle_ps(g[0], g[1], 0x88), _mm512_shuffle_ps(g[0], g[1], 0xdd));
-        // Lane 4q + m of h holds the sum of vector 4m + q: put them back in order.
-        const __m512i back = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-        _mm512_mask_storeu_ps(y, mask(k), _mm512_permutexvar_ps(back, h));
+        reduceLanes16x16(acc, stride, k, y);
     }
     QS_FMM_AVX512 static V loadX(const float* p) { return _mm512_loadu_ps(p); }
     QS_FMM_AVX512 static V loadXPart(const float* p, int k) { return _mm512_maskz_loadu_ps(mask(k), p); }
