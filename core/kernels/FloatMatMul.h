@@ -48,7 +48,9 @@ inline constexpr double kFloatMatMulBudget = 2.0 / 16777216.0;
 /// of 32 columns c0 = 0, 32, … lane j adds the product of column c0+2j+1, then that of c0+2j (a zero-padded
 /// last step takes the tail); subnormal inputs and sums are flushed to zero (the instruction's DAZ/FTZ); then
 /// the lane tree of floatMatMul. The same bytes for every row cut and every n. SimdVariant::Scalar is the
-/// twin that does exactly this one lane at a time; Avx512 needs avx512bf16. Sizes and errors as floatMatMul.
+/// twin that does exactly this one lane at a time; Avx512 needs avx512bf16 (and keeps a 408 KB thread_local
+/// scratch: lane sums as floatMatMul's, plus a 6-token panel of bf16 inputs). Sizes and errors as
+/// floatMatMul.
 void floatMatMulBf16Inputs(SimdVariant v, const void* w, std::int64_t cols, std::int64_t r0, std::int64_t r1,
                            const float* x, std::int64_t n, float* y, std::int64_t ldy);
 /// The same with the avx512 variant where floatMatMulBf16InputsFast(), else the scalar twin.
