@@ -338,8 +338,9 @@ void TestFloatMatMul::bf16InputsMatchTwin_data()
     QTest::addColumn<bool>("rounded");
     // Whole and partial 32-column steps, more than one 2048-column chunk, n from the GEMV to two token
     // blocks.
-    const int shapes[][3] = {{7, 64, 1}, {7, 172, 3},    {70, 600, 9},   {9, 1, 4},    {130, 300, 50},
-                             {5, 31, 7}, {20, 2100, 13}, {9, 4500, 100}, {66, 40, 250}};
+    const int shapes[][3] = {{7, 64, 1},     {7, 172, 3},   {70, 600, 9},   {9, 1, 4},
+                             {130, 300, 50}, {5, 31, 7},    {20, 2100, 13}, {9, 4500, 100},
+                             {66, 40, 250},  {70, 4500, 1}, {70, 4500, 6},  {3, 40000, 2}};
     for (const auto& sh : shapes)
         QTest::addRow("rows %d cols %d n %d", sh[0], sh[1], sh[2]) << sh[0] << sh[1] << sh[2] << true;
     QTest::addRow("inputs not bf16 values (rounded by the kernel)") << 17 << 300 << 20 << false;

@@ -95,6 +95,8 @@ constexpr int kRows = 4, kTokens = 6;
 constexpr std::int64_t kChunk = 2048; // columns per chunk: a 6-token panel of it is 24 KB of bf16
 constexpr std::int64_t kTile = kFloatMatMulRowTile;
 constexpr std::int64_t kBlockTokens = 96; // lane sums of 96 tokens × 64 rows: 384 KB
+/// Lane sums of a block and a packed token panel (bf16, two to a float).
+constexpr std::int64_t kScratchFloats = kTile * kBlockTokens * kLanes + kTokens * kChunk / 2;
 
 QS_BF16DOT inline __mmask32 mask32(std::int64_t k)
 {
@@ -184,12 +186,56 @@ QS_BF16DOT void panelRowsOf(int k, const char* w, std::size_t rowBytes, std::int
     panelRows<K>(w, rowBytes, rows, xp, len, acc);
 }
 
+/// Small n (decode): the K ≤ kTokens tokens packed once for all columns, W streamed once, kRows rows at a
+/// time that lie (r1 − r0)/kRows rows apart, so each of the kRows streams runs through one long stretch of W
+/// (the hardware prefetcher follows them) instead of restarting every 4 rows.
+template <int K>
+QS_BF16DOT void streamRows(const char* w, std::int64_t cols, std::int64_t r0, std::int64_t r1,
+                           const std::uint16_t* xp, float* y, std::int64_t ldy)
+{
+    const std::size_t rowBytes = std::size_t(cols) * 2;
+    const std::int64_t q = (r1 - r0) / kRows; // groups; rows r0 + g + i·q, i < kRows
+    alignas(64) float acc[kRows * kTokens * kLanes];
+    for (std::int64_t g = 0; g < q; ++g) {
+        for (int i = 0; i < kRows * kTokens; ++i)
+            _mm512_store_ps(acc + i * kLanes, _mm512_setzero_ps());
+        micro<kRows, K>(w + std::size_t(r0 + g) * rowBytes, std::size_t(q) * rowBytes, xp, cols, acc);
+        for (int i = 0; i < kRows; ++i)
+            for (int t = 0; t < K; ++t)
+                y[t * ldy + r0 + g + i * q] =
+                    fmm::reduceLanes16(_mm512_load_ps(acc + (i * kTokens + t) * kLanes));
+    }
+    for (std::int64_t r = r0 + kRows * q; r < r1; ++r) {
+        for (int t = 0; t < kTokens; ++t)
+            _mm512_store_ps(acc + t * kLanes, _mm512_setzero_ps());
+        micro<1, K>(w + std::size_t(r) * rowBytes, rowBytes, xp, cols, acc);
+        for (int t = 0; t < K; ++t)
+            y[t * ldy + r] = fmm::reduceLanes16(_mm512_load_ps(acc + t * kLanes));
+    }
+}
+
+template <int K>
+QS_BF16DOT void streamRowsOf(int k, const char* w, std::int64_t cols, std::int64_t r0, std::int64_t r1,
+                             const std::uint16_t* xp, float* y, std::int64_t ldy)
+{
+    if constexpr (K > 1) {
+        if (k < K)
+            return streamRowsOf<K - 1>(k, w, cols, r0, r1, xp, y, ldy);
+    }
+    streamRows<K>(w, cols, r0, r1, xp, y, ldy);
+}
+
 /// Per tile of 64 rows and block of at most 96 tokens, columns in chunks of 2048: each 6-token panel is
 /// rounded to bf16 pairs once per chunk (scratch, L1) and every group of 4 rows runs over it, W read where
 /// it lies; the lane sums stay in registers for a chunk.
 QS_BF16DOT void runAvx512Bf16(const char* w, std::int64_t cols, std::int64_t r0, std::int64_t r1,
                               const float* x, std::int64_t n, float* y, std::int64_t ldy, float* scratch)
 {
+    if (n <= kTokens && kTokens * (cols + kStep) / 2 <= kScratchFloats) { // the packed tokens fit the scratch
+        auto* xall = reinterpret_cast<std::uint16_t*>(scratch);
+        packTokens(x, cols, n, cols, xall);
+        return streamRowsOf<kTokens>(int(n), w, cols, r0, r1, xall, y, ldy);
+    }
     constexpr std::int64_t panelFloats = kTile * kTokens * kLanes;
     auto* xpack = reinterpret_cast<std::uint16_t*>(scratch + kTile * kBlockTokens * kLanes);
     const std::size_t rowBytes = std::size_t(cols) * 2;
@@ -222,8 +268,6 @@ QS_BF16DOT void runAvx512Bf16(const char* w, std::int64_t cols, std::int64_t r0,
         }
     }
 }
-
-constexpr std::int64_t kScratchFloats = kTile * kBlockTokens * kLanes + kTokens * kChunk / 2;
 
 /// The per-thread scratch, 64-byte aligned; allocated on a thread's first call and kept.
 float* threadScratch()
