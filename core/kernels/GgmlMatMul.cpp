@@ -158,8 +158,8 @@ void ggmlQuantizeActivations(SimdVariant variant, GgmlType weightType, const flo
     if (!x || !xq)
         throw Error(QStringLiteral("ggml matmul: null activation pointer"));
     const GgmlType act = ggmlActivationType(weightType);
-    if (act == GgmlType::Q8_K) { // ggml's x86 from_float for Q8_K is its reference
-        ggmlQuantizeChunk(SimdVariant::Scalar, GgmlType::Q8_K, x, xq, t0, t1 - t0, cols);
+    if (act == GgmlType::Q8_K) { // ggml's x86 from_float for Q8_K is its reference (every variant's bytes)
+        ggmlQuantizeChunk(variant, GgmlType::Q8_K, x, xq, t0, t1 - t0, cols);
         return;
     }
     if (!simdVariantSupported(variant))

@@ -797,6 +797,101 @@ struct IlQ4_K
     }
 };
 
+/// Q6_K interleaved: per group of 16 the 16 rows' sums of the unsigned 6-bit codes by vpdpbusd,
+/// the lanes starting at −32·bsums (the offset), times the signed group scale (vpmulld), summed
+/// over the super-block in integers; one conversion and FMA per super-block.
+struct IlQ6_K
+{
+    static constexpr int kValues = kSuperBlock;
+    static constexpr std::size_t kBlockBytes = sizeof(BlockQ6_K);
+
+    /// Per super-block of an activation row: its scale and −32·bsums of the 16 groups.
+    struct Act
+    {
+        float d;
+        std::int32_t start[16];
+    };
+    static void prepare(const MatMulArgs& a, std::int64_t blocks, Act* out)
+    {
+        for (std::int64_t t = 0; t < a.n; ++t) {
+            const auto* x = reinterpret_cast<const BlockQ8_K*>(a.xq + std::size_t(t) * a.xRowBytes);
+            for (std::int64_t b = 0; b < blocks; ++b) {
+                Act& o = out[t * blocks + b];
+                o.d = x[b].d;
+                for (int g = 0; g < 16; ++g)
+                    o.start[g] = -32 * x[b].bsums[g];
+            }
+        }
+    }
+
+    template <int T>
+    static void tile(const std::uint8_t* group, std::int64_t blocks, const MatMulArgs& a, std::int64_t t0,
+                     const Act* act, float* y, __mmask16 mask)
+    {
+        const BlockQ8_K* x[T];
+        const Act* xa[T];
+        for (int j = 0; j < T; ++j) {
+            x[j] = reinterpret_cast<const BlockQ8_K*>(a.xq + std::size_t(t0 + j) * a.xRowBytes);
+            xa[j] = act + (t0 + j) * blocks;
+        }
+        __m512 acc[T];
+        for (int j = 0; j < T; ++j)
+            acc[j] = _mm512_setzero_ps();
+        constexpr std::size_t stride = kIlRows * kBlockBytes;
+        for (std::int64_t b = 0; b < blocks; ++b) {
+            const std::uint8_t* blk = group + std::size_t(b) * stride;
+            if constexpr (T == 1)
+                for (std::size_t l = 0; l < stride; l += 64)
+                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchBytes + l, _MM_HINT_T0);
+            __m512i sumi[T];
+            for (int j = 0; j < T; ++j)
+                sumi[j] = _mm512_setzero_si512();
+            // Group G = 8n + 2m + h: values 128n + 32m + 16h … of ql bytes 64n + 32(m % 2) + 16h … (low
+            // nibbles for m < 2, high for m ≥ 2) and bits 2m, 2m+1 of qh bytes 32n + 16h ….
+            staticFor<0, 16>([&](auto gc) {
+                constexpr int G = decltype(gc)::value;
+                constexpr int n = G / 8, m = (G / 2) % 4, h = G % 2;
+                const __m512i sw = load512(blk + kIlK6Scales + 64 * (G / 4));
+                const __m512i sc = _mm512_srai_epi32(_mm512_slli_epi32(sw, 24 - 8 * (G % 4)), 24);
+                __m512i c[4];
+                for (int k = 0; k < 4; ++k) {
+                    const __m512i ql =
+                        load512(blk + kIlK6Ql + 64 * ((64 * n + 32 * (m % 2) + 16 * h) / 4 + k));
+                    const __m512i qh = load512(blk + kIlK6Qh + 64 * ((32 * n + 16 * h) / 4 + k));
+                    const __m512i low = m < 2 ? ql : _mm512_srli_epi16(ql, 4);
+                    __m512i high;
+                    if constexpr (m == 0)
+                        high = _mm512_slli_epi16(qh, 4);
+                    else if constexpr (m == 1)
+                        high = _mm512_slli_epi16(qh, 2);
+                    else if constexpr (m == 2)
+                        high = qh;
+                    else
+                        high = _mm512_srli_epi16(qh, 2);
+                    // (low & 0x0F) | (high & 0x30)
+                    c[k] =
+                        _mm512_ternarylogic_epi32(_mm512_and_si512(low, bytes(0xF)), high, bytes(0x30), 0xF8);
+                }
+                for (int j = 0; j < T; ++j) {
+                    __m512i sg = _mm512_set1_epi32(xa[j][b].start[G]);
+                    for (int k = 0; k < 4; ++k) {
+                        std::int32_t v;
+                        std::memcpy(&v, x[j][b].qs + 16 * G + 4 * k, 4);
+                        sg = _mm512_dpbusd_epi32(sg, c[k], _mm512_set1_epi32(v));
+                    }
+                    sumi[j] = _mm512_add_epi32(sumi[j], _mm512_mullo_epi32(sg, sc));
+                }
+            });
+            const __m512 wd = _mm512_cvtph_ps(load256(blk));
+            for (int j = 0; j < T; ++j)
+                acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[j]),
+                                         _mm512_mul_ps(wd, _mm512_set1_ps(xa[j][b].d)), acc[j]);
+        }
+        for (int j = 0; j < T; ++j)
+            _mm512_mask_storeu_ps(y + (t0 + j) * a.ldy, mask, acc[j]);
+    }
+};
+
 template <class F>
 void ilMatMul(const MatMulArgs& a)
 {
@@ -853,6 +948,8 @@ MatMulFn avx512InterleavedMatMul(GgmlType type)
         return ilMatMul<IlLegacy<IlIQ4_NL>>;
     case GgmlType::Q4_K:
         return ilMatMul<IlQ4_K>;
+    case GgmlType::Q6_K:
+        return ilMatMul<IlQ6_K>;
     default:
         return nullptr;
     }

@@ -95,11 +95,65 @@ void scalarInterleavedQ4_K(const MatMulArgs& a)
     }
 }
 
+/// Q6_K: per super-block Σ_G sc_G·(Σ_j q_j·x_j − 32·bsums_G) over the 16 groups of 16 in
+/// integers (q the unsigned 6-bit code), then fma(float(sumi), d·d_x, sum).
+void scalarInterleavedQ6_K(const MatMulArgs& a)
+{
+    const std::int64_t blocks = a.cols / kSuperBlock;
+    constexpr std::size_t blockBytes = sizeof(BlockQ6_K);
+    for (std::int64_t r = a.r0; r < a.r1; ++r) {
+        const std::uint8_t* group = a.w + std::size_t(r / kIlRows) * kIlRows * a.rowBytes;
+        const int l = int(r % kIlRows);
+        auto byteAt = [l](const std::uint8_t* blk, int base, int k) {
+            return blk[base + 64 * (k / 4) + 4 * l + k % 4];
+        };
+        for (std::int64_t t = 0; t < a.n; ++t) {
+            const auto* x = reinterpret_cast<const BlockQ8_K*>(a.xq + std::size_t(t) * a.xRowBytes);
+            float sum = 0;
+            for (std::int64_t b = 0; b < blocks; ++b) {
+                const std::uint8_t* blk = group + std::size_t(b) * kIlRows * blockBytes;
+                int q[kSuperBlock];
+                for (int n = 0; n < 2; ++n)
+                    for (int j = 0; j < 32; ++j) {
+                        const int ql0 = byteAt(blk, kIlK6Ql, 64 * n + j),
+                                  ql1 = byteAt(blk, kIlK6Ql, 64 * n + 32 + j);
+                        const int qh = byteAt(blk, kIlK6Qh, 32 * n + j);
+                        q[128 * n + j] = (ql0 & 0xF) | ((qh & 3) << 4);
+                        q[128 * n + 32 + j] = (ql1 & 0xF) | (((qh >> 2) & 3) << 4);
+                        q[128 * n + 64 + j] = (ql0 >> 4) | (((qh >> 4) & 3) << 4);
+                        q[128 * n + 96 + j] = (ql1 >> 4) | (((qh >> 6) & 3) << 4);
+                    }
+                int sumi = 0;
+                for (int g = 0; g < 16; ++g) {
+                    int s = -32 * x[b].bsums[g];
+                    for (int j = 0; j < 16; ++j)
+                        s += q[16 * g + j] * x[b].qs[16 * g + j];
+                    sumi += std::int8_t(byteAt(blk, kIlK6Scales, g)) * s;
+                }
+                std::uint16_t d;
+                std::memcpy(&d, blk + 2 * l, 2);
+                sum = std::fma(float(sumi), ref::f16ToF32(d) * x[b].d, sum);
+            }
+            a.y[t * a.ldy + r] = sum;
+        }
+    }
+}
+
 /// Where byte `byte` of row l's block lies in its group's interleaved block, and the bits it is
 /// flipped with there (Q8_0 codes are stored + 128).
 std::size_t interleavedPos(GgmlType type, int l, int byte, std::uint8_t& flip)
 {
     flip = 0;
+    if (type == GgmlType::Q6_K) {
+        const auto at = [l](int base, int k) { return std::size_t(base + 64 * (k / 4) + 4 * l + k % 4); };
+        if (byte < 128)
+            return at(kIlK6Ql, byte);
+        if (byte < 192)
+            return at(kIlK6Qh, byte - 128);
+        if (byte < 208)
+            return at(kIlK6Scales, byte - 192);
+        return std::size_t(2 * l + byte - 208);
+    }
     if (type == GgmlType::Q4_K) {
         if (byte < 4) // d, dmin
             return std::size_t(kIlScaleBytes * (byte / 2) + 2 * l + byte % 2);
@@ -175,6 +229,8 @@ MatMulFn scalarInterleavedMatMul(GgmlType type)
         return scalarInterleaved<GgmlType::IQ4_NL>;
     case GgmlType::Q4_K:
         return scalarInterleavedQ4_K;
+    case GgmlType::Q6_K:
+        return scalarInterleavedQ6_K;
     default:
         return nullptr;
     }

@@ -39,7 +39,7 @@ MatMulFn scalarMatMul(GgmlType type);
 MatMulFn avx2MatMul(GgmlType type);
 MatMulFn avx512MatMul(GgmlType type); ///< AVX-512 F/BW/VL/DQ + VNNI
 
-/// The kernels on the interleaved layout (GgmlMatMul.h) of Q4_0, Q8_0 and IQ4_NL, for rows
+/// The kernels on the interleaved layout (GgmlMatMul.h) of Q4_0, Q8_0, IQ4_NL, Q4_K and Q6_K, for rows
 /// [r0, r1) inside the full groups of a.rows rows; nullptr for other types.
 MatMulFn scalarInterleavedMatMul(GgmlType type);
 MatMulFn avx512InterleavedMatMul(GgmlType type);
@@ -52,6 +52,11 @@ inline constexpr int kIlScaleBytes = 2 * kIlRows;
 /// in 32 chunks (chunk 8k + c: bytes 32k + 4c … of each row; low nibbles group 2k, high 2k+1).
 inline constexpr int kIlK4Scales = 64;
 inline constexpr int kIlK4Codes = 64 + 3 * 64;
+/// Q6_K: d (32 bytes), the 16 int8 scales in four chunks, the 128 ql bytes in 32 chunks, the 64
+/// qh bytes in 16 chunks (chunk k: bytes 4k … 4k+3 of each row).
+inline constexpr int kIlK6Scales = kIlScaleBytes;
+inline constexpr int kIlK6Ql = kIlK6Scales + 4 * 64;
+inline constexpr int kIlK6Qh = kIlK6Ql + 32 * 64;
 
 /// Code j (0–31) of row l of an interleaved Q4_0/IQ4_NL block (the nibble) or Q8_0 block (the
 /// stored byte, code + 128).
