@@ -3,7 +3,11 @@
 #include <QFile>
 #include <QSysInfo>
 #include <QThread>
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <thread>
+#include <vector>
 
 namespace qs::bench {
 
@@ -26,8 +30,10 @@ const std::vector<Benchmark>& all()
          "ggml block quantization (Q4_0 … Q6_K, IQ4) of 1024×4096 f32 rows: MB/s in, 1 and 2 threads, ± "
          "imatrix",
          ggmlQuantThroughput},
-        {"kernels", "matmul per weight format (f32, f16, bf16; Eigen f32 yardstick), 4096×4096 and 14336×4096: GEMV GB/s "
-                    "vs memcpy, GEMM n=512 GFLOP/s, 1 and 2 threads",
+        {"kernels",
+         "matmul per weight format (f32, f16, bf16; Eigen f32 yardstick), 4096×4096 and 14336×4096: GEMV "
+         "GB/s "
+         "vs memcpy, GEMM n=512 GFLOP/s, 1 and 2 threads",
          kernelThroughput},
     };
     return table;
@@ -62,6 +68,46 @@ QJsonObject machineInfo()
     return QJsonObject{{QStringLiteral("cpu_threads"), QThread::idealThreadCount()},
                        {QStringLiteral("kernel"), QSysInfo::kernelVersion()},
                        {QStringLiteral("arch"), QSysInfo::currentCpuArchitecture()}};
+}
+
+double readBandwidthGBps(std::size_t bytes, int threads, int reps)
+{
+    threads = std::max(1, threads);
+    const std::size_t words = bytes / sizeof(std::uint64_t);
+    std::vector<std::uint64_t> buffer(words);
+    for (std::size_t i = 0; i < words; ++i)
+        buffer[i] = i * 0x9E3779B97F4A7C15ull;
+    std::vector<std::uint64_t> sums(static_cast<std::size_t>(threads));
+    const auto sumPart = [&](int part) {
+        const std::size_t first = words * std::size_t(part) / std::size_t(threads);
+        const std::size_t last = words * std::size_t(part + 1) / std::size_t(threads);
+        std::uint64_t acc[8] = {};
+        std::size_t i = first;
+        for (; i + 8 <= last; i += 8)
+            for (int k = 0; k < 8; ++k)
+                acc[k] += buffer[i + std::size_t(k)];
+        for (; i < last; ++i)
+            acc[0] += buffer[i];
+        std::uint64_t s = 0;
+        for (std::uint64_t a : acc)
+            s += a;
+        sums[std::size_t(part)] = s;
+    };
+    double best = 1e30;
+    for (int rep = 0; rep < reps; ++rep) {
+        const double t0 = nowSeconds();
+        std::vector<std::thread> pool;
+        for (int part = 1; part < threads; ++part)
+            pool.emplace_back(sumPart, part);
+        sumPart(0);
+        for (std::thread& t : pool)
+            t.join();
+        best = std::min(best, nowSeconds() - t0);
+    }
+    std::uint64_t check = 0; // keeps the sums alive
+    for (std::uint64_t s : sums)
+        check ^= s;
+    return check == 1 ? 0.0 : double(words * sizeof(std::uint64_t)) / best / 1e9;
 }
 
 double loadAverage()

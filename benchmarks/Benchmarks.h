@@ -6,6 +6,7 @@
 #include <QList>
 #include <QString>
 #include <QStringList>
+#include <cstddef>
 #include <functional>
 #include <vector>
 
@@ -67,5 +68,9 @@ double nowSeconds();
 QJsonObject machineInfo();
 /// The 1-minute load average (-1 when unknown): recorded beside timings on a shared machine.
 double loadAverage();
+/// Memory read bandwidth (GB/s, best of `reps`): `threads` threads summing disjoint parts of a
+/// buffer of `bytes` (far larger than the caches) with 64-bit vector adds — the ceiling a
+/// memory-bound kernel such as a decode GEMV can reach, measured in the same run as it.
+double readBandwidthGBps(std::size_t bytes, int threads, int reps);
 
 } // namespace qs::bench

@@ -17,6 +17,7 @@
 #include <QDir>
 #include <QDirIterator>
 #include <QFileInfo>
+#include <QHash>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QProcess>
@@ -168,6 +169,15 @@ QJsonObject evalOneModel(const Options& opt)
             tg.push_back(n / (nowSeconds() - s));
     }
     const ModelConfig& c = t.config();
+    // What one decode step must read (every linear's weights as held, the head included) and what
+    // a prefill token computes in the linears (the head runs for one row only, as in llama-bench).
+    double decodeBytes = t.headLinearIndex() < 0 ? double(t.headLayer().residentBytes()) : 0.0;
+    double linearMacs = 0;
+    for (int i = 0; i < int(model->linears().size()); ++i) {
+        decodeBytes += double(t.linear(i).residentBytes());
+        if (i != t.headLinearIndex())
+            linearMacs += double(t.linear(i).inFeatures()) * double(t.linear(i).outFeatures());
+    }
     const double kvBytes =
         2.0 * c.numLayers * double(cache.capacity()) * c.numKvHeads * c.headDim * sizeof(float);
     const double fileBytes = double(pathBytes(e.one));
@@ -181,6 +191,8 @@ QJsonObject evalOneModel(const Options& opt)
                   {QStringLiteral("file_bytes"), fileBytes},
                   {QStringLiteral("kv_cache_bytes"), kvBytes},
                   {QStringLiteral("rss_after_load_bytes"), rssLoaded},
+                  {QStringLiteral("decode_weight_bytes_per_token"), decodeBytes},
+                  {QStringLiteral("prefill_linear_macs_per_token"), linearMacs},
                   {QStringLiteral("rss_budget_bytes"), budget}};
     if (!e.pplText.isEmpty())
         o.insert(QStringLiteral("perplexity"), timePerplexity(t, e.one, e.pplText, e.prompt));
@@ -398,7 +410,19 @@ QByteArray syntheticText()
     return text;
 }
 
-QJsonObject measureCase(const Case& c, int threads, const Options& opt)
+/// Decode as memory traffic: tokens/s × the weight bytes a step reads, and its share of the read
+/// bandwidth measured in this run at the same thread count.
+void addDecodeTraffic(QJsonObject& side, double tokensPerSecond, double bytesPerToken, double readGBps)
+{
+    if (!(bytesPerToken > 0) || !std::isfinite(tokensPerSecond))
+        return;
+    const double gbps = tokensPerSecond * bytesPerToken / 1e9;
+    side.insert(QStringLiteral("tg_weight_gbps"), gbps);
+    if (readGBps > 0)
+        side.insert(QStringLiteral("tg_share_of_read_bandwidth"), gbps / readGBps);
+}
+
+QJsonObject measureCase(const Case& c, int threads, double readGBps, const Options& opt)
 {
     const EvalBenchOptions& e = opt.eval;
     const bool peer = !e.llamaCppDir.isEmpty();
@@ -430,6 +454,9 @@ QJsonObject measureCase(const Case& c, int threads, const Options& opt)
             all.append(r);
         oursJson.insert(QStringLiteral("rounds"), all);
     }
+    const double bytesPerToken = oursJson.value(u"decode_weight_bytes_per_token").toDouble();
+    addDecodeTraffic(oursJson, ourTg, bytesPerToken, readGBps);
+    o.insert(QStringLiteral("read_bandwidth_gbps"), readGBps);
     o.insert(QStringLiteral("ours"), oursJson);
     QString line = QStringLiteral("eval %1 t=%2: ours pp %3 tg %4 tok/s, peak RSS %5 MiB")
                        .arg(c.format)
@@ -445,6 +472,7 @@ QJsonObject measureCase(const Case& c, int threads, const Options& opt)
         theirsJson.insert(QStringLiteral("tg_tokens_per_second"), number(tg));
         if (!theirsPpl.empty())
             theirsJson.insert(QStringLiteral("perplexity"), theirsPpl.front());
+        addDecodeTraffic(theirsJson, tg, bytesPerToken, readGBps);
         o.insert(QStringLiteral("llama_cpp"), theirsJson);
         o.insert(QStringLiteral("ratio"), QJsonObject{{QStringLiteral("pp"), number(ourPp / pp)},
                                                       {QStringLiteral("tg"), number(ourTg / tg)}});
@@ -495,10 +523,22 @@ QJsonObject evalThroughput(const Options& options)
         if (!f.open(QIODevice::WriteOnly) || f.write(syntheticText()) < 0 || !f.commit())
             throw Error::inFile(e.pplText, u"cannot write: " + f.errorString());
     }
+    // The memory-speed ceiling of decode, per thread count, measured now on this machine.
+    QHash<int, double> readGBps;
+    QJsonArray readRows;
+    for (int threads : e.threads) {
+        readGBps[threads] = readBandwidthGBps(std::size_t(opt.quick ? 128 : 1024) << 20, threads, 5);
+        readRows.append(QJsonObject{{QStringLiteral("threads"), threads},
+                                    {QStringLiteral("read_gbps"), readGBps[threads]}});
+        if (opt.log)
+            opt.log(QStringLiteral("read bandwidth t=%1: %2 GB/s")
+                        .arg(threads)
+                        .arg(readGBps[threads], 0, 'f', 1));
+    }
     QJsonArray results;
     for (const Case& c : cases) {
         for (int threads : e.threads) {
-            QJsonObject r = measureCase(c, threads, opt);
+            QJsonObject r = measureCase(c, threads, readGBps.value(threads), opt);
             r.insert(QStringLiteral("reused_file"), c.reused);
             r.insert(QStringLiteral("file_bytes"), double(pathBytes(c.file)));
             if (peer.value(u"build_commit").isUndefined() &&
@@ -512,6 +552,7 @@ QJsonObject evalThroughput(const Options& options)
         {QStringLiteral("benchmark"), QStringLiteral("eval")},
         {QStringLiteral("machine"), machineInfo()},
         {QStringLiteral("source"), source},
+        {QStringLiteral("read_bandwidth"), readRows},
         {QStringLiteral("llama_cpp"), peer},
         {QStringLiteral("settings"),
          QJsonObject{

@@ -108,6 +108,7 @@ private Q_SLOTS:
     void ggufLayersRunIntegerKernels();
     void threadCountDoesNotChangeResults();
     void memoryCheckRefusesUpFront();
+    void memoryLimitTakesUnits();
     void speedIsMeasured();
 
 private:
@@ -308,6 +309,22 @@ void TestEngine::memoryCheckRefusesUpFront()
     qunsetenv("QUANTSCOPE_MEMORY_LIMIT");
     QS_VERIFY_ERROR(
         msg, {QStringLiteral("not enough memory"), QStringLiteral("weights"), QStringLiteral("available")});
+}
+
+void TestEngine::memoryLimitTakesUnits()
+{
+    const auto model = Model::open(m_model);
+    qputenv("QUANTSCOPE_MEMORY_LIMIT", "97K"); // 97 KiB: refused as above
+    const QString small = test::errorOf([&] { Transformer t(model); });
+    qputenv("QUANTSCOPE_MEMORY_LIMIT", "1.5GiB");
+    const QString large = test::errorOf([&] { Transformer t(model); });
+    qputenv("QUANTSCOPE_MEMORY_LIMIT", "12x"); // not a size: an error, never ignored
+    const QString bad = test::errorOf([&] { Transformer t(model); });
+    qunsetenv("QUANTSCOPE_MEMORY_LIMIT");
+    QS_VERIFY_ERROR(small, {QStringLiteral("not enough memory"), QStringLiteral("available")});
+    QVERIFY2(large.isEmpty(), qPrintable(large));
+    QS_VERIFY_ERROR(bad,
+                    {QStringLiteral("QUANTSCOPE_MEMORY_LIMIT=12x"), QStringLiteral("not a memory size")});
 }
 
 void TestEngine::speedIsMeasured()

@@ -7,6 +7,7 @@
 #include "kernels/GgmlQuants.h"
 #include "model/Model.h"
 #include "util/Error.h"
+#include "util/SystemInfo.h"
 #include "util/Threads.h"
 
 #include <QDir>
@@ -247,6 +248,39 @@ std::int64_t totalValues(const std::vector<GgufExportTensor>& tensors)
     return total;
 }
 
+/// The most memory one tensor of the export holds at once: a layer stored quantized in another
+/// type is dequantized whole (f32) next to its stored form, one stored in the target type is copied
+/// row-permuted (twice its bytes); float sources stream ~1M values (read, permuted, quantized).
+MemoryNeed exportMemory(const Model& model, const std::vector<GgufExportTensor>& tensors,
+                        const std::vector<GgmlType>& types)
+{
+    double largest = 0;
+    QString which;
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+        const GgufExportTensor& t = tensors[i];
+        double values = 1;
+        for (std::int64_t d : t.dims)
+            values *= double(d);
+        double bytes = 3.0 * 4.0 * std::min(values, double(1 << 20)) +
+                       values * 4.0 * (t.role != GgufExportTensor::Role::Weight);
+        if (t.linearIndex < 0 && t.role == GgufExportTensor::Role::Weight && model.tensors().isGguf())
+            bytes = std::max(bytes, double(model.tensors().info(t.source).bytes())); // copied raw
+        if (t.linearIndex >= 0) {
+            const LinearLayerInfo& l = model.linears()[std::size_t(t.linearIndex)];
+            if (l.quant && l.quant->method == QuantMethod::Ggml)
+                bytes = l.quant->ggmlType == types[i] ? 2.0 * double(l.storedBytes)
+                                                      : double(l.storedBytes) + 4.0 * values;
+        }
+        if (bytes > largest) {
+            largest = bytes;
+            which = t.name;
+        }
+    }
+    MemoryNeed need;
+    need.add(QStringLiteral("converting %1").arg(which), largest);
+    return need;
+}
+
 } // namespace
 
 void exportGguf(const Model& model, const GgufExportPlan& plan, const QString& outPath,
@@ -257,6 +291,8 @@ void exportGguf(const Model& model, const GgufExportPlan& plan, const QString& o
         throw Error::inFile(outPath, QStringLiteral("folder %1 does not exist").arg(outInfo.absolutePath()));
     const std::vector<GgufExportTensor> tensors = ggufExportTensors(model);
     const std::vector<GgmlType> types = validatedTypes(tensors, plan, importance, outPath);
+    requireMemory(QStringLiteral("exporting %1").arg(outInfo.fileName()), exportMemory(model, tensors, types),
+                  QStringLiteral("close other programs"));
 
     GgufWriter w;
     writeMetadata(w, model, plan);

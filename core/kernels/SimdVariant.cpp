@@ -22,7 +22,7 @@ const char* simdVariantName(SimdVariant v)
     return "?";
 }
 
-bool simdVariantSupported(SimdVariant v, const CpuFeatures& cpu)
+bool simdVariantSupported(SimdVariant v, [[maybe_unused]] const CpuFeatures& cpu)
 {
     switch (v) {
     case SimdVariant::Scalar:

@@ -12,25 +12,34 @@
 
 namespace qs {
 
+namespace {
+
+/// One row rounded to `qmax` levels of its absolute maximum (columns flagged in `skip` untouched).
+void fakeQuantizeRow(float* row, std::int64_t cols, float qmax, const char* skip)
+{
+    float amax = 0;
+    for (std::int64_t c = 0; c < cols; ++c) {
+        if (!skip || !skip[c])
+            amax = std::max(amax, std::fabs(row[c]));
+    }
+    if (amax == 0)
+        return;
+    const float scale = amax / qmax, inv = 1.0f / scale;
+    for (std::int64_t c = 0; c < cols; ++c) {
+        if (!skip || !skip[c])
+            row[c] = std::nearbyint(row[c] * inv) * scale;
+    }
+}
+
+} // namespace
+
 void fakeQuantizeActivations(float* x, std::int64_t n, std::int64_t cols, int bits, const char* skip)
 {
     const float qmax = float((1 << (bits - 1)) - 1);
-#pragma omp parallel for schedule(static) if (n * cols >= 65536)
-    for (std::int64_t t = 0; t < n; ++t) {
-        float* row = x + t * cols;
-        float amax = 0;
-        for (std::int64_t c = 0; c < cols; ++c) {
-            if (!skip || !skip[c])
-                amax = std::max(amax, std::fabs(row[c]));
-        }
-        if (amax == 0)
-            continue;
-        const float scale = amax / qmax, inv = 1.0f / scale;
-        for (std::int64_t c = 0; c < cols; ++c) {
-            if (!skip || !skip[c])
-                row[c] = std::nearbyint(row[c] * inv) * scale;
-        }
-    }
+    forEachRowRange(n, cols, [&](std::int64_t first, std::int64_t count) {
+        for (std::int64_t t = first; t < first + count; ++t)
+            fakeQuantizeRow(x + t * cols, cols, qmax, skip);
+    });
 }
 
 QuantizedLinear::QuantizedLinear(std::shared_ptr<const QuantizedTensor> tensor, std::vector<float> bias)

@@ -200,36 +200,38 @@ void Transformer::embed(const int* tokens, int n, float* hidden) const
 void Transformer::rmsNorm(const float* x, const std::vector<float>& w, int n, int dim, float* y) const
 {
     const double eps = config().rmsNormEps;
-#pragma omp parallel for schedule(static) if (std::int64_t(n) * dim >= (1 << 16))
-    for (int i = 0; i < n; ++i) {
-        const float* xi = x + std::size_t(i) * std::size_t(dim);
-        float* yi = y + std::size_t(i) * std::size_t(dim);
-        double ss = 0;
-        for (int j = 0; j < dim; ++j)
-            ss += double(xi[j]) * double(xi[j]);
-        const float r = float(1.0 / std::sqrt(ss / dim + eps));
-        for (int j = 0; j < dim; ++j)
-            yi[j] = xi[j] * r * w[std::size_t(j)];
-    }
+    forEachRowRange(n, dim, [&](std::int64_t first, std::int64_t count) {
+        for (std::int64_t i = first; i < first + count; ++i) {
+            const float* xi = x + std::size_t(i) * std::size_t(dim);
+            float* yi = y + std::size_t(i) * std::size_t(dim);
+            double ss = 0;
+            for (int j = 0; j < dim; ++j)
+                ss += double(xi[j]) * double(xi[j]);
+            const float r = float(1.0 / std::sqrt(ss / dim + eps));
+            for (int j = 0; j < dim; ++j)
+                yi[j] = xi[j] * r * w[std::size_t(j)];
+        }
+    });
 }
 
 void Transformer::ropeInPlace(float* x, int n, int heads, int startPos) const
 {
     const int hd = config().headDim, half = hd / 2;
-#pragma omp parallel for schedule(static) if (std::int64_t(n) * heads * config().headDim >= (1 << 16))
-    for (int i = 0; i < n; ++i) {
-        const double pos = double(startPos + i);
-        for (int j = 0; j < half; ++j) {
-            const double a = pos * double(m_invFreq[std::size_t(j)]);
-            const float c = float(std::cos(a)), s = float(std::sin(a));
-            for (int h = 0; h < heads; ++h) {
-                float* v = x + (std::size_t(i) * std::size_t(heads) + std::size_t(h)) * std::size_t(hd);
-                const float a0 = v[j], a1 = v[j + half];
-                v[j] = a0 * c - a1 * s;
-                v[j + half] = a1 * c + a0 * s;
+    forEachRowRange(n, std::int64_t(heads) * hd, [&](std::int64_t first, std::int64_t count) {
+        for (std::int64_t i = first; i < first + count; ++i) {
+            const double pos = double(startPos + i);
+            for (int j = 0; j < half; ++j) {
+                const double a = pos * double(m_invFreq[std::size_t(j)]);
+                const float c = float(std::cos(a)), s = float(std::sin(a));
+                for (int h = 0; h < heads; ++h) {
+                    float* v = x + (std::size_t(i) * std::size_t(heads) + std::size_t(h)) * std::size_t(hd);
+                    const float a0 = v[j], a1 = v[j + half];
+                    v[j] = a0 * c - a1 * s;
+                    v[j + half] = a1 * c + a0 * s;
+                }
             }
         }
-    }
+    });
 }
 
 void Transformer::attention(const float* q, const float* kCache, const float* vCache, int n, int startPos,
@@ -243,9 +245,8 @@ void Transformer::attention(const float* q, const float* kCache, const float* vC
     // Small attention (tiny models, decode steps) stays on one thread: a parallel region costs
     // more than it saves there, and much more when the cores are oversubscribed.
     const bool parallel = std::int64_t(n) * T * hd * H >= (1 << 18);
-#pragma omp parallel for schedule(dynamic) if (parallel)
-    for (int h = 0; h < H; ++h) {
-        const int kvh = h / group;
+    forEachRowTile(H, 1, parallel, [&](std::int64_t head, std::int64_t) {
+        const int h = int(head), kvh = h / group;
         const StridedMap Q(q + std::size_t(h) * std::size_t(hd), n, hd, Eigen::OuterStride<>(H * hd));
         const StridedMap K(kCache + std::size_t(kvh) * std::size_t(hd), T, hd, Eigen::OuterStride<>(KV * hd));
         const StridedMap V(vCache + std::size_t(kvh) * std::size_t(hd), T, hd, Eigen::OuterStride<>(KV * hd));
@@ -270,7 +271,7 @@ void Transformer::attention(const float* q, const float* kCache, const float* vC
         Eigen::Map<RowMajor, 0, Eigen::OuterStride<>> O(out + std::size_t(h) * std::size_t(hd), n, hd,
                                                         Eigen::OuterStride<>(H * hd));
         O.noalias() = S * V;
-    }
+    });
 }
 
 void Transformer::applyLinear(int index, const float* x, int n, float* y, ForwardHooks* hooks) const
@@ -324,11 +325,12 @@ void Transformer::runBlock(int b, KvCache& cache, float* hidden, int n, ForwardH
     rmsNorm(hidden, norms.post, n, Hd, x.data());
     applyLinear(blk.linears[4], x.data(), n, gate.data(), hooks);
     applyLinear(blk.linears[5], x.data(), n, up.data(), hooks);
-#pragma omp parallel for schedule(static) if (N * std::size_t(F) >= (1 << 17))
-    for (std::size_t i = 0; i < N * std::size_t(F); ++i) {
-        const float g = gate[i];
-        gate[i] = g / (1.0f + std::exp(-g)) * up[i];
-    }
+    forEachRowRange(n, F, [&](std::int64_t first, std::int64_t count) {
+        for (std::size_t i = std::size_t(first * F); i < std::size_t((first + count) * F); ++i) {
+            const float g = gate[i];
+            gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+        }
+    });
     applyLinear(blk.linears[6], gate.data(), n, x.data(), hooks);
     for (std::size_t i = 0; i < N * std::size_t(Hd); ++i)
         hidden[i] += x[i];

@@ -5,10 +5,10 @@
 #include "eval/Calibration.h"
 #include "quant/Quantizer.h"
 #include "util/Error.h"
+#include "util/Threads.h"
 
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
-
 #include <algorithm>
 #include <numeric>
 
@@ -26,8 +26,8 @@ using MatrixC = Eigen::MatrixXf; // column-major for the factorisation
 /// (upper), so H⁻¹ = R⁻ᵀR⁻¹ and U = R⁻¹ = J L̃⁻¹ J: no explicit H⁻¹ and no second factorisation.
 /// L̃⁻¹ is solved in column blocks of fixed width (each block only below its diagonal), spread
 /// over the OpenMP threads — results do not depend on the thread count. Peak memory: two n×n f32.
-bool inverseCholeskyUpper(const Eigen::MatrixXd& xtx, double scale, const std::vector<std::int64_t>& perm, double damp,
-                          MatrixC& U, const JobContext& job)
+bool inverseCholeskyUpper(const Eigen::MatrixXd& xtx, double scale, const std::vector<std::int64_t>& perm,
+                          double damp, MatrixC& U, const JobContext& job)
 {
     const Eigen::Index n = xtx.rows();
     MatrixC A(n, n);
@@ -48,13 +48,12 @@ bool inverseCholeskyUpper(const Eigen::MatrixXd& xtx, double scale, const std::v
     MatrixC X = MatrixC::Zero(n, n);
     constexpr Eigen::Index kBlock = 128;
     const Eigen::Index blocks = (n + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(dynamic)
-    for (Eigen::Index b = 0; b < blocks; ++b) {
+    forEachRowTile(blocks, 1, true, [&](std::int64_t b, std::int64_t) {
         const Eigen::Index j0 = b * kBlock, m = std::min(kBlock, n - j0);
         auto Xb = X.block(j0, j0, n - j0, m);
         Xb.topRows(m).setIdentity();
         A.block(j0, j0, n - j0, n - j0).triangularView<Eigen::Lower>().solveInPlace(Xb);
-    }
+    });
     X.reverseInPlace(); // J L̃⁻¹ J
     U = std::move(X);
     return U.allFinite();
@@ -69,7 +68,8 @@ public:
         const std::int64_t rows = r.rows, cols = r.cols;
         const Eigen::MatrixXd& xtx = r.stats->xtx;
         if (xtx.rows() != cols || r.stats->tokens <= 0)
-            throw Error(r.layerName + QStringLiteral(": GPTQ needs the input Hessian (calibration with hessian on)"));
+            throw Error(r.layerName +
+                        QStringLiteral(": GPTQ needs the input Hessian (calibration with hessian on)"));
         const double hScale = 2.0 / double(r.stats->tokens); // H = 2·XᵀX / n
         MatrixF W = Eigen::Map<const MatrixF>(r.weight, rows, cols);
 
@@ -86,8 +86,9 @@ public:
         std::vector<std::int64_t> perm(static_cast<std::size_t>(cols));
         std::iota(perm.begin(), perm.end(), 0);
         if (spec.actOrder)
-            std::stable_sort(perm.begin(), perm.end(),
-                             [&](std::int64_t a, std::int64_t b) { return diag[std::size_t(a)] > diag[std::size_t(b)]; });
+            std::stable_sort(perm.begin(), perm.end(), [&](std::int64_t a, std::int64_t b) {
+                return diag[std::size_t(a)] > diag[std::size_t(b)];
+            });
         MatrixF Wp(rows, cols);
         for (std::int64_t i = 0; i < cols; ++i)
             Wp.col(i) = W.col(perm[std::size_t(i)]);
@@ -134,7 +135,8 @@ public:
             // Parameters from the (dead-column-zeroed) original weights, per original group.
             for (std::int64_t row = 0; row < rows; ++row)
                 for (std::int64_t gi = 0; gi < groups; ++gi) {
-                    const GroupParams p = groupParams(W.data() + row * cols + gi * gLen, std::min(gLen, cols - gi * gLen), 1, spec);
+                    const GroupParams p = groupParams(W.data() + row * cols + gi * gLen,
+                                                      std::min(gLen, cols - gi * gLen), 1, spec);
                     t.scales[std::size_t(row * groups + gi)] = p.scale;
                     t.zeros[std::size_t(row * groups + gi)] = p.zero;
                 }
@@ -144,10 +146,9 @@ public:
         const std::int64_t B = spec.blockSize, qmax = spec.qmax();
         constexpr std::int64_t kRowTile = 64;
         const std::int64_t tiles = (rows + kRowTile - 1) / kRowTile;
-#pragma omp parallel for schedule(dynamic)
-        for (std::int64_t tile = 0; tile < tiles; ++tile) {
+        forEachRowTile(tiles, 1, true, [&](std::int64_t tile, std::int64_t) {
             if (job.cancel->isCancelled())
-                continue;
+                return;
             const std::int64_t r0 = tile * kRowTile, nr = std::min(kRowTile, rows - r0);
             MatrixF Wt = Wp.middleRows(r0, nr);
             MatrixF Err(nr, B);
@@ -164,7 +165,8 @@ public:
                             p = {t.scales[0], t.zeros[0]};
                         } else if (dynamicGroups) {
                             if (i % gLen == 0) { // a new group starts: parameters from the updated weights
-                                const GroupParams np = groupParams(Wt.data() + rr * cols + i, std::min(gLen, cols - i), 1, spec);
+                                const GroupParams np =
+                                    groupParams(Wt.data() + rr * cols + i, std::min(gLen, cols - i), 1, spec);
                                 current[std::size_t(rr)] = np;
                                 t.scales[std::size_t(row * groups + i / gLen)] = np.scale;
                                 t.zeros[std::size_t(row * groups + i / gLen)] = np.zero;
@@ -187,7 +189,7 @@ public:
                 if (i2 < cols) // lazy batch: one GEMM pushes the block's error onto the rest
                     Wt.rightCols(cols - i2).noalias() -= Err.leftCols(bw) * Uf.block(i1, i2, bw, cols - i2);
             }
-        }
+        });
         job.checkCancelled();
         return t;
     }

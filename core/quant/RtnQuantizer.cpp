@@ -4,6 +4,7 @@
 #include "eval/Calibration.h"
 #include "quant/Quantizer.h"
 #include "util/Error.h"
+#include "util/Threads.h"
 
 #include <algorithm>
 #include <cmath>
@@ -30,18 +31,20 @@ QuantizedTensor rtnQuantize(const float* w, std::int64_t rows, std::int64_t cols
     const std::int64_t g = spec.groupLength(cols), groups = spec.groupsPerRow(cols);
     t.scales.resize(std::size_t(rows * groups));
     t.zeros.resize(std::size_t(rows * groups));
-#pragma omp parallel for schedule(static) if (rows * cols >= 65536)
-    for (std::int64_t r = 0; r < rows; ++r) {
-        for (std::int64_t gi = 0; gi < groups; ++gi) {
-            const std::int64_t c0 = gi * g, n = std::min(g, cols - c0);
-            const float* src = w + r * cols + c0;
-            const GroupParams p = searchGroupParams(src, n, 1, spec, columnImportance ? columnImportance + c0 : nullptr);
-            t.scales[std::size_t(r * groups + gi)] = p.scale;
-            t.zeros[std::size_t(r * groups + gi)] = p.zero;
-            for (std::int64_t c = 0; c < n; ++c)
-                t.codes[std::size_t(r * cols + c0 + c)] = quantizeValue(src[c], p, qmax);
+    forEachRowRange(rows, cols, [&](std::int64_t first, std::int64_t count) {
+        for (std::int64_t r = first; r < first + count; ++r) {
+            for (std::int64_t gi = 0; gi < groups; ++gi) {
+                const std::int64_t c0 = gi * g, n = std::min(g, cols - c0);
+                const float* src = w + r * cols + c0;
+                const GroupParams p =
+                    searchGroupParams(src, n, 1, spec, columnImportance ? columnImportance + c0 : nullptr);
+                t.scales[std::size_t(r * groups + gi)] = p.scale;
+                t.zeros[std::size_t(r * groups + gi)] = p.zero;
+                for (std::int64_t c = 0; c < n; ++c)
+                    t.codes[std::size_t(r * cols + c0 + c)] = quantizeValue(src[c], p, qmax);
+            }
         }
-    }
+    });
     return t;
 }
 

@@ -3,6 +3,7 @@
 #include "kernels/Convert.h"
 #include "kernels/GgmlQuants.h"
 #include "util/Error.h"
+#include "util/Threads.h"
 
 #include <algorithm>
 #include <cmath>
@@ -127,10 +128,11 @@ std::vector<float> QuantizedTensor::dequantize() const
     std::vector<float> w(std::size_t(rows * cols));
     if (spec.method == QuantMethod::Ggml) {
         const std::size_t rowBytes = ggmlRowBytes(spec.ggmlType, cols);
-#pragma omp parallel for schedule(static) if (rows * cols >= 65536)
-        for (std::int64_t r = 0; r < rows; ++r)
-            ggmlDequantizeRow(spec.ggmlType, ggmlData.data() + std::size_t(r) * rowBytes, w.data() + r * cols,
-                              cols);
+        forEachRowRange(rows, cols, [&](std::int64_t first, std::int64_t count) {
+            for (std::int64_t r = first; r < first + count; ++r)
+                ggmlDequantizeRow(spec.ggmlType, ggmlData.data() + std::size_t(r) * rowBytes,
+                                  w.data() + r * cols, cols);
+        });
         return w;
     }
     const std::vector<std::uint8_t> unpacked = codes.empty() ? unpackedCodes() : std::vector<std::uint8_t>();

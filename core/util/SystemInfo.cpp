@@ -5,8 +5,10 @@
 
 #include <QByteArray>
 #include <QFile>
+#include <QRegularExpression>
 #include <QStringList>
 #include <algorithm>
+#include <cmath>
 
 namespace qs {
 
@@ -61,12 +63,34 @@ QString MemoryNeed::describe() const
     return out.join(QStringLiteral(", "));
 }
 
+namespace {
+
+/// QUANTSCOPE_MEMORY_LIMIT: bytes, or a number with K, M, G or T (powers of 1024, "B"/"iB" may
+/// follow: 512M, 8GiB, 1.5G). Unset or empty: 0 (no limit). Anything else is an error, not ignored.
+double memoryLimitFromEnvironment()
+{
+    const QString text = qEnvironmentVariable("QUANTSCOPE_MEMORY_LIMIT").trimmed();
+    if (text.isEmpty())
+        return 0;
+    static const QRegularExpression re(QStringLiteral("^([0-9]+(?:\\.[0-9]+)?)\\s*([KMGT]?)(?:i?B)?$"),
+                                       QRegularExpression::CaseInsensitiveOption);
+    const QRegularExpressionMatch m = re.match(text);
+    if (!m.hasMatch() || m.captured(1).toDouble() <= 0)
+        throw Error(QStringLiteral("QUANTSCOPE_MEMORY_LIMIT=%1 is not a memory size (examples: 8G, 512M, "
+                                   "1073741824)")
+                        .arg(text));
+    const QString suffix = m.captured(2).toUpper();
+    const int power = suffix.isEmpty() ? 0 : int(QStringLiteral("KMGT").indexOf(suffix)) + 1;
+    return m.captured(1).toDouble() * std::pow(1024.0, power);
+}
+
+} // namespace
+
 double usableMemoryBytes()
 {
     double avail = availableMemoryBytes();
-    bool ok = false;
-    const double limit = qEnvironmentVariable("QUANTSCOPE_MEMORY_LIMIT").toDouble(&ok);
-    if (ok && limit > 0)
+    const double limit = memoryLimitFromEnvironment();
+    if (limit > 0)
         avail = avail > 0 ? std::min(avail, limit) : limit;
     return avail;
 }

@@ -5,17 +5,22 @@
 
 namespace qs {
 
-/// Sets the number of compute threads used by core kernels (OpenMP loops, GEMM tiles included).
-/// n <= 0 means all hardware threads. Kernels own no threads themselves.
+/// Sets the number of compute threads, for the whole process: the row ranges below and the OpenMP
+/// loops of the calling thread. n <= 0 means all hardware threads. Kernels own no threads themselves.
 void setComputeThreads(int n);
 int computeThreads();
 
 /// Splits rows [0, rows) into consecutive ranges and calls fn(firstRow, rowCount) once per range,
-/// spread over the compute threads (OpenMP); the way callers run a row-range kernel such as
+/// spread over the compute threads; the way callers run a row-range kernel such as
 /// ggmlQuantizeChunk. A range holds about 64K values (`valuesPerRow` sizes it, at least one row),
 /// so small calls stay on the calling thread. When rows are independent the result cannot depend
 /// on the thread count. The first exception fn throws is rethrown here once every range has run
 /// or been skipped.
+///
+/// The compute threads are a pool of persistent workers plus the caller, which take ranges from a
+/// shared counter: the call returns once every range is done, without waiting for a worker that
+/// took none (one descheduled by a busy machine, say). Calls from inside a range, from an OpenMP
+/// region, or while another thread's call holds the pool run in order on the calling thread.
 void forEachRowRange(std::int64_t rows, std::int64_t valuesPerRow,
                      const std::function<void(std::int64_t firstRow, std::int64_t rowCount)>& fn);
 
