@@ -745,29 +745,40 @@ struct IlQ4_K
             __m512i sumi[T];
             for (int j = 0; j < T; ++j)
                 sumi[j] = _mm512_setzero_si512();
-            staticFor<0, 8>([&](auto gc) {
-                constexpr int g = decltype(gc)::value;
-                __m512i sc;
-                if constexpr (g < 4)
-                    sc = _mm512_and_si512(_mm512_srli_epi32(w0, 8 * g), low6);
-                else
-                    sc = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(w2, 8 * (g - 4)), low4),
-                                         _mm512_and_si512(_mm512_srli_epi32(w0, 8 * (g - 4) + 2), bits45));
-                __m512i c[8];
-                for (int k = 0; k < 8; ++k) {
-                    const __m512i v = load512(blk + kIlK4Codes + 64 * (8 * (g / 2) + k));
-                    c[k] = _mm512_and_si512(g % 2 ? _mm512_srli_epi16(v, 4) : v, bytes(0xF));
-                }
-                for (int j = 0; j < T; ++j) {
-                    __m512i s = _mm512_setzero_si512();
+                // Pairs of groups (2p: low nibbles, 2p+1: high nibbles of the same code chunks) in a loop
+                // the compiler keeps rolled: unrolled, it hoists all eight scales and spills.
+#pragma GCC unroll 1
+            for (int p = 0; p < 4; ++p) {
+                const std::uint8_t* codes = blk + kIlK4Codes + 64 * 8 * p;
+                const std::int8_t* xq[T];
+                for (int j = 0; j < T; ++j)
+                    xq[j] = x[j][b].qs + 64 * p;
+                staticFor<0, 2>([&](auto hc) {
+                    constexpr int h = decltype(hc)::value;
+                    const int g = 2 * p + h;
+                    const __m128i count = _mm_cvtsi32_si128(8 * (g % 4));
+                    const __m512i sc =
+                        g < 4 ? _mm512_and_si512(_mm512_srl_epi32(w0, count), low6)
+                              : _mm512_or_si512(
+                                    _mm512_and_si512(_mm512_srl_epi32(w2, count), low4),
+                                    _mm512_and_si512(_mm512_srl_epi32(w0, _mm_cvtsi32_si128(8 * (g % 4) + 2)),
+                                                     bits45));
+                    __m512i c[8];
                     for (int k = 0; k < 8; ++k) {
-                        std::int32_t v;
-                        std::memcpy(&v, x[j][b].qs + 32 * g + 4 * k, 4);
-                        s = _mm512_dpbusd_epi32(s, c[k], _mm512_set1_epi32(v));
+                        const __m512i v = load512(codes + 64 * k);
+                        c[k] = _mm512_and_si512(h ? _mm512_srli_epi16(v, 4) : v, bytes(0xF));
                     }
-                    sumi[j] = _mm512_add_epi32(sumi[j], _mm512_mullo_epi32(s, sc));
-                }
-            });
+                    for (int j = 0; j < T; ++j) {
+                        __m512i s = _mm512_setzero_si512();
+                        for (int k = 0; k < 8; ++k) {
+                            std::int32_t v;
+                            std::memcpy(&v, xq[j] + 32 * h + 4 * k, 4);
+                            s = _mm512_dpbusd_epi32(s, c[k], _mm512_set1_epi32(v));
+                        }
+                        sumi[j] = _mm512_add_epi32(sumi[j], _mm512_mullo_epi32(s, sc));
+                    }
+                });
+            }
             // The mins as int16 pairs (m_2p, m_2p+1) per lane.
             __m512i mn[8];
             staticFor<0, 8>([&](auto gc) {
@@ -846,42 +857,45 @@ struct IlQ6_K
             __m512i sumi[T];
             for (int j = 0; j < T; ++j)
                 sumi[j] = _mm512_setzero_si512();
-            // Group G = 8n + 2m + h: values 128n + 32m + 16h … of ql bytes 64n + 32(m % 2) + 16h … (low
-            // nibbles for m < 2, high for m ≥ 2) and bits 2m, 2m+1 of qh bytes 32n + 16h ….
-            staticFor<0, 16>([&](auto gc) {
-                constexpr int G = decltype(gc)::value;
-                constexpr int n = G / 8, m = (G / 2) % 4, h = G % 2;
-                const __m512i sw = load512(blk + kIlK6Scales + 64 * (G / 4));
-                const __m512i sc = _mm512_srai_epi32(_mm512_slli_epi32(sw, 24 - 8 * (G % 4)), 24);
-                __m512i c[4];
-                for (int k = 0; k < 4; ++k) {
-                    const __m512i ql =
-                        load512(blk + kIlK6Ql + 64 * ((64 * n + 32 * (m % 2) + 16 * h) / 4 + k));
-                    const __m512i qh = load512(blk + kIlK6Qh + 64 * ((32 * n + 16 * h) / 4 + k));
-                    const __m512i low = m < 2 ? ql : _mm512_srli_epi16(ql, 4);
-                    __m512i high;
-                    if constexpr (m == 0)
-                        high = _mm512_slli_epi16(qh, 4);
-                    else if constexpr (m == 1)
-                        high = _mm512_slli_epi16(qh, 2);
-                    else if constexpr (m == 2)
-                        high = qh;
-                    else
-                        high = _mm512_srli_epi16(qh, 2);
-                    // (low & 0x0F) | (high & 0x30)
-                    c[k] =
-                        _mm512_ternarylogic_epi32(_mm512_and_si512(low, bytes(0xF)), high, bytes(0x30), 0xF8);
-                }
-                for (int j = 0; j < T; ++j) {
-                    __m512i sg = _mm512_set1_epi32(xa[j][b].start[G]);
+                // Group G = 8n + 2m + h: values 128n + 32m + 16h … of ql bytes 64n + 32(m % 2) + 16h … (low
+                // nibbles for m < 2, high for m ≥ 2) and bits 2m, 2m+1 of qh bytes 32n + 16h ….
+                // Pairs of groups (h = 0, 1) in a loop the compiler keeps rolled (unrolled, it hoists
+                // the scales and spills).
+#pragma GCC unroll 1
+            for (int q = 0; q < 8; ++q) {
+                const int n = q / 4, m = q % 4;
+                const __m512i sw = load512(blk + kIlK6Scales + 64 * (q / 2));
+                staticFor<0, 2>([&](auto hc) {
+                    constexpr int h = decltype(hc)::value;
+                    const int G = 2 * q + h;
+                    const __m512i sc = _mm512_sra_epi32(
+                        _mm512_sll_epi32(sw, _mm_cvtsi32_si128(24 - 8 * (G % 4))), _mm_cvtsi32_si128(24));
+                    const std::uint8_t* ql0 = blk + kIlK6Ql + 64 * ((64 * n + 32 * (m % 2) + 16 * h) / 4);
+                    const std::uint8_t* qh0 = blk + kIlK6Qh + 64 * ((32 * n + 16 * h) / 4);
+                    // Bits 2m, 2m+1 of qh to bits 4, 5.
+                    const __m128i up = _mm_cvtsi32_si128(m < 2 ? 4 - 2 * m : 0),
+                                  down = _mm_cvtsi32_si128(m < 2 ? 0 : 2 * m - 4);
+                    __m512i c[4];
                     for (int k = 0; k < 4; ++k) {
-                        std::int32_t v;
-                        std::memcpy(&v, x[j][b].qs + 16 * G + 4 * k, 4);
-                        sg = _mm512_dpbusd_epi32(sg, c[k], _mm512_set1_epi32(v));
+                        const __m512i ql = load512(ql0 + 64 * k);
+                        const __m512i qh = load512(qh0 + 64 * k);
+                        const __m512i low = m < 2 ? ql : _mm512_srli_epi16(ql, 4);
+                        const __m512i high = _mm512_srl_epi16(_mm512_sll_epi16(qh, up), down);
+                        // (low & 0x0F) | (high & 0x30)
+                        c[k] = _mm512_ternarylogic_epi32(_mm512_and_si512(low, bytes(0xF)), high, bytes(0x30),
+                                                         0xF8);
                     }
-                    sumi[j] = _mm512_add_epi32(sumi[j], _mm512_mullo_epi32(sg, sc));
-                }
-            });
+                    for (int j = 0; j < T; ++j) {
+                        __m512i sg = _mm512_set1_epi32(xa[j][b].start[G]);
+                        for (int k = 0; k < 4; ++k) {
+                            std::int32_t v;
+                            std::memcpy(&v, x[j][b].qs + 16 * G + 4 * k, 4);
+                            sg = _mm512_dpbusd_epi32(sg, c[k], _mm512_set1_epi32(v));
+                        }
+                        sumi[j] = _mm512_add_epi32(sumi[j], _mm512_mullo_epi32(sg, sc));
+                    }
+                });
+            }
             const __m512 wd = _mm512_cvtph_ps(load256(blk));
             for (int j = 0; j < T; ++j)
                 acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[j]),
