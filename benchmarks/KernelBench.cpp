@@ -1,8 +1,10 @@
 // `bench kernels`: the matmul kernels per weight format against a memcpy yardstick measured in the same run.
 // GEMV (n = 1, decode) is memory-bound: its weight GB/s and the ratio to memcpy say how close to the memory
-// it runs. GEMM (prefill) is compute-bound: GFLOP/s. Both at 1 and 2 threads, the caller splitting rows in
-// fixed tiles over OpenMP threads, as the model does.
+// it runs. GEMM (prefill) is compute-bound: GFLOP/s, and its fraction of the core's peak (a register-only
+// FMA loop, ComputePeak.h, measured in the same run; × threads for the 2-thread rows). Both at 1 and 2
+// threads, the caller splitting rows in fixed tiles over OpenMP threads, as the model does.
 #include "Benchmarks.h"
+#include "ComputePeak.h"
 #include "kernels/Convert.h"
 #include "kernels/FloatMatMul.h"
 #include "kernels/GgmlMatMul.h"
@@ -233,6 +235,17 @@ QJsonObject kernelThroughput(const Options& opt)
                 .arg(memcpyGBps[threads], 0, 'f', 1));
     }
 
+    const ComputePeak peak = measureComputePeak(opt.quick ? 0.05 : 0.5);
+    const QJsonObject peakJson{{QStringLiteral("threads"), 1},
+                               {QStringLiteral("f32_isa"), QLatin1String(peak.f32Isa)},
+                               {QStringLiteral("f32_fma_gflops"), peak.f32FmaGflops},
+                               {QStringLiteral("bf16_dot_gflops"), peak.bf16DotGflops}};
+    log(QStringLiteral("kernels compute peak threads=1: f32 %1 %2 GFLOP/s, avx512bf16 vdpbf16ps %3")
+            .arg(QLatin1String(peak.f32Isa))
+            .arg(peak.f32FmaGflops, 0, 'f', 1)
+            .arg(peak.bf16DotGflops > 0 ? QStringLiteral("%1 GFLOP/s").arg(peak.bf16DotGflops, 0, 'f', 1)
+                                        : QStringLiteral("absent")));
+
     QJsonArray rows;
     for (const Shape& shape : shapes) {
         const std::vector<float> values = randomValues(std::size_t(shape.rows * shape.cols), 1, 0.02f);
@@ -248,6 +261,7 @@ QJsonObject kernelThroughput(const Options& opt)
                     bestMatMulSeconds(fn, shape.rows, x.data(), gemmTokens, y.data(), threads, gemmReps);
                 const double gbps = weightBytes / gemv / 1e9;
                 const double gflops = 2.0 * double(shape.rows * shape.cols) * double(gemmTokens) / gemm / 1e9;
+                const double ofPeak = peak.f32FmaGflops > 0 ? gflops / (peak.f32FmaGflops * threads) : 0;
                 rows.append(QJsonObject{{QStringLiteral("format"), QLatin1String(format.name)},
                                         {QStringLiteral("rows"), qint64(shape.rows)},
                                         {QStringLiteral("cols"), qint64(shape.cols)},
@@ -258,9 +272,11 @@ QJsonObject kernelThroughput(const Options& opt)
                                         {QStringLiteral("gemv_vs_memcpy"), gbps / memcpyGBps[threads]},
                                         {QStringLiteral("gemm_tokens"), qint64(gemmTokens)},
                                         {QStringLiteral("gemm_seconds"), gemm},
-                                        {QStringLiteral("gemm_gflops"), gflops}});
+                                        {QStringLiteral("gemm_gflops"), gflops},
+                                        {QStringLiteral("gemm_vs_f32_peak"), ofPeak}});
                 log(QStringLiteral(
-                        "kernels %1 %2x%3 threads=%4: gemv %5 GB/s (%6 of memcpy), gemm n=%7 %8 GFLOP/s")
+                        "kernels %1 %2x%3 threads=%4: gemv %5 GB/s (%6 of memcpy), gemm n=%7 %8 GFLOP/s (%9 "
+                        "of f32 peak)")
                         .arg(QLatin1String(format.name))
                         .arg(shape.rows)
                         .arg(shape.cols)
@@ -268,7 +284,8 @@ QJsonObject kernelThroughput(const Options& opt)
                         .arg(gbps, 0, 'f', 1)
                         .arg(gbps / memcpyGBps[threads], 0, 'f', 2)
                         .arg(gemmTokens)
-                        .arg(gflops, 0, 'f', 1));
+                        .arg(gflops, 0, 'f', 1)
+                        .arg(ofPeak, 0, 'f', 2));
             }
         }
     }
@@ -281,6 +298,7 @@ QJsonObject kernelThroughput(const Options& opt)
         {QStringLiteral("machine"), machineInfo()},
         {QStringLiteral("load_average"), loadAverage()},
         {QStringLiteral("memcpy"), memcpyRows},
+        {QStringLiteral("compute_peak"), peakJson},
         {QStringLiteral("results"), rows}};
 }
 

@@ -8,6 +8,8 @@
 #include "checkpoint/GgufExport.h"
 #include "checkpoint/GgufTypePolicy.h"
 #include "eval/Speed.h"
+#include "kernels/Convert.h"
+#include "kernels/FloatMatMul.h"
 #include "kernels/GgmlMatMul.h"
 #include "model/LinearLayer.h"
 #include "model/Model.h"
@@ -24,6 +26,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <cmath>
+#include <cstring>
 #include <random>
 
 using namespace qs;
@@ -106,6 +109,7 @@ private Q_SLOTS:
     void packedLayersComputeTheirFormat();
     void ggufLayersRunIntegerKernels_data();
     void ggufLayersRunIntegerKernels();
+    void bf16LayerWithRoundedInputsUsesDotKernel();
     void threadCountDoesNotChangeResults();
     void memoryCheckRefusesUpFront();
     void memoryLimitTakesUnits();
@@ -294,6 +298,42 @@ void TestEngine::ggufLayersRunIntegerKernels()
         }
     }
     QVERIFY(ggml > 0 || preset.startsWith(u'F') || preset.startsWith(u'B'));
+}
+
+// llama.cpp numerics on a BF16 layer: inputs rounded to bf16, then (where the CPU has AVX512-BF16) the exact
+// products summed by the vdpbf16ps kernel — the bytes of its scalar twin; elsewhere the f32 kernel on the
+// rounded inputs. Either way within the float budget of the f32 product, bias added.
+void TestEngine::bf16LayerWithRoundedInputsUsesDotKernel()
+{
+    const std::int64_t in = 300, out = 70;
+    const std::vector<float> values = randomRows(out, in, 3);
+    auto stored = std::make_shared<std::vector<std::uint16_t>>(values.size());
+    for (std::size_t i = 0; i < values.size(); ++i)
+        (*stored)[i] = ref::f32ToBf16(values[i]);
+    std::vector<float> bias(static_cast<std::size_t>(out));
+    for (std::int64_t r = 0; r < out; ++r)
+        bias[std::size_t(r)] = 0.01f * float(r);
+    const auto dense = std::make_shared<DenseLinear>(in, out, DType::BF16, stored->data(), stored, bias,
+                                                     stored->size() * 2, QStringLiteral("bf16"), false);
+    const GgmlVecDotLinear wrapped(dense, GgmlType::BF16);
+    for (std::int64_t n : {1, 9}) {
+        std::vector<float> x = randomRows(n, in, 4);
+        std::vector<float> got(std::size_t(n * out)), want(got.size()), f32(got.size());
+        wrapped.forward(x.data(), n, got.data());
+        dense->forward(x.data(), n, f32.data());
+        for (float& v : x)
+            v = ref::bf16ToF32(ref::f32ToBf16(v));
+        if (floatMatMulBf16InputsFast()) {
+            floatMatMulBf16Inputs(SimdVariant::Scalar, stored->data(), in, 0, out, x.data(), n, want.data(),
+                                  out);
+            addBias(want.data(), n, out, bias);
+        } else {
+            dense->forward(x.data(), n, want.data());
+        }
+        QVERIFY(std::memcmp(got.data(), want.data(), got.size() * 4) == 0);
+        const std::vector<double> f32d(f32.begin(), f32.end());
+        QVERIFY2(relativeError(got, f32d) < 1e-2, "inputs rounded to bf16: about 2^-9 relative per product");
+    }
 }
 
 void TestEngine::threadCountDoesNotChangeResults()

@@ -1,6 +1,7 @@
 // floatMatMul (kernels/FloatMatMul.h): every variant against the scalar twin and a double reference within
 // kFloatMatMulBudget, for f32, f16 and bf16 weights used where they lie (unaligned included); results that do
-// not depend on the row split, on n or on the other tokens (bit for bit); bad dtypes and sizes refused.
+// not depend on the row split, on n or on the other tokens (bit for bit); bad dtypes and sizes refused. The
+// BF16-input kernel (vdpbf16ps) against its scalar twin, bit for bit, and the same independence.
 #include "TestSupport.h"
 #include "kernels/Convert.h"
 #include "kernels/FloatMatMul.h"
@@ -99,6 +100,9 @@ private Q_SLOTS:
     void outputStride();
     void refusesBadArguments();
     void defaultVariant();
+    void bf16InputsMatchTwin_data();
+    void bf16InputsMatchTwin();
+    void bf16InputsIndependentOfSplitAndTokens();
 };
 
 void TestFloatMatMul::matchesReference_data()
@@ -106,9 +110,10 @@ void TestFloatMatMul::matchesReference_data()
     QTest::addColumn<int>("rows");
     QTest::addColumn<int>("cols");
     QTest::addColumn<int>("n");
-    const int shapes[][3] = {{7, 172, 1},  {7, 172, 3}, {7, 172, 65},   {7, 64, 1},
-                             {7, 64, 3},   {7, 64, 65}, {9, 1, 4},      {5, 3, 2},
-                             {70, 600, 9}, {3, 513, 1}, {130, 300, 50}, {66, 40, 250}};
+    // The last three go past one column chunk (2048 f16/bf16 columns, 1024 f32) and one token block (96).
+    const int shapes[][3] = {{7, 172, 1},    {7, 172, 3},   {7, 172, 65},   {7, 64, 1},     {7, 64, 3},
+                             {7, 64, 65},    {9, 1, 4},     {5, 3, 2},      {70, 600, 9},   {3, 513, 1},
+                             {130, 300, 50}, {66, 40, 250}, {20, 2100, 13}, {9, 4500, 100}, {17, 1030, 7}};
     for (const auto& s : shapes)
         QTest::addRow("rows %d cols %d n %d", s[0], s[1], s[2]) << s[0] << s[1] << s[2];
 }
@@ -185,7 +190,8 @@ void TestFloatMatMul::independentOfTokens_data()
     QTest::addColumn<int>("n");
     for (int cols : {64, 172, 600})
         QTest::addRow("cols %d n 65", cols) << cols << 65;
-    QTest::addRow("cols 40 n 250 (two token blocks)") << 40 << 250;
+    QTest::addRow("cols 40 n 250 (three token blocks)") << 40 << 250;
+    QTest::addRow("cols 2100 n 100 (two column chunks, two token blocks)") << 2100 << 100;
 }
 
 // A token's outputs are the same bytes whether it goes alone (n = 1, the GEMV), in a small batch or in a
@@ -293,6 +299,109 @@ void TestFloatMatMul::defaultVariant()
         QCOMPARE(v, supportedSimdVariants().back());
     else
         QCOMPARE(v, activeSimdVariant());
+}
+
+namespace {
+
+/// Inputs rounded to bf16 values, as GgmlVecDotLinear hands them to a BF16 layer.
+std::vector<float> bf16Values(std::vector<float> x)
+{
+    for (float& v : x)
+        v = ref::bf16ToF32(ref::f32ToBf16(v));
+    return x;
+}
+
+std::vector<float> multiplyBf16Inputs(SimdVariant v, const Weight& w, const std::vector<float>& x,
+                                      std::int64_t n)
+{
+    std::vector<float> y(std::size_t(n * w.rows), NAN);
+    floatMatMulBf16Inputs(v, w.data(), w.cols, 0, w.rows, x.data(), n, y.data(), w.rows);
+    return y;
+}
+
+std::vector<SimdVariant> bf16InputVariants()
+{
+    std::vector<SimdVariant> vs;
+    for (SimdVariant v : {SimdVariant::Scalar, SimdVariant::Vec128, SimdVariant::Avx2, SimdVariant::Avx512})
+        if (floatMatMulBf16InputsVariantSupported(v))
+            vs.push_back(v);
+    return vs;
+}
+
+} // namespace
+
+void TestFloatMatMul::bf16InputsMatchTwin_data()
+{
+    QTest::addColumn<int>("rows");
+    QTest::addColumn<int>("cols");
+    QTest::addColumn<int>("n");
+    QTest::addColumn<bool>("rounded");
+    // Whole and partial 32-column steps, more than one 2048-column chunk, n from the GEMV to two token
+    // blocks.
+    const int shapes[][3] = {{7, 64, 1},     {7, 172, 3},   {70, 600, 9},   {9, 1, 4},
+                             {130, 300, 50}, {5, 31, 7},    {20, 2100, 13}, {9, 4500, 100},
+                             {66, 40, 250},  {70, 4500, 1}, {70, 4500, 6},  {3, 40000, 2}};
+    for (const auto& sh : shapes)
+        QTest::addRow("rows %d cols %d n %d", sh[0], sh[1], sh[2]) << sh[0] << sh[1] << sh[2] << true;
+    QTest::addRow("inputs not bf16 values (rounded by the kernel)") << 17 << 300 << 20 << false;
+}
+
+// The vdpbf16ps kernel gives the scalar twin's bytes, and both stay within kFloatMatMulBudget of the exact
+// sum of the products of the bf16 values.
+void TestFloatMatMul::bf16InputsMatchTwin()
+{
+    QFETCH(int, rows);
+    QFETCH(int, cols);
+    QFETCH(int, n);
+    QFETCH(bool, rounded);
+    const std::vector<float> raw = makeInput(n, cols, 31u + unsigned(cols));
+    const std::vector<float> x = rounded ? bf16Values(raw) : raw, xb = bf16Values(raw);
+    const Weight w = makeWeight(DType::BF16, rows, cols, 41u + unsigned(rows));
+    const std::vector<float> twin = multiplyBf16Inputs(SimdVariant::Scalar, w, x, n);
+    for (int t = 0; t < n; ++t)
+        for (int r = 0; r < rows; ++r) {
+            double exact = 0, magnitude = 0;
+            for (int c = 0; c < cols; ++c) {
+                const double p = double(w.values[std::size_t(r * cols + c)]) * xb[std::size_t(t * cols + c)];
+                exact += p;
+                magnitude += std::fabs(p);
+            }
+            const float got = twin[std::size_t(t * rows + r)];
+            QVERIFY2(
+                std::fabs(double(got) - exact) <= kFloatMatMulBudget / 2 * (cols + 1) * magnitude,
+                QByteArray("token " + QByteArray::number(t) + " row " + QByteArray::number(r)).constData());
+        }
+    for (SimdVariant v : bf16InputVariants())
+        QVERIFY2(sameBits(multiplyBf16Inputs(v, w, x, n), twin), simdVariantName(v));
+}
+
+// Any row cut, and any n (a token alone, in a small batch or in a large one), gives the same bytes.
+void TestFloatMatMul::bf16InputsIndependentOfSplitAndTokens()
+{
+    const std::int64_t rows = 200, cols = 2100, n = 100;
+    const std::vector<float> x = bf16Values(makeInput(n, cols, 5));
+    const Weight w = makeWeight(DType::BF16, rows, cols, 6);
+    for (SimdVariant v : bf16InputVariants()) {
+        const std::vector<float> whole = multiplyBf16Inputs(v, w, x, n);
+        std::vector<float> y(whole.size(), NAN);
+        const std::int64_t cuts[] = {0, 37, 64, 101, 200};
+        for (std::size_t i = 0; i + 1 < std::size(cuts); ++i)
+            floatMatMulBf16Inputs(v, w.data(), cols, cuts[i], cuts[i + 1], x.data(), n, y.data(), rows);
+        QVERIFY2(sameBits(y, whole), simdVariantName(v));
+        for (std::int64_t first : {0, 1, 31, 95}) {
+            for (std::int64_t count : {1, 2, 5}) {
+                const std::vector<float> part(x.begin() + first * cols, x.begin() + (first + count) * cols);
+                const std::vector<float> got = multiplyBf16Inputs(v, w, part, count);
+                QVERIFY2(std::memcmp(got.data(), whole.data() + first * rows, got.size() * 4) == 0,
+                         simdVariantName(v));
+            }
+        }
+    }
+    QS_VERIFY_ERROR(test::errorOf([&] {
+                        floatMatMulBf16Inputs(SimdVariant::Avx2, w.data(), cols, 0, 1, x.data(), 1, nullptr,
+                                              1);
+                    }),
+                    {QStringLiteral("floatMatMulBf16Inputs")});
 }
 
 QTEST_GUILESS_MAIN(TestFloatMatMul)

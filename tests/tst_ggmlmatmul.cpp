@@ -166,6 +166,8 @@ private Q_SLOTS:
     void activationRounding();
     void independentOfSplitAndTokens_data();
     void independentOfSplitAndTokens();
+    void interleaved_data();
+    void interleaved();
     void errors();
 };
 
@@ -315,6 +317,14 @@ void TestGgmlMatMul::activationsMatchQuantizers()
     ggmlQuantizeActivations(weight, x.data(), 0, 2, cols, mine.data());
     ggmlQuantizeActivations(weight, x.data(), 2, n, cols, mine.data());
     ggmlQuantizeRows(act == GgmlType::Q8_K ? act : GgmlType::Q8_0, x.data(), theirs.data(), n, cols);
+    // Every variant writes the scalar loop's bytes.
+    for (SimdVariant v : supportedSimdVariants()) {
+        std::vector<std::uint8_t> scalar(mine.size()), simd(mine.size());
+        ggmlQuantizeActivations(SimdVariant::Scalar, weight, x.data(), 0, n, cols, scalar.data());
+        ggmlQuantizeActivations(v, weight, x.data(), 0, n, cols, simd.data());
+        QVERIFY2(simd == scalar, simdVariantName(v));
+        QVERIFY(scalar == mine);
+    }
     if (act == GgmlType::Q8_K) {
         QVERIFY(mine == theirs);
         return;
@@ -419,6 +429,118 @@ void TestGgmlMatMul::independentOfSplitAndTokens()
     }
 }
 
+void TestGgmlMatMul::interleaved_data()
+{
+    QTest::addColumn<GgmlType>("type");
+    QTest::addColumn<qint64>("rows");
+    QTest::addColumn<qint64>("cols");
+    QTest::addColumn<qint64>("n");
+    for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::IQ4_NL, GgmlType::Q4_K, GgmlType::Q6_K}) {
+        const QByteArray name = ggmlTypeInfo(t).name;
+        const qint64 block = ggmlTypeInfo(t).blockSize;
+        // Full groups only; a partial last group; one block; a GEMV; token tiles of 8, 4 and 1.
+        QTest::newRow(QByteArray(name + " one group").constData()) << t << qint64(16) << block << qint64(5);
+        QTest::newRow(QByteArray(name + " gemv").constData()) << t << qint64(37) << qint64(2048) << qint64(1);
+        QTest::newRow(QByteArray(name + " tail rows").constData())
+            << t << qint64(75) << 3 * block << qint64(8);
+        QTest::newRow(QByteArray(name + " prefill").constData())
+            << t << qint64(80) << qint64(4096) << qint64(13);
+    }
+}
+
+void TestGgmlMatMul::interleaved()
+{
+    // The interleaved layout: a byte-exact round trip; every variant bit-identical to the scalar
+    // twin, whatever the row split and token count; within the variant budget of the row layout.
+    QFETCH(GgmlType, type);
+    QFETCH(qint64, rows);
+    QFETCH(qint64, cols);
+    QFETCH(qint64, n);
+    QVERIFY(ggmlHasInterleavedMatMul(type));
+    const Problem p = makeProblem(type, rows, cols, n, unsigned(rows * 7 + cols + n));
+    std::vector<std::uint8_t> il(p.w.size()), back(p.w.size());
+    ggmlInterleaveRows(type, p.w.data(), rows, cols, il.data());
+    ggmlDeinterleaveRows(type, il.data(), rows, cols, back.data());
+    QVERIFY(back == p.w);
+    back = p.w;
+    ggmlInterleaveRows(type, back.data(), rows, cols, back.data()); // in place
+    QVERIFY(back == il);
+    if (rows >= 32) // a group's rows no longer lie where the row layout has them
+        QVERIFY(std::memcmp(il.data(), p.w.data(), p.rowBytes * 16) != 0);
+
+    auto runIl = [&](SimdVariant v) {
+        std::vector<float> y(std::size_t(rows * n), std::nanf(""));
+        ggmlMatMulInterleaved(v, type, il.data(), rows, cols, 0, rows, p.xq.data(), n, y.data(), rows);
+        return y;
+    };
+    const std::vector<float> ref = runIl(SimdVariant::Scalar);
+    const std::vector<float> rowLayout = run(SimdVariant::Scalar, p);
+    const Exact e = exactProducts(p);
+    for (std::size_t k = 0; k < ref.size(); ++k) {
+        const double rel = std::fabs(double(ref[k]) - rowLayout[k]) / std::max(e.magnitude[k], 1e-30);
+        QVERIFY2(std::isfinite(ref[k]) && (rel <= variantBudget(type) || ref[k] == rowLayout[k]),
+                 qPrintable(QStringLiteral("%1 at %2: interleaved %3, rows %4")
+                                .arg(ggmlTypeName(type))
+                                .arg(k)
+                                .arg(double(ref[k]), 0, 'g', 9)
+                                .arg(double(rowLayout[k]), 0, 'g', 9)));
+    }
+    for (SimdVariant v : supportedSimdVariants()) {
+        // Rows of full groups bit-identical to the scalar twin; those of a last, partial group are
+        // the row kernel's of the same variant.
+        const std::vector<float> whole = runIl(v), rowsOfV = run(v, p);
+        const std::int64_t full = rows / kGgmlInterleaveRows * kGgmlInterleaveRows;
+        for (std::int64_t t = 0; t < n; ++t)
+            for (std::int64_t r = 0; r < rows; ++r) {
+                const std::size_t k = std::size_t(t * rows + r);
+                const float expected = r < full ? ref[k] : rowsOfV[k];
+                QVERIFY2(std::memcmp(&whole[k], &expected, 4) == 0,
+                         qPrintable(QStringLiteral("%1 row %2 token %3: %4, expected %5")
+                                        .arg(QLatin1String(simdVariantName(v)))
+                                        .arg(r)
+                                        .arg(t)
+                                        .arg(double(whole[k]), 0, 'g', 9)
+                                        .arg(double(expected), 0, 'g', 9)));
+            }
+        // Rows in uneven chunks (cutting groups), one token at a time, into a wider output; and
+        // tokens 2.. in one call over rows 5..end−3.
+        const std::int64_t ldy = rows + 3;
+        std::vector<float> y(std::size_t(ldy * n), -1.f), part(std::size_t(ldy * n), -1.f);
+        const std::int64_t cuts[] = {0,
+                                     1,
+                                     std::min<std::int64_t>(6, rows),
+                                     std::min<std::int64_t>(17, rows),
+                                     std::min<std::int64_t>(40, rows),
+                                     rows};
+        for (std::int64_t t = 0; t < n; ++t)
+            for (std::size_t c = 0; c + 1 < std::size(cuts); ++c)
+                if (cuts[c] < cuts[c + 1])
+                    ggmlMatMulInterleaved(v, type, il.data(), rows, cols, cuts[c], cuts[c + 1],
+                                          p.xq.data() + std::size_t(t) * p.xRowBytes, 1, y.data() + t * ldy,
+                                          ldy);
+        const std::int64_t t0 = std::min<std::int64_t>(2, n - 1), pr0 = 5, pr1 = rows - 3;
+        ggmlMatMulInterleaved(v, type, il.data(), rows, cols, pr0, pr1,
+                              p.xq.data() + std::size_t(t0) * p.xRowBytes, n - t0, part.data(), ldy);
+        for (std::int64_t t = 0; t < n; ++t)
+            for (std::int64_t r = 0; r < ldy; ++r) {
+                const float a = r < rows ? whole[std::size_t(t * rows + r)] : -1.f;
+                QVERIFY2(std::memcmp(&a, &y[std::size_t(t * ldy + r)], 4) == 0,
+                         qPrintable(QStringLiteral("%1 row %2 token %3: split differs")
+                                        .arg(QLatin1String(simdVariantName(v)))
+                                        .arg(r)
+                                        .arg(t)));
+                if (t < t0)
+                    continue;
+                const float b = r >= pr0 && r < pr1 ? a : -1.f;
+                QVERIFY2(std::memcmp(&b, &part[std::size_t((t - t0) * ldy + r)], 4) == 0,
+                         qPrintable(QStringLiteral("%1 row %2 token %3: part call differs")
+                                        .arg(QLatin1String(simdVariantName(v)))
+                                        .arg(r)
+                                        .arg(t)));
+            }
+    }
+}
+
 void TestGgmlMatMul::errors()
 {
     using test::errorOf;
@@ -445,6 +567,20 @@ void TestGgmlMatMul::errors()
                     {QStringLiteral("Q4_K"), QStringLiteral("32")});
     QS_VERIFY_ERROR(errorOf([&] { ggmlQuantizeActivations(GgmlType::Q8_K, y, 0, 1, 256, x.data()); }),
                     {QStringLiteral("Q8_K")});
+    QVERIFY(!ggmlHasInterleavedMatMul(GgmlType::Q5_K));
+    QS_VERIFY_ERROR(errorOf([&] { ggmlInterleaveRows(GgmlType::Q5_K, w.data(), 1, 256, w.data()); }),
+                    {QStringLiteral("Q5_K")});
+    QS_VERIFY_ERROR(errorOf([&] { ggmlInterleaveRows(GgmlType::Q4_0, w.data(), 1, 48, w.data()); }),
+                    {QStringLiteral("48")});
+    QS_VERIFY_ERROR(
+        errorOf([&] { ggmlMatMulInterleaved(GgmlType::Q5_K, w.data(), 1, 256, 0, 1, x.data(), 1, y, 1); }),
+        {QStringLiteral("Q5_K")});
+    QS_VERIFY_ERROR(
+        errorOf([&] { ggmlMatMulInterleaved(GgmlType::Q4_0, w.data(), 16, 32, 0, 17, x.data(), 1, y, 17); }),
+        {QStringLiteral("row range")});
+    QS_VERIFY_ERROR(
+        errorOf([&] { ggmlMatMulInterleaved(GgmlType::Q4_0, w.data(), 32, 32, 0, 32, x.data(), 2, y, 16); }),
+        {QStringLiteral("stride")});
     // Empty ranges do nothing, even with null pointers.
     ggmlMatMul(GgmlType::Q4_0, nullptr, 32, 2, 2, nullptr, 1, nullptr, 0);
     ggmlMatMul(GgmlType::Q4_0, nullptr, 32, 0, 2, nullptr, 0, nullptr, 0);

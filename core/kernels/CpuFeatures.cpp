@@ -36,8 +36,11 @@ CpuFeatures detect()
         f.avx512vl = (b >> 31) & 1u;
         f.avx512vnni = (c >> 11) & 1u;
     }
-    if (a >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d))
+    const bool zmm = (xlo & 0xe0u) == 0xe0u;
+    if (a >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) {
         f.avxvnni = (a >> 4) & 1u;
+        f.avx512bf16 = zmm && ((a >> 5) & 1u);
+    }
 #endif
     return f;
 }

@@ -15,10 +15,12 @@ struct CpuFeatures
     bool avx512dq = false;
     bool avx512vnni = false; ///< vpdpbusd/vpdpwssd on 128–512-bit registers (with avx512vl)
     bool avxvnni = false;    ///< the VEX-encoded 256-bit vpdpbusd/vpdpwssd
+    bool avx512bf16 = false; ///< vdpbf16ps / vcvtne2ps2bf16 (bf16 pair dot products into f32 lanes)
 
     bool hasAvx2() const { return avx2 && fma; }
     bool hasAvx512() const { return hasAvx2() && avx512f && avx512bw && avx512vl && avx512dq; }
     bool hasAvx512Vnni() const { return hasAvx512() && avx512vnni; }
+    bool hasAvx512Bf16() const { return hasAvx512() && avx512bf16; }
 };
 
 const CpuFeatures& cpuFeatures();

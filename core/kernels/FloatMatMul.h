@@ -24,10 +24,9 @@ inline constexpr std::int64_t kFloatMatMulRowTile = 64;
 /// kFloatMatMulRowTile), nor on n (n = 1 gives the same bytes as any n > 1), nor on the other tokens.
 /// Variants differ from each other and from the scalar twin within kFloatMatMulBudget.
 ///
-/// Scratch: for n > 1 each thread keeps 1.1 MB (a function-local thread_local, allocated on its first such
-/// call and reused by later ones) for an f32 copy of a kFloatMatMulRowTile × 256 (avx2: 512) block of W and
-/// the lane sums of up to 240 (avx2: 480) tokens. The caller's row range may be a tile or a whole share of
-/// the rows; a longer range lets the kernel prefetch the next tile.
+/// Scratch: for n > 1 each thread keeps 384 KB (a function-local thread_local, allocated on its first such
+/// call and reused by later ones) for the lane sums of up to 96 tokens × kFloatMatMulRowTile rows. W is read
+/// where it lies, converted in registers. The caller's row range may be a tile or a whole share of the rows.
 void floatMatMul(DType dtype, const void* w, std::int64_t cols, std::int64_t r0, std::int64_t r1,
                  const float* x, std::int64_t n, float* y, std::int64_t ldy);
 /// The same with variant `v` (qs::Error when this CPU cannot run it). SimdVariant::Scalar is the
@@ -41,6 +40,26 @@ void floatMatMul(SimdVariant v, DType dtype, const void* w, std::int64_t cols, s
 /// two of them are within twice that. Typical differences are far smaller (random rounding errors grow like
 /// √cols, not cols).
 inline constexpr double kFloatMatMulBudget = 2.0 / 16777216.0;
+
+/// y[t*ldy + r] = Σ_c x[t*cols + c] · W[r, c] for BF16 weights W (as floatMatMul) and inputs that are bf16
+/// values (llama.cpp's BF16 vec_dot rounds them so; other inputs are rounded to bf16, nearest even, first):
+/// each product is exact in f32, so only the order of the additions is to choose, and it is vdpbf16ps's
+/// (AVX512-BF16), twice the products per instruction of an f32 FMA. Per output: 16 lane sums; for each step
+/// of 32 columns c0 = 0, 32, … lane j adds the product of column c0+2j+1, then that of c0+2j (a zero-padded
+/// last step takes the tail); subnormal inputs and sums are flushed to zero (the instruction's DAZ/FTZ); then
+/// the lane tree of floatMatMul. The same bytes for every row cut and every n. SimdVariant::Scalar is the
+/// twin that does exactly this one lane at a time; Avx512 needs avx512bf16 (and keeps a 408 KB thread_local
+/// scratch: lane sums as floatMatMul's, plus a 6-token panel of bf16 inputs). Sizes and errors as
+/// floatMatMul.
+void floatMatMulBf16Inputs(SimdVariant v, const void* w, std::int64_t cols, std::int64_t r0, std::int64_t r1,
+                           const float* x, std::int64_t n, float* y, std::int64_t ldy);
+/// The same with the avx512 variant where floatMatMulBf16InputsFast(), else the scalar twin.
+void floatMatMulBf16Inputs(const void* w, std::int64_t cols, std::int64_t r0, std::int64_t r1, const float* x,
+                           std::int64_t n, float* y, std::int64_t ldy);
+bool floatMatMulBf16InputsVariantSupported(SimdVariant v);
+/// The CPU has avx512bf16 and floatMatMulVariant() is avx512 (QUANTSCOPE_KERNELS may force narrower ones):
+/// callers use floatMatMulBf16Inputs only then (the scalar twin is a reference, not a fast path).
+bool floatMatMulBf16InputsFast();
 
 /// The variant floatMatMul(dtype, …) runs: QUANTSCOPE_KERNELS when set (activeSimdVariant()), otherwise the
 /// widest this CPU runs. Unlike the ggml scale searches (SimdVariant.cpp), a dense dot product fills all 16

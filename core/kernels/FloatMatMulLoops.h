@@ -8,14 +8,15 @@
 // The arithmetic of one output (r, t), the same in every loop below: L lane sums start at zero; for each
 // whole vector of columns c = 0, L, 2L, … in order, lanes += W[r, c..c+L) · x[t, c..c+L) (Ops::fma); a last
 // partial vector is loaded zero-padded and added the same way; Ops::reduce adds the lanes in a fixed tree.
-// Tiles (R rows × T tokens), column blocks (KC, a multiple of L: lane sums are stored and reloaded between
-// blocks, which rounds nothing) and converting W to f32 first (exact for f16 and bf16) only group outputs and
-// move data, so a result depends on neither the row range, nor n, nor the tile it falls in.
+// Tiles (R rows × T tokens), column chunks (KC, a multiple of L: lane sums are stored and reloaded between
+// chunks, which rounds nothing), token blocks and converting W to f32 (exact for f16 and bf16) only group
+// outputs and move data, so a result depends on neither the row range, nor n, nor the tile it falls in.
 //
 // Ops provides: V (vector type), L (lanes), R × T (GEMM micro-tile), NB (tokens per block, a multiple of T),
-// KC (columns per block, a multiple of L), RV (rows of the n = 1 GEMV), zero(), loadX(const float*),
-// loadXPart(const float*, k), loadF32/F16/Bf16 and their …Part(const char*, k) (k < L elements, rest zero),
-// fma(w, x, acc), load/store(float*) (the scratch), reduce(V) → float.
+// KC (columns per chunk of f16/bf16 weights, a multiple of 2L), RV (rows of the n = 1 GEMV), zero(),
+// loadX(const float*), loadXPart(const float*, k), loadF32/F16/Bf16 and their …Part(const char*, k) (k < L
+// elements, rest zero), fma(w, x, acc), load/store(float*) (the scratch), reduce(V) → float; optionally
+// reduce16(acc, stride, k, y), reduce() of 16 vectors at once.
 
 #include "kernels/FloatMatMulVariants.h"
 
@@ -92,34 +93,6 @@ QS_FMM_INLINE void micro(const char* w, std::size_t wStride, const float* x, std
             Ops::store(acc + r * accStride + t * L, a[r][t]);
 }
 
-/// All `rows` rows of a W block (f32, rows wStride bytes apart) against T tokens: the tokens' slices stay in
-/// L1 while the block goes by.
-template <class Ops, int T>
-QS_FMM_INLINE void tokenPanel(const char* w, std::size_t wStride, std::int64_t rows, const float* x,
-                              std::int64_t xStride, std::int64_t len, float* acc, std::int64_t accStride)
-{
-    constexpr int R = Ops::R;
-    std::int64_t r = 0;
-    for (; r + R <= rows; r += R)
-        micro<Ops, DType::F32, R, T>(w + r * wStride, wStride, x, xStride, len, acc + r * accStride,
-                                     accStride);
-    for (; r < rows; ++r)
-        micro<Ops, DType::F32, 1, T>(w + r * wStride, wStride, x, xStride, len, acc + r * accStride,
-                                     accStride);
-}
-
-/// tokenPanel<…, k> for a run-time k in [1, K].
-template <class Ops, int K>
-QS_FMM_INLINE void tokenPanelOf(int k, const char* w, std::size_t wStride, std::int64_t rows, const float* x,
-                                std::int64_t xStride, std::int64_t len, float* acc, std::int64_t accStride)
-{
-    if constexpr (K > 1) {
-        if (k < K)
-            return tokenPanelOf<Ops, K - 1>(k, w, wStride, rows, x, xStride, len, acc, accStride);
-    }
-    tokenPanel<Ops, K>(w, wStride, rows, x, xStride, len, acc, accStride);
-}
-
 /// Small n (T ≤ Ops::T tokens, GEMV included): W converted on the fly, R rows at a time streamed once over
 /// all columns with their lane sums in registers. The R rows of a group are (r1 − r0)/R rows apart, so each
 /// of the R streams runs through one contiguous stretch of W from start to end: the hardware prefetcher
@@ -150,98 +123,93 @@ QS_FMM_TARGET void streamRows(const char* w, std::int64_t cols, std::int64_t r0,
     }
 }
 
-/// Converts `rows` rows of `len` elements (rows rowBytes apart) to f32 rows Ops::KC floats apart, zero-padded
-/// to whole vectors.
-template <class Ops, DType D>
-QS_FMM_TARGET void packBlock(const char* w, std::size_t rowBytes, std::int64_t rows, std::int64_t len,
-                             float* out)
+/// `rows` rows (rowBytes apart, W converted on the fly) against K ≤ Ops::T tokens (xStride floats apart)
+/// over `len` columns, R rows at a time: lane sums of (r, t) at acc + (r·Ops::T + t)·L, loaded and stored
+/// back (the layout does not depend on K).
+template <class Ops, DType D, int K>
+QS_FMM_TARGET void panelRows(const char* w, std::size_t rowBytes, std::int64_t rows, const float* x,
+                             std::int64_t xStride, std::int64_t len, float* acc)
 {
-    constexpr int L = Ops::L;
-    for (std::int64_t r = 0; r < rows; ++r) {
-        const char* src = w + std::size_t(r) * rowBytes;
-        float* dst = out + r * Ops::KC;
-        std::int64_t c = 0;
-        for (; c + L <= len; c += L)
-            Ops::store(dst + c, loadW<Ops, D>(src + std::size_t(c) * kBytes<D>));
-        if (c < len)
-            Ops::store(dst + c, loadWPart<Ops, D>(src + std::size_t(c) * kBytes<D>, int(len - c)));
+    constexpr int L = Ops::L, R = Ops::R, T = Ops::T;
+    std::int64_t r = 0;
+    for (; r + R <= rows; r += R)
+        micro<Ops, D, R, K>(w + std::size_t(r) * rowBytes, rowBytes, x, xStride, len, acc + r * T * L, T * L);
+    for (; r < rows; ++r)
+        micro<Ops, D, 1, K>(w + std::size_t(r) * rowBytes, rowBytes, x, xStride, len, acc + r * T * L, T * L);
+}
+
+/// panelRows<…, k> for a run-time k in [1, K].
+template <class Ops, DType D, int K>
+QS_FMM_INLINE void panelRowsOf(int k, const char* w, std::size_t rowBytes, std::int64_t rows, const float* x,
+                               std::int64_t xStride, std::int64_t len, float* acc)
+{
+    if constexpr (K > 1) {
+        if (k < K)
+            return panelRowsOf<Ops, D, K - 1>(k, w, rowBytes, rows, x, xStride, len, acc);
+    }
+    panelRows<Ops, D, K>(w, rowBytes, rows, x, xStride, len, acc);
+}
+
+/// y[t·ldy + r] for r < rows, t < k from the lane sums of one token panel (acc + (r·Ops::T + t)·L).
+template <class Ops>
+QS_FMM_INLINE void reducePanel(const float* acc, std::int64_t rows, std::int64_t k, float* y,
+                               std::int64_t ldy)
+{
+    constexpr int L = Ops::L, T = Ops::T;
+    for (std::int64_t t = 0; t < k; ++t) {
+        float* yt = y + t * ldy;
+        std::int64_t r = 0;
+        if constexpr (requires { Ops::reduce16(acc, 0, 0, yt); }) {
+            for (; r < rows; r += 16) // the scratch holds whole tiles: 16 rows past r are there to read
+                Ops::reduce16(acc + (r * T + t) * L, T * L, int(std::min<std::int64_t>(16, rows - r)),
+                              yt + r);
+        }
+        for (; r < rows; ++r)
+            yt[r] = Ops::reduce(Ops::load(acc + (r * T + t) * L));
     }
 }
 
-/// Software prefetch of a W block, a slice at a time: its rows lie a whole W row apart, too many streams for
-/// the hardware prefetcher to pick up in the few lines each row has in a block.
-struct BlockPrefetch
-{
-    const char* base = nullptr;
-    std::size_t rowBytes = 0;
-    std::int64_t linesPerRow = 0, lines = 0;
-
-    QS_FMM_INLINE void fetch(std::int64_t from, std::int64_t to) const
-    {
-        for (std::int64_t i = from; i < std::min(lines, to); ++i)
-            __builtin_prefetch(base + std::size_t(i / linesPerRow) * rowBytes +
-                               std::size_t(i % linesPerRow) * 64);
-    }
-};
-
-/// Large n: per tile of kFloatMatMulRowTile rows and block of NB tokens, the columns go by in blocks of KC:
-/// the W block is converted to f32 once (f32 rows too: contiguous rows stream better than rows a whole W row
-/// apart) and every token panel (T tokens, read in place) runs over it, its lane sums in the scratch, while
-/// the next W block and the next panel's tokens are prefetched.
+/// Large n: per tile of kFloatMatMulRowTile rows and block of at most NB tokens, the columns go by in chunks
+/// of KC; for every panel of T tokens each group of R rows runs micro() over the chunk, W converted on the
+/// fly and read where it lies, the lane sums in registers for the whole chunk (in the scratch between
+/// chunks). The tile's rows of a chunk (64 × KC × 2 bytes for f16) stay in L2 while the panels go by, a
+/// panel's tokens (T × KC floats) in L1 while the row groups go by, and every operand is read in long
+/// sequential runs, which the hardware prefetcher follows.
 template <class Ops, DType D>
 QS_FMM_TARGET void blocked(const char* w, std::int64_t cols, std::int64_t r0, std::int64_t r1, const float* x,
                            std::int64_t n, float* y, std::int64_t ldy, float* scratch)
 {
-    constexpr int L = Ops::L, R = Ops::R, T = Ops::T;
-    constexpr std::int64_t NB = Ops::NB, KC = Ops::KC, kTile = kFloatMatMulRowTile;
-    static_assert(NB % T == 0 && KC % L == 0 && kTile % R == 0, "blocks hold whole micro-tiles");
-    static_assert(kTile * KC + kTile * NB * L <= kScratchFloats, "the scratch holds the blocks");
+    constexpr int L = Ops::L, T = Ops::T;
+    // Ops::KC is the chunk of 2-byte weights; f32 rows take half as many columns (the same bytes in L2).
+    constexpr std::int64_t NB = Ops::NB, KC = Ops::KC * 2 / kBytes<D>, kTile = kFloatMatMulRowTile;
+    static_assert(NB % T == 0 && KC % L == 0 && kTile % 16 == 0, "blocks hold whole micro-tiles");
+    static_assert(kTile * NB * L <= kScratchFloats, "the scratch holds the lane sums");
     constexpr std::int64_t panelFloats = kTile * T * L; // lane sums of one token panel: [row][token][lane]
-    float* wpack = scratch;
-    float* acc = wpack + kTile * KC;
-    const char* wb = reinterpret_cast<const char*>(wpack);
-    constexpr std::size_t wbStride = KC * sizeof(float);
     const std::size_t rowBytes = std::size_t(cols) * kBytes<D>;
+    // Token blocks of equal size (whole panels, at most NB).
+    const std::int64_t blocks = (n + NB - 1) / NB, nb = ((n + blocks - 1) / blocks + T - 1) / T * T;
     for (std::int64_t rt = r0; rt < r1; rt += kTile) {
         const std::int64_t rows = std::min(kTile, r1 - rt);
-        for (std::int64_t tb = 0; tb < n; tb += NB) {
-            const std::int64_t nt = std::min(NB, n - tb), panels = (nt + T - 1) / T;
-            for (std::int64_t i = 0; i < panels * panelFloats; i += L)
-                Ops::store(acc + i, Ops::zero());
+        const char* wt = w + std::size_t(rt) * rowBytes;
+        for (std::int64_t tb = 0; tb < n; tb += nb) {
+            const std::int64_t nt = std::min(nb, n - tb), panels = (nt + T - 1) / T;
             for (std::int64_t k0 = 0; k0 < cols; k0 += KC) {
                 const std::int64_t len = std::min(KC, cols - k0);
-                packBlock<Ops, D>(w + std::size_t(rt) * rowBytes + std::size_t(k0) * kBytes<D>, rowBytes,
-                                  rows, len, wpack);
-                // Next: this tile's next columns, else the next tile's first ones.
-                const bool last = k0 + KC >= cols;
-                const std::int64_t nextRow = last ? rt + kTile : rt, nextCol = last ? 0 : k0 + KC;
-                BlockPrefetch next;
-                if (nextRow < r1) {
-                    next = {w + std::size_t(nextRow) * rowBytes + std::size_t(nextCol) * kBytes<D>, rowBytes,
-                            (std::min(KC, cols - nextCol) * kBytes<D> + 63) / 64, 0};
-                    next.lines = std::min(kTile, r1 - nextRow) * next.linesPerRow;
-                }
-                const std::int64_t slice = (next.lines + panels - 1) / panels;
+                const char* wc = wt + std::size_t(k0) * kBytes<D>;
                 for (std::int64_t p = 0; p < panels; ++p) {
                     const std::int64_t t0 = tb + p * T, k = std::min<std::int64_t>(T, tb + nt - t0);
-                    next.fetch(p * slice, (p + 1) * slice);
-                    for (std::int64_t t = t0 + T; t < std::min(t0 + 2 * T, tb + nt); ++t)
-                        for (std::int64_t b = 0; b < len; b += 64 / std::int64_t(sizeof(float)))
-                            __builtin_prefetch(x + t * cols + k0 + b);
+                    float* pacc = scratch + p * panelFloats;
+                    if (k0 == 0)
+                        for (std::int64_t i = 0; i < panelFloats; i += L)
+                            Ops::store(pacc + i, Ops::zero());
                     const float* xp = x + t0 * cols + k0;
-                    float* pacc = acc + p * panelFloats;
                     if (k == T)
-                        tokenPanel<Ops, T>(wb, wbStride, rows, xp, cols, len, pacc, T * L);
+                        panelRows<Ops, D, T>(wc, rowBytes, rows, xp, cols, len, pacc);
                     else
-                        tokenPanelOf<Ops, T>(int(k), wb, wbStride, rows, xp, cols, len, pacc, T * L);
+                        panelRowsOf<Ops, D, T>(int(k), wc, rowBytes, rows, xp, cols, len, pacc);
+                    if (k0 + KC >= cols) // the last chunk: the panel's sums are done (and still in L1)
+                        reducePanel<Ops>(pacc, rows, k, y + t0 * ldy + rt, ldy);
                 }
-            }
-            for (std::int64_t p = 0; p < panels; ++p) {
-                const std::int64_t t0 = tb + p * T, k = std::min<std::int64_t>(T, tb + nt - t0);
-                for (std::int64_t r = 0; r < rows; ++r)
-                    for (std::int64_t t = 0; t < k; ++t)
-                        y[(t0 + t) * ldy + rt + r] =
-                            Ops::reduce(Ops::load(acc + p * panelFloats + (r * T + t) * L));
             }
         }
     }

@@ -10,10 +10,10 @@
 
 namespace qs::fmm {
 
-/// Floats of scratch (64-byte aligned) the dispatcher hands every variant when n > 1: an f32 copy of a
-/// kFloatMatMulRowTile × KC block of W and the lane sums of a block of NB tokens (each variant's Ops picks KC
-/// and NB; FloatMatMulLoops.h static_asserts that they fit). 1.1 MB.
-inline constexpr std::int64_t kScratchFloats = kFloatMatMulRowTile * (512 + 240 * 16);
+/// Floats of scratch (64-byte aligned) the dispatcher hands every variant when n > 1: the lane sums of a
+/// kFloatMatMulRowTile × NB block of outputs (each variant's Ops picks its lanes L and token block NB;
+/// FloatMatMulLoops.h static_asserts that they fit). 384 KB.
+inline constexpr std::int64_t kScratchFloats = kFloatMatMulRowTile * 96 * 16;
 
 /// Arguments are checked by the caller: dtype is F32, F16 or BF16, 0 ≤ r0 ≤ r1, cols ≥ 1, n ≥ 1.
 using Entry = void (*)(DType dtype, const char* w, std::int64_t cols, std::int64_t r0, std::int64_t r1,

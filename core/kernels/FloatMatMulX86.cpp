@@ -8,10 +8,14 @@
 #include <cstdint>
 #include <cstring>
 // GCC 12's AVX-512 intrinsics fill "don't care" operands with _mm512_undefined_*() (a self-initialised
-// variable), which -Wmaybe-uninitialized reports wherever they inline. Nothing here reads such a value.
+// variable), which -Wmaybe-uninitialized and -Wuninitialized report wherever they inline. Nothing here reads
+// such a value.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
+#include "kernels/FloatMatMulReduceX86.h"
+
 #include <immintrin.h>
 
 namespace qs::fmm {
@@ -36,7 +40,7 @@ QS_FMM_AVX2 __attribute__((always_inline)) inline __m256 bf16x8(__m128i h)
 struct Avx2Ops
 {
     using V = __m256;
-    static constexpr int L = 8, R = 4, T = 3, NB = 480, RV = 8, KC = 512;
+    static constexpr int L = 8, R = 4, T = 3, NB = 96, RV = 8, KC = 2048;
 
     QS_FMM_AVX2 static V zero() { return _mm256_setzero_ps(); }
     QS_FMM_AVX2 static V load(const float* p) { return _mm256_load_ps(p); }
@@ -78,21 +82,18 @@ struct Avx2Ops
 struct Avx512Ops
 {
     using V = __m512;
-    static constexpr int L = 16, R = 4, T = 6, NB = 240, RV = 8, KC = 256;
+    static constexpr int L = 16, R = 4, T = 6, NB = 96, RV = 8, KC = 2048;
 
     QS_FMM_AVX512 static __mmask16 mask(int k) { return __mmask16((1u << k) - 1u); }
     QS_FMM_AVX512 static V zero() { return _mm512_setzero_ps(); }
     QS_FMM_AVX512 static V load(const float* p) { return _mm512_load_ps(p); }
     QS_FMM_AVX512 static void store(float* p, V v) { _mm512_store_ps(p, v); }
     QS_FMM_AVX512 static V fma(V w, V x, V acc) { return _mm512_fmadd_ps(w, x, acc); }
-    /// Lanes (i, i+8), (i, i+4), (i, i+2), (0, 1): the AVX2 tree one level up. Kept in zmm registers (GCC
-    /// 12's 512 → 256 casts trip -Wmaybe-uninitialized on their undefined upper halves).
-    QS_FMM_AVX512 static float reduce(V v)
+    /// Lanes (i, i+8), (i, i+4), (i, i+2), (0, 1): the AVX2 tree one level up (FloatMatMulReduceX86.h).
+    QS_FMM_AVX512 static float reduce(V v) { return reduceLanes16(v); }
+    QS_FMM_AVX512 static void reduce16(const float* acc, std::int64_t stride, int k, float* y)
     {
-        const V s1 = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, 0x4e));
-        const V s2 = _mm512_add_ps(s1, _mm512_shuffle_f32x4(s1, s1, 0xb1));
-        const V s3 = _mm512_add_ps(s2, _mm512_permute_ps(s2, 0x4e));
-        return _mm512_cvtss_f32(_mm512_add_ps(s3, _mm512_permute_ps(s3, 0xb1)));
+        reduceLanes16x16(acc, stride, k, y);
     }
     QS_FMM_AVX512 static V loadX(const float* p) { return _mm512_loadu_ps(p); }
     QS_FMM_AVX512 static V loadXPart(const float* p, int k) { return _mm512_maskz_loadu_ps(mask(k), p); }

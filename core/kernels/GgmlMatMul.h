@@ -38,6 +38,11 @@ std::size_t ggmlActivationRowBytes(GgmlType weightType, std::int64_t cols);
 /// and rounds half away from zero: the two differ by one step on rare ties.
 void ggmlQuantizeActivations(GgmlType weightType, const float* x, std::int64_t t0, std::int64_t t1,
                              std::int64_t cols, void* xq);
+/// The same with a given variant: scalar and vec128 run the scalar loop, avx2 and avx512 its AVX2
+/// twin (the same bytes: the same operations lane by lane). Throws qs::Error when this CPU cannot
+/// run the variant.
+void ggmlQuantizeActivations(SimdVariant variant, GgmlType weightType, const float* x, std::int64_t t0,
+                             std::int64_t t1, std::int64_t cols, void* xq);
 
 /// y[t·ldy + r] = dot(weight row r, activation row t) for r in [r0, r1) and t in [0, n). w: all
 /// weight rows, row r at (const uint8_t*)w + r·ggmlRowBytes(type, cols) (any alignment); xq: n rows
@@ -55,5 +60,57 @@ void ggmlMatMul(SimdVariant variant, GgmlType weightType, const void* w, std::in
 
 /// The variant ggmlMatMul(type, …) runs on this CPU (for benchmarks and logs).
 SimdVariant ggmlMatMulVariant();
+
+// ---- Interleaved layout (prefill) ----------------------------------------------------------------
+//
+// A layer may keep its rows in a kernel-friendly order instead of GGUF's, rewritten once at load in
+// the same bytes: rows in groups of kGgmlInterleaveRows = 16, a group's block b holding the 16 rows'
+// block b side by side, so that one 64-byte register holds four codes of each of the 16 rows and one
+// vpdpbusd against four broadcast activation codes advances 16 row sums. Per group and block (16·S
+// bytes, S the block size): the 16 binary16 scales (row l at byte 2l), then the codes in 64-byte
+// chunks, chunk c holding 4 bytes of each row (row l at 4l):
+// - Q4_0, IQ4_NL: chunks 0–3 hold bytes 4c … 4c+3 of the row's 16 nibble bytes (the low nibbles are
+//   codes 4c … 4c+3, the high ones 16+4c …);
+// - Q8_0: chunks 0–7 hold codes 4c … 4c+3, stored + 128 (unsigned).
+// - Q4_K (per super-block): the 16 d, the 16 dmin, the 12 scale bytes in 3 chunks, the 128 code
+//   bytes in 32 chunks (chunk k: bytes 4k … 4k+3).
+// - Q6_K (per super-block): the 16 d, the 16 scales in 4 chunks, ql in 32 chunks, qh in 16.
+// Rows of a last, partial group stay in row layout where they are. Each (row, token) product is,
+// per block, an exact integer sum (Q4_0/Q8_0/IQ4_NL: Σ_j (w_j − offset)·x_j; Q4_K: Σ_g sc_g·Σ q·x
+// and Σ_g m_g·bsums; Q6_K: Σ_g sc_g·(Σ q·x − 32·bsums)) added to the running float by one FMA with
+// d_w·d_x (Q4_K: a second with −dmin·d_x), in block order: one rounding order for the scalar twin
+// and the SIMD kernel alike (bit-identical), independent of split and tokens; it is not the row
+// layout's order (the two differ within the variant budget).
+
+/// Rows per group of the interleaved layout.
+inline constexpr std::int64_t kGgmlInterleaveRows = 16;
+
+/// Whether ggmlMatMulInterleaved has a kernel for this type (Q4_0, Q8_0, IQ4_NL, Q4_K, Q6_K).
+bool ggmlHasInterleavedMatMul(GgmlType weightType);
+
+/// Whether ggmlMatMul's active variant runs this type faster interleaved (avx512 with VNNI and a
+/// type with an interleaved kernel); a loader interleaves a layer's rows only then, as the other
+/// variants run the scalar twin on interleaved rows.
+bool ggmlPrefersInterleaved(GgmlType weightType);
+
+/// Rewrites `rows` rows of `cols` values (GGUF row layout, src) into the interleaved layout at dst
+/// (the same number of bytes; dst may be src). Throws qs::Error for a type without an interleaved
+/// kernel or bad sizes.
+void ggmlInterleaveRows(GgmlType weightType, const void* src, std::int64_t rows, std::int64_t cols,
+                        void* dst);
+/// The inverse of ggmlInterleaveRows (dst may be src).
+void ggmlDeinterleaveRows(GgmlType weightType, const void* src, std::int64_t rows, std::int64_t cols,
+                          void* dst);
+
+/// ggmlMatMul on interleaved weights: w holds all `rows` rows of the matrix (the groups depend on
+/// it), rows [r0, r1) are computed. Runs the avx512 kernel where the active variant is avx512 with
+/// VNNI, else the scalar twin.
+void ggmlMatMulInterleaved(GgmlType weightType, const void* w, std::int64_t rows, std::int64_t cols,
+                           std::int64_t r0, std::int64_t r1, const void* xq, std::int64_t n, float* y,
+                           std::int64_t ldy);
+/// The same with a given variant (scalar, vec128 and avx2 run the scalar twin).
+void ggmlMatMulInterleaved(SimdVariant variant, GgmlType weightType, const void* w, std::int64_t rows,
+                           std::int64_t cols, std::int64_t r0, std::int64_t r1, const void* xq,
+                           std::int64_t n, float* y, std::int64_t ldy);
 
 } // namespace qs

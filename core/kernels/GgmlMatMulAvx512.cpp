@@ -15,9 +15,11 @@
 #include "kernels/GgmlMatMulKernels.h"
 #include "kernels/GgmlMatMulTiles.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <type_traits>
+#include <vector>
 
 #if defined(__x86_64__) // 64-bit only: the kernels move 64-bit masks and words
 #include <immintrin.h>
@@ -571,6 +573,376 @@ struct SuperTile
     }
 };
 
+// ---- Interleaved layout (GgmlMatMul.h): 16 rows per register ----------------------------------
+//
+// One 64-byte chunk holds four codes of each of 16 rows; vpdpbusd against four activation codes
+// broadcast to every lane advances the 16 row sums of a token by four codes. The lanes start at
+// −offset·Σx of the token's block (the codes are unsigned with an offset), so a block's 8 steps
+// leave the exact Σ value·activation per row, scaled and summed by one conversion and one FMA for
+// 16 rows. The weight block unpacked into registers meets up to 8 tokens.
+
+struct IlQ4_0
+{
+    static constexpr int kOffset = 8;
+    static constexpr std::size_t kBlockBytes = sizeof(BlockQ4_0);
+    static void codes(const std::uint8_t* c, __m512i out[8])
+    {
+        for (int k = 0; k < 4; ++k) {
+            const __m512i v = load512(c + 64 * k);
+            out[k] = _mm512_and_si512(v, bytes(0xF));
+            out[k + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), bytes(0xF));
+        }
+    }
+};
+struct IlIQ4_NL
+{
+    static constexpr int kOffset = 128;
+    static constexpr std::size_t kBlockBytes = sizeof(BlockIQ4_NL);
+    static void codes(const std::uint8_t* c, __m512i out[8])
+    {
+        const __m512i table = _mm512_xor_si512(_mm512_broadcast_i32x4(load128(kIq4Table)), bytes(0x80));
+        for (int k = 0; k < 4; ++k) {
+            const __m512i v = load512(c + 64 * k);
+            out[k] = _mm512_shuffle_epi8(table, _mm512_and_si512(v, bytes(0xF)));
+            out[k + 4] = _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi16(v, 4), bytes(0xF)));
+        }
+    }
+};
+struct IlQ8_0
+{
+    static constexpr int kOffset = 128;
+    static constexpr std::size_t kBlockBytes = sizeof(BlockQ8_0);
+    static void codes(const std::uint8_t* c, __m512i out[8])
+    {
+        for (int k = 0; k < 8; ++k)
+            out[k] = load512(c + 64 * k);
+    }
+};
+
+/// The interleaved kernel of a legacy format (Codes: IlQ4_0, IlIQ4_NL, IlQ8_0).
+template <class Codes>
+struct IlLegacy
+{
+    static constexpr int kValues = kLegacyBlock;
+    static constexpr std::size_t kBlockBytes = Codes::kBlockBytes;
+
+    /// Per block of an activation row: −offset·Σ x_j (the lanes' start) and the scale as a float.
+    struct Act
+    {
+        std::int32_t start;
+        float d;
+    };
+    static void prepare(const MatMulArgs& a, std::int64_t blocks, Act* out)
+    {
+        for (std::int64_t t = 0; t < a.n; ++t) {
+            const auto* x = reinterpret_cast<const BlockQ8_0*>(a.xq + std::size_t(t) * a.xRowBytes);
+            for (std::int64_t b = 0; b < blocks; ++b) {
+                // Σ (x + 128) over 8-byte groups, then less 32·128.
+                const __m256i s = _mm256_sad_epu8(
+                    _mm256_xor_si256(load256(x[b].qs), _mm256_set1_epi8(char(0x80))), _mm256_setzero_si256());
+                const __m128i h = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+                const std::int64_t sum = _mm_cvtsi128_si64(h) + _mm_extract_epi64(h, 1) - 32 * 128;
+                out[t * blocks + b] = {std::int32_t(-Codes::kOffset * sum), halfToFloat(x[b].d)};
+            }
+        }
+    }
+
+    template <int T>
+    static void tile(const std::uint8_t* group, std::int64_t blocks, const MatMulArgs& a, std::int64_t t0,
+                     const Act* act, float* y, __mmask16 mask)
+    {
+        const BlockQ8_0* x[T];
+        const Act* xa[T];
+        for (int j = 0; j < T; ++j) {
+            x[j] = reinterpret_cast<const BlockQ8_0*>(a.xq + std::size_t(t0 + j) * a.xRowBytes);
+            xa[j] = act + (t0 + j) * blocks;
+        }
+        __m512 acc[T];
+        for (int j = 0; j < T; ++j)
+            acc[j] = _mm512_setzero_ps();
+        constexpr std::size_t stride = kIlRows * kBlockBytes;
+        for (std::int64_t b = 0; b < blocks; ++b) {
+            const std::uint8_t* blk = group + std::size_t(b) * stride;
+            if constexpr (T == 1) // decode: the group's rows are one stream
+                for (std::size_t l = 0; l < stride; l += 64)
+                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchBytes + l, _MM_HINT_T0);
+            __m512i c[8];
+            Codes::codes(blk + kIlScaleBytes, c);
+            const __m512 wd = _mm512_cvtph_ps(load256(blk));
+            __m512i is[T];
+            for (int j = 0; j < T; ++j)
+                is[j] = _mm512_set1_epi32(xa[j][b].start);
+            for (int k = 0; k < 8; ++k)
+                for (int j = 0; j < T; ++j) {
+                    std::int32_t v;
+                    std::memcpy(&v, x[j][b].qs + 4 * k, 4);
+                    is[j] = _mm512_dpbusd_epi32(is[j], c[k], _mm512_set1_epi32(v));
+                }
+            for (int j = 0; j < T; ++j)
+                acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is[j]),
+                                         _mm512_mul_ps(wd, _mm512_set1_ps(xa[j][b].d)), acc[j]);
+        }
+        for (int j = 0; j < T; ++j)
+            _mm512_mask_storeu_ps(y + (t0 + j) * a.ldy, mask, acc[j]);
+    }
+};
+
+/// Q4_K interleaved: per group of 32 the 16 rows' sums by vpdpbusd, times the group scale
+/// (vpmulld), summed over the super-block in integers; the mins by vpdpwssd against the
+/// activation's group sums; two conversions and FMAs per super-block.
+struct IlQ4_K
+{
+    static constexpr int kValues = kSuperBlock;
+    static constexpr std::size_t kBlockBytes = sizeof(BlockQ4_K);
+
+    /// Per super-block of an activation row: its scale and the 8 group sums (bsums 2g + 2g+1) as
+    /// int16 pairs (g = 2p, 2p+1).
+    struct Act
+    {
+        float d;
+        std::int32_t pairs[4];
+    };
+    static void prepare(const MatMulArgs& a, std::int64_t blocks, Act* out)
+    {
+        for (std::int64_t t = 0; t < a.n; ++t) {
+            const auto* x = reinterpret_cast<const BlockQ8_K*>(a.xq + std::size_t(t) * a.xRowBytes);
+            for (std::int64_t b = 0; b < blocks; ++b) {
+                Act& o = out[t * blocks + b];
+                o.d = x[b].d;
+                for (int p = 0; p < 4; ++p) {
+                    const int g0 = x[b].bsums[4 * p] + x[b].bsums[4 * p + 1];
+                    const int g1 = x[b].bsums[4 * p + 2] + x[b].bsums[4 * p + 3];
+                    o.pairs[p] = std::int32_t(std::uint32_t(std::uint16_t(g0)) |
+                                              std::uint32_t(std::uint16_t(g1)) << 16);
+                }
+            }
+        }
+    }
+
+    template <int T>
+    static void tile(const std::uint8_t* group, std::int64_t blocks, const MatMulArgs& a, std::int64_t t0,
+                     const Act* act, float* y, __mmask16 mask)
+    {
+        const BlockQ8_K* x[T];
+        const Act* xa[T];
+        for (int j = 0; j < T; ++j) {
+            x[j] = reinterpret_cast<const BlockQ8_K*>(a.xq + std::size_t(t0 + j) * a.xRowBytes);
+            xa[j] = act + (t0 + j) * blocks;
+        }
+        __m512 acc[T];
+        for (int j = 0; j < T; ++j)
+            acc[j] = _mm512_setzero_ps();
+        constexpr std::size_t stride = kIlRows * kBlockBytes;
+        const __m512i low6 = _mm512_set1_epi32(63), low4 = _mm512_set1_epi32(0xF),
+                      bits45 = _mm512_set1_epi32(0x30);
+        for (std::int64_t b = 0; b < blocks; ++b) {
+            const std::uint8_t* blk = group + std::size_t(b) * stride;
+            if constexpr (T == 1)
+                for (std::size_t l = 0; l < stride; l += 64)
+                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchBytes + l, _MM_HINT_T0);
+            const __m512i w0 = load512(blk + kIlK4Scales), w1 = load512(blk + kIlK4Scales + 64),
+                          w2 = load512(blk + kIlK4Scales + 128);
+            __m512i sumi[T];
+            for (int j = 0; j < T; ++j)
+                sumi[j] = _mm512_setzero_si512();
+                // Pairs of groups (2p: low nibbles, 2p+1: high nibbles of the same code chunks) in a loop
+                // the compiler keeps rolled: unrolled, it hoists all eight scales and spills.
+#pragma GCC unroll 1
+            for (int p = 0; p < 4; ++p) {
+                const std::uint8_t* codes = blk + kIlK4Codes + 64 * 8 * p;
+                const std::int8_t* xq[T];
+                for (int j = 0; j < T; ++j)
+                    xq[j] = x[j][b].qs + 64 * p;
+                staticFor<0, 2>([&](auto hc) {
+                    constexpr int h = decltype(hc)::value;
+                    const int g = 2 * p + h;
+                    const __m128i count = _mm_cvtsi32_si128(8 * (g % 4));
+                    const __m512i sc =
+                        g < 4 ? _mm512_and_si512(_mm512_srl_epi32(w0, count), low6)
+                              : _mm512_or_si512(
+                                    _mm512_and_si512(_mm512_srl_epi32(w2, count), low4),
+                                    _mm512_and_si512(_mm512_srl_epi32(w0, _mm_cvtsi32_si128(8 * (g % 4) + 2)),
+                                                     bits45));
+                    __m512i c[8];
+                    for (int k = 0; k < 8; ++k) {
+                        const __m512i v = load512(codes + 64 * k);
+                        c[k] = _mm512_and_si512(h ? _mm512_srli_epi16(v, 4) : v, bytes(0xF));
+                    }
+                    for (int j = 0; j < T; ++j) {
+                        __m512i s = _mm512_setzero_si512();
+                        for (int k = 0; k < 8; ++k) {
+                            std::int32_t v;
+                            std::memcpy(&v, xq[j] + 32 * h + 4 * k, 4);
+                            s = _mm512_dpbusd_epi32(s, c[k], _mm512_set1_epi32(v));
+                        }
+                        sumi[j] = _mm512_add_epi32(sumi[j], _mm512_mullo_epi32(s, sc));
+                    }
+                });
+            }
+            // The mins as int16 pairs (m_2p, m_2p+1) per lane.
+            __m512i mn[8];
+            staticFor<0, 8>([&](auto gc) {
+                constexpr int g = decltype(gc)::value;
+                if constexpr (g < 4)
+                    mn[g] = _mm512_and_si512(_mm512_srli_epi32(w1, 8 * g), low6);
+                else
+                    mn[g] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(w2, 8 * (g - 4) + 4), low4),
+                                            _mm512_and_si512(_mm512_srli_epi32(w1, 8 * (g - 4) + 2), bits45));
+            });
+            __m512i mpair[4];
+            for (int p = 0; p < 4; ++p)
+                mpair[p] = _mm512_or_si512(mn[2 * p], _mm512_slli_epi32(mn[2 * p + 1], 16));
+            const __m512 wd = _mm512_cvtph_ps(load256(blk)),
+                         wmin = _mm512_cvtph_ps(load256(blk + kIlScaleBytes));
+            for (int j = 0; j < T; ++j) {
+                __m512i summ = _mm512_setzero_si512();
+                for (int p = 0; p < 4; ++p)
+                    summ = _mm512_dpwssd_epi32(summ, mpair[p], _mm512_set1_epi32(xa[j][b].pairs[p]));
+                const __m512 dx = _mm512_set1_ps(xa[j][b].d);
+                acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[j]), _mm512_mul_ps(wd, dx), acc[j]);
+                acc[j] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(summ), _mm512_mul_ps(wmin, dx), acc[j]);
+            }
+        }
+        for (int j = 0; j < T; ++j)
+            _mm512_mask_storeu_ps(y + (t0 + j) * a.ldy, mask, acc[j]);
+    }
+};
+
+/// Q6_K interleaved: per group of 16 the 16 rows' sums of the unsigned 6-bit codes by vpdpbusd,
+/// the lanes starting at −32·bsums (the offset), times the signed group scale (vpmulld), summed
+/// over the super-block in integers; one conversion and FMA per super-block.
+struct IlQ6_K
+{
+    static constexpr int kValues = kSuperBlock;
+    static constexpr std::size_t kBlockBytes = sizeof(BlockQ6_K);
+
+    /// Per super-block of an activation row: its scale and −32·bsums of the 16 groups.
+    struct Act
+    {
+        float d;
+        std::int32_t start[16];
+    };
+    static void prepare(const MatMulArgs& a, std::int64_t blocks, Act* out)
+    {
+        for (std::int64_t t = 0; t < a.n; ++t) {
+            const auto* x = reinterpret_cast<const BlockQ8_K*>(a.xq + std::size_t(t) * a.xRowBytes);
+            for (std::int64_t b = 0; b < blocks; ++b) {
+                Act& o = out[t * blocks + b];
+                o.d = x[b].d;
+                for (int g = 0; g < 16; ++g)
+                    o.start[g] = -32 * x[b].bsums[g];
+            }
+        }
+    }
+
+    template <int T>
+    static void tile(const std::uint8_t* group, std::int64_t blocks, const MatMulArgs& a, std::int64_t t0,
+                     const Act* act, float* y, __mmask16 mask)
+    {
+        const BlockQ8_K* x[T];
+        const Act* xa[T];
+        for (int j = 0; j < T; ++j) {
+            x[j] = reinterpret_cast<const BlockQ8_K*>(a.xq + std::size_t(t0 + j) * a.xRowBytes);
+            xa[j] = act + (t0 + j) * blocks;
+        }
+        __m512 acc[T];
+        for (int j = 0; j < T; ++j)
+            acc[j] = _mm512_setzero_ps();
+        constexpr std::size_t stride = kIlRows * kBlockBytes;
+        for (std::int64_t b = 0; b < blocks; ++b) {
+            const std::uint8_t* blk = group + std::size_t(b) * stride;
+            if constexpr (T == 1)
+                for (std::size_t l = 0; l < stride; l += 64)
+                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchBytes + l, _MM_HINT_T0);
+            __m512i sumi[T];
+            for (int j = 0; j < T; ++j)
+                sumi[j] = _mm512_setzero_si512();
+                // Group G = 8n + 2m + h: values 128n + 32m + 16h … of ql bytes 64n + 32(m % 2) + 16h … (low
+                // nibbles for m < 2, high for m ≥ 2) and bits 2m, 2m+1 of qh bytes 32n + 16h ….
+                // Pairs of groups (h = 0, 1) in a loop the compiler keeps rolled (unrolled, it hoists
+                // the scales and spills).
+#pragma GCC unroll 1
+            for (int q = 0; q < 8; ++q) {
+                const int n = q / 4, m = q % 4;
+                const __m512i sw = load512(blk + kIlK6Scales + 64 * (q / 2));
+                staticFor<0, 2>([&](auto hc) {
+                    constexpr int h = decltype(hc)::value;
+                    const int G = 2 * q + h;
+                    const __m512i sc = _mm512_sra_epi32(
+                        _mm512_sll_epi32(sw, _mm_cvtsi32_si128(24 - 8 * (G % 4))), _mm_cvtsi32_si128(24));
+                    const std::uint8_t* ql0 = blk + kIlK6Ql + 64 * ((64 * n + 32 * (m % 2) + 16 * h) / 4);
+                    const std::uint8_t* qh0 = blk + kIlK6Qh + 64 * ((32 * n + 16 * h) / 4);
+                    // Bits 2m, 2m+1 of qh to bits 4, 5.
+                    const __m128i up = _mm_cvtsi32_si128(m < 2 ? 4 - 2 * m : 0),
+                                  down = _mm_cvtsi32_si128(m < 2 ? 0 : 2 * m - 4);
+                    __m512i c[4];
+                    for (int k = 0; k < 4; ++k) {
+                        const __m512i ql = load512(ql0 + 64 * k);
+                        const __m512i qh = load512(qh0 + 64 * k);
+                        const __m512i low = m < 2 ? ql : _mm512_srli_epi16(ql, 4);
+                        const __m512i high = _mm512_srl_epi16(_mm512_sll_epi16(qh, up), down);
+                        // (low & 0x0F) | (high & 0x30)
+                        c[k] = _mm512_ternarylogic_epi32(_mm512_and_si512(low, bytes(0xF)), high, bytes(0x30),
+                                                         0xF8);
+                    }
+                    for (int j = 0; j < T; ++j) {
+                        __m512i sg = _mm512_set1_epi32(xa[j][b].start[G]);
+                        for (int k = 0; k < 4; ++k) {
+                            std::int32_t v;
+                            std::memcpy(&v, x[j][b].qs + 16 * G + 4 * k, 4);
+                            sg = _mm512_dpbusd_epi32(sg, c[k], _mm512_set1_epi32(v));
+                        }
+                        sumi[j] = _mm512_add_epi32(sumi[j], _mm512_mullo_epi32(sg, sc));
+                    }
+                });
+            }
+            const __m512 wd = _mm512_cvtph_ps(load256(blk));
+            for (int j = 0; j < T; ++j)
+                acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[j]),
+                                         _mm512_mul_ps(wd, _mm512_set1_ps(xa[j][b].d)), acc[j]);
+        }
+        for (int j = 0; j < T; ++j)
+            _mm512_mask_storeu_ps(y + (t0 + j) * a.ldy, mask, acc[j]);
+    }
+};
+
+template <class F>
+void ilMatMul(const MatMulArgs& a)
+{
+    const std::int64_t blocks = a.cols / F::kValues;
+    std::vector<typename F::Act> act(std::size_t(a.n * blocks));
+    F::prepare(a, blocks, act.data());
+    const std::int64_t g0 = a.r0 / kIlRows, g1 = (a.r1 + kIlRows - 1) / kIlRows;
+    auto tile = [&]<int T>(std::int64_t g, std::int64_t t) {
+        const std::int64_t first = g * kIlRows;
+        const unsigned lo = unsigned(std::max(a.r0, first) - first),
+                       hi = unsigned(std::min(a.r1, first + kIlRows) - first);
+        const auto mask = __mmask16(((1u << hi) - 1) & ~((1u << lo) - 1));
+        F::template tile<T>(a.w + std::size_t(first) * a.rowBytes, blocks, a, t, act.data(), a.y + first,
+                            mask);
+    };
+    if (a.n == 1) {
+        for (std::int64_t g = g0; g < g1; ++g)
+            tile.template operator()<1>(g, 0);
+        return;
+    }
+    // Rows in blocks that stay in L2 while the token tiles pass; a token tile stays in L1 over them.
+    constexpr std::int64_t groupsPerBlock = kRowBlock / kIlRows;
+    for (std::int64_t gb = g0; gb < g1; gb += groupsPerBlock) {
+        const std::int64_t ge = std::min(g1, gb + groupsPerBlock);
+        std::int64_t t = 0;
+        for (; t + 8 <= a.n; t += 8)
+            for (std::int64_t g = gb; g < ge; ++g)
+                tile.template operator()<8>(g, t);
+        for (; t + 4 <= a.n; t += 4)
+            for (std::int64_t g = gb; g < ge; ++g)
+                tile.template operator()<4>(g, t);
+        for (; t < a.n; ++t)
+            for (std::int64_t g = gb; g < ge; ++g)
+                tile.template operator()<1>(g, t);
+    }
+}
+
 template <class Tile, int BlockSize, int RowsGemv, int RowsGemm, int TokensGemm>
 void matMul(const MatMulArgs& a)
 {
@@ -578,6 +950,24 @@ void matMul(const MatMulArgs& a)
 }
 
 } // namespace
+
+MatMulFn avx512InterleavedMatMul(GgmlType type)
+{
+    switch (type) {
+    case GgmlType::Q4_0:
+        return ilMatMul<IlLegacy<IlQ4_0>>;
+    case GgmlType::Q8_0:
+        return ilMatMul<IlLegacy<IlQ8_0>>;
+    case GgmlType::IQ4_NL:
+        return ilMatMul<IlLegacy<IlIQ4_NL>>;
+    case GgmlType::Q4_K:
+        return ilMatMul<IlQ4_K>;
+    case GgmlType::Q6_K:
+        return ilMatMul<IlQ6_K>;
+    default:
+        return nullptr;
+    }
+}
 
 MatMulFn avx512MatMul(GgmlType type)
 {
@@ -624,6 +1014,10 @@ MatMulFn avx512MatMul(GgmlType type)
 
 namespace qs::ggmlmm {
 MatMulFn avx512MatMul(GgmlType)
+{
+    return nullptr;
+}
+MatMulFn avx512InterleavedMatMul(GgmlType)
 {
     return nullptr;
 }

@@ -29,6 +29,7 @@ struct MatMulArgs
     std::int64_t n;
     float* y;
     std::int64_t ldy;
+    std::int64_t rows = 0; ///< interleaved kernels: all rows of the matrix ([r0, r1) in its full groups)
 };
 using MatMulFn = void (*)(const MatMulArgs&);
 
@@ -37,6 +38,38 @@ using MatMulFn = void (*)(const MatMulArgs&);
 MatMulFn scalarMatMul(GgmlType type);
 MatMulFn avx2MatMul(GgmlType type);
 MatMulFn avx512MatMul(GgmlType type); ///< AVX-512 F/BW/VL/DQ + VNNI
+
+/// The kernels on the interleaved layout (GgmlMatMul.h) of Q4_0, Q8_0, IQ4_NL, Q4_K and Q6_K, for rows
+/// [r0, r1) inside the full groups of a.rows rows; nullptr for other types.
+MatMulFn scalarInterleavedMatMul(GgmlType type);
+MatMulFn avx512InterleavedMatMul(GgmlType type);
+
+/// A group's block b of the interleaved layout starts at group + b·16·S; its binary16 scales come
+/// first (32 bytes), then the code chunks.
+inline constexpr int kIlRows = 16;
+inline constexpr int kIlScaleBytes = 2 * kIlRows;
+/// Q4_K: d and dmin (32 bytes each), the 12 scale bytes in three chunks, then the 128 code bytes
+/// in 32 chunks (chunk 8k + c: bytes 32k + 4c … of each row; low nibbles group 2k, high 2k+1).
+inline constexpr int kIlK4Scales = 64;
+inline constexpr int kIlK4Codes = 64 + 3 * 64;
+/// Q6_K: d (32 bytes), the 16 int8 scales in four chunks, the 128 ql bytes in 32 chunks, the 64
+/// qh bytes in 16 chunks (chunk k: bytes 4k … 4k+3 of each row).
+inline constexpr int kIlK6Scales = kIlScaleBytes;
+inline constexpr int kIlK6Ql = kIlK6Scales + 4 * 64;
+inline constexpr int kIlK6Qh = kIlK6Ql + 32 * 64;
+
+/// Code j (0–31) of row l of an interleaved Q4_0/IQ4_NL block (the nibble) or Q8_0 block (the
+/// stored byte, code + 128).
+inline int interleavedNibble(const std::uint8_t* block, int l, int j)
+{
+    const int byte = j % 16;
+    const std::uint8_t v = block[kIlScaleBytes + 64 * (byte / 4) + 4 * l + byte % 4];
+    return j < 16 ? (v & 0xF) : (v >> 4);
+}
+inline int interleavedByte(const std::uint8_t* block, int l, int j)
+{
+    return block[kIlScaleBytes + 64 * (j / 4) + 4 * l + j % 4];
+}
 
 /// Tiling shared by the SIMD variants: weight rows are taken in blocks small enough to stay in L2
 /// while every token tile passes over them, so the activations stream once per block of rows.
@@ -56,7 +89,8 @@ inline const char* prefetchAddress(const void* row, std::size_t rowBytes, std::s
     pos += kPrefetchBytes;
     if (pos >= rowBytes)
         pos += (R - 1) * rowBytes;
-    return reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(row) + pos); // may lie past the matrix
+    return reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(row) +
+                                         pos); // may lie past the matrix
 }
 
 /// The 8 six-bit scales and mins of a Q4_K/Q5_K super-block (12 packed bytes).

@@ -87,4 +87,16 @@ void DenseLinear::forward(const float* x, std::int64_t n, float* y) const
     addBias(y, n, m_out, m_bias);
 }
 
+bool DenseLinear::forwardBf16Inputs(const float* x, std::int64_t n, float* y) const
+{
+    if (m_dtype != DType::BF16 || !floatMatMulBf16InputsFast())
+        return false;
+    runRowTiles(m_out, kFloatMatMulRowTile, double(n) * double(m_in) * double(m_out),
+                [&](std::int64_t r0, std::int64_t r1) {
+                    floatMatMulBf16Inputs(SimdVariant::Avx512, m_data, m_in, r0, r1, x, n, y, m_out);
+                });
+    addBias(y, n, m_out, m_bias);
+    return true;
+}
+
 } // namespace qs

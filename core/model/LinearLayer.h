@@ -36,6 +36,10 @@ public:
     /// A float layer's weight as f32 [out, in] (a working copy made on request, so quantizers hold
     /// one layer at a time); empty for a quantized layer.
     virtual std::vector<float> floatWeight() const { return {}; }
+    /// forward() for inputs that are bf16 values (GgmlVecDotLinear rounds a BF16 layer's inputs so, as
+    /// llama.cpp does): a layer with an exact kernel for them that is faster here runs it and returns true;
+    /// otherwise it returns false and the caller runs forward().
+    virtual bool forwardBf16Inputs(const float*, std::int64_t, float*) const { return false; }
 };
 
 /// A float layer: W as f32, f16 or bf16 rows [out, in], either owned or read in place from a
@@ -61,6 +65,8 @@ public:
     QString kernelName() const override;
     const std::vector<float>& bias() const override { return m_bias; }
     std::vector<float> floatWeight() const override;
+    /// BF16 weights on a CPU with AVX512-BF16: kernels/FloatMatMul floatMatMulBf16Inputs (vdpbf16ps).
+    bool forwardBf16Inputs(const float* x, std::int64_t nTokens, float* y) const override;
     DType dtype() const { return m_dtype; }
 
 private:

@@ -2,6 +2,7 @@
 
 #include "io/QuantizedLayerReader.h"
 #include "io/TensorStore.h"
+#include "kernels/GgmlMatMul.h"
 #include "model/PackedLinear.h"
 #include "model/QuantizedLinear.h"
 
@@ -24,6 +25,16 @@ std::shared_ptr<const LinearLayer> loadStoredMatrix(std::shared_ptr<const Model>
     // permuted, is reordered once into an owned buffer of the same type.
     std::shared_ptr<const void> keepAlive = model;
     const unsigned char* data = nullptr;
+    if (t.blockQuantized() && ggmlPrefersInterleaved(*t.ggmlType)) {
+        // Rows the prefill kernel reads faster interleaved: rewritten once into an owned buffer of
+        // the same size; the mapped pages are dropped, so the layer stays at its packed size.
+        auto rows = std::make_shared<std::vector<std::uint8_t>>(ts.readRawRows(tensor));
+        ggmlInterleaveRows(*t.ggmlType, rows->data(), out, in, rows->data());
+        ts.releasePages(tensor);
+        data = rows->data();
+        return std::make_shared<GgmlLinear>(in, out, *t.ggmlType, data, std::move(rows), std::move(bias),
+                                            t.bytes(), label, false, true);
+    }
     const bool mapped = ts.rowsInPlace(tensor);
     if (mapped) {
         data = ts.rawData(tensor);

@@ -8,6 +8,8 @@
 #include "util/Error.h"
 #include "util/Threads.h"
 
+#include <algorithm>
+
 namespace qs {
 
 namespace {
@@ -15,6 +17,15 @@ namespace {
 /// Rows per tile when a layer's product is spread over threads: small enough that a 2048-row
 /// decode step still gives every thread work, large enough that a tile streams whole pages.
 constexpr std::int64_t kPackedRowTile = 64;
+
+/// Rows per tile of an interleaved layer's prefill: each call prepares its activations' block sums
+/// once for all its rows, so a tile takes up to 256 rows while every thread still gets two tiles.
+/// (Results do not depend on the tiles.)
+std::int64_t interleavedPrefillTile(std::int64_t rows)
+{
+    const std::int64_t perThread = rows / (2 * std::int64_t(computeThreads()));
+    return std::clamp(perThread / kPackedRowTile * kPackedRowTile, kPackedRowTile, 4 * kPackedRowTile);
+}
 
 double macs(std::int64_t n, std::int64_t in, std::int64_t out)
 {
@@ -25,11 +36,14 @@ double macs(std::int64_t n, std::int64_t in, std::int64_t out)
 
 GgmlLinear::GgmlLinear(std::int64_t in, std::int64_t out, GgmlType type, const void* rows,
                        std::shared_ptr<const void> keepAlive, std::vector<float> bias,
-                       std::uint64_t storageBytes, QString label, bool mapped)
+                       std::uint64_t storageBytes, QString label, bool mapped, bool interleaved)
     : m_in(in), m_out(out), m_type(type), m_rows(static_cast<const std::uint8_t*>(rows)),
       m_keepAlive(std::move(keepAlive)), m_bias(std::move(bias)), m_storageBytes(storageBytes),
-      m_label(std::move(label)), m_mapped(mapped), m_integerKernel(ggmlHasMatMul(type))
+      m_label(std::move(label)), m_mapped(mapped), m_interleaved(interleaved),
+      m_integerKernel(ggmlHasMatMul(type))
 {
+    if (interleaved && !ggmlHasInterleavedMatMul(type))
+        throw Error(QStringLiteral("GgmlLinear: %1 has no interleaved layout").arg(ggmlTypeName(type)));
     if (!ggmlTypeInfo(type).canDequantize)
         throw Error(QStringLiteral("%1 weights cannot be run").arg(ggmlTypeName(type)));
     if (!m_bias.empty() && std::int64_t(m_bias.size()) != out)
@@ -48,6 +62,8 @@ QString GgmlLinear::kernelName() const
     const QString w = ggmlTypeName(m_type);
     QString k = m_integerKernel ? QString(w + QStringLiteral("·") + ggmlTypeName(ggmlActivationType(m_type)))
                                 : QString(w + QStringLiteral(" dequantized per tile (no integer kernel)"));
+    if (m_interleaved)
+        k += QStringLiteral(" (interleaved)");
     return m_mapped ? k + QStringLiteral(" (mapped)") : k;
 }
 
@@ -61,8 +77,12 @@ void GgmlLinear::forward(const float* x, std::int64_t n, float* y) const
         forEachRowRange(n, m_in, [&](std::int64_t first, std::int64_t count) {
             ggmlQuantizeActivations(m_type, x, first, first + count, m_in, xq.data());
         });
-        runRowTiles(m_out, kPackedRowTile, macs(n, m_in, m_out), [&](std::int64_t r0, std::int64_t r1) {
-            ggmlMatMul(m_type, m_rows, m_in, r0, r1, xq.data(), n, y, m_out);
+        const std::int64_t tile = m_interleaved && n > 1 ? interleavedPrefillTile(m_out) : kPackedRowTile;
+        runRowTiles(m_out, tile, macs(n, m_in, m_out), [&](std::int64_t r0, std::int64_t r1) {
+            if (m_interleaved)
+                ggmlMatMulInterleaved(m_type, m_rows, m_out, m_in, r0, r1, xq.data(), n, y, m_out);
+            else
+                ggmlMatMul(m_type, m_rows, m_in, r0, r1, xq.data(), n, y, m_out);
         });
     }
     addBias(y, n, m_out, m_bias);

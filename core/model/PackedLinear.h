@@ -12,14 +12,16 @@ namespace qs {
 /// A ggml block-format weight run as llama.cpp's CPU backend runs it: the input rows quantized to
 /// the type's activation format (Q8_0, Q8_1 or Q8_K) and integer block dot products
 /// (kernels/GgmlMatMul). The rows stay as GGUF stores them, read in place from the mapped file or
-/// from an owned buffer (`keepAlive`). A type without an integer kernel runs on a slower, exact
+/// from an owned buffer (`keepAlive`), or, `interleaved`, in the layout ggmlInterleaveRows wrote
+/// (kernels/GgmlMatMul.h; the loader rewrites a type's rows once when the prefill kernel prefers
+/// it, in a buffer of the same size). A type without an integer kernel runs on a slower, exact
 /// path that dequantizes one row tile at a time (kernelName() says so).
 class GgmlLinear : public LinearLayer
 {
 public:
     GgmlLinear(std::int64_t in, std::int64_t out, GgmlType type, const void* rows,
                std::shared_ptr<const void> keepAlive, std::vector<float> bias, std::uint64_t storageBytes,
-               QString label, bool mapped);
+               QString label, bool mapped, bool interleaved = false);
     std::int64_t inFeatures() const override { return m_in; }
     std::int64_t outFeatures() const override { return m_out; }
     void forward(const float* x, std::int64_t nTokens, float* y) const override;
@@ -41,6 +43,7 @@ private:
     std::uint64_t m_storageBytes;
     QString m_label;
     bool m_mapped;
+    bool m_interleaved;
     bool m_integerKernel;
 };
 

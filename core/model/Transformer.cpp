@@ -276,34 +276,51 @@ void Transformer::attention(const float* q, const float* kCache, const float* vC
     const int T = startPos + n; // keys visible to the last query
     const float scale = float(1.0 / std::sqrt(double(hd)));
     const int window = c.slidingWindow;
+    // Queries go in blocks of kQueryBlock rows, each against only the keys some row of it sees
+    // (causal, and the sliding window): a prompt of n tokens computes about half of the n × T
+    // scores instead of all of them. Each row's softmax and its sums run over its own keys.
+    constexpr int kQueryBlock = 64;
+    const int blocks = (n + kQueryBlock - 1) / kQueryBlock;
     // Small attention (tiny models, decode steps) stays on one thread: a parallel region costs
     // more than it saves there, and much more when the cores are oversubscribed.
     const bool parallel = std::int64_t(n) * T * hd * H >= (1 << 18);
-    forEachRowTile(H, 1, parallel, [&](std::int64_t head, std::int64_t) {
-        const int h = int(head), kvh = h / group;
-        const StridedMap Q(q + std::size_t(h) * std::size_t(hd), n, hd, Eigen::OuterStride<>(H * hd));
-        const StridedMap K(kCache + std::size_t(kvh) * std::size_t(hd), T, hd, Eigen::OuterStride<>(KV * hd));
-        const StridedMap V(vCache + std::size_t(kvh) * std::size_t(hd), T, hd, Eigen::OuterStride<>(KV * hd));
-        RowMajor S = (Q * K.transpose()) * scale; // [n, T]
-        for (int i = 0; i < n; ++i) {
-            const int last = startPos + i; // causal: keys 0..last
-            const int first = window > 0 ? std::max(0, last - window + 1) : 0;
+    forEachRowTile(std::int64_t(H) * blocks, 1, parallel, [&](std::int64_t tile, std::int64_t) {
+        const int h = int(tile / blocks), kvh = h / group;
+        const int i0 = int(tile % blocks) * kQueryBlock, rows = std::min(kQueryBlock, n - i0);
+        const int keyEnd = startPos + i0 + rows; // one past the last key of the block's last row
+        const int keyBegin = window > 0 ? std::max(0, startPos + i0 - window + 1) : 0;
+        const int keys = keyEnd - keyBegin;
+        const StridedMap Q(q + std::size_t(i0) * std::size_t(H * hd) + std::size_t(h) * std::size_t(hd), rows,
+                           hd, Eigen::OuterStride<>(H * hd));
+        const StridedMap K(kCache + std::size_t(keyBegin) * std::size_t(KV * hd) +
+                               std::size_t(kvh) * std::size_t(hd),
+                           keys, hd, Eigen::OuterStride<>(KV * hd));
+        const StridedMap V(vCache + std::size_t(keyBegin) * std::size_t(KV * hd) +
+                               std::size_t(kvh) * std::size_t(hd),
+                           keys, hd, Eigen::OuterStride<>(KV * hd));
+        RowMajor S = (Q * K.transpose()) * scale; // [rows, keys]
+        for (int i = 0; i < rows; ++i) {
+            const int last = startPos + i0 + i - keyBegin;                     // causal: keys up to this one
+            const int first = window > 0 ? std::max(0, last - window + 1) : 0; // keyBegin ≤ every row's first
             float* row = S.row(i).data();
             float mx = -INFINITY;
             for (int j = first; j <= last; ++j)
                 mx = std::max(mx, row[j]);
             double sum = 0;
-            for (int j = 0; j < T; ++j) {
-                const float e = (j >= first && j <= last) ? std::exp(row[j] - mx) : 0.0f;
+            for (int j = first; j <= last; ++j) {
+                const float e = std::exp(row[j] - mx);
                 row[j] = e;
                 sum += e;
             }
             const float inv = float(1.0 / sum);
+            std::fill(row, row + first, 0.0f);
+            std::fill(row + last + 1, row + keys, 0.0f);
             for (int j = first; j <= last; ++j)
                 row[j] = m_f16Kv ? ref::f16ToF32(ref::f32ToF16(row[j] * inv)) : row[j] * inv;
         }
-        Eigen::Map<RowMajor, 0, Eigen::OuterStride<>> O(out + std::size_t(h) * std::size_t(hd), n, hd,
-                                                        Eigen::OuterStride<>(H * hd));
+        Eigen::Map<RowMajor, 0, Eigen::OuterStride<>> O(out + std::size_t(i0) * std::size_t(H * hd) +
+                                                            std::size_t(h) * std::size_t(hd),
+                                                        rows, hd, Eigen::OuterStride<>(H * hd));
         O.noalias() = S * V;
     });
 }
@@ -318,7 +335,8 @@ void Transformer::applyLinear(int index, const float* x, int n, float* y, Forwar
         hooks->linearOutput(index, y, n, l.outFeatures());
 }
 
-void Transformer::runBlock(int b, KvCache& cache, float* hidden, int n, ForwardHooks* hooks) const
+void Transformer::runBlock(int b, KvCache& cache, float* hidden, int n, ForwardHooks* hooks,
+                           BlockBuffers* buffers) const
 {
     const ModelConfig& c = config();
     const DecoderBlockInfo& blk = m_model->blocks()[std::size_t(b)];
@@ -332,7 +350,14 @@ void Transformer::runBlock(int b, KvCache& cache, float* hidden, int n, ForwardH
                         .arg(cache.capacity()));
     const std::size_t N = std::size_t(n);
 
-    std::vector<float> x(N * std::size_t(Hd)), q(N * std::size_t(qDim)), att(N * std::size_t(qDim));
+    BlockBuffers local;
+    BlockBuffers& buf = buffers ? *buffers : local;
+    buf.x.resize(N * std::size_t(Hd));
+    buf.q.resize(N * std::size_t(qDim));
+    buf.att.resize(N * std::size_t(qDim));
+    buf.gate.resize(N * std::size_t(F));
+    buf.up.resize(N * std::size_t(F));
+    std::vector<float>&x = buf.x, &q = buf.q, &att = buf.att, &gate = buf.gate, &up = buf.up;
     rmsNorm(hidden, norms.input, n, Hd, x.data());
     float* kDst = cache.keys(b) + std::size_t(start) * std::size_t(kvDim);
     float* vDst = cache.values(b) + std::size_t(start) * std::size_t(kvDim);
@@ -355,7 +380,6 @@ void Transformer::runBlock(int b, KvCache& cache, float* hidden, int n, ForwardH
     for (std::size_t i = 0; i < N * std::size_t(Hd); ++i)
         hidden[i] += x[i];
 
-    std::vector<float> gate(N * std::size_t(F)), up(N * std::size_t(F));
     rmsNorm(hidden, norms.post, n, Hd, x.data());
     applyLinear(blk.linears[4], x.data(), n, gate.data(), hooks);
     applyLinear(blk.linears[5], x.data(), n, up.data(), hooks);
@@ -391,8 +415,9 @@ void Transformer::forward(KvCache& cache, const int* tokens, int n, float* logit
     const int Hd = config().hiddenSize;
     std::vector<float> hidden(std::size_t(n) * std::size_t(Hd));
     embed(tokens, n, hidden.data());
+    BlockBuffers buffers;
     for (int b = 0; b < config().numLayers; ++b)
-        runBlock(b, cache, hidden.data(), n, hooks);
+        runBlock(b, cache, hidden.data(), n, hooks, &buffers);
     cache.setLength(cache.length() + n);
     if (firstLogitRow < n) {
         const float* h = hidden.data() + std::size_t(firstLogitRow) * std::size_t(Hd);

@@ -117,7 +117,14 @@ public:
     void embed(const int* tokens, int n, float* hidden) const;
     /// Applies block `b` in place to hidden [n, hiddenSize] at positions cache.length()….
     /// (The caller advances cache length after the last block: see forward().)
-    void runBlock(int b, KvCache& cache, float* hidden, int n, ForwardHooks* hooks = nullptr) const;
+    /// `buffers`: the block's activations, reused from block to block by a caller that runs several
+    /// (forward() does): allocated and page-faulted once instead of once per block.
+    struct BlockBuffers
+    {
+        std::vector<float> x, q, att, gate, up;
+    };
+    void runBlock(int b, KvCache& cache, float* hidden, int n, ForwardHooks* hooks = nullptr,
+                  BlockBuffers* buffers = nullptr) const;
     /// logits [n, vocab] from hidden [n, hiddenSize] (final norm + head).
     void head(const float* hidden, int n, float* logits) const;
     /// The head's input: final RMSNorm of hidden [n, hiddenSize] into out.
