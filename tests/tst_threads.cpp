@@ -50,6 +50,19 @@ private Q_SLOTS:
         }
     }
 
+    /// Tiny jobs back to back: a worker finishing job g−1 meets job g's tickets. It once took one
+    /// and dropped it (the caller then waited forever); now every job completes with each range once.
+    void manySmallJobsBackToBack()
+    {
+        setComputeThreads(3);
+        for (int round = 0; round < 500000; ++round) {
+            std::atomic<int> hits{0};
+            forEachRowTile(16, 1, true, [&](std::int64_t, std::int64_t) { hits.fetch_add(1); });
+            if (hits.load() != 16)
+                QFAIL(qPrintable(QStringLiteral("round %1: %2 ranges ran").arg(round).arg(hits.load())));
+        }
+    }
+
     void rowRangesCoverRows()
     {
         setComputeThreads(2);

@@ -38,8 +38,8 @@ inline void cpuRelax()
 /// finds nothing left and the caller has done its share.
 ///
 /// A job is published as (generation, ranges); a ticket is the generation in the high 24 bits and a
-/// range index in the low 40, so a worker that wakes late for a finished job draws a ticket of the
-/// wrong generation and touches nothing of it.
+/// range index in the low 40, taken by compare-exchange only when its generation is the taker's, so
+/// a worker that wakes late for a finished job finds a ticket of another generation and leaves it.
 class ComputePool
 {
 public:
@@ -114,13 +114,20 @@ private:
     void work(std::uint64_t gen, std::int64_t ranges)
     {
         t_inPool = true;
+        std::uint64_t t = m_ticket.load(std::memory_order_acquire);
         for (;;) {
-            const std::uint64_t t = m_ticket.fetch_add(1, std::memory_order_acq_rel);
+            // Take ticket t only while it is of this job and a range is left: a thread still looking
+            // for work of an earlier job must not use up (and lose) a range of the current one.
             if ((t >> kIndexBits) != gen || std::int64_t(t & kIndexMask) >= ranges)
                 break;
+            if (!m_ticket.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel,
+                                                std::memory_order_acquire))
+                continue; // t now holds the current ticket
+            const std::int64_t range = std::int64_t(t & kIndexMask);
+            ++t; // the likely next ticket; the exchange corrects it
             if (!m_failed.load(std::memory_order_relaxed)) {
                 try {
-                    (*m_fn)(std::int64_t(t & kIndexMask));
+                    (*m_fn)(range);
                 } catch (...) {
                     std::lock_guard<std::mutex> lock(m_failureLock);
                     if (!m_failed.exchange(true))
