@@ -271,6 +271,12 @@ std::vector<Case> prepareFiles(const Options& opt, const QString& work, QJsonObj
     QStringList formats = e.formats;
     if (formats.isEmpty() && isGguf)
         return {Case{QStringLiteral("as-is"), src}};
+    if (formats.isEmpty() && !e.model.isEmpty()) { // a quantized run of ours: ours alone, as it is
+        const auto run = Model::open(src);
+        for (const LinearLayerInfo& l : run->linears())
+            if (l.quant)
+                return {Case{QStringLiteral("as-is"), src}};
+    }
     if (formats.isEmpty())
         formats = opt.quick ? QStringList{QStringLiteral("Q8_0"), QStringLiteral("Q4_0")}
                             : QStringList{QStringLiteral("F16"),    QStringLiteral("BF16"),
@@ -425,7 +431,9 @@ void addDecodeTraffic(QJsonObject& side, double tokensPerSecond, double bytesPer
 QJsonObject measureCase(const Case& c, int threads, double readGBps, const Options& opt)
 {
     const EvalBenchOptions& e = opt.eval;
-    const bool peer = !e.llamaCppDir.isEmpty();
+    // llama.cpp reads GGUF files only (a quantized folder of ours is measured alone).
+    const bool peer =
+        !e.llamaCppDir.isEmpty() && c.file.endsWith(QStringLiteral(".gguf"), Qt::CaseInsensitive);
     std::vector<QJsonObject> ours, theirs, theirsPpl;
     QJsonArray loads;
     for (int round = 0; round < e.rounds; ++round) {

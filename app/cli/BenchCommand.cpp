@@ -28,7 +28,7 @@ QList<QCommandLineOption> evalOptions()
         {QStringLiteral("formats"),
          QStringLiteral(
              "eval: GGUF presets exported from the model by our exporter (default "
-             "F16,BF16,Q8_0,Q4_0,Q4_K_M,IQ4_XS; Q8_0,Q4_0 with --quick; a GGUF --model alone: as is)."),
+             "F16,BF16,Q8_0,Q4_0,Q4_K_M,IQ4_XS; Q8_0,Q4_0 with --quick; a GGUF --model or a quantized run of ours alone: as it is)."),
          QStringLiteral("LIST")},
         {QStringLiteral("threads"), QStringLiteral("eval: thread counts (default 1,2)."),
          QStringLiteral("LIST")},
