@@ -10,6 +10,7 @@ packages=(
   qt6-translations-l10n libqcustomplot-dev
   libeigen3-dev libsentencepiece-dev libpcre2-dev libgl-dev
   xvfb xauth
+  clang  # libFuzzer builds (-DQUANTSCOPE_FUZZ=ON) and the AArch64 syntax check of the kernels
 )
 
 missing=()
