@@ -189,26 +189,37 @@ float* threadScratch()
 
 } // namespace
 
+bool fmm::checkMatMulArgs(const char* fn, const void* w, std::int64_t cols, std::int64_t r0, std::int64_t r1,
+                          const float* x, std::int64_t n, const float* y, std::int64_t ldy)
+{
+    const QString name = QLatin1String(fn);
+    if (cols < 0 || r0 < 0 || r1 < r0 || n < 0)
+        throw Error(QStringLiteral("%1: bad sizes (cols %2, rows [%3, %4), tokens %5)")
+                        .arg(name)
+                        .arg(cols)
+                        .arg(r0)
+                        .arg(r1)
+                        .arg(n));
+    if (n > 1 && ldy < r1)
+        throw Error(QStringLiteral("%1: output stride %2 is less than the rows written (%3)")
+                        .arg(name)
+                        .arg(ldy)
+                        .arg(r1));
+    if (r0 == r1 || n == 0)
+        return false;
+    if (!y || (cols > 0 && (!w || !x)))
+        throw Error(QStringLiteral("%1: null weight, input or output").arg(name));
+    return true;
+}
+
 void floatMatMul(SimdVariant v, DType dtype, const void* w, std::int64_t cols, std::int64_t r0,
                  std::int64_t r1, const float* x, std::int64_t n, float* y, std::int64_t ldy)
 {
     if (dtype != DType::F32 && dtype != DType::F16 && dtype != DType::BF16)
         throw Error(QStringLiteral("floatMatMul: weights of type %1 are not float weights (f32, f16 or bf16)")
                         .arg(dtypeName(dtype)));
-    if (cols < 0 || r0 < 0 || r1 < r0 || n < 0)
-        throw Error(QStringLiteral("floatMatMul: bad sizes (cols %1, rows [%2, %3), tokens %4)")
-                        .arg(cols)
-                        .arg(r0)
-                        .arg(r1)
-                        .arg(n));
-    if (n > 1 && ldy < r1)
-        throw Error(QStringLiteral("floatMatMul: output stride %1 is less than the rows written (%2)")
-                        .arg(ldy)
-                        .arg(r1));
-    if (r0 == r1 || n == 0)
+    if (!fmm::checkMatMulArgs("floatMatMul", w, cols, r0, r1, x, n, y, ldy))
         return;
-    if (!y || (cols > 0 && (!w || !x)))
-        throw Error(QStringLiteral("floatMatMul: null weight, input or output"));
     if (!simdVariantSupported(v))
         throw Error(QStringLiteral("floatMatMul: this CPU cannot run the %1 variant")
                         .arg(QLatin1String(simdVariantName(v))));

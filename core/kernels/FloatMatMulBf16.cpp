@@ -6,6 +6,7 @@
 #include "kernels/Convert.h"
 #include "kernels/CpuFeatures.h"
 #include "kernels/FloatMatMul.h"
+#include "kernels/FloatMatMulVariants.h"
 #include "util/Error.h"
 
 #include <algorithm>
@@ -305,21 +306,8 @@ bool floatMatMulBf16InputsFast()
 void floatMatMulBf16Inputs(SimdVariant v, const void* w, std::int64_t cols, std::int64_t r0, std::int64_t r1,
                            const float* x, std::int64_t n, float* y, std::int64_t ldy)
 {
-    if (cols < 0 || r0 < 0 || r1 < r0 || n < 0)
-        throw Error(QStringLiteral("floatMatMulBf16Inputs: bad sizes (cols %1, rows [%2, %3), tokens %4)")
-                        .arg(cols)
-                        .arg(r0)
-                        .arg(r1)
-                        .arg(n));
-    if (n > 1 && ldy < r1)
-        throw Error(
-            QStringLiteral("floatMatMulBf16Inputs: output stride %1 is less than the rows written (%2)")
-                .arg(ldy)
-                .arg(r1));
-    if (r0 == r1 || n == 0)
+    if (!fmm::checkMatMulArgs("floatMatMulBf16Inputs", w, cols, r0, r1, x, n, y, ldy))
         return;
-    if (!y || (cols > 0 && (!w || !x)))
-        throw Error(QStringLiteral("floatMatMulBf16Inputs: null weight, input or output"));
     if (!floatMatMulBf16InputsVariantSupported(v))
         throw Error(QStringLiteral("floatMatMulBf16Inputs: no %1 variant on this CPU (scalar, or avx512 with "
                                    "avx512bf16)")

@@ -124,6 +124,23 @@ ggmlmm::MatMulFn kernelFor(SimdVariant variant, GgmlType type)
 
 } // namespace
 
+namespace ggmlmm {
+
+void checkMatMulBuffers(GgmlType type, const void* w, const void* xq, const float* y, std::int64_t n,
+                        std::int64_t ldy, std::int64_t r1)
+{
+    if (!w || !xq || !y)
+        throw Error(QStringLiteral("ggml matmul %1: null pointer").arg(ggmlTypeName(type)));
+    if (n > 1 && ldy < r1)
+        throw Error(QStringLiteral(
+                        "ggml matmul %1: output stride %2 is below the row end %3 (token rows would overlap)")
+                        .arg(ggmlTypeName(type))
+                        .arg(ldy)
+                        .arg(r1));
+}
+
+} // namespace ggmlmm
+
 GgmlType ggmlActivationType(GgmlType weightType)
 {
     return *withKernel(weightType).vecDotType;
@@ -206,14 +223,7 @@ void ggmlMatMul(SimdVariant variant, GgmlType weightType, const void* w, std::in
             QStringLiteral("ggml matmul %1: negative token count %2").arg(ggmlTypeName(weightType)).arg(n));
     if (r1 == r0 || n == 0)
         return;
-    if (!w || !xq || !y)
-        throw Error(QStringLiteral("ggml matmul %1: null pointer").arg(ggmlTypeName(weightType)));
-    if (n > 1 && ldy < r1)
-        throw Error(QStringLiteral(
-                        "ggml matmul %1: output stride %2 is below the row end %3 (token rows would overlap)")
-                        .arg(ggmlTypeName(weightType))
-                        .arg(ldy)
-                        .arg(r1));
+    ggmlmm::checkMatMulBuffers(weightType, w, xq, y, n, ldy, r1);
     const ggmlmm::MatMulArgs args{static_cast<const std::uint8_t*>(w),  rowBytes,  cols, r0, r1,
                                   static_cast<const std::uint8_t*>(xq), xRowBytes, n,    y,  ldy};
     kernelFor(variant, weightType)(args);

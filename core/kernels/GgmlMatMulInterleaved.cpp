@@ -280,14 +280,7 @@ void ggmlMatMulInterleaved(SimdVariant variant, GgmlType weightType, const void*
     ggmlMatMul(variant, weightType, w, cols, split, r1, xq, n, y, ldy);
     if (split == r0 || n == 0)
         return;
-    if (!w || !xq || !y)
-        throw Error(QStringLiteral("ggml matmul %1: null pointer").arg(ggmlTypeName(weightType)));
-    if (n > 1 && ldy < r1)
-        throw Error(QStringLiteral(
-                        "ggml matmul %1: output stride %2 is below the row end %3 (token rows would overlap)")
-                        .arg(ggmlTypeName(weightType))
-                        .arg(ldy)
-                        .arg(r1));
+    ggmlmm::checkMatMulBuffers(weightType, w, xq, y, n, ldy, r1);
     ggmlmm::MatMulFn f = nullptr;
     if (variant == SimdVariant::Avx512 && cpuFeatures().hasAvx512Vnni())
         f = ggmlmm::avx512InterleavedMatMul(weightType);

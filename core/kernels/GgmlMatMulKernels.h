@@ -41,6 +41,11 @@ MatMulFn avx512MatMul(GgmlType type); ///< AVX-512 F/BW/VL/DQ + VNNI
 
 /// The kernels on the interleaved layout (GgmlMatMul.h) of Q4_0, Q8_0, IQ4_NL, Q4_K and Q6_K, for rows
 /// [r0, r1) inside the full groups of a.rows rows; nullptr for other types.
+/// The checks both entry points (row and interleaved layouts) make before any work: pointers present
+/// and, for several tokens, an output stride past the row range (qs::Error naming the type).
+void checkMatMulBuffers(GgmlType type, const void* w, const void* xq, const float* y, std::int64_t n,
+                        std::int64_t ldy, std::int64_t r1);
+
 MatMulFn scalarInterleavedMatMul(GgmlType type);
 MatMulFn avx512InterleavedMatMul(GgmlType type);
 
