@@ -197,6 +197,8 @@ private Q_SLOTS:
     void layerCases();
     void oddGroupsAndZeros_data();
     void oddGroupsAndZeros();
+    void decodeShapes_data();
+    void decodeShapes();
     void bytesAreBitsPerWeight();
     void int8ActivationsMatchFakeQuantization();
     void outlierColumnsAreSkipped();
@@ -309,6 +311,43 @@ void TestPackedInt::layerCases()
             QVERIFY2(sameBits(ys, y), where(v, "prepared f32").constData());
             QVERIFY2(sameBits(y8s, y8), where(v, "prepared int8").constData());
         }
+    }
+}
+
+void TestPackedInt::decodeShapes_data()
+{
+    QTest::addColumn<int>("bits");
+    QTest::addColumn<bool>("floatZeros");
+    for (int bits : {2, 3, 4, 8})
+        for (bool fz : {false, true})
+            QTest::addRow("int%d asym g128%s", bits, fz ? " fzero" : "") << bits << fz;
+}
+
+/// Decode (one token) on a layer with enough rows for the kernels' multi-row passes (avx512 takes
+/// 64 rows a pass, and 4-bit codes through a table lookup), rows that end inside a pass and inside
+/// a tile: every variant gives the scalar twin's bits, for any split of rows.
+void TestPackedInt::decodeShapes()
+{
+    QFETCH(int, bits);
+    QFETCH(bool, floatZeros);
+    const std::int64_t rows = 200, cols = 1024;
+    const Layer l =
+        makeLayer(bits, false, 128, false, floatZeros, true, rows, cols, unsigned(bits * 17 + floatZeros));
+    const PackedIntMatrix m = l.pack();
+    const std::vector<float> x = inputs(1, cols, unsigned(bits));
+    std::vector<float> y(std::size_t(rows), -1.0f);
+    packedIntMatMul(SimdVariant::Scalar, m, 0, rows, x.data(), 1, y.data(), rows);
+    const Deviation df = deviation(l, x, 1, y);
+    QVERIFY2(df.worst <= floatPathBudget(m.groupLength, m.groups()), qPrintable(df.where));
+    for (SimdVariant v : supportedSimdVariants()) {
+        std::vector<float> yv(y.size(), -2.0f);
+        packedIntMatMul(v, m, 0, rows, x.data(), 1, yv.data(), rows);
+        QVERIFY2(sameBits(yv, y), where(v, "decode").constData());
+        std::fill(yv.begin(), yv.end(), -3.0f);
+        const std::int64_t cuts[] = {0, 16, 80, 131, rows};
+        for (int i = 0; i + 1 < 5; ++i)
+            packedIntMatMul(v, m, cuts[i], cuts[i + 1], x.data(), 1, yv.data(), rows);
+        QVERIFY2(sameBits(yv, y), where(v, "decode split").constData());
     }
 }
 

@@ -71,7 +71,21 @@ QS_PI_TARGET inline VU middleByte(VU v)
         _mm512_shuffle_epi8(reinterpret_cast<__m512i>(v), reinterpret_cast<__m512i>(control)));
 }
 
+/// vpermps: the float of the low 4 bits of every lane from a table of 0 … 15 (the index takes only
+/// those bits, so no mask), in place of a mask and a convert: GEMV of int4 g128 from DRAM measured
+/// 10–15 % faster on one AMD EPYC (Zen 5) core (8 sub-tiles a pass instead of 4 measured slower).
+QS_PI_TARGET inline VF nibbleFloat(VU v)
+{
+    const __m512 table =
+        _mm512_setr_ps(0.f, 1.f, 2.f, 3.f, 4.f, 5.f, 6.f, 7.f, 8.f, 9.f, 10.f, 11.f, 12.f, 13.f, 14.f, 15.f);
+    // The masked form: GCC 12's plain one trips -Wmaybe-uninitialized on its undefined pass-through.
+    return reinterpret_cast<VF>(
+        _mm512_mask_permutexvar_ps(table, __mmask16(0xffff), reinterpret_cast<__m512i>(v), table));
+}
+#define QS_PI_NIBBLE_FLOAT(v) nibbleFloat(v)
+
 #include "kernels/PackedIntLanes.inc"
+#undef QS_PI_NIBBLE_FLOAT
 #undef QS_PI_TARGET
 } // namespace avx512
 
