@@ -3,8 +3,8 @@
 // All data is generated here from fixed seeds; statistics are filled directly (no model needed).
 #include "eval/Calibration.h"
 #include "kernels/BitPacking.h"
-#include "quant/AwqQuantizer.h"
 #include "model/QuantizedLinear.h"
+#include "quant/AwqQuantizer.h"
 #include "quant/Quantizer.h"
 #include "util/Error.h"
 #include "util/Threads.h"
@@ -469,7 +469,7 @@ void TestQuant::packRoundTrip_data()
 {
     QTest::addColumn<int>("bits");
     QTest::addColumn<int>("count");
-    for (int bits = 2; bits <= 8; ++bits)
+    for (int bits = 1; bits <= 8; ++bits)
         for (int count : {1, 7, 13, 1001, 4097})
             QTest::addRow("%d bits x %d", bits, count) << bits << count;
 }
@@ -486,6 +486,15 @@ void TestQuant::packRoundTrip()
     const std::vector<std::uint8_t> packed = packCodes(codes, bits);
     QCOMPARE(packed.size(), (std::size_t(count) * std::size_t(bits) + 7) / 8);
     QCOMPARE(unpackCodes(packed, bits, codes.size()), codes);
+    // A stream one byte short is an error, never a read past its end.
+    std::vector<std::uint8_t> shorter(packed.begin(), packed.end() - 1);
+    QString message;
+    try {
+        unpackCodes(shorter, bits, codes.size());
+    } catch (const Error& e) {
+        message = e.message();
+    }
+    QVERIFY2(message.contains(QStringLiteral("needs")), qPrintable(message));
 }
 
 void TestQuant::packLayout()

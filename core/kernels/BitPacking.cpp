@@ -3,6 +3,7 @@
 #include "util/Error.h"
 
 #include <QString>
+#include <algorithm>
 
 namespace qs {
 
@@ -21,15 +22,34 @@ std::vector<std::uint8_t> packCodes(const std::vector<std::uint8_t>& codes, int 
 
 std::vector<std::uint8_t> unpackCodes(const std::vector<std::uint8_t>& packed, int bits, std::size_t count)
 {
-    std::vector<std::uint8_t> out(count, 0);
-    std::size_t bit = 0;
-    for (std::size_t i = 0; i < count; ++i) {
-        std::uint8_t v = 0;
-        for (int b = 0; b < bits; ++b, ++bit) {
-            if ((packed[bit / 8] >> (bit % 8)) & 1u)
-                v |= std::uint8_t(1u << b);
-        }
-        out[i] = v;
+    if (bits < 1 || bits > 8)
+        throw Error(QStringLiteral("cannot unpack %1-bit values").arg(bits));
+    const std::size_t needed = (count * std::size_t(bits) + 7) / 8;
+    if (packed.size() < needed)
+        throw Error(QStringLiteral("a stream of %1 %2-bit codes needs %3 bytes, it has %4")
+                        .arg(count)
+                        .arg(bits)
+                        .arg(needed)
+                        .arg(packed.size()));
+    std::vector<std::uint8_t> out(count);
+    const std::uint8_t* p = packed.data();
+    if (bits == 8) {
+        std::copy_n(p, count, out.begin());
+        return out;
+    }
+    const unsigned mask = (1u << bits) - 1u;
+    if (8 % bits == 0) { // 1, 2, 4 bits: whole values per byte, low bits first
+        const int perByte = 8 / bits;
+        for (std::size_t i = 0; i < count; ++i)
+            out[i] = std::uint8_t(
+                (p[i / std::size_t(perByte)] >> ((i % std::size_t(perByte)) * std::size_t(bits))) & mask);
+        return out;
+    }
+    // 3, 5, 6, 7 bits: a value spans at most two bytes (bit offset ≤ 7, ≤ 7 bits).
+    for (std::size_t i = 0, bit = 0; i < count; ++i, bit += std::size_t(bits)) {
+        const std::size_t byte = bit / 8;
+        const unsigned window = p[byte] | (byte + 1 < needed ? unsigned(p[byte + 1]) << 8 : 0u);
+        out[i] = std::uint8_t((window >> (bit % 8)) & mask);
     }
     return out;
 }
