@@ -163,7 +163,14 @@ void TestPipeline::saveAndReload()
     plan.entries[10].spec.actOrder = true;
     plan.entries[11].spec.floatZeros = true;
     plan.entries[12].spec.granularity = Granularity::PerTensor;
+    plan.entries[13].spec = spec(QuantMethod::Rtn, 4, 0); // incoherence: a down_proj (172 = 4·43 inputs)
+    plan.entries[13].spec.incoherence = Incoherence::Hadamard;
+    plan.entries[14].spec = spec(QuantMethod::Hqq, 3, 32); // … and a 64-input q_proj, HQQ and GPTQ
+    plan.entries[14].spec.incoherence = Incoherence::Hadamard;
+    plan.entries[15].spec.incoherence = Incoherence::Hadamard;
     const QuantizeResult r = runQuantization(model, plan, m_cal, m_tok.get());
+    for (int i : {13, 14, 15})
+        QVERIFY(r.tensors[std::size_t(i)]->rotation);
     QTemporaryDir tmp;
     const QString out = tmp.filePath(QStringLiteral("q"));
     saveQuantizedModel(out, *model, r, QJsonObject{{QStringLiteral("name"), QStringLiteral("test")}});

@@ -185,6 +185,11 @@ private Q_SLOTS:
     void hqqLowersLpError_data();
     void hqqLowersLpError();
     void hqqSpec();
+    void rotationIsOrthogonal_data();
+    void rotationIsOrthogonal();
+    void incoherenceSpreadsOutliers_data();
+    void incoherenceSpreadsOutliers();
+    void incoherenceSpec();
     void packRoundTrip_data();
     void packRoundTrip();
     void packLayout();
@@ -557,6 +562,136 @@ void TestQuant::hqqSpec()
     bad = s;
     bad.hqqIterations = 0;
     QVERIFY(bad.validate().contains(QStringLiteral("iterations")));
+}
+
+void TestQuant::rotationIsOrthogonal_data()
+{
+    QTest::addColumn<int>("n");
+    for (int n : {1, 3, 64, 96, 172, 256, 4096, 11008})
+        QTest::addRow("n=%d", n) << n;
+}
+
+// The incoherence transform is orthogonal (norms kept, Vᵀ undoes V), depends on its seed only, and its
+// stored parts rebuild it.
+void TestQuant::rotationIsOrthogonal()
+{
+    QFETCH(int, n);
+    const Rotation r = Rotation::make(n, 42);
+    QCOMPARE(r.p * r.m, std::int64_t(n));
+    QVERIFY(r.m % 2 == 1);
+    const std::vector<float> x = gaussianWeight(3, n, 7, 1.0f);
+    std::vector<float> y = x;
+    r.apply(y.data(), 3, n);
+    for (int v = 0; v < 3; ++v) {
+        double a = 0, b = 0;
+        for (int i = 0; i < n; ++i) {
+            a += double(x[std::size_t(v * n + i)]) * x[std::size_t(v * n + i)];
+            b += double(y[std::size_t(v * n + i)]) * y[std::size_t(v * n + i)];
+        }
+        QVERIFY2(std::fabs(a - b) <= 1e-5 * a, qPrintable(QStringLiteral("norm %1 -> %2").arg(a).arg(b)));
+    }
+    std::vector<float> back = y;
+    r.applyTransposed(back.data(), 3, n);
+    for (std::size_t i = 0; i < x.size(); ++i)
+        QVERIFY(std::fabs(back[i] - x[i]) <= 1e-5f * (1 + std::fabs(x[i])));
+    std::vector<double> yd(x.begin(), x.end());
+    r.apply(yd.data(), 3, n);
+    for (std::size_t i = 0; i < x.size(); ++i)
+        QVERIFY(std::fabs(yd[i] - y[i]) <= 1e-5 * (1 + std::fabs(yd[i])));
+    const Rotation again = Rotation::make(n, 42), other = Rotation::make(n, 43);
+    QVERIFY(again.signs == r.signs && again.small == r.small);
+    if (n >= 64)
+        QVERIFY(other.signs != r.signs);
+    const Rotation rebuilt = Rotation::fromParts(n, r.signs, r.small, "test");
+    std::vector<float> z = x;
+    rebuilt.apply(z.data(), 3, n);
+    QVERIFY(z == y);
+    if (r.m > 1) {
+        std::vector<float> skewed = r.small;
+        skewed[0] += 0.1f;
+        QS_VERIFY_ERROR(test::errorOf([&] { Rotation::fromParts(n, r.signs, skewed, "layer x"); }),
+                        {QStringLiteral("layer x"), QStringLiteral("orthogonal")});
+    }
+    std::vector<float> badSigns = r.signs;
+    badSigns[0] = 0.5f;
+    QS_VERIFY_ERROR(test::errorOf([&] { Rotation::fromParts(n, badSigns, r.small, "layer x"); }),
+                    {QStringLiteral("layer x"), QStringLiteral("±1")});
+}
+
+void TestQuant::incoherenceSpreadsOutliers_data()
+{
+    QTest::addColumn<int>("method");
+    QTest::addColumn<int>("cols");
+    QTest::newRow("rtn, 256 inputs") << int(QuantMethod::Rtn) << 256;
+    QTest::newRow("rtn, 172 inputs (4·43)") << int(QuantMethod::Rtn) << 172;
+    QTest::newRow("hqq, 256 inputs") << int(QuantMethod::Hqq) << 256;
+    QTest::newRow("gptq, 256 inputs") << int(QuantMethod::Gptq) << 256;
+}
+
+// Weights with a few huge outliers per row: per-channel int4 with incoherence processing has a much lower
+// weight error (the outliers no longer set each row's range), and the layer that runs the rotated codes
+// computes exactly what dequantize() says (Q·V applied to x).
+void TestQuant::incoherenceSpreadsOutliers()
+{
+    QFETCH(int, method);
+    QFETCH(int, cols);
+    const std::int64_t rows = 48;
+    std::vector<float> w = gaussianWeight(rows, cols, 5);
+    std::mt19937 rng(9);
+    for (std::int64_t r = 0; r < rows; ++r)
+        for (int k = 0; k < 2; ++k)
+            w[std::size_t(r * cols + std::int64_t(rng() % std::uint32_t(cols)))] *= 60.0f;
+    QuantSpec plain = makeSpec(QuantMethod(method), 4, false, Granularity::PerChannel);
+    plain.floatZeros = plain.method == QuantMethod::Hqq;
+    QuantSpec rotated = plain;
+    rotated.incoherence = Incoherence::Hadamard;
+    const MatrixF X = correlatedInputs(1024, cols, 3);
+    const LinearInputStats stats = statsFor(X, rows, w);
+    const LinearInputStats* st = plain.method == QuantMethod::Gptq ? &stats : nullptr;
+    const QuantizedTensor a = runQuant(w, rows, cols, plain, st), b = runQuant(w, rows, cols, rotated, st);
+    QVERIFY(!a.rotation && b.rotation);
+    auto relError = [&](const std::vector<float>& q) {
+        double e = 0, s = 0;
+        for (std::size_t i = 0; i < w.size(); ++i) {
+            e += (double(w[i]) - q[i]) * (double(w[i]) - q[i]);
+            s += double(w[i]) * w[i];
+        }
+        return e / s;
+    };
+    const std::vector<float> da = a.dequantize(), db = b.dequantize();
+    const double ea = relError(da), eb = relError(db);
+    qInfo("relative weight error: plain %.5f, hadamard %.5f", ea, eb);
+    QVERIFY2(eb < 0.5 * ea, qPrintable(QStringLiteral("hadamard %1 vs plain %2").arg(eb).arg(ea)));
+    // The running layer (inputs rotated, codes packed) against X·dequantize()ᵀ.
+    auto tensor = std::make_shared<QuantizedTensor>(b);
+    tensor->releaseCodesToPacked();
+    const QuantizedLinear layer(tensor);
+    QVERIFY(layer.kernelName().startsWith(QStringLiteral("hadamard")));
+    QVERIFY2(relForwardError(layer, X.topRows(64), db) < 1e-9,
+             qPrintable(QString::number(relForwardError(layer, X.topRows(64), db))));
+    QCOMPARE(tensor->dequantize(), db);
+}
+
+// Spellings, validation and cost of incoherence processing.
+void TestQuant::incoherenceSpec()
+{
+    const QuantSpec s = QuantSpec::fromShortName(QStringLiteral("gptq-w4-g128-had"));
+    QCOMPARE(s.incoherence, Incoherence::Hadamard);
+    QCOMPARE(s.shortName(), QStringLiteral("gptq-w4-g128-had"));
+    QVERIFY(s.label().endsWith(QStringLiteral("hadamard")));
+    QCOMPARE(QuantSpec::fromJson(s.toJson(), QStringLiteral("x")), s);
+    QuantSpec plain = s;
+    plain.incoherence = Incoherence::None;
+    QCOMPARE(s.cost(8, 4096).extraBytes - plain.cost(8, 4096).extraBytes, std::uint64_t(4096 / 8));
+    QCOMPARE(s.cost(8, 172).extraBytes - plain.cost(8, 172).extraBytes, std::uint64_t(22 + 43 * 43 * 4));
+    QS_VERIFY_ERROR(test::errorOf([] { QuantSpec::fromShortName(QStringLiteral("awq-w4-g128-had")); }),
+                    {QStringLiteral("incoherence"), QStringLiteral("awq")});
+    QS_VERIFY_ERROR(test::errorOf([] {
+                        QuantSpec::fromJson(
+                            QJsonObject{{QStringLiteral("incoherence"), QStringLiteral("spin")}},
+                            QStringLiteral("rules[0]"));
+                    }),
+                    {QStringLiteral("rules[0].incoherence"), QStringLiteral("hadamard")});
 }
 
 void TestQuant::packRoundTrip_data()

@@ -38,6 +38,8 @@ qs::Recipe recipeFromArgs(const QCommandLineParser& p)
         spec.insert(QStringLiteral("act_order"), true);
     if (p.isSet(QStringLiteral("clip")))
         spec.insert(QStringLiteral("clip_search"), true);
+    if (p.isSet(QStringLiteral("incoherence")))
+        spec.insert(QStringLiteral("incoherence"), p.value(QStringLiteral("incoherence")));
     if (spec.value(u"method").toString() == u"gguf") { // the type decides bits, groups and symmetry
         spec = QJsonObject{
             {QStringLiteral("method"), QStringLiteral("gguf")},
@@ -102,6 +104,12 @@ int runQuantize(const QStringList& args)
         {QStringLiteral("sym"), QStringLiteral("Without a recipe: symmetric.")},
         {QStringLiteral("act-order"), QStringLiteral("Without a recipe: GPTQ act-order.")},
         {QStringLiteral("clip"), QStringLiteral("Without a recipe: MSE clipping search.")},
+        {QStringLiteral("incoherence"),
+         QStringLiteral(
+             "Without a recipe, RTN/GPTQ/HQQ: 'hadamard' rotates each layer's input space by a "
+             "randomized Hadamard transform before quantizing (the layer rotates its inputs at run "
+             "time), or 'none'."),
+         QStringLiteral("KIND")},
         {QStringLiteral("calib"), QStringLiteral("Calibration text (overrides the recipe's)."),
          QStringLiteral("FILE")},
         {QStringLiteral("samples"), QStringLiteral("Calibration samples (overrides)."), QStringLiteral("N")},

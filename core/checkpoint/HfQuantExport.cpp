@@ -42,6 +42,11 @@ QString layerProblem(const QuantizedTensor& q, HfQuantFormat f)
             .arg(formatName(f));
     if (s.floatZeros)
         return QStringLiteral("float zeros cannot be stored; %1 stores integer zeros").arg(formatName(f));
+    if (q.rotation)
+        return QStringLiteral(
+                   "quantized with hadamard incoherence: the layer rotates its inputs at run time, "
+                   "which %1 checkpoints cannot express")
+            .arg(formatName(f));
     if (s.scaleType != DType::F16)
         return QStringLiteral("scales are %1; %2 stores f16 scales (quantize with f16 scales)")
             .arg(dtypeName(s.scaleType), formatName(f));

@@ -172,6 +172,16 @@ void saveQuantizedModel(const QString& outDir, const Model& base, const Quantize
                 addInts(w, l.name + u".g_idx", q.groupIndex, qp);
             if (!q.inputScales.empty())
                 addFloats(w, l.name + u".input_scales", DType::F16, {q.cols}, q.inputScales, qp);
+            if (q.rotation) { // incoherence: the signs as bits (1 = −1), the odd-size factor in f32
+                std::vector<std::uint8_t> neg(q.rotation->signs.size());
+                for (std::size_t k = 0; k < neg.size(); ++k)
+                    neg[k] = q.rotation->signs[k] < 0 ? 1 : 0;
+                const std::vector<std::uint8_t> bits = packCodes(neg, 1);
+                w.addTensorBytes(l.name + u".rotation_signs", DType::U8, {std::int64_t(bits.size())}, bits);
+                if (!q.rotation->small.empty())
+                    addFloats(w, l.name + u".rotation_matrix", DType::F32, {q.rotation->m, q.rotation->m},
+                              q.rotation->small, qp);
+            }
             if (!q.outlierColumns.empty()) {
                 addInts(w, l.name + u".outlier_cols", q.outlierColumns, qp);
                 addFloats(w, l.name + u".outlier_weight", DType::F16,

@@ -85,6 +85,30 @@ QuantizedTensor readQuantizedTensor(const TensorStore& ts, const QString& module
         q.outlierColumns = ints(module + u".outlier_cols");
         q.outlierWeights = ts.readF32(module + u".outlier_weight", FiniteCheck::Throw);
     }
+    if (spec.incoherence == Incoherence::Hadamard) {
+        const QString sn = module + u".rotation_signs", mn = module + u".rotation_matrix";
+        if (!ts.contains(sn))
+            throw fail(QStringLiteral("the spec says hadamard incoherence but .rotation_signs is missing"));
+        if (ts.info(sn).dtype != DType::U8 || ts.info(sn).bytes() != std::size_t((cols + 7) / 8))
+            throw fail(QStringLiteral(".rotation_signs has %1 bytes, expected %2 (one bit per input)")
+                           .arg(ts.info(sn).bytes())
+                           .arg((cols + 7) / 8));
+        const unsigned char* sr = ts.rawData(sn);
+        const std::vector<std::uint8_t> neg =
+            unpackCodes(std::vector<std::uint8_t>(sr, sr + ts.info(sn).bytes()), 1, std::size_t(cols));
+        std::vector<float> signs(neg.size());
+        for (std::size_t k = 0; k < neg.size(); ++k)
+            signs[k] = neg[k] ? -1.0f : 1.0f;
+        std::vector<float> small;
+        if (ts.contains(mn))
+            small = ts.readF32(mn, FiniteCheck::Throw);
+        try {
+            q.rotation = std::make_shared<const Rotation>(
+                Rotation::fromParts(cols, std::move(signs), std::move(small), "rotation"));
+        } catch (const Error& e) {
+            throw fail(e.message());
+        }
+    }
     for (std::int32_t g : q.groupIndex)
         if (g < 0 || g >= spec.groupsPerRow(cols))
             throw fail(QStringLiteral(".g_idx holds group %1 outside 0..%2")

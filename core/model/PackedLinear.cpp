@@ -195,9 +195,50 @@ void PackedIntLinear::forward(const float* x, std::int64_t n, float* y) const
     addBias(y, n, rows, m_bias);
 }
 
+namespace {
+
+/// Incoherence-processed layer (QuantizedTensor::rotation): y = inner(V·x). The inputs are rotated into a
+/// buffer (O(cols·log cols) per token, rows in parallel); the weight stays packed in the inner layer.
+class RotatedInputLinear final : public LinearLayer
+{
+public:
+    RotatedInputLinear(std::shared_ptr<const LinearLayer> inner, std::shared_ptr<const Rotation> rotation)
+        : m_inner(std::move(inner)), m_rotation(std::move(rotation))
+    {}
+    std::int64_t inFeatures() const override { return m_inner->inFeatures(); }
+    std::int64_t outFeatures() const override { return m_inner->outFeatures(); }
+    void forward(const float* x, std::int64_t n, float* y) const override
+    {
+        const std::int64_t cols = inFeatures();
+        std::vector<float> rotated(x, x + n * cols);
+        forEachRowRange(n, cols * 16, [&](std::int64_t first, std::int64_t count) {
+            m_rotation->apply(rotated.data() + first * cols, count, cols);
+        });
+        m_inner->forward(rotated.data(), n, y);
+    }
+    std::uint64_t storageBytes() const override { return m_inner->storageBytes(); }
+    std::uint64_t residentBytes() const override
+    {
+        return m_inner->residentBytes() +
+               (m_rotation->signs.size() + m_rotation->small.size()) * sizeof(float);
+    }
+    QString describe() const override { return m_inner->describe(); }
+    QString kernelName() const override { return QStringLiteral("hadamard · ") + m_inner->kernelName(); }
+    const std::vector<float>& bias() const override { return m_inner->bias(); }
+
+private:
+    std::shared_ptr<const LinearLayer> m_inner;
+    std::shared_ptr<const Rotation> m_rotation;
+};
+
+} // namespace
+
 std::shared_ptr<const LinearLayer> makePackedLayer(std::shared_ptr<const QuantizedTensor> q,
                                                    std::vector<float> bias)
 {
+    if (q->rotation)
+        return std::make_shared<RotatedInputLinear>(std::make_shared<PackedIntLinear>(*q, std::move(bias)),
+                                                    q->rotation);
     const QuantSpec& s = q->spec;
     if (s.method == QuantMethod::Ggml)
         return std::make_shared<GgmlLinear>(q->cols, q->rows, s.ggmlType, q->ggmlData.data(), q,

@@ -243,7 +243,13 @@ double workingBytes(const LinearLayerInfo& l, const QuantSpec& spec)
         perParam += 4.0 + 1.0;
         break;
     }
-    return double(l.bytes()) + params * perParam + double(kMeasureBlockValues) * 5.0;
+    double extra = 0;
+    if (spec.incoherence != Incoherence::None) { // the rotated copy; GPTQ's rotated XᵀX beside the original
+        extra += params * 4.0;
+        if (spec.method == QuantMethod::Gptq)
+            extra += double(l.inFeatures) * double(l.inFeatures) * 8.0;
+    }
+    return double(l.bytes()) + params * perParam + extra + double(kMeasureBlockValues) * 5.0;
 }
 
 } // namespace

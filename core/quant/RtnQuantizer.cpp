@@ -167,6 +167,56 @@ const Quantizer& quantizerFor(QuantMethod method)
     return rtn;
 }
 
+namespace {
+
+/// A seed per layer that does not depend on the process (qHash is salted): FNV-1a of the name, mixed with
+/// the spec's seed.
+std::uint64_t layerSeed(const QString& name, int seed)
+{
+    std::uint64_t h = 1469598103934665603ull;
+    for (char c : name.toUtf8()) {
+        h ^= std::uint8_t(c);
+        h *= 1099511628211ull;
+    }
+    return h ^ (std::uint64_t(std::uint32_t(seed)) * 0x9e3779b97f4a7c15ull);
+}
+
+/// Incoherence processing around the method: W·Vᵀ quantized (GPTQ with V·XᵀX·Vᵀ), V kept with the codes.
+QuantizedTensor quantizeIncoherent(const QuantizeRequest& r, const JobContext& job)
+{
+    auto rotation = std::make_shared<const Rotation>(
+        Rotation::make(r.cols, layerSeed(r.layerName, r.spec.incoherenceSeed)));
+    std::vector<float> rotated(r.weight, r.weight + r.rows * r.cols);
+    forEachRowRange(r.rows, r.cols * 16, [&](std::int64_t first, std::int64_t count) {
+        rotation->apply(rotated.data() + first * r.cols, count, r.cols);
+    });
+    QuantizeRequest inner = r;
+    inner.weight = rotated.data();
+    inner.weightCopy = nullptr;
+    LinearInputStats stats;
+    if (r.stats && r.spec.method == QuantMethod::Gptq) {
+        stats.inFeatures = r.stats->inFeatures;
+        stats.outFeatures = r.stats->outFeatures;
+        stats.tokens = r.stats->tokens;
+        stats.xtx = r.stats->xtx; // symmetric: V·(V·XᵀX)ᵀ = V·XᵀX·Vᵀ, one column at a time
+        for (int pass = 0; pass < 2; ++pass) {
+            const std::int64_t n = stats.xtx.rows();
+            forEachRowRange(n, n * 16, [&](std::int64_t first, std::int64_t count) {
+                rotation->apply(stats.xtx.data() + first * n, count, n);
+            });
+            if (pass == 0)
+                stats.xtx.transposeInPlace();
+        }
+        inner.stats = &stats;
+    }
+    job.checkCancelled();
+    QuantizedTensor t = quantizerFor(r.spec.method).quantize(inner, job);
+    t.rotation = std::move(rotation);
+    return t;
+}
+
+} // namespace
+
 QuantizedTensor quantizeWeight(const QuantizeRequest& r, const JobContext& job)
 {
     const QString problem = r.spec.validate();
@@ -183,6 +233,8 @@ QuantizedTensor quantizeWeight(const QuantizeRequest& r, const JobContext& job)
                             .arg(i % r.cols));
     }
     job.checkCancelled();
+    if (r.spec.incoherence == Incoherence::Hadamard)
+        return quantizeIncoherent(r, job);
     return quantizerFor(r.spec.method).quantize(r, job);
 }
 

@@ -181,6 +181,11 @@ QString ggufType(const QuantSpec& s, const LinearLayerInfo& l, QString& why)
             label + QStringLiteral(": GGUF types are weight-only; %1 is not").arg(quantMethodName(s.method));
         return {};
     }
+    if (s.incoherence != Incoherence::None) {
+        why = label +
+              QStringLiteral(": incoherence processing rotates the inputs at run time; GGUF layers do not");
+        return {};
+    }
     if (s.method == QuantMethod::Gptq && s.actOrder && !s.staticGroups) {
         why = label + QStringLiteral(": act-order without static groups scatters group members (g_idx); GGUF "
                                      "blocks are contiguous");

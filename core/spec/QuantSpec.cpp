@@ -243,6 +243,12 @@ QuantSpec::Cost QuantSpec::cost(std::int64_t rows, std::int64_t cols, std::int64
         c.extraBytes += std::uint64_t(cols) * 2;
     if (method == QuantMethod::Gptq && actOrder) // g_idx, int32 per input column
         c.extraBytes += std::uint64_t(cols) * 4;
+    if (incoherence == Incoherence::Hadamard && cols > 0) { // the transform: sign bits, R_m in f32
+        std::int64_t m = cols;
+        while (m % 2 == 0)
+            m /= 2;
+        c.extraBytes += std::uint64_t((cols + 7) / 8) + (m > 1 ? std::uint64_t(m * m) * 4 : 0);
+    }
     return c;
 }
 
@@ -285,6 +291,10 @@ QString QuantSpec::validate() const
         return QStringLiteral("SmoothQuant alpha must lie in [0, 1]");
     if (method == QuantMethod::LlmInt8 && outlierThreshold <= 0)
         return QStringLiteral("LLM.int8 outlier threshold must be positive");
+    if (incoherence != Incoherence::None && method != QuantMethod::Rtn && method != QuantMethod::Gptq &&
+        method != QuantMethod::Hqq)
+        return QStringLiteral("incoherence processing applies to RTN, GPTQ and HQQ, not %1")
+            .arg(quantMethodName(method));
     if (method == QuantMethod::Hqq && symmetric)
         return QStringLiteral("HQQ optimises each group's zero point: it needs asymmetric quantization");
     if (method == QuantMethod::Hqq && (hqqIterations < 1 || hqqIterations > 1000))
@@ -294,6 +304,11 @@ QString QuantSpec::validate() const
     if (info.quantizesActivations && (activationBits < 4 || activationBits > 8))
         return QStringLiteral("activation bits must lie in 4–8");
     return {};
+}
+
+QString incoherenceName(Incoherence i)
+{
+    return i == Incoherence::Hadamard ? QStringLiteral("hadamard") : QStringLiteral("none");
 }
 
 QString QuantSpec::label() const
@@ -316,6 +331,8 @@ QString QuantSpec::label() const
         s += QStringLiteral(" act-order");
     if (clipSearch && (method == QuantMethod::Rtn || method == QuantMethod::Awq))
         s += QStringLiteral(" clip");
+    if (incoherence == Incoherence::Hadamard)
+        s += QStringLiteral(" hadamard");
     return s;
 }
 
@@ -337,6 +354,8 @@ QString QuantSpec::shortName() const
         s += QStringLiteral("-clip");
     if (actOrder && method == QuantMethod::Gptq)
         s += QStringLiteral("-act");
+    if (incoherence == Incoherence::Hadamard)
+        s += QStringLiteral("-had");
     return s;
 }
 
@@ -391,13 +410,15 @@ QuantSpec QuantSpec::fromShortName(const QString& name)
             spec.clipSearch = true;
         } else if (t == u"act") {
             spec.actOrder = true;
+        } else if (t == u"had") {
+            spec.incoherence = Incoherence::Hadamard;
         } else {
             ok = false;
         }
         if (!ok)
             throw Error(
-                QStringLiteral("scheme '%1': cannot read '%2' (expected wB, gN, ch, tensor, sym, asym, clip "
-                               "or act, e.g. gptq-w4-g128)")
+                QStringLiteral("scheme '%1': cannot read '%2' (expected wB, gN, ch, tensor, sym, asym, clip, "
+                               "act or had, e.g. gptq-w4-g128)")
                     .arg(name, t));
     }
     const QString problem = spec.validate();
@@ -426,6 +447,10 @@ QJsonObject QuantSpec::toJson() const
     o.insert(QStringLiteral("scale_dtype"), dtypeName(scaleType));
     if (!symmetric)
         o.insert(QStringLiteral("float_zeros"), floatZeros);
+    if (method == QuantMethod::Rtn || method == QuantMethod::Gptq || method == QuantMethod::Hqq) {
+        o.insert(QStringLiteral("incoherence"), incoherenceName(incoherence));
+        o.insert(QStringLiteral("incoherence_seed"), incoherenceSeed);
+    }
     switch (method) {
     case QuantMethod::Rtn:
         o.insert(QStringLiteral("clip_search"), clipSearch);
@@ -547,6 +572,16 @@ QuantSpec QuantSpec::fromJson(const QJsonObject& o, const QString& path, const Q
     number("threshold", s.outlierThreshold);
     integer("activation_bits", s.activationBits);
     integer("iterations", s.hqqIterations);
+    integer("incoherence_seed", s.incoherenceSeed);
+    if (o.contains(u"incoherence")) {
+        const QString v = o.value(u"incoherence").toString();
+        if (v == u"hadamard")
+            s.incoherence = Incoherence::Hadamard;
+        else if (v == u"none")
+            s.incoherence = Incoherence::None;
+        else
+            throw fail(QStringLiteral("incoherence"), u"unknown incoherence '" + v + u"' (none, hadamard)");
+    }
     number("lp_norm", s.hqqLpNorm);
     if (s.method == QuantMethod::Hqq && base.method != QuantMethod::Hqq) {
         // HQQ optimises a real-valued zero per group: asymmetric, zeros stored as floats unless said

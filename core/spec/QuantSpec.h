@@ -75,6 +75,13 @@ inline constexpr std::array<int, 4> kOfferedGroupSizes{32, 64, 128, 256};
 QStringList quantGroupChoices(QuantMethod m);
 
 enum class Granularity : std::uint8_t { PerTensor, PerChannel, PerGroup };
+
+/// Incoherence processing before quantization (weight-only methods RTN, GPTQ, HQQ): the layer's input space
+/// is rotated by a randomized orthogonal transform V (kernels/Rotation.h: signs, Walsh–Hadamard, an odd-size
+/// random orthogonal factor), the method quantizes W·Vᵀ (GPTQ with V·H·Vᵀ), and the layer computes
+/// Q·(V·x). Outliers spread over all inputs, so a group's range is set by typical weights.
+enum class Incoherence : std::uint8_t { None, Hadamard };
+QString incoherenceName(Incoherence i);
 QString granularityName(Granularity g);
 
 /// One way to quantize one linear layer: method + bits + symmetry + granularity + storage of the
@@ -92,17 +99,19 @@ struct QuantSpec
     DType floatType = DType::F16; ///< storage when method == Float (f32/f16/bf16)
 
     // Method parameters (each used by the methods that name it).
-    bool clipSearch = false;     ///< RTN/AWQ: per-group MSE search over shrink factors
-    double dampPercent = 0.01;   ///< GPTQ: λ = dampPercent · mean(diag H)
-    bool actOrder = false;       ///< GPTQ: quantize columns by descending diag H
-    bool staticGroups = false;   ///< GPTQ act-order: group params from the original order
-    int blockSize = 128;         ///< GPTQ: lazy batch width
-    int awqGrid = 20;            ///< AWQ: α grid points over [0, 1]
-    double smoothAlpha = 0.5;    ///< SmoothQuant migration strength
-    double outlierThreshold = 6; ///< LLM.int8: |x| above which an input feature stays 16-bit
-    int activationBits = 8;      ///< W8A8 / dynamic: per-token activation bits
-    int hqqIterations = 20;      ///< HQQ: most half-quadratic steps per group (stops when the error rises)
-    double hqqLpNorm = 0.7;      ///< HQQ: p of the l_p error it minimises, in (0, 1]
+    bool clipSearch = false;                     ///< RTN/AWQ: per-group MSE search over shrink factors
+    double dampPercent = 0.01;                   ///< GPTQ: λ = dampPercent · mean(diag H)
+    bool actOrder = false;                       ///< GPTQ: quantize columns by descending diag H
+    bool staticGroups = false;                   ///< GPTQ act-order: group params from the original order
+    int blockSize = 128;                         ///< GPTQ: lazy batch width
+    int awqGrid = 20;                            ///< AWQ: α grid points over [0, 1]
+    double smoothAlpha = 0.5;                    ///< SmoothQuant migration strength
+    double outlierThreshold = 6;                 ///< LLM.int8: |x| above which an input feature stays 16-bit
+    int activationBits = 8;                      ///< W8A8 / dynamic: per-token activation bits
+    Incoherence incoherence = Incoherence::None; ///< RTN/GPTQ/HQQ: rotate the input space first
+    int incoherenceSeed = 0; ///< mixed with the layer's name into the seed of its transform
+    int hqqIterations = 20;  ///< HQQ: most half-quadratic steps per group (stops when the error rises)
+    double hqqLpNorm = 0.7;  ///< HQQ: p of the l_p error it minimises, in (0, 1]
     /// gguf: the ggml block type (see GgmlTypes.h). bits, granularity and groupSize mirror it
     /// (nominal bits, per-group of the block size) so tables and sorting treat it like the others.
     GgmlType ggmlType = GgmlType::Q4_K;

@@ -182,6 +182,10 @@ void QuantizedTensor::dequantizeRows(std::int64_t r0, std::int64_t r1, float* ou
         for (std::int64_t r = r0; r < r1; ++r)
             out[(r - r0) * cols + outlierColumns[j]] = outlierWeights[std::size_t(r) * k + j];
     }
+    if (rotation) // rows of Q·V: each row r of Q becomes Vᵀ·r (as a column)
+        forEachRowRange(n, cols, [&](std::int64_t first, std::int64_t count) {
+            rotation->applyTransposed(out + first * cols, count, cols);
+        });
 }
 
 void QuantizedTensor::effectiveRows(std::int64_t r0, std::int64_t r1, float* out) const
@@ -210,8 +214,8 @@ std::uint64_t QuantizedTensor::ownedBytes() const
 {
     auto held = [](const auto& v) { return std::uint64_t(v.capacity() * sizeof(v[0])); };
     return held(codes) + held(scales) + held(zeros) + held(groupIndex) + held(inputScales) +
-           held(outlierColumns) + held(outlierWeights) + held(floatWeights) + held(ggmlData) +
-           (packed ? packed->bytes() : 0);
+           (rotation ? held(rotation->signs) + held(rotation->small) : 0) + held(outlierColumns) +
+           held(outlierWeights) + held(floatWeights) + held(ggmlData) + (packed ? packed->bytes() : 0);
 }
 
 } // namespace qs

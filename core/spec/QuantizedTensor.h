@@ -1,6 +1,7 @@
 #pragma once
 
 #include "kernels/PackedInt.h"
+#include "kernels/Rotation.h"
 #include "spec/QuantSpec.h"
 
 #include <cstdint>
@@ -27,6 +28,9 @@ struct QuantizedTensor
     std::vector<std::int32_t>
         groupIndex;                 ///< [cols] group of each column (act-order); empty: col / groupLength
     std::vector<float> inputScales; ///< [cols] AWQ/SmoothQuant: the layer computes (x / s)·Qᵀ
+    /// Incoherence processing (QuantSpec::incoherence): the codes quantize W·Vᵀ and the layer computes
+    /// Q·(V·x); dequantize() and the row readers return Q·V, the weight in the layer's own input space.
+    std::shared_ptr<const Rotation> rotation;
     std::vector<std::int32_t> outlierColumns; ///< LLM.int8: input columns kept in 16-bit
     std::vector<float> outlierWeights;        ///< [rows, outlierColumns.size()] f16-rounded
     std::vector<float> floatWeights;          ///< method == Float: the weight rounded to floatType
