@@ -393,6 +393,18 @@
         <source>%1 (float): %2</source>
         <translation>%1 (Float): %2</translation>
     </message>
+    <message>
+        <source>decode tokens/s (measured)</source>
+        <translation>Decode-Token/s (gemessen)</translation>
+    </message>
+    <message>
+        <source>prefill tokens/s (measured)</source>
+        <translation>Prefill-Token/s (gemessen)</translation>
+    </message>
+    <message>
+        <source>weights in memory while running (MB, measured)</source>
+        <translation>Gewichte im Speicher während der Ausführung (MB, gemessen)</translation>
+    </message>
 </context>
 <context>
     <name>qs::MainWindow</name>
@@ -537,10 +549,6 @@
         <translation>Einstellungen</translation>
     </message>
     <message>
-        <source>The language and the data folder change when QuantScope starts again.</source>
-        <translation>Sprache und Datenordner ändern sich beim nächsten Start von QuantScope.</translation>
-    </message>
-    <message>
         <source>Preferences saved</source>
         <translation>Einstellungen gespeichert</translation>
     </message>
@@ -655,6 +663,18 @@
     <message>
         <source>Run finished with warnings: %1</source>
         <translation>Lauf abgeschlossen, mit Warnungen: %1</translation>
+    </message>
+    <message>
+        <source>The language changes when QuantScope starts again.</source>
+        <translation>Die Sprache ändert sich beim nächsten Start von QuantScope.</translation>
+    </message>
+    <message>
+        <source>Runs kept in</source>
+        <translation>Läufe aufbewahrt in</translation>
+    </message>
+    <message>
+        <source>memory only</source>
+        <translation>nur im Arbeitsspeicher</translation>
     </message>
 </context>
 <context>
@@ -903,6 +923,10 @@
     <message>
         <source>Cannot save the sensitivity results</source>
         <translation>Die Sensitivitätsergebnisse können nicht gespeichert werden</translation>
+    </message>
+    <message>
+        <source>Mixed precision</source>
+        <translation>Gemischte Präzision</translation>
     </message>
 </context>
 <context>
@@ -1669,10 +1693,6 @@ Fehler %5</translation>
         <translation>Rezept</translation>
     </message>
     <message>
-        <source>bpw</source>
-        <translation>bpw</translation>
-    </message>
-    <message>
         <source>MB</source>
         <translation>MB</translation>
     </message>
@@ -1725,10 +1745,6 @@ Fehler %5</translation>
         <translation>Der Lauf kann nicht gestartet werden</translation>
     </message>
     <message>
-        <source>The plan uses methods that need calibration (GPTQ, AWQ, SmoothQuant, LLM.int8): choose a calibration text.</source>
-        <translation>Der Plan verwendet Methoden, die eine Kalibrierung brauchen (GPTQ, AWQ, SmoothQuant, LLM.int8): Wählen Sie einen Kalibrierungstext.</translation>
-    </message>
-    <message>
         <source>Cannot create the cache folder %1 (Edit › Preferences).</source>
         <translation>Der Cache-Ordner %1 kann nicht angelegt werden (Bearbeiten › Einstellungen).</translation>
     </message>
@@ -1745,10 +1761,6 @@ Fehler %5</translation>
         <translation>%1 s</translation>
     </message>
     <message>
-        <source>custom plan</source>
-        <translation>eigener Plan</translation>
-    </message>
-    <message>
         <source>cancelling…</source>
         <translation>wird abgebrochen…</translation>
     </message>
@@ -1763,6 +1775,111 @@ Fehler %5</translation>
     <message>
         <source>weights of %1</source>
         <translation>Gewichte von %1</translation>
+    </message>
+    <message>
+        <source>bpw (model)</source>
+        <translation>bpw (Modell)</translation>
+    </message>
+    <message>
+        <source>bpw (linear)</source>
+        <translation>bpw (linear)</translation>
+    </message>
+    <message>
+        <source>Prefill tok/s</source>
+        <translation>Prefill Token/s</translation>
+    </message>
+    <message>
+        <source>Decode tok/s</source>
+        <translation>Decode Token/s</translation>
+    </message>
+    <message>
+        <source>Resident MB</source>
+        <translation>Resident MB</translation>
+    </message>
+    <message>
+        <source>The schemes the run quantized with, by how many linear layers use each</source>
+        <translation>Die Schemata, mit denen der Lauf quantisiert hat, nach der Zahl der linearen Schichten, die sie verwenden</translation>
+    </message>
+    <message>
+        <source>Bits per weight of the whole model: every stored byte (embeddings, norms and head included) over all parameters</source>
+        <translation>Bits pro Gewicht des ganzen Modells: alle gespeicherten Bytes (einschließlich Embeddings, Normen und Ausgabekopf) über alle Parameter</translation>
+    </message>
+    <message>
+        <source>Bits per weight of the linear layers only (the layers the plan quantizes)</source>
+        <translation>Bits pro Gewicht nur der linearen Schichten (der Schichten, die der Plan quantisiert)</translation>
+    </message>
+    <message>
+        <source>Perplexity vs decode speed</source>
+        <translation>Perplexität vs. Decode-Geschwindigkeit</translation>
+    </message>
+    <message>
+        <source>Perplexity vs memory in use</source>
+        <translation>Perplexität vs. belegter Speicher</translation>
+    </message>
+    <message>
+        <source>Cannot read the kept runs</source>
+        <translation>Die aufbewahrten Läufe können nicht gelesen werden</translation>
+    </message>
+    <message>
+        <source>Cannot keep the runs</source>
+        <translation>Die Läufe können nicht aufbewahrt werden</translation>
+    </message>
+    <message>
+        <source>%1
+
+The runs stay while QuantScope runs.</source>
+        <translation>%1
+
+Die Läufe bleiben erhalten, solange QuantScope läuft.</translation>
+    </message>
+    <message>
+        <source>Runs</source>
+        <translation>Läufe</translation>
+    </message>
+    <message>
+        <source>The recipe&apos;s calibration text: %1.
+
+Fix &quot;calibration&quot; in the recipe, or remove it to use the Calibration text on the Runs page.</source>
+        <translation>Kalibrierungstext des Rezepts: %1.
+
+Korrigieren Sie &quot;calibration&quot; im Rezept, oder entfernen Sie es, um den Kalibrierungstext der Seite „Läufe“ zu verwenden.</translation>
+    </message>
+    <message>
+        <source>The plan uses methods that need calibration (GPTQ, AWQ, SmoothQuant, LLM.int8).</source>
+        <translation>Der Plan verwendet Methoden, die eine Kalibrierung brauchen (GPTQ, AWQ, SmoothQuant, LLM.int8).</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>Entfernen</translation>
+    </message>
+    <message>
+        <source>Remove this ended job from the list</source>
+        <translation>Diesen beendeten Auftrag aus der Liste entfernen</translation>
+    </message>
+    <message>
+        <source>cancelled</source>
+        <translation>abgebrochen</translation>
+    </message>
+    <message>
+        <source>cancelled before it finished; nothing was kept</source>
+        <translation>vor dem Ende abgebrochen; nichts wurde behalten</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>%1
+from the recipe “%2”</source>
+        <translation>%1
+aus dem Rezept „%2“</translation>
+    </message>
+    <message numerus="yes">
+        <source>measured at %n thread(s)</source>
+        <translation>
+            <numerusform>gemessen mit %n Thread</numerusform>
+            <numerusform>gemessen mit %n Threads</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -1937,6 +2054,53 @@ Sie konnte nicht beiseitegelegt werden (%3), daher wird diese Sitzung sie nicht 
     <message>
         <source>Size</source>
         <translation>Größe</translation>
+    </message>
+</context>
+<context>
+    <name>qs::TextFileField</name>
+    <message>
+        <source>a text file (%1 in the data folder: Edit › Preferences)</source>
+        <translation>eine Textdatei (%1 im Datenordner: Bearbeiten › Einstellungen)</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>Durchsuchen…</translation>
+    </message>
+    <message>
+        <source>not set</source>
+        <translation>nicht gesetzt</translation>
+    </message>
+    <message>
+        <source>%1 does not exist</source>
+        <translation>%1 existiert nicht</translation>
+    </message>
+    <message>
+        <source>%1 is a folder, not a text file</source>
+        <translation>%1 ist ein Ordner, keine Textdatei</translation>
+    </message>
+    <message>
+        <source>%1 cannot be read</source>
+        <translation>%1 kann nicht gelesen werden</translation>
+    </message>
+    <message>
+        <source>%1 is empty</source>
+        <translation>%1 ist leer</translation>
+    </message>
+    <message>
+        <source>%1: %2.</source>
+        <translation>%1: %2.</translation>
+    </message>
+    <message>
+        <source>Choose a text file with Browse… next to “%1” on the %2 page, or set the data folder (it holds %3) in Edit › Preferences.</source>
+        <translation>Wählen Sie eine Textdatei mit „Durchsuchen…“ neben „%1“ auf der Seite „%2“, oder legen Sie den Datenordner (er enthält %3) unter Bearbeiten › Einstellungen fest.</translation>
+    </message>
+    <message>
+        <source>Choose %1</source>
+        <translation>%1 wählen</translation>
+    </message>
+    <message>
+        <source>Text files (*.txt *.raw);;All files (*)</source>
+        <translation>Textdateien (*.txt *.raw);;Alle Dateien (*)</translation>
     </message>
 </context>
 </TS>

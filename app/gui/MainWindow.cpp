@@ -99,6 +99,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     m_tabs->addTab(m_mixed, tr("Mixed precision"));
     m_runs = new RunsPanel;
     connect(m_runs, &RunsPanel::errorOccurred, this, &MainWindow::showError);
+    // A refused run names the field to set: show it, wherever the run was asked for.
+    connect(m_runs, &RunsPanel::runRefused, this, [this] { showPage(QStringLiteral("runs")); });
     connect(m_runs, &RunsPanel::runFinished, this, [this](bool ok, const QString& message) {
         if (ok)
             m_planModel->setMeasurements(m_runs->lastLayers());
@@ -266,6 +268,9 @@ void MainWindow::applySettings(const AppSettings& settings)
     m_settings = settings;
     settings.apply();
     m_runs->setCacheDirectory(settings.effectiveCacheDirectory());
+    // Texts that still show the old folder's defaults follow the new one.
+    m_runs->setDataDirectory(settings.effectiveDataDirectory());
+    m_mixed->setDataDirectory(settings.effectiveDataDirectory());
 }
 
 void MainWindow::showSettings()
@@ -282,10 +287,9 @@ void MainWindow::showSettings()
         const AppSettings before = AppSettings::load();
         s.save();
         applySettings(s);
-        if (s.language != before.language || s.dataDirectory != before.dataDirectory) {
+        if (s.language != before.language) {
             auto* box = new QMessageBox(QMessageBox::Information, tr("Preferences"),
-                                        tr("The language and the data folder change when QuantScope "
-                                           "starts again."),
+                                        tr("The language changes when QuantScope starts again."),
                                         QMessageBox::Ok, this);
             box->setObjectName(QStringLiteral("restartMessage"));
             box->setAttribute(Qt::WA_DeleteOnClose);
@@ -302,6 +306,7 @@ void MainWindow::showAbout()
         {tr("Data folder"), m_settings.effectiveDataDirectory()},
         {tr("Cache folder"), m_settings.effectiveCacheDirectory()},
         {tr("Session file"), m_session->file()},
+        {tr("Runs kept in"), m_runs->storeFolder().isEmpty() ? tr("memory only") : m_runs->storeFolder()},
         {tr("Settings"), QSettings().fileName()},
     };
     auto* dialog = new AboutDialog(paths, this);
