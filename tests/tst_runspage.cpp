@@ -9,15 +9,20 @@
 #include "PlanDocument.h"
 #include "RunsPanel.h"
 #include "SessionController.h"
+#include "StartPage.h"
 #include "TestSupport.h"
 #include "model/Model.h"
+#include "model/ModelProfile.h"
 #include "recipe/LayerPlan.h"
 #include "session/RunStore.h"
 
 #include <QApplication>
+#include <QCommandLinkButton>
 #include <QDir>
 #include <QFile>
 #include <QHeaderView>
+#include <QJsonArray>
+#include <QJsonDocument>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
@@ -30,6 +35,7 @@
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTextBrowser>
 
 using namespace qs;
 
@@ -117,6 +123,8 @@ private Q_SLOTS:
     void recipeNaming_data();
     void recipeNaming();
     void firstRunFromForeignDirectory();
+    void modelProfileAddsUp();
+    void startPageOneClickStarts();
     void badInputsAreRefused_data();
     void badInputsAreRefused();
     void sweepInputsAreChecked();
@@ -234,6 +242,104 @@ void TestRunsPage::firstRunFromForeignDirectory()
     QVERIFY(!runs->horizontalHeaderItem(modelBpw)->toolTip().isEmpty());
 }
 
+void TestRunsPage::modelProfileAddsUp()
+{
+    QS_REQUIRE_DATA(modelPath, "stories260K");
+    const auto model = Model::open(modelPath);
+    const ModelProfile p = profileModel(*model, 4);
+    std::int64_t params = 0;
+    std::uint64_t bytes = 0;
+    for (const KindProfile& k : p.kinds) {
+        params += k.params;
+        bytes += k.bytes;
+    }
+    QCOMPARE(params, model->totals().params);
+    QCOMPARE(bytes, model->totals().bytes);
+    QCOMPARE(p.kinds.front().kind, QStringLiteral("embedding"));
+    QCOMPARE(p.kinds.front().sampled, std::int64_t(16 * 64)); // 4 × 4 rows of 64
+    const auto down = std::find_if(p.kinds.begin(), p.kinds.end(),
+                                   [](const KindProfile& k) { return k.kind == u"down_proj"; });
+    QVERIFY(down != p.kinds.end());
+    QCOMPARE(down->tensors, 5);
+    QCOMPARE(down->sampled, std::int64_t(5 * 4 * 172)); // 5 layers × 4 rows of 172
+    QVERIFY(down->stddev > 0 && down->maxAbs >= 3 * down->stddev && std::isfinite(down->kurtosis));
+    const ModelProfile structure = profileModel(*model, 0); // reads no weights
+    QCOMPARE(structure.kinds.size(), p.kinds.size());
+    QVERIFY(std::isnan(structure.kinds[1].stddev));
+    QVERIFY(p.toText().contains(u"down_proj"));
+    QCOMPARE(p.toJson().value(u"kinds").toArray().size(), qsizetype(p.kinds.size()));
+
+    // The same picture headless.
+    const test::CliResult r =
+        test::runCli({QStringLiteral("inspect"), modelPath, QStringLiteral("--profile"),
+                      QStringLiteral("--rows"), QStringLiteral("4"), QStringLiteral("--json")});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const QJsonObject cli = QJsonDocument::fromJson(r.out).object().value(u"profile").toObject();
+    QCOMPARE(cli, p.toJson());
+    QCOMPARE(test::runCli({QStringLiteral("inspect"), modelPath, QStringLiteral("--profile"),
+                           QStringLiteral("--rows"), QStringLiteral("-1")})
+                 .exitCode,
+             2);
+}
+
+void TestRunsPage::startPageOneClickStarts()
+{
+    QS_REQUIRE_DATA(modelPath, "stories260K");
+    MainWindow w;
+    w.show();
+    QSignalSpy profiled(w.startPage(), &StartPage::profileFinished);
+    QVERIFY(loadInto(w, modelPath));
+    QCOMPARE(w.tabs()->currentWidget(), w.startPage()); // a model opens on its picture
+    QVERIFY(profiled.count() == 1 || profiled.wait(20000));
+    QVERIFY(profiled.front().front().toBool());
+    const QString picture =
+        w.startPage()->findChild<QTextBrowser*>(QStringLiteral("parameterBreakdown"))->toPlainText();
+    for (const char* part :
+         {"embedding", "q_proj", "down_proj", "norms & biases", "32.00 bits per weight", "max|w|/σ"})
+        QVERIFY2(picture.contains(QString::fromUtf8(part)), part);
+    QVERIFY(w.startPage()->profile().kinds[1].sampled > 0);
+
+    auto* playground = w.startPage()->findChild<QCommandLinkButton*>(QStringLiteral("startPlayground"));
+    playground->click();
+    QCOMPARE(w.tabs()->currentWidget()->objectName(), QStringLiteral("playgroundPanel"));
+
+    // Compare: refused as a whole when the texts cannot work, three runs queued when they can.
+    auto* compare = w.startPage()->findChild<QCommandLinkButton*>(QStringLiteral("startCompare"));
+    QVERIFY(compare->isEnabled());
+    const QString evalText = field(w, "runEvalText")->text();
+    field(w, "runEvalText")->clear();
+    compare->click();
+    QCOMPARE(w.runsPanel()->pendingJobs(), 0);
+    QCOMPARE(w.tabs()->currentWidget(), w.runsPanel());
+    field(w, "runEvalText")->setText(evalText);
+    w.runsPanel()->findChild<QSpinBox*>(QStringLiteral("runChunks"))->setValue(2);
+    QSignalSpy finished(w.runsPanel(), &RunsPanel::runFinished);
+    w.showPage(QStringLiteral("overview"));
+    compare->click();
+    QCOMPARE(w.runsPanel()->pendingJobs(), 3);
+    QCOMPARE(w.tabs()->currentWidget(), w.runsPanel());
+    QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 3, 240000);
+    for (const QList<QVariant>& f : finished)
+        QVERIFY2(f.front().toBool(), qPrintable(f.at(1).toString()));
+    QCOMPARE(int(w.runsPanel()->runs().size()), 3);
+    QCOMPARE(w.runsPanel()->runs()[0].recipeSummary, QStringLiteral("rtn w4 g128"));
+    QCOMPARE(w.runsPanel()->runs()[1].recipeSummary, QStringLiteral("gptq w4 g128"));
+    // Q4_K's 256-blocks fit none of these rows: the name says which fallbacks really ran.
+    QVERIFY2(w.runsPanel()->runs()[2].recipeSummary.startsWith(u"gguf "),
+             qPrintable(w.runsPanel()->runs()[2].recipeSummary));
+    QVERIFY(!w.runsPanel()->runs()[2].recipeSummary.contains(u"Q4_K"));
+    saveScreenshot(w, QStringLiteral("compare"));
+
+    // Sensitivity: the sweep starts on its page (cancelled here).
+    w.showPage(QStringLiteral("overview"));
+    w.startPage()->findChild<QCommandLinkButton*>(QStringLiteral("startSensitivity"))->click();
+    QCOMPARE(w.tabs()->currentWidget(), w.mixedPrecisionPanel());
+    QVERIFY(w.mixedPrecisionPanel()->isRunning());
+    QSignalSpy swept(w.mixedPrecisionPanel(), &MixedPrecisionPanel::sweepFinished);
+    w.mixedPrecisionPanel()->cancelSweep();
+    QVERIFY(swept.count() == 1 || swept.wait(60000));
+}
+
 void TestRunsPage::badInputsAreRefused_data()
 {
     QTest::addColumn<QString>("fieldName");
@@ -332,6 +438,7 @@ void TestRunsPage::failedAndCancelledJobsStayListed()
     w.planDocument()->replaceRecipe(recipe(R"({"version": 1, "defaults": {"method": "gptq", "bits": 4}})"),
                                     QStringLiteral("test"));
     w.runsPanel()->findChild<QSpinBox*>(QStringLiteral("runChunks"))->setValue(2);
+    const QString calibDefault = field(w, "runCalibText")->text();
     field(w, "runCalibText")->setText(shortText); // readable, but the job finds it too short
     QSignalSpy finished(w.runsPanel(), &RunsPanel::runFinished);
     QVERIFY(w.runCurrentPlan() > 0);
@@ -345,7 +452,9 @@ void TestRunsPage::failedAndCancelledJobsStayListed()
     QCOMPARE(w.runsPanel()->endedJobRows(), 1);
     QVERIFY(w.runsPanel()->runs().empty());
 
-    // Cancelled at once: listed as cancelled below the failed one.
+    // Cancelled at once (with texts that work, so only the cancel can end it): listed as
+    // cancelled below the failed one.
+    field(w, "runCalibText")->setText(calibDefault);
     finished.clear();
     const int id = w.runCurrentPlan();
     QVERIFY(id > 0);

@@ -593,54 +593,6 @@
         <translation>%1 eingereiht (Seite „Läufe“)</translation>
     </message>
     <message>
-        <source>Blocks</source>
-        <translation>Blöcke</translation>
-    </message>
-    <message>
-        <source>Linear layers</source>
-        <translation>Lineare Schichten</translation>
-    </message>
-    <message>
-        <source>Parameters</source>
-        <translation>Parameter</translation>
-    </message>
-    <message>
-        <source>Embedding / attention / MLP</source>
-        <translation>Embedding / Attention / MLP</translation>
-    </message>
-    <message>
-        <source>Head</source>
-        <translation>Ausgabekopf</translation>
-    </message>
-    <message>
-        <source>tied to the embeddings</source>
-        <translation>an die Embeddings gekoppelt</translation>
-    </message>
-    <message>
-        <source>Size</source>
-        <translation>Größe</translation>
-    </message>
-    <message>
-        <source>Bits per weight</source>
-        <translation>Bits pro Gewicht</translation>
-    </message>
-    <message>
-        <source>Weight type</source>
-        <translation>Gewichtstyp</translation>
-    </message>
-    <message>
-        <source>Files</source>
-        <translation>Dateien</translation>
-    </message>
-    <message>
-        <source>Tokenizer</source>
-        <translation>Tokenizer</translation>
-    </message>
-    <message>
-        <source>Unused tensors</source>
-        <translation>Unbenutzte Tensoren</translation>
-    </message>
-    <message>
         <source>%1 — QuantScope</source>
         <translation>%1 — QuantScope</translation>
     </message>
@@ -675,6 +627,26 @@
     <message>
         <source>memory only</source>
         <translation>nur im Arbeitsspeicher</translation>
+    </message>
+    <message>
+        <source>RTN int4 g128</source>
+        <translation>RTN int4 g128</translation>
+    </message>
+    <message>
+        <source>GPTQ int4 g128</source>
+        <translation>GPTQ int4 g128</translation>
+    </message>
+    <message>
+        <source>Q4_K</source>
+        <translation>Q4_K</translation>
+    </message>
+    <message>
+        <source>Cannot compare the methods</source>
+        <translation>Die Methoden können nicht verglichen werden</translation>
+    </message>
+    <message>
+        <source>Three runs queued: RTN, GPTQ and Q4_K</source>
+        <translation>Drei Läufe eingereiht: RTN, GPTQ und Q4_K</translation>
     </message>
 </context>
 <context>
@@ -2027,6 +1999,129 @@ Sie konnte nicht beiseitegelegt werden (%3), daher wird diese Sitzung sie nicht 
     <message>
         <source>Shortcut</source>
         <translation>Tastenkürzel</translation>
+    </message>
+</context>
+<context>
+    <name>qs::StartPage</name>
+    <message>
+        <source>Compare RTN, GPTQ and Q4_K on this model</source>
+        <translation>RTN, GPTQ und Q4_K an diesem Modell vergleichen</translation>
+    </message>
+    <message>
+        <source>Queues three 4-bit runs — RTN g128, GPTQ g128 and llama.cpp&apos;s Q4_K — and shows them side by side on the Runs page.</source>
+        <translation>Reiht drei 4-Bit-Läufe ein – RTN g128, GPTQ g128 und Q4_K von llama.cpp – und zeigt sie auf der Seite „Läufe“ nebeneinander.</translation>
+    </message>
+    <message>
+        <source>Find the most sensitive layers</source>
+        <translation>Die empfindlichsten Schichten finden</translation>
+    </message>
+    <message>
+        <source>Runs the sensitivity sweep on the Mixed precision page: the loss when only one layer is quantized, for every layer.</source>
+        <translation>Startet den Sensitivitäts-Sweep auf der Seite „Gemischte Präzision“: der Verlust, wenn nur eine Schicht quantisiert ist, für jede Schicht.</translation>
+    </message>
+    <message>
+        <source>Open the playground</source>
+        <translation>Playground öffnen</translation>
+    </message>
+    <message>
+        <source>Quantize one weight row live: levels, reconstruction and error.</source>
+        <translation>Eine Gewichtszeile live quantisieren: Stufen, Rekonstruktion und Fehler.</translation>
+    </message>
+    <message>
+        <source>Start here</source>
+        <translation>Hier beginnen</translation>
+    </message>
+    <message>
+        <source>The model</source>
+        <translation>Das Modell</translation>
+    </message>
+    <message>
+        <source>Where the parameters are, and how the weights are spread</source>
+        <translation>Wo die Parameter liegen und wie die Gewichte verteilt sind</translation>
+    </message>
+    <message>
+        <source>Blocks</source>
+        <translation>Blöcke</translation>
+    </message>
+    <message>
+        <source>Linear layers</source>
+        <translation>Lineare Schichten</translation>
+    </message>
+    <message>
+        <source>Parameters</source>
+        <translation>Parameter</translation>
+    </message>
+    <message>
+        <source>Embedding / attention / MLP</source>
+        <translation>Embedding / Attention / MLP</translation>
+    </message>
+    <message>
+        <source>Head</source>
+        <translation>Ausgabekopf</translation>
+    </message>
+    <message>
+        <source>tied to the embeddings</source>
+        <translation>an die Embeddings gekoppelt</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>Größe</translation>
+    </message>
+    <message>
+        <source>Bits per weight</source>
+        <translation>Bits pro Gewicht</translation>
+    </message>
+    <message>
+        <source>Weight type</source>
+        <translation>Gewichtstyp</translation>
+    </message>
+    <message>
+        <source>Files</source>
+        <translation>Dateien</translation>
+    </message>
+    <message>
+        <source>Tokenizer</source>
+        <translation>Tokenizer</translation>
+    </message>
+    <message>
+        <source>Unused tensors</source>
+        <translation>Unbenutzte Tensoren</translation>
+    </message>
+    <message>
+        <source>This model is stored quantized; open the float model to compare methods.</source>
+        <translation>Dieses Modell ist quantisiert gespeichert; öffnen Sie das Float-Modell, um Methoden zu vergleichen.</translation>
+    </message>
+    <message>
+        <source>Sampling the weights…</source>
+        <translation>Gewichte werden abgetastet…</translation>
+    </message>
+    <message>
+        <source>The weights could not be sampled: %1</source>
+        <translation>Die Gewichte konnten nicht abgetastet werden: %1</translation>
+    </message>
+    <message>
+        <source>kind</source>
+        <translation>Art</translation>
+    </message>
+    <message>
+        <source>parameters</source>
+        <translation>Parameter</translation>
+    </message>
+    <message>
+        <source>size</source>
+        <translation>Größe</translation>
+    </message>
+    <message>
+        <source>kurtosis</source>
+        <translation>Kurtosis</translation>
+    </message>
+    <message>
+        <source>%1 parameters, %2, &lt;b&gt;%3 bits per weight&lt;/b&gt;.</source>
+        <translation>%1 Parameter, %2, &lt;b&gt;%3 Bits pro Gewicht&lt;/b&gt;.</translation>
+    </message>
+    <message>
+        <source>Spread from %1 rows of every linear layer and %2 of the embeddings: σ the standard deviation; max|w|/σ how far the largest weight lies, which a quantization grid must reach; kurtosis above 0 means heavier tails than a Gaussian; &amp;gt;6σ the share of outliers.</source>
+        <translation>Verteilung aus %1 Zeilen jeder linearen Schicht und %2 der Embeddings: σ die Standardabweichung; max|w|/σ wie weit das größte Gewicht liegt, das ein Quantisierungsraster erreichen muss; eine Kurtosis über 0 bedeutet schwerere Ränder als eine Gauß-Verteilung; &amp;gt;6σ der Anteil der Ausreißer.</translation>
     </message>
 </context>
 <context>

@@ -13,9 +13,10 @@
 #include "SessionController.h"
 #include "SettingsDialog.h"
 #include "ShortcutsDialog.h"
+#include "StartPage.h"
 #include "TensorTableModel.h"
 #include "model/Model.h"
-#include "model/ModelSummary.h"
+#include "recipe/Recipe.h"
 #include "util/Error.h"
 #include "util/Paths.h"
 
@@ -34,14 +35,12 @@
 #include <QMessageBox>
 #include <QMimeData>
 #include <QProgressBar>
-#include <QRegularExpression>
 #include <QSettings>
 #include <QSortFilterProxyModel>
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTableView>
-#include <QTextBrowser>
 #include <QUndoStack>
 
 namespace qs {
@@ -67,8 +66,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     m_welcome->setAlignment(Qt::AlignCenter);
     m_welcome->setWordWrap(true);
 
-    m_overview = new QTextBrowser;
-    m_overview->setObjectName(QStringLiteral("overviewText"));
+    m_start = new StartPage;
+    connect(m_start, &StartPage::compareRequested, this, &MainWindow::compareMethods);
+    connect(m_start, &StartPage::sensitivityRequested, this, [this] {
+        showPage(QStringLiteral("mixed"));
+        m_mixed->startSweep();
+    });
+    connect(m_start, &StartPage::playgroundRequested, this,
+            [this] { showPage(QStringLiteral("playground")); });
     m_tensorModel = new TensorTableModel(this);
     m_tensorProxy = new QSortFilterProxyModel(this);
     m_tensorProxy->setSourceModel(m_tensorModel);
@@ -86,7 +91,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
 
     m_tabs = new QTabWidget;
     m_tabs->setObjectName(QStringLiteral("workbenchTabs"));
-    m_tabs->addTab(m_overview, tr("Overview"));
+    m_tabs->addTab(m_start, tr("Overview"));
     m_planPage = new PlanPage;
     m_plan = m_planPage->document();
     m_planModel = m_planPage->tableModel();
@@ -326,7 +331,7 @@ void MainWindow::showPage(const QString& name)
 {
     // By the page widget's object name, so the names stay right whatever the tab order.
     static const QHash<QString, QString> pages{
-        {QStringLiteral("overview"), QStringLiteral("overviewText")},
+        {QStringLiteral("overview"), QStringLiteral("startPage")},
         {QStringLiteral("plan"), QStringLiteral("planPage")},
         {QStringLiteral("mixed"), QStringLiteral("mixedPrecisionPanel")},
         {QStringLiteral("runs"), QStringLiteral("runsPanel")},
@@ -391,6 +396,38 @@ int MainWindow::runCurrentPlan()
     return id;
 }
 
+void MainWindow::compareMethods()
+{
+    if (!m_model)
+        return;
+    // One 4-bit run per family: plain rounding, error-compensating GPTQ, llama.cpp's k-quant.
+    QuantSpec rtn;
+    rtn.method = QuantMethod::Rtn;
+    rtn.bits = 4;
+    rtn.groupSize = 128;
+    QuantSpec gptq = rtn;
+    gptq.method = QuantMethod::Gptq;
+    const std::vector<std::pair<QString, QuantSpec>> runs{{tr("RTN int4 g128"), rtn},
+                                                          {tr("GPTQ int4 g128"), gptq},
+                                                          {tr("Q4_K"), QuantSpec::ggml(GgmlType::Q4_K)}};
+    showPage(QStringLiteral("runs"));
+    for (const auto& [name, spec] : runs) {
+        Recipe recipe;
+        recipe.name = name;
+        recipe.defaults = spec;
+        LayerPlan plan;
+        try {
+            plan = recipe.resolve(*m_model);
+        } catch (const Error& e) {
+            showError(tr("Cannot compare the methods"), e.message());
+            return;
+        }
+        if (m_runs->startRun(name, recipe, plan) < 0)
+            return; // refused: the Runs page says what to set
+    }
+    statusBar()->showMessage(tr("Three runs queued: RTN, GPTQ and Q4_K"), 5000);
+}
+
 void MainWindow::setModel(std::shared_ptr<const Model> model)
 {
     m_model = std::move(model);
@@ -400,39 +437,12 @@ void MainWindow::setModel(std::shared_ptr<const Model> model)
     m_runs->setModel(m_model);
     m_playground->setModel(m_model);
     m_generation->setModel(m_model);
-    const ModelTotals& t = m_model->totals();
-    const QLocale loc;
-    QString html = QStringLiteral("<h2>%1</h2><p>%2</p>")
-                       .arg(m_model->displayName().toHtmlEscaped(), m_model->path().toHtmlEscaped());
-    html += QStringLiteral("<p><b>%1</b></p>").arg(architectureLine(*m_model).toHtmlEscaped());
-    html += QStringLiteral("<table cellspacing=6>");
-    auto row = [&](const QString& k, const QString& v) {
-        html += QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>").arg(k, v.toHtmlEscaped());
-    };
-    row(tr("Blocks"), QString::number(m_model->blocks().size()));
-    row(tr("Linear layers"), QString::number(t.linearLayers));
-    row(tr("Parameters"), loc.toString(t.params));
-    row(tr("Embedding / attention / MLP"),
-        QStringLiteral("%1 / %2 / %3")
-            .arg(loc.toString(t.embeddingParams), loc.toString(t.attentionParams),
-                 loc.toString(t.mlpParams)));
-    row(tr("Head"), m_model->headTied() ? tr("tied to the embeddings") : loc.toString(t.headParams));
-    row(tr("Size"), formatBytes(double(t.bytes)));
-    row(tr("Bits per weight"), QString::number(t.bitsPerWeight(), 'f', 2));
-    row(tr("Weight type"), m_model->weightDtypeName());
-    row(tr("Files"), QString::number(m_model->tensors().files().size()));
-    row(tr("Tokenizer"),
-        QStringList{m_model->tokenizerJsonPath().isEmpty() ? QString() : QStringLiteral("tokenizer.json"),
-                    m_model->sentencePiecePath().isEmpty() ? QString() : QStringLiteral("tokenizer.model")}
-            .filter(QRegularExpression(QStringLiteral(".+")))
-            .join(u", "));
-    if (!m_model->unusedTensors().isEmpty())
-        row(tr("Unused tensors"), m_model->unusedTensors().join(u", "));
-    html += QStringLiteral("</table>");
-    m_overview->setHtml(html);
+    m_start->setModel(m_model);
     m_stack->setCurrentWidget(m_tabs);
     setWindowTitle(tr("%1 — QuantScope").arg(m_model->displayName()));
     refreshPlanStatus();
+    const ModelTotals& t = m_model->totals();
+    const QLocale loc;
     m_statusLabel->setText(
         tr("Model: %1 · %2 parameters · %3")
             .arg(m_model->displayName(), loc.toString(t.params), formatBytes(double(t.bytes))));
