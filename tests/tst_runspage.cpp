@@ -130,6 +130,7 @@ private Q_SLOTS:
     void sweepInputsAreChecked();
     void failedAndCancelledJobsStayListed();
     void runsKeptAcrossModelSwitchAndRestart();
+    void newRunNamesDoNotRepeatKeptOnes();
     void runFinishingAfterSwitchJoinsItsModel();
     void changedModelFileGetsNoStaleRuns();
     void unreadableStoreIsKeptAside();
@@ -519,6 +520,25 @@ void TestRunsPage::runsKeptAcrossModelSwitchAndRestart()
     QCOMPARE(r.linearBitsPerWeight, 4.125);
     QVERIFY(!w.runsPanel()->sessionRuns().front().shown);
     QVERIFY(!w.findChild<QMessageBox*>(QStringLiteral("errorDialog")));
+}
+
+void TestRunsPage::newRunNamesDoNotRepeatKeptOnes()
+{
+    QS_REQUIRE_DATA(modelPath, "stories260K");
+    MainWindow w;
+    w.show();
+    QVERIFY(loadInto(w, modelPath));
+    std::vector<SessionRun> kept;
+    for (int i = 1; i <= 40; ++i) // whatever the window's counter has reached
+        kept.push_back(fakeRun(QStringLiteral("run %1").arg(i)));
+    w.runsPanel()->restoreRuns(kept, std::nullopt);
+    w.runsPanel()->findChild<QSpinBox*>(QStringLiteral("runChunks"))->setValue(2);
+    QSignalSpy finished(w.runsPanel(), &RunsPanel::runFinished);
+    QVERIFY(w.runCurrentPlan() > 0);
+    QVERIFY(finished.wait(120000));
+    QVERIFY(finished.front().front().toBool());
+    const QString name = w.runsPanel()->runs().back().name;
+    QVERIFY2(name.startsWith(u"run ") && name.mid(4).toInt() > 40, qPrintable(name));
 }
 
 void TestRunsPage::runFinishingAfterSwitchJoinsItsModel()

@@ -388,8 +388,14 @@ int MainWindow::runCurrentPlan()
     if (!m_model)
         return -1;
     static int counter = 0;
-    const QString name =
-        m_planPage->runName().isEmpty() ? tr("run %1").arg(++counter) : m_planPage->runName();
+    QString name = m_planPage->runName();
+    // Kept runs come back after a restart: a new default name must not repeat one of theirs.
+    auto taken = [this](const QString& n) {
+        const auto& runs = m_runs->runs();
+        return std::any_of(runs.begin(), runs.end(), [&n](const RunSummary& r) { return r.name == n; });
+    };
+    while (name.isEmpty() || (m_planPage->runName().isEmpty() && taken(name)))
+        name = tr("run %1").arg(++counter);
     const int id = m_runs->startRun(name, m_plan->recipe(), m_plan->plan());
     if (id >= 0)
         statusBar()->showMessage(tr("%1 queued (Runs page)").arg(name), 3000);
