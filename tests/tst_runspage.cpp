@@ -405,6 +405,8 @@ void TestRunsPage::badInputsAreRefused()
     QCOMPARE(label->text(), message);
     QCOMPARE(w.tabs()->currentWidget(), w.runsPanel());
     QTRY_COMPARE(QApplication::focusWidget(), edit);
+    edit->setText(edit->text() + u'x'); // another file: the message about the old one goes
+    QVERIFY(!label->isVisible());
 }
 
 void TestRunsPage::sweepInputsAreChecked()

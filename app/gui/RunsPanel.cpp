@@ -84,6 +84,8 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
     m_refusal->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_refusal->setStyleSheet(QStringLiteral("color: #c0392b;")); // an error, readable light and dark
     m_refusal->hide();
+    for (TextFileField* f : {m_evalText, m_calibText}) // the message is about what was there
+        connect(f->lineEdit(), &QLineEdit::textChanged, m_refusal, &QLabel::hide);
     auto* form = new QFormLayout;
     form->addRow(tr("Evaluation text"), m_evalText);
     form->addRow(tr("Evaluation sample"), m_chunks);
