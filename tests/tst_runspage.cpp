@@ -3,7 +3,9 @@
 // a run whose texts cannot work is refused with a message naming what to set (no job); jobs that
 // fail or are cancelled stay listed with why; runs are kept per model across model switches and
 // restarts (a new window reading the run store), a changed model file does not get stale runs,
-// an unreadable store file is kept aside; runs are named by the schemes that ran.
+// an unreadable store file is kept aside; runs are named by the schemes that ran. The start page
+// a model opens on: its picture (ModelProfile, also from `inspect --profile`) and its one-click
+// starts (compare RTN/GPTQ/Q4_K, the sensitivity sweep, the playground).
 #include "MainWindow.h"
 #include "MixedPrecisionPanel.h"
 #include "PlanDocument.h"
