@@ -29,6 +29,10 @@ struct EvalBenchOptions
     bool perplexity = false; ///< also time llama-perplexity and ours on a synthetic text
     QString one;             ///< child mode: measure only this file, in this process
     QString pplText;         ///< child mode: text for the perplexity timing
+    /// Ours computes as llama.cpp does (Transformer::setLlamaCppNumerics: inputs rounded to each weight
+    /// type's vec_dot type, bf16 × bf16 products summed by vdpbf16ps, f16-rounded KV): the peers' arithmetic
+    /// rather than ours, whose f32 inputs are exact.
+    bool llamaCppNumerics = false;
 };
 
 struct Options
@@ -37,6 +41,8 @@ struct Options
     QString dataDir;                         ///< shared data folder; empty = autodetect
     std::function<void(const QString&)> log; ///< progress lines (stderr in the CLI)
     EvalBenchOptions eval;
+    /// `bench kernels`: only these format rows (names as listed in its JSON); empty: all.
+    QStringList kernelFormats;
 };
 
 struct Benchmark

@@ -128,6 +128,11 @@ QJsonObject timePerplexity(const Transformer& t, const QString& modelPath, const
                        {QStringLiteral("ppl"), r.ppl}};
 }
 
+QString numericsName(const EvalBenchOptions& e)
+{
+    return e.llamaCppNumerics ? QStringLiteral("llama.cpp") : QStringLiteral("f32 inputs");
+}
+
 } // namespace
 
 QJsonObject evalOneModel(const Options& opt)
@@ -137,7 +142,9 @@ QJsonObject evalOneModel(const Options& opt)
     setComputeThreads(threads);
     const double t0 = nowSeconds();
     const auto model = Model::open(e.one);
-    const Transformer t(model);
+    Transformer t(model);
+    if (e.llamaCppNumerics)
+        t.setLlamaCppNumerics();
     const double loadSeconds = nowSeconds() - t0;
     const double rssLoaded = currentRssBytes();
     const int vocab = t.vocabSize();
@@ -178,11 +185,11 @@ QJsonObject evalOneModel(const Options& opt)
         if (i != t.headLinearIndex())
             linearMacs += double(t.linear(i).inFeatures()) * double(t.linear(i).outFeatures());
     }
-    const double kvBytes =
-        2.0 * c.numLayers * double(cache.capacity()) * c.numKvHeads * c.headDim * sizeof(float);
+    const double kvBytes = double(KvCache::bytesFor(c.numLayers, cache.capacity(), c.numKvHeads * c.headDim));
     const double fileBytes = double(pathBytes(e.one));
     const double budget = 1.1 * (fileBytes + kvBytes);
     QJsonObject o{{QStringLiteral("threads"), threads},
+                  {QStringLiteral("numerics"), numericsName(e)},
                   {QStringLiteral("load_seconds"), loadSeconds},
                   {QStringLiteral("weights"), model->weightDtypeName()},
                   {QStringLiteral("params"), qint64(model->totals().params)},
@@ -314,6 +321,8 @@ QJsonObject runOurs(const QString& file, int threads, const EvalBenchOptions& e)
                      QStringLiteral("--reps"),    QString::number(e.reps)};
     if (!e.pplText.isEmpty())
         args << QStringLiteral("--ppl-text") << e.pplText;
+    if (e.llamaCppNumerics)
+        args << QStringLiteral("--llamacpp-numerics");
     const ProcessResult r = runProcess(QCoreApplication::applicationFilePath(), args, false);
     if (!r.ok)
         return QJsonObject{{QStringLiteral("error"), r.error}};
@@ -568,6 +577,7 @@ QJsonObject evalThroughput(const Options& options)
              {QStringLiteral("gen"), e.gen},
              {QStringLiteral("reps"), e.reps},
              {QStringLiteral("rounds"), e.rounds},
+             {QStringLiteral("numerics"), numericsName(e)},
              {QStringLiteral("protocol"),
               QStringLiteral("pp: one forward of `prompt` random tokens after a warm-up (last row's logits); "
                              "tg: `gen` one-token forwards from an empty KV cache; mean ± sd over reps; "

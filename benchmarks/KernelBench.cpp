@@ -13,6 +13,7 @@
 #include "kernels/SimdVariant.h"
 #include "quant/Quantizer.h"
 #include "spec/QuantizedTensor.h"
+#include "util/Error.h"
 
 #include <Eigen/Dense>
 #include <QJsonArray>
@@ -67,6 +68,22 @@ MatMulFn floatWeight(const std::vector<float>& values, std::int64_t rows, std::i
     }
     return [stored, rows, cols](std::int64_t r0, std::int64_t r1, const float* x, std::int64_t n, float* y) {
         floatMatMul(D, stored->data(), cols, r0, r1, x, n, y, rows);
+    };
+}
+
+/// BF16 weights with inputs rounded to bf16 and summed by vdpbf16ps (floatMatMulBf16Inputs), as a BF16 layer
+/// runs under --llamacpp-numerics and llama.cpp runs BF16 everywhere. Absent (no row) without AVX512-BF16.
+MatMulFn bf16InputsWeight(const std::vector<float>& values, std::int64_t rows, std::int64_t cols)
+{
+    if (!floatMatMulBf16InputsFast())
+        return {};
+    auto stored = std::make_shared<std::vector<char>>(denseBytes<DType::BF16>(rows, cols));
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        const std::uint16_t h = ref::f32ToBf16(values[i]);
+        std::memcpy(stored->data() + i * 2, &h, 2);
+    }
+    return [stored, rows, cols](std::int64_t r0, std::int64_t r1, const float* x, std::int64_t n, float* y) {
+        floatMatMulBf16Inputs(stored->data(), cols, r0, r1, x, n, y, rows);
     };
 }
 
@@ -137,6 +154,7 @@ const KernelFormat kFormats[] = {
     {"f32", denseBytes<DType::F32>, floatWeight<DType::F32>},
     {"f16", denseBytes<DType::F16>, floatWeight<DType::F16>},
     {"bf16", denseBytes<DType::BF16>, floatWeight<DType::BF16>},
+    {"bf16-a16", denseBytes<DType::BF16>, bf16InputsWeight},
     {"eigen-f32", denseBytes<DType::F32>, eigenF32},
     {"q8_0", ggmlBytes<GgmlType::Q8_0>, ggmlWeight<GgmlType::Q8_0>},
     {"q4_0", ggmlBytes<GgmlType::Q4_0>, ggmlWeight<GgmlType::Q4_0>},
@@ -246,13 +264,28 @@ QJsonObject kernelThroughput(const Options& opt)
             .arg(peak.bf16DotGflops > 0 ? QStringLiteral("%1 GFLOP/s").arg(peak.bf16DotGflops, 0, 'f', 1)
                                         : QStringLiteral("absent")));
 
+    for (const QString& name : opt.kernelFormats) {
+        const bool known = std::any_of(std::begin(kFormats), std::end(kFormats),
+                                       [&](const KernelFormat& f) { return name == QLatin1String(f.name); });
+        if (!known) {
+            QStringList names;
+            for (const KernelFormat& f : kFormats)
+                names << QLatin1String(f.name);
+            throw Error(QStringLiteral("bench kernels: unknown format '%1' (known: %2)")
+                            .arg(name, names.join(QStringLiteral(", "))));
+        }
+    }
     QJsonArray rows;
     for (const Shape& shape : shapes) {
         const std::vector<float> values = randomValues(std::size_t(shape.rows * shape.cols), 1, 0.02f);
         const std::vector<float> x = randomValues(std::size_t(gemmTokens * shape.cols), 2, 1.f);
         std::vector<float> y(std::size_t(gemmTokens * shape.rows));
         for (const KernelFormat& format : kFormats) {
+            if (!opt.kernelFormats.isEmpty() && !opt.kernelFormats.contains(QLatin1String(format.name)))
+                continue;
             const MatMulFn fn = format.setup(values, shape.rows, shape.cols);
+            if (!fn)
+                continue; // this CPU lacks the format's instructions
             const double weightBytes = double(format.bytes(shape.rows, shape.cols));
             for (int threads : threadCounts) {
                 const double gemv =

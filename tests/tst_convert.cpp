@@ -46,7 +46,8 @@ double f16Definition(std::uint16_t h)
     if (exp == 0x1f)
         return mant ? std::numeric_limits<double>::quiet_NaN()
                     : sign * std::numeric_limits<double>::infinity();
-    if (exp == 0) return sign * std::ldexp(double(mant), -24);
+    if (exp == 0)
+        return sign * std::ldexp(double(mant), -24);
     return sign * std::ldexp(double(1024 + mant), exp - 25);
 }
 
@@ -78,6 +79,8 @@ private Q_SLOTS:
     void integerValues();
     void countNonFinite_data();
     void countNonFinite();
+    void roundInPlace_data();
+    void roundInPlace();
 };
 
 void TestConvert::initTestCase()
@@ -109,7 +112,8 @@ void TestConvert::f16Exhaustive()
         const float f = ref::f16ToF32(h);
         const double def = f16Definition(h);
         if (isF16NaN(h)) {
-            if (!std::isnan(f)) QFAIL(qPrintable(u"f16 NaN " + hex(h, 4) + u" did not convert to NaN"));
+            if (!std::isnan(f))
+                QFAIL(qPrintable(u"f16 NaN " + hex(h, 4) + u" did not convert to NaN"));
             const std::uint16_t back = ref::f32ToF16(f);
             if (!isF16NaN(back) || (back & 0x8000u) != (h & 0x8000u))
                 QFAIL(qPrintable(u"f16 NaN " + hex(h, 4) + u" came back as " + hex(back, 4)));
@@ -119,7 +123,8 @@ void TestConvert::f16Exhaustive()
             QFAIL(qPrintable(u"f16ToF32(" + hex(h, 4) + u") = " + QString::number(double(f), 'g', 17) +
                              u", expected " + QString::number(def, 'g', 17)));
         const std::uint16_t back = ref::f32ToF16(f);
-        if (back != h) QFAIL(qPrintable(u"f16 " + hex(h, 4) + u" -> f32 -> f16 gave " + hex(back, 4)));
+        if (back != h)
+            QFAIL(qPrintable(u"f16 " + hex(h, 4) + u" -> f32 -> f16 gave " + hex(back, 4)));
     }
 }
 
@@ -353,7 +358,8 @@ void TestConvert::integerValues()
     if (n > 0 && dt != DType::Bool) { // the extreme of the type: most negative (most positive for u8)
         std::memset(src, 0, eb);
         src[eb - 1] = 0x80; // little-endian: the sign bit is in the last byte
-        if (dt == DType::U8) src[0] = 0xff;
+        if (dt == DType::U8)
+            src[0] = 0xff;
     }
     std::vector<float> fast(std::size_t(n) + 1), slow(std::size_t(n) + 1);
     convertToF32(dt, src, fast.data(), std::size_t(n));
@@ -389,9 +395,12 @@ void TestConvert::integerValues()
                                  .arg(double(slow[i]), 0, 'g', 17)
                                  .arg(double(expected), 0, 'g', 17)));
     }
-    if (n > 0 && dt == DType::I8) QCOMPARE(fast[0], -128.0f);
-    if (n > 0 && dt == DType::U8) QCOMPARE(fast[0], 255.0f);
-    if (n > 0 && dt == DType::I64) QCOMPARE(fast[0], -9223372036854775808.0f);
+    if (n > 0 && dt == DType::I8)
+        QCOMPARE(fast[0], -128.0f);
+    if (n > 0 && dt == DType::U8)
+        QCOMPARE(fast[0], 255.0f);
+    if (n > 0 && dt == DType::I64)
+        QCOMPARE(fast[0], -9223372036854775808.0f);
 }
 
 void TestConvert::countNonFinite_data()
@@ -413,6 +422,10 @@ void TestConvert::countNonFinite_data()
     QList<float> longRow(1003, 0.5f);
     longRow[1001] = nan;
     QTest::newRow("long row, NaN near end") << longRow << 1 << 1001;
+    QList<float> spread(4099, -2.5f); // several vectors of 8 hold non-finite values, some twice
+    for (int i : {8, 15, 16, 17, 800, 801, 4096, 4098})
+        spread[i] = i % 2 ? inf : nan;
+    QTest::newRow("long row, several vectors") << spread << 8 << 8;
 }
 
 void TestConvert::countNonFinite()
@@ -426,6 +439,62 @@ void TestConvert::countNonFinite()
     QCOMPARE(firstIndex, std::size_t(first));
     QCOMPARE(qs::countNonFinite(values.constData(), std::size_t(values.size())),
              std::size_t(count)); // no index
+}
+
+void TestConvert::roundInPlace_data()
+{
+    QTest::addColumn<bool>("bf16");
+    QTest::addColumn<int>("n");
+    for (bool bf16 : {false, true})
+        for (int n : {0, 5, 8, 1000, 65537})
+            QTest::newRow(QStringLiteral("%1 n=%2").arg(QLatin1String(bf16 ? "bf16" : "f16")).arg(n).toUtf8())
+                << bf16 << n;
+}
+
+// roundToF16 / roundToBf16 (SIMD where the CPU has it, a scalar tail) give the reference's bits for every
+// input: random bit patterns (all exponents: subnormals, overflow, ties) and the edges; NaN stays NaN.
+void TestConvert::roundInPlace()
+{
+    QFETCH(bool, bf16);
+    QFETCH(int, n);
+    std::mt19937 rng(std::uint32_t(n) * 2 + bf16);
+    auto x = std::vector<float>(std::size_t(n));
+    for (float& v : x)
+        v = floatOf(rng());
+    const float edges[] = {0.0f,
+                           -0.0f,
+                           65504.0f,
+                           65520.0f,
+                           -65519.996f,
+                           floatOf(0x33000000u),
+                           floatOf(0x33000001u),
+                           floatOf(0x387fe000u),
+                           floatOf(0x3f801000u),
+                           floatOf(0x3f803000u),
+                           floatOf(0x3f808000u),
+                           floatOf(0x3f818000u),
+                           floatOf(0x7f7fffffu),
+                           std::numeric_limits<float>::infinity(),
+                           floatOf(0x7fc00000u),
+                           floatOf(0xff800001u),
+                           floatOf(0x007fffffu),
+                           floatOf(1)};
+    for (std::size_t i = 0; i < std::size(edges) && i < x.size(); ++i)
+        x[i * 7 % x.size()] = edges[i];
+    std::vector<float> got = x;
+    if (bf16)
+        roundToBf16(got.data(), got.size());
+    else
+        roundToF16(got.data(), got.size());
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        const float want = bf16 ? ref::bf16ToF32(ref::f32ToBf16(x[i])) : ref::f16ToF32(ref::f32ToF16(x[i]));
+        if (std::isnan(want) && std::isnan(got[i]))
+            continue;
+        if (bitsOf(got[i]) != bitsOf(want))
+            QFAIL(qPrintable(QStringLiteral("element %1 (%2): got %3, reference %4")
+                                 .arg(i)
+                                 .arg(hex(bitsOf(x[i]), 8), hex(bitsOf(got[i]), 8), hex(bitsOf(want), 8))));
+    }
 }
 
 QTEST_GUILESS_MAIN(TestConvert)

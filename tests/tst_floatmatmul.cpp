@@ -373,6 +373,23 @@ void TestFloatMatMul::bf16InputsMatchTwin()
         }
     for (SimdVariant v : bf16InputVariants())
         QVERIFY2(sameBits(multiplyBf16Inputs(v, w, x, n), twin), simdVariantName(v));
+    // Inputs packed once (Bf16Inputs) and used for several row ranges: the same bytes, in every variant.
+    Bf16Inputs packed;
+    packBf16Inputs(x.data(), n, cols, packed);
+    const std::int64_t cut = std::min(rows, 64);
+    for (SimdVariant v : bf16InputVariants()) {
+        std::vector<float> y(twin.size(), NAN);
+        floatMatMulBf16Inputs(v, w.data(), 0, cut, packed, y.data(), rows);
+        floatMatMulBf16Inputs(v, w.data(), cut, rows, packed, y.data(), rows);
+        QVERIFY2(sameBits(y, twin),
+                 QByteArray(QByteArray("packed inputs, ") + simdVariantName(v)).constData());
+    }
+    packed.data.pop_back();
+    QS_VERIFY_ERROR(test::errorOf([&] {
+                        std::vector<float> y(twin.size());
+                        floatMatMulBf16Inputs(SimdVariant::Scalar, w.data(), 0, rows, packed, y.data(), rows);
+                    }),
+                    {QStringLiteral("floatMatMulBf16Inputs"), QStringLiteral("packed inputs")});
 }
 
 // Any row cut, and any n (a token alone, in a small batch or in a large one), gives the same bytes.

@@ -30,6 +30,7 @@ QuantSpec spec(QuantMethod m, int bits, int group, bool sym = false)
     s.groupSize = group > 0 ? group : 128;
     if (m == QuantMethod::SmoothQuant || m == QuantMethod::LlmInt8 || m == QuantMethod::Dynamic)
         s.symmetric = true;
+    s.floatZeros = m == QuantMethod::Hqq;
     return s;
 }
 
@@ -88,6 +89,7 @@ void TestPipeline::methods_data()
     QTest::newRow("smoothquant w8a8") << int(QuantMethod::SmoothQuant) << 8 << 0 << 1.05;
     QTest::newRow("llm.int8") << int(QuantMethod::LlmInt8) << 8 << 0 << 1.05;
     QTest::newRow("dynamic int8") << int(QuantMethod::Dynamic) << 8 << 0 << 1.05;
+    QTest::newRow("hqq int4 g32") << int(QuantMethod::Hqq) << 4 << 32 << 2.0;
 }
 
 void TestPipeline::methods()

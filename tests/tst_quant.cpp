@@ -1,6 +1,7 @@
 // Quantizers on synthetic layers: exact storage cost, RTN round-trip bounds, code packing, GPTQ / AWQ /
 // SmoothQuant / LLM.int8 against plain rounding on the output error, argument errors, cancellation.
 // All data is generated here from fixed seeds; statistics are filled directly (no model needed).
+#include "TestSupport.h"
 #include "eval/Calibration.h"
 #include "kernels/BitPacking.h"
 #include "model/QuantizedLinear.h"
@@ -11,6 +12,7 @@
 
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
+#include <QJsonObject>
 #include <QTest>
 #include <algorithm>
 #include <cmath>
@@ -180,6 +182,9 @@ private Q_SLOTS:
     void rtnRoundTrip();
     void clipSearchNeverWorse_data();
     void clipSearchNeverWorse();
+    void hqqLowersLpError_data();
+    void hqqLowersLpError();
+    void hqqSpec();
     void packRoundTrip_data();
     void packRoundTrip();
     void packLayout();
@@ -463,6 +468,95 @@ void TestQuant::clipSearchNeverWorse()
     if (spec.bits <= 4) // at low bits the search finds a better range for the heavy tails
         QVERIFY2(totalClip < (spec.bits <= 3 ? 0.95 : 1.0) * totalPlain,
                  qPrintable(QStringLiteral("clip %1 vs plain %2").arg(totalClip).arg(totalPlain)));
+}
+
+void TestQuant::hqqLowersLpError_data()
+{
+    QTest::addColumn<int>("bits");
+    QTest::addColumn<int>("group"); // 0: per channel
+    for (int bits : {2, 3, 4, 8})
+        for (int group : {0, 64})
+            QTest::addRow("int%d %s", bits, group ? "g64" : "channel") << bits << group;
+}
+
+// HQQ minimises Σ|w − ŵ|^p (p = 0.7) over each group's zero, starting from RTN's min–max zero with the same
+// scale: per group it is never worse than that start (up to the f16 rounding of the stored zero), and over
+// heavy-tailed weights it is better in total; its codes reconstruct what its scales and zeros say.
+void TestQuant::hqqLowersLpError()
+{
+    QFETCH(int, bits);
+    QFETCH(int, group);
+    const std::int64_t rows = 24, cols = 320;
+    std::mt19937 rng(unsigned(bits * 100 + group));
+    std::student_t_distribution<float> st(3.f);
+    std::vector<float> w(static_cast<std::size_t>(rows * cols));
+    for (float& v : w)
+        v = 0.01f * st(rng);
+    QuantSpec hqq = makeSpec(QuantMethod::Hqq, bits, false,
+                             group ? Granularity::PerGroup : Granularity::PerChannel, group);
+    hqq.floatZeros = true;
+    QuantSpec rtn = hqq;
+    rtn.method = QuantMethod::Rtn;
+    const QuantizedTensor a = runQuant(w, rows, cols, rtn, nullptr),
+                          b = runQuant(w, rows, cols, hqq, nullptr);
+    QCOMPARE(b.scales, a.scales); // HQQ moves the zero only
+    const std::vector<float> ra = a.dequantize(), rb = b.dequantize();
+    const std::int64_t g = hqq.groupLength(cols);
+    double lpA = 0, lpB = 0, mseA = 0, mseB = 0;
+    for (std::int64_t r = 0; r < rows; ++r) {
+        for (std::int64_t c0 = 0; c0 < cols; c0 += g) {
+            double ea = 0, eb = 0;
+            for (std::int64_t c = c0; c < std::min(cols, c0 + g); ++c) {
+                const std::size_t i = std::size_t(r * cols + c);
+                ea += std::pow(std::fabs(double(w[i]) - ra[i]), 0.7);
+                eb += std::pow(std::fabs(double(w[i]) - rb[i]), 0.7);
+                mseA += (double(w[i]) - ra[i]) * (double(w[i]) - ra[i]);
+                mseB += (double(w[i]) - rb[i]) * (double(w[i]) - rb[i]);
+            }
+            QVERIFY2(
+                eb <= ea * 1.002,
+                qPrintable(QStringLiteral("row %1 group at %2: l_p %3 > %4").arg(r).arg(c0).arg(eb).arg(ea)));
+            lpA += ea;
+            lpB += eb;
+        }
+    }
+    qInfo("int%d g%d: l_0.7 error HQQ/RTN %.4f, squared error HQQ/RTN %.4f", bits, group, lpB / lpA,
+          mseB / mseA);
+    if (bits <= 4) { // heavy tails: the sparsity-promoting fit also lowers the squared error here
+        QVERIFY2(lpB < 0.99 * lpA, qPrintable(QStringLiteral("HQQ %1 vs RTN %2").arg(lpB).arg(lpA)));
+        QVERIFY2(mseB < mseA, qPrintable(QStringLiteral("HQQ %1 vs RTN %2 (squared)").arg(mseB).arg(mseA)));
+    }
+    // The codes are those of the stored scale and zero (what the kernels and exports read).
+    const std::vector<std::uint8_t> codes = b.unpackedCodes();
+    for (std::int64_t i = 0; i < rows * cols; i += 37) {
+        const std::int64_t k = b.scaleIndex(i / cols, i % cols);
+        const GroupParams p{b.scales[std::size_t(k)], b.zeros[std::size_t(k)]};
+        QCOMPARE(codes[std::size_t(i)], quantizeValue(w[std::size_t(i)], p, hqq.qmax()));
+    }
+}
+
+// HQQ specs: real-valued zeros by default from every spelling, asymmetric only, parameters checked, costed
+// with an f16 zero per group.
+void TestQuant::hqqSpec()
+{
+    const QuantSpec s = QuantSpec::fromShortName(QStringLiteral("hqq-w3-g64"));
+    QCOMPARE(s.method, QuantMethod::Hqq);
+    QVERIFY(s.floatZeros && !s.symmetric);
+    QCOMPARE(s.shortName(), QStringLiteral("hqq-w3-g64"));
+    QuantSpec rtn = QuantSpec::fromShortName(QStringLiteral("rtn-w3-g64"));
+    const QuantSpec j = QuantSpec::fromJson(QJsonObject{{QStringLiteral("method"), QStringLiteral("hqq")}},
+                                            QStringLiteral("x"), rtn);
+    QVERIFY(j.floatZeros && j.method == QuantMethod::Hqq);
+    QCOMPARE(QuantSpec::fromJson(j.toJson(), QStringLiteral("x")), j);
+    QCOMPARE(s.cost(10, 128).zeroBytes, std::uint64_t(10 * 2 * 2));
+    QS_VERIFY_ERROR(test::errorOf([] { QuantSpec::fromShortName(QStringLiteral("hqq-w4-g64-sym")); }),
+                    {QStringLiteral("hqq-w4-g64-sym"), QStringLiteral("asymmetric")});
+    QuantSpec bad = s;
+    bad.hqqLpNorm = 1.5;
+    QVERIFY(bad.validate().contains(QStringLiteral("(0, 1]")));
+    bad = s;
+    bad.hqqIterations = 0;
+    QVERIFY(bad.validate().contains(QStringLiteral("iterations")));
 }
 
 void TestQuant::packRoundTrip_data()

@@ -26,9 +26,11 @@ QList<QCommandLineOption> evalOptions()
              "are skipped."),
          QStringLiteral("DIR")},
         {QStringLiteral("formats"),
-         QStringLiteral(
-             "eval: GGUF presets exported from the model by our exporter (default "
-             "F16,BF16,Q8_0,Q4_0,Q4_K_M,IQ4_XS; Q8_0,Q4_0 with --quick; a GGUF --model or a quantized run of ours alone: as it is)."),
+         QStringLiteral("eval: GGUF presets exported from the model by our exporter (default "
+                        "F16,BF16,Q8_0,Q4_0,Q4_K_M,IQ4_XS; Q8_0,Q4_0 with --quick; a GGUF --model or a "
+                        "quantized run of ours alone: as it is). "
+                        "kernels: the format rows to run (default all; names as in its JSON, e.g. "
+                        "f16,bf16,bf16-a16,q4_k)."),
          QStringLiteral("LIST")},
         {QStringLiteral("threads"), QStringLiteral("eval: thread counts (default 1,2)."),
          QStringLiteral("LIST")},
@@ -46,6 +48,10 @@ QList<QCommandLineOption> evalOptions()
         {QStringLiteral("perplexity"),
          QStringLiteral(
              "eval: also time llama-perplexity and ours (n_ctx = prompt, 2 chunks of a synthetic text).")},
+        {QStringLiteral("llamacpp-numerics"),
+         QStringLiteral(
+             "eval: ours computes as llama.cpp does (inputs rounded to each weight type's vec_dot "
+             "type, bf16 products by vdpbf16ps, f16-rounded KV) instead of with exact f32 inputs.")},
         {QStringLiteral("one"),
          QStringLiteral("eval: measure one file in this process (used by eval itself)."),
          QStringLiteral("FILE")},
@@ -96,6 +102,7 @@ qs::bench::EvalBenchOptions evalOptionsFrom(const QCommandLineParser& p)
     e.perplexity = p.isSet(QStringLiteral("perplexity"));
     e.one = p.value(QStringLiteral("one"));
     e.pplText = p.value(QStringLiteral("ppl-text"));
+    e.llamaCppNumerics = p.isSet(QStringLiteral("llamacpp-numerics"));
     return e;
 }
 
@@ -124,6 +131,7 @@ int runBench(const QStringList& args)
     opt.quick = p.isSet(QStringLiteral("quick"));
     opt.dataDir = p.value(QStringLiteral("data"));
     opt.eval = evalOptionsFrom(p);
+    opt.kernelFormats = opt.eval.formats;
     opt.log = [](const QString& line) {
         err() << line << '\n';
         err().flush();

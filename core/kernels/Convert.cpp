@@ -2,6 +2,7 @@
 
 #include "kernels/CpuFeatures.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -173,7 +174,57 @@ static bool haveAvx2F16c()
     const CpuFeatures& cpu = cpuFeatures();
     return cpu.avx2 && cpu.f16c;
 }
+
+__attribute__((target("avx2,f16c"))) static std::size_t roundToF16Avx2(float* x, std::size_t n)
+{
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m128i h =
+            _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        _mm256_storeu_ps(x + i, _mm256_cvtph_ps(h));
+    }
+    return i;
+}
+
+__attribute__((target("avx2"))) static std::size_t roundToBf16Avx2(float* x, std::size_t n)
+{
+    const __m256i absMask = _mm256_set1_epi32(0x7fffffff), inf = _mm256_set1_epi32(0x7f800000),
+                  one = _mm256_set1_epi32(1), bias = _mm256_set1_epi32(0x7fff),
+                  high = _mm256_set1_epi32(int(0xffff0000u)), quiet = _mm256_set1_epi32(0x00400000);
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256i u = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i));
+        const __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, absMask), inf);
+        const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(u, 16), one);
+        const __m256i rounded = _mm256_and_si256(_mm256_add_epi32(u, _mm256_add_epi32(bias, odd)), high);
+        const __m256i kept = _mm256_and_si256(_mm256_or_si256(u, quiet), high);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(x + i), _mm256_blendv_epi8(rounded, kept, nan));
+    }
+    return i;
+}
 #endif
+
+void roundToF16(float* x, std::size_t n)
+{
+    std::size_t i = 0;
+#ifdef QS_X86
+    if (haveAvx2F16c())
+        i = roundToF16Avx2(x, n);
+#endif
+    for (; i < n; ++i)
+        x[i] = ref::f16ToF32(ref::f32ToF16(x[i]));
+}
+
+void roundToBf16(float* x, std::size_t n)
+{
+    std::size_t i = 0;
+#ifdef QS_X86
+    if (haveAvx2F16c())
+        i = roundToBf16Avx2(x, n);
+#endif
+    for (; i < n; ++i)
+        x[i] = ref::bf16ToF32(ref::f32ToBf16(x[i]));
+}
 
 void convertToF32(DType src, const void* in, float* out, std::size_t n)
 {
@@ -197,14 +248,44 @@ const char* convertVariantName()
     return "scalar";
 }
 
+#ifdef QS_X86
+/// The index of the first 8-float vector from `i` holding a NaN or Inf (exponent all ones), or the start of
+/// the tail shorter than 8.
+__attribute__((target("avx2"))) static std::size_t skipFiniteAvx2(const float* x, std::size_t i,
+                                                                  std::size_t n)
+{
+    const __m256i expMask = _mm256_set1_epi32(0x7f800000);
+    for (; i + 8 <= n; i += 8) {
+        const __m256i e =
+            _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i)), expMask);
+        if (!_mm256_testz_si256(_mm256_cmpeq_epi32(e, expMask), _mm256_cmpeq_epi32(e, expMask)))
+            return i;
+    }
+    return i;
+}
+#endif
+
 std::size_t countNonFinite(const float* x, std::size_t n, std::size_t* firstIndex)
 {
     std::size_t count = 0;
     std::size_t first = n;
-    for (std::size_t i = 0; i < n; ++i) {
-        if (!std::isfinite(x[i])) {
-            if (count++ == 0)
-                first = i;
+    std::size_t i = 0;
+#ifdef QS_X86
+    const bool simd = cpuFeatures().avx2;
+#endif
+    while (i < n) {
+        std::size_t end = n;
+#ifdef QS_X86
+        if (simd) {
+            i = skipFiniteAvx2(x, i, n); // whole vectors of finite values need no look
+            end = std::min(n, i + 8);
+        }
+#endif
+        for (; i < end; ++i) {
+            if (!std::isfinite(x[i])) {
+                if (count++ == 0)
+                    first = i;
+            }
         }
     }
     if (firstIndex)

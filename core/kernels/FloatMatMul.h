@@ -4,6 +4,7 @@
 #include "tensor/DType.h"
 
 #include <cstdint>
+#include <vector>
 
 namespace qs {
 
@@ -48,15 +49,33 @@ inline constexpr double kFloatMatMulBudget = 2.0 / 16777216.0;
 /// of 32 columns c0 = 0, 32, … lane j adds the product of column c0+2j+1, then that of c0+2j (a zero-padded
 /// last step takes the tail); subnormal inputs and sums are flushed to zero (the instruction's DAZ/FTZ); then
 /// the lane tree of floatMatMul. The same bytes for every row cut and every n. SimdVariant::Scalar is the
-/// twin that does exactly this one lane at a time; Avx512 needs avx512bf16 (and keeps a 408 KB thread_local
-/// scratch: lane sums as floatMatMul's, plus a 6-token panel of bf16 inputs). Sizes and errors as
-/// floatMatMul.
+/// twin that does exactly this one lane at a time; Avx512 needs avx512bf16 (and keeps a 384 KB thread_local
+/// scratch: lane sums as floatMatMul's); this overload packs the inputs (Bf16Inputs) on every call. Sizes and
+/// errors as floatMatMul.
 void floatMatMulBf16Inputs(SimdVariant v, const void* w, std::int64_t cols, std::int64_t r0, std::int64_t r1,
                            const float* x, std::int64_t n, float* y, std::int64_t ldy);
 /// The same with the avx512 variant where floatMatMulBf16InputsFast(), else the scalar twin.
 void floatMatMulBf16Inputs(const void* w, std::int64_t cols, std::int64_t r0, std::int64_t r1, const float* x,
                            std::int64_t n, float* y, std::int64_t ldy);
 bool floatMatMulBf16InputsVariantSupported(SimdVariant v);
+
+/// Tokens per panel of Bf16Inputs.
+inline constexpr std::int64_t kBf16PanelTokens = 6;
+/// Inputs rounded to bf16 once (nearest even, subnormals to zero, as the kernel reads them) for
+/// floatMatMulBf16Inputs over many row ranges, in the kernel's layout: panels of kBf16PanelTokens tokens,
+/// each over all columns in steps of 32 (token t, column c at ((t/6·steps + c/32)·6 + t%6)·32 + c%32),
+/// zero-padded to whole steps and panels.
+struct Bf16Inputs
+{
+    std::int64_t n = 0, cols = 0;
+    std::vector<std::uint16_t> data;
+};
+/// Packs x [n, cols] into `out` (its buffer reused). qs::Error for bad sizes.
+void packBf16Inputs(const float* x, std::int64_t n, std::int64_t cols, Bf16Inputs& out);
+/// floatMatMulBf16Inputs over packed inputs: the same bytes as the float overload on the same values, without
+/// rounding and repacking the inputs for every row range (callers split the rows in tiles).
+void floatMatMulBf16Inputs(SimdVariant v, const void* w, std::int64_t r0, std::int64_t r1,
+                           const Bf16Inputs& x, float* y, std::int64_t ldy);
 /// The CPU has avx512bf16 and floatMatMulVariant() is avx512 (QUANTSCOPE_KERNELS may force narrower ones):
 /// callers use floatMatMulBf16Inputs only then (the scalar twin is a reference, not a fast path).
 bool floatMatMulBf16InputsFast();

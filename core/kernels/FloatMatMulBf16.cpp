@@ -31,6 +31,7 @@ namespace qs {
 namespace {
 
 constexpr int kLanes = 16, kStep = 2 * kLanes; // columns per vdpbf16ps
+constexpr int kTokens = int(kBf16PanelTokens); // tokens per panel of packed inputs
 
 /// Subnormals read as zero (the instruction's DAZ on inputs and its FTZ on every result).
 float flushed(float v)
@@ -65,11 +66,12 @@ float reduceLanes(const float* s)
     return a[0];
 }
 
-void runScalar(const char* w, std::int64_t cols, std::int64_t r0, std::int64_t r1, const float* x,
+/// The twin over any input: xAt(t, c) is the input as the kernel reads it (bf16Of of the float).
+template <class XAt>
+void runScalar(const char* w, std::int64_t cols, std::int64_t r0, std::int64_t r1, const XAt& xAt,
                std::int64_t n, float* y, std::int64_t ldy)
 {
     for (std::int64_t t = 0; t < n; ++t) {
-        const float* xt = x + t * cols;
         for (std::int64_t r = r0; r < r1; ++r) {
             const char* row = w + std::size_t(r) * std::size_t(cols) * 2;
             float lanes[kLanes] = {};
@@ -78,7 +80,7 @@ void runScalar(const char* w, std::int64_t cols, std::int64_t r0, std::int64_t r
                     for (std::int64_t c : {c0 + 2 * j + 1, c0 + 2 * j}) { // odd column first
                         // Past the last column both operands are zero-padded: +0 is added (which turns −0
                         // into +0). Products are exact (two 8-bit significands) unless they underflow.
-                        const float p = c < cols ? bf16At(row, c) * bf16Of(xt[c]) : 0.f;
+                        const float p = c < cols ? bf16At(row, c) * xAt(t, c) : 0.f;
                         lanes[j] = flushed(lanes[j] + p);
                     }
                 }
@@ -88,16 +90,26 @@ void runScalar(const char* w, std::int64_t cols, std::int64_t r0, std::int64_t r
     }
 }
 
+/// Bf16Inputs' layout: token t, column c.
+std::size_t packedIndex(std::int64_t steps, std::int64_t t, std::int64_t c)
+{
+    return std::size_t(
+        ((t / kTokens * steps + c / kStep) * kTokens + t % kTokens) * kStep +
+        c % kStep);
+}
+
 #ifdef QS_BF16DOT_X86
 
 #define QS_BF16DOT __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512dq,avx512bf16")))
 
-constexpr int kRows = 4, kTokens = 6;
+constexpr int kRows = 4;
+/// Bytes ahead of the current column that the streaming GEMV prefetches (as floatMatMul's).
+constexpr std::size_t kPrefetchAhead = 2048;
 constexpr std::int64_t kChunk = 2048; // columns per chunk: a 6-token panel of it is 24 KB of bf16
 constexpr std::int64_t kTile = kFloatMatMulRowTile;
 constexpr std::int64_t kBlockTokens = 96; // lane sums of 96 tokens × 64 rows: 384 KB
-/// Lane sums of a block and a packed token panel (bf16, two to a float).
-constexpr std::int64_t kScratchFloats = kTile * kBlockTokens * kLanes + kTokens * kChunk / 2;
+/// The scratch: the lane sums of a block (64 rows × 96 tokens).
+constexpr std::int64_t kScratchFloats = kTile * kBlockTokens * kLanes;
 
 QS_BF16DOT inline __mmask32 mask32(std::int64_t k)
 {
@@ -128,11 +140,14 @@ QS_BF16DOT void packTokens(const float* x, std::int64_t xStride, std::int64_t k,
 }
 
 /// One step of 32 columns: R rows (weights loaded under mask m, the rest zero) × K packed tokens.
-template <int R, int K>
+template <int R, int K, bool Prefetch = false>
 QS_BF16DOT inline __attribute__((always_inline)) void step(__m512 (&a)[R][K], const char* w,
                                                            std::size_t rowBytes, const std::uint16_t* xp,
                                                            std::int64_t s, __mmask32 m)
 {
+    if constexpr (Prefetch) // one 64-byte line per row and step, fmm::kPrefetchAhead bytes ahead (a hint)
+        for (int r = 0; r < R; ++r)
+            __builtin_prefetch(w + r * rowBytes + std::size_t(s * kStep) * 2 + kPrefetchAhead, 0, 3);
     __m512bh xv[K];
     for (int t = 0; t < K; ++t)
         xv[t] = (__m512bh)_mm512_loadu_si512(xp + (s * kTokens + t) * kStep);
@@ -147,7 +162,7 @@ QS_BF16DOT inline __attribute__((always_inline)) void step(__m512 (&a)[R][K], co
 /// R rows (rowBytes apart, bf16 where they lie) × K tokens of a packed panel over `steps` steps of 32
 /// columns (`len` columns in all: the last step's weights loaded masked); lane sums loaded from and stored to
 /// acc + (r·kTokens + t)·16.
-template <int R, int K>
+template <int R, int K, bool Prefetch = false>
 QS_BF16DOT inline __attribute__((always_inline)) void
 micro(const char* w, std::size_t rowBytes, const std::uint16_t* xp, std::int64_t len, float* acc)
 {
@@ -157,7 +172,7 @@ micro(const char* w, std::size_t rowBytes, const std::uint16_t* xp, std::int64_t
             a[r][t] = _mm512_load_ps(acc + (r * kTokens + t) * kLanes);
     const std::int64_t whole = len / kStep;
     for (std::int64_t s = 0; s < whole; ++s)
-        step<R, K>(a, w, rowBytes, xp, s, ~__mmask32(0));
+        step<R, K, Prefetch>(a, w, rowBytes, xp, s, ~__mmask32(0));
     if (whole * kStep < len)
         step<R, K>(a, w, rowBytes, xp, whole, mask32(len - whole * kStep));
     for (int r = 0; r < R; ++r)
@@ -200,7 +215,7 @@ QS_BF16DOT void streamRows(const char* w, std::int64_t cols, std::int64_t r0, st
     for (std::int64_t g = 0; g < q; ++g) {
         for (int i = 0; i < kRows * kTokens; ++i)
             _mm512_store_ps(acc + i * kLanes, _mm512_setzero_ps());
-        micro<kRows, K>(w + std::size_t(r0 + g) * rowBytes, std::size_t(q) * rowBytes, xp, cols, acc);
+        micro<kRows, K, true>(w + std::size_t(r0 + g) * rowBytes, std::size_t(q) * rowBytes, xp, cols, acc);
         for (int i = 0; i < kRows; ++i)
             for (int t = 0; t < K; ++t)
                 y[t * ldy + r0 + g + i * q] =
@@ -209,7 +224,7 @@ QS_BF16DOT void streamRows(const char* w, std::int64_t cols, std::int64_t r0, st
     for (std::int64_t r = r0 + kRows * q; r < r1; ++r) {
         for (int t = 0; t < kTokens; ++t)
             _mm512_store_ps(acc + t * kLanes, _mm512_setzero_ps());
-        micro<1, K>(w + std::size_t(r) * rowBytes, rowBytes, xp, cols, acc);
+        micro<1, K, true>(w + std::size_t(r) * rowBytes, rowBytes, xp, cols, acc);
         for (int t = 0; t < K; ++t)
             y[t * ldy + r] = fmm::reduceLanes16(_mm512_load_ps(acc + t * kLanes));
     }
@@ -226,19 +241,17 @@ QS_BF16DOT void streamRowsOf(int k, const char* w, std::int64_t cols, std::int64
     streamRows<K>(w, cols, r0, r1, xp, y, ldy);
 }
 
-/// Per tile of 64 rows and block of at most 96 tokens, columns in chunks of 2048: each 6-token panel is
-/// rounded to bf16 pairs once per chunk (scratch, L1) and every group of 4 rows runs over it, W read where
-/// it lies; the lane sums stay in registers for a chunk.
+/// Over inputs packed once (Bf16Inputs: 6-token panels over all columns). n ≤ 6 (decode): W streamed once.
+/// Else per block of at most 96 tokens and tile of 64 rows, columns in chunks of 2048: every group of 4 rows
+/// runs over each panel's chunk (L1), W read where it lies; the lane sums stay in registers for a chunk.
 QS_BF16DOT void runAvx512Bf16(const char* w, std::int64_t cols, std::int64_t r0, std::int64_t r1,
-                              const float* x, std::int64_t n, float* y, std::int64_t ldy, float* scratch)
+                              const std::uint16_t* xpack, std::int64_t n, float* y, std::int64_t ldy,
+                              float* scratch)
 {
-    if (n <= kTokens && kTokens * (cols + kStep) / 2 <= kScratchFloats) { // the packed tokens fit the scratch
-        auto* xall = reinterpret_cast<std::uint16_t*>(scratch);
-        packTokens(x, cols, n, cols, xall);
-        return streamRowsOf<kTokens>(int(n), w, cols, r0, r1, xall, y, ldy);
-    }
+    if (n <= kTokens)
+        return streamRowsOf<kTokens>(int(n), w, cols, r0, r1, xpack, y, ldy);
     constexpr std::int64_t panelFloats = kTile * kTokens * kLanes;
-    auto* xpack = reinterpret_cast<std::uint16_t*>(scratch + kTile * kBlockTokens * kLanes);
+    const std::int64_t steps = (cols + kStep - 1) / kStep; // of a whole row
     const std::size_t rowBytes = std::size_t(cols) * 2;
     const std::int64_t blocks = (n + kBlockTokens - 1) / kBlockTokens,
                        nb = ((n + blocks - 1) / blocks + kTokens - 1) / kTokens * kTokens;
@@ -256,8 +269,8 @@ QS_BF16DOT void runAvx512Bf16(const char* w, std::int64_t cols, std::int64_t r0,
                     if (k0 == 0)
                         for (std::int64_t i = 0; i < panelFloats; i += kLanes)
                             _mm512_store_ps(pacc + i, _mm512_setzero_ps());
-                    packTokens(x + t0 * cols + k0, cols, k, len, xpack);
-                    panelRowsOf<kTokens>(int(k), wt + std::size_t(k0) * 2, rowBytes, rows, xpack, len, pacc);
+                    const std::uint16_t* xp = xpack + ((t0 / kTokens) * steps + k0 / kStep) * kTokens * kStep;
+                    panelRowsOf<kTokens>(int(k), wt + std::size_t(k0) * 2, rowBytes, rows, xp, len, pacc);
                     if (k0 + kChunk >= cols) // the panel's sums are done: 16 rows at a time (tiles are whole)
                         for (std::int64_t t = 0; t < k; ++t)
                             for (std::int64_t r = 0; r < rows; r += 16)
@@ -303,6 +316,56 @@ bool floatMatMulBf16InputsFast()
            simdVariantSupported(floatMatMulVariant()) && floatMatMulVariant() == SimdVariant::Avx512;
 }
 
+void packBf16Inputs(const float* x, std::int64_t n, std::int64_t cols, Bf16Inputs& out)
+{
+    if (n < 0 || cols < 0)
+        throw Error(QStringLiteral("packBf16Inputs: bad sizes (tokens %1, cols %2)").arg(n).arg(cols));
+    if (!x && n > 0 && cols > 0)
+        throw Error(QStringLiteral("packBf16Inputs: null inputs"));
+    const std::int64_t steps = (cols + kStep - 1) / kStep, panels = (n + kTokens - 1) / kTokens;
+    out.n = n;
+    out.cols = cols;
+    out.data.resize(std::size_t(panels * steps * kTokens * kStep));
+#ifdef QS_BF16DOT_X86
+    if (floatMatMulBf16InputsVariantSupported(SimdVariant::Avx512)) {
+        for (std::int64_t p = 0; p < panels; ++p)
+            packTokens(x + p * kTokens * cols, cols, std::min<std::int64_t>(kTokens, n - p * kTokens), cols,
+                       out.data.data() + std::size_t(p * steps * kTokens * kStep));
+        return;
+    }
+#endif
+    std::fill(out.data.begin(), out.data.end(), std::uint16_t(0));
+    for (std::int64_t t = 0; t < n; ++t)
+        for (std::int64_t c = 0; c < cols; ++c)
+            out.data[packedIndex(steps, t, c)] = ref::f32ToBf16(bf16Of(x[t * cols + c]));
+}
+
+void floatMatMulBf16Inputs(SimdVariant v, const void* w, std::int64_t r0, std::int64_t r1,
+                           const Bf16Inputs& x, float* y, std::int64_t ldy)
+{
+    const std::int64_t cols = x.cols, n = x.n;
+    const float* anyX = n > 0 ? reinterpret_cast<const float*>(x.data.data()) : nullptr;
+    if (!fmm::checkMatMulArgs("floatMatMulBf16Inputs", w, cols, r0, r1, anyX, n, y, ldy))
+        return;
+    const std::int64_t steps = (cols + kStep - 1) / kStep;
+    if (x.data.size() != std::size_t(((n + kTokens - 1) / kTokens) * steps * kTokens * kStep))
+        throw Error(QStringLiteral("floatMatMulBf16Inputs: the packed inputs do not match their sizes"));
+    if (!floatMatMulBf16InputsVariantSupported(v))
+        throw Error(QStringLiteral("floatMatMulBf16Inputs: no %1 variant on this CPU (scalar, or avx512 with "
+                                   "avx512bf16)")
+                        .arg(QLatin1String(simdVariantName(v))));
+    const char* wb = static_cast<const char*>(w);
+#ifdef QS_BF16DOT_X86
+    if (v == SimdVariant::Avx512)
+        return runAvx512Bf16(wb, cols, r0, r1, x.data.data(), n, y, ldy, threadScratch());
+#endif
+    const std::uint16_t* d = x.data.data();
+    runScalar(
+        wb, cols, r0, r1,
+        [&](std::int64_t t, std::int64_t c) { return ref::bf16ToF32(d[packedIndex(steps, t, c)]); }, n, y,
+        ldy);
+}
+
 void floatMatMulBf16Inputs(SimdVariant v, const void* w, std::int64_t cols, std::int64_t r0, std::int64_t r1,
                            const float* x, std::int64_t n, float* y, std::int64_t ldy)
 {
@@ -312,12 +375,13 @@ void floatMatMulBf16Inputs(SimdVariant v, const void* w, std::int64_t cols, std:
         throw Error(QStringLiteral("floatMatMulBf16Inputs: no %1 variant on this CPU (scalar, or avx512 with "
                                    "avx512bf16)")
                         .arg(QLatin1String(simdVariantName(v))));
-    const char* wb = static_cast<const char*>(w);
-#ifdef QS_BF16DOT_X86
-    if (v == SimdVariant::Avx512)
-        return runAvx512Bf16(wb, cols, r0, r1, x, n, y, ldy, threadScratch());
-#endif
-    runScalar(wb, cols, r0, r1, x, n, y, ldy);
+    if (v == SimdVariant::Scalar)
+        return runScalar(
+            static_cast<const char*>(w), cols, r0, r1,
+            [&](std::int64_t t, std::int64_t c) { return bf16Of(x[t * cols + c]); }, n, y, ldy);
+    Bf16Inputs packed;
+    packBf16Inputs(x, n, cols, packed);
+    floatMatMulBf16Inputs(v, w, r0, r1, packed, y, ldy);
 }
 
 void floatMatMulBf16Inputs(const void* w, std::int64_t cols, std::int64_t r0, std::int64_t r1, const float* x,

@@ -54,9 +54,14 @@ QS_FMM_INLINE typename Ops::V loadWPart(const char* p, int k)
         return Ops::loadBf16Part(p, k);
 }
 
+/// Bytes ahead of the current column that the streaming GEMV asks the cache for (software prefetch: with
+/// one thread the hardware prefetcher alone leaves part of the memory bandwidth unused).
+inline constexpr std::size_t kPrefetchAhead = 2048;
+
 /// R rows × T tokens over `len` columns: rows at w + r·wStride bytes, tokens at x + t·xStride floats, lane
-/// sums of (r, t) at acc + r·accStride + t·L (loaded, advanced, stored back).
-template <class Ops, DType D, int R, int T>
+/// sums of (r, t) at acc + r·accStride + t·L (loaded, advanced, stored back). With Prefetch, each row's line
+/// kPrefetchAhead bytes ahead is prefetched once per 64 bytes read (a hint: it never faults, even past W).
+template <class Ops, DType D, int R, int T, bool Prefetch = false>
 QS_FMM_INLINE void micro(const char* w, std::size_t wStride, const float* x, std::int64_t xStride,
                          std::int64_t len, float* acc, std::int64_t accStride)
 {
@@ -68,6 +73,11 @@ QS_FMM_INLINE void micro(const char* w, std::size_t wStride, const float* x, std
             a[r][t] = Ops::load(acc + r * accStride + t * L);
     std::int64_t c = 0;
     for (; c + L <= len; c += L) {
+        if constexpr (Prefetch) {
+            if ((std::size_t(c) * kBytes<D>) % 64 == 0)
+                for (int r = 0; r < R; ++r)
+                    __builtin_prefetch(w + r * wStride + std::size_t(c) * kBytes<D> + kPrefetchAhead, 0, 3);
+        }
         V xv[T];
         for (int t = 0; t < T; ++t)
             xv[t] = Ops::loadX(x + t * xStride + c);
@@ -108,8 +118,8 @@ QS_FMM_TARGET void streamRows(const char* w, std::int64_t cols, std::int64_t r0,
     for (std::int64_t g = 0; g < q; ++g) {
         for (int i = 0; i < R * T; ++i)
             Ops::store(acc + i * L, Ops::zero());
-        micro<Ops, D, R, T>(w + std::size_t(r0 + g) * rowBytes, std::size_t(q) * rowBytes, x, cols, cols, acc,
-                            T * L);
+        micro<Ops, D, R, T, true>(w + std::size_t(r0 + g) * rowBytes, std::size_t(q) * rowBytes, x, cols,
+                                  cols, acc, T * L);
         for (int i = 0; i < R; ++i)
             for (int t = 0; t < T; ++t)
                 y[t * ldy + r0 + g + i * q] = Ops::reduce(Ops::load(acc + (i * T + t) * L));
@@ -117,7 +127,7 @@ QS_FMM_TARGET void streamRows(const char* w, std::int64_t cols, std::int64_t r0,
     for (std::int64_t r = r0 + R * q; r < r1; ++r) {
         for (int t = 0; t < T; ++t)
             Ops::store(acc + t * L, Ops::zero());
-        micro<Ops, D, 1, T>(w + std::size_t(r) * rowBytes, rowBytes, x, cols, cols, acc, T * L);
+        micro<Ops, D, 1, T, true>(w + std::size_t(r) * rowBytes, rowBytes, x, cols, cols, acc, T * L);
         for (int t = 0; t < T; ++t)
             y[t * ldy + r] = Ops::reduce(Ops::load(acc + t * L));
     }

@@ -91,9 +91,11 @@ bool DenseLinear::forwardBf16Inputs(const float* x, std::int64_t n, float* y) co
 {
     if (m_dtype != DType::BF16 || !floatMatMulBf16InputsFast())
         return false;
+    Bf16Inputs packed; // rounded and laid out once for all row tiles
+    packBf16Inputs(x, n, m_in, packed);
     runRowTiles(m_out, kFloatMatMulRowTile, double(n) * double(m_in) * double(m_out),
                 [&](std::int64_t r0, std::int64_t r1) {
-                    floatMatMulBf16Inputs(SimdVariant::Avx512, m_data, m_in, r0, r1, x, n, y, m_out);
+                    floatMatMulBf16Inputs(SimdVariant::Avx512, m_data, r0, r1, packed, y, m_out);
                 });
     addBias(y, n, m_out, m_bias);
     return true;

@@ -82,14 +82,15 @@ void GgmlVecDotLinear::forward(const float* x, std::int64_t n, float* y) const
         m_inner->forward(x, n, y);
         return;
     }
+    // bf16 × bf16 products are exact: a BF16 layer may sum them with vdpbf16ps, as llama.cpp does (the kernel
+    // rounds the inputs itself).
+    if (*rowType == GgmlType::BF16 && m_inner->forwardBf16Inputs(x, n, y))
+        return;
     std::vector<float> rounded(x, x + n * cols);
-    if (*rowType == GgmlType::F16 || *rowType == GgmlType::BF16) {
-        for (float& v : rounded)
-            v = *rowType == GgmlType::F16 ? ref::f16ToF32(ref::f32ToF16(v))
-                                          : ref::bf16ToF32(ref::f32ToBf16(v));
-        // bf16 × bf16 products are exact: a BF16 layer may sum them with vdpbf16ps, as llama.cpp does.
-        if (*rowType == GgmlType::BF16 && m_inner->forwardBf16Inputs(rounded.data(), n, y))
-            return;
+    if (*rowType == GgmlType::F16) {
+        roundToF16(rounded.data(), rounded.size());
+    } else if (*rowType == GgmlType::BF16) {
+        roundToBf16(rounded.data(), rounded.size());
     } else {
         std::vector<std::uint8_t> blocks(std::size_t(n) * ggmlRowBytes(*rowType, cols));
         forEachRowRange(n, cols, [&](std::int64_t first, std::int64_t count) {

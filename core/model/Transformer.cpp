@@ -138,12 +138,6 @@ GgmlType storedGgmlType(const Model& m, const QString& tensor, const LinearLayer
     return t.ggmlType ? *t.ggmlType : ggmlPlainType(t.dtype);
 }
 
-void roundToF16(float* x, std::size_t n)
-{
-    for (std::size_t i = 0; i < n; ++i)
-        x[i] = ref::f16ToF32(ref::f32ToF16(x[i]));
-}
-
 } // namespace
 
 void Transformer::setLlamaCppNumerics()
@@ -316,7 +310,9 @@ void Transformer::attention(const float* q, const float* kCache, const float* vC
             std::fill(row, row + first, 0.0f);
             std::fill(row + last + 1, row + keys, 0.0f);
             for (int j = first; j <= last; ++j)
-                row[j] = m_f16Kv ? ref::f16ToF32(ref::f32ToF16(row[j] * inv)) : row[j] * inv;
+                row[j] *= inv;
+            if (m_f16Kv)
+                roundToF16(row + first, std::size_t(last - first + 1));
         }
         Eigen::Map<RowMajor, 0, Eigen::OuterStride<>> O(out + std::size_t(i0) * std::size_t(H * hd) +
                                                             std::size_t(h) * std::size_t(hd),

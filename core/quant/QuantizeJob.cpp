@@ -233,6 +233,7 @@ double workingBytes(const LinearLayerInfo& l, const QuantSpec& spec)
         break;
     case QuantMethod::Rtn:
     case QuantMethod::Dynamic:
+    case QuantMethod::Hqq:
         perParam += 1.0;
         break;
     case QuantMethod::Gptq:

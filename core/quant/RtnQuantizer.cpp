@@ -137,6 +137,7 @@ public:
 const Quantizer& gptqQuantizer();
 const Quantizer& awqQuantizer();
 const Quantizer& ggmlQuantizer();
+const Quantizer& hqqQuantizer();
 
 const Quantizer& quantizerFor(QuantMethod method)
 {
@@ -160,6 +161,8 @@ const Quantizer& quantizerFor(QuantMethod method)
         return int8;
     case QuantMethod::Ggml:
         return ggmlQuantizer();
+    case QuantMethod::Hqq:
+        return hqqQuantizer();
     }
     return rtn;
 }

@@ -285,6 +285,12 @@ QString QuantSpec::validate() const
         return QStringLiteral("SmoothQuant alpha must lie in [0, 1]");
     if (method == QuantMethod::LlmInt8 && outlierThreshold <= 0)
         return QStringLiteral("LLM.int8 outlier threshold must be positive");
+    if (method == QuantMethod::Hqq && symmetric)
+        return QStringLiteral("HQQ optimises each group's zero point: it needs asymmetric quantization");
+    if (method == QuantMethod::Hqq && (hqqIterations < 1 || hqqIterations > 1000))
+        return QStringLiteral("HQQ iterations must lie in 1–1000, got %1").arg(hqqIterations);
+    if (method == QuantMethod::Hqq && !(hqqLpNorm > 0 && hqqLpNorm <= 1))
+        return QStringLiteral("HQQ's l_p norm must lie in (0, 1], got %1").arg(hqqLpNorm);
     if (info.quantizesActivations && (activationBits < 4 || activationBits > 8))
         return QStringLiteral("activation bits must lie in 4–8");
     return {};
@@ -364,6 +370,7 @@ QuantSpec QuantSpec::fromShortName(const QString& name)
     spec.bits = quantMethodInfo(spec.method).minBits == quantMethodInfo(spec.method).maxBits
                     ? quantMethodInfo(spec.method).minBits
                     : spec.bits;
+    spec.floatZeros = spec.method == QuantMethod::Hqq; // HQQ's zeros are real-valued
     for (qsizetype i = 1; i < parts.size(); ++i) {
         const QString& t = parts[i];
         bool ok = true;
@@ -443,6 +450,10 @@ QJsonObject QuantSpec::toJson() const
         break;
     case QuantMethod::Dynamic:
         o.insert(QStringLiteral("activation_bits"), activationBits);
+        break;
+    case QuantMethod::Hqq:
+        o.insert(QStringLiteral("iterations"), hqqIterations);
+        o.insert(QStringLiteral("lp_norm"), hqqLpNorm);
         break;
     case QuantMethod::Float:
     case QuantMethod::Ggml:
@@ -535,6 +546,16 @@ QuantSpec QuantSpec::fromJson(const QJsonObject& o, const QString& path, const Q
     number("alpha", s.smoothAlpha);
     number("threshold", s.outlierThreshold);
     integer("activation_bits", s.activationBits);
+    integer("iterations", s.hqqIterations);
+    number("lp_norm", s.hqqLpNorm);
+    if (s.method == QuantMethod::Hqq && base.method != QuantMethod::Hqq) {
+        // HQQ optimises a real-valued zero per group: asymmetric, zeros stored as floats unless said
+        // otherwise.
+        if (!o.contains(u"float_zeros"))
+            s.floatZeros = true;
+        if (!o.contains(u"symmetric"))
+            s.symmetric = false;
+    }
     if (s.method == QuantMethod::Ggml) { // the type decides everything else
         if (o.contains(u"type")) {
             const auto t = ggmlTypeFromName(o.value(u"type").toString());

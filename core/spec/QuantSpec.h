@@ -18,7 +18,7 @@ GgmlType ggmlPlainType(DType t);
 
 /// Quantization methods. One row each in kQuantMethods; the CLI help, GUI choices, recipe
 /// validation and exporters all read that table.
-enum class QuantMethod : std::uint8_t { Float, Rtn, Gptq, Awq, SmoothQuant, LlmInt8, Dynamic, Ggml };
+enum class QuantMethod : std::uint8_t { Float, Rtn, Gptq, Awq, SmoothQuant, LlmInt8, Dynamic, Ggml, Hqq };
 
 struct QuantMethodInfo
 {
@@ -32,7 +32,7 @@ struct QuantMethodInfo
     const char* reference; ///< the paper it follows
 };
 
-inline constexpr std::array<QuantMethodInfo, 8> kQuantMethods{{
+inline constexpr std::array<QuantMethodInfo, 9> kQuantMethods{{
     {QuantMethod::Float, "float", "Float (keep)", false, false, 16, 32, false, ""},
     {QuantMethod::Rtn, "rtn", "RTN", false, false, 2, 8, true,
      "round-to-nearest; optional MSE clipping search"},
@@ -49,6 +49,9 @@ inline constexpr std::array<QuantMethodInfo, 8> kQuantMethods{{
      "dynamic quantization: static per-channel weights, activations quantized per token at run time"},
     {QuantMethod::Ggml, "gguf", "GGUF (llama.cpp types)", false, false, 2, 8, false,
      "llama.cpp's ggml block formats (Q4_0…Q8_0, k-quants Q2_K…Q6_K, IQ4), byte-identical to llama-quantize"},
+    {QuantMethod::Hqq, "hqq", "HQQ (calibration-free)", false, false, 2, 8, true,
+     "Badri & Shaji 2023, Half-Quadratic Quantization of Large Machine Learning Models: each group's zero "
+     "point optimised against a sparsity-promoting l_p error (p < 1) by half-quadratic splitting, no data"},
 }};
 inline constexpr const QuantMethodInfo& quantMethodInfo(QuantMethod m)
 {
@@ -98,6 +101,8 @@ struct QuantSpec
     double smoothAlpha = 0.5;    ///< SmoothQuant migration strength
     double outlierThreshold = 6; ///< LLM.int8: |x| above which an input feature stays 16-bit
     int activationBits = 8;      ///< W8A8 / dynamic: per-token activation bits
+    int hqqIterations = 20;      ///< HQQ: most half-quadratic steps per group (stops when the error rises)
+    double hqqLpNorm = 0.7;      ///< HQQ: p of the l_p error it minimises, in (0, 1]
     /// gguf: the ggml block type (see GgmlTypes.h). bits, granularity and groupSize mirror it
     /// (nominal bits, per-group of the block size) so tables and sorting treat it like the others.
     GgmlType ggmlType = GgmlType::Q4_K;
