@@ -428,8 +428,8 @@ private Q_SLOTS:
         QVERIFY2(r.ppl > runs->baseline()->ppl,
                  qPrintable(QStringLiteral("%1 vs %2").arg(r.ppl).arg(runs->baseline()->ppl)));
         auto* table = runs->findChild<QTableWidget*>(QStringLiteral("runsTable"));
-        QCOMPARE(table->rowCount(), 2); // float baseline + the run
-        QVERIFY(table->item(1, 5)->text().contains(u'±'));
+        QCOMPARE(table->rowCount(), 2);                    // float baseline + the run
+        QVERIFY(table->item(1, 6)->text().contains(u'±')); // ppl ± err, after model and linear bpw
         for (PlotWidget* plot : runs->findChildren<PlotWidget*>()) {
             QVERIFY2(plot->hasData(), qPrintable(plot->objectName()));
             const QImage img = plot->toPixmap(500, 300).toImage();

@@ -393,6 +393,18 @@
         <source>%1 (float): %2</source>
         <translation>%1 (Float): %2</translation>
     </message>
+    <message>
+        <source>decode tokens/s (measured)</source>
+        <translation>Decode-Token/s (gemessen)</translation>
+    </message>
+    <message>
+        <source>prefill tokens/s (measured)</source>
+        <translation>Prefill-Token/s (gemessen)</translation>
+    </message>
+    <message>
+        <source>weights in memory while running (MB, measured)</source>
+        <translation>Gewichte im Speicher während der Ausführung (MB, gemessen)</translation>
+    </message>
 </context>
 <context>
     <name>qs::MainWindow</name>
@@ -537,10 +549,6 @@
         <translation>Einstellungen</translation>
     </message>
     <message>
-        <source>The language and the data folder change when QuantScope starts again.</source>
-        <translation>Sprache und Datenordner ändern sich beim nächsten Start von QuantScope.</translation>
-    </message>
-    <message>
         <source>Preferences saved</source>
         <translation>Einstellungen gespeichert</translation>
     </message>
@@ -585,54 +593,6 @@
         <translation>%1 eingereiht (Seite „Läufe“)</translation>
     </message>
     <message>
-        <source>Blocks</source>
-        <translation>Blöcke</translation>
-    </message>
-    <message>
-        <source>Linear layers</source>
-        <translation>Lineare Schichten</translation>
-    </message>
-    <message>
-        <source>Parameters</source>
-        <translation>Parameter</translation>
-    </message>
-    <message>
-        <source>Embedding / attention / MLP</source>
-        <translation>Embedding / Attention / MLP</translation>
-    </message>
-    <message>
-        <source>Head</source>
-        <translation>Ausgabekopf</translation>
-    </message>
-    <message>
-        <source>tied to the embeddings</source>
-        <translation>an die Embeddings gekoppelt</translation>
-    </message>
-    <message>
-        <source>Size</source>
-        <translation>Größe</translation>
-    </message>
-    <message>
-        <source>Bits per weight</source>
-        <translation>Bits pro Gewicht</translation>
-    </message>
-    <message>
-        <source>Weight type</source>
-        <translation>Gewichtstyp</translation>
-    </message>
-    <message>
-        <source>Files</source>
-        <translation>Dateien</translation>
-    </message>
-    <message>
-        <source>Tokenizer</source>
-        <translation>Tokenizer</translation>
-    </message>
-    <message>
-        <source>Unused tensors</source>
-        <translation>Unbenutzte Tensoren</translation>
-    </message>
-    <message>
         <source>%1 — QuantScope</source>
         <translation>%1 — QuantScope</translation>
     </message>
@@ -655,6 +615,38 @@
     <message>
         <source>Run finished with warnings: %1</source>
         <translation>Lauf abgeschlossen, mit Warnungen: %1</translation>
+    </message>
+    <message>
+        <source>The language changes when QuantScope starts again.</source>
+        <translation>Die Sprache ändert sich beim nächsten Start von QuantScope.</translation>
+    </message>
+    <message>
+        <source>Runs kept in</source>
+        <translation>Läufe aufbewahrt in</translation>
+    </message>
+    <message>
+        <source>memory only</source>
+        <translation>nur im Arbeitsspeicher</translation>
+    </message>
+    <message>
+        <source>RTN int4 g128</source>
+        <translation>RTN int4 g128</translation>
+    </message>
+    <message>
+        <source>GPTQ int4 g128</source>
+        <translation>GPTQ int4 g128</translation>
+    </message>
+    <message>
+        <source>Q4_K</source>
+        <translation>Q4_K</translation>
+    </message>
+    <message>
+        <source>Cannot compare the methods</source>
+        <translation>Die Methoden können nicht verglichen werden</translation>
+    </message>
+    <message>
+        <source>Three runs queued: RTN, GPTQ and Q4_K</source>
+        <translation>Drei Läufe eingereiht: RTN, GPTQ und Q4_K</translation>
     </message>
 </context>
 <context>
@@ -903,6 +895,10 @@
     <message>
         <source>Cannot save the sensitivity results</source>
         <translation>Die Sensitivitätsergebnisse können nicht gespeichert werden</translation>
+    </message>
+    <message>
+        <source>Mixed precision</source>
+        <translation>Gemischte Präzision</translation>
     </message>
 </context>
 <context>
@@ -1669,10 +1665,6 @@ Fehler %5</translation>
         <translation>Rezept</translation>
     </message>
     <message>
-        <source>bpw</source>
-        <translation>bpw</translation>
-    </message>
-    <message>
         <source>MB</source>
         <translation>MB</translation>
     </message>
@@ -1725,10 +1717,6 @@ Fehler %5</translation>
         <translation>Der Lauf kann nicht gestartet werden</translation>
     </message>
     <message>
-        <source>The plan uses methods that need calibration (GPTQ, AWQ, SmoothQuant, LLM.int8): choose a calibration text.</source>
-        <translation>Der Plan verwendet Methoden, die eine Kalibrierung brauchen (GPTQ, AWQ, SmoothQuant, LLM.int8): Wählen Sie einen Kalibrierungstext.</translation>
-    </message>
-    <message>
         <source>Cannot create the cache folder %1 (Edit › Preferences).</source>
         <translation>Der Cache-Ordner %1 kann nicht angelegt werden (Bearbeiten › Einstellungen).</translation>
     </message>
@@ -1745,10 +1733,6 @@ Fehler %5</translation>
         <translation>%1 s</translation>
     </message>
     <message>
-        <source>custom plan</source>
-        <translation>eigener Plan</translation>
-    </message>
-    <message>
         <source>cancelling…</source>
         <translation>wird abgebrochen…</translation>
     </message>
@@ -1763,6 +1747,111 @@ Fehler %5</translation>
     <message>
         <source>weights of %1</source>
         <translation>Gewichte von %1</translation>
+    </message>
+    <message>
+        <source>bpw (model)</source>
+        <translation>bpw (Modell)</translation>
+    </message>
+    <message>
+        <source>bpw (linear)</source>
+        <translation>bpw (linear)</translation>
+    </message>
+    <message>
+        <source>Prefill tok/s</source>
+        <translation>Prefill Token/s</translation>
+    </message>
+    <message>
+        <source>Decode tok/s</source>
+        <translation>Decode Token/s</translation>
+    </message>
+    <message>
+        <source>Resident MB</source>
+        <translation>Resident MB</translation>
+    </message>
+    <message>
+        <source>The schemes the run quantized with, by how many linear layers use each</source>
+        <translation>Die Schemata, mit denen der Lauf quantisiert hat, nach der Zahl der linearen Schichten, die sie verwenden</translation>
+    </message>
+    <message>
+        <source>Bits per weight of the whole model: every stored byte (embeddings, norms and head included) over all parameters</source>
+        <translation>Bits pro Gewicht des ganzen Modells: alle gespeicherten Bytes (einschließlich Embeddings, Normen und Ausgabekopf) über alle Parameter</translation>
+    </message>
+    <message>
+        <source>Bits per weight of the linear layers only (the layers the plan quantizes)</source>
+        <translation>Bits pro Gewicht nur der linearen Schichten (der Schichten, die der Plan quantisiert)</translation>
+    </message>
+    <message>
+        <source>Perplexity vs decode speed</source>
+        <translation>Perplexität vs. Decode-Geschwindigkeit</translation>
+    </message>
+    <message>
+        <source>Perplexity vs memory in use</source>
+        <translation>Perplexität vs. belegter Speicher</translation>
+    </message>
+    <message>
+        <source>Cannot read the kept runs</source>
+        <translation>Die aufbewahrten Läufe können nicht gelesen werden</translation>
+    </message>
+    <message>
+        <source>Cannot keep the runs</source>
+        <translation>Die Läufe können nicht aufbewahrt werden</translation>
+    </message>
+    <message>
+        <source>%1
+
+The runs stay while QuantScope runs.</source>
+        <translation>%1
+
+Die Läufe bleiben erhalten, solange QuantScope läuft.</translation>
+    </message>
+    <message>
+        <source>Runs</source>
+        <translation>Läufe</translation>
+    </message>
+    <message>
+        <source>The recipe&apos;s calibration text: %1.
+
+Fix &quot;calibration&quot; in the recipe, or remove it to use the Calibration text on the Runs page.</source>
+        <translation>Kalibrierungstext des Rezepts: %1.
+
+Korrigieren Sie &quot;calibration&quot; im Rezept, oder entfernen Sie es, um den Kalibrierungstext der Seite „Läufe“ zu verwenden.</translation>
+    </message>
+    <message>
+        <source>The plan uses methods that need calibration (GPTQ, AWQ, SmoothQuant, LLM.int8).</source>
+        <translation>Der Plan verwendet Methoden, die eine Kalibrierung brauchen (GPTQ, AWQ, SmoothQuant, LLM.int8).</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>Entfernen</translation>
+    </message>
+    <message>
+        <source>Remove this ended job from the list</source>
+        <translation>Diesen beendeten Auftrag aus der Liste entfernen</translation>
+    </message>
+    <message>
+        <source>cancelled</source>
+        <translation>abgebrochen</translation>
+    </message>
+    <message>
+        <source>cancelled before it finished; nothing was kept</source>
+        <translation>vor dem Ende abgebrochen; nichts wurde behalten</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>%1
+from the recipe “%2”</source>
+        <translation>%1
+aus dem Rezept „%2“</translation>
+    </message>
+    <message numerus="yes">
+        <source>measured at %n thread(s)</source>
+        <translation>
+            <numerusform>gemessen mit %n Thread</numerusform>
+            <numerusform>gemessen mit %n Threads</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -1913,6 +2002,129 @@ Sie konnte nicht beiseitegelegt werden (%3), daher wird diese Sitzung sie nicht 
     </message>
 </context>
 <context>
+    <name>qs::StartPage</name>
+    <message>
+        <source>Compare RTN, GPTQ and Q4_K on this model</source>
+        <translation>RTN, GPTQ und Q4_K an diesem Modell vergleichen</translation>
+    </message>
+    <message>
+        <source>Queues three 4-bit runs — RTN g128, GPTQ g128 and llama.cpp&apos;s Q4_K — and shows them side by side on the Runs page.</source>
+        <translation>Reiht drei 4-Bit-Läufe ein – RTN g128, GPTQ g128 und Q4_K von llama.cpp – und zeigt sie auf der Seite „Läufe“ nebeneinander.</translation>
+    </message>
+    <message>
+        <source>Find the most sensitive layers</source>
+        <translation>Die empfindlichsten Schichten finden</translation>
+    </message>
+    <message>
+        <source>Runs the sensitivity sweep on the Mixed precision page: the loss when only one layer is quantized, for every layer.</source>
+        <translation>Startet den Sensitivitäts-Sweep auf der Seite „Gemischte Präzision“: der Verlust, wenn nur eine Schicht quantisiert ist, für jede Schicht.</translation>
+    </message>
+    <message>
+        <source>Open the playground</source>
+        <translation>Playground öffnen</translation>
+    </message>
+    <message>
+        <source>Quantize one weight row live: levels, reconstruction and error.</source>
+        <translation>Eine Gewichtszeile live quantisieren: Stufen, Rekonstruktion und Fehler.</translation>
+    </message>
+    <message>
+        <source>Start here</source>
+        <translation>Hier beginnen</translation>
+    </message>
+    <message>
+        <source>The model</source>
+        <translation>Das Modell</translation>
+    </message>
+    <message>
+        <source>Where the parameters are, and how the weights are spread</source>
+        <translation>Wo die Parameter liegen und wie die Gewichte verteilt sind</translation>
+    </message>
+    <message>
+        <source>Blocks</source>
+        <translation>Blöcke</translation>
+    </message>
+    <message>
+        <source>Linear layers</source>
+        <translation>Lineare Schichten</translation>
+    </message>
+    <message>
+        <source>Parameters</source>
+        <translation>Parameter</translation>
+    </message>
+    <message>
+        <source>Embedding / attention / MLP</source>
+        <translation>Embedding / Attention / MLP</translation>
+    </message>
+    <message>
+        <source>Head</source>
+        <translation>Ausgabekopf</translation>
+    </message>
+    <message>
+        <source>tied to the embeddings</source>
+        <translation>an die Embeddings gekoppelt</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>Größe</translation>
+    </message>
+    <message>
+        <source>Bits per weight</source>
+        <translation>Bits pro Gewicht</translation>
+    </message>
+    <message>
+        <source>Weight type</source>
+        <translation>Gewichtstyp</translation>
+    </message>
+    <message>
+        <source>Files</source>
+        <translation>Dateien</translation>
+    </message>
+    <message>
+        <source>Tokenizer</source>
+        <translation>Tokenizer</translation>
+    </message>
+    <message>
+        <source>Unused tensors</source>
+        <translation>Unbenutzte Tensoren</translation>
+    </message>
+    <message>
+        <source>This model is stored quantized; open the float model to compare methods.</source>
+        <translation>Dieses Modell ist quantisiert gespeichert; öffnen Sie das Float-Modell, um Methoden zu vergleichen.</translation>
+    </message>
+    <message>
+        <source>Sampling the weights…</source>
+        <translation>Gewichte werden abgetastet…</translation>
+    </message>
+    <message>
+        <source>The weights could not be sampled: %1</source>
+        <translation>Die Gewichte konnten nicht abgetastet werden: %1</translation>
+    </message>
+    <message>
+        <source>kind</source>
+        <translation>Art</translation>
+    </message>
+    <message>
+        <source>parameters</source>
+        <translation>Parameter</translation>
+    </message>
+    <message>
+        <source>size</source>
+        <translation>Größe</translation>
+    </message>
+    <message>
+        <source>kurtosis</source>
+        <translation>Kurtosis</translation>
+    </message>
+    <message>
+        <source>%1 parameters, %2, &lt;b&gt;%3 bits per weight&lt;/b&gt;.</source>
+        <translation>%1 Parameter, %2, &lt;b&gt;%3 Bits pro Gewicht&lt;/b&gt;.</translation>
+    </message>
+    <message>
+        <source>Spread from %1 rows of every linear layer and %2 of the embeddings: σ the standard deviation; max|w|/σ how far the largest weight lies, which a quantization grid must reach; kurtosis above 0 means heavier tails than a Gaussian; &amp;gt;6σ the share of outliers.</source>
+        <translation>Verteilung aus %1 Zeilen jeder linearen Schicht und %2 der Embeddings: σ die Standardabweichung; max|w|/σ wie weit das größte Gewicht liegt, das ein Quantisierungsraster erreichen muss; eine Kurtosis über 0 bedeutet schwerere Ränder als eine Gauß-Verteilung; &amp;gt;6σ der Anteil der Ausreißer.</translation>
+    </message>
+</context>
+<context>
     <name>qs::TensorTableModel</name>
     <message>
         <source>Tensor</source>
@@ -1937,6 +2149,53 @@ Sie konnte nicht beiseitegelegt werden (%3), daher wird diese Sitzung sie nicht 
     <message>
         <source>Size</source>
         <translation>Größe</translation>
+    </message>
+</context>
+<context>
+    <name>qs::TextFileField</name>
+    <message>
+        <source>a text file (%1 in the data folder: Edit › Preferences)</source>
+        <translation>eine Textdatei (%1 im Datenordner: Bearbeiten › Einstellungen)</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>Durchsuchen…</translation>
+    </message>
+    <message>
+        <source>not set</source>
+        <translation>nicht gesetzt</translation>
+    </message>
+    <message>
+        <source>%1 does not exist</source>
+        <translation>%1 existiert nicht</translation>
+    </message>
+    <message>
+        <source>%1 is a folder, not a text file</source>
+        <translation>%1 ist ein Ordner, keine Textdatei</translation>
+    </message>
+    <message>
+        <source>%1 cannot be read</source>
+        <translation>%1 kann nicht gelesen werden</translation>
+    </message>
+    <message>
+        <source>%1 is empty</source>
+        <translation>%1 ist leer</translation>
+    </message>
+    <message>
+        <source>%1: %2.</source>
+        <translation>%1: %2.</translation>
+    </message>
+    <message>
+        <source>Choose a text file with Browse… next to “%1” on the %2 page, or set the data folder (it holds %3) in Edit › Preferences.</source>
+        <translation>Wählen Sie eine Textdatei mit „Durchsuchen…“ neben „%1“ auf der Seite „%2“, oder legen Sie den Datenordner (er enthält %3) unter Bearbeiten › Einstellungen fest.</translation>
+    </message>
+    <message>
+        <source>Choose %1</source>
+        <translation>%1 wählen</translation>
+    </message>
+    <message>
+        <source>Text files (*.txt *.raw);;All files (*)</source>
+        <translation>Textdateien (*.txt *.raw);;Alle Dateien (*)</translation>
     </message>
 </context>
 </TS>

@@ -143,11 +143,22 @@ QString AppSettings::effectiveCacheDirectory() const
 
 QString AppSettings::defaultDataDirectory()
 {
+    QStringList roots;
 #ifdef QS_REPO_ROOT
-    return findDataDirectory(QStringLiteral(QS_REPO_ROOT));
-#else
-    return findDataDirectory();
+    roots << QStringLiteral(QS_REPO_ROOT);
 #endif
+    // A build or an installation moved elsewhere: the executable's folder and every folder above
+    // it (build/app → the repository root, whose ../shared/data is the data folder).
+    if (QCoreApplication::instance())
+        for (QDir d(QCoreApplication::applicationDirPath());;) {
+            roots << d.absolutePath();
+            if (!d.cdUp())
+                break;
+        }
+    for (const QString& root : roots)
+        if (const QString found = findDataDirectory(root); !found.isEmpty())
+            return found;
+    return findDataDirectory(); // $QUANTSCOPE_DATA or the working directory
 }
 
 QString AppSettings::defaultCacheDirectory()
@@ -159,6 +170,12 @@ QString AppSettings::defaultSessionFile()
 {
     return QDir(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation))
         .filePath(QStringLiteral("session.json"));
+}
+
+QString AppSettings::defaultRunStoreDirectory()
+{
+    return QDir(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation))
+        .filePath(QStringLiteral("runs"));
 }
 
 QStringList AppSettings::availableLanguages()

@@ -27,12 +27,19 @@ struct AppSettings
 
     QString effectiveDataDirectory() const;
     QString effectiveCacheDirectory() const;
-    /// $QUANTSCOPE_DATA, else ../shared/data next to the source tree or the working directory.
+    /// $QUANTSCOPE_DATA, else ../shared/data next to the source tree, the executable's folder or
+    /// a folder above it, or the working directory.
     static QString defaultDataDirectory();
+    /// The files of the evaluation and calibration texts the Runs and Mixed precision pages start
+    /// with, relative to the data folder.
+    static constexpr const char* kEvaluationText = "wikitext-2-raw/wiki.test.raw";
+    static constexpr const char* kCalibrationText = "kjv/train.txt";
     /// QStandardPaths::CacheLocation (KLD bases, float baselines).
     static QString defaultCacheDirectory();
     /// Where the session is autosaved by default (QStandardPaths::AppDataLocation/session.json).
     static QString defaultSessionFile();
+    /// Where finished runs are kept per model (QStandardPaths::AppDataLocation/runs).
+    static QString defaultRunStoreDirectory();
 
     /// Codes of the compiled translations embedded under ":/i18n/" (quantscope_<code>.qm),
     /// sorted; empty when none are built in. English needs none.

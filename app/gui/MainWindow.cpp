@@ -13,9 +13,10 @@
 #include "SessionController.h"
 #include "SettingsDialog.h"
 #include "ShortcutsDialog.h"
+#include "StartPage.h"
 #include "TensorTableModel.h"
 #include "model/Model.h"
-#include "model/ModelSummary.h"
+#include "recipe/Recipe.h"
 #include "util/Error.h"
 #include "util/Paths.h"
 
@@ -34,14 +35,12 @@
 #include <QMessageBox>
 #include <QMimeData>
 #include <QProgressBar>
-#include <QRegularExpression>
 #include <QSettings>
 #include <QSortFilterProxyModel>
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTableView>
-#include <QTextBrowser>
 #include <QUndoStack>
 
 namespace qs {
@@ -67,8 +66,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     m_welcome->setAlignment(Qt::AlignCenter);
     m_welcome->setWordWrap(true);
 
-    m_overview = new QTextBrowser;
-    m_overview->setObjectName(QStringLiteral("overviewText"));
+    m_start = new StartPage;
+    connect(m_start, &StartPage::compareRequested, this, &MainWindow::compareMethods);
+    connect(m_start, &StartPage::sensitivityRequested, this, [this] {
+        showPage(QStringLiteral("mixed"));
+        m_mixed->startSweep();
+    });
+    connect(m_start, &StartPage::playgroundRequested, this,
+            [this] { showPage(QStringLiteral("playground")); });
     m_tensorModel = new TensorTableModel(this);
     m_tensorProxy = new QSortFilterProxyModel(this);
     m_tensorProxy->setSourceModel(m_tensorModel);
@@ -86,7 +91,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
 
     m_tabs = new QTabWidget;
     m_tabs->setObjectName(QStringLiteral("workbenchTabs"));
-    m_tabs->addTab(m_overview, tr("Overview"));
+    m_tabs->addTab(m_start, tr("Overview"));
     m_planPage = new PlanPage;
     m_plan = m_planPage->document();
     m_planModel = m_planPage->tableModel();
@@ -99,6 +104,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     m_tabs->addTab(m_mixed, tr("Mixed precision"));
     m_runs = new RunsPanel;
     connect(m_runs, &RunsPanel::errorOccurred, this, &MainWindow::showError);
+    // A refused run names the field to set: show it, wherever the run was asked for.
+    connect(m_runs, &RunsPanel::runRefused, this, [this] { showPage(QStringLiteral("runs")); });
     connect(m_runs, &RunsPanel::runFinished, this, [this](bool ok, const QString& message) {
         if (ok)
             m_planModel->setMeasurements(m_runs->lastLayers());
@@ -266,6 +273,9 @@ void MainWindow::applySettings(const AppSettings& settings)
     m_settings = settings;
     settings.apply();
     m_runs->setCacheDirectory(settings.effectiveCacheDirectory());
+    // Texts that still show the old folder's defaults follow the new one.
+    m_runs->setDataDirectory(settings.effectiveDataDirectory());
+    m_mixed->setDataDirectory(settings.effectiveDataDirectory());
 }
 
 void MainWindow::showSettings()
@@ -282,10 +292,9 @@ void MainWindow::showSettings()
         const AppSettings before = AppSettings::load();
         s.save();
         applySettings(s);
-        if (s.language != before.language || s.dataDirectory != before.dataDirectory) {
+        if (s.language != before.language) {
             auto* box = new QMessageBox(QMessageBox::Information, tr("Preferences"),
-                                        tr("The language and the data folder change when QuantScope "
-                                           "starts again."),
+                                        tr("The language changes when QuantScope starts again."),
                                         QMessageBox::Ok, this);
             box->setObjectName(QStringLiteral("restartMessage"));
             box->setAttribute(Qt::WA_DeleteOnClose);
@@ -302,6 +311,7 @@ void MainWindow::showAbout()
         {tr("Data folder"), m_settings.effectiveDataDirectory()},
         {tr("Cache folder"), m_settings.effectiveCacheDirectory()},
         {tr("Session file"), m_session->file()},
+        {tr("Runs kept in"), m_runs->storeFolder().isEmpty() ? tr("memory only") : m_runs->storeFolder()},
         {tr("Settings"), QSettings().fileName()},
     };
     auto* dialog = new AboutDialog(paths, this);
@@ -321,7 +331,7 @@ void MainWindow::showPage(const QString& name)
 {
     // By the page widget's object name, so the names stay right whatever the tab order.
     static const QHash<QString, QString> pages{
-        {QStringLiteral("overview"), QStringLiteral("overviewText")},
+        {QStringLiteral("overview"), QStringLiteral("startPage")},
         {QStringLiteral("plan"), QStringLiteral("planPage")},
         {QStringLiteral("mixed"), QStringLiteral("mixedPrecisionPanel")},
         {QStringLiteral("runs"), QStringLiteral("runsPanel")},
@@ -378,12 +388,50 @@ int MainWindow::runCurrentPlan()
     if (!m_model)
         return -1;
     static int counter = 0;
-    const QString name =
-        m_planPage->runName().isEmpty() ? tr("run %1").arg(++counter) : m_planPage->runName();
+    QString name = m_planPage->runName();
+    // Kept runs come back after a restart: a new default name must not repeat one of theirs.
+    auto taken = [this](const QString& n) {
+        const auto& runs = m_runs->runs();
+        return std::any_of(runs.begin(), runs.end(), [&n](const RunSummary& r) { return r.name == n; });
+    };
+    while (name.isEmpty() || (m_planPage->runName().isEmpty() && taken(name)))
+        name = tr("run %1").arg(++counter);
     const int id = m_runs->startRun(name, m_plan->recipe(), m_plan->plan());
     if (id >= 0)
         statusBar()->showMessage(tr("%1 queued (Runs page)").arg(name), 3000);
     return id;
+}
+
+void MainWindow::compareMethods()
+{
+    if (!m_model)
+        return;
+    // One 4-bit run per family: plain rounding, error-compensating GPTQ, llama.cpp's k-quant.
+    QuantSpec rtn;
+    rtn.method = QuantMethod::Rtn;
+    rtn.bits = 4;
+    rtn.groupSize = 128;
+    QuantSpec gptq = rtn;
+    gptq.method = QuantMethod::Gptq;
+    const std::vector<std::pair<QString, QuantSpec>> runs{{tr("RTN int4 g128"), rtn},
+                                                          {tr("GPTQ int4 g128"), gptq},
+                                                          {tr("Q4_K"), QuantSpec::ggml(GgmlType::Q4_K)}};
+    showPage(QStringLiteral("runs"));
+    for (const auto& [name, spec] : runs) {
+        Recipe recipe;
+        recipe.name = name;
+        recipe.defaults = spec;
+        LayerPlan plan;
+        try {
+            plan = recipe.resolve(*m_model);
+        } catch (const Error& e) {
+            showError(tr("Cannot compare the methods"), e.message());
+            return;
+        }
+        if (m_runs->startRun(name, recipe, plan) < 0)
+            return; // refused: the Runs page says what to set
+    }
+    statusBar()->showMessage(tr("Three runs queued: RTN, GPTQ and Q4_K"), 5000);
 }
 
 void MainWindow::setModel(std::shared_ptr<const Model> model)
@@ -395,39 +443,12 @@ void MainWindow::setModel(std::shared_ptr<const Model> model)
     m_runs->setModel(m_model);
     m_playground->setModel(m_model);
     m_generation->setModel(m_model);
-    const ModelTotals& t = m_model->totals();
-    const QLocale loc;
-    QString html = QStringLiteral("<h2>%1</h2><p>%2</p>")
-                       .arg(m_model->displayName().toHtmlEscaped(), m_model->path().toHtmlEscaped());
-    html += QStringLiteral("<p><b>%1</b></p>").arg(architectureLine(*m_model).toHtmlEscaped());
-    html += QStringLiteral("<table cellspacing=6>");
-    auto row = [&](const QString& k, const QString& v) {
-        html += QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>").arg(k, v.toHtmlEscaped());
-    };
-    row(tr("Blocks"), QString::number(m_model->blocks().size()));
-    row(tr("Linear layers"), QString::number(t.linearLayers));
-    row(tr("Parameters"), loc.toString(t.params));
-    row(tr("Embedding / attention / MLP"),
-        QStringLiteral("%1 / %2 / %3")
-            .arg(loc.toString(t.embeddingParams), loc.toString(t.attentionParams),
-                 loc.toString(t.mlpParams)));
-    row(tr("Head"), m_model->headTied() ? tr("tied to the embeddings") : loc.toString(t.headParams));
-    row(tr("Size"), formatBytes(double(t.bytes)));
-    row(tr("Bits per weight"), QString::number(t.bitsPerWeight(), 'f', 2));
-    row(tr("Weight type"), m_model->weightDtypeName());
-    row(tr("Files"), QString::number(m_model->tensors().files().size()));
-    row(tr("Tokenizer"),
-        QStringList{m_model->tokenizerJsonPath().isEmpty() ? QString() : QStringLiteral("tokenizer.json"),
-                    m_model->sentencePiecePath().isEmpty() ? QString() : QStringLiteral("tokenizer.model")}
-            .filter(QRegularExpression(QStringLiteral(".+")))
-            .join(u", "));
-    if (!m_model->unusedTensors().isEmpty())
-        row(tr("Unused tensors"), m_model->unusedTensors().join(u", "));
-    html += QStringLiteral("</table>");
-    m_overview->setHtml(html);
+    m_start->setModel(m_model);
     m_stack->setCurrentWidget(m_tabs);
     setWindowTitle(tr("%1 — QuantScope").arg(m_model->displayName()));
     refreshPlanStatus();
+    const ModelTotals& t = m_model->totals();
+    const QLocale loc;
     m_statusLabel->setText(
         tr("Model: %1 · %2 parameters · %3")
             .arg(m_model->displayName(), loc.toString(t.params), formatBytes(double(t.bytes))));

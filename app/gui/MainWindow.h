@@ -28,6 +28,7 @@ class PlaygroundPanel;
 class GenerationPanel;
 class SessionController;
 class MemoryStatus;
+class StartPage;
 class PlanExporter;
 
 /// The workbench window: the pages (Plan, Mixed precision, Runs, …), menus, status bar and model
@@ -58,11 +59,15 @@ public:
     PlanPage* planPage() const { return m_planPage; }
     /// Queues a quantize + evaluate run of the current plan (the Run button); returns the job id or -1.
     int runCurrentPlan();
+    StartPage* startPage() const { return m_start; }
 
 public Q_SLOTS:
     /// Starts loading a model folder in the background; errors end in a dialog, never a crash.
     void openModel(const QString& path);
     void openModelDialog();
+    /// Queues RTN int4 g128, GPTQ int4 g128 and Q4_K runs of the model (the start page's first
+    /// start) and shows the Runs page; a refused run (texts) stops there with its message.
+    void compareMethods();
     /// Shows a page by name: "overview", "plan", "mixed", "runs", "tensors", "playground" or "generate".
     void showPage(const QString& name);
     /// Applies preferences: compute threads, theme, the cache folder of runs (main() applies the
@@ -100,7 +105,7 @@ private:
     QStackedWidget* m_stack = nullptr;
     QLabel* m_welcome = nullptr;
     QTabWidget* m_tabs = nullptr;
-    QTextBrowser* m_overview = nullptr;
+    StartPage* m_start = nullptr;
     QTableView* m_tensorView = nullptr;
     TensorTableModel* m_tensorModel = nullptr;
     QSortFilterProxyModel* m_tensorProxy = nullptr;

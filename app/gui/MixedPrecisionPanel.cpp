@@ -1,13 +1,14 @@
 #include "MixedPrecisionPanel.h"
 
+#include "AppSettings.h"
 #include "LayerErrorBars.h"
 #include "LayerErrorHeatmap.h"
 #include "ParetoFrontPlot.h"
 #include "PlanDocument.h"
+#include "TextFileField.h"
 #include "model/Model.h"
 #include "tokenizer/Tokenizer.h"
 #include "util/Error.h"
-#include "util/Paths.h"
 
 #include <QBoxLayout>
 #include <QComboBox>
@@ -39,12 +40,11 @@ MixedPrecisionPanel::MixedPrecisionPanel(PlanDocument* doc, QWidget* parent) : Q
     m_schemes->setToolTip(
         tr("Candidate schemes, comma-separated: method-wBITS-gGROUP|ch|tensor[-sym][-clip][-act], "
            "or f16 to keep a layer float."));
-    const QString data = findDataDirectory();
-    m_evalText =
-        new QLineEdit(data.isEmpty() ? QString() : data + QStringLiteral("/wikitext-2-raw/wiki.test.raw"));
-    m_evalText->setObjectName(QStringLiteral("sweepEvalText"));
-    m_calibText = new QLineEdit(data.isEmpty() ? QString() : data + QStringLiteral("/kjv/train.txt"));
-    m_calibText->setObjectName(QStringLiteral("sweepCalibText"));
+    m_evalText = new TextFileField(QStringLiteral("sweepEvalText"), tr("Evaluation text"),
+                                   QLatin1String(AppSettings::kEvaluationText));
+    m_calibText = new TextFileField(QStringLiteral("sweepCalibText"), tr("Calibration text"),
+                                    QLatin1String(AppSettings::kCalibrationText));
+    setDataDirectory(AppSettings::load().effectiveDataDirectory());
     m_chunks = new QSpinBox;
     m_chunks->setObjectName(QStringLiteral("sweepChunks"));
     m_chunks->setRange(1, 4096);
@@ -162,6 +162,12 @@ MixedPrecisionPanel::~MixedPrecisionPanel()
     m_sweep.waitForFinished();
 }
 
+void MixedPrecisionPanel::setDataDirectory(const QString& path)
+{
+    m_evalText->setDataDirectory(path);
+    m_calibText->setDataDirectory(path);
+}
+
 bool MixedPrecisionPanel::isRunning() const
 {
     return m_sweep.isRunning();
@@ -196,10 +202,26 @@ void MixedPrecisionPanel::startSweep()
         Q_EMIT errorOccurred(tr("Cannot start the sweep"), e.message());
         return;
     }
-    s.evalText = m_evalText->text();
+    s.evalText = m_evalText->path();
     s.eval.ctx = 128;
     s.eval.maxChunks = m_chunks->value();
-    s.calibration.text = m_calibText->text();
+    s.calibration.text = m_calibText->path();
+    // Inputs are checked before the job starts: a sweep that cannot work never begins.
+    const QString page = tr("Mixed precision");
+    if (!TextFileField::problem(s.evalText).isEmpty()) {
+        m_evalText->focusForFix();
+        Q_EMIT errorOccurred(tr("Cannot start the sweep"), m_evalText->message(s.evalText, page));
+        return;
+    }
+    const bool needsCalibration =
+        std::any_of(s.schemes.begin(), s.schemes.end(),
+                    [](const SensitivityScheme& x) { return x.spec.needsCalibration(); });
+    if ((needsCalibration || !s.calibration.text.isEmpty()) &&
+        !TextFileField::problem(s.calibration.text).isEmpty()) {
+        m_calibText->focusForFix();
+        Q_EMIT errorOccurred(tr("Cannot start the sweep"), m_calibText->message(s.calibration.text, page));
+        return;
+    }
     s.calibration.samples = 64;
     s.calibration.seqLen = 128;
     JobOptions options;

@@ -25,6 +25,7 @@ class PlanDocument;
 class LayerErrorHeatmap;
 class LayerErrorBars;
 class ParetoFrontPlot;
+class TextFileField;
 
 /// Sensitivity and automatic mixed precision: run (on a worker thread, with progress and cancel)
 /// or load a sweep, see it as a heatmap (layers × schemes) and a sorted bar chart, move a budget
@@ -38,6 +39,8 @@ public:
     ~MixedPrecisionPanel() override;
 
     void setModel(std::shared_ptr<const Model> model);
+    /// The data folder the default evaluation and calibration texts come from (Preferences).
+    void setDataDirectory(const QString& path);
     /// Shows sweep results (throws qs::Error when they belong to another model).
     void setResults(const SensitivityResult& results);
     const std::optional<SensitivityResult>& results() const { return m_results; }
@@ -71,8 +74,8 @@ private:
     JobHandle m_sweep;
 
     QLineEdit* m_schemes = nullptr;
-    QLineEdit* m_evalText = nullptr;
-    QLineEdit* m_calibText = nullptr;
+    TextFileField* m_evalText = nullptr;
+    TextFileField* m_calibText = nullptr;
     QSpinBox* m_chunks = nullptr;
     QPushButton* m_run = nullptr;
     QPushButton* m_cancelButton = nullptr;

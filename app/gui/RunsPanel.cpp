@@ -1,15 +1,17 @@
 #include "RunsPanel.h"
 
+#include "AppSettings.h"
 #include "DistributionPlot.h"
 #include "ErrorHistogramPlot.h"
 #include "LayerErrorHeatmap.h"
 #include "LossSizePlot.h"
 #include "MemoryPlot.h"
+#include "TextFileField.h"
 #include "model/Model.h"
 #include "quant/QuantizeJob.h"
 #include "results/PlotData.h"
+#include "results/RunSummaryJson.h"
 #include "util/Error.h"
-#include "util/Paths.h"
 
 #include <QBoxLayout>
 #include <QCheckBox>
@@ -19,6 +21,7 @@
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHeaderView>
+#include <QJsonDocument>
 #include <QLabel>
 #include <QLineEdit>
 #include <QProgressBar>
@@ -36,7 +39,8 @@ enum RunColumn {
     RunShow,
     RunName,
     RunRecipe,
-    RunBpw,
+    RunModelBpw,
+    RunLinearBpw,
     RunMb,
     RunPpl,
     RunKld,
@@ -52,27 +56,41 @@ QString number(double v, int decimals)
 {
     return std::isfinite(v) ? QString::number(v, 'f', decimals) : QStringLiteral("–");
 }
+
+/// A run as the store and the session write it (the same run read from both compares equal).
+QByteArray runIdentity(const RunSummary& r)
+{
+    return QJsonDocument(runSummaryToJson(r)).toJson(QJsonDocument::Compact);
+}
 } // namespace
 
 RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
 {
     setObjectName(QStringLiteral("runsPanel"));
     m_pool.setMaxThreadCount(1); // runs queue: one quantization at a time uses every core already
-    const QString data = findDataDirectory();
-    m_evalText =
-        new QLineEdit(data.isEmpty() ? QString() : data + QStringLiteral("/wikitext-2-raw/wiki.test.raw"));
-    m_evalText->setObjectName(QStringLiteral("runEvalText"));
+    m_evalText = new TextFileField(QStringLiteral("runEvalText"), tr("Evaluation text"),
+                                   QLatin1String(AppSettings::kEvaluationText));
     m_chunks = new QSpinBox;
     m_chunks->setObjectName(QStringLiteral("runChunks"));
     m_chunks->setRange(1, 100000);
     m_chunks->setValue(64);
     m_chunks->setSuffix(tr(" chunks of 128 tokens"));
-    m_calibText = new QLineEdit(data.isEmpty() ? QString() : data + QStringLiteral("/kjv/train.txt"));
-    m_calibText->setObjectName(QStringLiteral("runCalibText"));
+    m_calibText = new TextFileField(QStringLiteral("runCalibText"), tr("Calibration text"),
+                                    QLatin1String(AppSettings::kCalibrationText));
+    setDataDirectory(AppSettings::load().effectiveDataDirectory());
+    m_refusal = new QLabel;
+    m_refusal->setObjectName(QStringLiteral("runRefusal"));
+    m_refusal->setWordWrap(true);
+    m_refusal->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_refusal->setStyleSheet(QStringLiteral("color: #c0392b;")); // an error, readable light and dark
+    m_refusal->hide();
+    for (TextFileField* f : {m_evalText, m_calibText}) // the message is about what was there
+        connect(f->lineEdit(), &QLineEdit::textChanged, m_refusal, &QLabel::hide);
     auto* form = new QFormLayout;
     form->addRow(tr("Evaluation text"), m_evalText);
     form->addRow(tr("Evaluation sample"), m_chunks);
     form->addRow(tr("Calibration text"), m_calibText);
+    form->addRow(m_refusal);
     auto* settings = new QGroupBox(tr("Run settings (quantize, then evaluate against the float model)"));
     settings->setLayout(form);
 
@@ -88,9 +106,17 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
 
     m_runsTable = new QTableWidget(0, RunColumns);
     m_runsTable->setObjectName(QStringLiteral("runsTable"));
-    m_runsTable->setHorizontalHeaderLabels({tr("Show"), tr("Run"), tr("Recipe"), tr("bpw"), tr("MB"),
-                                            tr("ppl ± err"), tr("KLD"), tr("top-1 %"), tr("Prefill tok/s"),
-                                            tr("Decode tok/s"), tr("Resident MB"), tr("Quantize s")});
+    m_runsTable->setHorizontalHeaderLabels({tr("Show"), tr("Run"), tr("Recipe"), tr("bpw (model)"),
+                                            tr("bpw (linear)"), tr("MB"), tr("ppl ± err"), tr("KLD"),
+                                            tr("top-1 %"), tr("Prefill tok/s"), tr("Decode tok/s"),
+                                            tr("Resident MB"), tr("Quantize s")});
+    m_runsTable->horizontalHeaderItem(RunRecipe)->setToolTip(
+        tr("The schemes the run quantized with, by how many linear layers use each"));
+    m_runsTable->horizontalHeaderItem(RunModelBpw)
+        ->setToolTip(tr("Bits per weight of the whole model: every stored byte (embeddings, norms and "
+                        "head included) over all parameters"));
+    m_runsTable->horizontalHeaderItem(RunLinearBpw)
+        ->setToolTip(tr("Bits per weight of the linear layers only (the layers the plan quantizes)"));
     m_runsTable->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     m_runsTable->horizontalHeader()->setStretchLastSection(true);
     m_runsTable->verticalHeader()->hide();
@@ -103,6 +129,7 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
             m_checked[std::size_t(r)] != (item->checkState() == Qt::Checked)) {
             m_checked[std::size_t(r)] = item->checkState() == Qt::Checked;
             refreshPlots();
+            persist();
             Q_EMIT runsChanged();
         }
     });
@@ -163,7 +190,9 @@ RunsPanel::~RunsPanel()
 
 void RunsPanel::setModel(std::shared_ptr<const Model> model)
 {
+    // The runs so far stay with their model in the store (persist() ran with every change).
     m_model = std::move(model);
+    m_identity = m_model ? ModelIdentity::of(m_model->path()) : ModelIdentity{};
     m_runs.clear();
     m_checked.clear();
     m_plans.clear();
@@ -175,8 +204,61 @@ void RunsPanel::setModel(std::shared_ptr<const Model> model)
     if (m_model)
         for (const LinearLayerInfo& l : m_model->linears())
             m_layer->addItem(l.name);
+    StoredRuns kept;
+    try {
+        kept = m_store.load(m_identity);
+    } catch (const Error& e) {
+        Q_EMIT errorOccurred(tr("Cannot read the kept runs"), e.message());
+    }
+    for (SessionRun& r : kept.runs) {
+        LayerPlan plan;
+        try {
+            plan = r.recipe.resolve(*m_model);
+        } catch (const Error&) {
+            // The distribution plot then shows no grid for this run; its numbers stay.
+        }
+        appendRun(std::move(r.summary), r.recipe, std::move(plan), r.shown);
+    }
+    m_baseline = kept.baseline;
     refreshRunsTable();
     refreshPlots();
+}
+
+void RunsPanel::setDataDirectory(const QString& path)
+{
+    m_evalText->setDataDirectory(path);
+    m_calibText->setDataDirectory(path);
+}
+
+void RunsPanel::setStoreFolder(const QString& path)
+{
+    m_store.setFolder(path);
+}
+
+QString RunsPanel::storeFile() const
+{
+    return m_store.fileFor(m_identity);
+}
+
+void RunsPanel::appendRun(RunSummary summary, const Recipe& recipe, LayerPlan plan, bool shown)
+{
+    // A checkpoint that did not outlive its session: the numbers stay, the model is gone.
+    if (QDir::isAbsolutePath(summary.source) && !QFileInfo(summary.source).isDir())
+        summary.source.clear();
+    m_runs.push_back(std::move(summary));
+    m_checked.push_back(shown);
+    m_plans.push_back(std::move(plan));
+    m_recipes.push_back(recipe);
+}
+
+void RunsPanel::persist()
+{
+    try {
+        m_store.save(m_identity, {sessionRuns(), m_baseline});
+    } catch (const Error& e) {
+        Q_EMIT errorOccurred(tr("Cannot keep the runs"),
+                             tr("%1\n\nThe runs stay while QuantScope runs.").arg(e.message()));
+    }
 }
 
 void RunsPanel::setCacheDirectory(const QString& path)
@@ -199,7 +281,15 @@ std::vector<SessionRun> RunsPanel::sessionRuns() const
 
 void RunsPanel::restoreRuns(const std::vector<SessionRun>& runs, const std::optional<RunSummary>& baseline)
 {
+    std::vector<QByteArray> shown;
+    for (const RunSummary& r : m_runs)
+        shown.push_back(runIdentity(r));
     for (const SessionRun& r : runs) {
+        RunSummary summary = r.summary;
+        if (QDir::isAbsolutePath(summary.source) && !QFileInfo(summary.source).isDir())
+            summary.source.clear(); // as appendRun does, so that the store's copy compares equal
+        if (std::find(shown.begin(), shown.end(), runIdentity(summary)) != shown.end())
+            continue; // the run store kept it already
         LayerPlan plan;
         if (m_model) {
             try {
@@ -208,19 +298,24 @@ void RunsPanel::restoreRuns(const std::vector<SessionRun>& runs, const std::opti
                 // The distribution plot then shows no grid for this run; its numbers stay.
             }
         }
-        RunSummary summary = r.summary;
-        // A checkpoint that did not outlive its session: the numbers stay, the model is gone.
-        if (QDir::isAbsolutePath(summary.source) && !QFileInfo(summary.source).isDir())
-            summary.source.clear();
-        m_runs.push_back(std::move(summary));
-        m_checked.push_back(r.shown);
-        m_plans.push_back(std::move(plan));
-        m_recipes.push_back(r.recipe);
+        appendRun(std::move(summary), r.recipe, std::move(plan), r.shown);
     }
     if (baseline)
         m_baseline = baseline;
     refreshRunsTable();
     refreshPlots();
+    persist();
+}
+
+int RunsPanel::refuse(const QString& message, TextFileField* field)
+{
+    m_refusal->setText(message);
+    m_refusal->show();
+    Q_EMIT runRefused(message); // the window shows this page first
+    if (field)
+        field->focusForFix();
+    Q_EMIT errorOccurred(tr("Cannot start the run"), message);
+    return -1;
 }
 
 int RunsPanel::startRun(const QString& name, const Recipe& recipe, const LayerPlan& plan)
@@ -232,30 +327,45 @@ int RunsPanel::startRun(const QString& name, const Recipe& recipe, const LayerPl
     params.recipe = recipe;
     params.plan = plan;
     params.name = name;
-    params.recipeSummary = recipe.name.isEmpty() ? tr("custom plan") : recipe.name;
+    // params.recipeSummary stays empty: the run is named from the schemes that ran.
     params.calibration = recipe.calibration;
-    if (params.calibration.text.isEmpty())
-        params.calibration.text = m_calibText->text();
+    const bool calibrationFromRecipe = !params.calibration.text.isEmpty();
+    if (!calibrationFromRecipe)
+        params.calibration.text = m_calibText->path();
     // Small enough for a teaching run on a laptop; the CLI takes the recipe's settings as they are.
     params.calibration.samples = std::clamp(params.calibration.samples, CalibrationSettings::kMinSamples, 64);
     params.calibration.seqLen = std::min(params.calibration.seqLen, 128);
-    if (plan.needsCalibration() && params.calibration.text.isEmpty()) {
-        Q_EMIT errorOccurred(
-            tr("Cannot start the run"),
-            tr("The plan uses methods that need calibration (GPTQ, AWQ, SmoothQuant, LLM.int8): "
-               "choose a calibration text."));
-        return -1;
-    }
-    params.evaluation.textPath = m_evalText->text();
+    params.evaluation.textPath = m_evalText->path();
     params.evaluation.perplexity.ctx = 128;
     params.evaluation.perplexity.maxChunks = m_chunks->value();
     params.baselineCacheDir = cacheDirectory();
-    if (!QDir().mkpath(params.baselineCacheDir)) {
-        Q_EMIT errorOccurred(
-            tr("Cannot start the run"),
-            tr("Cannot create the cache folder %1 (Edit › Preferences).").arg(params.baselineCacheDir));
-        return -1;
+
+    // Inputs are checked here, so that a run that cannot work is never queued.
+    const QString page = tr("Runs");
+    if (!TextFileField::problem(params.evaluation.textPath).isEmpty())
+        return refuse(m_evalText->message(params.evaluation.textPath, page), m_evalText);
+    // A calibration text is read whenever one is set (output error), and needed by GPTQ, AWQ, …
+    if (plan.needsCalibration() || !params.calibration.text.isEmpty()) {
+        if (!TextFileField::problem(params.calibration.text).isEmpty()) {
+            if (calibrationFromRecipe)
+                return refuse(
+                    tr("The recipe's calibration text: %1.\n\nFix \"calibration\" in the recipe, or "
+                       "remove it to use the Calibration text on the Runs page.")
+                        .arg(TextFileField::problem(params.calibration.text)),
+                    nullptr);
+            QString message = m_calibText->message(params.calibration.text, page);
+            if (plan.needsCalibration())
+                message +=
+                    QStringLiteral("\n\n") +
+                    tr("The plan uses methods that need calibration (GPTQ, AWQ, SmoothQuant, LLM.int8).");
+            return refuse(message, m_calibText);
+        }
     }
+    if (!QDir().mkpath(params.baselineCacheDir))
+        return refuse(
+            tr("Cannot create the cache folder %1 (Edit › Preferences).").arg(params.baselineCacheDir),
+            nullptr);
+    m_refusal->hide();
     // The checkpoint, for the Generate page; without it the run still counts.
     params.outDir = m_modelsDir.filePath(QStringLiteral("run-%1").arg(m_nextId));
 
@@ -264,21 +374,24 @@ int RunsPanel::startRun(const QString& name, const Recipe& recipe, const LayerPl
     job->name = name;
     job->recipe = recipe;
     job->plan = plan;
-    job->row = m_jobsTable->rowCount();
-    m_jobsTable->insertRow(job->row);
-    m_jobsTable->setItem(job->row, JobColName, new QTableWidgetItem(name));
+    job->model = m_identity;
+    const int id = job->id;
+    const int row = m_jobsTable->rowCount();
+    m_jobsTable->insertRow(row);
+    auto* nameItem = new QTableWidgetItem(name);
+    nameItem->setData(Qt::UserRole, id);
+    m_jobsTable->setItem(row, JobColName, nameItem);
     auto* bar = new QProgressBar;
     bar->setRange(0, 1000);
     bar->setObjectName(QStringLiteral("jobProgress"));
-    m_jobsTable->setCellWidget(job->row, JobColProgress, bar);
-    m_jobsTable->setItem(job->row, JobColStage, new QTableWidgetItem(tr("queued")));
-    m_jobsTable->setItem(job->row, JobColLayer, new QTableWidgetItem);
-    m_jobsTable->setItem(job->row, JobColEta, new QTableWidgetItem);
+    m_jobsTable->setCellWidget(row, JobColProgress, bar);
+    m_jobsTable->setItem(row, JobColStage, new QTableWidgetItem(tr("queued")));
+    m_jobsTable->setItem(row, JobColLayer, new QTableWidgetItem);
+    m_jobsTable->setItem(row, JobColEta, new QTableWidgetItem);
     auto* cancel = new QPushButton(tr("Cancel"));
     cancel->setObjectName(QStringLiteral("cancelJob"));
-    const int id = job->id;
     connect(cancel, &QPushButton::clicked, this, [this, id] { cancelRun(id); });
-    m_jobsTable->setCellWidget(job->row, JobColCancel, cancel);
+    m_jobsTable->setCellWidget(row, JobColCancel, cancel);
 
     JobOptions options;
     options.pool = &m_pool;
@@ -290,19 +403,37 @@ int RunsPanel::startRun(const QString& name, const Recipe& recipe, const LayerPl
     return id;
 }
 
+int RunsPanel::jobRow(int id) const
+{
+    for (int r = 0; r < m_jobsTable->rowCount(); ++r)
+        if (const QTableWidgetItem* item = m_jobsTable->item(r, JobColName);
+            item && item->data(Qt::UserRole).toInt() == id)
+            return r;
+    return -1;
+}
+
+int RunsPanel::endedJobRows() const
+{
+    int n = 0;
+    for (int r = 0; r < m_jobsTable->rowCount(); ++r) {
+        const int id = m_jobsTable->item(r, JobColName)->data(Qt::UserRole).toInt();
+        n += std::none_of(m_jobs.begin(), m_jobs.end(), [id](const auto& j) { return j->id == id; });
+    }
+    return n;
+}
+
 void RunsPanel::showProgress(int id, const JobProgress& p)
 {
-    for (const auto& j : m_jobs) {
-        if (j->id != id)
-            continue;
-        if (auto* b = qobject_cast<QProgressBar*>(m_jobsTable->cellWidget(j->row, JobColProgress));
-            b && p.fraction >= 0)
-            b->setValue(int(p.fraction * 1000));
-        m_jobsTable->item(j->row, JobColStage)->setText(p.stage);
-        m_jobsTable->item(j->row, JobColLayer)->setText(p.detail);
-        m_jobsTable->item(j->row, JobColEta)
-            ->setText(p.etaSeconds >= 0 ? tr("%1 s").arg(p.etaSeconds, 0, 'f', 0) : QString());
-    }
+    const int row = jobRow(id);
+    if (row < 0)
+        return;
+    if (auto* b = qobject_cast<QProgressBar*>(m_jobsTable->cellWidget(row, JobColProgress));
+        b && p.fraction >= 0)
+        b->setValue(int(p.fraction * 1000));
+    m_jobsTable->item(row, JobColStage)->setText(p.stage);
+    m_jobsTable->item(row, JobColLayer)->setText(p.detail);
+    m_jobsTable->item(row, JobColEta)
+        ->setText(p.etaSeconds >= 0 ? tr("%1 s").arg(p.etaSeconds, 0, 'f', 0) : QString());
 }
 
 void RunsPanel::cancelRun(int id)
@@ -310,8 +441,34 @@ void RunsPanel::cancelRun(int id)
     for (const auto& j : m_jobs)
         if (j->id == id) {
             j->handle.cancel();
-            m_jobsTable->item(j->row, JobColStage)->setText(tr("cancelling…"));
+            if (const int row = jobRow(id); row >= 0)
+                m_jobsTable->item(row, JobColStage)->setText(tr("cancelling…"));
         }
+}
+
+void RunsPanel::markJobEnded(int id, const QString& stage, const QString& message)
+{
+    const int row = jobRow(id);
+    if (row < 0)
+        return;
+    for (int c : {int(JobColProgress), int(JobColCancel)})
+        if (QWidget* old = m_jobsTable->cellWidget(row, c))
+            old->hide(); // deleted later; not drawn meanwhile
+    m_jobsTable->removeCellWidget(row, JobColProgress);
+    m_jobsTable->setItem(row, JobColProgress, new QTableWidgetItem(QStringLiteral("–")));
+    m_jobsTable->item(row, JobColStage)->setText(stage);
+    auto* detail = m_jobsTable->item(row, JobColLayer);
+    detail->setText(message);
+    detail->setToolTip(message);
+    m_jobsTable->item(row, JobColEta)->setText(QString());
+    auto* remove = new QPushButton(tr("Remove"));
+    remove->setObjectName(QStringLiteral("removeJob"));
+    remove->setToolTip(tr("Remove this ended job from the list"));
+    connect(remove, &QPushButton::clicked, this, [this, id] {
+        if (const int r = jobRow(id); r >= 0)
+            m_jobsTable->removeRow(r);
+    });
+    m_jobsTable->setCellWidget(row, JobColCancel, remove);
 }
 
 void RunsPanel::onJobFinished(int id, const JobOutcome<ExperimentResult>& out)
@@ -321,32 +478,44 @@ void RunsPanel::onJobFinished(int id, const JobOutcome<ExperimentResult>& out)
         return;
     const std::unique_ptr<Job> job = std::move(*it);
     m_jobs.erase(it);
-    const int row = job->row;
     const QString name = job->name;
-    m_jobsTable->removeRow(row);
-    for (auto& j : m_jobs)
-        if (j->row > row)
-            --j->row;
     const ExperimentResult& r = out.value;
-    if (r.baseline) // measured before a later step failed: it stays valid
+    const bool current = job->model == m_identity;
+    if (r.baseline && current) // measured before a later step failed: it stays valid
         m_baseline = r.baseline;
     if (out.cancelled) {
+        markJobEnded(id, tr("cancelled"), tr("cancelled before it finished; nothing was kept"));
         Q_EMIT runFinished(false, tr("%1 was cancelled").arg(name));
         return;
     }
     if (!out.error.isEmpty()) {
+        markJobEnded(id, tr("failed"), out.error);
         Q_EMIT errorOccurred(tr("Run %1 failed").arg(name), out.error);
         Q_EMIT runFinished(false, out.error);
         return;
     }
-    m_runs.push_back(r.summary);
-    m_checked.push_back(true);
-    m_plans.push_back(job->plan);
-    m_recipes.push_back(job->recipe);
+    if (const int row = jobRow(id); row >= 0)
+        m_jobsTable->removeRow(row); // the run has its row in the runs table now
+    if (!current) {
+        // The model was switched while the run was queued: the run joins its own model's runs.
+        try {
+            StoredRuns kept = m_store.load(job->model);
+            kept.runs.push_back({r.summary, job->recipe, true});
+            if (r.baseline)
+                kept.baseline = r.baseline;
+            m_store.save(job->model, kept);
+        } catch (const Error& e) {
+            Q_EMIT errorOccurred(tr("Cannot keep the runs"), e.message());
+        }
+        Q_EMIT runFinished(true, r.warnings.join(QStringLiteral("; ")));
+        return;
+    }
+    appendRun(r.summary, job->recipe, job->plan, true);
     m_lastLayers = r.quantize.layers;
     m_lastWarnings = r.warnings;
     refreshRunsTable();
     refreshPlots();
+    persist();
     Q_EMIT runFinished(true, r.warnings.join(QStringLiteral("; ")));
     Q_EMIT runsChanged();
 }
@@ -372,8 +541,16 @@ void RunsPanel::refreshRunsTable()
         }
         m_runsTable->setItem(i, RunShow, show);
         m_runsTable->setItem(i, RunName, new QTableWidgetItem(r.name));
-        m_runsTable->setItem(i, RunRecipe, new QTableWidgetItem(r.recipeSummary));
-        m_runsTable->setItem(i, RunBpw, new QTableWidgetItem(number(r.bitsPerWeight, 3)));
+        auto* recipe = new QTableWidgetItem(r.recipeSummary);
+        const int run = i - (m_baseline ? 1 : 0);
+        if (run >= 0 && std::size_t(run) < m_recipes.size() && !m_recipes[std::size_t(run)].name.isEmpty())
+            recipe->setToolTip(
+                tr("%1\nfrom the recipe “%2”").arg(r.recipeSummary, m_recipes[std::size_t(run)].name));
+        m_runsTable->setItem(i, RunRecipe, recipe);
+        m_runsTable->setItem(i, RunModelBpw, new QTableWidgetItem(number(r.bitsPerWeight, 3)));
+        m_runsTable->setItem(i, RunLinearBpw,
+                             new QTableWidgetItem(r.linearBitsPerWeight > 0 ? number(r.linearBitsPerWeight, 3)
+                                                                            : QStringLiteral("–")));
         m_runsTable->setItem(i, RunMb, new QTableWidgetItem(number(r.megabytes(), 4)));
         m_runsTable->setItem(
             i, RunPpl,

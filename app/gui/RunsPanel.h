@@ -6,6 +6,7 @@
 #include "recipe/Recipe.h"
 #include "results/ExperimentJob.h"
 #include "results/RunResults.h"
+#include "session/RunStore.h"
 #include "session/Session.h"
 
 #include <QTemporaryDir>
@@ -24,6 +25,7 @@ class QTableWidget;
 namespace qs {
 
 class Model;
+class TextFileField;
 class LossSizePlot;
 class MemoryPlot;
 class ErrorHistogramPlot;
@@ -33,11 +35,15 @@ struct LayerReport;
 
 /// Runs and comparison: each "Run" quantizes the current plan and evaluates it as a job on a
 /// one-thread pool (runs queue), shown in the jobs table with progress, stage, layer, ETA and a
-/// Cancel button. Finished runs stay for the session in the runs table (checkboxes choose what
-/// the plots show); the plots compare them with the float baseline (evaluated once per model and
+/// Cancel button; its inputs (texts) are checked before it is queued, and a job that fails or is
+/// cancelled stays in the table with why until it is removed. Finished runs are in the runs table
+/// (checkboxes choose what the plots show), named by the schemes that ran, with whole-model and
+/// linear-layer bpw; the plots compare them with the float baseline (evaluated once per model and
 /// evaluation setting, its logits kept as the KLD base and its summary beside it in the cache
-/// folder, so later sessions reuse it). Finished runs are part of the session (sessionRuns,
-/// restoreRuns): their summaries and recipes. Their checkpoints live in this session's temporary
+/// folder, so later sessions reuse it). Runs are kept per model in a RunStore (memory, and files
+/// when a folder is set): opening another model shows its runs, reopening one brings its runs
+/// back, and a run that finishes after a model switch goes to its own model's runs. They are part
+/// of the session too (sessionRuns, restoreRuns). Checkpoints live in this session's temporary
 /// folder; a restored run whose checkpoint is gone keeps its numbers with an empty source.
 class RunsPanel : public QWidget
 {
@@ -51,14 +57,25 @@ public:
     /// folder removed with the panel.
     void setCacheDirectory(const QString& path);
     QString cacheDirectory() const;
+    /// The data folder the default evaluation and calibration texts come from (Preferences).
+    void setDataDirectory(const QString& path);
+    /// Folder where runs are kept per model between restarts (empty, the default: in memory only).
+    void setStoreFolder(const QString& path);
+    QString storeFolder() const { return m_store.folder(); }
+    /// The file holding the current model's runs (empty when runs are kept in memory only).
+    QString storeFile() const;
     /// The finished runs with their recipes and shown state, for the session.
     std::vector<SessionRun> sessionRuns() const;
     /// Shows runs restored from a session (after setModel); plans are resolved from the recipes.
+    /// Runs already shown (kept by the run store) are not added twice.
     void restoreRuns(const std::vector<SessionRun>& runs, const std::optional<RunSummary>& baseline);
-    /// Queues a quantize + evaluate job for the plan; returns its id (-1 when refused, with a message).
+    /// Queues a quantize + evaluate job for the plan; returns its id (-1 when refused: no model, or
+    /// an input that cannot work, with a message naming what to set).
     int startRun(const QString& name, const Recipe& recipe, const LayerPlan& plan);
     void cancelRun(int id);
     int pendingJobs() const { return int(m_jobs.size()); }
+    /// Rows of the jobs table that ended without a run (failed or cancelled), until removed.
+    int endedJobRows() const;
     const std::vector<RunSummary>& runs() const { return m_runs; }
     const std::optional<RunSummary>& baseline() const { return m_baseline; }
     /// Per-layer reports of the last finished run (the layer table shows them).
@@ -72,6 +89,8 @@ Q_SIGNALS:
     /// The finished runs or what is shown of them changed (the session saves them).
     void runsChanged();
     void errorOccurred(const QString& title, const QString& message);
+    /// A run was refused before it was queued; the field to fix has the focus.
+    void runRefused(const QString& message);
 
 private:
     struct Job
@@ -80,11 +99,20 @@ private:
         QString name;
         Recipe recipe;
         LayerPlan plan;
+        ModelIdentity model; ///< the model it quantizes (the current one may change meanwhile)
         JobHandle handle;
-        int row = -1; ///< in the jobs table
     };
+    int jobRow(int id) const;
     void showProgress(int id, const JobProgress& p);
     void onJobFinished(int id, const JobOutcome<ExperimentResult>& out);
+    /// Leaves a job's row in the table as ended (failed or cancelled) with a Remove button.
+    void markJobEnded(int id, const QString& stage, const QString& message);
+    /// Refuses a run: the message under the settings, the field focused, runRefused.
+    int refuse(const QString& message, TextFileField* field);
+    /// Writes the current model's runs to the store (a failure is reported, the runs stay).
+    void persist();
+    /// Adds a run to the lists of the current model.
+    void appendRun(RunSummary summary, const Recipe& recipe, LayerPlan plan, bool shown);
     void refreshRunsTable();
     void refreshPlots();
     void refreshDistribution();
@@ -95,6 +123,8 @@ private:
     QTemporaryDir m_tempCache; ///< KLD bases when no cache folder is set
     QTemporaryDir m_modelsDir; ///< this session's quantized checkpoints (RunSummary::source; Generate page)
     QString m_cacheDir;
+    RunStore m_store;
+    ModelIdentity m_identity; ///< of the current model
     std::deque<std::unique_ptr<Job>> m_jobs;
     int m_nextId = 1;
     std::vector<RunSummary> m_runs;
@@ -106,9 +136,10 @@ private:
     std::vector<LayerReport> m_lastLayers;
     QStringList m_lastWarnings;
 
-    QLineEdit* m_evalText = nullptr;
+    TextFileField* m_evalText = nullptr;
     QSpinBox* m_chunks = nullptr;
-    QLineEdit* m_calibText = nullptr;
+    TextFileField* m_calibText = nullptr;
+    QLabel* m_refusal = nullptr; ///< why the last run was refused (cleared when a run is queued)
     QTableWidget* m_jobsTable = nullptr;
     QTableWidget* m_runsTable = nullptr;
     LossSizePlot* m_lossPlot = nullptr;

@@ -64,6 +64,11 @@ int main(int argc, char** argv)
          QStringLiteral("Once the model has loaded, run these plan presets (comma-separated indices into "
                         "Plan › Presets, or 'current'); with --screenshot the picture waits for them."),
          QStringLiteral("LIST")});
+    p.addOption({QStringLiteral("runs-folder"),
+                 QStringLiteral("Folder where finished runs are kept per model (default: %1; screenshots and "
+                                "timed runs keep them in memory only unless this is given).")
+                     .arg(qs::AppSettings::defaultRunStoreDirectory()),
+                 QStringLiteral("DIR")});
     p.addOption({QStringLiteral("no-restore"),
                  QStringLiteral("Start with a clean workbench (the session is still saved as you work).")});
     p.process(app);
@@ -91,6 +96,11 @@ int main(int argc, char** argv)
     if (p.isSet(QStringLiteral("session-file")) || !scripted)
         w.session()->setFile(p.isSet(QStringLiteral("session-file")) ? p.value(QStringLiteral("session-file"))
                                                                      : qs::AppSettings::defaultSessionFile());
+    // Runs are kept per model across switches and restarts; scripted runs leave the user's alone.
+    if (p.isSet(QStringLiteral("runs-folder")) || !scripted)
+        w.runsPanel()->setStoreFolder(p.isSet(QStringLiteral("runs-folder"))
+                                          ? p.value(QStringLiteral("runs-folder"))
+                                          : qs::AppSettings::defaultRunStoreDirectory());
     const bool restore = !p.isSet(QStringLiteral("no-restore")) && path.isEmpty() &&
                          !p.isSet(QStringLiteral("demo")) &&
                          (!scripted || p.isSet(QStringLiteral("session-file")));
@@ -107,6 +117,9 @@ int main(int argc, char** argv)
         else
             path = demo;
     }
+    QObject::connect(w.runsPanel(), &qs::RunsPanel::runRefused, &app, [](const QString& message) {
+        qWarning("QuantScope: run not started: %s", qPrintable(message));
+    });
     QObject::connect(&w, &qs::MainWindow::modelLoaded, &app, [&w, &p] {
         if (p.isSet(QStringLiteral("sensitivity"))) {
             try {
@@ -144,12 +157,16 @@ int main(int argc, char** argv)
                 app.quit();
             });
         };
-        if (p.isSet(QStringLiteral("run-presets"))) // the picture once every queued run has finished
+        if (p.isSet(QStringLiteral("run-presets"))) { // the picture once every queued run has finished
             QObject::connect(w.runsPanel(), &qs::RunsPanel::runFinished, &app, [&w, shoot] {
                 if (w.runsPanel()->pendingJobs() == 0)
                     shoot();
             });
-        else
+            QObject::connect(&w, &qs::MainWindow::modelLoaded, &app, [&w, shoot] {
+                if (w.runsPanel()->pendingJobs() == 0) // every run was refused: the picture shows why
+                    shoot();
+            });
+        } else
             QObject::connect(&w, &qs::MainWindow::modelLoaded, &app, shoot);
         QObject::connect(&w, &qs::MainWindow::modelLoadFailed, &app, shoot);
         if (path.isEmpty())

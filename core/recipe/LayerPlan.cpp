@@ -4,8 +4,41 @@
 #include "util/Error.h"
 
 #include <QJsonArray>
+#include <algorithm>
 
 namespace qs {
+
+QString schemeLabel(const QuantSpec& spec)
+{
+    if (spec.method == QuantMethod::Ggml)
+        return u"gguf " + ggmlTypeName(spec.ggmlType) +
+               (spec.importance ? QStringLiteral(" imatrix") : QString());
+    return spec.shortName().replace(u'-', u' ');
+}
+
+QString schemesLabel(const std::vector<QuantSpec>& specs)
+{
+    std::vector<std::pair<QString, int>> counts; // in order of first appearance
+    for (const QuantSpec& s : specs) {
+        const QString label = schemeLabel(s);
+        auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == label; });
+        if (it == counts.end())
+            counts.emplace_back(label, 1);
+        else
+            ++it->second;
+    }
+    if (counts.size() == 1)
+        return counts.front().first;
+    std::stable_sort(counts.begin(), counts.end(),
+                     [](const auto& a, const auto& b) { return a.second > b.second; });
+    constexpr std::size_t kShown = 3;
+    QStringList parts;
+    for (std::size_t i = 0; i < counts.size() && i < kShown; ++i)
+        parts << QStringLiteral("%1 ×%2").arg(counts[i].first).arg(counts[i].second);
+    if (counts.size() > kShown)
+        parts << QStringLiteral("%1 more").arg(counts.size() - kShown);
+    return parts.join(QStringLiteral(" + "));
+}
 
 LayerPlan LayerPlan::uniform(const Model& model, const QuantSpec& spec)
 {
@@ -57,6 +90,15 @@ bool LayerPlan::needsCalibration() const
             return true;
     }
     return false;
+}
+
+QString LayerPlan::label() const
+{
+    std::vector<QuantSpec> specs;
+    specs.reserve(entries.size());
+    for (const LayerPlanEntry& e : entries)
+        specs.push_back(e.spec);
+    return schemesLabel(specs);
 }
 
 QJsonObject LayerPlan::toJson() const

@@ -10,6 +10,14 @@ namespace qs {
 
 class Model;
 
+/// A spec as a run's recipe is named from what ran: "gptq w3 g64", "rtn w4 ch sym", "gguf Q4_K",
+/// "f16" (QuantSpec::shortName's tokens, with ggml types in their own spelling).
+QString schemeLabel(const QuantSpec& spec);
+/// The schemes of several layers: one schemeLabel when they agree, else the schemes by how many
+/// layers use them, most first: "gptq w4 g128 ×20 + gptq w8 g128 ×15" (at most three, then
+/// "+ N more"). Empty for no specs.
+QString schemesLabel(const std::vector<QuantSpec>& specs);
+
 /// One QuantSpec per linear layer of a model: what Recipe::resolve produces and QuantizeJob
 /// consumes. Entries follow Model::linears() order.
 struct LayerPlanEntry
@@ -34,6 +42,8 @@ struct LayerPlan
     std::uint64_t modelBytes(const Model& model) const;
     double linearBitsPerWeight(const Model& model) const;
     bool needsCalibration() const;
+    /// schemesLabel of the entries' specs (what a run of this plan quantizes with).
+    QString label() const;
     QJsonObject toJson() const;
 };
 

@@ -158,7 +158,6 @@ void runExperiment(const ExperimentParams& params, ExperimentResult& r, const Jo
     const bool evaluate = !params.evaluation.textPath.isEmpty();
     const bool withBaseline = evaluate && !params.baselineCacheDir.isEmpty();
     const double quantizeFrom = withBaseline ? 0.15 : 0.0, quantizeTo = evaluate ? 0.8 : 1.0;
-    const QString recipeSummary = params.recipeSummary.isEmpty() ? params.recipe.name : params.recipeSummary;
 
     r = ExperimentResult{};
     const auto tokenizer = Tokenizer::load(params.model->path());
@@ -183,6 +182,13 @@ void runExperiment(const ExperimentParams& params, ExperimentResult& r, const Jo
             *r.quantize.model, *tokenizer, ep,
             step(params, job, quantizeTo, 1, translated(QT_TRANSLATE_NOOP("ExperimentJob", "evaluating"))));
         r.warnings << r.evaluation->warnings;
+    }
+    QString recipeSummary = params.recipeSummary;
+    if (recipeSummary.isEmpty()) {
+        std::vector<QuantSpec> ran; // the specs as quantized (after row fallbacks)
+        for (const LayerReport& l : r.quantize.layers)
+            ran.push_back(l.spec);
+        recipeSummary = ran.empty() ? params.plan.label() : schemesLabel(ran);
     }
     r.summary = RunSummary::fromResult(params.name, recipeSummary, *params.model, r.quantize.layers,
                                        r.quantize.seconds, r.evaluation ? &*r.evaluation : nullptr);

@@ -28,7 +28,9 @@ struct ExperimentParams
     QStringList planWarnings;        ///< from resolving the plan; carried into the result
     CalibrationSettings calibration; ///< its text as a usable path
     QString name;                    ///< the run's name
-    QString recipeSummary;           ///< shown beside the name; empty: the recipe's name
+    /// Shown beside the name; empty: named from what ran (schemesLabel of the quantized layers'
+    /// specs, e.g. "gptq w3 g64"), never from a preset's name that may no longer describe the plan.
+    QString recipeSummary;
     /// Evaluation of the quantized model; an empty textPath skips it. kldBasePath may name a base
     /// stored earlier (eval --save-base); saveBasePath is not used.
     EvaluationParams evaluation;

@@ -327,10 +327,15 @@ RunSummary RunSummary::load(const QString& path)
         r.layers = m.layers;
         r.method = m.method;
     } else {
+        // From the summary's schemes ("gptq w4 g128 ×20 + rtn w8 ch ×15"): one method, or mixed.
+        QStringList methods;
+        for (const QString& part : r.recipeSummary.split(QStringLiteral(" + ")))
+            if (!methods.contains(part.section(u' ', 0, 0)))
+                methods << part.section(u' ', 0, 0);
         QuantMethod method{};
-        const QString first = r.recipeSummary.section(u' ', 0, 0);
-        r.method = quantMethodFromName(first, method) ? QString::fromUtf8(quantMethodInfo(method).displayName)
-                                                      : QStringLiteral("mixed");
+        r.method = methods.size() == 1 && quantMethodFromName(methods.front(), method)
+                       ? QString::fromUtf8(quantMethodInfo(method).displayName)
+                       : QStringLiteral("mixed");
     }
     return r;
 }

@@ -26,6 +26,23 @@ Recipe recipeFromJson(const QJsonValue& v, const QString& where)
 
 } // namespace
 
+QJsonObject SessionRun::toJson() const
+{
+    QJsonObject o = runSummaryToJson(summary);
+    o.insert(QStringLiteral("recipe"), recipe.toJson());
+    o.insert(QStringLiteral("shown"), shown);
+    return o;
+}
+
+SessionRun SessionRun::fromJson(const QJsonObject& o, const QString& where)
+{
+    SessionRun r;
+    r.summary = runSummaryFromJson(o, where);
+    r.recipe = recipeFromJson(o.value(u"recipe"), where + QStringLiteral(".recipe"));
+    r.shown = o.value(u"shown").toBool(true);
+    return r;
+}
+
 QJsonObject Session::toJson() const
 {
     QJsonObject o{{QStringLiteral("format"), kFormat},
@@ -36,12 +53,8 @@ QJsonObject Session::toJson() const
     if (recipe)
         o.insert(QStringLiteral("recipe"), recipe->toJson());
     QJsonArray runArray;
-    for (const SessionRun& r : runs) {
-        QJsonObject ro = runSummaryToJson(r.summary);
-        ro.insert(QStringLiteral("recipe"), r.recipe.toJson());
-        ro.insert(QStringLiteral("shown"), r.shown);
-        runArray.append(ro);
-    }
+    for (const SessionRun& r : runs)
+        runArray.append(r.toJson());
     o.insert(QStringLiteral("runs"), runArray);
     if (baseline)
         o.insert(QStringLiteral("baseline"), runSummaryToJson(*baseline));
@@ -86,12 +99,7 @@ Session Session::fromJson(const QByteArray& json, const QString& path)
         const QString where = path + QStringLiteral(": runs[%1]").arg(i);
         if (!runs[i].isObject())
             throw Error(where + QStringLiteral(": expected an object"));
-        const QJsonObject ro = runs[i].toObject();
-        SessionRun r;
-        r.summary = runSummaryFromJson(ro, where);
-        r.recipe = recipeFromJson(ro.value(u"recipe"), where + QStringLiteral(".recipe"));
-        r.shown = ro.value(u"shown").toBool(true);
-        s.runs.push_back(std::move(r));
+        s.runs.push_back(SessionRun::fromJson(runs[i].toObject(), where));
     }
     if (o.contains(u"baseline"))
         s.baseline = runSummaryFromJson(o.value(u"baseline").toObject(), path + QStringLiteral(": baseline"));

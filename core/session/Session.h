@@ -22,6 +22,11 @@ struct SessionRun
     RunSummary summary;
     Recipe recipe;
     bool shown = true; ///< checked in the runs table (drawn in the plots)
+
+    /// The summary's JSON with "recipe" and "shown" added (sessions and the run store).
+    QJsonObject toJson() const;
+    /// Reads toJson's object; throws Error naming `where` when it is not one.
+    static SessionRun fromJson(const QJsonObject& o, const QString& where);
 };
 
 /// What the workbench restores on start: the open model, the plan being edited (a recipe), the

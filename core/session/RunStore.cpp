@@ -1,0 +1,180 @@
+#include "session/RunStore.h"
+
+#include "results/RunSummaryJson.h"
+#include "util/Error.h"
+
+#include <QCryptographicHash>
+#include <QDir>
+#include <QDirIterator>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QSaveFile>
+
+namespace qs {
+
+namespace {
+const QLatin1String kFormat("quantscope-runs");
+}
+
+ModelIdentity ModelIdentity::of(const QString& modelPath)
+{
+    const QFileInfo info(modelPath);
+    ModelIdentity id;
+    if (!info.exists())
+        return id;
+    id.path = info.canonicalFilePath();
+    QDateTime newest;
+    auto add = [&](const QFileInfo& f) {
+        id.bytes += f.size();
+        const QDateTime t = f.lastModified().toUTC();
+        if (!newest.isValid() || t > newest)
+            newest = t;
+    };
+    if (info.isDir()) {
+        QDirIterator it(id.path, QDir::Files | QDir::NoDotAndDotDot);
+        while (it.hasNext()) {
+            it.next();
+            add(it.fileInfo());
+        }
+    } else {
+        add(info);
+    }
+    id.modified = newest.isValid() ? newest : info.lastModified().toUTC();
+    return id;
+}
+
+QString ModelIdentity::key() const
+{
+    const QString text =
+        path + u'|' + QString::number(bytes) + u'|' + QString::number(modified.toMSecsSinceEpoch());
+    return QString::fromLatin1(
+        QCryptographicHash::hash(text.toUtf8(), QCryptographicHash::Sha1).toHex().left(20));
+}
+
+QJsonObject StoredRuns::toJson(const ModelIdentity& model) const
+{
+    QJsonArray array;
+    for (const SessionRun& r : runs)
+        array.append(r.toJson());
+    QJsonObject o{{QStringLiteral("format"), kFormat},
+                  {QStringLiteral("version"), RunStore::kVersion},
+                  {QStringLiteral("saved"), QDateTime::currentDateTimeUtc().toString(Qt::ISODate)},
+                  {QStringLiteral("model"), model.path},
+                  {QStringLiteral("model_bytes"), model.bytes},
+                  {QStringLiteral("model_modified"), model.modified.toString(Qt::ISODateWithMs)},
+                  {QStringLiteral("runs"), array}};
+    if (baseline)
+        o.insert(QStringLiteral("baseline"), runSummaryToJson(*baseline));
+    return o;
+}
+
+StoredRuns StoredRuns::fromJson(const QByteArray& json, const QString& path, const ModelIdentity& model)
+{
+    QJsonParseError perr{};
+    const QJsonDocument doc = QJsonDocument::fromJson(json, &perr);
+    if (perr.error != QJsonParseError::NoError)
+        throw Error::inFile(
+            path, QStringLiteral("invalid JSON at byte %1: %2").arg(perr.offset).arg(perr.errorString()));
+    if (!doc.isObject())
+        throw Error::inFile(path, QStringLiteral("expected a JSON object"));
+    const QJsonObject o = doc.object();
+    if (o.value(u"format").toString() != kFormat)
+        throw Error::inFile(
+            path, QStringLiteral("not a QuantScope run store (\"format\" is not \"%1\")").arg(kFormat));
+    const QJsonValue version = o.value(u"version");
+    if (!version.isDouble() || version.toInt() < 1 || version.toInt() > RunStore::kVersion)
+        throw Error::inFile(
+            path,
+            QStringLiteral("run store version %1 is not supported (this build reads 1–%2)")
+                .arg(version.isDouble() ? QString::number(version.toInt()) : QStringLiteral("(missing)"))
+                .arg(RunStore::kVersion));
+    if (o.value(u"model").toString() != model.path || o.value(u"model_bytes").toInteger() != model.bytes)
+        throw Error::inFile(path, QStringLiteral("holds the runs of %1 (%2 bytes), not of %3 (%4 bytes)")
+                                      .arg(o.value(u"model").toString())
+                                      .arg(o.value(u"model_bytes").toInteger())
+                                      .arg(model.path)
+                                      .arg(model.bytes));
+    if (!o.value(u"runs").isArray())
+        throw Error::inFile(path, QStringLiteral("runs: expected an array"));
+    StoredRuns s;
+    const QJsonArray runs = o.value(u"runs").toArray();
+    for (qsizetype i = 0; i < runs.size(); ++i) {
+        const QString where = path + QStringLiteral(": runs[%1]").arg(i);
+        if (!runs[i].isObject())
+            throw Error(where + QStringLiteral(": expected an object"));
+        s.runs.push_back(SessionRun::fromJson(runs[i].toObject(), where));
+    }
+    if (o.contains(u"baseline")) {
+        if (!o.value(u"baseline").isObject())
+            throw Error::inFile(path, QStringLiteral("baseline: expected an object"));
+        s.baseline = runSummaryFromJson(o.value(u"baseline").toObject(), path + QStringLiteral(": baseline"));
+    }
+    return s;
+}
+
+void RunStore::setFolder(const QString& folder)
+{
+    m_folder = folder;
+}
+
+QString RunStore::fileFor(const ModelIdentity& model) const
+{
+    return m_folder.isEmpty() || !model.isValid()
+               ? QString()
+               : QDir(m_folder).filePath(model.key() + QStringLiteral(".json"));
+}
+
+StoredRuns RunStore::load(const ModelIdentity& model)
+{
+    if (!model.isValid())
+        return {};
+    if (const auto it = m_memory.constFind(model.key()); it != m_memory.constEnd())
+        return *it;
+    const QString file = fileFor(model);
+    if (file.isEmpty() || !QFileInfo::exists(file))
+        return {};
+    try {
+        QFile f(file);
+        if (!f.open(QIODevice::ReadOnly))
+            throw Error::inFile(file, QStringLiteral("cannot open: ") + f.errorString());
+        StoredRuns s = StoredRuns::fromJson(f.readAll(), file, model);
+        m_memory.insert(model.key(), s);
+        return s;
+    } catch (const Error& e) {
+        QString backup;
+        try {
+            backup = Session::moveAside(file);
+        } catch (const Error& moveError) {
+            m_unmovable.insert(model.key());
+            throw Error(QStringLiteral("%1\n(%2; it stays where it is and is not written over)")
+                            .arg(e.message(), moveError.message()));
+        }
+        throw Error(QStringLiteral("%1\n(the file was kept as %2)").arg(e.message(), backup));
+    }
+}
+
+void RunStore::save(const ModelIdentity& model, const StoredRuns& runs)
+{
+    if (!model.isValid())
+        return;
+    m_memory.insert(model.key(), runs);
+    const QString file = fileFor(model);
+    if (file.isEmpty() || (runs.runs.empty() && !QFileInfo::exists(file)))
+        return;
+    if (m_unmovable.contains(model.key()))
+        throw Error::inFile(file,
+                            QStringLiteral("not written: it could not be read nor moved aside, so it is "
+                                           "kept as it is (the runs stay while QuantScope runs)"));
+    if (!QDir().mkpath(m_folder))
+        throw Error::inFile(file, QStringLiteral("cannot create the folder %1").arg(m_folder));
+    QSaveFile f(file);
+    if (!f.open(QIODevice::WriteOnly))
+        throw Error::inFile(file, QStringLiteral("cannot write: ") + f.errorString());
+    const QByteArray bytes = QJsonDocument(runs.toJson(model)).toJson(QJsonDocument::Compact);
+    if (f.write(bytes) != bytes.size() || !f.commit())
+        throw Error::inFile(file, QStringLiteral("cannot write: ") + f.errorString());
+}
+
+} // namespace qs

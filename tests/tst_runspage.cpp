@@ -1,0 +1,653 @@
+// The Runs page as a first-time user meets it, offscreen in the real window: started from a
+// foreign working directory it finds the default texts in the data folder and a run can be queued;
+// a run whose texts cannot work is refused with a message naming what to set (no job); jobs that
+// fail or are cancelled stay listed with why; runs are kept per model across model switches and
+// restarts (a new window reading the run store), a changed model file does not get stale runs,
+// an unreadable store file is kept aside; runs are named by the schemes that ran. The start page
+// a model opens on: its picture (ModelProfile, also from `inspect --profile`) and its one-click
+// starts (compare RTN/GPTQ/Q4_K, the sensitivity sweep, the playground).
+#include "MainWindow.h"
+#include "MixedPrecisionPanel.h"
+#include "PlanDocument.h"
+#include "RunsPanel.h"
+#include "SessionController.h"
+#include "StartPage.h"
+#include "TestSupport.h"
+#include "model/Model.h"
+#include "model/ModelProfile.h"
+#include "recipe/LayerPlan.h"
+#include "session/RunStore.h"
+
+#include <QApplication>
+#include <QCommandLinkButton>
+#include <QDir>
+#include <QFile>
+#include <QHeaderView>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QStandardPaths>
+#include <QTabWidget>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTextBrowser>
+
+using namespace qs;
+
+Q_DECLARE_METATYPE(std::vector<qs::QuantSpec>)
+
+namespace {
+
+bool loadInto(MainWindow& w, const QString& path)
+{
+    QSignalSpy loaded(&w, &MainWindow::modelLoaded);
+    w.openModel(path);
+    return loaded.count() == 1 || loaded.wait(20000);
+}
+
+QLineEdit* field(MainWindow& w, const char* name)
+{
+    return w.runsPanel()->findChild<QLineEdit*>(QLatin1String(name));
+}
+
+QTableWidget* table(MainWindow& w, const char* name)
+{
+    return w.runsPanel()->findChild<QTableWidget*>(QLatin1String(name));
+}
+
+int column(QTableWidget* t, const QString& header)
+{
+    for (int c = 0; c < t->columnCount(); ++c)
+        if (t->horizontalHeaderItem(c)->text() == header)
+            return c;
+    return -1;
+}
+
+Recipe recipe(const char* json)
+{
+    return Recipe::fromJson(json, QStringLiteral("<test>"));
+}
+
+SessionRun fakeRun(const QString& name)
+{
+    SessionRun r;
+    r.summary.name = name;
+    r.summary.method = QStringLiteral("RTN");
+    r.summary.recipeSummary = QStringLiteral("rtn w4 g128");
+    r.summary.modelBytes = 123456;
+    r.summary.bitsPerWeight = 4.25;
+    r.summary.linearBitsPerWeight = 4.125;
+    r.summary.ppl = 12.5;
+    r.summary.pplError = 0.25;
+    return r;
+}
+
+QuantSpec spec(QuantMethod method, int bits, int group)
+{
+    QuantSpec s;
+    s.method = method;
+    s.bits = bits;
+    s.groupSize = group;
+    return s;
+}
+
+/// With QS_SCREENSHOT_DIR set, saves the window there (to look at what a test saw).
+void saveScreenshot(QWidget& w, const QString& name)
+{
+    const QString dir = qEnvironmentVariable("QS_SCREENSHOT_DIR");
+    if (!dir.isEmpty())
+        QVERIFY(w.grab().save(QDir(dir).filePath(name + QStringLiteral(".png"))));
+}
+
+/// Moves the working directory for one test and back.
+struct WorkingDirectory
+{
+    QString before = QDir::currentPath();
+    explicit WorkingDirectory(const QString& path) { QDir::setCurrent(path); }
+    ~WorkingDirectory() { QDir::setCurrent(before); }
+};
+
+} // namespace
+
+class TestRunsPage : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void init();
+    void recipeNaming_data();
+    void recipeNaming();
+    void firstRunFromForeignDirectory();
+    void modelProfileAddsUp();
+    void startPageOneClickStarts();
+    void badInputsAreRefused_data();
+    void badInputsAreRefused();
+    void sweepInputsAreChecked();
+    void failedAndCancelledJobsStayListed();
+    void runsKeptAcrossModelSwitchAndRestart();
+    void newRunNamesDoNotRepeatKeptOnes();
+    void runFinishingAfterSwitchJoinsItsModel();
+    void changedModelFileGetsNoStaleRuns();
+    void unreadableStoreIsKeptAside();
+    void sessionAndStoreDoNotDuplicate();
+
+private:
+    QString m_data; ///< the data folder as the tests found it (before any working-directory change)
+};
+
+void TestRunsPage::initTestCase()
+{
+    Q_INIT_RESOURCE(quantscope);
+    QStandardPaths::setTestModeEnabled(true);
+    QCoreApplication::setOrganizationName(QStringLiteral("QuantScopeTest"));
+    QCoreApplication::setApplicationName(QStringLiteral("tst_runspage"));
+    QSettings().clear();
+    m_data = test::dataDir();
+}
+
+void TestRunsPage::init()
+{
+    // Error dialogs of one test must not be found by the next.
+    for (QWidget* w : QApplication::topLevelWidgets())
+        if (qobject_cast<QMessageBox*>(w))
+            w->deleteLater();
+}
+
+void TestRunsPage::recipeNaming_data()
+{
+    QTest::addColumn<std::vector<QuantSpec>>("specs");
+    QTest::addColumn<QString>("label");
+    QuantSpec sym = spec(QuantMethod::Rtn, 8, 128);
+    sym.symmetric = true;
+    sym.granularity = Granularity::PerChannel;
+    QuantSpec f16;
+    f16.method = QuantMethod::Float;
+    const QuantSpec q4k = QuantSpec::ggml(GgmlType::Q4_K);
+    const QuantSpec g3 = spec(QuantMethod::Gptq, 3, 64), r4 = spec(QuantMethod::Rtn, 4, 128);
+    const QuantSpec g4 = spec(QuantMethod::Gptq, 4, 128), g8 = spec(QuantMethod::Gptq, 8, 128);
+    QTest::newRow("gptq") << std::vector<QuantSpec>{g3, g3} << QStringLiteral("gptq w3 g64");
+    QTest::newRow("rtn") << std::vector<QuantSpec>{r4} << QStringLiteral("rtn w4 g128");
+    QTest::newRow("gguf") << std::vector<QuantSpec>{q4k, q4k} << QStringLiteral("gguf Q4_K");
+    QTest::newRow("per-channel sym") << std::vector<QuantSpec>{sym} << QStringLiteral("rtn w8 ch sym");
+    QTest::newRow("mixed, most used first") << std::vector<QuantSpec>{g8, g4, g4, f16}
+                                            << QStringLiteral("gptq w4 g128 ×2 + gptq w8 g128 ×1 + f16 ×1");
+    QTest::newRow("more than three") << std::vector<QuantSpec>{g4, g4, g8, g3, r4}
+                                     << QStringLiteral(
+                                            "gptq w4 g128 ×2 + gptq w8 g128 ×1 + gptq w3 g64 ×1 + 1 more");
+}
+
+void TestRunsPage::recipeNaming()
+{
+    QFETCH(std::vector<QuantSpec>, specs);
+    QFETCH(QString, label);
+    QCOMPARE(schemesLabel(specs), label);
+}
+
+void TestRunsPage::firstRunFromForeignDirectory()
+{
+    QS_REQUIRE_DATA(modelPath, "stories260K");
+    QS_REQUIRE_DATA(evalText, "wikitext-2-raw/wiki.test.raw");
+    QS_REQUIRE_DATA(calibText, "kjv/train.txt");
+    QTemporaryDir foreign;
+    const WorkingDirectory cd(foreign.path());
+    // Found from the executable and the source tree, not from where the program was started.
+    const QByteArray env = qgetenv("QUANTSCOPE_DATA");
+    qunsetenv("QUANTSCOPE_DATA");
+    MainWindow w;
+    qputenv("QUANTSCOPE_DATA", env);
+    if (env.isEmpty())
+        qunsetenv("QUANTSCOPE_DATA");
+    w.show();
+    QCOMPARE(QFileInfo(field(w, "runEvalText")->text()).canonicalFilePath(),
+             QFileInfo(evalText).canonicalFilePath());
+    QCOMPARE(QFileInfo(field(w, "runCalibText")->text()).canonicalFilePath(),
+             QFileInfo(calibText).canonicalFilePath());
+    for (const char* name : {"runEvalTextBrowse", "runCalibTextBrowse"})
+        QVERIFY2(w.runsPanel()->findChild<QPushButton*>(QLatin1String(name)), name);
+    auto* mixed = w.findChild<QLineEdit*>(QStringLiteral("sweepEvalText"));
+    QCOMPARE(QFileInfo(mixed->text()).canonicalFilePath(), QFileInfo(evalText).canonicalFilePath());
+    QVERIFY(w.findChild<QPushButton*>(QStringLiteral("sweepCalibTextBrowse")));
+
+    QVERIFY(loadInto(w, modelPath));
+    w.planDocument()->replaceRecipe(recipe(R"({"version": 1, "name": "uniform GPTQ int4 g128",
+        "defaults": {"method": "gptq", "bits": 3, "group_size": 64}})"),
+                                    QStringLiteral("preset"));
+    w.runsPanel()->findChild<QSpinBox*>(QStringLiteral("runChunks"))->setValue(2);
+    QSignalSpy finished(w.runsPanel(), &RunsPanel::runFinished);
+    QVERIFY(w.runCurrentPlan() > 0);
+    QCOMPARE(w.runsPanel()->pendingJobs(), 1);
+    QVERIFY(finished.wait(120000));
+    QVERIFY2(finished.front().front().toBool(), qPrintable(finished.front().at(1).toString()));
+    QCOMPARE(int(w.runsPanel()->runs().size()), 1);
+    const RunSummary& run = w.runsPanel()->runs().front();
+    // Named from what ran, not from the recipe's (misleading) name.
+    QCOMPARE(run.recipeSummary, QStringLiteral("gptq w3 g64"));
+    QTableWidget* runs = table(w, "runsTable");
+    const int recipeColumn = column(runs, QStringLiteral("Recipe"));
+    const int modelBpw = column(runs, QStringLiteral("bpw (model)"));
+    const int linearBpw = column(runs, QStringLiteral("bpw (linear)"));
+    QVERIFY(recipeColumn >= 0 && modelBpw >= 0 && linearBpw >= 0);
+    QCOMPARE(column(runs, QStringLiteral("bpw")), -1); // no unlabelled bpw
+    QCOMPARE(runs->rowCount(), 2);                     // float baseline + the run
+    QCOMPARE(runs->item(1, recipeColumn)->text(), QStringLiteral("gptq w3 g64"));
+    QVERIFY(runs->item(1, recipeColumn)->toolTip().contains(u"uniform GPTQ int4 g128"));
+    QCOMPARE(runs->item(1, modelBpw)->text(), QString::number(run.bitsPerWeight, 'f', 3));
+    QCOMPARE(runs->item(1, linearBpw)->text(), QString::number(run.linearBitsPerWeight, 'f', 3));
+    QVERIFY(run.linearBitsPerWeight > 3 && run.linearBitsPerWeight < 4); // codes + scales of w3 g64
+    QVERIFY(std::abs(run.bitsPerWeight - run.linearBitsPerWeight) > 0.01);
+    QVERIFY(!runs->horizontalHeaderItem(modelBpw)->toolTip().isEmpty());
+}
+
+void TestRunsPage::modelProfileAddsUp()
+{
+    QS_REQUIRE_DATA(modelPath, "stories260K");
+    const auto model = Model::open(modelPath);
+    const ModelProfile p = profileModel(*model, 4);
+    std::int64_t params = 0;
+    std::uint64_t bytes = 0;
+    for (const KindProfile& k : p.kinds) {
+        params += k.params;
+        bytes += k.bytes;
+    }
+    QCOMPARE(params, model->totals().params);
+    QCOMPARE(bytes, model->totals().bytes);
+    QCOMPARE(p.kinds.front().kind, QStringLiteral("embedding"));
+    QCOMPARE(p.kinds.front().sampled, std::int64_t(16 * 64)); // 4 × 4 rows of 64
+    const auto down = std::find_if(p.kinds.begin(), p.kinds.end(),
+                                   [](const KindProfile& k) { return k.kind == u"down_proj"; });
+    QVERIFY(down != p.kinds.end());
+    QCOMPARE(down->tensors, 5);
+    QCOMPARE(down->sampled, std::int64_t(5 * 4 * 172)); // 5 layers × 4 rows of 172
+    QVERIFY(down->stddev > 0 && down->maxAbs >= 3 * down->stddev && std::isfinite(down->kurtosis));
+    const ModelProfile structure = profileModel(*model, 0); // reads no weights
+    QCOMPARE(structure.kinds.size(), p.kinds.size());
+    QVERIFY(std::isnan(structure.kinds[1].stddev));
+    QVERIFY(p.toText().contains(u"down_proj"));
+    QCOMPARE(p.toJson().value(u"kinds").toArray().size(), qsizetype(p.kinds.size()));
+
+    // The same picture headless.
+    const test::CliResult r =
+        test::runCli({QStringLiteral("inspect"), modelPath, QStringLiteral("--profile"),
+                      QStringLiteral("--rows"), QStringLiteral("4"), QStringLiteral("--json")});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const QJsonObject cli = QJsonDocument::fromJson(r.out).object().value(u"profile").toObject();
+    QCOMPARE(cli, p.toJson());
+    QCOMPARE(test::runCli({QStringLiteral("inspect"), modelPath, QStringLiteral("--profile"),
+                           QStringLiteral("--rows"), QStringLiteral("-1")})
+                 .exitCode,
+             2);
+}
+
+void TestRunsPage::startPageOneClickStarts()
+{
+    QS_REQUIRE_DATA(modelPath, "stories260K");
+    MainWindow w;
+    w.show();
+    QSignalSpy profiled(w.startPage(), &StartPage::profileFinished);
+    QVERIFY(loadInto(w, modelPath));
+    QCOMPARE(w.tabs()->currentWidget(), w.startPage()); // a model opens on its picture
+    QVERIFY(profiled.count() == 1 || profiled.wait(20000));
+    QVERIFY(profiled.front().front().toBool());
+    const QString picture =
+        w.startPage()->findChild<QTextBrowser*>(QStringLiteral("parameterBreakdown"))->toPlainText();
+    for (const char* part :
+         {"embedding", "q_proj", "down_proj", "norms & biases", "32.00 bits per weight", "max|w|/σ"})
+        QVERIFY2(picture.contains(QString::fromUtf8(part)), part);
+    QVERIFY(w.startPage()->profile().kinds[1].sampled > 0);
+
+    auto* playground = w.startPage()->findChild<QCommandLinkButton*>(QStringLiteral("startPlayground"));
+    playground->click();
+    QCOMPARE(w.tabs()->currentWidget()->objectName(), QStringLiteral("playgroundPanel"));
+
+    // Compare: refused as a whole when the texts cannot work, three runs queued when they can.
+    auto* compare = w.startPage()->findChild<QCommandLinkButton*>(QStringLiteral("startCompare"));
+    QVERIFY(compare->isEnabled());
+    const QString evalText = field(w, "runEvalText")->text();
+    field(w, "runEvalText")->clear();
+    compare->click();
+    QCOMPARE(w.runsPanel()->pendingJobs(), 0);
+    QCOMPARE(w.tabs()->currentWidget(), w.runsPanel());
+    field(w, "runEvalText")->setText(evalText);
+    w.runsPanel()->findChild<QSpinBox*>(QStringLiteral("runChunks"))->setValue(2);
+    QSignalSpy finished(w.runsPanel(), &RunsPanel::runFinished);
+    w.showPage(QStringLiteral("overview"));
+    compare->click();
+    QCOMPARE(w.runsPanel()->pendingJobs(), 3);
+    QCOMPARE(w.tabs()->currentWidget(), w.runsPanel());
+    QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 3, 240000);
+    for (const QList<QVariant>& f : finished)
+        QVERIFY2(f.front().toBool(), qPrintable(f.at(1).toString()));
+    QCOMPARE(int(w.runsPanel()->runs().size()), 3);
+    QCOMPARE(w.runsPanel()->runs()[0].recipeSummary, QStringLiteral("rtn w4 g128"));
+    QCOMPARE(w.runsPanel()->runs()[1].recipeSummary, QStringLiteral("gptq w4 g128"));
+    // Q4_K's 256-blocks fit none of these rows: the name says which fallbacks really ran.
+    QVERIFY2(w.runsPanel()->runs()[2].recipeSummary.startsWith(u"gguf "),
+             qPrintable(w.runsPanel()->runs()[2].recipeSummary));
+    QVERIFY(!w.runsPanel()->runs()[2].recipeSummary.contains(u"Q4_K"));
+    saveScreenshot(w, QStringLiteral("compare"));
+
+    // Sensitivity: the sweep starts on its page (cancelled here).
+    w.showPage(QStringLiteral("overview"));
+    w.startPage()->findChild<QCommandLinkButton*>(QStringLiteral("startSensitivity"))->click();
+    QCOMPARE(w.tabs()->currentWidget(), w.mixedPrecisionPanel());
+    QVERIFY(w.mixedPrecisionPanel()->isRunning());
+    QSignalSpy swept(w.mixedPrecisionPanel(), &MixedPrecisionPanel::sweepFinished);
+    w.mixedPrecisionPanel()->cancelSweep();
+    QVERIFY(swept.count() == 1 || swept.wait(60000));
+}
+
+void TestRunsPage::badInputsAreRefused_data()
+{
+    QTest::addColumn<QString>("fieldName");
+    QTest::addColumn<QString>("value"); ///< "%1": a temporary folder
+    QTest::addColumn<QString>("recipeJson");
+    QTest::addColumn<QStringList>("expected"); ///< parts of the message ("%1" replaced)
+    const QString rtn = QStringLiteral(R"({"version": 1, "defaults": {"method": "rtn", "bits": 4}})");
+    const QString gptq = QStringLiteral(R"({"version": 1, "defaults": {"method": "gptq", "bits": 4}})");
+    QTest::newRow("evaluation text not set")
+        << "runEvalText" << QString() << rtn
+        << QStringList{QStringLiteral("Evaluation text: not set"), QStringLiteral("Browse…"),
+                       QStringLiteral("Preferences")};
+    QTest::newRow("evaluation text missing")
+        << "runEvalText" << QStringLiteral("%1/missing.txt") << rtn
+        << QStringList{QStringLiteral("%1/missing.txt does not exist"), QStringLiteral("“Evaluation text”")};
+    QTest::newRow("evaluation text is a folder")
+        << "runEvalText" << QStringLiteral("%1") << rtn
+        << QStringList{QStringLiteral("is a folder, not a text file")};
+    QTest::newRow("evaluation text empty") << "runEvalText" << QStringLiteral("%1/empty.txt") << rtn
+                                           << QStringList{QStringLiteral("%1/empty.txt is empty")};
+    QTest::newRow("calibration text missing for gptq")
+        << "runCalibText" << QStringLiteral("%1/nope.txt") << gptq
+        << QStringList{QStringLiteral("Calibration text: %1/nope.txt does not exist"),
+                       QStringLiteral("GPTQ")};
+    QTest::newRow("calibration text not set for gptq")
+        << "runCalibText" << QString() << gptq << QStringList{QStringLiteral("Calibration text: not set")};
+    QTest::newRow("calibration text set but missing, rtn")
+        << "runCalibText" << QStringLiteral("%1/gone.txt") << rtn
+        << QStringList{QStringLiteral("gone.txt does not exist")};
+}
+
+void TestRunsPage::badInputsAreRefused()
+{
+    QFETCH(QString, fieldName);
+    QFETCH(QString, value);
+    QFETCH(QString, recipeJson);
+    QFETCH(QStringList, expected);
+    QS_REQUIRE_DATA(modelPath, "stories260K");
+    QTemporaryDir tmp;
+    QVERIFY(test::writeFile(tmp.filePath(QStringLiteral("empty.txt")), QByteArray()));
+    MainWindow w;
+    w.show();
+    QVERIFY(loadInto(w, modelPath));
+    w.planDocument()->replaceRecipe(recipe(recipeJson.toUtf8().constData()), QStringLiteral("test"));
+    w.showPage(QStringLiteral("plan"));
+    QLineEdit* edit = field(w, fieldName.toLatin1().constData());
+    edit->setText(value.arg(tmp.path()));
+    QSignalSpy refused(w.runsPanel(), &RunsPanel::runRefused);
+    QCOMPARE(w.runCurrentPlan(), -1);
+    QCOMPARE(refused.count(), 1);
+    QCOMPARE(w.runsPanel()->pendingJobs(), 0);
+    QCOMPARE(table(w, "jobsTable")->rowCount(), 0); // no job, not even a failed one
+    const QString message = refused.front().front().toString();
+    for (const QString& part : expected)
+        QVERIFY2(message.contains(part.arg(tmp.path())), qPrintable(message));
+    // Said in a dialog and on the page, which is shown with the field to fix.
+    auto* box = w.findChild<QMessageBox*>(QStringLiteral("errorDialog"));
+    QVERIFY(box);
+    QCOMPARE(box->text(), message);
+    auto* label = w.runsPanel()->findChild<QLabel*>(QStringLiteral("runRefusal"));
+    QVERIFY(label->isVisible());
+    QCOMPARE(label->text(), message);
+    QCOMPARE(w.tabs()->currentWidget(), w.runsPanel());
+    QTRY_COMPARE(QApplication::focusWidget(), edit);
+    edit->setText(edit->text() + u'x'); // another file: the message about the old one goes
+    QVERIFY(!label->isVisible());
+}
+
+void TestRunsPage::sweepInputsAreChecked()
+{
+    QS_REQUIRE_DATA(modelPath, "stories260K");
+    QTemporaryDir tmp;
+    MainWindow w;
+    w.show();
+    QVERIFY(loadInto(w, modelPath));
+    MixedPrecisionPanel* mixed = w.mixedPrecisionPanel();
+    auto* calib = mixed->findChild<QLineEdit*>(QStringLiteral("sweepCalibText"));
+    calib->setText(tmp.filePath(QStringLiteral("missing.txt"))); // the default schemes are GPTQ
+    mixed->startSweep();
+    QVERIFY(!mixed->isRunning());
+    auto* box = w.findChild<QMessageBox*>(QStringLiteral("errorDialog"));
+    QVERIFY(box);
+    QVERIFY2(box->text().contains(u"Calibration text: " + tmp.filePath(QStringLiteral("missing.txt")) +
+                                  u" does not exist") &&
+                 box->text().contains(u"Mixed precision"),
+             qPrintable(box->text()));
+}
+
+void TestRunsPage::failedAndCancelledJobsStayListed()
+{
+    QS_REQUIRE_DATA(modelPath, "stories260K");
+    QTemporaryDir tmp;
+    const QString shortText = tmp.filePath(QStringLiteral("short.txt"));
+    QVERIFY(test::writeFile(shortText, "Too short to calibrate."));
+    MainWindow w;
+    w.show();
+    QVERIFY(loadInto(w, modelPath));
+    w.planDocument()->replaceRecipe(recipe(R"({"version": 1, "defaults": {"method": "gptq", "bits": 4}})"),
+                                    QStringLiteral("test"));
+    w.runsPanel()->findChild<QSpinBox*>(QStringLiteral("runChunks"))->setValue(2);
+    const QString calibDefault = field(w, "runCalibText")->text();
+    field(w, "runCalibText")->setText(shortText); // readable, but the job finds it too short
+    QSignalSpy finished(w.runsPanel(), &RunsPanel::runFinished);
+    QVERIFY(w.runCurrentPlan() > 0);
+    QVERIFY(finished.wait(120000));
+    QCOMPARE(finished.front().front().toBool(), false);
+    QTableWidget* jobs = table(w, "jobsTable");
+    QCOMPARE(jobs->rowCount(), 1);
+    QCOMPARE(jobs->item(0, 2)->text(), QStringLiteral("failed"));
+    QVERIFY2(jobs->item(0, 3)->text().contains(u"too short"), qPrintable(jobs->item(0, 3)->text()));
+    QVERIFY(jobs->item(0, 3)->text().contains(shortText));
+    QCOMPARE(w.runsPanel()->endedJobRows(), 1);
+    QVERIFY(w.runsPanel()->runs().empty());
+
+    // Cancelled at once (with texts that work, so only the cancel can end it): listed as
+    // cancelled below the failed one.
+    field(w, "runCalibText")->setText(calibDefault);
+    finished.clear();
+    const int id = w.runCurrentPlan();
+    QVERIFY(id > 0);
+    w.runsPanel()->cancelRun(id);
+    QVERIFY(finished.wait(60000));
+    QCOMPARE(finished.front().front().toBool(), false);
+    QCOMPARE(jobs->rowCount(), 2);
+    QCOMPARE(jobs->item(1, 2)->text(), QStringLiteral("cancelled"));
+    QCOMPARE(w.runsPanel()->endedJobRows(), 2);
+    QCOMPARE(w.runsPanel()->pendingJobs(), 0);
+    w.showPage(QStringLiteral("runs"));
+    saveScreenshot(w, QStringLiteral("ended-jobs"));
+
+    // Remove takes a row away; the other stays.
+    auto* remove = qobject_cast<QPushButton*>(jobs->cellWidget(0, 5));
+    QVERIFY(remove);
+    QCOMPARE(remove->objectName(), QStringLiteral("removeJob"));
+    remove->click();
+    QCOMPARE(jobs->rowCount(), 1);
+    QCOMPARE(jobs->item(0, 2)->text(), QStringLiteral("cancelled"));
+}
+
+void TestRunsPage::runsKeptAcrossModelSwitchAndRestart()
+{
+    QS_REQUIRE_DATA(modelA, "stories260K");
+    QS_REQUIRE_DATA(modelB, "stories260K-bf16");
+    QTemporaryDir store;
+    QString file;
+    {
+        MainWindow w;
+        w.runsPanel()->setStoreFolder(store.path());
+        w.show();
+        QVERIFY(loadInto(w, modelA));
+        QVERIFY(w.runsPanel()->runs().empty());
+        w.runsPanel()->restoreRuns({fakeRun(QStringLiteral("kept run"))}, std::nullopt);
+        file = w.runsPanel()->storeFile();
+        QVERIFY(file.startsWith(store.path()));
+        QVERIFY(QFile::exists(file)); // written at once, not only on close
+        // Unticking a run is kept too.
+        QTableWidget* runs = table(w, "runsTable");
+        runs->item(0, 0)->setCheckState(Qt::Unchecked);
+
+        QVERIFY(loadInto(w, modelB));
+        QVERIFY(w.runsPanel()->runs().empty()); // another model: its own (no) runs
+        QCOMPARE(table(w, "runsTable")->rowCount(), 0);
+        QVERIFY(loadInto(w, modelA));
+        QCOMPARE(int(w.runsPanel()->runs().size()), 1);
+        QCOMPARE(w.runsPanel()->runs().front().name, QStringLiteral("kept run"));
+        QVERIFY(!w.runsPanel()->sessionRuns().front().shown);
+        QCOMPARE(table(w, "runsTable")->rowCount(), 1);
+    }
+    // A restart: a new window reading the same store.
+    MainWindow w;
+    w.runsPanel()->setStoreFolder(store.path());
+    w.show();
+    QVERIFY(loadInto(w, modelA));
+    QCOMPARE(w.runsPanel()->storeFile(), file);
+    QCOMPARE(int(w.runsPanel()->runs().size()), 1);
+    const RunSummary& r = w.runsPanel()->runs().front();
+    QCOMPARE(r.name, QStringLiteral("kept run"));
+    QCOMPARE(r.ppl, 12.5);
+    QCOMPARE(r.linearBitsPerWeight, 4.125);
+    QVERIFY(!w.runsPanel()->sessionRuns().front().shown);
+    QVERIFY(!w.findChild<QMessageBox*>(QStringLiteral("errorDialog")));
+}
+
+void TestRunsPage::newRunNamesDoNotRepeatKeptOnes()
+{
+    QS_REQUIRE_DATA(modelPath, "stories260K");
+    MainWindow w;
+    w.show();
+    QVERIFY(loadInto(w, modelPath));
+    std::vector<SessionRun> kept;
+    for (int i = 1; i <= 40; ++i) // whatever the window's counter has reached
+        kept.push_back(fakeRun(QStringLiteral("run %1").arg(i)));
+    w.runsPanel()->restoreRuns(kept, std::nullopt);
+    w.runsPanel()->findChild<QSpinBox*>(QStringLiteral("runChunks"))->setValue(2);
+    QSignalSpy finished(w.runsPanel(), &RunsPanel::runFinished);
+    QVERIFY(w.runCurrentPlan() > 0);
+    QVERIFY(finished.wait(120000));
+    QVERIFY(finished.front().front().toBool());
+    const QString name = w.runsPanel()->runs().back().name;
+    QVERIFY2(name.startsWith(u"run ") && name.mid(4).toInt() > 40, qPrintable(name));
+}
+
+void TestRunsPage::runFinishingAfterSwitchJoinsItsModel()
+{
+    QS_REQUIRE_DATA(modelA, "stories260K");
+    QS_REQUIRE_DATA(modelB, "stories260K-bf16");
+    MainWindow w; // no store folder: runs are kept in memory for this window's life
+    w.show();
+    QVERIFY(loadInto(w, modelA));
+    w.runsPanel()->findChild<QSpinBox*>(QStringLiteral("runChunks"))->setValue(2);
+    QSignalSpy finished(w.runsPanel(), &RunsPanel::runFinished);
+    QVERIFY(w.runCurrentPlan() > 0);
+    QVERIFY(loadInto(w, modelB)); // while the run is queued or running
+    QVERIFY(finished.count() == 1 || finished.wait(120000));
+    QVERIFY2(finished.front().front().toBool(), qPrintable(finished.front().at(1).toString()));
+    QVERIFY(w.runsPanel()->runs().empty()); // not B's
+    QVERIFY(loadInto(w, modelA));
+    QCOMPARE(int(w.runsPanel()->runs().size()), 1);
+    QCOMPARE(w.runsPanel()->runs().front().recipeSummary, QStringLiteral("rtn w4 g128"));
+}
+
+void TestRunsPage::changedModelFileGetsNoStaleRuns()
+{
+    QS_REQUIRE_DATA(original, "stories260K");
+    QTemporaryDir tmp, store;
+    const QString copy = tmp.filePath(QStringLiteral("model"));
+    QVERIFY(QDir().mkpath(copy));
+    for (const QString& name : QDir(original).entryList(QDir::Files))
+        QVERIFY(QFile::copy(QDir(original).filePath(name), QDir(copy).filePath(name)));
+    QString file;
+    {
+        MainWindow w;
+        w.runsPanel()->setStoreFolder(store.path());
+        w.show();
+        QVERIFY(loadInto(w, copy));
+        w.runsPanel()->restoreRuns({fakeRun(QStringLiteral("old weights"))}, std::nullopt);
+        file = w.runsPanel()->storeFile();
+    }
+    // The weights change (same size, newer time): the old runs are not shown for them, nor deleted.
+    QFile weights(QDir(copy).filePath(QStringLiteral("model.safetensors")));
+    QVERIFY(weights.open(QIODevice::ReadWrite));
+    QVERIFY(weights.setFileTime(weights.fileTime(QFileDevice::FileModificationTime).addSecs(60),
+                                QFileDevice::FileModificationTime));
+    weights.close();
+    MainWindow w;
+    w.runsPanel()->setStoreFolder(store.path());
+    w.show();
+    QVERIFY(loadInto(w, copy));
+    QVERIFY(w.runsPanel()->runs().empty());
+    QVERIFY(w.runsPanel()->storeFile() != file);
+    QVERIFY(QFile::exists(file));
+}
+
+void TestRunsPage::unreadableStoreIsKeptAside()
+{
+    QS_REQUIRE_DATA(modelPath, "stories260K");
+    QTemporaryDir store;
+    RunStore probe;
+    QVERIFY(probe.fileFor(ModelIdentity::of(modelPath)).isEmpty()); // no folder: memory only
+    probe.setFolder(store.path());
+    const QString path = probe.fileFor(ModelIdentity::of(modelPath));
+    QVERIFY(test::writeFile(path, "{ not json"));
+    MainWindow w;
+    w.runsPanel()->setStoreFolder(store.path());
+    w.show();
+    QVERIFY(loadInto(w, modelPath));
+    QVERIFY(w.runsPanel()->runs().empty());
+    auto* box = w.findChild<QMessageBox*>(QStringLiteral("errorDialog"));
+    QVERIFY(box);
+    QVERIFY2(box->text().contains(path) && box->text().contains(u"invalid JSON"), qPrintable(box->text()));
+    const QStringList backups = QDir(store.path()).entryList({QStringLiteral("*.corrupt-*.json")});
+    QCOMPARE(backups.size(), 1);
+    QVERIFY(box->text().contains(backups.front()));
+    // New runs go to a fresh file; the backup is left alone.
+    w.runsPanel()->restoreRuns({fakeRun(QStringLiteral("new"))}, std::nullopt);
+    QVERIFY(QFile::exists(path));
+    QCOMPARE(QDir(store.path()).entryList({QStringLiteral("*.corrupt-*.json")}).size(), 1);
+}
+
+void TestRunsPage::sessionAndStoreDoNotDuplicate()
+{
+    QS_REQUIRE_DATA(modelPath, "stories260K");
+    QTemporaryDir dir;
+    const QString session = dir.filePath(QStringLiteral("session.json"));
+    const QString store = dir.filePath(QStringLiteral("runs"));
+    {
+        MainWindow w;
+        w.runsPanel()->setStoreFolder(store);
+        w.session()->setFile(session);
+        w.show();
+        QVERIFY(loadInto(w, modelPath));
+        w.runsPanel()->restoreRuns({fakeRun(QStringLiteral("one")), fakeRun(QStringLiteral("two"))},
+                                   std::nullopt);
+        QVERIFY(w.session()->save());
+    }
+    MainWindow w;
+    w.runsPanel()->setStoreFolder(store);
+    w.session()->setFile(session);
+    w.show();
+    QSignalSpy restored(w.session(), &SessionController::restored);
+    QVERIFY(w.session()->restore());
+    QVERIFY(restored.wait(20000));
+    QCOMPARE(int(w.runsPanel()->runs().size()), 2); // from the store and the session: once each
+    QCOMPARE(w.runsPanel()->runs()[1].name, QStringLiteral("two"));
+}
+
+QTEST_MAIN(TestRunsPage)
+#include "tst_runspage.moc"
