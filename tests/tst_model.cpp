@@ -1,14 +1,18 @@
 // Model loading on the real fixtures: structure, totals, dtype variants, CLI inspect.
 #include "TestSupport.h"
-
 #include "model/Model.h"
+#include "model/ModelCheck.h"
 
+#include <QDir>
+#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QTemporaryDir>
 #include <QTest>
-
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 
 using namespace qs;
 
@@ -22,6 +26,7 @@ private Q_SLOTS:
     void variantsAgree();
     void cliInspect();
     void cliInspectErrors();
+    void checkReadsEveryValue();
     void kjvUntiedHead();
 };
 
@@ -115,11 +120,68 @@ void TestModel::cliInspect()
 
 void TestModel::cliInspectErrors()
 {
-    const test::CliResult missing = test::runCli({QStringLiteral("inspect"), QStringLiteral("/nonexistent/model")});
+    const test::CliResult missing =
+        test::runCli({QStringLiteral("inspect"), QStringLiteral("/nonexistent/model")});
     QCOMPARE(missing.exitCode, 1);
     QVERIFY2(missing.err.contains("/nonexistent/model"), missing.err.constData());
     const test::CliResult usage = test::runCli({QStringLiteral("inspect")});
     QCOMPARE(usage.exitCode, 2);
+}
+
+// inspect --check reads every value: a clean model passes; a NaN and an Inf written into one weight (and a
+// row zeroed) are counted and located, with the file, and make the command fail.
+void TestModel::checkReadsEveryValue()
+{
+    QS_REQUIRE_DATA(path, "stories260K");
+    const auto model = Model::open(path);
+    const ModelValueCheck clean = checkModelValues(*model);
+    QCOMPARE(clean.nan + clean.inf, std::int64_t(0));
+    QCOMPARE(clean.values, model->totals().params); // every tensor, norms included
+    QVERIFY(std::all_of(clean.tensors.begin(), clean.tensors.end(),
+                        [](const TensorValueStats& t) { return t.read; }));
+
+    QTemporaryDir tmp;
+    const QDir src(path);
+    for (const QString& f : src.entryList(QDir::Files))
+        QVERIFY(QFile::copy(src.filePath(f), tmp.filePath(f)));
+    const QString st = tmp.filePath(QStringLiteral("model.safetensors"));
+    QFile file(st);
+    QVERIFY(file.open(QIODevice::ReadWrite));
+    QByteArray bytes = file.readAll();
+    quint64 headerLen = 0;
+    std::memcpy(&headerLen, bytes.constData(), 8);
+    const QJsonObject header = QJsonDocument::fromJson(bytes.mid(8, qsizetype(headerLen))).object();
+    const QString name = QStringLiteral("model.layers.2.mlp.up_proj.weight"); // [172, 64] f32
+    const qint64 begin = header.value(name).toObject().value(u"data_offsets").toArray().at(0).toInteger();
+    const qint64 base = 8 + qint64(headerLen) + begin;
+    const quint32 nanBits = 0x7fc00000u, infBits = 0xff800000u;
+    std::memcpy(bytes.data() + base + (5 * 64 + 7) * 4, &nanBits, 4); // row 5, column 7
+    std::memcpy(bytes.data() + base + (9 * 64 + 1) * 4, &infBits, 4); // row 9, column 1
+    std::memset(bytes.data() + base + 100 * 64 * 4, 0, 64 * 4);       // row 100 all zero
+    QVERIFY(file.seek(0) && file.write(bytes) == bytes.size());
+    file.close();
+
+    const ModelValueCheck bad = checkModelValues(*Model::open(tmp.path()));
+    QCOMPARE(bad.nan, std::int64_t(1));
+    QCOMPARE(bad.inf, std::int64_t(1));
+    QCOMPARE(bad.zeroRows, clean.zeroRows + 1);
+    const auto it = std::find_if(bad.tensors.begin(), bad.tensors.end(),
+                                 [&](const TensorValueStats& t) { return t.name == name; });
+    QVERIFY(it != bad.tensors.end());
+    QCOMPARE(it->firstBadRow, std::int64_t(5));
+    QCOMPARE(it->firstBadCol, std::int64_t(7));
+    QVERIFY(bad.toText().contains(st));
+
+    const test::CliResult cli =
+        test::runCli({QStringLiteral("inspect"), tmp.path(), QStringLiteral("--check")});
+    QCOMPARE(cli.exitCode, 1);
+    QVERIFY2(cli.out.contains("1 NaN, 1 Inf (first at row 5, column 7"), cli.out.constData());
+    QVERIFY2(cli.err.contains("non-finite"), cli.err.constData());
+    const test::CliResult ok =
+        test::runCli({QStringLiteral("inspect"), path, QStringLiteral("--check"), QStringLiteral("--json")});
+    QCOMPARE(ok.exitCode, 0);
+    QCOMPARE(QJsonDocument::fromJson(ok.out).object().value(u"check").toObject().value(u"nan").toInteger(),
+             0);
 }
 
 void TestModel::kjvUntiedHead()
