@@ -684,6 +684,13 @@ void TestQuant::incoherenceSpec()
     plain.incoherence = Incoherence::None;
     QCOMPARE(s.cost(8, 4096).extraBytes - plain.cost(8, 4096).extraBytes, std::uint64_t(4096 / 8));
     QCOMPARE(s.cost(8, 172).extraBytes - plain.cost(8, 172).extraBytes, std::uint64_t(22 + 43 * 43 * 4));
+    // A width with a large odd factor is refused, naming the layer (R_m would cost m multiply-adds a value).
+    const std::vector<float> w = gaussianWeight(4, 257 * 2, 3);
+    QS_VERIFY_ERROR(test::errorOf([&] {
+                        runQuant(w, 4, 257 * 2, QuantSpec::fromShortName(QStringLiteral("rtn-w4-g128-had")),
+                                 nullptr);
+                    }),
+                    {QStringLiteral("down_proj"), QStringLiteral("514 = 2 × 257")});
     QS_VERIFY_ERROR(test::errorOf([] { QuantSpec::fromShortName(QStringLiteral("awq-w4-g128-had")); }),
                     {QStringLiteral("incoherence"), QStringLiteral("awq")});
     QS_VERIFY_ERROR(test::errorOf([] {

@@ -96,6 +96,14 @@ Rotation Rotation::make(std::int64_t n, std::uint64_t seed)
     Rotation r;
     r.n = n;
     splitPowerOfTwo(n, r.p, r.m);
+    if (r.m > kMaxOddFactor)
+        throw Error(
+            QStringLiteral("incoherence processing: width %1 = %2 × %3 has an odd factor above %4 (widths "
+                           "of the form 2^k·m with m ≤ %4 are handled)")
+                .arg(n)
+                .arg(r.p)
+                .arg(r.m)
+                .arg(kMaxOddFactor));
     std::mt19937_64 rng(seed);
     r.signs.resize(std::size_t(n));
     for (float& s : r.signs)

@@ -18,7 +18,11 @@ struct Rotation
     std::vector<float> signs; ///< [n], each +1 or −1
     std::vector<float> small; ///< [m, m] row-major R_m (empty when m = 1)
 
-    /// The transform of length n drawn from `seed`. qs::Error for n < 1.
+    /// The largest odd factor handled: R_m costs m multiply-adds per value (Llama-family widths have
+    /// m ≤ 43: 4096 = 2¹², 11008 = 2⁸·43, 14336 = 2¹¹·7, 13824 = 2⁹·27).
+    static constexpr std::int64_t kMaxOddFactor = 255;
+    /// The transform of length n drawn from `seed`. qs::Error for n < 1 and for an odd factor above
+    /// kMaxOddFactor.
     static Rotation make(std::int64_t n, std::uint64_t seed);
     /// From stored parts; qs::Error naming `what` when they do not form one (sizes, signs not ±1, R_m not
     /// orthogonal to 1e-4).

@@ -184,8 +184,13 @@ std::uint64_t layerSeed(const QString& name, int seed)
 /// Incoherence processing around the method: W·Vᵀ quantized (GPTQ with V·XᵀX·Vᵀ), V kept with the codes.
 QuantizedTensor quantizeIncoherent(const QuantizeRequest& r, const JobContext& job)
 {
-    auto rotation = std::make_shared<const Rotation>(
-        Rotation::make(r.cols, layerSeed(r.layerName, r.spec.incoherenceSeed)));
+    std::shared_ptr<const Rotation> rotation;
+    try {
+        rotation = std::make_shared<const Rotation>(
+            Rotation::make(r.cols, layerSeed(r.layerName, r.spec.incoherenceSeed)));
+    } catch (const Error& e) {
+        throw Error(r.layerName + u": " + e.message());
+    }
     std::vector<float> rotated(r.weight, r.weight + r.rows * r.cols);
     forEachRowRange(r.rows, r.cols * 16, [&](std::int64_t first, std::int64_t count) {
         rotation->apply(rotated.data() + first * r.cols, count, r.cols);
