@@ -116,6 +116,8 @@ private:
     void refreshRunsTable();
     void refreshPlots();
     void refreshDistribution();
+    /// Greys the quality plot's metric and axis choices that no shown run has a value for.
+    void offerQualityChoices(const std::vector<RunSummary>& runs);
     std::vector<RunSummary> checkedRuns() const;
 
     std::shared_ptr<const Model> m_model;
@@ -142,9 +144,9 @@ private:
     QLabel* m_refusal = nullptr; ///< why the last run was refused (cleared when a run is queued)
     QTableWidget* m_jobsTable = nullptr;
     QTableWidget* m_runsTable = nullptr;
-    LossSizePlot* m_lossPlot = nullptr;
-    LossSizePlot* m_speedPlot = nullptr;    ///< quality vs measured decode tokens/s
-    LossSizePlot* m_residentPlot = nullptr; ///< quality vs measured resident weight bytes
+    LossSizePlot* m_lossPlot = nullptr;   ///< the chosen quality metric vs the chosen x, one series per run
+    QComboBox* m_qualityMetric = nullptr; ///< the quality plot's y: ppl, Δppl, KLD, top-1
+    QComboBox* m_qualityAxis = nullptr;   ///< its x: bpw, MB, measured speed or memory
     MemoryPlot* m_memoryPlot = nullptr;
     ErrorHistogramPlot* m_histogram = nullptr;
     LayerErrorHeatmap* m_layerHeatmap = nullptr;
