@@ -223,6 +223,8 @@ void RunsPanel::setModel(std::shared_ptr<const Model> model)
     m_baseline.reset();
     m_baselineKey.clear();
     m_lastLayers.clear();
+    m_lastRunName.clear();
+    m_lastPlan = {};
     m_layer->clear();
     if (m_model)
         for (const LinearLayerInfo& l : m_model->linears())
@@ -535,12 +537,22 @@ void RunsPanel::onJobFinished(int id, const JobOutcome<ExperimentResult>& out)
     }
     appendRun(r.summary, job->recipe, job->plan, true);
     m_lastLayers = r.quantize.layers;
+    m_lastRunName = name;
+    m_lastPlan = job->plan;
     m_lastWarnings = r.warnings;
     refreshRunsTable();
     refreshPlots();
     persist();
     Q_EMIT runFinished(true, r.warnings.join(QStringLiteral("; ")));
     Q_EMIT runsChanged();
+}
+
+std::vector<QuantSpec> RunsPanel::lastSpecs() const
+{
+    std::vector<QuantSpec> specs;
+    for (const LayerPlanEntry& e : m_lastPlan.entries)
+        specs.push_back(e.spec);
+    return specs;
 }
 
 void RunsPanel::refreshRunsTable()

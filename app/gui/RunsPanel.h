@@ -80,6 +80,9 @@ public:
     const std::optional<RunSummary>& baseline() const { return m_baseline; }
     /// Per-layer reports of the last finished run (the layer table shows them).
     const std::vector<LayerReport>& lastLayers() const { return m_lastLayers; }
+    /// The name of the last finished run and the scheme it used for each linear layer.
+    const QString& lastRunName() const { return m_lastRunName; }
+    std::vector<QuantSpec> lastSpecs() const;
     /// Warnings of the last finished run (calibration text = evaluation text, checkpoint not saved, …).
     const QStringList& lastWarnings() const { return m_lastWarnings; }
 
@@ -136,6 +139,8 @@ private:
     std::optional<RunSummary> m_baseline;
     QString m_baselineKey; ///< evaluation settings the baseline and its KLD base belong to
     std::vector<LayerReport> m_lastLayers;
+    QString m_lastRunName;
+    LayerPlan m_lastPlan;
     QStringList m_lastWarnings;
 
     TextFileField* m_evalText = nullptr;
