@@ -386,10 +386,6 @@
         <translation>Pareto-Front</translation>
     </message>
     <message>
-        <source>%1 (float): %2</source>
-        <translation>%1 (Float): %2</translation>
-    </message>
-    <message>
         <source>decode tokens/s (measured)</source>
         <translation>Decode-Token/s (gemessen)</translation>
     </message>
@@ -422,8 +418,16 @@
         <translation>Float-Modell</translation>
     </message>
     <message>
-        <source>%1 (float): %2 by definition</source>
-        <translation>%1 (Float): %2 per Definition</translation>
+        <source>%1 (float)</source>
+        <translation>%1 (Float)</translation>
+    </message>
+    <message>
+        <source>%1: %2</source>
+        <translation>%1: %2</translation>
+    </message>
+    <message>
+        <source>%1: %2 by definition</source>
+        <translation>%1: %2 per Definition</translation>
     </message>
 </context>
 <context>

@@ -339,10 +339,14 @@ void LossSizePlot::rebuild()
         m_baselineLabel->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
         m_baselineLabel->setPadding(QMargins(3, 1, 3, 1));
         m_baselineLabel->setBrush(QBrush(QColor(255, 255, 255, 200))); // readable over the grid
-        const QString name = m_baseline ? m_baseline->name : tr("float model");
+        // "stories260K (float)"; a baseline named after its kind ("float", "f32") says it once.
+        const bool named = m_baseline && !m_baseline->name.isEmpty() &&
+                           m_baseline->name.compare(m_baseline->method, Qt::CaseInsensitive) != 0 &&
+                           m_baseline->name.compare(QLatin1String("f32"), Qt::CaseInsensitive) != 0;
+        const QString name = named ? tr("%1 (float)").arg(m_baseline->name) : tr("float model");
         m_baselineLabel->setText(m_loss == Loss::Perplexity
-                                     ? tr("%1 (float): %2").arg(name, rounded(y))
-                                     : tr("%1 (float): %2 by definition").arg(name, rounded(y)));
+                                     ? tr("%1: %2").arg(name, rounded(y))
+                                     : tr("%1: %2 by definition").arg(name, rounded(y)));
         lo = std::min(lo, y);
         hi = std::max(hi, y);
     }
