@@ -614,6 +614,8 @@ void TestPlots::cliCompareHasEveryPlottedMetric()
         QCOMPARE(row.value(u"delta_ppl_error").toDouble(), run.deltaPplError);
         QCOMPARE(row.value(u"kld").toDouble(), run.kldMean);
         QCOMPARE(row.value(u"top1_percent").toDouble(), run.top1Percent);
+        QCOMPARE(row.value(u"top1_error").toDouble(), run.top1Error);
+        QVERIFY(run.top1Error > 0);
         QCOMPARE(row.value(u"bpw").toDouble(), run.bitsPerWeight);
     }
     r = qs::test::runCli(QStringList{QStringLiteral("compare"), QStringLiteral("--csv")} + m_runDirs);

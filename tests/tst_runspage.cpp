@@ -670,6 +670,7 @@ SessionRun qualityRun(const QString& name, double bpw, double ppl, double decode
     r.summary.kldMean = 0.1 / bpw;
     r.summary.kldError = 0.001;
     r.summary.top1Percent = 100 - 10 / bpw;
+    r.summary.top1Error = 0.3;
     r.summary.decodeTokensPerSecond = decode;
     return r;
 }

@@ -143,7 +143,7 @@ double LossSizePlot::errorOf(const RunSummary& r, Loss loss)
     case Loss::Kld:
         return r.kldError;
     case Loss::Top1:
-        return kNaN; // RunSummary keeps the share, not its error
+        return r.top1Error;
     }
     return kNaN;
 }

@@ -255,6 +255,7 @@ int runCompare(const QStringList& args)
             {QStringLiteral("delta_ppl_error"), kld.value(u"delta_ppl_error")},
             {QStringLiteral("kld"), kld.value(u"mean_kld")},
             {QStringLiteral("top1_percent"), kld.value(u"same_top_percent")},
+            {QStringLiteral("top1_error"), kld.value(u"same_top_error")},
             {QStringLiteral("prefill_tokens_per_second"), speed.value(u"prefill_tokens_per_second")},
             {QStringLiteral("decode_tokens_per_second"), speed.value(u"decode_tokens_per_second")},
             {QStringLiteral("resident_MB"), speed.contains(u"weight_bytes")

@@ -73,6 +73,7 @@ struct RunSummary
     double kldMean = std::numeric_limits<double>::quiet_NaN();
     double kldError = std::numeric_limits<double>::quiet_NaN();
     double top1Percent = std::numeric_limits<double>::quiet_NaN();
+    double top1Error = std::numeric_limits<double>::quiet_NaN(); ///< its standard error (percentage points)
     /// PPL − PPL(float) on the same tokens with the paired per-chunk error (eval/Kld.h KldStats);
     /// NaN when not measured (no KLD base, or a run evaluated before it was recorded).
     double deltaPpl = std::numeric_limits<double>::quiet_NaN();

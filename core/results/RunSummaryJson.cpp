@@ -83,6 +83,7 @@ QJsonObject runSummaryToJson(const RunSummary& r)
             {QStringLiteral("kld_mean"), number(r.kldMean)},
             {QStringLiteral("kld_error"), number(r.kldError)},
             {QStringLiteral("top1_percent"), number(r.top1Percent)},
+            {QStringLiteral("top1_error"), number(r.top1Error)},
             {QStringLiteral("delta_ppl"), number(r.deltaPpl)},
             {QStringLiteral("delta_ppl_error"), number(r.deltaPplError)},
             {QStringLiteral("quantize_seconds"), number(r.quantizeSeconds)},
@@ -118,6 +119,7 @@ RunSummary runSummaryFromJson(const QJsonObject& o, const QString& where)
     r.kldMean = numberOr(o.value(u"kld_mean"));
     r.kldError = numberOr(o.value(u"kld_error"));
     r.top1Percent = numberOr(o.value(u"top1_percent"));
+    r.top1Error = numberOr(o.value(u"top1_error"));
     r.deltaPpl = numberOr(o.value(u"delta_ppl"));
     r.deltaPplError = numberOr(o.value(u"delta_ppl_error"));
     r.quantizeSeconds = numberOr(o.value(u"quantize_seconds"));
