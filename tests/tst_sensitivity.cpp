@@ -205,6 +205,38 @@ private Q_SLOTS:
         QCOMPARE(spearmanCorrelation({1, 2}, {1, 2}), 0.0); // too few points
     }
 
+    // The cost states the sweep's memory in parts (the model, the hidden states it keeps, one block quantized
+    // under every scheme, …) and the time of its forward passes; a sweep needing more memory than there is
+    // is refused before it starts, naming itself and its need.
+    void costStatesMemoryAndTime()
+    {
+        QS_REQUIRE_DATA(dir, "stories260K");
+        QS_REQUIRE_DATA(text, "wikitext-2-raw/wiki.test.raw");
+        const auto model = Model::open(dir);
+        const auto tok = Tokenizer::load(dir);
+        const SensitivitySettings s = smallSweep(QStringLiteral("layers\\.1\\."));
+        SensitivityCost cost = estimateSensitivityCost(*model, *tok, s);
+        QVERIFY(cost.memory.total() > double(model->totals().bytes));
+        QStringList labels;
+        for (const auto& part : cost.memory.parts)
+            labels << part.first;
+        QVERIFY2(labels.contains(QStringLiteral("hidden states at block inputs")) &&
+                     labels.contains(QStringLiteral("one block quantized under every scheme")),
+                 qPrintable(labels.join(u", ")));
+        QCOMPARE(cost.forwardSeconds, -1.0);
+        timeSensitivityForwards(model, s, cost);
+        QVERIFY(cost.secondsPerTokenBlock > 0 && cost.forwardSeconds > 0);
+        QVERIFY(cost.toText().contains(QStringLiteral("memory about")));
+        QCOMPARE(std::size_t(cost.toJson().value(u"memory_parts").toObject().size()), cost.memory.parts.size());
+
+        qputenv("QUANTSCOPE_MEMORY_LIMIT", QByteArray::number(qint64(cost.memory.total() * 0.9)));
+        const QString msg = test::errorOf([&] { runSensitivity(model, *tok, s); });
+        qunsetenv("QUANTSCOPE_MEMORY_LIMIT");
+        QVERIFY2(msg.contains(QStringLiteral("the sensitivity sweep")) &&
+                     msg.contains(QStringLiteral("memory")),
+                 qPrintable(msg));
+    }
+
     void sweepMatchesFullEvaluation()
     {
         QS_REQUIRE_DATA(dir, "stories260K");

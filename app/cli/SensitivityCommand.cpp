@@ -109,7 +109,10 @@ int runSensitivity(const QStringList& args)
          QStringLiteral("S.json")},
         {QStringLiteral("resume"),
          QStringLiteral("Continue the sweep in --out, computing only what is missing.")},
-        {QStringLiteral("dry-run"), QStringLiteral("Print the cost of the sweep and stop.")},
+        {QStringLiteral("dry-run"),
+         QStringLiteral(
+             "Print the cost of the sweep (size, memory, time of its forward passes from one block timed "
+             "here) and stop.")},
         {QStringLiteral("json"), QStringLiteral("Print JSON.")},
         threadsOption(),
     });
@@ -146,9 +149,10 @@ int runSensitivity(const QStringList& args)
     std::optional<qs::SensitivityResult> previous;
     if (p.isSet(QStringLiteral("resume")) && QFileInfo::exists(outPath))
         previous = qs::SensitivityResult::load(outPath);
-    const qs::SensitivityCost cost =
+    qs::SensitivityCost cost =
         qs::estimateSensitivityCost(*model, *tokenizer, settings, previous ? &*previous : nullptr);
     if (p.isSet(QStringLiteral("dry-run"))) {
+        qs::timeSensitivityForwards(model, settings, cost);
         if (json)
             printJson(QJsonDocument(cost.toJson()));
         else

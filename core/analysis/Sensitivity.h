@@ -35,9 +35,14 @@ SensitivityResult runSensitivity(std::shared_ptr<const Model> model, const Token
                                  const SensitivityResult* previous = nullptr, const JobContext& job = {},
                                  const std::function<void(const SensitivityResult&)>& checkpoint = {});
 
-/// The cost of the sweep (no model forward passes; tokenizes the evaluation text).
+/// The cost of the sweep: its size, and the memory it will hold at its peak (no model forward passes;
+/// tokenizes the evaluation text). runSensitivity checks that memory before it starts.
 SensitivityCost estimateSensitivityCost(const Model& model, const Tokenizer& tokenizer,
                                         const SensitivitySettings& settings,
                                         const SensitivityResult* previous = nullptr);
+/// Adds the time of the sweep's forward passes to `cost`: one block timed on 64 tokens (best of 3, loading
+/// the model), times the token-blocks of the re-runs, the base pass and the calibration pass.
+void timeSensitivityForwards(std::shared_ptr<const Model> model, const SensitivitySettings& settings,
+                             SensitivityCost& cost);
 
 } // namespace qs

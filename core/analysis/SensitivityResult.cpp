@@ -1,6 +1,7 @@
 #include "analysis/SensitivityResult.h"
 
 #include "util/Error.h"
+#include "util/Paths.h"
 
 #include <QFile>
 #include <QJsonArray>
@@ -209,27 +210,57 @@ void SensitivityResult::save(const QString& path) const
         throw Error::inFile(path, QStringLiteral("cannot write: %1").arg(f.errorString()));
 }
 
+namespace {
+
+QString roughDuration(double s)
+{
+    if (s < 120)
+        return QStringLiteral("%1 s").arg(s, 0, 'f', 1);
+    if (s < 7200)
+        return QStringLiteral("%1 min").arg(s / 60, 0, 'f', 1);
+    return QStringLiteral("%1 h").arg(s / 3600, 0, 'f', 1);
+}
+
+} // namespace
+
 QString SensitivityCost::toText() const
 {
-    return QStringLiteral(
-               "%1 units × %2 schemes = %3 evaluations still to run, %4 tokens each, %5% of the blocks "
-               "re-run on average: %6 M token-blocks")
-        .arg(units)
-        .arg(schemes)
-        .arg(evaluations)
-        .arg(evalTokens)
-        .arg(blockFraction * 100, 0, 'f', 1)
-        .arg(tokenBlocks / 1e6, 0, 'f', 2);
+    QString t =
+        QStringLiteral("%1 units × %2 schemes = %3 evaluations still to run, %4 tokens each, %5% of the "
+                       "blocks re-run on average: %6 M token-blocks")
+            .arg(units)
+            .arg(schemes)
+            .arg(evaluations)
+            .arg(evalTokens)
+            .arg(blockFraction * 100, 0, 'f', 1)
+            .arg(tokenBlocks / 1e6, 0, 'f', 2);
+    if (forwardSeconds >= 0)
+        t += QStringLiteral("; forward passes about %1 (%2 ms per 1000 token-blocks, timed on block 0), "
+                            "quantizing the layers on top")
+                 .arg(roughDuration(forwardSeconds))
+                 .arg(secondsPerTokenBlock * 1e6, 0, 'f', 2);
+    t += QStringLiteral("; memory about %1 (%2)").arg(formatBytes(memory.total()), memory.describe());
+    if (usableBytes > 0)
+        t += QStringLiteral(", %1 available").arg(formatBytes(usableBytes));
+    return t;
 }
 
 QJsonObject SensitivityCost::toJson() const
 {
+    QJsonObject parts;
+    for (const auto& [label, bytes] : memory.parts)
+        parts.insert(label, bytes);
     return QJsonObject{{QStringLiteral("units"), units},
                        {QStringLiteral("schemes"), schemes},
                        {QStringLiteral("evaluations"), evaluations},
                        {QStringLiteral("eval_tokens"), qint64(evalTokens)},
                        {QStringLiteral("block_fraction"), blockFraction},
-                       {QStringLiteral("token_blocks"), tokenBlocks}};
+                       {QStringLiteral("token_blocks"), tokenBlocks},
+                       {QStringLiteral("forward_seconds"), forwardSeconds},
+                       {QStringLiteral("seconds_per_token_block"), secondsPerTokenBlock},
+                       {QStringLiteral("memory_bytes"), memory.total()},
+                       {QStringLiteral("memory_parts"), parts},
+                       {QStringLiteral("usable_bytes"), usableBytes}};
 }
 
 } // namespace qs

@@ -3,6 +3,7 @@
 #include "eval/Perplexity.h"
 #include "recipe/Recipe.h"
 #include "spec/QuantSpec.h"
+#include "util/SystemInfo.h"
 
 #include <QJsonObject>
 #include <QString>
@@ -104,6 +105,14 @@ struct SensitivityCost
     std::int64_t evalTokens = 0; ///< tokens fed per evaluation (whole chunks)
     double blockFraction = 0;    ///< average share of the blocks re-run per evaluation
     double tokenBlocks = 0;      ///< evaluations × tokens × block fraction: the work that dominates
+    /// What the sweep will hold at its peak (model run, hidden-state checkpoints, calibration activations
+    /// and one block's statistics, the quantized copies of one block): checked before a sweep starts.
+    MemoryNeed memory;
+    double usableBytes = 0; ///< what the machine has for it (usableMemoryBytes(); 0 unknown)
+    /// Seconds of forward passes (the base pass, calibration and the re-runs), from one block timed on this
+    /// machine; quantizing the layers comes on top. −1 when not measured.
+    double forwardSeconds = -1;
+    double secondsPerTokenBlock = -1;
     QString toText() const;
     QJsonObject toJson() const;
 };

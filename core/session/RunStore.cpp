@@ -1,6 +1,7 @@
 #include "session/RunStore.h"
 
 #include "results/RunSummaryJson.h"
+#include "session/Session.h"
 #include "util/Error.h"
 
 #include <QCryptographicHash>
@@ -72,24 +73,8 @@ QJsonObject StoredRuns::toJson(const ModelIdentity& model) const
 
 StoredRuns StoredRuns::fromJson(const QByteArray& json, const QString& path, const ModelIdentity& model)
 {
-    QJsonParseError perr{};
-    const QJsonDocument doc = QJsonDocument::fromJson(json, &perr);
-    if (perr.error != QJsonParseError::NoError)
-        throw Error::inFile(
-            path, QStringLiteral("invalid JSON at byte %1: %2").arg(perr.offset).arg(perr.errorString()));
-    if (!doc.isObject())
-        throw Error::inFile(path, QStringLiteral("expected a JSON object"));
-    const QJsonObject o = doc.object();
-    if (o.value(u"format").toString() != kFormat)
-        throw Error::inFile(
-            path, QStringLiteral("not a QuantScope run store (\"format\" is not \"%1\")").arg(kFormat));
-    const QJsonValue version = o.value(u"version");
-    if (!version.isDouble() || version.toInt() < 1 || version.toInt() > RunStore::kVersion)
-        throw Error::inFile(
-            path,
-            QStringLiteral("run store version %1 is not supported (this build reads 1–%2)")
-                .arg(version.isDouble() ? QString::number(version.toInt()) : QStringLiteral("(missing)"))
-                .arg(RunStore::kVersion));
+    const QJsonObject o =
+        readVersionedJson(json, path, kFormat, QStringLiteral("run store"), RunStore::kVersion);
     if (o.value(u"model").toString() != model.path || o.value(u"model_bytes").toInteger() != model.bytes)
         throw Error::inFile(path, QStringLiteral("holds the runs of %1 (%2 bytes), not of %3 (%4 bytes)")
                                       .arg(o.value(u"model").toString())

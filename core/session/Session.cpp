@@ -63,7 +63,8 @@ QJsonObject Session::toJson() const
     return o;
 }
 
-Session Session::fromJson(const QByteArray& json, const QString& path)
+QJsonObject readVersionedJson(const QByteArray& json, const QString& path, QLatin1String format,
+                              const QString& kind, int maxVersion)
 {
     QJsonParseError perr{};
     const QJsonDocument doc = QJsonDocument::fromJson(json, &perr);
@@ -73,16 +74,21 @@ Session Session::fromJson(const QByteArray& json, const QString& path)
     if (!doc.isObject())
         throw Error::inFile(path, QStringLiteral("expected a JSON object"));
     const QJsonObject o = doc.object();
-    if (o.value(u"format").toString() != kFormat)
+    if (o.value(u"format").toString() != format)
         throw Error::inFile(
-            path, QStringLiteral("not a QuantScope session (\"format\" is not \"%1\")").arg(kFormat));
+            path, QStringLiteral("not a QuantScope %1 (\"format\" is not \"%2\")").arg(kind, format));
     const QJsonValue version = o.value(u"version");
-    if (!version.isDouble() || version.toInt() < 1 || version.toInt() > kVersion)
-        throw Error::inFile(
-            path,
-            QStringLiteral("session version %1 is not supported (this build reads 1–%2)")
-                .arg(version.isDouble() ? QString::number(version.toInt()) : QStringLiteral("(missing)"))
-                .arg(kVersion));
+    if (!version.isDouble() || version.toInt() < 1 || version.toInt() > maxVersion)
+        throw Error::inFile(path, QStringLiteral("%1 version %2 is not supported (this build reads 1–%3)")
+                                      .arg(kind, version.isDouble() ? QString::number(version.toInt())
+                                                                    : QStringLiteral("(missing)"))
+                                      .arg(maxVersion));
+    return o;
+}
+
+Session Session::fromJson(const QByteArray& json, const QString& path)
+{
+    const QJsonObject o = readVersionedJson(json, path, kFormat, QStringLiteral("session"), kVersion);
     for (const char* key : {"model", "page"})
         if (o.contains(QLatin1String(key)) && !o.value(QLatin1String(key)).isString())
             throw Error::inFile(path, QStringLiteral("%1: expected a string").arg(QLatin1String(key)));

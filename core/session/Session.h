@@ -29,6 +29,12 @@ struct SessionRun
     static SessionRun fromJson(const QJsonObject& o, const QString& where);
 };
 
+/// The object of a versioned QuantScope JSON file (sessions, run stores): throws qs::Error naming `path`
+/// for bad JSON, not an object, a "format" other than `format` ("not a QuantScope KIND") or a "version"
+/// outside 1 … maxVersion.
+QJsonObject readVersionedJson(const QByteArray& json, const QString& path, QLatin1String format,
+                              const QString& kind, int maxVersion);
+
 /// What the workbench restores on start: the open model, the plan being edited (a recipe), the
 /// page shown, the finished runs with their float baseline, and the sensitivity sweep. Versioned
 /// JSON ("format": "quantscope-session"); written atomically, so the file at the path is always a
