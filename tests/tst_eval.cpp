@@ -159,6 +159,11 @@ void TestEval::kldAgainstBase()
     QCOMPARE(same.kld->sameTopPercent, 100.0);
     QVERIFY(same.kld->rmsDeltaP < 1e-5);
     QCOMPARE(same.kld->basePpl, base.perplexity.ppl);
+    // The paired perplexity change of a run against itself is nil, chunk by chunk.
+    QCOMPARE(int(same.kld->chunkDeltaNll.size()), 6);
+    QVERIFY2(std::abs(same.kld->deltaPpl) < 1e-4 * base.perplexity.ppl,
+             qPrintable(QString::number(same.kld->deltaPpl)));
+    QVERIFY(std::isfinite(same.kld->deltaPplError) && same.kld->deltaPplError < 1e-4);
 
     for (int i = 0; i < int(t.model().linears().size()); ++i)
         t.setLinear(i, noisy(t, i, 0.3f, unsigned(i + 1)));
@@ -168,6 +173,40 @@ void TestEval::kldAgainstBase()
     QVERIFY(worse.kld->p99Kld >= worse.kld->medianKld);
     QVERIFY(worse.kld->maxKld >= worse.kld->p99Kld);
     QVERIFY(worse.kld->rmsDeltaP > 0);
+    // Δppl is the difference of the two perplexities on the same tokens (the base's target
+    // log-probs are stored as f32), and its paired error is tighter than the two ± bars together.
+    const KldStats& k = *worse.kld;
+    QVERIFY2(std::abs(k.deltaPpl - (worse.perplexity.ppl - base.perplexity.ppl)) <
+                 1e-3 * worse.perplexity.ppl,
+             qPrintable(QStringLiteral("%1 vs %2 − %3")
+                            .arg(k.deltaPpl)
+                            .arg(worse.perplexity.ppl)
+                            .arg(base.perplexity.ppl)));
+    QVERIFY(k.deltaPpl > 0);
+    QCOMPARE(int(k.chunkDeltaNll.size()), 6);
+    double weighted = 0;
+    for (std::size_t c = 0; c < k.chunkDeltaNll.size(); ++c)
+        weighted += k.chunkDeltaNll[c] * k.chunkTokens[c];
+    QVERIFY(std::abs(weighted / double(k.tokens) - k.deltaLnPpl) < 1e-9);
+    QVERIFY(std::isfinite(k.deltaPplError) && k.deltaPplError > 0);
+    QVERIFY2(k.deltaPplError < std::hypot(worse.perplexity.pplError, base.perplexity.pplError),
+             qPrintable(QStringLiteral("paired %1, independent %2 and %3")
+                            .arg(k.deltaPplError)
+                            .arg(worse.perplexity.pplError)
+                            .arg(base.perplexity.pplError)));
+    QCOMPARE(k.toJson().value(u"delta_ppl").toDouble(), k.deltaPpl);
+    // One chunk: no paired error, and the JSON says so with null rather than a made-up number.
+    p.perplexity.maxChunks = 1;
+    p.kldBasePath.clear();
+    p.saveBasePath = tmp.filePath(QStringLiteral("one.qskld"));
+    Transformer fresh(Model::open(modelPath));
+    runEvaluation(fresh, *tok, p);
+    p.saveBasePath.clear();
+    p.kldBasePath = tmp.filePath(QStringLiteral("one.qskld"));
+    const EvaluationResult one = runEvaluation(t, *tok, p);
+    QVERIFY(std::isnan(one.kld->deltaPplError));
+    QVERIFY(one.kld->toJson().value(u"delta_ppl_error").isNull());
+    QVERIFY(one.toText().contains(u"no paired error"));
 }
 
 void TestEval::kldBaseMismatch()

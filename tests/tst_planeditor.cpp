@@ -435,7 +435,20 @@ private Q_SLOTS:
             const QImage img = plot->toPixmap(500, 300).toImage();
             QVERIFY(!img.isNull());
         }
-        // The layer table shows the measured errors of the run.
+        // The layer table shows the measured errors of the run, named by the run in the headers.
+        QVERIFY(!model->data(model->index(q0, PlanTableModel::WeightError)).toString().isEmpty());
+        QCOMPARE(model->measuredRun(), r.name);
+        for (int c : {int(PlanTableModel::WeightError), int(PlanTableModel::OutputError)}) {
+            QVERIFY2(model->headerData(c, Qt::Horizontal).toString().contains(r.name),
+                     qPrintable(model->headerData(c, Qt::Horizontal).toString()));
+            QVERIFY(model->headerData(c, Qt::Horizontal, Qt::ToolTipRole).toString().contains(r.name));
+        }
+        // Once the plan changes a layer's scheme its error is cleared (it was not measured), and
+        // shown again when the scheme is the measured one again.
+        QVERIFY(model->setData(model->index(q0, PlanTableModel::Bits), 4));
+        QVERIFY(model->data(model->index(q0, PlanTableModel::WeightError)).toString().isEmpty());
+        QVERIFY(model->data(model->index(q0, PlanTableModel::OutputError)).toString().isEmpty());
+        QVERIFY(model->setData(model->index(q0, PlanTableModel::Bits), 3));
         QVERIFY(!model->data(model->index(q0, PlanTableModel::WeightError)).toString().isEmpty());
 
         // Cancel mid-run: no run is added, and the session folder gets no new file.

@@ -7,13 +7,16 @@
 #include "LossSizePlot.h"
 #include "MemoryPlot.h"
 #include "TestSupport.h"
-#include "results/PlotData.h"
-#include "results/RunResults.h"
 #include "model/Model.h"
 #include "quant/QuantizeJob.h"
+#include "results/PlotData.h"
+#include "results/RunResults.h"
 
 #include <QDir>
 #include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QSet>
 #include <QTemporaryDir>
 #include <QTest>
@@ -100,6 +103,7 @@ private Q_SLOTS:
     void emptyPlotsHaveNoData();
     void badInput();
     void cliPlotWritesPng();
+    void cliCompareHasEveryPlottedMetric();
 
 private:
     QTemporaryDir m_tmp;
@@ -273,6 +277,10 @@ void TestPlots::runSummaryFromRealRuns()
     for (const RunSummary& r : m_runs) {
         QVERIFY(r.hasPerplexity() && r.pplError > 0);
         QVERIFY(r.hasKld() && r.kldMean > 0 && r.top1Percent > 0 && r.top1Percent <= 100);
+        // Δppl: this run's perplexity less the base's on the same tokens, with a paired error.
+        QVERIFY(r.hasDeltaPpl() && r.deltaPplError > 0);
+        QVERIFY2(std::abs(r.deltaPpl - (r.ppl - m_base->ppl)) < 1e-3 * r.ppl,
+                 qPrintable(QStringLiteral("%1 vs %2 − %3").arg(r.deltaPpl).arg(r.ppl).arg(m_base->ppl)));
         QCOMPARE(r.params, model->totals().params);
         QCOMPARE(r.memory.total(), r.modelBytes); // every stored byte in exactly one role
         QVERIFY(r.memory.bytes[MemoryBreakdown::Overhead] > 0);
@@ -467,7 +475,9 @@ void TestPlots::hoverShowsValues()
     const QPoint at(int(plot.xAxis->coordToPixel(r.bitsPerWeight)) + 2,
                     int(plot.yAxis->coordToPixel(r.ppl)) - 1);
     const QString tip = plot.hoverText(at);
-    QVERIFY2(tip.contains(r.name) && tip.contains(PlotWidget::number(r.ppl)), qPrintable(tip));
+    // Rounded to four significant digits: the CSV export has the full numbers.
+    QVERIFY2(tip.contains(r.name) && tip.contains(PlotWidget::rounded(r.ppl)), qPrintable(tip));
+    QVERIFY2(!tip.contains(PlotWidget::number(r.ppl)), qPrintable(tip));
     QVERIFY(plot.hoverText(QPoint(2, 2)).isEmpty());
 
     LayerErrorHeatmap map;
@@ -555,7 +565,10 @@ void TestPlots::cliPlotWritesPng()
     QVERIFY2(r.exitCode == 0, r.err.constData());
     QVERIFY(readAll(png).startsWith("\x89PNG"));
     QVERIFY(distinctColours(QImage(png)) >= 3);
-    QCOMPARE(parseCsv(QString::fromUtf8(readAll(csv))).size(), std::size_t(3));
+    const std::vector<QStringList> rows = parseCsv(QString::fromUtf8(readAll(csv)));
+    QCOMPARE(rows.size(), std::size_t(4)); // header, two runs, the float baseline (KLD 0 by definition)
+    QCOMPARE(rows[3][3].toDouble(), 0.0);
+    QCOMPARE(rows[3][5], QStringLiteral("baseline"));
     for (const QString& kind :
          {QStringLiteral("memory"), QStringLiteral("histogram"), QStringLiteral("layers")}) {
         const QString pdf = m_tmp.filePath(u"cli-" + kind + u".pdf");
@@ -583,6 +596,34 @@ void TestPlots::cliPlotWritesPng()
                           png});
     QCOMPARE(r.exitCode, 1);
     QVERIFY(r.err.contains("no.such.layer"));
+}
+
+void TestPlots::cliCompareHasEveryPlottedMetric()
+{
+    // Every metric the quality plot offers is in `compare`'s output, as the runs hold it.
+    REQUIRE_RUNS();
+    auto r = qs::test::runCli(QStringList{QStringLiteral("compare"), QStringLiteral("--json")} + m_runDirs);
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const QJsonArray rows = QJsonDocument::fromJson(r.out).array();
+    QCOMPARE(rows.size(), qsizetype(m_runs.size()));
+    for (qsizetype i = 0; i < rows.size(); ++i) {
+        const QJsonObject row = rows[i].toObject();
+        const RunSummary& run = m_runs[std::size_t(i)];
+        QCOMPARE(row.value(u"ppl").toDouble(), run.ppl);
+        QCOMPARE(row.value(u"delta_ppl").toDouble(), run.deltaPpl);
+        QCOMPARE(row.value(u"delta_ppl_error").toDouble(), run.deltaPplError);
+        QCOMPARE(row.value(u"kld").toDouble(), run.kldMean);
+        QCOMPARE(row.value(u"top1_percent").toDouble(), run.top1Percent);
+        QCOMPARE(row.value(u"top1_error").toDouble(), run.top1Error);
+        QVERIFY(run.top1Error > 0);
+        QCOMPARE(row.value(u"bpw").toDouble(), run.bitsPerWeight);
+    }
+    r = qs::test::runCli(QStringList{QStringLiteral("compare"), QStringLiteral("--csv")} + m_runDirs);
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const std::vector<QStringList> csv = parseCsv(QString::fromUtf8(r.out));
+    for (const char* column : {"ppl", "delta_ppl", "delta_ppl_error", "kld", "top1_percent", "bpw", "MB",
+                               "decode_tokens_per_second"})
+        QVERIFY2(csv.front().contains(QLatin1String(column)), column);
 }
 
 QTEST_MAIN(TestPlots)

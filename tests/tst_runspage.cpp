@@ -5,7 +5,10 @@
 // restarts (a new window reading the run store), a changed model file does not get stale runs,
 // an unreadable store file is kept aside; runs are named by the schemes that ran. The start page
 // a model opens on: its picture (ModelProfile, also from `inspect --profile`) and its one-click
-// starts (compare RTN/GPTQ/Q4_K, the sensitivity sweep, the playground).
+// starts (compare RTN/GPTQ/Q4_K, the sensitivity sweep, the playground). The quality plot: its
+// metric and x selectors change what is plotted for each run, one colour and legend entry per run,
+// the float baseline's label clear of the points.
+#include "LossSizePlot.h"
 #include "MainWindow.h"
 #include "MixedPrecisionPanel.h"
 #include "PlanDocument.h"
@@ -19,6 +22,7 @@
 #include "session/RunStore.h"
 
 #include <QApplication>
+#include <QComboBox>
 #include <QCommandLinkButton>
 #include <QDir>
 #include <QFile>
@@ -29,6 +33,7 @@
 #include <QLineEdit>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QSet>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
@@ -137,6 +142,7 @@ private Q_SLOTS:
     void changedModelFileGetsNoStaleRuns();
     void unreadableStoreIsKeptAside();
     void sessionAndStoreDoNotDuplicate();
+    void qualityPlotFollowsSelection();
 
 private:
     QString m_data; ///< the data folder as the tests found it (before any working-directory change)
@@ -647,6 +653,143 @@ void TestRunsPage::sessionAndStoreDoNotDuplicate()
     QVERIFY(restored.wait(20000));
     QCOMPARE(int(w.runsPanel()->runs().size()), 2); // from the store and the session: once each
     QCOMPARE(w.runsPanel()->runs()[1].name, QStringLiteral("two"));
+}
+
+namespace {
+
+/// A run with every quality number set, so that each metric plots a distinct value.
+SessionRun qualityRun(const QString& name, double bpw, double ppl, double decode)
+{
+    SessionRun r = fakeRun(name);
+    r.summary.bitsPerWeight = bpw;
+    r.summary.modelBytes = std::uint64_t(bpw * 1e5);
+    r.summary.ppl = ppl;
+    r.summary.pplError = 0.2;
+    r.summary.deltaPpl = ppl - 12.5;
+    r.summary.deltaPplError = 0.01 * bpw;
+    r.summary.kldMean = 0.1 / bpw;
+    r.summary.kldError = 0.001;
+    r.summary.top1Percent = 100 - 10 / bpw;
+    r.summary.top1Error = 0.3;
+    r.summary.decodeTokensPerSecond = decode;
+    return r;
+}
+
+} // namespace
+
+void TestRunsPage::qualityPlotFollowsSelection()
+{
+    QS_REQUIRE_DATA(model, "stories260K");
+    MainWindow w;
+    w.resize(1280, 900);
+    w.show();
+    QVERIFY(loadInto(w, model));
+    RunSummary base = fakeRun(QStringLiteral("float")).summary;
+    base.isBaseline = true;
+    base.method = QStringLiteral("float");
+    base.bitsPerWeight = 32;
+    base.ppl = 12.5;
+    // The 8-bit run sits on the baseline at the right edge, where the label used to go; two runs
+    // share a method (one colour each all the same); one run has no speed measured.
+    std::vector<SessionRun> runs{qualityRun(QStringLiteral("r3"), 3.5, 13.4, 900),
+                                 qualityRun(QStringLiteral("r4"), 4.5, 12.8, 800),
+                                 qualityRun(QStringLiteral("r5"), 5.5, 12.6, qQNaN()),
+                                 qualityRun(QStringLiteral("r8"), 8.5, 12.5, 500)};
+    runs[1].summary.method = QStringLiteral("GPTQ");
+    w.runsPanel()->restoreRuns(runs, base);
+    w.showPage(QStringLiteral("runs"));
+    auto* plot = w.runsPanel()->findChild<LossSizePlot*>();
+    auto* metric = w.runsPanel()->findChild<QComboBox*>(QStringLiteral("qualityMetric"));
+    auto* axis = w.runsPanel()->findChild<QComboBox*>(QStringLiteral("qualityAxis"));
+    QVERIFY(plot && metric && axis);
+    QVERIFY(plot->isVisible());
+    auto runNamed = [&](const QString& name) -> const RunSummary& {
+        for (const SessionRun& r : runs)
+            if (r.summary.name == name)
+                return r.summary;
+        return base;
+    };
+
+    // Each metric: every run's point is that run's value, the axis and the baseline follow.
+    using Loss = LossSizePlot::Loss;
+    const std::vector<std::pair<Loss, double>> metrics{
+        {Loss::Perplexity, 12.5}, {Loss::DeltaPerplexity, 0}, {Loss::Kld, 0}, {Loss::Top1, 100}};
+    for (const auto& [loss, baseY] : metrics) {
+        metric->setCurrentIndex(metric->findData(int(loss)));
+        QVERIFY(metric->model()->flags(metric->model()->index(metric->currentIndex(), 0)) &
+                Qt::ItemIsEnabled);
+        plot->replot();
+        QCOMPARE(plot->yAxis->label(), LossSizePlot::lossLabel(loss));
+        QCOMPARE(int(plot->runGraphs().size()), 4);
+        for (QCPGraph* g : plot->runGraphs()) {
+            const RunSummary& r = runNamed(g->property("run").toString());
+            QCOMPARE(g->dataCount(), 1);
+            QCOMPARE(g->data()->at(0)->value, LossSizePlot::lossOf(r, loss));
+            QCOMPARE(g->data()->at(0)->key, r.bitsPerWeight);
+        }
+        QVERIFY(plot->baselineLabel());
+        QVERIFY2(plot->baselineLabel()->text().contains(PlotWidget::rounded(baseY)),
+                 qPrintable(plot->baselineLabel()->text()));
+        // The label covers no point: each marker's square (radius + 1 px) is outside its rectangle.
+        const QRectF label = plot->baselineLabelRect();
+        QVERIFY(!label.isEmpty());
+        QVERIFY2(QRectF(plot->axisRect()->rect()).contains(label), "the label is inside the plot");
+        for (QCPGraph* g : plot->runGraphs()) {
+            const QPointF p(plot->xAxis->coordToPixel(g->data()->at(0)->key),
+                            plot->yAxis->coordToPixel(g->data()->at(0)->value));
+            const double r = g->scatterStyle().size() / 2 + 1;
+            QVERIFY2(!label.intersects(QRectF(p.x() - r, p.y() - r, 2 * r, 2 * r)),
+                     qPrintable(QStringLiteral("%1 covers %2 at (%3, %4)")
+                                    .arg(plot->baselineLabel()->text(), g->name())
+                                    .arg(p.x())
+                                    .arg(p.y())));
+        }
+        saveScreenshot(w, QStringLiteral("quality-%1").arg(int(loss)));
+    }
+
+    // The x selector: model size, then measured decode speed (the run without it has no point).
+    metric->setCurrentIndex(metric->findData(int(Loss::Kld)));
+    axis->setCurrentIndex(axis->findData(int(LossSizePlot::Size::Megabytes)));
+    QCOMPARE(plot->xAxis->label(), LossSizePlot::sizeLabel(LossSizePlot::Size::Megabytes));
+    for (QCPGraph* g : plot->runGraphs())
+        QCOMPARE(g->data()->at(0)->key, runNamed(g->property("run").toString()).megabytes());
+    axis->setCurrentIndex(axis->findData(int(LossSizePlot::Size::DecodeSpeed)));
+    QCOMPARE(plot->xAxis->label(), LossSizePlot::sizeLabel(LossSizePlot::Size::DecodeSpeed));
+    QCOMPARE(int(plot->runGraphs().size()), 3);
+    for (QCPGraph* g : plot->runGraphs()) {
+        const RunSummary& r = runNamed(g->property("run").toString());
+        QVERIFY(r.name != u"r5");
+        QCOMPARE(g->data()->at(0)->key, r.decodeTokensPerSecond);
+        QCOMPARE(g->data()->at(0)->value, r.kldMean);
+    }
+    // Prefill and resident memory were measured by no run: offered greyed, with why.
+    const int prefill = axis->findData(int(LossSizePlot::Size::PrefillSpeed));
+    QVERIFY(!(axis->model()->flags(axis->model()->index(prefill, 0)) & Qt::ItemIsEnabled));
+    QVERIFY(!axis->itemData(prefill, Qt::ToolTipRole).toString().isEmpty());
+
+    // One colour and one legend entry per run, methods shared or not.
+    axis->setCurrentIndex(axis->findData(int(LossSizePlot::Size::BitsPerWeight)));
+    QSet<QRgb> colours;
+    QStringList legendNames;
+    for (QCPGraph* g : plot->runGraphs()) {
+        colours.insert(g->scatterStyle().brush().color().rgb());
+        QVERIFY(plot->legend->hasItemWithPlottable(g));
+        legendNames << g->name();
+        QVERIFY2(g->name().startsWith(g->property("run").toString()), qPrintable(g->name()));
+    }
+    QCOMPARE(colours.size(), 4);
+    // The legend sits beside the axes, over no point.
+    QVERIFY(!plot->legend->outerRect().intersects(plot->axisRect()->rect()));
+    QCOMPARE(QSet<QString>(legendNames.begin(), legendNames.end()).size(), 4);
+
+    // Tooltips round: four significant digits, not the double's seventeen.
+    const RunSummary& r3 = runNamed(QStringLiteral("r3"));
+    metric->setCurrentIndex(metric->findData(int(Loss::Kld)));
+    plot->replot();
+    const QString tip = plot->hoverText(
+        QPoint(int(plot->xAxis->coordToPixel(r3.bitsPerWeight)), int(plot->yAxis->coordToPixel(r3.kldMean))));
+    QVERIFY2(tip.contains(QStringLiteral("0.02857")) && !tip.contains(QStringLiteral("0.028571")),
+             qPrintable(tip));
 }
 
 QTEST_MAIN(TestRunsPage)

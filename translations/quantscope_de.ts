@@ -366,10 +366,6 @@
 <context>
     <name>qs::LossSizePlot</name>
     <message>
-        <source>bits per weight</source>
-        <translation>Bits pro Gewicht</translation>
-    </message>
-    <message>
         <source>model size (MB)</source>
         <translation>Modellgröße (MB)</translation>
     </message>
@@ -390,10 +386,6 @@
         <translation>Pareto-Front</translation>
     </message>
     <message>
-        <source>%1 (float): %2</source>
-        <translation>%1 (Float): %2</translation>
-    </message>
-    <message>
         <source>decode tokens/s (measured)</source>
         <translation>Decode-Token/s (gemessen)</translation>
     </message>
@@ -404,6 +396,38 @@
     <message>
         <source>weights in memory while running (MB, measured)</source>
         <translation>Gewichte im Speicher während der Ausführung (MB, gemessen)</translation>
+    </message>
+    <message>
+        <source>bits per weight (whole model)</source>
+        <translation>Bits pro Gewicht (ganzes Modell)</translation>
+    </message>
+    <message>
+        <source>Δ perplexity vs float (paired error)</source>
+        <translation>Δ Perplexität zu Float (gepaarter Fehler)</translation>
+    </message>
+    <message>
+        <source>top-1 agreement with float (%)</source>
+        <translation>Top-1-Übereinstimmung mit Float (%)</translation>
+    </message>
+    <message>
+        <source>No shown run has both %1 and %2</source>
+        <translation>Kein angezeigter Lauf hat sowohl %1 als auch %2</translation>
+    </message>
+    <message>
+        <source>float model</source>
+        <translation>Float-Modell</translation>
+    </message>
+    <message>
+        <source>%1 (float)</source>
+        <translation>%1 (Float)</translation>
+    </message>
+    <message>
+        <source>%1: %2</source>
+        <translation>%1: %2</translation>
+    </message>
+    <message>
+        <source>%1: %2 by definition</source>
+        <translation>%1: %2 per Definition</translation>
     </message>
 </context>
 <context>
@@ -1279,6 +1303,22 @@ vorhergesagt %3</translation>
         <source>Set %1 to %2</source>
         <translation>%1 auf %2 setzen</translation>
     </message>
+    <message>
+        <source>Measured by a run (Plan › Run Plan); empty until one finishes</source>
+        <translation>Von einem Lauf gemessen (Plan › Plan ausführen); leer, bis einer fertig ist</translation>
+    </message>
+    <message>
+        <source>Measured by the run “%1”; a layer whose scheme changed since shows none</source>
+        <translation>Vom Lauf „%1“ gemessen; eine Schicht, deren Schema sich seither geändert hat, zeigt keinen Wert</translation>
+    </message>
+    <message>
+        <source>Weight rel. MSE (%1)</source>
+        <translation>Rel. MSE Gewichte (%1)</translation>
+    </message>
+    <message>
+        <source>Output rel. MSE (%1)</source>
+        <translation>Rel. MSE Ausgaben (%1)</translation>
+    </message>
 </context>
 <context>
     <name>qs::PlaygroundErrorPlot</name>
@@ -1685,10 +1725,6 @@ Fehler %5</translation>
         <translation>Quantisierung (s)</translation>
     </message>
     <message>
-        <source>Perplexity vs size</source>
-        <translation>Perplexität vs. Größe</translation>
-    </message>
-    <message>
         <source>Memory</source>
         <translation>Speicher</translation>
     </message>
@@ -1781,14 +1817,6 @@ Fehler %5</translation>
         <translation>Bits pro Gewicht nur der linearen Schichten (der Schichten, die der Plan quantisiert)</translation>
     </message>
     <message>
-        <source>Perplexity vs decode speed</source>
-        <translation>Perplexität vs. Decode-Geschwindigkeit</translation>
-    </message>
-    <message>
-        <source>Perplexity vs memory in use</source>
-        <translation>Perplexität vs. belegter Speicher</translation>
-    </message>
-    <message>
         <source>Cannot read the kept runs</source>
         <translation>Die aufbewahrten Läufe können nicht gelesen werden</translation>
     </message>
@@ -1852,6 +1880,38 @@ aus dem Rezept „%2“</translation>
             <numerusform>gemessen mit %n Thread</numerusform>
             <numerusform>gemessen mit %n Threads</numerusform>
         </translation>
+    </message>
+    <message>
+        <source>Δppl ± err</source>
+        <translation>ΔPPL ± Fehler</translation>
+    </message>
+    <message>
+        <source>Perplexity minus the float model&apos;s on the same tokens; the error is paired (from the spread of the per-chunk differences), much tighter than two ± bars</source>
+        <translation>Perplexität minus die des Float-Modells auf denselben Tokens; der Fehler ist gepaart (aus der Streuung der Differenzen je Abschnitt) und viel enger als zwei ±-Balken</translation>
+    </message>
+    <message>
+        <source>Quality:</source>
+        <translation>Qualität:</translation>
+    </message>
+    <message>
+        <source>against:</source>
+        <translation>gegen:</translation>
+    </message>
+    <message>
+        <source>Quality</source>
+        <translation>Qualität</translation>
+    </message>
+    <message>
+        <source>No shown run has Δ perplexity: it is measured against the float model&apos;s KLD base (runs evaluated before it was recorded have none)</source>
+        <translation>Kein angezeigter Lauf hat Δ Perplexität: sie wird gegen die KLD-Basis des Float-Modells gemessen (früher ausgewertete Läufe haben keine)</translation>
+    </message>
+    <message>
+        <source>No shown run was compared with the float model</source>
+        <translation>Kein angezeigter Lauf wurde mit dem Float-Modell verglichen</translation>
+    </message>
+    <message>
+        <source>No shown run has this measured (speed is measured after the evaluation)</source>
+        <translation>Kein angezeigter Lauf hat diesen Messwert (die Geschwindigkeit wird nach der Auswertung gemessen)</translation>
     </message>
 </context>
 <context>

@@ -39,6 +39,8 @@ void PlanTableModel::reload()
         beginResetModel();
         m_rows = rows;
         m_measured.clear();
+        m_measuredSpecs.clear();
+        m_measuredRun.clear();
         endResetModel();
     } else if (rows > 0) {
         Q_EMIT dataChanged(index(0, 0), index(rows - 1, ColumnCount - 1));
@@ -63,11 +65,15 @@ int PlanTableModel::highlightedCount() const
     return n;
 }
 
-void PlanTableModel::setMeasurements(const std::vector<LayerReport>& layers)
+void PlanTableModel::setMeasurements(const std::vector<LayerReport>& layers, const QString& run,
+                                     const std::vector<QuantSpec>& specs)
 {
     m_measured = layers;
+    m_measuredRun = layers.empty() ? QString() : run;
+    m_measuredSpecs = specs;
     if (m_rows > 0)
         Q_EMIT dataChanged(index(0, WeightError), index(m_rows - 1, OutputError));
+    Q_EMIT headerDataChanged(Qt::Horizontal, WeightError, OutputError);
 }
 
 int PlanTableModel::rowCount(const QModelIndex& parent) const
@@ -112,7 +118,10 @@ QVariant PlanTableModel::data(const QModelIndex& index, int role) const
     const LinearLayerInfo& l = m_doc->model()->linears()[std::size_t(r)];
     const LayerPlanEntry& e = m_doc->plan().entries[std::size_t(r)];
     const QuantSpec& s = e.spec;
-    const bool measured = std::size_t(r) < m_measured.size() && !m_measured[std::size_t(r)].name.isEmpty();
+    // A row's error counts only while the plan still holds the scheme it was measured with.
+    const bool measured = std::size_t(r) < m_measured.size() && !m_measured[std::size_t(r)].name.isEmpty() &&
+                          (std::size_t(r) >= m_measuredSpecs.size() ||
+                           m_measuredSpecs[std::size_t(r)] == m_doc->plan().entries[std::size_t(r)].spec);
     const QuantSpec::Cost cost = s.cost(l.outFeatures, l.inFeatures);
     const std::uint64_t bytes = s.method == QuantMethod::Float
                                     ? std::uint64_t(l.params()) * std::uint64_t(dtypeInfo(s.floatType).bytes)
@@ -186,8 +195,17 @@ QVariant PlanTableModel::data(const QModelIndex& index, int role) const
 
 QVariant PlanTableModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
+    const bool error = section == WeightError || section == OutputError;
+    if (orientation == Qt::Horizontal && role == Qt::ToolTipRole && error)
+        return m_measuredRun.isEmpty()
+                   ? tr("Measured by a run (Plan › Run Plan); empty until one finishes")
+                   : tr("Measured by the run “%1”; a layer whose scheme changed since shows none")
+                         .arg(m_measuredRun);
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
+    if (error && !m_measuredRun.isEmpty())
+        return (section == WeightError ? tr("Weight rel. MSE (%1)") : tr("Output rel. MSE (%1)"))
+            .arg(m_measuredRun);
     switch (section) {
     case Name:
         return tr("Layer");

@@ -48,8 +48,13 @@ public:
     /// Rows whose layer name the pattern matches are highlighted (live preview of a rule).
     void setHighlight(const QString& pattern);
     int highlightedCount() const;
-    /// Per-layer measurements of a finished run (empty: none).
-    void setMeasurements(const std::vector<LayerReport>& layers);
+    /// Per-layer measurements of a finished run (empty: none), named by the run in the columns'
+    /// headers. `specs` are the schemes the run quantized each row with: a row whose scheme in the
+    /// plan differs from them (the plan changed since) shows no error, as it was not measured.
+    void setMeasurements(const std::vector<LayerReport>& layers, const QString& run = QString(),
+                         const std::vector<QuantSpec>& specs = {});
+    /// The run the error columns come from (empty: none).
+    const QString& measuredRun() const { return m_measuredRun; }
     /// The last edit's error (empty when it worked): the view shows it.
     const QString& lastError() const { return m_lastError; }
 
@@ -71,6 +76,8 @@ private:
     std::vector<int> m_editRows;
     QRegularExpression m_highlight;
     std::vector<LayerReport> m_measured;
+    std::vector<QuantSpec> m_measuredSpecs; ///< per row, the scheme the measured run used
+    QString m_measuredRun;
     QString m_lastError;
     int m_rows = 0;
 };

@@ -14,6 +14,7 @@
 #include <QSvgGenerator>
 #include <QTemporaryFile>
 #include <QToolTip>
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
@@ -105,11 +106,21 @@ QString PlotWidget::number(double v)
     return QString::number(v, 'g', QLocale::FloatingPointShortest);
 }
 
+QString PlotWidget::rounded(double v, int significant)
+{
+    if (!std::isfinite(v))
+        return QString();
+    return QString::number(v, 'g', significant);
+}
+
 QColor PlotWidget::seriesColor(int i)
 {
     static constexpr std::array<QRgb, 10> palette{0x1f6fb4, 0xe8741a, 0x2a9d3a, 0xd02b2b, 0x8a5cc2,
                                                   0x8c564b, 0xd9509f, 0x6b6b6b, 0xa8a51c, 0x16b0c4};
-    return QColor::fromRgb(palette[std::size_t(i) % palette.size()]);
+    if (i >= 0 && std::size_t(i) < palette.size())
+        return QColor::fromRgb(palette[std::size_t(i)]);
+    const double hue = std::fmod(0.07 + 0.618033988749895 * double(std::max(0, i)), 1.0);
+    return QColor::fromHsvF(float(hue), 0.75f, i % 2 ? 0.62f : 0.8f);
 }
 
 void PlotWidget::addHoverPoint(double key, double value, const QString& text, QCPAxis* keyAxis,

@@ -58,7 +58,10 @@ public:
 
     /// A number as CSV and tooltips write it: the shortest text that reads back to the same double.
     static QString number(double v);
-    /// The i-th colour of the series palette (qualitative, distinguishable on white).
+    /// A number as tooltips and labels show it: `significant` digits (4: "12.35", "0.001523").
+    static QString rounded(double v, int significant = 4);
+    /// The i-th colour of the series palette (qualitative, distinguishable on white); past the
+    /// palette, hues spaced by the golden angle, so that every index has its own colour.
     static QColor seriesColor(int i);
 
 protected:

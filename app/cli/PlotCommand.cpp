@@ -28,7 +28,7 @@ namespace cli {
 namespace {
 
 const char* const kPlotKinds =
-    "  pareto RUN... [--baseline EVAL.json] [--y ppl|kld] [--x bpw|mb|decode|prefill|resident]\n"
+    "  pareto RUN... [--baseline EVAL.json] [--y ppl|dppl|kld|top1] [--x bpw|mb|decode|prefill|resident]\n"
     "        [--no-front]  perplexity (or KLD) vs bits per weight, MB, or as measured on the\n"
     "        running model: decode or prefill tokens/s, resident weight MB; one series per\n"
     "        method, error bars, Pareto front, float baseline line\n"
@@ -84,7 +84,8 @@ struct UsageError
     const char* message;
 };
 
-/// Perplexity (or KLD) vs size, one series per method, Pareto front, float baseline.
+/// A quality metric (ppl, Δppl, KLD, top-1) vs size or speed, one series per run, Pareto front, float
+/// baseline.
 std::unique_ptr<qs::PlotWidget> paretoPlot(const QCommandLineParser& p, const QStringList& inputs)
 {
     const QString y = p.value(QStringLiteral("y")), x = p.value(QStringLiteral("x"));
@@ -94,14 +95,19 @@ std::unique_ptr<qs::PlotWidget> paretoPlot(const QCommandLineParser& p, const QS
                                         {QStringLiteral("decode"), Size::DecodeSpeed},
                                         {QStringLiteral("prefill"), Size::PrefillSpeed},
                                         {QStringLiteral("resident"), Size::ResidentMegabytes}};
-    if ((y != u"ppl" && y != u"kld") || !sizes.count(x)) {
-        throw UsageError{"--y takes ppl or kld, --x bpw, mb, decode, prefill or resident\n"};
+    using Loss = qs::LossSizePlot::Loss;
+    const std::map<QString, Loss> losses{{QStringLiteral("ppl"), Loss::Perplexity},
+                                         {QStringLiteral("dppl"), Loss::DeltaPerplexity},
+                                         {QStringLiteral("kld"), Loss::Kld},
+                                         {QStringLiteral("top1"), Loss::Top1}};
+    if (!losses.count(y) || !sizes.count(x)) {
+        throw UsageError{"--y takes ppl, dppl, kld or top1, --x bpw, mb, decode, prefill or resident\n"};
     }
     std::vector<qs::RunSummary> runs = loadRuns(inputs);
     const std::optional<qs::RunSummary> baseline = loadBaseline(p.value(QStringLiteral("baseline")));
     warnAll(qs::checkComparable(runs, baseline ? &*baseline : nullptr));
     auto w = std::make_unique<qs::LossSizePlot>();
-    w->setLoss(y == u"kld" ? qs::LossSizePlot::Loss::Kld : qs::LossSizePlot::Loss::Perplexity);
+    w->setLoss(losses.at(y));
     w->setSize(sizes.at(x));
     w->setParetoVisible(!p.isSet(QStringLiteral("no-front")));
     w->setRuns(std::move(runs), baseline);
@@ -266,8 +272,10 @@ void addPlotOptions(QCommandLineParser& p)
         {QStringLiteral("baseline"),
          QStringLiteral("pareto/memory: the float model's eval JSON (or model folder)."),
          QStringLiteral("FILE")},
-        {QStringLiteral("y"), QStringLiteral("pareto: ppl or kld (default ppl)."), QStringLiteral("LOSS"),
-         QStringLiteral("ppl")},
+        {QStringLiteral("y"),
+         QStringLiteral(
+             "pareto: ppl, dppl (Δ perplexity vs float, paired error), kld or top1 (default ppl)."),
+         QStringLiteral("LOSS"), QStringLiteral("ppl")},
         {QStringLiteral("x"), QStringLiteral("pareto: bpw, mb, decode, prefill or resident (default bpw)."),
          QStringLiteral("SIZE"), QStringLiteral("bpw")},
         {QStringLiteral("no-front"), QStringLiteral("pareto: do not draw the Pareto front.")},

@@ -251,8 +251,11 @@ int runCompare(const QStringList& args)
                  1e6},
             {QStringLiteral("ppl"), pp.value(u"ppl")},
             {QStringLiteral("ppl_error"), pp.value(u"ppl_error")},
+            {QStringLiteral("delta_ppl"), kld.value(u"delta_ppl")},
+            {QStringLiteral("delta_ppl_error"), kld.value(u"delta_ppl_error")},
             {QStringLiteral("kld"), kld.value(u"mean_kld")},
             {QStringLiteral("top1_percent"), kld.value(u"same_top_percent")},
+            {QStringLiteral("top1_error"), kld.value(u"same_top_error")},
             {QStringLiteral("prefill_tokens_per_second"), speed.value(u"prefill_tokens_per_second")},
             {QStringLiteral("decode_tokens_per_second"), speed.value(u"decode_tokens_per_second")},
             {QStringLiteral("resident_MB"), speed.contains(u"weight_bytes")
@@ -271,12 +274,12 @@ int runCompare(const QStringList& args)
     };
     const bool csv = p.isSet(QStringLiteral("csv"));
     const QStringList header{
-        QStringLiteral("run"),      QStringLiteral("bpw"),     QStringLiteral("lin.bpw"),
-        QStringLiteral("MB"),       QStringLiteral("ppl"),     QStringLiteral("±"),
-        QStringLiteral("KLD"),      QStringLiteral("top-1 %"), QStringLiteral("pp tok/s"),
-        QStringLiteral("tg tok/s"), QStringLiteral("res. MB"), QStringLiteral("thr"),
-        QStringLiteral("time s")};
-    const std::vector<int> widths{-24, 7, 8, 8, 10, 8, 9, 8, 9, 9, 8, 4, 8}; // negative: left-aligned
+        QStringLiteral("run"),     QStringLiteral("bpw"),      QStringLiteral("lin.bpw"),
+        QStringLiteral("MB"),      QStringLiteral("ppl"),      QStringLiteral("±"),
+        QStringLiteral("Δppl"),    QStringLiteral("±"),        QStringLiteral("KLD"),
+        QStringLiteral("top-1 %"), QStringLiteral("pp tok/s"), QStringLiteral("tg tok/s"),
+        QStringLiteral("res. MB"), QStringLiteral("thr"),      QStringLiteral("time s")};
+    const std::vector<int> widths{-24, 7, 8, 8, 10, 8, 9, 8, 9, 8, 9, 9, 8, 4, 8}; // negative: left-aligned
     auto line = [&](const QStringList& cells) -> QString {
         if (csv)
             return cells.join(u',') + u'\n';
@@ -287,14 +290,15 @@ int runCompare(const QStringList& args)
                                              : cells[i].rightJustified(widths[std::size_t(i)]));
         return s + u'\n';
     };
-    out() << (csv ? QStringLiteral(
-                        "run,bpw,linear_bpw,MB,ppl,ppl_error,kld,top1_percent,prefill_tokens_per_second,"
-                        "decode_tokens_per_second,resident_MB,threads,quantize_seconds\n")
+    out() << (csv ? QStringLiteral("run,bpw,linear_bpw,MB,ppl,ppl_error,delta_ppl,delta_ppl_error,kld,top1_"
+                                   "percent,prefill_tokens_per_second,"
+                                   "decode_tokens_per_second,resident_MB,threads,quantize_seconds\n")
                   : line(header));
     for (const QJsonValue& v : rows) {
         const QJsonObject r = v.toObject();
         out() << line({r.value(u"run").toString(), num(r.value(u"bpw"), 3), num(r.value(u"linear_bpw"), 3),
                        num(r.value(u"MB"), 4), num(r.value(u"ppl"), 4), num(r.value(u"ppl_error"), 4),
+                       num(r.value(u"delta_ppl"), 4), num(r.value(u"delta_ppl_error"), 4),
                        num(r.value(u"kld"), 6), num(r.value(u"top1_percent"), 2),
                        num(r.value(u"prefill_tokens_per_second"), 1),
                        num(r.value(u"decode_tokens_per_second"), 1), num(r.value(u"resident_MB"), 3),

@@ -43,7 +43,7 @@ const std::vector<Command>& commands()
         {"generate", "text generation from a prompt (KV-cache decoding)", runGenerate},
         {"quantize", "layer-by-layer quantization with a recipe; saves packed storage; optional eval",
          runQuantize},
-        {"compare", "table of runs: bpw, size, ppl ± err, KLD, top-1 %, time (text, CSV or JSON)",
+        {"compare", "table of runs: bpw, size, ppl ± err, Δppl ± paired err, KLD, top-1 %, time (text, CSV or JSON)",
          runCompare},
         {"bench", "benchmarks printing JSON (convert, inspect, eval, …)", runBench},
         {"recipe", "check a quantization recipe against a model, export it (llama.cpp, GPTQModel)",

@@ -108,7 +108,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     connect(m_runs, &RunsPanel::runRefused, this, [this] { showPage(QStringLiteral("runs")); });
     connect(m_runs, &RunsPanel::runFinished, this, [this](bool ok, const QString& message) {
         if (ok)
-            m_planModel->setMeasurements(m_runs->lastLayers());
+            m_planModel->setMeasurements(m_runs->lastLayers(), m_runs->lastRunName(), m_runs->lastSpecs());
         statusBar()->showMessage(!ok                 ? message
                                  : message.isEmpty() ? tr("Run finished")
                                                      : tr("Run finished with warnings: %1").arg(message),
@@ -441,6 +441,7 @@ void MainWindow::setModel(std::shared_ptr<const Model> model)
     m_planPage->setModel(m_model);
     m_mixed->setModel(m_model);
     m_runs->setModel(m_model);
+    m_planModel->setMeasurements({}); // another model's errors say nothing about this one
     m_playground->setModel(m_model);
     m_generation->setModel(m_model);
     m_start->setModel(m_model);

@@ -28,6 +28,7 @@
 #include <QPushButton>
 #include <QSpinBox>
 #include <QSplitter>
+#include <QStandardItemModel>
 #include <QTabWidget>
 #include <QTableWidget>
 
@@ -43,6 +44,7 @@ enum RunColumn {
     RunLinearBpw,
     RunMb,
     RunPpl,
+    RunDeltaPpl,
     RunKld,
     RunTop1,
     RunPrefill,
@@ -107,8 +109,8 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
     m_runsTable = new QTableWidget(0, RunColumns);
     m_runsTable->setObjectName(QStringLiteral("runsTable"));
     m_runsTable->setHorizontalHeaderLabels({tr("Show"), tr("Run"), tr("Recipe"), tr("bpw (model)"),
-                                            tr("bpw (linear)"), tr("MB"), tr("ppl ± err"), tr("KLD"),
-                                            tr("top-1 %"), tr("Prefill tok/s"), tr("Decode tok/s"),
+                                            tr("bpw (linear)"), tr("MB"), tr("ppl ± err"), tr("Δppl ± err"),
+                                            tr("KLD"), tr("top-1 %"), tr("Prefill tok/s"), tr("Decode tok/s"),
                                             tr("Resident MB"), tr("Quantize s")});
     m_runsTable->horizontalHeaderItem(RunRecipe)->setToolTip(
         tr("The schemes the run quantized with, by how many linear layers use each"));
@@ -117,6 +119,9 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
                         "head included) over all parameters"));
     m_runsTable->horizontalHeaderItem(RunLinearBpw)
         ->setToolTip(tr("Bits per weight of the linear layers only (the layers the plan quantizes)"));
+    m_runsTable->horizontalHeaderItem(RunDeltaPpl)
+        ->setToolTip(tr("Perplexity minus the float model's on the same tokens; the error is paired (from "
+                        "the spread of the per-chunk differences), much tighter than two ± bars"));
     m_runsTable->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     m_runsTable->horizontalHeader()->setStretchLastSection(true);
     m_runsTable->verticalHeader()->hide();
@@ -135,12 +140,32 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
     });
 
     m_lossPlot = new LossSizePlot;
-    m_speedPlot = new LossSizePlot;
-    m_speedPlot->setObjectName(QStringLiteral("speedPlot"));
-    m_speedPlot->setSize(LossSizePlot::Size::DecodeSpeed);
-    m_residentPlot = new LossSizePlot;
-    m_residentPlot->setObjectName(QStringLiteral("residentPlot"));
-    m_residentPlot->setSize(LossSizePlot::Size::ResidentMegabytes);
+    m_qualityMetric = new QComboBox;
+    m_qualityMetric->setObjectName(QStringLiteral("qualityMetric"));
+    for (LossSizePlot::Loss l : {LossSizePlot::Loss::Perplexity, LossSizePlot::Loss::DeltaPerplexity,
+                                 LossSizePlot::Loss::Kld, LossSizePlot::Loss::Top1})
+        m_qualityMetric->addItem(LossSizePlot::lossLabel(l), int(l));
+    m_qualityAxis = new QComboBox;
+    m_qualityAxis->setObjectName(QStringLiteral("qualityAxis"));
+    for (LossSizePlot::Size x :
+         {LossSizePlot::Size::BitsPerWeight, LossSizePlot::Size::Megabytes, LossSizePlot::Size::DecodeSpeed,
+          LossSizePlot::Size::PrefillSpeed, LossSizePlot::Size::ResidentMegabytes})
+        m_qualityAxis->addItem(LossSizePlot::sizeLabel(x), int(x));
+    connect(m_qualityMetric, &QComboBox::currentIndexChanged, this,
+            [this] { m_lossPlot->setLoss(LossSizePlot::Loss(m_qualityMetric->currentData().toInt())); });
+    connect(m_qualityAxis, &QComboBox::currentIndexChanged, this,
+            [this] { m_lossPlot->setSize(LossSizePlot::Size(m_qualityAxis->currentData().toInt())); });
+    auto* qualityRow = new QHBoxLayout;
+    qualityRow->addWidget(new QLabel(tr("Quality:")));
+    qualityRow->addWidget(m_qualityMetric);
+    qualityRow->addWidget(new QLabel(tr("against:")));
+    qualityRow->addWidget(m_qualityAxis);
+    qualityRow->addStretch(1);
+    auto* qualityBox = new QWidget;
+    auto* qualityLayout = new QVBoxLayout(qualityBox);
+    qualityLayout->setContentsMargins(0, 4, 0, 0);
+    qualityLayout->addLayout(qualityRow);
+    qualityLayout->addWidget(m_lossPlot, 1);
     m_memoryPlot = new MemoryPlot;
     m_histogram = new ErrorHistogramPlot;
     m_layerHeatmap = new LayerErrorHeatmap;
@@ -153,9 +178,7 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
     });
     auto* plots = new QTabWidget;
     plots->setObjectName(QStringLiteral("comparePlots"));
-    plots->addTab(m_lossPlot, tr("Perplexity vs size"));
-    plots->addTab(m_speedPlot, tr("Perplexity vs decode speed"));
-    plots->addTab(m_residentPlot, tr("Perplexity vs memory in use"));
+    plots->addTab(qualityBox, tr("Quality"));
     plots->addTab(m_memoryPlot, tr("Memory"));
     plots->addTab(m_histogram, tr("Error histogram"));
     plots->addTab(m_layerHeatmap, tr("Per-layer error"));
@@ -200,6 +223,8 @@ void RunsPanel::setModel(std::shared_ptr<const Model> model)
     m_baseline.reset();
     m_baselineKey.clear();
     m_lastLayers.clear();
+    m_lastRunName.clear();
+    m_lastPlan = {};
     m_layer->clear();
     if (m_model)
         for (const LinearLayerInfo& l : m_model->linears())
@@ -512,12 +537,22 @@ void RunsPanel::onJobFinished(int id, const JobOutcome<ExperimentResult>& out)
     }
     appendRun(r.summary, job->recipe, job->plan, true);
     m_lastLayers = r.quantize.layers;
+    m_lastRunName = name;
+    m_lastPlan = job->plan;
     m_lastWarnings = r.warnings;
     refreshRunsTable();
     refreshPlots();
     persist();
     Q_EMIT runFinished(true, r.warnings.join(QStringLiteral("; ")));
     Q_EMIT runsChanged();
+}
+
+std::vector<QuantSpec> RunsPanel::lastSpecs() const
+{
+    std::vector<QuantSpec> specs;
+    for (const LayerPlanEntry& e : m_lastPlan.entries)
+        specs.push_back(e.spec);
+    return specs;
 }
 
 void RunsPanel::refreshRunsTable()
@@ -557,6 +592,13 @@ void RunsPanel::refreshRunsTable()
             new QTableWidgetItem(r.hasPerplexity()
                                      ? QStringLiteral("%1 ± %2").arg(number(r.ppl, 4), number(r.pplError, 4))
                                      : QStringLiteral("–")));
+        m_runsTable->setItem(i, RunDeltaPpl,
+                             new QTableWidgetItem(r.hasDeltaPpl() ? std::isfinite(r.deltaPplError)
+                                                                        ? QStringLiteral("%1 ± %2").arg(
+                                                                              number(r.deltaPpl, 4),
+                                                                              number(r.deltaPplError, 4))
+                                                                        : number(r.deltaPpl, 4)
+                                                                  : QStringLiteral("–")));
         m_runsTable->setItem(i, RunKld, new QTableWidgetItem(number(r.kldMean, 5)));
         m_runsTable->setItem(i, RunTop1, new QTableWidgetItem(number(r.top1Percent, 2)));
         m_runsTable->setItem(i, RunPrefill, new QTableWidgetItem(number(r.prefillTokensPerSecond, 1)));
@@ -584,8 +626,7 @@ void RunsPanel::refreshPlots()
 {
     const std::vector<RunSummary> runs = checkedRuns();
     m_lossPlot->setRuns(runs, m_baseline);
-    m_speedPlot->setRuns(runs, m_baseline);
-    m_residentPlot->setRuns(runs, m_baseline);
+    offerQualityChoices(runs);
     m_memoryPlot->setRuns(
         runs, m_baseline
                   ? m_baseline
@@ -594,6 +635,32 @@ void RunsPanel::refreshPlots()
     m_histogram->setLayer(m_layer->currentText());
     m_layerHeatmap->setRuns(runs);
     refreshDistribution();
+}
+
+void RunsPanel::offerQualityChoices(const std::vector<RunSummary>& runs)
+{
+    // A choice no shown run has a value for stays listed, greyed, with why.
+    auto offer = [](QComboBox* box, int index, bool available, const QString& why) {
+        auto* model = qobject_cast<QStandardItemModel*>(box->model());
+        QStandardItem* item = model ? model->item(index) : nullptr;
+        if (!item)
+            return;
+        item->setEnabled(available);
+        item->setToolTip(available ? QString() : why);
+    };
+    for (int i = 0; i < m_qualityMetric->count(); ++i) {
+        const auto loss = LossSizePlot::Loss(m_qualityMetric->itemData(i).toInt());
+        offer(m_qualityMetric, i, runs.empty() || LossSizePlot::anyHas(runs, loss),
+              loss == LossSizePlot::Loss::DeltaPerplexity
+                  ? tr("No shown run has Δ perplexity: it is measured against the float model's KLD base "
+                       "(runs evaluated before it was recorded have none)")
+                  : tr("No shown run was compared with the float model"));
+    }
+    for (int i = 0; i < m_qualityAxis->count(); ++i) {
+        const auto size = LossSizePlot::Size(m_qualityAxis->itemData(i).toInt());
+        offer(m_qualityAxis, i, runs.empty() || LossSizePlot::anyHas(runs, size),
+              tr("No shown run has this measured (speed is measured after the evaluation)"));
+    }
 }
 
 void RunsPanel::refreshDistribution()

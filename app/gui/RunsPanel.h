@@ -80,6 +80,9 @@ public:
     const std::optional<RunSummary>& baseline() const { return m_baseline; }
     /// Per-layer reports of the last finished run (the layer table shows them).
     const std::vector<LayerReport>& lastLayers() const { return m_lastLayers; }
+    /// The name of the last finished run and the scheme it used for each linear layer.
+    const QString& lastRunName() const { return m_lastRunName; }
+    std::vector<QuantSpec> lastSpecs() const;
     /// Warnings of the last finished run (calibration text = evaluation text, checkpoint not saved, …).
     const QStringList& lastWarnings() const { return m_lastWarnings; }
 
@@ -116,6 +119,8 @@ private:
     void refreshRunsTable();
     void refreshPlots();
     void refreshDistribution();
+    /// Greys the quality plot's metric and axis choices that no shown run has a value for.
+    void offerQualityChoices(const std::vector<RunSummary>& runs);
     std::vector<RunSummary> checkedRuns() const;
 
     std::shared_ptr<const Model> m_model;
@@ -134,6 +139,8 @@ private:
     std::optional<RunSummary> m_baseline;
     QString m_baselineKey; ///< evaluation settings the baseline and its KLD base belong to
     std::vector<LayerReport> m_lastLayers;
+    QString m_lastRunName;
+    LayerPlan m_lastPlan;
     QStringList m_lastWarnings;
 
     TextFileField* m_evalText = nullptr;
@@ -142,9 +149,9 @@ private:
     QLabel* m_refusal = nullptr; ///< why the last run was refused (cleared when a run is queued)
     QTableWidget* m_jobsTable = nullptr;
     QTableWidget* m_runsTable = nullptr;
-    LossSizePlot* m_lossPlot = nullptr;
-    LossSizePlot* m_speedPlot = nullptr;    ///< quality vs measured decode tokens/s
-    LossSizePlot* m_residentPlot = nullptr; ///< quality vs measured resident weight bytes
+    LossSizePlot* m_lossPlot = nullptr;   ///< the chosen quality metric vs the chosen x, one series per run
+    QComboBox* m_qualityMetric = nullptr; ///< the quality plot's y: ppl, Δppl, KLD, top-1
+    QComboBox* m_qualityAxis = nullptr;   ///< its x: bpw, MB, measured speed or memory
     MemoryPlot* m_memoryPlot = nullptr;
     ErrorHistogramPlot* m_histogram = nullptr;
     LayerErrorHeatmap* m_layerHeatmap = nullptr;

@@ -9,6 +9,7 @@
 #include <QFileInfo>
 #include <QJsonArray>
 #include <chrono>
+#include <cmath>
 
 namespace qs {
 
@@ -165,6 +166,15 @@ QString EvaluationResult::toText() const
         const KldStats& k = *kld;
         s +=
             QStringLiteral("base PPL   %1 +/- %2\n").arg(k.basePpl, 0, 'f', 4).arg(k.basePplError, 0, 'f', 5);
+        if (std::isfinite(k.deltaPplError))
+            s += QStringLiteral("Δ PPL      %1 ± %2 (paired over %3 chunks; ln ratio %4 ± %5)\n")
+                     .arg(k.deltaPpl, 0, 'f', 4)
+                     .arg(k.deltaPplError, 0, 'f', 5)
+                     .arg(k.chunkDeltaNll.size())
+                     .arg(k.deltaLnPpl, 0, 'f', 6)
+                     .arg(k.deltaLnPplError, 0, 'f', 6);
+        else
+            s += QStringLiteral("Δ PPL      %1 (one chunk: no paired error)\n").arg(k.deltaPpl, 0, 'f', 4);
         s += QStringLiteral("Mean KLD   %1 ± %2\n").arg(k.meanKld, 0, 'f', 6).arg(k.meanKldError, 0, 'f', 6);
         s += QStringLiteral("KLD pct    median %1, 90% %2, 95% %3, 99% %4, 99.9% %5, max %6\n")
                  .arg(k.medianKld, 0, 'f', 6)

@@ -6,10 +6,10 @@
 #include <QCryptographicHash>
 #include <QJsonArray>
 #include <QJsonDocument>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 namespace qs {
 
@@ -61,7 +61,8 @@ KldBaseKey KldBaseKey::fromJson(const QJsonObject& o)
 QString KldBaseKey::mismatch(const KldBaseKey& o) const
 {
     if (modelFingerprint != o.modelFingerprint)
-        return QStringLiteral("it was made from another model (%1, architecture/tokenizer fingerprint differs)")
+        return QStringLiteral(
+                   "it was made from another model (%1, architecture/tokenizer fingerprint differs)")
             .arg(modelName);
     if (textSha256 != o.textSha256)
         return QStringLiteral("it was made from another text (sha256 %1…)").arg(textSha256.left(12));
@@ -116,7 +117,8 @@ KldBaseRow KldBaseRow::fromLogits(const float* row, int vocab, int target)
     return b;
 }
 
-KldBaseWriter::KldBaseWriter(const QString& path, const KldBaseKey& key) : m_file(path), m_path(path), m_vocab(key.vocab)
+KldBaseWriter::KldBaseWriter(const QString& path, const KldBaseKey& key)
+    : m_file(path), m_path(path), m_vocab(key.vocab)
 {
     if (!m_file.open(QIODevice::WriteOnly))
         throw Error::inFile(path, u"cannot write: " + m_file.errorString());
@@ -134,7 +136,8 @@ void KldBaseWriter::addChunk(const float* logits, int rows, int vocab, const int
     const std::uint32_t r = std::uint32_t(rows);
     m_file.write(reinterpret_cast<const char*>(&r), 4);
     for (int i = 0; i < rows; ++i) {
-        const KldBaseRow row = KldBaseRow::fromLogits(logits + std::size_t(i) * std::size_t(vocab), vocab, targets[i]);
+        const KldBaseRow row =
+            KldBaseRow::fromLogits(logits + std::size_t(i) * std::size_t(vocab), vocab, targets[i]);
         m_file.write(reinterpret_cast<const char*>(&row.minLogProb), 4);
         m_file.write(reinterpret_cast<const char*>(&row.scale), 4);
         m_file.write(reinterpret_cast<const char*>(&row.targetLogProb), 4);
@@ -168,8 +171,8 @@ KldBaseReader::KldBaseReader(const QString& path) : m_file(path)
     // The trailer (base perplexity) sits at the end: read it now, then rewind to the chunks.
     const qint64 dataStart = m_file.pos();
     std::uint32_t tag = 0;
-    if (!m_file.seek(m_file.size() - 20) || m_file.read(reinterpret_cast<char*>(&tag), 4) != 4 || tag != kTrailerTag ||
-        m_file.read(reinterpret_cast<char*>(&m_basePpl), 8) != 8 ||
+    if (!m_file.seek(m_file.size() - 20) || m_file.read(reinterpret_cast<char*>(&tag), 4) != 4 ||
+        tag != kTrailerTag || m_file.read(reinterpret_cast<char*>(&m_basePpl), 8) != 8 ||
         m_file.read(reinterpret_cast<char*>(&m_basePplError), 8) != 8)
         throw Error::inFile(path, QStringLiteral("KLD base file is truncated (no trailer)"));
     m_file.seek(dataStart);
@@ -181,7 +184,8 @@ void KldBaseReader::readChunk(int expectedChunk, std::vector<KldBaseRow>& rows)
         throw Error::inFile(m_file.fileName(), QStringLiteral("chunks must be read in order"));
     std::uint32_t n = 0;
     if (m_file.read(reinterpret_cast<char*>(&n), 4) != 4 || n == kTrailerTag)
-        throw Error::inFile(m_file.fileName(), QStringLiteral("KLD base ends before chunk %1").arg(expectedChunk));
+        throw Error::inFile(m_file.fileName(),
+                            QStringLiteral("KLD base ends before chunk %1").arg(expectedChunk));
     rows.resize(n);
     for (KldBaseRow& r : rows) {
         r.q.resize(std::size_t(m_key.vocab));
@@ -191,7 +195,8 @@ void KldBaseReader::readChunk(int expectedChunk, std::vector<KldBaseRow>& rows)
             m_file.read(reinterpret_cast<char*>(&r.targetLogProb), 4) != 4 ||
             m_file.read(reinterpret_cast<char*>(&r.argmax), 4) != 4 ||
             m_file.read(reinterpret_cast<char*>(r.q.data()), bytes) != bytes)
-            throw Error::inFile(m_file.fileName(), QStringLiteral("KLD base is truncated in chunk %1").arg(expectedChunk));
+            throw Error::inFile(m_file.fileName(),
+                                QStringLiteral("KLD base is truncated in chunk %1").arg(expectedChunk));
     }
     ++m_nextChunk;
 }
@@ -202,6 +207,7 @@ void KldAccumulator::addChunk(const float* logits, int rows, int vocab, const in
     if (int(base.size()) != rows)
         throw Error(QStringLiteral("KLD base chunk has %1 rows, this run %2").arg(base.size()).arg(rows));
     std::vector<double> lpBase;
+    double chunkDelta = 0;
     for (int i = 0; i < rows; ++i) {
         const float* row = logits + std::size_t(i) * std::size_t(vocab);
         const KldBaseRow& b = base[std::size_t(i)];
@@ -219,6 +225,14 @@ void KldAccumulator::addChunk(const float* logits, int rows, int vocab, const in
         m_sameTop += argmax == b.argmax ? 1 : 0;
         // Δp of the correct next token: this run's probability minus the base's (exact f32 stored).
         m_deltaP.push_back(std::exp(double(row[targets[i]]) - lse) - std::exp(double(b.targetLogProb)));
+        const double nll = lse - double(row[targets[i]]), baseNll = -double(b.targetLogProb);
+        m_nll += nll;
+        m_baseNll += baseNll;
+        chunkDelta += nll - baseNll;
+    }
+    if (rows > 0) {
+        m_chunkDeltaNll.push_back(chunkDelta / rows);
+        m_chunkTokens.push_back(rows);
     }
 }
 
@@ -264,11 +278,36 @@ KldStats KldAccumulator::finish() const
     std::sort(dsorted.begin(), dsorted.end());
     for (double q : {0.1, 1.0, 5.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.9})
         s.deltaPPercentiles.emplace_back(q, percentile(dsorted, q));
+
+    // Paired perplexity change. The mean over tokens is the chunk means weighted by their tokens;
+    // its variance treats each chunk as one sample (the ratio estimator of cluster sampling).
+    s.deltaLnPpl = (m_nll - m_baseNll) / n;
+    s.deltaPpl = std::exp(m_nll / n) - std::exp(m_baseNll / n);
+    s.chunkDeltaNll = m_chunkDeltaNll;
+    s.chunkTokens = m_chunkTokens;
+    const std::size_t chunks = m_chunkDeltaNll.size();
+    s.deltaLnPplError = s.deltaPplError = std::numeric_limits<double>::quiet_NaN();
+    if (chunks > 1) {
+        double var = 0;
+        for (std::size_t c = 0; c < chunks; ++c) {
+            const double w = double(m_chunkTokens[c]) / n;
+            var += w * w * (m_chunkDeltaNll[c] - s.deltaLnPpl) * (m_chunkDeltaNll[c] - s.deltaLnPpl);
+        }
+        s.deltaLnPplError = std::sqrt(var * double(chunks) / double(chunks - 1));
+        s.deltaPplError = std::exp(m_nll / n) * s.deltaLnPplError;
+    }
     return s;
 }
 
 QJsonObject KldStats::toJson() const
 {
+    // NaN (an error not measured) as null: JSON has no NaN.
+    auto jsonNumber = [](double v) { return std::isfinite(v) ? QJsonValue(v) : QJsonValue(); };
+    QJsonArray chunkDeltas, chunkCounts;
+    for (double d : chunkDeltaNll)
+        chunkDeltas.append(d);
+    for (int t : chunkTokens)
+        chunkCounts.append(t);
     QJsonObject dp;
     for (const auto& [q, v] : deltaPPercentiles)
         dp.insert(QString::number(q), v);
@@ -289,7 +328,13 @@ QJsonObject KldStats::toJson() const
                        {QStringLiteral("mean_delta_p"), meanDeltaP},
                        {QStringLiteral("delta_p_percentiles"), dp},
                        {QStringLiteral("base_ppl"), basePpl},
-                       {QStringLiteral("base_ppl_error"), basePplError}};
+                       {QStringLiteral("base_ppl_error"), basePplError},
+                       {QStringLiteral("delta_ln_ppl"), deltaLnPpl},
+                       {QStringLiteral("delta_ln_ppl_error"), jsonNumber(deltaLnPplError)},
+                       {QStringLiteral("delta_ppl"), deltaPpl},
+                       {QStringLiteral("delta_ppl_error"), jsonNumber(deltaPplError)},
+                       {QStringLiteral("chunk_delta_nll"), chunkDeltas},
+                       {QStringLiteral("chunk_tokens"), chunkCounts}};
 }
 
 } // namespace qs

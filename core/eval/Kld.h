@@ -4,7 +4,6 @@
 #include <QJsonObject>
 #include <QSaveFile>
 #include <QString>
-
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -93,18 +92,31 @@ struct KldStats
     double meanDeltaP = 0;
     std::vector<std::pair<double, double>> deltaPPercentiles; ///< (percentile, Δp)
     double basePpl = 0, basePplError = 0;
+    /// Perplexity change against the base on the same scored tokens, paired: ln(PPL/PPL_base) is
+    /// the mean per-token NLL difference; its error comes from the spread of the per-chunk means
+    /// (chunks are independent stretches of text, tokens within one are not), so it is far tighter
+    /// than the two runs' own ± bars. Errors are NaN with fewer than two chunks.
+    double deltaLnPpl = 0, deltaLnPplError = 0;
+    double deltaPpl = 0,
+           deltaPplError = 0; ///< PPL − PPL_base; error by the delta method (PPL · σ of ln ratio)
+    std::vector<double> chunkDeltaNll; ///< per chunk: mean NLL(run) − mean NLL(base) over its scored tokens
+    std::vector<int> chunkTokens;      ///< scored tokens per chunk
     QJsonObject toJson() const;
 };
 
 class KldAccumulator
 {
 public:
-    void addChunk(const float* logits, int rows, int vocab, const int* targets, const std::vector<KldBaseRow>& base);
+    void addChunk(const float* logits, int rows, int vocab, const int* targets,
+                  const std::vector<KldBaseRow>& base);
     KldStats finish() const;
 
 private:
     std::vector<double> m_kld, m_deltaP;
     std::int64_t m_sameTop = 0;
+    double m_nll = 0, m_baseNll = 0; ///< sums over every scored token
+    std::vector<double> m_chunkDeltaNll;
+    std::vector<int> m_chunkTokens;
 };
 
 /// sha256 of a file's bytes, hex (for the text key).

@@ -192,6 +192,9 @@ void RunSummary::readEvaluation(const QJsonObject& e)
     kldMean = numberOr(kld.value(u"mean_kld"), kldMean);
     kldError = numberOr(kld.value(u"mean_kld_error"), kldError);
     top1Percent = numberOr(kld.value(u"same_top_percent"), top1Percent);
+    top1Error = numberOr(kld.value(u"same_top_error"), top1Error);
+    deltaPpl = numberOr(kld.value(u"delta_ppl"), deltaPpl);
+    deltaPplError = numberOr(kld.value(u"delta_ppl_error"), deltaPplError);
     if (modelBytes == 0)
         modelBytes = std::uint64_t(std::max<qint64>(0, e.value(u"model_bytes").toInteger()));
     if (bitsPerWeight == 0)

@@ -73,6 +73,11 @@ struct RunSummary
     double kldMean = std::numeric_limits<double>::quiet_NaN();
     double kldError = std::numeric_limits<double>::quiet_NaN();
     double top1Percent = std::numeric_limits<double>::quiet_NaN();
+    double top1Error = std::numeric_limits<double>::quiet_NaN(); ///< its standard error (percentage points)
+    /// PPL − PPL(float) on the same tokens with the paired per-chunk error (eval/Kld.h KldStats);
+    /// NaN when not measured (no KLD base, or a run evaluated before it was recorded).
+    double deltaPpl = std::numeric_limits<double>::quiet_NaN();
+    double deltaPplError = std::numeric_limits<double>::quiet_NaN();
     double quantizeSeconds = std::numeric_limits<double>::quiet_NaN();
     /// Measured on the model as it runs (eval/Speed.h); NaN/0 when not measured.
     double prefillTokensPerSecond = std::numeric_limits<double>::quiet_NaN();
@@ -87,6 +92,7 @@ struct RunSummary
     double megabytes() const { return double(modelBytes) / 1e6; }
     bool hasPerplexity() const { return std::isfinite(ppl); }
     bool hasKld() const { return std::isfinite(kldMean); }
+    bool hasDeltaPpl() const { return std::isfinite(deltaPpl); }
     bool hasSpeed() const { return std::isfinite(decodeTokensPerSecond); }
     const LayerMetrics* findLayer(const QString& name) const;
 

@@ -83,6 +83,9 @@ QJsonObject runSummaryToJson(const RunSummary& r)
             {QStringLiteral("kld_mean"), number(r.kldMean)},
             {QStringLiteral("kld_error"), number(r.kldError)},
             {QStringLiteral("top1_percent"), number(r.top1Percent)},
+            {QStringLiteral("top1_error"), number(r.top1Error)},
+            {QStringLiteral("delta_ppl"), number(r.deltaPpl)},
+            {QStringLiteral("delta_ppl_error"), number(r.deltaPplError)},
             {QStringLiteral("quantize_seconds"), number(r.quantizeSeconds)},
             {QStringLiteral("prefill_tokens_per_second"), number(r.prefillTokensPerSecond)},
             {QStringLiteral("decode_tokens_per_second"), number(r.decodeTokensPerSecond)},
@@ -116,6 +119,9 @@ RunSummary runSummaryFromJson(const QJsonObject& o, const QString& where)
     r.kldMean = numberOr(o.value(u"kld_mean"));
     r.kldError = numberOr(o.value(u"kld_error"));
     r.top1Percent = numberOr(o.value(u"top1_percent"));
+    r.top1Error = numberOr(o.value(u"top1_error"));
+    r.deltaPpl = numberOr(o.value(u"delta_ppl"));
+    r.deltaPplError = numberOr(o.value(u"delta_ppl_error"));
     r.quantizeSeconds = numberOr(o.value(u"quantize_seconds"));
     r.prefillTokensPerSecond = numberOr(o.value(u"prefill_tokens_per_second"));
     r.decodeTokensPerSecond = numberOr(o.value(u"decode_tokens_per_second"));
