@@ -84,13 +84,7 @@ StoredRuns StoredRuns::fromJson(const QByteArray& json, const QString& path, con
     if (!o.value(u"runs").isArray())
         throw Error::inFile(path, QStringLiteral("runs: expected an array"));
     StoredRuns s;
-    const QJsonArray runs = o.value(u"runs").toArray();
-    for (qsizetype i = 0; i < runs.size(); ++i) {
-        const QString where = path + QStringLiteral(": runs[%1]").arg(i);
-        if (!runs[i].isObject())
-            throw Error(where + QStringLiteral(": expected an object"));
-        s.runs.push_back(SessionRun::fromJson(runs[i].toObject(), where));
-    }
+    s.runs = sessionRunsFromJson(o.value(u"runs").toArray(), path);
     if (o.contains(u"baseline")) {
         if (!o.value(u"baseline").isObject())
             throw Error::inFile(path, QStringLiteral("baseline: expected an object"));

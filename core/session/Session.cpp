@@ -86,6 +86,18 @@ QJsonObject readVersionedJson(const QByteArray& json, const QString& path, QLati
     return o;
 }
 
+std::vector<SessionRun> sessionRunsFromJson(const QJsonArray& runs, const QString& path)
+{
+    std::vector<SessionRun> out;
+    for (qsizetype i = 0; i < runs.size(); ++i) {
+        const QString where = path + QStringLiteral(": runs[%1]").arg(i);
+        if (!runs[i].isObject())
+            throw Error(where + QStringLiteral(": expected an object"));
+        out.push_back(SessionRun::fromJson(runs[i].toObject(), where));
+    }
+    return out;
+}
+
 Session Session::fromJson(const QByteArray& json, const QString& path)
 {
     const QJsonObject o = readVersionedJson(json, path, kFormat, QStringLiteral("session"), kVersion);
@@ -100,13 +112,7 @@ Session Session::fromJson(const QByteArray& json, const QString& path)
     s.page = o.value(u"page").toString();
     if (o.contains(u"recipe"))
         s.recipe = recipeFromJson(o.value(u"recipe"), path + QStringLiteral(": recipe"));
-    const QJsonArray runs = o.value(u"runs").toArray();
-    for (qsizetype i = 0; i < runs.size(); ++i) {
-        const QString where = path + QStringLiteral(": runs[%1]").arg(i);
-        if (!runs[i].isObject())
-            throw Error(where + QStringLiteral(": expected an object"));
-        s.runs.push_back(SessionRun::fromJson(runs[i].toObject(), where));
-    }
+    s.runs = sessionRunsFromJson(o.value(u"runs").toArray(), path);
     if (o.contains(u"baseline"))
         s.baseline = runSummaryFromJson(o.value(u"baseline").toObject(), path + QStringLiteral(": baseline"));
     if (o.contains(u"sensitivity")) {

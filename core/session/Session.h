@@ -7,6 +7,7 @@
 
 #include <QByteArray>
 #include <QDateTime>
+#include <QJsonArray>
 #include <QJsonObject>
 #include <QString>
 #include <optional>
@@ -34,6 +35,9 @@ struct SessionRun
 /// outside 1 … maxVersion.
 QJsonObject readVersionedJson(const QByteArray& json, const QString& path, QLatin1String format,
                               const QString& kind, int maxVersion);
+
+/// The "runs" array of a session or run store; throws qs::Error naming `path` and the entry.
+std::vector<SessionRun> sessionRunsFromJson(const QJsonArray& runs, const QString& path);
 
 /// What the workbench restores on start: the open model, the plan being edited (a recipe), the
 /// page shown, the finished runs with their float baseline, and the sensitivity sweep. Versioned
