@@ -1,6 +1,9 @@
 // Tokenizers on the real fixtures: golden ids (stories260K, kjv7M, WikiText-2), tokenizer.json vs
 // tokenizer.model agreement, ids from the reference Python encoders, round trips, error paths.
 #include "TestSupport.h"
+#include "eval/Evaluation.h"
+#include "model/Model.h"
+#include "model/Transformer.h"
 #include "tokenizer/HfTokenizer.h"
 #include "tokenizer/Tokenizer.h"
 #include "util/Error.h"
@@ -25,7 +28,8 @@ namespace {
 QByteArray readAll(const QString& path)
 {
     QFile f(path);
-    if (!f.open(QIODevice::ReadOnly)) return {};
+    if (!f.open(QIODevice::ReadOnly))
+        return {};
     return f.readAll();
 }
 
@@ -69,7 +73,8 @@ std::string squeezeSpaces(std::string_view s)
 {
     std::string out;
     for (char c : s)
-        if (c != ' ' || (!out.empty() && out.back() != ' ')) out.push_back(c);
+        if (c != ' ' || (!out.empty() && out.back() != ' '))
+            out.push_back(c);
     while (!out.empty() && out.back() == ' ')
         out.pop_back();
     return out;
@@ -78,7 +83,8 @@ std::string squeezeSpaces(std::string_view s)
 /// A tokenizer file of the shared data, or a QSKIP.
 #define QS_LOAD_TOKENIZER(var, relative)                                                                     \
     const QString var##Path = test::dataPath(relative);                                                      \
-    if (var##Path.isEmpty()) QSKIP(qPrintable(test::skipMessage(relative)));                                 \
+    if (var##Path.isEmpty())                                                                                 \
+        QSKIP(qPrintable(test::skipMessage(relative)));                                                      \
     const auto var = (var##Path).endsWith(u".model") ? Tokenizer::fromSentencePiece(var##Path)               \
                                                      : Tokenizer::fromTokenizerJson(var##Path);
 
@@ -131,7 +137,8 @@ void TestTokenizer::loadAndMetadata()
     QFETCH(int, bos);
     QFETCH(int, eos);
     const QString dir = test::dataPath(folder);
-    if (dir.isEmpty()) QSKIP(qPrintable(test::skipMessage(folder)));
+    if (dir.isEmpty())
+        QSKIP(qPrintable(test::skipMessage(folder)));
     const auto t = Tokenizer::load(dir); // prefers tokenizer.json
     QVERIFY2(t->description().startsWith(descriptionStart), qPrintable(t->description()));
     QCOMPARE(t->path(), QDir(dir).filePath(QStringLiteral("tokenizer.json")));
@@ -198,7 +205,8 @@ void TestTokenizer::goldenWholeFile()
     QFETCH(QString, goldenKey);
     QS_LOAD_TOKENIZER(tok, tokenizer);
     const QString textPath = test::dataPath(text);
-    if (textPath.isEmpty()) QSKIP(qPrintable(test::skipMessage(text)));
+    if (textPath.isEmpty())
+        QSKIP(qPrintable(test::skipMessage(text)));
     QJsonObject golden = readJson(QFileInfo(tokPath).dir().filePath(QStringLiteral("golden.json")));
     for (const QString& key : goldenKey.split(u'/'))
         golden = golden.value(key).toObject();
@@ -218,7 +226,8 @@ void TestTokenizer::goldenWholeFile()
     const QString diff = idDiff(std::vector<int>(ids.begin(), ids.begin() + 64), first);
     QVERIFY2(diff.isEmpty(), qPrintable(diff));
     // The byte-level tokenizer reproduces the file exactly.
-    if (tok->description().contains(u"byte-level")) QVERIFY(tok->decode(ids) == bytes.toStdString());
+    if (tok->description().contains(u"byte-level"))
+        QVERIFY(tok->decode(ids) == bytes.toStdString());
 }
 
 void TestTokenizer::jsonMatchesSentencePiece_data()
@@ -236,7 +245,8 @@ void TestTokenizer::jsonMatchesSentencePiece()
     QS_LOAD_TOKENIZER(json, QStringLiteral("stories260K/tokenizer.json"));
     QS_LOAD_TOKENIZER(spm, QStringLiteral("stories260K/tokenizer.model"));
     const QString textPath = test::dataPath(text);
-    if (textPath.isEmpty()) QSKIP(qPrintable(test::skipMessage(text)));
+    if (textPath.isEmpty())
+        QSKIP(qPrintable(test::skipMessage(text)));
     const QByteArray bytes = readAll(textPath);
     const QList<QByteArray> lines = bytes.split('\n');
     int rawDiffer = 0;
@@ -566,9 +576,25 @@ void TestTokenizer::missingFiles()
     QVERIFY(QFile::copy(model, dir.filePath(QStringLiteral("tokenizer.model"))));
     QVERIFY(test::writeFile(dir.filePath(QStringLiteral("tokenizer.json")), "{"));
     QTest::ignoreMessage(QtWarningMsg,
-                         QRegularExpression(QStringLiteral("invalid JSON.*using tokenizer.model instead")));
+                         QRegularExpression(QStringLiteral("invalid JSON.*using .*tokenizer.model instead")));
     const auto t = Tokenizer::load(dir.path());
     QVERIFY(t->description().startsWith(u"tokenizer.model"));
+    // … and says so: both files and why, kept with the tokenizer for the results that use it.
+    QVERIFY2(t->loadWarning().contains(dir.filePath(QStringLiteral("tokenizer.json"))) &&
+                 t->loadWarning().contains(dir.filePath(QStringLiteral("tokenizer.model"))) &&
+                 t->loadWarning().contains(QStringLiteral("invalid JSON")),
+             qPrintable(t->loadWarning()));
+    QS_REQUIRE_DATA(stories, "stories260K");
+    QS_REQUIRE_DATA(text, "wikitext-2-raw/wiki.test.raw");
+    EvaluationParams p;
+    p.textPath = text;
+    p.perplexity.ctx = 64;
+    p.perplexity.maxChunks = 1;
+    p.speedPrefillTokens = 0;
+    const EvaluationResult r = runEvaluation(Transformer(Model::open(stories)), *t, p);
+    QVERIFY2(!r.warnings.isEmpty() && r.warnings.front() == t->loadWarning(),
+             qPrintable(r.warnings.join(u'|')));
+    QVERIFY(Tokenizer::load(stories)->loadWarning().isEmpty());
 }
 
 QTEST_GUILESS_MAIN(TestTokenizer)

@@ -52,6 +52,8 @@ EvaluationResult runEvaluation(const Transformer& model, const Tokenizer& tokeni
     r.bitsPerWeight = model.bitsPerWeight();
     r.linearBitsPerWeight = model.linearBitsPerWeight();
     r.warnings = checkTokenizerAgainstModel(tokenizer, model);
+    if (!tokenizer.loadWarning().isEmpty()) // a fallback the user did not choose: recorded with the result
+        r.warnings.prepend(tokenizer.loadWarning());
     const int ctx = std::max(params.perplexity.ctx, params.speedPrefillTokens + params.speedDecodeTokens);
     requireMemory(QStringLiteral("evaluating with n_ctx %1").arg(params.perplexity.ctx),
                   modelRunMemory(model.model(), ctx, ctx, false),

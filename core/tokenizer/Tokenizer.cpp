@@ -48,7 +48,10 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const QString& modelDir)
         // tokenizer.model tokenises differently (e.g. it squeezes spaces), so say that it is used.
         try {
             auto t = fromSentencePiece(model);
-            qWarning("%s; using tokenizer.model instead", jsonError.what());
+            t->m_loadWarning = jsonError.message() + QStringLiteral("; using %1 instead, which may tokenise "
+                                                                    "differently")
+                                                         .arg(model);
+            qWarning("%s", qPrintable(t->m_loadWarning));
             return t;
         } catch (const Error& modelError) {
             throw Error(jsonError.message() + u"; and " + modelError.message());
