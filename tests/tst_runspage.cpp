@@ -143,6 +143,7 @@ private Q_SLOTS:
     void unreadableStoreIsKeptAside();
     void sessionAndStoreDoNotDuplicate();
     void qualityPlotFollowsSelection();
+    void qualityChoiceRemembered();
 
 private:
     QString m_data; ///< the data folder as the tests found it (before any working-directory change)
@@ -676,6 +677,35 @@ SessionRun qualityRun(const QString& name, double bpw, double ppl, double decode
 }
 
 } // namespace
+
+// The quality plot opens on mean KLD (which separates methods where perplexity's ± bars overlap) and
+// afterwards on the user's last choice, in a new window too.
+void TestRunsPage::qualityChoiceRemembered()
+{
+    QSettings().remove(QStringLiteral("runs"));
+    using Loss = LossSizePlot::Loss;
+    auto choices = [](MainWindow& w) {
+        return std::pair{w.runsPanel()->findChild<QComboBox*>(QStringLiteral("qualityMetric")),
+                         w.runsPanel()->findChild<QComboBox*>(QStringLiteral("qualityAxis"))};
+    };
+    {
+        MainWindow w;
+        const auto [metric, axis] = choices(w);
+        QVERIFY(metric && axis);
+        QCOMPARE(Loss(metric->currentData().toInt()), Loss::Kld);
+        QCOMPARE(w.runsPanel()->findChild<LossSizePlot*>()->yAxis->label(),
+                 LossSizePlot::lossLabel(Loss::Kld));
+        metric->setCurrentIndex(metric->findData(int(Loss::Top1)));
+        axis->setCurrentIndex(axis->findData(int(LossSizePlot::Size::Megabytes)));
+    }
+    MainWindow again;
+    const auto [metric, axis] = choices(again);
+    QCOMPARE(Loss(metric->currentData().toInt()), Loss::Top1);
+    QCOMPARE(LossSizePlot::Size(axis->currentData().toInt()), LossSizePlot::Size::Megabytes);
+    QCOMPARE(again.runsPanel()->findChild<LossSizePlot*>()->yAxis->label(),
+             LossSizePlot::lossLabel(Loss::Top1));
+    QSettings().remove(QStringLiteral("runs"));
+}
 
 void TestRunsPage::qualityPlotFollowsSelection()
 {

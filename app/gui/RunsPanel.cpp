@@ -26,6 +26,7 @@
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSettings>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStandardItemModel>
@@ -151,10 +152,28 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
          {LossSizePlot::Size::BitsPerWeight, LossSizePlot::Size::Megabytes, LossSizePlot::Size::DecodeSpeed,
           LossSizePlot::Size::PrefillSpeed, LossSizePlot::Size::ResidentMegabytes})
         m_qualityAxis->addItem(LossSizePlot::sizeLabel(x), int(x));
-    connect(m_qualityMetric, &QComboBox::currentIndexChanged, this,
-            [this] { m_lossPlot->setLoss(LossSizePlot::Loss(m_qualityMetric->currentData().toInt())); });
-    connect(m_qualityAxis, &QComboBox::currentIndexChanged, this,
-            [this] { m_lossPlot->setSize(LossSizePlot::Size(m_qualityAxis->currentData().toInt())); });
+    // The last choice (kept in the settings), else mean KLD against bits per weight: KLD separates methods
+    // where perplexity's ± bars overlap.
+    {
+        const QSettings settings;
+        const int metric = m_qualityMetric->findData(
+            settings.value(QStringLiteral("runs/qualityMetric"), int(LossSizePlot::Loss::Kld)).toInt());
+        const int axis = m_qualityAxis->findData(
+            settings.value(QStringLiteral("runs/qualityAxis"), int(LossSizePlot::Size::BitsPerWeight))
+                .toInt());
+        m_qualityMetric->setCurrentIndex(std::max(metric, 0));
+        m_qualityAxis->setCurrentIndex(std::max(axis, 0));
+        m_lossPlot->setLoss(LossSizePlot::Loss(m_qualityMetric->currentData().toInt()));
+        m_lossPlot->setSize(LossSizePlot::Size(m_qualityAxis->currentData().toInt()));
+    }
+    connect(m_qualityMetric, &QComboBox::currentIndexChanged, this, [this] {
+        m_lossPlot->setLoss(LossSizePlot::Loss(m_qualityMetric->currentData().toInt()));
+        QSettings().setValue(QStringLiteral("runs/qualityMetric"), m_qualityMetric->currentData());
+    });
+    connect(m_qualityAxis, &QComboBox::currentIndexChanged, this, [this] {
+        m_lossPlot->setSize(LossSizePlot::Size(m_qualityAxis->currentData().toInt()));
+        QSettings().setValue(QStringLiteral("runs/qualityAxis"), m_qualityAxis->currentData());
+    });
     auto* qualityRow = new QHBoxLayout;
     qualityRow->addWidget(new QLabel(tr("Quality:")));
     qualityRow->addWidget(m_qualityMetric);
