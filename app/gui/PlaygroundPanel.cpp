@@ -364,6 +364,7 @@ QuantSpec PlaygroundPanel::currentSpec() const
         return QuantSpec::ggml(QuantSpec::ggmlTypeForBits(m_bits->value()));
     spec.bits = m_bits->value();
     spec.symmetric = m_symmetric->isChecked();
+    spec.floatZeros = spec.method == QuantMethod::Hqq; // HQQ's zeros are real-valued, as in a run
     const int g = m_groupSize->currentData().toInt();
     spec.granularity = g == kPerChannel ? Granularity::PerChannel : Granularity::PerGroup;
     spec.groupSize = g == kPerChannel ? 128 : g;
