@@ -25,11 +25,7 @@ public:
         std::int64_t tokens = 0;
         for (const EvalChunk& ch : m_chunks)
             tokens += std::int64_t(ch.tokens.size());
-        // Keep hidden states at every block input when they fit in a quarter of free memory.
-        const double perCheckpoint = double(tokens) * c.hiddenSize * 4.0;
-        const double avail = availableMemoryBytes() > 0 ? availableMemoryBytes() : 4e9;
-        const int fit = std::max(1, int(0.25 * avail / std::max(1.0, perCheckpoint)) - 1);
-        m_stride = std::max(1, (L + fit - 1) / fit);
+        m_stride = checkpointStride(c, tokens);
         m_hidden.assign(std::size_t(L + 1), {});
         m_base.resize(m_chunks.size());
         KvCache cache = t.makeCache(maxLength());
@@ -60,6 +56,22 @@ public:
                        QStringLiteral("chunk %1 of %2").arg(ci + 1).arg(m_chunks.size()));
         }
         m_baseNll = nll / double(std::max<std::int64_t>(1, m_scored));
+    }
+
+    /// Hidden states are kept at every stride-th block input (and after the last block): at every one
+    /// when all of them fit in a quarter of free memory, else as many as do. `tokens` over all chunks.
+    static int checkpointStride(const ModelConfig& c, std::int64_t tokens)
+    {
+        const double perCheckpoint = double(tokens) * c.hiddenSize * 4.0;
+        const double avail = availableMemoryBytes() > 0 ? availableMemoryBytes() : 4e9;
+        const int fit = std::max(1, int(0.25 * avail / std::max(1.0, perCheckpoint)) - 1);
+        return std::max(1, (c.numLayers + fit - 1) / fit);
+    }
+    /// Bytes of the hidden states kept for `tokens` (chunks together) under checkpointStride.
+    static double checkpointBytes(const ModelConfig& c, std::int64_t tokens)
+    {
+        return double((c.numLayers - 1) / checkpointStride(c, tokens) + 2) * double(tokens) * c.hiddenSize *
+               4.0;
     }
 
     double baseNll() const { return m_baseNll; }

@@ -213,6 +213,62 @@ std::vector<SensitivityUnit> sensitivityUnits(const Model& model, const Sensitiv
     return units;
 }
 
+namespace {
+
+/// What a sweep holds at its peak, for evaluation chunks already made: the model running one chunk, the
+/// float hidden states the evaluator keeps, the base log-probabilities, the calibration activations, and one
+/// block's statistics and quantized copies under every scheme.
+MemoryNeed sweepMemory(const Model& model, const SensitivitySettings& settings,
+                       const std::vector<EvalChunk>& chunks)
+{
+    const ModelConfig& c = model.config();
+    MemoryNeed need;
+    std::int64_t tokens = 0;
+    int longest = 1;
+    double scored = 0; // positions whose base log-probabilities are kept for KLD
+    for (const EvalChunk& ch : chunks) {
+        tokens += std::int64_t(ch.tokens.size());
+        longest = std::max(longest, int(ch.tokens.size()));
+        scored += std::max(0.0, double(ch.tokens.size()) - ch.firstScored - 1);
+    }
+    for (const auto& [label, bytes] : modelRunMemory(model, longest, longest).parts)
+        need.add(label, bytes);
+    need.add(QStringLiteral("hidden states at block inputs"),
+             BlockRestartEvaluator::checkpointBytes(c, tokens));
+    // 16 bits per vocabulary entry and scored position (KldBaseRow)
+    need.add(QStringLiteral("base log-probabilities"), scored * double(c.vocabSize) * 2.0);
+    if (!settings.calibration.text.isEmpty())
+        need.add(QStringLiteral("calibration activations"),
+                 double(settings.calibration.samples) * settings.calibration.seqLen * c.hiddenSize * 4.0);
+    bool hessian = false;
+    for (const SensitivityScheme& s : settings.schemes)
+        hessian = hessian || s.spec.method == QuantMethod::Gptq;
+    std::map<int, std::pair<double, double>> perBlock; // block → statistics, quantized copies
+    double largest = 0;
+    for (const LinearLayerInfo& l : model.linears()) {
+        auto& [stats, copies] = perBlock[l.block];
+        if (hessian)
+            stats += double(l.inFeatures) * double(l.inFeatures) * 8.0;
+        if (!settings.calibration.text.isEmpty()) // sampled input and output rows for the proxies
+            stats += double(kSampleRows) * double(l.inFeatures + l.outFeatures) * 4.0;
+        for (const SensitivityScheme& s : settings.schemes)
+            copies += double(s.spec.cost(l.outFeatures, l.inFeatures).total());
+        largest = std::max(largest, double(l.params()));
+    }
+    double stats = 0, copies = 0;
+    for (const auto& [block, sc] : perBlock) {
+        stats = std::max(stats, sc.first);
+        copies = std::max(copies, sc.second);
+    }
+    if (stats > 0)
+        need.add(QStringLiteral("one block's calibration statistics"), stats);
+    need.add(QStringLiteral("one block quantized under every scheme"), copies);
+    need.add(QStringLiteral("working copies of the largest layer"), largest * 9.0);
+    return need;
+}
+
+} // namespace
+
 SensitivityCost estimateSensitivityCost(const Model& model, const Tokenizer& tokenizer,
                                         const SensitivitySettings& settings,
                                         const SensitivityResult* previous)
@@ -238,54 +294,8 @@ SensitivityCost estimateSensitivityCost(const Model& model, const Tokenizer& tok
     cost.blockFraction = cost.evaluations ? blocks / cost.evaluations : 0;
     cost.tokenBlocks = blocks * double(cost.evalTokens) * L;
 
-    // Memory at the peak: the model running one chunk, the float hidden states the evaluator keeps
-    // (BlockRestartEvaluator: every stride-th block input, within a quarter of free memory), the
-    // calibration activations, and one block's statistics and quantized copies under every scheme.
-    const ModelConfig& c = model.config();
     cost.usableBytes = usableMemoryBytes();
-    int longest = 1;
-    for (const EvalChunk& ch : chunks)
-        longest = std::max(longest, int(ch.tokens.size()));
-    for (const auto& [label, bytes] : modelRunMemory(model, longest, longest).parts)
-        cost.memory.add(label, bytes);
-    const double perCheckpoint = double(cost.evalTokens) * c.hiddenSize * 4.0;
-    const int fit = std::max(
-        1, int(0.25 * (cost.usableBytes > 0 ? cost.usableBytes : 4e9) / std::max(1.0, perCheckpoint)) - 1);
-    const int stride = std::max(1, (L + fit - 1) / fit);
-    cost.memory.add(QStringLiteral("hidden states at block inputs"),
-                    double((L - 1) / stride + 2) * perCheckpoint);
-    double scored = 0; // the base model's log-probabilities for KLD, 16-bit per vocabulary entry
-    for (const EvalChunk& ch : chunks)
-        scored += std::max(0.0, double(ch.tokens.size()) - ch.firstScored - 1);
-    cost.memory.add(QStringLiteral("base log-probabilities"), scored * double(c.vocabSize) * 2.0);
-    if (!settings.calibration.text.isEmpty())
-        cost.memory.add(QStringLiteral("calibration activations"), double(settings.calibration.samples) *
-                                                                       settings.calibration.seqLen *
-                                                                       c.hiddenSize * 4.0);
-    bool hessian = false;
-    for (const SensitivityScheme& s : settings.schemes)
-        hessian = hessian || s.spec.method == QuantMethod::Gptq;
-    std::map<int, std::pair<double, double>> perBlock; // block → statistics, quantized copies
-    double largest = 0;
-    for (const LinearLayerInfo& l : model.linears()) {
-        auto& [stats, copies] = perBlock[l.block];
-        if (hessian)
-            stats += double(l.inFeatures) * double(l.inFeatures) * 8.0;
-        if (!settings.calibration.text.isEmpty()) // sampled input and output rows for the proxies
-            stats += double(kSampleRows) * double(l.inFeatures + l.outFeatures) * 4.0;
-        for (const SensitivityScheme& s : settings.schemes)
-            copies += double(s.spec.cost(l.outFeatures, l.inFeatures).total());
-        largest = std::max(largest, double(l.params()));
-    }
-    double stats = 0, copies = 0;
-    for (const auto& [block, sc] : perBlock) {
-        stats = std::max(stats, sc.first);
-        copies = std::max(copies, sc.second);
-    }
-    if (stats > 0)
-        cost.memory.add(QStringLiteral("one block's calibration statistics"), stats);
-    cost.memory.add(QStringLiteral("one block quantized under every scheme"), copies);
-    cost.memory.add(QStringLiteral("working copies of the largest layer"), largest * 9.0);
+    cost.memory = sweepMemory(model, settings, chunks);
     return cost;
 }
 
@@ -335,11 +345,6 @@ public:
     {
         m_t0 = Clock::now();
         checkSettings();
-        requireMemory(
-            QStringLiteral("the sensitivity sweep"),
-            estimateSensitivityCost(m_model, m_tokenizer, m_settings, m_previous).memory,
-            QStringLiteral("sweep fewer schemes at once, evaluate fewer chunks or calibrate on fewer "
-                           "samples"));
         keyResult();
         m_job.report(0, QStringLiteral("loading"), m_model.displayName());
         m_transformer = std::make_unique<Transformer>(m_modelPtr);
@@ -421,6 +426,11 @@ private:
     void measureBase()
     {
         const std::vector<EvalChunk> chunks = makeChunks(m_evalTokens, withBos(m_settings.eval, m_tokenizer));
+        // Before the first large allocation (the evaluator's hidden states), on the chunks made here.
+        requireMemory(
+            QStringLiteral("the sensitivity sweep"), sweepMemory(m_model, m_settings, chunks),
+            QStringLiteral("sweep fewer schemes at once, evaluate fewer chunks or calibrate on fewer "
+                           "samples"));
         m_sample = std::make_unique<BlockRestartEvaluator>(*m_transformer, chunks, m_job);
         m_result.baseNll = m_sample->baseNll();
         m_result.basePpl = std::exp(m_result.baseNll);
