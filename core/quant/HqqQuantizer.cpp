@@ -6,7 +6,6 @@
 //   z ← mean(q − (w − e)/s)                 (least squares in z with e fixed; q = clamp(round(w/s + z)))
 // with β growing by κ each step; a group stops when its l_p error no longer falls, keeping the best z.
 #include "quant/Quantizer.h"
-#include "util/Threads.h"
 
 #include <algorithm>
 #include <cmath>
@@ -75,40 +74,10 @@ public:
     QuantizedTensor quantize(const QuantizeRequest& r, const JobContext& job) const override
     {
         const QuantSpec& spec = r.spec;
-        QuantizedTensor t;
-        t.spec = spec;
-        t.rows = r.rows;
-        t.cols = r.cols;
-        t.codes.resize(std::size_t(r.rows * r.cols));
-        const int qmax = spec.qmax();
-        if (spec.granularity == Granularity::PerTensor) {
-            const GroupParams g = hqqGroup(r.weight, r.rows * r.cols, spec);
-            t.scales = {g.scale};
-            t.zeros = {g.zero};
-            for (std::int64_t i = 0; i < r.rows * r.cols; ++i)
-                t.codes[std::size_t(i)] = quantizeValue(r.weight[i], g, qmax);
-            return t;
-        }
-        const std::int64_t len = spec.groupLength(r.cols), groups = spec.groupsPerRow(r.cols);
-        t.scales.resize(std::size_t(r.rows * groups));
-        t.zeros.resize(std::size_t(r.rows * groups));
-        forEachRowRange(r.rows, r.cols * spec.hqqIterations, [&](std::int64_t first, std::int64_t count) {
-            for (std::int64_t row = first; row < first + count; ++row) {
-                if (job.cancel->isCancelled())
-                    return;
-                for (std::int64_t gi = 0; gi < groups; ++gi) {
-                    const std::int64_t c0 = gi * len, n = std::min(len, r.cols - c0);
-                    const float* src = r.weight + row * r.cols + c0;
-                    const GroupParams g = hqqGroup(src, n, spec);
-                    t.scales[std::size_t(row * groups + gi)] = g.scale;
-                    t.zeros[std::size_t(row * groups + gi)] = g.zero;
-                    for (std::int64_t c = 0; c < n; ++c)
-                        t.codes[std::size_t(row * r.cols + c0 + c)] = quantizeValue(src[c], g, qmax);
-                }
-            }
-        });
-        job.checkCancelled();
-        return t;
+        return quantizeGroups(
+            r.weight, r.rows, r.cols, spec,
+            [&](const float* values, std::int64_t n, std::int64_t) { return hqqGroup(values, n, spec); },
+            spec.hqqIterations, &job);
     }
 };
 

@@ -4,6 +4,7 @@
 #include "spec/QuantizedTensor.h"
 
 #include <QString>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -37,6 +38,18 @@ const Quantizer& quantizerFor(QuantMethod method);
 
 /// Convenience: validates the spec and the presence of statistics, then quantizes.
 QuantizedTensor quantizeWeight(const QuantizeRequest& request, const JobContext& job = {});
+
+/// Each group's scale and zero, from its n values at `values` (first column `firstCol`; per-tensor: the
+/// whole matrix, firstCol 0).
+using GroupParamsFn = std::function<GroupParams(const float* values, std::int64_t n, std::int64_t firstCol)>;
+
+/// Round-to-nearest of a whole matrix by the spec's granularity, each group's scale and zero chosen by
+/// `params` (RTN's min–max or clipping search, HQQ's optimised zero). Rows in parallel; `workPerValue`
+/// scales the work estimate that decides it; with `job`, a cancel stops at the next row (then
+/// qs::Cancelled).
+QuantizedTensor quantizeGroups(const float* w, std::int64_t rows, std::int64_t cols, const QuantSpec& spec,
+                               const GroupParamsFn& params, int workPerValue = 1,
+                               const JobContext* job = nullptr);
 
 /// Round-to-nearest of a whole matrix by the spec's granularity (with the optional clipping
 /// search, weighted per input column by `columnImportance` when given). Shared by RTN, AWQ,

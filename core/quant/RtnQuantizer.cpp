@@ -11,8 +11,8 @@
 
 namespace qs {
 
-QuantizedTensor rtnQuantize(const float* w, std::int64_t rows, std::int64_t cols, const QuantSpec& spec,
-                            const float* columnImportance)
+QuantizedTensor quantizeGroups(const float* w, std::int64_t rows, std::int64_t cols, const QuantSpec& spec,
+                               const GroupParamsFn& params, int workPerValue, const JobContext* job)
 {
     QuantizedTensor t;
     t.spec = spec;
@@ -21,7 +21,7 @@ QuantizedTensor rtnQuantize(const float* w, std::int64_t rows, std::int64_t cols
     t.codes.resize(std::size_t(rows * cols));
     const int qmax = spec.qmax();
     if (spec.granularity == Granularity::PerTensor) {
-        const GroupParams p = groupParams(w, rows * cols, 1, spec);
+        const GroupParams p = params(w, rows * cols, 0);
         t.scales = {p.scale};
         t.zeros = {p.zero};
         for (std::int64_t i = 0; i < rows * cols; ++i)
@@ -31,13 +31,14 @@ QuantizedTensor rtnQuantize(const float* w, std::int64_t rows, std::int64_t cols
     const std::int64_t g = spec.groupLength(cols), groups = spec.groupsPerRow(cols);
     t.scales.resize(std::size_t(rows * groups));
     t.zeros.resize(std::size_t(rows * groups));
-    forEachRowRange(rows, cols, [&](std::int64_t first, std::int64_t count) {
+    forEachRowRange(rows, cols * workPerValue, [&](std::int64_t first, std::int64_t count) {
         for (std::int64_t r = first; r < first + count; ++r) {
+            if (job && job->cancel->isCancelled())
+                return;
             for (std::int64_t gi = 0; gi < groups; ++gi) {
                 const std::int64_t c0 = gi * g, n = std::min(g, cols - c0);
                 const float* src = w + r * cols + c0;
-                const GroupParams p =
-                    searchGroupParams(src, n, 1, spec, columnImportance ? columnImportance + c0 : nullptr);
+                const GroupParams p = params(src, n, c0);
                 t.scales[std::size_t(r * groups + gi)] = p.scale;
                 t.zeros[std::size_t(r * groups + gi)] = p.zero;
                 for (std::int64_t c = 0; c < n; ++c)
@@ -45,7 +46,21 @@ QuantizedTensor rtnQuantize(const float* w, std::int64_t rows, std::int64_t cols
             }
         }
     });
+    if (job)
+        job->checkCancelled();
     return t;
+}
+
+QuantizedTensor rtnQuantize(const float* w, std::int64_t rows, std::int64_t cols, const QuantSpec& spec,
+                            const float* columnImportance)
+{
+    // Per tensor: the min–max range (the clipping search is per group).
+    return quantizeGroups(w, rows, cols, spec, [&](const float* values, std::int64_t n, std::int64_t c0) {
+        return spec.granularity == Granularity::PerTensor
+                   ? groupParams(values, n, 1, spec)
+                   : searchGroupParams(values, n, 1, spec,
+                                       columnImportance ? columnImportance + c0 : nullptr);
+    });
 }
 
 namespace {
