@@ -133,6 +133,13 @@ Rotation Rotation::make(std::int64_t n, std::uint64_t seed)
     return r;
 }
 
+std::uint64_t Rotation::storedBytes(std::int64_t n)
+{
+    std::int64_t p = 1, m = 1;
+    splitPowerOfTwo(n, p, m);
+    return std::uint64_t((n + 7) / 8) + (m > 1 ? std::uint64_t(m * m) * 4 : 0);
+}
+
 Rotation Rotation::fromParts(std::int64_t n, std::vector<float> signs, std::vector<float> small,
                              const char* what)
 {

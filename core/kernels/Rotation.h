@@ -35,8 +35,8 @@ struct Rotation
     void applyTransposed(float* x, std::int64_t count, std::int64_t stride) const;
     /// The same in double (transforming a Hessian).
     void apply(double* x, std::int64_t count, std::int64_t stride) const;
-    /// Bytes a checkpoint stores for it: the signs as bits and R_m in f32.
-    std::uint64_t storedBytes() const { return std::uint64_t((n + 7) / 8) + std::uint64_t(small.size()) * 4; }
+    /// Bytes a checkpoint stores for the transform of length n: the signs as bits and R_m in f32.
+    static std::uint64_t storedBytes(std::int64_t n);
 };
 
 /// In place, unnormalised fast Walsh–Hadamard transform of the p rows of X [p, m] (row stride m): for each

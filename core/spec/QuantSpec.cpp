@@ -1,6 +1,7 @@
 #include "spec/QuantSpec.h"
 
 #include "kernels/GgmlQuants.h"
+#include "kernels/Rotation.h"
 #include "util/Error.h"
 
 #include <QJsonValue>
@@ -243,12 +244,8 @@ QuantSpec::Cost QuantSpec::cost(std::int64_t rows, std::int64_t cols, std::int64
         c.extraBytes += std::uint64_t(cols) * 2;
     if (method == QuantMethod::Gptq && actOrder) // g_idx, int32 per input column
         c.extraBytes += std::uint64_t(cols) * 4;
-    if (incoherence == Incoherence::Hadamard && cols > 0) { // the transform: sign bits, R_m in f32
-        std::int64_t m = cols;
-        while (m % 2 == 0)
-            m /= 2;
-        c.extraBytes += std::uint64_t((cols + 7) / 8) + (m > 1 ? std::uint64_t(m * m) * 4 : 0);
-    }
+    if (incoherence == Incoherence::Hadamard && cols > 0) // the transform: sign bits, R_m in f32
+        c.extraBytes += Rotation::storedBytes(cols);
     return c;
 }
 
