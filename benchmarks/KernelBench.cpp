@@ -53,9 +53,10 @@ std::size_t denseBytes(std::int64_t rows, std::int64_t cols)
     return std::size_t(rows * cols) * std::size_t(dtypeInfo(D).bytes);
 }
 
-/// floatMatMul over the weight stored as D, used where it lies.
+/// The weight's bytes as D.
 template <DType D>
-MatMulFn floatWeight(const std::vector<float>& values, std::int64_t rows, std::int64_t cols)
+std::shared_ptr<std::vector<char>> storedAs(const std::vector<float>& values, std::int64_t rows,
+                                            std::int64_t cols)
 {
     auto stored = std::make_shared<std::vector<char>>(denseBytes<D>(rows, cols));
     for (std::size_t i = 0; i < values.size(); ++i) {
@@ -66,6 +67,14 @@ MatMulFn floatWeight(const std::vector<float>& values, std::int64_t rows, std::i
             std::memcpy(stored->data() + i * 2, &h, 2);
         }
     }
+    return stored;
+}
+
+/// floatMatMul over the weight stored as D, used where it lies.
+template <DType D>
+MatMulFn floatWeight(const std::vector<float>& values, std::int64_t rows, std::int64_t cols)
+{
+    auto stored = storedAs<D>(values, rows, cols);
     return [stored, rows, cols](std::int64_t r0, std::int64_t r1, const float* x, std::int64_t n, float* y) {
         floatMatMul(D, stored->data(), cols, r0, r1, x, n, y, rows);
     };
@@ -77,11 +86,7 @@ MatMulFn bf16InputsWeight(const std::vector<float>& values, std::int64_t rows, s
 {
     if (!floatMatMulBf16InputsFast())
         return {};
-    auto stored = std::make_shared<std::vector<char>>(denseBytes<DType::BF16>(rows, cols));
-    for (std::size_t i = 0; i < values.size(); ++i) {
-        const std::uint16_t h = ref::f32ToBf16(values[i]);
-        std::memcpy(stored->data() + i * 2, &h, 2);
-    }
+    auto stored = storedAs<DType::BF16>(values, rows, cols);
     return [stored, rows, cols](std::int64_t r0, std::int64_t r1, const float* x, std::int64_t n, float* y) {
         floatMatMulBf16Inputs(stored->data(), cols, r0, r1, x, n, y, rows);
     };
