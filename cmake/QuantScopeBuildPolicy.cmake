@@ -38,3 +38,17 @@ message(STATUS "QuantScope: baseline instruction set ${QUANTSCOPE_ARCH_FLAGS}")
 if(QUANTSCOPE_ARCH_FLAGS)
   target_compile_options(quantscope_build_policy INTERFACE $<$<COMPILE_LANGUAGE:CXX>:${QUANTSCOPE_ARCH_FLAGS}>)
 endif()
+
+# Sanitized builds (scripts/sanitize.sh): QUANTSCOPE_SANITIZE=address,undefined or thread adds the
+# sanitizers to every target at -O1 with frame pointers, and makes any UBSan report fatal, so a
+# suite fails on the first finding instead of printing it and passing.
+set(QUANTSCOPE_SANITIZE "" CACHE STRING "Sanitizers for every target: address,undefined | thread | empty")
+if(QUANTSCOPE_SANITIZE)
+  set(qs_san_flags -fsanitize=${QUANTSCOPE_SANITIZE} -fno-omit-frame-pointer -O1 -g)
+  if(QUANTSCOPE_SANITIZE MATCHES "undefined")
+    list(APPEND qs_san_flags -fno-sanitize-recover=undefined)
+  endif()
+  target_compile_options(quantscope_build_policy INTERFACE $<$<COMPILE_LANGUAGE:CXX>:${qs_san_flags}>)
+  target_link_options(quantscope_build_policy INTERFACE -fsanitize=${QUANTSCOPE_SANITIZE})
+  message(STATUS "QuantScope: sanitizers ${QUANTSCOPE_SANITIZE}")
+endif()

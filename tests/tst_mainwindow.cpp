@@ -1,22 +1,24 @@
 // The real main window, offscreen: load models, errors as dialogs, the tensor table's model.
-#include "TestSupport.h"
-
 #include "MainWindow.h"
 #include "TensorTableModel.h"
+#include "TestSupport.h"
 #include "model/Model.h"
 
 #include <QAbstractItemModelTester>
 #include <QApplication>
+#include <QDir>
+#include <QFile>
 #include <QLabel>
 #include <QMessageBox>
 #include <QMimeData>
-#include <QUrl>
+#include <QRegularExpression>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTextBrowser>
+#include <QUrl>
 
 using namespace qs;
 
@@ -28,6 +30,7 @@ private Q_SLOTS:
     void startsEmpty();
     void loadsDemoModel();
     void badFolderShowsDialog();
+    void tokenizerFallbackIsShown();
     void tensorModelIsSound();
     void dropOpensFolderOfFile();
 };
@@ -82,6 +85,32 @@ void TestMainWindow::badFolderShowsDialog()
     box->accept();
 }
 
+void TestMainWindow::tokenizerFallbackIsShown()
+{
+    // A copy of the demo model whose tokenizer.json is broken: the model opens (tokenizer.model
+    // stands in), and the start page and the status bar say which file is used and why.
+    QS_REQUIRE_DATA(src, "stories260K");
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    for (const char* f : {"config.json", "model.safetensors", "tokenizer.model"})
+        QVERIFY(QFile::copy(QDir(src).filePath(QLatin1String(f)), tmp.filePath(QLatin1String(f))));
+    QVERIFY(test::writeFile(tmp.filePath(QStringLiteral("tokenizer.json")), "{\"model\": "));
+    MainWindow w;
+    w.show();
+    QSignalSpy loaded(&w, &MainWindow::modelLoaded);
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("tokenizer.json.*using .*instead")));
+    w.openModel(tmp.path());
+    QVERIFY(loaded.count() == 1 || loaded.wait(20000));
+    const QString overview = w.findChild<QTextBrowser*>(QStringLiteral("overviewText"))->toPlainText();
+    QVERIFY2(overview.contains(u"Tokenizer warning") &&
+                 overview.contains(tmp.filePath(QStringLiteral("tokenizer.json"))) &&
+                 overview.contains(u"tokenizer.model: SentencePiece"),
+             qPrintable(overview));
+    auto* status = w.findChild<QLabel*>(QStringLiteral("statusLabel"));
+    QVERIFY2(status->text().contains(u"tokenizer"), qPrintable(status->text()));
+    QVERIFY(status->toolTip().contains(tmp.filePath(QStringLiteral("tokenizer.model"))));
+}
+
 void TestMainWindow::tensorModelIsSound()
 {
     QS_REQUIRE_DATA(path, "stories260K-sharded");
@@ -90,7 +119,8 @@ void TestMainWindow::tensorModelIsSound()
     m.setModel(Model::open(path));
     QCOMPARE(m.rowCount(), 47);
     QCOMPARE(m.columnCount(), int(TensorTableModel::ColumnCount));
-    QCOMPARE(m.data(m.index(0, TensorTableModel::Name)).toString(), QStringLiteral("model.embed_tokens.weight"));
+    QCOMPARE(m.data(m.index(0, TensorTableModel::Name)).toString(),
+             QStringLiteral("model.embed_tokens.weight"));
     m.setModel(nullptr);
     QCOMPARE(m.rowCount(), 0);
 }

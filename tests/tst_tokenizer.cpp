@@ -4,6 +4,8 @@
 #include "eval/Evaluation.h"
 #include "model/Model.h"
 #include "model/Transformer.h"
+#include "results/RunResults.h"
+#include "results/RunSummaryJson.h"
 #include "tokenizer/HfTokenizer.h"
 #include "tokenizer/Tokenizer.h"
 #include "util/Error.h"
@@ -594,7 +596,29 @@ void TestTokenizer::missingFiles()
     const EvaluationResult r = runEvaluation(Transformer(Model::open(stories)), *t, p);
     QVERIFY2(!r.warnings.isEmpty() && r.warnings.front() == t->loadWarning(),
              qPrintable(r.warnings.join(u'|')));
+    // The run record keeps which tokenizer was used and why, through a save and a reload.
+    RunSummary run;
+    run.name = QStringLiteral("fallback");
+    run.readEvaluation(r.toJson());
+    const RunSummary kept = runSummaryFromJson(runSummaryToJson(run), QStringLiteral("test"));
+    QVERIFY2(kept.tokenizer.contains(dir.filePath(QStringLiteral("tokenizer.model"))),
+             qPrintable(kept.tokenizer));
+    QCOMPARE(kept.warnings, r.warnings);
     QVERIFY(Tokenizer::load(stories)->loadWarning().isEmpty());
+
+    // The other way round: a good tokenizer.json beside a garbage tokenizer.model. The json is
+    // used either way, but the unreadable file is named rather than ignored.
+    QS_REQUIRE_DATA(json, "stories260K/tokenizer.json");
+    QTemporaryDir other;
+    QVERIFY(other.isValid());
+    QVERIFY(QFile::copy(json, other.filePath(QStringLiteral("tokenizer.json"))));
+    QVERIFY(test::writeFile(other.filePath(QStringLiteral("tokenizer.model")), "not a protobuf"));
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("tokenizer.model.*is used")));
+    const auto j = Tokenizer::load(other.path());
+    QVERIFY(j->description().startsWith(u"tokenizer.json"));
+    QVERIFY2(j->loadWarning().contains(other.filePath(QStringLiteral("tokenizer.model"))) &&
+                 j->loadWarning().contains(other.filePath(QStringLiteral("tokenizer.json"))),
+             qPrintable(j->loadWarning()));
 }
 
 QTEST_GUILESS_MAIN(TestTokenizer)

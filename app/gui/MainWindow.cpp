@@ -17,6 +17,7 @@
 #include "TensorTableModel.h"
 #include "model/Model.h"
 #include "recipe/Recipe.h"
+#include "tokenizer/Tokenizer.h"
 #include "util/Error.h"
 #include "util/Paths.h"
 
@@ -364,21 +365,33 @@ void MainWindow::openModel(const QString& path)
     m_loadingPath = path;
     m_progress->show();
     m_statusLabel->setText(tr("Loading %1…").arg(path));
-    m_load = runJob<std::shared_ptr<const Model>>(
-        this, [path](std::shared_ptr<const Model>& model, const JobContext&) { model = Model::open(path); },
-        [this](const JobOutcome<std::shared_ptr<const Model>>& out) { onLoadFinished(out); });
+    m_load = runJob<OpenedModel>(
+        this,
+        [path](OpenedModel& opened, const JobContext&) {
+            opened.model = Model::open(path);
+            // The tokenizer is read now, not at the first run, so a damaged or substituted one is
+            // on the start page and in the status bar before any job depends on it.
+            try {
+                const auto tokenizer = Tokenizer::load(path);
+                opened.tokenizer = QStringLiteral("%1 (%2)").arg(tokenizer->description(), tokenizer->path());
+                opened.tokenizerWarning = tokenizer->loadWarning();
+            } catch (const Error& e) {
+                opened.tokenizerWarning = e.message();
+            }
+        },
+        [this](const JobOutcome<OpenedModel>& out) { onLoadFinished(out); });
 }
 
-void MainWindow::onLoadFinished(const JobOutcome<std::shared_ptr<const Model>>& out)
+void MainWindow::onLoadFinished(const JobOutcome<OpenedModel>& out)
 {
     m_progress->hide();
-    if (!out.value) {
+    if (!out.value.model) {
         m_statusLabel->setText(m_model ? tr("Model: %1").arg(m_model->displayName()) : tr("No model"));
         showError(tr("Cannot open model"), out.error);
         Q_EMIT modelLoadFailed(out.error);
         return;
     }
-    addRecent(out.value->path());
+    addRecent(out.value.model->path());
     setModel(out.value);
     Q_EMIT modelLoaded();
 }
@@ -434,9 +447,9 @@ void MainWindow::compareMethods()
     statusBar()->showMessage(tr("Three runs queued: RTN, GPTQ and Q4_K"), 5000);
 }
 
-void MainWindow::setModel(std::shared_ptr<const Model> model)
+void MainWindow::setModel(const OpenedModel& opened)
 {
-    m_model = std::move(model);
+    m_model = opened.model;
     m_tensorModel->setModel(m_model);
     m_planPage->setModel(m_model);
     m_mixed->setModel(m_model);
@@ -444,15 +457,18 @@ void MainWindow::setModel(std::shared_ptr<const Model> model)
     m_planModel->setMeasurements({}); // another model's errors say nothing about this one
     m_playground->setModel(m_model);
     m_generation->setModel(m_model);
-    m_start->setModel(m_model);
+    m_start->setModel(m_model, opened.tokenizer, opened.tokenizerWarning);
     m_stack->setCurrentWidget(m_tabs);
     setWindowTitle(tr("%1 — QuantScope").arg(m_model->displayName()));
     refreshPlanStatus();
     const ModelTotals& t = m_model->totals();
     const QLocale loc;
-    m_statusLabel->setText(
-        tr("Model: %1 · %2 parameters · %3")
-            .arg(m_model->displayName(), loc.toString(t.params), formatBytes(double(t.bytes))));
+    QString status = tr("Model: %1 · %2 parameters · %3")
+                         .arg(m_model->displayName(), loc.toString(t.params), formatBytes(double(t.bytes)));
+    if (!opened.tokenizerWarning.isEmpty())
+        status += u" · ⚠ " + tr("tokenizer: see the start page");
+    m_statusLabel->setText(status);
+    m_statusLabel->setToolTip(opened.tokenizerWarning);
 }
 
 void MainWindow::showError(const QString& title, const QString& message)

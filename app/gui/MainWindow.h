@@ -91,8 +91,16 @@ private:
     void createActions();
     void refreshPageActions();
     void refreshPlanStatus();
-    void onLoadFinished(const JobOutcome<std::shared_ptr<const Model>>& out);
-    void setModel(std::shared_ptr<const Model> model);
+    /// What the load job hands back: the model, and its tokenizer's description or why it cannot
+    /// be used, with any fallback the tokenizer took (Tokenizer::loadWarning).
+    struct OpenedModel
+    {
+        std::shared_ptr<const Model> model;
+        QString tokenizer;
+        QString tokenizerWarning;
+    };
+    void onLoadFinished(const JobOutcome<OpenedModel>& out);
+    void setModel(const OpenedModel& opened);
     void addRecent(const QString& path);
     void rebuildRecentMenu();
     void showError(const QString& title, const QString& message);

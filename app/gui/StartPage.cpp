@@ -75,7 +75,8 @@ StartPage::~StartPage()
     m_job.waitForFinished(); // the worker reads the model
 }
 
-void StartPage::setModel(std::shared_ptr<const Model> model)
+void StartPage::setModel(std::shared_ptr<const Model> model, const QString& tokenizer,
+                         const QString& tokenizerWarning)
 {
     m_job.cancel();
     m_job.discard();
@@ -105,10 +106,16 @@ void StartPage::setModel(std::shared_ptr<const Model> model)
     row(tr("Weight type"), m.weightDtypeName());
     row(tr("Files"), QString::number(m.tensors().files().size()));
     row(tr("Tokenizer"),
-        QStringList{m.tokenizerJsonPath().isEmpty() ? QString() : QStringLiteral("tokenizer.json"),
-                    m.sentencePiecePath().isEmpty() ? QString() : QStringLiteral("tokenizer.model")}
-            .filter(QRegularExpression(QStringLiteral(".+")))
-            .join(u", "));
+        !tokenizer.isEmpty()
+            ? tokenizer
+            : QStringList{m.tokenizerJsonPath().isEmpty() ? QString() : QStringLiteral("tokenizer.json"),
+                          m.sentencePiecePath().isEmpty() ? QString() : QStringLiteral("tokenizer.model")}
+                  .filter(QRegularExpression(QStringLiteral(".+")))
+                  .join(u", "));
+    if (!tokenizerWarning.isEmpty())
+        html +=
+            QStringLiteral("<tr><td><b>%1</b></td><td><span style=\"color:#c0392b\">⚠ %2</span></td></tr>")
+                .arg(tr("Tokenizer warning"), tokenizerWarning.toHtmlEscaped());
     if (!m.unusedTensors().isEmpty())
         row(tr("Unused tensors"), m.unusedTensors().join(u", "));
     html += QStringLiteral("</table>");

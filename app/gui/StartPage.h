@@ -26,7 +26,10 @@ public:
     explicit StartPage(QWidget* parent = nullptr);
     ~StartPage() override;
 
-    void setModel(std::shared_ptr<const Model> model);
+    /// `tokenizer` describes the tokenizer the model's runs will use; `tokenizerWarning` says why
+    /// it is not the folder's preferred one, or why none can be used (shown in the properties).
+    void setModel(std::shared_ptr<const Model> model, const QString& tokenizer = {},
+                  const QString& tokenizerWarning = {});
     /// The picture shown (weights sampled once the profile job has finished).
     const ModelProfile& profile() const { return m_profile; }
     bool isProfiling() const { return m_job.isRunning(); }

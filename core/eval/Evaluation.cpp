@@ -47,7 +47,7 @@ EvaluationResult runEvaluation(const Transformer& model, const Tokenizer& tokeni
     EvaluationResult r;
     r.model = model.model().path();
     r.textPath = params.textPath;
-    r.tokenizer = tokenizer.description();
+    r.tokenizer = QStringLiteral("%1 (%2)").arg(tokenizer.description(), tokenizer.path());
     r.modelBytes = model.storageBytes();
     r.bitsPerWeight = model.bitsPerWeight();
     r.linearBitsPerWeight = model.linearBitsPerWeight();

@@ -188,6 +188,12 @@ void RunSummary::readEvaluation(const QJsonObject& e)
                            .arg(pp.value(u"n_ctx").toInt())
                            .arg(pp.value(u"chunks").toInt());
     evalText = e.value(u"text").toString(evalText);
+    tokenizer = e.value(u"tokenizer").toString(tokenizer);
+    if (e.contains(u"warnings")) {
+        warnings.clear();
+        for (const QJsonValue& w : e.value(u"warnings").toArray())
+            warnings << w.toString();
+    }
     const QJsonObject kld = e.value(u"kld").toObject();
     kldMean = numberOr(kld.value(u"mean_kld"), kldMean);
     kldError = numberOr(kld.value(u"mean_kld_error"), kldError);

@@ -86,6 +86,8 @@ struct RunSummary
     std::uint64_t residentBytes = 0; ///< the weights as the model holds them while it runs
     QString evalText;                ///< the evaluation text path
     QString evalProtocol;            ///< protocol, n_ctx and chunks, e.g. "llamacpp ctx 128 × 20"
+    QString tokenizer;               ///< the tokenizer the evaluation used (its file and kind)
+    QStringList warnings;            ///< the evaluation's warnings (a tokenizer fallback first)
     MemoryBreakdown memory;
     std::vector<LayerMetrics> layers;
 

@@ -93,6 +93,8 @@ QJsonObject runSummaryToJson(const RunSummary& r)
             {QStringLiteral("resident_bytes"), qint64(r.residentBytes)},
             {QStringLiteral("eval_text"), r.evalText},
             {QStringLiteral("eval_protocol"), r.evalProtocol},
+            {QStringLiteral("tokenizer"), r.tokenizer},
+            {QStringLiteral("warnings"), QJsonArray::fromStringList(r.warnings)},
             {QStringLiteral("memory"), r.memory.toJson()},
             {QStringLiteral("layers"), layers}};
 }
@@ -129,6 +131,9 @@ RunSummary runSummaryFromJson(const QJsonObject& o, const QString& where)
     r.residentBytes = std::uint64_t(std::max<qint64>(0, o.value(u"resident_bytes").toInteger()));
     r.evalText = o.value(u"eval_text").toString();
     r.evalProtocol = o.value(u"eval_protocol").toString();
+    r.tokenizer = o.value(u"tokenizer").toString();
+    for (const QJsonValue& w : o.value(u"warnings").toArray())
+        r.warnings << w.toString();
     r.memory = MemoryBreakdown::fromJson(o.value(u"memory").toObject());
     for (const QJsonValue& v : o.value(u"layers").toArray())
         r.layers.push_back(layerFromJson(v.toObject()));

@@ -41,7 +41,21 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const QString& modelDir)
     if (!haveJson)
         return fromSentencePiece(model);
     try {
-        return fromTokenizerJson(json);
+        auto t = fromTokenizerJson(json);
+        if (haveModel) {
+            // The folder's other tokenizer is not used, but one that cannot even be read is worth
+            // a word: the folder is damaged, or the two files do not belong together.
+            try {
+                fromSentencePiece(model);
+            } catch (const Error& modelError) {
+                t->m_loadWarning =
+                    modelError.message() + QStringLiteral("; %1 is used, so this does not change "
+                                                          "the results")
+                                               .arg(json);
+                qWarning("%s", qPrintable(t->m_loadWarning));
+            }
+        }
+        return t;
     } catch (const Error& jsonError) {
         if (!haveModel)
             throw;

@@ -45,7 +45,7 @@ public:
     /// The file it was loaded from.
     virtual QString path() const = 0;
     /// Set by load() when the folder's preferred file (tokenizer.json) could not be used and another was
-    /// loaded instead: both files and why. Evaluations carry it among their warnings (so run records keep
+    /// loaded instead (both files and why), or when the folder's unused tokenizer.model cannot be read. Evaluations carry it among their warnings (so run records keep
     /// it) and the command line prints it. Empty otherwise.
     const QString& loadWarning() const { return m_loadWarning; }
 
