@@ -10,7 +10,10 @@
 
 namespace qs::test {
 
-QString dataDir() { return findDataDirectory(QStringLiteral(QS_SOURCE_DIR)); }
+QString dataDir()
+{
+    return findDataDirectory(QStringLiteral(QS_SOURCE_DIR));
+}
 
 QString dataPath(const QString& relative)
 {
@@ -23,14 +26,21 @@ QString dataPath(const QString& relative)
 
 QString skipMessage(const QString& relative)
 {
-    return QStringLiteral("shared test data '%1' not found: set QUANTSCOPE_DATA or put ../shared/data next to the "
-                          "repository")
+    return QStringLiteral(
+               "shared test data '%1' not found: set QUANTSCOPE_DATA or put ../shared/data next to the "
+               "repository")
         .arg(relative);
 }
 
 CliResult runCli(const QStringList& args, int timeoutMs)
 {
+    return runCli(args, QProcessEnvironment::systemEnvironment(), timeoutMs);
+}
+
+CliResult runCli(const QStringList& args, const QProcessEnvironment& env, int timeoutMs)
+{
     QProcess p;
+    p.setProcessEnvironment(env);
     p.start(QStringLiteral(QS_CLI_PATH), args);
     CliResult r;
     if (!p.waitForFinished(timeoutMs)) {

@@ -1,9 +1,9 @@
 #pragma once
 
 #include <QByteArray>
+#include <QProcessEnvironment>
 #include <QString>
 #include <QStringList>
-
 #include <functional>
 
 namespace qs::test {
@@ -22,6 +22,8 @@ struct CliResult
 };
 /// Runs quantscope-cli with arguments and waits (timeout in ms).
 CliResult runCli(const QStringList& args, int timeoutMs = 600000);
+/// The same, in the environment `env` (a fault-injection library preloaded, say).
+CliResult runCli(const QStringList& args, const QProcessEnvironment& env, int timeoutMs = 600000);
 
 /// Writes bytes to a file (creating folders); returns false on failure.
 bool writeFile(const QString& path, const QByteArray& bytes);
@@ -34,14 +36,14 @@ QString checkMessage(const QString& msg, const QStringList& parts);
 } // namespace qs::test
 
 /// Skips the current test with a clear message when a shared data item is absent.
-#define QS_REQUIRE_DATA(var, relative)                                                                            \
-    const QString var = qs::test::dataPath(QStringLiteral(relative));                                             \
-    if (var.isEmpty())                                                                                            \
+#define QS_REQUIRE_DATA(var, relative)                                                                       \
+    const QString var = qs::test::dataPath(QStringLiteral(relative));                                        \
+    if (var.isEmpty())                                                                                       \
         QSKIP(qPrintable(qs::test::skipMessage(QStringLiteral(relative))));
 
 /// Verifies that `msg` (from errorOf) is an error naming every given part.
-#define QS_VERIFY_ERROR(msg, ...)                                                                                 \
-    do {                                                                                                          \
-        const QString problem_ = qs::test::checkMessage(msg, __VA_ARGS__);                                        \
-        QVERIFY2(problem_.isEmpty(), qPrintable(problem_));                                                       \
+#define QS_VERIFY_ERROR(msg, ...)                                                                            \
+    do {                                                                                                     \
+        const QString problem_ = qs::test::checkMessage(msg, __VA_ARGS__);                                   \
+        QVERIFY2(problem_.isEmpty(), qPrintable(problem_));                                                  \
     } while (false)

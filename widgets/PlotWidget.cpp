@@ -1,5 +1,6 @@
 #include "PlotWidget.h"
 
+#include "util/AtomicFile.h"
 #include "util/Error.h"
 
 #include <QBuffer>
@@ -10,7 +11,6 @@
 #include <QMenu>
 #include <QMessageBox>
 #include <QMouseEvent>
-#include <QSaveFile>
 #include <QSvgGenerator>
 #include <QTemporaryFile>
 #include <QToolTip>
@@ -190,9 +190,12 @@ void PlotWidget::exportPng(const QString& path, int width, int height, double sc
 {
     const QSize size = exportSize(width, height);
     const QImage image = toPixmap(size.width(), size.height(), scale).toImage();
-    QSaveFile f(path);
-    if (image.isNull() || !f.open(QIODevice::WriteOnly) || !image.save(&f, "PNG") || !f.commit())
-        throw Error::inFile(path, tr("cannot write the PNG: %1").arg(f.errorString()));
+    if (image.isNull())
+        throw Error::inFile(path, tr("cannot write the PNG: the plot could not be drawn"));
+    AtomicFile f(path);
+    if (!image.save(&f.device(), "PNG"))
+        throw Error::inFile(path, tr("cannot write the PNG: %1").arg(f.device().errorString()));
+    f.commit();
 }
 
 void PlotWidget::exportPdf(const QString& path, int width, int height)
@@ -226,16 +229,12 @@ void PlotWidget::exportSvg(const QString& path, int width, int height)
         throw Error::inFile(path, tr("cannot write the SVG"));
     toPainter(&painter, size.width(), size.height());
     painter.end();
-    QSaveFile f(path);
-    if (!f.open(QIODevice::WriteOnly) || f.write(buffer.data()) != buffer.data().size() || !f.commit())
-        throw Error::inFile(path, tr("cannot write the SVG: %1").arg(f.errorString()));
+    writeFileAtomically(path, buffer.data());
 }
 
 void PlotWidget::exportCsv(const QString& path) const
 {
-    QSaveFile f(path);
-    if (!f.open(QIODevice::WriteOnly) || f.write(table().toCsv().toUtf8()) < 0 || !f.commit())
-        throw Error::inFile(path, tr("cannot write the CSV: %1").arg(f.errorString()));
+    writeFileAtomically(path, table().toCsv().toUtf8());
 }
 
 void PlotWidget::exportFile(const QString& path, int width, int height)

@@ -5,13 +5,13 @@
 #include "analysis/Sensitivity.h"
 #include "model/Model.h"
 #include "tokenizer/Tokenizer.h"
+#include "util/AtomicFile.h"
 #include "util/Error.h"
 #include "util/Threads.h"
 
 #include <QCommandLineParser>
 #include <QFileInfo>
 #include <QJsonArray>
-#include <QSaveFile>
 #include <csignal>
 #include <functional>
 
@@ -43,10 +43,7 @@ QString absolute(const QString& path)
 
 void writeJsonFile(const QString& path, const QJsonObject& o)
 {
-    QSaveFile f(path);
-    const QByteArray bytes = QJsonDocument(o).toJson(QJsonDocument::Indented);
-    if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size() || !f.commit())
-        throw qs::Error::inFile(path, QStringLiteral("cannot write: %1").arg(f.errorString()));
+    qs::writeFileAtomically(path, QJsonDocument(o).toJson(QJsonDocument::Indented));
 }
 
 QString entriesTable(const qs::SensitivityResult& r)

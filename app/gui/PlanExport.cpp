@@ -6,6 +6,7 @@
 #include "jobs/Job.h"
 #include "model/Model.h"
 #include "recipe/RecipeExport.h"
+#include "util/AtomicFile.h"
 
 #include <QDialog>
 #include <QDialogButtonBox>
@@ -15,7 +16,6 @@
 #include <QPlainTextEdit>
 #include <QProgressDialog>
 #include <QPushButton>
-#include <QSaveFile>
 #include <QVBoxLayout>
 
 namespace qs {
@@ -72,10 +72,11 @@ void PlanExporter::showLlamaCppRules()
             QFileDialog::getSaveFileName(dialog, tr("Save Rules"), QString(), tr("Text (*.txt)"));
         if (path.isEmpty())
             return;
-        QSaveFile f(path);
-        const QByteArray bytes = rules.toUtf8() + '\n';
-        if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size() || !f.commit())
-            QMessageBox::warning(dialog, tr("Cannot save"), tr("%1: %2").arg(path, f.errorString()));
+        try {
+            writeFileAtomically(path, rules.toUtf8() + '\n');
+        } catch (const Error& e) {
+            QMessageBox::warning(dialog, tr("Cannot save"), e.message());
+        }
     });
     layout->addWidget(buttons);
     dialog->resize(720, 420);

@@ -1,12 +1,12 @@
 #include "analysis/SensitivityResult.h"
 
+#include "util/AtomicFile.h"
 #include "util/Error.h"
 #include "util/Paths.h"
 
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QSaveFile>
 
 namespace qs {
 
@@ -202,12 +202,7 @@ SensitivityResult SensitivityResult::load(const QString& path)
 
 void SensitivityResult::save(const QString& path) const
 {
-    QSaveFile f(path);
-    if (!f.open(QIODevice::WriteOnly))
-        throw Error::inFile(path, QStringLiteral("cannot write: %1").arg(f.errorString()));
-    const QByteArray bytes = QJsonDocument(toJson()).toJson(QJsonDocument::Indented);
-    if (f.write(bytes) != bytes.size() || !f.commit())
-        throw Error::inFile(path, QStringLiteral("cannot write: %1").arg(f.errorString()));
+    writeFileAtomically(path, QJsonDocument(toJson()).toJson(QJsonDocument::Indented));
 }
 
 namespace {

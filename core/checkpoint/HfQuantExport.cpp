@@ -7,6 +7,7 @@
 #include "model/Model.h"
 #include "quant/QuantizeJob.h"
 #include "recipe/RecipeExport.h"
+#include "util/AtomicFile.h"
 #include "util/Error.h"
 
 #include <QCoreApplication>
@@ -16,7 +17,6 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QRegularExpression>
-#include <QSaveFile>
 #include <QSet>
 #include <cstring>
 #include <map>
@@ -519,10 +519,8 @@ private:
         cfg.insert(QStringLiteral("quantization_config"), m_report.quantizationConfig);
         if (m_fmt == HfQuantFormat::Awq)
             cfg.insert(QStringLiteral("torch_dtype"), QStringLiteral("float16"));
-        QSaveFile co(QDir(tmp).filePath(QStringLiteral("config.json")));
-        if (!co.open(QIODevice::WriteOnly) ||
-            co.write(QJsonDocument(cfg).toJson(QJsonDocument::Indented)) < 0 || !co.commit())
-            throw Error::inFile(co.fileName(), QStringLiteral("cannot write"));
+        writeFileAtomically(QDir(tmp).filePath(QStringLiteral("config.json")),
+                            QJsonDocument(cfg).toJson(QJsonDocument::Indented));
     }
 
     const Model& m_model;

@@ -120,8 +120,6 @@ KldBaseRow KldBaseRow::fromLogits(const float* row, int vocab, int target)
 KldBaseWriter::KldBaseWriter(const QString& path, const KldBaseKey& key)
     : m_file(path), m_path(path), m_vocab(key.vocab)
 {
-    if (!m_file.open(QIODevice::WriteOnly))
-        throw Error::inFile(path, u"cannot write: " + m_file.errorString());
     const QByteArray header = QJsonDocument(key.toJson()).toJson(QJsonDocument::Compact);
     const std::uint32_t len = std::uint32_t(header.size());
     m_file.write(kMagic, 8);
@@ -134,25 +132,28 @@ void KldBaseWriter::addChunk(const float* logits, int rows, int vocab, const int
     if (vocab != m_vocab)
         throw Error::inFile(m_path, QStringLiteral("vocabulary size changed while writing"));
     const std::uint32_t r = std::uint32_t(rows);
-    m_file.write(reinterpret_cast<const char*>(&r), 4);
+    // One write per chunk: the file is unbuffered (AtomicFile), so each write is a system call.
+    QByteArray bytes;
+    bytes.reserve(4 + qsizetype(rows) * (16 + 2 * qsizetype(vocab)));
+    bytes.append(reinterpret_cast<const char*>(&r), 4);
     for (int i = 0; i < rows; ++i) {
         const KldBaseRow row =
             KldBaseRow::fromLogits(logits + std::size_t(i) * std::size_t(vocab), vocab, targets[i]);
-        m_file.write(reinterpret_cast<const char*>(&row.minLogProb), 4);
-        m_file.write(reinterpret_cast<const char*>(&row.scale), 4);
-        m_file.write(reinterpret_cast<const char*>(&row.targetLogProb), 4);
-        m_file.write(reinterpret_cast<const char*>(&row.argmax), 4);
-        m_file.write(reinterpret_cast<const char*>(row.q.data()), qint64(row.q.size() * 2));
+        bytes.append(reinterpret_cast<const char*>(&row.minLogProb), 4);
+        bytes.append(reinterpret_cast<const char*>(&row.scale), 4);
+        bytes.append(reinterpret_cast<const char*>(&row.targetLogProb), 4);
+        bytes.append(reinterpret_cast<const char*>(&row.argmax), 4);
+        bytes.append(reinterpret_cast<const char*>(row.q.data()), qsizetype(row.q.size() * 2));
     }
+    m_file.write(bytes);
 }
 
 void KldBaseWriter::commit(double basePpl, double basePplError)
 {
-    m_file.write(reinterpret_cast<const char*>(&kTrailerTag), 4);
-    m_file.write(reinterpret_cast<const char*>(&basePpl), 8);
-    m_file.write(reinterpret_cast<const char*>(&basePplError), 8);
-    if (!m_file.commit())
-        throw Error::inFile(m_path, u"could not save: " + m_file.errorString());
+    m_file.write(&kTrailerTag, 4);
+    m_file.write(&basePpl, 8);
+    m_file.write(&basePplError, 8);
+    m_file.commit();
 }
 
 KldBaseReader::KldBaseReader(const QString& path) : m_file(path)

@@ -1,8 +1,9 @@
 #pragma once
 
+#include "util/AtomicFile.h"
+
 #include <QFile>
 #include <QJsonObject>
-#include <QSaveFile>
 #include <QString>
 #include <cstdint>
 #include <memory>
@@ -58,7 +59,7 @@ public:
     void commit(double basePpl, double basePplError);
 
 private:
-    QSaveFile m_file;
+    AtomicFile m_file;
     QString m_path;
     int m_vocab;
 };

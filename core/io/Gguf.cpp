@@ -1,9 +1,9 @@
 #include "io/Gguf.h"
 
 #include "kernels/Convert.h"
+#include "util/AtomicFile.h"
 #include "util/Error.h"
 
-#include <QSaveFile>
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -830,13 +830,8 @@ void GgufWriter::write(const QString& path) const
     head.append(qsizetype(alignUp(std::uint64_t(head.size()), m_alignment) - std::uint64_t(head.size())),
                 '\0');
 
-    QSaveFile f(path); // temp file + rename on commit; discarded if we throw before that
-    if (!f.open(QIODevice::WriteOnly))
-        throw Error::inFile(path, u"cannot write: " + f.errorString());
-    auto put = [&](const void* data, qint64 bytes) {
-        if (f.write(static_cast<const char*>(data), bytes) != bytes)
-            throw Error::inFile(path, u"write failed: " + f.errorString());
-    };
+    AtomicFile f(path); // temp file + rename on commit; discarded if we throw before that
+    auto put = [&](const void* data, qint64 bytes) { f.write(data, bytes); };
     put(head.constData(), head.size());
     const QByteArray zeros(qsizetype(m_alignment), '\0');
     for (const Pending& t : m_tensors) {
@@ -863,8 +858,7 @@ void GgufWriter::write(const QString& path) const
                               .arg(t.bytes));
         put(zeros.constData(), qint64(alignUp(t.bytes, m_alignment) - t.bytes));
     }
-    if (!f.commit())
-        throw Error::inFile(path, u"could not save: " + f.errorString());
+    f.commit();
 }
 
 } // namespace qs

@@ -1,12 +1,12 @@
 #include "io/SafetensorsWriter.h"
 
 #include "kernels/Convert.h"
+#include "util/AtomicFile.h"
 #include "util/Error.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QSaveFile>
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -107,18 +107,13 @@ QByteArray SafetensorsWriter::headerJson() const
 
 void SafetensorsWriter::write(const QString& path, const Progress& progress) const
 {
-    QSaveFile f(path);
-    if (!f.open(QIODevice::WriteOnly))
-        throw Error::inFile(path, u"cannot write: " + f.errorString());
+    AtomicFile f(path);
     const QByteArray json = headerJson();
     unsigned char len[8];
     std::uint64_t n = std::uint64_t(json.size());
     for (int i = 0; i < 8; ++i)
         len[i] = static_cast<unsigned char>((n >> (8 * i)) & 0xffu);
-    auto put = [&](const void* data, qint64 bytes) {
-        if (f.write(static_cast<const char*>(data), bytes) != bytes)
-            throw Error::inFile(path, u"write failed: " + f.errorString());
-    };
+    auto put = [&](const void* data, qint64 bytes) { f.write(data, bytes); };
     put(len, 8);
     put(json.constData(), json.size());
     const std::uint64_t dataStart = 8 + n;
@@ -141,17 +136,15 @@ void SafetensorsWriter::write(const QString& path, const Progress& progress) con
             buf.assign(t.bytes, 0);
             t.fill(buf.data(), t.bytes);
             put(buf.data(), qint64(t.bytes));
-        } else if (!f.seek(qint64(pos + t.bytes))) { // hole: sparse zeros
-            throw Error::inFile(path, u"seek failed: " + f.errorString());
+        } else { // hole: sparse zeros
+            f.seek(qint64(pos + t.bytes));
         }
         pos += t.bytes;
         if (progress)
             progress(pos - dataStart, total);
     }
-    if (!f.resize(qint64(pos)))
-        throw Error::inFile(path, u"resize failed: " + f.errorString());
-    if (!f.commit())
-        throw Error::inFile(path, u"could not save: " + f.errorString());
+    f.resize(qint64(pos));
+    f.commit();
 }
 
 void SafetensorsWriter::addTensorBytes(const QString& name, DType dtype, std::vector<std::int64_t> shape,

@@ -3,13 +3,13 @@
 #include "io/SafetensorsWriter.h"
 #include "kernels/Convert.h"
 #include "tokenizer/Utf8.h"
+#include "util/AtomicFile.h"
 #include "util/Error.h"
 
 #include <QDir>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QSaveFile>
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -72,9 +72,7 @@ QJsonObject syntheticTokenizerConfig()
 
 void writeFile(const QString& path, const QByteArray& bytes)
 {
-    QSaveFile f(path);
-    if (!f.open(QIODevice::WriteOnly) || f.write(bytes) < 0 || !f.commit())
-        throw Error::inFile(path, u"cannot write: " + f.errorString());
+    writeFileAtomically(path, bytes);
 }
 
 } // namespace

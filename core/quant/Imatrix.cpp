@@ -6,10 +6,10 @@
 #include "model/Transformer.h"
 #include "recipe/RecipeExport.h"
 #include "tokenizer/Tokenizer.h"
+#include "util/AtomicFile.h"
 #include "util/Error.h"
 
 #include <QFile>
-#include <QSaveFile>
 #include <QSet>
 #include <algorithm>
 #include <chrono>
@@ -328,11 +328,7 @@ void appendLe(QByteArray& b, T v)
 
 void saveAtomic(const QString& path, const QByteArray& bytes)
 {
-    QSaveFile f(path);
-    if (!f.open(QIODevice::WriteOnly))
-        throw Error::inFile(path, u"cannot write: " + f.errorString());
-    if (f.write(bytes) != bytes.size() || !f.commit())
-        throw Error::inFile(path, u"cannot write: " + f.errorString());
+    writeFileAtomically(path, bytes);
 }
 
 void checkWritable(const ImportanceMatrix& m, const QString& path)

@@ -1,6 +1,7 @@
 #include "recipe/Recipe.h"
 
 #include "model/Model.h"
+#include "util/AtomicFile.h"
 #include "util/Error.h"
 
 #include <QDir>
@@ -10,7 +11,6 @@
 #include <QJsonDocument>
 #include <QJsonValue>
 #include <QRegularExpression>
-#include <QSaveFile>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -49,7 +49,8 @@ const QStringList& specKeys()
             s.granularity = Granularity::PerGroup;
             const QStringList written = s.toJson().keys();
             for (const QString& key : written) {
-                if (!k.contains(key)) k << key;
+                if (!k.contains(key))
+                    k << key;
             }
         }
         return k;
@@ -70,7 +71,8 @@ qint64 readInteger(const QJsonObject& o, const QString& key, const QString& file
                    qint64 def, qint64 lo, qint64 hi)
 {
     const QJsonValue v = o.value(key);
-    if (v.isUndefined()) return def;
+    if (v.isUndefined())
+        return def;
     const double d = v.toDouble();
     if (!v.isDouble() || d != std::floor(d))
         throw jsonError(file, joinPath(path, key), QStringLiteral("must be an integer"));
@@ -88,22 +90,26 @@ qint64 readInteger(const QJsonObject& o, const QString& key, const QString& file
 QString readString(const QJsonObject& o, const QString& key, const QString& file, const QString& path)
 {
     const QJsonValue v = o.value(key);
-    if (v.isUndefined()) return {};
-    if (!v.isString()) throw jsonError(file, joinPath(path, key), QStringLiteral("must be a string"));
+    if (v.isUndefined())
+        return {};
+    if (!v.isString())
+        throw jsonError(file, joinPath(path, key), QStringLiteral("must be a string"));
     return v.toString();
 }
 
 QJsonObject readObject(const QJsonObject& o, const QString& key, const QString& file, const QString& path)
 {
     const QJsonValue v = o.value(key);
-    if (!v.isObject()) throw jsonError(file, joinPath(path, key), QStringLiteral("must be an object"));
+    if (!v.isObject())
+        throw jsonError(file, joinPath(path, key), QStringLiteral("must be an object"));
     return v.toObject();
 }
 
 QJsonArray readArray(const QJsonObject& o, const QString& key, const QString& file)
 {
     const QJsonValue v = o.value(key);
-    if (!v.isArray()) throw jsonError(file, key, QStringLiteral("must be an array"));
+    if (!v.isArray())
+        throw jsonError(file, key, QStringLiteral("must be an array"));
     return v.toArray();
 }
 
@@ -134,10 +140,12 @@ QString readRegex(const QJsonObject& o, const QString& file, const QString& path
 DType readFloatDType(const QJsonObject& o, const QString& file, const QString& path, DType def)
 {
     const QString key = QStringLiteral("dtype");
-    if (!o.contains(key)) return def;
+    if (!o.contains(key))
+        return def;
     const QString name = readString(o, key, file, path);
     for (const DType t : {DType::F16, DType::BF16, DType::F32}) {
-        if (name == dtypeName(t)) return t;
+        if (name == dtypeName(t))
+            return t;
     }
     throw jsonError(file, joinPath(path, key), u"unknown float type '" + name + u"' (f16, bf16, f32)");
 }
@@ -159,9 +167,11 @@ QString keyForProblem(const QString& problem, const QJsonObject& o)
         {QStringLiteral("activation bits"), {QStringLiteral("activation_bits"), QStringLiteral("method")}},
     };
     for (const auto& [prefix, keys] : table) {
-        if (!problem.startsWith(prefix)) continue;
+        if (!problem.startsWith(prefix))
+            continue;
         for (const QString& k : keys) {
-            if (o.contains(k)) return k;
+            if (o.contains(k))
+                return k;
         }
         return {};
     }
@@ -179,10 +189,12 @@ QuantSpec parseSpec(const QJsonObject& o, const QString& file, const QString& pa
         return QuantSpec::fromJson(o, where, base);
     } catch (const Error& e) {
         const QString prefix = where + u": ";
-        if (!e.message().startsWith(prefix)) throw;
+        if (!e.message().startsWith(prefix))
+            throw;
         const QString problem = e.message().mid(prefix.size());
         const QString key = keyForProblem(problem, o);
-        if (key.isEmpty()) throw;
+        if (key.isEmpty())
+            throw;
         throw jsonError(file, joinPath(path, key), problem);
     }
 }
@@ -222,11 +234,13 @@ QJsonObject defaultsJson(const QuantSpec& spec)
     } catch (const Error&) {
         return everyField(spec); // invalid spec: keep everything, validate() reports it
     }
-    if (back == spec) return o;
+    if (back == spec)
+        return o;
     const QJsonObject all = everyField(spec);
     const QJsonObject got = everyField(back);
     for (auto it = all.begin(); it != all.end(); ++it) {
-        if (!o.contains(it.key()) && got.value(it.key()) != it.value()) o.insert(it.key(), it.value());
+        if (!o.contains(it.key()) && got.value(it.key()) != it.value())
+            o.insert(it.key(), it.value());
     }
     return o;
 }
@@ -259,7 +273,8 @@ Recipe Recipe::fromJson(const QByteArray& json, const QString& pathForErrors)
                                                  .arg(column)
                                                  .arg(pe.errorString()));
     }
-    if (!doc.isObject()) throw Error::inFile(fileLabel(file), QStringLiteral("a recipe is a JSON object"));
+    if (!doc.isObject())
+        throw Error::inFile(fileLabel(file), QStringLiteral("a recipe is a JSON object"));
     const QJsonObject root = doc.object();
 
     Recipe r;
@@ -362,7 +377,8 @@ Recipe Recipe::fromJson(const QByteArray& json, const QString& pathForErrors)
 Recipe Recipe::fromFile(const QString& path)
 {
     QFile f(path);
-    if (!f.open(QIODevice::ReadOnly)) throw Error::inFile(path, u"cannot read: " + f.errorString());
+    if (!f.open(QIODevice::ReadOnly))
+        throw Error::inFile(path, u"cannot read: " + f.errorString());
     if (f.size() > kMaxRecipeBytes)
         throw Error::inFile(path, QStringLiteral("%1 bytes is too large for a recipe").arg(f.size()));
     return fromJson(f.readAll(), path);
@@ -410,11 +426,7 @@ void Recipe::validate() const
 void Recipe::saveFile(const QString& path) const
 {
     fromJson(QJsonDocument(toJson()).toJson(), path); // validate, errors naming the target
-    QSaveFile f(path);
-    if (!f.open(QIODevice::WriteOnly)) throw Error::inFile(path, u"cannot write: " + f.errorString());
-    const QByteArray bytes = QJsonDocument(toJson()).toJson(QJsonDocument::Indented);
-    if (f.write(bytes) != bytes.size() || !f.commit())
-        throw Error::inFile(path, u"cannot write: " + f.errorString());
+    writeFileAtomically(path, QJsonDocument(toJson()).toJson(QJsonDocument::Indented));
 }
 
 LayerPlan Recipe::resolve(const Model& model, QStringList* warnings) const
@@ -433,7 +445,8 @@ LayerPlan Recipe::resolve(const Model& model, QStringList* warnings) const
         QuantSpec spec = defaults;
         int matched = -1;
         for (std::size_t i = 0; i < rules.size(); ++i) {
-            if (!ruleRe[i].match(name).hasMatch()) continue;
+            if (!ruleRe[i].match(name).hasMatch())
+                continue;
             try {
                 spec = parseSpec(rules[i].overrides, origin, QStringLiteral("rules[%1]").arg(i), spec);
             } catch (const Error& e) {
@@ -444,7 +457,8 @@ LayerPlan Recipe::resolve(const Model& model, QStringList* warnings) const
             ++ruleHits[i];
         }
         for (std::size_t k = 0; k < keepFloat.size(); ++k) {
-            if (!keepRe[k].match(name).hasMatch()) continue;
+            if (!keepRe[k].match(name).hasMatch())
+                continue;
             spec.method = QuantMethod::Float;
             spec.floatType = keepFloat[k].dtype;
             matched = int(rules.size() + k);
@@ -454,7 +468,8 @@ LayerPlan Recipe::resolve(const Model& model, QStringList* warnings) const
         try {
             spec = spec.fittedTo(linears[li].inFeatures, &note);
         } catch (const Error& e) {
-            throw Error(QStringLiteral("%1: layer %2 (%3): %4").arg(origin, name, sourceName(matched), e.message()));
+            throw Error(
+                QStringLiteral("%1: layer %2 (%3): %4").arg(origin, name, sourceName(matched), e.message()));
         }
         plan.entries.push_back({int(li), name, spec, matched, note});
     }
@@ -482,8 +497,10 @@ LayerPlan Recipe::resolve(const Model& model, QStringList* warnings) const
 
 QString Recipe::sourceName(int matchedRule) const
 {
-    if (matchedRule < 0) return QStringLiteral("defaults");
-    if (std::size_t(matchedRule) < rules.size()) return QStringLiteral("rules[%1]").arg(matchedRule);
+    if (matchedRule < 0)
+        return QStringLiteral("defaults");
+    if (std::size_t(matchedRule) < rules.size())
+        return QStringLiteral("rules[%1]").arg(matchedRule);
     if (std::size_t(matchedRule) < rules.size() + keepFloat.size())
         return QStringLiteral("keep_float[%1]").arg(std::size_t(matchedRule) - rules.size());
     return QStringLiteral("rule %1 (not in this recipe)").arg(matchedRule);
@@ -491,8 +508,10 @@ QString Recipe::sourceName(int matchedRule) const
 
 QString Recipe::resolvedCalibrationText() const
 {
-    if (calibration.text.isEmpty()) return {};
-    if (QFileInfo(calibration.text).isAbsolute() || origin.isEmpty()) return calibration.text;
+    if (calibration.text.isEmpty())
+        return {};
+    if (QFileInfo(calibration.text).isAbsolute() || origin.isEmpty())
+        return calibration.text;
     return QDir(QFileInfo(origin).absolutePath()).filePath(calibration.text);
 }
 
@@ -500,7 +519,8 @@ namespace {
 
 QStringList calibrationProblems(const Recipe& r, const QString& users)
 {
-    if (users.isEmpty()) return {};
+    if (users.isEmpty())
+        return {};
     if (r.calibration.text.isEmpty())
         return {jsonError(r.origin, QStringLiteral("calibration.text"),
                           QStringLiteral("is empty, but %1 need calibration text").arg(users))
@@ -525,7 +545,8 @@ QStringList Recipe::problemsForRun() const
         QuantMethod m{};
         const QString name = ruleMethodName(rules[i], m);
         const bool gguf = !name.isEmpty() && m == QuantMethod::Ggml;
-        if (!name.isEmpty() && (quantMethodInfo(m).needsCalibration || (gguf && rules[i].overrides.value(u"imatrix").toBool())))
+        if (!name.isEmpty() &&
+            (quantMethodInfo(m).needsCalibration || (gguf && rules[i].overrides.value(u"imatrix").toBool())))
             users << QStringLiteral("rules[%1] (%2)").arg(i).arg(quantMethodName(m));
     }
     return calibrationProblems(*this, users.join(QStringLiteral(", ")));
@@ -537,12 +558,15 @@ QStringList Recipe::problemsForRun(const LayerPlan& plan) const
     QString first;
     int n = 0;
     for (const LayerPlanEntry& e : plan.entries) {
-        if (!e.spec.needsCalibration()) continue;
+        if (!e.spec.needsCalibration())
+            continue;
         ++perMethod[quantMethodName(e.spec.method)];
-        if (first.isEmpty()) first = e.name;
+        if (first.isEmpty())
+            first = e.name;
         ++n;
     }
-    if (n == 0) return {};
+    if (n == 0)
+        return {};
     QStringList counts;
     for (const auto& [method, count] : perMethod)
         counts << QStringLiteral("%1: %2").arg(method).arg(count);

@@ -5,6 +5,7 @@
 #include "model/Transformer.h"
 #include "results/RunSummaryJson.h"
 #include "tokenizer/Tokenizer.h"
+#include "util/AtomicFile.h"
 #include "util/Error.h"
 
 #include <QCoreApplication>
@@ -13,7 +14,6 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonDocument>
-#include <QSaveFile>
 
 namespace qs {
 
@@ -63,9 +63,10 @@ std::optional<RunSummary> readBaseline(const QString& path)
 
 void writeBaseline(const QString& path, const RunSummary& baseline)
 {
-    QSaveFile f(path); // best effort: without it the next experiment evaluates the baseline again
-    if (f.open(QIODevice::WriteOnly) && f.write(QJsonDocument(runSummaryToJson(baseline)).toJson()) > 0)
-        f.commit();
+    try { // best effort: without it the next experiment evaluates the baseline again
+        writeFileAtomically(path, QJsonDocument(runSummaryToJson(baseline)).toJson());
+    } catch (const Error&) {
+    }
 }
 
 /// The cached float baseline of `params`, or the float model evaluated now (its logits stored
@@ -112,9 +113,8 @@ void saveCheckpoint(const ExperimentParams& params, ExperimentResult& r)
     try {
         saveQuantizedModel(params.outDir, *params.model, r.quantize, params.recipe.toJson(),
                            QJsonObject{{QStringLiteral("run"), r.run}});
-        QSaveFile rf(QDir(params.outDir).filePath(QStringLiteral("run.json")));
-        if (!rf.open(QIODevice::WriteOnly) || rf.write(QJsonDocument(r.run).toJson()) < 0 || !rf.commit())
-            throw Error::inFile(rf.fileName(), u"cannot write: " + rf.errorString());
+        writeFileAtomically(QDir(params.outDir).filePath(QStringLiteral("run.json")),
+                            QJsonDocument(r.run).toJson());
         r.checkpoint = params.outDir;
         r.summary.source = params.outDir;
     } catch (const Error& e) {

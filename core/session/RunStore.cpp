@@ -2,6 +2,7 @@
 
 #include "results/RunSummaryJson.h"
 #include "session/Session.h"
+#include "util/AtomicFile.h"
 #include "util/Error.h"
 
 #include <QCryptographicHash>
@@ -11,7 +12,6 @@
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QSaveFile>
 
 namespace qs {
 
@@ -148,12 +148,7 @@ void RunStore::save(const ModelIdentity& model, const StoredRuns& runs)
                                            "kept as it is (the runs stay while QuantScope runs)"));
     if (!QDir().mkpath(m_folder))
         throw Error::inFile(file, QStringLiteral("cannot create the folder %1").arg(m_folder));
-    QSaveFile f(file);
-    if (!f.open(QIODevice::WriteOnly))
-        throw Error::inFile(file, QStringLiteral("cannot write: ") + f.errorString());
-    const QByteArray bytes = QJsonDocument(runs.toJson(model)).toJson(QJsonDocument::Compact);
-    if (f.write(bytes) != bytes.size() || !f.commit())
-        throw Error::inFile(file, QStringLiteral("cannot write: ") + f.errorString());
+    writeFileAtomically(file, QJsonDocument(runs.toJson(model)).toJson(QJsonDocument::Compact));
 }
 
 } // namespace qs

@@ -1,5 +1,6 @@
 #include "session/Session.h"
 
+#include "util/AtomicFile.h"
 #include "util/Error.h"
 
 #include <QDir>
@@ -7,7 +8,6 @@
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QSaveFile>
 #include <cmath>
 #include <limits>
 
@@ -137,12 +137,7 @@ void Session::save(const QString& path) const
     const QFileInfo info(path);
     if (!QDir().mkpath(info.absolutePath()))
         throw Error::inFile(path, QStringLiteral("cannot create the folder %1").arg(info.absolutePath()));
-    QSaveFile f(path);
-    if (!f.open(QIODevice::WriteOnly))
-        throw Error::inFile(path, QStringLiteral("cannot write: ") + f.errorString());
-    const QByteArray bytes = QJsonDocument(toJson()).toJson(QJsonDocument::Indented);
-    if (f.write(bytes) != bytes.size() || !f.commit())
-        throw Error::inFile(path, QStringLiteral("cannot write: ") + f.errorString());
+    writeFileAtomically(path, QJsonDocument(toJson()).toJson(QJsonDocument::Indented));
 }
 
 QString Session::moveAside(const QString& path, const QDateTime& when)

@@ -1,0 +1,332 @@
+// Write failures injected into every save (tests/faults/FaultFs.cpp): disk full (ENOSPC) and I/O
+// errors (EIO) on the first byte, in the middle of the file, and on fsync. Each save fails with an
+// error that says what went wrong, the previous file or folder stays byte for byte, and nothing
+// partial is left beside it. The command-line saves run quantscope-cli with the library preloaded
+// (LD_PRELOAD); the GUI's saves (session, run store) and the recipe file are called in process,
+// where the library is linked ahead of libc and steered with qs_fault_configure().
+#include "TestSupport.h"
+#include "analysis/SensitivityResult.h"
+#include "recipe/Recipe.h"
+#include "session/RunStore.h"
+#include "session/Session.h"
+#include "util/Error.h"
+
+#include <QCryptographicHash>
+#include <QDir>
+#include <QDirIterator>
+#include <QFile>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+#include <cerrno>
+#include <functional>
+#include <map>
+
+extern "C" {
+void qs_fault_configure(const char* match, int error, long long afterBytes, int syncFails);
+long long qs_fault_failures();
+}
+
+using namespace qs;
+
+namespace {
+
+struct Fault
+{
+    const char* name;
+    int error;
+    long long after; ///< bytes let through before the first failure; -1: half the previous output
+    bool sync;       ///< fail fsync/fdatasync instead of the writes
+};
+
+constexpr Fault kFaults[] = {{"ENOSPC at once", ENOSPC, 0, false},
+                             {"ENOSPC mid-file", ENOSPC, -1, false},
+                             {"EIO at once", EIO, 0, false},
+                             {"EIO on fsync", EIO, 0, true}};
+
+/// Every file under `dir` (hidden ones too) with a hash of its bytes: the state a failed save must
+/// leave untouched.
+std::map<QString, QByteArray> snapshot(const QString& dir)
+{
+    std::map<QString, QByteArray> files;
+    QDirIterator it(dir, QDir::Files | QDir::Dirs | QDir::Hidden | QDir::NoDotAndDotDot,
+                    QDirIterator::Subdirectories);
+    while (it.hasNext()) {
+        const QString path = it.next();
+        QByteArray hash = "dir";
+        if (it.fileInfo().isFile()) {
+            QFile f(path);
+            if (f.open(QIODevice::ReadOnly))
+                hash = QCryptographicHash::hash(f.readAll(), QCryptographicHash::Sha256);
+        }
+        files.emplace(QDir(dir).relativeFilePath(path), hash);
+    }
+    return files;
+}
+
+/// The bytes of every file under `dir`.
+long long totalBytes(const QString& dir)
+{
+    long long n = 0;
+    QDirIterator it(dir, QDir::Files | QDir::Hidden, QDirIterator::Subdirectories);
+    while (it.hasNext()) {
+        it.next();
+        n += it.fileInfo().size();
+    }
+    return n;
+}
+
+QString describe(const std::map<QString, QByteArray>& before, const std::map<QString, QByteArray>& after)
+{
+    QStringList d;
+    for (const auto& [name, hash] : after) {
+        const auto it = before.find(name);
+        if (it == before.end())
+            d << u"new: " + name;
+        else if (it->second != hash)
+            d << u"changed: " + name;
+    }
+    for (const auto& [name, hash] : before) {
+        if (!after.count(name))
+            d << u"gone: " + name;
+    }
+    return d.join(u", ");
+}
+
+test::CliResult runCliWithFault(const QStringList& args, const QString& match, const Fault& fault,
+                                long long after)
+{
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("LD_PRELOAD"), QStringLiteral(QS_FAULTFS_PATH));
+    env.insert(QStringLiteral("QS_FAULT_MATCH"), match);
+    env.insert(QStringLiteral("QS_FAULT_ERRNO"),
+               fault.error == EIO ? QStringLiteral("EIO") : QStringLiteral("ENOSPC"));
+    env.insert(QStringLiteral("QS_FAULT_AFTER"), QString::number(after));
+    env.insert(QStringLiteral("QS_FAULT_SYNC"), fault.sync ? QStringLiteral("1") : QStringLiteral("0"));
+    // A sanitized build: the preloaded library comes before the sanitizer runtime, which is fine here.
+    env.insert(QStringLiteral("ASAN_OPTIONS"),
+               env.value(QStringLiteral("ASAN_OPTIONS")) + QStringLiteral(":verify_asan_link_order=0"));
+    return test::runCli(args, env);
+}
+
+} // namespace
+
+class TestFaults : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void commandLineSaves_data();
+    void commandLineSaves();
+    void inProcessSaves_data();
+    void inProcessSaves();
+    void cleanup() { qs_fault_configure(nullptr, 0, 0, 0); }
+
+private:
+    QString m_model, m_text;
+    QTemporaryDir m_work;
+    QStringList m_hfRuns; ///< kjv7M quantized RTN w4 and w8 g32
+};
+
+void TestFaults::initTestCase()
+{
+    QVERIFY(m_work.isValid());
+    m_model = test::dataPath(QStringLiteral("stories260K"));
+    m_text = test::dataPath(QStringLiteral("wikitext-2-raw/wiki.test.raw"));
+    if (m_model.isEmpty() || m_text.isEmpty())
+        QSKIP("stories260K or wikitext-2-raw not found");
+    // export-hf needs rows that pack by 32, which stories260K's 172-wide MLP does not have.
+    const QString kjv = test::dataPath(QStringLiteral("kjv7M"));
+    if (kjv.isEmpty())
+        QSKIP("kjv7M not found");
+    for (const char* bits : {"4", "8"}) {
+        const QString run = m_work.filePath(QStringLiteral("hf-run-w%1").arg(QLatin1String(bits)));
+        m_hfRuns << run;
+        const test::CliResult r =
+            test::runCli({QStringLiteral("quantize"), kjv, QStringLiteral("--method"), QStringLiteral("rtn"),
+                          QStringLiteral("--bits"), QLatin1String(bits), QStringLiteral("--group"),
+                          QStringLiteral("32"), QStringLiteral("--out"), run});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+    }
+}
+
+void TestFaults::commandLineSaves_data()
+{
+    QTest::addColumn<QStringList>("oldArgs");
+    QTest::addColumn<QStringList>("newArgs");
+    QTest::addColumn<QString>("output"); // relative to the case's folder
+    QTest::addColumn<int>("fault");      // index into kFaults
+    // A checkpoint rewritten after every unit may be left at any complete state: the old one or
+    // one of the new run's; what it must never be is a file that does not load.
+    QTest::addColumn<bool>("checkpointed");
+    if (m_model.isEmpty())
+        QSKIP("no data");
+    const QString model = m_model, text = m_text;
+    auto add = [](const char* what, const QStringList& oldArgs, const QStringList& newArgs,
+                  const char* output) {
+        for (int f = 0; f < int(std::size(kFaults)); ++f)
+            QTest::addRow("%s, %s", what, kFaults[f].name)
+                << oldArgs << newArgs << QString::fromLatin1(output) << f
+                << (QByteArrayView(what) == "sweep checkpoint");
+    };
+    const QString out = QStringLiteral("@OUT@");
+    add("run checkpoint",
+        {QStringLiteral("quantize"), model, QStringLiteral("--method"), QStringLiteral("rtn"),
+         QStringLiteral("--bits"), QStringLiteral("4"), QStringLiteral("--out"), out},
+        {QStringLiteral("quantize"), model, QStringLiteral("--method"), QStringLiteral("rtn"),
+         QStringLiteral("--bits"), QStringLiteral("8"), QStringLiteral("--out"), out},
+        "run");
+    add("GGUF export",
+        {QStringLiteral("export-gguf"), model, QStringLiteral("--preset"), QStringLiteral("F16"),
+         QStringLiteral("--out"), out},
+        {QStringLiteral("export-gguf"), model, QStringLiteral("--preset"), QStringLiteral("Q4_K_M"),
+         QStringLiteral("--out"), out},
+        "model.gguf");
+    add("HF export",
+        {QStringLiteral("export-hf"), m_hfRuns[0], QStringLiteral("--format"), QStringLiteral("gptq"),
+         QStringLiteral("--out"), out},
+        {QStringLiteral("export-hf"), m_hfRuns[1], QStringLiteral("--format"), QStringLiteral("gptq"),
+         QStringLiteral("--out"), out},
+        "hf");
+    const QStringList sweep{QStringLiteral("sensitivity"), model,
+                            QStringLiteral("--eval"),      text,
+                            QStringLiteral("--ctx"),       QStringLiteral("64"),
+                            QStringLiteral("--chunks"),    QStringLiteral("2"),
+                            QStringLiteral("--layers"),    QStringLiteral("layers\\.0\\.")};
+    add("sweep checkpoint",
+        sweep + QStringList{QStringLiteral("--schemes"), QStringLiteral("rtn-w4-g32"),
+                            QStringLiteral("--out"), out},
+        sweep + QStringList{QStringLiteral("--schemes"), QStringLiteral("rtn-w3-g32"),
+                            QStringLiteral("--out"), out},
+        "sweep.json");
+    const QStringList imatrix{QStringLiteral("imatrix"), model,
+                              QStringLiteral("--text"),  text,
+                              QStringLiteral("--ctx"),   QStringLiteral("64")};
+    add("imatrix",
+        imatrix + QStringList{QStringLiteral("--chunks"), QStringLiteral("2"), QStringLiteral("--out"), out},
+        imatrix + QStringList{QStringLiteral("--chunks"), QStringLiteral("3"), QStringLiteral("--out"), out},
+        "imatrix.dat");
+    const QStringList base{QStringLiteral("eval"),   model,
+                           QStringLiteral("--text"), text,
+                           QStringLiteral("--ctx"),  QStringLiteral("64")};
+    add("KLD base",
+        base +
+            QStringList{QStringLiteral("--chunks"), QStringLiteral("2"), QStringLiteral("--save-base"), out},
+        base +
+            QStringList{QStringLiteral("--chunks"), QStringLiteral("3"), QStringLiteral("--save-base"), out},
+        "base.qskld");
+}
+
+void TestFaults::commandLineSaves()
+{
+    QFETCH(QStringList, oldArgs);
+    QFETCH(QStringList, newArgs);
+    QFETCH(QString, output);
+    QFETCH(int, fault);
+    QFETCH(bool, checkpointed);
+    // Each case in a folder of its own, holding only the output: the fault hits only its writes.
+    const QString dir =
+        m_work.filePath(QString::fromLatin1(QTest::currentDataTag()).replace(u' ', u'_').remove(u','));
+    QVERIFY(QDir().mkpath(dir));
+    const QString out = QDir(dir).filePath(output);
+    oldArgs.replaceInStrings(QStringLiteral("@OUT@"), out);
+    newArgs.replaceInStrings(QStringLiteral("@OUT@"), out);
+    const test::CliResult first = test::runCli(oldArgs);
+    QVERIFY2(first.exitCode == 0, first.err.constData());
+    const auto before = snapshot(dir);
+    QVERIFY(!before.empty());
+
+    const long long after = kFaults[fault].after >= 0 ? kFaults[fault].after : totalBytes(dir) / 2;
+    const test::CliResult r = runCliWithFault(newArgs, dir, kFaults[fault], after);
+    QVERIFY2(r.exitCode != 0,
+             qPrintable(u"the save succeeded under the fault: " + QString::fromLocal8Bit(r.out)));
+    QVERIFY2(r.err.contains("qs-faultfs: injected"), r.err.constData()); // the fault was hit
+    const QString problem =
+        kFaults[fault].error == EIO ? QStringLiteral("Input/output error") : QStringLiteral("No space left");
+    QVERIFY2(QString::fromLocal8Bit(r.err).contains(problem), r.err.constData());
+    const auto now = snapshot(dir);
+    if (checkpointed && now != before) {
+        QCOMPARE(now.size(), before.size()); // the same file, nothing beside it
+        QVERIFY2(test::errorOf([&] { SensitivityResult::load(out); }).isEmpty(),
+                 "the checkpoint does not load");
+        return;
+    }
+    QVERIFY2(now == before, qPrintable(describe(before, now)));
+}
+
+void TestFaults::inProcessSaves_data()
+{
+    QTest::addColumn<int>("target"); // 0 recipe, 1 session, 2 run store
+    QTest::addColumn<int>("fault");
+    const char* targets[] = {"recipe", "session", "run store"};
+    for (int t = 0; t < 3; ++t) {
+        for (int f = 0; f < int(std::size(kFaults)); ++f)
+            QTest::addRow("%s, %s", targets[t], kFaults[f].name) << t << f;
+    }
+}
+
+void TestFaults::inProcessSaves()
+{
+    QFETCH(int, target);
+    QFETCH(int, fault);
+    const Fault& f = kFaults[fault];
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    Recipe recipe;
+    recipe.name = QStringLiteral("old");
+    recipe.defaults.bits = 4;
+    RunSummary run;
+    run.name = QStringLiteral("a run");
+    run.modelBytes = 1000;
+    const QString modelPath = dir.filePath(QStringLiteral("model"));
+    QVERIFY(test::writeFile(QDir(modelPath).filePath(QStringLiteral("config.json")), "{}"));
+    const ModelIdentity model = ModelIdentity::of(modelPath);
+    RunStore store;
+    store.setFolder(dir.filePath(QStringLiteral("runs")));
+    const QString recipeFile = dir.filePath(QStringLiteral("r.json")),
+                  sessionFile = dir.filePath(QStringLiteral("s.qssession"));
+
+    std::function<void(int)> save; // writes version n
+    switch (target) {
+    case 0:
+        save = [&](int n) {
+            recipe.defaults.bits = 2 + n;
+            recipe.saveFile(recipeFile);
+        };
+        break;
+    case 1:
+        save = [&](int n) {
+            Session s;
+            s.modelPath = modelPath;
+            s.page = QStringLiteral("page%1").arg(n);
+            s.save(sessionFile);
+        };
+        break;
+    default:
+        save = [&](int n) {
+            StoredRuns runs;
+            for (int i = 0; i <= n; ++i)
+                runs.runs.push_back({run, recipe, true});
+            store.save(model, runs);
+        };
+    }
+    save(1);
+    const auto before = snapshot(dir.path());
+    qs_fault_configure(qPrintable(dir.path()), f.error, f.after >= 0 ? f.after : totalBytes(dir.path()) / 2,
+                       f.sync);
+    const QString error = test::errorOf([&] { save(2); });
+    const long long failures = qs_fault_failures();
+    qs_fault_configure(nullptr, 0, 0, 0);
+    QVERIFY2(failures > 0, "the fault was not hit");
+    QVERIFY2(!error.isEmpty(), "the save succeeded under the fault");
+    QVERIFY2(error.contains(f.error == EIO ? QStringLiteral("Input/output error")
+                                           : QStringLiteral("No space left")),
+             qPrintable(error));
+    const auto after = snapshot(dir.path());
+    QVERIFY2(after == before, qPrintable(describe(before, after)));
+    save(3); // and the next save, with the disk back, works
+    QVERIFY(snapshot(dir.path()) != before);
+}
+
+QTEST_GUILESS_MAIN(TestFaults)
+#include "tst_faults.moc"
