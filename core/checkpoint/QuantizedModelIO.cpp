@@ -19,8 +19,13 @@
 #include <QJsonDocument>
 #include <QSet>
 #include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
 #include <cstring>
+#include <fcntl.h>
 #include <memory>
+#include <unistd.h>
 
 namespace qs {
 
@@ -71,6 +76,59 @@ void copyFileInto(const QString& from, const QString& dir)
         throw Error::inFile(to, QStringLiteral("cannot copy %1 (disk full?)").arg(from));
 }
 
+/// Partial folders of writers that died (kill -9, a crash, power loss) before they could clean up:
+/// `prefix` + the writer's pid, where no process of that pid is running.
+void removeAbandonedPartials(const QString& parent, const QString& prefix)
+{
+    const QStringList names =
+        QDir(parent).entryList({prefix + u'*'}, QDir::Dirs | QDir::Hidden | QDir::NoDotAndDotDot);
+    for (const QString& name : names) {
+        bool ok = false;
+        const qint64 pid = name.mid(prefix.size()).toLongLong(&ok);
+        if (ok && pid > 0 && pid != QCoreApplication::applicationPid() && ::kill(pid_t(pid), 0) != 0 &&
+            errno == ESRCH)
+            QDir(QDir(parent).filePath(name)).removeRecursively();
+    }
+}
+
+/// The finished files on disk before the folder that holds them takes the output's name.
+void syncFolder(const QString& dir)
+{
+    for (const QString& name : QDir(dir).entryList(QDir::Files | QDir::Hidden)) {
+        const int fd = ::open(QFile::encodeName(QDir(dir).filePath(name)).constData(), O_RDONLY);
+        const bool ok = fd >= 0 && ::fsync(fd) == 0;
+        const int error = errno;
+        if (fd >= 0)
+            ::close(fd);
+        if (!ok)
+            throw Error::inFile(QDir(dir).filePath(name),
+                                u"cannot write: " + QString::fromLocal8Bit(std::strerror(error)));
+    }
+}
+
+/// Puts the folder `tmp` at `outDir` in one step. An existing `outDir` is swapped with `tmp`
+/// (renameat2 RENAME_EXCHANGE), so a crash at any moment leaves the old folder or the new one at
+/// `outDir`, never neither; the old one is then in `tmp`, for the caller to remove. A file system
+/// without the exchange (it answers EINVAL) gets remove-then-rename, which is not crash-safe.
+void replaceFolder(const QString& tmp, const QString& outDir)
+{
+    const QByteArray from = QFile::encodeName(tmp), to = QFile::encodeName(outDir);
+    if (QFileInfo(outDir).isDir()) {
+        if (::renameat2(AT_FDCWD, from.constData(), AT_FDCWD, to.constData(), RENAME_EXCHANGE) == 0)
+            return;
+        if (errno != EINVAL)
+            throw Error::inFile(outDir, u"cannot move the finished model into place: " +
+                                            QString::fromLocal8Bit(std::strerror(errno)));
+        if (!QDir(outDir).removeRecursively())
+            throw Error::inFile(outDir, QStringLiteral("cannot replace the existing output folder"));
+    } else if (QFileInfo::exists(outDir)) {
+        throw Error::inFile(outDir, QStringLiteral("is a file, not a folder: not replaced"));
+    }
+    if (std::rename(from.constData(), to.constData()) != 0)
+        throw Error::inFile(outDir, u"cannot move the finished model into place: " +
+                                        QString::fromLocal8Bit(std::strerror(errno)));
+}
+
 } // namespace
 
 void writeModelFolderAtomically(const QString& outDir, const QString& modelDir,
@@ -80,8 +138,9 @@ void writeModelFolderAtomically(const QString& outDir, const QString& modelDir,
     const QString parent = out.absolutePath();
     if (!QDir().mkpath(parent))
         throw Error::inFile(parent, QStringLiteral("cannot create folder"));
-    const QString tmp = QDir(parent).filePath(
-        QStringLiteral(".%1.partial-%2").arg(out.fileName()).arg(QCoreApplication::applicationPid()));
+    const QString prefix = QStringLiteral(".%1.partial-").arg(out.fileName());
+    removeAbandonedPartials(parent, prefix);
+    const QString tmp = QDir(parent).filePath(prefix + QString::number(QCoreApplication::applicationPid()));
     QDir(tmp).removeRecursively();
     if (!QDir().mkpath(tmp))
         throw Error::inFile(tmp, QStringLiteral("cannot create folder"));
@@ -90,14 +149,13 @@ void writeModelFolderAtomically(const QString& outDir, const QString& modelDir,
         for (const char* f : {"tokenizer.json", "tokenizer.model", "tokenizer_config.json",
                               "generation_config.json", "special_tokens_map.json"})
             copyFileInto(QDir(modelDir).filePath(QLatin1String(f)), tmp);
-        if (out.exists() && !QDir(outDir).removeRecursively())
-            throw Error::inFile(outDir, QStringLiteral("cannot replace the existing output folder"));
-        if (!QDir().rename(tmp, outDir))
-            throw Error::inFile(outDir, QStringLiteral("cannot move the finished model into place"));
+        syncFolder(tmp);
+        replaceFolder(tmp, outDir);
     } catch (...) {
         QDir(tmp).removeRecursively();
         throw;
     }
+    QDir(tmp).removeRecursively(); // the old folder, when there was one (swapped into tmp)
 }
 
 void saveQuantizedModel(const QString& outDir, const Model& base, const QuantizeResult& result,

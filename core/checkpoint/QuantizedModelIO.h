@@ -26,10 +26,12 @@ void saveQuantizedModel(const QString& outDir, const Model& base, const Quantize
 
 /// Writes a model folder atomically: `fill(tmp)` writes the weights and config into a fresh
 /// partial folder beside `outDir`; the tokenizer and generation files of `modelDir` are copied
-/// next to them; then the partial folder replaces `outDir`. On any failure the partial folder is
-/// removed and nothing appears at `outDir`. Shared by every checkpoint exporter.
+/// next to them; the files are synced, then the partial folder is swapped with `outDir` in one
+/// step (a crash at any moment leaves the old output or the new one, never neither) and the old
+/// one removed. On any failure the partial folder is removed and `outDir` is as it was. Partial
+/// folders of writers killed before they could clean up are removed by the next write. Shared by
+/// every checkpoint exporter.
 void writeModelFolderAtomically(const QString& outDir, const QString& modelDir,
                                 const std::function<void(const QString& tmp)>& fill);
-
 
 } // namespace qs
