@@ -5,7 +5,10 @@
 #include "recipe/Recipe.h"
 #include "recipe/RecipeExport.h"
 #include "util/Error.h"
+#include "util/ShellQuote.h"
 
+#include <QDir>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -81,6 +84,8 @@ private Q_SLOTS:
     void llamaCppExport();
     void llamaCppProblems();
     void gptqModelExport();
+    void shellQuoting_data();
+    void shellQuoting();
     void cliCheck();
     void cliHelpFollowsMethodsTable();
     void cliExportAndTemplate();
@@ -673,6 +678,28 @@ void TestRecipe::cliCheck()
     QCOMPARE(r.exitCode, 2);
 }
 
+void TestRecipe::shellQuoting_data()
+{
+    QTest::addColumn<QString>("arg");
+    QTest::addColumn<QString>("quoted");
+    QTest::newRow("plain") << QStringLiteral("q4_k") << QStringLiteral("q4_k");
+    QTest::newRow("path") << QStringLiteral("/a/b-F16.gguf") << QStringLiteral("/a/b-F16.gguf");
+    QTest::newRow("regex") << QStringLiteral("^blk\\.\\d+\\.ffn_down\\.weight$=f16")
+                           << QStringLiteral("'^blk\\.\\d+\\.ffn_down\\.weight$=f16'");
+    QTest::newRow("space") << QStringLiteral("my model.gguf") << QStringLiteral("'my model.gguf'");
+    QTest::newRow("quote") << QStringLiteral("it's") << QStringLiteral("'it'\\''s'");
+    QTest::newRow("empty") << QString() << QStringLiteral("''");
+    QTest::newRow("non-ascii") << QStringLiteral("modèle") << QStringLiteral("'modèle'");
+}
+
+void TestRecipe::shellQuoting()
+{
+    QFETCH(QString, arg);
+    QFETCH(QString, quoted);
+    QCOMPARE(shellQuote(arg), quoted);
+    QCOMPARE(shellCommandLine({QStringLiteral("x"), arg}), QStringLiteral("x ") + quoted);
+}
+
 void TestRecipe::cliExportAndTemplate()
 {
     test::CliResult r = test::runCli({QStringLiteral("recipe"), QStringLiteral("template")});
@@ -697,6 +724,32 @@ void TestRecipe::cliExportAndTemplate()
                       QStringLiteral("--format"), QStringLiteral("llamacpp")});
     QCOMPARE(r.exitCode, 0);
     QVERIFY2(r.out.contains("--tensor-type '^blk\\.\\d+\\.ffn_down\\.weight$=f16'"), r.out.constData());
+    // The complete command: binary, token embeddings, rules, input, output, type; quoted.
+    QVERIFY2(r.out.contains("\nllama-quantize \\\n  --token-embedding-type q8_0 \\\n"), r.out.constData());
+    const QString stem = QDir::cleanPath(QFileInfo(path).absoluteFilePath());
+    const QString f16 = stem + QStringLiteral("-F16.gguf");
+    QVERIFY2(r.out.contains((QStringLiteral("make the input first: quantscope-cli export-gguf ") +
+                             shellQuote(path) + QStringLiteral(" --preset F16 --out ") + shellQuote(f16))
+                                .toUtf8()),
+             r.out.constData());
+    QVERIFY2(r.out.endsWith((shellQuote(f16) + u' ' + shellQuote(stem + QStringLiteral("-Q4_0.gguf")) +
+                             QStringLiteral(" q4_0\n"))
+                                .toUtf8()),
+             r.out.constData());
+    const QString spaced = dir.filePath(QStringLiteral("it's out.gguf"));
+    r = test::runCli({QStringLiteral("recipe"), QStringLiteral("export"), recipe, path,
+                      QStringLiteral("--format"), QStringLiteral("llamacpp"), QStringLiteral("--json"),
+                      QStringLiteral("--output"), spaced, QStringLiteral("--imatrix"),
+                      QStringLiteral("m.dat")});
+    QCOMPARE(r.exitCode, 0);
+    const QJsonObject c = QJsonDocument::fromJson(r.out).object();
+    const QJsonArray argv = c.value(u"argv").toArray();
+    QCOMPARE(argv.first().toString(), QStringLiteral("llama-quantize"));
+    QCOMPARE(argv.at(1).toString(), QStringLiteral("--imatrix"));
+    QCOMPARE(argv.at(argv.size() - 2).toString(), spaced);
+    QCOMPARE(argv.last().toString(), QStringLiteral("q4_0"));
+    QVERIFY(c.value(u"command").toString().contains(shellQuote(spaced)));
+    QVERIFY(shellQuote(spaced).contains(QStringLiteral("'\\''")));
     r = test::runCli({QStringLiteral("recipe"), QStringLiteral("export"), recipe, path,
                       QStringLiteral("--format"), QStringLiteral("gptqmodel")});
     QCOMPARE(r.exitCode, 0);

@@ -327,6 +327,21 @@ void ggufApplyLayerPlan(const Model& model, GgufExportPlan& plan, const LayerPla
     setDominantFileType(model, plan);
 }
 
+GgmlType ggufTokenEmbeddingType(const Model& model)
+{
+    return model.config().hiddenSize % blockOf(GgmlType::Q8_0) == 0 ? GgmlType::Q8_0 : GgmlType::F16;
+}
+
+GgufExportPlan ggufPlanForLayerPlan(const Model& model, const LayerPlan& layers)
+{
+    GgufExportPlan plan = ggufPreset(model, QStringLiteral("F16"));
+    if (ggufTokenEmbeddingType(model) != GgmlType::F16)
+        ggufOverrideTypes(model, plan, QStringLiteral("^token_embd\\.weight$"),
+                          ggufTokenEmbeddingType(model));
+    ggufApplyLayerPlan(model, plan, layers);
+    return plan;
+}
+
 int ggufKeepStoredTypes(const Model& model, GgufExportPlan& plan)
 {
     int kept = 0;

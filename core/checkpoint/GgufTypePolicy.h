@@ -67,6 +67,14 @@ int ggufOverrideTypes(const Model& model, GgufExportPlan& plan, const QString& r
 /// float layers F32/F16/BF16. Throws qs::Error naming the layer for other methods (GPTQ, AWQ, …:
 /// GGUF has no such types) and for a type whose block does not divide the layer's rows.
 void ggufApplyLayerPlan(const Model& model, GgufExportPlan& plan, const LayerPlan& layers);
+/// The types a layer plan is exported with (the GUI's Export GGUF, export-gguf --recipe without
+/// --preset): each linear its planned type (ggufApplyLayerPlan), the token embeddings Q8_0 when
+/// their rows (the hidden size) fit its block, every other weight F16. Throws qs::Error naming the
+/// first layer GGUF cannot hold, so it also says whether a plan can be exported at all.
+GgufExportPlan ggufPlanForLayerPlan(const Model& model, const LayerPlan& layers);
+/// The token embeddings' type in ggufPlanForLayerPlan: Q8_0 when the hidden size is a multiple of
+/// its block, else F16 (llama-quantize --token-embedding-type reproduces it).
+GgmlType ggufTokenEmbeddingType(const Model& model);
 /// Sets every weight the model already stores in a ggml type (the tensors of a GGUF model, the
 /// layers of a gguf run) to that type, so exportGguf copies its blocks byte for byte. Returns
 /// how many tensors it set.
