@@ -6,6 +6,7 @@
 #include <QMainWindow>
 #include <memory>
 
+class QAction;
 class QLabel;
 class QMenu;
 class QProgressBar;
@@ -91,6 +92,8 @@ private:
     void createActions();
     void refreshPageActions();
     void refreshPlanStatus();
+    /// Export GGUF / Export Hugging Face enabled, or disabled with the reason as their tooltip.
+    void refreshExportActions();
     void onLoadFinished(const JobOutcome<std::shared_ptr<const Model>>& out);
     void setModel(std::shared_ptr<const Model> model);
     void addRecent(const QString& path);
@@ -124,6 +127,8 @@ private:
     QList<QAction*> m_pageActions;
     SessionController* m_session = nullptr;
     PlanExporter* m_exporter = nullptr;
+    QAction* m_exportGguf = nullptr;
+    QAction* m_exportHf = nullptr;
     AppSettings m_settings;
 };
 
