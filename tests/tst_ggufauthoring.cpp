@@ -228,6 +228,13 @@ private Q_SLOTS:
         auto* commandText = rules->findChild<QPlainTextEdit*>(QStringLiteral("llamaCppRules"));
         QVERIFY(commandText->toPlainText().contains(QStringLiteral("'\\''s out.gguf'")));
         QVERIFY(commandText->toPlainText().contains(QStringLiteral("--token-embedding-type q8_0")));
+        // Where llama-quantize would type a layer otherwise (fallback rows ignore --tensor-type), it says so.
+        QStringList deviations;
+        exporter->llamaQuantizeCommand(nullptr, &deviations);
+        auto* warn = rules->findChild<QPlainTextEdit*>(QStringLiteral("llamaCppProblems"));
+        QCOMPARE(warn->isVisibleTo(rules), !deviations.isEmpty());
+        for (const QString& d : deviations)
+            QVERIFY2(warn->toPlainText().contains(d), qPrintable(d));
         rules->findChild<QPushButton*>(QStringLiteral("copyLlamaQuantize"))->click();
         QCOMPARE(QApplication::clipboard()->text(), commandText->toPlainText());
         screenshot(rules, QStringLiteral("gguf-llama-quantize-command"));

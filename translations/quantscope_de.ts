@@ -1044,12 +1044,6 @@ vorhergesagt %3</translation>
 <context>
     <name>qs::PlanExporter</name>
     <message>
-        <source>Not expressible as GGUF types:
-%1</source>
-        <translation>Nicht als GGUF-Typen darstellbar:
-%1</translation>
-    </message>
-    <message>
         <source>Cannot save</source>
         <translation>Speichern nicht möglich</translation>
     </message>
@@ -1168,6 +1162,12 @@ vorhergesagt %3</translation>
     <message>
         <source>Export cancelled</source>
         <translation>Export abgebrochen</translation>
+    </message>
+    <message>
+        <source>llama-quantize will not give these layers the plan&apos;s types (Export GGUF writes them exactly):
+%1</source>
+        <translation>llama-quantize gibt diesen Schichten nicht die Typen des Plans („GGUF exportieren“ schreibt sie genau so):
+%1</translation>
     </message>
 </context>
 <context>

@@ -223,7 +223,10 @@ int runExport(const QStringList& args)
         err() << "warning: " << w << '\n';
     QStringList problems;
     if (format == u"llamacpp") {
-        const qs::LlamaCppExport e = qs::exportLlamaCpp(l.plan, *l.model);
+        // The positional type with the fewest tensors llama-quantize would type otherwise; those
+        // tensors are problems (llamaQuantizeDeviations).
+        const qs::LlamaCppExport e =
+            qs::llamaQuantizeExport(*l.model, l.plan, p.isSet(QStringLiteral("imatrix")));
         problems = e.problems;
         qs::LlamaQuantizeInvocation how = qs::llamaQuantizeDefaults(*l.model, e.baseType);
         how.tokenEmbeddingType =

@@ -57,7 +57,7 @@ QString PlanExporter::llamaQuantizeCommand(const LlamaQuantizeInvocation* how, Q
     const std::shared_ptr<const Model> model = m_doc->model();
     if (!model)
         return {};
-    const LlamaCppExport e = exportLlamaCpp(m_doc->plan(), *model);
+    const LlamaCppExport e = llamaQuantizeExport(*model, m_doc->plan(), how && !how->imatrix.isEmpty());
     if (problems)
         *problems = e.problems;
     LlamaQuantizeInvocation files = how ? *how : llamaQuantizeDefaults(*model, e.baseType);
@@ -116,9 +116,9 @@ void PlanExporter::showLlamaCppRules()
     const std::shared_ptr<const Model> model = m_doc->model();
     if (!model)
         return;
-    QStringList problems;
-    const LlamaCppExport e = exportLlamaCpp(m_doc->plan(), *model);
-    LlamaQuantizeInvocation defaults = llamaQuantizeDefaults(*model, e.baseType);
+    const LayerPlan plan = m_doc->plan();
+    LlamaQuantizeInvocation defaults =
+        llamaQuantizeDefaults(*model, llamaQuantizeExport(*model, plan).baseType);
     defaults.tokenEmbeddingType = ggmlTypeName(ggufTokenEmbeddingType(*model));
     auto* dialog = new QDialog(m_window);
     dialog->setObjectName(QStringLiteral("llamaCppRulesDialog"));
@@ -148,17 +148,20 @@ void PlanExporter::showLlamaCppRules()
     text->setObjectName(QStringLiteral("llamaCppRules"));
     text->setLineWrapMode(QPlainTextEdit::NoWrap);
     layout->addWidget(text, 1);
-    auto* warn = new QLabel;
+    auto* warn = new QPlainTextEdit; // one line per tensor: it scrolls
     warn->setObjectName(QStringLiteral("llamaCppProblems"));
-    warn->setWordWrap(true);
+    warn->setReadOnly(true);
+    warn->setMaximumHeight(130);
     warn->setStyleSheet(QStringLiteral("color: #a05000"));
     layout->addWidget(warn);
-    const auto refresh = [this, model, e, text, warn, binary, input, output, imatrix, defaults] {
+    const auto refresh = [model, plan, text, warn, binary, input, output, imatrix, defaults] {
         LlamaQuantizeInvocation how = defaults;
         how.binary = binary->text();
         how.input = input->text();
         how.output = output->text();
         how.imatrix = imatrix->text();
+        // An importance matrix changes llama-quantize's mix (Q4_0/Q5_0 ffn_down), so its deviations.
+        const LlamaCppExport e = llamaQuantizeExport(*model, plan, !how.imatrix.isEmpty());
         QString script;
         if (!QFileInfo::exists(how.input))
             script = tr("# the input does not exist yet; make it first:") + u'\n' +
@@ -169,9 +172,12 @@ void PlanExporter::showLlamaCppRules()
         const QString command = llamaQuantizeCommandText(llamaQuantizeArgv(e, how));
         text->setPlainText(command.isEmpty() ? tr("# no layer of this plan maps to a GGUF type")
                                              : script + command + u'\n');
-        warn->setText(e.problems.isEmpty()
-                          ? QString()
-                          : tr("Not expressible as GGUF types:\n%1").arg(e.problems.join(u'\n')));
+        warn->setPlainText(
+            e.problems.isEmpty()
+                ? QString()
+                : tr("llama-quantize will not give these layers the plan's types (Export GGUF writes "
+                     "them exactly):\n%1")
+                      .arg(e.problems.join(u'\n')));
         warn->setVisible(!e.problems.isEmpty());
     };
     for (QLineEdit* f : {binary, input, output, imatrix})
@@ -195,7 +201,7 @@ void PlanExporter::showLlamaCppRules()
             QMessageBox::warning(dialog, tr("Cannot save"), tr("%1: %2").arg(path, f.errorString()));
     });
     layout->addWidget(buttons);
-    dialog->resize(820, 460);
+    dialog->resize(860, 560);
     dialog->show();
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "io/Gguf.h"
+#include "recipe/RecipeExport.h"
 #include "tensor/GgmlTypes.h"
 
 #include <QHash>
@@ -72,6 +73,17 @@ void ggufApplyLayerPlan(const Model& model, GgufExportPlan& plan, const LayerPla
 /// their rows (the hidden size) fit its block, every other weight F16. Throws qs::Error naming the
 /// first layer GGUF cannot hold, so it also says whether a plan can be exported at all.
 GgufExportPlan ggufPlanForLayerPlan(const Model& model, const LayerPlan& layers);
+/// Where llama-quantize (c392e50), given `baseType` as its positional type and the plan's
+/// --tensor-type rules, would not give the plan's types: a tensor whose rows the mix's type does
+/// not fit and that has no fallback stops it ("unsupported tensor size"); a tensor that needs
+/// the row fallback ignores --tensor-type (llama_model_quantize_impl applies the rules only when
+/// no fallback happened). One line per tensor, naming it.
+QStringList llamaQuantizeDeviations(const Model& model, const LayerPlan& layers, const QString& baseType,
+                                    bool withImportance = false);
+/// exportLlamaCpp, with the positional type chosen among the plan's types and the types whose
+/// fallback gives them (Q4_K for a plan holding Q5_0 on short rows) for the fewest deviations,
+/// and those deviations appended to `problems`.
+LlamaCppExport llamaQuantizeExport(const Model& model, const LayerPlan& layers, bool withImportance = false);
 /// The token embeddings' type in ggufPlanForLayerPlan: Q8_0 when the hidden size is a multiple of
 /// its block, else F16 (llama-quantize --token-embedding-type reproduces it).
 GgmlType ggufTokenEmbeddingType(const Model& model);
