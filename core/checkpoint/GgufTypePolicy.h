@@ -73,7 +73,7 @@ void ggufApplyLayerPlan(const Model& model, GgufExportPlan& plan, const LayerPla
 /// their rows (the hidden size) fit its block, every other weight F16. Throws qs::Error naming the
 /// first layer GGUF cannot hold, so it also says whether a plan can be exported at all.
 GgufExportPlan ggufPlanForLayerPlan(const Model& model, const LayerPlan& layers);
-/// Where llama-quantize (c392e50), given `baseType` as its positional type and the plan's
+/// Where llama-quantize, given `baseType` as its positional type and the plan's
 /// --tensor-type rules, would not give the plan's types: a tensor whose rows the mix's type does
 /// not fit and that has no fallback stops it ("unsupported tensor size"); a tensor that needs
 /// the row fallback ignores --tensor-type (llama_model_quantize_impl applies the rules only when
