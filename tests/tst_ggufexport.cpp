@@ -10,14 +10,18 @@
 // Q4_0 because 172 is not a multiple of 32).
 #include "TestSupport.h"
 #include "checkpoint/GgufExport.h"
+#include "checkpoint/GgufSizeReport.h"
 #include "io/Gguf.h"
 #include "kernels/GgmlQuants.h"
 #include "model/Model.h"
 #include "model/SyntheticModel.h"
+#include "recipe/Recipe.h"
 #include "util/Error.h"
+#include "util/Paths.h"
 
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QTemporaryDir>
 #include <QTest>
 #include <cmath>
@@ -130,6 +134,7 @@ private Q_SLOTS:
     void bpeTokenizerMetadata();
     void overridesAndImportance();
     void errors();
+    void sizeReportReconcilesWithPlan();
 };
 
 void TestGgufExport::storiesPresets_data()
@@ -468,6 +473,53 @@ void TestGgufExport::errors()
     QVERIFY(cancelled);
     QVERIFY(!QFile::exists(out));
     QCOMPARE(QDir(tmp.path()).entryList(QDir::Files | QDir::Hidden), QStringList());
+}
+
+void TestGgufExport::sizeReportReconcilesWithPlan()
+{
+    QS_REQUIRE_DATA(path, "stories260K");
+    const auto model = Model::open(path);
+    const LayerPlan layers =
+        Recipe::fromJson(R"({"version": 1, "defaults": {"method": "gguf", "type": "Q4_K"}})",
+                         QStringLiteral("t.json"))
+            .resolve(*model);
+    const GgufExportPlan plan = ggufPlanForLayerPlan(*model, layers);
+    QCOMPARE(plan.typeOf(QStringLiteral("token_embd.weight")), GgmlType::Q8_0); // hidden 64
+    const GgufSizeReport planned = ggufSizeReport(*model, layers, plan);
+    QCOMPARE(planned.fileBytes, std::uint64_t(0));
+    QCOMPARE(planned.estimateBytes, layers.modelBytes(*model));
+    QTemporaryDir tmp;
+    const QString out = tmp.filePath(QStringLiteral("plan.gguf"));
+    exportGguf(*model, plan, out, nullptr, JobContext{});
+    const GgufSizeReport r = ggufSizeReport(*model, layers, plan, out);
+    QCOMPARE(r.fileBytes, std::uint64_t(QFileInfo(out).size()));
+    QCOMPARE(r.tensorBytes, planned.tensorBytes); // what the plan types is what the file holds
+    QCOMPARE(r.headerBytes + r.tensorBytes + r.paddingBytes, r.fileBytes);
+    QVERIFY(r.headerBytes > 0);
+    // The estimate is the sum of what it counts per tensor and what a GGUF file leaves out.
+    std::uint64_t estimated = 0;
+    for (const GgufSizeReport::Tensor& t : r.tensors)
+        estimated += t.estimatedBytes;
+    QCOMPARE(estimated + r.notExported, r.estimateBytes);
+    // The linear layers are counted exactly (fallbacks included); the token embeddings are what
+    // differs: Q8_0 in the file (34 bytes per 32 values), F32 as the model stores them.
+    const std::vector<GgufSizeReport::Tensor> differing = r.differing();
+    QCOMPARE(int(differing.size()), 1);
+    const GgufSizeReport::Tensor& embd = differing.front();
+    QCOMPARE(embd.name, QStringLiteral("token_embd.weight"));
+    QCOMPARE(embd.type, GgmlType::Q8_0);
+    const std::uint64_t values =
+        std::uint64_t(model->config().vocabSize) * std::uint64_t(model->config().hiddenSize);
+    QCOMPARE(embd.bytes, values / 32 * 34);
+    QCOMPARE(embd.estimatedBytes, values * 4);
+    const QStringList lines = r.lines();
+    QVERIFY2(lines.front().startsWith(QStringLiteral("File: ") + formatBytes(double(r.fileBytes))),
+             qPrintable(lines.join(u'\n')));
+    QVERIFY2(lines.filter(QStringLiteral("token_embd.weight: Q8_0")).size() == 1,
+             qPrintable(lines.join(u'\n')));
+    // A file that is not there: an error naming it.
+    const QString missing = tmp.filePath(QStringLiteral("missing.gguf"));
+    QS_VERIFY_ERROR(errorOf([&] { ggufSizeReport(*model, layers, plan, missing); }), {missing});
 }
 
 QTEST_GUILESS_MAIN(TestGgufExport)

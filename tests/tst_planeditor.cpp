@@ -2,6 +2,7 @@
 // edits (single and multi-select) as undoable recipe rules, the rule editor's live highlight,
 // presets, recipe save/reload, the sensitivity sweep as a cancellable job that never blocks the
 // event loop, the budget slider and "apply plan" with undo.
+#include "GuiTestSupport.h"
 #include "LayerErrorBars.h"
 #include "LayerErrorHeatmap.h"
 #include "MainWindow.h"
@@ -39,12 +40,7 @@ using namespace qs;
 
 namespace {
 
-bool loadInto(MainWindow& w, const QString& path)
-{
-    QSignalSpy loaded(&w, &MainWindow::modelLoaded);
-    w.openModel(path);
-    return loaded.count() == 1 || loaded.wait(20000);
-}
+using qs::test::loadInto;
 
 int rowOf(const Model& m, const QString& name)
 {

@@ -4,21 +4,22 @@
 // bad input, and generation streaming on worker threads with the float side equal to core's
 // generate() while the event loop stays responsive.
 #include "GenerationPanel.h"
+#include "GuiTestSupport.h"
 #include "MainWindow.h"
 #include "PlaygroundPanel.h"
 #include "PlaygroundPlots.h"
 #include "RunsPanel.h"
 #include "TestSupport.h"
 #include "analysis/Playground.h"
-#include "results/RunResults.h"
+#include "checkpoint/QuantizedModelIO.h"
+#include "kernels/GgmlQuants.h"
 #include "model/Generate.h"
 #include "model/Model.h"
 #include "model/Transformer.h"
-#include "kernels/GgmlQuants.h"
 #include "quant/QuantizeJob.h"
-#include "checkpoint/QuantizedModelIO.h"
 #include "quant/Quantizer.h"
 #include "recipe/LayerPlan.h"
+#include "results/RunResults.h"
 #include "tokenizer/Tokenizer.h"
 
 #include <QAction>
@@ -92,12 +93,7 @@ int distinctColours(const QImage& image)
     return int(colours.size());
 }
 
-bool loadInto(MainWindow& w, const QString& path)
-{
-    QSignalSpy loaded(&w, &MainWindow::modelLoaded);
-    w.openModel(path);
-    return loaded.count() == 1 || loaded.wait(20000);
-}
+using qs::test::loadInto;
 
 /// Event-loop latency: the longest gap between ticks of a 10 ms timer while it runs.
 class LatencyProbe

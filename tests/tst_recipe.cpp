@@ -5,7 +5,10 @@
 #include "recipe/Recipe.h"
 #include "recipe/RecipeExport.h"
 #include "util/Error.h"
+#include "util/ShellQuote.h"
 
+#include <QDir>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -81,6 +84,8 @@ private Q_SLOTS:
     void llamaCppExport();
     void llamaCppProblems();
     void gptqModelExport();
+    void shellQuoting_data();
+    void shellQuoting();
     void cliCheck();
     void cliHelpFollowsMethodsTable();
     void cliExportAndTemplate();
@@ -673,6 +678,28 @@ void TestRecipe::cliCheck()
     QCOMPARE(r.exitCode, 2);
 }
 
+void TestRecipe::shellQuoting_data()
+{
+    QTest::addColumn<QString>("arg");
+    QTest::addColumn<QString>("quoted");
+    QTest::newRow("plain") << QStringLiteral("q4_k") << QStringLiteral("q4_k");
+    QTest::newRow("path") << QStringLiteral("/a/b-F16.gguf") << QStringLiteral("/a/b-F16.gguf");
+    QTest::newRow("regex") << QStringLiteral("^blk\\.\\d+\\.ffn_down\\.weight$=f16")
+                           << QStringLiteral("'^blk\\.\\d+\\.ffn_down\\.weight$=f16'");
+    QTest::newRow("space") << QStringLiteral("my model.gguf") << QStringLiteral("'my model.gguf'");
+    QTest::newRow("quote") << QStringLiteral("it's") << QStringLiteral("'it'\\''s'");
+    QTest::newRow("empty") << QString() << QStringLiteral("''");
+    QTest::newRow("non-ascii") << QStringLiteral("modèle") << QStringLiteral("'modèle'");
+}
+
+void TestRecipe::shellQuoting()
+{
+    QFETCH(QString, arg);
+    QFETCH(QString, quoted);
+    QCOMPARE(shellQuote(arg), quoted);
+    QCOMPARE(shellCommandLine({QStringLiteral("x"), arg}), QStringLiteral("x ") + quoted);
+}
+
 void TestRecipe::cliExportAndTemplate()
 {
     test::CliResult r = test::runCli({QStringLiteral("recipe"), QStringLiteral("template")});
@@ -681,22 +708,70 @@ void TestRecipe::cliExportAndTemplate()
             Recipe::fromJson(Recipe::templateJson(), {}));
 
     QS_REQUIRE_DATA(path, "stories260K");
+    QS_REQUIRE_DATA(kjv, "kjv7M");
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
     const QString recipe = dir.filePath(QStringLiteral("r.json"));
     QVERIFY(test::writeFile(
         recipe, json(R"({"version": 1, "defaults": {"method": "gptq", "group_size": 32, "symmetric": true},
                                            "keep_float": ["down_proj$"]})")));
-    r = test::runCli({QStringLiteral("recipe"), QStringLiteral("export"), recipe, path,
+    // kjv7M's rows (256, 768) fit every block: llama-quantize gives the plan's types.
+    r = test::runCli({QStringLiteral("recipe"), QStringLiteral("export"), recipe, kjv,
                       QStringLiteral("--format"), QStringLiteral("llamacpp"), QStringLiteral("--json")});
     QVERIFY2(r.exitCode == 0, r.err.constData());
     const QJsonObject o = QJsonDocument::fromJson(r.out).object();
     QCOMPARE(o.value(u"base_type").toString(), QStringLiteral("q4_0"));
-    QCOMPARE(o.value(u"args").toArray().size(), 4);
-    r = test::runCli({QStringLiteral("recipe"), QStringLiteral("export"), recipe, path,
+    QCOMPARE(o.value(u"args").toArray().size(), 6); // MLP and attention, down_proj f16, the untied head
+    QVERIFY(o.value(u"args").toArray().contains(QStringLiteral("^output\\.weight$=q4_0")));
+    QVERIFY(o.value(u"problems").toArray().isEmpty());
+    r = test::runCli({QStringLiteral("recipe"), QStringLiteral("export"), recipe, kjv,
                       QStringLiteral("--format"), QStringLiteral("llamacpp")});
     QCOMPARE(r.exitCode, 0);
     QVERIFY2(r.out.contains("--tensor-type '^blk\\.\\d+\\.ffn_down\\.weight$=f16'"), r.out.constData());
+    // The complete command: binary, token embeddings, rules, input, output, type; quoted.
+    QVERIFY2(r.out.contains("\nllama-quantize \\\n  --token-embedding-type q8_0 \\\n"), r.out.constData());
+    const QString stem = QDir::cleanPath(QFileInfo(kjv).absoluteFilePath());
+    const QString f16 = stem + QStringLiteral("-F16.gguf");
+    QVERIFY2(r.out.contains((QStringLiteral("make the input first: quantscope-cli export-gguf ") +
+                             shellQuote(kjv) + QStringLiteral(" --preset F16 --out ") + shellQuote(f16))
+                                .toUtf8()),
+             r.out.constData());
+    QVERIFY2(r.out.endsWith((shellQuote(f16) + u' ' + shellQuote(stem + QStringLiteral("-Q4_0.gguf")) +
+                             QStringLiteral(" q4_0\n"))
+                                .toUtf8()),
+             r.out.constData());
+    const QString spaced = dir.filePath(QStringLiteral("it's out.gguf"));
+    r = test::runCli({QStringLiteral("recipe"), QStringLiteral("export"), recipe, kjv,
+                      QStringLiteral("--format"), QStringLiteral("llamacpp"), QStringLiteral("--json"),
+                      QStringLiteral("--output"), spaced, QStringLiteral("--imatrix"),
+                      QStringLiteral("m.dat")});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const QJsonObject c = QJsonDocument::fromJson(r.out).object();
+    const QJsonArray argv = c.value(u"argv").toArray();
+    QCOMPARE(argv.first().toString(), QStringLiteral("llama-quantize"));
+    QCOMPARE(argv.at(1).toString(), QStringLiteral("--imatrix"));
+    QCOMPARE(argv.at(argv.size() - 2).toString(), spaced);
+    QCOMPARE(argv.last().toString(), QStringLiteral("q4_0"));
+    QVERIFY(c.value(u"command").toString().contains(shellQuote(spaced)));
+    QVERIFY(shellQuote(spaced).contains(QStringLiteral("'\\''")));
+    // stories260K's 172-wide down_proj rows: Q4_0 has no fallback, llama-quantize would stop there.
+    r = test::runCli({QStringLiteral("recipe"), QStringLiteral("export"), recipe, path,
+                      QStringLiteral("--format"), QStringLiteral("llamacpp")});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("blk.0.ffn_down.weight: llama-quantize stops here"), r.err.constData());
+    // A Q4_K plan there holds Q5_0 (rows of 64) and F16 (rows of 172): the positional type is Q4_K,
+    // whose fallbacks give them; the tensors its mix bumps (attn_v to Q6_K → Q8_0) are named.
+    const QString q4k = dir.filePath(QStringLiteral("q4k.json"));
+    QVERIFY(test::writeFile(q4k, json(R"({"version": 1, "defaults": {"method": "gguf", "type": "Q4_K"}})")));
+    r = test::runCli({QStringLiteral("recipe"), QStringLiteral("export"), q4k, path,
+                      QStringLiteral("--format"), QStringLiteral("llamacpp"), QStringLiteral("--json")});
+    const QJsonObject k = QJsonDocument::fromJson(r.out).object();
+    QCOMPARE(k.value(u"base_type").toString(), QStringLiteral("q4_k"));
+    for (const QJsonValue& v : k.value(u"problems").toArray())
+        QVERIFY2(v.toString().contains(
+                     u"attn_v.weight: rows of 64 values need llama-quantize's fallback (Q6_K → Q8_0)"),
+                 qPrintable(v.toString()));
+    QCOMPARE(r.exitCode, k.value(u"problems").toArray().isEmpty() ? 0 : 1);
     r = test::runCli({QStringLiteral("recipe"), QStringLiteral("export"), recipe, path,
                       QStringLiteral("--format"), QStringLiteral("gptqmodel")});
     QCOMPARE(r.exitCode, 0);

@@ -8,6 +8,7 @@
 // starts (compare RTN/GPTQ/Q4_K, the sensitivity sweep, the playground). The quality plot: its
 // metric and x selectors change what is plotted for each run, one colour and legend entry per run,
 // the float baseline's label clear of the points.
+#include "GuiTestSupport.h"
 #include "LossSizePlot.h"
 #include "MainWindow.h"
 #include "MixedPrecisionPanel.h"
@@ -50,12 +51,7 @@ Q_DECLARE_METATYPE(std::vector<qs::QuantSpec>)
 
 namespace {
 
-bool loadInto(MainWindow& w, const QString& path)
-{
-    QSignalSpy loaded(&w, &MainWindow::modelLoaded);
-    w.openModel(path);
-    return loaded.count() == 1 || loaded.wait(20000);
-}
+using qs::test::loadInto;
 
 QLineEdit* field(MainWindow& w, const char* name)
 {

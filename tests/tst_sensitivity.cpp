@@ -227,7 +227,8 @@ private Q_SLOTS:
         timeSensitivityForwards(model, s, cost);
         QVERIFY(cost.secondsPerTokenBlock > 0 && cost.forwardSeconds > 0);
         QVERIFY(cost.toText().contains(QStringLiteral("memory about")));
-        QCOMPARE(std::size_t(cost.toJson().value(u"memory_parts").toObject().size()), cost.memory.parts.size());
+        QCOMPARE(std::size_t(cost.toJson().value(u"memory_parts").toObject().size()),
+                 cost.memory.parts.size());
 
         qputenv("QUANTSCOPE_MEMORY_LIMIT", QByteArray::number(qint64(cost.memory.total() * 0.9)));
         const QString msg = test::errorOf([&] { runSensitivity(model, *tok, s); });
@@ -436,6 +437,18 @@ private Q_SLOTS:
              QStringLiteral("--layers"), QStringLiteral("layers\\.0\\."), QStringLiteral("--out"), sPath});
         QVERIFY2(res.exitCode == 0, res.err.constData());
         QVERIFY(res.err.contains("7 units × 2 schemes = 14 evaluations"));
+        // A gguf sweep names the type llama-quantize stores where the k-quant block does not fit.
+        res = qs::test::runCli({QStringLiteral("sensitivity"), dir, QStringLiteral("--schemes"),
+                                QStringLiteral("gguf-q4_k"), QStringLiteral("--eval"), text,
+                                QStringLiteral("--ctx"), QStringLiteral("64"), QStringLiteral("--chunks"),
+                                QStringLiteral("2"), QStringLiteral("--layers"),
+                                QStringLiteral("layers\\.0\\.mlp\\.(up|down)_proj"), QStringLiteral("--out"),
+                                tmp.filePath(QStringLiteral("g.json"))});
+        QVERIFY2(res.exitCode == 0, res.err.constData());
+        QVERIFY2(res.out.contains("model.layers.0.mlp.up_proj                 gguf-q4_k        Q4_K → Q5_0"),
+                 res.out.constData());
+        QVERIFY2(res.out.contains("model.layers.0.mlp.down_proj               gguf-q4_k        Q4_K → F16"),
+                 res.out.constData());
         res =
             qs::test::runCli({QStringLiteral("allocate"), sPath, QStringLiteral("--bpw"), QStringLiteral("3"),
                               QStringLiteral("--out"), rPath, QStringLiteral("--front")});

@@ -5,6 +5,7 @@
 // so it never touches the user's settings, cache or session.
 #include "AboutDialog.h"
 #include "AppSettings.h"
+#include "GuiTestSupport.h"
 #include "MainWindow.h"
 #include "MixedPrecisionPanel.h"
 #include "PlanDocument.h"
@@ -45,12 +46,7 @@ using namespace qs;
 
 namespace {
 
-bool loadInto(MainWindow& w, const QString& path)
-{
-    QSignalSpy loaded(&w, &MainWindow::modelLoaded);
-    w.openModel(path);
-    return loaded.count() == 1 || loaded.wait(20000);
-}
+using qs::test::loadInto;
 
 QByteArray readAll(const QString& path)
 {

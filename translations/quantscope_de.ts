@@ -362,6 +362,10 @@
         <source>No per-layer measurements to show</source>
         <translation>Keine Messungen pro Schicht zum Anzeigen</translation>
     </message>
+    <message>
+        <source>× another type stored</source>
+        <translation>× anderer Typ gespeichert</translation>
+    </message>
 </context>
 <context>
     <name>qs::LossSizePlot</name>
@@ -633,10 +637,6 @@
         <translation>&amp;GGUF exportieren…</translation>
     </message>
     <message>
-        <source>Show llama-quantize R&amp;ules…</source>
-        <translation>llama-quantize-&amp;Regeln anzeigen…</translation>
-    </message>
-    <message>
         <source>Run finished with warnings: %1</source>
         <translation>Lauf abgeschlossen, mit Warnungen: %1</translation>
     </message>
@@ -671,6 +671,22 @@
     <message>
         <source>Three runs queued: RTN, GPTQ and Q4_K</source>
         <translation>Drei Läufe eingereiht: RTN, GPTQ und Q4_K</translation>
+    </message>
+    <message>
+        <source>Export &amp;Hugging Face (GPTQ/AWQ)…</source>
+        <translation>&amp;Hugging Face exportieren (GPTQ/AWQ)…</translation>
+    </message>
+    <message>
+        <source>llama-quantize &amp;Command…</source>
+        <translation>llama-quantize-&amp;Befehl…</translation>
+    </message>
+    <message>
+        <source>Write the plan as a GGUF file llama.cpp runs (gguf and float layers)</source>
+        <translation>Den Plan als GGUF-Datei schreiben, die llama.cpp ausführt (gguf- und Float-Schichten)</translation>
+    </message>
+    <message>
+        <source>Write the last run of the plan as a Hugging Face %1 checkpoint</source>
+        <translation>Den letzten Lauf des Plans als Hugging-Face-%1-Checkpoint schreiben</translation>
     </message>
 </context>
 <context>
@@ -741,10 +757,6 @@
 </context>
 <context>
     <name>qs::MixedPrecisionPanel</name>
-    <message>
-        <source>Candidate schemes, comma-separated: method-wBITS-gGROUP|ch|tensor[-sym][-clip][-act], or f16 to keep a layer float.</source>
-        <translation>Kandidatenschemata, durch Kommas getrennt: method-wBITS-gGROUP|ch|tensor[-sym][-clip][-act], oder f16, um eine Schicht in Float zu belassen.</translation>
-    </message>
     <message>
         <source> chunks of 128 tokens</source>
         <translation> Abschnitte à 128 Token</translation>
@@ -924,6 +936,24 @@
         <source>Mixed precision</source>
         <translation>Gemischte Präzision</translation>
     </message>
+    <message>
+        <source>Stored as</source>
+        <translation>Gespeichert als</translation>
+    </message>
+    <message>
+        <source>The type llama-quantize really stores: a k-quant whose block does not divide a layer&apos;s rows falls back to another type (or F16)</source>
+        <translation>Der Typ, den llama-quantize tatsächlich speichert: Ein k-Quant, dessen Block die Zeilen einer Schicht nicht teilt, weicht auf einen anderen Typ (oder F16) aus</translation>
+    </message>
+    <message>
+        <source>stored as %1: %2</source>
+        <translation>gespeichert als %1: %2</translation>
+    </message>
+    <message>
+        <source>KLD when only this layer is quantized
+× measured with llama.cpp&apos;s fallback type, not the scheme&apos;s (hover for which)</source>
+        <translation>KLD, wenn nur diese Schicht quantisiert ist
+× mit dem Ausweichtyp von llama.cpp gemessen, nicht mit dem des Schemas (Mauszeiger zeigt welchen)</translation>
+    </message>
 </context>
 <context>
     <name>qs::ParetoFrontPlot</name>
@@ -1014,28 +1044,6 @@ vorhergesagt %3</translation>
 <context>
     <name>qs::PlanExporter</name>
     <message>
-        <source>llama-quantize Rules</source>
-        <translation>llama-quantize-Regeln</translation>
-    </message>
-    <message>
-        <source>The base type (llama-quantize&apos;s positional TYPE) and one --tensor-type rule per line; together they give every layer the type of this plan.</source>
-        <translation>Der Basistyp (das Positionsargument TYPE von llama-quantize) und eine --tensor-type-Regel pro Zeile; zusammen geben sie jeder Schicht den Typ dieses Plans.</translation>
-    </message>
-    <message>
-        <source>Not expressible as GGUF types:
-%1</source>
-        <translation>Nicht als GGUF-Typen darstellbar:
-%1</translation>
-    </message>
-    <message>
-        <source>Save Rules</source>
-        <translation>Regeln speichern</translation>
-    </message>
-    <message>
-        <source>Text (*.txt)</source>
-        <translation>Text (*.txt)</translation>
-    </message>
-    <message>
         <source>Cannot save</source>
         <translation>Speichern nicht möglich</translation>
     </message>
@@ -1068,12 +1076,98 @@ vorhergesagt %3</translation>
         <translation>Abbrechen</translation>
     </message>
     <message>
-        <source>GGUF export cancelled</source>
-        <translation>GGUF-Export abgebrochen</translation>
+        <source>Open a model first.</source>
+        <translation>Öffnen Sie zuerst ein Modell.</translation>
     </message>
     <message>
-        <source>Wrote %1</source>
-        <translation>%1 geschrieben</translation>
+        <source>Layer %1 (%2): %3</source>
+        <translation>Schicht %1 (%2): %3</translation>
+    </message>
+    <message>
+        <source>Run the plan first (Plan › Run Plan): the checkpoint holds a run&apos;s quantized weights.</source>
+        <translation>Führen Sie den Plan zuerst aus (Plan › Plan ausführen): Der Checkpoint enthält die quantisierten Gewichte eines Laufs.</translation>
+    </message>
+    <message>
+        <source>The plan changed since its last run: run it again to export it.</source>
+        <translation>Der Plan hat sich seit seinem letzten Lauf geändert: Führen Sie ihn erneut aus, um ihn zu exportieren.</translation>
+    </message>
+    <message>
+        <source>llama-quantize Command</source>
+        <translation>llama-quantize-Befehl</translation>
+    </message>
+    <message>
+        <source>llama-quantize gives a GGUF file the types of this plan with this command (the base type applies to every tensor no rule names). Each argument is quoted for a POSIX shell.</source>
+        <translation>Mit diesem Befehl gibt llama-quantize einer GGUF-Datei die Typen dieses Plans (der Basistyp gilt für jeden Tensor, den keine Regel nennt). Jedes Argument ist für eine POSIX-Shell maskiert.</translation>
+    </message>
+    <message>
+        <source>Program</source>
+        <translation>Programm</translation>
+    </message>
+    <message>
+        <source>Input (F16 GGUF)</source>
+        <translation>Eingabe (F16-GGUF)</translation>
+    </message>
+    <message>
+        <source>Output</source>
+        <translation>Ausgabe</translation>
+    </message>
+    <message>
+        <source>Importance matrix</source>
+        <translation>Wichtigkeitsmatrix</translation>
+    </message>
+    <message>
+        <source>optional: llama-imatrix or quantscope-cli imatrix output</source>
+        <translation>optional: Ausgabe von llama-imatrix oder quantscope-cli imatrix</translation>
+    </message>
+    <message>
+        <source># the input does not exist yet; make it first:</source>
+        <translation># die Eingabe gibt es noch nicht; zuerst erzeugen:</translation>
+    </message>
+    <message>
+        <source># no layer of this plan maps to a GGUF type</source>
+        <translation># keine Schicht dieses Plans entspricht einem GGUF-Typ</translation>
+    </message>
+    <message>
+        <source>Copy</source>
+        <translation>Kopieren</translation>
+    </message>
+    <message>
+        <source>Copy the command to the clipboard</source>
+        <translation>Den Befehl in die Zwischenablage kopieren</translation>
+    </message>
+    <message>
+        <source>Save Command</source>
+        <translation>Befehl speichern</translation>
+    </message>
+    <message>
+        <source>Shell scripts (*.sh)</source>
+        <translation>Shell-Skripte (*.sh)</translation>
+    </message>
+    <message>
+        <source>Export Hugging Face Checkpoint (new folder)</source>
+        <translation>Hugging-Face-Checkpoint exportieren (neuer Ordner)</translation>
+    </message>
+    <message>
+        <source>Wrote %1: %2, the plan&apos;s estimate %3</source>
+        <translation>%1 geschrieben: %2, Schätzung des Plans %3</translation>
+    </message>
+    <message>
+        <source>GGUF Export: %1</source>
+        <translation>GGUF-Export: %1</translation>
+    </message>
+    <message>
+        <source>Wrote the %1 checkpoint %2: %3 quantized and %4 float layers, %5</source>
+        <translation>%1-Checkpoint %2 geschrieben: %3 quantisierte und %4 Float-Schichten, %5</translation>
+    </message>
+    <message>
+        <source>Export cancelled</source>
+        <translation>Export abgebrochen</translation>
+    </message>
+    <message>
+        <source>llama-quantize will not give these layers the plan&apos;s types (Export GGUF writes them exactly):
+%1</source>
+        <translation>llama-quantize gibt diesen Schichten nicht die Typen des Plans („GGUF exportieren“ schreibt sie genau so):
+%1</translation>
     </message>
 </context>
 <context>
@@ -1208,6 +1302,14 @@ vorhergesagt %3</translation>
     <message>
         <source>Cannot save the recipe</source>
         <translation>Das Rezept kann nicht gespeichert werden</translation>
+    </message>
+    <message>
+        <source>The ggml type the matched layers get</source>
+        <translation>Der ggml-Typ, den die passenden Schichten erhalten</translation>
+    </message>
+    <message>
+        <source>Bits per weight</source>
+        <translation>Bits pro Gewicht</translation>
     </message>
 </context>
 <context>
@@ -1912,6 +2014,41 @@ aus dem Rezept „%2“</translation>
     <message>
         <source>No shown run has this measured (speed is measured after the evaluation)</source>
         <translation>Kein angezeigter Lauf hat diesen Messwert (die Geschwindigkeit wird nach der Auswertung gemessen)</translation>
+    </message>
+</context>
+<context>
+    <name>qs::SchemePicker</name>
+    <message>
+        <source>llama.cpp&apos;s %1 (%2-value blocks); a plan of these exports as GGUF</source>
+        <translation>%1 von llama.cpp (Blöcke zu %2 Werten); ein Plan daraus lässt sich als GGUF exportieren</translation>
+    </message>
+    <message>
+        <source>imatrix</source>
+        <translation>imatrix</translation>
+    </message>
+    <message>
+        <source>Weight the rounding by the calibration text&apos;s activations, as llama-quantize --imatrix (needs a calibration text)</source>
+        <translation>Das Runden nach den Aktivierungen des Kalibrierungstexts gewichten, wie llama-quantize --imatrix (braucht einen Kalibrierungstext)</translation>
+    </message>
+    <message>
+        <source>Granularity of the checked %1 schemes</source>
+        <translation>Granularität der angehakten %1-Schemata</translation>
+    </message>
+    <message>
+        <source>%1-bit</source>
+        <translation>%1 Bit</translation>
+    </message>
+    <message>
+        <source>keep f16 (the reference a layer can stay at)</source>
+        <translation>f16 behalten (die Referenz, bei der eine Schicht bleiben kann)</translation>
+    </message>
+    <message>
+        <source>The candidate schemes, comma-separated (advanced): gguf-TYPE[-imat], method-wBITS-gGROUP|ch|tensor[-sym][-clip][-act][-had], or f16. The checkboxes above edit this list.</source>
+        <translation>Die Kandidatenschemata, durch Kommas getrennt (für Fortgeschrittene): gguf-TYPE[-imat], method-wBITS-gGROUP|ch|tensor[-sym][-clip][-act][-had] oder f16. Die Kästchen darüber bearbeiten diese Liste.</translation>
+    </message>
+    <message>
+        <source>List</source>
+        <translation>Liste</translation>
     </message>
 </context>
 <context>

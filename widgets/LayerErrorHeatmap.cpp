@@ -22,6 +22,7 @@ LayerErrorHeatmap::LayerErrorHeatmap(QWidget* parent) : PlotWidget(parent)
 void LayerErrorHeatmap::setMatrix(LayerErrorMatrix matrix, const QString& valueName)
 {
     m_matrix = std::move(matrix);
+    m_notes.clear();
     m_fixedMatrix = true;
     m_valueName = valueName;
     rebuild();
@@ -35,7 +36,14 @@ QString LayerErrorHeatmap::valueName() const
 void LayerErrorHeatmap::setRuns(std::vector<RunSummary> runs)
 {
     m_fixedMatrix = false;
+    m_notes.clear();
     m_runs = std::move(runs);
+    rebuild();
+}
+
+void LayerErrorHeatmap::setCellNotes(std::vector<QString> notes)
+{
+    m_notes = std::move(notes);
     rebuild();
 }
 
@@ -85,9 +93,13 @@ QString LayerErrorHeatmap::hoverText(const QPoint& pos) const
     if (l < 0 || r < 0 || l >= int(m_matrix.layers.size()) || r >= int(m_matrix.runs.size()))
         return QString();
     const double v = m_matrix.at(l, r);
-    return tr("%1\n%2\n%3: %4")
-        .arg(m_matrix.layers[l], m_matrix.runs[r], valueName(),
-             std::isfinite(v) ? number(v) : tr("n/a"));
+    QString text =
+        tr("%1\n%2\n%3: %4")
+            .arg(m_matrix.layers[l], m_matrix.runs[r], valueName(), std::isfinite(v) ? number(v) : tr("n/a"));
+    const std::size_t cell = std::size_t(l) * std::size_t(m_matrix.runs.size()) + std::size_t(r);
+    if (cell < m_notes.size() && !m_notes[cell].isEmpty())
+        text += u'\n' + m_notes[cell];
+    return text;
 }
 
 void LayerErrorHeatmap::rebuild()
@@ -132,6 +144,20 @@ void LayerErrorHeatmap::rebuild()
     m_map->setInterpolate(false);
     m_map->setColorScale(m_scale);
     m_map->setDataRange(QCPRange(lo, hi > lo ? hi : lo + 1));
+    if (m_notes.size() == m_matrix.values.size()) {
+        // × on the noted cells, in a colour the thermal gradient does not use.
+        QCPGraph* marks = addGraph(xAxis, yAxis);
+        marks->setName(tr("× another type stored"));
+        marks->setLineStyle(QCPGraph::lsNone);
+        marks->setScatterStyle(
+            QCPScatterStyle(QCPScatterStyle::ssCross, QPen(QColor(0, 170, 255), 2), Qt::NoBrush, 9));
+        for (int l = 0; l < nl; ++l)
+            for (int r = 0; r < nr; ++r)
+                if (!m_notes[std::size_t(l) * std::size_t(nr) + std::size_t(r)].isEmpty())
+                    marks->addData(l, r);
+        if (marks->dataCount() == 0)
+            removeGraph(marks);
+    }
 
     auto xt = QSharedPointer<QCPAxisTickerText>::create();
     const int step = std::max(1, nl / 40); // keep labels readable on large models

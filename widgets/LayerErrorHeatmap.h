@@ -17,6 +17,12 @@ public:
     /// Shows a ready matrix instead of runs (e.g. a sensitivity sweep: layers × schemes), its
     /// values named `valueName` ("KLD"); setRuns() switches back.
     void setMatrix(LayerErrorMatrix matrix, const QString& valueName);
+    /// Notes on cells of the matrix shown, [layer · runs + run] (empty strings: none; cleared by
+    /// setMatrix and setRuns). A cell with a note is marked × and its hover text adds the note:
+    /// a sweep marks the cells where llama-quantize stores another type than the scheme's, so a
+    /// fallback (F16 for rows no block divides) never passes for a robust layer.
+    void setCellNotes(std::vector<QString> notes);
+    const std::vector<QString>& cellNotes() const { return m_notes; }
     void setMetric(LayerErrorMetric metric);
     LayerErrorMetric metric() const { return m_metric; }
     const LayerErrorMatrix& matrix() const { return m_matrix; }
@@ -37,6 +43,7 @@ private:
     std::vector<RunSummary> m_runs;
     LayerErrorMetric m_metric = LayerErrorMetric::WeightRelMse;
     LayerErrorMatrix m_matrix;
+    std::vector<QString> m_notes;
     bool m_fixedMatrix = false;
     QString m_valueName;
     QCPColorMap* m_map = nullptr;

@@ -130,8 +130,11 @@ QVariant PlanTableModel::data(const QModelIndex& index, int role) const
         m_highlight.isValid() && !m_highlight.pattern().isEmpty() && m_highlight.match(l.name).hasMatch();
     if (role == HighlightRole)
         return highlighted;
-    if (role == Qt::BackgroundRole)
-        return highlighted ? QVariant(QBrush(QColor(255, 230, 140))) : QVariant();
+    if (role == Qt::BackgroundRole && highlighted)
+        return QBrush(QColor(255, 230, 140));
+    if (role == Qt::BackgroundRole) // a type llama.cpp fell back to is tinted, its note the tooltip
+        return index.column() == Bits && !e.note.isEmpty() ? QVariant(QBrush(QColor(255, 222, 173)))
+                                                           : QVariant();
     if (role == ChoicesRole)
         return choices(r, index.column());
     if (role == Qt::CheckStateRole && index.column() == Symmetric && s.method != QuantMethod::Float &&

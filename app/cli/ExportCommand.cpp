@@ -1,12 +1,15 @@
 #include "Cli.h"
 #include "CliOptions.h"
 #include "checkpoint/GgufExport.h"
+#include "checkpoint/GgufSizeReport.h"
 #include "model/Model.h"
 #include "quant/Imatrix.h"
+#include "recipe/LayerPlan.h"
 #include "recipe/Recipe.h"
 #include "util/Error.h"
 
 #include <QCommandLineParser>
+#include <optional>
 
 namespace cli {
 
@@ -22,8 +25,9 @@ int runExportGguf(const QStringList& args)
         "multiple of 256); the types the model already stores (a gguf run's layers, a GGUF file's tensors: "
         "their "
         "blocks are copied byte for byte) unless --preset is given; --recipe (a layer plan of gguf/float "
-        "layers); "
-        "--type-override."));
+        "layers; without --preset the other weights are F16 and the token embeddings Q8_0, as the GUI's "
+        "Export GGUF); --type-override. With --recipe it prints the file's size against the plan's "
+        "estimate, tensor by tensor where they differ."));
     p.addHelpOption();
     p.addPositionalArgument(QStringLiteral("MODEL"), QStringLiteral("Hugging Face model folder"));
     p.addOptions({
@@ -57,23 +61,30 @@ int runExportGguf(const QStringList& args)
     std::optional<qs::ImportanceMatrix> imatrix;
     if (p.isSet(QStringLiteral("imatrix")))
         imatrix = qs::readImatrix(p.value(QStringLiteral("imatrix")), *model);
-    qs::GgufExportPlan plan = qs::ggufPreset(*model, p.value(QStringLiteral("preset")), imatrix.has_value());
-    if (!p.isSet(QStringLiteral("preset"))) {
-        const int kept = qs::ggufKeepStoredTypes(*model, plan);
-        if (kept > 0)
-            err() << "keeping the stored types of " << kept << " tensors (--preset requantizes them)\n";
-    }
+    std::optional<qs::LayerPlan> layers;
     if (p.isSet(QStringLiteral("recipe"))) {
         const qs::Recipe recipe = qs::Recipe::fromFile(p.value(QStringLiteral("recipe")));
         QStringList warnings;
-        const qs::LayerPlan layers = recipe.resolve(*model, &warnings);
+        layers = recipe.resolve(*model, &warnings);
         for (const QString& w : warnings)
             err() << "warning: " << w << '\n';
-        for (const qs::LayerPlanEntry& e : layers.entries) {
+        for (const qs::LayerPlanEntry& e : layers->entries) {
             if (!e.note.isEmpty())
                 err() << e.name << ": " << e.note << '\n';
         }
-        qs::ggufApplyLayerPlan(*model, plan, layers);
+    }
+    qs::GgufExportPlan plan;
+    if (layers && !p.isSet(QStringLiteral("preset"))) {
+        plan = qs::ggufPlanForLayerPlan(*model, *layers); // as the GUI's Export GGUF
+    } else {
+        plan = qs::ggufPreset(*model, p.value(QStringLiteral("preset")), imatrix.has_value());
+        if (!p.isSet(QStringLiteral("preset"))) {
+            const int kept = qs::ggufKeepStoredTypes(*model, plan);
+            if (kept > 0)
+                err() << "keeping the stored types of " << kept << " tensors (--preset requantizes them)\n";
+        }
+        if (layers)
+            qs::ggufApplyLayerPlan(*model, plan, *layers);
     }
     for (const QString& o : p.values(QStringLiteral("type-override"))) {
         const qsizetype eq = o.lastIndexOf(u'=');
@@ -121,6 +132,10 @@ int runExportGguf(const QStringList& args)
     out() << "wrote " << outPath << " ("
           << (plan.preset.isEmpty() ? QStringLiteral("per-layer types") : plan.preset)
           << ", general.file_type " << plan.fileType << (imatrix ? ", with importance matrix" : "") << ")\n";
+    if (layers) {
+        for (const QString& line : qs::ggufSizeReport(*model, *layers, plan, outPath).lines())
+            out() << line << '\n';
+    }
     out().flush();
     return kExitOk;
 }

@@ -1,10 +1,13 @@
 #include "Cli.h"
+#include "checkpoint/GgufTypePolicy.h"
 #include "model/Model.h"
 #include "recipe/Recipe.h"
 #include "recipe/RecipeExport.h"
 #include "util/Paths.h"
+#include "util/ShellQuote.h"
 
 #include <QCommandLineParser>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QLocale>
@@ -18,8 +21,9 @@ void recipeUsage()
     err() << "usage: quantscope-cli recipe <subcommand> …\n\n"
              "  check RECIPE MODEL [--json] [--strict]\n"
              "        validate a recipe and print the plan it gives MODEL (exit 1 on errors)\n"
-             "  export RECIPE MODEL --format llamacpp|gptqmodel [--json]\n"
-             "        llama-quantize --tensor-type options, or a GPTQModel base config + dynamic overrides\n"
+             "  export RECIPE MODEL --format llamacpp|gptqmodel [--json] [--input F] [--output F] [--imatrix "
+             "F]\n"
+             "        the complete llama-quantize command, or a GPTQModel base config + dynamic overrides\n"
              "  template\n"
              "        print an example recipe\n";
     err().flush();
@@ -34,7 +38,8 @@ QString grouped(std::uint64_t v)
 
 QString groupColumn(const qs::QuantSpec& s)
 {
-    if (s.method == qs::QuantMethod::Float) return QStringLiteral("-");
+    if (s.method == qs::QuantMethod::Float)
+        return QStringLiteral("-");
     switch (s.granularity) {
     case qs::Granularity::PerGroup:
         return QString::number(s.groupSize);
@@ -49,18 +54,6 @@ QString groupColumn(const qs::QuantSpec& s)
 int specBits(const qs::QuantSpec& s)
 {
     return s.method == qs::QuantMethod::Float ? 8 * qs::dtypeInfo(s.floatType).bytes : s.bits;
-}
-
-QString shellQuote(const QString& s)
-{
-    static const QString safe = QStringLiteral("-_=./:+,");
-    bool plain = !s.isEmpty();
-    for (const QChar c : s)
-        plain = plain && (c.isLetterOrNumber() || safe.contains(c));
-    if (plain) return s;
-    QString q = s;
-    q.replace(u'\'', QStringLiteral("'\\''"));
-    return u'\'' + q + u'\'';
 }
 
 struct Loaded
@@ -151,7 +144,8 @@ int runCheck(const QStringList& args)
     }
 
     out() << "Recipe  " << l.recipe.origin;
-    if (!l.recipe.name.isEmpty()) out() << " (" << l.recipe.name << ')';
+    if (!l.recipe.name.isEmpty())
+        out() << " (" << l.recipe.name << ')';
     out() << ", version " << l.recipe.version << '\n';
     out() << "Model   " << model.path() << ", " << model.linears().size() << " linear layers\n\n";
     int nameWidth = 5;
@@ -195,7 +189,8 @@ int runExport(const QStringList& args)
 {
     QCommandLineParser p;
     p.setApplicationDescription(QStringLiteral(
-        "Exports the plan a recipe gives a model: llama-quantize --tensor-type options (llamacpp) or a "
+        "Exports the plan a recipe gives a model: the complete, shell-quoted llama-quantize command with its "
+        "--tensor-type options (llamacpp) or a "
         "GPTQModel base config with `dynamic` overrides (gptqmodel). Layers with no honest equivalent are "
         "listed on stderr and the exit code is 1."));
     p.addHelpOption();
@@ -203,7 +198,19 @@ int runExport(const QStringList& args)
     p.addPositionalArgument(QStringLiteral("MODEL"), QStringLiteral("Hugging Face model folder"));
     p.addOptions({
         {QStringLiteral("format"), QStringLiteral("llamacpp or gptqmodel."), QStringLiteral("NAME")},
-        {QStringLiteral("json"), QStringLiteral("llamacpp: print {args, base_type, problems} as JSON.")},
+        {QStringLiteral("json"),
+         QStringLiteral("llamacpp: print {args, base_type, problems, argv, command} as JSON.")},
+        {QStringLiteral("input"),
+         QStringLiteral(
+             "llamacpp: the F16 GGUF llama-quantize reads (default: MODEL-F16.gguf beside the model, "
+             "or a GGUF MODEL itself)."),
+         QStringLiteral("FILE")},
+        {QStringLiteral("output"), QStringLiteral("llamacpp: the GGUF it writes (default MODEL-TYPE.gguf)."),
+         QStringLiteral("FILE")},
+        {QStringLiteral("imatrix"), QStringLiteral("llamacpp: importance matrix to pass as --imatrix."),
+         QStringLiteral("FILE")},
+        {QStringLiteral("llama-quantize"), QStringLiteral("llamacpp: the binary (default llama-quantize)."),
+         QStringLiteral("PATH")},
     });
     p.process(args);
     const QString format = p.value(QStringLiteral("format"));
@@ -216,23 +223,43 @@ int runExport(const QStringList& args)
         err() << "warning: " << w << '\n';
     QStringList problems;
     if (format == u"llamacpp") {
-        const qs::LlamaCppExport e = qs::exportLlamaCpp(l.plan, *l.model);
+        // The positional type with the fewest tensors llama-quantize would type otherwise; those
+        // tensors are problems (llamaQuantizeDeviations).
+        const qs::LlamaCppExport e =
+            qs::llamaQuantizeExport(*l.model, l.plan, p.isSet(QStringLiteral("imatrix")));
         problems = e.problems;
+        qs::LlamaQuantizeInvocation how = qs::llamaQuantizeDefaults(*l.model, e.baseType);
+        how.tokenEmbeddingType =
+            qs::ggmlTypeName(qs::ggufTokenEmbeddingType(*l.model)); // as export-gguf --recipe
+        if (p.isSet(QStringLiteral("input")))
+            how.input = p.value(QStringLiteral("input"));
+        if (p.isSet(QStringLiteral("output")))
+            how.output = p.value(QStringLiteral("output"));
+        if (p.isSet(QStringLiteral("llama-quantize")))
+            how.binary = p.value(QStringLiteral("llama-quantize"));
+        how.imatrix = p.value(QStringLiteral("imatrix"));
+        const QStringList argv = qs::llamaQuantizeArgv(e, how);
         if (p.isSet(QStringLiteral("json"))) {
             printJson(QJsonDocument(QJsonObject{
                 {QStringLiteral("args"), QJsonArray::fromStringList(e.args)},
                 {QStringLiteral("base_type"), e.baseType},
                 {QStringLiteral("problems"), QJsonArray::fromStringList(e.problems)},
+                {QStringLiteral("argv"), QJsonArray::fromStringList(argv)},
+                {QStringLiteral("command"), qs::shellCommandLine(argv)},
             }));
-        } else if (e.baseType.isEmpty()) {
+        } else if (argv.isEmpty()) {
             out() << "# no layer of this plan maps to a GGUF type\n";
         } else {
             out() << "# " << l.model->displayName() << " with " << l.recipe.origin
-                  << ": the base type also applies to token_embd and every tensor not listed\n";
-            out() << "llama-quantize";
-            for (qsizetype i = 0; i + 1 < e.args.size(); i += 2)
-                out() << " \\\n  " << e.args[i] << ' ' << shellQuote(e.args[i + 1]);
-            out() << " \\\n  MODEL-F16.gguf MODEL-OUT.gguf " << e.baseType << '\n';
+                  << ": the base type also applies to every tensor not listed\n";
+            if (!QFileInfo::exists(how.input))
+                out() << "# make the input first: "
+                      << qs::shellCommandLine({QStringLiteral("quantscope-cli"),
+                                               QStringLiteral("export-gguf"), l.model->path(),
+                                               QStringLiteral("--preset"), QStringLiteral("F16"),
+                                               QStringLiteral("--out"), how.input})
+                      << '\n';
+            out() << qs::llamaQuantizeCommandText(argv) << '\n';
         }
     } else {
         printJson(QJsonDocument(qs::toGptqModelDynamic(l.plan, *l.model, &problems)));
@@ -256,8 +283,10 @@ int runRecipe(const QStringList& args)
     QStringList rest = args;
     rest.removeAt(1);
     rest[0] = args[0] + u' ' + sub;
-    if (sub == u"check") return runCheck(rest);
-    if (sub == u"export") return runExport(rest);
+    if (sub == u"check")
+        return runCheck(rest);
+    if (sub == u"export")
+        return runExport(rest);
     if (sub == u"template") {
         if (rest.size() != 1) {
             err() << "usage: quantscope-cli recipe template\n";

@@ -46,25 +46,38 @@ void writeJsonFile(const QString& path, const QJsonObject& o)
     qs::writeFileAtomically(path, QJsonDocument(o).toJson(QJsonDocument::Indented));
 }
 
-QString entriesTable(const qs::SensitivityResult& r)
+/// One row per measurement; "stored as" names llama-quantize's fallback where a gguf scheme's
+/// block does not fit the unit's rows (sensitivityFallback), so such a row is not read as the scheme.
+QString entriesTable(const qs::SensitivityResult& r, const qs::Model& model)
 {
-    QString s = QStringLiteral("%1 %2 %3 %4 %5 %6 %7\n")
+    QString s = QStringLiteral("%1 %2 %3 %4 %5 %6 %7 %8\n")
                     .arg(QStringLiteral("unit"), -42)
                     .arg(QStringLiteral("scheme"), -16)
+                    .arg(QStringLiteral("stored as"), -14)
                     .arg(QStringLiteral("bpw"), 6)
                     .arg(QStringLiteral("ppl"), 10)
                     .arg(QStringLiteral("KLD"), 9)
                     .arg(QStringLiteral("w.relMSE"), 9)
                     .arg(QStringLiteral("out.relMSE"), 10);
-    for (const qs::SensitivityEntry& e : r.entries)
-        s += QStringLiteral("%1 %2 %3 %4 %5 %6 %7\n")
+    for (const qs::SensitivityEntry& e : r.entries) {
+        QString stored = QStringLiteral("-");
+        for (const qs::SensitivityUnit& u : r.units) {
+            for (const qs::SensitivityScheme& k : r.schemes) {
+                if (u.name == e.unit && k.name == e.scheme &&
+                    !qs::sensitivityFallback(model, u, k.spec).isEmpty())
+                    stored = qs::sensitivityFallback(model, u, k.spec);
+            }
+        }
+        s += QStringLiteral("%1 %2 %3 %4 %5 %6 %7 %8\n")
                  .arg(e.unit, -42)
                  .arg(e.scheme, -16)
+                 .arg(stored, -14)
                  .arg(e.bitsPerWeight, 6, 'f', 3)
                  .arg(e.ppl, 10, 'f', 4)
                  .arg(e.kld, 9, 'f', 5)
                  .arg(e.weightRelMse, 9, 'e', 2)
                  .arg(e.outputRelMse, 10, 'e', 2);
+    }
     return s;
 }
 
@@ -83,8 +96,12 @@ int runSensitivity(const QStringList& args)
     p.addPositionalArgument(QStringLiteral("MODEL"), QStringLiteral("float model folder"));
     p.addOptions({
         {QStringLiteral("schemes"),
-         QStringLiteral("Comma-separated candidate schemes, e.g. gptq-w2-ch,gptq-w3-ch,gptq-w4-ch,gptq-w8-ch "
-                        "(method-wB-gN|ch|tensor[-sym][-clip][-act]; f16 keeps a layer float)."),
+         QStringLiteral("Comma-separated candidate schemes, e.g. gguf-q2_k,gguf-q3_k,gguf-q4_k,gguf-q6_k or "
+                        "gptq-w2-ch,gptq-w4-ch: gguf-TYPE[-imat] with TYPE one of %1; "
+                        "METHOD-wB-gN|ch|tensor[-sym][-clip][-act][-had] with METHOD one of %2; f16 keeps a "
+                        "layer float.")
+             .arg(qs::QuantSpec::ggmlTypeChoices().join(u", ").toLower(),
+                  qs::quantMethodNames(false).join(u", ")),
          QStringLiteral("LIST")},
         {QStringLiteral("eval"), QStringLiteral("Evaluation text (the sample: see --ctx/--chunks)."),
          QStringLiteral("FILE")},
@@ -177,7 +194,7 @@ int runSensitivity(const QStringList& args)
     if (json) {
         printJson(QJsonDocument(result.toJson()));
     } else {
-        out() << entriesTable(result);
+        out() << entriesTable(result, *model);
         out() << QStringLiteral("base ppl %1 on %2 scored tokens; %3 entries in %4 s → %5\n")
                      .arg(result.basePpl, 0, 'f', 4)
                      .arg(result.evalTokens)

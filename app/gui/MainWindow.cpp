@@ -108,8 +108,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     // A refused run names the field to set: show it, wherever the run was asked for.
     connect(m_runs, &RunsPanel::runRefused, this, [this] { showPage(QStringLiteral("runs")); });
     connect(m_runs, &RunsPanel::runFinished, this, [this](bool ok, const QString& message) {
-        if (ok)
+        if (ok) {
             m_planModel->setMeasurements(m_runs->lastLayers(), m_runs->lastRunName(), m_runs->lastSpecs());
+            m_exporter->setLastRun(m_runs->lastCheckpoint(), m_runs->lastSpecs());
+            refreshExportActions();
+        }
         statusBar()->showMessage(!ok                 ? message
                                  : message.isEmpty() ? tr("Run finished")
                                                      : tr("Run finished with warnings: %1").arg(message),
@@ -142,6 +145,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     statusBar()->addPermanentWidget(m_memory);
     statusBar()->addPermanentWidget(m_progress);
     connect(m_plan, &PlanDocument::planChanged, this, &MainWindow::refreshPlanStatus);
+    connect(m_plan, &PlanDocument::planChanged, this, [this] {
+        if (m_exportGguf)
+            refreshExportActions();
+    });
     m_exporter = new PlanExporter(m_plan, this);
     connect(m_exporter, &PlanExporter::finished, this, [this](bool ok, const QString& message) {
         m_statusLabel->setText(message);
@@ -232,12 +239,17 @@ void MainWindow::createActions()
     runAction->setObjectName(QStringLiteral("actionRun"));
     runAction->setShortcut(QKeySequence(tr("Ctrl+R")));
     planMenu->addSeparator();
-    QAction* exportGguf =
-        planMenu->addAction(tr("Export &GGUF…"), m_exporter, &PlanExporter::exportGgufDialog);
-    exportGguf->setObjectName(QStringLiteral("actionExportGguf"));
+    planMenu->setToolTipsVisible(true); // a disabled export says why
+    m_exportGguf = planMenu->addAction(tr("Export &GGUF…"), m_exporter, &PlanExporter::exportGgufDialog);
+    m_exportGguf->setObjectName(QStringLiteral("actionExportGguf"));
+    m_exportHf = planMenu->addAction(tr("Export &Hugging Face (GPTQ/AWQ)…"), m_exporter,
+                                     &PlanExporter::exportHfDialog);
+    m_exportHf->setObjectName(QStringLiteral("actionExportHf"));
     QAction* exportRules =
-        planMenu->addAction(tr("Show llama-quantize R&ules…"), m_exporter, &PlanExporter::showLlamaCppRules);
+        planMenu->addAction(tr("llama-quantize &Command…"), m_exporter, &PlanExporter::showLlamaCppRules);
     exportRules->setObjectName(QStringLiteral("actionLlamaCppRules"));
+    connect(planMenu, &QMenu::aboutToShow, this, &MainWindow::refreshExportActions);
+    refreshExportActions();
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     QAction* keys = help->addAction(tr("&Keyboard Shortcuts"), this, &MainWindow::showShortcuts);
@@ -260,6 +272,22 @@ void MainWindow::refreshPageActions()
         a->setText(exists ? m_tabs->tabText(i) : QString());
         a->setVisible(exists); // a hidden action's shortcut does nothing
     }
+}
+
+void MainWindow::refreshExportActions()
+{
+    // Enabled, or disabled with the reason as its tooltip and status tip (before any file dialog).
+    const auto offer = [](QAction* a, const QString& problem, const QString& what) {
+        a->setEnabled(problem.isEmpty());
+        a->setToolTip(problem.isEmpty() ? what : problem);
+        a->setStatusTip(problem.isEmpty() ? what : problem);
+    };
+    offer(m_exportGguf, m_exporter->ggufProblem(),
+          tr("Write the plan as a GGUF file llama.cpp runs (gguf and float layers)"));
+    QString format;
+    const QString hf = m_exporter->hfProblem(&format);
+    offer(m_exportHf, hf,
+          tr("Write the last run of the plan as a Hugging Face %1 checkpoint").arg(format.toUpper()));
 }
 
 void MainWindow::refreshPlanStatus()
@@ -450,6 +478,7 @@ void MainWindow::compareMethods()
 void MainWindow::setModel(const OpenedModel& opened)
 {
     m_model = opened.model;
+    m_exporter->setLastRun({}, {}); // another model's run is not this plan's
     m_tensorModel->setModel(m_model);
     m_planPage->setModel(m_model);
     m_mixed->setModel(m_model);

@@ -6,6 +6,7 @@
 #include <QMainWindow>
 #include <memory>
 
+class QAction;
 class QLabel;
 class QMenu;
 class QProgressBar;
@@ -91,6 +92,8 @@ private:
     void createActions();
     void refreshPageActions();
     void refreshPlanStatus();
+    /// Export GGUF / Export Hugging Face enabled, or disabled with the reason as their tooltip.
+    void refreshExportActions();
     /// What the load job hands back: the model, and its tokenizer's description or why it cannot
     /// be used, with any fallback the tokenizer took (Tokenizer::loadWarning).
     struct OpenedModel
@@ -132,6 +135,8 @@ private:
     QList<QAction*> m_pageActions;
     SessionController* m_session = nullptr;
     PlanExporter* m_exporter = nullptr;
+    QAction* m_exportGguf = nullptr;
+    QAction* m_exportHf = nullptr;
     AppSettings m_settings;
 };
 

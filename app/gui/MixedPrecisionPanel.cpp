@@ -5,8 +5,10 @@
 #include "LayerErrorHeatmap.h"
 #include "ParetoFrontPlot.h"
 #include "PlanDocument.h"
+#include "SchemePicker.h"
 #include "TextFileField.h"
 #include "model/Model.h"
+#include "recipe/LayerPlan.h"
 #include "tokenizer/Tokenizer.h"
 #include "util/Error.h"
 
@@ -30,16 +32,21 @@ namespace qs {
 
 namespace {
 constexpr int kSliderSteps = 1000;
-}
+enum ProposalColumn {
+    ProposalLayer,
+    ProposalScheme,
+    ProposalStored,
+    ProposalBpw,
+    ProposalKld,
+    ProposalColumns
+};
+} // namespace
 
 MixedPrecisionPanel::MixedPrecisionPanel(PlanDocument* doc, QWidget* parent) : QWidget(parent), m_doc(doc)
 {
     setObjectName(QStringLiteral("mixedPrecisionPanel"));
-    m_schemes = new QLineEdit(QStringLiteral("gptq-w2-ch,gptq-w3-ch,gptq-w4-ch,gptq-w8-ch"));
-    m_schemes->setObjectName(QStringLiteral("sweepSchemes"));
-    m_schemes->setToolTip(
-        tr("Candidate schemes, comma-separated: method-wBITS-gGROUP|ch|tensor[-sym][-clip][-act], "
-           "or f16 to keep a layer float."));
+    // Default: llama.cpp k-quants, which need no calibration text and export as GGUF.
+    m_schemes = new SchemePicker;
     m_evalText = new TextFileField(QStringLiteral("sweepEvalText"), tr("Evaluation text"),
                                    QLatin1String(AppSettings::kEvaluationText));
     m_calibText = new TextFileField(QStringLiteral("sweepCalibText"), tr("Calibration text"),
@@ -113,9 +120,13 @@ MixedPrecisionPanel::MixedPrecisionPanel(PlanDocument* doc, QWidget* parent) : Q
     m_apply->setEnabled(false);
     connect(m_budget, &QSlider::valueChanged, this, &MixedPrecisionPanel::updateProposal);
     connect(m_apply, &QPushButton::clicked, this, &MixedPrecisionPanel::applyProposal);
-    m_proposalTable = new QTableWidget(0, 4);
+    m_proposalTable = new QTableWidget(0, ProposalColumns);
     m_proposalTable->setObjectName(QStringLiteral("proposalTable"));
-    m_proposalTable->setHorizontalHeaderLabels({tr("Layer"), tr("Scheme"), tr("bpw"), tr("KLD alone")});
+    m_proposalTable->setHorizontalHeaderLabels(
+        {tr("Layer"), tr("Scheme"), tr("Stored as"), tr("bpw"), tr("KLD alone")});
+    m_proposalTable->horizontalHeaderItem(ProposalStored)
+        ->setToolTip(tr("The type llama-quantize really stores: a k-quant whose block does not divide a "
+                        "layer's rows falls back to another type (or F16)"));
     m_proposalTable->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     m_proposalTable->horizontalHeader()->setStretchLastSection(true);
     m_proposalTable->verticalHeader()->hide();
@@ -313,6 +324,25 @@ void MixedPrecisionPanel::setResults(const SensitivityResult& results)
                 m.values[std::size_t(l) * std::size_t(m.runs.size()) + std::size_t(k)] =
                     std::max(e->kld, 1e-9);
     m_heatmap->setMatrix(m, tr("KLD"));
+    if (m_model) {
+        std::vector<QString> notes(m.values.size());
+        bool any = false;
+        for (int l = 0; l < int(m.layers.size()); ++l) {
+            for (int k = 0; k < int(m.runs.size()); ++k) {
+                QString why;
+                const QString fallback = sensitivityFallback(*m_model, results.units[std::size_t(l)],
+                                                             results.schemes[std::size_t(k)].spec, &why);
+                if (!fallback.isEmpty())
+                    notes[std::size_t(l) * std::size_t(m.runs.size()) + std::size_t(k)] =
+                        tr("stored as %1: %2").arg(fallback, why);
+                any = any || !fallback.isEmpty();
+            }
+        }
+        m_heatmap->setCellNotes(notes);
+        m_heatmap->setTitle(any ? tr("KLD when only this layer is quantized\n× measured with llama.cpp's "
+                                     "fallback type, not the scheme's (hover for which)")
+                                : tr("KLD when only this layer is quantized"));
+    }
     m_matrix = m;
     {
         const QSignalBlocker block(m_barScheme);
@@ -396,13 +426,24 @@ void MixedPrecisionPanel::updateProposal()
     const SensitivityResult& r = *m_results;
     m_proposalTable->setRowCount(int(r.units.size()));
     for (int u = 0; u < int(r.units.size()); ++u) {
-        const QString& scheme = r.schemes[std::size_t(p.choice[std::size_t(u)])].name;
-        const SensitivityEntry* e = r.find(r.units[std::size_t(u)].name, scheme);
-        m_proposalTable->setItem(u, 0, new QTableWidgetItem(r.units[std::size_t(u)].name));
-        m_proposalTable->setItem(u, 1, new QTableWidgetItem(scheme));
-        m_proposalTable->setItem(u, 2,
+        const SensitivityScheme& scheme = r.schemes[std::size_t(p.choice[std::size_t(u)])];
+        const SensitivityEntry* e = r.find(r.units[std::size_t(u)].name, scheme.name);
+        m_proposalTable->setItem(u, ProposalLayer, new QTableWidgetItem(r.units[std::size_t(u)].name));
+        m_proposalTable->setItem(u, ProposalScheme, new QTableWidgetItem(scheme.name));
+        // What llama-quantize stores: a fallback is named and tinted, never shown as the scheme.
+        QString why;
+        const QString fallback =
+            m_model ? sensitivityFallback(*m_model, r.units[std::size_t(u)], scheme.spec, &why) : QString();
+        auto* stored = new QTableWidgetItem(fallback.isEmpty() ? schemeLabel(scheme.spec) : fallback);
+        if (!fallback.isEmpty()) {
+            stored->setToolTip(why);
+            stored->setBackground(QColor(255, 222, 173));
+        }
+        m_proposalTable->setItem(u, ProposalStored, stored);
+        m_proposalTable->setItem(u, ProposalBpw,
                                  new QTableWidgetItem(QString::number(e ? e->bitsPerWeight : 0, 'f', 3)));
-        m_proposalTable->setItem(u, 3, new QTableWidgetItem(QString::number(e ? e->kld : 0, 'g', 4)));
+        m_proposalTable->setItem(u, ProposalKld,
+                                 new QTableWidgetItem(QString::number(e ? e->kld : 0, 'g', 4)));
     }
 }
 

@@ -11,7 +11,6 @@
 
 class QComboBox;
 class QLabel;
-class QLineEdit;
 class QProgressBar;
 class QPushButton;
 class QSlider;
@@ -25,6 +24,7 @@ class PlanDocument;
 class LayerErrorHeatmap;
 class LayerErrorBars;
 class ParetoFrontPlot;
+class SchemePicker;
 class TextFileField;
 
 /// Sensitivity and automatic mixed precision: run (on a worker thread, with progress and cancel)
@@ -73,7 +73,7 @@ private:
     std::optional<AllocationPlan> m_proposal;
     JobHandle m_sweep;
 
-    QLineEdit* m_schemes = nullptr;
+    SchemePicker* m_schemes = nullptr;
     TextFileField* m_evalText = nullptr;
     TextFileField* m_calibText = nullptr;
     QSpinBox* m_chunks = nullptr;

@@ -156,9 +156,6 @@ QGroupBox* PlanPage::createRulesBox()
     m_ruleMethod->addItems(quantMethodNames(false));
     m_ruleBits = new QComboBox;
     m_ruleBits->setObjectName(QStringLiteral("ruleBits"));
-    m_ruleBits->addItem(tr("(keep)"));
-    for (int b = quantBitRange().first; b <= quantBitRange().second; ++b)
-        m_ruleBits->addItem(QString::number(b));
     m_ruleGroup = new QComboBox;
     m_ruleGroup->setObjectName(QStringLiteral("ruleGroup"));
     m_ruleGroup->addItem(tr("(keep)"));
@@ -166,6 +163,24 @@ QGroupBox* PlanPage::createRulesBox()
     m_ruleSym = new QComboBox;
     m_ruleSym->setObjectName(QStringLiteral("ruleSym"));
     m_ruleSym->addItems({tr("(keep)"), tr("symmetric"), tr("asymmetric")});
+    // A gguf rule sets a ggml type (the table's), which fixes bits, block and symmetry.
+    const auto offerBits = [this] {
+        const bool gguf = m_ruleMethod->currentText() == quantMethodName(QuantMethod::Ggml);
+        m_ruleBits->clear();
+        m_ruleBits->addItem(tr("(keep)"));
+        if (gguf) {
+            m_ruleBits->addItems(QuantSpec::ggmlTypeChoices());
+            m_ruleBits->setCurrentText(ggmlTypeName(QuantSpec::ggmlTypeForBits(4)));
+        } else {
+            for (int b = quantBitRange().first; b <= quantBitRange().second; ++b)
+                m_ruleBits->addItem(QString::number(b));
+        }
+        m_ruleBits->setToolTip(gguf ? tr("The ggml type the matched layers get") : tr("Bits per weight"));
+        m_ruleGroup->setEnabled(!gguf);
+        m_ruleSym->setEnabled(!gguf);
+    };
+    offerBits();
+    connect(m_ruleMethod, &QComboBox::currentIndexChanged, this, offerBits);
     auto* addRule = new QPushButton(tr("Add rule"));
     addRule->setObjectName(QStringLiteral("addRule"));
     connect(addRule, &QPushButton::clicked, this, &PlanPage::addRuleFromEditor);
@@ -233,9 +248,12 @@ void PlanPage::addRuleFromEditor()
     QJsonObject o;
     if (m_ruleMethod->currentIndex() > 0)
         o.insert(QStringLiteral("method"), m_ruleMethod->currentText());
-    if (m_ruleBits->currentIndex() > 0)
+    const bool gguf = m_ruleMethod->currentText() == quantMethodName(QuantMethod::Ggml);
+    if (m_ruleBits->currentIndex() > 0 && gguf)
+        o.insert(QStringLiteral("type"), m_ruleBits->currentText());
+    else if (m_ruleBits->currentIndex() > 0)
         o.insert(QStringLiteral("bits"), m_ruleBits->currentText().toInt());
-    if (m_ruleGroup->currentIndex() > 0) {
+    if (m_ruleGroup->currentIndex() > 0 && !gguf) {
         const QString g = m_ruleGroup->currentText();
         if (g == u"channel" || g == u"tensor") {
             o.insert(QStringLiteral("granularity"), g);
@@ -244,7 +262,7 @@ void PlanPage::addRuleFromEditor()
             o.insert(QStringLiteral("group_size"), g.toInt());
         }
     }
-    if (m_ruleSym->currentIndex() > 0)
+    if (m_ruleSym->currentIndex() > 0 && !gguf)
         o.insert(QStringLiteral("symmetric"), m_ruleSym->currentIndex() == 1);
     if (o.isEmpty()) {
         Q_EMIT errorOccurred(

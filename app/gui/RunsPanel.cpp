@@ -244,6 +244,7 @@ void RunsPanel::setModel(std::shared_ptr<const Model> model)
     m_lastLayers.clear();
     m_lastRunName.clear();
     m_lastPlan = {};
+    m_lastCheckpoint.clear();
     m_layer->clear();
     if (m_model)
         for (const LinearLayerInfo& l : m_model->linears())
@@ -558,6 +559,7 @@ void RunsPanel::onJobFinished(int id, const JobOutcome<ExperimentResult>& out)
     m_lastLayers = r.quantize.layers;
     m_lastRunName = name;
     m_lastPlan = job->plan;
+    m_lastCheckpoint = QFileInfo(r.summary.source).isDir() ? r.summary.source : QString();
     m_lastWarnings = r.warnings;
     refreshRunsTable();
     refreshPlots();

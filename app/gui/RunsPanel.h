@@ -83,6 +83,8 @@ public:
     /// The name of the last finished run and the scheme it used for each linear layer.
     const QString& lastRunName() const { return m_lastRunName; }
     std::vector<QuantSpec> lastSpecs() const;
+    /// The quantized checkpoint folder of the last finished run (empty when it was not kept).
+    const QString& lastCheckpoint() const { return m_lastCheckpoint; }
     /// Warnings of the last finished run (calibration text = evaluation text, checkpoint not saved, …).
     const QStringList& lastWarnings() const { return m_lastWarnings; }
 
@@ -140,6 +142,7 @@ private:
     QString m_baselineKey; ///< evaluation settings the baseline and its KLD base belong to
     std::vector<LayerReport> m_lastLayers;
     QString m_lastRunName;
+    QString m_lastCheckpoint;
     LayerPlan m_lastPlan;
     QStringList m_lastWarnings;
 

@@ -177,6 +177,36 @@ std::vector<SensitivityScheme> parseSchemes(const QString& list)
     return out;
 }
 
+QString sensitivityFallback(const Model& model, const SensitivityUnit& unit, const QuantSpec& spec,
+                            QString* why)
+{
+    QStringList fitted, reasons;
+    for (const int li : unit.linears) {
+        const LinearLayerInfo& l = model.linears()[std::size_t(li)];
+        QString note, name;
+        try {
+            const QuantSpec f = spec.fittedTo(l.inFeatures, &note);
+            if (note.isEmpty())
+                continue;
+            name =
+                f.method == QuantMethod::Ggml ? ggmlTypeName(f.ggmlType) : dtypeName(f.floatType).toUpper();
+        } catch (const Error& e) {
+            name = QStringLiteral("refused");
+            note = e.message();
+        }
+        if (!fitted.contains(name))
+            fitted << name;
+        const QString reason = unit.linears.size() > 1 ? l.name + QStringLiteral(": ") + note : note;
+        if (!reasons.contains(reason))
+            reasons << reason;
+    }
+    if (fitted.isEmpty())
+        return {};
+    if (why)
+        *why = reasons.join(u'\n');
+    return ggmlTypeName(spec.ggmlType) + QStringLiteral(" → ") + fitted.join(u'/');
+}
+
 std::vector<SensitivityUnit> sensitivityUnits(const Model& model, const SensitivitySettings& settings)
 {
     const QRegularExpression filter = compiled(settings.layerFilter, QStringLiteral("layer filter"));

@@ -20,6 +20,13 @@ class Tokenizer;
 /// duplicates or a bad scheme.
 std::vector<SensitivityScheme> parseSchemes(const QString& commaSeparated);
 
+/// What a unit's layers really store under `spec` after llama-quantize's row fallback
+/// (QuantSpec::fittedTo), so a fallback never passes for the scheme asked: empty when every layer
+/// keeps the spec, else "Q4_K → Q5_0" (several fitted types "/"-joined; "refused" when a type has
+/// no fallback), with `why` set to the reason for each layer that changes.
+QString sensitivityFallback(const Model& model, const SensitivityUnit& unit, const QuantSpec& spec,
+                            QString* why = nullptr);
+
 /// Units of `model` for the settings (filter, groups); throws when none matches or a group matches nothing.
 std::vector<SensitivityUnit> sensitivityUnits(const Model& model, const SensitivitySettings& settings);
 

@@ -172,8 +172,8 @@ GgmlType attnOutputType(GgmlType type, const TensorSite& s)
     }
 }
 
-/// llama_tensor_get_type for the llama architecture and the ftypes of kPresets.
-GgmlType chooseType(const Model& model, const PresetInfo& p, const GgufExportTensor& t, bool withImportance)
+/// llama_tensor_get_type for the llama architecture and the ftypes of kPresets, before the row fallback.
+GgmlType mixType(const Model& model, const PresetInfo& p, const GgufExportTensor& t, bool withImportance)
 {
     const ModelConfig& c = model.config();
     const TensorSite site{p.fileType,
@@ -204,7 +204,14 @@ GgmlType chooseType(const Model& model, const PresetInfo& p, const GgufExportTen
             break;
         }
     }
+    return type;
+}
 
+/// llama_tensor_get_type: the mix's type, then the fallback for rows its block does not divide.
+GgmlType chooseType(const Model& model, const PresetInfo& p, const GgufExportTensor& t, bool withImportance)
+{
+    const std::int64_t nx = t.rowLength();
+    const GgmlType type = mixType(model, p, t, withImportance);
     // Row lengths the chosen block does not divide fall back to a type with 32-wide blocks.
     const std::optional<GgmlType> fitted = ggmlRowFallback(type, nx);
     if (!fitted)
@@ -325,6 +332,119 @@ void ggufApplyLayerPlan(const Model& model, GgufExportPlan& plan, const LayerPla
     }
     plan.preset.clear();
     setDominantFileType(model, plan);
+}
+
+GgmlType ggufTokenEmbeddingType(const Model& model)
+{
+    return model.config().hiddenSize % blockOf(GgmlType::Q8_0) == 0 ? GgmlType::Q8_0 : GgmlType::F16;
+}
+
+GgufExportPlan ggufPlanForLayerPlan(const Model& model, const LayerPlan& layers)
+{
+    GgufExportPlan plan = ggufPreset(model, QStringLiteral("F16"));
+    if (ggufTokenEmbeddingType(model) != GgmlType::F16)
+        ggufOverrideTypes(model, plan, QStringLiteral("^token_embd\\.weight$"),
+                          ggufTokenEmbeddingType(model));
+    ggufApplyLayerPlan(model, plan, layers);
+    return plan;
+}
+
+namespace {
+
+/// llamaQuantizeDeviations, with how many of them stop llama-quantize (worse than any number of
+/// tensors typed otherwise).
+std::pair<int, QStringList> deviations(const Model& model, const LayerPlan& layers, const QString& baseType,
+                                       bool withImportance)
+{
+    const std::optional<GgmlType> base = ggmlTypeFromName(baseType);
+    const PresetInfo* p = nullptr;
+    for (const PresetInfo& x : kPresets) {
+        if (base && x.fileType == ggmlTypeInfo(*base).fileType)
+            p = &x;
+    }
+    QStringList out;
+    int stops = 0;
+    if (!p || !p->kQuantMix)
+        return {0, out}; // a float base: llama-quantize ignores --tensor-type (exportLlamaCpp says so)
+    for (const GgufExportTensor& t : ggufExportTensors(model)) {
+        if (t.role != GgufExportTensor::Role::Weight)
+            continue;
+        // token_embd: its type comes from --token-embedding-type, but llama-quantize types it first.
+        GgmlType want = GgmlType::F32;
+        bool planned = false; // a linear the plan gives a GGUF type
+        if (t.linearIndex >= 0) {
+            if (const std::optional<GgmlType> g =
+                    layers.entries[std::size_t(t.linearIndex)].spec.ggufType()) {
+                want = *g;
+                planned = true;
+            }
+        }
+        const GgmlType mix = mixType(model, *p, t, withImportance);
+        const std::optional<GgmlType> fitted = ggmlRowFallback(mix, t.rowLength());
+        stops += fitted ? 0 : 1;
+        if (!fitted)
+            out << QStringLiteral(
+                       "%1: llama-quantize stops here: the %2 mix gives it %3, whose %4-value blocks do "
+                       "not fit rows of %5 values (unsupported tensor size)")
+                       .arg(t.name, QLatin1String(p->name), ggmlTypeName(mix))
+                       .arg(blockOf(mix))
+                       .arg(t.rowLength());
+        else if (*fitted != mix && planned && *fitted != want)
+            out << QStringLiteral(
+                       "%1: rows of %2 values need llama-quantize's fallback (%3 → %4), and then it "
+                       "ignores --tensor-type: it stores %4, not %5")
+                       .arg(t.name)
+                       .arg(t.rowLength())
+                       .arg(ggmlTypeName(mix), ggmlTypeName(*fitted), ggmlTypeName(want));
+    }
+    return {stops, out};
+}
+
+} // namespace
+
+QStringList llamaQuantizeDeviations(const Model& model, const LayerPlan& layers, const QString& baseType,
+                                    bool withImportance)
+{
+    return deviations(model, layers, baseType, withImportance).second;
+}
+
+LlamaCppExport llamaQuantizeExport(const Model& model, const LayerPlan& layers, bool withImportance)
+{
+    LlamaCppExport e = exportLlamaCpp(layers, model);
+    if (e.baseType.isEmpty())
+        return e;
+    // Candidates for the positional type: the one exportLlamaCpp chose, and every type whose
+    // fallback gives a type of the plan (a plan fitted from Q4_K holds Q5_0 where rows are short).
+    QStringList candidates{e.baseType};
+    for (const LayerPlanEntry& x : layers.entries) {
+        const std::optional<GgmlType> t = x.spec.ggufType();
+        if (!t || !ggmlTypeInfo(*t).quantized)
+            continue;
+        for (const GgmlTypeInfo& info : kGgmlTypes) {
+            const QString name = QString(QLatin1String(info.name)).toLower();
+            if ((info.type == *t || info.rowFallback == *t) && info.canQuantize && !candidates.contains(name))
+                candidates << name;
+        }
+    }
+    std::pair<int, QStringList> best = deviations(model, layers, e.baseType, withImportance);
+    for (const QString& c : candidates) {
+        if (best.second.isEmpty())
+            break;
+        const std::pair<int, QStringList> d = deviations(model, layers, c, withImportance);
+        const std::optional<GgmlType> ct = ggmlTypeFromName(c);
+        const bool hasPreset =
+            std::any_of(std::begin(kPresets), std::end(kPresets), [&](const PresetInfo& x) {
+                return x.kQuantMix && x.fileType == ggmlTypeInfo(*ct).fileType;
+            });
+        // Fewest stops first (one stops llama-quantize), then fewest tensors typed otherwise.
+        if (hasPreset &&
+            std::make_pair(d.first, d.second.size()) < std::make_pair(best.first, best.second.size())) {
+            best = d;
+            e.baseType = c;
+        }
+    }
+    e.problems << best.second;
+    return e;
 }
 
 int ggufKeepStoredTypes(const Model& model, GgufExportPlan& plan)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "io/Gguf.h"
+#include "recipe/RecipeExport.h"
 #include "tensor/GgmlTypes.h"
 
 #include <QHash>
@@ -67,6 +68,25 @@ int ggufOverrideTypes(const Model& model, GgufExportPlan& plan, const QString& r
 /// float layers F32/F16/BF16. Throws qs::Error naming the layer for other methods (GPTQ, AWQ, …:
 /// GGUF has no such types) and for a type whose block does not divide the layer's rows.
 void ggufApplyLayerPlan(const Model& model, GgufExportPlan& plan, const LayerPlan& layers);
+/// The types a layer plan is exported with (the GUI's Export GGUF, export-gguf --recipe without
+/// --preset): each linear its planned type (ggufApplyLayerPlan), the token embeddings Q8_0 when
+/// their rows (the hidden size) fit its block, every other weight F16. Throws qs::Error naming the
+/// first layer GGUF cannot hold, so it also says whether a plan can be exported at all.
+GgufExportPlan ggufPlanForLayerPlan(const Model& model, const LayerPlan& layers);
+/// Where llama-quantize, given `baseType` as its positional type and the plan's
+/// --tensor-type rules, would not give the plan's types: a tensor whose rows the mix's type does
+/// not fit and that has no fallback stops it ("unsupported tensor size"); a tensor that needs
+/// the row fallback ignores --tensor-type (llama_model_quantize_impl applies the rules only when
+/// no fallback happened). One line per tensor, naming it.
+QStringList llamaQuantizeDeviations(const Model& model, const LayerPlan& layers, const QString& baseType,
+                                    bool withImportance = false);
+/// exportLlamaCpp, with the positional type chosen among the plan's types and the types whose
+/// fallback gives them (Q4_K for a plan holding Q5_0 on short rows) for the fewest deviations,
+/// and those deviations appended to `problems`.
+LlamaCppExport llamaQuantizeExport(const Model& model, const LayerPlan& layers, bool withImportance = false);
+/// The token embeddings' type in ggufPlanForLayerPlan: Q8_0 when the hidden size is a multiple of
+/// its block, else F16 (llama-quantize --token-embedding-type reproduces it).
+GgmlType ggufTokenEmbeddingType(const Model& model);
 /// Sets every weight the model already stores in a ggml type (the tensors of a GGUF model, the
 /// layers of a gguf run) to that type, so exportGguf copies its blocks byte for byte. Returns
 /// how many tensors it set.

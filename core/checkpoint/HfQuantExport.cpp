@@ -30,19 +30,23 @@ QString formatName(HfQuantFormat f)
     return f == HfQuantFormat::Gptq ? QStringLiteral("GPTQ") : QStringLiteral("AWQ");
 }
 
-/// Why a quantized layer cannot be stored in the format (empty when it can).
-QString layerProblem(const QuantizedTensor& q, HfQuantFormat f)
+} // namespace
+
+QString hfExportProblem(const QuantSpec& s, std::int64_t rows, std::int64_t cols, HfQuantFormat f)
 {
-    const QuantSpec& s = q.spec;
+    if (s.method == QuantMethod::Float)
+        return {};
     if (quantMethodInfo(s.method).quantizesActivations)
         return QStringLiteral("%1 quantizes activations at run time; %2 checkpoints hold weight-only layers")
             .arg(quantMethodName(s.method), formatName(f));
+    if (s.method == QuantMethod::Ggml)
+        return QStringLiteral("ggml block types have no %1 form (export GGUF instead)").arg(formatName(f));
     if (s.granularity == Granularity::PerTensor)
         return QStringLiteral("per-tensor granularity has no %1 form (use per-group or per-channel)")
             .arg(formatName(f));
     if (s.floatZeros)
         return QStringLiteral("float zeros cannot be stored; %1 stores integer zeros").arg(formatName(f));
-    if (q.rotation)
+    if (s.incoherence != Incoherence::None)
         return QStringLiteral(
                    "quantized with hadamard incoherence: the layer rotates its inputs at run time, "
                    "which %1 checkpoints cannot express")
@@ -50,34 +54,45 @@ QString layerProblem(const QuantizedTensor& q, HfQuantFormat f)
     if (s.scaleType != DType::F16)
         return QStringLiteral("scales are %1; %2 stores f16 scales (quantize with f16 scales)")
             .arg(dtypeName(s.scaleType), formatName(f));
-    if (!q.outlierColumns.empty())
-        return QStringLiteral("LLM.int8 outlier columns cannot be stored");
     if (f == HfQuantFormat::Gptq) {
         if (s.bits != 2 && s.bits != 3 && s.bits != 4 && s.bits != 8)
             return QStringLiteral("%1-bit codes: GPTQ checkpoints hold 2, 3, 4 or 8 bits").arg(s.bits);
-        if (!q.inputScales.empty())
+        if (s.method == QuantMethod::Awq)
             return QStringLiteral(
                 "has AWQ input scales, which GPTQ checkpoints cannot hold (export with --format awq)");
-        if (q.cols % 32 != 0)
+        if (cols % 32 != 0)
             return QStringLiteral("in_features %1 is not a multiple of 32 (qweight packs along the input)")
-                .arg(q.cols);
-        if (q.rows % 32 != 0)
+                .arg(cols);
+        if (rows % 32 != 0)
             return QStringLiteral("out_features %1 is not a multiple of 32 (qzeros packs along the output)")
-                .arg(q.rows);
+                .arg(rows);
     } else {
         if (s.bits != 4)
             return QStringLiteral("%1-bit codes: AWQ GEMM checkpoints hold only 4-bit codes").arg(s.bits);
-        if (!q.groupIndex.empty())
+        if (s.method == QuantMethod::Gptq && s.actOrder)
             return QStringLiteral("act-order (g_idx) cannot be stored in AWQ checkpoints");
         if (s.granularity != Granularity::PerGroup)
             return QStringLiteral("per-channel granularity: AWQ GEMM checkpoints need a group size");
-        if (q.cols % s.groupSize != 0)
+        if (cols % s.groupSize != 0)
             return QStringLiteral("in_features %1 is not a multiple of the group size %2")
-                .arg(q.cols)
+                .arg(cols)
                 .arg(s.groupSize);
-        if (q.rows % 8 != 0)
-            return QStringLiteral("out_features %1 is not a multiple of 8").arg(q.rows);
+        if (rows % 8 != 0)
+            return QStringLiteral("out_features %1 is not a multiple of 8").arg(rows);
     }
+    return {};
+}
+
+namespace {
+
+/// Why a quantized layer cannot be stored in the format (empty when it can): its spec, and the outlier
+/// columns LLM.int8 attached.
+QString layerProblem(const QuantizedTensor& q, HfQuantFormat f)
+{
+    if (const QString p = hfExportProblem(q.spec, q.rows, q.cols, f); !p.isEmpty())
+        return p;
+    if (!q.outlierColumns.empty())
+        return QStringLiteral("LLM.int8 outlier columns cannot be stored");
     return {};
 }
 

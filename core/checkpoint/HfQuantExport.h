@@ -1,6 +1,7 @@
 #pragma once
 
 #include "io/HfQuantReader.h"
+#include "spec/QuantSpec.h"
 
 #include <QJsonObject>
 #include <QString>
@@ -19,6 +20,12 @@ struct HfExportOptions
     HfQuantFormat format = HfQuantFormat::Gptq;
     GptqCheckpointFormat checkpointFormat = GptqCheckpointFormat::Gptq; ///< GPTQ only
 };
+
+/// Why a layer of `spec` with a [rows, cols] weight cannot be stored in the format (bits, granularity,
+/// float zeros, f32 scales, activation quantization, incoherence, packing widths, act-order for AWQ,
+/// AWQ input scales for GPTQ), or empty when it can; float layers always can. A plan can be checked
+/// before it runs; exportHfQuantized checks each quantized layer the same way.
+QString hfExportProblem(const QuantSpec& spec, std::int64_t rows, std::int64_t cols, HfQuantFormat format);
 
 struct HfExportReport
 {

@@ -93,7 +93,7 @@ struct Recipe
     static Recipe fromFile(const QString& path);
     /// Canonical JSON: reading it back gives an equal recipe.
     QJsonObject toJson() const;
-    /// Validates, then writes atomically (QSaveFile); throws Error on failure.
+    /// Validates, then writes atomically (AtomicFile); throws Error on failure.
     void saveFile(const QString& path) const;
     /// Throws Error as fromJson would for this recipe's JSON (for recipes built in code).
     void validate() const;

@@ -2,7 +2,10 @@
 
 #include "model/Model.h"
 #include "recipe/Recipe.h"
+#include "util/ShellQuote.h"
 
+#include <QDir>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QRegularExpression>
@@ -357,6 +360,42 @@ LlamaCppExport exportLlamaCpp(const LayerPlan& plan, const Model& model)
                                     "base type is quantized"));
     out.problems = problems.lines();
     return out;
+}
+
+LlamaQuantizeInvocation llamaQuantizeDefaults(const Model& model, const QString& baseType)
+{
+    LlamaQuantizeInvocation how;
+    const QFileInfo path(model.path());
+    const bool gguf =
+        path.isFile() && path.suffix().compare(QStringLiteral("gguf"), Qt::CaseInsensitive) == 0;
+    const QString stem =
+        QDir::cleanPath(path.absoluteDir().filePath(gguf ? path.completeBaseName() : path.fileName()));
+    how.input = gguf ? QDir::cleanPath(path.absoluteFilePath()) : stem + QStringLiteral("-F16.gguf");
+    how.output = stem + u'-' + baseType.toUpper() + QStringLiteral(".gguf");
+    return how;
+}
+
+QStringList llamaQuantizeArgv(const LlamaCppExport& e, const LlamaQuantizeInvocation& how)
+{
+    if (e.baseType.isEmpty())
+        return {};
+    QStringList argv{how.binary};
+    if (!how.imatrix.isEmpty())
+        argv << QStringLiteral("--imatrix") << how.imatrix;
+    if (!how.tokenEmbeddingType.isEmpty())
+        argv << QStringLiteral("--token-embedding-type") << how.tokenEmbeddingType.toLower();
+    argv << e.args << how.input << how.output << e.baseType;
+    return argv;
+}
+
+QString llamaQuantizeCommandText(const QStringList& argv)
+{
+    std::vector<int> breaks;
+    for (int i = 1; i < int(argv.size()); ++i) {
+        if (argv[i].startsWith(QStringLiteral("--")) || i == int(argv.size()) - 3) // options, then the files
+            breaks.push_back(i);
+    }
+    return shellCommandLine(argv, breaks);
 }
 
 QStringList toLlamaCppTensorTypeArgs(const LayerPlan& plan, const Model& model, QStringList* problems)

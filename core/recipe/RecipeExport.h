@@ -5,7 +5,6 @@
 #include <QJsonObject>
 #include <QString>
 #include <QStringList>
-
 #include <utility>
 #include <vector>
 
@@ -38,14 +37,33 @@ struct LlamaCppExport
     QStringList problems;
 };
 LlamaCppExport exportLlamaCpp(const LayerPlan& plan, const Model& model);
+/// The files and options of a complete llama-quantize command line.
+struct LlamaQuantizeInvocation
+{
+    QString binary = QStringLiteral("llama-quantize");
+    QString input;              ///< the F16/F32 GGUF llama-quantize reads
+    QString output;             ///< the GGUF it writes
+    QString imatrix;            ///< --imatrix FILE (empty: none)
+    QString tokenEmbeddingType; ///< --token-embedding-type (empty: llama-quantize's choice)
+};
+/// Input and output beside the model: a GGUF model itself as input, else MODEL-F16.gguf (what
+/// `quantscope-cli export-gguf MODEL --preset F16` writes); the output MODEL-BASETYPE.gguf.
+LlamaQuantizeInvocation llamaQuantizeDefaults(const Model& model, const QString& baseType);
+/// llama-quantize's argv for `e` (binary, --imatrix, --token-embedding-type, the --tensor-type
+/// pairs, input, output, base type); empty when no layer maps (e.baseType empty). Join it with
+/// shellCommandLine (util/ShellQuote.h) for a shell.
+QStringList llamaQuantizeArgv(const LlamaCppExport& e, const LlamaQuantizeInvocation& how);
+/// llamaQuantizeArgv as shell text: every option on its own continued line, the files and type on
+/// the last; each argument quoted, so it pastes into a shell as one command.
+QString llamaQuantizeCommandText(const QStringList& argv);
 /// exportLlamaCpp(plan, model).args; problems appended to `problems` when given.
 QStringList toLlamaCppTensorTypeArgs(const LayerPlan& plan, const Model& model,
                                      QStringList* problems = nullptr);
 /// Anchored, non-overlapping regexes on HF module names covering exactly the given (linear
 /// index, value) pairs, blocks merged where a value covers them ("^model\\.layers\\.\\d+\\.mlp\\.down_proj$"
 /// when every block's down_proj has it), in first-seen order.
-std::vector<std::pair<QString, QString>> layerPatterns(const Model& model,
-                                                       const std::vector<std::pair<int, QString>>& layerValues);
+std::vector<std::pair<QString, QString>>
+layerPatterns(const Model& model, const std::vector<std::pair<int, QString>>& layerValues);
 /// The recipe that resolves to what a quantized checkpoint stores (a GGUF file's types, a run's
 /// specs, a GPTQ/AWQ checkpoint's settings): the defaults are the spec holding the most weights,
 /// rules (grouped anchored patterns) cover the layers that differ, keep_float the float layers.

@@ -58,7 +58,7 @@ struct Session
     QJsonObject toJson() const;
     static Session fromJson(const QByteArray& json, const QString& pathForErrors);
     static Session load(const QString& path);
-    /// Writes atomically (QSaveFile: a temporary beside the file, renamed over it); throws Error.
+    /// Writes atomically (AtomicFile: a temporary beside the file, synced, renamed over it); throws Error.
     void save(const QString& path) const;
 
     /// Moves a session file that cannot be restored aside to `<name>.corrupt-<timestamp>.json` in

@@ -155,6 +155,13 @@ QuantSpec QuantSpec::ggml(GgmlType type, bool importance)
     return s;
 }
 
+namespace {
+int blockSizeOf(GgmlType t)
+{
+    return ggmlTypeInfo(t).blockSize;
+}
+} // namespace
+
 QuantSpec QuantSpec::fittedTo(std::int64_t cols, QString* note) const
 {
     if (method != QuantMethod::Ggml || cols % ggmlTypeInfo(ggmlType).blockSize == 0)
@@ -175,11 +182,18 @@ QuantSpec QuantSpec::fittedTo(std::int64_t cols, QString* note) const
     } else {
         s = QuantSpec::ggml(*fitted, importance);
     }
-    if (note)
-        *note = QStringLiteral("rows of %1 values: %2 stored as %3 (llama.cpp's fallback)")
-                    .arg(cols)
-                    .arg(ggmlTypeName(ggmlType),
-                         *fitted == GgmlType::F16 ? QStringLiteral("F16") : ggmlTypeName(*fitted));
+    if (note) {
+        // Q4_K → Q5_0 → F16: say which blocks the row misses.
+        QString blocks =
+            QStringLiteral("%1's %2-value block").arg(ggmlTypeName(ggmlType)).arg(blockSizeOf(ggmlType));
+        const std::optional<GgmlType> first = ggmlTypeInfo(ggmlType).rowFallback;
+        if (*fitted == GgmlType::F16 && first)
+            blocks += QStringLiteral(" nor of %1's %2").arg(ggmlTypeName(*first)).arg(blockSizeOf(*first));
+        *note =
+            QStringLiteral("rows of %1 values are not a multiple of %2: stored as %3 (llama.cpp's fallback)")
+                .arg(cols)
+                .arg(blocks, *fitted == GgmlType::F16 ? QStringLiteral("F16") : ggmlTypeName(*fitted));
+    }
     return s;
 }
 
