@@ -5,22 +5,33 @@
 // (LD_PRELOAD); the GUI's saves (session, run store) and the recipe file are called in process,
 // where the library is linked ahead of libc and steered with qs_fault_configure().
 #include "TestSupport.h"
+#include "analysis/Sensitivity.h"
 #include "analysis/SensitivityResult.h"
+#include "checkpoint/GgufExport.h"
+#include "checkpoint/GgufTypePolicy.h"
+#include "jobs/Job.h"
+#include "model/Model.h"
 #include "recipe/Recipe.h"
+#include "results/ExperimentJob.h"
 #include "session/RunStore.h"
 #include "session/Session.h"
+#include "tokenizer/Tokenizer.h"
 #include "util/Error.h"
 
 #include <QCryptographicHash>
 #include <QDir>
 #include <QDirIterator>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QProcess>
+#include <QRandomGenerator>
 #include <QTemporaryDir>
 #include <QTest>
 #include <cerrno>
+#include <chrono>
 #include <functional>
 #include <map>
+#include <thread>
 
 extern "C" {
 void qs_fault_configure(const char* match, int error, long long afterBytes, int syncFails);
@@ -120,6 +131,8 @@ private Q_SLOTS:
     void commandLineSaves();
     void inProcessSaves_data();
     void inProcessSaves();
+    void randomCancels_data();
+    void randomCancels();
     void cleanup() { qs_fault_configure(nullptr, 0, 0, 0); }
 
 private:
@@ -326,6 +339,105 @@ void TestFaults::inProcessSaves()
     QVERIFY2(after == before, qPrintable(describe(before, after)));
     save(3); // and the next save, with the disk back, works
     QVERIFY(snapshot(dir.path()) != before);
+}
+
+void TestFaults::randomCancels_data()
+{
+    QTest::addColumn<int>("job"); // 0 experiment (quantize + evaluate + save), 1 sweep, 2 GGUF export
+    QTest::newRow("experiment") << 0;
+    QTest::newRow("sweep") << 1;
+    QTest::newRow("GGUF export") << 2;
+}
+
+void TestFaults::randomCancels()
+{
+    // Cancels at random moments of a job's run (its measured duration), 20 per job: each run ends
+    // finished or Cancelled — no other exception, no crash (nor a leak, under the sanitizers) — and
+    // leaves the output complete or absent, nothing partial beside it.
+    QFETCH(int, job);
+    if (m_model.isEmpty())
+        QSKIP("no data");
+    const auto model = Model::open(m_model);
+    const auto tokenizer = Tokenizer::load(m_model);
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString out = dir.filePath(job == 2 ? QStringLiteral("model.gguf") : QStringLiteral("out"));
+    std::function<void(const JobContext&)> run;
+    if (job == 0) {
+        run = [&](const JobContext& ctx) {
+            ExperimentParams p;
+            p.model = model;
+            p.recipe.defaults.method = QuantMethod::Gptq;
+            p.recipe.defaults.bits = 4;
+            p.recipe.defaults.groupSize = 32;
+            p.plan = p.recipe.resolve(*model);
+            p.calibration.text = m_text;
+            p.calibration.samples = 16;
+            p.calibration.seqLen = 64;
+            p.name = QStringLiteral("cancelled");
+            p.evaluation.textPath = m_text;
+            p.evaluation.perplexity.ctx = 64;
+            p.evaluation.perplexity.maxChunks = 4;
+            p.evaluation.speedPrefillTokens = 0;
+            p.outDir = out;
+            runExperiment(p, ctx);
+        };
+    } else if (job == 1) {
+        run = [&](const JobContext& ctx) {
+            SensitivitySettings s;
+            s.schemes = parseSchemes(QStringLiteral("rtn-w3-ch,rtn-w4-ch"));
+            s.layerFilter = QStringLiteral("layers\\.[01]\\.");
+            s.evalText = m_text;
+            s.eval.ctx = 64;
+            s.eval.maxChunks = 4;
+            runSensitivity(model, *tokenizer, s, nullptr, ctx,
+                           [&](const SensitivityResult& r) { r.save(out); });
+        };
+    } else {
+        run = [&](const JobContext& ctx) {
+            exportGguf(*model, ggufPreset(*model, QStringLiteral("Q4_K_M")), out, nullptr, ctx);
+        };
+    }
+    QElapsedTimer timer;
+    timer.start();
+    run(JobContext{});
+    const qint64 fullMs = std::max<qint64>(timer.elapsed(), 1);
+    QRandomGenerator rng(1234 + quint32(job));
+    int finished = 0, cancelled = 0;
+    for (int trial = 0; trial < 20; ++trial) {
+        JobContext ctx;
+        const auto token = ctx.cancel;
+        const int delayMs = int(rng.bounded(int(fullMs)));
+        std::thread canceller([token, delayMs] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(delayMs));
+            token->cancel();
+        });
+        try {
+            run(ctx);
+            ++finished;
+        } catch (const Cancelled&) {
+            ++cancelled;
+        } catch (const std::exception& e) {
+            canceller.join();
+            QFAIL(qPrintable(QStringLiteral("trial %1 (cancel after %2 ms): %3")
+                                 .arg(trial)
+                                 .arg(delayMs)
+                                 .arg(QString::fromUtf8(e.what()))));
+        }
+        canceller.join();
+        // Nothing partial: only the output itself (complete, from this or an earlier trial).
+        const QStringList left =
+            QDir(dir.path()).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot);
+        QVERIFY2(left.isEmpty() || left == QStringList{QFileInfo(out).fileName()},
+                 qPrintable(left.join(u", ")));
+        if (!left.isEmpty() && job != 1)
+            QVERIFY2(test::errorOf([&] { Model::open(out); }).isEmpty(), "the output does not open");
+        if (!left.isEmpty() && job == 1)
+            QVERIFY2(test::errorOf([&] { SensitivityResult::load(out); }).isEmpty(),
+                     "the sweep does not load");
+    }
+    qInfo("%d trials finished, %d cancelled (a full run takes %lld ms)", finished, cancelled, fullMs);
+    QVERIFY(cancelled > 0);
 }
 
 QTEST_GUILESS_MAIN(TestFaults)

@@ -12,12 +12,42 @@
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QLockFile>
+#include <cerrno>
+#include <cstring>
 
 namespace qs {
 
 namespace {
+
 const QLatin1String kFormat("quantscope-runs");
+
+/// A run's identity across instances: its results and recipe (not whether it is shown).
+QByteArray fingerprint(const SessionRun& r)
+{
+    const QJsonObject o{{QStringLiteral("summary"), runSummaryToJson(r.summary)},
+                        {QStringLiteral("recipe"), r.recipe.toJson()}};
+    return QCryptographicHash::hash(QJsonDocument(o).toJson(QJsonDocument::Compact),
+                                    QCryptographicHash::Sha1);
 }
+
+QSet<QByteArray> fingerprints(const StoredRuns& s)
+{
+    QSet<QByteArray> f;
+    for (const SessionRun& r : s.runs)
+        f.insert(fingerprint(r));
+    return f;
+}
+
+StoredRuns readRuns(const QString& file, const ModelIdentity& model)
+{
+    QFile f(file);
+    if (!f.open(QIODevice::ReadOnly))
+        throw Error::inFile(file, QStringLiteral("cannot open: ") + f.errorString());
+    return StoredRuns::fromJson(f.readAll(), file, model);
+}
+
+} // namespace
 
 ModelIdentity ModelIdentity::of(const QString& modelPath)
 {
@@ -109,17 +139,17 @@ StoredRuns RunStore::load(const ModelIdentity& model)
 {
     if (!model.isValid())
         return {};
-    if (const auto it = m_memory.constFind(model.key()); it != m_memory.constEnd())
+    if (const auto it = m_memory.constFind(model.key()); it != m_memory.constEnd()) {
+        m_seen[model.key()].unite(fingerprints(*it));
         return *it;
+    }
     const QString file = fileFor(model);
     if (file.isEmpty() || !QFileInfo::exists(file))
         return {};
     try {
-        QFile f(file);
-        if (!f.open(QIODevice::ReadOnly))
-            throw Error::inFile(file, QStringLiteral("cannot open: ") + f.errorString());
-        StoredRuns s = StoredRuns::fromJson(f.readAll(), file, model);
+        StoredRuns s = readRuns(file, model);
         m_memory.insert(model.key(), s);
+        m_seen[model.key()] = fingerprints(s);
         return s;
     } catch (const Error& e) {
         QString backup;
@@ -148,7 +178,41 @@ void RunStore::save(const ModelIdentity& model, const StoredRuns& runs)
                                            "kept as it is (the runs stay while QuantScope runs)"));
     if (!QDir().mkpath(m_folder))
         throw Error::inFile(file, QStringLiteral("cannot create the folder %1").arg(m_folder));
-    writeFileAtomically(file, QJsonDocument(runs.toJson(model)).toJson(QJsonDocument::Compact));
+    QLockFile lock(file + QStringLiteral(".lock"));
+    if (!lock.tryLock(m_lockTimeoutMs)) {
+        if (lock.error() != QLockFile::LockFailedError) // not held by anyone: it cannot be made
+            throw Error::inFile(file, u"not written: cannot create its lock file: " +
+                                          QString::fromLocal8Bit(std::strerror(errno)));
+        qint64 pid = 0;
+        QString host, app;
+        lock.getLockInfo(&pid, &host, &app);
+        throw Error::inFile(file,
+                            QStringLiteral("not written: another QuantScope (pid %1 on %2) has held its "
+                                           "lock for %3 s")
+                                .arg(pid)
+                                .arg(host)
+                                .arg(m_lockTimeoutMs / 1000.0));
+    }
+    StoredRuns merged = runs;
+    QSet<QByteArray>& seen = m_seen[model.key()];
+    if (QFileInfo::exists(file)) {
+        // Runs another instance added since this one last read the file. One that cannot be read
+        // is not written over: load() moves it aside and says so.
+        const StoredRuns onDisk = readRuns(file, model);
+        const QSet<QByteArray> ours = fingerprints(runs);
+        for (const SessionRun& r : onDisk.runs) {
+            const QByteArray f = fingerprint(r);
+            if (!seen.contains(f) && !ours.contains(f))
+                merged.runs.push_back(r);
+        }
+        if (!merged.baseline)
+            merged.baseline = onDisk.baseline;
+    }
+    writeFileAtomically(file, QJsonDocument(merged.toJson(model)).toJson(QJsonDocument::Compact));
+    m_memory.insert(model.key(), merged);
+    // Only what the caller has held counts as seen: a run merged in from disk but never handed to
+    // the caller (load() does that) must not look removed at the next save.
+    seen.unite(fingerprints(runs));
 }
 
 } // namespace qs

@@ -48,6 +48,12 @@ struct StoredRuns
 /// folder, written atomically on every change, and a copy in memory, so a model switch keeps
 /// them even without a folder or after a failed write. A file that cannot be read is moved aside
 /// (Session::moveAside), never overwritten, and the error names both files.
+///
+/// Several QuantScope windows (or processes) may share the folder: a save holds the file's lock
+/// (`<key>.json.lock`, QLockFile: a dead holder's lock is taken over) and merges what another
+/// instance wrote since this one last read the file — a run on disk that this store has never
+/// seen is kept, a run it has seen and no longer holds was removed here and stays removed — so
+/// two windows adding runs to one model keep both, and neither loses the other's.
 class RunStore
 {
 public:
@@ -63,12 +69,17 @@ public:
     StoredRuns load(const ModelIdentity& model);
     /// Keeps `runs` as `model`'s (in memory, then in its file). Throws Error when the file cannot
     /// be written; the memory copy stays. Nothing is written for a model that never had runs.
+    /// The runs written can be more than `runs` (another instance's, see above): load() returns them.
     void save(const ModelIdentity& model, const StoredRuns& runs);
+    /// How long save() waits for another instance's lock before it gives up (an Error).
+    void setLockTimeout(int ms) { m_lockTimeoutMs = ms; }
 
 private:
     QString m_folder;
-    QHash<QString, StoredRuns> m_memory; ///< by ModelIdentity::key
-    QSet<QString> m_unmovable;           ///< keys whose unreadable file could not be moved aside
+    QHash<QString, StoredRuns> m_memory;     ///< by ModelIdentity::key
+    QHash<QString, QSet<QByteArray>> m_seen; ///< by key: the runs read from or written to its file
+    QSet<QString> m_unmovable;               ///< keys whose unreadable file could not be moved aside
+    int m_lockTimeoutMs = 10000;
 };
 
 } // namespace qs

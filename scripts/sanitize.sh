@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The core test suites under AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer on): a
+# Debug build at -O1 with frame pointers in ./build-sanitize (QUANTSCOPE_SANITIZE_BUILD_DIR), every
+# UBSan finding fatal, then `ctest -L core` there (the suites that link no GUI library, the command
+# line they run, and the parser fuzz smoke runs). The GUI suites (ctest -L gui) are left out: see
+# docs/reliability.md. Called by scripts/test.sh after the normal suites; runs alone too.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${QUANTSCOPE_SANITIZE_BUILD_DIR:-$root/build-sanitize}"
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DQUANTSCOPE_SANITIZE=address,undefined "$@"
+cmake --build "$build" --parallel "$(nproc)" --target core_suites
+cd "$build"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+QT_QPA_PLATFORM=offscreen ctest -L core --output-on-failure --timeout 2400
