@@ -688,6 +688,10 @@
         <source>Write the last run of the plan as a Hugging Face %1 checkpoint</source>
         <translation>Den letzten Lauf des Plans als Hugging-Face-%1-Checkpoint schreiben</translation>
     </message>
+    <message>
+        <source>tokenizer: see the Overview</source>
+        <translation>Tokenizer: siehe Übersicht</translation>
+    </message>
 </context>
 <context>
     <name>qs::MemoryPlot</name>
@@ -1046,10 +1050,6 @@ vorhergesagt %3</translation>
     <message>
         <source>Cannot save</source>
         <translation>Speichern nicht möglich</translation>
-    </message>
-    <message>
-        <source>%1: %2</source>
-        <translation>%1: %2</translation>
     </message>
     <message>
         <source>Export GGUF</source>
@@ -1720,10 +1720,6 @@ Fehler %5</translation>
         <translation>PDF kann nicht geschrieben werden: Umbenennen fehlgeschlagen</translation>
     </message>
     <message>
-        <source>cannot write the CSV: %1</source>
-        <translation>CSV kann nicht geschrieben werden: %1</translation>
-    </message>
-    <message>
         <source>Export Plot…</source>
         <translation>Diagramm exportieren…</translation>
     </message>
@@ -1744,12 +1740,12 @@ Fehler %5</translation>
         <translation>SVG kann nicht geschrieben werden</translation>
     </message>
     <message>
-        <source>cannot write the SVG: %1</source>
-        <translation>SVG kann nicht geschrieben werden: %1</translation>
-    </message>
-    <message>
         <source>unknown export format &apos;%1&apos; (png, pdf, svg or csv)</source>
         <translation>unbekanntes Exportformat „%1“ (png, pdf, svg oder csv)</translation>
+    </message>
+    <message>
+        <source>cannot write the PNG: the plot could not be drawn</source>
+        <translation>PNG kann nicht geschrieben werden: das Diagramm ließ sich nicht zeichnen</translation>
     </message>
 </context>
 <context>
@@ -2319,6 +2315,10 @@ Sie konnte nicht beiseitegelegt werden (%3), daher wird diese Sitzung sie nicht 
     <message>
         <source>Spread from %1 rows of every linear layer and %2 of the embeddings: σ the standard deviation; max|w|/σ how far the largest weight lies, which a quantization grid must reach; kurtosis above 0 means heavier tails than a Gaussian; &amp;gt;6σ the share of outliers.</source>
         <translation>Verteilung aus %1 Zeilen jeder linearen Schicht und %2 der Embeddings: σ die Standardabweichung; max|w|/σ wie weit das größte Gewicht liegt, das ein Quantisierungsraster erreichen muss; eine Kurtosis über 0 bedeutet schwerere Ränder als eine Gauß-Verteilung; &amp;gt;6σ der Anteil der Ausreißer.</translation>
+    </message>
+    <message>
+        <source>Tokenizer warning</source>
+        <translation>Tokenizer-Warnung</translation>
     </message>
 </context>
 <context>

@@ -495,7 +495,7 @@ void MainWindow::setModel(const OpenedModel& opened)
     QString status = tr("Model: %1 · %2 parameters · %3")
                          .arg(m_model->displayName(), loc.toString(t.params), formatBytes(double(t.bytes)));
     if (!opened.tokenizerWarning.isEmpty())
-        status += u" · ⚠ " + tr("tokenizer: see the start page");
+        status += u" · ⚠ " + tr("tokenizer: see the Overview");
     m_statusLabel->setText(status);
     m_statusLabel->setToolTip(opened.tokenizerWarning);
 }
