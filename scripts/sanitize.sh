@@ -12,6 +12,8 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DQUANTSCOPE_SANI
 cmake --build "$build" --parallel "$(nproc)" --target core_suites
 cd "$build"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+# A sanitized suite runs several times slower: Qt Test's 5-minute limit per test function is raised.
+export QTEST_FUNCTION_TIMEOUT="${QTEST_FUNCTION_TIMEOUT:-1800000}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 QT_QPA_PLATFORM=offscreen ctest -L core --output-on-failure --timeout 2400
 tsan="${build}-thread"
