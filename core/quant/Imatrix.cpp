@@ -384,9 +384,9 @@ const QString kInSum2 = QStringLiteral(".in_sum2");
 const QString kCounts = QStringLiteral(".counts");
 const QString kInSum = QStringLiteral(".in_sum");
 
-ImportanceMatrix readGguf(const QString& path)
+ImportanceMatrix readGguf(const std::shared_ptr<const GgufFile>& f)
 {
-    const auto f = GgufFile::open(path);
+    const QString& path = f->path();
     ImportanceMatrix m;
     const QString type = f->getString(QStringLiteral("general.type"), QStringLiteral("imatrix"));
     if (type != u"imatrix")
@@ -503,13 +503,16 @@ ImportanceMatrix readImatrix(const QString& path)
     QFile f(path);
     if (!f.open(QIODevice::ReadOnly))
         throw Error::inFile(path, u"cannot open imatrix: " + f.errorString());
-    const QByteArray head = f.peek(4);
-    if (head == "GGUF") {
+    if (f.peek(4) == "GGUF") {
         f.close();
-        return readGguf(path);
+        return readGguf(GgufFile::open(path));
     }
-    const QByteArray data = f.readAll();
-    return readLegacy(path, data);
+    return readLegacy(path, f.readAll());
+}
+
+ImportanceMatrix readImatrix(const QByteArray& bytes, const QString& path)
+{
+    return bytes.startsWith("GGUF") ? readGguf(GgufFile::fromBytes(bytes, path)) : readLegacy(path, bytes);
 }
 
 ImportanceMatrix readImatrix(const QString& path, const Model& model)

@@ -90,6 +90,18 @@ struct HfTokenizer::Impl
 
 namespace {
 
+QJsonObject parseJsonObject(const QByteArray& json, const QString& path)
+{
+    QJsonParseError perr{};
+    const QJsonDocument doc = QJsonDocument::fromJson(json, &perr);
+    if (perr.error != QJsonParseError::NoError)
+        throw Error::inFile(
+            path, QStringLiteral("invalid JSON: %1 at byte %2").arg(perr.errorString()).arg(perr.offset));
+    if (!doc.isObject())
+        throw Error::inFile(path, QStringLiteral("not a JSON object"));
+    return doc.object();
+}
+
 QJsonObject readJsonObject(const QString& path)
 {
     QFile f(path);
@@ -97,14 +109,7 @@ QJsonObject readJsonObject(const QString& path)
         throw Error::inFile(path, QStringLiteral("no such file"));
     if (!f.open(QIODevice::ReadOnly))
         throw Error::inFile(path, u"cannot open: " + f.errorString());
-    QJsonParseError perr{};
-    const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &perr);
-    if (perr.error != QJsonParseError::NoError)
-        throw Error::inFile(
-            path, QStringLiteral("invalid JSON: %1 at byte %2").arg(perr.errorString()).arg(perr.offset));
-    if (!doc.isObject())
-        throw Error::inFile(path, QStringLiteral("not a JSON object"));
-    return doc.object();
+    return parseJsonObject(f.readAll(), path);
 }
 
 /// bos_token / eos_token of tokenizer_config.json: a string or {"content": …}.
@@ -213,6 +218,12 @@ std::unique_ptr<HfTokenizer> HfTokenizer::fromFile(const QString& path)
     const QString cfgPath = QFileInfo(path).dir().filePath(QStringLiteral("tokenizer_config.json"));
     const QJsonObject cfg = QFileInfo::exists(cfgPath) ? readJsonObject(cfgPath) : QJsonObject();
     return fromJson(root, path, cfg);
+}
+
+std::unique_ptr<HfTokenizer> HfTokenizer::fromBytes(const QByteArray& json, const QString& path,
+                                                    const QJsonObject& config)
+{
+    return fromJson(parseJsonObject(json, path), path, config);
 }
 
 std::unique_ptr<HfTokenizer> HfTokenizer::fromJson(const QJsonObject& root, const QString& path,

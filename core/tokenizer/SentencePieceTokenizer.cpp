@@ -24,9 +24,14 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::fromFile(const Q
     if (!f.open(QIODevice::ReadOnly)) throw Error::inFile(path, u"cannot open: " + f.errorString());
     // Loading from memory keeps non-ASCII paths out of the library's own file handling.
     const QByteArray bytes = f.readAll();
+    return fromSerializedProto(std::string_view(bytes.constData(), std::size_t(bytes.size())), path);
+}
+
+std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::fromSerializedProto(std::string_view bytes,
+                                                                                    const QString& path)
+{
     auto sp = std::make_unique<sentencepiece::SentencePieceProcessor>();
-    const auto status =
-        sp->LoadFromSerializedProto(std::string_view(bytes.constData(), std::size_t(bytes.size())));
+    const auto status = sp->LoadFromSerializedProto(bytes);
     if (!status.ok())
         throw Error::inFile(path,
                             u"not a valid SentencePiece model: " + QString::fromStdString(status.ToString()));
