@@ -156,13 +156,24 @@ void readAdded(const hf::JsonReader& json, const QJsonObject& root, HfTokenizer:
 
 /// The id → token table: the model's vocabulary, then added tokens (which win, as in HF). Returns
 /// the largest id.
-int buildIdTable(HfTokenizer::Impl& d)
+/// Unused ids a vocabulary may have (the id table holds every id up to the largest).
+constexpr int kMaxUnusedIds = 1 << 16;
+
+int buildIdTable(const hf::JsonReader& json, HfTokenizer::Impl& d)
 {
     int maxId = -1;
     for (const auto& [tok, id] : d.model.vocab)
         maxId = std::max(maxId, id);
     for (const hf::AddedToken& t : d.added)
         maxId = std::max(maxId, t.id);
+    // A few tokens with a huge id would make a table of billions of entries.
+    const std::size_t tokens = d.model.vocab.size() + d.added.size();
+    if (std::size_t(maxId) >= tokens + std::size_t(kMaxUnusedIds))
+        json.fail(QStringLiteral("model.vocab"),
+                  QStringLiteral("token id %1 leaves more than %2 ids unused (%3 tokens)")
+                      .arg(maxId)
+                      .arg(kMaxUnusedIds)
+                      .arg(tokens));
     d.idToToken.resize(std::size_t(maxId + 1));
     d.special.assign(std::size_t(maxId + 1), 0);
     for (const auto& [tok, id] : d.model.vocab)
@@ -234,7 +245,7 @@ std::unique_ptr<HfTokenizer> HfTokenizer::fromJson(const QJsonObject& root, cons
     d->path = path;
     readComponents(json, root, *d);
     readAdded(json, root, *d);
-    const int maxId = buildIdTable(*d);
+    const int maxId = buildIdTable(json, *d);
     resolveSpecialIds(json, root, cfg, maxId, *d);
     return std::unique_ptr<HfTokenizer>(new HfTokenizer(std::move(d)));
 }
