@@ -431,6 +431,8 @@ ImportanceMatrix readGguf(const std::shared_ptr<const GgufFile>& f)
                 path, QStringLiteral("tensor '%1' holds several matrices (experts); only 2-D weights "
                                      "are supported")
                           .arg(t.name));
+        if (isSums && cols < 1)
+            throw Error::inFile(path, QStringLiteral("tensor '%1' holds no values").arg(t.name));
         if (!isSums && cols != 1)
             throw Error::inFile(
                 path, QStringLiteral("tensor '%1' must hold one count, has %2").arg(t.name).arg(cols));
