@@ -10,6 +10,7 @@
 // with --iterations 0 nothing is fuzzed. Files named are first run as inputs (to reproduce a
 // finding), then mutated as further seeds.
 #include "FuzzTarget.h"
+#include "TestSupport.h"
 #include "util/Error.h"
 
 #include <QCoreApplication>
@@ -26,18 +27,7 @@ namespace {
 using qs::fuzz::Seed;
 using qs::fuzz::target;
 
-struct SplitMix
-{
-    std::uint64_t s;
-    std::uint64_t next()
-    {
-        std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
-    std::size_t below(std::size_t n) { return n == 0 ? 0 : std::size_t(next() % n); }
-};
+using qs::test::SplitMix;
 
 using Input = std::vector<std::uint8_t>;
 
