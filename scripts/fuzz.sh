@@ -94,7 +94,7 @@ for t in "${SELECTED[@]}"; do
     end=$(date +%s.%N)
     execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$dir/fuzz.log" | tail -1 | grep -o '[0-9]*$' || true)
     secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
-    rate=$(awk -v n="${execs:-0}" -v s="$secs" 'BEGIN { printf "%.0f", s > 0 ? n / s : 0 }')
+    rate=$(awk -v n="${execs:-0}" -v s="$secs" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
     findings=$(find "$dir/artifacts" -type f -newermt "@${start%.*}" | wc -l)
     if [[ $status -ne 0 || $findings -gt 0 ]]; then
         failed=1
