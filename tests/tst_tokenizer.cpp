@@ -543,6 +543,12 @@ void TestTokenizer::corruptFiles_data()
                R"({"added_tokens": [{"id": 4294967296, "content": "<s>"}], "model": {"type": "BPE", )" +
                vocab + "}}")
         << QStringLiteral("added_tokens[0]: \"id\" must be an integer");
+    // Found by fuzz_sentencepiece: libsentencepiece threw Darts::Details::Exception ("zero-length
+    // key") for a piece starting with a NUL byte, and the exception ended the program.
+    QTest::newRow("tokenizer.model with a piece starting with NUL")
+        << QStringLiteral("tokenizer.model")
+        << QByteArray::fromBase64("Cg4KBTx1bms+FQAAAAAYAgoMCgoAPHMoFQCAAA4K")
+        << QStringLiteral("not a valid SentencePiece model");
     QTest::newRow("corrupt tokenizer.model")
         << QStringLiteral("tokenizer.model") << QByteArray("this is not a protobuf \x01\x02\x03")
         << QStringLiteral("SentencePiece");

@@ -5,6 +5,7 @@
 
 #include <QFile>
 #include <QFileInfo>
+#include <exception>
 #include <sentencepiece_processor.h>
 
 namespace qs {
@@ -31,7 +32,14 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::fromSerializedPr
                                                                                     const QString& path)
 {
     auto sp = std::make_unique<sentencepiece::SentencePieceProcessor>();
-    const auto status = sp->LoadFromSerializedProto(bytes);
+    sentencepiece::util::Status status;
+    try {
+        status = sp->LoadFromSerializedProto(bytes);
+    } catch (const std::exception& e) {
+        // The library reports some bad models by throwing (its trie builder rejects a piece that
+        // starts with a NUL byte: "zero-length key") rather than by its status.
+        throw Error::inFile(path, u"not a valid SentencePiece model: " + QString::fromLocal8Bit(e.what()));
+    }
     if (!status.ok())
         throw Error::inFile(path,
                             u"not a valid SentencePiece model: " + QString::fromStdString(status.ToString()));
