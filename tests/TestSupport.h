@@ -4,6 +4,8 @@
 #include <QProcessEnvironment>
 #include <QString>
 #include <QStringList>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 
 namespace qs::test {
@@ -27,6 +29,22 @@ CliResult runCli(const QStringList& args, const QProcessEnvironment& env, int ti
 
 /// Writes bytes to a file (creating folders); returns false on failure.
 bool writeFile(const QString& path, const QByteArray& bytes);
+
+/// SplitMix64: a tiny deterministic generator for test data and the fuzz driver (the same numbers
+/// on every platform, unlike the distributions of <random>).
+struct SplitMix
+{
+    std::uint64_t s;
+    std::uint64_t next()
+    {
+        std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        return z ^ (z >> 31);
+    }
+    /// Uniform-ish in [0, n) (0 when n is 0).
+    std::size_t below(std::size_t n) { return n == 0 ? 0 : std::size_t(next() % n); }
+};
 
 /// Runs f and returns the qs::Error message it throws (empty when it does not throw).
 QString errorOf(const std::function<void()>& f);

@@ -329,6 +329,15 @@ void TestConfig::parseErrors_data()
     rows("hidden_size fractional", patched(tinyLlama(), {{S("hidden_size"), 64.5}}), {S("\"hidden_size\"")});
     rows("hidden_size as string", patched(tinyLlama(), {{S("hidden_size"), S("2048")}}),
          {S("\"hidden_size\"")});
+    // Found by fuzz_config: 2^32 wrapped to an int of 0 and 1e20 read as 0, both accepted.
+    rows("hidden_size beyond int", patched(tinyLlama(), {{S("hidden_size"), 4294967296.0}}),
+         {S("\"hidden_size\" 4294967296 is out of range")});
+    rows("vocab_size 1e20", patched(tinyLlama(), {{S("vocab_size"), 1e20}}),
+         {S("\"vocab_size\""), S("out of range")});
+    rows("head_dim beyond int", patched(qwen3(), {{S("head_dim"), 8589934592.0}}),
+         {S("\"head_dim\""), S("out of range")});
+    rows("mistral sliding_window negative", patched(mistral7b(), {{S("sliding_window"), -4096}}),
+         {S("\"sliding_window\" must be a non-negative integer")});
     rows("missing intermediate_size", patched(tinyLlama(), {{S("intermediate_size"), QVariant()}}),
          {S("\"intermediate_size\"")});
     rows("missing num_hidden_layers", patched(tinyLlama(), {{S("num_hidden_layers"), QVariant()}}),

@@ -24,17 +24,7 @@ namespace {
 // Integer arithmetic and one float multiply per value: no expression the compiler could contract
 // or reorder, so the generator in llama.cpp's build (below) produces the same floats.
 
-struct SplitMix
-{
-    std::uint64_t s;
-    std::uint64_t next()
-    {
-        std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
-};
+using test::SplitMix;
 
 /// Sum of four 16-bit uniforms, centred: bell-shaped, standard deviation about 37837.
 std::int32_t gaussInt(SplitMix& g)

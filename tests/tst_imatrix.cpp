@@ -332,6 +332,16 @@ void TestImatrix::damagedGgufFiles()
     writeWith(1e30f, true);
     QS_VERIFY_ERROR(errorOf([&] { readImatrix(p); }),
                     {p, QStringLiteral("blk.0.attn_q.weight"), QStringLiteral("count")});
+    // Found by fuzz_imatrix: an in_sum2 of 0 columns gave an entry without values.
+    {
+        GgufWriter w;
+        w.set(QStringLiteral("general.type"), GgufValue("imatrix"));
+        w.addTensorF32(QStringLiteral("blk.0.attn_q.weight.in_sum2"), GgmlType::F32, {0}, {});
+        w.addTensorF32(QStringLiteral("blk.0.attn_q.weight.counts"), GgmlType::F32, {1}, {64});
+        w.write(p);
+    }
+    QS_VERIFY_ERROR(errorOf([&] { readImatrix(p); }),
+                    {p, QStringLiteral("blk.0.attn_q.weight.in_sum2"), QStringLiteral("holds no values")});
     // A model GGUF is not an imatrix.
     {
         GgufWriter w;

@@ -546,6 +546,14 @@ void TestSafetensors::store_data()
     QTest::newRow("weight_map value not a string")
         << QVariantMap{{shard1, ab}, {index, QByteArray(R"({"weight_map":{"a":1}})")}} << QString()
         << QStringList{} << QStringList{S("'a'"), S("not a file name")} << index;
+    // Found by fuzz_safetensors_index: a shard name with a NUL reached QFileInfo; paths are refused.
+    QTest::newRow("shard name with a NUL")
+        << QVariantMap{{shard1, ab}, {index, QByteArray(R"({"weight_map":{"a":"x\u0000y"}})")}} << QString()
+        << QStringList{} << QStringList{S("'a'"), S("is not a file name in the model folder")} << index;
+    QTest::newRow("shard outside the folder")
+        << QVariantMap{{shard1, ab}, {index, indexJson({{S("a"), S("../") + shard1}})}} << QString()
+        << QStringList{} << QStringList{S("'../") + shard1 + S("' is not a file name in the model folder")}
+        << index;
     QTest::newRow("corrupt shard") << QVariantMap{{shard1, ab},
                                                   {shard2, QByteArray("abc")},
                                                   {index, indexJson(goodMap)}}

@@ -528,6 +528,29 @@ void TestTokenizer::corruptFiles_data()
         << QStringLiteral("tokenizer.json")
         << QByteArray(R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": ["a b"]}})")
         << QStringLiteral("merged token 'ab' is not in the vocabulary");
+    // Found by fuzz_tokenizer_json: an id of 5e18 wrapped to an int, a large one sized the id table
+    // (std::bad_alloc from a 13 kB file).
+    QTest::newRow("vocab id beyond int")
+        << QStringLiteral("tokenizer.json")
+        << QByteArray(
+               R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 5090071992547409939}, "merges": []}})")
+        << QStringLiteral("the id of 'b' must be an integer from 0 to 2147483646");
+    QTest::newRow("vocab id far beyond the vocabulary")
+        << QStringLiteral("tokenizer.json")
+        << QByteArray(R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 2000000000}, "merges": []}})")
+        << QStringLiteral("token id 2000000000 leaves more than 65536 ids unused");
+    QTest::newRow("added token id beyond int")
+        << QStringLiteral("tokenizer.json")
+        << QByteArray(
+               R"({"added_tokens": [{"id": 4294967296, "content": "<s>"}], "model": {"type": "BPE", )" +
+               vocab + "}}")
+        << QStringLiteral("added_tokens[0]: \"id\" must be an integer");
+    // Found by fuzz_sentencepiece: libsentencepiece threw Darts::Details::Exception ("zero-length
+    // key") for a piece starting with a NUL byte, and the exception ended the program.
+    QTest::newRow("tokenizer.model with a piece starting with NUL")
+        << QStringLiteral("tokenizer.model")
+        << QByteArray::fromBase64("Cg4KBTx1bms+FQAAAAAYAgoMCgoAPHMoFQCAAA4K")
+        << QStringLiteral("not a valid SentencePiece model");
     QTest::newRow("corrupt tokenizer.model")
         << QStringLiteral("tokenizer.model") << QByteArray("this is not a protobuf \x01\x02\x03")
         << QStringLiteral("SentencePiece");

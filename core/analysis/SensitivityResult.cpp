@@ -192,8 +192,13 @@ SensitivityResult SensitivityResult::load(const QString& path)
     QFile f(path);
     if (!f.open(QIODevice::ReadOnly))
         throw Error::inFile(path, QStringLiteral("cannot open: %1").arg(f.errorString()));
+    return fromBytes(f.readAll(), path);
+}
+
+SensitivityResult SensitivityResult::fromBytes(const QByteArray& json, const QString& path)
+{
     QJsonParseError pe;
-    const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &pe);
+    const QJsonDocument doc = QJsonDocument::fromJson(json, &pe);
     if (pe.error != QJsonParseError::NoError || !doc.isObject())
         throw Error::inFile(
             path, QStringLiteral("not valid JSON: %1 at offset %2").arg(pe.errorString()).arg(pe.offset));

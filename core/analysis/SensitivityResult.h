@@ -92,6 +92,8 @@ struct SensitivityResult
     QJsonObject toJson() const;
     static SensitivityResult fromJson(const QJsonObject& o, const QString& pathForErrors);
     static SensitivityResult load(const QString& path);
+    /// load() on the file's bytes; `path` is what errors name.
+    static SensitivityResult fromBytes(const QByteArray& json, const QString& path);
     /// Atomic write (temp file + rename).
     void save(const QString& path) const;
 };

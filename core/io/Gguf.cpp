@@ -438,8 +438,19 @@ void ggufPlainToF32(GgmlType type, const void* src, float* dst, std::size_t n)
 
 std::shared_ptr<const GgufFile> GgufFile::open(const QString& path)
 {
+    return fromMapped(MappedFile::open(path));
+}
+
+std::shared_ptr<const GgufFile> GgufFile::fromBytes(QByteArray bytes, const QString& path)
+{
+    return fromMapped(MappedFile::fromBytes(std::move(bytes), path));
+}
+
+std::shared_ptr<const GgufFile> GgufFile::fromMapped(std::shared_ptr<const MappedFile> file)
+{
     std::shared_ptr<GgufFile> g(new GgufFile);
-    g->m_file = MappedFile::open(path);
+    g->m_file = std::move(file);
+    const QString& path = g->m_file->path();
     const unsigned char* base = g->m_file->data();
     const std::uint64_t fileSize = g->m_file->size();
     Reader r(path, base, fileSize);

@@ -165,6 +165,8 @@ class GgufFile
 {
 public:
     static std::shared_ptr<const GgufFile> open(const QString& path);
+    /// The same checks on a file's bytes already in memory; `path` is what errors and path() name.
+    static std::shared_ptr<const GgufFile> fromBytes(QByteArray bytes, const QString& path);
 
     const QString& path() const { return m_file->path(); }
     std::uint32_t version() const { return m_version; }
@@ -200,6 +202,7 @@ public:
     std::vector<float> readF32(const QString& name) const;
 
 private:
+    static std::shared_ptr<const GgufFile> fromMapped(std::shared_ptr<const MappedFile> file);
     const GgufValue& require(const QString& key) const;
     [[noreturn]] void wrongType(const QString& key, const GgufValue& v, const char* expected) const;
 

@@ -40,9 +40,20 @@ std::shared_ptr<const MappedFile> MappedFile::open(const QString& path)
     return f;
 }
 
+std::shared_ptr<const MappedFile> MappedFile::fromBytes(QByteArray bytes, const QString& path)
+{
+    std::shared_ptr<MappedFile> f(new MappedFile);
+    f->m_path = path;
+    f->m_bytes = std::move(bytes);
+    f->m_size = static_cast<std::uint64_t>(f->m_bytes.size());
+    if (f->m_size > 0)
+        f->m_data = reinterpret_cast<const unsigned char*>(f->m_bytes.constData());
+    return f;
+}
+
 MappedFile::~MappedFile()
 {
-    if (m_data)
+    if (m_data && m_bytes.isNull())
         ::munmap(const_cast<unsigned char*>(m_data), m_size);
 }
 

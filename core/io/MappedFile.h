@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QByteArray>
 #include <QString>
 #include <cstdint>
 #include <memory>
@@ -13,6 +14,9 @@ class MappedFile
 public:
     /// Throws qs::Error naming the file when it cannot be opened or mapped.
     static std::shared_ptr<const MappedFile> open(const QString& path);
+    /// Bytes already in memory, presented as a file named `path` (what errors name): the parsers
+    /// built on MappedFile read them as they would read the file, without a copy on disk.
+    static std::shared_ptr<const MappedFile> fromBytes(QByteArray bytes, const QString& path);
     ~MappedFile();
     MappedFile(const MappedFile&) = delete;
     MappedFile& operator=(const MappedFile&) = delete;
@@ -24,6 +28,7 @@ public:
 private:
     MappedFile() = default;
     QString m_path;
+    QByteArray m_bytes; ///< fromBytes: the data (nothing is mapped)
     const unsigned char* m_data = nullptr;
     std::uint64_t m_size = 0;
 };

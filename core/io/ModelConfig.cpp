@@ -6,8 +6,8 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-
 #include <cmath>
+#include <limits>
 
 namespace qs {
 
@@ -44,10 +44,19 @@ ModelConfig ModelConfig::fromJson(const QByteArray& json, const QString& path)
         throw Error::inFile(path, u"unsupported model_type '" + c.modelType + u"' (supported: " +
                                       supportedModelTypes().join(u", ") + u')');
 
+    // Sizes are ints everywhere downstream: a larger value must not wrap (to 0 or negative).
+    auto checkRange = [&](const char* key, double v) {
+        if (v > double(std::numeric_limits<int>::max()))
+            throw Error::inFile(path, QStringLiteral("\"%1\" %2 is out of range (at most %3)")
+                                          .arg(QLatin1String(key))
+                                          .arg(v, 0, 'g', 17)
+                                          .arg(std::numeric_limits<int>::max()));
+    };
     auto requireInt = [&](const char* key) {
         const QJsonValue v = o.value(QLatin1String(key));
         if (!v.isDouble() || v.toDouble() != std::floor(v.toDouble()) || v.toDouble() <= 0)
             throw Error::inFile(path, QStringLiteral("\"%1\" must be a positive integer").arg(QLatin1String(key)));
+        checkRange(key, v.toDouble());
         return v.toInteger();
     };
     auto optionalInt = [&](const char* key, std::int64_t def) -> qint64 {
@@ -56,6 +65,7 @@ ModelConfig ModelConfig::fromJson(const QByteArray& json, const QString& path)
             return qint64(def);
         if (!v.isDouble() || v.toDouble() != std::floor(v.toDouble()) || v.toDouble() < 0)
             throw Error::inFile(path, QStringLiteral("\"%1\" must be a non-negative integer").arg(QLatin1String(key)));
+        checkRange(key, v.toDouble());
         return v.toInteger();
     };
     c.hiddenSize = int(requireInt("hidden_size"));
@@ -100,7 +110,7 @@ ModelConfig ModelConfig::fromJson(const QByteArray& json, const QString& path)
         c.oProjBias = c.attentionBias;
     }
     if (c.modelType == u"mistral" && o.value(u"sliding_window").isDouble())
-        c.slidingWindow = int(o.value(u"sliding_window").toInteger());
+        c.slidingWindow = int(optionalInt("sliding_window", 0));
 
     const QJsonValue rs = o.value(u"rope_scaling");
     if (rs.isObject()) {

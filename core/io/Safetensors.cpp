@@ -43,8 +43,19 @@ std::int64_t TensorInfo::numel() const
 
 std::shared_ptr<const SafetensorsFile> SafetensorsFile::open(const QString& path)
 {
+    return fromMapped(MappedFile::open(path));
+}
+
+std::shared_ptr<const SafetensorsFile> SafetensorsFile::fromBytes(QByteArray bytes, const QString& path)
+{
+    return fromMapped(MappedFile::fromBytes(std::move(bytes), path));
+}
+
+std::shared_ptr<const SafetensorsFile> SafetensorsFile::fromMapped(std::shared_ptr<const MappedFile> file)
+{
     std::shared_ptr<SafetensorsFile> st(new SafetensorsFile);
-    st->m_file = MappedFile::open(path);
+    st->m_file = std::move(file);
+    const QString& path = st->m_file->path();
     const std::uint64_t fileSize = st->m_file->size();
     auto fail = [&](const QString& problem) { return Error::inFile(path, problem); };
 

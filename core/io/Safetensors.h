@@ -46,6 +46,8 @@ class SafetensorsFile
 {
 public:
     static std::shared_ptr<const SafetensorsFile> open(const QString& path);
+    /// The same checks on a file's bytes already in memory; `path` is what errors and path() name.
+    static std::shared_ptr<const SafetensorsFile> fromBytes(QByteArray bytes, const QString& path);
 
     const QString& path() const { return m_file->path(); }
     const std::vector<TensorInfo>& tensors() const { return m_tensors; } ///< in data-offset order
@@ -57,6 +59,7 @@ public:
     const unsigned char* data(const TensorInfo& t) const { return m_file->data() + m_dataStart + t.begin; }
 
 private:
+    static std::shared_ptr<const SafetensorsFile> fromMapped(std::shared_ptr<const MappedFile> file);
     std::shared_ptr<const MappedFile> m_file;
     std::vector<TensorInfo> m_tensors;
     QMap<QString, qsizetype> m_index;

@@ -55,6 +55,13 @@ TensorStore TensorStore::open(const QString& path)
         for (auto it = map.begin(); it != map.end(); ++it) {
             if (!it.value().isString())
                 throw Error::inFile(index, u"weight_map entry '" + it.key() + u"' is not a file name");
+            // Shards live in the folder: a path elsewhere (or a name Qt cannot pass to the system,
+            // with a NUL) is refused rather than opened.
+            const QString shard = it.value().toString();
+            if (shard.isEmpty() || shard == u"." || shard == u".." || shard.contains(u'/') ||
+                shard.contains(u'\\') || shard.contains(QChar(0)))
+                throw Error::inFile(index, u"weight_map entry '" + it.key() + u"': '" + shard +
+                                               u"' is not a file name in the model folder");
             if (!shardNames.contains(it.value().toString()))
                 shardNames << it.value().toString();
         }

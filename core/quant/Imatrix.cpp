@@ -380,9 +380,9 @@ const QString kInSum2 = QStringLiteral(".in_sum2");
 const QString kCounts = QStringLiteral(".counts");
 const QString kInSum = QStringLiteral(".in_sum");
 
-ImportanceMatrix readGguf(const QString& path)
+ImportanceMatrix readGguf(const std::shared_ptr<const GgufFile>& f)
 {
-    const auto f = GgufFile::open(path);
+    const QString& path = f->path();
     ImportanceMatrix m;
     const QString type = f->getString(QStringLiteral("general.type"), QStringLiteral("imatrix"));
     if (type != u"imatrix")
@@ -427,6 +427,8 @@ ImportanceMatrix readGguf(const QString& path)
                 path, QStringLiteral("tensor '%1' holds several matrices (experts); only 2-D weights "
                                      "are supported")
                           .arg(t.name));
+        if (isSums && cols < 1)
+            throw Error::inFile(path, QStringLiteral("tensor '%1' holds no values").arg(t.name));
         if (!isSums && cols != 1)
             throw Error::inFile(
                 path, QStringLiteral("tensor '%1' must hold one count, has %2").arg(t.name).arg(cols));
@@ -499,13 +501,16 @@ ImportanceMatrix readImatrix(const QString& path)
     QFile f(path);
     if (!f.open(QIODevice::ReadOnly))
         throw Error::inFile(path, u"cannot open imatrix: " + f.errorString());
-    const QByteArray head = f.peek(4);
-    if (head == "GGUF") {
+    if (f.peek(4) == "GGUF") {
         f.close();
-        return readGguf(path);
+        return readGguf(GgufFile::open(path));
     }
-    const QByteArray data = f.readAll();
-    return readLegacy(path, data);
+    return readLegacy(path, f.readAll());
+}
+
+ImportanceMatrix readImatrix(const QByteArray& bytes, const QString& path)
+{
+    return bytes.startsWith("GGUF") ? readGguf(GgufFile::fromBytes(bytes, path)) : readLegacy(path, bytes);
 }
 
 ImportanceMatrix readImatrix(const QString& path, const Model& model)

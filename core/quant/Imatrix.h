@@ -82,6 +82,8 @@ ImportanceMatrix computeImportanceMatrix(const Transformer& model, const Tokeniz
 /// Truncation, negative or overflowing counts and lengths, non-finite or negative values, and
 /// duplicate or incomplete entries are qs::Error naming the file and entry.
 ImportanceMatrix readImatrix(const QString& path);
+/// The same from a file's bytes already in memory; `path` is what errors name.
+ImportanceMatrix readImatrix(const QByteArray& bytes, const QString& path);
 /// readImatrix + checkImatrixForModel.
 ImportanceMatrix readImatrix(const QString& path, const Model& model);
 

@@ -80,9 +80,12 @@ public:
                     numbers << QString::number(b);
                 blockPattern = numbers.size() == 1 ? numbers.front() : u'(' + numbers.join(u'|') + u')';
             }
-            auto g = std::find_if(groups.begin(), groups.end(), [&](const Group& x) {
-                return x.head == head && x.end == end && x.value == value && x.blocks == blockPattern;
-            });
+            // Named captures: clang before 16 cannot capture structured bindings.
+            auto g =
+                std::find_if(groups.begin(), groups.end(),
+                             [&h = head, &e = end, &v = value, &blockPattern](const Group& x) {
+                                 return x.head == h && x.end == e && x.value == v && x.blocks == blockPattern;
+                             });
             if (g == groups.end())
                 groups.push_back({head, end, value, blockPattern, {QRegularExpression::escape(mid)}});
             else

@@ -20,9 +20,7 @@ std::vector<AddedToken> readAddedTokens(const JsonReader& json, const QJsonArray
         const QString where = QStringLiteral("added_tokens[%1]").arg(i);
         AddedToken t;
         t.content = json.str(a, QStringLiteral("content"), where);
-        if (!a.value(u"id").isDouble() || a.value(u"id").toInteger(-1) < 0)
-            json.fail(where, QStringLiteral("\"id\" must be a non-negative integer"));
-        t.id = int(a.value(u"id").toInteger());
+        t.id = json.tokenId(a.value(u"id"), where, QStringLiteral("\"id\""));
         t.special = json.boolean(a, QStringLiteral("special"), false);
         t.lstrip = json.boolean(a, QStringLiteral("lstrip"), false);
         t.rstrip = json.boolean(a, QStringLiteral("rstrip"), false);

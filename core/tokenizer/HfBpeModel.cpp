@@ -191,9 +191,8 @@ void readVocabAndOptions(const JsonReader& json, const QJsonObject& m, BpeModel&
         json.fail(where, QStringLiteral("\"vocab\" is missing or empty"));
     model.vocab.reserve(std::size_t(vocab.size()));
     for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-        if (!it.value().isDouble() || it.value().toInteger(-1) < 0)
-            json.fail(where + u".vocab", u"id of '" + it.key() + u"' is not a non-negative integer");
-        model.vocab[it.key().toStdString()] = int(it.value().toInteger());
+        model.vocab[it.key().toStdString()] =
+            json.tokenId(it.value(), where + u".vocab", u"the id of '" + it.key() + u'\'');
     }
     model.prefix = json.str(m, QStringLiteral("continuing_subword_prefix"), where, "");
     model.suffix = json.str(m, QStringLiteral("end_of_word_suffix"), where, "");

@@ -2,6 +2,8 @@
 
 #include "util/Error.h"
 
+#include <limits>
+
 namespace qs::hf {
 
 void JsonReader::fail(const QString& where, const QString& what) const
@@ -34,6 +36,16 @@ std::string JsonReader::str(const QJsonObject& o, const QString& key, const QStr
     if (!v.isString())
         fail(where, u"\"" + key + u"\" must be a string");
     return v.toString().toStdString();
+}
+
+int JsonReader::tokenId(const QJsonValue& v, const QString& where, const QString& what) const
+{
+    const qint64 id = v.isDouble() ? v.toInteger(-1) : -1;
+    if (id < 0 || id >= std::numeric_limits<int>::max())
+        fail(where,
+             what +
+                 QStringLiteral(" must be an integer from 0 to %1").arg(std::numeric_limits<int>::max() - 1));
+    return int(id);
 }
 
 bool JsonReader::boolean(const QJsonObject& o, const QString& key, bool def) const

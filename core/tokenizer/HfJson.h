@@ -28,6 +28,8 @@ public:
     std::string str(const QJsonObject& o, const QString& key, const QString& where,
                     const char* def = nullptr) const;
     bool boolean(const QJsonObject& o, const QString& key, bool def) const;
+    /// A token id: an integer in 0 … 2^31 − 2; `what` names it in the error.
+    int tokenId(const QJsonValue& v, const QString& where, const QString& what) const;
     /// s as its single code point (an error naming `key` when it is not exactly one).
     char32_t singleChar(const std::string& s, const QString& where, const QString& key) const;
     /// {"String": literal} or {"Regex": pattern}.

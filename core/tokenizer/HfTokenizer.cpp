@@ -90,6 +90,18 @@ struct HfTokenizer::Impl
 
 namespace {
 
+QJsonObject parseJsonObject(const QByteArray& json, const QString& path)
+{
+    QJsonParseError perr{};
+    const QJsonDocument doc = QJsonDocument::fromJson(json, &perr);
+    if (perr.error != QJsonParseError::NoError)
+        throw Error::inFile(
+            path, QStringLiteral("invalid JSON: %1 at byte %2").arg(perr.errorString()).arg(perr.offset));
+    if (!doc.isObject())
+        throw Error::inFile(path, QStringLiteral("not a JSON object"));
+    return doc.object();
+}
+
 QJsonObject readJsonObject(const QString& path)
 {
     QFile f(path);
@@ -97,14 +109,7 @@ QJsonObject readJsonObject(const QString& path)
         throw Error::inFile(path, QStringLiteral("no such file"));
     if (!f.open(QIODevice::ReadOnly))
         throw Error::inFile(path, u"cannot open: " + f.errorString());
-    QJsonParseError perr{};
-    const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &perr);
-    if (perr.error != QJsonParseError::NoError)
-        throw Error::inFile(
-            path, QStringLiteral("invalid JSON: %1 at byte %2").arg(perr.errorString()).arg(perr.offset));
-    if (!doc.isObject())
-        throw Error::inFile(path, QStringLiteral("not a JSON object"));
-    return doc.object();
+    return parseJsonObject(f.readAll(), path);
 }
 
 /// bos_token / eos_token of tokenizer_config.json: a string or {"content": …}.
@@ -151,13 +156,24 @@ void readAdded(const hf::JsonReader& json, const QJsonObject& root, HfTokenizer:
 
 /// The id → token table: the model's vocabulary, then added tokens (which win, as in HF). Returns
 /// the largest id.
-int buildIdTable(HfTokenizer::Impl& d)
+/// Unused ids a vocabulary may have (the id table holds every id up to the largest).
+constexpr int kMaxUnusedIds = 1 << 16;
+
+int buildIdTable(const hf::JsonReader& json, HfTokenizer::Impl& d)
 {
     int maxId = -1;
     for (const auto& [tok, id] : d.model.vocab)
         maxId = std::max(maxId, id);
     for (const hf::AddedToken& t : d.added)
         maxId = std::max(maxId, t.id);
+    // A few tokens with a huge id would make a table of billions of entries.
+    const std::size_t tokens = d.model.vocab.size() + d.added.size();
+    if (std::size_t(maxId) >= tokens + std::size_t(kMaxUnusedIds))
+        json.fail(QStringLiteral("model.vocab"),
+                  QStringLiteral("token id %1 leaves more than %2 ids unused (%3 tokens)")
+                      .arg(maxId)
+                      .arg(kMaxUnusedIds)
+                      .arg(tokens));
     d.idToToken.resize(std::size_t(maxId + 1));
     d.special.assign(std::size_t(maxId + 1), 0);
     for (const auto& [tok, id] : d.model.vocab)
@@ -215,6 +231,12 @@ std::unique_ptr<HfTokenizer> HfTokenizer::fromFile(const QString& path)
     return fromJson(root, path, cfg);
 }
 
+std::unique_ptr<HfTokenizer> HfTokenizer::fromBytes(const QByteArray& json, const QString& path,
+                                                    const QJsonObject& config)
+{
+    return fromJson(parseJsonObject(json, path), path, config);
+}
+
 std::unique_ptr<HfTokenizer> HfTokenizer::fromJson(const QJsonObject& root, const QString& path,
                                                    const QJsonObject& cfg)
 {
@@ -223,7 +245,7 @@ std::unique_ptr<HfTokenizer> HfTokenizer::fromJson(const QJsonObject& root, cons
     d->path = path;
     readComponents(json, root, *d);
     readAdded(json, root, *d);
-    const int maxId = buildIdTable(*d);
+    const int maxId = buildIdTable(json, *d);
     resolveSpecialIds(json, root, cfg, maxId, *d);
     return std::unique_ptr<HfTokenizer>(new HfTokenizer(std::move(d)));
 }

@@ -32,6 +32,9 @@ public:
     /// when there is none); `path` is what errors name and path() returns.
     static std::unique_ptr<HfTokenizer> fromJson(const QJsonObject& root, const QString& path,
                                                  const QJsonObject& config = {});
+    /// The same from tokenizer.json's bytes (invalid JSON is a qs::Error naming `path`).
+    static std::unique_ptr<HfTokenizer> fromBytes(const QByteArray& json, const QString& path,
+                                                  const QJsonObject& config = {});
     ~HfTokenizer() override;
 
     std::vector<int> encode(std::string_view utf8, bool addBos) const override;

@@ -5,6 +5,7 @@
 
 #include <QFile>
 #include <QFileInfo>
+#include <exception>
 #include <sentencepiece_processor.h>
 
 namespace qs {
@@ -24,9 +25,21 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::fromFile(const Q
     if (!f.open(QIODevice::ReadOnly)) throw Error::inFile(path, u"cannot open: " + f.errorString());
     // Loading from memory keeps non-ASCII paths out of the library's own file handling.
     const QByteArray bytes = f.readAll();
+    return fromSerializedProto(std::string_view(bytes.constData(), std::size_t(bytes.size())), path);
+}
+
+std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::fromSerializedProto(std::string_view bytes,
+                                                                                    const QString& path)
+{
     auto sp = std::make_unique<sentencepiece::SentencePieceProcessor>();
-    const auto status =
-        sp->LoadFromSerializedProto(std::string_view(bytes.constData(), std::size_t(bytes.size())));
+    sentencepiece::util::Status status;
+    try {
+        status = sp->LoadFromSerializedProto(bytes);
+    } catch (const std::exception& e) {
+        // The library reports some bad models by throwing (its trie builder rejects a piece that
+        // starts with a NUL byte: "zero-length key") rather than by its status.
+        throw Error::inFile(path, u"not a valid SentencePiece model: " + QString::fromLocal8Bit(e.what()));
+    }
     if (!status.ok())
         throw Error::inFile(path,
                             u"not a valid SentencePiece model: " + QString::fromStdString(status.ToString()));

@@ -3,6 +3,7 @@
 #include "tokenizer/Tokenizer.h"
 
 #include <memory>
+#include <string_view>
 
 namespace sentencepiece {
 class SentencePieceProcessor;
@@ -17,6 +18,9 @@ class SentencePieceTokenizer final : public Tokenizer
 public:
     /// Throws qs::Error naming the file when it is missing or not a SentencePiece model.
     static std::unique_ptr<SentencePieceTokenizer> fromFile(const QString& path);
+    /// The same from the model file's bytes; `path` is what errors and path() name.
+    static std::unique_ptr<SentencePieceTokenizer> fromSerializedProto(std::string_view bytes,
+                                                                       const QString& path);
     ~SentencePieceTokenizer() override;
 
     std::vector<int> encode(std::string_view utf8, bool addBos) const override;
