@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The core test suites under AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer on): a
 # Debug build at -O1 with frame pointers in ./build-sanitize (QUANTSCOPE_SANITIZE_BUILD_DIR), every
-# UBSan finding fatal, then `ctest -L core` there (the suites that link no GUI library and the
-# command line they run). Then the compute thread pool's suite (tst_threads) under
+# UBSan finding fatal, then `ctest -L core` there (the suites that link no GUI library, the
+# command line they run, and a few seconds of mutation fuzzing of every parser; tests labelled
+# "unsanitized" are left out, see tests/CMakeLists.txt). Then the compute thread pool's suite (tst_threads) under
 # ThreadSanitizer in ./build-sanitize-thread. The GUI suites (ctest -L gui) are left out: see
 # docs/reliability.md. Called by scripts/test.sh after the normal suites; runs alone too.
 set -euo pipefail
@@ -15,7 +16,7 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:dete
 # A sanitized suite runs several times slower: Qt Test's 5-minute limit per test function is raised.
 export QTEST_FUNCTION_TIMEOUT="${QTEST_FUNCTION_TIMEOUT:-1800000}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
-QT_QPA_PLATFORM=offscreen ctest -L core --output-on-failure --timeout 2400
+QT_QPA_PLATFORM=offscreen ctest -L core -LE unsanitized --output-on-failure --timeout 2400
 tsan="${build}-thread"
 cmake -S "$root" -B "$tsan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DQUANTSCOPE_SANITIZE=thread "$@"
 cmake --build "$tsan" --parallel "$(nproc)" --target tst_threads
