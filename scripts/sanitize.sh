@@ -20,4 +20,4 @@ QT_QPA_PLATFORM=offscreen ctest -L core -LE unsanitized --output-on-failure --ti
 tsan="${build}-thread"
 cmake -S "$root" -B "$tsan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DQUANTSCOPE_SANITIZE=thread "$@"
 cmake --build "$tsan" --parallel "$(nproc)" --target tst_threads
-TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1${TSAN_OPTIONS:+:$TSAN_OPTIONS}" "$tsan/tests/tst_threads"
+TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tests/sanitizers/tsan.supp${TSAN_OPTIONS:+:$TSAN_OPTIONS}" "$tsan/tests/tst_threads"
