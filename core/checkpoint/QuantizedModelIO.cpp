@@ -10,6 +10,7 @@
 #include "model/Model.h"
 #include "quant/QuantizeJob.h"
 #include "spec/QuantizedTensor.h"
+#include "util/AtomicFile.h"
 #include "util/Error.h"
 
 #include <QCoreApplication>
@@ -25,7 +26,6 @@
 #include <cstring>
 #include <fcntl.h>
 #include <memory>
-#include <unistd.h>
 
 namespace qs {
 
@@ -95,14 +95,9 @@ void removeAbandonedPartials(const QString& parent, const QString& prefix)
 void syncFolder(const QString& dir)
 {
     for (const QString& name : QDir(dir).entryList(QDir::Files | QDir::Hidden)) {
-        const int fd = ::open(QFile::encodeName(QDir(dir).filePath(name)).constData(), O_RDONLY);
-        const bool ok = fd >= 0 && ::fsync(fd) == 0;
-        const int error = errno;
-        if (fd >= 0)
-            ::close(fd);
-        if (!ok)
-            throw Error::inFile(QDir(dir).filePath(name),
-                                u"cannot write: " + QString::fromLocal8Bit(std::strerror(error)));
+        const QString path = QDir(dir).filePath(name);
+        if (const int error = syncPath(path); error != 0)
+            throw Error::inFile(path, u"cannot write: " + systemErrorText(error));
     }
 }
 
@@ -117,16 +112,15 @@ void replaceFolder(const QString& tmp, const QString& outDir)
         if (::renameat2(AT_FDCWD, from.constData(), AT_FDCWD, to.constData(), RENAME_EXCHANGE) == 0)
             return;
         if (errno != EINVAL)
-            throw Error::inFile(outDir, u"cannot move the finished model into place: " +
-                                            QString::fromLocal8Bit(std::strerror(errno)));
+            throw Error::inFile(outDir,
+                                u"cannot move the finished model into place: " + systemErrorText(errno));
         if (!QDir(outDir).removeRecursively())
             throw Error::inFile(outDir, QStringLiteral("cannot replace the existing output folder"));
     } else if (QFileInfo::exists(outDir)) {
         throw Error::inFile(outDir, QStringLiteral("is a file, not a folder: not replaced"));
     }
     if (std::rename(from.constData(), to.constData()) != 0)
-        throw Error::inFile(outDir, u"cannot move the finished model into place: " +
-                                        QString::fromLocal8Bit(std::strerror(errno)));
+        throw Error::inFile(outDir, u"cannot move the finished model into place: " + systemErrorText(errno));
 }
 
 } // namespace

@@ -14,7 +14,6 @@
 #include <QJsonDocument>
 #include <QLockFile>
 #include <cerrno>
-#include <cstring>
 
 namespace qs {
 
@@ -181,8 +180,7 @@ void RunStore::save(const ModelIdentity& model, const StoredRuns& runs)
     QLockFile lock(file + QStringLiteral(".lock"));
     if (!lock.tryLock(m_lockTimeoutMs)) {
         if (lock.error() != QLockFile::LockFailedError) // not held by anyone: it cannot be made
-            throw Error::inFile(file, u"not written: cannot create its lock file: " +
-                                          QString::fromLocal8Bit(std::strerror(errno)));
+            throw Error::inFile(file, u"not written: cannot create its lock file: " + systemErrorText(errno));
         qint64 pid = 0;
         QString host, app;
         lock.getLockInfo(&pid, &host, &app);

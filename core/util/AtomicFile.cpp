@@ -10,14 +10,23 @@
 
 namespace qs {
 
-namespace {
-
-QString systemError(int error)
+QString systemErrorText(int error)
 {
     return QString::fromLocal8Bit(std::strerror(error));
 }
 
-} // namespace
+int syncPath(const QString& path, bool* opened)
+{
+    const int fd = ::open(QFile::encodeName(path).constData(), O_RDONLY | O_CLOEXEC);
+    if (opened)
+        *opened = fd >= 0;
+    if (fd < 0)
+        return errno;
+    const int synced = ::fsync(fd);
+    const int error = errno;
+    ::close(fd);
+    return synced == 0 ? 0 : error;
+}
 
 AtomicFile::AtomicFile(const QString& path) : m_file(path), m_path(path)
 {
@@ -48,21 +57,16 @@ void AtomicFile::commit()
     if (m_file.error() != QFileDevice::NoError)
         throw Error::inFile(m_path, u"cannot write: " + m_file.errorString());
     if (::fsync(m_file.handle()) != 0)
-        throw Error::inFile(m_path, u"cannot write: " + systemError(errno));
+        throw Error::inFile(m_path, u"cannot write: " + systemErrorText(errno));
     if (!m_file.commit())
         throw Error::inFile(m_path, u"cannot write: " + m_file.errorString());
     // The rename is durable once the folder's entry is: without this a crash right after the save
     // could bring back the old file.
-    const int dir =
-        ::open(QFile::encodeName(QFileInfo(m_path).absolutePath()).constData(), O_RDONLY | O_DIRECTORY);
-    if (dir >= 0) {
-        const int synced = ::fsync(dir);
-        const int error = errno;
-        ::close(dir);
-        if (synced != 0)
-            throw Error::inFile(m_path,
-                                u"written, but its folder could not be synced: " + systemError(error));
-    }
+    bool opened = false;
+    const int error = syncPath(QFileInfo(m_path).absolutePath(), &opened);
+    if (opened && error != 0)
+        throw Error::inFile(m_path,
+                            u"written, but its folder could not be synced: " + systemErrorText(error));
 }
 
 void writeFileAtomically(const QString& path, const QByteArray& bytes)

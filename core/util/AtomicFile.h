@@ -36,6 +36,12 @@ private:
     QString m_path;
 };
 
+/// fsync of a file or folder by name: 0, or the errno of the open or of the fsync that failed
+/// (`opened` says which).
+int syncPath(const QString& path, bool* opened = nullptr);
+/// The system's text for an errno value.
+QString systemErrorText(int error);
+
 /// The whole of `bytes` as the new content of `path`, through AtomicFile.
 void writeFileAtomically(const QString& path, const QByteArray& bytes);
 

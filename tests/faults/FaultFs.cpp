@@ -68,26 +68,27 @@ long long qs_fault_failures()
 
 namespace {
 
+/// The path /proc/self/fd names for `fd` (empty when it names none).
+bool pathOf(int fd, char (&path)[4096])
+{
+    char link[64];
+    std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    const ssize_t n = readlink(link, path, sizeof path - 1);
+    path[n > 0 ? n : 0] = 0;
+    return n > 0;
+}
+
 int matches(int fd)
 {
-    if (!g_match[0] || fd < 0)
-        return 0;
-    char link[64], path[4096];
-    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-    const ssize_t n = readlink(link, path, sizeof path - 1);
-    if (n <= 0)
-        return 0;
-    path[n] = 0;
-    return std::strstr(path, g_match) != nullptr;
+    char path[4096];
+    return g_match[0] && fd >= 0 && pathOf(fd, path) && std::strstr(path, g_match) != nullptr;
 }
 
 /// The first injected failure goes to stderr, so a test can tell that its fault was hit.
 void announce(int fd, int error)
 {
-    char link[64], path[4096], line[4300];
-    std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-    const ssize_t n = readlink(link, path, sizeof path - 1);
-    path[n > 0 ? n : 0] = 0;
+    char path[4096], line[4300];
+    pathOf(fd, path);
     const int len = std::snprintf(line, sizeof line, "qs-faultfs: injected %s into %s\n",
                                   error == EIO ? "EIO" : "ENOSPC", path);
     if (len > 0 && ::syscall(SYS_write, 2, line, static_cast<size_t>(len)) < 0)
