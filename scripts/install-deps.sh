@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   qt6-base-dev qt6-base-dev-tools qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools qt6-svg-dev
-  qt6-translations-l10n libqcustomplot-dev
+  qt6-translations-l10n libqcustomplot-dev libqt6sql6-sqlite
   libeigen3-dev libsentencepiece-dev libpcre2-dev libgl-dev
   xvfb xauth
   clang  # libFuzzer builds (-DQUANTSCOPE_FUZZ=ON) and the AArch64 syntax check of the kernels

@@ -13,8 +13,8 @@
 #include "model/Model.h"
 #include "recipe/Recipe.h"
 #include "results/ExperimentJob.h"
-#include "session/RunStore.h"
 #include "session/Session.h"
+#include "store/RunStore.h"
 #include "tokenizer/Tokenizer.h"
 #include "util/Error.h"
 
@@ -30,6 +30,7 @@
 #include <cerrno>
 #include <chrono>
 #include <functional>
+#include <limits>
 #include <map>
 #include <thread>
 
@@ -318,20 +319,45 @@ void TestFaults::inProcessSaves()
     default:
         save = [&](int n) {
             StoredRuns runs;
-            for (int i = 0; i <= n; ++i)
+            for (int i = 0; i <= n; ++i) {
                 runs.runs.push_back({run, recipe, true});
+                runs.runs.back().summary.name = QStringLiteral("run %1").arg(i);
+            }
             store.save(model, runs);
         };
     }
+    // The results database (SQLite): what a reader finds is the state to keep — its WAL may hold
+    // the frames of a failed transaction, which no reader ever sees.
+    auto kept = [&]() -> QString {
+        RunStore fresh;
+        fresh.setFolder(dir.filePath(QStringLiteral("runs")));
+        QStringList names;
+        for (const SessionRun& r : fresh.load(model).runs)
+            names << r.summary.name;
+        return names.join(u',') + u'|' + fresh.database().integrityCheck();
+    };
     save(1);
     const auto before = snapshot(dir.path());
-    qs_fault_configure(qPrintable(dir.path()), f.error, f.after >= 0 ? f.after : totalBytes(dir.path()) / 2,
-                       f.sync);
+    const QString keptBefore = target == 2 ? kept() : QString();
+    // Mid-file for the database: the save's transaction fails after its first pages reached the WAL.
+    const long long midFile = target == 2 ? 5000 : totalBytes(dir.path()) / 2;
+    qs_fault_configure(qPrintable(dir.path()), f.error, f.after >= 0 ? f.after : midFile, f.sync);
     const QString error = test::errorOf([&] { save(2); });
     const long long failures = qs_fault_failures();
     qs_fault_configure(nullptr, 0, 0, 0);
     QVERIFY2(failures > 0, "the fault was not hit");
     QVERIFY2(!error.isEmpty(), "the save succeeded under the fault");
+    if (target == 2) {
+        // SQLite names the failure in its own words ("database or disk is full", "disk I/O error").
+        QVERIFY2(error.contains(u"not recorded") &&
+                     (error.contains(u"disk is full") || error.contains(u"disk I/O error")),
+                 qPrintable(error));
+        QCOMPARE(kept(), keptBefore);
+        QVERIFY(keptBefore.endsWith(u"|ok"));
+        save(3); // and the next save, with the disk back, works
+        QCOMPARE(kept(), QStringLiteral("run 0,run 1,run 2,run 3|ok"));
+        return;
+    }
     QVERIFY2(error.contains(f.error == EIO ? QStringLiteral("Input/output error")
                                            : QStringLiteral("No space left")),
              qPrintable(error));
@@ -404,17 +430,28 @@ void TestFaults::randomCancels()
             exportGguf(*model, ggufPreset(*model, QStringLiteral("Q4_K_M")), out, nullptr, ctx);
         };
     }
-    QElapsedTimer timer;
-    timer.start();
-    run(JobContext{});
-    const qint64 fullMs = std::max<qint64>(timer.elapsed(), 1);
+    // The shortest of three runs (the first is slowed by cold caches): a GGUF export of the tiny
+    // model takes a few ms, so cancels drawn over a cold run's time mostly came after the end.
+    qint64 fullMs = std::numeric_limits<qint64>::max();
+    for (int i = 0; i < 3; ++i) {
+        QElapsedTimer timer;
+        timer.start();
+        run(JobContext{});
+        fullMs = std::min<qint64>(fullMs, std::max<qint64>(timer.elapsed(), 1));
+    }
     QRandomGenerator rng(1234 + quint32(job));
     int finished = 0, cancelled = 0;
     for (int trial = 0; trial < 20; ++trial) {
         JobContext ctx;
         const auto token = ctx.cancel;
-        const int delayMs = int(rng.bounded(int(fullMs)));
+        // Trial 0 is cancelled before it starts (a job cancelled while queued); the rest at a
+        // random moment of the first three quarters of a run.
+        const int delayMs = trial == 0 ? -1 : int(rng.bounded(int(std::max<qint64>(1, fullMs * 3 / 4))));
+        if (delayMs < 0)
+            token->cancel();
         std::thread canceller([token, delayMs] {
+            if (delayMs < 0)
+                return;
             std::this_thread::sleep_for(std::chrono::milliseconds(delayMs));
             token->cancel();
         });

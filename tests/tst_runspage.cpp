@@ -13,6 +13,7 @@
 #include "MainWindow.h"
 #include "MixedPrecisionPanel.h"
 #include "PlanDocument.h"
+#include "RunHistoryPanel.h"
 #include "RunsPanel.h"
 #include "SessionController.h"
 #include "StartPage.h"
@@ -20,12 +21,13 @@
 #include "model/Model.h"
 #include "model/ModelProfile.h"
 #include "recipe/LayerPlan.h"
-#include "session/RunStore.h"
+#include "store/RunStore.h"
 
 #include <QApplication>
 #include <QComboBox>
 #include <QCommandLinkButton>
 #include <QDir>
+#include <QDoubleSpinBox>
 #include <QFile>
 #include <QHeaderView>
 #include <QJsonArray>
@@ -123,6 +125,7 @@ class TestRunsPage : public QObject
 private Q_SLOTS:
     void initTestCase();
     void init();
+    void historyAcrossModelsWithFiltersUndoAndPrune();
     void recipeNaming_data();
     void recipeNaming();
     void firstRunFromForeignDirectory();
@@ -595,19 +598,110 @@ void TestRunsPage::changedModelFileGetsNoStaleRuns()
     w.show();
     QVERIFY(loadInto(w, copy));
     QVERIFY(w.runsPanel()->runs().empty());
-    QVERIFY(w.runsPanel()->storeFile() != file);
-    QVERIFY(QFile::exists(file));
+    QCOMPARE(w.runsPanel()->storeFile(), file); // one database for every model
+    // The old runs are still in the history, under the old files.
+    RunFilter all;
+    all.text = QStringLiteral("old weights");
+    QCOMPARE(ResultsDb(file).runs(all).size(), std::size_t(1));
+}
+
+void TestRunsPage::historyAcrossModelsWithFiltersUndoAndPrune()
+{
+    QS_REQUIRE_DATA(modelA, "stories260K");
+    QS_REQUIRE_DATA(modelB, "stories260K-bf16");
+    QTemporaryDir store;
+    MainWindow w;
+    w.runsPanel()->setStoreFolder(store.path());
+    w.resize(1400, 900);
+    w.show();
+    QVERIFY(loadInto(w, modelA));
+    SessionRun a1 = fakeRun(QStringLiteral("A rtn4")), a2 = fakeRun(QStringLiteral("A gptq3"));
+    a2.summary.method = QStringLiteral("GPTQ");
+    a2.summary.bitsPerWeight = 3.3;
+    a2.recipe.defaults.bits = 3;
+    // a2 keeps a checkpoint in the runs folder (as a GUI run does).
+    const QString ckpt = QDir(store.path()).filePath(QStringLiteral("checkpoints/a2"));
+    QVERIFY(
+        test::writeFile(QDir(ckpt).filePath(QStringLiteral("model.safetensors")), QByteArray(50000, 'x')));
+    a2.summary.source = ckpt;
+    w.runsPanel()->restoreRuns({a1, a2}, std::nullopt);
+    QVERIFY(loadInto(w, modelB));
+    w.runsPanel()->restoreRuns({fakeRun(QStringLiteral("B rtn4"))}, std::nullopt);
+    QCOMPARE(int(w.runsPanel()->runs().size()), 1);
+
+    auto* tabs = w.findChild<QTabWidget*>(QStringLiteral("runTabs"));
+    QVERIFY(tabs);
+    w.showPage(QStringLiteral("runs"));
+    tabs->setCurrentWidget(w.runsPanel()->history());
+    RunHistoryPanel* history = w.runsPanel()->history();
+    auto names = [&] {
+        QStringList n;
+        for (const StoredRun& r : history->shownRuns())
+            n << r.run.summary.name;
+        return n;
+    };
+    QCOMPARE(names(),
+             (QStringList{QStringLiteral("A rtn4"), QStringLiteral("A gptq3"), QStringLiteral("B rtn4")}));
+    auto* disk = w.findChild<QLabel*>(QStringLiteral("historyDisk"));
+    QVERIFY2(disk->text().contains(u"1 run") && disk->text().contains(u"50"), qPrintable(disk->text()));
+    w.findChild<QLineEdit*>(QStringLiteral("historySearch"))->setText(QStringLiteral("gptq"));
+    QCOMPARE(names(), QStringList{QStringLiteral("A gptq3")});
+    w.findChild<QLineEdit*>(QStringLiteral("historySearch"))->clear();
+    auto* method = w.findChild<QComboBox*>(QStringLiteral("historyMethod"));
+    QVERIFY(method->findData(QStringLiteral("GPTQ")) > 0);
+    method->setCurrentIndex(method->findData(QStringLiteral("RTN")));
+    QCOMPARE(names(), (QStringList{QStringLiteral("A rtn4"), QStringLiteral("B rtn4")}));
+    method->setCurrentIndex(0);
+    w.findChild<QSpinBox*>(QStringLiteral("historyBits"))->setValue(3);
+    QCOMPARE(names(), QStringList{QStringLiteral("A gptq3")});
+    w.findChild<QSpinBox*>(QStringLiteral("historyBits"))->setValue(0);
+    w.findChild<QDoubleSpinBox*>(QStringLiteral("historyMaxBpw"))->setValue(4.0);
+    QCOMPARE(names(), QStringList{QStringLiteral("A gptq3")});
+    w.findChild<QDoubleSpinBox*>(QStringLiteral("historyMaxBpw"))->setValue(32);
+    saveScreenshot(w, QStringLiteral("history"));
+
+    // Compare a run of model A while B is open: it joins B's comparison.
+    history->selectRows({1});
+    w.findChild<QPushButton*>(QStringLiteral("historyCompare"))->click();
+    QCOMPARE(int(w.runsPanel()->runs().size()), 2);
+    QCOMPARE(w.runsPanel()->runs().back().name, QStringLiteral("A gptq3"));
+    QCOMPARE(tabs->currentIndex(), 0);
+
+    // Delete B's run, undo, delete again: the page's runs follow the history.
+    tabs->setCurrentWidget(history);
+    history->selectRows({2});
+    w.findChild<QPushButton*>(QStringLiteral("historyDelete"))->click();
+    QCOMPARE(names(), (QStringList{QStringLiteral("A rtn4"), QStringLiteral("A gptq3")}));
+    auto* undo = w.findChild<QPushButton*>(QStringLiteral("historyUndo"));
+    QVERIFY(undo->isVisible());
+    QVERIFY(std::none_of(w.runsPanel()->runs().begin(), w.runsPanel()->runs().end(),
+                         [](const RunSummary& r) { return r.name == u"B rtn4"; }));
+    undo->click();
+    QCOMPARE(names().size(), 3);
+    QVERIFY(undo->isHidden());
+    QVERIFY(std::any_of(w.runsPanel()->runs().begin(), w.runsPanel()->runs().end(),
+                        [](const RunSummary& r) { return r.name == u"B rtn4"; }));
+
+    // Prune the kept checkpoint: the folder goes, the numbers stay.
+    history->selectRows({1});
+    w.findChild<QPushButton*>(QStringLiteral("historyPrune"))->click();
+    QVERIFY(!QFileInfo::exists(ckpt));
+    QCOMPARE(names().size(), 3);
+    QVERIFY(history->shownRuns()[1].checkpoint.isEmpty());
+    QVERIFY2(disk->text().contains(u"0 run"), qPrintable(disk->text()));
+    QVERIFY(!w.findChild<QMessageBox*>(QStringLiteral("errorDialog")));
 }
 
 void TestRunsPage::unreadableStoreIsKeptAside()
 {
+    // A damaged results database: moved aside (byte for byte), said so, and a new one started.
     QS_REQUIRE_DATA(modelPath, "stories260K");
     QTemporaryDir store;
     RunStore probe;
-    QVERIFY(probe.fileFor(ModelIdentity::of(modelPath)).isEmpty()); // no folder: memory only
+    QVERIFY(probe.databaseFile().isEmpty()); // no folder: memory only
     probe.setFolder(store.path());
-    const QString path = probe.fileFor(ModelIdentity::of(modelPath));
-    QVERIFY(test::writeFile(path, "{ not json"));
+    const QString path = probe.databaseFile();
+    QVERIFY(test::writeFile(path, QByteArray("not a database at all").repeated(200)));
     MainWindow w;
     w.runsPanel()->setStoreFolder(store.path());
     w.show();
@@ -615,14 +709,14 @@ void TestRunsPage::unreadableStoreIsKeptAside()
     QVERIFY(w.runsPanel()->runs().empty());
     auto* box = w.findChild<QMessageBox*>(QStringLiteral("errorDialog"));
     QVERIFY(box);
-    QVERIFY2(box->text().contains(path) && box->text().contains(u"invalid JSON"), qPrintable(box->text()));
-    const QStringList backups = QDir(store.path()).entryList({QStringLiteral("*.corrupt-*.json")});
+    QVERIFY2(box->text().contains(path) && box->text().contains(u"moved aside"), qPrintable(box->text()));
+    const QStringList backups = QDir(store.path()).entryList({QStringLiteral("results.sqlite.corrupt-*")});
     QCOMPARE(backups.size(), 1);
     QVERIFY(box->text().contains(backups.front()));
-    // New runs go to a fresh file; the backup is left alone.
+    // New runs go to the new database; the backup is left alone.
     w.runsPanel()->restoreRuns({fakeRun(QStringLiteral("new"))}, std::nullopt);
-    QVERIFY(QFile::exists(path));
-    QCOMPARE(QDir(store.path()).entryList({QStringLiteral("*.corrupt-*.json")}).size(), 1);
+    QCOMPARE(ResultsDb(path).runs().size(), std::size_t(1));
+    QCOMPARE(QDir(store.path()).entryList({QStringLiteral("results.sqlite.corrupt-*")}).size(), 1);
 }
 
 void TestRunsPage::sessionAndStoreDoNotDuplicate()

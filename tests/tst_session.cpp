@@ -14,8 +14,8 @@
 #include "SettingsDialog.h"
 #include "TestSupport.h"
 #include "model/Model.h"
-#include "session/RunStore.h"
 #include "session/Session.h"
+#include "store/RunStore.h"
 #include "util/Threads.h"
 
 #include <QAction>
@@ -106,7 +106,6 @@ private Q_SLOTS:
     void corruptSessionIsKeptAside_data();
     void corruptSessionIsKeptAside();
     void autosaveIsDebouncedAndAtomic();
-    void runStoreMergesConcurrentWriters();
     void statusBarShowsMemory();
     void aboutAndShortcutsDialogs();
     void pageShortcutsSwitchTabs();
@@ -391,64 +390,6 @@ void TestSession::autosaveIsDebouncedAndAtomic()
     QVERIFY(inodeOf(file) != firstInode);
     QCOMPARE(QDir(dir.path()).entryList(QDir::Files | QDir::Hidden),
              QStringList{QStringLiteral("session.json")});
-}
-
-void TestSession::runStoreMergesConcurrentWriters()
-{
-    // Two windows on one model, sharing the run folder: each adds a run; neither loses the other's.
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    const QString modelPath = dir.filePath(QStringLiteral("model"));
-    QVERIFY(test::writeFile(QDir(modelPath).filePath(QStringLiteral("config.json")), "{}"));
-    const ModelIdentity model = ModelIdentity::of(modelPath);
-    const QString folder = dir.filePath(QStringLiteral("runs"));
-    RunStore a, b;
-    a.setFolder(folder);
-    b.setFolder(folder);
-    QVERIFY(a.load(model).isEmpty() && b.load(model).isEmpty());
-    auto run = [](const char* name) {
-        SessionRun r;
-        r.summary.name = QLatin1String(name);
-        r.summary.modelBytes = 1000;
-        return r;
-    };
-    StoredRuns fromA, fromB;
-    fromA.runs = {run("a1")};
-    fromB.runs = {run("b1")};
-    a.save(model, fromA);
-    b.save(model, fromB); // b never saw a1: kept
-    auto names = [&] {
-        RunStore fresh;
-        fresh.setFolder(folder);
-        QStringList n;
-        for (const SessionRun& r : fresh.load(model).runs)
-            n << r.summary.name;
-        n.sort();
-        return n;
-    };
-    QCOMPARE(names(), (QStringList{QStringLiteral("a1"), QStringLiteral("b1")}));
-    // a removes its run: a saw b1 on disk only now, so b1 stays; a1 goes.
-    fromA.runs = {run("a2")};
-    a.save(model, fromA);
-    QCOMPARE(names(), (QStringList{QStringLiteral("a2"), QStringLiteral("b1")}));
-    // b saves again without reloading: a2 (never handed to b) stays; so does a1's removal.
-    b.save(model, fromB);
-    QCOMPARE(names(), (QStringList{QStringLiteral("a2"), QStringLiteral("b1")}));
-    // b reloads (now it holds a2 too), then removes everything: nothing is left.
-    QCOMPARE(b.load(model).runs.size(), std::size_t(2));
-    b.save(model, StoredRuns{});
-    QCOMPARE(names(), QStringList{});
-
-    // A lock held by another instance: the save waits, then says who holds it; nothing is lost.
-    QLockFile other(a.fileFor(model) + QStringLiteral(".lock"));
-    QVERIFY(other.tryLock(0));
-    a.setLockTimeout(300);
-    const QString error = test::errorOf([&] { a.save(model, fromA); });
-    QVERIFY2(error.contains(u"lock") && error.contains(QString::number(QCoreApplication::applicationPid())),
-             qPrintable(error));
-    other.unlock();
-    a.save(model, fromA);
-    QCOMPARE(names(), (QStringList{QStringLiteral("a2")}));
 }
 
 void TestSession::statusBarShowsMemory()

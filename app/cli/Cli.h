@@ -35,6 +35,7 @@ int runExportHf(const QStringList& args);
 int runExportGguf(const QStringList& args);
 int runPlot(const QStringList& args);
 int runSynth(const QStringList& args);
+int runRuns(const QStringList& args);
 /// The application `plot` needs (QApplication; offscreen when there is no display).
 std::unique_ptr<QCoreApplication> makePlotApplication(int& argc, char** argv);
 

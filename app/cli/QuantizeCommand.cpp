@@ -1,5 +1,6 @@
 #include "Cli.h"
 #include "CliOptions.h"
+#include "RunsDatabase.h"
 #include "model/Model.h"
 #include "recipe/Recipe.h"
 #include "results/ExperimentJob.h"
@@ -13,6 +14,7 @@
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonObject>
+#include <QRegularExpression>
 #include <chrono>
 #include <cmath>
 
@@ -125,6 +127,12 @@ int runQuantize(const QStringList& args)
         {QStringLiteral("threads"), QStringLiteral("Compute threads (default all)."), QStringLiteral("N"),
          QStringLiteral("0")},
         speedOption(),
+        {QStringLiteral("runs"),
+         QStringLiteral(
+             "Record the run in this runs folder's results database ('off': do not record; default: "
+             "$QUANTSCOPE_RUNS, else the GUI's: %1).")
+             .arg(qs::ResultsDb::defaultFolder()),
+         QStringLiteral("DIR")},
     });
     p.addOptions(perplexityOptions());
     p.process(args);
@@ -167,6 +175,7 @@ int runQuantize(const QStringList& args)
         err() << '\n';
     if (!experiment.checkpointError.isEmpty()) // the folder is what this command is for
         throw qs::Error(experiment.checkpointError);
+    recordQuantizeRun(runsFolderFrom(p), params, experiment, json);
     const qs::QuantizeResult& result = experiment.quantize;
     const QJsonObject& run = experiment.run;
     const auto& model = params.model;
@@ -211,23 +220,66 @@ int runQuantize(const QStringList& args)
     return kExitOk;
 }
 
+namespace {
+
+/// compare's row of a run kept in the results database.
+QJsonObject compareRow(const qs::RunSummary& s)
+{
+    auto num = [](double v) { return std::isfinite(v) ? QJsonValue(v) : QJsonValue(); };
+    return {{QStringLiteral("run"), s.name},
+            {QStringLiteral("bpw"), num(s.bitsPerWeight)},
+            {QStringLiteral("linear_bpw"), num(s.linearBitsPerWeight)},
+            {QStringLiteral("MB"), s.megabytes()},
+            {QStringLiteral("ppl"), num(s.ppl)},
+            {QStringLiteral("ppl_error"), num(s.pplError)},
+            {QStringLiteral("delta_ppl"), num(s.deltaPpl)},
+            {QStringLiteral("delta_ppl_error"), num(s.deltaPplError)},
+            {QStringLiteral("kld"), num(s.kldMean)},
+            {QStringLiteral("top1_percent"), num(s.top1Percent)},
+            {QStringLiteral("top1_error"), num(s.top1Error)},
+            {QStringLiteral("prefill_tokens_per_second"), num(s.prefillTokensPerSecond)},
+            {QStringLiteral("decode_tokens_per_second"), num(s.decodeTokensPerSecond)},
+            {QStringLiteral("resident_MB"),
+             s.residentBytes > 0 ? QJsonValue(double(s.residentBytes) / 1e6) : QJsonValue()},
+            {QStringLiteral("threads"), s.speedThreads > 0 ? QJsonValue(s.speedThreads) : QJsonValue()},
+            {QStringLiteral("quantize_seconds"), num(s.quantizeSeconds)}};
+}
+
+} // namespace
+
 int runCompare(const QStringList& args)
 {
     QCommandLineParser p;
     p.setApplicationDescription(QStringLiteral("Compares runs: quantize output folders (their run.json) "
                                                "and/or eval JSON files (eval --json > f.json)."));
     p.addHelpOption();
-    p.addPositionalArgument(QStringLiteral("RUN"), QStringLiteral("run folder or eval JSON file"),
+    p.addPositionalArgument(QStringLiteral("RUN"),
+                            QStringLiteral("run folder, eval JSON file, or @ID of a recorded run"),
                             QStringLiteral("RUN..."));
     p.addOption({QStringLiteral("csv"), QStringLiteral("Print CSV.")});
     p.addOption({QStringLiteral("json"), QStringLiteral("Print JSON.")});
+    p.addOption({QStringLiteral("runs"),
+                 QStringLiteral("Runs folder whose results database run ids (@ID, or ID when no such file "
+                                "exists) are read from (default: $QUANTSCOPE_RUNS, else the GUI's)."),
+                 QStringLiteral("DIR")});
     p.process(args);
     if (p.positionalArguments().isEmpty()) {
         err() << p.helpText();
         return kExitUsage;
     }
     QJsonArray rows;
+    std::unique_ptr<qs::ResultsDb> db;
+    static const QRegularExpression runId(QStringLiteral("^@?([0-9]+)$"));
     for (const QString& path : p.positionalArguments()) {
+        if (const auto m = runId.match(path); m.hasMatch() && !QFileInfo::exists(path)) {
+            if (!db)
+                db = openRunsDatabase(runsFolderFrom(p));
+            const auto stored = db->run(m.captured(1).toLongLong());
+            if (!stored)
+                throw qs::Error::inFile(db->file(), QStringLiteral("holds no run %1").arg(m.captured(1)));
+            rows.append(compareRow(stored->run.summary));
+            continue;
+        }
         const QString file = QFileInfo(path).isDir() ? QDir(path).filePath(QStringLiteral("run.json")) : path;
         QFile f(file);
         if (!f.open(QIODevice::ReadOnly))

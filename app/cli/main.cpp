@@ -59,6 +59,8 @@ const std::vector<Command>& commands()
         {"export-hf", "export a quantized run as a Hugging Face GPTQ or AWQ checkpoint (quantization_config)",
          runExportHf},
         {"synth", "write a Llama-shaped HF model with random weights (1b, 3b, 8b, tiny; streaming)", runSynth},
+        {"runs", "the results database: list, show, export (CSV/JSON), rm, restore, tag, rename, import, check",
+         runRuns},
         {"plot", "comparison plots of runs as PNG/PDF + CSV (pareto, memory, histogram, layers, weights)",
          runPlot},
     };

@@ -1,5 +1,6 @@
 #include "AppSettings.h"
 
+#include "store/ResultsDb.h"
 #include "util/Paths.h"
 #include "util/Threads.h"
 
@@ -174,8 +175,7 @@ QString AppSettings::defaultSessionFile()
 
 QString AppSettings::defaultRunStoreDirectory()
 {
-    return QDir(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation))
-        .filePath(QStringLiteral("runs"));
+    return ResultsDb::defaultFolder(); // the CLI records into the same database
 }
 
 QStringList AppSettings::availableLanguages()

@@ -38,7 +38,7 @@ struct AppSettings
     static QString defaultCacheDirectory();
     /// Where the session is autosaved by default (QStandardPaths::AppDataLocation/session.json).
     static QString defaultSessionFile();
-    /// Where finished runs are kept per model (QStandardPaths::AppDataLocation/runs).
+    /// Where finished runs are kept (the results database and checkpoints): ResultsDb::defaultFolder().
     static QString defaultRunStoreDirectory();
 
     /// Codes of the compiled translations embedded under ":/i18n/" (quantscope_<code>.qm),

@@ -6,6 +6,7 @@
 #include "LayerErrorHeatmap.h"
 #include "LossSizePlot.h"
 #include "MemoryPlot.h"
+#include "RunHistoryPanel.h"
 #include "TextFileField.h"
 #include "model/Model.h"
 #include "quant/QuantizeJob.h"
@@ -211,8 +212,29 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
     plotsLayout->addLayout(layerRow);
     plotsLayout->addWidget(plots, 1);
 
+    // The runs of the model open now, and the history of every session and model (the database).
+    m_history = new RunHistoryPanel;
+    m_history->setStore(&m_store);
+    connect(m_history, &RunHistoryPanel::errorOccurred, this, &RunsPanel::errorOccurred);
+    connect(m_history, &RunHistoryPanel::historyChanged, this, [this] {
+        m_store.forget(m_identity); // read this model's runs from the database again
+        loadKeptRuns();
+        Q_EMIT runsChanged();
+    });
+    m_runTabs = new QTabWidget;
+    m_runTabs->setObjectName(QStringLiteral("runTabs"));
+    m_runTabs->addTab(m_runsTable, tr("Runs of this model"));
+    m_runTabs->addTab(m_history, tr("History (all sessions)"));
+    connect(m_runTabs, &QTabWidget::currentChanged, this, [this](int index) {
+        if (m_runTabs->widget(index) == m_history)
+            m_history->refresh();
+    });
+    connect(m_history, &RunHistoryPanel::compareRequested, this, [this](const std::vector<SessionRun>& runs) {
+        compareRuns(runs);
+        m_runTabs->setCurrentWidget(m_runsTable);
+    });
     auto* split = new QSplitter(Qt::Vertical);
-    split->addWidget(m_runsTable);
+    split->addWidget(m_runTabs);
     split->addWidget(plotsBox);
     split->setStretchFactor(1, 3);
     auto* layout = new QVBoxLayout(this);
@@ -249,6 +271,16 @@ void RunsPanel::setModel(std::shared_ptr<const Model> model)
     if (m_model)
         for (const LinearLayerInfo& l : m_model->linears())
             m_layer->addItem(l.name);
+    loadKeptRuns();
+}
+
+void RunsPanel::loadKeptRuns()
+{
+    m_runs.clear();
+    m_checked.clear();
+    m_plans.clear();
+    m_recipes.clear();
+    m_baseline.reset();
     StoredRuns kept;
     try {
         kept = m_store.load(m_identity);
@@ -267,6 +299,36 @@ void RunsPanel::setModel(std::shared_ptr<const Model> model)
     m_baseline = kept.baseline;
     refreshRunsTable();
     refreshPlots();
+    if (m_runTabs->currentWidget() == m_history)
+        m_history->refresh();
+}
+
+void RunsPanel::compareRuns(const std::vector<SessionRun>& runs)
+{
+    int added = 0;
+    for (const SessionRun& r : runs) {
+        if (r.summary.isBaseline)
+            continue; // the page's baseline is its model's
+        const bool present = std::any_of(m_runs.begin(), m_runs.end(), [&](const RunSummary& h) {
+            return !h.id.isEmpty() && h.id == r.summary.id;
+        });
+        if (present)
+            continue;
+        LayerPlan plan;
+        if (m_model)
+            try {
+                plan = r.recipe.resolve(*m_model);
+            } catch (const Error&) {
+                // Another model's recipe: its numbers are drawn, no grid.
+            }
+        appendRun(r.summary, r.recipe, std::move(plan), true);
+        ++added;
+    }
+    if (added == 0)
+        return;
+    refreshRunsTable();
+    refreshPlots();
+    Q_EMIT runsChanged();
 }
 
 void RunsPanel::setDataDirectory(const QString& path)
@@ -278,11 +340,24 @@ void RunsPanel::setDataDirectory(const QString& path)
 void RunsPanel::setStoreFolder(const QString& path)
 {
     m_store.setFolder(path);
+    try {
+        m_store.database(); // open now: a damaged file or legacy files to import are reported at once
+        if (!m_store.openWarning().isEmpty())
+            Q_EMIT errorOccurred(tr("The run history was damaged"), m_store.openWarning());
+        if (!m_store.importErrors().isEmpty())
+            Q_EMIT errorOccurred(tr("Some earlier run files could not be imported"),
+                                 m_store.importErrors().join(QStringLiteral("\n\n")));
+    } catch (const Error& e) {
+        Q_EMIT errorOccurred(
+            tr("Cannot open the run history"),
+            tr("%1\n\nRuns are kept while QuantScope runs, and not recorded.").arg(e.message()));
+    }
+    m_history->setStore(&m_store);
 }
 
 QString RunsPanel::storeFile() const
 {
-    return m_store.fileFor(m_identity);
+    return m_store.databaseFile();
 }
 
 void RunsPanel::appendRun(RunSummary summary, const Recipe& recipe, LayerPlan plan, bool shown)
@@ -290,6 +365,8 @@ void RunsPanel::appendRun(RunSummary summary, const Recipe& recipe, LayerPlan pl
     // A checkpoint that did not outlive its session: the numbers stay, the model is gone.
     if (QDir::isAbsolutePath(summary.source) && !QFileInfo(summary.source).isDir())
         summary.source.clear();
+    if (summary.id.isEmpty()) // a run from before the database: the id its content gives
+        summary.id = derivedRunId({summary, recipe, shown});
     m_runs.push_back(std::move(summary));
     m_checked.push_back(shown);
     m_plans.push_back(std::move(plan));
@@ -333,6 +410,8 @@ void RunsPanel::restoreRuns(const std::vector<SessionRun>& runs, const std::opti
         RunSummary summary = r.summary;
         if (QDir::isAbsolutePath(summary.source) && !QFileInfo(summary.source).isDir())
             summary.source.clear(); // as appendRun does, so that the store's copy compares equal
+        if (summary.id.isEmpty())
+            summary.id = derivedRunId({summary, r.recipe, r.shown});
         if (std::find(shown.begin(), shown.end(), runIdentity(summary)) != shown.end())
             continue; // the run store kept it already
         LayerPlan plan;
@@ -411,10 +490,14 @@ int RunsPanel::startRun(const QString& name, const Recipe& recipe, const LayerPl
             tr("Cannot create the cache folder %1 (Edit › Preferences).").arg(params.baselineCacheDir),
             nullptr);
     m_refusal->hide();
-    // The checkpoint, for the Generate page; without it the run still counts.
-    params.outDir = m_modelsDir.filePath(QStringLiteral("run-%1").arg(m_nextId));
+    // The checkpoint, for the Generate page; without it the run still counts. With a runs folder
+    // it is kept there under the run's id (the history shows the disk it takes and prunes it).
+    const QString runId = newRunId();
+    params.outDir = m_store.folder().isEmpty() ? m_modelsDir.filePath(QStringLiteral("run-%1").arg(m_nextId))
+                                               : m_store.checkpointFolderFor(runId);
 
     auto job = std::make_unique<Job>();
+    job->runId = runId;
     job->id = m_nextId++;
     job->name = name;
     job->recipe = recipe;
@@ -524,7 +607,8 @@ void RunsPanel::onJobFinished(int id, const JobOutcome<ExperimentResult>& out)
     const std::unique_ptr<Job> job = std::move(*it);
     m_jobs.erase(it);
     const QString name = job->name;
-    const ExperimentResult& r = out.value;
+    ExperimentResult r = out.value;
+    r.summary.id = job->runId;
     const bool current = job->model == m_identity;
     if (r.baseline && current) // measured before a later step failed: it stays valid
         m_baseline = r.baseline;

@@ -6,8 +6,8 @@
 #include "recipe/Recipe.h"
 #include "results/ExperimentJob.h"
 #include "results/RunResults.h"
-#include "session/RunStore.h"
 #include "session/Session.h"
+#include "store/RunStore.h"
 
 #include <QTemporaryDir>
 #include <QThreadPool>
@@ -21,6 +21,7 @@ class QLabel;
 class QLineEdit;
 class QSpinBox;
 class QTableWidget;
+class QTabWidget;
 
 namespace qs {
 
@@ -30,6 +31,7 @@ class LossSizePlot;
 class MemoryPlot;
 class ErrorHistogramPlot;
 class LayerErrorHeatmap;
+class RunHistoryPanel;
 class DistributionPlot;
 struct LayerReport;
 
@@ -62,7 +64,7 @@ public:
     /// Folder where runs are kept per model between restarts (empty, the default: in memory only).
     void setStoreFolder(const QString& path);
     QString storeFolder() const { return m_store.folder(); }
-    /// The file holding the current model's runs (empty when runs are kept in memory only).
+    /// The results database the runs are kept in (empty when runs are kept in memory only).
     QString storeFile() const;
     /// The finished runs with their recipes and shown state, for the session.
     std::vector<SessionRun> sessionRuns() const;
@@ -74,6 +76,9 @@ public:
     int startRun(const QString& name, const Recipe& recipe, const LayerPlan& plan);
     void cancelRun(int id);
     int pendingJobs() const { return int(m_jobs.size()); }
+    /// Adds runs picked in the history (any session) to the comparison; runs already shown are skipped.
+    void compareRuns(const std::vector<SessionRun>& runs);
+    RunHistoryPanel* history() const { return m_history; }
     /// Rows of the jobs table that ended without a run (failed or cancelled), until removed.
     int endedJobRows() const;
     const std::vector<RunSummary>& runs() const { return m_runs; }
@@ -101,6 +106,7 @@ private:
     struct Job
     {
         int id = 0;
+        QString runId; ///< RunSummary::id of the run it makes
         QString name;
         Recipe recipe;
         LayerPlan plan;
@@ -119,6 +125,8 @@ private:
     /// Adds a run to the lists of the current model.
     void appendRun(RunSummary summary, const Recipe& recipe, LayerPlan plan, bool shown);
     void refreshRunsTable();
+    /// The current model's runs and baseline from the store (its memory copy, else the database).
+    void loadKeptRuns();
     void refreshPlots();
     void refreshDistribution();
     /// Greys the quality plot's metric and axis choices that no shown run has a value for.
@@ -152,6 +160,8 @@ private:
     QLabel* m_refusal = nullptr; ///< why the last run was refused (cleared when a run is queued)
     QTableWidget* m_jobsTable = nullptr;
     QTableWidget* m_runsTable = nullptr;
+    QTabWidget* m_runTabs = nullptr;
+    RunHistoryPanel* m_history = nullptr;
     LossSizePlot* m_lossPlot = nullptr;   ///< the chosen quality metric vs the chosen x, one series per run
     QComboBox* m_qualityMetric = nullptr; ///< the quality plot's y: ppl, Δppl, KLD, top-1
     QComboBox* m_qualityAxis = nullptr;   ///< its x: bpw, MB, measured speed or memory

@@ -56,6 +56,7 @@ struct LayerMetrics
 /// (an eval JSON). Loss fields are NaN when the run was not evaluated (or has no KLD base).
 struct RunSummary
 {
+    QString id; ///< stable identity in the results database (store/ResultsDb); empty until recorded
     QString name;
     QString method;        ///< series label: the method's display name, "mixed", or "float"
     QString recipeSummary; ///< recipe name / spec label

@@ -66,37 +66,40 @@ QJsonObject runSummaryToJson(const RunSummary& r)
     QJsonArray layers;
     for (const LayerMetrics& l : r.layers)
         layers.append(layerToJson(l));
-    return {{QStringLiteral("name"), r.name},
-            {QStringLiteral("method"), r.method},
-            {QStringLiteral("recipe_summary"), r.recipeSummary},
-            {QStringLiteral("source"), r.source},
-            {QStringLiteral("model"), r.modelPath},
-            {QStringLiteral("fingerprint"), r.fingerprint},
-            {QStringLiteral("params"), qint64(r.params)},
-            {QStringLiteral("is_baseline"), r.isBaseline},
-            {QStringLiteral("bpw"), number(r.bitsPerWeight)},
-            {QStringLiteral("linear_bpw"), number(r.linearBitsPerWeight)},
-            {QStringLiteral("model_bytes"), qint64(r.modelBytes)},
-            {QStringLiteral("linear_bytes"), qint64(r.linearBytes)},
-            {QStringLiteral("ppl"), number(r.ppl)},
-            {QStringLiteral("ppl_error"), number(r.pplError)},
-            {QStringLiteral("kld_mean"), number(r.kldMean)},
-            {QStringLiteral("kld_error"), number(r.kldError)},
-            {QStringLiteral("top1_percent"), number(r.top1Percent)},
-            {QStringLiteral("top1_error"), number(r.top1Error)},
-            {QStringLiteral("delta_ppl"), number(r.deltaPpl)},
-            {QStringLiteral("delta_ppl_error"), number(r.deltaPplError)},
-            {QStringLiteral("quantize_seconds"), number(r.quantizeSeconds)},
-            {QStringLiteral("prefill_tokens_per_second"), number(r.prefillTokensPerSecond)},
-            {QStringLiteral("decode_tokens_per_second"), number(r.decodeTokensPerSecond)},
-            {QStringLiteral("speed_threads"), r.speedThreads},
-            {QStringLiteral("resident_bytes"), qint64(r.residentBytes)},
-            {QStringLiteral("eval_text"), r.evalText},
-            {QStringLiteral("eval_protocol"), r.evalProtocol},
-            {QStringLiteral("tokenizer"), r.tokenizer},
-            {QStringLiteral("warnings"), QJsonArray::fromStringList(r.warnings)},
-            {QStringLiteral("memory"), r.memory.toJson()},
-            {QStringLiteral("layers"), layers}};
+    QJsonObject o{{QStringLiteral("name"), r.name},
+                  {QStringLiteral("method"), r.method},
+                  {QStringLiteral("recipe_summary"), r.recipeSummary},
+                  {QStringLiteral("source"), r.source},
+                  {QStringLiteral("model"), r.modelPath},
+                  {QStringLiteral("fingerprint"), r.fingerprint},
+                  {QStringLiteral("params"), qint64(r.params)},
+                  {QStringLiteral("is_baseline"), r.isBaseline},
+                  {QStringLiteral("bpw"), number(r.bitsPerWeight)},
+                  {QStringLiteral("linear_bpw"), number(r.linearBitsPerWeight)},
+                  {QStringLiteral("model_bytes"), qint64(r.modelBytes)},
+                  {QStringLiteral("linear_bytes"), qint64(r.linearBytes)},
+                  {QStringLiteral("ppl"), number(r.ppl)},
+                  {QStringLiteral("ppl_error"), number(r.pplError)},
+                  {QStringLiteral("kld_mean"), number(r.kldMean)},
+                  {QStringLiteral("kld_error"), number(r.kldError)},
+                  {QStringLiteral("top1_percent"), number(r.top1Percent)},
+                  {QStringLiteral("top1_error"), number(r.top1Error)},
+                  {QStringLiteral("delta_ppl"), number(r.deltaPpl)},
+                  {QStringLiteral("delta_ppl_error"), number(r.deltaPplError)},
+                  {QStringLiteral("quantize_seconds"), number(r.quantizeSeconds)},
+                  {QStringLiteral("prefill_tokens_per_second"), number(r.prefillTokensPerSecond)},
+                  {QStringLiteral("decode_tokens_per_second"), number(r.decodeTokensPerSecond)},
+                  {QStringLiteral("speed_threads"), r.speedThreads},
+                  {QStringLiteral("resident_bytes"), qint64(r.residentBytes)},
+                  {QStringLiteral("eval_text"), r.evalText},
+                  {QStringLiteral("eval_protocol"), r.evalProtocol},
+                  {QStringLiteral("tokenizer"), r.tokenizer},
+                  {QStringLiteral("warnings"), QJsonArray::fromStringList(r.warnings)},
+                  {QStringLiteral("memory"), r.memory.toJson()},
+                  {QStringLiteral("layers"), layers}};
+    if (!r.id.isEmpty())
+        o.insert(QStringLiteral("id"), r.id);
+    return o;
 }
 
 RunSummary runSummaryFromJson(const QJsonObject& o, const QString& where)
@@ -104,6 +107,7 @@ RunSummary runSummaryFromJson(const QJsonObject& o, const QString& where)
     if (!o.value(u"name").isString() || !o.value(u"model_bytes").isDouble())
         throw Error(where + QStringLiteral(": not a run summary (needs name and model_bytes)"));
     RunSummary r;
+    r.id = o.value(u"id").toString();
     r.name = o.value(u"name").toString();
     r.method = o.value(u"method").toString();
     r.recipeSummary = o.value(u"recipe_summary").toString();

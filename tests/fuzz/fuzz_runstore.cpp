@@ -1,9 +1,9 @@
-// Fuzz target for the run store's per-model files (session/RunStore: StoredRuns): any bytes either
+// Fuzz target for the run store's per-model files (store/RunStore: StoredRuns, the legacy JSON files the results database imports): any bytes either
 // give the runs of the model — whose own JSON reads back — or fail with qs::Error. Seeds: files
 // written by StoredRuns::toJson (runs and a baseline; a baseline only).
 #include "FuzzTarget.h"
 #include "SessionSeeds.h"
-#include "session/RunStore.h"
+#include "store/RunStore.h"
 
 #include <QJsonDocument>
 #include <QTimeZone>
