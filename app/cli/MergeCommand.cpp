@@ -1,0 +1,52 @@
+#include "Cli.h"
+#include "analysis/SweepShards.h"
+#include "util/Error.h"
+
+#include <QCommandLineParser>
+#include <QJsonArray>
+
+namespace cli {
+
+int runMerge(const QStringList& args)
+{
+    QCommandLineParser p;
+    p.setApplicationDescription(QStringLiteral(
+        "Merge the shard files of a sensitivity sweep (sensitivity --shard I/N) into one sweep file, after "
+        "checking they are all the shards of one sweep (same model, texts, settings, entry list and tool "
+        "version)."));
+    p.addHelpOption();
+    p.addPositionalArgument(QStringLiteral("SHARD"), QStringLiteral("shard files"),
+                            QStringLiteral("SHARD..."));
+    p.addOptions({{QStringLiteral("out"), QStringLiteral("Merged sweep JSON (written atomically)."),
+                   QStringLiteral("S.json")},
+                  {QStringLiteral("json"), QStringLiteral("Print JSON.")}});
+    p.process(args);
+    if (p.positionalArguments().isEmpty() || !p.isSet(QStringLiteral("out"))) {
+        err() << p.helpText();
+        return kExitUsage;
+    }
+    const QStringList files = p.positionalArguments();
+    const QString outPath = p.value(QStringLiteral("out"));
+    QStringList notes;
+    const qs::SensitivityResult merged = qs::mergeSweepShards(files, &notes);
+    merged.save(outPath);
+    for (const QString& n : notes)
+        err() << "warning: " << n << '\n';
+    if (p.isSet(QStringLiteral("json")))
+        printJson(QJsonDocument(QJsonObject{{QStringLiteral("out"), outPath},
+                                            {QStringLiteral("shards"), QJsonArray::fromStringList(files)},
+                                            {QStringLiteral("sweep_id"), merged.sweepId},
+                                            {QStringLiteral("entries"), qint64(merged.entries.size())},
+                                            {QStringLiteral("base_ppl"), merged.basePpl}}));
+    else
+        out() << QStringLiteral(
+                     "merged %1 shards of sweep %2 (%3, QuantScope %4): %5 entries, base ppl %6 → %7\n")
+                     .arg(files.size())
+                     .arg(merged.sweepId.left(12), merged.modelName, merged.toolVersion)
+                     .arg(merged.entries.size())
+                     .arg(merged.basePpl, 0, 'f', 4)
+                     .arg(outPath);
+    return kExitOk;
+}
+
+} // namespace cli
