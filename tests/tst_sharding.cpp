@@ -1,8 +1,10 @@
-// A sensitivity sweep split into shards and merged back (analysis/SweepShards.h): sharded then merged
-// equals the unsharded sweep entry for entry, and merge refuses shards that do not belong together
-// (naming the file).
+// A sensitivity sweep split into shards and merged back (analysis/SweepShards.h), and the Slurm job
+// array around it (analysis/SlurmArray.h): sharded then merged equals the unsharded sweep entry for
+// entry, merge refuses shards that do not belong together (naming the file), the sbatch script carries
+// the options, and submit/status/merge run against fake sbatch/squeue/sacct scripts (no Slurm needed).
 #include "TestSupport.h"
 #include "analysis/Sensitivity.h"
+#include "analysis/SlurmArray.h"
 #include "analysis/SweepShards.h"
 #include "model/Model.h"
 #include "tokenizer/Tokenizer.h"
@@ -64,6 +66,13 @@ void editShard(const QString& from, const QString& to, const std::function<void(
     QJsonObject o = QJsonDocument::fromJson(readAll(from)).object();
     edit(o);
     QVERIFY(qs::test::writeFile(to, QJsonDocument(o).toJson()));
+}
+
+/// An executable shell script at `path`.
+void writeScript(const QString& path, const QByteArray& body)
+{
+    QVERIFY(qs::test::writeFile(path, "#!/bin/sh\n" + body));
+    QFile::setPermissions(path, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
 }
 
 } // namespace
@@ -300,6 +309,154 @@ private Q_SLOTS:
         QVERIFY2(res.out.contains("shard 4/5: 6 units × 2 schemes = 2 evaluations"), res.out.constData());
         QVERIFY(res.out.contains("forward passes about"));
         QVERIFY(res.out.contains("in 5 shards run at once"));
+    }
+
+    void sbatchScript()
+    {
+        SlurmArrayRequest r;
+        r.shards = 3;
+        r.cpus = 4;
+        r.memory = QStringLiteral("8G");
+        r.time = QStringLiteral("01:00:00");
+        r.partition = QStringLiteral("short");
+        r.workdir = QStringLiteral("/scratch/sweep-1");
+        r.program = QStringLiteral("/opt/qs/bin/quantscope-cli");
+        r.chdir = QStringLiteral("/home/me");
+        r.command = {QStringLiteral("sensitivity"), QStringLiteral("/models/8b"), QStringLiteral("--schemes"),
+                     QStringLiteral("gguf-q4_k,gguf-q6_k")};
+        const QString s = slurmArrayScript(r);
+        for (const char* line :
+             {"#!/bin/bash\n", "#SBATCH --array=0-2\n", "#SBATCH --cpus-per-task=4\n", "#SBATCH --mem=8G\n",
+              "#SBATCH --time=01:00:00\n", "#SBATCH --partition=short\n", "#SBATCH --chdir=/home/me\n",
+              "#SBATCH --output=/scratch/sweep-1/logs/shard-%a.log\n",
+              "exec /opt/qs/bin/quantscope-cli sensitivity /models/8b --schemes gguf-q4_k,gguf-q6_k --shard "
+              "\"${shard}/3\" --out /scratch/sweep-1/shard-\"${shard}\".json --resume --threads "
+              "\"${SLURM_CPUS_PER_TASK:-4}\"\n"})
+            QVERIFY2(s.contains(QString::fromUtf8(line)),
+                     qPrintable(QString::fromUtf8(line) + u"\nnot in\n" + s));
+        r.partition.clear();
+        r.memory.clear();
+        QVERIFY(!slurmArrayScript(r).contains(u"--partition"));
+        QVERIFY(!slurmArrayScript(r).contains(u"--mem"));
+        // What the array sets per task cannot be in the command; only sweeps are sharded.
+        r.command << QStringLiteral("--out=x.json");
+        QS_VERIFY_ERROR(qs::test::errorOf([&] { slurmArrayScript(r); }),
+                        {QStringLiteral("--out is set by the array")});
+        r.command = {QStringLiteral("quantize"), QStringLiteral("/models/8b")};
+        QS_VERIFY_ERROR(qs::test::errorOf([&] { slurmArrayScript(r); }),
+                        {QStringLiteral("sensitivity MODEL")});
+        r.command = {QStringLiteral("sensitivity")};
+        r.workdir = QStringLiteral("relative/dir");
+        QS_VERIFY_ERROR(qs::test::errorOf([&] { slurmArrayScript(r); }), {QStringLiteral("absolute")});
+        r.workdir = QStringLiteral("/scratch/sweep one"); // #SBATCH lines are split at spaces
+        QS_VERIFY_ERROR(qs::test::errorOf([&] { slurmArrayScript(r); }), {QStringLiteral("space")});
+    }
+
+    void slurmStateLines()
+    {
+        std::vector<QString> states;
+        parseSlurmStates(QStringLiteral("77_0|COMPLETED\n77_0.batch|COMPLETED\n77_[2-3%1]|PENDING\n"
+                                        "78_1|FAILED\n77_1|CANCELLED by 0\n77_9|RUNNING\n"),
+                         QStringLiteral("77"), 4, states);
+        QCOMPARE(states, (std::vector<QString>{QStringLiteral("COMPLETED"), QStringLiteral("CANCELLED"),
+                                               QStringLiteral("PENDING"), QStringLiteral("PENDING")}));
+    }
+
+    void submitStatusMergeWithFakeSlurm()
+    {
+        if (!m_model)
+            QSKIP("needs stories260K, wikitext-2-raw and kjv in the shared data");
+        QTemporaryDir tmp;
+        const QString bin = tmp.filePath(QStringLiteral("bin")), work = tmp.filePath(QStringLiteral("work"));
+        QVERIFY(QDir().mkpath(bin));
+        const QByteArray log = QFile::encodeName(tmp.filePath(QStringLiteral("calls.log")));
+        writeScript(bin + QStringLiteral("/sbatch"),
+                    "echo \"sbatch $*\" >> '" + log + "'\necho '4242;cluster'\n");
+        writeScript(bin + QStringLiteral("/squeue"),
+                    "echo \"squeue $*\" >> '" + log + "'\nprintf '4242_0|RUNNING\\n4242_1|PENDING\\n'\n");
+        writeScript(bin + QStringLiteral("/sacct"),
+                    "echo 'sacct: error: Slurm accounting storage is disabled' >&2\nexit 1\n");
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        const QString path = env.value(QStringLiteral("PATH"));
+        const QStringList submit{QStringLiteral("slurm"),
+                                 QStringLiteral("submit"),
+                                 QStringLiteral("--shards"),
+                                 QStringLiteral("2"),
+                                 QStringLiteral("--cpus"),
+                                 QStringLiteral("2"),
+                                 QStringLiteral("--mem"),
+                                 QStringLiteral("1G"),
+                                 QStringLiteral("--workdir"),
+                                 work,
+                                 QStringLiteral("--"),
+                                 QStringLiteral("sensitivity"),
+                                 m_model->path(),
+                                 QStringLiteral("--schemes"),
+                                 QStringLiteral("rtn-w3-ch,rtn-w4-g32"),
+                                 QStringLiteral("--eval"),
+                                 m_settings.evalText};
+        // Without Slurm on PATH: a clear error, nothing recorded.
+        env.insert(QStringLiteral("PATH"), tmp.filePath(QStringLiteral("empty")));
+        auto res = qs::test::runCli(submit, env);
+        QCOMPARE(res.exitCode, 1);
+        QVERIFY2(res.err.contains("sbatch is not on PATH"), res.err.constData());
+        QVERIFY(!QFileInfo::exists(slurmManifestPath(work)));
+        QVERIFY(QDir(work).removeRecursively());
+
+        env.insert(QStringLiteral("PATH"), bin + u':' + path);
+        res = qs::test::runCli(submit, env);
+        QVERIFY2(res.exitCode == 0, res.err.constData());
+        QVERIFY2(res.out.contains("submitted job array 4242 (2 tasks)"), res.out.constData());
+        const SlurmSubmission sub = SlurmSubmission::load(work);
+        QCOMPARE(sub.jobId, QStringLiteral("4242"));
+        QCOMPARE(sub.shardFiles(), (QStringList{slurmShardPath(work, 0), slurmShardPath(work, 1)}));
+        QVERIFY(readAll(sub.scriptPath).contains("#SBATCH --array=0-1\n"));
+        QVERIFY(readAll(QString::fromLocal8Bit(log))
+                    .contains(QByteArray("sbatch --parsable " + QFile::encodeName(sub.scriptPath))));
+        // A second submit into the same folder is refused.
+        res = qs::test::runCli(submit, env);
+        QCOMPARE(res.exitCode, 1);
+        QVERIFY2(res.err.contains("already holds a submitted array"), res.err.constData());
+
+        res = qs::test::runCli({QStringLiteral("slurm"), QStringLiteral("status"), work}, env);
+        QCOMPARE(res.exitCode, 3); // not done
+        QVERIFY2(res.out.contains("task   0  RUNNING      shard-0.json: missing"), res.out.constData());
+        QVERIFY2(res.out.contains("task   1  PENDING      shard-1.json: missing"), res.out.constData());
+        QVERIFY2(res.err.contains("accounting storage is disabled"), res.err.constData());
+        QVERIFY(readAll(QString::fromLocal8Bit(log)).contains("squeue -h -r -j 4242"));
+
+        // The tasks "finish": their shard files appear; then status is done and merge takes the folder.
+        QVERIFY(QFile::copy(m_two[0], slurmShardPath(work, 0)));
+        QVERIFY(qs::test::writeFile(slurmShardPath(work, 1), readAll(m_two[1]).left(100)));
+        res = qs::test::runCli({QStringLiteral("slurm"), QStringLiteral("status"), work}, env);
+        QCOMPARE(res.exitCode, 3);
+        QVERIFY2(res.out.contains("shard-0.json: complete"), res.out.constData());
+        QVERIFY2(res.out.contains(QByteArray("shard-1.json: " + QFile::encodeName(slurmShardPath(work, 1)) +
+                                             ": not valid JSON")),
+                 res.out.constData());
+        res = qs::test::runCli({QStringLiteral("slurm"), QStringLiteral("merge"), work}, env);
+        QCOMPARE(res.exitCode, 1);
+        QVERIFY2(res.err.contains("shard-1.json: not valid JSON"), res.err.constData());
+        QVERIFY(!QFileInfo::exists(QDir(work).filePath(QStringLiteral("merged.json"))));
+        QVERIFY(QFile::remove(slurmShardPath(work, 1)));
+        QVERIFY(QFile::copy(m_two[1], slurmShardPath(work, 1)));
+        res = qs::test::runCli({QStringLiteral("slurm"), QStringLiteral("status"), work}, env);
+        QVERIFY2(res.exitCode == 0, res.out.constData());
+        res = qs::test::runCli({QStringLiteral("slurm"), QStringLiteral("merge"), work}, env);
+        QVERIFY2(res.exitCode == 0, res.err.constData());
+        const SensitivityResult merged =
+            SensitivityResult::load(QDir(work).filePath(QStringLiteral("merged.json")));
+        QVERIFY(compareSweepEntries(merged, m_whole).isEmpty());
+    }
+
+    void gpusAreNotOffered()
+    {
+        const auto res = qs::test::runCli(
+            {QStringLiteral("slurm"), QStringLiteral("submit"), QStringLiteral("--gpus"), QStringLiteral("1"),
+             QStringLiteral("--workdir"), m_tmp.filePath(QStringLiteral("gpu")), QStringLiteral("--"),
+             QStringLiteral("sensitivity"), QStringLiteral("m")});
+        QCOMPARE(res.exitCode, 1);
+        QVERIFY2(res.err.contains("no GPU backend yet"), res.err.constData());
     }
 };
 

@@ -1,8 +1,11 @@
 #include "Cli.h"
+#include "analysis/SlurmArray.h"
 #include "analysis/SweepShards.h"
 #include "util/Error.h"
 
 #include <QCommandLineParser>
+#include <QDir>
+#include <QFileInfo>
 #include <QJsonArray>
 
 namespace cli {
@@ -13,7 +16,8 @@ int runMerge(const QStringList& args)
     p.setApplicationDescription(QStringLiteral(
         "Merge the shard files of a sensitivity sweep (sensitivity --shard I/N) into one sweep file, after "
         "checking they are all the shards of one sweep (same model, texts, settings, entry list and tool "
-        "version)."));
+        "version). Give the shard files, or the work folder of slurm submit (default --out "
+        "WORKDIR/merged.json)."));
     p.addHelpOption();
     p.addPositionalArgument(QStringLiteral("SHARD"), QStringLiteral("shard files"),
                             QStringLiteral("SHARD..."));
@@ -21,12 +25,19 @@ int runMerge(const QStringList& args)
                    QStringLiteral("S.json")},
                   {QStringLiteral("json"), QStringLiteral("Print JSON.")}});
     p.process(args);
-    if (p.positionalArguments().isEmpty() || !p.isSet(QStringLiteral("out"))) {
+    QStringList files = p.positionalArguments();
+    QString outPath = p.value(QStringLiteral("out"));
+    if (files.size() == 1 &&
+        (QFileInfo(files.front()).isDir() || files.front().endsWith(u"slurm-array.json"))) {
+        const qs::SlurmSubmission sub = qs::SlurmSubmission::load(files.front());
+        files = sub.shardFiles();
+        if (outPath.isEmpty())
+            outPath = QDir(sub.request.workdir).filePath(QStringLiteral("merged.json"));
+    }
+    if (files.isEmpty() || outPath.isEmpty()) {
         err() << p.helpText();
         return kExitUsage;
     }
-    const QStringList files = p.positionalArguments();
-    const QString outPath = p.value(QStringLiteral("out"));
     QStringList notes;
     const qs::SensitivityResult merged = qs::mergeSweepShards(files, &notes);
     merged.save(outPath);
