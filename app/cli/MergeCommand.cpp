@@ -21,9 +21,14 @@ int runMerge(const QStringList& args)
     p.addHelpOption();
     p.addPositionalArgument(QStringLiteral("SHARD"), QStringLiteral("shard files"),
                             QStringLiteral("SHARD..."));
-    p.addOptions({{QStringLiteral("out"), QStringLiteral("Merged sweep JSON (written atomically)."),
-                   QStringLiteral("S.json")},
-                  {QStringLiteral("json"), QStringLiteral("Print JSON.")}});
+    p.addOptions(
+        {{QStringLiteral("out"), QStringLiteral("Merged sweep JSON (written atomically)."),
+          QStringLiteral("S.json")},
+         {QStringLiteral("compare"),
+          QStringLiteral("Check the merged sweep against an unsharded run of it: every entry's values "
+                         "equal (timings aside); exit 1 listing the differences otherwise."),
+          QStringLiteral("WHOLE.json")},
+         {QStringLiteral("json"), QStringLiteral("Print JSON.")}});
     p.process(args);
     QStringList files = p.positionalArguments();
     QString outPath = p.value(QStringLiteral("out"));
@@ -57,6 +62,19 @@ int runMerge(const QStringList& args)
                      .arg(merged.entries.size())
                      .arg(merged.basePpl, 0, 'f', 4)
                      .arg(outPath);
+    if (p.isSet(QStringLiteral("compare"))) {
+        const QString wholePath = p.value(QStringLiteral("compare"));
+        const QStringList diffs = qs::compareSweepEntries(merged, qs::SensitivityResult::load(wholePath));
+        for (const QString& d : diffs)
+            err() << "differs: " << d << '\n';
+        if (!diffs.isEmpty())
+            throw qs::Error(QStringLiteral("%1 entries of the merged sweep differ from %2")
+                                .arg(diffs.size())
+                                .arg(wholePath));
+        out() << QStringLiteral("all %1 entries equal those of %2 (timings aside)\n")
+                     .arg(merged.entries.size())
+                     .arg(wholePath);
+    }
     return kExitOk;
 }
 

@@ -308,7 +308,7 @@ std::vector<SlurmTaskStatus> slurmArrayStatus(const SlurmSubmission& sub, QStrin
         t.index = i;
         t.state = !queued[std::size_t(i)].isEmpty()     ? queued[std::size_t(i)]
                   : !recorded[std::size_t(i)].isEmpty() ? recorded[std::size_t(i)]
-                                                        : QStringLiteral("unknown");
+                                                        : QStringLiteral("not queued");
         readShardState(t, slurmShardPath(sub.request.workdir, i));
     }
     return tasks;

@@ -64,7 +64,8 @@ SlurmSubmission submitSlurmArray(const SlurmArrayRequest& request);
 struct SlurmTaskStatus
 {
     int index = 0;
-    QString state; ///< PENDING, RUNNING, COMPLETED, FAILED, … ; "unknown" when neither squeue nor sacct knows
+    QString
+        state; ///< PENDING, RUNNING, COMPLETED, FAILED, …; "not queued" when neither squeue nor sacct has it
     QString shardState; ///< "missing", "k of m entries", "complete", or why it cannot be read
     bool shardComplete = false;
 };
