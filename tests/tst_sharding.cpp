@@ -305,10 +305,14 @@ private Q_SLOTS:
              QStringLiteral("--shards"), QStringLiteral("5")});
         QVERIFY2(res.exitCode == 0, res.err.constData());
         // 12 entries dealt to 5 shards: 3, 3, 2, 2, 2.
-        QVERIFY2(res.out.contains("shard 0/5: 6 units × 2 schemes = 3 evaluations"), res.out.constData());
-        QVERIFY2(res.out.contains("shard 4/5: 6 units × 2 schemes = 2 evaluations"), res.out.constData());
+        QVERIFY2(
+            res.out.contains("shard 0/5: 6 units × 2 schemes in 5 shards, this one's share 3 evaluations"),
+            res.out.constData());
+        QVERIFY2(
+            res.out.contains("shard 4/5: 6 units × 2 schemes in 5 shards, this one's share 2 evaluations"),
+            res.out.constData());
         QVERIFY(res.out.contains("forward passes about"));
-        QVERIFY(res.out.contains("in 5 shards run at once"));
+        QVERIFY(res.out.contains("in 5 shards at once"));
     }
 
     void sbatchScript()

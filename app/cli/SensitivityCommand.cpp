@@ -97,9 +97,7 @@ int printShardCosts(const std::shared_ptr<const qs::Model>& modelPtr, const qs::
         qs::SensitivityCost c = qs::estimateSensitivityCost(model, tokenizer, settings);
         qs::addForwardSeconds(c, settings, model.config().numLayers, whole.secondsPerTokenBlock);
         slowest = std::max(slowest, c.forwardSeconds);
-        QJsonObject o = c.toJson();
-        o.insert(QStringLiteral("shard"), settings.shard.toText());
-        shards.append(o);
+        shards.append(c.toJson());
         if (!json)
             out() << "shard " << settings.shard.toText() << ": " << c.toText() << '\n';
     }
@@ -107,11 +105,13 @@ int printShardCosts(const std::shared_ptr<const qs::Model>& modelPtr, const qs::
         printJson(QJsonDocument(
             QJsonObject{{QStringLiteral("sweep"), whole.toJson()}, {QStringLiteral("shards"), shards}}));
     else
-        out() << QStringLiteral("whole sweep in one process: forward passes about %1 s; in %2 shards run at "
-                                "once: about %3 s (the slowest shard)\n")
-                     .arg(whole.forwardSeconds, 0, 'f', 1)
+        out() << QStringLiteral("whole sweep in one process: forward passes about %1; in %2 shards at once: "
+                                "about %3 (the slowest shard). Times are for this machine at %4 threads; "
+                                "scale them to the nodes' speed and --cpus.\n")
+                     .arg(qs::roughDuration(whole.forwardSeconds))
                      .arg(count)
-                     .arg(slowest, 0, 'f', 1);
+                     .arg(qs::roughDuration(slowest))
+                     .arg(qs::computeThreads());
     return kExitOk;
 }
 

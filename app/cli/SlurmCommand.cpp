@@ -73,7 +73,8 @@ int runSubmit(const QStringList& args)
         out().flush();
         QStringList costArgs{QStringLiteral("quantscope-cli sensitivity")};
         costArgs << command.mid(1) << QStringLiteral("--dry-run") << QStringLiteral("--shards")
-                 << QString::number(req.shards) << QStringLiteral("--threads") << QString::number(req.cpus);
+                 << QString::number(req.shards); // timed with this machine's threads, not the nodes'
+
         return runSensitivity(costArgs);
     }
     const qs::SlurmSubmission sub = qs::submitSlurmArray(req);

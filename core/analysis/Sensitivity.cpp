@@ -309,6 +309,7 @@ SensitivityCost estimateSensitivityCost(const Model& model, const Tokenizer& tok
     for (const EvalChunk& c : chunks)
         cost.evalTokens += std::int64_t(c.tokens.size());
     cost.units = int(units.size());
+    cost.shard = settings.shard;
     cost.schemes = int(settings.schemes.size());
     const int L = model.config().numLayers;
     double blocks = 0;

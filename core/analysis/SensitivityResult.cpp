@@ -306,8 +306,6 @@ void SensitivityResult::save(const QString& path) const
     writeFileAtomically(path, QJsonDocument(toJson()).toJson(QJsonDocument::Indented));
 }
 
-namespace {
-
 QString roughDuration(double s)
 {
     if (s < 120)
@@ -317,19 +315,22 @@ QString roughDuration(double s)
     return QStringLiteral("%1 h").arg(s / 3600, 0, 'f', 1);
 }
 
-} // namespace
-
 QString SensitivityCost::toText() const
 {
-    QString t =
-        QStringLiteral("%1 units × %2 schemes = %3 evaluations still to run, %4 tokens each, %5% of the "
-                       "blocks re-run on average: %6 M token-blocks")
-            .arg(units)
-            .arg(schemes)
-            .arg(evaluations)
-            .arg(evalTokens)
-            .arg(blockFraction * 100, 0, 'f', 1)
-            .arg(tokenBlocks / 1e6, 0, 'f', 2);
+    QString t = (shard.sharded() ? QStringLiteral("%1 units × %2 schemes in %3 shards, this one's share %4 "
+                                                  "evaluations still to run")
+                                       .arg(units)
+                                       .arg(schemes)
+                                       .arg(shard.count)
+                                       .arg(evaluations)
+                                 : QStringLiteral("%1 units × %2 schemes = %3 evaluations still to run")
+                                       .arg(units)
+                                       .arg(schemes)
+                                       .arg(evaluations)) +
+                QStringLiteral(", %1 tokens each, %2% of the blocks re-run on average: %3 M token-blocks")
+                    .arg(evalTokens)
+                    .arg(blockFraction * 100, 0, 'f', 1)
+                    .arg(tokenBlocks / 1e6, 0, 'f', 2);
     if (forwardSeconds >= 0)
         t += QStringLiteral("; forward passes about %1 (%2 ms per 1000 token-blocks, timed on block 0), "
                             "quantizing the layers on top")
@@ -348,6 +349,7 @@ QJsonObject SensitivityCost::toJson() const
         parts.insert(label, bytes);
     return QJsonObject{{QStringLiteral("units"), units},
                        {QStringLiteral("schemes"), schemes},
+                       {QStringLiteral("shard"), shard.toText()},
                        {QStringLiteral("evaluations"), evaluations},
                        {QStringLiteral("eval_tokens"), qint64(evalTokens)},
                        {QStringLiteral("block_fraction"), blockFraction},

@@ -122,12 +122,16 @@ struct SensitivityResult
     void save(const QString& path) const;
 };
 
+/// "42.0 s", "12.5 min", "7.2 h": a duration as the cost estimates print it.
+QString roughDuration(double seconds);
+
 /// The size of a sweep, reported before it starts.
 struct SensitivityCost
 {
     int units = 0;
     int schemes = 0;
-    int evaluations = 0;         ///< unit × scheme pairs still to measure
+    SweepShard shard;            ///< the part of the sweep costed (count 1: all of it)
+    int evaluations = 0;         ///< unit × scheme pairs still to measure (in the shard)
     std::int64_t evalTokens = 0; ///< tokens fed per evaluation (whole chunks)
     double blockFraction = 0;    ///< average share of the blocks re-run per evaluation
     double tokenBlocks = 0;      ///< evaluations × tokens × block fraction: the work that dominates
