@@ -3,6 +3,7 @@
 // entry, merge refuses shards that do not belong together (naming the file), the sbatch script carries
 // the options, and submit/status/merge run against fake sbatch/squeue/sacct scripts (no Slurm needed).
 #include "TestSupport.h"
+#include "analysis/RunBatch.h"
 #include "analysis/Sensitivity.h"
 #include "analysis/SlurmArray.h"
 #include "analysis/SweepShards.h"
@@ -11,6 +12,7 @@
 #include "util/Error.h"
 #include "util/Threads.h"
 
+#include <QDateTime>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -73,6 +75,26 @@ void writeScript(const QString& path, const QByteArray& body)
 {
     QVERIFY(qs::test::writeFile(path, "#!/bin/sh\n" + body));
     QFile::setPermissions(path, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
+}
+
+/// A batch file of stories260K runs (one per scheme) evaluated on `text`.
+QByteArray batchJson(const QString& model, const QString& text, const QStringList& schemes, int chunks = 4)
+{
+    QByteArray runs;
+    for (const QString& s : schemes)
+        runs += (runs.isEmpty() ? "" : ", ") + QByteArray("{\"name\": \"") + s.toUtf8() +
+                "\", \"scheme\": \"" + s.toUtf8() + "\"}";
+    return "{\"format\": \"quantscope-batch\", \"version\": 1, \"model\": \"" + model.toUtf8() +
+           "\", \"eval\": {\"text\": \"" + text.toUtf8() +
+           "\", \"ctx\": 64, \"chunks\": " + QByteArray::number(chunks) + "}, \"runs\": [" + runs + "]}";
+}
+
+double runJsonPpl(const QString& folder)
+{
+    return QJsonDocument::fromJson(readAll(QDir(folder).filePath(QStringLiteral("run.json"))))
+        .object()
+        .value(u"eval")[u"perplexity"][u"ppl"]
+        .toDouble();
 }
 
 } // namespace
@@ -346,6 +368,13 @@ private Q_SLOTS:
         r.command << QStringLiteral("--out=x.json");
         QS_VERIFY_ERROR(qs::test::errorOf([&] { slurmArrayScript(r); }),
                         {QStringLiteral("--out is set by the array")});
+        // A batch array: the runs folder is shared, each task resumes from its manifest.
+        r.command = {QStringLiteral("batch"), QStringLiteral("/b/batch.json")};
+        QVERIFY2(slurmArrayScript(r).contains(
+                     u"exec /opt/qs/bin/quantscope-cli batch /b/batch.json --shard \"${shard}/3\" --out "
+                     u"/scratch/sweep-1/runs --threads"),
+                 qPrintable(slurmArrayScript(r)));
+        QCOMPARE(r.shardFile(2), QStringLiteral("/scratch/sweep-1/runs/batch-shard-2-of-3.json"));
         r.command = {QStringLiteral("quantize"), QStringLiteral("/models/8b")};
         QS_VERIFY_ERROR(qs::test::errorOf([&] { slurmArrayScript(r); }),
                         {QStringLiteral("sensitivity MODEL")});
@@ -451,6 +480,118 @@ private Q_SLOTS:
         const SensitivityResult merged =
             SensitivityResult::load(QDir(work).filePath(QStringLiteral("merged.json")));
         QVERIFY(compareSweepEntries(merged, m_whole).isEmpty());
+    }
+
+    void batchShardsEqualWholeBatch()
+    {
+        if (!m_model)
+            QSKIP("needs stories260K, wikitext-2-raw and kjv in the shared data");
+        QTemporaryDir tmp;
+        const QString batch = tmp.filePath(QStringLiteral("batch.json"));
+        const QStringList schemes{QStringLiteral("rtn-w4-g32"), QStringLiteral("rtn-w8-ch"),
+                                  QStringLiteral("rtn-w3-ch")};
+        QVERIFY(qs::test::writeFile(batch, batchJson(m_model->path(), m_settings.evalText, schemes)));
+        const QString out = tmp.filePath(QStringLiteral("out")),
+                      whole = tmp.filePath(QStringLiteral("whole"));
+        auto res = qs::test::runCli({QStringLiteral("batch"), batch, QStringLiteral("--dry-run"),
+                                     QStringLiteral("--shards"), QStringLiteral("2")});
+        QVERIFY2(res.out.contains("shard 0/2: 2 runs: rtn-w4-g32 (rtn-w4-g32), rtn-w3-ch (rtn-w3-ch)"),
+                 res.out.constData());
+        QVERIFY2(res.out.contains("shard 1/2: 1 runs: rtn-w8-ch"), res.out.constData());
+        for (const char* shard : {"1/2", "0/2"}) {
+            res = qs::test::runCli({QStringLiteral("batch"), batch, QStringLiteral("--shard"),
+                                    QString::fromLatin1(shard), QStringLiteral("--out"), out});
+            QVERIFY2(res.exitCode == 0, res.err.constData());
+        }
+        res = qs::test::runCli({QStringLiteral("batch"), batch, QStringLiteral("--out"), whole});
+        QVERIFY2(res.exitCode == 0, res.err.constData());
+        // Missing a shard: named, nothing written.
+        const QString merged = tmp.filePath(QStringLiteral("merged.json"));
+        const QString m0 = batchManifestPath(out, {0, 2}), m1 = batchManifestPath(out, {1, 2});
+        res = qs::test::runCli({QStringLiteral("merge"), m1, QStringLiteral("--out"), merged});
+        QCOMPARE(res.exitCode, 1);
+        QVERIFY2(res.err.contains("shard 0 of 2 is missing"), res.err.constData());
+        QVERIFY(!QFileInfo::exists(merged));
+        res = qs::test::runCli({QStringLiteral("merge"), m1, m0, QStringLiteral("--out"), merged});
+        QVERIFY2(res.exitCode == 0, res.err.constData());
+        const std::vector<BatchRunRecord> runs = mergeBatchShards({m0, m1});
+        QCOMPARE(int(runs.size()), 3);
+        for (int k = 0; k < 3; ++k) { // batch order, each run's numbers those of the unsharded batch
+            QCOMPARE(runs[std::size_t(k)].name, schemes[k]);
+            QVERIFY(runs[std::size_t(k)].ppl > 1);
+            QCOMPARE(runs[std::size_t(k)].ppl, runJsonPpl(QDir(out).filePath(schemes[k])));
+            QCOMPARE(runs[std::size_t(k)].ppl, runJsonPpl(QDir(whole).filePath(schemes[k])));
+        }
+        QVERIFY(runs[1].ppl < runs[2].ppl); // 8-bit beats 3-bit: the runs are really different
+        // Running a shard again keeps its finished runs.
+        const QDateTime before =
+            QFileInfo(QDir(out).filePath(QStringLiteral("rtn-w8-ch/run.json"))).lastModified();
+        res = qs::test::runCli({QStringLiteral("batch"), batch, QStringLiteral("--shard"),
+                                QStringLiteral("1/2"), QStringLiteral("--out"), out});
+        QVERIFY2(res.exitCode == 0, res.err.constData());
+        QCOMPARE(QFileInfo(QDir(out).filePath(QStringLiteral("rtn-w8-ch/run.json"))).lastModified(), before);
+
+        // A manifest of another batch (other chunks), a truncated one, a failed run: named.
+        const QString other = tmp.filePath(QStringLiteral("other.json")),
+                      otherOut = tmp.filePath(QStringLiteral("o"));
+        QVERIFY(qs::test::writeFile(other, batchJson(m_model->path(), m_settings.evalText, schemes, 3)));
+        res = qs::test::runCli({QStringLiteral("batch"), other, QStringLiteral("--shard"),
+                                QStringLiteral("1/2"), QStringLiteral("--out"), otherOut});
+        QVERIFY2(res.exitCode == 0, res.err.constData());
+        const QString o1 = batchManifestPath(otherOut, {1, 2});
+        QS_VERIFY_ERROR(qs::test::errorOf([&] {
+                            mergeBatchShards({m0, o1});
+                        }),
+                        {o1, QStringLiteral("another batch")});
+        const QString cut = tmp.filePath(QStringLiteral("cut.json"));
+        QVERIFY(qs::test::writeFile(cut, readAll(m1).left(50)));
+        QS_VERIFY_ERROR(qs::test::errorOf([&] {
+                            mergeBatchShards({m0, cut});
+                        }),
+                        {cut, QStringLiteral("not valid JSON")});
+        QS_VERIFY_ERROR(qs::test::errorOf([&] {
+                            mergeBatchShards({m0, m0});
+                        }),
+                        {m0, QStringLiteral("again")});
+        const QString bad = tmp.filePath(QStringLiteral("bad.json")),
+                      badOut = tmp.filePath(QStringLiteral("b"));
+        QVERIFY(qs::test::writeFile(
+            bad, batchJson(m_model->path(), m_settings.evalText, {QStringLiteral("gguf-q8_0")})));
+        res = qs::test::runCli({QStringLiteral("batch"), bad, QStringLiteral("--out"), badOut});
+        QCOMPARE(res.exitCode, 1);
+        const QString b0 = batchManifestPath(badOut, {});
+        QS_VERIFY_ERROR(qs::test::errorOf([&] { mergeBatchShards({b0}); }),
+                        {b0, QStringLiteral("run gguf-q8_0 is not done"), QStringLiteral("Q8_0")});
+    }
+
+    void badBatchFiles_data()
+    {
+        QTest::addColumn<QByteArray>("runs");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("twice")
+            << QByteArray(R"([{"name": "a", "scheme": "rtn-w4-ch"}, {"name": "a", "scheme": "rtn-w3-ch"}])")
+            << QStringLiteral("runs[1]: the name a is used twice");
+        QTest::newRow("both") << QByteArray(R"([{"name": "a", "scheme": "rtn-w4-ch", "recipe": "r.json"}])")
+                              << QStringLiteral("exactly one of");
+        QTest::newRow("folder name") << QByteArray(R"([{"name": "../a", "scheme": "rtn-w4-ch"}])")
+                                     << QStringLiteral("not usable as a folder name");
+        QTest::newRow("bad scheme") << QByteArray(R"([{"name": "a", "scheme": "rtn-w99-ch"}])")
+                                    << QStringLiteral("runs[0] (a)");
+        QTest::newRow("no recipe file")
+            << QByteArray(R"([{"name": "a", "recipe": "missing.json"}])") << QStringLiteral("missing.json");
+        QTest::newRow("empty") << QByteArray("[]") << QStringLiteral("\"runs\" is empty");
+    }
+
+    void badBatchFiles()
+    {
+        QFETCH(QByteArray, runs);
+        QFETCH(QString, message);
+        QTemporaryDir tmp;
+        const QString path = tmp.filePath(QStringLiteral("batch.json"));
+        QVERIFY(qs::test::writeFile(path, R"({"format": "quantscope-batch", "version": 1, "model": "m",
+            "eval": {"text": "t.txt"}, "runs": )" +
+                                              runs + "}"));
+        QS_VERIFY_ERROR(qs::test::errorOf([&] { RunBatch::load(path); }), {path, message});
     }
 
     void gpusAreNotOffered()

@@ -31,6 +31,7 @@ int runCompare(const QStringList& args);
 int runSensitivity(const QStringList& args);
 int runAllocate(const QStringList& args);
 int runMerge(const QStringList& args);
+int runBatch(const QStringList& args);
 int runSlurm(const QStringList& args);
 int runImatrix(const QStringList& args);
 int runExportHf(const QStringList& args);

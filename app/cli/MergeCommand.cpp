@@ -1,6 +1,8 @@
 #include "Cli.h"
+#include "analysis/RunBatch.h"
 #include "analysis/SlurmArray.h"
 #include "analysis/SweepShards.h"
+#include "util/AtomicFile.h"
 #include "util/Error.h"
 
 #include <QCommandLineParser>
@@ -10,6 +12,44 @@
 
 namespace cli {
 
+namespace {
+
+/// merge on batch manifests: every run of every shard done; the list of runs written to `outPath`.
+int mergeBatch(const QStringList& files, const QString& outPath, bool json)
+{
+    const std::vector<qs::BatchRunRecord> runs = qs::mergeBatchShards(files);
+    QJsonArray rows;
+    for (const qs::BatchRunRecord& r : runs)
+        rows.append(QJsonObject{{QStringLiteral("name"), r.name},
+                                {QStringLiteral("folder"), r.folder},
+                                {QStringLiteral("ppl"), r.ppl},
+                                {QStringLiteral("bpw"), r.bitsPerWeight}});
+    const QJsonObject o{{QStringLiteral("format"), QStringLiteral("quantscope-batch-result")},
+                        {QStringLiteral("version"), 1},
+                        {QStringLiteral("shards"), QJsonArray::fromStringList(files)},
+                        {QStringLiteral("runs"), rows}};
+    qs::writeFileAtomically(outPath, QJsonDocument(o).toJson(QJsonDocument::Indented));
+    if (json) {
+        printJson(QJsonDocument(o));
+        return kExitOk;
+    }
+    for (const qs::BatchRunRecord& r : runs)
+        out() << QStringLiteral("%1 %2 bpw (whole model)  ppl %3  %4\n")
+                     .arg(r.name, -24)
+                     .arg(r.bitsPerWeight, 6, 'f', 3)
+                     .arg(r.ppl, 10, 'f', 4)
+                     .arg(r.folder);
+    out() << QStringLiteral(
+                 "merged %1 batch shards: %2 runs, all done → %3 (compare them: quantscope-cli compare "
+                 "FOLDER...)\n")
+                 .arg(files.size())
+                 .arg(runs.size())
+                 .arg(outPath);
+    return kExitOk;
+}
+
+} // namespace
+
 int runMerge(const QStringList& args)
 {
     QCommandLineParser p;
@@ -17,7 +57,8 @@ int runMerge(const QStringList& args)
         "Merge the shard files of a sensitivity sweep (sensitivity --shard I/N) into one sweep file, after "
         "checking they are all the shards of one sweep (same model, texts, settings, entry list and tool "
         "version). Give the shard files, or the work folder of slurm submit (default --out "
-        "WORKDIR/merged.json)."));
+        "WORKDIR/merged.json). Batch manifests (batch --shard I/N) are checked the same way and their runs "
+        "listed in --out."));
     p.addHelpOption();
     p.addPositionalArgument(QStringLiteral("SHARD"), QStringLiteral("shard files"),
                             QStringLiteral("SHARD..."));
@@ -43,6 +84,8 @@ int runMerge(const QStringList& args)
         err() << p.helpText();
         return kExitUsage;
     }
+    if (qs::isBatchManifest(files.front()))
+        return mergeBatch(files, outPath, p.isSet(QStringLiteral("json")));
     QStringList notes;
     const qs::SensitivityResult merged = qs::mergeSweepShards(files, &notes);
     merged.save(outPath);

@@ -44,8 +44,10 @@ int runSubmit(const QStringList& args)
     QCommandLineParser p;
     p.setApplicationDescription(QStringLiteral(
         "Submit a sharded sensitivity sweep as a Slurm job array: one task per shard, each running "
-        "quantscope-cli sensitivity … --shard $SLURM_ARRAY_TASK_ID/N into WORKDIR/shard-I.json. "
-        "Usage: slurm submit [options] -- sensitivity MODEL --schemes … --eval …"));
+        "quantscope-cli sensitivity … --shard $SLURM_ARRAY_TASK_ID/N into WORKDIR/shard-I.json (or batch "
+        "BATCH.json … into WORKDIR/runs). Usage: slurm submit [options] -- sensitivity MODEL --schemes … "
+        "--eval … "
+        "| -- batch BATCH.json"));
     p.addHelpOption();
     p.addOptions(submitOptions());
     p.process(dashes < 0 ? args : args.mid(0, dashes));
@@ -71,11 +73,10 @@ int runSubmit(const QStringList& args)
     if (p.isSet(QStringLiteral("dry-run"))) {
         out() << qs::slurmArrayScript(req) << '\n';
         out().flush();
-        QStringList costArgs{QStringLiteral("quantscope-cli sensitivity")};
+        QStringList costArgs{QStringLiteral("quantscope-cli ") + command.front()};
         costArgs << command.mid(1) << QStringLiteral("--dry-run") << QStringLiteral("--shards")
                  << QString::number(req.shards); // timed with this machine's threads, not the nodes'
-
-        return runSensitivity(costArgs);
+        return req.isBatch() ? runBatch(costArgs) : runSensitivity(costArgs);
     }
     const qs::SlurmSubmission sub = qs::submitSlurmArray(req);
     out() << QStringLiteral(
@@ -107,12 +108,11 @@ int runStatus(const QStringList& args)
     QJsonArray rows;
     for (const qs::SlurmTaskStatus& t : tasks) {
         complete += t.shardComplete ? 1 : 0;
-        rows.append(
-            QJsonObject{{QStringLiteral("task"), t.index},
-                        {QStringLiteral("state"), t.state},
-                        {QStringLiteral("shard_file"), qs::slurmShardPath(sub.request.workdir, t.index)},
-                        {QStringLiteral("shard_state"), t.shardState},
-                        {QStringLiteral("complete"), t.shardComplete}});
+        rows.append(QJsonObject{{QStringLiteral("task"), t.index},
+                                {QStringLiteral("state"), t.state},
+                                {QStringLiteral("shard_file"), sub.request.shardFile(t.index)},
+                                {QStringLiteral("shard_state"), t.shardState},
+                                {QStringLiteral("complete"), t.shardComplete}});
     }
     const bool done = complete == int(tasks.size());
     if (p.isSet(QStringLiteral("json"))) {
@@ -128,8 +128,7 @@ int runStatus(const QStringList& args)
             out() << QStringLiteral("  task %1  %2  %3: %4\n")
                          .arg(t.index, 3)
                          .arg(t.state, -11)
-                         .arg(QFileInfo(qs::slurmShardPath(sub.request.workdir, t.index)).fileName(),
-                              t.shardState);
+                         .arg(QFileInfo(sub.request.shardFile(t.index)).fileName(), t.shardState);
         out() << (done ? QStringLiteral("all shards complete: quantscope-cli slurm merge %1\n")
                              .arg(sub.request.workdir)
                        : QStringLiteral("%1 of %2 shards complete\n").arg(complete).arg(tasks.size()));

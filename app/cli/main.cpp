@@ -53,6 +53,7 @@ const std::vector<Command>& commands()
         {"imatrix", "importance matrix (as llama-imatrix): compute from text to .dat/.gguf, or --show a file",
          runImatrix},
         {"merge", "merge the shard files of a sensitivity sweep (--shard I/N) into one sweep file", runMerge},
+        {"batch", "a batch of quantize + evaluate runs from BATCH.json, shardable (--shard I/N)", runBatch},
         {"slurm", "run a sharded sweep as a Slurm job array: submit, status, merge", runSlurm},
         {"allocate", "mixed precision under a budget from a sweep: recipe, Pareto front, measured check",
          runAllocate},

@@ -1,5 +1,7 @@
 #include "analysis/SlurmArray.h"
 
+#include "analysis/JsonFile.h"
+#include "analysis/RunBatch.h"
 #include "analysis/SensitivityResult.h"
 #include "util/AtomicFile.h"
 #include "util/Error.h"
@@ -67,6 +69,17 @@ void readShardState(SlurmTaskStatus& t, const QString& path)
         return;
     }
     try {
+        if (isBatchManifest(path)) {
+            const BatchShardManifest m = BatchShardManifest::load(path);
+            int done = 0;
+            for (const BatchRunRecord& r : m.runs)
+                done += r.done() ? 1 : 0;
+            t.shardComplete = m.complete();
+            t.shardState = t.shardComplete
+                               ? QStringLiteral("complete")
+                               : QStringLiteral("%1 of %2 runs done").arg(done).arg(m.runs.size());
+            return;
+        }
         const SensitivityResult r = SensitivityResult::load(path);
         t.shardComplete = r.complete;
         t.shardState =
@@ -92,9 +105,10 @@ void SlurmArrayRequest::check() const
         throw Error(QStringLiteral("the work folder and the working folder must not contain a space (sbatch "
                                    "reads #SBATCH lines split at spaces): '%1'")
                         .arg(workdir.contains(u' ') ? workdir : chdir));
-    if (command.isEmpty() || command.front() != u"sensitivity")
-        throw Error(QStringLiteral("the array runs a sharded sensitivity sweep: give `-- sensitivity MODEL "
-                                   "--schemes … --eval …` after the Slurm options (got '%1')")
+    if (command.isEmpty() || (command.front() != u"sensitivity" && command.front() != u"batch"))
+        throw Error(QStringLiteral(
+                        "the array runs a sharded sensitivity sweep or batch: give `-- sensitivity MODEL "
+                        "--schemes … --eval …` or `-- batch BATCH.json` after the Slurm options (got '%1')")
                         .arg(command.value(0)));
     for (const QString& a : command) {
         const QString name = a.section(u'=', 0, 0);
@@ -136,6 +150,12 @@ SlurmArrayRequest SlurmArrayRequest::fromJson(const QJsonObject& o)
     return r;
 }
 
+QString SlurmArrayRequest::shardFile(int index) const
+{
+    return isBatch() ? batchManifestPath(QDir(workdir).filePath(QStringLiteral("runs")), {index, shards})
+                     : slurmShardPath(workdir, index);
+}
+
 QString slurmShardPath(const QString& workdir, int index)
 {
     return QDir(workdir).filePath(QStringLiteral("shard-%1.json").arg(index));
@@ -171,11 +191,13 @@ QString slurmArrayScript(const SlurmArrayRequest& r)
                         "shard=\"${SLURM_ARRAY_TASK_ID:?run this script with sbatch, as a job array}\"\n");
     QStringList argv{r.program};
     argv << r.command;
-    s += QStringLiteral("exec %1 --shard \"${shard}/%2\" --out %3/shard-\"${shard}\".json --resume "
-                        "--threads \"${SLURM_CPUS_PER_TASK:-%4}\"\n")
+    const QString out = r.isBatch()
+                            ? shellQuote(QDir(r.workdir).filePath(QStringLiteral("runs")))
+                            : shellQuote(r.workdir) + QStringLiteral("/shard-\"${shard}\".json --resume");
+    s += QStringLiteral("exec %1 --shard \"${shard}/%2\" --out %3 --threads \"${SLURM_CPUS_PER_TASK:-%4}\"\n")
              .arg(shellCommandLine(argv))
              .arg(r.shards)
-             .arg(shellQuote(r.workdir))
+             .arg(out)
              .arg(r.cpus);
     return s;
 }
@@ -184,7 +206,7 @@ QStringList SlurmSubmission::shardFiles() const
 {
     QStringList files;
     for (int i = 0; i < request.shards; ++i)
-        files << slurmShardPath(request.workdir, i);
+        files << request.shardFile(i);
     return files;
 }
 
@@ -203,17 +225,10 @@ SlurmSubmission SlurmSubmission::load(const QString& workdirOrManifest)
 {
     const QString path =
         QFileInfo(workdirOrManifest).isDir() ? slurmManifestPath(workdirOrManifest) : workdirOrManifest;
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly))
-        throw Error::inFile(path, QStringLiteral("cannot open the submit manifest: %1 (was the array "
-                                                 "submitted with quantscope-cli slurm submit?)")
-                                      .arg(f.errorString()));
-    QJsonParseError pe;
-    const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &pe);
-    if (pe.error != QJsonParseError::NoError || !doc.isObject())
-        throw Error::inFile(
-            path, QStringLiteral("not valid JSON: %1 at offset %2").arg(pe.errorString()).arg(pe.offset));
-    const QJsonObject o = doc.object();
+    if (!QFileInfo::exists(path))
+        throw Error::inFile(path, QStringLiteral("no submit manifest here (was the array submitted with "
+                                                 "quantscope-cli slurm submit --workdir?)"));
+    const QJsonObject o = readJsonObjectFile(path);
     if (o.value(u"format").toString() != u"quantscope-slurm-array" || o.value(u"version").toInt() < 1 ||
         o.value(u"version").toInt() > kManifestVersion)
         throw Error::inFile(path, QStringLiteral("not a QuantScope Slurm array manifest (version 1)"));
@@ -309,7 +324,7 @@ std::vector<SlurmTaskStatus> slurmArrayStatus(const SlurmSubmission& sub, QStrin
         t.state = !queued[std::size_t(i)].isEmpty()     ? queued[std::size_t(i)]
                   : !recorded[std::size_t(i)].isEmpty() ? recorded[std::size_t(i)]
                                                         : QStringLiteral("not queued");
-        readShardState(t, slurmShardPath(sub.request.workdir, i));
+        readShardState(t, sub.request.shardFile(i));
     }
     return tasks;
 }

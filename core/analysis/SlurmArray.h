@@ -22,21 +22,26 @@ struct SlurmArrayRequest
     QString workdir;     ///< absolute: script, manifest, shard files, logs
     QString program;     ///< absolute path of quantscope-cli
     QString chdir;       ///< the tasks' working folder (where relative paths in `command` are meant)
-    QStringList command; ///< "sensitivity" MODEL --schemes … (no --out, --shard, --resume, --threads)
+    QStringList command; ///< "sensitivity" MODEL --schemes … or "batch" BATCH.json (no --out, --shard,
+                         ///< --resume, --threads)
     QString jobName = QStringLiteral("quantscope-sweep");
 
     /// Throws a qs::Error when the request cannot make a working array (bad counts, a command that is not
     /// a sweep or sets what the array sets per task).
     void check() const;
+    /// A batch of quantize + evaluate runs (analysis/RunBatch.h) rather than a sensitivity sweep.
+    bool isBatch() const { return command.value(0) == u"batch"; }
+    /// What array task `index` writes: its sweep shard file, or its batch manifest (runs in WORKDIR/runs).
+    QString shardFile(int index) const;
     QJsonObject toJson() const;
     static SlurmArrayRequest fromJson(const QJsonObject& o);
 };
 
 /// The sbatch script: #SBATCH lines (array 0..N-1, resources, one log per task), then quantscope-cli
-/// with the task's shard, shard file, --resume (a requeued task continues) and --threads from
-/// SLURM_CPUS_PER_TASK.
+/// with the task's shard, its shard file (a batch: the runs folder) and --resume (a requeued task
+/// continues; a batch resumes from its manifest), and --threads from SLURM_CPUS_PER_TASK.
 QString slurmArrayScript(const SlurmArrayRequest& request);
-/// The shard file of array task `index` in `workdir`.
+/// The sweep shard file of array task `index` in `workdir`.
 QString slurmShardPath(const QString& workdir, int index);
 /// The submit manifest in `workdir`.
 QString slurmManifestPath(const QString& workdir);
