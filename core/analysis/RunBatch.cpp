@@ -1,6 +1,7 @@
 #include "analysis/RunBatch.h"
 
 #include "analysis/JsonFile.h"
+#include "analysis/SweepShards.h"
 #include "eval/Kld.h"
 #include "model/Model.h"
 #include "results/ExperimentJob.h"
@@ -281,7 +282,7 @@ std::vector<BatchRunRecord> mergeBatchShards(const QStringList& paths)
     for (const QString& p : paths)
         shards.push_back(BatchShardManifest::load(p));
     const BatchShardManifest& first = shards.front();
-    std::map<int, std::size_t> byIndex;
+    std::vector<SweepShard> which;
     for (std::size_t i = 0; i < shards.size(); ++i) {
         const BatchShardManifest& s = shards[i];
         const QString& path = paths[qsizetype(i)];
@@ -296,28 +297,20 @@ std::vector<BatchRunRecord> mergeBatchShards(const QStringList& paths)
         if (s.shard.count != first.shard.count || s.modelFingerprint != first.modelFingerprint)
             throw Error::inFile(path, QStringLiteral("is shard %1 of another split or model than %2")
                                           .arg(s.shard.toText(), paths.front()));
-        if (const auto it = byIndex.find(s.shard.index); it != byIndex.end())
-            throw Error::inFile(path, QStringLiteral("is shard %1 again (already given as %2)")
-                                          .arg(s.shard.toText(), paths[qsizetype(it->second)]));
-        byIndex[s.shard.index] = i;
+        which.push_back(s.shard);
         for (const BatchRunRecord& r : s.runs)
             if (!r.done())
                 throw Error::inFile(
                     path, QStringLiteral("run %1 is not done (%2); run the shard again to finish it")
                               .arg(r.name, r.status));
     }
-    for (int k = 0; k < first.shard.count; ++k)
-        if (!byIndex.count(k))
-            throw Error(QStringLiteral("shard %1 of %2 is missing (shard indices are 0-based; given: %3)")
-                            .arg(k)
-                            .arg(first.shard.count)
-                            .arg(paths.join(QStringLiteral(", "))));
+    const std::vector<std::size_t> byIndex = orderShards(which, paths); // shard index → position
     // Batch order: run k is the (k / N)-th run of shard k mod N.
     std::vector<BatchRunRecord> all;
     std::vector<std::size_t> next(std::size_t(first.shard.count), 0);
     for (std::size_t k = 0;; ++k) {
         const std::size_t s = k % std::size_t(first.shard.count);
-        const BatchShardManifest& owner = shards[byIndex.at(int(s))];
+        const BatchShardManifest& owner = shards[byIndex[s]];
         if (next[s] >= owner.runs.size())
             break;
         all.push_back(owner.runs[next[s]++]);

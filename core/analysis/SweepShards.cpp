@@ -5,7 +5,6 @@
 #include <QJsonDocument>
 #include <QRegularExpression>
 #include <cmath>
-#include <map>
 
 namespace qs {
 
@@ -23,6 +22,27 @@ SweepShard parseSweepShard(const QString& text)
                                    "SLURM_ARRAY_TASK_ID for --array=0-(N-1))")
                         .arg(text));
     return s;
+}
+
+std::vector<std::size_t> orderShards(const std::vector<SweepShard>& shards, const QStringList& paths)
+{
+    const int count = shards.empty() ? 0 : shards.front().count;
+    std::vector<std::size_t> at(std::size_t(count), shards.size());
+    for (std::size_t i = 0; i < shards.size(); ++i) {
+        std::size_t& slot = at[std::size_t(shards[i].index)];
+        if (slot != shards.size())
+            throw Error::inFile(paths.value(qsizetype(i)),
+                                QStringLiteral("is shard %1 again (already given as %2)")
+                                    .arg(shards[i].toText(), paths.value(qsizetype(slot))));
+        slot = i;
+    }
+    for (int k = 0; k < count; ++k)
+        if (at[std::size_t(k)] == shards.size())
+            throw Error(QStringLiteral("shard %1 of %2 is missing (shard indices are 0-based; given: %3)")
+                            .arg(k)
+                            .arg(count)
+                            .arg(paths.join(QStringLiteral(", "))));
+    return at;
 }
 
 SensitivityResult mergeSweepShards(const QStringList& paths, QStringList* notes)
@@ -72,7 +92,7 @@ SensitivityResult mergeSweepShards(const std::vector<SensitivityResult>& shards,
     if (shards.empty())
         throw Error(QStringLiteral("no shard files to merge"));
     const SensitivityResult& first = shards.front();
-    std::map<int, std::size_t> byIndex; // shard index → position in `shards`
+    std::vector<SweepShard> which;
     for (std::size_t i = 0; i < shards.size(); ++i) {
         const SensitivityResult& s = shards[i];
         const QString& path = paths.value(qsizetype(i));
@@ -84,10 +104,7 @@ SensitivityResult mergeSweepShards(const std::vector<SensitivityResult>& shards,
         const QString why = incompatibility(first, paths.value(0), s);
         if (!why.isEmpty())
             throw Error::inFile(path, why);
-        if (const auto it = byIndex.find(s.shard.index); it != byIndex.end())
-            throw Error::inFile(path, QStringLiteral("is shard %1 again (already given as %2)")
-                                          .arg(s.shard.toText(), paths.value(qsizetype(it->second))));
-        byIndex[s.shard.index] = i;
+        which.push_back(s.shard);
         if (!s.complete || s.entries.size() != s.ownedEntries().size())
             throw Error::inFile(path,
                                 QStringLiteral("shard %1 is incomplete (%2 of %3 entries); finish it with "
@@ -96,12 +113,7 @@ SensitivityResult mergeSweepShards(const std::vector<SensitivityResult>& shards,
                                     .arg(s.entries.size())
                                     .arg(s.ownedEntries().size()));
     }
-    for (int k = 0; k < first.shard.count; ++k)
-        if (!byIndex.count(k))
-            throw Error(QStringLiteral("shard %1 of %2 is missing (shard indices are 0-based; given: %3)")
-                            .arg(k)
-                            .arg(first.shard.count)
-                            .arg(paths.join(QStringLiteral(", "))));
+    const std::vector<std::size_t> byIndex = orderShards(which, paths); // shard index → position
 
     SensitivityResult merged = first;
     merged.shard = SweepShard{};
@@ -118,7 +130,7 @@ SensitivityResult mergeSweepShards(const std::vector<SensitivityResult>& shards,
     }
     const std::size_t S = merged.schemes.size();
     for (std::size_t k = 0; k < merged.units.size() * S; ++k) {
-        const SensitivityResult& owner = shards[byIndex.at(int(k % std::size_t(first.shard.count)))];
+        const SensitivityResult& owner = shards[byIndex[k % std::size_t(first.shard.count)]];
         const SensitivityEntry* e = owner.find(merged.units[k / S].name, merged.schemes[k % S].name);
         if (!e) // complete shards hold every entry they own (checked on load)
             throw Error(QStringLiteral("entry %1 %2 is missing from shard %3")

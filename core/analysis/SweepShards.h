@@ -16,6 +16,10 @@ namespace qs {
 /// throws a qs::Error naming the text otherwise.
 SweepShard parseSweepShard(const QString& text);
 
+/// Position in `shards` of each shard index 0 … count − 1, after checking that each comes once (else an
+/// error naming the file given twice) and none is missing (an error naming the index). `paths` name them.
+std::vector<std::size_t> orderShards(const std::vector<SweepShard>& shards, const QStringList& paths);
+
 /// The whole sweep from its shard files, after checking that they belong together: every file a shard
 /// (not a whole sweep), of the same sweep (SensitivityResult::identity(): model, texts, settings, entry
 /// list), the same tool version and shard count, each shard once, none missing, each complete. Errors
