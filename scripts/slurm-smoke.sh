@@ -3,7 +3,8 @@
 # Debian packages munge, slurmctld, slurmd, slurm-client), all state in a temporary folder, stopped on
 # exit. Submits a 2-task array sweep of stories260K with `quantscope-cli slurm submit`, polls
 # `slurm status` until both shard files are complete, merges them, runs the same sweep unsharded and
-# checks that every entry is equal. Prints PASS or FAIL. Needs root (slurmd runs jobs as the
+# checks that every entry is equal; then the same for a 2-task batch of quantize + evaluate runs.
+# Prints PASS or FAIL. Needs root (slurmd runs jobs as the
 # submitting user; SlurmUser=root) and builds nothing: give the quantscope-cli to use.
 #   scripts/slurm-smoke.sh [path/to/quantscope-cli]     (default build/app/quantscope-cli)
 # Also `ninja -C build slurm_smoke`. Not part of ctest or scripts/test.sh.
@@ -96,27 +97,51 @@ echo "== submit"
     -- "${sweep[@]}"
 echo "== sbatch script"
 cat "$work/sweep.sbatch"
-echo "== status (polled until every shard file is complete)"
-status=3
-shown=""
-for _ in $(seq 600); do
-    set +e
-    "$cli" slurm status "$work" > "$tmp/status.txt" 2>&1
-    status=$?
-    set -e
-    now="$(grep -v '^job ' "$tmp/status.txt")"
-    [[ "$now" == "$shown" ]] || { date -u +%T; cat "$tmp/status.txt"; shown="$now"; }
-    [[ $status == 3 ]] || break
-    sleep 0.5
-done
-if [[ $status != 0 ]]; then
-    echo "== logs"; tail -n 20 "$work"/logs/*.log "$tmp/slurmd.log" "$tmp/slurmctld.log" || true
-    echo "FAIL: the array did not finish (slurm status exit $status)"; exit 1
-fi
+wait_for_array() { # WORKDIR: polls slurm status until every shard file is complete
+    local status=3 shown="" now
+    echo "== status of $1 (polled until every shard file is complete)"
+    for _ in $(seq 600); do
+        set +e
+        "$cli" slurm status "$1" > "$tmp/status.txt" 2>&1
+        status=$?
+        set -e
+        now="$(grep -v '^job ' "$tmp/status.txt")"
+        [[ "$now" == "$shown" ]] || { date -u +%T; cat "$tmp/status.txt"; shown="$now"; }
+        [[ $status == 3 ]] || break
+        sleep 0.5
+    done
+    if [[ $status != 0 ]]; then
+        echo "== logs"; tail -n 20 "$1"/logs/*.log "$tmp/slurmd.log" "$tmp/slurmctld.log" || true
+        echo "FAIL: the array did not finish (slurm status exit $status)"; exit 1
+    fi
+}
+wait_for_array "$work"
 echo "== merge, and compare with the unsharded sweep"
 "$cli" "${sweep[@]}" --threads 1 --out "$tmp/whole.json" > "$tmp/whole.txt" 2>&1
 if "$cli" slurm merge "$work" --compare "$tmp/whole.json"; then
-    echo "PASS: 2 Slurm array shards merged equal the unsharded sweep entry for entry"
+    echo "sweep: 2 Slurm array shards merged equal the unsharded sweep entry for entry"
 else
     echo "FAIL: the merged sweep differs from the unsharded one"; exit 1
 fi
+
+# A batch of quantize + evaluate runs as a 2-task array, against the same batch run unsharded.
+cat > "$tmp/batch.json" <<BATCH
+{ "format": "quantscope-batch", "version": 1, "model": "$model",
+  "eval": { "text": "$eval_text", "ctx": 64, "chunks": 4 },
+  "runs": [ { "name": "rtn4", "scheme": "rtn-w4-g32" }, { "name": "rtn8", "scheme": "rtn-w8-ch" },
+            { "name": "rtn3", "scheme": "rtn-w3-ch" } ] }
+BATCH
+echo "== submit a batch"
+"$cli" slurm submit --shards 2 --cpus 1 --mem 500M --time 00:10:00 --workdir "$tmp/batchwork" -- batch "$tmp/batch.json"
+wait_for_array "$tmp/batchwork"
+echo "== merge the batch, and compare with the unsharded batch"
+"$cli" slurm merge "$tmp/batchwork" | tee "$tmp/sharded.txt"
+"$cli" batch "$tmp/batch.json" --out "$tmp/whole" > /dev/null 2>&1
+"$cli" merge "$tmp/whole/batch-shard-0-of-1.json" --out "$tmp/whole.json" > "$tmp/unsharded.txt"
+if diff <(awk '/ ppl /{print $1, $2, $7}' "$tmp/sharded.txt") <(awk '/ ppl /{print $1, $2, $7}' "$tmp/unsharded.txt") &&
+    [[ $(grep -c ' ppl ' "$tmp/sharded.txt") == 3 ]]; then
+    echo "batch: 3 runs from 2 Slurm array shards equal the unsharded batch (bpw, ppl)"
+else
+    echo "FAIL: the sharded batch differs from the unsharded one"; exit 1
+fi
+echo "PASS"
