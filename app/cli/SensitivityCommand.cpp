@@ -214,18 +214,19 @@ int runSensitivity(const QStringList& args)
     if (p.isSet(QStringLiteral("dry-run")) && p.isSet(QStringLiteral("shards")))
         return printShardCosts(model, *tokenizer, settings, positiveInt(p, QStringLiteral("shards"), 1),
                                json);
+    const QString costLabel = settings.shard.sharded()
+                                  ? QStringLiteral("shard %1 cost: ").arg(settings.shard.toText())
+                                  : QStringLiteral("sweep cost: ");
     if (p.isSet(QStringLiteral("dry-run"))) {
         qs::timeSensitivityForwards(model, settings, cost);
         if (json)
             printJson(QJsonDocument(cost.toJson()));
         else
-            out() << "sweep cost: " << cost.toText() << '\n';
+            out() << costLabel << cost.toText() << '\n';
         return kExitOk;
     }
     if (!json)
-        err() << (settings.shard.sharded() ? QStringLiteral("shard %1 cost: ").arg(settings.shard.toText())
-                                           : QStringLiteral("sweep cost: "))
-              << cost.toText() << '\n';
+        err() << costLabel << cost.toText() << '\n';
     if (!previous && QFileInfo::exists(outPath))
         err() << "note: " << outPath << " exists and will be replaced (use --resume to continue it)\n";
 
