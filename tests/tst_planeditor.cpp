@@ -14,6 +14,7 @@
 #include "RunsPanel.h"
 #include "TestSupport.h"
 #include "analysis/Sensitivity.h"
+#include "analysis/SweepShards.h"
 #include "io/Gguf.h"
 #include "model/Model.h"
 #include "tokenizer/Tokenizer.h"
@@ -273,6 +274,26 @@ private Q_SLOTS:
         QVERIFY(std::abs(w.planDocument()->linearBitsPerWeight() - panel->proposal()->bitsPerWeight) < 1e-9);
         w.planDocument()->undoStack()->undo();
         QCOMPARE(w.planDocument()->plan().entries[0].spec.shortName(), QStringLiteral("rtn-w4-g128"));
+        // The same sweep run as 2 shards and merged (as after a Slurm array) proposes the same plan; a
+        // lone shard is refused with what to do.
+        QTemporaryDir tmp;
+        QStringList shardFiles;
+        for (int i = 0; i < 2; ++i) {
+            s.shard = {i, 2};
+            shardFiles << tmp.filePath(QStringLiteral("shard-%1.json").arg(i));
+            runSensitivity(w.model(), *tok, s).save(shardFiles.back());
+        }
+        const std::vector<int> choice = panel->proposal()->choice;
+        panel->setResults(SensitivityResult::load(shardFiles.back())); // shown, but not allocated
+        QVERIFY(!panel->proposal().has_value());
+        const QString why = w.findChild<QLabel*>(QStringLiteral("budgetLabel"))->text();
+        QVERIFY2(why.contains(u"shard 1/2") && why.contains(u"merge all its shards"), qPrintable(why));
+        const QString merged = tmp.filePath(QStringLiteral("merged.json"));
+        mergeSweepShards(shardFiles).save(merged);
+        panel->setResults(SensitivityResult::load(merged));
+        panel->setBudget(4.5);
+        QVERIFY(panel->proposal().has_value());
+        QCOMPARE(panel->proposal()->choice, choice);
         // Results of another model are refused.
         SensitivityResult other = r;
         other.modelFingerprint = QStringLiteral("something else");

@@ -3,6 +3,7 @@
 #include "analysis/Allocation.h"
 #include "analysis/AllocationStudy.h"
 #include "analysis/Sensitivity.h"
+#include "analysis/SweepShards.h"
 #include "model/Model.h"
 #include "tokenizer/Tokenizer.h"
 #include "util/AtomicFile.h"
@@ -81,6 +82,39 @@ QString entriesTable(const qs::SensitivityResult& r, const qs::Model& model)
     return s;
 }
 
+/// sensitivity --dry-run --shards N: what each shard measures and costs (one block timing for all).
+int printShardCosts(const std::shared_ptr<const qs::Model>& modelPtr, const qs::Tokenizer& tokenizer,
+                    qs::SensitivitySettings settings, int count, bool json)
+{
+    const qs::Model& model = *modelPtr;
+    settings.shard = {};
+    qs::SensitivityCost whole = qs::estimateSensitivityCost(model, tokenizer, settings);
+    qs::timeSensitivityForwards(modelPtr, settings, whole);
+    QJsonArray shards;
+    double slowest = 0;
+    for (int i = 0; i < count; ++i) {
+        settings.shard = {i, count};
+        qs::SensitivityCost c = qs::estimateSensitivityCost(model, tokenizer, settings);
+        qs::addForwardSeconds(c, settings, model.config().numLayers, whole.secondsPerTokenBlock);
+        slowest = std::max(slowest, c.forwardSeconds);
+        shards.append(c.toJson());
+        if (!json)
+            out() << "shard " << settings.shard.toText() << ": " << c.toText() << '\n';
+    }
+    if (json)
+        printJson(QJsonDocument(
+            QJsonObject{{QStringLiteral("sweep"), whole.toJson()}, {QStringLiteral("shards"), shards}}));
+    else
+        out() << QStringLiteral("whole sweep in one process: forward passes about %1; in %2 shards at once: "
+                                "about %3 (the slowest shard). Times are for this machine at %4 threads; "
+                                "scale them to the nodes' speed and --cpus.\n")
+                     .arg(qs::roughDuration(whole.forwardSeconds))
+                     .arg(count)
+                     .arg(qs::roughDuration(slowest))
+                     .arg(qs::computeThreads());
+    return kExitOk;
+}
+
 } // namespace
 
 int runSensitivity(const QStringList& args)
@@ -127,11 +161,21 @@ int runSensitivity(const QStringList& args)
          QStringLiteral(
              "Print the cost of the sweep (size, memory, time of its forward passes from one block timed "
              "here) and stop.")},
+        {QStringLiteral("shard"),
+         QStringLiteral("Measure only shard I of N (I 0-based, e.g. ${SLURM_ARRAY_TASK_ID}/N): the sweep's "
+                        "entries dealt round-robin; join the shard files with `merge`."),
+         QStringLiteral("I/N")},
+        {QStringLiteral("shards"), QStringLiteral("With --dry-run: print the cost of each of N shards."),
+         QStringLiteral("N")},
         {QStringLiteral("json"), QStringLiteral("Print JSON.")},
         threadsOption(),
     });
     p.addOptions(perplexityOptions());
     p.process(args);
+    if (p.isSet(QStringLiteral("shards")) && !p.isSet(QStringLiteral("dry-run"))) {
+        err() << "--shards N goes with --dry-run; a run measures one shard: --shard I/N\n";
+        return kExitUsage;
+    }
     if (p.positionalArguments().size() != 1 || !p.isSet(QStringLiteral("schemes")) ||
         !p.isSet(QStringLiteral("eval")) ||
         (!p.isSet(QStringLiteral("out")) && !p.isSet(QStringLiteral("dry-run")))) {
@@ -155,6 +199,8 @@ int runSensitivity(const QStringList& args)
     settings.calibration.seqLen =
         positiveInt(p, QStringLiteral("seq-len"), qs::CalibrationSettings::kMinSeqLen);
     settings.calibration.seed = std::uint32_t(positiveInt(p, QStringLiteral("seed"), 0));
+    if (p.isSet(QStringLiteral("shard")))
+        settings.shard = qs::parseSweepShard(p.value(QStringLiteral("shard")));
     const QString outPath = p.value(QStringLiteral("out"));
     const bool json = p.isSet(QStringLiteral("json"));
 
@@ -165,16 +211,22 @@ int runSensitivity(const QStringList& args)
         previous = qs::SensitivityResult::load(outPath);
     qs::SensitivityCost cost =
         qs::estimateSensitivityCost(*model, *tokenizer, settings, previous ? &*previous : nullptr);
+    if (p.isSet(QStringLiteral("dry-run")) && p.isSet(QStringLiteral("shards")))
+        return printShardCosts(model, *tokenizer, settings, positiveInt(p, QStringLiteral("shards"), 1),
+                               json);
+    const QString costLabel = settings.shard.sharded()
+                                  ? QStringLiteral("shard %1 cost: ").arg(settings.shard.toText())
+                                  : QStringLiteral("sweep cost: ");
     if (p.isSet(QStringLiteral("dry-run"))) {
         qs::timeSensitivityForwards(model, settings, cost);
         if (json)
             printJson(QJsonDocument(cost.toJson()));
         else
-            out() << "sweep cost: " << cost.toText() << '\n';
+            out() << costLabel << cost.toText() << '\n';
         return kExitOk;
     }
     if (!json)
-        err() << "sweep cost: " << cost.toText() << '\n';
+        err() << costLabel << cost.toText() << '\n';
     if (!previous && QFileInfo::exists(outPath))
         err() << "note: " << outPath << " exists and will be replaced (use --resume to continue it)\n";
 

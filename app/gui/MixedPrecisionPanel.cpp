@@ -353,18 +353,20 @@ void MixedPrecisionPanel::setResults(const SensitivityResult& results)
     updateBars();
     m_allocator.reset();
     m_proposal.reset();
+    QString whyNot = tr("complete the sweep to allocate");
     try {
         if (results.complete)
             m_allocator = std::make_unique<Allocator>(*m_results, LossMetric::Kld);
-    } catch (const Error& e) {
+    } catch (const Error& e) { // a shard of a sweep, say: what to do goes where the budget would be
         m_status->setText(e.message());
+        whyNot = e.message();
     }
     m_budget->setEnabled(bool(m_allocator));
     m_apply->setEnabled(bool(m_allocator));
     if (!m_allocator) {
         m_pareto->clear();
         m_proposalTable->setRowCount(0);
-        m_budgetLabel->setText(tr("(complete the sweep to allocate)"));
+        m_budgetLabel->setText(QStringLiteral("(%1)").arg(whyNot));
         return;
     }
     std::vector<ParetoFrontPlot::Point> front, uniform;

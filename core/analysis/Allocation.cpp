@@ -95,6 +95,10 @@ Allocator::Allocator(const SensitivityResult& results, LossMetric metric, const 
             m_loss[u][k] = metric == LossMetric::Kld ? e->kld : e->deltaNll;
         }
     }
+    if (!missing.isEmpty() && results.shard.sharded())
+        throw Error(QStringLiteral("these are the results of shard %1 of a sweep, not the whole sweep: merge "
+                                   "all its shards first (quantscope-cli merge)")
+                        .arg(results.shard.toText()));
     if (!missing.isEmpty())
         throw Error(
             QStringLiteral("the sensitivity sweep is incomplete (missing %1); resume it before allocating")

@@ -309,12 +309,14 @@ SensitivityCost estimateSensitivityCost(const Model& model, const Tokenizer& tok
     for (const EvalChunk& c : chunks)
         cost.evalTokens += std::int64_t(c.tokens.size());
     cost.units = int(units.size());
+    cost.shard = settings.shard;
     cost.schemes = int(settings.schemes.size());
     const int L = model.config().numLayers;
     double blocks = 0;
+    std::size_t entry = 0;
     for (const SensitivityUnit& u : units) {
         for (const SensitivityScheme& s : settings.schemes) {
-            if (previous && previous->find(u.name, s.name))
+            if (!settings.shard.owns(entry++) || (previous && previous->find(u.name, s.name)))
                 continue;
             ++cost.evaluations;
             blocks += double(L - unitStart(model, u)) / std::max(1, L);
@@ -347,12 +349,18 @@ void timeSensitivityForwards(std::shared_ptr<const Model> model, const Sensitivi
         t.runBlock(0, cache, h.data(), kTokens);
         best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
     }
-    cost.secondsPerTokenBlock = best / kTokens;
+    addForwardSeconds(cost, settings, c.numLayers, best / kTokens);
+}
+
+void addForwardSeconds(SensitivityCost& cost, const SensitivitySettings& settings, int numLayers,
+                       double secondsPerTokenBlock)
+{
+    cost.secondsPerTokenBlock = secondsPerTokenBlock;
     const double calibration = settings.calibration.text.isEmpty()
                                    ? 0.0
                                    : double(settings.calibration.samples) * settings.calibration.seqLen;
-    cost.forwardSeconds = (cost.tokenBlocks + (double(cost.evalTokens) + calibration) * c.numLayers) *
-                          cost.secondsPerTokenBlock;
+    cost.forwardSeconds =
+        (cost.tokenBlocks + (double(cost.evalTokens) + calibration) * numLayers) * cost.secondsPerTokenBlock;
 }
 
 namespace {
@@ -414,6 +422,10 @@ private:
             throw Error(QStringLiteral(
                 "schemes that need calibration (GPTQ, AWQ, …) are listed but no calibration text was given"));
         m_calibrate = !m_settings.calibration.text.isEmpty();
+        const SweepShard& sh = m_settings.shard;
+        if (sh.count < 1 || sh.index < 0 || sh.index >= sh.count)
+            throw Error(
+                QStringLiteral("shard %1 does not exist (0-based index below the count)").arg(sh.toText()));
     }
 
     /// What the numbers are valid for (model, texts, settings); a resume must match it.
@@ -433,11 +445,21 @@ private:
         r.calibration = m_calibrate ? m_settings.calibration : CalibrationSettings{};
         r.schemes = m_settings.schemes;
         r.units = sensitivityUnits(m_model, m_settings);
+        r.shard = m_settings.shard;
+        r.sweepId = r.identity();
+        r.toolVersion = QStringLiteral(QUANTSCOPE_VERSION);
         if (m_previous) {
             const QString why = m_previous->mismatch(r);
             if (!why.isEmpty())
                 throw Error(u"cannot resume from the earlier sensitivity results: " + why);
         }
+    }
+
+    /// Whether this run measures entry (unit ui, scheme si): its shard's, and not measured before.
+    bool measures(std::size_t ui, std::size_t si) const
+    {
+        return m_settings.shard.owns(ui * m_settings.schemes.size() + si) &&
+               !reusable(m_result.units[ui], m_settings.schemes[si]);
     }
 
     /// The entry measured by the run we resume from, if any.
@@ -476,8 +498,14 @@ private:
             m_unitsEndingAt[unitEnd(m_model, u)].push_back(ui);
             for (int li : u.linears)
                 m_unitOf[li] = ui;
-            for (const SensitivityScheme& s : m_settings.schemes) {
-                if (const SensitivityEntry* e = reusable(u, s)) {
+            for (std::size_t si = 0; si < m_settings.schemes.size(); ++si) {
+                const SensitivityScheme& s = m_settings.schemes[si];
+                const SensitivityEntry* e = reusable(u, s);
+                if (!e) // as the whole sweep would: see sweepBlock
+                    m_captured.insert(u.linears.begin(), u.linears.end());
+                if (!m_settings.shard.owns(ui * m_settings.schemes.size() + si))
+                    continue;
+                if (e) {
                     r.entries.push_back(*e);
                 } else {
                     ++m_total;
@@ -526,9 +554,12 @@ private:
             quantizeLayers(blockLinears, nullptr);
             return;
         }
+        // The layers the whole sweep would capture, not only this shard's: the collector's row sampling
+        // draws from one generator in layer order, so the sampled rows (output proxy, AWQ) and with them
+        // a shard's numbers equal the unsharded sweep's only when the same layers are captured.
         std::set<int> capture;
         for (int li : blockLinears)
-            if (m_needed.count(li))
+            if (m_captured.count(li))
                 capture.insert(li);
         CalibrationCollector col(m_model, capture, calibrationOptions(std::uint64_t(b) * 16));
         for (std::size_t s = 0; s < m_windows.size(); ++s) {
@@ -562,7 +593,7 @@ private:
                 continue;
             const std::size_t ui = m_unitOf[li];
             for (std::size_t si = 0; si < m_settings.schemes.size(); ++si) {
-                if (reusable(m_result.units[ui], m_settings.schemes[si]))
+                if (!measures(ui, si))
                     continue;
                 m_job.checkCancelled();
                 m_pending[ui][si].push_back(quantizeMember(*m_transformer, li, m_settings.schemes[si].spec,
@@ -577,7 +608,7 @@ private:
         for (std::size_t ui : m_unitsEndingAt[block]) {
             const SensitivityUnit& u = m_result.units[ui];
             for (std::size_t si = 0; si < m_settings.schemes.size(); ++si) {
-                if (reusable(u, m_settings.schemes[si]))
+                if (!measures(ui, si))
                     continue;
                 const SensitivityEntry e = measureUnit(u, m_settings.schemes[si], m_pending[ui][si]);
                 m_result.entries.push_back(e);
@@ -645,7 +676,7 @@ private:
                 if (const SensitivityEntry* e = r.find(u.name, s.name))
                     ordered.push_back(*e);
         r.entries = std::move(ordered);
-        r.complete = r.entries.size() == r.units.size() * r.schemes.size();
+        r.complete = r.entries.size() == r.ownedEntries().size();
         r.seconds = since(m_t0);
         m_job.report(1.0, QStringLiteral("done"), m_model.displayName());
         return std::move(m_result);
@@ -668,7 +699,8 @@ private:
     std::unique_ptr<BlockRestartEvaluator> m_sample;
     std::map<int, std::vector<std::size_t>> m_unitsEndingAt;
     std::map<int, std::size_t> m_unitOf;
-    std::set<int> m_needed; ///< linears with at least one scheme to measure
+    std::set<int> m_needed;   ///< linears with at least one scheme to measure (in this shard)
+    std::set<int> m_captured; ///< linears with at least one scheme to measure in the whole sweep
     int m_total = 0, m_done = 0;
     std::vector<std::vector<int>> m_windows;
     std::vector<std::vector<float>> m_calHidden;

@@ -36,7 +36,9 @@ std::vector<SensitivityUnit> sensitivityUnits(const Model& model, const Sensitiv
 /// Layers are processed block by block, so calibration memory is one block's statistics.
 /// `previous` (same key) supplies entries already measured. `checkpoint` is called after each
 /// measurement with the result so far (the CLI saves it, so a cancelled or crashed sweep keeps what it
-/// finished). Throws qs::Error (bad settings, text too short) or qs::Cancelled.
+/// finished). With settings.shard, only that shard's entries are measured (the base pass and calibration
+/// are the whole sweep's, so each entry equals the unsharded sweep's). Throws qs::Error (bad settings, text
+/// too short) or qs::Cancelled.
 SensitivityResult runSensitivity(std::shared_ptr<const Model> model, const Tokenizer& tokenizer,
                                  const SensitivitySettings& settings,
                                  const SensitivityResult* previous = nullptr, const JobContext& job = {},
@@ -51,5 +53,9 @@ SensitivityCost estimateSensitivityCost(const Model& model, const Tokenizer& tok
 /// the model), times the token-blocks of the re-runs, the base pass and the calibration pass.
 void timeSensitivityForwards(std::shared_ptr<const Model> model, const SensitivitySettings& settings,
                              SensitivityCost& cost);
+/// Sets the forward-pass time of `cost` from a block timing (timeSensitivityForwards' arithmetic), so the
+/// shards of a sweep can share one timing.
+void addForwardSeconds(SensitivityCost& cost, const SensitivitySettings& settings, int numLayers,
+                       double secondsPerTokenBlock);
 
 } // namespace qs

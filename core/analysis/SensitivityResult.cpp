@@ -1,5 +1,6 @@
 #include "analysis/SensitivityResult.h"
 
+#include "eval/Kld.h"
 #include "util/AtomicFile.h"
 #include "util/Error.h"
 #include "util/Paths.h"
@@ -7,6 +8,7 @@
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QSet>
 
 namespace qs {
 
@@ -26,6 +28,76 @@ QJsonObject calibrationJson(const CalibrationSettings& c)
                        {QStringLiteral("samples"), c.samples},
                        {QStringLiteral("seq_len"), c.seqLen},
                        {QStringLiteral("seed"), qint64(c.seed)}};
+}
+
+QJsonArray schemesJson(const std::vector<SensitivityScheme>& schemes)
+{
+    QJsonArray a;
+    for (const SensitivityScheme& s : schemes)
+        a.append(QJsonObject{{QStringLiteral("name"), s.name}, {QStringLiteral("spec"), s.spec.toJson()}});
+    return a;
+}
+
+QJsonArray unitsJson(const std::vector<SensitivityUnit>& units)
+{
+    QJsonArray a;
+    for (const SensitivityUnit& u : units) {
+        QJsonArray ls;
+        for (int li : u.linears)
+            ls.append(li);
+        a.append(QJsonObject{{QStringLiteral("name"), u.name},
+                             {QStringLiteral("linears"), ls},
+                             {QStringLiteral("params"), qint64(u.params)}});
+    }
+    return a;
+}
+
+QJsonObject entryKey(const QString& unit, const QString& scheme)
+{
+    return QJsonObject{{QStringLiteral("unit"), unit}, {QStringLiteral("scheme"), scheme}};
+}
+
+/// The "shard" record of a shard file: which shard, and the entries it owns (self-describing).
+QJsonObject shardJson(const SensitivityResult& r)
+{
+    QJsonArray owned;
+    const std::size_t S = r.schemes.size();
+    for (std::size_t k : r.ownedEntries())
+        owned.append(entryKey(r.units[k / S].name, r.schemes[k % S].name));
+    return QJsonObject{{QStringLiteral("index"), r.shard.index},
+                       {QStringLiteral("count"), r.shard.count},
+                       {QStringLiteral("entries"), owned}};
+}
+
+/// Reads the "shard" record and checks it and the entries against the round-robin assignment.
+void readShard(SensitivityResult& r, const QJsonObject& o, const QString& path)
+{
+    r.shard.index = o.value(u"index").toInt(-1);
+    r.shard.count = o.value(u"count").toInt(0);
+    if (r.shard.count < 1 || r.shard.index < 0 || r.shard.index >= r.shard.count)
+        throw Error::inFile(path, QStringLiteral("bad shard record (index %1 of %2 shards)")
+                                      .arg(o.value(u"index").toVariant().toString(),
+                                           o.value(u"count").toVariant().toString()));
+    QJsonArray expected;
+    QSet<QString> owned, seen;
+    const std::size_t S = r.schemes.size();
+    for (std::size_t k : r.ownedEntries()) {
+        expected.append(entryKey(r.units[k / S].name, r.schemes[k % S].name));
+        owned.insert(r.units[k / S].name + u'\n' + r.schemes[k % S].name);
+    }
+    if (o.value(u"entries").toArray() != expected)
+        throw Error::inFile(path, QStringLiteral("the entries listed for shard %1 are not the ones the "
+                                                 "sweep deals to it (written by another version?)")
+                                      .arg(r.shard.toText()));
+    for (const SensitivityEntry& e : r.entries) {
+        const QString key = e.unit + u'\n' + e.scheme;
+        if (!owned.contains(key))
+            throw Error::inFile(path, QStringLiteral("entry %1 %2 does not belong to shard %3")
+                                          .arg(e.unit, e.scheme, r.shard.toText()));
+        if (seen.contains(key))
+            throw Error::inFile(path, QStringLiteral("entry %1 %2 is there twice").arg(e.unit, e.scheme));
+        seen.insert(key);
+    }
 }
 
 } // namespace
@@ -72,6 +144,27 @@ const SensitivityEntry* SensitivityResult::find(const QString& unit, const QStri
     return nullptr;
 }
 
+QString SensitivityResult::identity() const
+{
+    const QJsonObject key{{QStringLiteral("fingerprint"), modelFingerprint},
+                          {QStringLiteral("linear_params"), qint64(linearParams)},
+                          {QStringLiteral("eval_text_sha256"), evalTextSha256},
+                          {QStringLiteral("eval"), evalOptionsJson(eval)},
+                          {QStringLiteral("calibration"), calibrationJson(calibration)},
+                          {QStringLiteral("schemes"), schemesJson(schemes)},
+                          {QStringLiteral("units"), unitsJson(units)}};
+    return sha256Hex(QJsonDocument(key).toJson(QJsonDocument::Compact));
+}
+
+std::vector<std::size_t> SensitivityResult::ownedEntries() const
+{
+    std::vector<std::size_t> owned;
+    for (std::size_t k = 0; k < units.size() * schemes.size(); ++k)
+        if (shard.owns(k))
+            owned.push_back(k);
+    return owned;
+}
+
 QString SensitivityResult::mismatch(const SensitivityResult& o) const
 {
     if (modelFingerprint != o.modelFingerprint || linearParams != o.linearParams)
@@ -84,26 +177,19 @@ QString SensitivityResult::mismatch(const SensitivityResult& o) const
                  QString::fromUtf8(QJsonDocument(evalOptionsJson(o.eval)).toJson(QJsonDocument::Compact)));
     if (!(calibration == o.calibration))
         return QStringLiteral("its calibration settings differ");
+    if (!(shard == o.shard))
+        return QStringLiteral("it is shard %1 and this run is shard %2")
+            .arg(shard.sharded() ? shard.toText() : QStringLiteral("0/1 (the whole sweep)"),
+                 o.shard.sharded() ? o.shard.toText() : QStringLiteral("0/1 (the whole sweep)"));
     return {};
 }
 
 QJsonObject SensitivityResult::toJson() const
 {
-    QJsonArray schemesJson, unitsJson, entriesJson;
-    for (const SensitivityScheme& s : schemes)
-        schemesJson.append(
-            QJsonObject{{QStringLiteral("name"), s.name}, {QStringLiteral("spec"), s.spec.toJson()}});
-    for (const SensitivityUnit& u : units) {
-        QJsonArray ls;
-        for (int li : u.linears)
-            ls.append(li);
-        unitsJson.append(QJsonObject{{QStringLiteral("name"), u.name},
-                                     {QStringLiteral("linears"), ls},
-                                     {QStringLiteral("params"), qint64(u.params)}});
-    }
+    QJsonArray entriesJson;
     for (const SensitivityEntry& e : entries)
         entriesJson.append(e.toJson());
-    return QJsonObject{
+    QJsonObject o{
         {QStringLiteral("format"), QStringLiteral("quantscope-sensitivity")},
         {QStringLiteral("version"), kVersion},
         {QStringLiteral("model"), QJsonObject{{QStringLiteral("path"), modelPath},
@@ -117,11 +203,16 @@ QJsonObject SensitivityResult::toJson() const
                                              {QStringLiteral("base_ppl"), basePpl},
                                              {QStringLiteral("base_nll"), baseNll}}},
         {QStringLiteral("calibration"), calibrationJson(calibration)},
-        {QStringLiteral("schemes"), schemesJson},
-        {QStringLiteral("units"), unitsJson},
+        {QStringLiteral("schemes"), schemesJson(schemes)},
+        {QStringLiteral("units"), unitsJson(units)},
         {QStringLiteral("entries"), entriesJson},
         {QStringLiteral("complete"), complete},
-        {QStringLiteral("seconds"), seconds}};
+        {QStringLiteral("seconds"), seconds},
+        {QStringLiteral("sweep"),
+         QJsonObject{{QStringLiteral("id"), sweepId}, {QStringLiteral("tool_version"), toolVersion}}}};
+    if (shard.sharded())
+        o.insert(QStringLiteral("shard"), shardJson(*this));
+    return o;
 }
 
 SensitivityResult SensitivityResult::fromJson(const QJsonObject& o, const QString& path)
@@ -184,6 +275,11 @@ SensitivityResult SensitivityResult::fromJson(const QJsonObject& o, const QStrin
     r.seconds = o.value(u"seconds").toDouble();
     if (r.modelFingerprint.isEmpty() || r.linearParams <= 0 || r.units.empty())
         throw Error::inFile(path, QStringLiteral("the sensitivity file has no model key or no units"));
+    const QJsonObject sweep = o.value(u"sweep").toObject();
+    r.sweepId = sweep.value(u"id").toString();
+    r.toolVersion = sweep.value(u"tool_version").toString();
+    if (o.contains(u"shard"))
+        readShard(r, o.value(u"shard").toObject(), path);
     return r;
 }
 
@@ -210,8 +306,6 @@ void SensitivityResult::save(const QString& path) const
     writeFileAtomically(path, QJsonDocument(toJson()).toJson(QJsonDocument::Indented));
 }
 
-namespace {
-
 QString roughDuration(double s)
 {
     if (s < 120)
@@ -221,19 +315,22 @@ QString roughDuration(double s)
     return QStringLiteral("%1 h").arg(s / 3600, 0, 'f', 1);
 }
 
-} // namespace
-
 QString SensitivityCost::toText() const
 {
-    QString t =
-        QStringLiteral("%1 units × %2 schemes = %3 evaluations still to run, %4 tokens each, %5% of the "
-                       "blocks re-run on average: %6 M token-blocks")
-            .arg(units)
-            .arg(schemes)
-            .arg(evaluations)
-            .arg(evalTokens)
-            .arg(blockFraction * 100, 0, 'f', 1)
-            .arg(tokenBlocks / 1e6, 0, 'f', 2);
+    QString t = (shard.sharded() ? QStringLiteral("%1 units × %2 schemes in %3 shards, this one's share %4 "
+                                                  "evaluations still to run")
+                                       .arg(units)
+                                       .arg(schemes)
+                                       .arg(shard.count)
+                                       .arg(evaluations)
+                                 : QStringLiteral("%1 units × %2 schemes = %3 evaluations still to run")
+                                       .arg(units)
+                                       .arg(schemes)
+                                       .arg(evaluations)) +
+                QStringLiteral(", %1 tokens each, %2% of the blocks re-run on average: %3 M token-blocks")
+                    .arg(evalTokens)
+                    .arg(blockFraction * 100, 0, 'f', 1)
+                    .arg(tokenBlocks / 1e6, 0, 'f', 2);
     if (forwardSeconds >= 0)
         t += QStringLiteral("; forward passes about %1 (%2 ms per 1000 token-blocks, timed on block 0), "
                             "quantizing the layers on top")
@@ -252,6 +349,7 @@ QJsonObject SensitivityCost::toJson() const
         parts.insert(label, bytes);
     return QJsonObject{{QStringLiteral("units"), units},
                        {QStringLiteral("schemes"), schemes},
+                       {QStringLiteral("shard"), shard.toText()},
                        {QStringLiteral("evaluations"), evaluations},
                        {QStringLiteral("eval_tokens"), qint64(evalTokens)},
                        {QStringLiteral("block_fraction"), blockFraction},

@@ -52,6 +52,20 @@ struct SensitivityEntry
     static SensitivityEntry fromJson(const QJsonObject& o);
 };
 
+/// Which part of a sweep a run measures. The sweep's entries in canonical order (unit by unit, each
+/// unit's schemes in the order given) are dealt round-robin: entry k belongs to shard k mod count, so
+/// every shard gets a similar mix of early (costly to re-run) and late units. `index` is 0-based, as
+/// SLURM_ARRAY_TASK_ID is for --array=0-(N-1). Merging is in analysis/SweepShards.h.
+struct SweepShard
+{
+    int index = 0;
+    int count = 1; ///< 1: the whole sweep
+    bool sharded() const { return count > 1; }
+    bool owns(std::size_t entry) const { return int(entry % std::size_t(count)) == index; }
+    QString toText() const { return QStringLiteral("%1/%2").arg(index).arg(count); }
+    bool operator==(const SweepShard&) const = default;
+};
+
 struct SensitivitySettings
 {
     std::vector<SensitivityScheme> schemes;
@@ -60,7 +74,8 @@ struct SensitivitySettings
     QString evalText;          ///< evaluation sample (llama.cpp protocol options below)
     PerplexityOptions eval;    ///< default ctx 128, 32 chunks (set by the caller)
     CalibrationSettings
-        calibration; ///< used when a scheme needs statistics (GPTQ, AWQ, …) and for the proxies
+        calibration;  ///< used when a scheme needs statistics (GPTQ, AWQ, …) and for the proxies
+    SweepShard shard; ///< measure only this shard's entries
 };
 
 /// The whole sweep, saved as JSON and reloadable: a later run with the same key resumes from it
@@ -83,11 +98,20 @@ struct SensitivityResult
     std::vector<SensitivityScheme> schemes;
     std::vector<SensitivityUnit> units;
     std::vector<SensitivityEntry> entries;
-    bool complete = false;
+    bool complete = false; ///< every entry (of the shard, for a shard) is measured
     double seconds = 0;
+    // Identity, so shards of one sweep can be told from another's.
+    QString sweepId;     ///< identity(): the same for the whole sweep and each of its shards
+    QString toolVersion; ///< QuantScope version that measured it
+    SweepShard shard;    ///< count 1: the whole sweep
 
+    /// SHA-256 of the key (model, texts, settings) and the entry list (schemes, units): what must agree
+    /// for shards to be parts of one sweep. The shard and the tool version are not part of it.
+    QString identity() const;
+    /// Indices of the shard's entries in canonical order (unit-major).
+    std::vector<std::size_t> ownedEntries() const;
     const SensitivityEntry* find(const QString& unit, const QString& scheme) const;
-    /// Keys that must agree for a resume or for reuse by allocation; empty when they do.
+    /// Keys that must agree for a resume or for reuse by allocation (and the shard); empty when they do.
     QString mismatch(const SensitivityResult& other) const;
     QJsonObject toJson() const;
     static SensitivityResult fromJson(const QJsonObject& o, const QString& pathForErrors);
@@ -98,12 +122,16 @@ struct SensitivityResult
     void save(const QString& path) const;
 };
 
+/// "42.0 s", "12.5 min", "7.2 h": a duration as the cost estimates print it.
+QString roughDuration(double seconds);
+
 /// The size of a sweep, reported before it starts.
 struct SensitivityCost
 {
     int units = 0;
     int schemes = 0;
-    int evaluations = 0;         ///< unit × scheme pairs still to measure
+    SweepShard shard;            ///< the part of the sweep costed (count 1: all of it)
+    int evaluations = 0;         ///< unit × scheme pairs still to measure (in the shard)
     std::int64_t evalTokens = 0; ///< tokens fed per evaluation (whole chunks)
     double blockFraction = 0;    ///< average share of the blocks re-run per evaluation
     double tokenBlocks = 0;      ///< evaluations × tokens × block fraction: the work that dominates
