@@ -24,6 +24,8 @@ done
 [[ $(id -u) == 0 ]] || { echo "slurm-smoke: run as root (the test cluster runs with SlurmUser=root)" >&2; exit 2; }
 
 tmp="$(mktemp -d /tmp/qs-slurm-smoke.XXXXXX)"
+# The results database of this run (merge records what it merges): not the user's.
+export QUANTSCOPE_RUNS="$tmp/runs"
 host="$(hostname -s)"
 pids=()
 stop() {

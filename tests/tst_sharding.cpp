@@ -8,6 +8,7 @@
 #include "analysis/SlurmArray.h"
 #include "analysis/SweepShards.h"
 #include "model/Model.h"
+#include "store/ResultsDb.h"
 #include "tokenizer/Tokenizer.h"
 #include "util/Error.h"
 #include "util/Threads.h"
@@ -305,10 +306,22 @@ private Q_SLOTS:
         QCOMPARE(res.exitCode, 1);
         QVERIFY2(res.err.contains("shard 1 of 2 is missing"), res.err.constData());
         QVERIFY(!QFileInfo::exists(out));
-        res = qs::test::runCli({QStringLiteral("merge"), m_two[1], m_two[0], QStringLiteral("--out"), out});
+        const QString runs = tmp.filePath(QStringLiteral("runs"));
+        res = qs::test::runCli({QStringLiteral("merge"), m_two[1], m_two[0], QStringLiteral("--out"), out,
+                                QStringLiteral("--runs"), runs});
         QVERIFY2(res.exitCode == 0, res.err.constData());
         QVERIFY2(res.out.contains("12 entries"), res.out.constData());
         QVERIFY(compareSweepEntries(SensitivityResult::load(out), m_whole).isEmpty());
+        // The merged sweep is in the results database (a shard alone is refused there).
+        {
+            ResultsDb db(ResultsDb::fileIn(runs));
+            QCOMPARE(int(db.sweeps().size()), 1);
+            QVERIFY(compareSweepEntries(db.sweep(db.sweeps().front().id), m_whole).isEmpty());
+            QVERIFY2(qs::test::errorOf([&] {
+                         db.putSweep(SensitivityResult::load(m_two[0]), m_two[0]);
+                     }).contains(u"merge its shards first"),
+                     "a shard was recorded");
+        }
         // A merged sweep feeds allocation as any sweep does.
         res = qs::test::runCli(
             {QStringLiteral("allocate"), out, QStringLiteral("--bpw"), QStringLiteral("3.5")});
@@ -512,8 +525,11 @@ private Q_SLOTS:
         QCOMPARE(res.exitCode, 1);
         QVERIFY2(res.err.contains("shard 0 of 2 is missing"), res.err.constData());
         QVERIFY(!QFileInfo::exists(merged));
-        res = qs::test::runCli({QStringLiteral("merge"), m1, m0, QStringLiteral("--out"), merged});
+        const QString store = tmp.filePath(QStringLiteral("runs"));
+        res = qs::test::runCli({QStringLiteral("merge"), m1, m0, QStringLiteral("--out"), merged,
+                                QStringLiteral("--runs"), store});
         QVERIFY2(res.exitCode == 0, res.err.constData());
+        QCOMPARE(int(ResultsDb(ResultsDb::fileIn(store)).runs().size()), 3); // merge records the runs
         const std::vector<BatchRunRecord> runs = mergeBatchShards({m0, m1});
         QCOMPARE(int(runs.size()), 3);
         for (int k = 0; k < 3; ++k) { // batch order, each run's numbers those of the unsharded batch

@@ -1,5 +1,6 @@
 #include "Cli.h"
 #include "CliOptions.h"
+#include "RunsDatabase.h"
 #include "analysis/RunBatch.h"
 #include "analysis/SweepShards.h"
 #include "util/Error.h"
@@ -24,6 +25,7 @@ int runBatch(const QStringList& args)
         {QStringLiteral("out"), QStringLiteral("Output folder (shared by all shards)."),
          QStringLiteral("DIR")},
         {QStringLiteral("shard"), QStringLiteral("Only shard I of N (I 0-based)."), QStringLiteral("I/N")},
+        recordRunsOption(),
         {QStringLiteral("dry-run"), QStringLiteral("List the runs of each shard and stop.")},
         {QStringLiteral("shards"), QStringLiteral("With --dry-run: N shards."), QStringLiteral("N")},
         threadsOption(),
@@ -78,6 +80,13 @@ int runBatch(const QStringList& args)
                      .arg(r.bitsPerWeight, 6, 'f', 3)
                      .arg(r.ppl, 10, 'f', 4)
                      .arg(r.done() ? r.folder : r.status);
+    }
+    if (!shard.sharded()) { // a shard's runs are recorded by merge, on the user's machine
+        QStringList folders;
+        for (const qs::BatchRunRecord& r : m.runs)
+            if (r.done())
+                folders << r.folder;
+        recordResults(runsFolderFrom(p), folders, false);
     }
     out() << QStringLiteral("shard %1: %2 of %3 runs done → %4\n")
                  .arg(shard.toText())

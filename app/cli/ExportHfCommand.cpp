@@ -1,6 +1,6 @@
 #include "Cli.h"
-#include "model/Model.h"
 #include "checkpoint/HfQuantExport.h"
+#include "model/Model.h"
 
 #include <QCommandLineParser>
 #include <QJsonArray>

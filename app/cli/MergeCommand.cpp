@@ -1,4 +1,5 @@
 #include "Cli.h"
+#include "RunsDatabase.h"
 #include "analysis/RunBatch.h"
 #include "analysis/SlurmArray.h"
 #include "analysis/SweepShards.h"
@@ -69,7 +70,8 @@ int runMerge(const QStringList& args)
           QStringLiteral("Check the merged sweep against an unsharded run of it: every entry's values "
                          "equal (timings aside); exit 1 listing the differences otherwise."),
           QStringLiteral("WHOLE.json")},
-         {QStringLiteral("json"), QStringLiteral("Print JSON.")}});
+         {QStringLiteral("json"), QStringLiteral("Print JSON.")},
+         recordRunsOption()});
     p.process(args);
     QStringList files = p.positionalArguments();
     QString outPath = p.value(QStringLiteral("out"));
@@ -84,11 +86,19 @@ int runMerge(const QStringList& args)
         err() << p.helpText();
         return kExitUsage;
     }
-    if (qs::isBatchManifest(files.front()))
-        return mergeBatch(files, outPath, p.isSet(QStringLiteral("json")));
+    if (qs::isBatchManifest(files.front())) {
+        const int rc = mergeBatch(files, outPath, p.isSet(QStringLiteral("json")));
+        QStringList folders;
+        for (const qs::BatchRunRecord& r : qs::mergeBatchShards(files))
+            folders << r.folder;
+        recordResults(runsFolderFrom(p), folders, p.isSet(QStringLiteral("json")));
+        return rc;
+    }
     QStringList notes;
     const qs::SensitivityResult merged = qs::mergeSweepShards(files, &notes);
     merged.save(outPath);
+    recordResults(runsFolderFrom(p), {QFileInfo(outPath).absoluteFilePath()},
+                  p.isSet(QStringLiteral("json")));
     for (const QString& n : notes)
         err() << "warning: " << n << '\n';
     if (p.isSet(QStringLiteral("json")))

@@ -127,12 +127,7 @@ int runQuantize(const QStringList& args)
         {QStringLiteral("threads"), QStringLiteral("Compute threads (default all)."), QStringLiteral("N"),
          QStringLiteral("0")},
         speedOption(),
-        {QStringLiteral("runs"),
-         QStringLiteral(
-             "Record the run in this runs folder's results database ('off': do not record; default: "
-             "$QUANTSCOPE_RUNS, else the GUI's: %1).")
-             .arg(qs::ResultsDb::defaultFolder()),
-         QStringLiteral("DIR")},
+        recordRunsOption(),
     });
     p.addOptions(perplexityOptions());
     p.process(args);

@@ -233,6 +233,32 @@ void recordQuantizeRun(const QString& folder, const qs::ExperimentParams& params
     }
 }
 
+void recordResults(const QString& folder, const QStringList& paths, bool quiet)
+{
+    if (folder == u"off" || paths.isEmpty())
+        return;
+    try {
+        auto db = openRunsDatabase(folder);
+        const qs::ImportReport report = qs::importResults(*db, paths);
+        for (const QString& e : report.errors)
+            err() << "warning: not recorded: " << e << '\n';
+        if (!quiet)
+            err() << "recorded " << report.runs << " runs and " << report.sweeps << " sweeps in "
+                  << db->file() << '\n';
+    } catch (const qs::Error& e) {
+        err() << "warning: the results were not recorded in the results database: " << e.message() << '\n';
+    }
+}
+
+QCommandLineOption recordRunsOption()
+{
+    return {QStringLiteral("runs"),
+            QStringLiteral("Record the results in this runs folder's results database ('off': do not record; "
+                           "default: $QUANTSCOPE_RUNS, else the GUI's: %1).")
+                .arg(qs::ResultsDb::defaultFolder()),
+            QStringLiteral("DIR")};
+}
+
 int runRuns(const QStringList& args)
 {
     static const QStringList kActions{

@@ -18,4 +18,11 @@ QString runsFolderFrom(const QCommandLineParser& p);
 void recordQuantizeRun(const QString& folder, const qs::ExperimentParams& params,
                        const qs::ExperimentResult& result, bool quiet);
 
+/// Imports results files (merged sweeps, run folders) into `folder`'s database ("off": nothing); a
+/// failure only warns. Shards on a cluster do not write the database (SQLite over a network file
+/// system is not safe); merge, on the machine the user works on, records what they made.
+void recordResults(const QString& folder, const QStringList& paths, bool quiet);
+/// The --runs option of the commands that record (quantize, batch, merge).
+QCommandLineOption recordRunsOption();
+
 } // namespace cli

@@ -102,6 +102,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     m_tabs->addTab(m_planPage, tr("Plan"));
     m_mixed = new MixedPrecisionPanel(m_plan);
     connect(m_mixed, &MixedPrecisionPanel::errorOccurred, this, &MainWindow::showError);
+    connect(m_mixed, &MixedPrecisionPanel::sweepRecordable, this,
+            [this](const SensitivityResult& sweep, const QString& source) {
+                m_runs->recordSweep(sweep, source);
+            });
     m_tabs->addTab(m_mixed, tr("Mixed precision"));
     m_runs = new RunsPanel;
     connect(m_runs, &RunsPanel::errorOccurred, this, &MainWindow::showError);

@@ -303,6 +303,7 @@ void MixedPrecisionPanel::onSweepFinished(const JobOutcome<std::optional<Sensiti
                           .arg(out.value->basePpl, 0, 'f', 3)
                           .arg(out.value->evalTokens));
     setResults(*out.value);
+    Q_EMIT sweepRecordable(*out.value, tr("sweep run in QuantScope"));
     Q_EMIT sweepFinished(true, {});
 }
 
@@ -470,8 +471,11 @@ void MixedPrecisionPanel::loadDialog()
     if (path.isEmpty())
         return;
     try {
-        setResults(SensitivityResult::load(path));
+        const SensitivityResult loaded = SensitivityResult::load(path);
+        setResults(loaded);
         m_status->setText(tr("Loaded %1").arg(path));
+        if (!loaded.shard.sharded()) // a merged or whole sweep goes into the history
+            Q_EMIT sweepRecordable(loaded, QFileInfo(path).absoluteFilePath());
     } catch (const Error& e) {
         Q_EMIT errorOccurred(tr("Cannot load the sensitivity results"), e.message());
     }

@@ -56,6 +56,8 @@ public Q_SLOTS:
 
 Q_SIGNALS:
     void sweepFinished(bool ok, const QString& message);
+    /// A whole sweep (finished here, or loaded: a merged one from a cluster) to keep in the history.
+    void sweepRecordable(const SensitivityResult& sweep, const QString& source);
     void errorOccurred(const QString& title, const QString& message);
 
 private:

@@ -303,6 +303,15 @@ void RunsPanel::loadKeptRuns()
         m_history->refresh();
 }
 
+void RunsPanel::recordSweep(const SensitivityResult& sweep, const QString& source)
+{
+    try {
+        m_store.database().putSweep(sweep, source);
+    } catch (const Error& e) {
+        Q_EMIT errorOccurred(tr("The sweep was not recorded in the run history"), e.message());
+    }
+}
+
 void RunsPanel::compareRuns(const std::vector<SessionRun>& runs)
 {
     int added = 0;

@@ -79,6 +79,8 @@ public:
     /// Adds runs picked in the history (any session) to the comparison; runs already shown are skipped.
     void compareRuns(const std::vector<SessionRun>& runs);
     RunHistoryPanel* history() const { return m_history; }
+    /// Keeps a sweep in the results database (a failure is reported, nothing else changes).
+    void recordSweep(const SensitivityResult& sweep, const QString& source);
     /// Rows of the jobs table that ended without a run (failed or cancelled), until removed.
     int endedJobRows() const;
     const std::vector<RunSummary>& runs() const { return m_runs; }

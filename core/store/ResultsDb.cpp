@@ -742,6 +742,11 @@ qint64 ResultsDb::putSweep(const SensitivityResult& sweep, const QString& source
     const QString uid =
         QString::fromLatin1(QCryptographicHash::hash(json, QCryptographicHash::Sha1).toHex().left(32));
     const QString what = QStringLiteral("sweep %1").arg(source);
+    if (sweep.shard.sharded())
+        throw Error::inFile(source,
+                            QStringLiteral("is shard %1 of a sweep, not recorded: merge its shards first "
+                                           "(quantscope-cli merge)")
+                                .arg(sweep.shard.toText()));
     QStringList schemes;
     for (const SensitivityScheme& s : sweep.schemes)
         schemes << s.name;
