@@ -889,10 +889,6 @@
         <translation>KLD</translation>
     </message>
     <message>
-        <source>(complete the sweep to allocate)</source>
-        <translation>(für die Zuteilung die Analyse abschließen)</translation>
-    </message>
-    <message>
         <source>%1 bpw → plan %2 bpw, predicted KLD %3</source>
         <translation>%1 bpw → Plan %2 bpw, vorhergesagte KLD %3</translation>
     </message>
@@ -957,6 +953,14 @@
 × measured with llama.cpp&apos;s fallback type, not the scheme&apos;s (hover for which)</source>
         <translation>KLD, wenn nur diese Schicht quantisiert ist
 × mit dem Ausweichtyp von llama.cpp gemessen, nicht mit dem des Schemas (Mauszeiger zeigt welchen)</translation>
+    </message>
+    <message>
+        <source>sweep run in QuantScope</source>
+        <translation>in QuantScope ausgeführter Sweep</translation>
+    </message>
+    <message>
+        <source>complete the sweep to allocate</source>
+        <translation>zum Zuteilen erst den Sweep abschließen</translation>
     </message>
 </context>
 <context>
@@ -1749,6 +1753,237 @@ Fehler %5</translation>
     </message>
 </context>
 <context>
+    <name>qs::RunHistoryPanel</name>
+    <message>
+        <source>Search name, recipe, method, model, tag</source>
+        <translation>Name, Rezept, Methode, Modell, Tag suchen</translation>
+    </message>
+    <message>
+        <source>Model path contains</source>
+        <translation>Modellpfad enthält</translation>
+    </message>
+    <message>
+        <source>Any method</source>
+        <translation>Jede Methode</translation>
+    </message>
+    <message>
+        <source>Any bits</source>
+        <translation>Alle Bits</translation>
+    </message>
+    <message>
+        <source> bits</source>
+        <translation> Bit</translation>
+    </message>
+    <message>
+        <source>min bpw</source>
+        <translation>min. bpw</translation>
+    </message>
+    <message>
+        <source>Largest whole-model bits per weight shown</source>
+        <translation>Größte angezeigte Bits pro Gewicht (ganzes Modell)</translation>
+    </message>
+    <message>
+        <source>Smallest whole-model bits per weight shown</source>
+        <translation>Kleinste angezeigte Bits pro Gewicht (ganzes Modell)</translation>
+    </message>
+    <message>
+        <source>Since</source>
+        <translation>Seit</translation>
+    </message>
+    <message>
+        <source>Tag</source>
+        <translation>Tag</translation>
+    </message>
+    <message>
+        <source>Trash</source>
+        <translation>Papierkorb</translation>
+    </message>
+    <message>
+        <source>Show the deleted runs (Restore brings them back)</source>
+        <translation>Die gelöschten Läufe zeigen (Wiederherstellen holt sie zurück)</translation>
+    </message>
+    <message>
+        <source>Id</source>
+        <translation>Nr.</translation>
+    </message>
+    <message>
+        <source>Recorded</source>
+        <translation>Erfasst</translation>
+    </message>
+    <message>
+        <source>Run</source>
+        <translation>Lauf</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>Modell</translation>
+    </message>
+    <message>
+        <source>Method</source>
+        <translation>Methode</translation>
+    </message>
+    <message>
+        <source>Bits</source>
+        <translation>Bits</translation>
+    </message>
+    <message>
+        <source>bpw</source>
+        <translation>bpw</translation>
+    </message>
+    <message>
+        <source>ppl ± err</source>
+        <translation>PPL ± Fehler</translation>
+    </message>
+    <message>
+        <source>KLD</source>
+        <translation>KLD</translation>
+    </message>
+    <message>
+        <source>Tags</source>
+        <translation>Tags</translation>
+    </message>
+    <message>
+        <source>Checkpoint</source>
+        <translation>Checkpoint</translation>
+    </message>
+    <message>
+        <source>The disk the run&apos;s kept checkpoint takes</source>
+        <translation>Der Plattenplatz des aufbewahrten Checkpoints des Laufs</translation>
+    </message>
+    <message>
+        <source>Compare</source>
+        <translation>Vergleichen</translation>
+    </message>
+    <message>
+        <source>Show the selected runs in the comparison plots</source>
+        <translation>Die gewählten Läufe in den Vergleichsdiagrammen zeigen</translation>
+    </message>
+    <message>
+        <source>Tag…</source>
+        <translation>Taggen…</translation>
+    </message>
+    <message>
+        <source>Set the tags of the selected runs</source>
+        <translation>Die Tags der gewählten Läufe setzen</translation>
+    </message>
+    <message>
+        <source>Rename…</source>
+        <translation>Umbenennen…</translation>
+    </message>
+    <message>
+        <source>Rename the selected run</source>
+        <translation>Den gewählten Lauf umbenennen</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>Löschen</translation>
+    </message>
+    <message>
+        <source>Move the selected runs to the trash (Undo brings them back)</source>
+        <translation>Die gewählten Läufe in den Papierkorb verschieben (Rückgängig holt sie zurück)</translation>
+    </message>
+    <message>
+        <source>Undo delete</source>
+        <translation>Löschen rückgängig</translation>
+    </message>
+    <message>
+        <source>Bring back the runs just deleted</source>
+        <translation>Die eben gelöschten Läufe zurückholen</translation>
+    </message>
+    <message>
+        <source>Restore</source>
+        <translation>Wiederherstellen</translation>
+    </message>
+    <message>
+        <source>Bring the selected runs back from the trash</source>
+        <translation>Die gewählten Läufe aus dem Papierkorb zurückholen</translation>
+    </message>
+    <message>
+        <source>Remove checkpoints</source>
+        <translation>Checkpoints entfernen</translation>
+    </message>
+    <message>
+        <source>Delete the kept checkpoints of the selected runs; their numbers stay</source>
+        <translation>Die aufbewahrten Checkpoints der gewählten Läufe löschen; ihre Messwerte bleiben</translation>
+    </message>
+    <message>
+        <source>Empty trash</source>
+        <translation>Papierkorb leeren</translation>
+    </message>
+    <message>
+        <source>Remove the runs in the trash for good, with their kept checkpoints</source>
+        <translation>Die Läufe im Papierkorb endgültig entfernen, mit ihren aufbewahrten Checkpoints</translation>
+    </message>
+    <message>
+        <source>The results database cannot be read: %1</source>
+        <translation>Die Ergebnisdatenbank kann nicht gelesen werden: %1</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>keiner</translation>
+    </message>
+    <message numerus="yes">
+        <source>Kept checkpoints: %n run(s), %1</source>
+        <translation>
+            <numerusform>Aufbewahrte Checkpoints: %n Lauf, %1</numerusform>
+            <numerusform>Aufbewahrte Checkpoints: %n Läufe, %1</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Runs are kept in memory only</source>
+        <translation>Läufe werden nur im Speicher gehalten</translation>
+    </message>
+    <message>
+        <source>In %1</source>
+        <translation>In %1</translation>
+    </message>
+    <message>
+        <source>Cannot change the run history</source>
+        <translation>Der Lauf-Verlauf kann nicht geändert werden</translation>
+    </message>
+    <message numerus="yes">
+        <source>Undo delete (%n run(s))</source>
+        <translation>
+            <numerusform>Löschen rückgängig (%n Lauf)</numerusform>
+            <numerusform>Löschen rückgängig (%n Läufe)</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Tag runs</source>
+        <translation>Läufe taggen</translation>
+    </message>
+    <message>
+        <source>Tags (comma-separated; empty removes all):</source>
+        <translation>Tags (durch Kommas getrennt; leer entfernt alle):</translation>
+    </message>
+    <message>
+        <source>Rename run</source>
+        <translation>Lauf umbenennen</translation>
+    </message>
+    <message>
+        <source>Name:</source>
+        <translation>Name:</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n checkpoint(s) removed; the runs&apos; numbers stay.</source>
+        <translation>
+            <numerusform>%n Checkpoint entfernt; die Messwerte der Läufe bleiben.</numerusform>
+            <numerusform>%n Checkpoints entfernt; die Messwerte der Läufe bleiben.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Left alone (not in the runs folder): %1</source>
+        <translation>Unberührt gelassen (nicht im Läufe-Ordner): %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>Remove %n run(s) for good, with their kept checkpoints?</source>
+        <translation>
+            <numerusform>%n Lauf endgültig entfernen, mit seinem aufbewahrten Checkpoint?</numerusform>
+            <numerusform>%n Läufe endgültig entfernen, mit ihren aufbewahrten Checkpoints?</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>qs::RunsPanel</name>
     <message>
         <source> chunks of 128 tokens</source>
@@ -2010,6 +2245,38 @@ aus dem Rezept „%2“</translation>
     <message>
         <source>No shown run has this measured (speed is measured after the evaluation)</source>
         <translation>Kein angezeigter Lauf hat diesen Messwert (die Geschwindigkeit wird nach der Auswertung gemessen)</translation>
+    </message>
+    <message>
+        <source>Runs of this model</source>
+        <translation>Läufe dieses Modells</translation>
+    </message>
+    <message>
+        <source>History (all sessions)</source>
+        <translation>Verlauf (alle Sitzungen)</translation>
+    </message>
+    <message>
+        <source>The sweep was not recorded in the run history</source>
+        <translation>Der Sweep wurde nicht im Lauf-Verlauf erfasst</translation>
+    </message>
+    <message>
+        <source>The run history was damaged</source>
+        <translation>Der Lauf-Verlauf war beschädigt</translation>
+    </message>
+    <message>
+        <source>Some earlier run files could not be imported</source>
+        <translation>Einige frühere Lauf-Dateien konnten nicht importiert werden</translation>
+    </message>
+    <message>
+        <source>Cannot open the run history</source>
+        <translation>Der Lauf-Verlauf kann nicht geöffnet werden</translation>
+    </message>
+    <message>
+        <source>%1
+
+Runs are kept while QuantScope runs, and not recorded.</source>
+        <translation>%1
+
+Läufe bleiben erhalten, solange QuantScope läuft, und werden nicht erfasst.</translation>
     </message>
 </context>
 <context>

@@ -4,6 +4,7 @@
 #include "model/Model.h"
 #include "recipe/Recipe.h"
 #include "results/ExperimentJob.h"
+#include "results/RunSummaryJson.h"
 #include "util/Error.h"
 #include "util/Paths.h"
 #include "util/Threads.h"
@@ -220,24 +221,9 @@ namespace {
 /// compare's row of a run kept in the results database.
 QJsonObject compareRow(const qs::RunSummary& s)
 {
-    auto num = [](double v) { return std::isfinite(v) ? QJsonValue(v) : QJsonValue(); };
-    return {{QStringLiteral("run"), s.name},
-            {QStringLiteral("bpw"), num(s.bitsPerWeight)},
-            {QStringLiteral("linear_bpw"), num(s.linearBitsPerWeight)},
-            {QStringLiteral("MB"), s.megabytes()},
-            {QStringLiteral("ppl"), num(s.ppl)},
-            {QStringLiteral("ppl_error"), num(s.pplError)},
-            {QStringLiteral("delta_ppl"), num(s.deltaPpl)},
-            {QStringLiteral("delta_ppl_error"), num(s.deltaPplError)},
-            {QStringLiteral("kld"), num(s.kldMean)},
-            {QStringLiteral("top1_percent"), num(s.top1Percent)},
-            {QStringLiteral("top1_error"), num(s.top1Error)},
-            {QStringLiteral("prefill_tokens_per_second"), num(s.prefillTokensPerSecond)},
-            {QStringLiteral("decode_tokens_per_second"), num(s.decodeTokensPerSecond)},
-            {QStringLiteral("resident_MB"),
-             s.residentBytes > 0 ? QJsonValue(double(s.residentBytes) / 1e6) : QJsonValue()},
-            {QStringLiteral("threads"), s.speedThreads > 0 ? QJsonValue(s.speedThreads) : QJsonValue()},
-            {QStringLiteral("quantize_seconds"), num(s.quantizeSeconds)}};
+    QJsonObject row = qs::runMetricsJson(s);
+    row.insert(QStringLiteral("run"), s.name);
+    return row;
 }
 
 } // namespace

@@ -13,4 +13,9 @@ QJsonObject runSummaryToJson(const RunSummary& run);
 /// Reads runSummaryToJson's object; throws Error naming `where` when it is not one.
 RunSummary runSummaryFromJson(const QJsonObject& o, const QString& where);
 
+/// The run's measurements as tables print them (compare, runs list/export): bpw, linear_bpw, MB,
+/// ppl ± error, Δppl ± paired error, KLD, top-1 % ± error, measured speed and resident MB, threads,
+/// quantize seconds; null where not measured.
+QJsonObject runMetricsJson(const RunSummary& run);
+
 } // namespace qs

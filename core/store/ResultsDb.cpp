@@ -703,29 +703,22 @@ void ResultsDb::setCheckpoint(qint64 id, const QString& folder, qint64 bytes)
 QJsonObject StoredRun::toJson(bool withDetail) const
 {
     const RunSummary& s = run.summary;
-    auto num = [](double v) { return std::isfinite(v) ? QJsonValue(v) : QJsonValue(); };
-    QJsonObject o{{QStringLiteral("id"), id},
-                  {QStringLiteral("uid"), uid},
-                  {QStringLiteral("created"), isoUtc(created)},
-                  {QStringLiteral("name"), s.name},
-                  {QStringLiteral("model"), modelPath.isEmpty() ? s.modelPath : modelPath},
-                  {QStringLiteral("method"), s.method},
-                  {QStringLiteral("bits"), recipeBits(run)},
-                  {QStringLiteral("recipe_summary"), s.recipeSummary},
-                  {QStringLiteral("bpw"), num(s.bitsPerWeight)},
-                  {QStringLiteral("MB"), s.megabytes()},
-                  {QStringLiteral("ppl"), num(s.ppl)},
-                  {QStringLiteral("ppl_error"), num(s.pplError)},
-                  {QStringLiteral("delta_ppl"), num(s.deltaPpl)},
-                  {QStringLiteral("delta_ppl_error"), num(s.deltaPplError)},
-                  {QStringLiteral("kld"), num(s.kldMean)},
-                  {QStringLiteral("top1_percent"), num(s.top1Percent)},
-                  {QStringLiteral("decode_tokens_per_second"), num(s.decodeTokensPerSecond)},
-                  {QStringLiteral("tags"), QJsonArray::fromStringList(tags)},
-                  {QStringLiteral("checkpoint"), checkpoint},
-                  {QStringLiteral("checkpoint_bytes"), checkpointBytes},
-                  {QStringLiteral("tool_version"), toolVersion},
-                  {QStringLiteral("baseline"), s.isBaseline}};
+    QJsonObject o = runMetricsJson(s);
+    const QJsonObject record{{QStringLiteral("id"), id},
+                             {QStringLiteral("uid"), uid},
+                             {QStringLiteral("created"), isoUtc(created)},
+                             {QStringLiteral("name"), s.name},
+                             {QStringLiteral("model"), modelPath.isEmpty() ? s.modelPath : modelPath},
+                             {QStringLiteral("method"), s.method},
+                             {QStringLiteral("bits"), recipeBits(run)},
+                             {QStringLiteral("recipe_summary"), s.recipeSummary},
+                             {QStringLiteral("tags"), QJsonArray::fromStringList(tags)},
+                             {QStringLiteral("checkpoint"), checkpoint},
+                             {QStringLiteral("checkpoint_bytes"), checkpointBytes},
+                             {QStringLiteral("tool_version"), toolVersion},
+                             {QStringLiteral("baseline"), s.isBaseline}};
+    for (auto it = record.begin(); it != record.end(); ++it)
+        o.insert(it.key(), it.value());
     if (withDetail) {
         o.insert(QStringLiteral("summary"), runSummaryToJson(s));
         o.insert(QStringLiteral("recipe"), run.recipe.toJson());
