@@ -468,16 +468,22 @@ void MixedPrecisionPanel::loadDialog()
 {
     const QString path =
         QFileDialog::getOpenFileName(this, tr("Load Sensitivity Results"), QString(), tr("JSON (*.json)"));
-    if (path.isEmpty())
-        return;
+    if (!path.isEmpty())
+        loadFile(path);
+}
+
+bool MixedPrecisionPanel::loadFile(const QString& path)
+{
     try {
         const SensitivityResult loaded = SensitivityResult::load(path);
         setResults(loaded);
         m_status->setText(tr("Loaded %1").arg(path));
         if (!loaded.shard.sharded()) // a merged or whole sweep goes into the history
             Q_EMIT sweepRecordable(loaded, QFileInfo(path).absoluteFilePath());
+        return true;
     } catch (const Error& e) {
         Q_EMIT errorOccurred(tr("Cannot load the sensitivity results"), e.message());
+        return false;
     }
 }
 

@@ -54,6 +54,10 @@ public Q_SLOTS:
     void cancelSweep();
     void applyProposal();
 
+    /// Loads a sweep file (the Load… button, --sensitivity); a whole or merged sweep is offered to
+    /// the run history (sweepRecordable). False, with errorOccurred, when it cannot be used.
+    bool loadFile(const QString& path);
+
 Q_SIGNALS:
     void sweepFinished(bool ok, const QString& message);
     /// A whole sweep (finished here, or loaded: a merged one from a cluster) to keep in the history.

@@ -122,14 +122,9 @@ int main(int argc, char** argv)
     });
     QObject::connect(&w, &qs::MainWindow::modelLoaded, &app, [&w, &p] {
         if (p.isSet(QStringLiteral("sensitivity"))) {
-            try {
-                w.mixedPrecisionPanel()->setResults(
-                    qs::SensitivityResult::load(p.value(QStringLiteral("sensitivity"))));
-                if (p.isSet(QStringLiteral("budget")))
-                    w.mixedPrecisionPanel()->setBudget(p.value(QStringLiteral("budget")).toDouble());
-            } catch (const qs::Error& e) {
-                qWarning("QuantScope: %s", qPrintable(e.message()));
-            }
+            if (w.mixedPrecisionPanel()->loadFile(p.value(QStringLiteral("sensitivity"))) &&
+                p.isSet(QStringLiteral("budget")))
+                w.mixedPrecisionPanel()->setBudget(p.value(QStringLiteral("budget")).toDouble());
         }
         if (p.isSet(QStringLiteral("tab")))
             w.showPage(p.value(QStringLiteral("tab")));
