@@ -26,6 +26,7 @@ namespace {
 // SQLite result codes the store tells apart (sqlite3.h): damage is moved aside, the rest is not.
 constexpr int kSqliteCorrupt = 11;
 constexpr int kSqliteNotADb = 26;
+constexpr int kSqliteReadOnly = 8;
 
 /// The schema, one migration per version: migration i brings user_version i to i + 1. A released
 /// migration is never edited; a change is a new one.
@@ -212,8 +213,17 @@ void ResultsDb::openFile(int busyTimeoutMs)
         else
             error = q.lastError();
         const bool damaged = (error.isValid() && isDamage(error)) || (!error.isValid() && check != u"ok");
-        if (!damaged && error.isValid())
-            throw Error::inFile(where, QStringLiteral("cannot read: ") + error.text());
+        if (!damaged && error.isValid()) {
+            // A database in WAL mode needs its folder writable even to read (the -shm file).
+            const QFileInfo file(m_file), folder(file.absolutePath());
+            const bool readOnly = sqliteCode(error) == kSqliteReadOnly ||
+                                  (file.exists() && !file.isWritable()) || !folder.isWritable();
+            throw Error::inFile(where, readOnly ? QStringLiteral("read-only for this user (%1): the results "
+                                                                 "database needs the file and its folder "
+                                                                 "writable, even to list runs")
+                                                      .arg(error.text())
+                                                : QStringLiteral("cannot read: ") + error.text());
+        }
         if (damaged && attempt == 0 && !m_file.isEmpty()) {
             q = QSqlQuery();
             db.close();
