@@ -393,11 +393,20 @@ StoredRun readRun(const QSqlQuery& q, const QString& file)
     return r;
 }
 
-std::vector<StoredRun> readRuns(QSqlQuery& q, const QString& file)
+/// The runs an executed query selected (kRunColumns), each with its tags.
+std::vector<StoredRun> readRuns(const QSqlDatabase& db, QSqlQuery& q, const QString& file)
 {
     std::vector<StoredRun> out;
     while (q.next())
         out.push_back(readRun(q, file));
+    QSqlQuery tags(db);
+    tags.prepare(QStringLiteral("SELECT tag FROM run_tags WHERE run = ? ORDER BY tag"));
+    for (StoredRun& r : out) {
+        tags.bindValue(0, r.id);
+        if (tags.exec())
+            while (tags.next())
+                r.tags << tags.value(0).toString();
+    }
     return out;
 }
 
@@ -553,47 +562,22 @@ std::vector<StoredRun> ResultsDb::runs(const RunFilter& f) const
         q.addBindValue(v);
     if (!q.exec())
         throw Error::inFile(m_file, QStringLiteral("cannot list runs: ") + q.lastError().text());
-    std::vector<StoredRun> out = readRuns(q, m_file);
-    QSqlQuery tags(db);
-    tags.prepare(QStringLiteral("SELECT tag FROM run_tags WHERE run = ? ORDER BY tag"));
-    for (StoredRun& r : out) {
-        tags.bindValue(0, r.id);
-        if (tags.exec())
-            while (tags.next())
-                r.tags << tags.value(0).toString();
-    }
-    return out;
+    return readRuns(db, q, m_file);
 }
-
-namespace {
-
-std::optional<StoredRun> only(std::vector<StoredRun> runs)
-{
-    if (runs.empty())
-        return std::nullopt;
-    return std::move(runs.back());
-}
-
-} // namespace
 
 std::optional<StoredRun> ResultsDb::run(qint64 id) const
 {
-    QSqlQuery q(QSqlDatabase::database(m_connection));
+    const QSqlDatabase db = QSqlDatabase::database(m_connection);
+    QSqlQuery q(db);
     q.prepare(QStringLiteral("SELECT %1 FROM runs WHERE id = ?").arg(QLatin1String(kRunColumns)));
     q.addBindValue(id);
     if (!q.exec())
         throw Error::inFile(m_file,
                             QStringLiteral("cannot read run %1: %2").arg(id).arg(q.lastError().text()));
-    auto r = only(readRuns(q, m_file));
-    if (r) {
-        QSqlQuery tags(QSqlDatabase::database(m_connection));
-        tags.prepare(QStringLiteral("SELECT tag FROM run_tags WHERE run = ? ORDER BY tag"));
-        tags.addBindValue(id);
-        if (tags.exec())
-            while (tags.next())
-                r->tags << tags.value(0).toString();
-    }
-    return r;
+    std::vector<StoredRun> runs = readRuns(db, q, m_file);
+    if (runs.empty())
+        return std::nullopt;
+    return std::move(runs.front());
 }
 
 std::optional<StoredRun> ResultsDb::runByUid(const QString& uid) const

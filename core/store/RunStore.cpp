@@ -2,6 +2,7 @@
 
 #include "results/RunSummaryJson.h"
 #include "session/Session.h"
+#include "store/StoreImport.h"
 #include "util/Error.h"
 
 #include <QDir>
@@ -95,20 +96,7 @@ void RunStore::importLegacyFiles()
     for (const QString& name : files) {
         const QString file = QDir(m_folder).filePath(name);
         try {
-            QFile f(file);
-            if (!f.open(QIODevice::ReadOnly))
-                throw Error::inFile(file, QStringLiteral("cannot open: ") + f.errorString());
-            const QByteArray json = f.readAll();
-            const QJsonObject o = QJsonDocument::fromJson(json).object();
-            ModelIdentity model;
-            model.path = o.value(u"model").toString();
-            model.bytes = o.value(u"model_bytes").toInteger();
-            model.modified = QDateTime::fromString(o.value(u"model_modified").toString(), Qt::ISODateWithMs);
-            const StoredRuns runs = StoredRuns::fromJson(json, file, model);
-            for (const SessionRun& r : runs.runs)
-                m_db->putRun(r, model, QFileInfo(r.summary.source).isDir() ? r.summary.source : QString());
-            if (runs.baseline)
-                m_db->putRun({*runs.baseline, Recipe{}, true}, model);
+            importRunStoreFile(*m_db, file, readResultsFile(file));
             if (!QFile::rename(file, file + QStringLiteral(".imported")))
                 throw Error::inFile(file,
                                     QStringLiteral("imported, but cannot be renamed to %1.imported (it will "

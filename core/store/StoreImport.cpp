@@ -15,14 +15,6 @@ namespace qs {
 
 namespace {
 
-QByteArray readAll(const QString& file)
-{
-    QFile f(file);
-    if (!f.open(QIODevice::ReadOnly))
-        throw Error::inFile(file, QStringLiteral("cannot open: ") + f.errorString());
-    return f.readAll();
-}
-
 /// The recipe a quantize output folder was made with (its checkpoint's metadata); a default one
 /// when the folder has no checkpoint (a run.json alone).
 Recipe recipeOfRunFolder(const QString& dir)
@@ -57,7 +49,7 @@ void importRunFolderOrFile(ResultsDb& db, const QString& path, ImportReport& rep
 /// A JSON file: what its "format" (or shape) says it is.
 void importJsonFile(ResultsDb& db, const QString& file, ImportReport& report)
 {
-    const QByteArray bytes = readAll(file);
+    const QByteArray bytes = readResultsFile(file);
     QJsonParseError perr{};
     const QJsonObject o = QJsonDocument::fromJson(bytes, &perr).object();
     if (perr.error != QJsonParseError::NoError)
@@ -76,17 +68,7 @@ void importJsonFile(ResultsDb& db, const QString& file, ImportReport& report)
         if (s.baseline)
             db.putRun({*s.baseline, Recipe{}, true}, model);
     } else if (format == u"quantscope-runs") {
-        ModelIdentity model;
-        model.path = o.value(u"model").toString();
-        model.bytes = o.value(u"model_bytes").toInteger();
-        model.modified = QDateTime::fromString(o.value(u"model_modified").toString(), Qt::ISODateWithMs);
-        const StoredRuns runs = StoredRuns::fromJson(bytes, file, model);
-        for (const SessionRun& r : runs.runs) {
-            db.putRun(r, model);
-            ++report.runs;
-        }
-        if (runs.baseline)
-            db.putRun({*runs.baseline, Recipe{}, true}, model);
+        report.runs += importRunStoreFile(db, file, bytes);
     } else {
         importRunFolderOrFile(db, file, report); // run.json or an eval JSON; throws when neither
     }
@@ -127,6 +109,32 @@ void importOne(ResultsDb& db, const QString& path, ImportReport& report, bool de
 }
 
 } // namespace
+
+QByteArray readResultsFile(const QString& file)
+{
+    QFile f(file);
+    if (!f.open(QIODevice::ReadOnly))
+        throw Error::inFile(file, QStringLiteral("cannot open: ") + f.errorString());
+    return f.readAll();
+}
+
+int importRunStoreFile(ResultsDb& db, const QString& file, const QByteArray& bytes)
+{
+    // The file names the model it holds the runs of (the identity they were kept under).
+    const QJsonObject o = QJsonDocument::fromJson(bytes).object();
+    ModelIdentity model;
+    model.path = o.value(u"model").toString();
+    model.bytes = o.value(u"model_bytes").toInteger();
+    model.modified = QDateTime::fromString(o.value(u"model_modified").toString(), Qt::ISODateWithMs);
+    const StoredRuns runs = StoredRuns::fromJson(bytes, file, model);
+    db.atomically(QStringLiteral("the runs of %1").arg(file), [&] {
+        for (const SessionRun& r : runs.runs)
+            db.putRun(r, model, QFileInfo(r.summary.source).isDir() ? r.summary.source : QString());
+        if (runs.baseline)
+            db.putRun({*runs.baseline, Recipe{}, true}, model);
+    });
+    return int(runs.runs.size());
+}
 
 ImportReport importResults(ResultsDb& db, const QStringList& paths)
 {

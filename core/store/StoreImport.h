@@ -23,6 +23,14 @@ struct ImportReport
 /// be read is reported and skipped; nothing is half-recorded (each run is one transaction).
 ImportReport importResults(ResultsDb& db, const QStringList& paths);
 
+/// A file's bytes; throws Error naming it when it cannot be read.
+QByteArray readResultsFile(const QString& file);
+
+/// Imports a JSON file of the earlier per-model run store ("format": "quantscope-runs", `bytes` its
+/// content) under the model identity it names, with the checkpoint folders that still exist, in
+/// one transaction; returns the number of runs (the baseline aside). Throws Error naming `file`.
+int importRunStoreFile(ResultsDb& db, const QString& file, const QByteArray& bytes);
+
 /// Records a finished experiment (the CLI's quantize) with its recipe and checkpoint; returns the
 /// row id. Throws Error when the database cannot be written.
 qint64 recordExperiment(ResultsDb& db, const ExperimentParams& params, const ExperimentResult& result);
