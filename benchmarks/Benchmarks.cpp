@@ -34,6 +34,10 @@ const std::vector<Benchmark>& all()
          "matmul per weight format (f32, f16, bf16; Eigen f32 yardstick), 4096×4096 and 14336×4096: GEMV "
          "GB/s vs memcpy, GEMM n=512 GFLOP/s vs a 1-core f32 FMA (and vdpbf16ps) peak, 1 and 2 threads",
          kernelThroughput},
+        {"gui",
+         "longest event-loop stall of the window (offscreen) per phase: load, RTN/GPTQ/Q4_K runs, sweep, "
+         "Export GGUF, page visits; kjv7M and a 1B-shaped model (4 blocks; --layers); goal <= 50 ms",
+         guiStalls},
     };
     return table;
 }
@@ -107,16 +111,6 @@ double readBandwidthGBps(std::size_t bytes, int threads, int reps)
     for (std::uint64_t s : sums)
         check ^= s;
     return check == 1 ? 0.0 : double(words * sizeof(std::uint64_t)) / best / 1e9;
-}
-
-double loadAverage()
-{
-    QFile f(QStringLiteral("/proc/loadavg"));
-    if (!f.open(QIODevice::ReadOnly))
-        return -1.0;
-    bool ok = false;
-    const double v = f.readLine().split(' ').value(0).toDouble(&ok);
-    return ok ? v : -1.0;
 }
 
 } // namespace qs::bench

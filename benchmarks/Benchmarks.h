@@ -68,12 +68,16 @@ QJsonObject quantizeModel(const Options& opt);
 QJsonObject gptqThroughput(const Options& opt);
 QJsonObject ggmlQuantThroughput(const Options& opt);
 QJsonObject kernelThroughput(const Options& opt);
+/// `bench gui`: the window's longest event-loop stalls while it loads, runs, sweeps and exports
+/// (quantscope --bench-gui, one child process per model).
+QJsonObject guiStalls(const Options& opt);
 
 // Helpers shared by benchmarks.
+/// The synthetic bf16 model of opt.eval.shape (1b by default, tiny with quick) and opt.eval.layers,
+/// written under `work` or reused from there; `source` receives its description for the JSON.
+QString syntheticModel(const Options& opt, const QString& work, QJsonObject& source);
 double nowSeconds();
 QJsonObject machineInfo();
-/// The 1-minute load average (-1 when unknown): recorded beside timings on a shared machine.
-double loadAverage();
 /// Memory read bandwidth (GB/s, best of `reps`): `threads` threads summing disjoint parts of a
 /// buffer of `bytes` (far larger than the caches) with 64-bit vector adds — the ceiling a
 /// memory-bound kernel such as a decode GEMV can reach, measured in the same run as it.

@@ -209,19 +209,7 @@ QJsonObject evalOneModel(const Options& opt)
     return o;
 }
 
-namespace {
-
-// --- the parent: files, then ours and llama.cpp alternately -----------------------------------
-
-struct Case
-{
-    QString format; ///< preset name, or "as-is" for a given GGUF file
-    QString file;
-    double exportSeconds = -1;
-    bool reused = false;
-};
-
-QString synthesize(const Options& opt, const QString& work, QJsonObject& source)
+QString syntheticModel(const Options& opt, const QString& work, QJsonObject& source)
 {
     const EvalBenchOptions& e = opt.eval;
     const QString shape = !e.shape.isEmpty() ? e.shape
@@ -244,7 +232,7 @@ QString synthesize(const Options& opt, const QString& work, QJsonObject& source)
         return folder;
     }
     if (opt.log)
-        opt.log(QStringLiteral("eval: writing synthetic %1 model, %2 blocks (%3 MiB) to %4")
+        opt.log(QStringLiteral("writing synthetic %1 model, %2 blocks (%3 MiB) to %4")
                     .arg(shape)
                     .arg(spec.layers)
                     .arg(syntheticWeightBytes(spec) >> 20)
@@ -255,7 +243,7 @@ QString synthesize(const Options& opt, const QString& work, QJsonObject& source)
         const int tenth = int(p.fraction * 10);
         if (opt.log && tenth != lastTenth) {
             lastTenth = tenth;
-            opt.log(QStringLiteral("eval: synth %1 %").arg(tenth * 10));
+            opt.log(QStringLiteral("synthetic model: %1 %").arg(tenth * 10));
         }
     };
     const double t0 = nowSeconds();
@@ -264,12 +252,24 @@ QString synthesize(const Options& opt, const QString& work, QJsonObject& source)
     return folder;
 }
 
+namespace {
+
+// --- the parent: files, then ours and llama.cpp alternately -----------------------------------
+
+struct Case
+{
+    QString format; ///< preset name, or "as-is" for a given GGUF file
+    QString file;
+    double exportSeconds = -1;
+    bool reused = false;
+};
+
 std::vector<Case> prepareFiles(const Options& opt, const QString& work, QJsonObject& source)
 {
     const EvalBenchOptions& e = opt.eval;
     QString src = e.model;
     if (src.isEmpty())
-        src = synthesize(opt, work, source);
+        src = syntheticModel(opt, work, source);
     else
         source = QJsonObject{{QStringLiteral("path"), src}};
     const bool isGguf = QFileInfo(src).isFile() && src.endsWith(QStringLiteral(".gguf"), Qt::CaseInsensitive);

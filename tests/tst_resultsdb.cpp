@@ -312,8 +312,24 @@ void TestResultsDb::filtersTagsTrashAndPurge()
     QCOMPARE(names(db.runs(f)), (QStringList{QStringLiteral("rtn4"), QStringLiteral("gptq4")}));
     db.setDeleted({a}, false);
     QCOMPARE(names(db.runs()), (QStringList{QStringLiteral("rtn4"), QStringLiteral("gptq3 final")}));
+    // What the History tab reads without reading every run: methods, kept checkpoints, ids.
+    QCOMPARE(db.methods(),
+             (QStringList{QStringLiteral("float"), QStringLiteral("GPTQ"), QStringLiteral("RTN")}));
+    QCOMPARE(db.checkpointUsage().runs, 0);
     db.setCheckpoint(c, QStringLiteral("/runs/checkpoints/c"), 12345);
     QCOMPARE(db.run(c)->checkpointBytes, 12345);
+    // A checkpoint with its size, put with the run; putting it again without one keeps both.
+    SessionRun withFolder = db.run(a)->run;
+    QCOMPARE(db.putRun(withFolder, m1, QStringLiteral("/runs/checkpoints/a"), 4000), a);
+    QCOMPARE(db.putRun(withFolder, m1), a);
+    QCOMPARE(db.run(a)->checkpoint, QStringLiteral("/runs/checkpoints/a"));
+    QCOMPARE(db.run(a)->checkpointBytes, 4000);
+    QCOMPARE(db.checkpointUsage().runs, 2); // c is in the trash, and counted
+    QCOMPARE(db.checkpointUsage().bytes, 16345);
+    f = {};
+    f.trash = true;
+    QCOMPARE(db.runUids(f), QStringList{db.run(c)->uid});
+    QCOMPARE(db.runUids().size(), 2);
     QCOMPARE(db.purge({c}), QStringList{QStringLiteral("/runs/checkpoints/c")});
     QVERIFY(!db.run(c));
     const qint64 d = db.putRun(makeRun(QStringLiteral("later"), QStringLiteral("RTN"), 8, 8.5, 9.1), m2);

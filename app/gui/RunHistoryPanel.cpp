@@ -242,13 +242,7 @@ void RunHistoryPanel::refresh()
         ResultsDb& db = m_store->database();
         m_runs = db.runs(filter());
         // The method choices: every method recorded (kept when the current one filters all out).
-        QStringList methods;
-        RunFilter all;
-        all.baselines = true;
-        for (const StoredRun& r : db.runs(all))
-            if (!methods.contains(r.run.summary.method) && !r.run.summary.method.isEmpty())
-                methods << r.run.summary.method;
-        methods.sort(Qt::CaseInsensitive);
+        const QStringList methods = db.methods();
         const QSignalBlocker block(m_method);
         const QString current = m_method->currentData().toString();
         while (m_method->count() > 1)
@@ -296,23 +290,14 @@ void RunHistoryPanel::updateDiskLabel()
 {
     if (!m_store)
         return;
-    qint64 bytes = 0;
-    int kept = 0;
+    ResultsDb::CheckpointUsage kept;
     try {
-        RunFilter all;
-        all.baselines = true;
-        for (bool trash : {false, true}) {
-            all.trash = trash;
-            for (const StoredRun& r : m_store->database().runs(all))
-                if (!r.checkpoint.isEmpty()) {
-                    bytes += r.checkpointBytes;
-                    ++kept;
-                }
-        }
+        kept = m_store->database().checkpointUsage();
     } catch (const Error&) {
         return; // refresh() says why
     }
-    m_disk->setText(tr("Kept checkpoints: %n run(s), %1", nullptr, kept).arg(formatBytes(double(bytes))));
+    m_disk->setText(
+        tr("Kept checkpoints: %n run(s), %1", nullptr, kept.runs).arg(formatBytes(double(kept.bytes))));
     m_disk->setToolTip(m_store->folder().isEmpty()
                            ? tr("Runs are kept in memory only")
                            : tr("In %1").arg(QDir::toNativeSeparators(m_store->folder())));

@@ -1,4 +1,5 @@
 #include "AppSettings.h"
+#include "GuiBench.h"
 #include "MainWindow.h"
 #include "MixedPrecisionPanel.h"
 #include "PlanDocument.h"
@@ -71,6 +72,15 @@ int main(int argc, char** argv)
                  QStringLiteral("DIR")});
     p.addOption({QStringLiteral("no-restore"),
                  QStringLiteral("Start with a clean workbench (the session is still saved as you work).")});
+    p.addOption(
+        {QStringLiteral("bench-gui"),
+         QStringLiteral("Benchmark: open MODEL, run RTN/GPTQ/Q4_K, a sweep, Export GGUF and visit every "
+                        "page, measuring the longest event-loop stall of each; write JSON to FILE "
+                        "and quit (quantscope-cli bench gui runs it)."),
+         QStringLiteral("FILE")});
+    p.addOption({QStringLiteral("bench-chunks"),
+                 QStringLiteral("With --bench-gui: evaluation chunks of the runs and the sweep (default 2)."),
+                 QStringLiteral("N")});
     p.process(app);
 
     // Preferences: the data folder reaches every default text path through QUANTSCOPE_DATA (the
@@ -86,6 +96,27 @@ int main(int argc, char** argv)
     w.applySettings(settings);
     w.show();
     QString path = p.positionalArguments().value(0);
+    if (p.isSet(QStringLiteral("bench-gui"))) { // a fresh window, runs kept in memory only
+        qs::GuiBench::Options o;
+        o.model = path;
+        o.output = p.value(QStringLiteral("bench-gui"));
+        bool ok = true;
+        if (p.isSet(QStringLiteral("bench-chunks")))
+            o.chunks = p.value(QStringLiteral("bench-chunks")).toInt(&ok);
+        if (path.isEmpty() || !ok || o.chunks < 1) {
+            std::fputs("QuantScope: --bench-gui needs a MODEL and a positive --bench-chunks\n", stderr);
+            return 2;
+        }
+        w.resize(1400, 950);
+        auto* bench = new qs::GuiBench(&w, o, &app);
+        QObject::connect(bench, &qs::GuiBench::finished, &app, [](bool ok, const QString& message) {
+            if (!ok)
+                std::fprintf(stderr, "QuantScope: --bench-gui: %s\n", qPrintable(message));
+            QCoreApplication::exit(ok ? 0 : 1);
+        });
+        bench->start();
+        return app.exec();
+    }
     if (QFileInfo(path).isFile() && QFileInfo(path).suffix().compare(u"gguf", Qt::CaseInsensitive) != 0)
         path = QFileInfo(path)
                    .absolutePath(); // a config.json or safetensors file (e.g. from the .desktop entry)

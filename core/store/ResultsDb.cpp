@@ -439,7 +439,8 @@ void ResultsDb::atomically(const QString& what, const std::function<void()>& wri
     t.commit();
 }
 
-qint64 ResultsDb::putRun(const SessionRun& run, const ModelIdentity& model, const QString& checkpoint)
+qint64 ResultsDb::putRun(const SessionRun& run, const ModelIdentity& model, const QString& checkpoint,
+                         qint64 checkpointBytes)
 {
     QSqlDatabase db = QSqlDatabase::database(m_connection);
     SessionRun r = run;
@@ -515,11 +516,13 @@ qint64 ResultsDb::putRun(const SessionRun& run, const ModelIdentity& model, cons
         throw Error::inFile(m_file,
                             what + QStringLiteral(" not recorded: the row is missing after the insert"));
     const qint64 rowId = id.value(0).toLongLong();
+    if (!checkpoint.isEmpty() && checkpointBytes >= 0)
+        setCheckpoint(rowId, checkpoint, checkpointBytes);
     t.commit();
     return rowId;
 }
 
-std::vector<StoredRun> ResultsDb::runs(const RunFilter& f) const
+QSqlQuery ResultsDb::selectRuns(const QString& columns, const RunFilter& f) const
 {
     QStringList where{f.trash ? QStringLiteral("deleted = 1") : QStringLiteral("deleted = 0")};
     QVariantList values;
@@ -554,15 +557,51 @@ std::vector<StoredRun> ResultsDb::runs(const RunFilter& f) const
         add(QStringLiteral("created >= ?"), {isoUtc(f.since)});
     if (f.until.isValid())
         add(QStringLiteral("created < ?"), {isoUtc(f.until)});
-    QSqlDatabase db = QSqlDatabase::database(m_connection);
-    QSqlQuery q(db);
+    QSqlQuery q(QSqlDatabase::database(m_connection));
     q.prepare(QStringLiteral("SELECT %1 FROM runs WHERE %2 ORDER BY id")
-                  .arg(QLatin1String(kRunColumns), where.join(QStringLiteral(" AND "))));
+                  .arg(columns, where.join(QStringLiteral(" AND "))));
     for (const QVariant& v : values)
         q.addBindValue(v);
     if (!q.exec())
         throw Error::inFile(m_file, QStringLiteral("cannot list runs: ") + q.lastError().text());
-    return readRuns(db, q, m_file);
+    return q;
+}
+
+std::vector<StoredRun> ResultsDb::runs(const RunFilter& f) const
+{
+    QSqlQuery q = selectRuns(QLatin1String(kRunColumns), f);
+    return readRuns(QSqlDatabase::database(m_connection), q, m_file);
+}
+
+QStringList ResultsDb::runUids(const RunFilter& f) const
+{
+    QSqlQuery q = selectRuns(QStringLiteral("uid"), f);
+    QStringList uids;
+    while (q.next())
+        uids << q.value(0).toString();
+    return uids;
+}
+
+QStringList ResultsDb::methods() const
+{
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    if (!q.exec(QStringLiteral("SELECT DISTINCT method FROM runs WHERE deleted = 0 AND method <> ''")))
+        throw Error::inFile(m_file, QStringLiteral("cannot list methods: ") + q.lastError().text());
+    QStringList methods;
+    while (q.next())
+        methods << q.value(0).toString();
+    methods.sort(Qt::CaseInsensitive);
+    return methods;
+}
+
+ResultsDb::CheckpointUsage ResultsDb::checkpointUsage() const
+{
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    if (!q.exec(
+            QStringLiteral("SELECT COUNT(*), TOTAL(checkpoint_bytes) FROM runs WHERE checkpoint <> ''")) ||
+        !q.next())
+        throw Error::inFile(m_file, QStringLiteral("cannot sum checkpoints: ") + q.lastError().text());
+    return {q.value(0).toInt(), qint64(q.value(1).toDouble())};
 }
 
 std::optional<StoredRun> ResultsDb::run(qint64 id) const

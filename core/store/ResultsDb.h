@@ -14,6 +14,8 @@
 #include <optional>
 #include <vector>
 
+class QSqlQuery;
+
 namespace qs {
 
 /// Which runs a query returns; every field left at its default matches everything.
@@ -106,9 +108,22 @@ public:
 
     /// Records a run (or a float baseline) of `model`; a run already kept (same RunSummary::id,
     /// assigned here when empty) is updated, keeping its tags, creation time and deletion state.
-    /// Returns its row id.
-    qint64 putRun(const SessionRun& run, const ModelIdentity& model, const QString& checkpoint = {});
+    /// Returns its row id. With a checkpoint folder and its size on disk (`checkpointBytes` >= 0),
+    /// both are recorded in the same transaction; an empty `checkpoint` keeps the one recorded.
+    qint64 putRun(const SessionRun& run, const ModelIdentity& model, const QString& checkpoint = {},
+                  qint64 checkpointBytes = -1);
     std::vector<StoredRun> runs(const RunFilter& filter = {}) const;
+    /// The RunSummary ids of the runs `filter` selects, without reading the runs themselves.
+    QStringList runUids(const RunFilter& filter = {}) const;
+    /// Every method recorded outside the trash (distinct, non-empty, sorted case-insensitively).
+    QStringList methods() const;
+    /// The checkpoint folders the database keeps (trash included): how many, and their bytes.
+    struct CheckpointUsage
+    {
+        int runs = 0;
+        qint64 bytes = 0;
+    };
+    CheckpointUsage checkpointUsage() const;
     std::optional<StoredRun> run(qint64 id) const;
     std::optional<StoredRun> runByUid(const QString& uid) const;
     /// The newest float baseline recorded for a model (none: nullopt).
@@ -135,6 +150,8 @@ public:
     QString integrityCheck() const;
 
 private:
+    /// A prepared SELECT of `columns` over the runs `filter` selects, ordered by id.
+    QSqlQuery selectRuns(const QString& columns, const RunFilter& filter) const;
     void openFile(int busyTimeoutMs);
     void migrate();
     QString m_file;

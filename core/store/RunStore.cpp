@@ -148,9 +148,9 @@ void RunStore::save(const ModelIdentity& model, const StoredRuns& runs)
     db.atomically(QStringLiteral("the runs of %1").arg(model.path), [&] {
         for (const SessionRun& r : held.runs) {
             const QString checkpoint = QFileInfo(r.summary.source).isDir() ? r.summary.source : QString();
-            const qint64 id = db.putRun(r, model, checkpoint);
-            if (!checkpoint.isEmpty() && !seen.contains(r.summary.id))
-                db.setCheckpoint(id, checkpoint, folderBytes(checkpoint));
+            // A checkpoint's size is measured once, when the run first reaches the database.
+            db.putRun(r, model, checkpoint,
+                      !checkpoint.isEmpty() && !seen.contains(r.summary.id) ? folderBytes(checkpoint) : -1);
             ours.insert(r.summary.id);
         }
         if (held.baseline) {
@@ -169,13 +169,15 @@ void RunStore::save(const ModelIdentity& model, const StoredRuns& runs)
             db.setDeleted(removed, true);
     });
     seen = ours;
-    // Runs another instance recorded meanwhile join the memory copy (load() hands them out).
+    // Runs another instance recorded meanwhile join the memory copy (load() hands them out); only
+    // their ids are listed, and only those rows are read.
     RunFilter filter;
     filter.modelKey = model.key();
     StoredRuns merged = held;
-    for (StoredRun& r : db.runs(filter))
-        if (!ours.contains(r.uid))
-            merged.runs.push_back(std::move(r.run));
+    for (const QString& uid : db.runUids(filter))
+        if (!ours.contains(uid))
+            if (auto r = db.runByUid(uid))
+                merged.runs.push_back(std::move(r->run));
     m_memory.insert(model.key(), merged);
 }
 

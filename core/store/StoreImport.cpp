@@ -38,11 +38,7 @@ void importRunFolderOrFile(ResultsDb& db, const QString& path, ImportReport& rep
     SessionRun run{summary, summary.isBaseline ? Recipe{} : recipeOfRunFolder(dir), true};
     const bool hasCheckpoint = QFileInfo::exists(QDir(dir).filePath(QStringLiteral("config.json")));
     const QString checkpoint = hasCheckpoint ? QFileInfo(dir).absoluteFilePath() : QString();
-    db.atomically(QStringLiteral("run %1").arg(path), [&] {
-        const qint64 id = db.putRun(run, ModelIdentity::of(summary.modelPath), checkpoint);
-        if (hasCheckpoint)
-            db.setCheckpoint(id, checkpoint, folderBytes(dir));
-    });
+    db.putRun(run, ModelIdentity::of(summary.modelPath), checkpoint, hasCheckpoint ? folderBytes(dir) : -1);
     ++report.runs;
 }
 
@@ -153,13 +149,8 @@ qint64 recordExperiment(ResultsDb& db, const ExperimentParams& params, const Exp
     SessionRun run{result.summary, params.recipe, true};
     if (run.summary.id.isEmpty())
         run.summary.id = newRunId();
-    qint64 id = 0;
-    db.atomically(QStringLiteral("run '%1'").arg(run.summary.name), [&] {
-        id = db.putRun(run, ModelIdentity::of(params.model->path()), result.checkpoint);
-        if (!result.checkpoint.isEmpty())
-            db.setCheckpoint(id, result.checkpoint, folderBytes(result.checkpoint));
-    });
-    return id;
+    return db.putRun(run, ModelIdentity::of(params.model->path()), result.checkpoint,
+                     result.checkpoint.isEmpty() ? -1 : folderBytes(result.checkpoint));
 }
 
 } // namespace qs

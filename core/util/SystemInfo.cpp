@@ -38,6 +38,16 @@ double currentRssBytes()
 {
     return procValue("/proc/self/status", "VmRSS:");
 }
+double loadAverage()
+{
+    QFile f(QStringLiteral("/proc/loadavg"));
+    if (!f.open(QIODevice::ReadOnly))
+        return -1.0;
+    bool ok = false;
+    const double v = f.readLine().split(' ').value(0).toDouble(&ok);
+    return ok ? v : -1.0;
+}
+
 double availableMemoryBytes()
 {
     return procValue("/proc/meminfo", "MemAvailable:");

@@ -1,0 +1,230 @@
+#include "GuiBench.h"
+
+#include "MainWindow.h"
+#include "MixedPrecisionPanel.h"
+#include "PlanExport.h"
+#include "RunsPanel.h"
+#include "model/Model.h"
+#include "util/AtomicFile.h"
+#include "util/SystemInfo.h"
+#include "util/Threads.h"
+
+#include <QAction>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QGuiApplication>
+#include <QJsonDocument>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QTabWidget>
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <memory>
+
+namespace qs {
+
+namespace {
+
+constexpr int kTickMs = 1;
+
+} // namespace
+
+EventLoopMonitor::EventLoopMonitor(QObject* parent) : QObject(parent)
+{
+    m_timer.setTimerType(Qt::PreciseTimer);
+    m_timer.setInterval(kTickMs);
+    connect(&m_timer, &QTimer::timeout, this, &EventLoopMonitor::tick);
+    m_clock.start();
+}
+
+void EventLoopMonitor::begin(const QString& name)
+{
+    end();
+    m_name = name;
+    m_stalls.clear();
+    m_phaseStart = m_last = m_clock.nsecsElapsed();
+    m_worstAt = 0;
+    m_timer.start();
+}
+
+void EventLoopMonitor::tick()
+{
+    const qint64 now = m_clock.nsecsElapsed();
+    const double late = std::max(0.0, double(now - m_last) / 1e6 - kTickMs);
+    if (m_stalls.empty() || late > *std::max_element(m_stalls.begin(), m_stalls.end()))
+        m_worstAt = now - m_phaseStart;
+    m_stalls.push_back(late);
+    m_last = now;
+}
+
+void EventLoopMonitor::end()
+{
+    if (m_name.isEmpty())
+        return;
+    m_timer.stop();
+    tick(); // the time since the last tick counts too (a phase that ends in a stall)
+    std::vector<double> sorted = m_stalls;
+    std::sort(sorted.begin(), sorted.end());
+    const double p99 = sorted[std::min(sorted.size() - 1, std::size_t(double(sorted.size()) * 0.99))];
+    const auto over = std::count_if(sorted.begin(), sorted.end(), [](double ms) { return ms > 50; });
+    auto round2 = [](double v) { return std::round(v * 100) / 100; };
+    m_phases.append(QJsonObject{
+        {QStringLiteral("phase"), m_name},
+        {QStringLiteral("seconds"), round2(double(m_last - m_phaseStart) / 1e9)},
+        {QStringLiteral("ticks"), qint64(sorted.size())},
+        {QStringLiteral("max_stall_ms"), round2(sorted.back())},
+        {QStringLiteral("p99_stall_ms"), round2(p99)},
+        {QStringLiteral("stalls_over_50ms"), qint64(over)},
+        {QStringLiteral("worst_at_s"), round2(double(m_worstAt) / 1e9)},
+    });
+    m_name.clear();
+}
+
+double EventLoopMonitor::maxStallMs() const
+{
+    double worst = 0;
+    for (const QJsonValue& p : m_phases)
+        worst = std::max(worst, p.toObject().value(QStringLiteral("max_stall_ms")).toDouble());
+    return worst;
+}
+
+GuiBench::GuiBench(MainWindow* window, Options options, QObject* parent)
+    : QObject(parent), m_window(window), m_options(std::move(options))
+{
+    m_exportFile =
+        QDir(QFileInfo(m_options.output).absolutePath())
+            .filePath(QFileInfo(m_options.output).completeBaseName() + QStringLiteral("-plan.gguf"));
+}
+
+void GuiBench::start()
+{
+    m_total.start();
+    // A baseline: what the timer shows with nothing going on (scheduler noise on a shared machine).
+    m_monitor.begin(QStringLiteral("idle"));
+    QTimer::singleShot(1000, this, [this] {
+        connect(m_window, &MainWindow::modelLoaded, this, &GuiBench::loaded, Qt::SingleShotConnection);
+        connect(m_window, &MainWindow::modelLoadFailed, this, &GuiBench::fail, Qt::SingleShotConnection);
+        m_monitor.begin(QStringLiteral("load"));
+        m_window->openModel(m_options.model);
+    });
+}
+
+void GuiBench::loaded()
+{
+    const Model& model = *m_window->model();
+    m_notes.insert(QStringLiteral("parameters"), double(model.totals().params));
+    m_notes.insert(QStringLiteral("linear_layers"), model.totals().linearLayers);
+    // Settle for a second on the start page, whose weight profile runs in the background.
+    m_monitor.begin(QStringLiteral("start page"));
+    QTimer::singleShot(1000, this, [this] {
+        if (auto* chunks = m_window->runsPanel()->findChild<QSpinBox*>(QStringLiteral("runChunks")))
+            chunks->setValue(m_options.chunks);
+        RunsPanel* runs = m_window->runsPanel();
+        connect(runs, &RunsPanel::runFinished, this, [this, runs](bool ok, const QString& message) {
+            if (!ok)
+                return fail(tr("a run failed: %1").arg(message));
+            if (runs->pendingJobs() == 0)
+                runsEnded();
+        });
+        m_monitor.begin(QStringLiteral("runs (RTN, GPTQ, Q4_K)"));
+        m_window->compareMethods();
+        if (runs->pendingJobs() == 0)
+            fail(tr("the runs were not started (see the Runs page)"));
+    });
+}
+
+void GuiBench::runsEnded()
+{
+    disconnect(m_window->runsPanel(), &RunsPanel::runFinished, this, nullptr);
+    MixedPrecisionPanel* mixed = m_window->mixedPrecisionPanel();
+    m_window->showPage(QStringLiteral("mixed"));
+    if (auto* chunks = mixed->findChild<QSpinBox*>(QStringLiteral("sweepChunks")))
+        chunks->setValue(m_options.chunks);
+    connect(mixed, &MixedPrecisionPanel::sweepFinished, this, &GuiBench::sweepEnded,
+            Qt::SingleShotConnection);
+    m_monitor.begin(QStringLiteral("sensitivity sweep"));
+    mixed->startSweep();
+}
+
+void GuiBench::sweepEnded(bool ok, const QString& message)
+{
+    if (!ok)
+        return fail(tr("the sweep failed: %1").arg(message));
+    m_monitor.begin(QStringLiteral("apply + export GGUF"));
+    m_window->mixedPrecisionPanel()->applyProposal();
+    QAction* exportGguf = m_window->findChild<QAction*>(QStringLiteral("actionExportGguf"));
+    if (exportGguf && !exportGguf->isEnabled())
+        return fail(tr("Export GGUF is not offered: %1").arg(exportGguf->toolTip()));
+    connect(m_window->planExporter(), &PlanExporter::finished, this, &GuiBench::exportEnded,
+            Qt::SingleShotConnection);
+    m_window->planExporter()->exportGguf(m_exportFile);
+}
+
+void GuiBench::exportEnded(bool ok, const QString& message)
+{
+    if (!ok)
+        return fail(tr("the export failed: %1").arg(message));
+    m_notes.insert(QStringLiteral("exported_bytes"), double(QFileInfo(m_exportFile).size()));
+    QFile::remove(m_exportFile);
+    visitPages();
+}
+
+void GuiBench::visitPages()
+{
+    // Every page once, with the runs, the sweep and the plan in place: what a repaint costs.
+    m_monitor.begin(QStringLiteral("page visits"));
+    auto next = std::make_shared<std::function<void(int)>>();
+    *next = [this, next](int i) {
+        QTabWidget* tabs = m_window->tabs();
+        if (i >= tabs->count())
+            return finish(true, QString());
+        tabs->setCurrentIndex(i);
+        QTimer::singleShot(300, this, [next, i] { (*next)(i + 1); });
+    };
+    (*next)(0);
+}
+
+void GuiBench::fail(const QString& message)
+{
+    finish(false, message);
+}
+
+void GuiBench::finish(bool ok, const QString& message)
+{
+    if (m_done)
+        return;
+    m_done = true;
+    m_monitor.end();
+    const double worst = m_monitor.maxStallMs();
+    QJsonObject out{
+        {QStringLiteral("benchmark"), QStringLiteral("gui")},
+        {QStringLiteral("model"), QFileInfo(m_options.model).absoluteFilePath()},
+        {QStringLiteral("ok"), ok},
+        {QStringLiteral("evaluation_chunks"), m_options.chunks},
+        {QStringLiteral("threads"), computeThreads()},
+        {QStringLiteral("seconds"), std::round(double(m_total.elapsed()) / 10) / 100},
+        {QStringLiteral("tick_ms"), kTickMs},
+        {QStringLiteral("phases"), m_monitor.phases()},
+        {QStringLiteral("max_stall_ms"), worst},
+        {QStringLiteral("goal_ms"), m_options.goalMs},
+        {QStringLiteral("goal_met"), ok && worst <= m_options.goalMs},
+        {QStringLiteral("load_average"), loadAverage()},
+        {QStringLiteral("platform"), QGuiApplication::platformName()},
+    };
+    for (auto it = m_notes.begin(); it != m_notes.end(); ++it)
+        out.insert(it.key(), it.value());
+    if (!ok)
+        out.insert(QStringLiteral("error"), message);
+    QString why = message;
+    try {
+        writeFileAtomically(m_options.output, QJsonDocument(out).toJson());
+    } catch (const std::exception& e) {
+        ok = false;
+        why = QString::fromUtf8(e.what());
+    }
+    Q_EMIT finished(ok, why);
+}
+
+} // namespace qs

@@ -1,0 +1,90 @@
+#pragma once
+
+#include <QElapsedTimer>
+#include <QJsonArray>
+#include <QJsonObject>
+#include <QObject>
+#include <QString>
+#include <QTimer>
+#include <vector>
+
+namespace qs {
+
+class MainWindow;
+
+/// Measures how long the UI thread goes without answering: a 1 ms precise timer on the UI thread
+/// notes the time between its ticks; a gap is how late a tick came (time since the previous tick
+/// minus the interval), which is what a user's click or a repaint would have waited at that moment.
+/// Gaps are kept per phase (begin/end), so a benchmark can say which job stalled the window.
+class EventLoopMonitor : public QObject
+{
+    Q_OBJECT
+public:
+    explicit EventLoopMonitor(QObject* parent = nullptr);
+
+    /// Ends the current phase (if any) and starts measuring `name`.
+    void begin(const QString& name);
+    /// Ends the current phase; its figures are appended to phases().
+    void end();
+    /// One object per ended phase: name, seconds, ticks, max_stall_ms, p99_stall_ms,
+    /// stalls_over_50ms, worst_at_s (seconds into the phase of the longest stall).
+    const QJsonArray& phases() const { return m_phases; }
+    /// The longest stall of every ended phase (ms).
+    double maxStallMs() const;
+
+private:
+    void tick();
+
+    QTimer m_timer;
+    QElapsedTimer m_clock;
+    QString m_name;
+    qint64 m_phaseStart = 0;
+    qint64 m_last = 0;
+    qint64 m_worstAt = 0;
+    std::vector<double> m_stalls; ///< ms late, one per tick of the current phase
+    QJsonArray m_phases;
+};
+
+/// `quantscope --bench-gui FILE`: drives the real window through what its users do with a model,
+/// measuring the event loop's stalls in each phase (EventLoopMonitor): open the model, the start
+/// page's "compare RTN, GPTQ and Q4_K" (three queued quantize + evaluate runs), a sensitivity
+/// sweep, Apply, Export GGUF of the plan, and a visit of every page. Writes the figures as JSON
+/// to FILE and quits; `quantscope-cli bench gui` runs it on kjv7M and a 1B-shaped model.
+class GuiBench : public QObject
+{
+    Q_OBJECT
+public:
+    struct Options
+    {
+        QString model;  ///< folder or GGUF file to open
+        QString output; ///< JSON file to write
+        int chunks = 2; ///< evaluation chunks of the runs and the sweep
+        double goalMs = 50;
+    };
+    GuiBench(MainWindow* window, Options options, QObject* parent = nullptr);
+
+    /// Starts the scenario; finished() when it has ended (the JSON is written by then).
+    void start();
+
+Q_SIGNALS:
+    void finished(bool ok, const QString& message);
+
+private:
+    void loaded();
+    void runsEnded();
+    void sweepEnded(bool ok, const QString& message);
+    void exportEnded(bool ok, const QString& message);
+    void visitPages();
+    void fail(const QString& message);
+    void finish(bool ok, const QString& message);
+
+    MainWindow* m_window;
+    Options m_options;
+    EventLoopMonitor m_monitor;
+    QElapsedTimer m_total;
+    QString m_exportFile;
+    QJsonObject m_notes;
+    bool m_done = false;
+};
+
+} // namespace qs

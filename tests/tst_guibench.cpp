@@ -1,0 +1,120 @@
+// The event-loop stall benchmark (quantscope --bench-gui, quantscope-cli bench gui): the monitor
+// sees a blocked UI thread and places the stall in its phase; the scenario drives the real window
+// through load, runs, sweep, export and the pages on the demo model and writes every phase. No
+// timing is asserted beyond the deliberate block (the machine is shared).
+#include "GuiBench.h"
+#include "MainWindow.h"
+#include "TestSupport.h"
+
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QThread>
+
+using namespace qs;
+
+class TestGuiBench : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QCoreApplication::setOrganizationName(QStringLiteral("QuantScopeTest"));
+        QSettings().clear();
+    }
+
+    void monitorSeesABlockedLoop()
+    {
+        EventLoopMonitor monitor;
+        monitor.begin(QStringLiteral("calm"));
+        QTest::qWait(200);
+        monitor.begin(QStringLiteral("blocked"));
+        QTimer::singleShot(100, this, [] { QThread::msleep(150); });
+        QTest::qWait(400);
+        monitor.end();
+        QCOMPARE(monitor.phases().size(), 2);
+        const QJsonObject calm = monitor.phases()[0].toObject();
+        const QJsonObject blocked = monitor.phases()[1].toObject();
+        QCOMPARE(calm.value(QStringLiteral("phase")).toString(), QStringLiteral("calm"));
+        QVERIFY(calm.value(QStringLiteral("ticks")).toInt() > 10);
+        QCOMPARE(blocked.value(QStringLiteral("phase")).toString(), QStringLiteral("blocked"));
+        const double stall = blocked.value(QStringLiteral("max_stall_ms")).toDouble();
+        QVERIFY2(stall >= 145, qPrintable(QString::number(stall)));
+        QVERIFY(blocked.value(QStringLiteral("stalls_over_50ms")).toInt() >= 1);
+        // The stall began at 100 ms into the phase and was seen when the timer ran again.
+        const double at = blocked.value(QStringLiteral("worst_at_s")).toDouble();
+        QVERIFY2(at >= 0.24 && at <= 0.4, qPrintable(QString::number(at)));
+        QCOMPARE(monitor.maxStallMs(),
+                 std::max(stall, calm.value(QStringLiteral("max_stall_ms")).toDouble()));
+    }
+
+    void scenarioRunsEveryPhase()
+    {
+        QS_REQUIRE_DATA(path, "stories260K");
+        QTemporaryDir tmp;
+        MainWindow w;
+        w.resize(1400, 950);
+        w.show();
+        GuiBench::Options o;
+        o.model = path;
+        o.output = tmp.filePath(QStringLiteral("gui.json"));
+        o.chunks = 1;
+        GuiBench bench(&w, o);
+        QSignalSpy done(&bench, &GuiBench::finished);
+        bench.start();
+        QVERIFY(done.wait(600000));
+        QVERIFY2(done.front().front().toBool(), qPrintable(done.front().at(1).toString()));
+        QFile f(o.output);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QJsonObject r = QJsonDocument::fromJson(f.readAll()).object();
+        QVERIFY(r.value(QStringLiteral("ok")).toBool());
+        QStringList names;
+        for (const QJsonValue& p : r.value(QStringLiteral("phases")).toArray()) {
+            names << p.toObject().value(QStringLiteral("phase")).toString();
+            QVERIFY(p.toObject().value(QStringLiteral("ticks")).toInt() > 0);
+            QVERIFY(p.toObject().value(QStringLiteral("max_stall_ms")).toDouble() >= 0);
+        }
+        QCOMPARE(names,
+                 (QStringList{QStringLiteral("idle"), QStringLiteral("load"), QStringLiteral("start page"),
+                              QStringLiteral("runs (RTN, GPTQ, Q4_K)"), QStringLiteral("sensitivity sweep"),
+                              QStringLiteral("apply + export GGUF"), QStringLiteral("page visits")}));
+        // The three runs finished and the plan was exported (the file is removed afterwards).
+        QCOMPARE(w.runsPanel()->pendingJobs(), 0);
+        QVERIFY(r.value(QStringLiteral("exported_bytes")).toDouble() > 100000);
+        QVERIFY(!QFile::exists(tmp.filePath(QStringLiteral("gui-plan.gguf"))));
+        QCOMPARE(r.value(QStringLiteral("max_stall_ms")).toDouble(), [&] {
+            double worst = 0;
+            for (const QJsonValue& p : r.value(QStringLiteral("phases")).toArray())
+                worst = std::max(worst, p.toObject().value(QStringLiteral("max_stall_ms")).toDouble());
+            return worst;
+        }());
+    }
+
+    void refusesAModelThatDoesNotOpen()
+    {
+        QTemporaryDir tmp;
+        MainWindow w;
+        GuiBench::Options o;
+        o.model = tmp.filePath(QStringLiteral("missing"));
+        o.output = tmp.filePath(QStringLiteral("gui.json"));
+        GuiBench bench(&w, o);
+        QSignalSpy done(&bench, &GuiBench::finished);
+        bench.start();
+        QVERIFY(done.wait(60000));
+        QVERIFY(!done.front().front().toBool());
+        QFile f(o.output);
+        QVERIFY(f.open(QIODevice::ReadOnly)); // the figures so far, with the error
+        const QJsonObject r = QJsonDocument::fromJson(f.readAll()).object();
+        QVERIFY(!r.value(QStringLiteral("ok")).toBool());
+        QVERIFY2(r.value(QStringLiteral("error")).toString().contains(QStringLiteral("missing")),
+                 qPrintable(r.value(QStringLiteral("error")).toString()));
+    }
+};
+
+QTEST_MAIN(TestGuiBench)
+#include "tst_guibench.moc"
