@@ -10,6 +10,7 @@
 #include "model/Model.h"
 #include "quant/QuantizeJob.h"
 #include "results/PlotData.h"
+#include "results/RunDiff.h"
 #include "results/RunResults.h"
 
 #include <QDir>
@@ -17,6 +18,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRegularExpression>
 #include <QSet>
 #include <QTemporaryDir>
 #include <QTest>
@@ -104,6 +106,8 @@ private Q_SLOTS:
     void badInput();
     void cliPlotWritesPng();
     void cliCompareHasEveryPlottedMetric();
+    void runDiffListsDifferingLayers();
+    void cliCompareDiff();
 
 private:
     QTemporaryDir m_tmp;
@@ -624,6 +628,121 @@ void TestPlots::cliCompareHasEveryPlottedMetric()
     for (const char* column : {"ppl", "delta_ppl", "delta_ppl_error", "kld", "top1_percent", "bpw", "MB",
                                "decode_tokens_per_second"})
         QVERIFY2(csv.front().contains(QLatin1String(column)), column);
+}
+
+namespace {
+
+/// `run` with the layers whose name matches `pattern` given `spec` (their label follows).
+RunSummary withLayersAs(RunSummary run, const QString& pattern, const QuantSpec& spec)
+{
+    run.name += QStringLiteral(" (changed)");
+    const QRegularExpression re(pattern);
+    for (LayerMetrics& l : run.layers)
+        if (re.match(l.name).hasMatch()) {
+            l.spec = spec;
+            l.label = spec.label();
+        }
+    return run;
+}
+
+QStringList layersMatching(const RunSummary& run, const QString& pattern)
+{
+    QStringList out;
+    const QRegularExpression re(pattern);
+    for (const LayerMetrics& l : run.layers)
+        if (re.match(l.name).hasMatch())
+            out << l.name;
+    return out;
+}
+
+} // namespace
+
+void TestPlots::runDiffListsDifferingLayers()
+{
+    REQUIRE_RUNS();
+    // RTN w4 g32 against GPTQ w3 g32: every layer differs, in method and bits only.
+    const RunDiff real = diffRuns(m_runs[0], m_runs[1]);
+    QCOMPARE(real.layers.size(), m_runs[0].layers.size());
+    QCOMPARE(real.differingLayers().size(), qsizetype(m_runs[0].layers.size()));
+    for (const RunLayerDiff& l : real.layers) {
+        QCOMPARE(l.differing, (std::vector<SchemeField>{SchemeField::Method, SchemeField::Bits}));
+        QCOMPARE(l.fieldsA.join(u' '), QStringLiteral("rtn 4 g32 asym int"));
+        QCOMPARE(l.fieldsB.at(int(SchemeField::Bits)), QStringLiteral("3"));
+        QCOMPARE(l.a->weightRelMse, m_runs[0].findLayer(l.layer)->weightRelMse);
+        QCOMPARE(l.b->bytes, m_runs[1].findLayer(l.layer)->bytes);
+        QVERIFY(l.b->bytes > 0);
+    }
+    // A run against itself: nothing differs. With the down projections in 8 bits: exactly those.
+    QVERIFY(diffRuns(m_runs[0], m_runs[0]).differingLayers().isEmpty());
+    QuantSpec eight = *m_runs[0].layers.front().spec;
+    eight.bits = 8;
+    const QString down = QStringLiteral("down_proj$");
+    const RunSummary changed = withLayersAs(m_runs[0], down, eight);
+    const RunDiff d = diffRuns(m_runs[0], changed);
+    QCOMPARE(d.differingLayers(), layersMatching(m_runs[0], down));
+    QVERIFY(!d.differingLayers().isEmpty());
+    for (const RunLayerDiff& l : d.layers)
+        if (l.schemeDiffers())
+            QCOMPARE(l.differing, std::vector<SchemeField>{SchemeField::Bits});
+    // A run kept before specs were stored: its label still gives the scheme.
+    RunSummary old = changed;
+    for (LayerMetrics& l : old.layers)
+        l.spec.reset();
+    QCOMPARE(diffRuns(m_runs[0], old).differingLayers(), d.differingLayers());
+    // The whole-run metrics are the runs' own.
+    for (const RunMetricPair& m : runMetricPairs(m_runs[0], m_runs[1]))
+        if (m.key == u"kld") {
+            QCOMPARE(m.a, m_runs[0].kldMean);
+            QCOMPARE(m.b, m_runs[1].kldMean);
+        }
+}
+
+void TestPlots::cliCompareDiff()
+{
+    REQUIRE_RUNS();
+    // A third run: RTN w4 g32 with the down projections in 8 bits.
+    const QString recipeFile = m_tmp.filePath(QStringLiteral("down8.json"));
+    QVERIFY(qs::test::writeFile(recipeFile, R"({"version": 1, "defaults": {"method": "rtn", "bits": 4,
+        "group_size": 32}, "rules": [{"match": "mlp\\.down_proj$", "bits": 8}]})"));
+    const QString dir = m_tmp.filePath(QStringLiteral("run-down8"));
+    auto r = qs::test::runCli({QStringLiteral("quantize"), m_model, QStringLiteral("--recipe"), recipeFile,
+                               QStringLiteral("--out"), dir});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    r = qs::test::runCli(
+        {QStringLiteral("compare"), QStringLiteral("--diff"), m_runDirs[0], dir, QStringLiteral("--json")});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const QJsonObject o = QJsonDocument::fromJson(r.out).object();
+    QStringList differing;
+    for (const QJsonValue& v : o.value(u"differing_layers").toArray())
+        differing << v.toString();
+    QCOMPARE(differing, layersMatching(m_runs[0], QStringLiteral("down_proj$")));
+    const QJsonArray layers = o.value(u"layers").toArray();
+    QCOMPARE(layers.size(), differing.size()); // only the differing ones without --all-layers
+    const RunSummary b = RunSummary::load(dir);
+    for (const QJsonValue& v : layers) {
+        const QJsonObject l = v.toObject();
+        const QJsonObject scheme = l.value(u"scheme").toObject();
+        QCOMPARE(scheme.value(u"bits").toArray().at(0).toString(), QStringLiteral("4"));
+        QCOMPARE(scheme.value(u"bits").toArray().at(1).toString(), QStringLiteral("8"));
+        QCOMPARE(scheme.value(u"method").toArray().at(1).toString(), QStringLiteral("rtn"));
+        const QString name = l.value(u"layer").toString();
+        QCOMPARE(l.value(u"weight_rel_mse").toArray().at(1).toDouble(), b.findLayer(name)->weightRelMse);
+        QCOMPARE(l.value(u"bytes").toArray().at(0).toDouble(), double(m_runs[0].findLayer(name)->bytes));
+    }
+    // The text form names both runs and marks the differing field.
+    r = qs::test::runCli({QStringLiteral("compare"), QStringLiteral("--diff"), m_runDirs[0], dir});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const QString text = QString::fromUtf8(r.out);
+    QVERIFY2(text.contains(QStringLiteral("%1 of %2 layers quantized differently")
+                               .arg(differing.size())
+                               .arg(m_runs[0].layers.size())),
+             r.out.constData());
+    QVERIFY2(text.contains(QStringLiteral("*4 → 8")) && text.contains(differing.front()), r.out.constData());
+    QVERIFY(!text.contains(layersMatching(m_runs[0], QStringLiteral("q_proj$")).front()));
+    // --diff takes exactly two runs.
+    r = qs::test::runCli({QStringLiteral("compare"), QStringLiteral("--diff"), m_runDirs[0]});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(r.err.contains("two runs"), r.err.constData());
 }
 
 QTEST_MAIN(TestPlots)
