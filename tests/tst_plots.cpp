@@ -1,5 +1,7 @@
 // The plot layer: core plot data (Pareto front, histograms, grids, run summaries from real
 // quantize runs) and every QCustomPlot adapter rendered offscreen and exported; `plot` in the CLI.
+// The run diff (core and `compare --diff`); the heatmap's fixed colour scale (a third run changes
+// nothing, the largest value is painted dark), the per-layer metrics as the runs stored them.
 #include "DistributionPlot.h"
 #include "ErrorHistogramPlot.h"
 #include "LayerErrorBars.h"
@@ -7,6 +9,7 @@
 #include "LossSizePlot.h"
 #include "MemoryPlot.h"
 #include "TestSupport.h"
+#include "analysis/SweepKld.h"
 #include "model/Model.h"
 #include "quant/QuantizeJob.h"
 #include "results/PlotData.h"
@@ -108,6 +111,8 @@ private Q_SLOTS:
     void cliCompareHasEveryPlottedMetric();
     void runDiffListsDifferingLayers();
     void cliCompareDiff();
+    void heatmapScaleFixedAndLabelled();
+    void layerMetricsAreTheRunsValues();
 
 private:
     QTemporaryDir m_tmp;
@@ -743,6 +748,108 @@ void TestPlots::cliCompareDiff()
     r = qs::test::runCli({QStringLiteral("compare"), QStringLiteral("--diff"), m_runDirs[0]});
     QCOMPARE(r.exitCode, 2);
     QVERIFY2(r.err.contains("two runs"), r.err.constData());
+}
+
+void TestPlots::heatmapScaleFixedAndLabelled()
+{
+    REQUIRE_RUNS();
+    LayerErrorHeatmap map;
+    map.resize(800, 500);
+    map.setRuns({m_runs[0], m_runs[1]});
+    const QCPRange before = map.colorRange();
+    // A third run with errors 100 times larger: the colours of the others do not move.
+    RunSummary worse = m_runs[1];
+    worse.name = QStringLiteral("worse");
+    double top = 0;
+    for (LayerMetrics& l : worse.layers) {
+        l.weightRelMse *= 100;
+        top = std::max(top, l.weightRelMse);
+    }
+    map.setRuns({m_runs[0], m_runs[1], worse});
+    QCOMPARE(map.colorRange().lower, before.lower);
+    QCOMPARE(map.colorRange().upper, before.upper);
+    QCOMPARE(map.colorOf(m_runs[0].layers[2].weightRelMse).rgba(),
+             LayerErrorHeatmap().colorOf(m_runs[0].layers[2].weightRelMse).rgba());
+    // The largest value is drawn dark, not white, and so is the top of the scale; as painted too.
+    for (double v : {top, map.colorRange().upper, map.colorRange().upper * 10}) {
+        const QColor c = map.colorOf(v);
+        QVERIFY2(c.lightness() < 160, qPrintable(c.name()));
+    }
+    map.replot();
+    const QImage image = map.toPixmap(800, 500).toImage();
+    int worstLayer = 0;
+    for (int l = 0; l < int(map.matrix().layers.size()); ++l)
+        if (map.matrix().at(l, 2) > map.matrix().at(worstLayer, 2))
+            worstLayer = l;
+    const QColor painted =
+        image.pixelColor(int(map.xAxis->coordToPixel(worstLayer)), int(map.yAxis->coordToPixel(2)));
+    QVERIFY2(painted.lightness() < 200, qPrintable(painted.name()));
+    QCOMPARE(painted.rgb(), map.colorOf(map.matrix().at(worstLayer, 2)).rgb());
+    // A user's range is kept as given; the colour bar names the metric and its unit.
+    map.setDecades(-4, -1);
+    QCOMPARE(map.colorRange().lower, 1e-4);
+    map.setRuns({m_runs[0]});
+    QCOMPARE(map.colorRange().upper, 1e-1);
+    QVERIFY2(map.scaleLabel().contains(LayerErrorHeatmap::metricName(LayerErrorMetric::WeightRelMse)) &&
+                 map.scaleLabel().contains(QStringLiteral("no unit")),
+             qPrintable(map.scaleLabel()));
+    map.setMetric(LayerErrorMetric::KldContribution);
+    QVERIFY2(map.scaleLabel().contains(QStringLiteral("nats")), qPrintable(map.scaleLabel()));
+}
+
+void TestPlots::layerMetricsAreTheRunsValues()
+{
+    REQUIRE_RUNS();
+    // The output error as the runs stored it (measured on the calibration sample; NaN without one).
+    LayerErrorHeatmap map;
+    map.setRuns(m_runs);
+    map.setMetric(LayerErrorMetric::OutputRelMse);
+    const LayerErrorMatrix& m = map.matrix();
+    QCOMPARE(m.runs, (QStringList{m_runs[0].name, m_runs[1].name}));
+    int measured = 0;
+    for (int l = 0; l < int(m.layers.size()); ++l)
+        for (int r = 0; r < 2; ++r) {
+            const double stored = m_runs[std::size_t(r)].findLayer(m.layers[l])->outputRelMse;
+            if (std::isnan(stored)) {
+                QVERIFY(std::isnan(m.at(l, r)));
+            } else {
+                QCOMPARE(m.at(l, r), stored);
+                ++measured;
+            }
+        }
+    QVERIFY(measured >= int(m_runs[1].layers.size())); // GPTQ had calibration inputs
+    // The histogram of the metric counts each measured layer once.
+    ErrorHistogramPlot hist;
+    hist.setRuns(m_runs);
+    hist.setMetric(LayerErrorMetric::OutputRelMse);
+    QVERIFY(hist.hasData());
+    double layers = 0;
+    for (const QStringList& row : hist.table().rows)
+        layers += row.at(3).toDouble();
+    QCOMPARE(int(layers), measured);
+    // No sweep: no KLD contribution, nothing made up.
+    hist.setMetric(LayerErrorMetric::KldContribution);
+    QVERIFY(!hist.hasData());
+    map.setMetric(LayerErrorMetric::KldContribution);
+    QVERIFY(!map.hasData());
+    // A sweep that measured one layer with RTN w4 g32 gives exactly that number to that layer.
+    SensitivityResult sweep;
+    sweep.modelFingerprint = m_runs[0].fingerprint;
+    sweep.schemes.push_back(
+        {QStringLiteral("rtn-w4-g32"), QuantSpec::fromShortName(QStringLiteral("rtn-w4-g32"))});
+    SensitivityEntry e;
+    e.unit = m_runs[0].layers[3].name;
+    e.scheme = QStringLiteral("rtn-w4-g32");
+    e.kld = 0.0123;
+    sweep.entries.push_back(e);
+    std::vector<RunSummary> runs = m_runs;
+    QCOMPARE(attachSweepKld(runs, sweep), 1);
+    map.setRuns(runs);
+    QCOMPARE(map.matrix().at(3, 0), 0.0123);
+    QVERIFY(std::isnan(map.matrix().at(3, 1))); // GPTQ w3's scheme was not swept
+    // Another model's sweep gives nothing.
+    sweep.modelFingerprint = QStringLiteral("another");
+    QCOMPARE(attachSweepKld(runs, sweep), 0);
 }
 
 QTEST_MAIN(TestPlots)
