@@ -17,6 +17,7 @@
 #include "MainWindow.h"
 #include "MixedPrecisionPanel.h"
 #include "PlanDocument.h"
+#include "PlotWidget.h"
 #include "RunDiffView.h"
 #include "RunHistoryPanel.h"
 #include "RunsPanel.h"
@@ -1066,6 +1067,16 @@ void TestRunsPage::layerMetricChoices()
     QCOMPARE(heatmap->matrix().at(1, 1), 0.02);
     QVERIFY(std::isnan(heatmap->matrix().at(1, 0))); // RTN's scheme was not swept
     QVERIFY(std::isnan(heatmap->matrix().at(0, 1)));
+
+    // The weights plot names the run and the group its grid is from (the last run shown).
+    auto* weights = w.runsPanel()->findChild<PlotWidget*>(QStringLiteral("distributionPlot"));
+    QVERIFY(weights);
+    QVERIFY2(weights->title().contains(QStringLiteral("grid of “worse”")) &&
+                 weights->title().contains(QStringLiteral("row 0, group 0 (columns 0–")),
+             qPrintable(weights->title()));
+    table(w, "runsTable")->item(2, 0)->setCheckState(Qt::Unchecked);
+    QVERIFY2(weights->title().contains(QStringLiteral("grid of “gptq 1 and 3”")),
+             qPrintable(weights->title()));
 }
 
 QTEST_MAIN(TestRunsPage)
