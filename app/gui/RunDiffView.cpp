@@ -2,6 +2,7 @@
 
 #include <QBoxLayout>
 #include <QCheckBox>
+#include <QHash>
 #include <QHeaderView>
 #include <QLabel>
 #include <QLocale>
@@ -59,6 +60,42 @@ void markDiffering(QTableWidgetItem* item)
 }
 
 } // namespace
+
+QString RunDiffView::metricLabel(const RunMetricPair& m)
+{
+    static const QHash<QString, const char*> labels{
+        {QStringLiteral("ppl"), QT_TR_NOOP("ppl")},
+        {QStringLiteral("delta_ppl"), QT_TR_NOOP("Δppl")},
+        {QStringLiteral("kld"), QT_TR_NOOP("KLD")},
+        {QStringLiteral("top1_percent"), QT_TR_NOOP("top-1 %")},
+        {QStringLiteral("bpw"), QT_TR_NOOP("bpw (model)")},
+        {QStringLiteral("linear_bpw"), QT_TR_NOOP("bpw (linear)")},
+        {QStringLiteral("MB"), QT_TR_NOOP("MB")},
+        {QStringLiteral("prefill_tokens_per_second"), QT_TR_NOOP("prefill tok/s")},
+        {QStringLiteral("decode_tokens_per_second"), QT_TR_NOOP("decode tok/s")},
+        {QStringLiteral("resident_MB"), QT_TR_NOOP("resident MB")},
+        {QStringLiteral("quantize_seconds"), QT_TR_NOOP("quantize s")}};
+    const auto it = labels.constFind(m.key);
+    return it == labels.constEnd() ? m.label : tr(*it);
+}
+
+QString RunDiffView::fieldLabel(SchemeField field)
+{
+    switch (field) {
+    case SchemeField::Method:
+        return tr("method");
+    case SchemeField::Bits:
+        return tr("bits");
+    case SchemeField::Group:
+        return tr("group");
+    case SchemeField::Symmetry:
+        return tr("sym");
+    case SchemeField::Type:
+    case SchemeField::Count:
+        break;
+    }
+    return tr("type");
+}
 
 RunDiffView::RunDiffView(QWidget* parent) : QWidget(parent)
 {
@@ -120,7 +157,7 @@ void RunDiffView::rebuild()
     m_wholeRun->setRowCount(int(m_metrics.size()));
     for (int i = 0; i < int(m_metrics.size()); ++i) {
         const RunMetricPair& m = m_metrics[std::size_t(i)];
-        m_wholeRun->setItem(i, 0, new QTableWidgetItem(m.label));
+        m_wholeRun->setItem(i, 0, new QTableWidgetItem(metricLabel(m)));
         m_wholeRun->setItem(i, 1, numberItem(fixed(m.a, m.precision)));
         m_wholeRun->setItem(i, 2, numberItem(fixed(m.b, m.precision)));
         const double d = m.b - m.a;
@@ -135,7 +172,7 @@ void RunDiffView::rebuild()
     // Recipes: each scheme field of A beside B's.
     QStringList header{tr("Layer")};
     for (int f = 0; f < int(SchemeField::Count); ++f) {
-        const QString name = schemeFieldName(SchemeField(f));
+        const QString name = fieldLabel(SchemeField(f));
         header << tr("%1 A").arg(name) << tr("%1 B").arg(name);
     }
     m_recipes->clear();

@@ -26,6 +26,10 @@ public:
     /// The layers the tables show now, in order.
     QStringList shownLayers() const;
 
+    /// The table labels, translated: "Δppl", "bpw (model)", …; "method", "bits", ….
+    static QString metricLabel(const RunMetricPair& m);
+    static QString fieldLabel(SchemeField field);
+
 private:
     void rebuild();
 
