@@ -1046,6 +1046,10 @@ void TestRunsPage::layerMetricChoices()
     QCOMPARE(int(heatmap->matrix().runs.size()), 3);
     QCOMPARE(heatmap->colorRange().lower, range.lower);
     QCOMPARE(heatmap->colorRange().upper, range.upper);
+    // The page with the heatmap's controls still fits a 1024-pixel-wide projector.
+    w.runsPanel()->showView(QStringLiteral("heatmap:output"));
+    QVERIFY2(w.runsPanel()->minimumSizeHint().width() < 1000,
+             qPrintable(QString::number(w.runsPanel()->minimumSizeHint().width())));
     // The user's range is what the heatmap uses.
     w.runsPanel()->findChild<QSpinBox*>(QStringLiteral("heatmapLowDecade"))->setValue(-4);
     QCOMPARE(heatmap->colorRange().lower, 1e-4);
