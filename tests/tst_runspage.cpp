@@ -999,12 +999,19 @@ void TestRunsPage::runDiffFromTableAndHistory()
     QVERIFY(column(layers, QStringLiteral("output rel. MSE B − A")) > 0);
     QVERIFY(column(layers, QStringLiteral("bytes A")) > 0);
     auto* whole = view->findChild<QTableWidget*>(QStringLiteral("diffWholeRun"));
-    QCOMPARE(whole->item(0, 0)->text(), QStringLiteral("ppl"));
-    QCOMPARE(QLocale().toDouble(whole->item(0, 1)->text()), 12.5);
+    QCOMPARE(whole->horizontalHeaderItem(1)->text(), QStringLiteral("ppl"));
+    QCOMPARE(QLocale().toDouble(whole->item(0, 1)->text()), 12.5); // A
+    QCOMPARE(QLocale().toDouble(whole->item(1, 1)->text()), 12.5); // B
+    QCOMPARE(QLocale().toDouble(whole->item(2, 1)->text()), 0.0);  // B − A
     // Only the differing layers, when asked.
     view->findChild<QCheckBox*>(QStringLiteral("diffOnlyDiffering"))->setChecked(true);
     QCOMPARE(view->shownLayers(), expected);
     saveScreenshot(w, QStringLiteral("runs-diff"));
+    auto* diffTabs = view->findChild<QTabWidget*>();
+    diffTabs->setCurrentWidget(layers);
+    saveScreenshot(w, QStringLiteral("runs-diff-numbers"));
+    diffTabs->setCurrentWidget(whole);
+    saveScreenshot(w, QStringLiteral("runs-diff-whole"));
 
     // From the history: two selected runs, in the table's order.
     tabs->setCurrentWidget(w.runsPanel()->history());

@@ -37,6 +37,7 @@ QTableWidget* makeTable(const char* name)
     t->setObjectName(QLatin1String(name));
     t->setEditTriggers(QAbstractItemView::NoEditTriggers);
     t->verticalHeader()->hide();
+    t->verticalHeader()->setDefaultSectionSize(t->fontMetrics().height() + 8); // compact rows
     t->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     t->setSelectionBehavior(QAbstractItemView::SelectRows);
     return t;
@@ -150,18 +151,23 @@ void RunDiffView::rebuild()
             : tr("%1 of %n layer(s) quantized differently (highlighted).", nullptr, int(m_diff.layers.size()))
                   .arg(differing.size()));
 
-    // Whole run: one row per metric, A, B and B − A.
+    // Whole run: one column per metric; rows A, B and B − A (three rows fit beside the plots).
     m_wholeRun->clear();
-    m_wholeRun->setColumnCount(4);
-    m_wholeRun->setHorizontalHeaderLabels({tr("Metric"), tr("A"), tr("B"), tr("B − A")});
-    m_wholeRun->setRowCount(int(m_metrics.size()));
+    QStringList metricsHeader{tr("Run")};
+    for (const RunMetricPair& m : m_metrics)
+        metricsHeader << metricLabel(m);
+    m_wholeRun->setColumnCount(int(metricsHeader.size()));
+    m_wholeRun->setHorizontalHeaderLabels(metricsHeader);
+    m_wholeRun->setRowCount(3);
+    m_wholeRun->setItem(0, 0, new QTableWidgetItem(tr("A: %1").arg(m_diff.nameA)));
+    m_wholeRun->setItem(1, 0, new QTableWidgetItem(tr("B: %1").arg(m_diff.nameB)));
+    m_wholeRun->setItem(2, 0, new QTableWidgetItem(tr("B − A")));
     for (int i = 0; i < int(m_metrics.size()); ++i) {
         const RunMetricPair& m = m_metrics[std::size_t(i)];
-        m_wholeRun->setItem(i, 0, new QTableWidgetItem(metricLabel(m)));
-        m_wholeRun->setItem(i, 1, numberItem(fixed(m.a, m.precision)));
-        m_wholeRun->setItem(i, 2, numberItem(fixed(m.b, m.precision)));
         const double d = m.b - m.a;
-        m_wholeRun->setItem(i, 3, numberItem(signedText(fixed(d, m.precision), d)));
+        m_wholeRun->setItem(0, i + 1, numberItem(fixed(m.a, m.precision)));
+        m_wholeRun->setItem(1, i + 1, numberItem(fixed(m.b, m.precision)));
+        m_wholeRun->setItem(2, i + 1, numberItem(signedText(fixed(d, m.precision), d)));
     }
 
     std::vector<const RunLayerDiff*> rows;
