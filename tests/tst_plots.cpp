@@ -1,5 +1,7 @@
 // The plot layer: core plot data (Pareto front, histograms, grids, run summaries from real
 // quantize runs) and every QCustomPlot adapter rendered offscreen and exported; `plot` in the CLI.
+// The run diff (core and `compare --diff`); the heatmap's fixed colour scale (a third run changes
+// nothing, the largest value is painted dark), the per-layer metrics as the runs stored them.
 #include "DistributionPlot.h"
 #include "ErrorHistogramPlot.h"
 #include "LayerErrorBars.h"
@@ -7,9 +9,11 @@
 #include "LossSizePlot.h"
 #include "MemoryPlot.h"
 #include "TestSupport.h"
+#include "analysis/SweepKld.h"
 #include "model/Model.h"
 #include "quant/QuantizeJob.h"
 #include "results/PlotData.h"
+#include "results/RunDiff.h"
 #include "results/RunResults.h"
 
 #include <QDir>
@@ -17,6 +21,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRegularExpression>
 #include <QSet>
 #include <QTemporaryDir>
 #include <QTest>
@@ -104,6 +109,10 @@ private Q_SLOTS:
     void badInput();
     void cliPlotWritesPng();
     void cliCompareHasEveryPlottedMetric();
+    void runDiffListsDifferingLayers();
+    void cliCompareDiff();
+    void heatmapScaleFixedAndLabelled();
+    void layerMetricsAreTheRunsValues();
 
 private:
     QTemporaryDir m_tmp;
@@ -624,6 +633,223 @@ void TestPlots::cliCompareHasEveryPlottedMetric()
     for (const char* column : {"ppl", "delta_ppl", "delta_ppl_error", "kld", "top1_percent", "bpw", "MB",
                                "decode_tokens_per_second"})
         QVERIFY2(csv.front().contains(QLatin1String(column)), column);
+}
+
+namespace {
+
+/// `run` with the layers whose name matches `pattern` given `spec` (their label follows).
+RunSummary withLayersAs(RunSummary run, const QString& pattern, const QuantSpec& spec)
+{
+    run.name += QStringLiteral(" (changed)");
+    const QRegularExpression re(pattern);
+    for (LayerMetrics& l : run.layers)
+        if (re.match(l.name).hasMatch()) {
+            l.spec = spec;
+            l.label = spec.label();
+        }
+    return run;
+}
+
+QStringList layersMatching(const RunSummary& run, const QString& pattern)
+{
+    QStringList out;
+    const QRegularExpression re(pattern);
+    for (const LayerMetrics& l : run.layers)
+        if (re.match(l.name).hasMatch())
+            out << l.name;
+    return out;
+}
+
+} // namespace
+
+void TestPlots::runDiffListsDifferingLayers()
+{
+    REQUIRE_RUNS();
+    // RTN w4 g32 against GPTQ w3 g32: every layer differs, in method and bits only.
+    const RunDiff real = diffRuns(m_runs[0], m_runs[1]);
+    QCOMPARE(real.layers.size(), m_runs[0].layers.size());
+    QCOMPARE(real.differingLayers().size(), qsizetype(m_runs[0].layers.size()));
+    for (const RunLayerDiff& l : real.layers) {
+        QCOMPARE(l.differing, (std::vector<SchemeField>{SchemeField::Method, SchemeField::Bits}));
+        QCOMPARE(l.fieldsA.join(u' '), QStringLiteral("rtn 4 g32 asym int"));
+        QCOMPARE(l.fieldsB.at(int(SchemeField::Bits)), QStringLiteral("3"));
+        QCOMPARE(l.a->weightRelMse, m_runs[0].findLayer(l.layer)->weightRelMse);
+        QCOMPARE(l.b->bytes, m_runs[1].findLayer(l.layer)->bytes);
+        QVERIFY(l.b->bytes > 0);
+    }
+    // A run against itself: nothing differs. With the down projections in 8 bits: exactly those.
+    QVERIFY(diffRuns(m_runs[0], m_runs[0]).differingLayers().isEmpty());
+    QuantSpec eight = *m_runs[0].layers.front().spec;
+    eight.bits = 8;
+    const QString down = QStringLiteral("down_proj$");
+    const RunSummary changed = withLayersAs(m_runs[0], down, eight);
+    const RunDiff d = diffRuns(m_runs[0], changed);
+    QCOMPARE(d.differingLayers(), layersMatching(m_runs[0], down));
+    QVERIFY(!d.differingLayers().isEmpty());
+    for (const RunLayerDiff& l : d.layers)
+        if (l.schemeDiffers())
+            QCOMPARE(l.differing, std::vector<SchemeField>{SchemeField::Bits});
+    // A run kept before specs were stored: its label still gives the scheme.
+    RunSummary old = changed;
+    for (LayerMetrics& l : old.layers)
+        l.spec.reset();
+    QCOMPARE(diffRuns(m_runs[0], old).differingLayers(), d.differingLayers());
+    // The whole-run metrics are the runs' own.
+    for (const RunMetricPair& m : runMetricPairs(m_runs[0], m_runs[1]))
+        if (m.key == u"kld") {
+            QCOMPARE(m.a, m_runs[0].kldMean);
+            QCOMPARE(m.b, m_runs[1].kldMean);
+        }
+}
+
+void TestPlots::cliCompareDiff()
+{
+    REQUIRE_RUNS();
+    // A third run: RTN w4 g32 with the down projections in 8 bits.
+    const QString recipeFile = m_tmp.filePath(QStringLiteral("down8.json"));
+    QVERIFY(qs::test::writeFile(recipeFile, R"({"version": 1, "defaults": {"method": "rtn", "bits": 4,
+        "group_size": 32}, "rules": [{"match": "mlp\\.down_proj$", "bits": 8}]})"));
+    const QString dir = m_tmp.filePath(QStringLiteral("run-down8"));
+    auto r = qs::test::runCli({QStringLiteral("quantize"), m_model, QStringLiteral("--recipe"), recipeFile,
+                               QStringLiteral("--out"), dir});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    r = qs::test::runCli(
+        {QStringLiteral("compare"), QStringLiteral("--diff"), m_runDirs[0], dir, QStringLiteral("--json")});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const QJsonObject o = QJsonDocument::fromJson(r.out).object();
+    QStringList differing;
+    for (const QJsonValue& v : o.value(u"differing_layers").toArray())
+        differing << v.toString();
+    QCOMPARE(differing, layersMatching(m_runs[0], QStringLiteral("down_proj$")));
+    const QJsonArray layers = o.value(u"layers").toArray();
+    QCOMPARE(layers.size(), differing.size()); // only the differing ones without --all-layers
+    const RunSummary b = RunSummary::load(dir);
+    for (const QJsonValue& v : layers) {
+        const QJsonObject l = v.toObject();
+        const QJsonObject scheme = l.value(u"scheme").toObject();
+        QCOMPARE(scheme.value(u"bits").toArray().at(0).toString(), QStringLiteral("4"));
+        QCOMPARE(scheme.value(u"bits").toArray().at(1).toString(), QStringLiteral("8"));
+        QCOMPARE(scheme.value(u"method").toArray().at(1).toString(), QStringLiteral("rtn"));
+        const QString name = l.value(u"layer").toString();
+        QCOMPARE(l.value(u"weight_rel_mse").toArray().at(1).toDouble(), b.findLayer(name)->weightRelMse);
+        QCOMPARE(l.value(u"bytes").toArray().at(0).toDouble(), double(m_runs[0].findLayer(name)->bytes));
+    }
+    // The text form names both runs and marks the differing field.
+    r = qs::test::runCli({QStringLiteral("compare"), QStringLiteral("--diff"), m_runDirs[0], dir});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const QString text = QString::fromUtf8(r.out);
+    QVERIFY2(text.contains(QStringLiteral("%1 of %2 layers quantized differently")
+                               .arg(differing.size())
+                               .arg(m_runs[0].layers.size())),
+             r.out.constData());
+    QVERIFY2(text.contains(QStringLiteral("*4 → 8")) && text.contains(differing.front()), r.out.constData());
+    QVERIFY(!text.contains(layersMatching(m_runs[0], QStringLiteral("q_proj$")).front()));
+    // --diff takes exactly two runs.
+    r = qs::test::runCli({QStringLiteral("compare"), QStringLiteral("--diff"), m_runDirs[0]});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(r.err.contains("two runs"), r.err.constData());
+}
+
+void TestPlots::heatmapScaleFixedAndLabelled()
+{
+    REQUIRE_RUNS();
+    LayerErrorHeatmap map;
+    map.resize(800, 500);
+    map.setRuns({m_runs[0], m_runs[1]});
+    const QCPRange before = map.colorRange();
+    // A third run with errors 100 times larger: the colours of the others do not move.
+    RunSummary worse = m_runs[1];
+    worse.name = QStringLiteral("worse");
+    double top = 0;
+    for (LayerMetrics& l : worse.layers) {
+        l.weightRelMse *= 100;
+        top = std::max(top, l.weightRelMse);
+    }
+    map.setRuns({m_runs[0], m_runs[1], worse});
+    QCOMPARE(map.colorRange().lower, before.lower);
+    QCOMPARE(map.colorRange().upper, before.upper);
+    QCOMPARE(map.colorOf(m_runs[0].layers[2].weightRelMse).rgba(),
+             LayerErrorHeatmap().colorOf(m_runs[0].layers[2].weightRelMse).rgba());
+    // The largest value is drawn dark, not white, and so is the top of the scale; as painted too.
+    for (double v : {top, map.colorRange().upper, map.colorRange().upper * 10}) {
+        const QColor c = map.colorOf(v);
+        QVERIFY2(c.lightness() < 160, qPrintable(c.name()));
+    }
+    map.replot();
+    const QImage image = map.toPixmap(800, 500).toImage();
+    int worstLayer = 0;
+    for (int l = 0; l < int(map.matrix().layers.size()); ++l)
+        if (map.matrix().at(l, 2) > map.matrix().at(worstLayer, 2))
+            worstLayer = l;
+    const QColor painted =
+        image.pixelColor(int(map.xAxis->coordToPixel(worstLayer)), int(map.yAxis->coordToPixel(2)));
+    QVERIFY2(painted.lightness() < 200, qPrintable(painted.name()));
+    QCOMPARE(painted.rgb(), map.colorOf(map.matrix().at(worstLayer, 2)).rgb());
+    // A user's range is kept as given; the colour bar names the metric and its unit.
+    map.setDecades(-4, -1);
+    QCOMPARE(map.colorRange().lower, 1e-4);
+    map.setRuns({m_runs[0]});
+    QCOMPARE(map.colorRange().upper, 1e-1);
+    QVERIFY2(map.scaleLabel().contains(LayerErrorHeatmap::metricName(LayerErrorMetric::WeightRelMse)) &&
+                 map.scaleLabel().contains(QStringLiteral("no unit")),
+             qPrintable(map.scaleLabel()));
+    map.setMetric(LayerErrorMetric::KldContribution);
+    QVERIFY2(map.scaleLabel().contains(QStringLiteral("nats")), qPrintable(map.scaleLabel()));
+}
+
+void TestPlots::layerMetricsAreTheRunsValues()
+{
+    REQUIRE_RUNS();
+    // The output error as the runs stored it (measured on the calibration sample; NaN without one).
+    LayerErrorHeatmap map;
+    map.setRuns(m_runs);
+    map.setMetric(LayerErrorMetric::OutputRelMse);
+    const LayerErrorMatrix& m = map.matrix();
+    QCOMPARE(m.runs, (QStringList{m_runs[0].name, m_runs[1].name}));
+    int measured = 0;
+    for (int l = 0; l < int(m.layers.size()); ++l)
+        for (int r = 0; r < 2; ++r) {
+            const double stored = m_runs[std::size_t(r)].findLayer(m.layers[l])->outputRelMse;
+            if (std::isnan(stored)) {
+                QVERIFY(std::isnan(m.at(l, r)));
+            } else {
+                QCOMPARE(m.at(l, r), stored);
+                ++measured;
+            }
+        }
+    QVERIFY(measured >= int(m_runs[1].layers.size())); // GPTQ had calibration inputs
+    // The histogram of the metric counts each measured layer once.
+    ErrorHistogramPlot hist;
+    hist.setRuns(m_runs);
+    hist.setMetric(LayerErrorMetric::OutputRelMse);
+    QVERIFY(hist.hasData());
+    double layers = 0;
+    for (const QStringList& row : hist.table().rows)
+        layers += row.at(3).toDouble();
+    QCOMPARE(int(layers), measured);
+    // No sweep: no KLD contribution, nothing made up.
+    hist.setMetric(LayerErrorMetric::KldContribution);
+    QVERIFY(!hist.hasData());
+    map.setMetric(LayerErrorMetric::KldContribution);
+    QVERIFY(!map.hasData());
+    // A sweep that measured one layer with RTN w4 g32 gives exactly that number to that layer.
+    SensitivityResult sweep;
+    sweep.modelFingerprint = m_runs[0].fingerprint;
+    sweep.schemes.push_back(
+        {QStringLiteral("rtn-w4-g32"), QuantSpec::fromShortName(QStringLiteral("rtn-w4-g32"))});
+    SensitivityEntry e;
+    e.unit = m_runs[0].layers[3].name;
+    e.scheme = QStringLiteral("rtn-w4-g32");
+    e.kld = 0.0123;
+    sweep.entries.push_back(e);
+    std::vector<RunSummary> runs = m_runs;
+    QCOMPARE(attachSweepKld(runs, sweep), 1);
+    map.setRuns(runs);
+    QCOMPARE(map.matrix().at(3, 0), 0.0123);
+    QVERIFY(std::isnan(map.matrix().at(3, 1))); // GPTQ w3's scheme was not swept
+    // Another model's sweep gives nothing.
+    sweep.modelFingerprint = QStringLiteral("another");
+    QCOMPARE(attachSweepKld(runs, sweep), 0);
 }
 
 QTEST_MAIN(TestPlots)

@@ -7,12 +7,18 @@
 // a model opens on: its picture (ModelProfile, also from `inspect --profile`) and its one-click
 // starts (compare RTN/GPTQ/Q4_K, the sensitivity sweep, the playground). The quality plot: its
 // metric and x selectors change what is plotted for each run, one colour and legend entry per run,
-// the float baseline's label clear of the points.
+// the float baseline's label clear of the points. Two runs side by side in the Diff tab (from the
+// runs table and from the history): exactly the layers whose scheme differs are highlighted; the
+// per-layer metric (weight error, output error, KLD contribution greyed until a sweep has it) and
+// the heatmap's colour range, which a third run does not change.
 #include "GuiTestSupport.h"
+#include "LayerErrorHeatmap.h"
 #include "LossSizePlot.h"
 #include "MainWindow.h"
 #include "MixedPrecisionPanel.h"
 #include "PlanDocument.h"
+#include "PlotWidget.h"
+#include "RunDiffView.h"
 #include "RunHistoryPanel.h"
 #include "RunsPanel.h"
 #include "SessionController.h"
@@ -24,6 +30,7 @@
 #include "store/RunStore.h"
 
 #include <QApplication>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QCommandLinkButton>
 #include <QDir>
@@ -40,6 +47,7 @@
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
+#include <QStandardItemModel>
 #include <QStandardPaths>
 #include <QTabWidget>
 #include <QTableWidget>
@@ -101,6 +109,42 @@ QuantSpec spec(QuantMethod method, int bits, int group)
     return s;
 }
 
+/// A run with per-layer numbers: four layers, `gptqLayers` of them GPTQ int4 g128, the others RTN.
+SessionRun runWithLayers(const QString& name, const QList<int>& gptqLayers, double scale)
+{
+    SessionRun r = fakeRun(name);
+    for (int i = 0; i < 4; ++i) {
+        LayerMetrics l;
+        l.name = QStringLiteral("model.layers.%1.mlp.down_proj").arg(i);
+        l.kind = QStringLiteral("down_proj");
+        l.block = i;
+        QuantSpec s = spec(gptqLayers.contains(i) ? QuantMethod::Gptq : QuantMethod::Rtn, 4, 128);
+        l.spec = s;
+        l.label = s.label();
+        l.method = quantMethodName(s.method);
+        l.bitsPerWeight = 4.25;
+        l.bytes = 1000 + 10 * i;
+        l.weightRelMse = scale * 1e-3 * (i + 1);
+        l.outputRelMse = scale * 5e-4 * (i + 1);
+        r.summary.layers.push_back(l);
+    }
+    return r;
+}
+
+/// The window on `model`'s Runs page with two runs whose layers 1 and 3 differ (RTN vs GPTQ).
+bool showTwoRuns(MainWindow& w, const QString& model)
+{
+    w.resize(1400, 900);
+    w.show();
+    if (!loadInto(w, model))
+        return false;
+    w.showPage(QStringLiteral("runs"));
+    w.runsPanel()->restoreRuns({runWithLayers(QStringLiteral("all rtn"), {}, 1),
+                                runWithLayers(QStringLiteral("gptq 1 and 3"), {1, 3}, 0.5)},
+                               std::nullopt);
+    return true;
+}
+
 /// With QS_SCREENSHOT_DIR set, saves the window there (to look at what a test saw).
 void saveScreenshot(QWidget& w, const QString& name)
 {
@@ -143,6 +187,8 @@ private Q_SLOTS:
     void sessionAndStoreDoNotDuplicate();
     void qualityPlotFollowsSelection();
     void qualityChoiceRemembered();
+    void runDiffFromTableAndHistory();
+    void layerMetricChoices();
 
 private:
     QString m_data; ///< the data folder as the tests found it (before any working-directory change)
@@ -910,6 +956,138 @@ void TestRunsPage::qualityPlotFollowsSelection()
         QPoint(int(plot->xAxis->coordToPixel(r3.bitsPerWeight)), int(plot->yAxis->coordToPixel(r3.kldMean))));
     QVERIFY2(tip.contains(QStringLiteral("0.02857")) && !tip.contains(QStringLiteral("0.028571")),
              qPrintable(tip));
+}
+
+void TestRunsPage::runDiffFromTableAndHistory()
+{
+    QS_REQUIRE_DATA(model, "stories260K");
+    QTemporaryDir store;
+    MainWindow w;
+    w.runsPanel()->setStoreFolder(store.path());
+    QVERIFY(showTwoRuns(w, model));
+    QTableWidget* runs = table(w, "runsTable");
+    auto* diff = w.runsPanel()->findChild<QPushButton*>(QStringLiteral("diffRuns"));
+    QVERIFY(diff && !diff->isEnabled());
+    runs->selectRow(0);
+    QVERIFY(!diff->isEnabled()); // one run: nothing to diff
+    runs->selectionModel()->select(runs->model()->index(1, 0),
+                                   QItemSelectionModel::Select | QItemSelectionModel::Rows);
+    QVERIFY(diff->isEnabled());
+    diff->click();
+    auto* tabs = w.findChild<QTabWidget*>(QStringLiteral("runTabs"));
+    RunDiffView* view = w.runsPanel()->diffView();
+    QCOMPARE(tabs->currentWidget(), view);
+    const QStringList expected{QStringLiteral("model.layers.1.mlp.down_proj"),
+                               QStringLiteral("model.layers.3.mlp.down_proj")};
+    QCOMPARE(view->diff().differingLayers(), expected);
+    // The recipe table highlights exactly those layers, and in them the method only.
+    auto* recipes = view->findChild<QTableWidget*>(QStringLiteral("diffRecipes"));
+    QCOMPARE(recipes->rowCount(), 4);
+    for (int r = 0; r < recipes->rowCount(); ++r) {
+        const bool differs = expected.contains(recipes->item(r, 0)->text());
+        QCOMPARE(recipes->item(r, 0)->data(Qt::UserRole).toBool(), differs);
+        for (int c = 1; c < recipes->columnCount(); ++c) {
+            const bool methodColumn = recipes->horizontalHeaderItem(c)->text().startsWith(u"method");
+            QCOMPARE(recipes->item(r, c)->data(Qt::UserRole).toBool(), differs && methodColumn);
+        }
+    }
+    // Per-layer numbers: A, B and B − A of the runs' own values.
+    auto* layers = view->findChild<QTableWidget*>(QStringLiteral("diffLayers"));
+    const int weightB = column(layers, QStringLiteral("weight rel. MSE B"));
+    QVERIFY(weightB > 0);
+    QCOMPARE(QLocale().toDouble(layers->item(2, weightB)->text()), 0.5 * 1e-3 * 3);
+    QVERIFY(column(layers, QStringLiteral("output rel. MSE B − A")) > 0);
+    QVERIFY(column(layers, QStringLiteral("bytes A")) > 0);
+    auto* whole = view->findChild<QTableWidget*>(QStringLiteral("diffWholeRun"));
+    QCOMPARE(whole->horizontalHeaderItem(1)->text(), QStringLiteral("ppl"));
+    QCOMPARE(QLocale().toDouble(whole->item(0, 1)->text()), 12.5); // A
+    QCOMPARE(QLocale().toDouble(whole->item(1, 1)->text()), 12.5); // B
+    QCOMPARE(QLocale().toDouble(whole->item(2, 1)->text()), 0.0);  // B − A
+    // Only the differing layers, when asked.
+    view->findChild<QCheckBox*>(QStringLiteral("diffOnlyDiffering"))->setChecked(true);
+    QCOMPARE(view->shownLayers(), expected);
+    saveScreenshot(w, QStringLiteral("runs-diff"));
+    auto* diffTabs = view->findChild<QTabWidget*>();
+    diffTabs->setCurrentWidget(layers);
+    saveScreenshot(w, QStringLiteral("runs-diff-numbers"));
+    diffTabs->setCurrentWidget(whole);
+    saveScreenshot(w, QStringLiteral("runs-diff-whole"));
+
+    // From the history: two selected runs, in the table's order.
+    tabs->setCurrentWidget(w.runsPanel()->history());
+    RunHistoryPanel* history = w.runsPanel()->history();
+    auto* historyDiff = history->findChild<QPushButton*>(QStringLiteral("historyDiff"));
+    history->selectRows({0});
+    QVERIFY(!historyDiff->isEnabled());
+    history->selectRows({0, 1});
+    QVERIFY(historyDiff->isEnabled());
+    historyDiff->click();
+    QCOMPARE(tabs->currentWidget(), view);
+    QCOMPARE(view->diff().differingLayers(), expected);
+    QCOMPARE(QSet<QString>({view->diff().nameA, view->diff().nameB}),
+             QSet<QString>({QStringLiteral("all rtn"), QStringLiteral("gptq 1 and 3")}));
+}
+
+void TestRunsPage::layerMetricChoices()
+{
+    QS_REQUIRE_DATA(model, "stories260K");
+    MainWindow w;
+    QVERIFY(showTwoRuns(w, model));
+    auto* metric = w.runsPanel()->findChild<QComboBox*>(QStringLiteral("layerMetric"));
+    auto* heatmap = w.runsPanel()->findChild<LayerErrorHeatmap*>(QStringLiteral("layerErrorHeatmap"));
+    QVERIFY(metric && heatmap);
+    auto item = [&](LayerErrorMetric m) {
+        return qobject_cast<QStandardItemModel*>(metric->model())->item(metric->findData(int(m)));
+    };
+    // Output error: the runs' stored values. KLD contribution: greyed with why, until a sweep has it.
+    QVERIFY(item(LayerErrorMetric::OutputRelMse)->isEnabled());
+    QVERIFY(!item(LayerErrorMetric::KldContribution)->isEnabled());
+    QVERIFY(item(LayerErrorMetric::KldContribution)->toolTip().contains(QStringLiteral("sensitivity sweep")));
+    const QCPRange range = heatmap->colorRange();
+    metric->setCurrentIndex(metric->findData(int(LayerErrorMetric::OutputRelMse)));
+    QCOMPARE(heatmap->metric(), LayerErrorMetric::OutputRelMse);
+    QCOMPARE(heatmap->matrix().at(2, 1), 0.5 * 5e-4 * 3);
+    QCOMPARE(heatmap->colorRange().upper, range.upper); // the same fixed scale for every metric
+    // A third run changes no colour range.
+    w.runsPanel()->restoreRuns({runWithLayers(QStringLiteral("worse"), {}, 1000)}, std::nullopt);
+    QCOMPARE(int(heatmap->matrix().runs.size()), 3);
+    QCOMPARE(heatmap->colorRange().lower, range.lower);
+    QCOMPARE(heatmap->colorRange().upper, range.upper);
+    // The page with the heatmap's controls still fits a 1024-pixel-wide projector.
+    w.runsPanel()->showView(QStringLiteral("heatmap:output"));
+    QVERIFY2(w.runsPanel()->minimumSizeHint().width() < 1000,
+             qPrintable(QString::number(w.runsPanel()->minimumSizeHint().width())));
+    // The user's range is what the heatmap uses.
+    w.runsPanel()->findChild<QSpinBox*>(QStringLiteral("heatmapLowDecade"))->setValue(-4);
+    QCOMPARE(heatmap->colorRange().lower, 1e-4);
+    saveScreenshot(w, QStringLiteral("runs-heatmap-output"));
+
+    // A sweep that measured layer 1 with GPTQ int4 g128 alone: its KLD, for that run's layer only.
+    SensitivityResult sweep;
+    sweep.modelFingerprint = w.runsPanel()->runs().front().fingerprint;
+    const QuantSpec gptq = spec(QuantMethod::Gptq, 4, 128);
+    sweep.schemes.push_back({gptq.shortName(), gptq});
+    SensitivityEntry e;
+    e.unit = QStringLiteral("model.layers.1.mlp.down_proj");
+    e.scheme = gptq.shortName();
+    e.kld = 0.02;
+    sweep.entries.push_back(e);
+    w.runsPanel()->setSweep(sweep);
+    QVERIFY(item(LayerErrorMetric::KldContribution)->isEnabled());
+    metric->setCurrentIndex(metric->findData(int(LayerErrorMetric::KldContribution)));
+    QCOMPARE(heatmap->matrix().at(1, 1), 0.02);
+    QVERIFY(std::isnan(heatmap->matrix().at(1, 0))); // RTN's scheme was not swept
+    QVERIFY(std::isnan(heatmap->matrix().at(0, 1)));
+
+    // The weights plot names the run and the group its grid is from (the last run shown).
+    auto* weights = w.runsPanel()->findChild<PlotWidget*>(QStringLiteral("distributionPlot"));
+    QVERIFY(weights);
+    QVERIFY2(weights->title().contains(QStringLiteral("grid of “worse”")) &&
+                 weights->title().contains(QStringLiteral("row 0, group 0 (columns 0–")),
+             qPrintable(weights->title()));
+    table(w, "runsTable")->item(2, 0)->setCheckState(Qt::Unchecked);
+    QVERIFY2(weights->title().contains(QStringLiteral("grid of “gptq 1 and 3”")),
+             qPrintable(weights->title()));
 }
 
 QTEST_MAIN(TestRunsPage)

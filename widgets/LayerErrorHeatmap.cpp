@@ -6,17 +6,85 @@
 
 namespace qs {
 
+namespace {
+
+/// Dark blue (small errors) through pale yellow to dark red (large ones): every stop is visible on
+/// white and on a dark background, and the ends are the darkest, so neither extreme disappears.
+QCPColorGradient errorGradient()
+{
+    QCPColorGradient g;
+    g.setColorInterpolation(QCPColorGradient::ciRGB);
+    g.setColorStopAt(0.0, QColor(40, 40, 140));
+    g.setColorStopAt(0.25, QColor(60, 130, 200));
+    g.setColorStopAt(0.5, QColor(235, 200, 80));
+    g.setColorStopAt(0.75, QColor(230, 100, 50));
+    g.setColorStopAt(1.0, QColor(140, 0, 30));
+    g.setNanHandling(QCPColorGradient::nhTransparent);
+    g.setLevelCount(350);
+    return g;
+}
+
+} // namespace
+
 LayerErrorHeatmap::LayerErrorHeatmap(QWidget* parent) : PlotWidget(parent)
 {
     setObjectName(QStringLiteral("layerErrorHeatmap"));
     setInteractions({});
+    // The colour bar under the plot, as wide as it: room for the metric's name and unit.
     m_scale = new QCPColorScale(this);
-    plotLayout()->addElement(0, 1, m_scale);
-    m_scale->setType(QCPAxis::atRight);
+    plotLayout()->addElement(1, 0, m_scale);
+    m_scale->setType(QCPAxis::atBottom);
+    m_scale->setBarWidth(12);
+    m_scale->setDataScaleType(QCPAxis::stLogarithmic);
+    m_scale->axis()->setTicker(QSharedPointer<QCPAxisTickerLog>::create());
+    m_scale->axis()->setNumberFormat(QStringLiteral("eb"));
+    m_scale->axis()->setNumberPrecision(0);
+    m_scale->setGradient(errorGradient());
+    m_scale->setDataRange(colorRange());
     auto* margins = new QCPMarginGroup(this);
-    axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, margins);
-    m_scale->setMarginGroup(QCP::msBottom | QCP::msTop, margins);
+    axisRect()->setMarginGroup(QCP::msLeft | QCP::msRight, margins);
+    m_scale->setMarginGroup(QCP::msLeft | QCP::msRight, margins);
     rebuild();
+}
+
+void LayerErrorHeatmap::setDecades(int low, int high)
+{
+    if (low >= high)
+        return;
+    m_low = low;
+    m_high = high;
+    rebuild();
+}
+
+QCPRange LayerErrorHeatmap::colorRange() const
+{
+    return QCPRange(std::pow(10.0, m_low), std::pow(10.0, m_high));
+}
+
+QColor LayerErrorHeatmap::colorOf(double value) const
+{
+    if (!std::isfinite(value) || value <= 0)
+        return Qt::transparent;
+    return QColor::fromRgba(errorGradient().color(value, colorRange(), true));
+}
+
+QString LayerErrorHeatmap::metricUnit(LayerErrorMetric metric)
+{
+    switch (metric) {
+    case LayerErrorMetric::WeightRelMse:
+        return tr("relative MSE ‖W − Ŵ‖² / ‖W‖², no unit");
+    case LayerErrorMetric::OutputRelMse:
+        return tr("relative MSE ‖XWᵀ − XŴᵀ‖² / ‖XWᵀ‖² on calibration inputs, no unit");
+    case LayerErrorMetric::KldContribution:
+        return tr("mean KLD in nats with only this layer quantized, from the sensitivity sweep");
+    }
+    return QString();
+}
+
+QString LayerErrorHeatmap::scaleLabel() const
+{
+    const QString what = m_fixedMatrix ? m_valueName : tr("%1: %2").arg(valueName(), metricUnit(m_metric));
+    return tr("%1 (log scale, fixed; beyond it: end colours)").arg(what);
 }
 
 void LayerErrorHeatmap::setMatrix(LayerErrorMatrix matrix, const QString& valueName)
@@ -63,7 +131,15 @@ QString LayerErrorHeatmap::shortLayerName(const QString& name)
 
 QString LayerErrorHeatmap::metricName(LayerErrorMetric metric)
 {
-    return metric == LayerErrorMetric::WeightRelMse ? tr("weight relative MSE") : tr("output relative MSE");
+    switch (metric) {
+    case LayerErrorMetric::WeightRelMse:
+        return tr("weight error");
+    case LayerErrorMetric::OutputRelMse:
+        return tr("output error");
+    case LayerErrorMetric::KldContribution:
+        return tr("KLD contribution");
+    }
+    return QString();
 }
 
 bool LayerErrorHeatmap::hasData() const
@@ -108,7 +184,8 @@ void LayerErrorHeatmap::rebuild()
     m_map = nullptr;
     if (!m_fixedMatrix)
         m_matrix = layerErrorMatrix(m_runs, m_metric);
-    m_scale->axis()->setLabel(tr("log10 %1").arg(valueName()));
+    m_scale->axis()->setLabel(scaleLabel());
+    m_scale->setDataRange(colorRange());
     xAxis->setLabel(tr("layer"));
     yAxis->setLabel(QString());
     if (!hasData()) {
@@ -125,27 +202,20 @@ void LayerErrorHeatmap::rebuild()
     m_map->data()->setSize(kx, ky);
     m_map->data()->setRange(nl == 1 ? QCPRange(-0.25, 0.25) : QCPRange(0, nl - 1),
                             nr == 1 ? QCPRange(-0.25, 0.25) : QCPRange(0, nr - 1));
-    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
     for (int x = 0; x < kx; ++x) {
         for (int y = 0; y < ky; ++y) {
             const double v = m_matrix.at(std::min(x, nl - 1), std::min(y, nr - 1));
-            const double z =
-                std::isfinite(v) && v > 0 ? std::log10(v) : std::numeric_limits<double>::quiet_NaN();
-            m_map->data()->setCell(x, y, z);
-            if (std::isfinite(z)) {
-                lo = std::min(lo, z);
-                hi = std::max(hi, z);
-            }
+            m_map->data()->setCell(x, y,
+                                   std::isfinite(v) && v > 0 ? v : std::numeric_limits<double>::quiet_NaN());
         }
     }
-    QCPColorGradient gradient(QCPColorGradient::gpThermal);
-    gradient.setNanHandling(QCPColorGradient::nhTransparent);
-    m_map->setGradient(gradient);
     m_map->setInterpolate(false);
-    m_map->setColorScale(m_scale);
-    m_map->setDataRange(QCPRange(lo, hi > lo ? hi : lo + 1));
+    m_map->setColorScale(m_scale); // takes the scale's gradient, log type and fixed range
+    m_map->setDataScaleType(QCPAxis::stLogarithmic);
+    m_map->setGradient(errorGradient());
+    m_map->setDataRange(colorRange());
     if (m_notes.size() == m_matrix.values.size()) {
-        // × on the noted cells, in a colour the thermal gradient does not use.
+        // × on the noted cells, in a colour the error gradient does not use.
         QCPGraph* marks = addGraph(xAxis, yAxis);
         marks->setName(tr("× another type stored"));
         marks->setLineStyle(QCPGraph::lsNone);

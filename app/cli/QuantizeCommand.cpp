@@ -4,6 +4,7 @@
 #include "model/Model.h"
 #include "recipe/Recipe.h"
 #include "results/ExperimentJob.h"
+#include "results/RunDiff.h"
 #include "results/RunSummaryJson.h"
 #include "util/Error.h"
 #include "util/Paths.h"
@@ -16,8 +17,10 @@
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QRegularExpression>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 namespace cli {
 
@@ -226,6 +229,115 @@ QJsonObject compareRow(const qs::RunSummary& s)
     return row;
 }
 
+QJsonValue finite(double v)
+{
+    return std::isfinite(v) ? QJsonValue(v) : QJsonValue();
+}
+
+/// compare --diff: two runs' whole-run metrics, then the layers whose scheme differs (all layers
+/// with `allLayers`) with each scheme field and measurement of A beside B's.
+int printRunDiff(const qs::RunSummary& a, const qs::RunSummary& b, bool json, bool allLayers)
+{
+    const qs::RunDiff diff = qs::diffRuns(a, b);
+    const std::vector<qs::RunMetricPair> metrics = qs::runMetricPairs(a, b);
+    const QStringList differing = diff.differingLayers();
+    if (json) {
+        QJsonArray ms, layers;
+        for (const qs::RunMetricPair& m : metrics)
+            ms.append(QJsonObject{{QStringLiteral("metric"), m.key},
+                                  {QStringLiteral("a"), finite(m.a)},
+                                  {QStringLiteral("b"), finite(m.b)},
+                                  {QStringLiteral("delta"), finite(m.b - m.a)}});
+        for (const qs::RunLayerDiff& l : diff.layers) {
+            if (!allLayers && !l.schemeDiffers())
+                continue;
+            QJsonObject fields;
+            for (int f = 0; f < int(qs::SchemeField::Count); ++f)
+                fields.insert(qs::schemeFieldName(qs::SchemeField(f)),
+                              QJsonArray{l.fieldsA[f], l.fieldsB[f]});
+            auto pair = [&](auto value) {
+                return QJsonArray{l.a ? finite(value(*l.a)) : QJsonValue(),
+                                  l.b ? finite(value(*l.b)) : QJsonValue()};
+            };
+            layers.append(QJsonObject{
+                {QStringLiteral("layer"), l.layer},
+                {QStringLiteral("differs"), l.schemeDiffers()},
+                {QStringLiteral("scheme"), fields},
+                {QStringLiteral("weight_rel_mse"),
+                 pair([](const qs::LayerMetrics& m) { return m.weightRelMse; })},
+                {QStringLiteral("output_rel_mse"),
+                 pair([](const qs::LayerMetrics& m) { return m.outputRelMse; })},
+                {QStringLiteral("bpw"), pair([](const qs::LayerMetrics& m) { return m.bitsPerWeight; })},
+                {QStringLiteral("bytes"),
+                 pair([](const qs::LayerMetrics& m) { return m.bytes ? double(m.bytes) : std::nan(""); })}});
+        }
+        printJson(QJsonDocument(
+            QJsonObject{{QStringLiteral("a"), a.name},
+                        {QStringLiteral("b"), b.name},
+                        {QStringLiteral("metrics"), ms},
+                        {QStringLiteral("differing_layers"), QJsonArray::fromStringList(differing)},
+                        {QStringLiteral("layers"), layers}}));
+        return kExitOk;
+    }
+    auto num = [](double v, int prec) {
+        return std::isfinite(v) ? QString::number(v, 'f', prec) : QStringLiteral("–");
+    };
+    auto sci = [](double v) { return std::isfinite(v) ? QString::number(v, 'e', 2) : QStringLiteral("–"); };
+    out() << "A: " << a.name << " (" << a.recipeSummary << ")\n"
+          << "B: " << b.name << " (" << b.recipeSummary << ")\n\n";
+    out() << QStringLiteral("metric").leftJustified(16) << QStringLiteral("A").rightJustified(12)
+          << QStringLiteral("B").rightJustified(12) << QStringLiteral("B - A").rightJustified(12) << '\n';
+    for (const qs::RunMetricPair& m : metrics) {
+        const double d = m.b - m.a;
+        out() << m.label.leftJustified(16) << num(m.a, m.precision).rightJustified(12)
+              << num(m.b, m.precision).rightJustified(12)
+              << QString((std::isfinite(d) && d > 0 ? QStringLiteral("+") : QString()) + num(d, m.precision))
+                     .rightJustified(12)
+              << '\n';
+    }
+    out() << '\n'
+          << QStringLiteral("%1 of %2 layers quantized differently")
+                 .arg(differing.size())
+                 .arg(diff.layers.size())
+          << (allLayers || differing.isEmpty() ? QStringLiteral(":\n")
+                                               : QStringLiteral(" (* marks the fields):\n"));
+    if (!allLayers && differing.isEmpty())
+        return kExitOk;
+    int width = 5;
+    for (const qs::RunLayerDiff& l : diff.layers)
+        width = std::max(width, int(l.layer.size()));
+    QString head = QStringLiteral("layer").leftJustified(width);
+    for (int f = 0; f < int(qs::SchemeField::Count); ++f)
+        head += u"  " + QStringLiteral("%1 A → B")
+                            .arg(qs::schemeFieldName(qs::SchemeField(f)))
+                            .leftJustified(f == 4 ? 22 : 14);
+    head += QStringLiteral("  weight rMSE A → B      output rMSE A → B      bpw A → B");
+    out() << head << '\n';
+    for (const qs::RunLayerDiff& l : diff.layers) {
+        if (!allLayers && !l.schemeDiffers())
+            continue;
+        QString line = l.layer.leftJustified(width);
+        for (int f = 0; f < int(qs::SchemeField::Count); ++f) {
+            const bool differs =
+                std::find(l.differing.begin(), l.differing.end(), qs::SchemeField(f)) != l.differing.end();
+            const QString cell =
+                differs ? QStringLiteral("*%1 → %2").arg(l.fieldsA[f], l.fieldsB[f]) : l.fieldsA[f];
+            line += u"  " + cell.leftJustified(f == 4 ? 22 : 14);
+        }
+        const double nan = std::nan("");
+        line += u"  " + QStringLiteral("%1 → %2")
+                            .arg(sci(l.a ? l.a->weightRelMse : nan), sci(l.b ? l.b->weightRelMse : nan))
+                            .leftJustified(21);
+        line += u"  " + QStringLiteral("%1 → %2")
+                            .arg(sci(l.a ? l.a->outputRelMse : nan), sci(l.b ? l.b->outputRelMse : nan))
+                            .leftJustified(21);
+        line += u"  " + num(l.a ? l.a->bitsPerWeight : nan, 3) + QStringLiteral(" → ") +
+                num(l.b ? l.b->bitsPerWeight : nan, 3);
+        out() << line << '\n';
+    }
+    return kExitOk;
+}
+
 } // namespace
 
 int runCompare(const QStringList& args)
@@ -239,6 +351,11 @@ int runCompare(const QStringList& args)
                             QStringLiteral("RUN..."));
     p.addOption({QStringLiteral("csv"), QStringLiteral("Print CSV.")});
     p.addOption({QStringLiteral("json"), QStringLiteral("Print JSON.")});
+    p.addOption({QStringLiteral("diff"),
+                 QStringLiteral("Two runs side by side: whole-run metrics, then the layers whose scheme "
+                                "differs (method, bits, group, sym, type) with their errors and bpw.")});
+    p.addOption({QStringLiteral("all-layers"),
+                 QStringLiteral("With --diff: every layer, not only those that differ.")});
     p.addOption({QStringLiteral("runs"),
                  QStringLiteral("Runs folder whose results database run ids (@ID, or ID when no such file "
                                 "exists) are read from (default: $QUANTSCOPE_RUNS, else the GUI's)."),
@@ -251,14 +368,35 @@ int runCompare(const QStringList& args)
     QJsonArray rows;
     std::unique_ptr<qs::ResultsDb> db;
     static const QRegularExpression runId(QStringLiteral("^@?([0-9]+)$"));
+    // A recorded run named by @ID (nullopt: the argument is a path).
+    auto recorded = [&](const QString& path) -> std::optional<qs::RunSummary> {
+        const auto m = runId.match(path);
+        if (!m.hasMatch() || QFileInfo::exists(path))
+            return std::nullopt;
+        if (!db)
+            db = openRunsDatabase(runsFolderFrom(p));
+        const auto stored = db->run(m.captured(1).toLongLong());
+        if (!stored)
+            throw qs::Error::inFile(db->file(), QStringLiteral("holds no run %1").arg(m.captured(1)));
+        return stored->run.summary;
+    };
+    if (p.isSet(QStringLiteral("diff"))) {
+        if (p.positionalArguments().size() != 2) {
+            err() << "compare --diff takes two runs (run folders, run.json files or @ID), got "
+                  << p.positionalArguments().size() << '\n';
+            return kExitUsage;
+        }
+        std::vector<qs::RunSummary> two;
+        for (const QString& path : p.positionalArguments()) {
+            auto r = recorded(path);
+            two.push_back(r ? std::move(*r) : qs::RunSummary::load(path));
+        }
+        return printRunDiff(two[0], two[1], p.isSet(QStringLiteral("json")),
+                            p.isSet(QStringLiteral("all-layers")));
+    }
     for (const QString& path : p.positionalArguments()) {
-        if (const auto m = runId.match(path); m.hasMatch() && !QFileInfo::exists(path)) {
-            if (!db)
-                db = openRunsDatabase(runsFolderFrom(p));
-            const auto stored = db->run(m.captured(1).toLongLong());
-            if (!stored)
-                throw qs::Error::inFile(db->file(), QStringLiteral("holds no run %1").arg(m.captured(1)));
-            rows.append(compareRow(stored->run.summary));
+        if (const auto r = recorded(path)) {
+            rows.append(compareRow(*r));
             continue;
         }
         const QString file = QFileInfo(path).isDir() ? QDir(path).filePath(QStringLiteral("run.json")) : path;

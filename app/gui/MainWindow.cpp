@@ -108,6 +108,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
             });
     m_tabs->addTab(m_mixed, tr("Mixed precision"));
     m_runs = new RunsPanel;
+    // The sweep's per-layer KLD is what the Runs page's layer plots show as KLD contribution.
+    connect(m_mixed, &MixedPrecisionPanel::resultsChanged, this,
+            [this] { m_runs->setSweep(m_mixed->results()); });
     connect(m_runs, &RunsPanel::errorOccurred, this, &MainWindow::showError);
     // A refused run names the field to set: show it, wherever the run was asked for.
     connect(m_runs, &RunsPanel::runRefused, this, [this] { showPage(QStringLiteral("runs")); });

@@ -188,6 +188,7 @@ void MixedPrecisionPanel::setModel(std::shared_ptr<const Model> model)
 {
     m_model = std::move(model);
     m_results.reset();
+    Q_EMIT resultsChanged();
     m_partial.reset();
     m_allocator.reset();
     m_proposal.reset();
@@ -313,6 +314,7 @@ void MixedPrecisionPanel::setResults(const SensitivityResult& results)
         throw Error(
             tr("These sensitivity results were measured on another model (%1).").arg(results.modelName));
     m_results = results;
+    Q_EMIT resultsChanged();
     LayerErrorMatrix m;
     for (const SensitivityUnit& u : results.units)
         m.layers << u.name;

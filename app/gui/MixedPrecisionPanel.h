@@ -62,6 +62,8 @@ Q_SIGNALS:
     void sweepFinished(bool ok, const QString& message);
     /// A whole sweep (finished here, or loaded: a merged one from a cluster) to keep in the history.
     void sweepRecordable(const SensitivityResult& sweep, const QString& source);
+    /// results() changed: a sweep finished or was loaded, or a model switch cleared it.
+    void resultsChanged();
     void errorOccurred(const QString& title, const QString& message);
 
 private:

@@ -142,6 +142,9 @@ RunHistoryPanel::RunHistoryPanel(QWidget* parent) : QWidget(parent)
         return b;
     };
     m_compare = button(tr("Compare"), "historyCompare", tr("Show the selected runs in the comparison plots"));
+    m_diff = button(tr("Diff"), "historyDiff",
+                    tr("Two selected runs side by side: their per-layer schemes, per-layer errors and "
+                       "whole-run metrics"));
     m_tagButton = button(tr("Tag…"), "historyTagRuns", tr("Set the tags of the selected runs"));
     m_rename = button(tr("Rename…"), "historyRename", tr("Rename the selected run"));
     m_delete = button(tr("Delete"), "historyDelete",
@@ -162,6 +165,15 @@ RunHistoryPanel::RunHistoryPanel(QWidget* parent) : QWidget(parent)
         if (!runs.empty())
             Q_EMIT compareRequested(runs);
     });
+    connect(m_diff, &QPushButton::clicked, this, [this] {
+        std::vector<SessionRun> runs;
+        const QList<qint64> ids = selectedIds();
+        for (const StoredRun& r : m_runs)
+            if (ids.contains(r.id))
+                runs.push_back(r.run);
+        if (runs.size() == 2)
+            Q_EMIT diffRequested(runs[0], runs[1]);
+    });
     connect(m_tagButton, &QPushButton::clicked, this, &RunHistoryPanel::tagSelected);
     connect(m_rename, &QPushButton::clicked, this, &RunHistoryPanel::renameSelected);
     connect(m_delete, &QPushButton::clicked, this, &RunHistoryPanel::deleteSelected);
@@ -171,7 +183,7 @@ RunHistoryPanel::RunHistoryPanel(QWidget* parent) : QWidget(parent)
     connect(m_emptyTrash, &QPushButton::clicked, this, &RunHistoryPanel::emptyTrash);
     auto* actions = new QHBoxLayout;
     for (QPushButton* b :
-         {m_compare, m_tagButton, m_rename, m_delete, m_undo, m_restore, m_prune, m_emptyTrash})
+         {m_compare, m_diff, m_tagButton, m_rename, m_delete, m_undo, m_restore, m_prune, m_emptyTrash})
         actions->addWidget(b);
     actions->addStretch(1);
     m_disk = new QLabel;
@@ -195,6 +207,7 @@ RunHistoryPanel::RunHistoryPanel(QWidget* parent) : QWidget(parent)
         const int n = int(selectedIds().size());
         const bool trash = m_trash->isChecked();
         m_compare->setEnabled(n > 0 && !trash);
+        m_diff->setEnabled(n == 2);
         m_tagButton->setEnabled(n > 0);
         m_rename->setEnabled(n == 1);
         m_delete->setEnabled(n > 0 && !trash);

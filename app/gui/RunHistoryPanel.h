@@ -24,7 +24,8 @@ class RunStore;
 /// The results database as the Runs page shows it: every run of every session and model, with
 /// search and filters (text, model, method, bits, bpw range, date, tag), tags, rename, delete with
 /// undo (the trash), and the disk the kept checkpoints take with a way to prune them (the numbers
-/// stay). "Compare" hands the selected runs to the comparison plots, whatever session made them.
+/// stay). "Compare" hands the selected runs to the comparison plots, whatever session made them;
+/// "Diff" shows two of them side by side.
 /// Reads and writes go through the RunStore the panel is given (one connection, the UI thread:
 /// each is one short SQLite transaction).
 class RunHistoryPanel : public QWidget
@@ -44,6 +45,8 @@ public:
 Q_SIGNALS:
     /// The user asked to compare these runs in the plots.
     void compareRequested(const std::vector<SessionRun>& runs);
+    /// The user asked to see two selected runs side by side (Diff), in the table's order.
+    void diffRequested(const SessionRun& a, const SessionRun& b);
     /// Runs were deleted, restored, renamed or re-tagged (the page reloads its current model's).
     void historyChanged();
     void errorOccurred(const QString& title, const QString& message);
@@ -77,6 +80,7 @@ private:
     QCheckBox* m_trash = nullptr;
     QTableWidget* m_table = nullptr;
     QPushButton* m_compare = nullptr;
+    QPushButton* m_diff = nullptr;
     QPushButton* m_tagButton = nullptr;
     QPushButton* m_rename = nullptr;
     QPushButton* m_delete = nullptr;

@@ -6,8 +6,10 @@
 #include "LayerErrorHeatmap.h"
 #include "LossSizePlot.h"
 #include "MemoryPlot.h"
+#include "RunDiffView.h"
 #include "RunHistoryPanel.h"
 #include "TextFileField.h"
+#include "analysis/SweepKld.h"
 #include "model/Model.h"
 #include "quant/QuantizeJob.h"
 #include "results/PlotData.h"
@@ -27,6 +29,7 @@
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QSettings>
 #include <QSpinBox>
 #include <QSplitter>
@@ -128,6 +131,20 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
     m_runsTable->horizontalHeader()->setStretchLastSection(true);
     m_runsTable->verticalHeader()->hide();
     m_runsTable->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_runsTable->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_runsTable->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    m_diffButton = new QPushButton(tr("Diff selected runs"));
+    m_diffButton->setObjectName(QStringLiteral("diffRuns"));
+    m_diffButton->setToolTip(tr("Select two runs (Ctrl+click) to see their per-layer schemes, per-layer "
+                                "errors and whole-run metrics side by side"));
+    m_diffButton->setEnabled(false);
+    connect(m_runsTable, &QTableWidget::itemSelectionChanged, this,
+            [this] { m_diffButton->setEnabled(selectedRunRows().size() == 2); });
+    connect(m_diffButton, &QPushButton::clicked, this, [this] {
+        const QList<int> rows = selectedRunRows();
+        if (rows.size() == 2)
+            showDiff(runAtRow(rows[0]), runAtRow(rows[1]));
+    });
     connect(m_runsTable, &QTableWidget::itemChanged, this, [this](QTableWidgetItem* item) {
         if (item->column() != RunShow)
             return;
@@ -190,6 +207,35 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
     m_histogram = new ErrorHistogramPlot;
     m_layerHeatmap = new LayerErrorHeatmap;
     m_distribution = new DistributionPlot;
+    m_layerMetric = new QComboBox;
+    m_layerMetric->setObjectName(QStringLiteral("layerMetric"));
+    m_layerMetric->setToolTip(tr("What the per-layer heatmap and the error histogram show for each layer"));
+    for (LayerErrorMetric m :
+         {LayerErrorMetric::WeightRelMse, LayerErrorMetric::OutputRelMse, LayerErrorMetric::KldContribution})
+        m_layerMetric->addItem(LayerErrorHeatmap::metricName(m), int(m));
+    connect(m_layerMetric, &QComboBox::currentIndexChanged, this, [this] {
+        const auto metric = LayerErrorMetric(m_layerMetric->currentData().toInt());
+        m_layerHeatmap->setMetric(metric);
+        m_histogram->setMetric(metric);
+    });
+    m_decadeLow = new QSpinBox;
+    m_decadeLow->setObjectName(QStringLiteral("heatmapLowDecade"));
+    m_decadeHigh = new QSpinBox;
+    m_decadeHigh->setObjectName(QStringLiteral("heatmapHighDecade"));
+    for (QSpinBox* box : {m_decadeLow, m_decadeHigh}) {
+        box->setRange(-12, 3);
+        box->setPrefix(QStringLiteral("10^"));
+        box->setToolTip(tr("The heatmap's colour scale (log): fixed, so a colour means the same error "
+                           "whichever runs are shown; values beyond it take the end colours"));
+    }
+    m_decadeLow->setValue(m_layerHeatmap->decades().first);
+    m_decadeHigh->setValue(m_layerHeatmap->decades().second);
+    auto setDecades = [this] {
+        if (m_decadeLow->value() < m_decadeHigh->value())
+            m_layerHeatmap->setDecades(m_decadeLow->value(), m_decadeHigh->value());
+    };
+    connect(m_decadeLow, &QSpinBox::valueChanged, this, setDecades);
+    connect(m_decadeHigh, &QSpinBox::valueChanged, this, setDecades);
     m_layer = new QComboBox;
     m_layer->setObjectName(QStringLiteral("plotLayer"));
     connect(m_layer, &QComboBox::currentTextChanged, this, [this](const QString& layer) {
@@ -197,6 +243,7 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
         refreshDistribution();
     });
     auto* plots = new QTabWidget;
+    m_plotTabs = plots;
     plots->setObjectName(QStringLiteral("comparePlots"));
     plots->addTab(qualityBox, tr("Quality"));
     plots->addTab(m_memoryPlot, tr("Memory"));
@@ -206,6 +253,28 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
     auto* layerRow = new QHBoxLayout;
     layerRow->addWidget(new QLabel(tr("Layer for histogram and distribution:")));
     layerRow->addWidget(m_layer, 1);
+    // The metric for the histogram and heatmap, the colour range for the heatmap: shown with them.
+    auto* metricBox = new QWidget;
+    auto* metricRow = new QHBoxLayout(metricBox);
+    metricRow->setContentsMargins(0, 0, 0, 0);
+    metricRow->addWidget(new QLabel(tr("Per-layer metric:")));
+    metricRow->addWidget(m_layerMetric);
+    auto* decadesBox = new QWidget;
+    auto* decadesRow = new QHBoxLayout(decadesBox);
+    decadesRow->setContentsMargins(0, 0, 0, 0);
+    decadesRow->addWidget(new QLabel(tr("Colours from")));
+    decadesRow->addWidget(m_decadeLow);
+    decadesRow->addWidget(new QLabel(tr("to")));
+    decadesRow->addWidget(m_decadeHigh);
+    layerRow->addWidget(metricBox);
+    layerRow->addWidget(decadesBox);
+    auto showControls = [this, plots, metricBox, decadesBox] {
+        const QWidget* current = plots->currentWidget();
+        metricBox->setVisible(current == m_histogram || current == m_layerHeatmap);
+        decadesBox->setVisible(current == m_layerHeatmap);
+    };
+    connect(plots, &QTabWidget::currentChanged, this, showControls);
+    showControls();
     auto* plotsBox = new QWidget;
     auto* plotsLayout = new QVBoxLayout(plotsBox);
     plotsLayout->setContentsMargins(0, 0, 0, 0);
@@ -223,16 +292,31 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
     });
     m_runTabs = new QTabWidget;
     m_runTabs->setObjectName(QStringLiteral("runTabs"));
-    m_runTabs->addTab(m_runsTable, tr("Runs of this model"));
+    auto* runsBox = new QWidget;
+    auto* runsLayout = new QVBoxLayout(runsBox);
+    runsLayout->setContentsMargins(0, 0, 0, 0);
+    runsLayout->addWidget(m_runsTable, 1);
+    auto* runsActions = new QHBoxLayout;
+    runsActions->addWidget(m_diffButton);
+    runsActions->addStretch(1);
+    runsLayout->addLayout(runsActions);
+    m_runTabs->addTab(runsBox, tr("Runs of this model"));
     m_runTabs->addTab(m_history, tr("History (all sessions)"));
+    m_diffView = new RunDiffView;
+    m_runTabs->addTab(m_diffView, tr("Diff"));
+    m_runTabs->setTabEnabled(m_runTabs->indexOf(m_diffView), false);
+    m_runTabs->setTabToolTip(m_runTabs->indexOf(m_diffView),
+                             tr("Two runs side by side: select two in either table and press Diff"));
     connect(m_runTabs, &QTabWidget::currentChanged, this, [this](int index) {
         if (m_runTabs->widget(index) == m_history)
             m_history->refresh();
     });
     connect(m_history, &RunHistoryPanel::compareRequested, this, [this](const std::vector<SessionRun>& runs) {
         compareRuns(runs);
-        m_runTabs->setCurrentWidget(m_runsTable);
+        m_runTabs->setCurrentIndex(0);
     });
+    connect(m_history, &RunHistoryPanel::diffRequested, this,
+            [this](const SessionRun& a, const SessionRun& b) { showDiff(a.summary, b.summary); });
     auto* split = new QSplitter(Qt::Vertical);
     split->addWidget(m_runTabs);
     split->addWidget(plotsBox);
@@ -736,9 +820,70 @@ std::vector<RunSummary> RunsPanel::checkedRuns() const
     return out;
 }
 
+QList<int> RunsPanel::selectedRunRows() const
+{
+    QList<int> rows;
+    for (const QModelIndex& i : m_runsTable->selectionModel()->selectedRows())
+        rows << i.row();
+    std::sort(rows.begin(), rows.end());
+    return rows;
+}
+
+const RunSummary& RunsPanel::runAtRow(int row) const
+{
+    if (m_baseline && row == 0)
+        return *m_baseline;
+    return m_runs[std::size_t(row - (m_baseline ? 1 : 0))];
+}
+
+void RunsPanel::showDiff(const RunSummary& a, const RunSummary& b)
+{
+    std::vector<RunSummary> pair{a, b};
+    if (m_sweep)
+        attachSweepKld(pair, *m_sweep);
+    m_diffView->setRuns(pair[0], pair[1]);
+    m_runTabs->setTabEnabled(m_runTabs->indexOf(m_diffView), true);
+    m_runTabs->setCurrentWidget(m_diffView);
+}
+
+bool RunsPanel::showView(const QString& view)
+{
+    if (view == u"diff") {
+        if (m_runs.size() < 2)
+            return false;
+        showDiff(m_runs[0], m_runs[1]);
+        return true;
+    }
+    if (view == u"weights") {
+        m_plotTabs->setCurrentWidget(m_distribution);
+        m_runTabs->setCurrentIndex(0);
+        return true;
+    }
+    static const QRegularExpression plotView(QStringLiteral("^(heatmap|histogram):(weight|output|kld)$"));
+    const auto m = plotView.match(view);
+    if (!m.hasMatch())
+        return false;
+    const LayerErrorMetric metric = m.captured(2) == u"weight"   ? LayerErrorMetric::WeightRelMse
+                                    : m.captured(2) == u"output" ? LayerErrorMetric::OutputRelMse
+                                                                 : LayerErrorMetric::KldContribution;
+    m_layerMetric->setCurrentIndex(m_layerMetric->findData(int(metric)));
+    m_plotTabs->setCurrentWidget(m.captured(1) == u"heatmap" ? static_cast<QWidget*>(m_layerHeatmap)
+                                                             : m_histogram);
+    m_runTabs->setCurrentIndex(0);
+    return true;
+}
+
+void RunsPanel::setSweep(const std::optional<SensitivityResult>& sweep)
+{
+    m_sweep = sweep;
+    refreshPlots();
+}
+
 void RunsPanel::refreshPlots()
 {
-    const std::vector<RunSummary> runs = checkedRuns();
+    std::vector<RunSummary> runs = checkedRuns();
+    if (m_sweep)
+        attachSweepKld(runs, *m_sweep);
     m_lossPlot->setRuns(runs, m_baseline);
     offerQualityChoices(runs);
     m_memoryPlot->setRuns(
@@ -748,7 +893,32 @@ void RunsPanel::refreshPlots()
     m_histogram->setRuns(runs);
     m_histogram->setLayer(m_layer->currentText());
     m_layerHeatmap->setRuns(runs);
+    offerLayerMetrics(runs);
     refreshDistribution();
+}
+
+void RunsPanel::offerLayerMetrics(const std::vector<RunSummary>& runs)
+{
+    auto* model = qobject_cast<QStandardItemModel*>(m_layerMetric->model());
+    for (int i = 0; model && i < m_layerMetric->count(); ++i) {
+        const auto metric = LayerErrorMetric(m_layerMetric->itemData(i).toInt());
+        const bool available = runs.empty() || layerErrorMatrix(runs, metric).hasValues();
+        QString why;
+        if (metric == LayerErrorMetric::OutputRelMse)
+            why = tr("No shown run measured its layers' output error (it is measured on the calibration "
+                     "inputs of methods that collect them)");
+        else if (metric == LayerErrorMetric::KldContribution)
+            why = m_sweep ? tr("The sensitivity sweep did not measure the shown runs' layer schemes (it "
+                               "measures each layer alone with each of its schemes)")
+                          : tr("Needs a sensitivity sweep of this model (Mixed precision page): it measures "
+                               "the KLD with each layer alone quantized");
+        else
+            why = tr("No shown run has per-layer measurements");
+        if (QStandardItem* item = model->item(i)) {
+            item->setEnabled(available);
+            item->setToolTip(available ? QString() : why);
+        }
+    }
 }
 
 void RunsPanel::offerQualityChoices(const std::vector<RunSummary>& runs)
@@ -792,16 +962,27 @@ void RunsPanel::refreshDistribution()
         for (int k = 0; k < int(m_model->linears().size()); ++k)
             if (m_model->linears()[std::size_t(k)].name == m_layer->currentText())
                 li = k;
+        QString what = tr("weights of %1").arg(m_layer->currentText());
         for (std::size_t i = m_runs.size(); i-- > 0 && li >= 0;) {
             if (!m_checked[i] || std::size_t(li) >= m_plans[i].entries.size())
                 continue;
             const QuantSpec& spec = m_plans[i].entries[std::size_t(li)].spec;
-            if (spec.method != QuantMethod::Float)
+            if (spec.method != QuantMethod::Float) {
                 grid = quantizationGrid(spec, w.data(),
                                         spec.granularity == Granularity::PerTensor ? rows * cols : cols, 0);
+                what +=
+                    u'\n' + (spec.granularity == Granularity::PerTensor
+                                 ? tr("grid of “%1” (%2): the whole tensor").arg(m_runs[i].name, spec.label())
+                                 : tr("grid of “%1” (%2): row 0, group 0 (columns %3–%4)")
+                                       .arg(m_runs[i].name, spec.label())
+                                       .arg(grid.begin)
+                                       .arg(grid.end - 1));
+            } else {
+                what += u'\n' + tr("“%1” keeps this layer float: no grid").arg(m_runs[i].name);
+            }
             break;
         }
-        m_distribution->setValues(tr("weights of %1").arg(m_layer->currentText()), w, grid);
+        m_distribution->setValues(what, w, grid);
     } catch (const Error& e) {
         m_distribution->setValues(e.message(), {});
     }

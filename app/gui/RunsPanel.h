@@ -19,6 +19,7 @@
 class QComboBox;
 class QLabel;
 class QLineEdit;
+class QPushButton;
 class QSpinBox;
 class QTableWidget;
 class QTabWidget;
@@ -32,6 +33,7 @@ class MemoryPlot;
 class ErrorHistogramPlot;
 class LayerErrorHeatmap;
 class RunHistoryPanel;
+class RunDiffView;
 class DistributionPlot;
 struct LayerReport;
 
@@ -47,6 +49,10 @@ struct LayerReport;
 /// back, and a run that finishes after a model switch goes to its own model's runs. They are part
 /// of the session too (sessionRuns, restoreRuns). Checkpoints live in this session's temporary
 /// folder; a restored run whose checkpoint is gone keeps its numbers with an empty source.
+/// Two runs selected here or in the history open side by side in the Diff tab (RunDiffView). The
+/// heatmap and histogram show the per-layer metric chosen (weight error, output error, or the KLD
+/// contribution a sensitivity sweep of the model measured: setSweep), greyed with why when no shown
+/// run has it; the heatmap's colour range is fixed (user-set decades), never fitted to the runs.
 class RunsPanel : public QWidget
 {
     Q_OBJECT
@@ -79,6 +85,17 @@ public:
     /// Adds runs picked in the history (any session) to the comparison; runs already shown are skipped.
     void compareRuns(const std::vector<SessionRun>& runs);
     RunHistoryPanel* history() const { return m_history; }
+    /// Shows two runs side by side in the Diff tab (Diff selected runs, the history's Diff).
+    void showDiff(const RunSummary& a, const RunSummary& b);
+    RunDiffView* diffView() const { return m_diffView; }
+    /// Shows a view for a screenshot (--runs-view): "diff" (the first two runs), or
+    /// "heatmap:METRIC" / "histogram:METRIC" with METRIC weight, output or kld, or "weights" (the
+    /// weights with the grid). False: unknown, or
+    /// fewer than two runs for a diff.
+    bool showView(const QString& view);
+    /// The sensitivity sweep of this model (Mixed precision page): the per-layer KLD contribution the
+    /// heatmap, histogram and diff show comes from it; none: that choice is greyed.
+    void setSweep(const std::optional<SensitivityResult>& sweep);
     /// Keeps a sweep in the results database (a failure is reported, nothing else changes).
     void recordSweep(const SensitivityResult& sweep, const QString& source);
     /// Rows of the jobs table that ended without a run (failed or cancelled), until removed.
@@ -133,6 +150,11 @@ private:
     void refreshDistribution();
     /// Greys the quality plot's metric and axis choices that no shown run has a value for.
     void offerQualityChoices(const std::vector<RunSummary>& runs);
+    /// Greys the per-layer metrics no shown run has a value for, with why.
+    void offerLayerMetrics(const std::vector<RunSummary>& runs);
+    /// Selected rows of the runs table (ascending) and the run a row shows (the baseline first).
+    QList<int> selectedRunRows() const;
+    const RunSummary& runAtRow(int row) const;
     std::vector<RunSummary> checkedRuns() const;
 
     std::shared_ptr<const Model> m_model;
@@ -149,6 +171,7 @@ private:
     std::vector<LayerPlan> m_plans; ///< the plan of each run (the distribution plot draws its grid)
     std::vector<Recipe> m_recipes;  ///< the recipe of each run (saved in the session)
     std::optional<RunSummary> m_baseline;
+    std::optional<SensitivityResult> m_sweep;
     QString m_baselineKey; ///< evaluation settings the baseline and its KLD base belong to
     std::vector<LayerReport> m_lastLayers;
     QString m_lastRunName;
@@ -172,6 +195,12 @@ private:
     LayerErrorHeatmap* m_layerHeatmap = nullptr;
     DistributionPlot* m_distribution = nullptr;
     QComboBox* m_layer = nullptr;
+    QComboBox* m_layerMetric = nullptr; ///< the heatmap's and histogram's per-layer metric
+    QSpinBox* m_decadeLow = nullptr;    ///< the heatmap's fixed colour range, in decades
+    QSpinBox* m_decadeHigh = nullptr;
+    QPushButton* m_diffButton = nullptr;
+    QTabWidget* m_plotTabs = nullptr;
+    RunDiffView* m_diffView = nullptr;
 };
 
 } // namespace qs

@@ -65,6 +65,11 @@ int main(int argc, char** argv)
          QStringLiteral("Once the model has loaded, run these plan presets (comma-separated indices into "
                         "Plan › Presets, or 'current'); with --screenshot the picture waits for them."),
          QStringLiteral("LIST")});
+    p.addOption({QStringLiteral("runs-view"),
+                 QStringLiteral("With --screenshot: the Runs page view to show once the runs have finished: "
+                                "diff (the first two runs side by side), heatmap:METRIC or histogram:METRIC "
+                                "(METRIC: weight, output or kld), or weights."),
+                 QStringLiteral("VIEW")});
     p.addOption({QStringLiteral("runs-folder"),
                  QStringLiteral("Folder where finished runs are kept per model (default: %1; screenshots and "
                                 "timed runs keep them in memory only unless this is given).")
@@ -176,7 +181,10 @@ int main(int argc, char** argv)
     });
     if (p.isSet(QStringLiteral("screenshot"))) {
         const QString file = p.value(QStringLiteral("screenshot"));
-        auto shoot = [&w, &app, file] {
+        const QString view = p.value(QStringLiteral("runs-view"));
+        auto shoot = [&w, &app, file, view] {
+            if (!view.isEmpty() && !w.runsPanel()->showView(view))
+                qWarning("QuantScope: --runs-view: cannot show '%s'", qPrintable(view));
             QTimer::singleShot(300, &app, [&w, &app, file] {
                 if (!w.grab().save(file))
                     qWarning("QuantScope: cannot write %s", qPrintable(file));

@@ -11,6 +11,7 @@
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QRegularExpression>
 #include <algorithm>
 #include <functional>
 #include <numeric>
@@ -133,6 +134,71 @@ MemoryBreakdown memoryBreakdown(const Model& base, const std::vector<LayerReport
     });
 }
 
+std::optional<QuantSpec> LayerMetrics::specFromJson(const QJsonValue& v)
+{
+    if (!v.isObject())
+        return std::nullopt;
+    try {
+        return QuantSpec::fromJson(v.toObject(), QString());
+    } catch (const Error&) {
+        return std::nullopt; // a spec this version cannot read: the label still names it
+    }
+}
+
+std::optional<QuantSpec> LayerMetrics::scheme() const
+{
+    if (spec)
+        return spec;
+    const QStringList t = label.split(u' ', Qt::SkipEmptyParts);
+    if (t.isEmpty())
+        return std::nullopt;
+    try {
+        if (t.size() == 1) { // a float layer: "f16"
+            const QuantSpec s = QuantSpec::fromShortName(t.front());
+            return s.method == QuantMethod::Float ? std::optional(s) : std::nullopt;
+        }
+        if (t.front() == u"gguf") { // "gguf Q4_K [imatrix]"
+            const auto type = ggmlTypeFromName(t[1]);
+            return type ? std::optional(QuantSpec::ggml(*type, t.contains(QStringLiteral("imatrix"))))
+                        : std::nullopt;
+        }
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+    // "gptq int4 g128 asym act-order", "smoothquant w8a8 channel sym", … (QuantSpec::label)
+    QuantSpec s;
+    if (!quantMethodFromName(t.front(), s.method))
+        return std::nullopt;
+    static const QRegularExpression intBits(QStringLiteral("^int(\\d+)$")),
+        actBits(QStringLiteral("^w(\\d+)a(\\d+)$")), group(QStringLiteral("^g(\\d+)$"));
+    for (const QString& token : t.mid(1)) {
+        if (const auto m = intBits.match(token); m.hasMatch()) {
+            s.bits = m.captured(1).toInt();
+        } else if (const auto a = actBits.match(token); a.hasMatch()) {
+            s.bits = a.captured(1).toInt();
+            s.activationBits = a.captured(2).toInt();
+        } else if (const auto g = group.match(token); g.hasMatch()) {
+            s.granularity = Granularity::PerGroup;
+            s.groupSize = g.captured(1).toInt();
+        } else if (token == granularityName(Granularity::PerChannel)) {
+            s.granularity = Granularity::PerChannel;
+        } else if (token == granularityName(Granularity::PerTensor)) {
+            s.granularity = Granularity::PerTensor;
+        } else if (token == u"sym" || token == u"asym") {
+            s.symmetric = token == u"sym";
+        } else if (token == u"act-order") {
+            s.actOrder = true;
+        } else if (token == u"clip") {
+            s.clipSearch = true;
+        } else if (token == u"hadamard") {
+            s.incoherence = Incoherence::Hadamard;
+        } else {
+            return std::nullopt;
+        }
+    }
+    return s;
+}
+
 LayerMetrics LayerMetrics::fromJson(const QJsonObject& o)
 {
     LayerMetrics m;
@@ -142,6 +208,8 @@ LayerMetrics LayerMetrics::fromJson(const QJsonObject& o)
     m.label = o.value(u"label").toString();
     m.method = o.value(u"spec").toObject().value(u"method").toString();
     m.bitsPerWeight = o.value(u"bpw").toDouble();
+    m.bytes = std::uint64_t(std::max<qint64>(0, o.value(u"bytes").toInteger()));
+    m.spec = specFromJson(o.value(u"spec"));
     m.weightRelMse = numberOr(o.value(u"weight_rel_mse"), m.weightRelMse);
     m.outputRelMse = numberOr(o.value(u"output_rel_mse"), m.outputRelMse);
     m.maxAbsError = o.value(u"max_abs_error").toDouble();
@@ -395,7 +463,15 @@ QStringList checkComparable(const std::vector<RunSummary>& runs, const RunSummar
 
 double layerError(const LayerMetrics& layer, LayerErrorMetric metric)
 {
-    return metric == LayerErrorMetric::WeightRelMse ? layer.weightRelMse : layer.outputRelMse;
+    switch (metric) {
+    case LayerErrorMetric::WeightRelMse:
+        return layer.weightRelMse;
+    case LayerErrorMetric::OutputRelMse:
+        return layer.outputRelMse;
+    case LayerErrorMetric::KldContribution:
+        return layer.kldContribution;
+    }
+    return std::numeric_limits<double>::quiet_NaN();
 }
 
 bool LayerErrorMatrix::hasValues() const

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "spec/QuantSpec.h"
+
 #include <QJsonObject>
 #include <QString>
 #include <QStringList>
@@ -7,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <vector>
 
 namespace qs {
@@ -44,11 +47,21 @@ struct LayerMetrics
     QString label;  ///< the spec's label, e.g. "gptq int3 g128 asym"
     QString method; ///< the spec's method name, e.g. "gptq"
     double bitsPerWeight = 0;
+    std::uint64_t bytes = 0;       ///< its storage (0: not recorded, a run kept before bytes were)
+    std::optional<QuantSpec> spec; ///< the scheme it ran with (absent in runs kept before: see scheme())
     double weightRelMse = 0;
     double outputRelMse = std::numeric_limits<double>::quiet_NaN(); ///< NaN when not measured
+    /// Mean KLD of the model with only this layer quantized with this scheme, from a sensitivity sweep
+    /// of the same model (analysis/SweepKld.h); NaN when no sweep measured it. Never stored with the run.
+    double kldContribution = std::numeric_limits<double>::quiet_NaN();
     double maxAbsError = 0;
     double histogramMin = 0, histogramMax = 0;
     std::vector<double> errorHistogram; ///< counts of W − Ŵ over [min, max] in equal bins
+    /// The scheme: `spec`, else parsed from the label (runs kept before specs were; fields the label
+    /// does not name keep QuantSpec's defaults); nullopt when the label is not one QuantSpec writes.
+    std::optional<QuantSpec> scheme() const;
+    /// A stored "spec" object; nullopt when absent or not one this version reads (the label still names it).
+    static std::optional<QuantSpec> specFromJson(const QJsonValue& v);
     static LayerMetrics fromJson(const QJsonObject& o);
 };
 
@@ -117,7 +130,9 @@ struct RunSummary
 /// warnings when their losses are not comparable (different evaluation text or protocol).
 QStringList checkComparable(const std::vector<RunSummary>& runs, const RunSummary* baseline = nullptr);
 
-enum class LayerErrorMetric { WeightRelMse, OutputRelMse };
+/// Per-layer measurements the layer plots show: the weight error, the output error on the calibration
+/// sample, and the layer's KLD contribution (from a sensitivity sweep, LayerMetrics::kldContribution).
+enum class LayerErrorMetric { WeightRelMse, OutputRelMse, KldContribution };
 double layerError(const LayerMetrics& layer, LayerErrorMetric metric);
 
 /// One error metric per layer × run (NaN where a run lacks the layer or the measurement);

@@ -32,6 +32,8 @@ QJsonObject layerToJson(const LayerMetrics& l)
             {QStringLiteral("label"), l.label},
             {QStringLiteral("method"), l.method},
             {QStringLiteral("bpw"), number(l.bitsPerWeight)},
+            {QStringLiteral("bytes"), qint64(l.bytes)},
+            {QStringLiteral("spec"), l.spec ? QJsonValue(l.spec->toJson()) : QJsonValue()},
             {QStringLiteral("weight_rel_mse"), number(l.weightRelMse)},
             {QStringLiteral("output_rel_mse"), number(l.outputRelMse)},
             {QStringLiteral("max_abs_error"), number(l.maxAbsError)},
@@ -49,6 +51,8 @@ LayerMetrics layerFromJson(const QJsonObject& o)
     l.label = o.value(u"label").toString();
     l.method = o.value(u"method").toString();
     l.bitsPerWeight = numberOr(o.value(u"bpw"), 0);
+    l.bytes = std::uint64_t(std::max<qint64>(0, o.value(u"bytes").toInteger()));
+    l.spec = LayerMetrics::specFromJson(o.value(u"spec"));
     l.weightRelMse = numberOr(o.value(u"weight_rel_mse"), 0);
     l.outputRelMse = numberOr(o.value(u"output_rel_mse"));
     l.maxAbsError = numberOr(o.value(u"max_abs_error"), 0);
