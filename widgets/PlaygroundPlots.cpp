@@ -67,6 +67,19 @@ void scaleFonts(QCustomPlot& plot, double basePointSize, double scale)
     }
 }
 
+/// The legend in a row of its own below the axes (entries side by side, three to a line), so it
+/// never covers a point, whatever the font.
+void legendBelow(QCustomPlot& plot)
+{
+    plot.axisRect()->insetLayout()->take(plot.legend);
+    const int row = plot.plotLayout()->rowCount();
+    plot.plotLayout()->addElement(row, 0, plot.legend);
+    plot.plotLayout()->setRowStretchFactor(row, 0.001);
+    plot.legend->setFillOrder(QCPLegend::foColumnsFirst);
+    plot.legend->setWrap(3);
+    plot.legend->setMargins(QMargins(4, 2, 4, 2));
+}
+
 double basePointSizeOf(const QWidget& w)
 {
     return w.font().pointSizeF() > 0 ? w.font().pointSizeF() : 9.0;
@@ -82,6 +95,7 @@ void PlaygroundPlot::applyFonts()
 PlaygroundValuesPlot::PlaygroundValuesPlot(QWidget* parent) : PlaygroundPlot(parent)
 {
     setObjectName(QStringLiteral("playgroundValuesPlot"));
+    legendBelow(*this);
     rebuild();
 }
 
@@ -286,7 +300,6 @@ void PlaygroundValuesPlot::rebuild()
                                      double(r.reconstructed[std::size_t(m_selected)])});
     }
     legend->setVisible(true);
-    axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
     const double span = hi > lo ? hi - lo : 1.0;
     xAxis->setRange(-0.5, double(idx.size()) - 0.5);
     if (hasFixedRange())
@@ -299,6 +312,7 @@ void PlaygroundValuesPlot::rebuild()
 PlaygroundErrorPlot::PlaygroundErrorPlot(QWidget* parent) : PlaygroundPlot(parent)
 {
     setObjectName(QStringLiteral("playgroundErrorPlot"));
+    legendBelow(*this);
     rebuild();
 }
 
@@ -404,7 +418,6 @@ void PlaygroundErrorPlot::rebuild()
         outline->setPen(QPen(seriesColor(2), lineWidth(2.2)));
         outline->setData(keys, valuesB, true);
         legend->setVisible(true);
-        axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
     } else {
         legend->setVisible(false);
     }
@@ -422,6 +435,7 @@ void PlaygroundErrorPlot::rebuild()
 PlaygroundGptqRowPlot::PlaygroundGptqRowPlot(QWidget* parent) : PlotWidget(parent)
 {
     setObjectName(QStringLiteral("playgroundGptqRowPlot"));
+    legendBelow(*this);
     rebuild();
 }
 
@@ -459,12 +473,15 @@ PlotTable PlaygroundGptqRowPlot::table() const
 void PlaygroundGptqRowPlot::rebuild()
 {
     clearPlot();
-    setTitle(m_demo ? tr("GPTQ, column %1 of %2: the row before and after its error is fed back")
-                          .arg(std::min(m_step, m_demo->columns() - 1) + 1)
-                          .arg(m_demo->columns())
-                    : tr("GPTQ column by column"));
+    setTitle(
+        m_demo
+            ? tr("GPTQ step %1 of %2").arg(std::min(m_step, m_demo->columns() - 1) + 1).arg(m_demo->columns())
+            : tr("GPTQ column by column"));
     xAxis->setLabel(tr("column"));
     yAxis->setLabel(tr("weight"));
+    yAxis2->setVisible(false);
+    xAxis->ticker()->setTickCount(m_scale > 1.2 ? 4 : 6);
+    legend->setWrap(m_scale > 1.2 ? 2 : 3);
     scaleFonts(*this, basePointSizeOf(*this), m_scale);
     if (!m_demo) {
         legend->setVisible(false);
@@ -478,8 +495,8 @@ void PlaygroundGptqRowPlot::rebuild()
     std::vector<bool> quantized(std::size_t(n), false);
     for (std::int64_t i = 0; i <= step; ++i)
         quantized[std::size_t(d.trace.order[std::size_t(i)])] = true;
-    QVector<double> keys, orig, qKeys, qValues, restKeys, restBefore, restAfter;
-    double lo = 0, hi = 0;
+    QVector<double> keys, orig, qKeys, qValues, restKeys, restBefore, restAfter, change;
+    double lo = 0, hi = 0, biggest = 0;
     for (std::int64_t c = 0; c < n; ++c) {
         const auto cs = std::size_t(c);
         keys << double(c);
@@ -493,6 +510,8 @@ void PlaygroundGptqRowPlot::rebuild()
             restKeys << double(c);
             restBefore << before[cs];
             restAfter << after[cs];
+            change << after[cs] - before[cs];
+            biggest = std::max(biggest, std::fabs(after[cs] - before[cs]));
         }
         if (c % std::max<std::int64_t>(1, n / 2000) == 0)
             addHoverPoint(
@@ -512,13 +531,13 @@ void PlaygroundGptqRowPlot::rebuild()
     o->setScatterStyle(scatter(QCPScatterStyle::ssDisc, 3));
     o->setData(keys, orig, true);
     QCPGraph* rb = addGraph();
-    rb->setName(tr("not yet quantized, before this step"));
+    rb->setName(tr("before this step"));
     rb->setLineStyle(QCPGraph::lsNone);
     rb->setPen(QPen(seriesColor(0).lighter(140), m_scale));
     rb->setScatterStyle(scatter(QCPScatterStyle::ssCircle, 6));
     rb->setData(restKeys, restBefore, true);
     QCPGraph* ra = addGraph();
-    ra->setName(tr("not yet quantized, after (updated)"));
+    ra->setName(tr("after (updated)"));
     ra->setLineStyle(QCPGraph::lsNone);
     ra->setPen(QPen(seriesColor(0), 1.5 * m_scale));
     ra->setScatterStyle(scatter(QCPScatterStyle::ssDisc, 5));
@@ -529,6 +548,19 @@ void PlaygroundGptqRowPlot::rebuild()
     q->setPen(QPen(seriesColor(1), 1.5 * m_scale));
     q->setScatterStyle(scatter(QCPScatterStyle::ssSquare, 6));
     q->setData(qKeys, qValues, true);
+    // This step's update of each remaining column, on its own axis (it is small next to the weights).
+    auto* bars = new QCPBars(xAxis, yAxis2);
+    bars->setName(tr("change (right axis)"));
+    bars->setWidth(0.8);
+    bars->setPen(Qt::NoPen);
+    bars->setBrush(QColor(120, 60, 170, 110));
+    bars->setData(restKeys, change);
+    yAxis2->setVisible(true);
+    yAxis2->setLabel(tr("change"));
+    yAxis2->setLabelFont(yAxis->labelFont());
+    yAxis2->setTickLabelFont(yAxis->tickLabelFont());
+    const double b = biggest > 0 ? 1.05 * biggest : 1.0;
+    yAxis2->setRange(-b, b);
     const std::int64_t col = d.trace.order[std::size_t(step)];
     QCPGraph* cur = addGraph();
     cur->setName(tr("column %1 (this step)").arg(col));
@@ -537,7 +569,6 @@ void PlaygroundGptqRowPlot::rebuild()
     cur->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 16 * m_scale));
     cur->setData(QVector<double>{double(col)}, QVector<double>{after[std::size_t(col)]});
     legend->setVisible(true);
-    axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
     const double span = hi > lo ? hi - lo : 1.0;
     xAxis->setRange(-0.5, double(n) - 0.5);
     yAxis->setRange(lo - 0.05 * span,
@@ -548,6 +579,7 @@ void PlaygroundGptqRowPlot::rebuild()
 PlaygroundGptqCurvePlot::PlaygroundGptqCurvePlot(QWidget* parent) : PlotWidget(parent)
 {
     setObjectName(QStringLiteral("playgroundGptqCurvePlot"));
+    legendBelow(*this);
     rebuild();
 }
 
@@ -579,9 +611,11 @@ PlotTable PlaygroundGptqCurvePlot::table() const
 void PlaygroundGptqCurvePlot::rebuild()
 {
     clearPlot();
-    setTitle(tr("Output error of the row, ‖(w − ŵ)·X‖² / tokens"));
+    setTitle(tr("Output error"));
     xAxis->setLabel(tr("columns quantized"));
-    yAxis->setLabel(tr("output error"));
+    yAxis->setLabel(tr("‖(w − ŵ)X‖² / n"));
+    legend->setWrap(m_scale > 1.2 ? 1 : 2);
+    xAxis->ticker()->setTickCount(m_scale > 1.2 ? 4 : 6); // large tick labels must not run together
     scaleFonts(*this, basePointSizeOf(*this), m_scale);
     if (!m_demo || m_demo->curveSteps.empty()) {
         legend->setVisible(false);
@@ -603,7 +637,7 @@ void PlaygroundGptqCurvePlot::rebuild()
                           .arg(rounded(d.gptqCurve[k]), rounded(d.rtnCurve[k])));
     }
     QCPGraph* rg = addGraph();
-    rg->setName(tr("RTN (round each column, no feedback)"));
+    rg->setName(tr("RTN (no feedback)"));
     rg->setPen(QPen(seriesColor(3), 2 * m_scale));
     rg->setData(keys, r, true);
     QCPGraph* gg = addGraph();
@@ -616,7 +650,6 @@ void PlaygroundGptqCurvePlot::rebuild()
     now->point2->setCoords(x, 1);
     now->setPen(QPen(Qt::black, m_scale, Qt::DashLine));
     legend->setVisible(true);
-    axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
     xAxis->setRange(0, double(d.columns()));
     yAxis->setRange(0, top > 0 ? top * 1.1 : 1.0);
     replot(QCustomPlot::rpQueuedReplot);

@@ -99,6 +99,15 @@ PlaygroundPanel::PlaygroundPanel(QWidget* parent) : QWidget(parent)
     m_views->setObjectName(QStringLiteral("playgroundViews"));
     m_views->addTab(plots, tr("Row"));
     m_views->addTab(createGptqPage(), tr("GPTQ step by step"));
+    // On a projector the plots need the width: the controls can be put away and brought back.
+    auto* showControls = new QToolButton;
+    showControls->setObjectName(QStringLiteral("playgroundShowControls"));
+    showControls->setText(tr("Controls"));
+    showControls->setCheckable(true);
+    showControls->setChecked(true);
+    showControls->setToolTip(tr("Show or hide the controls, leaving the plots the whole width"));
+    connect(showControls, &QToolButton::toggled, scroll, &QWidget::setVisible);
+    m_views->setCornerWidget(showControls, Qt::TopLeftCorner);
     auto* split = new QSplitter(Qt::Horizontal);
     split->addWidget(scroll);
     split->addWidget(m_views);
@@ -398,20 +407,35 @@ QWidget* PlaygroundPanel::createGptqPage()
     m_gptqText->setTextFormat(Qt::RichText);
     m_gptqText->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_gptqText->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+    m_gptqNext = new QLabel;
+    m_gptqNext->setObjectName(QStringLiteral("playgroundGptqNextColumns"));
+    m_gptqNext->setTextFormat(Qt::RichText);
+    m_gptqNext->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_gptqNext->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+    // The numbers above (this step's; the next columns before and after), the plots below side by
+    // side: a wide screen or projector has more width than height.
+    auto* numbers = new QWidget;
+    auto* numbersLayout = new QHBoxLayout(numbers);
+    numbersLayout->setContentsMargins(0, 0, 0, 0);
+    numbersLayout->addWidget(m_gptqText);
+    numbersLayout->addSpacing(fontMetrics().horizontalAdvance(QStringLiteral("MMMM")));
+    numbersLayout->addWidget(m_gptqNext);
+    numbersLayout->addStretch(1);
     auto* textScroll = m_gptqTextScroll = new QScrollArea;
-    textScroll->setWidget(m_gptqText);
+    textScroll->setWidget(numbers);
     textScroll->setWidgetResizable(true);
     textScroll->setFrameShape(QFrame::NoFrame);
     m_gptqRowPlot = new PlaygroundGptqRowPlot;
     m_gptqCurvePlot = new PlaygroundGptqCurvePlot;
-    auto* plots = new QSplitter(Qt::Vertical);
+    auto* plots = new QSplitter(Qt::Horizontal);
     plots->addWidget(m_gptqRowPlot);
     plots->addWidget(m_gptqCurvePlot);
     plots->setStretchFactor(0, 3);
     plots->setStretchFactor(1, 2);
-    auto* body = new QSplitter(Qt::Horizontal);
+    auto* body = new QSplitter(Qt::Vertical);
     body->addWidget(textScroll);
     body->addWidget(plots);
+    body->setStretchFactor(0, 0);
     body->setStretchFactor(1, 1);
     auto* page = new QWidget;
     page->setObjectName(QStringLiteral("playgroundGptqPage"));
@@ -445,6 +469,9 @@ void PlaygroundPanel::connectControls()
 {
     connect(m_source, &QComboBox::currentIndexChanged, this, [this](int i) {
         m_sourcePages->setCurrentIndex(i);
+        for (int p = 0; p < m_sourcePages->count(); ++p) // the box as tall as the page shown
+            m_sourcePages->widget(p)->setSizePolicy(QSizePolicy::Preferred,
+                                                    p == i ? QSizePolicy::Preferred : QSizePolicy::Ignored);
         reloadRow();
     });
     connect(m_layer, &QComboBox::currentIndexChanged, this, &PlaygroundPanel::onLayerChanged);
@@ -682,8 +709,8 @@ void PlaygroundPanel::recompute()
             : tr("%1 — %2 (%3)").arg(m_rowLabel, m_result->spec.label(), m_result->note));
     const QString nameA = m_result->spec.label(); // the label names the clipping search itself
     const QString nameB = m_resultB ? m_resultB->spec.label() : QString();
-    if (m_resultB)
-        m_valuesPlot->setCaption(tr("%1 — A: %2, B: %3").arg(m_rowLabel, nameA, nameB));
+    if (m_resultB) // the legend names A and B
+        m_valuesPlot->setCaption(tr("%1 — A vs B").arg(m_rowLabel));
     m_valuesPlot->setSelectedIndex(m_weight->value(), false);
     if (m_axesPending) { // a new row: the axes fit it once, then stay
         m_axesPending = false;
@@ -811,39 +838,44 @@ void PlaygroundPanel::refreshStep()
         m_stepText->setText(e.message().toHtmlEscaped());
         return;
     }
-    QStringList rows;
-    auto row = [&rows](const QString& what, const QString& formula, const QString& value) {
-        rows << QStringLiteral(
-                    "<tr><td>%1</td><td>&nbsp;%2&nbsp;</td><td align=\"right\"><b>%3</b></td></tr>")
-                    .arg(what.toHtmlEscaped(), formula.toHtmlEscaped(), value.toHtmlEscaped());
+    // Three lines of three cells, read left to right: the inputs, the quantization, the outcome.
+    auto cell = [](const QString& formula, const QString& value, const QString& note = {}) {
+        return QStringLiteral("<td>%1 <b>%2</b>%3&nbsp;&nbsp;&nbsp;</td>")
+            .arg(formula.toHtmlEscaped(), value.toHtmlEscaped(),
+                 note.isEmpty() ? QString() : QStringLiteral(" <i>(%1)</i>").arg(note.toHtmlEscaped()));
     };
-    row(tr("weight #%1 of group %2 (columns %3–%4)")
-            .arg(s.index)
-            .arg(s.group)
-            .arg(s.groupBegin)
-            .arg(s.groupEnd - 1),
-        QStringLiteral("w ="), num(s.value));
+    QString header = tr("Weight #%1 of group %2 (columns %3–%4)")
+                         .arg(s.index)
+                         .arg(s.group)
+                         .arg(s.groupBegin)
+                         .arg(s.groupEnd - 1);
+    QStringList lines;
     if (s.hasScale) {
-        row(tr("scale of the group"), QStringLiteral("s ="), num(s.scale));
-        row(tr("zero point"), QStringLiteral("z ="), num(s.zero));
-        row(tr("divide by the scale"), QStringLiteral("w / s ="), num(s.divided));
-        if (s.floatZero) {
-            row(tr("add the zero point"), QStringLiteral("w/s + z ="), num(s.shifted));
-            row(tr("round"), QStringLiteral("round(w/s + z) ="), num(s.rounded));
-        } else {
-            row(tr("round"), QStringLiteral("round(w/s) ="), num(std::nearbyint(s.divided)));
-            row(tr("add the zero point"), QStringLiteral("+ z ="), num(s.shifted));
-        }
-        row(s.clamped ? tr("clamp to [0, %1]: clipped!").arg(s.qmax) : tr("clamp to [0, %1]").arg(s.qmax),
-            QStringLiteral("q ="), QString::number(s.code));
-        row(tr("dequantize"), QStringLiteral("(q − z) · s ="), num(s.dequantized));
+        header += s.floatZero ? tr(": q = clamp(round(w/s + z), 0, %1), ŵ = (q − z)·s").arg(s.qmax)
+                              : tr(": q = clamp(round(w/s) + z, 0, %1), ŵ = (q − z)·s").arg(s.qmax);
+        lines << cell(QStringLiteral("w ="), num(s.value)) + cell(tr("scale s ="), num(s.scale)) +
+                     cell(tr("zero z ="), num(s.zero));
+        if (s.floatZero)
+            lines << cell(QStringLiteral("w / s ="), num(s.divided)) +
+                         cell(QStringLiteral("w/s + z ="), num(s.shifted)) +
+                         cell(QStringLiteral("round(w/s + z) ="), num(s.rounded));
+        else
+            lines << cell(QStringLiteral("w / s ="), num(s.divided)) +
+                         cell(QStringLiteral("round(w/s) ="), num(std::nearbyint(s.divided))) +
+                         cell(QStringLiteral("+ z ="), num(s.shifted));
+        lines << cell(QStringLiteral("q ="), QString::number(s.code),
+                      s.clamped ? tr("clamped to [0, %1]!").arg(s.qmax) : tr("in [0, %1]").arg(s.qmax)) +
+                     cell(QStringLiteral("ŵ = (q − z)·s ="), num(s.dequantized)) +
+                     cell(tr("error w − ŵ ="), num(s.error));
     } else {
-        row(tr("the block type's own scales (quantized per sub-block)"), QStringLiteral("q ="),
-            QString::number(s.code));
-        row(tr("dequantized by llama.cpp's block format"), QStringLiteral("ŵ ="), num(s.dequantized));
+        header += tr(": a block type with quantized sub-block scales");
+        lines << cell(QStringLiteral("w ="), num(s.value)) +
+                     cell(QStringLiteral("q ="), QString::number(s.code)) +
+                     cell(QStringLiteral("ŵ ="), num(s.dequantized));
+        lines << cell(tr("error w − ŵ ="), num(s.error));
     }
-    row(tr("error"), QStringLiteral("w − ŵ ="), num(s.error));
-    m_stepText->setText(QStringLiteral("<table>%1</table>").arg(rows.join(QString())));
+    m_stepText->setText(QStringLiteral("<p>%1</p><table><tr>%2</tr></table>")
+                            .arg(header.toHtmlEscaped(), lines.join(QStringLiteral("</tr><tr>"))));
 }
 
 void PlaygroundPanel::setPresentationMode(bool on)
@@ -978,6 +1010,7 @@ void PlaygroundPanel::refreshGptqStep()
 {
     if (!m_gptqDemo) {
         m_gptqText->clear();
+        m_gptqNext->clear();
         m_gptqRowPlot->setDemo(nullptr, 0);
         m_gptqCurvePlot->setDemo(nullptr, 0);
         return;
@@ -993,13 +1026,13 @@ void PlaygroundPanel::refreshGptqStep()
                     .arg(what.toHtmlEscaped(), value.toHtmlEscaped());
     };
     row(tr("column (step %1 of %2)").arg(i + 1).arg(d.columns()), QString::number(st.column));
-    row(tr("original value"), num(d.original[std::size_t(st.column)]));
-    row(tr("value now (after earlier feedback)"), num(st.weight));
-    row(tr("scale s, zero z"), tr("%1, %2").arg(num(st.scale), num(st.zero)));
-    row(tr("code q = clamp(round(w/s) + z)"), QString::number(st.code));
-    row(tr("dequantized (q − z)·s"), num(st.dequantized));
-    row(tr("error e = w − ŵ"), num(double(st.weight) - double(st.dequantized)));
-    row(tr("fed back: e / U(j,j), U(j,j) = %1").arg(num(u, 4)), num(st.scaledError));
+    row(tr("w₀ (original)"), num(d.original[std::size_t(st.column)]));
+    row(tr("w (after feedback)"), num(st.weight));
+    row(tr("s, z"), tr("%1, %2").arg(num(st.scale), num(st.zero)));
+    row(tr("q = clamp(round(w/s) + z)"), QString::number(st.code));
+    row(tr("ŵ = (q − z)·s"), num(st.dequantized));
+    row(tr("e = w − ŵ"), num(double(st.weight) - double(st.dequantized)));
+    row(tr("fed back e / U(j,j) (U(j,j) = %1)").arg(num(u, 4)), num(st.scaledError));
     QStringList next;
     const std::int64_t shown = std::min<std::int64_t>(8, d.columns() - i - 1);
     for (std::int64_t k = 1; k <= shown; ++k) {
@@ -1010,19 +1043,19 @@ void PlaygroundPanel::refreshGptqStep()
                     .arg(num(before[c], 4), num(after[c], 4));
     }
     const double gNow = d.outputError(after), rNow = d.outputError(d.rtnWeightsAfter(i + 1));
-    row(tr("output error so far: GPTQ"), num(gNow, 4));
-    row(tr("output error so far: RTN"), num(rNow, 4));
+    row(tr("output error now: GPTQ / RTN"), tr("%1 / %2").arg(num(gNow, 4), num(rNow, 4)));
     row(tr("at the end: GPTQ / RTN"),
         tr("%1 / %2").arg(num(d.gptqCurve.back(), 4), num(d.rtnCurve.back(), 4)));
-    QString html = QStringLiteral("<table>%1</table>").arg(rows.join(QString()));
-    if (!next.isEmpty())
-        html += tr("<p>The next columns, w − e/U(j,j)·U(j,k):</p>") +
-                QStringLiteral("<table><tr><th>%1</th><th>%2</th><th></th><th>%3</th></tr>%4</table>")
-                    .arg(tr("column"), tr("before"), tr("after"), next.join(QString()));
-    m_gptqText->setText(html);
-    // As wide as the numbers (no wrapping of a formula), at the current font.
-    m_gptqTextScroll->setMinimumWidth(m_gptqText->sizeHint().width() +
-                                      m_gptqTextScroll->verticalScrollBar()->sizeHint().width() + 4);
+    m_gptqText->setText(QStringLiteral("<table>%1</table>").arg(rows.join(QString())));
+    m_gptqNext->setText(
+        next.isEmpty()
+            ? QString()
+            : tr("Next columns: w −= e/U(j,j)·U(j,k)") +
+                  QStringLiteral("<table><tr><th>%1</th><th>%2</th><th></th><th>%3</th></tr>%4</table>")
+                      .arg(tr("column"), tr("before"), tr("after"), next.join(QString())));
+    // Tall enough for the numbers at the current font, leaving the plots at least half the page.
+    const int wanted = std::max(m_gptqText->sizeHint().height(), m_gptqNext->sizeHint().height()) + 4;
+    m_gptqTextScroll->setMinimumHeight(std::min(wanted, m_views->height() / 2));
     m_gptqRowPlot->setDemo(m_gptqDemo, i);
     m_gptqCurvePlot->setDemo(m_gptqDemo, i);
 }
@@ -1079,6 +1112,8 @@ QString PlaygroundPanel::applySettings(const QString& settings)
             m_pendingGptqStep = std::max(1, value.toInt());
             startGptqDemo();
             ok = m_gptqJob.isRunning();
+        } else if (key == u"controls") {
+            findChild<QToolButton*>(QStringLiteral("playgroundShowControls"))->setChecked(value != u"0");
         } else if (key == u"present") {
             setPresentationMode(value != u"0");
         } else if (key == u"window") {

@@ -69,7 +69,8 @@ public Q_SLOTS:
     /// Sets controls from "key=value,…" (for scripted screenshots, --playground): layer, row,
     /// source (real|synthetic), method, bits, group (N|channel), symmetric, compare (a method
     /// name, or off), bitsB, groupB, symmetricB, weight, sorted, shownGroup, view (row|gptq),
-    /// gptq (a step: runs the demonstration, then shows that step), present, window (WxH).
+    /// gptq (a step: runs the demonstration, then shows that step), controls (0: hidden), present,
+    /// window (WxH).
     /// Returns what it could not apply (empty: all of it).
     QString applySettings(const QString& settings);
     /// Refits the fixed value axes to the current row and results.
@@ -176,6 +177,7 @@ private:
     QLabel* m_gptqStatus = nullptr;
     QSpinBox* m_gptqStep = nullptr;
     QLabel* m_gptqText = nullptr;
+    QLabel* m_gptqNext = nullptr;
     QScrollArea* m_gptqTextScroll = nullptr;
     PlaygroundGptqRowPlot* m_gptqRowPlot = nullptr;
     PlaygroundGptqCurvePlot* m_gptqCurvePlot = nullptr;
