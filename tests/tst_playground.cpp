@@ -854,6 +854,8 @@ private Q_SLOTS:
             QVERIFY2(winner.startsWith(a.mse < b.mse ? u"A wins" : u"B wins"), qPrintable(winner));
             QVERIFY2(panel->lastComputeMilliseconds() < 20,
                      qPrintable(QString::number(panel->lastComputeMilliseconds())));
+            qInfo("A/B of %s and %s on %zu values: %.3f ms", qPrintable(a.spec.label()),
+                  qPrintable(b.spec.label()), row.size(), panel->lastComputeMilliseconds());
             // Both drawn: a graph with B's reconstruction, and B's histogram over A's bins.
             bool drawn = false;
             for (int g = 0; g < values->graphCount(); ++g)
@@ -1048,12 +1050,63 @@ private Q_SLOTS:
         QVERIFY(ready.wait(30000));
         QCOMPARE(panel->gptqDemo()->spec.bits, 3);
 
+        // Another layer needs its own statistics: Cancel stops the job, the shown demonstration stays.
+        const auto before = panel->gptqDemo();
+        panel->findChild<QComboBox*>(QStringLiteral("playgroundLayer"))
+            ->setCurrentText(QStringLiteral("model.layers.4.mlp.down_proj"));
+        QSignalSpy finished(panel, &PlaygroundPanel::gptqFinished);
+        panel->findChild<QPushButton*>(QStringLiteral("playgroundGptqStart"))->click();
+        QVERIFY(panel->gptqRunning());
+        auto* cancel = panel->findChild<QPushButton*>(QStringLiteral("playgroundGptqCancel"));
+        QVERIFY(cancel->isEnabled());
+        cancel->click();
+        QVERIFY(finished.wait(30000));
+        QVERIFY(!panel->gptqRunning());
+        QCOMPARE(panel->gptqDemo(), before);
+        QVERIFY2(
+            panel->findChild<QLabel*>(QStringLiteral("playgroundGptqStatus"))->text().contains(u"Cancelled"),
+            qPrintable(panel->findChild<QLabel*>(QStringLiteral("playgroundGptqStatus"))->text()));
+
         // A synthetic row cannot be shown: said, nothing started.
         panel->findChild<QComboBox*>(QStringLiteral("playgroundSource"))->setCurrentIndex(1);
         panel->findChild<QPushButton*>(QStringLiteral("playgroundGptqStart"))->click();
         QVERIFY(!panel->gptqRunning());
         QVERIFY(
             panel->findChild<QLabel*>(QStringLiteral("playgroundGptqStatus"))->text().contains(u"real row"));
+    }
+
+    void scriptedSettingsAndControlsSwitch()
+    {
+        QS_REQUIRE_DATA(path, "stories260K");
+        MainWindow w;
+        w.show();
+        QVERIFY(loadInto(w, path));
+        w.showPage(QStringLiteral("playground"));
+        auto* panel = w.playgroundPanel();
+        const QString problems = panel->applySettings(QStringLiteral(
+            "layer=model.layers.2.self_attn.o_proj,row=4,group=16,bits=3,symmetric=1,compare=hqq,"
+            "bitsB=4,groupB=channel,weight=37,nonsense=1,group=7"));
+        QCOMPARE(problems, QStringLiteral("nonsense=1, group=7"));
+        QVERIFY(panel->result() && panel->comparisonResult());
+        QCOMPARE(panel->result()->original,
+                 modelRow(*w.model(), QStringLiteral("model.layers.2.self_attn.o_proj"), 4));
+        QCOMPARE(panel->result()->spec.groupSize, 16);
+        QCOMPARE(panel->result()->spec.bits, 3);
+        QVERIFY(panel->result()->spec.symmetric);
+        QCOMPARE(panel->comparisonResult()->spec.method, QuantMethod::Hqq);
+        QCOMPARE(panel->comparisonResult()->spec.granularity, Granularity::PerChannel);
+        QCOMPARE(panel->findChild<QSpinBox*>(QStringLiteral("playgroundWeight"))->value(), 37);
+        QCOMPARE(panel->result()->shownGroup, std::int64_t(2));
+        // The Controls switch puts the controls away and brings them back.
+        auto* controls = panel->findChild<QToolButton*>(QStringLiteral("playgroundShowControls"));
+        auto* bits = panel->findChild<QSlider*>(QStringLiteral("playgroundBits"));
+        QVERIFY(bits->isVisible());
+        const int plotWidth = panel->findChild<PlaygroundValuesPlot*>()->width();
+        controls->click();
+        QVERIFY(!bits->isVisible());
+        QTRY_VERIFY(panel->findChild<PlaygroundValuesPlot*>()->width() > plotWidth);
+        controls->click();
+        QVERIFY(bits->isVisible());
     }
 
     void generationSideBySide()
