@@ -432,23 +432,27 @@ void PlaygroundErrorPlot::rebuild()
     replot(QCustomPlot::rpQueuedReplot);
 }
 
-PlaygroundGptqRowPlot::PlaygroundGptqRowPlot(QWidget* parent) : PlotWidget(parent)
+PlaygroundGptqPlot::PlaygroundGptqPlot(QWidget* parent) : PlotWidget(parent)
 {
-    setObjectName(QStringLiteral("playgroundGptqRowPlot"));
     legendBelow(*this);
-    rebuild();
 }
 
-void PlaygroundGptqRowPlot::setDemo(std::shared_ptr<const GptqDemo> demo, std::int64_t step)
+void PlaygroundGptqPlot::setDemo(std::shared_ptr<const GptqDemo> demo, std::int64_t step)
 {
     m_demo = std::move(demo);
     m_step = step;
     rebuild();
 }
 
-void PlaygroundGptqRowPlot::setPresentationScale(double scale)
+void PlaygroundGptqPlot::setPresentationScale(double scale)
 {
     m_scale = std::clamp(scale, 0.5, 4.0);
+    rebuild();
+}
+
+PlaygroundGptqRowPlot::PlaygroundGptqRowPlot(QWidget* parent) : PlaygroundGptqPlot(parent)
+{
+    setObjectName(QStringLiteral("playgroundGptqRowPlot"));
     rebuild();
 }
 
@@ -576,23 +580,9 @@ void PlaygroundGptqRowPlot::rebuild()
     replot(QCustomPlot::rpQueuedReplot);
 }
 
-PlaygroundGptqCurvePlot::PlaygroundGptqCurvePlot(QWidget* parent) : PlotWidget(parent)
+PlaygroundGptqCurvePlot::PlaygroundGptqCurvePlot(QWidget* parent) : PlaygroundGptqPlot(parent)
 {
     setObjectName(QStringLiteral("playgroundGptqCurvePlot"));
-    legendBelow(*this);
-    rebuild();
-}
-
-void PlaygroundGptqCurvePlot::setDemo(std::shared_ptr<const GptqDemo> demo, std::int64_t step)
-{
-    m_demo = std::move(demo);
-    m_step = step;
-    rebuild();
-}
-
-void PlaygroundGptqCurvePlot::setPresentationScale(double scale)
-{
-    m_scale = std::clamp(scale, 0.5, 4.0);
     rebuild();
 }
 

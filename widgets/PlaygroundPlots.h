@@ -100,45 +100,53 @@ private:
     std::vector<Histogram> histograms() const;
 };
 
-/// GPTQ's demonstration, the row: the original values, the row after the columns quantized so
-/// far (quantized ones at their levels, the rest as the error feedback updated them) and, for the
-/// remaining columns, their values before this step's update; the current column ringed.
-class PlaygroundGptqRowPlot : public PlotWidget
+/// What both plots of GPTQ's demonstration share: the demonstration, its step and the
+/// presentation scale.
+class PlaygroundGptqPlot : public PlotWidget
 {
     Q_OBJECT
 public:
-    explicit PlaygroundGptqRowPlot(QWidget* parent = nullptr);
+    explicit PlaygroundGptqPlot(QWidget* parent = nullptr);
+    /// `step`: 0-based, in quantization order.
     void setDemo(std::shared_ptr<const GptqDemo> demo, std::int64_t step);
     void setPresentationScale(double scale);
     bool hasData() const override { return m_demo != nullptr; }
-    /// column, original, before, after, quantized (0/1).
-    PlotTable table() const override;
 
-private:
-    void rebuild();
+protected:
+    virtual void rebuild() = 0;
     std::shared_ptr<const GptqDemo> m_demo;
     std::int64_t m_step = 0;
     double m_scale = 1;
 };
 
+/// GPTQ's demonstration, the row: the original values, the row after the columns quantized so
+/// far (quantized ones at their levels, the rest as the error feedback updated them) and, for the
+/// remaining columns, their values before this step's update and the change (right axis); the
+/// current column ringed.
+class PlaygroundGptqRowPlot : public PlaygroundGptqPlot
+{
+    Q_OBJECT
+public:
+    explicit PlaygroundGptqRowPlot(QWidget* parent = nullptr);
+    /// column, original, before, after, quantized (0/1).
+    PlotTable table() const override;
+
+protected:
+    void rebuild() override;
+};
+
 /// GPTQ's demonstration, the output error ‖(w − ŵ)X‖²/tokens of the row as columns are quantized,
 /// GPTQ's against RTN's, with the current step marked.
-class PlaygroundGptqCurvePlot : public PlotWidget
+class PlaygroundGptqCurvePlot : public PlaygroundGptqPlot
 {
     Q_OBJECT
 public:
     explicit PlaygroundGptqCurvePlot(QWidget* parent = nullptr);
-    void setDemo(std::shared_ptr<const GptqDemo> demo, std::int64_t step);
-    void setPresentationScale(double scale);
-    bool hasData() const override { return m_demo != nullptr; }
     /// columns, gptq, rtn.
     PlotTable table() const override;
 
-private:
-    void rebuild();
-    std::shared_ptr<const GptqDemo> m_demo;
-    std::int64_t m_step = 0;
-    double m_scale = 1;
+protected:
+    void rebuild() override;
 };
 
 } // namespace qs

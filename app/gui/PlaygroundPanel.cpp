@@ -53,6 +53,17 @@ QString num(double v, int digits = 5)
     return QString::number(v, 'g', digits);
 }
 
+/// An arrow button that steps `spin` by `by` (previous/next weight or column).
+QToolButton* stepButton(QSpinBox* spin, int by, const char* name, const QString& toolTip)
+{
+    auto* b = new QToolButton;
+    b->setObjectName(QLatin1String(name));
+    b->setArrowType(by < 0 ? Qt::LeftArrow : Qt::RightArrow);
+    b->setToolTip(toolTip);
+    QObject::connect(b, &QToolButton::clicked, spin, [spin, by] { spin->stepBy(by); });
+    return b;
+}
+
 void fillGroupSizes(QComboBox* box, const QString& perChannel)
 {
     for (int g : kPlaygroundGroupSizes)
@@ -340,16 +351,8 @@ QWidget* PlaygroundPanel::createStepBox()
     m_weight = makeSpin("playgroundWeight", 0, 0, 0);
     m_weight->setToolTip(tr("The weight whose quantization is shown step by step (ringed in the plot; "
                             "its group's levels are drawn)"));
-    auto* prev = new QToolButton;
-    prev->setObjectName(QStringLiteral("playgroundPreviousWeight"));
-    prev->setArrowType(Qt::LeftArrow);
-    prev->setToolTip(tr("Previous weight"));
-    auto* next = new QToolButton;
-    next->setObjectName(QStringLiteral("playgroundNextWeight"));
-    next->setArrowType(Qt::RightArrow);
-    next->setToolTip(tr("Next weight"));
-    connect(prev, &QToolButton::clicked, m_weight, [this] { m_weight->stepBy(-1); });
-    connect(next, &QToolButton::clicked, m_weight, [this] { m_weight->stepBy(1); });
+    QToolButton* prev = stepButton(m_weight, -1, "playgroundPreviousWeight", tr("Previous weight"));
+    QToolButton* next = stepButton(m_weight, 1, "playgroundNextWeight", tr("Next weight"));
     auto* pick = new QHBoxLayout;
     pick->addWidget(new QLabel(tr("Weight")));
     pick->addWidget(prev);
@@ -387,14 +390,8 @@ QWidget* PlaygroundPanel::createGptqPage()
     m_gptqStatus->setWordWrap(true);
     m_gptqStep = makeSpin("playgroundGptqStep", 1, 1, 1);
     m_gptqStep->setPrefix(tr("column step "));
-    auto* prev = new QToolButton;
-    prev->setObjectName(QStringLiteral("playgroundGptqPrevious"));
-    prev->setArrowType(Qt::LeftArrow);
-    auto* next = new QToolButton;
-    next->setObjectName(QStringLiteral("playgroundGptqNext"));
-    next->setArrowType(Qt::RightArrow);
-    connect(prev, &QToolButton::clicked, m_gptqStep, [this] { m_gptqStep->stepBy(-1); });
-    connect(next, &QToolButton::clicked, m_gptqStep, [this] { m_gptqStep->stepBy(1); });
+    QToolButton* prev = stepButton(m_gptqStep, -1, "playgroundGptqPrevious", tr("Previous column"));
+    QToolButton* next = stepButton(m_gptqStep, 1, "playgroundGptqNext", tr("Next column"));
     auto* top = new QHBoxLayout;
     top->addWidget(m_gptqStart);
     top->addWidget(m_gptqCancel);
