@@ -98,6 +98,16 @@ int distinctColours(const QImage& image)
 
 using qs::test::loadInto;
 
+/// Shows the window, loads the model and opens the Playground page (null when the model fails).
+PlaygroundPanel* openPlayground(MainWindow& w, const QString& path)
+{
+    w.show();
+    if (!loadInto(w, path))
+        return nullptr;
+    w.showPage(QStringLiteral("playground"));
+    return w.playgroundPanel();
+}
+
 /// Event-loop latency: the longest gap between ticks of a 10 ms timer while it runs.
 class LatencyProbe
 {
@@ -797,10 +807,8 @@ private Q_SLOTS:
     {
         QS_REQUIRE_DATA(path, "stories260K");
         MainWindow w;
-        w.show();
-        QVERIFY(loadInto(w, path));
-        w.showPage(QStringLiteral("playground"));
-        auto* panel = w.playgroundPanel();
+        PlaygroundPanel* panel = openPlayground(w, path);
+        QVERIFY(panel);
         panel->findChild<QComboBox*>(QStringLiteral("playgroundLayer"))
             ->setCurrentText(QStringLiteral("model.layers.2.mlp.down_proj"));
         panel->findChild<QSpinBox*>(QStringLiteral("playgroundRow"))->setValue(3);
@@ -881,10 +889,8 @@ private Q_SLOTS:
     {
         QS_REQUIRE_DATA(path, "stories260K");
         MainWindow w;
-        w.show();
-        QVERIFY(loadInto(w, path));
-        w.showPage(QStringLiteral("playground"));
-        auto* panel = w.playgroundPanel();
+        PlaygroundPanel* panel = openPlayground(w, path);
+        QVERIFY(panel);
         panel->findChild<QComboBox*>(QStringLiteral("playgroundLayer"))
             ->setCurrentText(QStringLiteral("model.layers.0.mlp.down_proj"));
         auto* group = panel->findChild<QComboBox*>(QStringLiteral("playgroundGroupSize"));
@@ -955,10 +961,8 @@ private Q_SLOTS:
     {
         QS_REQUIRE_DATA(path, "stories260K");
         MainWindow w;
-        w.show();
-        QVERIFY(loadInto(w, path));
-        w.showPage(QStringLiteral("playground"));
-        auto* panel = w.playgroundPanel();
+        PlaygroundPanel* panel = openPlayground(w, path);
+        QVERIFY(panel);
         auto* group = panel->findChild<QComboBox*>(QStringLiteral("playgroundGroupSize"));
         group->setCurrentIndex(group->findData(8));
         auto* weight = panel->findChild<QSpinBox*>(QStringLiteral("playgroundWeight"));
@@ -990,10 +994,8 @@ private Q_SLOTS:
         QS_REQUIRE_DATA(path, "stories260K");
         QS_REQUIRE_DATA(text, "kjv/train.txt");
         MainWindow w;
-        w.show();
-        QVERIFY(loadInto(w, path));
-        w.showPage(QStringLiteral("playground"));
-        auto* panel = w.playgroundPanel();
+        PlaygroundPanel* panel = openPlayground(w, path);
+        QVERIFY(panel);
         panel->setCalibrationText(text);
         const QString layer = QStringLiteral("model.layers.3.mlp.down_proj");
         panel->findChild<QComboBox*>(QStringLiteral("playgroundLayer"))->setCurrentText(layer);
@@ -1079,10 +1081,8 @@ private Q_SLOTS:
     {
         QS_REQUIRE_DATA(path, "stories260K");
         MainWindow w;
-        w.show();
-        QVERIFY(loadInto(w, path));
-        w.showPage(QStringLiteral("playground"));
-        auto* panel = w.playgroundPanel();
+        PlaygroundPanel* panel = openPlayground(w, path);
+        QVERIFY(panel);
         const QString problems = panel->applySettings(QStringLiteral(
             "layer=model.layers.2.self_attn.o_proj,row=4,group=16,bits=3,symmetric=1,compare=hqq,"
             "bitsB=4,groupB=channel,weight=37,nonsense=1,group=7"));
