@@ -743,7 +743,8 @@ void PlaygroundPanel::resetAxes()
         err = std::max(err, r->maxAbsError);
     }
     const double span = hi > lo ? hi - lo : 1.0;
-    m_valuesPlot->setFixedRange(lo - 0.05 * span, hi + 0.05 * span);
+    // Room beyond the data: coarser settings later put their outer levels past the row's range.
+    m_valuesPlot->setFixedRange(lo - 0.12 * span, hi + 0.12 * span);
     err = err > 0 ? 1.1 * err : 1e-6;
     m_errorPlot->setFixedRange(-err, err);
 }
