@@ -703,6 +703,10 @@ private Q_SLOTS:
         QCOMPARE(mse->text(), QStringLiteral("–"));
         QVERIFY(!values->hasData());
         QVERIFY(!values->toPixmap(300, 200).isNull());
+        values->replot(); // an empty legend below the axes must not narrow them
+        QVERIFY2(
+            values->axisRect()->width() > values->width() / 2,
+            qPrintable(QStringLiteral("%1 of %2").arg(values->axisRect()->width()).arg(values->width())));
         row->setValue(0);
         QVERIFY(panel->result());
         QVERIFY(!message->isVisible());

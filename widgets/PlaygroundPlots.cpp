@@ -73,8 +73,14 @@ void legendBelow(QCustomPlot& plot)
 {
     plot.axisRect()->insetLayout()->take(plot.legend);
     const int row = plot.plotLayout()->rowCount();
-    plot.plotLayout()->addElement(row, 0, plot.legend);
+    // Beside an empty element that takes what the legend leaves: an empty legend (no data) has a
+    // small maximum width, which on its own would narrow the whole column, axes included.
+    auto* line = new QCPLayoutGrid;
+    plot.plotLayout()->addElement(row, 0, line);
     plot.plotLayout()->setRowStretchFactor(row, 0.001);
+    line->addElement(0, 0, plot.legend);
+    line->addElement(0, 1, new QCPLayoutElement(&plot));
+    line->setColumnStretchFactor(1, 0.001);
     plot.legend->setFillOrder(QCPLegend::foColumnsFirst);
     plot.legend->setWrap(3);
     plot.legend->setMargins(QMargins(4, 2, 4, 2));
