@@ -608,6 +608,23 @@ private Q_SLOTS:
         }
         QVERIFY(moved > cols / 2);
 
+        // As a playground result (for A/B): GPTQ's row and its numbers, measured as any other.
+        const PlaygroundResult asResult = gptqDemoResult(d, 1);
+        QCOMPARE(asResult.reconstructed, d.reconstructed);
+        QCOMPARE(asResult.codes, d.codes);
+        double sq = 0;
+        for (std::int64_t c = 0; c < cols; ++c)
+            sq += std::pow(double(w[std::size_t(c)] - d.reconstructed[std::size_t(c)]), 2); // f32 errors
+        QCOMPARE(asResult.mse, sq / double(cols));
+        QCOMPARE(asResult.bitsPerWeight, spec.cost(1, cols).bitsPerWeight(cols));
+        for (std::int64_t c = 0; c < cols; ++c) { // every value on its group's levels
+            const QuantGrid grid = groupGrid(asResult, asResult.groupOf(c));
+            QVERIFY(std::find(grid.levels.begin(), grid.levels.end(),
+                              double(d.reconstructed[std::size_t(c)])) != grid.levels.end());
+            QVERIFY(!weightStep(asResult, c).hasScale); // GPTQ's code is of the updated value, not of w
+            QCOMPARE(weightStep(asResult, c).dequantized, d.reconstructed[std::size_t(c)]);
+        }
+
         QuantSpec notGptq = spec;
         notGptq.method = QuantMethod::Rtn;
         QS_VERIFY_ERROR(test::errorOf([&] { gptqDemo(w, stats, notGptq); }), {QStringLiteral("GPTQ")});
@@ -1050,11 +1067,34 @@ private Q_SLOTS:
         QVERIFY(rowPlot->hasData());
         QCOMPARE(int(rowPlot->table().rows.size()), int(demo->columns()));
 
-        // Other bits: the statistics are reused, the demonstration follows (a job again).
+        // B = GPTQ's result on the same row: RTN vs GPTQ side by side, GPTQ's numbers exact.
+        panel->findChild<QCheckBox*>(QStringLiteral("playgroundCompare"))->setChecked(true);
+        auto* methodB = panel->findChild<QComboBox*>(QStringLiteral("playgroundMethodB"));
+        methodB->setCurrentIndex(methodB->count() - 1);
+        QVERIFY(panel->comparisonResult());
+        QCOMPARE(panel->comparisonResult()->spec.method, QuantMethod::Gptq);
+        QCOMPARE(panel->comparisonResult()->reconstructed, demo->reconstructed);
+        QCOMPARE(panel->comparisonResult()->mse, gptqDemoResult(*demo).mse);
+        QCOMPARE(panel->result()->spec.method, QuantMethod::Rtn);
+        const QString winner = panel->findChild<QLabel*>(QStringLiteral("playgroundWinner"))->text();
+        QVERIFY(winner.contains(u"wins"));
+        QVERIFY2(winner.contains(QString::number(demo->gptqCurve.back(), 'g', 3)) &&
+                     winner.contains(QString::number(demo->rtnCurve.back(), 'g', 3)),
+                 qPrintable(winner)); // and the output errors, which GPTQ minimises
+        QVERIFY2(panel->lastComputeMilliseconds() < 20,
+                 qPrintable(QString::number(panel->lastComputeMilliseconds())));
+
+        // Other bits: the statistics are reused, the demonstration follows (a job again), and B with it.
         ready.clear();
         panel->findChild<QSlider*>(QStringLiteral("playgroundBits"))->setValue(3);
+        QVERIFY(!panel->comparisonResult()); // until GPTQ has run with 3 bits
+        QVERIFY(panel->findChild<QLabel*>(QStringLiteral("playgroundMessage"))->text().contains(u"GPTQ"));
         QVERIFY(ready.wait(30000));
         QCOMPARE(panel->gptqDemo()->spec.bits, 3);
+        QVERIFY(panel->comparisonResult());
+        QCOMPARE(panel->comparisonResult()->spec.bits, 3);
+        QCOMPARE(panel->comparisonResult()->reconstructed, panel->gptqDemo()->reconstructed);
+        panel->findChild<QCheckBox*>(QStringLiteral("playgroundCompare"))->setChecked(false);
 
         // Another layer needs its own statistics: Cancel stops the job, the shown demonstration stays.
         const auto before = panel->gptqDemo();

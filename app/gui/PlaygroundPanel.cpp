@@ -314,6 +314,12 @@ QWidget* PlaygroundPanel::createCompareBox()
     m_methodB->setObjectName(QStringLiteral("playgroundMethodB"));
     for (int i = 0; i < m_method->count(); ++i)
         m_methodB->addItem(m_method->itemText(i));
+    // GPTQ needs the layer's statistics: B can be the demonstration's result (A's bits and groups).
+    m_methodB->addItem(tr("GPTQ (from \"GPTQ step by step\")"));
+    m_methodB->setItemData(m_methodB->count() - 1,
+                           tr("GPTQ with A's bits, group size and symmetry on this row, as computed on the "
+                              "\"GPTQ step by step\" page (run it there first)"),
+                           Qt::ToolTipRole);
     m_bitsB = new QSlider(Qt::Horizontal);
     m_bitsB->setObjectName(QStringLiteral("playgroundBitsB"));
     m_bitsB->setRange(m_bits->minimum(), m_bits->maximum());
@@ -647,6 +653,17 @@ QuantSpec PlaygroundPanel::gptqSpec() const
     return spec;
 }
 
+bool PlaygroundPanel::comparingWithGptq() const
+{
+    return m_methodB->currentIndex() == int(m_methods.size());
+}
+
+bool PlaygroundPanel::gptqDemoIsCurrent() const
+{
+    return m_gptqDemo && m_source->currentIndex() == 0 && m_gptqDemo->original == m_values &&
+           m_gptqDemo->spec == gptqSpec();
+}
+
 void PlaygroundPanel::recompute()
 {
     if (m_updating)
@@ -660,8 +677,10 @@ void PlaygroundPanel::recompute()
     const QuantSpec specB = comparisonSpec();
     const bool ggufB = specB.method == QuantMethod::Ggml;
     m_bitsLabelB->setText(ggufB ? ggmlTypeName(specB.ggmlType) : tr("%n bit(s)", nullptr, m_bitsB->value()));
-    m_groupSizeB->setEnabled(!ggufB);
-    m_symmetricB->setEnabled(!ggufB);
+    const bool gptqB = comparingWithGptq(); // A's bits and groups
+    m_bitsB->setEnabled(!gptqB);
+    m_groupSizeB->setEnabled(!ggufB && !gptqB);
+    m_symmetricB->setEnabled(!ggufB && !gptqB);
     if (!m_rowProblem.isEmpty()) {
         showProblem(m_rowProblem);
         return;
@@ -671,7 +690,10 @@ void PlaygroundPanel::recompute()
     try {
         auto r = std::make_shared<PlaygroundResult>(quantizeRow(m_values, spec, m_shownGroup->value()));
         std::shared_ptr<PlaygroundResult> b;
-        if (comparing) {
+        if (comparing && comparingWithGptq()) {
+            if (gptqDemoIsCurrent())
+                b = std::make_shared<PlaygroundResult>(gptqDemoResult(*m_gptqDemo, r->shownGroup));
+        } else if (comparing) {
             try {
                 b = std::make_shared<PlaygroundResult>(quantizeRow(m_values, specB, r->shownGroup));
             } catch (const Error& e) {
@@ -720,7 +742,16 @@ void PlaygroundPanel::recompute()
     refreshStats();
     refreshStep();
     Q_EMIT resultChanged();
-    if (m_layerStats && m_source->currentIndex() == 0 && m_statsLayer == m_layer->currentText())
+    if (comparing && comparingWithGptq() && !m_resultB) {
+        m_message->setText(
+            m_gptqJob.isRunning()
+                ? tr("B: GPTQ is running on this row…")
+                : tr("B: run GPTQ on this row first (\"GPTQ step by step\"); it uses A's bits, "
+                     "group size and symmetry."));
+        m_message->show();
+    }
+    if (m_layerStats && m_source->currentIndex() == 0 && m_statsLayer == m_layer->currentText() &&
+        !gptqDemoIsCurrent() && !m_gptqJob.isRunning())
         startGptqDemo(); // statistics at hand: the demonstration follows the settings
 }
 
@@ -820,6 +851,12 @@ void PlaygroundPanel::refreshStats()
                                 .arg(std::isfinite(ratio) ? QString::number(ratio, 'f', 2) : tr("∞"))
                                 .arg(w.bitsPerWeight, 0, 'f', 2)
                                 .arg(l.bitsPerWeight, 0, 'f', 2));
+    if (comparingWithGptq() && gptqDemoIsCurrent()) // what GPTQ minimises is the output's error
+        m_winner->setText(
+            m_winner->text() + QLatin1Char(' ') +
+            tr("That is the weights' error; GPTQ minimises the layer's output error, "
+               "‖(w − ŵ)X‖²/n: GPTQ %1 vs RTN %2 on this row.")
+                .arg(num(m_gptqDemo->gptqCurve.back(), 3), num(m_gptqDemo->rtnCurve.back(), 3)));
 }
 
 /// The shown weight's quantization, one operation a line (A's result).
@@ -997,6 +1034,8 @@ void PlaygroundPanel::startGptqDemo()
                     m_gptqStep->setValue(std::exchange(m_pendingGptqStep, 0));
             }
             refreshGptqStep();
+            if (m_compare->isChecked() && comparingWithGptq())
+                recompute(); // B shows this demonstration's result
             Q_EMIT gptqDemoChanged();
         },
         options);
@@ -1085,7 +1124,7 @@ QString PlaygroundPanel::applySettings(const QString& settings)
         } else if (key == u"source") {
             m_source->setCurrentIndex(value == u"synthetic" ? 1 : 0);
         } else if (key == u"method" || key == u"compare") {
-            const int i = methodIndex(value);
+            const int i = key == u"compare" && value == u"gptq" ? int(m_methods.size()) : methodIndex(value);
             if (key == u"compare")
                 m_compare->setChecked(value != u"off");
             ok = i >= 0 || value == u"off";

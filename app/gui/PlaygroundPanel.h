@@ -68,10 +68,9 @@ public Q_SLOTS:
     void setPresentationMode(bool on);
     /// Sets controls from "key=value,…" (for scripted screenshots, --playground): layer, row,
     /// source (real|synthetic), method, bits, group (N|channel), symmetric, compare (a method
-    /// name, or off), bitsB, groupB, symmetricB, weight, sorted, shownGroup, view (row|gptq),
-    /// gptq (a step: runs the demonstration, then shows that step), controls (0: hidden), present,
-    /// window (WxH).
-    /// Returns what it could not apply (empty: all of it).
+    /// name, gptq (the demonstration's result), or off), bitsB, groupB, symmetricB, weight, sorted,
+    /// shownGroup, view (row|gptq), gptq (a step: runs the demonstration, then shows that step), controls (0:
+    /// hidden), present, window (WxH). Returns what it could not apply (empty: all of it).
     QString applySettings(const QString& settings);
     /// Refits the fixed value axes to the current row and results.
     void resetAxes();
@@ -101,6 +100,10 @@ private:
     QuantSpec currentSpec() const;
     QuantSpec comparisonSpec() const;
     QuantSpec gptqSpec() const;
+    /// B is "GPTQ (from the demonstration)", the entry after the playground's methods.
+    bool comparingWithGptq() const;
+    /// The demonstration is of the current row with A's bits, groups and symmetry.
+    bool gptqDemoIsCurrent() const;
     void refreshStep();
     void refreshGptqStep();
     void growErrorAxis();

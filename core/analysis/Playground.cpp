@@ -163,6 +163,43 @@ std::vector<UnavailableMethod> unavailablePlaygroundMethods()
     return out;
 }
 
+namespace {
+
+/// Errors, MSE, SNR, max error, storage, the shown group's grid and the error histogram of a
+/// result whose spec, original, reconstruction and groups are set.
+void measure(PlaygroundResult& r, std::int64_t shownGroup, int errorBins)
+{
+    const std::vector<float>& values = r.original;
+    const auto n = std::int64_t(values.size());
+    r.errors.resize(values.size());
+    double signal = 0, noise = 0;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        r.errors[i] = values[i] - r.reconstructed[i];
+        const double e = r.errors[i];
+        signal += double(values[i]) * double(values[i]);
+        noise += e * e;
+        r.maxAbsError = std::max(r.maxAbsError, std::fabs(e));
+    }
+    r.mse = noise / double(n);
+    r.snrDb = noise > 0 ? 10.0 * std::log10(signal / noise)
+                        : std::numeric_limits<double>::infinity(); // exact (or an all-zero row)
+    if (signal == 0 && noise == 0)
+        r.snrDb = std::numeric_limits<double>::infinity();
+    const QuantSpec::Cost cost = r.spec.cost(1, n);
+    r.bytes = cost.total();
+    r.bitsPerWeight = cost.bitsPerWeight(n);
+
+    // The grid of the shown group from the scale and zero the quantizer chose (with the clipping
+    // search when asked), so the levels drawn are exactly the values codes reconstruct to.
+    if (r.groupCount > 0) {
+        r.shownGroup = std::clamp<std::int64_t>(shownGroup, 0, r.groupCount - 1);
+        r.grid = groupGrid(r, r.shownGroup);
+    }
+    r.errorHistogram = histogram(r.errors, std::max(1, errorBins));
+}
+
+} // namespace
+
 PlaygroundResult quantizeRow(const std::vector<float>& values, const QuantSpec& spec, std::int64_t shownGroup,
                              int errorBins)
 {
@@ -191,31 +228,7 @@ PlaygroundResult quantizeRow(const std::vector<float>& values, const QuantSpec& 
         r.groupLength = t == GgmlType::Q2_K || t == GgmlType::Q3_K || t == GgmlType::Q6_K ? 16 : 32;
         r.groupCount = n / r.groupLength;
     }
-    r.errors.resize(values.size());
-    double signal = 0, noise = 0;
-    for (std::size_t i = 0; i < values.size(); ++i) {
-        r.errors[i] = values[i] - r.reconstructed[i];
-        const double e = r.errors[i];
-        signal += double(values[i]) * double(values[i]);
-        noise += e * e;
-        r.maxAbsError = std::max(r.maxAbsError, std::fabs(e));
-    }
-    r.mse = noise / double(n);
-    r.snrDb = noise > 0 ? 10.0 * std::log10(signal / noise)
-                        : std::numeric_limits<double>::infinity(); // exact (or an all-zero row)
-    if (signal == 0 && noise == 0)
-        r.snrDb = std::numeric_limits<double>::infinity();
-    const QuantSpec::Cost cost = r.spec.cost(1, n);
-    r.bytes = cost.total();
-    r.bitsPerWeight = cost.bitsPerWeight(n);
-
-    // The grid of the shown group from the scale and zero the quantizer chose (with the clipping
-    // search when asked), so the levels drawn are exactly the values codes reconstruct to.
-    if (r.groupCount > 0) {
-        r.shownGroup = std::clamp<std::int64_t>(shownGroup, 0, r.groupCount - 1);
-        r.grid = groupGrid(r, r.shownGroup);
-    }
-    r.errorHistogram = histogram(r.errors, std::max(1, errorBins));
+    measure(r, shownGroup, errorBins);
     return r;
 }
 
@@ -255,7 +268,9 @@ WeightStep weightStep(const PlaygroundResult& r, std::int64_t index)
     s.groupEnd = std::min(n, s.groupBegin + r.groupLength);
     s.value = r.original[std::size_t(index)];
     s.qmax = r.spec.qmax();
-    s.hasScale = !r.scales.empty() && r.spec.method != QuantMethod::Ggml;
+    // GPTQ quantized values its feedback had moved: its code follows from those, not from w.
+    s.hasScale =
+        !r.scales.empty() && r.spec.method != QuantMethod::Ggml && r.spec.method != QuantMethod::Gptq;
     if (s.hasScale) { // quantizeValue and dequantizeValue, one operation at a time
         const GroupParams p{r.scales[std::size_t(s.group)], r.zeros[std::size_t(s.group)]};
         s.scale = p.scale;
@@ -401,6 +416,30 @@ GptqDemo gptqDemo(const std::vector<float>& row, const LinearInputStats& stats, 
         d.rtnCurve.push_back(d.outputError(d.rtnWeightsAfter(k)));
     }
     return d;
+}
+
+PlaygroundResult gptqDemoResult(const GptqDemo& demo, std::int64_t shownGroup, int errorBins)
+{
+    const auto n = demo.columns();
+    PlaygroundResult r;
+    r.spec = demo.spec;
+    r.original = demo.original;
+    r.reconstructed = demo.reconstructed;
+    r.codes = demo.codes;
+    r.groupLength = r.spec.groupLength(n);
+    r.groupCount = r.spec.groupsPerRow(n);
+    const bool dynamicGroups = r.spec.actOrder && !r.spec.staticGroups;
+    if (!dynamicGroups) { // each group's scale and zero, as GPTQ used them on its columns
+        r.scales.assign(std::size_t(r.groupCount), 1.0f);
+        r.zeros.assign(std::size_t(r.groupCount), 0.0f);
+        for (const GptqColumnStep& st : demo.trace.steps) {
+            const auto g = std::size_t(std::min(st.column / r.groupLength, r.groupCount - 1));
+            r.scales[g] = st.scale;
+            r.zeros[g] = st.zero;
+        }
+    } // else: groups in quantization order; the levels drawn are the values the group reconstructs to
+    measure(r, shownGroup, errorBins);
+    return r;
 }
 
 } // namespace qs

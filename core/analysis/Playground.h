@@ -169,4 +169,8 @@ struct GptqDemo
 GptqDemo gptqDemo(const std::vector<float>& row, const LinearInputStats& stats, const QuantSpec& spec,
                   const JobContext& job = {});
 
+/// The demonstration's final row as a playground result (GPTQ's codes and reconstruction, its
+/// numbers), to compare with another method on the same row.
+PlaygroundResult gptqDemoResult(const GptqDemo& demo, std::int64_t shownGroup = 0, int errorBins = 60);
+
 } // namespace qs
