@@ -12,6 +12,7 @@
 #include "TestSupport.h"
 #include "analysis/Playground.h"
 #include "checkpoint/QuantizedModelIO.h"
+#include "eval/Calibration.h"
 #include "kernels/GgmlQuants.h"
 #include "model/Generate.h"
 #include "model/Model.h"
@@ -40,7 +41,9 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
+#include <QToolButton>
 #include <cmath>
+#include <map>
 #include <set>
 #include <string_view>
 
@@ -94,6 +97,16 @@ int distinctColours(const QImage& image)
 }
 
 using qs::test::loadInto;
+
+/// Shows the window, loads the model and opens the Playground page (null when the model fails).
+PlaygroundPanel* openPlayground(MainWindow& w, const QString& path)
+{
+    w.show();
+    if (!loadInto(w, path))
+        return nullptr;
+    w.showPage(QStringLiteral("playground"));
+    return w.playgroundPanel();
+}
 
 /// Event-loop latency: the longest gap between ticks of a 10 ms timer while it runs.
 class LatencyProbe
@@ -435,6 +448,193 @@ private Q_SLOTS:
         QVERIFY(r.snrDb > 10 && std::isfinite(r.snrDb));
     }
 
+    void groupSizeEight_data()
+    {
+        QTest::addColumn<int>("bits");
+        QTest::addColumn<bool>("symmetric");
+        QTest::newRow("4-bit asymmetric") << 4 << false;
+        QTest::newRow("3-bit symmetric") << 3 << true;
+        QTest::newRow("2-bit asymmetric") << 2 << false;
+    }
+    void groupSizeEight()
+    {
+        QFETCH(int, bits);
+        QFETCH(bool, symmetric);
+        QVERIFY(std::find(kPlaygroundGroupSizes.begin(), kPlaygroundGroupSizes.end(), 8) !=
+                kPlaygroundGroupSizes.end());
+        const std::vector<float> v = gaussian(100, 7, 2, 6); // 12 groups of 8 and one of 4
+        const QuantSpec spec = rtn(bits, 8, symmetric);
+        const PlaygroundResult r = quantizeRow(v, spec);
+        QCOMPARE(r.groups(), std::int64_t(13));
+        QCOMPARE(r.groupLength, std::int64_t(8));
+        for (std::int64_t g = 0; g < r.groups(); ++g) {
+            // Each group's parameters are those of its own values only.
+            const std::int64_t b = g * 8, n = std::min<std::int64_t>(8, 100 - b);
+            const GroupParams p = groupParams(v.data() + b, n, 1, spec);
+            QCOMPARE(r.scales[std::size_t(g)], p.scale);
+            QCOMPARE(r.zeros[std::size_t(g)], p.zero);
+            const QuantGrid grid = groupGrid(r, g);
+            QCOMPARE(grid.begin, b);
+            QCOMPARE(grid.end, b + n);
+            for (std::int64_t i = b; i < b + n; ++i) // every value lands on its own group's grid
+                QVERIFY(std::find(grid.levels.begin(), grid.levels.end(),
+                                  double(r.reconstructed[std::size_t(i)])) != grid.levels.end());
+        }
+        // Groups of 8 fit their values better than groups of 32 (outliers stay in their group).
+        QVERIFY(r.mse < quantizeRow(v, rtn(bits, 32, symmetric)).mse);
+    }
+
+    void stepThroughReproducesDequantized_data()
+    {
+        QTest::addColumn<QuantSpec>("spec");
+        QTest::newRow("rtn 4 g8") << rtn(4, 8);
+        QTest::newRow("rtn 3 sym g32") << rtn(3, 32, true);
+        QTest::newRow("rtn+clip 2 g16") << rtn(2, 16, false, true);
+        QuantSpec hqq = rtn(4, 16);
+        hqq.method = QuantMethod::Hqq;
+        hqq.floatZeros = true;
+        QTest::newRow("hqq 4 g16 (real zeros)") << hqq;
+        QTest::newRow("gguf Q4_K") << QuantSpec::ggml(GgmlType::Q4_K);
+    }
+    void stepThroughReproducesDequantized()
+    {
+        QFETCH(QuantSpec, spec);
+        const std::vector<float> v = gaussian(256, 11, 3, 8);
+        const PlaygroundResult r = quantizeRow(v, spec);
+        int clamped = 0;
+        for (std::int64_t i = 0; i < std::int64_t(v.size()); ++i) {
+            const WeightStep s = weightStep(r, i);
+            QCOMPARE(s.value, v[std::size_t(i)]);
+            QCOMPARE(s.dequantized, r.reconstructed[std::size_t(i)]);
+            QCOMPARE(s.error, r.errors[std::size_t(i)]);
+            if (!r.codes.empty())
+                QCOMPARE(s.code, r.codes[std::size_t(i)]);
+            QVERIFY(s.groupBegin <= i && i < s.groupEnd);
+            if (!s.hasScale)
+                continue;
+            // The numbers chain: w/s, (+z), round, clamp, (q − z)·s.
+            QCOMPARE(s.divided, s.value / s.scale);
+            QCOMPARE(double(s.rounded), std::nearbyint(double(s.rounded)));
+            QCOMPARE(int(s.code), int(std::clamp(s.rounded, 0.0f, float(s.qmax))));
+            QCOMPARE(s.clamped, s.rounded < 0 || s.rounded > float(s.qmax));
+            QCOMPARE(s.dequantized, (float(s.code) - s.zero) * s.scale);
+            clamped += s.clamped ? 1 : 0;
+        }
+        if (spec.clipSearch) // the clipping search shrinks ranges: some values clip
+            QVERIFY(clamped > 0);
+        QS_VERIFY_ERROR(test::errorOf([&] { weightStep(r, 256); }), {QStringLiteral("256")});
+    }
+
+    void gptqDemoEqualsGptq_data()
+    {
+        QTest::addColumn<QString>("layer");
+        QTest::addColumn<int>("row");
+        QTest::addColumn<QuantSpec>("spec");
+        QuantSpec g = rtn(4, 32);
+        g.method = QuantMethod::Gptq;
+        g.blockSize = 64; // lazy batches end inside the row: their GEMM is part of what is checked
+        QTest::newRow("down_proj 4-bit g32") << QStringLiteral("model.layers.1.mlp.down_proj") << 5 << g;
+        QuantSpec sym = rtn(3, 0, true);
+        sym.method = QuantMethod::Gptq;
+        sym.actOrder = true;
+        QTest::newRow("q_proj 3-bit per channel act-order")
+            << QStringLiteral("model.layers.0.self_attn.q_proj") << 17 << sym;
+    }
+    void gptqDemoEqualsGptq()
+    {
+        QFETCH(QString, layer);
+        QFETCH(int, row);
+        QFETCH(QuantSpec, spec);
+        QS_REQUIRE_DATA(path, "stories260K");
+        QS_REQUIRE_DATA(text, "kjv/train.txt");
+        const auto model = Model::open(path);
+        const auto tokenizer = Tokenizer::load(path);
+        int index = -1;
+        for (std::size_t i = 0; i < model->linears().size(); ++i)
+            if (model->linears()[i].name == layer)
+                index = int(i);
+        QVERIFY(index >= 0);
+        CalibrationSettings cal;
+        cal.text = text;
+        cal.samples = 4;
+        cal.seqLen = 64;
+        const LinearInputStats stats = layerInputStatistics(model, *tokenizer, index, cal);
+        QCOMPARE(stats.tokens, std::int64_t(4 * 64));
+        const std::vector<float> w = modelRow(*model, layer, row);
+        QCOMPARE(stats.xtx.rows(), Eigen::Index(w.size()));
+        QVERIFY(stats.xtx.isApprox(stats.xtx.transpose()));
+
+        const GptqDemo d = gptqDemo(w, stats, spec);
+        // The project's GPTQ on the same row, H and settings.
+        QuantizeRequest request;
+        request.layerName = layer;
+        request.weight = w.data();
+        request.rows = 1;
+        request.cols = std::int64_t(w.size());
+        request.stats = &stats;
+        request.spec = spec;
+        const QuantizedTensor gptq = quantizeWeight(request);
+        QCOMPARE(d.codes, gptq.unpackedCodes());
+        QCOMPARE(d.reconstructed, gptq.dequantize());
+        // The whole layer through GPTQ: this row's codes are the same.
+        std::int64_t rows = 0, cols = 0;
+        const std::vector<float> all = readLinearWeight(*model, layer, &rows, &cols);
+        request.weight = all.data();
+        request.rows = rows;
+        const std::vector<std::uint8_t> layerCodes = quantizeWeight(request).unpackedCodes();
+        QVERIFY(std::equal(d.codes.begin(), d.codes.end(), layerCodes.begin() + std::ptrdiff_t(row * cols)));
+
+        // The steps are GPTQ's: each column once, its code the final one; after the last step the
+        // row is the reconstruction, and the curves end at each method's output error.
+        std::set<std::int64_t> seen;
+        for (const GptqColumnStep& st : d.trace.steps) {
+            seen.insert(st.column);
+            QCOMPARE(st.code, d.codes[std::size_t(st.column)]);
+        }
+        QCOMPARE(std::int64_t(seen.size()), cols);
+        const std::vector<double> last = d.weightsAfter(cols);
+        for (std::int64_t c = 0; c < cols; ++c)
+            QCOMPARE(last[std::size_t(c)], double(d.reconstructed[std::size_t(c)]));
+        QCOMPARE(d.curveSteps.back(), cols);
+        QCOMPARE(d.gptqCurve.back(), d.outputError(last));
+        QCOMPARE(d.gptqCurve.front(), 0.0);
+        QVERIFY(d.rtnCurve.back() > 0);
+        // Before any step, the first column quantized has its original value; later ones moved.
+        QCOMPARE(d.trace.steps.front().weight, w[std::size_t(d.trace.order.front())]);
+        int moved = 0;
+        for (std::int64_t i = 1; i < cols; ++i) {
+            const GptqColumnStep& st = d.trace.steps[std::size_t(i)];
+            moved += st.weight != w[std::size_t(st.column)] ? 1 : 0;
+        }
+        QVERIFY(moved > cols / 2);
+
+        // As a playground result (for A/B): GPTQ's row and its numbers, measured as any other.
+        const PlaygroundResult asResult = gptqDemoResult(d, 1);
+        QCOMPARE(asResult.reconstructed, d.reconstructed);
+        QCOMPARE(asResult.codes, d.codes);
+        double sq = 0;
+        for (std::int64_t c = 0; c < cols; ++c)
+            sq += std::pow(double(w[std::size_t(c)] - d.reconstructed[std::size_t(c)]), 2); // f32 errors
+        QCOMPARE(asResult.mse, sq / double(cols));
+        QCOMPARE(asResult.bitsPerWeight, spec.cost(1, cols).bitsPerWeight(cols));
+        for (std::int64_t c = 0; c < cols; ++c) { // every value on its group's levels
+            const QuantGrid grid = groupGrid(asResult, asResult.groupOf(c));
+            QVERIFY(std::find(grid.levels.begin(), grid.levels.end(),
+                              double(d.reconstructed[std::size_t(c)])) != grid.levels.end());
+            QVERIFY(!weightStep(asResult, c).hasScale); // GPTQ's code is of the updated value, not of w
+            QCOMPARE(weightStep(asResult, c).dequantized, d.reconstructed[std::size_t(c)]);
+        }
+
+        QuantSpec notGptq = spec;
+        notGptq.method = QuantMethod::Rtn;
+        QS_VERIFY_ERROR(test::errorOf([&] { gptqDemo(w, stats, notGptq); }), {QStringLiteral("GPTQ")});
+        QS_VERIFY_ERROR(test::errorOf([&] { gptqDemo(std::vector<float>(3, 1.0f), stats, spec); }),
+                        {QStringLiteral("3 values")});
+        cal.text = QStringLiteral("/nonexistent/cal.txt");
+        QS_VERIFY_ERROR(test::errorOf([&] { layerInputStatistics(model, *tokenizer, index, cal); }),
+                        {QStringLiteral("/nonexistent/cal.txt")});
+    }
+
     // ---- GUI -----------------------------------------------------------------------------
 
     void playgroundLiveUpdates()
@@ -503,9 +703,12 @@ private Q_SLOTS:
         QVERIFY(panel->findChild<QLabel*>(QStringLiteral("playgroundMethodNote"))->text().contains(u"GPTQ"));
         panel->findChild<QCheckBox*>(QStringLiteral("playgroundSorted"))->setChecked(true);
         QVERIFY(values->sorted());
-        const PlotTable sorted = values->table();
-        for (std::size_t i = 1; i < 172; ++i)
-            QVERIFY(sorted.rows[i - 1][2].toDouble() <= sorted.rows[i][2].toDouble());
+        const PlotTable sorted = values->table(); // sorted within each group of 64: groups stay in place
+        for (std::size_t i = 1; i < 172; ++i) {
+            QCOMPARE(sorted.rows[i][5].toInt(), int(i / 64));
+            if (i % 64 != 0)
+                QVERIFY(sorted.rows[i - 1][2].toDouble() <= sorted.rows[i][2].toDouble());
+        }
 
         // A row out of range: the controls say so, the numbers and plots empty, nothing breaks.
         auto* row = panel->findChild<QSpinBox*>(QStringLiteral("playgroundRow"));
@@ -517,6 +720,10 @@ private Q_SLOTS:
         QCOMPARE(mse->text(), QStringLiteral("–"));
         QVERIFY(!values->hasData());
         QVERIFY(!values->toPixmap(300, 200).isNull());
+        values->replot(); // an empty legend below the axes must not narrow them
+        QVERIFY2(
+            values->axisRect()->width() > values->width() / 2,
+            qPrintable(QStringLiteral("%1 of %2").arg(values->axisRect()->width()).arg(values->width())));
         row->setValue(0);
         QVERIFY(panel->result());
         QVERIFY(!message->isVisible());
@@ -615,6 +822,335 @@ private Q_SLOTS:
         QVERIFY(!action->isChecked());
         QCOMPARE(QFontInfo(mse->font()).pointSizeF(), labelSize);
         QCOMPARE(values->xAxis->labelFont().pointSizeF(), axisSize);
+    }
+
+    void compareTwoMethods()
+    {
+        QS_REQUIRE_DATA(path, "stories260K");
+        MainWindow w;
+        PlaygroundPanel* panel = openPlayground(w, path);
+        QVERIFY(panel);
+        panel->findChild<QComboBox*>(QStringLiteral("playgroundLayer"))
+            ->setCurrentText(QStringLiteral("model.layers.2.mlp.down_proj"));
+        panel->findChild<QSpinBox*>(QStringLiteral("playgroundRow"))->setValue(3);
+        QVERIFY(panel->result());
+        QVERIFY(!panel->comparisonResult());
+        auto* mseB = panel->findChild<QLabel*>(QStringLiteral("playgroundMseB"));
+        QVERIFY(!mseB->isVisible());
+        panel->findChild<QCheckBox*>(QStringLiteral("playgroundCompare"))->setChecked(true);
+        QVERIFY(panel->comparisonResult());
+        QVERIFY(mseB->isVisible());
+        const std::vector<float> row =
+            modelRow(*w.model(), QStringLiteral("model.layers.2.mlp.down_proj"), 3);
+        auto* methodB = panel->findChild<QComboBox*>(QStringLiteral("playgroundMethodB"));
+        auto* bitsB = panel->findChild<QSlider*>(QStringLiteral("playgroundBitsB"));
+        auto* groupB = panel->findChild<QComboBox*>(QStringLiteral("playgroundGroupSizeB"));
+        const std::vector<PlaygroundMethod> methods = playgroundMethods();
+        std::size_t clipIndex = 0, ggmlIndex = 0;
+        for (std::size_t i = 0; i < methods.size(); ++i) {
+            if (methods[i].clipSearch)
+                clipIndex = i;
+            if (methods[i].method == QuantMethod::Ggml)
+                ggmlIndex = i;
+        }
+        auto* values = panel->findChild<PlaygroundValuesPlot*>();
+        auto* errors = panel->findChild<PlaygroundErrorPlot*>();
+        struct Case
+        {
+            std::size_t method;
+            int bits, group;
+        };
+        for (const Case& c : {Case{clipIndex, 3, 16}, Case{0, 4, 8}, Case{ggmlIndex, 4, 32}}) {
+            methodB->setCurrentIndex(int(c.method));
+            bitsB->setValue(c.bits);
+            groupB->setCurrentIndex(groupB->findData(c.group));
+            // Each side equals the single-method result of its own spec.
+            const PlaygroundResult a = quantizeRow(row, panel->result()->spec, panel->result()->shownGroup);
+            const PlaygroundResult b = quantizeRow(row, panel->comparisonResult()->spec);
+            QCOMPARE(panel->result()->reconstructed, a.reconstructed);
+            QCOMPARE(panel->result()->mse, a.mse);
+            QCOMPARE(panel->comparisonResult()->reconstructed, b.reconstructed);
+            QCOMPARE(panel->comparisonResult()->mse, b.mse);
+            QCOMPARE(panel->comparisonResult()->bitsPerWeight, b.bitsPerWeight);
+            if (methods[c.method].method != QuantMethod::Ggml) { // gguf: llama.cpp's fallback for 172 values
+                QCOMPARE(panel->comparisonResult()->spec.method, methods[c.method].method);
+                QCOMPARE(panel->comparisonResult()->spec.clipSearch, methods[c.method].clipSearch);
+            }
+            QCOMPARE(mseB->text(), QString::number(b.mse, 'g', 4));
+            QCOMPARE(panel->findChild<QLabel*>(QStringLiteral("playgroundBpwB"))->text(),
+                     QString::number(b.bitsPerWeight, 'f', 3));
+            const QString winner = panel->findChild<QLabel*>(QStringLiteral("playgroundWinner"))->text();
+            QVERIFY2(winner.startsWith(a.mse < b.mse ? u"A wins" : u"B wins"), qPrintable(winner));
+            QVERIFY2(panel->lastComputeMilliseconds() < 20,
+                     qPrintable(QString::number(panel->lastComputeMilliseconds())));
+            qInfo("A/B of %s and %s on %zu values: %.3f ms", qPrintable(a.spec.label()),
+                  qPrintable(b.spec.label()), row.size(), panel->lastComputeMilliseconds());
+            // Both drawn: a graph with B's reconstruction, and B's histogram over A's bins.
+            bool drawn = false;
+            for (int g = 0; g < values->graphCount(); ++g)
+                if (values->graph(g)->name().startsWith(u"reconstructed B"))
+                    drawn = values->graph(g)->dataCount() == int(row.size());
+            QVERIFY(drawn);
+            const PlotTable t = errors->table();
+            QCOMPARE(t.header.last(), QStringLiteral("count_b"));
+            double countA = 0, countB = 0;
+            for (const QStringList& r : t.rows) {
+                countA += r[2].toDouble();
+                countB += r[3].toDouble();
+            }
+            QCOMPARE(countA, double(row.size()));
+            QCOMPARE(countB, double(row.size()));
+        }
+        panel->findChild<QCheckBox*>(QStringLiteral("playgroundCompare"))->setChecked(false);
+        QVERIFY(!panel->comparisonResult());
+        QCOMPARE(errors->table().header.size(), qsizetype(3));
+    }
+
+    void levelsOverTheirGroupAndFixedAxes()
+    {
+        QS_REQUIRE_DATA(path, "stories260K");
+        MainWindow w;
+        PlaygroundPanel* panel = openPlayground(w, path);
+        QVERIFY(panel);
+        panel->findChild<QComboBox*>(QStringLiteral("playgroundLayer"))
+            ->setCurrentText(QStringLiteral("model.layers.0.mlp.down_proj"));
+        auto* group = panel->findChild<QComboBox*>(QStringLiteral("playgroundGroupSize"));
+        QCOMPARE(group->itemData(0).toInt(), 8);
+        group->setCurrentIndex(group->findData(8));
+        auto* bits = panel->findChild<QSlider*>(QStringLiteral("playgroundBits"));
+        bits->setValue(2);
+        QCOMPARE(panel->result()->groupLength, std::int64_t(8));
+        auto* shown = panel->findChild<QSpinBox*>(QStringLiteral("playgroundShownGroup"));
+        shown->setValue(5);
+        auto* values = panel->findChild<PlaygroundValuesPlot*>();
+        // Every level segment spans its own group's columns, and group 5's are all there.
+        const PlaygroundResult& r = *panel->result();
+        std::map<qlonglong, int> segments;
+        for (int i = 0; i < values->itemCount(); ++i) {
+            auto* line = qobject_cast<QCPItemLine*>(values->item(i));
+            if (!line || !line->property("group").isValid())
+                continue;
+            const qlonglong g = line->property("group").toLongLong();
+            const QuantGrid grid = groupGrid(r, g);
+            QCOMPARE(line->start->coords().x(), double(grid.begin) - 0.5);
+            QCOMPARE(line->end->coords().x(), double(grid.end) - 0.5);
+            QCOMPARE(line->start->coords().y(), line->end->coords().y());
+            QVERIFY(std::find(grid.levels.begin(), grid.levels.end(), line->start->coords().y()) !=
+                    grid.levels.end());
+            ++segments[g];
+        }
+        QCOMPARE(segments[5], int(r.grid.levels.size()));
+        QCOMPARE(int(segments.size()), int(r.groups())); // 2 bits: every group's levels, each over its own
+        QCOMPARE(r.grid.begin, std::int64_t(40));
+        bits->setValue(8); // 256 levels × 22 groups: only the shown group's
+        segments.clear();
+        for (int i = 0; i < values->itemCount(); ++i)
+            if (auto* line = qobject_cast<QCPItemLine*>(values->item(i));
+                line && line->property("group").isValid()) {
+                QCOMPARE(line->property("group").toLongLong(), 5);
+                ++segments[5];
+            }
+        QCOMPARE(segments[5], 256);
+
+        // Fixed axes: bits, group size and method change the data, not the axes.
+        bits->setValue(4);
+        const QCPRange y = values->yAxis->range();
+        auto* errors = panel->findChild<PlaygroundErrorPlot*>();
+        const QCPRange e = errors->xAxis->range();
+        bits->setValue(8);
+        QCOMPARE(values->yAxis->range(), y);
+        QCOMPARE(errors->xAxis->range(), e);
+        group->setCurrentIndex(group->findData(64));
+        panel->findChild<QComboBox*>(QStringLiteral("playgroundMethod"))->setCurrentIndex(1);
+        QCOMPARE(values->yAxis->range(), y);
+        QCOMPARE(errors->xAxis->range(), e);
+        // Reset fits them to the row as it is now (8-bit errors are far smaller).
+        panel->findChild<QPushButton*>(QStringLiteral("playgroundResetAxes"))->click();
+        QVERIFY(errors->xAxis->range().size() < e.size() / 4);
+        // Another row: the axes fit the new row.
+        panel->findChild<QSpinBox*>(QStringLiteral("playgroundRow"))->setValue(9);
+        double lo = 0, hi = 0;
+        for (float v : panel->result()->original) {
+            lo = std::min(lo, double(v));
+            hi = std::max(hi, double(v));
+        }
+        QVERIFY(values->yAxis->range().lower <= lo && values->yAxis->range().upper >= hi);
+        QVERIFY(values->yAxis->range().size() < 1.5 * (hi - lo));
+    }
+
+    void stepThroughOneWeight()
+    {
+        QS_REQUIRE_DATA(path, "stories260K");
+        MainWindow w;
+        PlaygroundPanel* panel = openPlayground(w, path);
+        QVERIFY(panel);
+        auto* group = panel->findChild<QComboBox*>(QStringLiteral("playgroundGroupSize"));
+        group->setCurrentIndex(group->findData(8));
+        auto* weight = panel->findChild<QSpinBox*>(QStringLiteral("playgroundWeight"));
+        auto* shown = panel->findChild<QSpinBox*>(QStringLiteral("playgroundShownGroup"));
+        auto* text = panel->findChild<QLabel*>(QStringLiteral("playgroundStepText"));
+        auto* values = panel->findChild<PlaygroundValuesPlot*>();
+        weight->setValue(21);
+        QCOMPARE(shown->value(), 2); // the weight's group is the one drawn
+        QCOMPARE(values->selectedIndex(), 21);
+        const WeightStep s = weightStep(*panel->result(), 21);
+        for (double v : {double(s.scale), double(s.divided), double(s.dequantized), double(s.error)})
+            QVERIFY2(text->text().contains(QString::number(v, 'g', 5)), qPrintable(text->text()));
+        QVERIFY(text->text().contains(QStringLiteral("columns 16–23")));
+        panel->findChild<QToolButton*>(QStringLiteral("playgroundNextWeight"))->click();
+        QCOMPARE(weight->value(), 22);
+        panel->findChild<QToolButton*>(QStringLiteral("playgroundNextWeight"))->click();
+        panel->findChild<QToolButton*>(QStringLiteral("playgroundNextWeight"))->click();
+        QCOMPARE(weight->value(), 24);
+        QCOMPARE(shown->value(), 3);
+        QCOMPARE(values->selectedIndex(), 24);
+        panel->findChild<QToolButton*>(QStringLiteral("playgroundPreviousWeight"))->click();
+        QCOMPARE(shown->value(), 2);
+        shown->setValue(0); // choosing a group moves the weight into it
+        QCOMPARE(weight->value(), 0);
+    }
+
+    void gptqDemonstrationAsAJob()
+    {
+        QS_REQUIRE_DATA(path, "stories260K");
+        QS_REQUIRE_DATA(text, "kjv/train.txt");
+        MainWindow w;
+        PlaygroundPanel* panel = openPlayground(w, path);
+        QVERIFY(panel);
+        panel->setCalibrationText(text);
+        const QString layer = QStringLiteral("model.layers.3.mlp.down_proj");
+        panel->findChild<QComboBox*>(QStringLiteral("playgroundLayer"))->setCurrentText(layer);
+        panel->findChild<QSpinBox*>(QStringLiteral("playgroundRow"))->setValue(11);
+        QSignalSpy ready(panel, &PlaygroundPanel::gptqDemoChanged);
+        LatencyProbe probe;
+        panel->findChild<QPushButton*>(QStringLiteral("playgroundGptqStart"))->click();
+        QVERIFY(panel->gptqRunning());
+        QVERIFY(ready.wait(60000));
+        probe.stop();
+        QVERIFY2(probe.worst() < 200, qPrintable(QString::number(probe.worst())));
+        const auto demo = panel->gptqDemo();
+        QVERIFY(demo);
+        QCOMPARE(demo->original, modelRow(*w.model(), layer, 11));
+        QCOMPARE(demo->spec.bits, panel->result()->spec.bits);
+        QCOMPARE(demo->spec.groupSize, panel->result()->spec.groupSize);
+        // Its codes are GPTQ's on the same row and statistics (recomputed here the same way).
+        const auto model = Model::open(path);
+        const auto tokenizer = Tokenizer::load(path);
+        int index = 0;
+        while (model->linears()[std::size_t(index)].name != layer)
+            ++index;
+        CalibrationSettings cal;
+        cal.text = text;
+        cal.samples = 16;
+        cal.seqLen = 128;
+        const LinearInputStats stats = layerInputStatistics(model, *tokenizer, index, cal);
+        QCOMPARE(demo->tokens, stats.tokens);
+        QuantizeRequest request;
+        request.layerName = layer;
+        request.weight = demo->original.data();
+        request.rows = 1;
+        request.cols = demo->columns();
+        request.stats = &stats;
+        request.spec = demo->spec;
+        QCOMPARE(demo->codes, quantizeWeight(request).unpackedCodes());
+
+        // Stepping: the numbers follow the step.
+        auto* step = panel->findChild<QSpinBox*>(QStringLiteral("playgroundGptqStep"));
+        auto* numbers = panel->findChild<QLabel*>(QStringLiteral("playgroundGptqText"));
+        QCOMPARE(step->maximum(), int(demo->columns()));
+        const QString first = numbers->text();
+        panel->findChild<QToolButton*>(QStringLiteral("playgroundGptqNext"))->click();
+        QCOMPARE(step->value(), 2);
+        QVERIFY(numbers->text() != first);
+        QVERIFY(numbers->text().contains(QString::number(demo->trace.steps[1].column)));
+        auto* rowPlot = panel->findChild<PlaygroundGptqRowPlot*>();
+        QVERIFY(rowPlot->hasData());
+        QCOMPARE(int(rowPlot->table().rows.size()), int(demo->columns()));
+
+        // B = GPTQ's result on the same row: RTN vs GPTQ side by side, GPTQ's numbers exact.
+        panel->findChild<QCheckBox*>(QStringLiteral("playgroundCompare"))->setChecked(true);
+        auto* methodB = panel->findChild<QComboBox*>(QStringLiteral("playgroundMethodB"));
+        methodB->setCurrentIndex(methodB->count() - 1);
+        QVERIFY(panel->comparisonResult());
+        QCOMPARE(panel->comparisonResult()->spec.method, QuantMethod::Gptq);
+        QCOMPARE(panel->comparisonResult()->reconstructed, demo->reconstructed);
+        QCOMPARE(panel->comparisonResult()->mse, gptqDemoResult(*demo).mse);
+        QCOMPARE(panel->result()->spec.method, QuantMethod::Rtn);
+        const QString winner = panel->findChild<QLabel*>(QStringLiteral("playgroundWinner"))->text();
+        QVERIFY(winner.contains(u"wins"));
+        QVERIFY2(winner.contains(QString::number(demo->gptqCurve.back(), 'g', 3)) &&
+                     winner.contains(QString::number(demo->rtnCurve.back(), 'g', 3)),
+                 qPrintable(winner)); // and the output errors, which GPTQ minimises
+        QVERIFY2(panel->lastComputeMilliseconds() < 20,
+                 qPrintable(QString::number(panel->lastComputeMilliseconds())));
+
+        // Other bits: the statistics are reused, the demonstration follows (a job again), and B with it.
+        ready.clear();
+        panel->findChild<QSlider*>(QStringLiteral("playgroundBits"))->setValue(3);
+        QVERIFY(!panel->comparisonResult()); // until GPTQ has run with 3 bits
+        QVERIFY(panel->findChild<QLabel*>(QStringLiteral("playgroundMessage"))->text().contains(u"GPTQ"));
+        QVERIFY(ready.wait(30000));
+        QCOMPARE(panel->gptqDemo()->spec.bits, 3);
+        QVERIFY(panel->comparisonResult());
+        QCOMPARE(panel->comparisonResult()->spec.bits, 3);
+        QCOMPARE(panel->comparisonResult()->reconstructed, panel->gptqDemo()->reconstructed);
+        panel->findChild<QCheckBox*>(QStringLiteral("playgroundCompare"))->setChecked(false);
+
+        // Another layer needs its own statistics: Cancel stops the job, the shown demonstration stays.
+        const auto before = panel->gptqDemo();
+        panel->findChild<QComboBox*>(QStringLiteral("playgroundLayer"))
+            ->setCurrentText(QStringLiteral("model.layers.4.mlp.down_proj"));
+        QSignalSpy finished(panel, &PlaygroundPanel::gptqFinished);
+        panel->findChild<QPushButton*>(QStringLiteral("playgroundGptqStart"))->click();
+        QVERIFY(panel->gptqRunning());
+        auto* cancel = panel->findChild<QPushButton*>(QStringLiteral("playgroundGptqCancel"));
+        QVERIFY(cancel->isEnabled());
+        cancel->click();
+        QVERIFY(finished.wait(30000));
+        QVERIFY(!panel->gptqRunning());
+        QCOMPARE(panel->gptqDemo(), before);
+        QVERIFY2(
+            panel->findChild<QLabel*>(QStringLiteral("playgroundGptqStatus"))->text().contains(u"Cancelled"),
+            qPrintable(panel->findChild<QLabel*>(QStringLiteral("playgroundGptqStatus"))->text()));
+
+        // A synthetic row cannot be shown: said, nothing started.
+        panel->findChild<QComboBox*>(QStringLiteral("playgroundSource"))->setCurrentIndex(1);
+        panel->findChild<QPushButton*>(QStringLiteral("playgroundGptqStart"))->click();
+        QVERIFY(!panel->gptqRunning());
+        QVERIFY(
+            panel->findChild<QLabel*>(QStringLiteral("playgroundGptqStatus"))->text().contains(u"real row"));
+    }
+
+    void scriptedSettingsAndControlsSwitch()
+    {
+        QS_REQUIRE_DATA(path, "stories260K");
+        MainWindow w;
+        PlaygroundPanel* panel = openPlayground(w, path);
+        QVERIFY(panel);
+        const QString problems = panel->applySettings(QStringLiteral(
+            "layer=model.layers.2.self_attn.o_proj,row=4,group=16,bits=3,symmetric=1,compare=hqq,"
+            "bitsB=4,groupB=channel,weight=37,nonsense=1,group=7"));
+        QCOMPARE(problems, QStringLiteral("nonsense=1, group=7"));
+        QVERIFY(panel->result() && panel->comparisonResult());
+        QCOMPARE(panel->result()->original,
+                 modelRow(*w.model(), QStringLiteral("model.layers.2.self_attn.o_proj"), 4));
+        QCOMPARE(panel->result()->spec.groupSize, 16);
+        QCOMPARE(panel->result()->spec.bits, 3);
+        QVERIFY(panel->result()->spec.symmetric);
+        QCOMPARE(panel->comparisonResult()->spec.method, QuantMethod::Hqq);
+        QCOMPARE(panel->comparisonResult()->spec.granularity, Granularity::PerChannel);
+        QCOMPARE(panel->findChild<QSpinBox*>(QStringLiteral("playgroundWeight"))->value(), 37);
+        QCOMPARE(panel->result()->shownGroup, std::int64_t(2));
+        // The Controls switch puts the controls away and brings them back.
+        auto* controls = panel->findChild<QToolButton*>(QStringLiteral("playgroundShowControls"));
+        auto* bits = panel->findChild<QSlider*>(QStringLiteral("playgroundBits"));
+        QVERIFY(bits->isVisible());
+        const int plotWidth = panel->findChild<PlaygroundValuesPlot*>()->width();
+        controls->click();
+        QVERIFY(!bits->isVisible());
+        QTRY_VERIFY(panel->findChild<PlaygroundValuesPlot*>()->width() > plotWidth);
+        controls->click();
+        QVERIFY(bits->isVisible());
     }
 
     void generationSideBySide()

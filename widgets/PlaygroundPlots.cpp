@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 namespace qs {
@@ -13,7 +14,24 @@ PlaygroundPlot::PlaygroundPlot(QWidget* parent) : PlotWidget(parent)
 
 void PlaygroundPlot::setResult(std::shared_ptr<const PlaygroundResult> result)
 {
-    m_result = std::move(result);
+    setResults(std::move(result), nullptr);
+}
+
+void PlaygroundPlot::setResults(std::shared_ptr<const PlaygroundResult> a,
+                                std::shared_ptr<const PlaygroundResult> b, const QString& nameA,
+                                const QString& nameB)
+{
+    m_result = std::move(a);
+    m_comparison = m_result ? std::move(b) : nullptr;
+    m_nameA = nameA;
+    m_nameB = nameB;
+    rebuild();
+}
+
+void PlaygroundPlot::setFixedRange(double lo, double hi)
+{
+    m_fixedLo = lo;
+    m_fixedHi = hi;
     rebuild();
 }
 
@@ -23,34 +41,67 @@ void PlaygroundPlot::setPresentationScale(double scale)
     rebuild();
 }
 
-void PlaygroundPlot::applyFonts()
+namespace {
+
+/// Title, axis, tick and legend fonts and axis pens of `plot` at `scale` times `basePointSize`.
+void scaleFonts(QCustomPlot& plot, double basePointSize, double scale)
 {
-    QFont f = font();
-    f.setPointSizeF(m_basePointSize * m_scale);
+    QFont f = plot.font();
+    f.setPointSizeF(basePointSize * scale);
     QFont ticks = f;
-    ticks.setPointSizeF(m_basePointSize * 0.9 * m_scale);
-    for (QCPAxis* axis : {xAxis, yAxis}) {
+    ticks.setPointSizeF(basePointSize * 0.9 * scale);
+    for (QCPAxis* axis : {plot.xAxis, plot.yAxis}) {
         axis->setLabelFont(f);
         axis->setTickLabelFont(ticks);
-        axis->setBasePen(QPen(Qt::black, lineWidth(1)));
-        axis->setTickPen(QPen(Qt::black, lineWidth(1)));
+        axis->setBasePen(QPen(Qt::black, scale));
+        axis->setTickPen(QPen(Qt::black, scale));
     }
-    QFont small = f;
-    small.setPointSizeF(m_basePointSize * 0.9 * m_scale);
-    legend->setFont(small);
-    if (plotLayout()->rowCount() > 0) {
-        if (auto* title = qobject_cast<QCPTextElement*>(plotLayout()->element(0, 0))) {
+    plot.legend->setFont(ticks);
+    if (plot.plotLayout()->rowCount() > 0) {
+        if (auto* title = qobject_cast<QCPTextElement*>(plot.plotLayout()->element(0, 0))) {
             QFont t = f;
-            t.setPointSizeF((m_basePointSize + 1) * m_scale);
+            t.setPointSizeF((basePointSize + 1) * scale);
             t.setBold(true);
             title->setFont(t);
         }
     }
 }
 
+/// The legend in a row of its own below the axes (entries side by side, three to a line), so it
+/// never covers a point, whatever the font.
+void legendBelow(QCustomPlot& plot)
+{
+    plot.axisRect()->insetLayout()->take(plot.legend);
+    const int row = plot.plotLayout()->rowCount();
+    // Beside an empty element that takes what the legend leaves: an empty legend (no data) has a
+    // small maximum width, which on its own would narrow the whole column, axes included.
+    auto* line = new QCPLayoutGrid;
+    plot.plotLayout()->addElement(row, 0, line);
+    plot.plotLayout()->setRowStretchFactor(row, 0.001);
+    line->addElement(0, 0, plot.legend);
+    line->addElement(0, 1, new QCPLayoutElement(&plot));
+    line->setColumnStretchFactor(1, 0.001);
+    plot.legend->setFillOrder(QCPLegend::foColumnsFirst);
+    plot.legend->setWrap(3);
+    plot.legend->setMargins(QMargins(4, 2, 4, 2));
+}
+
+double basePointSizeOf(const QWidget& w)
+{
+    return w.font().pointSizeF() > 0 ? w.font().pointSizeF() : 9.0;
+}
+
+} // namespace
+
+void PlaygroundPlot::applyFonts()
+{
+    scaleFonts(*this, m_basePointSize, m_scale);
+}
+
 PlaygroundValuesPlot::PlaygroundValuesPlot(QWidget* parent) : PlaygroundPlot(parent)
 {
     setObjectName(QStringLiteral("playgroundValuesPlot"));
+    legendBelow(*this);
     rebuild();
 }
 
@@ -58,6 +109,13 @@ void PlaygroundValuesPlot::setSorted(bool sorted)
 {
     m_sorted = sorted;
     rebuild();
+}
+
+void PlaygroundValuesPlot::setSelectedIndex(std::int64_t index, bool rebuildNow)
+{
+    m_selected = index;
+    if (rebuildNow)
+        rebuild();
 }
 
 void PlaygroundValuesPlot::setCaption(const QString& caption)
@@ -73,11 +131,24 @@ std::vector<std::size_t> PlaygroundValuesPlot::order() const
 {
     std::vector<std::size_t> idx(m_result ? m_result->original.size() : 0);
     std::iota(idx.begin(), idx.end(), std::size_t(0));
-    if (m_sorted && m_result)
-        std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) {
-            return m_result->original[a] < m_result->original[b];
-        });
+    if (m_sorted && m_result) { // within each group, so every group keeps its own columns
+        const auto len = std::size_t(std::max<std::int64_t>(1, m_result->groupLength));
+        const auto& v = m_result->original;
+        for (std::size_t b = 0; b < idx.size(); b += len)
+            std::stable_sort(idx.begin() + std::ptrdiff_t(b),
+                             idx.begin() + std::ptrdiff_t(std::min(idx.size(), b + len)),
+                             [&](std::size_t x, std::size_t y) { return v[x] < v[y]; });
+    }
     return idx;
+}
+
+double PlaygroundValuesPlot::positionOf(std::int64_t index) const
+{
+    if (!m_sorted)
+        return double(index);
+    const std::vector<std::size_t> idx = order();
+    const auto it = std::find(idx.begin(), idx.end(), std::size_t(index));
+    return it == idx.end() ? -1.0 : double(it - idx.begin());
 }
 
 PlotTable PlaygroundValuesPlot::table() const
@@ -102,13 +173,27 @@ PlotTable PlaygroundValuesPlot::table() const
     return t;
 }
 
+/// One segment per level over the group's columns [begin, end) only; the group is kept as the
+/// item's "group" property (tests and exports read it).
+void PlaygroundValuesPlot::addLevels(const QuantGrid& grid, std::int64_t group, const QPen& pen)
+{
+    for (double level : grid.levels) {
+        auto* line = new QCPItemLine(this);
+        line->start->setCoords(double(grid.begin) - 0.5, level);
+        line->end->setCoords(double(grid.end) - 0.5, level);
+        line->setPen(pen);
+        line->setProperty("group", qlonglong(group));
+        line->setProperty("level", level);
+    }
+}
+
 void PlaygroundValuesPlot::rebuild()
 {
     clearPlot();
     setTitle(!m_caption.isEmpty() ? m_caption
-             : m_sorted           ? tr("Values (sorted) and quantization levels")
+             : m_sorted           ? tr("Values (sorted within each group) and quantization levels")
                                   : tr("Values and quantization levels"));
-    xAxis->setLabel(m_sorted ? tr("rank (sorted by value)") : tr("index in the row"));
+    xAxis->setLabel(m_sorted ? tr("position (each group sorted by value)") : tr("index in the row"));
     yAxis->setLabel(tr("value"));
     applyFonts();
     if (!m_result) {
@@ -118,14 +203,15 @@ void PlaygroundValuesPlot::rebuild()
         return;
     }
     const PlaygroundResult& r = *m_result;
+    const PlaygroundResult* b = m_comparison.get();
     const std::vector<std::size_t> idx = order();
     const bool many = idx.size() > 2048; // dots instead of markers when the row is long
     // Tooltips for at most ~2000 points: formatting one per value of a 65,536-value row would
     // cost more than the quantization itself.
     const std::size_t hoverStep = std::max<std::size_t>(1, idx.size() / 2000);
 
-    // The shown group's columns (in order view) as a shaded band behind the points.
-    if (!m_sorted && r.grid.end > r.grid.begin) {
+    // The shown group's columns as a shaded band behind the points (sorting keeps groups in place).
+    if (r.grid.end > r.grid.begin) {
         auto* band = new QCPItemRect(this);
         band->topLeft->setTypeX(QCPItemPosition::ptPlotCoords);
         band->topLeft->setTypeY(QCPItemPosition::ptAxisRectRatio);
@@ -137,7 +223,7 @@ void PlaygroundValuesPlot::rebuild()
         band->setBrush(QColor(255, 200, 60, 45));
         band->setLayer(QStringLiteral("background"));
     }
-    QVector<double> keys, orig, recon;
+    QVector<double> keys, orig, recon, reconB;
     keys.reserve(qsizetype(idx.size()));
     double lo = 0, hi = 0;
     for (std::size_t p = 0; p < idx.size(); ++p) {
@@ -147,21 +233,36 @@ void PlaygroundValuesPlot::rebuild()
         recon << double(r.reconstructed[i]);
         lo = std::min({lo, double(r.original[i]), double(r.reconstructed[i])});
         hi = std::max({hi, double(r.original[i]), double(r.reconstructed[i])});
+        if (b) {
+            reconB << double(b->reconstructed[i]);
+            lo = std::min(lo, double(b->reconstructed[i]));
+            hi = std::max(hi, double(b->reconstructed[i]));
+        }
         if (p % hoverStep == 0)
-            addHoverPoint(double(p), double(r.original[i]),
-                          tr("#%1 (group %2)\nvalue %3 → %4\nerror %5")
-                              .arg(i)
-                              .arg(r.groupOf(std::int64_t(i)))
-                              .arg(number(double(r.original[i])), number(double(r.reconstructed[i])),
-                                   number(double(r.errors[i]))));
+            addHoverPoint(
+                double(p), double(r.original[i]),
+                b ? tr("#%1 (group %2)\nvalue %3\nA → %4 (error %5)\nB → %6 (error %7)")
+                        .arg(i)
+                        .arg(r.groupOf(std::int64_t(i)))
+                        .arg(rounded(double(r.original[i]), 5), rounded(double(r.reconstructed[i]), 5),
+                             rounded(double(r.errors[i]), 3), rounded(double(b->reconstructed[i]), 5),
+                             rounded(double(b->errors[i]), 3))
+                  : tr("#%1 (group %2)\nvalue %3 → %4\nerror %5")
+                        .arg(i)
+                        .arg(r.groupOf(std::int64_t(i)))
+                        .arg(rounded(double(r.original[i]), 5), rounded(double(r.reconstructed[i]), 5),
+                             rounded(double(r.errors[i]), 3)));
     }
-    // Levels: one straight line each, plus an (invisible) graph that gives them a legend entry.
-    const QPen levelPen(QColor(208, 43, 43, 150), lineWidth(1), Qt::DashLine);
+    // Levels: each group's over its own columns. The other groups' faintly, when there are few
+    // enough segments to read (low bits, not too many groups).
+    const QPen levelPen(QColor(208, 43, 43, 170), lineWidth(1.2), Qt::DashLine);
+    const QPen otherPen(QColor(208, 43, 43, 60), lineWidth(1), Qt::DotLine);
+    if (r.groups() > 1 && r.groups() * std::int64_t(r.grid.levels.size()) <= 1024)
+        for (std::int64_t g = 0; g < r.groups(); ++g)
+            if (g != r.shownGroup)
+                addLevels(groupGrid(r, g), g, otherPen);
+    addLevels(r.grid, r.shownGroup, levelPen);
     for (double level : r.grid.levels) {
-        auto* line = new QCPItemStraightLine(this);
-        line->point1->setCoords(0, level);
-        line->point2->setCoords(1, level);
-        line->setPen(levelPen);
         lo = std::min(lo, level);
         hi = std::max(hi, level);
     }
@@ -172,87 +273,381 @@ void PlaygroundValuesPlot::rebuild()
     }
     QCPGraph* o = addGraph();
     o->setName(tr("original"));
-    o->setLineStyle(m_sorted ? QCPGraph::lsLine : QCPGraph::lsNone);
+    o->setLineStyle(QCPGraph::lsNone);
     o->setPen(QPen(seriesColor(0), lineWidth(1.5)));
-    o->setScatterStyle(m_sorted ? QCPScatterStyle(QCPScatterStyle::ssNone)
-                       : many   ? QCPScatterStyle(QCPScatterStyle::ssDot)
-                                : QCPScatterStyle(QCPScatterStyle::ssDisc, 4 * presentationScale()));
+    o->setScatterStyle(many ? QCPScatterStyle(QCPScatterStyle::ssDot)
+                            : QCPScatterStyle(QCPScatterStyle::ssDisc, 4 * presentationScale()));
     o->setData(keys, orig, true);
     QCPGraph* q = addGraph();
-    q->setName(tr("reconstructed"));
-    q->setLineStyle(m_sorted ? QCPGraph::lsStepCenter : QCPGraph::lsNone);
-    q->setPen(QPen(seriesColor(1), lineWidth(m_sorted ? 2.0 : 1.2)));
-    q->setScatterStyle(m_sorted ? QCPScatterStyle(QCPScatterStyle::ssNone)
-                       : many   ? QCPScatterStyle(QCPScatterStyle::ssDot)
-                                : QCPScatterStyle(QCPScatterStyle::ssCircle, 7 * presentationScale()));
+    q->setName(b ? tr("reconstructed A: %1").arg(m_nameA) : tr("reconstructed"));
+    q->setLineStyle(QCPGraph::lsNone);
+    q->setPen(QPen(seriesColor(1), lineWidth(1.2)));
+    q->setScatterStyle(many ? QCPScatterStyle(QCPScatterStyle::ssDot)
+                            : QCPScatterStyle(QCPScatterStyle::ssCircle, 7 * presentationScale()));
     q->setData(keys, recon, true);
+    if (b) {
+        QCPGraph* qb = addGraph();
+        qb->setName(tr("reconstructed B: %1").arg(m_nameB));
+        qb->setLineStyle(QCPGraph::lsNone);
+        qb->setPen(QPen(seriesColor(2), lineWidth(1.4)));
+        qb->setScatterStyle(many ? QCPScatterStyle(QCPScatterStyle::ssDot)
+                                 : QCPScatterStyle(QCPScatterStyle::ssCross, 7 * presentationScale()));
+        qb->setData(keys, reconB, true);
+    }
+    if (m_selected >= 0 && m_selected < std::int64_t(r.original.size())) {
+        const double x = positionOf(m_selected);
+        QCPGraph* sel = addGraph();
+        sel->setName(tr("weight #%1").arg(m_selected));
+        sel->setLineStyle(QCPGraph::lsNone);
+        sel->setPen(QPen(Qt::black, lineWidth(2)));
+        sel->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 16 * presentationScale()));
+        sel->setData(QVector<double>{x, x},
+                     QVector<double>{double(r.original[std::size_t(m_selected)]),
+                                     double(r.reconstructed[std::size_t(m_selected)])});
+    }
     legend->setVisible(true);
-    axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
     const double span = hi > lo ? hi - lo : 1.0;
     xAxis->setRange(-0.5, double(idx.size()) - 0.5);
-    yAxis->setRange(lo - 0.05 * span, hi + 0.05 * span);
+    if (hasFixedRange())
+        yAxis->setRange(m_fixedLo, m_fixedHi);
+    else
+        yAxis->setRange(lo - 0.05 * span, hi + 0.05 * span);
     replot(QCustomPlot::rpQueuedReplot);
 }
 
 PlaygroundErrorPlot::PlaygroundErrorPlot(QWidget* parent) : PlaygroundPlot(parent)
 {
     setObjectName(QStringLiteral("playgroundErrorPlot"));
+    legendBelow(*this);
     rebuild();
+}
+
+std::vector<Histogram> PlaygroundErrorPlot::histograms() const
+{
+    std::vector<Histogram> out;
+    if (!m_result)
+        return out;
+    // One set of bins for both (and the fixed range when there is one), so they compare.
+    double lo = std::numeric_limits<double>::quiet_NaN(), hi = lo;
+    if (hasFixedRange()) {
+        lo = m_fixedLo;
+        hi = m_fixedHi;
+    } else if (m_comparison) {
+        lo = std::min(m_result->errorHistogram.edges.front(), m_comparison->errorHistogram.edges.front());
+        hi = std::max(m_result->errorHistogram.edges.back(), m_comparison->errorHistogram.edges.back());
+    }
+    const int bins = std::max(1, m_result->errorHistogram.bins());
+    if (!std::isfinite(lo)) {
+        out.push_back(m_result->errorHistogram);
+        return out;
+    }
+    for (const PlaygroundResult* r : {m_result.get(), m_comparison.get()})
+        if (r) {
+            std::vector<float> clipped(r->errors); // beyond a fixed range: the outer bins
+            for (float& e : clipped)
+                e = float(std::clamp(double(e), lo, hi));
+            out.push_back(histogram(clipped.data(), clipped.size(), bins, BinScale::Linear, lo, hi));
+        }
+    return out;
 }
 
 PlotTable PlaygroundErrorPlot::table() const
 {
     PlotTable t;
     t.header = QStringList{QStringLiteral("bin_lower"), QStringLiteral("bin_upper"), QStringLiteral("count")};
-    if (!m_result)
+    const std::vector<Histogram> hs = histograms();
+    if (hs.empty())
         return t;
-    const Histogram& h = m_result->errorHistogram;
-    for (int i = 0; i < h.bins(); ++i)
-        t.rows.push_back({number(h.lower(i)), number(h.upper(i)), number(h.counts[std::size_t(i)])});
+    if (hs.size() > 1)
+        t.header << QStringLiteral("count_b");
+    const Histogram& h = hs.front();
+    for (int i = 0; i < h.bins(); ++i) {
+        QStringList row{number(h.lower(i)), number(h.upper(i)), number(h.counts[std::size_t(i)])};
+        if (hs.size() > 1)
+            row << number(hs[1].counts[std::size_t(i)]);
+        t.rows.push_back(row);
+    }
     return t;
 }
 
 void PlaygroundErrorPlot::rebuild()
 {
     clearPlot();
-    setTitle(m_result ? tr("Error original − reconstructed (MSE %1)").arg(m_result->mse, 0, 'g', 4)
-                      : tr("Quantization error"));
+    setTitle(!m_result      ? tr("Quantization error")
+             : m_comparison ? tr("Error original − reconstructed (MSE A %1, B %2)")
+                                  .arg(rounded(m_result->mse), rounded(m_comparison->mse))
+                            : tr("Error original − reconstructed (MSE %1)").arg(rounded(m_result->mse)));
     xAxis->setLabel(tr("error"));
     yAxis->setLabel(tr("count"));
     applyFonts();
-    if (!m_result || m_result->errorHistogram.bins() == 0) {
+    const std::vector<Histogram> hs = histograms();
+    if (hs.empty() || hs.front().bins() == 0) {
         legend->setVisible(false);
         showEmptyMessage(tr("No errors to show"));
         replot(QCustomPlot::rpQueuedReplot);
         return;
     }
-    const Histogram& h = m_result->errorHistogram;
+    const Histogram& h = hs.front();
     auto* bars = new QCPBars(xAxis, yAxis);
+    bars->setName(m_comparison ? tr("A: %1").arg(m_nameA) : tr("errors"));
     bars->setPen(QPen(seriesColor(3).darker(130), lineWidth(0.5)));
-    bars->setBrush(seriesColor(3));
+    bars->setBrush(m_comparison
+                       ? QColor(seriesColor(3).red(), seriesColor(3).green(), seriesColor(3).blue(), 150)
+                       : seriesColor(3));
     bars->setWidthType(QCPBars::wtPlotCoords);
     bars->setWidth(h.width(0));
-    QVector<double> keys, values;
+    QVector<double> keys, values, valuesB;
     double top = 0;
     for (int i = 0; i < h.bins(); ++i) {
         const double n = h.counts[std::size_t(i)];
         keys << h.center(i);
         values << n;
         top = std::max(top, n);
-        if (n > 0)
-            addHoverPoint(h.center(i), n,
-                          tr("[%1, %2): %3 values").arg(number(h.lower(i)), number(h.upper(i)), number(n)));
+        const double nb = hs.size() > 1 ? hs[1].counts[std::size_t(i)] : 0;
+        if (hs.size() > 1) {
+            valuesB << nb;
+            top = std::max(top, nb);
+        }
+        if (n > 0 || nb > 0)
+            addHoverPoint(
+                h.center(i), std::max(n, nb),
+                hs.size() > 1
+                    ? tr("[%1, %2): A %3, B %4 values")
+                          .arg(rounded(h.lower(i)), rounded(h.upper(i)), number(n), number(nb))
+                    : tr("[%1, %2): %3 values").arg(rounded(h.lower(i)), rounded(h.upper(i)), number(n)));
     }
     bars->setData(keys, values, true);
+    if (hs.size() > 1) { // B as an outline over the same bins
+        QCPGraph* outline = addGraph();
+        outline->setName(tr("B: %1").arg(m_nameB));
+        outline->setLineStyle(QCPGraph::lsStepCenter);
+        outline->setPen(QPen(seriesColor(2), lineWidth(2.2)));
+        outline->setData(keys, valuesB, true);
+        legend->setVisible(true);
+    } else {
+        legend->setVisible(false);
+    }
     // Zero error as a reference line.
     auto* zero = new QCPItemStraightLine(this);
     zero->point1->setCoords(0, 0);
     zero->point2->setCoords(0, 1);
     zero->setPen(QPen(Qt::gray, lineWidth(1), Qt::DotLine));
-    legend->setVisible(false);
     const double lo = h.edges.front(), hi = h.edges.back(), pad = 0.03 * (hi - lo);
     xAxis->setRange(std::min(lo - pad, -pad), std::max(hi + pad, pad));
     yAxis->setRange(0, top * 1.1);
+    replot(QCustomPlot::rpQueuedReplot);
+}
+
+PlaygroundGptqPlot::PlaygroundGptqPlot(QWidget* parent) : PlotWidget(parent)
+{
+    legendBelow(*this);
+}
+
+void PlaygroundGptqPlot::setDemo(std::shared_ptr<const GptqDemo> demo, std::int64_t step)
+{
+    m_demo = std::move(demo);
+    m_step = step;
+    rebuild();
+}
+
+void PlaygroundGptqPlot::setPresentationScale(double scale)
+{
+    m_scale = std::clamp(scale, 0.5, 4.0);
+    rebuild();
+}
+
+PlaygroundGptqRowPlot::PlaygroundGptqRowPlot(QWidget* parent) : PlaygroundGptqPlot(parent)
+{
+    setObjectName(QStringLiteral("playgroundGptqRowPlot"));
+    rebuild();
+}
+
+PlotTable PlaygroundGptqRowPlot::table() const
+{
+    PlotTable t;
+    t.header = QStringList{QStringLiteral("column"), QStringLiteral("original"), QStringLiteral("before"),
+                           QStringLiteral("after"), QStringLiteral("quantized")};
+    if (!m_demo)
+        return t;
+    const std::vector<double> before = m_demo->weightsAfter(m_step), after = m_demo->weightsAfter(m_step + 1);
+    std::vector<bool> done(std::size_t(m_demo->columns()), false);
+    for (std::int64_t i = 0; i <= std::min(m_step, m_demo->columns() - 1); ++i)
+        done[std::size_t(m_demo->trace.order[std::size_t(i)])] = true;
+    for (std::int64_t c = 0; c < m_demo->columns(); ++c)
+        t.rows.push_back({number(double(c)), number(double(m_demo->original[std::size_t(c)])),
+                          number(before[std::size_t(c)]), number(after[std::size_t(c)]),
+                          done[std::size_t(c)] ? QStringLiteral("1") : QStringLiteral("0")});
+    return t;
+}
+
+void PlaygroundGptqRowPlot::rebuild()
+{
+    clearPlot();
+    setTitle(
+        m_demo
+            ? tr("GPTQ step %1 of %2").arg(std::min(m_step, m_demo->columns() - 1) + 1).arg(m_demo->columns())
+            : tr("GPTQ column by column"));
+    xAxis->setLabel(tr("column"));
+    yAxis->setLabel(tr("weight"));
+    yAxis2->setVisible(false);
+    xAxis->ticker()->setTickCount(m_scale > 1.2 ? 4 : 6);
+    legend->setWrap(m_scale > 1.2 ? 2 : 3);
+    scaleFonts(*this, basePointSizeOf(*this), m_scale);
+    if (!m_demo) {
+        legend->setVisible(false);
+        showEmptyMessage(tr("Compute the layer's calibration statistics to start"));
+        replot(QCustomPlot::rpQueuedReplot);
+        return;
+    }
+    const GptqDemo& d = *m_demo;
+    const std::int64_t n = d.columns(), step = std::clamp<std::int64_t>(m_step, 0, n - 1);
+    const std::vector<double> before = d.weightsAfter(step), after = d.weightsAfter(step + 1);
+    std::vector<bool> quantized(std::size_t(n), false);
+    for (std::int64_t i = 0; i <= step; ++i)
+        quantized[std::size_t(d.trace.order[std::size_t(i)])] = true;
+    QVector<double> keys, orig, qKeys, qValues, restKeys, restBefore, restAfter, change;
+    double lo = 0, hi = 0, biggest = 0;
+    for (std::int64_t c = 0; c < n; ++c) {
+        const auto cs = std::size_t(c);
+        keys << double(c);
+        orig << double(d.original[cs]);
+        lo = std::min({lo, double(d.original[cs]), before[cs], after[cs]});
+        hi = std::max({hi, double(d.original[cs]), before[cs], after[cs]});
+        if (quantized[cs]) {
+            qKeys << double(c);
+            qValues << after[cs];
+        } else {
+            restKeys << double(c);
+            restBefore << before[cs];
+            restAfter << after[cs];
+            change << after[cs] - before[cs];
+            biggest = std::max(biggest, std::fabs(after[cs] - before[cs]));
+        }
+        if (c % std::max<std::int64_t>(1, n / 2000) == 0)
+            addHoverPoint(
+                double(c), after[cs],
+                tr("column %1\noriginal %2\nbefore %3 → after %4")
+                    .arg(c)
+                    .arg(rounded(double(d.original[cs]), 5), rounded(before[cs], 5), rounded(after[cs], 5)));
+    }
+    const bool many = n > 1024;
+    auto scatter = [&](QCPScatterStyle::ScatterShape shape, double size) {
+        return many ? QCPScatterStyle(QCPScatterStyle::ssDot) : QCPScatterStyle(shape, size * m_scale);
+    };
+    QCPGraph* o = addGraph();
+    o->setName(tr("original"));
+    o->setLineStyle(QCPGraph::lsNone);
+    o->setPen(QPen(QColor(150, 150, 150), m_scale));
+    o->setScatterStyle(scatter(QCPScatterStyle::ssDisc, 3));
+    o->setData(keys, orig, true);
+    QCPGraph* rb = addGraph();
+    rb->setName(tr("before this step"));
+    rb->setLineStyle(QCPGraph::lsNone);
+    rb->setPen(QPen(seriesColor(0).lighter(140), m_scale));
+    rb->setScatterStyle(scatter(QCPScatterStyle::ssCircle, 6));
+    rb->setData(restKeys, restBefore, true);
+    QCPGraph* ra = addGraph();
+    ra->setName(tr("after (updated)"));
+    ra->setLineStyle(QCPGraph::lsNone);
+    ra->setPen(QPen(seriesColor(0), 1.5 * m_scale));
+    ra->setScatterStyle(scatter(QCPScatterStyle::ssDisc, 5));
+    ra->setData(restKeys, restAfter, true);
+    QCPGraph* q = addGraph();
+    q->setName(tr("quantized"));
+    q->setLineStyle(QCPGraph::lsNone);
+    q->setPen(QPen(seriesColor(1), 1.5 * m_scale));
+    q->setScatterStyle(scatter(QCPScatterStyle::ssSquare, 6));
+    q->setData(qKeys, qValues, true);
+    // This step's update of each remaining column, on its own axis (it is small next to the weights).
+    auto* bars = new QCPBars(xAxis, yAxis2);
+    bars->setName(tr("change (right axis)"));
+    bars->setWidth(0.8);
+    bars->setPen(Qt::NoPen);
+    bars->setBrush(QColor(120, 60, 170, 110));
+    bars->setData(restKeys, change);
+    yAxis2->setVisible(true);
+    yAxis2->setLabel(tr("change"));
+    yAxis2->setLabelFont(yAxis->labelFont());
+    yAxis2->setTickLabelFont(yAxis->tickLabelFont());
+    const double b = biggest > 0 ? 1.05 * biggest : 1.0;
+    yAxis2->setRange(-b, b);
+    const std::int64_t col = d.trace.order[std::size_t(step)];
+    QCPGraph* cur = addGraph();
+    cur->setName(tr("column %1 (this step)").arg(col));
+    cur->setLineStyle(QCPGraph::lsNone);
+    cur->setPen(QPen(Qt::black, 2 * m_scale));
+    cur->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 16 * m_scale));
+    cur->setData(QVector<double>{double(col)}, QVector<double>{after[std::size_t(col)]});
+    legend->setVisible(true);
+    const double span = hi > lo ? hi - lo : 1.0;
+    xAxis->setRange(-0.5, double(n) - 0.5);
+    yAxis->setRange(lo - 0.05 * span,
+                    hi + 0.05 * span); // from the whole demonstration's values: fixed while stepping
+    replot(QCustomPlot::rpQueuedReplot);
+}
+
+PlaygroundGptqCurvePlot::PlaygroundGptqCurvePlot(QWidget* parent) : PlaygroundGptqPlot(parent)
+{
+    setObjectName(QStringLiteral("playgroundGptqCurvePlot"));
+    rebuild();
+}
+
+PlotTable PlaygroundGptqCurvePlot::table() const
+{
+    PlotTable t;
+    t.header = QStringList{QStringLiteral("columns"), QStringLiteral("gptq"), QStringLiteral("rtn")};
+    if (!m_demo)
+        return t;
+    for (std::size_t k = 0; k < m_demo->curveSteps.size(); ++k)
+        t.rows.push_back({number(double(m_demo->curveSteps[k])), number(m_demo->gptqCurve[k]),
+                          number(m_demo->rtnCurve[k])});
+    return t;
+}
+
+void PlaygroundGptqCurvePlot::rebuild()
+{
+    clearPlot();
+    setTitle(tr("Output error"));
+    xAxis->setLabel(tr("columns quantized"));
+    yAxis->setLabel(tr("‖(w − ŵ)X‖² / n"));
+    legend->setWrap(m_scale > 1.2 ? 1 : 2);
+    xAxis->ticker()->setTickCount(m_scale > 1.2 ? 4 : 6); // large tick labels must not run together
+    scaleFonts(*this, basePointSizeOf(*this), m_scale);
+    if (!m_demo || m_demo->curveSteps.empty()) {
+        legend->setVisible(false);
+        showEmptyMessage(tr("No demonstration yet"));
+        replot(QCustomPlot::rpQueuedReplot);
+        return;
+    }
+    const GptqDemo& d = *m_demo;
+    QVector<double> keys, g, r;
+    double top = 0;
+    for (std::size_t k = 0; k < d.curveSteps.size(); ++k) {
+        keys << double(d.curveSteps[k]);
+        g << d.gptqCurve[k];
+        r << d.rtnCurve[k];
+        top = std::max({top, d.gptqCurve[k], d.rtnCurve[k]});
+        addHoverPoint(keys.back(), d.gptqCurve[k],
+                      tr("%1 columns\nGPTQ %2\nRTN %3")
+                          .arg(d.curveSteps[k])
+                          .arg(rounded(d.gptqCurve[k]), rounded(d.rtnCurve[k])));
+    }
+    QCPGraph* rg = addGraph();
+    rg->setName(tr("RTN (no feedback)"));
+    rg->setPen(QPen(seriesColor(3), 2 * m_scale));
+    rg->setData(keys, r, true);
+    QCPGraph* gg = addGraph();
+    gg->setName(tr("GPTQ (error fed back)"));
+    gg->setPen(QPen(seriesColor(1), 2.5 * m_scale));
+    gg->setData(keys, g, true);
+    auto* now = new QCPItemStraightLine(this);
+    const double x = double(std::clamp<std::int64_t>(m_step + 1, 0, d.columns()));
+    now->point1->setCoords(x, 0);
+    now->point2->setCoords(x, 1);
+    now->setPen(QPen(Qt::black, m_scale, Qt::DashLine));
+    legend->setVisible(true);
+    xAxis->setRange(0, double(d.columns()));
+    yAxis->setRange(0, top > 0 ? top * 1.1 : 1.0);
     replot(QCustomPlot::rpQueuedReplot);
 }
 

@@ -1,8 +1,10 @@
 #include "PlaygroundPanel.h"
 
+#include "AppSettings.h"
 #include "PlaygroundPlots.h"
 #include "model/Model.h"
 #include "spec/QuantSpec.h"
+#include "tokenizer/Tokenizer.h"
 #include "util/Error.h"
 #include "util/Paths.h"
 
@@ -11,21 +13,28 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QCoreApplication>
+#include <QDir>
 #include <QDoubleSpinBox>
 #include <QElapsedTimer>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QFormLayout>
+#include <QGridLayout>
 #include <QGroupBox>
 #include <QLabel>
 #include <QMenu>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QScopeGuard>
 #include <QScrollArea>
 #include <QScrollBar>
 #include <QSlider>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStackedWidget>
+#include <QTabWidget>
+#include <QToolButton>
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -34,6 +43,34 @@ namespace qs {
 namespace {
 constexpr double kPresentationScale = 1.7;
 constexpr int kPerChannel = 0; ///< group-size combo data for "per channel"
+/// The GPTQ demonstration's calibration: a few short windows (enough tokens for the Hessian of a
+/// small model's layer, computed in about a second).
+constexpr int kDemoSamples = 16;
+constexpr int kDemoSeqLen = 128;
+
+QString num(double v, int digits = 5)
+{
+    return QString::number(v, 'g', digits);
+}
+
+/// An arrow button that steps `spin` by `by` (previous/next weight or column).
+QToolButton* stepButton(QSpinBox* spin, int by, const char* name, const QString& toolTip)
+{
+    auto* b = new QToolButton;
+    b->setObjectName(QLatin1String(name));
+    b->setArrowType(by < 0 ? Qt::LeftArrow : Qt::RightArrow);
+    b->setToolTip(toolTip);
+    QObject::connect(b, &QToolButton::clicked, spin, [spin, by] { spin->stepBy(by); });
+    return b;
+}
+
+void fillGroupSizes(QComboBox* box, const QString& perChannel)
+{
+    for (int g : kPlaygroundGroupSizes)
+        box->addItem(QString::number(g), g);
+    box->addItem(perChannel, kPerChannel);
+    box->setCurrentIndex(box->findData(32));
+}
 } // namespace
 
 PlaygroundPanel::PlaygroundPanel(QWidget* parent) : QWidget(parent)
@@ -42,6 +79,7 @@ PlaygroundPanel::PlaygroundPanel(QWidget* parent) : QWidget(parent)
     m_basePointSize = font().pointSizeF() > 0 ? font().pointSizeF() : 9.0;
     QWidget* sourceBox = createSourceBox();
     QWidget* quantBox = createQuantizationBox();
+    QWidget* compareBox = createCompareBox();
     QWidget* statsBox = createStatsBox();
     createPresentationControls();
 
@@ -49,6 +87,7 @@ PlaygroundPanel::PlaygroundPanel(QWidget* parent) : QWidget(parent)
     auto* controlsLayout = new QVBoxLayout(controls);
     controlsLayout->addWidget(sourceBox);
     controlsLayout->addWidget(quantBox);
+    controlsLayout->addWidget(compareBox);
     controlsLayout->addWidget(statsBox);
     controlsLayout->addWidget(m_message);
     controlsLayout->addWidget(m_presentationButton);
@@ -63,11 +102,26 @@ PlaygroundPanel::PlaygroundPanel(QWidget* parent) : QWidget(parent)
     auto* plots = new QSplitter(Qt::Vertical);
     plots->addWidget(m_valuesPlot);
     plots->addWidget(m_errorPlot);
+    plots->addWidget(createStepBox());
     plots->setStretchFactor(0, 3);
     plots->setStretchFactor(1, 2);
+    plots->setStretchFactor(2, 0);
+    m_views = new QTabWidget;
+    m_views->setObjectName(QStringLiteral("playgroundViews"));
+    m_views->addTab(plots, tr("Row"));
+    m_views->addTab(createGptqPage(), tr("GPTQ step by step"));
+    // On a projector the plots need the width: the controls can be put away and brought back.
+    auto* showControls = new QToolButton;
+    showControls->setObjectName(QStringLiteral("playgroundShowControls"));
+    showControls->setText(tr("Controls"));
+    showControls->setCheckable(true);
+    showControls->setChecked(true);
+    showControls->setToolTip(tr("Show or hide the controls, leaving the plots the whole width"));
+    connect(showControls, &QToolButton::toggled, scroll, &QWidget::setVisible);
+    m_views->setCornerWidget(showControls, Qt::TopLeftCorner);
     auto* split = new QSplitter(Qt::Horizontal);
     split->addWidget(scroll);
-    split->addWidget(plots);
+    split->addWidget(m_views);
     split->setStretchFactor(1, 1);
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(split);
@@ -152,10 +206,7 @@ QWidget* PlaygroundPanel::createQuantizationBox()
     bitsRow->addWidget(m_bitsLabel);
     m_groupSize = new QComboBox;
     m_groupSize->setObjectName(QStringLiteral("playgroundGroupSize"));
-    for (int g : kOfferedGroupSizes)
-        m_groupSize->addItem(QString::number(g), g);
-    m_groupSize->addItem(tr("per channel (whole row)"), kPerChannel);
-    m_groupSize->setCurrentIndex(0);
+    fillGroupSizes(m_groupSize, tr("per channel (whole row)"));
     m_symmetric = new QCheckBox(tr("Symmetric"));
     m_symmetric->setObjectName(QStringLiteral("playgroundSymmetric"));
     m_symmetric->setToolTip(tr("Symmetric: the zero point is fixed at the middle code (GPTQ convention); "
@@ -180,8 +231,12 @@ QWidget* PlaygroundPanel::createQuantizationBox()
     m_methodNote->setStyleSheet(QStringLiteral("color: #555"));
     m_shownGroup = makeSpin("playgroundShownGroup", 0, 0, 0);
     m_shownGroup->setToolTip(tr("The group whose quantization levels the plot draws"));
-    m_sorted = new QCheckBox(tr("Sort values"));
+    m_sorted = new QCheckBox(tr("Sort values within each group"));
     m_sorted->setObjectName(QStringLiteral("playgroundSorted"));
+    m_resetAxes = new QPushButton(tr("Reset axes"));
+    m_resetAxes->setObjectName(QStringLiteral("playgroundResetAxes"));
+    m_resetAxes->setToolTip(tr("The axes stay fixed while settings change, so a change shows as a change; "
+                               "this fits them to the row and the current results again"));
     auto* quantForm = new QFormLayout;
     quantForm->addRow(tr("Bits"), bitsRow);
     quantForm->addRow(tr("Group size"), m_groupSize);
@@ -190,6 +245,7 @@ QWidget* PlaygroundPanel::createQuantizationBox()
     quantForm->addRow(m_methodNote);
     quantForm->addRow(tr("Levels of group"), m_shownGroup);
     quantForm->addRow(QString(), m_sorted);
+    quantForm->addRow(QString(), m_resetAxes);
     auto* quantBox = new QGroupBox(tr("Quantization"));
     quantBox->setLayout(quantForm);
 
@@ -210,15 +266,36 @@ QWidget* PlaygroundPanel::createStatsBox()
     m_maxError = stat("playgroundMaxError");
     m_bytes = stat("playgroundBytes");
     m_bpw = stat("playgroundBpw");
-    auto* statsForm = new QFormLayout;
-    statsForm->addRow(tr("MSE"), m_mse);
-    statsForm->addRow(tr("SNR"), m_snr);
-    statsForm->addRow(tr("Max |error|"), m_maxError);
-    statsForm->addRow(tr("Storage"), m_bytes);
-    statsForm->addRow(tr("Bits per weight"), m_bpw);
+    m_mseB = stat("playgroundMseB");
+    m_snrB = stat("playgroundSnrB");
+    m_maxErrorB = stat("playgroundMaxErrorB");
+    m_bytesB = stat("playgroundBytesB");
+    m_bpwB = stat("playgroundBpwB");
+    m_headerB = new QLabel(tr("<b>B</b>"));
+    m_winner = stat("playgroundWinner");
+    m_winner->setWordWrap(true);
+    auto* grid = new QGridLayout;
+    grid->addWidget(new QLabel(tr("<b>A</b>")), 0, 1);
+    grid->addWidget(m_headerB, 0, 2);
+    const std::pair<QString, std::pair<QLabel*, QLabel*>> rows[] = {
+        {tr("MSE"), {m_mse, m_mseB}},
+        {tr("SNR"), {m_snr, m_snrB}},
+        {tr("Max |error|"), {m_maxError, m_maxErrorB}},
+        {tr("Storage"), {m_bytes, m_bytesB}},
+        {tr("Bits per weight"), {m_bpw, m_bpwB}}};
+    int r = 1;
+    for (const auto& [name, labels] : rows) {
+        grid->addWidget(new QLabel(name), r, 0);
+        grid->addWidget(labels.first, r, 1);
+        grid->addWidget(labels.second, r, 2);
+        ++r;
+    }
+    grid->addWidget(m_winner, r, 0, 1, 3);
+    grid->setColumnStretch(1, 1);
+    grid->setColumnStretch(2, 1);
     auto* statsBox = new QGroupBox(tr("Result"));
+    statsBox->setLayout(grid);
     statsBox->setObjectName(QStringLiteral("playgroundStats"));
-    statsBox->setLayout(statsForm);
     m_message = new QLabel;
     m_message->setObjectName(QStringLiteral("playgroundMessage"));
     m_message->setWordWrap(true);
@@ -226,6 +303,153 @@ QWidget* PlaygroundPanel::createStatsBox()
     m_message->hide();
 
     return statsBox;
+}
+
+/// A second method (B) on the same row: its own method, bits, group size and symmetry.
+QWidget* PlaygroundPanel::createCompareBox()
+{
+    m_compare = new QCheckBox(tr("Compare with a second method (B)"));
+    m_compare->setObjectName(QStringLiteral("playgroundCompare"));
+    m_methodB = new QComboBox;
+    m_methodB->setObjectName(QStringLiteral("playgroundMethodB"));
+    for (int i = 0; i < m_method->count(); ++i)
+        m_methodB->addItem(m_method->itemText(i));
+    // GPTQ needs the layer's statistics: B can be the demonstration's result (A's bits and groups).
+    m_methodB->addItem(tr("GPTQ (from \"GPTQ step by step\")"));
+    m_methodB->setItemData(m_methodB->count() - 1,
+                           tr("GPTQ with A's bits, group size and symmetry on this row, as computed on the "
+                              "\"GPTQ step by step\" page (run it there first)"),
+                           Qt::ToolTipRole);
+    m_bitsB = new QSlider(Qt::Horizontal);
+    m_bitsB->setObjectName(QStringLiteral("playgroundBitsB"));
+    m_bitsB->setRange(m_bits->minimum(), m_bits->maximum());
+    m_bitsB->setValue(3);
+    m_bitsB->setTickPosition(QSlider::TicksBelow);
+    m_bitsB->setPageStep(1);
+    m_bitsLabelB = new QLabel;
+    m_bitsLabelB->setMinimumWidth(m_bitsLabel->minimumWidth());
+    auto* bitsRow = new QHBoxLayout;
+    bitsRow->addWidget(m_bitsB, 1);
+    bitsRow->addWidget(m_bitsLabelB);
+    m_groupSizeB = new QComboBox;
+    m_groupSizeB->setObjectName(QStringLiteral("playgroundGroupSizeB"));
+    fillGroupSizes(m_groupSizeB, tr("per channel (whole row)"));
+    m_symmetricB = new QCheckBox(tr("Symmetric"));
+    m_symmetricB->setObjectName(QStringLiteral("playgroundSymmetricB"));
+    m_compareControls = new QWidget;
+    auto* form = new QFormLayout(m_compareControls);
+    form->setContentsMargins(0, 0, 0, 0);
+    form->addRow(tr("Method"), m_methodB);
+    form->addRow(tr("Bits"), bitsRow);
+    form->addRow(tr("Group size"), m_groupSizeB);
+    form->addRow(QString(), m_symmetricB);
+    m_compareControls->setVisible(false);
+    auto* box = new QGroupBox(tr("Compare"));
+    auto* layout = new QVBoxLayout(box);
+    layout->addWidget(m_compare);
+    layout->addWidget(m_compareControls);
+    return box;
+}
+
+/// One weight's quantization as numbers, with previous/next over the row.
+QWidget* PlaygroundPanel::createStepBox()
+{
+    m_weight = makeSpin("playgroundWeight", 0, 0, 0);
+    m_weight->setToolTip(tr("The weight whose quantization is shown step by step (ringed in the plot; "
+                            "its group's levels are drawn)"));
+    QToolButton* prev = stepButton(m_weight, -1, "playgroundPreviousWeight", tr("Previous weight"));
+    QToolButton* next = stepButton(m_weight, 1, "playgroundNextWeight", tr("Next weight"));
+    auto* pick = new QHBoxLayout;
+    pick->addWidget(new QLabel(tr("Weight")));
+    pick->addWidget(prev);
+    pick->addWidget(m_weight);
+    pick->addWidget(next);
+    pick->addStretch(1);
+    m_stepText = new QLabel;
+    m_stepText->setObjectName(QStringLiteral("playgroundStepText"));
+    m_stepText->setTextFormat(Qt::RichText);
+    m_stepText->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_stepText->setWordWrap(true);
+    auto* box = new QGroupBox(tr("Step through one weight (A)"));
+    box->setObjectName(QStringLiteral("playgroundStepBox"));
+    auto* layout = new QVBoxLayout(box);
+    layout->addLayout(pick);
+    layout->addWidget(m_stepText);
+    return box;
+}
+
+/// GPTQ column by column on the current real row: statistics, steps, numbers and plots.
+QWidget* PlaygroundPanel::createGptqPage()
+{
+    m_gptqStart = new QPushButton(tr("Run GPTQ on this row"));
+    m_gptqStart->setObjectName(QStringLiteral("playgroundGptqStart"));
+    m_gptqStart->setToolTip(tr("Computes the layer's input statistics XᵀX from %1 windows of %2 tokens of "
+                               "the calibration text (once per layer), then GPTQ with the bits, group size "
+                               "and symmetry of A")
+                                .arg(kDemoSamples)
+                                .arg(kDemoSeqLen));
+    m_gptqCancel = new QPushButton(tr("Cancel"));
+    m_gptqCancel->setObjectName(QStringLiteral("playgroundGptqCancel"));
+    m_gptqCancel->setEnabled(false);
+    m_gptqStatus = new QLabel(tr("Uses a real row of the loaded model and the calibration text."));
+    m_gptqStatus->setObjectName(QStringLiteral("playgroundGptqStatus"));
+    m_gptqStatus->setWordWrap(true);
+    m_gptqStep = makeSpin("playgroundGptqStep", 1, 1, 1);
+    m_gptqStep->setPrefix(tr("column step "));
+    QToolButton* prev = stepButton(m_gptqStep, -1, "playgroundGptqPrevious", tr("Previous column"));
+    QToolButton* next = stepButton(m_gptqStep, 1, "playgroundGptqNext", tr("Next column"));
+    auto* top = new QHBoxLayout;
+    top->addWidget(m_gptqStart);
+    top->addWidget(m_gptqCancel);
+    top->addWidget(prev);
+    top->addWidget(m_gptqStep);
+    top->addWidget(next);
+    top->addStretch(1);
+    m_gptqText = new QLabel;
+    m_gptqText->setObjectName(QStringLiteral("playgroundGptqText"));
+    m_gptqText->setTextFormat(Qt::RichText);
+    m_gptqText->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_gptqText->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+    m_gptqNext = new QLabel;
+    m_gptqNext->setObjectName(QStringLiteral("playgroundGptqNextColumns"));
+    m_gptqNext->setTextFormat(Qt::RichText);
+    m_gptqNext->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_gptqNext->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+    // The numbers above (this step's; the next columns before and after), the plots below side by
+    // side: a wide screen or projector has more width than height.
+    auto* numbers = new QWidget;
+    auto* numbersLayout = new QHBoxLayout(numbers);
+    numbersLayout->setContentsMargins(0, 0, 0, 0);
+    numbersLayout->addWidget(m_gptqText);
+    numbersLayout->addSpacing(fontMetrics().horizontalAdvance(QStringLiteral("MMMM")));
+    numbersLayout->addWidget(m_gptqNext);
+    numbersLayout->addStretch(1);
+    auto* textScroll = m_gptqTextScroll = new QScrollArea;
+    textScroll->setWidget(numbers);
+    textScroll->setWidgetResizable(true);
+    textScroll->setFrameShape(QFrame::NoFrame);
+    m_gptqRowPlot = new PlaygroundGptqRowPlot;
+    m_gptqCurvePlot = new PlaygroundGptqCurvePlot;
+    auto* plots = new QSplitter(Qt::Horizontal);
+    plots->addWidget(m_gptqRowPlot);
+    plots->addWidget(m_gptqCurvePlot);
+    plots->setStretchFactor(0, 3);
+    plots->setStretchFactor(1, 2);
+    auto* body = new QSplitter(Qt::Vertical);
+    body->addWidget(textScroll);
+    body->addWidget(plots);
+    body->setStretchFactor(0, 0);
+    body->setStretchFactor(1, 1);
+    auto* page = new QWidget;
+    page->setObjectName(QStringLiteral("playgroundGptqPage"));
+    auto* layout = new QVBoxLayout(page);
+    layout->addLayout(top);
+    layout->addWidget(m_gptqStatus);
+    layout->addWidget(body, 1);
+    connect(m_gptqStart, &QPushButton::clicked, this, &PlaygroundPanel::startGptqDemo);
+    connect(m_gptqCancel, &QPushButton::clicked, this, [this] { m_gptqJob.cancel(); });
+    connect(m_gptqStep, &QSpinBox::valueChanged, this, &PlaygroundPanel::refreshGptqStep);
+    return page;
 }
 
 /// Presentation mode: an action (F5) and a button, kept in step.
@@ -248,6 +472,9 @@ void PlaygroundPanel::connectControls()
 {
     connect(m_source, &QComboBox::currentIndexChanged, this, [this](int i) {
         m_sourcePages->setCurrentIndex(i);
+        for (int p = 0; p < m_sourcePages->count(); ++p) // the box as tall as the page shown
+            m_sourcePages->widget(p)->setSizePolicy(QSizePolicy::Preferred,
+                                                    p == i ? QSizePolicy::Preferred : QSizePolicy::Ignored);
         reloadRow();
     });
     connect(m_layer, &QComboBox::currentIndexChanged, this, &PlaygroundPanel::onLayerChanged);
@@ -259,11 +486,39 @@ void PlaygroundPanel::connectControls()
     connect(m_groupSize, &QComboBox::currentIndexChanged, this, &PlaygroundPanel::recompute);
     connect(m_symmetric, &QCheckBox::toggled, this, &PlaygroundPanel::recompute);
     connect(m_method, &QComboBox::currentIndexChanged, this, &PlaygroundPanel::recompute);
-    connect(m_shownGroup, &QSpinBox::valueChanged, this, &PlaygroundPanel::recompute);
+    connect(m_shownGroup, &QSpinBox::valueChanged, this, [this](int g) {
+        if (m_result && m_result->groupOf(m_weight->value()) != g) { // the weight follows the group
+            const QSignalBlocker block(m_weight);
+            m_weight->setValue(int(std::min<std::int64_t>(std::int64_t(g) * m_result->groupLength,
+                                                          std::int64_t(m_result->original.size()) - 1)));
+        }
+        recompute();
+    });
+    connect(m_weight, &QSpinBox::valueChanged, this, [this](int i) {
+        if (m_result && m_result->groupOf(i) != m_shownGroup->value()) {
+            m_shownGroup->setValue(int(m_result->groupOf(i))); // recomputes with that group's levels
+            return;
+        }
+        m_valuesPlot->setSelectedIndex(i);
+        refreshStep();
+    });
     connect(m_sorted, &QCheckBox::toggled, m_valuesPlot, &PlaygroundValuesPlot::setSorted);
+    connect(m_resetAxes, &QPushButton::clicked, this, &PlaygroundPanel::resetAxes);
+    connect(m_compare, &QCheckBox::toggled, this, [this](bool on) {
+        m_compareControls->setVisible(on);
+        recompute(); // shows or hides B's column of numbers
+        fitControlsWidth();
+    });
+    connect(m_methodB, &QComboBox::currentIndexChanged, this, &PlaygroundPanel::recompute);
+    connect(m_bitsB, &QSlider::valueChanged, this, &PlaygroundPanel::recompute);
+    connect(m_groupSizeB, &QComboBox::currentIndexChanged, this, &PlaygroundPanel::recompute);
+    connect(m_symmetricB, &QCheckBox::toggled, this, &PlaygroundPanel::recompute);
 }
 
-PlaygroundPanel::~PlaygroundPanel() = default;
+PlaygroundPanel::~PlaygroundPanel()
+{
+    m_gptqJob.cancel(); // its outcome dies with the panel; the worker stops at its next check
+}
 
 void PlaygroundPanel::fitControlsWidth()
 {
@@ -324,6 +579,7 @@ void PlaygroundPanel::reloadRow()
 {
     if (m_updating)
         return;
+    m_axesPending = true;
     m_values.clear();
     m_rowProblem.clear();
     try {
@@ -352,23 +608,60 @@ void PlaygroundPanel::reloadRow()
     recompute();
 }
 
-QuantSpec PlaygroundPanel::currentSpec() const
+namespace {
+
+/// The spec the controls of one side describe.
+QuantSpec specFromControls(const std::vector<PlaygroundMethod>& methods, int methodIndex, int bits, int group,
+                           bool symmetric)
 {
     QuantSpec spec;
-    const int mi = m_method->currentIndex();
-    if (mi >= 0 && mi < int(m_methods.size())) {
-        spec.method = m_methods[std::size_t(mi)].method;
-        spec.clipSearch = m_methods[std::size_t(mi)].clipSearch;
+    if (methodIndex >= 0 && methodIndex < int(methods.size())) {
+        spec.method = methods[std::size_t(methodIndex)].method;
+        spec.clipSearch = methods[std::size_t(methodIndex)].clipSearch;
     }
     if (spec.method == QuantMethod::Ggml) // a llama.cpp type: the bits pick it, it fixes the rest
-        return QuantSpec::ggml(QuantSpec::ggmlTypeForBits(m_bits->value()));
-    spec.bits = m_bits->value();
-    spec.symmetric = m_symmetric->isChecked();
+        return QuantSpec::ggml(QuantSpec::ggmlTypeForBits(bits));
+    spec.bits = bits;
+    spec.symmetric = symmetric;
     spec.floatZeros = spec.method == QuantMethod::Hqq; // HQQ's zeros are real-valued, as in a run
-    const int g = m_groupSize->currentData().toInt();
-    spec.granularity = g == kPerChannel ? Granularity::PerChannel : Granularity::PerGroup;
-    spec.groupSize = g == kPerChannel ? 128 : g;
+    spec.granularity = group == kPerChannel ? Granularity::PerChannel : Granularity::PerGroup;
+    spec.groupSize = group == kPerChannel ? 128 : group;
     return spec;
+}
+
+} // namespace
+
+QuantSpec PlaygroundPanel::currentSpec() const
+{
+    return specFromControls(m_methods, m_method->currentIndex(), m_bits->value(),
+                            m_groupSize->currentData().toInt(), m_symmetric->isChecked());
+}
+
+QuantSpec PlaygroundPanel::comparisonSpec() const
+{
+    return specFromControls(m_methods, m_methodB->currentIndex(), m_bitsB->value(),
+                            m_groupSizeB->currentData().toInt(), m_symmetricB->isChecked());
+}
+
+QuantSpec PlaygroundPanel::gptqSpec() const
+{
+    QuantSpec spec = specFromControls(m_methods, 0, m_bits->value(), m_groupSize->currentData().toInt(),
+                                      m_symmetric->isChecked());
+    spec.method = QuantMethod::Gptq;
+    spec.clipSearch = false;
+    spec.floatZeros = false;
+    return spec;
+}
+
+bool PlaygroundPanel::comparingWithGptq() const
+{
+    return m_methodB->currentIndex() == int(m_methods.size());
+}
+
+bool PlaygroundPanel::gptqDemoIsCurrent() const
+{
+    return m_gptqDemo && m_source->currentIndex() == 0 && m_gptqDemo->original == m_values &&
+           m_gptqDemo->spec == gptqSpec();
 }
 
 void PlaygroundPanel::recompute()
@@ -380,6 +673,14 @@ void PlaygroundPanel::recompute()
     m_bitsLabel->setText(gguf ? ggmlTypeName(spec.ggmlType) : tr("%n bit(s)", nullptr, m_bits->value()));
     m_groupSize->setEnabled(!gguf);
     m_symmetric->setEnabled(!gguf);
+    const bool comparing = m_compare->isChecked();
+    const QuantSpec specB = comparisonSpec();
+    const bool ggufB = specB.method == QuantMethod::Ggml;
+    m_bitsLabelB->setText(ggufB ? ggmlTypeName(specB.ggmlType) : tr("%n bit(s)", nullptr, m_bitsB->value()));
+    const bool gptqB = comparingWithGptq(); // A's bits and groups
+    m_bitsB->setEnabled(!gptqB);
+    m_groupSizeB->setEnabled(!ggufB && !gptqB);
+    m_symmetricB->setEnabled(!ggufB && !gptqB);
     if (!m_rowProblem.isEmpty()) {
         showProblem(m_rowProblem);
         return;
@@ -388,7 +689,19 @@ void PlaygroundPanel::recompute()
     clock.start();
     try {
         auto r = std::make_shared<PlaygroundResult>(quantizeRow(m_values, spec, m_shownGroup->value()));
+        std::shared_ptr<PlaygroundResult> b;
+        if (comparing && comparingWithGptq()) {
+            if (gptqDemoIsCurrent())
+                b = std::make_shared<PlaygroundResult>(gptqDemoResult(*m_gptqDemo, r->shownGroup));
+        } else if (comparing) {
+            try {
+                b = std::make_shared<PlaygroundResult>(quantizeRow(m_values, specB, r->shownGroup));
+            } catch (const Error& e) {
+                throw Error(tr("B: %1").arg(e.message()));
+            }
+        }
         m_result = std::move(r);
+        m_resultB = std::move(b);
         m_problem.clear();
     } catch (const Error& e) {
         showProblem(e.message());
@@ -401,15 +714,81 @@ void PlaygroundPanel::recompute()
         m_shownGroup->setValue(int(m_result->shownGroup));
         m_shownGroup->setSuffix(tr(" (of %n group(s))", nullptr, int(m_result->groups())));
     }
+    {
+        const QSignalBlocker block(m_weight);
+        m_weight->setMaximum(int(m_result->original.size()) - 1);
+        m_weight->setSuffix(tr(" of %1").arg(m_result->original.size()));
+        if (m_result->groupOf(m_weight->value()) != m_result->shownGroup) // follow the shown group
+            m_weight->setValue(int(m_result->shownGroup * m_result->groupLength));
+    }
     m_message->hide();
     m_valuesPlot->setCaption(
         m_result->note.isEmpty()
             ? tr("%1 — %2").arg(m_rowLabel, m_result->spec.label())
             : tr("%1 — %2 (%3)").arg(m_rowLabel, m_result->spec.label(), m_result->note));
-    m_valuesPlot->setResult(m_result);
-    m_errorPlot->setResult(m_result);
+    const QString nameA = m_result->spec.label(); // the label names the clipping search itself
+    const QString nameB = m_resultB ? m_resultB->spec.label() : QString();
+    if (m_resultB) // the legend names A and B
+        m_valuesPlot->setCaption(tr("%1 — A vs B").arg(m_rowLabel));
+    m_valuesPlot->setSelectedIndex(m_weight->value(), false);
+    if (m_axesPending) { // a new row: the axes fit it once, then stay
+        m_axesPending = false;
+        resetAxes();
+    } else {
+        growErrorAxis();
+    }
+    m_valuesPlot->setResults(m_result, m_resultB, nameA, nameB);
+    m_errorPlot->setResults(m_result, m_resultB, nameA, nameB);
     refreshStats();
+    refreshStep();
     Q_EMIT resultChanged();
+    if (comparing && comparingWithGptq() && !m_resultB) {
+        m_message->setText(
+            m_gptqJob.isRunning()
+                ? tr("B: GPTQ is running on this row…")
+                : tr("B: run GPTQ on this row first (\"GPTQ step by step\"); it uses A's bits, "
+                     "group size and symmetry."));
+        m_message->show();
+    }
+    if (m_layerStats && m_source->currentIndex() == 0 && m_statsLayer == m_layer->currentText() &&
+        !gptqDemoIsCurrent() && !m_gptqJob.isRunning())
+        startGptqDemo(); // statistics at hand: the demonstration follows the settings
+}
+
+void PlaygroundPanel::resetAxes()
+{
+    if (!m_result)
+        return;
+    double lo = 0, hi = 0, err = 0;
+    for (const PlaygroundResult* r : {m_result.get(), m_resultB.get()}) {
+        if (!r)
+            continue;
+        for (std::size_t i = 0; i < r->original.size(); ++i) {
+            lo = std::min({lo, double(r->original[i]), double(r->reconstructed[i])});
+            hi = std::max({hi, double(r->original[i]), double(r->reconstructed[i])});
+        }
+        for (double level : r->grid.levels) {
+            lo = std::min(lo, level);
+            hi = std::max(hi, level);
+        }
+        err = std::max(err, r->maxAbsError);
+    }
+    const double span = hi > lo ? hi - lo : 1.0;
+    // Room beyond the data: coarser settings later put their outer levels past the row's range.
+    m_valuesPlot->setFixedRange(lo - 0.12 * span, hi + 0.12 * span);
+    err = err > 0 ? 1.1 * err : 1e-6;
+    m_errorPlot->setFixedRange(-err, err);
+}
+
+void PlaygroundPanel::growErrorAxis()
+{
+    // The error axis keeps its range while errors fit in it (fewer bits: it widens, never jumps in).
+    double err = 0;
+    for (const PlaygroundResult* r : {m_result.get(), m_resultB.get()})
+        if (r)
+            err = std::max(err, r->maxAbsError);
+    if (err > m_errorPlot->fixedHigh())
+        m_errorPlot->setFixedRange(-1.1 * err, 1.1 * err);
 }
 
 void PlaygroundPanel::showProblem(const QString& text)
@@ -418,29 +797,120 @@ void PlaygroundPanel::showProblem(const QString& text)
     m_problem = text;
     m_message->setText(text);
     m_message->show();
+    m_resultB.reset();
     m_valuesPlot->setCaption(QString());
     m_valuesPlot->setResult(nullptr);
     m_errorPlot->setResult(nullptr);
     refreshStats();
+    refreshStep();
     Q_EMIT resultChanged();
 }
 
 void PlaygroundPanel::refreshStats()
 {
+    const bool comparing = m_resultB != nullptr;
+    for (QLabel* l : {m_headerB, m_mseB, m_snrB, m_maxErrorB, m_bytesB, m_bpwB, m_winner})
+        l->setVisible(comparing);
+    auto fill = [this](const PlaygroundResult* r, QLabel* mse, QLabel* snr, QLabel* maxError, QLabel* bytes,
+                       QLabel* bpw) {
+        if (!r) {
+            for (QLabel* l : {mse, snr, maxError, bytes, bpw})
+                l->setText(QStringLiteral("–"));
+            return;
+        }
+        mse->setText(QString::number(r->mse, 'g', 4));
+        snr->setText(std::isfinite(r->snrDb) ? tr("%1 dB").arg(r->snrDb, 0, 'f', 2) : tr("∞ (exact)"));
+        maxError->setText(QString::number(r->maxAbsError, 'g', 4));
+        const double floatBytes = 2.0 * double(r->original.size());
+        bytes->setText(tr("%1 (%2 % of f16)")
+                           .arg(formatBytes(double(r->bytes)))
+                           .arg(floatBytes > 0 ? 100.0 * double(r->bytes) / floatBytes : 0, 0, 'f', 1));
+        bpw->setText(QString::number(r->bitsPerWeight, 'f', 3));
+    };
+    fill(m_result.get(), m_mse, m_snr, m_maxError, m_bytes, m_bpw);
+    fill(m_resultB.get(), m_mseB, m_snrB, m_maxErrorB, m_bytesB, m_bpwB);
+    for (QLabel* l : {m_mse, m_mseB, m_bpw, m_bpwB})
+        l->setStyleSheet(QString());
+    if (!comparing || !m_result)
+        return;
+    // The winner: lower MSE; bits per weight beside it, since fewer errors often cost more bits.
+    const PlaygroundResult &a = *m_result, &b = *m_resultB;
+    const QString bold = QStringLiteral("font-weight: bold; color: #1a7f37");
+    if (a.mse != b.mse)
+        (a.mse < b.mse ? m_mse : m_mseB)->setStyleSheet(bold);
+    if (a.bitsPerWeight != b.bitsPerWeight)
+        (a.bitsPerWeight < b.bitsPerWeight ? m_bpw : m_bpwB)->setStyleSheet(bold);
+    const bool aWins = a.mse < b.mse, tie = a.mse == b.mse;
+    const double ratio =
+        tie ? 1.0 : (aWins ? b.mse / std::max(a.mse, 1e-300) : a.mse / std::max(b.mse, 1e-300));
+    const PlaygroundResult& w = aWins ? a : b;
+    const PlaygroundResult& l = aWins ? b : a;
+    m_winner->setText(tie ? tr("A and B have the same MSE.")
+                          : tr("%1 wins: %2× lower MSE at %3 bits per weight (the other: %4).")
+                                .arg(aWins ? tr("A") : tr("B"))
+                                .arg(std::isfinite(ratio) ? QString::number(ratio, 'f', 2) : tr("∞"))
+                                .arg(w.bitsPerWeight, 0, 'f', 2)
+                                .arg(l.bitsPerWeight, 0, 'f', 2));
+    if (comparingWithGptq() && gptqDemoIsCurrent()) // what GPTQ minimises is the output's error
+        m_winner->setText(
+            m_winner->text() + QLatin1Char(' ') +
+            tr("That is the weights' error; GPTQ minimises the layer's output error, "
+               "‖(w − ŵ)X‖²/n: GPTQ %1 vs RTN %2 on this row.")
+                .arg(num(m_gptqDemo->gptqCurve.back(), 3), num(m_gptqDemo->rtnCurve.back(), 3)));
+}
+
+/// The shown weight's quantization, one operation a line (A's result).
+void PlaygroundPanel::refreshStep()
+{
     if (!m_result) {
-        for (QLabel* l : {m_mse, m_snr, m_maxError, m_bytes, m_bpw})
-            l->setText(QStringLiteral("–"));
+        m_stepText->setText(QStringLiteral("–"));
         return;
     }
-    const PlaygroundResult& r = *m_result;
-    m_mse->setText(QString::number(r.mse, 'g', 4));
-    m_snr->setText(std::isfinite(r.snrDb) ? tr("%1 dB").arg(r.snrDb, 0, 'f', 2) : tr("∞ (exact)"));
-    m_maxError->setText(QString::number(r.maxAbsError, 'g', 4));
-    const double floatBytes = 2.0 * double(r.original.size());
-    m_bytes->setText(tr("%1 (%2 % of f16)")
-                         .arg(formatBytes(double(r.bytes)))
-                         .arg(floatBytes > 0 ? 100.0 * double(r.bytes) / floatBytes : 0, 0, 'f', 1));
-    m_bpw->setText(QString::number(r.bitsPerWeight, 'f', 3));
+    WeightStep s;
+    try {
+        s = weightStep(*m_result, m_weight->value());
+    } catch (const Error& e) {
+        m_stepText->setText(e.message().toHtmlEscaped());
+        return;
+    }
+    // Three lines of three cells, read left to right: the inputs, the quantization, the outcome.
+    auto cell = [](const QString& formula, const QString& value, const QString& note = {}) {
+        return QStringLiteral("<td>%1 <b>%2</b>%3&nbsp;&nbsp;&nbsp;</td>")
+            .arg(formula.toHtmlEscaped(), value.toHtmlEscaped(),
+                 note.isEmpty() ? QString() : QStringLiteral(" <i>(%1)</i>").arg(note.toHtmlEscaped()));
+    };
+    QString header = tr("Weight #%1 of group %2 (columns %3–%4)")
+                         .arg(s.index)
+                         .arg(s.group)
+                         .arg(s.groupBegin)
+                         .arg(s.groupEnd - 1);
+    QStringList lines;
+    if (s.hasScale) {
+        header += s.floatZero ? tr(": q = clamp(round(w/s + z), 0, %1), ŵ = (q − z)·s").arg(s.qmax)
+                              : tr(": q = clamp(round(w/s) + z, 0, %1), ŵ = (q − z)·s").arg(s.qmax);
+        lines << cell(QStringLiteral("w ="), num(s.value)) + cell(tr("scale s ="), num(s.scale)) +
+                     cell(tr("zero z ="), num(s.zero));
+        if (s.floatZero)
+            lines << cell(QStringLiteral("w / s ="), num(s.divided)) +
+                         cell(QStringLiteral("w/s + z ="), num(s.shifted)) +
+                         cell(QStringLiteral("round(w/s + z) ="), num(s.rounded));
+        else
+            lines << cell(QStringLiteral("w / s ="), num(s.divided)) +
+                         cell(QStringLiteral("round(w/s) ="), num(std::nearbyint(s.divided))) +
+                         cell(QStringLiteral("+ z ="), num(s.shifted));
+        lines << cell(QStringLiteral("q ="), QString::number(s.code),
+                      s.clamped ? tr("clamped to [0, %1]!").arg(s.qmax) : tr("in [0, %1]").arg(s.qmax)) +
+                     cell(QStringLiteral("ŵ = (q − z)·s ="), num(s.dequantized)) +
+                     cell(tr("error w − ŵ ="), num(s.error));
+    } else {
+        header += tr(": a block type with quantized sub-block scales");
+        lines << cell(QStringLiteral("w ="), num(s.value)) +
+                     cell(QStringLiteral("q ="), QString::number(s.code)) +
+                     cell(QStringLiteral("ŵ ="), num(s.dequantized));
+        lines << cell(tr("error w − ŵ ="), num(s.error));
+    }
+    m_stepText->setText(QStringLiteral("<p>%1</p><table><tr>%2</tr></table>")
+                            .arg(header.toHtmlEscaped(), lines.join(QStringLiteral("</tr><tr>"))));
 }
 
 void PlaygroundPanel::setPresentationMode(bool on)
@@ -459,6 +929,242 @@ void PlaygroundPanel::setPresentationMode(bool on)
     fitControlsWidth();
     m_valuesPlot->setPresentationScale(on ? kPresentationScale : 1.0);
     m_errorPlot->setPresentationScale(on ? kPresentationScale : 1.0);
+    m_gptqRowPlot->setPresentationScale(on ? kPresentationScale : 1.0);
+    m_gptqCurvePlot->setPresentationScale(on ? kPresentationScale : 1.0);
+    refreshGptqStep(); // the numbers' column follows the font
+}
+
+void PlaygroundPanel::startGptqDemo()
+{
+    m_gptqJob.cancel(); // a newer request replaces a running one
+    m_gptqJob.discard();
+    auto fail = [this](const QString& text) {
+        m_gptqStatus->setText(text);
+        m_gptqStatus->setStyleSheet(QStringLiteral("color: #b00000"));
+        m_gptqStart->setEnabled(true);
+        m_gptqCancel->setEnabled(false);
+        Q_EMIT gptqFinished();
+    };
+    if (!m_model || m_source->currentIndex() != 0)
+        return fail(tr("GPTQ needs a real row: open a model and choose \"Real weight row\"."));
+    if (m_values.empty())
+        return fail(m_rowProblem.isEmpty() ? tr("No row to quantize.") : m_rowProblem);
+    const QString layer = m_layer->currentText();
+    int layerIndex = -1;
+    for (std::size_t i = 0; i < m_model->linears().size(); ++i)
+        if (m_model->linears()[i].name == layer)
+            layerIndex = int(i);
+    const QuantSpec spec = gptqSpec();
+    const QString problem = spec.validate();
+    if (layerIndex < 0 || !problem.isEmpty())
+        return fail(layerIndex < 0 ? tr("Choose a layer.") : problem);
+    std::shared_ptr<const LinearInputStats> stats = m_statsLayer == layer ? m_layerStats : nullptr;
+    CalibrationSettings cal;
+    cal.text = m_calibrationText.isEmpty() ? QDir(AppSettings::load().effectiveDataDirectory())
+                                                 .filePath(QLatin1String(AppSettings::kCalibrationText))
+                                           : m_calibrationText;
+    cal.samples = kDemoSamples;
+    cal.seqLen = int(std::min<std::int64_t>(kDemoSeqLen, m_model->config().maxPositionEmbeddings));
+    if (!stats && !QFileInfo(cal.text).isFile())
+        return fail(tr("%1: the calibration text does not exist; set the data folder in Preferences.")
+                        .arg(QDir::toNativeSeparators(cal.text)));
+
+    struct Outcome
+    {
+        std::shared_ptr<const LinearInputStats> stats;
+        std::shared_ptr<const GptqDemo> demo;
+        double seconds = 0;
+    };
+    m_gptqStatus->setStyleSheet(QString());
+    m_gptqStatus->setText(stats ? tr("Running GPTQ on the row…")
+                                : tr("Computing the statistics of %1…").arg(layer));
+    m_gptqStart->setEnabled(false);
+    m_gptqCancel->setEnabled(true);
+    const QString rowLabel = m_rowLabel;
+    JobOptions options;
+    options.progress = [this](const JobProgress& p) {
+        m_gptqStatus->setText(tr("%1: %2 (%3 %)").arg(p.stage, p.detail).arg(int(p.fraction * 100)));
+    };
+    m_gptqJob = runJob<Outcome>(
+        this,
+        [model = m_model, values = m_values, layerIndex, cal, spec, stats](Outcome& out,
+                                                                           const JobContext& ctx) {
+            QElapsedTimer clock;
+            clock.start();
+            out.stats = stats;
+            if (!out.stats) {
+                const auto tokenizer = Tokenizer::load(model->path());
+                out.stats = std::make_shared<const LinearInputStats>(
+                    layerInputStatistics(model, *tokenizer, layerIndex, cal, ctx));
+            }
+            out.demo = std::make_shared<const GptqDemo>(qs::gptqDemo(values, *out.stats, spec, ctx));
+            out.seconds = double(clock.nsecsElapsed()) / 1e9;
+        },
+        [this, layer, rowLabel, cal](const JobOutcome<Outcome>& o) {
+            m_gptqStart->setEnabled(true);
+            m_gptqCancel->setEnabled(false);
+            const auto finished = qScopeGuard([this] { Q_EMIT gptqFinished(); });
+            if (o.value.stats) { // kept even when GPTQ itself failed: the next setting reuses them
+                m_layerStats = o.value.stats;
+                m_statsLayer = layer;
+            }
+            if (o.cancelled) {
+                m_gptqStatus->setText(tr("Cancelled."));
+                return;
+            }
+            if (!o.error.isEmpty()) {
+                m_gptqStatus->setText(o.error);
+                m_gptqStatus->setStyleSheet(QStringLiteral("color: #b00000"));
+                return;
+            }
+            m_gptqDemo = o.value.demo;
+            m_gptqRowLabel = rowLabel;
+            const GptqDemo& d = *m_gptqDemo;
+            m_gptqStatus->setText(tr("%1 — %2: XᵀX from %3 tokens of %4, λ = %5; %6 s")
+                                      .arg(rowLabel, d.spec.label())
+                                      .arg(d.tokens)
+                                      .arg(QFileInfo(cal.text).fileName())
+                                      .arg(num(d.trace.damp, 3))
+                                      .arg(o.value.seconds, 0, 'f', 2));
+            {
+                const QSignalBlocker block(m_gptqStep);
+                m_gptqStep->setRange(1, int(d.columns()));
+                m_gptqStep->setSuffix(tr(" of %1").arg(d.columns()));
+                if (m_pendingGptqStep > 0)
+                    m_gptqStep->setValue(std::exchange(m_pendingGptqStep, 0));
+            }
+            refreshGptqStep();
+            if (m_compare->isChecked() && comparingWithGptq())
+                recompute(); // B shows this demonstration's result
+            Q_EMIT gptqDemoChanged();
+        },
+        options);
+}
+
+/// The current GPTQ step as numbers: the column, its quantization, the error fed back and what
+/// it did to the next columns, and the output error so far against RTN's.
+void PlaygroundPanel::refreshGptqStep()
+{
+    if (!m_gptqDemo) {
+        m_gptqText->clear();
+        m_gptqNext->clear();
+        m_gptqRowPlot->setDemo(nullptr, 0);
+        m_gptqCurvePlot->setDemo(nullptr, 0);
+        return;
+    }
+    const GptqDemo& d = *m_gptqDemo;
+    const std::int64_t i = std::clamp<std::int64_t>(m_gptqStep->value() - 1, 0, d.columns() - 1);
+    const GptqColumnStep& st = d.trace.steps[std::size_t(i)];
+    const std::vector<double> before = d.weightsAfter(i), after = d.weightsAfter(i + 1);
+    const double u = double(d.trace.inverseFactor(i, i));
+    QStringList rows;
+    auto row = [&rows](const QString& what, const QString& value) {
+        rows << QStringLiteral("<tr><td>%1</td><td align=\"right\"><b>%2</b></td></tr>")
+                    .arg(what.toHtmlEscaped(), value.toHtmlEscaped());
+    };
+    row(tr("column (step %1 of %2)").arg(i + 1).arg(d.columns()), QString::number(st.column));
+    row(tr("w₀ (original)"), num(d.original[std::size_t(st.column)]));
+    row(tr("w (after feedback)"), num(st.weight));
+    row(tr("s, z"), tr("%1, %2").arg(num(st.scale), num(st.zero)));
+    row(tr("q = clamp(round(w/s) + z)"), QString::number(st.code));
+    row(tr("ŵ = (q − z)·s"), num(st.dequantized));
+    row(tr("e = w − ŵ"), num(double(st.weight) - double(st.dequantized)));
+    row(tr("fed back e / U(j,j) (U(j,j) = %1)").arg(num(u, 4)), num(st.scaledError));
+    QStringList next;
+    const std::int64_t shown = std::min<std::int64_t>(8, d.columns() - i - 1);
+    for (std::int64_t k = 1; k <= shown; ++k) {
+        const auto c = std::size_t(d.trace.order[std::size_t(i + k)]);
+        next << QStringLiteral("<tr><td>%1</td><td align=\"right\">%2</td><td>→</td><td "
+                               "align=\"right\"><b>%3</b></td></tr>")
+                    .arg(c)
+                    .arg(num(before[c], 4), num(after[c], 4));
+    }
+    const double gNow = d.outputError(after), rNow = d.outputError(d.rtnWeightsAfter(i + 1));
+    row(tr("output error now: GPTQ / RTN"), tr("%1 / %2").arg(num(gNow, 4), num(rNow, 4)));
+    row(tr("at the end: GPTQ / RTN"),
+        tr("%1 / %2").arg(num(d.gptqCurve.back(), 4), num(d.rtnCurve.back(), 4)));
+    m_gptqText->setText(QStringLiteral("<table>%1</table>").arg(rows.join(QString())));
+    m_gptqNext->setText(
+        next.isEmpty()
+            ? QString()
+            : tr("Next columns: w −= e/U(j,j)·U(j,k)") +
+                  QStringLiteral("<table><tr><th>%1</th><th>%2</th><th></th><th>%3</th></tr>%4</table>")
+                      .arg(tr("column"), tr("before"), tr("after"), next.join(QString())));
+    // Tall enough for the numbers at the current font, leaving the plots at least half the page.
+    const int wanted = std::max(m_gptqText->sizeHint().height(), m_gptqNext->sizeHint().height()) + 4;
+    m_gptqTextScroll->setMinimumHeight(std::min(wanted, m_views->height() / 2));
+    m_gptqRowPlot->setDemo(m_gptqDemo, i);
+    m_gptqCurvePlot->setDemo(m_gptqDemo, i);
+}
+
+QString PlaygroundPanel::applySettings(const QString& settings)
+{
+    QStringList problems;
+    auto methodIndex = [this](const QString& name) {
+        for (std::size_t i = 0; i < m_methods.size(); ++i)
+            if (m_methods[i].name == name)
+                return int(i);
+        return -1;
+    };
+    auto setGroup = [](QComboBox* box, const QString& v) {
+        const int i = box->findData(v == u"channel" ? kPerChannel : v.toInt());
+        if (i >= 0)
+            box->setCurrentIndex(i);
+        return i >= 0;
+    };
+    for (const QString& item : settings.split(u',', Qt::SkipEmptyParts)) {
+        const QString key = item.section(u'=', 0, 0).trimmed(), value = item.section(u'=', 1).trimmed();
+        bool ok = true;
+        if (key == u"layer") {
+            m_source->setCurrentIndex(0);
+            ok = m_layer->findText(value) >= 0;
+            m_layer->setCurrentText(value);
+        } else if (key == u"row") {
+            m_row->setValue(value.toInt());
+        } else if (key == u"source") {
+            m_source->setCurrentIndex(value == u"synthetic" ? 1 : 0);
+        } else if (key == u"method" || key == u"compare") {
+            const int i = key == u"compare" && value == u"gptq" ? int(m_methods.size()) : methodIndex(value);
+            if (key == u"compare")
+                m_compare->setChecked(value != u"off");
+            ok = i >= 0 || value == u"off";
+            if (i >= 0)
+                (key == u"method" ? m_method : m_methodB)->setCurrentIndex(i);
+        } else if (key == u"bits" || key == u"bitsB") {
+            (key == u"bits" ? m_bits : m_bitsB)->setValue(value.toInt());
+        } else if (key == u"group" || key == u"groupB") {
+            ok = setGroup(key == u"group" ? m_groupSize : m_groupSizeB, value);
+        } else if (key == u"symmetric" || key == u"symmetricB") {
+            (key == u"symmetric" ? m_symmetric : m_symmetricB)->setChecked(value != u"0");
+        } else if (key == u"weight") {
+            m_weight->setValue(value.toInt());
+        } else if (key == u"shownGroup") {
+            m_shownGroup->setValue(value.toInt());
+        } else if (key == u"sorted") {
+            m_sorted->setChecked(value != u"0");
+        } else if (key == u"view") {
+            m_views->setCurrentIndex(value == u"gptq" ? 1 : 0);
+        } else if (key == u"gptq") {
+            m_views->setCurrentIndex(1);
+            m_pendingGptqStep = std::max(1, value.toInt());
+            startGptqDemo();
+            ok = m_gptqJob.isRunning();
+        } else if (key == u"controls") {
+            findChild<QToolButton*>(QStringLiteral("playgroundShowControls"))->setChecked(value != u"0");
+        } else if (key == u"present") {
+            setPresentationMode(value != u"0");
+        } else if (key == u"window") {
+            const QStringList wh = value.split(u'x');
+            ok = wh.size() == 2 && wh[0].toInt() > 0 && wh[1].toInt() > 0;
+            if (ok)
+                window()->resize(wh[0].toInt(), wh[1].toInt());
+        } else {
+            ok = false;
+        }
+        if (!ok)
+            problems << item;
+    }
+    return problems.join(QStringLiteral(", "));
 }
 
 } // namespace qs

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "JobRunner.h"
 #include "analysis/Playground.h"
 
 #include <QWidget>
@@ -16,12 +17,15 @@ class QScrollArea;
 class QSlider;
 class QSpinBox;
 class QStackedWidget;
+class QTabWidget;
 
 namespace qs {
 
 class Model;
 class PlaygroundValuesPlot;
 class PlaygroundErrorPlot;
+class PlaygroundGptqRowPlot;
+class PlaygroundGptqCurvePlot;
 
 /// The teaching playground: one row (a real weight row of the loaded model or a synthetic
 /// distribution with injected outliers) quantized live as the controls change — values with the
@@ -29,6 +33,12 @@ class PlaygroundErrorPlot;
 /// bits per weight. One row is cheap (one RTN pass, 21 with the clipping search), so it
 /// recomputes on the UI thread; lastComputeMilliseconds() reports the time (tested < 20 ms).
 /// A presentation mode enlarges fonts and lines for a projector.
+///
+/// For teaching: a second method (B) quantizes the same row beside the first (A), both drawn
+/// and both measured, the better one marked; a step-through shows one weight's quantization as
+/// numbers; the value axis stays fixed while settings change (Reset axes refits it); and a GPTQ
+/// demonstration computes the layer's input statistics from the calibration text (a job) and
+/// steps through GPTQ's columns on the row with the project's own GPTQ.
 class PlaygroundPanel : public QWidget
 {
     Q_OBJECT
@@ -39,6 +49,14 @@ public:
     void setModel(std::shared_ptr<const Model> model);
     /// The last result (null while the controls describe something that cannot be computed).
     std::shared_ptr<const PlaygroundResult> result() const { return m_result; }
+    /// The second method's result while comparing (null otherwise).
+    std::shared_ptr<const PlaygroundResult> comparisonResult() const { return m_resultB; }
+    /// The GPTQ demonstration (null until computed) and its current step (0-based, quantization order).
+    std::shared_ptr<const GptqDemo> gptqDemo() const { return m_gptqDemo; }
+    bool gptqRunning() const { return m_gptqJob.isRunning(); }
+    /// The calibration text the GPTQ demonstration reads (default: the data folder's).
+    void setCalibrationText(const QString& path) { m_calibrationText = path; }
+    QString calibrationText() const { return m_calibrationText; }
     /// Why there is no result (empty when there is one).
     QString problem() const { return m_problem; }
     /// The checkable "Presentation mode" action (F5, Ctrl+Shift+P) for the window's View menu.
@@ -48,14 +66,30 @@ public:
 
 public Q_SLOTS:
     void setPresentationMode(bool on);
+    /// Sets controls from "key=value,…" (for scripted screenshots, --playground): layer, row,
+    /// source (real|synthetic), method, bits, group (N|channel), symmetric, compare (a method
+    /// name, gptq (the demonstration's result), or off), bitsB, groupB, symmetricB, weight, sorted,
+    /// shownGroup, view (row|gptq), gptq (a step: runs the demonstration, then shows that step), controls (0:
+    /// hidden), present, window (WxH). Returns what it could not apply (empty: all of it).
+    QString applySettings(const QString& settings);
+    /// Refits the fixed value axes to the current row and results.
+    void resetAxes();
+    /// Computes the layer's statistics (once per layer) and the GPTQ demonstration, as a job.
+    void startGptqDemo();
 
 Q_SIGNALS:
     void resultChanged();
+    void gptqDemoChanged();
+    /// A GPTQ demonstration ended (succeeded, failed, was cancelled, or could not start).
+    void gptqFinished();
 
 private:
     QWidget* createSourceBox();
     QWidget* createQuantizationBox();
     QWidget* createStatsBox();
+    QWidget* createCompareBox();
+    QWidget* createStepBox();
+    QWidget* createGptqPage();
     void createPresentationControls();
     void connectControls();
     QSpinBox* makeSpin(const char* name, int lo, int hi, int value);
@@ -64,6 +98,15 @@ private:
     void reloadRow();
     void recompute();
     QuantSpec currentSpec() const;
+    QuantSpec comparisonSpec() const;
+    QuantSpec gptqSpec() const;
+    /// B is "GPTQ (from the demonstration)", the entry after the playground's methods.
+    bool comparingWithGptq() const;
+    /// The demonstration is of the current row with A's bits, groups and symmetry.
+    bool gptqDemoIsCurrent() const;
+    void refreshStep();
+    void refreshGptqStep();
+    void growErrorAxis();
     void showProblem(const QString& text);
     void refreshStats();
     void fitControlsWidth();
@@ -74,9 +117,18 @@ private:
     QString m_rowProblem;
     QString m_rowLabel;
     std::shared_ptr<const PlaygroundResult> m_result;
+    std::shared_ptr<const PlaygroundResult> m_resultB;
     QString m_problem;
+    QString m_calibrationText;
+    std::shared_ptr<const LinearInputStats> m_layerStats; ///< of m_statsLayer (reused across rows)
+    QString m_statsLayer;
+    std::shared_ptr<const GptqDemo> m_gptqDemo;
+    QString m_gptqRowLabel;
+    JobHandle m_gptqJob;
+    int m_pendingGptqStep = 0; ///< applySettings' gptq=STEP, shown once the job is done
     bool m_presentation = false;
     bool m_updating = false;
+    bool m_axesPending = true; ///< a new row: fit the fixed axes to it on the next result
     double m_lastMs = 0;
     double m_basePointSize = 0;
 
@@ -105,6 +157,33 @@ private:
     QLabel* m_bytes = nullptr;
     QLabel* m_bpw = nullptr;
     QLabel* m_message = nullptr;
+    QCheckBox* m_compare = nullptr;
+    QWidget* m_compareControls = nullptr;
+    QComboBox* m_methodB = nullptr;
+    QSlider* m_bitsB = nullptr;
+    QLabel* m_bitsLabelB = nullptr;
+    QComboBox* m_groupSizeB = nullptr;
+    QCheckBox* m_symmetricB = nullptr;
+    QLabel* m_headerB = nullptr;
+    QLabel* m_mseB = nullptr;
+    QLabel* m_snrB = nullptr;
+    QLabel* m_maxErrorB = nullptr;
+    QLabel* m_bytesB = nullptr;
+    QLabel* m_bpwB = nullptr;
+    QLabel* m_winner = nullptr;
+    QPushButton* m_resetAxes = nullptr;
+    QSpinBox* m_weight = nullptr;
+    QLabel* m_stepText = nullptr;
+    QTabWidget* m_views = nullptr;
+    QPushButton* m_gptqStart = nullptr;
+    QPushButton* m_gptqCancel = nullptr;
+    QLabel* m_gptqStatus = nullptr;
+    QSpinBox* m_gptqStep = nullptr;
+    QLabel* m_gptqText = nullptr;
+    QLabel* m_gptqNext = nullptr;
+    QScrollArea* m_gptqTextScroll = nullptr;
+    PlaygroundGptqRowPlot* m_gptqRowPlot = nullptr;
+    PlaygroundGptqCurvePlot* m_gptqCurvePlot = nullptr;
     QPushButton* m_presentationButton = nullptr;
     QAction* m_presentationAction = nullptr;
     PlaygroundValuesPlot* m_valuesPlot = nullptr;

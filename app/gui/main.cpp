@@ -3,6 +3,7 @@
 #include "MainWindow.h"
 #include "MixedPrecisionPanel.h"
 #include "PlanDocument.h"
+#include "PlaygroundPanel.h"
 #include "RunsPanel.h"
 #include "SessionController.h"
 #include "analysis/Sensitivity.h"
@@ -75,6 +76,13 @@ int main(int argc, char** argv)
                                 "timed runs keep them in memory only unless this is given).")
                      .arg(qs::AppSettings::defaultRunStoreDirectory()),
                  QStringLiteral("DIR")});
+    p.addOption(
+        {QStringLiteral("playground"),
+         QStringLiteral("Once the model has loaded, show the Playground set up by key=value,… (layer, "
+                        "row, method, bits, group, compare, bitsB, groupB, weight, gptq=STEP, present, "
+                        "window=WxH; see PlaygroundPanel::applySettings); with --screenshot and gptq "
+                        "the picture waits for the demonstration."),
+         QStringLiteral("SETTINGS")});
     p.addOption({QStringLiteral("no-restore"),
                  QStringLiteral("Start with a clean workbench (the session is still saved as you work).")});
     p.addOption(
@@ -164,6 +172,13 @@ int main(int argc, char** argv)
         }
         if (p.isSet(QStringLiteral("tab")))
             w.showPage(p.value(QStringLiteral("tab")));
+        if (p.isSet(QStringLiteral("playground"))) {
+            w.showPage(QStringLiteral("playground"));
+            const QString problems =
+                w.playgroundPanel()->applySettings(p.value(QStringLiteral("playground")));
+            if (!problems.isEmpty())
+                qWarning("QuantScope: --playground: could not apply %s", qPrintable(problems));
+        }
         if (p.isSet(QStringLiteral("run-presets"))) {
             const std::vector<qs::RecipePreset> presets = qs::recipePresets(*w.planDocument()->model());
             for (const QString& item :
@@ -200,6 +215,8 @@ int main(int argc, char** argv)
                 if (w.runsPanel()->pendingJobs() == 0) // every run was refused: the picture shows why
                     shoot();
             });
+        } else if (p.value(QStringLiteral("playground")).contains(u"gptq=")) { // once GPTQ has run
+            QObject::connect(w.playgroundPanel(), &qs::PlaygroundPanel::gptqFinished, &app, shoot);
         } else
             QObject::connect(&w, &qs::MainWindow::modelLoaded, &app, shoot);
         QObject::connect(&w, &qs::MainWindow::modelLoadFailed, &app, shoot);

@@ -1,7 +1,10 @@
 #include "analysis/Playground.h"
 
 #include "model/Model.h"
+#include "model/Transformer.h"
+#include "quant/QuantizeJob.h"
 #include "quant/Quantizer.h"
+#include "tokenizer/Tokenizer.h"
 #include "util/Error.h"
 
 #include <QtGlobal>
@@ -160,6 +163,43 @@ std::vector<UnavailableMethod> unavailablePlaygroundMethods()
     return out;
 }
 
+namespace {
+
+/// Errors, MSE, SNR, max error, storage, the shown group's grid and the error histogram of a
+/// result whose spec, original, reconstruction and groups are set.
+void measure(PlaygroundResult& r, std::int64_t shownGroup, int errorBins)
+{
+    const std::vector<float>& values = r.original;
+    const auto n = std::int64_t(values.size());
+    r.errors.resize(values.size());
+    double signal = 0, noise = 0;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        r.errors[i] = values[i] - r.reconstructed[i];
+        const double e = r.errors[i];
+        signal += double(values[i]) * double(values[i]);
+        noise += e * e;
+        r.maxAbsError = std::max(r.maxAbsError, std::fabs(e));
+    }
+    r.mse = noise / double(n);
+    r.snrDb = noise > 0 ? 10.0 * std::log10(signal / noise)
+                        : std::numeric_limits<double>::infinity(); // exact (or an all-zero row)
+    if (signal == 0 && noise == 0)
+        r.snrDb = std::numeric_limits<double>::infinity();
+    const QuantSpec::Cost cost = r.spec.cost(1, n);
+    r.bytes = cost.total();
+    r.bitsPerWeight = cost.bitsPerWeight(n);
+
+    // The grid of the shown group from the scale and zero the quantizer chose (with the clipping
+    // search when asked), so the levels drawn are exactly the values codes reconstruct to.
+    if (r.groupCount > 0) {
+        r.shownGroup = std::clamp<std::int64_t>(shownGroup, 0, r.groupCount - 1);
+        r.grid = groupGrid(r, r.shownGroup);
+    }
+    r.errorHistogram = histogram(r.errors, std::max(1, errorBins));
+}
+
+} // namespace
+
 PlaygroundResult quantizeRow(const std::vector<float>& values, const QuantSpec& spec, std::int64_t shownGroup,
                              int errorBins)
 {
@@ -188,46 +228,217 @@ PlaygroundResult quantizeRow(const std::vector<float>& values, const QuantSpec& 
         r.groupLength = t == GgmlType::Q2_K || t == GgmlType::Q3_K || t == GgmlType::Q6_K ? 16 : 32;
         r.groupCount = n / r.groupLength;
     }
-    r.errors.resize(values.size());
-    double signal = 0, noise = 0;
-    for (std::size_t i = 0; i < values.size(); ++i) {
-        r.errors[i] = values[i] - r.reconstructed[i];
-        const double e = r.errors[i];
-        signal += double(values[i]) * double(values[i]);
-        noise += e * e;
-        r.maxAbsError = std::max(r.maxAbsError, std::fabs(e));
-    }
-    r.mse = noise / double(n);
-    r.snrDb = noise > 0 ? 10.0 * std::log10(signal / noise)
-                        : std::numeric_limits<double>::infinity(); // exact (or an all-zero row)
-    if (signal == 0 && noise == 0)
-        r.snrDb = std::numeric_limits<double>::infinity();
-    const QuantSpec::Cost cost = r.spec.cost(1, n);
-    r.bytes = cost.total();
-    r.bitsPerWeight = cost.bitsPerWeight(n);
+    measure(r, shownGroup, errorBins);
+    return r;
+}
 
-    // The grid of the shown group from the scale and zero the quantizer chose (with the clipping
-    // search when asked), so the levels drawn are exactly the values codes reconstruct to.
+QuantGrid groupGrid(const PlaygroundResult& r, std::int64_t group)
+{
+    QuantGrid grid;
+    const auto n = std::int64_t(r.original.size());
+    if (r.groupCount <= 0 || r.groupLength <= 0)
+        return grid;
+    group = std::clamp<std::int64_t>(group, 0, r.groupCount - 1);
+    grid.begin = group * r.groupLength;
+    grid.end = std::min(n, grid.begin + r.groupLength);
     if (!r.scales.empty()) {
-        r.shownGroup = std::clamp<std::int64_t>(shownGroup, 0, r.groups() - 1);
-        const GroupParams p{r.scales[std::size_t(r.shownGroup)], r.zeros[std::size_t(r.shownGroup)]};
-        r.grid.scale = p.scale;
-        r.grid.zero = p.zero;
-        r.grid.begin = r.shownGroup * r.groupLength;
-        r.grid.end = std::min(n, r.grid.begin + r.groupLength);
+        const GroupParams p{r.scales[std::size_t(group)], r.zeros[std::size_t(group)]};
+        grid.scale = p.scale;
+        grid.zero = p.zero;
         for (int c = 0; c <= r.spec.qmax(); ++c)
-            r.grid.levels.push_back(double(dequantizeValue(std::uint8_t(c), p)));
-        std::sort(r.grid.levels.begin(), r.grid.levels.end());
-    } else if (r.spec.method == QuantMethod::Ggml && r.groupCount > 0) {
-        r.shownGroup = std::clamp<std::int64_t>(shownGroup, 0, r.groupCount - 1);
-        r.grid.begin = r.shownGroup * r.groupLength;
-        r.grid.end = std::min(n, r.grid.begin + r.groupLength);
-        for (std::int64_t i = r.grid.begin; i < r.grid.end; ++i)
-            r.grid.levels.push_back(double(r.reconstructed[std::size_t(i)]));
-        std::sort(r.grid.levels.begin(), r.grid.levels.end());
-        r.grid.levels.erase(std::unique(r.grid.levels.begin(), r.grid.levels.end()), r.grid.levels.end());
+            grid.levels.push_back(double(dequantizeValue(std::uint8_t(c), p)));
+    } else { // gguf: the values the block reconstructs to
+        for (std::int64_t i = grid.begin; i < grid.end; ++i)
+            grid.levels.push_back(double(r.reconstructed[std::size_t(i)]));
     }
-    r.errorHistogram = histogram(r.errors, std::max(1, errorBins));
+    std::sort(grid.levels.begin(), grid.levels.end());
+    grid.levels.erase(std::unique(grid.levels.begin(), grid.levels.end()), grid.levels.end());
+    return grid;
+}
+
+WeightStep weightStep(const PlaygroundResult& r, std::int64_t index)
+{
+    const auto n = std::int64_t(r.original.size());
+    if (index < 0 || index >= n)
+        throw Error(QStringLiteral("weight %1 is outside the row (0 to %2)").arg(index).arg(n - 1));
+    WeightStep s;
+    s.index = index;
+    s.group = std::min(r.groupOf(index), std::max<std::int64_t>(0, r.groupCount - 1));
+    s.groupBegin = s.group * r.groupLength;
+    s.groupEnd = std::min(n, s.groupBegin + r.groupLength);
+    s.value = r.original[std::size_t(index)];
+    s.qmax = r.spec.qmax();
+    // GPTQ quantized values its feedback had moved: its code follows from those, not from w.
+    s.hasScale =
+        !r.scales.empty() && r.spec.method != QuantMethod::Ggml && r.spec.method != QuantMethod::Gptq;
+    if (s.hasScale) { // quantizeValue and dequantizeValue, one operation at a time
+        const GroupParams p{r.scales[std::size_t(s.group)], r.zeros[std::size_t(s.group)]};
+        s.scale = p.scale;
+        s.zero = p.zero;
+        s.floatZero = p.zero != std::nearbyint(p.zero);
+        s.divided = s.value / p.scale;
+        if (s.floatZero) {
+            s.shifted = s.divided + p.zero;
+            s.rounded = std::nearbyint(s.shifted);
+        } else {
+            s.shifted = std::nearbyint(s.divided) + p.zero;
+            s.rounded = s.shifted;
+        }
+        s.clamped = s.rounded < 0 || s.rounded > float(s.qmax);
+        s.code = quantizeValue(s.value, p, s.qmax);
+        s.dequantized = dequantizeValue(s.code, p);
+    } else {
+        s.code = r.codes.empty() ? 0 : r.codes[std::size_t(index)];
+        s.dequantized = r.reconstructed[std::size_t(index)];
+    }
+    s.error = s.value - s.dequantized;
+    return s;
+}
+
+LinearInputStats layerInputStatistics(std::shared_ptr<const Model> model, const Tokenizer& tokenizer,
+                                      int layerIndex, const CalibrationSettings& cal, const JobContext& job)
+{
+    if (!model)
+        throw Error(QStringLiteral("no model is loaded"));
+    if (layerIndex < 0 || layerIndex >= int(model->linears().size()))
+        throw Error(QStringLiteral("no linear layer %1 in the model").arg(layerIndex));
+    const ModelConfig& c = model->config();
+    if (cal.samples < 1 || cal.seqLen < 2 || cal.seqLen > c.maxPositionEmbeddings)
+        throw Error(QStringLiteral("calibration needs samples >= 1 and 2 <= seq_len <= %1")
+                        .arg(c.maxPositionEmbeddings));
+    job.report(0, QStringLiteral("calibrating"), QStringLiteral("tokenizing %1").arg(cal.text));
+    const std::vector<std::vector<int>> windows = calibrationWindows(
+        tokenizer, cal, tokenizer.bosId() >= 0 ? tokenizer.bosId() : std::max(0, c.bosTokenId));
+    const Transformer t(model);
+    if (layerIndex == t.headLinearIndex())
+        throw Error(QStringLiteral("%1 is the output head, which reads the final hidden states; choose a "
+                                   "layer inside a block")
+                        .arg(model->linears()[std::size_t(layerIndex)].name));
+    CalibrationOptions opt;
+    opt.hessian = true;
+    CalibrationCollector collector(*model, {layerIndex}, opt);
+    KvCache cache = t.makeCache(cal.seqLen);
+    for (std::size_t w = 0; w < windows.size(); ++w) {
+        job.checkCancelled();
+        job.report(double(w) / double(windows.size()), QStringLiteral("calibrating"),
+                   QStringLiteral("window %1 of %2").arg(w + 1).arg(windows.size()));
+        cache.clear();
+        const int len = int(windows[w].size());
+        t.forward(cache, windows[w].data(), len, nullptr, len, &collector);
+    }
+    job.checkCancelled();
+    return collector.take(layerIndex);
+}
+
+std::vector<double> GptqDemo::weightsAfter(std::int64_t steps) const
+{
+    const std::int64_t n = columns();
+    steps = std::clamp<std::int64_t>(steps, 0, n);
+    std::vector<double> perm(static_cast<std::size_t>(n)); // quantization order
+    for (std::int64_t i = 0; i < n; ++i) {
+        const std::int64_t c = trace.order[std::size_t(i)];
+        perm[std::size_t(i)] = xtx(c, c) == 0 ? 0.0 : double(original[std::size_t(c)]); // dead inputs: zeroed
+    }
+    for (std::int64_t i = 0; i < steps; ++i) {
+        const GptqColumnStep& st = trace.steps[std::size_t(i)];
+        perm[std::size_t(i)] = st.dequantized;
+        for (std::int64_t j = i + 1; j < n; ++j)
+            perm[std::size_t(j)] -= double(st.scaledError) * double(trace.inverseFactor(i, j));
+    }
+    std::vector<double> w(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i)
+        w[std::size_t(trace.order[std::size_t(i)])] = perm[std::size_t(i)];
+    return w;
+}
+
+std::vector<double> GptqDemo::rtnWeightsAfter(std::int64_t steps) const
+{
+    std::vector<double> w(original.begin(), original.end());
+    for (std::int64_t i = 0; i < std::clamp<std::int64_t>(steps, 0, columns()); ++i) {
+        const std::int64_t c = trace.order[std::size_t(i)];
+        w[std::size_t(c)] = rtnReconstructed[std::size_t(c)];
+    }
+    return w;
+}
+
+double GptqDemo::outputError(const std::vector<double>& w) const
+{
+    const Eigen::Index n = Eigen::Index(original.size());
+    Eigen::VectorXd d(n);
+    for (Eigen::Index i = 0; i < n; ++i)
+        d(i) = double(original[std::size_t(i)]) - w[std::size_t(i)];
+    return tokens > 0 ? d.dot(xtx * d) / double(tokens) : 0.0;
+}
+
+GptqDemo gptqDemo(const std::vector<float>& row, const LinearInputStats& stats, const QuantSpec& spec,
+                  const JobContext& job)
+{
+    const auto n = std::int64_t(row.size());
+    if (spec.method != QuantMethod::Gptq)
+        throw Error(QStringLiteral("the demonstration shows GPTQ, not %1").arg(quantMethodName(spec.method)));
+    if (n == 0 || stats.xtx.rows() != n || stats.tokens <= 0)
+        throw Error(QStringLiteral("the calibration statistics (%1 inputs, %2 tokens) do not match the row "
+                                   "(%3 values)")
+                        .arg(stats.xtx.rows())
+                        .arg(stats.tokens)
+                        .arg(n));
+    GptqDemo d;
+    d.spec = spec;
+    d.original = row;
+    d.xtx = stats.xtx;
+    d.tokens = stats.tokens;
+    QuantizeRequest request;
+    request.layerName = QStringLiteral("playground row");
+    request.weight = row.data();
+    request.rows = 1;
+    request.cols = n;
+    request.stats = &stats;
+    request.spec = spec;
+    d.trace.row = 0;
+    const QuantizedTensor q = gptqQuantize(request, job, &d.trace);
+    d.codes = q.unpackedCodes();
+    d.reconstructed = q.dequantize();
+    QuantSpec rtnSpec = spec;
+    rtnSpec.method = QuantMethod::Rtn;
+    rtnSpec.actOrder = false;
+    request.spec = rtnSpec;
+    request.stats = nullptr;
+    d.rtnReconstructed = quantizeWeight(request, job).dequantize();
+
+    // The curves at up to 129 points (each O(n²): the row after k steps, then the quadratic form).
+    const std::int64_t points = std::min<std::int64_t>(n, 128);
+    for (std::int64_t k = 0; k <= points; ++k)
+        d.curveSteps.push_back(k * n / points);
+    d.curveSteps.erase(std::unique(d.curveSteps.begin(), d.curveSteps.end()), d.curveSteps.end());
+    for (std::int64_t k : d.curveSteps) {
+        job.checkCancelled();
+        d.gptqCurve.push_back(d.outputError(d.weightsAfter(k)));
+        d.rtnCurve.push_back(d.outputError(d.rtnWeightsAfter(k)));
+    }
+    return d;
+}
+
+PlaygroundResult gptqDemoResult(const GptqDemo& demo, std::int64_t shownGroup, int errorBins)
+{
+    const auto n = demo.columns();
+    PlaygroundResult r;
+    r.spec = demo.spec;
+    r.original = demo.original;
+    r.reconstructed = demo.reconstructed;
+    r.codes = demo.codes;
+    r.groupLength = r.spec.groupLength(n);
+    r.groupCount = r.spec.groupsPerRow(n);
+    const bool dynamicGroups = r.spec.actOrder && !r.spec.staticGroups;
+    if (!dynamicGroups) { // each group's scale and zero, as GPTQ used them on its columns
+        r.scales.assign(std::size_t(r.groupCount), 1.0f);
+        r.zeros.assign(std::size_t(r.groupCount), 0.0f);
+        for (const GptqColumnStep& st : demo.trace.steps) {
+            const auto g = std::size_t(std::min(st.column / r.groupLength, r.groupCount - 1));
+            r.scales[g] = st.scale;
+            r.zeros[g] = st.zero;
+        }
+    } // else: groups in quantization order; the levels drawn are the values the group reconstructs to
+    measure(r, shownGroup, errorBins);
     return r;
 }
 

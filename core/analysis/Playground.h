@@ -1,10 +1,15 @@
 #pragma once
 
+#include "eval/Calibration.h"
+#include "quant/Gptq.h"
+#include "recipe/Recipe.h"
 #include "results/PlotData.h"
 #include "spec/QuantSpec.h"
 
 #include <QString>
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 /// The teaching playground's numbers: one row of values (a real weight row or a synthetic
@@ -13,6 +18,10 @@
 namespace qs {
 
 class Model;
+class Tokenizer;
+
+/// The group sizes the playground offers (smaller than a run's: a lesson shows a group of 8).
+inline constexpr std::array<int, 6> kPlaygroundGroupSizes{8, 16, 32, 64, 128, 256};
 
 enum class SyntheticDistribution { Gaussian, Laplace, Uniform };
 
@@ -95,5 +104,73 @@ struct PlaygroundResult
 /// calibration, an empty row or non-finite values.
 PlaygroundResult quantizeRow(const std::vector<float>& values, const QuantSpec& spec,
                              std::int64_t shownGroup = 0, int errorBins = 60);
+
+/// The levels of group `group` (clamped into range) of a result, over that group's columns only:
+/// from the group's scale and zero, or for gguf the distinct values the group reconstructs to.
+QuantGrid groupGrid(const PlaygroundResult& result, std::int64_t group);
+
+/// The quantization of one weight, number by number, in the quantizer's own arithmetic
+/// (quantizeValue/dequantizeValue): code = clamp(round(w/s) + z, 0, qmax) for an integer zero,
+/// clamp(round(w/s + z), 0, qmax) for a real-valued one; dequantized = (code − z)·s.
+struct WeightStep
+{
+    std::int64_t index = 0;
+    std::int64_t group = 0, groupBegin = 0, groupEnd = 0; ///< the group and its columns [begin, end)
+    bool hasScale = false; ///< false for gguf blocks (quantized sub-block scales): only the outcome
+    bool floatZero = false;
+    int qmax = 0;
+    float value = 0;
+    float scale = 1, zero = 0;
+    float divided = 0; ///< w / s
+    float shifted = 0; ///< integer zero: round(w/s) + z; real zero: w/s + z (rounded next)
+    float rounded = 0; ///< before the clamp
+    std::uint8_t code = 0;
+    bool clamped = false; ///< the rounded value was outside [0, qmax]
+    float dequantized = 0;
+    float error = 0; ///< value − dequantized
+};
+/// Throws qs::Error for an index outside the row.
+WeightStep weightStep(const PlaygroundResult& result, std::int64_t index);
+
+/// The input statistics (with XᵀX) of linear layer `layerIndex` of the float model, from the
+/// calibration windows of `cal` (calibrationWindows: BOS + text tokens) run through the whole
+/// model. Throws qs::Error naming the text or the layer; cancellable through `job`.
+LinearInputStats layerInputStatistics(std::shared_ptr<const Model> model, const Tokenizer& tokenizer,
+                                      int layerIndex, const CalibrationSettings& cal,
+                                      const JobContext& job = {});
+
+/// GPTQ on one row, column by column, from the project's GPTQ itself (gptqQuantize with a row
+/// trace: the codes are GPTQ's), with RTN of the same spec beside it and the output error
+/// ‖(w − ŵ)·X‖²/tokens of each as the columns are quantized.
+struct GptqDemo
+{
+    QuantSpec spec;                      ///< the GPTQ spec
+    std::vector<float> original;         ///< the row, in column order
+    GptqRowTrace trace;                  ///< order, steps, U, λ
+    std::vector<std::uint8_t> codes;     ///< GPTQ's final codes, column order
+    std::vector<float> reconstructed;    ///< GPTQ's dequantized row
+    std::vector<float> rtnReconstructed; ///< RTN of the same bits and groups
+    Eigen::MatrixXd xtx;                 ///< Σ xᵀx of the layer's inputs
+    std::int64_t tokens = 0;
+    std::vector<std::int64_t> curveSteps;    ///< columns quantized, for the curves (0 … cols)
+    std::vector<double> gptqCurve, rtnCurve; ///< output error after curveSteps[k] columns
+
+    std::int64_t columns() const { return std::int64_t(original.size()); }
+    /// The row after `steps` columns (in quantization order) are quantized, in column order: those
+    /// at their dequantized values, the rest as GPTQ's error feedback has updated them (each update
+    /// applied at once; GPTQ applies those beyond its block of columns lazily, to the same effect).
+    std::vector<double> weightsAfter(std::int64_t steps) const;
+    /// RTN's row after `steps` columns in the same order: those rounded, the rest untouched.
+    std::vector<double> rtnWeightsAfter(std::int64_t steps) const;
+    /// ‖(original − w)·X‖² / tokens: the mean squared error of this row's output per token.
+    double outputError(const std::vector<double>& w) const;
+};
+/// Throws qs::Error when the statistics do not match the row or the spec is not GPTQ.
+GptqDemo gptqDemo(const std::vector<float>& row, const LinearInputStats& stats, const QuantSpec& spec,
+                  const JobContext& job = {});
+
+/// The demonstration's final row as a playground result (GPTQ's codes and reconstruction, its
+/// numbers), to compare with another method on the same row.
+PlaygroundResult gptqDemoResult(const GptqDemo& demo, std::int64_t shownGroup = 0, int errorBins = 60);
 
 } // namespace qs

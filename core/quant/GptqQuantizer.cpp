@@ -3,6 +3,7 @@
 // reconstruction loss. H = 2·XᵀX/n from calibration inputs, dampened; the upper Cholesky factor
 // of H⁻¹ drives the updates; lazy batches of `blockSize` columns turn most of the work into GEMMs.
 #include "eval/Calibration.h"
+#include "quant/Gptq.h"
 #include "quant/Quantizer.h"
 #include "util/Error.h"
 #include "util/Threads.h"
@@ -64,6 +65,11 @@ class GptqQuantizer final : public Quantizer
 public:
     QuantizedTensor quantize(const QuantizeRequest& r, const JobContext& job) const override
     {
+        return run(r, job, nullptr);
+    }
+
+    QuantizedTensor run(const QuantizeRequest& r, const JobContext& job, GptqRowTrace* trace) const
+    {
         const QuantSpec& spec = r.spec;
         const std::int64_t rows = r.rows, cols = r.cols;
         const Eigen::MatrixXd& xtx = r.stats->xtx;
@@ -108,6 +114,14 @@ public:
                                                      "calibrate with more tokens")
                                           .arg(damp / 10));
         job.checkCancelled();
+        if (trace) {
+            if (trace->row < 0 || trace->row >= rows)
+                throw Error(r.layerName + QStringLiteral(": row %1 is out of range").arg(trace->row));
+            trace->order = perm;
+            trace->steps.assign(std::size_t(cols), {});
+            trace->inverseFactor = Uf;
+            trace->damp = damp / 10 * meanDiag; // the loop multiplied once more after success
+        }
 
         QuantizedTensor t;
         t.spec = spec;
@@ -181,6 +195,9 @@ public:
                         t.codes[std::size_t(row * cols + orig)] = q;
                         const float e = (w - dequantizeValue(q, p)) / d;
                         Err(rr, i - i1) = e;
+                        if (trace && row == trace->row)
+                            trace->steps[std::size_t(i)] = {
+                                orig, w, p.scale, p.zero, q, dequantizeValue(q, p), e};
                         // Within the block: rank-1 update of the columns still to come.
                         for (std::int64_t j = i + 1; j < i2; ++j)
                             Wt(rr, j) -= e * Uf(i, j);
@@ -202,6 +219,25 @@ const Quantizer& gptqQuantizer()
 {
     static const GptqQuantizer q;
     return q;
+}
+
+QuantizedTensor gptqQuantize(const QuantizeRequest& request, const JobContext& job, GptqRowTrace* trace)
+{
+    if (request.spec.method != QuantMethod::Gptq)
+        throw Error(request.layerName + QStringLiteral(": not a GPTQ spec"));
+    if (!trace)
+        return quantizeWeight(request, job);
+    if (request.spec.incoherence != Incoherence::None)
+        throw Error(request.layerName +
+                    QStringLiteral(": the GPTQ trace covers plain GPTQ only (no incoherence)"));
+    const QString problem = request.spec.validate();
+    if (!problem.isEmpty())
+        throw Error(request.layerName + u": " + problem);
+    if (!request.stats || request.stats->tokens == 0)
+        throw Error(request.layerName +
+                    QStringLiteral(": GPTQ needs calibration statistics, and none were collected"));
+    static const GptqQuantizer q;
+    return q.run(request, job, trace);
 }
 
 } // namespace qs
