@@ -8,6 +8,7 @@ namespace qs {
 ErrorHistogramPlot::ErrorHistogramPlot(QWidget* parent) : PlotWidget(parent)
 {
     setObjectName(QStringLiteral("errorHistogramPlot"));
+    placeLegendBeside();
     rebuild();
 }
 

@@ -8,6 +8,8 @@ namespace qs {
 
 PlaygroundPlot::PlaygroundPlot(QWidget* parent) : PlotWidget(parent)
 {
+    setFollowsFont(false); // presentation mode sizes its fonts and lines itself
+    placeLegendBeside();
     m_basePointSize = font().pointSizeF() > 0 ? font().pointSizeF() : 9.0;
 }
 
@@ -187,7 +189,6 @@ void PlaygroundValuesPlot::rebuild()
                                 : QCPScatterStyle(QCPScatterStyle::ssCircle, 7 * presentationScale()));
     q->setData(keys, recon, true);
     legend->setVisible(true);
-    axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
     const double span = hi > lo ? hi - lo : 1.0;
     xAxis->setRange(-0.5, double(idx.size()) - 0.5);
     yAxis->setRange(lo - 0.05 * span, hi + 0.05 * span);

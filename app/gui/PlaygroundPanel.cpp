@@ -1,6 +1,7 @@
 #include "PlaygroundPanel.h"
 
 #include "PlaygroundPlots.h"
+#include "ThemeColors.h"
 #include "model/Model.h"
 #include "spec/QuantSpec.h"
 #include "util/Error.h"
@@ -49,7 +50,6 @@ PlaygroundPanel::PlaygroundPanel(QWidget* parent) : QWidget(parent)
     auto* controlsLayout = new QVBoxLayout(controls);
     controlsLayout->addWidget(sourceBox);
     controlsLayout->addWidget(quantBox);
-    controlsLayout->addWidget(statsBox);
     controlsLayout->addWidget(m_message);
     controlsLayout->addWidget(m_presentationButton);
     controlsLayout->addStretch(1);
@@ -57,6 +57,12 @@ PlaygroundPanel::PlaygroundPanel(QWidget* parent) : QWidget(parent)
     scroll->setWidget(controls);
     scroll->setWidgetResizable(true);
     scroll->setFrameShape(QFrame::NoFrame);
+    // The result stays in view below the settings, whatever they scroll (a projector's 768 rows).
+    auto* side = new QWidget;
+    auto* sideLayout = new QVBoxLayout(side);
+    sideLayout->setContentsMargins(0, 0, 0, 0);
+    sideLayout->addWidget(scroll, 1);
+    sideLayout->addWidget(statsBox);
 
     m_valuesPlot = new PlaygroundValuesPlot;
     m_errorPlot = new PlaygroundErrorPlot;
@@ -66,7 +72,7 @@ PlaygroundPanel::PlaygroundPanel(QWidget* parent) : QWidget(parent)
     plots->setStretchFactor(0, 3);
     plots->setStretchFactor(1, 2);
     auto* split = new QSplitter(Qt::Horizontal);
-    split->addWidget(scroll);
+    split->addWidget(side);
     split->addWidget(plots);
     split->setStretchFactor(1, 1);
     auto* layout = new QVBoxLayout(this);
@@ -177,7 +183,7 @@ QWidget* PlaygroundPanel::createQuantizationBox()
     m_methodNote->setObjectName(QStringLiteral("playgroundMethodNote"));
     m_methodNote->setWordWrap(true);
     m_methodNote->setTextFormat(Qt::RichText);
-    m_methodNote->setStyleSheet(QStringLiteral("color: #555"));
+    theme::setTextTone(m_methodNote, theme::Tone::Hint);
     m_shownGroup = makeSpin("playgroundShownGroup", 0, 0, 0);
     m_shownGroup->setToolTip(tr("The group whose quantization levels the plot draws"));
     m_sorted = new QCheckBox(tr("Sort values"));
@@ -222,7 +228,7 @@ QWidget* PlaygroundPanel::createStatsBox()
     m_message = new QLabel;
     m_message->setObjectName(QStringLiteral("playgroundMessage"));
     m_message->setWordWrap(true);
-    m_message->setStyleSheet(QStringLiteral("color: #b00000"));
+    theme::setTextTone(m_message, theme::Tone::Error);
     m_message->hide();
 
     return statsBox;
