@@ -395,13 +395,7 @@ void TestTeaching::budgetSpinBoxFollowsSlider()
     w.show();
     QVERIFY(loadInto(w, path));
     MixedPrecisionPanel* panel = w.mixedPrecisionPanel();
-    SensitivitySettings s;
-    s.schemes = parseSchemes(QStringLiteral("rtn-w2-ch,rtn-w4-ch,rtn-w8-ch"));
-    s.evalText = text;
-    s.eval.ctx = 64;
-    s.eval.maxChunks = 2;
-    const auto tok = Tokenizer::load(path);
-    panel->setResults(runSensitivity(w.model(), *tok, s));
+    panel->setResults(runSensitivity(w.model(), *Tokenizer::load(path), qs::test::smallRtnSweep(text, 2)));
     auto* spin = panel->findChild<QDoubleSpinBox*>(QStringLiteral("budgetSpin"));
     auto* slider = panel->findChild<QSlider*>(QStringLiteral("budgetSlider"));
     QVERIFY(spin && slider && spin->isEnabled());
