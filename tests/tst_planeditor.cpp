@@ -244,11 +244,7 @@ private Q_SLOTS:
         w.show();
         QVERIFY(loadInto(w, path));
         MixedPrecisionPanel* panel = w.mixedPrecisionPanel();
-        SensitivitySettings s;
-        s.schemes = parseSchemes(QStringLiteral("rtn-w2-ch,rtn-w4-ch,rtn-w8-ch"));
-        s.evalText = text;
-        s.eval.ctx = 64;
-        s.eval.maxChunks = 4;
+        SensitivitySettings s = qs::test::smallRtnSweep(text, 4);
         const auto tok = Tokenizer::load(path);
         const SensitivityResult r = runSensitivity(w.model(), *tok, s);
         panel->setResults(r);

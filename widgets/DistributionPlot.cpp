@@ -8,6 +8,7 @@ namespace qs {
 DistributionPlot::DistributionPlot(QWidget* parent) : PlotWidget(parent)
 {
     setObjectName(QStringLiteral("distributionPlot"));
+    placeLegendBeside();
     rebuild();
 }
 

@@ -11,6 +11,7 @@ namespace qs {
 ErrorHistogramPlot::ErrorHistogramPlot(QWidget* parent) : PlotWidget(parent)
 {
     setObjectName(QStringLiteral("errorHistogramPlot"));
+    placeLegendBeside();
     rebuild();
 }
 

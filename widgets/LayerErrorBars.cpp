@@ -11,6 +11,7 @@ namespace qs {
 LayerErrorBars::LayerErrorBars(QWidget* parent) : PlotWidget(parent)
 {
     setObjectName(QStringLiteral("layerErrorBars"));
+    placeLegendBeside();
     rebuild();
 }
 
@@ -131,10 +132,10 @@ void LayerErrorBars::rebuild()
             lo = std::min(lo, v);
             hi = std::max(hi, v);
             // Bars of a group sit side by side: the hover point is the bar's own centre.
-            addHoverPoint(i - 0.4 + width * (r + 0.5), v,
-                          tr("%1\n%2\n%3: %4")
-                              .arg(m_matrix.layers[order[std::size_t(i)]], m_matrix.runs[r],
-                                   valueName(), number(v)));
+            addHoverPoint(
+                i - 0.4 + width * (r + 0.5), v,
+                tr("%1\n%2\n%3: %4")
+                    .arg(m_matrix.layers[order[std::size_t(i)]], m_matrix.runs[r], valueName(), number(v)));
         }
         auto* bars = new QCPBars(xAxis, yAxis);
         bars->setName(m_matrix.runs[r]);

@@ -62,14 +62,7 @@ LossSizePlot::LossSizePlot(QWidget* parent) : PlotWidget(parent)
 {
     setObjectName(QStringLiteral("lossSizePlot"));
     // The legend (one entry per run) beside the axes, top-aligned, never over a point.
-    axisRect()->insetLayout()->take(legend);
-    auto* side = new QCPLayoutGrid;
-    plotLayout()->addElement(0, 1, side);
-    plotLayout()->setColumnStretchFactor(1, 0.001);
-    side->setMargins(QMargins(0, 12, 6, 0));
-    side->addElement(0, 0, legend);
-    side->addElement(1, 0, new QCPLayoutElement(this)); // takes the height below the legend
-    side->setRowStretchFactor(0, 0.001);
+    placeLegendBeside();
     legend->setVisible(true);
     // Pixel positions are known only once the layout ran (size, margins, tick labels).
     connect(this, &QCustomPlot::afterLayout, this, &LossSizePlot::placeBaselineLabel);
@@ -332,7 +325,7 @@ void LossSizePlot::rebuild()
         auto* line = new QCPItemStraightLine(this);
         line->point1->setCoords(0, y);
         line->point2->setCoords(1, y);
-        line->setPen(QPen(QColor(40, 40, 40), 1, Qt::DotLine));
+        line->setPen(QPen(palette().color(QPalette::Text), 1, Qt::DotLine));
         m_baselineLabel = new QCPItemText(this);
         m_baselineLabel->setObjectName(QStringLiteral("baselineLabel"));
         m_baselineLabel->position->setType(QCPItemPosition::ptAbsolute);

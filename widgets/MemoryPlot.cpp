@@ -1,10 +1,13 @@
 #include "MemoryPlot.h"
 
+#include <QLocale>
+
 namespace qs {
 
 MemoryPlot::MemoryPlot(QWidget* parent) : PlotWidget(parent)
 {
     setObjectName(QStringLiteral("memoryPlot"));
+    placeLegendBeside();
     rebuild();
 }
 
@@ -109,7 +112,7 @@ void MemoryPlot::rebuild()
                 addHoverPoint(double(i + 1), top[i] + mb / 2,
                               tr("%1\n%2: %3 MB (%4 %)")
                                   .arg(runs[i]->name, roleName(MemoryBreakdown::Role(role)), number(mb))
-                                  .arg(100.0 * mb / total, 0, 'f', 1));
+                                  .arg(QLocale().toString(100.0 * mb / total, 'f', 1)));
             }
             top[i] += mb;
         }

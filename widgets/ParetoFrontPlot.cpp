@@ -1,5 +1,6 @@
 #include "ParetoFrontPlot.h"
 
+#include <QLocale>
 #include <algorithm>
 #include <cmath>
 
@@ -9,6 +10,7 @@ ParetoFrontPlot::ParetoFrontPlot(QWidget* parent) : PlotWidget(parent)
 {
     setObjectName(QStringLiteral("paretoPlot"));
     setTitle(tr("Predicted trade-off"));
+    placeLegendBeside();
     rebuild();
 }
 
@@ -77,8 +79,9 @@ void ParetoFrontPlot::rebuild()
     for (const Point& p : m_front) {
         fx << p.bpw;
         fy << positive(p.loss);
-        addHoverPoint(p.bpw, positive(p.loss),
-                      tr("mixed plan\n%1 bpw\npredicted %2").arg(p.bpw, 0, 'f', 3).arg(p.loss, 0, 'g', 4));
+        addHoverPoint(
+            p.bpw, positive(p.loss),
+            tr("mixed plan\n%1 bpw\npredicted %2").arg(QLocale().toString(p.bpw, 'f', 3), rounded(p.loss)));
     }
     QCPGraph* front = addGraph();
     front->setName(tr("mixed plans (Pareto front)"));
@@ -89,9 +92,9 @@ void ParetoFrontPlot::rebuild()
     for (const Point& p : m_uniform) {
         ux << p.bpw;
         uy << positive(p.loss);
-        addHoverPoint(
-            p.bpw, positive(p.loss),
-            tr("uniform %1\n%2 bpw\npredicted %3").arg(p.name).arg(p.bpw, 0, 'f', 3).arg(p.loss, 0, 'g', 4));
+        addHoverPoint(p.bpw, positive(p.loss),
+                      tr("uniform %1\n%2 bpw\npredicted %3")
+                          .arg(p.name, QLocale().toString(p.bpw, 'f', 3), rounded(p.loss)));
     }
     QCPGraph* uniform = addGraph();
     uniform->setName(tr("uniform plans"));
@@ -102,8 +105,9 @@ void ParetoFrontPlot::rebuild()
     for (const Point& p : m_measured) {
         mx << p.bpw;
         my << positive(p.loss);
-        addHoverPoint(p.bpw, positive(p.loss),
-                      tr("measured %1\n%2 bpw\n%3").arg(p.name).arg(p.bpw, 0, 'f', 3).arg(p.loss, 0, 'g', 4));
+        addHoverPoint(
+            p.bpw, positive(p.loss),
+            tr("measured %1\n%2 bpw\n%3").arg(p.name, QLocale().toString(p.bpw, 'f', 3), rounded(p.loss)));
     }
     if (!m_measured.empty()) {
         QCPGraph* measured = addGraph();
@@ -123,7 +127,7 @@ void ParetoFrontPlot::rebuild()
         xlo = std::min(xlo, v), xhi = std::max(xhi, v);
     if (m_budget > 0) {
         QCPGraph* chosen = addGraph();
-        chosen->setName(tr("proposed at %1 bpw").arg(m_budget, 0, 'f', 2));
+        chosen->setName(tr("proposed at %1 bpw").arg(QLocale().toString(m_budget, 'f', 2)));
         chosen->setLineStyle(QCPGraph::lsNone);
         chosen->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, seriesColor(3), seriesColor(3), 11));
         chosen->setData({m_proposal.bpw}, {positive(m_proposal.loss)});

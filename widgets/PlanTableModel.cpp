@@ -1,10 +1,12 @@
 #include "PlanTableModel.h"
 
 #include "PlanDocument.h"
+#include "ThemeColors.h"
 #include "model/Model.h"
 #include "util/Error.h"
 #include "util/Paths.h"
 
+#include <QApplication>
 #include <QBrush>
 #include <QColor>
 #include <QLocale>
@@ -131,10 +133,11 @@ QVariant PlanTableModel::data(const QModelIndex& index, int role) const
     if (role == HighlightRole)
         return highlighted;
     if (role == Qt::BackgroundRole && highlighted)
-        return QBrush(QColor(255, 230, 140));
+        return QBrush(theme::matchTint(QApplication::palette()));
     if (role == Qt::BackgroundRole) // a type llama.cpp fell back to is tinted, its note the tooltip
-        return index.column() == Bits && !e.note.isEmpty() ? QVariant(QBrush(QColor(255, 222, 173)))
-                                                           : QVariant();
+        return index.column() == Bits && !e.note.isEmpty()
+                   ? QVariant(QBrush(theme::fallbackTint(QApplication::palette())))
+                   : QVariant();
     if (role == ChoicesRole)
         return choices(r, index.column());
     if (role == Qt::CheckStateRole && index.column() == Symmetric && s.method != QuantMethod::Float &&
@@ -177,19 +180,19 @@ QVariant PlanTableModel::data(const QModelIndex& index, int role) const
         return sort ? QVariant(qint64(bytes)) : QVariant(formatBytes(double(bytes)));
     case Bpw:
         return sort ? QVariant(8.0 * double(bytes) / double(l.params()))
-                    : QVariant(QString::number(8.0 * double(bytes) / double(l.params()), 'f', 3));
+                    : QVariant(QLocale().toString(8.0 * double(bytes) / double(l.params()), 'f', 3));
     case Source:
         return m_doc->recipe().sourceName(e.matchedRule);
     case WeightError:
         if (!measured)
             return sort ? QVariant(-1.0) : QVariant();
         return sort ? QVariant(m_measured[std::size_t(r)].weightRelMse)
-                    : QVariant(QString::number(m_measured[std::size_t(r)].weightRelMse, 'e', 2));
+                    : QVariant(QLocale().toString(m_measured[std::size_t(r)].weightRelMse, 'e', 2));
     case OutputError: {
         const double v = measured ? m_measured[std::size_t(r)].outputRelMse : std::nan("");
         if (!std::isfinite(v))
             return sort ? QVariant(-1.0) : QVariant();
-        return sort ? QVariant(v) : QVariant(QString::number(v, 'e', 2));
+        return sort ? QVariant(v) : QVariant(QLocale().toString(v, 'e', 2));
     }
     default:
         return {};

@@ -9,6 +9,8 @@ namespace qs {
 
 PlaygroundPlot::PlaygroundPlot(QWidget* parent) : PlotWidget(parent)
 {
+    setFollowsFont(false); // presentation mode sizes its fonts and lines itself
+    placeLegendBeside();
     m_basePointSize = font().pointSizeF() > 0 ? font().pointSizeF() : 9.0;
 }
 

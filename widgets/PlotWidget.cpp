@@ -3,6 +3,7 @@
 #include "util/AtomicFile.h"
 #include "util/Error.h"
 
+#include <QApplication>
 #include <QBuffer>
 #include <QDir>
 #include <QFileDialog>
@@ -11,6 +12,7 @@
 #include <QMenu>
 #include <QMessageBox>
 #include <QMouseEvent>
+#include <QRegularExpression>
 #include <QSvgGenerator>
 #include <QTemporaryFile>
 #include <QToolTip>
@@ -33,6 +35,31 @@ QString csvCell(const QString& s)
     return u'"' + q + u'"';
 }
 
+/// a and b mixed: t = 0 is a, 1 is b.
+QColor mix(const QColor& a, const QColor& b, double t)
+{
+    return QColor::fromRgbF(float(a.redF() + (b.redF() - a.redF()) * t),
+                            float(a.greenF() + (b.greenF() - a.greenF()) * t),
+                            float(a.blueF() + (b.blueF() - a.blueF()) * t));
+}
+
+/// A pen's colour replaced, its width and style kept.
+QPen recolored(QPen pen, const QColor& color)
+{
+    pen.setColor(color);
+    return pen;
+}
+
+const char* const kBaseWidth = "qsBasePenWidth";
+const char* const kBaseMarker = "qsBaseMarkerSize";
+const char* const kThemedText = "qsThemedText";
+
+/// A width drawn `scale` times larger (a cosmetic 0 pen becomes `scale` pixels once enlarged).
+double scaledWidth(double base, double scale)
+{
+    return std::abs(scale - 1.0) < 0.01 ? base : std::max(base, 1.0) * scale;
+}
+
 } // namespace
 
 QString PlotTable::toCsv() const
@@ -52,7 +79,7 @@ QString PlotTable::toCsv() const
 PlotWidget::PlotWidget(QWidget* parent) : QCustomPlot(parent)
 {
     setMouseTracking(true);
-    setMinimumSize(320, 220);
+    setMinimumSize(300, 160); // room for a 1024×768 projector's pages in teaching mode
     setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
     legend->setVisible(false);
     QFont f = legend->font();
@@ -67,6 +94,211 @@ PlotWidget::PlotWidget(QWidget* parent) : QCustomPlot(parent)
         if (menu.exec(mapToGlobal(pos)) == exportAction)
             exportWithDialog();
     });
+    connect(this, &QCustomPlot::beforeReplot, this, &PlotWidget::applyLook);
+    connect(this, &QCustomPlot::afterLayout, this, &PlotWidget::fitAxisLabels);
+}
+
+void PlotWidget::fitAxisLabels()
+{
+    // A title wider than the plot is broken into lines at spaces (laid out again once).
+    if (m_title && !m_wholeTitle.isEmpty()) {
+        const QFontMetrics fm(m_title->font());
+        // The title's column: the plot less the columns beside the axes (a legend there).
+        int room = width() - 12;
+        for (int r = 0; r < plotLayout()->rowCount(); ++r)
+            for (int c = 0; c < plotLayout()->columnCount(); ++c)
+                if (plotLayout()->hasElement(r, c) && plotLayout()->element(r, c) == axisRect())
+                    for (int other = 0; other < plotLayout()->columnCount(); ++other)
+                        if (other != c && plotLayout()->hasElement(r, other))
+                            room -= plotLayout()->element(r, other)->outerRect().width();
+        room = std::max(40, room);
+        // Pieces: the words, and a word too long for a line (a layer's name) after each '.', '_', '/'.
+        std::vector<std::pair<QString, bool>> pieces; // text, a space before it
+        static const QRegularExpression breaks(QStringLiteral("(?<=[._/])"));
+        for (const QString& word : m_wholeTitle.split(u' ')) {
+            const QStringList parts = fm.horizontalAdvance(word) > room
+                                          ? word.split(breaks, Qt::SkipEmptyParts)
+                                          : QStringList{word};
+            for (int i = 0; i < parts.size(); ++i)
+                pieces.emplace_back(parts[i], i == 0);
+        }
+        QStringList lines;
+        QString line;
+        for (const auto& [piece, spaced] : pieces) {
+            const QString longer =
+                line.isEmpty() ? piece : line + (spaced ? QStringLiteral(" ") : QString()) + piece;
+            if (!line.isEmpty() && fm.horizontalAdvance(longer) > room) {
+                lines << line;
+                line = piece;
+            } else {
+                line = longer;
+            }
+        }
+        lines << line;
+        const QString wrapped = lines.join(u'\n');
+        if (wrapped != m_title->text()) {
+            m_title->setText(wrapped);
+            replot(QCustomPlot::rpQueuedReplot); // the title's new height
+        }
+    }
+    // In teaching mode (enlarged fonts on a small screen) an axis label longer than its axis is
+    // shortened with "…" rather than cut at the widget's edge; the whole label comes back when
+    // there is room or the mode ends (a label set anew is taken as whole).
+    const bool shorten = m_followsFont && displayScale() > 1.01;
+    const char* const whole = "qsWholeLabel";
+    const char* const shown = "qsShownLabel";
+    for (QCPAxisRect* rect : axisRects())
+        for (QCPAxis* axis : rect->axes()) {
+            QString full = axis->label();
+            if (axis->property(shown).toString() == full && axis->property(whole).isValid())
+                full = axis->property(whole).toString();
+            const int room = axis->orientation() == Qt::Vertical ? rect->height() : rect->width();
+            // A label a little too long is drawn smaller (down to 60 %) before anything is cut.
+            if (const int need = QFontMetrics(axis->labelFont()).horizontalAdvance(full);
+                m_followsFont && room > 0 && need > room) {
+                QFont smaller = axis->labelFont();
+                smaller.setPointSizeF(smaller.pointSizeF() * std::max(0.6, double(room) / need));
+                axis->setLabelFont(smaller);
+            }
+            const QString fit = shorten && room > 0
+                                    ? QFontMetrics(axis->labelFont()).elidedText(full, Qt::ElideRight, room)
+                                    : full;
+            axis->setProperty(whole, full);
+            axis->setProperty(shown, fit);
+            if (fit != axis->label())
+                axis->setLabel(fit);
+        }
+}
+
+double PlotWidget::displayScale() const
+{
+    const double app = QApplication::font().pointSizeF(), own = font().pointSizeF();
+    return app > 0 && own > 0 ? std::clamp(own / app, 0.5, 4.0) : 1.0;
+}
+
+void PlotWidget::changeEvent(QEvent* event)
+{
+    QCustomPlot::changeEvent(event);
+    if (event->type() == QEvent::PaletteChange || event->type() == QEvent::FontChange)
+        replot(QCustomPlot::rpQueuedReplot);
+}
+
+void PlotWidget::applyLook()
+{
+    const QColor bg = palette().color(QPalette::Base), fg = palette().color(QPalette::Text);
+    const QColor grid = mix(fg, bg, 0.78), subGrid = mix(fg, bg, 0.9);
+    const double scale = m_followsFont ? displayScale() : 1.0;
+    setBackground(bg);
+    std::vector<QCPAxis*> axes;
+    for (QCPAxisRect* rect : axisRects())
+        for (QCPAxis* axis : rect->axes())
+            axes.push_back(axis);
+    for (QCPLayoutElement* e : plotLayout()->elements(true))
+        if (auto* colorScale = qobject_cast<QCPColorScale*>(e))
+            axes.push_back(colorScale->axis());
+    const QFont f = font();
+    for (QCPAxis* axis : axes) {
+        QPen base = recolored(axis->basePen(), fg), tick = recolored(axis->tickPen(), fg),
+             subTick = recolored(axis->subTickPen(), fg);
+        if (m_followsFont) {
+            base.setWidthF(scaledWidth(0, scale));
+            tick.setWidthF(scaledWidth(0, scale));
+            subTick.setWidthF(scaledWidth(0, scale));
+            axis->setTickLabelFont(f);
+            axis->setLabelFont(f);
+        }
+        axis->setBasePen(base);
+        axis->setTickPen(tick);
+        axis->setSubTickPen(subTick);
+        axis->setTickLabelColor(fg);
+        axis->setLabelColor(fg);
+        axis->grid()->setPen(recolored(axis->grid()->pen(), grid));
+        axis->grid()->setSubGridPen(recolored(axis->grid()->subGridPen(), subGrid));
+        axis->grid()->setZeroLinePen(recolored(axis->grid()->zeroLinePen(), grid));
+    }
+    legend->setBrush(QBrush(bg));
+    legend->setBorderPen(QPen(mix(fg, bg, 0.6)));
+    legend->setTextColor(fg);
+    if (m_title)
+        m_title->setTextColor(fg);
+    // Texts drawn in the default black (and lines marked as foreground) follow the palette;
+    // coloured ones keep their colour.
+    for (int i = 0; i < itemCount(); ++i) {
+        QCPAbstractItem* it = item(i);
+        if (auto* text = qobject_cast<QCPItemText*>(it)) {
+            if (text->property(kThemedText).toBool() || text->color() == QColor(Qt::black)) {
+                text->setProperty(kThemedText, true);
+                text->setColor(fg);
+            }
+            if (text->brush().style() != Qt::NoBrush) {
+                QColor backdrop = bg;
+                backdrop.setAlpha(text->brush().color().alpha());
+                text->setBrush(backdrop);
+            }
+        } else if (auto* line = qobject_cast<QCPItemStraightLine*>(it);
+                   line && line->pen().color().hsvSaturationF() < 0.05) { // a neutral rule: the text's colour
+            line->setPen(recolored(line->pen(), fg));
+        }
+    }
+    // Neutral (grey) series, a front or a reference, between text and base: seen on both themes.
+    const char* const neutral = "qsNeutralPen";
+    for (int i = 0; i < plottableCount(); ++i) {
+        QCPAbstractPlottable* p = plottable(i);
+        if (!qobject_cast<QCPGraph*>(p)) // lines only: bars and maps keep their outlines
+            continue;
+        if (p->property(neutral).toBool() ||
+            (p->pen().style() != Qt::NoPen && p->pen().color().hsvSaturationF() < 0.05 &&
+             p->pen().color().alpha() == 255)) {
+            p->setProperty(neutral, true);
+            p->setPen(recolored(p->pen(), mix(fg, bg, 0.35)));
+        }
+    }
+    if (!m_followsFont)
+        return;
+    QFont legendFont = f;
+    legendFont.setPointSizeF(f.pointSizeF() * 0.9);
+    legend->setFont(legendFont);
+    if (m_title) {
+        QFont t = f;
+        t.setPointSizeF(f.pointSizeF() + 1);
+        t.setBold(true);
+        m_title->setFont(t);
+    }
+    // Lines and markers: each plottable's width as its subclass made it, times the scale.
+    for (int i = 0; i < plottableCount(); ++i) {
+        QCPAbstractPlottable* p = plottable(i);
+        if (!p->property(kBaseWidth).isValid())
+            p->setProperty(kBaseWidth, p->pen().widthF());
+        QPen pen = p->pen();
+        pen.setWidthF(scaledWidth(p->property(kBaseWidth).toDouble(), scale));
+        p->setPen(pen);
+        if (auto* g = qobject_cast<QCPGraph*>(p); g && g->scatterStyle().shape() != QCPScatterStyle::ssNone) {
+            if (!g->property(kBaseMarker).isValid())
+                g->setProperty(kBaseMarker, g->scatterStyle().size());
+            QCPScatterStyle style = g->scatterStyle();
+            style.setSize(g->property(kBaseMarker).toDouble() * scale);
+            g->setScatterStyle(style);
+        }
+    }
+}
+
+void PlotWidget::placeLegendBeside()
+{
+    int row = 0, column = 0;
+    for (int r = 0; r < plotLayout()->rowCount(); ++r)
+        for (int c = 0; c < plotLayout()->columnCount(); ++c)
+            if (plotLayout()->hasElement(r, c) && plotLayout()->element(r, c) == axisRect()) {
+                row = r;
+                column = c;
+            }
+    axisRect()->insetLayout()->take(legend);
+    auto* side = new QCPLayoutGrid;
+    plotLayout()->addElement(row, column + 1, side);
+    plotLayout()->setColumnStretchFactor(column + 1, 0.001);
+    side->setMargins(QMargins(0, 12, 6, 0));
+    side->addElement(0, 0, legend);
+    side->addElement(1, 0, new QCPLayoutElement(this)); // takes the height below the legend
+    side->setRowStretchFactor(0, 0.001);
 }
 
 void PlotWidget::exportWithDialog()
@@ -91,12 +323,13 @@ void PlotWidget::setTitle(const QString& title)
             new QCPTextElement(this, title, QFont(font().family(), font().pointSize() + 1, QFont::Bold));
         plotLayout()->addElement(0, 0, m_title);
     }
+    m_wholeTitle = title;
     m_title->setText(title);
 }
 
 QString PlotWidget::title() const
 {
-    return m_title ? m_title->text() : QString();
+    return m_title ? m_wholeTitle : QString();
 }
 
 QString PlotWidget::number(double v)
@@ -110,7 +343,7 @@ QString PlotWidget::rounded(double v, int significant)
 {
     if (!std::isfinite(v))
         return QString();
-    return QString::number(v, 'g', significant);
+    return QLocale().toString(v, 'g', significant); // the user's decimal separator
 }
 
 QColor PlotWidget::seriesColor(int i)
@@ -223,7 +456,7 @@ void PlotWidget::exportSvg(const QString& path, int width, int height)
     svg.setOutputDevice(&buffer);
     svg.setSize(size);
     svg.setViewBox(QRect(QPoint(0, 0), size));
-    svg.setTitle(m_title ? m_title->text() : QString());
+    svg.setTitle(title());
     QCPPainter painter;
     if (!painter.begin(&svg))
         throw Error::inFile(path, tr("cannot write the SVG"));

@@ -58,14 +58,27 @@ public:
 
     /// A number as CSV and tooltips write it: the shortest text that reads back to the same double.
     static QString number(double v);
-    /// A number as tooltips and labels show it: `significant` digits (4: "12.35", "0.001523").
+    /// A number as tooltips and labels show it: `significant` digits (4: "12.35", "0.001523") in
+    /// the user's locale (German: "12,35"); CSV keeps number().
     static QString rounded(double v, int significant = 4);
     /// The i-th colour of the series palette (qualitative, distinguishable on white); past the
     /// palette, hues spaced by the golden angle, so that every index has its own colour.
     static QColor seriesColor(int i);
 
+    /// How much larger than the application's font this plot's font is (teaching mode enlarges
+    /// the window's font): fonts, line widths and markers are drawn that much larger.
+    double displayScale() const;
+
 protected:
     void mouseMoveEvent(QMouseEvent* event) override;
+    /// A new palette (the theme changed) or font (teaching mode): restyle and redraw.
+    void changeEvent(QEvent* event) override;
+    /// Off for a plot that sizes its fonts and lines itself (the Playground's presentation mode);
+    /// its colours still follow the palette.
+    void setFollowsFont(bool follows) { m_followsFont = follows; }
+    /// Moves the legend out of the data: beside the axes, top-aligned (the legend keeps its
+    /// visibility; a hidden one takes no room).
+    void placeLegendBeside();
     void clearHoverPoints() { m_hover.clear(); }
     void addHoverPoint(double key, double value, const QString& text, QCPAxis* keyAxis = nullptr,
                        QCPAxis* valueAxis = nullptr);
@@ -83,8 +96,17 @@ private:
         QCPAxis* keyAxis;
         QCPAxis* valueAxis;
     };
+    /// Before each replot: axes, grid, text and legend in the palette's colours, and fonts, pens
+    /// and markers at displayScale() (each plottable's own width kept as its base).
+    void applyLook();
+    /// After each layout: a title too wide for the plot broken into lines, axis labels too long
+    /// for their axis shortened with "…".
+    void fitAxisLabels();
+
     std::vector<HoverPoint> m_hover;
     QCPTextElement* m_title = nullptr;
+    QString m_wholeTitle; ///< the title as set; the element shows it broken into lines to fit
+    bool m_followsFont = true;
 };
 
 } // namespace qs

@@ -1,6 +1,7 @@
 #include "GenerationPanel.h"
 
 #include "RunsPanel.h"
+#include "ThemeColors.h"
 #include "model/Model.h"
 #include "model/Transformer.h"
 #include "tokenizer/Tokenizer.h"
@@ -17,6 +18,7 @@
 #include <QGroupBox>
 #include <QLabel>
 #include <QLineEdit>
+#include <QLocale>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSpinBox>
@@ -330,7 +332,7 @@ void GenerationPanel::onSideFinished(int index, const JobOutcome<Outcome>& outco
         // The final text as core decoded it (streamed pieces can hold half a UTF-8 character).
         side.text->setPlainText(m_prompt->text() + QString::fromStdString(out.result->text));
         side.status->setText(tr("%n token(s) · %1 tokens/s", nullptr, int(out.result->tokens.size()))
-                                 .arg(out.result->tokensPerSecond, 0, 'f', 1));
+                                 .arg(QLocale().toString(out.result->tokensPerSecond, 'f', 1)));
     } else if (outcome.cancelled) {
         side.status->setText(tr("Stopped."));
     } else {
@@ -388,7 +390,7 @@ void GenerationPanel::showDivergence()
         sel.cursor = QTextCursor(side.text->document());
         sel.cursor.setPosition(std::clamp(from, 0, end));
         sel.cursor.setPosition(std::clamp(std::max(to, from + 1), 0, end), QTextCursor::KeepAnchor);
-        sel.format.setBackground(QColor(255, 214, 90));
+        sel.format.setBackground(theme::matchTint(palette()));
         sel.format.setFontWeight(QFont::Bold);
         side.text->setExtraSelections({sel});
     }

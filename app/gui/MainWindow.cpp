@@ -14,6 +14,7 @@
 #include "SettingsDialog.h"
 #include "ShortcutsDialog.h"
 #include "StartPage.h"
+#include "TableColumns.h"
 #include "TensorTableModel.h"
 #include "model/Model.h"
 #include "recipe/Recipe.h"
@@ -28,6 +29,7 @@
 #include <QDropEvent>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QGroupBox>
 #include <QHash>
 #include <QHeaderView>
 #include <QLabel>
@@ -37,6 +39,7 @@
 #include <QMimeData>
 #include <QProgressBar>
 #include <QSettings>
+#include <QSignalBlocker>
 #include <QSortFilterProxyModel>
 #include <QStackedWidget>
 #include <QStatusBar>
@@ -86,8 +89,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     m_tensorView->sortByColumn(-1, Qt::AscendingOrder);
     m_tensorView->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_tensorView->setAlternatingRowColors(true);
-    m_tensorView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    m_tensorView->horizontalHeader()->setStretchLastSection(true);
+    favourNumberColumns(m_tensorView, TensorTableModel::Name);
     m_tensorView->verticalHeader()->hide();
 
     m_tabs = new QTabWidget;
@@ -97,7 +99,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     m_plan = m_planPage->document();
     m_planModel = m_planPage->tableModel();
     connect(m_planPage, &PlanPage::errorOccurred, this, &MainWindow::showError);
-    connect(m_planPage, &PlanPage::statusMessage, statusBar(), &QStatusBar::showMessage);
+    connect(m_planPage, &PlanPage::statusMessage, this,
+            [this](const QString& message, int) { showStatus(message); });
     connect(m_planPage, &PlanPage::runRequested, this, [this] { runCurrentPlan(); });
     m_tabs->addTab(m_planPage, tr("Plan"));
     m_mixed = new MixedPrecisionPanel(m_plan);
@@ -120,10 +123,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
             m_exporter->setLastRun(m_runs->lastCheckpoint(), m_runs->lastSpecs());
             refreshExportActions();
         }
-        statusBar()->showMessage(!ok                 ? message
-                                 : message.isEmpty() ? tr("Run finished")
-                                                     : tr("Run finished with warnings: %1").arg(message),
-                                 5000);
+        showStatus(!ok                 ? message
+                   : message.isEmpty() ? tr("Run finished")
+                                       : tr("Run finished with warnings: %1").arg(message),
+                   !ok);
     });
     m_tabs->addTab(m_runs, tr("Runs"));
     m_tabs->addTab(m_tensorView, tr("Tensors"));
@@ -158,7 +161,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     });
     m_exporter = new PlanExporter(m_plan, this);
     connect(m_exporter, &PlanExporter::finished, this, [this](bool ok, const QString& message) {
-        m_statusLabel->setText(message);
+        showStatus(message, !ok && !m_exporter->lastCancelled());
         if (!ok && !m_exporter->lastCancelled())
             showError(tr("Cannot export"), message);
     });
@@ -229,6 +232,12 @@ void MainWindow::createActions()
     connect(view, &QMenu::aboutToShow, this, &MainWindow::refreshPageActions);
     refreshPageActions();
     view->addSeparator();
+    m_teaching = view->addAction(tr("&Teaching Mode"));
+    m_teaching->setObjectName(QStringLiteral("actionTeachingMode"));
+    m_teaching->setCheckable(true);
+    m_teaching->setShortcut(QKeySequence(Qt::Key_F11));
+    m_teaching->setToolTip(tr("Full screen with every page enlarged for a projector (F11)"));
+    connect(m_teaching, &QAction::toggled, this, &MainWindow::setTeachingMode);
     view->addAction(m_playground->presentationAction()); // F5: large fonts on the Playground page
     connect(m_playground->presentationAction(), &QAction::toggled, this, [this](bool on) {
         if (on)
@@ -281,6 +290,75 @@ void MainWindow::refreshPageActions()
     }
 }
 
+void MainWindow::showStatus(const QString& message, bool error)
+{
+    statusBar()->showMessage(message, error ? kErrorStatusTimeoutMs : kStatusTimeoutMs);
+}
+
+void MainWindow::setTeachingMode(bool on)
+{
+    if (on == m_teachingOn)
+        return;
+    m_teachingOn = on;
+    {
+        const QSignalBlocker block(m_teaching);
+        m_teaching->setChecked(on);
+    }
+    // One font for the whole window: pages, menus, status bar and plots (PlotWidget scales its
+    // lines and markers by its font) follow it; QFont() returns to the application's font.
+    QFont f = QApplication::font();
+    f.setPointSizeF(f.pointSizeF() * kTeachingScale);
+    setFont(on ? f : QFont());
+    fitTableRows();
+    // The run and sweep settings fold to their title (tick it to open them): the results they
+    // lead to get a projector's 768 rows.
+    for (const char* name : {"runSettings", "sweepSettings"})
+        if (auto* box = findChild<QGroupBox*>(QLatin1String(name)))
+            foldSettings(box, on);
+    m_playground->setPresentationMode(on);
+    if (on) {
+        m_wasMaximized = isMaximized();
+        showFullScreen();
+    } else if (m_wasMaximized) {
+        showMaximized();
+    } else {
+        showNormal();
+    }
+}
+
+void MainWindow::foldSettings(QGroupBox* box, bool fold)
+{
+    const char* const wasShown = "qsShownBeforeFold";
+    if (fold && !box->isCheckable()) {
+        box->setCheckable(true);
+        box->setChecked(true);
+        connect(box, &QGroupBox::toggled, box, [box, wasShown](bool open) {
+            for (QWidget* child : box->findChildren<QWidget*>(Qt::FindDirectChildrenOnly)) {
+                if (!open)
+                    child->setProperty(wasShown, child->isVisibleTo(box));
+                child->setVisible(open ? child->property(wasShown).toBool() : false);
+            }
+        });
+    }
+    if (!box->isCheckable())
+        return;
+    box->setChecked(!fold);
+    if (!fold)
+        box->setCheckable(false);
+}
+
+void MainWindow::fitTableRows()
+{
+    const char* const ownHeight = "qsRowHeight";
+    for (QTableView* view : findChildren<QTableView*>()) {
+        QHeaderView* rows = view->verticalHeader();
+        if (!rows->property(ownHeight).isValid())
+            rows->setProperty(ownHeight, rows->defaultSectionSize());
+        const int own = rows->property(ownHeight).toInt();
+        rows->setDefaultSectionSize(m_teachingOn ? std::max(own, view->fontMetrics().height() + 8) : own);
+    }
+}
+
 void MainWindow::refreshExportActions()
 {
     // Enabled, or disabled with the reason as its tooltip and status tip (before any file dialog).
@@ -299,9 +377,10 @@ void MainWindow::refreshExportActions()
 
 void MainWindow::refreshPlanStatus()
 {
-    m_planStatus->setText(m_model && !m_plan->plan().entries.empty()
-                              ? tr("Plan: %1 bpw").arg(m_plan->linearBitsPerWeight(), 0, 'f', 2)
-                              : QString());
+    m_planStatus->setText(
+        m_model && !m_plan->plan().entries.empty()
+            ? tr("Plan: %1 bpw").arg(QLocale().toString(m_plan->linearBitsPerWeight(), 'f', 2))
+            : QString());
 }
 
 void MainWindow::applySettings(const AppSettings& settings)
@@ -336,7 +415,7 @@ void MainWindow::showSettings()
             box->setAttribute(Qt::WA_DeleteOnClose);
             box->open();
         }
-        statusBar()->showMessage(tr("Preferences saved"), 3000);
+        showStatus(tr("Preferences saved"));
     });
     dialog->open();
 }
@@ -446,7 +525,7 @@ int MainWindow::runCurrentPlan()
         name = tr("run %1").arg(++counter);
     const int id = m_runs->startRun(name, m_plan->recipe(), m_plan->plan());
     if (id >= 0)
-        statusBar()->showMessage(tr("%1 queued (Runs page)").arg(name), 3000);
+        showStatus(tr("%1 queued (Runs page)").arg(name));
     return id;
 }
 
@@ -479,7 +558,7 @@ void MainWindow::compareMethods()
         if (m_runs->startRun(name, recipe, plan) < 0)
             return; // refused: the Runs page says what to set
     }
-    statusBar()->showMessage(tr("Three runs queued: RTN, GPTQ and Q4_K"), 5000);
+    showStatus(tr("Three runs queued: RTN, GPTQ and Q4_K"));
 }
 
 void MainWindow::setModel(const OpenedModel& opened)

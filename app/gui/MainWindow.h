@@ -7,6 +7,7 @@
 #include <memory>
 
 class QAction;
+class QGroupBox;
 class QLabel;
 class QMenu;
 class QProgressBar;
@@ -61,6 +62,17 @@ public:
     /// Queues a quantize + evaluate run of the current plan (the Run button); returns the job id or -1.
     int runCurrentPlan();
     StartPage* startPage() const { return m_start; }
+    /// View › Teaching Mode (F11): full screen, every page's fonts, plot lines and table rows
+    /// enlarged by kTeachingScale for a projector; the Playground switches to its presentation mode.
+    QAction* teachingAction() const { return m_teaching; }
+    bool teachingMode() const { return m_teachingOn; }
+    static constexpr double kTeachingScale = 1.4;
+    /// How long a status-bar message stays: a notice, and an error (longer, to be read).
+    static constexpr int kStatusTimeoutMs = 5000;
+    static constexpr int kErrorStatusTimeoutMs = 15000;
+    /// A message in the status bar that clears itself after kStatusTimeoutMs (errors after
+    /// kErrorStatusTimeoutMs).
+    void showStatus(const QString& message, bool error = false);
 
 public Q_SLOTS:
     /// Starts loading a model folder in the background; errors end in a dialog, never a crash.
@@ -79,6 +91,7 @@ public Q_SLOTS:
     void showAbout();
     /// Help › Keyboard Shortcuts (F1): the list is read from the window's actions.
     void showShortcuts();
+    void setTeachingMode(bool on);
 
 Q_SIGNALS:
     void modelLoaded();
@@ -91,6 +104,10 @@ protected:
 private:
     void createActions();
     void refreshPageActions();
+    /// Table rows tall enough for the window's font (teaching mode), or back to their own height.
+    void fitTableRows();
+    /// Folds a settings group to its title in teaching mode (a tick box in the title opens it).
+    void foldSettings(QGroupBox* box, bool fold);
     void refreshPlanStatus();
     /// Export GGUF / Export Hugging Face enabled, or disabled with the reason as their tooltip.
     void refreshExportActions();
@@ -137,6 +154,9 @@ private:
     PlanExporter* m_exporter = nullptr;
     QAction* m_exportGguf = nullptr;
     QAction* m_exportHf = nullptr;
+    QAction* m_teaching = nullptr;
+    bool m_teachingOn = false;
+    bool m_wasMaximized = false;
     AppSettings m_settings;
 };
 

@@ -6,7 +6,9 @@
 #include "ParetoFrontPlot.h"
 #include "PlanDocument.h"
 #include "SchemePicker.h"
+#include "TableColumns.h"
 #include "TextFileField.h"
+#include "ThemeColors.h"
 #include "model/Model.h"
 #include "recipe/LayerPlan.h"
 #include "tokenizer/Tokenizer.h"
@@ -14,24 +16,60 @@
 
 #include <QBoxLayout>
 #include <QComboBox>
+#include <QDoubleSpinBox>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHeaderView>
+#include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
+#include <QLocale>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSlider>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QTableWidget>
+#include <cmath>
 
 namespace qs {
 
 namespace {
 constexpr int kSliderSteps = 1000;
+
+/// The budget typed in bits per weight: arrows step 0.05, Page Up/Down 0.25.
+class BudgetSpinBox : public QDoubleSpinBox
+{
+public:
+    BudgetSpinBox()
+    {
+        setDecimals(2);
+        setSingleStep(0.05);
+        setSuffix(MixedPrecisionPanel::tr(" bpw"));
+        setKeyboardTracking(false); // a typed "4.5" is one budget, not "4" first
+    }
+
+protected:
+    void keyPressEvent(QKeyEvent* event) override
+    {
+        if (event->key() == Qt::Key_PageUp || event->key() == Qt::Key_PageDown) {
+            stepBy(event->key() == Qt::Key_PageUp ? 5 : -5);
+            event->accept();
+            return;
+        }
+        QDoubleSpinBox::keyPressEvent(event);
+    }
+};
+/// A table cell showing a number: right-aligned, so that the digits line up.
+QTableWidgetItem* numberItem(const QString& text)
+{
+    auto* item = new QTableWidgetItem(text);
+    item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    return item;
+}
+
 enum ProposalColumn {
     ProposalLayer,
     ProposalScheme,
@@ -89,6 +127,7 @@ MixedPrecisionPanel::MixedPrecisionPanel(PlanDocument* doc, QWidget* parent) : Q
     buttons->addWidget(load);
     buttons->addWidget(save);
     auto* sweepBox = new QGroupBox(tr("Sensitivity sweep"));
+    sweepBox->setObjectName(QStringLiteral("sweepSettings"));
     auto* sweepLayout = new QVBoxLayout(sweepBox);
     sweepLayout->addLayout(form);
     sweepLayout->addLayout(buttons);
@@ -118,7 +157,16 @@ MixedPrecisionPanel::MixedPrecisionPanel(PlanDocument* doc, QWidget* parent) : Q
     m_apply = new QPushButton(tr("Apply plan"));
     m_apply->setObjectName(QStringLiteral("applyPlan"));
     m_apply->setEnabled(false);
-    connect(m_budget, &QSlider::valueChanged, this, &MixedPrecisionPanel::updateProposal);
+    m_budgetSpin = new BudgetSpinBox;
+    m_budgetSpin->setObjectName(QStringLiteral("budgetSpin"));
+    m_budgetSpin->setEnabled(false);
+    // The slider moves the number; the number places the slider and is the budget.
+    connect(m_budget, &QSlider::valueChanged, this, [this](int step) {
+        const double lo = m_budgetSpin->minimum(), hi = m_budgetSpin->maximum();
+        if (m_allocator)
+            m_budgetSpin->setValue(lo + (hi - lo) * step / double(kSliderSteps));
+    });
+    connect(m_budgetSpin, &QDoubleSpinBox::valueChanged, this, &MixedPrecisionPanel::setBudget);
     connect(m_apply, &QPushButton::clicked, this, &MixedPrecisionPanel::applyProposal);
     m_proposalTable = new QTableWidget(0, ProposalColumns);
     m_proposalTable->setObjectName(QStringLiteral("proposalTable"));
@@ -127,13 +175,13 @@ MixedPrecisionPanel::MixedPrecisionPanel(PlanDocument* doc, QWidget* parent) : Q
     m_proposalTable->horizontalHeaderItem(ProposalStored)
         ->setToolTip(tr("The type llama-quantize really stores: a k-quant whose block does not divide a "
                         "layer's rows falls back to another type (or F16)"));
-    m_proposalTable->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    m_proposalTable->horizontalHeader()->setStretchLastSection(true);
+    favourNumberColumns(m_proposalTable, ProposalLayer);
     m_proposalTable->verticalHeader()->hide();
     m_proposalTable->setEditTriggers(QAbstractItemView::NoEditTriggers);
     auto* budgetRow = new QHBoxLayout;
     budgetRow->addWidget(new QLabel(tr("Budget:")));
     budgetRow->addWidget(m_budget, 1);
+    budgetRow->addWidget(m_budgetSpin);
     budgetRow->addWidget(m_budgetLabel);
     budgetRow->addWidget(m_apply);
     auto* proposalBox = new QWidget;
@@ -199,6 +247,7 @@ void MixedPrecisionPanel::setModel(std::shared_ptr<const Model> model)
     m_pareto->clear();
     m_proposalTable->setRowCount(0);
     m_budget->setEnabled(false);
+    m_budgetSpin->setEnabled(false);
     m_apply->setEnabled(false);
     m_budgetLabel->clear();
 }
@@ -365,6 +414,7 @@ void MixedPrecisionPanel::setResults(const SensitivityResult& results)
         whyNot = e.message();
     }
     m_budget->setEnabled(bool(m_allocator));
+    m_budgetSpin->setEnabled(bool(m_allocator));
     m_apply->setEnabled(bool(m_allocator));
     if (!m_allocator) {
         m_pareto->clear();
@@ -381,9 +431,12 @@ void MixedPrecisionPanel::setResults(const SensitivityResult& results)
                            u.bitsPerWeight, u.predictedLoss});
     }
     m_pareto->setData(front, uniform, tr("KLD"));
-    const QSignalBlocker block(m_budget);
-    m_budget->setValue(kSliderSteps / 3);
-    updateProposal();
+    const double lo = m_allocator->minBitsPerWeight(), hi = m_allocator->maxBitsPerWeight();
+    {
+        const QSignalBlocker block(m_budgetSpin); // its range, in its steps, holds the plan's
+        m_budgetSpin->setRange(std::floor(lo * 100) / 100, std::ceil(hi * 100) / 100);
+    }
+    setBudget(lo + (hi - lo) / 3);
 }
 
 void MixedPrecisionPanel::updateBars()
@@ -405,8 +458,13 @@ void MixedPrecisionPanel::setBudget(double bpw)
 {
     if (!m_allocator)
         return;
-    const double lo = m_allocator->minBitsPerWeight(), hi = m_allocator->maxBitsPerWeight();
-    m_budget->setValue(int(std::lround((bpw - lo) / std::max(1e-9, hi - lo) * kSliderSteps)));
+    {
+        const QSignalBlocker a(m_budget), b(m_budgetSpin);
+        m_budgetSpin->setValue(bpw); // rounded to its steps and range
+        const double lo = m_budgetSpin->minimum(), hi = m_budgetSpin->maximum();
+        m_budget->setValue(
+            int(std::lround((m_budgetSpin->value() - lo) / std::max(1e-9, hi - lo) * kSliderSteps)));
+    }
     updateProposal();
 }
 
@@ -414,8 +472,8 @@ void MixedPrecisionPanel::updateProposal()
 {
     if (!m_allocator)
         return;
-    const double lo = m_allocator->minBitsPerWeight(), hi = m_allocator->maxBitsPerWeight();
-    const double bpw = lo + (hi - lo) * m_budget->value() / double(kSliderSteps);
+    const double lo = m_allocator->minBitsPerWeight();
+    const double bpw = m_budgetSpin->value();
     try {
         m_proposal = m_allocator->forBitsPerWeight(std::max(lo, bpw));
     } catch (const Error& e) {
@@ -423,10 +481,10 @@ void MixedPrecisionPanel::updateProposal()
         return;
     }
     const AllocationPlan& p = *m_proposal;
-    m_budgetLabel->setText(tr("%1 bpw → plan %2 bpw, predicted KLD %3")
-                               .arg(bpw, 0, 'f', 3)
-                               .arg(p.bitsPerWeight, 0, 'f', 3)
-                               .arg(p.predictedLoss, 0, 'g', 4));
+    const QLocale loc;
+    m_budgetLabel->setText(
+        tr("→ plan %1 bpw, predicted KLD %2")
+            .arg(loc.toString(p.bitsPerWeight, 'f', 3), loc.toString(p.predictedLoss, 'g', 4)));
     m_pareto->setProposal(bpw, {tr("proposal"), p.bitsPerWeight, p.predictedLoss});
     const SensitivityResult& r = *m_results;
     m_proposalTable->setRowCount(int(r.units.size()));
@@ -442,13 +500,11 @@ void MixedPrecisionPanel::updateProposal()
         auto* stored = new QTableWidgetItem(fallback.isEmpty() ? schemeLabel(scheme.spec) : fallback);
         if (!fallback.isEmpty()) {
             stored->setToolTip(why);
-            stored->setBackground(QColor(255, 222, 173));
+            stored->setBackground(theme::fallbackTint(palette()));
         }
         m_proposalTable->setItem(u, ProposalStored, stored);
-        m_proposalTable->setItem(u, ProposalBpw,
-                                 new QTableWidgetItem(QString::number(e ? e->bitsPerWeight : 0, 'f', 3)));
-        m_proposalTable->setItem(u, ProposalKld,
-                                 new QTableWidgetItem(QString::number(e ? e->kld : 0, 'g', 4)));
+        m_proposalTable->setItem(u, ProposalBpw, numberItem(loc.toString(e ? e->bitsPerWeight : 0, 'f', 3)));
+        m_proposalTable->setItem(u, ProposalKld, numberItem(loc.toString(e ? e->kld : 0, 'g', 4)));
     }
 }
 

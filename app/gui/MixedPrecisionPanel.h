@@ -14,6 +14,7 @@ class QLabel;
 class QProgressBar;
 class QPushButton;
 class QSlider;
+class QDoubleSpinBox;
 class QSpinBox;
 class QTableWidget;
 
@@ -93,6 +94,7 @@ private:
     LayerErrorBars* m_bars = nullptr;
     ParetoFrontPlot* m_pareto = nullptr;
     QSlider* m_budget = nullptr;
+    QDoubleSpinBox* m_budgetSpin = nullptr; ///< the same budget typed or stepped (0.05, PgUp 0.25)
     QLabel* m_budgetLabel = nullptr;
     QTableWidget* m_proposalTable = nullptr;
     QPushButton* m_apply = nullptr;

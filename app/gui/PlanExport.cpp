@@ -2,6 +2,7 @@
 
 #include "JobRunner.h"
 #include "PlanDocument.h"
+#include "ThemeColors.h"
 #include "checkpoint/GgufExport.h"
 #include "checkpoint/GgufSizeReport.h"
 #include "checkpoint/HfQuantExport.h"
@@ -152,7 +153,7 @@ void PlanExporter::showLlamaCppRules()
     warn->setObjectName(QStringLiteral("llamaCppProblems"));
     warn->setReadOnly(true);
     warn->setMaximumHeight(130);
-    warn->setStyleSheet(QStringLiteral("color: #a05000"));
+    theme::setTextTone(warn, theme::Tone::Warning);
     layout->addWidget(warn);
     const auto refresh = [model, plan, text, warn, binary, input, output, imatrix, defaults] {
         LlamaQuantizeInvocation how = defaults;

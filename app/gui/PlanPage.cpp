@@ -3,6 +3,8 @@
 #include "PlanDocument.h"
 #include "PlanItemDelegate.h"
 #include "PlanTableModel.h"
+#include "TableColumns.h"
+#include "ThemeColors.h"
 #include "model/Model.h"
 #include "quant/QuantizeJob.h"
 #include "recipe/RecipeExport.h"
@@ -19,6 +21,7 @@
 #include <QJsonDocument>
 #include <QLabel>
 #include <QLineEdit>
+#include <QLocale>
 #include <QPushButton>
 #include <QRegularExpression>
 #include <QSortFilterProxyModel>
@@ -70,7 +73,7 @@ void PlanPage::createTable()
     m_planView->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::SelectedClicked |
                                 QAbstractItemView::EditKeyPressed);
     m_planView->setAlternatingRowColors(true);
-    m_planView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    favourNumberColumns(m_planView, PlanTableModel::Name);
     m_planView->verticalHeader()->hide();
     connect(m_planView->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
         std::vector<int> rows;
@@ -83,11 +86,12 @@ void PlanPage::createTable()
 
     m_planTotals = new QLabel;
     m_planTotals->setObjectName(QStringLiteral("planTotals"));
+    m_planTotals->setWordWrap(true); // a narrow window (or teaching mode's large font) wraps it
     m_planTotals->setTextFormat(Qt::RichText);
     m_planWarnings = new QLabel;
     m_planWarnings->setObjectName(QStringLiteral("planWarnings"));
     m_planWarnings->setWordWrap(true);
-    m_planWarnings->setStyleSheet(QStringLiteral("color: #a05000"));
+    theme::setTextTone(m_planWarnings, theme::Tone::Warning);
 }
 
 QHBoxLayout* PlanPage::createTopRow()
@@ -303,10 +307,10 @@ void PlanPage::refreshPlanHeader()
         tr("<b>%1</b> → <b>%2</b> (%3 % of the original) · linear layers at <b>%4</b> bits per weight · "
            "whole model %5 bpw · estimated memory to quantize: %6")
             .arg(formatBytes(before), formatBytes(after))
-            .arg(before > 0 ? 100.0 * after / before : 0, 0, 'f', 1)
-            .arg(m_plan->linearBitsPerWeight(), 0, 'f', 3)
-            .arg(before > 0 ? 8.0 * after / double(m_model->totals().params) : 0, 0, 'f', 3)
-            .arg(formatBytes(mem.total())));
+            .arg(QLocale().toString(before > 0 ? 100.0 * after / before : 0, 'f', 1),
+                 QLocale().toString(m_plan->linearBitsPerWeight(), 'f', 3),
+                 QLocale().toString(before > 0 ? 8.0 * after / double(m_model->totals().params) : 0, 'f', 3),
+                 formatBytes(mem.total())));
     m_planWarnings->setText(m_plan->warnings().isEmpty()
                                 ? QString()
                                 : tr("Rules that match no layer of this model: %1")

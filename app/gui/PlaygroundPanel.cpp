@@ -2,6 +2,7 @@
 
 #include "AppSettings.h"
 #include "PlaygroundPlots.h"
+#include "ThemeColors.h"
 #include "model/Model.h"
 #include "spec/QuantSpec.h"
 #include "tokenizer/Tokenizer.h"
@@ -88,7 +89,6 @@ PlaygroundPanel::PlaygroundPanel(QWidget* parent) : QWidget(parent)
     controlsLayout->addWidget(sourceBox);
     controlsLayout->addWidget(quantBox);
     controlsLayout->addWidget(compareBox);
-    controlsLayout->addWidget(statsBox);
     controlsLayout->addWidget(m_message);
     controlsLayout->addWidget(m_presentationButton);
     controlsLayout->addStretch(1);
@@ -96,6 +96,12 @@ PlaygroundPanel::PlaygroundPanel(QWidget* parent) : QWidget(parent)
     scroll->setWidget(controls);
     scroll->setWidgetResizable(true);
     scroll->setFrameShape(QFrame::NoFrame);
+    // The result stays in view below the settings, whatever they scroll (a projector's 768 rows).
+    auto* side = new QWidget;
+    auto* sideLayout = new QVBoxLayout(side);
+    sideLayout->setContentsMargins(0, 0, 0, 0);
+    sideLayout->addWidget(scroll, 1);
+    sideLayout->addWidget(statsBox);
 
     m_valuesPlot = new PlaygroundValuesPlot;
     m_errorPlot = new PlaygroundErrorPlot;
@@ -117,10 +123,10 @@ PlaygroundPanel::PlaygroundPanel(QWidget* parent) : QWidget(parent)
     showControls->setCheckable(true);
     showControls->setChecked(true);
     showControls->setToolTip(tr("Show or hide the controls, leaving the plots the whole width"));
-    connect(showControls, &QToolButton::toggled, scroll, &QWidget::setVisible);
+    connect(showControls, &QToolButton::toggled, side, &QWidget::setVisible);
     m_views->setCornerWidget(showControls, Qt::TopLeftCorner);
     auto* split = new QSplitter(Qt::Horizontal);
-    split->addWidget(scroll);
+    split->addWidget(side);
     split->addWidget(m_views);
     split->setStretchFactor(1, 1);
     auto* layout = new QVBoxLayout(this);
@@ -228,7 +234,7 @@ QWidget* PlaygroundPanel::createQuantizationBox()
     m_methodNote->setObjectName(QStringLiteral("playgroundMethodNote"));
     m_methodNote->setWordWrap(true);
     m_methodNote->setTextFormat(Qt::RichText);
-    m_methodNote->setStyleSheet(QStringLiteral("color: #555"));
+    theme::setTextTone(m_methodNote, theme::Tone::Hint);
     m_shownGroup = makeSpin("playgroundShownGroup", 0, 0, 0);
     m_shownGroup->setToolTip(tr("The group whose quantization levels the plot draws"));
     m_sorted = new QCheckBox(tr("Sort values within each group"));
@@ -299,7 +305,7 @@ QWidget* PlaygroundPanel::createStatsBox()
     m_message = new QLabel;
     m_message->setObjectName(QStringLiteral("playgroundMessage"));
     m_message->setWordWrap(true);
-    m_message->setStyleSheet(QStringLiteral("color: #b00000"));
+    theme::setTextTone(m_message, theme::Tone::Error);
     m_message->hide();
 
     return statsBox;

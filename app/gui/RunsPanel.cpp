@@ -36,6 +36,7 @@
 #include <QStandardItemModel>
 #include <QTabWidget>
 #include <QTableWidget>
+#include <QTimer>
 
 namespace qs {
 
@@ -99,10 +100,14 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
     form->addRow(tr("Calibration text"), m_calibText);
     form->addRow(m_refusal);
     auto* settings = new QGroupBox(tr("Run settings (quantize, then evaluate against the float model)"));
+    settings->setObjectName(QStringLiteral("runSettings"));
     settings->setLayout(form);
 
     m_jobsTable = new QTableWidget(0, JobColumns);
     m_jobsTable->setObjectName(QStringLiteral("jobsTable"));
+    m_etaTimer = new QTimer(this);
+    m_etaTimer->setInterval(1000);
+    connect(m_etaTimer, &QTimer::timeout, this, &RunsPanel::refreshEta);
     m_jobsTable->setHorizontalHeaderLabels(
         {tr("Job"), tr("Progress"), tr("Stage"), tr("Layer"), tr("ETA"), QString()});
     m_jobsTable->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
@@ -596,6 +601,7 @@ int RunsPanel::startRun(const QString& name, const Recipe& recipe, const LayerPl
     job->recipe = recipe;
     job->plan = plan;
     job->model = m_identity;
+    job->queued.start();
     const int id = job->id;
     const int row = m_jobsTable->rowCount();
     m_jobsTable->insertRow(row);
@@ -621,6 +627,7 @@ int RunsPanel::startRun(const QString& name, const Recipe& recipe, const LayerPl
         this, [params](ExperimentResult& out, const JobContext& ctx) { runExperiment(params, out, ctx); },
         [this, id](const JobOutcome<ExperimentResult>& out) { onJobFinished(id, out); }, options);
     m_jobs.push_back(std::move(job));
+    refreshEta();
     return id;
 }
 
@@ -653,8 +660,47 @@ void RunsPanel::showProgress(int id, const JobProgress& p)
         b->setValue(int(p.fraction * 1000));
     m_jobsTable->item(row, JobColStage)->setText(p.stage);
     m_jobsTable->item(row, JobColLayer)->setText(p.detail);
-    m_jobsTable->item(row, JobColEta)
-        ->setText(p.etaSeconds >= 0 ? tr("%1 s").arg(p.etaSeconds, 0, 'f', 0) : QString());
+    for (const auto& j : m_jobs)
+        if (j->id == id) {
+            if (!j->running.isValid())
+                j->running.start();
+            if (p.fraction >= 0)
+                j->fraction = p.fraction;
+        }
+    refreshEta();
+}
+
+QString RunsPanel::etaText(bool running, double seconds, double fraction)
+{
+    const auto clock = [](double s) {
+        const qint64 t = qint64(std::llround(std::max(0.0, s)));
+        return t >= 3600 ? QStringLiteral("%1:%2:%3")
+                               .arg(t / 3600)
+                               .arg(t / 60 % 60, 2, 10, QLatin1Char('0'))
+                               .arg(t % 60, 2, 10, QLatin1Char('0'))
+                         : QStringLiteral("%1:%2").arg(t / 60).arg(t % 60, 2, 10, QLatin1Char('0'));
+    };
+    if (!running)
+        return tr("waiting %1").arg(clock(seconds));
+    if (fraction < 0.01 || fraction >= 1.0)
+        return tr("%1 elapsed").arg(clock(seconds));
+    return tr("%1 elapsed, about %2 left").arg(clock(seconds), clock(seconds * (1.0 - fraction) / fraction));
+}
+
+void RunsPanel::refreshEta()
+{
+    for (const auto& j : m_jobs)
+        if (const int row = jobRow(j->id); row >= 0) {
+            const bool running = j->running.isValid();
+            m_jobsTable->item(row, JobColEta)
+                ->setText(etaText(running, double((running ? j->running : j->queued).elapsed()) / 1000.0,
+                                  j->fraction));
+        }
+    // Once a second while any job is queued or running, so the clocks move between reports.
+    if (m_jobs.empty())
+        m_etaTimer->stop();
+    else if (!m_etaTimer->isActive())
+        m_etaTimer->start();
 }
 
 void RunsPanel::cancelRun(int id)

@@ -9,6 +9,7 @@
 #include "session/Session.h"
 #include "store/RunStore.h"
 
+#include <QElapsedTimer>
 #include <QTemporaryDir>
 #include <QThreadPool>
 #include <QWidget>
@@ -21,6 +22,7 @@ class QLabel;
 class QLineEdit;
 class QPushButton;
 class QSpinBox;
+class QTimer;
 class QTableWidget;
 class QTabWidget;
 
@@ -82,6 +84,9 @@ public:
     int startRun(const QString& name, const Recipe& recipe, const LayerPlan& plan);
     void cancelRun(int id);
     int pendingJobs() const { return int(m_jobs.size()); }
+    /// The jobs table's ETA cell: a queued job's wait ("waiting 0:05"), a running job's elapsed
+    /// time and, once its progress says enough (1 %), the time left at its pace so far.
+    static QString etaText(bool running, double seconds, double fraction);
     /// Adds runs picked in the history (any session) to the comparison; runs already shown are skipped.
     void compareRuns(const std::vector<SessionRun>& runs);
     RunHistoryPanel* history() const { return m_history; }
@@ -131,7 +136,11 @@ private:
         LayerPlan plan;
         ModelIdentity model; ///< the model it quantizes (the current one may change meanwhile)
         JobHandle handle;
+        QElapsedTimer queued;  ///< since startRun
+        QElapsedTimer running; ///< since its first progress report
+        double fraction = -1.0;
     };
+    void refreshEta();
     int jobRow(int id) const;
     void showProgress(int id, const JobProgress& p);
     void onJobFinished(int id, const JobOutcome<ExperimentResult>& out);
@@ -165,6 +174,7 @@ private:
     RunStore m_store;
     ModelIdentity m_identity; ///< of the current model
     std::deque<std::unique_ptr<Job>> m_jobs;
+    QTimer* m_etaTimer = nullptr;
     int m_nextId = 1;
     std::vector<RunSummary> m_runs;
     std::vector<bool> m_checked;

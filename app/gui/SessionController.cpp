@@ -76,7 +76,7 @@ bool SessionController::save()
     try {
         capture().save(m_file);
     } catch (const Error& e) {
-        m_window->statusBar()->showMessage(tr("Cannot save the session: %1").arg(e.message()), 10000);
+        m_window->showStatus(tr("Cannot save the session: %1").arg(e.message()), true);
         return false;
     }
     Q_EMIT saved(m_file);

@@ -7,6 +7,7 @@
 #include <QKeySequence>
 #include <QRegularExpression>
 #include <QTableWidget>
+#include <algorithm>
 
 namespace qs {
 
@@ -27,6 +28,13 @@ ShortcutsDialog::ShortcutsDialog(QWidget* window, QWidget* parent) : QDialog(par
         text.remove(QStringLiteral("…"));
         rows.append({text, keys.join(QStringLiteral(", "))});
     }
+
+    // Sorted by the action's name (as the user's language sorts), so a key is found by reading down.
+    std::sort(rows.begin(), rows.end(),
+              [](const QPair<QString, QString>& a, const QPair<QString, QString>& b) {
+                  const int c = QString::localeAwareCompare(a.first, b.first);
+                  return c != 0 ? c < 0 : a.second < b.second;
+              });
 
     auto* table = new QTableWidget(int(rows.size()), 2);
     table->setObjectName(QStringLiteral("shortcutsTable"));

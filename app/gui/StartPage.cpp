@@ -7,11 +7,13 @@
 
 #include <QBoxLayout>
 #include <QCommandLinkButton>
+#include <QGridLayout>
 #include <QGroupBox>
 #include <QLabel>
 #include <QLocale>
 #include <QRegularExpression>
 #include <QTextBrowser>
+#include <array>
 #include <cmath>
 
 namespace qs {
@@ -32,6 +34,8 @@ StartPage::StartPage(QWidget* parent) : QWidget(parent)
     m_properties->setObjectName(QStringLiteral("overviewText"));
     m_breakdown = new QTextBrowser;
     m_breakdown->setObjectName(QStringLiteral("parameterBreakdown"));
+    // Numbers and headers whole (a narrow window scrolls the table rather than breaking "32,768").
+    m_breakdown->document()->setDefaultStyleSheet(QStringLiteral("td, th { white-space: nowrap; }"));
 
     m_compare =
         new QCommandLinkButton(tr("Compare RTN, GPTQ and Q4_K on this model"),
@@ -51,9 +55,10 @@ StartPage::StartPage(QWidget* parent) : QWidget(parent)
     connect(m_playground, &QCommandLinkButton::clicked, this, &StartPage::playgroundRequested);
 
     auto* starts = new QGroupBox(tr("Start here"));
-    auto* startsLayout = new QHBoxLayout(starts);
-    for (QCommandLinkButton* b : {m_compare, m_sensitivity, m_playground})
-        startsLayout->addWidget(b, 1);
+    m_startsLayout = new QGridLayout(starts);
+    for (QCommandLinkButton* b : {m_compare, m_sensitivity, m_playground}) // the page's width decides
+        b->setSizePolicy(QSizePolicy::Ignored, b->sizePolicy().verticalPolicy());
+    reflowStarts();
     auto* modelBox = new QGroupBox(tr("The model"));
     auto* modelLayout = new QVBoxLayout(modelBox);
     modelLayout->addWidget(m_properties);
@@ -67,6 +72,33 @@ StartPage::StartPage(QWidget* parent) : QWidget(parent)
     layout->addWidget(m_title);
     layout->addWidget(starts);
     layout->addLayout(picture, 1);
+}
+
+void StartPage::resizeEvent(QResizeEvent* event)
+{
+    QWidget::resizeEvent(event);
+    reflowStarts();
+}
+
+void StartPage::reflowStarts()
+{
+    const std::array<QCommandLinkButton*, 3> buttons{m_compare, m_sensitivity, m_playground};
+    const QMargins m = m_startsLayout->contentsMargins();
+    const QMargins page = layout() ? layout()->contentsMargins() : QMargins();
+    const int room = width() - m.left() - m.right() - page.left() - page.right() - 8; // 8: the box's frame
+    const int spacing = std::max(0, m_startsLayout->spacing());
+    int widest = 0, total = 0;
+    for (QCommandLinkButton* b : buttons) {
+        widest = std::max(widest, b->sizeHint().width());
+        total += b->sizeHint().width() + spacing;
+    }
+    const int columns = total <= room ? 3 : 2 * (widest + spacing) <= room ? 2 : 1;
+    for (int i = 0; i < 3; ++i) {
+        m_startsLayout->removeWidget(buttons[std::size_t(i)]);
+        m_startsLayout->addWidget(buttons[std::size_t(i)], i / columns, i % columns);
+    }
+    for (int c = 0; c < 3; ++c)
+        m_startsLayout->setColumnStretch(c, c < columns ? 1 : 0);
 }
 
 StartPage::~StartPage()
@@ -102,7 +134,7 @@ void StartPage::setModel(std::shared_ptr<const Model> model, const QString& toke
                  loc.toString(t.mlpParams)));
     row(tr("Head"), m.headTied() ? tr("tied to the embeddings") : loc.toString(t.headParams));
     row(tr("Size"), formatBytes(double(t.bytes)));
-    row(tr("Bits per weight"), QString::number(t.bitsPerWeight(), 'f', 2));
+    row(tr("Bits per weight"), loc.toString(t.bitsPerWeight(), 'f', 2));
     row(tr("Weight type"), m.weightDtypeName());
     row(tr("Files"), QString::number(m.tensors().files().size()));
     row(tr("Tokenizer"),

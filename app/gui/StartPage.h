@@ -6,6 +6,8 @@
 #include <QWidget>
 #include <memory>
 
+class QGridLayout;
+
 class QCommandLinkButton;
 class QLabel;
 class QTextBrowser;
@@ -41,13 +43,19 @@ Q_SIGNALS:
     /// The weight sample finished (ok) or failed (message).
     void profileFinished(bool ok, const QString& message);
 
+protected:
+    void resizeEvent(QResizeEvent* event) override;
+
 private:
     void showProfile(const QString& note);
+    /// The one-click starts side by side where their titles fit, else two (or one) to a row.
+    void reflowStarts();
 
     std::shared_ptr<const Model> m_model;
     ModelProfile m_profile;
     JobHandle m_job;
     QLabel* m_title = nullptr;
+    QGridLayout* m_startsLayout = nullptr;
     QTextBrowser* m_properties = nullptr;
     QTextBrowser* m_breakdown = nullptr;
     QCommandLinkButton* m_compare = nullptr;

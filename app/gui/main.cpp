@@ -83,6 +83,14 @@ int main(int argc, char** argv)
                         "window=WxH; see PlaygroundPanel::applySettings); with --screenshot and gptq "
                         "the picture waits for the demonstration."),
          QStringLiteral("SETTINGS")});
+    p.addOption(
+        {QStringLiteral("theme"),
+         QStringLiteral("Colour theme for this start: light, dark or system (default: the one chosen in "
+                        "Preferences; not stored)."),
+         QStringLiteral("NAME")});
+    p.addOption({QStringLiteral("teaching"),
+                 QStringLiteral("Start in teaching mode (View › Teaching Mode, F11): full screen, every page "
+                                "enlarged for a projector.")});
     p.addOption({QStringLiteral("no-restore"),
                  QStringLiteral("Start with a clean workbench (the session is still saved as you work).")});
     p.addOption(
@@ -98,7 +106,16 @@ int main(int argc, char** argv)
 
     // Preferences: the data folder reaches every default text path through QUANTSCOPE_DATA (the
     // environment, when set, wins); language before any window exists; threads and theme now.
-    const qs::AppSettings settings = qs::AppSettings::load();
+    qs::AppSettings settings = qs::AppSettings::load();
+    if (p.isSet(QStringLiteral("theme"))) {
+        const QString theme = p.value(QStringLiteral("theme")).toLower();
+        if (theme != u"light" && theme != u"dark" && theme != u"system") {
+            std::fprintf(stderr, "quantscope: --theme %s: not a theme (light, dark or system)\n",
+                         qPrintable(theme));
+            return 2;
+        }
+        settings.theme = qs::AppSettings::themeFromKey(theme);
+    }
     if (!settings.dataDirectory.isEmpty() && qEnvironmentVariableIsEmpty("QUANTSCOPE_DATA"))
         qputenv("QUANTSCOPE_DATA", settings.dataDirectory.toLocal8Bit());
     if (!qs::AppSettings::installTranslator(settings.language))
@@ -108,6 +125,8 @@ int main(int argc, char** argv)
     qs::MainWindow w;
     w.applySettings(settings);
     w.show();
+    if (p.isSet(QStringLiteral("teaching")))
+        w.setTeachingMode(true);
     QString path = p.positionalArguments().value(0);
     if (p.isSet(QStringLiteral("bench-gui"))) { // a fresh window, runs kept in memory only
         qs::GuiBench::Options o;
