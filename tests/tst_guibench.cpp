@@ -4,6 +4,7 @@
 // timing is asserted beyond the deliberate block (the machine is shared).
 #include "GuiBench.h"
 #include "MainWindow.h"
+#include "RunsPanel.h"
 #include "TestSupport.h"
 
 #include <QFile>

@@ -183,6 +183,48 @@
         <translation>%1
 [%2, %3): %4 Gewichte</translation>
     </message>
+    <message>
+        <source>%1 across layers</source>
+        <translation>%1 über die Schichten</translation>
+    </message>
+    <message>
+        <source>%1 of a layer (%2)</source>
+        <translation>%1 einer Schicht (%2)</translation>
+    </message>
+    <message>
+        <source>layers (log)</source>
+        <translation>Schichten (log)</translation>
+    </message>
+    <message>
+        <source>layers</source>
+        <translation>Schichten</translation>
+    </message>
+    <message>
+        <source>No KLD contribution: it comes from a sensitivity sweep of this model that measured the shown runs&apos; layer schemes</source>
+        <translation>Kein KLD-Beitrag: Er stammt aus einem Sensitivitätsdurchlauf dieses Modells, der die Schichtschemata der gezeigten Läufe gemessen hat</translation>
+    </message>
+    <message>
+        <source>No shown run measured its layers&apos; output error</source>
+        <translation>Kein gezeigter Lauf hat den Ausgabefehler seiner Schichten gemessen</translation>
+    </message>
+    <message numerus="yes">
+        <source>%1
+[%2, %3): %n layer(s)</source>
+        <translation>
+            <numerusform>%1
+[%2, %3): %n Schicht</numerusform>
+            <numerusform>%1
+[%2, %3): %n Schichten</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>%1 — weight rel. MSE %2, output rel. MSE %3</source>
+        <translation>%1 — rel. MSE der Gewichte %2, rel. MSE der Ausgabe %3</translation>
+    </message>
+    <message>
+        <source>not measured</source>
+        <translation>nicht gemessen</translation>
+    </message>
 </context>
 <context>
     <name>qs::GenerationPanel</name>
@@ -314,6 +356,29 @@
     </message>
 </context>
 <context>
+    <name>qs::GuiBench</name>
+    <message>
+        <source>a run failed: %1</source>
+        <translation>ein Lauf ist fehlgeschlagen: %1</translation>
+    </message>
+    <message>
+        <source>the runs were not started (see the Runs page)</source>
+        <translation>die Läufe wurden nicht gestartet (siehe Seite Läufe)</translation>
+    </message>
+    <message>
+        <source>the sweep failed: %1</source>
+        <translation>der Durchlauf ist fehlgeschlagen: %1</translation>
+    </message>
+    <message>
+        <source>Export GGUF is not offered: %1</source>
+        <translation>GGUF-Export wird nicht angeboten: %1</translation>
+    </message>
+    <message>
+        <source>the export failed: %1</source>
+        <translation>der Export ist fehlgeschlagen: %1</translation>
+    </message>
+</context>
+<context>
     <name>qs::LayerErrorBars</name>
     <message>
         <source>No per-layer measurements to show</source>
@@ -331,14 +396,6 @@
 <context>
     <name>qs::LayerErrorHeatmap</name>
     <message>
-        <source>weight relative MSE</source>
-        <translation>relativer MSE der Gewichte</translation>
-    </message>
-    <message>
-        <source>output relative MSE</source>
-        <translation>relativer MSE der Ausgabe</translation>
-    </message>
-    <message>
         <source>%1
 %2
 %3: %4</source>
@@ -351,10 +408,6 @@
         <translation>k. A.</translation>
     </message>
     <message>
-        <source>log10 %1</source>
-        <translation>log10 %1</translation>
-    </message>
-    <message>
         <source>layer</source>
         <translation>Schicht</translation>
     </message>
@@ -365,6 +418,38 @@
     <message>
         <source>× another type stored</source>
         <translation>× anderer Typ gespeichert</translation>
+    </message>
+    <message>
+        <source>relative MSE ‖W − Ŵ‖² / ‖W‖², no unit</source>
+        <translation>relativer MSE ‖W − Ŵ‖² / ‖W‖², ohne Einheit</translation>
+    </message>
+    <message>
+        <source>relative MSE ‖XWᵀ − XŴᵀ‖² / ‖XWᵀ‖² on calibration inputs, no unit</source>
+        <translation>relativer MSE ‖XWᵀ − XŴᵀ‖² / ‖XWᵀ‖² auf Kalibrierungseingaben, ohne Einheit</translation>
+    </message>
+    <message>
+        <source>mean KLD in nats with only this layer quantized, from the sensitivity sweep</source>
+        <translation>mittlere KLD in nats, nur diese Schicht quantisiert, aus dem Sensitivitätsdurchlauf</translation>
+    </message>
+    <message>
+        <source>%1: %2</source>
+        <translation>%1: %2</translation>
+    </message>
+    <message>
+        <source>%1 (log scale, fixed; beyond it: end colours)</source>
+        <translation>%1 (logarithmische Skala, fest; darüber hinaus: Endfarben)</translation>
+    </message>
+    <message>
+        <source>weight error</source>
+        <translation>Gewichtsfehler</translation>
+    </message>
+    <message>
+        <source>output error</source>
+        <translation>Ausgabefehler</translation>
+    </message>
+    <message>
+        <source>KLD contribution</source>
+        <translation>KLD-Beitrag</translation>
     </message>
 </context>
 <context>
@@ -692,6 +777,14 @@
         <source>tokenizer: see the Overview</source>
         <translation>Tokenizer: siehe Übersicht</translation>
     </message>
+    <message>
+        <source>&amp;Teaching Mode</source>
+        <translation>&amp;Lehrmodus</translation>
+    </message>
+    <message>
+        <source>Full screen with every page enlarged for a projector (F11)</source>
+        <translation>Vollbild, jede Seite für einen Projektor vergrößert (F11)</translation>
+    </message>
 </context>
 <context>
     <name>qs::MemoryPlot</name>
@@ -889,10 +982,6 @@
         <translation>KLD</translation>
     </message>
     <message>
-        <source>%1 bpw → plan %2 bpw, predicted KLD %3</source>
-        <translation>%1 bpw → Plan %2 bpw, vorhergesagte KLD %3</translation>
-    </message>
-    <message>
         <source>proposal</source>
         <translation>Vorschlag</translation>
     </message>
@@ -961,6 +1050,14 @@
     <message>
         <source>complete the sweep to allocate</source>
         <translation>zum Zuteilen erst den Sweep abschließen</translation>
+    </message>
+    <message>
+        <source> bpw</source>
+        <translation> bpw</translation>
+    </message>
+    <message>
+        <source>→ plan %1 bpw, predicted KLD %2</source>
+        <translation>→ Plan %1 bpw, vorhergesagte KLD %2</translation>
     </message>
 </context>
 <context>
@@ -1452,6 +1549,120 @@ vorhergesagt %3</translation>
         <source>[%1, %2): %3 values</source>
         <translation>[%1, %2): %3 Werte</translation>
     </message>
+    <message>
+        <source>Error original − reconstructed (MSE A %1, B %2)</source>
+        <translation>Fehler Original − Rekonstruktion (MSE A %1, B %2)</translation>
+    </message>
+    <message>
+        <source>A: %1</source>
+        <translation>A: %1</translation>
+    </message>
+    <message>
+        <source>errors</source>
+        <translation>Fehler</translation>
+    </message>
+    <message>
+        <source>[%1, %2): A %3, B %4 values</source>
+        <translation>[%1, %2): A %3, B %4 Werte</translation>
+    </message>
+    <message>
+        <source>B: %1</source>
+        <translation>B: %1</translation>
+    </message>
+</context>
+<context>
+    <name>qs::PlaygroundGptqCurvePlot</name>
+    <message>
+        <source>Output error</source>
+        <translation>Ausgabefehler</translation>
+    </message>
+    <message>
+        <source>columns quantized</source>
+        <translation>quantisierte Spalten</translation>
+    </message>
+    <message>
+        <source>‖(w − ŵ)X‖² / n</source>
+        <translation>‖(w − ŵ)X‖² / n</translation>
+    </message>
+    <message>
+        <source>No demonstration yet</source>
+        <translation>Noch keine Vorführung</translation>
+    </message>
+    <message>
+        <source>%1 columns
+GPTQ %2
+RTN %3</source>
+        <translation>%1 Spalten
+GPTQ %2
+RTN %3</translation>
+    </message>
+    <message>
+        <source>RTN (no feedback)</source>
+        <translation>RTN (ohne Rückführung)</translation>
+    </message>
+    <message>
+        <source>GPTQ (error fed back)</source>
+        <translation>GPTQ (Fehler zurückgeführt)</translation>
+    </message>
+</context>
+<context>
+    <name>qs::PlaygroundGptqRowPlot</name>
+    <message>
+        <source>GPTQ step %1 of %2</source>
+        <translation>GPTQ-Schritt %1 von %2</translation>
+    </message>
+    <message>
+        <source>GPTQ column by column</source>
+        <translation>GPTQ Spalte für Spalte</translation>
+    </message>
+    <message>
+        <source>column</source>
+        <translation>Spalte</translation>
+    </message>
+    <message>
+        <source>weight</source>
+        <translation>Gewicht</translation>
+    </message>
+    <message>
+        <source>Compute the layer&apos;s calibration statistics to start</source>
+        <translation>Berechnen Sie zum Start die Kalibrierungsstatistik der Schicht</translation>
+    </message>
+    <message>
+        <source>column %1
+original %2
+before %3 → after %4</source>
+        <translation>Spalte %1
+Original %2
+vorher %3 → nachher %4</translation>
+    </message>
+    <message>
+        <source>original</source>
+        <translation>Original</translation>
+    </message>
+    <message>
+        <source>before this step</source>
+        <translation>vor diesem Schritt</translation>
+    </message>
+    <message>
+        <source>after (updated)</source>
+        <translation>nachher (aktualisiert)</translation>
+    </message>
+    <message>
+        <source>quantized</source>
+        <translation>quantisiert</translation>
+    </message>
+    <message>
+        <source>change (right axis)</source>
+        <translation>Änderung (rechte Achse)</translation>
+    </message>
+    <message>
+        <source>change</source>
+        <translation>Änderung</translation>
+    </message>
+    <message>
+        <source>column %1 (this step)</source>
+        <translation>Spalte %1 (dieser Schritt)</translation>
+    </message>
 </context>
 <context>
     <name>qs::PlaygroundPanel</name>
@@ -1534,10 +1745,6 @@ vorhergesagt %3</translation>
     <message>
         <source>The group whose quantization levels the plot draws</source>
         <translation>Die Gruppe, deren Quantisierungsstufen das Diagramm zeigt</translation>
-    </message>
-    <message>
-        <source>Sort values</source>
-        <translation>Werte sortieren</translation>
     </message>
     <message>
         <source>Bits</source>
@@ -1657,20 +1864,284 @@ vorhergesagt %3</translation>
         <source>%1 — %2 (%3)</source>
         <translation>%1 — %2 (%3)</translation>
     </message>
+    <message>
+        <source>GPTQ step by step</source>
+        <translation>GPTQ Schritt für Schritt</translation>
+    </message>
+    <message>
+        <source>Controls</source>
+        <translation>Steuerung</translation>
+    </message>
+    <message>
+        <source>Show or hide the controls, leaving the plots the whole width</source>
+        <translation>Steuerelemente ein- oder ausblenden, damit die Diagramme die ganze Breite bekommen</translation>
+    </message>
+    <message>
+        <source>Sort values within each group</source>
+        <translation>Werte innerhalb jeder Gruppe sortieren</translation>
+    </message>
+    <message>
+        <source>Reset axes</source>
+        <translation>Achsen zurücksetzen</translation>
+    </message>
+    <message>
+        <source>The axes stay fixed while settings change, so a change shows as a change; this fits them to the row and the current results again</source>
+        <translation>Die Achsen bleiben fest, während sich die Einstellungen ändern, damit eine Änderung als Änderung sichtbar wird; dies passt sie wieder an die Zeile und die aktuellen Ergebnisse an</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;B&lt;/b&gt;</source>
+        <translation>&lt;b&gt;B&lt;/b&gt;</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;A&lt;/b&gt;</source>
+        <translation>&lt;b&gt;A&lt;/b&gt;</translation>
+    </message>
+    <message>
+        <source>Compare with a second method (B)</source>
+        <translation>Mit einer zweiten Methode vergleichen (B)</translation>
+    </message>
+    <message>
+        <source>GPTQ (from &quot;GPTQ step by step&quot;)</source>
+        <translation>GPTQ (aus „GPTQ Schritt für Schritt“)</translation>
+    </message>
+    <message>
+        <source>GPTQ with A&apos;s bits, group size and symmetry on this row, as computed on the &quot;GPTQ step by step&quot; page (run it there first)</source>
+        <translation>GPTQ mit Bits, Gruppengröße und Symmetrie von A auf dieser Zeile, wie auf der Seite „GPTQ Schritt für Schritt“ berechnet (dort zuerst ausführen)</translation>
+    </message>
+    <message>
+        <source>Compare</source>
+        <translation>Vergleichen</translation>
+    </message>
+    <message>
+        <source>The weight whose quantization is shown step by step (ringed in the plot; its group&apos;s levels are drawn)</source>
+        <translation>Das Gewicht, dessen Quantisierung Schritt für Schritt gezeigt wird (im Diagramm umkreist; die Stufen seiner Gruppe werden gezeichnet)</translation>
+    </message>
+    <message>
+        <source>Previous weight</source>
+        <translation>Vorheriges Gewicht</translation>
+    </message>
+    <message>
+        <source>Next weight</source>
+        <translation>Nächstes Gewicht</translation>
+    </message>
+    <message>
+        <source>Weight</source>
+        <translation>Gewicht</translation>
+    </message>
+    <message>
+        <source>Step through one weight (A)</source>
+        <translation>Ein Gewicht Schritt für Schritt (A)</translation>
+    </message>
+    <message>
+        <source>Run GPTQ on this row</source>
+        <translation>GPTQ auf dieser Zeile ausführen</translation>
+    </message>
+    <message>
+        <source>Computes the layer&apos;s input statistics XᵀX from %1 windows of %2 tokens of the calibration text (once per layer), then GPTQ with the bits, group size and symmetry of A</source>
+        <translation>Berechnet die Eingabestatistik XᵀX der Schicht aus %1 Fenstern zu %2 Token des Kalibrierungstexts (einmal pro Schicht), dann GPTQ mit Bits, Gruppengröße und Symmetrie von A</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+    <message>
+        <source>Uses a real row of the loaded model and the calibration text.</source>
+        <translation>Verwendet eine echte Zeile des geladenen Modells und den Kalibrierungstext.</translation>
+    </message>
+    <message>
+        <source>column step </source>
+        <translation>Spaltenschritt </translation>
+    </message>
+    <message>
+        <source>Previous column</source>
+        <translation>Vorherige Spalte</translation>
+    </message>
+    <message>
+        <source>Next column</source>
+        <translation>Nächste Spalte</translation>
+    </message>
+    <message>
+        <source>B: %1</source>
+        <translation>B: %1</translation>
+    </message>
+    <message>
+        <source> of %1</source>
+        <translation> von %1</translation>
+    </message>
+    <message>
+        <source>%1 — A vs B</source>
+        <translation>%1 — A gegen B</translation>
+    </message>
+    <message>
+        <source>B: GPTQ is running on this row…</source>
+        <translation>B: GPTQ läuft auf dieser Zeile…</translation>
+    </message>
+    <message>
+        <source>B: run GPTQ on this row first (&quot;GPTQ step by step&quot;); it uses A&apos;s bits, group size and symmetry.</source>
+        <translation>B: Führen Sie zuerst GPTQ auf dieser Zeile aus („GPTQ Schritt für Schritt“); es verwendet Bits, Gruppengröße und Symmetrie von A.</translation>
+    </message>
+    <message>
+        <source>A and B have the same MSE.</source>
+        <translation>A und B haben denselben MSE.</translation>
+    </message>
+    <message>
+        <source>%1 wins: %2× lower MSE at %3 bits per weight (the other: %4).</source>
+        <translation>%1 gewinnt: %2× kleinerer MSE bei %3 Bits pro Gewicht (der andere: %4).</translation>
+    </message>
+    <message>
+        <source>A</source>
+        <translation>A</translation>
+    </message>
+    <message>
+        <source>B</source>
+        <translation>B</translation>
+    </message>
+    <message>
+        <source>∞</source>
+        <translation>∞</translation>
+    </message>
+    <message>
+        <source>That is the weights&apos; error; GPTQ minimises the layer&apos;s output error, ‖(w − ŵ)X‖²/n: GPTQ %1 vs RTN %2 on this row.</source>
+        <translation>Das ist der Fehler der Gewichte; GPTQ minimiert den Ausgabefehler der Schicht, ‖(w − ŵ)X‖²/n: GPTQ %1 gegen RTN %2 auf dieser Zeile.</translation>
+    </message>
+    <message>
+        <source>Weight #%1 of group %2 (columns %3–%4)</source>
+        <translation>Gewicht Nr. %1 der Gruppe %2 (Spalten %3–%4)</translation>
+    </message>
+    <message>
+        <source>: q = clamp(round(w/s + z), 0, %1), ŵ = (q − z)·s</source>
+        <translation>: q = clamp(round(w/s + z), 0, %1), ŵ = (q − z)·s</translation>
+    </message>
+    <message>
+        <source>: q = clamp(round(w/s) + z, 0, %1), ŵ = (q − z)·s</source>
+        <translation>: q = clamp(round(w/s) + z, 0, %1), ŵ = (q − z)·s</translation>
+    </message>
+    <message>
+        <source>scale s =</source>
+        <translation>Skala s =</translation>
+    </message>
+    <message>
+        <source>zero z =</source>
+        <translation>Nullpunkt z =</translation>
+    </message>
+    <message>
+        <source>clamped to [0, %1]!</source>
+        <translation>auf [0, %1] begrenzt!</translation>
+    </message>
+    <message>
+        <source>in [0, %1]</source>
+        <translation>in [0, %1]</translation>
+    </message>
+    <message>
+        <source>error w − ŵ =</source>
+        <translation>Fehler w − ŵ =</translation>
+    </message>
+    <message>
+        <source>: a block type with quantized sub-block scales</source>
+        <translation>: ein Blocktyp mit quantisierten Unterblock-Skalen</translation>
+    </message>
+    <message>
+        <source>GPTQ needs a real row: open a model and choose &quot;Real weight row&quot;.</source>
+        <translation>GPTQ braucht eine echte Zeile: Öffnen Sie ein Modell und wählen Sie „Echte Gewichtszeile“.</translation>
+    </message>
+    <message>
+        <source>No row to quantize.</source>
+        <translation>Keine Zeile zum Quantisieren.</translation>
+    </message>
+    <message>
+        <source>%1: the calibration text does not exist; set the data folder in Preferences.</source>
+        <translation>%1: Der Kalibrierungstext existiert nicht; legen Sie den Datenordner in den Einstellungen fest.</translation>
+    </message>
+    <message>
+        <source>Running GPTQ on the row…</source>
+        <translation>GPTQ läuft auf der Zeile…</translation>
+    </message>
+    <message>
+        <source>Computing the statistics of %1…</source>
+        <translation>Berechne die Statistik von %1…</translation>
+    </message>
+    <message>
+        <source>%1: %2 (%3 %)</source>
+        <translation>%1: %2 (%3 %)</translation>
+    </message>
+    <message>
+        <source>Cancelled.</source>
+        <translation>Abgebrochen.</translation>
+    </message>
+    <message>
+        <source>%1 — %2: XᵀX from %3 tokens of %4, λ = %5; %6 s</source>
+        <translation>%1 — %2: XᵀX aus %3 Token von %4, λ = %5; %6 s</translation>
+    </message>
+    <message>
+        <source>column (step %1 of %2)</source>
+        <translation>Spalte (Schritt %1 von %2)</translation>
+    </message>
+    <message>
+        <source>w₀ (original)</source>
+        <translation>w₀ (Original)</translation>
+    </message>
+    <message>
+        <source>w (after feedback)</source>
+        <translation>w (nach Rückführung)</translation>
+    </message>
+    <message>
+        <source>s, z</source>
+        <translation>s, z</translation>
+    </message>
+    <message>
+        <source>%1, %2</source>
+        <translation>%1, %2</translation>
+    </message>
+    <message>
+        <source>q = clamp(round(w/s) + z)</source>
+        <translation>q = clamp(round(w/s) + z)</translation>
+    </message>
+    <message>
+        <source>ŵ = (q − z)·s</source>
+        <translation>ŵ = (q − z)·s</translation>
+    </message>
+    <message>
+        <source>e = w − ŵ</source>
+        <translation>e = w − ŵ</translation>
+    </message>
+    <message>
+        <source>fed back e / U(j,j) (U(j,j) = %1)</source>
+        <translation>zurückgeführt e / U(j,j) (U(j,j) = %1)</translation>
+    </message>
+    <message>
+        <source>output error now: GPTQ / RTN</source>
+        <translation>Ausgabefehler jetzt: GPTQ / RTN</translation>
+    </message>
+    <message>
+        <source>%1 / %2</source>
+        <translation>%1 / %2</translation>
+    </message>
+    <message>
+        <source>at the end: GPTQ / RTN</source>
+        <translation>am Ende: GPTQ / RTN</translation>
+    </message>
+    <message>
+        <source>Next columns: w −= e/U(j,j)·U(j,k)</source>
+        <translation>Nächste Spalten: w −= e/U(j,j)·U(j,k)</translation>
+    </message>
+    <message>
+        <source>column</source>
+        <translation>Spalte</translation>
+    </message>
+    <message>
+        <source>before</source>
+        <translation>vorher</translation>
+    </message>
+    <message>
+        <source>after</source>
+        <translation>nachher</translation>
+    </message>
 </context>
 <context>
     <name>qs::PlaygroundValuesPlot</name>
     <message>
-        <source>Values (sorted) and quantization levels</source>
-        <translation>Werte (sortiert) und Quantisierungsstufen</translation>
-    </message>
-    <message>
         <source>Values and quantization levels</source>
         <translation>Werte und Quantisierungsstufen</translation>
-    </message>
-    <message>
-        <source>rank (sorted by value)</source>
-        <translation>Rang (nach Wert sortiert)</translation>
     </message>
     <message>
         <source>index in the row</source>
@@ -1703,6 +2174,36 @@ Fehler %5</translation>
     <message>
         <source>reconstructed</source>
         <translation>rekonstruiert</translation>
+    </message>
+    <message>
+        <source>Values (sorted within each group) and quantization levels</source>
+        <translation>Werte (innerhalb jeder Gruppe sortiert) und Quantisierungsstufen</translation>
+    </message>
+    <message>
+        <source>position (each group sorted by value)</source>
+        <translation>Position (jede Gruppe nach Wert sortiert)</translation>
+    </message>
+    <message>
+        <source>#%1 (group %2)
+value %3
+A → %4 (error %5)
+B → %6 (error %7)</source>
+        <translation>Nr. %1 (Gruppe %2)
+Wert %3
+A → %4 (Fehler %5)
+B → %6 (Fehler %7)</translation>
+    </message>
+    <message>
+        <source>reconstructed A: %1</source>
+        <translation>rekonstruiert A: %1</translation>
+    </message>
+    <message>
+        <source>reconstructed B: %1</source>
+        <translation>rekonstruiert B: %1</translation>
+    </message>
+    <message>
+        <source>weight #%1</source>
+        <translation>Gewicht Nr. %1</translation>
     </message>
 </context>
 <context>
@@ -1750,6 +2251,165 @@ Fehler %5</translation>
     <message>
         <source>cannot write the PNG: the plot could not be drawn</source>
         <translation>PNG kann nicht geschrieben werden: das Diagramm ließ sich nicht zeichnen</translation>
+    </message>
+</context>
+<context>
+    <name>qs::RunDiffView</name>
+    <message>
+        <source>ppl</source>
+        <translation>ppl</translation>
+    </message>
+    <message>
+        <source>Δppl</source>
+        <translation>Δppl</translation>
+    </message>
+    <message>
+        <source>KLD</source>
+        <translation>KLD</translation>
+    </message>
+    <message>
+        <source>top-1 %</source>
+        <translation>Top-1 %</translation>
+    </message>
+    <message>
+        <source>bpw (model)</source>
+        <translation>bpw (Modell)</translation>
+    </message>
+    <message>
+        <source>bpw (linear)</source>
+        <translation>bpw (linear)</translation>
+    </message>
+    <message>
+        <source>MB</source>
+        <translation>MB</translation>
+    </message>
+    <message>
+        <source>prefill tok/s</source>
+        <translation>Prefill Tok/s</translation>
+    </message>
+    <message>
+        <source>decode tok/s</source>
+        <translation>Decode Tok/s</translation>
+    </message>
+    <message>
+        <source>resident MB</source>
+        <translation>belegt MB</translation>
+    </message>
+    <message>
+        <source>quantize s</source>
+        <translation>Quantisierung s</translation>
+    </message>
+    <message>
+        <source>method</source>
+        <translation>Methode</translation>
+    </message>
+    <message>
+        <source>bits</source>
+        <translation>Bits</translation>
+    </message>
+    <message>
+        <source>group</source>
+        <translation>Gruppe</translation>
+    </message>
+    <message>
+        <source>sym</source>
+        <translation>sym</translation>
+    </message>
+    <message>
+        <source>type</source>
+        <translation>Typ</translation>
+    </message>
+    <message>
+        <source>Only layers whose scheme differs</source>
+        <translation>Nur Schichten mit abweichendem Schema</translation>
+    </message>
+    <message>
+        <source>Whole run</source>
+        <translation>Ganzer Lauf</translation>
+    </message>
+    <message>
+        <source>Recipes</source>
+        <translation>Rezepte</translation>
+    </message>
+    <message>
+        <source>Per-layer numbers</source>
+        <translation>Werte pro Schicht</translation>
+    </message>
+    <message>
+        <source>A: %1 (%2)
+B: %3 (%4)</source>
+        <translation>A: %1 (%2)
+B: %3 (%4)</translation>
+    </message>
+    <message numerus="yes">
+        <source>The same scheme in all %n layer(s).</source>
+        <translation>
+            <numerusform>Dasselbe Schema in %n Schicht.</numerusform>
+            <numerusform>Dasselbe Schema in allen %n Schichten.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 of %n layer(s) quantized differently (highlighted).</source>
+        <translation>
+            <numerusform>%1 von %n Schicht anders quantisiert (hervorgehoben).</numerusform>
+            <numerusform>%1 von %n Schichten anders quantisiert (hervorgehoben).</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Run</source>
+        <translation>Lauf</translation>
+    </message>
+    <message>
+        <source>A: %1</source>
+        <translation>A: %1</translation>
+    </message>
+    <message>
+        <source>B: %1</source>
+        <translation>B: %1</translation>
+    </message>
+    <message>
+        <source>B − A</source>
+        <translation>B − A</translation>
+    </message>
+    <message>
+        <source>Layer</source>
+        <translation>Schicht</translation>
+    </message>
+    <message>
+        <source>%1 A</source>
+        <translation>%1 A</translation>
+    </message>
+    <message>
+        <source>%1 B</source>
+        <translation>%1 B</translation>
+    </message>
+    <message>
+        <source>weight rel. MSE</source>
+        <translation>rel. MSE Gewichte</translation>
+    </message>
+    <message>
+        <source>output rel. MSE</source>
+        <translation>rel. MSE Ausgabe</translation>
+    </message>
+    <message>
+        <source>KLD contribution</source>
+        <translation>KLD-Beitrag</translation>
+    </message>
+    <message>
+        <source>bpw</source>
+        <translation>bpw</translation>
+    </message>
+    <message>
+        <source>bytes</source>
+        <translation>Bytes</translation>
+    </message>
+    <message>
+        <source>%1 B − A</source>
+        <translation>%1 B − A</translation>
+    </message>
+    <message>
+        <source>B / A = %1</source>
+        <translation>B / A = %1</translation>
     </message>
 </context>
 <context>
@@ -1982,6 +2642,14 @@ Fehler %5</translation>
             <numerusform>%n Läufe endgültig entfernen, mit ihren aufbewahrten Checkpoints?</numerusform>
         </translation>
     </message>
+    <message>
+        <source>Diff</source>
+        <translation>Vergleich</translation>
+    </message>
+    <message>
+        <source>Two selected runs side by side: their per-layer schemes, per-layer errors and whole-run metrics</source>
+        <translation>Zwei ausgewählte Läufe nebeneinander: ihre Schemata pro Schicht, Fehler pro Schicht und Kennzahlen des ganzen Laufs</translation>
+    </message>
 </context>
 <context>
     <name>qs::RunsPanel</name>
@@ -2096,10 +2764,6 @@ Fehler %5</translation>
     <message>
         <source>Cancel</source>
         <translation>Abbrechen</translation>
-    </message>
-    <message>
-        <source>%1 s</source>
-        <translation>%1 s</translation>
     </message>
     <message>
         <source>cancelling…</source>
@@ -2277,6 +2941,82 @@ Runs are kept while QuantScope runs, and not recorded.</source>
         <translation>%1
 
 Läufe bleiben erhalten, solange QuantScope läuft, und werden nicht erfasst.</translation>
+    </message>
+    <message>
+        <source>Diff selected runs</source>
+        <translation>Ausgewählte Läufe vergleichen</translation>
+    </message>
+    <message>
+        <source>Select two runs (Ctrl+click) to see their per-layer schemes, per-layer errors and whole-run metrics side by side</source>
+        <translation>Wählen Sie zwei Läufe (Strg+Klick), um ihre Schemata pro Schicht, Fehler pro Schicht und Kennzahlen des ganzen Laufs nebeneinander zu sehen</translation>
+    </message>
+    <message>
+        <source>What the per-layer heatmap and the error histogram show for each layer</source>
+        <translation>Was die Heatmap pro Schicht und das Fehlerhistogramm für jede Schicht zeigen</translation>
+    </message>
+    <message>
+        <source>The heatmap&apos;s colour scale (log): fixed, so a colour means the same error whichever runs are shown; values beyond it take the end colours</source>
+        <translation>Die Farbskala der Heatmap (log): fest, damit eine Farbe denselben Fehler bedeutet, welche Läufe auch gezeigt werden; Werte darüber hinaus erhalten die Endfarben</translation>
+    </message>
+    <message>
+        <source>Per-layer metric:</source>
+        <translation>Metrik pro Schicht:</translation>
+    </message>
+    <message>
+        <source>Colours from</source>
+        <translation>Farben von</translation>
+    </message>
+    <message>
+        <source>to</source>
+        <translation>bis</translation>
+    </message>
+    <message>
+        <source>Diff</source>
+        <translation>Vergleich</translation>
+    </message>
+    <message>
+        <source>Two runs side by side: select two in either table and press Diff</source>
+        <translation>Zwei Läufe nebeneinander: Wählen Sie in einer der Tabellen zwei aus und drücken Sie Vergleich</translation>
+    </message>
+    <message>
+        <source>waiting %1</source>
+        <translation>wartet %1</translation>
+    </message>
+    <message>
+        <source>%1 elapsed</source>
+        <translation>%1 vergangen</translation>
+    </message>
+    <message>
+        <source>%1 elapsed, about %2 left</source>
+        <translation>%1 vergangen, noch etwa %2</translation>
+    </message>
+    <message>
+        <source>No shown run measured its layers&apos; output error (it is measured on the calibration inputs of methods that collect them)</source>
+        <translation>Kein gezeigter Lauf hat den Ausgabefehler seiner Schichten gemessen (er wird auf den Kalibrierungseingaben der Methoden gemessen, die sie sammeln)</translation>
+    </message>
+    <message>
+        <source>The sensitivity sweep did not measure the shown runs&apos; layer schemes (it measures each layer alone with each of its schemes)</source>
+        <translation>Der Sensitivitätsdurchlauf hat die Schichtschemata der gezeigten Läufe nicht gemessen (er misst jede Schicht allein mit jedem ihrer Schemata)</translation>
+    </message>
+    <message>
+        <source>Needs a sensitivity sweep of this model (Mixed precision page): it measures the KLD with each layer alone quantized</source>
+        <translation>Braucht einen Sensitivitätsdurchlauf dieses Modells (Seite Gemischte Präzision): Er misst die KLD mit jeweils einer allein quantisierten Schicht</translation>
+    </message>
+    <message>
+        <source>No shown run has per-layer measurements</source>
+        <translation>Kein gezeigter Lauf hat Messungen pro Schicht</translation>
+    </message>
+    <message>
+        <source>grid of “%1” (%2): the whole tensor</source>
+        <translation>Raster von „%1“ (%2): der ganze Tensor</translation>
+    </message>
+    <message>
+        <source>grid of “%1” (%2): row 0, group 0 (columns %3–%4)</source>
+        <translation>Raster von „%1“ (%2): Zeile 0, Gruppe 0 (Spalten %3–%4)</translation>
+    </message>
+    <message>
+        <source>“%1” keeps this layer float: no grid</source>
+        <translation>„%1“ lässt diese Schicht in Gleitkomma: kein Raster</translation>
     </message>
 </context>
 <context>

@@ -74,6 +74,21 @@ void fillGroupSizes(QComboBox* box, const QString& perChannel)
 }
 } // namespace
 
+namespace {
+
+/// `page` in a frameless scroll area: on a narrow or short (projector) window it scrolls rather
+/// than set the whole page's minimum size.
+QScrollArea* scrolled(QWidget* page)
+{
+    auto* scroll = new QScrollArea;
+    scroll->setWidget(page);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    return scroll;
+}
+
+} // namespace
+
 PlaygroundPanel::PlaygroundPanel(QWidget* parent) : QWidget(parent)
 {
     setObjectName(QStringLiteral("playgroundPanel"));
@@ -89,6 +104,8 @@ PlaygroundPanel::PlaygroundPanel(QWidget* parent) : QWidget(parent)
     controlsLayout->addWidget(sourceBox);
     controlsLayout->addWidget(quantBox);
     controlsLayout->addWidget(compareBox);
+    // With the controls: the plots keep the height a projector's 768 rows leave them.
+    controlsLayout->addWidget(createStepBox());
     controlsLayout->addWidget(m_message);
     controlsLayout->addWidget(m_presentationButton);
     controlsLayout->addStretch(1);
@@ -108,14 +125,12 @@ PlaygroundPanel::PlaygroundPanel(QWidget* parent) : QWidget(parent)
     auto* plots = new QSplitter(Qt::Vertical);
     plots->addWidget(m_valuesPlot);
     plots->addWidget(m_errorPlot);
-    plots->addWidget(createStepBox());
-    plots->setStretchFactor(0, 3);
-    plots->setStretchFactor(1, 2);
-    plots->setStretchFactor(2, 0);
+    plots->setStretchFactor(0, 1); // equal: the error plot's wrapped title and axis need room at 768 rows
+    plots->setStretchFactor(1, 1);
     m_views = new QTabWidget;
     m_views->setObjectName(QStringLiteral("playgroundViews"));
     m_views->addTab(plots, tr("Row"));
-    m_views->addTab(createGptqPage(), tr("GPTQ step by step"));
+    m_views->addTab(scrolled(createGptqPage()), tr("GPTQ step by step"));
     // On a projector the plots need the width: the controls can be put away and brought back.
     auto* showControls = new QToolButton;
     showControls->setObjectName(QStringLiteral("playgroundShowControls"));

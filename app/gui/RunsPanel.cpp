@@ -30,6 +30,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QRegularExpression>
+#include <QScrollArea>
 #include <QSettings>
 #include <QSpinBox>
 #include <QSplitter>
@@ -297,22 +298,24 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
     });
     m_runTabs = new QTabWidget;
     m_runTabs->setObjectName(QStringLiteral("runTabs"));
-    auto* runsBox = new QWidget;
-    auto* runsLayout = new QVBoxLayout(runsBox);
-    runsLayout->setContentsMargins(0, 0, 0, 0);
-    runsLayout->addWidget(m_runsTable, 1);
-    auto* runsActions = new QHBoxLayout;
-    runsActions->addWidget(m_diffButton);
-    runsActions->addStretch(1);
-    runsLayout->addLayout(runsActions);
-    m_runTabs->addTab(runsBox, tr("Runs of this model"));
+    m_runTabs->addTab(m_runsTable, tr("Runs of this model"));
+    // Beside the tabs rather than in a row of its own: the page fits a 1024×768 projector.
+    m_runTabs->setCornerWidget(m_diffButton, Qt::TopRightCorner);
     m_runTabs->addTab(m_history, tr("History (all sessions)"));
     m_diffView = new RunDiffView;
-    m_runTabs->addTab(m_diffView, tr("Diff"));
-    m_runTabs->setTabEnabled(m_runTabs->indexOf(m_diffView), false);
-    m_runTabs->setTabToolTip(m_runTabs->indexOf(m_diffView),
+    // Scrolls rather than sets the page's minimum height (a 1024×768 projector in teaching mode).
+    auto* diffPage = new QScrollArea;
+    m_diffPage = diffPage;
+    diffPage->setObjectName(QStringLiteral("runDiffPage"));
+    diffPage->setWidget(m_diffView);
+    diffPage->setWidgetResizable(true);
+    diffPage->setFrameShape(QFrame::NoFrame);
+    m_runTabs->addTab(diffPage, tr("Diff"));
+    m_runTabs->setTabEnabled(m_runTabs->indexOf(m_diffPage), false);
+    m_runTabs->setTabToolTip(m_runTabs->indexOf(m_diffPage),
                              tr("Two runs side by side: select two in either table and press Diff"));
     connect(m_runTabs, &QTabWidget::currentChanged, this, [this](int index) {
+        m_diffButton->setVisible(m_runTabs->widget(index) == m_runsTable); // it diffs that table's runs
         if (m_runTabs->widget(index) == m_history)
             m_history->refresh();
     });
@@ -888,8 +891,8 @@ void RunsPanel::showDiff(const RunSummary& a, const RunSummary& b)
     if (m_sweep)
         attachSweepKld(pair, *m_sweep);
     m_diffView->setRuns(pair[0], pair[1]);
-    m_runTabs->setTabEnabled(m_runTabs->indexOf(m_diffView), true);
-    m_runTabs->setCurrentWidget(m_diffView);
+    m_runTabs->setTabEnabled(m_runTabs->indexOf(m_diffPage), true);
+    m_runTabs->setCurrentIndex(m_runTabs->indexOf(m_diffPage));
 }
 
 bool RunsPanel::showView(const QString& view)

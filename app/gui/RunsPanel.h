@@ -211,6 +211,7 @@ private:
     QPushButton* m_diffButton = nullptr;
     QTabWidget* m_plotTabs = nullptr;
     RunDiffView* m_diffView = nullptr;
+    QWidget* m_diffPage = nullptr; ///< the Diff tab: the view in a scroll area
 };
 
 } // namespace qs
