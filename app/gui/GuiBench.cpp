@@ -45,6 +45,7 @@ void EventLoopMonitor::begin(const QString& name)
     m_name = name;
     m_stalls.clear();
     m_phaseStart = m_last = m_clock.nsecsElapsed();
+    m_worst = 0;
     m_worstAt = 0;
     m_timer.start();
 }
@@ -53,8 +54,10 @@ void EventLoopMonitor::tick()
 {
     const qint64 now = m_clock.nsecsElapsed();
     const double late = std::max(0.0, double(now - m_last) / 1e6 - kTickMs);
-    if (m_stalls.empty() || late > *std::max_element(m_stalls.begin(), m_stalls.end()))
+    if (m_stalls.empty() || late > m_worst) {
+        m_worst = late;
         m_worstAt = now - m_phaseStart;
+    }
     m_stalls.push_back(late);
     m_last = now;
 }

@@ -40,6 +40,7 @@ private:
     QString m_name;
     qint64 m_phaseStart = 0;
     qint64 m_last = 0;
+    double m_worst = 0; ///< the current phase's longest stall so far (ms)
     qint64 m_worstAt = 0;
     std::vector<double> m_stalls; ///< ms late, one per tick of the current phase
     QJsonArray m_phases;
