@@ -102,15 +102,17 @@ QJsonObject guiStalls(const Options& opt)
         }
     }
     double worst = 0;
-    bool allOk = true;
-    for (const QJsonValue& m : models) {
+    bool allOk = true, allMet = true;
+    for (const QJsonValue& m : models) { // each child measured against its goal (goal_ms)
         worst = std::max(worst, m.toObject().value(QStringLiteral("max_stall_ms")).toDouble());
         allOk = allOk && m.toObject().value(QStringLiteral("ok")).toBool();
+        allMet = allMet && m.toObject().value(QStringLiteral("goal_met")).toBool();
     }
-    return QJsonObject{
-        {QStringLiteral("machine"), machineInfo()}, {QStringLiteral("models"), models},
-        {QStringLiteral("max_stall_ms"), worst},    {QStringLiteral("goal_ms"), 50},
-        {QStringLiteral("all_ok"), allOk},          {QStringLiteral("goal_met"), allOk && worst <= 50}};
+    return QJsonObject{{QStringLiteral("machine"), machineInfo()},
+                       {QStringLiteral("models"), models},
+                       {QStringLiteral("max_stall_ms"), worst},
+                       {QStringLiteral("all_ok"), allOk},
+                       {QStringLiteral("goal_met"), allOk && allMet}};
 }
 
 } // namespace qs::bench

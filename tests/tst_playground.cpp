@@ -940,7 +940,31 @@ private Q_SLOTS:
             ++segments[g];
         }
         QCOMPARE(segments[5], int(r.grid.levels.size()));
-        QCOMPARE(int(segments.size()), int(r.groups())); // 2 bits: every group's levels, each over its own
+        QCOMPARE(int(segments.size()), 1); // the shown group's as items, the others' as one graph
+        // 2 bits: every other group's levels too, each over its own columns (one curve, NaN between
+        // segments).
+        QCPCurve* others = nullptr;
+        for (int i = 0; i < values->plottableCount(); ++i)
+            if (values->plottable(i)->objectName() == u"otherGroupLevels")
+                others = qobject_cast<QCPCurve*>(values->plottable(i));
+        QVERIFY(others);
+        std::map<std::int64_t, int> otherSegments;
+        const auto& data = *others->data();
+        QCOMPARE(data.size() % 3, 0);
+        for (int k = 0; k + 2 < data.size(); k += 3) {
+            const double begin = data.at(k)->key + 0.5, end = data.at(k + 1)->key + 0.5;
+            QVERIFY(std::isnan(data.at(k + 2)->value));
+            QCOMPARE(data.at(k)->value, data.at(k + 1)->value);
+            const std::int64_t g = std::int64_t(begin) / r.groupLength;
+            const QuantGrid grid = groupGrid(r, g);
+            QCOMPARE(begin, double(grid.begin));
+            QCOMPARE(end, double(grid.end));
+            QVERIFY(std::find(grid.levels.begin(), grid.levels.end(), data.at(k)->value) !=
+                    grid.levels.end());
+            ++otherSegments[g];
+        }
+        QCOMPARE(int(otherSegments.size()), int(r.groups()) - 1);
+        QVERIFY(!otherSegments.count(5));
         QCOMPARE(r.grid.begin, std::int64_t(40));
         bits->setValue(8); // 256 levels × 22 groups: only the shown group's
         segments.clear();
@@ -1008,6 +1032,22 @@ private Q_SLOTS:
         QCOMPARE(shown->value(), 2);
         shown->setValue(0); // choosing a group moves the weight into it
         QCOMPARE(weight->value(), 0);
+        // While two methods are compared the steps can follow B: B's own scale and outcome.
+        auto* stepOf = panel->findChild<QComboBox*>(QStringLiteral("playgroundStepOf"));
+        QVERIFY(!stepOf->isEnabled()); // no B yet
+        panel->findChild<QCheckBox*>(QStringLiteral("playgroundCompare"))->setChecked(true);
+        panel->findChild<QSlider*>(QStringLiteral("playgroundBitsB"))->setValue(2);
+        QVERIFY(panel->comparisonResult());
+        QVERIFY(stepOf->isEnabled());
+        weight->setValue(5);
+        const WeightStep a = weightStep(*panel->result(), 5);
+        const WeightStep b = weightStep(*panel->comparisonResult(), 5);
+        QVERIFY(a.scale != b.scale);
+        QVERIFY(text->text().contains(QString::number(double(a.scale), 'g', 5)));
+        stepOf->setCurrentIndex(1);
+        QVERIFY2(text->text().contains(QString::number(double(b.scale), 'g', 5)), qPrintable(text->text()));
+        QVERIFY(text->text().contains(QString::number(double(b.dequantized), 'g', 5)));
+        QVERIFY(text->text().startsWith(QStringLiteral("<p>B (")));
     }
 
     void gptqDemonstrationAsAJob()

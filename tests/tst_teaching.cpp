@@ -7,6 +7,7 @@
 #include "MixedPrecisionPanel.h"
 #include "PlanDocument.h"
 #include "PlanTableModel.h"
+#include "PlaygroundPanel.h"
 #include "PlotWidget.h"
 #include "RunsPanel.h"
 #include "ShortcutsDialog.h"
@@ -20,6 +21,7 @@
 #include <QAbstractItemView>
 #include <QAction>
 #include <QApplication>
+#include <QCheckBox>
 #include <QDir>
 #include <QDoubleSpinBox>
 #include <QFile>
@@ -170,6 +172,16 @@ QStringList clipped(QWidget* window)
             if (plot->legend->visible() && plot->legend->itemCount() > 0 &&
                 plot->legend->outerRect().intersects(data))
                 problems << QStringLiteral("%1: legend over the data").arg(nameOf(plot));
+            // Each entry as wide as its name needs (a squeezed column cuts the name off).
+            if (plot->legend->visible())
+                for (int i = 0; i < plot->legend->itemCount(); ++i)
+                    if (QCPAbstractLegendItem* item = plot->legend->item(i);
+                        item && item->outerRect().width() + 1 < item->minimumOuterSizeHint().width())
+                        problems << QStringLiteral("%1: legend entry %2 needs %3 px, has %4")
+                                        .arg(nameOf(plot))
+                                        .arg(i)
+                                        .arg(item->minimumOuterSizeHint().width())
+                                        .arg(item->outerRect().width());
         }
     }
     return problems;
@@ -226,6 +238,8 @@ void TestTeaching::teachingModeFitsEveryPage()
         auto* box = w.findChild<QGroupBox*>(QLatin1String(name));
         QVERIFY2(box && box->isCheckable() && !box->isChecked(), name);
     }
+    // The Playground with two methods compared: its legends have the most entries.
+    w.playgroundPanel()->findChild<QCheckBox*>(QStringLiteral("playgroundCompare"))->setChecked(true);
     QTabWidget* tabs = w.tabs();
     QStringList problems;
     if (qEnvironmentVariableIsSet("QS_TEACHING_DEBUG"))

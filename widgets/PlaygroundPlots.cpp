@@ -10,7 +10,6 @@ namespace qs {
 PlaygroundPlot::PlaygroundPlot(QWidget* parent) : PlotWidget(parent)
 {
     setFollowsFont(false); // presentation mode sizes its fonts and lines itself
-    placeLegendBeside();
     m_basePointSize = font().pointSizeF() > 0 ? font().pointSizeF() : 9.0;
 }
 
@@ -45,6 +44,29 @@ void PlaygroundPlot::setPresentationScale(double scale)
 
 namespace {
 
+/// The marker of a graph of `points` points. Hundreds of antialiased ellipses cost ~20 µs each per
+/// replot on the UI thread (a 2048-value row A vs B: 90 ms), so past a few hundred points the shape
+/// is drawn once into a pixmap and stamped at each point (the same look at the same size); past
+/// 4096 points the markers would only cover each other, and a dot each is what is readable.
+QCPScatterStyle markerFor(QCPScatterStyle::ScatterShape shape, double size, const QPen& pen,
+                          std::size_t points)
+{
+    if (points > 4096)
+        return QCPScatterStyle(QCPScatterStyle::ssDot);
+    const QCPScatterStyle vector(shape, size);
+    if (points <= 256)
+        return vector;
+    const int side = int(std::ceil(size + pen.widthF())) + 2;
+    QPixmap stamp(side, side);
+    stamp.fill(Qt::transparent);
+    QCPPainter painter(&stamp);
+    painter.setRenderHint(QPainter::Antialiasing);
+    vector.applyTo(&painter, pen);
+    vector.drawShape(&painter, side / 2.0, side / 2.0);
+    painter.end();
+    return QCPScatterStyle(stamp);
+}
+
 /// Title, axis, tick and legend fonts and axis pens of `plot` at `scale` times `basePointSize`.
 void scaleFonts(QCustomPlot& plot, double basePointSize, double scale)
 {
@@ -73,6 +95,8 @@ void scaleFonts(QCustomPlot& plot, double basePointSize, double scale)
 /// never covers a point, whatever the font.
 void legendBelow(QCustomPlot& plot)
 {
+    if (plot.legend->layout() != plot.axisRect()->insetLayout())
+        return; // already below
     plot.axisRect()->insetLayout()->take(plot.legend);
     const int row = plot.plotLayout()->rowCount();
     // Beside an empty element that takes what the legend leaves: an empty legend (no data) has a
@@ -86,6 +110,36 @@ void legendBelow(QCustomPlot& plot)
     plot.legend->setFillOrder(QCPLegend::foColumnsFirst);
     plot.legend->setWrap(3);
     plot.legend->setMargins(QMargins(4, 2, 4, 2));
+    // As many entries to a line as fit whole (three at most): presentation mode's larger font or a
+    // narrow window gives fewer, never a clipped name.
+    QObject::connect(&plot, &QCustomPlot::afterLayout, &plot, [&plot] {
+        QCPLegend& legend = *plot.legend;
+        std::vector<int> itemWidths; // the grid's cells include empty ones: the entries, in order
+        for (int i = 0; i < legend.itemCount(); ++i)
+            if (QCPAbstractLegendItem* item = legend.item(i))
+                itemWidths.push_back(item->minimumOuterSizeHint().width());
+        const int n = int(itemWidths.size());
+        const int room = plot.width() - legend.margins().left() - legend.margins().right() - 8;
+        int wrap = 1;
+        for (int k = std::min(3, std::max(n, 1)); k > 1; --k) {
+            std::vector<int> widths(std::size_t(k), 0);
+            for (int i = 0; i < n; ++i) {
+                int& w = widths[std::size_t(i % k)];
+                w = std::max(w, itemWidths[std::size_t(i)]);
+            }
+            const int total =
+                std::accumulate(widths.begin(), widths.end(), 0) + (k - 1) * legend.columnSpacing();
+            if (total <= room) {
+                wrap = k;
+                break;
+            }
+        }
+        if (wrap != legend.wrap()) {
+            legend.setWrap(wrap);
+            legend.setFillOrder(QCPLegend::foColumnsFirst, true); // moves the entries to the new lines
+            plot.replot(QCustomPlot::rpQueuedReplot);             // laid out again with the new lines
+        }
+    });
 }
 
 double basePointSizeOf(const QWidget& w)
@@ -175,8 +229,8 @@ PlotTable PlaygroundValuesPlot::table() const
     return t;
 }
 
-/// One segment per level over the group's columns [begin, end) only; the group is kept as the
-/// item's "group" property (tests and exports read it).
+/// One segment per level over the group's columns [begin, end) only (the shown group's); the group
+/// is kept as the item's "group" property (tests and exports read it).
 void PlaygroundValuesPlot::addLevels(const QuantGrid& grid, std::int64_t group, const QPen& pen)
 {
     for (double level : grid.levels) {
@@ -207,7 +261,6 @@ void PlaygroundValuesPlot::rebuild()
     const PlaygroundResult& r = *m_result;
     const PlaygroundResult* b = m_comparison.get();
     const std::vector<std::size_t> idx = order();
-    const bool many = idx.size() > 2048; // dots instead of markers when the row is long
     // Tooltips for at most ~2000 points: formatting one per value of a 65,536-value row would
     // cost more than the quantization itself.
     const std::size_t hoverStep = std::max<std::size_t>(1, idx.size() / 2000);
@@ -240,29 +293,46 @@ void PlaygroundValuesPlot::rebuild()
             lo = std::min(lo, double(b->reconstructed[i]));
             hi = std::max(hi, double(b->reconstructed[i]));
         }
-        if (p % hoverStep == 0)
-            addHoverPoint(
-                double(p), double(r.original[i]),
-                b ? tr("#%1 (group %2)\nvalue %3\nA → %4 (error %5)\nB → %6 (error %7)")
-                        .arg(i)
-                        .arg(r.groupOf(std::int64_t(i)))
-                        .arg(rounded(double(r.original[i]), 5), rounded(double(r.reconstructed[i]), 5),
-                             rounded(double(r.errors[i]), 3), rounded(double(b->reconstructed[i]), 5),
-                             rounded(double(b->errors[i]), 3))
-                  : tr("#%1 (group %2)\nvalue %3 → %4\nerror %5")
-                        .arg(i)
-                        .arg(r.groupOf(std::int64_t(i)))
-                        .arg(rounded(double(r.original[i]), 5), rounded(double(r.reconstructed[i]), 5),
-                             rounded(double(r.errors[i]), 3)));
+        if (p % hoverStep == 0) // the results are shared and kept with the plot: read on hover
+            addHoverPoint(double(p), double(r.original[i]), [this, a = m_result, b = m_comparison, i] {
+                const std::int64_t group = a->groupOf(std::int64_t(i));
+                return b ? tr("#%1 (group %2)\nvalue %3\nA → %4 (error %5)\nB → %6 (error %7)")
+                               .arg(i)
+                               .arg(group)
+                               .arg(rounded(double(a->original[i]), 5),
+                                    rounded(double(a->reconstructed[i]), 5), rounded(double(a->errors[i]), 3),
+                                    rounded(double(b->reconstructed[i]), 5), rounded(double(b->errors[i]), 3))
+                         : tr("#%1 (group %2)\nvalue %3 → %4\nerror %5")
+                               .arg(i)
+                               .arg(group)
+                               .arg(rounded(double(a->original[i]), 5),
+                                    rounded(double(a->reconstructed[i]), 5),
+                                    rounded(double(a->errors[i]), 3));
+            });
     }
     // Levels: each group's over its own columns. The other groups' faintly, when there are few
     // enough segments to read (low bits, not too many groups).
     const QPen levelPen(QColor(208, 43, 43, 170), lineWidth(1.2), Qt::DashLine);
     const QPen otherPen(QColor(208, 43, 43, 60), lineWidth(1), Qt::DotLine);
-    if (r.groups() > 1 && r.groups() * std::int64_t(r.grid.levels.size()) <= 1024)
-        for (std::int64_t g = 0; g < r.groups(); ++g)
-            if (g != r.shownGroup)
-                addLevels(groupGrid(r, g), g, otherPen);
+    if (r.groups() > 1 && r.groups() * std::int64_t(r.grid.levels.size()) <= 1024) {
+        // The other groups' segments as one curve broken by NaN (a thousand items, one per
+        // segment, took 10 ms per rebuild on the UI thread); not in the legend.
+        QVector<double> segmentKeys, segmentLevels;
+        for (std::int64_t g = 0; g < r.groups(); ++g) {
+            if (g == r.shownGroup)
+                continue;
+            const QuantGrid grid = groupGrid(r, g);
+            for (double level : grid.levels) {
+                segmentKeys << double(grid.begin) - 0.5 << double(grid.end) - 0.5 << double(grid.end) - 0.5;
+                segmentLevels << level << level << std::numeric_limits<double>::quiet_NaN();
+            }
+        }
+        auto* others = new QCPCurve(xAxis, yAxis); // drawn in the order given (a graph sorts by x)
+        others->setObjectName(QStringLiteral("otherGroupLevels"));
+        others->setPen(otherPen);
+        others->setData(segmentKeys, segmentLevels);
+        others->removeFromLegend();
+    }
     addLevels(r.grid, r.shownGroup, levelPen);
     for (double level : r.grid.levels) {
         lo = std::min(lo, level);
@@ -277,23 +347,21 @@ void PlaygroundValuesPlot::rebuild()
     o->setName(tr("original"));
     o->setLineStyle(QCPGraph::lsNone);
     o->setPen(QPen(seriesColor(0), lineWidth(1.5)));
-    o->setScatterStyle(many ? QCPScatterStyle(QCPScatterStyle::ssDot)
-                            : QCPScatterStyle(QCPScatterStyle::ssDisc, 4 * presentationScale()));
+    o->setScatterStyle(markerFor(QCPScatterStyle::ssDisc, 4 * presentationScale(), o->pen(), idx.size()));
     o->setData(keys, orig, true);
     QCPGraph* q = addGraph();
     q->setName(b ? tr("reconstructed A: %1").arg(m_nameA) : tr("reconstructed"));
     q->setLineStyle(QCPGraph::lsNone);
     q->setPen(QPen(seriesColor(1), lineWidth(1.2)));
-    q->setScatterStyle(many ? QCPScatterStyle(QCPScatterStyle::ssDot)
-                            : QCPScatterStyle(QCPScatterStyle::ssCircle, 7 * presentationScale()));
+    q->setScatterStyle(markerFor(QCPScatterStyle::ssCircle, 7 * presentationScale(), q->pen(), idx.size()));
     q->setData(keys, recon, true);
     if (b) {
         QCPGraph* qb = addGraph();
         qb->setName(tr("reconstructed B: %1").arg(m_nameB));
         qb->setLineStyle(QCPGraph::lsNone);
         qb->setPen(QPen(seriesColor(2), lineWidth(1.4)));
-        qb->setScatterStyle(many ? QCPScatterStyle(QCPScatterStyle::ssDot)
-                                 : QCPScatterStyle(QCPScatterStyle::ssCross, 7 * presentationScale()));
+        qb->setScatterStyle(
+            markerFor(QCPScatterStyle::ssCross, 7 * presentationScale(), qb->pen(), idx.size()));
         qb->setData(keys, reconB, true);
     }
     if (m_selected >= 0 && m_selected < std::int64_t(r.original.size())) {
@@ -526,39 +594,39 @@ void PlaygroundGptqRowPlot::rebuild()
             biggest = std::max(biggest, std::fabs(after[cs] - before[cs]));
         }
         if (c % std::max<std::int64_t>(1, n / 2000) == 0)
-            addHoverPoint(
-                double(c), after[cs],
-                tr("column %1\noriginal %2\nbefore %3 → after %4")
-                    .arg(c)
-                    .arg(rounded(double(d.original[cs]), 5), rounded(before[cs], 5), rounded(after[cs], 5)));
+            addHoverPoint(double(c), after[cs],
+                          [c, original = double(d.original[cs]), from = before[cs], to = after[cs]] {
+                              return tr("column %1\noriginal %2\nbefore %3 → after %4")
+                                  .arg(c)
+                                  .arg(rounded(original, 5), rounded(from, 5), rounded(to, 5));
+                          });
     }
-    const bool many = n > 1024;
-    auto scatter = [&](QCPScatterStyle::ScatterShape shape, double size) {
-        return many ? QCPScatterStyle(QCPScatterStyle::ssDot) : QCPScatterStyle(shape, size * m_scale);
+    auto scatter = [&](QCPScatterStyle::ScatterShape shape, double size, const QPen& pen) {
+        return markerFor(shape, size * m_scale, pen, std::size_t(n));
     };
     QCPGraph* o = addGraph();
     o->setName(tr("original"));
     o->setLineStyle(QCPGraph::lsNone);
     o->setPen(QPen(QColor(150, 150, 150), m_scale));
-    o->setScatterStyle(scatter(QCPScatterStyle::ssDisc, 3));
+    o->setScatterStyle(scatter(QCPScatterStyle::ssDisc, 3, o->pen()));
     o->setData(keys, orig, true);
     QCPGraph* rb = addGraph();
     rb->setName(tr("before this step"));
     rb->setLineStyle(QCPGraph::lsNone);
     rb->setPen(QPen(seriesColor(0).lighter(140), m_scale));
-    rb->setScatterStyle(scatter(QCPScatterStyle::ssCircle, 6));
+    rb->setScatterStyle(scatter(QCPScatterStyle::ssCircle, 6, rb->pen()));
     rb->setData(restKeys, restBefore, true);
     QCPGraph* ra = addGraph();
     ra->setName(tr("after (updated)"));
     ra->setLineStyle(QCPGraph::lsNone);
     ra->setPen(QPen(seriesColor(0), 1.5 * m_scale));
-    ra->setScatterStyle(scatter(QCPScatterStyle::ssDisc, 5));
+    ra->setScatterStyle(scatter(QCPScatterStyle::ssDisc, 5, ra->pen()));
     ra->setData(restKeys, restAfter, true);
     QCPGraph* q = addGraph();
     q->setName(tr("quantized"));
     q->setLineStyle(QCPGraph::lsNone);
     q->setPen(QPen(seriesColor(1), 1.5 * m_scale));
-    q->setScatterStyle(scatter(QCPScatterStyle::ssSquare, 6));
+    q->setScatterStyle(scatter(QCPScatterStyle::ssSquare, 6, q->pen()));
     q->setData(qKeys, qValues, true);
     // This step's update of each remaining column, on its own axis (it is small next to the weights).
     auto* bars = new QCPBars(xAxis, yAxis2);

@@ -96,6 +96,12 @@ PlotWidget::PlotWidget(QWidget* parent) : QCustomPlot(parent)
     });
     connect(this, &QCustomPlot::beforeReplot, this, &PlotWidget::applyLook);
     connect(this, &QCustomPlot::afterLayout, this, &PlotWidget::fitAxisLabels);
+    // QCustomPlot's constructor queued its first replot through its own meta-object (from a base
+    // constructor the override is not found), so it would draw even on a hidden page: take it
+    // back and queue it again, now through replot() above.
+    QCoreApplication::removePostedEvents(this, QEvent::MetaCall);
+    mReplotQueued = false;
+    replot(QCustomPlot::rpQueuedReplot);
 }
 
 void PlotWidget::fitAxisLabels()
@@ -282,6 +288,24 @@ void PlotWidget::applyLook()
     }
 }
 
+void PlotWidget::replot(QCustomPlot::RefreshPriority refreshPriority)
+{
+    if (!isVisible() && window()->isVisible()) {
+        m_replotWhenShown = true;
+        return;
+    }
+    QCustomPlot::replot(refreshPriority);
+}
+
+void PlotWidget::showEvent(QShowEvent* event)
+{
+    QCustomPlot::showEvent(event);
+    if (m_replotWhenShown) { // drawn now, before its first paint
+        m_replotWhenShown = false;
+        QCustomPlot::replot(QCustomPlot::rpQueuedRefresh);
+    }
+}
+
 void PlotWidget::placeLegendBeside()
 {
     int row = 0, column = 0;
@@ -291,6 +315,8 @@ void PlotWidget::placeLegendBeside()
                 row = r;
                 column = c;
             }
+    if (legend->layout() != axisRect()->insetLayout())
+        return; // already beside the axes
     axisRect()->insetLayout()->take(legend);
     auto* side = new QCPLayoutGrid;
     plotLayout()->addElement(row, column + 1, side);
@@ -359,7 +385,14 @@ QColor PlotWidget::seriesColor(int i)
 void PlotWidget::addHoverPoint(double key, double value, const QString& text, QCPAxis* keyAxis,
                                QCPAxis* valueAxis)
 {
-    m_hover.push_back({key, value, text, keyAxis ? keyAxis : xAxis, valueAxis ? valueAxis : yAxis});
+    m_hover.push_back({key, value, text, {}, keyAxis ? keyAxis : xAxis, valueAxis ? valueAxis : yAxis});
+}
+
+void PlotWidget::addHoverPoint(double key, double value, std::function<QString()> text, QCPAxis* keyAxis,
+                               QCPAxis* valueAxis)
+{
+    m_hover.push_back(
+        {key, value, QString(), std::move(text), keyAxis ? keyAxis : xAxis, valueAxis ? valueAxis : yAxis});
 }
 
 QString PlotWidget::hoverText(const QPoint& pos) const
@@ -377,7 +410,9 @@ QString PlotWidget::hoverText(const QPoint& pos) const
             nearest = &h;
         }
     }
-    return nearest ? nearest->text : QString();
+    if (!nearest)
+        return QString();
+    return nearest->makeText ? nearest->makeText() : nearest->text;
 }
 
 void PlotWidget::mouseMoveEvent(QMouseEvent* event)

@@ -13,6 +13,7 @@
 #undef slots
 #undef emit
 #undef foreach
+#include <functional>
 #include <vector>
 
 namespace qs {
@@ -69,7 +70,16 @@ public:
     /// the window's font): fonts, line widths and markers are drawn that much larger.
     double displayScale() const;
 
+public Q_SLOTS:
+    /// QCustomPlot::replot, put off while the plot sits on a page of a shown window that is not
+    /// itself shown (another tab): it is drawn when it appears. A window holds dozens of plots;
+    /// drawing the hidden ones allocated and filled their full-size paint buffers on the UI thread
+    /// (90 ms at the first paint). Also the slot QCustomPlot's queued replot calls (by name, so the
+    /// override is found); a plot outside any shown window (export, CLI, tests) replots as before.
+    void replot(QCustomPlot::RefreshPriority refreshPriority = QCustomPlot::rpRefreshHint);
+
 protected:
+    void showEvent(QShowEvent* event) override;
     void mouseMoveEvent(QMouseEvent* event) override;
     /// A new palette (the theme changed) or font (teaching mode): restyle and redraw.
     void changeEvent(QEvent* event) override;
@@ -82,6 +92,10 @@ protected:
     void clearHoverPoints() { m_hover.clear(); }
     void addHoverPoint(double key, double value, const QString& text, QCPAxis* keyAxis = nullptr,
                        QCPAxis* valueAxis = nullptr);
+    /// The same with the text made only when the point is hovered: thousands of points (a
+    /// 2048-value row) would otherwise format thousands of strings on every rebuild.
+    void addHoverPoint(double key, double value, std::function<QString()> text, QCPAxis* keyAxis = nullptr,
+                       QCPAxis* valueAxis = nullptr);
     /// Removes every plottable and item, keeps the axes, legend and title.
     void clearPlot();
     /// Placeholder text shown when there is no data.
@@ -93,6 +107,7 @@ private:
     {
         double key, value;
         QString text;
+        std::function<QString()> makeText; ///< when set, the text (made on hover)
         QCPAxis* keyAxis;
         QCPAxis* valueAxis;
     };
@@ -107,6 +122,7 @@ private:
     QCPTextElement* m_title = nullptr;
     QString m_wholeTitle; ///< the title as set; the element shows it broken into lines to fit
     bool m_followsFont = true;
+    bool m_replotWhenShown = false; ///< a replot was put off while the plot was hidden
 };
 
 } // namespace qs

@@ -71,7 +71,8 @@ void EventLoopMonitor::end()
     std::vector<double> sorted = m_stalls;
     std::sort(sorted.begin(), sorted.end());
     const double p99 = sorted[std::min(sorted.size() - 1, std::size_t(double(sorted.size()) * 0.99))];
-    const auto over = std::count_if(sorted.begin(), sorted.end(), [](double ms) { return ms > 50; });
+    const auto over =
+        std::count_if(sorted.begin(), sorted.end(), [this](double ms) { return ms > m_goalMs; });
     auto round2 = [](double v) { return std::round(v * 100) / 100; };
     m_phases.append(QJsonObject{
         {QStringLiteral("phase"), m_name},
@@ -79,7 +80,7 @@ void EventLoopMonitor::end()
         {QStringLiteral("ticks"), qint64(sorted.size())},
         {QStringLiteral("max_stall_ms"), round2(sorted.back())},
         {QStringLiteral("p99_stall_ms"), round2(p99)},
-        {QStringLiteral("stalls_over_50ms"), qint64(over)},
+        {QStringLiteral("stalls_over_goal"), qint64(over)},
         {QStringLiteral("worst_at_s"), round2(double(m_worstAt) / 1e9)},
     });
     m_name.clear();
@@ -99,6 +100,7 @@ GuiBench::GuiBench(MainWindow* window, Options options, QObject* parent)
     m_exportFile =
         QDir(QFileInfo(m_options.output).absolutePath())
             .filePath(QFileInfo(m_options.output).completeBaseName() + QStringLiteral("-plan.gguf"));
+    m_monitor.setGoalMs(m_options.goalMs);
 }
 
 void GuiBench::start()

@@ -26,8 +26,11 @@ public:
     void begin(const QString& name);
     /// Ends the current phase; its figures are appended to phases().
     void end();
+    /// The stall a phase should stay under (default 50 ms): stalls_over_goal counts the ones above.
+    void setGoalMs(double ms) { m_goalMs = ms; }
+    double goalMs() const { return m_goalMs; }
     /// One object per ended phase: name, seconds, ticks, max_stall_ms, p99_stall_ms,
-    /// stalls_over_50ms, worst_at_s (seconds into the phase of the longest stall).
+    /// stalls_over_goal, worst_at_s (seconds into the phase of the longest stall).
     const QJsonArray& phases() const { return m_phases; }
     /// The longest stall of every ended phase (ms).
     double maxStallMs() const;
@@ -40,6 +43,7 @@ private:
     QString m_name;
     qint64 m_phaseStart = 0;
     qint64 m_last = 0;
+    double m_goalMs = 50;
     double m_worst = 0; ///< the current phase's longest stall so far (ms)
     qint64 m_worstAt = 0;
     std::vector<double> m_stalls; ///< ms late, one per tick of the current phase

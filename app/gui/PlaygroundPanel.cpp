@@ -385,13 +385,22 @@ QWidget* PlaygroundPanel::createStepBox()
     pick->addWidget(prev);
     pick->addWidget(m_weight);
     pick->addWidget(next);
+    // Whose quantization the numbers follow: A's, or B's while two methods are compared.
+    m_stepOf = new QComboBox;
+    m_stepOf->setObjectName(QStringLiteral("playgroundStepOf"));
+    m_stepOf->addItem(tr("of A"));
+    m_stepOf->addItem(tr("of B"));
+    m_stepOf->setToolTip(tr("The method whose steps are shown (B while two methods are compared)"));
+    m_stepOf->setEnabled(false);
+    connect(m_stepOf, &QComboBox::currentIndexChanged, this, &PlaygroundPanel::refreshStep);
+    pick->addWidget(m_stepOf);
     pick->addStretch(1);
     m_stepText = new QLabel;
     m_stepText->setObjectName(QStringLiteral("playgroundStepText"));
     m_stepText->setTextFormat(Qt::RichText);
     m_stepText->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_stepText->setWordWrap(true);
-    auto* box = new QGroupBox(tr("Step through one weight (A)"));
+    auto* box = new QGroupBox(tr("Step through one weight"));
     box->setObjectName(QStringLiteral("playgroundStepBox"));
     auto* layout = new QVBoxLayout(box);
     layout->addLayout(pick);
@@ -850,17 +859,30 @@ void PlaygroundPanel::refreshStats()
     };
     fill(m_result.get(), m_mse, m_snr, m_maxError, m_bytes, m_bpw);
     fill(m_resultB.get(), m_mseB, m_snrB, m_maxErrorB, m_bytesB, m_bpwB);
+    // The better number bold and green. Only the weight and the text colour are set on the label,
+    // so its size still follows the panel's font (a style sheet would pin the default size, which
+    // shrank the marked numbers in presentation mode).
+    auto mark = [](QLabel* label, bool better) {
+        QFont f;
+        if (better)
+            f.setBold(true);
+        label->setFont(f);
+        QPalette p;
+        if (better)
+            p.setColor(QPalette::WindowText,
+                       theme::isDark(label->palette()) ? QColor(0x56, 0xd3, 0x64) : QColor(0x1a, 0x7f, 0x37));
+        label->setPalette(p);
+    };
     for (QLabel* l : {m_mse, m_mseB, m_bpw, m_bpwB})
-        l->setStyleSheet(QString());
+        mark(l, false);
     if (!comparing || !m_result)
         return;
     // The winner: lower MSE; bits per weight beside it, since fewer errors often cost more bits.
     const PlaygroundResult &a = *m_result, &b = *m_resultB;
-    const QString bold = QStringLiteral("font-weight: bold; color: #1a7f37");
     if (a.mse != b.mse)
-        (a.mse < b.mse ? m_mse : m_mseB)->setStyleSheet(bold);
+        mark(a.mse < b.mse ? m_mse : m_mseB, true);
     if (a.bitsPerWeight != b.bitsPerWeight)
-        (a.bitsPerWeight < b.bitsPerWeight ? m_bpw : m_bpwB)->setStyleSheet(bold);
+        mark(a.bitsPerWeight < b.bitsPerWeight ? m_bpw : m_bpwB, true);
     const bool aWins = a.mse < b.mse, tie = a.mse == b.mse;
     const double ratio =
         tie ? 1.0 : (aWins ? b.mse / std::max(a.mse, 1e-300) : a.mse / std::max(b.mse, 1e-300));
@@ -880,16 +902,19 @@ void PlaygroundPanel::refreshStats()
                 .arg(num(m_gptqDemo->gptqCurve.back(), 3), num(m_gptqDemo->rtnCurve.back(), 3)));
 }
 
-/// The shown weight's quantization, one operation a line (A's result).
+/// The shown weight's quantization, one operation a line (A's result, or B's when chosen).
 void PlaygroundPanel::refreshStep()
 {
-    if (!m_result) {
+    m_stepOf->setEnabled(bool(m_resultB));
+    const bool ofB = m_resultB && m_stepOf->currentIndex() == 1;
+    const PlaygroundResult* result = ofB ? m_resultB.get() : m_result.get();
+    if (!result) {
         m_stepText->setText(QStringLiteral("–"));
         return;
     }
     WeightStep s;
     try {
-        s = weightStep(*m_result, m_weight->value());
+        s = weightStep(*result, m_weight->value());
     } catch (const Error& e) {
         m_stepText->setText(e.message().toHtmlEscaped());
         return;
@@ -900,7 +925,10 @@ void PlaygroundPanel::refreshStep()
             .arg(formula.toHtmlEscaped(), value.toHtmlEscaped(),
                  note.isEmpty() ? QString() : QStringLiteral(" <i>(%1)</i>").arg(note.toHtmlEscaped()));
     };
-    QString header = tr("Weight #%1 of group %2 (columns %3–%4)")
+    QString header = tr("%1 · weight #%2 of group %3 (columns %4–%5)")
+                         .arg(ofB         ? tr("B (%1)").arg(result->spec.label())
+                              : m_resultB ? tr("A (%1)").arg(result->spec.label())
+                                          : result->spec.label())
                          .arg(s.index)
                          .arg(s.group)
                          .arg(s.groupBegin)
@@ -924,7 +952,10 @@ void PlaygroundPanel::refreshStep()
                      cell(QStringLiteral("ŵ = (q − z)·s ="), num(s.dequantized)) +
                      cell(tr("error w − ŵ ="), num(s.error));
     } else {
-        header += tr(": a block type with quantized sub-block scales");
+        header += result->spec.method == QuantMethod::Gptq
+                      ? tr(": GPTQ rounded the value its error feedback had moved there, not w (see GPTQ "
+                           "step by step)")
+                      : tr(": a block type with quantized sub-block scales");
         lines << cell(QStringLiteral("w ="), num(s.value)) +
                      cell(QStringLiteral("q ="), QString::number(s.code)) +
                      cell(QStringLiteral("ŵ ="), num(s.dequantized));

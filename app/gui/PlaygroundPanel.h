@@ -174,6 +174,7 @@ private:
     QPushButton* m_resetAxes = nullptr;
     QSpinBox* m_weight = nullptr;
     QLabel* m_stepText = nullptr;
+    QComboBox* m_stepOf = nullptr; ///< whose steps are shown: A, or B while comparing
     QTabWidget* m_views = nullptr;
     QPushButton* m_gptqStart = nullptr;
     QPushButton* m_gptqCancel = nullptr;

@@ -3,6 +3,7 @@
 #include "AppSettings.h"
 #include "DistributionPlot.h"
 #include "ErrorHistogramPlot.h"
+#include "HeatmapRangeBox.h"
 #include "LayerErrorHeatmap.h"
 #include "LossSizePlot.h"
 #include "MemoryPlot.h"
@@ -224,24 +225,6 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
         m_layerHeatmap->setMetric(metric);
         m_histogram->setMetric(metric);
     });
-    m_decadeLow = new QSpinBox;
-    m_decadeLow->setObjectName(QStringLiteral("heatmapLowDecade"));
-    m_decadeHigh = new QSpinBox;
-    m_decadeHigh->setObjectName(QStringLiteral("heatmapHighDecade"));
-    for (QSpinBox* box : {m_decadeLow, m_decadeHigh}) {
-        box->setRange(-12, 3);
-        box->setPrefix(QStringLiteral("10^"));
-        box->setToolTip(tr("The heatmap's colour scale (log): fixed, so a colour means the same error "
-                           "whichever runs are shown; values beyond it take the end colours"));
-    }
-    m_decadeLow->setValue(m_layerHeatmap->decades().first);
-    m_decadeHigh->setValue(m_layerHeatmap->decades().second);
-    auto setDecades = [this] {
-        if (m_decadeLow->value() < m_decadeHigh->value())
-            m_layerHeatmap->setDecades(m_decadeLow->value(), m_decadeHigh->value());
-    };
-    connect(m_decadeLow, &QSpinBox::valueChanged, this, setDecades);
-    connect(m_decadeHigh, &QSpinBox::valueChanged, this, setDecades);
     m_layer = new QComboBox;
     m_layer->setObjectName(QStringLiteral("plotLayer"));
     connect(m_layer, &QComboBox::currentTextChanged, this, [this](const QString& layer) {
@@ -265,13 +248,7 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
     metricRow->setContentsMargins(0, 0, 0, 0);
     metricRow->addWidget(new QLabel(tr("Per-layer metric:")));
     metricRow->addWidget(m_layerMetric);
-    auto* decadesBox = new QWidget;
-    auto* decadesRow = new QHBoxLayout(decadesBox);
-    decadesRow->setContentsMargins(0, 0, 0, 0);
-    decadesRow->addWidget(new QLabel(tr("Colours from")));
-    decadesRow->addWidget(m_decadeLow);
-    decadesRow->addWidget(new QLabel(tr("to")));
-    decadesRow->addWidget(m_decadeHigh);
+    auto* decadesBox = new HeatmapRangeBox(m_layerHeatmap);
     layerRow->addWidget(metricBox);
     layerRow->addWidget(decadesBox);
     auto showControls = [this, plots, metricBox, decadesBox] {
@@ -627,7 +604,14 @@ int RunsPanel::startRun(const QString& name, const Recipe& recipe, const LayerPl
     options.pool = &m_pool;
     options.progress = [this, id](const JobProgress& p) { showProgress(id, p); };
     job->handle = runJob<ExperimentResult>(
-        this, [params](ExperimentResult& out, const JobContext& ctx) { runExperiment(params, out, ctx); },
+        this,
+        [params](ExperimentResult& out, const JobContext& ctx) {
+            runExperiment(params, out, ctx);
+            // The packed model stays in its checkpoint; freeing it here, not where the outcome is
+            // delivered, keeps hundreds of MB of unmapping off the UI thread.
+            out.quantize.model.reset();
+            out.quantize.tensors.clear();
+        },
         [this, id](const JobOutcome<ExperimentResult>& out) { onJobFinished(id, out); }, options);
     m_jobs.push_back(std::move(job));
     refreshEta();
@@ -998,43 +982,65 @@ void RunsPanel::offerQualityChoices(const std::vector<RunSummary>& runs)
 
 void RunsPanel::refreshDistribution()
 {
-    if (!m_model || m_layer->currentText().isEmpty()) {
+    m_distributionJob.cancel();
+    m_distributionJob.discard();
+    const QString layer = m_layer->currentText();
+    if (!m_model || layer.isEmpty()) {
         m_distribution->setValues(QString(), {});
+        Q_EMIT distributionShown();
         return;
     }
-    try {
-        std::int64_t rows = 0, cols = 0;
-        const std::vector<float> w = readLinearWeight(*m_model, m_layer->currentText(), &rows, &cols);
-        QuantGrid grid;
-        // The grid of the last shown run's spec for this layer, on the layer's first row.
-        int li = -1;
-        for (int k = 0; k < int(m_model->linears().size()); ++k)
-            if (m_model->linears()[std::size_t(k)].name == m_layer->currentText())
-                li = k;
-        QString what = tr("weights of %1").arg(m_layer->currentText());
-        for (std::size_t i = m_runs.size(); i-- > 0 && li >= 0;) {
-            if (!m_checked[i] || std::size_t(li) >= m_plans[i].entries.size())
-                continue;
-            const QuantSpec& spec = m_plans[i].entries[std::size_t(li)].spec;
-            if (spec.method != QuantMethod::Float) {
-                grid = quantizationGrid(spec, w.data(),
-                                        spec.granularity == Granularity::PerTensor ? rows * cols : cols, 0);
-                what +=
-                    u'\n' + (spec.granularity == Granularity::PerTensor
-                                 ? tr("grid of “%1” (%2): the whole tensor").arg(m_runs[i].name, spec.label())
-                                 : tr("grid of “%1” (%2): row 0, group 0 (columns %3–%4)")
-                                       .arg(m_runs[i].name, spec.label())
-                                       .arg(grid.begin)
-                                       .arg(grid.end - 1));
-            } else {
-                what += u'\n' + tr("“%1” keeps this layer float: no grid").arg(m_runs[i].name);
-            }
-            break;
-        }
-        m_distribution->setValues(what, w, grid);
-    } catch (const Error& e) {
-        m_distribution->setValues(e.message(), {});
+    // The grid of the last shown run's spec for this layer, on the layer's first row.
+    int li = -1;
+    for (int k = 0; k < int(m_model->linears().size()); ++k)
+        if (m_model->linears()[std::size_t(k)].name == layer)
+            li = k;
+    std::optional<QuantSpec> spec;
+    QString runName;
+    for (std::size_t i = m_runs.size(); i-- > 0 && li >= 0;) {
+        if (!m_checked[i] || std::size_t(li) >= m_plans[i].entries.size())
+            continue;
+        spec = m_plans[i].entries[std::size_t(li)].spec;
+        runName = m_runs[i].name;
+        break;
     }
+    struct Distribution
+    {
+        Histogram values;
+        QuantGrid grid;
+    };
+    m_distributionJob = runJob<Distribution>(
+        this,
+        [model = m_model, layer, spec](Distribution& out, const JobContext& ctx) {
+            std::int64_t rows = 0, cols = 0;
+            const std::vector<float> w = readLinearWeight(*model, layer, &rows, &cols);
+            ctx.checkCancelled();
+            if (spec && spec->method != QuantMethod::Float)
+                out.grid = quantizationGrid(
+                    *spec, w.data(), spec->granularity == Granularity::PerTensor ? rows * cols : cols, 0);
+            out.values = histogram(w, 120);
+        },
+        [this, layer, spec, runName](const JobOutcome<Distribution>& out) {
+            if (out.cancelled)
+                return;
+            if (!out.succeeded()) {
+                m_distribution->setValues(out.error, {});
+                Q_EMIT distributionShown();
+                return;
+            }
+            QString what = tr("weights of %1").arg(layer);
+            if (spec && spec->method != QuantMethod::Float)
+                what += u'\n' + (spec->granularity == Granularity::PerTensor
+                                     ? tr("grid of “%1” (%2): the whole tensor").arg(runName, spec->label())
+                                     : tr("grid of “%1” (%2): row 0, group 0 (columns %3–%4)")
+                                           .arg(runName, spec->label())
+                                           .arg(out.value.grid.begin)
+                                           .arg(out.value.grid.end - 1));
+            else if (spec)
+                what += u'\n' + tr("“%1” keeps this layer float: no grid").arg(runName);
+            m_distribution->setDistribution(what, out.value.values, out.value.grid);
+            Q_EMIT distributionShown();
+        }); // the global pool: the runs' own queue would make it wait for them
 }
 
 } // namespace qs

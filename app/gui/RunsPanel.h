@@ -125,6 +125,8 @@ Q_SIGNALS:
     void errorOccurred(const QString& title, const QString& message);
     /// A run was refused before it was queued; the field to fix has the focus.
     void runRefused(const QString& message);
+    /// The weights plot shows the chosen layer (read and binned on a worker thread).
+    void distributionShown();
 
 private:
     struct Job
@@ -156,6 +158,8 @@ private:
     /// The current model's runs and baseline from the store (its memory copy, else the database).
     void loadKeptRuns();
     void refreshPlots();
+    /// Reads the chosen layer's weights and bins them on a worker (a 1B model's layer is 16M
+    /// values: 100+ ms on the UI thread); a newer choice drops an older read.
     void refreshDistribution();
     /// Greys the quality plot's metric and axis choices that no shown run has a value for.
     void offerQualityChoices(const std::vector<RunSummary>& runs);
@@ -168,6 +172,7 @@ private:
 
     std::shared_ptr<const Model> m_model;
     QThreadPool m_pool;
+    JobHandle m_distributionJob;
     QTemporaryDir m_tempCache; ///< KLD bases when no cache folder is set
     QTemporaryDir m_modelsDir; ///< this session's quantized checkpoints (RunSummary::source; Generate page)
     QString m_cacheDir;
@@ -206,8 +211,6 @@ private:
     DistributionPlot* m_distribution = nullptr;
     QComboBox* m_layer = nullptr;
     QComboBox* m_layerMetric = nullptr; ///< the heatmap's and histogram's per-layer metric
-    QSpinBox* m_decadeLow = nullptr;    ///< the heatmap's fixed colour range, in decades
-    QSpinBox* m_decadeHigh = nullptr;
     QPushButton* m_diffButton = nullptr;
     QTabWidget* m_plotTabs = nullptr;
     RunDiffView* m_diffView = nullptr;
