@@ -847,6 +847,42 @@ void TestPlots::layerMetricsAreTheRunsValues()
     map.setRuns(runs);
     QCOMPARE(map.matrix().at(3, 0), 0.0123);
     QVERIFY(std::isnan(map.matrix().at(3, 1))); // GPTQ w3's scheme was not swept
+    // The CLI draws the same: `plot layers --metric kld --sweep F`, on the colour range asked for.
+    const QString sweepFile = m_tmp.filePath(QStringLiteral("one-layer-sweep.json"));
+    sweep.units.push_back({e.unit, {3}, 1024}); // what a saved sweep also says: its unit and sizes
+    sweep.linearParams = 1024;
+    sweep.save(sweepFile);
+    const QString csv = m_tmp.filePath(QStringLiteral("layers-kld.csv"));
+    const QString png = m_tmp.filePath(QStringLiteral("layers-kld.png"));
+    auto cli = qs::test::runCli(QStringList{QStringLiteral("plot"), QStringLiteral("layers")} + m_runDirs +
+                                QStringList{QStringLiteral("--metric"), QStringLiteral("kld"),
+                                            QStringLiteral("--sweep"), sweepFile, QStringLiteral("--decades"),
+                                            QStringLiteral("-4:-1"), QStringLiteral("--csv"), csv,
+                                            QStringLiteral("--out"), png});
+    QVERIFY2(cli.exitCode == 0, cli.err.constData());
+    QVERIFY(readAll(png).startsWith("\x89PNG"));
+    int valued = 0;
+    for (const QStringList& row : parseCsv(QString::fromUtf8(readAll(csv)))) {
+        if (row.front() == m_runs[0].layers[3].name) {
+            QCOMPARE(row.at(1).toDouble(), 0.0123);
+            ++valued;
+        } else if (row.front() != u"layer") {
+            for (qsizetype c = 1; c < row.size(); ++c)
+                QVERIFY2(row.at(c).isEmpty(), qPrintable(row.join(u','))); // no sweep value: no number
+        }
+    }
+    QCOMPARE(valued, 1);
+    // kld needs a sweep; the range must be LOW < HIGH.
+    QCOMPARE(qs::test::runCli(QStringList{QStringLiteral("plot"), QStringLiteral("layers"), m_runDirs[0],
+                                          QStringLiteral("--metric"), QStringLiteral("kld"),
+                                          QStringLiteral("--csv"), csv})
+                 .exitCode,
+             2);
+    QCOMPARE(qs::test::runCli(QStringList{QStringLiteral("plot"), QStringLiteral("layers"), m_runDirs[0],
+                                          QStringLiteral("--decades"), QStringLiteral("0:-3"),
+                                          QStringLiteral("--csv"), csv})
+                 .exitCode,
+             2);
     // Another model's sweep gives nothing.
     sweep.modelFingerprint = QStringLiteral("another");
     QCOMPARE(attachSweepKld(runs, sweep), 0);

@@ -7,6 +7,7 @@
 #include "LossSizePlot.h"
 #include "MemoryPlot.h"
 #include "ParetoFrontPlot.h"
+#include "analysis/SweepKld.h"
 #include "model/Model.h"
 #include "results/PlotData.h"
 #include "results/RunResults.h"
@@ -39,8 +40,11 @@ const char* const kPlotKinds =
     "        runs' base model when it is still there)\n"
     "  histogram RUN... [--layer NAME] [--log]\n"
     "        weight-error histograms of one layer, overlaid across runs\n"
-    "  layers RUN... [--metric weight|output] [--bars [--sorted] [--top N] [--linear]]\n"
-    "        per-layer error across runs: heatmap (or grouped bars)\n"
+    "  layers RUN... [--metric weight|output|kld --sweep SWEEP.json] [--decades LOW:HIGH]\n"
+    "        [--bars [--sorted] [--top N] [--linear]]\n"
+    "        per-layer error across runs: heatmap on a fixed log colour scale (default\n"
+    "        10^-6..10^0) or grouped bars; kld: each layer's KLD contribution, from a\n"
+    "        sensitivity sweep of the same model that measured the run's scheme\n"
     "  weights MODEL --layer NAME [--row R] [--group G] [--spec SCHEME] [--log]\n"
     "        a weight row's distribution with the quantization grid of SCHEME\n"
     "        (e.g. rtn-w4-g32) for group G drawn over it\n"
@@ -150,13 +154,37 @@ std::unique_ptr<qs::PlotWidget> histogramPlot(const QCommandLineParser& p, const
 std::unique_ptr<qs::PlotWidget> layersPlot(const QCommandLineParser& p, const QStringList& inputs)
 {
     const QString m = p.value(QStringLiteral("metric"));
-    if (m != u"weight" && m != u"output") {
-        throw UsageError{"--metric takes weight or output\n"};
+    const std::map<QString, qs::LayerErrorMetric> metrics{
+        {QStringLiteral("weight"), qs::LayerErrorMetric::WeightRelMse},
+        {QStringLiteral("output"), qs::LayerErrorMetric::OutputRelMse},
+        {QStringLiteral("kld"), qs::LayerErrorMetric::KldContribution}};
+    if (!metrics.count(m))
+        throw UsageError{"--metric takes weight, output or kld\n"};
+    const qs::LayerErrorMetric metric = metrics.at(m);
+    const QString sweepPath = p.value(QStringLiteral("sweep"));
+    if (metric == qs::LayerErrorMetric::KldContribution && sweepPath.isEmpty())
+        throw UsageError{"--metric kld needs --sweep SWEEP.json (a sensitivity sweep of the runs' model)\n"};
+    int lowDecade = -6, highDecade = 0;
+    if (p.isSet(QStringLiteral("decades"))) {
+        const QStringList parts = p.value(QStringLiteral("decades")).split(u':');
+        bool okLow = false, okHigh = false;
+        if (parts.size() == 2) {
+            lowDecade = parts[0].toInt(&okLow);
+            highDecade = parts[1].toInt(&okHigh);
+        }
+        if (!okLow || !okHigh || lowDecade >= highDecade)
+            throw UsageError{
+                "--decades takes LOW:HIGH, two whole powers of ten with LOW < HIGH (e.g. -6:0)\n"};
     }
-    const auto metric =
-        m == u"output" ? qs::LayerErrorMetric::OutputRelMse : qs::LayerErrorMetric::WeightRelMse;
     std::vector<qs::RunSummary> runs = loadRuns(inputs);
     warnAll(qs::checkComparable(runs));
+    if (!sweepPath.isEmpty()) {
+        const qs::SensitivityResult sweep = qs::SensitivityResult::load(sweepPath);
+        if (qs::attachSweepKld(runs, sweep) == 0)
+            warnAll({u"no-kld: " + sweepPath +
+                     u" has no layer measured alone with a scheme of these runs (another model, or "
+                     u"other schemes): the KLD contributions stay empty"});
+    }
     if (p.isSet(QStringLiteral("bars"))) {
         auto w = std::make_unique<qs::LayerErrorBars>();
         w->setMetric(metric);
@@ -168,6 +196,7 @@ std::unique_ptr<qs::PlotWidget> layersPlot(const QCommandLineParser& p, const QS
     } else {
         auto w = std::make_unique<qs::LayerErrorHeatmap>();
         w->setMetric(metric);
+        w->setDecades(lowDecade, highDecade);
         w->setRuns(std::move(runs));
         return w;
     }
@@ -282,8 +311,17 @@ void addPlotOptions(QCommandLineParser& p)
         {QStringLiteral("layer"), QStringLiteral("histogram/weights: the layer (module name)."),
          QStringLiteral("NAME")},
         {QStringLiteral("log"), QStringLiteral("histogram/weights: logarithmic y axis.")},
-        {QStringLiteral("metric"), QStringLiteral("layers: weight or output relative MSE (default weight)."),
+        {QStringLiteral("metric"),
+         QStringLiteral("layers: weight or output relative MSE, or kld (each layer's KLD contribution, "
+                        "needs --sweep); default weight."),
          QStringLiteral("M"), QStringLiteral("weight")},
+        {QStringLiteral("sweep"),
+         QStringLiteral(
+             "layers: a sensitivity sweep (sensitivity --out) of the runs' model, for --metric kld."),
+         QStringLiteral("SWEEP.json")},
+        {QStringLiteral("decades"),
+         QStringLiteral("layers: the heatmap's fixed colour range in powers of ten (default -6:0)."),
+         QStringLiteral("LOW:HIGH")},
         {QStringLiteral("bars"), QStringLiteral("layers: grouped bars instead of a heatmap.")},
         {QStringLiteral("sorted"), QStringLiteral("layers --bars: worst layers first.")},
         {QStringLiteral("top"), QStringLiteral("layers --bars: show only the first N layers."),

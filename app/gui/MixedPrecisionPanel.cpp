@@ -1,6 +1,7 @@
 #include "MixedPrecisionPanel.h"
 
 #include "AppSettings.h"
+#include "HeatmapRangeBox.h"
 #include "LayerErrorBars.h"
 #include "LayerErrorHeatmap.h"
 #include "ParetoFrontPlot.h"
@@ -201,8 +202,17 @@ MixedPrecisionPanel::MixedPrecisionPanel(PlanDocument* doc, QWidget* parent) : Q
     barsRow->addWidget(m_barScheme, 1);
     barsLayout->addLayout(barsRow);
     barsLayout->addWidget(m_bars, 1);
+    // The sweep's KLDs on a fixed colour range the user can move (as the Runs page's heatmap).
+    auto* heatmapBox = new QWidget;
+    auto* heatmapLayout = new QVBoxLayout(heatmapBox);
+    heatmapLayout->setContentsMargins(0, 0, 0, 0);
+    auto* rangeRow = new QHBoxLayout;
+    rangeRow->addWidget(new HeatmapRangeBox(m_heatmap));
+    rangeRow->addStretch(1);
+    heatmapLayout->addLayout(rangeRow);
+    heatmapLayout->addWidget(m_heatmap, 1);
     auto* plots = new QSplitter(Qt::Horizontal);
-    plots->addWidget(m_heatmap);
+    plots->addWidget(heatmapBox);
     plots->addWidget(barsBox);
     plots->setStretchFactor(0, 3);
     plots->setStretchFactor(1, 2);
