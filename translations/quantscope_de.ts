@@ -379,6 +379,21 @@
     </message>
 </context>
 <context>
+    <name>qs::HeatmapRangeBox</name>
+    <message>
+        <source>The heatmap&apos;s colour scale (log): fixed, so a colour means the same value whichever rows are shown; values beyond it take the end colours</source>
+        <translation>Die Farbskala der Heatmap (logarithmisch): fest, damit eine Farbe denselben Wert bedeutet, welche Zeilen auch gezeigt werden; Werte außerhalb erhalten die Endfarben</translation>
+    </message>
+    <message>
+        <source>Colours from</source>
+        <translation>Farben von</translation>
+    </message>
+    <message>
+        <source>to</source>
+        <translation>bis</translation>
+    </message>
+</context>
+<context>
     <name>qs::LayerErrorBars</name>
     <message>
         <source>No per-layer measurements to show</source>
@@ -1929,10 +1944,6 @@ vorher %3 → nachher %4</translation>
         <translation>Gewicht</translation>
     </message>
     <message>
-        <source>Step through one weight (A)</source>
-        <translation>Ein Gewicht Schritt für Schritt (A)</translation>
-    </message>
-    <message>
         <source>Run GPTQ on this row</source>
         <translation>GPTQ auf dieser Zeile ausführen</translation>
     </message>
@@ -2003,10 +2014,6 @@ vorher %3 → nachher %4</translation>
     <message>
         <source>That is the weights&apos; error; GPTQ minimises the layer&apos;s output error, ‖(w − ŵ)X‖²/n: GPTQ %1 vs RTN %2 on this row.</source>
         <translation>Das ist der Fehler der Gewichte; GPTQ minimiert den Ausgabefehler der Schicht, ‖(w − ŵ)X‖²/n: GPTQ %1 gegen RTN %2 auf dieser Zeile.</translation>
-    </message>
-    <message>
-        <source>Weight #%1 of group %2 (columns %3–%4)</source>
-        <translation>Gewicht Nr. %1 der Gruppe %2 (Spalten %3–%4)</translation>
     </message>
     <message>
         <source>: q = clamp(round(w/s + z), 0, %1), ŵ = (q − z)·s</source>
@@ -2135,6 +2142,38 @@ vorher %3 → nachher %4</translation>
     <message>
         <source>after</source>
         <translation>nachher</translation>
+    </message>
+    <message>
+        <source>of A</source>
+        <translation>von A</translation>
+    </message>
+    <message>
+        <source>of B</source>
+        <translation>von B</translation>
+    </message>
+    <message>
+        <source>The method whose steps are shown (B while two methods are compared)</source>
+        <translation>Die Methode, deren Schritte gezeigt werden (B, während zwei Methoden verglichen werden)</translation>
+    </message>
+    <message>
+        <source>Step through one weight</source>
+        <translation>Ein Gewicht Schritt für Schritt</translation>
+    </message>
+    <message>
+        <source>%1 · weight #%2 of group %3 (columns %4–%5)</source>
+        <translation>%1 · Gewicht Nr. %2 der Gruppe %3 (Spalten %4–%5)</translation>
+    </message>
+    <message>
+        <source>B (%1)</source>
+        <translation>B (%1)</translation>
+    </message>
+    <message>
+        <source>A (%1)</source>
+        <translation>A (%1)</translation>
+    </message>
+    <message>
+        <source>: GPTQ rounded the value its error feedback had moved there, not w (see GPTQ step by step)</source>
+        <translation>: GPTQ rundete den Wert, den seine Fehlerrückführung dorthin verschoben hatte, nicht w (siehe GPTQ Schritt für Schritt)</translation>
     </message>
 </context>
 <context>
@@ -2955,20 +2994,8 @@ Läufe bleiben erhalten, solange QuantScope läuft, und werden nicht erfasst.</t
         <translation>Was die Heatmap pro Schicht und das Fehlerhistogramm für jede Schicht zeigen</translation>
     </message>
     <message>
-        <source>The heatmap&apos;s colour scale (log): fixed, so a colour means the same error whichever runs are shown; values beyond it take the end colours</source>
-        <translation>Die Farbskala der Heatmap (log): fest, damit eine Farbe denselben Fehler bedeutet, welche Läufe auch gezeigt werden; Werte darüber hinaus erhalten die Endfarben</translation>
-    </message>
-    <message>
         <source>Per-layer metric:</source>
         <translation>Metrik pro Schicht:</translation>
-    </message>
-    <message>
-        <source>Colours from</source>
-        <translation>Farben von</translation>
-    </message>
-    <message>
-        <source>to</source>
-        <translation>bis</translation>
     </message>
     <message>
         <source>Diff</source>

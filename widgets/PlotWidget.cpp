@@ -297,6 +297,13 @@ void PlotWidget::replot(QCustomPlot::RefreshPriority refreshPriority)
     QCustomPlot::replot(refreshPriority);
 }
 
+void PlotWidget::resizeEvent(QResizeEvent* event)
+{
+    QWidget::resizeEvent(event);
+    setViewport(rect());
+    replot(QCustomPlot::rpQueuedReplot);
+}
+
 void PlotWidget::showEvent(QShowEvent* event)
 {
     QCustomPlot::showEvent(event);

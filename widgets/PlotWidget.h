@@ -80,6 +80,11 @@ public Q_SLOTS:
 
 protected:
     void showEvent(QShowEvent* event) override;
+    /// QCustomPlot redraws at once on every resize; a page shown for the first time resizes its
+    /// plots several times while its layouts settle, each a full redraw with new paint buffers
+    /// (a Playground visit: 60 ms in one event). Here the viewport follows at once and the redraw
+    /// is queued: one per plot, each in its own event.
+    void resizeEvent(QResizeEvent* event) override;
     void mouseMoveEvent(QMouseEvent* event) override;
     /// A new palette (the theme changed) or font (teaching mode): restyle and redraw.
     void changeEvent(QEvent* event) override;
