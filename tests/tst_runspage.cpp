@@ -1086,9 +1086,11 @@ void TestRunsPage::layerMetricChoices()
     QTRY_VERIFY2(weights->title().contains(QStringLiteral("grid of “worse”")) &&
                      weights->title().contains(QStringLiteral("row 0, group 0 (columns 0–")),
                  qPrintable(weights->title()));
+    QSignalSpy shown(w.runsPanel(), &RunsPanel::distributionShown);
     table(w, "runsTable")->item(2, 0)->setCheckState(Qt::Unchecked);
-    QTRY_VERIFY2(weights->title().contains(QStringLiteral("grid of “gptq 1 and 3”")),
-                 qPrintable(weights->title()));
+    QVERIFY(shown.wait(20000)); // the read the uncheck started, not an earlier one
+    QVERIFY2(weights->title().contains(QStringLiteral("grid of “gptq 1 and 3”")),
+             qPrintable(weights->title()));
 }
 
 QTEST_MAIN(TestRunsPage)

@@ -6,10 +6,16 @@
 
 #include <QtTest>
 #include <atomic>
+#include <cerrno>
 #include <mutex>
 #include <set>
 #include <thread>
 #include <vector>
+#if defined(__linux__)
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 using namespace qs;
 
@@ -156,6 +162,35 @@ private Q_SLOTS:
             QCOMPARE(a[std::size_t(r)].load(), 30);
             QCOMPARE(b[std::size_t(r)].load(), 30);
         }
+    }
+
+    void backgroundNice()
+    {
+#if defined(__linux__)
+        const auto niceOf = [] {
+            errno = 0;
+            const int n = getpriority(PRIO_PROCESS, id_t(syscall(SYS_gettid)));
+            return errno == 0 ? n : -100;
+        };
+        const int mine = niceOf();
+        if (mine > 15)
+            QSKIP("this test runs at nice > 15: no room to lower a thread's priority");
+        lowerThreadPriority(); // nothing set: no change
+        QCOMPARE(niceOf(), mine);
+        setBackgroundNice(mine + 4);
+        int other = -100;
+        std::thread t([&] {
+            lowerThreadPriority();
+            lowerThreadPriority(); // once is enough; the second changes nothing
+            other = niceOf();
+        });
+        t.join();
+        setBackgroundNice(0);
+        QCOMPARE(other, mine + 4);
+        QCOMPARE(niceOf(), mine); // only the thread that asked
+#else
+        QSKIP("per-thread niceness is Linux's");
+#endif
     }
 };
 

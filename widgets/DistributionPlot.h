@@ -11,13 +11,15 @@ class DistributionPlot : public PlotWidget
 {
     Q_OBJECT
 public:
+    static constexpr int kBins = 120; ///< bins of a distribution binned elsewhere too (on a worker)
+
     explicit DistributionPlot(QWidget* parent = nullptr);
 
     /// `what` names the data (e.g. "model.layers.0.mlp.down_proj weights, row 3").
     void setDistribution(const QString& what, const Histogram& values, const QuantGrid& grid = {});
     /// Bins `values` (linear, over their range) and shows them with the grid.
     void setValues(const QString& what, const std::vector<float>& values, const QuantGrid& grid = {},
-                   int bins = 120);
+                   int bins = kBins);
     void setLogScale(bool log);
     const Histogram& histogram() const { return m_hist; }
     const QuantGrid& grid() const { return m_grid; }

@@ -15,6 +15,7 @@
 #include <QRegularExpression>
 #include <QSvgGenerator>
 #include <QTemporaryFile>
+#include <QTimer>
 #include <QToolTip>
 #include <algorithm>
 #include <array>
@@ -81,6 +82,11 @@ PlotWidget::PlotWidget(QWidget* parent) : QCustomPlot(parent)
     setMouseTracking(true);
     setMinimumSize(300, 160); // room for a 1024×768 projector's pages in teaching mode
     setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    // One paint buffer instead of two: nothing is drawn on the overlay layer (it holds the
+    // selection rectangle, not used here), and each buffer is a plot-sized image to allocate and
+    // clear on every size change and replot.
+    if (QCPLayer* overlay = layer(QStringLiteral("overlay")))
+        overlay->setMode(QCPLayer::lmLogical);
     legend->setVisible(false);
     QFont f = legend->font();
     f.setPointSizeF(f.pointSizeF() * 0.9);
@@ -307,10 +313,17 @@ void PlotWidget::resizeEvent(QResizeEvent* event)
 void PlotWidget::showEvent(QShowEvent* event)
 {
     QCustomPlot::showEvent(event);
-    if (m_replotWhenShown) { // drawn now, before its first paint
-        m_replotWhenShown = false;
+    if (!m_replotWhenShown)
+        return;
+    // Drawn from a timer of its own, after the page's first paint. A queued replot would not do:
+    // posted events run back to back, so a page shown for the first time laid itself out and
+    // drew all its plots before the event loop saw input again (the Playground's two: 40-60 ms).
+    m_replotWhenShown = false;
+    mReplotQueued = true; // a replot asked for meanwhile is this one
+    QTimer::singleShot(1, this, [this] {
+        mReplotQueued = false;
         QCustomPlot::replot(QCustomPlot::rpQueuedRefresh);
-    }
+    });
 }
 
 void PlotWidget::placeLegendBeside()

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "jobs/Job.h"
+#include "util/Threads.h"
 
 #include <QFuture>
 #include <QFutureWatcher>
@@ -114,6 +115,7 @@ JobHandle runJob(QObject* guard, std::function<void(T&, const JobContext&)> body
     });
     QThreadPool* pool = options.pool ? options.pool : QThreadPool::globalInstance();
     const QFuture<JobOutcome<T>> future = QtConcurrent::run(pool, [body = std::move(body), ctx] {
+        lowerThreadPriority(); // the UI thread goes first when the cores are busy
         JobOutcome<T> out;
         runCapturingOutcome([&] { body(out.value, ctx); }, out.cancelled, out.error);
         return out;

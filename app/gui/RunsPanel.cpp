@@ -1018,7 +1018,7 @@ void RunsPanel::refreshDistribution()
             if (spec && spec->method != QuantMethod::Float)
                 out.grid = quantizationGrid(
                     *spec, w.data(), spec->granularity == Granularity::PerTensor ? rows * cols : cols, 0);
-            out.values = histogram(w, 120);
+            out.values = histogram(w, DistributionPlot::kBins);
         },
         [this, layer, spec, runName](const JobOutcome<Distribution>& out) {
             if (out.cancelled)

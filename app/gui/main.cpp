@@ -10,6 +10,7 @@
 #include "kernels/CpuFeatures.h"
 #include "util/Error.h"
 #include "util/Paths.h"
+#include "util/Threads.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -26,6 +27,8 @@ int main(int argc, char** argv)
     }
     Q_INIT_RESOURCE(quantscope); // the .qrc lives in the static quantscope_app library
     QApplication app(argc, argv);
+    // Jobs' threads yield the cores to this one: input and painting before quantizing.
+    qs::setBackgroundNice(5);
     QApplication::setOrganizationName(QStringLiteral("QuantScope"));
     QApplication::setApplicationName(QStringLiteral("QuantScope"));
     QApplication::setApplicationVersion(QStringLiteral(QUANTSCOPE_VERSION));

@@ -2,9 +2,15 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <exception>
 #include <mutex>
 #include <omp.h>
+#if defined(__linux__)
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 #include <thread>
 #include <vector>
 
@@ -17,6 +23,7 @@ namespace qs {
 namespace {
 
 std::atomic<int> g_threads{0}; // 0: not set, all hardware threads
+std::atomic<int> g_backgroundNice{0};
 
 inline void cpuRelax()
 {
@@ -141,6 +148,7 @@ private:
 
     void worker(int index)
     {
+        lowerThreadPriority();
         std::uint64_t seen = m_generation.load();
         for (;;) {
             // Spin a little (a decode step publishes a job every few microseconds), then sleep.
@@ -209,6 +217,27 @@ void setComputeThreads(int n)
         n = omp_get_num_procs();
     g_threads.store(n);
     omp_set_num_threads(n);
+}
+
+void setBackgroundNice(int nice)
+{
+    g_backgroundNice.store(std::clamp(nice, 0, 19));
+}
+
+void lowerThreadPriority()
+{
+#if defined(__linux__)
+    thread_local int applied = 0;
+    const int nice = g_backgroundNice.load();
+    if (nice <= applied)
+        return;
+    const auto tid = id_t(syscall(SYS_gettid));
+    errno = 0;
+    const int now = getpriority(PRIO_PROCESS, tid);
+    if (errno == 0 && now < nice)
+        setpriority(PRIO_PROCESS, tid, nice); // failing leaves the thread as it was: harmless
+    applied = nice;
+#endif
 }
 
 int computeThreads()

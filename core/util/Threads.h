@@ -10,6 +10,15 @@ namespace qs {
 void setComputeThreads(int n);
 int computeThreads();
 
+/// Background threads' niceness: once set above 0, the compute pool's workers and every thread that
+/// calls lowerThreadPriority() run at this nice value, so an interactive thread (the GUI's) wins
+/// the CPU over the jobs it started when they compete for the cores (a 2-core machine running a
+/// 2-thread job otherwise left the UI thread waiting a scheduler slice). Linux only, where nice is
+/// per thread and new threads inherit it; elsewhere nothing changes. 0 (the default) changes nothing.
+void setBackgroundNice(int nice);
+/// Applies the background niceness to the calling thread (once per thread; never raises priority).
+void lowerThreadPriority();
+
 /// Splits rows [0, rows) into consecutive ranges and calls fn(firstRow, rowCount) once per range,
 /// spread over the compute threads; the way callers run a row-range kernel such as
 /// ggmlQuantizeChunk. A range holds about 64K values (`valuesPerRow` sizes it, at least one row),
