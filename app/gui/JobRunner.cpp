@@ -2,6 +2,9 @@
 
 #include <QCoreApplication>
 #include <QMetaObject>
+#include <QThread>
+#include <QThreadPool>
+#include <algorithm>
 
 namespace qs {
 
@@ -31,6 +34,18 @@ void JobHandle::waitForFinished() const
 {
     if (m_state)
         m_state->future.waitForFinished();
+}
+
+QThreadPool* jobPool()
+{
+    static QThreadPool* pool = [] {
+        auto* p = new QThreadPool(QCoreApplication::instance()); // ends its threads before the app goes
+        // Jobs are mostly one thread each (their compute uses the compute pool): several may run
+        // side by side (a model's profile, a weight distribution, a sweep) without queueing.
+        p->setMaxThreadCount(std::max(4, QThread::idealThreadCount()));
+        return p;
+    }();
+    return pool;
 }
 
 namespace detail {

@@ -63,10 +63,16 @@ private:
 /// Where and how runJob starts a job.
 struct JobOptions
 {
-    QThreadPool* pool = nullptr;         ///< null: the global pool
+    QThreadPool* pool = nullptr;         ///< null: the jobs' pool (jobPool())
     std::shared_ptr<CancelToken> cancel; ///< one token for several jobs (one Stop); null: a new one
     ProgressFn progress;                 ///< called on the UI thread, queued, while the guard lives
 };
+
+/// Where jobs run unless JobOptions names a pool: the application's own, never Qt's global pool.
+/// Qt's raster paint engine (Qt 6.4) splits large fills and image conversions over the global
+/// pool and the UI thread waits for those parts; a job holding a global-pool thread made a repaint
+/// wait for the job (a 56 ms stall after opening a 1B-shaped model, two jobs on both threads).
+QThreadPool* jobPool();
 
 namespace detail {
 /// Queues `call` to the application's thread (from any thread).
@@ -113,7 +119,7 @@ JobHandle runJob(QObject* guard, std::function<void(T&, const JobContext&)> body
         if (done)
             done(outcome);
     });
-    QThreadPool* pool = options.pool ? options.pool : QThreadPool::globalInstance();
+    QThreadPool* pool = options.pool ? options.pool : jobPool();
     const QFuture<JobOutcome<T>> future = QtConcurrent::run(pool, [body = std::move(body), ctx] {
         lowerThreadPriority(); // the UI thread goes first when the cores are busy
         JobOutcome<T> out;
