@@ -130,17 +130,16 @@ void Allocator::solve()
         // time of a loop over every cell with the schemes innermost (35 units × 100k cells: 10 ms).
         // Strict < keeps the first scheme on ties, as before.
         std::vector<std::uint8_t>& pick = m_pick[u];
-        std::size_t largest = 0;
+        std::vector<std::size_t> cost(K);
         for (std::size_t k = 0; k < K; ++k)
-            largest = std::max(largest, std::size_t(std::ceil(double(m_bytes[u][k]) / m_step)));
-        reach = std::min(C - 1, reach + largest);
+            cost[k] = std::size_t(std::ceil(double(m_bytes[u][k]) / m_step));
+        reach = std::min(C - 1, reach + *std::max_element(cost.begin(), cost.end()));
         std::fill(next.begin(), next.begin() + std::ptrdiff_t(reach + 1), kInf);
         for (std::size_t k = 0; k < K; ++k) {
-            const std::size_t cost = std::size_t(std::ceil(double(m_bytes[u][k]) / m_step));
             const double loss = m_loss[u][k];
             const std::uint8_t kk = std::uint8_t(k);
-            for (std::size_t x = cost; x <= reach; ++x) {
-                const double v = dp[x - cost] + loss;
+            for (std::size_t x = cost[k]; x <= reach; ++x) {
+                const double v = dp[x - cost[k]] + loss;
                 const bool better = v < next[x];
                 next[x] = better ? v : next[x];
                 pick[x] = better ? kk : pick[x];
