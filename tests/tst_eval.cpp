@@ -294,21 +294,26 @@ void TestEval::calibrationStats()
     KvCache cache = t.makeCache(int(ids.size()));
     std::vector<float> logits(ids.size() * 512);
     t.forward(cache, ids.data(), int(ids.size()), logits.data(), 0, &both);
+    QCOMPARE(c.stats(down).tokens, std::int64_t(ids.size()));
+    // XᵀX is made symmetric when first read: a window after that read must be in both triangles.
+    cache.clear();
+    t.forward(cache, ids.data(), 12, logits.data(), 0, &both);
     const LinearInputStats& s = c.stats(down);
-    QCOMPARE(s.tokens, std::int64_t(ids.size()));
+    QCOMPARE(s.tokens, std::int64_t(ids.size() + 12));
     QCOMPARE(s.inFeatures, std::int64_t(172));
     QCOMPARE(s.sampleRows, std::int64_t(16));
     const std::int64_t in = 172;
+    const std::size_t tokens = capture.rows.size() / std::size_t(in);
     for (std::int64_t a : {0, 5, 171}) {
         for (std::int64_t b : {0, 17, 171}) {
             double ref = 0;
-            for (std::size_t tkn = 0; tkn < ids.size(); ++tkn)
+            for (std::size_t tkn = 0; tkn < tokens; ++tkn)
                 ref += double(capture.rows[tkn * std::size_t(in) + std::size_t(a)]) *
                        capture.rows[tkn * std::size_t(in) + std::size_t(b)];
             QVERIFY(std::fabs(s.xtx(a, b) - ref) <= 1e-9 * std::max(1.0, std::fabs(ref)));
         }
         double mx = 0, sa = 0, sq = 0;
-        for (std::size_t tkn = 0; tkn < ids.size(); ++tkn) {
+        for (std::size_t tkn = 0; tkn < tokens; ++tkn) {
             const double v = capture.rows[tkn * std::size_t(in) + std::size_t(a)];
             mx = std::max(mx, std::fabs(v));
             sa += std::fabs(v);
@@ -322,7 +327,7 @@ void TestEval::calibrationStats()
     // The reservoir keeps real rows: every sampled input row is one of the captured rows.
     for (std::int64_t r = 0; r < s.sampleRows; ++r) {
         bool found = false;
-        for (std::size_t tkn = 0; tkn < ids.size() && !found; ++tkn)
+        for (std::size_t tkn = 0; tkn < tokens && !found; ++tkn)
             found = std::equal(s.sampleInputs.begin() + r * in, s.sampleInputs.begin() + (r + 1) * in,
                                capture.rows.begin() + std::ptrdiff_t(tkn) * in);
         QVERIFY(found);

@@ -26,8 +26,10 @@ CalibrationCollector::CalibrationCollector(const Model& model, std::set<int> lay
         LinearInputStats s;
         s.inFeatures = l.inFeatures;
         s.outFeatures = l.outFeatures;
-        if (opt.hessian)
+        if (opt.hessian) {
             s.xtx = Eigen::MatrixXd::Zero(l.inFeatures, l.inFeatures);
+            m_xtxUpperStale[i] = false;
+        }
         s.sumAbs.assign(std::size_t(l.inFeatures), 0.0);
         s.maxAbs.assign(std::size_t(l.inFeatures), 0.0);
         s.sumSquares.assign(std::size_t(l.inFeatures), 0.0);
@@ -55,8 +57,8 @@ void CalibrationCollector::linearInput(int index, const float* x, std::int64_t n
         const Eigen::MatrixXd X =
             Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(x, n, in)
                 .cast<double>();
-        s.xtx.selfadjointView<Eigen::Lower>().rankUpdate(X.transpose());
-        s.xtx.triangularView<Eigen::StrictlyUpper>() = s.xtx.transpose(); // keep it full & symmetric
+        s.xtx.selfadjointView<Eigen::Lower>().rankUpdate(X.transpose()); // the lower triangle only
+        m_xtxUpperStale[index] = true;
     }
     // Reservoir sampling of rows (Algorithm R), deterministic for a seed.
     std::vector<std::int64_t>& slots = m_pendingSlots[index];
@@ -98,10 +100,39 @@ void CalibrationCollector::linearOutput(int index, const float* y, std::int64_t 
     }
 }
 
+void CalibrationCollector::completeXtx(int index) const
+{
+    const std::lock_guard lock(m_completeMutex);
+    const auto stale = m_xtxUpperStale.find(index);
+    if (stale == m_xtxUpperStale.end() || !stale->second)
+        return;
+    Eigen::MatrixXd& xtx = m_stats.at(index).xtx;
+    xtx.triangularView<Eigen::StrictlyUpper>() = xtx.transpose(); // full and symmetric
+    stale->second = false;
+}
+
+const LinearInputStats& CalibrationCollector::stats(int index) const
+{
+    const LinearInputStats& s = m_stats.at(index);
+    completeXtx(index);
+    return s;
+}
+
+const LinearInputStats* CalibrationCollector::find(int index) const
+{
+    const auto it = m_stats.find(index);
+    if (it == m_stats.end())
+        return nullptr;
+    completeXtx(index);
+    return &it->second;
+}
+
 LinearInputStats CalibrationCollector::take(int index)
 {
+    completeXtx(index);
     LinearInputStats s = std::move(m_stats.at(index));
     m_stats.erase(index);
+    m_xtxUpperStale.erase(index);
     return s;
 }
 

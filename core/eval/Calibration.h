@@ -5,6 +5,7 @@
 
 #include <Eigen/Core>
 #include <map>
+#include <mutex>
 #include <random>
 #include <set>
 #include <vector>
@@ -48,19 +49,23 @@ public:
     CalibrationCollector(const Model& model, std::set<int> layers, CalibrationOptions opt = {});
     void linearInput(int index, const float* x, std::int64_t nTokens, std::int64_t inFeatures) override;
     void linearOutput(int index, const float* y, std::int64_t nTokens, std::int64_t outFeatures) override;
-    const LinearInputStats& stats(int index) const { return m_stats.at(index); }
+    const LinearInputStats& stats(int index) const;
     LinearInputStats take(int index);
     bool has(int index) const { return m_stats.count(index) != 0; }
-    /// The statistics of a layer, or nullptr when it is not captured.
-    const LinearInputStats* find(int index) const
-    {
-        const auto it = m_stats.find(index);
-        return it == m_stats.end() ? nullptr : &it->second;
-    }
+    /// The statistics of a layer, or nullptr when it is not captured. Safe to call from several
+    /// threads at once (for different or the same layer) once collection has ended.
+    const LinearInputStats* find(int index) const;
 
 private:
+    /// Fills XᵀX's upper triangle from the lower one that linearInput accumulates: once per layer
+    /// when its statistics are first read, not after every window (for a 8192-wide input that
+    /// copy is 256 MB of strided reads per window).
+    void completeXtx(int index) const;
+
     CalibrationOptions m_opt;
-    std::map<int, LinearInputStats> m_stats;
+    mutable std::map<int, LinearInputStats> m_stats; ///< mutable: completeXtx when first read
+    mutable std::map<int, bool> m_xtxUpperStale;     ///< per layer: only the lower triangle is current
+    mutable std::mutex m_completeMutex;
     std::map<int, std::vector<std::int64_t>> m_pendingSlots; ///< reservoir slots chosen for the last input
     std::mt19937_64 m_rng;
 };

@@ -453,6 +453,7 @@ private:
     CalibrationOptions calibrationOptions(const std::vector<int>& group, std::uint64_t seedOffset) const
     {
         CalibrationOptions opt;
+        opt.hessian = false; // XᵀX (in² doubles and a rank update per window) for GPTQ only
         for (int li : group)
             opt.hessian = opt.hessian || m_plan.entries[std::size_t(li)].spec.method == QuantMethod::Gptq;
         opt.sampleRows = kSampleRows;
