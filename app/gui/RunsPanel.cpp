@@ -772,10 +772,20 @@ void RunsPanel::onJobFinished(int id, const JobOutcome<ExperimentResult>& out)
     m_lastCheckpoint = QFileInfo(r.summary.source).isDir() ? r.summary.source : QString();
     m_lastWarnings = r.warnings;
     refreshRunsTable();
-    refreshPlots();
-    persist();
-    Q_EMIT runFinished(true, r.warnings.join(QStringLiteral("; ")));
-    Q_EMIT runsChanged();
+    // The rest in later turns of the event loop, so that the window keeps drawing between them: on
+    // a 1B-shaped model the plots' rebuild, their replots, the store's save and the pages that
+    // follow runFinished took 50 ms in one turn. runFinished comes last, when all of it is done.
+    const QString warnings = r.warnings.join(QStringLiteral("; "));
+    QTimer::singleShot(0, this, [this, warnings] {
+        refreshPlots();                                    // queues the shown plots' replots: the next turn
+        QTimer::singleShot(0, this, [this, warnings] {     // the turn of the replots
+            QTimer::singleShot(0, this, [this, warnings] { // the one after
+                persist();
+                Q_EMIT runFinished(true, warnings);
+                Q_EMIT runsChanged();
+            });
+        });
+    });
 }
 
 std::vector<QuantSpec> RunsPanel::lastSpecs() const
