@@ -11,6 +11,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QProcess>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -53,6 +54,41 @@ private Q_SLOTS:
         QVERIFY2(at >= 0.24 && at <= 0.4, qPrintable(QString::number(at)));
         QCOMPARE(monitor.maxStallMs(),
                  std::max(stall, calm.value(QStringLiteral("max_stall_ms")).toDouble()));
+        // Only the UI thread was blocked: the sentinel thread woke on time, so the stall is the window's.
+        QVERIFY(blocked.value(QStringLiteral("window_stalls_over_goal")).toInt() >= 1);
+        const QJsonArray over = blocked.value(QStringLiteral("over_goal")).toArray();
+        QVERIFY(!over.isEmpty());
+        const QJsonObject worst = over.last().toObject();
+        QVERIFY2(worst.value(QStringLiteral("ms")).toDouble() >= 145,
+                 QJsonDocument(worst).toJson().constData());
+        QVERIFY2(worst.value(QStringLiteral("machine_ms")).toDouble() < 50,
+                 QJsonDocument(worst).toJson().constData());
+        QCOMPARE(monitor.windowStallsOverGoal(),
+                 blocked.value(QStringLiteral("window_stalls_over_goal")).toInteger());
+    }
+
+    void monitorTellsTheMachinesStallFromTheWindows()
+    {
+        // The whole process stopped for 200 ms (SIGSTOP from outside, as a busy machine or the
+        // hypervisor would hold it): the sentinel thread stalls with the UI thread, so the stall
+        // is counted over the goal but not as the window's.
+        EventLoopMonitor monitor;
+        monitor.begin(QStringLiteral("stopped"));
+        QTest::qWait(100);
+        const QString pid = QString::number(QCoreApplication::applicationPid());
+        QVERIFY(QProcess::startDetached(
+            QStringLiteral("/bin/sh"),
+            {QStringLiteral("-c"), QStringLiteral("kill -STOP %1; sleep 0.2; kill -CONT %1").arg(pid)}));
+        QTest::qWait(800);
+        monitor.end();
+        const QJsonObject stopped = monitor.phases()[0].toObject();
+        QVERIFY2(stopped.value(QStringLiteral("max_stall_ms")).toDouble() >= 150,
+                 QJsonDocument(stopped).toJson().constData());
+        QVERIFY2(stopped.value(QStringLiteral("machine_max_stall_ms")).toDouble() >= 150,
+                 QJsonDocument(stopped).toJson().constData());
+        QVERIFY(stopped.value(QStringLiteral("machine_stalls_over_goal")).toInt() >= 1);
+        QCOMPARE(stopped.value(QStringLiteral("window_stalls_over_goal")).toInt(), 0);
+        QCOMPARE(monitor.windowStallsOverGoal(), 0);
     }
 
     void scenarioRunsEveryPhase()

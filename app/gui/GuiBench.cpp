@@ -19,7 +19,9 @@
 #include <QSpinBox>
 #include <QTabWidget>
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <ctime>
 #include <functional>
 #include <memory>
 
@@ -29,6 +31,14 @@ namespace {
 
 constexpr int kTickMs = 1;
 
+/// The calling thread's CPU time (ns).
+qint64 threadCpuNs()
+{
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return qint64(t.tv_sec) * 1000000000 + t.tv_nsec;
+}
+
 } // namespace
 
 EventLoopMonitor::EventLoopMonitor(QObject* parent) : QObject(parent)
@@ -37,6 +47,43 @@ EventLoopMonitor::EventLoopMonitor(QObject* parent) : QObject(parent)
     m_timer.setInterval(kTickMs);
     connect(&m_timer, &QTimer::timeout, this, &EventLoopMonitor::tick);
     m_clock.start();
+    m_sentinel = std::thread([this] { watch(); });
+}
+
+EventLoopMonitor::~EventLoopMonitor()
+{
+    m_stopSentinel = true;
+    m_sentinel.join();
+}
+
+void EventLoopMonitor::watch()
+{
+    // Both clocks are CLOCK_MONOTONIC: the sentinel's times are m_clock's, up to the few µs between
+    // the two starts.
+    const auto origin = std::chrono::steady_clock::now() - std::chrono::nanoseconds(m_clock.nsecsElapsed());
+    auto due = std::chrono::steady_clock::now();
+    while (!m_stopSentinel) {
+        due += std::chrono::milliseconds(kTickMs);
+        std::this_thread::sleep_until(due);
+        const auto now = std::chrono::steady_clock::now();
+        const double late = std::chrono::duration<double, std::milli>(now - due).count();
+        if (late > 1) {
+            const std::lock_guard lock(m_sentinelMutex);
+            m_sentinelLate.push_back(
+                {std::chrono::duration_cast<std::chrono::nanoseconds>(due - origin).count(), late});
+        }
+        due = std::max(due, now);
+    }
+}
+
+double EventLoopMonitor::machineLateness(qint64 from, qint64 to) const
+{
+    const std::lock_guard lock(m_sentinelMutex);
+    double worst = 0;
+    for (const Late& l : m_sentinelLate)
+        if (l.due <= to && l.due + qint64(l.ms * 1e6) >= from)
+            worst = std::max(worst, l.ms);
+    return worst;
 }
 
 void EventLoopMonitor::begin(const QString& name)
@@ -44,7 +91,10 @@ void EventLoopMonitor::begin(const QString& name)
     end();
     m_name = name;
     m_stalls.clear();
+    m_overGoal.clear();
+    m_marks = {};
     m_phaseStart = m_last = m_clock.nsecsElapsed();
+    m_lastCpu = threadCpuNs();
     m_worst = 0;
     m_worstAt = 0;
     m_timer.start();
@@ -59,7 +109,11 @@ void EventLoopMonitor::tick()
         m_worstAt = now - m_phaseStart;
     }
     m_stalls.push_back(late);
+    const qint64 cpu = threadCpuNs();
+    if (late > m_goalMs)
+        m_overGoal.push_back({m_last + qint64(kTickMs) * 1000000, now, late, double(cpu - m_lastCpu) / 1e6});
     m_last = now;
+    m_lastCpu = cpu;
 }
 
 void EventLoopMonitor::end()
@@ -71,17 +125,44 @@ void EventLoopMonitor::end()
     std::vector<double> sorted = m_stalls;
     std::sort(sorted.begin(), sorted.end());
     const double p99 = sorted[std::min(sorted.size() - 1, std::size_t(double(sorted.size()) * 0.99))];
-    const auto over =
-        std::count_if(sorted.begin(), sorted.end(), [this](double ms) { return ms > m_goalMs; });
     auto round2 = [](double v) { return std::round(v * 100) / 100; };
+    QJsonArray overGoal;
+    qint64 windowOnly = 0;
+    for (const Stall& s : m_overGoal) {
+        const double machine = machineLateness(s.from, s.to);
+        if (machine < s.ms / 2)
+            ++windowOnly;
+        if (overGoal.size() < 20)
+            overGoal.append(QJsonObject{{QStringLiteral("at_s"), round2(double(s.to - m_phaseStart) / 1e9)},
+                                        {QStringLiteral("ms"), round2(s.ms)},
+                                        {QStringLiteral("machine_ms"), round2(machine)},
+                                        {QStringLiteral("cpu_ms"), round2(s.cpuMs)}});
+    }
+    double machineMax = 0;
+    qint64 machineOver = 0;
+    {
+        const std::lock_guard lock(m_sentinelMutex);
+        for (const Late& l : m_sentinelLate) {
+            if (l.due < m_phaseStart || l.due > m_last)
+                continue;
+            machineMax = std::max(machineMax, l.ms);
+            machineOver += l.ms > m_goalMs;
+        }
+        m_sentinelLate.clear();
+    }
     m_phases.append(QJsonObject{
         {QStringLiteral("phase"), m_name},
         {QStringLiteral("seconds"), round2(double(m_last - m_phaseStart) / 1e9)},
         {QStringLiteral("ticks"), qint64(sorted.size())},
         {QStringLiteral("max_stall_ms"), round2(sorted.back())},
         {QStringLiteral("p99_stall_ms"), round2(p99)},
-        {QStringLiteral("stalls_over_goal"), qint64(over)},
+        {QStringLiteral("stalls_over_goal"), qint64(m_overGoal.size())},
         {QStringLiteral("worst_at_s"), round2(double(m_worstAt) / 1e9)},
+        {QStringLiteral("machine_max_stall_ms"), round2(machineMax)},
+        {QStringLiteral("machine_stalls_over_goal"), machineOver},
+        {QStringLiteral("window_stalls_over_goal"), windowOnly},
+        {QStringLiteral("over_goal"), overGoal},
+        {QStringLiteral("marks"), m_marks},
     });
     m_name.clear();
 }
@@ -92,6 +173,22 @@ double EventLoopMonitor::maxStallMs() const
     for (const QJsonValue& p : m_phases)
         worst = std::max(worst, p.toObject().value(QStringLiteral("max_stall_ms")).toDouble());
     return worst;
+}
+
+void EventLoopMonitor::mark(const QString& what)
+{
+    if (!m_name.isEmpty())
+        m_marks.append(QJsonObject{
+            {QStringLiteral("at_s"), std::round(double(m_clock.nsecsElapsed() - m_phaseStart) / 1e7) / 100},
+            {QStringLiteral("what"), what}});
+}
+
+qint64 EventLoopMonitor::windowStallsOverGoal() const
+{
+    qint64 n = 0;
+    for (const QJsonValue& p : m_phases)
+        n += p.toObject().value(QStringLiteral("window_stalls_over_goal")).toInteger();
+    return n;
 }
 
 GuiBench::GuiBench(MainWindow* window, Options options, QObject* parent)
@@ -128,6 +225,7 @@ void GuiBench::loaded()
             chunks->setValue(m_options.chunks);
         RunsPanel* runs = m_window->runsPanel();
         connect(runs, &RunsPanel::runFinished, this, [this, runs](bool ok, const QString& message) {
+            m_monitor.mark(tr("a run finished (%n left)", nullptr, runs->pendingJobs()));
             if (!ok)
                 return fail(tr("a run failed: %1").arg(message));
             if (runs->pendingJobs() == 0)
@@ -215,6 +313,8 @@ void GuiBench::finish(bool ok, const QString& message)
         {QStringLiteral("max_stall_ms"), worst},
         {QStringLiteral("goal_ms"), m_options.goalMs},
         {QStringLiteral("goal_met"), ok && worst <= m_options.goalMs},
+        // The stalls over the goal that the sentinel thread did not share: the window's own.
+        {QStringLiteral("window_stalls_over_goal"), m_monitor.windowStallsOverGoal()},
         {QStringLiteral("load_average"), loadAverage()},
         {QStringLiteral("platform"), QGuiApplication::platformName()},
     };

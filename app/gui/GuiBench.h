@@ -6,6 +6,9 @@
 #include <QObject>
 #include <QString>
 #include <QTimer>
+#include <atomic>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 namespace qs {
@@ -16,11 +19,17 @@ class MainWindow;
 /// notes the time between its ticks; a gap is how late a tick came (time since the previous tick
 /// minus the interval), which is what a user's click or a repaint would have waited at that moment.
 /// Gaps are kept per phase (begin/end), so a benchmark can say which job stalled the window.
+///
+/// A sentinel thread of the same process and priority as the UI thread sleeps 1 ms at a time and
+/// notes how late it wakes: the machine's own floor (other processes, the hypervisor, our job
+/// threads if they starve everyone). A UI stall over the goal during which the sentinel was late by
+/// at least half as much is the machine's; one it did not share is the window's.
 class EventLoopMonitor : public QObject
 {
     Q_OBJECT
 public:
     explicit EventLoopMonitor(QObject* parent = nullptr);
+    ~EventLoopMonitor() override;
 
     /// Ends the current phase (if any) and starts measuring `name`.
     void begin(const QString& name);
@@ -30,24 +39,55 @@ public:
     void setGoalMs(double ms) { m_goalMs = ms; }
     double goalMs() const { return m_goalMs; }
     /// One object per ended phase: name, seconds, ticks, max_stall_ms, p99_stall_ms,
-    /// stalls_over_goal, worst_at_s (seconds into the phase of the longest stall).
+    /// stalls_over_goal, worst_at_s (seconds into the phase of the longest stall), the sentinel's
+    /// machine_max_stall_ms and machine_stalls_over_goal, window_stalls_over_goal (the UI stalls
+    /// over the goal the sentinel did not share), over_goal: [{at_s, ms, machine_ms, cpu_ms}] for
+    /// each UI stall over the goal (the first 20; cpu_ms: the UI thread's CPU time during it) and
+    /// marks: [{at_s, what}].
     const QJsonArray& phases() const { return m_phases; }
     /// The longest stall of every ended phase (ms).
     double maxStallMs() const;
+    /// The UI stalls over the goal, in every ended phase, that the sentinel did not share.
+    qint64 windowStallsOverGoal() const;
+    /// Notes an event of the current phase (its "marks": at_s and what), to line stalls up with.
+    void mark(const QString& what);
 
 private:
     void tick();
+    void watch(); ///< the sentinel thread's loop
+    /// The sentinel's longest lateness (ms) among its late wakes that overlap [from, to] (ns).
+    double machineLateness(qint64 from, qint64 to) const;
+
+    struct Late
+    {
+        qint64 due = 0; ///< when the sentinel should have woken (ns on m_clock)
+        double ms = 0;  ///< how late it woke
+    };
+    struct Stall
+    {
+        qint64 from = 0, to = 0; ///< ns on m_clock
+        double ms = 0;
+        double cpuMs = 0; ///< the UI thread's CPU time meanwhile: working, not waiting
+    };
 
     QTimer m_timer;
     QElapsedTimer m_clock;
     QString m_name;
     qint64 m_phaseStart = 0;
     qint64 m_last = 0;
+    qint64 m_lastCpu = 0; ///< the UI thread's CPU time at m_last (ns)
+    QJsonArray m_marks;
     double m_goalMs = 50;
     double m_worst = 0; ///< the current phase's longest stall so far (ms)
     qint64 m_worstAt = 0;
-    std::vector<double> m_stalls; ///< ms late, one per tick of the current phase
+    std::vector<double> m_stalls;  ///< ms late, one per tick of the current phase
+    std::vector<Stall> m_overGoal; ///< the current phase's stalls over the goal
     QJsonArray m_phases;
+
+    mutable std::mutex m_sentinelMutex;
+    std::vector<Late> m_sentinelLate; ///< the sentinel's wakes over 1 ms late (guarded)
+    std::atomic<bool> m_stopSentinel{false};
+    std::thread m_sentinel;
 };
 
 /// `quantscope --bench-gui FILE`: drives the real window through what its users do with a model,
