@@ -21,9 +21,18 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 #include <functional>
 #include <memory>
+
+#if defined(__linux__)
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 namespace qs {
 
@@ -39,6 +48,45 @@ qint64 threadCpuNs()
     return qint64(t.tv_sec) * 1000000000 + t.tv_nsec;
 }
 
+/// The CPU the calling thread runs on (-1 where the system does not say).
+int currentCpu()
+{
+#if defined(__linux__)
+    return sched_getcpu();
+#else
+    return -1;
+#endif
+}
+
+/// The CPUs this process may run on (empty where the system does not say).
+std::vector<int> allowedCpus()
+{
+    std::vector<int> cpus;
+#if defined(__linux__)
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        for (int c = 0; c < CPU_SETSIZE; ++c)
+            if (CPU_ISSET(c, &set))
+                cpus.push_back(c);
+#endif
+    return cpus;
+}
+
+/// Pins the calling thread to `cpu`; false if it cannot be.
+bool pinTo(int cpu)
+{
+#if defined(__linux__)
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0;
+#else
+    (void)cpu;
+    return false;
+#endif
+}
+
 } // namespace
 
 EventLoopMonitor::EventLoopMonitor(QObject* parent) : QObject(parent)
@@ -47,17 +95,28 @@ EventLoopMonitor::EventLoopMonitor(QObject* parent) : QObject(parent)
     m_timer.setInterval(kTickMs);
     connect(&m_timer, &QTimer::timeout, this, &EventLoopMonitor::tick);
     m_clock.start();
-    m_sentinel = std::thread([this] { watch(); });
+    std::vector<int> cpus = allowedCpus();
+    if (cpus.empty())
+        cpus.push_back(-1);
+    for (const int cpu : cpus)
+        m_sentinels.emplace_back([this, cpu] { watch(cpu); });
 }
 
 EventLoopMonitor::~EventLoopMonitor()
 {
     m_stopSentinel = true;
-    m_sentinel.join();
+    for (std::thread& t : m_sentinels)
+        t.join();
+#if defined(__linux__)
+    if (m_schedstat >= 0)
+        close(m_schedstat);
+#endif
 }
 
-void EventLoopMonitor::watch()
+void EventLoopMonitor::watch(int cpu)
 {
+    if (cpu >= 0 && !pinTo(cpu))
+        cpu = -1; // unpinned, it speaks for every CPU
     // Both clocks are CLOCK_MONOTONIC: the sentinel's times are m_clock's, up to the few µs between
     // the two starts.
     const auto origin = std::chrono::steady_clock::now() - std::chrono::nanoseconds(m_clock.nsecsElapsed());
@@ -70,20 +129,50 @@ void EventLoopMonitor::watch()
         if (late > 1) {
             const std::lock_guard lock(m_sentinelMutex);
             m_sentinelLate.push_back(
-                {std::chrono::duration_cast<std::chrono::nanoseconds>(due - origin).count(), late});
+                {std::chrono::duration_cast<std::chrono::nanoseconds>(due - origin).count(), late, cpu});
         }
         due = std::max(due, now);
     }
 }
 
-double EventLoopMonitor::machineLateness(qint64 from, qint64 to) const
+double EventLoopMonitor::machineLateness(qint64 from, qint64 to, int a, int b) const
 {
     const std::lock_guard lock(m_sentinelMutex);
     double worst = 0;
-    for (const Late& l : m_sentinelLate)
-        if (l.due <= to && l.due + qint64(l.ms * 1e6) >= from)
+    for (const Late& l : m_sentinelLate) {
+        const bool there = l.cpu < 0 || a < 0 || b < 0 || l.cpu == a || l.cpu == b;
+        if (there && l.due <= to && l.due + qint64(l.ms * 1e6) >= from)
             worst = std::max(worst, l.ms);
+    }
     return worst;
+}
+
+qint64 EventLoopMonitor::runDelayNs() const
+{
+#if defined(__linux__)
+    // The second field of /proc/<pid>/task/<tid>/schedstat: ns spent runnable on a run queue.
+    // Opened once by the thread that ticks (the monitor's thread), then re-read in place.
+    if (m_schedstat == -1) {
+        const QByteArray path =
+            QStringLiteral("/proc/self/task/%1/schedstat").arg(qint64(syscall(SYS_gettid))).toLocal8Bit();
+        m_schedstat = open(path.constData(), O_RDONLY | O_CLOEXEC);
+        if (m_schedstat < 0)
+            m_schedstat = -2; // not there: do not try again
+    }
+    if (m_schedstat < 0)
+        return 0;
+    char text[96];
+    const ssize_t n = pread(m_schedstat, text, sizeof text - 1, 0);
+    if (n <= 0)
+        return 0;
+    text[n] = 0;
+    unsigned long long onCpu = 0, waiting = 0;
+    if (std::sscanf(text, "%llu %llu", &onCpu, &waiting) != 2)
+        return 0;
+    return qint64(waiting);
+#else
+    return 0;
+#endif
 }
 
 void EventLoopMonitor::begin(const QString& name)
@@ -95,6 +184,8 @@ void EventLoopMonitor::begin(const QString& name)
     m_marks = {};
     m_phaseStart = m_last = m_clock.nsecsElapsed();
     m_lastCpu = threadCpuNs();
+    m_lastWait = runDelayNs();
+    m_lastOn = currentCpu();
     m_worst = 0;
     m_worstAt = 0;
     m_timer.start();
@@ -110,10 +201,15 @@ void EventLoopMonitor::tick()
     }
     m_stalls.push_back(late);
     const qint64 cpu = threadCpuNs();
+    const qint64 wait = runDelayNs();
+    const int on = currentCpu();
     if (late > m_goalMs)
-        m_overGoal.push_back({m_last + qint64(kTickMs) * 1000000, now, late, double(cpu - m_lastCpu) / 1e6});
+        m_overGoal.push_back({m_last + qint64(kTickMs) * 1000000, now, late, double(cpu - m_lastCpu) / 1e6,
+                              double(wait - m_lastWait) / 1e6, m_lastOn, on});
     m_last = now;
     m_lastCpu = cpu;
+    m_lastWait = wait;
+    m_lastOn = on;
 }
 
 void EventLoopMonitor::end()
@@ -129,14 +225,16 @@ void EventLoopMonitor::end()
     QJsonArray overGoal;
     qint64 windowOnly = 0;
     for (const Stall& s : m_overGoal) {
-        const double machine = machineLateness(s.from, s.to);
-        if (machine < s.ms / 2)
+        const double machine = machineLateness(s.from, s.to, s.cpuFrom, s.cpuTo);
+        if (std::max(machine, s.waitMs) < s.ms / 2)
             ++windowOnly;
         if (overGoal.size() < 20)
             overGoal.append(QJsonObject{{QStringLiteral("at_s"), round2(double(s.to - m_phaseStart) / 1e9)},
                                         {QStringLiteral("ms"), round2(s.ms)},
                                         {QStringLiteral("machine_ms"), round2(machine)},
-                                        {QStringLiteral("cpu_ms"), round2(s.cpuMs)}});
+                                        {QStringLiteral("wait_ms"), round2(s.waitMs)},
+                                        {QStringLiteral("cpu_ms"), round2(s.cpuMs)},
+                                        {QStringLiteral("cpus"), QJsonArray{s.cpuFrom, s.cpuTo}}});
     }
     double machineMax = 0;
     qint64 machineOver = 0;

@@ -20,10 +20,14 @@ class MainWindow;
 /// minus the interval), which is what a user's click or a repaint would have waited at that moment.
 /// Gaps are kept per phase (begin/end), so a benchmark can say which job stalled the window.
 ///
-/// A sentinel thread of the same process and priority as the UI thread sleeps 1 ms at a time and
-/// notes how late it wakes: the machine's own floor (other processes, the hypervisor, our job
-/// threads if they starve everyone). A UI stall over the goal during which the sentinel was late by
-/// at least half as much is the machine's; one it did not share is the window's.
+/// What held a stall up is told apart in two ways. One sentinel thread per CPU, pinned to it, of
+/// the same process and priority as the UI thread, sleeps 1 ms at a time and notes how late it
+/// wakes: a CPU the hypervisor took away (or a stopped process) makes the sentinel pinned there
+/// late too, while the UI thread computing does not (the sentinel preempts it). And the UI thread's
+/// own scheduler statistics (/proc schedstat) give the time it spent runnable but waiting for a
+/// CPU. A UI stall over the goal is the machine's when the sentinel on the UI thread's CPU was late
+/// by at least half the stall, or the thread waited for a CPU for at least half of it; otherwise
+/// (the thread computing or blocked) it is the window's.
 class EventLoopMonitor : public QObject
 {
     Q_OBJECT
@@ -39,35 +43,43 @@ public:
     void setGoalMs(double ms) { m_goalMs = ms; }
     double goalMs() const { return m_goalMs; }
     /// One object per ended phase: name, seconds, ticks, max_stall_ms, p99_stall_ms,
-    /// stalls_over_goal, worst_at_s (seconds into the phase of the longest stall), the sentinel's
-    /// machine_max_stall_ms and machine_stalls_over_goal, window_stalls_over_goal (the UI stalls
-    /// over the goal the sentinel did not share), over_goal: [{at_s, ms, machine_ms, cpu_ms}] for
-    /// each UI stall over the goal (the first 20; cpu_ms: the UI thread's CPU time during it) and
-    /// marks: [{at_s, what}].
+    /// stalls_over_goal, worst_at_s (seconds into the phase of the longest stall), the sentinels'
+    /// machine_max_stall_ms and machine_stalls_over_goal (any CPU), window_stalls_over_goal (the UI
+    /// stalls over the goal that were not the machine's), over_goal: [{at_s, ms, machine_ms, wait_ms,
+    /// cpu_ms, cpus}] for each UI stall over the goal (the first 20; machine_ms: the lateness of the
+    /// sentinels on the CPUs the UI thread was on at the stall's two ends, cpus; wait_ms: its time
+    /// waiting for a CPU; cpu_ms: its CPU time) and marks: [{at_s, what}].
     const QJsonArray& phases() const { return m_phases; }
     /// The longest stall of every ended phase (ms).
     double maxStallMs() const;
-    /// The UI stalls over the goal, in every ended phase, that the sentinel did not share.
+    /// The UI stalls over the goal, in every ended phase, that were not the machine's.
     qint64 windowStallsOverGoal() const;
     /// Notes an event of the current phase (its "marks": at_s and what), to line stalls up with.
     void mark(const QString& what);
 
 private:
     void tick();
-    void watch(); ///< the sentinel thread's loop
-    /// The sentinel's longest lateness (ms) among its late wakes that overlap [from, to] (ns).
-    double machineLateness(qint64 from, qint64 to) const;
+    void watch(int cpu); ///< a sentinel thread's loop, pinned to `cpu` (-1: not pinned)
+    /// The longest lateness (ms) of the sentinels on CPU `a` or `b` (and unpinned ones) among their
+    /// late wakes that overlap [from, to] (ns).
+    double machineLateness(qint64 from, qint64 to, int a, int b) const;
+    /// The UI thread's time runnable but waiting for a CPU so far (ns; 0 where the kernel does
+    /// not say).
+    qint64 runDelayNs() const;
 
     struct Late
     {
         qint64 due = 0; ///< when the sentinel should have woken (ns on m_clock)
         double ms = 0;  ///< how late it woke
+        int cpu = -1;   ///< the CPU it is pinned to
     };
     struct Stall
     {
         qint64 from = 0, to = 0; ///< ns on m_clock
         double ms = 0;
-        double cpuMs = 0; ///< the UI thread's CPU time meanwhile: working, not waiting
+        double cpuMs = 0;             ///< the UI thread's CPU time meanwhile: working
+        double waitMs = 0;            ///< its time runnable but without a CPU: the machine's load
+        int cpuFrom = -1, cpuTo = -1; ///< the CPU it ran on at the last tick before and after
     };
 
     QTimer m_timer;
@@ -75,7 +87,10 @@ private:
     QString m_name;
     qint64 m_phaseStart = 0;
     qint64 m_last = 0;
-    qint64 m_lastCpu = 0; ///< the UI thread's CPU time at m_last (ns)
+    qint64 m_lastCpu = 0;         ///< the UI thread's CPU time at m_last (ns)
+    qint64 m_lastWait = 0;        ///< its run delay at m_last (ns)
+    int m_lastOn = -1;            ///< the CPU it ran on at m_last
+    mutable int m_schedstat = -1; ///< the UI thread's /proc schedstat (-1: not yet open, -2: absent)
     QJsonArray m_marks;
     double m_goalMs = 50;
     double m_worst = 0; ///< the current phase's longest stall so far (ms)
@@ -85,9 +100,9 @@ private:
     QJsonArray m_phases;
 
     mutable std::mutex m_sentinelMutex;
-    std::vector<Late> m_sentinelLate; ///< the sentinel's wakes over 1 ms late (guarded)
+    std::vector<Late> m_sentinelLate; ///< the sentinels' wakes over 1 ms late (guarded)
     std::atomic<bool> m_stopSentinel{false};
-    std::thread m_sentinel;
+    std::vector<std::thread> m_sentinels;
 };
 
 /// `quantscope --bench-gui FILE`: drives the real window through what its users do with a model,
