@@ -21,9 +21,9 @@ inline bool loadInto(MainWindow& w, const QString& path)
 }
 
 /// The window's own stalls while a job runs, from construction to stop(): EventLoopMonitor with a
-/// goal of `goalMs`. A stall its sentinel thread shared is the machine's (a loaded test host), not
-/// the window's, so the check holds on a busy CI machine and still fails when the UI thread
-/// blocks on its own.
+/// goal of `goalMs`. The part of a stall the machine held the UI thread off a CPU (its sentinel
+/// threads late, or the thread waiting for a CPU: a loaded test host) is not the window's, so the
+/// check holds on a busy CI machine and still fails when the UI thread blocks on its own.
 class StallProbe
 {
 public:

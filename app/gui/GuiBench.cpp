@@ -225,8 +225,11 @@ void EventLoopMonitor::end()
     QJsonArray overGoal;
     qint64 windowOnly = 0;
     for (const Stall& s : m_overGoal) {
+        // The machine held the UI thread off a CPU for max(machine, wait) of the stall (the two
+        // overlap); the rest, the thread running or blocked, is the window's own.
         const double machine = machineLateness(s.from, s.to, s.cpuFrom, s.cpuTo);
-        if (std::max(machine, s.waitMs) < s.ms / 2)
+        const double own = std::max(0.0, s.ms - std::max(machine, s.waitMs));
+        if (own > m_goalMs)
             ++windowOnly;
         if (overGoal.size() < 20)
             overGoal.append(QJsonObject{{QStringLiteral("at_s"), round2(double(s.to - m_phaseStart) / 1e9)},
@@ -234,6 +237,7 @@ void EventLoopMonitor::end()
                                         {QStringLiteral("machine_ms"), round2(machine)},
                                         {QStringLiteral("wait_ms"), round2(s.waitMs)},
                                         {QStringLiteral("cpu_ms"), round2(s.cpuMs)},
+                                        {QStringLiteral("own_ms"), round2(own)},
                                         {QStringLiteral("cpus"), QJsonArray{s.cpuFrom, s.cpuTo}}});
     }
     double machineMax = 0;

@@ -25,9 +25,9 @@ class MainWindow;
 /// wakes: a CPU the hypervisor took away (or a stopped process) makes the sentinel pinned there
 /// late too, while the UI thread computing does not (the sentinel preempts it). And the UI thread's
 /// own scheduler statistics (/proc schedstat) give the time it spent runnable but waiting for a
-/// CPU. A UI stall over the goal is the machine's when the sentinel on the UI thread's CPU was late
-/// by at least half the stall, or the thread waited for a CPU for at least half of it; otherwise
-/// (the thread computing or blocked) it is the window's.
+/// CPU. The larger of the two is the time the machine held the UI thread off a CPU; the rest of a
+/// stall (the thread computing or blocked) is the window's own, and a stall whose own part is over
+/// the goal is the window's.
 class EventLoopMonitor : public QObject
 {
     Q_OBJECT
@@ -45,14 +45,15 @@ public:
     /// One object per ended phase: name, seconds, ticks, max_stall_ms, p99_stall_ms,
     /// stalls_over_goal, worst_at_s (seconds into the phase of the longest stall), the sentinels'
     /// machine_max_stall_ms and machine_stalls_over_goal (any CPU), window_stalls_over_goal (the UI
-    /// stalls over the goal that were not the machine's), over_goal: [{at_s, ms, machine_ms, wait_ms,
-    /// cpu_ms, cpus}] for each UI stall over the goal (the first 20; machine_ms: the lateness of the
+    /// stalls whose own part is over the goal), over_goal: [{at_s, ms, machine_ms, wait_ms, cpu_ms,
+    /// own_ms, cpus}] for each UI stall over the goal (the first 20; machine_ms: the lateness of the
     /// sentinels on the CPUs the UI thread was on at the stall's two ends, cpus; wait_ms: its time
-    /// waiting for a CPU; cpu_ms: its CPU time) and marks: [{at_s, what}].
+    /// waiting for a CPU; cpu_ms: its CPU time; own_ms: ms − max(machine_ms, wait_ms)) and marks:
+    /// [{at_s, what}].
     const QJsonArray& phases() const { return m_phases; }
     /// The longest stall of every ended phase (ms).
     double maxStallMs() const;
-    /// The UI stalls over the goal, in every ended phase, that were not the machine's.
+    /// The UI stalls, in every ended phase, whose own part was over the goal.
     qint64 windowStallsOverGoal() const;
     /// Notes an event of the current phase (its "marks": at_s and what), to line stalls up with.
     void mark(const QString& what);
