@@ -195,6 +195,7 @@ private Q_SLOTS:
     void packLayout();
     void gptqBeatsRtn_data();
     void gptqBeatsRtn();
+    void gptqMatchesReference_data();
     void gptqMatchesReference();
     void gptqDeadInput();
     void gptqThreadDeterministic();
@@ -750,16 +751,13 @@ void TestQuant::gptqBeatsRtn_data()
     QTest::addColumn<double>("maxRatio"); // GPTQ error / RTN error must stay below this
     for (int bits : {2, 3, 4}) {
         for (int group : {32, 128}) {
-            for (int order = 0; order < 3;
-                 ++order) { // plain, act-order static groups, act-order dynamic groups
+            for (int order = 0; order < 4; ++order) { // column order or act-order × dynamic or static
                 QuantSpec s = makeSpec(QuantMethod::Gptq, bits, false, Granularity::PerGroup, group);
-                s.actOrder = order > 0;
-                s.staticGroups = order == 1;
-                QTest::addRow("int%d g%d %s", bits, group,
-                              order == 0   ? "plain"
-                              : order == 1 ? "act-order static"
-                                           : "act-order dynamic")
-                    << s << 0.9;
+                s.actOrder = order >= 2;
+                s.staticGroups = order % 2 == 1;
+                const char* names[] = {"plain dynamic", "plain static", "act-order dynamic",
+                                       "act-order static"};
+                QTest::addRow("int%d g%d %s", bits, group, names[order]) << s << 0.9;
             }
         }
     }
@@ -805,33 +803,56 @@ void TestQuant::gptqBeatsRtn()
     } else {
         QVERIFY(g.groupIndex.empty());
     }
-    if (!spec.actOrder || spec.staticGroups) // parameters from the original weights: RTN's
+    if (spec.staticGroups || spec.granularity != Granularity::PerGroup) // from the original weights: RTN's
         QVERIFY(g.scales == r.scales && g.zeros == r.zeros);
+    else // from the updated weights: all but the first group of each row differ
+        QVERIFY(g.scales != r.scales);
     const double eg = relOutputError(l.X, l.w, gw, l.rows), er = relOutputError(l.X, l.w, rw, l.rows);
     qInfo("%s: relative output error GPTQ %.3e, RTN %.3e (ratio %.3f)", QTest::currentDataTag(), eg, er,
           eg / er);
     QVERIFY2(eg < maxRatio * er, qPrintable(QStringLiteral("GPTQ %1 vs RTN %2").arg(eg).arg(er)));
 }
 
+void TestQuant::gptqMatchesReference_data()
+{
+    QTest::addColumn<bool>("staticGroups");
+    QTest::newRow("static groups") << true;
+    QTest::newRow("dynamic groups") << false;
+}
+
 void TestQuant::gptqMatchesReference()
 {
     // The textbook algorithm in double: H⁻¹ by a solve, its upper Cholesky factor, and after every
     // column an immediate update of all later columns (no lazy batches, no triangular tricks).
+    // Groups of 64 with lazy batches of 48: group starts fall inside batches.
+    QFETCH(bool, staticGroups);
     const GptqLayer& l = gptqLayer();
     QuantSpec spec = makeSpec(QuantMethod::Gptq, 4, false, Granularity::PerGroup, 64);
     spec.blockSize = 48;
+    spec.staticGroups = staticGroups;
     const QuantizedTensor g = runQuant(l.w, l.rows, l.cols, spec, &l.stats);
     Eigen::MatrixXd H = l.stats.hessian();
     H.diagonal().array() += spec.dampPercent * H.diagonal().mean();
     const Eigen::MatrixXd Hinv = H.llt().solve(Eigen::MatrixXd::Identity(l.cols, l.cols));
     const Eigen::MatrixXd U = Hinv.llt().matrixU();
     Eigen::MatrixXd W = Eigen::Map<const MatrixF>(l.w.data(), l.rows, l.cols).cast<double>();
+    const Eigen::MatrixXd original = W;
     std::vector<std::uint8_t> codes(static_cast<std::size_t>(l.rows * l.cols));
     std::vector<float> ref(codes.size());
+    const std::int64_t gLen = spec.groupLength(l.cols);
+    std::vector<GroupParams> params(std::size_t(l.rows));
     for (std::int64_t i = 0; i < l.cols; ++i) {
         for (std::int64_t r = 0; r < l.rows; ++r) {
-            const std::size_t si = std::size_t(g.scaleIndex(r, i)); // static groups: RTN's parameters
-            const GroupParams p{g.scales[si], g.zeros[si]};
+            if (i % gLen == 0) { // a group starts: its scale and zero from the original weights
+                // (static) or from the weights as updated so far (dynamic)
+                const Eigen::MatrixXd& from = staticGroups ? original : W;
+                const std::int64_t len = std::min(gLen, l.cols - i);
+                std::vector<float> group(static_cast<std::size_t>(len));
+                for (std::int64_t c = 0; c < len; ++c)
+                    group[std::size_t(c)] = float(from(r, i + c));
+                params[std::size_t(r)] = groupParams(group.data(), len, 1, spec);
+            }
+            const GroupParams p = params[std::size_t(r)];
             const std::uint8_t q = quantizeValue(float(W(r, i)), p, spec.qmax());
             codes[std::size_t(r * l.cols + i)] = q;
             ref[std::size_t(r * l.cols + i)] = dequantizeValue(q, p);
@@ -845,8 +866,8 @@ void TestQuant::gptqMatchesReference()
     const double agree = double(same) / double(codes.size());
     const double eg = relOutputError(l.X, l.w, g.dequantize(), l.rows),
                  er = relOutputError(l.X, l.w, ref, l.rows);
-    qInfo("lazy-batch f32 GPTQ vs per-column f64 reference: %.2f%% codes equal, errors %.4e vs %.4e",
-          100 * agree, eg, er);
+    qInfo("lazy-batch f32 GPTQ vs per-column f64 reference (%s): %.2f%% codes equal, errors %.4e vs %.4e",
+          QTest::currentDataTag(), 100 * agree, eg, er);
     QVERIFY(agree > 0.97);
     QVERIFY(std::fabs(eg - er) < 0.03 * er);
 }

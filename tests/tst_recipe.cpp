@@ -566,7 +566,7 @@ void TestRecipe::gptqModelExport()
                                 {QStringLiteral("desc_act"), false},
                                 {QStringLiteral("sym"), true},
                                 {QStringLiteral("damp_percent"), 0.01},
-                                {QStringLiteral("static_groups"), false}}));
+                                {QStringLiteral("static_groups"), true}})); // our default: static groups
     const QJsonObject dynamic = o.value(u"dynamic").toObject();
     const QJsonObject expected{
         {QStringLiteral(

@@ -42,6 +42,8 @@ qs::Recipe recipeFromArgs(const QCommandLineParser& p)
     spec.insert(QStringLiteral("symmetric"), p.isSet(QStringLiteral("sym")));
     if (p.isSet(QStringLiteral("act-order")))
         spec.insert(QStringLiteral("act_order"), true);
+    if (p.isSet(QStringLiteral("dynamic-groups")))
+        spec.insert(QStringLiteral("static_groups"), false);
     if (p.isSet(QStringLiteral("clip")))
         spec.insert(QStringLiteral("clip_search"), true);
     if (p.isSet(QStringLiteral("incoherence")))
@@ -109,6 +111,10 @@ int runQuantize(const QStringList& args)
          QStringLiteral("G")},
         {QStringLiteral("sym"), QStringLiteral("Without a recipe: symmetric.")},
         {QStringLiteral("act-order"), QStringLiteral("Without a recipe: GPTQ act-order.")},
+        {QStringLiteral("dynamic-groups"),
+         QStringLiteral("Without a recipe: GPTQ groups take their scale and zero from the weights as "
+                        "updated when the group starts, as the GPTQ reference does (default: static, "
+                        "from the original weights).")},
         {QStringLiteral("clip"), QStringLiteral("Without a recipe: MSE clipping search.")},
         {QStringLiteral("incoherence"),
          QStringLiteral(

@@ -132,9 +132,13 @@ public:
         const bool perTensor = spec.granularity == Granularity::PerTensor;
         t.scales.assign(std::size_t(perTensor ? 1 : rows * groups), 1.0f);
         t.zeros.assign(t.scales.size(), 0.0f);
-        // Groups follow the original column order (static groups, or no act-order); with dynamic
-        // act-order groups they follow quantization order, recorded per column in g_idx.
-        const bool dynamicGroups = spec.actOrder && !spec.staticGroups && !perTensor;
+        // Static groups (the default): a group's scale and zero come from the original weights,
+        // before any update. Dynamic groups (the GPTQ reference's and GPTQModel's default): from the
+        // weights as updated by the columns quantized before it, taken when its first column is
+        // reached. Without act-order the groups are the column order either way; with act-order,
+        // dynamic groups follow quantization order (recorded per column in g_idx), static ones the
+        // original order.
+        const bool dynamicGroups = !spec.staticGroups && !perTensor;
         if (spec.actOrder && !perTensor) {
             t.groupIndex.resize(std::size_t(cols));
             for (std::int64_t i = 0; i < cols; ++i)
@@ -167,6 +171,7 @@ public:
             MatrixF Wt = Wp.middleRows(r0, nr);
             MatrixF Err(nr, B);
             std::vector<GroupParams> current(static_cast<std::size_t>(nr));
+            std::vector<float> group; // dynamic groups: one group's weights as updated so far
             for (std::int64_t i1 = 0; i1 < cols; i1 += B) {
                 const std::int64_t i2 = std::min(cols, i1 + B), bw = i2 - i1;
                 for (std::int64_t i = i1; i < i2; ++i) {
@@ -179,8 +184,14 @@ public:
                             p = {t.scales[0], t.zeros[0]};
                         } else if (dynamicGroups) {
                             if (i % gLen == 0) { // a new group starts: parameters from the updated weights
-                                const GroupParams np =
-                                    groupParams(Wt.data() + rr * cols + i, std::min(gLen, cols - i), 1, spec);
+                                // Columns past this batch have not yet had its earlier columns' errors
+                                // pushed onto them (the lazy GEMM at the batch's end): add them here.
+                                const std::int64_t len = std::min(gLen, cols - i);
+                                group.assign(Wt.data() + rr * cols + i, Wt.data() + rr * cols + i + len);
+                                for (std::int64_t j = i2; j < i + len; ++j)
+                                    for (std::int64_t k = i1; k < i; ++k)
+                                        group[std::size_t(j - i)] -= Err(rr, k - i1) * Uf(k, j);
+                                const GroupParams np = groupParams(group.data(), len, 1, spec);
                                 current[std::size_t(rr)] = np;
                                 t.scales[std::size_t(row * groups + i / gLen)] = np.scale;
                                 t.zeros[std::size_t(row * groups + i / gLen)] = np.zero;

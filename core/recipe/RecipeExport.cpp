@@ -463,7 +463,7 @@ bool gptqConfig(const QuantSpec& s, GptqConfig& c, QString& why)
     c.groupSize = s.granularity == Granularity::PerGroup ? s.groupSize : -1;
     c.descAct = s.actOrder;
     c.sym = s.symmetric;
-    c.staticGroups = s.actOrder && s.staticGroups;
+    c.staticGroups = s.staticGroups && s.granularity == Granularity::PerGroup;
     c.damp = s.dampPercent;
     return true;
 }

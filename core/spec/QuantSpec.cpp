@@ -340,6 +340,8 @@ QString QuantSpec::label() const
     s += symmetric ? QStringLiteral(" sym") : QStringLiteral(" asym");
     if (method == QuantMethod::Gptq && actOrder)
         s += QStringLiteral(" act-order");
+    if (method == QuantMethod::Gptq && !staticGroups && granularity == Granularity::PerGroup)
+        s += QStringLiteral(" dynamic groups");
     if (clipSearch && (method == QuantMethod::Rtn || method == QuantMethod::Awq))
         s += QStringLiteral(" clip");
     if (incoherence == Incoherence::Hadamard)
@@ -365,6 +367,8 @@ QString QuantSpec::shortName() const
         s += QStringLiteral("-clip");
     if (actOrder && method == QuantMethod::Gptq)
         s += QStringLiteral("-act");
+    if (!staticGroups && method == QuantMethod::Gptq && granularity == Granularity::PerGroup)
+        s += QStringLiteral("-dyn");
     if (incoherence == Incoherence::Hadamard)
         s += QStringLiteral("-had");
     return s;
@@ -423,13 +427,15 @@ QuantSpec QuantSpec::fromShortName(const QString& name)
             spec.actOrder = true;
         } else if (t == u"had") {
             spec.incoherence = Incoherence::Hadamard;
+        } else if (t == u"dyn" && spec.method == QuantMethod::Gptq) {
+            spec.staticGroups = false;
         } else {
             ok = false;
         }
         if (!ok)
             throw Error(
                 QStringLiteral("scheme '%1': cannot read '%2' (expected wB, gN, ch, tensor, sym, asym, clip, "
-                               "act or had, e.g. gptq-w4-g128)")
+                               "act, dyn (GPTQ) or had, e.g. gptq-w4-g128)")
                     .arg(name, t));
     }
     const QString problem = spec.validate();

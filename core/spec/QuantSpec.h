@@ -99,10 +99,13 @@ struct QuantSpec
     DType floatType = DType::F16; ///< storage when method == Float (f32/f16/bf16)
 
     // Method parameters (each used by the methods that name it).
-    bool clipSearch = false;                     ///< RTN/AWQ: per-group MSE search over shrink factors
-    double dampPercent = 0.01;                   ///< GPTQ: λ = dampPercent · mean(diag H)
-    bool actOrder = false;                       ///< GPTQ: quantize columns by descending diag H
-    bool staticGroups = false;                   ///< GPTQ act-order: group params from the original order
+    bool clipSearch = false;   ///< RTN/AWQ: per-group MSE search over shrink factors
+    double dampPercent = 0.01; ///< GPTQ: λ = dampPercent · mean(diag H)
+    bool actOrder = false;     ///< GPTQ: quantize columns by descending diag H
+    /// GPTQ per group: scale and zero from the original weights (static, the default: lower KLD than
+    /// dynamic at 2-3 bits on kjv7M, docs/quality.md) or from the weights as updated when the group
+    /// starts (false: dynamic, the reference's and GPTQModel's default).
+    bool staticGroups = true;
     int blockSize = 128;                         ///< GPTQ: lazy batch width
     int awqGrid = 20;                            ///< AWQ: α grid points over [0, 1]
     double smoothAlpha = 0.5;                    ///< SmoothQuant migration strength
