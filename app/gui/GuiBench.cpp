@@ -25,11 +25,14 @@
 #include <ctime>
 #include <functional>
 #include <memory>
+#include <tuple>
+#include <utility>
 
 #if defined(__linux__)
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #endif
@@ -46,6 +49,18 @@ qint64 threadCpuNs()
     timespec t{};
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return qint64(t.tv_sec) * 1000000000 + t.tv_nsec;
+}
+
+/// The calling thread's major page faults and voluntary context switches so far (0 where the
+/// system does not say).
+std::pair<qint64, qint64> threadFaultsAndSleeps()
+{
+#if defined(__linux__)
+    rusage u{};
+    if (getrusage(RUSAGE_THREAD, &u) == 0)
+        return {qint64(u.ru_majflt), qint64(u.ru_nvcsw)};
+#endif
+    return {0, 0};
 }
 
 /// The CPU the calling thread runs on (-1 where the system does not say).
@@ -186,6 +201,7 @@ void EventLoopMonitor::begin(const QString& name)
     m_lastCpu = threadCpuNs();
     m_lastWait = runDelayNs();
     m_lastOn = currentCpu();
+    std::tie(m_lastFaults, m_lastSleeps) = threadFaultsAndSleeps();
     m_worst = 0;
     m_worstAt = 0;
     m_timer.start();
@@ -203,13 +219,17 @@ void EventLoopMonitor::tick()
     const qint64 cpu = threadCpuNs();
     const qint64 wait = runDelayNs();
     const int on = currentCpu();
+    const auto [faults, sleeps] = threadFaultsAndSleeps();
     if (late > m_goalMs)
         m_overGoal.push_back({m_last + qint64(kTickMs) * 1000000, now, late, double(cpu - m_lastCpu) / 1e6,
-                              double(wait - m_lastWait) / 1e6, m_lastOn, on});
+                              double(wait - m_lastWait) / 1e6, m_lastOn, on, faults - m_lastFaults,
+                              sleeps - m_lastSleeps});
     m_last = now;
     m_lastCpu = cpu;
     m_lastWait = wait;
     m_lastOn = on;
+    m_lastFaults = faults;
+    m_lastSleeps = sleeps;
 }
 
 void EventLoopMonitor::end()
@@ -238,6 +258,8 @@ void EventLoopMonitor::end()
                                         {QStringLiteral("wait_ms"), round2(s.waitMs)},
                                         {QStringLiteral("cpu_ms"), round2(s.cpuMs)},
                                         {QStringLiteral("own_ms"), round2(own)},
+                                        {QStringLiteral("major_faults"), s.majorFaults},
+                                        {QStringLiteral("sleeps"), s.sleeps},
                                         {QStringLiteral("cpus"), QJsonArray{s.cpuFrom, s.cpuTo}}});
     }
     double machineMax = 0;

@@ -45,11 +45,13 @@ public:
     /// One object per ended phase: name, seconds, ticks, max_stall_ms, p99_stall_ms,
     /// stalls_over_goal, worst_at_s (seconds into the phase of the longest stall), the sentinels'
     /// machine_max_stall_ms and machine_stalls_over_goal (any CPU), window_stalls_over_goal (the UI
-    /// stalls whose own part is over the goal), over_goal: [{at_s, ms, machine_ms, wait_ms, cpu_ms,
-    /// own_ms, cpus}] for each UI stall over the goal (the first 20; machine_ms: the lateness of the
-    /// sentinels on the CPUs the UI thread was on at the stall's two ends, cpus; wait_ms: its time
-    /// waiting for a CPU; cpu_ms: its CPU time; own_ms: ms − max(machine_ms, wait_ms)) and marks:
-    /// [{at_s, what}].
+    /// stalls whose own part is over the goal), marks: [{at_s, what}] and over_goal, for each UI
+    /// stall over the goal (the first 20): at_s, ms; machine_ms, the lateness of the sentinels on
+    /// the CPUs the UI thread was on at the stall's two ends (cpus); wait_ms, its time waiting for
+    /// a CPU; cpu_ms, its CPU time; own_ms = ms − max(machine_ms, wait_ms); major_faults and
+    /// sleeps, its page faults served from disk and its voluntary context switches (at least one:
+    /// the wait for the tick itself), which tell a thread blocked on I/O or a lock from one that
+    /// computed.
     const QJsonArray& phases() const { return m_phases; }
     /// The longest stall of every ended phase (ms).
     double maxStallMs() const;
@@ -81,6 +83,8 @@ private:
         double cpuMs = 0;             ///< the UI thread's CPU time meanwhile: working
         double waitMs = 0;            ///< its time runnable but without a CPU: the machine's load
         int cpuFrom = -1, cpuTo = -1; ///< the CPU it ran on at the last tick before and after
+        qint64 majorFaults = 0;       ///< its page faults that read from disk meanwhile
+        qint64 sleeps = 0;            ///< its voluntary context switches (blocking, sleeping) meanwhile
     };
 
     QTimer m_timer;
@@ -88,9 +92,10 @@ private:
     QString m_name;
     qint64 m_phaseStart = 0;
     qint64 m_last = 0;
-    qint64 m_lastCpu = 0;         ///< the UI thread's CPU time at m_last (ns)
-    qint64 m_lastWait = 0;        ///< its run delay at m_last (ns)
-    int m_lastOn = -1;            ///< the CPU it ran on at m_last
+    qint64 m_lastCpu = 0;                      ///< the UI thread's CPU time at m_last (ns)
+    qint64 m_lastWait = 0;                     ///< its run delay at m_last (ns)
+    int m_lastOn = -1;                         ///< the CPU it ran on at m_last
+    qint64 m_lastFaults = 0, m_lastSleeps = 0; ///< its major faults and voluntary switches at m_last
     mutable int m_schedstat = -1; ///< the UI thread's /proc schedstat (-1: not yet open, -2: absent)
     QJsonArray m_marks;
     double m_goalMs = 50;
