@@ -70,6 +70,13 @@ private Q_SLOTS:
                  QJsonDocument(worst).toJson().constData());
         QVERIFY2(worst.value(QStringLiteral("machine_ms")).toDouble() < 50,
                  QJsonDocument(worst).toJson().constData());
+        // A sentinel looked at the silent UI thread: asleep (state S; msleep's kernel wait channel
+        // where /proc names it), not running.
+        const QJsonArray where = worst.value(QStringLiteral("ui_thread_in")).toArray();
+        qInfo("the blocked UI thread was in: %s",
+              QJsonDocument(where).toJson(QJsonDocument::Compact).constData());
+        QVERIFY2(!where.isEmpty() && where[0].toString().startsWith(u'S'),
+                 QJsonDocument(worst).toJson().constData());
         QCOMPARE(monitor.windowStallsOverGoal(),
                  blocked.value(QStringLiteral("window_stalls_over_goal")).toInteger());
     }

@@ -113,8 +113,8 @@ EventLoopMonitor::EventLoopMonitor(QObject* parent) : QObject(parent)
     std::vector<int> cpus = allowedCpus();
     if (cpus.empty())
         cpus.push_back(-1);
-    for (const int cpu : cpus)
-        m_sentinels.emplace_back([this, cpu] { watch(cpu); });
+    for (std::size_t i = 0; i < cpus.size(); ++i)
+        m_sentinels.emplace_back([this, cpu = cpus[i], i] { watch(cpu, i == 0); });
 }
 
 EventLoopMonitor::~EventLoopMonitor()
@@ -128,7 +128,25 @@ EventLoopMonitor::~EventLoopMonitor()
 #endif
 }
 
-void EventLoopMonitor::watch(int cpu)
+/// Where the thread `tid` of this process is now: its state letter and the kernel function it
+/// sleeps in ("S ep_poll", "D io_schedule", "S futex_wait_queue"; empty where /proc does not say).
+static QString threadWhere(qint64 tid)
+{
+    QString where;
+    QFile stat(QStringLiteral("/proc/self/task/%1/stat").arg(tid));
+    if (stat.open(QIODevice::ReadOnly)) {
+        const QByteArray text = stat.readAll();
+        const qsizetype close = text.lastIndexOf(')'); // the name may hold spaces and parentheses
+        if (close >= 0 && close + 2 < text.size())
+            where = QString::fromLatin1(text.mid(close + 2, 1));
+    }
+    QFile wchan(QStringLiteral("/proc/self/task/%1/wchan").arg(tid));
+    if (wchan.open(QIODevice::ReadOnly))
+        where += u' ' + QString::fromLatin1(wchan.readAll().trimmed());
+    return where.trimmed();
+}
+
+void EventLoopMonitor::watch(int cpu, bool samples)
 {
     if (cpu >= 0 && !pinTo(cpu))
         cpu = -1; // unpinned, it speaks for every CPU
@@ -147,6 +165,16 @@ void EventLoopMonitor::watch(int cpu)
                 {std::chrono::duration_cast<std::chrono::nanoseconds>(due - origin).count(), late, cpu});
         }
         due = std::max(due, now);
+        // The UI thread silent for over the goal: note where it is (at most every 50 ms of a stall).
+        if (samples && m_phaseActive) {
+            const qint64 at = m_clock.nsecsElapsed(), last = m_lastTickNs;
+            if (at - last > qint64(m_goalMs * 1e6) && at - m_lastSampleNs > 50000000) {
+                m_lastSampleNs = at;
+                const QString where = threadWhere(m_uiTid);
+                const std::lock_guard lock(m_sentinelMutex);
+                m_uiSamples.push_back({at, where});
+            }
+        }
     }
 }
 
@@ -201,6 +229,11 @@ void EventLoopMonitor::begin(const QString& name)
     m_lastCpu = threadCpuNs();
     m_lastWait = runDelayNs();
     m_lastOn = currentCpu();
+#if defined(__linux__)
+    m_uiTid = qint64(syscall(SYS_gettid));
+#endif
+    m_lastTickNs = m_last;
+    m_phaseActive = true;
     std::tie(m_lastFaults, m_lastSleeps) = threadFaultsAndSleeps();
     m_worst = 0;
     m_worstAt = 0;
@@ -225,6 +258,7 @@ void EventLoopMonitor::tick()
                               double(wait - m_lastWait) / 1e6, m_lastOn, on, faults - m_lastFaults,
                               sleeps - m_lastSleeps});
     m_last = now;
+    m_lastTickNs = now;
     m_lastCpu = cpu;
     m_lastWait = wait;
     m_lastOn = on;
@@ -238,6 +272,7 @@ void EventLoopMonitor::end()
         return;
     m_timer.stop();
     tick(); // the time since the last tick counts too (a phase that ends in a stall)
+    m_phaseActive = false;
     std::vector<double> sorted = m_stalls;
     std::sort(sorted.begin(), sorted.end());
     const double p99 = sorted[std::min(sorted.size() - 1, std::size_t(double(sorted.size()) * 0.99))];
@@ -251,8 +286,16 @@ void EventLoopMonitor::end()
         const double own = std::max(0.0, s.ms - std::max(machine, s.waitMs));
         if (own > m_goalMs)
             ++windowOnly;
+        QJsonArray where; // the samples taken during the stall, in order
+        {
+            const std::lock_guard lock(m_sentinelMutex);
+            for (const UiSample& u : m_uiSamples)
+                if (u.at >= s.from && u.at <= s.to)
+                    where.append(u.where);
+        }
         if (overGoal.size() < 20)
             overGoal.append(QJsonObject{{QStringLiteral("at_s"), round2(double(s.to - m_phaseStart) / 1e9)},
+                                        {QStringLiteral("ui_thread_in"), where},
                                         {QStringLiteral("ms"), round2(s.ms)},
                                         {QStringLiteral("machine_ms"), round2(machine)},
                                         {QStringLiteral("wait_ms"), round2(s.waitMs)},
@@ -272,6 +315,7 @@ void EventLoopMonitor::end()
             machineMax = std::max(machineMax, l.ms);
             machineOver += l.ms > m_goalMs;
         }
+        m_uiSamples.clear();
         m_sentinelLate.clear();
     }
     m_phases.append(QJsonObject{

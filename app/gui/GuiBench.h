@@ -51,7 +51,8 @@ public:
     /// a CPU; cpu_ms, its CPU time; own_ms = ms − max(machine_ms, wait_ms); major_faults and
     /// sleeps, its page faults served from disk and its voluntary context switches (at least one:
     /// the wait for the tick itself), which tell a thread blocked on I/O or a lock from one that
-    /// computed.
+    /// computed; ui_thread_in, where the UI thread was every 50 ms of the stall past the goal (its
+    /// state letter and kernel wait channel from /proc, e.g. "D io_schedule", "S futex_wait_queue").
     const QJsonArray& phases() const { return m_phases; }
     /// The longest stall of every ended phase (ms).
     double maxStallMs() const;
@@ -62,7 +63,9 @@ public:
 
 private:
     void tick();
-    void watch(int cpu); ///< a sentinel thread's loop, pinned to `cpu` (-1: not pinned)
+    /// A sentinel thread's loop, pinned to `cpu` (-1: not pinned); the one that `samples` also
+    /// notes where the UI thread is while it is silent for over the goal (ui_thread_in).
+    void watch(int cpu, bool samples);
     /// The longest lateness (ms) of the sentinels on CPU `a` or `b` (and unpinned ones) among their
     /// late wakes that overlap [from, to] (ns).
     double machineLateness(qint64 from, qint64 to, int a, int b) const;
@@ -109,6 +112,16 @@ private:
     std::vector<Late> m_sentinelLate; ///< the sentinels' wakes over 1 ms late (guarded)
     std::atomic<bool> m_stopSentinel{false};
     std::vector<std::thread> m_sentinels;
+    struct UiSample
+    {
+        qint64 at = 0; ///< ns on m_clock
+        QString where; ///< state letter and kernel wait channel, e.g. "D io_schedule"
+    };
+    std::vector<UiSample> m_uiSamples;   ///< guarded by m_sentinelMutex
+    std::atomic<qint64> m_uiTid{0};      ///< the UI thread (the one that ticks)
+    std::atomic<qint64> m_lastTickNs{0}; ///< its last tick (ns on m_clock)
+    std::atomic<bool> m_phaseActive{false};
+    qint64 m_lastSampleNs = 0; ///< the sampling sentinel's own
 };
 
 /// `quantscope --bench-gui FILE`: drives the real window through what its users do with a model,
