@@ -25,7 +25,6 @@
 #include <ctime>
 #include <functional>
 #include <memory>
-#include <tuple>
 #include <utility>
 
 #if defined(__linux__)
@@ -226,15 +225,12 @@ void EventLoopMonitor::begin(const QString& name)
     m_overGoal.clear();
     m_marks = {};
     m_phaseStart = m_last = m_clock.nsecsElapsed();
-    m_lastCpu = threadCpuNs();
-    m_lastWait = runDelayNs();
-    m_lastOn = currentCpu();
+    m_lastSnapshot = snapshot();
 #if defined(__linux__)
     m_uiTid = qint64(syscall(SYS_gettid));
 #endif
     m_lastTickNs = m_last;
     m_phaseActive = true;
-    std::tie(m_lastFaults, m_lastSleeps) = threadFaultsAndSleeps();
     m_worst = 0;
     m_worstAt = 0;
     m_timer.start();
@@ -249,21 +245,20 @@ void EventLoopMonitor::tick()
         m_worstAt = now - m_phaseStart;
     }
     m_stalls.push_back(late);
-    const qint64 cpu = threadCpuNs();
-    const qint64 wait = runDelayNs();
-    const int on = currentCpu();
-    const auto [faults, sleeps] = threadFaultsAndSleeps();
+    const ThreadSnapshot t = snapshot(), &p = m_lastSnapshot;
     if (late > m_goalMs)
-        m_overGoal.push_back({m_last + qint64(kTickMs) * 1000000, now, late, double(cpu - m_lastCpu) / 1e6,
-                              double(wait - m_lastWait) / 1e6, m_lastOn, on, faults - m_lastFaults,
-                              sleeps - m_lastSleeps});
+        m_overGoal.push_back({m_last + qint64(kTickMs) * 1000000, now, late, double(t.cpuNs - p.cpuNs) / 1e6,
+                              double(t.waitNs - p.waitNs) / 1e6, p.on, t.on, t.faults - p.faults,
+                              t.sleeps - p.sleeps});
     m_last = now;
     m_lastTickNs = now;
-    m_lastCpu = cpu;
-    m_lastWait = wait;
-    m_lastOn = on;
-    m_lastFaults = faults;
-    m_lastSleeps = sleeps;
+    m_lastSnapshot = t;
+}
+
+EventLoopMonitor::ThreadSnapshot EventLoopMonitor::snapshot() const
+{
+    const auto [faults, sleeps] = threadFaultsAndSleeps();
+    return {threadCpuNs(), runDelayNs(), currentCpu(), faults, sleeps};
 }
 
 void EventLoopMonitor::end()

@@ -95,11 +95,18 @@ private:
     QString m_name;
     qint64 m_phaseStart = 0;
     qint64 m_last = 0;
-    qint64 m_lastCpu = 0;                      ///< the UI thread's CPU time at m_last (ns)
-    qint64 m_lastWait = 0;                     ///< its run delay at m_last (ns)
-    int m_lastOn = -1;                         ///< the CPU it ran on at m_last
-    qint64 m_lastFaults = 0, m_lastSleeps = 0; ///< its major faults and voluntary switches at m_last
-    mutable int m_schedstat = -1; ///< the UI thread's /proc schedstat (-1: not yet open, -2: absent)
+    /// What the UI thread's counters said at one tick; a stall is the difference of two.
+    struct ThreadSnapshot
+    {
+        qint64 cpuNs = 0;  ///< its CPU time
+        qint64 waitNs = 0; ///< its run delay
+        int on = -1;       ///< the CPU it ran on
+        qint64 faults = 0; ///< its major page faults
+        qint64 sleeps = 0; ///< its voluntary context switches
+    };
+    ThreadSnapshot snapshot() const;
+    ThreadSnapshot m_lastSnapshot; ///< at m_last
+    mutable int m_schedstat = -1;  ///< the UI thread's /proc schedstat (-1: not yet open, -2: absent)
     QJsonArray m_marks;
     double m_goalMs = 50;
     double m_worst = 0; ///< the current phase's longest stall so far (ms)
