@@ -3,6 +3,8 @@
 #include "TestSupport.h"
 #include "checkpoint/QuantizedModelIO.h"
 #include "eval/Evaluation.h"
+#include "io/SafetensorsWriter.h"
+#include "io/TensorStore.h"
 #include "model/QuantizedLinear.h"
 #include "model/Transformer.h"
 #include "quant/QuantizeJob.h"
@@ -15,6 +17,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <cmath>
+#include <tuple>
 
 using namespace qs;
 
@@ -90,6 +93,7 @@ void TestPipeline::methods_data()
     QTest::newRow("llm.int8") << int(QuantMethod::LlmInt8) << 8 << 0 << 1.05;
     QTest::newRow("dynamic int8") << int(QuantMethod::Dynamic) << 8 << 0 << 1.05;
     QTest::newRow("hqq int4 g32") << int(QuantMethod::Hqq) << 4 << 32 << 2.0;
+    QTest::newRow("squeezellm int4") << int(QuantMethod::SqueezeLlm) << 4 << 0 << 2.0;
 }
 
 void TestPipeline::methods()
@@ -168,6 +172,8 @@ void TestPipeline::saveAndReload()
     plan.entries[14].spec = spec(QuantMethod::Hqq, 3, 32); // … and a 64-input q_proj, HQQ and GPTQ
     plan.entries[14].spec.incoherence = Incoherence::Hadamard;
     plan.entries[15].spec.incoherence = Incoherence::Hadamard;
+    plan.entries[16].spec = QuantSpec::fromShortName(QStringLiteral("squeezellm-w3")); // codebooks, sparse
+    plan.entries[17].spec = QuantSpec::fromShortName(QStringLiteral("squeezellm-w2-sp0"));
     const QuantizeResult r = runQuantization(model, plan, m_cal, m_tok.get());
     for (int i : {13, 14, 15})
         QVERIFY(r.tensors[std::size_t(i)]->rotation);
@@ -191,6 +197,45 @@ void TestPipeline::saveAndReload()
         QVERIFY2(ql->tensor().effectiveWeight() == a, qPrintable(model->linears()[i].name));
     }
     QCOMPARE(perplexity(t, *m_tok, m_eval), perplexity(*r.model, *m_tok, m_eval));
+
+    // A SqueezeLLM layer whose codebook lost a row, or whose sparse matrix lost a part: the model is refused
+    // with the file and the layer named, never run with a wrong weight.
+    const QString layer16 = model->linears()[16].name;
+    const TensorStore saved = TensorStore::open(QDir(out).filePath(QStringLiteral("model.safetensors")));
+    QTemporaryDir badDirs;
+    auto corrupted = [&](const QString& dropTensor, bool truncateCodebook) {
+        const QString dir =
+            badDirs.filePath(QStringLiteral("bad-") + QString::number(truncateCodebook) + dropTensor);
+        QDir().mkpath(dir);
+        QFile::copy(QDir(out).filePath(QStringLiteral("config.json")),
+                    QDir(dir).filePath(QStringLiteral("config.json")));
+        SafetensorsWriter w;
+        for (const QString& name : saved.names()) {
+            if (name == dropTensor)
+                continue;
+            const TensorInfo& info = saved.info(name);
+            std::vector<std::int64_t> shape = info.shape;
+            std::uint64_t bytes = info.bytes();
+            if (truncateCodebook && name == layer16 + u".codebook") {
+                shape.front() -= 1;
+                bytes -= std::uint64_t(shape.back()) * 2;
+            }
+            const unsigned char* src = saved.rawData(name);
+            w.addTensorBytes(name, info.dtype, shape, std::vector<std::uint8_t>(src, src + bytes));
+        }
+        for (auto [key, value] : saved.metadata().asKeyValueRange())
+            w.setMetadata(key, value);
+        w.write(QDir(dir).filePath(QStringLiteral("model.safetensors")));
+        return test::errorOf([&] { Transformer(Model::open(dir)); });
+    };
+    for (const auto& [drop, truncate, expected] :
+         {std::tuple{QString(), true, QStringLiteral("codebook holds")},
+          std::tuple{QString(layer16 + u".codebook"), false, QStringLiteral(".codebook is missing")},
+          std::tuple{QString(layer16 + u".sparse_cols"), false, QStringLiteral(".sparse_cols is missing")}}) {
+        const QString msg = corrupted(drop, truncate);
+        QVERIFY2(msg.contains(layer16) && msg.contains(u"model.safetensors") && msg.contains(expected),
+                 qPrintable(msg));
+    }
 
     // A destination that cannot be written: a clear error naming it, and nothing left behind.
     QVERIFY(test::writeFile(tmp.filePath(QStringLiteral("file")), "x"));

@@ -16,6 +16,7 @@
 #include <QTest>
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <random>
 #include <set>
 
@@ -185,6 +186,10 @@ private Q_SLOTS:
     void hqqLowersLpError_data();
     void hqqLowersLpError();
     void hqqSpec();
+    void squeezeLlmSpec();
+    void squeezeLlmKeepsSparseExact();
+    void squeezeLlmBeatsRtn_data();
+    void squeezeLlmBeatsRtn();
     void rotationIsOrthogonal_data();
     void rotationIsOrthogonal();
     void incoherenceSpreadsOutliers_data();
@@ -563,6 +568,169 @@ void TestQuant::hqqSpec()
     bad = s;
     bad.hqqIterations = 0;
     QVERIFY(bad.validate().contains(QStringLiteral("iterations")));
+}
+
+// ---- SqueezeLLM ------------------------------------------------------------------------------
+
+namespace {
+
+/// A layer with heavy-tailed weights: Gaussian, plus 0.3 % of the weights ten times larger.
+struct HeavyTailedLayer
+{
+    std::int64_t rows = 96, cols = 256, tokens = 2048;
+    MatrixF X;
+    std::vector<float> w;
+    LinearInputStats stats;
+};
+
+const HeavyTailedLayer& heavyTailedLayer()
+{
+    static const HeavyTailedLayer l = [] {
+        HeavyTailedLayer h;
+        h.X = correlatedInputs(h.tokens, h.cols, 81);
+        h.w = gaussianWeight(h.rows, h.cols, 82);
+        std::mt19937 rng(83);
+        std::uniform_int_distribution<std::size_t> at(0, h.w.size() - 1);
+        for (std::size_t k = 0; k < h.w.size() * 3 / 1000; ++k)
+            h.w[at(rng)] *= 10.0f;
+        h.stats = statsFor(h.X, h.rows, h.w);
+        return h;
+    }();
+    return l;
+}
+
+QuantSpec squeezeSpec(int bits, double sparsePercent = 0.45)
+{
+    QuantSpec s = QuantSpec::fromShortName(QStringLiteral("squeezellm-w%1").arg(bits));
+    s.sparsePercent = sparsePercent;
+    return s;
+}
+
+} // namespace
+
+void TestQuant::squeezeLlmSpec()
+{
+    const QuantSpec s = QuantSpec::fromShortName(QStringLiteral("squeezellm-w3"));
+    QCOMPARE(s.method, QuantMethod::SqueezeLlm);
+    QCOMPARE(s.granularity, Granularity::PerChannel);
+    QCOMPARE(s.sparsePercent, 0.45);
+    QCOMPARE(s.shortName(), QStringLiteral("squeezellm-w3-ch"));
+    QVERIFY(s.needsCalibration());
+    const QuantSpec t = QuantSpec::fromShortName(QStringLiteral("squeezellm-w4-sp0.1"));
+    QCOMPARE(t.sparsePercent, 0.1);
+    QCOMPARE(QuantSpec::fromShortName(t.shortName()), t);
+    QCOMPARE(t.label(), QStringLiteral("squeezellm int4 lut + 0.1% sparse"));
+    // A recipe rule naming only the method takes one codebook per row whatever the default's groups.
+    const QuantSpec j = QuantSpec::fromJson(
+        QJsonObject{{QStringLiteral("method"), QStringLiteral("squeezellm")}, {QStringLiteral("bits"), 3}},
+        QStringLiteral("x"), QuantSpec::fromShortName(QStringLiteral("gptq-w4-g128")));
+    QCOMPARE(j, s);
+    QCOMPARE(QuantSpec::fromJson(j.toJson(), QStringLiteral("x")), j);
+    // Storage: codes, an f16 codebook per row, the sparse matrix as f16 values, int32 columns and row starts.
+    const QuantSpec::Cost c = s.cost(100, 1000);
+    QCOMPARE(s.sparseCount(100, 1000), std::int64_t(450));
+    QCOMPARE(c.codeBytes, std::uint64_t(100 * 1000 * 3 / 8));
+    QCOMPARE(c.scaleBytes, std::uint64_t(100 * 8 * 2));
+    QCOMPARE(c.extraBytes, std::uint64_t(450 * 6 + 101 * 4));
+    QCOMPARE(t.cost(100, 1000, 0, 0).extraBytes, std::uint64_t(0));
+    QS_VERIFY_ERROR(test::errorOf([] { QuantSpec::fromShortName(QStringLiteral("squeezellm-w5")); }),
+                    {QStringLiteral("squeezellm-w5"), QStringLiteral("2–4")});
+    QS_VERIFY_ERROR(test::errorOf([] { QuantSpec::fromShortName(QStringLiteral("squeezellm-w3-g64")); }),
+                    {QStringLiteral("squeezellm-w3-g64"), QStringLiteral("one codebook per output row")});
+    QS_VERIFY_ERROR(test::errorOf([] { QuantSpec::fromShortName(QStringLiteral("squeezellm-w3-sp20")); }),
+                    {QStringLiteral("squeezellm-w3-sp20"), QStringLiteral("0–10 %")});
+    QCOMPARE(quantGroupChoices(QuantMethod::SqueezeLlm), QStringList{QStringLiteral("channel")});
+}
+
+void TestQuant::squeezeLlmKeepsSparseExact()
+{
+    const HeavyTailedLayer& l = heavyTailedLayer();
+    const QuantSpec spec = squeezeSpec(3);
+    const QuantizedTensor t = runQuant(l.w, l.rows, l.cols, spec, &l.stats);
+    const std::int64_t nnz = spec.sparseCount(l.rows, l.cols);
+    QCOMPARE(std::int64_t(t.sparseValues.size()), nnz);
+    QCOMPARE(t.storageBytes(), spec.cost(l.rows, l.cols).total());
+    QVERIFY(t.scales.empty() && t.zeros.empty());
+    t.checkCodebook(QStringLiteral("test"));
+    // Each row's codebook: 8 ascending f16 values.
+    QCOMPARE(t.codebook.size(), std::size_t(l.rows * 8));
+    for (std::int64_t r = 0; r < l.rows; ++r)
+        QVERIFY(std::is_sorted(t.codebook.begin() + r * 8, t.codebook.begin() + (r + 1) * 8));
+    for (float v : t.codebook)
+        QCOMPARE(roundToStorage(v, DType::F16), v);
+    // The sparse weights are exact to f16: codebook value plus the stored f16 of what it misses.
+    const std::vector<float> deq = t.dequantize();
+    std::set<std::int64_t> kept;
+    for (std::int64_t r = 0; r < l.rows; ++r)
+        for (std::int32_t k = t.sparseRowStart[std::size_t(r)]; k < t.sparseRowStart[std::size_t(r) + 1];
+             ++k) {
+            const std::int64_t i = r * l.cols + t.sparseColumns[std::size_t(k)];
+            kept.insert(i);
+            const float dense = t.codebook[std::size_t(r * 8 + t.codes[std::size_t(i)])];
+            QCOMPARE(deq[std::size_t(i)], dense + roundToStorage(l.w[std::size_t(i)] - dense, DType::F16));
+            QVERIFY(std::fabs(deq[std::size_t(i)] - l.w[std::size_t(i)]) <=
+                    std::fabs(l.w[std::size_t(i)] - dense) / 1024.0f);
+        }
+    // The largest |w| of the layer (8/9 of the sparse part) are all among them.
+    std::vector<std::int64_t> order(l.w.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) {
+        return std::fabs(l.w[std::size_t(a)]) > std::fabs(l.w[std::size_t(b)]);
+    });
+    const std::int64_t byMagnitude = std::llround(double(nnz) * 0.40 / 0.45);
+    for (std::int64_t j = 0; j < byMagnitude; ++j)
+        QVERIFY(kept.count(order[std::size_t(j)]));
+    // Every other weight takes the nearest entry of its row's codebook.
+    for (std::int64_t r = 0; r < l.rows; ++r)
+        for (std::int64_t c = 0; c < l.cols; ++c) {
+            const std::size_t i = std::size_t(r * l.cols + c);
+            if (kept.count(std::int64_t(i)))
+                continue;
+            const float* book = t.codebook.data() + r * 8;
+            float best = 1e30f;
+            for (int k = 0; k < 8; ++k)
+                best = std::min(best, std::fabs(l.w[i] - book[k]));
+            QCOMPARE(std::fabs(l.w[i] - deq[i]), best);
+        }
+}
+
+void TestQuant::squeezeLlmBeatsRtn_data()
+{
+    QTest::addColumn<int>("bits");
+    QTest::newRow("3 bits") << 3;
+    QTest::newRow("4 bits") << 4;
+}
+
+void TestQuant::squeezeLlmBeatsRtn()
+{
+    // On heavy-tailed weights a per-row codebook fitted to the weights that matter, with the outliers
+    // taken out, beats a uniform per-row grid of the same code bits; the sparse part is a large share of
+    // the gain. The layer runs packed (CodebookLinear) and gives the dequantized weight's product.
+    QFETCH(int, bits);
+    const HeavyTailedLayer& l = heavyTailedLayer();
+    const auto squeeze =
+        std::make_shared<QuantizedTensor>(runQuant(l.w, l.rows, l.cols, squeezeSpec(bits), &l.stats));
+    const QuantizedTensor dense = runQuant(l.w, l.rows, l.cols, squeezeSpec(bits, 0), &l.stats);
+    QVERIFY(dense.sparseRowStart.empty());
+    const QuantizedTensor rtn = runQuant(
+        l.w, l.rows, l.cols, makeSpec(QuantMethod::Rtn, bits, false, Granularity::PerChannel), nullptr);
+    const double eSqueeze = relOutputError(l.X, l.w, squeeze->dequantize(), l.rows);
+    const double eDense = relOutputError(l.X, l.w, dense.dequantize(), l.rows);
+    const double eRtn = relOutputError(l.X, l.w, rtn.dequantize(), l.rows);
+    qInfo("int%d per row, relative output error: SqueezeLLM %.3e, without the sparse part %.3e, RTN %.3e",
+          bits, eSqueeze, eDense, eRtn);
+    QVERIFY(eSqueeze < 0.5 * eRtn);
+    QVERIFY(eSqueeze < 0.7 * eDense);
+    QVERIFY(eDense < eRtn);
+
+    const QuantizedLinear layer(squeeze);
+    QVERIFY(layer.kernelName().contains(QStringLiteral("codebook")));
+    QVERIFY(relForwardError(layer, l.X, squeeze->dequantize()) < 1e-10);
+    QuantizedTensor released = *squeeze; // the codes packed, the one-per-byte copy freed
+    released.releaseCodesToPacked();
+    QVERIFY(released.codes.empty());
+    QVERIFY(released.dequantize() == squeeze->dequantize());
+    QVERIFY(released.ownedBytes() < squeeze->ownedBytes());
 }
 
 void TestQuant::rotationIsOrthogonal_data()
@@ -1121,6 +1289,8 @@ void TestQuant::quantizeErrors_data()
     QTest::newRow("llm.int8 without stats")
         << makeSpec(QuantMethod::LlmInt8, 8, true, Granularity::PerChannel) << 0 << false
         << QStringLiteral("calibration");
+    QTest::newRow("squeezellm without stats") << QuantSpec::fromShortName(QStringLiteral("squeezellm-w3"))
+                                              << 0 << false << QStringLiteral("calibration");
     QTest::newRow("NaN weight rtn") << makeSpec(QuantMethod::Rtn, 4, false, Granularity::PerGroup) << 0
                                     << true << QStringLiteral("row 1, column 2");
     QTest::newRow("NaN weight gptq") << makeSpec(QuantMethod::Gptq, 4, false, Granularity::PerGroup) << 2

@@ -203,6 +203,17 @@ void saveQuantizedModel(const QString& outDir, const Model& base, const Quantize
                 continue;
             }
             addCodeStream(w, l.name + u".qweight", qp);
+            if (q.spec.usesCodebook()) { // SqueezeLLM: the row codebooks and the sparse matrix (CSR)
+                addFloats(w, l.name + u".codebook", DType::F16, {q.rows, std::int64_t(1) << q.spec.bits},
+                          q.codebook, qp);
+                if (!q.sparseRowStart.empty()) {
+                    addInts(w, l.name + u".sparse_row_start", q.sparseRowStart, qp);
+                    addInts(w, l.name + u".sparse_cols", q.sparseColumns, qp);
+                    addFloats(w, l.name + u".sparse_values", DType::F16,
+                              {std::int64_t(q.sparseValues.size())}, q.sparseValues, qp);
+                }
+                continue;
+            }
             const std::int64_t nScales = std::int64_t(q.scales.size());
             const std::vector<std::int64_t> scaleShape =
                 q.spec.granularity == Granularity::PerTensor

@@ -56,6 +56,36 @@ QuantizedTensor readQuantizedTensor(const TensorStore& ts, const QString& module
                        .arg(spec.bits));
     const unsigned char* raw = ts.rawData(qw);
     q.codes = unpackCodes(std::vector<std::uint8_t>(raw, raw + qi.bytes()), spec.bits, count);
+    auto ints = [&](const QString& name) {
+        if (ts.info(name).dtype != DType::I32)
+            throw Error::inFile(ts.fileOf(name), name + QStringLiteral(" must hold int32 values"));
+        std::vector<std::int32_t> v(std::size_t(ts.info(name).numel()));
+        std::memcpy(v.data(), ts.rawData(name), v.size() * 4);
+        return v;
+    };
+    if (spec.usesCodebook()) { // SqueezeLLM: codebooks per row and an optional sparse matrix
+        const QString cb = module + u".codebook";
+        if (!ts.contains(cb))
+            throw fail(QStringLiteral("the spec says %1 but .codebook is missing").arg(spec.label()));
+        q.codebook = ts.readF32(cb, FiniteCheck::Throw);
+        const QString rs = module + u".sparse_row_start", sc = module + u".sparse_cols",
+                      sv = module + u".sparse_values";
+        if (ts.contains(rs) || ts.contains(sc) || ts.contains(sv)) {
+            for (const QString& name : {rs, sc, sv})
+                if (!ts.contains(name))
+                    throw fail(name.mid(module.size()) +
+                               QStringLiteral(" is missing (the sparse matrix is partial)"));
+            q.sparseRowStart = ints(rs);
+            q.sparseColumns = ints(sc);
+            q.sparseValues = ts.readF32(sv, FiniteCheck::Throw);
+        }
+        try {
+            q.checkCodebook(QStringLiteral("layer '%1'").arg(module));
+        } catch (const Error& e) {
+            throw Error::inFile(ts.fileOf(cb), e.message());
+        }
+        return q;
+    }
     const std::int64_t nScales =
         spec.granularity == Granularity::PerTensor ? 1 : rows * spec.groupsPerRow(cols);
     q.scales = ts.readF32(module + u".scales", FiniteCheck::Throw);
@@ -72,11 +102,6 @@ QuantizedTensor readQuantizedTensor(const TensorStore& ts, const QString& module
             std::vector<std::uint8_t>(zr, zr + ts.info(zn).bytes()), spec.bits, std::size_t(nScales));
         q.zeros.assign(z.begin(), z.end());
     }
-    auto ints = [&](const QString& name) {
-        std::vector<std::int32_t> v(std::size_t(ts.info(name).numel()));
-        std::memcpy(v.data(), ts.rawData(name), v.size() * 4);
-        return v;
-    };
     if (ts.contains(module + u".g_idx"))
         q.groupIndex = ints(module + u".g_idx");
     if (ts.contains(module + u".input_scales"))

@@ -195,6 +195,62 @@ void PackedIntLinear::forward(const float* x, std::int64_t n, float* y) const
     addBias(y, n, rows, m_bias);
 }
 
+CodebookLinear::CodebookLinear(const QuantizedTensor& q, std::vector<float> bias)
+    : m_entries(1 << q.spec.bits), m_codebook(q.codebook), m_sparseStart(q.sparseRowStart),
+      m_sparseColumns(q.sparseColumns), m_sparseValues(q.sparseValues), m_bias(std::move(bias)),
+      m_storageBytes(q.storageBytes()), m_label(q.spec.label())
+{
+    q.checkCodebook(m_label);
+    if (!m_bias.empty() && std::int64_t(m_bias.size()) != q.rows)
+        throw Error(QStringLiteral("%1 layer: bias has %2 entries, expected %3")
+                        .arg(m_label)
+                        .arg(m_bias.size())
+                        .arg(q.rows));
+    m_packed = q.packedCodes();
+}
+
+std::uint64_t CodebookLinear::residentBytes() const
+{
+    return m_packed->bytes() + 4 * (m_codebook.size() + m_sparseStart.size() + m_sparseColumns.size() +
+                                    m_sparseValues.size() + m_bias.size());
+}
+
+QString CodebookLinear::kernelName() const
+{
+    QString k = QStringLiteral("int%1 codebook (lut, f32 tiles)").arg(m_packed->bits);
+    if (!m_sparseValues.empty())
+        k += QStringLiteral(" + %1 sparse").arg(m_sparseValues.size());
+    return k;
+}
+
+void CodebookLinear::forward(const float* x, std::int64_t n, float* y) const
+{
+    const std::int64_t rows = m_packed->rows, cols = m_packed->cols;
+    runRowTiles(rows, kPackedRowTile, macs(n, cols, rows), [&](std::int64_t r0, std::int64_t r1) {
+        std::vector<std::uint8_t> codes(std::size_t((r1 - r0) * cols));
+        unpackIntCodeRows(*m_packed, r0, r1, codes.data());
+        std::vector<float> tile(codes.size());
+        for (std::int64_t r = r0; r < r1; ++r) {
+            const float* book = m_codebook.data() + r * m_entries;
+            const std::uint8_t* q = codes.data() + (r - r0) * cols;
+            float* w = tile.data() + (r - r0) * cols;
+            for (std::int64_t c = 0; c < cols; ++c)
+                w[c] = book[q[c]];
+        }
+        floatMatMul(DType::F32, tile.data(), cols, 0, r1 - r0, x, n, y + r0, rows);
+        if (m_sparseStart.empty())
+            return;
+        for (std::int64_t r = r0; r < r1; ++r)
+            for (std::int32_t k = m_sparseStart[std::size_t(r)]; k < m_sparseStart[std::size_t(r) + 1]; ++k) {
+                const std::int32_t c = m_sparseColumns[std::size_t(k)];
+                const float v = m_sparseValues[std::size_t(k)];
+                for (std::int64_t t = 0; t < n; ++t)
+                    y[t * rows + r] += v * x[t * cols + c];
+            }
+    });
+    addBias(y, n, rows, m_bias);
+}
+
 namespace {
 
 /// Incoherence-processed layer (QuantizedTensor::rotation): y = inner(V·x). The inputs are rotated into a
@@ -259,6 +315,8 @@ std::shared_ptr<const LinearLayer> makePackedLayer(std::shared_ptr<const Quantiz
         return std::make_shared<DenseLinear>(q->cols, q->rows, s.floatType, data, std::move(half),
                                              std::move(bias), q->storageBytes(), s.label(), false);
     }
+    if (s.usesCodebook())
+        return std::make_shared<CodebookLinear>(*q, std::move(bias));
     return std::make_shared<PackedIntLinear>(*q, std::move(bias));
 }
 

@@ -79,8 +79,38 @@ private:
     QString m_label;
 };
 
+/// A codebook layer (SqueezeLLM): the codes stay packed (kernels/PackedInt, 2–4 bits), each row's
+/// codebook of 2^bits f16 values and the sparse matrix (CSR) beside them. A tile of 64 rows is
+/// decoded through its codebooks into an f32 buffer (64 × cols floats per thread, never the whole
+/// weight) and multiplied by the float GEMM; the sparse values then add their products.
+class CodebookLinear : public LinearLayer
+{
+public:
+    CodebookLinear(const QuantizedTensor& q, std::vector<float> bias);
+    std::int64_t inFeatures() const override { return m_packed->cols; }
+    std::int64_t outFeatures() const override { return m_packed->rows; }
+    void forward(const float* x, std::int64_t nTokens, float* y) const override;
+    std::uint64_t storageBytes() const override { return m_storageBytes; }
+    std::uint64_t residentBytes() const override;
+    QString describe() const override { return m_label; }
+    QString kernelName() const override;
+    const std::vector<float>& bias() const override { return m_bias; }
+
+private:
+    std::shared_ptr<const PackedIntMatrix> m_packed;
+    int m_entries = 0;                       ///< codebook entries per row
+    std::vector<float> m_codebook;           ///< [rows, entries]
+    std::vector<std::int32_t> m_sparseStart; ///< [rows + 1] or empty
+    std::vector<std::int32_t> m_sparseColumns;
+    std::vector<float> m_sparseValues;
+    std::vector<float> m_bias;
+    std::uint64_t m_storageBytes;
+    QString m_label;
+};
+
 /// The layer that runs a quantized tensor in its packed form: gguf → GgmlLinear over its block
-/// bytes, float → DenseLinear at its float type, every integer method → PackedIntLinear. The tensor
+/// bytes, float → DenseLinear at its float type, SqueezeLLM → CodebookLinear, every other integer
+/// method → PackedIntLinear. The tensor
 /// (kept alive by the shared pointer where the layer reads it in place) is not dequantized.
 std::shared_ptr<const LinearLayer> makePackedLayer(std::shared_ptr<const QuantizedTensor> q,
                                                    std::vector<float> bias);

@@ -211,6 +211,12 @@ double keptBytes(const LinearLayerInfo& l, const QuantSpec& spec)
         return params * (spec.floatType == DType::F32 ? 4.0 : 4.0 + double(dtypeInfo(spec.floatType).bytes));
     case QuantMethod::Ggml:
         return double(cost.total());
+    case QuantMethod::SqueezeLlm: { // codebooks and the sparse matrix in f32/int32, in the tensor and the
+                                    // layer
+        const double nnz = double(spec.sparseCount(l.outFeatures, l.inFeatures));
+        return double(cost.codeBytes) + double(l.outFeatures) * (16.0 + 8.0 * double(1 << spec.bits) + 8.0) +
+               16.0 * nnz;
+    }
     default: {
         const double groups =
             spec.granularity == Granularity::PerTensor ? 1.0 : double(spec.groupsPerRow(l.inFeatures));
@@ -235,6 +241,9 @@ double workingBytes(const LinearLayerInfo& l, const QuantSpec& spec)
     case QuantMethod::Dynamic:
     case QuantMethod::Hqq:
         perParam += 1.0;
+        break;
+    case QuantMethod::SqueezeLlm: // codes, the sparse mask, and the scores while the sparse part is chosen
+        perParam += 1.0 + 1.0 + 8.0;
         break;
     case QuantMethod::Gptq:
     case QuantMethod::Awq:

@@ -153,6 +153,7 @@ const Quantizer& gptqQuantizer();
 const Quantizer& awqQuantizer();
 const Quantizer& ggmlQuantizer();
 const Quantizer& hqqQuantizer();
+const Quantizer& squeezeLlmQuantizer();
 
 const Quantizer& quantizerFor(QuantMethod method)
 {
@@ -178,6 +179,8 @@ const Quantizer& quantizerFor(QuantMethod method)
         return ggmlQuantizer();
     case QuantMethod::Hqq:
         return hqqQuantizer();
+    case QuantMethod::SqueezeLlm:
+        return squeezeLlmQuantizer();
     }
     return rtn;
 }

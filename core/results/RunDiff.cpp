@@ -41,6 +41,9 @@ QStringList schemeFields(const std::optional<QuantSpec>& spec)
     if (s.method == QuantMethod::Ggml)
         return {quantMethodName(s.method), QString::number(s.bits), group, none,
                 ggmlTypeName(s.ggmlType) + (s.importance ? QStringLiteral(" imatrix") : QString())};
+    if (s.usesCodebook())
+        return {quantMethodName(s.method), QString::number(s.bits), granularityName(s.granularity), none,
+                QStringLiteral("lut + %1% sparse").arg(s.sparsePercent)};
     QStringList type{QStringLiteral("int")};
     if (quantMethodInfo(s.method).quantizesActivations)
         type << QStringLiteral("a%1").arg(s.activationBits);

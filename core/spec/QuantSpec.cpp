@@ -63,6 +63,8 @@ QStringList quantGroupChoices(QuantMethod m)
     QStringList out;
     if (!quantMethodInfo(m).grouped)
         return out;
+    if (m == QuantMethod::SqueezeLlm) // one codebook per output row
+        return {granularityName(Granularity::PerChannel)};
     out << granularityName(Granularity::PerChannel) << granularityName(Granularity::PerTensor);
     for (int g : kOfferedGroupSizes)
         out << QString::number(g);
@@ -228,7 +230,16 @@ std::int64_t QuantSpec::groupsPerRow(std::int64_t cols) const
     return g > 0 ? (cols + g - 1) / g : 0;
 }
 
-QuantSpec::Cost QuantSpec::cost(std::int64_t rows, std::int64_t cols, std::int64_t outlierColumns) const
+std::int64_t QuantSpec::sparseCount(std::int64_t rows, std::int64_t cols) const
+{
+    if (method != QuantMethod::SqueezeLlm || sparsePercent <= 0)
+        return 0;
+    const double n = double(rows) * double(cols);
+    return std::min<std::int64_t>(std::int64_t(std::llround(n * sparsePercent / 100.0)), rows * cols);
+}
+
+QuantSpec::Cost QuantSpec::cost(std::int64_t rows, std::int64_t cols, std::int64_t outlierColumns,
+                                std::int64_t sparse) const
 {
     Cost c;
     const std::uint64_t params = std::uint64_t(rows) * std::uint64_t(cols);
@@ -241,6 +252,14 @@ QuantSpec::Cost QuantSpec::cost(std::int64_t rows, std::int64_t cols, std::int64
         const std::uint64_t blocks =
             (std::uint64_t(cols) + std::uint64_t(t.blockSize) - 1) / std::uint64_t(t.blockSize);
         c.codeBytes = std::uint64_t(rows) * blocks * std::uint64_t(t.typeSize);
+        return c;
+    }
+    if (method == QuantMethod::SqueezeLlm) { // codes, one f16 codebook per row, the sparse matrix (CSR)
+        c.codeBytes = (params * std::uint64_t(bits) + 7) / 8;
+        c.scaleBytes = std::uint64_t(rows) * (std::uint64_t(1) << bits) * 2;
+        const std::uint64_t nnz = std::uint64_t(sparse >= 0 ? sparse : sparseCount(rows, cols));
+        if (nnz > 0)
+            c.extraBytes = nnz * (2 + 4) + (std::uint64_t(rows) + 1) * 4;
         return c;
     }
     const std::uint64_t quantCols = std::uint64_t(cols - outlierColumns);
@@ -306,6 +325,10 @@ QString QuantSpec::validate() const
         method != QuantMethod::Hqq)
         return QStringLiteral("incoherence processing applies to RTN, GPTQ and HQQ, not %1")
             .arg(quantMethodName(method));
+    if (method == QuantMethod::SqueezeLlm && granularity != Granularity::PerChannel)
+        return QStringLiteral("SqueezeLLM keeps one codebook per output row: granularity must be channel");
+    if (method == QuantMethod::SqueezeLlm && !(sparsePercent >= 0 && sparsePercent <= 10))
+        return QStringLiteral("SqueezeLLM's sparse share must lie in 0–10 %, got %1").arg(sparsePercent);
     if (method == QuantMethod::Hqq && symmetric)
         return QStringLiteral("HQQ optimises each group's zero point: it needs asymmetric quantization");
     if (method == QuantMethod::Hqq && (hqqIterations < 1 || hqqIterations > 1000))
@@ -329,6 +352,9 @@ QString QuantSpec::label() const
     if (method == QuantMethod::Ggml)
         return u"gguf " + ggmlTypeName(ggmlType) + (importance ? QStringLiteral(" imatrix") : QString());
     QString s = quantMethodName(method);
+    if (method == QuantMethod::SqueezeLlm) // "squeezellm int3 lut + 0.45% sparse"
+        return s + QStringLiteral(" int%1 lut").arg(bits) +
+               (sparsePercent > 0 ? QStringLiteral(" + %1% sparse").arg(sparsePercent) : QString());
     if (quantMethodInfo(method).quantizesActivations)
         s += QStringLiteral(" w%1a%2").arg(bits).arg(activationBits);
     else
@@ -357,6 +383,9 @@ QString QuantSpec::shortName() const
         return u"gguf-" + ggmlTypeName(ggmlType).toLower() +
                (importance ? QStringLiteral("-imat") : QString());
     QString s = quantMethodName(method) + QStringLiteral("-w%1").arg(bits);
+    if (method == QuantMethod::SqueezeLlm) // "squeezellm-w3-ch", "squeezellm-w3-ch-sp0.1"
+        return s + QStringLiteral("-ch") + (sparsePercent != QuantSpec().sparsePercent ? QStringLiteral("-sp%1").arg(sparsePercent)
+                                                               : QString());
     if (granularity == Granularity::PerGroup)
         s += QStringLiteral("-g%1").arg(groupSize);
     else
@@ -405,6 +434,9 @@ QuantSpec QuantSpec::fromShortName(const QString& name)
                     ? quantMethodInfo(spec.method).minBits
                     : spec.bits;
     spec.floatZeros = spec.method == QuantMethod::Hqq; // HQQ's zeros are real-valued
+    if (spec.method == QuantMethod::SqueezeLlm)
+        spec.granularity = Granularity::PerChannel;
+    // The parts were split at '-' and lowered: "sp0.45" arrives whole ('.' is no separator).
     for (qsizetype i = 1; i < parts.size(); ++i) {
         const QString& t = parts[i];
         bool ok = true;
@@ -429,14 +461,16 @@ QuantSpec QuantSpec::fromShortName(const QString& name)
             spec.incoherence = Incoherence::Hadamard;
         } else if (t == u"dyn" && spec.method == QuantMethod::Gptq) {
             spec.staticGroups = false;
+        } else if (t.size() > 2 && t.startsWith(u"sp") && spec.method == QuantMethod::SqueezeLlm) {
+            spec.sparsePercent = t.mid(2).toDouble(&ok);
         } else {
             ok = false;
         }
         if (!ok)
-            throw Error(
-                QStringLiteral("scheme '%1': cannot read '%2' (expected wB, gN, ch, tensor, sym, asym, clip, "
-                               "act, dyn (GPTQ) or had, e.g. gptq-w4-g128)")
-                    .arg(name, t));
+            throw Error(QStringLiteral(
+                            "scheme '%1': cannot read '%2' (expected wB, gN, ch, tensor, sym, asym, clip, "
+                            "act, dyn (GPTQ), spP (SqueezeLLM's sparse percent) or had, e.g. gptq-w4-g128)")
+                            .arg(name, t));
     }
     const QString problem = spec.validate();
     if (!problem.isEmpty())
@@ -457,6 +491,11 @@ QJsonObject QuantSpec::toJson() const
         return o;
     }
     o.insert(QStringLiteral("bits"), bits);
+    if (method == QuantMethod::SqueezeLlm) {
+        o.insert(QStringLiteral("granularity"), granularityName(granularity));
+        o.insert(QStringLiteral("sparse_percent"), sparsePercent);
+        return o;
+    }
     o.insert(QStringLiteral("symmetric"), symmetric);
     o.insert(QStringLiteral("granularity"), granularityName(granularity));
     if (granularity == Granularity::PerGroup)
@@ -497,6 +536,7 @@ QJsonObject QuantSpec::toJson() const
         o.insert(QStringLiteral("iterations"), hqqIterations);
         o.insert(QStringLiteral("lp_norm"), hqqLpNorm);
         break;
+    case QuantMethod::SqueezeLlm:
     case QuantMethod::Float:
     case QuantMethod::Ggml:
         break;
@@ -600,6 +640,9 @@ QuantSpec QuantSpec::fromJson(const QJsonObject& o, const QString& path, const Q
             throw fail(QStringLiteral("incoherence"), u"unknown incoherence '" + v + u"' (none, hadamard)");
     }
     number("lp_norm", s.hqqLpNorm);
+    number("sparse_percent", s.sparsePercent);
+    if (s.method == QuantMethod::SqueezeLlm && !o.contains(u"granularity") && !o.contains(u"group_size"))
+        s.granularity = Granularity::PerChannel; // one codebook per row
     if (s.method == QuantMethod::Hqq && base.method != QuantMethod::Hqq) {
         // HQQ optimises a real-valued zero per group: asymmetric, zeros stored as floats unless said
         // otherwise.

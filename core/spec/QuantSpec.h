@@ -18,7 +18,18 @@ GgmlType ggmlPlainType(DType t);
 
 /// Quantization methods. One row each in kQuantMethods; the CLI help, GUI choices, recipe
 /// validation and exporters all read that table.
-enum class QuantMethod : std::uint8_t { Float, Rtn, Gptq, Awq, SmoothQuant, LlmInt8, Dynamic, Ggml, Hqq };
+enum class QuantMethod : std::uint8_t {
+    Float,
+    Rtn,
+    Gptq,
+    Awq,
+    SmoothQuant,
+    LlmInt8,
+    Dynamic,
+    Ggml,
+    Hqq,
+    SqueezeLlm
+};
 
 struct QuantMethodInfo
 {
@@ -32,7 +43,7 @@ struct QuantMethodInfo
     const char* reference; ///< the paper it follows
 };
 
-inline constexpr std::array<QuantMethodInfo, 9> kQuantMethods{{
+inline constexpr std::array<QuantMethodInfo, 10> kQuantMethods{{
     {QuantMethod::Float, "float", "Float (keep)", false, false, 16, 32, false, ""},
     {QuantMethod::Rtn, "rtn", "RTN", false, false, 2, 8, true,
      "round-to-nearest; optional MSE clipping search"},
@@ -52,6 +63,11 @@ inline constexpr std::array<QuantMethodInfo, 9> kQuantMethods{{
     {QuantMethod::Hqq, "hqq", "HQQ (calibration-free)", false, false, 2, 8, true,
      "Badri & Shaji 2023, Half-Quadratic Quantization of Large Machine Learning Models: each group's zero "
      "point optimised against a sparsity-promoting l_p error (p < 1) by half-quadratic splitting, no data"},
+    {QuantMethod::SqueezeLlm, "squeezellm", "SqueezeLLM (non-uniform, Fisher ≈ Σx²)", true, false, 2, 4, true,
+     "Kim et al. 2023, SqueezeLLM: Dense-and-Sparse Quantization: per output row a 2^bits-entry codebook "
+     "from "
+     "k-means weighted by a diagonal Fisher proxy (the calibration inputs' Σx² per column, until a backward "
+     "pass gives gradients), plus the largest and most sensitive weights kept exact in a sparse matrix"},
 }};
 inline constexpr const QuantMethodInfo& quantMethodInfo(QuantMethod m)
 {
@@ -115,6 +131,9 @@ struct QuantSpec
     int incoherenceSeed = 0; ///< mixed with the layer's name into the seed of its transform
     int hqqIterations = 20;  ///< HQQ: most half-quadratic steps per group (stops when the error rises)
     double hqqLpNorm = 0.7;  ///< HQQ: p of the l_p error it minimises, in (0, 1]
+    /// SqueezeLLM: the share of a layer's weights kept exact in the sparse matrix, in percent (the paper's
+    /// 0.45: 0.40 by magnitude, 0.05 by sensitivity); 0 keeps none.
+    double sparsePercent = 0.45;
     /// gguf: the ggml block type (see GgmlTypes.h). bits, granularity and groupSize mirror it
     /// (nominal bits, per-group of the block size) so tables and sorting treat it like the others.
     GgmlType ggmlType = GgmlType::Q4_K;
@@ -144,7 +163,14 @@ struct QuantSpec
     std::int64_t groupsPerRow(std::int64_t cols) const;
     int qmax() const { return (1 << bits) - 1; }
 
+    /// SqueezeLLM: how many weights of a [rows, cols] layer the sparse matrix holds.
+    std::int64_t sparseCount(std::int64_t rows, std::int64_t cols) const;
+    /// Whether the method stores a per-row codebook (SqueezeLLM) instead of scales and zeros.
+    bool usesCodebook() const { return method == QuantMethod::SqueezeLlm; }
+
     /// Exact storage of a [rows, cols] weight: codes + scales + zeros + extra (outliers, indices).
+    /// A codebook method counts its codebooks (f16) as scales and its sparse matrix (f16 values,
+    /// int32 columns and row starts) as extra; `sparse` is the sparse matrix's count (-1: sparseCount).
     struct Cost
     {
         std::uint64_t codeBytes = 0, scaleBytes = 0, zeroBytes = 0, extraBytes = 0;
@@ -154,7 +180,8 @@ struct QuantSpec
             return params ? 8.0 * double(total()) / double(params) : 0;
         }
     };
-    Cost cost(std::int64_t rows, std::int64_t cols, std::int64_t outlierColumns = 0) const;
+    Cost cost(std::int64_t rows, std::int64_t cols, std::int64_t outlierColumns = 0,
+              std::int64_t sparse = -1) const;
 
     /// Empty when valid, else what is wrong (bits outside the method's range, group <= 0, …).
     QString validate() const;

@@ -119,6 +119,11 @@ std::shared_ptr<const PackedIntMatrix> QuantizedTensor::packedCodes() const
         return packed;
     if (spec.method == QuantMethod::Float || spec.method == QuantMethod::Ggml)
         throw Error(QStringLiteral("a %1 tensor has no integer codes to pack").arg(spec.label()));
+    if (spec.usesCodebook()) { // the codes alone, per row: scale 1 and zero 0 (the layer reads the codebook)
+        const std::vector<float> ones(std::size_t(rows), 1.0f);
+        return std::make_shared<const PackedIntMatrix>(
+            packIntMatrix(spec.bits, rows, cols, cols, codes.data(), ones.data(), nullptr, nullptr));
+    }
     // groupLength 0: per-tensor, one scale and zero (packIntMatrix spreads them over the rows).
     const std::int64_t groupLength = spec.granularity == Granularity::PerTensor ? 0 : spec.groupLength(cols);
     return std::make_shared<const PackedIntMatrix>(
@@ -170,6 +175,20 @@ void QuantizedTensor::dequantizeRows(std::int64_t r0, std::int64_t r1, float* ou
         unpackIntCodeRows(*packed, r0, r1, unpacked.data());
         q = unpacked.data();
     }
+    if (spec.usesCodebook()) {
+        const std::int64_t entries = std::int64_t(1) << spec.bits;
+        for (std::int64_t r = r0; r < r1; ++r) {
+            const float* book = codebook.data() + r * entries;
+            float* o = out + (r - r0) * cols;
+            for (std::int64_t c = 0; c < cols; ++c)
+                o[c] = book[q[(r - r0) * cols + c]];
+            if (!sparseRowStart.empty())
+                for (std::int32_t k = sparseRowStart[std::size_t(r)]; k < sparseRowStart[std::size_t(r) + 1];
+                     ++k)
+                    o[sparseColumns[std::size_t(k)]] += sparseValues[std::size_t(k)];
+        }
+        return;
+    }
     for (std::int64_t r = r0; r < r1; ++r) {
         for (std::int64_t c = 0; c < cols; ++c) {
             const std::int64_t si = scaleIndex(r, c);
@@ -215,7 +234,56 @@ std::uint64_t QuantizedTensor::ownedBytes() const
     auto held = [](const auto& v) { return std::uint64_t(v.capacity() * sizeof(v[0])); };
     return held(codes) + held(scales) + held(zeros) + held(groupIndex) + held(inputScales) +
            (rotation ? held(rotation->signs) + held(rotation->small) : 0) + held(outlierColumns) +
-           held(outlierWeights) + held(floatWeights) + held(ggmlData) + (packed ? packed->bytes() : 0);
+           held(outlierWeights) + held(floatWeights) + held(ggmlData) + held(codebook) +
+           held(sparseRowStart) + held(sparseColumns) + held(sparseValues) + (packed ? packed->bytes() : 0);
+}
+
+void QuantizedTensor::checkCodebook(const QString& what) const
+{
+    if (!spec.usesCodebook())
+        return;
+    const std::int64_t entries = std::int64_t(1) << spec.bits;
+    if (std::int64_t(codebook.size()) != rows * entries)
+        throw Error(QStringLiteral("%1: the codebook holds %2 values, expected %3 (%4 rows × %5 entries)")
+                        .arg(what)
+                        .arg(codebook.size())
+                        .arg(rows * entries)
+                        .arg(rows)
+                        .arg(entries));
+    for (float v : codebook)
+        if (!std::isfinite(v))
+            throw Error(what + QStringLiteral(": the codebook holds a value that is not finite"));
+    if (sparseRowStart.empty()) {
+        if (!sparseColumns.empty() || !sparseValues.empty())
+            throw Error(what + QStringLiteral(": sparse values without row starts"));
+        return;
+    }
+    if (std::int64_t(sparseRowStart.size()) != rows + 1 || sparseRowStart.front() != 0 ||
+        std::size_t(sparseRowStart.back()) != sparseColumns.size() ||
+        sparseColumns.size() != sparseValues.size())
+        throw Error(
+            QStringLiteral("%1: the sparse matrix does not fit: %2 row starts for %3 rows, %4 columns, "
+                           "%5 values")
+                .arg(what)
+                .arg(sparseRowStart.size())
+                .arg(rows)
+                .arg(sparseColumns.size())
+                .arg(sparseValues.size()));
+    for (std::int64_t r = 0; r < rows; ++r) {
+        const std::int32_t a = sparseRowStart[std::size_t(r)], b = sparseRowStart[std::size_t(r) + 1];
+        if (b < a)
+            throw Error(QStringLiteral("%1: the sparse row starts fall at row %2").arg(what).arg(r));
+        for (std::int32_t k = a; k < b; ++k) {
+            const std::int32_t c = sparseColumns[std::size_t(k)];
+            if (c < 0 || c >= cols || (k > a && c <= sparseColumns[std::size_t(k) - 1]))
+                throw Error(QStringLiteral("%1: sparse column %2 in row %3 is out of range or out of order")
+                                .arg(what)
+                                .arg(c)
+                                .arg(r));
+            if (!std::isfinite(sparseValues[std::size_t(k)]))
+                throw Error(QStringLiteral("%1: a sparse value in row %2 is not finite").arg(what).arg(r));
+        }
+    }
 }
 
 } // namespace qs

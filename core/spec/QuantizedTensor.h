@@ -34,6 +34,13 @@ struct QuantizedTensor
     std::vector<std::int32_t> outlierColumns; ///< LLM.int8: input columns kept in 16-bit
     std::vector<float> outlierWeights;        ///< [rows, outlierColumns.size()] f16-rounded
     std::vector<float> floatWeights;          ///< method == Float: the weight rounded to floatType
+    /// SqueezeLLM (spec.usesCodebook()): the codes index a codebook per row, [rows, 2^bits] f16-rounded
+    /// values (scales and zeros stay empty), and a sparse matrix in CSR form adds to some weights what
+    /// the codebook misses: w[r, c] = codebook[r, q[r, c]] + the sparse value at (r, c), if any.
+    std::vector<float> codebook;
+    std::vector<std::int32_t> sparseRowStart; ///< [rows + 1]; empty when the sparse matrix is
+    std::vector<std::int32_t> sparseColumns;  ///< [nnz], ascending within a row
+    std::vector<float> sparseValues;          ///< [nnz] f16-rounded
     std::vector<std::uint8_t>
         ggmlData; ///< method == Ggml: rows × ggmlRowBytes(type, cols), as GGUF stores it
 
@@ -64,8 +71,13 @@ struct QuantizedTensor
     std::uint64_t ownedBytes() const;
     std::uint64_t storageBytes() const
     {
-        return spec.cost(rows, cols, std::int64_t(outlierColumns.size())).total();
+        return spec.cost(rows, cols, std::int64_t(outlierColumns.size()), std::int64_t(sparseValues.size()))
+            .total();
     }
+    /// Throws qs::Error naming `what` when the codebook or the sparse matrix of a codebook tensor does
+    /// not fit its shape (sizes, row starts not ascending, columns out of range or unsorted, codes
+    /// beyond the codebook are impossible by the bits); a no-op for the other methods.
+    void checkCodebook(const QString& what) const;
     double bitsPerWeight() const { return 8.0 * double(storageBytes()) / double(rows * cols); }
 };
 
