@@ -18,6 +18,8 @@
 #include <QTest>
 #include <QThread>
 #include <atomic>
+#include <chrono>
+#include <ctime>
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -81,19 +83,54 @@ private Q_SLOTS:
                  blocked.value(QStringLiteral("window_stalls_over_goal")).toInteger());
     }
 
+    void monitorChargesAComputingWindowToTheWindow()
+    {
+        // The UI thread computes for 300 ms of its own CPU time: the sentinel on its CPU gets the CPU
+        // whenever it wakes (the scheduler preempts the computing thread for it), so the computing is
+        // not mistaken for a frozen CPU and the stall is the window's, however long the machine also
+        // kept the thread waiting. (A frozen virtual CPU may be charged as CPU time: even then at least
+        // 200 ms of it is computing.)
+        EventLoopMonitor monitor;
+        monitor.begin(QStringLiteral("computing"));
+        QTimer::singleShot(100, this, [] {
+            auto cpuNs = [] {
+                timespec t{};
+                clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+                return qint64(t.tv_sec) * 1000000000 + t.tv_nsec;
+            };
+            const qint64 until = cpuNs() + 300000000;
+            while (cpuNs() < until) {
+            }
+        });
+        QTest::qWait(600);
+        monitor.end();
+        const QJsonObject phase = monitor.phases()[0].toObject();
+        const QByteArray json = QJsonDocument(phase).toJson();
+        QVERIFY2(phase.value(QStringLiteral("window_stalls_over_goal")).toInt() >= 1, json.constData());
+        QJsonObject worst;
+        for (const QJsonValue& v : phase.value(QStringLiteral("over_goal")).toArray())
+            if (v.toObject().value(QStringLiteral("ms")).toDouble() >
+                worst.value(QStringLiteral("ms")).toDouble())
+                worst = v.toObject();
+        QVERIFY2(worst.value(QStringLiteral("cpu_ms")).toDouble() >= 290, json.constData());
+        QVERIFY2(worst.value(QStringLiteral("own_ms")).toDouble() >= 150, json.constData());
+    }
+
     void monitorTellsTheMachinesStallFromTheWindows()
     {
         // The whole process stopped for 200 ms (SIGSTOP from outside, as a busy machine or the
         // hypervisor would hold it): the sentinel thread stalls with the UI thread, so the stall
         // is counted over the goal but not as the window's.
+        // The helper starts before the phase: forking this process can itself hold the UI thread for
+        // tens of milliseconds on a loaded machine, which would be the window's stall.
         EventLoopMonitor monitor;
-        monitor.begin(QStringLiteral("stopped"));
-        QTest::qWait(100);
         const QString pid = QString::number(QCoreApplication::applicationPid());
         QVERIFY(QProcess::startDetached(
             QStringLiteral("/bin/sh"),
-            {QStringLiteral("-c"), QStringLiteral("kill -STOP %1; sleep 0.2; kill -CONT %1").arg(pid)}));
-        QTest::qWait(800);
+            {QStringLiteral("-c"),
+             QStringLiteral("sleep 0.3; kill -STOP %1; sleep 0.2; kill -CONT %1").arg(pid)}));
+        monitor.begin(QStringLiteral("stopped"));
+        QTest::qWait(1100);
         monitor.end();
         const QJsonObject stopped = monitor.phases()[0].toObject();
         QVERIFY2(stopped.value(QStringLiteral("max_stall_ms")).toDouble() >= 150,
@@ -101,7 +138,8 @@ private Q_SLOTS:
         QVERIFY2(stopped.value(QStringLiteral("machine_max_stall_ms")).toDouble() >= 150,
                  QJsonDocument(stopped).toJson().constData());
         QVERIFY(stopped.value(QStringLiteral("machine_stalls_over_goal")).toInt() >= 1);
-        QCOMPARE(stopped.value(QStringLiteral("window_stalls_over_goal")).toInt(), 0);
+        QVERIFY2(stopped.value(QStringLiteral("window_stalls_over_goal")).toInt() == 0,
+                 QJsonDocument(stopped).toJson().constData());
         QCOMPARE(monitor.windowStallsOverGoal(), 0);
     }
 

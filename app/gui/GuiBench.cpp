@@ -153,16 +153,33 @@ void EventLoopMonitor::watch(int cpu, bool samples)
     // the two starts.
     const auto origin = std::chrono::steady_clock::now() - std::chrono::nanoseconds(m_clock.nsecsElapsed());
     auto due = std::chrono::steady_clock::now();
+    // Its own run delay tells a wake late because others held its CPU from one late because the CPU
+    // itself did not run (frozen).
+    int schedstat = -1;
+#if defined(__linux__)
+    schedstat = open(QStringLiteral("/proc/self/task/%1/schedstat")
+                         .arg(qint64(syscall(SYS_gettid)))
+                         .toLocal8Bit()
+                         .constData(),
+                     O_RDONLY | O_CLOEXEC);
+#endif
+    qint64 waited = runDelayFromFd(schedstat);
     while (!m_stopSentinel) {
         due += std::chrono::milliseconds(kTickMs);
         std::this_thread::sleep_until(due);
         const auto now = std::chrono::steady_clock::now();
         const double late = std::chrono::duration<double, std::milli>(now - due).count();
+        const qint64 waitedNow = runDelayFromFd(schedstat);
         if (late > 1) {
+            // Without a schedstat file nothing is known to be frozen.
+            const double frozen =
+                schedstat >= 0 && cpu >= 0 ? std::max(0.0, late - double(waitedNow - waited) / 1e6) : 0.0;
             const std::lock_guard lock(m_sentinelMutex);
             m_sentinelLate.push_back(
-                {std::chrono::duration_cast<std::chrono::nanoseconds>(due - origin).count(), late, cpu});
+                {std::chrono::duration_cast<std::chrono::nanoseconds>(due - origin).count(), late, frozen,
+                 cpu});
         }
+        waited = waitedNow;
         due = std::max(due, now);
         // The UI thread silent for over the goal: note where it is (at most every 50 ms of a stall).
         if (samples && m_phaseActive) {
@@ -175,18 +192,53 @@ void EventLoopMonitor::watch(int cpu, bool samples)
             }
         }
     }
+#if defined(__linux__)
+    if (schedstat >= 0)
+        close(schedstat);
+#endif
 }
 
-double EventLoopMonitor::machineLateness(qint64 from, qint64 to, int a, int b) const
+EventLoopMonitor::MachineView EventLoopMonitor::machineView(qint64 from, qint64 to, int a, int b) const
 {
     const std::lock_guard lock(m_sentinelMutex);
-    double worst = 0;
+    MachineView v;
+    double frozenA = 0, frozenB = 0;
     for (const Late& l : m_sentinelLate) {
-        const bool there = l.cpu < 0 || a < 0 || b < 0 || l.cpu == a || l.cpu == b;
-        if (there && l.due <= to && l.due + qint64(l.ms * 1e6) >= from)
-            worst = std::max(worst, l.ms);
+        const qint64 end = l.due + qint64(l.ms * 1e6);
+        if (l.due > to || end < from)
+            continue;
+        if (l.cpu < 0 || a < 0 || b < 0 || l.cpu == a || l.cpu == b)
+            v.lateMs = std::max(v.lateMs, l.ms);
+        // A frozen stretch counts only as far as the late wake lies inside the stall.
+        const double inside = double(std::min(end, to) - std::max(l.due, from)) / 1e6;
+        const double frozen = std::min(l.frozenMs, std::max(0.0, inside));
+        if (l.cpu >= 0 && l.cpu == a)
+            frozenA += frozen;
+        if (l.cpu >= 0 && l.cpu == b && b != a)
+            frozenB += frozen;
     }
-    return worst;
+    v.frozenMs = std::max(frozenA, frozenB);
+    return v;
+}
+
+qint64 EventLoopMonitor::runDelayFromFd(int fd)
+{
+#if defined(__linux__)
+    if (fd < 0)
+        return 0;
+    char text[96];
+    const ssize_t n = pread(fd, text, sizeof text - 1, 0);
+    if (n <= 0)
+        return 0;
+    text[n] = 0;
+    unsigned long long onCpu = 0, waiting = 0;
+    if (std::sscanf(text, "%llu %llu", &onCpu, &waiting) != 2)
+        return 0;
+    return qint64(waiting);
+#else
+    (void)fd;
+    return 0;
+#endif
 }
 
 qint64 EventLoopMonitor::runDelayNs() const
@@ -201,17 +253,7 @@ qint64 EventLoopMonitor::runDelayNs() const
         if (m_schedstat < 0)
             m_schedstat = -2; // not there: do not try again
     }
-    if (m_schedstat < 0)
-        return 0;
-    char text[96];
-    const ssize_t n = pread(m_schedstat, text, sizeof text - 1, 0);
-    if (n <= 0)
-        return 0;
-    text[n] = 0;
-    unsigned long long onCpu = 0, waiting = 0;
-    if (std::sscanf(text, "%llu %llu", &onCpu, &waiting) != 2)
-        return 0;
-    return qint64(waiting);
+    return runDelayFromFd(m_schedstat);
 #else
     return 0;
 #endif
@@ -275,10 +317,13 @@ void EventLoopMonitor::end()
     QJsonArray overGoal;
     qint64 windowOnly = 0;
     for (const Stall& s : m_overGoal) {
-        // The machine held the UI thread off a CPU for max(machine, wait) of the stall (the two
-        // overlap); the rest, the thread running or blocked, is the window's own.
-        const double machine = machineLateness(s.from, s.to, s.cpuFrom, s.cpuTo);
-        const double own = std::max(0.0, s.ms - std::max(machine, s.waitMs));
+        // The machine held the UI thread off a CPU while it waited on the run queue and while its CPU
+        // did not run at all (the kernel may charge that to the thread as CPU time: a virtual CPU
+        // descheduled by the host); a sentinel late on its CPU shows the same from outside, and the
+        // two overlap. The rest, the thread running or blocked, is the window's own.
+        const MachineView m = machineView(s.from, s.to, s.cpuFrom, s.cpuTo);
+        const double machine = m.lateMs;
+        const double own = std::max(0.0, s.ms - std::max(machine, s.waitMs + m.frozenMs));
         if (own > m_goalMs)
             ++windowOnly;
         QJsonArray where; // the samples taken during the stall, in order
@@ -295,6 +340,7 @@ void EventLoopMonitor::end()
                                         {QStringLiteral("machine_ms"), round2(machine)},
                                         {QStringLiteral("wait_ms"), round2(s.waitMs)},
                                         {QStringLiteral("cpu_ms"), round2(s.cpuMs)},
+                                        {QStringLiteral("frozen_ms"), round2(m.frozenMs)},
                                         {QStringLiteral("own_ms"), round2(own)},
                                         {QStringLiteral("major_faults"), s.majorFaults},
                                         {QStringLiteral("sleeps"), s.sleeps},

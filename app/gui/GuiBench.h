@@ -48,7 +48,8 @@ public:
     /// stalls whose own part is over the goal), marks: [{at_s, what}] and over_goal, for each UI
     /// stall over the goal (the first 20): at_s, ms; machine_ms, the lateness of the sentinels on
     /// the CPUs the UI thread was on at the stall's two ends (cpus); wait_ms, its time waiting for
-    /// a CPU; cpu_ms, its CPU time; own_ms = ms − max(machine_ms, wait_ms); major_faults and
+    /// a CPU; cpu_ms, its CPU time; frozen_ms, the time its CPUs did not run at all (MachineView);
+    /// own_ms = ms − max(machine_ms, wait_ms + frozen_ms); major_faults and
     /// sleeps, its page faults served from disk and its voluntary context switches (at least one:
     /// the wait for the tick itself), which tell a thread blocked on I/O or a lock from one that
     /// computed; ui_thread_in, where the UI thread was every 50 ms of the stall past the goal (its
@@ -66,18 +67,29 @@ private:
     /// A sentinel thread's loop, pinned to `cpu` (-1: not pinned); the one that `samples` also
     /// notes where the UI thread is while it is silent for over the goal (ui_thread_in).
     void watch(int cpu, bool samples);
-    /// The longest lateness (ms) of the sentinels on CPU `a` or `b` (and unpinned ones) among their
-    /// late wakes that overlap [from, to] (ns).
-    double machineLateness(qint64 from, qint64 to, int a, int b) const;
+    /// What the sentinels saw of the machine during [from, to] (ns) on CPU `a` or `b`: the longest
+    /// lateness of those pinned there (and of unpinned ones) among their late wakes that overlap it,
+    /// and the most time one of those CPUs did not run at all (frozen: a pinned sentinel late without
+    /// waiting on its run queue, as when the hypervisor deschedules the virtual CPU), summed over its
+    /// late wakes within [from, to].
+    struct MachineView
+    {
+        double lateMs = 0;
+        double frozenMs = 0;
+    };
+    MachineView machineView(qint64 from, qint64 to, int a, int b) const;
     /// The UI thread's time runnable but waiting for a CPU so far (ns; 0 where the kernel does
     /// not say).
     qint64 runDelayNs() const;
+    /// The same for the calling thread from its schedstat file `fd` (-1: 0).
+    static qint64 runDelayFromFd(int fd);
 
     struct Late
     {
-        qint64 due = 0; ///< when the sentinel should have woken (ns on m_clock)
-        double ms = 0;  ///< how late it woke
-        int cpu = -1;   ///< the CPU it is pinned to
+        qint64 due = 0;      ///< when the sentinel should have woken (ns on m_clock)
+        double ms = 0;       ///< how late it woke
+        double frozenMs = 0; ///< of that, the time it was not waiting on its run queue either
+        int cpu = -1;        ///< the CPU it is pinned to
     };
     struct Stall
     {
