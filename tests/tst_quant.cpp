@@ -574,14 +574,9 @@ void TestQuant::hqqSpec()
 
 namespace {
 
-/// A layer with heavy-tailed weights: Gaussian, plus 0.3 % of the weights ten times larger.
-struct HeavyTailedLayer
-{
-    std::int64_t rows = 96, cols = 256, tokens = 2048;
-    MatrixF X;
-    std::vector<float> w;
-    LinearInputStats stats;
-};
+/// A layer with heavy-tailed weights: Gaussian, plus 0.3 % of the weights ten times larger (the shape
+/// of gptqLayer()).
+using HeavyTailedLayer = GptqLayer;
 
 const HeavyTailedLayer& heavyTailedLayer()
 {

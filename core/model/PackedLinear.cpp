@@ -100,7 +100,7 @@ void GgmlLinear::forwardDequantized(const float* x, std::int64_t n, float* y) co
     });
 }
 
-PackedIntLinear::PackedIntLinear(const QuantizedTensor& q, std::vector<float> bias)
+PackedCodesLinear::PackedCodesLinear(const QuantizedTensor& q, std::vector<float> bias)
     : m_bias(std::move(bias)), m_storageBytes(q.storageBytes()), m_label(q.spec.label())
 {
     if (!m_bias.empty() && std::int64_t(m_bias.size()) != q.rows)
@@ -108,8 +108,13 @@ PackedIntLinear::PackedIntLinear(const QuantizedTensor& q, std::vector<float> bi
                         .arg(m_label)
                         .arg(m_bias.size())
                         .arg(q.rows));
-    const QuantSpec& s = q.spec;
     m_packed = q.packedCodes();
+}
+
+PackedIntLinear::PackedIntLinear(const QuantizedTensor& q, std::vector<float> bias)
+    : PackedCodesLinear(q, std::move(bias))
+{
+    const QuantSpec& s = q.spec;
     for (float v : q.inputScales)
         m_invScales.push_back(1.0f / v);
     if (quantMethodInfo(s.method).quantizesActivations)
@@ -125,8 +130,8 @@ PackedIntLinear::PackedIntLinear(const QuantizedTensor& q, std::vector<float> bi
 
 std::uint64_t PackedIntLinear::residentBytes() const
 {
-    return m_packed->bytes() + 4 * (m_bias.size() + m_invScales.size() + m_outlierWeights.size()) +
-           m_isOutlier.size() + 4 * m_outlierColumns.size();
+    return codesAndBiasBytes() + 4 * (m_invScales.size() + m_outlierWeights.size()) + m_isOutlier.size() +
+           4 * m_outlierColumns.size();
 }
 
 QString PackedIntLinear::kernelName() const
@@ -196,23 +201,16 @@ void PackedIntLinear::forward(const float* x, std::int64_t n, float* y) const
 }
 
 CodebookLinear::CodebookLinear(const QuantizedTensor& q, std::vector<float> bias)
-    : m_entries(1 << q.spec.bits), m_codebook(q.codebook), m_sparseStart(q.sparseRowStart),
-      m_sparseColumns(q.sparseColumns), m_sparseValues(q.sparseValues), m_bias(std::move(bias)),
-      m_storageBytes(q.storageBytes()), m_label(q.spec.label())
+    : PackedCodesLinear(q, std::move(bias)), m_entries(1 << q.spec.bits), m_codebook(q.codebook),
+      m_sparseStart(q.sparseRowStart), m_sparseColumns(q.sparseColumns), m_sparseValues(q.sparseValues)
 {
     q.checkCodebook(m_label);
-    if (!m_bias.empty() && std::int64_t(m_bias.size()) != q.rows)
-        throw Error(QStringLiteral("%1 layer: bias has %2 entries, expected %3")
-                        .arg(m_label)
-                        .arg(m_bias.size())
-                        .arg(q.rows));
-    m_packed = q.packedCodes();
 }
 
 std::uint64_t CodebookLinear::residentBytes() const
 {
-    return m_packed->bytes() + 4 * (m_codebook.size() + m_sparseStart.size() + m_sparseColumns.size() +
-                                    m_sparseValues.size() + m_bias.size());
+    return codesAndBiasBytes() +
+           4 * (m_codebook.size() + m_sparseStart.size() + m_sparseColumns.size() + m_sparseValues.size());
 }
 
 QString CodebookLinear::kernelName() const

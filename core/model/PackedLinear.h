@@ -47,65 +47,69 @@ private:
     bool m_integerKernel;
 };
 
+/// What the layers over a tensor's packed integer codes share: the codes (kernels/PackedInt,
+/// shared with the QuantizedTensor once it released its one-per-byte copy), the bias, the size and
+/// the label. Throws qs::Error from the constructor when the bias does not fit the rows.
+class PackedCodesLinear : public LinearLayer
+{
+public:
+    std::int64_t inFeatures() const override { return m_packed->cols; }
+    std::int64_t outFeatures() const override { return m_packed->rows; }
+    std::uint64_t storageBytes() const override { return m_storageBytes; }
+    QString describe() const override { return m_label; }
+    const std::vector<float>& bias() const override { return m_bias; }
+    const PackedIntMatrix& packed() const { return *m_packed; }
+
+protected:
+    PackedCodesLinear(const QuantizedTensor& q, std::vector<float> bias);
+    /// The packed codes plus the bias (bytes).
+    std::uint64_t codesAndBiasBytes() const { return m_packed->bytes() + 4 * m_bias.size(); }
+
+    std::shared_ptr<const PackedIntMatrix> m_packed;
+    std::vector<float> m_bias;
+    std::uint64_t m_storageBytes;
+    QString m_label;
+};
+
 /// QuantScope's integer formats and GPTQ/AWQ checkpoints (int2–int8, sym/asym, per-tensor,
 /// channel or group, act-order, f16/f32 scales, int/float zeros) run packed (kernels/PackedInt):
 /// float inputs against the codes, or, for W8A8, dynamic int8 and LLM.int8, inputs quantized per
 /// token to int8 and integer dot products. AWQ/SmoothQuant input scales divide the input first;
 /// LLM.int8's outlier columns run as a small f32 product next to the int8 one.
-class PackedIntLinear : public LinearLayer
+class PackedIntLinear : public PackedCodesLinear
 {
 public:
     PackedIntLinear(const QuantizedTensor& q, std::vector<float> bias);
-    std::int64_t inFeatures() const override { return m_packed->cols; }
-    std::int64_t outFeatures() const override { return m_packed->rows; }
     void forward(const float* x, std::int64_t nTokens, float* y) const override;
-    std::uint64_t storageBytes() const override { return m_storageBytes; }
     std::uint64_t residentBytes() const override;
-    QString describe() const override { return m_label; }
     QString kernelName() const override;
-    const std::vector<float>& bias() const override { return m_bias; }
-    const PackedIntMatrix& packed() const { return *m_packed; }
 
 private:
-    std::shared_ptr<const PackedIntMatrix>
-        m_packed; ///< shared with the QuantizedTensor when it released its codes
-    std::vector<float> m_bias;
     std::vector<float> m_invScales;             ///< AWQ/SmoothQuant: 1 / s per input column
     std::vector<char> m_isOutlier;              ///< LLM.int8: input columns kept in 16-bit
     std::vector<std::int32_t> m_outlierColumns; ///< their indices
     std::vector<float> m_outlierWeights;        ///< [rows, outliers]
     int m_activationBits = 0;                   ///< 0 = float inputs
-    std::uint64_t m_storageBytes;
-    QString m_label;
 };
 
 /// A codebook layer (SqueezeLLM): the codes stay packed (kernels/PackedInt, 2–4 bits), each row's
 /// codebook of 2^bits f16 values and the sparse matrix (CSR) beside them. A tile of 64 rows is
 /// decoded through its codebooks into an f32 buffer (64 × cols floats per thread, never the whole
 /// weight) and multiplied by the float GEMM; the sparse values then add their products.
-class CodebookLinear : public LinearLayer
+class CodebookLinear : public PackedCodesLinear
 {
 public:
     CodebookLinear(const QuantizedTensor& q, std::vector<float> bias);
-    std::int64_t inFeatures() const override { return m_packed->cols; }
-    std::int64_t outFeatures() const override { return m_packed->rows; }
     void forward(const float* x, std::int64_t nTokens, float* y) const override;
-    std::uint64_t storageBytes() const override { return m_storageBytes; }
     std::uint64_t residentBytes() const override;
-    QString describe() const override { return m_label; }
     QString kernelName() const override;
-    const std::vector<float>& bias() const override { return m_bias; }
 
 private:
-    std::shared_ptr<const PackedIntMatrix> m_packed;
     int m_entries = 0;                       ///< codebook entries per row
     std::vector<float> m_codebook;           ///< [rows, entries]
     std::vector<std::int32_t> m_sparseStart; ///< [rows + 1] or empty
     std::vector<std::int32_t> m_sparseColumns;
     std::vector<float> m_sparseValues;
-    std::vector<float> m_bias;
-    std::uint64_t m_storageBytes;
-    QString m_label;
 };
 
 /// The layer that runs a quantized tensor in its packed form: gguf → GgmlLinear over its block
