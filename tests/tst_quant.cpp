@@ -635,6 +635,11 @@ void TestQuant::squeezeLlmSpec()
     QS_VERIFY_ERROR(test::errorOf([] { QuantSpec::fromShortName(QStringLiteral("squeezellm-w3-sp20")); }),
                     {QStringLiteral("squeezellm-w3-sp20"), QStringLiteral("0–10 %")});
     QCOMPARE(quantGroupChoices(QuantMethod::SqueezeLlm), QStringList{QStringLiteral("channel")});
+    // Front ends read the table's names as Latin-1: they must be ASCII (a "≈" showed as mojibake).
+    for (const QuantMethodInfo& m : kQuantMethods)
+        for (const char* text : {m.name, m.displayName})
+            for (const char* c = text; *c; ++c)
+                QVERIFY2(static_cast<unsigned char>(*c) < 128, text);
 }
 
 void TestQuant::squeezeLlmKeepsSparseExact()

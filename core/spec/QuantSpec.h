@@ -63,11 +63,11 @@ inline constexpr std::array<QuantMethodInfo, 10> kQuantMethods{{
     {QuantMethod::Hqq, "hqq", "HQQ (calibration-free)", false, false, 2, 8, true,
      "Badri & Shaji 2023, Half-Quadratic Quantization of Large Machine Learning Models: each group's zero "
      "point optimised against a sparsity-promoting l_p error (p < 1) by half-quadratic splitting, no data"},
-    {QuantMethod::SqueezeLlm, "squeezellm", "SqueezeLLM (non-uniform, Fisher ≈ Σx²)", true, false, 2, 4, true,
-     "Kim et al. 2023, SqueezeLLM: Dense-and-Sparse Quantization: per output row a 2^bits-entry codebook "
-     "from "
-     "k-means weighted by a diagonal Fisher proxy (the calibration inputs' Σx² per column, until a backward "
-     "pass gives gradients), plus the largest and most sensitive weights kept exact in a sparse matrix"},
+    {QuantMethod::SqueezeLlm, "squeezellm", "SqueezeLLM (codebooks, Fisher ~ x^2)", true, false, 2, 4, true,
+     "Kim et al. 2023, SqueezeLLM: Dense-and-Sparse Quantization: per output row a codebook of 2^bits "
+     "values from k-means weighted by a diagonal Fisher proxy (the calibration inputs' mean x^2 per "
+     "column, until a backward pass gives gradients), plus the largest and most sensitive weights kept "
+     "exact in a sparse matrix"},
 }};
 inline constexpr const QuantMethodInfo& quantMethodInfo(QuantMethod m)
 {
