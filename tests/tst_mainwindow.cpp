@@ -1,4 +1,5 @@
 // The real main window, offscreen: load models, errors as dialogs, the tensor table's model.
+#include "AppSettings.h"
 #include "MainWindow.h"
 #include "TensorTableModel.h"
 #include "TestSupport.h"
@@ -65,6 +66,8 @@ void TestMainWindow::loadsDemoModel()
     const QString overview = w.findChild<QTextBrowser*>(QStringLiteral("overviewText"))->toPlainText();
     QVERIFY2(overview.contains(u"260,032") || overview.contains(u"260032"), qPrintable(overview));
     QVERIFY(w.windowTitle().contains(u"stories260K"));
+    // Written in the background (its fdatasync off the UI thread), there once the writes are done.
+    waitForBackgroundSettings();
     QVERIFY(QSettings().value(QStringLiteral("recentModels")).toStringList().contains(w.model()->path()));
 }
 

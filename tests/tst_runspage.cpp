@@ -11,6 +11,7 @@
 // runs table and from the history): exactly the layers whose scheme differs are highlighted; the
 // per-layer metric (weight error, output error, KLD contribution greyed until a sweep has it) and
 // the heatmap's colour range, which a third run does not change.
+#include "AppSettings.h"
 #include "GuiTestSupport.h"
 #include "LayerErrorHeatmap.h"
 #include "LossSizePlot.h"
@@ -834,6 +835,7 @@ void TestRunsPage::qualityChoiceRemembered()
         metric->setCurrentIndex(metric->findData(int(Loss::Top1)));
         axis->setCurrentIndex(axis->findData(int(LossSizePlot::Size::Megabytes)));
     }
+    waitForBackgroundSettings(); // the choices are written off the UI thread
     MainWindow again;
     const auto [metric, axis] = choices(again);
     QCOMPARE(Loss(metric->currentData().toInt()), Loss::Top1);

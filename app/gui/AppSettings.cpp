@@ -13,6 +13,7 @@
 #include <QStandardPaths>
 #include <QStyle>
 #include <QStyleFactory>
+#include <QThreadPool>
 #include <QTranslator>
 #include <algorithm>
 #include <memory>
@@ -244,6 +245,35 @@ AppSettings::Theme AppSettings::themeFromKey(const QString& key)
     if (key == u"dark")
         return Theme::Dark;
     return Theme::System;
+}
+
+namespace {
+
+/// One thread, so writes keep their order; parented to the application, whose end waits for them.
+QThreadPool* settingsWriter()
+{
+    static QThreadPool* pool = [] {
+        auto* p = new QThreadPool(QCoreApplication::instance());
+        p->setMaxThreadCount(1);
+        return p;
+    }();
+    return pool;
+}
+
+} // namespace
+
+void writeSettingInBackground(const QString& key, const QVariant& value)
+{
+    settingsWriter()->start([key, value] {
+        QSettings s;
+        s.setValue(key, value);
+        s.sync();
+    });
+}
+
+void waitForBackgroundSettings()
+{
+    settingsWriter()->waitForDone();
 }
 
 } // namespace qs

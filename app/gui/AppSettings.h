@@ -2,8 +2,16 @@
 
 #include <QString>
 #include <QStringList>
+#include <QVariant>
 
 namespace qs {
+
+/// Sets one QSettings value on a background thread, where its write and fdatasync happen (on a busy
+/// disk a settings flush on the UI thread held the window 120 ms: bench gui, load phase). Writes
+/// run one at a time in call order; a QSettings read right after may still see the old value;
+/// waitForBackgroundSettings() waits for those queued. The application waits for them at exit.
+void writeSettingInBackground(const QString& key, const QVariant& value);
+void waitForBackgroundSettings();
 
 /// The user's preferences, stored with QSettings under the application's organization and name
 /// (tests set their own names and QStandardPaths' test mode, so they never touch real settings).

@@ -1,6 +1,7 @@
 #include "MainWindow.h"
 
 #include "AboutDialog.h"
+#include "AppSettings.h"
 #include "GenerationPanel.h"
 #include "MemoryStatus.h"
 #include "MixedPrecisionPanel.h"
@@ -192,6 +193,7 @@ void MainWindow::createActions()
     openGguf->setObjectName(QStringLiteral("actionOpenGguf"));
     m_recentMenu = file->addMenu(tr("Open &Recent"));
     m_recentMenu->setObjectName(QStringLiteral("recentMenu"));
+    m_recent = QSettings().value(QLatin1String(kRecentKey)).toStringList();
     rebuildRecentMenu();
     file->addSeparator();
     QAction* quit = file->addAction(tr("&Quit"), qApp, &QApplication::closeAllWindows);
@@ -597,20 +599,19 @@ void MainWindow::showError(const QString& title, const QString& message)
 
 void MainWindow::addRecent(const QString& path)
 {
-    QSettings s;
-    QStringList recent = s.value(QLatin1String(kRecentKey)).toStringList();
-    recent.removeAll(path);
-    recent.prepend(path);
-    while (recent.size() > kMaxRecent)
-        recent.removeLast();
-    s.setValue(QLatin1String(kRecentKey), recent);
+    // The list kept here, not re-read: a write still queued would be lost.
+    m_recent.removeAll(path);
+    m_recent.prepend(path);
+    while (m_recent.size() > kMaxRecent)
+        m_recent.removeLast();
+    writeSettingInBackground(QLatin1String(kRecentKey), m_recent);
     rebuildRecentMenu();
 }
 
 void MainWindow::rebuildRecentMenu()
 {
+    const QStringList& recent = m_recent;
     m_recentMenu->clear();
-    const QStringList recent = QSettings().value(QLatin1String(kRecentKey)).toStringList();
     for (const QString& path : recent) {
         QAction* a = m_recentMenu->addAction(path);
         connect(a, &QAction::triggered, this, [this, path] { openModel(path); });

@@ -123,6 +123,7 @@ private:
     void setModel(const OpenedModel& opened);
     void addRecent(const QString& path);
     void rebuildRecentMenu();
+    QStringList m_recent; ///< the recent models, newest first (kept in QSettings in the background)
     void showError(const QString& title, const QString& message);
     static QString modelFolderFor(const QString& droppedPath);
 

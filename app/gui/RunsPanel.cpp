@@ -193,11 +193,11 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
     }
     connect(m_qualityMetric, &QComboBox::currentIndexChanged, this, [this] {
         m_lossPlot->setLoss(LossSizePlot::Loss(m_qualityMetric->currentData().toInt()));
-        QSettings().setValue(QStringLiteral("runs/qualityMetric"), m_qualityMetric->currentData());
+        writeSettingInBackground(QStringLiteral("runs/qualityMetric"), m_qualityMetric->currentData());
     });
     connect(m_qualityAxis, &QComboBox::currentIndexChanged, this, [this] {
         m_lossPlot->setSize(LossSizePlot::Size(m_qualityAxis->currentData().toInt()));
-        QSettings().setValue(QStringLiteral("runs/qualityAxis"), m_qualityAxis->currentData());
+        writeSettingInBackground(QStringLiteral("runs/qualityAxis"), m_qualityAxis->currentData());
     });
     auto* qualityRow = new QHBoxLayout;
     qualityRow->addWidget(new QLabel(tr("Quality:")));
