@@ -155,14 +155,7 @@ void EventLoopMonitor::watch(int cpu, bool samples)
     auto due = std::chrono::steady_clock::now();
     // Its own run delay tells a wake late because others held its CPU from one late because the CPU
     // itself did not run (frozen).
-    int schedstat = -1;
-#if defined(__linux__)
-    schedstat = open(QStringLiteral("/proc/self/task/%1/schedstat")
-                         .arg(qint64(syscall(SYS_gettid)))
-                         .toLocal8Bit()
-                         .constData(),
-                     O_RDONLY | O_CLOEXEC);
-#endif
+    const int schedstat = openOwnSchedstat();
     qint64 waited = runDelayFromFd(schedstat);
     while (!m_stopSentinel) {
         due += std::chrono::milliseconds(kTickMs);
@@ -221,6 +214,17 @@ EventLoopMonitor::MachineView EventLoopMonitor::machineView(qint64 from, qint64 
     return v;
 }
 
+int EventLoopMonitor::openOwnSchedstat()
+{
+#if defined(__linux__)
+    const QByteArray path =
+        QStringLiteral("/proc/self/task/%1/schedstat").arg(qint64(syscall(SYS_gettid))).toLocal8Bit();
+    return open(path.constData(), O_RDONLY | O_CLOEXEC);
+#else
+    return -1;
+#endif
+}
+
 qint64 EventLoopMonitor::runDelayFromFd(int fd)
 {
 #if defined(__linux__)
@@ -247,9 +251,7 @@ qint64 EventLoopMonitor::runDelayNs() const
     // The second field of /proc/<pid>/task/<tid>/schedstat: ns spent runnable on a run queue.
     // Opened once by the thread that ticks (the monitor's thread), then re-read in place.
     if (m_schedstat == -1) {
-        const QByteArray path =
-            QStringLiteral("/proc/self/task/%1/schedstat").arg(qint64(syscall(SYS_gettid))).toLocal8Bit();
-        m_schedstat = open(path.constData(), O_RDONLY | O_CLOEXEC);
+        m_schedstat = openOwnSchedstat();
         if (m_schedstat < 0)
             m_schedstat = -2; // not there: do not try again
     }

@@ -83,6 +83,8 @@ private:
     qint64 runDelayNs() const;
     /// The same for the calling thread from its schedstat file `fd` (-1: 0).
     static qint64 runDelayFromFd(int fd);
+    /// The calling thread's /proc schedstat file, opened read-only (-1 where it cannot be).
+    static int openOwnSchedstat();
 
     struct Late
     {

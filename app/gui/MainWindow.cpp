@@ -610,13 +610,12 @@ void MainWindow::addRecent(const QString& path)
 
 void MainWindow::rebuildRecentMenu()
 {
-    const QStringList& recent = m_recent;
     m_recentMenu->clear();
-    for (const QString& path : recent) {
+    for (const QString& path : m_recent) {
         QAction* a = m_recentMenu->addAction(path);
         connect(a, &QAction::triggered, this, [this, path] { openModel(path); });
     }
-    m_recentMenu->setEnabled(!recent.isEmpty());
+    m_recentMenu->setEnabled(!m_recent.isEmpty());
 }
 
 QString MainWindow::modelFolderFor(const QString& droppedPath)

@@ -200,24 +200,28 @@ void PackedIntLinear::forward(const float* x, std::int64_t n, float* y) const
     addBias(y, n, rows, m_bias);
 }
 
-CodebookLinear::CodebookLinear(const QuantizedTensor& q, std::vector<float> bias)
-    : PackedCodesLinear(q, std::move(bias)), m_entries(1 << q.spec.bits), m_codebook(q.codebook),
-      m_sparseStart(q.sparseRowStart), m_sparseColumns(q.sparseColumns), m_sparseValues(q.sparseValues)
+CodebookLinear::CodebookLinear(std::shared_ptr<const QuantizedTensor> q, std::vector<float> bias)
+    : PackedCodesLinear(*q, std::move(bias)), m_tensor(std::move(q))
 {
-    q.checkCodebook(m_label);
+    m_tensor->checkCodebook(m_label);
+}
+
+std::uint64_t CodebookLinear::codebookBytes(const QuantizedTensor& q)
+{
+    return 4 * (q.codebook.capacity() + q.sparseRowStart.capacity() + q.sparseColumns.capacity() +
+                q.sparseValues.capacity());
 }
 
 std::uint64_t CodebookLinear::residentBytes() const
 {
-    return codesAndBiasBytes() +
-           4 * (m_codebook.size() + m_sparseStart.size() + m_sparseColumns.size() + m_sparseValues.size());
+    return codesAndBiasBytes() + codebookBytes(*m_tensor);
 }
 
 QString CodebookLinear::kernelName() const
 {
     QString k = QStringLiteral("int%1 codebook (lut, f32 tiles)").arg(m_packed->bits);
-    if (!m_sparseValues.empty())
-        k += QStringLiteral(" + %1 sparse").arg(m_sparseValues.size());
+    if (!m_tensor->sparseValues.empty())
+        k += QStringLiteral(" + %1 sparse").arg(m_tensor->sparseValues.size());
     return k;
 }
 
@@ -228,23 +232,8 @@ void CodebookLinear::forward(const float* x, std::int64_t n, float* y) const
         std::vector<std::uint8_t> codes(std::size_t((r1 - r0) * cols));
         unpackIntCodeRows(*m_packed, r0, r1, codes.data());
         std::vector<float> tile(codes.size());
-        for (std::int64_t r = r0; r < r1; ++r) {
-            const float* book = m_codebook.data() + r * m_entries;
-            const std::uint8_t* q = codes.data() + (r - r0) * cols;
-            float* w = tile.data() + (r - r0) * cols;
-            for (std::int64_t c = 0; c < cols; ++c)
-                w[c] = book[q[c]];
-        }
+        m_tensor->decodeCodebookRows(r0, r1, codes.data(), tile.data());
         floatMatMul(DType::F32, tile.data(), cols, 0, r1 - r0, x, n, y + r0, rows);
-        if (m_sparseStart.empty())
-            return;
-        for (std::int64_t r = r0; r < r1; ++r)
-            for (std::int32_t k = m_sparseStart[std::size_t(r)]; k < m_sparseStart[std::size_t(r) + 1]; ++k) {
-                const std::int32_t c = m_sparseColumns[std::size_t(k)];
-                const float v = m_sparseValues[std::size_t(k)];
-                for (std::int64_t t = 0; t < n; ++t)
-                    y[t * rows + r] += v * x[t * cols + c];
-            }
     });
     addBias(y, n, rows, m_bias);
 }
@@ -314,7 +303,7 @@ std::shared_ptr<const LinearLayer> makePackedLayer(std::shared_ptr<const Quantiz
                                              std::move(bias), q->storageBytes(), s.label(), false);
     }
     if (s.usesCodebook())
-        return std::make_shared<CodebookLinear>(*q, std::move(bias));
+        return std::make_shared<CodebookLinear>(q, std::move(bias));
     return std::make_shared<PackedIntLinear>(*q, std::move(bias));
 }
 

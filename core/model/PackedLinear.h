@@ -92,24 +92,23 @@ private:
     int m_activationBits = 0;                   ///< 0 = float inputs
 };
 
-/// A codebook layer (SqueezeLLM): the codes stay packed (kernels/PackedInt, 2–4 bits), each row's
-/// codebook of 2^bits f16 values and the sparse matrix (CSR) beside them. A tile of 64 rows is
-/// decoded through its codebooks into an f32 buffer (64 × cols floats per thread, never the whole
-/// weight) and multiplied by the float GEMM; the sparse values then add their products.
+/// A codebook layer (SqueezeLLM): the codes stay packed (kernels/PackedInt, 2–4 bits); each row's
+/// codebook of 2^bits values and the sparse matrix (CSR) are read in place from the tensor, which
+/// the layer keeps alive. A tile of 64 rows is decoded (QuantizedTensor::decodeCodebookRows: entries
+/// plus sparse values) into an f32 buffer (64 × cols floats per thread, never the whole weight) and
+/// multiplied by the float GEMM.
 class CodebookLinear : public PackedCodesLinear
 {
 public:
-    CodebookLinear(const QuantizedTensor& q, std::vector<float> bias);
+    CodebookLinear(std::shared_ptr<const QuantizedTensor> q, std::vector<float> bias);
     void forward(const float* x, std::int64_t nTokens, float* y) const override;
     std::uint64_t residentBytes() const override;
     QString kernelName() const override;
+    /// The bytes of the tensor's codebook and sparse matrix, which the layer reads in place.
+    static std::uint64_t codebookBytes(const QuantizedTensor& q);
 
 private:
-    int m_entries = 0;                       ///< codebook entries per row
-    std::vector<float> m_codebook;           ///< [rows, entries]
-    std::vector<std::int32_t> m_sparseStart; ///< [rows + 1] or empty
-    std::vector<std::int32_t> m_sparseColumns;
-    std::vector<float> m_sparseValues;
+    std::shared_ptr<const QuantizedTensor> m_tensor;
 };
 
 /// The layer that runs a quantized tensor in its packed form: gguf → GgmlLinear over its block

@@ -211,11 +211,11 @@ double keptBytes(const LinearLayerInfo& l, const QuantSpec& spec)
         return params * (spec.floatType == DType::F32 ? 4.0 : 4.0 + double(dtypeInfo(spec.floatType).bytes));
     case QuantMethod::Ggml:
         return double(cost.total());
-    case QuantMethod::SqueezeLlm: { // codebooks and the sparse matrix in f32/int32, in the tensor and the
-                                    // layer
+    case QuantMethod::SqueezeLlm: { // codebooks and the sparse matrix in f32/int32 (the layer reads the
+                                    // tensor's)
         const double nnz = double(spec.sparseCount(l.outFeatures, l.inFeatures));
-        return double(cost.codeBytes) + double(l.outFeatures) * (16.0 + 8.0 * double(1 << spec.bits) + 8.0) +
-               16.0 * nnz;
+        return double(cost.codeBytes) + double(l.outFeatures) * (16.0 + 4.0 * double(1 << spec.bits) + 4.0) +
+               8.0 * nnz;
     }
     default: {
         const double groups =

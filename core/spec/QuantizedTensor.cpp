@@ -176,17 +176,7 @@ void QuantizedTensor::dequantizeRows(std::int64_t r0, std::int64_t r1, float* ou
         q = unpacked.data();
     }
     if (spec.usesCodebook()) {
-        const std::int64_t entries = std::int64_t(1) << spec.bits;
-        for (std::int64_t r = r0; r < r1; ++r) {
-            const float* book = codebook.data() + r * entries;
-            float* o = out + (r - r0) * cols;
-            for (std::int64_t c = 0; c < cols; ++c)
-                o[c] = book[q[(r - r0) * cols + c]];
-            if (!sparseRowStart.empty())
-                for (std::int32_t k = sparseRowStart[std::size_t(r)]; k < sparseRowStart[std::size_t(r) + 1];
-                     ++k)
-                    o[sparseColumns[std::size_t(k)]] += sparseValues[std::size_t(k)];
-        }
+        decodeCodebookRows(r0, r1, q, out);
         return;
     }
     for (std::int64_t r = r0; r < r1; ++r) {
@@ -205,6 +195,21 @@ void QuantizedTensor::dequantizeRows(std::int64_t r0, std::int64_t r1, float* ou
         forEachRowRange(n, cols, [&](std::int64_t first, std::int64_t count) {
             rotation->applyTransposed(out + first * cols, count, cols);
         });
+}
+
+void QuantizedTensor::decodeCodebookRows(std::int64_t r0, std::int64_t r1, const std::uint8_t* q,
+                                         float* out) const
+{
+    const std::int64_t entries = std::int64_t(1) << spec.bits;
+    for (std::int64_t r = r0; r < r1; ++r) {
+        const float* book = codebook.data() + r * entries;
+        float* o = out + (r - r0) * cols;
+        for (std::int64_t c = 0; c < cols; ++c)
+            o[c] = book[q[(r - r0) * cols + c]];
+        if (!sparseRowStart.empty())
+            for (std::int32_t k = sparseRowStart[std::size_t(r)]; k < sparseRowStart[std::size_t(r) + 1]; ++k)
+                o[sparseColumns[std::size_t(k)]] += sparseValues[std::size_t(k)];
+    }
 }
 
 void QuantizedTensor::effectiveRows(std::int64_t r0, std::int64_t r1, float* out) const

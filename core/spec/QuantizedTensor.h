@@ -64,6 +64,9 @@ struct QuantizedTensor
     /// or the packed form without unpacking more than those rows (measurements stream a layer
     /// this way instead of holding a dequantized copy). Throws qs::Error on a bad range.
     void dequantizeRows(std::int64_t r0, std::int64_t r1, float* out) const;
+    /// A codebook tensor's rows [r0, r1) from their codes q [(r1 - r0), cols]: each code's codebook
+    /// entry plus the row's sparse values. The decode dequantizeRows and the running layer share.
+    void decodeCodebookRows(std::int64_t r0, std::int64_t r1, const std::uint8_t* q, float* out) const;
     void effectiveRows(std::int64_t r0, std::int64_t r1, float* out) const;
     /// Memory the tensor holds now: the capacity of each of its buffers plus its packed form (a
     /// layer that runs it shares that). After releaseCodesToPacked() an integer tensor holds about
