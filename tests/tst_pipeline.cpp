@@ -34,7 +34,7 @@ QuantSpec spec(QuantMethod m, int bits, int group, bool sym = false)
     if (m == QuantMethod::SmoothQuant || m == QuantMethod::LlmInt8 || m == QuantMethod::Dynamic)
         s.symmetric = true;
     s.floatZeros = m == QuantMethod::Hqq;
-    return s;
+    return m == QuantMethod::QuipSharp ? quipSharpDefaults(s) : s;
 }
 
 double perplexity(const Transformer& t, const Tokenizer& tok, const QString& text)
@@ -94,6 +94,7 @@ void TestPipeline::methods_data()
     QTest::newRow("dynamic int8") << int(QuantMethod::Dynamic) << 8 << 0 << 1.05;
     QTest::newRow("hqq int4 g32") << int(QuantMethod::Hqq) << 4 << 32 << 2.0;
     QTest::newRow("squeezellm int4") << int(QuantMethod::SqueezeLlm) << 4 << 0 << 2.0;
+    QTest::newRow("quip# int4") << int(QuantMethod::QuipSharp) << 4 << 0 << 2.0;
 }
 
 void TestPipeline::methods()
@@ -174,8 +175,11 @@ void TestPipeline::saveAndReload()
     plan.entries[15].spec.incoherence = Incoherence::Hadamard;
     plan.entries[16].spec = QuantSpec::fromShortName(QStringLiteral("squeezellm-w3")); // codebooks, sparse
     plan.entries[17].spec = QuantSpec::fromShortName(QStringLiteral("squeezellm-w2-sp0"));
+    plan.entries[18].spec = QuantSpec::fromShortName(QStringLiteral("quipsharp-w2")); // lattice codes
+    plan.entries[19].spec = QuantSpec::fromShortName(QStringLiteral("quipsharp-w4"));
+    plan.entries[20].spec = QuantSpec::fromShortName(QStringLiteral("quipsharp-w3")); // 172 = 21·8 + 4
     const QuantizeResult r = runQuantization(model, plan, m_cal, m_tok.get());
-    for (int i : {13, 14, 15})
+    for (int i : {13, 14, 15, 18, 19, 20})
         QVERIFY(r.tensors[std::size_t(i)]->rotation);
     QTemporaryDir tmp;
     const QString out = tmp.filePath(QStringLiteral("q"));
@@ -198,9 +202,9 @@ void TestPipeline::saveAndReload()
     }
     QCOMPARE(perplexity(t, *m_tok, m_eval), perplexity(*r.model, *m_tok, m_eval));
 
-    // A SqueezeLLM layer whose codebook lost a row, or whose sparse matrix lost a part: the model is refused
-    // with the file and the layer named, never run with a wrong weight.
-    const QString layer16 = model->linears()[16].name;
+    // A SqueezeLLM layer whose codebook lost a row, or whose sparse matrix lost a part, a QuIP# layer without
+    // its rotation: the model is refused with the file and the layer named, never run with a wrong weight.
+    const QString layer16 = model->linears()[16].name, layer18 = model->linears()[18].name;
     const TensorStore saved = TensorStore::open(QDir(out).filePath(QStringLiteral("model.safetensors")));
     QTemporaryDir badDirs;
     auto corrupted = [&](const QString& dropTensor, bool truncateCodebook) {
@@ -228,12 +232,15 @@ void TestPipeline::saveAndReload()
         w.write(QDir(dir).filePath(QStringLiteral("model.safetensors")));
         return test::errorOf([&] { Transformer(Model::open(dir)); });
     };
-    for (const auto& [drop, truncate, expected] :
-         {std::tuple{QString(), true, QStringLiteral("codebook holds")},
-          std::tuple{QString(layer16 + u".codebook"), false, QStringLiteral(".codebook is missing")},
-          std::tuple{QString(layer16 + u".sparse_cols"), false, QStringLiteral(".sparse_cols is missing")}}) {
+    for (const auto& [drop, truncate, layer, expected] :
+         {std::tuple{QString(), true, layer16, QStringLiteral("codebook holds")},
+          std::tuple{QString(layer16 + u".codebook"), false, layer16, QStringLiteral(".codebook is missing")},
+          std::tuple{QString(layer16 + u".sparse_cols"), false, layer16,
+                     QStringLiteral(".sparse_cols is missing")},
+          std::tuple{QString(layer18 + u".rotation_signs"), false, layer18,
+                     QStringLiteral(".rotation_signs is missing")}}) {
         const QString msg = corrupted(drop, truncate);
-        QVERIFY2(msg.contains(layer16) && msg.contains(u"model.safetensors") && msg.contains(expected),
+        QVERIFY2(msg.contains(layer) && msg.contains(u"model.safetensors") && msg.contains(expected),
                  qPrintable(msg));
     }
 

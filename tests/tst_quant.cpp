@@ -4,6 +4,7 @@
 #include "TestSupport.h"
 #include "eval/Calibration.h"
 #include "kernels/BitPacking.h"
+#include "kernels/E8Lattice.h"
 #include "model/QuantizedLinear.h"
 #include "quant/AwqQuantizer.h"
 #include "quant/Quantizer.h"
@@ -190,6 +191,13 @@ private Q_SLOTS:
     void squeezeLlmKeepsSparseExact();
     void squeezeLlmBeatsRtn_data();
     void squeezeLlmBeatsRtn();
+    void e8pCodesAreLatticePoints();
+    void e8pEncoderFindsTheNearestPoint();
+    void quipSharpSpec();
+    void quipSharpBeatsGptq_data();
+    void quipSharpBeatsGptq();
+    void quipSharpFeedbackLowersOutputError();
+    void quipSharpRowTail();
     void rotationIsOrthogonal_data();
     void rotationIsOrthogonal();
     void incoherenceSpreadsOutliers_data();
@@ -731,6 +739,257 @@ void TestQuant::squeezeLlmBeatsRtn()
     QVERIFY(released.codes.empty());
     QVERIFY(released.dequantize() == squeeze->dequantize());
     QVERIFY(released.ownedBytes() < squeeze->ownedBytes());
+}
+
+// ---- QuIP# -----------------------------------------------------------------------------------
+
+namespace {
+
+/// Whether y lies in E8: all coordinates integers or all half-integers, with an even sum.
+bool inE8(const double* y)
+{
+    bool integers = true, halves = true;
+    double sum = 0;
+    for (int i = 0; i < 8; ++i) {
+        integers = integers && y[i] == std::nearbyint(y[i]);
+        halves = halves && y[i] - 0.5 == std::nearbyint(y[i] - 0.5);
+        sum += y[i];
+    }
+    return (integers || halves) && std::fmod(sum, 2.0) == 0;
+}
+
+double squaredDistance(const float* a, const float* b)
+{
+    double d = 0;
+    for (int i = 0; i < 8; ++i)
+        d += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
+    return d;
+}
+
+} // namespace
+
+// Every E8P code decodes to a distinct point of E8 + ¼ whose unshifted part has norm² ≤ 12 (227 patterns
+// ≤ 10, 29 at 12), and encodes back to itself; the 256 shell points are distinct points of E8 with norm²
+// 0, 2 or 4.
+void TestQuant::e8pCodesAreLatticePoints()
+{
+    std::set<std::array<float, 8>> seen;
+    std::array<int, 13> byNorm{};
+    for (int code = 0; code < 65536; ++code) {
+        std::array<float, 8> x{};
+        e8::decodeE8P(std::uint16_t(code), x.data());
+        const double shift = (code & 0x8000) ? -0.25 : 0.25;
+        double y[8], sq = 0;
+        for (int i = 0; i < 8; ++i) {
+            y[i] = double(x[std::size_t(i)]) - 0.25;
+            sq += (x[std::size_t(i)] - shift) * (x[std::size_t(i)] - shift);
+        }
+        QVERIFY2(inE8(y), qPrintable(QString::number(code)));
+        QVERIFY(sq <= 12.0);
+        if ((code & 0x7f00) == 0 && (code & 0x8000) == 0)
+            ++byNorm[std::size_t(std::lround(sq))];
+        QVERIFY2(seen.insert(x).second, qPrintable(QStringLiteral("code %1 repeats a point").arg(code)));
+        QCOMPARE(e8::encodeE8P(x.data()), std::uint16_t(code));
+    }
+    QCOMPARE(byNorm[2] + byNorm[4] + byNorm[6] + byNorm[8] + byNorm[10], 227);
+    QCOMPARE(byNorm[12], 29);
+    std::set<std::array<float, 8>> shell;
+    for (int code = 0; code < 256; ++code) {
+        std::array<float, 8> x{};
+        e8::decodeShell(std::uint8_t(code), x.data());
+        double y[8], sq = 0;
+        for (int i = 0; i < 8; ++i) {
+            y[i] = x[std::size_t(i)];
+            sq += y[i] * y[i];
+        }
+        QVERIFY(inE8(y));
+        QVERIFY(sq == 0 || sq == 2 || sq == 4);
+        QVERIFY(shell.insert(x).second);
+        QCOMPARE(e8::encodeShell(x.data()), std::uint8_t(code));
+    }
+}
+
+// The encoders return the nearest point: checked against every code on random vectors at the scales a row
+// takes (unit Gaussian, half, double).
+void TestQuant::e8pEncoderFindsTheNearestPoint()
+{
+    std::mt19937 rng(21);
+    std::normal_distribution<float> n(0.f, 1.f);
+    std::vector<std::array<float, 8>> points(65536);
+    for (int code = 0; code < 65536; ++code)
+        e8::decodeE8P(std::uint16_t(code), points[std::size_t(code)].data());
+    for (int trial = 0; trial < 120; ++trial) {
+        const float sigma = trial % 3 == 0 ? 0.5f : (trial % 3 == 1 ? 1.0f : 2.0f);
+        float v[8], p[8], s[8];
+        for (float& x : v)
+            x = sigma * n(rng);
+        e8::encodeE8P(v, p);
+        double best = 1e300;
+        for (const auto& q : points)
+            best = std::min(best, squaredDistance(v, q.data()));
+        QVERIFY2(squaredDistance(v, p) <= best * (1 + 1e-5) + 1e-9,
+                 qPrintable(QStringLiteral("%1 vs %2").arg(squaredDistance(v, p)).arg(best)));
+        e8::encodeShell(v, s);
+        double bestShell = 1e300;
+        for (int code = 0; code < 256; ++code) {
+            float q[8];
+            e8::decodeShell(std::uint8_t(code), q);
+            bestShell = std::min(bestShell, squaredDistance(v, q));
+        }
+        QVERIFY(squaredDistance(v, s) <= bestShell * (1 + 1e-5) + 1e-9);
+    }
+    // encodeQuip's chunks decode to the point it reports, at every width.
+    for (int bits = 2; bits <= 4; ++bits)
+        for (int len : {8, 5, 1}) {
+            float v[8], p[8], d[8];
+            std::uint8_t codes[8];
+            for (float& x : v)
+                x = n(rng);
+            e8::encodeQuip(bits, v, len, codes, p);
+            e8::decodeQuip(bits, codes, len, d);
+            for (int i = 0; i < len; ++i) {
+                QVERIFY(codes[i] < (1 << bits));
+                QCOMPARE(d[i], p[i]);
+            }
+        }
+}
+
+// QuIP# specs: per row, symmetric and rotated from every spelling; the rest refused; costed as codes, an f16
+// scale per row and the rotation.
+void TestQuant::quipSharpSpec()
+{
+    const QuantSpec s = QuantSpec::fromShortName(QStringLiteral("quipsharp-w2"));
+    QCOMPARE(s.method, QuantMethod::QuipSharp);
+    QVERIFY(s.symmetric && s.granularity == Granularity::PerChannel &&
+            s.incoherence == Incoherence::Hadamard);
+    QVERIFY(s.needsCalibration() && s.needsHessian() && s.usesLattice() && s.decodesCodes());
+    QCOMPARE(s.shortName(), QStringLiteral("quipsharp-w2"));
+    QCOMPARE(s.label(), QStringLiteral("quipsharp int2 e8p"));
+    QCOMPARE(QuantSpec::fromShortName(QStringLiteral("quipsharp-w4")).label(),
+             QStringLiteral("quipsharp int4 e8p+e8p"));
+    const QuantSpec j = QuantSpec::fromJson(
+        QJsonObject{{QStringLiteral("method"), QStringLiteral("quipsharp")}, {QStringLiteral("bits"), 2}},
+        QStringLiteral("x"), QuantSpec::fromShortName(QStringLiteral("gptq-w4-g128")));
+    QCOMPARE(j, s);
+    QCOMPARE(QuantSpec::fromJson(j.toJson(), QStringLiteral("x")), j);
+    const QuantSpec::Cost c = s.cost(96, 256);
+    QCOMPARE(c.codeBytes, std::uint64_t(96 * 256 * 2 / 8));
+    QCOMPARE(c.scaleBytes, std::uint64_t(96 * 2));
+    QCOMPARE(c.zeroBytes, std::uint64_t(0));
+    QCOMPARE(c.extraBytes, Rotation::storedBytes(256));
+    QS_VERIFY_ERROR(test::errorOf([] { QuantSpec::fromShortName(QStringLiteral("quipsharp-w5")); }),
+                    {QStringLiteral("quipsharp-w5"), QStringLiteral("2–4")});
+    QS_VERIFY_ERROR(test::errorOf([] { QuantSpec::fromShortName(QStringLiteral("quipsharp-w2-g64")); }),
+                    {QStringLiteral("quipsharp-w2-g64"), QStringLiteral("granularity channel")});
+    QS_VERIFY_ERROR(test::errorOf([] {
+                        QuantSpec::fromJson(
+                            QJsonObject{{QStringLiteral("method"), QStringLiteral("quipsharp")},
+                                        {QStringLiteral("incoherence"), QStringLiteral("none")}},
+                            QStringLiteral("rules[0]"));
+                    }),
+                    {QStringLiteral("rules[0]"), QStringLiteral("incoherence hadamard")});
+    QuantSpec odd = s;
+    odd.blockSize = 100;
+    QVERIFY(odd.validate().contains(QStringLiteral("multiple of 8")));
+    QCOMPARE(quantGroupChoices(QuantMethod::QuipSharp), QStringList{QStringLiteral("channel")});
+    // A layer a recipe keeps float over QuIP# defaults (keep_float: the method changes, the rest stays)
+    // keeps its weight as it is, unrotated (it once ran as a rotated integer layer and failed).
+    QuantSpec kept = s;
+    kept.method = QuantMethod::Float;
+    kept.floatType = DType::BF16;
+    const std::vector<float> w = gaussianWeight(4, 64, 3);
+    const QuantizedTensor f = runQuant(w, 4, 64, kept, nullptr);
+    QVERIFY(!f.rotation);
+    QCOMPARE(f.floatWeights[5], roundToStorage(w[5], DType::BF16));
+    QVERIFY(
+        QuantizedLinear(std::make_shared<QuantizedTensor>(f)).kernelName().contains(QStringLiteral("bf16")));
+}
+
+void TestQuant::quipSharpBeatsGptq_data()
+{
+    QTest::addColumn<int>("bits");
+    QTest::newRow("2 bits") << 2;
+    QTest::newRow("3 bits") << 3;
+    QTest::newRow("4 bits") << 4;
+}
+
+// On the shared GPTQ layer (Gaussian weights, correlated inputs) QuIP#'s vectors beat GPTQ per row at the
+// same code bits (its extra is one f16 scale per row and the rotation, GPTQ's a scale and a zero per row).
+// The layer runs packed (lattice tiles behind the input rotation) and gives the dequantized weight's
+// product.
+void TestQuant::quipSharpBeatsGptq()
+{
+    QFETCH(int, bits);
+    const GptqLayer& l = gptqLayer();
+    const auto quip = std::make_shared<QuantizedTensor>(runQuant(
+        l.w, l.rows, l.cols, QuantSpec::fromShortName(QStringLiteral("quipsharp-w%1").arg(bits)), &l.stats));
+    QVERIFY(quip->rotation);
+    QCOMPARE(std::int64_t(quip->scales.size()), l.rows);
+    for (std::uint8_t c : quip->codes)
+        QVERIFY(c < (1 << bits));
+    QCOMPARE(quip->storageBytes(), quip->spec.cost(l.rows, l.cols).total());
+    const QuantizedTensor gptq = runQuant(
+        l.w, l.rows, l.cols, makeSpec(QuantMethod::Gptq, bits, false, Granularity::PerChannel), &l.stats);
+    const QuantizedTensor rtn = runQuant(
+        l.w, l.rows, l.cols, makeSpec(QuantMethod::Rtn, bits, false, Granularity::PerChannel), nullptr);
+    const double eQuip = relOutputError(l.X, l.w, quip->dequantize(), l.rows);
+    const double eGptq = relOutputError(l.X, l.w, gptq.dequantize(), l.rows);
+    const double eRtn = relOutputError(l.X, l.w, rtn.dequantize(), l.rows);
+    qInfo("int%d per row, relative output error: QuIP# %.3e, GPTQ %.3e, RTN %.3e", bits, eQuip, eGptq, eRtn);
+    QVERIFY(eQuip < 0.8 * eGptq);
+    QVERIFY(eQuip < 0.5 * eRtn);
+
+    const QuantizedLinear layer(quip);
+    QVERIFY(layer.kernelName().contains(QStringLiteral("e8 lattice")));
+    QVERIFY(layer.kernelName().startsWith(QStringLiteral("hadamard")));
+    QVERIFY(relForwardError(layer, l.X.topRows(64), quip->dequantize()) < 1e-9);
+    QuantizedTensor released = *quip;
+    released.releaseCodesToPacked();
+    QVERIFY(released.codes.empty());
+    QVERIFY(released.dequantize() == quip->dequantize());
+}
+
+// LDLQ's feedback in isolation: the same lattice rounding given an isotropic XᵀX (c·I, which the rotation
+// keeps isotropic: U is diagonal, so no error is pushed and each vector rounds to its nearest point) has a
+// clearly higher output error on correlated inputs.
+void TestQuant::quipSharpFeedbackLowersOutputError()
+{
+    const GptqLayer& l = gptqLayer();
+    LinearInputStats isotropic = l.stats;
+    isotropic.xtx = Eigen::MatrixXd::Identity(l.cols, l.cols) * (l.stats.xtx.trace() / double(l.cols));
+    const QuantSpec spec = QuantSpec::fromShortName(QStringLiteral("quipsharp-w2"));
+    const QuantizedTensor fed = runQuant(l.w, l.rows, l.cols, spec, &l.stats);
+    const QuantizedTensor plain = runQuant(l.w, l.rows, l.cols, spec, &isotropic);
+    const double eFed = relOutputError(l.X, l.w, fed.dequantize(), l.rows);
+    const double ePlain = relOutputError(l.X, l.w, plain.dequantize(), l.rows);
+    qInfo("int2 QuIP#, relative output error: LDLQ %.3e, without feedback %.3e", eFed, ePlain);
+    QVERIFY(eFed < 0.7 * ePlain);
+}
+
+// A row length that is not a multiple of 8 (stories260K's 172) ends in a piece rounded value by value; the
+// result still beats RTN, and the checkpoint-facing parts are whole.
+void TestQuant::quipSharpRowTail()
+{
+    const std::int64_t rows = 40, cols = 172;
+    const MatrixF X = correlatedInputs(1024, cols, 31);
+    const std::vector<float> w = gaussianWeight(rows, cols, 32);
+    const LinearInputStats stats = statsFor(X, rows, w);
+    const QuantizedTensor q =
+        runQuant(w, rows, cols, QuantSpec::fromShortName(QStringLiteral("quipsharp-w3")), &stats);
+    const QuantizedTensor rtn =
+        runQuant(w, rows, cols, makeSpec(QuantMethod::Rtn, 3, false, Granularity::PerChannel), nullptr);
+    const double eQuip = relOutputError(X, w, q.dequantize(), rows);
+    const double eRtn = relOutputError(X, w, rtn.dequantize(), rows);
+    QVERIFY2(eQuip < 0.5 * eRtn, qPrintable(QStringLiteral("%1 vs %2").arg(eQuip).arg(eRtn)));
+    q.checkCodebook(QStringLiteral("test"));
+    QuantizedTensor broken = q;
+    broken.rotation = nullptr;
+    QS_VERIFY_ERROR(test::errorOf([&] { broken.checkCodebook(QStringLiteral("layer 'x'")); }),
+                    {QStringLiteral("layer 'x'"), QStringLiteral("rotation")});
+    broken = q;
+    broken.scales[3] = 0;
+    QS_VERIFY_ERROR(test::errorOf([&] { broken.checkCodebook(QStringLiteral("layer 'x'")); }),
+                    {QStringLiteral("layer 'x'"), QStringLiteral("row scale")});
 }
 
 void TestQuant::rotationIsOrthogonal_data()

@@ -39,7 +39,11 @@ qs::Recipe recipeFromArgs(const QCommandLineParser& p)
         spec.insert(QStringLiteral("granularity"), g);
     else if (!g.isEmpty())
         spec.insert(QStringLiteral("group_size"), g.toInt());
-    spec.insert(QStringLiteral("symmetric"), p.isSet(QStringLiteral("sym")));
+    qs::QuantMethod method = qs::QuantMethod::Rtn;
+    qs::quantMethodFromName(p.value(QStringLiteral("method")), method);
+    if (p.isSet(QStringLiteral("sym")) ||
+        method != qs::QuantMethod::QuipSharp) // QuIP# is symmetric by design
+        spec.insert(QStringLiteral("symmetric"), p.isSet(QStringLiteral("sym")));
     if (p.isSet(QStringLiteral("act-order")))
         spec.insert(QStringLiteral("act_order"), true);
     if (p.isSet(QStringLiteral("dynamic-groups")))
@@ -142,6 +146,10 @@ int runQuantize(const QStringList& args)
     p.addOptions(perplexityOptions());
     p.process(args);
     if (p.positionalArguments().size() != 1 || !p.isSet(QStringLiteral("out"))) {
+        if (p.positionalArguments().size() != 1)
+            err() << "quantize: expected one MODEL folder, got " << p.positionalArguments().size() << "\n\n";
+        else
+            err() << "quantize: --out DIR is required (the folder the quantized model is written to)\n\n";
         err() << p.helpText();
         return kExitUsage;
     }

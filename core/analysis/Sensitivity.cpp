@@ -271,7 +271,7 @@ MemoryNeed sweepMemory(const Model& model, const SensitivitySettings& settings,
                  double(settings.calibration.samples) * settings.calibration.seqLen * c.hiddenSize * 4.0);
     bool hessian = false;
     for (const SensitivityScheme& s : settings.schemes)
-        hessian = hessian || s.spec.method == QuantMethod::Gptq;
+        hessian = hessian || s.spec.needsHessian();
     std::map<int, std::pair<double, double>> perBlock; // block → statistics, quantized copies
     double largest = 0;
     for (const LinearLayerInfo& l : model.linears()) {
@@ -410,7 +410,7 @@ private:
             if (!problem.isEmpty())
                 throw Error(s.name + u": " + problem);
             needStats = needStats || s.spec.needsCalibration();
-            m_needHessian = m_needHessian || s.spec.method == QuantMethod::Gptq;
+            m_needHessian = m_needHessian || s.spec.needsHessian();
         }
         for (const LinearLayerInfo& l : m_model.linears())
             if (l.quant)

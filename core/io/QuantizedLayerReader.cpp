@@ -134,6 +134,13 @@ QuantizedTensor readQuantizedTensor(const TensorStore& ts, const QString& module
             throw fail(e.message());
         }
     }
+    if (spec.usesLattice()) {
+        try {
+            q.checkCodebook(QStringLiteral("layer '%1'").arg(module));
+        } catch (const Error& e) {
+            throw Error::inFile(ts.fileOf(module + u".scales"), e.message());
+        }
+    }
     for (std::int32_t g : q.groupIndex)
         if (g < 0 || g >= spec.groupsPerRow(cols))
             throw fail(QStringLiteral(".g_idx holds group %1 outside 0..%2")

@@ -209,7 +209,7 @@ CodebookLinear::CodebookLinear(std::shared_ptr<const QuantizedTensor> q, std::ve
 std::uint64_t CodebookLinear::codebookBytes(const QuantizedTensor& q)
 {
     return 4 * (q.codebook.capacity() + q.sparseRowStart.capacity() + q.sparseColumns.capacity() +
-                q.sparseValues.capacity());
+                q.sparseValues.capacity() + (q.spec.usesLattice() ? q.scales.capacity() : 0));
 }
 
 std::uint64_t CodebookLinear::residentBytes() const
@@ -219,6 +219,8 @@ std::uint64_t CodebookLinear::residentBytes() const
 
 QString CodebookLinear::kernelName() const
 {
+    if (m_tensor->spec.usesLattice())
+        return QStringLiteral("int%1 e8 lattice (decoded f32 tiles)").arg(m_packed->bits);
     QString k = QStringLiteral("int%1 codebook (lut, f32 tiles)").arg(m_packed->bits);
     if (!m_tensor->sparseValues.empty())
         k += QStringLiteral(" + %1 sparse").arg(m_tensor->sparseValues.size());
@@ -232,7 +234,7 @@ void CodebookLinear::forward(const float* x, std::int64_t n, float* y) const
         std::vector<std::uint8_t> codes(std::size_t((r1 - r0) * cols));
         unpackIntCodeRows(*m_packed, r0, r1, codes.data());
         std::vector<float> tile(codes.size());
-        m_tensor->decodeCodebookRows(r0, r1, codes.data(), tile.data());
+        m_tensor->decodeCodeRows(r0, r1, codes.data(), tile.data());
         floatMatMul(DType::F32, tile.data(), cols, 0, r1 - r0, x, n, y + r0, rows);
     });
     addBias(y, n, rows, m_bias);
@@ -279,10 +281,15 @@ private:
 std::shared_ptr<const LinearLayer> makePackedLayer(std::shared_ptr<const QuantizedTensor> q,
                                                    std::vector<float> bias)
 {
-    if (q->rotation)
-        return std::make_shared<RotatedInputLinear>(std::make_shared<PackedIntLinear>(*q, std::move(bias)),
-                                                    q->rotation);
     const QuantSpec& s = q->spec;
+    if (q->rotation) {
+        std::shared_ptr<const LinearLayer> inner;
+        if (s.decodesCodes())
+            inner = std::make_shared<CodebookLinear>(q, std::move(bias));
+        else
+            inner = std::make_shared<PackedIntLinear>(*q, std::move(bias));
+        return std::make_shared<RotatedInputLinear>(std::move(inner), q->rotation);
+    }
     if (s.method == QuantMethod::Ggml)
         return std::make_shared<GgmlLinear>(q->cols, q->rows, s.ggmlType, q->ggmlData.data(), q,
                                             std::move(bias), q->storageBytes(), s.label(), false);
@@ -302,7 +309,7 @@ std::shared_ptr<const LinearLayer> makePackedLayer(std::shared_ptr<const Quantiz
         return std::make_shared<DenseLinear>(q->cols, q->rows, s.floatType, data, std::move(half),
                                              std::move(bias), q->storageBytes(), s.label(), false);
     }
-    if (s.usesCodebook())
+    if (s.decodesCodes())
         return std::make_shared<CodebookLinear>(q, std::move(bias));
     return std::make_shared<PackedIntLinear>(*q, std::move(bias));
 }

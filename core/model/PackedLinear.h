@@ -92,11 +92,12 @@ private:
     int m_activationBits = 0;                   ///< 0 = float inputs
 };
 
-/// A codebook layer (SqueezeLLM): the codes stay packed (kernels/PackedInt, 2–4 bits); each row's
-/// codebook of 2^bits values and the sparse matrix (CSR) are read in place from the tensor, which
-/// the layer keeps alive. A tile of 64 rows is decoded (QuantizedTensor::decodeCodebookRows: entries
-/// plus sparse values) into an f32 buffer (64 × cols floats per thread, never the whole weight) and
-/// multiplied by the float GEMM.
+/// A layer whose codes go through a table (spec.decodesCodes()): SqueezeLLM's row codebooks with its sparse
+/// matrix (CSR), or QuIP#'s lattice codes with a scale per row (kernels/E8Lattice.h; the input rotation
+/// wraps this layer). The codes stay packed (kernels/PackedInt, 2–4 bits); the tables are read in place from
+/// the tensor, which the layer keeps alive. A tile of 64 rows is decoded (QuantizedTensor::decodeCodeRows)
+/// into an f32 buffer (64 × cols floats per thread, never the whole weight) and multiplied by the float
+/// GEMM.
 class CodebookLinear : public PackedCodesLinear
 {
 public:
@@ -104,7 +105,7 @@ public:
     void forward(const float* x, std::int64_t nTokens, float* y) const override;
     std::uint64_t residentBytes() const override;
     QString kernelName() const override;
-    /// The bytes of the tensor's codebook and sparse matrix, which the layer reads in place.
+    /// The bytes of the tensor's tables the layer reads in place (codebook and sparse matrix, or row scales).
     static std::uint64_t codebookBytes(const QuantizedTensor& q);
 
 private:
@@ -112,7 +113,7 @@ private:
 };
 
 /// The layer that runs a quantized tensor in its packed form: gguf → GgmlLinear over its block
-/// bytes, float → DenseLinear at its float type, SqueezeLLM → CodebookLinear, every other integer
+/// bytes, float → DenseLinear at its float type, SqueezeLLM and QuIP# → CodebookLinear, every other integer
 /// method → PackedIntLinear. The tensor
 /// (kept alive by the shared pointer where the layer reads it in place) is not dequantized.
 std::shared_ptr<const LinearLayer> makePackedLayer(std::shared_ptr<const QuantizedTensor> q,

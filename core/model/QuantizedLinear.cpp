@@ -61,7 +61,7 @@ std::uint64_t QuantizedLinear::residentBytes() const
         shared += q.ggmlData.capacity();
     if (q.spec.method == QuantMethod::Float && q.spec.floatType == DType::F32)
         shared += q.floatWeights.capacity() * sizeof(float);
-    if (q.spec.usesCodebook())
+    if (q.spec.decodesCodes())
         shared += CodebookLinear::codebookBytes(q);
     return m_inner->residentBytes() + (q.ownedBytes() - std::min(shared, q.ownedBytes()));
 }

@@ -30,6 +30,13 @@ struct GptqRowTrace
     double damp = 0;                   ///< λ added to the diagonal of H = 2·XᵀX/n
 };
 
+/// U (upper, H⁻¹ = UᵀU) for H = 2·XᵀX/n from `r.stats`, rows and columns permuted by `perm`, `diag` its
+/// diagonal (dead inputs set to 1, which the factor uses in their place), dampened by λ = dampPercent ·
+/// mean(diag) raised ×10 up to four times while H stays indefinite (`dampUsed` gets the λ that worked).
+/// What GPTQ and QuIP#'s LDLQ push rounding errors with. qs::Error naming the layer when H stays singular.
+Eigen::MatrixXf dampedInverseFactor(const QuantizeRequest& r, const std::vector<std::int64_t>& perm,
+                                    const std::vector<double>& diag, double& dampUsed, const JobContext& job);
+
 /// GPTQ exactly as a run quantizes (quantizeWeight with a GPTQ spec), also recording row
 /// `trace->row` when `trace` is given. Validates like quantizeWeight.
 QuantizedTensor gptqQuantize(const QuantizeRequest& request, const JobContext& job, GptqRowTrace* trace);

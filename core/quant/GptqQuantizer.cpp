@@ -60,6 +60,32 @@ bool inverseCholeskyUpper(const Eigen::MatrixXd& xtx, double scale, const std::v
     return U.allFinite();
 }
 
+} // namespace
+
+Eigen::MatrixXf dampedInverseFactor(const QuantizeRequest& r, const std::vector<std::int64_t>& perm,
+                                    const std::vector<double>& diag, double& dampUsed, const JobContext& job)
+{
+    // Dampening λ = damp · mean(diag H); raised ×10 (at most 4 times) if H stays indefinite.
+    double meanDiag = 0;
+    for (double d : diag)
+        meanDiag += d / double(diag.size());
+    MatrixC Uf;
+    double damp = r.spec.dampPercent;
+    bool ok = false;
+    const double hScale = 2.0 / double(r.stats->tokens);
+    for (int attempt = 0; attempt < 5 && !ok; ++attempt, damp *= 10)
+        ok = inverseCholeskyUpper(r.stats->xtx, hScale, perm, damp * meanDiag, Uf, job);
+    if (!ok)
+        throw Error(r.layerName + QStringLiteral(": the Hessian is singular even with dampening %1; "
+                                                 "calibrate with more tokens")
+                                      .arg(damp / 10));
+    job.checkCancelled();
+    dampUsed = damp / 10 * meanDiag; // the loop multiplied once more after success
+    return Uf;
+}
+
+namespace {
+
 class GptqQuantizer final : public Quantizer
 {
 public:
@@ -100,27 +126,15 @@ public:
             Wp.col(i) = W.col(perm[std::size_t(i)]);
         job.checkCancelled();
 
-        // Dampening λ = damp · mean(diag H); raised ×10 (at most 4 times) if H stays indefinite.
-        double meanDiag = 0;
-        for (double d : diag)
-            meanDiag += d / double(cols);
-        MatrixC Uf;
-        double damp = spec.dampPercent;
-        bool ok = false;
-        for (int attempt = 0; attempt < 5 && !ok; ++attempt, damp *= 10)
-            ok = inverseCholeskyUpper(xtx, hScale, perm, damp * meanDiag, Uf, job);
-        if (!ok)
-            throw Error(r.layerName + QStringLiteral(": the Hessian is singular even with dampening %1; "
-                                                     "calibrate with more tokens")
-                                          .arg(damp / 10));
-        job.checkCancelled();
+        double dampUsed = 0;
+        const MatrixC Uf = dampedInverseFactor(r, perm, diag, dampUsed, job);
         if (trace) {
             if (trace->row < 0 || trace->row >= rows)
                 throw Error(r.layerName + QStringLiteral(": row %1 is out of range").arg(trace->row));
             trace->order = perm;
             trace->steps.assign(std::size_t(cols), {});
             trace->inverseFactor = Uf;
-            trace->damp = damp / 10 * meanDiag; // the loop multiplied once more after success
+            trace->damp = dampUsed;
         }
 
         QuantizedTensor t;

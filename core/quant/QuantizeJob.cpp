@@ -211,6 +211,8 @@ double keptBytes(const LinearLayerInfo& l, const QuantSpec& spec)
         return params * (spec.floatType == DType::F32 ? 4.0 : 4.0 + double(dtypeInfo(spec.floatType).bytes));
     case QuantMethod::Ggml:
         return double(cost.total());
+    case QuantMethod::QuipSharp: // codes, a scale per row twice (tensor and layer); the transform's signs
+        return double(cost.codeBytes) + double(l.outFeatures) * 8.0 + 8.0 * double(l.inFeatures);
     case QuantMethod::SqueezeLlm: { // codebooks and the sparse matrix in f32/int32 (the layer reads the
                                     // tensor's)
         const double nnz = double(spec.sparseCount(l.outFeatures, l.inFeatures));
@@ -246,6 +248,7 @@ double workingBytes(const LinearLayerInfo& l, const QuantSpec& spec)
         perParam += 1.0 + 1.0 + 8.0;
         break;
     case QuantMethod::Gptq:
+    case QuantMethod::QuipSharp:
     case QuantMethod::Awq:
     case QuantMethod::SmoothQuant:
     case QuantMethod::LlmInt8:
@@ -253,9 +256,10 @@ double workingBytes(const LinearLayerInfo& l, const QuantSpec& spec)
         break;
     }
     double extra = 0;
-    if (spec.incoherence != Incoherence::None) { // the rotated copy; GPTQ's rotated XᵀX beside the original
+    if (spec.incoherence != Incoherence::None &&
+        spec.method != QuantMethod::Float) { // the rotated copy; GPTQ's rotated XᵀX beside the original
         extra += params * 4.0;
-        if (spec.method == QuantMethod::Gptq)
+        if (spec.needsHessian())
             extra += double(l.inFeatures) * double(l.inFeatures) * 8.0;
     }
     return double(l.bytes()) + params * perParam + extra + double(kMeasureBlockValues) * 5.0;
@@ -462,9 +466,9 @@ private:
     CalibrationOptions calibrationOptions(const std::vector<int>& group, std::uint64_t seedOffset) const
     {
         CalibrationOptions opt;
-        opt.hessian = false; // XᵀX (in² doubles and a rank update per window) for GPTQ only
+        opt.hessian = false; // XᵀX (in² doubles and a rank update per window) for GPTQ and QuIP# only
         for (int li : group)
-            opt.hessian = opt.hessian || m_plan.entries[std::size_t(li)].spec.method == QuantMethod::Gptq;
+            opt.hessian = opt.hessian || m_plan.entries[std::size_t(li)].spec.needsHessian();
         opt.sampleRows = kSampleRows;
         opt.seed = m_cal.seed + seedOffset;
         return opt;

@@ -154,6 +154,7 @@ const Quantizer& awqQuantizer();
 const Quantizer& ggmlQuantizer();
 const Quantizer& hqqQuantizer();
 const Quantizer& squeezeLlmQuantizer();
+const Quantizer& quipSharpQuantizer();
 
 const Quantizer& quantizerFor(QuantMethod method)
 {
@@ -181,6 +182,8 @@ const Quantizer& quantizerFor(QuantMethod method)
         return hqqQuantizer();
     case QuantMethod::SqueezeLlm:
         return squeezeLlmQuantizer();
+    case QuantMethod::QuipSharp:
+        return quipSharpQuantizer();
     }
     return rtn;
 }
@@ -199,7 +202,8 @@ std::uint64_t layerSeed(const QString& name, int seed)
     return h ^ (std::uint64_t(std::uint32_t(seed)) * 0x9e3779b97f4a7c15ull);
 }
 
-/// Incoherence processing around the method: W·Vᵀ quantized (GPTQ with V·XᵀX·Vᵀ), V kept with the codes.
+/// Incoherence processing around the method: W·Vᵀ quantized (GPTQ and QuIP# with V·XᵀX·Vᵀ), V kept with the
+/// codes.
 QuantizedTensor quantizeIncoherent(const QuantizeRequest& r, const JobContext& job)
 {
     std::shared_ptr<const Rotation> rotation;
@@ -217,7 +221,7 @@ QuantizedTensor quantizeIncoherent(const QuantizeRequest& r, const JobContext& j
     inner.weight = rotated.data();
     inner.weightCopy = nullptr;
     LinearInputStats stats;
-    if (r.stats && r.spec.method == QuantMethod::Gptq) {
+    if (r.stats && r.spec.needsHessian()) {
         stats.inFeatures = r.stats->inFeatures;
         stats.outFeatures = r.stats->outFeatures;
         stats.tokens = r.stats->tokens;
@@ -256,7 +260,8 @@ QuantizedTensor quantizeWeight(const QuantizeRequest& r, const JobContext& job)
                             .arg(i % r.cols));
     }
     job.checkCancelled();
-    if (r.spec.incoherence == Incoherence::Hadamard)
+    // A float layer keeps its weight as it is, whatever rotation the spec it came from asked for.
+    if (r.spec.incoherence == Incoherence::Hadamard && r.spec.method != QuantMethod::Float)
         return quantizeIncoherent(r, job);
     return quantizerFor(r.spec.method).quantize(r, job);
 }

@@ -182,6 +182,12 @@ QString ggufType(const QuantSpec& s, const LinearLayerInfo& l, QString& why)
     if (const std::optional<GgmlType> stored = s.ggufType())
         return ggmlTypeName(*stored).toLower();
     const QString label = s.label();
+    if (s.decodesCodes()) {
+        why = label + QStringLiteral(": %1 decodes its codes through a codebook or lattice; GGUF types are "
+                                     "uniform grids")
+                          .arg(quantMethodName(s.method));
+        return {};
+    }
     if (s.method != QuantMethod::Rtn && s.method != QuantMethod::Gptq && s.method != QuantMethod::Awq) {
         why =
             label + QStringLiteral(": GGUF types are weight-only; %1 is not").arg(quantMethodName(s.method));

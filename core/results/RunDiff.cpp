@@ -44,6 +44,9 @@ QStringList schemeFields(const std::optional<QuantSpec>& spec)
     if (s.usesCodebook())
         return {quantMethodName(s.method), QString::number(s.bits), granularityName(s.granularity), none,
                 QStringLiteral("lut + %1% sparse").arg(s.sparsePercent)};
+    if (s.usesLattice())
+        return {quantMethodName(s.method), QString::number(s.bits), granularityName(s.granularity),
+                QStringLiteral("sym"), s.label().section(u' ', 2) + QStringLiteral(" hadamard")};
     QStringList type{QStringLiteral("int")};
     if (quantMethodInfo(s.method).quantizesActivations)
         type << QStringLiteral("a%1").arg(s.activationBits);

@@ -63,7 +63,7 @@ QStringList quantGroupChoices(QuantMethod m)
     QStringList out;
     if (!quantMethodInfo(m).grouped)
         return out;
-    if (m == QuantMethod::SqueezeLlm) // one codebook per output row
+    if (m == QuantMethod::SqueezeLlm || m == QuantMethod::QuipSharp) // a codebook or a scale per output row
         return {granularityName(Granularity::PerChannel)};
     out << granularityName(Granularity::PerChannel) << granularityName(Granularity::PerTensor);
     for (int g : kOfferedGroupSizes)
@@ -322,9 +322,16 @@ QString QuantSpec::validate() const
     if (method == QuantMethod::LlmInt8 && outlierThreshold <= 0)
         return QStringLiteral("LLM.int8 outlier threshold must be positive");
     if (incoherence != Incoherence::None && method != QuantMethod::Rtn && method != QuantMethod::Gptq &&
-        method != QuantMethod::Hqq)
-        return QStringLiteral("incoherence processing applies to RTN, GPTQ and HQQ, not %1")
+        method != QuantMethod::Hqq && method != QuantMethod::QuipSharp)
+        return QStringLiteral("incoherence processing applies to RTN, GPTQ, HQQ and QuIP#, not %1")
             .arg(quantMethodName(method));
+    if (method == QuantMethod::QuipSharp &&
+        (incoherence != Incoherence::Hadamard || granularity != Granularity::PerChannel || !symmetric))
+        return QStringLiteral("QuIP# rotates the inputs (incoherence hadamard) and keeps one symmetric scale "
+                              "per output row (granularity channel, symmetric)");
+    if (method == QuantMethod::QuipSharp &&
+        (dampPercent <= 0 || dampPercent >= 1 || blockSize <= 0 || blockSize % 8 != 0))
+        return QStringLiteral("QuIP# needs 0 < damp < 1 and a positive block size that is a multiple of 8");
     if (method == QuantMethod::SqueezeLlm && granularity != Granularity::PerChannel)
         return QStringLiteral("SqueezeLLM keeps one codebook per output row: granularity must be channel");
     if (method == QuantMethod::SqueezeLlm && !(sparsePercent >= 0 && sparsePercent <= 10))
@@ -338,6 +345,14 @@ QString QuantSpec::validate() const
     if (info.quantizesActivations && (activationBits < 4 || activationBits > 8))
         return QStringLiteral("activation bits must lie in 4–8");
     return {};
+}
+
+QuantSpec quipSharpDefaults(QuantSpec s)
+{
+    s.granularity = Granularity::PerChannel;
+    s.symmetric = true;
+    s.incoherence = Incoherence::Hadamard;
+    return s;
 }
 
 QString incoherenceName(Incoherence i)
@@ -355,6 +370,12 @@ QString QuantSpec::label() const
     if (method == QuantMethod::SqueezeLlm) // "squeezellm int3 lut + 0.45% sparse"
         return s + QStringLiteral(" int%1 lut").arg(bits) +
                (sparsePercent > 0 ? QStringLiteral(" + %1% sparse").arg(sparsePercent) : QString());
+    if (method == QuantMethod::QuipSharp) // "quipsharp int2 e8p", "quipsharp int4 e8p+e8p"
+        return s + QStringLiteral(" int%1 %2")
+                       .arg(bits)
+                       .arg(bits == 2   ? QStringLiteral("e8p")
+                            : bits == 3 ? QStringLiteral("e8p+shell")
+                                        : QStringLiteral("e8p+e8p"));
     if (quantMethodInfo(method).quantizesActivations)
         s += QStringLiteral(" w%1a%2").arg(bits).arg(activationBits);
     else
@@ -384,8 +405,11 @@ QString QuantSpec::shortName() const
                (importance ? QStringLiteral("-imat") : QString());
     QString s = quantMethodName(method) + QStringLiteral("-w%1").arg(bits);
     if (method == QuantMethod::SqueezeLlm) // "squeezellm-w3-ch", "squeezellm-w3-ch-sp0.1"
-        return s + QStringLiteral("-ch") + (sparsePercent != QuantSpec().sparsePercent ? QStringLiteral("-sp%1").arg(sparsePercent)
-                                                               : QString());
+        return s + QStringLiteral("-ch") +
+               (sparsePercent != QuantSpec().sparsePercent ? QStringLiteral("-sp%1").arg(sparsePercent)
+                                                           : QString());
+    if (method == QuantMethod::QuipSharp) // "quipsharp-w2": per row, symmetric and rotated by definition
+        return s;
     if (granularity == Granularity::PerGroup)
         s += QStringLiteral("-g%1").arg(groupSize);
     else
@@ -436,6 +460,8 @@ QuantSpec QuantSpec::fromShortName(const QString& name)
     spec.floatZeros = spec.method == QuantMethod::Hqq; // HQQ's zeros are real-valued
     if (spec.method == QuantMethod::SqueezeLlm)
         spec.granularity = Granularity::PerChannel;
+    if (spec.method == QuantMethod::QuipSharp)
+        spec = quipSharpDefaults(spec);
     // The parts were split at '-' and lowered: "sp0.45" arrives whole ('.' is no separator).
     for (qsizetype i = 1; i < parts.size(); ++i) {
         const QString& t = parts[i];
@@ -496,6 +522,15 @@ QJsonObject QuantSpec::toJson() const
         o.insert(QStringLiteral("sparse_percent"), sparsePercent);
         return o;
     }
+    if (method == QuantMethod::QuipSharp) { // the rest is fixed by the method (validate())
+        o.insert(QStringLiteral("granularity"), granularityName(granularity));
+        o.insert(QStringLiteral("symmetric"), symmetric);
+        o.insert(QStringLiteral("incoherence"), incoherenceName(incoherence));
+        o.insert(QStringLiteral("incoherence_seed"), incoherenceSeed);
+        o.insert(QStringLiteral("damp_percent"), dampPercent);
+        o.insert(QStringLiteral("block_size"), blockSize);
+        return o;
+    }
     o.insert(QStringLiteral("symmetric"), symmetric);
     o.insert(QStringLiteral("granularity"), granularityName(granularity));
     if (granularity == Granularity::PerGroup)
@@ -537,6 +572,7 @@ QJsonObject QuantSpec::toJson() const
         o.insert(QStringLiteral("lp_norm"), hqqLpNorm);
         break;
     case QuantMethod::SqueezeLlm:
+    case QuantMethod::QuipSharp:
     case QuantMethod::Float:
     case QuantMethod::Ggml:
         break;
@@ -643,6 +679,16 @@ QuantSpec QuantSpec::fromJson(const QJsonObject& o, const QString& path, const Q
     number("sparse_percent", s.sparsePercent);
     if (s.method == QuantMethod::SqueezeLlm && !o.contains(u"granularity") && !o.contains(u"group_size"))
         s.granularity = Granularity::PerChannel; // one codebook per row
+    if (s.method == QuantMethod::QuipSharp && base.method != QuantMethod::QuipSharp) {
+        // What QuIP# is, unless the recipe says otherwise (validate() then names the conflict).
+        const QuantSpec d = quipSharpDefaults(s);
+        if (!o.contains(u"granularity") && !o.contains(u"group_size"))
+            s.granularity = d.granularity;
+        if (!o.contains(u"symmetric"))
+            s.symmetric = d.symmetric;
+        if (!o.contains(u"incoherence"))
+            s.incoherence = d.incoherence;
+    }
     if (s.method == QuantMethod::Hqq && base.method != QuantMethod::Hqq) {
         // HQQ optimises a real-valued zero per group: asymmetric, zeros stored as floats unless said
         // otherwise.

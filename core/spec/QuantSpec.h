@@ -28,7 +28,8 @@ enum class QuantMethod : std::uint8_t {
     Dynamic,
     Ggml,
     Hqq,
-    SqueezeLlm
+    SqueezeLlm,
+    QuipSharp
 };
 
 struct QuantMethodInfo
@@ -43,7 +44,7 @@ struct QuantMethodInfo
     const char* reference; ///< the paper it follows
 };
 
-inline constexpr std::array<QuantMethodInfo, 10> kQuantMethods{{
+inline constexpr std::array<QuantMethodInfo, 11> kQuantMethods{{
     {QuantMethod::Float, "float", "Float (keep)", false, false, 16, 32, false, ""},
     {QuantMethod::Rtn, "rtn", "RTN", false, false, 2, 8, true,
      "round-to-nearest; optional MSE clipping search"},
@@ -68,6 +69,11 @@ inline constexpr std::array<QuantMethodInfo, 10> kQuantMethods{{
      "values from k-means weighted by a diagonal Fisher proxy (the calibration inputs' mean x^2 per "
      "column, until a backward pass gives gradients), plus the largest and most sensitive weights kept "
      "exact in a sparse matrix"},
+    {QuantMethod::QuipSharp, "quipsharp", "QuIP# (E8P lattice, LDLQ, Hadamard)", true, false, 2, 4, true,
+     "Tseng et al. 2024, QuIP#: Even Better LLM Quantization with Hadamard Incoherence and Lattice "
+     "Codebooks: inputs rotated by a randomized Hadamard transform, vectors of 8 weights rounded to the E8P "
+     "lattice codebook (2 bits a weight; 3 and 4 bits add a residual stage) with LDLQ's Hessian-weighted "
+     "error feedback, one scale per output row"},
 }};
 inline constexpr const QuantMethodInfo& quantMethodInfo(QuantMethod m)
 {
@@ -92,9 +98,10 @@ QStringList quantGroupChoices(QuantMethod m);
 
 enum class Granularity : std::uint8_t { PerTensor, PerChannel, PerGroup };
 
-/// Incoherence processing before quantization (weight-only methods RTN, GPTQ, HQQ): the layer's input space
+/// Incoherence processing before quantization (weight-only methods RTN, GPTQ, HQQ; always on for QuIP#): the
+/// layer's input space
 /// is rotated by a randomized orthogonal transform V (kernels/Rotation.h: signs, Walsh–Hadamard, an odd-size
-/// random orthogonal factor), the method quantizes W·Vᵀ (GPTQ with V·H·Vᵀ), and the layer computes
+/// random orthogonal factor), the method quantizes W·Vᵀ (GPTQ and QuIP# with V·H·Vᵀ), and the layer computes
 /// Q·(V·x). Outliers spread over all inputs, so a group's range is set by typical weights.
 enum class Incoherence : std::uint8_t { None, Hadamard };
 QString incoherenceName(Incoherence i);
@@ -167,6 +174,13 @@ struct QuantSpec
     std::int64_t sparseCount(std::int64_t rows, std::int64_t cols) const;
     /// Whether the method stores a per-row codebook (SqueezeLLM) instead of scales and zeros.
     bool usesCodebook() const { return method == QuantMethod::SqueezeLlm; }
+    /// Whether the codes are lattice vectors (QuIP#: kernels/E8Lattice.h, 8 weights a vector, one scale per
+    /// row) rather than one integer level per weight.
+    bool usesLattice() const { return method == QuantMethod::QuipSharp; }
+    /// Whether the codes are decoded through a table (codebook or lattice), not as (q − zero)·scale.
+    bool decodesCodes() const { return usesCodebook() || usesLattice(); }
+    /// Whether quantizing needs the inputs' Hessian XᵀX (GPTQ, QuIP#'s LDLQ), not only Σx².
+    bool needsHessian() const { return method == QuantMethod::Gptq || method == QuantMethod::QuipSharp; }
 
     /// Exact storage of a [rows, cols] weight: codes + scales + zeros + extra (outliers, indices).
     /// A codebook method counts its codebooks (f16) as scales and its sparse matrix (f16 values,
@@ -200,5 +214,8 @@ struct QuantSpec
     static QuantSpec fromJson(const QJsonObject& o, const QString& path);
     bool operator==(const QuantSpec&) const = default;
 };
+
+/// `s` with what QuIP# fixes: one symmetric scale per output row, inputs rotated (incoherence hadamard).
+QuantSpec quipSharpDefaults(QuantSpec s);
 
 } // namespace qs

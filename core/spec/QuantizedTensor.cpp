@@ -1,6 +1,7 @@
 #include "spec/QuantizedTensor.h"
 
 #include "kernels/Convert.h"
+#include "kernels/E8Lattice.h"
 #include "kernels/GgmlQuants.h"
 #include "util/Error.h"
 #include "util/Threads.h"
@@ -119,7 +120,7 @@ std::shared_ptr<const PackedIntMatrix> QuantizedTensor::packedCodes() const
         return packed;
     if (spec.method == QuantMethod::Float || spec.method == QuantMethod::Ggml)
         throw Error(QStringLiteral("a %1 tensor has no integer codes to pack").arg(spec.label()));
-    if (spec.usesCodebook()) { // the codes alone, per row: scale 1 and zero 0 (the layer reads the codebook)
+    if (spec.decodesCodes()) { // the codes alone, per row: scale 1 and zero 0 (the layer decodes them itself)
         const std::vector<float> ones(std::size_t(rows), 1.0f);
         return std::make_shared<const PackedIntMatrix>(
             packIntMatrix(spec.bits, rows, cols, cols, codes.data(), ones.data(), nullptr, nullptr));
@@ -175,15 +176,15 @@ void QuantizedTensor::dequantizeRows(std::int64_t r0, std::int64_t r1, float* ou
         unpackIntCodeRows(*packed, r0, r1, unpacked.data());
         q = unpacked.data();
     }
-    if (spec.usesCodebook()) {
-        decodeCodebookRows(r0, r1, q, out);
-        return;
-    }
-    for (std::int64_t r = r0; r < r1; ++r) {
-        for (std::int64_t c = 0; c < cols; ++c) {
-            const std::int64_t si = scaleIndex(r, c);
-            const GroupParams p{scales[std::size_t(si)], zeros[std::size_t(si)]};
-            out[(r - r0) * cols + c] = dequantizeValue(q[(r - r0) * cols + c], p);
+    if (spec.decodesCodes()) {
+        decodeCodeRows(r0, r1, q, out);
+    } else {
+        for (std::int64_t r = r0; r < r1; ++r) {
+            for (std::int64_t c = 0; c < cols; ++c) {
+                const std::int64_t si = scaleIndex(r, c);
+                const GroupParams p{scales[std::size_t(si)], zeros[std::size_t(si)]};
+                out[(r - r0) * cols + c] = dequantizeValue(q[(r - r0) * cols + c], p);
+            }
         }
     }
     const std::size_t k = outlierColumns.size();
@@ -197,9 +198,23 @@ void QuantizedTensor::dequantizeRows(std::int64_t r0, std::int64_t r1, float* ou
         });
 }
 
-void QuantizedTensor::decodeCodebookRows(std::int64_t r0, std::int64_t r1, const std::uint8_t* q,
-                                         float* out) const
+void QuantizedTensor::decodeCodeRows(std::int64_t r0, std::int64_t r1, const std::uint8_t* q,
+                                     float* out) const
 {
+    if (spec.usesLattice()) {
+        for (std::int64_t r = r0; r < r1; ++r) {
+            const float s = scales[std::size_t(r)];
+            float* o = out + (r - r0) * cols;
+            const std::uint8_t* qr = q + (r - r0) * cols;
+            for (std::int64_t j0 = 0; j0 < cols; j0 += e8::kDim) {
+                const int len = int(std::min<std::int64_t>(e8::kDim, cols - j0));
+                e8::decodeQuip(spec.bits, qr + j0, len, o + j0);
+                for (int k = 0; k < len; ++k)
+                    o[j0 + k] *= s;
+            }
+        }
+        return;
+    }
     const std::int64_t entries = std::int64_t(1) << spec.bits;
     for (std::int64_t r = r0; r < r1; ++r) {
         const float* book = codebook.data() + r * entries;
@@ -245,6 +260,18 @@ std::uint64_t QuantizedTensor::ownedBytes() const
 
 void QuantizedTensor::checkCodebook(const QString& what) const
 {
+    if (spec.usesLattice()) {
+        if (std::int64_t(scales.size()) != rows)
+            throw Error(
+                QStringLiteral("%1: %2 row scales for %3 rows").arg(what).arg(scales.size()).arg(rows));
+        for (float s : scales)
+            if (!(std::isfinite(s) && s > 0))
+                throw Error(what + QStringLiteral(": a row scale is not a positive finite number"));
+        if (!rotation || rotation->n != cols)
+            throw Error(what + QStringLiteral(": QuIP# codes need the input rotation they were made in, and "
+                                              "it is missing"));
+        return;
+    }
     if (!spec.usesCodebook())
         return;
     const std::int64_t entries = std::int64_t(1) << spec.bits;

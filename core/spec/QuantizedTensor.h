@@ -34,7 +34,9 @@ struct QuantizedTensor
     std::vector<std::int32_t> outlierColumns; ///< LLM.int8: input columns kept in 16-bit
     std::vector<float> outlierWeights;        ///< [rows, outlierColumns.size()] f16-rounded
     std::vector<float> floatWeights;          ///< method == Float: the weight rounded to floatType
-    /// SqueezeLLM (spec.usesCodebook()): the codes index a codebook per row, [rows, 2^bits] f16-rounded
+    /// QuIP# (spec.usesLattice()) keeps `scales` (one per row) and `rotation`; its codes are chunks of
+    /// lattice codes (kernels/E8Lattice.h), `zeros` hold the symmetric midpoint only because the format reads
+    /// them. SqueezeLLM (spec.usesCodebook()): the codes index a codebook per row, [rows, 2^bits] f16-rounded
     /// values (scales and zeros stay empty), and a sparse matrix in CSR form adds to some weights what
     /// the codebook misses: w[r, c] = codebook[r, q[r, c]] + the sparse value at (r, c), if any.
     std::vector<float> codebook;
@@ -64,9 +66,11 @@ struct QuantizedTensor
     /// or the packed form without unpacking more than those rows (measurements stream a layer
     /// this way instead of holding a dequantized copy). Throws qs::Error on a bad range.
     void dequantizeRows(std::int64_t r0, std::int64_t r1, float* out) const;
-    /// A codebook tensor's rows [r0, r1) from their codes q [(r1 - r0), cols]: each code's codebook
-    /// entry plus the row's sparse values. The decode dequantizeRows and the running layer share.
-    void decodeCodebookRows(std::int64_t r0, std::int64_t r1, const std::uint8_t* q, float* out) const;
+    /// Rows [r0, r1) of a tensor whose codes go through a table (spec.decodesCodes()) from their codes
+    /// q [(r1 - r0), cols]: a codebook tensor each code's entry plus the row's sparse values, a lattice
+    /// tensor (QuIP#) each vector of 8 codes' lattice point times the row's scale, in the rotated input space
+    /// (the rotation is not undone). The decode dequantizeRows and the running layer share.
+    void decodeCodeRows(std::int64_t r0, std::int64_t r1, const std::uint8_t* q, float* out) const;
     void effectiveRows(std::int64_t r0, std::int64_t r1, float* out) const;
     /// Memory the tensor holds now: the capacity of each of its buffers plus its packed form (a
     /// layer that runs it shares that). After releaseCodesToPacked() an integer tensor holds about
@@ -79,7 +83,8 @@ struct QuantizedTensor
     }
     /// Throws qs::Error naming `what` when the codebook or the sparse matrix of a codebook tensor does
     /// not fit its shape (sizes, row starts not ascending, columns out of range or unsorted, codes
-    /// beyond the codebook are impossible by the bits); a no-op for the other methods.
+    /// beyond the codebook are impossible by the bits), or when a lattice tensor lacks its row scales
+    /// (count, finite and positive) or its rotation; a no-op for the other methods.
     void checkCodebook(const QString& what) const;
     double bitsPerWeight() const { return 8.0 * double(storageBytes()) / double(rows * cols); }
 };

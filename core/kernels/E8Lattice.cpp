@@ -1,0 +1,280 @@
+#include "kernels/E8Lattice.h"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cmath>
+#include <limits>
+
+namespace qs::e8 {
+
+namespace {
+
+/// E8P's pattern table, also in structure-of-arrays form for the encoder's loop over patterns.
+struct Patterns
+{
+    std::array<std::array<float, kDim>, kPatterns> rows{};
+    std::array<std::array<float, kPatterns>, kDim> byCoordinate{};
+    std::array<float, kPatterns> norm2{};
+    std::array<float, kPatterns> oddSum{}; ///< 1 when the pattern's coordinate sum is odd
+    std::array<std::uint8_t, kPatterns> parity{};
+
+    Patterns()
+    {
+        // Every vector of {½, 3⁄2, 5⁄2}^8 in base-3 order (coordinate 0 the most significant digit): the
+        // 227 with norm² ≤ 10 first, then the first 29 with norm² 12.
+        int n = 0;
+        for (int pass = 0; pass < 2; ++pass) {
+            for (int index = 0; index < 6561 && n < kPatterns; ++index) {
+                std::array<float, kDim> a{};
+                int rest = index;
+                float sq = 0;
+                for (int i = kDim - 1; i >= 0; --i) {
+                    a[std::size_t(i)] = 0.5f + float(rest % 3);
+                    rest /= 3;
+                    sq += a[std::size_t(i)] * a[std::size_t(i)];
+                }
+                if ((pass == 0 && sq <= 10.0f) || (pass == 1 && sq == 12.0f))
+                    rows[std::size_t(n++)] = a;
+            }
+        }
+        for (int p = 0; p < kPatterns; ++p) {
+            float sq = 0, sum = 0;
+            for (int i = 0; i < kDim; ++i) {
+                const float a = rows[std::size_t(p)][std::size_t(i)];
+                byCoordinate[std::size_t(i)][std::size_t(p)] = a;
+                sq += a * a;
+                sum += a;
+            }
+            norm2[std::size_t(p)] = sq;
+            parity[std::size_t(p)] = std::uint8_t(int(sum) & 1); // the sum of 8 half-integers is an integer
+            oddSum[std::size_t(p)] = float(parity[std::size_t(p)]);
+        }
+    }
+};
+
+const Patterns& patterns()
+{
+    static const Patterns table;
+    return table;
+}
+
+struct Shell
+{
+    std::array<std::array<float, kDim>, kShellPoints> points{};
+    std::array<float, kShellPoints> norm2{};
+
+    Shell()
+    {
+        int n = 1;                     // points[0]: the origin
+        for (int i = 0; i < kDim; ++i) // ±1 on two coordinates: 28 pairs × 4 signs
+            for (int j = i + 1; j < kDim; ++j)
+                for (int s = 0; s < 4; ++s) {
+                    points[std::size_t(n)][std::size_t(i)] = (s & 1) ? -1.0f : 1.0f;
+                    points[std::size_t(n)][std::size_t(j)] = (s & 2) ? -1.0f : 1.0f;
+                    ++n;
+                }
+        for (int s = 0; s < 256; ++s) { // (±½)^8 with an even number of minus signs
+            if (std::popcount(unsigned(s)) % 2 != 0)
+                continue;
+            for (int i = 0; i < kDim; ++i)
+                points[std::size_t(n)][std::size_t(i)] = ((s >> i) & 1) ? -0.5f : 0.5f;
+            ++n;
+        }
+        for (int i = 0; i < kDim && n < kShellPoints; ++i) // ±2 on one coordinate, −2 on the last left out
+            for (float v : {2.0f, -2.0f})
+                if (n < kShellPoints) {
+                    points[std::size_t(n)][std::size_t(i)] = v;
+                    ++n;
+                }
+        for (int k = 0; k < kShellPoints; ++k) {
+            float sq = 0;
+            for (float v : points[std::size_t(k)])
+                sq += v * v;
+            norm2[std::size_t(k)] = sq;
+        }
+    }
+};
+
+const Shell& shell()
+{
+    static const Shell table;
+    return table;
+}
+
+} // namespace
+
+const float* e8pPattern(int index)
+{
+    return patterns().rows[std::size_t(index & 255)].data();
+}
+
+void decodeE8P(std::uint16_t code, float* out)
+{
+    const Patterns& t = patterns();
+    const int p = code & 255;
+    const unsigned signs = (code >> 8) & 127u;
+    const unsigned last = (unsigned(t.parity[std::size_t(p)]) + unsigned(std::popcount(signs))) & 1u;
+    const unsigned all = signs | (last << 7);
+    const float shift = (code & 0x8000u) ? -0.25f : 0.25f;
+    const float* a = t.rows[std::size_t(p)].data();
+    for (int i = 0; i < kDim; ++i)
+        out[i] = (((all >> i) & 1u) ? -a[i] : a[i]) + shift;
+}
+
+std::uint16_t encodeE8P(const float* v, float* point)
+{
+    const Patterns& t = patterns();
+    float best = std::numeric_limits<float>::infinity();
+    std::uint16_t bestCode = 0;
+    alignas(64) std::array<float, kPatterns> dot{}, least{};
+    for (int s = 0; s < 2; ++s) {
+        const float shift = s ? -0.25f : 0.25f;
+        float u[kDim], au[kDim];
+        unsigned neg = 0;
+        float uu = 0;
+        for (int i = 0; i < kDim; ++i) {
+            u[i] = v[i] - shift;
+            au[i] = std::fabs(u[i]);
+            neg |= unsigned(u[i] < 0) << i;
+            uu += u[i] * u[i];
+        }
+        const float negOdd = float(std::popcount(neg) & 1);
+        dot.fill(0.0f);
+        least.fill(std::numeric_limits<float>::infinity());
+        for (int i = 0; i < kDim; ++i) {
+            const float* a = t.byCoordinate[std::size_t(i)].data();
+            const float x = au[i];
+            for (int p = 0; p < kPatterns; ++p) {
+                const float term = a[p] * x;
+                dot[std::size_t(p)] += term;
+                least[std::size_t(p)] = std::min(least[std::size_t(p)], term);
+            }
+        }
+        // ‖u − x‖² = ‖u‖² − 2·u·x + ‖a‖²; with signs following u, u·x = Σ a_i|u_i|, less 2·min a_i|u_i| when
+        // the parity needs one flip.
+        int bestP = -1;
+        float bestHere = best;
+        for (int p = 0; p < kPatterns; ++p) {
+            const float flip = t.oddSum[std::size_t(p)] != negOdd ? 2.0f * least[std::size_t(p)] : 0.0f;
+            const float d = uu - 2.0f * (dot[std::size_t(p)] - flip) + t.norm2[std::size_t(p)];
+            if (d < bestHere) {
+                bestHere = d;
+                bestP = p;
+            }
+        }
+        if (bestP < 0)
+            continue;
+        best = bestHere;
+        unsigned signs = neg;
+        if (float(t.parity[std::size_t(bestP)]) != negOdd) { // flip the cheapest coordinate
+            const float* a = t.rows[std::size_t(bestP)].data();
+            int k = 0;
+            for (int i = 1; i < kDim; ++i)
+                if (a[i] * au[i] < a[k] * au[k])
+                    k = i;
+            signs ^= 1u << k;
+        }
+        bestCode = std::uint16_t(unsigned(bestP) | ((signs & 127u) << 8) | (unsigned(s) << 15));
+    }
+    if (point)
+        decodeE8P(bestCode, point);
+    return bestCode;
+}
+
+void decodeShell(std::uint8_t code, float* out)
+{
+    const auto& p = shell().points[code];
+    for (int i = 0; i < kDim; ++i)
+        out[i] = p[std::size_t(i)];
+}
+
+std::uint8_t encodeShell(const float* v, float* point)
+{
+    const Shell& t = shell();
+    float best = std::numeric_limits<float>::infinity();
+    int bestK = 0;
+    for (int k = 0; k < kShellPoints; ++k) {
+        const float* p = t.points[std::size_t(k)].data();
+        float dot = 0;
+        for (int i = 0; i < kDim; ++i)
+            dot += p[i] * v[i];
+        const float d = t.norm2[std::size_t(k)] - 2.0f * dot; // ‖v − p‖² − ‖v‖²
+        if (d < best) {
+            best = d;
+            bestK = k;
+        }
+    }
+    if (point)
+        decodeShell(std::uint8_t(bestK), point);
+    return std::uint8_t(bestK);
+}
+
+namespace {
+
+/// The step of the uniform grid of 2^bits levels with the least mean squared error on unit Gaussian values
+/// (Max 1960), in units of the row's scale.
+float tailStep(int bits)
+{
+    static constexpr float kUnitStep[5] = {0, 0, 0.9957f, 0.5860f, 0.3352f};
+    return kUnitStep[bits] / kScaleOverRms[bits];
+}
+
+} // namespace
+
+void encodeQuip(int bits, const float* v, int len, std::uint8_t* codes, float* point)
+{
+    if (len < kDim) {
+        const float step = tailStep(bits), mid = float((1 << bits) - 1) / 2;
+        for (int i = 0; i < len; ++i) {
+            const float q = std::clamp(std::nearbyint(v[i] / step + mid), 0.0f, float((1 << bits) - 1));
+            codes[i] = std::uint8_t(q);
+            point[i] = (q - mid) * step;
+        }
+        return;
+    }
+    const unsigned first = encodeE8P(v, point);
+    unsigned second = 0;
+    if (bits > 2) {
+        const float b = kResidualScale[bits];
+        float r[kDim], p2[kDim];
+        for (int i = 0; i < kDim; ++i)
+            r[i] = (v[i] - point[i]) / b;
+        second = bits == 3 ? encodeShell(r, p2) : encodeE8P(r, p2);
+        for (int i = 0; i < kDim; ++i)
+            point[i] += b * p2[i];
+    }
+    const int high = bits - 2;
+    for (int i = 0; i < kDim; ++i)
+        codes[i] =
+            std::uint8_t(((first >> (2 * i)) & 3u) | (((second >> (high * i)) & ((1u << high) - 1u)) << 2));
+}
+
+void decodeQuip(int bits, const std::uint8_t* codes, int len, float* point)
+{
+    if (len < kDim) {
+        const float step = tailStep(bits), mid = float((1 << bits) - 1) / 2;
+        for (int i = 0; i < len; ++i)
+            point[i] = (float(codes[i]) - mid) * step;
+        return;
+    }
+    unsigned first = 0, second = 0;
+    const int high = bits - 2;
+    for (int i = 0; i < kDim; ++i) {
+        first |= unsigned(codes[i] & 3u) << (2 * i);
+        second |= unsigned(codes[i] >> 2) << (high * i);
+    }
+    decodeE8P(std::uint16_t(first), point);
+    if (bits > 2) {
+        float p2[kDim];
+        if (bits == 3)
+            decodeShell(std::uint8_t(second), p2);
+        else
+            decodeE8P(std::uint16_t(second), p2);
+        const float b = kResidualScale[bits];
+        for (int i = 0; i < kDim; ++i)
+            point[i] += b * p2[i];
+    }
+}
+
+} // namespace qs::e8
