@@ -195,7 +195,12 @@ private Q_SLOTS:
             QCOMPARE(e.spec.bits, e.name.endsWith(u"down_proj") ? 8 : 4);
         // Presets replace the recipe in one step.
         auto* presets = w.findChild<QComboBox*>(QStringLiteral("presetCombo"));
+        // Nothing is shown as chosen (the table's plan is not a preset) until the user picks one.
+        QCOMPARE(presets->currentIndex(), -1);
+        QVERIFY(!w.findChild<QPushButton*>(QStringLiteral("applyPreset"))->isEnabled());
+        QVERIFY(presets->currentText().isEmpty() && !presets->placeholderText().isEmpty());
         presets->setCurrentIndex(1); // attention 8-bit, MLP 4-bit
+        QVERIFY(w.findChild<QPushButton*>(QStringLiteral("applyPreset"))->isEnabled());
         w.findChild<QPushButton*>(QStringLiteral("applyPreset"))->click();
         QCOMPARE(w.planDocument()->undoStack()->count(), 2);
         for (const LayerPlanEntry& e : w.planDocument()->plan().entries) {

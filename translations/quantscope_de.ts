@@ -377,6 +377,13 @@
         <source>the export failed: %1</source>
         <translation>der Export ist fehlgeschlagen: %1</translation>
     </message>
+    <message numerus="yes">
+        <source>a run finished (%n left)</source>
+        <translation>
+            <numerusform>ein Lauf ist fertig (%n verbleibt)</numerusform>
+            <numerusform>ein Lauf ist fertig (%n verbleiben)</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>qs::HeatmapRangeBox</name>
@@ -1426,6 +1433,10 @@ vorhergesagt %3</translation>
     <message>
         <source>Bits per weight</source>
         <translation>Bits pro Gewicht</translation>
+    </message>
+    <message>
+        <source>Choose a preset to apply…</source>
+        <translation>Vorlage zum Anwenden wählen…</translation>
     </message>
 </context>
 <context>

@@ -98,8 +98,14 @@ QHBoxLayout* PlanPage::createTopRow()
 {
     m_presets = new QComboBox;
     m_presets->setObjectName(QStringLiteral("presetCombo"));
+    // No preset is shown as chosen until the user picks one: the table holds the plan, and a preset's name
+    // in the box beside it read as if it were applied.
+    m_presets->setPlaceholderText(tr("Choose a preset to apply…"));
     auto* applyPreset = new QPushButton(tr("Apply preset"));
     applyPreset->setObjectName(QStringLiteral("applyPreset"));
+    applyPreset->setEnabled(false);
+    connect(m_presets, &QComboBox::currentIndexChanged, applyPreset,
+            [applyPreset](int index) { applyPreset->setEnabled(index >= 0); });
     connect(applyPreset, &QPushButton::clicked, this, [this] {
         if (!m_model || m_presets->currentIndex() < 0)
             return;
@@ -238,6 +244,7 @@ void PlanPage::setModel(std::shared_ptr<const Model> model)
     m_presets->clear();
     for (const RecipePreset& p : recipePresets(*m_model))
         m_presets->addItem(QCoreApplication::translate("Presets", p.name));
+    m_presets->setCurrentIndex(-1); // the placeholder: nothing applied yet
     // A quantized checkpoint (a GGUF file, a run, a GPTQ/AWQ folder) starts from what it stores,
     // so the layer table shows each layer's type; a float model from the default plan.
     Recipe start = recipeForStoredModel(*m_model, QStringLiteral("plan"));
