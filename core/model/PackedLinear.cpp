@@ -282,14 +282,6 @@ std::shared_ptr<const LinearLayer> makePackedLayer(std::shared_ptr<const Quantiz
                                                    std::vector<float> bias)
 {
     const QuantSpec& s = q->spec;
-    if (q->rotation) {
-        std::shared_ptr<const LinearLayer> inner;
-        if (s.decodesCodes())
-            inner = std::make_shared<CodebookLinear>(q, std::move(bias));
-        else
-            inner = std::make_shared<PackedIntLinear>(*q, std::move(bias));
-        return std::make_shared<RotatedInputLinear>(std::move(inner), q->rotation);
-    }
     if (s.method == QuantMethod::Ggml)
         return std::make_shared<GgmlLinear>(q->cols, q->rows, s.ggmlType, q->ggmlData.data(), q,
                                             std::move(bias), q->storageBytes(), s.label(), false);
@@ -309,9 +301,16 @@ std::shared_ptr<const LinearLayer> makePackedLayer(std::shared_ptr<const Quantiz
         return std::make_shared<DenseLinear>(q->cols, q->rows, s.floatType, data, std::move(half),
                                              std::move(bias), q->storageBytes(), s.label(), false);
     }
+    // Integer codes; incoherence-processed ones (never float or gguf: quantizeWeight, validate) behind the
+    // input rotation.
+    std::shared_ptr<const LinearLayer> layer;
     if (s.decodesCodes())
-        return std::make_shared<CodebookLinear>(q, std::move(bias));
-    return std::make_shared<PackedIntLinear>(*q, std::move(bias));
+        layer = std::make_shared<CodebookLinear>(q, std::move(bias));
+    else
+        layer = std::make_shared<PackedIntLinear>(*q, std::move(bias));
+    if (q->rotation)
+        return std::make_shared<RotatedInputLinear>(std::move(layer), q->rotation);
+    return layer;
 }
 
 } // namespace qs

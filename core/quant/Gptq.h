@@ -30,6 +30,12 @@ struct GptqRowTrace
     double damp = 0;                   ///< λ added to the diagonal of H = 2·XᵀX/n
 };
 
+/// H_ii = 2·(XᵀX)_ii/n for each input of the layer from `r.stats`, with the inputs calibration never excited
+/// set to 1 and their columns of W zeroed (what GPTQ and QuIP#'s LDLQ do with dead inputs). qs::Error naming
+/// the layer and `method` when the statistics hold no input Hessian of the layer's width.
+std::vector<double> hessianDiagonal(const QuantizeRequest& r, const char* method,
+                                    Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>& W);
+
 /// U (upper, H⁻¹ = UᵀU) for H = 2·XᵀX/n from `r.stats`, rows and columns permuted by `perm`, `diag` its
 /// diagonal (dead inputs set to 1, which the factor uses in their place), dampened by λ = dampPercent ·
 /// mean(diag) raised ×10 up to four times while H stays indefinite (`dampUsed` gets the λ that worked).

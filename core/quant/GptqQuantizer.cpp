@@ -62,6 +62,25 @@ bool inverseCholeskyUpper(const Eigen::MatrixXd& xtx, double scale, const std::v
 
 } // namespace
 
+std::vector<double> hessianDiagonal(const QuantizeRequest& r, const char* method, MatrixF& W)
+{
+    const std::int64_t cols = r.cols;
+    if (!r.stats || r.stats->xtx.rows() != cols || r.stats->tokens <= 0)
+        throw Error(r.layerName + QStringLiteral(": %1 needs the input Hessian (calibration with hessian on)")
+                                      .arg(QLatin1String(method)));
+    const double hScale = 2.0 / double(r.stats->tokens); // H = 2·XᵀX / n
+    // Dead inputs (never active in calibration): H_ii = 1 and the column is zeroed, as GPTQ does.
+    std::vector<double> diag(static_cast<std::size_t>(cols));
+    for (std::int64_t i = 0; i < cols; ++i) {
+        diag[std::size_t(i)] = r.stats->xtx(i, i) * hScale;
+        if (diag[std::size_t(i)] == 0) {
+            diag[std::size_t(i)] = 1;
+            W.col(i).setZero();
+        }
+    }
+    return diag;
+}
+
 Eigen::MatrixXf dampedInverseFactor(const QuantizeRequest& r, const std::vector<std::int64_t>& perm,
                                     const std::vector<double>& diag, double& dampUsed, const JobContext& job)
 {
@@ -98,22 +117,8 @@ public:
     {
         const QuantSpec& spec = r.spec;
         const std::int64_t rows = r.rows, cols = r.cols;
-        const Eigen::MatrixXd& xtx = r.stats->xtx;
-        if (xtx.rows() != cols || r.stats->tokens <= 0)
-            throw Error(r.layerName +
-                        QStringLiteral(": GPTQ needs the input Hessian (calibration with hessian on)"));
-        const double hScale = 2.0 / double(r.stats->tokens); // H = 2·XᵀX / n
         MatrixF W = Eigen::Map<const MatrixF>(r.weight, rows, cols);
-
-        // Dead inputs (never active in calibration): H_ii = 1 and the column is zeroed, as GPTQ does.
-        std::vector<double> diag(static_cast<std::size_t>(cols));
-        for (std::int64_t i = 0; i < cols; ++i) {
-            diag[std::size_t(i)] = xtx(i, i) * hScale;
-            if (diag[std::size_t(i)] == 0) {
-                diag[std::size_t(i)] = 1;
-                W.col(i).setZero();
-            }
-        }
+        const std::vector<double> diag = hessianDiagonal(r, "GPTQ", W);
         // Act-order: columns by descending H_ii (stable, so ties keep a deterministic order).
         std::vector<std::int64_t> perm(static_cast<std::size_t>(cols));
         std::iota(perm.begin(), perm.end(), 0);

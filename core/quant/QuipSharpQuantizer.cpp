@@ -36,21 +36,9 @@ public:
     {
         const QuantSpec& spec = r.spec;
         const std::int64_t rows = r.rows, cols = r.cols;
-        if (!r.stats || r.stats->xtx.rows() != cols || r.stats->tokens <= 0)
-            throw Error(r.layerName +
-                        QStringLiteral(": QuIP# needs the input Hessian (calibration with hessian on)"));
         const int bits = spec.bits;
         MatrixF W = Eigen::Map<const MatrixF>(r.weight, rows, cols);
-        std::vector<double> diag(static_cast<std::size_t>(cols));
-        const double hScale = 2.0 / double(r.stats->tokens);
-        for (std::int64_t i = 0; i < cols; ++i) {
-            diag[std::size_t(i)] = r.stats->xtx(i, i) * hScale;
-            if (diag[std::size_t(i)] ==
-                0) { // never active in calibration: as GPTQ, H_ii = 1 and W's column 0
-                diag[std::size_t(i)] = 1;
-                W.col(i).setZero();
-            }
-        }
+        const std::vector<double> diag = hessianDiagonal(r, "QuIP#", W);
         std::vector<std::int64_t> identity(static_cast<std::size_t>(cols));
         std::iota(identity.begin(), identity.end(), 0);
         double dampUsed = 0;
