@@ -34,7 +34,7 @@ QuantSpec spec(QuantMethod m, int bits, int group, bool sym = false)
     if (m == QuantMethod::SmoothQuant || m == QuantMethod::LlmInt8 || m == QuantMethod::Dynamic)
         s.symmetric = true;
     s.floatZeros = m == QuantMethod::Hqq;
-    return m == QuantMethod::QuipSharp ? quipSharpDefaults(s) : s;
+    return m == QuantMethod::QuipSharp ? quipSharpDefaults(s) : m == QuantMethod::Aqlm ? aqlmDefaults(s) : s;
 }
 
 double perplexity(const Transformer& t, const Tokenizer& tok, const QString& text)
@@ -95,6 +95,7 @@ void TestPipeline::methods_data()
     QTest::newRow("hqq int4 g32") << int(QuantMethod::Hqq) << 4 << 32 << 2.0;
     QTest::newRow("squeezellm int4") << int(QuantMethod::SqueezeLlm) << 4 << 0 << 2.0;
     QTest::newRow("quip# int4") << int(QuantMethod::QuipSharp) << 4 << 0 << 2.0;
+    QTest::newRow("aqlm int3 3x8") << int(QuantMethod::Aqlm) << 3 << 0 << 2.0;
 }
 
 void TestPipeline::methods()
@@ -178,8 +179,12 @@ void TestPipeline::saveAndReload()
     plan.entries[18].spec = QuantSpec::fromShortName(QStringLiteral("quipsharp-w2")); // lattice codes
     plan.entries[19].spec = QuantSpec::fromShortName(QStringLiteral("quipsharp-w4"));
     plan.entries[20].spec = QuantSpec::fromShortName(QStringLiteral("quipsharp-w3")); // 172 = 21·8 + 4
+    plan.entries[21].spec = QuantSpec::fromShortName(QStringLiteral("aqlm-w2-2x8"));  // additive codebooks
+    plan.entries[22].spec = QuantSpec::fromShortName(QStringLiteral("aqlm-w3-6x4-beam2"));
+    plan.entries[27].spec =
+        QuantSpec::fromShortName(QStringLiteral("aqlm-w2-4x4-had")); // 172 inputs, rotated
     const QuantizeResult r = runQuantization(model, plan, m_cal, m_tok.get());
-    for (int i : {13, 14, 15, 18, 19, 20})
+    for (int i : {13, 14, 15, 18, 19, 20, 27})
         QVERIFY(r.tensors[std::size_t(i)]->rotation);
     QTemporaryDir tmp;
     const QString out = tmp.filePath(QStringLiteral("q"));
@@ -203,13 +208,14 @@ void TestPipeline::saveAndReload()
     QCOMPARE(perplexity(t, *m_tok, m_eval), perplexity(*r.model, *m_tok, m_eval));
 
     // A SqueezeLLM layer whose codebook lost a row, or whose sparse matrix lost a part, a QuIP# layer without
-    // its rotation: the model is refused with the file and the layer named, never run with a wrong weight.
-    const QString layer16 = model->linears()[16].name, layer18 = model->linears()[18].name;
+    // its rotation, an AQLM layer whose codebooks lost an entry or are missing: the model is refused with the
+    // file and the layer named, never run with a wrong weight.
+    const QString layer16 = model->linears()[16].name, layer18 = model->linears()[18].name,
+                  layer21 = model->linears()[21].name;
     const TensorStore saved = TensorStore::open(QDir(out).filePath(QStringLiteral("model.safetensors")));
     QTemporaryDir badDirs;
-    auto corrupted = [&](const QString& dropTensor, bool truncateCodebook) {
-        const QString dir =
-            badDirs.filePath(QStringLiteral("bad-") + QString::number(truncateCodebook) + dropTensor);
+    auto corrupted = [&](const QString& dropTensor, const QString& truncateCodebookOf) {
+        const QString dir = badDirs.filePath(QStringLiteral("bad-") + truncateCodebookOf + dropTensor);
         QDir().mkpath(dir);
         QFile::copy(QDir(out).filePath(QStringLiteral("config.json")),
                     QDir(dir).filePath(QStringLiteral("config.json")));
@@ -220,7 +226,7 @@ void TestPipeline::saveAndReload()
             const TensorInfo& info = saved.info(name);
             std::vector<std::int64_t> shape = info.shape;
             std::uint64_t bytes = info.bytes();
-            if (truncateCodebook && name == layer16 + u".codebook") {
+            if (!truncateCodebookOf.isEmpty() && name == truncateCodebookOf + u".codebook") {
                 shape.front() -= 1;
                 bytes -= std::uint64_t(shape.back()) * 2;
             }
@@ -233,12 +239,16 @@ void TestPipeline::saveAndReload()
         return test::errorOf([&] { Transformer(Model::open(dir)); });
     };
     for (const auto& [drop, truncate, layer, expected] :
-         {std::tuple{QString(), true, layer16, QStringLiteral("codebook holds")},
-          std::tuple{QString(layer16 + u".codebook"), false, layer16, QStringLiteral(".codebook is missing")},
-          std::tuple{QString(layer16 + u".sparse_cols"), false, layer16,
+         {std::tuple{QString(), layer16, layer16, QStringLiteral("codebook holds")},
+          std::tuple{QString(layer16 + u".codebook"), QString(), layer16,
+                     QStringLiteral(".codebook is missing")},
+          std::tuple{QString(layer16 + u".sparse_cols"), QString(), layer16,
                      QStringLiteral(".sparse_cols is missing")},
-          std::tuple{QString(layer18 + u".rotation_signs"), false, layer18,
-                     QStringLiteral(".rotation_signs is missing")}}) {
+          std::tuple{QString(layer18 + u".rotation_signs"), QString(), layer18,
+                     QStringLiteral(".rotation_signs is missing")},
+          std::tuple{QString(), layer21, layer21, QStringLiteral("codebooks hold")},
+          std::tuple{QString(layer21 + u".codebook"), QString(), layer21,
+                     QStringLiteral(".codebook is missing")}}) {
         const QString msg = corrupted(drop, truncate);
         QVERIFY2(msg.contains(layer) && msg.contains(u"model.safetensors") && msg.contains(expected),
                  qPrintable(msg));

@@ -171,7 +171,7 @@ void TestRecipe::validationErrors_data()
         "R.json: defaults.group_size: group size must be positive, got -4");
     row("unknown method", R"({"version": 1, "rules": [{"match": "a", "method": "gptx"}]})",
         "R.json: rules[0].method: unknown method 'gptx' (known: float, rtn, gptq, awq, smoothquant, "
-        "llm.int8, dynamic, gguf, hqq, squeezellm, quipsharp)");
+        "llm.int8, dynamic, gguf, hqq, squeezellm, quipsharp, aqlm)");
     row("method not a string", R"({"version": 1, "rules": [{"match": "a", "method": 4}]})",
         "R.json: rules[0].method: must be a string");
     row("bits four", R"({"version": 1, "rules": [{"match": "a", "bits": "four"}]})",

@@ -42,7 +42,7 @@ qs::Recipe recipeFromArgs(const QCommandLineParser& p)
     qs::QuantMethod method = qs::QuantMethod::Rtn;
     qs::quantMethodFromName(p.value(QStringLiteral("method")), method);
     if (p.isSet(QStringLiteral("sym")) ||
-        method != qs::QuantMethod::QuipSharp) // QuIP# is symmetric by design
+        (method != qs::QuantMethod::QuipSharp && method != qs::QuantMethod::Aqlm)) // symmetric by design
         spec.insert(QStringLiteral("symmetric"), p.isSet(QStringLiteral("sym")));
     if (p.isSet(QStringLiteral("act-order")))
         spec.insert(QStringLiteral("act_order"), true);

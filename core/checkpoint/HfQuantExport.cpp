@@ -46,6 +46,11 @@ QString hfExportProblem(const QuantSpec& s, std::int64_t rows, std::int64_t cols
                    "%1 stores lattice codes (8 weights a code) and rotates the inputs; %2 checkpoints "
                    "hold one integer per weight (save a QuantScope checkpoint instead)")
             .arg(QLatin1String(quantMethodInfo(s.method).displayName), formatName(f));
+    if (s.usesAdditive())
+        return QStringLiteral(
+                   "%1 stores each group of 8 weights as codes into the layer's codebooks; %2 "
+                   "checkpoints hold one integer per weight (save a QuantScope checkpoint instead)")
+            .arg(QLatin1String(quantMethodInfo(s.method).displayName), formatName(f));
     if (s.usesCodebook())
         return QStringLiteral("%1 stores a codebook per row and a sparse matrix, not scales and zeros; %2 "
                               "checkpoints cannot hold them (save a QuantScope checkpoint instead)")

@@ -4,6 +4,7 @@
 #include "io/MappedFile.h"
 #include "io/SafetensorsWriter.h"
 #include "io/TensorStore.h"
+#include "kernels/AdditiveCodes.h"
 #include "kernels/BitPacking.h"
 #include "kernels/Convert.h"
 #include "kernels/GgmlQuants.h"
@@ -235,6 +236,9 @@ void saveQuantizedModel(const QString& outDir, const Model& base, const Quantize
                 addInts(w, l.name + u".g_idx", q.groupIndex, qp);
             if (!q.inputScales.empty())
                 addFloats(w, l.name + u".input_scales", DType::F16, {q.cols}, q.inputScales, qp);
+            if (q.spec.usesAdditive()) // AQLM: the layer's codebooks, one entry of 8 values a row
+                addFloats(w, l.name + u".codebook", DType::F16,
+                          {std::int64_t(q.codebook.size()) / aq::kDim, aq::kDim}, q.codebook, qp);
             if (q.rotation) { // incoherence: the signs as bits (1 = −1), the odd-size factor in f32
                 std::vector<std::uint8_t> neg(q.rotation->signs.size());
                 for (std::size_t k = 0; k < neg.size(); ++k)

@@ -134,6 +134,17 @@ QuantizedTensor readQuantizedTensor(const TensorStore& ts, const QString& module
             throw fail(e.message());
         }
     }
+    if (spec.usesAdditive()) {
+        const QString cb = module + u".codebook";
+        if (!ts.contains(cb))
+            throw fail(QStringLiteral("the spec says %1 but .codebook is missing").arg(spec.label()));
+        q.codebook = ts.readF32(cb, FiniteCheck::Throw);
+        try {
+            q.checkCodebook(QStringLiteral("layer '%1'").arg(module));
+        } catch (const Error& e) {
+            throw Error::inFile(ts.fileOf(cb), e.message());
+        }
+    }
     if (spec.usesLattice()) {
         try {
             q.checkCodebook(QStringLiteral("layer '%1'").arg(module));

@@ -1,5 +1,7 @@
 #include "kernels/E8Lattice.h"
 
+#include "kernels/AdditiveCodes.h"
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -216,8 +218,7 @@ namespace {
 /// (Max 1960), in units of the row's scale.
 float tailStep(int bits)
 {
-    static constexpr float kUnitStep[5] = {0, 0, 0.9957f, 0.5860f, 0.3352f};
-    return kUnitStep[bits] / kScaleOverRms[bits];
+    return aq::kGaussianUniformStep[bits] / kScaleOverRms[bits];
 }
 
 } // namespace
@@ -225,12 +226,9 @@ float tailStep(int bits)
 void encodeQuip(int bits, const float* v, int len, std::uint8_t* codes, float* point)
 {
     if (len < kDim) {
-        const float step = tailStep(bits), mid = float((1 << bits) - 1) / 2;
-        for (int i = 0; i < len; ++i) {
-            const float q = std::clamp(std::nearbyint(v[i] / step + mid), 0.0f, float((1 << bits) - 1));
-            codes[i] = std::uint8_t(q);
-            point[i] = (q - mid) * step;
-        }
+        const float step = tailStep(bits);
+        for (int i = 0; i < len; ++i)
+            codes[i] = aq::gaussianLevel(bits, step, v[i], point[i]);
         return;
     }
     const unsigned first = encodeE8P(v, point);
@@ -253,9 +251,9 @@ void encodeQuip(int bits, const float* v, int len, std::uint8_t* codes, float* p
 void decodeQuip(int bits, const std::uint8_t* codes, int len, float* point)
 {
     if (len < kDim) {
-        const float step = tailStep(bits), mid = float((1 << bits) - 1) / 2;
+        const float step = tailStep(bits);
         for (int i = 0; i < len; ++i)
-            point[i] = (float(codes[i]) - mid) * step;
+            point[i] = aq::gaussianLevelValue(bits, step, codes[i]);
         return;
     }
     unsigned first = 0, second = 0;

@@ -209,7 +209,8 @@ CodebookLinear::CodebookLinear(std::shared_ptr<const QuantizedTensor> q, std::ve
 std::uint64_t CodebookLinear::codebookBytes(const QuantizedTensor& q)
 {
     return 4 * (q.codebook.capacity() + q.sparseRowStart.capacity() + q.sparseColumns.capacity() +
-                q.sparseValues.capacity() + (q.spec.usesLattice() ? q.scales.capacity() : 0));
+                q.sparseValues.capacity() +
+                (q.spec.usesLattice() || q.spec.usesAdditive() ? q.scales.capacity() : 0));
 }
 
 std::uint64_t CodebookLinear::residentBytes() const
@@ -221,6 +222,11 @@ QString CodebookLinear::kernelName() const
 {
     if (m_tensor->spec.usesLattice())
         return QStringLiteral("int%1 e8 lattice (decoded f32 tiles)").arg(m_packed->bits);
+    if (m_tensor->spec.usesAdditive())
+        return QStringLiteral("int%1 additive %2x%3 (decoded f32 tiles)")
+            .arg(m_packed->bits)
+            .arg(m_tensor->spec.additiveCodebooks())
+            .arg(m_tensor->spec.codebookBits);
     QString k = QStringLiteral("int%1 codebook (lut, f32 tiles)").arg(m_packed->bits);
     if (!m_tensor->sparseValues.empty())
         k += QStringLiteral(" + %1 sparse").arg(m_tensor->sparseValues.size());

@@ -213,6 +213,10 @@ double keptBytes(const LinearLayerInfo& l, const QuantSpec& spec)
         return double(cost.total());
     case QuantMethod::QuipSharp: // codes, a scale per row twice (tensor and layer); the transform's signs
         return double(cost.codeBytes) + double(l.outFeatures) * 8.0 + 8.0 * double(l.inFeatures);
+    case QuantMethod::Aqlm: // codes, scales twice, the codebooks in f32 (the layer reads the tensor's)
+        return double(cost.codeBytes) + double(l.outFeatures) * 8.0 +
+               double(spec.additiveCodebooks()) * double(std::int64_t(1) << spec.codebookBits) * 32.0 +
+               (spec.incoherence != Incoherence::None ? 8.0 * double(l.inFeatures) : 0.0);
     case QuantMethod::SqueezeLlm: { // codebooks and the sparse matrix in f32/int32 (the layer reads the
                                     // tensor's)
         const double nnz = double(spec.sparseCount(l.outFeatures, l.inFeatures));
@@ -247,6 +251,9 @@ double workingBytes(const LinearLayerInfo& l, const QuantSpec& spec)
     case QuantMethod::SqueezeLlm: // codes, the sparse mask, and the scores while the sparse part is chosen
         perParam += 1.0 + 1.0 + 8.0;
         break;
+    case QuantMethod::Aqlm: // W·H, U, U·H and the codebook step's two matrices in f32, codes per group
+        perParam += 5 * 4.0 + 2.0;
+        break;
     case QuantMethod::Gptq:
     case QuantMethod::QuipSharp:
     case QuantMethod::Awq:
@@ -261,6 +268,11 @@ double workingBytes(const LinearLayerInfo& l, const QuantSpec& spec)
         extra += params * 4.0;
         if (spec.needsHessian())
             extra += double(l.inFeatures) * double(l.inFeatures) * 8.0;
+    }
+    if (spec.method == QuantMethod::Aqlm) { // H in f32, the k-means copies, the step's vectors and blocks
+        const double slots = double(spec.additiveCodebooks()) * double(std::int64_t(1) << spec.codebookBits);
+        extra += double(l.inFeatures) * double(l.inFeatures) * 4.0 + params / 8.0 * 64.0 + slots * 8 * 4 * 5 +
+                 slots * 64 * 4;
     }
     return double(l.bytes()) + params * perParam + extra + double(kMeasureBlockValues) * 5.0;
 }

@@ -155,6 +155,7 @@ const Quantizer& ggmlQuantizer();
 const Quantizer& hqqQuantizer();
 const Quantizer& squeezeLlmQuantizer();
 const Quantizer& quipSharpQuantizer();
+const Quantizer& aqlmQuantizer();
 
 const Quantizer& quantizerFor(QuantMethod method)
 {
@@ -184,6 +185,8 @@ const Quantizer& quantizerFor(QuantMethod method)
         return squeezeLlmQuantizer();
     case QuantMethod::QuipSharp:
         return quipSharpQuantizer();
+    case QuantMethod::Aqlm:
+        return aqlmQuantizer();
     }
     return rtn;
 }

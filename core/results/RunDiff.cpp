@@ -47,6 +47,9 @@ QStringList schemeFields(const std::optional<QuantSpec>& spec)
     if (s.usesLattice())
         return {quantMethodName(s.method), QString::number(s.bits), granularityName(s.granularity),
                 QStringLiteral("sym"), s.label().section(u' ', 2) + QStringLiteral(" hadamard")};
+    if (s.usesAdditive()) // "2x8", "1x16 hadamard"
+        return {quantMethodName(s.method), QString::number(s.bits), granularityName(s.granularity),
+                QStringLiteral("sym"), s.label().section(u' ', 2)};
     QStringList type{QStringLiteral("int")};
     if (quantMethodInfo(s.method).quantizesActivations)
         type << QStringLiteral("a%1").arg(s.activationBits);

@@ -63,7 +63,8 @@ QStringList quantGroupChoices(QuantMethod m)
     QStringList out;
     if (!quantMethodInfo(m).grouped)
         return out;
-    if (m == QuantMethod::SqueezeLlm || m == QuantMethod::QuipSharp) // a codebook or a scale per output row
+    if (m == QuantMethod::SqueezeLlm || m == QuantMethod::QuipSharp ||
+        m == QuantMethod::Aqlm) // a codebook or a scale per output row
         return {granularityName(Granularity::PerChannel)};
     out << granularityName(Granularity::PerChannel) << granularityName(Granularity::PerTensor);
     for (int g : kOfferedGroupSizes)
@@ -279,6 +280,8 @@ QuantSpec::Cost QuantSpec::cost(std::int64_t rows, std::int64_t cols, std::int64
         c.extraBytes += std::uint64_t(cols) * 4;
     if (incoherence == Incoherence::Hadamard && cols > 0) // the transform: sign bits, R_m in f32
         c.extraBytes += Rotation::storedBytes(cols);
+    if (method == QuantMethod::Aqlm && codebookBits > 0) // the layer's codebooks: 2^B entries of 8 f16 values
+        c.scaleBytes += std::uint64_t(additiveCodebooks()) * (std::uint64_t(1) << codebookBits) * 8 * 2;
     return c;
 }
 
@@ -322,9 +325,32 @@ QString QuantSpec::validate() const
     if (method == QuantMethod::LlmInt8 && outlierThreshold <= 0)
         return QStringLiteral("LLM.int8 outlier threshold must be positive");
     if (incoherence != Incoherence::None && method != QuantMethod::Rtn && method != QuantMethod::Gptq &&
-        method != QuantMethod::Hqq && method != QuantMethod::QuipSharp)
-        return QStringLiteral("incoherence processing applies to RTN, GPTQ, HQQ and QuIP#, not %1")
+        method != QuantMethod::Hqq && method != QuantMethod::QuipSharp && method != QuantMethod::Aqlm)
+        return QStringLiteral("incoherence processing applies to RTN, GPTQ, HQQ, QuIP# and AQLM, not %1")
             .arg(quantMethodName(method));
+    if (method == QuantMethod::Aqlm) {
+        if (granularity != Granularity::PerChannel || !symmetric)
+            return QStringLiteral(
+                "AQLM keeps one scale per output row (granularity channel, symmetric); its codebooks do "
+                "the rest");
+        if (codebookBits < 4 || codebookBits > 16 || codebookBits % 2 != 0)
+            return QStringLiteral("AQLM codebooks have an even number of index bits from 4 to 16 (16 to "
+                                  "65536 entries), got %1")
+                .arg(codebookBits);
+        if ((8 * bits) % codebookBits != 0 || 8 * bits / codebookBits > 8)
+            return QStringLiteral("AQLM at %1 bits a weight has %2 bits a group of 8, which codebooks of %3 "
+                                  "bits do not fill (e.g. 4x4, 2x8 or 1x16 at 2 bits, 6x4, 3x8 or 2x12 at 3, "
+                                  "8x4, 4x8 or 2x16 at 4)")
+                .arg(bits)
+                .arg(8 * bits)
+                .arg(codebookBits);
+        if (beamSize < 1 || beamSize > 64)
+            return QStringLiteral("AQLM's beam size must lie in 1–64, got %1").arg(beamSize);
+        if (rounds < 1 || rounds > 20)
+            return QStringLiteral("AQLM's rounds must lie in 1–20, got %1").arg(rounds);
+        if (dampPercent <= 0 || dampPercent >= 1)
+            return QStringLiteral("AQLM needs 0 < damp < 1");
+    }
     if (method == QuantMethod::QuipSharp &&
         (incoherence != Incoherence::Hadamard || granularity != Granularity::PerChannel || !symmetric))
         return QStringLiteral("QuIP# rotates the inputs (incoherence hadamard) and keeps one symmetric scale "
@@ -355,6 +381,13 @@ QuantSpec quipSharpDefaults(QuantSpec s)
     return s;
 }
 
+QuantSpec aqlmDefaults(QuantSpec s)
+{
+    s.granularity = Granularity::PerChannel;
+    s.symmetric = true;
+    return s;
+}
+
 QString incoherenceName(Incoherence i)
 {
     return i == Incoherence::Hadamard ? QStringLiteral("hadamard") : QStringLiteral("none");
@@ -376,6 +409,9 @@ QString QuantSpec::label() const
                        .arg(bits == 2   ? QStringLiteral("e8p")
                             : bits == 3 ? QStringLiteral("e8p+shell")
                                         : QStringLiteral("e8p+e8p"));
+    if (method == QuantMethod::Aqlm) // "aqlm int2 2x8", "aqlm int2 1x16 hadamard"
+        return s + QStringLiteral(" int%1 %2x%3").arg(bits).arg(additiveCodebooks()).arg(codebookBits) +
+               (incoherence == Incoherence::Hadamard ? QStringLiteral(" hadamard") : QString());
     if (quantMethodInfo(method).quantizesActivations)
         s += QStringLiteral(" w%1a%2").arg(bits).arg(activationBits);
     else
@@ -410,6 +446,15 @@ QString QuantSpec::shortName() const
                                                            : QString());
     if (method == QuantMethod::QuipSharp) // "quipsharp-w2": per row, symmetric and rotated by definition
         return s;
+    if (method == QuantMethod::Aqlm) { // "aqlm-w2-2x8", "aqlm-w2-1x16-beam4-r2-had"
+        const QuantSpec d;
+        s += QStringLiteral("-%1x%2").arg(additiveCodebooks()).arg(codebookBits);
+        if (beamSize != d.beamSize)
+            s += QStringLiteral("-beam%1").arg(beamSize);
+        if (rounds != d.rounds)
+            s += QStringLiteral("-r%1").arg(rounds);
+        return s + (incoherence == Incoherence::Hadamard ? QStringLiteral("-had") : QString());
+    }
     if (granularity == Granularity::PerGroup)
         s += QStringLiteral("-g%1").arg(groupSize);
     else
@@ -462,6 +507,9 @@ QuantSpec QuantSpec::fromShortName(const QString& name)
         spec.granularity = Granularity::PerChannel;
     if (spec.method == QuantMethod::QuipSharp)
         spec = quipSharpDefaults(spec);
+    if (spec.method == QuantMethod::Aqlm)
+        spec = aqlmDefaults(spec);
+    int aqlmBooks = 0; // the N of an "NxB" token, checked against the bits once all tokens are read
     // The parts were split at '-' and lowered: "sp0.45" arrives whole ('.' is no separator).
     for (qsizetype i = 1; i < parts.size(); ++i) {
         const QString& t = parts[i];
@@ -489,15 +537,34 @@ QuantSpec QuantSpec::fromShortName(const QString& name)
             spec.staticGroups = false;
         } else if (t.size() > 2 && t.startsWith(u"sp") && spec.method == QuantMethod::SqueezeLlm) {
             spec.sparsePercent = t.mid(2).toDouble(&ok);
+        } else if (spec.method == QuantMethod::Aqlm && t.count(u'x') == 1 && !t.startsWith(u'x')) {
+            bool okBooks = false;
+            aqlmBooks = t.section(u'x', 0, 0).toInt(&okBooks);
+            spec.codebookBits = t.section(u'x', 1, 1).toInt(&ok);
+            ok = ok && okBooks && aqlmBooks > 0;
+        } else if (spec.method == QuantMethod::Aqlm && t.size() > 4 && t.startsWith(u"beam")) {
+            spec.beamSize = t.mid(4).toInt(&ok);
+        } else if (spec.method == QuantMethod::Aqlm && t.size() > 1 && t.front() == u'r') {
+            spec.rounds = t.mid(1).toInt(&ok);
         } else {
             ok = false;
         }
         if (!ok)
-            throw Error(QStringLiteral(
-                            "scheme '%1': cannot read '%2' (expected wB, gN, ch, tensor, sym, asym, clip, "
-                            "act, dyn (GPTQ), spP (SqueezeLLM's sparse percent) or had, e.g. gptq-w4-g128)")
-                            .arg(name, t));
+            throw Error(
+                QStringLiteral("scheme '%1': cannot read '%2' (expected wB, gN, ch, tensor, sym, asym, clip, "
+                               "act, dyn (GPTQ), spP (SqueezeLLM's sparse percent), MxB, beamK, rN (AQLM's "
+                               "codebooks, beam and rounds) or had, e.g. gptq-w4-g128, aqlm-w2-2x8)")
+                    .arg(name, t));
     }
+    if (aqlmBooks > 0 && aqlmBooks * spec.codebookBits != 8 * spec.bits)
+        throw Error(QStringLiteral("scheme '%1': %2 codebooks of %3 bits give %4 bits a group of 8 weights, "
+                                   "not the %5 of w%6")
+                        .arg(name)
+                        .arg(aqlmBooks)
+                        .arg(spec.codebookBits)
+                        .arg(aqlmBooks * spec.codebookBits)
+                        .arg(8 * spec.bits)
+                        .arg(spec.bits));
     const QString problem = spec.validate();
     if (!problem.isEmpty())
         throw Error(QStringLiteral("scheme '%1': %2").arg(name, problem));
@@ -529,6 +596,17 @@ QJsonObject QuantSpec::toJson() const
         o.insert(QStringLiteral("incoherence_seed"), incoherenceSeed);
         o.insert(QStringLiteral("damp_percent"), dampPercent);
         o.insert(QStringLiteral("block_size"), blockSize);
+        return o;
+    }
+    if (method == QuantMethod::Aqlm) {
+        o.insert(QStringLiteral("granularity"), granularityName(granularity));
+        o.insert(QStringLiteral("symmetric"), symmetric);
+        o.insert(QStringLiteral("codebook_bits"), codebookBits);
+        o.insert(QStringLiteral("beam_size"), beamSize);
+        o.insert(QStringLiteral("rounds"), rounds);
+        o.insert(QStringLiteral("damp_percent"), dampPercent);
+        o.insert(QStringLiteral("incoherence"), incoherenceName(incoherence));
+        o.insert(QStringLiteral("incoherence_seed"), incoherenceSeed);
         return o;
     }
     o.insert(QStringLiteral("symmetric"), symmetric);
@@ -573,6 +651,7 @@ QJsonObject QuantSpec::toJson() const
         break;
     case QuantMethod::SqueezeLlm:
     case QuantMethod::QuipSharp:
+    case QuantMethod::Aqlm:
     case QuantMethod::Float:
     case QuantMethod::Ggml:
         break;
@@ -677,6 +756,16 @@ QuantSpec QuantSpec::fromJson(const QJsonObject& o, const QString& path, const Q
     }
     number("lp_norm", s.hqqLpNorm);
     number("sparse_percent", s.sparsePercent);
+    integer("codebook_bits", s.codebookBits);
+    integer("beam_size", s.beamSize);
+    integer("rounds", s.rounds);
+    if (s.method == QuantMethod::Aqlm && base.method != QuantMethod::Aqlm) {
+        // One scale per row, unless the recipe says otherwise (validate() then names the conflict).
+        if (!o.contains(u"granularity") && !o.contains(u"group_size"))
+            s.granularity = Granularity::PerChannel;
+        if (!o.contains(u"symmetric"))
+            s.symmetric = true;
+    }
     if (s.method == QuantMethod::SqueezeLlm && !o.contains(u"granularity") && !o.contains(u"group_size"))
         s.granularity = Granularity::PerChannel; // one codebook per row
     if (s.method == QuantMethod::QuipSharp && base.method != QuantMethod::QuipSharp) {

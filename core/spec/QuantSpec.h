@@ -29,7 +29,8 @@ enum class QuantMethod : std::uint8_t {
     Ggml,
     Hqq,
     SqueezeLlm,
-    QuipSharp
+    QuipSharp,
+    Aqlm
 };
 
 struct QuantMethodInfo
@@ -44,7 +45,7 @@ struct QuantMethodInfo
     const char* reference; ///< the paper it follows
 };
 
-inline constexpr std::array<QuantMethodInfo, 11> kQuantMethods{{
+inline constexpr std::array<QuantMethodInfo, 12> kQuantMethods{{
     {QuantMethod::Float, "float", "Float (keep)", false, false, 16, 32, false, ""},
     {QuantMethod::Rtn, "rtn", "RTN", false, false, 2, 8, true,
      "round-to-nearest; optional MSE clipping search"},
@@ -74,6 +75,11 @@ inline constexpr std::array<QuantMethodInfo, 11> kQuantMethods{{
      "Codebooks: inputs rotated by a randomized Hadamard transform, vectors of 8 weights rounded to the E8P "
      "lattice codebook (2 bits a weight; 3 and 4 bits add a residual stage) with LDLQ's Hessian-weighted "
      "error feedback, one scale per output row"},
+    {QuantMethod::Aqlm, "aqlm", "AQLM (additive codebooks, beam search)", true, false, 2, 4, true,
+     "Egiazarian et al. 2024, Extreme Compression of Large Language Models via Additive Quantization: each "
+     "group of 8 input weights is the sum of one entry from each of M learned codebooks (2x8 or 1x16 at 2 "
+     "bits a weight), codes found by beam search on the layer's output error (X^T X), codebooks and row "
+     "scales refitted in turn"},
 }};
 inline constexpr const QuantMethodInfo& quantMethodInfo(QuantMethod m)
 {
@@ -98,11 +104,11 @@ QStringList quantGroupChoices(QuantMethod m);
 
 enum class Granularity : std::uint8_t { PerTensor, PerChannel, PerGroup };
 
-/// Incoherence processing before quantization (weight-only methods RTN, GPTQ, HQQ; always on for QuIP#): the
-/// layer's input space
-/// is rotated by a randomized orthogonal transform V (kernels/Rotation.h: signs, Walsh–Hadamard, an odd-size
-/// random orthogonal factor), the method quantizes W·Vᵀ (GPTQ and QuIP# with V·H·Vᵀ), and the layer computes
-/// Q·(V·x). Outliers spread over all inputs, so a group's range is set by typical weights.
+/// Incoherence processing before quantization (weight-only methods RTN, GPTQ, HQQ, AQLM; always on for
+/// QuIP#): the layer's input space is rotated by a randomized orthogonal transform V (kernels/Rotation.h:
+/// signs, Walsh–Hadamard, an odd-size random orthogonal factor), the method quantizes W·Vᵀ (GPTQ and QuIP#
+/// with V·H·Vᵀ), and the layer computes Q·(V·x). Outliers spread over all inputs, so a group's range is set
+/// by typical weights.
 enum class Incoherence : std::uint8_t { None, Hadamard };
 QString incoherenceName(Incoherence i);
 QString granularityName(Granularity g);
@@ -141,6 +147,12 @@ struct QuantSpec
     /// SqueezeLLM: the share of a layer's weights kept exact in the sparse matrix, in percent (the paper's
     /// 0.45: 0.40 by magnitude, 0.05 by sensitivity); 0 keeps none.
     double sparsePercent = 0.45;
+    /// AQLM: the bits of one codebook's index, even, 4–16 (16 to 65536 entries); the codebooks a group of 8
+    /// weights sums are 8·bits / codebookBits, at most 8 (additiveCodebooks(): the paper's 2x8 or 1x16 at 2
+    /// bits a weight; 4x4 keeps the codebooks small where a layer is small: 8 KiB for 2x8, 256 B for 4x4).
+    int codebookBits = 8;
+    int beamSize = 8; ///< AQLM: hypotheses the beam search keeps per group of 8 weights
+    int rounds = 3;   ///< AQLM: rounds of code search and codebook refit
     /// gguf: the ggml block type (see GgmlTypes.h). bits, granularity and groupSize mirror it
     /// (nominal bits, per-group of the block size) so tables and sorting treat it like the others.
     GgmlType ggmlType = GgmlType::Q4_K;
@@ -177,10 +189,18 @@ struct QuantSpec
     /// Whether the codes are lattice vectors (QuIP#: kernels/E8Lattice.h, 8 weights a vector, one scale per
     /// row) rather than one integer level per weight.
     bool usesLattice() const { return method == QuantMethod::QuipSharp; }
+    /// Whether a group of 8 weights is a sum of entries of the layer's learned codebooks (AQLM:
+    /// kernels/AdditiveCodes.h, one scale per row).
+    bool usesAdditive() const { return method == QuantMethod::Aqlm; }
+    /// AQLM: the codebooks each group of 8 weights sums (8·bits / codebookBits).
+    int additiveCodebooks() const { return codebookBits > 0 ? 8 * bits / codebookBits : 0; }
     /// Whether the codes are decoded through a table (codebook or lattice), not as (q − zero)·scale.
-    bool decodesCodes() const { return usesCodebook() || usesLattice(); }
-    /// Whether quantizing needs the inputs' Hessian XᵀX (GPTQ, QuIP#'s LDLQ), not only Σx².
-    bool needsHessian() const { return method == QuantMethod::Gptq || method == QuantMethod::QuipSharp; }
+    bool decodesCodes() const { return usesCodebook() || usesLattice() || usesAdditive(); }
+    /// Whether quantizing needs the inputs' Hessian XᵀX (GPTQ, QuIP#'s LDLQ, AQLM's objective), not only Σx².
+    bool needsHessian() const
+    {
+        return method == QuantMethod::Gptq || method == QuantMethod::QuipSharp || method == QuantMethod::Aqlm;
+    }
 
     /// Exact storage of a [rows, cols] weight: codes + scales + zeros + extra (outliers, indices).
     /// A codebook method counts its codebooks (f16) as scales and its sparse matrix (f16 values,
@@ -217,5 +237,7 @@ struct QuantSpec
 
 /// `s` with what QuIP# fixes: one symmetric scale per output row, inputs rotated (incoherence hadamard).
 QuantSpec quipSharpDefaults(QuantSpec s);
+/// `s` with what AQLM fixes: one symmetric scale per output row.
+QuantSpec aqlmDefaults(QuantSpec s);
 
 } // namespace qs

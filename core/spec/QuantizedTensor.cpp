@@ -1,5 +1,6 @@
 #include "spec/QuantizedTensor.h"
 
+#include "kernels/AdditiveCodes.h"
 #include "kernels/Convert.h"
 #include "kernels/E8Lattice.h"
 #include "kernels/GgmlQuants.h"
@@ -215,6 +216,17 @@ void QuantizedTensor::decodeCodeRows(std::int64_t r0, std::int64_t r1, const std
         }
         return;
     }
+    if (spec.usesAdditive()) {
+        const int books = spec.additiveCodebooks();
+        for (std::int64_t r = r0; r < r1; ++r) {
+            const float s = scales[std::size_t(r)];
+            float* o = out + (r - r0) * cols;
+            aq::decodeRow(spec.bits, spec.codebookBits, books, codebook.data(), q + (r - r0) * cols, cols, o);
+            for (std::int64_t c = 0; c < cols; ++c)
+                o[c] *= s;
+        }
+        return;
+    }
     const std::int64_t entries = std::int64_t(1) << spec.bits;
     for (std::int64_t r = r0; r < r1; ++r) {
         const float* book = codebook.data() + r * entries;
@@ -260,13 +272,35 @@ std::uint64_t QuantizedTensor::ownedBytes() const
 
 void QuantizedTensor::checkCodebook(const QString& what) const
 {
-    if (spec.usesLattice()) {
+    if (spec.usesLattice() || spec.usesAdditive()) {
         if (std::int64_t(scales.size()) != rows)
             throw Error(
                 QStringLiteral("%1: %2 row scales for %3 rows").arg(what).arg(scales.size()).arg(rows));
         for (float s : scales)
             if (!(std::isfinite(s) && s > 0))
                 throw Error(what + QStringLiteral(": a row scale is not a positive finite number"));
+    }
+    if (spec.usesAdditive()) {
+        const std::int64_t expected =
+            std::int64_t(spec.additiveCodebooks()) * (std::int64_t(1) << spec.codebookBits) * aq::kDim;
+        if (std::int64_t(codebook.size()) != expected)
+            throw Error(QStringLiteral("%1: the codebooks hold %2 values, expected %3 (%4 codebooks × %5 "
+                                       "entries × 8)")
+                            .arg(what)
+                            .arg(codebook.size())
+                            .arg(expected)
+                            .arg(spec.additiveCodebooks())
+                            .arg(std::int64_t(1) << spec.codebookBits));
+        for (float v : codebook)
+            if (!std::isfinite(v))
+                throw Error(what + QStringLiteral(": the codebooks hold a value that is not finite"));
+        if ((spec.incoherence == Incoherence::Hadamard) != bool(rotation))
+            throw Error(what + (rotation ? QStringLiteral(": an input rotation the spec does not name")
+                                         : QStringLiteral(": the spec rotates the inputs but the rotation is "
+                                                          "missing")));
+        return;
+    }
+    if (spec.usesLattice()) {
         if (!rotation || rotation->n != cols)
             throw Error(what + QStringLiteral(": QuIP# codes need the input rotation they were made in, and "
                                               "it is missing"));

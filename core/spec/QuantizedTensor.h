@@ -39,6 +39,9 @@ struct QuantizedTensor
     /// them. SqueezeLLM (spec.usesCodebook()): the codes index a codebook per row, [rows, 2^bits] f16-rounded
     /// values (scales and zeros stay empty), and a sparse matrix in CSR form adds to some weights what
     /// the codebook misses: w[r, c] = codebook[r, q[r, c]] + the sparse value at (r, c), if any.
+    /// AQLM (spec.usesAdditive()): the layer's codebooks, [M, 2^codebookBits, 8] f16-rounded, one scale per
+    /// row in `scales` (zeros as QuIP#'s), the codes chunks of each group's M codes
+    /// (kernels/AdditiveCodes.h).
     std::vector<float> codebook;
     std::vector<std::int32_t> sparseRowStart; ///< [rows + 1]; empty when the sparse matrix is
     std::vector<std::int32_t> sparseColumns;  ///< [nnz], ascending within a row
@@ -68,8 +71,9 @@ struct QuantizedTensor
     void dequantizeRows(std::int64_t r0, std::int64_t r1, float* out) const;
     /// Rows [r0, r1) of a tensor whose codes go through a table (spec.decodesCodes()) from their codes
     /// q [(r1 - r0), cols]: a codebook tensor each code's entry plus the row's sparse values, a lattice
-    /// tensor (QuIP#) each vector of 8 codes' lattice point times the row's scale, in the rotated input space
-    /// (the rotation is not undone). The decode dequantizeRows and the running layer share.
+    /// tensor (QuIP#) each vector of 8 codes' lattice point times the row's scale, an additive tensor (AQLM)
+    /// each group's sum of codebook entries times the row's scale; in the rotated input space when there is
+    /// one (the rotation is not undone). The decode dequantizeRows and the running layer share.
     void decodeCodeRows(std::int64_t r0, std::int64_t r1, const std::uint8_t* q, float* out) const;
     void effectiveRows(std::int64_t r0, std::int64_t r1, float* out) const;
     /// Memory the tensor holds now: the capacity of each of its buffers plus its packed form (a
@@ -84,7 +88,8 @@ struct QuantizedTensor
     /// Throws qs::Error naming `what` when the codebook or the sparse matrix of a codebook tensor does
     /// not fit its shape (sizes, row starts not ascending, columns out of range or unsorted, codes
     /// beyond the codebook are impossible by the bits), or when a lattice tensor lacks its row scales
-    /// (count, finite and positive) or its rotation; a no-op for the other methods.
+    /// (count, finite and positive) or its rotation, or an additive tensor its row scales, its codebooks
+    /// (count, finite) or the rotation its spec names; a no-op for the other methods.
     void checkCodebook(const QString& what) const;
     double bitsPerWeight() const { return 8.0 * double(storageBytes()) / double(rows * cols); }
 };
