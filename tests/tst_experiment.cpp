@@ -6,8 +6,10 @@
 #include "RunsPanel.h"
 #include "TestSupport.h"
 #include "model/Model.h"
+#include "quant/QuantizeEstimate.h"
 #include "recipe/Recipe.h"
 #include "results/ExperimentJob.h"
+#include "tokenizer/Tokenizer.h"
 
 #include <QDir>
 #include <QFile>
@@ -84,6 +86,7 @@ private Q_SLOTS:
     void sameNumbersThroughCliAndGui();
     void warningsInsteadOfSilence();
     void cliFailsWhenItCannotSave();
+    void dryRunMeasuresBlockZero();
     void runnerDeliversProgressAndValue();
     void runnerCancelAndFailureAreData();
     void runnerDropsOutcomeOfDeadGuard();
@@ -203,6 +206,40 @@ void TestExperiment::warningsInsteadOfSilence()
     QVERIFY(finished.front().front().toBool());
     QVERIFY(finished.front().at(1).toString().contains(u"calibration-is-evaluation"));
     QVERIFY(panel.lastWarnings().join(u'\n').contains(u"calibration-is-evaluation"));
+}
+
+// quantize --dry-run: block 0 is run for real (calibration and quantization, then the pipeline stops), the
+// whole run extrapolated from it, memory estimated; nothing is written (no --out needed). How close the
+// extrapolation comes is a measurement (docs/benchmarks.md), not a timed test.
+void TestExperiment::dryRunMeasuresBlockZero()
+{
+    QS_REQUIRE_DATA(modelPath, "stories260K");
+    QS_REQUIRE_DATA(calib, "kjv/train.txt");
+    QTemporaryDir tmp;
+    const QString recipePath = writeRecipe(tmp.path(), calib);
+    const auto model = Model::open(modelPath);
+    const ExperimentParams params = cliLikeParams(model, recipePath, QString());
+    const auto tokenizer = Tokenizer::load(modelPath);
+    int reports = 0;
+    JobContext job;
+    job.progress = [&](const JobProgress&) { ++reports; };
+    const QuantizeEstimate e =
+        estimateQuantization(model, params.plan, params.calibration, tokenizer.get(), job);
+    QCOMPARE(e.blocks, model->config().numLayers);
+    QVERIFY(!e.measuredWholeRun);
+    QVERIFY(reports > 7);
+    QVERIFY(e.blockSeconds > 0 && e.blockCalibration > 0 && e.blockCalibration < e.blockSeconds);
+    QVERIFY(e.memory.total() > 0);
+    QCOMPARE(e.totalSeconds(), e.setupSeconds + e.blockSeconds * e.blocks + e.headSeconds);
+    const auto r =
+        test::runCli(QStringList{QStringLiteral("quantize"), modelPath, QStringLiteral("--recipe"),
+                                 recipePath, QStringLiteral("--dry-run"), QStringLiteral("--json")});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const QJsonObject j = QJsonDocument::fromJson(r.out).object();
+    QCOMPARE(j.value(u"blocks").toInt(), model->config().numLayers);
+    QVERIFY(j.value(u"total_seconds").toDouble() > 0 && j.value(u"memory_bytes").toDouble() > 0);
+    const auto usage = test::runCli(QStringList{QStringLiteral("quantize"), modelPath});
+    QVERIFY(usage.exitCode != 0 && usage.err.contains("--out DIR is required"));
 }
 
 void TestExperiment::cliFailsWhenItCannotSave()

@@ -2,10 +2,12 @@
 #include "CliOptions.h"
 #include "RunsDatabase.h"
 #include "model/Model.h"
+#include "quant/QuantizeEstimate.h"
 #include "recipe/Recipe.h"
 #include "results/ExperimentJob.h"
 #include "results/RunDiff.h"
 #include "results/RunSummaryJson.h"
+#include "tokenizer/Tokenizer.h"
 #include "util/Error.h"
 #include "util/Paths.h"
 #include "util/Threads.h"
@@ -133,6 +135,10 @@ int runQuantize(const QStringList& args)
          QStringLiteral("N")},
         {QStringLiteral("seed"), QStringLiteral("Calibration seed (overrides)."), QStringLiteral("S")},
         {QStringLiteral("out"), QStringLiteral("Output folder (written atomically)."), QStringLiteral("DIR")},
+        {QStringLiteral("dry-run"),
+         QStringLiteral(
+             "Measure the first block on this machine (load, calibration, quantization, then stop) "
+             "and print the time and memory the whole run would take; writes nothing.")},
         {QStringLiteral("name"), QStringLiteral("Run name for compare tables."), QStringLiteral("NAME")},
         {QStringLiteral("eval"), QStringLiteral("Evaluate the result on this text."), QStringLiteral("FILE")},
         {QStringLiteral("kld-base"), QStringLiteral("KLD base from the original model (eval --save-base)."),
@@ -145,7 +151,8 @@ int runQuantize(const QStringList& args)
     });
     p.addOptions(perplexityOptions());
     p.process(args);
-    if (p.positionalArguments().size() != 1 || !p.isSet(QStringLiteral("out"))) {
+    const bool dryRun = p.isSet(QStringLiteral("dry-run"));
+    if (p.positionalArguments().size() != 1 || (!p.isSet(QStringLiteral("out")) && !dryRun)) {
         if (p.positionalArguments().size() != 1)
             err() << "quantize: expected one MODEL folder, got " << p.positionalArguments().size() << "\n\n";
         else
@@ -180,6 +187,20 @@ int runQuantize(const QStringList& args)
     const bool json = p.isSet(QStringLiteral("json"));
     for (const QString& w : qs::experimentPreflightWarnings(params))
         err() << "warning: " << w << '\n';
+    if (dryRun) {
+        qs::JobContext job;
+        job.progress = terminalProgress(json);
+        const auto tokenizer = qs::Tokenizer::load(params.model->path());
+        const qs::QuantizeEstimate e =
+            qs::estimateQuantization(params.model, params.plan, cal, tokenizer.get(), job);
+        if (json) {
+            printJson(QJsonDocument(e.toJson()));
+        } else {
+            err() << '\n';
+            out() << params.model->displayName() << ": " << e.toText() << '\n';
+        }
+        return kExitOk;
+    }
 
     qs::JobContext job;
     job.progress = linePerStep(json);

@@ -306,15 +306,6 @@ void SensitivityResult::save(const QString& path) const
     writeFileAtomically(path, QJsonDocument(toJson()).toJson(QJsonDocument::Indented));
 }
 
-QString roughDuration(double s)
-{
-    if (s < 120)
-        return QStringLiteral("%1 s").arg(s, 0, 'f', 1);
-    if (s < 7200)
-        return QStringLiteral("%1 min").arg(s / 60, 0, 'f', 1);
-    return QStringLiteral("%1 h").arg(s / 3600, 0, 'f', 1);
-}
-
 QString SensitivityCost::toText() const
 {
     QString t = (shard.sharded() ? QStringLiteral("%1 units × %2 schemes in %3 shards, this one's share %4 "

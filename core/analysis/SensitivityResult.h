@@ -3,6 +3,7 @@
 #include "eval/Perplexity.h"
 #include "recipe/Recipe.h"
 #include "spec/QuantSpec.h"
+#include "util/Paths.h"
 #include "util/SystemInfo.h"
 
 #include <QJsonObject>
@@ -121,9 +122,6 @@ struct SensitivityResult
     /// Atomic write (temp file + rename).
     void save(const QString& path) const;
 };
-
-/// "42.0 s", "12.5 min", "7.2 h": a duration as the cost estimates print it.
-QString roughDuration(double seconds);
 
 /// The size of a sweep, reported before it starts.
 struct SensitivityCost

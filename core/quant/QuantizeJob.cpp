@@ -361,7 +361,7 @@ public:
           m_tokenizer(tokenizer), m_job(job)
     {}
 
-    QuantizeResult run()
+    QuantizeResult run(int blockLimit)
     {
         m_t0 = Clock::now();
         checkInputs();
@@ -375,9 +375,11 @@ public:
         m_result.layers.resize(m_model.linears().size());
         embedCalibrationWindows();
         m_cache = m_result.model->makeCache(m_cal.seqLen);
-        for (int b = 0; b < m_model.config().numLayers; ++b)
+        const int blocks = m_model.config().numLayers;
+        for (int b = 0; b < (blockLimit >= 0 ? std::min(blockLimit, blocks) : blocks); ++b)
             quantizeBlock(b);
-        quantizeHead();
+        if (blockLimit < 0 || blockLimit >= blocks)
+            quantizeHead();
         return finish();
     }
 
@@ -648,9 +650,9 @@ QuantizeRequest floatLayerRequest(const Transformer& t, int li, const QuantSpec&
 
 QuantizeResult runQuantization(std::shared_ptr<const Model> model, const LayerPlan& plan,
                                const CalibrationSettings& cal, const Tokenizer* tokenizer,
-                               const JobContext& job)
+                               const JobContext& job, int blockLimit)
 {
-    return QuantizationPipeline(std::move(model), plan, cal, tokenizer, job).run();
+    return QuantizationPipeline(std::move(model), plan, cal, tokenizer, job).run(blockLimit);
 }
 
 } // namespace qs

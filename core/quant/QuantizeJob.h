@@ -111,9 +111,11 @@ std::uint64_t liveWorkingCopyBytes();
 /// then o, then gate/up, then down), each group's input statistics captured with the earlier groups already
 /// quantized; each layer's float copy is released when its quantized form replaces it.
 /// Deterministic for a given plan and seed whatever the thread count; cancellable between layers.
-/// Throws qs::Error (bad plan, text too short, not enough memory) or qs::Cancelled.
+/// Throws qs::Error (bad plan, text too short, not enough memory) or qs::Cancelled. With `blockLimit` >= 0
+/// only the first `blockLimit` blocks are quantized and the rest of the model (the head too) stays float:
+/// a partial run whose reports and times measure those blocks (QuantizeEstimate).
 QuantizeResult runQuantization(std::shared_ptr<const Model> model, const LayerPlan& plan,
                                const CalibrationSettings& calibration, const Tokenizer* tokenizer,
-                               const JobContext& job = {});
+                               const JobContext& job = {}, int blockLimit = -1);
 
 } // namespace qs

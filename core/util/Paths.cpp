@@ -21,6 +21,15 @@ QString findDataDirectory(const QString& repoRoot)
     return {};
 }
 
+QString roughDuration(double s)
+{
+    if (s < 120)
+        return QStringLiteral("%1 s").arg(s, 0, 'f', 1);
+    if (s < 7200)
+        return QStringLiteral("%1 min").arg(s / 60, 0, 'f', 1);
+    return QStringLiteral("%1 h").arg(s / 3600, 0, 'f', 1);
+}
+
 QString formatBytes(double bytes)
 {
     static const char* const units[] = {"B", "kB", "MB", "GB", "TB"};

@@ -11,5 +11,7 @@ QString findDataDirectory(const QString& repoRoot = {});
 
 /// Human-readable byte size ("1.04 MB"), decimal units as the CLI and GUI print them.
 QString formatBytes(double bytes);
+/// "42.0 s", "12.5 min", "7.2 h": a duration as the cost estimates print it.
+QString roughDuration(double seconds);
 
 } // namespace qs
