@@ -1036,6 +1036,11 @@ void TestQuant::aqlmSpec()
     QCOMPARE(j.shortName(), QStringLiteral("aqlm-w2-1x16"));
     QCOMPARE(QuantSpec::fromJson(j.toJson(), QStringLiteral("x")), j);
     QCOMPARE(QuantSpec::fromJson(big.toJson(), QStringLiteral("x")), big);
+    for (QuantSpec f32 :
+         {big, QuantSpec::fromShortName(QStringLiteral("quipsharp-w3"))}) { // row scales in f32
+        f32.scaleType = DType::F32;
+        QCOMPARE(QuantSpec::fromJson(f32.toJson(), QStringLiteral("x")), f32);
+    }
     // 96 × 256 at 2x8: 2-bit codes, an f16 scale per row, 2 codebooks of 256 entries of 8 f16 values.
     QuantSpec::Cost c = s.cost(96, 256);
     QCOMPARE(c.codeBytes, std::uint64_t(96 * 256 * 2 / 8));

@@ -592,6 +592,7 @@ QJsonObject QuantSpec::toJson() const
     if (method == QuantMethod::QuipSharp) { // the rest is fixed by the method (validate())
         o.insert(QStringLiteral("granularity"), granularityName(granularity));
         o.insert(QStringLiteral("symmetric"), symmetric);
+        o.insert(QStringLiteral("scale_dtype"), dtypeName(scaleType));
         o.insert(QStringLiteral("incoherence"), incoherenceName(incoherence));
         o.insert(QStringLiteral("incoherence_seed"), incoherenceSeed);
         o.insert(QStringLiteral("damp_percent"), dampPercent);
@@ -601,6 +602,7 @@ QJsonObject QuantSpec::toJson() const
     if (method == QuantMethod::Aqlm) {
         o.insert(QStringLiteral("granularity"), granularityName(granularity));
         o.insert(QStringLiteral("symmetric"), symmetric);
+        o.insert(QStringLiteral("scale_dtype"), dtypeName(scaleType));
         o.insert(QStringLiteral("codebook_bits"), codebookBits);
         o.insert(QStringLiteral("beam_size"), beamSize);
         o.insert(QStringLiteral("rounds"), rounds);
