@@ -46,6 +46,29 @@ q awq3-g32  --method awq --bits 3 --group 32
 q smoothquant-w8a8 --method smoothquant --bits 8 --sym
 q llm.int8  --method llm.int8 --bits 8 --sym
 q dynamic-int8 --method dynamic --bits 8 --group channel --sym
+# Issue 15's methods, beside per-row RTN/GPTQ at 2 bits and llama.cpp's types at 3-4 bits.
+aqlm() { # name bits codebook_bits beam: a recipe for the AQLM settings the flags do not cover
+  printf '{"version": 1, "name": "%s", "defaults": {"method": "aqlm", "bits": %s, "codebook_bits": %s, "beam_size": %s}}\n' \
+    "$1" "$2" "$3" "$4" > "$out/$1.json"
+  echo "$out/$1.json"
+}
+q rtn2-ch     --method rtn --bits 2 --group channel
+q gptq2-ch    --method gptq --bits 2 --group channel
+q quipsharp2  --method quipsharp --bits 2
+q quipsharp3  --method quipsharp --bits 3
+q quipsharp4  --method quipsharp --bits 4
+q aqlm2-2x8   --method aqlm --bits 2
+q aqlm2-4x4   --recipe "$(aqlm aqlm2-4x4 2 4 8)"
+q aqlm3-3x8   --method aqlm --bits 3
+q aqlm3-6x4   --recipe "$(aqlm aqlm3-6x4 3 4 8)"
+q aqlm4-8x4   --recipe "$(aqlm aqlm4-8x4 4 4 4)"
+q squeezellm3 --method squeezellm --bits 3
+q squeezellm4 --method squeezellm --bits 4
+q hqq4-g32    --method hqq --bits 4 --group 32
+q rtn4-ch-had --method rtn --bits 4 --group channel --incoherence hadamard
+q gguf-q4k    --method gguf --type Q4_K
+q gguf-q3k    --method gguf --type Q3_K
+q gguf-iq4xs  --method gguf --type IQ4_XS
 wait
 "$cli" compare "${runs[@]}" | tee "$out/table.txt"
 "$cli" compare "${runs[@]}" --csv > "$out/table.csv"
