@@ -35,5 +35,7 @@ for theme in light dark; do
   shot --tab mixed --sensitivity "$work/sensitivity.json" --budget 3.5 \
     --screenshot "$out/mixed-precision$suffix.png"
   shot --tab playground --screenshot "$out/playground$suffix.png"
+  shot --playground "distribution=laplace,count=512,outliers=4,magnitude=12,method=quipsharp,bits=2,compare=rtn,bitsB=2,groupB=channel,view=codebook" \
+    --screenshot "$out/playground-codebooks$suffix.png"
 done
 ls -l "$out"

@@ -29,6 +29,9 @@
 #include <QDoubleSpinBox>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
@@ -100,6 +103,15 @@ using qs::test::loadInto;
 using qs::test::StallProbe;
 
 /// Shows the window, loads the model and opens the Playground page (null when the model fails).
+/// The playground's method named `name` ("rtn", "aqlm", …); fails the test when there is none.
+PlaygroundMethod methodNamed(const char* name)
+{
+    for (const PlaygroundMethod& m : playgroundMethods())
+        if (m.name == QLatin1String(name))
+            return m;
+    qFatal("no playground method %s", name);
+}
+
 PlaygroundPanel* openPlayground(MainWindow& w, const QString& path)
 {
     w.show();
@@ -107,6 +119,15 @@ PlaygroundPanel* openPlayground(MainWindow& w, const QString& path)
         return nullptr;
     w.showPage(QStringLiteral("playground"));
     return w.playgroundPanel();
+}
+
+/// openPlayground with `calibrationText` for the GPTQ demonstration's statistics.
+PlaygroundPanel* openPlayground(MainWindow& w, const QString& path, const QString& calibrationText)
+{
+    PlaygroundPanel* panel = openPlayground(w, path);
+    if (panel)
+        panel->setCalibrationText(calibrationText);
+    return panel;
 }
 
 } // namespace
@@ -195,11 +216,10 @@ private Q_SLOTS:
         // Every offered method really quantizes a row; every absent one says why.
         QVERIFY(names.contains(QStringLiteral("gguf")));
         for (const PlaygroundMethod& m : methods) {
-            QuantSpec s = rtn(4, 32);
-            s.method = m.method;
-            s.clipSearch = m.clipSearch;
+            const QuantSpec s = playgroundSpec(m, PlaygroundSettings{});
+            QCOMPARE(s.clipSearch, m.clipSearch);
             if (m.method == QuantMethod::Ggml)
-                s = QuantSpec::ggml(QuantSpec::ggmlTypeForBits(4));
+                QCOMPARE(s, QuantSpec::ggml(QuantSpec::ggmlTypeForBits(4)));
             QVERIFY(quantizeRow(gaussian(256, 3), s).mse > 0);
         }
         QStringList absent;
@@ -213,6 +233,260 @@ private Q_SLOTS:
         gptq.method = QuantMethod::Gptq;
         QS_VERIFY_ERROR(test::errorOf([&] { quantizeRow(gaussian(64, 1), gptq); }),
                         {QStringLiteral("calibration")});
+        // The calibrated methods whose structure shows on one row, through the controls' spec.
+        for (const char* name : {"squeezellm", "quipsharp", "aqlm"}) {
+            QVERIFY2(names.contains(QLatin1String(name)), name);
+            QVERIFY(!absent.contains(QLatin1String(quantMethodInfo(methodNamed(name).method).displayName)));
+            for (int bits = 2; bits <= 4; ++bits) {
+                PlaygroundSettings settings;
+                settings.bits = bits;
+                const QuantSpec spec = playgroundSpec(methodNamed(name), settings);
+                QVERIFY2(spec.validate().isEmpty(), qPrintable(spec.validate()));
+                const PlaygroundResult r = quantizeRow(gaussian(256, 3), spec);
+                QVERIFY(r.mse > 0 && r.snrDb > 3);
+                QCOMPARE(r.inputs, PlaygroundInputs::Isotropic);
+                QCOMPARE(r.bytes, spec.cost(1, 256).total());
+            }
+        }
+    }
+
+    void isotropicAndLayerInputs()
+    {
+        // The layer's statistics replace the assumed ones; a mismatch, GPTQ without statistics and a
+        // Hessian method on a row too long for its n × n Hessian are refused with the reason.
+        const std::vector<float> v = gaussian(64, 9);
+        LinearInputStats stats;
+        stats.inFeatures = 64;
+        stats.tokens = 100;
+        stats.xtx = Eigen::MatrixXd::Identity(64, 64) * 100.0;
+        stats.xtx(5, 5) = 1e5; // input 5 carries most of the signal
+        stats.sumSquares.assign(64, 100.0);
+        stats.sumSquares[5] = 1e5;
+        PlaygroundSettings settings;
+        settings.bits = 2;
+        const QuantSpec aqlm = playgroundSpec(methodNamed("aqlm"), settings);
+        const PlaygroundResult layer = quantizeRow(v, aqlm, 0, 60, &stats);
+        QCOMPARE(layer.inputs, PlaygroundInputs::Layer);
+        QCOMPARE(layer.inputTokens, std::int64_t(100));
+        const PlaygroundResult assumed = quantizeRow(v, aqlm);
+        // Weighted by the layer's inputs, input 5's weight is kept far better than without.
+        QVERIFY2(std::fabs(layer.errors[5]) < 0.2 * std::fabs(assumed.errors[5]) + 1e-4,
+                 qPrintable(QStringLiteral("%1 vs %2").arg(layer.errors[5]).arg(assumed.errors[5])));
+        LinearInputStats other = stats;
+        other.inFeatures = 32;
+        other.xtx = Eigen::MatrixXd::Identity(32, 32);
+        other.sumSquares.assign(32, 1.0);
+        QS_VERIFY_ERROR(test::errorOf([&] { quantizeRow(v, aqlm, 0, 60, &other); }),
+                        {QStringLiteral("32 inputs"), QStringLiteral("64")});
+        const QuantSpec quip = playgroundSpec(methodNamed("quipsharp"), settings);
+        QS_VERIFY_ERROR(
+            test::errorOf([&] { quantizeRow(gaussian(kMaxPlaygroundHessianValues + 8, 1), quip); }),
+            {QStringLiteral("4096"), QStringLiteral("Hessian")});
+        QuantSpec awq = rtn(4, 32);
+        awq.method = QuantMethod::Awq;
+        QS_VERIFY_ERROR(test::errorOf([&] { quantizeRow(v, awq); }),
+                        {QStringLiteral("awq"), QStringLiteral("statistics")});
+    }
+
+    void kurtosisOfDistributions()
+    {
+        auto row = [](SyntheticDistribution d) {
+            SyntheticRowSpec s;
+            s.distribution = d;
+            s.count = 60000;
+            s.seed = 4;
+            return syntheticRow(s);
+        };
+        QVERIFY(std::fabs(excessKurtosis(row(SyntheticDistribution::Gaussian))) < 0.15);
+        QVERIFY(std::fabs(excessKurtosis(row(SyntheticDistribution::Laplace)) - 3.0) < 0.5);
+        QVERIFY(std::fabs(excessKurtosis(row(SyntheticDistribution::Uniform)) + 1.2) < 0.05);
+        QCOMPARE(excessKurtosis({2.0f, 2.0f, 2.0f}), 0.0);
+    }
+
+    void rotationMakesOutliersHarmless()
+    {
+        // A Gaussian row with four outliers at 20 σ: the rotated row the quantizer sees is near-Gaussian
+        // (kurtosis from ~60 to ~0), and per channel RTN + Hadamard loses far less than RTN, which spends
+        // its levels on the outliers' range. The step-through follows the rotated value.
+        const std::vector<float> v = gaussian(512, 21, 4, 20);
+        PlaygroundSettings settings;
+        settings.bits = 4;
+        settings.groupSize = 0;
+        const PlaygroundMethod rtnMethod = methodNamed("rtn");
+        const PlaygroundResult plain = quantizeRow(v, playgroundSpec(rtnMethod, settings));
+        settings.rotate = true;
+        const PlaygroundResult rotated = quantizeRow(v, playgroundSpec(rtnMethod, settings));
+        QCOMPARE(rotated.spec.incoherence, Incoherence::Hadamard);
+        QVERIFY(plain.rotated.empty() && plain.note.isEmpty());
+        QVERIFY(rotated.note.contains(QStringLiteral("rotation")));
+        QCOMPARE(rotated.rotated.size(), v.size());
+        QVERIFY2(rotated.kurtosis > 20 && std::fabs(rotated.rotatedKurtosis) < 1,
+                 qPrintable(QStringLiteral("%1 -> %2").arg(rotated.kurtosis).arg(rotated.rotatedKurtosis)));
+        QVERIFY2(rotated.mse < 0.5 * plain.mse,
+                 qPrintable(QStringLiteral("%1 vs %2").arg(rotated.mse).arg(plain.mse)));
+        // ‖V·w‖ = ‖w‖ and the rotated reconstruction is on the rotated grid.
+        double a = 0, b = 0;
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            a += double(v[i]) * v[i];
+            b += double(rotated.rotated[i]) * rotated.rotated[i];
+        }
+        QVERIFY(std::fabs(a - b) < 1e-4 * a);
+        for (std::int64_t i : {0, 77, 511}) {
+            const WeightStep s = weightStep(rotated, i);
+            QVERIFY(s.rotated && s.hasScale);
+            QCOMPARE(s.value, rotated.rotated[std::size_t(i)]);
+            QVERIFY(std::fabs(s.dequantized - rotated.rotatedReconstructed[std::size_t(i)]) < 1e-4);
+        }
+        // HQQ takes the rotation too; gguf does not offer it.
+        QVERIFY(playgroundControls(methodNamed("hqq")).rotation);
+        QVERIFY(!playgroundControls(methodNamed("gguf")).rotation);
+        QVERIFY(playgroundControls(methodNamed("quipsharp")).rotationAlways);
+    }
+
+    void squeezeLlmRowCodebook()
+    {
+        // One non-uniform codebook for the row: the grid is it, every dense weight reconstructs to an
+        // entry, and the outliers are kept exact (to f16) in the sparse matrix.
+        const std::vector<float> v = gaussian(512, 8, 3, 12);
+        PlaygroundSettings settings;
+        settings.bits = 3;
+        settings.sparsePercent = 1.0;
+        const PlaygroundResult r = quantizeRow(v, playgroundSpec(methodNamed("squeezellm"), settings));
+        QCOMPARE(r.groups(), std::int64_t(1));
+        QCOMPARE(r.codebook.size(), std::size_t(8));
+        QCOMPARE(r.grid.levels.size(), std::size_t(8));
+        QCOMPARE(r.exactColumns.size(), std::size_t(r.spec.sparseCount(1, 512)));
+        int outliers = 0;
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            const bool exact =
+                std::binary_search(r.exactColumns.begin(), r.exactColumns.end(), std::int64_t(i));
+            QCOMPARE(weightStep(r, std::int64_t(i)).exact, exact);
+            if (std::fabs(v[i]) > 11) {
+                ++outliers;
+                QVERIFY(exact);
+            }
+            if (exact)
+                QVERIFY(std::fabs(r.reconstructed[i] - v[i]) < 2e-3 * std::fabs(v[i]) + 1e-3);
+            else
+                QVERIFY(std::binary_search(r.grid.levels.begin(), r.grid.levels.end(),
+                                           double(r.reconstructed[i])));
+        }
+        QCOMPARE(outliers, 3);
+        // Non-uniform: the spacing of the levels differs (k-means follows the Gaussian's density).
+        const std::vector<double>& l = r.grid.levels;
+        QVERIFY(l[4] - l[3] < 0.8 * (l[7] - l[6]));
+        QCOMPARE(r.pairs.pointX.size(), std::size_t(64));
+        QVERIFY(weightStep(r, 10).codeText.contains(QStringLiteral("of the row's 8")));
+    }
+
+    void vectorCodebookPoints_data()
+    {
+        QTest::addColumn<QString>("method");
+        QTest::addColumn<int>("bits");
+        QTest::addColumn<int>("codebookBits");
+        QTest::newRow("quip# 2") << "quipsharp" << 2 << 0;
+        QTest::newRow("quip# 3") << "quipsharp" << 3 << 0;
+        QTest::newRow("aqlm 2x8") << "aqlm" << 2 << 8;
+        QTest::newRow("aqlm 4x4") << "aqlm" << 2 << 4;
+        QTest::newRow("aqlm 6x4 (sampled)") << "aqlm" << 3 << 4;
+    }
+    void vectorCodebookPoints()
+    {
+        // Each vector of 8's pair (0, 1), reconstructed, is one of the points the codebook reaches there
+        // (unless the points are a sample); the shown vector is marked; the step names its codes.
+        QFETCH(QString, method);
+        QFETCH(int, bits);
+        QFETCH(int, codebookBits);
+        PlaygroundSettings settings;
+        settings.bits = bits;
+        settings.codebookBits = codebookBits;
+        const PlaygroundResult r = quantizeRow(
+            gaussian(260, 2), playgroundSpec(methodNamed(method.toLatin1().constData()), settings), 3);
+        QCOMPARE(r.groups(), std::int64_t(33)); // 32 vectors and a tail of 4
+        QVERIFY(r.grid.levels.empty());
+        QCOMPARE(r.rotated.empty(), method == u"aqlm");
+        const PlaygroundPairs& p = r.pairs;
+        QCOMPARE(p.weightX.size(), std::size_t(32));
+        QCOMPARE(p.shownPair, std::int64_t(3));
+        QVERIFY(!p.pointX.empty() && p.pointX.size() <= 65536);
+        QCOMPARE(p.sampled, bits == 3 && method == u"aqlm");
+        QVERIFY(p.reachable >= p.pointX.size());
+        if (!p.sampled) {
+            double scale = 0;
+            for (double x : p.pointX)
+                scale = std::max(scale, std::fabs(x));
+            for (std::size_t k = 0; k < p.reconstructedX.size(); ++k) {
+                double best = 1e30;
+                for (std::size_t j = 0; j < p.pointX.size(); ++j)
+                    best = std::min(best, std::hypot(p.pointX[j] - p.reconstructedX[k],
+                                                     p.pointY[j] - p.reconstructedY[k]));
+                QVERIFY2(best < 1e-4 * scale,
+                         qPrintable(QStringLiteral("pair %1 is %2 off").arg(k).arg(best)));
+            }
+        }
+        const WeightStep s = weightStep(r, 26);
+        QVERIFY(!s.hasScale);
+        QCOMPARE(s.group, std::int64_t(3));
+        QVERIFY(s.codeText.contains(method == u"aqlm" ? QStringLiteral("codebooks") : QStringLiteral("E8P")));
+        const std::vector<float>& rec = r.rotated.empty() ? r.reconstructed : r.rotatedReconstructed;
+        QCOMPARE(s.dequantized, rec[26]);
+        if (method == u"aqlm" && codebookBits == 8) // 2 × 256 entries of 8 f16 on a row of 260
+            QVERIFY(r.note.contains(QStringLiteral("codebooks")));
+    }
+
+    void commandLine()
+    {
+        // quantscope-cli playground: the same numbers as quantizeRow, a real row with the layer's
+        // statistics, the values as CSV, and bad input refused with the reason.
+        test::CliResult r = test::runCli(
+            {QStringLiteral("playground"), QStringLiteral("--synthetic"), QStringLiteral("gaussian"),
+             QStringLiteral("--count"), QStringLiteral("512"), QStringLiteral("--outliers"),
+             QStringLiteral("4"), QStringLiteral("--magnitude"), QStringLiteral("20"),
+             QStringLiteral("--scheme"), QStringLiteral("rtn-w4-ch-had"), QStringLiteral("--json")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QJsonObject o = QJsonDocument::fromJson(r.out).object();
+        SyntheticRowSpec synth;
+        synth.count = 512;
+        synth.outliers = 4;
+        synth.outlierMagnitude = 20;
+        const PlaygroundResult direct =
+            quantizeRow(syntheticRow(synth), QuantSpec::fromShortName(QStringLiteral("rtn-w4-ch-had")));
+        QCOMPARE(o.value(QStringLiteral("mse")).toDouble(), direct.mse);
+        QCOMPARE(o.value(QStringLiteral("bits_per_weight")).toDouble(), direct.bitsPerWeight);
+        QCOMPARE(o.value(QStringLiteral("rotated_kurtosis")).toDouble(), direct.rotatedKurtosis);
+        QCOMPARE(o.value(QStringLiteral("levels")).toArray().size(), qsizetype(16));
+
+        QS_REQUIRE_DATA(path, "stories260K");
+        QS_REQUIRE_DATA(text, "kjv/train.txt");
+        QTemporaryDir tmp;
+        const QString csv = tmp.filePath(QStringLiteral("row.csv"));
+        r = test::runCli({QStringLiteral("playground"), path, QStringLiteral("--layer"),
+                          QStringLiteral("model.layers.0.self_attn.q_proj"), QStringLiteral("--row"),
+                          QStringLiteral("5"), QStringLiteral("--scheme"), QStringLiteral("aqlm-w2-4x4"),
+                          QStringLiteral("--calib"), text, QStringLiteral("--samples"), QStringLiteral("4"),
+                          QStringLiteral("--values"), csv});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QVERIFY2(r.out.contains("the layer's statistics (") &&
+                     r.out.contains("sums of 4 codebooks of 16 entries"),
+                 r.out.constData());
+        QFile f(csv);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QCOMPARE(f.readAll().count('\n'), qsizetype(64 + 1));
+
+        r = test::runCli({QStringLiteral("playground"), QStringLiteral("--synthetic"),
+                          QStringLiteral("cauchy"), QStringLiteral("--scheme"),
+                          QStringLiteral("rtn-w4-g32")});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY(r.err.contains("--synthetic cauchy"));
+        r = test::runCli({QStringLiteral("playground"), QStringLiteral("--synthetic"),
+                          QStringLiteral("gaussian"), QStringLiteral("--scheme"),
+                          QStringLiteral("gptq-w4-g32")});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains("calibration statistics"), r.err.constData());
+        r = test::runCli({QStringLiteral("playground"), path, QStringLiteral("--layer"),
+                          QStringLiteral("nope"), QStringLiteral("--scheme"), QStringLiteral("rtn-w4-g32")});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY(r.err.contains("no linear layer named 'nope'"));
     }
 
     void ggufRow()
@@ -778,7 +1052,7 @@ private Q_SLOTS:
         // Every plot renders (also in presentation mode) and exports PNG, PDF and CSV.
         QTemporaryDir tmp;
         const QList<PlaygroundPlot*> plots = panel->findChildren<PlaygroundPlot*>();
-        QCOMPARE(plots.size(), qsizetype(2));
+        QCOMPARE(plots.size(), qsizetype(4)); // row, error, codebook points, rotation
         for (PlaygroundPlot* plot : plots) {
             QVERIFY(plot->hasData());
             const QImage image = plot->toPixmap(640, 420).toImage();
@@ -1032,9 +1306,8 @@ private Q_SLOTS:
         QS_REQUIRE_DATA(path, "stories260K");
         QS_REQUIRE_DATA(text, "kjv/train.txt");
         MainWindow w;
-        PlaygroundPanel* panel = openPlayground(w, path);
+        PlaygroundPanel* panel = openPlayground(w, path, text);
         QVERIFY(panel);
-        panel->setCalibrationText(text);
         const QString layer = QStringLiteral("model.layers.3.mlp.down_proj");
         panel->findChild<QComboBox*>(QStringLiteral("playgroundLayer"))->setCurrentText(layer);
         panel->findChild<QSpinBox*>(QStringLiteral("playgroundRow"))->setValue(11);
@@ -1135,6 +1408,105 @@ private Q_SLOTS:
         QVERIFY(!panel->gptqRunning());
         QVERIFY(
             panel->findChild<QLabel*>(QStringLiteral("playgroundGptqStatus"))->text().contains(u"real row"));
+    }
+
+    void codebookMethodsAndRotationInTheGui()
+    {
+        // The new methods from the controls: AQLM and QuIP# as a job (the window answers), with their
+        // own controls and the inputs they were given; SqueezeLLM's exact share; RTN with and without the
+        // rotation side by side on a row with outliers; the codebook view and the step-through follow.
+        QS_REQUIRE_DATA(path, "stories260K");
+        QS_REQUIRE_DATA(text, "kjv/train.txt");
+        MainWindow w;
+        PlaygroundPanel* panel = openPlayground(w, path, text);
+        QVERIFY(panel);
+        auto* codebook = panel->findChild<QComboBox*>(QStringLiteral("playgroundCodebook"));
+        auto* sparse = panel->findChild<QDoubleSpinBox*>(QStringLiteral("playgroundSparse"));
+        auto* rotate = panel->findChild<QCheckBox*>(QStringLiteral("playgroundRotate"));
+        auto* inputs = panel->findChild<QLabel*>(QStringLiteral("playgroundInputsNote"));
+        auto* group = panel->findChild<QComboBox*>(QStringLiteral("playgroundGroupSize"));
+        auto* stepText = panel->findChild<QLabel*>(QStringLiteral("playgroundStepText"));
+        auto* pairs = panel->findChild<PlaygroundPairsPlot*>();
+        auto* rotation = panel->findChild<PlaygroundRotationPlot*>();
+        QVERIFY(codebook && sparse && rotate && inputs && pairs && rotation);
+
+        StallProbe probe(200);
+        QCOMPARE(
+            panel->applySettings(QStringLiteral("distribution=laplace,count=4096,seed=3,method=aqlm,bits=2,"
+                                                "codebook=8,weight=20,view=codebook")),
+            QString());
+        QVERIFY(panel->rowRunning());
+        QTRY_VERIFY_WITH_TIMEOUT(!panel->rowRunning() && panel->result() &&
+                                     panel->result()->spec.method == QuantMethod::Aqlm,
+                                 60000);
+        QVERIFY2(probe.windowAnswered(), probe.report().constData());
+        QCOMPARE(panel->result()->spec.codebookBits, 8);
+        QCOMPARE(panel->result()->original.size(), std::size_t(4096));
+        QVERIFY(codebook->isVisible() && codebook->isEnabled() && !sparse->isVisible());
+        QVERIFY(rotate->isVisible() && rotate->isEnabled() && !group->isEnabled());
+        QVERIFY(inputs->isVisible() && inputs->text().contains(QStringLiteral("isotropic")));
+        QCOMPARE(pairs->result(), panel->result().get());
+        QVERIFY(pairs->table().rows.size() > 512 * 2);
+        QVERIFY(stepText->text().contains(QStringLiteral("codebooks of 256 entries")));
+        QVERIFY2(stepText->text().contains(QStringLiteral("vector 2")), qPrintable(stepText->text()));
+
+        // QuIP# always rotates: the box is ticked and fixed, the distribution before and after is shown.
+        QCOMPARE(panel->applySettings(QStringLiteral("method=quipsharp")), QString());
+        QTRY_VERIFY_WITH_TIMEOUT(!panel->rowRunning() && panel->result() &&
+                                     panel->result()->spec.method == QuantMethod::QuipSharp,
+                                 60000);
+        QVERIFY(rotate->isChecked() && !rotate->isEnabled() && !codebook->isVisible());
+        QVERIFY(rotation->table().header.contains(QStringLiteral("rotated")));
+        QVERIFY(std::fabs(panel->result()->rotatedKurtosis) < 0.5 * panel->result()->kurtosis);
+        QVERIFY(stepText->text().contains(QStringLiteral("E8P")));
+        QVERIFY(stepText->text().contains(QStringLiteral("rotated")));
+
+        // A new setting while one runs replaces it: only the last one's result arrives.
+        panel->applySettings(QStringLiteral("bits=3"));
+        panel->applySettings(QStringLiteral("bits=4"));
+        QTRY_VERIFY_WITH_TIMEOUT(!panel->rowRunning() && panel->result()->spec.bits == 4, 60000);
+
+        // SqueezeLLM (quick: on the UI thread) keeps its outliers exact.
+        QCOMPARE(
+            panel->applySettings(QStringLiteral("distribution=gaussian,count=512,outliers=3,magnitude=15,"
+                                                "method=squeezellm,bits=3,sparse=1")),
+            QString());
+        QVERIFY(!panel->rowRunning());
+        QCOMPARE(panel->result()->spec.method, QuantMethod::SqueezeLlm);
+        QCOMPARE(panel->result()->spec.sparsePercent, 1.0);
+        QVERIFY(sparse->isVisible() && !rotate->isVisible());
+        QCOMPARE(panel->result()->exactColumns.size(), std::size_t(5));
+        QCOMPARE(panel->result()->grid.levels.size(), std::size_t(8));
+
+        // RTN per channel with the rotation (A) against without (B): A wins on the outliers' row.
+        QCOMPARE(panel->applySettings(QStringLiteral("method=rtn,bits=4,group=channel,rotate=1,compare=rtn,"
+                                                     "bitsB=4,groupB=channel,rotateB=0")),
+                 QString());
+        QVERIFY(panel->result() && panel->comparisonResult());
+        QCOMPARE(panel->result()->spec.incoherence, Incoherence::Hadamard);
+        QCOMPARE(panel->comparisonResult()->spec.incoherence, Incoherence::None);
+        QVERIFY(panel->result()->mse < 0.5 * panel->comparisonResult()->mse);
+        QVERIFY(!inputs->isVisible());
+        QVERIFY(rotation->table().header.contains(QStringLiteral("rotated")));
+        QVERIFY(panel->findChild<QLabel*>(QStringLiteral("playgroundWinner"))->text().startsWith(u'A'));
+        for (PlaygroundPlot* plot :
+             {static_cast<PlaygroundPlot*>(pairs), static_cast<PlaygroundPlot*>(rotation)})
+            QVERIFY2(distinctColours(plot->toPixmap(640, 420).toImage()) >= 3,
+                     qPrintable(plot->objectName()));
+
+        // With the layer's statistics from the GPTQ demonstration, a calibrated method uses them.
+        QSignalSpy done(panel, &PlaygroundPanel::gptqFinished);
+        QCOMPARE(
+            panel->applySettings(QStringLiteral("compare=off,rotate=0,layer=model.layers.1.mlp.up_proj,row=2,"
+                                                "group=32,gptq=1")),
+            QString());
+        QVERIFY(done.wait(60000));
+        QCOMPARE(panel->applySettings(QStringLiteral("method=aqlm,bits=2,codebook=4")), QString());
+        QTRY_VERIFY_WITH_TIMEOUT(!panel->rowRunning() && panel->result()->spec.method == QuantMethod::Aqlm,
+                                 60000);
+        QCOMPARE(panel->result()->inputs, PlaygroundInputs::Layer);
+        QVERIFY(panel->result()->inputTokens > 1000);
+        QVERIFY(inputs->text().contains(QStringLiteral("layer's statistics")));
     }
 
     void scriptedSettingsAndControlsSwitch()

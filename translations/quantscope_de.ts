@@ -46,16 +46,20 @@
 <context>
     <name>Playground</name>
     <message>
-        <source>needs calibration activations (input statistics of the layer), which a single row does not have</source>
-        <translation>braucht Kalibrierungsaktivierungen (Eingangsstatistiken der Schicht), die eine einzelne Zeile nicht hat</translation>
-    </message>
-    <message>
         <source>its weights are plain RTN (shown as RTN); what it adds quantizes activations at run time</source>
         <translation>die Gewichte sind einfaches RTN (als RTN dargestellt); der Zusatz quantisiert Aktivierungen zur Laufzeit</translation>
     </message>
     <message>
         <source>its format fixes bits and block size itself; the playground has no control for it yet</source>
         <translation>das Format legt Bits und Blockgröße selbst fest; der Playground bietet dafür noch keine Einstellung</translation>
+    </message>
+    <message>
+        <source>with the isotropic inputs one row is given it is RTN; it runs on a real row with the layer&apos;s statistics on the &quot;GPTQ&quot; page</source>
+        <translation>mit den isotropen Eingaben, die eine Zeile bekommt, ist es RTN; es läuft auf einer echten Zeile mit den Statistiken der Schicht auf der Seite „GPTQ“</translation>
+    </message>
+    <message>
+        <source>it scales inputs by their activations; with the isotropic inputs one row is given it is RTN</source>
+        <translation>es skaliert Eingaben nach ihren Aktivierungen; mit den isotropen Eingaben, die eine Zeile bekommt, ist es RTN</translation>
     </message>
 </context>
 <context>
@@ -1691,6 +1695,69 @@ vorher %3 → nachher %4</translation>
     </message>
 </context>
 <context>
+    <name>qs::PlaygroundPairsPlot</name>
+    <message>
+        <source>Codebook points</source>
+        <translation>Codebuch-Punkte</translation>
+    </message>
+    <message>
+        <source>Codebook points — %1: %2</source>
+        <translation>Codebuch-Punkte — %1: %2</translation>
+    </message>
+    <message>
+        <source>first weight of the pair (rotated, V·w)</source>
+        <translation>erstes Gewicht des Paars (rotiert, V·w)</translation>
+    </message>
+    <message>
+        <source>first weight of the pair</source>
+        <translation>erstes Gewicht des Paars</translation>
+    </message>
+    <message>
+        <source>second weight (rotated)</source>
+        <translation>zweites Gewicht (rotiert)</translation>
+    </message>
+    <message>
+        <source>second weight</source>
+        <translation>zweites Gewicht</translation>
+    </message>
+    <message>
+        <source>The row has no pair to show</source>
+        <translation>Die Zeile hat kein Paar zum Anzeigen</translation>
+    </message>
+    <message>
+        <source>No row to show</source>
+        <translation>Keine Zeile anzuzeigen</translation>
+    </message>
+    <message>
+        <source>reachable points (%1 of %2 sums, sampled)</source>
+        <translation>erreichbare Punkte (%1 von %2 Summen, Stichprobe)</translation>
+    </message>
+    <message>
+        <source>reachable points (%1)</source>
+        <translation>erreichbare Punkte (%1)</translation>
+    </message>
+    <message>
+        <source>error</source>
+        <translation>Fehler</translation>
+    </message>
+    <message>
+        <source>weight pairs (%1)</source>
+        <translation>Gewichtspaare (%1)</translation>
+    </message>
+    <message>
+        <source>reconstructed</source>
+        <translation>rekonstruiert</translation>
+    </message>
+    <message>
+        <source>pair %1: (%2, %3) → (%4, %5)</source>
+        <translation>Paar %1: (%2, %3) → (%4, %5)</translation>
+    </message>
+    <message>
+        <source>vector %1</source>
+        <translation>Vektor %1</translation>
+    </message>
+</context>
+<context>
     <name>qs::PlaygroundPanel</name>
     <message>
         <source>Real weight row</source>
@@ -1891,10 +1958,6 @@ vorher %3 → nachher %4</translation>
         <translation>%1 — %2 (%3)</translation>
     </message>
     <message>
-        <source>GPTQ step by step</source>
-        <translation>GPTQ Schritt für Schritt</translation>
-    </message>
-    <message>
         <source>Controls</source>
         <translation>Steuerung</translation>
     </message>
@@ -1925,14 +1988,6 @@ vorher %3 → nachher %4</translation>
     <message>
         <source>Compare with a second method (B)</source>
         <translation>Mit einer zweiten Methode vergleichen (B)</translation>
-    </message>
-    <message>
-        <source>GPTQ (from &quot;GPTQ step by step&quot;)</source>
-        <translation>GPTQ (aus „GPTQ Schritt für Schritt“)</translation>
-    </message>
-    <message>
-        <source>GPTQ with A&apos;s bits, group size and symmetry on this row, as computed on the &quot;GPTQ step by step&quot; page (run it there first)</source>
-        <translation>GPTQ mit Bits, Gruppengröße und Symmetrie von A auf dieser Zeile, wie auf der Seite „GPTQ Schritt für Schritt“ berechnet (dort zuerst ausführen)</translation>
     </message>
     <message>
         <source>Compare</source>
@@ -1997,10 +2052,6 @@ vorher %3 → nachher %4</translation>
     <message>
         <source>B: GPTQ is running on this row…</source>
         <translation>B: GPTQ läuft auf dieser Zeile…</translation>
-    </message>
-    <message>
-        <source>B: run GPTQ on this row first (&quot;GPTQ step by step&quot;); it uses A&apos;s bits, group size and symmetry.</source>
-        <translation>B: Führen Sie zuerst GPTQ auf dieser Zeile aus („GPTQ Schritt für Schritt“); es verwendet Bits, Gruppengröße und Symmetrie von A.</translation>
     </message>
     <message>
         <source>A and B have the same MSE.</source>
@@ -2186,6 +2237,168 @@ vorher %3 → nachher %4</translation>
         <source>: GPTQ rounded the value its error feedback had moved there, not w (see GPTQ step by step)</source>
         <translation>: GPTQ rundete den Wert, den seine Fehlerrückführung dorthin verschoben hatte, nicht w (siehe GPTQ Schritt für Schritt)</translation>
     </message>
+    <message>
+        <source>%1 × %2 bits</source>
+        <translation>%1 × %2 Bit</translation>
+    </message>
+    <message>
+        <source>GPTQ</source>
+        <translation>GPTQ</translation>
+    </message>
+    <message>
+        <source>GPTQ step by step on a real row, with the layer&apos;s statistics</source>
+        <translation>GPTQ Schritt für Schritt auf einer echten Zeile, mit den Statistiken der Schicht</translation>
+    </message>
+    <message>
+        <source>Codebooks</source>
+        <translation>Codebücher</translation>
+    </message>
+    <message>
+        <source>The points a pair of weights can take (grid, codebook, lattice) and the row&apos;s distribution before and after the Hadamard rotation</source>
+        <translation>Die Punkte, die ein Gewichtspaar annehmen kann (Raster, Codebuch, Gitter), und die Verteilung der Zeile vor und nach der Hadamard-Rotation</translation>
+    </message>
+    <message>
+        <source>Hadamard rotation (incoherence)</source>
+        <translation>Hadamard-Rotation (Inkohärenz)</translation>
+    </message>
+    <message>
+        <source>Rotate the row by a randomized Hadamard transform V before quantizing (and back after): outliers spread over all values, so the grid fits typical weights. See &quot;Codebooks&quot;.</source>
+        <translation>Die Zeile vor dem Quantisieren mit einer randomisierten Hadamard-Transformation V drehen (und danach zurück): Ausreißer verteilen sich auf alle Werte, das Raster passt so zu typischen Gewichten. Siehe „Codebücher“.</translation>
+    </message>
+    <message>
+        <source>AQLM: M codebooks of 2^B entries (M × B bits); a vector of 8 weights is the sum of one entry of each</source>
+        <translation>AQLM: M Codebücher mit 2^B Einträgen (M × B Bit); ein Vektor aus 8 Gewichten ist die Summe je eines Eintrags</translation>
+    </message>
+    <message>
+        <source> %</source>
+        <translation> %</translation>
+    </message>
+    <message>
+        <source>SqueezeLLM: the share of the row kept exact in a sparse matrix (the largest and most sensitive weights)</source>
+        <translation>SqueezeLLM: der Anteil der Zeile, der exakt in einer dünnbesetzten Matrix bleibt (die größten und empfindlichsten Gewichte)</translation>
+    </message>
+    <message>
+        <source>Kept exact</source>
+        <translation>Exakt behalten</translation>
+    </message>
+    <message>
+        <source>GPTQ (from the &quot;GPTQ&quot; page)</source>
+        <translation>GPTQ (von der Seite „GPTQ“)</translation>
+    </message>
+    <message>
+        <source>GPTQ with A&apos;s bits, group size and symmetry on this row, as computed on the &quot;GPTQ&quot; page (run it there first)</source>
+        <translation>GPTQ mit Bits, Gruppengröße und Symmetrie von A auf dieser Zeile, wie auf der Seite „GPTQ“ berechnet (dort zuerst ausführen)</translation>
+    </message>
+    <message>
+        <source>Quantizing the row with %1…</source>
+        <translation>Quantisiere die Zeile mit %1…</translation>
+    </message>
+    <message numerus="yes">
+        <source> (of %n vector(s) of 8)</source>
+        <translation>
+            <numerusform> (von %n Vektor aus 8)</numerusform>
+            <numerusform> (von %n Vektoren aus 8)</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>A: </source>
+        <translation>A: </translation>
+    </message>
+    <message>
+        <source>B: </source>
+        <translation>B: </translation>
+    </message>
+    <message>
+        <source>%1 weighs the error by the layer&apos;s statistics (%2 calibration tokens, from the &quot;GPTQ&quot; page).</source>
+        <translation>%1 gewichtet den Fehler mit den Statistiken der Schicht (%2 Kalibrierungs-Tokens, von der Seite „GPTQ“).</translation>
+    </message>
+    <message>
+        <source>%1 is given isotropic inputs (XᵀX = I: one row has no activations), so it minimises the weights&apos; own error.%2</source>
+        <translation>%1 bekommt isotrope Eingaben (XᵀX = I: eine Zeile hat keine Aktivierungen) und minimiert so den Fehler der Gewichte selbst.%2</translation>
+    </message>
+    <message>
+        <source> Run GPTQ on the &quot;GPTQ&quot; page to use the layer&apos;s statistics.</source>
+        <translation> GPTQ auf der Seite „GPTQ“ ausführen, um die Statistiken der Schicht zu nutzen.</translation>
+    </message>
+    <message>
+        <source>B: run GPTQ on this row first (the &quot;GPTQ&quot; page); it uses A&apos;s bits, group size and symmetry.</source>
+        <translation>B: zuerst GPTQ auf dieser Zeile ausführen (Seite „GPTQ“); es nutzt Bits, Gruppengröße und Symmetrie von A.</translation>
+    </message>
+    <message>
+        <source>: ŵ = the row&apos;s codebook entry q (k-means levels)</source>
+        <translation>: ŵ = Eintrag q des Codebuchs der Zeile (k-Means-Stufen)</translation>
+    </message>
+    <message>
+        <source>: the vector of 8 weights takes one point of the E8P lattice, times the row&apos;s scale</source>
+        <translation>: der Vektor aus 8 Gewichten nimmt einen Punkt des E8P-Gitters an, mal die Skala der Zeile</translation>
+    </message>
+    <message>
+        <source>: the vector of 8 weights is the sum of one entry of each codebook, times the row&apos;s scale</source>
+        <translation>: der Vektor aus 8 Gewichten ist die Summe je eines Eintrags jedes Codebuchs, mal die Skala der Zeile</translation>
+    </message>
+    <message>
+        <source>kept exact in the sparse matrix</source>
+        <translation>exakt in der dünnbesetzten Matrix</translation>
+    </message>
+    <message>
+        <source>vector %1:</source>
+        <translation>Vektor %1:</translation>
+    </message>
+    <message>
+        <source>q is</source>
+        <translation>q ist</translation>
+    </message>
+    <message>
+        <source> — rotated: w is (V·w)_%1, the value the method quantizes</source>
+        <translation> — rotiert: w ist (V·w)_%1, der Wert, den die Methode quantisiert</translation>
+    </message>
+</context>
+<context>
+    <name>qs::PlaygroundRotationPlot</name>
+    <message>
+        <source>Distribution of the row</source>
+        <translation>Verteilung der Zeile</translation>
+    </message>
+    <message>
+        <source>The row before and after the Hadamard rotation (%1)</source>
+        <translation>Die Zeile vor und nach der Hadamard-Rotation (%1)</translation>
+    </message>
+    <message>
+        <source>Distribution of the row (no rotation: choose Hadamard rotation, or QuIP#)</source>
+        <translation>Verteilung der Zeile (keine Rotation: Hadamard-Rotation oder QuIP# wählen)</translation>
+    </message>
+    <message>
+        <source>value</source>
+        <translation>Wert</translation>
+    </message>
+    <message>
+        <source>count</source>
+        <translation>Anzahl</translation>
+    </message>
+    <message>
+        <source>No row to show</source>
+        <translation>Keine Zeile anzuzeigen</translation>
+    </message>
+    <message>
+        <source>original w (kurtosis %1)</source>
+        <translation>original w (Kurtosis %1)</translation>
+    </message>
+    <message>
+        <source>rotated V·w (kurtosis %1)</source>
+        <translation>rotiert V·w (Kurtosis %1)</translation>
+    </message>
+    <message>
+        <source>Gaussian, same σ</source>
+        <translation>Gauß, gleiches σ</translation>
+    </message>
+    <message>
+        <source>[%1, %2): %3 original, %4 rotated</source>
+        <translation>[%1, %2): %3 original, %4 rotiert</translation>
+    </message>
+    <message>
+        <source>[%1, %2): %3 values</source>
+        <translation>[%1, %2): %3 Werte</translation>
+    </message>
 </context>
 <context>
     <name>qs::PlaygroundValuesPlot</name>
@@ -2254,6 +2467,10 @@ B → %6 (Fehler %7)</translation>
     <message>
         <source>weight #%1</source>
         <translation>Gewicht Nr. %1</translation>
+    </message>
+    <message>
+        <source>kept exact (sparse, %1)</source>
+        <translation>exakt behalten (dünnbesetzt, %1)</translation>
     </message>
 </context>
 <context>

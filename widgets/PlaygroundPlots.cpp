@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numbers>
 #include <numeric>
 
 namespace qs {
@@ -140,6 +141,26 @@ void legendBelow(QCustomPlot& plot)
             plot.replot(QCustomPlot::rpQueuedReplot);             // laid out again with the new lines
         }
     });
+}
+
+/// bin_lower, bin_upper, then each histogram's counts (all over the first one's bins) as `first`, `second`.
+PlotTable histogramTable(const std::vector<Histogram>& hs, const QString& first, const QString& second)
+{
+    PlotTable t;
+    t.header = QStringList{QStringLiteral("bin_lower"), QStringLiteral("bin_upper"), first};
+    if (hs.empty())
+        return t;
+    if (hs.size() > 1)
+        t.header << second;
+    const Histogram& h = hs.front();
+    for (int i = 0; i < h.bins(); ++i) {
+        QStringList row{PlotWidget::number(h.lower(i)), PlotWidget::number(h.upper(i)),
+                        PlotWidget::number(h.counts[std::size_t(i)])};
+        if (hs.size() > 1)
+            row << PlotWidget::number(hs[1].counts[std::size_t(i)]);
+        t.rows.push_back(row);
+    }
+    return t;
 }
 
 double basePointSizeOf(const QWidget& w)
@@ -364,6 +385,19 @@ void PlaygroundValuesPlot::rebuild()
             markerFor(QCPScatterStyle::ssCross, 7 * presentationScale(), qb->pen(), idx.size()));
         qb->setData(keys, reconB, true);
     }
+    if (!r.exactColumns.empty()) { // SqueezeLLM's sparse part: these weights bypass the codebook
+        QVector<double> ex, ey;
+        for (std::int64_t c : r.exactColumns) {
+            ex << positionOf(c);
+            ey << double(r.original[std::size_t(c)]);
+        }
+        QCPGraph* exact = addGraph();
+        exact->setName(tr("kept exact (sparse, %1)").arg(r.exactColumns.size()));
+        exact->setLineStyle(QCPGraph::lsNone);
+        exact->setPen(QPen(QColor(120, 60, 170), lineWidth(1.8)));
+        exact->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDiamond, 11 * presentationScale()));
+        exact->setData(ex, ey);
+    }
     if (m_selected >= 0 && m_selected < std::int64_t(r.original.size())) {
         const double x = positionOf(m_selected);
         QCPGraph* sel = addGraph();
@@ -423,21 +457,7 @@ std::vector<Histogram> PlaygroundErrorPlot::histograms() const
 
 PlotTable PlaygroundErrorPlot::table() const
 {
-    PlotTable t;
-    t.header = QStringList{QStringLiteral("bin_lower"), QStringLiteral("bin_upper"), QStringLiteral("count")};
-    const std::vector<Histogram> hs = histograms();
-    if (hs.empty())
-        return t;
-    if (hs.size() > 1)
-        t.header << QStringLiteral("count_b");
-    const Histogram& h = hs.front();
-    for (int i = 0; i < h.bins(); ++i) {
-        QStringList row{number(h.lower(i)), number(h.upper(i)), number(h.counts[std::size_t(i)])};
-        if (hs.size() > 1)
-            row << number(hs[1].counts[std::size_t(i)]);
-        t.rows.push_back(row);
-    }
-    return t;
+    return histogramTable(histograms(), QStringLiteral("count"), QStringLiteral("count_b"));
 }
 
 void PlaygroundErrorPlot::rebuild()
@@ -504,6 +524,239 @@ void PlaygroundErrorPlot::rebuild()
     zero->setPen(QPen(Qt::gray, lineWidth(1), Qt::DotLine));
     const double lo = h.edges.front(), hi = h.edges.back(), pad = 0.03 * (hi - lo);
     xAxis->setRange(std::min(lo - pad, -pad), std::max(hi + pad, pad));
+    yAxis->setRange(0, top * 1.1);
+    replot(QCustomPlot::rpQueuedReplot);
+}
+
+PlaygroundPairsPlot::PlaygroundPairsPlot(QWidget* parent) : PlaygroundPlot(parent)
+{
+    setObjectName(QStringLiteral("playgroundPairsPlot"));
+    legendBelow(*this);
+    rebuild();
+}
+
+PlotTable PlaygroundPairsPlot::table() const
+{
+    PlotTable t;
+    t.header = QStringList{QStringLiteral("kind"), QStringLiteral("x"), QStringLiteral("y")};
+    if (!m_result)
+        return t;
+    const PlaygroundPairs& p = m_result->pairs;
+    for (std::size_t i = 0; i < p.pointX.size(); ++i)
+        t.rows.push_back({QStringLiteral("point"), number(p.pointX[i]), number(p.pointY[i])});
+    for (std::size_t i = 0; i < p.weightX.size(); ++i) {
+        t.rows.push_back({QStringLiteral("weight"), number(p.weightX[i]), number(p.weightY[i])});
+        t.rows.push_back(
+            {QStringLiteral("reconstructed"), number(p.reconstructedX[i]), number(p.reconstructedY[i])});
+    }
+    return t;
+}
+
+void PlaygroundPairsPlot::rebuild()
+{
+    clearPlot();
+    const PlaygroundResult* r = m_result.get();
+    setTitle(!r ? tr("Codebook points") : tr("Codebook points — %1: %2").arg(r->spec.label(), r->pairs.what));
+    const bool rotated = r && !r->rotated.empty();
+    xAxis->setLabel(rotated ? tr("first weight of the pair (rotated, V·w)") : tr("first weight of the pair"));
+    yAxis->setLabel(rotated ? tr("second weight (rotated)") : tr("second weight"));
+    applyFonts();
+    if (!r || r->pairs.weightX.empty()) {
+        legend->setVisible(false);
+        showEmptyMessage(r ? tr("The row has no pair to show") : tr("No row to show"));
+        replot(QCustomPlot::rpQueuedReplot);
+        return;
+    }
+    const PlaygroundPairs& p = r->pairs;
+    auto vec = [](const std::vector<double>& v) { return QVector<double>(v.begin(), v.end()); };
+    // The axes around the row's pairs and their reconstructions (a lattice reaches far beyond them).
+    double lo = 0, hi = 0;
+    for (const std::vector<double>* v : {&p.weightX, &p.weightY, &p.reconstructedX, &p.reconstructedY})
+        for (double x : *v) {
+            lo = std::min(lo, x);
+            hi = std::max(hi, x);
+        }
+    const double span = hi > lo ? hi - lo : 1.0;
+    lo -= 0.08 * span;
+    hi += 0.08 * span;
+    auto* points = new QCPCurve(xAxis, yAxis); // a curve keeps the order given and draws no line
+    points->setName(
+        p.sampled ? tr("reachable points (%1 of %2 sums, sampled)").arg(p.pointX.size()).arg(p.reachable)
+                  : tr("reachable points (%1)").arg(p.pointX.size()));
+    points->setLineStyle(QCPCurve::lsNone);
+    const QPen pointPen(QColor(120, 120, 120, 150), lineWidth(1));
+    points->setPen(pointPen);
+    points->setScatterStyle(
+        markerFor(QCPScatterStyle::ssCircle, 3.5 * presentationScale(), pointPen, p.pointX.size()));
+    points->setData(vec(p.pointX), vec(p.pointY));
+    // Each pair joined to its reconstruction: one curve broken by NaN.
+    QVector<double> lineX, lineY;
+    const double gap = std::numeric_limits<double>::quiet_NaN();
+    for (std::size_t i = 0; i < p.weightX.size(); ++i) {
+        lineX << p.weightX[i] << p.reconstructedX[i] << gap;
+        lineY << p.weightY[i] << p.reconstructedY[i] << gap;
+    }
+    auto* errors = new QCPCurve(xAxis, yAxis);
+    errors->setName(tr("error"));
+    errors->setPen(QPen(QColor(208, 43, 43, 170), lineWidth(1)));
+    errors->setData(lineX, lineY);
+    auto* weights = new QCPCurve(xAxis, yAxis);
+    weights->setName(tr("weight pairs (%1)").arg(p.weightX.size()));
+    weights->setLineStyle(QCPCurve::lsNone);
+    weights->setPen(QPen(seriesColor(0), lineWidth(1.5)));
+    weights->setScatterStyle(
+        markerFor(QCPScatterStyle::ssDisc, 5 * presentationScale(), weights->pen(), p.weightX.size()));
+    weights->setData(vec(p.weightX), vec(p.weightY));
+    auto* recon = new QCPCurve(xAxis, yAxis);
+    recon->setName(tr("reconstructed"));
+    recon->setLineStyle(QCPCurve::lsNone);
+    recon->setPen(QPen(seriesColor(1), lineWidth(1.4)));
+    recon->setScatterStyle(
+        markerFor(QCPScatterStyle::ssCircle, 8 * presentationScale(), recon->pen(), p.weightX.size()));
+    recon->setData(vec(p.reconstructedX), vec(p.reconstructedY));
+    const std::size_t hoverStep = std::max<std::size_t>(1, p.weightX.size() / 2000);
+    for (std::size_t i = 0; i < p.weightX.size(); i += hoverStep)
+        addHoverPoint(p.weightX[i], p.weightY[i],
+                      tr("pair %1: (%2, %3) → (%4, %5)")
+                          .arg(i)
+                          .arg(rounded(p.weightX[i]), rounded(p.weightY[i]), rounded(p.reconstructedX[i]),
+                               rounded(p.reconstructedY[i])));
+    if (p.shownPair >= 0 && p.shownPair < std::int64_t(p.weightX.size())) {
+        const auto i = std::size_t(p.shownPair);
+        QCPGraph* shown = addGraph(); // a graph: its neutral pen follows the theme
+        shown->setName(tr("vector %1").arg(r->shownGroup));
+        shown->setLineStyle(QCPGraph::lsNone);
+        shown->setPen(QPen(Qt::black, lineWidth(2)));
+        shown->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 16 * presentationScale()));
+        shown->setData(QVector<double>{p.weightX[i], p.reconstructedX[i]},
+                       QVector<double>{p.weightY[i], p.reconstructedY[i]});
+    }
+    legend->setVisible(true);
+    xAxis->setRange(lo, hi);
+    yAxis->setRange(lo, hi);
+    replot(QCustomPlot::rpQueuedReplot);
+}
+
+PlaygroundRotationPlot::PlaygroundRotationPlot(QWidget* parent) : PlaygroundPlot(parent)
+{
+    setObjectName(QStringLiteral("playgroundRotationPlot"));
+    legendBelow(*this);
+    rebuild();
+}
+
+const PlaygroundResult* PlaygroundRotationPlot::rotatedResult() const
+{
+    for (const PlaygroundResult* r : {m_result.get(), m_comparison.get()})
+        if (r && !r->rotated.empty())
+            return r;
+    return nullptr;
+}
+
+std::vector<Histogram> PlaygroundRotationPlot::histograms() const
+{
+    std::vector<Histogram> out;
+    if (!m_result || m_result->original.empty())
+        return out;
+    const PlaygroundResult* rot = rotatedResult();
+    double lo = 0, hi = 0;
+    for (const std::vector<float>* v : {&m_result->original, rot ? &rot->rotated : nullptr})
+        if (v)
+            for (float x : *v) {
+                lo = std::min(lo, double(x));
+                hi = std::max(hi, double(x));
+            }
+    if (!(hi > lo))
+        hi = lo + 1;
+    const int bins = std::clamp(int(std::sqrt(double(m_result->original.size())) * 2), 20, 120);
+    out.push_back(
+        histogram(m_result->original.data(), m_result->original.size(), bins, BinScale::Linear, lo, hi));
+    if (rot)
+        out.push_back(histogram(rot->rotated.data(), rot->rotated.size(), bins, BinScale::Linear, lo, hi));
+    return out;
+}
+
+PlotTable PlaygroundRotationPlot::table() const
+{
+    return histogramTable(histograms(), QStringLiteral("original"), QStringLiteral("rotated"));
+}
+
+void PlaygroundRotationPlot::rebuild()
+{
+    clearPlot();
+    const PlaygroundResult* rot = rotatedResult();
+    setTitle(!m_result ? tr("Distribution of the row")
+             : rot     ? tr("The row before and after the Hadamard rotation (%1)").arg(rot->spec.label())
+                       : tr("Distribution of the row (no rotation: choose Hadamard rotation, or QuIP#)"));
+    xAxis->setLabel(tr("value"));
+    yAxis->setLabel(tr("count"));
+    applyFonts();
+    const std::vector<Histogram> hs = histograms();
+    if (hs.empty()) {
+        legend->setVisible(false);
+        showEmptyMessage(tr("No row to show"));
+        replot(QCustomPlot::rpQueuedReplot);
+        return;
+    }
+    const Histogram& h = hs.front();
+    QVector<double> keys, orig, rotated;
+    double top = 0;
+    for (int i = 0; i < h.bins(); ++i) {
+        keys << h.center(i);
+        orig << h.counts[std::size_t(i)];
+        top = std::max(top, h.counts[std::size_t(i)]);
+        if (hs.size() > 1) {
+            rotated << hs[1].counts[std::size_t(i)];
+            top = std::max(top, hs[1].counts[std::size_t(i)]);
+        }
+    }
+    auto* bars = new QCPBars(xAxis, yAxis);
+    bars->setName(tr("original w (kurtosis %1)").arg(rounded(m_result->kurtosis, 3)));
+    const QColor c = seriesColor(0);
+    bars->setPen(QPen(c.darker(130), lineWidth(0.5)));
+    bars->setBrush(QColor(c.red(), c.green(), c.blue(), hs.size() > 1 ? 120 : 220));
+    bars->setWidthType(QCPBars::wtPlotCoords);
+    bars->setWidth(h.width(0));
+    bars->setData(keys, orig, true);
+    if (hs.size() > 1) {
+        QCPGraph* outline = addGraph();
+        outline->setName(tr("rotated V·w (kurtosis %1)").arg(rounded(rot->rotatedKurtosis, 3)));
+        outline->setLineStyle(QCPGraph::lsStepCenter);
+        outline->setPen(QPen(seriesColor(2), lineWidth(2.2)));
+        outline->setData(keys, rotated, true);
+    }
+    // The Gaussian of the row's standard deviation (a rotation keeps the norm, so the same σ for both).
+    double mean = 0, sq = 0;
+    for (float v : m_result->original) {
+        mean += v;
+        sq += double(v) * double(v);
+    }
+    const auto n = double(m_result->original.size());
+    mean /= n;
+    const double sigma = std::sqrt(std::max(0.0, sq / n - mean * mean));
+    if (sigma > 0) {
+        QVector<double> gx, gy;
+        const double lo = h.edges.front(), hi = h.edges.back();
+        for (int i = 0; i <= 200; ++i) {
+            const double x = lo + (hi - lo) * i / 200.0, z = (x - mean) / sigma;
+            gx << x;
+            gy << n * h.width(0) * std::exp(-0.5 * z * z) / (sigma * std::sqrt(2 * std::numbers::pi));
+        }
+        QCPGraph* g = addGraph();
+        g->setName(tr("Gaussian, same σ"));
+        g->setPen(QPen(Qt::darkGray, lineWidth(1.2), Qt::DashLine));
+        g->setData(gx, gy, true);
+    }
+    for (int i = 0; i < h.bins(); ++i)
+        if (orig[i] > 0 || (hs.size() > 1 && rotated[i] > 0))
+            addHoverPoint(
+                keys[i], std::max(orig[i], hs.size() > 1 ? rotated[i] : 0.0),
+                hs.size() > 1
+                    ? tr("[%1, %2): %3 original, %4 rotated")
+                          .arg(rounded(h.lower(i)), rounded(h.upper(i)), number(orig[i]), number(rotated[i]))
+                    : tr("[%1, %2): %3 values")
+                          .arg(rounded(h.lower(i)), rounded(h.upper(i)), number(orig[i])));
+    legend->setVisible(true);
+    xAxis->setRange(h.edges.front(), h.edges.back());
     yAxis->setRange(0, top * 1.1);
     replot(QCustomPlot::rpQueuedReplot);
 }

@@ -100,6 +100,43 @@ private:
     std::vector<Histogram> histograms() const;
 };
 
+/// Pairs of neighbouring weights as points in the plane, in the space the method quantizes in (after its
+/// rotation), with the points such a pair can be reconstructed to (PlaygroundPairs): a square grid for a
+/// scalar method, a non-uniform one for a row codebook, the projection of the E8P lattice or of AQLM's
+/// sums of codebook entries for the vector methods; each pair joined to its reconstruction, the shown
+/// group's pair ringed. A's result (B's while "Step through" follows B).
+class PlaygroundPairsPlot : public PlaygroundPlot
+{
+    Q_OBJECT
+public:
+    explicit PlaygroundPairsPlot(QWidget* parent = nullptr);
+    /// kind (point, weight, reconstructed), x, y.
+    PlotTable table() const override;
+
+protected:
+    void rebuild() override;
+};
+
+/// The distribution of the row's values and, with incoherence processing, of the rotated row the method
+/// quantizes (V·w), over the same bins, each with its excess kurtosis, and the Gaussian of the row's
+/// standard deviation for reference: a heavy-tailed row with outliers becomes near-Gaussian. With a
+/// comparison the rotated side is whichever result rotates.
+class PlaygroundRotationPlot : public PlaygroundPlot
+{
+    Q_OBJECT
+public:
+    explicit PlaygroundRotationPlot(QWidget* parent = nullptr);
+    /// bin_lower, bin_upper, original (and rotated).
+    PlotTable table() const override;
+
+protected:
+    void rebuild() override;
+
+private:
+    const PlaygroundResult* rotatedResult() const;
+    std::vector<Histogram> histograms() const;
+};
+
 /// What both plots of GPTQ's demonstration share: the demonstration, its step and the
 /// presentation scale.
 class PlaygroundGptqPlot : public PlotWidget

@@ -69,6 +69,9 @@ const std::vector<Command>& commands()
          runRuns},
         {"plot", "comparison plots of runs as PNG/PDF + CSV (pareto, memory, histogram, layers, weights)",
          runPlot},
+        {"playground",
+         "one row quantized with one scheme, as the GUI's playground shows it (MSE, SNR, levels)",
+         runPlayground},
     };
     return table;
 }

@@ -72,6 +72,20 @@ void fillGroupSizes(QComboBox* box, const QString& perChannel)
     box->addItem(perChannel, kPerChannel);
     box->setCurrentIndex(box->findData(32));
 }
+
+/// AQLM's codebook choices at `bits` bits ("4 × 4 bits (16 entries)"), keeping the chosen size when it
+/// is still offered.
+void fillCodebooks(QComboBox* box, int bits)
+{
+    const int was = box->currentData().isValid() ? box->currentData().toInt() : 4;
+    const QSignalBlocker block(box);
+    box->clear();
+    for (int b : playgroundCodebookBits(bits))
+        box->addItem(
+            QCoreApplication::translate("qs::PlaygroundPanel", "%1 × %2 bits").arg(8 * bits / b).arg(b), b);
+    const int i = box->findData(was);
+    box->setCurrentIndex(i >= 0 ? i : 0);
+}
 } // namespace
 
 namespace {
@@ -130,7 +144,18 @@ PlaygroundPanel::PlaygroundPanel(QWidget* parent) : QWidget(parent)
     m_views = new QTabWidget;
     m_views->setObjectName(QStringLiteral("playgroundViews"));
     m_views->addTab(plots, tr("Row"));
-    m_views->addTab(scrolled(createGptqPage()), tr("GPTQ step by step"));
+    m_views->addTab(scrolled(createGptqPage()), tr("GPTQ"));
+    m_views->setTabToolTip(1, tr("GPTQ step by step on a real row, with the layer's statistics"));
+    m_pairsPlot = new PlaygroundPairsPlot;
+    m_rotationPlot = new PlaygroundRotationPlot;
+    auto* codebookPlots = new QSplitter(Qt::Vertical); // as the Row page: the width a projector lacks
+    codebookPlots->setObjectName(QStringLiteral("playgroundCodebookPage"));
+    codebookPlots->addWidget(m_pairsPlot);
+    codebookPlots->addWidget(m_rotationPlot);
+    m_views->addTab(codebookPlots, tr("Codebooks"));
+    m_views->setTabToolTip(m_views->count() - 1,
+                           tr("The points a pair of weights can take (grid, codebook, lattice) and the row's "
+                              "distribution before and after the Hadamard rotation"));
     // On a projector the plots need the width: the controls can be put away and brought back.
     auto* showControls = new QToolButton;
     showControls->setObjectName(QStringLiteral("playgroundShowControls"));
@@ -234,6 +259,8 @@ QWidget* PlaygroundPanel::createQuantizationBox()
                                "asymmetric: it is chosen per group from the group's minimum."));
     m_method = new QComboBox;
     m_method->setObjectName(QStringLiteral("playgroundMethod"));
+    m_method->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_method->setMinimumContentsLength(16); // the long names elide; the list shows them whole
     m_methods = playgroundMethods();
     for (const PlaygroundMethod& m : m_methods)
         m_method->addItem(m.clipSearch ? tr("%1 + clipping search (MSE)").arg(m.displayName) : m.displayName);
@@ -250,6 +277,30 @@ QWidget* PlaygroundPanel::createQuantizationBox()
     m_methodNote->setWordWrap(true);
     m_methodNote->setTextFormat(Qt::RichText);
     theme::setTextTone(m_methodNote, theme::Tone::Hint);
+    m_rotate = new QCheckBox(tr("Hadamard rotation (incoherence)"));
+    m_rotate->setObjectName(QStringLiteral("playgroundRotate"));
+    m_rotate->setToolTip(tr("Rotate the row by a randomized Hadamard transform V before quantizing (and back "
+                            "after): outliers spread over all values, so the grid fits typical weights. "
+                            "See \"Codebooks\"."));
+    m_codebook = new QComboBox;
+    m_codebook->setObjectName(QStringLiteral("playgroundCodebook"));
+    m_codebook->setToolTip(
+        tr("AQLM: M codebooks of 2^B entries (M × B bits); a vector of 8 weights is the sum "
+           "of one entry of each"));
+    m_sparse = new QDoubleSpinBox;
+    m_sparse->setObjectName(QStringLiteral("playgroundSparse"));
+    m_sparse->setRange(0, 10);
+    m_sparse->setDecimals(2);
+    m_sparse->setSingleStep(0.25);
+    m_sparse->setValue(0.45);
+    m_sparse->setSuffix(tr(" %"));
+    m_sparse->setToolTip(tr("SqueezeLLM: the share of the row kept exact in a sparse matrix (the largest and "
+                            "most sensitive weights)"));
+    m_inputsNote = new QLabel;
+    m_inputsNote->setObjectName(QStringLiteral("playgroundInputsNote"));
+    m_inputsNote->setWordWrap(true);
+    theme::setTextTone(m_inputsNote, theme::Tone::Hint);
+    m_inputsNote->hide();
     m_shownGroup = makeSpin("playgroundShownGroup", 0, 0, 0);
     m_shownGroup->setToolTip(tr("The group whose quantization levels the plot draws"));
     m_sorted = new QCheckBox(tr("Sort values within each group"));
@@ -263,6 +314,10 @@ QWidget* PlaygroundPanel::createQuantizationBox()
     quantForm->addRow(tr("Group size"), m_groupSize);
     quantForm->addRow(QString(), m_symmetric);
     quantForm->addRow(tr("Method"), m_method);
+    quantForm->addRow(QString(), m_rotate);
+    quantForm->addRow(tr("Codebooks"), m_codebook);
+    quantForm->addRow(tr("Kept exact"), m_sparse);
+    quantForm->addRow(m_inputsNote);
     quantForm->addRow(m_methodNote);
     quantForm->addRow(tr("Levels of group"), m_shownGroup);
     quantForm->addRow(QString(), m_sorted);
@@ -333,13 +388,15 @@ QWidget* PlaygroundPanel::createCompareBox()
     m_compare->setObjectName(QStringLiteral("playgroundCompare"));
     m_methodB = new QComboBox;
     m_methodB->setObjectName(QStringLiteral("playgroundMethodB"));
+    m_methodB->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_methodB->setMinimumContentsLength(16);
     for (int i = 0; i < m_method->count(); ++i)
         m_methodB->addItem(m_method->itemText(i));
     // GPTQ needs the layer's statistics: B can be the demonstration's result (A's bits and groups).
-    m_methodB->addItem(tr("GPTQ (from \"GPTQ step by step\")"));
+    m_methodB->addItem(tr("GPTQ (from the \"GPTQ\" page)"));
     m_methodB->setItemData(m_methodB->count() - 1,
                            tr("GPTQ with A's bits, group size and symmetry on this row, as computed on the "
-                              "\"GPTQ step by step\" page (run it there first)"),
+                              "\"GPTQ\" page (run it there first)"),
                            Qt::ToolTipRole);
     m_bitsB = new QSlider(Qt::Horizontal);
     m_bitsB->setObjectName(QStringLiteral("playgroundBitsB"));
@@ -357,6 +414,20 @@ QWidget* PlaygroundPanel::createCompareBox()
     fillGroupSizes(m_groupSizeB, tr("per channel (whole row)"));
     m_symmetricB = new QCheckBox(tr("Symmetric"));
     m_symmetricB->setObjectName(QStringLiteral("playgroundSymmetricB"));
+    m_rotateB = new QCheckBox(m_rotate->text());
+    m_rotateB->setObjectName(QStringLiteral("playgroundRotateB"));
+    m_rotateB->setToolTip(m_rotate->toolTip());
+    m_codebookB = new QComboBox;
+    m_codebookB->setObjectName(QStringLiteral("playgroundCodebookB"));
+    m_codebookB->setToolTip(m_codebook->toolTip());
+    m_sparseB = new QDoubleSpinBox;
+    m_sparseB->setObjectName(QStringLiteral("playgroundSparseB"));
+    m_sparseB->setRange(m_sparse->minimum(), m_sparse->maximum());
+    m_sparseB->setDecimals(m_sparse->decimals());
+    m_sparseB->setSingleStep(m_sparse->singleStep());
+    m_sparseB->setValue(m_sparse->value());
+    m_sparseB->setSuffix(m_sparse->suffix());
+    m_sparseB->setToolTip(m_sparse->toolTip());
     m_compareControls = new QWidget;
     auto* form = new QFormLayout(m_compareControls);
     form->setContentsMargins(0, 0, 0, 0);
@@ -364,6 +435,9 @@ QWidget* PlaygroundPanel::createCompareBox()
     form->addRow(tr("Bits"), bitsRow);
     form->addRow(tr("Group size"), m_groupSizeB);
     form->addRow(QString(), m_symmetricB);
+    form->addRow(QString(), m_rotateB);
+    form->addRow(tr("Codebooks"), m_codebookB);
+    form->addRow(tr("Kept exact"), m_sparseB);
     m_compareControls->setVisible(false);
     auto* box = new QGroupBox(tr("Compare"));
     auto* layout = new QVBoxLayout(box);
@@ -543,11 +617,20 @@ void PlaygroundPanel::connectControls()
     connect(m_bitsB, &QSlider::valueChanged, this, &PlaygroundPanel::recompute);
     connect(m_groupSizeB, &QComboBox::currentIndexChanged, this, &PlaygroundPanel::recompute);
     connect(m_symmetricB, &QCheckBox::toggled, this, &PlaygroundPanel::recompute);
+    for (QCheckBox* c : {m_rotate, m_rotateB})
+        connect(c, &QCheckBox::toggled, this, &PlaygroundPanel::recompute);
+    for (QComboBox* c : {m_codebook, m_codebookB})
+        connect(c, &QComboBox::currentIndexChanged, this, &PlaygroundPanel::recompute);
+    for (QDoubleSpinBox* d : {m_sparse, m_sparseB}) {
+        d->setKeyboardTracking(false);
+        connect(d, &QDoubleSpinBox::valueChanged, this, &PlaygroundPanel::recompute);
+    }
 }
 
 PlaygroundPanel::~PlaygroundPanel()
 {
     m_gptqJob.cancel(); // its outcome dies with the panel; the worker stops at its next check
+    m_rowJob.cancel();
 }
 
 void PlaygroundPanel::fitControlsWidth()
@@ -638,49 +721,84 @@ void PlaygroundPanel::reloadRow()
     recompute();
 }
 
-namespace {
-
-/// The spec the controls of one side describe.
-QuantSpec specFromControls(const std::vector<PlaygroundMethod>& methods, int methodIndex, int bits, int group,
-                           bool symmetric)
+PlaygroundSettings PlaygroundPanel::settingsOf(bool sideB) const
 {
-    QuantSpec spec;
-    if (methodIndex >= 0 && methodIndex < int(methods.size())) {
-        spec.method = methods[std::size_t(methodIndex)].method;
-        spec.clipSearch = methods[std::size_t(methodIndex)].clipSearch;
-    }
-    if (spec.method == QuantMethod::Ggml) // a llama.cpp type: the bits pick it, it fixes the rest
-        return QuantSpec::ggml(QuantSpec::ggmlTypeForBits(bits));
-    spec.bits = bits;
-    spec.symmetric = symmetric;
-    spec.floatZeros = spec.method == QuantMethod::Hqq; // HQQ's zeros are real-valued, as in a run
-    spec.granularity = group == kPerChannel ? Granularity::PerChannel : Granularity::PerGroup;
-    spec.groupSize = group == kPerChannel ? 128 : group;
-    return spec;
+    PlaygroundSettings settings;
+    settings.bits = (sideB ? m_bitsB : m_bits)->value();
+    settings.groupSize = (sideB ? m_groupSizeB : m_groupSize)->currentData().toInt();
+    settings.symmetric = (sideB ? m_symmetricB : m_symmetric)->isChecked();
+    settings.rotate = (sideB ? m_rotateB : m_rotate)->isChecked();
+    const QComboBox* books = sideB ? m_codebookB : m_codebook;
+    if (books->currentData().isValid())
+        settings.codebookBits = books->currentData().toInt();
+    settings.sparsePercent = (sideB ? m_sparseB : m_sparse)->value();
+    return settings;
 }
-
-} // namespace
 
 QuantSpec PlaygroundPanel::currentSpec() const
 {
-    return specFromControls(m_methods, m_method->currentIndex(), m_bits->value(),
-                            m_groupSize->currentData().toInt(), m_symmetric->isChecked());
+    const int i = m_method->currentIndex();
+    return playgroundSpec(i >= 0 ? m_methods[std::size_t(i)] : m_methods.front(), settingsOf(false));
 }
 
 QuantSpec PlaygroundPanel::comparisonSpec() const
 {
-    return specFromControls(m_methods, m_methodB->currentIndex(), m_bitsB->value(),
-                            m_groupSizeB->currentData().toInt(), m_symmetricB->isChecked());
+    const int i = m_methodB->currentIndex();
+    return playgroundSpec(i >= 0 && i < int(m_methods.size()) ? m_methods[std::size_t(i)] : m_methods.front(),
+                          settingsOf(true));
 }
 
 QuantSpec PlaygroundPanel::gptqSpec() const
 {
-    QuantSpec spec = specFromControls(m_methods, 0, m_bits->value(), m_groupSize->currentData().toInt(),
-                                      m_symmetric->isChecked());
+    PlaygroundSettings settings = settingsOf(false);
+    settings.rotate = false;
+    QuantSpec spec = playgroundSpec(m_methods.front(), settings); // RTN's: bits, groups, symmetry
     spec.method = QuantMethod::Gptq;
     spec.clipSearch = false;
     spec.floatZeros = false;
     return spec;
+}
+
+std::shared_ptr<const LinearInputStats> PlaygroundPanel::statsForRow() const
+{
+    if (!m_layerStats || m_source->currentIndex() != 0 || m_statsLayer != m_layer->currentText() ||
+        m_layerStats->xtx.rows() != std::int64_t(m_values.size()))
+        return nullptr;
+    return m_layerStats;
+}
+
+void PlaygroundPanel::refreshMethodControls()
+{
+    auto apply = [this](QComboBox* method, QSlider* bits, QComboBox* group, QCheckBox* symmetric,
+                        QCheckBox* rotate, QComboBox* books, QDoubleSpinBox* sparse, bool gptq) {
+        const int i = method->currentIndex();
+        const PlaygroundControls c = gptq || i < 0 || i >= int(m_methods.size())
+                                         ? PlaygroundControls{}
+                                         : playgroundControls(m_methods[std::size_t(i)]);
+        group->setEnabled(c.groups && !gptq);
+        symmetric->setEnabled(c.groups && !gptq);
+        rotate->setEnabled((c.rotation || c.rotationAlways) && !c.rotationAlways);
+        rotate->setVisible(c.rotation || c.rotationAlways);
+        if (c.rotationAlways) {
+            const QSignalBlocker block(rotate);
+            rotate->setChecked(true);
+        }
+        fillCodebooks(books, bits->value());
+        books->setEnabled(c.codebookBits);
+        sparse->setEnabled(c.sparse);
+        // A control a method does not use stays out of sight (its row of the form with it).
+        for (QWidget* w : {static_cast<QWidget*>(books), static_cast<QWidget*>(sparse)}) {
+            const bool shown = w == books ? c.codebookBits : c.sparse;
+            w->setVisible(shown);
+            if (auto* form =
+                    qobject_cast<QFormLayout*>(w->parentWidget() ? w->parentWidget()->layout() : nullptr))
+                if (QWidget* label = form->labelForField(w))
+                    label->setVisible(shown);
+        }
+    };
+    apply(m_method, m_bits, m_groupSize, m_symmetric, m_rotate, m_codebook, m_sparse, false);
+    apply(m_methodB, m_bitsB, m_groupSizeB, m_symmetricB, m_rotateB, m_codebookB, m_sparseB,
+          comparingWithGptq());
 }
 
 bool PlaygroundPanel::comparingWithGptq() const
@@ -698,51 +816,108 @@ void PlaygroundPanel::recompute()
 {
     if (m_updating)
         return;
+    {
+        const bool was = std::exchange(m_updating, true); // the controls' own signals wait
+        refreshMethodControls();
+        m_updating = was;
+    }
     const QuantSpec spec = currentSpec();
     const bool gguf = spec.method == QuantMethod::Ggml;
     m_bitsLabel->setText(gguf ? ggmlTypeName(spec.ggmlType) : tr("%n bit(s)", nullptr, m_bits->value()));
-    m_groupSize->setEnabled(!gguf);
-    m_symmetric->setEnabled(!gguf);
     const bool comparing = m_compare->isChecked();
     const QuantSpec specB = comparisonSpec();
     const bool ggufB = specB.method == QuantMethod::Ggml;
     m_bitsLabelB->setText(ggufB ? ggmlTypeName(specB.ggmlType) : tr("%n bit(s)", nullptr, m_bitsB->value()));
     const bool gptqB = comparingWithGptq(); // A's bits and groups
     m_bitsB->setEnabled(!gptqB);
-    m_groupSizeB->setEnabled(!ggufB && !gptqB);
-    m_symmetricB->setEnabled(!ggufB && !gptqB);
+    m_rowJob.cancel(); // a newer setting replaces a running computation
+    m_rowJob.discard();
     if (!m_rowProblem.isEmpty()) {
         showProblem(m_rowProblem);
         return;
     }
-    QElapsedTimer clock;
-    clock.start();
-    try {
-        auto r = std::make_shared<PlaygroundResult>(quantizeRow(m_values, spec, m_shownGroup->value()));
-        std::shared_ptr<PlaygroundResult> b;
-        if (comparing && comparingWithGptq()) {
-            if (gptqDemoIsCurrent())
-                b = std::make_shared<PlaygroundResult>(gptqDemoResult(*m_gptqDemo, r->shownGroup));
-        } else if (comparing) {
+    const bool withB = comparing && !gptqB;
+    const std::shared_ptr<const LinearInputStats> stats = statsForRow();
+    const std::int64_t shown = m_shownGroup->value();
+    auto compute = [values = m_values, spec, specB, withB, stats,
+                    shown](std::shared_ptr<PlaygroundResult>& a, std::shared_ptr<PlaygroundResult>& b) {
+        a = std::make_shared<PlaygroundResult>(quantizeRow(values, spec, shown, 60, stats.get()));
+        if (withB) {
             try {
-                b = std::make_shared<PlaygroundResult>(quantizeRow(m_values, specB, r->shownGroup));
+                b = std::make_shared<PlaygroundResult>(
+                    quantizeRow(values, specB, a->shownGroup, 60, stats.get()));
             } catch (const Error& e) {
-                throw Error(tr("B: %1").arg(e.message()));
+                throw Error(QCoreApplication::translate("qs::PlaygroundPanel", "B: %1").arg(e.message()));
             }
         }
-        m_result = std::move(r);
-        m_resultB = std::move(b);
-        m_problem.clear();
-    } catch (const Error& e) {
-        showProblem(e.message());
+    };
+    if (!spec.needsHessian() && !(withB && specB.needsHessian())) {
+        QElapsedTimer clock;
+        clock.start();
+        std::shared_ptr<PlaygroundResult> a, b;
+        try {
+            compute(a, b);
+        } catch (const Error& e) {
+            showProblem(e.message());
+            return;
+        }
+        applyResults(std::move(a), std::move(b), double(clock.nsecsElapsed()) / 1e6);
         return;
     }
-    m_lastMs = double(clock.nsecsElapsed()) / 1e6;
+    // QuIP# and AQLM: an n × n Hessian and a search per vector, off the UI thread.
+    struct Outcome
+    {
+        std::shared_ptr<PlaygroundResult> a, b;
+        double ms = 0;
+    };
+    m_inputsNote->setText(
+        tr("Quantizing the row with %1…").arg((spec.needsHessian() ? spec : specB).label()));
+    m_inputsNote->show();
+    m_rowJob = runJob<Outcome>(
+        this,
+        [compute](Outcome& out, const JobContext& ctx) {
+            QElapsedTimer clock;
+            clock.start();
+            ctx.checkCancelled();
+            compute(out.a, out.b);
+            out.ms = double(clock.nsecsElapsed()) / 1e6;
+        },
+        [this](const JobOutcome<Outcome>& o) {
+            if (o.cancelled)
+                return;
+            if (!o.error.isEmpty()) {
+                showProblem(o.error);
+                return;
+            }
+            applyResults(o.value.a, o.value.b, o.value.ms);
+        });
+}
+
+void PlaygroundPanel::applyResults(std::shared_ptr<PlaygroundResult> a, std::shared_ptr<PlaygroundResult> b,
+                                   double ms)
+{
+    const bool comparing = m_compare->isChecked();
+    if (comparing && comparingWithGptq() && gptqDemoIsCurrent())
+        b = std::make_shared<PlaygroundResult>(gptqDemoResult(*m_gptqDemo, a->shownGroup));
+    m_result = std::move(a);
+    m_resultB = std::move(b);
+    m_problem.clear();
+    m_lastMs = ms;
+    if (const int w = std::exchange(m_pendingWeight, -1);
+        w >= 0 && w < int(m_result->original.size()) && m_result->groupOf(w) != m_result->shownGroup) {
+        const QSignalBlocker block(m_weight);
+        m_weight->setValue(w);
+        m_shownGroup->setMaximum(int(m_result->groups() - 1));
+        m_shownGroup->setValue(int(m_result->groupOf(w))); // computes again with the weight's group
+        return;
+    }
     {
         const QSignalBlocker block(m_shownGroup);
         m_shownGroup->setMaximum(int(m_result->groups() - 1));
         m_shownGroup->setValue(int(m_result->shownGroup));
-        m_shownGroup->setSuffix(tr(" (of %n group(s))", nullptr, int(m_result->groups())));
+        m_shownGroup->setSuffix(m_result->vectorCodes()
+                                    ? tr(" (of %n vector(s) of 8)", nullptr, int(m_result->groups()))
+                                    : tr(" (of %n group(s))", nullptr, int(m_result->groups())));
     }
     {
         const QSignalBlocker block(m_weight);
@@ -752,6 +927,27 @@ void PlaygroundPanel::recompute()
             m_weight->setValue(int(m_result->shownGroup * m_result->groupLength));
     }
     m_message->hide();
+    // Which inputs a calibrated method was given.
+    QStringList inputs;
+    for (const PlaygroundResult* r : {m_result.get(), m_resultB.get()}) {
+        if (!r || r->inputs == PlaygroundInputs::None)
+            continue;
+        const QString who = m_resultB ? (r == m_result.get() ? tr("A: ") : tr("B: ")) : QString();
+        inputs << who +
+                      (r->inputs == PlaygroundInputs::Layer
+                           ? tr("%1 weighs the error by the layer's statistics (%2 calibration tokens, from "
+                                "the \"GPTQ\" page).")
+                                 .arg(quantMethodName(r->spec.method))
+                                 .arg(r->inputTokens)
+                           : tr("%1 is given isotropic inputs (XᵀX = I: one row has no activations), so it "
+                                "minimises the weights' own error.%2")
+                                 .arg(quantMethodName(r->spec.method),
+                                      m_source->currentIndex() == 0
+                                          ? tr(" Run GPTQ on the \"GPTQ\" page to use the layer's statistics.")
+                                          : QString()));
+    }
+    m_inputsNote->setText(inputs.join(QLatin1Char('\n')));
+    m_inputsNote->setVisible(!inputs.isEmpty());
     m_valuesPlot->setCaption(
         m_result->note.isEmpty()
             ? tr("%1 — %2").arg(m_rowLabel, m_result->spec.label())
@@ -769,6 +965,7 @@ void PlaygroundPanel::recompute()
     }
     m_valuesPlot->setResults(m_result, m_resultB, nameA, nameB);
     m_errorPlot->setResults(m_result, m_resultB, nameA, nameB);
+    m_rotationPlot->setResults(m_result, m_resultB, nameA, nameB);
     refreshStats();
     refreshStep();
     Q_EMIT resultChanged();
@@ -776,7 +973,7 @@ void PlaygroundPanel::recompute()
         m_message->setText(
             m_gptqJob.isRunning()
                 ? tr("B: GPTQ is running on this row…")
-                : tr("B: run GPTQ on this row first (\"GPTQ step by step\"); it uses A's bits, "
+                : tr("B: run GPTQ on this row first (the \"GPTQ\" page); it uses A's bits, "
                      "group size and symmetry."));
         m_message->show();
     }
@@ -831,6 +1028,9 @@ void PlaygroundPanel::showProblem(const QString& text)
     m_valuesPlot->setCaption(QString());
     m_valuesPlot->setResult(nullptr);
     m_errorPlot->setResult(nullptr);
+    m_pairsPlot->setResult(nullptr);
+    m_rotationPlot->setResult(nullptr);
+    m_inputsNote->hide();
     refreshStats();
     refreshStep();
     Q_EMIT resultChanged();
@@ -908,6 +1108,8 @@ void PlaygroundPanel::refreshStep()
     m_stepOf->setEnabled(bool(m_resultB));
     const bool ofB = m_resultB && m_stepOf->currentIndex() == 1;
     const PlaygroundResult* result = ofB ? m_resultB.get() : m_result.get();
+    if (m_pairsPlot->result() != result) // the codebook view follows the same method
+        m_pairsPlot->setResult(ofB ? m_resultB : m_result);
     if (!result) {
         m_stepText->setText(QStringLiteral("–"));
         return;
@@ -952,15 +1154,29 @@ void PlaygroundPanel::refreshStep()
                      cell(QStringLiteral("ŵ = (q − z)·s ="), num(s.dequantized)) +
                      cell(tr("error w − ŵ ="), num(s.error));
     } else {
-        header += result->spec.method == QuantMethod::Gptq
-                      ? tr(": GPTQ rounded the value its error feedback had moved there, not w (see GPTQ "
-                           "step by step)")
-                      : tr(": a block type with quantized sub-block scales");
+        const QuantSpec& spec = result->spec;
+        header +=
+            spec.method == QuantMethod::Gptq
+                ? tr(": GPTQ rounded the value its error feedback had moved there, not w (see GPTQ "
+                     "step by step)")
+            : spec.usesCodebook() ? tr(": ŵ = the row's codebook entry q (k-means levels)")
+            : spec.usesLattice()
+                ? tr(": the vector of 8 weights takes one point of the E8P lattice, times the row's scale")
+            : spec.usesAdditive()
+                ? tr(": the vector of 8 weights is the sum of one entry of each codebook, times the row's "
+                     "scale")
+                : tr(": a block type with quantized sub-block scales");
+        const bool vector = spec.usesLattice() || spec.usesAdditive();
         lines << cell(QStringLiteral("w ="), num(s.value)) +
-                     cell(QStringLiteral("q ="), QString::number(s.code)) +
-                     cell(QStringLiteral("ŵ ="), num(s.dequantized));
+                     (vector ? QString() : cell(QStringLiteral("q ="), QString::number(s.code))) +
+                     cell(QStringLiteral("ŵ ="), num(s.dequantized),
+                          s.exact ? tr("kept exact in the sparse matrix") : QString());
+        if (!s.codeText.isEmpty())
+            lines << cell(vector ? tr("vector %1:").arg(s.group) : tr("q is"), s.codeText);
         lines << cell(tr("error w − ŵ ="), num(s.error));
     }
+    if (s.rotated)
+        header += tr(" — rotated: w is (V·w)_%1, the value the method quantizes").arg(s.index);
     m_stepText->setText(QStringLiteral("<p>%1</p><table><tr>%2</tr></table>")
                             .arg(header.toHtmlEscaped(), lines.join(QStringLiteral("</tr><tr>"))));
 }
@@ -981,6 +1197,8 @@ void PlaygroundPanel::setPresentationMode(bool on)
     fitControlsWidth();
     m_valuesPlot->setPresentationScale(on ? kPresentationScale : 1.0);
     m_errorPlot->setPresentationScale(on ? kPresentationScale : 1.0);
+    m_pairsPlot->setPresentationScale(on ? kPresentationScale : 1.0);
+    m_rotationPlot->setPresentationScale(on ? kPresentationScale : 1.0);
     m_gptqRowPlot->setPresentationScale(on ? kPresentationScale : 1.0);
     m_gptqCurvePlot->setPresentationScale(on ? kPresentationScale : 1.0);
     refreshGptqStep(); // the numbers' column follows the font
@@ -1188,14 +1406,44 @@ QString PlaygroundPanel::applySettings(const QString& settings)
             ok = setGroup(key == u"group" ? m_groupSize : m_groupSizeB, value);
         } else if (key == u"symmetric" || key == u"symmetricB") {
             (key == u"symmetric" ? m_symmetric : m_symmetricB)->setChecked(value != u"0");
+        } else if (key == u"rotate" || key == u"rotateB") {
+            (key == u"rotate" ? m_rotate : m_rotateB)->setChecked(value != u"0");
+        } else if (key == u"codebook" || key == u"codebookB") {
+            QComboBox* box = key == u"codebook" ? m_codebook : m_codebookB;
+            fillCodebooks(box, (key == u"codebook" ? m_bits : m_bitsB)->value());
+            const int i = box->findData(value.toInt());
+            ok = i >= 0;
+            if (ok)
+                box->setCurrentIndex(i);
+        } else if (key == u"sparse" || key == u"sparseB") {
+            (key == u"sparse" ? m_sparse : m_sparseB)->setValue(value.toDouble(&ok));
+        } else if (key == u"distribution") {
+            m_source->setCurrentIndex(1);
+            const int i =
+                m_distribution->findData(int(value == u"laplace"    ? SyntheticDistribution::Laplace
+                                             : value == u"uniform"  ? SyntheticDistribution::Uniform
+                                             : value == u"gaussian" ? SyntheticDistribution::Gaussian
+                                                                    : SyntheticDistribution(-1)));
+            ok = i >= 0;
+            if (ok)
+                m_distribution->setCurrentIndex(i);
+        } else if (key == u"count" || key == u"outliers" || key == u"seed") {
+            m_source->setCurrentIndex(1);
+            (key == u"count" ? m_count : key == u"seed" ? m_seed : m_outliers)->setValue(value.toInt(&ok));
+        } else if (key == u"magnitude") {
+            m_source->setCurrentIndex(1);
+            m_magnitude->setValue(value.toDouble(&ok));
         } else if (key == u"weight") {
             m_weight->setValue(value.toInt());
+            if (m_rowJob.isRunning()) // its groups may differ from the current result's: set once it is in
+                m_pendingWeight = value.toInt();
         } else if (key == u"shownGroup") {
             m_shownGroup->setValue(value.toInt());
         } else if (key == u"sorted") {
             m_sorted->setChecked(value != u"0");
         } else if (key == u"view") {
-            m_views->setCurrentIndex(value == u"gptq" ? 1 : 0);
+            ok = value == u"row" || value == u"gptq" || value == u"codebook";
+            m_views->setCurrentIndex(value == u"gptq" ? 1 : value == u"codebook" ? 2 : 0);
         } else if (key == u"gptq") {
             m_views->setCurrentIndex(1);
             m_pendingGptqStep = std::max(1, value.toInt());

@@ -26,12 +26,19 @@ class PlaygroundValuesPlot;
 class PlaygroundErrorPlot;
 class PlaygroundGptqRowPlot;
 class PlaygroundGptqCurvePlot;
+class PlaygroundPairsPlot;
+class PlaygroundRotationPlot;
 
 /// The teaching playground: one row (a real weight row of the loaded model or a synthetic
 /// distribution with injected outliers) quantized live as the controls change — values with the
 /// levels of one group, reconstructed values, the error histogram, MSE, SNR, max error, bytes and
-/// bits per weight. One row is cheap (one RTN pass, 21 with the clipping search), so it
-/// recomputes on the UI thread; lastComputeMilliseconds() reports the time (tested < 20 ms).
+/// bits per weight. One row is cheap for the scalar methods (one RTN pass, 21 with the clipping
+/// search), so they recompute on the UI thread; lastComputeMilliseconds() reports the time (tested
+/// < 20 ms). QuIP# and AQLM weigh the row's error by an n × n Hessian (a second on a row of 4096), so
+/// they run as a job, the newest setting replacing a running one. The calibrated methods get the
+/// layer's statistics once "GPTQ step by step" has computed them for the row's layer, else isotropic
+/// inputs (said beside the method). A "Codebooks" view shows the points a pair of weights
+/// can take and what the Hadamard rotation does to the row's distribution.
 /// A presentation mode enlarges fonts and lines for a projector.
 ///
 /// For teaching: a second method (B) quantizes the same row beside the first (A), both drawn
@@ -54,6 +61,8 @@ public:
     /// The GPTQ demonstration (null until computed) and its current step (0-based, quantization order).
     std::shared_ptr<const GptqDemo> gptqDemo() const { return m_gptqDemo; }
     bool gptqRunning() const { return m_gptqJob.isRunning(); }
+    /// A Hessian method (QuIP#, AQLM) is quantizing the row in the background.
+    bool rowRunning() const { return m_rowJob.isRunning(); }
     /// The calibration text the GPTQ demonstration reads (default: the data folder's).
     void setCalibrationText(const QString& path) { m_calibrationText = path; }
     QString calibrationText() const { return m_calibrationText; }
@@ -67,9 +76,11 @@ public:
 public Q_SLOTS:
     void setPresentationMode(bool on);
     /// Sets controls from "key=value,…" (for scripted screenshots, --playground): layer, row,
-    /// source (real|synthetic), method, bits, group (N|channel), symmetric, compare (a method
-    /// name, gptq (the demonstration's result), or off), bitsB, groupB, symmetricB, weight, sorted,
-    /// shownGroup, view (row|gptq), gptq (a step: runs the demonstration, then shows that step), controls (0:
+    /// source (real|synthetic), distribution (gaussian|laplace|uniform), count, outliers, magnitude,
+    /// method, bits, group (N|channel), symmetric, rotate, codebook (AQLM's codebook bits), sparse
+    /// (SqueezeLLM's percent), compare (a method name, gptq (the demonstration's result), or off),
+    /// bitsB, groupB, symmetricB, rotateB, codebookB, sparseB, weight, sorted, shownGroup, view
+    /// (row|gptq|codebook), gptq (a step: runs the demonstration, then shows that step), controls (0:
     /// hidden), present, window (WxH). Returns what it could not apply (empty: all of it).
     QString applySettings(const QString& settings);
     /// Refits the fixed value axes to the current row and results.
@@ -106,6 +117,14 @@ private:
     bool gptqDemoIsCurrent() const;
     void refreshStep();
     void refreshGptqStep();
+    /// Shows results computed by recompute (at once, or when its job ends).
+    void applyResults(std::shared_ptr<PlaygroundResult> a, std::shared_ptr<PlaygroundResult> b, double ms);
+    /// The controls' settings of side A or B.
+    PlaygroundSettings settingsOf(bool sideB) const;
+    /// Enables the controls that mean something for the chosen methods; fills AQLM's codebook choices.
+    void refreshMethodControls();
+    /// The layer's statistics when they are of the row's layer (the GPTQ demonstration computed them).
+    std::shared_ptr<const LinearInputStats> statsForRow() const;
     void growErrorAxis();
     void showProblem(const QString& text);
     void refreshStats();
@@ -125,7 +144,9 @@ private:
     std::shared_ptr<const GptqDemo> m_gptqDemo;
     QString m_gptqRowLabel;
     JobHandle m_gptqJob;
+    JobHandle m_rowJob;        ///< QuIP#/AQLM on the row
     int m_pendingGptqStep = 0; ///< applySettings' gptq=STEP, shown once the job is done
+    int m_pendingWeight = -1;  ///< applySettings' weight=N while a row job runs, shown with its result
     bool m_presentation = false;
     bool m_updating = false;
     bool m_axesPending = true; ///< a new row: fit the fixed axes to it on the next result
@@ -149,6 +170,10 @@ private:
     QCheckBox* m_symmetric = nullptr;
     QComboBox* m_method = nullptr;
     QLabel* m_methodNote = nullptr;
+    QCheckBox* m_rotate = nullptr;
+    QComboBox* m_codebook = nullptr;
+    QDoubleSpinBox* m_sparse = nullptr;
+    QLabel* m_inputsNote = nullptr;
     QSpinBox* m_shownGroup = nullptr;
     QCheckBox* m_sorted = nullptr;
     QLabel* m_mse = nullptr;
@@ -164,6 +189,9 @@ private:
     QLabel* m_bitsLabelB = nullptr;
     QComboBox* m_groupSizeB = nullptr;
     QCheckBox* m_symmetricB = nullptr;
+    QCheckBox* m_rotateB = nullptr;
+    QComboBox* m_codebookB = nullptr;
+    QDoubleSpinBox* m_sparseB = nullptr;
     QLabel* m_headerB = nullptr;
     QLabel* m_mseB = nullptr;
     QLabel* m_snrB = nullptr;
@@ -189,6 +217,8 @@ private:
     QAction* m_presentationAction = nullptr;
     PlaygroundValuesPlot* m_valuesPlot = nullptr;
     PlaygroundErrorPlot* m_errorPlot = nullptr;
+    PlaygroundPairsPlot* m_pairsPlot = nullptr;
+    PlaygroundRotationPlot* m_rotationPlot = nullptr;
 };
 
 } // namespace qs

@@ -15,6 +15,7 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFileInfo>
 #include <QTimer>
 #include <cstdio>
@@ -223,6 +224,12 @@ int main(int argc, char** argv)
             if (!view.isEmpty() && !w.runsPanel()->showView(view))
                 qWarning("QuantScope: --runs-view: cannot show '%s'", qPrintable(view));
             QTimer::singleShot(300, &app, [&w, &app, file] {
+                // QuIP# and AQLM quantize the playground's row as a job: the picture shows its result.
+                QElapsedTimer waited;
+                waited.start();
+                while (w.playgroundPanel()->rowRunning() && waited.elapsed() < 120000)
+                    QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents, 100);
+                QCoreApplication::processEvents();
                 if (!w.grab().save(file))
                     qWarning("QuantScope: cannot write %s", qPrintable(file));
                 app.quit();

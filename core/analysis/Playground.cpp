@@ -1,5 +1,7 @@
 #include "analysis/Playground.h"
 
+#include "kernels/AdditiveCodes.h"
+#include "kernels/E8Lattice.h"
 #include "model/Model.h"
 #include "model/Transformer.h"
 #include "quant/QuantizeJob.h"
@@ -12,6 +14,8 @@
 #include <cmath>
 #include <limits>
 #include <numbers>
+#include <set>
+#include <utility>
 
 namespace qs {
 
@@ -118,24 +122,35 @@ bool describedByBitsAndGroups(const QuantMethodInfo& m)
     return probe.validate().isEmpty();
 }
 
+/// The calibrated methods whose structure shows on one row with isotropic inputs (see playgroundMethods).
+bool showsWithIsotropicInputs(QuantMethod m)
+{
+    return m == QuantMethod::SqueezeLlm || m == QuantMethod::QuipSharp || m == QuantMethod::Aqlm;
+}
+
 } // namespace
 
 std::vector<PlaygroundMethod> playgroundMethods()
 {
-    std::vector<PlaygroundMethod> out;
+    std::vector<PlaygroundMethod> out, calibrated;
     for (const QuantMethodInfo& m : kQuantMethods) {
+        const QString name = QLatin1String(m.name), display = QLatin1String(m.displayName);
         if (m.method == QuantMethod::Ggml) { // the type follows from the bits (ggmlTypeForBits)
-            out.push_back({m.method, false, QLatin1String(m.name), QLatin1String(m.displayName)});
+            out.push_back({m.method, false, name, display});
+            continue;
+        }
+        if (showsWithIsotropicInputs(m.method)) {
+            calibrated.push_back({m.method, false, name, display});
             continue;
         }
         if (m.method == QuantMethod::Float || m.needsCalibration || m.quantizesActivations ||
             !describedByBitsAndGroups(m))
             continue;
-        const QString name = QLatin1String(m.name), display = QLatin1String(m.displayName);
         out.push_back({m.method, false, name, display});
         if (m.method == QuantMethod::Rtn) // the methods whose quantizer honours QuantSpec::clipSearch
             out.push_back({m.method, true, name + QStringLiteral("+clip"), display});
     }
+    out.insert(out.end(), calibrated.begin(), calibrated.end());
     return out;
 }
 
@@ -143,13 +158,18 @@ std::vector<UnavailableMethod> unavailablePlaygroundMethods()
 {
     std::vector<UnavailableMethod> out;
     for (const QuantMethodInfo& m : kQuantMethods) {
-        if (m.method == QuantMethod::Float || m.method == QuantMethod::Ggml)
+        if (m.method == QuantMethod::Float || m.method == QuantMethod::Ggml ||
+            showsWithIsotropicInputs(m.method))
             continue;
-        if (m.needsCalibration)
-            out.push_back(
-                {QLatin1String(m.displayName),
-                 QT_TRANSLATE_NOOP("Playground", "needs calibration activations (input statistics "
-                                                 "of the layer), which a single row does not have")});
+        if (m.method == QuantMethod::Gptq)
+            out.push_back({QLatin1String(m.displayName),
+                           QT_TRANSLATE_NOOP("Playground", "with the isotropic inputs one row is given it is "
+                                                           "RTN; it runs on a real row with the layer's "
+                                                           "statistics on the \"GPTQ\" page")});
+        else if (m.needsCalibration && !m.quantizesActivations)
+            out.push_back({QLatin1String(m.displayName),
+                           QT_TRANSLATE_NOOP("Playground", "it scales inputs by their activations; with the "
+                                                           "isotropic inputs one row is given it is RTN")});
         else if (m.quantizesActivations)
             out.push_back(
                 {QLatin1String(m.displayName),
@@ -161,6 +181,104 @@ std::vector<UnavailableMethod> unavailablePlaygroundMethods()
                                                            "the playground has no control for it yet")});
     }
     return out;
+}
+
+PlaygroundControls playgroundControls(const PlaygroundMethod& method)
+{
+    PlaygroundControls c;
+    switch (method.method) {
+    case QuantMethod::Ggml:
+        c.groups = false;
+        c.bitsFixTheType = true;
+        break;
+    case QuantMethod::Rtn:
+    case QuantMethod::Hqq:
+        c.rotation = true;
+        break;
+    case QuantMethod::SqueezeLlm:
+        c.groups = false;
+        c.sparse = true;
+        break;
+    case QuantMethod::QuipSharp:
+        c.groups = false;
+        c.rotationAlways = true;
+        break;
+    case QuantMethod::Aqlm:
+        c.groups = false;
+        c.rotation = true;
+        c.codebookBits = true;
+        break;
+    default:
+        break;
+    }
+    return c;
+}
+
+std::vector<int> playgroundCodebookBits(int bits)
+{
+    std::vector<int> out;
+    for (int b = 4; b <= 8; b += 2)
+        if ((8 * bits) % b == 0 && 8 * bits / b <= 8)
+            out.push_back(b);
+    return out;
+}
+
+QuantSpec playgroundSpec(const PlaygroundMethod& method, const PlaygroundSettings& settings)
+{
+    if (method.method == QuantMethod::Ggml) // a llama.cpp type: the bits pick it, it fixes the rest
+        return QuantSpec::ggml(QuantSpec::ggmlTypeForBits(settings.bits));
+    QuantSpec spec;
+    spec.method = method.method;
+    spec.clipSearch = method.clipSearch;
+    spec.bits = settings.bits;
+    spec.symmetric = settings.symmetric;
+    spec.floatZeros = spec.method == QuantMethod::Hqq; // HQQ's zeros are real-valued, as in a run
+    spec.granularity = settings.groupSize <= 0 ? Granularity::PerChannel : Granularity::PerGroup;
+    spec.groupSize = settings.groupSize <= 0 ? 128 : settings.groupSize;
+    const PlaygroundControls controls = playgroundControls(method);
+    if (controls.rotation && settings.rotate)
+        spec.incoherence = Incoherence::Hadamard;
+    switch (spec.method) {
+    case QuantMethod::SqueezeLlm:
+        spec.granularity = Granularity::PerChannel;
+        spec.sparsePercent = settings.sparsePercent;
+        break;
+    case QuantMethod::QuipSharp:
+        spec = quipSharpDefaults(spec);
+        break;
+    case QuantMethod::Aqlm: {
+        spec = aqlmDefaults(spec);
+        const std::vector<int> books = playgroundCodebookBits(spec.bits);
+        spec.codebookBits = books.empty() ? settings.codebookBits
+                            : std::find(books.begin(), books.end(), settings.codebookBits) != books.end()
+                                ? settings.codebookBits
+                                : books.front();
+        break;
+    }
+    default:
+        break;
+    }
+    return spec;
+}
+
+double excessKurtosis(const std::vector<float>& values)
+{
+    const auto n = double(values.size());
+    if (values.size() < 2)
+        return 0;
+    double mean = 0;
+    for (float v : values)
+        mean += v;
+    mean /= n;
+    double m2 = 0, m4 = 0;
+    for (float v : values) {
+        const double d = double(v) - mean, d2 = d * d;
+        m2 += d2;
+        m4 += d2 * d2;
+    }
+    m2 /= n;
+    m4 /= n;
+    return m2 > 0 ? m4 / (m2 * m2) - 3.0 : 0.0;
 }
 
 namespace {
@@ -200,8 +318,162 @@ void measure(PlaygroundResult& r, std::int64_t shownGroup, int errorBins)
 
 } // namespace
 
+namespace {
+
+/// Inputs with no preference: XᵀX = I (when the method needs the Hessian) and every Σx² equal, over one
+/// token, so a calibrated method minimises the weight error itself.
+LinearInputStats isotropicInputs(std::int64_t n, bool hessian)
+{
+    LinearInputStats s;
+    s.inFeatures = n;
+    s.outFeatures = 1;
+    s.tokens = 1;
+    if (hessian)
+        s.xtx = Eigen::MatrixXd::Identity(Eigen::Index(n), Eigen::Index(n));
+    s.sumAbs.assign(std::size_t(n), 1.0);
+    s.maxAbs.assign(std::size_t(n), 1.0);
+    s.sumSquares.assign(std::size_t(n), 1.0);
+    return s;
+}
+
+/// Distinct points of a set of pairs, sorted.
+void keepDistinct(std::vector<std::pair<double, double>>& points)
+{
+    std::sort(points.begin(), points.end());
+    points.erase(std::unique(points.begin(), points.end()), points.end());
+}
+
+/// The Minkowski sum of point sets (every choice of one point from each), or, when there would be more
+/// than `limit` choices, `limit` of them drawn by a fixed generator.
+std::vector<std::pair<double, double>> sums(const std::vector<std::vector<std::pair<double, double>>>& sets,
+                                            std::size_t limit, bool& sampled, std::uint64_t& count)
+{
+    double choices = 1;
+    for (const auto& set : sets)
+        choices *= double(set.size());
+    count = choices < 1.8e19 ? std::uint64_t(choices) : std::numeric_limits<std::uint64_t>::max();
+    std::vector<std::pair<double, double>> out{{0.0, 0.0}};
+    sampled = choices > double(limit);
+    if (!sampled) {
+        for (const auto& set : sets) {
+            std::vector<std::pair<double, double>> next;
+            next.reserve(out.size() * set.size());
+            for (const auto& a : out)
+                for (const auto& b : set)
+                    next.emplace_back(a.first + b.first, a.second + b.second);
+            out = std::move(next);
+            keepDistinct(out);
+        }
+        count = out.size();
+        return out;
+    }
+    RowRng rng(0x51a7e5);
+    out.assign(limit, {0.0, 0.0});
+    for (auto& p : out)
+        for (const auto& set : sets) {
+            const auto& b = set[std::size_t(rng.below(set.size()))];
+            p.first += b.first;
+            p.second += b.second;
+        }
+    keepDistinct(out);
+    return out;
+}
+
+/// The pairs view of a result whose rotated or original values, reconstruction, grid and codes are set.
+PlaygroundPairs pairsOf(const PlaygroundResult& r, const QuantizedTensor& q)
+{
+    PlaygroundPairs p;
+    const std::vector<float>& w = r.rotated.empty() ? r.original : r.rotated;
+    const std::vector<float>& rec = r.rotated.empty() ? r.reconstructed : r.rotatedReconstructed;
+    const auto n = std::int64_t(w.size());
+    std::vector<std::pair<double, double>> points;
+    constexpr std::size_t kLimit = 65536; // 2x8 and 4x4 codebooks at 2 bits exactly
+    if (r.vectorCodes()) {
+        const double s = r.scales.empty() ? 1.0 : double(r.scales.front());
+        for (std::int64_t v = 0; v + 8 <= n; v += 8) {
+            if (v / 8 == r.shownGroup)
+                p.shownPair = std::int64_t(p.weightX.size());
+            p.weightX.push_back(w[std::size_t(v)]);
+            p.weightY.push_back(w[std::size_t(v + 1)]);
+            p.reconstructedX.push_back(rec[std::size_t(v)]);
+            p.reconstructedY.push_back(rec[std::size_t(v + 1)]);
+        }
+        std::vector<std::vector<std::pair<double, double>>> sets;
+        float point[8];
+        if (r.spec.usesLattice()) {
+            std::vector<std::pair<double, double>> first, second;
+            for (int c = 0; c < 1 << 16; ++c) {
+                e8::decodeE8P(std::uint16_t(c), point);
+                first.emplace_back(s * point[0], s * point[1]);
+            }
+            keepDistinct(first);
+            sets.push_back(std::move(first));
+            if (r.spec.bits > 2) {
+                const double b = s * double(e8::kResidualScale[r.spec.bits]);
+                for (int c = 0; c < (r.spec.bits == 3 ? 256 : 1 << 16); ++c) {
+                    if (r.spec.bits == 3)
+                        e8::decodeShell(std::uint8_t(c), point);
+                    else
+                        e8::decodeE8P(std::uint16_t(c), point);
+                    second.emplace_back(b * point[0], b * point[1]);
+                }
+                keepDistinct(second);
+                sets.push_back(std::move(second));
+            }
+            p.what = QStringLiteral("E8P lattice%1, coordinates 0 and 1 of each vector of 8")
+                         .arg(r.spec.bits > 2 ? QStringLiteral(" + residual stage") : QString());
+        } else {
+            const int books = r.spec.additiveCodebooks();
+            const std::int64_t entries = std::int64_t(1) << r.spec.codebookBits;
+            for (int m = 0; m < books; ++m) {
+                std::vector<std::pair<double, double>> set;
+                for (std::int64_t e = 0; e < entries; ++e) {
+                    const float* c = q.codebook.data() + (m * entries + e) * 8;
+                    set.emplace_back(s * c[0], s * c[1]);
+                }
+                keepDistinct(set);
+                sets.push_back(std::move(set));
+            }
+            p.what =
+                QStringLiteral("sums of %1 codebooks of %2 entries, coordinates 0 and 1 of each vector of 8")
+                    .arg(books)
+                    .arg(entries);
+        }
+        points = sums(sets, kLimit, p.sampled, p.reachable);
+    } else {
+        // A scalar method: each weight of the shown group takes one of the group's levels, so a pair takes
+        // a point of the levels' product (SqueezeLLM: the row's codebook).
+        const std::int64_t begin = r.grid.begin, end = std::min(r.grid.end, n);
+        for (std::int64_t i = begin; i + 1 < end; i += 2) {
+            p.weightX.push_back(w[std::size_t(i)]);
+            p.weightY.push_back(w[std::size_t(i + 1)]);
+            p.reconstructedX.push_back(rec[std::size_t(i)]);
+            p.reconstructedY.push_back(rec[std::size_t(i + 1)]);
+        }
+        std::vector<std::pair<double, double>> levels;
+        for (double l : r.grid.levels)
+            levels.emplace_back(l, 0.0);
+        std::vector<std::pair<double, double>> levelsY;
+        for (double l : r.grid.levels)
+            levelsY.emplace_back(0.0, l);
+        points = sums({levels, levelsY}, kLimit, p.sampled, p.reachable);
+        p.what = r.spec.usesCodebook()
+                     ? QStringLiteral("the row's codebook × itself, pairs of neighbouring weights")
+                     : QStringLiteral("levels of group %1 × themselves, pairs of neighbouring "
+                                      "weights of the group")
+                           .arg(r.shownGroup);
+    }
+    for (const auto& [x, y] : points) {
+        p.pointX.push_back(x);
+        p.pointY.push_back(y);
+    }
+    return p;
+}
+
+} // namespace
+
 PlaygroundResult quantizeRow(const std::vector<float>& values, const QuantSpec& spec, std::int64_t shownGroup,
-                             int errorBins)
+                             int errorBins, const LinearInputStats* stats)
 {
     if (values.empty())
         throw Error(QStringLiteral("the row is empty"));
@@ -213,6 +485,34 @@ PlaygroundResult quantizeRow(const std::vector<float>& values, const QuantSpec& 
     request.rows = 1;
     request.cols = n;
     request.spec = spec.fittedTo(n, &r.note); // gguf: llama.cpp's fallback for rows the block does not fit
+    LinearInputStats assumed;
+    if (request.spec.needsCalibration()) {
+        if (stats && stats->inFeatures != n && stats->xtx.rows() != n &&
+            std::int64_t(stats->sumSquares.size()) != n)
+            throw Error(QStringLiteral("the layer's statistics describe %1 inputs, not the row's %2")
+                            .arg(std::max<std::int64_t>(stats->inFeatures, stats->xtx.rows()))
+                            .arg(n));
+        if (!stats) {
+            if (!showsWithIsotropicInputs(request.spec.method))
+                throw Error(
+                    QStringLiteral("%1 needs the layer's calibration statistics, and one row has none")
+                        .arg(quantMethodName(request.spec.method)));
+            if (request.spec.needsHessian() && n > kMaxPlaygroundHessianValues)
+                throw Error(
+                    QStringLiteral("%1 weighs a row's error by the inputs' %2 × %2 Hessian; the playground "
+                                   "takes rows of up to %3 values for it")
+                        .arg(quantMethodName(request.spec.method))
+                        .arg(n)
+                        .arg(kMaxPlaygroundHessianValues));
+            assumed = isotropicInputs(n, request.spec.needsHessian());
+            stats = &assumed;
+            r.inputs = PlaygroundInputs::Isotropic;
+        } else {
+            r.inputs = PlaygroundInputs::Layer;
+            r.inputTokens = stats->tokens;
+        }
+        request.stats = stats;
+    }
     const QuantizedTensor q = quantizeWeight(request);
 
     r.spec = request.spec;
@@ -227,8 +527,40 @@ PlaygroundResult quantizeRow(const std::vector<float>& values, const QuantSpec& 
         const GgmlType t = r.spec.ggmlType;
         r.groupLength = t == GgmlType::Q2_K || t == GgmlType::Q3_K || t == GgmlType::Q6_K ? 16 : 32;
         r.groupCount = n / r.groupLength;
+    } else if (r.spec.usesCodebook()) { // one codebook for the row
+        r.groupLength = n;
+        r.groupCount = 1;
+        r.codebook = q.codebook;
+        std::sort(r.codebook.begin(), r.codebook.end());
+        for (std::int32_t c : q.sparseColumns)
+            r.exactColumns.push_back(c);
+    } else if (r.vectorCodes()) { // vectors of 8 (a row's tail: one shorter piece)
+        r.groupLength = 8;
+        r.groupCount = (n + 7) / 8;
     }
+    if (q.rotation) {
+        r.rotated = values;
+        q.rotation->apply(r.rotated.data(), 1, n);
+        r.rotatedReconstructed = r.reconstructed;
+        q.rotation->apply(r.rotatedReconstructed.data(), 1, n);
+        r.rotatedKurtosis = excessKurtosis(r.rotated);
+    }
+    r.kurtosis = excessKurtosis(values);
+    // What a whole layer shares (AQLM's codebooks, the rotation's signs) costs one row as much as a layer.
+    const QuantSpec::Cost cost = r.spec.cost(1, n, 0, std::int64_t(q.sparseValues.size()));
+    const std::uint64_t codebookBytes = // less the row's scale
+        r.spec.usesAdditive() ? cost.scaleBytes - std::uint64_t(dtypeInfo(r.spec.scaleType).bytes) : 0;
+    const std::uint64_t rotationBytes = q.rotation ? Rotation::storedBytes(n) : 0;
+    if (8 * (codebookBytes + rotationBytes) > cost.codeBytes) // over an eighth of the codes
+        r.note = QStringLiteral("the %1 (%2 bytes) serve a whole layer; one row pays them alone, beside its "
+                                "codes' %3 bytes")
+                     .arg(codebookBytes && rotationBytes ? QStringLiteral("codebooks and the rotation")
+                          : codebookBytes                ? QStringLiteral("codebooks")
+                                                         : QStringLiteral("rotation's signs"))
+                     .arg(codebookBytes + rotationBytes)
+                     .arg(cost.codeBytes);
     measure(r, shownGroup, errorBins);
+    r.pairs = pairsOf(r, q);
     return r;
 }
 
@@ -241,7 +573,11 @@ QuantGrid groupGrid(const PlaygroundResult& r, std::int64_t group)
     group = std::clamp<std::int64_t>(group, 0, r.groupCount - 1);
     grid.begin = group * r.groupLength;
     grid.end = std::min(n, grid.begin + r.groupLength);
-    if (!r.scales.empty()) {
+    if (r.vectorCodes()) // a vector of 8 takes a codebook point as a whole: no levels per weight
+        return grid;
+    if (r.spec.usesCodebook()) {
+        grid.levels.assign(r.codebook.begin(), r.codebook.end());
+    } else if (!r.scales.empty()) {
         const GroupParams p{r.scales[std::size_t(group)], r.zeros[std::size_t(group)]};
         grid.scale = p.scale;
         grid.zero = p.zero;
@@ -266,11 +602,13 @@ WeightStep weightStep(const PlaygroundResult& r, std::int64_t index)
     s.group = std::min(r.groupOf(index), std::max<std::int64_t>(0, r.groupCount - 1));
     s.groupBegin = s.group * r.groupLength;
     s.groupEnd = std::min(n, s.groupBegin + r.groupLength);
-    s.value = r.original[std::size_t(index)];
+    // With a rotation the codes quantize V·w: the step is that value's.
+    s.rotated = !r.rotated.empty();
+    s.value = s.rotated ? r.rotated[std::size_t(index)] : r.original[std::size_t(index)];
     s.qmax = r.spec.qmax();
     // GPTQ quantized values its feedback had moved: its code follows from those, not from w.
-    s.hasScale =
-        !r.scales.empty() && r.spec.method != QuantMethod::Ggml && r.spec.method != QuantMethod::Gptq;
+    s.hasScale = !r.scales.empty() && r.spec.method != QuantMethod::Ggml &&
+                 r.spec.method != QuantMethod::Gptq && !r.spec.decodesCodes();
     if (s.hasScale) { // quantizeValue and dequantizeValue, one operation at a time
         const GroupParams p{r.scales[std::size_t(s.group)], r.zeros[std::size_t(s.group)]};
         s.scale = p.scale;
@@ -289,7 +627,37 @@ WeightStep weightStep(const PlaygroundResult& r, std::int64_t index)
         s.dequantized = dequantizeValue(s.code, p);
     } else {
         s.code = r.codes.empty() ? 0 : r.codes[std::size_t(index)];
-        s.dequantized = r.reconstructed[std::size_t(index)];
+        s.dequantized =
+            s.rotated ? r.rotatedReconstructed[std::size_t(index)] : r.reconstructed[std::size_t(index)];
+    }
+    if (r.spec.usesCodebook()) {
+        s.exact = std::binary_search(r.exactColumns.begin(), r.exactColumns.end(), index);
+        s.codeText = QStringLiteral("entry %1 of the row's %2").arg(s.code).arg(r.codebook.size());
+    } else if (r.vectorCodes() && s.groupEnd - s.groupBegin == 8 && !r.codes.empty()) {
+        const std::uint8_t* chunks = r.codes.data() + s.groupBegin;
+        if (r.spec.usesLattice()) {
+            unsigned first = 0;
+            for (int i = 0; i < 8; ++i)
+                first |= unsigned(chunks[i] & 3u) << (2 * i);
+            s.codeText = QStringLiteral("E8P code %1 (pattern %2, signs %3, shift %4¼)")
+                             .arg(first)
+                             .arg(first & 0xffu)
+                             .arg((first >> 8) & 0x7fu, 7, 2, QLatin1Char('0'))
+                             .arg(first >> 15 ? QLatin1Char('-') : QLatin1Char('+'));
+            if (r.spec.bits > 2)
+                s.codeText += QStringLiteral(" + a residual code");
+        } else {
+            const int books = r.spec.additiveCodebooks();
+            std::uint32_t codes[8] = {};
+            aq::unpackGroup(r.spec.bits, r.spec.codebookBits, books, chunks, codes);
+            QStringList list;
+            for (int m = 0; m < books; ++m)
+                list << QString::number(codes[m]);
+            s.codeText = QStringLiteral("codes %1 of %2 codebooks of %3 entries")
+                             .arg(list.join(QStringLiteral(", ")))
+                             .arg(books)
+                             .arg(1 << r.spec.codebookBits);
+        }
     }
     s.error = s.value - s.dequantized;
     return s;

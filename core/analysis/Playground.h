@@ -57,9 +57,44 @@ struct PlaygroundMethod
     QString displayName; ///< the method's (kQuantMethods); front ends name the clipping search
 };
 /// The methods that apply to a single row: those of kQuantMethods that need no calibration and
-/// leave activations alone (RTN today; a new such row of the table appears here by itself), each
-/// also with the clipping search where the method supports it.
+/// leave activations alone (a new such row of the table appears here by itself), each also with the
+/// clipping search where the method supports it; then the calibrated methods whose own structure (a
+/// codebook, a lattice, a rotation) shows on one row even when the inputs are taken as isotropic
+/// (SqueezeLLM, QuIP#, AQLM; see quantizeRow). GPTQ and AWQ are not among them: with isotropic inputs
+/// both are RTN, so GPTQ has its own demonstration on a real row with the layer's statistics.
 std::vector<PlaygroundMethod> playgroundMethods();
+
+/// What the controls of one side of the playground set; playgroundSpec turns them into a spec.
+struct PlaygroundSettings
+{
+    int bits = 4;
+    int groupSize = 32; ///< 0: per channel (the whole row)
+    bool symmetric = false;
+    bool rotate = false;         ///< incoherence processing (Hadamard), where the method takes it
+    int codebookBits = 4;        ///< AQLM: bits of one codebook's index (playgroundCodebookBits)
+    double sparsePercent = 0.45; ///< SqueezeLLM: the share of the row kept exact
+};
+/// Which controls mean something for a method (the others are disabled).
+struct PlaygroundControls
+{
+    bool groups = true;          ///< group size and symmetry
+    bool rotation = false;       ///< the rotation can be switched on
+    bool rotationAlways = false; ///< the method always rotates (QuIP#)
+    bool codebookBits = false;   ///< AQLM's codebook size
+    bool sparse = false;         ///< SqueezeLLM's exact share
+    bool bitsFixTheType = false; ///< gguf: the bits pick a llama.cpp type
+};
+PlaygroundControls playgroundControls(const PlaygroundMethod& method);
+/// The spec of `method` under `settings`: gguf's type from the bits, QuIP# and AQLM with what they fix
+/// (one symmetric scale per row; QuIP# rotated), HQQ with real-valued zeros as in a run, the AQLM
+/// codebook size clamped into the bits' choices. The caller validates (quantizeRow does).
+QuantSpec playgroundSpec(const PlaygroundMethod& method, const PlaygroundSettings& settings);
+/// AQLM's codebook sizes the playground offers at `bits` bits: even B of 4 to 8 whose books fill the
+/// group's 8·bits bits (larger books have more entries than a row has vectors).
+std::vector<int> playgroundCodebookBits(int bits);
+/// The longest row a method that needs the inputs' Hessian (QuIP#, AQLM) takes in the playground: the
+/// assumed XᵀX is n × n doubles (128 MiB at this length).
+inline constexpr std::int64_t kMaxPlaygroundHessianValues = 4096;
 
 /// A method the playground cannot show, and why (QT_TRANSLATE_NOOP("Playground", …) text).
 struct UnavailableMethod
@@ -68,6 +103,24 @@ struct UnavailableMethod
     const char* reason = "";
 };
 std::vector<UnavailableMethod> unavailablePlaygroundMethods();
+
+/// Where a calibrated method's input statistics came from.
+enum class PlaygroundInputs { None, Isotropic, Layer };
+
+/// Pairs of weights in the space a method quantizes in (after its rotation), and the points such a pair
+/// can be reconstructed to: for a scalar method the product of the shown group's levels with itself, for
+/// a vector codebook (QuIP#'s E8P lattice, AQLM's sums of codebook entries) the projections of its points
+/// on coordinates 0 and 1 of a vector of 8, with the pairs (0, 1) of every vector of the row.
+struct PlaygroundPairs
+{
+    std::vector<double> pointX, pointY;                 ///< reachable (distinct) points
+    std::vector<double> weightX, weightY;               ///< the pairs of the row
+    std::vector<double> reconstructedX, reconstructedY; ///< their reconstructions
+    std::int64_t shownPair = -1; ///< index of the shown group's pair (vector methods), -1: none
+    std::uint64_t reachable = 0; ///< how many points there are (more than drawn when sampled)
+    bool sampled = false;        ///< the points are a deterministic sample of the sums
+    QString what; ///< "levels of group 3 × themselves", "E8P lattice, coordinates 0 and 1", …
+};
 
 /// Everything the playground shows for one row and one spec.
 struct PlaygroundResult
@@ -92,7 +145,21 @@ struct PlaygroundResult
     double bitsPerWeight = 0;
 
     std::int64_t groupCount = 0;
-    QString note; ///< gguf: llama.cpp's fallback when the type's block does not fit the row
+    QString note; ///< gguf: llama.cpp's fallback when the type's block does not fit the row; a codebook
+                  ///< method: that its codebooks are the layer's and dominate one row's storage
+
+    /// A calibrated method's statistics: isotropic (XᵀX = I, every Σx² equal: the method minimises the
+    /// weight error itself) unless the layer's were given.
+    PlaygroundInputs inputs = PlaygroundInputs::None;
+    std::int64_t inputTokens = 0; ///< the layer's statistics: calibration tokens
+    /// Incoherence processing: the row as the method sees it (V·w) and its reconstruction there.
+    std::vector<float> rotated, rotatedReconstructed;
+    double kurtosis = 0, rotatedKurtosis = 0; ///< excess kurtosis (0 for Gaussian values)
+    /// SqueezeLLM: the row's codebook (ascending) and the columns kept exact in the sparse matrix.
+    std::vector<float> codebook;
+    std::vector<std::int64_t> exactColumns;
+    PlaygroundPairs pairs;
+    bool vectorCodes() const { return spec.usesLattice() || spec.usesAdditive(); }
     std::int64_t groups() const { return groupCount; }
     /// The group a value belongs to.
     std::int64_t groupOf(std::int64_t index) const { return groupLength ? index / groupLength : 0; }
@@ -100,10 +167,19 @@ struct PlaygroundResult
 
 /// Quantizes `values` as a [1, n] weight with `spec` through quantizeWeight (the same call every
 /// method goes through), keeps the grid of group `shownGroup` (clamped into range) and bins the
-/// errors in `errorBins` bins. Throws qs::Error for an invalid spec, a method that needs
-/// calibration, an empty row or non-finite values.
+/// errors in `errorBins` bins. A method that needs calibration gets `stats` (the layer's, matching
+/// the row) or, for those playgroundMethods() offers, isotropic inputs. SqueezeLLM's groups are the
+/// row (one codebook), QuIP#'s and AQLM's the vectors of 8. Throws qs::Error for an invalid spec, a
+/// calibrated method without statistics that isotropic inputs would reduce to RTN (GPTQ, AWQ), statistics
+/// of another length, a Hessian method on a row longer than kMaxPlaygroundHessianValues, an empty row
+/// or non-finite values.
 PlaygroundResult quantizeRow(const std::vector<float>& values, const QuantSpec& spec,
-                             std::int64_t shownGroup = 0, int errorBins = 60);
+                             std::int64_t shownGroup = 0, int errorBins = 60,
+                             const LinearInputStats* stats = nullptr);
+
+/// Excess kurtosis E[(x − μ)⁴]/σ⁴ − 3 of the values (0 for a Gaussian, 3 for a Laplace, −1.2 for a
+/// uniform distribution; 0 for fewer than two distinct values).
+double excessKurtosis(const std::vector<float>& values);
 
 /// The levels of group `group` (clamped into range) of a result, over that group's columns only:
 /// from the group's scale and zero, or for gguf the distinct values the group reconstructs to.
@@ -128,6 +204,13 @@ struct WeightStep
     bool clamped = false; ///< the rounded value was outside [0, qmax]
     float dequantized = 0;
     float error = 0; ///< value − dequantized
+    /// SqueezeLLM: the weight is kept exact in the sparse matrix (codebook value + stored difference).
+    bool exact = false;
+    /// The method rotates its inputs: value, dequantized and error are those of V·w, the row it quantizes.
+    bool rotated = false;
+    /// A table method's code of the weight or its vector ("entry 5 of the row's 16", "E8P code 41235 …",
+    /// "codes 17, 203 of 2 books of 256"); empty for the scalar methods.
+    QString codeText;
 };
 /// Throws qs::Error for an index outside the row.
 WeightStep weightStep(const PlaygroundResult& result, std::int64_t index);
