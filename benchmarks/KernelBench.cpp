@@ -11,6 +11,7 @@
 #include "kernels/GgmlQuants.h"
 #include "kernels/PackedInt.h"
 #include "kernels/SimdVariant.h"
+#include "model/PackedLinear.h"
 #include "quant/Quantizer.h"
 #include "spec/QuantizedTensor.h"
 #include "util/Error.h"
@@ -150,6 +151,25 @@ std::size_t packedIntBytes(std::int64_t rows, std::int64_t cols)
     return QuantSpec::fromShortName(QLatin1String(Scheme)).cost(rows, cols).total();
 }
 
+/// A table format (QuIP#, AQLM, SqueezeLLM) as CodebookLinear runs it (tableMatMul), over random codes and
+/// tables of the format (its speed does not depend on what was quantized); `Fused` false forces the decoded
+/// tiles a prefill takes, so both paths of a decode step are measured in one run.
+template <const char* Scheme, bool Fused>
+MatMulFn tableWeight(const std::vector<float>&, std::int64_t rows, std::int64_t cols)
+{
+    auto q = std::make_shared<QuantizedTensor>(
+        syntheticTableTensor(QuantSpec::fromShortName(QLatin1String(Scheme)), rows, cols, 1));
+    std::shared_ptr<const PackedIntMatrix> packed = q->packedCodes();
+    q->codes = {}; // the layer holds its codes packed only
+    return [q, packed, rows](std::int64_t r0, std::int64_t r1, const float* x, std::int64_t n, float* y) {
+        tableMatMul(*q, *packed, r0, r1, x, n, y, rows, Fused);
+    };
+}
+
+constexpr char kQuip2[] = "quipsharp-w2";
+constexpr char kAqlm2x8[] = "aqlm-w2-2x8";
+constexpr char kAqlm1x16[] = "aqlm-w2-1x16";
+constexpr char kSqueeze3[] = "squeezellm-w3-ch-sp0";
 constexpr char kInt4G128[] = "rtn-w4-g128";
 constexpr char kInt8Channel[] = "rtn-w8-ch-sym";
 constexpr char kInt3G128[] = "rtn-w3-g128";
@@ -175,6 +195,13 @@ const KernelFormat kFormats[] = {
     {"int8-ch", packedIntBytes<kInt8Channel>, packedIntWeight<kInt8Channel, false>},
     {"int8-ch-a8 (w8a8)", packedIntBytes<kInt8Channel>, packedIntWeight<kInt8Channel, true>},
     {"int4-g128-a8", packedIntBytes<kInt4G128>, packedIntWeight<kInt4G128, true>},
+    {"quipsharp-w2", packedIntBytes<kQuip2>, tableWeight<kQuip2, true>},
+    {"quipsharp-w2-tiles", packedIntBytes<kQuip2>, tableWeight<kQuip2, false>},
+    {"aqlm-w2-2x8", packedIntBytes<kAqlm2x8>, tableWeight<kAqlm2x8, true>},
+    {"aqlm-w2-2x8-tiles", packedIntBytes<kAqlm2x8>, tableWeight<kAqlm2x8, false>},
+    {"aqlm-w2-1x16", packedIntBytes<kAqlm1x16>, tableWeight<kAqlm1x16, true>},
+    {"squeezellm-w3", packedIntBytes<kSqueeze3>, tableWeight<kSqueeze3, true>},
+    {"squeezellm-w3-tiles", packedIntBytes<kSqueeze3>, tableWeight<kSqueeze3, false>},
 };
 
 std::vector<float> randomValues(std::size_t count, unsigned seed, float sigma)

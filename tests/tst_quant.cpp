@@ -6,6 +6,8 @@
 #include "kernels/AdditiveCodes.h"
 #include "kernels/BitPacking.h"
 #include "kernels/E8Lattice.h"
+#include "kernels/PackedInt.h"
+#include "model/PackedLinear.h"
 #include "model/QuantizedLinear.h"
 #include "quant/AqlmQuantizer.h"
 #include "quant/AwqQuantizer.h"
@@ -213,6 +215,8 @@ private Q_SLOTS:
     void aqlmBeatsGptq_data();
     void aqlmBeatsGptq();
     void aqlmRowTailAndRotation();
+    void tableKernelsFusedEqualTiles_data();
+    void tableKernelsFusedEqualTiles();
     void rotationIsOrthogonal_data();
     void rotationIsOrthogonal();
     void incoherenceSpreadsOutliers_data();
@@ -1180,6 +1184,74 @@ void TestQuant::aqlmBeatsGptq()
 
 // A row length that is not a multiple of 8 (stories260K's 172) ends in a piece rounded value by value; with
 // incoherence the layer runs behind its rotation; broken codebooks, scales or a missing rotation are refused.
+void TestQuant::tableKernelsFusedEqualTiles_data()
+{
+    QTest::addColumn<QString>("scheme");
+    QTest::addColumn<int>("cols");
+    QTest::newRow("quip# 2 bits") << "quipsharp-w2" << 256;
+    QTest::newRow("quip# 3 bits, tail") << "quipsharp-w3" << 172;
+    QTest::newRow("quip# 4 bits") << "quipsharp-w4" << 64;
+    QTest::newRow("aqlm 2x8") << "aqlm-w2-2x8" << 256;
+    QTest::newRow("aqlm 1x16, tail") << "aqlm-w2-1x16" << 60;
+    QTest::newRow("aqlm 3x8") << "aqlm-w3-3x8" << 128;
+    QTest::newRow("aqlm 8x4, tail") << "aqlm-w4-8x4" << 173;
+    QTest::newRow("squeezellm 3 bits + sparse") << "squeezellm-w3-ch" << 200;
+    QTest::newRow("squeezellm 4 bits") << "squeezellm-w4-ch-sp0" << 96;
+}
+
+void TestQuant::tableKernelsFusedEqualTiles()
+{
+    // The decode path (each row's codes dotted with a few tokens directly, points and codebook sums formed
+    // in registers) computes what the decoded tiles through the GEMM compute, for every table format, tails
+    // and sparse parts included, at 1 to 8 tokens; random codes and tables reach every table entry.
+    QFETCH(QString, scheme);
+    QFETCH(int, cols);
+    const QuantizedTensor q = syntheticTableTensor(QuantSpec::fromShortName(scheme), 37, cols, 5);
+    QCOMPARE(q.sparseValues.empty(), !q.spec.usesCodebook() || q.spec.sparsePercent == 0);
+    std::mt19937 g(6);
+    std::normal_distribution<float> normal;
+    const std::shared_ptr<const PackedIntMatrix> packed = q.packedCodes();
+    for (std::int64_t n : {1, 3, 8}) {
+        std::vector<float> x(std::size_t(n * cols));
+        for (float& v : x)
+            v = normal(g);
+        std::vector<float> fused(std::size_t(n * q.rows)), tiles(fused.size());
+        tableMatMul(q, *packed, 0, q.rows, x.data(), n, fused.data(), q.rows, true);
+        tableMatMul(q, *packed, 0, q.rows, x.data(), n, tiles.data(), q.rows, false);
+        double worst = 0, norm = 0;
+        for (std::size_t i = 0; i < fused.size(); ++i) {
+            worst = std::max(worst, double(std::fabs(fused[i] - tiles[i])));
+            norm = std::max(norm, double(std::fabs(tiles[i])));
+        }
+        QVERIFY2(norm > 0 && worst <= 1e-5 * norm,
+                 qPrintable(QStringLiteral("n = %1: %2 off at a scale of %3").arg(n).arg(worst).arg(norm)));
+        // The path other CPUs take (no SIMD intrinsics) computes the same, row by row.
+        if (!q.spec.usesCodebook()) {
+            const std::vector<std::uint8_t> codes = unpackIntCodes(*packed);
+            for (std::int64_t r = 0; r < q.rows; ++r) {
+                float acc[8] = {};
+                const std::uint8_t* c = codes.data() + r * cols;
+                if (q.spec.usesLattice())
+                    e8::dotQuipRow(q.spec.bits, c, cols, x.data(), n, cols, acc, true);
+                else
+                    aq::dotRow(q.spec.bits, q.spec.codebookBits, q.spec.additiveCodebooks(),
+                               q.codebook.data(), c, cols, x.data(), n, cols, acc, true);
+                for (std::int64_t t = 0; t < n; ++t)
+                    QVERIFY(std::fabs(acc[t] * q.scales[std::size_t(r)] -
+                                      tiles[std::size_t(t * q.rows + r)]) <= 1e-5 * norm);
+            }
+        }
+        // Rows of a tile from the middle of the weight land in their own places.
+        std::vector<float> part(fused.size(), -7.0f);
+        tableMatMul(q, *packed, 10, 20, x.data(), n, part.data(), q.rows, true);
+        for (std::int64_t t = 0; t < n; ++t)
+            for (std::int64_t r = 0; r < q.rows; ++r) {
+                const float v = part[std::size_t(t * q.rows + r)];
+                QCOMPARE(v, r >= 10 && r < 20 ? fused[std::size_t(t * q.rows + r)] : -7.0f);
+            }
+    }
+}
+
 void TestQuant::aqlmRowTailAndRotation()
 {
     const std::int64_t rows = 40, cols = 172;

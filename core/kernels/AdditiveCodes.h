@@ -1,8 +1,15 @@
 #pragma once
 
+#include "kernels/TokenCount.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#endif
 
 namespace qs::aq {
 
@@ -36,6 +43,41 @@ inline std::uint8_t gaussianLevel(int bits, float step, float v, float& value)
 inline float gaussianLevelValue(int bits, float step, std::uint8_t q)
 {
     return (float(q) - float((1 << bits) - 1) / 2) * step;
+}
+
+namespace detail {
+/// gatherFields' masks: the low `Bits` bits of every byte, and after step s (lanes of 2s bytes) the low
+/// 2·Bits·s bits of every lane.
+template <int Bits>
+constexpr std::uint64_t lowBitsOfBytes()
+{
+    std::uint64_t low = 0;
+    for (int i = 0; i < 8; ++i)
+        low |= ((std::uint64_t(1) << Bits) - 1) << (8 * i);
+    return low;
+}
+template <int Bits, int S>
+constexpr std::uint64_t laneMask()
+{
+    constexpr int width = 2 * Bits * S;
+    const std::uint64_t field = width >= 64 ? ~std::uint64_t(0) : (std::uint64_t(1) << width) - 1;
+    std::uint64_t mask = 0;
+    for (int at = 0; at < 64; at += 16 * S)
+        mask |= field << at;
+    return mask;
+}
+} // namespace detail
+
+/// The fields of `Bits` bits held in the low bits of the 8 bytes of w, packed together (byte i's field at bit
+/// Bits·i): the chunk bytes of a vector of 8 as one word, in three shift-and-mask steps (constant masks).
+template <int Bits>
+constexpr std::uint64_t gatherFields(std::uint64_t w)
+{
+    w &= detail::lowBitsOfBytes<Bits>();
+    w = (w | (w >> (8 - Bits))) & detail::laneMask<Bits, 1>(); // lanes of 2 bytes: the upper field moves down
+    w = (w | (w >> (2 * (8 - Bits)))) & detail::laneMask<Bits, 2>();
+    w = (w | (w >> (4 * (8 - Bits)))) & detail::laneMask<Bits, 4>();
+    return w;
 }
 
 /// The M codes of one group from its 8 chunks.
@@ -81,6 +123,102 @@ inline void decodeRow(int bits, int codebookBits, int books, const float* codebo
     }
     for (; j < cols; ++j)
         out[j] = gaussianLevelValue(bits, kGaussianUniformStep[bits], chunks[j]);
+}
+
+#if defined(__AVX2__) && defined(__FMA__)
+namespace detail {
+/// dotRow's whole groups with AVX2 for `Bits` bits and N tokens (accumulators in registers); returns the
+/// columns done.
+template <int Bits, int N>
+std::int64_t dotGroups(int codebookBits, int books, const float* codebooks, const std::uint8_t* chunks,
+                       std::int64_t cols, const float* x, std::int64_t ldx, float* acc)
+{
+    const std::int64_t entries = std::int64_t(1) << codebookBits;
+    const std::uint64_t mask = (std::uint64_t(1) << codebookBits) - 1;
+    __m256 lanes[N];
+    for (int t = 0; t < N; ++t)
+        lanes[t] = _mm256_setzero_ps();
+    std::int64_t j = 0;
+    for (; j + kDim <= cols; j += kDim) {
+        std::uint64_t w;
+        std::memcpy(&w, chunks + j, 8);
+        const std::uint64_t word = gatherFields<Bits>(w);
+        __m256 v = _mm256_loadu_ps(codebooks + std::int64_t(word & mask) * kDim);
+        for (int m = 1; m < books; ++m)
+            v = _mm256_add_ps(
+                v, _mm256_loadu_ps(codebooks + (std::int64_t(m) * entries +
+                                                std::int64_t((word >> (m * codebookBits)) & mask)) *
+                                                   kDim));
+        for (int t = 0; t < N; ++t)
+            lanes[t] = _mm256_fmadd_ps(v, _mm256_loadu_ps(x + t * ldx + j), lanes[t]);
+    }
+    for (int t = 0; t < N; ++t)
+        acc[t] += kernels::horizontalSum(lanes[t]);
+    return j;
+}
+
+template <int Bits>
+std::int64_t dotGroups(std::int64_t n, int codebookBits, int books, const float* codebooks,
+                       const std::uint8_t* chunks, std::int64_t cols, const float* x, std::int64_t ldx,
+                       float* acc)
+{
+    return kernels::withTokenCount(n, [&](auto tokens) {
+        return dotGroups<Bits, tokens()>(codebookBits, books, codebooks, chunks, cols, x, ldx, acc);
+    });
+}
+} // namespace detail
+#endif
+
+/// The row's chunks times n ≤ 8 inputs: acc[t] += Σ_j v_j · x[t·ldx + j], v the row as decodeRow gives it
+/// (divided by the row's scale). Each group's sum of codebook entries is formed in registers and never
+/// stored: the decode path of the layer. `portable` takes the path without SIMD intrinsics (for tests).
+inline void dotRow(int bits, int codebookBits, int books, const float* codebooks, const std::uint8_t* chunks,
+                   std::int64_t cols, const float* x, std::int64_t n, std::int64_t ldx, float* acc,
+                   bool portable = false)
+{
+    (void)portable; // without AVX2 every call is portable
+#if defined(__AVX2__) && defined(__FMA__)
+    if (!portable && n >= 1 && n <= 8) {
+        const std::int64_t j =
+            bits == 2   ? detail::dotGroups<2>(n, codebookBits, books, codebooks, chunks, cols, x, ldx, acc)
+            : bits == 3 ? detail::dotGroups<3>(n, codebookBits, books, codebooks, chunks, cols, x, ldx, acc)
+                        : detail::dotGroups<4>(n, codebookBits, books, codebooks, chunks, cols, x, ldx, acc);
+        for (std::int64_t t = 0; t < n; ++t) // the tail piece
+            for (std::int64_t i = j; i < cols; ++i)
+                acc[t] += gaussianLevelValue(bits, kGaussianUniformStep[bits], chunks[i]) * x[t * ldx + i];
+        return;
+    }
+#endif
+    const std::int64_t entries = std::int64_t(1) << codebookBits;
+    const std::uint64_t mask = (std::uint64_t(1) << codebookBits) - 1;
+    float lanes[8][kDim] = {};
+    std::int64_t j = 0;
+    for (; j + kDim <= cols; j += kDim) {
+        std::uint64_t word = 0;
+        for (int k = 0; k < kDim; ++k)
+            word |= std::uint64_t(chunks[j + k]) << (k * bits);
+        float v[kDim] = {};
+        for (int m = 0; m < books; ++m) {
+            const float* e =
+                codebooks +
+                (std::int64_t(m) * entries + std::int64_t((word >> (m * codebookBits)) & mask)) * kDim;
+            for (int k = 0; k < kDim; ++k)
+                v[k] += e[k];
+        }
+        for (std::int64_t t = 0; t < n; ++t) {
+            const float* xt = x + t * ldx + j;
+            for (int k = 0; k < kDim; ++k)
+                lanes[t][k] += v[k] * xt[k];
+        }
+    }
+    for (std::int64_t t = 0; t < n; ++t) {
+        float sum = 0;
+        for (int k = 0; k < kDim; ++k)
+            sum += lanes[t][k];
+        for (std::int64_t i = j; i < cols; ++i)
+            sum += gaussianLevelValue(bits, kGaussianUniformStep[bits], chunks[i]) * x[t * ldx + i];
+        acc[t] += sum;
+    }
 }
 
 } // namespace qs::aq

@@ -1,12 +1,18 @@
 #include "kernels/E8Lattice.h"
 
 #include "kernels/AdditiveCodes.h"
+#include "kernels/TokenCount.h"
 
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <limits>
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#endif
 
 namespace qs::e8 {
 
@@ -102,6 +108,36 @@ const Shell& shell()
 {
     static const Shell table;
     return table;
+}
+
+/// ±1 for each coordinate of each 8-bit sign mask (bit i set: coordinate i negative).
+struct SignTable
+{
+    std::array<std::array<float, kDim>, 256> rows{};
+    SignTable()
+    {
+        for (int m = 0; m < 256; ++m)
+            for (int i = 0; i < kDim; ++i)
+                rows[std::size_t(m)][std::size_t(i)] = ((m >> i) & 1) ? -1.0f : 1.0f;
+    }
+};
+
+const SignTable& signTable()
+{
+    static const SignTable table;
+    return table;
+}
+
+/// The E8P point of `code` into p[8] from the tables (decodeE8P's arithmetic).
+inline void e8pPoint(const Patterns& t, const SignTable& sg, unsigned code, float* p)
+{
+    const unsigned pattern = code & 255u, signs = (code >> 8) & 127u;
+    const unsigned last = (unsigned(t.parity[pattern]) + unsigned(std::popcount(signs))) & 1u;
+    const float* a = t.rows[pattern].data();
+    const float* s = sg.rows[signs | (last << 7)].data();
+    const float shift = (code & 0x8000u) ? -0.25f : 0.25f;
+    for (int i = 0; i < kDim; ++i)
+        p[i] = a[i] * s[i] + shift;
 }
 
 } // namespace
@@ -272,6 +308,152 @@ void decodeQuip(int bits, const std::uint8_t* codes, int len, float* point)
         const float b = kResidualScale[bits];
         for (int i = 0; i < kDim; ++i)
             point[i] += b * p2[i];
+    }
+}
+
+namespace {
+
+#if defined(__AVX2__) && defined(__FMA__)
+/// The sign bit of each coordinate for each 8-bit sign mask, to XOR onto a pattern.
+struct SignBits
+{
+    alignas(32) std::array<std::array<std::uint32_t, kDim>, 256> rows{};
+    SignBits()
+    {
+        for (int m = 0; m < 256; ++m)
+            for (int i = 0; i < kDim; ++i)
+                rows[std::size_t(m)][std::size_t(i)] = ((m >> i) & 1) ? 0x80000000u : 0u;
+    }
+};
+
+const SignBits& signBits()
+{
+    static const SignBits table;
+    return table;
+}
+
+inline __m256 e8pPoint8(const Patterns& t, const SignBits& sb, unsigned code)
+{
+    const unsigned pattern = code & 255u, signs = (code >> 8) & 127u;
+    const unsigned last = (unsigned(t.parity[pattern]) + unsigned(std::popcount(signs))) & 1u;
+    const __m256 a = _mm256_loadu_ps(t.rows[pattern].data());
+    const __m256 sign = _mm256_castsi256_ps(
+        _mm256_load_si256(reinterpret_cast<const __m256i*>(sb.rows[signs | (last << 7)].data())));
+    // ±¼ without a branch (the shift bit is random): 0.25f with bit 15 of the code as its sign bit.
+    const std::uint32_t shiftBits = 0x3e800000u | ((code & 0x8000u) << 16);
+    return _mm256_add_ps(_mm256_xor_ps(a, sign), _mm256_castsi256_ps(_mm256_set1_epi32(int(shiftBits))));
+}
+
+/// dotQuipRow's whole vectors with AVX2 for `Bits` bits and N tokens (accumulators in registers); returns
+/// the columns done.
+template <int Bits, int N>
+std::int64_t dotQuipVectors(const std::uint8_t* codes, std::int64_t cols, const float* x, std::int64_t ldx,
+                            float* acc)
+{
+    const Patterns& t = patterns();
+    const SignBits& sb = signBits();
+    const Shell& sh = shell();
+    const __m256 b = _mm256_set1_ps(kResidualScale[Bits]);
+    __m256 lanes[N];
+    for (int k = 0; k < N; ++k)
+        lanes[k] = _mm256_setzero_ps();
+    std::int64_t j = 0;
+    for (; j + kDim <= cols; j += kDim) {
+        std::uint64_t w;
+        std::memcpy(&w, codes + j, 8);
+        __m256 p = e8pPoint8(t, sb, unsigned(aq::gatherFields<2>(w)));
+        if constexpr (Bits == 3)
+            p = _mm256_fmadd_ps(
+                b, _mm256_loadu_ps(sh.points[std::size_t(aq::gatherFields<1>(w >> 2))].data()), p);
+        if constexpr (Bits == 4)
+            p = _mm256_fmadd_ps(b, e8pPoint8(t, sb, unsigned(aq::gatherFields<2>(w >> 2))), p);
+        for (int k = 0; k < N; ++k)
+            lanes[k] = _mm256_fmadd_ps(p, _mm256_loadu_ps(x + k * ldx + j), lanes[k]);
+    }
+    for (int k = 0; k < N; ++k)
+        acc[k] += kernels::horizontalSum(lanes[k]);
+    return j;
+}
+
+template <int Bits>
+std::int64_t dotQuipVectors(std::int64_t n, const std::uint8_t* codes, std::int64_t cols, const float* x,
+                            std::int64_t ldx, float* acc)
+{
+    return kernels::withTokenCount(
+        n, [&](auto tokens) { return dotQuipVectors<Bits, tokens()>(codes, cols, x, ldx, acc); });
+}
+#endif
+
+} // namespace
+
+namespace {
+
+/// dotQuipRow's whole vectors without SIMD intrinsics (any token count up to kMaxDotTokens); returns the
+/// columns done.
+std::int64_t dotQuipVectorsPortable(int bits, const std::uint8_t* codes, std::int64_t cols, const float* x,
+                                    std::int64_t n, std::int64_t ldx, float* acc)
+{
+    const Patterns& t = patterns();
+    const SignTable& sg = signTable();
+    const Shell& sh = shell();
+    const float b = kResidualScale[bits];
+    float lanes[kMaxDotTokens][kDim] = {};
+    std::int64_t j = 0;
+    for (; j + kDim <= cols; j += kDim) {
+        const std::uint8_t* c = codes + j;
+        unsigned first = 0, second = 0;
+        for (int i = 0; i < kDim; ++i) {
+            first |= unsigned(c[i] & 3u) << (2 * i);
+            second |= unsigned(c[i] >> 2) << ((bits - 2) * i);
+        }
+        float p[kDim];
+        e8pPoint(t, sg, first, p);
+        if (bits == 3) {
+            const float* q = sh.points[second & 255u].data();
+            for (int i = 0; i < kDim; ++i)
+                p[i] += b * q[i];
+        } else if (bits == 4) {
+            float q[kDim];
+            e8pPoint(t, sg, second, q);
+            for (int i = 0; i < kDim; ++i)
+                p[i] += b * q[i];
+        }
+        for (std::int64_t k = 0; k < n; ++k) {
+            const float* xk = x + k * ldx + j;
+            for (int i = 0; i < kDim; ++i)
+                lanes[k][i] += p[i] * xk[i];
+        }
+    }
+    for (std::int64_t k = 0; k < n; ++k) {
+        float sum = 0;
+        for (int i = 0; i < kDim; ++i)
+            sum += lanes[k][i];
+        acc[k] += sum;
+    }
+    return j;
+}
+
+} // namespace
+
+void dotQuipRow(int bits, const std::uint8_t* codes, std::int64_t cols, const float* x, std::int64_t n,
+                std::int64_t ldx, float* acc, bool portable)
+{
+    (void)portable; // without AVX2 every call is portable
+    std::int64_t j = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+    if (!portable && n >= 1 && n <= kMaxDotTokens)
+        j = bits == 2   ? dotQuipVectors<2>(n, codes, cols, x, ldx, acc)
+            : bits == 3 ? dotQuipVectors<3>(n, codes, cols, x, ldx, acc)
+                        : dotQuipVectors<4>(n, codes, cols, x, ldx, acc);
+    else
+#endif
+        j = dotQuipVectorsPortable(bits, codes, cols, x, std::min(n, kMaxDotTokens), ldx, acc);
+    if (j < cols) { // the tail piece
+        float p[kDim];
+        decodeQuip(bits, codes + j, int(cols - j), p);
+        for (std::int64_t k = 0; k < n; ++k)
+            for (std::int64_t i = 0; i < cols - j; ++i)
+                acc[k] += p[i] * x[k * ldx + j + i];
     }
 }
 

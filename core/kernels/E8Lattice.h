@@ -55,4 +55,13 @@ void encodeQuip(int bits, const float* v, int len, std::uint8_t* codes, float* p
 /// The values (divided by the row's scale) of the chunks codes[len].
 void decodeQuip(int bits, const std::uint8_t* codes, int len, float* point);
 
+/// The most inputs dotQuipRow takes at once (a decode step's tokens; more go through decoded tiles).
+inline constexpr std::int64_t kMaxDotTokens = 8;
+/// The row of `cols` chunks `codes` times n ≤ kMaxDotTokens inputs: acc[t] += Σ_j point_j · x[t·ldx + j]
+/// (points divided by the row's scale, as decodeQuip gives them). Each vector's point is built in
+/// registers from the pattern, sign and shell tables and never stored: the decode path of the layer.
+/// `portable` takes the path without SIMD intrinsics that other CPUs run (for tests).
+void dotQuipRow(int bits, const std::uint8_t* codes, std::int64_t cols, const float* x, std::int64_t n,
+                std::int64_t ldx, float* acc, bool portable = false);
+
 } // namespace qs::e8

@@ -5,6 +5,7 @@
 #include "util/Error.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -421,12 +422,80 @@ std::vector<std::uint8_t> unpackIntCodes(const PackedIntMatrix& m)
     return out;
 }
 
+namespace {
+
+/// One chunk's 32 codes of `Bits` bits (planes as planeWidth/planeBase say) from its words into dst[32]:
+/// the layout's fields with every shift a constant, for the widths the table formats use.
+template <int Bits>
+struct ChunkFields
+{
+    struct Field
+    {
+        std::uint8_t word, shift, mask, base;
+    };
+    std::array<std::array<Field, kPackedChunkCols>, planeCount(Bits)> at{};
+    constexpr ChunkFields()
+    {
+        for (int p = 0; p < planeCount(Bits); ++p)
+            for (int col = 0; col < kPackedChunkCols; ++col) {
+                const FieldPos f = fieldPos(Bits, p, col);
+                at[std::size_t(p)][std::size_t(col)] = {std::uint8_t(f.word), std::uint8_t(f.shift),
+                                                        std::uint8_t((1u << planeWidth(Bits, p)) - 1u),
+                                                        std::uint8_t(planeBase(Bits, p))};
+            }
+    }
+};
+
+template <int Bits>
+void unpackChunk(const std::uint8_t* codes, std::int64_t chunksPerRow, std::int64_t row, std::int64_t chunk,
+                 std::uint8_t* dst)
+{
+    static constexpr ChunkFields<Bits> fields; // every shift a compile-time constant
+    std::uint32_t words[Bits];
+    for (int w = 0; w < Bits; ++w)
+        words[w] = readWord(codes + wordOffset(Bits, chunksPerRow, row, chunk, w));
+    for (int col = 0; col < kPackedChunkCols; ++col) {
+        std::uint32_t v = 0;
+        for (std::size_t p = 0; p < fields.at.size(); ++p) {
+            const auto& f = fields.at[p][std::size_t(col)];
+            v |= ((words[f.word] >> f.shift) & f.mask) << f.base;
+        }
+        dst[col] = std::uint8_t(v);
+    }
+}
+
+/// Rows [r0, r1) of a matrix whose packed order is its column order (no act-order, no group padding), with
+/// the chunk decoder for its bits; false when the matrix is not such a one.
+bool unpackInOrder(const PackedIntMatrix& m, std::int64_t r0, std::int64_t r1, std::uint8_t* out)
+{
+    const bool inOrder = m.columnOrder.empty() && (m.groups() == 1 || m.groupLength % kPackedChunkCols == 0);
+    if (!inOrder || m.bits < 2 || m.bits > 4)
+        return false;
+    const std::int64_t chunks = m.chunksPerRow(), whole = m.cols / kPackedChunkCols;
+    auto decode = m.bits == 2 ? unpackChunk<2> : m.bits == 3 ? unpackChunk<3> : unpackChunk<4>;
+    std::uint8_t last[kPackedChunkCols];
+    for (std::int64_t r = r0; r < r1; ++r) {
+        std::uint8_t* o = out + (r - r0) * m.cols;
+        for (std::int64_t k = 0; k < whole; ++k)
+            decode(m.codes.data(), chunks, r, k, o + k * kPackedChunkCols);
+        if (whole < chunks) { // a row that ends inside its last chunk
+            decode(m.codes.data(), chunks, r, whole, last);
+            std::copy(last, last + (m.cols - whole * kPackedChunkCols), o + whole * kPackedChunkCols);
+        }
+    }
+    return true;
+}
+
+} // namespace
+
 void unpackIntCodeRows(const PackedIntMatrix& m, std::int64_t r0, std::int64_t r1, std::uint8_t* out)
 {
     constexpr const char* where = "unpackIntCodeRows";
     checkMatrix(where, m);
     if (r0 < 0 || r1 < r0 || r1 > m.rows)
         fail(where, QStringLiteral("rows %1 … %2 outside 0 … %3").arg(r0).arg(r1).arg(m.rows));
+    if (unpackInOrder(m, r0, r1, out))
+        return;
     const std::vector<std::int64_t> pos = packedPositions(m);
     const std::int64_t chunks = m.chunksPerRow();
     // Where each of a chunk's 32 columns keeps its bits, plane by plane (the layout above), so a

@@ -1,14 +1,21 @@
 #include "model/PackedLinear.h"
 
+#include "kernels/AdditiveCodes.h"
 #include "kernels/Convert.h"
+#include "kernels/E8Lattice.h"
 #include "kernels/FloatMatMul.h"
 #include "kernels/GgmlMatMul.h"
 #include "kernels/GgmlQuants.h"
+#include "kernels/TokenCount.h"
 #include "model/QuantizedLinear.h"
 #include "util/Error.h"
 #include "util/Threads.h"
 
 #include <algorithm>
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#endif
 
 namespace qs {
 
@@ -221,27 +228,115 @@ std::uint64_t CodebookLinear::residentBytes() const
 QString CodebookLinear::kernelName() const
 {
     if (m_tensor->spec.usesLattice())
-        return QStringLiteral("int%1 e8 lattice (decoded f32 tiles)").arg(m_packed->bits);
+        return QStringLiteral("int%1 e8 lattice (fused decode; f32 tiles)").arg(m_packed->bits);
     if (m_tensor->spec.usesAdditive())
-        return QStringLiteral("int%1 additive %2x%3 (decoded f32 tiles)")
+        return QStringLiteral("int%1 additive %2x%3 (fused decode; f32 tiles)")
             .arg(m_packed->bits)
             .arg(m_tensor->spec.additiveCodebooks())
             .arg(m_tensor->spec.codebookBits);
-    QString k = QStringLiteral("int%1 codebook (lut, f32 tiles)").arg(m_packed->bits);
+    QString k = QStringLiteral("int%1 codebook (fused lut; f32 tiles)").arg(m_packed->bits);
     if (!m_tensor->sparseValues.empty())
         k += QStringLiteral(" + %1 sparse").arg(m_tensor->sparseValues.size());
     return k;
+}
+
+namespace {
+
+#if defined(__AVX2__) && defined(__FMA__)
+/// codebookRowDot's columns in whole groups of 8 for N tokens (accumulators in registers); returns the
+/// columns done.
+template <int N>
+std::int64_t codebookGroupsDot(int bits, const float* book, const std::uint8_t* c, std::int64_t cols,
+                               const float* x, std::int64_t ldx, float* acc)
+{
+    alignas(32) float table[16] = {};
+    std::copy(book, book + (std::int64_t(1) << bits), table);
+    const __m256 low = _mm256_load_ps(table), high = _mm256_load_ps(table + 8);
+    __m256 lanes[N];
+    for (int t = 0; t < N; ++t)
+        lanes[t] = _mm256_setzero_ps();
+    std::int64_t j = 0;
+    for (; j + 8 <= cols; j += 8) {
+        const __m256i idx = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(c + j)));
+        __m256 v = _mm256_permutevar8x32_ps(low, idx);
+        if (bits == 4) // entries 8–15 where bit 3 is set (moved to the sign bit for the blend)
+            v = _mm256_blendv_ps(v, _mm256_permutevar8x32_ps(high, idx),
+                                 _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28)));
+        for (int t = 0; t < N; ++t)
+            lanes[t] = _mm256_fmadd_ps(v, _mm256_loadu_ps(x + t * ldx + j), lanes[t]);
+    }
+    for (int t = 0; t < N; ++t)
+        acc[t] += kernels::horizontalSum(lanes[t]);
+    return j;
+}
+#endif
+
+/// A row of SqueezeLLM codes (one byte each) through its codebook of 2^bits entries times n ≤ 8 inputs:
+/// acc[t] += Σ_j book[c_j]·x[t·ldx + j]. With AVX2 the lookups are register permutes (vpermps; 16 entries:
+/// two and a blend on the code's bit 3), 8 weights at a time.
+void codebookRowDot(int bits, const float* book, const std::uint8_t* c, std::int64_t cols, const float* x,
+                    std::int64_t n, std::int64_t ldx, float* acc)
+{
+    std::int64_t j = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+    if (n >= 1 && n <= e8::kMaxDotTokens)
+        j = kernels::withTokenCount(
+            n, [&](auto tokens) { return codebookGroupsDot<tokens()>(bits, book, c, cols, x, ldx, acc); });
+#endif
+    for (std::int64_t t = 0; t < n; ++t) {
+        const float* xt = x + t * ldx;
+        float sum = 0;
+        for (std::int64_t i = j; i < cols; ++i)
+            sum += book[c[i]] * xt[i];
+        acc[t] += sum;
+    }
+}
+
+} // namespace
+
+void tableMatMul(const QuantizedTensor& q, const PackedIntMatrix& packed, std::int64_t r0, std::int64_t r1,
+                 const float* x, std::int64_t n, float* y, std::int64_t ldy, bool fused)
+{
+    const std::int64_t cols = packed.cols;
+    thread_local std::vector<std::uint8_t> codes; // a tile's codes, one byte each: kept for the next tile
+    codes.resize(std::size_t((r1 - r0) * cols));
+    unpackIntCodeRows(packed, r0, r1, codes.data());
+    if (!fused || n > e8::kMaxDotTokens) {
+        std::vector<float> tile(codes.size());
+        q.decodeCodeRows(r0, r1, codes.data(), tile.data());
+        floatMatMul(DType::F32, tile.data(), cols, 0, r1 - r0, x, n, y + r0, ldy);
+        return;
+    }
+    const QuantSpec& s = q.spec;
+    const std::int64_t entries = std::int64_t(1) << s.bits;
+    for (std::int64_t r = r0; r < r1; ++r) {
+        const std::uint8_t* c = codes.data() + (r - r0) * cols;
+        float acc[e8::kMaxDotTokens] = {};
+        if (s.usesLattice()) {
+            e8::dotQuipRow(s.bits, c, cols, x, n, cols, acc);
+        } else if (s.usesAdditive()) {
+            aq::dotRow(s.bits, s.codebookBits, s.additiveCodebooks(), q.codebook.data(), c, cols, x, n, cols,
+                       acc);
+        } else { // SqueezeLLM: the row's codebook entry of each weight, then the sparse part
+            codebookRowDot(s.bits, q.codebook.data() + r * entries, c, cols, x, n, cols, acc);
+            if (!q.sparseRowStart.empty())
+                for (std::int64_t t = 0; t < n; ++t)
+                    for (std::int32_t k = q.sparseRowStart[std::size_t(r)];
+                         k < q.sparseRowStart[std::size_t(r) + 1]; ++k)
+                        acc[t] +=
+                            q.sparseValues[std::size_t(k)] * x[t * cols + q.sparseColumns[std::size_t(k)]];
+        }
+        const float scale = s.usesLattice() || s.usesAdditive() ? q.scales[std::size_t(r)] : 1.0f;
+        for (std::int64_t t = 0; t < n; ++t)
+            y[t * ldy + r] = acc[t] * scale;
+    }
 }
 
 void CodebookLinear::forward(const float* x, std::int64_t n, float* y) const
 {
     const std::int64_t rows = m_packed->rows, cols = m_packed->cols;
     runRowTiles(rows, kPackedRowTile, macs(n, cols, rows), [&](std::int64_t r0, std::int64_t r1) {
-        std::vector<std::uint8_t> codes(std::size_t((r1 - r0) * cols));
-        unpackIntCodeRows(*m_packed, r0, r1, codes.data());
-        std::vector<float> tile(codes.size());
-        m_tensor->decodeCodeRows(r0, r1, codes.data(), tile.data());
-        floatMatMul(DType::F32, tile.data(), cols, 0, r1 - r0, x, n, y + r0, rows);
+        tableMatMul(*m_tensor, *m_packed, r0, r1, x, n, y, rows);
     });
     addBias(y, n, rows, m_bias);
 }

@@ -95,9 +95,9 @@ private:
 /// A layer whose codes go through a table (spec.decodesCodes()): SqueezeLLM's row codebooks with its sparse
 /// matrix (CSR), or QuIP#'s lattice codes with a scale per row (kernels/E8Lattice.h; the input rotation
 /// wraps this layer). The codes stay packed (kernels/PackedInt, 2–4 bits); the tables are read in place from
-/// the tensor, which the layer keeps alive. A tile of 64 rows is decoded (QuantizedTensor::decodeCodeRows)
-/// into an f32 buffer (64 × cols floats per thread, never the whole weight) and multiplied by the float
-/// GEMM.
+/// the tensor, which the layer keeps alive. A decode step's few tokens are dotted with each row's codes
+/// directly (tableMatMul); a prefill decodes a tile of 64 rows (QuantizedTensor::decodeCodeRows) into an f32
+/// buffer (64 × cols floats per thread, never the whole weight) and multiplies it by the float GEMM.
 class CodebookLinear : public PackedCodesLinear
 {
 public:
@@ -111,6 +111,14 @@ public:
 private:
     std::shared_ptr<const QuantizedTensor> m_tensor;
 };
+
+/// Rows [r0, r1) of a tensor whose codes go through a table (spec.decodesCodes(), codes in `packed`) times
+/// x [n, cols] into y[t·ldy + r]. With `fused` and n ≤ e8::kMaxDotTokens (a decode step), each row's codes
+/// are unpacked and dotted with the inputs directly, a vector's lattice point or codebook sum formed in
+/// registers and never stored (QuIP#: e8::dotQuipRow, AQLM: aq::dotRow, SqueezeLLM: a lookup per weight);
+/// otherwise a tile is decoded to f32 (QuantizedTensor::decodeCodeRows) and multiplied by the float GEMM.
+void tableMatMul(const QuantizedTensor& q, const PackedIntMatrix& packed, std::int64_t r0, std::int64_t r1,
+                 const float* x, std::int64_t n, float* y, std::int64_t ldy, bool fused = true);
 
 /// The layer that runs a quantized tensor in its packed form: gguf → GgmlLinear over its block
 /// bytes, float → DenseLinear at its float type, SqueezeLLM and QuIP# → CodebookLinear, every other integer

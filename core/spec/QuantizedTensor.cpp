@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 
 namespace qs {
 
@@ -237,6 +238,59 @@ void QuantizedTensor::decodeCodeRows(std::int64_t r0, std::int64_t r1, const std
             for (std::int32_t k = sparseRowStart[std::size_t(r)]; k < sparseRowStart[std::size_t(r) + 1]; ++k)
                 o[sparseColumns[std::size_t(k)]] += sparseValues[std::size_t(k)];
     }
+}
+
+QuantizedTensor syntheticTableTensor(const QuantSpec& spec, std::int64_t rows, std::int64_t cols,
+                                     std::uint64_t seed)
+{
+    if (!spec.decodesCodes() || !spec.validate().isEmpty() || rows < 1 || cols < 1)
+        throw Error(
+            QStringLiteral("a synthetic table tensor needs a valid codebook, lattice or additive spec and "
+                           "a shape, not %1 [%2, %3]")
+                .arg(spec.shortName())
+                .arg(rows)
+                .arg(cols));
+    QuantizedTensor q;
+    q.spec = spec;
+    q.rows = rows;
+    q.cols = cols;
+    std::mt19937_64 g(seed);
+    std::uniform_int_distribution<int> code(0, spec.qmax());
+    std::normal_distribution<float> normal;
+    q.codes.resize(std::size_t(rows * cols));
+    for (std::uint8_t& c : q.codes)
+        c = std::uint8_t(code(g));
+    if (spec.usesCodebook()) {
+        q.codebook.resize(std::size_t(rows) << spec.bits);
+        for (float& v : q.codebook)
+            v = normal(g);
+        if (spec.sparsePercent > 0) {
+            q.sparseRowStart.push_back(0);
+            for (std::int64_t r = 0; r < rows; ++r) {
+                if (r % 5 == 0)
+                    for (std::int64_t c : {std::int64_t(0), cols / 2, cols - 1})
+                        if (q.sparseColumns.empty() ||
+                            q.sparseRowStart.back() == std::int32_t(q.sparseColumns.size()) ||
+                            q.sparseColumns.back() < c) {
+                            q.sparseColumns.push_back(std::int32_t(c));
+                            q.sparseValues.push_back(normal(g));
+                        }
+                q.sparseRowStart.push_back(std::int32_t(q.sparseColumns.size()));
+            }
+        }
+        return q;
+    }
+    std::uniform_real_distribution<float> scale(0.5f, 2.5f);
+    q.scales.resize(std::size_t(rows));
+    for (float& s : q.scales)
+        s = scale(g);
+    q.zeros.assign(q.scales.size(), float(1 << (spec.bits - 1)));
+    if (spec.usesAdditive()) {
+        q.codebook.resize(std::size_t(spec.additiveCodebooks()) * (std::size_t(1) << spec.codebookBits) * 8);
+        for (float& v : q.codebook)
+            v = normal(g);
+    }
+    return q;
 }
 
 void QuantizedTensor::effectiveRows(std::int64_t r0, std::int64_t r1, float* out) const

@@ -94,6 +94,13 @@ struct QuantizedTensor
     double bitsPerWeight() const { return 8.0 * double(storageBytes()) / double(rows * cols); }
 };
 
+/// A [rows, cols] tensor of a table format (spec.decodesCodes()) with random codes and random tables, for
+/// kernel tests and benchmarks (the kernels' speed and arithmetic do not depend on what was quantized):
+/// uniform codes, N(0, 1) codebook entries, row scales in [0.5, 2.5), and for SqueezeLLM with a sparse share
+/// three exact weights in every fifth row. No rotation. Deterministic for a seed.
+QuantizedTensor syntheticTableTensor(const QuantSpec& spec, std::int64_t rows, std::int64_t cols,
+                                     std::uint64_t seed);
+
 /// Rounds a value to what the spec's scale storage keeps (f16 or f32).
 float roundToStorage(float v, DType type);
 
