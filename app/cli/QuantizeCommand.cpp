@@ -124,7 +124,8 @@ int runQuantize(const QStringList& args)
         {QStringLiteral("clip"), QStringLiteral("Without a recipe: MSE clipping search.")},
         {QStringLiteral("incoherence"),
          QStringLiteral(
-             "Without a recipe, RTN/GPTQ/HQQ: 'hadamard' rotates each layer's input space by a "
+             "Without a recipe, RTN/GPTQ/HQQ/AQLM (QuIP# always rotates): 'hadamard' rotates each layer's "
+             "input space by a "
              "randomized Hadamard transform before quantizing (the layer rotates its inputs at run "
              "time), or 'none'."),
          QStringLiteral("KIND")},

@@ -86,8 +86,9 @@ public:
         start();
         for (int round = 1; round <= m_r.spec.rounds; ++round) {
             searchCodes();
-            record(QStringLiteral("beam search %1").arg(round), objectiveOfCurrent());
-            refitCodebooks();
+            const double searched = objectiveOfCurrent();
+            record(QStringLiteral("beam search %1").arg(round), searched);
+            record(QStringLiteral("codebooks %1").arg(round), refitCodebooks(searched));
             refitScales(round);
         }
         return tensor();
@@ -327,6 +328,14 @@ private:
         std::uint32_t k;
     };
 
+    /// searchGroup's buffers, one set per tile of rows (reused by every group: no allocation per group).
+    struct SearchScratch
+    {
+        std::vector<float> scores; ///< K
+        std::vector<Hypothesis> hyps, next;
+        std::vector<Candidate> best;
+    };
+
     /// What one group of one row sees: Δ(u) = −2s·g·(u − u0) + s²·(u − u0)ᵀ·H_JJ·(u − u0), the change of the
     /// row's objective when the group's unscaled values u0 become u, g = (E·H)_J.
     struct GroupView
@@ -348,13 +357,14 @@ private:
     };
 
     /// The group's new codes (into `codes`, M of them) and the change of the objective they bring (≤ 0; 0
-    /// when the current codes stay). `q` holds q_c = cᵀ·H_JJ·c for every entry of every book; `scratch` K
-    /// floats.
-    float searchGroup(const GroupView& v, const float* q, std::uint32_t* codes, std::vector<float>& scratch)
+    /// when the current codes stay). `q` holds q_c = cᵀ·H_JJ·c for every entry of every book.
+    float searchGroup(const GroupView& v, const float* q, std::uint32_t* codes, SearchScratch& work)
     {
         const int beam = m_r.spec.beamSize;
-        std::vector<Hypothesis> hyps(1), next;
-        std::vector<Candidate> best;
+        std::vector<float>& scratch = work.scores;
+        std::vector<Hypothesis>&hyps = work.hyps, &next = work.next;
+        std::vector<Candidate>& best = work.best;
+        hyps.assign(1, Hypothesis{});
         best.reserve(std::size_t(beam) + 1);
         for (int m = 0; m < m_M; ++m) {
             best.clear();
@@ -423,7 +433,9 @@ private:
             MatrixF G = m_WH.middleRows(r0, nr) -
                         Eigen::Map<const Eigen::VectorXf>(m_scale.data() + r0, nr).asDiagonal() *
                             m_UH.middleRows(r0, nr);
-            std::vector<float> q(static_cast<std::size_t>(m_M * m_K)), scratch(static_cast<std::size_t>(m_K));
+            std::vector<float> q(static_cast<std::size_t>(m_M * m_K));
+            SearchScratch scratch;
+            scratch.scores.resize(static_cast<std::size_t>(m_K));
             for (std::int64_t g0 = 0; g0 < m_groups; g0 += kGroupBatch) {
                 const std::int64_t g1 = std::min(m_groups, g0 + kGroupBatch);
                 const std::int64_t c0 = g0 * kDim, w = (g1 - g0) * kDim;
@@ -503,10 +515,11 @@ private:
         return d;
     }
 
-    void refitCodebooks()
+    /// One refit of the codebooks (the objective `fBefore` before it); returns the objective after it.
+    double refitCodebooks(double fBefore)
     {
         if (m_groups == 0)
-            return;
+            return fBefore;
         const std::int64_t slots = m_M * m_K;
         // Each entry's own block: 2·Σ s_r²·H_JJ over its uses; unused entries keep the identity (and no
         // gradient, so they stay where they are).
@@ -574,20 +587,20 @@ private:
         std::vector<float> before = m_book;
         for (std::size_t i = 0; i < n; ++i)
             m_book[i] = roundToStorage(m_book[i] + x[i], DType::F16);
-        const double fBefore = objectiveOfCurrent();
         decodeAll();
         const double fAfter = objectiveOfCurrent();
         if (fAfter > fBefore) { // f16 rounding of a step too small to matter: keep the entries as they were
             m_book = std::move(before);
             decodeAll();
+            return fBefore;
         }
+        return fAfter;
     }
 
     // ---- scales: least squares per row ----
 
     void refitScales(int round)
     {
-        record(QStringLiteral("codebooks %1").arg(round), objectiveOfCurrent());
         std::vector<float> next = m_scale;
         for (std::int64_t row = 0; row < m_rows; ++row) {
             const double wu = m_W.row(row).cast<double>().dot(m_UH.row(row).cast<double>());
