@@ -1211,6 +1211,48 @@ void TestQuant::tableKernelsFusedEqualTiles()
     std::mt19937 g(6);
     std::normal_distribution<float> normal;
     const std::shared_ptr<const PackedIntMatrix> packed = q.packedCodes();
+    // The decoded tiles (vectorised) hold exactly the values of the element-by-element decode.
+    {
+        std::vector<float> tile(std::size_t(q.rows * cols));
+        q.decodeCodeRows(0, q.rows, q.codes.data(), tile.data());
+        const std::int64_t entries = std::int64_t(1)
+                                     << (q.spec.usesAdditive() ? q.spec.codebookBits : q.spec.bits);
+        for (std::int64_t r = 0; r < q.rows; ++r)
+            for (std::int64_t j = 0; j < cols; j += 8) {
+                const int len = int(std::min<std::int64_t>(8, cols - j));
+                const std::uint8_t* c = q.codes.data() + r * cols + j;
+                float ref[8] = {};
+                if (q.spec.usesLattice()) {
+                    e8::decodeQuip(q.spec.bits, c, len, ref);
+                    for (int k = 0; k < len; ++k)
+                        ref[k] *= q.scales[std::size_t(r)];
+                } else if (q.spec.usesAdditive()) {
+                    if (len == 8) {
+                        std::uint32_t codes[8];
+                        aq::unpackGroup(q.spec.bits, q.spec.codebookBits, q.spec.additiveCodebooks(), c,
+                                        codes);
+                        for (int m = 0; m < q.spec.additiveCodebooks(); ++m)
+                            for (int k = 0; k < 8; ++k)
+                                ref[k] += q.codebook[std::size_t((m * entries + codes[m]) * 8 + k)];
+                    } else {
+                        for (int k = 0; k < len; ++k)
+                            ref[k] = aq::gaussianLevelValue(q.spec.bits,
+                                                            aq::kGaussianUniformStep[q.spec.bits], c[k]);
+                    }
+                    for (int k = 0; k < len; ++k)
+                        ref[k] *= q.scales[std::size_t(r)];
+                } else {
+                    for (int k = 0; k < len; ++k)
+                        ref[k] = q.codebook[std::size_t(r * entries + c[k])];
+                    for (std::int32_t s = q.sparseRowStart.empty() ? 0 : q.sparseRowStart[std::size_t(r)];
+                         !q.sparseRowStart.empty() && s < q.sparseRowStart[std::size_t(r) + 1]; ++s)
+                        if (q.sparseColumns[std::size_t(s)] >= j && q.sparseColumns[std::size_t(s)] < j + len)
+                            ref[q.sparseColumns[std::size_t(s)] - j] += q.sparseValues[std::size_t(s)];
+                }
+                for (int k = 0; k < len; ++k)
+                    QCOMPARE(tile[std::size_t(r * cols + j + k)], ref[k]);
+            }
+    }
     for (std::int64_t n : {1, 3, 8}) {
         std::vector<float> x(std::size_t(n * cols));
         for (float& v : x)

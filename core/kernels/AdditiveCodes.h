@@ -103,6 +103,23 @@ inline void packGroup(int bits, int codebookBits, int books, const std::uint32_t
         chunks[k] = std::uint8_t((word >> (k * bits)) & mask);
 }
 
+#if defined(__AVX2__) && defined(__FMA__)
+namespace detail {
+/// A group's codebook entries summed, book 0 first (decodeRow's order), from its gathered bit word.
+inline __m256 groupSum(const float* codebooks, std::int64_t entries, int books, int codebookBits,
+                       std::uint64_t word)
+{
+    const std::uint64_t mask = (std::uint64_t(1) << codebookBits) - 1;
+    __m256 v = _mm256_loadu_ps(codebooks + std::int64_t(word & mask) * kDim);
+    for (int m = 1; m < books; ++m)
+        v = _mm256_add_ps(v, _mm256_loadu_ps(codebooks + (std::int64_t(m) * entries +
+                                                          std::int64_t((word >> (m * codebookBits)) & mask)) *
+                                                             kDim));
+    return v;
+}
+} // namespace detail
+#endif
+
 /// A row of `cols` values (divided by the row's scale) from its chunks: each group the sum of its codebook
 /// entries (`codebooks`: M books of 2^B entries of 8 values, book after book), the tail by gaussianLevel.
 inline void decodeRow(int bits, int codebookBits, int books, const float* codebooks,
@@ -111,6 +128,18 @@ inline void decodeRow(int bits, int codebookBits, int books, const float* codebo
     const std::int64_t entries = std::int64_t(1) << codebookBits;
     std::uint32_t codes[kDim];
     std::int64_t j = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+    if (bits >= 2 && bits <= 4) { // the same sums in the same order, a group at a time
+        for (; j + kDim <= cols; j += kDim) {
+            std::uint64_t w;
+            std::memcpy(&w, chunks + j, 8);
+            const std::uint64_t word = bits == 2   ? gatherFields<2>(w)
+                                       : bits == 3 ? gatherFields<3>(w)
+                                                   : gatherFields<4>(w);
+            _mm256_storeu_ps(out + j, detail::groupSum(codebooks, entries, books, codebookBits, word));
+        }
+    }
+#endif
     for (; j + kDim <= cols; j += kDim) {
         unpackGroup(bits, codebookBits, books, chunks + j, codes);
         float v[kDim] = {};
@@ -134,7 +163,6 @@ std::int64_t dotGroups(int codebookBits, int books, const float* codebooks, cons
                        std::int64_t cols, const float* x, std::int64_t ldx, float* acc)
 {
     const std::int64_t entries = std::int64_t(1) << codebookBits;
-    const std::uint64_t mask = (std::uint64_t(1) << codebookBits) - 1;
     __m256 lanes[N];
     for (int t = 0; t < N; ++t)
         lanes[t] = _mm256_setzero_ps();
@@ -143,12 +171,7 @@ std::int64_t dotGroups(int codebookBits, int books, const float* codebooks, cons
         std::uint64_t w;
         std::memcpy(&w, chunks + j, 8);
         const std::uint64_t word = gatherFields<Bits>(w);
-        __m256 v = _mm256_loadu_ps(codebooks + std::int64_t(word & mask) * kDim);
-        for (int m = 1; m < books; ++m)
-            v = _mm256_add_ps(
-                v, _mm256_loadu_ps(codebooks + (std::int64_t(m) * entries +
-                                                std::int64_t((word >> (m * codebookBits)) & mask)) *
-                                                   kDim));
+        const __m256 v = groupSum(codebooks, entries, books, codebookBits, word);
         for (int t = 0; t < N; ++t)
             lanes[t] = _mm256_fmadd_ps(v, _mm256_loadu_ps(x + t * ldx + j), lanes[t]);
     }

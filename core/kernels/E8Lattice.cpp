@@ -375,6 +375,30 @@ std::int64_t dotQuipVectors(const std::uint8_t* codes, std::int64_t cols, const 
     return j;
 }
 
+/// decodeQuipRow's whole vectors with AVX2; returns the columns done.
+template <int Bits>
+std::int64_t decodeQuipVectors(const std::uint8_t* codes, std::int64_t cols, float scale, float* out)
+{
+    const Patterns& t = patterns();
+    const SignBits& sb = signBits();
+    const Shell& sh = shell();
+    const __m256 b = _mm256_set1_ps(kResidualScale[Bits]), s = _mm256_set1_ps(scale);
+    std::int64_t j = 0;
+    for (; j + kDim <= cols; j += kDim) {
+        std::uint64_t w;
+        std::memcpy(&w, codes + j, 8);
+        __m256 p = e8pPoint8(t, sb, unsigned(aq::gatherFields<2>(w)));
+        if constexpr (Bits == 3) // product, then sum: decodeQuip's rounding
+            p = _mm256_add_ps(
+                p, _mm256_mul_ps(
+                       b, _mm256_loadu_ps(sh.points[std::size_t(aq::gatherFields<1>(w >> 2))].data())));
+        if constexpr (Bits == 4)
+            p = _mm256_add_ps(p, _mm256_mul_ps(b, e8pPoint8(t, sb, unsigned(aq::gatherFields<2>(w >> 2)))));
+        _mm256_storeu_ps(out + j, _mm256_mul_ps(p, s));
+    }
+    return j;
+}
+
 template <int Bits>
 std::int64_t dotQuipVectors(std::int64_t n, const std::uint8_t* codes, std::int64_t cols, const float* x,
                             std::int64_t ldx, float* acc)
@@ -454,6 +478,22 @@ void dotQuipRow(int bits, const std::uint8_t* codes, std::int64_t cols, const fl
         for (std::int64_t k = 0; k < n; ++k)
             for (std::int64_t i = 0; i < cols - j; ++i)
                 acc[k] += p[i] * x[k * ldx + j + i];
+    }
+}
+
+void decodeQuipRow(int bits, const std::uint8_t* codes, std::int64_t cols, float scale, float* out)
+{
+    std::int64_t j = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+    j = bits == 2   ? decodeQuipVectors<2>(codes, cols, scale, out)
+        : bits == 3 ? decodeQuipVectors<3>(codes, cols, scale, out)
+                    : decodeQuipVectors<4>(codes, cols, scale, out);
+#endif
+    for (; j < cols; j += kDim) {
+        const int len = int(std::min<std::int64_t>(kDim, cols - j));
+        decodeQuip(bits, codes + j, len, out + j);
+        for (int k = 0; k < len; ++k)
+            out[j + k] *= scale;
     }
 }
 

@@ -55,6 +55,10 @@ void encodeQuip(int bits, const float* v, int len, std::uint8_t* codes, float* p
 /// The values (divided by the row's scale) of the chunks codes[len].
 void decodeQuip(int bits, const std::uint8_t* codes, int len, float* point);
 
+/// A row of `cols` chunks decoded and multiplied by `scale` into out[cols]: decodeQuip vector by vector, the
+/// same values (the residual stage added after its product, not fused), with AVX2 a vector at a time.
+void decodeQuipRow(int bits, const std::uint8_t* codes, std::int64_t cols, float scale, float* out);
+
 /// The most inputs dotQuipRow takes at once (a decode step's tokens; more go through decoded tiles).
 inline constexpr std::int64_t kMaxDotTokens = 8;
 /// The row of `cols` chunks `codes` times n ≤ kMaxDotTokens inputs: acc[t] += Σ_j point_j · x[t·ldx + j]

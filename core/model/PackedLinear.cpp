@@ -302,7 +302,8 @@ void tableMatMul(const QuantizedTensor& q, const PackedIntMatrix& packed, std::i
     codes.resize(std::size_t((r1 - r0) * cols));
     unpackIntCodeRows(packed, r0, r1, codes.data());
     if (!fused || n > e8::kMaxDotTokens) {
-        std::vector<float> tile(codes.size());
+        thread_local std::vector<float> tile; // kept for the next tile: no fresh pages per call
+        tile.resize(codes.size());
         q.decodeCodeRows(r0, r1, codes.data(), tile.data());
         floatMatMul(DType::F32, tile.data(), cols, 0, r1 - r0, x, n, y + r0, ldy);
         return;
