@@ -1193,6 +1193,8 @@ void TestQuant::tableKernelsFusedEqualTiles_data()
     QTest::newRow("quip# 4 bits") << "quipsharp-w4" << 64;
     QTest::newRow("aqlm 2x8") << "aqlm-w2-2x8" << 256;
     QTest::newRow("aqlm 1x16, tail") << "aqlm-w2-1x16" << 60;
+    QTest::newRow("aqlm 1x16") << "aqlm-w2-1x16" << 64;
+    QTest::newRow("aqlm 4x4, 2 bits") << "aqlm-w2-4x4" << 200;
     QTest::newRow("aqlm 3x8") << "aqlm-w3-3x8" << 128;
     QTest::newRow("aqlm 8x4, tail") << "aqlm-w4-8x4" << 173;
     QTest::newRow("squeezellm 3 bits + sparse") << "squeezellm-w3-ch" << 200;
@@ -1267,6 +1269,33 @@ void TestQuant::tableKernelsFusedEqualTiles()
         }
         QVERIFY2(norm > 0 && worst <= 1e-5 * norm,
                  qPrintable(QStringLiteral("n = %1: %2 off at a scale of %3").arg(n).arg(worst).arg(norm)));
+        // 2 bits in whole vectors: the vectors' words read from the packed form (what the decode path uses)
+        // are the codes, and both their SIMD and portable products equal the tiles.
+        if (hasVectorWords2(*packed) && !q.spec.usesCodebook()) {
+            std::vector<std::uint16_t> words(std::size_t(cols / 8));
+            for (std::int64_t r = 0; r < q.rows; ++r) {
+                vectorWords2(*packed, r, words.data());
+                for (std::int64_t v = 0; v < cols / 8; ++v) {
+                    unsigned expected = 0;
+                    for (int k = 0; k < 8; ++k)
+                        expected |= unsigned(q.codes[std::size_t(r * cols + v * 8 + k)]) << (2 * k);
+                    QCOMPARE(unsigned(words[std::size_t(v)]), expected);
+                }
+                for (bool portable : {false, true}) {
+                    float acc[8] = {};
+                    if (q.spec.usesLattice())
+                        e8::dotE8PWords(words.data(), cols / 8, x.data(), n, cols, acc, portable);
+                    else if (q.spec.additiveCodebooks() * q.spec.codebookBits == 16)
+                        aq::dotWords(q.spec.codebookBits, q.spec.additiveCodebooks(), q.codebook.data(),
+                                     words.data(), cols / 8, x.data(), n, cols, acc, portable);
+                    else
+                        break;
+                    for (std::int64_t t = 0; t < n; ++t)
+                        QVERIFY(std::fabs(acc[t] * q.scales[std::size_t(r)] -
+                                          tiles[std::size_t(t * q.rows + r)]) <= 1e-5 * norm);
+                }
+            }
+        }
         // The path other CPUs take (no SIMD intrinsics) computes the same, row by row.
         if (!q.spec.usesCodebook()) {
             const std::vector<std::uint8_t> codes = unpackIntCodes(*packed);

@@ -244,4 +244,53 @@ inline void dotRow(int bits, int codebookBits, int books, const float* codebooks
     }
 }
 
+/// dotRow at 2 bits a weight from the groups' 16-bit words (PackedInt's vectorWords2: M·B = 16), `groups` of
+/// them: acc[t] += Σ_g (Σ_m C_m[code_m]) · x[t·ldx + 8g …]. `portable` as dotRow's.
+inline void dotWords(int codebookBits, int books, const float* codebooks, const std::uint16_t* words,
+                     std::int64_t groups, const float* x, std::int64_t n, std::int64_t ldx, float* acc,
+                     bool portable = false)
+{
+    (void)portable; // without AVX2 every call is portable
+    const std::int64_t entries = std::int64_t(1) << codebookBits;
+#if defined(__AVX2__) && defined(__FMA__)
+    if (!portable && n >= 1 && n <= 8) {
+        kernels::withTokenCount(n, [&](auto tokens) {
+            constexpr int N = tokens();
+            __m256 lanes[N];
+            for (int t = 0; t < N; ++t)
+                lanes[t] = _mm256_setzero_ps();
+            for (std::int64_t g = 0; g < groups; ++g) {
+                const __m256 v = detail::groupSum(codebooks, entries, books, codebookBits, words[g]);
+                for (int t = 0; t < N; ++t)
+                    lanes[t] = _mm256_fmadd_ps(v, _mm256_loadu_ps(x + t * ldx + g * kDim), lanes[t]);
+            }
+            for (int t = 0; t < N; ++t)
+                acc[t] += kernels::horizontalSum(lanes[t]);
+        });
+        return;
+    }
+#endif
+    const std::uint64_t mask = (std::uint64_t(1) << codebookBits) - 1;
+    for (std::int64_t t = 0; t < n; ++t) {
+        float lanes[kDim] = {};
+        for (std::int64_t g = 0; g < groups; ++g) {
+            float v[kDim] = {};
+            for (int m = 0; m < books; ++m) {
+                const float* e = codebooks + (std::int64_t(m) * entries +
+                                              std::int64_t((words[g] >> (m * codebookBits)) & mask)) *
+                                                 kDim;
+                for (int k = 0; k < kDim; ++k)
+                    v[k] += e[k];
+            }
+            const float* xt = x + t * ldx + g * kDim;
+            for (int k = 0; k < kDim; ++k)
+                lanes[k] += v[k] * xt[k];
+        }
+        float sum = 0;
+        for (float l : lanes)
+            sum += l;
+        acc[t] += sum;
+    }
+}
+
 } // namespace qs::aq

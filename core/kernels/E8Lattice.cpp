@@ -375,6 +375,25 @@ std::int64_t dotQuipVectors(const std::uint8_t* codes, std::int64_t cols, const 
     return j;
 }
 
+/// dotE8PWords with AVX2 for N tokens (accumulators in registers).
+template <int N>
+void dotE8PWords(const std::uint16_t* codes, std::int64_t vectors, const float* x, std::int64_t ldx,
+                 float* acc)
+{
+    const Patterns& t = patterns();
+    const SignBits& sb = signBits();
+    __m256 lanes[N];
+    for (int k = 0; k < N; ++k)
+        lanes[k] = _mm256_setzero_ps();
+    for (std::int64_t v = 0; v < vectors; ++v) {
+        const __m256 p = e8pPoint8(t, sb, codes[v]);
+        for (int k = 0; k < N; ++k)
+            lanes[k] = _mm256_fmadd_ps(p, _mm256_loadu_ps(x + k * ldx + v * kDim), lanes[k]);
+    }
+    for (int k = 0; k < N; ++k)
+        acc[k] += kernels::horizontalSum(lanes[k]);
+}
+
 /// decodeQuipRow's whole vectors with AVX2; returns the columns done.
 template <int Bits>
 std::int64_t decodeQuipVectors(const std::uint8_t* codes, std::int64_t cols, float scale, float* out)
@@ -478,6 +497,34 @@ void dotQuipRow(int bits, const std::uint8_t* codes, std::int64_t cols, const fl
         for (std::int64_t k = 0; k < n; ++k)
             for (std::int64_t i = 0; i < cols - j; ++i)
                 acc[k] += p[i] * x[k * ldx + j + i];
+    }
+}
+
+void dotE8PWords(const std::uint16_t* codes, std::int64_t vectors, const float* x, std::int64_t n,
+                 std::int64_t ldx, float* acc, bool portable)
+{
+    (void)portable; // without AVX2 every call is portable
+#if defined(__AVX2__) && defined(__FMA__)
+    if (!portable && n >= 1 && n <= kMaxDotTokens) {
+        kernels::withTokenCount(n, [&](auto tokens) { dotE8PWords<tokens()>(codes, vectors, x, ldx, acc); });
+        return;
+    }
+#endif
+    const Patterns& t = patterns();
+    const SignTable& sg = signTable();
+    for (std::int64_t k = 0; k < n; ++k) {
+        float lanes[kDim] = {};
+        for (std::int64_t v = 0; v < vectors; ++v) {
+            float p[kDim];
+            e8pPoint(t, sg, codes[v], p);
+            const float* xk = x + k * ldx + v * kDim;
+            for (int i = 0; i < kDim; ++i)
+                lanes[i] += p[i] * xk[i];
+        }
+        float sum = 0;
+        for (float l : lanes)
+            sum += l;
+        acc[k] += sum;
     }
 }
 

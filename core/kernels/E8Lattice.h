@@ -55,6 +55,11 @@ void encodeQuip(int bits, const float* v, int len, std::uint8_t* codes, float* p
 /// The values (divided by the row's scale) of the chunks codes[len].
 void decodeQuip(int bits, const std::uint8_t* codes, int len, float* point);
 
+/// dotQuipRow at 2 bits from the vectors' 16-bit E8P codes (PackedInt's vectorWords2), `vectors` of them:
+/// acc[t] += Σ_v point(codes[v]) · x[t·ldx + 8v …]. `portable` as dotQuipRow's.
+void dotE8PWords(const std::uint16_t* codes, std::int64_t vectors, const float* x, std::int64_t n,
+                 std::int64_t ldx, float* acc, bool portable = false);
+
 /// A row of `cols` chunks decoded and multiplied by `scale` into out[cols]: decodeQuip vector by vector, the
 /// same values (the residual stage added after its product, not fused), with AVX2 a vector at a time.
 void decodeQuipRow(int bits, const std::uint8_t* codes, std::int64_t cols, float scale, float* out);

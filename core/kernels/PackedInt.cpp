@@ -1,5 +1,6 @@
 #include "kernels/PackedInt.h"
 
+#include "kernels/AdditiveCodes.h"
 #include "kernels/CpuFeatures.h"
 #include "kernels/PackedIntLayout.h"
 #include "util/Error.h"
@@ -487,6 +488,29 @@ bool unpackInOrder(const PackedIntMatrix& m, std::int64_t r0, std::int64_t r1, s
 }
 
 } // namespace
+
+bool hasVectorWords2(const PackedIntMatrix& m)
+{
+    return m.bits == 2 && m.cols % 8 == 0 && m.columnOrder.empty() &&
+           (m.groups() == 1 || m.groupLength % kPackedChunkCols == 0);
+}
+
+void vectorWords2(const PackedIntMatrix& m, std::int64_t row, std::uint16_t* out)
+{
+    // 2 bits: one plane, two words a chunk; column 4e + i sits in word e / 4, byte i, bits 2·(e % 4). Vector
+    // v of a chunk (columns 8v … 8v + 7, e = 2v and 2v + 1) is the nibble at bit 4·(v % 2) of each byte of
+    // word v / 2: its low two bits c_i, its high two c_{i+4}.
+    const std::int64_t chunks = m.chunksPerRow(), vectors = m.cols / 8;
+    for (std::int64_t k = 0; k < chunks; ++k) {
+        const std::uint32_t words[2] = {readWord(m.codes.data() + wordOffset(2, chunks, row, k, 0)),
+                                        readWord(m.codes.data() + wordOffset(2, chunks, row, k, 1))};
+        for (int v = 0; v < 4 && k * 4 + v < vectors; ++v) {
+            const std::uint64_t t = (words[v / 2] >> (4 * (v % 2))) & 0x0F0F0F0Fu;
+            const std::uint64_t low = aq::gatherFields<2>(t), high = aq::gatherFields<2>(t >> 2);
+            out[k * 4 + v] = std::uint16_t((low & 0xFFu) | ((high & 0xFFu) << 8));
+        }
+    }
+}
 
 void unpackIntCodeRows(const PackedIntMatrix& m, std::int64_t r0, std::int64_t r1, std::uint8_t* out)
 {

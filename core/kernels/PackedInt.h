@@ -69,6 +69,15 @@ std::vector<std::uint8_t> unpackIntCodes(const PackedIntMatrix& m);
 /// order (a row range at a time, so a reader never needs the whole matrix unpacked). Throws
 /// qs::Error on a bad range.
 void unpackIntCodeRows(const PackedIntMatrix& m, std::int64_t r0, std::int64_t r1, std::uint8_t* out);
+/// Whether vectorWords2 can read the matrix: 2-bit codes in their column order (no act-order, one group or
+/// groups of whole chunks) and whole vectors of 8 (cols a multiple of 8).
+bool hasVectorWords2(const PackedIntMatrix& m);
+/// Row `row`'s vectors of 8 two-bit codes straight from the packed words: out[v] (cols / 8 of them) holds
+/// code c_k of columns 8v + k at bits 2k, the word a QuIP# E8P code or an AQLM group at 2 bits a weight is
+/// (kernels/E8Lattice.h, AdditiveCodes.h). No byte per code is written. Requires hasVectorWords2(m) and a
+/// row in range (unchecked: the decode loop's inner step).
+void vectorWords2(const PackedIntMatrix& m, std::int64_t row, std::uint16_t* out);
+
 /// scale[r, g] and zero[r, g] as packIntMatrix took them (per-tensor ones expanded), [rows, groups].
 std::vector<float> unpackIntScales(const PackedIntMatrix& m);
 std::vector<float> unpackIntZeros(const PackedIntMatrix& m);

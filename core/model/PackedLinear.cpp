@@ -298,6 +298,25 @@ void tableMatMul(const QuantizedTensor& q, const PackedIntMatrix& packed, std::i
                  const float* x, std::int64_t n, float* y, std::int64_t ldy, bool fused)
 {
     const std::int64_t cols = packed.cols;
+    const QuantSpec& s = q.spec;
+    // 2-bit QuIP# and AQLM (M·B = 16) at decode: each vector's 16-bit code read from the packed words.
+    if (fused && n <= e8::kMaxDotTokens && hasVectorWords2(packed) &&
+        (s.usesLattice() || (s.usesAdditive() && s.additiveCodebooks() * s.codebookBits == 16))) {
+        thread_local std::vector<std::uint16_t> words;
+        words.resize(std::size_t(cols / 8));
+        for (std::int64_t r = r0; r < r1; ++r) {
+            vectorWords2(packed, r, words.data());
+            float acc[e8::kMaxDotTokens] = {};
+            if (s.usesLattice())
+                e8::dotE8PWords(words.data(), cols / 8, x, n, cols, acc);
+            else
+                aq::dotWords(s.codebookBits, s.additiveCodebooks(), q.codebook.data(), words.data(), cols / 8,
+                             x, n, cols, acc);
+            for (std::int64_t t = 0; t < n; ++t)
+                y[t * ldy + r] = acc[t] * q.scales[std::size_t(r)];
+        }
+        return;
+    }
     thread_local std::vector<std::uint8_t> codes; // a tile's codes, one byte each: kept for the next tile
     codes.resize(std::size_t((r1 - r0) * cols));
     unpackIntCodeRows(packed, r0, r1, codes.data());
@@ -308,7 +327,6 @@ void tableMatMul(const QuantizedTensor& q, const PackedIntMatrix& packed, std::i
         floatMatMul(DType::F32, tile.data(), cols, 0, r1 - r0, x, n, y + r0, ldy);
         return;
     }
-    const QuantSpec& s = q.spec;
     const std::int64_t entries = std::int64_t(1) << s.bits;
     for (std::int64_t r = r0; r < r1; ++r) {
         const std::uint8_t* c = codes.data() + (r - r0) * cols;
