@@ -1465,6 +1465,10 @@ private Q_SLOTS:
         panel->applySettings(QStringLiteral("bits=3"));
         panel->applySettings(QStringLiteral("bits=4"));
         QTRY_VERIFY_WITH_TIMEOUT(!panel->rowRunning() && panel->result()->spec.bits == 4, 60000);
+        // Leaving QuIP# gives the rotation box back as the user left it (unticked): HQQ does not rotate.
+        QCOMPARE(panel->applySettings(QStringLiteral("method=hqq")), QString());
+        QVERIFY(!rotate->isChecked() && rotate->isEnabled());
+        QCOMPARE(panel->result()->spec.incoherence, Incoherence::None);
 
         // SqueezeLLM (quick: on the UI thread) keeps its outliers exact.
         QCOMPARE(
@@ -1494,17 +1498,21 @@ private Q_SLOTS:
             QVERIFY2(distinctColours(plot->toPixmap(640, 420).toImage()) >= 3,
                      qPrintable(plot->objectName()));
 
-        // With the layer's statistics from the GPTQ demonstration, a calibrated method uses them.
-        QSignalSpy done(panel, &PlaygroundPanel::gptqFinished);
+        // A calibrated method on a real row is given isotropic inputs until the GPTQ demonstration computes
+        // the layer's statistics; then it is computed again with them, by itself.
         QCOMPARE(
             panel->applySettings(QStringLiteral("compare=off,rotate=0,layer=model.layers.1.mlp.up_proj,row=2,"
-                                                "group=32,gptq=1")),
+                                                "group=32,method=aqlm,bits=2,codebook=4")),
             QString());
-        QVERIFY(done.wait(60000));
-        QCOMPARE(panel->applySettings(QStringLiteral("method=aqlm,bits=2,codebook=4")), QString());
         QTRY_VERIFY_WITH_TIMEOUT(!panel->rowRunning() && panel->result()->spec.method == QuantMethod::Aqlm,
                                  60000);
-        QCOMPARE(panel->result()->inputs, PlaygroundInputs::Layer);
+        QCOMPARE(panel->result()->inputs, PlaygroundInputs::Isotropic);
+        QSignalSpy done(panel, &PlaygroundPanel::gptqFinished);
+        panel->startGptqDemo();
+        QVERIFY(done.wait(60000));
+        QTRY_VERIFY_WITH_TIMEOUT(!panel->rowRunning() && panel->result()->inputs == PlaygroundInputs::Layer,
+                                 60000);
+        QCOMPARE(panel->result()->spec.method, QuantMethod::Aqlm);
         QVERIFY(panel->result()->inputTokens > 1000);
         QVERIFY(inputs->text().contains(QStringLiteral("layer's statistics")));
     }

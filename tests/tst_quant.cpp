@@ -1255,7 +1255,7 @@ void TestQuant::tableKernelsFusedEqualTiles()
                     QCOMPARE(tile[std::size_t(r * cols + j + k)], ref[k]);
             }
     }
-    for (std::int64_t n : {1, 3, 8}) {
+    for (std::int64_t n : {1, 3, 8, 11}) { // 11: the dot routines take blocks of 8 tokens
         std::vector<float> x(std::size_t(n * cols));
         for (float& v : x)
             v = normal(g);
@@ -1282,7 +1282,7 @@ void TestQuant::tableKernelsFusedEqualTiles()
                     QCOMPARE(unsigned(words[std::size_t(v)]), expected);
                 }
                 for (bool portable : {false, true}) {
-                    float acc[8] = {};
+                    float acc[11] = {};
                     if (q.spec.usesLattice())
                         e8::dotE8PWords(words.data(), cols / 8, x.data(), n, cols, acc, portable);
                     else if (q.spec.additiveCodebooks() * q.spec.codebookBits == 16)
@@ -1300,7 +1300,7 @@ void TestQuant::tableKernelsFusedEqualTiles()
         if (!q.spec.usesCodebook()) {
             const std::vector<std::uint8_t> codes = unpackIntCodes(*packed);
             for (std::int64_t r = 0; r < q.rows; ++r) {
-                float acc[8] = {};
+                float acc[11] = {};
                 const std::uint8_t* c = codes.data() + r * cols;
                 if (q.spec.usesLattice())
                     e8::dotQuipRow(q.spec.bits, c, cols, x.data(), n, cols, acc, true);

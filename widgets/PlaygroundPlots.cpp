@@ -335,7 +335,10 @@ void PlaygroundValuesPlot::rebuild()
     // enough segments to read (low bits, not too many groups).
     const QPen levelPen(QColor(208, 43, 43, 170), lineWidth(1.2), Qt::DashLine);
     const QPen otherPen(QColor(208, 43, 43, 60), lineWidth(1), Qt::DotLine);
-    if (r.groups() > 1 && r.groups() * std::int64_t(r.grid.levels.size()) <= 1024) {
+    // A rotated row is quantized as V·w: its levels are that space's (the Codebooks view draws them there),
+    // not values of this row, so none are drawn over it.
+    const QuantGrid shownGrid = r.rotated.empty() ? r.grid : QuantGrid{};
+    if (r.rotated.empty() && r.groups() > 1 && r.groups() * std::int64_t(r.grid.levels.size()) <= 1024) {
         // The other groups' segments as one curve broken by NaN (a thousand items, one per
         // segment, took 10 ms per rebuild on the UI thread); not in the legend.
         QVector<double> segmentKeys, segmentLevels;
@@ -354,14 +357,14 @@ void PlaygroundValuesPlot::rebuild()
         others->setData(segmentKeys, segmentLevels);
         others->removeFromLegend();
     }
-    addLevels(r.grid, r.shownGroup, levelPen);
-    for (double level : r.grid.levels) {
+    addLevels(shownGrid, r.shownGroup, levelPen);
+    for (double level : shownGrid.levels) {
         lo = std::min(lo, level);
         hi = std::max(hi, level);
     }
-    if (!r.grid.levels.empty()) {
+    if (!shownGrid.levels.empty()) {
         QCPGraph* legendOnly = addGraph();
-        legendOnly->setName(tr("levels of group %1 (%2)").arg(r.shownGroup).arg(r.grid.levels.size()));
+        legendOnly->setName(tr("levels of group %1 (%2)").arg(r.shownGroup).arg(shownGrid.levels.size()));
         legendOnly->setPen(levelPen);
     }
     QCPGraph* o = addGraph();

@@ -29,8 +29,9 @@ Row loadRow(const QCommandLineParser& p)
 {
     Row r;
     if (p.isSet(QStringLiteral("synthetic"))) {
-        if (!p.positionalArguments().isEmpty())
-            throw qs::Error(QStringLiteral("give MODEL or --synthetic, not both"));
+        if (!p.positionalArguments().isEmpty() || p.isSet(QStringLiteral("layer")) ||
+            p.isSet(QStringLiteral("row")))
+            throw qs::Error(QStringLiteral("give MODEL --layer [--row], or --synthetic, not both"));
         const QString d = p.value(QStringLiteral("synthetic"));
         qs::SyntheticRowSpec s;
         if (d == u"gaussian")
@@ -209,6 +210,9 @@ int runPlayground(const QStringList& args)
     if (p.isSet(QStringLiteral("calib"))) {
         if (!row.model)
             throw qs::Error(QStringLiteral("--calib needs a real row (MODEL --layer)"));
+        if (!spec.needsCalibration())
+            throw qs::Error(
+                QStringLiteral("--calib: %1 uses no calibration statistics").arg(spec.shortName()));
         qs::CalibrationSettings cal;
         cal.text = p.value(QStringLiteral("calib"));
         cal.samples = positiveInt(p, QStringLiteral("samples"), 1);

@@ -34,6 +34,7 @@
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QTabWidget>
+#include <QTimer>
 #include <QToolButton>
 #include <algorithm>
 #include <cmath>
@@ -777,11 +778,19 @@ void PlaygroundPanel::refreshMethodControls()
                                          : playgroundControls(m_methods[std::size_t(i)]);
         group->setEnabled(c.groups && !gptq);
         symmetric->setEnabled(c.groups && !gptq);
-        rotate->setEnabled((c.rotation || c.rotationAlways) && !c.rotationAlways);
+        rotate->setEnabled(c.rotation);
         rotate->setVisible(c.rotation || c.rotationAlways);
-        if (c.rotationAlways) {
-            const QSignalBlocker block(rotate);
+        // QuIP# always rotates: the box shows it ticked, and the user's own choice comes back after.
+        const char* forced = "qsForcedOn";
+        const char* choice = "qsUserChoice";
+        const QSignalBlocker block(rotate);
+        if (c.rotationAlways && !rotate->property(forced).toBool()) {
+            rotate->setProperty(choice, rotate->isChecked());
+            rotate->setProperty(forced, true);
             rotate->setChecked(true);
+        } else if (!c.rotationAlways && rotate->property(forced).toBool()) {
+            rotate->setChecked(rotate->property(choice).toBool());
+            rotate->setProperty(forced, false);
         }
         fillCodebooks(books, bits->value());
         books->setEnabled(c.codebookBits);
@@ -839,13 +848,14 @@ void PlaygroundPanel::recompute()
     const bool withB = comparing && !gptqB;
     const std::shared_ptr<const LinearInputStats> stats = statsForRow();
     const std::int64_t shown = m_shownGroup->value();
-    auto compute = [values = m_values, spec, specB, withB, stats,
-                    shown](std::shared_ptr<PlaygroundResult>& a, std::shared_ptr<PlaygroundResult>& b) {
-        a = std::make_shared<PlaygroundResult>(quantizeRow(values, spec, shown, 60, stats.get()));
+    auto compute = [values = m_values, spec, specB, withB, stats, shown](std::shared_ptr<PlaygroundResult>& a,
+                                                                         std::shared_ptr<PlaygroundResult>& b,
+                                                                         const JobContext& job) {
+        a = std::make_shared<PlaygroundResult>(quantizeRow(values, spec, shown, 60, stats.get(), job));
         if (withB) {
             try {
                 b = std::make_shared<PlaygroundResult>(
-                    quantizeRow(values, specB, a->shownGroup, 60, stats.get()));
+                    quantizeRow(values, specB, a->shownGroup, 60, stats.get(), job));
             } catch (const Error& e) {
                 throw Error(QCoreApplication::translate("qs::PlaygroundPanel", "B: %1").arg(e.message()));
             }
@@ -856,7 +866,7 @@ void PlaygroundPanel::recompute()
         clock.start();
         std::shared_ptr<PlaygroundResult> a, b;
         try {
-            compute(a, b);
+            compute(a, b, JobContext{});
         } catch (const Error& e) {
             showProblem(e.message());
             return;
@@ -879,7 +889,7 @@ void PlaygroundPanel::recompute()
             QElapsedTimer clock;
             clock.start();
             ctx.checkCancelled();
-            compute(out.a, out.b);
+            compute(out.a, out.b, ctx); // the quantizer checks for a cancel as it goes
             out.ms = double(clock.nsecsElapsed()) / 1e6;
         },
         [this](const JobOutcome<Outcome>& o) {
@@ -903,13 +913,17 @@ void PlaygroundPanel::applyResults(std::shared_ptr<PlaygroundResult> a, std::sha
     m_resultB = std::move(b);
     m_problem.clear();
     m_lastMs = ms;
-    if (const int w = std::exchange(m_pendingWeight, -1);
-        w >= 0 && w < int(m_result->original.size()) && m_result->groupOf(w) != m_result->shownGroup) {
-        const QSignalBlocker block(m_weight);
-        m_weight->setValue(w);
-        m_shownGroup->setMaximum(int(m_result->groups() - 1));
-        m_shownGroup->setValue(int(m_result->groupOf(w))); // computes again with the weight's group
-        return;
+    if (const int w = std::exchange(m_pendingWeight, -1); w >= 0 && w < int(m_result->original.size())) {
+        {
+            const QSignalBlocker block(m_weight);
+            m_weight->setMaximum(int(m_result->original.size()) - 1);
+            m_weight->setValue(w);
+        }
+        if (m_result->groupOf(w) != m_result->shownGroup) {
+            m_shownGroup->setMaximum(int(m_result->groups() - 1));
+            m_shownGroup->setValue(int(m_result->groupOf(w))); // computes again with the weight's group
+            return;
+        }
     }
     {
         const QSignalBlocker block(m_shownGroup);
@@ -941,10 +955,11 @@ void PlaygroundPanel::applyResults(std::shared_ptr<PlaygroundResult> a, std::sha
                                  .arg(r->inputTokens)
                            : tr("%1 is given isotropic inputs (XᵀX = I: one row has no activations), so it "
                                 "minimises the weights' own error.%2")
-                                 .arg(quantMethodName(r->spec.method),
-                                      m_source->currentIndex() == 0
-                                          ? tr(" Run GPTQ on the \"GPTQ\" page to use the layer's statistics.")
-                                          : QString()));
+                                 .arg(
+                                     quantMethodName(r->spec.method),
+                                     m_source->currentIndex() == 0
+                                         ? tr(" Run GPTQ on the \"GPTQ\" page to use the layer's statistics.")
+                                         : QString()));
     }
     m_inputsNote->setText(inputs.join(QLatin1Char('\n')));
     m_inputsNote->setVisible(!inputs.isEmpty());
@@ -970,11 +985,10 @@ void PlaygroundPanel::applyResults(std::shared_ptr<PlaygroundResult> a, std::sha
     refreshStep();
     Q_EMIT resultChanged();
     if (comparing && comparingWithGptq() && !m_resultB) {
-        m_message->setText(
-            m_gptqJob.isRunning()
-                ? tr("B: GPTQ is running on this row…")
-                : tr("B: run GPTQ on this row first (the \"GPTQ\" page); it uses A's bits, "
-                     "group size and symmetry."));
+        m_message->setText(m_gptqJob.isRunning()
+                               ? tr("B: GPTQ is running on this row…")
+                               : tr("B: run GPTQ on this row first (the \"GPTQ\" page); it uses A's bits, "
+                                    "group size and symmetry."));
         m_message->show();
     }
     if (m_layerStats && m_source->currentIndex() == 0 && m_statsLayer == m_layer->currentText() &&
@@ -1026,6 +1040,7 @@ void PlaygroundPanel::showProblem(const QString& text)
     m_message->show();
     m_resultB.reset();
     m_valuesPlot->setCaption(QString());
+    m_pendingWeight = -1;
     m_valuesPlot->setResult(nullptr);
     m_errorPlot->setResult(nullptr);
     m_pairsPlot->setResult(nullptr);
@@ -1275,8 +1290,14 @@ void PlaygroundPanel::startGptqDemo()
             m_gptqCancel->setEnabled(false);
             const auto finished = qScopeGuard([this] { Q_EMIT gptqFinished(); });
             if (o.value.stats) { // kept even when GPTQ itself failed: the next setting reuses them
+                const bool fresh = o.value.stats != m_layerStats;
                 m_layerStats = o.value.stats;
                 m_statsLayer = layer;
+                // A calibrated method on screen was given isotropic inputs: now it gets the layer's.
+                if (fresh &&
+                    (currentSpec().needsCalibration() ||
+                     (m_compare->isChecked() && !comparingWithGptq() && comparisonSpec().needsCalibration())))
+                    QTimer::singleShot(0, this, &PlaygroundPanel::recompute);
             }
             if (o.cancelled) {
                 m_gptqStatus->setText(tr("Cancelled."));

@@ -473,7 +473,7 @@ PlaygroundPairs pairsOf(const PlaygroundResult& r, const QuantizedTensor& q)
 } // namespace
 
 PlaygroundResult quantizeRow(const std::vector<float>& values, const QuantSpec& spec, std::int64_t shownGroup,
-                             int errorBins, const LinearInputStats* stats)
+                             int errorBins, const LinearInputStats* stats, const JobContext& job)
 {
     if (values.empty())
         throw Error(QStringLiteral("the row is empty"));
@@ -487,10 +487,12 @@ PlaygroundResult quantizeRow(const std::vector<float>& values, const QuantSpec& 
     request.spec = spec.fittedTo(n, &r.note); // gguf: llama.cpp's fallback for rows the block does not fit
     LinearInputStats assumed;
     if (request.spec.needsCalibration()) {
-        if (stats && stats->inFeatures != n && stats->xtx.rows() != n &&
-            std::int64_t(stats->sumSquares.size()) != n)
+        // What the method reads must be the row's length: the Hessian, or the Σx² per input.
+        if (stats && (request.spec.needsHessian() ? stats->xtx.rows() != n
+                                                  : std::int64_t(stats->sumSquares.size()) != n))
             throw Error(QStringLiteral("the layer's statistics describe %1 inputs, not the row's %2")
-                            .arg(std::max<std::int64_t>(stats->inFeatures, stats->xtx.rows()))
+                            .arg(request.spec.needsHessian() ? std::int64_t(stats->xtx.rows())
+                                                             : std::int64_t(stats->sumSquares.size()))
                             .arg(n));
         if (!stats) {
             if (!showsWithIsotropicInputs(request.spec.method))
@@ -513,7 +515,7 @@ PlaygroundResult quantizeRow(const std::vector<float>& values, const QuantSpec& 
         }
         request.stats = stats;
     }
-    const QuantizedTensor q = quantizeWeight(request);
+    const QuantizedTensor q = quantizeWeight(request, job);
 
     r.spec = request.spec;
     r.original = values;

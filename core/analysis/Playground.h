@@ -172,10 +172,10 @@ struct PlaygroundResult
 /// row (one codebook), QuIP#'s and AQLM's the vectors of 8. Throws qs::Error for an invalid spec, a
 /// calibrated method without statistics that isotropic inputs would reduce to RTN (GPTQ, AWQ), statistics
 /// of another length, a Hessian method on a row longer than kMaxPlaygroundHessianValues, an empty row
-/// or non-finite values.
+/// or non-finite values; cancellable through `job` (the quantizer checks it as it goes).
 PlaygroundResult quantizeRow(const std::vector<float>& values, const QuantSpec& spec,
                              std::int64_t shownGroup = 0, int errorBins = 60,
-                             const LinearInputStats* stats = nullptr);
+                             const LinearInputStats* stats = nullptr, const JobContext& job = {});
 
 /// Excess kurtosis E[(x − μ)⁴]/σ⁴ − 3 of the values (0 for a Gaussian, 3 for a Laplace, −1.2 for a
 /// uniform distribution; 0 for fewer than two distinct values).

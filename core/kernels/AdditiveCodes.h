@@ -200,6 +200,12 @@ inline void dotRow(int bits, int codebookBits, int books, const float* codebooks
                    bool portable = false)
 {
     (void)portable; // without AVX2 every call is portable
+    if (n > 8) {    // blocks of 8 tokens
+        for (std::int64_t t0 = 0; t0 < n; t0 += 8)
+            dotRow(bits, codebookBits, books, codebooks, chunks, cols, x + t0 * ldx,
+                   std::min<std::int64_t>(8, n - t0), ldx, acc + t0, portable);
+        return;
+    }
 #if defined(__AVX2__) && defined(__FMA__)
     if (!portable && n >= 1 && n <= 8) {
         const std::int64_t j =
@@ -251,6 +257,12 @@ inline void dotWords(int codebookBits, int books, const float* codebooks, const 
                      bool portable = false)
 {
     (void)portable; // without AVX2 every call is portable
+    if (n > 8) {    // blocks of 8 tokens
+        for (std::int64_t t0 = 0; t0 < n; t0 += 8)
+            dotWords(codebookBits, books, codebooks, words, groups, x + t0 * ldx,
+                     std::min<std::int64_t>(8, n - t0), ldx, acc + t0, portable);
+        return;
+    }
     const std::int64_t entries = std::int64_t(1) << codebookBits;
 #if defined(__AVX2__) && defined(__FMA__)
     if (!portable && n >= 1 && n <= 8) {

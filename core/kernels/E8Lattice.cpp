@@ -481,7 +481,13 @@ std::int64_t dotQuipVectorsPortable(int bits, const std::uint8_t* codes, std::in
 void dotQuipRow(int bits, const std::uint8_t* codes, std::int64_t cols, const float* x, std::int64_t n,
                 std::int64_t ldx, float* acc, bool portable)
 {
-    (void)portable; // without AVX2 every call is portable
+    (void)portable;          // without AVX2 every call is portable
+    if (n > kMaxDotTokens) { // blocks of kMaxDotTokens tokens
+        for (std::int64_t t0 = 0; t0 < n; t0 += kMaxDotTokens)
+            dotQuipRow(bits, codes, cols, x + t0 * ldx, std::min(kMaxDotTokens, n - t0), ldx, acc + t0,
+                       portable);
+        return;
+    }
     std::int64_t j = 0;
 #if defined(__AVX2__) && defined(__FMA__)
     if (!portable && n >= 1 && n <= kMaxDotTokens)
@@ -490,7 +496,7 @@ void dotQuipRow(int bits, const std::uint8_t* codes, std::int64_t cols, const fl
                         : dotQuipVectors<4>(n, codes, cols, x, ldx, acc);
     else
 #endif
-        j = dotQuipVectorsPortable(bits, codes, cols, x, std::min(n, kMaxDotTokens), ldx, acc);
+        j = dotQuipVectorsPortable(bits, codes, cols, x, n, ldx, acc);
     if (j < cols) { // the tail piece
         float p[kDim];
         decodeQuip(bits, codes + j, int(cols - j), p);
@@ -503,9 +509,15 @@ void dotQuipRow(int bits, const std::uint8_t* codes, std::int64_t cols, const fl
 void dotE8PWords(const std::uint16_t* codes, std::int64_t vectors, const float* x, std::int64_t n,
                  std::int64_t ldx, float* acc, bool portable)
 {
-    (void)portable; // without AVX2 every call is portable
+    (void)portable;          // without AVX2 every call is portable
+    if (n > kMaxDotTokens) { // blocks of kMaxDotTokens tokens
+        for (std::int64_t t0 = 0; t0 < n; t0 += kMaxDotTokens)
+            dotE8PWords(codes, vectors, x + t0 * ldx, std::min(kMaxDotTokens, n - t0), ldx, acc + t0,
+                        portable);
+        return;
+    }
 #if defined(__AVX2__) && defined(__FMA__)
-    if (!portable && n >= 1 && n <= kMaxDotTokens) {
+    if (!portable && n >= 1) {
         kernels::withTokenCount(n, [&](auto tokens) { dotE8PWords<tokens()>(codes, vectors, x, ldx, acc); });
         return;
     }

@@ -279,7 +279,7 @@ void codebookRowDot(int bits, const float* book, const std::uint8_t* c, std::int
 {
     std::int64_t j = 0;
 #if defined(__AVX2__) && defined(__FMA__)
-    if (n >= 1 && n <= e8::kMaxDotTokens)
+    if (n >= 1 && n <= e8::kMaxDotTokens && bits <= 4) // the levels fit two registers
         j = kernels::withTokenCount(
             n, [&](auto tokens) { return codebookGroupsDot<tokens()>(bits, book, c, cols, x, ldx, acc); });
 #endif

@@ -234,9 +234,9 @@ void QuantizedTensor::decodeCodeRows(std::int64_t r0, std::int64_t r1, const std
         // The row's 2^bits levels in two registers, 8 codes looked up at a time (16 levels: a blend on bit
         // 3).
         alignas(32) float table[16] = {};
-        std::copy(book, book + entries, table);
+        std::copy(book, book + std::min<std::int64_t>(entries, 16), table);
         const __m256 low = _mm256_load_ps(table), high = _mm256_load_ps(table + 8);
-        for (; c + 8 <= cols; c += 8) {
+        for (; entries <= 16 && c + 8 <= cols; c += 8) {
             const __m256i idx =
                 _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(qr + c)));
             __m256 v = _mm256_permutevar8x32_ps(low, idx);
