@@ -249,19 +249,13 @@ template <int N>
 std::int64_t codebookGroupsDot(int bits, const float* book, const std::uint8_t* c, std::int64_t cols,
                                const float* x, std::int64_t ldx, float* acc)
 {
-    alignas(32) float table[16] = {};
-    std::copy(book, book + (std::int64_t(1) << bits), table);
-    const __m256 low = _mm256_load_ps(table), high = _mm256_load_ps(table + 8);
+    const kernels::RegisterLevels levels(book, std::int64_t(1) << bits);
     __m256 lanes[N];
     for (int t = 0; t < N; ++t)
         lanes[t] = _mm256_setzero_ps();
     std::int64_t j = 0;
     for (; j + 8 <= cols; j += 8) {
-        const __m256i idx = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(c + j)));
-        __m256 v = _mm256_permutevar8x32_ps(low, idx);
-        if (bits == 4) // entries 8–15 where bit 3 is set (moved to the sign bit for the blend)
-            v = _mm256_blendv_ps(v, _mm256_permutevar8x32_ps(high, idx),
-                                 _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28)));
+        const __m256 v = levels.lookup(c + j);
         for (int t = 0; t < N; ++t)
             lanes[t] = _mm256_fmadd_ps(v, _mm256_loadu_ps(x + t * ldx + j), lanes[t]);
     }

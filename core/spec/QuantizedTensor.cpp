@@ -4,14 +4,11 @@
 #include "kernels/Convert.h"
 #include "kernels/E8Lattice.h"
 #include "kernels/GgmlQuants.h"
+#include "kernels/TokenCount.h"
 #include "util/Error.h"
 #include "util/Threads.h"
 
 #include <algorithm>
-
-#if defined(__AVX2__)
-#include <immintrin.h>
-#endif
 #include <cmath>
 #include <random>
 
@@ -230,20 +227,11 @@ void QuantizedTensor::decodeCodeRows(std::int64_t r0, std::int64_t r1, const std
         float* o = out + (r - r0) * cols;
         const std::uint8_t* qr = q + (r - r0) * cols;
         std::int64_t c = 0;
-#if defined(__AVX2__)
-        // The row's 2^bits levels in two registers, 8 codes looked up at a time (16 levels: a blend on bit
-        // 3).
-        alignas(32) float table[16] = {};
-        std::copy(book, book + std::min<std::int64_t>(entries, 16), table);
-        const __m256 low = _mm256_load_ps(table), high = _mm256_load_ps(table + 8);
-        for (; entries <= 16 && c + 8 <= cols; c += 8) {
-            const __m256i idx =
-                _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(qr + c)));
-            __m256 v = _mm256_permutevar8x32_ps(low, idx);
-            if (spec.bits == 4)
-                v = _mm256_blendv_ps(v, _mm256_permutevar8x32_ps(high, idx),
-                                     _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28)));
-            _mm256_storeu_ps(o + c, v);
+#if defined(__AVX2__) && defined(__FMA__)
+        if (entries <= 16) { // the row's levels in two registers, 8 codes looked up at a time
+            const kernels::RegisterLevels levels(book, entries);
+            for (; c + 8 <= cols; c += 8)
+                _mm256_storeu_ps(o + c, levels.lookup(qr + c));
         }
 #endif
         for (; c < cols; ++c)
