@@ -4,7 +4,7 @@
 # include that runs up the order (at configure time, and as the ctest `core_layers`), and
 # docs/DESIGN.md shows it. Adding a folder means adding it here.
 set(QS_CORE_LAYERS
-  util tensor kernels jobs spec io tokenizer model eval recipe quant checkpoint results analysis session
+  util tensor kernels jobs spec io tokenizer model eval recipe quant train checkpoint results analysis session
   store)
 
 # Direct dependencies (each must come earlier in QS_CORE_LAYERS).
@@ -19,8 +19,9 @@ set(QS_CORE_DEPS_model tokenizer io spec kernels tensor jobs util)
 set(QS_CORE_DEPS_eval model tokenizer jobs util)
 set(QS_CORE_DEPS_recipe model spec util)
 set(QS_CORE_DEPS_quant recipe eval model tokenizer io spec kernels tensor jobs util)
+set(QS_CORE_DEPS_train quant recipe eval model tokenizer io spec kernels tensor jobs util)
 set(QS_CORE_DEPS_checkpoint quant recipe model io spec kernels tensor jobs util)
-set(QS_CORE_DEPS_results checkpoint quant eval model tokenizer spec jobs util)
+set(QS_CORE_DEPS_results train checkpoint quant eval model tokenizer spec jobs util)
 set(QS_CORE_DEPS_analysis results quant recipe eval model tokenizer spec jobs util)
 set(QS_CORE_DEPS_session analysis results recipe util)
 set(QS_CORE_DEPS_store session analysis results recipe model util)

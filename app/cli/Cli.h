@@ -40,6 +40,7 @@ int runPlot(const QStringList& args);
 int runSynth(const QStringList& args);
 int runRuns(const QStringList& args);
 int runPlayground(const QStringList& args);
+int runTrain(const QStringList& args);
 /// The application `plot` needs (QApplication; offscreen when there is no display).
 std::unique_ptr<QCoreApplication> makePlotApplication(int& argc, char** argv);
 

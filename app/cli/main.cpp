@@ -72,6 +72,7 @@ const std::vector<Command>& commands()
         {"playground",
          "one row quantized with one scheme, as the GUI's playground shows it (MSE, SNR, levels)",
          runPlayground},
+        {"train", "quantization-aware training of a quantized model (STE; AdamW; loss curve, resume)", runTrain},
     };
     return table;
 }

@@ -163,9 +163,16 @@ void saveQuantizedModel(const QString& outDir, const Model& base, const Quantize
     writeModelFolderAtomically(outDir, base.path(), [&](const QString& tmp) {
         SafetensorsWriter w;
         const TensorStore& ts = base.tensors();
+        // The linears' stored tensors are replaced by the result's: a float base's `<name>.weight`, and
+        // every tensor of a quantized base's layer (`.qweight`, `.scales`, …) but its bias.
         QSet<QString> linearWeights;
-        for (const LinearLayerInfo& l : base.linears())
+        for (const LinearLayerInfo& l : base.linears()) {
             linearWeights.insert(l.weight);
+            if (l.quant)
+                for (const QString& name : ts.names())
+                    if (name.startsWith(l.name + u'.') && name != l.bias)
+                        linearWeights.insert(name);
+        }
         // Non-linear tensors (embeddings, norms, biases) exactly as stored, copied from the map
         // piece by piece as they are written (their pages dropped again after).
         for (const QString& name : ts.names()) {
@@ -256,7 +263,8 @@ void saveQuantizedModel(const QString& outDir, const Model& base, const Quantize
             }
         }
         QJsonObject info = extraInfo;
-        info.insert(QStringLiteral("base_model"), base.path());
+        if (!info.contains(QStringLiteral("base_model"))) // a retrained checkpoint names its float model
+            info.insert(QStringLiteral("base_model"), base.path());
         info.insert(QStringLiteral("recipe"), recipe);
         info.insert(QStringLiteral("result"), result.toJson());
         w.setMetadata(QStringLiteral("format"), QStringLiteral("quantscope-quantized"));

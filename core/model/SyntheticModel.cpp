@@ -143,6 +143,8 @@ QByteArray syntheticConfigJson(const SyntheticModelSpec& s)
                                         : s.dtype == DType::F16 ? QStringLiteral("float16")
                                                                 : QStringLiteral("float32")},
     };
+    if (s.modelType == u"mistral" && s.slidingWindow > 0)
+        o.insert(QStringLiteral("sliding_window"), s.slidingWindow);
     return QJsonDocument(o).toJson(QJsonDocument::Indented);
 }
 
@@ -213,8 +215,12 @@ std::uint64_t syntheticWeightBytes(const SyntheticModelSpec& s)
 {
     const std::uint64_t hd = std::uint64_t(s.hidden / s.heads);
     const std::uint64_t h = std::uint64_t(s.hidden), f = std::uint64_t(s.intermediate);
-    const std::uint64_t perBlock =
+    std::uint64_t perBlock =
         2 * h + std::uint64_t(s.heads) * hd * h * 2 + std::uint64_t(s.kvHeads) * hd * h * 2 + 3 * h * f;
+    if (s.modelType == u"qwen2")
+        perBlock += std::uint64_t(s.heads + 2 * s.kvHeads) * hd;
+    else if (s.modelType == u"qwen3")
+        perBlock += 2 * hd;
     const std::uint64_t elements =
         std::uint64_t(s.vocab) * h * (s.tied ? 1 : 2) + h + std::uint64_t(s.layers) * perBlock;
     return elements * std::uint64_t(dtypeInfo(s.dtype).bytes);
@@ -275,6 +281,14 @@ void writeSyntheticModel(const QString& folder, const SyntheticModelSpec& s, con
         add(p + u"self_attn.q_proj.weight", {s.heads * hd, s.hidden}, false);
         add(p + u"self_attn.k_proj.weight", {s.kvHeads * hd, s.hidden}, false);
         add(p + u"self_attn.v_proj.weight", {s.kvHeads * hd, s.hidden}, false);
+        if (s.modelType == u"qwen2") {
+            add(p + u"self_attn.q_proj.bias", {s.heads * hd}, false);
+            add(p + u"self_attn.k_proj.bias", {s.kvHeads * hd}, false);
+            add(p + u"self_attn.v_proj.bias", {s.kvHeads * hd}, false);
+        } else if (s.modelType == u"qwen3") {
+            add(p + u"self_attn.q_norm.weight", {hd}, true);
+            add(p + u"self_attn.k_norm.weight", {hd}, true);
+        }
         add(p + u"self_attn.o_proj.weight", {s.hidden, s.heads * hd}, false);
         add(p + u"post_attention_layernorm.weight", {s.hidden}, true);
         add(p + u"mlp.gate_proj.weight", {s.intermediate, s.hidden}, false);

@@ -26,6 +26,9 @@ struct SyntheticModelSpec
     int vocab = 512;
     int maxPositions = 2048;
     bool tied = false;
+    /// model_type "qwen2" adds q/k/v biases, "qwen3" per-head q/k norms, "mistral" this window
+    /// (0: none); "llama" has none of them.
+    int slidingWindow = 0;
     DType dtype = DType::F32;
     bool sparse = false;
     /// Also write a byte-level BPE tokenizer.json and tokenizer_config.json (256 byte tokens, <unk>

@@ -140,6 +140,8 @@ public:
     /// after setLinear() replacements.
     void setLlamaCppNumerics();
     bool llamaCppNumerics() const { return m_f16Kv; }
+    /// RoPE's inverse frequencies [headDim/2], llama3 scaling and a GGUF's frequency factors applied.
+    const std::vector<float>& ropeFrequencies() const { return m_invFreq; }
 
 private:
     void rmsNorm(const float* x, const std::vector<float>& w, int n, int dim, float* y) const;

@@ -1,0 +1,193 @@
+#include "Cli.h"
+#include "CliOptions.h"
+#include "model/Model.h"
+#include "results/TrainJob.h"
+#include "util/Error.h"
+#include "util/Threads.h"
+
+#include <QCommandLineParser>
+#include <QFileInfo>
+#include <QJsonObject>
+#include <chrono>
+
+namespace cli {
+
+namespace {
+
+double finiteValue(const QCommandLineParser& p, const QString& name)
+{
+    bool ok = false;
+    const double v = p.value(name).toDouble(&ok);
+    if (!ok || !std::isfinite(v))
+        throw qs::Error(QStringLiteral("--%1: \"%2\" is not a number").arg(name, p.value(name)));
+    return v;
+}
+
+} // namespace
+
+int runTrain(const QStringList& args)
+{
+    QCommandLineParser p;
+    p.setApplicationDescription(QStringLiteral(
+        "Quantization-aware training of a quantized model (straight-through estimator): its quantized layers "
+        "run fake-quantized from latent f32 weights, and weights, scales and zeros (optionally learned "
+        "rounding offsets) are tuned by AdamW on next-token cross-entropy over windows of a text. The result "
+        "is saved as the same checkpoint format. Quantize first (quantize --out DIR), then train DIR."));
+    p.addHelpOption();
+    p.addPositionalArgument(QStringLiteral("MODEL"),
+                            QStringLiteral("quantized model folder (from quantize --out)"));
+    const auto opt = [](const char* name, const char* help, const char* value = nullptr,
+                        const char* def = nullptr) {
+        return QCommandLineOption(QString::fromLatin1(name), QString::fromUtf8(help),
+                                  value ? QString::fromLatin1(value) : QString(),
+                                  def ? QString::fromLatin1(def) : QString());
+    };
+    p.addOptions({
+        opt("calib", "Training text (UTF-8).", "FILE"),
+        opt("samples", "Training windows drawn from the text (default 128).", "N", "128"),
+        opt("seq-len", "Tokens per window (default 128).", "N", "128"),
+        opt("seed", "Seed of the windows' positions (default 1234).", "S", "1234"),
+        opt("held-out", "Held-out text scored during training (the best step is kept).", "FILE"),
+        opt("held-out-samples", "Held-out windows (default 32).", "N", "32"),
+        opt("steps", "Optimiser steps (default 200).", "N", "200"),
+        opt("batch", "Windows per step (default 4).", "N", "4"),
+        opt("lr", "Peak learning rate of the latent weights (default 1e-4).", "X", "1e-4"),
+        opt("scale-lr", "Learning rate of scales and zeros, relative to --lr (default 10).", "X", "10"),
+        opt("warmup", "Linear warm-up steps (default 10).", "N", "10"),
+        opt("final-lr", "Learning rate at the end of the cosine, relative to the peak (default 0.1).", "X",
+            "0.1"),
+        opt("weight-decay", "AdamW's decoupled weight decay on weights (default 0).", "X", "0"),
+        opt("clip", "Clip the gradient's global norm to this (default 1; 0: off).", "X", "1"),
+        opt("eval-every", "Score the held-out text every N steps (default 10).", "N", "10"),
+        opt("train",
+            "What learns, comma-separated: weights, scales, zeros, rounding (default weights,scales,zeros).",
+            "LIST", "weights,scales,zeros"),
+        opt("last", "Keep the last step's parameters instead of the best held-out step's."),
+        opt("checkpoint",
+            "Save parameters and optimiser state here every --checkpoint-every steps and resume "
+            "from it when it exists.",
+            "FILE"),
+        opt("checkpoint-every", "Steps between checkpoints (default 50).", "N", "50"),
+        opt("float-model",
+            "The float model the checkpoint was quantized from (default: the one it names, when "
+            "it exists): RTN, HQQ and AWQ layers start from its weights.",
+            "DIR"),
+        opt("from-quantized", "Start every layer from its dequantized weights, not the float model's."),
+        opt("out", "Folder for the trained model (written atomically).", "DIR"),
+        opt("json", "Print JSON (with the whole loss curve)."),
+        threadsOption(),
+    });
+    p.process(args);
+    if (p.positionalArguments().size() != 1 || !p.isSet(QStringLiteral("calib"))) {
+        err() << p.helpText();
+        return kExitUsage;
+    }
+    qs::setComputeThreads(p.value(QStringLiteral("threads")).toInt());
+    qs::TrainJobParams params;
+    params.calibration.text = p.value(QStringLiteral("calib"));
+    params.calibration.samples = positiveInt(p, QStringLiteral("samples"), 1);
+    params.calibration.seqLen = positiveInt(p, QStringLiteral("seq-len"), 2);
+    params.calibration.seed = std::uint32_t(p.value(QStringLiteral("seed")).toUInt());
+    if (p.isSet(QStringLiteral("held-out"))) {
+        params.heldOut = params.calibration;
+        params.heldOut.text = p.value(QStringLiteral("held-out"));
+        params.heldOut.samples = positiveInt(p, QStringLiteral("held-out-samples"), 1);
+    }
+    qs::TrainingSettings& t = params.training;
+    t.batch = positiveInt(p, QStringLiteral("batch"), 1);
+    t.evalEvery = positiveInt(p, QStringLiteral("eval-every"), 1);
+    t.keepBest = !p.isSet(QStringLiteral("last"));
+    t.checkpointPath = p.value(QStringLiteral("checkpoint"));
+    t.checkpointEvery =
+        t.checkpointPath.isEmpty() ? 0 : positiveInt(p, QStringLiteral("checkpoint-every"), 1);
+    qs::OptimizerSettings& o = t.optimizer;
+    o.steps = positiveInt(p, QStringLiteral("steps"), 1);
+    o.warmupSteps = std::min(p.value(QStringLiteral("warmup")).toInt(), o.steps - 1);
+    o.learningRate = finiteValue(p, QStringLiteral("lr"));
+    o.minLearningRateRatio = finiteValue(p, QStringLiteral("final-lr"));
+    o.weightDecay = finiteValue(p, QStringLiteral("weight-decay"));
+    o.clipNorm = finiteValue(p, QStringLiteral("clip"));
+    const double scaleLr = finiteValue(p, QStringLiteral("scale-lr"));
+    o.kindScale[std::size_t(qs::ParamKind::Scale)] = scaleLr;
+    o.kindScale[std::size_t(qs::ParamKind::Zero)] = scaleLr;
+    qs::TrainableSet& set = params.trainable;
+    set = {};
+    set.weights = set.scales = set.zeros = false;
+    for (const QString& what : p.value(QStringLiteral("train")).split(u',', Qt::SkipEmptyParts)) {
+        const QString w = what.trimmed();
+        if (w == u"weights")
+            set.weights = true;
+        else if (w == u"scales")
+            set.scales = true;
+        else if (w == u"zeros")
+            set.zeros = true;
+        else if (w == u"rounding")
+            set.rounding = true;
+        else
+            throw qs::Error(
+                QStringLiteral("--train: unknown \"%1\" (weights, scales, zeros, rounding)").arg(w));
+    }
+    params.outDir = p.value(QStringLiteral("out"));
+    params.model = qs::Model::open(p.positionalArguments().front());
+    if (!p.isSet(QStringLiteral("from-quantized"))) {
+        QString floatPath = p.value(QStringLiteral("float-model"));
+        if (floatPath.isEmpty()) {
+            floatPath = params.model->quantizationInfo().value(QStringLiteral("base_model")).toString();
+            if (!floatPath.isEmpty() && !QFileInfo::exists(floatPath)) {
+                err() << "note: the float model " << floatPath
+                      << " is gone; every layer starts from its dequantized weights\n";
+                floatPath.clear();
+            }
+        }
+        if (!floatPath.isEmpty())
+            params.floatModel = qs::Model::open(floatPath);
+    }
+
+    const bool json = p.isSet(QStringLiteral("json"));
+    qs::JobContext job;
+    job.progress = [json, last = std::chrono::steady_clock::time_point()](const qs::JobProgress& pr) mutable {
+        const auto now = std::chrono::steady_clock::now();
+        if (!json && !pr.detail.isEmpty() &&
+            (now - last > std::chrono::milliseconds(250) || pr.fraction >= 1.0)) {
+            last = now;
+            err() << '\r' << pr.stage << ": " << pr.detail << "   ";
+            err().flush();
+        }
+    };
+    const auto onPoint = [json](const qs::TrainingPoint& pt) {
+        if (json || pt.heldOut < 0)
+            return;
+        err() << '\n'
+              << QStringLiteral("step %1: held-out loss %2").arg(pt.step).arg(pt.heldOut, 0, 'f', 5)
+              << (pt.loss >= 0 ? QStringLiteral(", training loss %1").arg(pt.loss, 0, 'f', 5) : QString())
+              << '\n';
+        err().flush();
+    };
+    const qs::TrainJobResult r = qs::runTrainJob(params, job, onPoint);
+    if (json) {
+        printJson(QJsonDocument(r.toJson()));
+        return kExitOk;
+    }
+    err() << '\n';
+    for (const QString& w : r.warnings)
+        err() << "warning: " << w << '\n';
+    out() << QStringLiteral("%1 steps in %2 s, %3 trainable parameters (%5 layers from the float weights), "
+                            "peak RSS %4 MB\n")
+                 .arg(r.training.steps)
+                 .arg(r.training.seconds, 0, 'f', 1)
+                 .arg(r.trainableParameters)
+                 .arg(r.peakRssBytes / 1e6, 0, 'f', 0)
+                 .arg(r.latentFromFloat);
+    if (r.training.startHeldOut >= 0)
+        out() << QStringLiteral("held-out loss %1 → %2 (best at step %3%4)\n")
+                     .arg(r.training.startHeldOut, 0, 'f', 5)
+                     .arg(r.training.bestHeldOut, 0, 'f', 5)
+                     .arg(r.training.bestStep)
+                     .arg(r.training.keptBest ? QStringLiteral(", kept") : QString());
+    if (!r.checkpoint.isEmpty())
+        out() << "saved " << r.checkpoint << '\n';
+    out().flush();
+    return kExitOk;
+}
+
+} // namespace cli

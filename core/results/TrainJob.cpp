@@ -1,0 +1,150 @@
+#include "results/TrainJob.h"
+
+#include "checkpoint/QuantizedModelIO.h"
+#include "model/Model.h"
+#include "model/QuantizedLinear.h"
+#include "model/Transformer.h"
+#include "quant/QuantizeJob.h"
+#include "results/RunResults.h"
+#include "tokenizer/Tokenizer.h"
+#include "util/Error.h"
+
+#include <QJsonArray>
+
+namespace qs {
+
+QJsonObject TrainJobResult::toJson() const
+{
+    QJsonObject o = training.toJson();
+    o.insert(QStringLiteral("trainable_parameters"), qint64(trainableParameters));
+    o.insert(QStringLiteral("latent_from_float"), latentFromFloat);
+    o.insert(QStringLiteral("peak_rss_bytes"), peakRssBytes);
+    if (!checkpoint.isEmpty())
+        o.insert(QStringLiteral("checkpoint"), checkpoint);
+    o.insert(QStringLiteral("warnings"), QJsonArray::fromStringList(warnings));
+    return o;
+}
+
+MemoryNeed trainingMemory(const Model& model, const TrainJobParams& p)
+{
+    const ModelConfig& c = model.config();
+    double all = double(model.totals().params), trained = 0;
+    for (const LinearLayerInfo& l : model.linears())
+        if (l.quant && l.quant->method != QuantMethod::Float) {
+            const double groups = l.quant->granularity == Granularity::PerTensor
+                                      ? 1.0
+                                      : double(l.outFeatures) * double(l.quant->groupsPerRow(l.inFeatures));
+            const double weights = double(l.params());
+            all += 2 * groups + weights; // scales, zeros, and the fake-quantized copy the forward runs
+            trained += (p.trainable.weights ? weights : 0) + (p.trainable.scales ? groups : 0) +
+                       (p.trainable.zeros ? groups : 0);
+            if (p.trainable.rounding) {
+                all += weights;
+                trained += weights;
+            }
+        }
+    if (p.trainable.embedding)
+        trained += double(c.vocabSize) * c.hiddenSize;
+    const double tokens = double(p.training.batch) * double(std::max(2, p.calibration.seqLen));
+    MemoryNeed need;
+    need.add(QStringLiteral("parameters (f32)"), 4.0 * all);
+    need.add(QStringLiteral("gradients and optimiser moments"), 12.0 * trained);
+    need.add(QStringLiteral("block inputs kept"), 4.0 * tokens * c.hiddenSize * (c.numLayers + 1));
+    need.add(QStringLiteral("one block's activations"),
+             4.0 * tokens * (8.0 * c.hiddenSize + 6.0 * c.intermediateSize + 4.0 * c.numHeads * c.headDim) +
+                 8.0 * double(std::max(2, p.calibration.seqLen)) * std::max(2, p.calibration.seqLen));
+    need.add(QStringLiteral("logits and their gradient"), 8.0 * tokens * c.vocabSize);
+    need.add(QStringLiteral("largest layer's gradient"), [&] {
+        double largest = 0;
+        for (const LinearLayerInfo& l : model.linears())
+            largest = std::max(largest, double(l.params()));
+        return 12.0 * largest;
+    }());
+    return need;
+}
+
+TrainJobResult runTrainJob(const TrainJobParams& p, const JobContext& job,
+                           const std::function<void(const TrainingPoint&)>& onPoint)
+{
+    if (!p.model)
+        throw Error(QStringLiteral("no model to train"));
+    const Model& m = *p.model;
+    if (!m.isQuantized())
+        throw Error::inFile(m.path(),
+                            QStringLiteral("training needs a quantized model: quantize it first (quantize "
+                                           "--out DIR), then train that folder"));
+    const QString problem = p.training.optimizer.validate();
+    if (!problem.isEmpty())
+        throw Error(problem);
+    requireMemory(QStringLiteral("training %1").arg(m.displayName()), trainingMemory(m, p),
+                  QStringLiteral("try a smaller --batch or --seq-len, or close other programs"));
+
+    job.report(-1, QStringLiteral("loading"), m.displayName());
+    const auto tokenizer = Tokenizer::load(m.path());
+    const int bos = tokenizer->bosId() >= 0 ? tokenizer->bosId() : std::max(0, m.config().bosTokenId);
+    const std::vector<std::vector<int>> windows = calibrationWindows(*tokenizer, p.calibration, bos);
+    std::vector<std::vector<int>> heldOut;
+    if (!p.heldOut.text.isEmpty())
+        heldOut = calibrationWindows(*tokenizer, p.heldOut, bos);
+    Transformer t(p.model, Transformer::MemoryCheck::CallerEstimated);
+    std::vector<std::shared_ptr<const QuantizedTensor>> tensors(m.linears().size());
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+        const auto* q = dynamic_cast<const QuantizedLinear*>(&t.linear(int(i)));
+        if (!q)
+            throw Error::inFile(m.path(),
+                                QStringLiteral("%1 is not stored in a QuantScope, GPTQ or AWQ layout; "
+                                               "training cannot save it")
+                                    .arg(m.linears()[i].name));
+        tensors[i] = q->tensorPtr();
+    }
+    TrainModel model(t, p.trainable);
+    TrainJobResult r;
+    if (p.floatModel) {
+        const Model& f = *p.floatModel;
+        if (f.config().hiddenSize != m.config().hiddenSize || f.linears().size() != m.linears().size())
+            throw Error::inFile(f.path(),
+                                QStringLiteral("is not the float model of %1 (other shape)").arg(m.path()));
+        for (std::size_t i = 0; i < m.linears().size(); ++i) {
+            const QuantMethod method = tensors[i]->spec.method;
+            if (method != QuantMethod::Rtn && method != QuantMethod::Hqq && method != QuantMethod::Awq)
+                continue;
+            job.checkCancelled();
+            job.report(-1, QStringLiteral("loading"),
+                       QStringLiteral("float weights of %1").arg(m.linears()[i].name));
+            model.setLatentWeight(int(i), readLinearWeight(f, m.linears()[i].name));
+            ++r.latentFromFloat;
+        }
+    }
+
+    r.trainableParameters = model.trainableCount();
+    r.training = trainModel(model, windows, heldOut, p.training, job.part(0.0, 0.97, {}), onPoint);
+    if (!r.training.stopReason.isEmpty())
+        r.warnings << r.training.stopReason;
+    job.checkCancelled();
+    if (!p.outDir.isEmpty()) {
+        job.report(0.98, QStringLiteral("saving"), p.outDir);
+        const std::vector<std::shared_ptr<const QuantizedTensor>> trained = trainedTensors(model, tensors);
+        QuantizeResult saved;
+        saved.tensors = tensors;
+        for (std::size_t i = 0; i < trained.size(); ++i)
+            if (trained[i])
+                saved.tensors[i] = trained[i];
+        saved.calibration = p.calibration;
+        saved.seconds = r.training.seconds;
+        saved.warnings = r.warnings;
+        QJsonObject info;
+        info.insert(QStringLiteral("training"), r.training.toJson());
+        info.insert(QStringLiteral("trained_from"), m.path());
+        const QJsonValue base = m.quantizationInfo().value(QStringLiteral("base_model"));
+        if (base.isString())
+            info.insert(QStringLiteral("base_model"), base);
+        saveQuantizedModel(p.outDir, m, saved,
+                           m.quantizationInfo().value(QStringLiteral("recipe")).toObject(), info);
+        r.checkpoint = p.outDir;
+    }
+    r.peakRssBytes = peakRssBytes();
+    job.report(1.0, QStringLiteral("done"), QStringLiteral("%1 steps").arg(r.training.steps));
+    return r;
+}
+
+} // namespace qs

@@ -1,0 +1,60 @@
+#pragma once
+
+#include "jobs/Job.h"
+#include "recipe/Recipe.h"
+#include "train/Training.h"
+#include "util/SystemInfo.h"
+
+#include <QJsonObject>
+#include <QString>
+#include <QStringList>
+#include <functional>
+#include <memory>
+
+namespace qs {
+
+class Model;
+
+/// Quantization-aware training of a quantized model (issue 16): the model's quantized layers run
+/// fake-quantized from latent f32 weights, the loss is next-token cross-entropy on windows of a
+/// calibration text, gradients pass straight through the rounding (train/FakeQuant.h), and the result
+/// is saved as the same checkpoint format with the codes, scales and zeros the training reached. The
+/// GUI's training page and `quantscope-cli train` both fill one of these.
+struct TrainJobParams
+{
+    std::shared_ptr<const Model> model; ///< a quantized checkpoint (QuantScope, GPTQ or AWQ folder)
+    CalibrationSettings calibration;    ///< the training windows
+    CalibrationSettings heldOut;        ///< held-out windows (empty text: none, and no "best" to keep)
+    TrainingSettings training;
+    TrainableSet trainable;
+    /// The float model the checkpoint was quantized from: its weights become the latent weights of the
+    /// round-to-nearest layers (RTN, HQQ, AWQ), which then reproduce their codes and give the scales a
+    /// gradient from the first step. Null: every layer starts from its dequantized weights (GPTQ layers
+    /// always do: the float weights would undo its rounding decisions).
+    std::shared_ptr<const Model> floatModel;
+    QString outDir; ///< the trained checkpoint, written atomically; empty: not saved
+};
+
+struct TrainJobResult
+{
+    TrainingResult training;
+    QString checkpoint; ///< the saved folder (empty when none)
+    std::int64_t trainableParameters = 0;
+    int latentFromFloat = 0; ///< layers whose latent weights came from the float model
+    double peakRssBytes = 0;
+    QStringList warnings;
+    QJsonObject toJson() const;
+};
+
+/// What training `model` with `params` holds: each parameter in f32 (trainable ones with their gradient
+/// and two optimiser moments), one block's activations, each block's input kept for the recomputation,
+/// and the logits with their gradient.
+MemoryNeed trainingMemory(const Model& model, const TrainJobParams& params);
+
+/// Checks memory, builds the training windows, trains, saves. Throws qs::Error (not a trainable model,
+/// bad settings, text too short, not enough memory) or qs::Cancelled (nothing is written then: the input
+/// model is never touched). `onPoint` gets each point of the loss curve on the job's thread.
+TrainJobResult runTrainJob(const TrainJobParams& params, const JobContext& job = {},
+                           const std::function<void(const TrainingPoint&)>& onPoint = {});
+
+} // namespace qs

@@ -1,0 +1,324 @@
+#include "train/Training.h"
+
+#include "spec/QuantizedTensor.h"
+#include "util/Error.h"
+
+#include <QDataStream>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QJsonArray>
+#include <QSaveFile>
+#include <cmath>
+
+namespace qs {
+
+namespace {
+
+constexpr quint32 kCheckpointMagic = 0x51535452; // "QSTR"
+constexpr quint32 kCheckpointVersion = 1;
+
+std::vector<std::vector<float>> snapshot(const TrainModel& m)
+{
+    std::vector<std::vector<float>> s;
+    for (const TrainParam& p : m.params())
+        if (p.trainable)
+            s.push_back(p.value);
+    return s;
+}
+
+void restoreSnapshot(TrainModel& m, const std::vector<std::vector<float>>& s)
+{
+    std::size_t k = 0;
+    for (TrainParam& p : m.params())
+        if (p.trainable)
+            p.value = s[k++];
+    m.refreshWeights();
+}
+
+/// Mean loss over the windows, `batch` at a time (every window has the same length, so the mean of the
+/// batches' means weighted by their sizes is the mean over all predicted tokens).
+double meanLoss(TrainModel& m, const std::vector<std::vector<int>>& windows, int batch)
+{
+    const int n = int(windows.front().size());
+    double total = 0;
+    for (std::size_t first = 0; first < windows.size(); first += std::size_t(batch)) {
+        const int count = int(std::min(windows.size() - first, std::size_t(batch)));
+        std::vector<int> tokens;
+        tokens.reserve(std::size_t(count) * std::size_t(n));
+        for (int i = 0; i < count; ++i)
+            tokens.insert(tokens.end(), windows[first + std::size_t(i)].begin(),
+                          windows[first + std::size_t(i)].end());
+        total += m.loss(tokens.data(), count, n, false) * double(count);
+    }
+    return total / double(windows.size());
+}
+
+void writeCheckpoint(const QString& path, const TrainModel& m, const Optimizer& opt)
+{
+    QSaveFile f(path);
+    if (!f.open(QIODevice::WriteOnly))
+        throw Error::inFile(path,
+                            QStringLiteral("cannot write the training checkpoint: %1").arg(f.errorString()));
+    QDataStream out(&f);
+    out.setVersion(QDataStream::Qt_6_0);
+    out << kCheckpointMagic << kCheckpointVersion << qint32(opt.stepsTaken());
+    quint32 count = 0;
+    for (const TrainParam& p : m.params())
+        count += p.trainable ? 1 : 0;
+    out << count;
+    for (const TrainParam& p : m.params()) {
+        if (!p.trainable)
+            continue;
+        out << p.name << quint64(p.value.size());
+        for (float v : p.value)
+            out << v;
+    }
+    out << opt.save();
+    if (out.status() != QDataStream::Ok || !f.commit())
+        throw Error::inFile(path,
+                            QStringLiteral("cannot write the training checkpoint: %1").arg(f.errorString()));
+}
+
+/// Reads a checkpoint into the model and optimiser; throws qs::Error naming the file when it is not one
+/// or was written for other parameters (nothing is changed then).
+void readCheckpoint(const QString& path, TrainModel& m, Optimizer& opt)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly))
+        throw Error::inFile(path,
+                            QStringLiteral("cannot read the training checkpoint: %1").arg(f.errorString()));
+    QDataStream in(&f);
+    in.setVersion(QDataStream::Qt_6_0);
+    quint32 magic = 0, version = 0, count = 0;
+    qint32 step = 0;
+    in >> magic >> version >> step >> count;
+    if (in.status() != QDataStream::Ok || magic != kCheckpointMagic || version != kCheckpointVersion ||
+        step < 0)
+        throw Error::inFile(path, QStringLiteral("not a QuantScope training checkpoint"));
+    std::vector<TrainParam*> trainable;
+    for (TrainParam& p : m.params())
+        if (p.trainable)
+            trainable.push_back(&p);
+    if (count != trainable.size())
+        throw Error::inFile(
+            path, QStringLiteral("saved for %1 trainable tensors, this run trains %2 (another model or "
+                                 "other settings)")
+                      .arg(count)
+                      .arg(trainable.size()));
+    std::vector<std::vector<float>> values(count);
+    for (quint32 k = 0; k < count; ++k) {
+        QString name;
+        quint64 n = 0;
+        in >> name >> n;
+        if (in.status() != QDataStream::Ok || name != trainable[k]->name || n != trainable[k]->value.size())
+            throw Error::inFile(path,
+                                QStringLiteral("tensor %1 does not match %2").arg(name, trainable[k]->name));
+        values[k].resize(std::size_t(n));
+        for (float& v : values[k])
+            in >> v;
+    }
+    QByteArray state;
+    in >> state;
+    if (in.status() != QDataStream::Ok)
+        throw Error::inFile(path, QStringLiteral("the training checkpoint is truncated"));
+    opt.restore(state, m.params());
+    for (quint32 k = 0; k < count; ++k)
+        trainable[k]->value = std::move(values[k]);
+    m.refreshWeights();
+    (void)step;
+}
+
+} // namespace
+
+QJsonObject TrainingPoint::toJson() const
+{
+    QJsonObject o{{QStringLiteral("step"), step},
+                  {QStringLiteral("learning_rate"), learningRate},
+                  {QStringLiteral("gradient_norm"), gradientNorm},
+                  {QStringLiteral("seconds"), seconds}};
+    if (loss >= 0)
+        o.insert(QStringLiteral("loss"), loss);
+    if (heldOut >= 0)
+        o.insert(QStringLiteral("held_out_loss"), heldOut);
+    return o;
+}
+
+QJsonObject TrainingResult::toJson() const
+{
+    QJsonArray points;
+    for (const TrainingPoint& p : curve)
+        points.append(p.toJson());
+    QJsonObject o{{QStringLiteral("steps"), steps},        {QStringLiteral("resumed_from"), resumedFrom},
+                  {QStringLiteral("best_step"), bestStep}, {QStringLiteral("kept_best"), keptBest},
+                  {QStringLiteral("seconds"), seconds},    {QStringLiteral("curve"), points}};
+    if (bestHeldOut >= 0)
+        o.insert(QStringLiteral("best_held_out_loss"), bestHeldOut);
+    if (startHeldOut >= 0)
+        o.insert(QStringLiteral("start_held_out_loss"), startHeldOut);
+    if (!stopReason.isEmpty())
+        o.insert(QStringLiteral("stopped"), stopReason);
+    return o;
+}
+
+void constrainParameters(TrainModel& model)
+{
+    for (const TrainModel::Linear& l : model.linears()) {
+        if (!l.grid)
+            continue;
+        for (float& s : l.scale->value)
+            s = std::max(s, 1e-8f);
+        if (l.grid->integerZeros && !l.grid->symmetric)
+            for (float& z : l.zero->value)
+                z = std::clamp(z, 0.0f, float(l.grid->qmax()));
+        if (l.rounding)
+            for (float& v : l.rounding->value)
+                v = std::clamp(v, -0.5f, 0.5f);
+    }
+}
+
+TrainingResult trainModel(TrainModel& model, const std::vector<std::vector<int>>& windows,
+                          const std::vector<std::vector<int>>& heldOut, const TrainingSettings& settings,
+                          const JobContext& job, const std::function<void(const TrainingPoint&)>& onPoint)
+{
+    Optimizer opt(settings.optimizer);
+    if (settings.batch < 1 || settings.evalEvery < 1 || settings.checkpointEvery < 0)
+        throw Error(QStringLiteral("batch and evaluation interval must be at least 1 (got %1 and %2)")
+                        .arg(settings.batch)
+                        .arg(settings.evalEvery));
+    if (windows.empty())
+        throw Error(QStringLiteral("no training windows: the calibration text is too short"));
+    const int n = int(windows.front().size());
+    for (const auto* set : {&windows, &heldOut})
+        for (const std::vector<int>& w : *set)
+            if (int(w.size()) != n || n < 2)
+                throw Error(
+                    QStringLiteral("training windows must all have the same length of at least 2 tokens"));
+    if (model.trainableCount() == 0)
+        throw Error(QStringLiteral("nothing to train: no parameter is trainable"));
+
+    TrainingResult result;
+    if (!settings.checkpointPath.isEmpty() && QFile::exists(settings.checkpointPath)) {
+        readCheckpoint(settings.checkpointPath, model, opt);
+        result.resumedFrom = opt.stepsTaken();
+    }
+    const int steps = settings.optimizer.steps;
+    QElapsedTimer clock;
+    clock.start();
+    auto emit = [&](const TrainingPoint& p) {
+        result.curve.push_back(p);
+        if (onPoint)
+            onPoint(p);
+    };
+    std::vector<std::vector<float>> best;
+    if (!heldOut.empty()) {
+        job.report(0.0, QStringLiteral("training"), QStringLiteral("scoring the held-out text"));
+        result.startHeldOut = result.bestHeldOut = meanLoss(model, heldOut, settings.batch);
+        result.bestStep = opt.stepsTaken();
+        if (settings.keepBest)
+            best = snapshot(model);
+        TrainingPoint start;
+        start.step = opt.stepsTaken();
+        start.loss = -1;
+        start.heldOut = result.startHeldOut;
+        emit(start);
+    }
+    std::vector<int> tokens(std::size_t(settings.batch) * std::size_t(n));
+    const int first = opt.stepsTaken();
+    for (int s = first; s < steps; ++s) {
+        job.checkCancelled();
+        for (int i = 0; i < settings.batch; ++i) {
+            const std::vector<int>& w =
+                windows[(std::size_t(s) * std::size_t(settings.batch) + std::size_t(i)) % windows.size()];
+            std::copy(w.begin(), w.end(), tokens.begin() + std::ptrdiff_t(i) * n);
+        }
+        model.zeroGrad();
+        TrainingPoint p;
+        p.step = s + 1;
+        p.loss = model.loss(tokens.data(), settings.batch, n, true);
+        p.learningRate = settings.optimizer.learningRateAt(s);
+        if (!std::isfinite(p.loss)) {
+            result.stopReason =
+                QStringLiteral("the training loss is not finite at step %1 (diverged): the parameters "
+                               "of step %2 are kept; lower the learning rate")
+                    .arg(s + 1)
+                    .arg(s);
+            break;
+        }
+        try {
+            p.gradientNorm = opt.step(model.params());
+        } catch (const Error& e) {
+            result.stopReason = e.message() + QStringLiteral("; the parameters of step %1 are kept").arg(s);
+            break;
+        }
+        constrainParameters(model);
+        model.refreshWeights();
+        const bool last = s + 1 == steps;
+        if (!heldOut.empty() && ((s + 1) % settings.evalEvery == 0 || last)) {
+            p.heldOut = meanLoss(model, heldOut, settings.batch);
+            if (!std::isfinite(p.heldOut)) {
+                result.stopReason =
+                    QStringLiteral("the held-out loss is not finite at step %1 (diverged): the best "
+                                   "parameters so far are kept; lower the learning rate")
+                        .arg(s + 1);
+                if (!best.empty())
+                    restoreSnapshot(model, best);
+                result.keptBest = true;
+                break;
+            }
+            if (p.heldOut < result.bestHeldOut) {
+                result.bestHeldOut = p.heldOut;
+                result.bestStep = s + 1;
+                if (settings.keepBest)
+                    best = snapshot(model);
+            }
+        }
+        p.seconds = double(clock.elapsed()) / 1000.0;
+        emit(p);
+        result.steps = s + 1;
+        if (!settings.checkpointPath.isEmpty() && settings.checkpointEvery > 0 &&
+            ((s + 1) % settings.checkpointEvery == 0 || last))
+            writeCheckpoint(settings.checkpointPath, model, opt);
+        const double done = double(s + 1 - first) / double(steps - first);
+        job.report(double(s + 1) / double(steps), QStringLiteral("training"),
+                   QStringLiteral("step %1/%2 · loss %3").arg(s + 1).arg(steps).arg(p.loss, 0, 'f', 4),
+                   p.seconds / done * (1.0 - done));
+    }
+    if (result.stopReason.isEmpty() && settings.keepBest && !best.empty() &&
+        result.bestStep != result.steps) {
+        restoreSnapshot(model, best);
+        result.keptBest = true;
+    }
+    result.seconds = double(clock.elapsed()) / 1000.0;
+    return result;
+}
+
+std::vector<std::shared_ptr<const QuantizedTensor>>
+trainedTensors(const TrainModel& model, const std::vector<std::shared_ptr<const QuantizedTensor>>& original)
+{
+    std::vector<std::shared_ptr<const QuantizedTensor>> out(original.size());
+    for (const TrainModel::Linear& l : model.linears()) {
+        if (!l.grid || l.index < 0)
+            continue;
+        const auto& src = original.at(std::size_t(l.index));
+        if (!src || src->rows != l.out || src->cols != l.in)
+            throw Error(
+                QStringLiteral("%1: no quantized tensor of the trained shape to write into").arg(l.name));
+        auto q = std::make_shared<QuantizedTensor>(*src);
+        q->packed.reset();
+        const FakeQuantGrid& g = *l.grid;
+        for (std::size_t k = 0; k < q->scales.size(); ++k) {
+            q->scales[k] = roundToStorage(l.scale->value[k], q->spec.scaleType);
+            if (!g.symmetric)
+                q->zeros[k] = g.integerZeros
+                                  ? std::clamp(std::nearbyint(l.zero->value[k]), 0.0f, float(g.qmax()))
+                                  : roundToStorage(l.zero->value[k], q->spec.scaleType);
+        }
+        q->codes = fakeQuantCodes(g, l.weight->value.data(), q->scales.data(), q->zeros.data(),
+                                  l.rounding ? l.rounding->value.data() : nullptr);
+        q->releaseCodesToPacked();
+        out[std::size_t(l.index)] = std::move(q);
+    }
+    return out;
+}
+
+} // namespace qs

@@ -1,0 +1,77 @@
+#pragma once
+
+#include "jobs/Job.h"
+#include "train/Optimizer.h"
+#include "train/TrainModel.h"
+
+#include <QJsonObject>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace qs {
+
+struct QuantizedTensor;
+
+/// A training run over fixed windows of tokens: each step takes `batch` windows in turn (cycling), the
+/// held-out windows are scored every `evalEvery` steps and at the end.
+struct TrainingSettings
+{
+    OptimizerSettings optimizer;
+    int batch = 4;
+    int evalEvery = 10;
+    /// Write the parameters and the optimiser's state here every `checkpointEvery` steps (atomically;
+    /// 0: never) and resume from it when it exists and fits the model.
+    QString checkpointPath;
+    int checkpointEvery = 0;
+    /// Put the parameters of the lowest held-out loss back at the end (else the last step's).
+    bool keepBest = true;
+};
+
+/// One point of the loss curve.
+struct TrainingPoint
+{
+    int step = 0;        ///< steps done (1-based); 0 is the starting point
+    double loss = 0;     ///< training loss of the step's batch (mean next-token cross-entropy, nats)
+    double heldOut = -1; ///< held-out loss at this step (−1: not measured here)
+    double learningRate = 0;
+    double gradientNorm = 0;
+    double seconds = 0; ///< since the run started
+    QJsonObject toJson() const;
+};
+
+struct TrainingResult
+{
+    std::vector<TrainingPoint> curve;
+    int steps = 0;       ///< steps taken (this run and any resumed from)
+    int resumedFrom = 0; ///< step the run resumed at (0: a fresh start)
+    int bestStep = 0;    ///< step of the lowest held-out loss (0: the start)
+    double bestHeldOut = -1;
+    double startHeldOut = -1;
+    bool keptBest = false; ///< the parameters are those of bestStep, not of the last step
+    QString stopReason;    ///< empty when all steps ran; else why it stopped (divergence)
+    double seconds = 0;
+    QJsonObject toJson() const;
+};
+
+/// Keeps a model's trainable parameters in their valid ranges after a step: scales positive, integer
+/// zeros on [0, qmax], learned rounding offsets on [−½, ½].
+void constrainParameters(TrainModel& model);
+
+/// Trains `model` on `windows` (each a sequence of equal length ≥ 2) and scores `heldOut` (may be
+/// empty). Reports progress and the curve (`onPoint`, on the calling thread) and stops with qs::Cancelled
+/// on cancel (the model then holds the last completed step's parameters). A loss or gradient that is not
+/// finite stops the run with `stopReason` set and the parameters of the last good step kept. Throws
+/// qs::Error for invalid settings or windows, and for a checkpoint that cannot be written or read.
+TrainingResult trainModel(TrainModel& model, const std::vector<std::vector<int>>& windows,
+                          const std::vector<std::vector<int>>& heldOut, const TrainingSettings& settings,
+                          const JobContext& job = {},
+                          const std::function<void(const TrainingPoint&)>& onPoint = {});
+
+/// The quantized tensors of a trained model, one per quantized layer of `model` (null for float layers),
+/// in Model::linears() order: `original`'s spec and layout with the codes, scales and zeros the training
+/// reached (scales and real zeros rounded to the spec's storage, the codes taken against those).
+std::vector<std::shared_ptr<const QuantizedTensor>>
+trainedTensors(const TrainModel& model, const std::vector<std::shared_ptr<const QuantizedTensor>>& original);
+
+} // namespace qs
