@@ -135,6 +135,8 @@ private Q_SLOTS:
     void trainJobCancelWritesNothing();
     void divergenceStopsAndKeepsParameters();
     void trainJobRefusesBadInput();
+    void blockwiseFitsEveryBlock();
+    void signRoundMovesCodesByOneStepAtMost();
 
 private:
     /// stories260K quantized with RTN int2 g32 by the command line, once (empty: data missing).
@@ -802,6 +804,80 @@ void TrainTest::trainJobRefusesBadInput()
                       QStringLiteral("--train"), QStringLiteral("biases")});
     QCOMPARE(kind.exitCode, 1);
     QVERIFY2(kind.err.contains("biases"), kind.err.constData());
+}
+
+// Block-AP on stories260K RTN int2: every block ends no worse than it started, most strictly better,
+// and the model's held-out loss falls; without the float model the mode is refused.
+void TrainTest::blockwiseFitsEveryBlock()
+{
+    const QString q = quantizedStories();
+    if (q.isEmpty())
+        QSKIP("stories260K or WikiText-2 missing");
+    TrainJobParams p = jobParams(q);
+    p.mode = TrainJobParams::Mode::Blockwise;
+    QS_VERIFY_ERROR(test::errorOf([&] { runTrainJob(p); }), {QStringLiteral("float model")});
+    p.floatModel = Model::open(test::dataPath(QStringLiteral("stories260K")));
+    p.training.optimizer.steps = 20;
+    const TrainJobResult r = runTrainJob(p);
+    QVERIFY(r.blockwise);
+    QCOMPARE(int(r.blockwise->blocks.size()), 5);
+    int better = 0;
+    for (const BlockFit& f : r.blockwise->blocks) {
+        QVERIFY2(f.endMse <= f.startMse,
+                 qPrintable(QStringLiteral("block %1: %2 → %3").arg(f.block).arg(f.startMse).arg(f.endMse)));
+        better += f.kept && f.endMse < 0.95 * f.startMse;
+    }
+    QVERIFY2(better >= 3, qPrintable(QStringLiteral("%1 blocks improved by 5 %").arg(better)));
+    QVERIFY2(r.heldOutAfter < r.heldOutBefore,
+             qPrintable(QStringLiteral("%1 → %2").arg(r.heldOutBefore).arg(r.heldOutAfter)));
+}
+
+// SignRound with the scales fixed: each weight may only round the other way, so every saved code is
+// within one step of RTN's, some have moved, and the block errors fall.
+void TrainTest::signRoundMovesCodesByOneStepAtMost()
+{
+    const QString q = quantizedStories();
+    if (q.isEmpty())
+        QSKIP("stories260K or WikiText-2 missing");
+    TrainJobParams p = jobParams(q);
+    p.mode = TrainJobParams::Mode::Blockwise;
+    p.floatModel = Model::open(test::dataPath(QStringLiteral("stories260K")));
+    p.trainable = {};
+    p.trainable.weights = p.trainable.scales = p.trainable.zeros = false;
+    p.trainable.rounding = true;
+    p.training.optimizer.steps = 20;
+    p.training.optimizer.warmupSteps = 0;
+    p.training.optimizer.learningRate = 1.0 / 20;
+    p.training.optimizer.signDescent[std::size_t(ParamKind::Rounding)] = true;
+    p.outDir = m_dir.filePath(QStringLiteral("signround"));
+    const TrainJobResult r = runTrainJob(p);
+    QVERIFY(r.heldOutAfter < r.heldOutBefore);
+    const Transformer before(p.model), after(Model::open(p.outDir));
+    std::int64_t moved = 0, total = 0;
+    for (int i = 0; i < int(p.model->linears().size()); ++i) {
+        const auto* a = dynamic_cast<const QuantizedLinear*>(&before.linear(i));
+        const auto* b = dynamic_cast<const QuantizedLinear*>(&after.linear(i));
+        QVERIFY(a && b);
+        for (std::size_t k = 0; k < a->tensor().scales.size(); ++k)
+            QVERIFY2(b->tensor().scales[k] == a->tensor().scales[k],
+                     qPrintable(QStringLiteral("layer %1 scale %2: %3 → %4")
+                                    .arg(i)
+                                    .arg(k)
+                                    .arg(a->tensor().scales[k])
+                                    .arg(b->tensor().scales[k])));
+        const std::vector<std::uint8_t> ca = a->tensor().unpackedCodes(), cb = b->tensor().unpackedCodes();
+        QCOMPARE(ca.size(), cb.size());
+        for (std::size_t k = 0; k < ca.size(); ++k) {
+            const int d = std::abs(int(ca[k]) - int(cb[k]));
+            QVERIFY2(
+                d <= 1,
+                qPrintable(QStringLiteral("layer %1 code %2: %3 → %4").arg(i).arg(k).arg(ca[k]).arg(cb[k])));
+            moved += d;
+        }
+        total += std::int64_t(ca.size());
+    }
+    qInfo("SignRound moved %lld of %lld codes by one step", qlonglong(moved), qlonglong(total));
+    QVERIFY(moved > 0);
 }
 
 QTEST_GUILESS_MAIN(TrainTest)

@@ -29,10 +29,15 @@ int runTrain(const QStringList& args)
 {
     QCommandLineParser p;
     p.setApplicationDescription(QStringLiteral(
-        "Quantization-aware training of a quantized model (straight-through estimator): its quantized layers "
-        "run fake-quantized from latent f32 weights, and weights, scales and zeros (optionally learned "
-        "rounding offsets) are tuned by AdamW on next-token cross-entropy over windows of a text. The result "
-        "is saved as the same checkpoint format. Quantize first (quantize --out DIR), then train DIR."));
+        "Trains a quantized model's layers, which run fake-quantized from latent f32 weights with gradients "
+        "passed straight through the rounding. --mode e2e (QAT): weights, scales and zeros tuned by AdamW on "
+        "next-token cross-entropy over windows of a text. --mode blockwise (EfficientQAT's Block-AP): block "
+        "after block, the same parameters fitted to the float block's outputs (mean squared error), then "
+        "optionally --e2e-steps on scales and zeros alone. --mode signround: block-wise, the rounding of "
+        "every "
+        "weight learned by signed gradient descent (SignRound/AutoRound), scales and zeros by AdamW. The "
+        "result is saved as the same checkpoint format. Quantize first (quantize --out DIR), then train "
+        "DIR."));
     p.addHelpOption();
     p.addPositionalArgument(QStringLiteral("MODEL"),
                             QStringLiteral("quantized model folder (from quantize --out)"));
@@ -49,10 +54,18 @@ int runTrain(const QStringList& args)
         opt("seed", "Seed of the windows' positions (default 1234).", "S", "1234"),
         opt("held-out", "Held-out text scored during training (the best step is kept).", "FILE"),
         opt("held-out-samples", "Held-out windows (default 32).", "N", "32"),
-        opt("steps", "Optimiser steps (default 200).", "N", "200"),
+        opt("mode", "e2e, blockwise or signround (default e2e).", "MODE", "e2e"),
+        opt("steps", "Optimiser steps (default: e2e 200; per block: blockwise 100, signround 200).", "N"),
+        opt("e2e-steps", "blockwise/signround: end-to-end steps on scales and zeros afterwards (default 0).",
+            "N", "0"),
         opt("batch", "Windows per step (default 4).", "N", "4"),
-        opt("lr", "Peak learning rate of the latent weights (default 1e-4).", "X", "1e-4"),
-        opt("scale-lr", "Learning rate of scales and zeros, relative to --lr (default 10).", "X", "10"),
+        opt("lr",
+            "Peak learning rate of the latent weights (default 2e-5; signround: of the rounding offsets, "
+            "default 1/steps).",
+            "X"),
+        opt("scale-lr",
+            "Learning rate of scales and zeros, relative to --lr (default 5; signround: 1e-4 absolute).",
+            "X"),
         opt("warmup", "Linear warm-up steps (default 10).", "N", "10"),
         opt("final-lr", "Learning rate at the end of the cosine, relative to the peak (default 0.1).", "X",
             "0.1"),
@@ -100,21 +113,52 @@ int runTrain(const QStringList& args)
     t.checkpointPath = p.value(QStringLiteral("checkpoint"));
     t.checkpointEvery =
         t.checkpointPath.isEmpty() ? 0 : positiveInt(p, QStringLiteral("checkpoint-every"), 1);
+    const QString mode = p.value(QStringLiteral("mode"));
+    const bool signRound = mode == u"signround";
+    if (mode != u"e2e" && mode != u"blockwise" && !signRound)
+        throw qs::Error(QStringLiteral("--mode: unknown \"%1\" (e2e, blockwise, signround)").arg(mode));
+    params.mode = mode == u"e2e" ? qs::TrainJobParams::Mode::EndToEnd : qs::TrainJobParams::Mode::Blockwise;
     qs::OptimizerSettings& o = t.optimizer;
-    o.steps = positiveInt(p, QStringLiteral("steps"), 1);
+    o.steps = p.isSet(QStringLiteral("steps")) ? positiveInt(p, QStringLiteral("steps"), 1)
+                                               : (mode == u"e2e" ? 200
+                                                  : signRound    ? 200
+                                                                 : 100);
     o.warmupSteps = std::min(p.value(QStringLiteral("warmup")).toInt(), o.steps - 1);
-    o.learningRate = finiteValue(p, QStringLiteral("lr"));
+    o.learningRate = p.isSet(QStringLiteral("lr")) ? finiteValue(p, QStringLiteral("lr"))
+                                                   : (signRound ? 1.0 / o.steps : 2e-5);
     o.minLearningRateRatio = finiteValue(p, QStringLiteral("final-lr"));
     o.weightDecay = finiteValue(p, QStringLiteral("weight-decay"));
     o.clipNorm = finiteValue(p, QStringLiteral("clip"));
-    const double scaleLr = finiteValue(p, QStringLiteral("scale-lr"));
+    const double scaleLr = p.isSet(QStringLiteral("scale-lr")) ? finiteValue(p, QStringLiteral("scale-lr"))
+                                                               : (signRound ? 1e-4 / o.learningRate : 5.0);
     o.kindScale[std::size_t(qs::ParamKind::Scale)] = scaleLr;
     o.kindScale[std::size_t(qs::ParamKind::Zero)] = scaleLr;
+    if (signRound) {
+        o.signDescent[std::size_t(qs::ParamKind::Rounding)] = true;
+        o.warmupSteps = 0;
+    }
+    const int e2eSteps = p.value(QStringLiteral("e2e-steps")).toInt();
+    if (e2eSteps < 0 || (e2eSteps > 0 && mode == u"e2e"))
+        throw qs::Error(
+            QStringLiteral("--e2e-steps follows --mode blockwise or signround and must be at least 0"));
+    if (e2eSteps > 0) {
+        qs::TrainingSettings e2e = t;
+        e2e.optimizer = {};
+        e2e.optimizer.steps = e2eSteps;
+        e2e.optimizer.learningRate = 1e-4;
+        e2e.optimizer.warmupSteps = std::min(e2eSteps - 1, 10);
+        e2e.optimizer.minLearningRateRatio = o.minLearningRateRatio;
+        params.endToEnd = e2e;
+    }
     qs::TrainableSet& set = params.trainable;
     set = {};
     set.weights = set.scales = set.zeros = false;
-    for (const QString& what : p.value(QStringLiteral("train")).split(u',', Qt::SkipEmptyParts)) {
-        const QString w = what.trimmed();
+    const QString what =
+        p.isSet(QStringLiteral("train"))
+            ? p.value(QStringLiteral("train"))
+            : (signRound ? QStringLiteral("rounding,scales,zeros") : QStringLiteral("weights,scales,zeros"));
+    for (const QString& item : what.split(u',', Qt::SkipEmptyParts)) {
+        const QString w = item.trimmed();
         if (w == u"weights")
             set.weights = true;
         else if (w == u"scales")
@@ -178,6 +222,18 @@ int runTrain(const QStringList& args)
                  .arg(r.trainableParameters)
                  .arg(r.peakRssBytes / 1e6, 0, 'f', 0)
                  .arg(r.latentFromFloat);
+    if (r.blockwise)
+        for (const qs::BlockFit& f : r.blockwise->blocks)
+            out() << QStringLiteral("block %1: mse %2 → %3%4 (%5 s)\n")
+                         .arg(f.block)
+                         .arg(f.startMse, 0, 'g', 5)
+                         .arg(f.endMse, 0, 'g', 5)
+                         .arg(f.kept ? QString() : QStringLiteral(" (worse: start kept)"))
+                         .arg(f.seconds, 0, 'f', 1);
+    if (r.heldOutBefore >= 0)
+        out() << QStringLiteral("held-out loss before %1, after %2\n")
+                     .arg(r.heldOutBefore, 0, 'f', 5)
+                     .arg(r.heldOutAfter, 0, 'f', 5);
     if (r.training.startHeldOut >= 0)
         out() << QStringLiteral("held-out loss %1 → %2 (best at step %3%4)\n")
                      .arg(r.training.startHeldOut, 0, 'f', 5)

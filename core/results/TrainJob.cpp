@@ -16,6 +16,12 @@ namespace qs {
 QJsonObject TrainJobResult::toJson() const
 {
     QJsonObject o = training.toJson();
+    if (blockwise)
+        o.insert(QStringLiteral("blockwise"), blockwise->toJson());
+    if (heldOutBefore >= 0)
+        o.insert(QStringLiteral("held_out_before"), heldOutBefore);
+    if (heldOutAfter >= 0)
+        o.insert(QStringLiteral("held_out_after"), heldOutAfter);
     o.insert(QStringLiteral("trainable_parameters"), qint64(trainableParameters));
     o.insert(QStringLiteral("latent_from_float"), latentFromFloat);
     o.insert(QStringLiteral("peak_rss_bytes"), peakRssBytes);
@@ -54,6 +60,12 @@ MemoryNeed trainingMemory(const Model& model, const TrainJobParams& p)
              4.0 * tokens * (8.0 * c.hiddenSize + 6.0 * c.intermediateSize + 4.0 * c.numHeads * c.headDim) +
                  8.0 * double(std::max(2, p.calibration.seqLen)) * std::max(2, p.calibration.seqLen));
     need.add(QStringLiteral("logits and their gradient"), 8.0 * tokens * c.vocabSize);
+    if (p.mode == TrainJobParams::Mode::Blockwise) {
+        need.add(QStringLiteral("float model (the targets)"), 4.0 * double(model.totals().params));
+        need.add(QStringLiteral("hidden states of the windows (both models)"),
+                 8.0 * double(p.calibration.samples) * double(std::max(2, p.calibration.seqLen)) *
+                     c.hiddenSize);
+    }
     need.add(QStringLiteral("largest layer's gradient"), [&] {
         double largest = 0;
         for (const LinearLayerInfo& l : model.linears())
@@ -117,7 +129,39 @@ TrainJobResult runTrainJob(const TrainJobParams& p, const JobContext& job,
     }
 
     r.trainableParameters = model.trainableCount();
-    r.training = trainModel(model, windows, heldOut, p.training, job.part(0.0, 0.97, {}), onPoint);
+    if (p.mode == TrainJobParams::Mode::EndToEnd) {
+        r.training = trainModel(model, windows, heldOut, p.training, job.part(0.0, 0.97, {}), onPoint);
+        r.heldOutBefore = r.training.startHeldOut;
+        r.heldOutAfter = r.training.keptBest || r.training.curve.empty() ? r.training.bestHeldOut
+                                                                         : r.training.curve.back().heldOut;
+    } else {
+        if (!p.floatModel)
+            throw Error::inFile(m.path(),
+                                QStringLiteral("block-wise reconstruction needs the float model the "
+                                               "checkpoint was quantized from (--float-model)"));
+        if (!heldOut.empty())
+            r.heldOutBefore = meanLoss(model, heldOut, p.training.batch);
+        const Transformer floatRun(p.floatModel, Transformer::MemoryCheck::CallerEstimated);
+        TrainableSet none;
+        none.weights = none.scales = none.zeros = false;
+        TrainModel reference(floatRun, none);
+        const bool e2e = p.endToEnd.has_value();
+        r.blockwise = trainBlockwise(model, reference, windows, p.training,
+                                     job.part(0.0, e2e ? 0.8 : 0.97, {}), [&](const BlockFit& f) {
+                                         if (!f.stopReason.isEmpty())
+                                             r.warnings << f.stopReason;
+                                     });
+        if (e2e) { // E2E-QP: the scales and zeros alone, end to end
+            for (ParamKind k : {ParamKind::Weight, ParamKind::Rounding, ParamKind::Norm, ParamKind::Bias,
+                                ParamKind::Embedding})
+                model.setTrainable(k, false);
+            model.setTrainable(ParamKind::Scale, true);
+            model.setTrainable(ParamKind::Zero, true);
+            r.training = trainModel(model, windows, heldOut, *p.endToEnd, job.part(0.8, 0.97, {}), onPoint);
+        }
+        if (!heldOut.empty())
+            r.heldOutAfter = meanLoss(model, heldOut, p.training.batch);
+    }
     if (!r.training.stopReason.isEmpty())
         r.warnings << r.training.stopReason;
     job.checkCancelled();
@@ -133,7 +177,7 @@ TrainJobResult runTrainJob(const TrainJobParams& p, const JobContext& job,
         saved.seconds = r.training.seconds;
         saved.warnings = r.warnings;
         QJsonObject info;
-        info.insert(QStringLiteral("training"), r.training.toJson());
+        info.insert(QStringLiteral("training"), r.toJson());
         info.insert(QStringLiteral("trained_from"), m.path());
         const QJsonValue base = m.quantizationInfo().value(QStringLiteral("base_model"));
         if (base.isString())

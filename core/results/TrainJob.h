@@ -10,6 +10,7 @@
 #include <QStringList>
 #include <functional>
 #include <memory>
+#include <optional>
 
 namespace qs {
 
@@ -22,6 +23,13 @@ class Model;
 /// GUI's training page and `quantscope-cli train` both fill one of these.
 struct TrainJobParams
 {
+    /// End to end (QAT: every trainable parameter on the language-model loss), or block-wise
+    /// reconstruction against the float model (Block-AP; SignRound when the rounding offsets learn by
+    /// signed descent), optionally followed by `endToEnd` steps on the scales and zeros alone (E2E-QP).
+    enum class Mode { EndToEnd, Blockwise };
+    Mode mode = Mode::EndToEnd;
+    /// Block-wise: the end-to-end stage on scales and zeros that follows the blocks (none when unset).
+    std::optional<TrainingSettings> endToEnd;
     std::shared_ptr<const Model> model; ///< a quantized checkpoint (QuantScope, GPTQ or AWQ folder)
     CalibrationSettings calibration;    ///< the training windows
     CalibrationSettings heldOut;        ///< held-out windows (empty text: none, and no "best" to keep)
@@ -37,8 +45,10 @@ struct TrainJobParams
 
 struct TrainJobResult
 {
-    TrainingResult training;
-    QString checkpoint; ///< the saved folder (empty when none)
+    TrainingResult training; ///< end to end (in block-wise mode: the E2E-QP stage, if any)
+    std::optional<BlockwiseResult> blockwise;
+    double heldOutBefore = -1, heldOutAfter = -1; ///< held-out loss of the model before and after the job
+    QString checkpoint;                           ///< the saved folder (empty when none)
     std::int64_t trainableParameters = 0;
     int latentFromFloat = 0; ///< layers whose latent weights came from the float model
     double peakRssBytes = 0;

@@ -52,17 +52,25 @@ Optimizer::Optimizer(OptimizerSettings settings) : m_settings(settings)
 
 double Optimizer::step(std::deque<TrainParam>& params)
 {
-    const bool adam = m_settings.rule == OptimizerSettings::Rule::AdamW;
-    if (adam && m_m.empty())
-        for (const TrainParam& p : params)
-            if (p.trainable) {
-                m_m.emplace_back(p.value.size(), 0.0f);
-                m_v.emplace_back(p.value.size(), 0.0f);
+    std::vector<TrainParam*> list;
+    for (TrainParam& p : params)
+        list.push_back(&p);
+    return step(list);
+}
+
+double Optimizer::step(const std::vector<TrainParam*>& params)
+{
+    if (m_m.empty())
+        for (const TrainParam* p : params)
+            if (p->trainable) {
+                const bool adam = !m_settings.signDescent[std::size_t(p->kind)];
+                m_m.emplace_back(adam ? p->value.size() : 0, 0.0f);
+                m_v.emplace_back(adam ? p->value.size() : 0, 0.0f);
             }
     double sumSquares = 0;
-    for (const TrainParam& p : params)
-        if (p.trainable)
-            for (float g : p.grad)
+    for (const TrainParam* p : params)
+        if (p->trainable)
+            for (float g : p->grad)
                 sumSquares += double(g) * double(g);
     if (!std::isfinite(sumSquares))
         throw Error(
@@ -77,22 +85,23 @@ double Optimizer::step(std::deque<TrainParam>& params)
     const double b1 = m_settings.beta1, b2 = m_settings.beta2;
     const double c1 = 1.0 - std::pow(b1, m_step), c2 = 1.0 - std::pow(b2, m_step);
     std::size_t k = 0;
-    for (TrainParam& p : params) {
+    for (TrainParam* param : params) {
+        TrainParam& p = *param;
         if (!p.trainable)
             continue;
+        std::vector<float>& m = m_m[k];
+        std::vector<float>& v = m_v[k];
+        ++k;
         const double rate = lr * m_settings.kindScale[std::size_t(p.kind)];
         const bool decay = p.kind == ParamKind::Weight || p.kind == ParamKind::Embedding;
         const double wd = decay ? m_settings.weightDecay : 0.0;
-        if (!adam) {
+        if (m_settings.signDescent[std::size_t(p.kind)]) {
             for (std::size_t i = 0; i < p.value.size(); ++i)
                 if (p.grad[i] != 0.0f)
                     p.value[i] =
                         float(double(p.value[i]) * (1.0 - rate * wd) - rate * (p.grad[i] > 0 ? 1.0 : -1.0));
             continue;
         }
-        std::vector<float>& m = m_m[k];
-        std::vector<float>& v = m_v[k];
-        ++k;
         for (std::size_t i = 0; i < p.value.size(); ++i) {
             const double g = double(p.grad[i]) * clip;
             const double mi = b1 * double(m[i]) + (1.0 - b1) * g;
@@ -106,6 +115,28 @@ double Optimizer::step(std::deque<TrainParam>& params)
     return norm;
 }
 
+namespace {
+constexpr std::size_t kPiece = std::size_t(1) << 26; // floats per raw write (256 MB)
+}
+
+void writeFloatArray(QDataStream& out, const std::vector<float>& v)
+{
+    for (std::size_t i = 0; i < v.size(); i += kPiece) {
+        const std::size_t n = std::min(kPiece, v.size() - i);
+        out.writeRawData(reinterpret_cast<const char*>(v.data() + i), int(n * sizeof(float)));
+    }
+}
+
+bool readFloatArray(QDataStream& in, std::vector<float>& v)
+{
+    for (std::size_t i = 0; i < v.size(); i += kPiece) {
+        const int len = int(std::min(kPiece, v.size() - i) * sizeof(float));
+        if (in.readRawData(reinterpret_cast<char*>(v.data() + i), len) != len)
+            return false;
+    }
+    return true;
+}
+
 QByteArray Optimizer::save() const
 {
     QByteArray bytes;
@@ -114,8 +145,8 @@ QByteArray Optimizer::save() const
     out << quint32(0x51534f50) << qint32(m_step) << quint32(m_m.size());
     for (std::size_t k = 0; k < m_m.size(); ++k) {
         out << quint64(m_m[k].size());
-        out.writeRawData(reinterpret_cast<const char*>(m_m[k].data()), int(m_m[k].size() * sizeof(float)));
-        out.writeRawData(reinterpret_cast<const char*>(m_v[k].data()), int(m_v[k].size() * sizeof(float)));
+        writeFloatArray(out, m_m[k]);
+        writeFloatArray(out, m_v[k]);
     }
     return bytes;
 }
@@ -142,13 +173,12 @@ void Optimizer::restore(const QByteArray& bytes, const std::deque<TrainParam>& p
     for (quint32 k = 0; k < count; ++k) {
         quint64 n = 0;
         in >> n;
-        if (in.status() != QDataStream::Ok || n != trainable[k]->value.size())
+        const bool adam = !m_settings.signDescent[std::size_t(trainable[k]->kind)];
+        if (in.status() != QDataStream::Ok || n != (adam ? trainable[k]->value.size() : 0))
             throw bad(QStringLiteral("tensor %1 does not match %2").arg(k).arg(trainable[k]->name));
         m[k].resize(std::size_t(n));
         v[k].resize(std::size_t(n));
-        const int len = int(n * sizeof(float));
-        if (in.readRawData(reinterpret_cast<char*>(m[k].data()), len) != len ||
-            in.readRawData(reinterpret_cast<char*>(v[k].data()), len) != len)
+        if (!readFloatArray(in, m[k]) || !readFloatArray(in, v[k]))
             throw bad(QStringLiteral("truncated"));
     }
     m_step = step;

@@ -3,20 +3,20 @@
 #include "train/TrainModel.h"
 
 #include <QByteArray>
+#include <QDataStream>
 #include <array>
 #include <deque>
 #include <vector>
 
 namespace qs {
 
-/// How parameters move: AdamW (Loshchilov & Hutter 2019: Adam with decoupled weight decay) or, for
-/// learned rounding, signed gradient descent (SignRound: θ −= lr·sign(g)); a learning rate that warms
-/// up linearly and then follows a cosine down to `minLearningRateRatio` of its peak; the gradient's
-/// global norm clipped before the step.
+/// How parameters move: AdamW (Loshchilov & Hutter 2019: Adam with decoupled weight decay) or, for the
+/// kinds flagged in `signDescent`, signed gradient descent (SignRound, Cheng et al. 2023: θ −= lr·sign(g),
+/// for rounding offsets); a learning rate that warms up linearly and then follows a cosine down to
+/// `minLearningRateRatio` of its peak; the gradient's global norm clipped before an AdamW step.
 struct OptimizerSettings
 {
-    enum class Rule { AdamW, SignDescent };
-    Rule rule = Rule::AdamW;
+    std::array<bool, kParamKinds> signDescent{};
     double learningRate = 1e-4;
     /// Multipliers of learningRate per ParamKind (scales and zeros usually learn faster than weights).
     std::array<double, kParamKinds> kindScale{1, 1, 1, 1, 1, 1, 1};
@@ -45,6 +45,9 @@ public:
     /// norm before clipping. Throws qs::Error when a gradient is NaN or infinite (the values are left
     /// unchanged then).
     double step(std::deque<TrainParam>& params);
+    /// The same over a chosen list (a block's parameters); the moments follow the list's order, so one
+    /// optimiser serves one list.
+    double step(const std::vector<TrainParam*>& params);
 
     /// The state as bytes (settings not included) and back, for resuming; restore() throws qs::Error
     /// when the bytes do not fit `params` (another model or set of trainable parameters).
@@ -56,5 +59,10 @@ private:
     int m_step = 0;
     std::vector<std::vector<float>> m_m, m_v; // per trainable parameter, in order
 };
+
+/// Raw f32 arrays in a state stream (any size: written in pieces under QDataStream's int limit); reading
+/// fills `v`, already sized, and returns false when the stream ends first.
+void writeFloatArray(QDataStream& out, const std::vector<float>& v);
+bool readFloatArray(QDataStream& in, std::vector<float>& v);
 
 } // namespace qs

@@ -264,10 +264,13 @@ void TrainModel::setLatentWeight(int linearIndex, const std::vector<float>& w)
                      l.rounding ? l.rounding->value.data() : nullptr, l.effective.data());
 }
 
-void TrainModel::refreshWeights()
+void TrainModel::refreshWeights(int block)
 {
     for (Linear& l : m_linears)
-        if (l.grid)
+        if (l.grid &&
+            (block < 0 || (l.index >= 0 && std::find(m_blockLinears[std::size_t(block)].begin(),
+                                                     m_blockLinears[std::size_t(block)].end(),
+                                                     l.index) != m_blockLinears[std::size_t(block)].end())))
             fakeQuantForward(*l.grid, l.weight->value.data(), l.scale->value.data(), l.zero->value.data(),
                              l.rounding ? l.rounding->value.data() : nullptr, l.effective.data());
 }
@@ -525,14 +528,73 @@ void TrainModel::blockForward(int b, float* hidden, int batch, int n)
 
 void TrainModel::blockBackward(int b, const float* hiddenIn, int batch, int n, float* dHidden)
 {
+    BlockActs a;
+    runBlock(b, hiddenIn, batch, n, a);
+    backwardBlock(b, hiddenIn, batch, n, a, dHidden);
+}
+
+double TrainModel::blockReconstructionLoss(int b, const float* hiddenIn, const float* target, int batch,
+                                           int n, bool backward)
+{
+    BlockActs a;
+    runBlock(b, hiddenIn, batch, n, a);
+    const std::size_t count = a.out.size();
+    double sum = 0;
+    std::vector<float> d(backward ? count : 0);
+    for (std::size_t i = 0; i < count; ++i) {
+        const double e = double(a.out[i]) - double(target[i]);
+        sum += e * e;
+        if (backward)
+            d[i] = float(2.0 * e / double(count));
+    }
+    if (backward)
+        backwardBlock(b, hiddenIn, batch, n, a, d.data());
+    return sum / double(count);
+}
+
+std::vector<TrainParam*> TrainModel::blockParams(int b)
+{
+    std::vector<TrainParam*> out;
+    for (int index : m_blockLinears[std::size_t(b)])
+        for (const Linear& l : m_linears)
+            if (l.index == index)
+                for (TrainParam* p : {l.weight, l.bias, l.scale, l.zero, l.rounding})
+                    if (p)
+                        out.push_back(p);
+    const BlockNorms& n = m_norms[std::size_t(b)];
+    for (TrainParam* p : {n.input, n.post, n.q, n.k})
+        if (p)
+            out.push_back(p);
+    return out;
+}
+
+void TrainModel::setTrainable(ParamKind kind, bool trainable)
+{
+    for (TrainParam& p : m_params) {
+        if (p.kind != kind)
+            continue;
+        const bool symmetricZero = kind == ParamKind::Zero && [&] {
+            for (const Linear& l : m_linears)
+                if (l.zero == &p)
+                    return l.grid->symmetric;
+            return false;
+        }();
+        p.trainable = trainable && !symmetricZero;
+        if (p.trainable)
+            p.grad.assign(p.value.size(), 0.0f);
+        else
+            p.grad = {};
+    }
+}
+
+void TrainModel::backwardBlock(int b, const float* hiddenIn, int batch, int n, BlockActs& a, float* dHidden)
+{
     const ModelConfig& c = m_config;
     const std::array<int, 7>& li = m_blockLinears[std::size_t(b)];
     const BlockNorms& norms = m_norms[std::size_t(b)];
     const std::int64_t N = std::int64_t(batch) * n;
     const int H = c.hiddenSize, hd = c.headDim, qDim = c.numHeads * hd, kvDim = c.numKvHeads * hd;
     const int F = c.intermediateSize;
-    BlockActs a;
-    runBlock(b, hiddenIn, batch, n, a);
     auto grad = [](TrainParam* p) { return p->trainable ? p->grad.data() : nullptr; };
 
     // MLP: out = h2 + down(silu(gate)·up)

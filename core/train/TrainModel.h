@@ -81,6 +81,15 @@ public:
     /// and adds the block's parameter gradients (the block's activations are recomputed).
     void blockBackward(int b, const float* hiddenIn, int batch, int n, float* dHidden);
     void embed(const int* tokens, int count, float* hidden) const;
+    /// Mean squared error of block b's output for `hiddenIn` against `target` (both [batch·n, hiddenSize]);
+    /// with `backward`, adds the gradients of the block's parameters (block-wise reconstruction).
+    double blockReconstructionLoss(int b, const float* hiddenIn, const float* target, int batch, int n,
+                                   bool backward);
+    /// Block b's parameters (its linears' and norms'), trainable or not.
+    std::vector<TrainParam*> blockParams(int b);
+    /// Makes every parameter of `kind` trainable (with a zeroed gradient) or frozen (a symmetric grid's
+    /// zero stays frozen).
+    void setTrainable(ParamKind kind, bool trainable);
 
     /// Sets the latent weights of quantized layer `linearIndex` (Model::linears()) from the float weight
     /// the layer was quantized from, [out, in] as the float checkpoint stores it (AWQ's input scales are
@@ -92,7 +101,7 @@ public:
 
     /// Fake-quantizes the latent weights of every quantized layer into the weights the forward uses
     /// (loss() does this first; block-wise callers call it after changing parameters).
-    void refreshWeights();
+    void refreshWeights(int block = -1); ///< one block's layers, or all (-1)
 
     /// Layer `index` of Model::linears(): its fake-quantized (or float) weight as the forward uses it,
     /// its grid when quantized, and its parameters (null when absent).
@@ -128,6 +137,7 @@ private:
     void linearBackward(Linear& l, const float* x, std::int64_t n, const float* dy, float* dx,
                         bool accumulate);
     void runBlock(int b, const float* hiddenIn, int batch, int n, BlockActs& a);
+    void backwardBlock(int b, const float* hiddenIn, int batch, int n, BlockActs& a, float* dHidden);
     void headForward(const float* hidden, std::int64_t rows, float* normed, float* logits);
 
     ModelConfig m_config;

@@ -35,8 +35,8 @@ void restoreSnapshot(TrainModel& m, const std::vector<std::vector<float>>& s)
     m.refreshWeights();
 }
 
-/// Mean loss over the windows, `batch` at a time (every window has the same length, so the mean of the
-/// batches' means weighted by their sizes is the mean over all predicted tokens).
+} // namespace
+
 double meanLoss(TrainModel& m, const std::vector<std::vector<int>>& windows, int batch)
 {
     const int n = int(windows.front().size());
@@ -52,6 +52,8 @@ double meanLoss(TrainModel& m, const std::vector<std::vector<int>>& windows, int
     }
     return total / double(windows.size());
 }
+
+namespace {
 
 void writeCheckpoint(const QString& path, const TrainModel& m, const Optimizer& opt)
 {
@@ -70,8 +72,7 @@ void writeCheckpoint(const QString& path, const TrainModel& m, const Optimizer& 
         if (!p.trainable)
             continue;
         out << p.name << quint64(p.value.size());
-        for (float v : p.value)
-            out << v;
+        writeFloatArray(out, p.value);
     }
     out << opt.save();
     if (out.status() != QDataStream::Ok || !f.commit())
@@ -114,8 +115,8 @@ void readCheckpoint(const QString& path, TrainModel& m, Optimizer& opt)
             throw Error::inFile(path,
                                 QStringLiteral("tensor %1 does not match %2").arg(name, trainable[k]->name));
         values[k].resize(std::size_t(n));
-        for (float& v : values[k])
-            in >> v;
+        if (!readFloatArray(in, values[k]))
+            throw Error::inFile(path, QStringLiteral("the training checkpoint is truncated"));
     }
     QByteArray state;
     in >> state;
@@ -287,6 +288,149 @@ TrainingResult trainModel(TrainModel& model, const std::vector<std::vector<int>>
         result.bestStep != result.steps) {
         restoreSnapshot(model, best);
         result.keptBest = true;
+    }
+    result.seconds = double(clock.elapsed()) / 1000.0;
+    return result;
+}
+
+QJsonObject BlockFit::toJson() const
+{
+    QJsonObject o{{QStringLiteral("block"), block},
+                  {QStringLiteral("start_mse"), startMse},
+                  {QStringLiteral("end_mse"), endMse},
+                  {QStringLiteral("kept"), kept},
+                  {QStringLiteral("seconds"), seconds}};
+    if (!stopReason.isEmpty())
+        o.insert(QStringLiteral("stopped"), stopReason);
+    return o;
+}
+
+QJsonObject BlockwiseResult::toJson() const
+{
+    QJsonArray a;
+    for (const BlockFit& b : blocks)
+        a.append(b.toJson());
+    return QJsonObject{{QStringLiteral("blocks"), a}, {QStringLiteral("seconds"), seconds}};
+}
+
+BlockwiseResult trainBlockwise(TrainModel& quantized, TrainModel& reference,
+                               const std::vector<std::vector<int>>& windows, const TrainingSettings& settings,
+                               const JobContext& job, const std::function<void(const BlockFit&)>& onBlock)
+{
+    const QString problem = settings.optimizer.validate();
+    if (!problem.isEmpty())
+        throw Error(problem);
+    if (windows.empty() || settings.batch < 1)
+        throw Error(QStringLiteral("block-wise reconstruction needs windows and a batch of at least 1"));
+    const ModelConfig& c = quantized.config();
+    if (reference.config().hiddenSize != c.hiddenSize || reference.config().numLayers != c.numLayers)
+        throw Error(QStringLiteral("the reference model has another shape than the quantized one"));
+    const int n = int(windows.front().size());
+    for (const std::vector<int>& w : windows)
+        if (int(w.size()) != n || n < 2)
+            throw Error(
+                QStringLiteral("training windows must all have the same length of at least 2 tokens"));
+    const int W = int(windows.size()), H = c.hiddenSize, batch = std::min(settings.batch, W);
+    const std::size_t rowFloats = std::size_t(n) * std::size_t(H);
+    std::vector<int> tokens;
+    for (const std::vector<int>& w : windows)
+        tokens.insert(tokens.end(), w.begin(), w.end());
+    std::vector<float> hq(std::size_t(W) * rowFloats), hf(hq.size());
+    quantized.embed(tokens.data(), int(tokens.size()), hq.data());
+    reference.embed(tokens.data(), int(tokens.size()), hf.data());
+
+    // Runs fn(first window, count) over all windows in batches.
+    const auto inBatches = [&](const std::function<void(int, int)>& fn) {
+        for (int first = 0; first < W; first += batch)
+            fn(first, std::min(batch, W - first));
+    };
+    const auto mseOverAll = [&](int b, const std::vector<float>& target) {
+        double total = 0;
+        inBatches([&](int first, int count) {
+            total += quantized.blockReconstructionLoss(b, hq.data() + std::size_t(first) * rowFloats,
+                                                       target.data() + std::size_t(first) * rowFloats, count,
+                                                       n, false) *
+                     double(count);
+        });
+        return total / double(W);
+    };
+
+    BlockwiseResult result;
+    QElapsedTimer clock;
+    clock.start();
+    std::vector<float> x(std::size_t(batch) * rowFloats), t(x.size());
+    for (int b = 0; b < c.numLayers; ++b) {
+        job.checkCancelled();
+        QElapsedTimer blockClock;
+        blockClock.start();
+        // The float block's outputs for the float inputs: the targets, and the next block's float inputs.
+        std::vector<float> target = hf;
+        inBatches([&](int first, int count) {
+            reference.blockForward(b, target.data() + std::size_t(first) * rowFloats, count, n);
+        });
+        std::vector<TrainParam*> params = quantized.blockParams(b);
+        std::vector<std::vector<float>> start;
+        for (TrainParam* p : params)
+            start.push_back(p->value);
+        quantized.refreshWeights(b);
+        BlockFit fit;
+        fit.block = b;
+        fit.startMse = mseOverAll(b, target);
+        Optimizer opt(settings.optimizer);
+        const int steps = settings.optimizer.steps;
+        for (int s = 0; s < steps; ++s) {
+            job.checkCancelled();
+            for (int i = 0; i < batch; ++i) {
+                const std::size_t w = (std::size_t(s) * std::size_t(batch) + std::size_t(i)) % std::size_t(W);
+                std::copy_n(hq.begin() + std::ptrdiff_t(w * rowFloats), rowFloats,
+                            x.begin() + std::ptrdiff_t(i * rowFloats));
+                std::copy_n(target.begin() + std::ptrdiff_t(w * rowFloats), rowFloats,
+                            t.begin() + std::ptrdiff_t(i * rowFloats));
+            }
+            for (TrainParam* p : params)
+                std::fill(p->grad.begin(), p->grad.end(), 0.0f);
+            const double loss = quantized.blockReconstructionLoss(b, x.data(), t.data(), batch, n, true);
+            if (!std::isfinite(loss)) {
+                fit.stopReason = QStringLiteral("block %1: the loss is not finite at step %2 (diverged)")
+                                     .arg(b)
+                                     .arg(s + 1);
+                break;
+            }
+            try {
+                opt.step(params);
+            } catch (const Error& e) {
+                fit.stopReason = QStringLiteral("block %1: %2").arg(b).arg(e.message());
+                break;
+            }
+            constrainParameters(quantized);
+            quantized.refreshWeights(b);
+            const double done = (double(b) + double(s + 1) / double(steps)) / double(c.numLayers);
+            const double elapsed = double(clock.elapsed()) / 1000.0;
+            job.report(done, QStringLiteral("reconstructing"),
+                       QStringLiteral("block %1/%2, step %3/%4, mse %5")
+                           .arg(b + 1)
+                           .arg(c.numLayers)
+                           .arg(s + 1)
+                           .arg(steps)
+                           .arg(loss, 0, 'g', 4),
+                       elapsed / done * (1.0 - done));
+        }
+        fit.endMse = fit.stopReason.isEmpty() ? mseOverAll(b, target) : INFINITY;
+        if (!(fit.endMse <= fit.startMse)) { // never leave a block worse than it started
+            for (std::size_t k = 0; k < params.size(); ++k)
+                params[k]->value = start[k];
+            quantized.refreshWeights(b);
+            fit.kept = false;
+        }
+        // The next block's inputs: this block's output with its final parameters.
+        inBatches([&](int first, int count) {
+            quantized.blockForward(b, hq.data() + std::size_t(first) * rowFloats, count, n);
+        });
+        hf = std::move(target);
+        fit.seconds = double(blockClock.elapsed()) / 1000.0;
+        result.blocks.push_back(fit);
+        if (onBlock)
+            onBlock(fit);
     }
     result.seconds = double(clock.elapsed()) / 1000.0;
     return result;

@@ -54,6 +54,9 @@ struct TrainingResult
     QJsonObject toJson() const;
 };
 
+/// Mean next-token loss over `windows` (equal lengths), `batch` at a time.
+double meanLoss(TrainModel& model, const std::vector<std::vector<int>>& windows, int batch);
+
 /// Keeps a model's trainable parameters in their valid ranges after a step: scales positive, integer
 /// zeros on [0, qmax], learned rounding offsets on [−½, ½].
 void constrainParameters(TrainModel& model);
@@ -67,6 +70,38 @@ TrainingResult trainModel(TrainModel& model, const std::vector<std::vector<int>>
                           const std::vector<std::vector<int>>& heldOut, const TrainingSettings& settings,
                           const JobContext& job = {},
                           const std::function<void(const TrainingPoint&)>& onPoint = {});
+
+/// One block's reconstruction: the mean squared error of its output against the float block's, over all
+/// windows, before and after its steps (the block keeps its starting parameters when the steps made it
+/// worse).
+struct BlockFit
+{
+    int block = 0;
+    double startMse = 0, endMse = 0;
+    bool kept = true; ///< the trained parameters were kept
+    double seconds = 0;
+    QString stopReason;
+    QJsonObject toJson() const;
+};
+
+struct BlockwiseResult
+{
+    std::vector<BlockFit> blocks;
+    double seconds = 0;
+    QJsonObject toJson() const;
+};
+
+/// Block-wise reconstruction (EfficientQAT's Block-AP, OmniQuant; with signed descent on rounding offsets,
+/// SignRound): block after block, the quantized block's trainable parameters are fitted so that its output
+/// for the quantized model's own inputs (the blocks before it already fitted) matches the float block's
+/// output for the float model's inputs, by `settings.optimizer.steps` steps of `settings.batch` windows on
+/// the mean squared error. `reference` is the float model (nothing of it is trained). Holds the windows'
+/// hidden states twice ([windows·tokens, hidden] for each model) and one block's activations for a batch.
+/// Cancellable between steps; reports each block's fit to `onBlock`.
+BlockwiseResult trainBlockwise(TrainModel& quantized, TrainModel& reference,
+                               const std::vector<std::vector<int>>& windows, const TrainingSettings& settings,
+                               const JobContext& job = {},
+                               const std::function<void(const BlockFit&)>& onBlock = {});
 
 /// The quantized tensors of a trained model, one per quantized layer of `model` (null for float layers),
 /// in Model::linears() order: `original`'s spec and layout with the codes, scales and zeros the training
