@@ -86,10 +86,14 @@ int runTrain(const QStringList& args)
             "it exists): RTN, HQQ and AWQ layers start from its weights.",
             "DIR"),
         opt("from-quantized", "Start every layer from its dequantized weights, not the float model's."),
-        opt("out", "Folder for the trained model (written atomically).", "DIR"),
+        opt("out", "Folder for the trained model (written atomically, with run.json).", "DIR"),
+        opt("name", "The trained run's name (default: the folder's).", "NAME"),
+        opt("eval", "Evaluate the trained model on this text (perplexity; KLD with --kld-base).", "FILE"),
+        opt("kld-base", "KLD base stored by eval --save-base from the float model.", "FILE"),
         opt("json", "Print JSON (with the whole loss curve)."),
         threadsOption(),
     });
+    p.addOptions(perplexityOptions());
     p.process(args);
     if (p.positionalArguments().size() != 1 || !p.isSet(QStringLiteral("calib"))) {
         err() << p.helpText();
@@ -172,6 +176,14 @@ int runTrain(const QStringList& args)
                 QStringLiteral("--train: unknown \"%1\" (weights, scales, zeros, rounding)").arg(w));
     }
     params.outDir = p.value(QStringLiteral("out"));
+    params.name = p.value(QStringLiteral("name"));
+    if (p.isSet(QStringLiteral("eval"))) {
+        params.evaluation.textPath = p.value(QStringLiteral("eval"));
+        params.evaluation.perplexity = perplexityOptionsFrom(p);
+        params.evaluation.kldBasePath = p.value(QStringLiteral("kld-base"));
+    } else if (p.isSet(QStringLiteral("kld-base"))) {
+        throw qs::Error(QStringLiteral("--kld-base needs --eval"));
+    }
     params.model = qs::Model::open(p.positionalArguments().front());
     if (!p.isSet(QStringLiteral("from-quantized"))) {
         QString floatPath = p.value(QStringLiteral("float-model"));
@@ -215,8 +227,13 @@ int runTrain(const QStringList& args)
     err() << '\n';
     for (const QString& w : r.warnings)
         err() << "warning: " << w << '\n';
-    out() << QStringLiteral("%1 steps in %2 s, %3 trainable parameters (%5 layers from the float weights), "
-                            "peak RSS %4 MB\n")
+    if (r.blockwise)
+        out() << QStringLiteral("block-wise: %1 blocks in %2 s\n")
+                     .arg(r.blockwise->blocks.size())
+                     .arg(r.blockwise->seconds, 0, 'f', 1);
+    out() << QStringLiteral(
+                 "%1 end-to-end steps in %2 s, %3 trainable parameters (%5 layers from the float weights), "
+                 "peak RSS %4 MB\n")
                  .arg(r.training.steps)
                  .arg(r.training.seconds, 0, 'f', 1)
                  .arg(r.trainableParameters)
@@ -240,6 +257,8 @@ int runTrain(const QStringList& args)
                      .arg(r.training.bestHeldOut, 0, 'f', 5)
                      .arg(r.training.bestStep)
                      .arg(r.training.keptBest ? QStringLiteral(", kept") : QString());
+    if (r.evaluation)
+        out() << r.evaluation->toText();
     if (!r.checkpoint.isEmpty())
         out() << "saved " << r.checkpoint << '\n';
     out().flush();

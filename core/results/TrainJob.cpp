@@ -7,9 +7,13 @@
 #include "quant/QuantizeJob.h"
 #include "results/RunResults.h"
 #include "tokenizer/Tokenizer.h"
+#include "util/AtomicFile.h"
 #include "util/Error.h"
 
+#include <QDir>
+#include <QFileInfo>
 #include <QJsonArray>
+#include <QJsonDocument>
 
 namespace qs {
 
@@ -28,6 +32,8 @@ QJsonObject TrainJobResult::toJson() const
     if (!checkpoint.isEmpty())
         o.insert(QStringLiteral("checkpoint"), checkpoint);
     o.insert(QStringLiteral("warnings"), QJsonArray::fromStringList(warnings));
+    if (evaluation)
+        o.insert(QStringLiteral("eval"), evaluation->toJson());
     return o;
 }
 
@@ -165,16 +171,26 @@ TrainJobResult runTrainJob(const TrainJobParams& p, const JobContext& job,
     if (!r.training.stopReason.isEmpty())
         r.warnings << r.training.stopReason;
     job.checkCancelled();
+    // The trained layers, packed as a checkpoint stores them; the model runs them for the evaluation.
+    const std::vector<std::shared_ptr<const QuantizedTensor>> trained = trainedTensors(model, tensors);
+    QuantizeResult saved;
+    saved.tensors = tensors;
+    for (std::size_t i = 0; i < trained.size(); ++i)
+        if (trained[i]) {
+            saved.tensors[i] = trained[i];
+            t.setLinear(int(i), std::make_shared<QuantizedLinear>(trained[i], t.linear(int(i)).bias()));
+        }
+    if (!p.evaluation.textPath.isEmpty()) {
+        job.checkCancelled();
+        r.evaluation =
+            runEvaluation(t, *tokenizer, p.evaluation, job.part(0.97, 0.995, QStringLiteral("evaluating")));
+        r.warnings << r.evaluation->warnings;
+    }
+    job.checkCancelled(); // a cancelled run leaves nothing behind
     if (!p.outDir.isEmpty()) {
-        job.report(0.98, QStringLiteral("saving"), p.outDir);
-        const std::vector<std::shared_ptr<const QuantizedTensor>> trained = trainedTensors(model, tensors);
-        QuantizeResult saved;
-        saved.tensors = tensors;
-        for (std::size_t i = 0; i < trained.size(); ++i)
-            if (trained[i])
-                saved.tensors[i] = trained[i];
+        job.report(0.995, QStringLiteral("saving"), p.outDir);
         saved.calibration = p.calibration;
-        saved.seconds = r.training.seconds;
+        saved.seconds = r.training.seconds + (r.blockwise ? r.blockwise->seconds : 0.0);
         saved.warnings = r.warnings;
         QJsonObject info;
         info.insert(QStringLiteral("training"), r.toJson());
@@ -184,7 +200,26 @@ TrainJobResult runTrainJob(const TrainJobParams& p, const JobContext& job,
             info.insert(QStringLiteral("base_model"), base);
         saveQuantizedModel(p.outDir, m, saved,
                            m.quantizationInfo().value(QStringLiteral("recipe")).toObject(), info);
+        // run.json as an experiment writes it: the folder is a run of its own, next to its source.
+        const RunSummary source = RunSummary::fromModel(m);
+        const QString mode = p.mode == TrainJobParams::Mode::EndToEnd ? QStringLiteral("qat")
+                             : p.trainable.rounding                   ? QStringLiteral("signround")
+                                                                      : QStringLiteral("block-ap");
+        QJsonObject run{
+            {QStringLiteral("name"), p.name.isEmpty() ? QFileInfo(p.outDir).fileName() : p.name},
+            {QStringLiteral("model"), base.isString() ? base.toString() : m.path()},
+            {QStringLiteral("recipe_summary"), QStringLiteral("%1 + %2").arg(source.recipeSummary, mode)},
+            {QStringLiteral("model_bytes"), qint64(source.modelBytes)},
+            {QStringLiteral("bpw"), source.bitsPerWeight},
+            {QStringLiteral("linear_bpw"), source.linearBitsPerWeight},
+            {QStringLiteral("quantize_seconds"), saved.seconds},
+            {QStringLiteral("peak_rss_bytes"), peakRssBytes()},
+            {QStringLiteral("trained_from"), m.path()}};
+        if (r.evaluation)
+            run.insert(QStringLiteral("eval"), r.evaluation->toJson());
+        writeFileAtomically(QDir(p.outDir).filePath(QStringLiteral("run.json")), QJsonDocument(run).toJson());
         r.checkpoint = p.outDir;
+        r.summary = RunSummary::load(p.outDir);
     }
     r.peakRssBytes = peakRssBytes();
     job.report(1.0, QStringLiteral("done"), QStringLiteral("%1 steps").arg(r.training.steps));

@@ -1,7 +1,9 @@
 #pragma once
 
+#include "eval/Evaluation.h"
 #include "jobs/Job.h"
 #include "recipe/Recipe.h"
+#include "results/RunResults.h"
 #include "train/Training.h"
 #include "util/SystemInfo.h"
 
@@ -41,6 +43,11 @@ struct TrainJobParams
     /// always do: the float weights would undo its rounding decisions).
     std::shared_ptr<const Model> floatModel;
     QString outDir; ///< the trained checkpoint, written atomically; empty: not saved
+    /// The saved run's name (run.json; the GUI's Runs table); empty: the folder's name.
+    QString name;
+    /// Evaluation of the trained model (empty textPath: none). With `outDir`, run.json beside the
+    /// checkpoint holds it, so the folder loads as a run (RunSummary::load) next to the one it came from.
+    EvaluationParams evaluation;
 };
 
 struct TrainJobResult
@@ -49,6 +56,8 @@ struct TrainJobResult
     std::optional<BlockwiseResult> blockwise;
     double heldOutBefore = -1, heldOutAfter = -1; ///< held-out loss of the model before and after the job
     QString checkpoint;                           ///< the saved folder (empty when none)
+    std::optional<EvaluationResult> evaluation;
+    std::optional<RunSummary> summary; ///< the saved run as the Runs table shows it (with outDir)
     std::int64_t trainableParameters = 0;
     int latentFromFloat = 0; ///< layers whose latent weights came from the float model
     double peakRssBytes = 0;

@@ -227,6 +227,20 @@ TrainingResult trainModel(TrainModel& model, const std::vector<std::vector<int>>
     const int first = opt.stepsTaken();
     for (int s = first; s < steps; ++s) {
         job.checkCancelled();
+        if (settings.stopRequested() && s > first) {
+            result.stoppedEarly = true;
+            if (!heldOut.empty() && result.curve.back().heldOut < 0) { // score where it stopped
+                TrainingPoint& last = result.curve.back();
+                last.heldOut = meanLoss(model, heldOut, settings.batch);
+                if (last.heldOut < result.bestHeldOut) {
+                    result.bestHeldOut = last.heldOut;
+                    result.bestStep = last.step;
+                    if (settings.keepBest)
+                        best = snapshot(model);
+                }
+            }
+            break;
+        }
         for (int i = 0; i < settings.batch; ++i) {
             const std::vector<int>& w =
                 windows[(std::size_t(s) * std::size_t(settings.batch) + std::size_t(i)) % windows.size()];
@@ -310,7 +324,9 @@ QJsonObject BlockwiseResult::toJson() const
     QJsonArray a;
     for (const BlockFit& b : blocks)
         a.append(b.toJson());
-    return QJsonObject{{QStringLiteral("blocks"), a}, {QStringLiteral("seconds"), seconds}};
+    return QJsonObject{{QStringLiteral("blocks"), a},
+                       {QStringLiteral("seconds"), seconds},
+                       {QStringLiteral("stopped_early"), stoppedEarly}};
 }
 
 BlockwiseResult trainBlockwise(TrainModel& quantized, TrainModel& reference,
@@ -361,6 +377,13 @@ BlockwiseResult trainBlockwise(TrainModel& quantized, TrainModel& reference,
     std::vector<float> x(std::size_t(batch) * rowFloats), t(x.size());
     for (int b = 0; b < c.numLayers; ++b) {
         job.checkCancelled();
+        if (settings.stopRequested() && !result.blocks.empty()) { // the rest pass through as they are
+            inBatches([&](int first, int count) {
+                quantized.blockForward(b, hq.data() + std::size_t(first) * rowFloats, count, n);
+            });
+            result.stoppedEarly = true;
+            continue;
+        }
         QElapsedTimer blockClock;
         blockClock.start();
         // The float block's outputs for the float inputs: the targets, and the next block's float inputs.
@@ -378,7 +401,7 @@ BlockwiseResult trainBlockwise(TrainModel& quantized, TrainModel& reference,
         fit.startMse = mseOverAll(b, target);
         Optimizer opt(settings.optimizer);
         const int steps = settings.optimizer.steps;
-        for (int s = 0; s < steps; ++s) {
+        for (int s = 0; s < steps && !(settings.stopRequested() && s > 0); ++s) {
             job.checkCancelled();
             for (int i = 0; i < batch; ++i) {
                 const std::size_t w = (std::size_t(s) * std::size_t(batch) + std::size_t(i)) % std::size_t(W);

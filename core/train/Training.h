@@ -5,6 +5,7 @@
 #include "train/TrainModel.h"
 
 #include <QJsonObject>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -26,6 +27,12 @@ struct TrainingSettings
     int checkpointEvery = 0;
     /// Put the parameters of the lowest held-out loss back at the end (else the last step's).
     bool keepBest = true;
+    /// Set by whoever watches the run to end it early but keep what it learned (unlike a cancel, which
+    /// discards the run): the loop stops after the current step and the run finishes as if that were the
+    /// last (the best step kept, the result saved). Block-wise: the current block ends, the rest pass
+    /// through untouched.
+    std::shared_ptr<std::atomic<bool>> stop;
+    bool stopRequested() const { return stop && stop->load(std::memory_order_relaxed); }
 };
 
 /// One point of the loss curve.
@@ -48,8 +55,9 @@ struct TrainingResult
     int bestStep = 0;    ///< step of the lowest held-out loss (0: the start)
     double bestHeldOut = -1;
     double startHeldOut = -1;
-    bool keptBest = false; ///< the parameters are those of bestStep, not of the last step
-    QString stopReason;    ///< empty when all steps ran; else why it stopped (divergence)
+    bool keptBest = false;     ///< the parameters are those of bestStep, not of the last step
+    QString stopReason;        ///< empty when all steps ran; else why it stopped (divergence)
+    bool stoppedEarly = false; ///< ended by TrainingSettings::stop before its last step
     double seconds = 0;
     QJsonObject toJson() const;
 };
@@ -88,6 +96,7 @@ struct BlockwiseResult
 {
     std::vector<BlockFit> blocks;
     double seconds = 0;
+    bool stoppedEarly = false; ///< blocks after the last fitted one passed through untouched
     QJsonObject toJson() const;
 };
 
