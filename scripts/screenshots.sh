@@ -4,7 +4,8 @@
 # scratch settings, so that neither the repository as working directory nor the user's
 # preferences, session or run history shows in them. The Mixed precision page shows a small
 # GPTQ sweep made first (4 schemes, 16 chunks: about a minute on two cores); the Runs page shows
-# four plan presets, run once and kept in a scratch run history for the dark picture.
+# four plan presets, run once and kept in a scratch run history for the dark picture; the training
+# picture fine-tunes a fifth (QAT, 80 steps).
 #   scripts/screenshots.sh [OUT_DIR]   (default: docs/images)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -32,6 +33,9 @@ for theme in light dark; do
   else
     shot --tab runs --runs-folder "$work/runs" --screenshot "$out/runs$suffix.png"
   fi
+  # The Fine-tune window after 80 QAT steps of the RTN int4 g32 preset's run (about 15 s).
+  shot --tab runs --run-presets 4 --fine-tune "method=qat;steps=80;lr=2e-4;samples=128;seq-len=128" \
+    --screenshot "$out/training$suffix.png"
   shot --tab mixed --sensitivity "$work/sensitivity.json" --budget 3.5 \
     --screenshot "$out/mixed-precision$suffix.png"
   shot --tab playground --screenshot "$out/playground$suffix.png"

@@ -9,6 +9,7 @@
 #include <QFileInfo>
 #include <QJsonObject>
 #include <chrono>
+#include <optional>
 
 namespace cli {
 
@@ -21,6 +22,15 @@ double finiteValue(const QCommandLineParser& p, const QString& name)
     if (!ok || !std::isfinite(v))
         throw qs::Error(QStringLiteral("--%1: \"%2\" is not a number").arg(name, p.value(name)));
     return v;
+}
+
+/// The --mode values, from the method table: "e2e, blockwise, signround".
+QString methodKeys()
+{
+    QStringList keys;
+    for (const qs::TrainMethodInfo& m : qs::trainMethods())
+        keys << QString::fromLatin1(m.key);
+    return keys.join(QStringLiteral(", "));
 }
 
 } // namespace
@@ -54,7 +64,8 @@ int runTrain(const QStringList& args)
         opt("seed", "Seed of the windows' positions (default 1234).", "S", "1234"),
         opt("held-out", "Held-out text scored during training (the best step is kept).", "FILE"),
         opt("held-out-samples", "Held-out windows (default 32).", "N", "32"),
-        opt("mode", "e2e, blockwise or signround (default e2e).", "MODE", "e2e"),
+        QCommandLineOption(QStringLiteral("mode"), QStringLiteral("%1 (default e2e).").arg(methodKeys()),
+                           QStringLiteral("MODE"), QStringLiteral("e2e")),
         opt("steps", "Optimiser steps (default: e2e 200; per block: blockwise 100, signround 200).", "N"),
         opt("e2e-steps", "blockwise/signround: end-to-end steps on scales and zeros afterwards (default 0).",
             "N", "0"),
@@ -100,11 +111,21 @@ int runTrain(const QStringList& args)
         return kExitUsage;
     }
     qs::setComputeThreads(p.value(QStringLiteral("threads")).toInt());
-    qs::TrainJobParams params;
+    const QString mode = p.value(QStringLiteral("mode"));
+    const std::optional<qs::TrainMethod> method = qs::trainMethodFromKey(mode);
+    if (!method)
+        throw qs::Error(QStringLiteral("--mode: unknown \"%1\" (%2)").arg(mode, methodKeys()));
+    const bool signRound = *method == qs::TrainMethod::SignRound;
+    // The method's preset (core: the GUI starts from the same), then what the options set.
+    qs::TrainJobParams params = qs::trainPreset(
+        *method, p.isSet(QStringLiteral("steps")) ? positiveInt(p, QStringLiteral("steps"), 1) : 0,
+        p.isSet(QStringLiteral("lr")) ? std::optional<double>(finiteValue(p, QStringLiteral("lr")))
+                                      : std::nullopt);
     params.calibration.text = p.value(QStringLiteral("calib"));
     params.calibration.samples = positiveInt(p, QStringLiteral("samples"), 1);
     params.calibration.seqLen = positiveInt(p, QStringLiteral("seq-len"), 2);
     params.calibration.seed = std::uint32_t(p.value(QStringLiteral("seed")).toUInt());
+    params.heldOut = {};
     if (p.isSet(QStringLiteral("held-out"))) {
         params.heldOut = params.calibration;
         params.heldOut.text = p.value(QStringLiteral("held-out"));
@@ -117,32 +138,19 @@ int runTrain(const QStringList& args)
     t.checkpointPath = p.value(QStringLiteral("checkpoint"));
     t.checkpointEvery =
         t.checkpointPath.isEmpty() ? 0 : positiveInt(p, QStringLiteral("checkpoint-every"), 1);
-    const QString mode = p.value(QStringLiteral("mode"));
-    const bool signRound = mode == u"signround";
-    if (mode != u"e2e" && mode != u"blockwise" && !signRound)
-        throw qs::Error(QStringLiteral("--mode: unknown \"%1\" (e2e, blockwise, signround)").arg(mode));
-    params.mode = mode == u"e2e" ? qs::TrainJobParams::Mode::EndToEnd : qs::TrainJobParams::Mode::Blockwise;
     qs::OptimizerSettings& o = t.optimizer;
-    o.steps = p.isSet(QStringLiteral("steps")) ? positiveInt(p, QStringLiteral("steps"), 1)
-                                               : (mode == u"e2e" ? 200
-                                                  : signRound    ? 200
-                                                                 : 100);
-    o.warmupSteps = std::min(p.value(QStringLiteral("warmup")).toInt(), o.steps - 1);
-    o.learningRate = p.isSet(QStringLiteral("lr")) ? finiteValue(p, QStringLiteral("lr"))
-                                                   : (signRound ? 1.0 / o.steps : 2e-5);
+    if (!signRound) // SignRound takes no warm-up
+        o.warmupSteps = std::min(p.value(QStringLiteral("warmup")).toInt(), o.steps - 1);
     o.minLearningRateRatio = finiteValue(p, QStringLiteral("final-lr"));
     o.weightDecay = finiteValue(p, QStringLiteral("weight-decay"));
     o.clipNorm = finiteValue(p, QStringLiteral("clip"));
-    const double scaleLr = p.isSet(QStringLiteral("scale-lr")) ? finiteValue(p, QStringLiteral("scale-lr"))
-                                                               : (signRound ? 1e-4 / o.learningRate : 5.0);
-    o.kindScale[std::size_t(qs::ParamKind::Scale)] = scaleLr;
-    o.kindScale[std::size_t(qs::ParamKind::Zero)] = scaleLr;
-    if (signRound) {
-        o.signDescent[std::size_t(qs::ParamKind::Rounding)] = true;
-        o.warmupSteps = 0;
+    if (p.isSet(QStringLiteral("scale-lr"))) {
+        const double scaleLr = finiteValue(p, QStringLiteral("scale-lr"));
+        o.kindScale[std::size_t(qs::ParamKind::Scale)] = scaleLr;
+        o.kindScale[std::size_t(qs::ParamKind::Zero)] = scaleLr;
     }
     const int e2eSteps = p.value(QStringLiteral("e2e-steps")).toInt();
-    if (e2eSteps < 0 || (e2eSteps > 0 && mode == u"e2e"))
+    if (e2eSteps < 0 || (e2eSteps > 0 && *method == qs::TrainMethod::Qat))
         throw qs::Error(
             QStringLiteral("--e2e-steps follows --mode blockwise or signround and must be at least 0"));
     if (e2eSteps > 0) {
@@ -154,26 +162,24 @@ int runTrain(const QStringList& args)
         e2e.optimizer.minLearningRateRatio = o.minLearningRateRatio;
         params.endToEnd = e2e;
     }
-    qs::TrainableSet& set = params.trainable;
-    set = {};
-    set.weights = set.scales = set.zeros = false;
-    const QString what =
-        p.isSet(QStringLiteral("train"))
-            ? p.value(QStringLiteral("train"))
-            : (signRound ? QStringLiteral("rounding,scales,zeros") : QStringLiteral("weights,scales,zeros"));
-    for (const QString& item : what.split(u',', Qt::SkipEmptyParts)) {
-        const QString w = item.trimmed();
-        if (w == u"weights")
-            set.weights = true;
-        else if (w == u"scales")
-            set.scales = true;
-        else if (w == u"zeros")
-            set.zeros = true;
-        else if (w == u"rounding")
-            set.rounding = true;
-        else
-            throw qs::Error(
-                QStringLiteral("--train: unknown \"%1\" (weights, scales, zeros, rounding)").arg(w));
+    if (p.isSet(QStringLiteral("train"))) {
+        qs::TrainableSet& set = params.trainable;
+        set = {};
+        set.weights = set.scales = set.zeros = false;
+        for (const QString& item : p.value(QStringLiteral("train")).split(u',', Qt::SkipEmptyParts)) {
+            const QString w = item.trimmed();
+            if (w == u"weights")
+                set.weights = true;
+            else if (w == u"scales")
+                set.scales = true;
+            else if (w == u"zeros")
+                set.zeros = true;
+            else if (w == u"rounding")
+                set.rounding = true;
+            else
+                throw qs::Error(
+                    QStringLiteral("--train: unknown \"%1\" (weights, scales, zeros, rounding)").arg(w));
+        }
     }
     params.outDir = p.value(QStringLiteral("out"));
     params.name = p.value(QStringLiteral("name"));

@@ -129,6 +129,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
                                        : tr("Run finished with warnings: %1").arg(message),
                    !ok);
     });
+    connect(m_runs, &RunsPanel::fineTuneEnded, this, [this](bool ok, const QString& message) {
+        showStatus(!ok                 ? message
+                   : message.isEmpty() ? tr("Fine-tuning finished: the tuned run is in the Runs table")
+                                       : tr("Fine-tuning finished with warnings: %1").arg(message),
+                   !ok);
+    });
     m_tabs->addTab(m_runs, tr("Runs"));
     m_tabs->addTab(m_tensorView, tr("Tensors"));
     m_playground = new PlaygroundPanel;

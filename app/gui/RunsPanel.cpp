@@ -3,6 +3,7 @@
 #include "AppSettings.h"
 #include "DistributionPlot.h"
 #include "ErrorHistogramPlot.h"
+#include "FineTuneDialog.h"
 #include "HeatmapRangeBox.h"
 #include "LayerErrorHeatmap.h"
 #include "LossSizePlot.h"
@@ -28,6 +29,7 @@
 #include <QJsonDocument>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QRegularExpression>
@@ -145,8 +147,30 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
     m_diffButton->setToolTip(tr("Select two runs (Ctrl+click) to see their per-layer schemes, per-layer "
                                 "errors and whole-run metrics side by side"));
     m_diffButton->setEnabled(false);
-    connect(m_runsTable, &QTableWidget::itemSelectionChanged, this,
-            [this] { m_diffButton->setEnabled(selectedRunRows().size() == 2); });
+    m_fineTuneButton = new QPushButton(tr("Fine-tune…"));
+    m_fineTuneButton->setObjectName(QStringLiteral("fineTuneRun"));
+    connect(m_runsTable, &QTableWidget::itemSelectionChanged, this, [this] {
+        m_diffButton->setEnabled(selectedRunRows().size() == 2);
+        refreshFineTuneAction();
+    });
+    connect(m_fineTuneButton, &QPushButton::clicked, this, [this] {
+        const QList<int> rows = selectedRunRows();
+        if (rows.size() == 1)
+            openFineTune(rows.front() - (m_baseline ? 1 : 0));
+        else if (m_fineTune && m_fineTune->isRunning())
+            openFineTune(-1); // shows the running one
+    });
+    m_runsTable->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(m_runsTable, &QWidget::customContextMenuRequested, this, [this](const QPoint& pos) {
+        const int row = m_runsTable->indexAt(pos).row();
+        if (row < 0)
+            return;
+        if (!selectedRunRows().contains(row))
+            m_runsTable->selectRow(row);
+        QMenu* menu = createRunMenu(row, this);
+        menu->setAttribute(Qt::WA_DeleteOnClose);
+        menu->popup(m_runsTable->viewport()->mapToGlobal(pos));
+    });
     connect(m_diffButton, &QPushButton::clicked, this, [this] {
         const QList<int> rows = selectedRunRows();
         if (rows.size() == 2)
@@ -277,7 +301,12 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
     m_runTabs->setObjectName(QStringLiteral("runTabs"));
     m_runTabs->addTab(m_runsTable, tr("Runs of this model"));
     // Beside the tabs rather than in a row of its own: the page fits a 1024×768 projector.
-    m_runTabs->setCornerWidget(m_diffButton, Qt::TopRightCorner);
+    auto* corner = new QWidget;
+    auto* cornerRow = new QHBoxLayout(corner);
+    cornerRow->setContentsMargins(0, 0, 0, 0);
+    cornerRow->addWidget(m_fineTuneButton);
+    cornerRow->addWidget(m_diffButton);
+    m_runTabs->setCornerWidget(corner, Qt::TopRightCorner);
     m_runTabs->addTab(m_history, tr("History (all sessions)"));
     m_diffView = new RunDiffView;
     // Scrolls rather than sets the page's minimum height (a 1024×768 projector in teaching mode).
@@ -293,6 +322,7 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
                              tr("Two runs side by side: select two in either table and press Diff"));
     connect(m_runTabs, &QTabWidget::currentChanged, this, [this](int index) {
         m_diffButton->setVisible(m_runTabs->widget(index) == m_runsTable); // it diffs that table's runs
+        m_fineTuneButton->setVisible(m_runTabs->widget(index) == m_runsTable);
         if (m_runTabs->widget(index) == m_history)
             m_history->refresh();
     });
@@ -312,6 +342,7 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent)
     layout->addWidget(m_jobsTable);
     layout->addWidget(split, 1);
     refreshPlots();
+    refreshFineTuneAction();
 }
 
 RunsPanel::~RunsPanel()
@@ -336,6 +367,8 @@ void RunsPanel::setModel(std::shared_ptr<const Model> model)
     m_lastRunName.clear();
     m_lastPlan = {};
     m_lastCheckpoint.clear();
+    if (m_fineTune && !m_fineTune->isRunning())
+        m_fineTune->hide(); // it shows a run of the model that was open; a running one ends as its own
     m_layer->clear();
     if (m_model)
         for (const LinearLayerInfo& l : m_model->linears())
@@ -411,8 +444,11 @@ void RunsPanel::compareRuns(const std::vector<SessionRun>& runs)
 
 void RunsPanel::setDataDirectory(const QString& path)
 {
+    m_dataDirectory = path;
     m_evalText->setDataDirectory(path);
     m_calibText->setDataDirectory(path);
+    if (m_fineTune)
+        m_fineTune->setDataDirectory(path);
 }
 
 void RunsPanel::setStoreFolder(const QString& path)
@@ -440,15 +476,23 @@ QString RunsPanel::storeFile() const
 
 void RunsPanel::appendRun(RunSummary summary, const Recipe& recipe, LayerPlan plan, bool shown)
 {
+    insertRun(m_runs.size(), std::move(summary), recipe, std::move(plan), shown);
+}
+
+void RunsPanel::insertRun(std::size_t at, RunSummary summary, const Recipe& recipe, LayerPlan plan,
+                          bool shown)
+{
     // A checkpoint that did not outlive its session: the numbers stay, the model is gone.
     if (QDir::isAbsolutePath(summary.source) && !QFileInfo(summary.source).isDir())
         summary.source.clear();
     if (summary.id.isEmpty()) // a run from before the database: the id its content gives
         summary.id = derivedRunId({summary, recipe, shown});
-    m_runs.push_back(std::move(summary));
-    m_checked.push_back(shown);
-    m_plans.push_back(std::move(plan));
-    m_recipes.push_back(recipe);
+    at = std::min(at, m_runs.size());
+    const auto offset = std::ptrdiff_t(at);
+    m_runs.insert(m_runs.begin() + offset, std::move(summary));
+    m_checked.insert(m_checked.begin() + offset, shown);
+    m_plans.insert(m_plans.begin() + offset, std::move(plan));
+    m_recipes.insert(m_recipes.begin() + offset, recipe);
 }
 
 void RunsPanel::persist()
@@ -537,9 +581,7 @@ int RunsPanel::startRun(const QString& name, const Recipe& recipe, const LayerPl
     // Small enough for a teaching run on a laptop; the CLI takes the recipe's settings as they are.
     params.calibration.samples = std::clamp(params.calibration.samples, CalibrationSettings::kMinSamples, 64);
     params.calibration.seqLen = std::min(params.calibration.seqLen, 128);
-    params.evaluation.textPath = m_evalText->path();
-    params.evaluation.perplexity.ctx = 128;
-    params.evaluation.perplexity.maxChunks = m_chunks->value();
+    params.evaluation = evaluationParams();
     params.baselineCacheDir = cacheDirectory();
 
     // Inputs are checked here, so that a run that cannot work is never queued.
@@ -852,6 +894,7 @@ void RunsPanel::refreshRunsTable()
                 ->setToolTip(tr("measured at %n thread(s)", nullptr, r.speedThreads));
         m_runsTable->setItem(i, RunTime, new QTableWidgetItem(number(r.quantizeSeconds, 2)));
     }
+    refreshFineTuneAction();
 }
 
 std::vector<RunSummary> RunsPanel::checkedRuns() const
@@ -1051,6 +1094,180 @@ void RunsPanel::refreshDistribution()
             m_distribution->setDistribution(what, out.value.values, out.value.grid);
             Q_EMIT distributionShown();
         }); // the global pool: the runs' own queue would make it wait for them
+}
+
+EvaluationParams RunsPanel::evaluationParams() const
+{
+    EvaluationParams e;
+    e.textPath = m_evalText->path();
+    e.perplexity.ctx = 128;
+    e.perplexity.maxChunks = m_chunks->value();
+    return e;
+}
+
+EvaluationParams RunsPanel::fineTuneEvaluation(const RunSummary& source) const
+{
+    EvaluationParams e = evaluationParams();
+    const QString floatModel = QFileInfo(source.modelPath).canonicalFilePath();
+    if (!m_model || floatModel.isEmpty() || floatModel != QFileInfo(m_model->path()).canonicalFilePath())
+        return e; // a run of another model (from the history): no base of this page fits it
+    ExperimentParams ep;
+    ep.model = m_model;
+    ep.evaluation = e;
+    ep.baselineCacheDir = cacheDirectory();
+    if (const QString base = experimentBaselinePath(ep); QFileInfo::exists(base))
+        e.kldBasePath = base;
+    return e;
+}
+
+QString RunsPanel::fineTuneProblem(const RunSummary& run)
+{
+    if (run.isBaseline)
+        return tr("The float baseline is the model itself: fine-tuning starts from a quantized run's "
+                  "checkpoint");
+    if (run.source.isEmpty() ||
+        !QFileInfo::exists(QDir(run.source).filePath(QStringLiteral("model.safetensors"))))
+        return tr("No checkpoint of this run is kept (%1), and fine-tuning starts from one: run its plan "
+                  "again")
+            .arg(run.source.isEmpty() ? tr("it did not outlive its session") : run.source);
+    return {};
+}
+
+void RunsPanel::refreshFineTuneAction()
+{
+    if (m_fineTune && m_fineTune->isRunning()) {
+        m_fineTuneButton->setEnabled(true);
+        m_fineTuneButton->setToolTip(
+            tr("A fine-tune of “%1” is running: show it").arg(m_fineTune->source().run.name));
+        return;
+    }
+    const QList<int> rows = selectedRunRows();
+    QString why;
+    if (rows.size() != 1) {
+        why = tr("Select one quantized run to fine-tune it");
+    } else {
+        RunSummary run = runAtRow(rows.front());
+        run.isBaseline = run.isBaseline || (m_baseline && rows.front() == 0);
+        why = fineTuneProblem(run);
+    }
+    m_fineTuneButton->setEnabled(why.isEmpty());
+    QStringList methods;
+    for (const TrainMethodInfo& m : trainMethods())
+        methods << QCoreApplication::translate("TrainJob", m.name);
+    m_fineTuneButton->setToolTip(
+        why.isEmpty()
+            ? tr("Fine-tune “%1” from its checkpoint (%2): the result is a run of its own, next to it")
+                  .arg(runAtRow(rows.front()).name, methods.join(QStringLiteral(", ")))
+            : why);
+}
+
+QMenu* RunsPanel::createRunMenu(int row, QWidget* parent)
+{
+    auto* menu = new QMenu(parent);
+    menu->setToolTipsVisible(true);
+    QAction* fineTune = menu->addAction(tr("Fine-tune…"));
+    fineTune->setObjectName(QStringLiteral("fineTuneAction"));
+    const bool running = m_fineTune && m_fineTune->isRunning();
+    QString why;
+    if (row >= 0 && row < m_runsTable->rowCount()) {
+        RunSummary run = runAtRow(row);
+        run.isBaseline = run.isBaseline || (m_baseline && row == 0);
+        why = fineTuneProblem(run);
+    } else {
+        why = tr("Select one quantized run to fine-tune it");
+    }
+    fineTune->setEnabled(why.isEmpty() || running);
+    fineTune->setToolTip(running ? m_fineTuneButton->toolTip() : why);
+    const int index = row - (m_baseline ? 1 : 0);
+    connect(fineTune, &QAction::triggered, this, [this, index] { openFineTune(index); });
+    QAction* diff = menu->addAction(tr("Diff selected runs"));
+    diff->setObjectName(QStringLiteral("diffAction"));
+    diff->setEnabled(m_diffButton->isEnabled());
+    diff->setToolTip(m_diffButton->toolTip());
+    connect(diff, &QAction::triggered, m_diffButton, &QPushButton::click);
+    return menu;
+}
+
+FineTuneDialog* RunsPanel::openFineTune(int index)
+{
+    if (m_fineTune && m_fineTune->isRunning()) {
+        m_fineTune->show();
+        m_fineTune->raise();
+        m_fineTune->activateWindow();
+        return m_fineTune;
+    }
+    if (index < 0 || std::size_t(index) >= m_runs.size())
+        return nullptr;
+    const RunSummary& run = m_runs[std::size_t(index)];
+    if (const QString why = fineTuneProblem(run); !why.isEmpty()) {
+        Q_EMIT errorOccurred(tr("Cannot fine-tune “%1”").arg(run.name), why);
+        return nullptr;
+    }
+    if (!m_fineTune) {
+        m_fineTune = new FineTuneDialog(this);
+        m_fineTune->setWindowFlag(Qt::Window); // a window of its own beside the main one
+        m_fineTune->setEvaluation([this](const RunSummary& source) { return fineTuneEvaluation(source); });
+        connect(m_fineTune, &FineTuneDialog::trained, this, &RunsPanel::addTrainedRun);
+        connect(m_fineTune, &FineTuneDialog::failed, this,
+                [this](const QString& message) { Q_EMIT errorOccurred(tr("Fine-tuning failed"), message); });
+        connect(m_fineTune, &FineTuneDialog::ended, this, [this](bool ok, const QString& message) {
+            refreshFineTuneAction();
+            if (!ok) // a run that ended with a checkpoint says so once it is in the table (addTrainedRun)
+                Q_EMIT fineTuneEnded(false, message);
+        });
+        m_fineTune->setDataDirectory(m_dataDirectory);
+    }
+    m_fineTune->setSource({run, m_identity, m_model, m_calibText->path()});
+    m_fineTune->show();
+    m_fineTune->raise();
+    m_fineTune->activateWindow();
+    refreshFineTuneAction();
+    return m_fineTune;
+}
+
+void RunsPanel::addTrainedRun(RunSummary run, const QString& sourceId, const ModelIdentity& model,
+                              const QStringList& warnings)
+{
+    run.id = newRunId();
+    const QString message = warnings.join(QStringLiteral("; "));
+    if (!(model == m_identity)) {
+        // The model was switched while it trained: the run joins its own model's runs, after its source.
+        try {
+            StoredRuns kept = m_store.load(model);
+            const auto source = std::find_if(kept.runs.begin(), kept.runs.end(),
+                                             [&](const SessionRun& r) { return r.summary.id == sourceId; });
+            const Recipe recipe = source != kept.runs.end() ? source->recipe : Recipe{};
+            kept.runs.insert(source == kept.runs.end() ? source : source + 1, {run, recipe, true});
+            m_store.save(model, kept);
+        } catch (const Error& e) {
+            Q_EMIT errorOccurred(tr("Cannot keep the runs"), e.message());
+        }
+        Q_EMIT fineTuneEnded(true, message);
+        return;
+    }
+    // "Before" and "after" side by side: right after its source, with its recipe and plan.
+    const auto source =
+        std::find_if(m_runs.begin(), m_runs.end(), [&](const RunSummary& r) { return r.id == sourceId; });
+    const std::size_t at = source == m_runs.end() ? m_runs.size() : std::size_t(source - m_runs.begin()) + 1;
+    Recipe recipe;
+    LayerPlan plan;
+    if (source != m_runs.end()) {
+        recipe = m_recipes[at - 1];
+        plan = m_plans[at - 1];
+    }
+    insertRun(at, std::move(run), recipe, std::move(plan), true);
+    refreshRunsTable();
+    // As a finished run: the plots, their replots and the store's save in later turns of the event loop.
+    QTimer::singleShot(0, this, [this, message] {
+        refreshPlots();
+        QTimer::singleShot(0, this, [this, message] {
+            QTimer::singleShot(0, this, [this, message] {
+                persist();
+                Q_EMIT fineTuneEnded(true, message);
+                Q_EMIT runsChanged();
+            });
+        });
+    });
 }
 
 } // namespace qs

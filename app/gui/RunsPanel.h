@@ -20,6 +20,7 @@
 class QComboBox;
 class QLabel;
 class QLineEdit;
+class QMenu;
 class QPushButton;
 class QSpinBox;
 class QTimer;
@@ -37,6 +38,7 @@ class LayerErrorHeatmap;
 class RunHistoryPanel;
 class RunDiffView;
 class DistributionPlot;
+class FineTuneDialog;
 struct LayerReport;
 
 /// Runs and comparison: each "Run" quantizes the current plan and evaluates it as a job on a
@@ -117,6 +119,18 @@ public:
     /// Warnings of the last finished run (calibration text = evaluation text, checkpoint not saved, …).
     const QStringList& lastWarnings() const { return m_lastWarnings; }
 
+    /// Why a run cannot be fine-tuned (the float baseline; no checkpoint kept); empty when it can.
+    static QString fineTuneProblem(const RunSummary& run);
+    /// Opens the Fine-tune dialog on the run runs()[index] (Fine-tune… on the selected row). While a
+    /// fine-tune runs it shows that one instead. Null when the run cannot be fine-tuned (errorOccurred
+    /// says why). The trained run joins the runs right after its source, persisted like the others.
+    FineTuneDialog* openFineTune(int index);
+    /// The dialog (null until first opened).
+    FineTuneDialog* fineTuneDialog() const { return m_fineTune; }
+    /// The runs table's context menu for a row (Fine-tune…, Diff selected runs), its actions named
+    /// "fineTuneAction" and "diffAction".
+    QMenu* createRunMenu(int row, QWidget* parent);
+
 Q_SIGNALS:
     /// ok: the message lists the run's warnings ("; "-separated; empty when none); else why it ended.
     void runFinished(bool ok, const QString& message);
@@ -125,6 +139,8 @@ Q_SIGNALS:
     void errorOccurred(const QString& title, const QString& message);
     /// A run was refused before it was queued; the field to fix has the focus.
     void runRefused(const QString& message);
+    /// A fine-tune ended: ok with its run in the table (`message`: its warnings), or why not.
+    void fineTuneEnded(bool ok, const QString& message);
     /// The weights plot shows the chosen layer (read and binned on a worker thread).
     void distributionShown();
 
@@ -152,8 +168,19 @@ private:
     int refuse(const QString& message, TextFileField* field);
     /// Writes the current model's runs to the store (a failure is reported, the runs stay).
     void persist();
-    /// Adds a run to the lists of the current model.
+    /// Adds a run to the lists of the current model (at the end, or before runs()[at]).
     void appendRun(RunSummary summary, const Recipe& recipe, LayerPlan plan, bool shown);
+    void insertRun(std::size_t at, RunSummary summary, const Recipe& recipe, LayerPlan plan, bool shown);
+    /// The evaluation of runs as the settings above say (text, chunks of 128 tokens).
+    EvaluationParams evaluationParams() const;
+    /// The same for a fine-tuned run of `source`, with the float model's KLD base when the baseline
+    /// cache holds one for these settings (the run then has KLD and Δppl like the page's runs).
+    EvaluationParams fineTuneEvaluation(const RunSummary& source) const;
+    /// A fine-tuned run: next to its source (the same recipe and plan), then persisted.
+    void addTrainedRun(RunSummary run, const QString& sourceId, const ModelIdentity& model,
+                       const QStringList& warnings);
+    /// Fine-tune… enabled for one selected run that has a checkpoint, else disabled with why.
+    void refreshFineTuneAction();
     void refreshRunsTable();
     /// The current model's runs and baseline from the store (its memory copy, else the database).
     void loadKeptRuns();
@@ -176,6 +203,7 @@ private:
     QTemporaryDir m_tempCache; ///< KLD bases when no cache folder is set
     QTemporaryDir m_modelsDir; ///< this session's quantized checkpoints (RunSummary::source; Generate page)
     QString m_cacheDir;
+    QString m_dataDirectory; ///< of the default texts (Preferences)
     RunStore m_store;
     ModelIdentity m_identity; ///< of the current model
     std::deque<std::unique_ptr<Job>> m_jobs;
@@ -212,6 +240,8 @@ private:
     QComboBox* m_layer = nullptr;
     QComboBox* m_layerMetric = nullptr; ///< the heatmap's and histogram's per-layer metric
     QPushButton* m_diffButton = nullptr;
+    QPushButton* m_fineTuneButton = nullptr;
+    FineTuneDialog* m_fineTune = nullptr;
     QTabWidget* m_plotTabs = nullptr;
     RunDiffView* m_diffView = nullptr;
     QWidget* m_diffPage = nullptr; ///< the Diff tab: the view in a scroll area

@@ -1,4 +1,5 @@
 #include "AppSettings.h"
+#include "FineTuneDialog.h"
 #include "GuiBench.h"
 #include "MainWindow.h"
 #include "MixedPrecisionPanel.h"
@@ -19,6 +20,49 @@
 #include <QFileInfo>
 #include <QTimer>
 #include <cstdio>
+#include <memory>
+
+namespace {
+
+/// --fine-tune: once no run is queued (the --run-presets have finished), fine-tunes the first run of
+/// the Runs page with `settings` (FineTuneDialog::applySettings); with a `screenshot` file, saves a
+/// picture of the Fine-tune window when the job has ended (of the main window when none could start)
+/// and quits.
+void fineTuneFirstRun(qs::MainWindow& w, const QString& settings, const QString& screenshot)
+{
+    const auto started = std::make_shared<bool>(false);
+    const auto shoot = [screenshot](QWidget* what) {
+        if (screenshot.isEmpty())
+            return;
+        QTimer::singleShot(300, what, [what, screenshot] {
+            QCoreApplication::processEvents();
+            if (!what->grab().save(screenshot))
+                qWarning("QuantScope: cannot write %s", qPrintable(screenshot));
+            QCoreApplication::quit();
+        });
+    };
+    const auto begin = [&w, settings, started, shoot] {
+        if (*started || w.runsPanel()->pendingJobs() > 0)
+            return;
+        *started = true;
+        qs::FineTuneDialog* dialog = w.runsPanel()->runs().empty() ? nullptr : w.runsPanel()->openFineTune(0);
+        if (!dialog) {
+            qWarning("QuantScope: --fine-tune: no run with a checkpoint to fine-tune (add --run-presets)");
+            return shoot(&w);
+        }
+        if (const QString problems = dialog->applySettings(settings); !problems.isEmpty())
+            qWarning("QuantScope: --fine-tune: could not apply %s", qPrintable(problems));
+        QObject::connect(dialog, &qs::FineTuneDialog::ended, dialog, [dialog, shoot] { shoot(dialog); });
+        if (!dialog->start()) {
+            qWarning("QuantScope: --fine-tune: not started: %s", qPrintable(dialog->refusal()));
+            shoot(dialog);
+        }
+    };
+    QObject::connect(w.runsPanel(), &qs::RunsPanel::runFinished, &w, begin);
+    QObject::connect(&w, &qs::MainWindow::modelLoaded, &w, begin);
+}
+
+} // namespace
 
 int main(int argc, char** argv)
 {
@@ -92,6 +136,13 @@ int main(int argc, char** argv)
          QStringLiteral("Colour theme for this start: light, dark or system (default: the one chosen in "
                         "Preferences; not stored)."),
          QStringLiteral("NAME")});
+    p.addOption(
+        {QStringLiteral("fine-tune"),
+         QStringLiteral("Once the runs have finished (--run-presets), fine-tune the first run with "
+                        "key=value;… (method qat, block-ap or signround; steps, lr, batch, seq-len, samples, "
+                        "text, held-out, out); with --screenshot the picture is the Fine-tune window when "
+                        "the job has ended."),
+         QStringLiteral("SETTINGS")});
     p.addOption({QStringLiteral("teaching"),
                  QStringLiteral("Start in teaching mode (View › Teaching Mode, F11): full screen, every page "
                                 "enlarged for a projector.")});
@@ -235,7 +286,9 @@ int main(int argc, char** argv)
                 app.quit();
             });
         };
-        if (p.isSet(QStringLiteral("run-presets"))) { // the picture once every queued run has finished
+        if (p.isSet(QStringLiteral("fine-tune"))) {
+            // fineTuneFirstRun takes the picture
+        } else if (p.isSet(QStringLiteral("run-presets"))) { // the picture once every queued run has finished
             QObject::connect(w.runsPanel(), &qs::RunsPanel::runFinished, &app, [&w, shoot] {
                 if (w.runsPanel()->pendingJobs() == 0)
                     shoot();
@@ -252,6 +305,8 @@ int main(int argc, char** argv)
         if (path.isEmpty())
             shoot();
     }
+    if (p.isSet(QStringLiteral("fine-tune"))) // after --run-presets' handler: its runs are queued first
+        fineTuneFirstRun(w, p.value(QStringLiteral("fine-tune")), p.value(QStringLiteral("screenshot")));
     if (!path.isEmpty())
         w.openModel(path);
     if (p.isSet(QStringLiteral("quit-after")))

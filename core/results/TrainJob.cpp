@@ -5,12 +5,15 @@
 #include "model/QuantizedLinear.h"
 #include "model/Transformer.h"
 #include "quant/QuantizeJob.h"
+#include "recipe/LayerPlan.h"
 #include "results/RunResults.h"
 #include "tokenizer/Tokenizer.h"
 #include "util/AtomicFile.h"
 #include "util/Error.h"
 
+#include <QCoreApplication>
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -36,6 +39,108 @@ QJsonObject TrainJobResult::toJson() const
         o.insert(QStringLiteral("eval"), evaluation->toJson());
     return o;
 }
+
+const std::vector<TrainMethodInfo>& trainMethods()
+{
+    static const std::vector<TrainMethodInfo> table{
+        {TrainMethod::Qat, "e2e", "qat", QT_TRANSLATE_NOOP("TrainJob", "QAT"),
+         QT_TRANSLATE_NOOP("TrainJob", "QAT (end to end)"),
+         QT_TRANSLATE_NOOP("TrainJob", "Weights, scales and zeros tuned together on the next-token loss of "
+                                       "the training text."),
+         200, false},
+        {TrainMethod::BlockAp, "blockwise", "block-ap", QT_TRANSLATE_NOOP("TrainJob", "Block-AP"),
+         QT_TRANSLATE_NOOP("TrainJob", "Block-AP (block-wise)"),
+         QT_TRANSLATE_NOOP("TrainJob", "Block after block, weights, scales and zeros fitted to the float "
+                                       "model's block outputs."),
+         100, true},
+        {TrainMethod::SignRound, "signround", "signround", QT_TRANSLATE_NOOP("TrainJob", "SignRound"),
+         QT_TRANSLATE_NOOP("TrainJob", "SignRound (learned rounding)"),
+         QT_TRANSLATE_NOOP("TrainJob", "Block after block, each weight's rounding (up or down) learned by "
+                                       "signed descent; scales and zeros by AdamW."),
+         200, true},
+    };
+    return table;
+}
+
+const TrainMethodInfo& trainMethodInfo(TrainMethod method)
+{
+    for (const TrainMethodInfo& m : trainMethods())
+        if (m.method == method)
+            return m;
+    return trainMethods().front();
+}
+
+std::optional<TrainMethod> trainMethodFromKey(const QString& key)
+{
+    for (const TrainMethodInfo& m : trainMethods())
+        if (key == QLatin1String(m.key) || key == QLatin1String(m.slug))
+            return m.method;
+    return std::nullopt;
+}
+
+TrainMethod trainMethodOf(const TrainJobParams& p)
+{
+    return p.mode == TrainJobParams::Mode::EndToEnd ? TrainMethod::Qat
+           : p.trainable.rounding                   ? TrainMethod::SignRound
+                                                    : TrainMethod::BlockAp;
+}
+
+TrainJobParams trainPreset(TrainMethod method, int steps, std::optional<double> learningRate)
+{
+    const bool signRound = method == TrainMethod::SignRound;
+    TrainJobParams p;
+    p.mode = method == TrainMethod::Qat ? TrainJobParams::Mode::EndToEnd : TrainJobParams::Mode::Blockwise;
+    p.calibration.samples = 128;
+    p.calibration.seqLen = 128;
+    p.heldOut = p.calibration;
+    p.heldOut.samples = 32;
+    TrainingSettings& t = p.training;
+    t.batch = 4;
+    t.evalEvery = 10;
+    t.keepBest = true;
+    OptimizerSettings& o = t.optimizer;
+    o.steps = steps > 0 ? steps : trainMethodInfo(method).defaultSteps;
+    o.warmupSteps = signRound ? 0 : std::min(10, o.steps - 1);
+    o.learningRate = learningRate ? *learningRate : signRound ? 1.0 / o.steps : 2e-5;
+    o.minLearningRateRatio = 0.1;
+    o.weightDecay = 0;
+    o.clipNorm = 1;
+    // Scales and zeros learn faster than weights; SignRound's at 1e-4 whatever the rounding's rate.
+    const double scaleLr = signRound ? 1e-4 / o.learningRate : 5.0;
+    o.kindScale[std::size_t(ParamKind::Scale)] = scaleLr;
+    o.kindScale[std::size_t(ParamKind::Zero)] = scaleLr;
+    o.signDescent[std::size_t(ParamKind::Rounding)] = signRound;
+    p.trainable = {};
+    p.trainable.weights = !signRound;
+    p.trainable.scales = p.trainable.zeros = true;
+    p.trainable.rounding = signRound;
+    return p;
+}
+
+namespace {
+
+/// What the source run's row says it ran: its run.json's summary (a tuned run's "… + qat"), else the
+/// schemes of its layers ("rtn w2 g32"), else the weights' type.
+QString sourceRecipeSummary(const Model& m)
+{
+    QFile file(QDir(m.path()).filePath(QStringLiteral("run.json")));
+    if (file.open(QIODevice::ReadOnly)) {
+        const QString summary = QJsonDocument::fromJson(file.readAll())
+                                    .object()
+                                    .value(QStringLiteral("recipe_summary"))
+                                    .toString();
+        if (!summary.isEmpty())
+            return summary;
+    }
+    const RunSummary source = RunSummary::fromModel(m);
+    std::vector<QuantSpec> specs;
+    for (const LayerMetrics& l : source.layers)
+        if (const std::optional<QuantSpec> s = l.scheme())
+            specs.push_back(*s);
+    return specs.empty() ? source.recipeSummary : schemesLabel(specs);
+}
+
+} // namespace
 
 MemoryNeed trainingMemory(const Model& model, const TrainJobParams& p)
 {
@@ -82,7 +187,8 @@ MemoryNeed trainingMemory(const Model& model, const TrainJobParams& p)
 }
 
 TrainJobResult runTrainJob(const TrainJobParams& p, const JobContext& job,
-                           const std::function<void(const TrainingPoint&)>& onPoint)
+                           const std::function<void(const TrainingPoint&)>& onPoint,
+                           const std::function<void(const BlockFit&)>& onBlock)
 {
     if (!p.model)
         throw Error(QStringLiteral("no model to train"));
@@ -156,6 +262,8 @@ TrainJobResult runTrainJob(const TrainJobParams& p, const JobContext& job,
                                      job.part(0.0, e2e ? 0.8 : 0.97, {}), [&](const BlockFit& f) {
                                          if (!f.stopReason.isEmpty())
                                              r.warnings << f.stopReason;
+                                         if (onBlock)
+                                             onBlock(f);
                                      });
         if (e2e) { // E2E-QP: the scales and zeros alone, end to end
             for (ParamKind k : {ParamKind::Weight, ParamKind::Rounding, ParamKind::Norm, ParamKind::Bias,
@@ -202,13 +310,11 @@ TrainJobResult runTrainJob(const TrainJobParams& p, const JobContext& job,
                            m.quantizationInfo().value(QStringLiteral("recipe")).toObject(), info);
         // run.json as an experiment writes it: the folder is a run of its own, next to its source.
         const RunSummary source = RunSummary::fromModel(m);
-        const QString mode = p.mode == TrainJobParams::Mode::EndToEnd ? QStringLiteral("qat")
-                             : p.trainable.rounding                   ? QStringLiteral("signround")
-                                                                      : QStringLiteral("block-ap");
+        const QString mode = QLatin1String(trainMethodInfo(trainMethodOf(p)).slug);
         QJsonObject run{
             {QStringLiteral("name"), p.name.isEmpty() ? QFileInfo(p.outDir).fileName() : p.name},
             {QStringLiteral("model"), base.isString() ? base.toString() : m.path()},
-            {QStringLiteral("recipe_summary"), QStringLiteral("%1 + %2").arg(source.recipeSummary, mode)},
+            {QStringLiteral("recipe_summary"), QStringLiteral("%1 + %2").arg(sourceRecipeSummary(m), mode)},
             {QStringLiteral("model_bytes"), qint64(source.modelBytes)},
             {QStringLiteral("bpw"), source.bitsPerWeight},
             {QStringLiteral("linear_bpw"), source.linearBitsPerWeight},

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace qs {
 
@@ -65,6 +66,39 @@ struct TrainJobResult
     QJsonObject toJson() const;
 };
 
+/// The ways to fine-tune a quantized checkpoint, one row each in trainMethods(): the CLI's --mode, the GUI's
+/// method box and the trained run's name are all read from that table.
+enum class TrainMethod { Qat, BlockAp, SignRound };
+
+struct TrainMethodInfo
+{
+    TrainMethod method;
+    const char* key;   ///< the CLI's --mode: "e2e", "blockwise", "signround"
+    const char* slug;  ///< the trained folder's suffix and the recipe summary's: "qat", "block-ap", …
+    const char* name;  ///< appended to the trained run's name: "QAT" (QT_TRANSLATE_NOOP("TrainJob", …))
+    const char* label; ///< as a method box offers it: "QAT (end to end)" (QT_TRANSLATE_NOOP("TrainJob", …))
+    const char* summary;  ///< one line on what it does (QT_TRANSLATE_NOOP("TrainJob", …))
+    int defaultSteps;     ///< end to end: steps of the run; block-wise: steps per block
+    bool needsFloatModel; ///< fits blocks to the float model's outputs (TrainJobParams::floatModel)
+};
+
+/// Every method, in the order a user is offered them.
+const std::vector<TrainMethodInfo>& trainMethods();
+const TrainMethodInfo& trainMethodInfo(TrainMethod method);
+/// The method whose `key` (or slug) this is; nullopt when none.
+std::optional<TrainMethod> trainMethodFromKey(const QString& key);
+/// The method `params` describe (block-wise with learned rounding: SignRound).
+TrainMethod trainMethodOf(const TrainJobParams& params);
+
+/// The settings `quantscope-cli train` and the GUI start from: the method's mode, what learns and how fast.
+/// QAT: weights, scales and zeros by AdamW at 2e-5 (scales and zeros 5× that), 10 warm-up steps. Block-AP:
+/// the same per block, 100 steps per block. SignRound: rounding offsets by signed descent at 1/steps,
+/// scales and zeros by AdamW at 1e-4 (absolute), no warm-up. All: cosine to 0.1 of the peak, clip 1, batch 4,
+/// held-out scored every 10 steps, the best step kept; 128 windows of 128 tokens (32 held out). `steps` 0:
+/// the method's default; no `learningRate`: the method's (SignRound's scales keep 1e-4 absolute for any).
+/// The texts, model and output are the caller's to fill.
+TrainJobParams trainPreset(TrainMethod method, int steps = 0, std::optional<double> learningRate = {});
+
 /// What training `model` with `params` holds: each parameter in f32 (trainable ones with their gradient
 /// and two optimiser moments), one block's activations, each block's input kept for the recomputation,
 /// and the logits with their gradient.
@@ -72,8 +106,10 @@ MemoryNeed trainingMemory(const Model& model, const TrainJobParams& params);
 
 /// Checks memory, builds the training windows, trains, saves. Throws qs::Error (not a trainable model,
 /// bad settings, text too short, not enough memory) or qs::Cancelled (nothing is written then: the input
-/// model is never touched). `onPoint` gets each point of the loss curve on the job's thread.
+/// model is never touched). `onPoint` gets each point of the loss curve on the job's thread, `onBlock` each
+/// block's fit as it ends (block-wise modes).
 TrainJobResult runTrainJob(const TrainJobParams& params, const JobContext& job = {},
-                           const std::function<void(const TrainingPoint&)>& onPoint = {});
+                           const std::function<void(const TrainingPoint&)>& onPoint = {},
+                           const std::function<void(const BlockFit&)>& onBlock = {});
 
 } // namespace qs
