@@ -22,7 +22,7 @@ set(QS_CORE_DEPS_quant recipe eval model tokenizer io spec kernels tensor jobs u
 set(QS_CORE_DEPS_train quant recipe eval model tokenizer io spec kernels tensor jobs util)
 set(QS_CORE_DEPS_checkpoint quant recipe model io spec kernels tensor jobs util)
 set(QS_CORE_DEPS_results train checkpoint quant eval model tokenizer spec jobs util)
-set(QS_CORE_DEPS_analysis results quant recipe eval model tokenizer spec jobs util)
+set(QS_CORE_DEPS_analysis results train quant recipe eval model tokenizer spec jobs util)
 set(QS_CORE_DEPS_session analysis results recipe util)
 set(QS_CORE_DEPS_store session analysis results recipe model util)
 

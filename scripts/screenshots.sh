@@ -41,5 +41,6 @@ for theme in light dark; do
   shot --tab playground --screenshot "$out/playground$suffix.png"
   shot --playground "distribution=laplace,count=512,outliers=4,magnitude=12,method=quipsharp,bits=2,compare=rtn,bitsB=2,groupB=channel,view=codebook" \
     --screenshot "$out/playground-codebooks$suffix.png"
+  shot --playground "bits=3,group=32,gptq=60" --screenshot "$out/playground-gptq$suffix.png"
 done
 ls -l "$out"

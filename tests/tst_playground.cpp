@@ -859,6 +859,26 @@ private Q_SLOTS:
         }
         QVERIFY(moved > cols / 2);
 
+        // SignRound on the same output error: nearest rounding is RTN's row; the learned codes are each
+        // within one step of nearest's, the error is the form's value for them and never above nearest's,
+        // and on a real layer's inputs some weights round the other way and the error falls.
+        const LearnedRounding& lr = d.learned;
+        QCOMPARE(lr.nearestError, d.rtnCurve.back());
+        std::vector<double> learnedRow(lr.reconstructed.begin(), lr.reconstructed.end());
+        QVERIFY(std::abs(lr.learnedError - d.outputError(learnedRow)) <= 1e-9 * (1 + lr.learnedError));
+        std::int64_t flipped = 0;
+        for (std::size_t c = 0; c < lr.codes.size(); ++c) {
+            QVERIFY(std::abs(int(lr.codes[c]) - int(lr.nearestCodes[c])) <= 1);
+            flipped += lr.codes[c] != lr.nearestCodes[c];
+        }
+        QCOMPARE(flipped, lr.roundedUp + lr.roundedDown);
+        QCOMPARE(int(lr.curve.size()), 201);
+        QVERIFY(flipped > 0);
+        QVERIFY2(lr.learnedError < 0.95 * lr.nearestError,
+                 qPrintable(QStringLiteral("%1 vs nearest %2").arg(lr.learnedError).arg(lr.nearestError)));
+        qInfo("learned rounding: %lld of %lld weights flipped, output error %.5g (nearest %.5g, GPTQ %.5g)",
+              qlonglong(flipped), qlonglong(cols), lr.learnedError, lr.nearestError, d.gptqCurve.back());
+
         // As a playground result (for A/B): GPTQ's row and its numbers, measured as any other.
         const PlaygroundResult asResult = gptqDemoResult(d, 1);
         QCOMPARE(asResult.reconstructed, d.reconstructed);

@@ -136,6 +136,8 @@ private Q_SLOTS:
     void divergenceStopsAndKeepsParameters();
     void trainJobRefusesBadInput();
     void blockwiseFitsEveryBlock();
+    void distillationLossAndGradients();
+    void distillationJobLowersKld();
     void signRoundMovesCodesByOneStepAtMost();
 
 private:
@@ -804,6 +806,94 @@ void TrainTest::trainJobRefusesBadInput()
                       QStringLiteral("--train"), QStringLiteral("biases")});
     QCOMPARE(kind.exitCode, 1);
     QVERIFY2(kind.err.contains("biases"), kind.err.constData());
+}
+
+// The distillation loss is KL(teacher ‖ model) as eval's KLD defines it: zero against the model itself,
+// positive against another; its gradients match finite differences like the cross-entropy's.
+void TrainTest::distillationLossAndGradients()
+{
+    QS_REQUIRE_DATA(path, "stories260K");
+    const Transformer t(Model::open(path));
+    Transformer q(Model::open(path));
+    quantizeAll(q, QStringLiteral("rtn-w3-g32"));
+    TrainModel student(t, TrainableSet{}), self(t, TrainableSet{}), teacher(q, TrainableSet{});
+    const int n = 24, batch = 2;
+    const std::vector<int> tokens = randomTokens(n * batch, t.vocabSize(), 31);
+    const std::vector<float> own = self.logits(tokens.data(), batch, n),
+                             other = teacher.logits(tokens.data(), batch, n);
+    QVERIFY(std::abs(student.loss(tokens.data(), batch, n, false, own.data())) < 1e-9);
+    student.zeroGrad();
+    const double kl = student.loss(tokens.data(), batch, n, true, other.data());
+    QVERIFY(kl > 1e-3);
+    // The same mean over positions as a direct sum of p·(log p − log q) from the two models' logits.
+    const std::vector<float> mine = student.logits(tokens.data(), batch, n);
+    const int V = t.vocabSize();
+    double want = 0;
+    for (int r = 0; r < batch * n; ++r) {
+        if (r % n == n - 1)
+            continue;
+        auto logSoftmax = [&](const float* row, int j) {
+            double mx = row[0], sum = 0;
+            for (int k = 0; k < V; ++k)
+                mx = std::max(mx, double(row[k]));
+            for (int k = 0; k < V; ++k)
+                sum += std::exp(double(row[k]) - mx);
+            return double(row[j]) - mx - std::log(sum);
+        };
+        for (int j = 0; j < V; ++j) {
+            const double lp = logSoftmax(other.data() + std::size_t(r) * V, j);
+            want += std::exp(lp) * (lp - logSoftmax(mine.data() + std::size_t(r) * V, j));
+        }
+    }
+    want /= double(batch * (n - 1));
+    QVERIFY2(std::abs(kl - want) < 1e-6 * want + 1e-9,
+             qPrintable(QStringLiteral("%1 vs %2").arg(kl).arg(want)));
+    std::vector<std::vector<float>> dir;
+    std::vector<TrainParam*> params;
+    std::uint64_t seed = 500;
+    for (TrainParam& p : student.params())
+        if (p.kind == ParamKind::Weight && p.trainable) {
+            std::vector<float> d = gaussian(p.value.size(), seed++);
+            for (std::size_t i = 0; i < d.size(); ++i)
+                d[i] = std::copysign(d[i], p.grad[i]) * 0.05f;
+            dir.push_back(std::move(d));
+            params.push_back(&p);
+        }
+    const double analytic = directional(student, ParamKind::Weight, dir);
+    std::vector<std::vector<float>> saved;
+    for (TrainParam* p : params)
+        saved.push_back(p->value);
+    const double fd = richardson(
+        [&](double eps) {
+            for (std::size_t k = 0; k < params.size(); ++k)
+                for (std::size_t i = 0; i < saved[k].size(); ++i)
+                    params[k]->value[i] = float(double(saved[k][i]) + eps * double(dir[k][i]));
+            return student.loss(tokens.data(), batch, n, false, other.data());
+        },
+        1e-3);
+    qInfo("distillation: analytic %.8g, finite difference %.8g", analytic, fd);
+    QVERIFY2(std::abs(fd - analytic) <= 1e-3 * std::abs(analytic),
+             qPrintable(QStringLiteral("%1 vs %2").arg(fd).arg(analytic)));
+}
+
+// QAT by distillation: the held-out KL divergence from the float model (the score the run keeps the best
+// of) falls; without the float model the objective is refused.
+void TrainTest::distillationJobLowersKld()
+{
+    const QString q = quantizedStories();
+    if (q.isEmpty())
+        QSKIP("stories260K or WikiText-2 missing");
+    TrainJobParams p = jobParams(q);
+    p.distill = true;
+    QS_VERIFY_ERROR(test::errorOf([&] { runTrainJob(p); }),
+                    {QStringLiteral("distillation"), QStringLiteral("float model")});
+    p.floatModel = Model::open(test::dataPath(QStringLiteral("stories260K")));
+    p.training.optimizer.steps = 20;
+    const TrainJobResult r = runTrainJob(p);
+    qInfo("held-out KL divergence %.5f -> %.5f", r.heldOutBefore, r.heldOutAfter);
+    QVERIFY(r.heldOutBefore > 0);
+    QVERIFY2(r.heldOutAfter < 0.9 * r.heldOutBefore,
+             qPrintable(QStringLiteral("%1 → %2").arg(r.heldOutBefore).arg(r.heldOutAfter)));
 }
 
 // Block-AP on stories260K RTN int2: every block ends no worse than it started, most strictly better,

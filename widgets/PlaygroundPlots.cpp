@@ -921,12 +921,13 @@ PlaygroundGptqCurvePlot::PlaygroundGptqCurvePlot(QWidget* parent) : PlaygroundGp
 PlotTable PlaygroundGptqCurvePlot::table() const
 {
     PlotTable t;
-    t.header = QStringList{QStringLiteral("columns"), QStringLiteral("gptq"), QStringLiteral("rtn")};
+    t.header = QStringList{QStringLiteral("columns"), QStringLiteral("gptq"), QStringLiteral("rtn"),
+                           QStringLiteral("signround_final")};
     if (!m_demo)
         return t;
     for (std::size_t k = 0; k < m_demo->curveSteps.size(); ++k)
         t.rows.push_back({number(double(m_demo->curveSteps[k])), number(m_demo->gptqCurve[k]),
-                          number(m_demo->rtnCurve[k])});
+                          number(m_demo->rtnCurve[k]), number(m_demo->learned.learnedError)});
     return t;
 }
 
@@ -966,6 +967,14 @@ void PlaygroundGptqCurvePlot::rebuild()
     gg->setName(tr("GPTQ (error fed back)"));
     gg->setPen(QPen(seriesColor(1), 2.5 * m_scale));
     gg->setData(keys, g, true);
+    if (!d.learned.curve.empty()) { // SignRound's learned rounding ends at one error: a level line
+        QCPGraph* lg = addGraph();
+        lg->setName(tr("SignRound (learned rounding)"));
+        lg->setPen(QPen(seriesColor(2), 2 * m_scale, Qt::DashDotLine));
+        lg->setData(QVector<double>{0.0, double(d.columns())},
+                    QVector<double>{d.learned.learnedError, d.learned.learnedError}, true);
+        top = std::max(top, d.learned.learnedError);
+    }
     auto* now = new QCPItemStraightLine(this);
     const double x = double(std::clamp<std::int64_t>(m_step + 1, 0, d.columns()));
     now->point1->setCoords(x, 0);

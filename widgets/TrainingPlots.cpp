@@ -46,6 +46,12 @@ void TrainingLossPlot::setKeptStep(int step)
     rebuild();
 }
 
+void TrainingLossPlot::setDistillation(bool on)
+{
+    m_distillation = on;
+    rebuild();
+}
+
 void TrainingLossPlot::setEmptyText(const QString& text)
 {
     m_emptyText = text;
@@ -85,7 +91,8 @@ void TrainingLossPlot::rebuild()
 {
     clearPlot();
     xAxis->setLabel(tr("step"));
-    yAxis->setLabel(tr("loss (nats per token)"));
+    yAxis->setLabel(m_distillation ? tr("KL divergence from the float model (nats per token)")
+                                   : tr("cross-entropy (nats per token)"));
     if (!hasData()) {
         legend->setVisible(false);
         showEmptyMessage(m_emptyText);
@@ -120,7 +127,7 @@ void TrainingLossPlot::rebuild()
         }
     }
     auto* train = addGraph();
-    train->setName(tr("training loss"));
+    train->setName(m_distillation ? tr("training KL") : tr("training loss"));
     const QColor trainColor = seriesColor(0);
     train->setPen(QPen(trainColor, 1.5));
     train->setScatterStyle(steps.size() <= 40
@@ -128,7 +135,7 @@ void TrainingLossPlot::rebuild()
                                : QCPScatterStyle(QCPScatterStyle::ssNone));
     train->setData(steps, losses, true);
     auto* held = addGraph();
-    held->setName(tr("held-out loss"));
+    held->setName(m_distillation ? tr("held-out KL") : tr("held-out loss"));
     const QColor heldColor = seriesColor(1);
     held->setPen(QPen(heldColor, 2));
     held->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssSquare, heldColor, heldColor, kMarkerSize));

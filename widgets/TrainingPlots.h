@@ -24,6 +24,9 @@ public:
     void setSteps(int steps);
     /// The step whose parameters were kept (a dashed rule); -1: none.
     void setKeptStep(int step);
+    /// Whether the loss is the KL divergence from the float model (distillation) rather than the text's
+    /// cross-entropy: the axis and legend say which.
+    void setDistillation(bool on);
     /// What the plot says while it has no curve (a block-wise run has none).
     void setEmptyText(const QString& text);
 
@@ -38,6 +41,7 @@ private:
     void rebuild();
 
     std::vector<TrainingPoint> m_curve;
+    bool m_distillation = false;
     int m_steps = 0;
     int m_keptStep = -1;
     QString m_emptyText;

@@ -97,6 +97,10 @@ int runTrain(const QStringList& args)
             "it exists): RTN, HQQ and AWQ layers start from its weights.",
             "DIR"),
         opt("from-quantized", "Start every layer from its dequantized weights, not the float model's."),
+        opt("objective",
+            "kd: KL divergence from the float model's next-token distributions (distillation; the "
+            "default when the float model is there); ce: cross-entropy on the text.",
+            "OBJ", "kd"),
         opt("out", "Folder for the trained model (written atomically, with run.json).", "DIR"),
         opt("name", "The trained run's name (default: the folder's).", "NAME"),
         opt("eval", "Evaluate the trained model on this text (perplexity; KLD with --kld-base).", "FILE"),
@@ -191,19 +195,24 @@ int runTrain(const QStringList& args)
         throw qs::Error(QStringLiteral("--kld-base needs --eval"));
     }
     params.model = qs::Model::open(p.positionalArguments().front());
-    if (!p.isSet(QStringLiteral("from-quantized"))) {
-        QString floatPath = p.value(QStringLiteral("float-model"));
-        if (floatPath.isEmpty()) {
-            floatPath = params.model->quantizationInfo().value(QStringLiteral("base_model")).toString();
-            if (!floatPath.isEmpty() && !QFileInfo::exists(floatPath)) {
-                err() << "note: the float model " << floatPath
-                      << " is gone; every layer starts from its dequantized weights\n";
-                floatPath.clear();
-            }
+    params.latentFromFloatModel = !p.isSet(QStringLiteral("from-quantized"));
+    QString floatPath = p.value(QStringLiteral("float-model"));
+    if (floatPath.isEmpty()) {
+        floatPath = params.model->quantizationInfo().value(QStringLiteral("base_model")).toString();
+        if (!floatPath.isEmpty() && !QFileInfo::exists(floatPath)) {
+            err() << "note: the float model " << floatPath
+                  << " is gone: every layer starts from its dequantized weights, the loss is cross-entropy\n";
+            floatPath.clear();
         }
-        if (!floatPath.isEmpty())
-            params.floatModel = qs::Model::open(floatPath);
     }
+    if (!floatPath.isEmpty())
+        params.floatModel = qs::Model::open(floatPath);
+    const QString objective = p.value(QStringLiteral("objective"));
+    if (objective != u"kd" && objective != u"ce")
+        throw qs::Error(QStringLiteral("--objective: unknown \"%1\" (kd, ce)").arg(objective));
+    params.distill = objective == u"kd" && params.floatModel;
+    if (objective == u"kd" && !params.floatModel && p.isSet(QStringLiteral("objective")))
+        throw qs::Error(QStringLiteral("--objective kd needs the float model (--float-model)"));
 
     const bool json = p.isSet(QStringLiteral("json"));
     qs::JobContext job;

@@ -612,6 +612,11 @@ bool FineTuneDialog::start()
         m_blocks.push_back(f);
         m_blocksDirty = true;
     });
+    { // the loss the curve shows: distillation when the float model the checkpoint names is there
+        const QString base = m_source.run.modelPath;
+        m_lossPlot->setDistillation(!base.isEmpty() &&
+                                    QFileInfo::exists(QDir(base).filePath(QStringLiteral("config.json"))));
+    }
     m_job = runJob<TrainJobResult>(
         this,
         [params, checkpoint, pageModel = m_source.pageModel, onPoint, onBlock](TrainJobResult& out,
@@ -625,6 +630,8 @@ bool FineTuneDialog::start()
             if (!base.isEmpty() && QFileInfo(base).isDir())
                 p.floatModel =
                     pageModel && sameFolder(pageModel->path(), base) ? pageModel : Model::open(base);
+            // As the command line: with the float model the loss is the KL divergence from it.
+            p.distill = p.floatModel != nullptr;
             out = runTrainJob(p, ctx, onPoint, onBlock);
         },
         [this](const JobOutcome<TrainJobResult>& out) { onFinished(out); }, options);

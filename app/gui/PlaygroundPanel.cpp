@@ -1113,8 +1113,11 @@ void PlaygroundPanel::refreshStats()
         m_winner->setText(
             m_winner->text() + QLatin1Char(' ') +
             tr("That is the weights' error; GPTQ minimises the layer's output error, "
-               "‖(w − ŵ)X‖²/n: GPTQ %1 vs RTN %2 on this row.")
-                .arg(num(m_gptqDemo->gptqCurve.back(), 3), num(m_gptqDemo->rtnCurve.back(), 3)));
+               "‖(w − ŵ)X‖²/n: GPTQ %1 vs RTN %2 on this row (learned rounding, SignRound: %3, %4 "
+               "weights rounded the other way).")
+                .arg(num(m_gptqDemo->gptqCurve.back(), 3), num(m_gptqDemo->rtnCurve.back(), 3),
+                     num(m_gptqDemo->learned.learnedError, 3))
+                .arg(m_gptqDemo->learned.roundedUp + m_gptqDemo->learned.roundedDown));
 }
 
 /// The shown weight's quantization, one operation a line (A's result, or B's when chosen).
@@ -1374,6 +1377,14 @@ void PlaygroundPanel::refreshGptqStep()
     row(tr("output error now: GPTQ / RTN"), tr("%1 / %2").arg(num(gNow, 4), num(rNow, 4)));
     row(tr("at the end: GPTQ / RTN"),
         tr("%1 / %2").arg(num(d.gptqCurve.back(), 4), num(d.rtnCurve.back(), 4)));
+    const LearnedRounding& lr = d.learned;
+    row(tr("learned rounding (SignRound, %1 steps)").arg(int(lr.curve.size()) - 1),
+        tr("%1: %2 of %3 weights rounded the other way (%4 up, %5 down)")
+            .arg(num(lr.learnedError, 4))
+            .arg(lr.roundedUp + lr.roundedDown)
+            .arg(d.columns())
+            .arg(lr.roundedUp)
+            .arg(lr.roundedDown));
     m_gptqText->setText(QStringLiteral("<table>%1</table>").arg(rows.join(QString())));
     m_gptqNext->setText(
         next.isEmpty()
@@ -1382,7 +1393,8 @@ void PlaygroundPanel::refreshGptqStep()
                   QStringLiteral("<table><tr><th>%1</th><th>%2</th><th></th><th>%3</th></tr>%4</table>")
                       .arg(tr("column"), tr("before"), tr("after"), next.join(QString())));
     // Tall enough for the numbers at the current font, leaving the plots at least half the page.
-    const int wanted = std::max(m_gptqText->sizeHint().height(), m_gptqNext->sizeHint().height()) + 4;
+    const int wanted = std::max(m_gptqText->sizeHint().height(), m_gptqNext->sizeHint().height()) + 4 +
+                       m_gptqTextScroll->horizontalScrollBar()->sizeHint().height(); // when it shows
     m_gptqTextScroll->setMinimumHeight(std::min(wanted, m_views->height() / 2));
     m_gptqRowPlot->setDemo(m_gptqDemo, i);
     m_gptqCurvePlot->setDemo(m_gptqDemo, i);

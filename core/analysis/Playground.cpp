@@ -773,7 +773,9 @@ GptqDemo gptqDemo(const std::vector<float>& row, const LinearInputStats& stats, 
     rtnSpec.actOrder = false;
     request.spec = rtnSpec;
     request.stats = nullptr;
-    d.rtnReconstructed = quantizeWeight(request, job).dequantize();
+    const QuantizedTensor rtn = quantizeWeight(request, job);
+    d.rtnReconstructed = rtn.dequantize();
+    d.learned = learnRowRounding(row, rtn, stats.xtx, stats.tokens, 200, job);
 
     // The curves at up to 129 points (each O(n²): the row after k steps, then the quadratic form).
     const std::int64_t points = std::min<std::int64_t>(n, 128);

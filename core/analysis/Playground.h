@@ -5,6 +5,7 @@
 #include "recipe/Recipe.h"
 #include "results/PlotData.h"
 #include "spec/QuantSpec.h"
+#include "train/LearnedRounding.h"
 
 #include <QString>
 #include <array>
@@ -237,6 +238,9 @@ struct GptqDemo
     std::int64_t tokens = 0;
     std::vector<std::int64_t> curveSteps;    ///< columns quantized, for the curves (0 … cols)
     std::vector<double> gptqCurve, rtnCurve; ///< output error after curveSteps[k] columns
+    /// SignRound on the same row and output error: RTN's scales and zeros, each weight's rounding learned
+    /// (train/LearnedRounding.h), for comparison with GPTQ's error feedback and with nearest rounding.
+    LearnedRounding learned;
 
     std::int64_t columns() const { return std::int64_t(original.size()); }
     /// The row after `steps` columns (in quantization order) are quantized, in column order: those

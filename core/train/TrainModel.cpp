@@ -68,6 +68,17 @@ void rmsNormForward(const float* x, const float* w, std::int64_t rows, int dim, 
     });
 }
 
+double logSumExp(const float* row, int n)
+{
+    float mx = -INFINITY;
+    for (int j = 0; j < n; ++j)
+        mx = std::max(mx, row[j]);
+    double sum = 0;
+    for (int j = 0; j < n; ++j)
+        sum += std::exp(double(row[j]) - double(mx));
+    return double(mx) + std::log(sum);
+}
+
 void silu(const float* g, const float* u, std::size_t count, float* out)
 {
     for (std::size_t i = 0; i < count; ++i)
@@ -659,7 +670,7 @@ void TrainModel::embed(const int* tokens, int count, float* hidden) const
     }
 }
 
-double TrainModel::loss(const int* tokens, int batch, int n, bool backward)
+double TrainModel::loss(const int* tokens, int batch, int n, bool backward, const float* teacherLogits)
 {
     if (batch <= 0 || n < 2)
         throw Error(
@@ -693,14 +704,20 @@ double TrainModel::loss(const int* tokens, int batch, int n, bool backward)
                 std::fill(row, row + V, 0.0f);
                 continue;
             }
+            const double lse = logSumExp(row, V);
+            if (teacherLogits) { // KL(teacher ‖ model): soft targets, dlogits = (q − p) / count
+                const float* tr = teacherLogits + t * V;
+                const double tlse = logSumExp(tr, V);
+                double kl = 0;
+                for (int j = 0; j < V; ++j) {
+                    const double lp = double(tr[j]) - tlse, pj = std::exp(lp);
+                    kl += pj * (lp - (double(row[j]) - lse));
+                    row[j] = float((std::exp(double(row[j]) - lse) - pj) / double(predicted));
+                }
+                rowLoss[std::size_t(t)] = kl;
+                continue;
+            }
             const int target = tokens[t + 1];
-            float mx = -INFINITY;
-            for (int j = 0; j < V; ++j)
-                mx = std::max(mx, row[j]);
-            double sum = 0;
-            for (int j = 0; j < V; ++j)
-                sum += std::exp(double(row[j]) - double(mx));
-            const double lse = double(mx) + std::log(sum);
             rowLoss[std::size_t(t)] = lse - double(row[target]);
             for (int j = 0; j < V; ++j)
                 row[j] =
@@ -731,6 +748,20 @@ double TrainModel::loss(const int* tokens, int batch, int n, bool backward)
                 g[j] += d[j];
         }
     return total / double(predicted);
+}
+
+std::vector<float> TrainModel::logits(const int* tokens, int batch, int n)
+{
+    refreshWeights();
+    const int H = m_config.hiddenSize, V = m_config.vocabSize;
+    const std::int64_t N = std::int64_t(batch) * n;
+    std::vector<float> hidden(std::size_t(N * H)), normed(hidden.size()), out(std::size_t(N * V));
+    embed(tokens, int(N), hidden.data());
+    for (int b = 0; b < m_config.numLayers; ++b)
+        blockForward(b, hidden.data(), batch, n);
+    rmsNormForward(hidden.data(), m_finalNorm->value.data(), N, H, m_config.rmsNormEps, normed.data());
+    linearForward(m_linears[std::size_t(m_head)], normed.data(), N, out.data());
+    return out;
 }
 
 } // namespace qs

@@ -72,7 +72,12 @@ public:
     /// Mean next-token cross-entropy of `batch` sequences of `n` tokens each (`tokens` [batch, n]; every
     /// position but the last predicts the next), in f64. With `backward`, adds its gradients to the
     /// trainable parameters' `grad`.
-    double loss(const int* tokens, int batch, int n, bool backward);
+    /// With `teacherLogits` ([batch·n, vocab], another model's logits for the same tokens), the loss is
+    /// instead the mean KL divergence of this model's next-token distributions from the teacher's
+    /// (knowledge distillation, as LLM-QAT trains), the quantity `eval --kld-base` reports.
+    double loss(const int* tokens, int batch, int n, bool backward, const float* teacherLogits = nullptr);
+    /// The logits [batch·n, vocab] of a forward pass (no gradients), e.g. a teacher's.
+    std::vector<float> logits(const int* tokens, int batch, int n);
 
     /// The pieces, for block-wise jobs (reconstruction of one block's outputs).
     /// hidden [batch·n, hiddenSize] ← block b of hidden, in place (each sequence from position 0).

@@ -37,7 +37,7 @@ void restoreSnapshot(TrainModel& m, const std::vector<std::vector<float>>& s)
 
 } // namespace
 
-double meanLoss(TrainModel& m, const std::vector<std::vector<int>>& windows, int batch)
+double meanLoss(TrainModel& m, const std::vector<std::vector<int>>& windows, int batch, TrainModel* teacher)
 {
     const int n = int(windows.front().size());
     double total = 0;
@@ -48,7 +48,9 @@ double meanLoss(TrainModel& m, const std::vector<std::vector<int>>& windows, int
         for (int i = 0; i < count; ++i)
             tokens.insert(tokens.end(), windows[first + std::size_t(i)].begin(),
                           windows[first + std::size_t(i)].end());
-        total += m.loss(tokens.data(), count, n, false) * double(count);
+        const std::vector<float> soft =
+            teacher ? teacher->logits(tokens.data(), count, n) : std::vector<float>();
+        total += m.loss(tokens.data(), count, n, false, teacher ? soft.data() : nullptr) * double(count);
     }
     return total / double(windows.size());
 }
@@ -179,7 +181,8 @@ void constrainParameters(TrainModel& model)
 
 TrainingResult trainModel(TrainModel& model, const std::vector<std::vector<int>>& windows,
                           const std::vector<std::vector<int>>& heldOut, const TrainingSettings& settings,
-                          const JobContext& job, const std::function<void(const TrainingPoint&)>& onPoint)
+                          const JobContext& job, const std::function<void(const TrainingPoint&)>& onPoint,
+                          TrainModel* teacher)
 {
     Optimizer opt(settings.optimizer);
     if (settings.batch < 1 || settings.evalEvery < 1 || settings.checkpointEvery < 0)
@@ -213,7 +216,7 @@ TrainingResult trainModel(TrainModel& model, const std::vector<std::vector<int>>
     std::vector<std::vector<float>> best;
     if (!heldOut.empty()) {
         job.report(0.0, QStringLiteral("training"), QStringLiteral("scoring the held-out text"));
-        result.startHeldOut = result.bestHeldOut = meanLoss(model, heldOut, settings.batch);
+        result.startHeldOut = result.bestHeldOut = meanLoss(model, heldOut, settings.batch, teacher);
         result.bestStep = opt.stepsTaken();
         if (settings.keepBest)
             best = snapshot(model);
@@ -231,7 +234,7 @@ TrainingResult trainModel(TrainModel& model, const std::vector<std::vector<int>>
             result.stoppedEarly = true;
             if (!heldOut.empty() && result.curve.back().heldOut < 0) { // score where it stopped
                 TrainingPoint& last = result.curve.back();
-                last.heldOut = meanLoss(model, heldOut, settings.batch);
+                last.heldOut = meanLoss(model, heldOut, settings.batch, teacher);
                 if (last.heldOut < result.bestHeldOut) {
                     result.bestHeldOut = last.heldOut;
                     result.bestStep = last.step;
@@ -249,7 +252,9 @@ TrainingResult trainModel(TrainModel& model, const std::vector<std::vector<int>>
         model.zeroGrad();
         TrainingPoint p;
         p.step = s + 1;
-        p.loss = model.loss(tokens.data(), settings.batch, n, true);
+        const std::vector<float> soft =
+            teacher ? teacher->logits(tokens.data(), settings.batch, n) : std::vector<float>();
+        p.loss = model.loss(tokens.data(), settings.batch, n, true, teacher ? soft.data() : nullptr);
         p.learningRate = settings.optimizer.learningRateAt(s);
         if (!std::isfinite(p.loss)) {
             result.stopReason =
@@ -269,7 +274,7 @@ TrainingResult trainModel(TrainModel& model, const std::vector<std::vector<int>>
         model.refreshWeights();
         const bool last = s + 1 == steps;
         if (!heldOut.empty() && ((s + 1) % settings.evalEvery == 0 || last)) {
-            p.heldOut = meanLoss(model, heldOut, settings.batch);
+            p.heldOut = meanLoss(model, heldOut, settings.batch, teacher);
             if (!std::isfinite(p.heldOut)) {
                 result.stopReason =
                     QStringLiteral("the held-out loss is not finite at step %1 (diverged): the best "

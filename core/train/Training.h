@@ -63,21 +63,26 @@ struct TrainingResult
 };
 
 /// Mean next-token loss over `windows` (equal lengths), `batch` at a time.
-double meanLoss(TrainModel& model, const std::vector<std::vector<int>>& windows, int batch);
+/// With a teacher, the mean KL divergence from the teacher's distributions (see TrainModel::loss).
+double meanLoss(TrainModel& model, const std::vector<std::vector<int>>& windows, int batch,
+                TrainModel* teacher = nullptr);
 
 /// Keeps a model's trainable parameters in their valid ranges after a step: scales positive, integer
 /// zeros on [0, qmax], learned rounding offsets on [−½, ½].
 void constrainParameters(TrainModel& model);
 
 /// Trains `model` on `windows` (each a sequence of equal length ≥ 2) and scores `heldOut` (may be
-/// empty). Reports progress and the curve (`onPoint`, on the calling thread) and stops with qs::Cancelled
-/// on cancel (the model then holds the last completed step's parameters). A loss or gradient that is not
-/// finite stops the run with `stopReason` set and the parameters of the last good step kept. Throws
-/// qs::Error for invalid settings or windows, and for a checkpoint that cannot be written or read.
+/// empty). The loss is next-token cross-entropy, or with a `teacher` (the float model) the KL divergence
+/// from its distributions (distillation), for the steps and the held-out score alike. Reports progress and
+/// the curve (`onPoint`, on the calling thread) and stops with qs::Cancelled on cancel (the model then holds
+/// the last completed step's parameters). A loss or gradient that is not finite stops the run with
+/// `stopReason` set and the parameters of the last good step kept. Throws qs::Error for invalid settings or
+/// windows, and for a checkpoint that cannot be written or read.
 TrainingResult trainModel(TrainModel& model, const std::vector<std::vector<int>>& windows,
                           const std::vector<std::vector<int>>& heldOut, const TrainingSettings& settings,
                           const JobContext& job = {},
-                          const std::function<void(const TrainingPoint&)>& onPoint = {});
+                          const std::function<void(const TrainingPoint&)>& onPoint = {},
+                          TrainModel* teacher = nullptr);
 
 /// One block's reconstruction: the mean squared error of its output against the float block's, over all
 /// windows, before and after its steps (the block keeps its starting parameters when the steps made it
