@@ -90,6 +90,45 @@
     </message>
 </context>
 <context>
+    <name>TrainJob</name>
+    <message>
+        <source>QAT</source>
+        <translation>QAT</translation>
+    </message>
+    <message>
+        <source>QAT (end to end)</source>
+        <translation>QAT (Ende-zu-Ende)</translation>
+    </message>
+    <message>
+        <source>Weights, scales and zeros tuned together on the next-token loss of the training text.</source>
+        <translation>Gewichte, Skalen und Nullpunkte gemeinsam auf den Next-Token-Verlust des Trainingstexts trainiert.</translation>
+    </message>
+    <message>
+        <source>Block-AP</source>
+        <translation>Block-AP</translation>
+    </message>
+    <message>
+        <source>Block-AP (block-wise)</source>
+        <translation>Block-AP (blockweise)</translation>
+    </message>
+    <message>
+        <source>Block after block, weights, scales and zeros fitted to the float model&apos;s block outputs.</source>
+        <translation>Block für Block werden Gewichte, Skalen und Nullpunkte an die Blockausgaben des Float-Modells angepasst.</translation>
+    </message>
+    <message>
+        <source>SignRound</source>
+        <translation>SignRound</translation>
+    </message>
+    <message>
+        <source>SignRound (learned rounding)</source>
+        <translation>SignRound (gelernte Rundung)</translation>
+    </message>
+    <message>
+        <source>Block after block, each weight&apos;s rounding (up or down) learned by signed descent; scales and zeros by AdamW.</source>
+        <translation>Block für Block wird die Rundung jedes Gewichts (auf oder ab) per Vorzeichen-Gradientenabstieg gelernt; Skalen und Nullpunkte mit AdamW.</translation>
+    </message>
+</context>
+<context>
     <name>qs::AboutDialog</name>
     <message>
         <source>About QuantScope</source>
@@ -228,6 +267,335 @@
     <message>
         <source>not measured</source>
         <translation>nicht gemessen</translation>
+    </message>
+</context>
+<context>
+    <name>qs::FineTuneDialog</name>
+    <message>
+        <source>before</source>
+        <translation>vorher</translation>
+    </message>
+    <message>
+        <source>after</source>
+        <translation>nachher</translation>
+    </message>
+    <message>
+        <source>block %1</source>
+        <translation>Block %1</translation>
+    </message>
+    <message>
+        <source>Fine-tune</source>
+        <translation>Fine-Tuning</translation>
+    </message>
+    <message>
+        <source>Use QAT instead</source>
+        <translation>Stattdessen QAT verwenden</translation>
+    </message>
+    <message>
+        <source>QAT trains end to end on the training text and needs no float model</source>
+        <translation>QAT trainiert Ende-zu-Ende auf dem Trainingstext und braucht kein Float-Modell</translation>
+    </message>
+    <message>
+        <source>Start</source>
+        <translation>Starten</translation>
+    </message>
+    <message>
+        <source>Stop (keep best)</source>
+        <translation>Anhalten (Bestes behalten)</translation>
+    </message>
+    <message>
+        <source>End after the current step and keep the run: the step with the lowest held-out loss is saved and evaluated</source>
+        <translation>Nach dem aktuellen Schritt beenden und den Lauf behalten: Der Schritt mit dem niedrigsten Validierungsverlust wird gespeichert und evaluiert</translation>
+    </message>
+    <message>
+        <source>Cancel (discard)</source>
+        <translation>Abbrechen (verwerfen)</translation>
+    </message>
+    <message>
+        <source>End now and keep nothing: no folder is written</source>
+        <translation>Jetzt beenden und nichts behalten: Es wird kein Ordner geschrieben</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>Schließen</translation>
+    </message>
+    <message>
+        <source>Hide this window; a running job goes on (Fine-tune… on the Runs page shows it)</source>
+        <translation>Dieses Fenster ausblenden; ein laufender Auftrag läuft weiter („Fine-Tuning…“ auf der Seite „Läufe“ zeigt ihn)</translation>
+    </message>
+    <message>
+        <source>The peak learning rate (after the warm-up, before the cosine decay); scales and zeros learn at their own multiple of it</source>
+        <translation>Die Spitzenlernrate (nach dem Warm-up, vor dem Kosinus-Abfall); Skalen und Nullpunkte lernen mit einem eigenen Vielfachen davon</translation>
+    </message>
+    <message>
+        <source> windows per step</source>
+        <translation> Fenster pro Schritt</translation>
+    </message>
+    <message>
+        <source> tokens</source>
+        <translation> Token</translation>
+    </message>
+    <message>
+        <source> windows</source>
+        <translation> Fenster</translation>
+    </message>
+    <message>
+        <source>Training text</source>
+        <translation>Trainingstext</translation>
+    </message>
+    <message>
+        <source>Held-out text</source>
+        <translation>Validierungstext</translation>
+    </message>
+    <message>
+        <source>none: no held-out loss, no best step to keep</source>
+        <translation>keiner: kein Validierungsverlust, kein bester Schritt zum Behalten</translation>
+    </message>
+    <message>
+        <source>Scored about ten times a run; the step where it is lowest is the one kept</source>
+        <translation>Wird etwa zehnmal pro Lauf bewertet; behalten wird der Schritt mit dem niedrigsten Wert</translation>
+    </message>
+    <message>
+        <source>The trained checkpoint&apos;s folder (written whole at the end; never over an existing folder)</source>
+        <translation>Der Ordner des trainierten Checkpoints (am Ende vollständig geschrieben; nie über einen bestehenden Ordner)</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>Durchsuchen…</translation>
+    </message>
+    <message>
+        <source>Folder for the trained checkpoint</source>
+        <translation>Ordner für den trainierten Checkpoint</translation>
+    </message>
+    <message>
+        <source>Method</source>
+        <translation>Methode</translation>
+    </message>
+    <message>
+        <source>Steps</source>
+        <translation>Schritte</translation>
+    </message>
+    <message>
+        <source>Learning rate</source>
+        <translation>Lernrate</translation>
+    </message>
+    <message>
+        <source>Batch</source>
+        <translation>Batch</translation>
+    </message>
+    <message>
+        <source>Sequence length</source>
+        <translation>Sequenzlänge</translation>
+    </message>
+    <message>
+        <source>Samples</source>
+        <translation>Stichproben</translation>
+    </message>
+    <message>
+        <source>Output folder</source>
+        <translation>Ausgabeordner</translation>
+    </message>
+    <message>
+        <source>Training</source>
+        <translation>Training</translation>
+    </message>
+    <message>
+        <source>Loss</source>
+        <translation>Verlust</translation>
+    </message>
+    <message>
+        <source>Each block&apos;s output error against the float model</source>
+        <translation>Ausgabefehler jedes Blocks gegenüber dem Float-Modell</translation>
+    </message>
+    <message>
+        <source>mean squared error</source>
+        <translation>mittlerer quadratischer Fehler</translation>
+    </message>
+    <message>
+        <source>Loss curve</source>
+        <translation>Verlustkurve</translation>
+    </message>
+    <message>
+        <source>Block fits</source>
+        <translation>Block-Anpassungen</translation>
+    </message>
+    <message>
+        <source>Learning-rate schedule</source>
+        <translation>Lernratenverlauf</translation>
+    </message>
+    <message>
+        <source>Steps per block</source>
+        <translation>Schritte pro Block</translation>
+    </message>
+    <message>
+        <source>QAT trains the whole model at once: no block fits</source>
+        <translation>QAT trainiert das ganze Modell auf einmal: keine Block-Anpassungen</translation>
+    </message>
+    <message>
+        <source>Block-wise methods fit each block to the float model (see Block fits); the held-out loss before and after is in the summary</source>
+        <translation>Blockweise Methoden passen jeden Block an das Float-Modell an (siehe Block-Anpassungen); der Validierungsverlust vorher und nachher steht in der Zusammenfassung</translation>
+    </message>
+    <message>
+        <source>The loss curve appears here once training starts</source>
+        <translation>Die Verlustkurve erscheint hier, sobald das Training beginnt</translation>
+    </message>
+    <message>
+        <source>step (each block runs this schedule)</source>
+        <translation>Schritt (jeder Block durchläuft diesen Verlauf)</translation>
+    </message>
+    <message>
+        <source>step</source>
+        <translation>Schritt</translation>
+    </message>
+    <message>
+        <source>Run: %1 (%2)
+Checkpoint: %3</source>
+        <translation>Lauf: %1 (%2)
+Checkpoint: %3</translation>
+    </message>
+    <message>
+        <source>The run&apos;s checkpoint (%1) is gone: there is nothing to fine-tune. Run its plan again on the Runs page.</source>
+        <translation>Der Checkpoint des Laufs (%1) ist nicht mehr vorhanden: Es gibt nichts für das Fine-Tuning. Führen Sie seinen Plan auf der Seite „Läufe“ erneut aus.</translation>
+    </message>
+    <message>
+        <source>none was kept</source>
+        <translation>es wurde keiner aufbewahrt</translation>
+    </message>
+    <message>
+        <source>%1 fits each block to the float model&apos;s outputs, and the float model this checkpoint was quantized from (%2) is gone. QAT (end to end) needs no float model: use it instead, or put the float model back.</source>
+        <translation>%1 passt jeden Block an die Ausgaben des Float-Modells an, und das Float-Modell, aus dem dieser Checkpoint quantisiert wurde (%2), ist nicht mehr vorhanden. QAT (Ende-zu-Ende) braucht kein Float-Modell: Verwenden Sie stattdessen QAT, oder legen Sie das Float-Modell zurück.</translation>
+    </message>
+    <message>
+        <source>not recorded</source>
+        <translation>nicht erfasst</translation>
+    </message>
+    <message>
+        <source>Or leave it empty: no held-out loss, and the last step is kept.</source>
+        <translation>Oder lassen Sie es leer: kein Validierungsverlust, und der letzte Schritt wird behalten.</translation>
+    </message>
+    <message>
+        <source>Learning rate: “%1” is not a number above 0 and at most 1 (e.g. 2e-5).</source>
+        <translation>Lernrate: „%1“ ist keine Zahl über 0 und höchstens 1 (z. B. 2e-5).</translation>
+    </message>
+    <message>
+        <source>Output folder: not set. The trained checkpoint needs a folder of its own.</source>
+        <translation>Ausgabeordner: nicht gesetzt. Der trainierte Checkpoint braucht einen eigenen Ordner.</translation>
+    </message>
+    <message>
+        <source>Output folder: %1 exists already. Choose another: nothing is written over a folder.</source>
+        <translation>Ausgabeordner: %1 existiert bereits. Wählen Sie einen anderen: Ein bestehender Ordner wird nie überschrieben.</translation>
+    </message>
+    <message>
+        <source>The Runs page&apos;s evaluation text: %1. The trained run is evaluated as the page&apos;s runs are: set the Evaluation text on the Runs page.</source>
+        <translation>Der Evaluierungstext der Seite „Läufe“: %1. Der trainierte Lauf wird wie die Läufe dieser Seite evaluiert: Legen Sie den Evaluierungstext auf der Seite „Läufe“ fest.</translation>
+    </message>
+    <message>
+        <source>%1 + %2</source>
+        <translation>%1 + %2</translation>
+    </message>
+    <message>
+        <source>starting</source>
+        <translation>wird gestartet</translation>
+    </message>
+    <message>
+        <source>loading</source>
+        <translation>wird geladen</translation>
+    </message>
+    <message>
+        <source>stopping after this step…</source>
+        <translation>wird nach diesem Schritt angehalten…</translation>
+    </message>
+    <message>
+        <source>cancelling…</source>
+        <translation>wird abgebrochen…</translation>
+    </message>
+    <message>
+        <source>cancelled</source>
+        <translation>abgebrochen</translation>
+    </message>
+    <message>
+        <source>Cancelled: nothing was written, and “%1” stays as it was.</source>
+        <translation>Abgebrochen: Es wurde nichts geschrieben, und „%1“ bleibt unverändert.</translation>
+    </message>
+    <message>
+        <source>Fine-tuning “%1” was cancelled</source>
+        <translation>Das Fine-Tuning von „%1“ wurde abgebrochen</translation>
+    </message>
+    <message>
+        <source>the trained run was not saved (%1)</source>
+        <translation>der trainierte Lauf wurde nicht gespeichert (%1)</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>Failed: %1
+
+Nothing was written; “%2” stays as it was.</source>
+        <translation>Fehlgeschlagen: %1
+
+Es wurde nichts geschrieben; „%2“ bleibt unverändert.</translation>
+    </message>
+    <message>
+        <source>stopped early; kept</source>
+        <translation>vorzeitig angehalten; behalten</translation>
+    </message>
+    <message>
+        <source>done</source>
+        <translation>fertig</translation>
+    </message>
+    <message>
+        <source>%1 of %2 blocks fitted in %3 s%4; %5 closer to the float model.</source>
+        <translation>%1 von %2 Blöcken in %3 s angepasst%4; %5 näher am Float-Modell.</translation>
+    </message>
+    <message>
+        <source> (stopped early: the rest pass through)</source>
+        <translation> (vorzeitig angehalten: die übrigen bleiben unverändert)</translation>
+    </message>
+    <message>
+        <source>Stopped at step %1 of %2 after %3 s.</source>
+        <translation>Bei Schritt %1 von %2 nach %3 s angehalten.</translation>
+    </message>
+    <message>
+        <source>%1 of %2 steps in %3 s.</source>
+        <translation>%1 von %2 Schritten in %3 s.</translation>
+    </message>
+    <message>
+        <source>Held-out loss %1 → %2 (best at step %3%4).</source>
+        <translation>Validierungsverlust %1 → %2 (Bestwert bei Schritt %3%4).</translation>
+    </message>
+    <message>
+        <source>, kept</source>
+        <translation>, behalten</translation>
+    </message>
+    <message>
+        <source>Held-out loss %1 → %2.</source>
+        <translation>Validierungsverlust %1 → %2.</translation>
+    </message>
+    <message>
+        <source>Perplexity %1 → %2 (before → after tuning).</source>
+        <translation>Perplexität %1 → %2 (vor → nach dem Tuning).</translation>
+    </message>
+    <message>
+        <source>Perplexity after tuning: %1.</source>
+        <translation>Perplexität nach dem Tuning: %1.</translation>
+    </message>
+    <message>
+        <source>KLD against the float model %1 → %2.</source>
+        <translation>KLD zum Float-Modell %1 → %2.</translation>
+    </message>
+    <message>
+        <source>KLD against the float model: %1.</source>
+        <translation>KLD zum Float-Modell: %1.</translation>
+    </message>
+    <message>
+        <source>Saved as “%1” in %2; it is in the Runs table below “%3”.</source>
+        <translation>Gespeichert als „%1“ in %2; er steht in der Tabelle der Läufe unter „%3“.</translation>
+    </message>
+    <message>
+        <source>Warnings: %1</source>
+        <translation>Warnungen: %1</translation>
     </message>
 </context>
 <context>
@@ -476,6 +844,41 @@
     <message>
         <source>KLD contribution</source>
         <translation>KLD-Beitrag</translation>
+    </message>
+</context>
+<context>
+    <name>qs::LearningRatePlot</name>
+    <message>
+        <source>step</source>
+        <translation>Schritt</translation>
+    </message>
+    <message>
+        <source>learning rate</source>
+        <translation>Lernrate</translation>
+    </message>
+    <message>
+        <source>No schedule</source>
+        <translation>Kein Lernratenverlauf</translation>
+    </message>
+    <message>
+        <source>schedule</source>
+        <translation>Verlauf</translation>
+    </message>
+    <message>
+        <source>step %1
+learning rate %2</source>
+        <translation>Schritt %1
+Lernrate %2</translation>
+    </message>
+    <message>
+        <source>now</source>
+        <translation>jetzt</translation>
+    </message>
+    <message>
+        <source>step %1 (now)
+learning rate %2</source>
+        <translation>Schritt %1 (jetzt)
+Lernrate %2</translation>
     </message>
 </context>
 <context>
@@ -810,6 +1213,14 @@
     <message>
         <source>Full screen with every page enlarged for a projector (F11)</source>
         <translation>Vollbild, jede Seite für einen Projektor vergrößert (F11)</translation>
+    </message>
+    <message>
+        <source>Fine-tuning finished: the tuned run is in the Runs table</source>
+        <translation>Fine-Tuning abgeschlossen: Der abgestimmte Lauf steht in der Tabelle der Läufe</translation>
+    </message>
+    <message>
+        <source>Fine-tuning finished with warnings: %1</source>
+        <translation>Fine-Tuning abgeschlossen, mit Warnungen: %1</translation>
     </message>
 </context>
 <context>
@@ -1634,6 +2045,10 @@ RTN %3</translation>
         <source>GPTQ (error fed back)</source>
         <translation>GPTQ (Fehler zurückgeführt)</translation>
     </message>
+    <message>
+        <source>SignRound (learned rounding)</source>
+        <translation>SignRound (gelernte Rundung)</translation>
+    </message>
 </context>
 <context>
     <name>qs::PlaygroundGptqRowPlot</name>
@@ -2074,10 +2489,6 @@ vorher %3 → nachher %4</translation>
         <translation>∞</translation>
     </message>
     <message>
-        <source>That is the weights&apos; error; GPTQ minimises the layer&apos;s output error, ‖(w − ŵ)X‖²/n: GPTQ %1 vs RTN %2 on this row.</source>
-        <translation>Das ist der Fehler der Gewichte; GPTQ minimiert den Ausgabefehler der Schicht, ‖(w − ŵ)X‖²/n: GPTQ %1 gegen RTN %2 auf dieser Zeile.</translation>
-    </message>
-    <message>
         <source>: q = clamp(round(w/s + z), 0, %1), ŵ = (q − z)·s</source>
         <translation>: q = clamp(round(w/s + z), 0, %1), ŵ = (q − z)·s</translation>
     </message>
@@ -2351,6 +2762,18 @@ vorher %3 → nachher %4</translation>
     <message>
         <source> — rotated: w is (V·w)_%1, the value the method quantizes</source>
         <translation> — rotiert: w ist (V·w)_%1, der Wert, den die Methode quantisiert</translation>
+    </message>
+    <message>
+        <source>That is the weights&apos; error; GPTQ minimises the layer&apos;s output error, ‖(w − ŵ)X‖²/n: GPTQ %1 vs RTN %2 on this row (learned rounding, SignRound: %3, %4 weights rounded the other way).</source>
+        <translation>Das ist der Fehler der Gewichte; GPTQ minimiert den Ausgabefehler der Schicht, ‖(w − ŵ)X‖²/n: GPTQ %1 gegen RTN %2 auf dieser Zeile (gelernte Rundung, SignRound: %3, %4 Gewichte andersherum gerundet).</translation>
+    </message>
+    <message>
+        <source>learned rounding (SignRound, %1 steps)</source>
+        <translation>gelernte Rundung (SignRound, %1 Schritte)</translation>
+    </message>
+    <message>
+        <source>%1: %2 of %3 weights rounded the other way (%4 up, %5 down)</source>
+        <translation>%1: %2 von %3 Gewichten andersherum gerundet (%4 auf, %5 ab)</translation>
     </message>
 </context>
 <context>
@@ -3273,6 +3696,42 @@ Läufe bleiben erhalten, solange QuantScope läuft, und werden nicht erfasst.</t
         <source>“%1” keeps this layer float: no grid</source>
         <translation>„%1“ lässt diese Schicht in Gleitkomma: kein Raster</translation>
     </message>
+    <message>
+        <source>Fine-tune…</source>
+        <translation>Fine-Tuning…</translation>
+    </message>
+    <message>
+        <source>The float baseline is the model itself: fine-tuning starts from a quantized run&apos;s checkpoint</source>
+        <translation>Die Float-Referenz ist das Modell selbst: Das Fine-Tuning beginnt beim Checkpoint eines quantisierten Laufs</translation>
+    </message>
+    <message>
+        <source>No checkpoint of this run is kept (%1), and fine-tuning starts from one: run its plan again</source>
+        <translation>Von diesem Lauf ist kein Checkpoint aufbewahrt (%1), und das Fine-Tuning beginnt bei einem: Führen Sie seinen Plan erneut aus</translation>
+    </message>
+    <message>
+        <source>it did not outlive its session</source>
+        <translation>er hat seine Sitzung nicht überdauert</translation>
+    </message>
+    <message>
+        <source>A fine-tune of “%1” is running: show it</source>
+        <translation>Ein Fine-Tuning von „%1“ läuft: anzeigen</translation>
+    </message>
+    <message>
+        <source>Select one quantized run to fine-tune it</source>
+        <translation>Wählen Sie einen quantisierten Lauf für das Fine-Tuning</translation>
+    </message>
+    <message>
+        <source>Fine-tune “%1” from its checkpoint (%2): the result is a run of its own, next to it</source>
+        <translation>Fine-Tuning von „%1“ ab seinem Checkpoint (%2): Das Ergebnis ist ein eigener Lauf daneben</translation>
+    </message>
+    <message>
+        <source>Cannot fine-tune “%1”</source>
+        <translation>Fine-Tuning von „%1“ nicht möglich</translation>
+    </message>
+    <message>
+        <source>Fine-tuning failed</source>
+        <translation>Fine-Tuning fehlgeschlagen</translation>
+    </message>
 </context>
 <context>
     <name>qs::SchemePicker</name>
@@ -3655,6 +4114,59 @@ Sie konnte nicht beiseitegelegt werden (%3), daher wird diese Sitzung sie nicht 
     <message>
         <source>Text files (*.txt *.raw);;All files (*)</source>
         <translation>Textdateien (*.txt *.raw);;Alle Dateien (*)</translation>
+    </message>
+</context>
+<context>
+    <name>qs::TrainingLossPlot</name>
+    <message>
+        <source>The loss curve appears here once training starts</source>
+        <translation>Die Verlustkurve erscheint hier, sobald das Training beginnt</translation>
+    </message>
+    <message>
+        <source>step</source>
+        <translation>Schritt</translation>
+    </message>
+    <message>
+        <source>KL divergence from the float model (nats per token)</source>
+        <translation>KL-Divergenz zum Float-Modell (nats pro Token)</translation>
+    </message>
+    <message>
+        <source>cross-entropy (nats per token)</source>
+        <translation>Kreuzentropie (nats pro Token)</translation>
+    </message>
+    <message>
+        <source>step %1
+training loss %2
+learning rate %3</source>
+        <translation>Schritt %1
+Trainingsverlust %2
+Lernrate %3</translation>
+    </message>
+    <message>
+        <source>step %1
+held-out loss %2</source>
+        <translation>Schritt %1
+Validierungsverlust %2</translation>
+    </message>
+    <message>
+        <source>training KL</source>
+        <translation>Trainings-KL</translation>
+    </message>
+    <message>
+        <source>training loss</source>
+        <translation>Trainingsverlust</translation>
+    </message>
+    <message>
+        <source>held-out KL</source>
+        <translation>Validierungs-KL</translation>
+    </message>
+    <message>
+        <source>held-out loss</source>
+        <translation>Validierungsverlust</translation>
+    </message>
+    <message>
+        <source>kept: step %1</source>
+        <translation>behalten: Schritt %1</translation>
     </message>
 </context>
 </TS>
