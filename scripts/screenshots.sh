@@ -42,5 +42,8 @@ for theme in light dark; do
   shot --playground "distribution=laplace,count=512,outliers=4,magnitude=12,method=quipsharp,bits=2,compare=rtn,bitsB=2,groupB=channel,view=codebook" \
     --screenshot "$out/playground-codebooks$suffix.png"
   shot --playground "bits=3,group=32,gptq=60" --screenshot "$out/playground-gptq$suffix.png"
+  # QAT (distillation from the float model) of an RTN int4 g32 run, 80 steps: the Fine-tune window when it ends
+  shot --tab runs --run-presets 4 --runs-folder "$work/runs-finetune-$theme" --fine-tune "method=qat;steps=80" \
+    --screenshot "$out/training$suffix.png"
 done
 ls -l "$out"

@@ -100,10 +100,6 @@
         <translation>QAT (Ende-zu-Ende)</translation>
     </message>
     <message>
-        <source>Weights, scales and zeros tuned together on the next-token loss of the training text.</source>
-        <translation>Gewichte, Skalen und Nullpunkte gemeinsam auf den Next-Token-Verlust des Trainingstexts trainiert.</translation>
-    </message>
-    <message>
         <source>Block-AP</source>
         <translation>Block-AP</translation>
     </message>
@@ -126,6 +122,10 @@
     <message>
         <source>Block after block, each weight&apos;s rounding (up or down) learned by signed descent; scales and zeros by AdamW.</source>
         <translation>Block für Block wird die Rundung jedes Gewichts (auf oder ab) per Vorzeichen-Gradientenabstieg gelernt; Skalen und Nullpunkte mit AdamW.</translation>
+    </message>
+    <message>
+        <source>Weights, scales and zeros tuned together, end to end: on the KL divergence from the float model when it is there (distillation), else on the training text&apos;s next-token loss.</source>
+        <translation>Gewichte, Skalen und Nullpunkte gemeinsam Ende-zu-Ende trainiert: auf der KL-Divergenz vom Float-Modell, wenn es vorhanden ist (Destillation), sonst auf dem Next-Token-Verlust des Trainingstexts.</translation>
     </message>
 </context>
 <context>

@@ -46,8 +46,9 @@ const std::vector<TrainMethodInfo>& trainMethods()
     static const std::vector<TrainMethodInfo> table{
         {TrainMethod::Qat, "e2e", "qat", QT_TRANSLATE_NOOP("TrainJob", "QAT"),
          QT_TRANSLATE_NOOP("TrainJob", "QAT (end to end)"),
-         QT_TRANSLATE_NOOP("TrainJob", "Weights, scales and zeros tuned together on the next-token loss of "
-                                       "the training text."),
+         QT_TRANSLATE_NOOP("TrainJob", "Weights, scales and zeros tuned together, end to end: on the KL "
+                                       "divergence from the float model when it is there (distillation), "
+                                       "else on the training text's next-token loss."),
          200, false},
         {TrainMethod::BlockAp, "blockwise", "block-ap", QT_TRANSLATE_NOOP("TrainJob", "Block-AP"),
          QT_TRANSLATE_NOOP("TrainJob", "Block-AP (block-wise)"),
