@@ -55,6 +55,17 @@ CliResult runCli(const QStringList& args, const QProcessEnvironment& env, int ti
     return r;
 }
 
+QString quantizeRtn(const QString& model, const QString& out, int bits, int group)
+{
+    const CliResult r = runCli({QStringLiteral("quantize"), model, QStringLiteral("--method"),
+                                QStringLiteral("rtn"), QStringLiteral("--bits"), QString::number(bits),
+                                QStringLiteral("--group"), QString::number(group), QStringLiteral("--out"),
+                                out, QStringLiteral("--runs"), QStringLiteral("off")});
+    if (r.exitCode != 0)
+        qWarning("%s", r.err.constData());
+    return r.exitCode == 0 ? out : QString();
+}
+
 bool writeFile(const QString& path, const QByteArray& bytes)
 {
     QDir().mkpath(QFileInfo(path).absolutePath());

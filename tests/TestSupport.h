@@ -27,6 +27,10 @@ CliResult runCli(const QStringList& args, int timeoutMs = 600000);
 /// The same, in the environment `env` (a fault-injection library preloaded, say).
 CliResult runCli(const QStringList& args, const QProcessEnvironment& env, int timeoutMs = 600000);
 
+/// `quantscope-cli quantize MODEL --method rtn --bits BITS --group GROUP --out OUT --runs off`: the
+/// quantized checkpoint folder, or empty (the CLI's error printed as a warning) when it failed.
+QString quantizeRtn(const QString& model, const QString& out, int bits, int group);
+
 /// Writes bytes to a file (creating folders); returns false on failure.
 bool writeFile(const QString& path, const QByteArray& bytes);
 

@@ -124,14 +124,7 @@ QString TestFineTune::checkpoint()
     const QString model = test::dataPath(QStringLiteral("stories260K"));
     if (model.isEmpty())
         return {};
-    const QString out = m_dir.filePath(QStringLiteral("rtn-w2"));
-    const test::CliResult r = test::runCli(
-        {QStringLiteral("quantize"), model, QStringLiteral("--method"), QStringLiteral("rtn"),
-         QStringLiteral("--bits"), QStringLiteral("2"), QStringLiteral("--group"), QStringLiteral("32"),
-         QStringLiteral("--out"), out, QStringLiteral("--runs"), QStringLiteral("off")});
-    if (r.exitCode != 0)
-        qWarning("%s", r.err.constData());
-    m_checkpoint = r.exitCode == 0 ? out : QString();
+    m_checkpoint = test::quantizeRtn(model, m_dir.filePath(QStringLiteral("rtn-w2")), 2, 32);
     return m_checkpoint;
 }
 

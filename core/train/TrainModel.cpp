@@ -289,17 +289,28 @@ void TrainModel::refreshWeights(int block)
 // ---------------------------------------------------------------------------------------------
 // Linear layers
 
+namespace {
+
+/// The inputs a layer multiplies: x itself, or for AWQ's scaled inputs x / s per column (in `buffer`).
+const float* layerInputs(const TrainModel::Linear& l, const float* x, std::int64_t n,
+                         std::vector<float>& buffer)
+{
+    if (l.inputScales.empty())
+        return x;
+    buffer.assign(x, x + n * l.in);
+    for (std::int64_t t = 0; t < n; ++t)
+        for (std::int64_t j = 0; j < l.in; ++j)
+            buffer[std::size_t(t * l.in + j)] /= l.inputScales[std::size_t(j)];
+    return buffer.data();
+}
+
+} // namespace
+
 void TrainModel::linearForward(const Linear& l, const float* x, std::int64_t n, float* y) const
 {
     std::vector<float> scaled;
-    if (!l.inputScales.empty()) {
-        scaled.assign(x, x + n * l.in);
-        for (std::int64_t t = 0; t < n; ++t)
-            for (std::int64_t j = 0; j < l.in; ++j)
-                scaled[std::size_t(t * l.in + j)] /= l.inputScales[std::size_t(j)];
-        x = scaled.data();
-    }
-    gemmXWt(x, n, l.in, l.runWeight(), l.out, y, l.bias ? l.bias->value.data() : nullptr);
+    gemmXWt(layerInputs(l, x, n, scaled), n, l.in, l.runWeight(), l.out, y,
+            l.bias ? l.bias->value.data() : nullptr);
 }
 
 void TrainModel::linearBackward(Linear& l, const float* x, std::int64_t n, const float* dy, float* dx,
@@ -321,13 +332,7 @@ void TrainModel::linearBackward(Linear& l, const float* x, std::int64_t n, const
         l.grid && (l.scale->trainable || l.zero->trainable || (l.rounding && l.rounding->trainable));
     if (l.weight->trainable || quantTrained) { // dŴ = dYᵀ·X, then through the fake quantization
         std::vector<float> xs;
-        if (!l.inputScales.empty()) {
-            xs.assign(x, x + n * l.in);
-            for (std::int64_t t = 0; t < n; ++t)
-                for (std::int64_t j = 0; j < l.in; ++j)
-                    xs[std::size_t(t * l.in + j)] /= l.inputScales[std::size_t(j)];
-            x = xs.data();
-        }
+        x = layerInputs(l, x, n, xs);
         const std::vector<float> dyT = transposed(dy, n, l.out), xT = transposed(x, n, l.in);
         std::vector<float> dW(std::size_t(l.out * l.in));
         gemmXWt(dyT.data(), l.out, n, xT.data(), l.in, dW.data());
