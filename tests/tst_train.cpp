@@ -138,6 +138,7 @@ private Q_SLOTS:
     void blockwiseFitsEveryBlock();
     void distillationLossAndGradients();
     void distillationJobLowersKld();
+    void floatModelThatDoesNotFitIsNotUsed();
     void signRoundMovesCodesByOneStepAtMost();
 
 private:
@@ -750,7 +751,9 @@ void TrainTest::divergenceStopsAndKeepsParameters()
 {
     QS_REQUIRE_DATA(path, "stories260K");
     const Transformer t(Model::open(path));
-    TrainModel m(t, TrainableSet{});
+    TrainableSet floatWeights;
+    floatWeights.floatWeights = true;
+    TrainModel m(t, floatWeights);
     TrainParam* w = nullptr;
     for (TrainParam& p : m.params())
         if (p.kind == ParamKind::Weight && p.trainable && !w)
@@ -763,6 +766,7 @@ void TrainTest::divergenceStopsAndKeepsParameters()
     const std::vector<std::vector<int>> windows{randomTokens(16, t.vocabSize(), 1)};
     const TrainingResult r = trainModel(m, windows, {}, s);
     QCOMPARE(r.steps, 0);
+    QVERIFY(r.diverged);
     QVERIFY2(r.stopReason.contains(QStringLiteral("step 1")) &&
                  r.stopReason.contains(QStringLiteral("diverged")),
              qPrintable(r.stopReason));
@@ -809,7 +813,9 @@ void TrainTest::distillationLossAndGradients()
     const Transformer t(Model::open(path));
     Transformer q(Model::open(path));
     quantizeAll(q, QStringLiteral("rtn-w3-g32"));
-    TrainModel student(t, TrainableSet{}), self(t, TrainableSet{}), teacher(q, TrainableSet{});
+    TrainableSet floatWeights;
+    floatWeights.floatWeights = true;
+    TrainModel student(t, floatWeights), self(t, TrainableSet{}), teacher(q, TrainableSet{});
     const int n = 24, batch = 2;
     const std::vector<int> tokens = randomTokens(n * batch, t.vocabSize(), 31);
     const std::vector<float> own = self.logits(tokens.data(), batch, n),
@@ -887,6 +893,45 @@ void TrainTest::distillationJobLowersKld()
     QVERIFY(r.heldOutBefore > 0);
     QVERIFY2(r.heldOutAfter < 0.9 * r.heldOutBefore,
              qPrintable(QStringLiteral("%1 → %2").arg(r.heldOutBefore).arg(r.heldOutAfter)));
+}
+
+// A "float model" whose weights do not give the stored codes (another model of the same shape, as an AWQ
+// folder with its scales folded into the norms would be) starts no layer: each falls back to its
+// dequantized weights with a warning naming it; a teacher of another vocabulary is refused; the output
+// folder cannot be the model itself.
+void TrainTest::floatModelThatDoesNotFitIsNotUsed()
+{
+    const QString q = quantizedStories();
+    if (q.isEmpty())
+        QSKIP("stories260K or WikiText-2 missing");
+    SyntheticModelSpec shape; // stories260K's shape, random weights
+    shape.hidden = 64;
+    shape.intermediate = 172;
+    shape.layers = 5;
+    shape.heads = 8;
+    shape.kvHeads = 4;
+    shape.vocab = 512;
+    shape.tied = true;
+    const QString other = m_dir.filePath(QStringLiteral("other"));
+    writeSyntheticModel(other, shape);
+    TrainJobParams p = jobParams(q);
+    p.training.optimizer.steps = 3;
+    p.floatModel = Model::open(other);
+    const TrainJobResult r = runTrainJob(p);
+    QCOMPARE(r.latentFromFloat, 0);
+    QVERIFY2(r.warnings.size() >= 35 && r.warnings.front().contains(QStringLiteral("model.layers.0.self_attn.q_proj")) &&
+                 r.warnings.front().contains(QStringLiteral("other codes")),
+             qPrintable(r.warnings.join(u'\n')));
+    shape.vocab = 600;
+    const QString wider = m_dir.filePath(QStringLiteral("wider"));
+    writeSyntheticModel(wider, shape);
+    p.floatModel = Model::open(wider);
+    p.latentFromFloatModel = false;
+    p.distill = true;
+    QS_VERIFY_ERROR(test::errorOf([&] { runTrainJob(p); }), {wider, QStringLiteral("vocabulary")});
+    p = jobParams(q);
+    p.outDir = q;
+    QS_VERIFY_ERROR(test::errorOf([&] { runTrainJob(p); }), {QStringLiteral("the model being trained")});
 }
 
 // Block-AP on stories260K RTN int2: every block ends no worse than it started, most strictly better,

@@ -165,8 +165,13 @@ void saveQuantizedModel(const QString& outDir, const Model& base, const Quantize
         const TensorStore& ts = base.tensors();
         // The linears' stored tensors are replaced by the result's: a float base's `<name>.weight`, and
         // every tensor of a quantized base's layer (`.qweight`, `.scales`, …) but its bias.
+        // A layer the result has no tensor for and the base stores as a plain float weight (a GPTQ/AWQ
+        // folder's unquantized lm_head, retrained) is copied as stored.
         QSet<QString> linearWeights;
-        for (const LinearLayerInfo& l : base.linears()) {
+        for (std::size_t i = 0; i < base.linears().size(); ++i) {
+            const LinearLayerInfo& l = base.linears()[i];
+            if (!result.tensors.at(i) && !l.quant)
+                continue;
             linearWeights.insert(l.weight);
             if (l.quant)
                 for (const QString& name : ts.names())
@@ -195,6 +200,8 @@ void saveQuantizedModel(const QString& outDir, const Model& base, const Quantize
         for (std::size_t i = 0; i < base.linears().size(); ++i) {
             const LinearLayerInfo& l = base.linears()[i];
             const std::shared_ptr<const QuantizedTensor>& qp = result.tensors.at(i);
+            if (!qp && !l.quant)
+                continue; // copied above as stored
             if (!qp)
                 throw Error(l.name + QStringLiteral(": the run has no quantized tensor for this layer"));
             const QuantizedTensor& q = *qp;

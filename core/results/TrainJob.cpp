@@ -178,10 +178,14 @@ MemoryNeed trainingMemory(const Model& model, const TrainJobParams& p)
     if (p.mode == TrainJobParams::Mode::Blockwise || p.distill)
         need.add(QStringLiteral("float model (targets, teacher)"), 4.0 * double(model.totals().params));
     if (p.mode == TrainJobParams::Mode::Blockwise) {
-        need.add(QStringLiteral("hidden states of the windows (both models)"),
-                 8.0 * double(p.calibration.samples) * double(std::max(2, p.calibration.seqLen)) *
+        need.add(QStringLiteral("hidden states of the windows (both models, and the targets)"),
+                 12.0 * double(p.calibration.samples) * double(std::max(2, p.calibration.seqLen)) *
                      c.hiddenSize);
     }
+    if (!p.heldOut.text.isEmpty() && p.training.keepBest)
+        need.add(QStringLiteral("the best step's parameters (keep best)"), 4.0 * trained);
+    need.add(QStringLiteral("the quantized model as it runs (evaluation, saving)"),
+             modelRunMemory(model, 0, 0).total());
     need.add(QStringLiteral("largest layer's gradient"), [&] {
         double largest = 0;
         for (const LinearLayerInfo& l : model.linears())
@@ -205,6 +209,10 @@ TrainJobResult runTrainJob(const TrainJobParams& p, const JobContext& job,
     const QString problem = p.training.optimizer.validate();
     if (!problem.isEmpty())
         throw Error(problem);
+    if (!p.outDir.isEmpty() &&
+        QFileInfo(p.outDir).canonicalFilePath() == QFileInfo(m.path()).canonicalFilePath())
+        throw Error::inFile(p.outDir,
+                            QStringLiteral("is the model being trained: choose another output folder"));
     requireMemory(QStringLiteral("training %1").arg(m.displayName()), trainingMemory(m, p),
                   QStringLiteral("try a smaller --batch or --seq-len, or close other programs"));
 
@@ -216,15 +224,18 @@ TrainJobResult runTrainJob(const TrainJobParams& p, const JobContext& job,
     if (!p.heldOut.text.isEmpty())
         heldOut = calibrationWindows(*tokenizer, p.heldOut, bos);
     Transformer t(p.model, Transformer::MemoryCheck::CallerEstimated);
+    // Each layer's stored tensor; null for a layer stored as a plain float weight (a GPTQ/AWQ folder's
+    // unquantized lm_head), which stays as stored.
     std::vector<std::shared_ptr<const QuantizedTensor>> tensors(m.linears().size());
     for (std::size_t i = 0; i < tensors.size(); ++i) {
         const auto* q = dynamic_cast<const QuantizedLinear*>(&t.linear(int(i)));
-        if (!q)
+        if (q)
+            tensors[i] = q->tensorPtr();
+        else if (m.linears()[i].quant)
             throw Error::inFile(m.path(),
-                                QStringLiteral("%1 is not stored in a QuantScope, GPTQ or AWQ layout; "
-                                               "training cannot save it")
-                                    .arg(m.linears()[i].name));
-        tensors[i] = q->tensorPtr();
+                                QStringLiteral("%1 is stored as %2; training runs integer grids and float "
+                                               "layers")
+                                    .arg(m.linears()[i].name, t.linear(int(i)).describe()));
     }
     TrainModel model(t, p.trainable);
     TrainJobResult r;
@@ -234,13 +245,35 @@ TrainJobResult runTrainJob(const TrainJobParams& p, const JobContext& job,
             throw Error::inFile(f.path(),
                                 QStringLiteral("is not the float model of %1 (other shape)").arg(m.path()));
         for (std::size_t i = 0; i < m.linears().size(); ++i) {
-            const QuantMethod method = tensors[i]->spec.method;
+            const QuantMethod method = tensors[i] ? tensors[i]->spec.method : QuantMethod::Float;
             if (method != QuantMethod::Rtn && method != QuantMethod::Hqq && method != QuantMethod::Awq)
                 continue;
             job.checkCancelled();
             job.report(-1, QStringLiteral("loading"),
                        QStringLiteral("float weights of %1").arg(m.linears()[i].name));
+            const auto l = std::find_if(model.linears().begin(), model.linears().end(),
+                                        [&](const TrainModel::Linear& x) { return x.index == int(i); });
+            const std::vector<float> stored = l->weight->value;
             model.setLatentWeight(int(i), readLinearWeight(f, m.linears()[i].name));
+            // The float weights must give the stored codes (they do for our RTN, HQQ and AWQ layers; an AWQ
+            // folder from elsewhere has its scales folded into the previous norm, so they do not): else the
+            // layer keeps its dequantized weights.
+            const std::vector<std::uint8_t> codes = fakeQuantCodes(
+                *l->grid, l->weight->value.data(), l->scale->value.data(), l->zero->value.data(), nullptr);
+            const std::vector<std::uint8_t> want = tensors[i]->unpackedCodes();
+            std::size_t differ = 0;
+            for (std::size_t k = 0; k < codes.size(); ++k)
+                differ += codes[k] != want[k];
+            if (differ > codes.size() / 1000) {
+                l->weight->value = stored;
+                model.refreshWeights();
+                r.warnings << QStringLiteral(
+                                  "%1: the float model's weights give %2 % other codes than stored; the "
+                                  "layer starts from its dequantized weights")
+                                  .arg(m.linears()[i].name)
+                                  .arg(100.0 * double(differ) / double(codes.size()), 0, 'f', 1);
+                continue;
+            }
             ++r.latentFromFloat;
         }
     }
@@ -270,7 +303,14 @@ TrainJobResult runTrainJob(const TrainJobParams& p, const JobContext& job,
                                                        "was quantized from (--float-model)"));
     // The float model, f32: block-wise targets and the distillation teacher.
     std::unique_ptr<TrainModel> reference;
-    if (p.floatModel) {
+    if (p.floatModel && (blockwise || p.distill)) {
+        const ModelConfig &a = p.floatModel->config(), &b = m.config();
+        if (a.vocabSize != b.vocabSize || a.hiddenSize != b.hiddenSize || a.numLayers != b.numLayers ||
+            a.intermediateSize != b.intermediateSize || a.numHeads != b.numHeads ||
+            a.numKvHeads != b.numKvHeads)
+            throw Error::inFile(
+                p.floatModel->path(),
+                QStringLiteral("is not the float model of %1 (another shape or vocabulary)").arg(m.path()));
         const Transformer floatRun(p.floatModel, Transformer::MemoryCheck::CallerEstimated);
         TrainableSet none;
         none.weights = none.scales = none.zeros = false;
@@ -294,7 +334,7 @@ TrainJobResult runTrainJob(const TrainJobParams& p, const JobContext& job,
                                          if (onBlock)
                                              onBlock(f);
                                      });
-        if (e2e) { // E2E-QP: the scales and zeros alone, end to end
+        if (e2e && !p.training.stopRequested()) { // E2E-QP: the scales and zeros alone, end to end
             for (ParamKind k : {ParamKind::Weight, ParamKind::Rounding, ParamKind::Norm, ParamKind::Bias,
                                 ParamKind::Embedding})
                 model.setTrainable(k, false);
@@ -306,6 +346,10 @@ TrainJobResult runTrainJob(const TrainJobParams& p, const JobContext& job,
         if (!heldOut.empty())
             r.heldOutAfter = meanLoss(model, heldOut, p.training.batch, teacher);
     }
+    if (r.training.diverged)
+        throw Error(r.training.stopReason +
+                    QStringLiteral(": no earlier parameters were kept (no held-out text), so "
+                                   "nothing is saved"));
     if (!r.training.stopReason.isEmpty())
         r.warnings << r.training.stopReason;
     job.checkCancelled();

@@ -55,19 +55,19 @@ LearnedRounding learnRowRounding(const std::vector<float>& row, const QuantizedT
     LearnedRounding r;
     r.nearestCodes = fakeQuantCodes(grid, row.data(), s, z, nullptr);
     std::vector<float> dwq(static_cast<std::size_t>(n)), best = v.value;
-    r.nearestError = evaluate(nullptr);
+    r.nearestError = evaluate(&dwq);
     r.curve.push_back(r.nearestError);
     double bestError = r.nearestError;
+    // Each evaluation leaves the next step's gradient in dwq: one product XᵀX·e per step.
     for (int step = 0; step < settings.steps; ++step) {
         job.checkCancelled();
-        evaluate(&dwq);
         std::fill(v.grad.begin(), v.grad.end(), 0.0f);
         fakeQuantBackward(grid, row.data(), s, z, v.value.data(), dwq.data(), nullptr, nullptr, nullptr,
                           v.grad.data());
         opt.step(params);
         for (float& x : v.value)
             x = std::clamp(x, -0.5f, 0.5f);
-        const double err = evaluate(nullptr);
+        const double err = evaluate(&dwq);
         r.curve.push_back(err);
         if (err < bestError) {
             bestError = err;

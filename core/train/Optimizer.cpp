@@ -142,19 +142,29 @@ QByteArray Optimizer::save() const
     QByteArray bytes;
     QDataStream out(&bytes, QIODevice::WriteOnly);
     out.setVersion(QDataStream::Qt_6_0);
+    save(out);
+    return bytes;
+}
+
+void Optimizer::save(QDataStream& out) const
+{
     out << quint32(0x51534f50) << qint32(m_step) << quint32(m_m.size());
     for (std::size_t k = 0; k < m_m.size(); ++k) {
         out << quint64(m_m[k].size());
         writeFloatArray(out, m_m[k]);
         writeFloatArray(out, m_v[k]);
     }
-    return bytes;
 }
 
 void Optimizer::restore(const QByteArray& bytes, const std::deque<TrainParam>& params)
 {
     QDataStream in(bytes);
     in.setVersion(QDataStream::Qt_6_0);
+    restore(in, params);
+}
+
+void Optimizer::restore(QDataStream& in, const std::deque<TrainParam>& params)
+{
     quint32 magic = 0, count = 0;
     qint32 step = 0;
     in >> magic >> step >> count;

@@ -53,6 +53,10 @@ public:
     /// when the bytes do not fit `params` (another model or set of trainable parameters).
     QByteArray save() const;
     void restore(const QByteArray& bytes, const std::deque<TrainParam>& params);
+    /// The same straight into a stream (a training checkpoint: no copy of the moments in memory, no 4 GiB
+    /// limit of a QByteArray field).
+    void save(QDataStream& out) const;
+    void restore(QDataStream& in, const std::deque<TrainParam>& params);
 
 private:
     OptimizerSettings m_settings;

@@ -193,7 +193,7 @@ void TrainModel::addLinear(const Transformer& t, int index, const TrainableSet& 
                                "grids: RTN, GPTQ, AWQ, HQQ)")
                     .arg(info.name, layer.describe()));
         l.weight = &addParam(info.name + QStringLiteral(".weight"), ParamKind::Weight, l.out, l.in,
-                             std::move(w), trainable.weights);
+                             std::move(w), trainable.floatWeights);
     }
     if (!layer.bias().empty())
         l.bias = &addParam(info.name + QStringLiteral(".bias"), ParamKind::Bias, 1, l.out, layer.bias(),

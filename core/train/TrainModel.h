@@ -35,12 +35,16 @@ struct TrainableSet
 {
     bool embedding = false;
     bool norms = false;
-    bool weights = true;
+    bool weights = true; ///< quantized layers' latent weights
     bool biases = false;
     bool scales = true;    ///< quantized layers' scales (LSQ)
     bool zeros = true;     ///< quantized layers' zeros (asymmetric grids)
     bool rounding = false; ///< learned rounding offsets v ∈ [−½, ½] per weight (SignRound)
-    static TrainableSet all() { return {true, true, true, true, true, true, true}; }
+    /// Float layers' weights (a head kept in f16, every layer of a float model). Off by default: a
+    /// quantized checkpoint's trained form is its grids (train/Training.h trainedTensors), and float
+    /// parts that moved would not be saved with them.
+    bool floatWeights = false;
+    static TrainableSet all() { return {true, true, true, true, true, true, true, true}; }
 };
 
 /// A Llama-family decoder as a trainable f32 model with a backward pass: the forward of

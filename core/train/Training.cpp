@@ -9,6 +9,7 @@
 #include <QJsonArray>
 #include <QSaveFile>
 #include <cmath>
+#include <limits>
 
 namespace qs {
 
@@ -76,7 +77,7 @@ void writeCheckpoint(const QString& path, const TrainModel& m, const Optimizer& 
         out << p.name << quint64(p.value.size());
         writeFloatArray(out, p.value);
     }
-    out << opt.save();
+    opt.save(out);
     if (out.status() != QDataStream::Ok || !f.commit())
         throw Error::inFile(path,
                             QStringLiteral("cannot write the training checkpoint: %1").arg(f.errorString()));
@@ -120,11 +121,11 @@ void readCheckpoint(const QString& path, TrainModel& m, Optimizer& opt)
         if (!readFloatArray(in, values[k]))
             throw Error::inFile(path, QStringLiteral("the training checkpoint is truncated"));
     }
-    QByteArray state;
-    in >> state;
-    if (in.status() != QDataStream::Ok)
-        throw Error::inFile(path, QStringLiteral("the training checkpoint is truncated"));
-    opt.restore(state, m.params());
+    try {
+        opt.restore(in, m.params());
+    } catch (const Error& e) {
+        throw Error::inFile(path, e.message());
+    }
     for (quint32 k = 0; k < count; ++k)
         trainable[k]->value = std::move(values[k]);
     m.refreshWeights();
@@ -203,7 +204,7 @@ TrainingResult trainModel(TrainModel& model, const std::vector<std::vector<int>>
     TrainingResult result;
     if (!settings.checkpointPath.isEmpty() && QFile::exists(settings.checkpointPath)) {
         readCheckpoint(settings.checkpointPath, model, opt);
-        result.resumedFrom = opt.stepsTaken();
+        result.resumedFrom = result.steps = opt.stepsTaken();
     }
     const int steps = settings.optimizer.steps;
     QElapsedTimer clock;
@@ -256,12 +257,17 @@ TrainingResult trainModel(TrainModel& model, const std::vector<std::vector<int>>
             teacher ? teacher->logits(tokens.data(), settings.batch, n) : std::vector<float>();
         p.loss = model.loss(tokens.data(), settings.batch, n, true, teacher ? soft.data() : nullptr);
         p.learningRate = settings.optimizer.learningRateAt(s);
-        if (!std::isfinite(p.loss)) {
+        if (!std::isfinite(p.loss)) { // the parameters held gave it: fall back to the best kept ones
             result.stopReason =
-                QStringLiteral("the training loss is not finite at step %1 (diverged): the parameters "
-                               "of step %2 are kept; lower the learning rate")
-                    .arg(s + 1)
-                    .arg(s);
+                QStringLiteral("the training loss is not finite at step %1 (diverged); lower the "
+                               "learning rate")
+                    .arg(s + 1);
+            if (!best.empty()) {
+                restoreSnapshot(model, best);
+                result.keptBest = true;
+            } else {
+                result.diverged = true;
+            }
             break;
         }
         try {
@@ -277,12 +283,15 @@ TrainingResult trainModel(TrainModel& model, const std::vector<std::vector<int>>
             p.heldOut = meanLoss(model, heldOut, settings.batch, teacher);
             if (!std::isfinite(p.heldOut)) {
                 result.stopReason =
-                    QStringLiteral("the held-out loss is not finite at step %1 (diverged): the best "
-                                   "parameters so far are kept; lower the learning rate")
+                    QStringLiteral("the held-out loss is not finite at step %1 (diverged); lower the "
+                                   "learning rate")
                         .arg(s + 1);
-                if (!best.empty())
+                if (!best.empty()) {
                     restoreSnapshot(model, best);
-                result.keptBest = true;
+                    result.keptBest = true;
+                } else {
+                    result.diverged = true;
+                }
                 break;
             }
             if (p.heldOut < result.bestHeldOut) {
@@ -480,6 +489,9 @@ trainedTensors(const TrainModel& model, const std::vector<std::shared_ptr<const 
         const FakeQuantGrid& g = *l.grid;
         for (std::size_t k = 0; k < q->scales.size(); ++k) {
             q->scales[k] = roundToStorage(l.scale->value[k], q->spec.scaleType);
+            if (!(q->scales[k] > 0)) // below the storage's range: its smallest normal value
+                q->scales[k] =
+                    q->spec.scaleType == DType::F16 ? 6.103515625e-05f : std::numeric_limits<float>::min();
             if (!g.symmetric)
                 q->zeros[k] = g.integerZeros
                                   ? std::clamp(std::nearbyint(l.zero->value[k]), 0.0f, float(g.qmax()))

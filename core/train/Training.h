@@ -58,6 +58,9 @@ struct TrainingResult
     bool keptBest = false;     ///< the parameters are those of bestStep, not of the last step
     QString stopReason;        ///< empty when all steps ran; else why it stopped (divergence)
     bool stoppedEarly = false; ///< ended by TrainingSettings::stop before its last step
+    /// A loss turned non-finite and no earlier parameters were kept to fall back to: the model holds the
+    /// parameters that gave it (a caller must not save them).
+    bool diverged = false;
     double seconds = 0;
     QJsonObject toJson() const;
 };
