@@ -479,8 +479,9 @@ void TestConfig::modelOpen_data()
     QTest::newRow("fewer layers in config: extra tensors unused")
         << QVariantMap{} << QVariantMap{{S("num_hidden_layers"), 1}} << none << false
         << QVariantMap{{S("linears"), 8}, {S("unusedCount"), 9}};
+    // A llama folder declared qwen2/qwen3 (the synthetic writer gives those types their biases and norms).
     QTest::newRow("qwen2 folder missing bias")
-        << QVariantMap{{S("modelType"), S("qwen2")}} << QVariantMap{}
+        << QVariantMap{} << QVariantMap{{S("model_type"), S("qwen2")}}
         << QStringList{S("tensor 'model.layers.0.self_attn.q_proj.bias' is missing")} << false
         << QVariantMap{};
     QTest::newRow("llama attention_bias without bias tensors")
@@ -490,7 +491,7 @@ void TestConfig::modelOpen_data()
         << QVariantMap{} << QVariantMap{{S("mlp_bias"), true}}
         << QStringList{S("'model.layers.0.mlp.gate_proj.bias' is missing")} << false << QVariantMap{};
     QTest::newRow("qwen3 folder missing q_norm")
-        << QVariantMap{{S("modelType"), S("qwen3")}} << QVariantMap{}
+        << QVariantMap{} << QVariantMap{{S("model_type"), S("qwen3")}}
         << QStringList{S("tensor 'model.layers.0.self_attn.q_norm.weight' is missing")} << false
         << QVariantMap{};
     QTest::newRow("integer weights") << QVariantMap{{S("dtype"), int(DType::I8)}, {S("sparse"), true}}
