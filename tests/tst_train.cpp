@@ -24,6 +24,7 @@
 #include <QTest>
 #include <cmath>
 #include <deque>
+#include <functional>
 #include <limits>
 #include <random>
 
@@ -87,20 +88,45 @@ QString writeModel(const QTemporaryDir& dir, const QString& type, int hidden = 6
     return path;
 }
 
-/// Σ over a kind's trainable parameters of grad · direction.
-double directional(TrainModel& m, ParamKind kind, const std::vector<std::vector<float>>& dir)
+/// A direction over all of a kind's trainable tensors: Gaussian magnitudes times `scale` of the tensor,
+/// with the signs of the gradient (so the terms of Σ grad·direction add instead of cancelling), and the
+/// parameters moved along it from where they stand.
+struct Direction
 {
-    double sum = 0;
-    std::size_t k = 0;
-    for (TrainParam& p : m.params()) {
-        if (p.kind != kind || !p.trainable)
-            continue;
-        for (std::size_t i = 0; i < p.value.size(); ++i)
-            sum += double(p.grad[i]) * double(dir[k][i]);
-        ++k;
+    std::vector<TrainParam*> params;
+    std::vector<std::vector<float>> base, step;
+
+    Direction(TrainModel& m, ParamKind kind, std::uint64_t seed,
+              const std::function<float(const TrainParam&)>& scale)
+    {
+        for (TrainParam& p : m.params())
+            if (p.kind == kind && p.trainable) {
+                std::vector<float> d = gaussian(p.value.size(), seed++);
+                const float sc = scale(p);
+                for (std::size_t i = 0; i < d.size(); ++i)
+                    d[i] = std::copysign(d[i], p.grad[i]) * sc;
+                params.push_back(&p);
+                base.push_back(p.value);
+                step.push_back(std::move(d));
+            }
     }
-    return sum;
-}
+    /// Σ grad · direction: the analytic directional derivative.
+    double analytic() const
+    {
+        double sum = 0;
+        for (std::size_t k = 0; k < params.size(); ++k)
+            for (std::size_t i = 0; i < step[k].size(); ++i)
+                sum += double(params[k]->grad[i]) * double(step[k][i]);
+        return sum;
+    }
+    /// Parameters at base + eps·direction.
+    void moveTo(double eps)
+    {
+        for (std::size_t k = 0; k < params.size(); ++k)
+            for (std::size_t i = 0; i < base[k].size(); ++i)
+                params[k]->value[i] = float(double(base[k][i]) + eps * double(step[k][i]));
+    }
+};
 
 /// The derivative at 0 of f by central differences at h and 2h combined (Richardson): error O(h⁴).
 template <typename F>
@@ -142,6 +168,14 @@ private Q_SLOTS:
     void signRoundMovesCodesByOneStepAtMost();
 
 private:
+    /// stories260K from the shared data (empty when absent), or a synthetic model of `type` written now
+    /// (hidden 64, 2 blocks; mistral with a window of 5).
+    QString modelFolder(const QString& type)
+    {
+        if (type == u"stories260K")
+            return test::dataPath(type);
+        return writeModel(m_dir, type, 64, 2, type == u"mistral" ? 5 : 0);
+    }
     /// stories260K quantized with RTN int2 g32 by the command line, once (empty: data missing).
     QString quantizedStories();
     TrainJobParams jobParams(const QString& checkpoint);
@@ -333,14 +367,9 @@ void TrainTest::lossMatchesTransformer()
 {
     QFETCH(QString, model);
     QFETCH(QString, scheme);
-    QString path;
-    if (model == u"stories260K") {
-        path = test::dataPath(model);
-        if (path.isEmpty())
-            QSKIP(qPrintable(test::skipMessage(model)));
-    } else {
-        path = writeModel(m_dir, model, 64, 2, model == u"mistral" ? 5 : 0);
-    }
+    const QString path = modelFolder(model);
+    if (path.isEmpty())
+        QSKIP(qPrintable(test::skipMessage(model)));
     Transformer t(Model::open(path));
     if (!scheme.isEmpty())
         quantizeAll(t, scheme);
@@ -391,47 +420,26 @@ void TrainTest::gradientsMatchFiniteDifferences()
 {
     QFETCH(QString, model);
     QFETCH(int, kind);
-    QString path;
-    if (model == u"stories260K") {
-        path = test::dataPath(model);
-        if (path.isEmpty())
-            QSKIP(qPrintable(test::skipMessage(model)));
-    } else {
-        path = writeModel(m_dir, model, 64, 2, model == u"mistral" ? 5 : 0);
-    }
+    const QString path = modelFolder(model);
+    if (path.isEmpty())
+        QSKIP(qPrintable(test::skipMessage(model)));
     const Transformer t(Model::open(path));
     TrainModel m(t, TrainableSet::all());
     const int n = 24, batch = 2;
     const std::vector<int> tokens = randomTokens(n * batch, t.vocabSize(), 9);
     m.zeroGrad();
     m.loss(tokens.data(), batch, n, true);
-    std::vector<std::vector<float>> dir;
-    std::vector<TrainParam*> params;
-    std::uint64_t seed = 100;
-    for (TrainParam& p : m.params())
-        if (int(p.kind) == kind && p.trainable) {
-            double ss = 0;
-            for (float v : p.value)
-                ss += double(v) * double(v);
-            const float rms = float(std::sqrt(ss / double(p.value.size())));
-            std::vector<float> d = gaussian(p.value.size(), seed++);
-            for (std::size_t i = 0; i < d.size(); ++i) // signs follow the gradient's: terms add, not cancel
-                d[i] = std::copysign(d[i], p.grad[i]) * (rms > 0 ? rms : 1.0f);
-            dir.push_back(std::move(d));
-            params.push_back(&p);
-        }
-    QVERIFY(!params.empty());
-    const double analytic = directional(m, ParamKind(kind), dir);
-    const std::vector<std::vector<float>> saved = [&] {
-        std::vector<std::vector<float>> s;
-        for (TrainParam* p : params)
-            s.push_back(p->value);
-        return s;
-    }();
+    Direction dir(m, ParamKind(kind), 100, [](const TrainParam& p) { // each tensor's rms
+        double ss = 0;
+        for (float v : p.value)
+            ss += double(v) * double(v);
+        const float rms = float(std::sqrt(ss / double(p.value.size())));
+        return rms > 0 ? rms : 1.0f;
+    });
+    QVERIFY(!dir.params.empty());
+    const double analytic = dir.analytic();
     auto lossAt = [&](double eps) {
-        for (std::size_t k = 0; k < params.size(); ++k)
-            for (std::size_t i = 0; i < saved[k].size(); ++i)
-                params[k]->value[i] = float(double(saved[k][i]) + eps * double(dir[k][i]));
+        dir.moveTo(eps);
         return m.loss(tokens.data(), batch, n, false);
     };
     const double fd = richardson(lossAt, 1e-3);
@@ -847,26 +855,11 @@ void TrainTest::distillationLossAndGradients()
     want /= double(batch * (n - 1));
     QVERIFY2(std::abs(kl - want) < 1e-6 * want + 1e-9,
              qPrintable(QStringLiteral("%1 vs %2").arg(kl).arg(want)));
-    std::vector<std::vector<float>> dir;
-    std::vector<TrainParam*> params;
-    std::uint64_t seed = 500;
-    for (TrainParam& p : student.params())
-        if (p.kind == ParamKind::Weight && p.trainable) {
-            std::vector<float> d = gaussian(p.value.size(), seed++);
-            for (std::size_t i = 0; i < d.size(); ++i)
-                d[i] = std::copysign(d[i], p.grad[i]) * 0.05f;
-            dir.push_back(std::move(d));
-            params.push_back(&p);
-        }
-    const double analytic = directional(student, ParamKind::Weight, dir);
-    std::vector<std::vector<float>> saved;
-    for (TrainParam* p : params)
-        saved.push_back(p->value);
+    Direction dir(student, ParamKind::Weight, 500, [](const TrainParam&) { return 0.05f; });
+    const double analytic = dir.analytic();
     const double fd = richardson(
         [&](double eps) {
-            for (std::size_t k = 0; k < params.size(); ++k)
-                for (std::size_t i = 0; i < saved[k].size(); ++i)
-                    params[k]->value[i] = float(double(saved[k][i]) + eps * double(dir[k][i]));
+            dir.moveTo(eps);
             return student.loss(tokens.data(), batch, n, false, other.data());
         },
         1e-3);
@@ -919,7 +912,8 @@ void TrainTest::floatModelThatDoesNotFitIsNotUsed()
     p.floatModel = Model::open(other);
     const TrainJobResult r = runTrainJob(p);
     QCOMPARE(r.latentFromFloat, 0);
-    QVERIFY2(r.warnings.size() >= 35 && r.warnings.front().contains(QStringLiteral("model.layers.0.self_attn.q_proj")) &&
+    QVERIFY2(r.warnings.size() >= 35 &&
+                 r.warnings.front().contains(QStringLiteral("model.layers.0.self_attn.q_proj")) &&
                  r.warnings.front().contains(QStringLiteral("other codes")),
              qPrintable(r.warnings.join(u'\n')));
     shape.vocab = 600;

@@ -225,10 +225,9 @@ void Transformer::embed(const int* tokens, int n, float* hidden) const
     }
 }
 
-void Transformer::rmsNorm(const float* x, const std::vector<float>& w, int n, int dim, float* y) const
+void rmsNormRows(const float* x, const float* w, std::int64_t rows, int dim, double eps, float* y)
 {
-    const double eps = config().rmsNormEps;
-    forEachRowRange(n, dim, [&](std::int64_t first, std::int64_t count) {
+    forEachRowRange(rows, dim, [&](std::int64_t first, std::int64_t count) {
         for (std::int64_t i = first; i < first + count; ++i) {
             const float* xi = x + std::size_t(i) * std::size_t(dim);
             float* yi = y + std::size_t(i) * std::size_t(dim);
@@ -237,9 +236,32 @@ void Transformer::rmsNorm(const float* x, const std::vector<float>& w, int n, in
                 ss += double(xi[j]) * double(xi[j]);
             const float r = float(1.0 / std::sqrt(ss / dim + eps));
             for (int j = 0; j < dim; ++j)
-                yi[j] = xi[j] * r * w[std::size_t(j)];
+                yi[j] = xi[j] * r * w[j];
         }
     });
+}
+
+void maskedSoftmaxRow(float* row, int first, int last, int keys)
+{
+    float mx = -INFINITY;
+    for (int j = first; j <= last; ++j)
+        mx = std::max(mx, row[j]);
+    double sum = 0;
+    for (int j = first; j <= last; ++j) {
+        const float e = std::exp(row[j] - mx);
+        row[j] = e;
+        sum += e;
+    }
+    const float inv = float(1.0 / sum);
+    std::fill(row, row + first, 0.0f);
+    std::fill(row + last + 1, row + keys, 0.0f);
+    for (int j = first; j <= last; ++j)
+        row[j] *= inv;
+}
+
+void Transformer::rmsNorm(const float* x, const std::vector<float>& w, int n, int dim, float* y) const
+{
+    rmsNormRows(x, w.data(), n, dim, config().rmsNormEps, y);
 }
 
 void Transformer::ropeInPlace(float* x, int n, int heads, int startPos) const
@@ -297,20 +319,7 @@ void Transformer::attention(const float* q, const float* kCache, const float* vC
             const int last = startPos + i0 + i - keyBegin;                     // causal: keys up to this one
             const int first = window > 0 ? std::max(0, last - window + 1) : 0; // keyBegin ≤ every row's first
             float* row = S.row(i).data();
-            float mx = -INFINITY;
-            for (int j = first; j <= last; ++j)
-                mx = std::max(mx, row[j]);
-            double sum = 0;
-            for (int j = first; j <= last; ++j) {
-                const float e = std::exp(row[j] - mx);
-                row[j] = e;
-                sum += e;
-            }
-            const float inv = float(1.0 / sum);
-            std::fill(row, row + first, 0.0f);
-            std::fill(row + last + 1, row + keys, 0.0f);
-            for (int j = first; j <= last; ++j)
-                row[j] *= inv;
+            maskedSoftmaxRow(row, first, last, keys);
             if (m_f16Kv)
                 roundToF16(row + first, std::size_t(last - first + 1));
         }

@@ -40,6 +40,13 @@ public:
 /// (for a job on a model already loaded).
 MemoryNeed modelRunMemory(const Model& model, int ctx, int tokens, bool weights = true);
 
+/// RMSNorm of `rows` rows of `dim` values: y = x·r·w with r = 1/√(mean x² + ε), the mean in f64 (as every
+/// block and the final norm run it; the training forward runs the same). y may be x.
+void rmsNormRows(const float* x, const float* w, std::int64_t rows, int dim, double eps, float* y);
+/// Softmax in place over row[first … last] (the keys one query sees, causal and windowed), every other
+/// entry of row[0, keys) set to 0: one row of attention probabilities.
+void maskedSoftmaxRow(float* row, int first, int last, int keys);
+
 /// Keys and values of every block for one sequence, filled position by position.
 class KvCache
 {

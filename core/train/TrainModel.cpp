@@ -1,5 +1,6 @@
 #include "train/TrainModel.h"
 
+#include "eval/Perplexity.h"
 #include "io/TensorStore.h"
 #include "model/QuantizedLinear.h"
 #include "model/Transformer.h"
@@ -50,33 +51,6 @@ std::vector<float> transposed(const float* in, std::int64_t rows, std::int64_t c
                 for (std::int64_t c = c0; c < std::min(cols, c0 + kBlock); ++c)
                     out[std::size_t(c * rows + r)] = in[r * cols + c];
     return out;
-}
-
-void rmsNormForward(const float* x, const float* w, std::int64_t rows, int dim, double eps, float* y)
-{
-    forEachRowRange(rows, dim, [&](std::int64_t first, std::int64_t count) {
-        for (std::int64_t i = first; i < first + count; ++i) {
-            const float* xi = x + i * dim;
-            float* yi = y + i * dim;
-            double ss = 0;
-            for (int j = 0; j < dim; ++j)
-                ss += double(xi[j]) * double(xi[j]);
-            const float r = float(1.0 / std::sqrt(ss / dim + eps));
-            for (int j = 0; j < dim; ++j)
-                yi[j] = xi[j] * r * w[j];
-        }
-    });
-}
-
-double logSumExp(const float* row, int n)
-{
-    float mx = -INFINITY;
-    for (int j = 0; j < n; ++j)
-        mx = std::max(mx, row[j]);
-    double sum = 0;
-    for (int j = 0; j < n; ++j)
-        sum += std::exp(double(row[j]) - double(mx));
-    return double(mx) + std::log(sum);
 }
 
 void silu(const float* g, const float* u, std::size_t count, float* out)
@@ -382,21 +356,7 @@ void attentionProbabilities(const AttentionShape& s, const float* q, const float
     P.noalias() = (Q * K.transpose()) * scale;
     for (int i = 0; i < s.n; ++i) {
         const int first = s.window > 0 ? std::max(0, i - s.window + 1) : 0;
-        float* row = P.row(i).data();
-        float mx = -INFINITY;
-        for (int j = first; j <= i; ++j)
-            mx = std::max(mx, row[j]);
-        double sum = 0;
-        for (int j = first; j <= i; ++j) {
-            const float e = std::exp(row[j] - mx);
-            row[j] = e;
-            sum += e;
-        }
-        const float inv = float(1.0 / sum);
-        std::fill(row, row + first, 0.0f);
-        std::fill(row + i + 1, row + s.n, 0.0f);
-        for (int j = first; j <= i; ++j)
-            row[j] *= inv;
+        maskedSoftmaxRow(P.row(i).data(), first, i, s.n);
     }
 }
 
@@ -509,15 +469,15 @@ void TrainModel::runBlock(int b, const float* hiddenIn, int batch, int n, BlockA
     size(a.up, F);
     size(a.act, F);
     size(a.out, H);
-    rmsNormForward(hiddenIn, norms.input->value.data(), N, H, c.rmsNormEps, a.x1.data());
+    rmsNormRows(hiddenIn, norms.input->value.data(), N, H, c.rmsNormEps, a.x1.data());
     linearForward(m_linears[std::size_t(li[0])], a.x1.data(), N, a.q.data());
     linearForward(m_linears[std::size_t(li[1])], a.x1.data(), N, a.k.data());
     linearForward(m_linears[std::size_t(li[2])], a.x1.data(), N, a.v.data());
     if (norms.q) { // qwen3: RMSNorm over each head's vector
         a.q0 = a.q;
         a.k0 = a.k;
-        rmsNormForward(a.q0.data(), norms.q->value.data(), N * c.numHeads, hd, c.rmsNormEps, a.q.data());
-        rmsNormForward(a.k0.data(), norms.k->value.data(), N * c.numKvHeads, hd, c.rmsNormEps, a.k.data());
+        rmsNormRows(a.q0.data(), norms.q->value.data(), N * c.numHeads, hd, c.rmsNormEps, a.q.data());
+        rmsNormRows(a.k0.data(), norms.k->value.data(), N * c.numKvHeads, hd, c.rmsNormEps, a.k.data());
     }
     rope(a.q.data(), batch, n, c.numHeads, hd, m_invFreq, false);
     rope(a.k.data(), batch, n, c.numKvHeads, hd, m_invFreq, false);
@@ -526,7 +486,7 @@ void TrainModel::runBlock(int b, const float* hiddenIn, int batch, int n, BlockA
     linearForward(m_linears[std::size_t(li[3])], a.att.data(), N, a.h2.data());
     for (std::size_t i = 0; i < a.h2.size(); ++i)
         a.h2[i] += hiddenIn[i];
-    rmsNormForward(a.h2.data(), norms.post->value.data(), N, H, c.rmsNormEps, a.x2.data());
+    rmsNormRows(a.h2.data(), norms.post->value.data(), N, H, c.rmsNormEps, a.x2.data());
     linearForward(m_linears[std::size_t(li[4])], a.x2.data(), N, a.gate.data());
     linearForward(m_linears[std::size_t(li[5])], a.x2.data(), N, a.up.data());
     silu(a.gate.data(), a.up.data(), a.act.size(), a.act.data());
@@ -680,24 +640,12 @@ double TrainModel::loss(const int* tokens, int batch, int n, bool backward, cons
     if (batch <= 0 || n < 2)
         throw Error(
             QStringLiteral("training needs sequences of at least 2 tokens (got %1 × %2)").arg(batch).arg(n));
-    refreshWeights();
     const ModelConfig& c = m_config;
     const int H = c.hiddenSize, V = c.vocabSize, L = c.numLayers;
     const std::int64_t N = std::int64_t(batch) * n;
-    // Each block's input, kept for the backward's recomputation.
-    std::vector<std::vector<float>> inputs(std::size_t(L) + 1);
-    inputs[0].resize(std::size_t(N * H));
-    embed(tokens, int(N), inputs[0].data());
-    for (int b = 0; b < L; ++b) {
-        inputs[std::size_t(b) + 1] = inputs[std::size_t(b)];
-        blockForward(b, inputs[std::size_t(b) + 1].data(), batch, n);
-        if (!backward)
-            inputs[std::size_t(b)].clear();
-    }
-    const std::vector<float>& last = inputs[std::size_t(L)];
-    std::vector<float> normed(std::size_t(N * H)), logits(std::size_t(N * V));
-    rmsNormForward(last.data(), m_finalNorm->value.data(), N, H, c.rmsNormEps, normed.data());
-    linearForward(m_linears[std::size_t(m_head)], normed.data(), N, logits.data());
+    std::vector<std::vector<float>> inputs; // each block's input, kept for the backward's recomputation
+    std::vector<float> normed;
+    std::vector<float> logits = forwardLogits(tokens, batch, n, backward ? &inputs : nullptr, normed);
 
     // Cross-entropy of every position but each sequence's last; dlogits = (softmax − one-hot) / count.
     const std::int64_t predicted = std::int64_t(batch) * (n - 1);
@@ -739,8 +687,9 @@ double TrainModel::loss(const int* tokens, int batch, int n, bool backward, cons
     std::vector<float> dNormed(std::size_t(N * H)), dHidden(std::size_t(N * H));
     linearBackward(m_linears[std::size_t(m_head)], normed.data(), N, logits.data(), dNormed.data(), false);
     logits = {};
-    rmsNormBackward(last.data(), m_finalNorm->value.data(), dNormed.data(), N, H, c.rmsNormEps,
-                    dHidden.data(), m_finalNorm->trainable ? m_finalNorm->grad.data() : nullptr);
+    rmsNormBackward(inputs[std::size_t(L)].data(), m_finalNorm->value.data(), dNormed.data(), N, H,
+                    c.rmsNormEps, dHidden.data(),
+                    m_finalNorm->trainable ? m_finalNorm->grad.data() : nullptr);
     for (int b = L - 1; b >= 0; --b) {
         blockBackward(b, inputs[std::size_t(b)].data(), batch, n, dHidden.data());
         inputs[std::size_t(b) + 1].clear();
@@ -757,15 +706,29 @@ double TrainModel::loss(const int* tokens, int batch, int n, bool backward, cons
 
 std::vector<float> TrainModel::logits(const int* tokens, int batch, int n)
 {
+    std::vector<float> normed;
+    return forwardLogits(tokens, batch, n, nullptr, normed);
+}
+
+std::vector<float> TrainModel::forwardLogits(const int* tokens, int batch, int n,
+                                             std::vector<std::vector<float>>* blockInputs,
+                                             std::vector<float>& normed)
+{
     refreshWeights();
     const int H = m_config.hiddenSize, V = m_config.vocabSize;
     const std::int64_t N = std::int64_t(batch) * n;
-    std::vector<float> hidden(std::size_t(N * H)), normed(hidden.size()), out(std::size_t(N * V));
+    std::vector<float> hidden(std::size_t(N * H)), out(std::size_t(N * V));
     embed(tokens, int(N), hidden.data());
-    for (int b = 0; b < m_config.numLayers; ++b)
+    for (int b = 0; b < m_config.numLayers; ++b) {
+        if (blockInputs)
+            blockInputs->push_back(hidden);
         blockForward(b, hidden.data(), batch, n);
-    rmsNormForward(hidden.data(), m_finalNorm->value.data(), N, H, m_config.rmsNormEps, normed.data());
+    }
+    normed.resize(hidden.size());
+    rmsNormRows(hidden.data(), m_finalNorm->value.data(), N, H, m_config.rmsNormEps, normed.data());
     linearForward(m_linears[std::size_t(m_head)], normed.data(), N, out.data());
+    if (blockInputs) // the final norm's input last
+        blockInputs->push_back(std::move(hidden));
     return out;
 }
 

@@ -147,7 +147,11 @@ private:
                         bool accumulate);
     void runBlock(int b, const float* hiddenIn, int batch, int n, BlockActs& a);
     void backwardBlock(int b, const float* hiddenIn, int batch, int n, BlockActs& a, float* dHidden);
-    void headForward(const float* hidden, std::int64_t rows, float* normed, float* logits);
+    /// Embeddings, every block, final norm and head: the logits [batch·n, vocab]; `normed` gets the head's
+    /// input, and `blockInputs` (when given) each block's input and then the final norm's.
+    std::vector<float> forwardLogits(const int* tokens, int batch, int n,
+                                     std::vector<std::vector<float>>* blockInputs,
+                                     std::vector<float>& normed);
 
     ModelConfig m_config;
     std::deque<TrainParam> m_params; // stable addresses

@@ -227,6 +227,19 @@ TrainingResult trainModel(TrainModel& model, const std::vector<std::vector<int>>
         start.heldOut = result.startHeldOut;
         emit(start);
     }
+    // A non-finite loss: the parameters that gave it are dropped for the best kept ones, if any.
+    const auto divergedAt = [&](const QString& which, int step) {
+        result.stopReason =
+            QStringLiteral("the %1 loss is not finite at step %2 (diverged); lower the learning rate")
+                .arg(which)
+                .arg(step);
+        if (!best.empty()) {
+            restoreSnapshot(model, best);
+            result.keptBest = true;
+        } else {
+            result.diverged = true;
+        }
+    };
     std::vector<int> tokens(std::size_t(settings.batch) * std::size_t(n));
     const int first = opt.stepsTaken();
     for (int s = first; s < steps; ++s) {
@@ -258,16 +271,7 @@ TrainingResult trainModel(TrainModel& model, const std::vector<std::vector<int>>
         p.loss = model.loss(tokens.data(), settings.batch, n, true, teacher ? soft.data() : nullptr);
         p.learningRate = settings.optimizer.learningRateAt(s);
         if (!std::isfinite(p.loss)) { // the parameters held gave it: fall back to the best kept ones
-            result.stopReason =
-                QStringLiteral("the training loss is not finite at step %1 (diverged); lower the "
-                               "learning rate")
-                    .arg(s + 1);
-            if (!best.empty()) {
-                restoreSnapshot(model, best);
-                result.keptBest = true;
-            } else {
-                result.diverged = true;
-            }
+            divergedAt(QStringLiteral("training"), s + 1);
             break;
         }
         try {
@@ -276,22 +280,12 @@ TrainingResult trainModel(TrainModel& model, const std::vector<std::vector<int>>
             result.stopReason = e.message() + QStringLiteral("; the parameters of step %1 are kept").arg(s);
             break;
         }
-        constrainParameters(model);
-        model.refreshWeights();
+        constrainParameters(model); // loss() fake-quantizes the moved weights again before it runs
         const bool last = s + 1 == steps;
         if (!heldOut.empty() && ((s + 1) % settings.evalEvery == 0 || last)) {
             p.heldOut = meanLoss(model, heldOut, settings.batch, teacher);
             if (!std::isfinite(p.heldOut)) {
-                result.stopReason =
-                    QStringLiteral("the held-out loss is not finite at step %1 (diverged); lower the "
-                                   "learning rate")
-                        .arg(s + 1);
-                if (!best.empty()) {
-                    restoreSnapshot(model, best);
-                    result.keptBest = true;
-                } else {
-                    result.diverged = true;
-                }
+                divergedAt(QStringLiteral("held-out"), s + 1);
                 break;
             }
             if (p.heldOut < result.bestHeldOut) {
