@@ -10,6 +10,7 @@
 #include "model/Transformer.h"
 #include "quant/Quantizer.h"
 #include "results/TrainJob.h"
+#include "tokenizer/Tokenizer.h"
 #include "train/FakeQuant.h"
 #include "train/Optimizer.h"
 #include "train/TrainModel.h"
@@ -17,6 +18,7 @@
 #include "util/Error.h"
 #include "util/Threads.h"
 
+#include <QDir>
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonObject>
@@ -166,6 +168,7 @@ private Q_SLOTS:
     void distillationJobLowersKld();
     void floatModelThatDoesNotFitIsNotUsed();
     void signRoundMovesCodesByOneStepAtMost();
+    void blockwiseFitsTheQuantizedHead();
 
 private:
     /// stories260K from the shared data (empty when absent), or a synthetic model of `type` written now
@@ -727,11 +730,41 @@ void TrainTest::trainJobResumesFromCheckpoint()
     };
     QVERIFY_THROWS_EXCEPTION(Cancelled, runTrainJob(p, job, stopAt10));
     QVERIFY(QFile::exists(state));
-    const TrainJobResult resumed = runTrainJob(p);
+    std::vector<int> seen;
+    const TrainJobResult resumed =
+        runTrainJob(p, {}, [&](const TrainingPoint& pt) { seen.push_back(pt.step); });
     QCOMPARE(resumed.training.resumedFrom, 10);
     QCOMPARE(resumed.training.steps, 20);
-    QCOMPARE(resumed.training.curve.at(1).step, 11);
+    // The whole curve, the first part from the checkpoint: the start and every step once, in order.
+    QCOMPARE(int(seen.size()), 21);
+    for (int i = 0; i < 21; ++i)
+        QCOMPARE(seen[std::size_t(i)], i);
+    QCOMPARE(resumed.training.startHeldOut, straight.training.startHeldOut);
     QCOMPARE(resumed.training.curve.back().heldOut, straight.training.curve.back().heldOut);
+
+    // Keeping the best step: the best of the whole run, also when it lies in the first part.
+    p.training.keepBest = true;
+    p.training.checkpointPath.clear();
+    p.outDir = m_dir.filePath(QStringLiteral("best-straight"));
+    const TrainJobResult bestStraight = runTrainJob(p);
+    QFile::remove(state);
+    p.training.checkpointPath = state;
+    p.outDir = m_dir.filePath(QStringLiteral("best-resumed"));
+    JobContext again;
+    QVERIFY_THROWS_EXCEPTION(Cancelled, runTrainJob(p, again, [&](const TrainingPoint& pt) {
+                                 if (pt.step == 10)
+                                     again.cancel->cancel();
+                             }));
+    const TrainJobResult bestResumed = runTrainJob(p);
+    QCOMPARE(bestResumed.training.bestStep, bestStraight.training.bestStep);
+    QCOMPARE(bestResumed.training.bestHeldOut, bestStraight.training.bestHeldOut);
+    QCOMPARE(bestResumed.heldOutAfter, bestStraight.heldOutAfter);
+    QVERIFY(QFile::exists(QDir(p.outDir).filePath(QStringLiteral("run.json"))));
+    // The finished checkpoint stays: the same command again takes no step and saves the same result.
+    const TrainJobResult rerun = runTrainJob(p);
+    QCOMPARE(rerun.training.resumedFrom, 20);
+    QCOMPARE(rerun.heldOutAfter, bestStraight.heldOutAfter);
+    p.training.keepBest = false;
     // A checkpoint of other parameters is refused, naming the file.
     p.trainable.rounding = true;
     QS_VERIFY_ERROR(test::errorOf([&] { runTrainJob(p); }), {state, QStringLiteral("trainable tensors")});
@@ -811,6 +844,27 @@ void TrainTest::trainJobRefusesBadInput()
                       QStringLiteral("--train"), QStringLiteral("biases")});
     QCOMPARE(kind.exitCode, 1);
     QVERIFY2(kind.err.contains("biases"), kind.err.constData());
+
+    // A KLD base of another text is refused before any step, not after the training.
+    const QString shortText = m_dir.filePath(QStringLiteral("short.txt"));
+    QVERIFY(test::writeFile(shortText, readTextFile(p.calibration.text).left(20000)));
+    EvaluationParams made;
+    made.textPath = shortText;
+    made.perplexity.ctx = 64;
+    made.saveBasePath = m_dir.filePath(QStringLiteral("short.qskld"));
+    made.speedPrefillTokens = made.speedDecodeTokens = 0;
+    const auto floatModel = Model::open(test::dataPath(QStringLiteral("stories260K")));
+    runEvaluation(Transformer(floatModel), *Tokenizer::load(floatModel->path()), made);
+    p = jobParams(q);
+    p.outDir = m_dir.filePath(QStringLiteral("not-written"));
+    p.evaluation.textPath = p.calibration.text;
+    p.evaluation.perplexity.ctx = 64;
+    p.evaluation.kldBasePath = made.saveBasePath;
+    int steps = 0;
+    QS_VERIFY_ERROR(test::errorOf([&] { runTrainJob(p, {}, [&](const TrainingPoint&) { ++steps; }); }),
+                    {made.saveBasePath, QStringLiteral("another text")});
+    QCOMPARE(steps, 0);
+    QVERIFY(!QFileInfo::exists(p.outDir));
 }
 
 // The distillation loss is KL(teacher ‖ model) as eval's KLD defines it: zero against the model itself,
@@ -945,9 +999,10 @@ void TrainTest::blockwiseFitsEveryBlock()
     QCOMPARE(int(r.blockwise->blocks.size()), 5);
     int better = 0;
     for (const BlockFit& f : r.blockwise->blocks) {
-        QVERIFY2(f.endMse <= f.startMse,
-                 qPrintable(QStringLiteral("block %1: %2 → %3").arg(f.block).arg(f.startMse).arg(f.endMse)));
-        better += f.kept && f.endMse < 0.95 * f.startMse;
+        QVERIFY2(
+            f.endLoss <= f.startLoss,
+            qPrintable(QStringLiteral("block %1: %2 → %3").arg(f.block).arg(f.startLoss).arg(f.endLoss)));
+        better += f.kept && f.endLoss < 0.95 * f.startLoss;
     }
     QVERIFY2(better >= 3, qPrintable(QStringLiteral("%1 blocks improved by 5 %").arg(better)));
     QVERIFY2(r.heldOutAfter < r.heldOutBefore,
@@ -1000,6 +1055,105 @@ void TrainTest::signRoundMovesCodesByOneStepAtMost()
     }
     qInfo("SignRound moved %lld of %lld codes by one step", qlonglong(moved), qlonglong(total));
     QVERIFY(moved > 0);
+}
+
+// A model with its own quantized head (synthetic, untied, RTN int2 g32 on every linear): after the blocks,
+// block-wise training fits the head to the float model's next-token distributions (a fit of its own,
+// scored by KL divergence, that never ends worse than it started), and the saved head's codes change.
+// SignRound moves them by one step at most there too.
+void TrainTest::blockwiseFitsTheQuantizedHead()
+{
+    const QString text = test::dataPath(QStringLiteral("wikitext-2-raw/wiki.test.raw"));
+    if (text.isEmpty())
+        QSKIP("WikiText-2 missing");
+    SyntheticModelSpec s;
+    s.hidden = 64;
+    s.intermediate = 192;
+    s.layers = 2;
+    s.heads = 4;
+    s.kvHeads = 2;
+    s.vocab = syntheticTokenizerSize();
+    s.tokenizer = true;
+    s.seed = 11;
+    const QString floatPath = m_dir.filePath(QStringLiteral("untied"));
+    writeSyntheticModel(floatPath, s);
+    const QString q = test::quantizeRtn(floatPath, m_dir.filePath(QStringLiteral("untied-rtn-w2")), 2, 32);
+    QVERIFY(!q.isEmpty());
+    { // The head's loss on the last block's outputs is the whole model's distillation loss, and gives the
+      // head's parameters the same gradients.
+        TrainModel student(Transformer(Model::open(q)), TrainableSet{}),
+            alone(Transformer(Model::open(q)), TrainableSet{}),
+            teacher(Transformer(Model::open(floatPath)), TrainableSet{});
+        const int n = 16, batch = 2;
+        const std::vector<int> tokens = randomTokens(n * batch, s.vocab, 5);
+        const std::vector<float> soft = teacher.logits(tokens.data(), batch, n);
+        student.zeroGrad();
+        const double whole = student.loss(tokens.data(), batch, n, true, soft.data());
+        std::vector<float> hidden(std::size_t(n * batch * s.hidden));
+        alone.embed(tokens.data(), n * batch, hidden.data());
+        for (int b = 0; b < s.layers; ++b)
+            alone.blockForward(b, hidden.data(), batch, n);
+        alone.zeroGrad();
+        const double head = alone.headDistillationLoss(hidden.data(), batch, n, soft.data(), true);
+        QVERIFY2(whole > 1e-3 && std::abs(head - whole) <= 1e-6 * whole,
+                 qPrintable(QStringLiteral("%1 vs %2").arg(head).arg(whole)));
+        const std::vector<TrainParam*> a = student.blockParams(s.layers), b = alone.blockParams(s.layers);
+        QCOMPARE(a.size(), b.size());
+        int compared = 0;
+        for (std::size_t k = 0; k < a.size(); ++k) {
+            if (!a[k]->trainable)
+                continue;
+            for (std::size_t i = 0; i < a[k]->grad.size(); ++i)
+                QVERIFY2(std::abs(a[k]->grad[i] - b[k]->grad[i]) <= 1e-4f * std::abs(a[k]->grad[i]) + 1e-9f,
+                         qPrintable(QStringLiteral("%1[%2]: %3 vs %4")
+                                        .arg(a[k]->name)
+                                        .arg(i)
+                                        .arg(a[k]->grad[i])
+                                        .arg(b[k]->grad[i])));
+            ++compared;
+        }
+        QVERIFY(compared >= 2); // the head's latent weights and scales at least
+    }
+    for (const bool signRound : {false, true}) {
+        TrainJobParams p = jobParams(q);
+        p.calibration.text = p.heldOut.text = text;
+        p.mode = TrainJobParams::Mode::Blockwise;
+        p.floatModel = Model::open(floatPath);
+        p.training.optimizer.steps = 20;
+        if (signRound) { // the rounding alone: codes within one step of RTN's
+            p.trainable = {};
+            p.trainable.weights = p.trainable.scales = p.trainable.zeros = false;
+            p.trainable.rounding = true;
+            p.training.optimizer.warmupSteps = 0;
+            p.training.optimizer.learningRate = 1.0 / 20;
+            p.training.optimizer.signDescent[std::size_t(ParamKind::Rounding)] = true;
+        }
+        p.outDir = m_dir.filePath(signRound ? QStringLiteral("untied-sr") : QStringLiteral("untied-bap"));
+        const TrainJobResult r = runTrainJob(p);
+        QVERIFY(r.blockwise);
+        QCOMPARE(int(r.blockwise->blocks.size()), 3);
+        const BlockFit& head = r.blockwise->blocks.back();
+        QVERIFY(head.head);
+        QCOMPARE(head.block, 2);
+        QCOMPARE(head.toJson().value(QStringLiteral("loss")).toString(), QStringLiteral("kl"));
+        QVERIFY2(head.kept && head.endLoss < 0.9 * head.startLoss,
+                 qPrintable(QStringLiteral("head KL %1 → %2").arg(head.startLoss).arg(head.endLoss)));
+        const Transformer before(p.model), after(Model::open(p.outDir));
+        const int h = before.headLinearIndex();
+        QVERIFY(h >= 0);
+        const auto* a = dynamic_cast<const QuantizedLinear*>(&before.linear(h));
+        const auto* b = dynamic_cast<const QuantizedLinear*>(&after.linear(h));
+        QVERIFY(a && b);
+        const std::vector<std::uint8_t> ca = a->tensor().unpackedCodes(), cb = b->tensor().unpackedCodes();
+        int moved = 0, far = 0;
+        for (std::size_t k = 0; k < ca.size(); ++k) {
+            moved += ca[k] != cb[k];
+            far += std::abs(int(ca[k]) - int(cb[k])) > 1;
+        }
+        QVERIFY2(moved > 0, "the head's codes did not change");
+        if (signRound)
+            QCOMPARE(far, 0);
+    }
 }
 
 QTEST_GUILESS_MAIN(TrainTest)

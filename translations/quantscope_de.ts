@@ -597,6 +597,14 @@ Es wurde nichts geschrieben; „%2“ bleibt unverändert.</translation>
         <source>Warnings: %1</source>
         <translation>Warnungen: %1</translation>
     </message>
+    <message>
+        <source>Quantized head fitted to the float model&apos;s distributions: KL %1 → %2.</source>
+        <translation>Quantisierter Kopf an die Verteilungen des Float-Modells angepasst: KL %1 → %2.</translation>
+    </message>
+    <message>
+        <source>Quantized head: its fit did not lower the KL divergence (%1 → %2); the start is kept.</source>
+        <translation>Quantisierter Kopf: Die Anpassung senkte die KL-Divergenz nicht (%1 → %2); der Ausgangszustand bleibt.</translation>
+    </message>
 </context>
 <context>
     <name>qs::GenerationPanel</name>

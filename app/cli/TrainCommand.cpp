@@ -246,6 +246,8 @@ int runTrain(const QStringList& args)
         out() << QStringLiteral("block-wise: %1 blocks in %2 s\n")
                      .arg(r.blockwise->blocks.size())
                      .arg(r.blockwise->seconds, 0, 'f', 1);
+    if (r.training.resumedFrom > 0)
+        out() << QStringLiteral("resumed from step %1 of the checkpoint\n").arg(r.training.resumedFrom);
     out() << QStringLiteral(
                  "%1 end-to-end steps in %2 s, %3 trainable parameters (%5 layers from the float weights), "
                  "peak RSS %4 MB\n")
@@ -256,10 +258,11 @@ int runTrain(const QStringList& args)
                  .arg(r.latentFromFloat);
     if (r.blockwise)
         for (const qs::BlockFit& f : r.blockwise->blocks)
-            out() << QStringLiteral("block %1: mse %2 → %3%4 (%5 s)\n")
-                         .arg(f.block)
-                         .arg(f.startMse, 0, 'g', 5)
-                         .arg(f.endMse, 0, 'g', 5)
+            out() << QStringLiteral("%1: %2 %3 → %4%5 (%6 s)\n")
+                         .arg(f.head ? QStringLiteral("lm_head") : QStringLiteral("block %1").arg(f.block),
+                              f.head ? QStringLiteral("kl") : QStringLiteral("mse"))
+                         .arg(f.startLoss, 0, 'g', 5)
+                         .arg(f.endLoss, 0, 'g', 5)
                          .arg(f.kept ? QString() : QStringLiteral(" (worse: start kept)"))
                          .arg(f.seconds, 0, 'f', 1);
     if (r.heldOutBefore >= 0)

@@ -59,9 +59,11 @@ LayerErrorMatrix blockMatrix(const std::vector<BlockFit>& blocks)
     LayerErrorMatrix m;
     m.runs = {FineTuneDialog::tr("before"), FineTuneDialog::tr("after")};
     for (const BlockFit& f : blocks) {
+        if (f.head) // its KL divergence is another quantity: the result text reports it
+            continue;
         m.layers << FineTuneDialog::tr("block %1").arg(f.block);
-        m.values.push_back(f.startMse);
-        m.values.push_back(f.kept ? f.endMse : f.startMse);
+        m.values.push_back(f.startLoss);
+        m.values.push_back(f.kept ? f.endLoss : f.startLoss);
     }
     return m;
 }
@@ -741,15 +743,25 @@ QString FineTuneDialog::resultText(const TrainJobResult& r) const
     QStringList lines;
     const bool stopped = r.training.stoppedEarly || (r.blockwise && r.blockwise->stoppedEarly);
     if (r.blockwise) {
-        const auto better = std::count_if(r.blockwise->blocks.begin(), r.blockwise->blocks.end(),
-                                          [](const BlockFit& f) { return f.kept && f.endMse < f.startMse; });
+        const std::vector<BlockFit>& fits = r.blockwise->blocks;
+        const auto blocks =
+            std::count_if(fits.begin(), fits.end(), [](const BlockFit& f) { return !f.head; });
+        const auto better = std::count_if(fits.begin(), fits.end(), [](const BlockFit& f) {
+            return !f.head && f.kept && f.endLoss < f.startLoss;
+        });
         lines << tr("%1 of %2 blocks fitted in %3 s%4; %5 closer to the float model.")
-                     .arg(r.blockwise->blocks.size())
-                     .arg(m_source.pageModel ? m_source.pageModel->config().numLayers
-                                             : int(r.blockwise->blocks.size()))
+                     .arg(blocks)
+                     .arg(m_source.pageModel ? m_source.pageModel->config().numLayers : int(blocks))
                      .arg(r.blockwise->seconds, 0, 'f', 1)
                      .arg(stopped ? tr(" (stopped early: the rest pass through)") : QString())
                      .arg(better);
+        for (const BlockFit& f : fits)
+            if (f.head)
+                lines << (f.kept ? tr("Quantized head fitted to the float model's distributions: KL %1 → %2.")
+                                 : tr("Quantized head: its fit did not lower the KL divergence (%1 → %2); "
+                                      "the start is kept."))
+                             .arg(f.startLoss, 0, 'g', 4)
+                             .arg(f.endLoss, 0, 'g', 4);
     } else {
         lines << (stopped ? tr("Stopped at step %1 of %2 after %3 s.") : tr("%1 of %2 steps in %3 s."))
                      .arg(r.training.steps)

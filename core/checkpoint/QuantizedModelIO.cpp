@@ -154,7 +154,7 @@ void writeModelFolderAtomically(const QString& outDir, const QString& modelDir,
 }
 
 void saveQuantizedModel(const QString& outDir, const Model& base, const QuantizeResult& result,
-                        const QJsonObject& recipe, const QJsonObject& extraInfo)
+                        const QJsonObject& recipe, const QJsonObject& extraInfo, const QJsonObject& runJson)
 {
     if (base.ggufFile())
         throw Error::inFile(
@@ -283,6 +283,9 @@ void saveQuantizedModel(const QString& outDir, const Model& base, const Quantize
         w.write(QDir(tmp).filePath(QStringLiteral("model.safetensors")));
 
         copyFileInto(QDir(base.path()).filePath(QStringLiteral("config.json")), tmp);
+        if (!runJson.isEmpty())
+            writeFileAtomically(QDir(tmp).filePath(QStringLiteral("run.json")),
+                                QJsonDocument(runJson).toJson());
     });
 }
 

@@ -20,9 +20,12 @@ struct QuantizeResult;
 /// (F16 float zeros), `.g_idx` (I32, act-order), `.input_scales` (F16, AWQ/SmoothQuant),
 /// `.outlier_cols` (I32) + `.outlier_weight` (F16, LLM.int8). Metadata: format
 /// "quantscope-quantized", the per-layer specs, the recipe and the run's measurements.
-/// The folder appears atomically (built beside it, then renamed); nothing is left on failure.
+/// The folder appears atomically (built beside it, then renamed); nothing is left on failure. `runJson`,
+/// when given, is the run.json written into the folder with the rest (a run's folder never appears without
+/// it).
 void saveQuantizedModel(const QString& outDir, const Model& base, const QuantizeResult& result,
-                        const QJsonObject& recipe, const QJsonObject& extraInfo = {});
+                        const QJsonObject& recipe, const QJsonObject& extraInfo = {},
+                        const QJsonObject& runJson = {});
 
 /// Writes a model folder atomically: `fill(tmp)` writes the weights and config into a fresh
 /// partial folder beside `outDir`; the tokenizer and generation files of `modelDir` are copied

@@ -24,21 +24,91 @@ QByteArray readTextFile(const QString& path)
     return text;
 }
 
-QStringList checkTokenizerAgainstModel(const Tokenizer& tokenizer, const Transformer& model)
+namespace {
+
+QStringList checkTokenizerAgainstVocabulary(const Tokenizer& tokenizer, int modelVocab)
 {
     QStringList warnings;
-    if (tokenizer.vocabSize() > model.vocabSize())
+    if (tokenizer.vocabSize() > modelVocab)
         throw Error::inFile(tokenizer.path(),
                             QStringLiteral("tokenizer has %1 tokens but the model's vocabulary has "
                                            "%2: ids would fall outside the embedding table")
                                 .arg(tokenizer.vocabSize())
-                                .arg(model.vocabSize()));
-    if (tokenizer.vocabSize() < model.vocabSize())
+                                .arg(modelVocab));
+    if (tokenizer.vocabSize() < modelVocab)
         warnings << QStringLiteral(
                         "vocab-size-mismatch: tokenizer has %1 tokens, model %2 (extra rows unused)")
                         .arg(tokenizer.vocabSize())
-                        .arg(model.vocabSize());
+                        .arg(modelVocab);
     return warnings;
+}
+
+} // namespace
+
+QStringList checkTokenizerAgainstModel(const Tokenizer& tokenizer, const Transformer& model)
+{
+    return checkTokenizerAgainstVocabulary(tokenizer, model.vocabSize());
+}
+
+namespace {
+
+/// The text as an evaluation reads it: tokenized with BOS, its chunking checked, and the key a KLD base
+/// of this model, text and protocol carries.
+struct EvaluationText
+{
+    QByteArray text;
+    std::vector<int> tokens;
+    PerplexityOptions options;
+    KldBaseKey key;
+    double tokenizeSeconds = 0;
+};
+
+EvaluationText prepareText(const Model& model, const Tokenizer& tokenizer, const EvaluationParams& params,
+                           const JobContext& job)
+{
+    EvaluationText e;
+    e.text = readTextFile(params.textPath);
+    job.report(-1, QStringLiteral("tokenizing"), QFileInfo(params.textPath).fileName());
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+        e.tokens = tokenizer.encode(std::string_view(e.text.constData(), std::size_t(e.text.size())), true);
+    } catch (const Error& err) {
+        throw Error::inFile(params.textPath, err.message());
+    }
+    e.tokenizeSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    e.options = params.perplexity;
+    if (tokenizer.bosId() >= 0)
+        e.options.bosId = tokenizer.bosId();
+    const int chunks = int(makeChunks(e.tokens, e.options).size()); // validates length early, clearly
+    e.key.modelFingerprint = model.architectureFingerprint();
+    e.key.modelName = model.displayName();
+    e.key.textSha256 = sha256Hex(e.text);
+    e.key.protocol = protocolName(e.options.protocol);
+    e.key.ctx = e.options.ctx;
+    e.key.chunks = chunks;
+    e.key.firstChunk = e.options.firstChunk;
+    e.key.vocab = model.config().vocabSize;
+    return e;
+}
+
+/// The stored base, checked against this evaluation's key.
+std::unique_ptr<KldBaseReader> openKldBase(const QString& path, const KldBaseKey& key)
+{
+    auto reader = std::make_unique<KldBaseReader>(path);
+    const QString why = reader->key().mismatch(key);
+    if (!why.isEmpty())
+        throw Error::inFile(path, u"cannot compare against this KLD base: " + why);
+    return reader;
+}
+
+} // namespace
+
+void checkEvaluationInputs(const Model& model, const Tokenizer& tokenizer, const EvaluationParams& params)
+{
+    checkTokenizerAgainstVocabulary(tokenizer, model.config().vocabSize); // its warnings come with results
+    const EvaluationText e = prepareText(model, tokenizer, params, {});
+    if (!params.kldBasePath.isEmpty())
+        openKldBase(params.kldBasePath, e.key);
 }
 
 EvaluationResult runEvaluation(const Transformer& model, const Tokenizer& tokenizer,
@@ -59,31 +129,11 @@ EvaluationResult runEvaluation(const Transformer& model, const Tokenizer& tokeni
                   modelRunMemory(model.model(), ctx, ctx, false),
                   QStringLiteral("use a smaller --ctx or close other programs"));
 
-    const QByteArray text = readTextFile(params.textPath);
-    job.report(-1, QStringLiteral("tokenizing"), QFileInfo(params.textPath).fileName());
-    const auto t0 = std::chrono::steady_clock::now();
-    std::vector<int> tokens;
-    try {
-        tokens = tokenizer.encode(std::string_view(text.constData(), std::size_t(text.size())), true);
-    } catch (const Error& e) {
-        throw Error::inFile(params.textPath, e.message());
-    }
-    r.tokenizeSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-
-    PerplexityOptions opt = params.perplexity;
-    if (tokenizer.bosId() >= 0)
-        opt.bosId = tokenizer.bosId();
-    const int chunks = int(makeChunks(tokens, opt).size()); // validates length early, with a clear error
-
-    KldBaseKey key;
-    key.modelFingerprint = model.model().architectureFingerprint();
-    key.modelName = model.model().displayName();
-    key.textSha256 = sha256Hex(text);
-    key.protocol = protocolName(opt.protocol);
-    key.ctx = opt.ctx;
-    key.chunks = chunks;
-    key.firstChunk = opt.firstChunk;
-    key.vocab = model.vocabSize();
+    EvaluationText e = prepareText(model.model(), tokenizer, params, job);
+    r.tokenizeSeconds = e.tokenizeSeconds;
+    const std::vector<int>& tokens = e.tokens;
+    const PerplexityOptions& opt = e.options;
+    const KldBaseKey& key = e.key;
 
     std::unique_ptr<KldBaseWriter> writer;
     std::unique_ptr<KldBaseReader> reader;
@@ -91,12 +141,8 @@ EvaluationResult runEvaluation(const Transformer& model, const Tokenizer& tokeni
     std::vector<KldBaseRow> baseRows;
     if (!params.saveBasePath.isEmpty())
         writer = std::make_unique<KldBaseWriter>(params.saveBasePath, key);
-    if (!params.kldBasePath.isEmpty()) {
-        reader = std::make_unique<KldBaseReader>(params.kldBasePath);
-        const QString why = reader->key().mismatch(key);
-        if (!why.isEmpty())
-            throw Error::inFile(params.kldBasePath, u"cannot compare against this KLD base: " + why);
-    }
+    if (!params.kldBasePath.isEmpty())
+        reader = openKldBase(params.kldBasePath, key);
     LogitsSink sink;
     if (writer || reader) {
         sink = [&](int chunk, const float* logits, int rows, int vocab, const int* targets) {

@@ -11,6 +11,7 @@
 
 namespace qs {
 
+class Model;
 class Tokenizer;
 class Transformer;
 
@@ -48,6 +49,11 @@ struct EvaluationResult
 /// stores or compares against a KLD base while streaming — memory bounded by one window.
 EvaluationResult runEvaluation(const Transformer& model, const Tokenizer& tokenizer,
                                const EvaluationParams& params, const JobContext& job = {});
+
+/// What runEvaluation would refuse, checked before a long job spends its time: the text (missing, not
+/// UTF-8, too short for the protocol), the tokenizer against the model, and a KLD base made from another
+/// model, text or protocol. Throws qs::Error naming the file; evaluates nothing.
+void checkEvaluationInputs(const Model& model, const Tokenizer& tokenizer, const EvaluationParams& params);
 
 /// Errors when the tokenizer cannot drive the model (ids beyond the embedding table); a named
 /// warning when the model's table is larger (padding rows are common and harmless).

@@ -112,9 +112,7 @@ void saveCheckpoint(const ExperimentParams& params, ExperimentResult& r)
 {
     try {
         saveQuantizedModel(params.outDir, *params.model, r.quantize, params.recipe.toJson(),
-                           QJsonObject{{QStringLiteral("run"), r.run}});
-        writeFileAtomically(QDir(params.outDir).filePath(QStringLiteral("run.json")),
-                            QJsonDocument(r.run).toJson());
+                           QJsonObject{{QStringLiteral("run"), r.run}}, r.run);
         r.checkpoint = params.outDir;
         r.summary.source = params.outDir;
     } catch (const Error& e) {
@@ -163,6 +161,8 @@ void runExperiment(const ExperimentParams& params, ExperimentResult& r, const Jo
     const auto tokenizer = Tokenizer::load(params.model->path());
     EvaluationParams ep = params.evaluation;
     ep.saveBasePath.clear();
+    if (evaluate && !withBaseline) // before the quantization: a wrong KLD base, a short text
+        checkEvaluationInputs(*params.model, *tokenizer, ep);
     if (withBaseline) {
         if (!QDir().mkpath(params.baselineCacheDir))
             throw Error::inFile(params.baselineCacheDir, QStringLiteral("cannot create the folder"));

@@ -8,7 +8,6 @@
 #include "recipe/LayerPlan.h"
 #include "results/RunResults.h"
 #include "tokenizer/Tokenizer.h"
-#include "util/AtomicFile.h"
 #include "util/Error.h"
 
 #include <QCoreApplication>
@@ -173,8 +172,9 @@ MemoryNeed trainingMemory(const Model& model, const TrainJobParams& p)
              4.0 * tokens * (8.0 * c.hiddenSize + 6.0 * c.intermediateSize + 4.0 * c.numHeads * c.headDim) +
                  8.0 * double(std::max(2, p.calibration.seqLen)) * std::max(2, p.calibration.seqLen));
     need.add(QStringLiteral("logits and their gradient"), 8.0 * tokens * c.vocabSize);
-    if (p.distill)
-        need.add(QStringLiteral("the float model's logits (distillation)"), 4.0 * tokens * c.vocabSize);
+    if (p.distill || p.mode == TrainJobParams::Mode::Blockwise)
+        need.add(QStringLiteral("the float model's logits (distillation, the head's fit)"),
+                 4.0 * tokens * c.vocabSize);
     if (p.mode == TrainJobParams::Mode::Blockwise || p.distill)
         need.add(QStringLiteral("float model (targets, teacher)"), 4.0 * double(model.totals().params));
     if (p.mode == TrainJobParams::Mode::Blockwise) {
@@ -223,6 +223,8 @@ TrainJobResult runTrainJob(const TrainJobParams& p, const JobContext& job,
     std::vector<std::vector<int>> heldOut;
     if (!p.heldOut.text.isEmpty())
         heldOut = calibrationWindows(*tokenizer, p.heldOut, bos);
+    if (!p.evaluation.textPath.isEmpty()) // before the training, not after it: a wrong KLD base, a short text
+        checkEvaluationInputs(m, *tokenizer, p.evaluation);
     Transformer t(p.model, Transformer::MemoryCheck::CallerEstimated);
     // Each layer's stored tensor; null for a layer stored as a plain float weight (a GPTQ/AWQ folder's
     // unquantized lm_head), which stays as stored.
@@ -380,8 +382,6 @@ TrainJobResult runTrainJob(const TrainJobParams& p, const JobContext& job,
         const QJsonValue base = m.quantizationInfo().value(QStringLiteral("base_model"));
         if (base.isString())
             info.insert(QStringLiteral("base_model"), base);
-        saveQuantizedModel(p.outDir, m, saved,
-                           m.quantizationInfo().value(QStringLiteral("recipe")).toObject(), info);
         // run.json as an experiment writes it: the folder is a run of its own, next to its source.
         const RunSummary source = RunSummary::fromModel(m);
         const QString mode = QLatin1String(trainMethodInfo(trainMethodOf(p)).slug);
@@ -397,7 +397,8 @@ TrainJobResult runTrainJob(const TrainJobParams& p, const JobContext& job,
             {QStringLiteral("trained_from"), m.path()}};
         if (r.evaluation)
             run.insert(QStringLiteral("eval"), r.evaluation->toJson());
-        writeFileAtomically(QDir(p.outDir).filePath(QStringLiteral("run.json")), QJsonDocument(run).toJson());
+        saveQuantizedModel(p.outDir, m, saved,
+                           m.quantizationInfo().value(QStringLiteral("recipe")).toObject(), info, run);
         r.checkpoint = p.outDir;
         r.summary = RunSummary::load(p.outDir);
     }

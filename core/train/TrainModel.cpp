@@ -251,11 +251,16 @@ void TrainModel::setLatentWeight(int linearIndex, const std::vector<float>& w)
 
 void TrainModel::refreshWeights(int block)
 {
+    const auto inBlock = [&](const Linear& l) {
+        if (block < 0)
+            return true;
+        if (block >= m_config.numLayers)
+            return &l == &m_linears[std::size_t(m_head)];
+        const auto& ls = m_blockLinears[std::size_t(block)];
+        return l.index >= 0 && std::find(ls.begin(), ls.end(), l.index) != ls.end();
+    };
     for (Linear& l : m_linears)
-        if (l.grid &&
-            (block < 0 || (l.index >= 0 && std::find(m_blockLinears[std::size_t(block)].begin(),
-                                                     m_blockLinears[std::size_t(block)].end(),
-                                                     l.index) != m_blockLinears[std::size_t(block)].end())))
+        if (l.grid && inBlock(l))
             fakeQuantForward(*l.grid, l.weight->value.data(), l.scale->value.data(), l.zero->value.data(),
                              l.rounding ? l.rounding->value.data() : nullptr, l.effective.data());
 }
@@ -531,12 +536,20 @@ double TrainModel::blockReconstructionLoss(int b, const float* hiddenIn, const f
 std::vector<TrainParam*> TrainModel::blockParams(int b)
 {
     std::vector<TrainParam*> out;
+    const auto addLinear = [&](const Linear& l) {
+        for (TrainParam* p : {l.weight, l.bias, l.scale, l.zero, l.rounding})
+            if (p)
+                out.push_back(p);
+    };
+    if (b >= m_config.numLayers) {
+        addLinear(m_linears[std::size_t(m_head)]);
+        out.push_back(m_finalNorm);
+        return out;
+    }
     for (int index : m_blockLinears[std::size_t(b)])
         for (const Linear& l : m_linears)
             if (l.index == index)
-                for (TrainParam* p : {l.weight, l.bias, l.scale, l.zero, l.rounding})
-                    if (p)
-                        out.push_back(p);
+                addLinear(l);
     const BlockNorms& n = m_norms[std::size_t(b)];
     for (TrainParam* p : {n.input, n.post, n.q, n.k})
         if (p)
@@ -635,20 +648,13 @@ void TrainModel::embed(const int* tokens, int count, float* hidden) const
     }
 }
 
-double TrainModel::loss(const int* tokens, int batch, int n, bool backward, const float* teacherLogits)
+double TrainModel::logitLoss(std::vector<float>& logits, const int* tokens, int batch, int n,
+                             const float* teacherLogits) const
 {
-    if (batch <= 0 || n < 2)
-        throw Error(
-            QStringLiteral("training needs sequences of at least 2 tokens (got %1 × %2)").arg(batch).arg(n));
-    const ModelConfig& c = m_config;
-    const int H = c.hiddenSize, V = c.vocabSize, L = c.numLayers;
-    const std::int64_t N = std::int64_t(batch) * n;
-    std::vector<std::vector<float>> inputs; // each block's input, kept for the backward's recomputation
-    std::vector<float> normed;
-    std::vector<float> logits = forwardLogits(tokens, batch, n, backward ? &inputs : nullptr, normed);
-
-    // Cross-entropy of every position but each sequence's last; dlogits = (softmax − one-hot) / count.
-    const std::int64_t predicted = std::int64_t(batch) * (n - 1);
+    const int V = m_config.vocabSize;
+    const std::int64_t N = std::int64_t(batch) * n, predicted = std::int64_t(batch) * (n - 1);
+    // Every position but each sequence's last; dlogits = (softmax − one-hot) / count, or with a teacher
+    // KL(teacher ‖ model) and soft targets, dlogits = (q − p) / count.
     std::vector<double> rowLoss(std::size_t(N), 0.0);
     forEachRowRange(N, V, [&](std::int64_t first, std::int64_t count) {
         for (std::int64_t t = first; t < first + count; ++t) {
@@ -658,7 +664,7 @@ double TrainModel::loss(const int* tokens, int batch, int n, bool backward, cons
                 continue;
             }
             const double lse = logSumExp(row, V);
-            if (teacherLogits) { // KL(teacher ‖ model): soft targets, dlogits = (q − p) / count
+            if (teacherLogits) {
                 const float* tr = teacherLogits + t * V;
                 const double tlse = logSumExp(tr, V);
                 double kl = 0;
@@ -680,16 +686,45 @@ double TrainModel::loss(const int* tokens, int batch, int n, bool backward, cons
     double total = 0;
     for (double l : rowLoss)
         total += l;
+    return total / double(predicted);
+}
+
+void TrainModel::headBackward(const float* hidden, const std::vector<float>& normed, const float* dLogits,
+                              std::int64_t rows, float* dHidden)
+{
+    const int H = m_config.hiddenSize;
+    if (!dHidden && !m_finalNorm->trainable) { // the head's own gradients only
+        linearBackward(m_linears[std::size_t(m_head)], normed.data(), rows, dLogits, nullptr, false);
+        return;
+    }
+    std::vector<float> dNormed(std::size_t(rows * H)), discarded;
+    linearBackward(m_linears[std::size_t(m_head)], normed.data(), rows, dLogits, dNormed.data(), false);
+    if (!dHidden) {
+        discarded.resize(dNormed.size());
+        dHidden = discarded.data();
+    }
+    rmsNormBackward(hidden, m_finalNorm->value.data(), dNormed.data(), rows, H, m_config.rmsNormEps, dHidden,
+                    m_finalNorm->trainable ? m_finalNorm->grad.data() : nullptr);
+}
+
+double TrainModel::loss(const int* tokens, int batch, int n, bool backward, const float* teacherLogits)
+{
+    if (batch <= 0 || n < 2)
+        throw Error(
+            QStringLiteral("training needs sequences of at least 2 tokens (got %1 × %2)").arg(batch).arg(n));
+    const int H = m_config.hiddenSize, L = m_config.numLayers;
+    const std::int64_t N = std::int64_t(batch) * n;
+    std::vector<std::vector<float>> inputs; // each block's input, kept for the backward's recomputation
+    std::vector<float> normed;
+    std::vector<float> logits = forwardLogits(tokens, batch, n, backward ? &inputs : nullptr, normed);
+    const double mean = logitLoss(logits, tokens, batch, n, teacherLogits);
     if (!backward)
-        return total / double(predicted);
+        return mean;
 
     // Head, final norm, then the blocks in reverse, each recomputed from its input.
-    std::vector<float> dNormed(std::size_t(N * H)), dHidden(std::size_t(N * H));
-    linearBackward(m_linears[std::size_t(m_head)], normed.data(), N, logits.data(), dNormed.data(), false);
+    std::vector<float> dHidden(std::size_t(N * H));
+    headBackward(inputs[std::size_t(L)].data(), normed, logits.data(), N, dHidden.data());
     logits = {};
-    rmsNormBackward(inputs[std::size_t(L)].data(), m_finalNorm->value.data(), dNormed.data(), N, H,
-                    c.rmsNormEps, dHidden.data(),
-                    m_finalNorm->trainable ? m_finalNorm->grad.data() : nullptr);
     for (int b = L - 1; b >= 0; --b) {
         blockBackward(b, inputs[std::size_t(b)].data(), batch, n, dHidden.data());
         inputs[std::size_t(b) + 1].clear();
@@ -701,7 +736,38 @@ double TrainModel::loss(const int* tokens, int batch, int n, bool backward, cons
             for (int j = 0; j < H; ++j)
                 g[j] += d[j];
         }
-    return total / double(predicted);
+    return mean;
+}
+
+double TrainModel::headDistillationLoss(const float* hidden, int batch, int n, const float* teacherLogits,
+                                        bool backward)
+{
+    if (batch <= 0 || n < 2)
+        throw Error(
+            QStringLiteral("training needs sequences of at least 2 tokens (got %1 × %2)").arg(batch).arg(n));
+    const std::int64_t N = std::int64_t(batch) * n;
+    std::vector<float> normed;
+    std::vector<float> logits = headForward(hidden, N, normed);
+    const double mean = logitLoss(logits, nullptr, batch, n, teacherLogits);
+    if (backward)
+        headBackward(hidden, normed, logits.data(), N, nullptr);
+    return mean;
+}
+
+std::vector<float> TrainModel::headLogits(const float* hidden, std::int64_t rows)
+{
+    std::vector<float> normed;
+    return headForward(hidden, rows, normed);
+}
+
+std::vector<float> TrainModel::headForward(const float* hidden, std::int64_t rows, std::vector<float>& normed)
+{
+    const int H = m_config.hiddenSize;
+    normed.resize(std::size_t(rows * H));
+    rmsNormRows(hidden, m_finalNorm->value.data(), rows, H, m_config.rmsNormEps, normed.data());
+    std::vector<float> out(std::size_t(rows * m_config.vocabSize));
+    linearForward(m_linears[std::size_t(m_head)], normed.data(), rows, out.data());
+    return out;
 }
 
 std::vector<float> TrainModel::logits(const int* tokens, int batch, int n)
@@ -715,18 +781,16 @@ std::vector<float> TrainModel::forwardLogits(const int* tokens, int batch, int n
                                              std::vector<float>& normed)
 {
     refreshWeights();
-    const int H = m_config.hiddenSize, V = m_config.vocabSize;
+    const int H = m_config.hiddenSize;
     const std::int64_t N = std::int64_t(batch) * n;
-    std::vector<float> hidden(std::size_t(N * H)), out(std::size_t(N * V));
+    std::vector<float> hidden(std::size_t(N * H));
     embed(tokens, int(N), hidden.data());
     for (int b = 0; b < m_config.numLayers; ++b) {
         if (blockInputs)
             blockInputs->push_back(hidden);
         blockForward(b, hidden.data(), batch, n);
     }
-    normed.resize(hidden.size());
-    rmsNormRows(hidden.data(), m_finalNorm->value.data(), N, H, m_config.rmsNormEps, normed.data());
-    linearForward(m_linears[std::size_t(m_head)], normed.data(), N, out.data());
+    std::vector<float> out = headForward(hidden.data(), N, normed);
     if (blockInputs) // the final norm's input last
         blockInputs->push_back(std::move(hidden));
     return out;

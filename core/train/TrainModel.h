@@ -94,8 +94,17 @@ public:
     /// with `backward`, adds the gradients of the block's parameters (block-wise reconstruction).
     double blockReconstructionLoss(int b, const float* hiddenIn, const float* target, int batch, int n,
                                    bool backward);
-    /// Block b's parameters (its linears' and norms'), trainable or not.
+    /// Block b's parameters (its linears' and norms'), trainable or not; b = numLayers: the head's and
+    /// the final norm's (a tied head's is the embedding).
     std::vector<TrainParam*> blockParams(int b);
+    /// The head as a block-wise job fits it: the final norm and the head on `hidden` ([batch·n,
+    /// hiddenSize], the last block's outputs), scored by the mean KL divergence of its next-token
+    /// distributions from `teacherLogits` ([batch·n, vocab]; each sequence's last position is not scored,
+    /// as in loss()). With `backward`, adds the gradients of the head's and the final norm's parameters.
+    double headDistillationLoss(const float* hidden, int batch, int n, const float* teacherLogits,
+                                bool backward);
+    /// The logits [rows, vocab] of the final norm and the head on the last block's outputs `hidden`.
+    std::vector<float> headLogits(const float* hidden, std::int64_t rows);
     /// Makes every parameter of `kind` trainable (with a zeroed gradient) or frozen (a symmetric grid's
     /// zero stays frozen).
     void setTrainable(ParamKind kind, bool trainable);
@@ -110,7 +119,7 @@ public:
 
     /// Fake-quantizes the latent weights of every quantized layer into the weights the forward uses
     /// (loss() does this first; block-wise callers call it after changing parameters).
-    void refreshWeights(int block = -1); ///< one block's layers, or all (-1)
+    void refreshWeights(int block = -1); ///< one block's layers (numLayers: the head), or all (-1)
 
     /// Layer `index` of Model::linears(): its fake-quantized (or float) weight as the forward uses it,
     /// its grid when quantized, and its parameters (null when absent).
@@ -152,6 +161,16 @@ private:
     std::vector<float> forwardLogits(const int* tokens, int batch, int n,
                                      std::vector<std::vector<float>>* blockInputs,
                                      std::vector<float>& normed);
+    /// Final norm and head: `normed` ← the head's input, the logits [rows, vocab].
+    std::vector<float> headForward(const float* hidden, std::int64_t rows, std::vector<float>& normed);
+    /// The mean loss over `batch` sequences of `n` (each one's last position not scored), replacing the
+    /// logits by its gradient: cross-entropy against the next tokens, or KL divergence from `teacherLogits`.
+    double logitLoss(std::vector<float>& logits, const int* tokens, int batch, int n,
+                     const float* teacherLogits) const;
+    /// From dlogits back through the head and the final norm: dL/d(hidden) when `dHidden` is given, and
+    /// the head's and final norm's parameter gradients.
+    void headBackward(const float* hidden, const std::vector<float>& normed, const float* dLogits,
+                      std::int64_t rows, float* dHidden);
 
     ModelConfig m_config;
     std::deque<TrainParam> m_params; // stable addresses

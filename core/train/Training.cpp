@@ -7,16 +7,19 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
+#include <QJsonDocument>
 #include <QSaveFile>
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 namespace qs {
 
 namespace {
 
 constexpr quint32 kCheckpointMagic = 0x51535452; // "QSTR"
-constexpr quint32 kCheckpointVersion = 1;
+constexpr quint32 kCheckpointVersion = 2;        // 2: the best step, its parameters and the curve
 
 std::vector<std::vector<float>> snapshot(const TrainModel& m)
 {
@@ -58,7 +61,19 @@ double meanLoss(TrainModel& m, const std::vector<std::vector<int>>& windows, int
 
 namespace {
 
-void writeCheckpoint(const QString& path, const TrainModel& m, const Optimizer& opt)
+/// What a checkpoint keeps besides the parameters and the optimiser (written from the run's
+/// TrainingResult): the curve so far and the best held-out step, with that step's parameters when the run
+/// keeps the best (a resumed run then keeps the best of the whole run, not of its second part).
+struct CheckpointHistory
+{
+    std::vector<TrainingPoint> curve;
+    int bestStep = 0;
+    double bestHeldOut = -1, startHeldOut = -1;
+    std::vector<std::vector<float>> best; ///< empty: not kept
+};
+
+void writeCheckpoint(const QString& path, const TrainModel& m, const Optimizer& opt,
+                     const TrainingResult& run, const std::vector<std::vector<float>>& best)
 {
     QSaveFile f(path);
     if (!f.open(QIODevice::WriteOnly))
@@ -78,14 +93,33 @@ void writeCheckpoint(const QString& path, const TrainModel& m, const Optimizer& 
         writeFloatArray(out, p.value);
     }
     opt.save(out);
+    QJsonArray points;
+    for (const TrainingPoint& p : run.curve)
+        points.append(p.toJson());
+    out << QJsonDocument(points).toJson(QJsonDocument::Compact) << qint32(run.bestStep) << run.bestHeldOut
+        << run.startHeldOut << quint32(best.size());
+    for (const std::vector<float>& v : best)
+        writeFloatArray(out, v);
     if (out.status() != QDataStream::Ok || !f.commit())
         throw Error::inFile(path,
                             QStringLiteral("cannot write the training checkpoint: %1").arg(f.errorString()));
 }
 
-/// Reads a checkpoint into the model and optimiser; throws qs::Error naming the file when it is not one
-/// or was written for other parameters (nothing is changed then).
-void readCheckpoint(const QString& path, TrainModel& m, Optimizer& opt)
+TrainingPoint pointFromJson(const QJsonObject& o)
+{
+    TrainingPoint p;
+    p.step = o.value(u"step").toInt();
+    p.loss = o.value(u"loss").toDouble(-1);
+    p.heldOut = o.value(u"held_out_loss").toDouble(-1);
+    p.learningRate = o.value(u"learning_rate").toDouble();
+    p.gradientNorm = o.value(u"gradient_norm").toDouble();
+    p.seconds = o.value(u"seconds").toDouble();
+    return p;
+}
+
+/// Reads a checkpoint into the model and optimiser, and its history; throws qs::Error naming the file
+/// when it is not one or was written for other parameters (nothing is changed then).
+CheckpointHistory readCheckpoint(const QString& path, TrainModel& m, Optimizer& opt)
 {
     QFile f(path);
     if (!f.open(QIODevice::ReadOnly))
@@ -96,9 +130,13 @@ void readCheckpoint(const QString& path, TrainModel& m, Optimizer& opt)
     quint32 magic = 0, version = 0, count = 0;
     qint32 step = 0;
     in >> magic >> version >> step >> count;
-    if (in.status() != QDataStream::Ok || magic != kCheckpointMagic || version != kCheckpointVersion ||
-        step < 0)
+    if (in.status() != QDataStream::Ok || magic != kCheckpointMagic || step < 0)
         throw Error::inFile(path, QStringLiteral("not a QuantScope training checkpoint"));
+    if (version != kCheckpointVersion)
+        throw Error::inFile(path, QStringLiteral("a training checkpoint of format %1, not %2: delete it to "
+                                                 "start the training afresh")
+                                      .arg(version)
+                                      .arg(kCheckpointVersion));
     std::vector<TrainParam*> trainable;
     for (TrainParam& p : m.params())
         if (p.trainable)
@@ -109,6 +147,9 @@ void readCheckpoint(const QString& path, TrainModel& m, Optimizer& opt)
                                  "other settings)")
                       .arg(count)
                       .arg(trainable.size()));
+    const auto truncated = [&] {
+        return Error::inFile(path, QStringLiteral("the training checkpoint is truncated"));
+    };
     std::vector<std::vector<float>> values(count);
     for (quint32 k = 0; k < count; ++k) {
         QString name;
@@ -119,17 +160,35 @@ void readCheckpoint(const QString& path, TrainModel& m, Optimizer& opt)
                                 QStringLiteral("tensor %1 does not match %2").arg(name, trainable[k]->name));
         values[k].resize(std::size_t(n));
         if (!readFloatArray(in, values[k]))
-            throw Error::inFile(path, QStringLiteral("the training checkpoint is truncated"));
+            throw truncated();
     }
     try {
         opt.restore(in, m.params());
     } catch (const Error& e) {
         throw Error::inFile(path, e.message());
     }
+    CheckpointHistory h;
+    QByteArray curve;
+    qint32 bestStep = 0;
+    quint32 bestCount = 0;
+    in >> curve >> bestStep >> h.bestHeldOut >> h.startHeldOut >> bestCount;
+    const QJsonDocument points = QJsonDocument::fromJson(curve);
+    if (in.status() != QDataStream::Ok || !points.isArray() || bestStep < 0 || bestStep > step ||
+        (bestCount != 0 && bestCount != count))
+        throw truncated();
+    for (const QJsonValue& v : points.array())
+        h.curve.push_back(pointFromJson(v.toObject()));
+    h.bestStep = bestStep;
+    h.best.resize(bestCount);
+    for (quint32 k = 0; k < bestCount; ++k) {
+        h.best[k].resize(values[k].size());
+        if (!readFloatArray(in, h.best[k]))
+            throw truncated();
+    }
     for (quint32 k = 0; k < count; ++k)
         trainable[k]->value = std::move(values[k]);
     m.refreshWeights();
-    (void)step;
+    return h;
 }
 
 } // namespace
@@ -202,8 +261,9 @@ TrainingResult trainModel(TrainModel& model, const std::vector<std::vector<int>>
         throw Error(QStringLiteral("nothing to train: no parameter is trainable"));
 
     TrainingResult result;
+    std::optional<CheckpointHistory> resumed;
     if (!settings.checkpointPath.isEmpty() && QFile::exists(settings.checkpointPath)) {
-        readCheckpoint(settings.checkpointPath, model, opt);
+        resumed = readCheckpoint(settings.checkpointPath, model, opt);
         result.resumedFrom = result.steps = opt.stepsTaken();
     }
     const int steps = settings.optimizer.steps;
@@ -215,7 +275,17 @@ TrainingResult trainModel(TrainModel& model, const std::vector<std::vector<int>>
             onPoint(p);
     };
     std::vector<std::vector<float>> best;
-    if (!heldOut.empty()) {
+    const double secondsBefore = resumed && !resumed->curve.empty() ? resumed->curve.back().seconds : 0.0;
+    if (resumed) // the run so far, as it went
+        for (const TrainingPoint& p : resumed->curve)
+            emit(p);
+    if (resumed && resumed->startHeldOut >= 0 && !heldOut.empty()) {
+        result.startHeldOut = resumed->startHeldOut;
+        result.bestHeldOut = resumed->bestHeldOut;
+        result.bestStep = resumed->bestStep;
+        if (settings.keepBest)
+            best = resumed->best.empty() ? snapshot(model) : std::move(resumed->best);
+    } else if (!heldOut.empty()) {
         job.report(0.0, QStringLiteral("training"), QStringLiteral("scoring the held-out text"));
         result.startHeldOut = result.bestHeldOut = meanLoss(model, heldOut, settings.batch, teacher);
         result.bestStep = opt.stepsTaken();
@@ -295,16 +365,16 @@ TrainingResult trainModel(TrainModel& model, const std::vector<std::vector<int>>
                     best = snapshot(model);
             }
         }
-        p.seconds = double(clock.elapsed()) / 1000.0;
+        p.seconds = secondsBefore + double(clock.elapsed()) / 1000.0;
         emit(p);
         result.steps = s + 1;
         if (!settings.checkpointPath.isEmpty() && settings.checkpointEvery > 0 &&
             ((s + 1) % settings.checkpointEvery == 0 || last))
-            writeCheckpoint(settings.checkpointPath, model, opt);
+            writeCheckpoint(settings.checkpointPath, model, opt, result, best);
         const double done = double(s + 1 - first) / double(steps - first);
         job.report(double(s + 1) / double(steps), QStringLiteral("training"),
                    QStringLiteral("step %1/%2 · loss %3").arg(s + 1).arg(steps).arg(p.loss, 0, 'f', 4),
-                   p.seconds / done * (1.0 - done));
+                   (p.seconds - secondsBefore) / done * (1.0 - done));
     }
     if (result.stopReason.isEmpty() && settings.keepBest && !best.empty() &&
         result.bestStep != result.steps) {
@@ -318,8 +388,9 @@ TrainingResult trainModel(TrainModel& model, const std::vector<std::vector<int>>
 QJsonObject BlockFit::toJson() const
 {
     QJsonObject o{{QStringLiteral("block"), block},
-                  {QStringLiteral("start_mse"), startMse},
-                  {QStringLiteral("end_mse"), endMse},
+                  {QStringLiteral("loss"), head ? QStringLiteral("kl") : QStringLiteral("mse")},
+                  {QStringLiteral("start_loss"), startLoss},
+                  {QStringLiteral("end_loss"), endLoss},
                   {QStringLiteral("kept"), kept},
                   {QStringLiteral("seconds"), seconds}};
     if (!stopReason.isEmpty())
@@ -368,21 +439,97 @@ BlockwiseResult trainBlockwise(TrainModel& quantized, TrainModel& reference,
         for (int first = 0; first < W; first += batch)
             fn(first, std::min(batch, W - first));
     };
-    const auto mseOverAll = [&](int b, const std::vector<float>& target) {
-        double total = 0;
-        inBatches([&](int first, int count) {
-            total += quantized.blockReconstructionLoss(b, hq.data() + std::size_t(first) * rowFloats,
-                                                       target.data() + std::size_t(first) * rowFloats, count,
-                                                       n, false) *
-                     double(count);
-        });
-        return total / double(W);
-    };
+    // The head is fitted after the blocks when something of it learns (its scales, zeros, latent weights
+    // or rounding: a quantized head; a float head only when float weights train).
+    const bool fitHead = [&] {
+        const std::vector<TrainParam*> hp = quantized.blockParams(c.numLayers);
+        return std::any_of(hp.begin(), hp.end(), [](const TrainParam* p) { return p->trainable; });
+    }();
+    const int stages = c.numLayers + (fitHead ? 1 : 0);
 
     BlockwiseResult result;
     QElapsedTimer clock;
     clock.start();
     std::vector<float> x(std::size_t(batch) * rowFloats), t(x.size());
+    // Fits stage b's parameters: `lossOf(inputs, targets, count, backward)` scores `count` windows' rows of
+    // hq (the quantized model's inputs) against the same rows of `targets`.
+    const auto fitStage = [&](int b, const std::vector<float>& targets,
+                              const std::function<double(const float*, const float*, int, bool)>& lossOf) {
+        const auto overAll = [&] {
+            double total = 0;
+            inBatches([&](int first, int count) {
+                total += lossOf(hq.data() + std::size_t(first) * rowFloats,
+                                targets.data() + std::size_t(first) * rowFloats, count, false) *
+                         double(count);
+            });
+            return total / double(W);
+        };
+        const QString stage = b < c.numLayers ? QStringLiteral("block %1").arg(b) : QStringLiteral("lm_head");
+        std::vector<TrainParam*> params = quantized.blockParams(b);
+        std::vector<std::vector<float>> start;
+        for (TrainParam* p : params)
+            start.push_back(p->value);
+        quantized.refreshWeights(b);
+        BlockFit fit;
+        fit.block = b;
+        fit.head = b == c.numLayers;
+        fit.startLoss = overAll();
+        Optimizer opt(settings.optimizer);
+        const int steps = settings.optimizer.steps;
+        for (int s = 0; s < steps && !(settings.stopRequested() && s > 0); ++s) {
+            job.checkCancelled();
+            for (int i = 0; i < batch; ++i) {
+                const std::size_t w = (std::size_t(s) * std::size_t(batch) + std::size_t(i)) % std::size_t(W);
+                std::copy_n(hq.begin() + std::ptrdiff_t(w * rowFloats), rowFloats,
+                            x.begin() + std::ptrdiff_t(i * rowFloats));
+                std::copy_n(targets.begin() + std::ptrdiff_t(w * rowFloats), rowFloats,
+                            t.begin() + std::ptrdiff_t(i * rowFloats));
+            }
+            for (TrainParam* p : params)
+                std::fill(p->grad.begin(), p->grad.end(), 0.0f);
+            const double loss = lossOf(x.data(), t.data(), batch, true);
+            if (!std::isfinite(loss)) {
+                fit.stopReason =
+                    QStringLiteral("%1: the loss is not finite at step %2 (diverged)").arg(stage).arg(s + 1);
+                break;
+            }
+            try {
+                opt.step(params);
+            } catch (const Error& e) {
+                fit.stopReason = QStringLiteral("%1: %2").arg(stage, e.message());
+                break;
+            }
+            constrainParameters(quantized);
+            quantized.refreshWeights(b);
+            const double done = (double(b) + double(s + 1) / double(steps)) / double(stages);
+            const double elapsed = double(clock.elapsed()) / 1000.0;
+            job.report(done, QStringLiteral("reconstructing"),
+                       QStringLiteral("%1/%2 (%3), step %4/%5, %6 %7")
+                           .arg(b + 1)
+                           .arg(stages)
+                           .arg(stage)
+                           .arg(s + 1)
+                           .arg(steps)
+                           .arg(fit.head ? QStringLiteral("kl") : QStringLiteral("mse"))
+                           .arg(loss, 0, 'g', 4),
+                       elapsed / done * (1.0 - done));
+        }
+        fit.endLoss = fit.stopReason.isEmpty() ? overAll() : INFINITY;
+        if (!(fit.endLoss <= fit.startLoss)) { // never leave a stage worse than it started
+            for (std::size_t k = 0; k < params.size(); ++k)
+                params[k]->value = start[k];
+            quantized.refreshWeights(b);
+            fit.kept = false;
+        }
+        return fit;
+    };
+    const auto finish = [&](BlockFit& fit, const QElapsedTimer& stageClock) {
+        fit.seconds = double(stageClock.elapsed()) / 1000.0;
+        result.blocks.push_back(fit);
+        if (onBlock)
+            onBlock(fit);
+    };
+
     for (int b = 0; b < c.numLayers; ++b) {
         job.checkCancelled();
         if (settings.stopRequested() && !result.blocks.empty()) { // the rest pass through as they are
@@ -399,69 +546,29 @@ BlockwiseResult trainBlockwise(TrainModel& quantized, TrainModel& reference,
         inBatches([&](int first, int count) {
             reference.blockForward(b, target.data() + std::size_t(first) * rowFloats, count, n);
         });
-        std::vector<TrainParam*> params = quantized.blockParams(b);
-        std::vector<std::vector<float>> start;
-        for (TrainParam* p : params)
-            start.push_back(p->value);
-        quantized.refreshWeights(b);
-        BlockFit fit;
-        fit.block = b;
-        fit.startMse = mseOverAll(b, target);
-        Optimizer opt(settings.optimizer);
-        const int steps = settings.optimizer.steps;
-        for (int s = 0; s < steps && !(settings.stopRequested() && s > 0); ++s) {
-            job.checkCancelled();
-            for (int i = 0; i < batch; ++i) {
-                const std::size_t w = (std::size_t(s) * std::size_t(batch) + std::size_t(i)) % std::size_t(W);
-                std::copy_n(hq.begin() + std::ptrdiff_t(w * rowFloats), rowFloats,
-                            x.begin() + std::ptrdiff_t(i * rowFloats));
-                std::copy_n(target.begin() + std::ptrdiff_t(w * rowFloats), rowFloats,
-                            t.begin() + std::ptrdiff_t(i * rowFloats));
-            }
-            for (TrainParam* p : params)
-                std::fill(p->grad.begin(), p->grad.end(), 0.0f);
-            const double loss = quantized.blockReconstructionLoss(b, x.data(), t.data(), batch, n, true);
-            if (!std::isfinite(loss)) {
-                fit.stopReason = QStringLiteral("block %1: the loss is not finite at step %2 (diverged)")
-                                     .arg(b)
-                                     .arg(s + 1);
-                break;
-            }
-            try {
-                opt.step(params);
-            } catch (const Error& e) {
-                fit.stopReason = QStringLiteral("block %1: %2").arg(b).arg(e.message());
-                break;
-            }
-            constrainParameters(quantized);
-            quantized.refreshWeights(b);
-            const double done = (double(b) + double(s + 1) / double(steps)) / double(c.numLayers);
-            const double elapsed = double(clock.elapsed()) / 1000.0;
-            job.report(done, QStringLiteral("reconstructing"),
-                       QStringLiteral("block %1/%2, step %3/%4, mse %5")
-                           .arg(b + 1)
-                           .arg(c.numLayers)
-                           .arg(s + 1)
-                           .arg(steps)
-                           .arg(loss, 0, 'g', 4),
-                       elapsed / done * (1.0 - done));
-        }
-        fit.endMse = fit.stopReason.isEmpty() ? mseOverAll(b, target) : INFINITY;
-        if (!(fit.endMse <= fit.startMse)) { // never leave a block worse than it started
-            for (std::size_t k = 0; k < params.size(); ++k)
-                params[k]->value = start[k];
-            quantized.refreshWeights(b);
-            fit.kept = false;
-        }
+        BlockFit fit = fitStage(b, target, [&](const float* in, const float* want, int count, bool backward) {
+            return quantized.blockReconstructionLoss(b, in, want, count, n, backward);
+        });
         // The next block's inputs: this block's output with its final parameters.
         inBatches([&](int first, int count) {
             quantized.blockForward(b, hq.data() + std::size_t(first) * rowFloats, count, n);
         });
         hf = std::move(target);
-        fit.seconds = double(blockClock.elapsed()) / 1000.0;
-        result.blocks.push_back(fit);
-        if (onBlock)
-            onBlock(fit);
+        finish(fit, blockClock);
+    }
+    if (fitHead && !settings.stopRequested()) {
+        job.checkCancelled();
+        QElapsedTimer headClock;
+        headClock.start();
+        // hf holds the float model's last hidden states: its logits, a batch at a time, are the targets.
+        BlockFit fit = fitStage(
+            c.numLayers, hf, [&](const float* in, const float* floatHidden, int count, bool backward) {
+                const std::vector<float> teacher = reference.headLogits(floatHidden, std::int64_t(count) * n);
+                return quantized.headDistillationLoss(in, count, n, teacher.data(), backward);
+            });
+        finish(fit, headClock);
+    } else if (fitHead) {
+        result.stoppedEarly = true;
     }
     result.seconds = double(clock.elapsed()) / 1000.0;
     return result;

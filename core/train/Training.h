@@ -21,8 +21,11 @@ struct TrainingSettings
     OptimizerSettings optimizer;
     int batch = 4;
     int evalEvery = 10;
-    /// Write the parameters and the optimiser's state here every `checkpointEvery` steps (atomically;
-    /// 0: never) and resume from it when it exists and fits the model.
+    /// Write the parameters and the optimiser's state here every `checkpointEvery` steps and after the last
+    /// (atomically; 0: never) and resume from it when it exists and fits the model. It also keeps the curve
+    /// so far and the best held-out step with its parameters, so a resumed run reports the whole curve and
+    /// keeps the best step of the whole run. It stays after the run: the same command then gives the same
+    /// result, more steps continue it; delete it to start afresh.
     QString checkpointPath;
     int checkpointEvery = 0;
     /// Put the parameters of the lowest held-out loss back at the end (else the last step's).
@@ -89,12 +92,14 @@ TrainingResult trainModel(TrainModel& model, const std::vector<std::vector<int>>
 
 /// One block's reconstruction: the mean squared error of its output against the float block's, over all
 /// windows, before and after its steps (the block keeps its starting parameters when the steps made it
-/// worse).
+/// worse). The head's fit (`head`, block = numLayers) scores the mean KL divergence of its next-token
+/// distributions from the float model's instead.
 struct BlockFit
 {
     int block = 0;
-    double startMse = 0, endMse = 0;
-    bool kept = true; ///< the trained parameters were kept
+    bool head = false;
+    double startLoss = 0, endLoss = 0; ///< mean squared error (the head: mean KL divergence, nats)
+    bool kept = true;                  ///< the trained parameters were kept
     double seconds = 0;
     QString stopReason;
     QJsonObject toJson() const;
@@ -112,9 +117,13 @@ struct BlockwiseResult
 /// SignRound): block after block, the quantized block's trainable parameters are fitted so that its output
 /// for the quantized model's own inputs (the blocks before it already fitted) matches the float block's
 /// output for the float model's inputs, by `settings.optimizer.steps` steps of `settings.batch` windows on
-/// the mean squared error. `reference` is the float model (nothing of it is trained). Holds the windows'
-/// hidden states twice ([windows·tokens, hidden] for each model) and one block's activations for a batch.
-/// Cancellable between steps; reports each block's fit to `onBlock`.
+/// the mean squared error. Then, when the head is quantized and has trainable parameters, the head (with
+/// the final norm) is fitted the same way on the quantized model's last hidden states, scored by the KL
+/// divergence of its next-token distributions from the float model's (AutoRound tunes a quantized
+/// lm_head too; a head fitted to its logits' squared error would spend itself on logits no one samples).
+/// `reference` is the float model (nothing of it is trained). Holds the windows' hidden states twice
+/// ([windows·tokens, hidden] for each model) and one block's activations (or a batch's logits) at a time.
+/// Cancellable between steps; reports each fit to `onBlock`.
 BlockwiseResult trainBlockwise(TrainModel& quantized, TrainModel& reference,
                                const std::vector<std::vector<int>>& windows, const TrainingSettings& settings,
                                const JobContext& job = {},
