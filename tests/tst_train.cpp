@@ -4,6 +4,7 @@
 // the fake quantization match those of its surrogate, and nothing depends on the thread count.
 
 #include "TestSupport.h"
+#include "eval/Calibration.h"
 #include "model/Model.h"
 #include "model/QuantizedLinear.h"
 #include "model/SyntheticModel.h"
@@ -53,14 +54,29 @@ std::vector<float> gaussian(std::size_t n, std::uint64_t seed)
     return v;
 }
 
-/// Replaces every linear of `t` by its quantization with `scheme` (RTN or HQQ: no calibration).
+/// Replaces every linear of `t` by its quantization with `scheme`; methods that need calibration statistics
+/// get those of 1,024 white Gaussian inputs.
 void quantizeAll(Transformer& t, const QString& scheme)
 {
     const QuantSpec spec = QuantSpec::fromShortName(scheme);
     for (std::size_t i = 0; i < t.model().linears().size(); ++i) {
         const LinearLayer& l = t.linear(int(i));
         const std::vector<float> w = l.floatWeight();
+        LinearInputStats white;
+        white.inFeatures = l.inFeatures();
+        white.outFeatures = l.outFeatures();
+        white.tokens = 1024;
+        const std::vector<float> x = gaussian(std::size_t(white.tokens * l.inFeatures()), 40 + i);
+        const Eigen::MatrixXd xs =
+            Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+                x.data(), white.tokens, l.inFeatures())
+                .cast<double>();
+        white.xtx = xs.transpose() * xs;
+        white.sumSquares.assign(std::size_t(l.inFeatures()), double(white.tokens));
+        white.sumAbs.assign(std::size_t(l.inFeatures()), 0.8 * double(white.tokens));
+        white.maxAbs.assign(std::size_t(l.inFeatures()), 3.0);
         QuantizeRequest r;
+        r.stats = &white;
         r.layerName = t.model().linears()[i].name;
         r.weight = w.data();
         r.rows = l.outFeatures();
@@ -169,6 +185,7 @@ private Q_SLOTS:
     void floatModelThatDoesNotFitIsNotUsed();
     void signRoundMovesCodesByOneStepAtMost();
     void blockwiseFitsTheQuantizedHead();
+    void tableLayersLearnTheirTables();
 
 private:
     /// stories260K from the shared data (empty when absent), or a synthetic model of `type` written now
@@ -359,6 +376,11 @@ void TrainTest::lossMatchesTransformer_data()
         << QStringLiteral("stories260K") << QStringLiteral("rtn-w4-g32");
     QTest::newRow("stories260K hqq int3 g16")
         << QStringLiteral("stories260K") << QStringLiteral("hqq-w3-g16");
+    QTest::newRow("stories260K squeezellm int3 + sparse")
+        << QStringLiteral("stories260K") << QStringLiteral("squeezellm-w3-ch-sp0.5");
+    QTest::newRow("stories260K quip# int2 (rotated)")
+        << QStringLiteral("stories260K") << QStringLiteral("quipsharp-w2");
+    QTest::newRow("stories260K aqlm 2x8") << QStringLiteral("stories260K") << QStringLiteral("aqlm-w2-2x8");
     QTest::newRow("qwen2 (biases)") << QStringLiteral("qwen2") << QString();
     QTest::newRow("qwen3 (q/k norms)") << QStringLiteral("qwen3") << QString();
     QTest::newRow("mistral (window 5)") << QStringLiteral("mistral") << QString();
@@ -415,6 +437,14 @@ void TrainTest::gradientsMatchFiniteDifferences_data()
     QTest::newRow("qwen3 weights") << QStringLiteral("qwen3") << k(ParamKind::Weight);
     QTest::newRow("mistral weights (window 5)") << QStringLiteral("mistral") << k(ParamKind::Weight);
     QTest::newRow("llama untied head embedding") << QStringLiteral("llama") << k(ParamKind::Embedding);
+    // Table layers (codes fixed): smooth in their tables, checked like float parameters.
+    QTest::newRow("squeezellm int3 + sparse: codebooks and sparse values")
+        << QStringLiteral("stories260K:squeezellm-w3-ch-sp0.5") << k(ParamKind::Codebook);
+    QTest::newRow("quip# int2 (rotated): row scales")
+        << QStringLiteral("stories260K:quipsharp-w2") << k(ParamKind::Scale);
+    QTest::newRow("aqlm 2x8: codebooks")
+        << QStringLiteral("stories260K:aqlm-w2-2x8") << k(ParamKind::Codebook);
+    QTest::newRow("aqlm 2x8: row scales") << QStringLiteral("stories260K:aqlm-w2-2x8") << k(ParamKind::Scale);
 }
 
 // Float parameters: the directional derivative along a random direction of all of a kind's tensors,
@@ -423,10 +453,14 @@ void TrainTest::gradientsMatchFiniteDifferences()
 {
     QFETCH(QString, model);
     QFETCH(int, kind);
+    const QString scheme = model.section(u':', 1); // "model:scheme": every linear quantized so
+    model = model.section(u':', 0, 0);
     const QString path = modelFolder(model);
     if (path.isEmpty())
         QSKIP(qPrintable(test::skipMessage(model)));
-    const Transformer t(Model::open(path));
+    Transformer t(Model::open(path));
+    if (!scheme.isEmpty())
+        quantizeAll(t, scheme);
     TrainModel m(t, TrainableSet::all());
     const int n = 24, batch = 2;
     const std::vector<int> tokens = randomTokens(n * batch, t.vocabSize(), 9);
@@ -1154,6 +1188,40 @@ void TrainTest::blockwiseFitsTheQuantizedHead()
         if (signRound)
             QCOMPARE(far, 0);
     }
+}
+
+// A SqueezeLLM checkpoint (row codebooks and sparse values) fine-tuned end to end: the loss falls, and the
+// saved layers keep their codes exactly while their codebooks moved (codes fixed, tables learned, as AQLM's
+// fine-tuning does).
+void TrainTest::tableLayersLearnTheirTables()
+{
+    const QString model = test::dataPath(QStringLiteral("stories260K"));
+    const QString text = test::dataPath(QStringLiteral("wikitext-2-raw/wiki.test.raw"));
+    if (model.isEmpty() || text.isEmpty())
+        QSKIP("stories260K or WikiText-2 missing");
+    const QString q = m_dir.filePath(QStringLiteral("squeezellm-w3"));
+    const test::CliResult made = test::runCli(
+        {QStringLiteral("quantize"), model, QStringLiteral("--method"), QStringLiteral("squeezellm"),
+         QStringLiteral("--bits"), QStringLiteral("3"), QStringLiteral("--calib"), text,
+         QStringLiteral("--samples"), QStringLiteral("16"), QStringLiteral("--seq-len"), QStringLiteral("64"),
+         QStringLiteral("--out"), q, QStringLiteral("--runs"), QStringLiteral("off")});
+    QVERIFY2(made.exitCode == 0, made.err.constData());
+    TrainJobParams p = jobParams(q);
+    p.outDir = m_dir.filePath(QStringLiteral("squeezellm-w3-qat"));
+    const TrainJobResult r = runTrainJob(p);
+    QVERIFY2(r.training.bestHeldOut < 0.99 * r.training.startHeldOut,
+             qPrintable(QStringLiteral("%1 → %2").arg(r.training.startHeldOut).arg(r.training.bestHeldOut)));
+    const Transformer before(p.model), after(Model::open(p.outDir));
+    int moved = 0;
+    for (int i = 0; i < int(p.model->linears().size()); ++i) {
+        const auto* a = dynamic_cast<const QuantizedLinear*>(&before.linear(i));
+        const auto* b = dynamic_cast<const QuantizedLinear*>(&after.linear(i));
+        QVERIFY(a && b && b->tensor().spec.usesCodebook());
+        QCOMPARE(b->tensor().unpackedCodes(), a->tensor().unpackedCodes());
+        QCOMPARE(b->tensor().sparseColumns, a->tensor().sparseColumns);
+        moved += b->tensor().codebook != a->tensor().codebook;
+    }
+    QCOMPARE(moved, int(p.model->linears().size()));
 }
 
 QTEST_GUILESS_MAIN(TrainTest)

@@ -84,8 +84,9 @@ int runTrain(const QStringList& args)
         opt("clip", "Clip the gradient's global norm to this (default 1; 0: off).", "X", "1"),
         opt("eval-every", "Score the held-out text every N steps (default 10).", "N", "10"),
         opt("train",
-            "What learns, comma-separated: weights, scales, zeros, rounding (default weights,scales,zeros).",
-            "LIST", "weights,scales,zeros"),
+            "What learns, comma-separated: weights, scales, zeros, rounding, codebooks (SqueezeLLM's and "
+            "AQLM's tables; default weights,scales,zeros,codebooks).",
+            "LIST", "weights,scales,zeros,codebooks"),
         opt("last", "Keep the last step's parameters instead of the best held-out step's."),
         opt("checkpoint",
             "Save parameters and optimiser state here every --checkpoint-every steps and resume "
@@ -169,7 +170,7 @@ int runTrain(const QStringList& args)
     if (p.isSet(QStringLiteral("train"))) {
         qs::TrainableSet& set = params.trainable;
         set = {};
-        set.weights = set.scales = set.zeros = false;
+        set.weights = set.scales = set.zeros = set.codebooks = false;
         for (const QString& item : p.value(QStringLiteral("train")).split(u',', Qt::SkipEmptyParts)) {
             const QString w = item.trimmed();
             if (w == u"weights")
@@ -180,9 +181,12 @@ int runTrain(const QStringList& args)
                 set.zeros = true;
             else if (w == u"rounding")
                 set.rounding = true;
+            else if (w == u"codebooks")
+                set.codebooks = true;
             else
                 throw qs::Error(
-                    QStringLiteral("--train: unknown \"%1\" (weights, scales, zeros, rounding)").arg(w));
+                    QStringLiteral("--train: unknown \"%1\" (weights, scales, zeros, rounding, codebooks)")
+                        .arg(w));
         }
     }
     params.outDir = p.value(QStringLiteral("out"));

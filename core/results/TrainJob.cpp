@@ -110,6 +110,8 @@ TrainJobParams trainPreset(TrainMethod method, int steps, std::optional<double> 
     const double scaleLr = signRound ? 1e-4 / o.learningRate : 5.0;
     o.kindScale[std::size_t(ParamKind::Scale)] = scaleLr;
     o.kindScale[std::size_t(ParamKind::Zero)] = scaleLr;
+    // Table layers' codebooks move like weights (SignRound's too: at 1e-4, not at the rounding's rate).
+    o.kindScale[std::size_t(ParamKind::Codebook)] = signRound ? 1e-4 / o.learningRate : 1.0;
     o.signDescent[std::size_t(ParamKind::Rounding)] = signRound;
     p.trainable = {};
     p.trainable.weights = !signRound;
@@ -287,7 +289,9 @@ TrainJobResult runTrainJob(const TrainJobParams& p, const JobContext& job,
     // steps) the held-out KL divergence rose from 0.0445 to 0.285 and the best step was the start.
     const int onGrid =
         int(std::count_if(tensors.begin(), tensors.end(),
-                          [](const auto& q) { return q && q->spec.method != QuantMethod::Float; })) -
+                          [](const auto& q) {
+                              return q && q->spec.method != QuantMethod::Float && !q->spec.decodesCodes();
+                          })) -
         r.latentFromFloat;
     if (onGrid > 0 && p.trainable.scales && p.mode == TrainJobParams::Mode::EndToEnd)
         r.warnings << QStringLiteral(

@@ -42,7 +42,8 @@ FakeQuantGrid FakeQuantGrid::of(const QuantizedTensor& t, const QString& what)
     const QuantSpec& s = t.spec;
     if (!trainableMethod(s.method))
         throw Error(QStringLiteral("%1: %2 layers cannot be trained (training runs integer grids: RTN, GPTQ, "
-                                   "AWQ and HQQ layers, and float layers)")
+                                   "AWQ and HQQ layers; the tables of SqueezeLLM, QuIP# and AQLM layers; and "
+                                   "float layers)")
                         .arg(what, s.label()));
     if (t.rotation || s.incoherence != Incoherence::None)
         throw Error(QStringLiteral("%1: layers with a Hadamard rotation cannot be trained yet").arg(what));

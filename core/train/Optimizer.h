@@ -19,7 +19,7 @@ struct OptimizerSettings
     std::array<bool, kParamKinds> signDescent{};
     double learningRate = 1e-4;
     /// Multipliers of learningRate per ParamKind (scales and zeros usually learn faster than weights).
-    std::array<double, kParamKinds> kindScale{1, 1, 1, 1, 1, 1, 1};
+    std::array<double, kParamKinds> kindScale{1, 1, 1, 1, 1, 1, 1, 1};
     double weightDecay = 0.0; ///< decoupled, on weights and embeddings only
     double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
     double clipNorm = 1.0; ///< 0: no clipping

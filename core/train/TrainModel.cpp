@@ -2,6 +2,7 @@
 
 #include "eval/Perplexity.h"
 #include "io/TensorStore.h"
+#include "kernels/AdditiveCodes.h"
 #include "model/QuantizedLinear.h"
 #include "model/Transformer.h"
 #include "util/Error.h"
@@ -34,6 +35,8 @@ QString paramKindName(ParamKind k)
         return QStringLiteral("zero");
     case ParamKind::Rounding:
         return QStringLiteral("rounding");
+    case ParamKind::Codebook:
+        return QStringLiteral("codebook");
     }
     return {};
 }
@@ -144,7 +147,29 @@ void TrainModel::addLinear(const Transformer& t, int index, const TrainableSet& 
     l.in = info.inFeatures;
     l.out = info.outFeatures;
     const auto* q = dynamic_cast<const QuantizedLinear*>(&layer);
-    if (q && q->tensor().spec.method != QuantMethod::Float) {
+    if (q && q->tensor().spec.decodesCodes()) { // a table layer: the codes stay, the tables learn
+        const QuantizedTensor& qt = q->tensor();
+        qt.checkCodebook(info.name);
+        auto table = std::make_shared<QuantizedTensor>(qt);
+        l.tableCodes = qt.unpackedCodes();
+        table->codes.clear();
+        table->packed.reset();
+        if (qt.spec.usesCodebook() || qt.spec.usesAdditive())
+            l.codebook = &addParam(info.name + QStringLiteral(".codebook"), ParamKind::Codebook,
+                                   qt.spec.usesCodebook() ? l.out : 1,
+                                   qt.spec.usesCodebook() ? std::int64_t(1) << qt.spec.bits
+                                                          : std::int64_t(qt.codebook.size()),
+                                   qt.codebook, trainable.codebooks);
+        if (!qt.sparseValues.empty())
+            l.sparse = &addParam(info.name + QStringLiteral(".sparse_values"), ParamKind::Codebook, 1,
+                                 std::int64_t(qt.sparseValues.size()), qt.sparseValues, trainable.codebooks);
+        if (qt.spec.usesLattice() || qt.spec.usesAdditive())
+            l.scale = &addParam(info.name + QStringLiteral(".scales"), ParamKind::Scale, l.out, 1, qt.scales,
+                                trainable.scales);
+        l.table = std::move(table);
+        l.decoded.resize(std::size_t(l.out * l.in));
+        l.effective.resize(std::size_t(l.out * l.in));
+    } else if (q && q->tensor().spec.method != QuantMethod::Float) {
         const QuantizedTensor& qt = q->tensor();
         l.grid = FakeQuantGrid::of(qt, info.name);
         l.weight = &addParam(info.name + QStringLiteral(".weight"), ParamKind::Weight, l.out, l.in,
@@ -163,8 +188,8 @@ void TrainModel::addLinear(const Transformer& t, int index, const TrainableSet& 
         std::vector<float> w = q ? q->tensor().floatWeights : layer.floatWeight();
         if (w.empty())
             throw Error(
-                QStringLiteral("%1: a %2 layer cannot be trained (training runs float layers and integer "
-                               "grids: RTN, GPTQ, AWQ, HQQ)")
+                QStringLiteral("%1: a %2 layer cannot be trained (training runs float layers, integer "
+                               "grids: RTN, GPTQ, AWQ, HQQ, and the tables of SqueezeLLM, QuIP#, AQLM)")
                     .arg(info.name, layer.describe()));
         l.weight = &addParam(info.name + QStringLiteral(".weight"), ParamKind::Weight, l.out, l.in,
                              std::move(w), trainable.floatWeights);
@@ -249,6 +274,28 @@ void TrainModel::setLatentWeight(int linearIndex, const std::vector<float>& w)
                      l.rounding ? l.rounding->value.data() : nullptr, l.effective.data());
 }
 
+void TrainModel::refreshLinear(Linear& l)
+{
+    if (l.grid) {
+        fakeQuantForward(*l.grid, l.weight->value.data(), l.scale->value.data(), l.zero->value.data(),
+                         l.rounding ? l.rounding->value.data() : nullptr, l.effective.data());
+        return;
+    }
+    if (!l.table)
+        return;
+    QuantizedTensor& t = *l.table;
+    if (l.codebook)
+        t.codebook = l.codebook->value;
+    if (l.sparse)
+        t.sparseValues = l.sparse->value;
+    if (l.scale)
+        t.scales = l.scale->value;
+    t.decodeCodeRows(0, l.out, l.tableCodes.data(), l.decoded.data());
+    l.effective = l.decoded;
+    if (t.rotation) // rows of Q·V, as QuantizedTensor::dequantizeRows gives them
+        t.rotation->applyTransposed(l.effective.data(), l.out, l.in);
+}
+
 void TrainModel::refreshWeights(int block)
 {
     const auto inBlock = [&](const Linear& l) {
@@ -260,9 +307,8 @@ void TrainModel::refreshWeights(int block)
         return l.index >= 0 && std::find(ls.begin(), ls.end(), l.index) != ls.end();
     };
     for (Linear& l : m_linears)
-        if (l.grid && inBlock(l))
-            fakeQuantForward(*l.grid, l.weight->value.data(), l.scale->value.data(), l.zero->value.data(),
-                             l.rounding ? l.rounding->value.data() : nullptr, l.effective.data());
+        if (l.quantized() && inBlock(l))
+            refreshLinear(l);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -307,15 +353,18 @@ void TrainModel::linearBackward(Linear& l, const float* x, std::int64_t n, const
                 dx[t * l.in + j] = accumulate ? dx[t * l.in + j] + g : g;
             }
     }
-    const bool quantTrained =
-        l.grid && (l.scale->trainable || l.zero->trainable || (l.rounding && l.rounding->trainable));
-    if (l.weight->trainable || quantTrained) { // dŴ = dYᵀ·X, then through the fake quantization
+    const auto trains = [](const TrainParam* p) { return p && p->trainable; };
+    const bool quantTrained = (l.grid && (l.scale->trainable || l.zero->trainable || trains(l.rounding))) ||
+                              (l.table && (trains(l.codebook) || trains(l.sparse) || trains(l.scale)));
+    if (trains(l.weight) || quantTrained) { // dŴ = dYᵀ·X, then through the fake quantization
         std::vector<float> xs;
         x = layerInputs(l, x, n, xs);
         const std::vector<float> dyT = transposed(dy, n, l.out), xT = transposed(x, n, l.in);
         std::vector<float> dW(std::size_t(l.out * l.in));
         gemmXWt(dyT.data(), l.out, n, xT.data(), l.in, dW.data());
-        if (l.grid) {
+        if (l.table) {
+            tableBackward(l, dW);
+        } else if (l.grid) {
             auto grad = [](TrainParam* p) { return p && p->trainable ? p->grad.data() : nullptr; };
             fakeQuantBackward(*l.grid, l.weight->value.data(), l.scale->value.data(), l.zero->value.data(),
                               l.rounding ? l.rounding->value.data() : nullptr, dW.data(), grad(l.weight),
@@ -333,6 +382,53 @@ void TrainModel::linearBackward(Linear& l, const float* x, std::int64_t n, const
                 acc += dy[t * l.out + r];
             l.bias->grad[std::size_t(r)] += float(acc);
         }
+}
+
+void TrainModel::tableBackward(Linear& l, std::vector<float>& dW)
+{
+    const QuantizedTensor& t = *l.table;
+    if (t.rotation) // Ŵ's rows are Vᵀq: dL/dq = V·dL/dŵ
+        t.rotation->apply(dW.data(), l.out, l.in);
+    const auto trains = [](const TrainParam* p) { return p && p->trainable; };
+    if (trains(l.scale)) // QuIP#, AQLM: q = s·(the row's lattice points or codebook sums)
+        for (std::int64_t r = 0; r < l.out; ++r) {
+            double acc = 0;
+            for (std::int64_t c = 0; c < l.in; ++c)
+                acc += double(dW[std::size_t(r * l.in + c)]) * double(l.decoded[std::size_t(r * l.in + c)]);
+            l.scale->grad[std::size_t(r)] += float(acc / double(l.scale->value[std::size_t(r)]));
+        }
+    if (t.spec.usesCodebook()) { // q[r, c] = codebook[r, code] (+ its sparse value)
+        const std::int64_t entries = std::int64_t(1) << t.spec.bits;
+        if (trains(l.codebook))
+            for (std::int64_t r = 0; r < l.out; ++r)
+                for (std::int64_t c = 0; c < l.in; ++c)
+                    l.codebook->grad[std::size_t(r * entries + l.tableCodes[std::size_t(r * l.in + c)])] +=
+                        dW[std::size_t(r * l.in + c)];
+        if (trains(l.sparse))
+            for (std::int64_t r = 0; r < l.out; ++r)
+                for (std::int32_t k = t.sparseRowStart[std::size_t(r)];
+                     k < t.sparseRowStart[std::size_t(r) + 1]; ++k)
+                    l.sparse->grad[std::size_t(k)] +=
+                        dW[std::size_t(r * l.in + t.sparseColumns[std::size_t(k)])];
+    }
+    if (t.spec.usesAdditive() && trains(l.codebook)) { // each whole group: s·Σ_m books[m][code_m]
+        const int books = t.spec.additiveCodebooks();
+        const std::int64_t entries = std::int64_t(1) << t.spec.codebookBits;
+        std::uint32_t codes[aq::kDim];
+        for (std::int64_t r = 0; r < l.out; ++r) {
+            const float s = l.scale->value[std::size_t(r)];
+            for (std::int64_t j = 0; j + aq::kDim <= l.in; j += aq::kDim) {
+                aq::unpackGroup(t.spec.bits, t.spec.codebookBits, books,
+                                l.tableCodes.data() + std::size_t(r * l.in + j), codes);
+                const float* d = dW.data() + r * l.in + j;
+                for (int m = 0; m < books; ++m) {
+                    float* g = l.codebook->grad.data() + (std::int64_t(m) * entries + codes[m]) * aq::kDim;
+                    for (int k = 0; k < aq::kDim; ++k)
+                        g[k] += s * d[k];
+                }
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -537,7 +633,7 @@ std::vector<TrainParam*> TrainModel::blockParams(int b)
 {
     std::vector<TrainParam*> out;
     const auto addLinear = [&](const Linear& l) {
-        for (TrainParam* p : {l.weight, l.bias, l.scale, l.zero, l.rounding})
+        for (TrainParam* p : {l.weight, l.bias, l.scale, l.zero, l.rounding, l.codebook, l.sparse})
             if (p)
                 out.push_back(p);
     };
@@ -565,7 +661,7 @@ void TrainModel::setTrainable(ParamKind kind, bool trainable)
         const bool symmetricZero = kind == ParamKind::Zero && [&] {
             for (const Linear& l : m_linears)
                 if (l.zero == &p)
-                    return l.grid->symmetric;
+                    return l.grid && l.grid->symmetric;
             return false;
         }();
         p.trainable = trainable && !symmetricZero;

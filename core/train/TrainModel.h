@@ -1,9 +1,11 @@
 #pragma once
 
 #include "io/ModelConfig.h"
+#include "spec/QuantizedTensor.h"
 #include "train/FakeQuant.h"
 
 #include <QString>
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -16,8 +18,8 @@ class Transformer;
 
 /// What a trainable tensor is: optimisers treat the kinds apart (learning rate, weight decay), gradient
 /// checks go kind by kind.
-enum class ParamKind : std::uint8_t { Embedding, Norm, Weight, Bias, Scale, Zero, Rounding };
-inline constexpr int kParamKinds = 7;
+enum class ParamKind : std::uint8_t { Embedding, Norm, Weight, Bias, Scale, Zero, Rounding, Codebook };
+inline constexpr int kParamKinds = 8;
 QString paramKindName(ParamKind k);
 
 /// One trainable tensor: f32 values and the gradient summed into by backward passes (same size).
@@ -40,11 +42,14 @@ struct TrainableSet
     bool scales = true;    ///< quantized layers' scales (LSQ)
     bool zeros = true;     ///< quantized layers' zeros (asymmetric grids)
     bool rounding = false; ///< learned rounding offsets v ∈ [−½, ½] per weight (SignRound)
+    /// Table layers' tables: SqueezeLLM's row codebooks and sparse values, AQLM's codebooks (their codes
+    /// stay; QuIP#'s and AQLM's row scales learn with `scales`).
+    bool codebooks = true;
     /// Float layers' weights (a head kept in f16, every layer of a float model). Off by default: a
     /// quantized checkpoint's trained form is its grids (train/Training.h trainedTensors), and float
     /// parts that moved would not be saved with them.
     bool floatWeights = false;
-    static TrainableSet all() { return {true, true, true, true, true, true, true, true}; }
+    static TrainableSet all() { return {true, true, true, true, true, true, true, true, true}; }
 };
 
 /// A Llama-family decoder as a trainable f32 model with a backward pass: the forward of
@@ -52,7 +57,9 @@ struct TrainableSet
 /// its sliding window, SwiGLU, q/k norms, biases, tied or separate head) on whole sequences from position
 /// 0, and the gradients of the mean next-token cross-entropy with respect to every parameter kind.
 /// Quantized layers (integer grids: RTN, GPTQ, AWQ, HQQ) run fake-quantized from latent f32 weights with
-/// straight-through gradients (train/FakeQuant.h); AWQ's input scales stay fixed.
+/// straight-through gradients (train/FakeQuant.h); AWQ's input scales stay fixed. Table layers keep their
+/// codes and learn their tables, as AQLM's fine-tuning does: SqueezeLLM's row codebooks and sparse values,
+/// AQLM's codebooks and row scales, QuIP#'s row scales (its lattice is fixed); their rotation stays.
 ///
 /// Memory: the forward keeps only each block's input hidden state; the backward recomputes one block's
 /// activations at a time (activation recomputation), so a pass holds one block's activations plus the
@@ -136,7 +143,17 @@ public:
         TrainParam* rounding = nullptr;
         std::vector<float> inputScales; ///< AWQ: the layer computes (x / s)·Ŵᵀ
         std::vector<float> effective;   ///< Ŵ of a quantized layer (refreshWeights); float layers use weight
-        const float* runWeight() const { return grid ? effective.data() : weight->value.data(); }
+        /// A table layer (SqueezeLLM, QuIP#, AQLM; `weight` null): its codes stay and its tables learn.
+        /// `table` is the stored tensor with its codes unpacked in `tableCodes`; refreshWeights puts
+        /// `codebook`, `sparse` and `scale` into it and decodes it as the checkpoint's reader does (then the
+        /// rotation).
+        std::shared_ptr<QuantizedTensor> table;
+        std::vector<std::uint8_t> tableCodes;
+        TrainParam* codebook = nullptr; ///< SqueezeLLM [out, 2^bits]; AQLM [books·2^B·8]
+        TrainParam* sparse = nullptr;   ///< SqueezeLLM's sparse values
+        std::vector<float> decoded;     ///< the table layer's weight before its rotation (refreshWeights)
+        bool quantized() const { return grid || table; }
+        const float* runWeight() const { return quantized() ? effective.data() : weight->value.data(); }
     };
     const std::vector<Linear>& linears() const { return m_linears; }
 
@@ -154,6 +171,9 @@ private:
     /// dX (overwritten, or added to when `accumulate`) and the layer's parameter gradients.
     void linearBackward(Linear& l, const float* x, std::int64_t n, const float* dy, float* dx,
                         bool accumulate);
+    void refreshLinear(Linear& l);
+    /// A table layer's parameter gradients from dŴ (rotated back in place first).
+    void tableBackward(Linear& l, std::vector<float>& dW);
     void runBlock(int b, const float* hiddenIn, int batch, int n, BlockActs& a);
     void backwardBlock(int b, const float* hiddenIn, int batch, int n, BlockActs& a, float* dHidden);
     /// Embeddings, every block, final norm and head: the logits [batch·n, vocab]; `normed` gets the head's

@@ -226,6 +226,9 @@ QJsonObject TrainingResult::toJson() const
 void constrainParameters(TrainModel& model)
 {
     for (const TrainModel::Linear& l : model.linears()) {
+        if (l.table && l.scale) // QuIP#'s and AQLM's row scales stay positive
+            for (float& s : l.scale->value)
+                s = std::max(s, 1e-8f);
         if (!l.grid)
             continue;
         for (float& s : l.scale->value)
@@ -578,21 +581,37 @@ std::vector<std::shared_ptr<const QuantizedTensor>>
 trainedTensors(const TrainModel& model, const std::vector<std::shared_ptr<const QuantizedTensor>>& original)
 {
     std::vector<std::shared_ptr<const QuantizedTensor>> out(original.size());
+    // A scale as the checkpoint stores it; below the storage's range, its smallest normal value.
+    const auto storedScale = [](float v, DType type) {
+        const float r = roundToStorage(v, type);
+        return r > 0 ? r : type == DType::F16 ? 6.103515625e-05f : std::numeric_limits<float>::min();
+    };
     for (const TrainModel::Linear& l : model.linears()) {
-        if (!l.grid || l.index < 0)
+        if (!l.quantized() || l.index < 0)
             continue;
         const auto& src = original.at(std::size_t(l.index));
         if (!src || src->rows != l.out || src->cols != l.in)
             throw Error(
                 QStringLiteral("%1: no quantized tensor of the trained shape to write into").arg(l.name));
         auto q = std::make_shared<QuantizedTensor>(*src);
+        if (l.table) { // the same codes, the learned tables
+            if (l.codebook)
+                for (std::size_t k = 0; k < q->codebook.size(); ++k)
+                    q->codebook[k] = roundToStorage(l.codebook->value[k], DType::F16);
+            if (l.sparse)
+                for (std::size_t k = 0; k < q->sparseValues.size(); ++k)
+                    q->sparseValues[k] = roundToStorage(l.sparse->value[k], DType::F16);
+            if (l.scale)
+                for (std::size_t k = 0; k < q->scales.size(); ++k)
+                    q->scales[k] = storedScale(l.scale->value[k], q->spec.scaleType);
+            q->checkCodebook(l.name);
+            out[std::size_t(l.index)] = std::move(q);
+            continue;
+        }
         q->packed.reset();
         const FakeQuantGrid& g = *l.grid;
         for (std::size_t k = 0; k < q->scales.size(); ++k) {
-            q->scales[k] = roundToStorage(l.scale->value[k], q->spec.scaleType);
-            if (!(q->scales[k] > 0)) // below the storage's range: its smallest normal value
-                q->scales[k] =
-                    q->spec.scaleType == DType::F16 ? 6.103515625e-05f : std::numeric_limits<float>::min();
+            q->scales[k] = storedScale(l.scale->value[k], q->spec.scaleType);
             if (!g.symmetric)
                 q->zeros[k] = g.integerZeros
                                   ? std::clamp(std::nearbyint(l.zero->value[k]), 0.0f, float(g.qmax()))
