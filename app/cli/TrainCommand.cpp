@@ -66,12 +66,13 @@ int runTrain(const QStringList& args)
         opt("held-out-samples", "Held-out windows (default 32).", "N", "32"),
         QCommandLineOption(QStringLiteral("mode"), QStringLiteral("%1 (default e2e).").arg(methodKeys()),
                            QStringLiteral("MODE"), QStringLiteral("e2e")),
-        opt("steps", "Optimiser steps (default: e2e 200; per block: blockwise 100, signround 200).", "N"),
+        opt("steps", "Optimiser steps (default: e2e 200; per block: blockwise 300, signround 200).", "N"),
         opt("e2e-steps", "blockwise/signround: end-to-end steps on scales and zeros afterwards (default 0).",
             "N", "0"),
         opt("batch", "Windows per step (default 4).", "N", "4"),
         opt("lr",
-            "Peak learning rate of the latent weights (default 2e-5; signround: of the rounding offsets, "
+            "Peak learning rate of the latent weights (default e2e 2e-5, blockwise 2e-4; signround: of the "
+            "rounding offsets, "
             "default 1/steps).",
             "X"),
         opt("scale-lr",
