@@ -150,7 +150,7 @@ void TestFineTune::presetsAreTheCommandLines_data()
     QTest::addColumn<int>("warmup");
     QTest::addColumn<bool>("weights");
     QTest::addColumn<bool>("rounding");
-    QTest::newRow("QAT") << QStringLiteral("e2e") << 200 << 2e-5 << 5.0 << 10 << true << false;
+    QTest::newRow("QAT") << QStringLiteral("e2e") << 200 << 1e-4 << 5.0 << 10 << true << false;
     QTest::newRow("Block-AP") << QStringLiteral("blockwise") << 300 << 2e-4 << 5.0 << 10 << true << false;
     QTest::newRow("SignRound") << QStringLiteral("signround") << 200 << 1.0 / 200 << 1e-4 * 200 << 0 << false
                                << true;

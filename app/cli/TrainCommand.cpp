@@ -71,7 +71,7 @@ int runTrain(const QStringList& args)
             "N", "0"),
         opt("batch", "Windows per step (default 4).", "N", "4"),
         opt("lr",
-            "Peak learning rate of the latent weights (default e2e 2e-5, blockwise 2e-4; signround: of the "
+            "Peak learning rate of the latent weights (default e2e 1e-4, blockwise 2e-4; signround: of the "
             "rounding offsets, "
             "default 1/steps).",
             "X"),

@@ -102,13 +102,13 @@ TrainJobParams trainPreset(TrainMethod method, int steps, std::optional<double> 
     OptimizerSettings& o = t.optimizer;
     o.steps = steps > 0 ? steps : trainMethodInfo(method).defaultSteps;
     o.warmupSteps = signRound ? 0 : std::min(10, o.steps - 1);
-    // Block-AP at 2e-4: at 2e-5 (or 1e-4 × 100 steps) its weights barely cross a rounding boundary; on
-    // kjv7M int2 g64, 2e-4 × 300 steps per block gave KLD 0.0229 against 0.0295 at 5e-4 × 100 and 0.0320
-    // at 1e-3 with scales at 1e-4 × 200 (docs/training.md).
+    // At 2e-5 the latent weights barely cross a rounding boundary. On kjv7M int2 g64 (docs/training.md):
+    // QAT 300 steps at 1e-4 KLD 0.0257 against 0.0438 at 2e-5; Block-AP 2e-4 × 300 steps per block 0.0229
+    // against 0.0295 at 5e-4 × 100 and 0.0320 at 1e-3 with scales at 1e-4 × 200.
     o.learningRate = learningRate                     ? *learningRate
                      : signRound                      ? 1.0 / o.steps
                      : method == TrainMethod::BlockAp ? 2e-4
-                                                      : 2e-5;
+                                                      : 1e-4;
     o.minLearningRateRatio = 0.1;
     o.weightDecay = 0;
     o.clipNorm = 1;

@@ -99,7 +99,7 @@ std::optional<TrainMethod> trainMethodFromKey(const QString& key);
 TrainMethod trainMethodOf(const TrainJobParams& params);
 
 /// The settings `quantscope-cli train` and the GUI start from: the method's mode, what learns and how fast.
-/// QAT: weights, scales and zeros by AdamW at 2e-5 (scales and zeros 5× that), 10 warm-up steps. Block-AP:
+/// QAT: weights, scales and zeros by AdamW at 1e-4 (scales and zeros 5× that), 10 warm-up steps. Block-AP:
 /// the same per block at 2e-4, 300 steps per block. SignRound: rounding offsets by signed descent at 1/steps,
 /// scales and zeros by AdamW at 1e-4 (absolute), no warm-up. All: cosine to 0.1 of the peak, clip 1, batch 4,
 /// held-out scored every 10 steps, the best step kept; 128 windows of 128 tokens (32 held out). `steps` 0:
