@@ -798,6 +798,15 @@ void TrainTest::trainJobResumesFromCheckpoint()
     const TrainJobResult rerun = runTrainJob(p);
     QCOMPARE(rerun.training.resumedFrom, 20);
     QCOMPARE(rerun.heldOutAfter, bestStraight.heldOutAfter);
+    // Scored on another held-out set, the saved losses compare with nothing: the history starts afresh
+    // at the resumed step.
+    p.heldOut.samples = 4;
+    std::vector<int> fresh;
+    const TrainJobResult other =
+        runTrainJob(p, {}, [&](const TrainingPoint& pt) { fresh.push_back(pt.step); });
+    QCOMPARE(fresh, std::vector<int>{20});
+    QCOMPARE(other.training.bestStep, 20);
+    p.heldOut.samples = p.calibration.samples;
     p.training.keepBest = false;
     // A checkpoint of other parameters is refused, naming the file.
     p.trainable.rounding = true;

@@ -8,6 +8,7 @@
 #include <QCommandLineParser>
 #include <QFileInfo>
 #include <QJsonObject>
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
@@ -248,8 +249,13 @@ int runTrain(const QStringList& args)
     for (const QString& w : r.warnings)
         err() << "warning: " << w << '\n';
     if (r.blockwise)
-        out() << QStringLiteral("block-wise: %1 blocks in %2 s\n")
-                     .arg(r.blockwise->blocks.size())
+        out() << QStringLiteral("block-wise: %1 blocks%2 in %3 s\n")
+                     .arg(std::count_if(r.blockwise->blocks.begin(), r.blockwise->blocks.end(),
+                                        [](const qs::BlockFit& f) { return !f.head; }))
+                     .arg(std::any_of(r.blockwise->blocks.begin(), r.blockwise->blocks.end(),
+                                      [](const qs::BlockFit& f) { return f.head; })
+                              ? QStringLiteral(" and the head")
+                              : QString())
                      .arg(r.blockwise->seconds, 0, 'f', 1);
     if (r.training.resumedFrom > 0)
         out() << QStringLiteral("resumed from step %1 of the checkpoint\n").arg(r.training.resumedFrom);

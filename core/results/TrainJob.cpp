@@ -348,7 +348,7 @@ TrainJobResult runTrainJob(const TrainJobParams& p, const JobContext& job,
                                      });
         if (e2e && !p.training.stopRequested()) { // E2E-QP: the scales and zeros alone, end to end
             for (ParamKind k : {ParamKind::Weight, ParamKind::Rounding, ParamKind::Norm, ParamKind::Bias,
-                                ParamKind::Embedding})
+                                ParamKind::Embedding, ParamKind::Codebook})
                 model.setTrainable(k, false);
             model.setTrainable(ParamKind::Scale, true);
             model.setTrainable(ParamKind::Zero, true);

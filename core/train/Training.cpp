@@ -66,14 +66,37 @@ namespace {
 /// keeps the best (a resumed run then keeps the best of the whole run, not of its second part).
 struct CheckpointHistory
 {
+    /// What the losses were measured on (heldOutKey): a run that scores another held-out text or
+    /// another objective cannot compare its losses with these, and starts its history afresh.
+    quint64 scoreKey = 0;
     std::vector<TrainingPoint> curve;
     int bestStep = 0;
     double bestHeldOut = -1, startHeldOut = -1;
     std::vector<std::vector<float>> best; ///< empty: not kept
 };
 
+/// FNV-1a over the held-out windows' tokens and whether a teacher scores them (distillation or not).
+quint64 heldOutKey(const std::vector<std::vector<int>>& heldOut, bool teacher)
+{
+    quint64 h = 1469598103934665603ULL;
+    const auto mix = [&](std::int64_t v) {
+        for (int i = 0; i < 8; ++i) {
+            h ^= quint64(v >> (8 * i)) & 0xff;
+            h *= 1099511628211ULL;
+        }
+    };
+    mix(teacher ? 1 : 0);
+    mix(std::int64_t(heldOut.size()));
+    for (const std::vector<int>& w : heldOut) {
+        mix(std::int64_t(w.size()));
+        for (int t : w)
+            mix(t);
+    }
+    return h;
+}
+
 void writeCheckpoint(const QString& path, const TrainModel& m, const Optimizer& opt,
-                     const TrainingResult& run, const std::vector<std::vector<float>>& best)
+                     const TrainingResult& run, const std::vector<std::vector<float>>& best, quint64 scoreKey)
 {
     QSaveFile f(path);
     if (!f.open(QIODevice::WriteOnly))
@@ -96,8 +119,8 @@ void writeCheckpoint(const QString& path, const TrainModel& m, const Optimizer& 
     QJsonArray points;
     for (const TrainingPoint& p : run.curve)
         points.append(p.toJson());
-    out << QJsonDocument(points).toJson(QJsonDocument::Compact) << qint32(run.bestStep) << run.bestHeldOut
-        << run.startHeldOut << quint32(best.size());
+    out << scoreKey << QJsonDocument(points).toJson(QJsonDocument::Compact) << qint32(run.bestStep)
+        << run.bestHeldOut << run.startHeldOut << quint32(best.size());
     for (const std::vector<float>& v : best)
         writeFloatArray(out, v);
     if (out.status() != QDataStream::Ok || !f.commit())
@@ -171,7 +194,7 @@ CheckpointHistory readCheckpoint(const QString& path, TrainModel& m, Optimizer& 
     QByteArray curve;
     qint32 bestStep = 0;
     quint32 bestCount = 0;
-    in >> curve >> bestStep >> h.bestHeldOut >> h.startHeldOut >> bestCount;
+    in >> h.scoreKey >> curve >> bestStep >> h.bestHeldOut >> h.startHeldOut >> bestCount;
     const QJsonDocument points = QJsonDocument::fromJson(curve);
     if (in.status() != QDataStream::Ok || !points.isArray() || bestStep < 0 || bestStep > step ||
         (bestCount != 0 && bestCount != count))
@@ -278,6 +301,11 @@ TrainingResult trainModel(TrainModel& model, const std::vector<std::vector<int>>
             onPoint(p);
     };
     std::vector<std::vector<float>> best;
+    const quint64 scoreKey = heldOutKey(heldOut, teacher != nullptr);
+    if (resumed && resumed->scoreKey != scoreKey) { // losses of another text or objective: not comparable
+        resumed->curve.clear();
+        resumed->startHeldOut = -1;
+    }
     const double secondsBefore = resumed && !resumed->curve.empty() ? resumed->curve.back().seconds : 0.0;
     if (resumed) // the run so far, as it went
         for (const TrainingPoint& p : resumed->curve)
@@ -286,8 +314,14 @@ TrainingResult trainModel(TrainModel& model, const std::vector<std::vector<int>>
         result.startHeldOut = resumed->startHeldOut;
         result.bestHeldOut = resumed->bestHeldOut;
         result.bestStep = resumed->bestStep;
-        if (settings.keepBest)
-            best = resumed->best.empty() ? snapshot(model) : std::move(resumed->best);
+        if (settings.keepBest && !resumed->best.empty()) {
+            best = std::move(resumed->best);
+        } else if (settings
+                       .keepBest) { // the first part kept no best parameters: the best is where it stopped
+            result.bestHeldOut = meanLoss(model, heldOut, settings.batch, teacher);
+            result.bestStep = opt.stepsTaken();
+            best = snapshot(model);
+        }
     } else if (!heldOut.empty()) {
         job.report(0.0, QStringLiteral("training"), QStringLiteral("scoring the held-out text"));
         result.startHeldOut = result.bestHeldOut = meanLoss(model, heldOut, settings.batch, teacher);
@@ -373,7 +407,7 @@ TrainingResult trainModel(TrainModel& model, const std::vector<std::vector<int>>
         result.steps = s + 1;
         if (!settings.checkpointPath.isEmpty() && settings.checkpointEvery > 0 &&
             ((s + 1) % settings.checkpointEvery == 0 || last))
-            writeCheckpoint(settings.checkpointPath, model, opt, result, best);
+            writeCheckpoint(settings.checkpointPath, model, opt, result, best, scoreKey);
         const double done = double(s + 1 - first) / double(steps - first);
         job.report(double(s + 1) / double(steps), QStringLiteral("training"),
                    QStringLiteral("step %1/%2 · loss %3").arg(s + 1).arg(steps).arg(p.loss, 0, 'f', 4),
@@ -384,7 +418,7 @@ TrainingResult trainModel(TrainModel& model, const std::vector<std::vector<int>>
         restoreSnapshot(model, best);
         result.keptBest = true;
     }
-    result.seconds = double(clock.elapsed()) / 1000.0;
+    result.seconds = secondsBefore + double(clock.elapsed()) / 1000.0; // the whole run, resumed or not
     return result;
 }
 
