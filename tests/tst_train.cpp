@@ -29,6 +29,7 @@
 #include <deque>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <random>
 
 using namespace qs;
@@ -195,6 +196,18 @@ private:
         if (type == u"stories260K")
             return test::dataPath(type);
         return writeModel(m_dir, type, 64, 2, type == u"mistral" ? 5 : 0);
+    }
+    /// The model of modelFolder(), every linear quantized with `scheme` when given (quantizeAll); null when
+    /// the data is missing.
+    std::unique_ptr<Transformer> openModel(const QString& type, const QString& scheme)
+    {
+        const QString path = modelFolder(type);
+        if (path.isEmpty())
+            return nullptr;
+        auto t = std::make_unique<Transformer>(Model::open(path));
+        if (!scheme.isEmpty())
+            quantizeAll(*t, scheme);
+        return t;
     }
     /// stories260K quantized with RTN int2 g32 by the command line, once (empty: data missing).
     QString quantizedStories();
@@ -392,12 +405,10 @@ void TrainTest::lossMatchesTransformer()
 {
     QFETCH(QString, model);
     QFETCH(QString, scheme);
-    const QString path = modelFolder(model);
-    if (path.isEmpty())
+    const std::unique_ptr<Transformer> loaded = openModel(model, scheme);
+    if (!loaded)
         QSKIP(qPrintable(test::skipMessage(model)));
-    Transformer t(Model::open(path));
-    if (!scheme.isEmpty())
-        quantizeAll(t, scheme);
+    const Transformer& t = *loaded;
     const int n = 40, batch = 2, V = t.vocabSize();
     const std::vector<int> tokens = randomTokens(n * batch, V, 5);
     double want = 0;
@@ -455,12 +466,10 @@ void TrainTest::gradientsMatchFiniteDifferences()
     QFETCH(int, kind);
     const QString scheme = model.section(u':', 1); // "model:scheme": every linear quantized so
     model = model.section(u':', 0, 0);
-    const QString path = modelFolder(model);
-    if (path.isEmpty())
+    const std::unique_ptr<Transformer> loaded = openModel(model, scheme);
+    if (!loaded)
         QSKIP(qPrintable(test::skipMessage(model)));
-    Transformer t(Model::open(path));
-    if (!scheme.isEmpty())
-        quantizeAll(t, scheme);
+    const Transformer& t = *loaded;
     TrainModel m(t, TrainableSet::all());
     const int n = 24, batch = 2;
     const std::vector<int> tokens = randomTokens(n * batch, t.vocabSize(), 9);

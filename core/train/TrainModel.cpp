@@ -329,6 +329,12 @@ const float* layerInputs(const TrainModel::Linear& l, const float* x, std::int64
     return buffer.data();
 }
 
+/// A parameter that is there and learns.
+bool trains(const TrainParam* p)
+{
+    return p && p->trainable;
+}
+
 } // namespace
 
 void TrainModel::linearForward(const Linear& l, const float* x, std::int64_t n, float* y) const
@@ -353,7 +359,6 @@ void TrainModel::linearBackward(Linear& l, const float* x, std::int64_t n, const
                 dx[t * l.in + j] = accumulate ? dx[t * l.in + j] + g : g;
             }
     }
-    const auto trains = [](const TrainParam* p) { return p && p->trainable; };
     const bool quantTrained = (l.grid && (l.scale->trainable || l.zero->trainable || trains(l.rounding))) ||
                               (l.table && (trains(l.codebook) || trains(l.sparse) || trains(l.scale)));
     if (trains(l.weight) || quantTrained) { // dŴ = dYᵀ·X, then through the fake quantization
@@ -389,7 +394,6 @@ void TrainModel::tableBackward(Linear& l, std::vector<float>& dW)
     const QuantizedTensor& t = *l.table;
     if (t.rotation) // Ŵ's rows are Vᵀq: dL/dq = V·dL/dŵ
         t.rotation->apply(dW.data(), l.out, l.in);
-    const auto trains = [](const TrainParam* p) { return p && p->trainable; };
     if (trains(l.scale)) // QuIP#, AQLM: q = s·(the row's lattice points or codebook sums)
         for (std::int64_t r = 0; r < l.out; ++r) {
             double acc = 0;
