@@ -133,6 +133,10 @@ QString ScratchFolder::file(const QString& name) const
 
 void ScratchFolder::write(const QString& name, const QByteArray& bytes) const
 {
+    const auto held = m_written.find(name);
+    if (held != m_written.end() && held->second == bytes)
+        return;
+    m_written.erase(name);
     const QByteArray native = QFile::encodeName(file(name));
     // A fresh file each time: truncating and rewriting one makes ext4 flush it on close (auto_da_alloc).
     ::unlink(native.constData());
@@ -149,6 +153,8 @@ void ScratchFolder::write(const QString& name, const QByteArray& bytes) const
         std::fprintf(stderr, "fuzz_%s: cannot write %s\n", target().name, qPrintable(file(name)));
         std::abort();
     }
+    // A deep copy: a part may be a view of the fuzzer's input buffer (fromRawData), gone after this run.
+    m_written.emplace(name, QByteArray(bytes.constData(), bytes.size()));
 }
 
 } // namespace qs::fuzz

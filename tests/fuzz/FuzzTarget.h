@@ -11,6 +11,7 @@
 #include <QString>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <vector>
 
 namespace qs::fuzz {
@@ -60,7 +61,9 @@ QByteArray joinParts(const std::vector<QByteArray>& parts);
 std::vector<QByteArray> splitParts(const std::uint8_t* data, std::size_t size, std::size_t n);
 
 /// A folder for targets whose parser reads a folder: created once per process on a memory file
-/// system (/dev/shm when there is one), removed at exit. write() replaces one file in it.
+/// system (/dev/shm when there is one), removed at exit. write() replaces one file in it, unless
+/// the file already holds those bytes (a mutation usually changes one part of a multi-file input;
+/// the unchanged files are not written again).
 class ScratchFolder
 {
 public:
@@ -73,6 +76,7 @@ public:
 private:
     ScratchFolder();
     QString m_path;
+    mutable std::map<QString, QByteArray> m_written; ///< what each file holds now
 };
 
 } // namespace qs::fuzz
