@@ -74,9 +74,19 @@ nice -n 19 ninja -C "$BUILD" -j "$JOBS" "${build_targets[@]}"
 
 rows=()
 failed=0
+lock=""
 for t in "${SELECTED[@]}"; do
+    [[ -z "$lock" ]] || exec {lock}>&- # the previous target's
     dir="$WORK/$t"
     mkdir -p "$dir/corpus" "$dir/artifacts"
+    # One script per target folder: a second one would truncate the first one's logs and seeds.
+    exec {lock}>"$dir/lock"
+    if ! flock -n "$lock"; then
+        echo "fuzz.sh: $t: another fuzz.sh is running it in $dir" >&2
+        rows+=("$t|-|-|-|not run: $dir is in use by another fuzz.sh")
+        failed=1
+        continue
+    fi
     rm -rf "$dir/seeds"
     if ! "$BUILD/tests/fuzz_$t" --iterations 0 --write-seeds "$dir/seeds" --write-dict "$dir/dict" >"$dir/seeds.log" 2>&1; then
         cat "$dir/seeds.log" >&2
