@@ -136,7 +136,6 @@ void ScratchFolder::write(const QString& name, const QByteArray& bytes) const
     const auto held = m_written.find(name);
     if (held != m_written.end() && held->second == bytes)
         return;
-    m_written.erase(name);
     const QByteArray native = QFile::encodeName(file(name));
     // A fresh file each time: truncating and rewriting one makes ext4 flush it on close (auto_da_alloc).
     ::unlink(native.constData());
@@ -154,7 +153,7 @@ void ScratchFolder::write(const QString& name, const QByteArray& bytes) const
         std::abort();
     }
     // A deep copy: a part may be a view of the fuzzer's input buffer (fromRawData), gone after this run.
-    m_written.emplace(name, QByteArray(bytes.constData(), bytes.size()));
+    m_written.insert_or_assign(name, QByteArray(bytes.constData(), bytes.size()));
 }
 
 } // namespace qs::fuzz

@@ -16,8 +16,8 @@ void withQuantizedSyntheticModel(
 {
     QTemporaryDir tmp;
     SyntheticModelSpec spec;
-    // As small as keeps every tensor, two groups in the widest layer and GPTQ-packable outputs: each execution writes,
-    // opens and builds the whole model (a 64-wide model ran 1.2k executions/s under ASan).
+    // As small as keeps every tensor, two groups in the widest layer and GPTQ-packable outputs: each
+    // execution writes, opens and builds the whole model (a 64-wide model ran 1.2k executions/s under ASan).
     spec.hidden = 32;
     spec.intermediate = 64;
     spec.layers = 1;
