@@ -111,6 +111,9 @@ private Q_SLOTS:
     void ggufLayersRunIntegerKernels();
     void bf16LayerWithRoundedInputsUsesDotKernel();
     void threadCountDoesNotChangeResults();
+    void piecesGiveTheSameLogits_data();
+    void piecesGiveTheSameLogits();
+    void embeddingRowsReadFromTheFile();
     void memoryCheckRefusesUpFront();
     void memoryLimitTakesUnits();
     void speedIsMeasured();
@@ -349,6 +352,88 @@ void TestEngine::threadCountDoesNotChangeResults()
     const std::vector<float> two = logitsOf(*r.model, kTokens);
     setComputeThreads(before);
     QVERIFY(one == two);
+}
+
+void TestEngine::piecesGiveTheSameLogits_data()
+{
+    QTest::addColumn<QString>("kind");
+    QTest::newRow("f32 mapped") << QStringLiteral("f32");
+    QTest::newRow("int4 g32 packed") << QStringLiteral("rtn");
+    QTest::newRow("gguf Q4_K_M") << QStringLiteral("Q4_K_M");
+    QTest::newRow("gguf BF16, llama.cpp numerics") << QStringLiteral("BF16");
+}
+
+// A long forward runs as consecutive pieces (Transformer::forwardPieceTokens): every logit must be
+// the one a single call gives, bit for bit, also when the first logit row falls inside a piece.
+// (Pieces of 32 would not be: attention's query blocks, and Eigen's sums over their keys, would change.)
+void TestEngine::piecesGiveTheSameLogits()
+{
+    QFETCH(QString, kind);
+    std::shared_ptr<const Model> model = Model::open(m_model);
+    std::shared_ptr<Transformer> t;
+    if (kind == u"f32") {
+        t = std::make_shared<Transformer>(model);
+    } else if (kind == u"rtn") {
+        t = runQuantization(
+                model, LayerPlan::uniform(*model, QuantSpec::fromShortName(QStringLiteral("rtn-w4-g32"))), {},
+                nullptr)
+                .model;
+    } else {
+        QS_REQUIRE_DATA(kjv, "kjv7M");
+        const auto source = Model::open(kjv);
+        const QString path = m_dir.filePath(QStringLiteral("pieces-%1.gguf").arg(kind));
+        exportGguf(*source, ggufPreset(*source, kind), path, nullptr, JobContext());
+        model = Model::open(path);
+        t = std::make_shared<Transformer>(model);
+        if (kind == u"BF16")
+            t->setLlamaCppNumerics();
+    }
+    std::mt19937 rng(5);
+    std::vector<int> tokens(200);
+    for (int& id : tokens)
+        id = int(rng() % std::uint32_t(t->vocabSize()));
+    const std::size_t vocab = std::size_t(t->vocabSize());
+    QVERIFY(t->forwardPieceTokens() >= 200);
+    for (const int first : {0, 17, 100}) {
+        std::vector<float> whole((tokens.size() - std::size_t(first)) * vocab), pieces(whole.size());
+        KvCache a = t->makeCache(int(tokens.size())), b = t->makeCache(int(tokens.size()));
+        t->forward(a, tokens.data(), int(tokens.size()), whole.data(), first); // one piece
+        t->setForwardPieceTokens(50); // rounded up to 64: pieces of 64, 64, 64, 8
+        QCOMPARE(t->forwardPieceTokens(), 64);
+        t->forward(b, tokens.data(), int(tokens.size()), pieces.data(), first);
+        t->setForwardPieceTokens(0);
+        QCOMPARE(b.length(), a.length());
+        QVERIFY(std::memcmp(whole.data(), pieces.data(), whole.size() * sizeof(float)) == 0);
+    }
+}
+
+// Embedding rows are read from the file, not through the map; they must be the mapped rows'
+// values, q/k rows of a GGUF (stored permuted) included, and a row out of range is refused.
+void TestEngine::embeddingRowsReadFromTheFile()
+{
+    QS_REQUIRE_DATA(kjv, "kjv7M");
+    const auto source = Model::open(kjv);
+    const QString path = m_dir.filePath(QStringLiteral("rows.gguf"));
+    exportGguf(*source, ggufPreset(*source, QStringLiteral("Q4_K_M")), path, nullptr, JobContext());
+    for (const QString& file : {kjv, path}) {
+        const auto model = Model::open(file);
+        const TensorStore& ts = model->tensors();
+        QString q;
+        for (const LinearLayerInfo& l : model->linears())
+            if (q.isEmpty() && l.kind == LinearKind::Q)
+                q = l.weight;
+        for (const QString& name : {model->embeddingTensor(), q}) {
+            const TensorInfo& info = ts.info(name);
+            std::vector<float> mapped(std::size_t(info.cols())), read(mapped.size());
+            for (const std::int64_t row : {std::int64_t(0), info.rows() / 3, info.rows() - 1}) {
+                ts.readRowsF32(name, row, 1, mapped.data());
+                ts.readRowF32FromFile(name, row, read.data());
+                QVERIFY2(mapped == read, qPrintable(name));
+            }
+            const QString msg = test::errorOf([&] { ts.readRowF32FromFile(name, info.rows(), read.data()); });
+            QS_VERIFY_ERROR(msg, {name, QStringLiteral("out of range")});
+        }
+    }
 }
 
 void TestEngine::memoryCheckRefusesUpFront()

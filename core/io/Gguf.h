@@ -197,6 +197,7 @@ public:
     const unsigned char* data(const GgufTensor& t) const { return dataAt(t.offset); }
     /// The byte at `offset` from the start of the data section.
     const unsigned char* dataAt(std::uint64_t offset) const { return m_file->data() + m_dataOffset + offset; }
+    const MappedFile& mapping() const { return *m_file; }
     /// The tensor as f32 (F32, F16 and BF16; other types throw qs::Error naming file, tensor and type).
     std::vector<float> readF32(const GgufTensor& t) const;
     std::vector<float> readF32(const QString& name) const;

@@ -36,7 +36,7 @@ std::shared_ptr<const MappedFile> MappedFile::open(const QString& path)
         }
         f->m_data = static_cast<const unsigned char*>(p);
     }
-    ::close(fd);
+    f->m_fd = fd;
     return f;
 }
 
@@ -55,6 +55,33 @@ MappedFile::~MappedFile()
 {
     if (m_data && m_bytes.isNull())
         ::munmap(const_cast<unsigned char*>(m_data), m_size);
+    if (m_fd >= 0)
+        ::close(m_fd);
+}
+
+void MappedFile::read(const unsigned char* at, std::uint64_t bytes, void* dst) const
+{
+    const std::uint64_t offset = std::uint64_t(at - m_data);
+    if (at < m_data || offset > m_size || bytes > m_size - offset)
+        throw Error::inFile(m_path, QStringLiteral("read of %1 bytes at %2 is outside the file (%3 bytes)")
+                                        .arg(bytes)
+                                        .arg(offset)
+                                        .arg(m_size));
+    if (m_fd < 0) {
+        std::memcpy(dst, at, bytes);
+        return;
+    }
+    auto* out = static_cast<unsigned char*>(dst);
+    for (std::uint64_t done = 0; done < bytes;) {
+        const ssize_t got = ::pread(m_fd, out + done, bytes - done, off_t(offset + done));
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            throw Error::inFile(m_path, got < 0
+                                            ? u"cannot read: " + QString::fromLocal8Bit(std::strerror(errno))
+                                            : QStringLiteral("the file became shorter while open"));
+        done += std::uint64_t(got);
+    }
 }
 
 void releaseMappedPages(const void* begin, std::uint64_t bytes)

@@ -24,11 +24,17 @@ public:
     const QString& path() const { return m_path; }
     const unsigned char* data() const { return m_data; }
     std::uint64_t size() const { return m_size; }
+    /// Copies `bytes` bytes from `at` (inside data()) into dst by reading the file (pread), not
+    /// the map: the mapping's pages stay out of the resident set. For scattered rows (embedding
+    /// lookups): through the map every fault makes up to 64 KB around it resident. Throws
+    /// qs::Error naming the file when the read fails or comes up short.
+    void read(const unsigned char* at, std::uint64_t bytes, void* dst) const;
 
 private:
     MappedFile() = default;
     QString m_path;
     QByteArray m_bytes; ///< fromBytes: the data (nothing is mapped)
+    int m_fd = -1;      ///< open: the file, for read()
     const unsigned char* m_data = nullptr;
     std::uint64_t m_size = 0;
 };

@@ -1,8 +1,8 @@
 #pragma once
 
 #include "io/MappedFile.h"
-#include "tensor/GgmlTypes.h"
 #include "tensor/DType.h"
+#include "tensor/GgmlTypes.h"
 
 #include <QMap>
 #include <QString>
@@ -57,6 +57,7 @@ public:
     std::uint64_t fileSize() const { return m_file->size(); }
     /// Pointer to the first byte of a tensor's data (valid while this object lives).
     const unsigned char* data(const TensorInfo& t) const { return m_file->data() + m_dataStart + t.begin; }
+    const MappedFile& mapping() const { return *m_file; }
 
 private:
     static std::shared_ptr<const SafetensorsFile> fromMapped(std::shared_ptr<const MappedFile> file);

@@ -47,11 +47,16 @@ public:
     void readRowsF32(const QString& name, std::int64_t row0, std::int64_t nRows, float* dst,
                      FiniteCheck check = FiniteCheck::Off) const;
     std::vector<float> readF32(const QString& name, FiniteCheck check = FiniteCheck::Off) const;
+    /// Row `row` converted to f32, read from the file instead of through the map (MappedFile::read):
+    /// for lookups of scattered rows such as the embedding's, which through the map would make
+    /// their neighbourhoods resident too.
+    void readRowF32FromFile(const QString& name, std::int64_t row, float* dst) const;
     /// Raw bytes of a tensor (memory-mapped). Throws qs::Error for a GGUF q/k tensor whose rows
     /// are stored permuted (use readRawRows).
     const unsigned char* rawData(const QString& name) const;
     /// The stored bytes of every row of a tensor in HF row order (GGUF q/k rows un-permuted;
-    /// for block formats a row is ggmlRowBytes(type, cols) bytes).
+    /// for block formats a row is ggmlRowBytes(type, cols) bytes). The tensor's mapped pages are
+    /// dropped as they are copied, so only the copy stays resident.
     std::vector<std::uint8_t> readRawRows(const QString& name) const;
     /// Whether rawData() gives the rows in HF order (false for a GGUF q/k tensor stored permuted).
     bool rowsInPlace(const QString& name) const;
@@ -70,6 +75,13 @@ private:
         int permuteHeads = 0; ///< GGUF q/k: rows in llama.cpp's order for this many heads
     };
     const Entry& entry(const QString& name) const;
+    /// Throws qs::Error naming the file and tensor for rows out of range or a type QuantScope
+    /// cannot read.
+    void checkRowsReadable(const Entry& e, const QString& name, std::int64_t row0, std::int64_t nRows) const;
+    /// Where HF row `row` of a tensor is stored (GGUF q/k rows permuted).
+    const unsigned char* storedRow(const Entry& e, std::int64_t row) const;
+    /// nRows consecutive stored rows at src converted to f32.
+    static void rowsToF32(const TensorInfo& t, const unsigned char* src, std::int64_t nRows, float* dst);
     void addShard(std::shared_ptr<const SafetensorsFile> file);
     std::size_t rowBytes(const TensorInfo& t) const;
 

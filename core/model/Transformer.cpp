@@ -221,7 +221,10 @@ void Transformer::embed(const int* tokens, int n, float* hidden) const
                             .arg(tokens[i])
                             .arg(i)
                             .arg(vocabSize()));
-        ts.readRowsF32(m_model->embeddingTensor(), tokens[i], 1, hidden + std::size_t(i) * std::size_t(H));
+        // Read from the file: through the map each lookup would make 64 KB of other rows resident
+        // (32 MB of a 37 MB Q4_K table after one 512-token prompt).
+        ts.readRowF32FromFile(m_model->embeddingTensor(), tokens[i],
+                              hidden + std::size_t(i) * std::size_t(H));
     }
 }
 
@@ -295,7 +298,6 @@ void Transformer::attention(const float* q, const float* kCache, const float* vC
     // Queries go in blocks of kQueryBlock rows, each against only the keys some row of it sees
     // (causal, and the sliding window): a prompt of n tokens computes about half of the n × T
     // scores instead of all of them. Each row's softmax and its sums run over its own keys.
-    constexpr int kQueryBlock = 64;
     const int blocks = (n + kQueryBlock - 1) / kQueryBlock;
     // Small attention (tiny models, decode steps) stays on one thread: a parallel region costs
     // more than it saves there, and much more when the cores are oversubscribed.
@@ -417,10 +419,44 @@ void Transformer::forward(KvCache& cache, const int* tokens, int n, float* logit
 {
     if (n <= 0)
         return;
+    BlockBuffers buffers;
+    const int piece = forwardPieceTokens();
+    if (hooks || n <= piece) {
+        forwardPiece(cache, tokens, n, logits, firstLogitRow, hooks, buffers);
+        return;
+    }
+    // A long prompt runs as consecutive pieces, each through every block before the next starts
+    // (as chunked prefill does): the activations stay those of one piece (a 512-token prompt of a
+    // 1B-shaped model held 46 MB of them at once), and every row computes what it computed in one
+    // call (rows are independent in the linears and norms; attention sees the same keys in the cache).
+    const std::size_t vocab = std::size_t(vocabSize());
+    for (int s = 0; s < n; s += piece) {
+        const int m = std::min(piece, n - s);
+        const int first = std::clamp(firstLogitRow - s, 0, m);
+        float* out = first < m ? logits + std::size_t(s + first - firstLogitRow) * vocab : nullptr;
+        forwardPiece(cache, tokens + s, m, out, first, nullptr, buffers);
+    }
+}
+
+int Transformer::forwardPieceTokens() const
+{
+    if (m_forwardPiece > 0)
+        return m_forwardPiece;
+    // One [piece, ffn] activation of about 4 MiB, at least one query block: 128 tokens for a
+    // 1B-shaped model (measured there as fast as whole 512-token prompts), 64 for an 8B one, whole
+    // prompts for the small models.
+    const std::int64_t width = std::max(config().intermediateSize, config().hiddenSize);
+    const std::int64_t rows =
+        (std::int64_t(4) << 20) / (4 * std::max<std::int64_t>(width, 1)) / kQueryBlock * kQueryBlock;
+    return int(std::clamp<std::int64_t>(rows, kQueryBlock, std::int64_t(1) << 20));
+}
+
+void Transformer::forwardPiece(KvCache& cache, const int* tokens, int n, float* logits, int firstLogitRow,
+                               ForwardHooks* hooks, BlockBuffers& buffers) const
+{
     const int Hd = config().hiddenSize;
     std::vector<float> hidden(std::size_t(n) * std::size_t(Hd));
     embed(tokens, n, hidden.data());
-    BlockBuffers buffers;
     for (int b = 0; b < config().numLayers; ++b)
         runBlock(b, cache, hidden.data(), n, hooks, &buffers);
     cache.setLength(cache.length() + n);

@@ -116,8 +116,21 @@ public:
     /// Runs `n` tokens at positions cache.length() … cache.length()+n-1, appending to the cache.
     /// Writes logits for rows [firstLogitRow, n) to `logits` ([(n - firstLogitRow), vocab]); pass
     /// firstLogitRow = n to skip the head. Batched prefill and one-token decode are the same call.
+    /// Without hooks, more than forwardPieceTokens() tokens run as consecutive pieces of that many:
+    /// the same results, with the activations of one piece.
     void forward(KvCache& cache, const int* tokens, int n, float* logits, int firstLogitRow = 0,
                  ForwardHooks* hooks = nullptr) const;
+    /// Tokens per piece of a long forward: a multiple of kQueryBlock, so attention's query blocks
+    /// (and with them every sum) stay those of one call, sized so one [tokens, ffn] activation is
+    /// about 4 MiB. setForwardPieceTokens(n > 0) sets it, rounded up to such a multiple (tests);
+    /// 0 restores the rule.
+    int forwardPieceTokens() const;
+    void setForwardPieceTokens(int n)
+    {
+        m_forwardPiece = n > 0 ? (n + kQueryBlock - 1) / kQueryBlock * kQueryBlock : 0;
+    }
+    /// Attention takes queries in blocks of this many rows, each against the keys its rows see.
+    static constexpr int kQueryBlock = 64;
 
     // The pieces of forward(), for layer-by-layer pipelines (calibration, sequential quantization).
     /// hidden [n, hiddenSize] = embeddings of tokens (ids checked against the vocabulary).
@@ -151,6 +164,8 @@ public:
     const std::vector<float>& ropeFrequencies() const { return m_invFreq; }
 
 private:
+    void forwardPiece(KvCache& cache, const int* tokens, int n, float* logits, int firstLogitRow,
+                      ForwardHooks* hooks, BlockBuffers& buffers) const;
     void rmsNorm(const float* x, const std::vector<float>& w, int n, int dim, float* y) const;
     void ropeInPlace(float* x, int n, int heads, int startPos) const;
     void attention(const float* q, const float* kCache, const float* vCache, int n, int startPos,
@@ -159,6 +174,7 @@ private:
 
     std::shared_ptr<const Model> m_model;
     bool m_f16Kv = false;
+    int m_forwardPiece = 0; ///< setForwardPieceTokens; 0 = the rule
     std::vector<std::shared_ptr<const LinearLayer>> m_linears;
     struct BlockNorms
     {
