@@ -405,6 +405,22 @@ void TestEngine::piecesGiveTheSameLogits()
         QCOMPARE(b.length(), a.length());
         QVERIFY(std::memcmp(whole.data(), pieces.data(), whole.size() * sizeof(float)) == 0);
     }
+    // What a later piece would refuse (a bad id in the third piece, too small a cache) is refused
+    // before the first piece fills the cache.
+    t->setForwardPieceTokens(64);
+    std::vector<float> logits(tokens.size() * vocab);
+    std::vector<int> bad = tokens;
+    bad[150] = t->vocabSize();
+    KvCache cache = t->makeCache(int(tokens.size()));
+    QS_VERIFY_ERROR(test::errorOf([&] { t->forward(cache, bad.data(), int(bad.size()), logits.data()); }),
+                    {QStringLiteral("token id %1 at position 150").arg(t->vocabSize())});
+    QCOMPARE(cache.length(), 0);
+    KvCache small = t->makeCache(int(tokens.size()) - 1);
+    QS_VERIFY_ERROR(
+        test::errorOf([&] { t->forward(small, tokens.data(), int(tokens.size()), logits.data()); }),
+        {QStringLiteral("exceeds the KV cache")});
+    QCOMPARE(small.length(), 0);
+    t->setForwardPieceTokens(0);
 }
 
 // Embedding rows are read from the file, not through the map; they must be the mapped rows'

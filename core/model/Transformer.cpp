@@ -211,16 +211,30 @@ KvCache Transformer::makeCache(int capacity) const
     return KvCache(config().numLayers, capacity, config().numKvHeads * config().headDim);
 }
 
-void Transformer::embed(const int* tokens, int n, float* hidden) const
+void Transformer::checkTokens(const int* tokens, int n) const
 {
-    const int H = config().hiddenSize;
-    const TensorStore& ts = m_model->tensors();
-    for (int i = 0; i < n; ++i) {
+    for (int i = 0; i < n; ++i)
         if (tokens[i] < 0 || tokens[i] >= vocabSize())
             throw Error(QStringLiteral("token id %1 at position %2 is outside the model's vocabulary (%3)")
                             .arg(tokens[i])
                             .arg(i)
                             .arg(vocabSize()));
+}
+
+void Transformer::checkCacheRoom(const KvCache& cache, int n)
+{
+    if (cache.length() + n > cache.capacity())
+        throw Error(QStringLiteral("sequence of %1 tokens exceeds the KV cache (%2)")
+                        .arg(cache.length() + n)
+                        .arg(cache.capacity()));
+}
+
+void Transformer::embed(const int* tokens, int n, float* hidden) const
+{
+    const int H = config().hiddenSize;
+    const TensorStore& ts = m_model->tensors();
+    checkTokens(tokens, n);
+    for (int i = 0; i < n; ++i) {
         // Read from the file: through the map each lookup would make 64 KB of other rows resident
         // (32 MB of a 37 MB Q4_K table after one 512-token prompt).
         ts.readRowF32FromFile(m_model->embeddingTensor(), tokens[i],
@@ -351,10 +365,7 @@ void Transformer::runBlock(int b, KvCache& cache, float* hidden, int n, ForwardH
     const int Hd = c.hiddenSize, hd = c.headDim;
     const int qDim = c.numHeads * hd, kvDim = c.numKvHeads * hd, F = c.intermediateSize;
     const int start = cache.length();
-    if (start + n > cache.capacity())
-        throw Error(QStringLiteral("sequence of %1 tokens exceeds the KV cache (%2)")
-                        .arg(start + n)
-                        .arg(cache.capacity()));
+    checkCacheRoom(cache, n);
     const std::size_t N = std::size_t(n);
 
     BlockBuffers local;
@@ -429,6 +440,9 @@ void Transformer::forward(KvCache& cache, const int* tokens, int n, float* logit
     // (as chunked prefill does): the activations stay those of one piece (a 512-token prompt of a
     // 1B-shaped model held 46 MB of them at once), and every row computes what it computed in one
     // call (rows are independent in the linears and norms; attention sees the same keys in the cache).
+    // What a later piece would refuse is refused before the first one changes the cache.
+    checkTokens(tokens, n);
+    checkCacheRoom(cache, n);
     const std::size_t vocab = std::size_t(vocabSize());
     for (int s = 0; s < n; s += piece) {
         const int m = std::min(piece, n - s);

@@ -166,6 +166,9 @@ public:
 private:
     void forwardPiece(KvCache& cache, const int* tokens, int n, float* logits, int firstLogitRow,
                       ForwardHooks* hooks, BlockBuffers& buffers) const;
+    /// Throw qs::Error for a token id outside the vocabulary / more tokens than the cache has room for.
+    void checkTokens(const int* tokens, int n) const;
+    static void checkCacheRoom(const KvCache& cache, int n);
     void rmsNorm(const float* x, const std::vector<float>& w, int n, int dim, float* y) const;
     void ropeInPlace(float* x, int n, int heads, int startPos) const;
     void attention(const float* q, const float* kCache, const float* vCache, int n, int startPos,
