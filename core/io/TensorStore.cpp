@@ -231,13 +231,11 @@ std::vector<std::uint8_t> TensorStore::readRawRows(const QString& name) const
         return out;
     }
     const std::size_t rb = rowBytes(t);
-    const unsigned char* base = m_gguf->dataAt(t.begin);
     for (std::int64_t r = 0; r < t.rows(); ++r) {
-        const std::int64_t src = ggufRowOfHfRow(r, t.rows(), e.permuteHeads);
-        std::copy(base + std::size_t(src) * rb, base + std::size_t(src + 1) * rb,
-                  out.begin() + std::ptrdiff_t(std::size_t(r) * rb));
+        const unsigned char* src = storedRow(e, r);
+        std::copy(src, src + rb, out.begin() + std::ptrdiff_t(std::size_t(r) * rb));
     }
-    releaseMappedPages(base, t.bytes());
+    releaseMappedPages(m_gguf->dataAt(t.begin), t.bytes());
     return out;
 }
 

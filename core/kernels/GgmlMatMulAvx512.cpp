@@ -669,22 +669,22 @@ struct IlLegacy
             __m512i c[8];
             Codes::codes(blk + kIlScaleBytes, c);
             const __m512 wd = _mm512_cvtph_ps(load256(blk));
-            __m512i is[T], is2[T];
-            for (int j = 0; j < T; ++j) {
+            __m512i is[T], is2 = _mm512_setzero_si512(); // is2: decode's second chain
+            for (int j = 0; j < T; ++j)
                 is[j] = _mm512_set1_epi32(xa[j][b].start);
-                is2[j] = _mm512_setzero_si512();
-            }
             for (int k = 0; k < 8; ++k)
                 for (int j = 0; j < T; ++j) {
                     std::int32_t v;
                     std::memcpy(&v, x[j][b].qs + 4 * k, 4);
                     // Decode: two chains, added at the end (integers: the same sum); with 8 tokens the
                     // second set of accumulators spilled (prefill measured at half speed).
-                    __m512i& chain = T == 1 && k % 2 ? is2[j] : is[j];
+                    __m512i& chain = T == 1 && k % 2 ? is2 : is[j];
                     chain = _mm512_dpbusd_epi32(chain, c[k], _mm512_set1_epi32(v));
                 }
+            if constexpr (T == 1)
+                is[0] = _mm512_add_epi32(is[0], is2);
             for (int j = 0; j < T; ++j)
-                acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(is[j], is2[j])),
+                acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is[j]),
                                          _mm512_mul_ps(wd, _mm512_set1_ps(xa[j][b].d)), acc[j]);
         }
         for (int j = 0; j < T; ++j)
