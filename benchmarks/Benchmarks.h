@@ -78,9 +78,10 @@ QJsonObject guiStalls(const Options& opt);
 QString syntheticModel(const Options& opt, const QString& work, QJsonObject& source);
 double nowSeconds();
 QJsonObject machineInfo();
-/// Memory read bandwidth (GB/s, best of `reps`): `threads` threads summing disjoint parts of a
-/// buffer of `bytes` (far larger than the caches) with 64-bit vector adds — the ceiling a
-/// memory-bound kernel such as a decode GEMV can reach, measured in the same run as it.
+/// Memory read bandwidth (GB/s, best of `reps` rounds of a plain and a software-prefetched pass):
+/// `threads` threads summing disjoint parts of a buffer of `bytes` (far larger than the caches)
+/// with 64-bit vector adds — the ceiling a memory-bound kernel such as a decode GEMV can reach,
+/// measured in the same run as it.
 double readBandwidthGBps(std::size_t bytes, int threads, int reps);
 
 } // namespace qs::bench

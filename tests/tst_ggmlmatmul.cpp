@@ -435,7 +435,8 @@ void TestGgmlMatMul::interleaved_data()
     QTest::addColumn<qint64>("rows");
     QTest::addColumn<qint64>("cols");
     QTest::addColumn<qint64>("n");
-    for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::IQ4_NL, GgmlType::Q4_K, GgmlType::Q6_K}) {
+    for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::IQ4_NL, GgmlType::Q4_K, GgmlType::Q6_K,
+                       GgmlType::IQ4_XS}) {
         const QByteArray name = ggmlTypeInfo(t).name;
         const qint64 block = ggmlTypeInfo(t).blockSize;
         // Full groups only; a partial last group; one block; a GEMV; token tiles of 8, 4 and 1.

@@ -75,17 +75,19 @@ SimdVariant ggmlMatMulVariant();
 // - Q4_K (per super-block): the 16 d, the 16 dmin, the 12 scale bytes in 3 chunks, the 128 code
 //   bytes in 32 chunks (chunk k: bytes 4k … 4k+3).
 // - Q6_K (per super-block): the 16 d, the 16 scales in 4 chunks, ql in 32 chunks, qh in 16.
+// - IQ4_XS (per super-block): the 16 d, the 16 scales_h (2 bytes each), scales_l in one chunk, the
+//   128 code bytes in 32 chunks.
 // Rows of a last, partial group stay in row layout where they are. Each (row, token) product is,
 // per block, an exact integer sum (Q4_0/Q8_0/IQ4_NL: Σ_j (w_j − offset)·x_j; Q4_K: Σ_g sc_g·Σ q·x
-// and Σ_g m_g·bsums; Q6_K: Σ_g sc_g·(Σ q·x − 32·bsums)) added to the running float by one FMA with
-// d_w·d_x (Q4_K: a second with −dmin·d_x), in block order: one rounding order for the scalar twin
-// and the SIMD kernel alike (bit-identical), independent of split and tokens; it is not the row
-// layout's order (the two differ within the variant budget).
+// and Σ_g m_g·bsums; Q6_K: Σ_g sc_g·(Σ q·x − 32·bsums); IQ4_XS: Σ_g (ls_g − 32)·Σ value·x) added to the
+// running float by one FMA with d_w·d_x (Q4_K: a second with −dmin·d_x), in block order: one rounding order
+// for the scalar twin and the SIMD kernel alike (bit-identical), independent of split and tokens; it is not
+// the row layout's order (the two differ within the variant budget).
 
 /// Rows per group of the interleaved layout.
 inline constexpr std::int64_t kGgmlInterleaveRows = 16;
 
-/// Whether ggmlMatMulInterleaved has a kernel for this type (Q4_0, Q8_0, IQ4_NL, Q4_K, Q6_K).
+/// Whether ggmlMatMulInterleaved has a kernel for this type (Q4_0, Q8_0, IQ4_NL, Q4_K, Q6_K, IQ4_XS).
 bool ggmlHasInterleavedMatMul(GgmlType weightType);
 
 /// Whether ggmlMatMul's active variant runs this type faster interleaved (avx512 with VNNI and a

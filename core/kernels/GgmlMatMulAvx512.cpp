@@ -573,6 +573,14 @@ struct SuperTile
     }
 };
 
+/// Decode's prefetch of an interleaved block (a group's rows are one stream).
+template <std::size_t Stride>
+inline void prefetchBlock(const std::uint8_t* blk)
+{
+    for (std::size_t l = 0; l < Stride; l += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchBytes + l, _MM_HINT_T0);
+}
+
 // ---- Interleaved layout (GgmlMatMul.h): 16 rows per register ----------------------------------
 //
 // One 64-byte chunk holds four codes of each of 16 rows; vpdpbusd against four activation codes
@@ -664,8 +672,7 @@ struct IlLegacy
         for (std::int64_t b = 0; b < blocks; ++b) {
             const std::uint8_t* blk = group + std::size_t(b) * stride;
             if constexpr (T == 1) // decode: the group's rows are one stream
-                for (std::size_t l = 0; l < stride; l += 64)
-                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchBytes + l, _MM_HINT_T0);
+                prefetchBlock<stride>(blk);
             __m512i c[8];
             Codes::codes(blk + kIlScaleBytes, c);
             const __m512 wd = _mm512_cvtph_ps(load256(blk));
@@ -743,8 +750,7 @@ struct IlQ4_K
         for (std::int64_t b = 0; b < blocks; ++b) {
             const std::uint8_t* blk = group + std::size_t(b) * stride;
             if constexpr (T == 1)
-                for (std::size_t l = 0; l < stride; l += 64)
-                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchBytes + l, _MM_HINT_T0);
+                prefetchBlock<stride>(blk);
             const __m512i w0 = load512(blk + kIlK4Scales), w1 = load512(blk + kIlK4Scales + 64),
                           w2 = load512(blk + kIlK4Scales + 128);
             __m512i sumi[T];
@@ -859,8 +865,7 @@ struct IlQ6_K
         for (std::int64_t b = 0; b < blocks; ++b) {
             const std::uint8_t* blk = group + std::size_t(b) * stride;
             if constexpr (T == 1)
-                for (std::size_t l = 0; l < stride; l += 64)
-                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchBytes + l, _MM_HINT_T0);
+                prefetchBlock<stride>(blk);
             __m512i sumi[T];
             for (int j = 0; j < T; ++j)
                 sumi[j] = _mm512_setzero_si512();
@@ -903,6 +908,98 @@ struct IlQ6_K
                             _mm512_add_epi32(sumi[j], _mm512_mullo_epi32(_mm512_add_epi32(sg[0], sg[1]), sc));
                     }
                 });
+            }
+            const __m512 wd = _mm512_cvtph_ps(load256(blk));
+            for (int j = 0; j < T; ++j)
+                acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[j]),
+                                         _mm512_mul_ps(wd, _mm512_set1_ps(xa[j][b].d)), acc[j]);
+        }
+        for (int j = 0; j < T; ++j)
+            _mm512_mask_storeu_ps(y + (t0 + j) * a.ldy, mask, acc[j]);
+    }
+};
+
+/// IQ4_XS interleaved: per group of 32 the 16 rows' sums of the code book's values + 128 by
+/// vpdpbusd, the lanes starting at −128·Σx of the group (the offset), times the signed group scale
+/// (vpmulld), summed over the super-block in integers; one conversion and FMA per super-block.
+struct IlIQ4_XS
+{
+    static constexpr int kValues = kSuperBlock;
+    static constexpr std::size_t kBlockBytes = sizeof(BlockIQ4_XS);
+
+    /// Per super-block of an activation row: its scale and −128·Σx of the 8 groups of 32.
+    struct Act
+    {
+        float d;
+        std::int32_t start[8];
+    };
+    static void prepare(const MatMulArgs& a, std::int64_t blocks, Act* out)
+    {
+        for (std::int64_t t = 0; t < a.n; ++t) {
+            const auto* x = reinterpret_cast<const BlockQ8_K*>(a.xq + std::size_t(t) * a.xRowBytes);
+            for (std::int64_t b = 0; b < blocks; ++b) {
+                Act& o = out[t * blocks + b];
+                o.d = x[b].d;
+                for (int g = 0; g < 8; ++g)
+                    o.start[g] = -128 * (x[b].bsums[2 * g] + x[b].bsums[2 * g + 1]);
+            }
+        }
+    }
+
+    template <int T>
+    static void tile(const std::uint8_t* group, std::int64_t blocks, const MatMulArgs& a, std::int64_t t0,
+                     const Act* act, float* y, __mmask16 mask)
+    {
+        const BlockQ8_K* x[T];
+        const Act* xa[T];
+        for (int j = 0; j < T; ++j) {
+            x[j] = reinterpret_cast<const BlockQ8_K*>(a.xq + std::size_t(t0 + j) * a.xRowBytes);
+            xa[j] = act + (t0 + j) * blocks;
+        }
+        __m512 acc[T];
+        for (int j = 0; j < T; ++j)
+            acc[j] = _mm512_setzero_ps();
+        constexpr std::size_t stride = kIlRows * kBlockBytes;
+        const __m512i table = _mm512_xor_si512(_mm512_broadcast_i32x4(load128(kIq4Table)), bytes(0x80));
+        for (std::int64_t b = 0; b < blocks; ++b) {
+            const std::uint8_t* blk = group + std::size_t(b) * stride;
+            if constexpr (T == 1)
+                prefetchBlock<stride>(blk);
+            // Per lane (row): scales_l's 4 bytes, scales_h in the low 16 bits.
+            const __m512i low = load512(blk + kIlXsScalesL),
+                          high = _mm512_cvtepu16_epi32(load256(blk + kIlXsScalesH));
+            __m512i sumi[T];
+            for (int j = 0; j < T; ++j)
+                sumi[j] = _mm512_setzero_si512();
+                // The groups in a loop the compiler keeps rolled (unrolled, it hoists the scales and
+                // spills).
+#pragma GCC unroll 1
+            for (int g = 0; g < 8; ++g) {
+                // ls − 32 = (nibble g of scales_l | bits 2g, 2g+1 of scales_h << 4) − 32.
+                const __m512i ls = _mm512_or_si512(
+                    _mm512_and_si512(_mm512_srl_epi32(low, _mm_cvtsi32_si128(4 * g)), _mm512_set1_epi32(0xF)),
+                    _mm512_and_si512(_mm512_sll_epi32(_mm512_srl_epi32(high, _mm_cvtsi32_si128(2 * g)),
+                                                      _mm_cvtsi32_si128(4)),
+                                     _mm512_set1_epi32(0x30)));
+                const __m512i sc = _mm512_sub_epi32(ls, _mm512_set1_epi32(32));
+                const std::uint8_t* codes = blk + kIlXsCodes + 64 * 4 * g;
+                __m512i c[8]; // c[k]: values 4k … (k < 4: low nibbles; 16 + 4(k − 4) …: high)
+                for (int k = 0; k < 4; ++k) {
+                    const __m512i v = load512(codes + 64 * k);
+                    c[k] = _mm512_shuffle_epi8(table, _mm512_and_si512(v, bytes(0xF)));
+                    c[k + 4] =
+                        _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi16(v, 4), bytes(0xF)));
+                }
+                for (int j = 0; j < T; ++j) {
+                    // Two chains of dot products, added at the end (integers: the same sum).
+                    __m512i s[2] = {_mm512_set1_epi32(xa[j][b].start[g]), _mm512_setzero_si512()};
+                    for (int k = 0; k < 8; ++k) {
+                        std::int32_t v;
+                        std::memcpy(&v, x[j][b].qs + 32 * g + (k < 4 ? 4 * k : 16 + 4 * (k - 4)), 4);
+                        s[k % 2] = _mm512_dpbusd_epi32(s[k % 2], c[k], _mm512_set1_epi32(v));
+                    }
+                    sumi[j] = _mm512_add_epi32(sumi[j], _mm512_mullo_epi32(_mm512_add_epi32(s[0], s[1]), sc));
+                }
             }
             const __m512 wd = _mm512_cvtph_ps(load256(blk));
             for (int j = 0; j < T; ++j)
@@ -972,6 +1069,8 @@ MatMulFn avx512InterleavedMatMul(GgmlType type)
         return ilMatMul<IlQ4_K>;
     case GgmlType::Q6_K:
         return ilMatMul<IlQ6_K>;
+    case GgmlType::IQ4_XS:
+        return ilMatMul<IlIQ4_XS>;
     default:
         return nullptr;
     }

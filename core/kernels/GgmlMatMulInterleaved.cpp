@@ -139,6 +139,42 @@ void scalarInterleavedQ6_K(const MatMulArgs& a)
     }
 }
 
+/// IQ4_XS: per super-block Σ_g (ls_g − 32)·Σ_j value_j·x_j in integers (value the code book's
+/// entry), then fma(float(sumi), d·d_x, sum).
+void scalarInterleavedIQ4_XS(const MatMulArgs& a)
+{
+    const std::int64_t blocks = a.cols / kSuperBlock;
+    constexpr std::size_t blockBytes = sizeof(BlockIQ4_XS);
+    for (std::int64_t r = a.r0; r < a.r1; ++r) {
+        const std::uint8_t* group = a.w + std::size_t(r / kIlRows) * kIlRows * a.rowBytes;
+        const int l = int(r % kIlRows);
+        for (std::int64_t t = 0; t < a.n; ++t) {
+            const auto* x = reinterpret_cast<const BlockQ8_K*>(a.xq + std::size_t(t) * a.xRowBytes);
+            float sum = 0;
+            for (std::int64_t b = 0; b < blocks; ++b) {
+                const std::uint8_t* blk = group + std::size_t(b) * kIlRows * blockBytes;
+                BlockIQ4_XS scales{};
+                std::memcpy(&scales.scalesH, blk + kIlXsScalesH + 2 * l, 2);
+                std::memcpy(scales.scalesL, blk + kIlXsScalesL + 4 * l, 4);
+                int sumi = 0;
+                for (int g = 0; g < 8; ++g) {
+                    int s = 0;
+                    for (int j = 0; j < 32; ++j) {
+                        const int k = 16 * g + j % 16;
+                        const int byte = blk[kIlXsCodes + 64 * (k / 4) + 4 * l + k % 4];
+                        s += kIq4Table[j < 16 ? byte & 0xF : byte >> 4] * x[b].qs[32 * g + j];
+                    }
+                    sumi += iq4xsScale(scales, g) * s;
+                }
+                std::uint16_t d;
+                std::memcpy(&d, blk + 2 * l, 2);
+                sum = std::fma(float(sumi), ref::f16ToF32(d) * x[b].d, sum);
+            }
+            a.y[t * a.ldy + r] = sum;
+        }
+    }
+}
+
 /// Where byte `byte` of row l's block lies in its group's interleaved block, and the bits it is
 /// flipped with there (Q8_0 codes are stored + 128).
 std::size_t interleavedPos(GgmlType type, int l, int byte, std::uint8_t& flip)
@@ -153,6 +189,14 @@ std::size_t interleavedPos(GgmlType type, int l, int byte, std::uint8_t& flip)
         if (byte < 208)
             return at(kIlK6Scales, byte - 192);
         return std::size_t(2 * l + byte - 208);
+    }
+    if (type == GgmlType::IQ4_XS) {
+        if (byte < 4) // d, scales_h
+            return std::size_t(kIlScaleBytes * (byte / 2) + 2 * l + byte % 2);
+        if (byte < 8)
+            return std::size_t(kIlXsScalesL + 4 * l + byte - 4);
+        const int k = byte - 8;
+        return std::size_t(kIlXsCodes + 64 * (k / 4) + 4 * l + k % 4);
     }
     if (type == GgmlType::Q4_K) {
         if (byte < 4) // d, dmin
@@ -231,6 +275,8 @@ MatMulFn scalarInterleavedMatMul(GgmlType type)
         return scalarInterleavedQ4_K;
     case GgmlType::Q6_K:
         return scalarInterleavedQ6_K;
+    case GgmlType::IQ4_XS:
+        return scalarInterleavedIQ4_XS;
     default:
         return nullptr;
     }

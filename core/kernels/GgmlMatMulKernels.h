@@ -10,9 +10,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#ifndef PFB
-#define PFB 2048
-#endif
 
 namespace qs::ggmlmm {
 
@@ -39,10 +36,10 @@ MatMulFn scalarMatMul(GgmlType type);
 MatMulFn avx2MatMul(GgmlType type);
 MatMulFn avx512MatMul(GgmlType type); ///< AVX-512 F/BW/VL/DQ + VNNI
 
-/// The kernels on the interleaved layout (GgmlMatMul.h) of Q4_0, Q8_0, IQ4_NL, Q4_K and Q6_K, for rows
-/// [r0, r1) inside the full groups of a.rows rows; nullptr for other types.
-/// The checks both entry points (row and interleaved layouts) make before any work: pointers present
-/// and, for several tokens, an output stride past the row range (qs::Error naming the type).
+/// The kernels on the interleaved layout (GgmlMatMul.h) of Q4_0, Q8_0, IQ4_NL, Q4_K, Q6_K and IQ4_XS, for
+/// rows [r0, r1) inside the full groups of a.rows rows; nullptr for other types. The checks both entry points
+/// (row and interleaved layouts) make before any work: pointers present and, for several tokens, an output
+/// stride past the row range (qs::Error naming the type).
 void checkMatMulBuffers(GgmlType type, const void* w, const void* xq, const float* y, std::int64_t n,
                         std::int64_t ldy, std::int64_t r1);
 
@@ -62,6 +59,13 @@ inline constexpr int kIlK4Codes = 64 + 3 * 64;
 inline constexpr int kIlK6Scales = kIlScaleBytes;
 inline constexpr int kIlK6Ql = kIlK6Scales + 4 * 64;
 inline constexpr int kIlK6Qh = kIlK6Ql + 32 * 64;
+
+/// IQ4_XS: d (32 bytes), scales_h (32 bytes: 2 per row), scales_l (one chunk: 4 per row), then the
+/// 128 code bytes in 32 chunks (chunk 4g + k: bytes 16g + 4k … of each row; low nibbles values
+/// 4k … of group g, high nibbles values 16 + 4k …).
+inline constexpr int kIlXsScalesH = kIlScaleBytes;
+inline constexpr int kIlXsScalesL = 2 * kIlScaleBytes;
+inline constexpr int kIlXsCodes = kIlXsScalesL + 64;
 
 /// Code j (0–31) of row l of an interleaved Q4_0/IQ4_NL block (the nibble) or Q8_0 block (the
 /// stored byte, code + 128).

@@ -34,6 +34,16 @@ std::int64_t interleavedPrefillTile(std::int64_t rows)
     return std::clamp(perThread / kPackedRowTile * kPackedRowTile, kPackedRowTile, 4 * kPackedRowTile);
 }
 
+/// Rows per tile of an interleaved layer's decode: a tile's rows are one stream from memory, and
+/// each call restarts it (the prefetch distance unread, the block sums prepared again), so a tile
+/// takes up to 512 rows while every thread still gets four tiles to balance (measured at 1 thread
+/// on a 1B-shaped Q4_K_M file: 97–100 tok/s with 64-row tiles, 106–112 with 256 or 512).
+std::int64_t interleavedDecodeTile(std::int64_t rows)
+{
+    const std::int64_t perThread = rows / (4 * std::int64_t(computeThreads()));
+    return std::clamp(perThread / kPackedRowTile * kPackedRowTile, kPackedRowTile, 8 * kPackedRowTile);
+}
+
 double macs(std::int64_t n, std::int64_t in, std::int64_t out)
 {
     return double(n) * double(in) * double(out);
@@ -84,7 +94,9 @@ void GgmlLinear::forward(const float* x, std::int64_t n, float* y) const
         forEachRowRange(n, m_in, [&](std::int64_t first, std::int64_t count) {
             ggmlQuantizeActivations(m_type, x, first, first + count, m_in, xq.data());
         });
-        const std::int64_t tile = m_interleaved && n > 1 ? interleavedPrefillTile(m_out) : kPackedRowTile;
+        const std::int64_t tile = !m_interleaved ? kPackedRowTile
+                                  : n > 1        ? interleavedPrefillTile(m_out)
+                                                 : interleavedDecodeTile(m_out);
         runRowTiles(m_out, tile, macs(n, m_in, m_out), [&](std::int64_t r0, std::int64_t r1) {
             if (m_interleaved)
                 ggmlMatMulInterleaved(m_type, m_rows, m_out, m_in, r0, r1, xq.data(), n, y, m_out);
