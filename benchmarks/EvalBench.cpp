@@ -147,6 +147,7 @@ QJsonObject evalOneModel(const Options& opt)
         t.setLlamaCppNumerics();
     const double loadSeconds = nowSeconds() - t0;
     const double rssLoaded = currentRssBytes();
+    const double hugeLoaded = anonHugePageBytes();
     const int vocab = t.vocabSize();
     std::vector<float> logits(static_cast<std::size_t>(vocab));
     KvCache cache = t.makeCache(std::max(e.prompt, e.gen));
@@ -198,6 +199,9 @@ QJsonObject evalOneModel(const Options& opt)
                   {QStringLiteral("file_bytes"), fileBytes},
                   {QStringLiteral("kv_cache_bytes"), kvBytes},
                   {QStringLiteral("rss_after_load_bytes"), rssLoaded},
+                  // Weights repacked at load sit in stream buffers (util/StreamBuffer.h): how much
+                  // of them the system put on huge pages.
+                  {QStringLiteral("huge_page_bytes_after_load"), hugeLoaded},
                   {QStringLiteral("decode_weight_bytes_per_token"), decodeBytes},
                   {QStringLiteral("prefill_linear_macs_per_token"), linearMacs},
                   {QStringLiteral("rss_budget_bytes"), budget}};

@@ -113,16 +113,24 @@ std::size_t ggmlBytes(std::int64_t rows, std::int64_t cols)
 }
 
 /// A ggml block weight as GgmlLinear runs it: the inputs rounded to the type's activation blocks
-/// (part of every product, so timed), then integer block dot products.
+/// (part of every product, so timed), then integer block dot products — on the interleaved layout
+/// where the loader would rewrite the rows into it (ggmlPrefersInterleaved).
 template <GgmlType T>
 MatMulFn ggmlWeight(const std::vector<float>& values, std::int64_t rows, std::int64_t cols)
 {
     auto stored = std::make_shared<std::vector<std::uint8_t>>(ggmlBytes<T>(rows, cols));
     ggmlQuantizeRows(T, values.data(), stored->data(), rows, cols);
-    return [stored, rows, cols](std::int64_t r0, std::int64_t r1, const float* x, std::int64_t n, float* y) {
+    const bool interleaved = ggmlPrefersInterleaved(T);
+    if (interleaved)
+        ggmlInterleaveRows(T, stored->data(), rows, cols, stored->data());
+    return [stored, rows, cols, interleaved](std::int64_t r0, std::int64_t r1, const float* x, std::int64_t n,
+                                             float* y) {
         std::vector<std::uint8_t> xq(std::size_t(n) * ggmlActivationRowBytes(T, cols));
         ggmlQuantizeActivations(T, x, 0, n, cols, xq.data());
-        ggmlMatMul(T, stored->data(), cols, r0, r1, xq.data(), n, y, rows);
+        if (interleaved)
+            ggmlMatMulInterleaved(T, stored->data(), rows, cols, r0, r1, xq.data(), n, y, rows);
+        else
+            ggmlMatMul(T, stored->data(), cols, r0, r1, xq.data(), n, y, rows);
     };
 }
 
@@ -307,6 +315,11 @@ QJsonObject kernelThroughput(const Options& opt)
                             .arg(name, names.join(QStringLiteral(", "))));
         }
     }
+    QJsonArray interleavedTypes; // the ggml types run on the interleaved layout (as the loader would)
+    for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K,
+                       GgmlType::Q3_K, GgmlType::Q2_K, GgmlType::IQ4_XS})
+        if (ggmlPrefersInterleaved(t))
+            interleavedTypes.append(ggmlTypeName(t));
     QJsonArray rows;
     for (const Shape& shape : shapes) {
         const std::vector<float> values = randomValues(std::size_t(shape.rows * shape.cols), 1, 0.02f);
@@ -358,6 +371,7 @@ QJsonObject kernelThroughput(const Options& opt)
         {QStringLiteral("benchmark"), QStringLiteral("kernels")},
         {QStringLiteral("float_variant"), QLatin1String(simdVariantName(floatMatMulVariant()))},
         {QStringLiteral("ggml_variant"), QLatin1String(simdVariantName(ggmlMatMulVariant()))},
+        {QStringLiteral("ggml_interleaved"), interleavedTypes},
         {QStringLiteral("packed_int_variant"), QLatin1String(simdVariantName(packedIntVariant()))},
         {QStringLiteral("row_tile"), qint64(kRowTile)},
         {QStringLiteral("machine"), machineInfo()},

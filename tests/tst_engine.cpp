@@ -21,6 +21,7 @@
 #include "tensor/GgmlTypes.h"
 #include "tokenizer/Tokenizer.h"
 #include "util/Error.h"
+#include "util/StreamBuffer.h"
 #include "util/Threads.h"
 
 #include <QTemporaryDir>
@@ -114,6 +115,7 @@ private Q_SLOTS:
     void piecesGiveTheSameLogits_data();
     void piecesGiveTheSameLogits();
     void embeddingRowsReadFromTheFile();
+    void streamBuffers();
     void memoryCheckRefusesUpFront();
     void memoryLimitTakesUnits();
     void speedIsMeasured();
@@ -491,6 +493,27 @@ void TestEngine::speedIsMeasured()
     const SpeedMeasurement back = SpeedMeasurement::fromJson(s.toJson());
     QCOMPARE(back.decodeTokensPerSecond, s.decodeTokensPerSecond);
     QCOMPARE(back.kernels, s.kernels);
+}
+
+void TestEngine::streamBuffers()
+{
+    // The buffers repacked weights go to: every byte of a small (heap) and a large (anonymous map,
+    // huge pages where granted) buffer is ours to write and read back; the large one starts on a
+    // 2 MiB boundary (Linux), so that whole huge pages can back it.
+    for (const std::size_t bytes : {std::size_t(1000), kStreamBufferHugePage * 2 + 123}) {
+        const std::shared_ptr<std::uint8_t> b = allocateStreamBuffer(bytes);
+        QVERIFY(b);
+        for (std::size_t i = 0; i < bytes; ++i)
+            b.get()[i] = std::uint8_t(i * 131 + 7);
+        std::size_t wrong = 0;
+        for (std::size_t i = 0; i < bytes; ++i)
+            wrong += b.get()[i] != std::uint8_t(i * 131 + 7);
+        QCOMPARE(wrong, std::size_t(0));
+#if defined(__linux__)
+        if (bytes >= kStreamBufferHugePage)
+            QCOMPARE(reinterpret_cast<std::uintptr_t>(b.get()) % kStreamBufferHugePage, std::uintptr_t(0));
+#endif
+    }
 }
 
 QTEST_GUILESS_MAIN(TestEngine)

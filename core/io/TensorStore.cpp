@@ -214,29 +214,35 @@ void TensorStore::releasePages(const QString& name) const
 
 std::vector<std::uint8_t> TensorStore::readRawRows(const QString& name) const
 {
+    std::vector<std::uint8_t> out(std::size_t(info(name).bytes()));
+    readRawRows(name, out.data());
+    return out;
+}
+
+void TensorStore::readRawRows(const QString& name, std::uint8_t* out) const
+{
     const Entry& e = entry(name);
     const TensorInfo& t = *e.info;
-    std::vector<std::uint8_t> out(std::size_t(t.bytes()));
+    const std::size_t bytes = std::size_t(t.bytes());
     if (e.permuteHeads == 0) {
         // Copied a piece at a time, each piece's mapped pages dropped after it: the map and the
         // copy never both hold the whole tensor (a 54 MB output head repacked at load raised the
         // peak resident set of a 237 MB Q4_K_M model by as much).
         constexpr std::size_t kPiece = std::size_t(8) << 20;
         const unsigned char* src = rawData(name);
-        for (std::size_t at = 0; at < out.size(); at += kPiece) {
-            const std::size_t n = std::min(kPiece, out.size() - at);
-            std::copy(src + at, src + at + n, out.begin() + std::ptrdiff_t(at));
+        for (std::size_t at = 0; at < bytes; at += kPiece) {
+            const std::size_t n = std::min(kPiece, bytes - at);
+            std::copy(src + at, src + at + n, out + at);
             releaseMappedPages(src + at, n);
         }
-        return out;
+        return;
     }
     const std::size_t rb = rowBytes(t);
     for (std::int64_t r = 0; r < t.rows(); ++r) {
         const unsigned char* src = storedRow(e, r);
-        std::copy(src, src + rb, out.begin() + std::ptrdiff_t(std::size_t(r) * rb));
+        std::copy(src, src + rb, out + std::size_t(r) * rb);
     }
     releaseMappedPages(m_gguf->dataAt(t.begin), t.bytes());
-    return out;
 }
 
 void TensorStore::checkRowsReadable(const Entry& e, const QString& name, std::int64_t row0,

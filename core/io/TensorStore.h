@@ -58,6 +58,8 @@ public:
     /// for block formats a row is ggmlRowBytes(type, cols) bytes). The tensor's mapped pages are
     /// dropped as they are copied, so only the copy stays resident.
     std::vector<std::uint8_t> readRawRows(const QString& name) const;
+    /// The same into `out` (info(name).bytes() bytes).
+    void readRawRows(const QString& name, std::uint8_t* out) const;
     /// Whether rawData() gives the rows in HF order (false for a GGUF q/k tensor stored permuted).
     bool rowsInPlace(const QString& name) const;
     /// Reads a float tensor through once, in chunks spread over the compute threads, and throws

@@ -5,6 +5,7 @@
 #include "kernels/GgmlMatMul.h"
 #include "model/PackedLinear.h"
 #include "model/QuantizedLinear.h"
+#include "util/StreamBuffer.h"
 
 namespace qs {
 
@@ -25,13 +26,16 @@ std::shared_ptr<const LinearLayer> loadStoredMatrix(std::shared_ptr<const Model>
     // permuted, is reordered once into an owned buffer of the same type.
     std::shared_ptr<const void> keepAlive = model;
     const unsigned char* data = nullptr;
+    // An owned copy goes to a stream buffer (util/StreamBuffer.h: huge pages where it is large),
+    // which decode reads once per token.
     if (t.blockQuantized() && ggmlPrefersInterleaved(*t.ggmlType)) {
-        // Rows the prefill kernel reads faster interleaved: rewritten once into an owned buffer of
-        // the same size; the mapped pages are dropped, so the layer stays at its packed size.
-        auto rows = std::make_shared<std::vector<std::uint8_t>>(ts.readRawRows(tensor));
-        ggmlInterleaveRows(*t.ggmlType, rows->data(), out, in, rows->data());
+        // Rows the kernels read faster interleaved: rewritten once into an owned buffer of the same
+        // size; the mapped pages are dropped, so the layer stays at its packed size.
+        std::shared_ptr<std::uint8_t> rows = allocateStreamBuffer(std::size_t(t.bytes()));
+        ts.readRawRows(tensor, rows.get());
+        ggmlInterleaveRows(*t.ggmlType, rows.get(), out, in, rows.get());
         ts.releasePages(tensor);
-        data = rows->data();
+        data = rows.get();
         return std::make_shared<GgmlLinear>(in, out, *t.ggmlType, data, std::move(rows), std::move(bias),
                                             t.bytes(), label, false, true);
     }
@@ -39,9 +43,10 @@ std::shared_ptr<const LinearLayer> loadStoredMatrix(std::shared_ptr<const Model>
     if (mapped) {
         data = ts.rawData(tensor);
     } else {
-        auto rows = std::make_shared<const std::vector<std::uint8_t>>(ts.readRawRows(tensor));
-        data = rows->data();
-        keepAlive = rows;
+        std::shared_ptr<std::uint8_t> rows = allocateStreamBuffer(std::size_t(t.bytes()));
+        ts.readRawRows(tensor, rows.get());
+        data = rows.get();
+        keepAlive = std::move(rows);
     }
     if (t.blockQuantized())
         return std::make_shared<GgmlLinear>(in, out, *t.ggmlType, data, std::move(keepAlive), std::move(bias),

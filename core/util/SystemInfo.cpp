@@ -38,6 +38,10 @@ double currentRssBytes()
 {
     return procValue("/proc/self/status", "VmRSS:");
 }
+double anonHugePageBytes()
+{
+    return procValue("/proc/self/smaps_rollup", "AnonHugePages:");
+}
 double loadAverage()
 {
     QFile f(QStringLiteral("/proc/loadavg"));

@@ -8,6 +8,9 @@ double peakRssBytes();
 double availableMemoryBytes();
 /// Current resident set size of this process (VmRSS), in bytes; 0 when unknown.
 double currentRssBytes();
+/// Anonymous memory of this process on transparent huge pages (AnonHugePages of
+/// /proc/self/smaps_rollup), in bytes; 0 when none or unknown.
+double anonHugePageBytes();
 /// The 1-minute load average (/proc/loadavg), -1 when unknown: recorded beside timings on a
 /// shared machine.
 double loadAverage();
