@@ -15,6 +15,7 @@
 #include "quant/Quantizer.h"
 #include "spec/QuantizedTensor.h"
 #include "util/Error.h"
+#include "util/StreamBuffer.h"
 
 #include <Eigen/Dense>
 #include <QJsonArray>
@@ -118,19 +119,20 @@ std::size_t ggmlBytes(std::int64_t rows, std::int64_t cols)
 template <GgmlType T>
 MatMulFn ggmlWeight(const std::vector<float>& values, std::int64_t rows, std::int64_t cols)
 {
-    auto stored = std::make_shared<std::vector<std::uint8_t>>(ggmlBytes<T>(rows, cols));
-    ggmlQuantizeRows(T, values.data(), stored->data(), rows, cols);
+    // In a stream buffer (huge pages where granted), as the loader keeps the rows it rewrites.
+    const std::shared_ptr<std::uint8_t> stored = allocateStreamBuffer(ggmlBytes<T>(rows, cols));
+    ggmlQuantizeRows(T, values.data(), stored.get(), rows, cols);
     const bool interleaved = ggmlPrefersInterleaved(T);
     if (interleaved)
-        ggmlInterleaveRows(T, stored->data(), rows, cols, stored->data());
+        ggmlInterleaveRows(T, stored.get(), rows, cols, stored.get());
     return [stored, rows, cols, interleaved](std::int64_t r0, std::int64_t r1, const float* x, std::int64_t n,
                                              float* y) {
         std::vector<std::uint8_t> xq(std::size_t(n) * ggmlActivationRowBytes(T, cols));
         ggmlQuantizeActivations(T, x, 0, n, cols, xq.data());
         if (interleaved)
-            ggmlMatMulInterleaved(T, stored->data(), rows, cols, r0, r1, xq.data(), n, y, rows);
+            ggmlMatMulInterleaved(T, stored.get(), rows, cols, r0, r1, xq.data(), n, y, rows);
         else
-            ggmlMatMul(T, stored->data(), cols, r0, r1, xq.data(), n, y, rows);
+            ggmlMatMul(T, stored.get(), cols, r0, r1, xq.data(), n, y, rows);
     };
 }
 

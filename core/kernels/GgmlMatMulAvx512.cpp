@@ -821,6 +821,70 @@ struct IlQ4_K
     }
 };
 
+/// The frame of an interleaved super-block tile with one scale per row (Q6_K, IQ4_XS): per block
+/// (prefetched in decode), sums(blk, b, x, xa, sumi) leaves each token's exact integer sum of the
+/// 16 rows, then one conversion and one FMA with d_w·d_x per token.
+template <class Act, std::size_t BlockBytes, int T, class Sums>
+inline void scaledSuperTile(const std::uint8_t* group, std::int64_t blocks, const MatMulArgs& a,
+                            std::int64_t t0, const Act* act, float* y, __mmask16 mask, Sums&& sums)
+{
+    const BlockQ8_K* x[T];
+    const Act* xa[T];
+    for (int j = 0; j < T; ++j) {
+        x[j] = reinterpret_cast<const BlockQ8_K*>(a.xq + std::size_t(t0 + j) * a.xRowBytes);
+        xa[j] = act + (t0 + j) * blocks;
+    }
+    __m512 acc[T];
+    for (int j = 0; j < T; ++j)
+        acc[j] = _mm512_setzero_ps();
+    constexpr std::size_t stride = kIlRows * BlockBytes;
+    for (std::int64_t b = 0; b < blocks; ++b) {
+        const std::uint8_t* blk = group + std::size_t(b) * stride;
+        if constexpr (T == 1)
+            prefetchBlock<stride>(blk);
+        __m512i sumi[T];
+        for (int j = 0; j < T; ++j)
+            sumi[j] = _mm512_setzero_si512();
+        sums(blk, b, x, xa, sumi);
+        const __m512 wd = _mm512_cvtph_ps(load256(blk));
+        for (int j = 0; j < T; ++j)
+            acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[j]),
+                                     _mm512_mul_ps(wd, _mm512_set1_ps(xa[j][b].d)), acc[j]);
+    }
+    for (int j = 0; j < T; ++j)
+        _mm512_mask_storeu_ps(y + (t0 + j) * a.ldy, mask, acc[j]);
+}
+
+/// The activations of a super-block tile whose lanes start at −offset·Σx of each of `Groups`
+/// groups (Q6_K: 16 of 16 values, codes + 32; IQ4_XS: 8 of 32, values + 128): per super-block of
+/// a row, its scale and the starts.
+template <int Groups, int Offset>
+struct GroupStarts
+{
+    struct Act
+    {
+        float d;
+        std::int32_t start[Groups];
+    };
+    static void prepare(const MatMulArgs& a, std::int64_t blocks, Act* out)
+    {
+        constexpr int perGroup = kSuperBlock / 16 / Groups; // bsums (of 16 values) per group
+        for (std::int64_t t = 0; t < a.n; ++t) {
+            const auto* x = reinterpret_cast<const BlockQ8_K*>(a.xq + std::size_t(t) * a.xRowBytes);
+            for (std::int64_t b = 0; b < blocks; ++b) {
+                Act& o = out[t * blocks + b];
+                o.d = x[b].d;
+                for (int g = 0; g < Groups; ++g) {
+                    int sum = 0;
+                    for (int k = 0; k < perGroup; ++k)
+                        sum += x[b].bsums[perGroup * g + k];
+                    o.start[g] = -Offset * sum;
+                }
+            }
+        }
+    }
+};
+
 /// Q6_K interleaved: per group of 16 the 16 rows' sums of the unsigned 6-bit codes by vpdpbusd,
 /// the lanes starting at −32·bsums (the offset), times the signed group scale (vpmulld), summed
 /// over the super-block in integers; one conversion and FMA per super-block.
@@ -830,92 +894,58 @@ struct IlQ6_K
     static constexpr std::size_t kBlockBytes = sizeof(BlockQ6_K);
 
     /// Per super-block of an activation row: its scale and −32·bsums of the 16 groups.
-    struct Act
-    {
-        float d;
-        std::int32_t start[16];
-    };
-    static void prepare(const MatMulArgs& a, std::int64_t blocks, Act* out)
-    {
-        for (std::int64_t t = 0; t < a.n; ++t) {
-            const auto* x = reinterpret_cast<const BlockQ8_K*>(a.xq + std::size_t(t) * a.xRowBytes);
-            for (std::int64_t b = 0; b < blocks; ++b) {
-                Act& o = out[t * blocks + b];
-                o.d = x[b].d;
-                for (int g = 0; g < 16; ++g)
-                    o.start[g] = -32 * x[b].bsums[g];
-            }
-        }
-    }
+    using Act = GroupStarts<16, 32>::Act;
+    static constexpr auto prepare = GroupStarts<16, 32>::prepare;
 
     template <int T>
     static void tile(const std::uint8_t* group, std::int64_t blocks, const MatMulArgs& a, std::int64_t t0,
                      const Act* act, float* y, __mmask16 mask)
     {
-        const BlockQ8_K* x[T];
-        const Act* xa[T];
-        for (int j = 0; j < T; ++j) {
-            x[j] = reinterpret_cast<const BlockQ8_K*>(a.xq + std::size_t(t0 + j) * a.xRowBytes);
-            xa[j] = act + (t0 + j) * blocks;
-        }
-        __m512 acc[T];
-        for (int j = 0; j < T; ++j)
-            acc[j] = _mm512_setzero_ps();
-        constexpr std::size_t stride = kIlRows * kBlockBytes;
-        for (std::int64_t b = 0; b < blocks; ++b) {
-            const std::uint8_t* blk = group + std::size_t(b) * stride;
-            if constexpr (T == 1)
-                prefetchBlock<stride>(blk);
-            __m512i sumi[T];
-            for (int j = 0; j < T; ++j)
-                sumi[j] = _mm512_setzero_si512();
-                // Group G = 8n + 2m + h: values 128n + 32m + 16h … of ql bytes 64n + 32(m % 2) + 16h … (low
-                // nibbles for m < 2, high for m ≥ 2) and bits 2m, 2m+1 of qh bytes 32n + 16h ….
-                // Pairs of groups (h = 0, 1) in a loop the compiler keeps rolled (unrolled, it hoists
-                // the scales and spills).
+        scaledSuperTile<Act, kBlockBytes, T>(
+            group, blocks, a, t0, act, y, mask,
+            [&](const std::uint8_t* blk, std::int64_t b, const BlockQ8_K* const* x, const Act* const* xa,
+                __m512i* sumi) {
+        // Group G = 8n + 2m + h: values 128n + 32m + 16h … of ql bytes 64n + 32(m % 2) + 16h … (low
+        // nibbles for m < 2, high for m ≥ 2) and bits 2m, 2m+1 of qh bytes 32n + 16h ….
+        // Pairs of groups (h = 0, 1) in a loop the compiler keeps rolled (unrolled, it hoists
+        // the scales and spills).
 #pragma GCC unroll 1
-            for (int q = 0; q < 8; ++q) {
-                const int n = q / 4, m = q % 4;
-                const __m512i sw = load512(blk + kIlK6Scales + 64 * (q / 2));
-                staticFor<0, 2>([&](auto hc) {
-                    constexpr int h = decltype(hc)::value;
-                    const int G = 2 * q + h;
-                    const __m512i sc = _mm512_sra_epi32(
-                        _mm512_sll_epi32(sw, _mm_cvtsi32_si128(24 - 8 * (G % 4))), _mm_cvtsi32_si128(24));
-                    const std::uint8_t* ql0 = blk + kIlK6Ql + 64 * ((64 * n + 32 * (m % 2) + 16 * h) / 4);
-                    const std::uint8_t* qh0 = blk + kIlK6Qh + 64 * ((32 * n + 16 * h) / 4);
-                    // Bits 2m, 2m+1 of qh to bits 4, 5.
-                    const __m128i up = _mm_cvtsi32_si128(m < 2 ? 4 - 2 * m : 0),
-                                  down = _mm_cvtsi32_si128(m < 2 ? 0 : 2 * m - 4);
-                    __m512i c[4];
-                    for (int k = 0; k < 4; ++k) {
-                        const __m512i ql = load512(ql0 + 64 * k);
-                        const __m512i qh = load512(qh0 + 64 * k);
-                        const __m512i low = m < 2 ? ql : _mm512_srli_epi16(ql, 4);
-                        const __m512i high = _mm512_srl_epi16(_mm512_sll_epi16(qh, up), down);
-                        // (low & 0x0F) | (high & 0x30)
-                        c[k] = _mm512_ternarylogic_epi32(_mm512_and_si512(low, bytes(0xF)), high, bytes(0x30),
-                                                         0xF8);
-                    }
-                    for (int j = 0; j < T; ++j) {
-                        __m512i sg[2] = {_mm512_set1_epi32(xa[j][b].start[G]), _mm512_setzero_si512()};
+                for (int q = 0; q < 8; ++q) {
+                    const int n = q / 4, m = q % 4;
+                    const __m512i sw = load512(blk + kIlK6Scales + 64 * (q / 2));
+                    staticFor<0, 2>([&](auto hc) {
+                        constexpr int h = decltype(hc)::value;
+                        const int G = 2 * q + h;
+                        const __m512i sc = _mm512_sra_epi32(
+                            _mm512_sll_epi32(sw, _mm_cvtsi32_si128(24 - 8 * (G % 4))), _mm_cvtsi32_si128(24));
+                        const std::uint8_t* ql0 = blk + kIlK6Ql + 64 * ((64 * n + 32 * (m % 2) + 16 * h) / 4);
+                        const std::uint8_t* qh0 = blk + kIlK6Qh + 64 * ((32 * n + 16 * h) / 4);
+                        // Bits 2m, 2m+1 of qh to bits 4, 5.
+                        const __m128i up = _mm_cvtsi32_si128(m < 2 ? 4 - 2 * m : 0),
+                                      down = _mm_cvtsi32_si128(m < 2 ? 0 : 2 * m - 4);
+                        __m512i c[4];
                         for (int k = 0; k < 4; ++k) {
-                            std::int32_t v;
-                            std::memcpy(&v, x[j][b].qs + 16 * G + 4 * k, 4);
-                            sg[k % 2] = _mm512_dpbusd_epi32(sg[k % 2], c[k], _mm512_set1_epi32(v));
+                            const __m512i ql = load512(ql0 + 64 * k);
+                            const __m512i qh = load512(qh0 + 64 * k);
+                            const __m512i low = m < 2 ? ql : _mm512_srli_epi16(ql, 4);
+                            const __m512i high = _mm512_srl_epi16(_mm512_sll_epi16(qh, up), down);
+                            // (low & 0x0F) | (high & 0x30)
+                            c[k] = _mm512_ternarylogic_epi32(_mm512_and_si512(low, bytes(0xF)), high,
+                                                             bytes(0x30), 0xF8);
                         }
-                        sumi[j] =
-                            _mm512_add_epi32(sumi[j], _mm512_mullo_epi32(_mm512_add_epi32(sg[0], sg[1]), sc));
-                    }
-                });
-            }
-            const __m512 wd = _mm512_cvtph_ps(load256(blk));
-            for (int j = 0; j < T; ++j)
-                acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[j]),
-                                         _mm512_mul_ps(wd, _mm512_set1_ps(xa[j][b].d)), acc[j]);
-        }
-        for (int j = 0; j < T; ++j)
-            _mm512_mask_storeu_ps(y + (t0 + j) * a.ldy, mask, acc[j]);
+                        for (int j = 0; j < T; ++j) {
+                            __m512i sg[2] = {_mm512_set1_epi32(xa[j][b].start[G]), _mm512_setzero_si512()};
+                            for (int k = 0; k < 4; ++k) {
+                                std::int32_t v;
+                                std::memcpy(&v, x[j][b].qs + 16 * G + 4 * k, 4);
+                                sg[k % 2] = _mm512_dpbusd_epi32(sg[k % 2], c[k], _mm512_set1_epi32(v));
+                            }
+                            sumi[j] = _mm512_add_epi32(
+                                sumi[j], _mm512_mullo_epi32(_mm512_add_epi32(sg[0], sg[1]), sc));
+                        }
+                    });
+                }
+            });
     }
 };
 
@@ -928,86 +958,54 @@ struct IlIQ4_XS
     static constexpr std::size_t kBlockBytes = sizeof(BlockIQ4_XS);
 
     /// Per super-block of an activation row: its scale and −128·Σx of the 8 groups of 32.
-    struct Act
-    {
-        float d;
-        std::int32_t start[8];
-    };
-    static void prepare(const MatMulArgs& a, std::int64_t blocks, Act* out)
-    {
-        for (std::int64_t t = 0; t < a.n; ++t) {
-            const auto* x = reinterpret_cast<const BlockQ8_K*>(a.xq + std::size_t(t) * a.xRowBytes);
-            for (std::int64_t b = 0; b < blocks; ++b) {
-                Act& o = out[t * blocks + b];
-                o.d = x[b].d;
-                for (int g = 0; g < 8; ++g)
-                    o.start[g] = -128 * (x[b].bsums[2 * g] + x[b].bsums[2 * g + 1]);
-            }
-        }
-    }
+    using Act = GroupStarts<8, 128>::Act;
+    static constexpr auto prepare = GroupStarts<8, 128>::prepare;
 
     template <int T>
     static void tile(const std::uint8_t* group, std::int64_t blocks, const MatMulArgs& a, std::int64_t t0,
                      const Act* act, float* y, __mmask16 mask)
     {
-        const BlockQ8_K* x[T];
-        const Act* xa[T];
-        for (int j = 0; j < T; ++j) {
-            x[j] = reinterpret_cast<const BlockQ8_K*>(a.xq + std::size_t(t0 + j) * a.xRowBytes);
-            xa[j] = act + (t0 + j) * blocks;
-        }
-        __m512 acc[T];
-        for (int j = 0; j < T; ++j)
-            acc[j] = _mm512_setzero_ps();
-        constexpr std::size_t stride = kIlRows * kBlockBytes;
         const __m512i table = _mm512_xor_si512(_mm512_broadcast_i32x4(load128(kIq4Table)), bytes(0x80));
-        for (std::int64_t b = 0; b < blocks; ++b) {
-            const std::uint8_t* blk = group + std::size_t(b) * stride;
-            if constexpr (T == 1)
-                prefetchBlock<stride>(blk);
-            // Per lane (row): scales_l's 4 bytes, scales_h in the low 16 bits.
-            const __m512i low = load512(blk + kIlXsScalesL),
-                          high = _mm512_cvtepu16_epi32(load256(blk + kIlXsScalesH));
-            __m512i sumi[T];
-            for (int j = 0; j < T; ++j)
-                sumi[j] = _mm512_setzero_si512();
-                // The groups in a loop the compiler keeps rolled (unrolled, it hoists the scales and
-                // spills).
+        scaledSuperTile<Act, kBlockBytes, T>(
+            group, blocks, a, t0, act, y, mask,
+            [&](const std::uint8_t* blk, std::int64_t b, const BlockQ8_K* const* x, const Act* const* xa,
+                __m512i* sumi) {
+                // Per lane (row): scales_l's 4 bytes, scales_h in the low 16 bits.
+                const __m512i low = load512(blk + kIlXsScalesL),
+                              high = _mm512_cvtepu16_epi32(load256(blk + kIlXsScalesH));
+            // The groups in a loop the compiler keeps rolled (unrolled, it hoists the scales and
+            // spills).
 #pragma GCC unroll 1
-            for (int g = 0; g < 8; ++g) {
-                // ls − 32 = (nibble g of scales_l | bits 2g, 2g+1 of scales_h << 4) − 32.
-                const __m512i ls = _mm512_or_si512(
-                    _mm512_and_si512(_mm512_srl_epi32(low, _mm_cvtsi32_si128(4 * g)), _mm512_set1_epi32(0xF)),
-                    _mm512_and_si512(_mm512_sll_epi32(_mm512_srl_epi32(high, _mm_cvtsi32_si128(2 * g)),
-                                                      _mm_cvtsi32_si128(4)),
-                                     _mm512_set1_epi32(0x30)));
-                const __m512i sc = _mm512_sub_epi32(ls, _mm512_set1_epi32(32));
-                const std::uint8_t* codes = blk + kIlXsCodes + 64 * 4 * g;
-                __m512i c[8]; // c[k]: values 4k … (k < 4: low nibbles; 16 + 4(k − 4) …: high)
-                for (int k = 0; k < 4; ++k) {
-                    const __m512i v = load512(codes + 64 * k);
-                    c[k] = _mm512_shuffle_epi8(table, _mm512_and_si512(v, bytes(0xF)));
-                    c[k + 4] =
-                        _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi16(v, 4), bytes(0xF)));
-                }
-                for (int j = 0; j < T; ++j) {
-                    // Two chains of dot products, added at the end (integers: the same sum).
-                    __m512i s[2] = {_mm512_set1_epi32(xa[j][b].start[g]), _mm512_setzero_si512()};
-                    for (int k = 0; k < 8; ++k) {
-                        std::int32_t v;
-                        std::memcpy(&v, x[j][b].qs + 32 * g + (k < 4 ? 4 * k : 16 + 4 * (k - 4)), 4);
-                        s[k % 2] = _mm512_dpbusd_epi32(s[k % 2], c[k], _mm512_set1_epi32(v));
+                for (int g = 0; g < 8; ++g) {
+                    // ls − 32 = (nibble g of scales_l | bits 2g, 2g+1 of scales_h << 4) − 32.
+                    const __m512i ls = _mm512_or_si512(
+                        _mm512_and_si512(_mm512_srl_epi32(low, _mm_cvtsi32_si128(4 * g)),
+                                         _mm512_set1_epi32(0xF)),
+                        _mm512_and_si512(_mm512_sll_epi32(_mm512_srl_epi32(high, _mm_cvtsi32_si128(2 * g)),
+                                                          _mm_cvtsi32_si128(4)),
+                                         _mm512_set1_epi32(0x30)));
+                    const __m512i sc = _mm512_sub_epi32(ls, _mm512_set1_epi32(32));
+                    const std::uint8_t* codes = blk + kIlXsCodes + 64 * 4 * g;
+                    __m512i c[8]; // c[k]: values 4k … (k < 4: low nibbles; 16 + 4(k − 4) …: high)
+                    for (int k = 0; k < 4; ++k) {
+                        const __m512i v = load512(codes + 64 * k);
+                        c[k] = _mm512_shuffle_epi8(table, _mm512_and_si512(v, bytes(0xF)));
+                        c[k + 4] =
+                            _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi16(v, 4), bytes(0xF)));
                     }
-                    sumi[j] = _mm512_add_epi32(sumi[j], _mm512_mullo_epi32(_mm512_add_epi32(s[0], s[1]), sc));
+                    for (int j = 0; j < T; ++j) {
+                        // Two chains of dot products, added at the end (integers: the same sum).
+                        __m512i s[2] = {_mm512_set1_epi32(xa[j][b].start[g]), _mm512_setzero_si512()};
+                        for (int k = 0; k < 8; ++k) {
+                            std::int32_t v;
+                            std::memcpy(&v, x[j][b].qs + 32 * g + (k < 4 ? 4 * k : 16 + 4 * (k - 4)), 4);
+                            s[k % 2] = _mm512_dpbusd_epi32(s[k % 2], c[k], _mm512_set1_epi32(v));
+                        }
+                        sumi[j] =
+                            _mm512_add_epi32(sumi[j], _mm512_mullo_epi32(_mm512_add_epi32(s[0], s[1]), sc));
+                    }
                 }
-            }
-            const __m512 wd = _mm512_cvtph_ps(load256(blk));
-            for (int j = 0; j < T; ++j)
-                acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[j]),
-                                         _mm512_mul_ps(wd, _mm512_set1_ps(xa[j][b].d)), acc[j]);
-        }
-        for (int j = 0; j < T; ++j)
-            _mm512_mask_storeu_ps(y + (t0 + j) * a.ldy, mask, acc[j]);
+            });
     }
 };
 

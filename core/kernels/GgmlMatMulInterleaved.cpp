@@ -56,123 +56,107 @@ void scalarInterleaved(const MatMulArgs& a)
     }
 }
 
-/// Q4_K: per super-block Σ_g sc_g·Σ_j q_j·x_j and Σ_g m_g·(bsums of g) in integers, then
-/// fma(float(sumi), d·d_x, sum) and fma(−float(summ), dmin·d_x, sum).
-void scalarInterleavedQ4_K(const MatMulArgs& a)
+/// The loops of a super-block type's scalar twin: for each row and token, sum = perBlock(blk, l,
+/// x_b, sum) over the blocks in order (blk: the block of the row's group, l: the row in the group).
+template <class Block, class PerBlock>
+void eachInterleavedSuperBlock(const MatMulArgs& a, PerBlock perBlock)
 {
     const std::int64_t blocks = a.cols / kSuperBlock;
-    constexpr std::size_t blockBytes = sizeof(BlockQ4_K);
+    constexpr std::size_t blockBytes = sizeof(Block);
     for (std::int64_t r = a.r0; r < a.r1; ++r) {
         const std::uint8_t* group = a.w + std::size_t(r / kIlRows) * kIlRows * a.rowBytes;
         const int l = int(r % kIlRows);
         for (std::int64_t t = 0; t < a.n; ++t) {
             const auto* x = reinterpret_cast<const BlockQ8_K*>(a.xq + std::size_t(t) * a.xRowBytes);
             float sum = 0;
-            for (std::int64_t b = 0; b < blocks; ++b) {
-                const std::uint8_t* blk = group + std::size_t(b) * kIlRows * blockBytes;
-                std::uint8_t packed[12], sc[8], mn[8];
-                for (int k = 0; k < 12; ++k)
-                    packed[k] = blk[kIlK4Scales + 64 * (k / 4) + 4 * l + k % 4];
-                unpackKScalesMins(packed, sc, mn);
-                int sumi = 0, summ = 0;
-                for (int g = 0; g < 8; ++g) {
-                    int s = 0;
-                    for (int j = 0; j < 32; ++j) {
-                        const int byte = blk[kIlK4Codes + 64 * (8 * (g / 2) + j / 4) + 4 * l + j % 4];
-                        s += (g % 2 ? byte >> 4 : byte & 0xF) * x[b].qs[32 * g + j];
-                    }
-                    sumi += sc[g] * s;
-                    summ += mn[g] * (x[b].bsums[2 * g] + x[b].bsums[2 * g + 1]);
-                }
-                std::uint16_t d, dmin;
-                std::memcpy(&d, blk + 2 * l, 2);
-                std::memcpy(&dmin, blk + kIlScaleBytes + 2 * l, 2);
-                sum = std::fma(float(sumi), ref::f16ToF32(d) * x[b].d, sum);
-                sum = std::fma(-float(summ), ref::f16ToF32(dmin) * x[b].d, sum);
-            }
+            for (std::int64_t b = 0; b < blocks; ++b)
+                sum = perBlock(group + std::size_t(b) * kIlRows * blockBytes, l, x[b], sum);
             a.y[t * a.ldy + r] = sum;
         }
     }
+}
+
+/// Q4_K: per super-block Σ_g sc_g·Σ_j q_j·x_j and Σ_g m_g·(bsums of g) in integers, then
+/// fma(float(sumi), d·d_x, sum) and fma(−float(summ), dmin·d_x, sum).
+void scalarInterleavedQ4_K(const MatMulArgs& a)
+{
+    eachInterleavedSuperBlock<BlockQ4_K>(
+        a, [](const std::uint8_t* blk, int l, const BlockQ8_K& x, float sum) {
+            std::uint8_t packed[12], sc[8], mn[8];
+            for (int k = 0; k < 12; ++k)
+                packed[k] = blk[kIlK4Scales + 64 * (k / 4) + 4 * l + k % 4];
+            unpackKScalesMins(packed, sc, mn);
+            int sumi = 0, summ = 0;
+            for (int g = 0; g < 8; ++g) {
+                int s = 0;
+                for (int j = 0; j < 32; ++j) {
+                    const int byte = blk[kIlK4Codes + 64 * (8 * (g / 2) + j / 4) + 4 * l + j % 4];
+                    s += (g % 2 ? byte >> 4 : byte & 0xF) * x.qs[32 * g + j];
+                }
+                sumi += sc[g] * s;
+                summ += mn[g] * (x.bsums[2 * g] + x.bsums[2 * g + 1]);
+            }
+            std::uint16_t d, dmin;
+            std::memcpy(&d, blk + 2 * l, 2);
+            std::memcpy(&dmin, blk + kIlScaleBytes + 2 * l, 2);
+            sum = std::fma(float(sumi), ref::f16ToF32(d) * x.d, sum);
+            return std::fma(-float(summ), ref::f16ToF32(dmin) * x.d, sum);
+        });
 }
 
 /// Q6_K: per super-block Σ_G sc_G·(Σ_j q_j·x_j − 32·bsums_G) over the 16 groups of 16 in
 /// integers (q the unsigned 6-bit code), then fma(float(sumi), d·d_x, sum).
 void scalarInterleavedQ6_K(const MatMulArgs& a)
 {
-    const std::int64_t blocks = a.cols / kSuperBlock;
-    constexpr std::size_t blockBytes = sizeof(BlockQ6_K);
-    for (std::int64_t r = a.r0; r < a.r1; ++r) {
-        const std::uint8_t* group = a.w + std::size_t(r / kIlRows) * kIlRows * a.rowBytes;
-        const int l = int(r % kIlRows);
-        auto byteAt = [l](const std::uint8_t* blk, int base, int k) {
-            return blk[base + 64 * (k / 4) + 4 * l + k % 4];
-        };
-        for (std::int64_t t = 0; t < a.n; ++t) {
-            const auto* x = reinterpret_cast<const BlockQ8_K*>(a.xq + std::size_t(t) * a.xRowBytes);
-            float sum = 0;
-            for (std::int64_t b = 0; b < blocks; ++b) {
-                const std::uint8_t* blk = group + std::size_t(b) * kIlRows * blockBytes;
-                int q[kSuperBlock];
-                for (int n = 0; n < 2; ++n)
-                    for (int j = 0; j < 32; ++j) {
-                        const int ql0 = byteAt(blk, kIlK6Ql, 64 * n + j),
-                                  ql1 = byteAt(blk, kIlK6Ql, 64 * n + 32 + j);
-                        const int qh = byteAt(blk, kIlK6Qh, 32 * n + j);
-                        q[128 * n + j] = (ql0 & 0xF) | ((qh & 3) << 4);
-                        q[128 * n + 32 + j] = (ql1 & 0xF) | (((qh >> 2) & 3) << 4);
-                        q[128 * n + 64 + j] = (ql0 >> 4) | (((qh >> 4) & 3) << 4);
-                        q[128 * n + 96 + j] = (ql1 >> 4) | (((qh >> 6) & 3) << 4);
-                    }
-                int sumi = 0;
-                for (int g = 0; g < 16; ++g) {
-                    int s = -32 * x[b].bsums[g];
-                    for (int j = 0; j < 16; ++j)
-                        s += q[16 * g + j] * x[b].qs[16 * g + j];
-                    sumi += std::int8_t(byteAt(blk, kIlK6Scales, g)) * s;
+    eachInterleavedSuperBlock<BlockQ6_K>(
+        a, [](const std::uint8_t* blk, int l, const BlockQ8_K& x, float sum) {
+            auto byteAt = [blk, l](int base, int k) { return blk[base + 64 * (k / 4) + 4 * l + k % 4]; };
+            int q[kSuperBlock];
+            for (int n = 0; n < 2; ++n)
+                for (int j = 0; j < 32; ++j) {
+                    const int ql0 = byteAt(kIlK6Ql, 64 * n + j), ql1 = byteAt(kIlK6Ql, 64 * n + 32 + j);
+                    const int qh = byteAt(kIlK6Qh, 32 * n + j);
+                    q[128 * n + j] = (ql0 & 0xF) | ((qh & 3) << 4);
+                    q[128 * n + 32 + j] = (ql1 & 0xF) | (((qh >> 2) & 3) << 4);
+                    q[128 * n + 64 + j] = (ql0 >> 4) | (((qh >> 4) & 3) << 4);
+                    q[128 * n + 96 + j] = (ql1 >> 4) | (((qh >> 6) & 3) << 4);
                 }
-                std::uint16_t d;
-                std::memcpy(&d, blk + 2 * l, 2);
-                sum = std::fma(float(sumi), ref::f16ToF32(d) * x[b].d, sum);
+            int sumi = 0;
+            for (int g = 0; g < 16; ++g) {
+                int s = -32 * x.bsums[g];
+                for (int j = 0; j < 16; ++j)
+                    s += q[16 * g + j] * x.qs[16 * g + j];
+                sumi += std::int8_t(byteAt(kIlK6Scales, g)) * s;
             }
-            a.y[t * a.ldy + r] = sum;
-        }
-    }
+            std::uint16_t d;
+            std::memcpy(&d, blk + 2 * l, 2);
+            return std::fma(float(sumi), ref::f16ToF32(d) * x.d, sum);
+        });
 }
 
 /// IQ4_XS: per super-block Σ_g (ls_g − 32)·Σ_j value_j·x_j in integers (value the code book's
 /// entry), then fma(float(sumi), d·d_x, sum).
 void scalarInterleavedIQ4_XS(const MatMulArgs& a)
 {
-    const std::int64_t blocks = a.cols / kSuperBlock;
-    constexpr std::size_t blockBytes = sizeof(BlockIQ4_XS);
-    for (std::int64_t r = a.r0; r < a.r1; ++r) {
-        const std::uint8_t* group = a.w + std::size_t(r / kIlRows) * kIlRows * a.rowBytes;
-        const int l = int(r % kIlRows);
-        for (std::int64_t t = 0; t < a.n; ++t) {
-            const auto* x = reinterpret_cast<const BlockQ8_K*>(a.xq + std::size_t(t) * a.xRowBytes);
-            float sum = 0;
-            for (std::int64_t b = 0; b < blocks; ++b) {
-                const std::uint8_t* blk = group + std::size_t(b) * kIlRows * blockBytes;
-                BlockIQ4_XS scales{};
-                std::memcpy(&scales.scalesH, blk + kIlXsScalesH + 2 * l, 2);
-                std::memcpy(scales.scalesL, blk + kIlXsScalesL + 4 * l, 4);
-                int sumi = 0;
-                for (int g = 0; g < 8; ++g) {
-                    int s = 0;
-                    for (int j = 0; j < 32; ++j) {
-                        const int k = 16 * g + j % 16;
-                        const int byte = blk[kIlXsCodes + 64 * (k / 4) + 4 * l + k % 4];
-                        s += kIq4Table[j < 16 ? byte & 0xF : byte >> 4] * x[b].qs[32 * g + j];
-                    }
-                    sumi += iq4xsScale(scales, g) * s;
+    eachInterleavedSuperBlock<BlockIQ4_XS>(
+        a, [](const std::uint8_t* blk, int l, const BlockQ8_K& x, float sum) {
+            BlockIQ4_XS scales{};
+            std::memcpy(&scales.scalesH, blk + kIlXsScalesH + 2 * l, 2);
+            std::memcpy(scales.scalesL, blk + kIlXsScalesL + 4 * l, 4);
+            int sumi = 0;
+            for (int g = 0; g < 8; ++g) {
+                int s = 0;
+                for (int j = 0; j < 32; ++j) {
+                    const int k = 16 * g + j % 16;
+                    const int byte = blk[kIlXsCodes + 64 * (k / 4) + 4 * l + k % 4];
+                    s += kIq4Table[j < 16 ? byte & 0xF : byte >> 4] * x.qs[32 * g + j];
                 }
-                std::uint16_t d;
-                std::memcpy(&d, blk + 2 * l, 2);
-                sum = std::fma(float(sumi), ref::f16ToF32(d) * x[b].d, sum);
+                sumi += iq4xsScale(scales, g) * s;
             }
-            a.y[t * a.ldy + r] = sum;
-        }
-    }
+            std::uint16_t d;
+            std::memcpy(&d, blk + 2 * l, 2);
+            return std::fma(float(sumi), ref::f16ToF32(d) * x.d, sum);
+        });
 }
 
 /// Where byte `byte` of row l's block lies in its group's interleaved block, and the bits it is

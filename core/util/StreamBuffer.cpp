@@ -1,7 +1,5 @@
 #include "util/StreamBuffer.h"
 
-#include <QFile>
-#include <QString>
 #include <new>
 
 #if defined(__linux__)
