@@ -318,10 +318,9 @@ QJsonObject kernelThroughput(const Options& opt)
         }
     }
     QJsonArray interleavedTypes; // the ggml types run on the interleaved layout (as the loader would)
-    for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K,
-                       GgmlType::Q3_K, GgmlType::Q2_K, GgmlType::IQ4_XS})
-        if (ggmlPrefersInterleaved(t))
-            interleavedTypes.append(ggmlTypeName(t));
+    for (const GgmlTypeInfo& info : kGgmlTypes)
+        if (ggmlPrefersInterleaved(info.type))
+            interleavedTypes.append(QLatin1String(info.name));
     QJsonArray rows;
     for (const Shape& shape : shapes) {
         const std::vector<float> values = randomValues(std::size_t(shape.rows * shape.cols), 1, 0.02f);

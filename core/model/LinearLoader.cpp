@@ -28,11 +28,15 @@ std::shared_ptr<const LinearLayer> loadStoredMatrix(std::shared_ptr<const Model>
     const unsigned char* data = nullptr;
     // An owned copy goes to a stream buffer (util/StreamBuffer.h: huge pages where it is large),
     // which decode reads once per token.
+    const auto ownedRows = [&] {
+        std::shared_ptr<std::uint8_t> rows = allocateStreamBuffer(std::size_t(t.bytes()));
+        ts.readRawRows(tensor, rows.get());
+        return rows;
+    };
     if (t.blockQuantized() && ggmlPrefersInterleaved(*t.ggmlType)) {
         // Rows the kernels read faster interleaved: rewritten once into an owned buffer of the same
         // size; the mapped pages are dropped, so the layer stays at its packed size.
-        std::shared_ptr<std::uint8_t> rows = allocateStreamBuffer(std::size_t(t.bytes()));
-        ts.readRawRows(tensor, rows.get());
+        std::shared_ptr<std::uint8_t> rows = ownedRows();
         ggmlInterleaveRows(*t.ggmlType, rows.get(), out, in, rows.get());
         ts.releasePages(tensor);
         data = rows.get();
@@ -43,8 +47,7 @@ std::shared_ptr<const LinearLayer> loadStoredMatrix(std::shared_ptr<const Model>
     if (mapped) {
         data = ts.rawData(tensor);
     } else {
-        std::shared_ptr<std::uint8_t> rows = allocateStreamBuffer(std::size_t(t.bytes()));
-        ts.readRawRows(tensor, rows.get());
+        std::shared_ptr<std::uint8_t> rows = ownedRows();
         data = rows.get();
         keepAlive = std::move(rows);
     }

@@ -25,23 +25,16 @@ namespace {
 /// decode step still gives every thread work, large enough that a tile streams whole pages.
 constexpr std::int64_t kPackedRowTile = 64;
 
-/// Rows per tile of an interleaved layer's prefill: each call prepares its activations' block sums
-/// once for all its rows, so a tile takes up to 256 rows while every thread still gets two tiles.
-/// (Results do not depend on the tiles.)
-std::int64_t interleavedPrefillTile(std::int64_t rows)
+/// Rows per tile of an interleaved layer: each call prepares its activations' block sums once for
+/// all its rows and (decode) restarts the rows' stream from memory, so tiles are long while every
+/// thread still gets a few to balance. Prefill: up to 256 rows, two tiles a thread. Decode: up to
+/// 512 rows, four tiles a thread (measured at 1 thread on a 1B-shaped Q4_K_M file: 90–100 tok/s
+/// with 64-row tiles, 98–112 with 256 or 512). Results do not depend on the tiles.
+std::int64_t interleavedTile(std::int64_t rows, bool decode)
 {
-    const std::int64_t perThread = rows / (2 * std::int64_t(computeThreads()));
-    return std::clamp(perThread / kPackedRowTile * kPackedRowTile, kPackedRowTile, 4 * kPackedRowTile);
-}
-
-/// Rows per tile of an interleaved layer's decode: a tile's rows are one stream from memory, and
-/// each call restarts it (the prefetch distance unread, the block sums prepared again), so a tile
-/// takes up to 512 rows while every thread still gets four tiles to balance (measured at 1 thread
-/// on a 1B-shaped Q4_K_M file: 97–100 tok/s with 64-row tiles, 106–112 with 256 or 512).
-std::int64_t interleavedDecodeTile(std::int64_t rows)
-{
-    const std::int64_t perThread = rows / (4 * std::int64_t(computeThreads()));
-    return std::clamp(perThread / kPackedRowTile * kPackedRowTile, kPackedRowTile, 8 * kPackedRowTile);
+    const std::int64_t perThread = rows / ((decode ? 4 : 2) * std::int64_t(computeThreads()));
+    return std::clamp(perThread / kPackedRowTile * kPackedRowTile, kPackedRowTile,
+                      (decode ? 8 : 4) * kPackedRowTile);
 }
 
 double macs(std::int64_t n, std::int64_t in, std::int64_t out)
@@ -94,9 +87,7 @@ void GgmlLinear::forward(const float* x, std::int64_t n, float* y) const
         forEachRowRange(n, m_in, [&](std::int64_t first, std::int64_t count) {
             ggmlQuantizeActivations(m_type, x, first, first + count, m_in, xq.data());
         });
-        const std::int64_t tile = !m_interleaved ? kPackedRowTile
-                                  : n > 1        ? interleavedPrefillTile(m_out)
-                                                 : interleavedDecodeTile(m_out);
+        const std::int64_t tile = m_interleaved ? interleavedTile(m_out, n == 1) : kPackedRowTile;
         runRowTiles(m_out, tile, macs(n, m_in, m_out), [&](std::int64_t r0, std::int64_t r1) {
             if (m_interleaved)
                 ggmlMatMulInterleaved(m_type, m_rows, m_out, m_in, r0, r1, xq.data(), n, y, m_out);
