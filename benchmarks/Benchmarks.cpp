@@ -1,11 +1,14 @@
 #include "Benchmarks.h"
 
+#include "util/StreamBuffer.h"
+
 #include <QFile>
 #include <QSysInfo>
 #include <QThread>
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -32,7 +35,8 @@ const std::vector<Benchmark>& all()
          ggmlQuantThroughput},
         {"kernels",
          "matmul per weight format (f32, f16, bf16; Eigen f32 yardstick), 4096×4096 and 14336×4096: GEMV "
-         "GB/s vs memcpy, GEMM n=512 GFLOP/s vs a 1-core f32 FMA (and vdpbf16ps) peak, 1 and 2 threads",
+         "GB/s vs memcpy and read bandwidth (caches flushed for the large shape), GEMM n=512 GFLOP/s vs a "
+         "1-core f32 FMA (and vdpbf16ps) peak, 1 and 2 threads",
          kernelThroughput},
         {"gui",
          "longest event-loop stall of the window (offscreen) per phase: load, RTN/GPTQ/Q4_K runs, sweep, "
@@ -73,11 +77,14 @@ QJsonObject machineInfo()
                        {QStringLiteral("arch"), QSysInfo::currentCpuArchitecture()}};
 }
 
-double readBandwidthGBps(std::size_t bytes, int threads, int reps)
+double readBandwidthGBps(std::size_t bytes, int threads, int reps, bool smallPages)
 {
     threads = std::max(1, threads);
     const std::size_t words = bytes / sizeof(std::uint64_t);
-    std::vector<std::uint64_t> buffer(words);
+    std::vector<std::uint64_t> heap(smallPages ? words : 0);
+    const std::shared_ptr<std::uint8_t> stream =
+        smallPages ? nullptr : allocateStreamBuffer(words * sizeof(std::uint64_t));
+    std::uint64_t* const buffer = smallPages ? heap.data() : reinterpret_cast<std::uint64_t*>(stream.get());
     for (std::size_t i = 0; i < words; ++i)
         buffer[i] = i * 0x9E3779B97F4A7C15ull;
     std::vector<std::uint64_t> sums(static_cast<std::size_t>(threads));
@@ -92,7 +99,7 @@ double readBandwidthGBps(std::size_t bytes, int threads, int reps)
         constexpr std::size_t ahead = 4096 / sizeof(std::uint64_t);
         for (; i + 8 <= last; i += 8) {
             if (prefetch)
-                __builtin_prefetch(buffer.data() + std::min(i + ahead, words - 1), 0, 3);
+                __builtin_prefetch(buffer + std::min(i + ahead, words - 1), 0, 3);
             for (int k = 0; k < 8; ++k)
                 acc[k] += buffer[i + std::size_t(k)];
         }

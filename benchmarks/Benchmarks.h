@@ -81,7 +81,11 @@ QJsonObject machineInfo();
 /// Memory read bandwidth (GB/s, best of `reps` rounds of a plain and a software-prefetched pass):
 /// `threads` threads summing disjoint parts of a buffer of `bytes` (far larger than the caches)
 /// with 64-bit vector adds — the ceiling a memory-bound kernel such as a decode GEMV can reach,
-/// measured in the same run as it.
-double readBandwidthGBps(std::size_t bytes, int threads, int reps);
+/// measured in the same run as it. The buffer is a stream buffer (util/StreamBuffer: 2 MiB pages
+/// where the system grants them), as the repacked weights are: on 4 KiB pages the same loop reads
+/// a quarter slower on an AMD EPYC Zen 4 core (TLB walks, prefetchers stopping at every page), and
+/// a yardstick on small pages would understate what the engine's weights can be read at.
+/// `smallPages`: the same on an ordinary heap buffer (4 KiB pages), for comparison.
+double readBandwidthGBps(std::size_t bytes, int threads, int reps, bool smallPages = false);
 
 } // namespace qs::bench
