@@ -289,30 +289,24 @@ QJsonObject kernelThroughput(const Options& opt)
             opt.log(line);
     };
 
+    // Two yardsticks per thread count: a memcpy (bytes read + written) and the read ceiling of a decode
+    // GEMV, summing a buffer on 2 MiB pages as the loader keeps the repacked weights (readBandwidthGBps).
     const std::size_t memcpyBytes = std::size_t(opt.quick ? 128 : 512) << 20;
-    double memcpyGBps[3] = {};
-    QJsonArray memcpyRows;
+    double memcpyGBps[3] = {}, readGBps[3] = {};
+    QJsonArray memcpyRows, readRows;
     for (int threads : threadCounts) {
         memcpyGBps[threads] = memcpyTrafficGBps(memcpyBytes, threads, opt.quick ? 3 : 5);
-        memcpyRows.append(QJsonObject{{QStringLiteral("threads"), threads},
-                                      {QStringLiteral("bytes"), qint64(memcpyBytes)},
-                                      {QStringLiteral("traffic_gbps"), memcpyGBps[threads]}});
-        log(QStringLiteral("kernels memcpy threads=%1: %2 GB/s read+written")
-                .arg(threads)
-                .arg(memcpyGBps[threads], 0, 'f', 1));
-    }
-
-    // The read ceiling of a decode GEMV: summing a buffer on 2 MiB pages, as the loader keeps the
-    // repacked weights (see readBandwidthGBps).
-    double readGBps[3] = {};
-    QJsonArray readRows;
-    for (int threads : threadCounts) {
         readGBps[threads] = readBandwidthGBps(memcpyBytes, threads, opt.quick ? 2 : 5);
-        readRows.append(QJsonObject{{QStringLiteral("threads"), threads},
-                                    {QStringLiteral("bytes"), qint64(memcpyBytes)},
-                                    {QStringLiteral("read_gbps"), readGBps[threads]}});
-        log(QStringLiteral("kernels read threads=%1: %2 GB/s")
+        const QJsonObject common{{QStringLiteral("threads"), threads},
+                                 {QStringLiteral("bytes"), qint64(memcpyBytes)}};
+        QJsonObject m = common, r = common;
+        m.insert(QStringLiteral("traffic_gbps"), memcpyGBps[threads]);
+        r.insert(QStringLiteral("read_gbps"), readGBps[threads]);
+        memcpyRows.append(m);
+        readRows.append(r);
+        log(QStringLiteral("kernels memcpy threads=%1: %2 GB/s read+written; read: %3 GB/s")
                 .arg(threads)
+                .arg(memcpyGBps[threads], 0, 'f', 1)
                 .arg(readGBps[threads], 0, 'f', 1));
     }
     // Read between GEMV passes of a matrix meant to come from memory: at 4 bits a 14336 × 4096 matrix
