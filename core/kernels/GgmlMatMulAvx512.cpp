@@ -760,7 +760,7 @@ struct IlQ4_K
             for (int p = 0; p < 4; ++p) {
                 // Decode: a quarter of the block 2 KB ahead per pair of groups, not the whole block at
                 // its start (a 16-row Q4_K block is 2304 bytes: 36 lines asked for at once left the
-                // GEMV at 0.62–0.69 of the read ceiling, spread 0.79–0.84; bench kernels, 14336 × 4096).
+                // GEMV at 0.66–0.68 of the read ceiling, spread 0.76–0.89; bench kernels, 14336 × 4096).
                 if constexpr (T == 1)
                     for (std::size_t l = p * stride / 4 / 64 * 64; l < (p + 1) * stride / 4; l += 64)
                         _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchBytes + l, _MM_HINT_T0);
