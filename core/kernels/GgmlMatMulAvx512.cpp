@@ -581,6 +581,18 @@ inline void prefetchBlock(const std::uint8_t* blk)
         _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchBytes + l, _MM_HINT_T0);
 }
 
+/// Decode's prefetch of part i of Parts of an interleaved block, asked for at the start of that
+/// part's work: the k-quant blocks of 16 rows are 2–3.4 KB, and their 36–53 lines asked for at once
+/// left Q4_K's GEMV at 0.66–0.68 of the read ceiling, spread over the block 0.76–0.89 (bench
+/// kernels, 14336 × 4096, one thread). A line on a part's boundary is asked for twice (harmless).
+template <std::size_t Stride, int Parts>
+inline void prefetchPart(const std::uint8_t* blk, int i)
+{
+    for (std::size_t l = std::size_t(i) * Stride / Parts / 64 * 64; l < std::size_t(i + 1) * Stride / Parts;
+         l += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchBytes + l, _MM_HINT_T0);
+}
+
 // ---- Interleaved layout (GgmlMatMul.h): 16 rows per register ----------------------------------
 //
 // One 64-byte chunk holds four codes of each of 16 rows; vpdpbusd against four activation codes
@@ -758,12 +770,8 @@ struct IlQ4_K
                 // the compiler keeps rolled: unrolled, it hoists all eight scales and spills.
 #pragma GCC unroll 1
             for (int p = 0; p < 4; ++p) {
-                // Decode: a quarter of the block 2 KB ahead per pair of groups, not the whole block at
-                // its start (a 16-row Q4_K block is 2304 bytes: 36 lines asked for at once left the
-                // GEMV at 0.66–0.68 of the read ceiling, spread 0.76–0.89; bench kernels, 14336 × 4096).
-                if constexpr (T == 1)
-                    for (std::size_t l = p * stride / 4 / 64 * 64; l < (p + 1) * stride / 4; l += 64)
-                        _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchBytes + l, _MM_HINT_T0);
+                if constexpr (T == 1) // decode: a quarter of the block per pair of groups
+                    prefetchPart<stride, 4>(blk, p);
                 const std::uint8_t* codes = blk + kIlK4Codes + 64 * 8 * p;
                 const std::int8_t* xq[T];
                 for (int j = 0; j < T; ++j)
@@ -825,9 +833,10 @@ struct IlQ4_K
     }
 };
 
-/// The frame of an interleaved super-block tile with one scale per row (Q6_K, IQ4_XS): per block
-/// (prefetched in decode), sums(blk, b, x, xa, sumi) leaves each token's exact integer sum of the
-/// 16 rows, then one conversion and one FMA with d_w·d_x per token.
+/// The frame of an interleaved super-block tile with one scale per row (Q6_K, IQ4_XS): per block,
+/// sums(blk, b, x, xa, sumi) leaves each token's exact integer sum of the 16 rows (and prefetches
+/// the block in decode, a part at each of its 8 steps: prefetchPart<stride, 8>), then one
+/// conversion and one FMA with d_w·d_x per token.
 template <class Act, std::size_t BlockBytes, int T, class Sums>
 inline void scaledSuperTile(const std::uint8_t* group, std::int64_t blocks, const MatMulArgs& a,
                             std::int64_t t0, const Act* act, float* y, __mmask16 mask, Sums&& sums)
@@ -844,8 +853,6 @@ inline void scaledSuperTile(const std::uint8_t* group, std::int64_t blocks, cons
     constexpr std::size_t stride = kIlRows * BlockBytes;
     for (std::int64_t b = 0; b < blocks; ++b) {
         const std::uint8_t* blk = group + std::size_t(b) * stride;
-        if constexpr (T == 1)
-            prefetchBlock<stride>(blk);
         __m512i sumi[T];
         for (int j = 0; j < T; ++j)
             sumi[j] = _mm512_setzero_si512();
@@ -915,6 +922,8 @@ struct IlQ6_K
         // the scales and spills).
 #pragma GCC unroll 1
                 for (int q = 0; q < 8; ++q) {
+                    if constexpr (T == 1)
+                        prefetchPart<kIlRows * kBlockBytes, 8>(blk, q);
                     const int n = q / 4, m = q % 4;
                     const __m512i sw = load512(blk + kIlK6Scales + 64 * (q / 2));
                     staticFor<0, 2>([&](auto hc) {
@@ -981,6 +990,8 @@ struct IlIQ4_XS
             // spills).
 #pragma GCC unroll 1
                 for (int g = 0; g < 8; ++g) {
+                    if constexpr (T == 1)
+                        prefetchPart<kIlRows * kBlockBytes, 8>(blk, g);
                     // ls − 32 = (nibble g of scales_l | bits 2g, 2g+1 of scales_h << 4) − 32.
                     const __m512i ls = _mm512_or_si512(
                         _mm512_and_si512(_mm512_srl_epi32(low, _mm_cvtsi32_si128(4 * g)),
