@@ -415,6 +415,35 @@ QJsonValue number(double v)
     return std::isfinite(v) ? QJsonValue(v) : QJsonValue(QJsonValue::Null);
 }
 
+/// One engine's result over several rounds: its `pp` and `tg` become the mean of the rounds' means (with
+/// their spread and the means themselves), the rounds' own objects go under `rounds`, so no field holds one
+/// round's figure where the other fields hold all rounds'.
+QJsonObject roundsSummary(const std::vector<QJsonObject>& rounds)
+{
+    QJsonObject o = rounds.front();
+    if (rounds.size() < 2)
+        return o;
+    for (const QLatin1String key : {QLatin1String("pp"), QLatin1String("tg")}) {
+        const double mean = roundsMean(rounds, QString(key), QStringLiteral("mean"));
+        QJsonArray means;
+        double ss = 0;
+        for (const QJsonObject& r : rounds) {
+            const double v = r.value(key).toObject().value(u"mean").toDouble(std::nan(""));
+            means.append(number(v));
+            ss += (v - mean) * (v - mean);
+        }
+        o.insert(key, QJsonObject{{QStringLiteral("mean"), number(mean)},
+                                  {QStringLiteral("stddev_of_rounds"),
+                                   number(std::sqrt(ss / double(rounds.size() - 1)))},
+                                  {QStringLiteral("round_means"), means}});
+    }
+    QJsonArray all;
+    for (const QJsonObject& r : rounds)
+        all.append(r);
+    o.insert(QStringLiteral("rounds"), all);
+    return o;
+}
+
 QByteArray syntheticText()
 {
     // Lower-case pseudo-words (the synthetic tokenizer's merges cover letter pairs) in sentences.
@@ -464,17 +493,11 @@ QJsonObject measureCase(const Case& c, int threads, double readGBps, const Optio
                   {QStringLiteral("load_average"), loads}};
     if (c.exportSeconds >= 0)
         o.insert(QStringLiteral("export_seconds"), c.exportSeconds);
-    QJsonObject oursJson = ours.front();
+    QJsonObject oursJson = roundsSummary(ours);
     const double ourPp = roundsMean(ours, QStringLiteral("pp"), QStringLiteral("mean"));
     const double ourTg = roundsMean(ours, QStringLiteral("tg"), QStringLiteral("mean"));
     oursJson.insert(QStringLiteral("pp_tokens_per_second"), number(ourPp));
     oursJson.insert(QStringLiteral("tg_tokens_per_second"), number(ourTg));
-    if (e.rounds > 1) {
-        QJsonArray all;
-        for (const QJsonObject& r : ours)
-            all.append(r);
-        oursJson.insert(QStringLiteral("rounds"), all);
-    }
     const double bytesPerToken = oursJson.value(u"decode_weight_bytes_per_token").toDouble();
     addDecodeTraffic(oursJson, ourTg, bytesPerToken, readGBps);
     o.insert(QStringLiteral("read_bandwidth_gbps"), readGBps);
@@ -486,7 +509,7 @@ QJsonObject measureCase(const Case& c, int threads, double readGBps, const Optio
                        .arg(ourTg, 0, 'f', 2)
                        .arg(qint64(oursJson.value(u"peak_rss_bytes").toDouble()) >> 20);
     if (peer) {
-        QJsonObject theirsJson = theirs.front();
+        QJsonObject theirsJson = roundsSummary(theirs);
         const double pp = roundsMean(theirs, QStringLiteral("pp"), QStringLiteral("mean"));
         const double tg = roundsMean(theirs, QStringLiteral("tg"), QStringLiteral("mean"));
         theirsJson.insert(QStringLiteral("pp_tokens_per_second"), number(pp));
