@@ -573,16 +573,9 @@ struct SuperTile
     }
 };
 
-/// Decode's prefetch of an interleaved block (a group's rows are one stream).
-template <std::size_t Stride>
-inline void prefetchBlock(const std::uint8_t* blk)
-{
-    for (std::size_t l = 0; l < Stride; l += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchBytes + l, _MM_HINT_T0);
-}
-
-/// Decode's prefetch of part i of Parts of an interleaved block, asked for at the start of that
-/// part's work: the k-quant blocks of 16 rows are 2–3.4 KB, and their 36–53 lines asked for at once
+/// Decode's prefetch (a group's rows are one stream) of part i of Parts of an interleaved block,
+/// asked for at the start of that part's work; the legacy blocks (288–544 bytes) go whole
+/// (Parts = 1). The k-quant blocks of 16 rows are 2–3.4 KB, and their 36–53 lines asked for at once
 /// left Q4_K's GEMV at 0.66–0.68 of the read ceiling, spread over the block 0.76–0.89 (bench
 /// kernels, 14336 × 4096, one thread). A line on a part's boundary is asked for twice (harmless).
 template <std::size_t Stride, int Parts>
@@ -684,7 +677,7 @@ struct IlLegacy
         for (std::int64_t b = 0; b < blocks; ++b) {
             const std::uint8_t* blk = group + std::size_t(b) * stride;
             if constexpr (T == 1) // decode: the group's rows are one stream
-                prefetchBlock<stride>(blk);
+                prefetchPart<stride, 1>(blk, 0);
             __m512i c[8];
             Codes::codes(blk + kIlScaleBytes, c);
             const __m512 wd = _mm512_cvtph_ps(load256(blk));
