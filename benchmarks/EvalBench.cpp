@@ -415,16 +415,18 @@ QJsonValue number(double v)
     return std::isfinite(v) ? QJsonValue(v) : QJsonValue(QJsonValue::Null);
 }
 
-/// One engine's result over several rounds: its `pp` and `tg` become the mean of the rounds' means (with
-/// their spread and the means themselves), the rounds' own objects go under `rounds`, so no field holds one
-/// round's figure where the other fields hold all rounds'.
+/// One engine's result over its rounds (at least one), with pp_tokens_per_second and tg_tokens_per_second
+/// the mean of the rounds' means. With several rounds its `pp` and `tg` become that mean (with the spread
+/// and the means themselves) and the rounds' own objects go under `rounds`, so no field holds one round's
+/// figure where the other fields hold all rounds'.
 QJsonObject roundsSummary(const std::vector<QJsonObject>& rounds)
 {
     QJsonObject o = rounds.front();
-    if (rounds.size() < 2)
-        return o;
     for (const QLatin1String key : {QLatin1String("pp"), QLatin1String("tg")}) {
         const double mean = roundsMean(rounds, QString(key), QStringLiteral("mean"));
+        o.insert(key + QLatin1String("_tokens_per_second"), number(mean));
+        if (rounds.size() < 2)
+            continue;
         QJsonArray means;
         double ss = 0;
         for (const QJsonObject& r : rounds) {
@@ -437,6 +439,8 @@ QJsonObject roundsSummary(const std::vector<QJsonObject>& rounds)
                                    number(std::sqrt(ss / double(rounds.size() - 1)))},
                                   {QStringLiteral("round_means"), means}});
     }
+    if (rounds.size() < 2)
+        return o;
     QJsonArray all;
     for (const QJsonObject& r : rounds)
         all.append(r);
@@ -494,10 +498,8 @@ QJsonObject measureCase(const Case& c, int threads, double readGBps, const Optio
     if (c.exportSeconds >= 0)
         o.insert(QStringLiteral("export_seconds"), c.exportSeconds);
     QJsonObject oursJson = roundsSummary(ours);
-    const double ourPp = roundsMean(ours, QStringLiteral("pp"), QStringLiteral("mean"));
-    const double ourTg = roundsMean(ours, QStringLiteral("tg"), QStringLiteral("mean"));
-    oursJson.insert(QStringLiteral("pp_tokens_per_second"), number(ourPp));
-    oursJson.insert(QStringLiteral("tg_tokens_per_second"), number(ourTg));
+    const double ourPp = oursJson.value(u"pp_tokens_per_second").toDouble(std::nan(""));
+    const double ourTg = oursJson.value(u"tg_tokens_per_second").toDouble(std::nan(""));
     const double bytesPerToken = oursJson.value(u"decode_weight_bytes_per_token").toDouble();
     addDecodeTraffic(oursJson, ourTg, bytesPerToken, readGBps);
     o.insert(QStringLiteral("read_bandwidth_gbps"), readGBps);
@@ -510,10 +512,8 @@ QJsonObject measureCase(const Case& c, int threads, double readGBps, const Optio
                        .arg(qint64(oursJson.value(u"peak_rss_bytes").toDouble()) >> 20);
     if (peer) {
         QJsonObject theirsJson = roundsSummary(theirs);
-        const double pp = roundsMean(theirs, QStringLiteral("pp"), QStringLiteral("mean"));
-        const double tg = roundsMean(theirs, QStringLiteral("tg"), QStringLiteral("mean"));
-        theirsJson.insert(QStringLiteral("pp_tokens_per_second"), number(pp));
-        theirsJson.insert(QStringLiteral("tg_tokens_per_second"), number(tg));
+        const double pp = theirsJson.value(u"pp_tokens_per_second").toDouble(std::nan(""));
+        const double tg = theirsJson.value(u"tg_tokens_per_second").toDouble(std::nan(""));
         if (!theirsPpl.empty())
             theirsJson.insert(QStringLiteral("perplexity"), theirsPpl.front());
         addDecodeTraffic(theirsJson, tg, bytesPerToken, readGBps);
