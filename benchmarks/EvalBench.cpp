@@ -3,6 +3,7 @@
 // llama-bench on the same file (the machine is shared and noisy), as the issue-14 targets are
 // stated: ours / llama.cpp per format and thread count, peak RSS against file + KV cache + 10 %.
 #include "Benchmarks.h"
+#include "ComputePeak.h"
 #include "checkpoint/GgufExport.h"
 #include "eval/Perplexity.h"
 #include "model/Model.h"
@@ -474,7 +475,42 @@ void addDecodeTraffic(QJsonObject& side, double tokensPerSecond, double bytesPer
         side.insert(QStringLiteral("tg_share_of_read_bandwidth"), gbps / readGBps);
 }
 
-QJsonObject measureCase(const Case& c, int threads, double readGBps, const Options& opt)
+/// Which peak bounds a prefill's matmuls: the instruction that does its multiply-adds. f16 and f32 weights
+/// (and bf16 ones against f32 inputs) go through f32 FMAs; bf16 weights against bf16-rounded inputs through
+/// vdpbf16ps where the CPU has it (llama.cpp always rounds them so; ours under --llamacpp-numerics).
+/// Quantized weights: none (their integer dot products have no yardstick here).
+enum class PeakKind { None, F32Fma, Bf16Dot };
+
+PeakKind prefillPeakKind(const QString& weights, bool bf16Inputs, const ComputePeak& peak)
+{
+    if (weights == u"f16" || weights == u"f32")
+        return PeakKind::F32Fma;
+    if (weights == u"bf16")
+        return bf16Inputs && peak.bf16DotGflops > 0 ? PeakKind::Bf16Dot : PeakKind::F32Fma;
+    return PeakKind::None;
+}
+
+/// Prefill as arithmetic: tokens/s × 2 × the multiply-adds of a token in the linears (the head runs
+/// for one row only, attention not counted), and its share of `threads` cores' peak for that arithmetic.
+void addPrefillCompute(QJsonObject& side, double tokensPerSecond, double linearMacs, PeakKind kind,
+                       const ComputePeak& peak, int threads)
+{
+    if (!(linearMacs > 0) || !std::isfinite(tokensPerSecond))
+        return;
+    const double gflops = tokensPerSecond * 2 * linearMacs / 1e9;
+    side.insert(QStringLiteral("pp_linear_gflops"), gflops);
+    const double perCore = kind == PeakKind::F32Fma    ? peak.f32FmaGflops
+                           : kind == PeakKind::Bf16Dot ? peak.bf16DotGflops
+                                                       : 0.0;
+    if (perCore > 0) {
+        side.insert(QStringLiteral("pp_peak"),
+                    kind == PeakKind::F32Fma ? QStringLiteral("f32_fma") : QStringLiteral("bf16_dot"));
+        side.insert(QStringLiteral("pp_share_of_peak"), gflops / (perCore * std::max(1, threads)));
+    }
+}
+
+QJsonObject measureCase(const Case& c, int threads, double readGBps, const ComputePeak& peak,
+                        const Options& opt)
 {
     const EvalBenchOptions& e = opt.eval;
     // llama.cpp reads GGUF files only (a quantized folder of ours is measured alone).
@@ -502,6 +538,10 @@ QJsonObject measureCase(const Case& c, int threads, double readGBps, const Optio
     const double ourTg = oursJson.value(u"tg_tokens_per_second").toDouble(std::nan(""));
     const double bytesPerToken = oursJson.value(u"decode_weight_bytes_per_token").toDouble();
     addDecodeTraffic(oursJson, ourTg, bytesPerToken, readGBps);
+    const double linearMacs = oursJson.value(u"prefill_linear_macs_per_token").toDouble();
+    const QString weights = oursJson.value(u"weights").toString();
+    addPrefillCompute(oursJson, ourPp, linearMacs, prefillPeakKind(weights, e.llamaCppNumerics, peak), peak,
+                      threads);
     o.insert(QStringLiteral("read_bandwidth_gbps"), readGBps);
     o.insert(QStringLiteral("ours"), oursJson);
     QString line = QStringLiteral("eval %1 t=%2: ours pp %3 tg %4 tok/s, peak RSS %5 MiB")
@@ -517,6 +557,7 @@ QJsonObject measureCase(const Case& c, int threads, double readGBps, const Optio
         if (!theirsPpl.empty())
             theirsJson.insert(QStringLiteral("perplexity"), theirsPpl.front());
         addDecodeTraffic(theirsJson, tg, bytesPerToken, readGBps);
+        addPrefillCompute(theirsJson, pp, linearMacs, prefillPeakKind(weights, true, peak), peak, threads);
         o.insert(QStringLiteral("llama_cpp"), theirsJson);
         o.insert(QStringLiteral("ratio"), QJsonObject{{QStringLiteral("pp"), number(ourPp / pp)},
                                                       {QStringLiteral("tg"), number(ourTg / tg)}});
@@ -584,10 +625,21 @@ QJsonObject evalThroughput(const Options& options)
                         .arg(readGBps[threads], 0, 'f', 1)
                         .arg(small, 0, 'f', 1));
     }
+    // The compute ceiling of prefill, one core's f32 FMA and vdpbf16ps peaks, measured now.
+    const ComputePeak peak = measureComputePeak(opt.quick ? 0.05 : 0.5);
+    const QJsonObject peakJson{{QStringLiteral("f32_isa"), QString::fromLatin1(peak.f32Isa)},
+                               {QStringLiteral("f32_fma_gflops"), peak.f32FmaGflops},
+                               {QStringLiteral("bf16_dot_gflops"), peak.bf16DotGflops},
+                               {QStringLiteral("threads"), 1}};
+    if (opt.log)
+        opt.log(QStringLiteral("compute peak, one core: f32 FMA %1 GFLOP/s, vdpbf16ps %2")
+                    .arg(peak.f32FmaGflops, 0, 'f', 1)
+                    .arg(peak.bf16DotGflops > 0 ? QString::number(peak.bf16DotGflops, 'f', 1)
+                                                : QStringLiteral("not on this CPU")));
     QJsonArray results;
     for (const Case& c : cases) {
         for (int threads : e.threads) {
-            QJsonObject r = measureCase(c, threads, readGBps.value(threads), opt);
+            QJsonObject r = measureCase(c, threads, readGBps.value(threads), peak, opt);
             r.insert(QStringLiteral("reused_file"), c.reused);
             r.insert(QStringLiteral("file_bytes"), double(pathBytes(c.file)));
             if (peer.value(u"build_commit").isUndefined() &&
@@ -602,6 +654,7 @@ QJsonObject evalThroughput(const Options& options)
         {QStringLiteral("machine"), machineInfo()},
         {QStringLiteral("source"), source},
         {QStringLiteral("read_bandwidth"), readRows},
+        {QStringLiteral("compute_peak"), peakJson},
         {QStringLiteral("llama_cpp"), peer},
         {QStringLiteral("settings"),
          QJsonObject{
