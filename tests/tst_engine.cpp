@@ -24,6 +24,8 @@
 #include "util/StreamBuffer.h"
 #include "util/Threads.h"
 
+#include <QFile>
+#include <QFileInfo>
 #include <QTemporaryDir>
 #include <QTest>
 #include <cmath>
@@ -115,6 +117,7 @@ private Q_SLOTS:
     void piecesGiveTheSameLogits_data();
     void piecesGiveTheSameLogits();
     void embeddingRowsReadFromTheFile();
+    void readsLeaveTheMapUntouched();
     void streamBuffers();
     void memoryCheckRefusesUpFront();
     void memoryLimitTakesUnits();
@@ -451,6 +454,69 @@ void TestEngine::embeddingRowsReadFromTheFile()
             const QString msg = test::errorOf([&] { ts.readRowF32FromFile(name, info.rows(), read.data()); });
             QS_VERIFY_ERROR(msg, {name, QStringLiteral("out of range")});
         }
+    }
+}
+
+namespace {
+
+/// Resident bytes of this process's mappings of `file` (/proc/self/smaps); -1 where there is none.
+qint64 mappedResidentBytes(const QString& file)
+{
+    QFile smaps(QStringLiteral("/proc/self/smaps"));
+    if (!smaps.open(QIODevice::ReadOnly))
+        return -1;
+    const QByteArray path = QFileInfo(file).canonicalFilePath().toUtf8();
+    qint64 total = -1;
+    bool inFile = false;
+    for (const QByteArray& line : smaps.readAll().split('\n')) {
+        const QList<QByteArray> f = line.simplified().split(' ');
+        if (f.size() >= 5 && f[0].contains('-') && !f[0].endsWith(':')) { // "start-end perms … path"
+            inFile = f.size() >= 6 && f.back() == path;
+            if (inFile && total < 0)
+                total = 0;
+        } else if (inFile && f.size() >= 2 && f[0] == "Rss:") {
+            total += f[1].toLongLong() * 1024;
+        }
+    }
+    return total;
+}
+
+} // namespace
+
+void TestEngine::readsLeaveTheMapUntouched()
+{
+    // Tensors read as f32 or as raw rows come from the file (pread), not through the map: reading a
+    // whole model leaves its map with no more resident than the header the parser read through it
+    // (and the 2 MiB page cache folio that may hold it). Through the map, all 13.6 MB would stay.
+#if !defined(__linux__)
+    QSKIP("reads /proc/self/smaps");
+#endif
+    QS_REQUIRE_DATA(kjv, "kjv7M");
+    const QString gguf = m_dir.filePath(QStringLiteral("untouched.gguf"));
+    exportGguf(*Model::open(kjv), ggufPreset(*Model::open(kjv), QStringLiteral("Q8_0")), gguf, nullptr,
+               JobContext());
+    for (const QString& path : {kjv, gguf}) {
+        const auto model = Model::open(path);
+        const TensorStore& ts = model->tensors();
+        const QString file = ts.fileOf(ts.names().front());
+        std::uint64_t bytes = 0;
+        for (const QString& name : ts.names())
+            bytes += ts.info(name).bytes();
+        QVERIFY2(bytes > (std::uint64_t(6) << 20), qPrintable(path)); // more than the limit below
+        const auto check = [&](const char* what) {
+            const qint64 resident = mappedResidentBytes(file);
+            QVERIFY2(resident >= 0, qPrintable(file));
+            QVERIFY2(resident <= (qint64(2) << 20) + (qint64(1) << 20),
+                     qPrintable(QStringLiteral("%1 after %2: %3 bytes of the map resident")
+                                    .arg(file, QLatin1String(what))
+                                    .arg(resident)));
+        };
+        for (const QString& name : ts.names())
+            (void)ts.readF32(name);
+        check("readF32");
+        for (const QString& name : ts.names())
+            (void)ts.readRawRows(name);
+        check("readRawRows");
     }
 }
 

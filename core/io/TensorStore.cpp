@@ -223,26 +223,24 @@ void TensorStore::readRawRows(const QString& name, std::uint8_t* out) const
 {
     const Entry& e = entry(name);
     const TensorInfo& t = *e.info;
-    const std::size_t bytes = std::size_t(t.bytes());
+    // Read from the file (pread), not through the map: the copy is all that becomes resident. Through
+    // the map, each page touched stayed resident until dropped, and on a page cache holding 2 MiB
+    // folios a touch maps the whole folio, neighbours included, and dropping part of it leaves the rest
+    // (a 54 MB output head repacked at load had raised the peak resident set of a 237 MB Q4_K_M model by
+    // as much).
+    const MappedFile& file = mappingOf(e);
     if (e.permuteHeads == 0) {
-        // Copied a piece at a time, each piece's mapped pages dropped after it: the map and the
-        // copy never both hold the whole tensor (a 54 MB output head repacked at load raised the
-        // peak resident set of a 237 MB Q4_K_M model by as much).
-        constexpr std::size_t kPiece = std::size_t(8) << 20;
-        const unsigned char* src = rawData(name);
-        for (std::size_t at = 0; at < bytes; at += kPiece) {
-            const std::size_t n = std::min(kPiece, bytes - at);
-            std::copy(src + at, src + at + n, out + at);
-            releaseMappedPages(src + at, n);
-        }
+        file.read(rawData(name), std::size_t(t.bytes()), out);
         return;
     }
     const std::size_t rb = rowBytes(t);
-    for (std::int64_t r = 0; r < t.rows(); ++r) {
-        const unsigned char* src = storedRow(e, r);
-        std::copy(src, src + rb, out + std::size_t(r) * rb);
-    }
-    releaseMappedPages(m_gguf->dataAt(t.begin), t.bytes());
+    for (std::int64_t r = 0; r < t.rows(); ++r)
+        file.read(storedRow(e, r), rb, out + std::size_t(r) * rb);
+}
+
+const MappedFile& TensorStore::mappingOf(const Entry& e) const
+{
+    return m_gguf ? m_gguf->mapping() : m_shards[std::size_t(e.shard)]->mapping();
 }
 
 void TensorStore::checkRowsReadable(const Entry& e, const QString& name, std::int64_t row0,
@@ -281,14 +279,7 @@ void TensorStore::rowsToF32(const TensorInfo& t, const unsigned char* src, std::
 
 void TensorStore::readRowF32FromFile(const QString& name, std::int64_t row, float* dst) const
 {
-    const Entry& e = entry(name);
-    checkRowsReadable(e, name, row, 1);
-    const std::size_t rb = rowBytes(*e.info);
-    thread_local std::vector<unsigned char> raw;
-    raw.resize(rb);
-    const MappedFile& file = m_gguf ? m_gguf->mapping() : m_shards[std::size_t(e.shard)]->mapping();
-    file.read(storedRow(e, row), rb, raw.data());
-    rowsToF32(*e.info, raw.data(), 1, dst);
+    readRowsF32(name, row, 1, dst);
 }
 
 void TensorStore::readRowsF32(const QString& name, std::int64_t row0, std::int64_t nRows, float* dst,
@@ -299,11 +290,21 @@ void TensorStore::readRowsF32(const QString& name, std::int64_t row0, std::int64
     checkRowsReadable(e, name, row0, nRows);
     const std::size_t cols = std::size_t(t.cols());
     const std::size_t n = cols * std::size_t(nRows);
-    if (e.permuteHeads > 0) { // GGUF q/k: each HF row lives elsewhere in the file
-        for (std::int64_t r = 0; r < nRows; ++r)
-            rowsToF32(t, storedRow(e, row0 + r), 1, dst + std::size_t(r) * cols);
-    } else if (nRows > 0) {
-        rowsToF32(t, storedRow(e, row0), nRows, dst);
+    // Read from the file (pread) a piece of whole rows at a time and converted, never through the map
+    // (see readRawRows): a norm's 8 KB read through the map made the 2 MiB around it resident.
+    const MappedFile& file = mappingOf(e);
+    const std::size_t rb = rowBytes(t);
+    constexpr std::size_t kPieceBytes = std::size_t(1) << 20;
+    const std::int64_t pieceRows =
+        e.permuteHeads > 0
+            ? 1
+            : std::int64_t(std::max<std::size_t>(1, kPieceBytes / std::max<std::size_t>(rb, 1)));
+    thread_local std::vector<unsigned char> raw;
+    for (std::int64_t r = 0; r < nRows; r += pieceRows) {
+        const std::int64_t k = std::min(pieceRows, nRows - r);
+        raw.resize(std::size_t(k) * rb);
+        file.read(storedRow(e, row0 + r), std::size_t(k) * rb, raw.data());
+        rowsToF32(t, raw.data(), k, dst + std::size_t(r) * cols);
     }
     if (check == FiniteCheck::Throw) {
         std::size_t first = 0;

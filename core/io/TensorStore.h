@@ -43,20 +43,20 @@ public:
     }
     std::uint64_t totalBytes() const;
 
-    /// Converts rows [row0, row0 + nRows) of a tensor (matrix view) to f32 into dst.
+    /// Converts rows [row0, row0 + nRows) of a tensor (matrix view) to f32 into dst, read from the
+    /// file (MappedFile::read), not through the map: nothing of the tensor becomes resident.
     void readRowsF32(const QString& name, std::int64_t row0, std::int64_t nRows, float* dst,
                      FiniteCheck check = FiniteCheck::Off) const;
     std::vector<float> readF32(const QString& name, FiniteCheck check = FiniteCheck::Off) const;
-    /// Row `row` converted to f32, read from the file instead of through the map (MappedFile::read):
-    /// for lookups of scattered rows such as the embedding's, which through the map would make
-    /// their neighbourhoods resident too.
+    /// Row `row` converted to f32 (readRowsF32 of one row): for lookups of scattered rows such as
+    /// the embedding's, which through the map would make their neighbourhoods resident too.
     void readRowF32FromFile(const QString& name, std::int64_t row, float* dst) const;
     /// Raw bytes of a tensor (memory-mapped). Throws qs::Error for a GGUF q/k tensor whose rows
     /// are stored permuted (use readRawRows).
     const unsigned char* rawData(const QString& name) const;
     /// The stored bytes of every row of a tensor in HF row order (GGUF q/k rows un-permuted;
-    /// for block formats a row is ggmlRowBytes(type, cols) bytes). The tensor's mapped pages are
-    /// dropped as they are copied, so only the copy stays resident.
+    /// for block formats a row is ggmlRowBytes(type, cols) bytes), read from the file, not through
+    /// the map, so only the copy becomes resident.
     std::vector<std::uint8_t> readRawRows(const QString& name) const;
     /// The same into `out` (info(name).bytes() bytes).
     void readRawRows(const QString& name, std::uint8_t* out) const;
@@ -77,6 +77,8 @@ private:
         int permuteHeads = 0; ///< GGUF q/k: rows in llama.cpp's order for this many heads
     };
     const Entry& entry(const QString& name) const;
+    /// The mapped file a tensor lies in (for MappedFile::read).
+    const MappedFile& mappingOf(const Entry& e) const;
     /// Throws qs::Error naming the file and tensor for rows out of range or a type QuantScope
     /// cannot read.
     void checkRowsReadable(const Entry& e, const QString& name, std::int64_t row0, std::int64_t nRows) const;

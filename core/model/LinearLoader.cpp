@@ -14,12 +14,8 @@ std::shared_ptr<const LinearLayer> loadStoredMatrix(std::shared_ptr<const Model>
 {
     const TensorStore& ts = model->tensors();
     const TensorInfo& t = ts.info(tensor);
-    if (!t.blockQuantized()) {
-        // One pass over a float tensor for NaN/Inf; its pages are then dropped again, so a model
-        // becomes resident as it runs (and a quantizer holds one layer at a time).
+    if (!t.blockQuantized()) // one pass over a float tensor for NaN/Inf, read from the file (not mapped)
         ts.checkFinite(tensor);
-        ts.releasePages(tensor);
-    }
     const std::int64_t in = t.cols(), out = t.rows();
     const QString label = t.typeName();
     // Rows in HF order are read in place from the map; a GGUF q/k tensor, stored with its rows
@@ -35,15 +31,19 @@ std::shared_ptr<const LinearLayer> loadStoredMatrix(std::shared_ptr<const Model>
     };
     if (t.blockQuantized() && ggmlPrefersInterleaved(*t.ggmlType)) {
         // Rows the kernels read faster interleaved: rewritten once into an owned buffer of the same
-        // size; the mapped pages are dropped, so the layer stays at its packed size.
+        // size (read from the file, not through the map), so the layer stays at its packed size.
         std::shared_ptr<std::uint8_t> rows = ownedRows();
         ggmlInterleaveRows(*t.ggmlType, rows.get(), out, in, rows.get());
-        ts.releasePages(tensor);
         data = rows.get();
         return std::make_shared<GgmlLinear>(in, out, *t.ggmlType, data, std::move(rows), std::move(bias),
                                             t.bytes(), label, false, true);
     }
-    const bool mapped = ts.rowsInPlace(tensor);
+    // A block tensor smaller than a 2 MiB page is copied too: mapped in place, the page cache's 2 MiB
+    // folio around it would become resident whole (four 0.7 MB Q5_K v_proj of an IQ4_XS file held
+    // 8 MiB of the map). Float rows stay mapped whatever their size: they are what the float kernels
+    // stream from the map.
+    const bool mapped =
+        ts.rowsInPlace(tensor) && !(t.blockQuantized() && std::size_t(t.bytes()) < kStreamBufferHugePage);
     if (mapped) {
         data = ts.rawData(tensor);
     } else {
