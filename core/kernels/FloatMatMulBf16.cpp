@@ -93,9 +93,7 @@ void runScalar(const char* w, std::int64_t cols, std::int64_t r0, std::int64_t r
 /// Bf16Inputs' layout: token t, column c.
 std::size_t packedIndex(std::int64_t steps, std::int64_t t, std::int64_t c)
 {
-    return std::size_t(
-        ((t / kTokens * steps + c / kStep) * kTokens + t % kTokens) * kStep +
-        c % kStep);
+    return std::size_t(((t / kTokens * steps + c / kStep) * kTokens + t % kTokens) * kStep + c % kStep);
 }
 
 #ifdef QS_BF16DOT_X86
@@ -160,16 +158,16 @@ QS_BF16DOT inline __attribute__((always_inline)) void step(__m512 (&a)[R][K], co
 }
 
 /// R rows (rowBytes apart, bf16 where they lie) × K tokens of a packed panel over `steps` steps of 32
-/// columns (`len` columns in all: the last step's weights loaded masked); lane sums loaded from and stored to
-/// acc + (r·kTokens + t)·16.
+/// columns (`len` columns in all: the last step's weights loaded masked); lane sums loaded from (or, `fresh`,
+/// started at zero in registers) and stored to acc + (r·kTokens + t)·16.
 template <int R, int K, bool Prefetch = false>
 QS_BF16DOT inline __attribute__((always_inline)) void
-micro(const char* w, std::size_t rowBytes, const std::uint16_t* xp, std::int64_t len, float* acc)
+micro(const char* w, std::size_t rowBytes, const std::uint16_t* xp, std::int64_t len, float* acc, bool fresh)
 {
     __m512 a[R][K];
     for (int r = 0; r < R; ++r)
         for (int t = 0; t < K; ++t)
-            a[r][t] = _mm512_load_ps(acc + (r * kTokens + t) * kLanes);
+            a[r][t] = fresh ? _mm512_setzero_ps() : _mm512_load_ps(acc + (r * kTokens + t) * kLanes);
     const std::int64_t whole = len / kStep;
     for (std::int64_t s = 0; s < whole; ++s)
         step<R, K, Prefetch>(a, w, rowBytes, xp, s, ~__mmask32(0));
@@ -182,24 +180,24 @@ micro(const char* w, std::size_t rowBytes, const std::uint16_t* xp, std::int64_t
 
 template <int K>
 QS_BF16DOT void panelRows(const char* w, std::size_t rowBytes, std::int64_t rows, const std::uint16_t* xp,
-                          std::int64_t len, float* acc)
+                          std::int64_t len, float* acc, bool fresh)
 {
     std::int64_t r = 0;
     for (; r + kRows <= rows; r += kRows)
-        micro<kRows, K>(w + std::size_t(r) * rowBytes, rowBytes, xp, len, acc + r * kTokens * kLanes);
+        micro<kRows, K>(w + std::size_t(r) * rowBytes, rowBytes, xp, len, acc + r * kTokens * kLanes, fresh);
     for (; r < rows; ++r)
-        micro<1, K>(w + std::size_t(r) * rowBytes, rowBytes, xp, len, acc + r * kTokens * kLanes);
+        micro<1, K>(w + std::size_t(r) * rowBytes, rowBytes, xp, len, acc + r * kTokens * kLanes, fresh);
 }
 
 template <int K>
 QS_BF16DOT void panelRowsOf(int k, const char* w, std::size_t rowBytes, std::int64_t rows,
-                            const std::uint16_t* xp, std::int64_t len, float* acc)
+                            const std::uint16_t* xp, std::int64_t len, float* acc, bool fresh)
 {
     if constexpr (K > 1) {
         if (k < K)
-            return panelRowsOf<K - 1>(k, w, rowBytes, rows, xp, len, acc);
+            return panelRowsOf<K - 1>(k, w, rowBytes, rows, xp, len, acc, fresh);
     }
-    panelRows<K>(w, rowBytes, rows, xp, len, acc);
+    panelRows<K>(w, rowBytes, rows, xp, len, acc, fresh);
 }
 
 /// Small n (decode): the K ≤ kTokens tokens packed once for all columns, W streamed once, kRows rows at a
@@ -213,18 +211,15 @@ QS_BF16DOT void streamRows(const char* w, std::int64_t cols, std::int64_t r0, st
     const std::int64_t q = (r1 - r0) / kRows; // groups; rows r0 + g + i·q, i < kRows
     alignas(64) float acc[kRows * kTokens * kLanes];
     for (std::int64_t g = 0; g < q; ++g) {
-        for (int i = 0; i < kRows * kTokens; ++i)
-            _mm512_store_ps(acc + i * kLanes, _mm512_setzero_ps());
-        micro<kRows, K, true>(w + std::size_t(r0 + g) * rowBytes, std::size_t(q) * rowBytes, xp, cols, acc);
+        micro<kRows, K, true>(w + std::size_t(r0 + g) * rowBytes, std::size_t(q) * rowBytes, xp, cols, acc,
+                              true);
         for (int i = 0; i < kRows; ++i)
             for (int t = 0; t < K; ++t)
                 y[t * ldy + r0 + g + i * q] =
                     fmm::reduceLanes16(_mm512_load_ps(acc + (i * kTokens + t) * kLanes));
     }
     for (std::int64_t r = r0 + kRows * q; r < r1; ++r) {
-        for (int t = 0; t < kTokens; ++t)
-            _mm512_store_ps(acc + t * kLanes, _mm512_setzero_ps());
-        micro<1, K, true>(w + std::size_t(r) * rowBytes, rowBytes, xp, cols, acc);
+        micro<1, K, true>(w + std::size_t(r) * rowBytes, rowBytes, xp, cols, acc, true);
         for (int t = 0; t < K; ++t)
             y[t * ldy + r] = fmm::reduceLanes16(_mm512_load_ps(acc + t * kLanes));
     }
@@ -266,11 +261,15 @@ QS_BF16DOT void runAvx512Bf16(const char* w, std::int64_t cols, std::int64_t r0,
                     const std::int64_t t0 = tb + p * kTokens,
                                        k = std::min<std::int64_t>(kTokens, tb + nt - t0);
                     float* pacc = scratch + p * panelFloats;
+                    // The first chunk starts the lane sums in registers; rows past a short tile's last, which
+                    // the reduction reads (and drops), are zeroed so that it never reads stale sums.
                     if (k0 == 0)
-                        for (std::int64_t i = 0; i < panelFloats; i += kLanes)
+                        for (std::int64_t i = rows * kTokens * kLanes;
+                             i < (rows + 15) / 16 * 16 * kTokens * kLanes; i += kLanes)
                             _mm512_store_ps(pacc + i, _mm512_setzero_ps());
                     const std::uint16_t* xp = xpack + ((t0 / kTokens) * steps + k0 / kStep) * kTokens * kStep;
-                    panelRowsOf<kTokens>(int(k), wt + std::size_t(k0) * 2, rowBytes, rows, xp, len, pacc);
+                    panelRowsOf<kTokens>(int(k), wt + std::size_t(k0) * 2, rowBytes, rows, xp, len, pacc,
+                                         k0 == 0);
                     if (k0 + kChunk >= cols) // the panel's sums are done: 16 rows at a time (tiles are whole)
                         for (std::int64_t t = 0; t < k; ++t)
                             for (std::int64_t r = 0; r < rows; r += 16)

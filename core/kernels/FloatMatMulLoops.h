@@ -64,18 +64,19 @@ QS_FMM_INLINE typename Ops::V loadWPart(const char* p, int k)
 inline constexpr std::size_t kPrefetchAhead = 2048;
 
 /// R rows × T tokens over `len` columns: rows at w + r·wStride bytes, tokens at x + t·xStride floats, lane
-/// sums of (r, t) at acc + r·accStride + t·L (loaded, advanced, stored back). With Prefetch, each row's line
-/// kPrefetchAhead bytes ahead is prefetched once per 64 bytes read (a hint: it never faults, even past W).
+/// sums of (r, t) at acc + r·accStride + t·L (loaded, advanced, stored back; with `fresh` they start at zero
+/// in registers instead, and acc is only written). With Prefetch, each row's line kPrefetchAhead bytes ahead
+/// is prefetched once per 64 bytes read (a hint: it never faults, even past W).
 template <class Ops, DType D, int R, int T, bool Prefetch = false>
 QS_FMM_INLINE void micro(const char* w, std::size_t wStride, const float* x, std::int64_t xStride,
-                         std::int64_t len, float* acc, std::int64_t accStride)
+                         std::int64_t len, float* acc, std::int64_t accStride, bool fresh)
 {
     using V = typename Ops::V;
     constexpr int L = Ops::L;
     V a[R][T];
     for (int r = 0; r < R; ++r)
         for (int t = 0; t < T; ++t)
-            a[r][t] = Ops::load(acc + r * accStride + t * L);
+            a[r][t] = fresh ? Ops::zero() : Ops::load(acc + r * accStride + t * L);
     std::int64_t c = 0;
     for (; c + L <= len; c += L) {
         if constexpr (Prefetch) {
@@ -121,18 +122,14 @@ QS_FMM_TARGET void streamRows(const char* w, std::int64_t cols, std::int64_t r0,
     const std::int64_t q = (r1 - r0) / R; // groups; rows r0 + g + i·q, i < R
     alignas(64) float acc[R * T * L];
     for (std::int64_t g = 0; g < q; ++g) {
-        for (int i = 0; i < R * T; ++i)
-            Ops::store(acc + i * L, Ops::zero());
         micro<Ops, D, R, T, true>(w + std::size_t(r0 + g) * rowBytes, std::size_t(q) * rowBytes, x, cols,
-                                  cols, acc, T * L);
+                                  cols, acc, T * L, true);
         for (int i = 0; i < R; ++i)
             for (int t = 0; t < T; ++t)
                 y[t * ldy + r0 + g + i * q] = Ops::reduce(Ops::load(acc + (i * T + t) * L));
     }
     for (std::int64_t r = r0 + R * q; r < r1; ++r) {
-        for (int t = 0; t < T; ++t)
-            Ops::store(acc + t * L, Ops::zero());
-        micro<Ops, D, 1, T, true>(w + std::size_t(r) * rowBytes, rowBytes, x, cols, cols, acc, T * L);
+        micro<Ops, D, 1, T, true>(w + std::size_t(r) * rowBytes, rowBytes, x, cols, cols, acc, T * L, true);
         for (int t = 0; t < T; ++t)
             y[t * ldy + r] = Ops::reduce(Ops::load(acc + t * L));
     }
@@ -140,29 +137,31 @@ QS_FMM_TARGET void streamRows(const char* w, std::int64_t cols, std::int64_t r0,
 
 /// `rows` rows (rowBytes apart, W converted on the fly) against K ≤ Ops::T tokens (xStride floats apart)
 /// over `len` columns, R rows at a time: lane sums of (r, t) at acc + (r·Ops::T + t)·L, loaded and stored
-/// back (the layout does not depend on K).
+/// back, or started at zero with `fresh`; the layout does not depend on K).
 template <class Ops, DType D, int K>
 QS_FMM_TARGET void panelRows(const char* w, std::size_t rowBytes, std::int64_t rows, const float* x,
-                             std::int64_t xStride, std::int64_t len, float* acc)
+                             std::int64_t xStride, std::int64_t len, float* acc, bool fresh)
 {
     constexpr int L = Ops::L, R = Ops::R, T = Ops::T;
     std::int64_t r = 0;
     for (; r + R <= rows; r += R)
-        micro<Ops, D, R, K>(w + std::size_t(r) * rowBytes, rowBytes, x, xStride, len, acc + r * T * L, T * L);
+        micro<Ops, D, R, K>(w + std::size_t(r) * rowBytes, rowBytes, x, xStride, len, acc + r * T * L, T * L,
+                            fresh);
     for (; r < rows; ++r)
-        micro<Ops, D, 1, K>(w + std::size_t(r) * rowBytes, rowBytes, x, xStride, len, acc + r * T * L, T * L);
+        micro<Ops, D, 1, K>(w + std::size_t(r) * rowBytes, rowBytes, x, xStride, len, acc + r * T * L, T * L,
+                            fresh);
 }
 
 /// panelRows<…, k> for a run-time k in [1, K].
 template <class Ops, DType D, int K>
 QS_FMM_INLINE void panelRowsOf(int k, const char* w, std::size_t rowBytes, std::int64_t rows, const float* x,
-                               std::int64_t xStride, std::int64_t len, float* acc)
+                               std::int64_t xStride, std::int64_t len, float* acc, bool fresh)
 {
     if constexpr (K > 1) {
         if (k < K)
-            return panelRowsOf<Ops, D, K - 1>(k, w, rowBytes, rows, x, xStride, len, acc);
+            return panelRowsOf<Ops, D, K - 1>(k, w, rowBytes, rows, x, xStride, len, acc, fresh);
     }
-    panelRows<Ops, D, K>(w, rowBytes, rows, x, xStride, len, acc);
+    panelRows<Ops, D, K>(w, rowBytes, rows, x, xStride, len, acc, fresh);
 }
 
 /// y[t·ldy + r] for r < rows, t < k from the lane sums of one token panel (acc + (r·Ops::T + t)·L).
@@ -214,14 +213,16 @@ QS_FMM_TARGET void blocked(const char* w, std::int64_t cols, std::int64_t r0, st
                 for (std::int64_t p = 0; p < panels; ++p) {
                     const std::int64_t t0 = tb + p * T, k = std::min<std::int64_t>(T, tb + nt - t0);
                     float* pacc = scratch + p * panelFloats;
+                    // The first chunk starts the lane sums in registers; rows past a short tile's last, which
+                    // reduce16 reads (and drops), are zeroed so that it never reads stale sums.
                     if (k0 == 0)
-                        for (std::int64_t i = 0; i < panelFloats; i += L)
+                        for (std::int64_t i = rows * T * L; i < (rows + 15) / 16 * 16 * T * L; i += L)
                             Ops::store(pacc + i, Ops::zero());
                     const float* xp = x + t0 * cols + k0;
                     if (k == T)
-                        panelRows<Ops, D, T>(wc, rowBytes, rows, xp, cols, len, pacc);
+                        panelRows<Ops, D, T>(wc, rowBytes, rows, xp, cols, len, pacc, k0 == 0);
                     else
-                        panelRowsOf<Ops, D, T>(int(k), wc, rowBytes, rows, xp, cols, len, pacc);
+                        panelRowsOf<Ops, D, T>(int(k), wc, rowBytes, rows, xp, cols, len, pacc, k0 == 0);
                     if (k0 + KC >= cols) // the last chunk: the panel's sums are done (and still in L1)
                         reducePanel<Ops>(pacc, rows, k, y + t0 * ldy + rt, ldy);
                 }
