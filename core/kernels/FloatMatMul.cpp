@@ -241,13 +241,7 @@ void floatMatMul(DType dtype, const void* w, std::int64_t cols, std::int64_t r0,
 
 SimdVariant floatMatMulVariant()
 {
-    static const SimdVariant chosen = [] {
-        if (!qgetenv("QUANTSCOPE_KERNELS").isEmpty())
-            return activeSimdVariant();
-        const std::vector<SimdVariant> usable = supportedSimdVariants();
-        return usable.back();
-    }();
-    return chosen;
+    return widestSimdVariant();
 }
 
 } // namespace qs

@@ -94,4 +94,14 @@ SimdVariant activeSimdVariant()
     return active;
 }
 
+SimdVariant widestSimdVariant()
+{
+    static const SimdVariant chosen = [] {
+        if (!qgetenv("QUANTSCOPE_KERNELS").isEmpty())
+            return activeSimdVariant();
+        return supportedSimdVariants().back();
+    }();
+    return chosen;
+}
+
 } // namespace qs

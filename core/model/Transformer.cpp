@@ -2,6 +2,7 @@
 
 #include "io/TensorStore.h"
 #include "kernels/Convert.h"
+#include "kernels/VecMath.h"
 #include "model/LinearLoader.h"
 #include "util/Error.h"
 #include "util/Threads.h"
@@ -260,20 +261,9 @@ void rmsNormRows(const float* x, const float* w, std::int64_t rows, int dim, dou
 
 void maskedSoftmaxRow(float* row, int first, int last, int keys)
 {
-    float mx = -INFINITY;
-    for (int j = first; j <= last; ++j)
-        mx = std::max(mx, row[j]);
-    double sum = 0;
-    for (int j = first; j <= last; ++j) {
-        const float e = std::exp(row[j] - mx);
-        row[j] = e;
-        sum += e;
-    }
-    const float inv = float(1.0 / sum);
+    softmaxInPlace(row + first, last - first + 1);
     std::fill(row, row + first, 0.0f);
     std::fill(row + last + 1, row + keys, 0.0f);
-    for (int j = first; j <= last; ++j)
-        row[j] *= inv;
 }
 
 void Transformer::rmsNorm(const float* x, const std::vector<float>& w, int n, int dim, float* y) const
@@ -402,10 +392,7 @@ void Transformer::runBlock(int b, KvCache& cache, float* hidden, int n, ForwardH
     applyLinear(blk.linears[4], x.data(), n, gate.data(), hooks);
     applyLinear(blk.linears[5], x.data(), n, up.data(), hooks);
     forEachRowRange(n, F, [&](std::int64_t first, std::int64_t count) {
-        for (std::size_t i = std::size_t(first * F); i < std::size_t((first + count) * F); ++i) {
-            const float g = gate[i];
-            gate[i] = g / (1.0f + std::exp(-g)) * up[i];
-        }
+        siluMul(gate.data() + first * F, up.data() + first * F, count * F);
     });
     applyLinear(blk.linears[6], gate.data(), n, x.data(), hooks);
     for (std::size_t i = 0; i < N * std::size_t(Hd); ++i)

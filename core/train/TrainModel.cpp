@@ -3,6 +3,7 @@
 #include "eval/Perplexity.h"
 #include "io/TensorStore.h"
 #include "kernels/AdditiveCodes.h"
+#include "kernels/VecMath.h"
 #include "model/QuantizedLinear.h"
 #include "model/Transformer.h"
 #include "util/Error.h"
@@ -56,10 +57,11 @@ std::vector<float> transposed(const float* in, std::int64_t rows, std::int64_t c
     return out;
 }
 
+/// out = silu(g)·u, with the forward pass's arithmetic (kernels/VecMath.h).
 void silu(const float* g, const float* u, std::size_t count, float* out)
 {
-    for (std::size_t i = 0; i < count; ++i)
-        out[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+    std::copy(g, g + count, out);
+    siluMul(out, u, std::int64_t(count));
 }
 
 } // namespace
