@@ -126,6 +126,13 @@ void TestModel::cliInspectErrors()
     QVERIFY2(missing.err.contains("/nonexistent/model"), missing.err.constData());
     const test::CliResult usage = test::runCli({QStringLiteral("inspect")});
     QCOMPARE(usage.exitCode, 2);
+    QVERIFY2(usage.err.startsWith("error: expected one MODEL, got 0 arguments\n"), usage.err.constData());
+    // A usage error names what is missing (here two things), before the help text.
+    const test::CliResult eval = test::runCli({QStringLiteral("eval")});
+    QCOMPARE(eval.exitCode, 2);
+    QVERIFY2(eval.err.startsWith("error: expected one MODEL, got 0 arguments; --text is required\n"),
+             eval.err.constData());
+    QVERIFY2(eval.err.contains("--text <FILE>"), eval.err.constData());
 }
 
 // inspect --check reads every value: a clean model passes; a NaN and an Inf written into one weight (and a

@@ -32,10 +32,12 @@ int runBatch(const QStringList& args)
     });
     p.process(args);
     const bool dryRun = p.isSet(QStringLiteral("dry-run"));
-    if (p.positionalArguments().size() != 1 || (!dryRun && !p.isSet(QStringLiteral("out")))) {
-        err() << p.helpText();
-        return kExitUsage;
-    }
+    if (const QString m = joinProblems(usageProblem(p, 1, QStringLiteral("one BATCH.json")),
+                                       !dryRun && !p.isSet(QStringLiteral("out"))
+                                           ? QStringLiteral("--out is required (or --dry-run)")
+                                           : QString());
+        !m.isEmpty())
+        return usageError(p, m);
     qs::setComputeThreads(p.value(QStringLiteral("threads")).toInt());
     const qs::RunBatch batch = qs::RunBatch::load(p.positionalArguments().front());
     qs::SweepShard shard;

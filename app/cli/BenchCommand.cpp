@@ -1,5 +1,6 @@
 #include "Benchmarks.h"
 #include "Cli.h"
+#include "CliOptions.h"
 #include "util/Error.h"
 
 #include <QCommandLineParser>
@@ -123,10 +124,8 @@ int runBench(const QStringList& args)
                  QStringLiteral("DIR")});
     p.addOptions(evalOptions());
     p.process(args);
-    if (p.positionalArguments().size() != 1) {
-        err() << p.helpText();
-        return kExitUsage;
-    }
+    if (const QString m = usageProblem(p, 1, QStringLiteral("one benchmark NAME (or 'all')")); !m.isEmpty())
+        return usageError(p, m);
     qs::bench::Options opt;
     opt.quick = p.isSet(QStringLiteral("quick"));
     opt.dataDir = p.value(QStringLiteral("data"));

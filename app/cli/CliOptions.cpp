@@ -7,6 +7,33 @@
 
 namespace cli {
 
+QString usageProblem(const QCommandLineParser& p, int positionals, const QString& what,
+                     const QStringList& required)
+{
+    QString problem;
+    const qsizetype got = p.positionalArguments().size();
+    if (got != positionals)
+        problem = QStringLiteral("expected %1, got %2 argument%3")
+                      .arg(what)
+                      .arg(got)
+                      .arg(got == 1 ? QString() : QStringLiteral("s"));
+    for (const QString& name : required)
+        if (!p.isSet(name))
+            problem = joinProblems(problem, QStringLiteral("--%1 is required").arg(name));
+    return problem;
+}
+
+QString joinProblems(const QString& a, const QString& b)
+{
+    return a.isEmpty() ? b : b.isEmpty() ? a : a + QStringLiteral("; ") + b;
+}
+
+int usageError(const QCommandLineParser& p, const QString& problem)
+{
+    err() << "error: " << problem << "\n\n" << p.helpText();
+    return kExitUsage;
+}
+
 QCommandLineOption threadsOption()
 {
     return {QStringLiteral("threads"), QStringLiteral("Compute threads (default: all cores)."),

@@ -11,6 +11,15 @@
 /// Command-line options shared by several subcommands (one definition, one parser).
 namespace cli {
 
+/// What a call lacks, or "" when it has `positionals` positional arguments and every option named in
+/// `required`: "expected <what>, got N arguments; --text is required; …".
+QString usageProblem(const QCommandLineParser& p, int positionals, const QString& what,
+                     const QStringList& required = {});
+/// Joins two usage problems ("" when both are empty).
+QString joinProblems(const QString& a, const QString& b);
+/// A usage error: "error: <problem>", a blank line and the help text on stderr; returns kExitUsage.
+int usageError(const QCommandLineParser& p, const QString& problem);
+
 QCommandLineOption threadsOption();
 /// An integer option that must be >= minimum; throws qs::Error naming the option otherwise.
 int positiveInt(const QCommandLineParser& p, const QString& name, int minimum);

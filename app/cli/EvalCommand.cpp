@@ -38,10 +38,9 @@ int runEval(const QStringList& args)
     });
     p.addOptions(perplexityOptions());
     p.process(args);
-    if (p.positionalArguments().size() != 1 || !p.isSet(QStringLiteral("text"))) {
-        err() << p.helpText();
-        return kExitUsage;
-    }
+    if (const QString m = usageProblem(p, 1, QStringLiteral("one MODEL"), {QStringLiteral("text")});
+        !m.isEmpty())
+        return usageError(p, m);
     if (p.isSet(QStringLiteral("save-base")) && p.isSet(QStringLiteral("kld-base")))
         throw qs::Error(
             QStringLiteral("--save-base and --kld-base are exclusive: store a base from the original "
@@ -104,10 +103,9 @@ int runGenerate(const QStringList& args)
         threadsOption(),
     });
     p.process(args);
-    if (p.positionalArguments().size() != 1 || !p.isSet(QStringLiteral("prompt"))) {
-        err() << p.helpText();
-        return kExitUsage;
-    }
+    if (const QString m = usageProblem(p, 1, QStringLiteral("one MODEL"), {QStringLiteral("prompt")});
+        !m.isEmpty())
+        return usageError(p, m);
     qs::setComputeThreads(p.value(QStringLiteral("threads")).toInt());
     qs::GenerateOptions opt;
     opt.maxTokens = positiveInt(p, QStringLiteral("n"), 1);

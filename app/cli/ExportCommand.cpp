@@ -53,10 +53,9 @@ int runExportGguf(const QStringList& args)
         {QStringLiteral("quiet"), QStringLiteral("No progress on stderr.")},
     });
     p.process(args);
-    if (p.positionalArguments().size() != 1 || !p.isSet(QStringLiteral("out"))) {
-        err() << p.helpText();
-        return kExitUsage;
-    }
+    if (const QString m = usageProblem(p, 1, QStringLiteral("one MODEL"), {QStringLiteral("out")});
+        !m.isEmpty())
+        return usageError(p, m);
     const auto model = qs::Model::open(p.positionalArguments().front());
     std::optional<qs::ImportanceMatrix> imatrix;
     if (p.isSet(QStringLiteral("imatrix")))

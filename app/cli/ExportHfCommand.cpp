@@ -1,4 +1,5 @@
 #include "Cli.h"
+#include "CliOptions.h"
 #include "checkpoint/HfQuantExport.h"
 #include "model/Model.h"
 
@@ -31,11 +32,13 @@ int runExportHf(const QStringList& args)
     p.process(args);
     const QString format = p.value(QStringLiteral("format")).toLower();
     const QString cf = p.value(QStringLiteral("checkpoint-format")).toLower();
-    if (p.positionalArguments().size() != 1 || !p.isSet(QStringLiteral("out")) ||
-        (format != u"gptq" && format != u"awq") || (cf != u"gptq" && cf != u"gptq_v2")) {
-        err() << p.helpText();
-        return kExitUsage;
-    }
+    QString m = usageProblem(p, 1, QStringLiteral("one RUN_DIR"), {QStringLiteral("out")});
+    if (format != u"gptq" && format != u"awq")
+        m = joinProblems(m, QStringLiteral("--format is gptq or awq, not '%1'").arg(format));
+    if (cf != u"gptq" && cf != u"gptq_v2")
+        m = joinProblems(m, QStringLiteral("--checkpoint-format is gptq or gptq_v2, not '%1'").arg(cf));
+    if (!m.isEmpty())
+        return usageError(p, m);
     qs::HfExportOptions o;
     o.format = format == u"gptq" ? qs::HfQuantFormat::Gptq : qs::HfQuantFormat::Awq;
     o.checkpointFormat = cf == u"gptq" ? qs::GptqCheckpointFormat::Gptq : qs::GptqCheckpointFormat::GptqV2;

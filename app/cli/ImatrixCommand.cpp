@@ -81,17 +81,14 @@ int runImatrix(const QStringList& args)
     });
     p.process(args);
     if (p.isSet(QStringLiteral("show"))) {
-        if (!p.positionalArguments().isEmpty() || p.isSet(QStringLiteral("out"))) {
-            err() << p.helpText();
-            return kExitUsage;
-        }
+        if (!p.positionalArguments().isEmpty() || p.isSet(QStringLiteral("out")))
+            return usageError(p, QStringLiteral("--show takes no MODEL and no --out"));
         return showImatrix(p.value(QStringLiteral("show")));
     }
-    if (p.positionalArguments().size() != 1 || !p.isSet(QStringLiteral("text")) ||
-        !p.isSet(QStringLiteral("out"))) {
-        err() << p.helpText();
-        return kExitUsage;
-    }
+    if (const QString m =
+            usageProblem(p, 1, QStringLiteral("one MODEL"), {QStringLiteral("text"), QStringLiteral("out")});
+        !m.isEmpty())
+        return usageError(p, m);
     qs::setComputeThreads(p.value(QStringLiteral("threads")).toInt());
     qs::ImatrixOptions opt;
     opt.ctx = positiveInt(p, QStringLiteral("ctx"), qs::kImatrixMinTokens);

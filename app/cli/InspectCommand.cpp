@@ -31,10 +31,8 @@ int runInspect(const QStringList& args)
                         "Inf, subnormal values and all-zero rows per tensor; exit status 1 when any "
                         "NaN or Inf is found.")});
     p.process(args);
-    if (p.positionalArguments().size() != 1) {
-        err() << p.helpText();
-        return kExitUsage;
-    }
+    if (const QString m = usageProblem(p, 1, QStringLiteral("one MODEL")); !m.isEmpty())
+        return usageError(p, m);
     const auto model = qs::Model::open(p.positionalArguments().front());
     bool rowsOk = false;
     const int rows = p.value(QStringLiteral("rows")).toInt(&rowsOk);

@@ -1,4 +1,5 @@
 #include "Cli.h"
+#include "CliOptions.h"
 #include "RunsDatabase.h"
 #include "analysis/RunBatch.h"
 #include "analysis/SlurmArray.h"
@@ -82,10 +83,9 @@ int runMerge(const QStringList& args)
         if (outPath.isEmpty())
             outPath = QDir(sub.request.workdir).filePath(QStringLiteral("merged.json"));
     }
-    if (files.isEmpty() || outPath.isEmpty()) {
-        err() << p.helpText();
-        return kExitUsage;
-    }
+    if (files.isEmpty() || outPath.isEmpty())
+        return usageError(p, files.isEmpty() ? QStringLiteral("no SHARD files (or a slurm work folder) given")
+                                             : QStringLiteral("--out is required"));
     if (qs::isBatchManifest(files.front())) {
         const int rc = mergeBatch(files, outPath, p.isSet(QStringLiteral("json")));
         QStringList folders;

@@ -200,10 +200,8 @@ int runPlayground(const QStringList& args)
         {QStringLiteral("json"), QStringLiteral("Print JSON instead of text.")},
     });
     p.process(args);
-    if (!p.isSet(QStringLiteral("scheme"))) {
-        err() << p.helpText();
-        return kExitUsage;
-    }
+    if (!p.isSet(QStringLiteral("scheme")))
+        return usageError(p, QStringLiteral("--scheme is required"));
     const qs::QuantSpec spec = qs::QuantSpec::fromShortName(p.value(QStringLiteral("scheme")));
     const Row row = loadRow(p);
     std::unique_ptr<qs::LinearInputStats> stats;

@@ -388,10 +388,14 @@ int runPlot(const QStringList& args)
     p.process(args);
     const QStringList pos = p.positionalArguments();
     const QString outFile = p.value(QStringLiteral("out")), csv = p.value(QStringLiteral("csv"));
-    if (pos.size() < 2 || (outFile.isEmpty() && csv.isEmpty())) {
-        err() << p.helpText();
-        return kExitUsage;
-    }
+    if (pos.size() < 2 || (outFile.isEmpty() && csv.isEmpty()))
+        return usageError(
+            p, joinProblems(pos.size() < 2 ? QStringLiteral("expected a KIND and at least one RUN, got %1 "
+                                                            "argument(s)")
+                                                 .arg(pos.size())
+                                           : QString(),
+                            outFile.isEmpty() && csv.isEmpty() ? QStringLiteral("--out or --csv is required")
+                                                               : QString()));
     if (!outFile.isEmpty() &&
         !QStringList{QStringLiteral("png"), QStringLiteral("pdf"), QStringLiteral("svg")}.contains(
             QFileInfo(outFile).suffix().toLower())) {

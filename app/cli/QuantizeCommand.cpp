@@ -153,14 +153,13 @@ int runQuantize(const QStringList& args)
     p.addOptions(perplexityOptions());
     p.process(args);
     const bool dryRun = p.isSet(QStringLiteral("dry-run"));
-    if (p.positionalArguments().size() != 1 || (!p.isSet(QStringLiteral("out")) && !dryRun)) {
-        if (p.positionalArguments().size() != 1)
-            err() << "quantize: expected one MODEL folder, got " << p.positionalArguments().size() << "\n\n";
-        else
-            err() << "quantize: --out DIR is required (the folder the quantized model is written to)\n\n";
-        err() << p.helpText();
-        return kExitUsage;
-    }
+    if (const QString m = joinProblems(usageProblem(p, 1, QStringLiteral("one MODEL folder")),
+                                       !p.isSet(QStringLiteral("out")) && !dryRun
+                                           ? QStringLiteral("--out DIR is required (the folder the quantized "
+                                                            "model is written to), or --dry-run")
+                                           : QString());
+        !m.isEmpty())
+        return usageError(p, m);
     qs::setComputeThreads(p.value(QStringLiteral("threads")).toInt());
     qs::ExperimentParams params;
     params.recipe = recipeFromArgs(p);
@@ -397,10 +396,8 @@ int runCompare(const QStringList& args)
                                 "exists) are read from (default: $QUANTSCOPE_RUNS, else the GUI's)."),
                  QStringLiteral("DIR")});
     p.process(args);
-    if (p.positionalArguments().isEmpty()) {
-        err() << p.helpText();
-        return kExitUsage;
-    }
+    if (p.positionalArguments().isEmpty())
+        return usageError(p, QStringLiteral("no RUN given"));
     QJsonArray rows;
     std::unique_ptr<qs::ResultsDb> db;
     static const QRegularExpression runId(QStringLiteral("^@?([0-9]+)$"));

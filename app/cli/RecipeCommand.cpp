@@ -1,4 +1,5 @@
 #include "Cli.h"
+#include "CliOptions.h"
 #include "checkpoint/GgufTypePolicy.h"
 #include "model/Model.h"
 #include "recipe/Recipe.h"
@@ -89,10 +90,8 @@ int runCheck(const QStringList& args)
          QStringLiteral("Exit 1 on warnings and on problems for a quantization run too.")},
     });
     p.process(args);
-    if (p.positionalArguments().size() != 2) {
-        err() << p.helpText();
-        return kExitUsage;
-    }
+    if (const QString m = usageProblem(p, 2, QStringLiteral("RECIPE and MODEL")); !m.isEmpty())
+        return usageError(p, m);
     const Loaded l = load(p.positionalArguments()[0], p.positionalArguments()[1]);
     const qs::Model& model = *l.model;
     const QStringList problems = l.recipe.problemsForRun(l.plan);
@@ -214,10 +213,13 @@ int runExport(const QStringList& args)
     });
     p.process(args);
     const QString format = p.value(QStringLiteral("format"));
-    if (p.positionalArguments().size() != 2 || (format != u"llamacpp" && format != u"gptqmodel")) {
-        err() << p.helpText();
-        return kExitUsage;
-    }
+    if (const QString m =
+            joinProblems(usageProblem(p, 2, QStringLiteral("RECIPE and MODEL")),
+                         format != u"llamacpp" && format != u"gptqmodel"
+                             ? QStringLiteral("--format is llamacpp or gptqmodel, not '%1'").arg(format)
+                             : QString());
+        !m.isEmpty())
+        return usageError(p, m);
     const Loaded l = load(p.positionalArguments()[0], p.positionalArguments()[1]);
     for (const QString& w : l.warnings)
         err() << "warning: " << w << '\n';

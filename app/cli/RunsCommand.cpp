@@ -196,12 +196,6 @@ QList<qint64> runIds(const QStringList& args, qs::ResultsDb& db)
     return ids;
 }
 
-int usageOf(const QCommandLineParser& p)
-{
-    err() << p.helpText();
-    return kExitUsage;
-}
-
 } // namespace
 
 std::unique_ptr<qs::ResultsDb> openRunsDatabase(const QString& folder)
@@ -300,7 +294,11 @@ int runRuns(const QStringList& args)
     p.process(args);
     const QStringList pos = p.positionalArguments();
     if (pos.isEmpty() || !kActions.contains(pos.front()))
-        return usageOf(p);
+        return usageError(
+            p,
+            pos.isEmpty()
+                ? QStringLiteral("no ACTION given (one of %1)").arg(kActions.join(u", "))
+                : QStringLiteral("unknown action '%1' (one of %2)").arg(pos.front(), kActions.join(u", ")));
     const QString action = pos.front();
     const QStringList rest = pos.mid(1);
     const QString folder = runsFolderFrom(p);
@@ -336,7 +334,7 @@ int runRuns(const QStringList& args)
     }
     if (action == u"show") {
         if (rest.size() != 1)
-            return usageOf(p);
+            return usageError(p, QStringLiteral("show takes one RUN"));
         const auto r = db->run(runIdArgument(rest.front()));
         if (!r)
             throw qs::Error::inFile(db->file(), QStringLiteral("holds no run %1").arg(rest.front()));
@@ -358,7 +356,7 @@ int runRuns(const QStringList& args)
     }
     if (action == u"rm" || action == u"restore") {
         if (rest.isEmpty())
-            return usageOf(p);
+            return usageError(p, QStringLiteral("%1 takes one or more RUNs").arg(action));
         const QList<qint64> ids = runIds(rest, *db);
         if (action == u"rm" && p.isSet(QStringLiteral("purge"))) {
             const QString ours = QDir(folder).absoluteFilePath(QStringLiteral("checkpoints"));
@@ -376,20 +374,20 @@ int runRuns(const QStringList& args)
     }
     if (action == u"tag") {
         if (rest.isEmpty() || (rest.size() < 2 && !p.isSet(QStringLiteral("clear"))))
-            return usageOf(p);
+            return usageError(p, QStringLiteral("tag takes a RUN and TAGs (or a RUN and --clear)"));
         const qint64 id = runIds(rest.mid(0, 1), *db).front();
         db->setTags(id, p.isSet(QStringLiteral("clear")) ? QStringList() : rest.mid(1));
         return kExitOk;
     }
     if (action == u"rename") {
         if (rest.size() != 2)
-            return usageOf(p);
+            return usageError(p, QStringLiteral("rename takes a RUN and its NAME"));
         db->rename(runIds(rest.mid(0, 1), *db).front(), rest[1]);
         return kExitOk;
     }
     if (action == u"import") {
         if (rest.isEmpty())
-            return usageOf(p);
+            return usageError(p, QStringLiteral("import takes one or more PATHs"));
         QStringList absolute;
         for (const QString& path : rest)
             absolute << QFileInfo(path).absoluteFilePath();

@@ -176,12 +176,13 @@ int runSensitivity(const QStringList& args)
         err() << "--shards N goes with --dry-run; a run measures one shard: --shard I/N\n";
         return kExitUsage;
     }
-    if (p.positionalArguments().size() != 1 || !p.isSet(QStringLiteral("schemes")) ||
-        !p.isSet(QStringLiteral("eval")) ||
-        (!p.isSet(QStringLiteral("out")) && !p.isSet(QStringLiteral("dry-run")))) {
-        err() << p.helpText();
-        return kExitUsage;
-    }
+    if (const QString m = joinProblems(usageProblem(p, 1, QStringLiteral("one MODEL"),
+                                                    {QStringLiteral("schemes"), QStringLiteral("eval")}),
+                                       !p.isSet(QStringLiteral("out")) && !p.isSet(QStringLiteral("dry-run"))
+                                           ? QStringLiteral("--out is required (or --dry-run)")
+                                           : QString());
+        !m.isEmpty())
+        return usageError(p, m);
     qs::setComputeThreads(p.value(QStringLiteral("threads")).toInt());
     qs::SensitivitySettings settings;
     settings.schemes = qs::parseSchemes(p.value(QStringLiteral("schemes")));
@@ -359,11 +360,14 @@ int runAllocate(const QStringList& args)
     p.process(args);
     const int targets = int(p.isSet(QStringLiteral("bpw"))) + int(p.isSet(QStringLiteral("bytes"))) +
                         int(p.isSet(QStringLiteral("max-loss")));
-    if (p.positionalArguments().size() != 1 || targets > 1 ||
-        (targets == 0 && !p.isSet(QStringLiteral("front")) && !p.isSet(QStringLiteral("measure")))) {
-        err() << p.helpText();
-        return kExitUsage;
-    }
+    if (const QString m = joinProblems(
+            usageProblem(p, 1, QStringLiteral("one S.json")),
+            targets > 1 ? QStringLiteral("give one of --bpw, --bytes and --max-loss")
+            : targets == 0 && !p.isSet(QStringLiteral("front")) && !p.isSet(QStringLiteral("measure"))
+                ? QStringLiteral("a target is required: --bpw, --bytes or --max-loss (or --front, --measure)")
+                : QString());
+        !m.isEmpty())
+        return usageError(p, m);
     qs::setComputeThreads(p.value(QStringLiteral("threads")).toInt());
     const QString sPath = p.positionalArguments().front();
     const qs::SensitivityResult sens = qs::SensitivityResult::load(sPath);

@@ -52,10 +52,11 @@ int runSubmit(const QStringList& args)
     p.addOptions(submitOptions());
     p.process(dashes < 0 ? args : args.mid(0, dashes));
     const QStringList command = dashes < 0 ? QStringList{} : args.mid(dashes + 1);
-    if (command.isEmpty() || !p.positionalArguments().isEmpty() || !p.isSet(QStringLiteral("workdir"))) {
-        err() << p.helpText();
-        return kExitUsage;
-    }
+    if (const QString m = joinProblems(
+            usageProblem(p, 0, QStringLiteral("no argument before --"), {QStringLiteral("workdir")}),
+            command.isEmpty() ? QStringLiteral("the command to run goes after --") : QString());
+        !m.isEmpty())
+        return usageError(p, m);
     if (p.isSet(QStringLiteral("gpus")))
         throw qs::Error(QStringLiteral("--gpus: no GPU backend yet; QuantScope sweeps run on CPUs (ask for "
                                        "--cpus instead)"));
@@ -97,10 +98,8 @@ int runStatus(const QStringList& args)
     p.addPositionalArgument(QStringLiteral("WORKDIR"), QStringLiteral("the --workdir of slurm submit"));
     p.addOption({QStringLiteral("json"), QStringLiteral("Print JSON.")});
     p.process(args);
-    if (p.positionalArguments().size() != 1) {
-        err() << p.helpText();
-        return kExitUsage;
-    }
+    if (const QString m = usageProblem(p, 1, QStringLiteral("one WORKDIR")); !m.isEmpty())
+        return usageError(p, m);
     const qs::SlurmSubmission sub = qs::SlurmSubmission::load(p.positionalArguments().front());
     QStringList notes;
     const std::vector<qs::SlurmTaskStatus> tasks = qs::slurmArrayStatus(sub, &notes);

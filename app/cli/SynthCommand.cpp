@@ -71,10 +71,9 @@ int runSynth(const QStringList& args)
         {QStringLiteral("quiet"), QStringLiteral("No progress on stderr.")},
     });
     p.process(args);
-    if (p.positionalArguments().size() != 1 || !p.isSet(QStringLiteral("shape"))) {
-        err() << p.helpText();
-        return kExitUsage;
-    }
+    if (const QString m = usageProblem(p, 1, QStringLiteral("one OUT folder"), {QStringLiteral("shape")});
+        !m.isEmpty())
+        return usageError(p, m);
     qs::SyntheticModelSpec spec = qs::syntheticSpec(p.value(QStringLiteral("shape")));
     if (p.isSet(QStringLiteral("layers"))) {
         bool ok = false;

@@ -113,10 +113,9 @@ int runTrain(const QStringList& args)
     });
     p.addOptions(perplexityOptions());
     p.process(args);
-    if (p.positionalArguments().size() != 1 || !p.isSet(QStringLiteral("calib"))) {
-        err() << p.helpText();
-        return kExitUsage;
-    }
+    if (const QString m = usageProblem(p, 1, QStringLiteral("one MODEL"), {QStringLiteral("calib")});
+        !m.isEmpty())
+        return usageError(p, m);
     qs::setComputeThreads(p.value(QStringLiteral("threads")).toInt());
     const QString mode = p.value(QStringLiteral("mode"));
     const std::optional<qs::TrainMethod> method = qs::trainMethodFromKey(mode);
