@@ -18,6 +18,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <cmath>
+#include <cstring>
 #include <random>
 
 Q_DECLARE_METATYPE(qs::QuantSpec)
@@ -91,6 +92,7 @@ private Q_SLOTS:
     void streamedWeightErrorIsExact();
     void runKeepsPackedLayersOnly_data();
     void runKeepsPackedLayersOnly();
+    void workingCopyReadFromTheFile();
 
 private:
     QTemporaryDir m_dir;
@@ -262,6 +264,24 @@ void TestQuantMemory::runKeepsPackedLayersOnly()
         QVERIFY(ql);
         QVERIFY2(ql->tensor().dequantize() == r.tensors[i]->dequantize(),
                  qPrintable(model->linears()[i].name));
+    }
+}
+
+// A layer read in place from the map gets its working copy from the file (pread, so its mapped pages stay
+// out of the resident set): the same values as the layer's own conversion, for every layer, head included.
+void TestQuantMemory::workingCopyReadFromTheFile()
+{
+    const auto model = Model::open(m_model);
+    const Transformer t(model);
+    for (int li = 0; li < int(model->linears().size()); ++li) {
+        const auto* dense = dynamic_cast<const DenseLinear*>(&t.linear(li));
+        QVERIFY2(dense && dense->mapped(), qPrintable(model->linears()[std::size_t(li)].name));
+        const QuantizeRequest req =
+            floatLayerRequest(t, li, intSpec(4, 128), nullptr, QStringLiteral("quantized"));
+        const std::vector<float> own = t.linear(li).floatWeight();
+        QCOMPARE(req.weightCopy->size(), own.size());
+        QVERIFY2(std::memcmp(req.weightCopy->data(), own.data(), own.size() * sizeof(float)) == 0,
+                 qPrintable(model->linears()[std::size_t(li)].name));
     }
 }
 

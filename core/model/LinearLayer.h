@@ -68,6 +68,8 @@ public:
     /// BF16 weights on a CPU with AVX512-BF16: kernels/FloatMatMul floatMatMulBf16Inputs (vdpbf16ps).
     bool forwardBf16Inputs(const float* x, std::int64_t nTokens, float* y) const override;
     DType dtype() const { return m_dtype; }
+    /// Whether the rows are read in place from a model file's map (not an owned or rewritten copy).
+    bool mapped() const { return m_mapped; }
 
 private:
     std::int64_t m_in, m_out;

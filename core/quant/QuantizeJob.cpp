@@ -628,7 +628,12 @@ QuantizeRequest floatLayerRequest(const Transformer& t, int li, const QuantSpec&
                                   const LinearInputStats* stats, const QString& whenQuantized)
 {
     const LinearLayerInfo& info = t.model().linears()[std::size_t(li)];
-    auto* copy = new std::vector<float>(t.linear(li).floatWeight());
+    // A layer read in place from the map is copied from the file with pread (TensorStore::readF32), so
+    // its mapped pages never become part of this process's resident set (for an 8B head, 1 GB of bf16
+    // rows beside its f32 copy); any other float layer converts its own rows.
+    const auto* dense = dynamic_cast<const DenseLinear*>(&t.linear(li));
+    auto* copy = new std::vector<float>(dense && dense->mapped() ? t.model().tensors().readF32(info.weight)
+                                                                 : t.linear(li).floatWeight());
     const std::uint64_t bytes = copy->capacity() * sizeof(float);
     g_liveWorkingCopyBytes += bytes;
     const std::shared_ptr<const std::vector<float>> weight(copy, [bytes](const std::vector<float>* p) {
@@ -637,6 +642,12 @@ QuantizeRequest floatLayerRequest(const Transformer& t, int li, const QuantSpec&
     });
     if (weight->empty())
         throw Error(info.name + u": " + whenQuantized);
+    if (weight->size() != std::size_t(info.params()))
+        throw Error(QStringLiteral("%1: %2 weight values read, not %3 × %4")
+                        .arg(info.name)
+                        .arg(weight->size())
+                        .arg(info.outFeatures)
+                        .arg(info.inFeatures));
     QuantizeRequest req;
     req.layerName = info.name;
     req.weight = weight->data();
