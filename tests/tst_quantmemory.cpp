@@ -4,6 +4,8 @@
 // as it is. Checked by accounting (capacities, the live working-copy counter, residentBytes), not
 // by timing or process RSS. Runs on a small synthetic bf16 model, no shared data needed.
 #include "TestSupport.h"
+#include "checkpoint/GgufExport.h"
+#include "checkpoint/GgufTypePolicy.h"
 #include "checkpoint/QuantizedModelIO.h"
 #include "model/Model.h"
 #include "model/QuantizedLinear.h"
@@ -268,20 +270,46 @@ void TestQuantMemory::runKeepsPackedLayersOnly()
 }
 
 // A layer read in place from the map gets its working copy from the file (pread, so its mapped pages stay
-// out of the resident set): the same values as the layer's own conversion, for every layer, head included.
+// out of the resident set): the same values as the layer's own conversion, for every layer that reads the map
+// (all of the bf16 folder's, head included; a GGUF F16 file's layers too, its permuted q/k rows rewritten at
+// load going by the layer's own conversion), and in any case the same values as before.
 void TestQuantMemory::workingCopyReadFromTheFile()
 {
-    const auto model = Model::open(m_model);
-    const Transformer t(model);
-    for (int li = 0; li < int(model->linears().size()); ++li) {
-        const auto* dense = dynamic_cast<const DenseLinear*>(&t.linear(li));
-        QVERIFY2(dense && dense->mapped(), qPrintable(model->linears()[std::size_t(li)].name));
-        const QuantizeRequest req =
-            floatLayerRequest(t, li, intSpec(4, 128), nullptr, QStringLiteral("quantized"));
-        const std::vector<float> own = t.linear(li).floatWeight();
-        QCOMPARE(req.weightCopy->size(), own.size());
-        QVERIFY2(std::memcmp(req.weightCopy->data(), own.data(), own.size() * sizeof(float)) == 0,
-                 qPrintable(model->linears()[std::size_t(li)].name));
+    // The GGUF writer needs a tokenizer: the same shape again, with one.
+    SyntheticModelSpec spec;
+    spec.hidden = 256;
+    spec.intermediate = 768;
+    spec.layers = 2;
+    spec.heads = 8;
+    spec.kvHeads = 4;
+    spec.vocab = syntheticTokenizerSize();
+    spec.dtype = DType::BF16;
+    spec.tokenizer = true;
+    const QString withTokenizer = m_dir.filePath(QStringLiteral("synth-tok"));
+    writeSyntheticModel(withTokenizer, spec);
+    const auto source = Model::open(withTokenizer);
+    const QString gguf = m_dir.filePath(QStringLiteral("synth-f16.gguf"));
+    exportGguf(*source, ggufPreset(*source, QStringLiteral("F16")), gguf, nullptr, JobContext());
+    for (const QString& path : {m_model, gguf}) {
+        const auto model = Model::open(path);
+        const Transformer t(model);
+        int fromFile = 0;
+        for (int li = 0; li < int(model->linears().size()); ++li) {
+            const QString& name = model->linears()[std::size_t(li)].name;
+            const auto* dense = dynamic_cast<const DenseLinear*>(&t.linear(li));
+            QVERIFY2(dense, qPrintable(name));
+            fromFile += dense->mapped() ? 1 : 0;
+            const QuantizeRequest req =
+                floatLayerRequest(t, li, intSpec(4, 128), nullptr, QStringLiteral("quantized"));
+            const std::vector<float> own = t.linear(li).floatWeight();
+            QCOMPARE(req.weightCopy->size(), own.size());
+            QVERIFY2(std::memcmp(req.weightCopy->data(), own.data(), own.size() * sizeof(float)) == 0,
+                     qPrintable(path + u' ' + name));
+        }
+        if (path == m_model) // every layer of the folder reads the map
+            QCOMPARE(fromFile, int(model->linears().size()));
+        else
+            QVERIFY2(fromFile > 0, "no layer of the GGUF file reads the map");
     }
 }
 

@@ -22,7 +22,7 @@ float expRef(float x);
 double expShiftedSum(SimdVariant v, float* x, std::int64_t n, float shift);
 
 /// Softmax of x[0, n) in place: m = the largest element (NaNs ignored), expShiftedSum(x, n, m), then each
-/// element times float(1 / sum). n ≥ 1.
+/// element times float(1 / sum). n = 0 does nothing.
 void softmaxInPlace(SimdVariant v, float* x, std::int64_t n);
 
 /// gate[i] = gate[i] / (1 + e^−gate[i]) · up[i] for i < n: SiLU of the gate times the up projection.

@@ -13,8 +13,8 @@
 // v < lo ? lo : v and clampMax(v, hi) = v > hi ? hi : v (NaN lanes are taken care of by nanKeep), nanKeep(x,
 // y) = x where x is NaN else y, bitsMinus(a, b) = bits(a) − bits(b) as I, half(I) (arithmetic >> 1), isub,
 // pow2(I n) = 2ⁿ for n in [−126, 127], Sums (16 double lane sums), zeroSums(), addToSums(s, v, part) (v holds
-// elements part·L … part·L + L − 1 of a 16-element block), total(s) (the fixed tree), maxLanes(v) and
-// reduceMax(m).
+// elements part·L … part·L + L − 1 of a 16-element block), total(s) (the fixed tree) and reduceMax(m)
+// (the largest lane).
 
 #include <algorithm>
 #include <cstdint>
