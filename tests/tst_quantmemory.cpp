@@ -82,6 +82,20 @@ double allowedBytes(const QuantSpec& spec, std::int64_t rows, std::int64_t cols)
     return paddedRows * groups * groupCols * spec.bits / 8.0 + paddedRows * groups * 16.0;
 }
 
+/// The suite's model: a small bf16 Llama (no tokenizer).
+SyntheticModelSpec testShape()
+{
+    SyntheticModelSpec spec;
+    spec.hidden = 256;
+    spec.intermediate = 768; // rows of whole 256-value blocks: every gguf type fits every layer
+    spec.layers = 2;
+    spec.heads = 8;
+    spec.kvHeads = 4;
+    spec.vocab = 512;
+    spec.dtype = DType::BF16;
+    return spec;
+}
+
 } // namespace
 
 class TestQuantMemory : public QObject
@@ -104,16 +118,8 @@ private:
 void TestQuantMemory::initTestCase()
 {
     QVERIFY(m_dir.isValid());
-    SyntheticModelSpec spec;
-    spec.hidden = 256;
-    spec.intermediate = 768; // rows of whole 256-value blocks: every gguf type fits every layer
-    spec.layers = 2;
-    spec.heads = 8;
-    spec.kvHeads = 4;
-    spec.vocab = 512;
-    spec.dtype = DType::BF16;
     m_model = m_dir.filePath(QStringLiteral("synth"));
-    writeSyntheticModel(m_model, spec);
+    writeSyntheticModel(m_model, testShape());
 }
 
 void TestQuantMemory::releaseFreesCodes_data()
@@ -276,14 +282,8 @@ void TestQuantMemory::runKeepsPackedLayersOnly()
 void TestQuantMemory::workingCopyReadFromTheFile()
 {
     // The GGUF writer needs a tokenizer: the same shape again, with one.
-    SyntheticModelSpec spec;
-    spec.hidden = 256;
-    spec.intermediate = 768;
-    spec.layers = 2;
-    spec.heads = 8;
-    spec.kvHeads = 4;
+    SyntheticModelSpec spec = testShape();
     spec.vocab = syntheticTokenizerSize();
-    spec.dtype = DType::BF16;
     spec.tokenizer = true;
     const QString withTokenizer = m_dir.filePath(QStringLiteral("synth-tok"));
     writeSyntheticModel(withTokenizer, spec);
