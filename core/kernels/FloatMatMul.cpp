@@ -30,7 +30,7 @@ typedef std::uint16_t H4 __attribute__((vector_size(8)));
 struct Vec128Ops
 {
     using V = F4;
-    static constexpr int L = 4, R = 4, T = 3, NB = 96, RV = 8, KC = 2048;
+    static constexpr int L = 4, R = 4, T = 3, NB = 96, RV = 8, KC = 2048, PH = 2;
 
     static V zero() { return V{}; }
     static V load(const float* p)

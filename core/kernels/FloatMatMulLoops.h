@@ -13,7 +13,8 @@
 // outputs and move data, so a result depends on neither the row range, nor n, nor the tile it falls in.
 //
 // Ops provides: V (vector type), L (lanes), R × T (GEMM micro-tile), NB (tokens per block, a multiple of T),
-// KC (columns per chunk of f16/bf16 weights, a multiple of 2L), RV (rows of the n = 1 GEMV), zero(),
+// KC (columns per chunk of f16/bf16 weights, a multiple of 2L), RV (rows of the n = 1 GEMV), PH (the
+// locality of its prefetch, kPrefetchAhead below), zero(),
 // loadX(const float*), loadXPart(const float*, k), loadF32/F16/Bf16 and their …Part(const char*, k) (k < L
 // elements, rest zero), fma(w, x, acc), load/store(float*) (the scratch), reduce(V) → float; optionally
 // reduce16(acc, stride, k, y), reduce() of 16 vectors at once.
@@ -55,12 +56,17 @@ QS_FMM_INLINE typename Ops::V loadWPart(const char* p, int k)
 }
 
 /// Bytes ahead of the current column that the streaming GEMV asks the cache for (software prefetch: with
-/// one thread the hardware prefetcher alone leaves part of the memory bandwidth unused), into L2, not L1
-/// (prefetcht1): the GEMV reads 8 rows side by side, and 8 streams fetched 2 KB ahead into a 32 KB L1
-/// (AMD EPYC Zen 4) evicted what was still being read — F16 decode of a 1B-shaped model ran at 26-30
-/// tok/s with prefetcht0, 36-37 with prefetcht1, 37-39 with no prefetch (1 thread, alternating runs).
-/// (On the Zen 5 host with a 48 KB L1 where this prefetch was introduced, prefetcht0 had raised the f32
-/// GEMV from 29 to 38 GB/s; prefetcht1 was not measured there.)
+/// one thread the hardware prefetcher alone leaves part of the memory bandwidth unused), with the locality
+/// Ops::PH (3: prefetcht0, into L1; 2: prefetcht1, into L2) for Ops::RV rows side by side. What each
+/// host measured (F16 / BF16 decode of a 1B-shaped model, 4 blocks, alternating runs):
+/// - AMD EPYC Zen 4 (32 KB L1), 8 rows: 26-30 tok/s with prefetcht0, 36-37 with prefetcht1, 37-39 with
+///   no prefetch (1 thread): 8 streams fetched 2 KB ahead into L1 evicted what was still being read.
+/// - AMD EPYC Zen 5 (48 KB L1), AVX-512: 8 rows with prefetcht1 F16 41-44 / BF16 39-42 tok/s at 1 thread,
+///   76-79 / 77-79 at 2; 8 rows with prefetcht0 44-46 / 43-46, 83-85 / 82-84; **4 rows with prefetcht0
+///   47-51 / 46-51, 93-96 / 92-95**; 4 rows with prefetcht1 43-46 / 42-43; 2 rows 41-43 / 43-44; 6 rows
+///   46 / 47-48; 4 rows with prefetcht0 1 KB ahead as 2 KB, 4 KB ahead 43 / 40-43. The AVX-512 variant
+///   takes 4 rows and prefetcht0 (4 streams × 2 KB in L1, as the BF16 × bf16 GEMV of FloatMatMulBf16.cpp
+///   has done since it was written); AVX2 and vec128, not remeasured, keep 8 rows and prefetcht1.
 inline constexpr std::size_t kPrefetchAhead = 2048;
 
 /// R rows × T tokens over `len` columns: rows at w + r·wStride bytes, tokens at x + t·xStride floats, lane
@@ -82,7 +88,8 @@ QS_FMM_INLINE void micro(const char* w, std::size_t wStride, const float* x, std
         if constexpr (Prefetch) {
             if ((std::size_t(c) * kBytes<D>) % 64 == 0)
                 for (int r = 0; r < R; ++r)
-                    __builtin_prefetch(w + r * wStride + std::size_t(c) * kBytes<D> + kPrefetchAhead, 0, 2);
+                    __builtin_prefetch(w + r * wStride + std::size_t(c) * kBytes<D> + kPrefetchAhead, 0,
+                                       Ops::PH);
         }
         V xv[T];
         for (int t = 0; t < T; ++t)

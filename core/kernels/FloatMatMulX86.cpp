@@ -40,7 +40,7 @@ QS_FMM_AVX2 __attribute__((always_inline)) inline __m256 bf16x8(__m128i h)
 struct Avx2Ops
 {
     using V = __m256;
-    static constexpr int L = 8, R = 4, T = 3, NB = 96, RV = 8, KC = 2048;
+    static constexpr int L = 8, R = 4, T = 3, NB = 96, RV = 8, KC = 2048, PH = 2;
 
     QS_FMM_AVX2 static V zero() { return _mm256_setzero_ps(); }
     QS_FMM_AVX2 static V load(const float* p) { return _mm256_load_ps(p); }
@@ -82,7 +82,7 @@ struct Avx2Ops
 struct Avx512Ops
 {
     using V = __m512;
-    static constexpr int L = 16, R = 4, T = 6, NB = 96, RV = 8, KC = 2048;
+    static constexpr int L = 16, R = 4, T = 6, NB = 96, RV = 4, KC = 2048, PH = 3;
 
     QS_FMM_AVX512 static __mmask16 mask(int k) { return __mmask16((1u << k) - 1u); }
     QS_FMM_AVX512 static V zero() { return _mm512_setzero_ps(); }
