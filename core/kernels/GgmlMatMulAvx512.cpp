@@ -583,7 +583,7 @@ inline void prefetchPart(const std::uint8_t* blk, int i)
 {
     for (std::size_t l = std::size_t(i) * Stride / Parts / 64 * 64; l < std::size_t(i + 1) * Stride / Parts;
          l += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchBytes + l, _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(blk) + kIlPrefetchBytes + l, _MM_HINT_T0);
 }
 
 // ---- Interleaved layout (GgmlMatMul.h): 16 rows per register ----------------------------------
