@@ -574,10 +574,10 @@ struct SuperTile
 };
 
 /// Decode's prefetch (a group's rows are one stream) of part i of Parts of an interleaved block,
-/// asked for at the start of that part's work; the legacy blocks (288–544 bytes) go whole
-/// (Parts = 1). The k-quant blocks of 16 rows are 2–3.4 KB, and their 36–53 lines asked for at once
-/// left Q4_K's GEMV at 0.66–0.68 of the read ceiling, spread over the block 0.76–0.89 (bench
-/// kernels, 14336 × 4096, one thread). A line on a part's boundary is asked for twice (harmless).
+/// asked for at the start of that part's work; the legacy blocks (288 bytes) go whole (Parts = 1),
+/// except Q8_0's, which decode without (IlQ8_0). The k-quant blocks of 16 rows are 2–3.4 KB, and their 36–53
+/// lines asked for at once left Q4_K's GEMV at 0.66–0.68 of the read ceiling, spread over the block 0.76–0.89
+/// (bench kernels, 14336 × 4096, one thread). A line on a part's boundary is asked for twice (harmless).
 template <std::size_t Stride, int Parts>
 inline void prefetchPart(const std::uint8_t* blk, int i)
 {
@@ -628,9 +628,9 @@ struct IlIQ4_NL
 /// alternating `bench eval --one` decode runs of the 1B-shaped model (4 blocks): 1 thread 76.5-89.8
 /// tok/s against 67.9-78.7 with the 4 KiB prefetch (ten alternations, every one higher), 2
 /// threads 84.7-156.8 against 90.6-142.0 (five of six higher); 1 KiB ahead, one line per block,
-/// every other block, prefetcht1 and prefetchnta all fell between. Q4_0 keeps it (1 thread
-/// 113.6-118.6 without against 115.6-127.9 with), and the k-quants lose half their decode speed
-/// without it.
+/// every other block, prefetcht1 and prefetchnta were all slower than none. Q4_0 keeps it (1
+/// thread 113.6-118.6 without against 115.6-127.9 with; IQ4_NL, not measured, with it), and the
+/// k-quants lose half their decode speed without theirs.
 struct IlQ8_0
 {
     static constexpr int kOffset = 128;
