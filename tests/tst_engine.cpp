@@ -26,11 +26,13 @@
 
 #include <QFile>
 #include <QFileInfo>
+#include <QScopeGuard>
 #include <QTemporaryDir>
 #include <QTest>
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <thread>
 
 using namespace qs;
 
@@ -114,6 +116,7 @@ private Q_SLOTS:
     void ggufLayersRunIntegerKernels();
     void bf16LayerWithRoundedInputsUsesDotKernel();
     void threadCountDoesNotChangeResults();
+    void forwardBuffersKeptAcrossCalls();
     void piecesGiveTheSameLogits_data();
     void piecesGiveTheSameLogits();
     void embeddingRowsReadFromTheFile();
@@ -313,7 +316,7 @@ void TestEngine::ggufLayersRunIntegerKernels()
 // rounded inputs. Either way within the float budget of the f32 product, bias added.
 void TestEngine::bf16LayerWithRoundedInputsUsesDotKernel()
 {
-    const std::int64_t in = 300, out = 70;
+    const std::int64_t in = 300, out = 454; // eight row tiles, the last one short
     const std::vector<float> values = randomRows(out, in, 3);
     auto stored = std::make_shared<std::vector<std::uint16_t>>(values.size());
     for (std::size_t i = 0; i < values.size(); ++i)
@@ -324,7 +327,12 @@ void TestEngine::bf16LayerWithRoundedInputsUsesDotKernel()
     const auto dense = std::make_shared<DenseLinear>(in, out, DType::BF16, stored->data(), stored, bias,
                                                      stored->size() * 2, QStringLiteral("bf16"), false);
     const GgmlVecDotLinear wrapped(dense, GgmlType::BF16);
-    for (std::int64_t n : {1, 9}) {
+    // 9 and 20 tokens: enough multiply-adds for the row tiles to run on two threads, some on a worker that
+    // must read the inputs the caller packed.
+    const int threadsBefore = computeThreads();
+    setComputeThreads(2);
+    const auto restore = qScopeGuard([&] { setComputeThreads(threadsBefore); });
+    for (std::int64_t n : {1, 9, 20}) {
         std::vector<float> x = randomRows(n, in, 4);
         std::vector<float> got(std::size_t(n * out)), want(got.size()), f32(got.size());
         wrapped.forward(x.data(), n, got.data());
@@ -357,6 +365,32 @@ void TestEngine::threadCountDoesNotChangeResults()
     const std::vector<float> two = logitsOf(*r.model, kTokens);
     setComputeThreads(before);
     QVERIFY(one == two);
+}
+
+// forward() keeps its activations from call to call: a call after a longer or a shorter one, and calls
+// from two threads at once on the same model (one of them on buffers of its own), give the logits a
+// fresh model gives.
+void TestEngine::forwardBuffersKeptAcrossCalls()
+{
+    const auto model = Model::open(m_model);
+    const std::vector<float> want = logitsOf(Transformer(model), kTokens);
+    const std::vector<int> longer(40, 7), shorter(kTokens.begin(), kTokens.begin() + 3);
+    const Transformer t(model);
+    logitsOf(t, longer);
+    QVERIFY(logitsOf(t, kTokens) == want);
+    logitsOf(t, shorter);
+    QVERIFY(logitsOf(t, kTokens) == want);
+    std::vector<std::vector<float>> got(4);
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < got.size(); ++i)
+        threads.emplace_back([&, i] {
+            for (int round = 0; round < 20; ++round)
+                got[i] = logitsOf(t, kTokens);
+        });
+    for (std::thread& th : threads)
+        th.join();
+    for (const std::vector<float>& g : got)
+        QVERIFY(g == want);
 }
 
 void TestEngine::piecesGiveTheSameLogits_data()

@@ -91,7 +91,12 @@ bool DenseLinear::forwardBf16Inputs(const float* x, std::int64_t n, float* y) co
 {
     if (m_dtype != DType::BF16 || !floatMatMulBf16InputsFast())
         return false;
-    Bf16Inputs packed; // rounded and laid out once for all row tiles
+    // Rounded and laid out once for all row tiles, into a buffer this thread keeps from call to call
+    // (at most [piece tokens, widest input] bf16: not allocated and page-faulted for every layer).
+    // The lambda below runs on other threads too: it reads this thread's buffer through a reference (the
+    // name of a thread_local would mean each thread's own).
+    thread_local Bf16Inputs kept;
+    Bf16Inputs& packed = kept;
     packBf16Inputs(x, n, m_in, packed);
     runRowTiles(m_out, kFloatMatMulRowTile, double(n) * double(m_in) * double(m_out),
                 [&](std::int64_t r0, std::int64_t r1) {

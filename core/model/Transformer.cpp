@@ -417,7 +417,20 @@ void Transformer::forward(KvCache& cache, const int* tokens, int n, float* logit
 {
     if (n <= 0)
         return;
-    BlockBuffers buffers;
+    // Hooked calls (calibration) may run any number of tokens in one piece: they keep their own.
+    ForwardScratch& scratch = *m_scratch;
+    const bool own = !hooks && !scratch.inUse.exchange(true, std::memory_order_acquire);
+    struct Release
+    {
+        std::atomic<bool>* flag;
+        ~Release()
+        {
+            if (flag)
+                flag->store(false, std::memory_order_release);
+        }
+    } release{own ? &scratch.inUse : nullptr};
+    BlockBuffers local;
+    BlockBuffers& buffers = own ? scratch.buffers : local;
     const int piece = forwardPieceTokens();
     if (hooks || n <= piece) {
         forwardPiece(cache, tokens, n, logits, firstLogitRow, hooks, buffers);
@@ -456,7 +469,8 @@ void Transformer::forwardPiece(KvCache& cache, const int* tokens, int n, float* 
                                ForwardHooks* hooks, BlockBuffers& buffers) const
 {
     const int Hd = config().hiddenSize;
-    std::vector<float> hidden(std::size_t(n) * std::size_t(Hd));
+    std::vector<float>& hidden = buffers.hidden;
+    hidden.resize(std::size_t(n) * std::size_t(Hd)); // every element written by embed()
     embed(tokens, n, hidden.data());
     for (int b = 0; b < config().numLayers; ++b)
         runBlock(b, cache, hidden.data(), n, hooks, &buffers);
@@ -464,7 +478,8 @@ void Transformer::forwardPiece(KvCache& cache, const int* tokens, int n, float* 
     if (firstLogitRow < n) {
         const float* h = hidden.data() + std::size_t(firstLogitRow) * std::size_t(Hd);
         if (m_headIndex >= 0) {
-            std::vector<float> x(std::size_t(n - firstLogitRow) * std::size_t(Hd));
+            std::vector<float>& x = buffers.headInput;
+            x.resize(std::size_t(n - firstLogitRow) * std::size_t(Hd));
             rmsNorm(h, m_finalNorm, n - firstLogitRow, Hd, x.data());
             applyLinear(m_headIndex, x.data(), n - firstLogitRow, logits, hooks);
         } else {

@@ -4,6 +4,7 @@
 #include "model/Model.h"
 #include "util/SystemInfo.h"
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -142,6 +143,7 @@ public:
     struct BlockBuffers
     {
         std::vector<float> x, q, att, gate, up;
+        std::vector<float> hidden, headInput; ///< forward()'s own: the residual stream, the head's input
     };
     void runBlock(int b, KvCache& cache, float* hidden, int n, ForwardHooks* hooks = nullptr,
                   BlockBuffers* buffers = nullptr) const;
@@ -188,6 +190,15 @@ private:
     std::shared_ptr<const LinearLayer> m_tiedHead; ///< the embeddings as a layer, when tied
     int m_headIndex = -1;                          ///< index in m_linears when untied
     std::vector<float> m_invFreq;                  ///< [headDim/2], llama3 scaling applied
+    /// forward()'s activations (at most one piece's), kept from call to call (a perplexity's chunks,
+    /// decode steps, a benchmark's repetitions): allocated and page-faulted once, not on every call. A
+    /// call with hooks, or one that finds them in use (another thread's forward), takes its own.
+    struct ForwardScratch
+    {
+        std::atomic<bool> inUse{false};
+        BlockBuffers buffers;
+    };
+    std::unique_ptr<ForwardScratch> m_scratch = std::make_unique<ForwardScratch>();
 };
 
 } // namespace qs
