@@ -368,8 +368,8 @@ void TestEngine::threadCountDoesNotChangeResults()
 }
 
 // forward() keeps its activations from call to call: a call after a longer or a shorter one, and calls
-// from two threads at once on the same model (one of them on buffers of its own), give the logits a
-// fresh model gives.
+// from four threads at once on the same model (all but one of them, at any moment, on buffers of their
+// own), give the logits a fresh model gives.
 void TestEngine::forwardBuffersKeptAcrossCalls()
 {
     const auto model = Model::open(m_model);

@@ -91,8 +91,9 @@ bool DenseLinear::forwardBf16Inputs(const float* x, std::int64_t n, float* y) co
 {
     if (m_dtype != DType::BF16 || !floatMatMulBf16InputsFast())
         return false;
-    // Rounded and laid out once for all row tiles, into a buffer this thread keeps from call to call
-    // (at most [piece tokens, widest input] bf16: not allocated and page-faulted for every layer).
+    // Rounded and laid out once for all row tiles, into a buffer this thread keeps from call to call (a
+    // forward piece's [tokens, input] bf16, 2 MB for a 1B model's down projection: not allocated and
+    // page-faulted for every layer; a larger one, from a call of many tokens at once, is released).
     // The lambda below runs on other threads too: it reads this thread's buffer through a reference (the
     // name of a thread_local would mean each thread's own).
     thread_local Bf16Inputs kept;
@@ -102,6 +103,9 @@ bool DenseLinear::forwardBf16Inputs(const float* x, std::int64_t n, float* y) co
                 [&](std::int64_t r0, std::int64_t r1) {
                     floatMatMulBf16Inputs(SimdVariant::Avx512, m_data, r0, r1, packed, y, m_out);
                 });
+    constexpr std::size_t kKeptBytes = std::size_t(16) << 20;
+    if (packed.data.capacity() * sizeof(std::uint16_t) > kKeptBytes)
+        std::vector<std::uint16_t>().swap(packed.data);
     addBias(y, n, m_out, m_bias);
     return true;
 }
