@@ -476,15 +476,15 @@ void Transformer::forwardPiece(KvCache& cache, const int* tokens, int n, float* 
         runBlock(b, cache, hidden.data(), n, hooks, &buffers);
     cache.setLength(cache.length() + n);
     if (firstLogitRow < n) {
-        const float* h = hidden.data() + std::size_t(firstLogitRow) * std::size_t(Hd);
-        if (m_headIndex >= 0) {
-            std::vector<float>& x = buffers.headInput;
-            x.resize(std::size_t(n - firstLogitRow) * std::size_t(Hd));
-            rmsNorm(h, m_finalNorm, n - firstLogitRow, Hd, x.data());
-            applyLinear(m_headIndex, x.data(), n - firstLogitRow, logits, hooks);
-        } else {
-            head(h, n - firstLogitRow, logits);
-        }
+        // The head's input in the kept buffer for a tied head too (head() allocates its own).
+        const int rows = n - firstLogitRow;
+        std::vector<float>& x = buffers.headInput;
+        x.resize(std::size_t(rows) * std::size_t(Hd));
+        finalNorm(hidden.data() + std::size_t(firstLogitRow) * std::size_t(Hd), rows, x.data());
+        if (m_headIndex >= 0)
+            applyLinear(m_headIndex, x.data(), rows, logits, hooks);
+        else
+            headLayer().forward(x.data(), rows, logits);
     }
 }
 
