@@ -406,9 +406,8 @@ void Transformer::finalNorm(const float* hidden, int n, float* out) const
 
 void Transformer::head(const float* hidden, int n, float* logits) const
 {
-    const int Hd = config().hiddenSize;
-    std::vector<float> x(std::size_t(n) * std::size_t(Hd));
-    rmsNorm(hidden, m_finalNorm, n, Hd, x.data());
+    std::vector<float> x(std::size_t(n) * std::size_t(config().hiddenSize));
+    finalNorm(hidden, n, x.data());
     headLayer().forward(x.data(), n, logits);
 }
 
