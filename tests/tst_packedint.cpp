@@ -200,6 +200,7 @@ private Q_SLOTS:
     void decodeShapes_data();
     void decodeShapes();
     void bytesAreBitsPerWeight();
+    void packedInRowRanges();
     void int8ActivationsMatchFakeQuantization();
     void outlierColumnsAreSkipped();
     void badInput();
@@ -403,6 +404,42 @@ void TestPackedInt::oddGroupsAndZeros()
             QVERIFY2(sameBits(yv, y8), where(v, "int8").constData());
         }
     }
+}
+
+// packIntLayout, then packIntCodeRows over row ranges in any order (as threads take them): the bytes of
+// packIntMatrix, for every width, act-order and per-tensor parameters; a code too wide names its place.
+void TestPackedInt::packedInRowRanges()
+{
+    struct Case
+    {
+        int bits, granularity;
+        bool actOrder;
+    };
+    for (const Case& k : {Case{2, 32, false}, Case{3, 64, true}, Case{4, 128, false}, Case{5, -1, false},
+                          Case{6, 48, true}, Case{7, 0, false}, Case{8, 32, false}}) {
+        const std::int64_t rows = 37, cols = 200;
+        const Layer l = makeLayer(k.bits, false, k.granularity, k.actOrder, true, false, rows, cols, 90);
+        const PackedIntMatrix whole = l.pack();
+        PackedIntMatrix m = packIntLayout(l.bits, rows, cols, l.groupLength, l.scales.data(), l.zeros.data(),
+                                          l.groupIndex.empty() ? nullptr : l.groupIndex.data());
+        for (const auto& [r0, r1] :
+             std::vector<std::pair<std::int64_t, std::int64_t>>{{17, 37}, {0, 5}, {5, 17}})
+            packIntCodeRows(m, r0, r1, l.codes.data() + r0 * cols);
+        const QByteArray tag =
+            QByteArray::number(k.bits) + " bits, granularity " + QByteArray::number(k.granularity);
+        QVERIFY2(m.codes == whole.codes && m.scales == whole.scales && m.zeros == whole.zeros &&
+                     m.columnOrder == whole.columnOrder && m.groupLength == whole.groupLength,
+                 tag.constData());
+        QVERIFY2(unpackIntCodes(m) == l.codes, tag.constData());
+    }
+    const Layer l = makeLayer(4, false, 32, false, true, false, 3, 64, 91);
+    PackedIntMatrix m = packIntLayout(4, 3, 64, 32, l.scales.data(), l.zeros.data(), nullptr);
+    std::vector<std::uint8_t> bad = l.codes;
+    bad[std::size_t(2 * 64 + 9)] = 16;
+    QS_VERIFY_ERROR(test::errorOf([&] { packIntCodeRows(m, 0, 3, bad.data()); }),
+                    {QStringLiteral("code 16"), QStringLiteral("[2, 9]"), QStringLiteral("4 bits")});
+    QS_VERIFY_ERROR(test::errorOf([&] { packIntCodeRows(m, 2, 4, l.codes.data()); }),
+                    {QStringLiteral("packIntCodeRows"), QStringLiteral("outside")});
 }
 
 void TestPackedInt::bytesAreBitsPerWeight()

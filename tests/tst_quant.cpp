@@ -1530,6 +1530,27 @@ void TestQuant::packLayout()
     QCOMPARE(packCodes({5, 3, 7}, 3), (std::vector<std::uint8_t>{0xDD, 0x01})); // 0b111'011'101
     QCOMPARE(packCodes({0xAB}, 8), (std::vector<std::uint8_t>{0xAB}));
     QCOMPARE(packCodes({1, 2, 3, 0}, 2), (std::vector<std::uint8_t>{0x39}));
+    // Bits above a code's width are not part of it.
+    QCOMPARE(packCodes({0xF1, 0x32}, 4), (std::vector<std::uint8_t>{0x21}));
+    // Pieces that start at multiples of 8 codes start on whole bytes: packed one by one into their
+    // places they give the whole stream, for every width.
+    std::mt19937 rng(9);
+    std::vector<std::uint8_t> codes(203);
+    for (std::uint8_t& c : codes)
+        c = std::uint8_t(rng());
+    for (int bits = 1; bits <= 8; ++bits) {
+        const std::vector<std::uint8_t> whole = packCodes(codes, bits);
+        std::vector<std::uint8_t> pieces(whole.size(), 0xEE);
+        for (std::size_t first : {std::size_t(0), std::size_t(64), std::size_t(200)}) {
+            const std::size_t end = first == 0 ? 64 : first == 64 ? 200 : codes.size();
+            packCodesInto(codes.data() + first, end - first, bits,
+                          pieces.data() + first * std::size_t(bits) / 8);
+        }
+        QVERIFY2(pieces == whole, qPrintable(QString::number(bits)));
+        const std::vector<std::uint8_t> back = unpackCodes(whole, bits, codes.size());
+        for (std::size_t i = 0; i < codes.size(); ++i) // each code where the bit-by-bit layout puts it
+            QCOMPARE(back[i], std::uint8_t(codes[i] & ((1u << bits) - 1u)));
+    }
 }
 
 // ---- GPTQ ------------------------------------------------------------------------------------

@@ -15,12 +15,16 @@
 #include "quant/Quantizer.h"
 #include "recipe/LayerPlan.h"
 #include "spec/QuantizedTensor.h"
+#include "util/Threads.h"
 
 #include <QJsonObject>
+#include <QScopeGuard>
 #include <QTemporaryDir>
 #include <QTest>
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <numeric>
 #include <random>
 
 Q_DECLARE_METATYPE(qs::QuantSpec)
@@ -106,6 +110,7 @@ private Q_SLOTS:
     void releaseFreesCodes_data();
     void releaseFreesCodes();
     void streamedWeightErrorIsExact();
+    void actOrderDequantizesByGroupIndex();
     void runKeepsPackedLayersOnly_data();
     void runKeepsPackedLayersOnly();
     void workingCopyReadFromTheFile();
@@ -147,6 +152,12 @@ void TestQuantMemory::releaseFreesCodes()
     QuantizedTensor q = rtnQuantize(w.data(), rows, cols, intSpec(bits, group, sym));
     const std::vector<std::uint8_t> codes = q.codes;
     const std::vector<float> deq = q.dequantize();
+    // Each value is (code − zero) · scale of its group, to the bit.
+    for (std::int64_t r = 0; r < rows; ++r)
+        for (std::int64_t c = 0; c < cols; ++c) {
+            const std::size_t i = std::size_t(r * cols + c), si = std::size_t(q.scaleIndex(r, c));
+            QCOMPARE(deq[i], (float(codes[i]) - q.zeros[si]) * q.scales[si]);
+        }
     QVERIFY(q.ownedBytes() >= codes.size());
     q.releaseCodesToPacked();
     // The byte-per-code buffer is gone, not just emptied (its capacity was the leak).
@@ -174,27 +185,83 @@ void TestQuantMemory::releaseFreesCodes()
 void TestQuantMemory::streamedWeightErrorIsExact()
 {
     // More than one measuring block (2^20 weights) with a partial last one: the streamed error,
-    // maximum and histogram equal the ones from a whole dequantized copy, to the bit.
+    // maximum and histogram equal the ones from a whole dequantized copy (sums of each row's sum in row
+    // order), to the bit, on one thread and on two.
     const std::int64_t rows = 300, cols = 4000;
     const std::vector<float> w = randomMatrix(rows, cols, 11);
     QuantizedTensor q = rtnQuantize(w.data(), rows, cols, intSpec(3, 128));
     q.releaseCodesToPacked();
-    LayerReport rep;
-    measureWeightError(rep, w.data(), q);
     const std::vector<float> wq = q.effectiveWeight();
     double num = 0, den = 0, mx = 0;
+    for (std::int64_t r = 0; r < rows; ++r) {
+        double rowNum = 0, rowDen = 0;
+        for (std::int64_t c = 0; c < cols; ++c) {
+            const std::size_t i = std::size_t(r * cols + c);
+            const double e = double(w[i]) - double(wq[i]);
+            rowNum += e * e;
+            rowDen += double(w[i]) * double(w[i]);
+            mx = std::max(mx, std::fabs(e));
+        }
+        num += rowNum;
+        den += rowDen;
+    }
+    std::vector<double> bins(41, 0.0);
     for (std::size_t i = 0; i < wq.size(); ++i) {
         const double e = double(w[i]) - double(wq[i]);
-        num += e * e;
-        den += double(w[i]) * double(w[i]);
-        mx = std::max(mx, std::fabs(e));
+        ++bins[std::size_t(std::clamp(int((e + mx) / (2 * mx) * 41), 0, 40))];
     }
-    QCOMPARE(rep.weightRelMse, num / den);
-    QCOMPARE(rep.maxAbsError, mx);
-    double counted = 0;
-    for (double h : rep.errorHistogram)
-        counted += h;
-    QCOMPARE(counted, double(rows * cols));
+    const int threadsBefore = computeThreads();
+    const auto restore = qScopeGuard([&] { setComputeThreads(threadsBefore); });
+    for (int threads : {1, 2}) {
+        setComputeThreads(threads);
+        LayerReport rep;
+        measureWeightError(rep, w.data(), q);
+        QVERIFY2(rep.weightRelMse == num / den, qPrintable(QString::number(threads)));
+        QVERIFY(rep.weightSquaredNorm == den);
+        QVERIFY(rep.maxAbsError == mx);
+        QVERIFY(rep.errorHistogram == bins);
+    }
+}
+
+void TestQuantMemory::actOrderDequantizesByGroupIndex()
+{
+    // GPTQ act-order: each column's group comes from g_idx (32 columns a group, scattered). The
+    // reconstruction uses that group's parameters, from the codes and from the packed form alike.
+    const std::int64_t rows = 20, cols = 96, groups = 3;
+    std::mt19937 rng(5);
+    std::vector<int> order(static_cast<std::size_t>(cols));
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), rng);
+    QuantizedTensor q;
+    q.spec = intSpec(4, 32);
+    q.rows = rows;
+    q.cols = cols;
+    q.groupIndex.resize(std::size_t(cols));
+    for (std::int64_t c = 0; c < cols; ++c)
+        q.groupIndex[std::size_t(c)] = std::int32_t(order[std::size_t(c)] / 32);
+    q.codes.resize(std::size_t(rows * cols));
+    for (std::uint8_t& v : q.codes)
+        v = std::uint8_t(rng() % 16);
+    std::uniform_real_distribution<float> u(0.01f, 0.1f);
+    for (std::int64_t i = 0; i < rows * groups; ++i) {
+        q.scales.push_back(u(rng));
+        q.zeros.push_back(float(rng() % 16));
+    }
+    const std::vector<std::uint8_t> codes = q.codes;
+    auto expected = [&](std::int64_t r, std::int64_t c) {
+        const std::size_t g = std::size_t(r * groups + q.groupIndex[std::size_t(c)]);
+        return (float(codes[std::size_t(r * cols + c)]) - q.zeros[g]) * q.scales[g];
+    };
+    for (bool packed : {false, true}) {
+        if (packed)
+            q.releaseCodesToPacked();
+        const std::vector<float> deq = q.dequantize();
+        for (std::int64_t r = 0; r < rows; ++r)
+            for (std::int64_t c = 0; c < cols; ++c)
+                QVERIFY2(deq[std::size_t(r * cols + c)] == expected(r, c),
+                         qPrintable(QStringLiteral("packed %1, [%2, %3]").arg(packed).arg(r).arg(c)));
+    }
+    QVERIFY(q.unpackedCodes() == codes);
 }
 
 void TestQuantMemory::runKeepsPackedLayersOnly_data()

@@ -13,6 +13,7 @@
 #include "spec/QuantizedTensor.h"
 #include "util/AtomicFile.h"
 #include "util/Error.h"
+#include "util/Threads.h"
 
 #include <QCoreApplication>
 #include <QDir>
@@ -52,19 +53,22 @@ void addCodeStream(SafetensorsWriter& w, const QString& name, const std::shared_
     const std::uint64_t count = std::uint64_t(q->rows * q->cols);
     w.addTensor(name, DType::U8, {std::int64_t((count * std::uint64_t(bits) + 7) / 8)},
                 [q, bits](unsigned char* dst, std::uint64_t) {
-                    // A multiple of 8 rows starts on a whole byte whatever the bits and columns.
+                    // A multiple of 8 rows starts on a whole byte whatever the bits and columns, so the
+                    // blocks write disjoint bytes and spread over the compute threads.
                     const std::int64_t cols = q->cols;
                     const std::int64_t block =
                         std::max<std::int64_t>(8, ((std::int64_t(1) << 20) / cols) / 8 * 8);
-                    std::vector<std::uint8_t> codes;
-                    for (std::int64_t r0 = 0; r0 < q->rows; r0 += block) {
-                        const std::int64_t r1 = std::min(q->rows, r0 + block);
-                        codes.resize(std::size_t((r1 - r0) * cols));
-                        q->codeRows(r0, r1, codes.data());
-                        const std::vector<std::uint8_t> packed = packCodes(codes, bits);
-                        std::memcpy(dst + std::uint64_t(r0 * cols) * std::uint64_t(bits) / 8, packed.data(),
-                                    packed.size());
-                    }
+                    const std::int64_t blocks = (q->rows + block - 1) / block;
+                    forEachRowRange(blocks, block * cols, [&](std::int64_t first, std::int64_t count) {
+                        std::vector<std::uint8_t> codes;
+                        for (std::int64_t b = first; b < first + count; ++b) {
+                            const std::int64_t r0 = b * block, r1 = std::min(q->rows, r0 + block);
+                            codes.resize(std::size_t((r1 - r0) * cols));
+                            q->codeRows(r0, r1, codes.data());
+                            packCodesInto(codes.data(), codes.size(), bits,
+                                          dst + std::uint64_t(r0 * cols) * std::uint64_t(bits) / 8);
+                        }
+                    });
                 });
 }
 

@@ -5,6 +5,7 @@
 #include "kernels/Convert.h"
 #include "kernels/GgmlQuants.h"
 #include "util/Error.h"
+#include "util/StreamBuffer.h"
 #include "util/Threads.h"
 
 #include <QDir>
@@ -323,7 +324,8 @@ void TensorStore::readRowsF32(const QString& name, std::int64_t row0, std::int64
 std::vector<float> TensorStore::readF32(const QString& name, FiniteCheck check) const
 {
     const TensorInfo& t = info(name);
-    std::vector<float> out(static_cast<std::size_t>(t.numel()));
+    std::vector<float> out;
+    resizeOnHugePages(out, static_cast<std::size_t>(t.numel())); // a layer's working copy: many MB
     readRowsF32(name, 0, t.rows(), out.data(), check);
     return out;
 }

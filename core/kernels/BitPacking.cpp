@@ -7,16 +7,38 @@
 
 namespace qs {
 
+void packCodesInto(const std::uint8_t* codes, std::size_t count, int bits, std::uint8_t* out)
+{
+    if (bits < 1 || bits > 8)
+        throw Error(QStringLiteral("cannot pack %1-bit values").arg(bits));
+    const unsigned mask = (1u << bits) - 1u;
+    if (bits == 8) {
+        std::copy_n(codes, count, out);
+        return;
+    }
+    // The stream eight codes (`bits` whole bytes) at a time through a 64-bit word, then the tail.
+    std::size_t i = 0, o = 0;
+    for (; i + 8 <= count; i += 8, o += std::size_t(bits)) {
+        std::uint64_t v = 0;
+        for (int k = 0; k < 8; ++k)
+            v |= std::uint64_t(codes[i + std::size_t(k)] & mask) << (k * bits);
+        for (int b = 0; b < bits; ++b)
+            out[o + std::size_t(b)] = std::uint8_t(v >> (8 * b));
+    }
+    if (i == count)
+        return;
+    std::uint64_t v = 0;
+    for (int k = 0; i + std::size_t(k) < count; ++k)
+        v |= std::uint64_t(codes[i + std::size_t(k)] & mask) << (k * bits);
+    const std::size_t tailBytes = ((count - i) * std::size_t(bits) + 7) / 8;
+    for (std::size_t b = 0; b < tailBytes; ++b)
+        out[o + b] = std::uint8_t(v >> (8 * b));
+}
+
 std::vector<std::uint8_t> packCodes(const std::vector<std::uint8_t>& codes, int bits)
 {
-    std::vector<std::uint8_t> out((codes.size() * std::size_t(bits) + 7) / 8, 0);
-    std::size_t bit = 0;
-    for (std::uint8_t c : codes) {
-        for (int b = 0; b < bits; ++b, ++bit) {
-            if ((c >> b) & 1u)
-                out[bit / 8] |= std::uint8_t(1u << (bit % 8));
-        }
-    }
+    std::vector<std::uint8_t> out((codes.size() * std::size_t(bits) + 7) / 8);
+    packCodesInto(codes.data(), codes.size(), bits, out.data());
     return out;
 }
 

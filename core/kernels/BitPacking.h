@@ -10,11 +10,13 @@ namespace qs {
 
 /// Packs codes of `bits` bits little-endian into a bit stream (the saved form); and back.
 std::vector<std::uint8_t> packCodes(const std::vector<std::uint8_t>& codes, int bits);
+/// packCodes into out[(count·bits + 7) / 8] (every byte written; bits above `bits` of a code ignored).
+/// A piece that starts at a multiple of 8 codes starts on a whole byte of the stream.
+void packCodesInto(const std::uint8_t* codes, std::size_t count, int bits, std::uint8_t* out);
 std::vector<std::uint8_t> unpackCodes(const std::vector<std::uint8_t>& packed, int bits, std::size_t count);
 
 /// AWQ's nibble order inside an int32 word: nibble i holds output 8j + kAwqOrder[i].
 inline constexpr int kAwqOrder[8] = {0, 2, 4, 6, 1, 3, 5, 7};
-
 
 /// values [n, m] row-major (each < 2^bits) packed along n: [n·bits/32, m] words, value (i, j) at
 /// bit i·bits of column j's stream. n·bits must be a multiple of 32.

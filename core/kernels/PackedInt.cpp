@@ -4,6 +4,7 @@
 #include "kernels/CpuFeatures.h"
 #include "kernels/PackedIntLayout.h"
 #include "util/Error.h"
+#include "util/StreamBuffer.h"
 
 #include <algorithm>
 #include <array>
@@ -56,20 +57,6 @@ int codeAt(const std::uint8_t* codes, int bits, std::int64_t chunksPerRow, std::
         code |= int((w >> f.shift) & ((1u << planeWidth(bits, p)) - 1u)) << planeBase(bits, p);
     }
     return code;
-}
-
-void setCode(std::uint8_t* codes, int bits, std::int64_t chunksPerRow, std::int64_t row, std::int64_t pos,
-             int code)
-{
-    const int col = int(pos % kPackedChunkCols);
-    for (int p = 0; p < planeCount(bits); ++p) {
-        const FieldPos f = fieldPos(bits, p, col);
-        std::uint8_t* at = codes + wordOffset(bits, chunksPerRow, row, pos / kPackedChunkCols, f.word);
-        const std::uint32_t field =
-            std::uint32_t(code >> planeBase(bits, p)) & ((1u << planeWidth(bits, p)) - 1u);
-        const std::uint32_t w = readWord(at) | (field << f.shift);
-        std::memcpy(at, &w, 4);
-    }
 }
 
 /// The packed column of each original column.
@@ -326,9 +313,8 @@ std::uint64_t PackedIntMatrix::bytes() const
            sizeof(std::int32_t) * columnOrder.size();
 }
 
-PackedIntMatrix packIntMatrix(int bits, std::int64_t rows, std::int64_t cols, std::int64_t groupLength,
-                              const std::uint8_t* codes, const float* scales, const float* zeros,
-                              const std::int32_t* groupIndex)
+PackedIntMatrix packIntLayout(int bits, std::int64_t rows, std::int64_t cols, std::int64_t groupLength,
+                              const float* scales, const float* zeros, const std::int32_t* groupIndex)
 {
     constexpr const char* where = "packIntMatrix";
     if (bits < 2 || bits > 8)
@@ -336,7 +322,7 @@ PackedIntMatrix packIntMatrix(int bits, std::int64_t rows, std::int64_t cols, st
     if (rows < 1 || cols < 1 || rows >= kMaxSide || cols >= kMaxSide || groupLength < 0)
         fail(where,
              QStringLiteral("bad shape [%1, %2] with groups of %3").arg(rows).arg(cols).arg(groupLength));
-    if (!codes || !scales)
+    if (!scales)
         fail(where, QStringLiteral("null codes or scales"));
     PackedIntMatrix m;
     m.bits = bits;
@@ -379,20 +365,7 @@ PackedIntMatrix packIntMatrix(int bits, std::int64_t rows, std::int64_t cols, st
             m.columnOrder.clear();
     }
 
-    const std::int64_t chunks = m.chunksPerRow();
-    m.codes.assign(std::size_t(m.rowTiles() * chunks * bits * 64), 0);
-    const std::vector<std::int64_t> pos = packedPositions(m);
-    for (std::int64_t r = 0; r < rows; ++r)
-        for (std::int64_t c = 0; c < cols; ++c) {
-            const int q = codes[r * cols + c];
-            if (q >> bits)
-                fail(where, QStringLiteral("code %1 at [%2, %3] does not fit in %4 bits")
-                                .arg(q)
-                                .arg(r)
-                                .arg(c)
-                                .arg(bits));
-            setCode(m.codes.data(), bits, chunks, r, pos[std::size_t(c)], q);
-        }
+    resizeOnHugePages(m.codes, std::size_t(m.rowTiles() * m.chunksPerRow() * bits * 64)); // zeros
 
     const std::size_t params = std::size_t(m.rowTiles() * groups * kPackedTileRows);
     m.scales.assign(params, 0.0f);
@@ -412,6 +385,17 @@ PackedIntMatrix packIntMatrix(int bits, std::int64_t rows, std::int64_t cols, st
             m.scales[dst] = s;
             m.zeros[dst] = z;
         }
+    return m;
+}
+
+PackedIntMatrix packIntMatrix(int bits, std::int64_t rows, std::int64_t cols, std::int64_t groupLength,
+                              const std::uint8_t* codes, const float* scales, const float* zeros,
+                              const std::int32_t* groupIndex)
+{
+    if (!codes || !scales)
+        fail("packIntMatrix", QStringLiteral("null codes or scales"));
+    PackedIntMatrix m = packIntLayout(bits, rows, cols, groupLength, scales, zeros, groupIndex);
+    packIntCodeRows(m, 0, rows, codes);
     return m;
 }
 
@@ -487,6 +471,51 @@ bool unpackInOrder(const PackedIntMatrix& m, std::int64_t r0, std::int64_t r1, s
     return true;
 }
 
+/// One chunk's 32 codes (src[32], in packed order) into its `Bits` words of row `row`: the inverse of
+/// unpackChunk, every word written whole.
+template <int Bits>
+void packChunk(const std::uint8_t* src, std::uint8_t* codes, std::int64_t chunksPerRow, std::int64_t row,
+               std::int64_t chunk)
+{
+    static constexpr ChunkFields<Bits> fields;
+    std::uint32_t words[Bits] = {};
+    for (int col = 0; col < kPackedChunkCols; ++col)
+        for (std::size_t p = 0; p < fields.at.size(); ++p) {
+            const auto& f = fields.at[p][std::size_t(col)];
+            words[f.word] |= ((std::uint32_t(src[col]) >> f.base) & f.mask) << f.shift;
+        }
+    for (int w = 0; w < Bits; ++w)
+        std::memcpy(codes + wordOffset(Bits, chunksPerRow, row, chunk, w), &words[w], 4);
+}
+
+template <int Bits>
+void packRows(PackedIntMatrix& m, std::int64_t r0, std::int64_t r1, const std::uint8_t* codes)
+{
+    const std::vector<std::int64_t> pos = packedPositions(m);
+    const std::int64_t chunks = m.chunksPerRow();
+    std::vector<std::uint8_t> row(std::size_t(chunks * kPackedChunkCols));
+    for (std::int64_t r = r0; r < r1; ++r) {
+        const std::uint8_t* src = codes + (r - r0) * m.cols;
+        std::uint8_t high = 0;
+        for (std::int64_t c = 0; c < m.cols; ++c)
+            high |= std::uint8_t(src[c] >> Bits);
+        if (high) {
+            const std::int64_t c =
+                std::find_if(src, src + m.cols, [](std::uint8_t q) { return q >> Bits; }) - src;
+            fail("packIntMatrix", QStringLiteral("code %1 at [%2, %3] does not fit in %4 bits")
+                                      .arg(src[c])
+                                      .arg(r)
+                                      .arg(c)
+                                      .arg(Bits));
+        }
+        std::fill(row.begin(), row.end(), std::uint8_t(0)); // the groups' padding columns
+        for (std::int64_t c = 0; c < m.cols; ++c)
+            row[std::size_t(pos[std::size_t(c)])] = src[c];
+        for (std::int64_t k = 0; k < chunks; ++k)
+            packChunk<Bits>(row.data() + k * kPackedChunkCols, m.codes.data(), chunks, r, k);
+    }
+}
+
 } // namespace
 
 bool hasVectorWords2(const PackedIntMatrix& m)
@@ -509,6 +538,32 @@ void vectorWords2(const PackedIntMatrix& m, std::int64_t row, std::uint16_t* out
             const std::uint64_t low = aq::gatherFields<2>(t), high = aq::gatherFields<2>(t >> 2);
             out[k * 4 + v] = std::uint16_t((low & 0xFFu) | ((high & 0xFFu) << 8));
         }
+    }
+}
+
+void packIntCodeRows(PackedIntMatrix& m, std::int64_t r0, std::int64_t r1, const std::uint8_t* codes)
+{
+    constexpr const char* where = "packIntCodeRows";
+    checkShape(where, m);
+    if (r0 < 0 || r1 < r0 || r1 > m.rows)
+        fail(where, QStringLiteral("rows %1 … %2 outside 0 … %3").arg(r0).arg(r1).arg(m.rows));
+    if (r1 > r0 && !codes)
+        fail(where, QStringLiteral("null codes"));
+    switch (m.bits) {
+    case 2:
+        return packRows<2>(m, r0, r1, codes);
+    case 3:
+        return packRows<3>(m, r0, r1, codes);
+    case 4:
+        return packRows<4>(m, r0, r1, codes);
+    case 5:
+        return packRows<5>(m, r0, r1, codes);
+    case 6:
+        return packRows<6>(m, r0, r1, codes);
+    case 7:
+        return packRows<7>(m, r0, r1, codes);
+    default:
+        return packRows<8>(m, r0, r1, codes);
     }
 }
 

@@ -61,6 +61,13 @@ struct PackedIntMatrix
 PackedIntMatrix packIntMatrix(int bits, std::int64_t rows, std::int64_t cols, std::int64_t groupLength,
                               const std::uint8_t* codes, const float* scales, const float* zeros,
                               const std::int32_t* groupIndex);
+/// packIntMatrix in two steps, for callers that spread the rows over threads: packIntLayout sizes the
+/// matrix and places its scales, zeros and column order (every code 0; the same checks but the codes'),
+/// then packIntCodeRows packs rows [r0, r1) from codes [(r1 - r0), cols]. Each row's words are its own, so
+/// disjoint row ranges may be packed at once; the result is packIntMatrix's byte for byte.
+PackedIntMatrix packIntLayout(int bits, std::int64_t rows, std::int64_t cols, std::int64_t groupLength,
+                              const float* scales, const float* zeros, const std::int32_t* groupIndex);
+void packIntCodeRows(PackedIntMatrix& m, std::int64_t r0, std::int64_t r1, const std::uint8_t* codes);
 
 /// The codes back, [rows, cols] one per byte in the original column order (checkpoints are saved
 /// from this).

@@ -11,13 +11,16 @@
 #include "tokenizer/Tokenizer.h"
 #include "util/Error.h"
 #include "util/Paths.h"
+#include "util/StreamBuffer.h"
 #include "util/SystemInfo.h"
+#include "util/Threads.h"
 
 #include <QFile>
 #include <QJsonArray>
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <mutex>
 #include <random>
 
 namespace qs {
@@ -59,37 +62,66 @@ void measureWeightError(LayerReport& rep, const float* w, const QuantizedTensor&
 {
     // Two passes over the reconstructed weight, a block of rows at a time (never a whole
     // dequantized copy: the head of a large model is gigabytes in f32): the errors and their
-    // maximum, then their histogram over [-max, max].
+    // maximum, then their histogram over [-max, max]. Rows spread over the compute threads; the sums
+    // are each row's own, added in row order, and the histogram counts whole numbers, so the report
+    // is the same on any number of threads.
     const std::int64_t cols = q.cols, blockRows = std::max<std::int64_t>(1, kMeasureBlockValues / cols);
-    std::vector<float> wq(std::size_t(std::min(blockRows, q.rows) * cols));
-    auto forEachError = [&](const auto& visit) {
-        for (std::int64_t r0 = 0; r0 < q.rows; r0 += blockRows) {
-            const std::int64_t r1 = std::min(q.rows, r0 + blockRows);
-            q.effectiveRows(r0, r1, wq.data());
-            const float* src = w + r0 * cols;
-            for (std::int64_t i = 0; i < (r1 - r0) * cols; ++i)
-                visit(src[i], wq[std::size_t(i)]);
-        }
+    std::vector<float> wq;
+    resizeOnHugePages(wq, std::size_t(std::min(blockRows, q.rows) * cols));
+    struct RowSums
+    {
+        double num = 0, den = 0, max = 0;
     };
+    std::vector<RowSums> rowSums(std::size_t(std::min(blockRows, q.rows)));
     double num = 0, den = 0, mx = 0;
-    forEachError([&](float x, float y) {
-        const double e = double(x) - double(y);
-        num += e * e;
-        den += double(x) * double(x);
-        mx = std::max(mx, std::fabs(e));
-    });
+    for (std::int64_t r0 = 0; r0 < q.rows; r0 += blockRows) {
+        const std::int64_t r1 = std::min(q.rows, r0 + blockRows);
+        q.effectiveRows(r0, r1, wq.data());
+        forEachRowRange(r1 - r0, cols, [&](std::int64_t first, std::int64_t count) {
+            for (std::int64_t i = first; i < first + count; ++i) {
+                const float *x = w + (r0 + i) * cols, *y = wq.data() + i * cols;
+                RowSums s;
+                for (std::int64_t c = 0; c < cols; ++c) {
+                    const double e = double(x[c]) - double(y[c]);
+                    s.num += e * e;
+                    s.den += double(x[c]) * double(x[c]);
+                    s.max = std::max(s.max, std::fabs(e));
+                }
+                rowSums[std::size_t(i)] = s;
+            }
+        });
+        for (std::int64_t i = 0; i < r1 - r0; ++i) {
+            num += rowSums[std::size_t(i)].num;
+            den += rowSums[std::size_t(i)].den;
+            mx = std::max(mx, rowSums[std::size_t(i)].max);
+        }
+    }
     rep.weightRelMse = den > 0 ? num / den : 0;
     rep.weightSquaredNorm = den;
     rep.maxAbsError = mx;
     rep.histogramMin = -mx;
     rep.histogramMax = mx;
     rep.errorHistogram.assign(kHistogramBins, 0.0);
-    forEachError([&](float x, float y) {
-        const double e = double(x) - double(y);
-        const int bin = mx > 0 ? std::clamp(int((e + mx) / (2 * mx) * kHistogramBins), 0, kHistogramBins - 1)
-                               : kHistogramBins / 2;
-        rep.errorHistogram[std::size_t(bin)] += 1;
-    });
+    std::mutex merge;
+    for (std::int64_t r0 = 0; r0 < q.rows; r0 += blockRows) {
+        const std::int64_t r1 = std::min(q.rows, r0 + blockRows);
+        if (q.rows > blockRows) // else the one block is still in wq
+            q.effectiveRows(r0, r1, wq.data());
+        forEachRowRange(r1 - r0, cols, [&](std::int64_t first, std::int64_t count) {
+            std::vector<double> bins(kHistogramBins, 0.0);
+            const float *x = w + (r0 + first) * cols, *y = wq.data() + first * cols;
+            for (std::int64_t i = 0; i < count * cols; ++i) {
+                const double e = double(x[i]) - double(y[i]);
+                const int bin =
+                    mx > 0 ? std::clamp(int((e + mx) / (2 * mx) * kHistogramBins), 0, kHistogramBins - 1)
+                           : kHistogramBins / 2;
+                bins[std::size_t(bin)] += 1;
+            }
+            const std::lock_guard<std::mutex> lock(merge);
+            for (int k = 0; k < kHistogramBins; ++k)
+                rep.errorHistogram[std::size_t(k)] += bins[std::size_t(k)];
+        });
+    }
 }
 
 void measureOutputError(LayerReport& rep, const float* w, const LinearLayer& layer,

@@ -2,8 +2,10 @@
 // SmoothQuant (per-input-channel migration), LLM.int8 (outlier columns kept in 16-bit) and
 // dynamic quantization (per-token activations at run time).
 #include "eval/Calibration.h"
+#include "kernels/Convert.h"
 #include "quant/Quantizer.h"
 #include "util/Error.h"
+#include "util/StreamBuffer.h"
 #include "util/Threads.h"
 
 #include <algorithm>
@@ -18,7 +20,7 @@ QuantizedTensor quantizeGroups(const float* w, std::int64_t rows, std::int64_t c
     t.spec = spec;
     t.rows = rows;
     t.cols = cols;
-    t.codes.resize(std::size_t(rows * cols));
+    resizeOnHugePages(t.codes, std::size_t(rows * cols));
     const int qmax = spec.qmax();
     if (spec.granularity == Granularity::PerTensor) {
         const GroupParams p = params(w, rows * cols, 0);
@@ -255,13 +257,12 @@ QuantizedTensor quantizeWeight(const QuantizeRequest& r, const JobContext& job)
     if (r.spec.needsCalibration() && (!r.stats || r.stats->tokens == 0))
         throw Error(QStringLiteral("%1: %2 needs calibration statistics, and none were collected")
                         .arg(r.layerName, quantMethodName(r.spec.method)));
-    for (std::int64_t i = 0; i < r.rows * r.cols; ++i) {
-        if (!std::isfinite(r.weight[i]))
-            throw Error(QStringLiteral("%1: weight has a non-finite value at row %2, column %3")
-                            .arg(r.layerName)
-                            .arg(i / r.cols)
-                            .arg(i % r.cols));
-    }
+    std::size_t first = 0; // the first non-finite value, found by the vector scan
+    if (countNonFinite(r.weight, std::size_t(r.rows * r.cols), &first) > 0)
+        throw Error(QStringLiteral("%1: weight has a non-finite value at row %2, column %3")
+                        .arg(r.layerName)
+                        .arg(std::int64_t(first) / r.cols)
+                        .arg(std::int64_t(first) % r.cols));
     job.checkCancelled();
     // A float layer keeps its weight as it is, whatever rotation the spec it came from asked for.
     if (r.spec.incoherence == Incoherence::Hadamard && r.spec.method != QuantMethod::Float)

@@ -123,16 +123,29 @@ std::shared_ptr<const PackedIntMatrix> QuantizedTensor::packedCodes() const
         return packed;
     if (spec.method == QuantMethod::Float || spec.method == QuantMethod::Ggml)
         throw Error(QStringLiteral("a %1 tensor has no integer codes to pack").arg(spec.label()));
+    if (codes.size() != std::size_t(rows * cols))
+        throw Error(QStringLiteral("a %1 tensor [%2, %3] has %4 codes")
+                        .arg(spec.label())
+                        .arg(rows)
+                        .arg(cols)
+                        .arg(codes.size()));
+    // The layout first (parameters, column order), then the codes a range of rows at a time over the compute
+    // threads (each row's words are its own: the bytes of packIntMatrix on any number of threads).
+    auto m = std::make_shared<PackedIntMatrix>();
     if (spec.decodesCodes()) { // the codes alone, per row: scale 1 and zero 0 (the layer decodes them itself)
         const std::vector<float> ones(std::size_t(rows), 1.0f);
-        return std::make_shared<const PackedIntMatrix>(
-            packIntMatrix(spec.bits, rows, cols, cols, codes.data(), ones.data(), nullptr, nullptr));
+        *m = packIntLayout(spec.bits, rows, cols, cols, ones.data(), nullptr, nullptr);
+    } else {
+        // groupLength 0: per-tensor, one scale and zero (packIntLayout spreads them over the rows).
+        const std::int64_t groupLength =
+            spec.granularity == Granularity::PerTensor ? 0 : spec.groupLength(cols);
+        *m = packIntLayout(spec.bits, rows, cols, groupLength, scales.data(), zeros.data(),
+                           groupIndex.empty() ? nullptr : groupIndex.data());
     }
-    // groupLength 0: per-tensor, one scale and zero (packIntMatrix spreads them over the rows).
-    const std::int64_t groupLength = spec.granularity == Granularity::PerTensor ? 0 : spec.groupLength(cols);
-    return std::make_shared<const PackedIntMatrix>(
-        packIntMatrix(spec.bits, rows, cols, groupLength, codes.data(), scales.data(), zeros.data(),
-                      groupIndex.empty() ? nullptr : groupIndex.data()));
+    forEachRowRange(rows, cols, [&](std::int64_t first, std::int64_t count) {
+        packIntCodeRows(*m, first, first + count, codes.data() + first * cols);
+    });
+    return m;
 }
 
 void QuantizedTensor::releaseCodesToPacked()
@@ -182,13 +195,30 @@ void QuantizedTensor::dequantizeRows(std::int64_t r0, std::int64_t r1, float* ou
     if (spec.decodesCodes()) {
         decodeCodeRows(r0, r1, q, out);
     } else {
-        for (std::int64_t r = r0; r < r1; ++r) {
-            for (std::int64_t c = 0; c < cols; ++c) {
-                const std::int64_t si = scaleIndex(r, c);
-                const GroupParams p{scales[std::size_t(si)], zeros[std::size_t(si)]};
-                out[(r - r0) * cols + c] = dequantizeValue(q[(r - r0) * cols + c], p);
+        // (q − zero) · scale with each value's group parameters (scaleIndex), a group's run of columns at a
+        // time; rows spread over the compute threads (each value on its own: the same bytes on any count).
+        const bool perTensor = spec.granularity == Granularity::PerTensor;
+        const std::int64_t groups = perTensor ? 1 : spec.groupsPerRow(cols),
+                           g = perTensor ? cols : spec.groupLength(cols);
+        forEachRowRange(n, cols, [&](std::int64_t first, std::int64_t count) {
+            for (std::int64_t r = r0 + first; r < r0 + first + count; ++r) {
+                const std::uint8_t* qr = q + (r - r0) * cols;
+                float* o = out + (r - r0) * cols;
+                const std::size_t base = perTensor ? 0 : std::size_t(r * groups);
+                if (!perTensor && !groupIndex.empty()) {
+                    for (std::int64_t c = 0; c < cols; ++c) {
+                        const std::size_t si = base + std::size_t(groupIndex[std::size_t(c)]);
+                        o[c] = dequantizeValue(qr[c], GroupParams{scales[si], zeros[si]});
+                    }
+                    continue;
+                }
+                for (std::int64_t gi = 0; gi < groups; ++gi) {
+                    const GroupParams p{scales[base + std::size_t(gi)], zeros[base + std::size_t(gi)]};
+                    for (std::int64_t c = gi * g, end = std::min(cols, c + g); c < end; ++c)
+                        o[c] = dequantizeValue(qr[c], p);
+                }
             }
-        }
+        });
     }
     const std::size_t k = outlierColumns.size();
     for (std::size_t j = 0; j < k; ++j) {

@@ -36,4 +36,19 @@ std::shared_ptr<std::uint8_t> allocateStreamBuffer(std::size_t bytes)
     return std::shared_ptr<std::uint8_t>(new std::uint8_t[bytes], std::default_delete<std::uint8_t[]>());
 }
 
+void adviseHugePages(void* p, std::size_t bytes)
+{
+#if defined(__linux__)
+    const auto start = reinterpret_cast<std::uintptr_t>(p);
+    const std::uintptr_t first = (start + kStreamBufferHugePage - 1) / kStreamBufferHugePage *
+                                 kStreamBufferHugePage,
+                         last = (start + bytes) / kStreamBufferHugePage * kStreamBufferHugePage;
+    if (p && last > first)
+        madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE); // a hint: refused is fine
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
+
 } // namespace qs
