@@ -236,7 +236,9 @@ int runQuantize(const QStringList& args)
                      .arg(l.name.leftJustified(36), l.spec.label().leftJustified(26))
                      .arg(l.bitsPerWeight, 6, 'f', 3)
                      .arg(l.weightRelMse, 0, 'e', 3)
-                     .arg(l.outputRelMse, 0, 'e', 3)
+                     // Measured on calibration inputs only: "–" for a method that collects none (RTN, ggml).
+                     .arg(std::isfinite(l.outputRelMse) ? QString::number(l.outputRelMse, 'e', 3)
+                                                        : QStringLiteral("–"))
                      .arg(l.note);
     if (run.contains(u"eval")) {
         const QJsonObject e = run.value(u"eval").toObject();

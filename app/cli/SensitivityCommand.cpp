@@ -13,6 +13,7 @@
 #include <QCommandLineParser>
 #include <QFileInfo>
 #include <QJsonArray>
+#include <cmath>
 #include <csignal>
 #include <functional>
 
@@ -77,7 +78,9 @@ QString entriesTable(const qs::SensitivityResult& r, const qs::Model& model)
                  .arg(e.ppl, 10, 'f', 4)
                  .arg(e.kld, 9, 'f', 5)
                  .arg(e.weightRelMse, 9, 'e', 2)
-                 .arg(e.outputRelMse, 10, 'e', 2);
+                 .arg(std::isfinite(e.outputRelMse) ? QString::number(e.outputRelMse, 'e', 2)
+                                                    : QStringLiteral("–"),
+                      10);
     }
     return s;
 }
