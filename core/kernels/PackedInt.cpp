@@ -549,22 +549,10 @@ void packIntCodeRows(PackedIntMatrix& m, std::int64_t r0, std::int64_t r1, const
         fail(where, QStringLiteral("rows %1 … %2 outside 0 … %3").arg(r0).arg(r1).arg(m.rows));
     if (r1 > r0 && !codes)
         fail(where, QStringLiteral("null codes"));
-    switch (m.bits) {
-    case 2:
-        return packRows<2>(m, r0, r1, codes);
-    case 3:
-        return packRows<3>(m, r0, r1, codes);
-    case 4:
-        return packRows<4>(m, r0, r1, codes);
-    case 5:
-        return packRows<5>(m, r0, r1, codes);
-    case 6:
-        return packRows<6>(m, r0, r1, codes);
-    case 7:
-        return packRows<7>(m, r0, r1, codes);
-    default:
-        return packRows<8>(m, r0, r1, codes);
-    }
+    using Pack = void (*)(PackedIntMatrix&, std::int64_t, std::int64_t, const std::uint8_t*);
+    static constexpr Pack byBits[] = {packRows<2>, packRows<3>, packRows<4>, packRows<5>,
+                                      packRows<6>, packRows<7>, packRows<8>}; // checkShape: 2 … 8
+    byBits[m.bits - 2](m, r0, r1, codes);
 }
 
 void unpackIntCodeRows(const PackedIntMatrix& m, std::int64_t r0, std::int64_t r1, std::uint8_t* out)
