@@ -1547,9 +1547,19 @@ void TestQuant::packLayout()
                           pieces.data() + first * std::size_t(bits) / 8);
         }
         QVERIFY2(pieces == whole, qPrintable(QString::number(bits)));
-        const std::vector<std::uint8_t> back = unpackCodes(whole, bits, codes.size());
+        std::vector<std::uint8_t> back(codes.size(), 0xEE); // unpacked piece by piece, into place
+        for (std::size_t first : {std::size_t(0), std::size_t(64), std::size_t(200)}) {
+            const std::size_t end = first == 0 ? 64 : first == 64 ? 200 : codes.size();
+            unpackCodesInto(whole.data() + first * std::size_t(bits) / 8, end - first, bits,
+                            back.data() + first);
+        }
+        QVERIFY(back == unpackCodes(whole, bits, codes.size()));
         for (std::size_t i = 0; i < codes.size(); ++i) // each code where the bit-by-bit layout puts it
             QCOMPARE(back[i], std::uint8_t(codes[i] & ((1u << bits) - 1u)));
+        for (std::size_t i = 0; i < codes.size() * std::size_t(bits); ++i) { // bit i of the stream
+            const std::size_t code = i / std::size_t(bits), bit = i % std::size_t(bits);
+            QCOMPARE((whole[i / 8] >> (i % 8)) & 1, (codes[code] >> bit) & 1);
+        }
     }
 }
 

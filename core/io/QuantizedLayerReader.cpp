@@ -6,7 +6,10 @@
 #include "kernels/GgmlQuants.h"
 #include "tensor/GgmlTypes.h"
 #include "util/Error.h"
+#include "util/StreamBuffer.h"
+#include "util/Threads.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace qs {
@@ -54,8 +57,18 @@ QuantizedTensor readQuantizedTensor(const TensorStore& ts, const QString& module
                        .arg(rows)
                        .arg(cols)
                        .arg(spec.bits));
+    // Unpacked from where the stream lies (its size checked above), pieces of 2^20 codes over the compute
+    // threads: a multiple of 8 codes starts on a whole byte.
     const unsigned char* raw = ts.rawData(qw);
-    q.codes = unpackCodes(std::vector<std::uint8_t>(raw, raw + qi.bytes()), spec.bits, count);
+    resizeOnHugePages(q.codes, count);
+    constexpr std::size_t kPiece = std::size_t(1) << 20;
+    const std::size_t bits = std::size_t(spec.bits);
+    forEachRowRange(std::int64_t((count + kPiece - 1) / kPiece), std::int64_t(kPiece),
+                    [&](std::int64_t first, std::int64_t pieces) {
+                        for (std::size_t k = std::size_t(first); k < std::size_t(first + pieces); ++k)
+                            unpackCodesInto(raw + k * kPiece * bits / 8, std::min(kPiece, count - k * kPiece),
+                                            spec.bits, q.codes.data() + k * kPiece);
+                    });
     auto ints = [&](const QString& name) {
         if (ts.info(name).dtype != DType::I32)
             throw Error::inFile(ts.fileOf(name), name + QStringLiteral(" must hold int32 values"));

@@ -42,6 +42,34 @@ std::vector<std::uint8_t> packCodes(const std::vector<std::uint8_t>& codes, int 
     return out;
 }
 
+void unpackCodesInto(const std::uint8_t* packed, std::size_t count, int bits, std::uint8_t* out)
+{
+    if (bits < 1 || bits > 8)
+        throw Error(QStringLiteral("cannot unpack %1-bit values").arg(bits));
+    if (bits == 8) {
+        std::copy_n(packed, count, out);
+        return;
+    }
+    // Eight codes (`bits` whole bytes of the stream) at a time from a 64-bit word, then the tail.
+    const std::uint64_t mask = (1u << bits) - 1u;
+    std::size_t i = 0, o = 0;
+    for (; i + 8 <= count; i += 8, o += std::size_t(bits)) {
+        std::uint64_t v = 0;
+        for (int b = 0; b < bits; ++b)
+            v |= std::uint64_t(packed[o + std::size_t(b)]) << (8 * b);
+        for (int k = 0; k < 8; ++k)
+            out[i + std::size_t(k)] = std::uint8_t((v >> (k * bits)) & mask);
+    }
+    if (i == count)
+        return;
+    std::uint64_t v = 0;
+    const std::size_t tailBytes = ((count - i) * std::size_t(bits) + 7) / 8;
+    for (std::size_t b = 0; b < tailBytes; ++b)
+        v |= std::uint64_t(packed[o + b]) << (8 * b);
+    for (std::size_t k = 0; i + k < count; ++k)
+        out[i + k] = std::uint8_t((v >> (k * std::size_t(bits))) & mask);
+}
+
 std::vector<std::uint8_t> unpackCodes(const std::vector<std::uint8_t>& packed, int bits, std::size_t count)
 {
     if (bits < 1 || bits > 8)
@@ -54,25 +82,7 @@ std::vector<std::uint8_t> unpackCodes(const std::vector<std::uint8_t>& packed, i
                         .arg(needed)
                         .arg(packed.size()));
     std::vector<std::uint8_t> out(count);
-    const std::uint8_t* p = packed.data();
-    if (bits == 8) {
-        std::copy_n(p, count, out.begin());
-        return out;
-    }
-    const unsigned mask = (1u << bits) - 1u;
-    if (8 % bits == 0) { // 1, 2, 4 bits: whole values per byte, low bits first
-        const int perByte = 8 / bits;
-        for (std::size_t i = 0; i < count; ++i)
-            out[i] = std::uint8_t(
-                (p[i / std::size_t(perByte)] >> ((i % std::size_t(perByte)) * std::size_t(bits))) & mask);
-        return out;
-    }
-    // 3, 5, 6, 7 bits: a value spans at most two bytes (bit offset ≤ 7, ≤ 7 bits).
-    for (std::size_t i = 0, bit = 0; i < count; ++i, bit += std::size_t(bits)) {
-        const std::size_t byte = bit / 8;
-        const unsigned window = p[byte] | (byte + 1 < needed ? unsigned(p[byte + 1]) << 8 : 0u);
-        out[i] = std::uint8_t((window >> (bit % 8)) & mask);
-    }
+    unpackCodesInto(packed.data(), count, bits, out.data());
     return out;
 }
 

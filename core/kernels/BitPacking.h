@@ -14,6 +14,9 @@ std::vector<std::uint8_t> packCodes(const std::vector<std::uint8_t>& codes, int 
 /// A piece that starts at a multiple of 8 codes starts on a whole byte of the stream.
 void packCodesInto(const std::uint8_t* codes, std::size_t count, int bits, std::uint8_t* out);
 std::vector<std::uint8_t> unpackCodes(const std::vector<std::uint8_t>& packed, int bits, std::size_t count);
+/// unpackCodes from packed[(count·bits + 7) / 8] (the caller checks the size) into out[count]. A piece
+/// that starts at a multiple of 8 codes starts on a whole byte of the stream.
+void unpackCodesInto(const std::uint8_t* packed, std::size_t count, int bits, std::uint8_t* out);
 
 /// AWQ's nibble order inside an int32 word: nibble i holds output 8j + kAwqOrder[i].
 inline constexpr int kAwqOrder[8] = {0, 2, 4, 6, 1, 3, 5, 7};
