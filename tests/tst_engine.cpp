@@ -339,7 +339,12 @@ void TestEngine::bf16LayerWithRoundedInputsUsesDotKernel()
         dense->forward(x.data(), n, f32.data());
         for (float& v : x)
             v = ref::bf16ToF32(ref::f32ToBf16(v));
-        if (floatMatMulBf16InputsFast()) {
+        if (n >= kTileMinTokens && floatMatMulTilesFast()) { // AMX tiles, the inputs as one bf16 plane
+            TileInputs packed;
+            packTileInputs(x.data(), n, in, 1, packed);
+            floatMatMulTiles(DType::BF16, stored->data(), 0, out, packed, want.data(), out);
+            addBias(want.data(), n, out, bias);
+        } else if (floatMatMulBf16InputsFast()) {
             floatMatMulBf16Inputs(SimdVariant::Scalar, stored->data(), in, 0, out, x.data(), n, want.data(),
                                   out);
             addBias(want.data(), n, out, bias);
@@ -400,6 +405,7 @@ void TestEngine::piecesGiveTheSameLogits_data()
     QTest::newRow("int4 g32 packed") << QStringLiteral("rtn");
     QTest::newRow("gguf Q4_K_M") << QStringLiteral("Q4_K_M");
     QTest::newRow("gguf BF16, llama.cpp numerics") << QStringLiteral("BF16");
+    QTest::newRow("gguf F16") << QStringLiteral("F16"); // AMX tiles with exact f32 inputs where there are
 }
 
 // A long forward runs as consecutive pieces (Transformer::forwardPieceTokens): every logit must be
@@ -437,7 +443,7 @@ void TestEngine::piecesGiveTheSameLogits()
         std::vector<float> whole((tokens.size() - std::size_t(first)) * vocab), pieces(whole.size());
         KvCache a = t->makeCache(int(tokens.size())), b = t->makeCache(int(tokens.size()));
         t->forward(a, tokens.data(), int(tokens.size()), whole.data(), first); // one piece
-        t->setForwardPieceTokens(50); // rounded up to 64: pieces of 64, 64, 64, 8
+        t->setForwardPieceTokens(50); // rounded up to 64: pieces of 64, 64, 72 (the rest of 8 joins)
         QCOMPARE(t->forwardPieceTokens(), 64);
         t->forward(b, tokens.data(), int(tokens.size()), pieces.data(), first);
         t->setForwardPieceTokens(0);

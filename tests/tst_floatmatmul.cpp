@@ -103,6 +103,11 @@ private Q_SLOTS:
     void bf16InputsMatchTwin_data();
     void bf16InputsMatchTwin();
     void bf16InputsIndependentOfSplitAndTokens();
+    void tilesMatchTwin_data();
+    void tilesMatchTwin();
+    void tilesIndependentOfSplitAndTokens();
+    void tileInputPlanesSumExactly();
+    void tilesRefuseBadArguments();
 };
 
 void TestFloatMatMul::matchesReference_data()
@@ -419,6 +424,184 @@ void TestFloatMatMul::bf16InputsIndependentOfSplitAndTokens()
                                               1);
                     }),
                     {QStringLiteral("floatMatMulBf16Inputs")});
+}
+
+namespace {
+
+/// Skips the calling test where the tiles cannot run (no AMX-BF16, or Linux refused the tile state).
+#define QS_REQUIRE_TILES()                                                                                   \
+    do {                                                                                                     \
+        if (!floatMatMulTilesSupported())                                                                    \
+            QSKIP("this CPU (or OS) offers no AMX-BF16 tiles; floatMatMulTiles is not run here");            \
+    } while (false)
+
+std::vector<float> multiplyTiles(const Weight& w, const TileInputs& x, std::int64_t r0, std::int64_t r1,
+                                 std::vector<float> y)
+{
+    floatMatMulTiles(w.dtype, w.data(), r0, r1, x, y.data(), w.rows);
+    return y;
+}
+
+} // namespace
+
+void TestFloatMatMul::tilesMatchTwin_data()
+{
+    QTest::addColumn<int>("dtype");
+    QTest::addColumn<int>("rows");
+    QTest::addColumn<int>("cols");
+    QTest::addColumn<int>("n");
+    QTest::addColumn<int>("planes");
+    QTest::addColumn<int>("offset");
+    // Whole and partial 32-column steps and 32-row blocks, more than one 1024-column chunk, one token block
+    // or an odd number of them, unaligned weights.
+    const int shapes[][4] = {{7, 64, 16, 0},    {33, 172, 17, 2}, {70, 1100, 40, 0}, {9, 1, 20, 0},
+                             {130, 300, 50, 6}, {32, 31, 33, 0},  {20, 2100, 64, 2}, {64, 4500, 100, 0}};
+    for (DType d : {DType::F16, DType::BF16})
+        for (int planes : {1, 3})
+            for (const auto& sh : shapes) {
+                if (planes == 1 && d == DType::F16)
+                    continue; // bf16 inputs go with bf16 weights only (llama.cpp's BF16 numerics)
+                QTest::addRow("%s planes %d rows %d cols %d n %d offset %d", dtypeInfo(d).name, planes, sh[0],
+                              sh[1], sh[2], sh[3])
+                    << int(d) << sh[0] << sh[1] << sh[2] << planes << sh[3];
+            }
+}
+
+// The tiles stay within kFloatMatMulTilesBudget of the scalar twin (of floatMatMul for exact inputs, of
+// floatMatMulBf16Inputs for bf16 ones), and within half of it of the exact sum of the products.
+void TestFloatMatMul::tilesMatchTwin()
+{
+    QS_REQUIRE_TILES();
+    QFETCH(int, dtype);
+    QFETCH(int, rows);
+    QFETCH(int, cols);
+    QFETCH(int, n);
+    QFETCH(int, planes);
+    QFETCH(int, offset);
+    const DType d = DType(dtype);
+    const std::vector<float> raw = makeInput(n, cols, 71u + unsigned(cols));
+    const std::vector<float> xv = planes == 1 ? bf16Values(raw) : raw; // the values the kernel multiplies
+    const Weight w = makeWeight(d, rows, cols, 83u + unsigned(rows), std::size_t(offset));
+    const std::vector<float> twin = planes == 1 ? multiplyBf16Inputs(SimdVariant::Scalar, w, raw, n)
+                                                : multiply(SimdVariant::Scalar, w, raw, n);
+    TileInputs packed;
+    packTileInputs(raw.data(), n, cols, planes, packed);
+    const std::vector<float> got = multiplyTiles(w, packed, 0, rows, std::vector<float>(twin.size(), NAN));
+    for (int t = 0; t < n; ++t)
+        for (int r = 0; r < rows; ++r) {
+            double exact = 0, magnitude = 0;
+            for (int c = 0; c < cols; ++c) {
+                const double p = double(w.values[std::size_t(r * cols + c)]) * xv[std::size_t(t * cols + c)];
+                exact += p;
+                magnitude += std::fabs(p);
+            }
+            const std::size_t i = std::size_t(t * rows + r);
+            const QByteArray where = "token " + QByteArray::number(t) + " row " + QByteArray::number(r) +
+                                     ": " + QByteArray::number(got[i], 'g', 9) + " vs twin " +
+                                     QByteArray::number(twin[i], 'g', 9);
+            QVERIFY2(std::fabs(double(got[i]) - twin[i]) <= kFloatMatMulTilesBudget * (cols + 1) * magnitude,
+                     where.constData());
+            QVERIFY2(std::fabs(double(got[i]) - exact) <=
+                         kFloatMatMulTilesBudget / 2 * (cols + 1) * magnitude,
+                     where.constData());
+        }
+}
+
+// Any row cut, any n and any position among the other tokens give the same bytes; the packed inputs serve
+// any number of row ranges.
+void TestFloatMatMul::tilesIndependentOfSplitAndTokens()
+{
+    QS_REQUIRE_TILES();
+    const std::int64_t rows = 200, cols = 2100, n = 100;
+    const std::vector<float> x = makeInput(n, cols, 5);
+    for (DType d : {DType::F16, DType::BF16}) {
+        const Weight w = makeWeight(d, rows, cols, 6);
+        for (int planes : {1, 3}) {
+            TileInputs packed;
+            packTileInputs(x.data(), n, cols, planes, packed);
+            const std::vector<float> whole =
+                multiplyTiles(w, packed, 0, rows, std::vector<float>(n * rows, NAN));
+            std::vector<float> y(whole.size(), NAN);
+            const std::int64_t cuts[] = {0, 37, 64, 101, 200};
+            for (std::size_t i = 0; i + 1 < std::size(cuts); ++i)
+                y = multiplyTiles(w, packed, cuts[i], cuts[i + 1], y);
+            QVERIFY2(sameBits(y, whole), dtypeInfo(d).name);
+            for (std::int64_t first : {0, 1, 31, 95}) {
+                for (std::int64_t count : {1, 2, 5}) {
+                    TileInputs part;
+                    packTileInputs(x.data() + first * cols, count, cols, planes, part);
+                    const std::vector<float> got =
+                        multiplyTiles(w, part, 0, rows, std::vector<float>(count * rows, NAN));
+                    QVERIFY2(std::memcmp(got.data(), whole.data() + first * rows, got.size() * 4) == 0,
+                             dtypeInfo(d).name);
+                }
+            }
+        }
+    }
+}
+
+// Three planes hold every f32 input exactly (up to parts below 2^-126), one holds it rounded to bf16: read
+// back from the tile layout (token t, column c of block t/16, step c/32, pair (c%32)/2, token t%16).
+void TestFloatMatMul::tileInputPlanesSumExactly()
+{
+    QS_REQUIRE_TILES();
+    std::vector<float> x = makeInput(37, 70, 9);
+    const float special[] = {0.f,     -0.f,           1.f,        -3.0000002f, 65504.f, 1e-30f,
+                             3.0e38f, 1.1754944e-38f, 123456.789f};
+    for (std::size_t i = 0; i < std::size(special); ++i)
+        x[i * 13] = special[i];
+    for (std::size_t i = 0; i < x.size(); i += 7)
+        x[i] *= std::ldexp(1.f, int(i % 60) - 30);
+    for (int planes : {1, 3}) {
+        TileInputs packed;
+        packTileInputs(x.data(), 37, 70, planes, packed);
+        const std::int64_t steps = 3;
+        for (std::int64_t t = 0; t < 37; ++t)
+            for (std::int64_t c = 0; c < 70; ++c) {
+                float sum = 0.f;
+                for (int pl = planes - 1; pl >= 0; --pl) {
+                    const std::size_t at =
+                        (((std::size_t(t / 16) * steps + std::size_t(c / 32)) * planes + std::size_t(pl)) *
+                             16 +
+                         std::size_t(c % 32) / 2) *
+                            32 +
+                        std::size_t(t % 16) * 2 + std::size_t(c % 2);
+                    sum += ref::bf16ToF32(packed.tiles()[at]);
+                }
+                const float v = x[std::size_t(t * 70 + c)];
+                const float want = planes == 3 ? v : ref::bf16ToF32(ref::f32ToBf16(v));
+                QVERIFY2(sum == want || (std::fabs(v) < 1.2e-38f && std::fabs(sum - want) < 1.2e-38f),
+                         qPrintable(QStringLiteral("planes %1, token %2, column %3: %4 for %5")
+                                        .arg(planes)
+                                        .arg(t)
+                                        .arg(c)
+                                        .arg(double(sum), 0, 'g', 10)
+                                        .arg(double(v), 0, 'g', 10)));
+            }
+    }
+}
+
+void TestFloatMatMul::tilesRefuseBadArguments()
+{
+    if (!floatMatMulTilesSupported()) {
+        TileInputs packed;
+        const float x = 1.f;
+        QS_VERIFY_ERROR(test::errorOf([&] { packTileInputs(&x, 1, 1, 3, packed); }),
+                        {QStringLiteral("packTileInputs"), QStringLiteral("AMX")});
+        return;
+    }
+    const Weight w = makeWeight(DType::F32, 4, 8, 1);
+    const std::vector<float> x = makeInput(16, 8, 2);
+    TileInputs packed;
+    QS_VERIFY_ERROR(test::errorOf([&] { packTileInputs(x.data(), 16, 8, 2, packed); }),
+                    {QStringLiteral("packTileInputs"), QStringLiteral("planes 2")});
+    packTileInputs(x.data(), 16, 8, 3, packed);
+    std::vector<float> y(64);
+    QS_VERIFY_ERROR(test::errorOf([&] { floatMatMulTiles(DType::F32, w.data(), 0, 4, packed, y.data(), 4); }),
+                    {QStringLiteral("floatMatMulTiles"), QStringLiteral("f32")});
+    const Weight h = makeWeight(DType::F16, 4, 8, 1);
+    QS_VERIFY_ERROR(test::errorOf([&] { floatMatMulTiles(DType::F16, h.data(), 0, 4, packed, y.data(), 3); }),
+                    {QStringLiteral("floatMatMulTiles"), QStringLiteral("stride")});
 }
 
 QTEST_GUILESS_MAIN(TestFloatMatMul)

@@ -80,6 +80,50 @@ void floatMatMulBf16Inputs(SimdVariant v, const void* w, std::int64_t r0, std::i
 /// callers use floatMatMulBf16Inputs only then (the scalar twin is a reference, not a fast path).
 bool floatMatMulBf16InputsFast();
 
+/// Inputs for floatMatMulTiles, packed once for many row ranges: [n, cols] as bf16 planes in AMX B tiles
+/// (16 tokens × 16 column pairs a tile; per block of 16 tokens, per step of 32 columns, per plane),
+/// zero-padded to whole tiles. planes = 1: the inputs rounded to bf16 (nearest even, subnormals to zero), as
+/// floatMatMulBf16Inputs reads them; planes = 3: three bf16 values whose sum is each input exactly (f32's 24
+/// significant bits as 8 + 8 + 8; only parts below 2⁻¹²⁶ are lost).
+struct TileInputs
+{
+    std::int64_t n = 0, cols = 0;
+    int planes = 0;
+    std::vector<std::uint16_t> data;
+    std::size_t offset = 0; ///< where the 64-byte aligned tiles start in data
+    const std::uint16_t* tiles() const { return data.data() + offset; }
+};
+/// Packs x [n, cols] into `out` (its buffer reused). qs::Error for bad sizes, planes other than 1 or 3, or
+/// when !floatMatMulTilesSupported().
+void packTileInputs(const float* x, std::int64_t n, std::int64_t cols, int planes, TileInputs& out);
+
+/// y[t*ldy + r] = Σ_c x[t, c] · W[r, c] for r in [r0, r1), every token of x, on AMX tiles (tdpbf16ps), for
+/// F16 or BF16 weights W (row r at (const char*)w + r*cols*2, used where it lies). F16 weights are split
+/// into two bf16 planes (exactly), so every product of a weight plane and an input plane is exact; with
+/// three input planes the result is x·W in f32 arithmetic, with one it is floatMatMulBf16Inputs's sum (bf16
+/// inputs) in another order. The additions are the tile unit's: per output, 32-column steps in column order
+/// (per step, the weight planes, then the input planes), each step's products summed inside the instruction
+/// with at least f32's precision and subnormals flushed. So each output is a function of its row and its
+/// token alone: the same bytes for any row cut, any thread count and any n — but not floatMatMul's bytes;
+/// within kFloatMatMulTilesBudget of its scalar twin. Throws qs::Error as floatMatMul, and when
+/// !floatMatMulTilesSupported(). Keeps a thread_local scratch (64 KB of weights, 4 KB per 32 tokens of
+/// outputs).
+void floatMatMulTiles(DType dtype, const void* w, std::int64_t r0, std::int64_t r1, const TileInputs& x,
+                      float* y, std::int64_t ldy);
+/// The CPU has AMX-BF16 and Linux granted this process the tile state.
+bool floatMatMulTilesSupported();
+/// floatMatMulTilesSupported() and no variant forced (QUANTSCOPE_KERNELS set to any variant runs that
+/// variant's kernels, the tiles off): callers then run prefill through floatMatMulTiles.
+bool floatMatMulTilesFast();
+/// Tokens from which DenseLinear uses the tiles (below, a tile of 16 tokens would be mostly padding, and
+/// the row-streaming kernels of floatMatMul run as fast).
+inline constexpr std::int64_t kTileMinTokens = 16;
+/// |y_tiles − y_scalar| ≤ kFloatMatMulTilesBudget · (cols + 1) · Σ_c |x_c · W_c| per output: y_scalar is the
+/// scalar twin of floatMatMul (three input planes) or of floatMatMulBf16Inputs (one). Both sums add exact
+/// products in float: the twin's error is within γ_cols of the exact sum, the tiles' within γ of the
+/// number of partial products added (up to 6·cols for f16 weights, f32 inputs).
+inline constexpr double kFloatMatMulTilesBudget = 8.0 / 16777216.0;
+
 /// The variant floatMatMul(dtype, …) runs: QUANTSCOPE_KERNELS when set (activeSimdVariant()), otherwise the
 /// widest this CPU runs. Unlike the ggml scale searches (SimdVariant.cpp), a dense dot product fills all 16
 /// lanes of AVX-512, which doubles the FMA width over AVX2 for the prefill GEMM.

@@ -78,8 +78,37 @@ std::vector<float> DenseLinear::floatWeight() const
     return w;
 }
 
+namespace {
+
+/// F16/BF16 weights times n ≥ kTileMinTokens tokens on AMX tiles where the CPU has them: the inputs packed
+/// once (`planes` as packTileInputs) into a buffer this thread keeps from call to call (the lambda reads it
+/// through a reference from other threads too), then row tiles over the threads. False when the tiles do
+/// not apply.
+bool forwardTiles(DType dtype, const void* w, std::int64_t in, std::int64_t out, const float* x,
+                  std::int64_t n, float* y, int planes)
+{
+    if ((dtype != DType::F16 && dtype != DType::BF16) || n < kTileMinTokens || !floatMatMulTilesFast())
+        return false;
+    thread_local TileInputs kept;
+    TileInputs& packed = kept;
+    packTileInputs(x, n, in, planes, packed);
+    runRowTiles(
+        out, kFloatMatMulRowTile, double(n) * double(in) * double(out),
+        [&](std::int64_t r0, std::int64_t r1) { floatMatMulTiles(dtype, w, r0, r1, packed, y, out); });
+    constexpr std::size_t kKeptBytes = std::size_t(16) << 20;
+    if (packed.data.capacity() * sizeof(std::uint16_t) > kKeptBytes)
+        std::vector<std::uint16_t>().swap(packed.data);
+    return true;
+}
+
+} // namespace
+
 void DenseLinear::forward(const float* x, std::int64_t n, float* y) const
 {
+    if (forwardTiles(m_dtype, m_data, m_in, m_out, x, n, y, 3)) {
+        addBias(y, n, m_out, m_bias);
+        return;
+    }
     runRowTiles(m_out, kFloatMatMulRowTile, double(n) * double(m_in) * double(m_out),
                 [&](std::int64_t r0, std::int64_t r1) {
                     floatMatMul(m_dtype, m_data, m_in, r0, r1, x, n, y, m_out);
@@ -89,7 +118,13 @@ void DenseLinear::forward(const float* x, std::int64_t n, float* y) const
 
 bool DenseLinear::forwardBf16Inputs(const float* x, std::int64_t n, float* y) const
 {
-    if (m_dtype != DType::BF16 || !floatMatMulBf16InputsFast())
+    if (m_dtype != DType::BF16)
+        return false;
+    if (forwardTiles(m_dtype, m_data, m_in, m_out, x, n, y, 1)) {
+        addBias(y, n, m_out, m_bias);
+        return true;
+    }
+    if (!floatMatMulBf16InputsFast())
         return false;
     // Rounded and laid out once for all row tiles, into a buffer this thread keeps from call to call (a
     // forward piece's [tokens, input] bf16, 2 MB for a 1B model's down projection: not allocated and

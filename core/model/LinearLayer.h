@@ -44,7 +44,9 @@ public:
 
 /// A float layer: W as f32, f16 or bf16 rows [out, in], either owned or read in place from a
 /// memory-mapped checkpoint (kept alive by `keepAlive`), multiplied by kernels/FloatMatMul without
-/// an f32 working copy.
+/// an f32 working copy. F16 and BF16 weights times kTileMinTokens tokens or more run on AMX tiles where the
+/// CPU has them (floatMatMulTiles, the inputs split exactly into three bf16 planes): within
+/// kFloatMatMulTilesBudget of floatMatMul's result, not its bytes, and the same for any thread count.
 class DenseLinear : public LinearLayer
 {
 public:
@@ -65,7 +67,8 @@ public:
     QString kernelName() const override;
     const std::vector<float>& bias() const override { return m_bias; }
     std::vector<float> floatWeight() const override;
-    /// BF16 weights on a CPU with AVX512-BF16: kernels/FloatMatMul floatMatMulBf16Inputs (vdpbf16ps).
+    /// BF16 weights on a CPU with AVX512-BF16: kernels/FloatMatMul floatMatMulBf16Inputs (vdpbf16ps); from
+    /// kTileMinTokens tokens on a CPU with AMX-BF16, floatMatMulTiles with the inputs as one bf16 plane.
     bool forwardBf16Inputs(const float* x, std::int64_t nTokens, float* y) const override;
     DType dtype() const { return m_dtype; }
     /// Whether the rows are read in place from a model file's map (not an owned or rewritten copy).

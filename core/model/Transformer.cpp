@@ -2,6 +2,7 @@
 
 #include "io/TensorStore.h"
 #include "kernels/Convert.h"
+#include "kernels/FloatMatMul.h"
 #include "kernels/VecMath.h"
 #include "model/LinearLoader.h"
 #include "util/Error.h"
@@ -443,11 +444,17 @@ void Transformer::forward(KvCache& cache, const int* tokens, int n, float* logit
     checkTokens(tokens, n);
     checkCacheRoom(cache, n);
     const std::size_t vocab = std::size_t(vocabSize());
-    for (int s = 0; s < n; s += piece) {
-        const int m = std::min(piece, n - s);
+    for (int s = 0; s < n;) {
+        int m = std::min(piece, n - s);
+        // A last piece of fewer than kTileMinTokens tokens joins this one: the linears would run it with
+        // other kernels than the rest (kernels/FloatMatMul.h), and its rows would not compute what they
+        // compute in one call.
+        if (n - s - m > 0 && n - s - m < kTileMinTokens)
+            m = n - s;
         const int first = std::clamp(firstLogitRow - s, 0, m);
         float* out = first < m ? logits + std::size_t(s + first - firstLogitRow) * vocab : nullptr;
         forwardPiece(cache, tokens + s, m, out, first, nullptr, buffers);
+        s += m;
     }
 }
 

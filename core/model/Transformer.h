@@ -117,8 +117,9 @@ public:
     /// Runs `n` tokens at positions cache.length() … cache.length()+n-1, appending to the cache.
     /// Writes logits for rows [firstLogitRow, n) to `logits` ([(n - firstLogitRow), vocab]); pass
     /// firstLogitRow = n to skip the head. Batched prefill and one-token decode are the same call.
-    /// Without hooks, more than forwardPieceTokens() tokens run as consecutive pieces of that many:
-    /// the same results, with the activations of one piece.
+    /// Without hooks, more than forwardPieceTokens() tokens run as consecutive pieces of that many (a
+    /// rest of fewer than kTileMinTokens joins the last piece): the same results, with the activations
+    /// of one piece.
     void forward(KvCache& cache, const int* tokens, int n, float* logits, int firstLogitRow = 0,
                  ForwardHooks* hooks = nullptr) const;
     /// Tokens per piece of a long forward: a multiple of kQueryBlock, so attention's query blocks
