@@ -446,6 +446,9 @@ void TestGgmlMatMul::interleaved_data()
             << t << qint64(75) << 3 * block << qint64(8);
         QTest::newRow(QByteArray(name + " prefill").constData())
             << t << qint64(80) << qint64(4096) << qint64(13);
+        // Token tiles of 16 (AMX where the CPU has it) and a rest of 5.
+        QTest::newRow(QByteArray(name + " prefill, tiles of 16").constData())
+            << t << qint64(75) << qint64(2048) << qint64(37);
     }
 }
 

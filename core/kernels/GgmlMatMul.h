@@ -106,7 +106,9 @@ void ggmlDeinterleaveRows(GgmlType weightType, const void* src, std::int64_t row
 
 /// ggmlMatMul on interleaved weights: w holds all `rows` rows of the matrix (the groups depend on
 /// it), rows [r0, r1) are computed. Runs the avx512 kernel where the active variant is avx512 with
-/// VNNI, else the scalar twin.
+/// VNNI, else the scalar twin. With AMX-INT8 (and no variant forced by QUANTSCOPE_KERNELS) the avx512
+/// kernel takes IQ4_XS tokens 16 at a time on tiles (tdpbssd: a group of 32 codes × 16 rows × 16 tokens per
+/// instruction), the rest as before: the same integer sums, so the same bytes.
 void ggmlMatMulInterleaved(GgmlType weightType, const void* w, std::int64_t rows, std::int64_t cols,
                            std::int64_t r0, std::int64_t r1, const void* xq, std::int64_t n, float* y,
                            std::int64_t ldy);

@@ -12,9 +12,11 @@
 //
 // Every (row, token) pair has its own accumulators, so results are the same for any tiling.
 
+#include "kernels/CpuFeatures.h"
 #include "kernels/GgmlMatMulKernels.h"
 #include "kernels/GgmlMatMulTiles.h"
 
+#include <QtGlobal>
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
@@ -575,9 +577,10 @@ struct SuperTile
 
 /// Decode's prefetch (a group's rows are one stream) of part i of Parts of an interleaved block,
 /// asked for at the start of that part's work; the legacy blocks (288 bytes) go whole (Parts = 1),
-/// except Q8_0's, which decode without (IlQ8_0). The k-quant blocks of 16 rows are 2–3.4 KB, and their 36–53
-/// lines asked for at once left Q4_K's GEMV at 0.66–0.68 of the read ceiling, spread over the block 0.76–0.89
-/// (bench kernels, 14336 × 4096, one thread). A line on a part's boundary is asked for twice (harmless).
+/// except Q8_0's on AMD, which decode without (IlQ8_0). The k-quant blocks of 16 rows are 2–3.4 KB, and their
+/// 36–53 lines asked for at once left Q4_K's GEMV at 0.66–0.68 of the read ceiling, spread over the block
+/// 0.76–0.89 (bench kernels, 14336 × 4096, one thread). A line on a part's boundary is asked for twice
+/// (harmless).
 template <std::size_t Stride, int Parts>
 inline void prefetchPart(const std::uint8_t* blk, int i)
 {
@@ -623,18 +626,21 @@ struct IlIQ4_NL
         }
     }
 };
-/// Decode of Q8_0 goes without software prefetch (kPrefetch): it has the least work per byte of
-/// the interleaved formats, and the hardware prefetchers alone kept its stream fuller. Zen 5 host,
-/// alternating `bench eval --one` decode runs of the 1B-shaped model (4 blocks): 1 thread 76.5-89.8
-/// tok/s against 67.9-78.7 with the 4 KiB prefetch (ten alternations, every one higher), 2
-/// threads 84.7-156.8 against 90.6-142.0 (five of six higher); 1 KiB ahead, one line per block,
-/// every other block, prefetcht1 and prefetchnta were all slower than none. Q4_0 keeps it (1
-/// thread 113.6-118.6 without against 115.6-127.9 with; IQ4_NL, not measured, with it), and the
-/// k-quants lose half their decode speed without theirs.
+/// Decode of Q8_0 goes without software prefetch on AMD (IlQ8_0<false> there): it has the least work
+/// per byte of the interleaved formats, and on Zen 5 the hardware prefetchers alone kept its stream fuller
+/// (alternating `bench eval --one` decode runs of the 1B-shaped model, 4 blocks: 1 thread 76.5-89.8
+/// tok/s against 67.9-78.7 with the 4 KiB prefetch, ten alternations, every one higher; 2 threads
+/// 84.7-156.8 against 90.6-142.0, five of six higher; 1 KiB ahead, one line per block, every other block,
+/// prefetcht1 and prefetchnta were all slower than none). On an Intel Xeon with AMX (2026-12-07) the
+/// opposite: 1 thread 33.0-35.6 tok/s without, 36.5-37.5 with; 2 threads 67.0-70.5 against 75.9-79.1
+/// (three alternations each, every one higher with). Q4_0 keeps it everywhere (Zen 5, 1 thread
+/// 113.6-118.6 without against 115.6-127.9 with; IQ4_NL, not measured, with it), and the k-quants lose
+/// half their decode speed without theirs.
+template <bool Prefetch>
 struct IlQ8_0
 {
     static constexpr int kOffset = 128;
-    static constexpr bool kPrefetch = false;
+    static constexpr bool kPrefetch = Prefetch;
     static constexpr std::size_t kBlockBytes = sizeof(BlockQ8_0);
     static void codes(const std::uint8_t* c, __m512i out[8])
     {
@@ -1028,20 +1034,138 @@ struct IlIQ4_XS
     }
 };
 
+/// The output mask of group g's rows inside [a.r0, a.r1).
+inline __mmask16 groupMask(const MatMulArgs& a, std::int64_t g)
+{
+    const std::int64_t first = g * kIlRows;
+    const unsigned lo = unsigned(std::max(a.r0, first) - first),
+                   hi = unsigned(std::min(a.r1, first + kIlRows) - first);
+    return __mmask16(((1u << hi) - 1) & ~((1u << lo) - 1));
+}
+
+// ---- IQ4_XS prefill on AMX-INT8 tiles ---------------------------------------------------------------
+//
+// The group of 32 values times 16 tokens is one tdpbssd: A = the tokens' 32 activation codes (Q8_K rows,
+// read where they lie), B = the 16 rows' code book values in the interleaved chunks' order (a chunk's
+// 4 values per row are one B row's dword per row), C = each token's exact integer sums over the 16 rows.
+// From there on it is IlIQ4_XS's arithmetic: times the signed group scale (vpmulld), summed over the
+// super-block in integers, one conversion and FMA per super-block — so the same bytes.
+
+#define QS_AMX_INT8                                                                                          \
+    __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,amx-tile,amx-int8")))
+
+/// Tile 0: C, 16 tokens × 16 int32; tile 1: A, 16 tokens × 32 codes; tile 2: B, 8 rows of 16 × 4 values.
+struct alignas(64) AmxInt8Config
+{
+    std::uint8_t palette = 1, startRow = 0;
+    std::uint8_t reserved[14] = {};
+    std::uint16_t colBytes[16] = {64, 32, 64};
+    std::uint8_t rows[16] = {16, 16, 8};
+};
+
+/// Tokens [0, tokens) (a multiple of 16) of ilMatMul<IlIQ4_XS>, for the groups of [a.r0, a.r1).
+QS_AMX_INT8 void iq4XsTiles(const MatMulArgs& a, std::int64_t blocks, const IlIQ4_XS::Act* act,
+                            std::int64_t tokens)
+{
+    constexpr std::size_t stride = kIlRows * IlIQ4_XS::kBlockBytes;
+    const __m512i table = _mm512_broadcast_i32x4(load128(kIq4Table));
+    alignas(64) std::int8_t values[8][8 * 64]; // per group: B, 8 rows × 64 bytes
+    alignas(64) std::int32_t c[16 * 16];
+    std::vector<float> acc(std::size_t(tokens) * 16); // per token, its 16 rows' sums
+    const AmxInt8Config config;
+    _tile_loadconfig(&config);
+    const std::int64_t g0 = a.r0 / kIlRows, g1 = (a.r1 + kIlRows - 1) / kIlRows;
+    for (std::int64_t g = g0; g < g1; ++g) {
+        const std::uint8_t* group = a.w + std::size_t(g * kIlRows) * a.rowBytes;
+        std::fill(acc.begin(), acc.end(), 0.f);
+        for (std::int64_t b = 0; b < blocks; ++b) {
+            const std::uint8_t* blk = group + std::size_t(b) * stride;
+            const __m512i low = load512(blk + kIlXsScalesL),
+                          high = _mm512_cvtepu16_epi32(load256(blk + kIlXsScalesH));
+            __m512i sc[8];
+            for (int q = 0; q < 8; ++q) {
+                const __m512i ls = _mm512_or_si512(
+                    _mm512_and_si512(_mm512_srl_epi32(low, _mm_cvtsi32_si128(4 * q)), _mm512_set1_epi32(0xF)),
+                    _mm512_and_si512(_mm512_sll_epi32(_mm512_srl_epi32(high, _mm_cvtsi32_si128(2 * q)),
+                                                      _mm_cvtsi32_si128(4)),
+                                     _mm512_set1_epi32(0x30)));
+                sc[q] = _mm512_sub_epi32(ls, _mm512_set1_epi32(32));
+                const std::uint8_t* codes = blk + kIlXsCodes + 64 * 4 * q;
+                for (int k = 0; k < 4; ++k) {
+                    const __m512i v = load512(codes + 64 * k);
+                    _mm512_store_si512(values[q] + 64 * k,
+                                       _mm512_shuffle_epi8(table, _mm512_and_si512(v, bytes(0xF))));
+                    _mm512_store_si512(
+                        values[q] + 64 * (k + 4),
+                        _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi16(v, 4), bytes(0xF))));
+                }
+            }
+            const __m512 wd = _mm512_cvtph_ps(load256(blk));
+            for (std::int64_t t0 = 0; t0 < tokens; t0 += 16) {
+                const auto* x0 = reinterpret_cast<const BlockQ8_K*>(a.xq + std::size_t(t0) * a.xRowBytes) + b;
+                __m512i sumi[16];
+                for (int m = 0; m < 16; ++m)
+                    sumi[m] = _mm512_setzero_si512();
+                for (int q = 0; q < 8; ++q) {
+                    _tile_loadd(1, x0->qs + 32 * q, long(a.xRowBytes));
+                    _tile_loadd(2, values[q], 64);
+                    _tile_zero(0);
+                    _tile_dpbssd(0, 1, 2);
+                    _tile_stored(0, c, 64);
+                    for (int m = 0; m < 16; ++m)
+                        sumi[m] = _mm512_add_epi32(sumi[m],
+                                                   _mm512_mullo_epi32(_mm512_load_si512(c + 16 * m), sc[q]));
+                }
+                for (int m = 0; m < 16; ++m) {
+                    float* at = acc.data() + std::size_t(t0 + m) * 16;
+                    _mm512_storeu_ps(
+                        at, _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[m]),
+                                            _mm512_mul_ps(wd, _mm512_set1_ps(act[(t0 + m) * blocks + b].d)),
+                                            _mm512_loadu_ps(at)));
+                }
+            }
+        }
+        const __mmask16 mask = groupMask(a, g);
+        for (std::int64_t t = 0; t < tokens; ++t)
+            _mm512_mask_storeu_ps(a.y + t * a.ldy + g * kIlRows, mask, _mm512_loadu_ps(acc.data() + t * 16));
+    }
+    _tile_release();
+}
+
+/// Whether ilMatMul<F> runs tokens in tiles of 16 on AMX-INT8 (IQ4_XS, where the CPU has it and the
+/// default variant runs: QUANTSCOPE_KERNELS forces the VNNI kernels).
+template <class F>
+bool amxInt8Tokens(std::int64_t n)
+{
+    if constexpr (std::is_same_v<F, IlIQ4_XS>) {
+        static const bool usable = cpuFeatures().hasAmxInt8() && amxTileStateGranted() &&
+                                   qEnvironmentVariableIsEmpty("QUANTSCOPE_KERNELS");
+        return n >= 16 && usable;
+    } else {
+        return false;
+    }
+}
+
 template <class F>
 void ilMatMul(const MatMulArgs& a)
 {
     const std::int64_t blocks = a.cols / F::kValues;
     std::vector<typename F::Act> act(std::size_t(a.n * blocks));
     F::prepare(a, blocks, act.data());
+    std::int64_t tBegin = 0;
+    if constexpr (std::is_same_v<F, IlIQ4_XS>) {
+        if (amxInt8Tokens<F>(a.n)) {
+            tBegin = a.n / 16 * 16;
+            iq4XsTiles(a, blocks, act.data(), tBegin);
+            if (tBegin == a.n)
+                return;
+        }
+    }
     const std::int64_t g0 = a.r0 / kIlRows, g1 = (a.r1 + kIlRows - 1) / kIlRows;
     auto tile = [&]<int T>(std::int64_t g, std::int64_t t) {
         const std::int64_t first = g * kIlRows;
-        const unsigned lo = unsigned(std::max(a.r0, first) - first),
-                       hi = unsigned(std::min(a.r1, first + kIlRows) - first);
-        const auto mask = __mmask16(((1u << hi) - 1) & ~((1u << lo) - 1));
         F::template tile<T>(a.w + std::size_t(first) * a.rowBytes, blocks, a, t, act.data(), a.y + first,
-                            mask);
+                            groupMask(a, g));
     };
     if (a.n == 1) {
         for (std::int64_t g = g0; g < g1; ++g)
@@ -1052,7 +1176,7 @@ void ilMatMul(const MatMulArgs& a)
     constexpr std::int64_t groupsPerBlock = kRowBlock / kIlRows;
     for (std::int64_t gb = g0; gb < g1; gb += groupsPerBlock) {
         const std::int64_t ge = std::min(g1, gb + groupsPerBlock);
-        std::int64_t t = 0;
+        std::int64_t t = tBegin;
         for (; t + 8 <= a.n; t += 8)
             for (std::int64_t g = gb; g < ge; ++g)
                 tile.template operator()<8>(g, t);
@@ -1079,7 +1203,7 @@ MatMulFn avx512InterleavedMatMul(GgmlType type)
     case GgmlType::Q4_0:
         return ilMatMul<IlLegacy<IlQ4_0>>;
     case GgmlType::Q8_0:
-        return ilMatMul<IlLegacy<IlQ8_0>>;
+        return cpuFeatures().amd ? ilMatMul<IlLegacy<IlQ8_0<false>>> : ilMatMul<IlLegacy<IlQ8_0<true>>>;
     case GgmlType::IQ4_NL:
         return ilMatMul<IlLegacy<IlIQ4_NL>>;
     case GgmlType::Q4_K:

@@ -96,7 +96,7 @@ inline constexpr std::size_t kPrefetchBytes = 2048;
 /// decode runs of the 1B-shaped model (4 blocks, 1 thread) gave Q4_K_M 126-174 tok/s against
 /// 109-152 with 2 KiB (six alternations, every one higher), IQ4_XS 169-190 against 124-166 (three), Q4_0
 /// 104-186 against 111-155 (four of six higher), Q4_K_M at 2 threads 238-274 against 208-236;
-/// Q8_0 did not move (61-89 against 65-84; it now decodes without, IlQ8_0); 3, 6 and 8 KiB fell
+/// Q8_0 did not move (61-89 against 65-84; on AMD it now decodes without, IlQ8_0); 3, 6 and 8 KiB fell
 /// between or level. A k-quant block of 16 rows is 2-3.4 KB: 2 KiB ahead was less than one block.
 inline constexpr std::size_t kIlPrefetchBytes = 4096;
 
