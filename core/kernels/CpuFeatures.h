@@ -26,7 +26,7 @@ struct CpuFeatures
     bool hasAvx512Vnni() const { return hasAvx512() && avx512vnni; }
     bool hasAvx512Bf16() const { return hasAvx512() && avx512bf16; }
     /// The CPU and the OS offer AMX-BF16; a process must still ask Linux for the tile data state before
-    /// its first tile instruction (kernels/FloatMatMulTiles.cpp does, once).
+    /// its first tile instruction (amxTileStateGranted below).
     bool hasAmxBf16() const { return hasAvx512Bf16() && amxTile && amxBf16; }
     bool hasAmxInt8() const { return hasAvx512Vnni() && amxTile && amxInt8; }
 };
