@@ -2,9 +2,11 @@
 
 #include "Benchmarks.h"
 #include "kernels/CpuFeatures.h"
+#include "kernels/FloatMatMul.h"
 
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
 
 #if defined(__x86_64__) || defined(__i386__)
 // GCC 12's AVX-512 intrinsics fill "don't care" operands with _mm512_undefined_*() (see FloatMatMulX86.cpp).
@@ -81,6 +83,38 @@ __attribute__((target("avx2,fma,avx512f,avx512bw,avx512bf16"))) void bf16DotLoop
     *out = lanes[0] + lanes[15];
 }
 
+/// Four accumulator tiles += the same A and B tiles (every bf16 value 1/1024: each instruction adds 2⁻¹⁵ to
+/// every f32 element), tile after tile; the first tile's first element goes to *out.
+__attribute__((target("amx-tile,amx-bf16"))) void amxBf16Loop(std::int64_t iters, volatile float* out)
+{
+    struct alignas(64) Config
+    {
+        std::uint8_t palette = 1, startRow = 0;
+        std::uint8_t reserved[14] = {};
+        std::uint16_t colBytes[16] = {64, 64, 64, 64, 64, 64};
+        std::uint8_t rows[16] = {16, 16, 16, 16, 16, 16};
+    } config;
+    alignas(64) std::uint16_t ab[512];
+    std::fill(std::begin(ab), std::end(ab), std::uint16_t(0x3a80));
+    alignas(64) float c[256];
+    _tile_loadconfig(&config);
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    _tile_loadd(4, ab, 64);
+    _tile_loadd(5, ab, 64);
+    for (std::int64_t i = 0; i < iters; ++i) {
+        _tile_dpbf16ps(0, 4, 5);
+        _tile_dpbf16ps(1, 4, 5);
+        _tile_dpbf16ps(2, 4, 5);
+        _tile_dpbf16ps(3, 4, 5);
+    }
+    _tile_stored(0, c, 64);
+    _tile_release();
+    *out = c[0];
+}
+
 #endif
 
 /// GFLOP/s of `loop` doing `flopsPerIter` per iteration: the best of many short runs (about 0.2 ms each, for
@@ -126,6 +160,8 @@ ComputePeak measureComputePeak(double seconds)
     }
     if (cpu.hasAvx512Bf16())
         p.bf16DotGflops = bestGflops(bf16DotLoop512, kAccumulators * 16 * 4, seconds);
+    if (floatMatMulTilesSupported()) // the CPU has AMX-BF16 and Linux granted the tile state
+        p.amxBf16Gflops = bestGflops(amxBf16Loop, 4.0 * 16 * 16 * 32 * 2, seconds);
 #else
     (void)seconds;
 #endif

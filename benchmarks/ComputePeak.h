@@ -11,6 +11,7 @@ struct ComputePeak
     const char* f32Isa = "";  ///< the instruction the f32 figure uses ("avx512 vfmadd", "avx2 vfmadd")
     double f32FmaGflops = 0;  ///< f32 fused multiply-adds, 2 FLOP each per lane
     double bf16DotGflops = 0; ///< vdpbf16ps (4 FLOP per f32 lane: two products, two adds); 0: no avx512bf16
+    double amxBf16Gflops = 0; ///< tdpbf16ps on AMX tiles (16·16·32 products, 2 FLOP each); 0: no tiles here
 };
 
 /// Register-only loops on the calling thread (24 independent accumulators, more than latency × issue width

@@ -6,6 +6,7 @@
 #include "ComputePeak.h"
 #include "checkpoint/GgufExport.h"
 #include "eval/Perplexity.h"
+#include "kernels/FloatMatMul.h"
 #include "model/Model.h"
 #include "model/SyntheticModel.h"
 #include "model/Transformer.h"
@@ -478,11 +479,16 @@ void addDecodeTraffic(QJsonObject& side, double tokensPerSecond, double bytesPer
 /// Which peak bounds a prefill's matmuls: the instruction that does its multiply-adds. f16 and f32 weights
 /// (and bf16 ones against f32 inputs) go through f32 FMAs; bf16 weights against bf16-rounded inputs through
 /// vdpbf16ps where the CPU has it (llama.cpp always rounds them so; ours under --llamacpp-numerics).
-/// Quantized weights: none (their integer dot products have no yardstick here).
-enum class PeakKind { None, F32Fma, Bf16Dot };
+/// Quantized weights: none (their integer dot products have no yardstick here). Ours on a CPU with AMX-BF16
+/// (floatMatMulTilesFast()): f16 and bf16 weights go through tdpbf16ps, with 6 (f16 weights, f32 inputs: two
+/// weight planes × three input planes), 3 (bf16, f32 inputs) or 1 (bf16 inputs) tile products per
+/// multiply-add of the model.
+enum class PeakKind { None, F32Fma, Bf16Dot, AmxBf16 };
 
-PeakKind prefillPeakKind(const QString& weights, bool bf16Inputs, const ComputePeak& peak)
+PeakKind prefillPeakKind(const QString& weights, bool bf16Inputs, const ComputePeak& peak, bool tiles = false)
 {
+    if (tiles && peak.amxBf16Gflops > 0 && (weights == u"f16" || weights == u"bf16"))
+        return PeakKind::AmxBf16;
     if (weights == u"f16" || weights == u"f32")
         return PeakKind::F32Fma;
     if (weights == u"bf16")
@@ -493,7 +499,7 @@ PeakKind prefillPeakKind(const QString& weights, bool bf16Inputs, const ComputeP
 /// Prefill as arithmetic: tokens/s × 2 × the multiply-adds of a token in the linears (the head runs
 /// for one row only, attention not counted), and its share of `threads` cores' peak for that arithmetic.
 void addPrefillCompute(QJsonObject& side, double tokensPerSecond, double linearMacs, PeakKind kind,
-                       const ComputePeak& peak, int threads)
+                       const ComputePeak& peak, int threads, int tileProducts = 1)
 {
     if (!(linearMacs > 0) || !std::isfinite(tokensPerSecond))
         return;
@@ -501,11 +507,16 @@ void addPrefillCompute(QJsonObject& side, double tokensPerSecond, double linearM
     side.insert(QStringLiteral("pp_linear_gflops"), gflops);
     const double perCore = kind == PeakKind::F32Fma    ? peak.f32FmaGflops
                            : kind == PeakKind::Bf16Dot ? peak.bf16DotGflops
+                           : kind == PeakKind::AmxBf16 ? peak.amxBf16Gflops
                                                        : 0.0;
     if (perCore > 0) {
-        side.insert(QStringLiteral("pp_peak"),
-                    kind == PeakKind::F32Fma ? QStringLiteral("f32_fma") : QStringLiteral("bf16_dot"));
-        side.insert(QStringLiteral("pp_share_of_peak"), gflops / (perCore * std::max(1, threads)));
+        side.insert(QStringLiteral("pp_peak"), kind == PeakKind::F32Fma    ? QStringLiteral("f32_fma")
+                                               : kind == PeakKind::Bf16Dot ? QStringLiteral("bf16_dot")
+                                                                           : QStringLiteral("amx_bf16"));
+        const int products = kind == PeakKind::AmxBf16 ? tileProducts : 1;
+        if (kind == PeakKind::AmxBf16)
+            side.insert(QStringLiteral("pp_tile_products_per_mac"), products);
+        side.insert(QStringLiteral("pp_share_of_peak"), gflops * products / (perCore * std::max(1, threads)));
     }
 }
 
@@ -540,8 +551,13 @@ QJsonObject measureCase(const Case& c, int threads, double readGBps, const Compu
     addDecodeTraffic(oursJson, ourTg, bytesPerToken, readGBps);
     const double linearMacs = oursJson.value(u"prefill_linear_macs_per_token").toDouble();
     const QString weights = oursJson.value(u"weights").toString();
-    addPrefillCompute(oursJson, ourPp, linearMacs, prefillPeakKind(weights, e.llamaCppNumerics, peak), peak,
-                      threads);
+    const bool bf16Inputs = e.llamaCppNumerics && weights == u"bf16";
+    addPrefillCompute(oursJson, ourPp, linearMacs,
+                      prefillPeakKind(weights, e.llamaCppNumerics, peak, floatMatMulTilesFast()), peak,
+                      threads,
+                      weights == u"f16" ? 6
+                      : bf16Inputs      ? 1
+                                        : 3);
     o.insert(QStringLiteral("read_bandwidth_gbps"), readGBps);
     o.insert(QStringLiteral("ours"), oursJson);
     QString line = QStringLiteral("eval %1 t=%2: ours pp %3 tg %4 tok/s, peak RSS %5 MiB")
@@ -630,11 +646,14 @@ QJsonObject evalThroughput(const Options& options)
     const QJsonObject peakJson{{QStringLiteral("f32_isa"), QString::fromLatin1(peak.f32Isa)},
                                {QStringLiteral("f32_fma_gflops"), peak.f32FmaGflops},
                                {QStringLiteral("bf16_dot_gflops"), peak.bf16DotGflops},
+                               {QStringLiteral("amx_bf16_gflops"), peak.amxBf16Gflops},
                                {QStringLiteral("threads"), 1}};
     if (opt.log)
-        opt.log(QStringLiteral("compute peak, one core: f32 FMA %1 GFLOP/s, vdpbf16ps %2")
+        opt.log(QStringLiteral("compute peak, one core: f32 FMA %1 GFLOP/s, vdpbf16ps %2, AMX-BF16 tiles %3")
                     .arg(peak.f32FmaGflops, 0, 'f', 1)
                     .arg(peak.bf16DotGflops > 0 ? QString::number(peak.bf16DotGflops, 'f', 1)
+                                                : QStringLiteral("not on this CPU"))
+                    .arg(peak.amxBf16Gflops > 0 ? QString::number(peak.amxBf16Gflops, 'f', 1)
                                                 : QStringLiteral("not on this CPU")));
     QJsonArray results;
     for (const Case& c : cases) {

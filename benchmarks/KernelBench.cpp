@@ -318,11 +318,15 @@ QJsonObject kernelThroughput(const Options& opt)
     const QJsonObject peakJson{{QStringLiteral("threads"), 1},
                                {QStringLiteral("f32_isa"), QLatin1String(peak.f32Isa)},
                                {QStringLiteral("f32_fma_gflops"), peak.f32FmaGflops},
-                               {QStringLiteral("bf16_dot_gflops"), peak.bf16DotGflops}};
-    log(QStringLiteral("kernels compute peak threads=1: f32 %1 %2 GFLOP/s, avx512bf16 vdpbf16ps %3")
+                               {QStringLiteral("bf16_dot_gflops"), peak.bf16DotGflops},
+                               {QStringLiteral("amx_bf16_gflops"), peak.amxBf16Gflops}};
+    log(QStringLiteral(
+            "kernels compute peak threads=1: f32 %1 %2 GFLOP/s, avx512bf16 vdpbf16ps %3, AMX-BF16 %4")
             .arg(QLatin1String(peak.f32Isa))
             .arg(peak.f32FmaGflops, 0, 'f', 1)
             .arg(peak.bf16DotGflops > 0 ? QStringLiteral("%1 GFLOP/s").arg(peak.bf16DotGflops, 0, 'f', 1)
+                                        : QStringLiteral("absent"))
+            .arg(peak.amxBf16Gflops > 0 ? QStringLiteral("%1 GFLOP/s").arg(peak.amxBf16Gflops, 0, 'f', 1)
                                         : QStringLiteral("absent")));
 
     for (const QString& name : opt.kernelFormats) {
