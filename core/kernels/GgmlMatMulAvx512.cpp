@@ -581,12 +581,15 @@ struct SuperTile
 /// 36–53 lines asked for at once left Q4_K's GEMV at 0.66–0.68 of the read ceiling, spread over the block
 /// 0.76–0.89 (bench kernels, 14336 × 4096, one thread). A line on a part's boundary is asked for twice
 /// (harmless).
+/// The interleaved decode's prefetch distance for this CPU's vendor (GgmlMatMulKernels.h).
+const std::size_t ilPrefetchBytes = cpuFeatures().amd ? kIlPrefetchBytesAmd : kIlPrefetchBytesOther;
+
 template <std::size_t Stride, int Parts>
 inline void prefetchPart(const std::uint8_t* blk, int i)
 {
     for (std::size_t l = std::size_t(i) * Stride / Parts / 64 * 64; l < std::size_t(i + 1) * Stride / Parts;
          l += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(blk) + kIlPrefetchBytes + l, _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(blk) + ilPrefetchBytes + l, _MM_HINT_T0);
 }
 
 // ---- Interleaved layout (GgmlMatMul.h): 16 rows per register ----------------------------------

@@ -92,13 +92,19 @@ inline constexpr std::int64_t kRowBlock = 64;
 /// so addresses past the matrix are harmless.
 inline constexpr std::size_t kPrefetchBytes = 2048;
 /// The same distance for the interleaved layout's decode (GgmlMatMulAvx512.cpp), where a group of
-/// kIlRows rows is one stream. 4 KiB there: on the Zen 5 host, alternating `bench eval --one`
+/// kIlRows rows is one stream, by vendor. 4 KiB on AMD: on the Zen 5 host, alternating `bench eval --one`
 /// decode runs of the 1B-shaped model (4 blocks, 1 thread) gave Q4_K_M 126-174 tok/s against
 /// 109-152 with 2 KiB (six alternations, every one higher), IQ4_XS 169-190 against 124-166 (three), Q4_0
 /// 104-186 against 111-155 (four of six higher), Q4_K_M at 2 threads 238-274 against 208-236;
 /// Q8_0 did not move (61-89 against 65-84; on AMD it now decodes without, IlQ8_0); 3, 6 and 8 KiB fell
 /// between or level. A k-quant block of 16 rows is 2-3.4 KB: 2 KiB ahead was less than one block.
-inline constexpr std::size_t kIlPrefetchBytes = 4096;
+inline constexpr std::size_t kIlPrefetchBytesAmd = 4096;
+/// 2 KiB elsewhere: on an Intel Xeon with AMX (2026-12-07), the same runs at 1 thread, alternating, gave
+/// Q4_0 64.4-66.5 tok/s against 55.8-62.1 with 4 KiB (three), Q4_K_M 52.5-52.8 against 42.1-45.0, IQ4_XS
+/// 64.9-67.5 against 60.8-63.5, Q8_0 40.0-41.4 against 38.5-38.6 (two each); 8 KiB was slower (Q4_0
+/// 47.9-51.5 against 51.1-56.0); at 2 threads level (Q4_0 129.7-138.5 against 131.4-143.2, Q4_K_M
+/// 110.2-113.3 against 100.3-116.5).
+inline constexpr std::size_t kIlPrefetchBytesOther = 2048;
 
 template <int R>
 inline const char* prefetchAddress(const void* row, std::size_t rowBytes, std::size_t pos)
