@@ -602,6 +602,9 @@ void TestFloatMatMul::tilesRefuseBadArguments()
     const Weight h = makeWeight(DType::F16, 4, 8, 1);
     QS_VERIFY_ERROR(test::errorOf([&] { floatMatMulTiles(DType::F16, h.data(), 0, 4, packed, y.data(), 3); }),
                     {QStringLiteral("floatMatMulTiles"), QStringLiteral("stride")});
+    packed.n = 17; // one token block more than was packed
+    QS_VERIFY_ERROR(test::errorOf([&] { floatMatMulTiles(DType::F16, h.data(), 0, 4, packed, y.data(), 4); }),
+                    {QStringLiteral("floatMatMulTiles"), QStringLiteral("packed inputs")});
 }
 
 QTEST_GUILESS_MAIN(TestFloatMatMul)

@@ -9,6 +9,7 @@
 #include "kernels/CpuFeatures.h"
 #include "kernels/FloatMatMul.h"
 #include "kernels/FloatMatMulVariants.h"
+#include "kernels/SimdVariant.h"
 #include "util/Error.h"
 
 #include <algorithm>
@@ -281,6 +282,13 @@ QS_TILES void runTiles(DType dtype, const char* w, std::int64_t r0, std::int64_t
 
 #endif // QS_TILES_X86
 
+/// The bf16 values packTileInputs lays out for x's sizes (whole tiles).
+std::size_t packedHalves(const TileInputs& x)
+{
+    const std::int64_t steps = (x.cols + kStep - 1) / kStep, blocks = (x.n + kBlockTokens - 1) / kBlockTokens;
+    return std::size_t(blocks * steps) * std::size_t(std::max(x.planes, 0)) * kTileHalves;
+}
+
 } // namespace
 
 bool floatMatMulTilesSupported()
@@ -295,9 +303,7 @@ bool floatMatMulTilesSupported()
 
 bool floatMatMulTilesFast()
 {
-    // A forced variant (QUANTSCOPE_KERNELS) runs that variant's own kernels: the tiles are the default's.
-    static const bool fast = floatMatMulTilesSupported() && qEnvironmentVariableIsEmpty("QUANTSCOPE_KERNELS");
-    return fast;
+    return floatMatMulTilesSupported() && !simdVariantForced();
 }
 
 void packTileInputs(const float* x, std::int64_t n, std::int64_t cols, int planes, TileInputs& out)
@@ -311,16 +317,15 @@ void packTileInputs(const float* x, std::int64_t n, std::int64_t cols, int plane
         throw Error(QStringLiteral("packTileInputs: this CPU (or OS) offers no AMX-BF16 tiles"));
     if (n > 0 && cols > 0 && !x)
         throw Error(QStringLiteral("packTileInputs: null inputs"));
-    const std::int64_t steps = (cols + kStep - 1) / kStep, blocks = (n + kBlockTokens - 1) / kBlockTokens;
     out.n = n;
     out.cols = cols;
     out.planes = planes;
     // 64-byte aligned: tile loads take any address, the packer's stores do not.
-    const std::size_t halves = std::size_t(blocks * steps) * std::size_t(planes) * kTileHalves;
-    out.data.resize(halves + 32);
+    out.data.resize(packedHalves(out) + 32);
     const std::size_t skew = (64 - reinterpret_cast<std::uintptr_t>(out.data.data()) % 64) % 64 / 2;
     out.offset = skew;
 #ifdef QS_TILES_X86
+    const std::int64_t steps = (cols + kStep - 1) / kStep, blocks = (n + kBlockTokens - 1) / kBlockTokens;
     for (std::int64_t b = 0; b < blocks; ++b)
         packBlock(x, n, cols, planes, b * kBlockTokens,
                   out.data.data() + skew + std::size_t(b * steps) * std::size_t(planes) * kTileHalves);
@@ -336,6 +341,8 @@ void floatMatMulTiles(DType dtype, const void* w, std::int64_t r0, std::int64_t 
     if (!fmm::checkMatMulArgs("floatMatMulTiles", w, x.cols, r0, r1,
                               reinterpret_cast<const float*>(x.tiles()), x.n, y, ldy))
         return;
+    if ((x.planes != 1 && x.planes != 3) || x.data.size() < x.offset + packedHalves(x))
+        throw Error(QStringLiteral("floatMatMulTiles: the packed inputs do not match their sizes"));
     if (x.cols == 0) { // empty sums
         for (std::int64_t t = 0; t < x.n; ++t)
             std::fill(y + t * ldy + r0, y + t * ldy + r1, 0.f);

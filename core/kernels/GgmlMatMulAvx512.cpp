@@ -15,8 +15,8 @@
 #include "kernels/CpuFeatures.h"
 #include "kernels/GgmlMatMulKernels.h"
 #include "kernels/GgmlMatMulTiles.h"
+#include "kernels/SimdVariant.h"
 
-#include <QtGlobal>
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
@@ -975,6 +975,31 @@ struct IlQ6_K
     }
 };
 
+/// IQ4_XS interleaved, group g of a block: the 16 rows' signed scales ls − 32 = (nibble g of scales_l |
+/// bits 2g, 2g+1 of scales_h << 4) − 32, from `low` (scales_l's 4 bytes per lane) and `high` (scales_h in
+/// the low 16 bits).
+inline __m512i iq4XsGroupScale(__m512i low, __m512i high, int g)
+{
+    const __m512i ls = _mm512_or_si512(
+        _mm512_and_si512(_mm512_srl_epi32(low, _mm_cvtsi32_si128(4 * g)), _mm512_set1_epi32(0xF)),
+        _mm512_and_si512(
+            _mm512_sll_epi32(_mm512_srl_epi32(high, _mm_cvtsi32_si128(2 * g)), _mm_cvtsi32_si128(4)),
+            _mm512_set1_epi32(0x30)));
+    return _mm512_sub_epi32(ls, _mm512_set1_epi32(32));
+}
+
+/// The 16 rows' values of group g through `table` (16 bytes per lane): out[k] holds values 4k … 4k+3 of
+/// each row (k < 4: the low nibbles of chunk 4g + k; k ≥ 4: the high nibbles of chunk 4g + k − 4).
+inline void iq4XsGroupValues(const std::uint8_t* blk, int g, __m512i table, __m512i out[8])
+{
+    const std::uint8_t* codes = blk + kIlXsCodes + 64 * 4 * g;
+    for (int k = 0; k < 4; ++k) {
+        const __m512i v = load512(codes + 64 * k);
+        out[k] = _mm512_shuffle_epi8(table, _mm512_and_si512(v, bytes(0xF)));
+        out[k + 4] = _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi16(v, 4), bytes(0xF)));
+    }
+}
+
 /// IQ4_XS interleaved: per group of 32 the 16 rows' sums of the code book's values + 128 by
 /// vpdpbusd, the lanes starting at −128·Σx of the group (the offset), times the signed group scale
 /// (vpmulld), summed over the super-block in integers; one conversion and FMA per super-block.
@@ -1005,22 +1030,9 @@ struct IlIQ4_XS
                 for (int g = 0; g < 8; ++g) {
                     if constexpr (T == 1)
                         prefetchPart<kIlRows * kBlockBytes, 8>(blk, g);
-                    // ls − 32 = (nibble g of scales_l | bits 2g, 2g+1 of scales_h << 4) − 32.
-                    const __m512i ls = _mm512_or_si512(
-                        _mm512_and_si512(_mm512_srl_epi32(low, _mm_cvtsi32_si128(4 * g)),
-                                         _mm512_set1_epi32(0xF)),
-                        _mm512_and_si512(_mm512_sll_epi32(_mm512_srl_epi32(high, _mm_cvtsi32_si128(2 * g)),
-                                                          _mm_cvtsi32_si128(4)),
-                                         _mm512_set1_epi32(0x30)));
-                    const __m512i sc = _mm512_sub_epi32(ls, _mm512_set1_epi32(32));
-                    const std::uint8_t* codes = blk + kIlXsCodes + 64 * 4 * g;
-                    __m512i c[8]; // c[k]: values 4k … (k < 4: low nibbles; 16 + 4(k − 4) …: high)
-                    for (int k = 0; k < 4; ++k) {
-                        const __m512i v = load512(codes + 64 * k);
-                        c[k] = _mm512_shuffle_epi8(table, _mm512_and_si512(v, bytes(0xF)));
-                        c[k + 4] =
-                            _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi16(v, 4), bytes(0xF)));
-                    }
+                    const __m512i sc = iq4XsGroupScale(low, high, g);
+                    __m512i c[8]; // c[k]: values 4k … 4k+3 of each row, + 128
+                    iq4XsGroupValues(blk, g, table, c);
                     for (int j = 0; j < T; ++j) {
                         // Two chains of dot products, added at the end (integers: the same sum).
                         __m512i s[2] = {_mm512_set1_epi32(xa[j][b].start[g]), _mm512_setzero_si512()};
@@ -1087,21 +1099,11 @@ QS_AMX_INT8 void iq4XsTiles(const MatMulArgs& a, std::int64_t blocks, const IlIQ
                           high = _mm512_cvtepu16_epi32(load256(blk + kIlXsScalesH));
             __m512i sc[8];
             for (int q = 0; q < 8; ++q) {
-                const __m512i ls = _mm512_or_si512(
-                    _mm512_and_si512(_mm512_srl_epi32(low, _mm_cvtsi32_si128(4 * q)), _mm512_set1_epi32(0xF)),
-                    _mm512_and_si512(_mm512_sll_epi32(_mm512_srl_epi32(high, _mm_cvtsi32_si128(2 * q)),
-                                                      _mm_cvtsi32_si128(4)),
-                                     _mm512_set1_epi32(0x30)));
-                sc[q] = _mm512_sub_epi32(ls, _mm512_set1_epi32(32));
-                const std::uint8_t* codes = blk + kIlXsCodes + 64 * 4 * q;
-                for (int k = 0; k < 4; ++k) {
-                    const __m512i v = load512(codes + 64 * k);
-                    _mm512_store_si512(values[q] + 64 * k,
-                                       _mm512_shuffle_epi8(table, _mm512_and_si512(v, bytes(0xF))));
-                    _mm512_store_si512(
-                        values[q] + 64 * (k + 4),
-                        _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi16(v, 4), bytes(0xF))));
-                }
+                sc[q] = iq4XsGroupScale(low, high, q);
+                __m512i v[8];
+                iq4XsGroupValues(blk, q, table, v);
+                for (int k = 0; k < 8; ++k)
+                    _mm512_store_si512(values[q] + 64 * k, v[k]);
             }
             const __m512 wd = _mm512_cvtph_ps(load256(blk));
             for (std::int64_t t0 = 0; t0 < tokens; t0 += 16) {
@@ -1135,18 +1137,12 @@ QS_AMX_INT8 void iq4XsTiles(const MatMulArgs& a, std::int64_t blocks, const IlIQ
     _tile_release();
 }
 
-/// Whether ilMatMul<F> runs tokens in tiles of 16 on AMX-INT8 (IQ4_XS, where the CPU has it and the
-/// default variant runs: QUANTSCOPE_KERNELS forces the VNNI kernels).
-template <class F>
-bool amxInt8Tokens(std::int64_t n)
+/// Whether ilMatMul<IlIQ4_XS> runs tokens in tiles of 16 on AMX-INT8: where the CPU has it and no variant
+/// is forced (QUANTSCOPE_KERNELS runs the VNNI kernels alone).
+bool iq4XsTilesUsable()
 {
-    if constexpr (std::is_same_v<F, IlIQ4_XS>) {
-        static const bool usable = cpuFeatures().hasAmxInt8() && amxTileStateGranted() &&
-                                   qEnvironmentVariableIsEmpty("QUANTSCOPE_KERNELS");
-        return n >= 16 && usable;
-    } else {
-        return false;
-    }
+    static const bool usable = cpuFeatures().hasAmxInt8() && amxTileStateGranted() && !simdVariantForced();
+    return usable;
 }
 
 template <class F>
@@ -1157,7 +1153,7 @@ void ilMatMul(const MatMulArgs& a)
     F::prepare(a, blocks, act.data());
     std::int64_t tBegin = 0;
     if constexpr (std::is_same_v<F, IlIQ4_XS>) {
-        if (amxInt8Tokens<F>(a.n)) {
+        if (a.n >= 16 && iq4XsTilesUsable()) {
             tBegin = a.n / 16 * 16;
             iq4XsTiles(a, blocks, act.data(), tBegin);
             if (tBegin == a.n)

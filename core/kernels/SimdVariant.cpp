@@ -94,10 +94,16 @@ SimdVariant activeSimdVariant()
     return active;
 }
 
+bool simdVariantForced()
+{
+    static const bool forced = !qEnvironmentVariableIsEmpty("QUANTSCOPE_KERNELS");
+    return forced;
+}
+
 SimdVariant widestSimdVariant()
 {
     static const SimdVariant chosen = [] {
-        if (!qgetenv("QUANTSCOPE_KERNELS").isEmpty())
+        if (simdVariantForced())
             return activeSimdVariant();
         return supportedSimdVariants().back();
     }();

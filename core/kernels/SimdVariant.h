@@ -32,6 +32,10 @@ SimdVariant chooseSimdVariant(const QByteArray& forced, const CpuFeatures& cpu);
 /// qs::Error (on every call) when the variable names a variant this CPU lacks.
 SimdVariant activeSimdVariant();
 
+/// QUANTSCOPE_KERNELS names a variant: every kernel then runs that variant's code (no wider path such as the
+/// AMX tiles either). Read once.
+bool simdVariantForced();
+
 /// The widest variant this CPU runs (avx512 where it has it), or activeSimdVariant() when QUANTSCOPE_KERNELS
 /// names one: for the kernels whose widest variant is also their fastest (the float products, VecMath).
 SimdVariant widestSimdVariant();

@@ -80,6 +80,16 @@ std::vector<float> DenseLinear::floatWeight() const
 
 namespace {
 
+/// A thread's kept buffer of packed inputs (forward pieces: a few MB) is released when one call left it
+/// larger than 16 MB, so a call of many tokens at once does not hold its memory afterwards.
+template <class T>
+void releaseIfLarge(std::vector<T>& kept)
+{
+    constexpr std::size_t kKeptBytes = std::size_t(16) << 20;
+    if (kept.capacity() * sizeof(T) > kKeptBytes)
+        std::vector<T>().swap(kept);
+}
+
 /// F16/BF16 weights times n ≥ kTileMinTokens tokens on AMX tiles where the CPU has them: the inputs packed
 /// once (`planes` as packTileInputs) into a buffer this thread keeps from call to call (the lambda reads it
 /// through a reference from other threads too), then row tiles over the threads. False when the tiles do
@@ -95,9 +105,7 @@ bool forwardTiles(DType dtype, const void* w, std::int64_t in, std::int64_t out,
     runRowTiles(
         out, kFloatMatMulRowTile, double(n) * double(in) * double(out),
         [&](std::int64_t r0, std::int64_t r1) { floatMatMulTiles(dtype, w, r0, r1, packed, y, out); });
-    constexpr std::size_t kKeptBytes = std::size_t(16) << 20;
-    if (packed.data.capacity() * sizeof(std::uint16_t) > kKeptBytes)
-        std::vector<std::uint16_t>().swap(packed.data);
+    releaseIfLarge(packed.data);
     return true;
 }
 
@@ -138,9 +146,7 @@ bool DenseLinear::forwardBf16Inputs(const float* x, std::int64_t n, float* y) co
                 [&](std::int64_t r0, std::int64_t r1) {
                     floatMatMulBf16Inputs(SimdVariant::Avx512, m_data, r0, r1, packed, y, m_out);
                 });
-    constexpr std::size_t kKeptBytes = std::size_t(16) << 20;
-    if (packed.data.capacity() * sizeof(std::uint16_t) > kKeptBytes)
-        std::vector<std::uint16_t>().swap(packed.data);
+    releaseIfLarge(packed.data);
     addBias(y, n, m_out, m_bias);
     return true;
 }
