@@ -5,6 +5,7 @@
 #include "TestSupport.h"
 #include "kernels/Convert.h"
 #include "kernels/GgmlMatMul.h"
+#include "kernels/GgmlMatMulKernels.h"
 #include "kernels/GgmlQuants.h"
 #include "kernels/SimdVariant.h"
 #include "tensor/GgmlBlocks.h"
@@ -442,6 +443,10 @@ void TestGgmlMatMul::interleaved_data()
         // Full groups only; a partial last group; one block; a GEMV; token tiles of 8, 4 and 1.
         QTest::newRow(QByteArray(name + " one group").constData()) << t << qint64(16) << block << qint64(5);
         QTest::newRow(QByteArray(name + " gemv").constData()) << t << qint64(37) << qint64(2048) << qint64(1);
+        // Decode of groups side by side (two runs of kIlDecodeGroups, the rest one by one; the cuts below
+        // start inside a group) and a partial last group.
+        QTest::newRow(QByteArray(name + " gemv, groups side by side").constData())
+            << t << qint64(16 * (2 * ggmlmm::kIlDecodeGroups + 3) + 5) << 4 * block << qint64(1);
         QTest::newRow(QByteArray(name + " tail rows").constData())
             << t << qint64(75) << 3 * block << qint64(8);
         QTest::newRow(QByteArray(name + " prefill").constData())

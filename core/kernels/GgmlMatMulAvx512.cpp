@@ -584,6 +584,10 @@ struct SuperTile
 /// The interleaved decode's prefetch distance for this CPU's vendor (GgmlMatMulKernels.h).
 const std::size_t ilPrefetchBytes = cpuFeatures().amd ? kIlPrefetchBytesAmd : kIlPrefetchBytesOther;
 
+/// Whether the legacy formats' decode runs kIlDecodeGroups groups side by side (IlLegacy::decodeGroups):
+/// everywhere but on AMD, whose tuning (Zen 5) predates it and was not remeasured.
+const bool ilDecodeSideBySide = !cpuFeatures().amd;
+
 template <std::size_t Stride, int Parts>
 inline void prefetchPart(const std::uint8_t* blk, int i)
 {
@@ -721,6 +725,44 @@ struct IlLegacy
         }
         for (int j = 0; j < T; ++j)
             _mm512_mask_storeu_ps(y + (t0 + j) * a.ldy, mask, acc[j]);
+    }
+
+    /// Decode of G whole groups side by side (ilMatMul, where ilDecodeSideBySide): G streams of weights
+    /// at once, the token's codes broadcast once per block for all of them. Each group's integer sum and
+    /// FMA chain are tile<1>'s, so the same bits.
+    template <int G>
+    static void decodeGroups(const std::uint8_t* group, std::int64_t blocks, const MatMulArgs& a,
+                             const Act* act, float* y)
+    {
+        const auto* x = reinterpret_cast<const BlockQ8_0*>(a.xq);
+        constexpr std::size_t stride = kIlRows * kBlockBytes;
+        const std::size_t groupBytes = std::size_t(blocks) * stride;
+        __m512 acc[G];
+        for (int g = 0; g < G; ++g)
+            acc[g] = _mm512_setzero_ps();
+        for (std::int64_t b = 0; b < blocks; ++b) {
+            __m512i xv[8];
+            for (int k = 0; k < 8; ++k) {
+                std::int32_t v;
+                std::memcpy(&v, x[b].qs + 4 * k, 4);
+                xv[k] = _mm512_set1_epi32(v);
+            }
+            const __m512 xd = _mm512_set1_ps(act[b].d);
+            for (int g = 0; g < G; ++g) {
+                const std::uint8_t* blk = group + std::size_t(g) * groupBytes + std::size_t(b) * stride;
+                if constexpr (Codes::kPrefetch)
+                    prefetchPart<stride, 1>(blk, 0);
+                __m512i c[8];
+                Codes::codes(blk + kIlScaleBytes, c);
+                __m512i is = _mm512_set1_epi32(act[b].start);
+                for (int k = 0; k < 8; ++k)
+                    is = _mm512_dpbusd_epi32(is, c[k], xv[k]);
+                acc[g] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is),
+                                         _mm512_mul_ps(_mm512_cvtph_ps(load256(blk)), xd), acc[g]);
+            }
+        }
+        for (int g = 0; g < G; ++g)
+            _mm512_storeu_ps(y + g * kIlRows, acc[g]);
     }
 };
 
@@ -1167,7 +1209,18 @@ void ilMatMul(const MatMulArgs& a)
                             groupMask(a, g));
     };
     if (a.n == 1) {
-        for (std::int64_t g = g0; g < g1; ++g)
+        std::int64_t g = g0;
+        if constexpr (requires { &F::template decodeGroups<kIlDecodeGroups>; }) {
+            if (ilDecodeSideBySide) {
+                if (g * kIlRows < a.r0) // a first group cut by r0
+                    tile.template operator()<1>(g++, 0);
+                for (const std::int64_t whole = a.r1 / kIlRows; g + kIlDecodeGroups <= whole;
+                     g += kIlDecodeGroups)
+                    F::template decodeGroups<kIlDecodeGroups>(a.w + std::size_t(g * kIlRows) * a.rowBytes,
+                                                              blocks, a, act.data(), a.y + g * kIlRows);
+            }
+        }
+        for (; g < g1; ++g)
             tile.template operator()<1>(g, 0);
         return;
     }

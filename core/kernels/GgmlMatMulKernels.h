@@ -105,6 +105,17 @@ inline constexpr std::size_t kIlPrefetchBytesAmd = 4096;
 /// 47.9-51.5 against 51.1-56.0); at 2 threads level (Q4_0 129.7-138.5 against 131.4-143.2, Q4_K_M
 /// 110.2-113.3 against 100.3-116.5).
 inline constexpr std::size_t kIlPrefetchBytesOther = 2048;
+/// Groups of kIlRows rows that the legacy formats' decode (Q4_0, Q8_0, IQ4_NL) reads side by side, except
+/// on AMD (its tuning predates this and was not remeasured): one core reads faster following several streams
+/// at once (an Intel Xeon with AMX, 1 GiB summed with 64-byte loads: 14.1 GB/s as one stream, 14.9 as four,
+/// 15.3 as eight or sixteen). There, alternating `bench eval --one` decode runs of the 1B-shaped model (4
+/// blocks) with llama-bench in the same loop: Q8_0 at 1 thread 43.8-45.3 tok/s against 40.3-42.6 one group
+/// at a time (llama.cpp 36.5-37.1), at 2 threads 86.1-93.2 against 79.7-82.1 (llama.cpp 71.1-75.9); Q4_0 at
+/// 1 thread 66.2-67.1 against 60.7-65.1 (4 groups 64.0-64.8). Q8_0 with 4, 12 and 16 groups 40.6-43.7,
+/// 40.6-42.1, 39.3-43.3 against 42.3-43.3 with 8; prefetching 1 or 3 KiB ahead instead of 2 level, without
+/// slower (38.7-39.3 against 41.8-42.5), adding prefetcht1 4-16 KiB ahead level or slower; IQ4_NL not
+/// measured.
+inline constexpr int kIlDecodeGroups = 8;
 
 template <int R>
 inline const char* prefetchAddress(const void* row, std::size_t rowBytes, std::size_t pos)
