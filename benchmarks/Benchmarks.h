@@ -78,9 +78,9 @@ QJsonObject guiStalls(const Options& opt);
 QString syntheticModel(const Options& opt, const QString& work, QJsonObject& source);
 double nowSeconds();
 QJsonObject machineInfo();
-/// Memory read bandwidth (GB/s, best of `reps` rounds of a plain and a software-prefetched pass):
-/// `threads` threads summing disjoint parts of a buffer of `bytes` (far larger than the caches)
-/// with 64-bit vector adds — the ceiling a memory-bound kernel such as a decode GEMV can reach,
+/// Memory read bandwidth (GB/s, best of `reps` rounds of three passes: plain, software-prefetched, and
+/// each thread's part read as eight streams side by side): `threads` threads summing disjoint parts of a
+/// buffer of `bytes` (far larger than the caches) with 64-bit vector adds — the ceiling a memory-bound kernel such as a decode GEMV can reach,
 /// measured in the same run as it. The buffer is a stream buffer (util/StreamBuffer: 2 MiB pages
 /// where the system grants them), as the repacked weights are: on 4 KiB pages the same loop reads
 /// a quarter slower on an AMD EPYC Zen 4 core (TLB walks, prefetchers stopping at every page), and
