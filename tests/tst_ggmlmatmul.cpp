@@ -443,8 +443,8 @@ void TestGgmlMatMul::interleaved_data()
         // Full groups only; a partial last group; one block; a GEMV; token tiles of 8, 4 and 1.
         QTest::newRow(QByteArray(name + " one group").constData()) << t << qint64(16) << block << qint64(5);
         QTest::newRow(QByteArray(name + " gemv").constData()) << t << qint64(37) << qint64(2048) << qint64(1);
-        // Decode of groups side by side (two runs of kIlDecodeGroups, the rest one by one; the cuts below
-        // start inside a group) and a partial last group.
+        // Decode of groups side by side (runs of the format's group count, the rest one by one; the cuts
+        // below start inside a group) and a partial last group.
         QTest::newRow(QByteArray(name + " gemv, groups side by side").constData())
             << t << qint64(16 * (2 * ggmlmm::kIlDecodeGroups + 3) + 5) << 4 * block << qint64(1);
         QTest::newRow(QByteArray(name + " tail rows").constData())

@@ -584,8 +584,8 @@ struct SuperTile
 /// The interleaved decode's prefetch distance for this CPU's vendor (GgmlMatMulKernels.h).
 const std::size_t ilPrefetchBytes = cpuFeatures().amd ? kIlPrefetchBytesAmd : kIlPrefetchBytesOther;
 
-/// Whether the legacy formats' decode runs kIlDecodeGroups groups side by side (IlLegacy::decodeGroups):
-/// everywhere but on AMD, whose tuning (Zen 5) predates it and was not remeasured.
+/// Whether decode runs groups side by side (decodeGroups of IlLegacy and IlQ4_K, F::kDecodeGroups at a
+/// time): everywhere but on AMD, whose tuning (Zen 5) predates it and was not remeasured.
 const bool ilDecodeSideBySide = !cpuFeatures().amd;
 
 template <std::size_t Stride, int Parts>
@@ -662,6 +662,7 @@ struct IlLegacy
 {
     static constexpr int kValues = kLegacyBlock;
     static constexpr std::size_t kBlockBytes = Codes::kBlockBytes;
+    static constexpr int kDecodeGroups = kIlDecodeGroups;
 
     /// Per block of an activation row: −offset·Σ x_j (the lanes' start) and the scale as a float.
     struct Act
@@ -773,6 +774,7 @@ struct IlQ4_K
 {
     static constexpr int kValues = kSuperBlock;
     static constexpr std::size_t kBlockBytes = sizeof(BlockQ4_K);
+    static constexpr int kDecodeGroups = kIlDecodeGroupsQ4K;
 
     /// Per super-block of an activation row: its scale and the 8 group sums (bsums 2g + 2g+1) as
     /// int16 pairs (g = 2p, 2p+1).
@@ -798,6 +800,81 @@ struct IlQ4_K
         }
     }
 
+    /// Block b of one group (at blk) against T tokens, added to acc (tile<T> and decodeGroups<G>).
+    template <int T>
+    [[gnu::always_inline]] static inline void block(const std::uint8_t* blk, const BlockQ8_K* const (&x)[T],
+                                                    const Act* const (&xa)[T], std::int64_t b,
+                                                    __m512 (&acc)[T])
+    {
+        constexpr std::size_t stride = kIlRows * kBlockBytes;
+        const __m512i low6 = _mm512_set1_epi32(63), low4 = _mm512_set1_epi32(0xF),
+                      bits45 = _mm512_set1_epi32(0x30);
+        const __m512i w0 = load512(blk + kIlK4Scales), w1 = load512(blk + kIlK4Scales + 64),
+                      w2 = load512(blk + kIlK4Scales + 128);
+        __m512i sumi[T];
+        for (int j = 0; j < T; ++j)
+            sumi[j] = _mm512_setzero_si512();
+            // Pairs of groups (2p: low nibbles, 2p+1: high nibbles of the same code chunks) in a loop
+            // the compiler keeps rolled: unrolled, it hoists all eight scales and spills.
+#pragma GCC unroll 1
+        for (int p = 0; p < 4; ++p) {
+            if constexpr (T == 1) // decode: a quarter of the block per pair of groups
+                prefetchPart<stride, 4>(blk, p);
+            const std::uint8_t* codes = blk + kIlK4Codes + 64 * 8 * p;
+            const std::int8_t* xq[T];
+            for (int j = 0; j < T; ++j)
+                xq[j] = x[j][b].qs + 64 * p;
+            staticFor<0, 2>([&](auto hc) {
+                constexpr int h = decltype(hc)::value;
+                const int g = 2 * p + h;
+                const __m128i count = _mm_cvtsi32_si128(8 * (g % 4));
+                const __m512i sc =
+                    g < 4 ? _mm512_and_si512(_mm512_srl_epi32(w0, count), low6)
+                          : _mm512_or_si512(
+                                _mm512_and_si512(_mm512_srl_epi32(w2, count), low4),
+                                _mm512_and_si512(_mm512_srl_epi32(w0, _mm_cvtsi32_si128(8 * (g % 4) + 2)),
+                                                 bits45));
+                __m512i c[8];
+                for (int k = 0; k < 8; ++k) {
+                    const __m512i v = load512(codes + 64 * k);
+                    c[k] = _mm512_and_si512(h ? _mm512_srli_epi16(v, 4) : v, bytes(0xF));
+                }
+                for (int j = 0; j < T; ++j) {
+                    // Two chains of dot products, added at the end (integers: the same sum).
+                    __m512i s[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
+                    for (int k = 0; k < 8; ++k) {
+                        std::int32_t v;
+                        std::memcpy(&v, xq[j] + 32 * h + 4 * k, 4);
+                        s[k % 2] = _mm512_dpbusd_epi32(s[k % 2], c[k], _mm512_set1_epi32(v));
+                    }
+                    sumi[j] = _mm512_add_epi32(sumi[j], _mm512_mullo_epi32(_mm512_add_epi32(s[0], s[1]), sc));
+                }
+            });
+        }
+        // The mins as int16 pairs (m_2p, m_2p+1) per lane.
+        __m512i mn[8];
+        staticFor<0, 8>([&](auto gc) {
+            constexpr int g = decltype(gc)::value;
+            if constexpr (g < 4)
+                mn[g] = _mm512_and_si512(_mm512_srli_epi32(w1, 8 * g), low6);
+            else
+                mn[g] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(w2, 8 * (g - 4) + 4), low4),
+                                        _mm512_and_si512(_mm512_srli_epi32(w1, 8 * (g - 4) + 2), bits45));
+        });
+        __m512i mpair[4];
+        for (int p = 0; p < 4; ++p)
+            mpair[p] = _mm512_or_si512(mn[2 * p], _mm512_slli_epi32(mn[2 * p + 1], 16));
+        const __m512 wd = _mm512_cvtph_ps(load256(blk)), wmin = _mm512_cvtph_ps(load256(blk + kIlScaleBytes));
+        for (int j = 0; j < T; ++j) {
+            __m512i summ = _mm512_setzero_si512();
+            for (int p = 0; p < 4; ++p)
+                summ = _mm512_dpwssd_epi32(summ, mpair[p], _mm512_set1_epi32(xa[j][b].pairs[p]));
+            const __m512 dx = _mm512_set1_ps(xa[j][b].d);
+            acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[j]), _mm512_mul_ps(wd, dx), acc[j]);
+            acc[j] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(summ), _mm512_mul_ps(wmin, dx), acc[j]);
+        }
+    }
+
     template <int T>
     static void tile(const std::uint8_t* group, std::int64_t blocks, const MatMulArgs& a, std::int64_t t0,
                      const Act* act, float* y, __mmask16 mask)
@@ -811,80 +888,29 @@ struct IlQ4_K
         __m512 acc[T];
         for (int j = 0; j < T; ++j)
             acc[j] = _mm512_setzero_ps();
-        constexpr std::size_t stride = kIlRows * kBlockBytes;
-        const __m512i low6 = _mm512_set1_epi32(63), low4 = _mm512_set1_epi32(0xF),
-                      bits45 = _mm512_set1_epi32(0x30);
-        for (std::int64_t b = 0; b < blocks; ++b) {
-            const std::uint8_t* blk = group + std::size_t(b) * stride;
-            const __m512i w0 = load512(blk + kIlK4Scales), w1 = load512(blk + kIlK4Scales + 64),
-                          w2 = load512(blk + kIlK4Scales + 128);
-            __m512i sumi[T];
-            for (int j = 0; j < T; ++j)
-                sumi[j] = _mm512_setzero_si512();
-                // Pairs of groups (2p: low nibbles, 2p+1: high nibbles of the same code chunks) in a loop
-                // the compiler keeps rolled: unrolled, it hoists all eight scales and spills.
-#pragma GCC unroll 1
-            for (int p = 0; p < 4; ++p) {
-                if constexpr (T == 1) // decode: a quarter of the block per pair of groups
-                    prefetchPart<stride, 4>(blk, p);
-                const std::uint8_t* codes = blk + kIlK4Codes + 64 * 8 * p;
-                const std::int8_t* xq[T];
-                for (int j = 0; j < T; ++j)
-                    xq[j] = x[j][b].qs + 64 * p;
-                staticFor<0, 2>([&](auto hc) {
-                    constexpr int h = decltype(hc)::value;
-                    const int g = 2 * p + h;
-                    const __m128i count = _mm_cvtsi32_si128(8 * (g % 4));
-                    const __m512i sc =
-                        g < 4 ? _mm512_and_si512(_mm512_srl_epi32(w0, count), low6)
-                              : _mm512_or_si512(
-                                    _mm512_and_si512(_mm512_srl_epi32(w2, count), low4),
-                                    _mm512_and_si512(_mm512_srl_epi32(w0, _mm_cvtsi32_si128(8 * (g % 4) + 2)),
-                                                     bits45));
-                    __m512i c[8];
-                    for (int k = 0; k < 8; ++k) {
-                        const __m512i v = load512(codes + 64 * k);
-                        c[k] = _mm512_and_si512(h ? _mm512_srli_epi16(v, 4) : v, bytes(0xF));
-                    }
-                    for (int j = 0; j < T; ++j) {
-                        // Two chains of dot products, added at the end (integers: the same sum).
-                        __m512i s[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
-                        for (int k = 0; k < 8; ++k) {
-                            std::int32_t v;
-                            std::memcpy(&v, xq[j] + 32 * h + 4 * k, 4);
-                            s[k % 2] = _mm512_dpbusd_epi32(s[k % 2], c[k], _mm512_set1_epi32(v));
-                        }
-                        sumi[j] =
-                            _mm512_add_epi32(sumi[j], _mm512_mullo_epi32(_mm512_add_epi32(s[0], s[1]), sc));
-                    }
-                });
-            }
-            // The mins as int16 pairs (m_2p, m_2p+1) per lane.
-            __m512i mn[8];
-            staticFor<0, 8>([&](auto gc) {
-                constexpr int g = decltype(gc)::value;
-                if constexpr (g < 4)
-                    mn[g] = _mm512_and_si512(_mm512_srli_epi32(w1, 8 * g), low6);
-                else
-                    mn[g] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(w2, 8 * (g - 4) + 4), low4),
-                                            _mm512_and_si512(_mm512_srli_epi32(w1, 8 * (g - 4) + 2), bits45));
-            });
-            __m512i mpair[4];
-            for (int p = 0; p < 4; ++p)
-                mpair[p] = _mm512_or_si512(mn[2 * p], _mm512_slli_epi32(mn[2 * p + 1], 16));
-            const __m512 wd = _mm512_cvtph_ps(load256(blk)),
-                         wmin = _mm512_cvtph_ps(load256(blk + kIlScaleBytes));
-            for (int j = 0; j < T; ++j) {
-                __m512i summ = _mm512_setzero_si512();
-                for (int p = 0; p < 4; ++p)
-                    summ = _mm512_dpwssd_epi32(summ, mpair[p], _mm512_set1_epi32(xa[j][b].pairs[p]));
-                const __m512 dx = _mm512_set1_ps(xa[j][b].d);
-                acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[j]), _mm512_mul_ps(wd, dx), acc[j]);
-                acc[j] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(summ), _mm512_mul_ps(wmin, dx), acc[j]);
-            }
-        }
+        for (std::int64_t b = 0; b < blocks; ++b)
+            block<T>(group + std::size_t(b) * kIlRows * kBlockBytes, x, xa, b, acc);
         for (int j = 0; j < T; ++j)
             _mm512_mask_storeu_ps(y + (t0 + j) * a.ldy, mask, acc[j]);
+    }
+
+    /// Decode of G whole groups side by side, as IlLegacy::decodeGroups; each group's sums are block<1>'s.
+    template <int G>
+    static void decodeGroups(const std::uint8_t* group, std::int64_t blocks, const MatMulArgs& a,
+                             const Act* act, float* y)
+    {
+        const BlockQ8_K* const x[1] = {reinterpret_cast<const BlockQ8_K*>(a.xq)};
+        const Act* const xa[1] = {act};
+        constexpr std::size_t stride = kIlRows * kBlockBytes;
+        const std::size_t groupBytes = std::size_t(blocks) * stride;
+        __m512 acc[G][1];
+        for (int g = 0; g < G; ++g)
+            acc[g][0] = _mm512_setzero_ps();
+        for (std::int64_t b = 0; b < blocks; ++b)
+            for (int g = 0; g < G; ++g)
+                block<1>(group + std::size_t(g) * groupBytes + std::size_t(b) * stride, x, xa, b, acc[g]);
+        for (int g = 0; g < G; ++g)
+            _mm512_storeu_ps(y + g * kIlRows, acc[g][0]);
     }
 };
 
@@ -1210,14 +1236,14 @@ void ilMatMul(const MatMulArgs& a)
     };
     if (a.n == 1) {
         std::int64_t g = g0;
-        if constexpr (requires { &F::template decodeGroups<kIlDecodeGroups>; }) {
+        if constexpr (requires { F::kDecodeGroups; }) {
             if (ilDecodeSideBySide) {
+                constexpr int G = F::kDecodeGroups;
                 if (g * kIlRows < a.r0) // a first group cut by r0
                     tile.template operator()<1>(g++, 0);
-                for (const std::int64_t whole = a.r1 / kIlRows; g + kIlDecodeGroups <= whole;
-                     g += kIlDecodeGroups)
-                    F::template decodeGroups<kIlDecodeGroups>(a.w + std::size_t(g * kIlRows) * a.rowBytes,
-                                                              blocks, a, act.data(), a.y + g * kIlRows);
+                for (const std::int64_t whole = a.r1 / kIlRows; g + G <= whole; g += G)
+                    F::template decodeGroups<G>(a.w + std::size_t(g * kIlRows) * a.rowBytes, blocks, a,
+                                                act.data(), a.y + g * kIlRows);
             }
         }
         for (; g < g1; ++g)

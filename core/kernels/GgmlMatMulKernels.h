@@ -116,6 +116,11 @@ inline constexpr std::size_t kIlPrefetchBytesOther = 2048;
 /// slower (38.7-39.3 against 41.8-42.5), adding prefetcht1 4-16 KiB ahead level or slower; IQ4_NL not
 /// measured.
 inline constexpr int kIlDecodeGroups = 8;
+/// The same for Q4_K, whose blocks of 16 rows are 2.3 KB: 2 groups. The same runs, Q4_K_M (its Q4_K
+/// layers): 1 thread 60.0-64.0 tok/s against 57.1-61.3 one group at a time (six alternations), 2 threads
+/// 132.9-140.9 against 121.9-126.0 (three); 4 groups 59.0-63.2 / 127.7-138.1, 8 groups 56.4-63.7 (1
+/// thread). Q6_K and IQ4_XS, not tried, keep one group at a time.
+inline constexpr int kIlDecodeGroupsQ4K = 2;
 
 template <int R>
 inline const char* prefetchAddress(const void* row, std::size_t rowBytes, std::size_t pos)
