@@ -11,6 +11,7 @@
 #include "model/QuantizedLinear.h"
 #include "quant/AqlmQuantizer.h"
 #include "quant/AwqQuantizer.h"
+#include "quant/Gptq.h"
 #include "quant/Quantizer.h"
 #include "util/Error.h"
 #include "util/Threads.h"
@@ -233,6 +234,7 @@ private Q_SLOTS:
     void gptqThreadDeterministic();
     void gptqDegenerateHessian();
     void gptqIndefiniteHessian();
+    void gptqInverseFactorPanels();
     void awqProtectsSalient_data();
     void awqProtectsSalient();
     void smoothQuantOutliers();
@@ -1795,6 +1797,47 @@ void TestQuant::gptqIndefiniteHessian()
     s.xtx = Eigen::MatrixXd::Identity(3, 3);
     QVERIFY_THROWS_EXCEPTION(
         Error, runQuant(w, 2, 2, makeSpec(QuantMethod::Gptq, 4, false, Granularity::PerChannel), &s));
+}
+
+void TestQuant::gptqInverseFactorPanels()
+{
+    // 700 inputs: the factorisation runs in three panels of 256 columns (the last one partial).
+    const std::int64_t cols = 700, rows = 4;
+    const MatrixF X = correlatedInputs(2048, cols, 41);
+    const std::vector<float> w = gaussianWeight(rows, cols, 42);
+    LinearInputStats stats = statsFor(X, rows, w);
+    QuantizeRequest r =
+        makeRequest(w, rows, cols, makeSpec(QuantMethod::Gptq, 4, false, Granularity::PerGroup), &stats);
+    MatrixF W = Eigen::Map<const MatrixF>(w.data(), rows, cols);
+    const std::vector<double> diag = hessianDiagonal(r, "GPTQ", W);
+    std::vector<std::int64_t> perm(static_cast<std::size_t>(cols));
+    std::iota(perm.begin(), perm.end(), 0);
+    std::shuffle(perm.begin(), perm.end(), std::mt19937(43));
+    double damp1 = 0, damp2 = 0;
+    setComputeThreads(1);
+    const Eigen::MatrixXf U1 = dampedInverseFactor(r, perm, diag, damp1, {});
+    setComputeThreads(2);
+    const Eigen::MatrixXf U2 = dampedInverseFactor(r, perm, diag, damp2, {});
+    setComputeThreads(0);
+    QCOMPARE(damp1, damp2);
+    QVERIFY(U1 == U2); // the same numbers on any thread count
+    QVERIFY(U1.isUpperTriangular());
+    // UᵀU = H⁻¹ for H = 2·XᵀX/n in the order `perm`, dampened: (UᵀU)·H = I.
+    Eigen::MatrixXd H(cols, cols);
+    for (std::int64_t i = 0; i < cols; ++i)
+        for (std::int64_t j = 0; j < cols; ++j)
+            H(i, j) = stats.xtx(perm[std::size_t(i)], perm[std::size_t(j)]) * 2.0 / double(stats.tokens);
+    H.diagonal().array() += damp1;
+    const Eigen::MatrixXd Ud = U1.cast<double>();
+    const double residual =
+        ((Ud.transpose() * Ud) * H - Eigen::MatrixXd::Identity(cols, cols)).cwiseAbs().maxCoeff();
+    qInfo("700 × 700 inverse factor: max |UᵀU·H − I| = %.3e, λ = %.3e", residual, damp1);
+    QVERIFY2(residual < 1e-2, qPrintable(QString::number(residual)));
+    // Not positive definite only in the last panel's rows (the factor runs on the reversed order):
+    // found there too, and no dampening mends it.
+    stats.xtx(10, 40) = stats.xtx(40, 10) = 1e6 * stats.xtx(10, 10);
+    std::iota(perm.begin(), perm.end(), 0);
+    QVERIFY_THROWS_EXCEPTION(Error, dampedInverseFactor(r, perm, diag, damp1, {}));
 }
 
 // ---- AWQ -------------------------------------------------------------------------------------
