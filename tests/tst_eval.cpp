@@ -6,6 +6,7 @@
 #include "model/Transformer.h"
 #include "tokenizer/Tokenizer.h"
 #include "util/Error.h"
+#include "util/Threads.h"
 
 #include <QFile>
 #include <QJsonArray>
@@ -44,6 +45,7 @@ private Q_SLOTS:
     void kldAgainstBase();
     void kldBaseMismatch();
     void calibrationStats();
+    void calibrationXtxTiles();
     void generateDeterministic();
     void cliEvalAndKld();
     void tokenizerModelMismatch();
@@ -333,6 +335,33 @@ void TestEval::calibrationStats()
         QVERIFY(found);
     }
     QVERIFY(!c.has(0));
+}
+
+void TestEval::calibrationXtxTiles()
+{
+    // 700 inputs: block columns of 256, 256 and 188; two calls, so the sums accumulate.
+    const std::int64_t in = 700, n0 = 29, n1 = 16;
+    std::mt19937 rng(5);
+    std::normal_distribution<float> normal;
+    std::vector<float> x(std::size_t((n0 + n1) * in));
+    for (float& v : x)
+        v = normal(rng);
+    auto collect = [&](int threads) {
+        setComputeThreads(threads);
+        Eigen::MatrixXd xtx = Eigen::MatrixXd::Zero(in, in);
+        addXtxLower(xtx, x.data(), n0, in);
+        addXtxLower(xtx, x.data() + n0 * in, n1, in);
+        setComputeThreads(0);
+        return Eigen::MatrixXd(xtx.triangularView<Eigen::Lower>());
+    };
+    const Eigen::MatrixXd one = collect(1), two = collect(2);
+    QVERIFY(one == two); // the same sums on any thread count
+    const Eigen::MatrixXd X =
+        Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(x.data(),
+                                                                                                n0 + n1, in)
+            .cast<double>();
+    const Eigen::MatrixXd ref = (X.transpose() * X).triangularView<Eigen::Lower>();
+    QVERIFY((one - ref).cwiseAbs().maxCoeff() <= 1e-9 * ref.cwiseAbs().maxCoeff());
 }
 
 void TestEval::generateDeterministic()

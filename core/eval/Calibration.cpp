@@ -1,5 +1,7 @@
 #include "eval/Calibration.h"
 
+#include "util/Threads.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -16,6 +18,18 @@ std::vector<double> LinearInputStats::meanAbs() const
 Eigen::MatrixXd LinearInputStats::hessian() const
 {
     return tokens ? Eigen::MatrixXd(xtx * (2.0 / double(tokens))) : Eigen::MatrixXd(xtx);
+}
+
+void addXtxLower(Eigen::MatrixXd& lower, const float* x, std::int64_t n, std::int64_t in)
+{
+    const Eigen::MatrixXd X =
+        Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(x, n, in)
+            .cast<double>();
+    constexpr std::int64_t kTile = 256;
+    forEachRowTile(in, kTile, true, [&](std::int64_t first, std::int64_t count) {
+        lower.block(first, first, in - first, count).noalias() +=
+            X.rightCols(in - first).transpose() * X.middleCols(first, count);
+    });
 }
 
 CalibrationCollector::CalibrationCollector(const Model& model, std::set<int> layers, CalibrationOptions opt)
@@ -53,11 +67,7 @@ void CalibrationCollector::linearInput(int index, const float* x, std::int64_t n
         }
     }
     if (m_opt.hessian) {
-        // Accumulate in f64: XᵀX over many tokens loses precision in f32.
-        const Eigen::MatrixXd X =
-            Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(x, n, in)
-                .cast<double>();
-        s.xtx.selfadjointView<Eigen::Lower>().rankUpdate(X.transpose()); // the lower triangle only
+        addXtxLower(s.xtx, x, n, in); // in f64: XᵀX over many tokens loses precision in f32
         m_xtxUpperStale[index] = true;
     }
     // Reservoir sampling of rows (Algorithm R), deterministic for a seed.

@@ -512,7 +512,7 @@ private:
     CalibrationOptions calibrationOptions(const std::vector<int>& group, std::uint64_t seedOffset) const
     {
         CalibrationOptions opt;
-        opt.hessian = false; // XᵀX (in² doubles and a rank update per window) for GPTQ and QuIP# only
+        opt.hessian = false; // XᵀX (in² doubles, updated per window) for GPTQ and QuIP# only
         for (int li : group)
             opt.hessian = opt.hessian || m_plan.entries[std::size_t(li)].spec.needsHessian();
         opt.sampleRows = kSampleRows;
