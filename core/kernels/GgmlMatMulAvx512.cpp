@@ -584,8 +584,9 @@ struct SuperTile
 /// The interleaved decode's prefetch distance for this CPU's vendor (GgmlMatMulKernels.h).
 const std::size_t ilPrefetchBytes = cpuFeatures().amd ? kIlPrefetchBytesAmd : kIlPrefetchBytesOther;
 
-/// Whether decode runs groups side by side (decodeGroups of IlLegacy and IlQ4_K, F::kDecodeGroups at a
-/// time): everywhere but on AMD, whose tuning (Zen 5) predates it and was not remeasured.
+/// Whether decode runs groups side by side (decodeGroups of IlLegacy, IlQ4_K, IlQ6_K and IlIQ4_XS,
+/// F::kDecodeGroups at a time): everywhere but on AMD, whose tuning (Zen 5) predates it and was not
+/// remeasured.
 const bool ilDecodeSideBySide = !cpuFeatures().amd;
 
 template <std::size_t Stride, int Parts>
@@ -915,15 +916,15 @@ struct IlQ4_K
 };
 
 /// The frame of an interleaved super-block tile with one scale per row (Q6_K, IQ4_XS): per block,
-/// sums(blk, b, x, xa, sumi) leaves each token's exact integer sum of the 16 rows (and prefetches
+/// F::sums<T>(blk, b, x, xa, sumi) leaves each token's exact integer sum of the 16 rows (and prefetches
 /// the block in decode, a part at each of its 8 steps: prefetchPart<stride, 8>), then one
 /// conversion and one FMA with d_w·d_x per token.
-template <class Act, std::size_t BlockBytes, int T, class Sums>
+template <class F, int T>
 inline void scaledSuperTile(const std::uint8_t* group, std::int64_t blocks, const MatMulArgs& a,
-                            std::int64_t t0, const Act* act, float* y, __mmask16 mask, Sums&& sums)
+                            std::int64_t t0, const typename F::Act* act, float* y, __mmask16 mask)
 {
     const BlockQ8_K* x[T];
-    const Act* xa[T];
+    const typename F::Act* xa[T];
     for (int j = 0; j < T; ++j) {
         x[j] = reinterpret_cast<const BlockQ8_K*>(a.xq + std::size_t(t0 + j) * a.xRowBytes);
         xa[j] = act + (t0 + j) * blocks;
@@ -931,13 +932,13 @@ inline void scaledSuperTile(const std::uint8_t* group, std::int64_t blocks, cons
     __m512 acc[T];
     for (int j = 0; j < T; ++j)
         acc[j] = _mm512_setzero_ps();
-    constexpr std::size_t stride = kIlRows * BlockBytes;
+    constexpr std::size_t stride = kIlRows * F::kBlockBytes;
     for (std::int64_t b = 0; b < blocks; ++b) {
         const std::uint8_t* blk = group + std::size_t(b) * stride;
         __m512i sumi[T];
         for (int j = 0; j < T; ++j)
             sumi[j] = _mm512_setzero_si512();
-        sums(blk, b, x, xa, sumi);
+        F::template sums<T>(blk, b, x, xa, sumi);
         const __m512 wd = _mm512_cvtph_ps(load256(blk));
         for (int j = 0; j < T; ++j)
             acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[j]),
@@ -945,6 +946,33 @@ inline void scaledSuperTile(const std::uint8_t* group, std::int64_t blocks, cons
     }
     for (int j = 0; j < T; ++j)
         _mm512_mask_storeu_ps(y + (t0 + j) * a.ldy, mask, acc[j]);
+}
+
+/// Decode of G whole groups of such a format side by side (as IlLegacy::decodeGroups): per block, each
+/// group's sums and FMA are scaledSuperTile<F, 1>'s, so the same bits.
+template <class F, int G>
+inline void scaledSuperDecodeGroups(const std::uint8_t* group, std::int64_t blocks, const MatMulArgs& a,
+                                    const typename F::Act* act, float* y)
+{
+    const BlockQ8_K* const x[1] = {reinterpret_cast<const BlockQ8_K*>(a.xq)};
+    const typename F::Act* const xa[1] = {act};
+    constexpr std::size_t stride = kIlRows * F::kBlockBytes;
+    const std::size_t groupBytes = std::size_t(blocks) * stride;
+    __m512 acc[G];
+    for (int g = 0; g < G; ++g)
+        acc[g] = _mm512_setzero_ps();
+    for (std::int64_t b = 0; b < blocks; ++b) {
+        const __m512 dx = _mm512_set1_ps(act[b].d);
+        for (int g = 0; g < G; ++g) {
+            const std::uint8_t* blk = group + std::size_t(g) * groupBytes + std::size_t(b) * stride;
+            __m512i sumi[1] = {_mm512_setzero_si512()};
+            F::template sums<1>(blk, b, x, xa, sumi);
+            acc[g] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[0]),
+                                     _mm512_mul_ps(_mm512_cvtph_ps(load256(blk)), dx), acc[g]);
+        }
+    }
+    for (int g = 0; g < G; ++g)
+        _mm512_storeu_ps(y + g * kIlRows, acc[g]);
 }
 
 /// The activations of a super-block tile whose lanes start at −offset·Σx of each of `Groups`
@@ -984,62 +1012,73 @@ struct IlQ6_K
 {
     static constexpr int kValues = kSuperBlock;
     static constexpr std::size_t kBlockBytes = sizeof(BlockQ6_K);
+    static constexpr int kDecodeGroups = kIlDecodeGroupsQ6K;
 
     /// Per super-block of an activation row: its scale and −32·bsums of the 16 groups.
     using Act = GroupStarts<16, 32>::Act;
     static constexpr auto prepare = GroupStarts<16, 32>::prepare;
 
+    /// The 16 rows' integer sums of block b (at blk) against T tokens (scaledSuperTile).
     template <int T>
-    static void tile(const std::uint8_t* group, std::int64_t blocks, const MatMulArgs& a, std::int64_t t0,
-                     const Act* act, float* y, __mmask16 mask)
+    [[gnu::always_inline]] static inline void sums(const std::uint8_t* blk, std::int64_t b,
+                                                   const BlockQ8_K* const* x, const Act* const* xa,
+                                                   __m512i* sumi)
     {
-        scaledSuperTile<Act, kBlockBytes, T>(
-            group, blocks, a, t0, act, y, mask,
-            [&](const std::uint8_t* blk, std::int64_t b, const BlockQ8_K* const* x, const Act* const* xa,
-                __m512i* sumi) {
         // Group G = 8n + 2m + h: values 128n + 32m + 16h … of ql bytes 64n + 32(m % 2) + 16h … (low
         // nibbles for m < 2, high for m ≥ 2) and bits 2m, 2m+1 of qh bytes 32n + 16h ….
         // Pairs of groups (h = 0, 1) in a loop the compiler keeps rolled (unrolled, it hoists
         // the scales and spills).
 #pragma GCC unroll 1
-                for (int q = 0; q < 8; ++q) {
-                    if constexpr (T == 1)
-                        prefetchPart<kIlRows * kBlockBytes, 8>(blk, q);
-                    const int n = q / 4, m = q % 4;
-                    const __m512i sw = load512(blk + kIlK6Scales + 64 * (q / 2));
-                    staticFor<0, 2>([&](auto hc) {
-                        constexpr int h = decltype(hc)::value;
-                        const int G = 2 * q + h;
-                        const __m512i sc = _mm512_sra_epi32(
-                            _mm512_sll_epi32(sw, _mm_cvtsi32_si128(24 - 8 * (G % 4))), _mm_cvtsi32_si128(24));
-                        const std::uint8_t* ql0 = blk + kIlK6Ql + 64 * ((64 * n + 32 * (m % 2) + 16 * h) / 4);
-                        const std::uint8_t* qh0 = blk + kIlK6Qh + 64 * ((32 * n + 16 * h) / 4);
-                        // Bits 2m, 2m+1 of qh to bits 4, 5.
-                        const __m128i up = _mm_cvtsi32_si128(m < 2 ? 4 - 2 * m : 0),
-                                      down = _mm_cvtsi32_si128(m < 2 ? 0 : 2 * m - 4);
-                        __m512i c[4];
-                        for (int k = 0; k < 4; ++k) {
-                            const __m512i ql = load512(ql0 + 64 * k);
-                            const __m512i qh = load512(qh0 + 64 * k);
-                            const __m512i low = m < 2 ? ql : _mm512_srli_epi16(ql, 4);
-                            const __m512i high = _mm512_srl_epi16(_mm512_sll_epi16(qh, up), down);
-                            // (low & 0x0F) | (high & 0x30)
-                            c[k] = _mm512_ternarylogic_epi32(_mm512_and_si512(low, bytes(0xF)), high,
-                                                             bytes(0x30), 0xF8);
-                        }
-                        for (int j = 0; j < T; ++j) {
-                            __m512i sg[2] = {_mm512_set1_epi32(xa[j][b].start[G]), _mm512_setzero_si512()};
-                            for (int k = 0; k < 4; ++k) {
-                                std::int32_t v;
-                                std::memcpy(&v, x[j][b].qs + 16 * G + 4 * k, 4);
-                                sg[k % 2] = _mm512_dpbusd_epi32(sg[k % 2], c[k], _mm512_set1_epi32(v));
-                            }
-                            sumi[j] = _mm512_add_epi32(
-                                sumi[j], _mm512_mullo_epi32(_mm512_add_epi32(sg[0], sg[1]), sc));
-                        }
-                    });
+        for (int q = 0; q < 8; ++q) {
+            if constexpr (T == 1)
+                prefetchPart<kIlRows * kBlockBytes, 8>(blk, q);
+            const int n = q / 4, m = q % 4;
+            const __m512i sw = load512(blk + kIlK6Scales + 64 * (q / 2));
+            staticFor<0, 2>([&](auto hc) {
+                constexpr int h = decltype(hc)::value;
+                const int G = 2 * q + h;
+                const __m512i sc = _mm512_sra_epi32(_mm512_sll_epi32(sw, _mm_cvtsi32_si128(24 - 8 * (G % 4))),
+                                                    _mm_cvtsi32_si128(24));
+                const std::uint8_t* ql0 = blk + kIlK6Ql + 64 * ((64 * n + 32 * (m % 2) + 16 * h) / 4);
+                const std::uint8_t* qh0 = blk + kIlK6Qh + 64 * ((32 * n + 16 * h) / 4);
+                // Bits 2m, 2m+1 of qh to bits 4, 5.
+                const __m128i up = _mm_cvtsi32_si128(m < 2 ? 4 - 2 * m : 0),
+                              down = _mm_cvtsi32_si128(m < 2 ? 0 : 2 * m - 4);
+                __m512i c[4];
+                for (int k = 0; k < 4; ++k) {
+                    const __m512i ql = load512(ql0 + 64 * k);
+                    const __m512i qh = load512(qh0 + 64 * k);
+                    const __m512i low = m < 2 ? ql : _mm512_srli_epi16(ql, 4);
+                    const __m512i high = _mm512_srl_epi16(_mm512_sll_epi16(qh, up), down);
+                    // (low & 0x0F) | (high & 0x30)
+                    c[k] =
+                        _mm512_ternarylogic_epi32(_mm512_and_si512(low, bytes(0xF)), high, bytes(0x30), 0xF8);
+                }
+                for (int j = 0; j < T; ++j) {
+                    __m512i sg[2] = {_mm512_set1_epi32(xa[j][b].start[G]), _mm512_setzero_si512()};
+                    for (int k = 0; k < 4; ++k) {
+                        std::int32_t v;
+                        std::memcpy(&v, x[j][b].qs + 16 * G + 4 * k, 4);
+                        sg[k % 2] = _mm512_dpbusd_epi32(sg[k % 2], c[k], _mm512_set1_epi32(v));
+                    }
+                    sumi[j] =
+                        _mm512_add_epi32(sumi[j], _mm512_mullo_epi32(_mm512_add_epi32(sg[0], sg[1]), sc));
                 }
             });
+        }
+    }
+
+    template <int T>
+    static void tile(const std::uint8_t* group, std::int64_t blocks, const MatMulArgs& a, std::int64_t t0,
+                     const Act* act, float* y, __mmask16 mask)
+    {
+        scaledSuperTile<IlQ6_K, T>(group, blocks, a, t0, act, y, mask);
+    }
+    template <int G>
+    static void decodeGroups(const std::uint8_t* group, std::int64_t blocks, const MatMulArgs& a,
+                             const Act* act, float* y)
+    {
+        scaledSuperDecodeGroups<IlQ6_K, G>(group, blocks, a, act, y);
     }
 };
 
@@ -1075,45 +1114,55 @@ struct IlIQ4_XS
 {
     static constexpr int kValues = kSuperBlock;
     static constexpr std::size_t kBlockBytes = sizeof(BlockIQ4_XS);
+    static constexpr int kDecodeGroups = kIlDecodeGroupsIQ4XS;
 
     /// Per super-block of an activation row: its scale and −128·Σx of the 8 groups of 32.
     using Act = GroupStarts<8, 128>::Act;
     static constexpr auto prepare = GroupStarts<8, 128>::prepare;
 
+    /// The 16 rows' integer sums of block b (at blk) against T tokens (scaledSuperTile).
+    template <int T>
+    [[gnu::always_inline]] static inline void sums(const std::uint8_t* blk, std::int64_t b,
+                                                   const BlockQ8_K* const* x, const Act* const* xa,
+                                                   __m512i* sumi)
+    {
+        const __m512i table = _mm512_xor_si512(_mm512_broadcast_i32x4(load128(kIq4Table)), bytes(0x80));
+        // Per lane (row): scales_l's 4 bytes, scales_h in the low 16 bits.
+        const __m512i low = load512(blk + kIlXsScalesL),
+                      high = _mm512_cvtepu16_epi32(load256(blk + kIlXsScalesH));
+        // The groups in a loop the compiler keeps rolled (unrolled, it hoists the scales and
+        // spills).
+#pragma GCC unroll 1
+        for (int g = 0; g < 8; ++g) {
+            if constexpr (T == 1)
+                prefetchPart<kIlRows * kBlockBytes, 8>(blk, g);
+            const __m512i sc = iq4XsGroupScale(low, high, g);
+            __m512i c[8]; // c[k]: values 4k … 4k+3 of each row, + 128
+            iq4XsGroupValues(blk, g, table, c);
+            for (int j = 0; j < T; ++j) {
+                // Two chains of dot products, added at the end (integers: the same sum).
+                __m512i s[2] = {_mm512_set1_epi32(xa[j][b].start[g]), _mm512_setzero_si512()};
+                for (int k = 0; k < 8; ++k) {
+                    std::int32_t v;
+                    std::memcpy(&v, x[j][b].qs + 32 * g + (k < 4 ? 4 * k : 16 + 4 * (k - 4)), 4);
+                    s[k % 2] = _mm512_dpbusd_epi32(s[k % 2], c[k], _mm512_set1_epi32(v));
+                }
+                sumi[j] = _mm512_add_epi32(sumi[j], _mm512_mullo_epi32(_mm512_add_epi32(s[0], s[1]), sc));
+            }
+        }
+    }
+
     template <int T>
     static void tile(const std::uint8_t* group, std::int64_t blocks, const MatMulArgs& a, std::int64_t t0,
                      const Act* act, float* y, __mmask16 mask)
     {
-        const __m512i table = _mm512_xor_si512(_mm512_broadcast_i32x4(load128(kIq4Table)), bytes(0x80));
-        scaledSuperTile<Act, kBlockBytes, T>(
-            group, blocks, a, t0, act, y, mask,
-            [&](const std::uint8_t* blk, std::int64_t b, const BlockQ8_K* const* x, const Act* const* xa,
-                __m512i* sumi) {
-                // Per lane (row): scales_l's 4 bytes, scales_h in the low 16 bits.
-                const __m512i low = load512(blk + kIlXsScalesL),
-                              high = _mm512_cvtepu16_epi32(load256(blk + kIlXsScalesH));
-            // The groups in a loop the compiler keeps rolled (unrolled, it hoists the scales and
-            // spills).
-#pragma GCC unroll 1
-                for (int g = 0; g < 8; ++g) {
-                    if constexpr (T == 1)
-                        prefetchPart<kIlRows * kBlockBytes, 8>(blk, g);
-                    const __m512i sc = iq4XsGroupScale(low, high, g);
-                    __m512i c[8]; // c[k]: values 4k … 4k+3 of each row, + 128
-                    iq4XsGroupValues(blk, g, table, c);
-                    for (int j = 0; j < T; ++j) {
-                        // Two chains of dot products, added at the end (integers: the same sum).
-                        __m512i s[2] = {_mm512_set1_epi32(xa[j][b].start[g]), _mm512_setzero_si512()};
-                        for (int k = 0; k < 8; ++k) {
-                            std::int32_t v;
-                            std::memcpy(&v, x[j][b].qs + 32 * g + (k < 4 ? 4 * k : 16 + 4 * (k - 4)), 4);
-                            s[k % 2] = _mm512_dpbusd_epi32(s[k % 2], c[k], _mm512_set1_epi32(v));
-                        }
-                        sumi[j] =
-                            _mm512_add_epi32(sumi[j], _mm512_mullo_epi32(_mm512_add_epi32(s[0], s[1]), sc));
-                    }
-                }
-            });
+        scaledSuperTile<IlIQ4_XS, T>(group, blocks, a, t0, act, y, mask);
+    }
+    template <int G>
+    static void decodeGroups(const std::uint8_t* group, std::int64_t blocks, const MatMulArgs& a,
+                             const Act* act, float* y)
+    {
+        scaledSuperDecodeGroups<IlIQ4_XS, G>(group, blocks, a, act, y);
     }
 };
 

@@ -119,8 +119,15 @@ inline constexpr int kIlDecodeGroups = 8;
 /// The same for Q4_K, whose blocks of 16 rows are 2.3 KB: 2 groups. The same runs, Q4_K_M (its Q4_K
 /// layers): 1 thread 60.0-64.0 tok/s against 57.1-61.3 one group at a time (six alternations), 2 threads
 /// 132.9-140.9 against 121.9-126.0 (three); 4 groups 59.0-63.2 / 127.7-138.1, 8 groups 56.4-63.7 (1
-/// thread). Q6_K and IQ4_XS, not tried, keep one group at a time.
+/// thread).
 inline constexpr int kIlDecodeGroupsQ4K = 2;
+/// And for Q6_K (3.4 KB blocks of 16 rows) and IQ4_XS (2.2 KB): 2 groups. Alternating `bench eval --one`
+/// decode runs (2026-12-07, the same host), one group at a time / 2 / 4: Q4_K_M (the Q6_K layers; its
+/// Q4_K ones at 2 throughout) 1 thread 53.0-55.1 / 55.5-58.3 / 55.9-56.8 tok/s, 2 threads 108.6-119.2 /
+/// 121.6-128.1 / 116.2-121.1; IQ4_XS 1 thread 57.3-70.0 / 66.7-74.1 / 60.6-69.5 (five rounds, 2 never
+/// below 1 in the same round), 2 threads 120.1-126.9 / 136.6-139.4 / 134.1-139.3.
+inline constexpr int kIlDecodeGroupsQ6K = 2;
+inline constexpr int kIlDecodeGroupsIQ4XS = 2;
 
 template <int R>
 inline const char* prefetchAddress(const void* row, std::size_t rowBytes, std::size_t pos)
