@@ -975,6 +975,25 @@ inline void scaledSuperDecodeGroups(const std::uint8_t* group, std::int64_t bloc
         _mm512_storeu_ps(y + g * kIlRows, acc[g]);
 }
 
+/// The tile and decode entry points of such a format F (ilMatMul's interface), from F::sums<T>. The
+/// activations' type is deduced: F is incomplete where this base is instantiated.
+template <class F>
+struct ScaledSuperKernels
+{
+    template <int T, class Act>
+    static void tile(const std::uint8_t* group, std::int64_t blocks, const MatMulArgs& a, std::int64_t t0,
+                     const Act* act, float* y, __mmask16 mask)
+    {
+        scaledSuperTile<F, T>(group, blocks, a, t0, act, y, mask);
+    }
+    template <int G, class Act>
+    static void decodeGroups(const std::uint8_t* group, std::int64_t blocks, const MatMulArgs& a,
+                             const Act* act, float* y)
+    {
+        scaledSuperDecodeGroups<F, G>(group, blocks, a, act, y);
+    }
+};
+
 /// The activations of a super-block tile whose lanes start at −offset·Σx of each of `Groups`
 /// groups (Q6_K: 16 of 16 values, codes + 32; IQ4_XS: 8 of 32, values + 128): per super-block of
 /// a row, its scale and the starts.
@@ -1008,7 +1027,7 @@ struct GroupStarts
 /// Q6_K interleaved: per group of 16 the 16 rows' sums of the unsigned 6-bit codes by vpdpbusd,
 /// the lanes starting at −32·bsums (the offset), times the signed group scale (vpmulld), summed
 /// over the super-block in integers; one conversion and FMA per super-block.
-struct IlQ6_K
+struct IlQ6_K : ScaledSuperKernels<IlQ6_K>
 {
     static constexpr int kValues = kSuperBlock;
     static constexpr std::size_t kBlockBytes = sizeof(BlockQ6_K);
@@ -1067,19 +1086,6 @@ struct IlQ6_K
             });
         }
     }
-
-    template <int T>
-    static void tile(const std::uint8_t* group, std::int64_t blocks, const MatMulArgs& a, std::int64_t t0,
-                     const Act* act, float* y, __mmask16 mask)
-    {
-        scaledSuperTile<IlQ6_K, T>(group, blocks, a, t0, act, y, mask);
-    }
-    template <int G>
-    static void decodeGroups(const std::uint8_t* group, std::int64_t blocks, const MatMulArgs& a,
-                             const Act* act, float* y)
-    {
-        scaledSuperDecodeGroups<IlQ6_K, G>(group, blocks, a, act, y);
-    }
 };
 
 /// IQ4_XS interleaved, group g of a block: the 16 rows' signed scales ls − 32 = (nibble g of scales_l |
@@ -1110,7 +1116,7 @@ inline void iq4XsGroupValues(const std::uint8_t* blk, int g, __m512i table, __m5
 /// IQ4_XS interleaved: per group of 32 the 16 rows' sums of the code book's values + 128 by
 /// vpdpbusd, the lanes starting at −128·Σx of the group (the offset), times the signed group scale
 /// (vpmulld), summed over the super-block in integers; one conversion and FMA per super-block.
-struct IlIQ4_XS
+struct IlIQ4_XS : ScaledSuperKernels<IlIQ4_XS>
 {
     static constexpr int kValues = kSuperBlock;
     static constexpr std::size_t kBlockBytes = sizeof(BlockIQ4_XS);
@@ -1150,19 +1156,6 @@ struct IlIQ4_XS
                 sumi[j] = _mm512_add_epi32(sumi[j], _mm512_mullo_epi32(_mm512_add_epi32(s[0], s[1]), sc));
             }
         }
-    }
-
-    template <int T>
-    static void tile(const std::uint8_t* group, std::int64_t blocks, const MatMulArgs& a, std::int64_t t0,
-                     const Act* act, float* y, __mmask16 mask)
-    {
-        scaledSuperTile<IlIQ4_XS, T>(group, blocks, a, t0, act, y, mask);
-    }
-    template <int G>
-    static void decodeGroups(const std::uint8_t* group, std::int64_t blocks, const MatMulArgs& a,
-                             const Act* act, float* y)
-    {
-        scaledSuperDecodeGroups<IlIQ4_XS, G>(group, blocks, a, act, y);
     }
 };
 
